@@ -1,0 +1,310 @@
+/* cmd-plan.c - `piperun plan`: the fully resolved plan as JSON; runs
+ * nothing.  Defaults applied, copies expanded and named, placeholders
+ * substituted, programs resolved on PATH, environments as a diff against
+ * the runner's, secrets shown as "***". */
+#include "config.h"
+#include "cmd.h"
+#include "jsonw.h"
+#include "runner.h"
+#include "spec.h"
+#include "util.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool is_secret(const struct job_spec *j, const char *name)
+{
+	for (size_t i = 0; i < j->nsecret; i++)
+		if (!strcmp(j->secret[i], name))
+			return true;
+	return false;
+}
+
+static void plan_env(struct jw *w, const struct job_spec *j, const struct kv *env,
+		     size_t n)
+{
+	jw_obj(w, false);
+	for (size_t i = 0; i < n; i++) {
+		if (is_secret(j, env[i].name)) {
+			jw_kstr(w, env[i].name, "***");
+		} else {
+			char *v = spec_redact(j, env[i].value);
+			jw_kstr(w, env[i].name, v);
+			free(v);
+		}
+	}
+	jw_obj_end(w);
+}
+
+static void plan_output(struct jw *w, const struct io_spec *io)
+{
+	if (io->mode == IO_FILE) {
+		jw_obj(w, true);
+		jw_kstr(w, "file", io->path);
+		jw_kbool(w, "append", io->append);
+		jw_obj_end(w);
+	} else {
+		jw_str(w, io_mode_name(io->mode));
+	}
+}
+
+static void plan_duration(struct jw *w, const char *k, double secs)
+{
+	jw_key(w, k);
+	if (secs > 0)
+		jw_num(w, secs);
+	else
+		jw_null(w);
+}
+
+static void plan_argv(struct jw *w, const struct job_spec *j, const struct stage_spec *st)
+{
+	jw_key(w, "argv");
+	jw_arr(w, true);
+	for (size_t i = 0; i < st->argc; i++) {
+		char *a = spec_redact(j, st->argv[i]);
+		jw_str(w, a);
+		free(a);
+	}
+	jw_arr_end(w);
+	jw_kstr(w, "path", st->exe);
+	jw_kstr(w, "error", st->exe_error);
+}
+
+static void plan_stdin(struct jw *w, const struct spec *s, const struct job_spec *j)
+{
+	const struct in_spec *in = &j->in;
+	jw_key(w, "stdin");
+	switch (in->kind) {
+	case IN_NULL:
+		jw_null(w);
+		return;
+	case IN_INHERIT:
+		jw_str(w, "inherit");
+		return;
+	default:
+		break;
+	}
+	jw_obj(w, true);
+	switch (in->kind) {
+	case IN_TEXT: {
+		char *t = spec_redact(j, in->data);
+		jw_kstr(w, "text", t);
+		free(t);
+		break;
+	}
+	case IN_BASE64:
+		jw_key(w, "base64");
+		jw_b64_open(w);
+		jw_b64_feed(w, in->data, in->len);
+		jw_b64_close(w);
+		break;
+	case IN_FILE:
+		jw_kstr(w, "file", in->path);
+		break;
+	case IN_RANDOM:
+		jw_kint(w, "random", (int64_t)in->nrandom);
+		if (in->seeded)
+			jw_kint(w, "seed", (int64_t)in->seed);
+		break;
+	case IN_FROM:
+		jw_kstr(w, "from", s->jobs[in->from_idx].name);
+		break;
+	default:
+		break;
+	}
+	jw_obj_end(w);
+}
+
+static void plan_job(struct jw *w, const struct spec *s, const struct job_spec *j)
+{
+	jw_obj(w, false);
+	jw_kstr(w, "name", j->name);
+	jw_kstr(w, "base", j->base);
+	jw_key(w, "copy");
+	if (j->copy)
+		jw_int(w, (int64_t)j->copy);
+	else
+		jw_null(w);
+	jw_kstr(w, "value", j->value);
+	jw_kstr(w, "kind", job_kind_name(j->kind));
+	if (j->kind == KIND_SHELL) {
+		char *sh = spec_redact(j, j->shell);
+		jw_kstr(w, "shell", sh);
+		free(sh);
+	}
+	if (j->kind == KIND_PIPELINE) {
+		jw_key(w, "stages");
+		jw_arr(w, false);
+		for (size_t i = 0; i < j->nstages; i++) {
+			const struct stage_spec *st = &j->stages[i];
+			jw_obj(w, false);
+			plan_argv(w, j, st);
+			jw_key(w, "env");
+			plan_env(w, j, st->env, st->nenv);
+			jw_key(w, "stderr");
+			if (st->has_err)
+				plan_output(w, &st->err);
+			else
+				jw_str(w, "job");
+			jw_obj_end(w);
+		}
+		jw_arr_end(w);
+		jw_kbool(w, "pipefail", j->pipefail);
+	} else {
+		plan_argv(w, j, &j->stages[0]);
+	}
+	jw_key(w, "env");
+	jw_obj(w, false);
+	jw_kbool(w, "clear", j->env_clear);
+	jw_key(w, "set");
+	plan_env(w, j, j->env, j->nenv);
+	jw_key(w, "unset");
+	jw_arr(w, true);
+	for (size_t i = 0; i < j->nunset; i++)
+		jw_str(w, j->unset[i]);
+	jw_arr_end(w);
+	jw_key(w, "secret");
+	jw_arr(w, true);
+	for (size_t i = 0; i < j->nsecret; i++)
+		jw_str(w, j->secret[i]);
+	jw_arr_end(w);
+	jw_obj_end(w);
+	char *cwd = spec_redact(j, j->cwd);
+	jw_kstr(w, "cwd", cwd);
+	free(cwd);
+	plan_stdin(w, s, j);
+	jw_key(w, "stdout");
+	plan_output(w, &j->out);
+	jw_key(w, "stderr");
+	plan_output(w, &j->err);
+	jw_kstr(w, "encoding", j->encoding == ENC_AUTO ? "auto" :
+		j->encoding == ENC_UTF8 ? "utf-8" : "base64");
+	jw_kint(w, "max_output", (int64_t)j->max_output);
+	jw_kbool(w, "digest", j->digest);
+	plan_duration(w, "timeout", j->timeout);
+	jw_kstr(w, "signal", sig_name(j->signal));
+	plan_duration(w, "kill_after", j->kill_after);
+	jw_key(w, "expect");
+	jw_arr(w, true);
+	if (!j->nexpect)
+		jw_int(w, 0);
+	for (size_t i = 0; i < j->nexpect; i++)
+		jw_int(w, j->expect[i]);
+	jw_arr_end(w);
+	jw_kint(w, "retries", j->retries);
+	plan_duration(w, "retry_delay", j->retry_delay);
+	jw_knum(w, "retry_backoff", j->retry_backoff);
+	jw_key(w, "after");
+	jw_arr(w, true);
+	for (size_t i = 0; i < j->ndeps; i++)
+		jw_str(w, s->jobs[j->deps[i]].name);
+	jw_arr_end(w);
+	jw_kbool(w, "always", j->always);
+	jw_key(w, "nice");
+	if (j->has_nice)
+		jw_int(w, j->nice);
+	else
+		jw_null(w);
+	jw_key(w, "umask");
+	if (j->has_umask) {
+		char m[8];
+		snprintf(m, sizeof m, "%03o", (unsigned)j->umask);
+		jw_str(w, m);
+	} else {
+		jw_null(w);
+	}
+	jw_key(w, "rlimits");
+	jw_obj(w, true);
+	for (size_t i = 0; i < j->nrlimits; i++) {
+		if (j->rlimits[i].value == (uint64_t)-1)
+			jw_kstr(w, j->rlimits[i].name, "unlimited");
+		else
+			jw_kint(w, j->rlimits[i].name, (int64_t)j->rlimits[i].value);
+	}
+	jw_obj_end(w);
+	jw_key(w, "pass_fds");
+	jw_arr(w, true);
+	for (size_t i = 0; i < j->npass_fds; i++)
+		jw_int(w, j->pass_fds[i]);
+	jw_arr_end(w);
+	jw_obj_end(w);
+}
+
+static int cmd_plan(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct cmd_entry *self = &cmd_plan_entry;
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'h') {
+			cmd_help(self);
+			return EXIT_OK;
+		}
+		return cmd_bad_usage(self, "unknown option '%s'", argv[optind - 1]);
+	}
+	if (argc - optind != 1)
+		return cmd_bad_usage(self, "expected one spec file (or - for stdin)");
+	struct errlist errs = { 0 };
+	struct spec *s = spec_load(argv[optind], &errs);
+	if (!s) {
+		errlist_print(&errs);
+		errlist_free(&errs);
+		return EXIT_USAGE;
+	}
+	struct fd_sink *out = xcalloc(1, sizeof *out);
+	out->fd = 1;
+	struct jw w;
+	jw_init(&w, fd_sink_write, out, true);
+	jw_obj(&w, false);
+	jw_kstr(&w, "piperun", PACKAGE_VERSION);
+	jw_kstr(&w, "file", s->file);
+	jw_kstr(&w, "name", s->name);
+	jw_kstr(&w, "mode", run_mode_name(s->mode));
+	jw_kint(&w, "max_parallel", s->max_parallel);
+	jw_kint(&w, "effective_max_parallel", s->mode == MODE_SERIAL ? 1
+		: s->max_parallel ? s->max_parallel : runner_auto_parallel());
+	plan_duration(&w, "timeout", s->timeout);
+	jw_key(&w, "fail_fast");
+	if (s->fail_fast)
+		jw_int(&w, s->fail_fast);
+	else
+		jw_bool(&w, false);
+	jw_kbool(&w, "tag", s->tag);
+	jw_key(&w, "jobs");
+	jw_arr(&w, false);
+	for (size_t i = 0; i < s->njobs; i++)
+		plan_job(&w, s, &s->jobs[i]);
+	jw_arr_end(&w);
+	jw_obj_end(&w);
+	jw_newline(&w);
+	int rc = EXIT_OK;
+	if (fd_sink_flush(out) < 0) {
+		fprintf(stderr, "piperun: plan: writing to stdout: %s\n", strerror(out->err));
+		rc = EXIT_RUNNER;
+	}
+	free(out);
+	spec_free(s);
+	errlist_free(&errs);
+	return rc;
+}
+
+const struct cmd_entry cmd_plan_entry = {
+	.name = "plan",
+	.synopsis = "plan SPEC.json|-",
+	.summary = "print the fully resolved plan as JSON; run nothing",
+	.help =
+	"The plan shows every job after defaults, repeat/foreach expansion and\n"
+	"placeholder substitution, with programs resolved on PATH (\"path\", or\n"
+	"\"error\" when not found), environments as a diff against piperun's own\n"
+	"(secret_env values as \"***\"), and durations in seconds.\n"
+	"\n"
+	"exit status: 0 printed, 2 spec error.\n",
+	.exec = cmd_plan,
+};

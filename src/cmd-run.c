@@ -1,0 +1,247 @@
+/* cmd-run.c - `piperun run`: load a spec, run its jobs, print results. */
+#include "config.h"
+#include "cmd.h"
+#include "jsonw.h"
+#include "report.h"
+#include "runner.h"
+#include "spec.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum output { OUT_JSON, OUT_JSONL, OUT_TEXT, OUT_NONE };
+
+struct run_cli {
+	enum output output;
+	const char *results;
+	struct fd_sink *out;       /* stdout */
+	struct jw jw_out;
+};
+
+static void on_done_jsonl(const struct job *j, void *ctx)
+{
+	struct run_cli *c = ctx;
+	report_job(&c->jw_out, j);
+	jw_newline(&c->jw_out);
+	/* one record per line as jobs end: `| jq` sees them live */
+	fd_sink_flush(c->out);
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "max-parallel", required_argument, NULL, 'j' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "fail-fast", no_argument, NULL, 'F' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "results", required_argument, NULL, 'r' },
+		{ "only", required_argument, NULL, 'O' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct cmd_entry *self = &cmd_run_entry;
+	struct run_cli cli = { .output = OUT_JSON };
+	long max_parallel = -1, fail_fast = -1;
+	int mode = -1;
+	double timeout = -1;
+	char **only = NULL;
+	size_t nonly = 0, only_cap = 0;
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":j:o:qh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': {
+			int64_t v;
+			if (!parse_i64(optarg, &v) || v < 0 || v > 1000000)
+				return cmd_bad_usage(self, "-j/--max-parallel: expected an integer >= 0, got \"%s\"", optarg);
+			max_parallel = (long)v;
+			break;
+		}
+		case 'm':
+			if (!strcmp(optarg, "async"))
+				mode = MODE_ASYNC;
+			else if (!strcmp(optarg, "serial"))
+				mode = MODE_SERIAL;
+			else
+				return cmd_bad_usage(self, "--mode: expected async or serial, got \"%s\"", optarg);
+			break;
+		case 't':
+			if (dur_parse(optarg, &timeout) < 0)
+				return cmd_bad_usage(self, "--timeout: expected a duration like 1.5s, got \"%s\"", optarg);
+			break;
+		case 'F':
+			fail_fast = 1;
+			break;
+		case 'o':
+			if (!strcmp(optarg, "json"))
+				cli.output = OUT_JSON;
+			else if (!strcmp(optarg, "jsonl"))
+				cli.output = OUT_JSONL;
+			else if (!strcmp(optarg, "text"))
+				cli.output = OUT_TEXT;
+			else if (!strcmp(optarg, "none"))
+				cli.output = OUT_NONE;
+			else
+				return cmd_bad_usage(self, "--output: expected json, jsonl, text or none, got \"%s\"", optarg);
+			break;
+		case 'r':
+			cli.results = optarg;
+			break;
+		case 'O':
+			xgrow(&only, &only_cap, nonly + 1, sizeof *only);
+			only[nonly++] = optarg;
+			break;
+		case 'q':
+			cli.output = OUT_NONE;
+			break;
+		case 'h':
+			cmd_help(self);
+			return EXIT_OK;
+		case ':':
+			return cmd_bad_usage(self, "option '%s' needs a value", argv[optind - 1]);
+		default:
+			return cmd_bad_usage(self, "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (argc - optind != 1) {
+		free(only);
+		return cmd_bad_usage(self, argc - optind ? "expected one spec, got %d arguments"
+					   : "expected a spec file (or - for stdin)%.0d", argc - optind);
+	}
+
+	struct errlist errs = { 0 };
+	struct spec *s = spec_load(argv[optind], &errs);
+	if (s && nonly && spec_select(s, only, nonly, &errs) < 0) {
+		spec_free(s);
+		s = NULL;
+	}
+	free(only);
+	if (!s) {
+		errlist_print(&errs);
+		errlist_free(&errs);
+		return EXIT_USAGE;
+	}
+	errlist_free(&errs);
+	if (mode >= 0)
+		s->mode = (enum run_mode)mode;
+	if (max_parallel >= 0)
+		s->max_parallel = max_parallel;
+	if (timeout >= 0)
+		s->timeout = timeout;
+	if (fail_fast >= 0)
+		s->fail_fast = fail_fast;
+
+	int results_fd = -1;
+	if (cli.results) {
+		results_fd = open(cli.results, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+		if (results_fd < 0) {
+			fprintf(stderr, "piperun: --results %s: %s\n", cli.results, strerror(errno));
+			spec_free(s);
+			return EXIT_USAGE;
+		}
+	}
+
+	runner_block_signals();
+	struct fd_sink *out = xcalloc(1, sizeof *out);
+	out->fd = 1;
+	cli.out = out;
+	jw_init(&cli.jw_out, fd_sink_write, out, cli.output == OUT_JSON);
+	struct run_config cfg = {
+		.mode = s->mode,
+		.max_parallel = s->max_parallel,
+		.timeout = s->timeout,
+		.fail_fast = s->fail_fast,
+		.on_done = cli.output == OUT_JSONL ? on_done_jsonl : NULL,
+		.ctx = &cli,
+	};
+	struct run_result res;
+	if (runner_run(s, &cfg, &res) < 0) {
+		free(out);
+		if (results_fd >= 0)
+			close(results_fd);
+		spec_free(s);
+		return EXIT_RUNNER;
+	}
+
+	switch (cli.output) {
+	case OUT_JSON:
+		report_document(&cli.jw_out, s, &res);
+		break;
+	case OUT_JSONL:
+		report_summary_line(&cli.jw_out, s, &res);
+		break;
+	case OUT_TEXT:
+		report_text(fd_sink_write, out, s, &res);
+		break;
+	case OUT_NONE:
+		break;
+	}
+	int rc = EXIT_OK;
+	if (fd_sink_flush(out) < 0) {
+		fprintf(stderr, "piperun: writing results to stdout: %s\n", strerror(out->err));
+		rc = EXIT_RUNNER;
+	}
+	if (results_fd >= 0) {
+		struct fd_sink *rs = xcalloc(1, sizeof *rs);
+		struct jw w;
+		rs->fd = results_fd;
+		jw_init(&w, fd_sink_write, rs, true);
+		report_document(&w, s, &res);
+		if (fd_sink_flush(rs) < 0 || close(results_fd) < 0) {
+			fprintf(stderr, "piperun: writing results to %s: %s\n", cli.results,
+				strerror(rs->err ? rs->err : errno));
+			rc = EXIT_RUNNER;
+		}
+		free(rs);
+	}
+	if (rc == EXIT_OK && strcmp(report_run_status(&res), "ok"))
+		rc = EXIT_JOBS_FAILED;
+	int sig = res.stop == STOP_SIGNAL ? res.signal : 0;
+	run_result_free(&res);
+	spec_free(s);
+	free(out);
+	if (sig) {
+		/* Die of the same signal, as coreutils timeout does: the shell
+		 * sees 128+N and a parent sees "killed by signal". */
+		sigset_t set;
+		signal(sig, SIG_DFL);
+		sigemptyset(&set);
+		sigaddset(&set, sig);
+		sigprocmask(SIG_UNBLOCK, &set, NULL);
+		raise(sig);
+	}
+	return rc;
+}
+
+const struct cmd_entry cmd_run_entry = {
+	.name = "run",
+	.synopsis = "run [OPTIONS] SPEC.json|-",
+	.summary = "run every job of a spec and print the results",
+	.help =
+	"options:\n"
+	"  -j, --max-parallel N   run at most N jobs at once (0: as many as the\n"
+	"                         fd and process limits allow)\n"
+	"      --mode MODE        async (default: one event loop) or serial\n"
+	"      --timeout DUR      limit for the whole run (\"90s\", \"5m\")\n"
+	"      --fail-fast        stop at the first job that is not ok\n"
+	"  -o, --output FMT       json (default), jsonl, text or none\n"
+	"      --results FILE     also write the JSON document to FILE\n"
+	"      --only NAME        run only NAME and what it depends on (repeatable)\n"
+	"  -q, --quiet            print no results (same as --output none)\n"
+	"  -h, --help             show this help\n"
+	"\n"
+	"exit status: 0 all jobs ok, 1 some job not ok, 2 usage or spec error\n"
+	"(nothing started), 3 the runner could not go on; killed by the signal\n"
+	"that interrupted it (SIGINT/SIGTERM/SIGHUP) after cleaning up.\n",
+	.exec = cmd_run,
+};

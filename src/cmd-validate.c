@@ -1,0 +1,54 @@
+/* cmd-validate.c - `piperun validate`: check specs, report every error. */
+#include "config.h"
+#include "cmd.h"
+#include "spec.h"
+
+#include <getopt.h>
+#include <string.h>
+
+static int cmd_validate(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct cmd_entry *self = &cmd_validate_entry;
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'h') {
+			cmd_help(self);
+			return EXIT_OK;
+		}
+		return cmd_bad_usage(self, "unknown option '%s'", argv[optind - 1]);
+	}
+	if (optind >= argc)
+		return cmd_bad_usage(self, "expected at least one spec file (or - for stdin)");
+	int rc = EXIT_OK;
+	for (int i = optind; i < argc; i++) {
+		struct errlist errs = { 0 };
+		struct spec *s = spec_load(argv[i], &errs);
+		if (!s) {
+			errlist_print(&errs);
+			rc = EXIT_USAGE;
+		}
+		spec_free(s);
+		errlist_free(&errs);
+	}
+	return rc;
+}
+
+const struct cmd_entry cmd_validate_entry = {
+	.name = "validate",
+	.synopsis = "validate SPEC.json|- ...",
+	.summary = "check specs; print nothing when they are valid",
+	.help =
+	"Every error is reported, one per line, as\n"
+	"  piperun: FILE: JSON.PATH: what was expected, what was found\n"
+	"Malformed JSON is reported with its line and column.  Unknown keys and\n"
+	"duplicate keys are errors.\n"
+	"\n"
+	"exit status: 0 all specs valid, 2 some spec has errors.\n",
+	.exec = cmd_validate,
+};

@@ -1,0 +1,675 @@
+/* job.c - the lifecycle of one command job (see job.h). */
+#include "config.h"
+#include "job.h"
+#include "spawn.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define FEED_CHUNK (64 * 1024)
+/* Reads per wake-up per stream, so one chatty job cannot starve others. */
+#define READS_PER_EVENT 16
+#define POLL_MIN_MS 1.0
+#define POLL_MAX_MS 50.0
+
+const char *job_status_name(enum job_status s)
+{
+	static const char *const names[] = {
+		"pending", "ok", "failed", "timeout", "error", "skipped", "cancelled",
+	};
+	return names[s];
+}
+
+void job_init(struct job *j, const struct job_spec *spec, size_t index,
+	      struct job_env *env)
+{
+	memset(j, 0, sizeof *j);
+	j->spec = spec;
+	j->env = env;
+	j->index = index;
+	j->state = JOB_PENDING;
+	j->pidfd = j->fd_in = j->fd_out = j->fd_err = -1;
+	j->out.spill_fd = j->err.spill_fd = -1;
+	j->out.tee_fd = j->err.tee_fd = -1;
+}
+
+bool job_ok(const struct job *j)
+{
+	return j->status == ST_OK;
+}
+
+static double since_start(const struct job *j)
+{
+	return now_ms() - j->t_start;
+}
+
+static void add_term(struct job *j, int sig)
+{
+	xgrow(&j->term, &j->term_cap, j->nterm + 1, sizeof *j->term);
+	j->term[j->nterm].signal = sig;
+	j->term[j->nterm].at_ms = since_start(j);
+	j->nterm++;
+}
+
+/* Signal the job's whole process group. */
+static void signal_group(struct job *j, int sig)
+{
+	if (j->pid <= 0)
+		return;
+	if (kill(-j->pid, sig) == 0 || errno != ESRCH)
+		add_term(j, sig);
+}
+
+static void close_fd(struct job *j, int *fd, struct watch *w)
+{
+	if (*fd < 0)
+		return;
+	loop_del(j->env->loop, w);
+	close(*fd);
+	*fd = -1;
+}
+
+static void feeder_free(struct feeder *f)
+{
+	if (f->kind == IN_RANDOM || f->kind == IN_FROM)
+		free(f->chunk);
+	memset(f, 0, sizeof *f);
+}
+
+static void close_in(struct job *j)
+{
+	close_fd(j, &j->fd_in, &j->w_in);
+	feeder_free(&j->feed);
+}
+
+/* ------------------------------------------------------------- output */
+
+/* Read what a pipe holds now; returns false at EOF or error (closed). */
+static bool pump(struct job *j, int *fd, struct watch *w, struct capture *c,
+		 int max_reads)
+{
+	for (int i = 0; max_reads < 0 || i < max_reads; i++) {
+		ssize_t r = read(*fd, j->env->scratch, JOB_SCRATCH);
+		if (r > 0) {
+			capture_add(c, j->env->scratch, (size_t)r);
+			continue;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && errno == EAGAIN)
+			return true;
+		close_fd(j, fd, w);
+		return false;
+	}
+	return true;
+}
+
+static void drain(struct job *j)
+{
+	if (j->fd_out >= 0)
+		pump(j, &j->fd_out, &j->w_out, &j->out, -1);
+	if (j->fd_err >= 0)
+		pump(j, &j->fd_err, &j->w_err, &j->err, -1);
+}
+
+static void on_out(struct watch *w, uint32_t ev)
+{
+	struct job *j = w->data;
+	pump(j, &j->fd_out, &j->w_out, &j->out, READS_PER_EVENT);
+}
+
+static void on_err(struct watch *w, uint32_t ev)
+{
+	struct job *j = w->data;
+	pump(j, &j->fd_err, &j->w_err, &j->err, READS_PER_EVENT);
+}
+
+/* -------------------------------------------------------------- stdin */
+
+static void feeder_init(struct job *j)
+{
+	const struct in_spec *in = &j->spec->in;
+	struct feeder *f = &j->feed;
+	memset(f, 0, sizeof *f);
+	f->kind = in->kind;
+	switch (in->kind) {
+	case IN_TEXT:
+	case IN_BASE64:
+		f->chunk = in->data;
+		f->chunk_len = in->len;
+		break;
+	case IN_RANDOM:
+		f->left = in->nrandom;
+		splitmix_init(&f->rng, in->seed);
+		f->chunk = xmalloc(FEED_CHUNK);
+		break;
+	case IN_FROM:
+		f->src = &j->env->all[in->from_idx].out;
+		f->chunk = xmalloc(FEED_CHUNK);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Stage the next bytes; false when the source is exhausted. */
+static bool feeder_refill(struct job *j)
+{
+	struct feeder *f = &j->feed;
+	const struct in_spec *in = &j->spec->in;
+	f->chunk_off = f->chunk_len = 0;
+	if (f->kind == IN_RANDOM && f->left) {
+		size_t n = f->left < FEED_CHUNK ? (size_t)f->left : FEED_CHUNK;
+		if (in->seeded) {
+			splitmix_fill(&f->rng, f->chunk, n);
+		} else {
+			size_t got = 0;
+			while (got < n) {
+				ssize_t r = getrandom(f->chunk + got, n - got, 0);
+				if (r < 0 && errno == EINTR)
+					continue;
+				if (r <= 0)
+					return false;
+				got += (size_t)r;
+			}
+		}
+		f->left -= n;
+		f->chunk_len = n;
+		return true;
+	}
+	if (f->kind == IN_FROM) {
+		ssize_t r = capture_read_at(f->src, f->off, f->chunk, FEED_CHUNK);
+		if (r <= 0)
+			return false;
+		f->off += (uint64_t)r;
+		f->chunk_len = (size_t)r;
+		return true;
+	}
+	return false;
+}
+
+static void on_in(struct watch *w, uint32_t ev);
+
+static void feed(struct job *j)
+{
+	struct feeder *f = &j->feed;
+	while (j->fd_in >= 0) {
+		if (f->chunk_off == f->chunk_len && !feeder_refill(j)) {
+			close_in(j);
+			return;
+		}
+		ssize_t r = write(j->fd_in, f->chunk + f->chunk_off, f->chunk_len - f->chunk_off);
+		if (r > 0) {
+			f->chunk_off += (size_t)r;
+			continue;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && errno == EAGAIN) {
+			if (!j->w_in.active &&
+			    loop_add(j->env->loop, &j->w_in, j->fd_in, EPOLLOUT, on_in, j) < 0)
+				close_in(j);
+			return;
+		}
+		/* EPIPE: the child stopped reading, which is its right */
+		close_in(j);
+		return;
+	}
+}
+
+static void on_in(struct watch *w, uint32_t ev)
+{
+	feed(w->data);
+}
+
+/* --------------------------------------------------------- attempt end */
+
+static void on_retry(struct timer *t);
+
+static int stage_returncode(const struct stage_result *s)
+{
+	return s->signal ? -s->signal : s->exit_code;
+}
+
+static void attempt_end(struct job *j)
+{
+	struct loop *l = j->env->loop;
+	timer_stop(l, &j->t_timeout);
+	timer_stop(l, &j->t_kill);
+	timer_stop(l, &j->t_poll);
+	drain(j);
+	close_fd(j, &j->fd_out, &j->w_out);
+	close_fd(j, &j->fd_err, &j->w_err);
+	close_in(j);
+	if (j->pidfd >= 0) {
+		loop_del(l, &j->w_pid);
+		close(j->pidfd);
+		j->pidfd = -1;
+	}
+	capture_finish(&j->out);
+	capture_finish(&j->err);
+	j->duration_ms = since_start(j);
+
+	if (j->status != ST_ERROR) {
+		const struct stage_result *s = &j->stages[0];
+		j->has_rc = s->has_status;
+		j->returncode = stage_returncode(s);
+		if (j->timed_out)
+			j->status = ST_TIMEOUT;
+		else if (j->cancelled)
+			j->status = ST_CANCELLED;
+		else {
+			j->status = ST_FAILED;
+			const struct job_spec *sp = j->spec;
+			if (!sp->nexpect && j->returncode == 0)
+				j->status = ST_OK;
+			for (size_t i = 0; i < sp->nexpect; i++)
+				if (j->returncode == sp->expect[i])
+					j->status = ST_OK;
+		}
+	}
+	xgrow(&j->hist, &j->hist_cap, j->nhist + 1, sizeof *j->hist);
+	j->hist[j->nhist++] = (struct attempt_rec){ j->status, j->has_rc,
+						    j->returncode, j->duration_ms };
+
+	if ((j->status == ST_FAILED || j->status == ST_TIMEOUT) &&
+	    j->attempts <= j->spec->retries && !j->env->stopping) {
+		double delay = j->spec->retry_delay * 1000.0 *
+			       pow(j->spec->retry_backoff, j->attempts - 1);
+		j->state = JOB_RETRY_WAIT;
+		timer_start(l, &j->t_retry, now_ms() + delay, on_retry, j);
+	} else {
+		j->state = JOB_DONE;
+	}
+	j->env->ops->ended(j);
+}
+
+static void on_retry(struct timer *t)
+{
+	struct job *j = t->data;
+	j->env->ops->ready(j);
+}
+
+/* ------------------------------------------------------ process events */
+
+static void on_poll(struct timer *t);
+static void on_kill(struct timer *t);
+
+/* After the main process has exited: anything left in its group gets the
+ * job's signal (then KILL after kill_after); the attempt ends once the
+ * group is empty. */
+static void check_group(struct job *j)
+{
+	struct loop *l = j->env->loop;
+	if (kill(-j->pid, 0) < 0 && errno == ESRCH) {
+		attempt_end(j);
+		return;
+	}
+	if (!j->group_signalled) {
+		j->group_signalled = true;
+		signal_group(j, j->spec->signal);
+		if (!timer_armed(&j->t_kill) && j->spec->kill_after > 0)
+			timer_start(l, &j->t_kill, now_ms() + j->spec->kill_after * 1000,
+				    on_kill, j);
+	}
+	j->poll_ms = j->poll_ms ? fmin(j->poll_ms * 2, POLL_MAX_MS) : POLL_MIN_MS;
+	timer_start(l, &j->t_poll, now_ms() + j->poll_ms, on_poll, j);
+}
+
+static void on_poll(struct timer *t)
+{
+	struct job *j = t->data;
+	drain(j);
+	check_group(j);
+}
+
+static void on_pid(struct watch *w, uint32_t ev)
+{
+	struct job *j = w->data;
+	siginfo_t si;
+	struct rusage ru;
+	memset(&si, 0, sizeof si);
+	memset(&ru, 0, sizeof ru);
+	/* glibc's waitid has no rusage argument; the system call does */
+	long r = syscall(SYS_waitid, P_PIDFD, j->pidfd, &si, WEXITED | WNOHANG, &ru);
+	if (r < 0 && errno == EINTR)
+		return;
+	if (r == 0 && si.si_pid == 0)
+		return; /* not exited yet (spurious wake-up) */
+	struct stage_result *s = &j->stages[0];
+	if (r == 0) {
+		s->has_status = true;
+		if (si.si_code == CLD_EXITED) {
+			s->exit_code = si.si_status;
+			s->signal = 0;
+		} else {
+			s->exit_code = -1;
+			s->signal = si.si_status;
+		}
+		s->user_ms = ru.ru_utime.tv_sec * 1e3 + ru.ru_utime.tv_usec / 1e3;
+		s->sys_ms = ru.ru_stime.tv_sec * 1e3 + ru.ru_stime.tv_usec / 1e3;
+		s->maxrss_kb = ru.ru_maxrss;
+	}
+	loop_del(j->env->loop, &j->w_pid);
+	close(j->pidfd);
+	j->pidfd = -1;
+	j->exited = true;
+	j->state = JOB_ENDING;
+	close_in(j);
+	drain(j);
+	check_group(j);
+}
+
+static void on_timeout(struct timer *t)
+{
+	struct job *j = t->data;
+	if (j->exited)
+		return;
+	j->timed_out = true;
+	signal_group(j, j->spec->signal);
+	j->group_signalled = true;
+	if (j->spec->kill_after > 0)
+		timer_start(j->env->loop, &j->t_kill, now_ms() + j->spec->kill_after * 1000,
+			    on_kill, j);
+}
+
+static void on_kill(struct timer *t)
+{
+	struct job *j = t->data;
+	signal_group(j, SIGKILL);
+}
+
+/* ---------------------------------------------------------------- start */
+
+static void fail_now(struct job *j, bool has_rc, int rc, char *msg)
+{
+	j->status = ST_ERROR;
+	j->has_rc = has_rc;
+	j->returncode = rc;
+	free(j->error);
+	j->error = msg;
+	attempt_end(j);
+}
+
+static bool short_of_resources(int err)
+{
+	return err == EMFILE || err == ENFILE || err == EAGAIN || err == ENOMEM;
+}
+
+/* Open what the child's fd `which` (1 or 2) should be; sets *runner_end
+ * for pipes.  Returns the child's fd, or -1 with errno. */
+static int open_output(struct job *j, const struct io_spec *io, int which,
+		       int *runner_end, bool *owned)
+{
+	int p[2];
+	*owned = false;
+	switch (io->mode) {
+	case IO_CAPTURE:
+	case IO_TEE:
+		if (pipe2(p, O_CLOEXEC) < 0)
+			return -1;
+		fcntl(p[0], F_SETFL, O_NONBLOCK);
+		*runner_end = p[0];
+		*owned = true;
+		return p[1];
+	case IO_INHERIT:
+		return which;
+	case IO_NULL:
+		return j->env->devnull;
+	case IO_FILE: {
+		int fd = open(io->path, O_WRONLY | O_CREAT | O_CLOEXEC |
+			      (io->append ? O_APPEND : O_TRUNC), 0666);
+		if (fd >= 0)
+			*owned = true;
+		return fd;
+	}
+	case IO_STDOUT:
+		break;
+	}
+	errno = EINVAL;
+	return -1;
+}
+
+int job_start(struct job *j)
+{
+	const struct job_spec *s = j->spec;
+	struct job_env *env = j->env;
+	const struct stage_spec *st = &s->stages[0];
+	int child[3] = { -1, -1, -1 };
+	bool owned[3] = { false, false, false };
+	char *msg = NULL;
+	int saved;
+
+	/* per-attempt state */
+	j->attempts++;
+	j->t_start = now_ms();
+	if (j->attempts == 1)
+		j->started_ms = j->t_start - env->run_t0;
+	j->state = JOB_RUNNING;
+	j->status = ST_NONE;
+	j->has_rc = false;
+	free(j->error);
+	j->error = NULL;
+	j->nterm = 0;
+	j->exited = j->group_signalled = j->timed_out = j->cancelled = false;
+	j->poll_ms = 0;
+	j->pid = 0;
+	capture_free(&j->out);
+	capture_free(&j->err);
+	free(j->stages);
+	j->nstages = s->nstages;
+	j->stages = xcalloc(s->nstages, sizeof *j->stages);
+	for (size_t i = 0; i < s->nstages; i++)
+		j->stages[i].exit_code = -1;
+
+	if (st->exe_status) {
+		fail_now(j, true, st->exe_status, xstrdup(st->exe_error));
+		return 0;
+	}
+
+	/* stdin */
+	switch (s->in.kind) {
+	case IN_NULL:
+		child[0] = env->devnull;
+		break;
+	case IN_INHERIT:
+		child[0] = 0;
+		break;
+	case IN_FILE:
+		child[0] = open(s->in.path, O_RDONLY | O_CLOEXEC);
+		if (child[0] < 0) {
+			if (short_of_resources(errno))
+				goto throttle;
+			fail_now(j, false, 0, xasprintf("stdin file %s: %s", s->in.path,
+							strerror(errno)));
+			return 0;
+		}
+		owned[0] = true;
+		break;
+	default: {
+		int p[2];
+		if (pipe2(p, O_CLOEXEC) < 0)
+			goto throttle;
+		fcntl(p[1], F_SETFL, O_NONBLOCK);
+		child[0] = p[0];
+		owned[0] = true;
+		j->fd_in = p[1];
+		break;
+	}
+	}
+	/* stdout, stderr */
+	child[1] = open_output(j, &s->out, 1, &j->fd_out, &owned[1]);
+	if (child[1] < 0)
+		goto open_failed;
+	if (s->err.mode == IO_STDOUT) {
+		child[2] = child[1];
+	} else {
+		child[2] = open_output(j, &s->err, 2, &j->fd_err, &owned[2]);
+		if (child[2] < 0)
+			goto open_failed;
+	}
+
+	struct spawn_opts o = {
+		.path = st->exe,
+		.argv = st->argv,
+		.envp = st->envp,
+		.fd = { child[0], child[1], child[2] },
+		.cwd = s->cwd,
+		.has_nice = s->has_nice,
+		.nice = s->nice,
+		.has_umask = s->has_umask,
+		.umask = s->umask,
+		.rlimits = s->rlimits,
+		.nrlimits = s->nrlimits,
+		.pass_fds = s->pass_fds,
+		.npass_fds = s->npass_fds,
+		.pgid = 0,
+		.cgroup_procs_fd = -1,
+	};
+	struct spawn_error se;
+	pid_t pid;
+	int pidfd;
+	int rc = spawn_start(&o, &pid, &pidfd, &se);
+	for (int i = 0; i < 3; i++)
+		if (owned[i])
+			close(child[i]);
+	if (rc < 0) {
+		if (se.step == SPAWN_CLONE && short_of_resources(se.err)) {
+			errno = se.err;
+			close_fd(j, &j->fd_in, &j->w_in);
+			close_fd(j, &j->fd_out, &j->w_out);
+			close_fd(j, &j->fd_err, &j->w_err);
+			goto unstart;
+		}
+		char *prog = spec_redact(s, st->argv[0]);
+		if (se.step == SPAWN_EXEC)
+			fail_now(j, true, se.err == ENOENT ? 127 : 126,
+				 xasprintf("%s: %s", prog, strerror(se.err)));
+		else if (se.step == SPAWN_CHDIR) {
+			char *cwd = spec_redact(s, s->cwd);
+			fail_now(j, false, 0, xasprintf("cwd %s: %s", cwd, strerror(se.err)));
+			free(cwd);
+		} else
+			fail_now(j, false, 0, xasprintf("%s: %s: %s", prog,
+							spawn_step_name(se.step),
+							strerror(se.err)));
+		free(prog);
+		return 0;
+	}
+	j->pid = pid;
+	j->pidfd = pidfd;
+	j->stages[0].pid = pid;
+
+	struct loop *l = env->loop;
+	loop_add(l, &j->w_pid, pidfd, EPOLLIN, on_pid, j);
+	if (j->fd_out >= 0) {
+		capture_init(&j->out, s->max_output, s->digest, s->out.mode == IO_TEE ? 1 : -1);
+		loop_add(l, &j->w_out, j->fd_out, EPOLLIN, on_out, j);
+	}
+	if (j->fd_err >= 0) {
+		capture_init(&j->err, s->max_output, s->digest, s->err.mode == IO_TEE ? 2 : -1);
+		loop_add(l, &j->w_err, j->fd_err, EPOLLIN, on_err, j);
+	}
+	if (j->fd_in >= 0) {
+		feeder_init(j);
+		feed(j);
+	}
+	if (s->timeout > 0)
+		timer_start(l, &j->t_timeout, j->t_start + s->timeout * 1000, on_timeout, j);
+	return 0;
+
+open_failed:
+	saved = errno;
+	for (int i = 0; i < 3; i++)
+		if (owned[i])
+			close(child[i]);
+	close_fd(j, &j->fd_in, &j->w_in);
+	close_fd(j, &j->fd_out, &j->w_out);
+	close_fd(j, &j->fd_err, &j->w_err);
+	if (short_of_resources(saved)) {
+		errno = saved;
+		goto unstart;
+	}
+	{
+		const struct io_spec *io = (child[1] < 0) ? &s->out : &s->err;
+		msg = xasprintf("%s file %s: %s", io == &s->out ? "stdout" : "stderr",
+				io->path ? io->path : "?", strerror(saved));
+	}
+	fail_now(j, false, 0, msg);
+	return 0;
+
+throttle:
+	saved = errno;
+	for (int i = 0; i < 3; i++)
+		if (owned[i])
+			close(child[i]);
+	close_fd(j, &j->fd_in, &j->w_in);
+	errno = saved;
+unstart:
+	/* nothing started: back to PENDING, as if this attempt never was */
+	j->attempts--;
+	j->state = JOB_PENDING;
+	j->throttled++;
+	return -1;
+}
+
+void job_skip(struct job *j, const char *why)
+{
+	j->state = JOB_DONE;
+	j->status = ST_SKIPPED;
+	free(j->error);
+	j->error = why ? xstrdup(why) : NULL;
+}
+
+void job_cancel(struct job *j, bool now)
+{
+	switch (j->state) {
+	case JOB_RUNNING:
+	case JOB_ENDING:
+		if (!j->exited && !j->timed_out)
+			j->cancelled = true;
+		if (now) {
+			signal_group(j, SIGKILL);
+		} else if (!j->group_signalled) {
+			j->group_signalled = true;
+			signal_group(j, j->spec->signal);
+			if (!timer_armed(&j->t_kill) && j->spec->kill_after > 0)
+				timer_start(j->env->loop, &j->t_kill,
+					    now_ms() + j->spec->kill_after * 1000, on_kill, j);
+		}
+		break;
+	case JOB_RETRY_WAIT:
+		timer_stop(j->env->loop, &j->t_retry);
+		j->state = JOB_DONE;
+		break;
+	default:
+		break;
+	}
+}
+
+void job_free(struct job *j)
+{
+	capture_free(&j->out);
+	capture_free(&j->err);
+	free(j->stages);
+	free(j->term);
+	free(j->hist);
+	free(j->error);
+	free(j->rdeps);
+	j->stages = NULL;
+	j->term = NULL;
+	j->hist = NULL;
+	j->error = NULL;
+	j->rdeps = NULL;
+}

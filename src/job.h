@@ -1,0 +1,151 @@
+/* job.h - one job of a run and its lifecycle.
+ *
+ *   PENDING --start--> RUNNING --main process exits--> ENDING
+ *   ENDING --group empty (after the job's signal, then KILL)--> attempt end
+ *   attempt end --failed/timeout and retries left--> RETRY_WAIT --delay--> RUNNING
+ *   attempt end --otherwise--> DONE
+ *   PENDING --dependency not ok / cancelled run--> DONE (skipped)
+ *
+ * Events reach a job from the loop it was started on: its pidfd, its
+ * stdin/stdout/stderr pipes and its timers.  A job never blocks, never
+ * exits the program and never touches another job; it reports its end to
+ * the runner through job_ops.done. */
+#ifndef PIPERUN_JOB_H
+#define PIPERUN_JOB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "capture.h"
+#include "codec.h"
+#include "loop.h"
+#include "spec.h"
+
+enum job_state { JOB_PENDING, JOB_RUNNING, JOB_ENDING, JOB_RETRY_WAIT, JOB_DONE };
+
+enum job_status {
+	ST_NONE, ST_OK, ST_FAILED, ST_TIMEOUT, ST_ERROR, ST_SKIPPED, ST_CANCELLED,
+	ST__COUNT
+};
+const char *job_status_name(enum job_status s);
+
+struct stage_result {
+	pid_t pid;           /* 0: never started */
+	bool has_status;
+	int exit_code;       /* -1: none (killed) */
+	int signal;          /* 0: none */
+	double user_ms, sys_ms;
+	long maxrss_kb;
+};
+
+struct term_rec {
+	int signal;
+	double at_ms;        /* since the attempt started */
+};
+
+struct attempt_rec {
+	enum job_status status;
+	bool has_rc;
+	int returncode;
+	double duration_ms;
+};
+
+/* Where stdin bytes come from while the runner feeds a pipe. */
+struct feeder {
+	enum in_kind kind;
+	const char *data;            /* text / base64 */
+	size_t len;
+	uint64_t off;
+	struct splitmix_stream rng;  /* seeded random */
+	uint64_t left;               /* random bytes still to send */
+	const struct capture *src;   /* stdin.from */
+	char *chunk;                 /* staged bytes not yet written */
+	size_t chunk_len, chunk_off;
+};
+
+struct job;
+struct job_ops {
+	/* The job left RUNNING/ENDING (its slot is free): it is now DONE, or
+	 * in RETRY_WAIT and will call ready() when its delay is over. */
+	void (*ended)(struct job *j);
+	void (*ready)(struct job *j);
+	void *ctx;
+};
+
+/* Shared per-run resources a job needs. */
+struct job_env {
+	struct loop *loop;
+	int devnull;                 /* O_RDWR, CLOEXEC */
+	double run_t0;               /* monotonic ms at run start */
+	char *scratch;               /* read buffer, JOB_SCRATCH bytes */
+	const struct job_ops *ops;
+	const struct spec *spec;
+	struct job *all;             /* every job (for stdin.from) */
+	bool stopping;               /* fail-fast, run timeout or interrupt */
+};
+#define JOB_SCRATCH (64 * 1024)
+
+struct job {
+	const struct job_spec *spec;
+	struct job_env *env;
+	size_t index;
+	enum job_state state;
+
+	/* scheduling (runner) */
+	size_t deps_left;
+	bool dep_failed;
+	size_t *rdeps;               /* jobs that depend on this one */
+	size_t nrdeps, rdeps_cap;
+	int throttled;               /* starts deferred for lack of fds/processes */
+
+	/* the running attempt */
+	pid_t pid;                   /* also the process group */
+	int pidfd;
+	struct watch w_pid;
+	int fd_in, fd_out, fd_err;   /* runner ends, -1 when closed */
+	struct watch w_in, w_out, w_err;
+	struct feeder feed;
+	double t_start;              /* monotonic ms */
+	bool exited;
+	bool group_signalled;
+	bool timed_out;
+	bool cancelled;
+	struct timer t_timeout, t_kill, t_poll, t_retry;
+	double poll_ms;
+
+	/* result of the last attempt */
+	enum job_status status;
+	bool has_rc;
+	int returncode;
+	char *error;
+	double started_ms;           /* first attempt, since run start */
+	double duration_ms;
+	struct capture out, err;
+	struct stage_result *stages;
+	size_t nstages;
+	struct term_rec *term;
+	size_t nterm, term_cap;
+	int attempts;
+	struct attempt_rec *hist;
+	size_t nhist, hist_cap;
+};
+
+void job_init(struct job *j, const struct job_spec *spec, size_t index,
+	      struct job_env *env);
+/* Start an attempt.  Returns 0 (running, or ended at once with an error
+ * status), or -1 when fds or processes ran short (errno EMFILE, ENFILE,
+ * EAGAIN, ENOMEM): nothing was started and the caller may try later. */
+int job_start(struct job *j);
+/* End a job that will never run (dependency not ok, fail-fast, run
+ * timeout, interrupt). */
+void job_skip(struct job *j, const char *why);
+/* Stop a running job: its signal to the group, then KILL after kill_after
+ * (now = KILL at once).  status becomes cancelled. */
+void job_cancel(struct job *j, bool now);
+/* Release what a finished job holds (captures, records). */
+void job_free(struct job *j);
+bool job_ok(const struct job *j);
+
+#endif

@@ -1,0 +1,320 @@
+/* jsonw.c - streaming JSON writer (see jsonw.h). */
+#include "config.h"
+#include "jsonw.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+void jw_init(struct jw *w, jw_sink_fn sink, void *ctx, bool pretty)
+{
+	memset(w, 0, sizeof *w);
+	w->sink = sink;
+	w->ctx = ctx;
+	w->pretty = pretty;
+}
+
+static void put(struct jw *w, const char *p, size_t n)
+{
+	w->sink(w->ctx, p, n);
+}
+
+static void puts_(struct jw *w, const char *s)
+{
+	put(w, s, strlen(s));
+}
+
+static void indent(struct jw *w)
+{
+	static const char spaces[] = "                                ";
+	put(w, "\n", 1);
+	for (int d = w->depth; d > 0; d -= 16)
+		put(w, spaces, (size_t)(d > 16 ? 16 : d) * 2);
+}
+
+/* Separator and indentation before a value or a key. */
+static void before_value(struct jw *w)
+{
+	if (w->after_key) {
+		w->after_key = false;
+		return;
+	}
+	if (w->depth == 0)
+		return;
+	if (w->nonempty[w->depth])
+		put(w, w->pretty && w->inl[w->depth] ? ", " : ",",
+		    w->pretty && w->inl[w->depth] ? 2 : 1);
+	w->nonempty[w->depth] = true;
+	if (w->pretty && !w->inl[w->depth])
+		indent(w);
+}
+
+static void open_container(struct jw *w, char c, bool inl)
+{
+	before_value(w);
+	put(w, &c, 1);
+	if (w->depth + 1 < (int)ARRAY_SIZE(w->nonempty))
+		w->depth++;
+	w->nonempty[w->depth] = false;
+	/* an inline parent makes every child inline */
+	w->inl[w->depth] = inl || (w->depth > 1 && w->inl[w->depth - 1]);
+}
+
+static void close_container(struct jw *w, char c)
+{
+	bool had = w->nonempty[w->depth], inl = w->inl[w->depth];
+	w->depth--;
+	if (had && w->pretty && !inl)
+		indent(w);
+	put(w, &c, 1);
+}
+
+void jw_obj(struct jw *w, bool inl) { open_container(w, '{', inl); }
+void jw_obj_end(struct jw *w) { close_container(w, '}'); }
+void jw_arr(struct jw *w, bool inl) { open_container(w, '[', inl); }
+void jw_arr_end(struct jw *w) { close_container(w, ']'); }
+
+static void escape_ascii_run(struct jw *w, const unsigned char *p, size_t n)
+{
+	size_t start = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = p[i];
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		if (i > start)
+			put(w, (const char *)p + start, i - start);
+		start = i + 1;
+		char esc[8];
+		switch (c) {
+		case '"': puts_(w, "\\\""); break;
+		case '\\': puts_(w, "\\\\"); break;
+		case '\n': puts_(w, "\\n"); break;
+		case '\t': puts_(w, "\\t"); break;
+		case '\r': puts_(w, "\\r"); break;
+		case '\b': puts_(w, "\\b"); break;
+		case '\f': puts_(w, "\\f"); break;
+		default:
+			snprintf(esc, sizeof esc, "\\u%04x", c);
+			puts_(w, esc);
+		}
+	}
+	if (n > start)
+		put(w, (const char *)p + start, n - start);
+}
+
+/* Write bytes as JSON string content; invalid UTF-8 becomes U+FFFD, an
+ * incomplete sequence at the end is carried to the next chunk. */
+static void str_bytes(struct jw *w, const unsigned char *p, size_t n, bool final)
+{
+	size_t i = 0, run = 0;
+	while (i < n) {
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
+		bool incomplete;
+		size_t len = utf8_seq_len(p + i, n - i, &incomplete);
+		if (len) {
+			i += len;
+			continue;
+		}
+		escape_ascii_run(w, p + run, i - run);
+		if (incomplete && !final) {
+			/* keep the partial sequence for the next chunk */
+			memcpy(w->carry, p + i, n - i);
+			w->ncarry = (int)(n - i);
+			return;
+		}
+		puts_(w, "\xEF\xBF\xBD");
+		w->lossy = true;
+		i++;
+		/* a cut-short valid prefix is one maximal subpart: skip it */
+		if (incomplete)
+			i = n;
+		run = i;
+	}
+	escape_ascii_run(w, p + run, n - run);
+}
+
+void jw_str_open(struct jw *w)
+{
+	before_value(w);
+	put(w, "\"", 1);
+	w->ncarry = 0;
+	w->lossy = false;
+}
+
+void jw_str_feed(struct jw *w, const void *data, size_t n)
+{
+	const unsigned char *p = data;
+	while (w->ncarry && n) {
+		/* complete the carried sequence byte by byte */
+		unsigned char tmp[4];
+		memcpy(tmp, w->carry, (size_t)w->ncarry);
+		tmp[w->ncarry] = *p;
+		bool incomplete;
+		size_t len = utf8_seq_len(tmp, (size_t)w->ncarry + 1, &incomplete);
+		if (incomplete) {
+			w->carry[w->ncarry++] = *p++;
+			n--;
+			continue;
+		}
+		w->ncarry = 0;
+		if (len) {
+			put(w, (const char *)tmp, len);
+			p++;
+			n--;
+		} else {
+			/* the carried bytes are an invalid prefix: replace them
+			 * and rescan from this byte */
+			puts_(w, "\xEF\xBF\xBD");
+			w->lossy = true;
+		}
+	}
+	if (n)
+		str_bytes(w, p, n, false);
+}
+
+bool jw_str_close(struct jw *w)
+{
+	if (w->ncarry) {
+		puts_(w, "\xEF\xBF\xBD");
+		w->lossy = true;
+		w->ncarry = 0;
+	}
+	put(w, "\"", 1);
+	return w->lossy;
+}
+
+bool jw_strn(struct jw *w, const void *s, size_t n)
+{
+	jw_str_open(w);
+	str_bytes(w, s, n, true);
+	return jw_str_close(w);
+}
+
+void jw_str(struct jw *w, const char *s)
+{
+	if (!s)
+		jw_null(w);
+	else
+		jw_strn(w, s, strlen(s));
+}
+
+static void b64_emit(void *ctx, const char *s, size_t n)
+{
+	put(ctx, s, n);
+}
+
+void jw_b64_open(struct jw *w)
+{
+	before_value(w);
+	put(w, "\"", 1);
+	memset(&w->b64, 0, sizeof w->b64);
+}
+
+void jw_b64_feed(struct jw *w, const void *p, size_t n)
+{
+	b64_stream_feed(&w->b64, p, n, b64_emit, w);
+}
+
+void jw_b64_close(struct jw *w)
+{
+	b64_stream_end(&w->b64, b64_emit, w);
+	put(w, "\"", 1);
+}
+
+void jw_key(struct jw *w, const char *k)
+{
+	before_value(w);
+	put(w, "\"", 1);
+	w->ncarry = 0;
+	str_bytes(w, (const unsigned char *)k, strlen(k), true);
+	put(w, w->pretty ? "\": " : "\":", w->pretty ? 3 : 2);
+	w->after_key = true;
+}
+
+static void scalar(struct jw *w, const char *s)
+{
+	before_value(w);
+	puts_(w, s);
+}
+
+void jw_int(struct jw *w, int64_t v)
+{
+	char b[32];
+	snprintf(b, sizeof b, "%lld", (long long)v);
+	scalar(w, b);
+}
+
+void jw_uint(struct jw *w, uint64_t v)
+{
+	char b[32];
+	snprintf(b, sizeof b, "%llu", (unsigned long long)v);
+	scalar(w, b);
+}
+
+void jw_num(struct jw *w, double v)
+{
+	char b[64];
+	snprintf(b, sizeof b, "%.3f", v);
+	/* trim trailing zeros but keep one decimal: 1.500 -> 1.5, 2.000 -> 2.0 */
+	char *dot = strchr(b, '.');
+	if (dot) {
+		char *e = b + strlen(b) - 1;
+		while (e > dot + 1 && *e == '0')
+			*e-- = 0;
+	}
+	scalar(w, b);
+}
+
+void jw_bool(struct jw *w, bool v) { scalar(w, v ? "true" : "false"); }
+void jw_null(struct jw *w) { scalar(w, "null"); }
+void jw_raw(struct jw *w, const char *json) { scalar(w, json); }
+void jw_newline(struct jw *w) { put(w, "\n", 1); }
+
+void jw_kstr(struct jw *w, const char *k, const char *v) { jw_key(w, k); jw_str(w, v); }
+void jw_kint(struct jw *w, const char *k, int64_t v) { jw_key(w, k); jw_int(w, v); }
+void jw_knum(struct jw *w, const char *k, double v) { jw_key(w, k); jw_num(w, v); }
+void jw_kbool(struct jw *w, const char *k, bool v) { jw_key(w, k); jw_bool(w, v); }
+void jw_knull(struct jw *w, const char *k) { jw_key(w, k); jw_null(w); }
+
+int fd_sink_flush(struct fd_sink *s)
+{
+	size_t off = 0;
+	while (off < s->len && !s->err) {
+		ssize_t r = write(s->fd, s->buf + off, s->len - off);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			s->err = errno;
+			break;
+		}
+		off += (size_t)r;
+	}
+	s->len = 0;
+	return s->err ? -1 : 0;
+}
+
+void fd_sink_write(void *ctx, const char *p, size_t n)
+{
+	struct fd_sink *s = ctx;
+	while (n && !s->err) {
+		if (s->len == sizeof s->buf)
+			fd_sink_flush(s);
+		size_t k = sizeof s->buf - s->len;
+		if (k > n)
+			k = n;
+		memcpy(s->buf + s->len, p, k);
+		s->len += k;
+		p += k;
+		n -= k;
+	}
+}
+
+void buf_sink_write(void *ctx, const char *p, size_t n)
+{
+	buf_add(ctx, p, n);
+}

@@ -1,0 +1,80 @@
+/* jsonw.h - a streaming JSON writer.  Results can hold megabytes of
+ * captured output that live in temporary files; this writer escapes (or
+ * base64-encodes) them chunk by chunk, so a document is never built in
+ * memory.  Output goes to a sink callback; sinks for fds and for memory
+ * buffers are provided.  Every string is written as valid UTF-8: invalid
+ * bytes become U+FFFD and the writer says so. */
+#ifndef PIPERUN_JSONW_H
+#define PIPERUN_JSONW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "codec.h"
+
+typedef void (*jw_sink_fn)(void *ctx, const char *p, size_t n);
+
+struct jw {
+	jw_sink_fn sink;
+	void *ctx;
+	bool pretty;
+	int depth;
+	/* per nesting level: has an element been written; is it inline */
+	bool nonempty[64];
+	bool inl[64];
+	bool after_key;
+	/* open string state */
+	unsigned char carry[4];
+	int ncarry;
+	bool lossy;
+	struct b64_stream b64;
+};
+
+void jw_init(struct jw *w, jw_sink_fn sink, void *ctx, bool pretty);
+/* Inline containers are written on one line even in pretty mode. */
+void jw_obj(struct jw *w, bool inl);
+void jw_obj_end(struct jw *w);
+void jw_arr(struct jw *w, bool inl);
+void jw_arr_end(struct jw *w);
+void jw_key(struct jw *w, const char *k);
+void jw_str(struct jw *w, const char *s);         /* NULL writes null */
+bool jw_strn(struct jw *w, const void *s, size_t n); /* true if lossy */
+void jw_int(struct jw *w, int64_t v);
+void jw_uint(struct jw *w, uint64_t v);
+void jw_num(struct jw *w, double v);               /* 3 decimals, trimmed */
+void jw_bool(struct jw *w, bool v);
+void jw_null(struct jw *w);
+/* Write pre-serialized JSON as one value. */
+void jw_raw(struct jw *w, const char *json);
+/* Streaming string: open, feed any chunks, close (returns lossy). */
+void jw_str_open(struct jw *w);
+void jw_str_feed(struct jw *w, const void *p, size_t n);
+bool jw_str_close(struct jw *w);
+/* Streaming base64 string. */
+void jw_b64_open(struct jw *w);
+void jw_b64_feed(struct jw *w, const void *p, size_t n);
+void jw_b64_close(struct jw *w);
+/* End of a document: a newline. */
+void jw_newline(struct jw *w);
+
+/* Key + value shorthands. */
+void jw_kstr(struct jw *w, const char *k, const char *v);
+void jw_kint(struct jw *w, const char *k, int64_t v);
+void jw_knum(struct jw *w, const char *k, double v);
+void jw_kbool(struct jw *w, const char *k, bool v);
+void jw_knull(struct jw *w, const char *k);
+
+/* A buffered fd sink.  Errors are sticky in err (an errno value). */
+struct fd_sink {
+	int fd;
+	int err;
+	size_t len;
+	char buf[1 << 16];
+};
+void fd_sink_write(void *ctx, const char *p, size_t n);
+int fd_sink_flush(struct fd_sink *s);
+/* A sink into a struct buf (util.h). */
+void buf_sink_write(void *ctx, const char *p, size_t n);
+
+#endif

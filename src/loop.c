@@ -1,0 +1,185 @@
+/* loop.c - epoll + a binary min-heap of deadlines. */
+#include "config.h"
+#include "loop.h"
+#include "util.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_EVENTS 256
+
+struct loop {
+	int epfd;
+	size_t nwatch;
+	struct timer **heap;
+	size_t nheap, cap;
+};
+
+struct loop *loop_new(void)
+{
+	int fd = epoll_create1(EPOLL_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	struct loop *l = xcalloc(1, sizeof *l);
+	l->epfd = fd;
+	return l;
+}
+
+void loop_free(struct loop *l)
+{
+	if (!l)
+		return;
+	close(l->epfd);
+	free(l->heap);
+	free(l);
+}
+
+int loop_add(struct loop *l, struct watch *w, int fd, uint32_t events,
+	     watch_fn cb, void *data)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = w };
+	w->fd = fd;
+	w->cb = cb;
+	w->data = data;
+	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+		return -1;
+	w->active = true;
+	l->nwatch++;
+	return 0;
+}
+
+int loop_mod(struct loop *l, struct watch *w, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = w };
+	return epoll_ctl(l->epfd, EPOLL_CTL_MOD, w->fd, &ev);
+}
+
+void loop_del(struct loop *l, struct watch *w)
+{
+	if (!w->active)
+		return;
+	epoll_ctl(l->epfd, EPOLL_CTL_DEL, w->fd, NULL);
+	w->active = false;
+	l->nwatch--;
+}
+
+static void heap_set(struct loop *l, size_t i, struct timer *t)
+{
+	l->heap[i] = t;
+	t->slot = i + 1;
+}
+
+static void heap_up(struct loop *l, size_t i)
+{
+	struct timer *t = l->heap[i];
+	while (i > 0) {
+		size_t p = (i - 1) / 2;
+		if (l->heap[p]->at <= t->at)
+			break;
+		heap_set(l, i, l->heap[p]);
+		i = p;
+	}
+	heap_set(l, i, t);
+}
+
+static void heap_down(struct loop *l, size_t i)
+{
+	struct timer *t = l->heap[i];
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= l->nheap)
+			break;
+		if (c + 1 < l->nheap && l->heap[c + 1]->at < l->heap[c]->at)
+			c++;
+		if (l->heap[c]->at >= t->at)
+			break;
+		heap_set(l, i, l->heap[c]);
+		i = c;
+	}
+	heap_set(l, i, t);
+}
+
+void timer_stop(struct loop *l, struct timer *t)
+{
+	if (!t->slot)
+		return;
+	size_t i = t->slot - 1;
+	t->slot = 0;
+	l->nheap--;
+	if (i == l->nheap)
+		return;
+	struct timer *m = l->heap[l->nheap];
+	heap_set(l, i, m);
+	heap_up(l, i);
+	heap_down(l, m->slot - 1);
+}
+
+void timer_start(struct loop *l, struct timer *t, double at_ms, timer_fn cb,
+		 void *data)
+{
+	timer_stop(l, t);
+	t->at = at_ms;
+	t->cb = cb;
+	t->data = data;
+	xgrow(&l->heap, &l->cap, l->nheap + 1, sizeof *l->heap);
+	l->heap[l->nheap++] = t;
+	heap_up(l, l->nheap - 1);
+}
+
+size_t loop_pending(const struct loop *l)
+{
+	return l->nwatch + l->nheap;
+}
+
+static int run_timers(struct loop *l)
+{
+	int n = 0;
+	double now = now_ms();
+	while (l->nheap && l->heap[0]->at <= now) {
+		struct timer *t = l->heap[0];
+		timer_stop(l, t);
+		t->cb(t);
+		n++;
+	}
+	return n;
+}
+
+int loop_run_once(struct loop *l, double max_ms)
+{
+	double wait = max_ms;
+	if (l->nheap) {
+		double until = l->heap[0]->at - now_ms();
+		if (until < 0)
+			until = 0;
+		if (wait < 0 || until < wait)
+			wait = until;
+	}
+	struct timespec ts, *tsp = NULL;
+	if (wait >= 0) {
+		ts.tv_sec = (time_t)(wait / 1000);
+		ts.tv_nsec = (long)fmod(wait * 1e6, 1e9);
+		tsp = &ts;
+	}
+	struct epoll_event ev[MAX_EVENTS];
+	int n = epoll_pwait2(l->epfd, ev, MAX_EVENTS, tsp, NULL);
+	if (n < 0) {
+		if (errno == EINTR)
+			return 0;
+		return -1;
+	}
+	int ran = 0;
+	for (int i = 0; i < n; i++) {
+		struct watch *w = ev[i].data.ptr;
+		/* a callback earlier in this batch may have removed it */
+		if (!w->active)
+			continue;
+		w->cb(w, ev[i].events);
+		ran++;
+	}
+	return ran + run_timers(l);
+}

@@ -1,0 +1,133 @@
+/* main.c - piperun's entry point: the subcommand dispatch table and the
+ * exit-status table.
+ *
+ * EXIT STATUS (CONTRACT §2)
+ *   run       0  every job ok
+ *   run       1  at least one job not ok (failed, timeout, error, skipped,
+ *                cancelled)
+ *   run/validate/plan
+ *             2  usage or spec error; nothing was started
+ *   run       3  the runner itself could not go on (cannot write results,
+ *                resources gone); children cleaned up, results written
+ *                where still possible
+ *   run       killed by SIGINT/SIGTERM/SIGHUP after terminating every job
+ *                and writing results (the shell sees 130/143/129)
+ *   Precedence: 2 > interrupted > 3 > 1 > 0.
+ */
+#include "config.h"
+#include "cmd.h"
+#include "spawn.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const struct cmd_entry *const cmd_table[] = {
+	&cmd_run_entry,
+	&cmd_validate_entry,
+	&cmd_plan_entry,
+};
+
+static void main_usage(FILE *f)
+{
+	fprintf(f, "usage: piperun COMMAND [OPTIONS] [ARGS]\n\ncommands:\n");
+	for (size_t i = 0; i < ARRAY_SIZE(cmd_table); i++)
+		fprintf(f, "  %-9s %s\n", cmd_table[i]->name, cmd_table[i]->summary);
+	fprintf(f, "  %-9s %s\n", "help", "show help for a command");
+	fprintf(f, "\n'piperun help COMMAND' or 'piperun COMMAND --help' for its options;\n"
+		   "man piperun(1) and piperun-spec(5) for everything.\n");
+}
+
+void cmd_usage(FILE *f, const struct cmd_entry *c)
+{
+	fprintf(f, "usage: piperun %s\n", c->synopsis);
+	fprintf(f, "Try 'piperun help %s' for more information.\n", c->name);
+}
+
+int cmd_bad_usage(const struct cmd_entry *c, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "piperun: %s: ", c->name);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	cmd_usage(stderr, c);
+	return EXIT_USAGE;
+}
+
+void cmd_help(const struct cmd_entry *c)
+{
+	printf("usage: piperun %s\n\n%s\n\n%s", c->synopsis, c->summary, c->help);
+}
+
+static const struct cmd_entry *find_cmd(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(cmd_table); i++)
+		if (!strcmp(cmd_table[i]->name, name))
+			return cmd_table[i];
+	return NULL;
+}
+
+/* Children must never get one of our pipes as their 0, 1 or 2 by
+ * accident: if piperun was started with any of them closed, park
+ * /dev/null there first. */
+static void ensure_std_fds(void)
+{
+	for (int fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+			int n = open("/dev/null", O_RDWR);
+			if (n >= 0 && n != fd) {
+				dup2(n, fd);
+				close(n);
+			}
+		}
+}
+
+int main(int argc, char **argv)
+{
+	ensure_std_fds();
+	spawn_init();
+	if (argc < 2) {
+		main_usage(stderr);
+		return EXIT_USAGE;
+	}
+	const char *name = argv[1];
+	if (!strcmp(name, "--help") || !strcmp(name, "-h")) {
+		main_usage(stdout);
+		return EXIT_OK;
+	}
+	if (!strcmp(name, "--version") || !strcmp(name, "-V")) {
+		printf("piperun %s\n", PACKAGE_VERSION);
+		return EXIT_OK;
+	}
+	if (!strcmp(name, "help")) {
+		if (argc < 3) {
+			main_usage(stdout);
+			return EXIT_OK;
+		}
+		const struct cmd_entry *c = find_cmd(argv[2]);
+		if (!c) {
+			fprintf(stderr, "piperun: help: unknown command '%s'\n", argv[2]);
+			main_usage(stderr);
+			return EXIT_USAGE;
+		}
+		cmd_help(c);
+		return EXIT_OK;
+	}
+	const struct cmd_entry *c = find_cmd(name);
+	if (!c) {
+		if (name[0] == '-')
+			fprintf(stderr, "piperun: unknown option '%s'\n", name);
+		else
+			fprintf(stderr, "piperun: unknown command '%s'\n", name);
+		main_usage(stderr);
+		return EXIT_USAGE;
+	}
+	return c->exec(argc - 1, argv + 1);
+}

@@ -1,0 +1,307 @@
+/* report.c - job records and result documents (see report.h). */
+#include "config.h"
+#include "report.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *report_run_status(const struct run_result *res)
+{
+	if (res->stop == STOP_SIGNAL)
+		return "interrupted";
+	for (size_t i = 0; i < res->njobs; i++)
+		if (res->jobs[i].status != ST_OK)
+			return "failed";
+	return "ok";
+}
+
+static void kstr_redacted(struct jw *w, const struct job_spec *s, const char *k,
+			  const char *v)
+{
+	char *r = spec_redact(s, v);
+	jw_kstr(w, k, r);
+	free(r);
+}
+
+static void feed_str(void *ctx, const void *p, size_t n)
+{
+	jw_str_feed(ctx, p, n);
+}
+
+static void feed_b64(void *ctx, const void *p, size_t n)
+{
+	jw_b64_feed(ctx, p, n);
+}
+
+/* stdout / stderr and their companion fields. */
+static void report_stream(struct jw *w, const struct job *j, const char *name,
+			  const struct io_spec *io, const struct capture *c)
+{
+	char key[32];
+	bool captured = io->mode == IO_CAPTURE || io->mode == IO_TEE;
+	enum encoding enc = j->spec->encoding;
+	if (!captured) {
+		jw_knull(w, name);
+		snprintf(key, sizeof key, "%s_encoding", name);
+		jw_knull(w, key);
+		snprintf(key, sizeof key, "%s_bytes", name);
+		jw_knull(w, key);
+		snprintf(key, sizeof key, "%s_truncated", name);
+		jw_kbool(w, key, false);
+		return;
+	}
+	bool b64 = enc == ENC_BASE64 ||
+		   (enc == ENC_AUTO && c->active && (!utf8_valid(&c->utf8) || c->utf8.nul));
+	bool lossy = false;
+	jw_key(w, name);
+	if (b64) {
+		jw_b64_open(w);
+		if (c->active)
+			capture_each(c, feed_b64, w);
+		jw_b64_close(w);
+	} else {
+		jw_str_open(w);
+		if (c->active)
+			capture_each(c, feed_str, w);
+		lossy = jw_str_close(w);
+	}
+	snprintf(key, sizeof key, "%s_encoding", name);
+	jw_kstr(w, key, b64 ? "base64" : "utf-8");
+	snprintf(key, sizeof key, "%s_bytes", name);
+	jw_kint(w, key, (int64_t)c->total);
+	snprintf(key, sizeof key, "%s_truncated", name);
+	jw_kbool(w, key, capture_truncated(c));
+	if (enc == ENC_UTF8) {
+		snprintf(key, sizeof key, "%s_lossy", name);
+		jw_kbool(w, key, lossy);
+	}
+	if (j->spec->digest) {
+		char hex[65];
+		capture_hex(c, hex);
+		snprintf(key, sizeof key, "%s_sha256", name);
+		if (c->has_digest)
+			jw_kstr(w, key, hex);
+		else if (j->attempts == 0 || !c->active) {
+			/* never ran: the digest of no bytes */
+			jw_kstr(w, key, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+		} else
+			jw_knull(w, key);
+	}
+}
+
+static void report_rc(struct jw *w, bool has, int rc)
+{
+	jw_key(w, "returncode");
+	if (has)
+		jw_int(w, rc);
+	else
+		jw_null(w);
+	jw_key(w, "exit_code");
+	if (has && rc >= 0)
+		jw_int(w, rc);
+	else
+		jw_null(w);
+	jw_key(w, "signal");
+	if (has && rc < 0)
+		jw_str(w, sig_name(-rc));
+	else
+		jw_null(w);
+}
+
+static void report_stage(struct jw *w, const struct job_spec *s,
+			 const struct stage_spec *st, const struct stage_result *r)
+{
+	jw_obj(w, false);
+	jw_key(w, "argv");
+	jw_arr(w, true);
+	for (size_t i = 0; i < st->argc; i++) {
+		char *a = spec_redact(s, st->argv[i]);
+		jw_str(w, a);
+		free(a);
+	}
+	jw_arr_end(w);
+	jw_key(w, "pid");
+	if (r->pid)
+		jw_int(w, r->pid);
+	else
+		jw_null(w);
+	report_rc(w, r->has_status, r->signal ? -r->signal : r->exit_code);
+	if (r->has_status) {
+		jw_knum(w, "user_ms", r->user_ms);
+		jw_knum(w, "sys_ms", r->sys_ms);
+		jw_kint(w, "maxrss_kb", r->maxrss_kb);
+	} else {
+		jw_knull(w, "user_ms");
+		jw_knull(w, "sys_ms");
+		jw_knull(w, "maxrss_kb");
+	}
+	jw_obj_end(w);
+}
+
+void report_job(struct jw *w, const struct job *j)
+{
+	const struct job_spec *s = j->spec;
+	bool started = j->attempts > 0;
+	jw_obj(w, false);
+	kstr_redacted(w, s, "name", s->name);
+	jw_kstr(w, "kind", job_kind_name(s->kind));
+	jw_kstr(w, "status", job_status_name(j->status));
+	report_rc(w, j->has_rc, j->returncode);
+	jw_kbool(w, "timed_out", j->status == ST_TIMEOUT);
+	jw_key(w, "started_ms");
+	if (started)
+		jw_num(w, j->started_ms);
+	else
+		jw_null(w);
+	jw_knum(w, "duration_ms", started ? j->duration_ms : 0.0);
+	jw_kint(w, "attempts", j->attempts);
+	jw_key(w, "error");
+	if (j->error) {
+		char *e = spec_redact(s, j->error);
+		jw_str(w, e);
+		free(e);
+	} else {
+		jw_null(w);
+	}
+	report_stream(w, j, "stdout", &s->out, &j->out);
+	report_stream(w, j, "stderr", &s->err, &j->err);
+	jw_key(w, "stages");
+	jw_arr(w, false);
+	if (started && j->stages)
+		for (size_t i = 0; i < j->nstages; i++)
+			report_stage(w, s, &s->stages[i], &j->stages[i]);
+	jw_arr_end(w);
+	jw_key(w, "termination");
+	jw_arr(w, false);
+	for (size_t i = 0; i < j->nterm; i++) {
+		jw_obj(w, true);
+		jw_kstr(w, "signal", sig_name(j->term[i].signal));
+		jw_knum(w, "at_ms", j->term[i].at_ms);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+	if (s->retries || j->nhist > 1) {
+		jw_key(w, "attempt_history");
+		jw_arr(w, false);
+		for (size_t i = 0; i < j->nhist; i++) {
+			const struct attempt_rec *a = &j->hist[i];
+			jw_obj(w, true);
+			jw_kstr(w, "status", job_status_name(a->status));
+			jw_key(w, "returncode");
+			if (a->has_rc)
+				jw_int(w, a->returncode);
+			else
+				jw_null(w);
+			jw_knum(w, "duration_ms", a->duration_ms);
+			jw_obj_end(w);
+		}
+		jw_arr_end(w);
+	}
+	if (j->throttled)
+		jw_kint(w, "throttled", j->throttled);
+	jw_obj_end(w);
+}
+
+static void report_counts(struct jw *w, const struct run_result *res)
+{
+	jw_key(w, "summary");
+	jw_obj(w, true);
+	jw_kint(w, "total", (int64_t)res->njobs);
+	for (int st = ST_OK; st < ST__COUNT; st++)
+		jw_kint(w, job_status_name(st), (int64_t)res->counts[st]);
+	jw_obj_end(w);
+}
+
+static void report_header(struct jw *w, const struct spec *s,
+			  const struct run_result *res)
+{
+	jw_kstr(w, "piperun", PACKAGE_VERSION);
+	jw_kstr(w, "name", s->name);
+	jw_kstr(w, "status", report_run_status(res));
+	jw_kstr(w, "started_at", res->started_at);
+	jw_knum(w, "duration_ms", res->duration_ms);
+	jw_kstr(w, "mode", run_mode_name(s->mode));
+	jw_kint(w, "max_parallel", res->limit);
+	jw_key(w, "stopped");
+	switch (res->stop) {
+	case STOP_FAIL_FAST: jw_str(w, "fail_fast"); break;
+	case STOP_TIMEOUT: jw_str(w, "timeout"); break;
+	case STOP_SIGNAL: jw_str(w, sig_name(res->signal)); break;
+	default: jw_null(w);
+	}
+	report_counts(w, res);
+}
+
+void report_document(struct jw *w, const struct spec *s,
+		     const struct run_result *res)
+{
+	jw_obj(w, false);
+	report_header(w, s, res);
+	jw_key(w, "jobs");
+	jw_arr(w, false);
+	for (size_t i = 0; i < res->njobs; i++)
+		report_job(w, &res->jobs[i]);
+	jw_arr_end(w);
+	jw_obj_end(w);
+	jw_newline(w);
+}
+
+void report_summary_line(struct jw *w, const struct spec *s,
+			 const struct run_result *res)
+{
+	jw_obj(w, false);
+	report_counts(w, res);
+	report_header(w, s, res);
+	jw_obj_end(w);
+	jw_newline(w);
+}
+
+static void put(jw_sink_fn sink, void *ctx, const char *fmt, ...) PRINTF(3, 4);
+static void put(jw_sink_fn sink, void *ctx, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = xvasprintf(fmt, ap);
+	va_end(ap);
+	sink(ctx, s, strlen(s));
+	free(s);
+}
+
+void report_text(jw_sink_fn sink, void *ctx, const struct spec *s,
+		 const struct run_result *res)
+{
+	size_t wname = 4;
+	for (size_t i = 0; i < res->njobs; i++) {
+		size_t l = strlen(res->jobs[i].spec->name);
+		if (l > wname)
+			wname = l;
+	}
+	if (wname > 40)
+		wname = 40;
+	put(sink, ctx, "%-*s  %-9s  %4s  %10s  %s\n", (int)wname, "NAME", "STATUS", "RC",
+	    "DURATION", "ERROR");
+	for (size_t i = 0; i < res->njobs; i++) {
+		const struct job *j = &res->jobs[i];
+		char rc[16] = "-";
+		if (j->has_rc)
+			snprintf(rc, sizeof rc, "%d", j->returncode);
+		char dur[32] = "-";
+		if (j->attempts)
+			snprintf(dur, sizeof dur, "%.1fms", j->duration_ms);
+		char *err = j->error ? spec_redact(j->spec, j->error) : xstrdup("");
+		char *nl = strchr(err, '\n');
+		if (nl)
+			*nl = 0;
+		char *name = spec_redact(j->spec, j->spec->name);
+		put(sink, ctx, "%-*.*s  %-9s  %4s  %10s  %s\n", (int)wname, (int)wname, name,
+		    job_status_name(j->status), rc, dur, err);
+		free(name);
+		free(err);
+	}
+	put(sink, ctx, "%zu jobs: %zu ok, %zu failed, %zu timeout, %zu error, %zu skipped, %zu cancelled; %s in %.1fms\n",
+	    res->njobs, res->counts[ST_OK], res->counts[ST_FAILED], res->counts[ST_TIMEOUT],
+	    res->counts[ST_ERROR], res->counts[ST_SKIPPED], res->counts[ST_CANCELLED],
+	    report_run_status(res), res->duration_ms);
+}

@@ -1,0 +1,24 @@
+/* report.h - results as JSON documents (CONTRACT §4), JSONL records and a
+ * text table.  Captured output streams out of the capture (memory and
+ * temporary file) chunk by chunk; nothing is built in memory. */
+#ifndef PIPERUN_REPORT_H
+#define PIPERUN_REPORT_H
+
+#include "jsonw.h"
+#include "runner.h"
+#include "spec.h"
+
+const char *report_run_status(const struct run_result *res);
+/* One job record. */
+void report_job(struct jw *w, const struct job *j);
+/* The whole document: header, summary, every record in spec order. */
+void report_document(struct jw *w, const struct spec *s,
+		     const struct run_result *res);
+/* The last JSONL line: {"summary": ...} with the run's status. */
+void report_summary_line(struct jw *w, const struct spec *s,
+			 const struct run_result *res);
+/* A human table. */
+void report_text(jw_sink_fn sink, void *ctx, const struct spec *s,
+		 const struct run_result *res);
+
+#endif

@@ -1,0 +1,386 @@
+/* runner.c - scheduling of the jobs of a run (see runner.h). */
+#include "config.h"
+#include "runner.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+struct runner {
+	const struct spec *spec;
+	const struct run_config *cfg;
+	struct run_result *res;
+	struct job *jobs;
+	size_t n;
+	struct job_env env;
+	struct job_ops ops;
+	/* ready jobs, a min-heap on spec index so starts follow spec order */
+	size_t *ready;
+	size_t nready, ready_cap;
+	size_t running;
+	size_t done;
+	size_t not_ok;
+	long limit;
+	bool throttled;      /* a start failed for lack of fds/processes */
+	enum stop_reason stop;
+	int nsignals;
+	int sigfd;
+	struct watch w_sig;
+	struct timer t_run;
+	size_t *work;        /* finished jobs whose dependents need updating */
+	size_t nwork, work_cap;
+};
+
+void runner_block_signals(void)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
+long runner_auto_parallel(void)
+{
+	/* Each running job holds up to four fds (pidfd and three pipes) and
+	 * may hold spill files: budget five, keep 64 for the runner. */
+	struct rlimit r;
+	long fds = 1024;
+	if (getrlimit(RLIMIT_NOFILE, &r) == 0)
+		fds = r.rlim_cur == RLIM_INFINITY ? 1L << 20 : (long)r.rlim_cur;
+	long lim = (fds - 64) / 5;
+	/* Leave half of the process limit and of pid_max to everyone else. */
+	if (getrlimit(RLIMIT_NPROC, &r) == 0 && r.rlim_cur != RLIM_INFINITY &&
+	    (long)r.rlim_cur / 2 < lim)
+		lim = (long)r.rlim_cur / 2;
+	FILE *f = fopen("/proc/sys/kernel/pid_max", "re");
+	if (f) {
+		long pm;
+		if (fscanf(f, "%ld", &pm) == 1 && pm / 2 < lim)
+			lim = pm / 2;
+		fclose(f);
+	}
+	return lim < 1 ? 1 : lim;
+}
+
+/* ------------------------------------------------------------ ready heap */
+
+static void ready_push(struct runner *r, size_t idx)
+{
+	xgrow(&r->ready, &r->ready_cap, r->nready + 1, sizeof *r->ready);
+	size_t i = r->nready++;
+	while (i > 0 && r->ready[(i - 1) / 2] > idx) {
+		r->ready[i] = r->ready[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	r->ready[i] = idx;
+}
+
+static size_t ready_pop(struct runner *r)
+{
+	size_t top = r->ready[0], last = r->ready[--r->nready], i = 0;
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= r->nready)
+			break;
+		if (c + 1 < r->nready && r->ready[c + 1] < r->ready[c])
+			c++;
+		if (r->ready[c] >= last)
+			break;
+		r->ready[i] = r->ready[c];
+		i = c;
+	}
+	if (r->nready)
+		r->ready[i] = last;
+	return top;
+}
+
+/* -------------------------------------------------------- job completion */
+
+/* A job reached DONE: count it, tell the caller, and settle its
+ * dependents (iteratively: chains of thousands of skips are normal). */
+static void finished(struct runner *r, struct job *j)
+{
+	xgrow(&r->work, &r->work_cap, r->nwork + 1, sizeof *r->work);
+	r->work[r->nwork++] = j->index;
+	if (r->nwork > 1)
+		return; /* an outer call is already draining the list */
+	while (r->nwork) {
+		struct job *f = &r->jobs[r->work[--r->nwork]];
+		r->done++;
+		r->res->counts[f->status]++;
+		/* fail-fast counts jobs that ran and were not ok; the jobs
+		 * skipped because of them are consequences, not new failures */
+		if (f->status == ST_FAILED || f->status == ST_TIMEOUT || f->status == ST_ERROR)
+			r->not_ok++;
+		if (r->cfg->on_done)
+			r->cfg->on_done(f, r->cfg->ctx);
+		for (size_t k = 0; k < f->nrdeps; k++) {
+			struct job *d = &r->jobs[f->rdeps[k]];
+			if (d->state != JOB_PENDING || d->dep_failed)
+				continue;
+			if (!job_ok(f) && !d->spec->always) {
+				d->dep_failed = true;
+				char *why = xasprintf("dependency \"%s\" %s", f->spec->name,
+						      f->status == ST_SKIPPED ? "was skipped"
+						      : job_status_name(f->status));
+				job_skip(d, why);
+				free(why);
+				/* pushing to the work list is all finished() does
+				 * when nested */
+				xgrow(&r->work, &r->work_cap, r->nwork + 1, sizeof *r->work);
+				r->work[r->nwork++] = d->index;
+				continue;
+			}
+			if (--d->deps_left == 0)
+				ready_push(r, d->index);
+		}
+	}
+}
+
+static void stop_run(struct runner *r, enum stop_reason why);
+
+static void on_ended(struct job *j)
+{
+	struct runner *r = j->env->ops->ctx;
+	r->running--;
+	r->throttled = false;
+	if (j->state == JOB_DONE) {
+		finished(r, j);
+		if (r->cfg->fail_fast && r->not_ok >= (size_t)r->cfg->fail_fast &&
+		    r->stop == STOP_NONE)
+			stop_run(r, STOP_FAIL_FAST);
+	}
+}
+
+static void on_ready(struct job *j)
+{
+	struct runner *r = j->env->ops->ctx;
+	/* a retry: back in line, in spec order like every other start */
+	j->state = JOB_PENDING;
+	ready_push(r, j->index);
+}
+
+static const char *stop_why(struct runner *r)
+{
+	switch (r->stop) {
+	case STOP_FAIL_FAST:
+		return "not started: fail-fast";
+	case STOP_TIMEOUT:
+		return "not started: the run timed out";
+	case STOP_SIGNAL:
+		return "not started: the run was interrupted";
+	default:
+		return NULL;
+	}
+}
+
+/* Whether a job may still start once the run is stopping: cleanup jobs
+ * (always: true) run after fail-fast, never after a timeout or signal. */
+static bool may_start(struct runner *r, const struct job *j)
+{
+	return r->stop == STOP_NONE || (r->stop == STOP_FAIL_FAST && j->spec->always);
+}
+
+static void stop_run(struct runner *r, enum stop_reason why)
+{
+	r->stop = why;
+	r->res->stop = why;
+	r->env.stopping = true;
+	for (size_t i = 0; i < r->n; i++) {
+		struct job *j = &r->jobs[i];
+		if (j->state == JOB_RUNNING || j->state == JOB_ENDING) {
+			job_cancel(j, false);
+		} else if (j->state == JOB_RETRY_WAIT) {
+			job_cancel(j, false);
+			finished(r, j);
+		}
+	}
+	/* pending jobs that may no longer start are skipped now, in spec order */
+	for (size_t i = 0; i < r->n; i++) {
+		struct job *j = &r->jobs[i];
+		if (j->state == JOB_PENDING && !may_start(r, j)) {
+			job_skip(j, stop_why(r));
+			finished(r, j);
+		}
+	}
+}
+
+/* --------------------------------------------------------------- signals */
+
+static void on_signal(struct watch *w, uint32_t ev)
+{
+	struct runner *r = w->data;
+	struct signalfd_siginfo si;
+	while (read(r->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+		r->nsignals++;
+		if (r->nsignals == 1) {
+			r->res->signal = (int)si.ssi_signo;
+			stop_run(r, STOP_SIGNAL);
+		} else {
+			/* a second signal: no more patience */
+			for (size_t i = 0; i < r->n; i++)
+				if (r->jobs[i].state == JOB_RUNNING || r->jobs[i].state == JOB_ENDING)
+					job_cancel(&r->jobs[i], true);
+		}
+	}
+}
+
+static void on_run_timeout(struct timer *t)
+{
+	struct runner *r = t->data;
+	if (r->stop == STOP_NONE || r->stop == STOP_FAIL_FAST)
+		stop_run(r, STOP_TIMEOUT);
+}
+
+/* ------------------------------------------------------------- dispatch */
+
+static void dispatch(struct runner *r)
+{
+	while (r->nready && !r->throttled && r->running < (size_t)r->limit) {
+		size_t idx = ready_pop(r);
+		struct job *j = &r->jobs[idx];
+		if (j->state != JOB_PENDING)
+			continue;
+		if (!may_start(r, j)) {
+			job_skip(j, stop_why(r));
+			finished(r, j);
+			continue;
+		}
+		r->running++;
+		if (job_start(j) == 0)
+			continue;
+		/* out of fds or processes: wait for a running job to end */
+		int e = errno;
+		r->running--;
+		if (r->running == 0) {
+			job_skip(j, NULL);
+			j->status = ST_ERROR;
+			j->error = xasprintf("cannot start: %s (and no other job is running)",
+					     strerror(e));
+			finished(r, j);
+			continue;
+		}
+		ready_push(r, idx);
+		r->throttled = true;
+	}
+}
+
+/* Nothing runs and nothing is ready: only jobs waiting out a retry delay
+ * may legitimately keep the run going. */
+static bool stalled_ok(struct runner *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (r->jobs[i].state == JOB_RETRY_WAIT)
+			return true;
+	return false;
+}
+
+int runner_run(const struct spec *s, const struct run_config *cfg,
+	       struct run_result *res)
+{
+	struct runner r = { 0 };
+	memset(res, 0, sizeof *res);
+	r.spec = s;
+	r.cfg = cfg;
+	r.res = res;
+	r.n = s->njobs;
+	r.jobs = xcalloc(r.n ? r.n : 1, sizeof *r.jobs);
+	r.sigfd = -1;
+	r.limit = cfg->mode == MODE_SERIAL ? 1
+		: cfg->max_parallel > 0 ? cfg->max_parallel : runner_auto_parallel();
+	res->limit = r.limit;
+
+	r.env.loop = loop_new();
+	r.env.devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (!r.env.loop || r.env.devnull < 0) {
+		fprintf(stderr, "piperun: cannot set up the event loop: %s\n", strerror(errno));
+		loop_free(r.env.loop);
+		free(r.jobs);
+		return -1;
+	}
+	r.env.scratch = xmalloc(JOB_SCRATCH);
+	r.env.spec = s;
+	r.env.all = r.jobs;
+	r.ops.ended = on_ended;
+	r.ops.ready = on_ready;
+	r.ops.ctx = &r;
+	r.env.ops = &r.ops;
+
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	r.sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (r.sigfd >= 0)
+		loop_add(r.env.loop, &r.w_sig, r.sigfd, EPOLLIN, on_signal, &r);
+
+	iso8601_now(res->started_at);
+	r.env.run_t0 = now_ms();
+	for (size_t i = 0; i < r.n; i++)
+		job_init(&r.jobs[i], &s->jobs[i], i, &r.env);
+	for (size_t i = 0; i < r.n; i++) {
+		const struct job_spec *js = &s->jobs[i];
+		r.jobs[i].deps_left = js->ndeps;
+		for (size_t k = 0; k < js->ndeps; k++) {
+			struct job *d = &r.jobs[js->deps[k]];
+			xgrow(&d->rdeps, &d->rdeps_cap, d->nrdeps + 1, sizeof *d->rdeps);
+			d->rdeps[d->nrdeps++] = i;
+		}
+	}
+	for (size_t i = 0; i < r.n; i++)
+		if (!r.jobs[i].deps_left)
+			ready_push(&r, i);
+	if (cfg->timeout > 0)
+		timer_start(r.env.loop, &r.t_run, r.env.run_t0 + cfg->timeout * 1000,
+			    on_run_timeout, &r);
+
+	while (r.done < r.n) {
+		dispatch(&r);
+		if (r.done == r.n)
+			break;
+		if (!r.running && !r.nready && !stalled_ok(&r)) {
+			/* cannot happen: every pending job waits on a job that
+			 * will end; say so rather than hang */
+			fprintf(stderr, "piperun: internal error: %zu jobs can never start\n",
+				r.n - r.done);
+			break;
+		}
+		if (loop_run_once(r.env.loop, -1) < 0 && errno != EINTR) {
+			fprintf(stderr, "piperun: event loop: %s\n", strerror(errno));
+			break;
+		}
+	}
+	timer_stop(r.env.loop, &r.t_run);
+	res->duration_ms = now_ms() - r.env.run_t0;
+	res->jobs = r.jobs;
+	res->njobs = r.n;
+	if (r.sigfd >= 0) {
+		loop_del(r.env.loop, &r.w_sig);
+		close(r.sigfd);
+	}
+	close(r.env.devnull);
+	loop_free(r.env.loop);
+	free(r.env.scratch);
+	free(r.ready);
+	free(r.work);
+	return 0;
+}
+
+void run_result_free(struct run_result *res)
+{
+	for (size_t i = 0; i < res->njobs; i++)
+		job_free(&res->jobs[i]);
+	free(res->jobs);
+	res->jobs = NULL;
+	res->njobs = 0;
+}

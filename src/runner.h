@@ -1,0 +1,48 @@
+/* runner.h - runs every job of a spec: dependencies, the parallelism
+ * limit, waiting for fds/processes, fail-fast, the run timeout and the
+ * runner's own signals (SIGINT/SIGTERM/SIGHUP arrive on a signalfd).
+ * Scheduling lives here; what one job does lives in job.c. */
+#ifndef PIPERUN_RUNNER_H
+#define PIPERUN_RUNNER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "job.h"
+#include "spec.h"
+
+enum stop_reason { STOP_NONE, STOP_FAIL_FAST, STOP_TIMEOUT, STOP_SIGNAL };
+
+struct run_config {
+	enum run_mode mode;
+	long max_parallel;   /* 0: as many as the limits allow */
+	double timeout;      /* whole run, seconds; 0 = none */
+	long fail_fast;      /* 0 = off */
+	/* Called as each job reaches DONE (completion order). */
+	void (*on_done)(const struct job *j, void *ctx);
+	void *ctx;
+};
+
+struct run_result {
+	struct job *jobs;    /* spec order */
+	size_t njobs;
+	char started_at[32];
+	double duration_ms;
+	enum stop_reason stop;
+	int signal;          /* the signal that interrupted the run */
+	long limit;          /* the parallelism actually used */
+	size_t counts[ST__COUNT];
+};
+
+/* Run the jobs.  Returns 0, or -1 if the runner could not set itself up
+ * (message on stderr).  The caller must have blocked SIGINT, SIGTERM and
+ * SIGHUP (see runner_block_signals) before anything else. */
+int runner_run(const struct spec *s, const struct run_config *cfg,
+	       struct run_result *res);
+void run_result_free(struct run_result *res);
+/* Block the signals the runner takes through its signalfd. */
+void runner_block_signals(void);
+/* The default for max_parallel 0: what the fd and process limits allow. */
+long runner_auto_parallel(void);
+
+#endif

@@ -1,0 +1,71 @@
+/* spawn.h - the one place piperun creates a child process.
+ *
+ * A child is started with clone(CLONE_VM | CLONE_VFORK | CLONE_PIDFD), the
+ * technique glibc's posix_spawn uses: no page tables are copied (cheap even
+ * when the runner is large), the parent sleeps until the child has exec'd
+ * or failed, and the kernel hands back a pidfd.  posix_spawn itself cannot
+ * set PDEATHSIG, close inherited fds, restore rlimits or join a cgroup,
+ * which is why this module exists.  Between clone and exec the child makes
+ * only async-signal-safe system calls.
+ *
+ * Because the child shares our memory until exec, it reports a failure
+ * (which step, which errno) by writing into the parent's spawn_error
+ * struct, not through a pipe: the parent resumes only after the child has
+ * exec'd or exited, so the write is complete and ordered before the read.
+ * (A CLOEXEC error pipe is what fork()-based spawners need; with a shared
+ * address space it would cost two fds and three syscalls per job for
+ * nothing.) */
+#ifndef PIPERUN_SPAWN_H
+#define PIPERUN_SPAWN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "spec.h"
+
+/* Record the signal mask, dispositions and RLIMIT_NOFILE piperun was
+ * started with (children get them back), then set up the runner's own:
+ * SIGPIPE ignored, SIGCHLD not ignored, fd limit raised to the hard limit.
+ * Call once, first thing in main. */
+void spawn_init(void);
+/* The fd soft limit piperun was started with (children's). */
+size_t spawn_orig_nofile(void);
+
+struct spawn_opts {
+	const char *path;          /* what to execve (resolved beforehand) */
+	char *const *argv;
+	char *const *envp;         /* NULL: the runner's environ */
+	int fd[3];                 /* become the child's 0, 1, 2 */
+	const char *cwd;           /* NULL: the runner's */
+	bool has_nice;
+	int nice;
+	bool has_umask;
+	mode_t umask;
+	const struct rlimit_spec *rlimits;
+	size_t nrlimits;
+	const int *pass_fds;       /* kept open in the child, sorted */
+	size_t npass_fds;
+	pid_t pgid;                /* 0: the child leads a new process group */
+	int cgroup_procs_fd;       /* -1, or cgroup.procs to join before exec */
+};
+
+/* Which step failed in the child. */
+enum spawn_step {
+	SPAWN_OK, SPAWN_CLONE, SPAWN_CGROUP, SPAWN_SETPGID, SPAWN_PDEATHSIG,
+	SPAWN_RLIMIT, SPAWN_NICE, SPAWN_DUP, SPAWN_CLOSE, SPAWN_CHDIR,
+	SPAWN_EXEC,
+};
+
+struct spawn_error {
+	enum spawn_step step;
+	int err;
+};
+
+/* Start a child.  Returns 0 with *pid and *pidfd (CLOEXEC) set, or -1 with
+ * *e saying why; a child that failed before exec has already been reaped. */
+int spawn_start(const struct spawn_opts *o, pid_t *pid, int *pidfd,
+		struct spawn_error *e);
+const char *spawn_step_name(enum spawn_step s);
+
+#endif

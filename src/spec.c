@@ -1,0 +1,1990 @@
+/* spec.c - JSON spec -> struct spec.  The only file that reads JSON input.
+ *
+ * Loading runs in passes, each collecting every error it finds so that
+ * `piperun validate` can report them all at once:
+ *   1. parse (cJSON), mapping a failure to line:column;
+ *   2. structure: duplicate keys anywhere, unknown keys, types and ranges,
+ *      each error naming the JSON path it is about;
+ *   3. expansion of repeat/foreach into named copies with placeholders
+ *      substituted;
+ *   4. names, dependencies (after, stdin.from) and cycles;
+ *   5. resolution of programs on PATH and of each job's environment.
+ * Nothing here starts a process. */
+#include "config.h"
+#include "spec.h"
+#include "codec.h"
+#include "util.h"
+
+#include <cJSON.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define MAX_JOBS 1000000
+#define DEFAULT_MAX_OUTPUT (16u << 20)
+#define DEFAULT_PATH "/bin:/usr/bin"
+
+/* ---------------------------------------------------------------- errors */
+
+void errlist_add(struct errlist *e, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *m = xvasprintf(fmt, ap);
+	va_end(ap);
+	/* A bad value in `defaults` is seen once per job: report it once. */
+	for (size_t i = 0; i < e->n; i++)
+		if (!strcmp(e->msg[i], m)) {
+			free(m);
+			return;
+		}
+	xgrow(&e->msg, &e->cap, e->n + 1, sizeof *e->msg);
+	e->msg[e->n++] = m;
+}
+
+void errlist_print(const struct errlist *e)
+{
+	for (size_t i = 0; i < e->n; i++)
+		fprintf(stderr, "%s\n", e->msg[i]);
+}
+
+void errlist_free(struct errlist *e)
+{
+	for (size_t i = 0; i < e->n; i++)
+		free(e->msg[i]);
+	free(e->msg);
+	memset(e, 0, sizeof *e);
+}
+
+struct ctx {
+	const char *file;
+	struct errlist *errs;
+};
+
+static void err(struct ctx *c, const char *path, const char *fmt, ...)
+	PRINTF(3, 4);
+static void err(struct ctx *c, const char *path, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *m = xvasprintf(fmt, ap);
+	va_end(ap);
+	if (path && *path)
+		errlist_add(c->errs, "piperun: %s: %s: %s", c->file, path, m);
+	else
+		errlist_add(c->errs, "piperun: %s: %s", c->file, m);
+	free(m);
+}
+
+/* What a value is, for "expected X, got Y". */
+static char *describe(const cJSON *v)
+{
+	if (!v)
+		return xstrdup("nothing");
+	if (cJSON_IsString(v)) {
+		const char *s = v->valuestring;
+		size_t n = strlen(s);
+		struct buf b = { 0 };
+		buf_addch(&b, '"');
+		for (size_t i = 0; i < n && i < 40; i++) {
+			unsigned char ch = (unsigned char)s[i];
+			if (ch == '"' || ch == '\\')
+				buf_printf(&b, "\\%c", ch);
+			else if (ch < 0x20)
+				buf_printf(&b, "\\x%02x", ch);
+			else
+				buf_addch(&b, (char)ch);
+		}
+		if (n > 40)
+			buf_addstr(&b, "...");
+		buf_addch(&b, '"');
+		return buf_detach(&b);
+	}
+	if (cJSON_IsNumber(v)) {
+		char *p = cJSON_PrintUnformatted(v);
+		char *r = xstrdup(p ? p : "a number");
+		cJSON_free(p);
+		return r;
+	}
+	if (cJSON_IsBool(v))
+		return xstrdup(cJSON_IsTrue(v) ? "true" : "false");
+	if (cJSON_IsNull(v))
+		return xstrdup("null");
+	if (cJSON_IsArray(v))
+		return xstrdup("an array");
+	if (cJSON_IsObject(v))
+		return xstrdup("an object");
+	return xstrdup("an invalid value");
+}
+
+static void expected(struct ctx *c, const char *path, const char *what,
+		     const cJSON *v)
+{
+	char *d = describe(v);
+	err(c, path, "expected %s, got %s", what, d);
+	free(d);
+}
+
+static char *path_key(const char *path, const char *key)
+{
+	bool ident = *key && !isdigit((unsigned char)*key);
+	for (const char *p = key; *p && ident; p++)
+		if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-')
+			ident = false;
+	if (ident)
+		return *path ? xasprintf("%s.%s", path, key) : xstrdup(key);
+	/* quote keys that are not identifiers: env["A B"] */
+	struct buf b = { 0 };
+	buf_printf(&b, "%s[\"", path);
+	for (const char *p = key; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			buf_addch(&b, '\\');
+		buf_addch(&b, *p);
+	}
+	buf_addstr(&b, "\"]");
+	return buf_detach(&b);
+}
+
+static char *path_idx(const char *path, size_t i)
+{
+	return xasprintf("%s[%zu]", path, i);
+}
+
+/* ---------------------------------------------------------------- parse */
+
+static void line_col(const char *text, const char *at, size_t *line, size_t *col)
+{
+	*line = 1;
+	*col = 1;
+	for (const char *p = text; p < at; p++) {
+		if (*p == '\n') {
+			(*line)++;
+			*col = 1;
+		} else if (((unsigned char)*p & 0xC0) != 0x80) {
+			(*col)++;
+		}
+	}
+}
+
+static cJSON *parse_json(struct ctx *c, const char *text, size_t len)
+{
+	if (memchr(text, 0, len)) {
+		const char *z = memchr(text, 0, len);
+		size_t line, col;
+		line_col(text, z, &line, &col);
+		err(c, NULL, "line %zu, column %zu: malformed JSON: NUL byte", line, col);
+		return NULL;
+	}
+	const char *end = NULL;
+	cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, false);
+	if (root) {
+		/* trailing content other than blanks is an error */
+		const char *p = end;
+		while (p < text + len && isspace((unsigned char)*p))
+			p++;
+		if (p < text + len) {
+			size_t line, col;
+			line_col(text, p, &line, &col);
+			err(c, NULL, "line %zu, column %zu: malformed JSON: unexpected content after the document", line, col);
+			cJSON_Delete(root);
+			return NULL;
+		}
+		return root;
+	}
+	/* cJSON points at the value it could not parse, which for a
+	 * truncated document is the opening bracket.  A bracket scan tells
+	 * truncation and mismatches apart and finds the exact spot. */
+	const char *open[64];
+	size_t depth = 0, line, col, l2, c2;
+	const char *str = NULL;
+	for (const char *p = text; p < text + len; p++) {
+		if (str) {
+			if (*p == '\\')
+				p++;
+			else if (*p == '"')
+				str = NULL;
+			continue;
+		}
+		if (*p == '"') {
+			str = p;
+		} else if (*p == '[' || *p == '{') {
+			if (depth < ARRAY_SIZE(open))
+				open[depth] = p;
+			depth++;
+		} else if (*p == ']' || *p == '}') {
+			char want = depth && depth <= ARRAY_SIZE(open) ? (*open[depth - 1] == '[' ? ']' : '}') : 0;
+			if (!depth || (want && *p != want)) {
+				line_col(text, p, &line, &col);
+				err(c, NULL, "line %zu, column %zu: malformed JSON: unexpected '%c'", line, col, *p);
+				return NULL;
+			}
+			depth--;
+		}
+	}
+	line_col(text, text + len, &line, &col);
+	if (str) {
+		line_col(text, str, &l2, &c2);
+		err(c, NULL, "line %zu, column %zu: malformed JSON: unexpected end of input in the string that starts at line %zu, column %zu",
+		    line, col, l2, c2);
+		return NULL;
+	}
+	if (depth && depth <= ARRAY_SIZE(open)) {
+		const char *p = cJSON_GetErrorPtr();
+		/* the document is cut short only if cJSON failed at (or
+		 * before the end of) the last opened bracket's content */
+		line_col(text, open[depth - 1], &l2, &c2);
+		if (!p || p >= open[depth - 1]) {
+			err(c, NULL, "line %zu, column %zu: malformed JSON: unexpected end of input ('%c' at line %zu, column %zu is never closed)",
+			    line, col, *open[depth - 1], l2, c2);
+			return NULL;
+		}
+	}
+	const char *at = cJSON_GetErrorPtr();
+	if (!at || at < text || at > text + len)
+		at = text + len;
+	line_col(text, at, &line, &col);
+	const char *p = at;
+	while (p < text + len && isspace((unsigned char)*p))
+		p++;
+	if (p >= text + len && strspn(text, " \t\r\n") == len) {
+		err(c, NULL, "line %zu, column %zu: malformed JSON: empty document", line, col);
+	} else {
+		if (p >= text + len) {
+			/* brackets balance, so the fault is the last token */
+			p = at;
+			while (p > text && (p >= text + len || isspace((unsigned char)*p)))
+				p--;
+			line_col(text, p, &line, &col);
+		}
+		char near[24];
+		size_t k = 0;
+		while (p + k < text + len && k < 16 && p[k] != '\n')
+			k++;
+		memcpy(near, p, k);
+		near[k] = 0;
+		for (size_t i = 0; i < k; i++)
+			if ((unsigned char)near[i] < 0x20)
+				near[i] = ' ';
+		err(c, NULL, "line %zu, column %zu: malformed JSON near \"%s\"", line, col, near);
+	}
+	return NULL;
+}
+
+/* Duplicate keys anywhere in the document are errors: cJSON keeps both,
+ * and a later lookup would silently pick one. */
+static void check_dups(struct ctx *c, const cJSON *v, const char *path)
+{
+	if (cJSON_IsObject(v)) {
+		for (const cJSON *a = v->child; a; a = a->next) {
+			char *p = path_key(path, a->string);
+			for (const cJSON *b = v->child; b != a; b = b->next)
+				if (!strcmp(a->string, b->string)) {
+					err(c, p, "duplicate key \"%s\"", a->string);
+					break;
+				}
+			check_dups(c, a, p);
+			free(p);
+		}
+	} else if (cJSON_IsArray(v)) {
+		size_t i = 0;
+		for (const cJSON *a = v->child; a; a = a->next, i++) {
+			if (cJSON_IsObject(a) || cJSON_IsArray(a)) {
+				char *p = path_idx(path, i);
+				check_dups(c, a, p);
+				free(p);
+			}
+		}
+	}
+}
+
+static void check_keys(struct ctx *c, const cJSON *obj, const char *path,
+		       const char *const *allowed, const char *what)
+{
+	for (const cJSON *a = obj->child; a; a = a->next) {
+		bool ok = false;
+		for (size_t i = 0; allowed[i]; i++)
+			if (!strcmp(a->string, allowed[i])) {
+				ok = true;
+				break;
+			}
+		if (!ok) {
+			char *p = path_key(path, a->string);
+			err(c, p, "unknown key (%s)", what);
+			free(p);
+		}
+	}
+}
+
+/* ------------------------------------------------------- typed getters */
+
+static bool get_bool(struct ctx *c, const cJSON *v, const char *path, bool *out)
+{
+	if (!cJSON_IsBool(v)) {
+		expected(c, path, "true or false", v);
+		return false;
+	}
+	*out = cJSON_IsTrue(v);
+	return true;
+}
+
+static bool get_long(struct ctx *c, const cJSON *v, const char *path,
+		     long min, long max, long *out)
+{
+	if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) ||
+	    v->valuedouble < (double)min || v->valuedouble > (double)max) {
+		char *what;
+		if (max == LONG_MAX)
+			what = xasprintf("an integer >= %ld", min);
+		else
+			what = xasprintf("an integer from %ld to %ld", min, max);
+		expected(c, path, what, v);
+		free(what);
+		return false;
+	}
+	*out = (long)v->valuedouble;
+	return true;
+}
+
+static const char *get_str(struct ctx *c, const cJSON *v, const char *path)
+{
+	if (!cJSON_IsString(v)) {
+		expected(c, path, "a string", v);
+		return NULL;
+	}
+	return v->valuestring;
+}
+
+static bool get_duration(struct ctx *c, const cJSON *v, const char *path, double *out)
+{
+	if (cJSON_IsNull(v)) {
+		*out = 0;
+		return true;
+	}
+	if (cJSON_IsNumber(v) && isfinite(v->valuedouble) && v->valuedouble >= 0 &&
+	    v->valuedouble <= 1e9) {
+		*out = v->valuedouble;
+		return true;
+	}
+	if (cJSON_IsString(v) && dur_parse(v->valuestring, out) == 0)
+		return true;
+	expected(c, path, "a duration like \"1.5s\"", v);
+	return false;
+}
+
+static bool get_signal(struct ctx *c, const cJSON *v, const char *path, int *out)
+{
+	int s = -1;
+	if (cJSON_IsString(v))
+		s = sig_parse(v->valuestring);
+	else if (cJSON_IsNumber(v) && v->valuedouble == floor(v->valuedouble) &&
+		 v->valuedouble >= 1 && v->valuedouble < NSIG)
+		s = (int)v->valuedouble;
+	if (s <= 0) {
+		expected(c, path, "a signal like \"TERM\" or 15", v);
+		return false;
+	}
+	*out = s;
+	return true;
+}
+
+/* Sizes: a number of bytes, or "512K", "16M", "1G", "2T" (binary). */
+static bool parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	if (!isdigit((unsigned char)*s))
+		return false;
+	double v = strtod(s, &end);
+	if (errno || end == s || !isfinite(v))
+		return false;
+	double mult = 1;
+	switch (toupper((unsigned char)*end)) {
+	case 0: break;
+	case 'B': mult = 1; end++; break;
+	case 'K': mult = 1024.0; end++; break;
+	case 'M': mult = 1024.0 * 1024; end++; break;
+	case 'G': mult = 1024.0 * 1024 * 1024; end++; break;
+	case 'T': mult = 1024.0 * 1024 * 1024 * 1024; end++; break;
+	default: return false;
+	}
+	if (mult > 1) {
+		if (*end == 'i' || *end == 'I')
+			end++;
+		if (*end == 'B' || *end == 'b')
+			end++;
+	}
+	if (*end)
+		return false;
+	v *= mult;
+	if (v > 1.8e19)
+		return false;
+	*out = (uint64_t)v;
+	return true;
+}
+
+static bool get_size(struct ctx *c, const cJSON *v, const char *path, uint64_t *out)
+{
+	if (cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= 9e18 &&
+	    v->valuedouble == floor(v->valuedouble)) {
+		*out = (uint64_t)v->valuedouble;
+		return true;
+	}
+	if (cJSON_IsString(v) && parse_size(v->valuestring, out))
+		return true;
+	expected(c, path, "a size like 1048576 or \"16M\"", v);
+	return false;
+}
+
+/* An array of strings (a single string is accepted where noted). */
+static char **get_str_array(struct ctx *c, const cJSON *v, const char *path,
+			    bool allow_single, bool allow_numbers, size_t *n)
+{
+	*n = 0;
+	if (allow_single && cJSON_IsString(v)) {
+		char **r = xmalloc(2 * sizeof *r);
+		r[0] = xstrdup(v->valuestring);
+		r[1] = NULL;
+		*n = 1;
+		return r;
+	}
+	if (!cJSON_IsArray(v)) {
+		expected(c, path, allow_numbers ? "an array of strings or numbers" :
+			 "an array of strings", v);
+		return NULL;
+	}
+	size_t cnt = (size_t)cJSON_GetArraySize(v), i = 0;
+	char **r = xcalloc(cnt + 1, sizeof *r);
+	bool ok = true;
+	for (const cJSON *a = v->child; a; a = a->next, i++) {
+		if (cJSON_IsString(a)) {
+			r[i] = xstrdup(a->valuestring);
+		} else if (allow_numbers && cJSON_IsNumber(a)) {
+			char *p = cJSON_PrintUnformatted(a);
+			r[i] = xstrdup(p);
+			cJSON_free(p);
+		} else {
+			char *p = path_idx(path, i);
+			expected(c, p, "a string", a);
+			free(p);
+			r[i] = xstrdup("");
+			ok = false;
+		}
+	}
+	*n = cnt;
+	if (!ok) {
+		for (i = 0; i < cnt; i++)
+			free(r[i]);
+		free(r);
+		*n = 0;
+		return NULL;
+	}
+	return r;
+}
+
+static void free_strv(char **v, size_t n)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static char **dup_strv(char *const *v, size_t n)
+{
+	if (!v)
+		return NULL;
+	char **r = xcalloc(n + 1, sizeof *r);
+	for (size_t i = 0; i < n; i++)
+		r[i] = xstrdup(v[i]);
+	return r;
+}
+
+/* ------------------------------------------------------- job templates */
+
+/* An argv item before expansion; raw items came from base64 and are
+ * never touched by placeholder substitution. */
+struct targ {
+	char *s;
+	bool raw;
+};
+
+struct tstage {
+	struct targ *argv;
+	size_t argc;
+	struct kv *env;
+	size_t nenv;
+	struct io_spec err;
+	bool has_err;
+};
+
+struct tmpl {
+	struct job_spec j;   /* fields that expansion copies as they are */
+	char *path;          /* "jobs[i]" */
+	struct tstage *stages;
+	size_t nstages;
+	char **foreach;
+	size_t nforeach;
+	bool has_foreach;
+	long repeat;
+	bool has_repeat;
+	bool ok;
+};
+
+static const char *const top_keys[] = {
+	"name", "mode", "max_parallel", "timeout", "fail_fast", "tag",
+	"defaults", "jobs", NULL
+};
+
+#define COMMON_JOB_KEYS                                                      \
+	"run", "shell", "pipeline", "pool", "steps", "env", "env_clear",     \
+	"unset", "secret_env", "cwd", "stdin", "stdout", "stderr",           \
+	"encoding", "max_output", "digest", "timeout", "signal",             \
+	"kill_after", "expect", "retries", "retry_delay", "retry_backoff",   \
+	"repeat", "foreach", "after", "always", "pipefail", "nice", "umask", \
+	"rlimits", "pass_fds"
+
+static const char *const job_keys[] = { "name", COMMON_JOB_KEYS, NULL };
+static const char *const default_keys[] = { COMMON_JOB_KEYS, NULL };
+static const char *const what_keys[] = { "run", "shell", "pipeline", "pool", "steps", NULL };
+
+/* The value of a job field: the job's own, else the default.  *path is
+ * set to where it came from (callers free it). */
+static const cJSON *field(const cJSON *job, const cJSON *defaults,
+			  const char *jpath, const char *key, char **path)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(job, key);
+	if (v) {
+		*path = path_key(jpath, key);
+		return v;
+	}
+	if (defaults && (v = cJSON_GetObjectItemCaseSensitive(defaults, key))) {
+		*path = path_key("defaults", key);
+		return v;
+	}
+	*path = NULL;
+	return NULL;
+}
+
+static bool parse_argv(struct ctx *c, const cJSON *v, const char *path,
+		       struct targ **out, size_t *n)
+{
+	if (!cJSON_IsArray(v) || !cJSON_GetArraySize(v)) {
+		expected(c, path, "a non-empty argv array", v);
+		return false;
+	}
+	size_t cnt = (size_t)cJSON_GetArraySize(v), i = 0;
+	struct targ *a = xcalloc(cnt, sizeof *a);
+	bool ok = true;
+	for (const cJSON *it = v->child; it; it = it->next, i++) {
+		char *p = path_idx(path, i);
+		if (cJSON_IsString(it)) {
+			a[i].s = xstrdup(it->valuestring);
+		} else if (cJSON_IsObject(it)) {
+			static const char *const keys[] = { "base64", NULL };
+			check_keys(c, it, p, keys, "an argv item object has only \"base64\"");
+			const cJSON *b = cJSON_GetObjectItemCaseSensitive(it, "base64");
+			unsigned char *bytes;
+			size_t blen;
+			char *bp = path_key(p, "base64");
+			if (!cJSON_IsString(b)) {
+				expected(c, bp, "a base64 string", b);
+				ok = false;
+			} else if (b64_decode(b->valuestring, strlen(b->valuestring),
+					      &bytes, &blen) < 0) {
+				expected(c, bp, "valid base64", b);
+				ok = false;
+			} else if (memchr(bytes, 0, blen)) {
+				err(c, bp, "an argv item cannot contain a NUL byte");
+				free(bytes);
+				ok = false;
+			} else {
+				a[i].s = xstrndup((char *)bytes, blen);
+				a[i].raw = true;
+				free(bytes);
+			}
+			free(bp);
+		} else {
+			expected(c, p, "a string or {\"base64\": ...}", it);
+			ok = false;
+		}
+		if (!a[i].s)
+			a[i].s = xstrdup("");
+		free(p);
+	}
+	*out = a;
+	*n = cnt;
+	return ok;
+}
+
+static bool parse_env(struct ctx *c, const cJSON *v, const char *path,
+		      struct kv **env, size_t *n, size_t *cap)
+{
+	if (!cJSON_IsObject(v)) {
+		expected(c, path, "an object of NAME: \"value\"", v);
+		return false;
+	}
+	bool ok = true;
+	for (const cJSON *e = v->child; e; e = e->next) {
+		char *p = path_key(path, e->string);
+		if (!*e->string || strchr(e->string, '=')) {
+			err(c, p, "an environment variable name cannot be empty or contain '='");
+			ok = false;
+		} else if (!cJSON_IsString(e)) {
+			expected(c, p, "a string", e);
+			ok = false;
+		} else {
+			size_t i;
+			for (i = 0; i < *n; i++)
+				if (!strcmp((*env)[i].name, e->string))
+					break;
+			if (i == *n) {
+				xgrow(env, cap, *n + 1, sizeof **env);
+				(*env)[i].name = xstrdup(e->string);
+				(*env)[i].value = NULL;
+				(*n)++;
+			}
+			free((*env)[i].value);
+			(*env)[i].value = xstrdup(e->valuestring);
+		}
+		free(p);
+	}
+	return ok;
+}
+
+static bool parse_output(struct ctx *c, const cJSON *v, const char *path,
+			 bool is_stderr, struct io_spec *out)
+{
+	memset(out, 0, sizeof *out);
+	if (cJSON_IsString(v)) {
+		const char *s = v->valuestring;
+		if (!strcmp(s, "capture"))
+			out->mode = IO_CAPTURE;
+		else if (!strcmp(s, "tee"))
+			out->mode = IO_TEE;
+		else if (!strcmp(s, "inherit"))
+			out->mode = IO_INHERIT;
+		else if (!strcmp(s, "null"))
+			out->mode = IO_NULL;
+		else if (is_stderr && !strcmp(s, "stdout"))
+			out->mode = IO_STDOUT;
+		else
+			goto bad;
+		return true;
+	}
+	if (cJSON_IsNull(v)) {
+		out->mode = IO_NULL;
+		return true;
+	}
+	if (cJSON_IsObject(v)) {
+		static const char *const keys[] = { "file", "append", NULL };
+		check_keys(c, v, path, keys, "expected \"file\" and \"append\"");
+		char *fp = path_key(path, "file");
+		const char *f = get_str(c, cJSON_GetObjectItemCaseSensitive(v, "file"), fp);
+		free(fp);
+		if (!f)
+			return false;
+		if (!*f) {
+			char *p = path_key(path, "file");
+			err(c, p, "expected a file name, got \"\"");
+			free(p);
+			return false;
+		}
+		out->mode = IO_FILE;
+		out->path = xstrdup(f);
+		const cJSON *a = cJSON_GetObjectItemCaseSensitive(v, "append");
+		if (a) {
+			char *ap = path_key(path, "append");
+			bool ok = get_bool(c, a, ap, &out->append);
+			free(ap);
+			if (!ok)
+				return false;
+		}
+		return true;
+	}
+bad:
+	expected(c, path, is_stderr ?
+		 "\"capture\", \"tee\", \"inherit\", \"null\", \"stdout\" or {\"file\": ...}" :
+		 "\"capture\", \"tee\", \"inherit\", \"null\" or {\"file\": ...}", v);
+	return false;
+}
+
+static bool parse_stdin(struct ctx *c, const cJSON *v, const char *path,
+			struct in_spec *in)
+{
+	memset(in, 0, sizeof *in);
+	if (cJSON_IsNull(v) || (cJSON_IsString(v) && !strcmp(v->valuestring, "null"))) {
+		in->kind = IN_NULL;
+		return true;
+	}
+	if (cJSON_IsString(v) && !strcmp(v->valuestring, "inherit")) {
+		in->kind = IN_INHERIT;
+		return true;
+	}
+	if (!cJSON_IsObject(v) || cJSON_GetArraySize(v) == 0) {
+		expected(c, path, "null, \"inherit\" or an object with one of text, base64, file, random, from", v);
+		return false;
+	}
+	static const char *const keys[] = { "text", "base64", "file", "random", "seed", "from", NULL };
+	size_t before = c->errs->n;
+	check_keys(c, v, path, keys, "stdin takes one of text, base64, file, random (+ seed), from");
+	if (c->errs->n != before)
+		return false;
+	int kinds = 0;
+	for (const cJSON *e = v->child; e; e = e->next)
+		if (strcmp(e->string, "seed"))
+			kinds++;
+	if (kinds != 1) {
+		err(c, path, "expected exactly one of text, base64, file, random, from");
+		return false;
+	}
+	const cJSON *e;
+	char *p = NULL;
+	bool ok = true;
+	if ((e = cJSON_GetObjectItemCaseSensitive(v, "text"))) {
+		p = path_key(path, "text");
+		const char *s = get_str(c, e, p);
+		if ((ok = s != NULL)) {
+			in->kind = IN_TEXT;
+			in->data = xstrdup(s);
+			in->len = strlen(s);
+		}
+	} else if ((e = cJSON_GetObjectItemCaseSensitive(v, "base64"))) {
+		p = path_key(path, "base64");
+		unsigned char *bytes;
+		size_t n;
+		if (!cJSON_IsString(e) ||
+		    b64_decode(e->valuestring, strlen(e->valuestring), &bytes, &n) < 0) {
+			expected(c, p, "valid base64", e);
+			ok = false;
+		} else {
+			in->kind = IN_BASE64;
+			in->data = (char *)bytes;
+			in->len = n;
+		}
+	} else if ((e = cJSON_GetObjectItemCaseSensitive(v, "file"))) {
+		p = path_key(path, "file");
+		const char *s = get_str(c, e, p);
+		if ((ok = s && *s)) {
+			in->kind = IN_FILE;
+			in->path = xstrdup(s);
+		} else if (s) {
+			expected(c, p, "a file name", e);
+		}
+	} else if ((e = cJSON_GetObjectItemCaseSensitive(v, "random"))) {
+		p = path_key(path, "random");
+		uint64_t n;
+		if ((ok = get_size(c, e, p, &n))) {
+			in->kind = IN_RANDOM;
+			in->nrandom = n;
+		}
+	} else if ((e = cJSON_GetObjectItemCaseSensitive(v, "from"))) {
+		p = path_key(path, "from");
+		const char *s = get_str(c, e, p);
+		if ((ok = s != NULL)) {
+			in->kind = IN_FROM;
+			in->from = xstrdup(s);
+		}
+	}
+	free(p);
+	const cJSON *seed = cJSON_GetObjectItemCaseSensitive(v, "seed");
+	if (seed) {
+		p = path_key(path, "seed");
+		if (in->kind != IN_RANDOM && ok) {
+			err(c, p, "\"seed\" goes with \"random\" only");
+			ok = false;
+		} else if (!cJSON_IsNumber(seed) || seed->valuedouble < 0 ||
+			   seed->valuedouble != floor(seed->valuedouble) ||
+			   seed->valuedouble > 9007199254740992.0) {
+			expected(c, p, "an integer from 0 to 2^53", seed);
+			ok = false;
+		} else {
+			in->seeded = true;
+			in->seed = (uint64_t)seed->valuedouble;
+		}
+		free(p);
+	}
+	return ok;
+}
+
+static const struct {
+	const char *name;
+	int resource;
+} rlimit_names[] = {
+	{ "as", RLIMIT_AS },         { "core", RLIMIT_CORE },
+	{ "cpu", RLIMIT_CPU },       { "data", RLIMIT_DATA },
+	{ "fsize", RLIMIT_FSIZE },   { "locks", RLIMIT_LOCKS },
+	{ "memlock", RLIMIT_MEMLOCK }, { "msgqueue", RLIMIT_MSGQUEUE },
+	{ "nice", RLIMIT_NICE },     { "nofile", RLIMIT_NOFILE },
+	{ "nproc", RLIMIT_NPROC },   { "rss", RLIMIT_RSS },
+	{ "rtprio", RLIMIT_RTPRIO }, { "rttime", RLIMIT_RTTIME },
+	{ "sigpending", RLIMIT_SIGPENDING }, { "stack", RLIMIT_STACK },
+};
+
+static bool parse_rlimits(struct ctx *c, const cJSON *v, const char *path,
+			  struct job_spec *j)
+{
+	if (!cJSON_IsObject(v)) {
+		expected(c, path, "an object like {\"nofile\": 1024}", v);
+		return false;
+	}
+	bool ok = true;
+	size_t cap = 0;
+	for (const cJSON *e = v->child; e; e = e->next) {
+		char *p = path_key(path, e->string);
+		size_t k;
+		for (k = 0; k < ARRAY_SIZE(rlimit_names); k++)
+			if (!strcmp(rlimit_names[k].name, e->string))
+				break;
+		uint64_t val = 0;
+		if (k == ARRAY_SIZE(rlimit_names)) {
+			err(c, p, "unknown resource limit (as, core, cpu, data, fsize, locks, memlock, msgqueue, nice, nofile, nproc, rss, rtprio, rttime, sigpending, stack)");
+			ok = false;
+		} else if (cJSON_IsString(e) && !strcmp(e->valuestring, "unlimited")) {
+			val = RLIM_INFINITY;
+		} else if (!get_size(c, e, p, &val)) {
+			ok = false;
+		}
+		if (ok) {
+			xgrow(&j->rlimits, &cap, j->nrlimits + 1, sizeof *j->rlimits);
+			j->rlimits[j->nrlimits].name = rlimit_names[k].name;
+			j->rlimits[j->nrlimits].resource = rlimit_names[k].resource;
+			j->rlimits[j->nrlimits].value = val;
+			j->nrlimits++;
+		}
+		free(p);
+	}
+	return ok;
+}
+
+static void tstage_free(struct tstage *s)
+{
+	for (size_t i = 0; i < s->argc; i++)
+		free(s->argv[i].s);
+	free(s->argv);
+	for (size_t i = 0; i < s->nenv; i++) {
+		free(s->env[i].name);
+		free(s->env[i].value);
+	}
+	free(s->env);
+	free(s->err.path);
+}
+
+static bool parse_stage(struct ctx *c, const cJSON *v, const char *path,
+			struct tstage *st)
+{
+	memset(st, 0, sizeof *st);
+	if (cJSON_IsArray(v))
+		return parse_argv(c, v, path, &st->argv, &st->argc);
+	if (!cJSON_IsObject(v)) {
+		expected(c, path, "an argv array or {\"run\": [...], \"env\": {...}, \"stderr\": ...}", v);
+		return false;
+	}
+	static const char *const keys[] = { "run", "env", "stderr", NULL };
+	check_keys(c, v, path, keys, "a stage has run, env, stderr");
+	bool ok = true;
+	char *p = path_key(path, "run");
+	const cJSON *run = cJSON_GetObjectItemCaseSensitive(v, "run");
+	if (!run) {
+		err(c, path, "a stage object needs \"run\"");
+		ok = false;
+	} else {
+		ok &= parse_argv(c, run, p, &st->argv, &st->argc);
+	}
+	free(p);
+	const cJSON *e = cJSON_GetObjectItemCaseSensitive(v, "env");
+	if (e) {
+		size_t cap = 0;
+		p = path_key(path, "env");
+		ok &= parse_env(c, e, p, &st->env, &st->nenv, &cap);
+		free(p);
+	}
+	e = cJSON_GetObjectItemCaseSensitive(v, "stderr");
+	if (e) {
+		p = path_key(path, "stderr");
+		ok &= parse_output(c, e, p, true, &st->err);
+		if (st->err.mode == IO_TEE) {
+			err(c, p, "a stage's stderr can be \"capture\", \"null\", \"stdout\", \"inherit\" or a file, not \"tee\"");
+			ok = false;
+		}
+		st->has_err = true;
+		free(p);
+	}
+	return ok;
+}
+
+/* Parse one job object (with defaults) into a template. */
+static void parse_job(struct ctx *c, const cJSON *job, const cJSON *defaults,
+		      size_t index, struct tmpl *t)
+{
+	struct job_spec *j = &t->j;
+	size_t errs_before = c->errs->n;
+	t->path = xasprintf("jobs[%zu]", index);
+	j->spec_index = index;
+	j->kind = KIND_RUN;
+	j->in.kind = IN_NULL;
+	j->out.mode = IO_CAPTURE;
+	j->err.mode = IO_CAPTURE;
+	j->encoding = ENC_AUTO;
+	j->max_output = DEFAULT_MAX_OUTPUT;
+	j->signal = SIGTERM;
+	j->kill_after = 2.0;
+	j->retry_backoff = 1.0;
+	j->pipefail = true;
+	t->repeat = 1;
+
+	if (!cJSON_IsObject(job)) {
+		expected(c, t->path, "a job object", job);
+		return;
+	}
+	check_keys(c, job, t->path, job_keys, "not a job field");
+
+	const cJSON *v;
+	char *p = NULL;
+#define FIELD(key) (free(p), p = NULL, v = field(job, defaults, t->path, key, &p))
+
+	if ((v = cJSON_GetObjectItemCaseSensitive(job, "name"))) {
+		p = path_key(t->path, "name");
+		const char *s = get_str(c, v, p);
+		if (s && !*s)
+			err(c, p, "expected a non-empty name, got \"\"");
+		else if (s)
+			j->name = xstrdup(s);
+	}
+	if (!j->name)
+		j->name = xasprintf("job-%zu", index + 1);
+
+	/* What the job runs: the job's own choice wins over a default one. */
+	const cJSON *src = job;
+	bool any = false;
+	for (size_t i = 0; what_keys[i]; i++)
+		if (cJSON_GetObjectItemCaseSensitive(job, what_keys[i]))
+			any = true;
+	if (!any)
+		src = defaults;
+	const char *what = NULL;
+	int nwhat = 0;
+	for (size_t i = 0; src && what_keys[i]; i++)
+		if (cJSON_GetObjectItemCaseSensitive(src, what_keys[i])) {
+			if (nwhat++)
+				err(c, t->path, "expected exactly one of run, shell, pipeline, pool, steps; found both \"%s\" and \"%s\"",
+				    what, what_keys[i]);
+			else
+				what = what_keys[i];
+		}
+	if (!nwhat)
+		err(c, t->path, "expected one of run, shell, pipeline, pool, steps; found none");
+	if (nwhat == 1) {
+		const char *jp = src == job ? t->path : "defaults";
+		free(p);
+		p = path_key(jp, what);
+		v = cJSON_GetObjectItemCaseSensitive(src, what);
+		if (!strcmp(what, "run")) {
+			j->kind = KIND_RUN;
+			t->stages = xcalloc(1, sizeof *t->stages);
+			t->nstages = 1;
+			parse_argv(c, v, p, &t->stages[0].argv, &t->stages[0].argc);
+		} else if (!strcmp(what, "shell")) {
+			j->kind = KIND_SHELL;
+			const char *s = get_str(c, v, p);
+			if (s)
+				j->shell = xstrdup(s);
+		} else if (!strcmp(what, "pipeline")) {
+			j->kind = KIND_PIPELINE;
+			if (!cJSON_IsArray(v) || !cJSON_GetArraySize(v)) {
+				expected(c, p, "a non-empty array of stages", v);
+			} else {
+				size_t n = (size_t)cJSON_GetArraySize(v), i = 0;
+				t->stages = xcalloc(n, sizeof *t->stages);
+				t->nstages = n;
+				for (const cJSON *s = v->child; s; s = s->next, i++) {
+					char *sp = path_idx(p, i);
+					parse_stage(c, s, sp, &t->stages[i]);
+					free(sp);
+				}
+			}
+		} else {
+			err(c, p, "the \"%s\" job kind is not supported by this version of piperun", what);
+		}
+	}
+
+	size_t envcap = 0;
+	if (defaults && (v = cJSON_GetObjectItemCaseSensitive(defaults, "env")))
+		parse_env(c, v, "defaults.env", &j->env, &j->nenv, &envcap);
+	if ((v = cJSON_GetObjectItemCaseSensitive(job, "env"))) {
+		free(p);
+		p = path_key(t->path, "env");
+		parse_env(c, v, p, &j->env, &j->nenv, &envcap);
+	}
+	if (FIELD("env_clear"))
+		get_bool(c, v, p, &j->env_clear);
+	if (FIELD("unset"))
+		j->unset = get_str_array(c, v, p, false, false, &j->nunset);
+	if (FIELD("secret_env"))
+		j->secret = get_str_array(c, v, p, false, false, &j->nsecret);
+	if (FIELD("cwd")) {
+		const char *s = get_str(c, v, p);
+		if (s && !*s)
+			expected(c, p, "a directory", v);
+		else if (s)
+			j->cwd = xstrdup(s);
+	}
+	if (FIELD("stdin"))
+		parse_stdin(c, v, p, &j->in);
+	if (FIELD("stdout")) {
+		parse_output(c, v, p, false, &j->out);
+	}
+	if (FIELD("stderr"))
+		parse_output(c, v, p, true, &j->err);
+	if (FIELD("encoding")) {
+		const char *s = cJSON_IsString(v) ? v->valuestring : "";
+		if (!strcmp(s, "auto"))
+			j->encoding = ENC_AUTO;
+		else if (!strcmp(s, "utf-8"))
+			j->encoding = ENC_UTF8;
+		else if (!strcmp(s, "base64"))
+			j->encoding = ENC_BASE64;
+		else
+			expected(c, p, "\"auto\", \"utf-8\" or \"base64\"", v);
+	}
+	if (FIELD("max_output"))
+		get_size(c, v, p, &j->max_output);
+	if (FIELD("digest"))
+		get_bool(c, v, p, &j->digest);
+	if (FIELD("timeout"))
+		get_duration(c, v, p, &j->timeout);
+	if (FIELD("signal"))
+		get_signal(c, v, p, &j->signal);
+	if (FIELD("kill_after"))
+		get_duration(c, v, p, &j->kill_after);
+	if (FIELD("expect")) {
+		if (cJSON_IsNumber(v)) {
+			long x;
+			if (get_long(c, v, p, -64, 255, &x)) {
+				j->expect = xmalloc(sizeof *j->expect);
+				j->expect[0] = (int)x;
+				j->nexpect = 1;
+			}
+		} else if (!cJSON_IsArray(v) || !cJSON_GetArraySize(v)) {
+			expected(c, p, "a non-empty array of exit codes", v);
+		} else {
+			size_t n = (size_t)cJSON_GetArraySize(v), i = 0;
+			j->expect = xcalloc(n, sizeof *j->expect);
+			for (const cJSON *e = v->child; e; e = e->next, i++) {
+				char *ep = path_idx(p, i);
+				long x;
+				if (get_long(c, e, ep, -64, 255, &x))
+					j->expect[i] = (int)x;
+				free(ep);
+			}
+			j->nexpect = n;
+		}
+	}
+	if (FIELD("retries")) {
+		long x;
+		if (get_long(c, v, p, 0, 1000000, &x))
+			j->retries = (int)x;
+	}
+	if (FIELD("retry_delay"))
+		get_duration(c, v, p, &j->retry_delay);
+	if (FIELD("retry_backoff")) {
+		if (!cJSON_IsNumber(v) || !(v->valuedouble >= 1.0) || v->valuedouble > 1000)
+			expected(c, p, "a number from 1 to 1000", v);
+		else
+			j->retry_backoff = v->valuedouble;
+	}
+	if (FIELD("repeat")) {
+		if (get_long(c, v, p, 1, MAX_JOBS, &t->repeat))
+			t->has_repeat = true;
+	}
+	if (FIELD("foreach")) {
+		t->foreach = get_str_array(c, v, p, false, true, &t->nforeach);
+		if (t->foreach && !t->nforeach)
+			expected(c, p, "a non-empty array", v);
+		else if (t->foreach)
+			t->has_foreach = true;
+	}
+	if (FIELD("after"))
+		j->after = get_str_array(c, v, p, true, false, &j->nafter);
+	if (FIELD("always"))
+		get_bool(c, v, p, &j->always);
+	if (FIELD("pipefail"))
+		get_bool(c, v, p, &j->pipefail);
+	if (FIELD("nice")) {
+		long x;
+		if (get_long(c, v, p, -20, 19, &x)) {
+			j->has_nice = true;
+			j->nice = (int)x;
+		}
+	}
+	if (FIELD("umask")) {
+		uint64_t m = 0;
+		bool ok = false;
+		if (cJSON_IsString(v) && *v->valuestring &&
+		    strspn(v->valuestring, "01234567") == strlen(v->valuestring)) {
+			m = strtoull(v->valuestring, NULL, 8);
+			ok = m <= 0777;
+		} else if (cJSON_IsNumber(v) && v->valuedouble >= 0 &&
+			   v->valuedouble <= 0777 && v->valuedouble == floor(v->valuedouble)) {
+			m = (uint64_t)v->valuedouble;
+			ok = true;
+		}
+		if (ok) {
+			j->has_umask = true;
+			j->umask = (mode_t)m;
+		} else {
+			expected(c, p, "an octal string like \"022\"", v);
+		}
+	}
+	if (FIELD("rlimits"))
+		parse_rlimits(c, v, p, j);
+	if (FIELD("pass_fds")) {
+		if (!cJSON_IsArray(v)) {
+			expected(c, p, "an array of file descriptor numbers", v);
+		} else {
+			size_t n = (size_t)cJSON_GetArraySize(v), i = 0;
+			j->pass_fds = xcalloc(n ? n : 1, sizeof *j->pass_fds);
+			for (const cJSON *e = v->child; e; e = e->next, i++) {
+				char *ep = path_idx(p, i);
+				long x;
+				if (get_long(c, e, ep, 3, 65535, &x))
+					j->pass_fds[i] = (int)x;
+				free(ep);
+			}
+			j->npass_fds = n;
+		}
+	}
+	free(p);
+#undef FIELD
+	t->ok = c->errs->n == errs_before;
+}
+
+/* ------------------------------------------------------------ expansion */
+
+char *shell_quote(const char *s)
+{
+	if (*s && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			   "0123456789_-./:=@%+,") == strlen(s))
+		return xstrdup(s);
+	struct buf b = { 0 };
+	buf_addch(&b, '\'');
+	for (const char *p = s; *p; p++) {
+		if (*p == '\'')
+			buf_addstr(&b, "'\\''");
+		else
+			buf_addch(&b, *p);
+	}
+	buf_addch(&b, '\'');
+	return buf_detach(&b);
+}
+
+char *placeholder_subst(const char *s, const char *value, size_t index, bool quote)
+{
+	struct buf b = { 0 };
+	char *qv = quote ? shell_quote(value) : NULL;
+	buf_reserve(&b, strlen(s));
+	for (const char *p = s; *p;) {
+		if (!strncmp(p, "{{}}", 4)) {
+			buf_addstr(&b, "{}");
+			p += 4;
+		} else if (!strncmp(p, "{}", 2)) {
+			buf_addstr(&b, quote ? qv : value);
+			p += 2;
+		} else if (!strncmp(p, "{#}", 3)) {
+			buf_printf(&b, "%zu", index);
+			p += 3;
+		} else {
+			buf_addch(&b, *p++);
+		}
+	}
+	free(qv);
+	return buf_detach(&b);
+}
+
+static struct kv *dup_env(const struct kv *env, size_t n, const char *value,
+			  size_t index, bool subst)
+{
+	if (!n)
+		return NULL;
+	struct kv *r = xcalloc(n, sizeof *r);
+	for (size_t i = 0; i < n; i++) {
+		r[i].name = xstrdup(env[i].name);
+		r[i].value = subst ? placeholder_subst(env[i].value, value, index, false)
+				   : xstrdup(env[i].value);
+	}
+	return r;
+}
+
+static void io_copy(struct io_spec *d, const struct io_spec *s)
+{
+	*d = *s;
+	d->path = s->path ? xstrdup(s->path) : NULL;
+}
+
+/* One concrete job from a template. */
+static void instantiate(const struct tmpl *t, struct job_spec *j, char *name,
+			const char *value, size_t index)
+{
+	const struct job_spec *s = &t->j;
+	bool subst = t->has_foreach || t->has_repeat;
+	*j = *s;
+	j->name = name;
+	j->base = xstrdup(s->name);
+	j->value = value && t->has_foreach ? xstrdup(value) : NULL;
+	j->copy = subst ? index : 0;
+	j->shell = s->shell ? (subst ? placeholder_subst(s->shell, value, index, true)
+				     : xstrdup(s->shell)) : NULL;
+	j->env = dup_env(s->env, s->nenv, value, index, subst);
+	j->unset = dup_strv(s->unset, s->nunset);
+	j->secret = dup_strv(s->secret, s->nsecret);
+	j->secret_values = NULL;
+	j->nsecret_values = 0;
+	j->cwd = s->cwd ? (subst ? placeholder_subst(s->cwd, value, index, false)
+				 : xstrdup(s->cwd)) : NULL;
+	j->in = s->in;
+	if (s->in.data) {
+		if (s->in.kind == IN_TEXT && subst) {
+			j->in.data = placeholder_subst(s->in.data, value, index, false);
+			j->in.len = strlen(j->in.data);
+		} else {
+			j->in.data = xmalloc(s->in.len + 1);
+			memcpy(j->in.data, s->in.data, s->in.len);
+			j->in.data[s->in.len] = 0;
+		}
+	}
+	j->in.path = s->in.path ? xstrdup(s->in.path) : NULL;
+	j->in.from = s->in.from ? xstrdup(s->in.from) : NULL;
+	io_copy(&j->out, &s->out);
+	io_copy(&j->err, &s->err);
+	if (s->nexpect) {
+		j->expect = xmalloc(s->nexpect * sizeof *j->expect);
+		memcpy(j->expect, s->expect, s->nexpect * sizeof *j->expect);
+	}
+	j->after = dup_strv(s->after, s->nafter);
+	j->deps = NULL;
+	j->ndeps = 0;
+	if (s->nrlimits) {
+		j->rlimits = xmalloc(s->nrlimits * sizeof *j->rlimits);
+		memcpy(j->rlimits, s->rlimits, s->nrlimits * sizeof *j->rlimits);
+	}
+	if (s->npass_fds) {
+		j->pass_fds = xmalloc(s->npass_fds * sizeof *j->pass_fds);
+		memcpy(j->pass_fds, s->pass_fds, s->npass_fds * sizeof *j->pass_fds);
+	}
+	if (s->kind == KIND_SHELL) {
+		j->nstages = 1;
+		j->stages = xcalloc(1, sizeof *j->stages);
+		j->stages[0].argc = 3;
+		j->stages[0].argv = xcalloc(4, sizeof(char *));
+		j->stages[0].argv[0] = xstrdup("/bin/sh");
+		j->stages[0].argv[1] = xstrdup("-c");
+		j->stages[0].argv[2] = xstrdup(j->shell);
+	} else {
+		j->nstages = t->nstages;
+		j->stages = t->nstages ? xcalloc(t->nstages, sizeof *j->stages) : NULL;
+		for (size_t k = 0; k < t->nstages; k++) {
+			const struct tstage *ts = &t->stages[k];
+			struct stage_spec *st = &j->stages[k];
+			st->argc = ts->argc;
+			st->argv = xcalloc(ts->argc + 1, sizeof(char *));
+			for (size_t a = 0; a < ts->argc; a++)
+				st->argv[a] = subst && !ts->argv[a].raw
+					? placeholder_subst(ts->argv[a].s, value, index, false)
+					: xstrdup(ts->argv[a].s);
+			st->env = dup_env(ts->env, ts->nenv, value, index, subst);
+			st->nenv = ts->nenv;
+			io_copy(&st->err, &ts->err);
+			st->has_err = ts->has_err;
+		}
+	}
+}
+
+static void stage_free(struct stage_spec *st)
+{
+	free_strv(st->argv, st->argc);
+	for (size_t i = 0; i < st->nenv; i++) {
+		free(st->env[i].name);
+		free(st->env[i].value);
+	}
+	free(st->env);
+	free(st->err.path);
+	free(st->exe);
+	free(st->exe_error);
+	/* envp points into the runner's environ too; free only ours */
+	free(st->envp);
+	free_strv(st->envp_owned, st->nenvp_owned);
+}
+
+static void job_spec_free(struct job_spec *j)
+{
+	free(j->name);
+	free(j->base);
+	free(j->shell);
+	for (size_t i = 0; i < j->nstages; i++)
+		stage_free(&j->stages[i]);
+	free(j->stages);
+	for (size_t i = 0; i < j->nenv; i++) {
+		free(j->env[i].name);
+		free(j->env[i].value);
+	}
+	free(j->env);
+	free_strv(j->unset, j->nunset);
+	free_strv(j->secret, j->nsecret);
+	free_strv(j->secret_values, j->nsecret_values);
+	free(j->cwd);
+	free(j->in.data);
+	free(j->in.path);
+	free(j->in.from);
+	free(j->out.path);
+	free(j->err.path);
+	free(j->expect);
+	free_strv(j->after, j->nafter);
+	free(j->deps);
+	free(j->rlimits);
+	free(j->pass_fds);
+	free(j->value);
+}
+
+static void tmpl_free(struct tmpl *t)
+{
+	struct job_spec *j = &t->j;
+	free(j->name);
+	free(j->shell);
+	for (size_t i = 0; i < j->nenv; i++) {
+		free(j->env[i].name);
+		free(j->env[i].value);
+	}
+	free(j->env);
+	free_strv(j->unset, j->nunset);
+	free_strv(j->secret, j->nsecret);
+	free(j->cwd);
+	free(j->in.data);
+	free(j->in.path);
+	free(j->in.from);
+	free(j->out.path);
+	free(j->err.path);
+	free(j->expect);
+	free_strv(j->after, j->nafter);
+	free(j->rlimits);
+	free(j->pass_fds);
+	for (size_t i = 0; i < t->nstages; i++)
+		tstage_free(&t->stages[i]);
+	free(t->stages);
+	free_strv(t->foreach, t->nforeach);
+	free(t->path);
+}
+
+/* Expand every template into concrete jobs, in spec order. */
+static void expand(struct ctx *c, struct tmpl *t, size_t nt, struct spec *s)
+{
+	size_t total = 0;
+	for (size_t i = 0; i < nt; i++) {
+		size_t n = (size_t)t[i].repeat * (t[i].has_foreach ? t[i].nforeach : 1);
+		total += n;
+		if (total > MAX_JOBS) {
+			err(c, t[i].path, "the spec expands to more than %d jobs", MAX_JOBS);
+			return;
+		}
+	}
+	s->jobs = xcalloc(total ? total : 1, sizeof *s->jobs);
+	for (size_t i = 0; i < nt; i++) {
+		struct tmpl *tp = &t[i];
+		const char *base = tp->j.name;
+		if (!tp->has_foreach && !tp->has_repeat) {
+			instantiate(tp, &s->jobs[s->njobs++], xstrdup(base), NULL, 0);
+			continue;
+		}
+		size_t index = 0;
+		size_t nv = tp->has_foreach ? tp->nforeach : 1;
+		for (size_t v = 0; v < nv; v++) {
+			const char *value = tp->has_foreach ? tp->foreach[v] : NULL;
+			size_t occ = 1;
+			for (size_t w = 0; w < v && value; w++)
+				if (!strcmp(tp->foreach[w], value))
+					occ++;
+			for (long r = 1; r <= tp->repeat; r++) {
+				index++;
+				char *name;
+				char idx[32];
+				snprintf(idx, sizeof idx, "%zu", index);
+				const char *vs = value ? value : "";
+				if (value && tp->has_repeat)
+					name = xasprintf("%s[%s]#%zu", base, vs,
+							 (occ - 1) * (size_t)tp->repeat + (size_t)r);
+				else if (value && occ > 1)
+					name = xasprintf("%s[%s]#%zu", base, vs, occ);
+				else if (value)
+					name = xasprintf("%s[%s]", base, vs);
+				else
+					name = xasprintf("%s#%ld", base, r);
+				instantiate(tp, &s->jobs[s->njobs++], name,
+					    value ? value : idx, index);
+			}
+		}
+	}
+}
+
+/* ------------------------------------------------ names and dependencies */
+
+/* Indices of the jobs `name` refers to: the job of that exact name, else
+ * every copy of a base name. */
+static size_t *lookup_jobs(const struct spec *s, const char *name, size_t *n)
+{
+	*n = 0;
+	for (size_t i = 0; i < s->njobs; i++)
+		if (!strcmp(s->jobs[i].name, name)) {
+			size_t *r = xmalloc(sizeof *r);
+			r[0] = i;
+			*n = 1;
+			return r;
+		}
+	size_t *r = NULL, cap = 0;
+	for (size_t i = 0; i < s->njobs; i++)
+		if (!strcmp(s->jobs[i].base, name)) {
+			xgrow(&r, &cap, *n + 1, sizeof *r);
+			r[(*n)++] = i;
+		}
+	return r;
+}
+
+static void add_dep(struct job_spec *j, size_t d, size_t *cap)
+{
+	for (size_t k = 0; k < j->ndeps; k++)
+		if (j->deps[k] == d)
+			return;
+	xgrow(&j->deps, cap, j->ndeps + 1, sizeof *j->deps);
+	j->deps[j->ndeps++] = d;
+}
+
+static void check_names(struct ctx *c, struct spec *s)
+{
+	/* Sort indices by name to find duplicates in O(n log n): specs with
+	 * 10,000 copies are normal. */
+	size_t n = s->njobs;
+	size_t *ord = xmalloc((n ? n : 1) * sizeof *ord);
+	for (size_t i = 0; i < n; i++)
+		ord[i] = i;
+	/* simple merge sort on names */
+	size_t *tmp = xmalloc((n ? n : 1) * sizeof *tmp);
+	for (size_t width = 1; width < n; width *= 2) {
+		for (size_t lo = 0; lo < n; lo += 2 * width) {
+			size_t mid = lo + width < n ? lo + width : n;
+			size_t hi = lo + 2 * width < n ? lo + 2 * width : n;
+			size_t a = lo, b = mid, k = lo;
+			while (a < mid && b < hi)
+				tmp[k++] = strcmp(s->jobs[ord[a]].name, s->jobs[ord[b]].name) <= 0
+					? ord[a++] : ord[b++];
+			while (a < mid)
+				tmp[k++] = ord[a++];
+			while (b < hi)
+				tmp[k++] = ord[b++];
+		}
+		memcpy(ord, tmp, n * sizeof *ord);
+	}
+	for (size_t i = 1; i < n; i++) {
+		struct job_spec *a = &s->jobs[ord[i - 1]], *b = &s->jobs[ord[i]];
+		if (!strcmp(a->name, b->name)) {
+			size_t first = a->spec_index < b->spec_index ? a->spec_index : b->spec_index;
+			size_t second = a->spec_index < b->spec_index ? b->spec_index : a->spec_index;
+			char *p = xasprintf("jobs[%zu].name", second);
+			char *d = xstrdup(a->name);
+			err(c, p, "duplicate job name \"%s\" (also jobs[%zu])", d, first);
+			free(d);
+			free(p);
+		}
+	}
+	free(tmp);
+	free(ord);
+}
+
+static void resolve_deps(struct ctx *c, struct spec *s)
+{
+	for (size_t i = 0; i < s->njobs; i++) {
+		struct job_spec *j = &s->jobs[i];
+		size_t cap = 0;
+		for (size_t k = 0; k < j->nafter; k++) {
+			size_t n, *idx = lookup_jobs(s, j->after[k], &n);
+			char *p = xasprintf("jobs[%zu].after[%zu]", j->spec_index, k);
+			if (!n)
+				err(c, p, "no job named \"%s\"", j->after[k]);
+			for (size_t m = 0; m < n; m++) {
+				if (idx[m] == i)
+					err(c, p, "a job cannot wait for itself");
+				else
+					add_dep(j, idx[m], &cap);
+			}
+			free(p);
+			free(idx);
+		}
+		if (j->in.kind == IN_FROM) {
+			size_t n, *idx = lookup_jobs(s, j->in.from, &n);
+			char *p = xasprintf("jobs[%zu].stdin.from", j->spec_index);
+			if (!n)
+				err(c, p, "no job named \"%s\"", j->in.from);
+			else if (n > 1)
+				err(c, p, "\"%s\" names %zu jobs; stdin.from needs exactly one (e.g. \"%s\")",
+				    j->in.from, n, s->jobs[idx[0]].name);
+			else if (idx[0] == i)
+				err(c, p, "a job cannot read its own output");
+			else {
+				j->in.from_idx = idx[0];
+				add_dep(j, idx[0], &cap);
+				const struct job_spec *f = &s->jobs[idx[0]];
+				if (f->out.mode != IO_CAPTURE && f->out.mode != IO_TEE)
+					err(c, p, "job \"%s\" does not capture its stdout (its stdout is \"%s\")",
+					    f->name, io_mode_name(f->out.mode));
+			}
+			free(p);
+			free(idx);
+		}
+	}
+}
+
+/* Depth-first search for a cycle; reports one per strongly tied group. */
+static void check_cycles(struct ctx *c, struct spec *s)
+{
+	size_t n = s->njobs;
+	unsigned char *color = xcalloc(n ? n : 1, 1); /* 0 new, 1 on stack, 2 done */
+	size_t *stack = xmalloc((n ? n : 1) * sizeof *stack);
+	size_t *pos = xcalloc(n ? n : 1, sizeof *pos);
+	for (size_t root = 0; root < n; root++) {
+		if (color[root])
+			continue;
+		size_t sp = 0;
+		stack[sp++] = root;
+		color[root] = 1;
+		while (sp) {
+			size_t u = stack[sp - 1];
+			if (pos[u] < s->jobs[u].ndeps) {
+				size_t v = s->jobs[u].deps[pos[u]++];
+				if (color[v] == 0) {
+					color[v] = 1;
+					stack[sp++] = v;
+				} else if (color[v] == 1) {
+					struct buf b = { 0 };
+					size_t k = sp;
+					while (k > 0 && stack[k - 1] != v)
+						k--;
+					for (size_t m = k - 1; m < sp; m++)
+						buf_printf(&b, "%s -> ", s->jobs[stack[m]].name);
+					buf_addstr(&b, s->jobs[v].name);
+					char *p = xasprintf("jobs[%zu].after", s->jobs[v].spec_index);
+					err(c, p, "dependency cycle: %s", b.p);
+					free(p);
+					buf_free(&b);
+				}
+			} else {
+				color[u] = 2;
+				sp--;
+			}
+		}
+	}
+	free(color);
+	free(stack);
+	free(pos);
+}
+
+/* ----------------------------------------------------------- resolution */
+
+char *path_resolve(const char *prog, const char *path_env, const char *cwd,
+		   int *status)
+{
+	struct stat st;
+	*status = 0;
+	if (!*prog) {
+		*status = 127;
+		return NULL;
+	}
+	if (strchr(prog, '/')) {
+		/* exec happens after chdir(cwd): check where it will look */
+		char *check = (prog[0] != '/' && cwd) ? xasprintf("%s/%s", cwd, prog)
+						      : xstrdup(prog);
+		int rc = stat(check, &st);
+		bool ok = rc == 0 && S_ISREG(st.st_mode) && access(check, X_OK) == 0;
+		free(check);
+		if (!ok) {
+			*status = rc < 0 ? 127 : 126;
+			return NULL;
+		}
+		return xstrdup(prog);
+	}
+	if (!path_env)
+		path_env = DEFAULT_PATH;
+	bool denied = false;
+	const char *p = path_env;
+	for (;;) {
+		const char *colon = strchr(p, ':');
+		size_t len = colon ? (size_t)(colon - p) : strlen(p);
+		/* an empty PATH element means the current directory */
+		char *cand = len ? xasprintf("%.*s/%s", (int)len, p, prog)
+				 : xasprintf("./%s", prog);
+		char *check = (cand[0] != '/' && cwd) ? xasprintf("%s/%s", cwd, cand)
+						      : xstrdup(cand);
+		if (stat(check, &st) == 0) {
+			if (S_ISREG(st.st_mode) && access(check, X_OK) == 0) {
+				free(check);
+				return cand;
+			}
+			denied = true;
+		}
+		free(check);
+		free(cand);
+		if (!colon)
+			break;
+		p = colon + 1;
+	}
+	*status = denied ? 126 : 127;
+	return NULL;
+}
+
+static const char *env_lookup(const struct job_spec *j, const struct stage_spec *st,
+			      const char *name)
+{
+	if (st)
+		for (size_t i = st->nenv; i-- > 0;)
+			if (!strcmp(st->env[i].name, name))
+				return st->env[i].value;
+	for (size_t i = j->nenv; i-- > 0;)
+		if (!strcmp(j->env[i].name, name))
+			return j->env[i].value;
+	for (size_t i = 0; i < j->nunset; i++)
+		if (!strcmp(j->unset[i], name))
+			return NULL;
+	return j->env_clear ? NULL : getenv(name);
+}
+
+static bool env_name_is(const char *entry, const char *name)
+{
+	size_t n = strlen(name);
+	return !strncmp(entry, name, n) && entry[n] == '=';
+}
+
+/* The stage's environment as an envp: the runner's (unless env_clear),
+ * minus unset, plus the job's env, plus the stage's own. */
+static void build_envp(const struct job_spec *j, struct stage_spec *st)
+{
+	if (!j->env_clear && !j->nunset && !j->nenv && !st->nenv) {
+		st->envp = NULL;
+		return;
+	}
+	size_t n = 0, cap = 0, ocap = 0;
+	char **envp = NULL;
+	if (!j->env_clear) {
+		for (char **e = environ; *e; e++) {
+			bool drop = false;
+			for (size_t k = 0; k < j->nunset && !drop; k++)
+				drop = env_name_is(*e, j->unset[k]);
+			for (size_t k = 0; k < j->nenv && !drop; k++)
+				drop = env_name_is(*e, j->env[k].name);
+			for (size_t k = 0; k < st->nenv && !drop; k++)
+				drop = env_name_is(*e, st->env[k].name);
+			if (drop)
+				continue;
+			xgrow(&envp, &cap, n + 1, sizeof *envp);
+			envp[n++] = *e;
+		}
+	}
+	for (size_t k = 0; k < j->nenv + st->nenv; k++) {
+		const struct kv *kv = k < j->nenv ? &j->env[k] : &st->env[k - j->nenv];
+		if (k < j->nenv) {
+			/* a stage's own value wins over the job's */
+			bool over = false;
+			for (size_t m = 0; m < st->nenv && !over; m++)
+				over = !strcmp(st->env[m].name, kv->name);
+			if (over)
+				continue;
+		}
+		char *e = xasprintf("%s=%s", kv->name, kv->value);
+		xgrow(&envp, &cap, n + 1, sizeof *envp);
+		envp[n++] = e;
+		xgrow(&st->envp_owned, &ocap, st->nenvp_owned + 1, sizeof *st->envp_owned);
+		st->envp_owned[st->nenvp_owned++] = e;
+	}
+	xgrow(&envp, &cap, n + 1, sizeof *envp);
+	envp[n] = NULL;
+	st->envp = envp;
+}
+
+static void resolve_job(struct job_spec *j)
+{
+	size_t cap = 0;
+	for (size_t k = 0; k < j->nsecret; k++) {
+		const char *v = env_lookup(j, NULL, j->secret[k]);
+		if (v && *v) {
+			xgrow(&j->secret_values, &cap, j->nsecret_values + 1, sizeof(char *));
+			j->secret_values[j->nsecret_values++] = xstrdup(v);
+		}
+	}
+	for (size_t i = 0; i < j->nstages; i++) {
+		struct stage_spec *st = &j->stages[i];
+		build_envp(j, st);
+		st->exe = path_resolve(st->argv[0], env_lookup(j, st, "PATH"), j->cwd,
+				       &st->exe_status);
+		if (st->exe_status) {
+			char *prog = spec_redact(j, st->argv[0]);
+			st->exe_error = st->exe_status == 127
+				? xasprintf("%s: not found", prog)
+				: xasprintf("%s: not executable", prog);
+			free(prog);
+		}
+	}
+}
+
+char *spec_redact(const struct job_spec *j, const char *s)
+{
+	if (!s)
+		return NULL;
+	char *r = xstrdup(s);
+	for (size_t k = 0; k < j->nsecret_values; k++) {
+		const char *v = j->secret_values[k];
+		size_t vl = strlen(v);
+		if (!vl || !strstr(r, v))
+			continue;
+		struct buf b = { 0 };
+		for (const char *p = r; *p;) {
+			if (!strncmp(p, v, vl)) {
+				buf_addstr(&b, "***");
+				p += vl;
+			} else {
+				buf_addch(&b, *p++);
+			}
+		}
+		free(r);
+		r = buf_detach(&b);
+	}
+	return r;
+}
+
+/* ------------------------------------------------------------ top level */
+
+static void parse_top(struct ctx *c, const cJSON *root, struct spec *s)
+{
+	const cJSON *v;
+	s->mode = MODE_ASYNC;
+	if ((v = cJSON_GetObjectItemCaseSensitive(root, "name"))) {
+		const char *n = get_str(c, v, "name");
+		s->name = n ? xstrdup(n) : NULL;
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(root, "mode"))) {
+		const char *m = cJSON_IsString(v) ? v->valuestring : "";
+		if (!strcmp(m, "async"))
+			s->mode = MODE_ASYNC;
+		else if (!strcmp(m, "serial"))
+			s->mode = MODE_SERIAL;
+		else
+			expected(c, "mode", "\"async\" or \"serial\"", v);
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(root, "max_parallel")))
+		get_long(c, v, "max_parallel", 0, 1000000, &s->max_parallel);
+	if ((v = cJSON_GetObjectItemCaseSensitive(root, "timeout")))
+		get_duration(c, v, "timeout", &s->timeout);
+	if ((v = cJSON_GetObjectItemCaseSensitive(root, "fail_fast"))) {
+		if (cJSON_IsBool(v))
+			s->fail_fast = cJSON_IsTrue(v) ? 1 : 0;
+		else if (!cJSON_IsNumber(v) || v->valuedouble < 1 ||
+			 v->valuedouble != floor(v->valuedouble) || v->valuedouble > 1e9)
+			expected(c, "fail_fast", "true, false or a number of jobs >= 1", v);
+		else
+			s->fail_fast = (long)v->valuedouble;
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(root, "tag")))
+		get_bool(c, v, "tag", &s->tag);
+}
+
+struct spec *spec_load_mem(const char *name, const char *text, size_t len,
+			   struct errlist *errs)
+{
+	struct ctx c = { .file = name, .errs = errs };
+	size_t errs_before = errs->n;
+	cJSON *root = parse_json(&c, text, len);
+	if (!root)
+		return NULL;
+	struct spec *s = xcalloc(1, sizeof *s);
+	s->file = xstrdup(name);
+	if (!cJSON_IsObject(root)) {
+		expected(&c, NULL, "a JSON object with \"jobs\" at the top", root);
+		goto fail;
+	}
+	check_dups(&c, root, "");
+	check_keys(&c, root, "", top_keys, "not a top-level field");
+	parse_top(&c, root, s);
+
+	const cJSON *defaults = cJSON_GetObjectItemCaseSensitive(root, "defaults");
+	if (defaults && !cJSON_IsObject(defaults)) {
+		expected(&c, "defaults", "an object of job fields", defaults);
+		defaults = NULL;
+	}
+	if (defaults)
+		check_keys(&c, defaults, "defaults", default_keys,
+			   cJSON_GetObjectItemCaseSensitive(defaults, "name")
+			   ? "names are per job" : "not a job field");
+
+	const cJSON *jobs = cJSON_GetObjectItemCaseSensitive(root, "jobs");
+	if (!jobs) {
+		err(&c, NULL, "\"jobs\" is missing (expected a non-empty array of jobs)");
+		goto fail;
+	}
+	if (!cJSON_IsArray(jobs) || !cJSON_GetArraySize(jobs)) {
+		expected(&c, "jobs", "a non-empty array of jobs", jobs);
+		goto fail;
+	}
+	size_t nt = (size_t)cJSON_GetArraySize(jobs), i = 0;
+	struct tmpl *t = xcalloc(nt, sizeof *t);
+	for (const cJSON *j = jobs->child; j; j = j->next, i++)
+		parse_job(&c, j, defaults, i, &t[i]);
+	if (errs->n == errs_before)
+		expand(&c, t, nt, s);
+	for (i = 0; i < nt; i++)
+		tmpl_free(&t[i]);
+	free(t);
+	if (errs->n != errs_before)
+		goto fail;
+	check_names(&c, s);
+	resolve_deps(&c, s);
+	if (errs->n == errs_before)
+		check_cycles(&c, s);
+	if (errs->n != errs_before)
+		goto fail;
+	for (i = 0; i < s->njobs; i++)
+		resolve_job(&s->jobs[i]);
+	cJSON_Delete(root);
+	return s;
+fail:
+	cJSON_Delete(root);
+	spec_free(s);
+	return NULL;
+}
+
+struct spec *spec_load(const char *file, struct errlist *errs)
+{
+	int fd = strcmp(file, "-") ? open(file, O_RDONLY | O_CLOEXEC) : 0;
+	const char *shown = strcmp(file, "-") ? file : "<stdin>";
+	if (fd < 0) {
+		errlist_add(errs, "piperun: %s: cannot open: %s", shown, strerror(errno));
+		return NULL;
+	}
+	struct buf b = { 0 };
+	for (;;) {
+		buf_reserve(&b, 65536);
+		ssize_t r = read(fd, b.p + b.len, b.cap - b.len - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			errlist_add(errs, "piperun: %s: cannot read: %s", shown, strerror(errno));
+			if (fd)
+				close(fd);
+			buf_free(&b);
+			return NULL;
+		}
+		if (r == 0)
+			break;
+		b.len += (size_t)r;
+		if (b.len > (256u << 20)) {
+			errlist_add(errs, "piperun: %s: spec larger than 256 MiB", shown);
+			if (fd)
+				close(fd);
+			buf_free(&b);
+			return NULL;
+		}
+	}
+	if (fd)
+		close(fd);
+	struct spec *s = spec_load_mem(shown, b.p ? b.p : "", b.len, errs);
+	buf_free(&b);
+	return s;
+}
+
+void spec_free(struct spec *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->njobs; i++)
+		job_spec_free(&s->jobs[i]);
+	free(s->jobs);
+	free(s->file);
+	free(s->name);
+	free(s);
+}
+
+int spec_select(struct spec *s, char **names, size_t n, struct errlist *errs)
+{
+	bool *keep = xcalloc(s->njobs ? s->njobs : 1, sizeof *keep);
+	size_t *stack = xmalloc((s->njobs ? s->njobs : 1) * sizeof *stack), sp = 0;
+	int rc = 0;
+	for (size_t k = 0; k < n; k++) {
+		size_t m, *idx = lookup_jobs(s, names[k], &m);
+		if (!m) {
+			errlist_add(errs, "piperun: --only: no job named \"%s\" in %s",
+				    names[k], s->file);
+			rc = -1;
+		}
+		for (size_t i = 0; i < m; i++)
+			if (!keep[idx[i]]) {
+				keep[idx[i]] = true;
+				stack[sp++] = idx[i];
+			}
+		free(idx);
+	}
+	while (sp) {
+		size_t u = stack[--sp];
+		for (size_t d = 0; d < s->jobs[u].ndeps; d++) {
+			size_t v = s->jobs[u].deps[d];
+			if (!keep[v]) {
+				keep[v] = true;
+				stack[sp++] = v;
+			}
+		}
+	}
+	if (rc == 0) {
+		size_t *newidx = xmalloc((s->njobs ? s->njobs : 1) * sizeof *newidx), w = 0;
+		for (size_t i = 0; i < s->njobs; i++)
+			newidx[i] = keep[i] ? w++ : (size_t)-1;
+		w = 0;
+		for (size_t i = 0; i < s->njobs; i++) {
+			if (!keep[i]) {
+				job_spec_free(&s->jobs[i]);
+				continue;
+			}
+			struct job_spec *j = &s->jobs[i];
+			for (size_t d = 0; d < j->ndeps; d++)
+				j->deps[d] = newidx[j->deps[d]];
+			if (j->in.kind == IN_FROM)
+				j->in.from_idx = newidx[j->in.from_idx];
+			s->jobs[w++] = *j;
+		}
+		s->njobs = w;
+		free(newidx);
+	}
+	free(keep);
+	free(stack);
+	return rc;
+}
+
+const char *job_kind_name(enum job_kind k)
+{
+	static const char *const names[] = { "run", "shell", "pipeline", "pool", "steps" };
+	return names[k];
+}
+
+const char *run_mode_name(enum run_mode m)
+{
+	static const char *const names[] = { "async", "serial", "thread" };
+	return names[m];
+}
+
+const char *io_mode_name(enum io_mode m)
+{
+	static const char *const names[] = { "capture", "tee", "inherit", "null", "stdout", "file" };
+	return names[m];
+}

@@ -1,0 +1,181 @@
+/* spec.h - the job spec as the rest of piperun sees it: parsed, validated,
+ * defaults applied, repeat/foreach expanded, placeholders substituted,
+ * dependencies resolved to indices, programs resolved on PATH.  spec.c is
+ * the only file that reads JSON input (through cJSON). */
+#ifndef PIPERUN_SPEC_H
+#define PIPERUN_SPEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+enum job_kind { KIND_RUN, KIND_SHELL, KIND_PIPELINE, KIND_POOL, KIND_STEPS };
+enum run_mode { MODE_ASYNC, MODE_SERIAL, MODE_THREAD };
+
+/* Where a child's stdout/stderr goes. */
+enum io_mode {
+	IO_CAPTURE, /* pipe, kept in the record */
+	IO_TEE,     /* pipe, kept and streamed to the runner's own fd */
+	IO_INHERIT, /* the runner's own fd */
+	IO_NULL,    /* /dev/null */
+	IO_STDOUT,  /* stderr only: merged into stdout */
+	IO_FILE,    /* a file opened by the runner */
+};
+
+struct io_spec {
+	enum io_mode mode;
+	char *path;
+	bool append;
+};
+
+enum in_kind { IN_NULL, IN_TEXT, IN_BASE64, IN_FILE, IN_RANDOM, IN_FROM, IN_INHERIT };
+
+struct in_spec {
+	enum in_kind kind;
+	char *data;      /* text / decoded base64 */
+	size_t len;
+	char *path;      /* file */
+	uint64_t nrandom;
+	bool seeded;
+	uint64_t seed;
+	char *from;      /* job name; resolved to from_idx */
+	size_t from_idx;
+};
+
+enum encoding { ENC_AUTO, ENC_UTF8, ENC_BASE64 };
+
+struct kv {
+	char *name, *value;
+};
+
+struct rlimit_spec {
+	const char *name;
+	int resource;
+	uint64_t value; /* soft = hard = value; RLIM_INFINITY for "unlimited" */
+};
+
+/* One program to run: a run/shell job has one, a pipeline one per stage. */
+struct stage_spec {
+	char **argv;          /* NULL-terminated */
+	size_t argc;
+	struct kv *env;       /* stage's own env over the job's */
+	size_t nenv;
+	struct io_spec err;   /* pipeline stages: their own stderr routing */
+	bool has_err;
+	/* resolution, done before anything starts */
+	char *exe;            /* absolute or as given; NULL if not found */
+	int exe_status;       /* 0, 126 (not executable), 127 (not found) */
+	char *exe_error;      /* message when exe_status != 0 */
+	char **envp;          /* final environment; NULL = the runner's */
+	char **envp_owned;    /* the strings of envp that were built here */
+	size_t nenvp_owned;
+};
+
+struct job_spec {
+	char *name;      /* unique, after expansion */
+	char *base;      /* the name as written (before #k / [value]) */
+	size_t spec_index; /* position of the job object in the spec's jobs[] */
+	enum job_kind kind;
+	char *shell;     /* KIND_SHELL: the command string */
+	struct stage_spec *stages; /* run/shell: 1; pipeline: >= 1 */
+	size_t nstages;
+
+	struct kv *env;
+	size_t nenv;
+	bool env_clear;
+	char **unset;
+	size_t nunset;
+	char **secret;   /* names */
+	size_t nsecret;
+	char **secret_values; /* their values, for redaction */
+	size_t nsecret_values;
+	char *cwd;
+
+	struct in_spec in;
+	struct io_spec out, err;
+	enum encoding encoding;
+	uint64_t max_output;
+	bool digest;
+
+	double timeout;      /* seconds, 0 = none */
+	int signal;
+	double kill_after;
+	int *expect;
+	size_t nexpect;
+	int retries;
+	double retry_delay, retry_backoff;
+
+	char **after;        /* as written (names or bases) */
+	size_t nafter;
+	size_t *deps;        /* resolved: indices into spec->jobs */
+	size_t ndeps;
+	bool always;
+	bool pipefail;
+
+	bool has_nice;
+	int nice;
+	bool has_umask;
+	mode_t umask;
+	struct rlimit_spec *rlimits;
+	size_t nrlimits;
+	int *pass_fds;
+	size_t npass_fds;
+
+	/* expansion */
+	char *value;         /* foreach value, or NULL */
+	size_t copy;         /* 1-based copy index, 0 for a job not expanded */
+};
+
+struct spec {
+	char *file;          /* as given on the command line ("-" = stdin) */
+	char *name;
+	enum run_mode mode;
+	long max_parallel;   /* 0 = as many as the limits allow */
+	double timeout;
+	long fail_fast;      /* 0 = off, N = stop after N jobs not ok */
+	bool tag;
+	struct job_spec *jobs;
+	size_t njobs;
+};
+
+/* Errors collected while loading, each already formatted as
+ * "piperun: FILE: PATH: what" (without newline). */
+struct errlist {
+	char **msg;
+	size_t n, cap;
+};
+void errlist_add(struct errlist *e, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void errlist_print(const struct errlist *e);
+void errlist_free(struct errlist *e);
+
+/* Read and load a spec file ("-" = stdin).  Returns NULL and fills errs
+ * with every problem found. */
+struct spec *spec_load(const char *file, struct errlist *errs);
+/* Load from memory (tests, fuzzing); name is used in messages. */
+struct spec *spec_load_mem(const char *name, const char *text, size_t len,
+			   struct errlist *errs);
+void spec_free(struct spec *s);
+
+/* Keep only the named jobs and what they depend on (--only).  Returns -1
+ * and adds an error when a name matches nothing. */
+int spec_select(struct spec *s, char **names, size_t n, struct errlist *errs);
+
+/* Replace every secret value in s by "***"; returns a new string. */
+char *spec_redact(const struct job_spec *j, const char *s);
+
+const char *job_kind_name(enum job_kind k);
+const char *run_mode_name(enum run_mode m);
+const char *io_mode_name(enum io_mode m);
+
+/* Shell-quote a value the way placeholders in `shell` are quoted. */
+char *shell_quote(const char *s);
+/* Substitute {} / {#} / {{}} in s; quote = shell-quote the value. */
+char *placeholder_subst(const char *s, const char *value, size_t index, bool quote);
+/* Look up a program like execvp would: returns a malloc'd path, or NULL
+ * with *status 127 (not found) or 126 (not executable). */
+char *path_resolve(const char *prog, const char *path_env, const char *cwd,
+		   int *status);
+
+#endif

@@ -1,0 +1,278 @@
+/* util.c - allocation, buffers, clocks, durations, signal names. */
+#include "config.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+static void oom(void)
+{
+	static const char msg[] = "piperun: out of memory\n";
+	ssize_t r = write(2, msg, sizeof msg - 1);
+	(void)r;
+	abort();
+}
+
+void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (!p)
+		oom();
+	return p;
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+	if (!p)
+		oom();
+	return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (!p)
+		oom();
+	return p;
+}
+
+char *xstrdup(const char *s)
+{
+	char *p = strdup(s);
+	if (!p)
+		oom();
+	return p;
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+	char *p = xmalloc(n + 1);
+	memcpy(p, s, n);
+	p[n] = 0;
+	return p;
+}
+
+char *xvasprintf(const char *fmt, va_list ap)
+{
+	char *p;
+	if (vasprintf(&p, fmt, ap) < 0)
+		oom();
+	return p;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *p = xvasprintf(fmt, ap);
+	va_end(ap);
+	return p;
+}
+
+void xgrow(void *arr, size_t *cap, size_t need, size_t sz)
+{
+	void **a = arr;
+	if (need <= *cap)
+		return;
+	size_t n = *cap ? *cap : 4;
+	while (n < need)
+		n *= 2;
+	*a = xrealloc(*a, n * sz);
+	*cap = n;
+}
+
+void buf_reserve(struct buf *b, size_t extra)
+{
+	if (b->len + extra + 1 <= b->cap)
+		return;
+	size_t n = b->cap ? b->cap : 64;
+	while (n < b->len + extra + 1)
+		n *= 2;
+	b->p = xrealloc(b->p, n);
+	b->cap = n;
+}
+
+void buf_add(struct buf *b, const void *data, size_t n)
+{
+	buf_reserve(b, n);
+	if (n)
+		memcpy(b->p + b->len, data, n);
+	b->len += n;
+	b->p[b->len] = 0;
+}
+
+void buf_addstr(struct buf *b, const char *s)
+{
+	buf_add(b, s, strlen(s));
+}
+
+void buf_addch(struct buf *b, char c)
+{
+	buf_add(b, &c, 1);
+}
+
+void buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = xvasprintf(fmt, ap);
+	va_end(ap);
+	buf_addstr(b, s);
+	free(s);
+}
+
+char *buf_detach(struct buf *b)
+{
+	char *p = b->p ? b->p : xstrdup("");
+	b->p = NULL;
+	b->len = b->cap = 0;
+	return p;
+}
+
+void buf_free(struct buf *b)
+{
+	free(b->p);
+	b->p = NULL;
+	b->len = b->cap = 0;
+}
+
+double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+void iso8601_now(char out[32])
+{
+	struct timespec ts;
+	struct tm tm;
+	char tmp[96];
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	snprintf(tmp, sizeof tmp, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		 tm.tm_min, tm.tm_sec, (int)(ts.tv_nsec / 1000000) % 1000);
+	snprintf(out, 32, "%.31s", tmp);
+}
+
+int dur_parse(const char *s, double *secs)
+{
+	/* Parse by hand: strtod accepts hex, inf, nan and leading blanks,
+	 * none of which a duration should be. */
+	const char *p = s;
+	double v = 0;
+	int digits = 0;
+	while (isdigit((unsigned char)*p)) {
+		v = v * 10 + (*p++ - '0');
+		digits++;
+	}
+	if (*p == '.') {
+		double scale = 0.1;
+		p++;
+		while (isdigit((unsigned char)*p)) {
+			v += (*p++ - '0') * scale;
+			scale /= 10;
+			digits++;
+		}
+	}
+	if (!digits)
+		return -1;
+	double mult;
+	if (!*p || !strcmp(p, "s"))
+		mult = 1;
+	else if (!strcmp(p, "ms"))
+		mult = 1e-3;
+	else if (!strcmp(p, "us"))
+		mult = 1e-6;
+	else if (!strcmp(p, "m"))
+		mult = 60;
+	else if (!strcmp(p, "h"))
+		mult = 3600;
+	else
+		return -1;
+	v *= mult;
+	if (!isfinite(v) || v > 1e9)
+		return -1;
+	*secs = v;
+	return 0;
+}
+
+static const struct {
+	int num;
+	const char *name;
+} signames[] = {
+	{ SIGHUP, "SIGHUP" },   { SIGINT, "SIGINT" },   { SIGQUIT, "SIGQUIT" },
+	{ SIGILL, "SIGILL" },   { SIGTRAP, "SIGTRAP" }, { SIGABRT, "SIGABRT" },
+	{ SIGBUS, "SIGBUS" },   { SIGFPE, "SIGFPE" },   { SIGKILL, "SIGKILL" },
+	{ SIGUSR1, "SIGUSR1" }, { SIGSEGV, "SIGSEGV" }, { SIGUSR2, "SIGUSR2" },
+	{ SIGPIPE, "SIGPIPE" }, { SIGALRM, "SIGALRM" }, { SIGTERM, "SIGTERM" },
+	{ SIGSTKFLT, "SIGSTKFLT" }, { SIGCHLD, "SIGCHLD" }, { SIGCONT, "SIGCONT" },
+	{ SIGSTOP, "SIGSTOP" }, { SIGTSTP, "SIGTSTP" }, { SIGTTIN, "SIGTTIN" },
+	{ SIGTTOU, "SIGTTOU" }, { SIGURG, "SIGURG" },   { SIGXCPU, "SIGXCPU" },
+	{ SIGXFSZ, "SIGXFSZ" }, { SIGVTALRM, "SIGVTALRM" }, { SIGPROF, "SIGPROF" },
+	{ SIGWINCH, "SIGWINCH" }, { SIGIO, "SIGIO" },   { SIGPWR, "SIGPWR" },
+	{ SIGSYS, "SIGSYS" },
+};
+
+int sig_parse(const char *s)
+{
+	uint64_t n;
+	if (parse_u64(s, &n))
+		return (n >= 1 && n < (uint64_t)NSIG) ? (int)n : -1;
+	const char *p = s;
+	if (!strncasecmp(p, "SIG", 3))
+		p += 3;
+	for (size_t i = 0; i < ARRAY_SIZE(signames); i++)
+		if (!strcasecmp(p, signames[i].name + 3))
+			return signames[i].num;
+	return -1;
+}
+
+const char *sig_name(int sig)
+{
+	static _Thread_local char other[16];
+	for (size_t i = 0; i < ARRAY_SIZE(signames); i++)
+		if (signames[i].num == sig)
+			return signames[i].name;
+	snprintf(other, sizeof other, "SIG%d", sig);
+	return other;
+}
+
+bool parse_u64(const char *s, uint64_t *out)
+{
+	if (!isdigit((unsigned char)*s))
+		return false;
+	errno = 0;
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || *end)
+		return false;
+	*out = v;
+	return true;
+}
+
+bool parse_i64(const char *s, int64_t *out)
+{
+	const char *p = s;
+	if (*p == '-' || *p == '+')
+		p++;
+	if (!isdigit((unsigned char)*p))
+		return false;
+	errno = 0;
+	char *end;
+	long long v = strtoll(s, &end, 10);
+	if (errno || *end)
+		return false;
+	*out = v;
+	return true;
+}

@@ -1,0 +1,59 @@
+/* util.h - small helpers every module uses: allocation that cannot fail
+ * silently, a growable byte buffer, monotonic time, durations and signal
+ * names.  Nothing here exits the program except on out-of-memory, where no
+ * honest recovery exists (like git's xmalloc). */
+#ifndef PIPERUN_UTIL_H
+#define PIPERUN_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdarg.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define UNUSED __attribute__((unused))
+#define PRINTF(f, a) __attribute__((format(printf, f, a)))
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) PRINTF(1, 2);
+char *xvasprintf(const char *fmt, va_list ap) PRINTF(1, 0);
+/* Grow *arr (of *cap elements of size sz) so that it holds at least need. */
+void xgrow(void *arr, size_t *cap, size_t need, size_t sz);
+
+/* A growable byte buffer; always NUL-terminated when p != NULL. */
+struct buf {
+	char *p;
+	size_t len, cap;
+};
+void buf_reserve(struct buf *b, size_t extra);
+void buf_add(struct buf *b, const void *data, size_t n);
+void buf_addstr(struct buf *b, const char *s);
+void buf_addch(struct buf *b, char c);
+void buf_printf(struct buf *b, const char *fmt, ...) PRINTF(2, 3);
+char *buf_detach(struct buf *b);
+void buf_free(struct buf *b);
+
+/* Monotonic clock in milliseconds (fractional). */
+double now_ms(void);
+/* Wall clock, for started_at: ISO 8601 UTC with milliseconds. */
+void iso8601_now(char out[32]);
+
+/* Durations: "150ms", "1.5s", "2m", "1h", or a bare number of seconds.
+ * Returns 0 and sets *secs on success; -1 on a malformed string.  0 means
+ * "no limit" to the callers that give it that meaning. */
+int dur_parse(const char *s, double *secs);
+/* Signals by name ("TERM", "SIGTERM", "term") or number.  Returns the
+ * number, or -1. */
+int sig_parse(const char *s);
+/* "SIGTERM" for 15; a static "SIG42"-style string for unknown numbers. */
+const char *sig_name(int sig);
+
+/* Strict decimal parsing of a whole string. */
+bool parse_u64(const char *s, uint64_t *out);
+bool parse_i64(const char *s, int64_t *out);
+
+#endif

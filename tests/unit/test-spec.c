@@ -1,0 +1,174 @@
+/* test-spec.c - spec loading: every error with its path, expansion and
+ * naming of copies, placeholders, dependencies, cycles. */
+#include "config.h"
+#include "spec.h"
+#include "tap.h"
+#include "util.h"
+
+#include <stdlib.h>
+
+static struct spec *load(const char *json, struct errlist *e)
+{
+	memset(e, 0, sizeof *e);
+	return spec_load_mem("t.json", json, strlen(json), e);
+}
+
+/* The spec is rejected and some error contains `want`. */
+static void rejects(const char *json, const char *want)
+{
+	struct errlist e;
+	struct spec *s = load(json, &e);
+	bool found = false;
+	for (size_t i = 0; i < e.n; i++)
+		if (strstr(e.msg[i], want))
+			found = true;
+	if (!ok(!s && found, "rejected with \"%s\"", want))
+		for (size_t i = 0; i < e.n; i++)
+			printf("#   %s\n", e.msg[i]);
+	spec_free(s);
+	errlist_free(&e);
+}
+
+static void test_errors(void)
+{
+	rejects("{\"jobs\": [", "t.json: line 1, column 11: malformed JSON");
+	rejects("{\n  \"jobs\": [\n    {\"run\": [\"a\"],}\n  ]\n}", "line 3, column 20: malformed JSON");
+	rejects("", "empty document");
+	rejects("{\"jobs\": []} x", "unexpected content after the document");
+	rejects("[]", "expected a JSON object with \"jobs\" at the top, got an array");
+	rejects("{}", "\"jobs\" is missing");
+	rejects("{\"jobs\": []}", "t.json: jobs: expected a non-empty array of jobs, got an array");
+	rejects("{\"jobs\": [{\"run\": [\"true\"], \"timeout\": \"soon\"}]}",
+		"t.json: jobs[0].timeout: expected a duration like \"1.5s\", got \"soon\"");
+	rejects("{\"jobs\": [{\"run\": [\"true\"], \"tiemout\": 1}]}",
+		"t.json: jobs[0].tiemout: unknown key");
+	rejects("{\"jobs\": [{\"run\": [\"true\"], \"run\": [\"false\"]}]}",
+		"t.json: jobs[0].run: duplicate key \"run\"");
+	rejects("{\"jobs\": [{\"name\": \"a\", \"run\": [\"true\"]}, {\"name\": \"a\", \"run\": [\"true\"]}]}",
+		"jobs[1].name: duplicate job name \"a\" (also jobs[0])");
+	rejects("{\"jobs\": [{\"name\": \"a\", \"run\": [\"true\"], \"after\": [\"b\"]},"
+		" {\"name\": \"b\", \"run\": [\"true\"], \"after\": [\"a\"]}]}",
+		"dependency cycle: a -> b -> a");
+	rejects("{\"max_parallel\": -1, \"jobs\": [{\"run\": [\"true\"]}]}",
+		"max_parallel: expected an integer from 0 to 1000000, got -1");
+	rejects("{\"jobs\": [{\"run\": \"true\"}]}", "jobs[0].run: expected a non-empty argv array, got \"true\"");
+	rejects("{\"jobs\": [{\"name\": \"x\"}]}", "jobs[0]: expected one of run, shell, pipeline, pool, steps; found none");
+	rejects("{\"jobs\": [{\"run\": [\"a\"], \"shell\": \"b\"}]}", "found both \"run\" and \"shell\"");
+	rejects("{\"jobs\": [{\"run\": [\"a\"], \"after\": [\"nope\"]}]}", "jobs[0].after[0]: no job named \"nope\"");
+	rejects("{\"jobs\": [{\"run\": [\"a\"], \"stdin\": {\"text\": \"x\", \"file\": \"y\"}}]}",
+		"jobs[0].stdin: expected exactly one of text, base64, file, random, from");
+	rejects("{\"jobs\": [{\"run\": [\"a\"], \"stdout\": \"loud\"}]}", "jobs[0].stdout: expected \"capture\"");
+	rejects("{\"jobs\": [{\"run\": [\"a\"], \"env\": {\"X\": 1}}]}", "jobs[0].env.X: expected a string, got 1");
+	rejects("{\"jobs\": [{\"run\": [{\"base64\": \"!!\"}]}]}", "jobs[0].run[0].base64: expected valid base64");
+	rejects("{\"defaults\": {\"timeout\": \"x\"}, \"jobs\": [{\"run\": [\"a\"]}]}",
+		"t.json: defaults.timeout: expected a duration");
+	rejects("{\"jobs\": [{\"name\": \"g\", \"run\": [\"a\"], \"repeat\": 2},"
+		" {\"run\": [\"b\"], \"stdin\": {\"from\": \"g\"}}]}",
+		"jobs[1].stdin.from: \"g\" names 2 jobs");
+	rejects("{\"jobs\": [{\"run\": [\"a\"], \"signal\": \"NOPE\"}]}", "jobs[0].signal: expected a signal");
+	rejects("{\"jobs\": [{\"run\": [\"a\"], \"rlimits\": {\"files\": 3}}]}", "jobs[0].rlimits.files: unknown resource limit");
+
+	/* every error, not just the first */
+	struct errlist e;
+	struct spec *s = load("{\"mode\": \"fast\", \"jobs\": [{\"run\": [\"a\"], \"timeout\": -1},"
+			      " {\"run\": [\"b\"], \"bogus\": true}]}", &e);
+	ok(!s && e.n == 3, "three independent errors are all reported (%zu)", e.n);
+	spec_free(s);
+	errlist_free(&e);
+}
+
+static struct spec *must_load(const char *json)
+{
+	struct errlist e;
+	struct spec *s = load(json, &e);
+	if (!s)
+		for (size_t i = 0; i < e.n; i++)
+			printf("#   %s\n", e.msg[i]);
+	errlist_free(&e);
+	return s;
+}
+
+static void test_expansion(void)
+{
+	struct spec *s = must_load(
+		"{\"jobs\": ["
+		" {\"name\": \"r\", \"run\": [\"echo\", \"{#}:{}\"], \"repeat\": 3},"
+		" {\"name\": \"f\", \"run\": [\"echo\", \"{}\", \"{{}}\"], \"foreach\": [\"a\", \"b c\", \"a\"]},"
+		" {\"name\": \"fr\", \"run\": [\"echo\"], \"foreach\": [\"x\"], \"repeat\": 2},"
+		" {\"name\": \"sh\", \"shell\": \"echo {}\", \"foreach\": [\"$(id)\", \"it's\"]},"
+		" {\"name\": \"plain\", \"run\": [\"echo\", \"{}\"]}"
+		"]}");
+	ok(s != NULL, "expansion spec loads");
+	if (!s)
+		return;
+	is_int(s->njobs, 3 + 3 + 2 + 2 + 1, "11 jobs after expansion");
+	is_str(s->jobs[0].name, "r#1", "repeat copy 1 named r#1");
+	is_str(s->jobs[2].name, "r#3", "repeat copy 3 named r#3");
+	is_str(s->jobs[1].stages[0].argv[1], "2:2", "{#} and {} are the copy index in a repeat");
+	is_str(s->jobs[3].name, "f[a]", "foreach copy named f[a]");
+	is_str(s->jobs[4].name, "f[b c]", "foreach value with a space");
+	is_str(s->jobs[5].name, "f[a]#2", "a repeated value gets #2");
+	is_str(s->jobs[4].stages[0].argv[1], "b c", "{} verbatim in argv");
+	is_str(s->jobs[4].stages[0].argv[2], "{}", "{{}} is a literal {}");
+	is_str(s->jobs[6].name, "fr[x]#1", "foreach + repeat: fr[x]#1");
+	is_str(s->jobs[7].name, "fr[x]#2", "foreach + repeat: fr[x]#2");
+	is_str(s->jobs[8].stages[0].argv[2], "echo '$(id)'", "{} is shell-quoted in shell");
+	is_str(s->jobs[9].stages[0].argv[2], "echo 'it'\\''s'", "quotes inside values survive");
+	is_str(s->jobs[10].stages[0].argv[1], "{}", "a job without copies is left alone");
+	spec_free(s);
+}
+
+static void test_deps(void)
+{
+	struct spec *s = must_load(
+		"{\"jobs\": ["
+		" {\"name\": \"build\", \"run\": [\"true\"], \"repeat\": 2},"
+		" {\"name\": \"test\", \"run\": [\"true\"], \"after\": \"build\"},"
+		" {\"name\": \"one\", \"run\": [\"true\"], \"after\": [\"build#2\"]},"
+		" {\"name\": \"rd\", \"run\": [\"cat\"], \"stdin\": {\"from\": \"one\"}}"
+		"]}");
+	ok(s != NULL, "dependency spec loads");
+	if (!s)
+		return;
+	is_int(s->jobs[2].ndeps, 2, "a base name means every copy");
+	is_int(s->jobs[3].ndeps, 1, "an exact copy name means that copy");
+	is_int(s->jobs[3].deps[0], 1, "build#2 is job 1");
+	is_int(s->jobs[4].ndeps, 1, "stdin.from implies after");
+	char *names[] = { "rd" };
+	struct errlist e = { 0 };
+	ok(spec_select(s, names, 1, &e) == 0 && s->njobs == 3,
+	   "--only rd keeps rd, one and build#2 (%zu)", s->njobs);
+	errlist_free(&e);
+	spec_free(s);
+}
+
+static void test_resolution(void)
+{
+	struct spec *s = must_load(
+		"{\"jobs\": ["
+		" {\"run\": [\"sh\", \"-c\", \"true\"]},"
+		" {\"run\": [\"no-such-program-xyz\"]},"
+		" {\"run\": [\"/etc/passwd\"]},"
+		" {\"run\": [\"env\"], \"env\": {\"PW\": \"hunter22\"}, \"secret_env\": [\"PW\"]}"
+		"]}");
+	ok(s != NULL, "resolution spec loads");
+	if (!s)
+		return;
+	ok(s->jobs[0].stages[0].exe && s->jobs[0].stages[0].exe[0] == '/', "sh resolved to an absolute path");
+	is_int(s->jobs[1].stages[0].exe_status, 127, "not found is 127");
+	is_int(s->jobs[2].stages[0].exe_status, 126, "not executable is 126");
+	char *r = spec_redact(&s->jobs[3], "pw=hunter22!");
+	is_str(r, "pw=***!", "secret values are redacted");
+	free(r);
+	spec_free(s);
+	is_str(placeholder_subst("a{}b{#}c{{}}", "V", 7, false), "aVb7c{}", "placeholder_subst");
+}
+
+int main(void)
+{
+	test_errors();
+	test_expansion();
+	test_deps();
+	test_resolution();
+	return done_testing();
+}
