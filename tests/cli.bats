@@ -1,1 +1,92 @@
 #!/usr/bin/env bats
+# The command line: dispatch, help, usage errors and their exit status.
+load helper
+
+@test "--version prints the version" {
+	pr --version
+	assert_success
+	assert_output --regexp '^piperun [0-9]+\.[0-9]+\.[0-9]+$'
+}
+
+@test "--help lists the commands on stdout" {
+	pr --help
+	assert_success
+	assert_output --partial 'run'
+	assert_output --partial 'validate'
+	assert_output --partial 'plan'
+}
+
+@test "no command: usage on stderr, exit 2" {
+	pr
+	assert_failure 2
+	assert_output ''
+	[[ $stderr == *"usage: piperun"* ]]
+}
+
+@test "unknown command: usage on stderr, exit 2" {
+	pr frobnicate
+	assert_failure 2
+	[[ $stderr == *"unknown command 'frobnicate'"* ]]
+	[[ $stderr == *"usage: piperun"* ]]
+}
+
+@test "unknown option of a command: usage on stderr, exit 2" {
+	pr run --bogus x.json
+	assert_failure 2
+	[[ $stderr == *"unknown option '--bogus'"* ]]
+	[[ $stderr == *"usage: piperun run"* ]]
+}
+
+@test "an option without its value is a usage error" {
+	pr run x.json --output
+	assert_failure 2
+	[[ $stderr == *"needs a value"* ]]
+}
+
+@test "bad option values are usage errors naming the option" {
+	pr run -j many x.json
+	assert_failure 2
+	[[ $stderr == *"-j/--max-parallel"* ]]
+	pr run --output xml x.json
+	assert_failure 2
+	[[ $stderr == *"--output"* ]]
+	pr run --mode quantum x.json
+	assert_failure 2
+	[[ $stderr == *"--mode"* ]]
+}
+
+@test "help CMD and CMD --help show the command's options" {
+	pr help run
+	assert_success
+	assert_output --partial '--max-parallel'
+	local a=$output
+	pr run --help
+	assert_success
+	[ "$output" = "$a" ]
+	pr help validate
+	assert_success
+	assert_output --partial 'JSON.PATH'
+}
+
+@test "help for an unknown command is a usage error" {
+	pr help nope
+	assert_failure 2
+}
+
+@test "run without a spec is a usage error" {
+	pr run
+	assert_failure 2
+	[[ $stderr == *"expected a spec file"* ]]
+}
+
+@test "run reads the spec from stdin with -" {
+	run --separate-stderr "$PIPERUN" run - <<<'{"jobs": [{"run": ["echo", "via stdin"]}]}'
+	assert_success
+	[ "$(jqo '.jobs[0].stdout')" = "via stdin" ]
+}
+
+@test "a spec file that cannot be read is a usage error (exit 2)" {
+	pr run /nonexistent/spec.json
+	assert_failure 2
+	[[ $stderr == "piperun: /nonexistent/spec.json: cannot open: No such file or directory" ]]
+}

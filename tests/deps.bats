@@ -1,1 +1,110 @@
 #!/usr/bin/env bats
+# Dependencies: after, always, stdin.from, skipped jobs, --only.
+load helper
+
+@test "after: a job starts only once its dependencies ended ok" {
+	f=$(spec <<'EOF'
+{"jobs": [
+  {"name": "build", "run": ["sleep", "0.2"]},
+  {"name": "test", "run": ["true"], "after": ["build"]}
+]}
+EOF
+)
+	pr run "$f"
+	assert_success
+	[ "$(jqo '.jobs[1].started_ms >= .jobs[0].started_ms + .jobs[0].duration_ms')" = true ]
+}
+
+@test "a failed dependency skips the job (with the reason) and what depends on it" {
+	f=$(spec <<'EOF'
+{"jobs": [
+  {"name": "build", "shell": "exit 1"},
+  {"name": "test", "run": ["true"], "after": ["build"]},
+  {"name": "deploy", "run": ["true"], "after": ["test"]},
+  {"name": "free", "run": ["true"]}
+]}
+EOF
+)
+	pr run "$f"
+	assert_failure 1
+	[ "$(jqo '[.jobs[].status] | @json')" = '["failed","skipped","skipped","ok"]' ]
+	[ "$(jqo '.jobs[1] | [.returncode, .exit_code, .signal, .attempts, .stdout, .stages] | @json')" = '[null,null,null,0,"",[]]' ]
+	[ "$(jqo '.jobs[1].error')" = 'dependency "build" failed' ]
+	[ "$(jqo '.jobs[2].error')" = 'dependency "test" was skipped' ]
+	[ "$(jqo '.summary.skipped')" = 2 ]
+}
+
+@test "always: a cleanup job runs once its dependencies ended, whatever their status" {
+	f=$(spec <<'EOF'
+{"jobs": [
+  {"name": "work", "shell": "exit 1"},
+  {"name": "cleanup", "run": ["echo", "cleaned"], "after": ["work"], "always": true}
+]}
+EOF
+)
+	pr run "$f"
+	assert_failure 1
+	[ "$(jqo '.jobs[1] | [.status, .stdout] | @json')" = '["ok","cleaned\n"]' ]
+}
+
+@test "a base name in after means every copy" {
+	f=$(spec <<'EOF'
+{"jobs": [
+  {"name": "part", "run": ["sleep", "0.1"], "repeat": 3},
+  {"name": "join", "run": ["true"], "after": ["part"]}
+]}
+EOF
+)
+	pr run "$f"
+	assert_success
+	[ "$(jqo '.jobs[3].started_ms >= ([.jobs[0:3][] | .started_ms + .duration_ms] | max)')" = true ]
+}
+
+@test "stdin.from implies after and feeds the job's stdout" {
+	f=$(spec <<'EOF'
+{"jobs": [
+  {"name": "upper", "run": ["tr", "a-z", "A-Z"], "stdin": {"from": "words"}},
+  {"name": "words", "run": ["echo", "hello world"]}
+]}
+EOF
+)
+	pr run "$f"
+	assert_success
+	[ "$(jqo '.jobs[0].stdout')" = 'HELLO WORLD' ]
+}
+
+@test "stdin.from a job that does not capture stdout is a spec error" {
+	f=$(spec <<<'{"jobs": [{"name": "a", "run": ["true"], "stdout": "null"}, {"run": ["cat"], "stdin": {"from": "a"}}]}')
+	pr validate "$f"
+	assert_failure 2
+	[[ $stderr == *'jobs[1].stdin.from: job "a" does not capture its stdout'* ]]
+}
+
+@test "--only NAME runs NAME and what it depends on" {
+	f=$(spec <<'EOF'
+{"jobs": [
+  {"name": "a", "run": ["true"]},
+  {"name": "b", "run": ["true"], "after": ["a"]},
+  {"name": "c", "run": ["true"]}
+]}
+EOF
+)
+	pr run --only b "$f"
+	assert_success
+	[ "$(jqo '[.jobs[].name] | @json')" = '["a","b"]' ]
+	pr run --only nope "$f"
+	assert_failure 2
+	[[ $stderr == *'--only: no job named "nope"'* ]]
+}
+
+@test "a long chain of dependencies settles without recursion limits" {
+	python3 - "$BATS_TEST_TMPDIR/chain.json" <<'EOF'
+import json, sys
+jobs = [{"name": "j0", "shell": "exit 1"}]
+jobs += [{"name": f"j{i}", "run": ["true"], "after": [f"j{i-1}"]} for i in range(1, 5000)]
+json.dump({"jobs": jobs}, open(sys.argv[1], "w"))
+EOF
+	pr run --output jsonl "$BATS_TEST_TMPDIR/chain.json"
+	assert_failure 1
+	[ "$(tail -1 <<<"$output" | jq -c '.summary | [.failed, .skipped]')" = '[1,4999]' ]
+}

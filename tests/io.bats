@@ -1,1 +1,238 @@
 #!/usr/bin/env bats
+# What a job reads and writes: stdin sources, stdout/stderr modes,
+# encodings, limits, digests, environment, argv bytes, child settings.
+load helper
+
+@test "stdin text, base64 and null" {
+	f=$(spec <<'EOF'
+{"jobs": [
+  {"run": ["cat"], "stdin": {"text": "line one\nline two\n"}},
+  {"run": ["od", "-An", "-tx1"], "stdin": {"base64": "AAEC/w=="}},
+  {"run": ["cat"]},
+  {"run": ["cat"], "stdin": null}
+]}
+EOF
+)
+	pr run "$f"
+	assert_success
+	[ "$(jq '.jobs[0].stdout' <<<"$output")" = '"line one\nline two\n"' ]
+	[ "$(jqo '.jobs[1].stdout' | tr -d ' \n')" = 000102ff ]
+	[ "$(jqo '.jobs[2].stdout_bytes')" = 0 ]
+	[ "$(jqo '.jobs[3].stdout_bytes')" = 0 ]
+}
+
+@test "stdin from a file is the child's stdin itself" {
+	printf 'from the file\n' > "$BATS_TEST_TMPDIR/in.txt"
+	f=$(spec <<<"{\"jobs\": [{\"run\": [\"cat\"], \"stdin\": {\"file\": \"$BATS_TEST_TMPDIR/in.txt\"}}]}")
+	pr run "$f"
+	assert_success
+	[ "$(jqo '.jobs[0].stdout')" = 'from the file' ]
+}
+
+@test "seeded random stdin is the contract's splitmix64 stream" {
+	f=$(spec <<<'{"jobs": [{"run": ["sha256sum"], "stdin": {"random": 100, "seed": 7}}]}')
+	pr run "$f"
+	assert_success
+	[[ "$(jqo '.jobs[0].stdout')" == 30fcbf47*92af4\ \ -* ]]
+}
+
+@test "unseeded random stdin gives N bytes" {
+	f=$(spec <<<'{"jobs": [{"run": ["wc", "-c"], "stdin": {"random": "1M"}}]}')
+	pr run "$f"
+	assert_success
+	[ "$(jqo '.jobs[0].stdout' | tr -d ' ')" = 1048576 ]
+}
+
+@test "stdin larger than a pipe is fed without blocking the runner" {
+	# 8 MiB to a child that reads slowly while another job runs
+	f=$(spec <<'EOF'
+{"jobs": [
+  {"name": "big", "run": ["sh", "-c", "sleep 0.2; wc -c"], "stdin": {"random": "8M", "seed": 1}},
+  {"name": "other", "run": ["echo", "not blocked"]}
+]}
+EOF
+)
+	pr run "$f"
+	assert_success
+	[ "$(jqo '.jobs[0].stdout' | tr -d ' ')" = 8388608 ]
+	# the other job finished while big was still sleeping
+	[ "$(jqo '(.jobs[1].started_ms + .jobs[1].duration_ms) < (.jobs[0].started_ms + 150)')" = true ]
+}
+
+@test "a child that does not read its stdin costs nothing (EPIPE is normal)" {
+	f=$(spec <<<'{"jobs": [{"run": ["true"], "stdin": {"random": "16M"}}, {"run": ["head", "-c", "10"], "stdin": {"random": "16M"}}]}')
+	pr run "$f"
+	assert_success
+	[ "$(jqo '.jobs[1].stdout_bytes')" = 10 ]
+}
+
+@test "stdin.inherit gives the child piperun's own stdin" {
+	f=$(spec <<<'{"jobs": [{"run": ["cat"], "stdin": "inherit"}]}')
+	run --separate-stderr "$PIPERUN" run "$f" <<<"typed in"
+	assert_success
+	[ "$(jqo '.jobs[0].stdout')" = 'typed in' ]
+}
+
+@test "stdin.from feeds another job's captured stdout" {
+	f=$(spec <<'EOF'
+{"jobs": [
+  {"name": "gen", "run": ["$PROBE", "gen", "300000", "5"]},
+  {"name": "sum", "run": ["sha256sum"], "stdin": {"from": "gen"}}
+]}
+EOF
+)
+	sed -i "s|\\\$PROBE|$PROBE|" "$f"
+	pr run "$f"
+	assert_success
+	want=$("$PROBE" gen 300000 5 | sha256sum)
+	[ "$(jqo '.jobs[1].stdout')" = "$want" ]
+}
+
+@test "stdout/stderr null, file, append and merge" {
+	out=$BATS_TEST_TMPDIR/out.txt
+	echo "old" > "$BATS_TEST_TMPDIR/app.txt"
+	f=$(spec <<EOF
+{"jobs": [
+  {"name": "null", "shell": "echo o; echo e >&2", "stdout": "null", "stderr": "null"},
+  {"name": "file", "shell": "echo to-file", "stdout": {"file": "$out"}},
+  {"name": "append", "shell": "echo more", "stdout": {"file": "$BATS_TEST_TMPDIR/app.txt", "append": true}},
+  {"name": "merge", "shell": "echo 1; echo 2 >&2; echo 3", "stderr": "stdout"}
+]}
+EOF
+)
+	pr run "$f"
+	assert_success
+	[ "$(jqo '.jobs[0] | [.stdout, .stdout_bytes, .stderr] | @json')" = '[null,null,null]' ]
+	[ "$(cat "$out")" = to-file ]
+	[ "$(cat "$BATS_TEST_TMPDIR/app.txt")" = "$(printf 'old\nmore')" ]
+	[ "$(jq '.jobs[3].stdout' <<<"$output")" = '"1\n2\n3\n"' ]
+	[ "$(jqo '.jobs[3].stderr')" = null ]
+}
+
+@test "stdout inherit and tee stream to piperun's own stdout before the results" {
+	f=$(spec <<<'{"jobs": [{"run": ["echo", "LIVE-INHERIT"], "stdout": "inherit"}, {"run": ["echo", "LIVE-TEE"], "stdout": "tee", "after": ["job-1"]}]}')
+	pr run "$f"
+	assert_success
+	[ "${lines[0]}" = LIVE-INHERIT ]
+	[ "${lines[1]}" = LIVE-TEE ]
+	doc=$(printf '%s\n' "${lines[@]:2}")
+	[ "$(jq -r '.jobs[1].stdout' <<<"$doc")" = LIVE-TEE ]
+	[ "$(jq -r '.jobs[0].stdout' <<<"$doc")" = null ]
+}
+
+@test "binary output comes back base64 and decodes to the identical bytes" {
+	f=$(spec <<<"{\"jobs\": [{\"run\": [\"$PROBE\", \"gen\", \"100000\", \"9\"]}]}")
+	pr run "$f"
+	assert_success
+	[ "$(jqo '.jobs[0].stdout_encoding')" = base64 ]
+	[ "$(jqo '.jobs[0].stdout_bytes')" = 100000 ]
+	[ "$(jqo '.jobs[0].stdout' | base64 -d | sha256sum)" = "$("$PROBE" gen 100000 9 | sha256sum)" ]
+}
+
+@test "encoding: auto picks base64 for NUL bytes; utf-8 replaces invalid bytes; base64 always" {
+	f=$(spec <<'EOF'
+{"jobs": [
+  {"name": "nul", "shell": "printf 'a\\000b'"},
+  {"name": "lossy", "shell": "printf 'caf\\351!'", "encoding": "utf-8"},
+  {"name": "clean", "shell": "printf 'caf\\303\\251'", "encoding": "utf-8"},
+  {"name": "b64", "shell": "printf hi", "encoding": "base64"},
+  {"name": "text", "shell": "printf 'caf\\303\\251'"}
+]}
+EOF
+)
+	pr run "$f"
+	assert_success
+	[ "$(jqo '.jobs[0] | [.stdout, .stdout_encoding] | @json')" = '["YQBi","base64"]' ]
+	[ "$(jqo '.jobs[1] | [(.stdout | explode), .stdout_encoding, .stdout_lossy] | @json')" = '[[99,97,102,65533,33],"utf-8",true]' ]
+	[ "$(jqo '.jobs[2] | [.stdout, .stdout_lossy] | @json')" = '["café",false]' ]
+	[ "$(jqo '.jobs[3] | [.stdout, .stdout_encoding] | @json')" = '["aGk=","base64"]' ]
+	[ "$(jqo '.jobs[4] | [.stdout, .stdout_encoding] | @json')" = '["café","utf-8"]' ]
+}
+
+@test "max_output keeps the first bytes, counts them all, never blocks the child" {
+	f=$(spec <<<"{\"jobs\": [{\"run\": [\"$PROBE\", \"gen\", \"3000000\", \"3\"], \"max_output\": \"1K\", \"encoding\": \"base64\", \"digest\": true}]}")
+	pr run "$f"
+	assert_success
+	[ "$(jqo '.jobs[0] | [.stdout_bytes, .stdout_truncated] | @json')" = '[3000000,true]' ]
+	[ "$(jqo '.jobs[0].stdout' | base64 -d | wc -c)" = 1024 ]
+	[ "$(jqo '.jobs[0].stdout' | base64 -d | sha256sum)" = "$("$PROBE" gen 3000000 3 | head -c 1024 | sha256sum)" ]
+	# the digest covers every byte, kept or not
+	[ "$(jqo '.jobs[0].stdout_sha256')  -" = "$("$PROBE" gen 3000000 3 | sha256sum)" ]
+}
+
+@test "50 MB on stdout and 50 MB on stderr, interleaved: complete, digests exact" {
+	f=$(spec <<<"{\"jobs\": [{\"run\": [\"$PROBE\", \"both\", \"52428800\", \"11\"], \"digest\": true, \"max_output\": \"64M\"}]}")
+	pr run --output jsonl "$f"
+	assert_success
+	rec=${lines[0]}
+	[ "$(jq -r '.status' <<<"$rec")" = ok ]
+	[ "$(jq -r '[.stdout_bytes, .stderr_bytes] | @json' <<<"$rec")" = '[52428800,52428800]' ]
+	want_out=$("$PROBE" gen 52428800 11 | sha256sum | cut -d' ' -f1)
+	want_err=$("$PROBE" gen 52428800 12 | sha256sum | cut -d' ' -f1)
+	[ "$(jq -r '.stdout_sha256' <<<"$rec")" = "$want_out" ]
+	[ "$(jq -r '.stderr_sha256' <<<"$rec")" = "$want_err" ]
+	# the kept bytes (spilled to a temporary file) are the same bytes
+	[ "$(jq -r '.stdout' <<<"$rec" | base64 -d | sha256sum | cut -d' ' -f1)" = "$want_out" ]
+}
+
+@test "env merges over the runner's; env_clear and unset remove" {
+	export PIPERUN_T_KEEP=kept PIPERUN_T_DROP=dropped
+	f=$(spec <<EOF
+{"defaults": {"env": {"FROM_DEFAULTS": "d", "OVER": "default"}},
+ "jobs": [
+  {"run": ["$PROBE", "getenv", "PIPERUN_T_KEEP"]},
+  {"run": ["$PROBE", "getenv", "OVER"], "env": {"OVER": "job"}},
+  {"run": ["$PROBE", "getenv", "FROM_DEFAULTS"]},
+  {"run": ["$PROBE", "getenv", "PIPERUN_T_DROP"], "unset": ["PIPERUN_T_DROP"]},
+  {"run": ["$PROBE", "getenv", "PIPERUN_T_KEEP"], "env_clear": true},
+  {"run": ["env"], "env_clear": true, "env": {"ONLY": "this"}}
+]}
+EOF
+)
+	pr run "$f"
+	assert_success
+	[ "$(jqo '[.jobs[].stdout] | @json')" = '["kept\n","job\n","d\n","(unset)\n","(unset)\n","FROM_DEFAULTS=d\nOVER=default\nONLY=this\n"]' ]
+}
+
+@test "argv bytes reach the child unchanged: spaces, quotes, \$(), newlines, non-UTF-8" {
+	f=$(spec <<EOF
+{"jobs": [{"run": ["$PROBE", "argv-hex", "a b", "it's \"q\"", "\$(id)", "l1\nl2", {"base64": "/v9h"}]}]}
+EOF
+)
+	pr run "$f"
+	assert_success
+	[ "$(jqo '.jobs[0].stdout')" = "$(printf '%s\n' 612062 6974277320227122 2428696429 6c310a6c32 feff61)" ]
+}
+
+@test "an argv item with a NUL byte is a spec error" {
+	f=$(spec <<<'{"jobs": [{"run": ["echo", {"base64": "YQBi"}]}]}')
+	pr validate "$f"
+	assert_failure 2
+	[[ $stderr == *"jobs[0].run[1].base64: an argv item cannot contain a NUL byte"* ]]
+}
+
+@test "nice, umask, rlimits and cwd apply in the child" {
+	f=$(spec <<EOF
+{"jobs": [
+  {"run": ["$PROBE", "nice"], "nice": 5},
+  {"run": ["$PROBE", "umask"], "umask": "027"},
+  {"run": ["$PROBE", "rlimit", "nofile"], "rlimits": {"nofile": 100}},
+  {"run": ["$PROBE", "rlimit", "cpu"], "rlimits": {"cpu": "unlimited"}},
+  {"run": ["$PROBE", "cwd"], "cwd": "/tmp"}
+]}
+EOF
+)
+	pr run "$f"
+	assert_success
+	[ "$(jqo '[.jobs[].stdout] | @json')" = '["5\n","027\n","100 100\n","unlimited unlimited\n","/tmp\n"]' ]
+}
+
+@test "a relative program path is looked up from the job's cwd" {
+	mkdir -p "$BATS_TEST_TMPDIR/d"
+	printf '#!/bin/sh\necho local\n' > "$BATS_TEST_TMPDIR/d/tool"
+	chmod +x "$BATS_TEST_TMPDIR/d/tool"
+	f=$(spec <<<"{\"jobs\": [{\"run\": [\"./tool\"], \"cwd\": \"$BATS_TEST_TMPDIR/d\"}]}")
+	pr run "$f"
+	assert_success
+	[ "$(jqo '.jobs[0].stdout')" = local ]
+}

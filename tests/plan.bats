@@ -1,1 +1,67 @@
 #!/usr/bin/env bats
+# `piperun plan`: the resolved plan, secrets hidden, nothing run.
+load helper
+
+@test "plan resolves defaults, copies, placeholders, PATH and dependencies" {
+	f=$(spec <<'EOF'
+{"name": "p", "defaults": {"timeout": "1.5s", "env": {"LEVEL": "2"}},
+ "jobs": [
+  {"name": "sq", "run": ["echo", "{}^2"], "foreach": ["3", "4"]},
+  {"name": "sum", "shell": "echo {} done", "repeat": 2, "after": ["sq"]},
+  {"name": "gone", "run": ["no-such-tool-xyz"]}
+]}
+EOF
+)
+	pr plan "$f"
+	assert_success
+	[ "$(jqo '[.jobs[].name] | @json')" = '["sq[3]","sq[4]","sum#1","sum#2","gone"]' ]
+	[ "$(jqo '.jobs[0].argv | @json')" = '["echo","3^2"]' ]
+	[ "$(jqo '.jobs[0].path')" = "$(type -P echo)" ]
+	[ "$(jqo '.jobs[0].timeout')" = 1.5 ]
+	[ "$(jqo '.jobs[0].env.set.LEVEL')" = 2 ]
+	[ "$(jqo '.jobs[2].argv | @json')" = '["/bin/sh","-c","echo 1 done"]' ]
+	[ "$(jqo '.jobs[3].after | @json')" = '["sq[3]","sq[4]"]' ]
+	[ "$(jqo '.jobs[4] | [.path, .error] | @json')" = '[null,"no-such-tool-xyz: not found"]' ]
+	[ "$(jqo '[.jobs[0].signal, .jobs[0].kill_after, .jobs[0].stdout, .jobs[0].max_output] | @json')" = '["SIGTERM",2,"capture",16777216]' ]
+}
+
+@test "plan shows secret_env values as *** and never the value" {
+	f=$(spec <<'EOF'
+{"jobs": [{"name": "enc", "run": ["openssl", "enc", "-des3", "-pbkdf2", "-pass", "env:password"],
+  "env": {"password": "zf7ShyBhZOraQDdE/FiZpm/m/8f9X+M1", "USER_VISIBLE": "fine"},
+  "secret_env": ["password"], "stdin": {"random": 10}}]}
+EOF
+)
+	pr plan "$f"
+	assert_success
+	[ "$(jqo '.jobs[0].env.set.password')" = '***' ]
+	[ "$(jqo '.jobs[0].env.set.USER_VISIBLE')" = fine ]
+	[[ $output != *zf7ShyBhZOraQDdE* ]]
+}
+
+@test "a secret inherited from piperun's environment is hidden too" {
+	export PIPERUN_T_TOKEN=s3cr3t-token-value
+	f=$(spec <<'EOF'
+{"jobs": [{"run": ["echo", "token is s3cr3t-token-value"], "secret_env": ["PIPERUN_T_TOKEN"]}]}
+EOF
+)
+	pr plan "$f"
+	assert_success
+	[ "$(jqo '.jobs[0].argv[1]')" = 'token is ***' ]
+	[[ $output != *s3cr3t-token-value* ]]
+}
+
+@test "plan runs nothing" {
+	f=$(spec <<<"{\"jobs\": [{\"run\": [\"touch\", \"$BATS_TEST_TMPDIR/ran\"]}]}")
+	pr plan "$f"
+	assert_success
+	[ ! -e "$BATS_TEST_TMPDIR/ran" ]
+}
+
+@test "plan of a bad spec: the errors, exit 2" {
+	f=$(spec <<<'{"jobs": [{"run": ["true"], "timeout": "later"}]}')
+	pr plan "$f"
+	assert_failure 2
+	assert_output ''
+	[[ $stderr == *"jobs[0].timeout: expected a duration"* ]]
+}

@@ -1,1 +1,204 @@
 #!/usr/bin/env bats
+# `piperun run`: statuses, return codes, errors in records, output
+# formats, exit statuses, modes.
+load helper
+
+@test "a job's stdout is captured exactly; status ok; exit 0" {
+	f=$(spec <<<'{"jobs": [{"name": "hello", "run": ["echo", "Hello from the child!"]}]}')
+	pr run "$f"
+	assert_success
+	[ -z "$stderr" ]
+	[ "$(jqo '.status')" = ok ]
+	[ "$(jq '.jobs[0].stdout' <<<"$output")" = '"Hello from the child!\n"' ]
+	[ "$(jqo '.jobs[0] | [.status, .returncode, .exit_code, .signal, .kind, .attempts] | @json')" = '["ok",0,0,null,"run",1]' ]
+	[ "$(jqo '.jobs[0].stages[0].pid > 0')" = true ]
+	[ "$(jqo '.jobs[0].stages[0].argv | @json')" = '["echo","Hello from the child!"]' ]
+	[ "$(jqo '.summary | @json')" = '{"total":1,"ok":1,"failed":0,"timeout":0,"error":0,"skipped":0,"cancelled":0}' ]
+}
+
+@test "a failing job: status failed, its exit code, run exits 1, stderr silent" {
+	f=$(spec <<<'{"jobs": [{"shell": "echo oops >&2; exit 3"}, {"run": ["true"]}]}')
+	pr run "$f"
+	assert_failure 1
+	[ -z "$stderr" ]
+	[ "$(jqo '.status')" = failed ]
+	[ "$(jqo '.jobs[0] | [.status, .returncode, .exit_code, .stderr] | @json')" = '["failed",3,3,"oops\n"]' ]
+	[ "$(jqo '.jobs[1].status')" = ok ]
+}
+
+@test "a job killed by a signal: returncode -N, signal name" {
+	f=$(spec <<<'{"jobs": [{"shell": "kill -9 $$"}]}')
+	pr run "$f"
+	assert_failure 1
+	[ "$(jqo '.jobs[0] | [.status, .returncode, .exit_code, .signal] | @json')" = '["failed",-9,null,"SIGKILL"]' ]
+	[ "$(jqo '.jobs[0].stages[0].signal')" = SIGKILL ]
+}
+
+@test "expect lists the exit codes that count as ok" {
+	f=$(spec <<<'{"jobs": [{"shell": "exit 1", "expect": [0, 1]}, {"shell": "exit 0", "expect": [1]}]}')
+	pr run "$f"
+	assert_failure 1
+	[ "$(jqo '[.jobs[].status] | @json')" = '["ok","failed"]' ]
+}
+
+@test "not found: error 127 naming the program; the other jobs still run" {
+	f=$(spec <<<'{"jobs": [{"run": ["no-such-program-4711", "x"]}, {"run": ["echo", "still here"]}]}')
+	pr run "$f"
+	assert_failure 1
+	[ -z "$stderr" ]
+	[ "$(jqo '.jobs[0] | [.status, .returncode] | @json')" = '["error",127]' ]
+	[[ "$(jqo '.jobs[0].error')" == *"no-such-program-4711"*"not found"* ]]
+	[ "$(jqo '.jobs[1] | [.status, .stdout] | @json')" = '["ok","still here\n"]' ]
+}
+
+@test "not executable: error 126" {
+	printf '#!/bin/sh\necho hi\n' > "$BATS_TEST_TMPDIR/script"
+	chmod 644 "$BATS_TEST_TMPDIR/script"
+	f=$(spec <<<"{\"jobs\": [{\"run\": [\"$BATS_TEST_TMPDIR/script\"]}]}")
+	pr run "$f"
+	assert_failure 1
+	[ "$(jqo '.jobs[0] | [.status, .returncode] | @json')" = '["error",126]' ]
+	[[ "$(jqo '.jobs[0].error')" == *"script: not executable"* ]]
+}
+
+@test "a bad cwd: error with the path, returncode null; others run" {
+	f=$(spec <<<'{"jobs": [{"run": ["pwd"], "cwd": "/nonexistent/dir"}, {"run": ["true"]}]}')
+	pr run "$f"
+	assert_failure 1
+	[ "$(jqo '.jobs[0] | [.status, .returncode, .exit_code] | @json')" = '["error",null,null]' ]
+	[[ "$(jqo '.jobs[0].error')" == *"/nonexistent/dir"*"No such file or directory"* ]]
+	[ "$(jqo '.jobs[1].status')" = ok ]
+}
+
+@test "an unreadable stdin file: error with the path, returncode null" {
+	f=$(spec <<<'{"jobs": [{"run": ["cat"], "stdin": {"file": "/nonexistent/input"}}, {"run": ["true"]}]}')
+	pr run "$f"
+	assert_failure 1
+	[ "$(jqo '.jobs[0] | [.status, .returncode] | @json')" = '["error",null]' ]
+	[[ "$(jqo '.jobs[0].error')" == *"/nonexistent/input"* ]]
+	[ "$(jqo '.jobs[1].status')" = ok ]
+}
+
+@test "jobs appear in spec order whatever order they ran in" {
+	f=$(spec <<<'{"jobs": [{"name": "slow", "run": ["sleep", "0.3"]}, {"name": "fast", "run": ["true"]}]}')
+	pr run "$f"
+	assert_success
+	[ "$(jqo '[.jobs[].name] | @json')" = '["slow","fast"]' ]
+}
+
+@test "--output jsonl: one record per line in completion order, then the summary" {
+	f=$(spec <<<'{"jobs": [{"name": "slow", "run": ["sleep", "0.3"]}, {"name": "fast", "run": ["echo", "x"]}]}')
+	pr run --output jsonl "$f"
+	assert_success
+	[ "${#lines[@]}" -eq 3 ]
+	for l in "${lines[@]}"; do jq -e . <<<"$l" >/dev/null; done
+	[ "$(jq -r .name <<<"${lines[0]}")" = fast ]
+	[ "$(jq -r .name <<<"${lines[1]}")" = slow ]
+	[ "$(jq -c .summary <<<"${lines[2]}")" = '{"total":2,"ok":2,"failed":0,"timeout":0,"error":0,"skipped":0,"cancelled":0}' ]
+}
+
+@test "--output text: a table with name, status, returncode" {
+	f=$(spec <<<'{"jobs": [{"name": "good", "run": ["true"]}, {"name": "bad", "shell": "exit 2"}]}')
+	pr run --output text "$f"
+	assert_failure 1
+	assert_line --regexp '^NAME +STATUS +RC +DURATION +ERROR'
+	assert_line --regexp '^good +ok +0 '
+	assert_line --regexp '^bad +failed +2 '
+	assert_line --partial '2 jobs: 1 ok, 1 failed'
+}
+
+@test "--output none prints nothing; the exit status still tells" {
+	f=$(spec <<<'{"jobs": [{"shell": "exit 1"}]}')
+	pr run --output none "$f"
+	assert_failure 1
+	assert_output ''
+	pr run -q "$f"
+	assert_failure 1
+	assert_output ''
+}
+
+@test "--results FILE writes the JSON document there as well" {
+	f=$(spec <<<'{"jobs": [{"run": ["echo", "hi"]}]}')
+	pr run --output none --results "$BATS_TEST_TMPDIR/r.json" "$f"
+	assert_success
+	assert_output ''
+	[ "$(jq -r '.jobs[0].stdout' "$BATS_TEST_TMPDIR/r.json")" = hi ]
+}
+
+@test "--results to a place that cannot be written: exit 2, nothing started" {
+	f=$(spec <<<"{\"jobs\": [{\"run\": [\"touch\", \"$BATS_TEST_TMPDIR/started\"]}]}")
+	pr run --results /nonexistent/dir/r.json "$f"
+	assert_failure 2
+	[[ $stderr == "piperun: --results /nonexistent/dir/r.json: No such file or directory" ]]
+	[ ! -e "$BATS_TEST_TMPDIR/started" ]
+}
+
+@test "results that cannot be written: exit 3 with a message" {
+	f=$(spec <<<'{"jobs": [{"run": ["true"]}]}')
+	pr run --results /dev/full "$f"
+	assert_failure 3
+	[[ $stderr == *"writing results to /dev/full: No space left on device"* ]]
+}
+
+@test "serial and async modes give the same results" {
+	f=$(spec <<'EOF'
+{"jobs": [
+  {"name": "a", "run": ["echo", "a"]},
+  {"name": "b", "shell": "echo b >&2; exit 4"},
+  {"name": "c", "run": ["no-such-prog-xyz"]},
+  {"name": "d", "run": ["cat"], "stdin": {"from": "a"}},
+  {"name": "e", "run": ["sleep", "0.05"], "repeat": 3}
+]}
+EOF
+)
+	strip='del(.started_at, .duration_ms, .mode, .max_parallel) | .jobs[] |= (del(.started_ms, .duration_ms) | .stages[] |= del(.pid, .user_ms, .sys_ms, .maxrss_kb))'
+	pr run --mode serial "$f"
+	assert_failure 1
+	serial=$(jq -S "$strip" <<<"$output")
+	pr run --mode async "$f"
+	assert_failure 1
+	async=$(jq -S "$strip" <<<"$output")
+	[ "$serial" = "$async" ]
+	pr run -j 1 "$f"
+	[ "$(jq -S "$strip" <<<"$output")" = "$serial" ]
+}
+
+@test "serial mode runs one job at a time, in spec order" {
+	f=$(spec <<<'{"mode": "serial", "jobs": [{"run": ["sleep", "0.1"]}, {"run": ["sleep", "0.1"]}, {"run": ["sleep", "0.1"]}]}')
+	pr run "$f"
+	assert_success
+	# each job starts after the previous one ended
+	jqo '.jobs | [range(1; length) as $i | .[$i].started_ms >= .[$i-1].started_ms + .[$i-1].duration_ms] | all' | grep -qx true
+}
+
+@test "-j N limits how many jobs run at once" {
+	f=$(spec <<<'{"jobs": [{"run": ["sleep", "0.2"], "repeat": 4}]}')
+	pr run -j 2 "$f"
+	assert_success
+	# at no job's start were more than 2 jobs running
+	jqo '[.jobs[] | {s: .started_ms, e: (.started_ms + .duration_ms)}] as $j
+	     | [$j[] as $a | [$j[] | select(.s <= $a.s and .e > $a.s)] | length] | max' | grep -qx 2
+}
+
+@test "max_parallel 0 means as many as the limits allow, shown in the results" {
+	f=$(spec <<<'{"max_parallel": 0, "jobs": [{"run": ["true"]}]}')
+	pr run "$f"
+	assert_success
+	[ "$(jqo '.max_parallel > 1')" = true ]
+}
+
+@test "the results document carries the header fields of the contract" {
+	f=$(spec <<<'{"name": "hdr", "jobs": [{"run": ["true"]}]}')
+	pr run "$f"
+	assert_success
+	[ "$(jqo '[.piperun, .name, .status, .mode] | @json')" = '["0.1.0","hdr","ok","async"]' ]
+	[[ "$(jqo '.started_at')" =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z$ ]]
+	[ "$(jqo '.duration_ms >= 0')" = true ]
+}
+
+@test "repeat and foreach copies run with their placeholders" {
+	f=$(spec <<<'{"jobs": [{"name": "g", "run": ["echo", "{}-{#}"], "foreach": ["x", "y"]}, {"name": "s", "shell": "echo {}", "foreach": ["$(echo pwned)"]}]}')
+	pr run "$f"
+	assert_success
+	[ "$(jqo '[.jobs[] | [.name, .stdout]] | @json')" = '[["g[x]","x-1\n"],["g[y]","y-2\n"],["s[$(echo pwned)]","$(echo pwned)\n"]]' ]
+}

@@ -1,1 +1,187 @@
 #!/usr/bin/env bats
+# `piperun validate` and spec errors: every error reported with its file
+# and JSON path, exit 2, and nothing started by `run`.
+load helper
+
+# Assert that validate and run reject the spec in $1 with exit 2, that
+# stderr holds $2, and that the toucher job did not run.
+rejected() {
+	local f=$1 want=$2
+	pr validate "$f"
+	assert_failure 2
+	assert_output ''
+	[[ $stderr == *"$want"* ]] || { echo "stderr: $stderr"; return 1; }
+	pr run "$f"
+	assert_failure 2
+	assert_output ''
+	[[ $stderr == *"$want"* ]] || { echo "run stderr: $stderr"; return 1; }
+	[ ! -e "$BATS_TEST_TMPDIR/started" ] || { echo "a job was started"; return 1; }
+}
+
+# A job that leaves a trace if anything runs.
+toucher() {
+	printf '{"name": "toucher", "run": ["touch", "%s/started"]}' "$BATS_TEST_TMPDIR"
+}
+
+@test "a valid spec: nothing printed, exit 0" {
+	f=$(spec <<<'{"jobs": [{"run": ["true"]}]}')
+	pr validate "$f"
+	assert_success
+	assert_output ''
+	[ -z "$stderr" ]
+}
+
+@test "not JSON: line and column, exit 2, nothing started" {
+	f=$(spec <<EOF
+{"jobs": [
+  $(toucher),
+  {"run": ["true"]
+]}
+EOF
+)
+	rejected "$f" "$f: line 4, column 1: malformed JSON"
+}
+
+@test "truncated JSON names where the document ends" {
+	f=$(spec <<<'{"jobs": [')
+	rejected "$f" "malformed JSON: unexpected end of input ('[' at line 1, column 10 is never closed)"
+}
+
+@test "wrong types name the JSON path, what was expected and what was found" {
+	f=$(spec <<EOF
+{"jobs": [$(toucher), {"run": ["true"], "digest": "yes", "max_output": -5, "env": {"A": 1}}]}
+EOF
+)
+	rejected "$f" "$f: jobs[1].digest: expected true or false, got \"yes\""
+	[[ $stderr == *"$f: jobs[1].max_output: expected a size like 1048576 or \"16M\", got -5"* ]]
+	[[ $stderr == *"$f: jobs[1].env.A: expected a string, got 1"* ]]
+}
+
+@test "an unknown key is an error (a typo must not change behaviour)" {
+	f=$(spec <<EOF
+{"jobs": [$(toucher), {"run": ["true"], "tiemout": "1s"}]}
+EOF
+)
+	rejected "$f" "$f: jobs[1].tiemout: unknown key (not a job field)"
+}
+
+@test "an unknown top-level key is an error" {
+	f=$(spec <<EOF
+{"paralel": 3, "jobs": [$(toucher)]}
+EOF
+)
+	rejected "$f" "$f: paralel: unknown key (not a top-level field)"
+}
+
+@test "a duplicate key is an error" {
+	f=$(spec <<EOF
+{"jobs": [$(toucher), {"run": ["true"], "timeout": 1, "timeout": 2}]}
+EOF
+)
+	rejected "$f" "$f: jobs[1].timeout: duplicate key \"timeout\""
+}
+
+@test "duplicate job names are an error, including expanded names" {
+	f=$(spec <<EOF
+{"jobs": [$(toucher), {"name": "toucher", "run": ["true"]}]}
+EOF
+)
+	rejected "$f" "$f: jobs[1].name: duplicate job name \"toucher\" (also jobs[0])"
+	f=$(spec <<EOF
+{"jobs": [$(toucher), {"name": "a", "run": ["true"], "repeat": 2}, {"name": "a#2", "run": ["true"]}]}
+EOF
+)
+	rejected "$f" "duplicate job name \"a#2\""
+}
+
+@test "a dependency cycle is an error" {
+	f=$(spec <<EOF
+{"jobs": [$(toucher),
+  {"name": "a", "run": ["true"], "after": ["c"]},
+  {"name": "b", "run": ["true"], "after": ["a"]},
+  {"name": "c", "run": ["true"], "after": ["b"]}]}
+EOF
+)
+	rejected "$f" "dependency cycle: "
+	[[ $stderr == *"a -> c -> b -> a"* || $stderr == *"c -> b -> a -> c"* || $stderr == *"b -> a -> c -> b"* ]]
+}
+
+@test "a dependency on an unknown job is an error" {
+	f=$(spec <<EOF
+{"jobs": [$(toucher), {"run": ["true"], "after": ["ghost"]}]}
+EOF
+)
+	rejected "$f" "$f: jobs[1].after[0]: no job named \"ghost\""
+}
+
+@test "empty jobs is an error" {
+	f=$(spec <<<'{"jobs": []}')
+	rejected "$f" "$f: jobs: expected a non-empty array of jobs, got an array"
+	f=$(spec <<<'{"name": "x"}')
+	rejected "$f" "\"jobs\" is missing"
+}
+
+@test "negative max_parallel is an error" {
+	f=$(spec <<EOF
+{"max_parallel": -1, "jobs": [$(toucher)]}
+EOF
+)
+	rejected "$f" "$f: max_parallel: expected an integer from 0 to 1000000, got -1"
+}
+
+@test "a bad duration is an error, in a job or in defaults" {
+	f=$(spec <<EOF
+{"jobs": [$(toucher), {"run": ["true"], "timeout": "soon"}]}
+EOF
+)
+	rejected "$f" "$f: jobs[1].timeout: expected a duration like \"1.5s\", got \"soon\""
+	f=$(spec <<EOF
+{"defaults": {"kill_after": "2 s"}, "jobs": [$(toucher), {"run": ["true"]}]}
+EOF
+)
+	rejected "$f" "$f: defaults.kill_after: expected a duration like \"1.5s\", got \"2 s\""
+	# reported once, not once per job
+	[ "$(grep -c 'defaults.kill_after' <<<"$stderr")" -eq 1 ]
+}
+
+@test "a job needs exactly one of run, shell, pipeline, pool, steps" {
+	f=$(spec <<EOF
+{"jobs": [$(toucher), {"name": "x"}, {"run": ["a"], "shell": "b"}]}
+EOF
+)
+	rejected "$f" "$f: jobs[1]: expected one of run, shell, pipeline, pool, steps; found none"
+	[[ $stderr == *"$f: jobs[2]: expected exactly one of run, shell, pipeline, pool, steps; found both \"run\" and \"shell\""* ]]
+}
+
+@test "every error is reported, not just the first" {
+	f=$(spec <<<'{"mode": "fast", "jobs": [{"run": ["a"], "timeout": "x"}, {"run": ["b"], "bogus": 1}, {"shell": 5}]}')
+	pr validate "$f"
+	assert_failure 2
+	[ "$(wc -l <<<"$stderr")" -eq 4 ]
+	[[ $stderr == *"$f: mode: expected"*"got \"fast\""* ]]
+	[[ $stderr == *"$f: jobs[0].timeout"* ]]
+	[[ $stderr == *"$f: jobs[1].bogus: unknown key"* ]]
+	[[ $stderr == *"$f: jobs[2].shell: expected a string, got 5"* ]]
+}
+
+@test "validate checks several files and reports each" {
+	good=$(spec good.json <<<'{"jobs": [{"run": ["true"]}]}')
+	bad=$(spec bad.json <<<'{"jobs": [{"run": []}]}')
+	pr validate "$good" "$bad"
+	assert_failure 2
+	[[ $stderr == *"$bad: jobs[0].run: expected a non-empty argv array, got an array"* ]]
+	[[ $stderr != *"$good"* ]]
+}
+
+@test "validate reads stdin with -" {
+	run --separate-stderr "$PIPERUN" validate - <<<'{"jobs": [{"run": ["true"], "stdout": "loud"}]}'
+	assert_failure 2
+	[[ $stderr == *"<stdin>: jobs[0].stdout: expected"* ]]
+}
+
+@test "every example spec in pipelines/ is valid" {
+	for f in "$PIPELINES"/*.json; do
+		run --separate-stderr "$PIPERUN" validate "$f"
+		[ "$status" -eq 0 ] || { echo "$f: $stderr"; return 1; }
+	done
+}

@@ -11,7 +11,8 @@
  *   probe ids                 pid ppid pgid sid
  *   probe umask | nice | cwd  what the name says
  *   probe getenv NAME         the variable's value, or "(unset)"
- *   probe spawn-tree N SECS   N grandchildren sleeping SECS, then exit 0
+ *   probe spawn-tree N SECS [MARK]  N grandchildren (sh named MARK) sleeping
+ *                             SECS; exits 0 at once
  *   probe ignore-term SECS    ignore SIGTERM, sleep SECS
  */
 #define _GNU_SOURCE
@@ -198,10 +199,13 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(what, "spawn-tree") && argc >= 4) {
+		/* grandchildren: sh (with the marker as $0, so tests can find
+		 * them) waiting for a sleep */
 		int n = atoi(argv[2]);
+		const char *mark = argc > 4 ? argv[4] : "probe-tree";
 		for (int i = 0; i < n; i++)
 			if (fork() == 0) {
-				execlp("sleep", "sleep", argv[3], (char *)NULL);
+				execl("/bin/sh", mark, "-c", "sleep \"$1\"; :", mark, argv[3], (char *)NULL);
 				_exit(127);
 			}
 		return 0;
