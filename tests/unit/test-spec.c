@@ -161,7 +161,9 @@ static void test_resolution(void)
 	is_str(r, "pw=***!", "secret values are redacted");
 	free(r);
 	spec_free(s);
-	is_str(placeholder_subst("a{}b{#}c{{}}", "V", 7, false), "aVb7c{}", "placeholder_subst");
+	char *p = placeholder_subst("a{}b{#}c{{}}", "V", 7, false);
+	is_str(p, "aVb7c{}", "placeholder_subst");
+	free(p);
 }
 
 int main(void)
