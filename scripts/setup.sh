@@ -11,7 +11,7 @@ PIPERUN_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # Build and test dependencies (Debian 12 package names).
 PIPERUN_PACKAGES=(
 	gcc make autoconf automake libtool pkg-config
-	libpipeline-dev libcjson-dev libssl-dev
+	libpipeline-dev libcjson-dev
 	bats bats-assert bats-support
 	jq openssl procps util-linux tmux python3
 )

@@ -1,11 +1,11 @@
 /* capture.c - stream capture (see capture.h). */
 #include "config.h"
 #include "capture.h"
+#include "sha256.h"
 #include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,12 +36,8 @@ void capture_init(struct capture *c, uint64_t max_keep, bool digest, int tee_fd)
 	c->spill_fd = -1;
 	c->tee_fd = tee_fd;
 	if (digest) {
-		EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-		if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
-			fprintf(stderr, "piperun: out of memory (sha256)\n");
-			abort();
-		}
-		c->sha = ctx;
+		c->sha = xmalloc(sizeof *c->sha);
+		sha256_init(c->sha);
 	}
 }
 
@@ -115,7 +111,7 @@ void capture_add(struct capture *c, const void *data, size_t n)
 	if (c->tee_fd >= 0)
 		write_all(c->tee_fd, p, n);
 	if (c->sha)
-		EVP_DigestUpdate(c->sha, p, n);
+		sha256_update(c->sha, p, n);
 	c->total += n;
 	if (c->kept < c->max_keep) {
 		size_t k = c->max_keep - c->kept < n ? (size_t)(c->max_keep - c->kept) : n;
@@ -128,9 +124,8 @@ void capture_add(struct capture *c, const void *data, size_t n)
 void capture_finish(struct capture *c)
 {
 	if (c->sha) {
-		unsigned int len = 0;
-		EVP_DigestFinal_ex(c->sha, c->digest, &len);
-		EVP_MD_CTX_free(c->sha);
+		sha256_final(c->sha, c->digest);
+		free(c->sha);
 		c->sha = NULL;
 		c->has_digest = true;
 	}
@@ -221,8 +216,7 @@ void capture_hex(const struct capture *c, char out[65])
 
 void capture_free(struct capture *c)
 {
-	if (c->sha)
-		EVP_MD_CTX_free(c->sha);
+	free(c->sha);
 	if (c->spill_fd >= 0)
 		close(c->spill_fd);
 	free(c->mem);

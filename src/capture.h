@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "codec.h"
+#include "sha256.h"
 
 /* Bytes kept in memory before spilling to a temporary file. */
 #define CAPTURE_MEM_MAX (64u * 1024)
@@ -25,7 +26,7 @@ struct capture {
 	size_t mem_len, mem_cap;
 	int spill_fd;
 	struct utf8_check utf8;
-	void *sha;           /* EVP_MD_CTX *, when digesting */
+	struct sha256 *sha;  /* when digesting */
 	bool has_digest;
 	unsigned char digest[32];
 	int tee_fd;          /* -1, or where to copy bytes live */

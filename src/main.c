@@ -16,6 +16,7 @@
  */
 #include "config.h"
 #include "cmd.h"
+#include "sha256.h"
 #include "spawn.h"
 #include "util.h"
 
@@ -93,6 +94,7 @@ int main(int argc, char **argv)
 {
 	ensure_std_fds();
 	spawn_init();
+	sha256_use_hw(1); /* decided once, before any thread hashes */
 	if (argc < 2) {
 		main_usage(stderr);
 		return EXIT_USAGE;

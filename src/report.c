@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 const char *report_run_status(const struct run_result *res)
 {
@@ -214,6 +215,28 @@ static void report_counts(struct jw *w, const struct run_result *res)
 	jw_obj_end(w);
 }
 
+/* The runner's own cost: peak RSS (VmHWM: ru_maxrss would include what a
+ * launcher used before exec) and CPU time. */
+static void report_runner(struct jw *w)
+{
+	long hwm = -1;
+	FILE *f = fopen("/proc/self/status", "re");
+	char line[256];
+	while (f && fgets(line, sizeof line, f))
+		if (!strncmp(line, "VmHWM:", 6))
+			hwm = atol(line + 6);
+	if (f)
+		fclose(f);
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	jw_key(w, "runner");
+	jw_obj(w, true);
+	jw_kint(w, "peak_rss_kb", hwm);
+	jw_knum(w, "user_ms", ru.ru_utime.tv_sec * 1e3 + ru.ru_utime.tv_usec / 1e3);
+	jw_knum(w, "sys_ms", ru.ru_stime.tv_sec * 1e3 + ru.ru_stime.tv_usec / 1e3);
+	jw_obj_end(w);
+}
+
 static void report_header(struct jw *w, const struct spec *s,
 			  const struct run_result *res)
 {
@@ -232,6 +255,7 @@ static void report_header(struct jw *w, const struct spec *s,
 	default: jw_null(w);
 	}
 	report_counts(w, res);
+	report_runner(w);
 }
 
 void report_document(struct jw *w, const struct spec *s,

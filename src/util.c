@@ -152,16 +152,33 @@ double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+/* UTC calendar date from days since 1970-01-01 (H. Hinnant's
+ * civil_from_days): gmtime_r would read /etc/localtime at every start. */
+static void civil_from_days(long z, int *y, unsigned *m, unsigned *d)
+{
+	z += 719468;
+	long era = (z >= 0 ? z : z - 146096) / 146097;
+	unsigned doe = (unsigned)(z - era * 146097);
+	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	long yy = (long)yoe + era * 400;
+	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	unsigned mp = (5 * doy + 2) / 153;
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = (int)(yy + (*m <= 2));
+}
+
 void iso8601_now(char out[32])
 {
 	struct timespec ts;
-	struct tm tm;
-	char tmp[96];
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	snprintf(tmp, sizeof tmp, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		 tm.tm_min, tm.tm_sec, (int)(ts.tv_nsec / 1000000) % 1000);
+	long days = (long)(ts.tv_sec / 86400), secs = (long)(ts.tv_sec % 86400);
+	int y;
+	unsigned m, d;
+	civil_from_days(days, &y, &m, &d);
+	char tmp[96];
+	snprintf(tmp, sizeof tmp, "%04d-%02u-%02uT%02ld:%02ld:%02ld.%03dZ", y, m, d,
+		 secs / 3600, secs / 60 % 60, secs % 60, (int)(ts.tv_nsec / 1000000) % 1000);
 	snprintf(out, 32, "%.31s", tmp);
 }
 

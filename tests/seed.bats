@@ -41,3 +41,12 @@ load helper
 	assert_success
 	[ "$(tail -1 <<<"$output" | jq -r '.status')" = ok ]
 }
+
+@test "the README's tour spec runs as the README says" {
+	pr run "$PIPELINES/tour.json"
+	assert_success
+	[ "$(jqo '[.jobs[].name] | @json')" = '["hello","sleep#1","sleep#2","sleep#3","enc","count"]' ]
+	[ "$(jqo '.jobs[4].stdout_encoding')" = base64 ]
+	[ "$(jqo '.jobs[5].stdout')" = 32 ]
+	[[ $output != *s3cret* ]]
+}
