@@ -50,3 +50,14 @@ load helper
 	[ "$(jqo '.jobs[5].stdout')" = 32 ]
 	[[ $output != *s3cret* ]]
 }
+
+@test "scripts/demo runs the seed demo and prints its results" {
+	run --separate-stderr "$TESTS_DIR/../scripts/demo"
+	assert_success
+	assert_line --regexp '^NAME +STATUS +RC +DURATION +ERROR'
+	assert_line --regexp '^hello +ok +0 '
+	assert_line --regexp '^enc#3 +ok +0 '
+	assert_line --partial 'jobs: 14 ok'
+	assert_line --partial '"name":"hello","status":"ok","returncode":0'
+	[[ $output != *zf7ShyBhZOraQDdE* ]]
+}
