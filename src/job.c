@@ -1,6 +1,7 @@
 /* job.c - the lifecycle of one command job (see job.h). */
 #include "config.h"
 #include "job.h"
+#include "chain.h"
 #include "spawn.h"
 #include "util.h"
 
@@ -40,6 +41,7 @@ void job_init(struct job *j, const struct job_spec *spec, size_t index,
 	j->index = index;
 	j->state = JOB_PENDING;
 	j->pidfd = j->fd_in = j->fd_out = j->fd_err = -1;
+	j->fd_res = j->fd_diag = -1;
 	j->out.spill_fd = j->err.spill_fd = -1;
 	j->out.tee_fd = j->err.tee_fd = -1;
 }
@@ -115,12 +117,102 @@ static bool pump(struct job *j, int *fd, struct watch *w, struct capture *c,
 	return true;
 }
 
+/* The pipeline host's records: whole struct chain_record units. */
+static void take_records(struct job *j)
+{
+	size_t n = j->resbuf.len / sizeof(struct chain_record);
+	for (size_t k = 0; k < n; k++) {
+		struct chain_record rec;
+		memcpy(&rec, j->resbuf.p + k * sizeof rec, sizeof rec);
+		if (rec.type == CHAIN_REC_FATAL) {
+			j->host_fatal = true;
+			j->host_fatal_err = rec.err;
+			continue;
+		}
+		if (rec.index < 0 || (size_t)rec.index >= j->nstages)
+			continue;
+		struct stage_result *s = &j->stages[rec.index];
+		s->pid = rec.pid;
+		if (rec.type == CHAIN_REC_ENDED && (rec.exit_code >= 0 || rec.signal)) {
+			s->has_status = true;
+			s->exit_code = rec.exit_code;
+			s->signal = rec.signal;
+			s->user_ms = rec.utime_us / 1e3;
+			s->sys_ms = rec.stime_us / 1e3;
+			s->maxrss_kb = (long)rec.maxrss_kb;
+			j->stages_ended++;
+		}
+	}
+	size_t used = n * sizeof(struct chain_record);
+	memmove(j->resbuf.p, j->resbuf.p + used, j->resbuf.len - used);
+	j->resbuf.len -= used;
+}
+
+/* Read a small side channel (records, diagnostics) into a buffer. */
+static bool pump_buf(struct job *j, int *fd, struct watch *w, struct buf *b)
+{
+	for (;;) {
+		buf_reserve(b, 4096);
+		ssize_t r = read(*fd, b->p + b->len, b->cap - b->len - 1);
+		if (r > 0) {
+			b->len += (size_t)r;
+			b->p[b->len] = 0;
+			if (b->len > (1u << 20) && b == &j->diag)
+				b->len = 1u << 20; /* a host this chatty is broken: keep the start */
+			continue;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && errno == EAGAIN)
+			return true;
+		close_fd(j, fd, w);
+		return false;
+	}
+}
+
+static void on_res(struct watch *w, uint32_t ev)
+{
+	struct job *j = w->data;
+	pump_buf(j, &j->fd_res, &j->w_res, &j->resbuf);
+	take_records(j);
+}
+
+static void on_diag(struct watch *w, uint32_t ev)
+{
+	struct job *j = w->data;
+	pump_buf(j, &j->fd_diag, &j->w_diag, &j->diag);
+}
+
+static void on_stage_err(struct watch *w, uint32_t ev)
+{
+	struct job *j = w->data;
+	size_t i = (size_t)(w - j->w_stage);
+	pump(j, &j->fd_stage[i], &j->w_stage[i], &j->stage_err[i], READS_PER_EVENT);
+}
+
 static void drain(struct job *j)
 {
 	if (j->fd_out >= 0)
 		pump(j, &j->fd_out, &j->w_out, &j->out, -1);
 	if (j->fd_err >= 0)
 		pump(j, &j->fd_err, &j->w_err, &j->err, -1);
+	if (j->fd_res >= 0) {
+		pump_buf(j, &j->fd_res, &j->w_res, &j->resbuf);
+		take_records(j);
+	}
+	if (j->fd_diag >= 0)
+		pump_buf(j, &j->fd_diag, &j->w_diag, &j->diag);
+	for (size_t i = 0; j->fd_stage && i < j->nstages; i++)
+		if (j->fd_stage[i] >= 0)
+			pump(j, &j->fd_stage[i], &j->w_stage[i], &j->stage_err[i], -1);
+}
+
+static void close_pipeline_fds(struct job *j)
+{
+	close_fd(j, &j->fd_res, &j->w_res);
+	close_fd(j, &j->fd_diag, &j->w_diag);
+	for (size_t i = 0; j->fd_stage && i < j->nstages; i++)
+		close_fd(j, &j->fd_stage[i], &j->w_stage[i]);
 }
 
 static void on_out(struct watch *w, uint32_t ev)
@@ -242,6 +334,45 @@ static int stage_returncode(const struct stage_result *s)
 	return s->signal ? -s->signal : s->exit_code;
 }
 
+static bool short_of_resources(int err);
+
+/* A pipeline's outcome from its host's records.  Every stage reported:
+ * the pipefail rule.  Otherwise the host failed (a fatal libpipeline
+ * error: the job's error) or was killed with its stages (timeout,
+ * cancel: the host's own signal is the best we know). */
+static void pipeline_outcome(struct job *j)
+{
+	if ((size_t)j->stages_ended == j->nstages) {
+		int *rc = xmalloc(j->nstages * sizeof *rc);
+		for (size_t i = 0; i < j->nstages; i++)
+			rc[i] = stage_returncode(&j->stages[i]);
+		j->has_rc = true;
+		j->returncode = chain_returncode(rc, j->nstages, j->spec->pipefail);
+		free(rc);
+		return;
+	}
+	if (j->timed_out || j->cancelled) {
+		j->has_rc = j->main.has_status;
+		j->returncode = stage_returncode(&j->main);
+		return;
+	}
+	/* the first line libpipeline (or the host) printed, if any */
+	char *nl = j->diag.p ? strchr(j->diag.p, '\n') : NULL;
+	if (nl)
+		*nl = 0;
+	const char *what = j->diag.len ? j->diag.p : "no message";
+	if (!strncmp(what, "piperun: ", 9))
+		what += 9;
+	j->status = ST_ERROR;
+	j->has_rc = false;
+	free(j->error);
+	if (j->main.signal)
+		j->error = xasprintf("pipeline host killed by %s (%s)", sig_name(j->main.signal), what);
+	else
+		j->error = xasprintf("pipeline host failed with exit status %d: %s",
+				     j->main.exit_code, what);
+}
+
 static void attempt_end(struct job *j)
 {
 	struct loop *l = j->env->loop;
@@ -252,6 +383,7 @@ static void attempt_end(struct job *j)
 	close_fd(j, &j->fd_out, &j->w_out);
 	close_fd(j, &j->fd_err, &j->w_err);
 	close_in(j);
+	close_pipeline_fds(j);
 	if (j->pidfd >= 0) {
 		loop_del(l, &j->w_pid);
 		close(j->pidfd);
@@ -259,12 +391,38 @@ static void attempt_end(struct job *j)
 	}
 	capture_finish(&j->out);
 	capture_finish(&j->err);
+	for (size_t i = 0; j->stage_err && i < j->nstages; i++)
+		capture_finish(&j->stage_err[i]);
 	j->duration_ms = since_start(j);
 
+	bool pipeline = j->spec->kind == KIND_PIPELINE;
+	int herr = j->host_fatal_err;
+	if (pipeline && j->status != ST_ERROR && j->host_fatal &&
+	    (size_t)j->stages_ended < j->nstages && !j->timed_out && !j->cancelled &&
+	    (herr == EAGAIN || herr == ENFILE || herr == ENOMEM)) {
+		/* the host could not fork (or the system ran out of files):
+		 * like a spawn that found no headroom, the job waits for
+		 * running ones and starts again.  EMFILE is not here: the
+		 * host's fd limit is its own and other jobs ending would not
+		 * raise it. */
+		j->attempts--;
+		j->throttled++;
+		j->state = JOB_PENDING;
+		free(j->error);
+		j->error = xasprintf("cannot start: %s", strerror(j->host_fatal_err));
+		j->env->ops->ended(j);
+		return;
+	}
 	if (j->status != ST_ERROR) {
-		const struct stage_result *s = &j->stages[0];
-		j->has_rc = s->has_status;
-		j->returncode = stage_returncode(s);
+		if (pipeline) {
+			pipeline_outcome(j);
+		} else {
+			j->stages[0] = j->main;
+			j->has_rc = j->main.has_status;
+			j->returncode = stage_returncode(&j->main);
+		}
+	}
+	if (j->status != ST_ERROR) {
 		if (j->timed_out)
 			j->status = ST_TIMEOUT;
 		else if (j->cancelled)
@@ -347,7 +505,8 @@ static void on_pid(struct watch *w, uint32_t ev)
 		return;
 	if (r == 0 && si.si_pid == 0)
 		return; /* not exited yet (spurious wake-up) */
-	struct stage_result *s = &j->stages[0];
+	struct stage_result *s = &j->main;
+	s->pid = j->pid;
 	if (r == 0) {
 		s->has_status = true;
 		if (si.si_code == CLD_EXITED) {
@@ -441,21 +600,9 @@ static int open_output(struct job *j, const struct io_spec *io, int which,
 	return -1;
 }
 
-int job_start(struct job *j)
+static void reset_attempt(struct job *j)
 {
 	const struct job_spec *s = j->spec;
-	struct job_env *env = j->env;
-	const struct stage_spec *st = &s->stages[0];
-	int child[3] = { -1, -1, -1 };
-	bool owned[3] = { false, false, false };
-	char *msg = NULL;
-	int saved;
-
-	/* per-attempt state */
-	j->attempts++;
-	j->t_start = now_ms();
-	if (j->attempts == 1)
-		j->started_ms = j->t_start - env->run_t0;
 	j->state = JOB_RUNNING;
 	j->status = ST_NONE;
 	j->has_rc = false;
@@ -463,18 +610,151 @@ int job_start(struct job *j)
 	j->error = NULL;
 	j->nterm = 0;
 	j->exited = j->group_signalled = j->timed_out = j->cancelled = false;
+	j->host_fatal = false;
+	j->stages_ended = 0;
 	j->poll_ms = 0;
 	j->pid = 0;
+	memset(&j->main, 0, sizeof j->main);
+	j->main.exit_code = -1;
 	capture_free(&j->out);
 	capture_free(&j->err);
+	for (size_t i = 0; j->stage_err && i < j->nstages; i++)
+		capture_free(&j->stage_err[i]);
 	free(j->stages);
 	j->nstages = s->nstages;
 	j->stages = xcalloc(s->nstages, sizeof *j->stages);
 	for (size_t i = 0; i < s->nstages; i++)
 		j->stages[i].exit_code = -1;
+	j->resbuf.len = 0;
+	j->diag.len = 0;
+	if (j->diag.p)
+		j->diag.p[0] = 0;
+}
 
-	if (st->exe_status) {
-		fail_now(j, true, st->exe_status, xstrdup(st->exe_error));
+/* The fds a pipeline host gets beyond 0-2 (chain.h): the description,
+ * the results pipe, the default stderr target, then one per stage that
+ * routes its stderr somewhere of its own.  Returns the number of extra
+ * fds, or -1 with errno (nothing left open). */
+static int pipeline_fds(struct job *j, int job_err, int *extra, bool *owned,
+			int *res_w, int *diag_w)
+{
+	const struct job_spec *s = j->spec;
+	enum chain_err *route = xcalloc(s->nstages, sizeof *route);
+	int n = 0, p[2], saved;
+	*res_w = *diag_w = -1;
+	if (!j->fd_stage) {
+		j->fd_stage = xmalloc(s->nstages * sizeof *j->fd_stage);
+		j->w_stage = xcalloc(s->nstages, sizeof *j->w_stage);
+		j->stage_err = xcalloc(s->nstages, sizeof *j->stage_err);
+		for (size_t i = 0; i < s->nstages; i++)
+			j->stage_err[i].spill_fd = j->stage_err[i].tee_fd = -1;
+	}
+	for (size_t i = 0; i < s->nstages; i++)
+		j->fd_stage[i] = -1;
+	/* slots 0..2: description, results, default stderr */
+	extra[0] = extra[1] = -1;
+	extra[2] = job_err;
+	owned[0] = owned[1] = true;
+	owned[2] = false;
+	n = 3;
+	for (size_t i = 0; i < s->nstages; i++) {
+		const struct stage_spec *st = &s->stages[i];
+		if (!st->has_err) {
+			route[i] = CHAIN_ERR_JOB;
+			continue;
+		}
+		int fd = -1;
+		bool own = false;
+		switch (st->err.mode) {
+		case IO_STDOUT:
+			route[i] = CHAIN_ERR_MERGE;
+			continue;
+		case IO_CAPTURE:
+			if (pipe2(p, O_CLOEXEC) < 0)
+				goto fail;
+			fcntl(p[0], F_SETFL, O_NONBLOCK);
+			j->fd_stage[i] = p[0];
+			fd = p[1];
+			own = true;
+			break;
+		case IO_NULL:
+			fd = j->env->devnull;
+			break;
+		case IO_INHERIT:
+			fd = 2;
+			break;
+		case IO_FILE:
+			fd = open(st->err.path, O_WRONLY | O_CREAT | O_CLOEXEC |
+				  (st->err.append ? O_APPEND : O_TRUNC), 0666);
+			if (fd < 0)
+				goto fail;
+			own = true;
+			break;
+		case IO_TEE:
+			break; /* rejected by the spec loader */
+		}
+		route[i] = CHAIN_ERR_FD;
+		extra[n] = fd;
+		owned[n] = own;
+		n++;
+	}
+	extra[0] = chain_describe(s, route);
+	if (extra[0] < 0)
+		goto fail;
+	if (pipe2(p, O_CLOEXEC) < 0)
+		goto fail;
+	fcntl(p[0], F_SETFL, O_NONBLOCK);
+	j->fd_res = p[0];
+	extra[1] = *res_w = p[1];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		goto fail;
+	fcntl(p[0], F_SETFL, O_NONBLOCK);
+	j->fd_diag = p[0];
+	*diag_w = p[1];
+	free(route);
+	return n;
+fail:
+	saved = errno;
+	for (int k = 0; k < n; k++)
+		if (owned[k] && extra[k] >= 0)
+			close(extra[k]);
+	if (*res_w >= 0)
+		close(*res_w);
+	close_pipeline_fds(j);
+	free(route);
+	errno = saved;
+	return -1;
+}
+
+int job_start(struct job *j)
+{
+	const struct job_spec *s = j->spec;
+	struct job_env *env = j->env;
+	const struct stage_spec *st = &s->stages[0];
+	int child[3] = { -1, -1, -1 };
+	bool owned[3] = { false, false, false };
+	int extra[3 + SPAWN_STAGES_MAX];
+	bool extra_owned[3 + SPAWN_STAGES_MAX];
+	int nextra = 0, diag_w = -1, res_w = -1;
+	char *msg = NULL;
+	int saved;
+
+	j->attempts++;
+	j->t_start = now_ms();
+	if (j->attempts == 1)
+		j->started_ms = j->t_start - env->run_t0;
+	reset_attempt(j);
+
+	/* Every program is resolved before anything starts: one that is
+	 * missing fails the job and leaves nothing running or blocked. */
+	for (size_t i = 0; i < s->nstages; i++) {
+		if (!s->stages[i].exe_status)
+			continue;
+		if (s->kind == KIND_PIPELINE)
+			msg = xasprintf("stage %zu: %s", i + 1, s->stages[i].exe_error);
+		else
+			msg = xstrdup(s->stages[i].exe_error);
+		fail_now(j, true, s->stages[i].exe_status, msg);
 		return 0;
 	}
 
@@ -537,6 +817,19 @@ int job_start(struct job *j)
 		.pgid = 0,
 		.cgroup_procs_fd = -1,
 	};
+	static char *const host_argv[] = { "piperun", "__pipeline-host", NULL };
+	if (s->kind == KIND_PIPELINE) {
+		nextra = pipeline_fds(j, child[2], extra, extra_owned, &res_w, &diag_w);
+		if (nextra < 0)
+			goto open_failed;
+		/* the host is this very program, whatever became of its file */
+		o.path = "/proc/self/exe";
+		o.argv = host_argv;
+		o.envp = NULL;
+		o.fd[2] = diag_w;
+		o.extra_fds = extra;
+		o.nextra = nextra;
+	}
 	struct spawn_error se;
 	pid_t pid;
 	int pidfd;
@@ -544,15 +837,21 @@ int job_start(struct job *j)
 	for (int i = 0; i < 3; i++)
 		if (owned[i])
 			close(child[i]);
+	for (int i = 0; i < nextra; i++)
+		if (extra_owned[i] && extra[i] >= 0)
+			close(extra[i]);
+	if (diag_w >= 0)
+		close(diag_w);
 	if (rc < 0) {
 		if (se.step == SPAWN_CLONE && short_of_resources(se.err)) {
 			errno = se.err;
 			close_fd(j, &j->fd_in, &j->w_in);
 			close_fd(j, &j->fd_out, &j->w_out);
 			close_fd(j, &j->fd_err, &j->w_err);
+			close_pipeline_fds(j);
 			goto unstart;
 		}
-		char *prog = spec_redact(s, st->argv[0]);
+		char *prog = spec_redact(s, s->kind == KIND_PIPELINE ? "pipeline host" : st->argv[0]);
 		if (se.step == SPAWN_EXEC)
 			fail_now(j, true, se.err == ENOENT ? 127 : 126,
 				 xasprintf("%s: %s", prog, strerror(se.err)));
@@ -569,7 +868,8 @@ int job_start(struct job *j)
 	}
 	j->pid = pid;
 	j->pidfd = pidfd;
-	j->stages[0].pid = pid;
+	if (s->kind != KIND_PIPELINE)
+		j->stages[0].pid = pid;
 
 	struct loop *l = env->loop;
 	loop_add(l, &j->w_pid, pidfd, EPOLLIN, on_pid, j);
@@ -580,6 +880,15 @@ int job_start(struct job *j)
 	if (j->fd_err >= 0) {
 		capture_init(&j->err, s->max_output, s->digest, s->err.mode == IO_TEE ? 2 : -1);
 		loop_add(l, &j->w_err, j->fd_err, EPOLLIN, on_err, j);
+	}
+	if (s->kind == KIND_PIPELINE) {
+		loop_add(l, &j->w_res, j->fd_res, EPOLLIN, on_res, j);
+		loop_add(l, &j->w_diag, j->fd_diag, EPOLLIN, on_diag, j);
+		for (size_t i = 0; i < s->nstages; i++)
+			if (j->fd_stage[i] >= 0) {
+				capture_init(&j->stage_err[i], s->max_output, s->digest, -1);
+				loop_add(l, &j->w_stage[i], j->fd_stage[i], EPOLLIN, on_stage_err, j);
+			}
 	}
 	if (j->fd_in >= 0) {
 		feeder_init(j);
@@ -601,10 +910,20 @@ open_failed:
 		errno = saved;
 		goto unstart;
 	}
-	{
+	if (child[1] < 0 || (child[2] < 0 && s->err.mode != IO_STDOUT)) {
 		const struct io_spec *io = (child[1] < 0) ? &s->out : &s->err;
 		msg = xasprintf("%s file %s: %s", io == &s->out ? "stdout" : "stderr",
 				io->path ? io->path : "?", strerror(saved));
+	} else {
+		/* a stage's own stderr file */
+		msg = xasprintf("pipeline set-up: %s", strerror(saved));
+		for (size_t i = 0; i < s->nstages; i++)
+			if (s->stages[i].has_err && s->stages[i].err.mode == IO_FILE) {
+				free(msg);
+				msg = xasprintf("stage %zu stderr file %s: %s", i + 1,
+						s->stages[i].err.path, strerror(saved));
+				break;
+			}
 	}
 	fail_now(j, false, 0, msg);
 	return 0;
@@ -662,6 +981,16 @@ void job_free(struct job *j)
 {
 	capture_free(&j->out);
 	capture_free(&j->err);
+	for (size_t i = 0; j->stage_err && i < j->nstages; i++)
+		capture_free(&j->stage_err[i]);
+	free(j->stage_err);
+	free(j->fd_stage);
+	free(j->w_stage);
+	buf_free(&j->resbuf);
+	buf_free(&j->diag);
+	j->stage_err = NULL;
+	j->fd_stage = NULL;
+	j->w_stage = NULL;
 	free(j->stages);
 	free(j->term);
 	free(j->hist);

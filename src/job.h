@@ -21,6 +21,7 @@
 #include "capture.h"
 #include "codec.h"
 #include "loop.h"
+#include "util.h"
 #include "spec.h"
 
 enum job_state { JOB_PENDING, JOB_RUNNING, JOB_ENDING, JOB_RETRY_WAIT, JOB_DONE };
@@ -104,6 +105,8 @@ struct job {
 	pid_t pid;                   /* also the process group */
 	int pidfd;
 	struct watch w_pid;
+	struct stage_result main;    /* the spawned process: the command, or
+					a pipeline's host */
 	int fd_in, fd_out, fd_err;   /* runner ends, -1 when closed */
 	struct watch w_in, w_out, w_err;
 	struct feeder feed;
@@ -114,6 +117,18 @@ struct job {
 	bool cancelled;
 	struct timer t_timeout, t_kill, t_poll, t_retry;
 	double poll_ms;
+
+	/* pipeline jobs: the host's records and diagnostics, and stage
+	 * stderr captured per stage */
+	int fd_res, fd_diag;
+	struct watch w_res, w_diag;
+	struct buf resbuf, diag;
+	int *fd_stage;               /* per stage: -1 or a pipe read end */
+	struct watch *w_stage;
+	struct capture *stage_err;   /* per stage (active when captured) */
+	bool host_fatal;
+	int host_fatal_err;
+	int stages_ended;
 
 	/* result of the last attempt */
 	enum job_status status;

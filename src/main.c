@@ -15,6 +15,7 @@
  *   Precedence: 2 > interrupted > 3 > 1 > 0.
  */
 #include "config.h"
+#include "chain.h"
 #include "cmd.h"
 #include "sha256.h"
 #include "spawn.h"
@@ -92,6 +93,10 @@ static void ensure_std_fds(void)
 
 int main(int argc, char **argv)
 {
+	/* Hidden: the per-job pipeline host (chain.h).  First, before
+	 * anything changes a signal disposition its stages would inherit. */
+	if (argc == 2 && !strcmp(argv[1], "__pipeline-host"))
+		return chain_host_main();
 	ensure_std_fds();
 	spawn_init();
 	sha256_use_hw(1); /* decided once, before any thread hashes */

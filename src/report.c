@@ -111,14 +111,16 @@ static void report_rc(struct jw *w, bool has, int rc)
 		jw_null(w);
 }
 
-static void report_stage(struct jw *w, const struct job_spec *s,
-			 const struct stage_spec *st, const struct stage_result *r)
+static void report_stage(struct jw *w, const struct job *j, size_t i)
 {
+	const struct job_spec *s = j->spec;
+	const struct stage_spec *st = &s->stages[i];
+	const struct stage_result *r = &j->stages[i];
 	jw_obj(w, false);
 	jw_key(w, "argv");
 	jw_arr(w, true);
-	for (size_t i = 0; i < st->argc; i++) {
-		char *a = spec_redact(s, st->argv[i]);
+	for (size_t k = 0; k < st->argc; k++) {
+		char *a = spec_redact(s, st->argv[k]);
 		jw_str(w, a);
 		free(a);
 	}
@@ -137,6 +139,10 @@ static void report_stage(struct jw *w, const struct job_spec *s,
 		jw_knull(w, "user_ms");
 		jw_knull(w, "sys_ms");
 		jw_knull(w, "maxrss_kb");
+	}
+	if (s->kind == KIND_PIPELINE && st->has_err && st->err.mode == IO_CAPTURE) {
+		static const struct capture none = { .spill_fd = -1, .tee_fd = -1 };
+		report_stream(w, j, "stderr", &st->err, j->stage_err ? &j->stage_err[i] : &none);
 	}
 	jw_obj_end(w);
 }
@@ -172,7 +178,7 @@ void report_job(struct jw *w, const struct job *j)
 	jw_arr(w, false);
 	if (started && j->stages)
 		for (size_t i = 0; i < j->nstages; i++)
-			report_stage(w, s, &s->stages[i], &j->stages[i]);
+			report_stage(w, j, i);
 	jw_arr_end(w);
 	jw_key(w, "termination");
 	jw_arr(w, false);
@@ -217,7 +223,7 @@ static void report_counts(struct jw *w, const struct run_result *res)
 
 /* The runner's own cost: peak RSS (VmHWM: ru_maxrss would include what a
  * launcher used before exec) and CPU time. */
-static void report_runner(struct jw *w)
+static void report_runner(struct jw *w, const struct run_result *res)
 {
 	long hwm = -1;
 	FILE *f = fopen("/proc/self/status", "re");
@@ -234,6 +240,9 @@ static void report_runner(struct jw *w)
 	jw_kint(w, "peak_rss_kb", hwm);
 	jw_knum(w, "user_ms", ru.ru_utime.tv_sec * 1e3 + ru.ru_utime.tv_usec / 1e3);
 	jw_knum(w, "sys_ms", ru.ru_stime.tv_sec * 1e3 + ru.ru_stime.tv_usec / 1e3);
+	jw_kint(w, "fds_start", res->fds_start);
+	jw_kint(w, "fds_end", res->fds_end);
+	jw_kint(w, "children_left", res->children_left);
 	jw_obj_end(w);
 }
 
@@ -255,7 +264,7 @@ static void report_header(struct jw *w, const struct spec *s,
 	default: jw_null(w);
 	}
 	report_counts(w, res);
-	report_runner(w);
+	report_runner(w, res);
 }
 
 void report_document(struct jw *w, const struct spec *s,

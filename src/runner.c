@@ -295,6 +295,7 @@ int runner_run(const struct spec *s, const struct run_config *cfg,
 	r.n = s->njobs;
 	r.jobs = xcalloc(r.n ? r.n : 1, sizeof *r.jobs);
 	r.sigfd = -1;
+	res->fds_start = count_open_fds();
 	r.limit = cfg->mode == MODE_SERIAL ? 1
 		: cfg->max_parallel > 0 ? cfg->max_parallel : runner_auto_parallel();
 	res->limit = r.limit;
@@ -373,6 +374,8 @@ int runner_run(const struct spec *s, const struct run_config *cfg,
 	free(r.env.scratch);
 	free(r.ready);
 	free(r.work);
+	res->fds_end = count_open_fds();
+	res->children_left = count_children();
 	return 0;
 }
 

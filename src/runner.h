@@ -32,6 +32,8 @@ struct run_result {
 	int signal;          /* the signal that interrupted the run */
 	long limit;          /* the parallelism actually used */
 	size_t counts[ST__COUNT];
+	int fds_start, fds_end;  /* the runner's open fds before and after */
+	int children_left;       /* children (live or zombie) after the run */
 };
 
 /* Run the jobs.  Returns 0, or -1 if the runner could not set itself up

@@ -140,22 +140,40 @@ static int child_main(void *arg)
 	if (o->has_umask)
 		umask(o->umask);
 	step = SPAWN_DUP;
-	for (int i = 0; i < 3; i++) {
-		if (o->fd[i] == i) {
-			if (fcntl(i, F_SETFD, 0) < 0)
-				goto fail;
-		} else if (dup2(o->fd[i], i) < 0) {
-			goto fail;
-		}
-	}
-	for (size_t i = 0; i < o->npass_fds; i++)
-		if (fcntl(o->pass_fds[i], F_SETFD, 0) < 0)
-			goto fail;
-	/* Children see exactly 0, 1, 2 and pass_fds: close everything else,
-	 * including fds piperun itself inherited without CLOEXEC. */
-	step = SPAWN_CLOSE;
 	{
-		unsigned int lo = 3;
+		/* Child fd i comes from src[i].  A source below nfds that is
+		 * not already in place could be overwritten by an earlier
+		 * dup2: move those above nfds first. */
+		int nfds = 3 + o->nextra;
+		int src[3 + SPAWN_MAX_EXTRA];
+		for (int i = 0; i < nfds; i++)
+			src[i] = i < 3 ? o->fd[i] : o->extra_fds[i - 3];
+		for (int i = 0; i < nfds; i++)
+			if (src[i] < nfds && src[i] != i) {
+				int moved = fcntl(src[i], F_DUPFD_CLOEXEC, nfds);
+				if (moved < 0)
+					goto fail;
+				for (int k = i + 1; k < nfds; k++)
+					if (src[k] == src[i])
+						src[k] = moved;
+				src[i] = moved;
+			}
+		for (int i = 0; i < nfds; i++) {
+			if (src[i] == i) {
+				if (fcntl(i, F_SETFD, 0) < 0)
+					goto fail;
+			} else if (dup2(src[i], i) < 0) {
+				goto fail;
+			}
+		}
+		for (size_t i = 0; i < o->npass_fds; i++)
+			if (fcntl(o->pass_fds[i], F_SETFD, 0) < 0)
+				goto fail;
+		/* Children see exactly their mapped fds and pass_fds: close
+		 * everything else, including fds piperun itself inherited
+		 * without CLOEXEC. */
+		step = SPAWN_CLOSE;
+		unsigned int lo = (unsigned int)nfds;
 		for (size_t i = 0; i < o->npass_fds; i++) {
 			unsigned int p = (unsigned int)o->pass_fds[i];
 			if (p > lo && close_range(lo, p - 1, 0) < 0)

@@ -32,11 +32,17 @@ void spawn_init(void);
 /* The fd soft limit piperun was started with (children's). */
 size_t spawn_orig_nofile(void);
 
+/* Most fds beyond 0-2 a child can be given (a pipeline host needs one per
+ * stage with its own stderr, plus four of its own). */
+#define SPAWN_MAX_EXTRA 260
+
 struct spawn_opts {
 	const char *path;          /* what to execve (resolved beforehand) */
 	char *const *argv;
 	char *const *envp;         /* NULL: the runner's environ */
 	int fd[3];                 /* become the child's 0, 1, 2 */
+	const int *extra_fds;      /* become the child's 3, 4, ... */
+	int nextra;
 	const char *cwd;           /* NULL: the runner's */
 	bool has_nice;
 	int nice;

@@ -12,6 +12,7 @@
  * Nothing here starts a process. */
 #include "config.h"
 #include "spec.h"
+#include "chain.h"
 #include "codec.h"
 #include "util.h"
 
@@ -1004,6 +1005,9 @@ static void parse_job(struct ctx *c, const cJSON *job, const cJSON *defaults,
 			j->kind = KIND_PIPELINE;
 			if (!cJSON_IsArray(v) || !cJSON_GetArraySize(v)) {
 				expected(c, p, "a non-empty array of stages", v);
+			} else if (cJSON_GetArraySize(v) > SPAWN_STAGES_MAX) {
+				err(c, p, "a pipeline has at most %d stages, got %d",
+				    SPAWN_STAGES_MAX, cJSON_GetArraySize(v));
 			} else {
 				size_t n = (size_t)cJSON_GetArraySize(v), i = 0;
 				t->stages = xcalloc(n, sizeof *t->stages);
@@ -1164,6 +1168,11 @@ static void parse_job(struct ctx *c, const cJSON *job, const cJSON *defaults,
 			}
 			j->npass_fds = n;
 		}
+	}
+	if (j->kind == KIND_PIPELINE && j->npass_fds) {
+		free(p);
+		p = path_key(t->path, "pass_fds");
+		err(c, p, "pass_fds is not supported for pipeline jobs (the pipeline host uses fds 3 and up)");
 	}
 	free(p);
 #undef FIELD

@@ -52,6 +52,11 @@ int sig_parse(const char *s);
 /* "SIGTERM" for 15; a static "SIG42"-style string for unknown numbers. */
 const char *sig_name(int sig);
 
+/* How many fds this process has open (-1 if /proc is not there). */
+int count_open_fds(void);
+/* How many children (live or zombie) the calling thread has. */
+int count_children(void);
+
 /* Strict decimal parsing of a whole string. */
 bool parse_u64(const char *s, uint64_t *out);
 bool parse_i64(const char *s, int64_t *out);

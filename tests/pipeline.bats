@@ -1,0 +1,257 @@
+#!/usr/bin/env bats
+# pipeline jobs: stages joined by kernel pipes, built by libpipeline in a
+# per-job pipeline host, with per-stage accounting.
+load helper
+
+@test "67e: three openssl enc | dgst -whirlpool pipelines: 64-byte digests, both stages 0, password nowhere" {
+	pr run "$PIPELINES/openssl-pipeline.json"
+	assert_success
+	[ "$(jqo '[.jobs[] | .status] | @json')" = '["ok","ok","ok"]' ]
+	[ "$(jqo '[.jobs[] | .kind] | unique | @json')" = '["pipeline"]' ]
+	[ "$(jqo '[.jobs[] | .stdout_bytes] | @json')" = '[64,64,64]' ]
+	[ "$(jqo '[.jobs[].stages[] | .returncode] | @json')" = '[0,0,0,0,0,0]' ]
+	[ "$(jqo '[.jobs[].stages[] | .pid > 0] | all')" = true ]
+	# 100 random bytes each: three different digests
+	[ "$(jqo '[.jobs[].stdout] | unique | length')" = 3 ]
+	[[ $output != *zf7ShyBhZOraQDdE* ]]
+	[[ $stderr != *zf7ShyBhZOraQDdE* ]]
+	pr plan "$PIPELINES/openssl-pipeline.json"
+	[[ $output != *zf7ShyBhZOraQDdE* ]]
+}
+
+@test "67e (sha256 variant): 32-byte digests" {
+	pr run "$PIPELINES/openssl-pipeline-sha256.json"
+	assert_success
+	[ "$(jqo '[.jobs[] | .stdout_bytes] | @json')" = '[32,32,32]' ]
+	[ "$(jqo '[.jobs[].stages[] | .returncode] | @json')" = '[0,0,0,0,0,0]' ]
+}
+
+@test "yes | head -n 1: ok, stage 1 shown as killed by SIGPIPE" {
+	pr run "$PIPELINES/yes-head.json"
+	assert_success
+	[ "$(jqo '.jobs[0] | [.status, .returncode, .stdout] | @json')" = '["ok",0,"y\n"]' ]
+	[ "$(jqo '.jobs[0].stages[0] | [.returncode, .exit_code, .signal] | @json')" = '[-13,null,"SIGPIPE"]' ]
+	[ "$(jqo '.jobs[0].stages[1] | [.returncode, .signal] | @json')" = '[0,null]' ]
+	[ "$(jqo '.jobs[0].stages[] | [.user_ms, .sys_ms, .maxrss_kb] | map(. != null) | all' | sort -u)" = true ]
+}
+
+@test "1 GiB through head | cat | wc -c: the count is exact" {
+	pr run "$PIPELINES/gigabyte.json"
+	assert_success
+	[ "$(jqo '.jobs[0].stdout')" = 1073741824 ]
+	[ "$(jqo '[.jobs[0].stages[].returncode] | @json')" = '[0,0,0]' ]
+}
+
+@test "pipefail: the rightmost failing stage; without it, the last stage" {
+	f=$(spec <<'EOF'
+{"jobs": [
+  {"name": "mid", "pipeline": [["echo", "x"], ["sh", "-c", "cat; exit 3"], ["cat"]]},
+  {"name": "mid-nopf", "pipeline": [["echo", "x"], ["sh", "-c", "cat; exit 3"], ["cat"]], "pipefail": false},
+  {"name": "last", "pipeline": [["sh", "-c", "exit 2"], ["sh", "-c", "exit 5"]]},
+  {"name": "expected", "pipeline": [["false"], ["true"]], "expect": [1]}
+]}
+EOF
+)
+	pr run "$f"
+	assert_failure 1
+	[ "$(jqo '[.jobs[] | [.status, .returncode]] | @json')" = '[["failed",3],["ok",0],["failed",5],["ok",1]]' ]
+	[ "$(jqo '[.jobs[0].stages[].returncode] | @json')" = '[0,3,0]' ]
+}
+
+@test "openssl-style: a writer that exits 1 on a broken pipe is reported faithfully" {
+	f=$(spec <<'EOF'
+{"jobs": [{"pipeline": [["openssl", "enc", "-des3", "-pbkdf2", "-pass", "pass:x"], ["head", "-c", "1"]],
+           "stdin": {"random": "4M"}}]}
+EOF
+)
+	pr run "$f"
+	assert_failure 1
+	[ "$(jqo '.jobs[0].status')" = failed ]
+	[ "$(jqo '.jobs[0].stages[0] | [.exit_code, .signal] | @json')" = '[1,null]' ]
+	[ "$(jqo '.jobs[0].stages[1].returncode')" = 0 ]
+	# openssl says so on its stderr ("error writing output file" here)
+	[[ -n "$(jqo ".jobs[0].stderr")" ]]
+}
+
+@test "a stage that is not found: job error 127 naming the stage; nothing started" {
+	m=$(marker)
+	f=$(spec <<EOF
+{"jobs": [
+  {"pipeline": [["sh", "-c", "sleep 30; : $m"], ["no-such-stage-prog"]]},
+  {"pipeline": [["sh", "-c", "sleep 30; : $m"], ["/etc/passwd"]]},
+  {"run": ["true"]}
+]}
+EOF
+)
+	pr run "$f"
+	assert_failure 1
+	[ "$(jqo '.jobs[0] | [.status, .returncode, .error] | @json')" = '["error",127,"stage 2: no-such-stage-prog: not found"]' ]
+	[ "$(jqo '.jobs[1] | [.status, .returncode, .error] | @json')" = '["error",126,"stage 2: /etc/passwd: not executable"]' ]
+	[ "$(jqo '[.jobs[0].stages[].pid] | @json')" = '[null,null]' ]
+	[ "$(jqo '.jobs[2].status')" = ok ]
+	[ -z "$(procs_with "$m")" ]
+}
+
+@test "stage objects: per-stage env; stderr captured per stage, merged, null, or to the job" {
+	f=$(spec <<'EOF'
+{"jobs": [{"pipeline": [
+    {"run": ["sh", "-c", "echo \"$WHO\"; echo s1-err >&2"], "env": {"WHO": "stage1"}, "stderr": "capture"},
+    {"run": ["sh", "-c", "cat; echo s2-err >&2"], "stderr": "stdout"},
+    {"run": ["sh", "-c", "cat; echo s3-err >&2"], "stderr": "null"},
+    {"run": ["sh", "-c", "cat; echo \"$WHO\"; echo s4-err >&2"]}
+  ], "env": {"WHO": "job"}}]}
+EOF
+)
+	pr run "$f"
+	assert_success
+	[ "$(jq '.jobs[0].stdout' <<<"$output")" = '"stage1\ns2-err\njob\n"' ]
+	[ "$(jq '.jobs[0].stderr' <<<"$output")" = '"s4-err\n"' ]
+	[ "$(jq -c '.jobs[0].stages[0] | [.stderr, .stderr_bytes]' <<<"$output")" = '["s1-err\n",7]' ]
+	[ "$(jqo '.jobs[0].stages[1] | has("stderr")')" = false ]
+}
+
+@test "a stage's stderr to a file" {
+	f=$(spec <<EOF
+{"jobs": [{"pipeline": [{"run": ["sh", "-c", "echo to-file >&2"], "stderr": {"file": "$BATS_TEST_TMPDIR/e.txt"}}, ["cat"]]}]}
+EOF
+)
+	pr run "$f"
+	assert_success
+	[ "$(cat "$BATS_TEST_TMPDIR/e.txt")" = to-file ]
+}
+
+@test "stages see exactly fds 0, 1, 2, the original signal state, their own group" {
+	f=$(spec <<EOF
+{"jobs": [{"pipeline": [["$PROBE", "fds"], ["cat"]]},
+          {"pipeline": [["true"], ["$PROBE", "sigdisp", "PIPE", "INT", "TERM", "CHLD"]]},
+          {"pipeline": [["$PROBE", "ids"], ["cat"]]}]}
+EOF
+)
+	exec 8</dev/null
+	run --separate-stderr nohup "$PIPERUN" run "$f"
+	exec 8<&-
+	assert_success
+	[ "$(jqo '.jobs[0].stdout')" = "0 1 2" ]
+	[ "$(jqo '.jobs[1].stdout')" = "$(printf '%s\n' 'PIPE default unblocked' 'INT default unblocked' 'TERM default unblocked' 'CHLD default unblocked')" ]
+	read -r pid ppid pgid sid <<<"$(jqo '.jobs[2].stdout')"
+	[ "$pid" = "$(jqo '.jobs[2].stages[0].pid')" ]
+	# a stage is a child of its host, in the host's group (the job's group)
+	[ "$pgid" = "$ppid" ]
+}
+
+@test "no process keeps an inter-stage pipe end: a dead reader gives its writer EPIPE at once" {
+	# if anyone else held the read end, the writer would block forever
+	f=$(spec <<'EOF'
+{"jobs": [{"pipeline": [["sh", "-c", "trap '' PIPE; while echo x; do :; done; echo writer-saw-EPIPE >&2"], ["head", "-n", "1"]]}]}
+EOF
+)
+	pr run "$f"
+	assert_success
+	[ "$(jqo '.jobs[0].stdout')" = x ]
+	[[ "$(jqo '.jobs[0].stderr')" == *writer-saw-EPIPE* ]]
+}
+
+@test "a dead first stage closes the job's stdin: the runner's writes stop at once" {
+	f=$(spec <<'EOF'
+{"jobs": [{"pipeline": [["true"], ["cat"]], "stdin": {"random": "64M"}}]}
+EOF
+)
+	pr run "$f"
+	assert_success
+	[ "$(jqo '.jobs[0].stdout_bytes')" = 0 ]
+}
+
+@test "pipeline jobs take stdin from a job and feed another" {
+	f=$(spec <<'EOF'
+{"jobs": [
+  {"name": "words", "run": ["printf", "b\na\nc\na\n"]},
+  {"name": "uniq", "pipeline": [["sort"], ["uniq", "-c"], ["sort", "-rn"]], "stdin": {"from": "words"}},
+  {"name": "top", "run": ["head", "-n", "1"], "stdin": {"from": "uniq"}}
+]}
+EOF
+)
+	pr run "$f"
+	assert_success
+	[ "$(jqo '.jobs[2].stdout' | tr -s ' ')" = " 2 a" ]
+}
+
+@test "a fatal error in the pipeline host is that job's error, never the runner's exit" {
+	# the job's own fd limit leaves the host no room for libpipeline's pipes
+	f=$(spec <<'EOF'
+{"jobs": [
+  {"name": "starved", "pipeline": [["echo", "x"], ["cat"], ["cat"]], "rlimits": {"nofile": 7}},
+  {"name": "fine", "pipeline": [["echo", "y"], ["cat"]]}
+]}
+EOF
+)
+	pr run "$f"
+	assert_failure 1
+	[ -z "$stderr" ]
+	[ "$(jqo '.jobs[0].status')" = error ]
+	[[ "$(jqo '.jobs[0].error')" == "pipeline host failed with exit status 2: "*"Too many open files"* ]]
+	[ "$(jqo '.jobs[1] | [.status, .stdout] | @json')" = '["ok","y\n"]' ]
+}
+
+@test "pass_fds is rejected for pipeline jobs" {
+	f=$(spec <<<'{"jobs": [{"pipeline": [["true"]], "pass_fds": [5]}]}')
+	pr validate "$f"
+	assert_failure 2
+	[[ $stderr == *"jobs[0].pass_fds: pass_fds is not supported for pipeline jobs"* ]]
+}
+
+@test "200 jobs, half plain and half 3-stage pipelines, at -j 8: every returncode right" {
+	python3 - "$BATS_TEST_TMPDIR/mixed.json" <<'EOF'
+import json, sys
+jobs = []
+for i in range(100):
+    jobs.append({"name": f"plain{i}", "shell": f"exit {i % 7}", "expect": [i % 7]})
+    jobs.append({"name": f"pipe{i}", "pipeline": [["echo", str(i)], ["cat"], ["sh", "-c", f"read x; exit $(( x % 5 ))"]],
+                 "expect": [i % 5]})
+json.dump({"jobs": jobs}, open(sys.argv[1], "w"))
+EOF
+	pr run -j 8 --output jsonl "$BATS_TEST_TMPDIR/mixed.json"
+	assert_success
+	[ "$(tail -1 <<<"$output" | jq -c '.summary | [.total, .ok]')" = '[200,200]' ]
+	# each name exactly once, and each returncode is the one its job chose
+	[ "$(head -n -1 <<<"$output" | jq -r .name | sort -u | wc -l)" = 200 ]
+	head -n -1 <<<"$output" | jq -e -s 'map(if (.name | startswith("plain"))
+		then .returncode == ((.name[5:] | tonumber) % 7)
+		else .returncode == ((.name[4:] | tonumber) % 5) end) | all' >/dev/null
+}
+
+@test "500 pipeline jobs: each accounted once, no fd growth, no zombies" {
+	f=$(spec <<<'{"jobs": [{"name": "p", "pipeline": [["echo", "{#}"], ["cat"]], "repeat": 500}]}')
+	pr run -j 16 --output jsonl "$f"
+	assert_success
+	last=$(tail -1 <<<"$output")
+	[ "$(jq -c '.summary | [.total, .ok]' <<<"$last")" = '[500,500]' ]
+	[ "$(head -n -1 <<<"$output" | jq -r .name | sort -u | wc -l)" = 500 ]
+	[ "$(head -n -1 <<<"$output" | jq -r '(.name[2:] | tonumber | tostring) + " " + (.stdout | rtrimstr("\n"))' | awk '$1 != $2' | wc -l)" = 0 ]
+	[ "$(jq '.runner.fds_end == .runner.fds_start' <<<"$last")" = true ]
+	[ "$(jq '.runner.children_left' <<<"$last")" = 0 ]
+}
+
+@test "ulimit -n 64 with 50 pipeline jobs at -j 50: jobs wait for headroom; all complete" {
+	f=$(spec <<<'{"jobs": [{"name": "p", "pipeline": [["sh", "-c", "sleep 0.2; echo {#}"], ["cat"], ["cat"]], "repeat": 50}]}')
+	run --separate-stderr bash -c "ulimit -n 64 && exec \"$PIPERUN\" run -j 50 -o jsonl \"$f\""
+	assert_success
+	last=$(tail -1 <<<"$output")
+	[ "$(jq -c '.summary | [.total, .ok]' <<<"$last")" = '[50,50]' ]
+	# some starts had to wait
+	[ "$(head -n -1 <<<"$output" | jq -s 'map(.throttled // 0) | add > 0')" = true ]
+	[ "$(jq '.runner.fds_end == .runner.fds_start' <<<"$last")" = true ]
+}
+
+@test "pipelines and plain jobs run side by side with no lost exit status" {
+	f=$(spec <<'EOF'
+{"jobs": [
+  {"name": "pl", "pipeline": [["sleep", "0.3"], ["sh", "-c", "exit 4"]], "repeat": 5},
+  {"name": "plain", "shell": "sleep 0.2; exit 6", "repeat": 5}
+]}
+EOF
+)
+	pr run "$f"
+	assert_failure 1
+	[ "$(jqo '[.jobs[] | .returncode] | @json')" = '[4,4,4,4,4,6,6,6,6,6]' ]
+	[ "$(jqo '([.jobs[].started_ms] | max) < ([.jobs[] | .started_ms + .duration_ms] | min)')" = true ]
+}
