@@ -45,12 +45,14 @@ static int cmd_run(int argc, char **argv)
 		{ "results", required_argument, NULL, 'r' },
 		{ "only", required_argument, NULL, 'O' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "progress", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct cmd_entry *self = &cmd_run_entry;
 	struct run_cli cli = { .output = OUT_JSON };
 	long max_parallel = -1, fail_fast = -1;
+	enum progress_when progress = PROGRESS_AUTO;
 	int mode = -1;
 	double timeout = -1;
 	char **only = NULL;
@@ -103,6 +105,17 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case 'q':
 			cli.output = OUT_NONE;
+			progress = PROGRESS_NEVER;
+			break;
+		case 'P':
+			if (!strcmp(optarg, "auto"))
+				progress = PROGRESS_AUTO;
+			else if (!strcmp(optarg, "always"))
+				progress = PROGRESS_ALWAYS;
+			else if (!strcmp(optarg, "never"))
+				progress = PROGRESS_NEVER;
+			else
+				return cmd_bad_usage(self, "--progress: expected auto, always or never, got \"%s\"", optarg);
 			break;
 		case 'h':
 			cmd_help(self);
@@ -161,6 +174,7 @@ static int cmd_run(int argc, char **argv)
 		.max_parallel = s->max_parallel,
 		.timeout = s->timeout,
 		.fail_fast = s->fail_fast,
+		.progress = progress,
 		.on_done = cli.output == OUT_JSONL ? on_done_jsonl : NULL,
 		.ctx = &cli,
 	};
@@ -237,7 +251,9 @@ const struct cmd_entry cmd_run_entry = {
 	"  -o, --output FMT       json (default), jsonl, text or none\n"
 	"      --results FILE     also write the JSON document to FILE\n"
 	"      --only NAME        run only NAME and what it depends on (repeatable)\n"
-	"  -q, --quiet            print no results (same as --output none)\n"
+	"      --progress WHEN    auto (default: when stderr is a terminal), always\n"
+	"                         or never: counts, a bar and an ETA on stderr\n"
+	"  -q, --quiet            print no results, no progress\n"
 	"  -h, --help             show this help\n"
 	"\n"
 	"exit status: 0 all jobs ok, 1 some job not ok, 2 usage or spec error\n"

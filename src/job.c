@@ -42,6 +42,7 @@ void job_init(struct job *j, const struct job_spec *spec, size_t index,
 	j->state = JOB_PENDING;
 	j->pidfd = j->fd_in = j->fd_out = j->fd_err = -1;
 	j->fd_res = j->fd_diag = -1;
+	j->cj.dirfd = j->cj.procs_fd = -1;
 	j->out.spill_fd = j->err.spill_fd = -1;
 	j->out.tee_fd = j->err.tee_fd = -1;
 }
@@ -64,12 +65,14 @@ static void add_term(struct job *j, int sig)
 	j->nterm++;
 }
 
-/* Signal the job's whole process group. */
+/* Signal everything of the job: its process group, and in cgroup mode
+ * every process in its cgroup (escaped ones included). */
 static void signal_group(struct job *j, int sig)
 {
 	if (j->pid <= 0)
 		return;
-	if (kill(-j->pid, sig) == 0 || errno != ESRCH)
+	contain_job_escaped(&j->cj, j->pid, &j->escaped, &j->nescaped, &j->escaped_cap);
+	if (contain_job_signal(j->env->contain, &j->cj, j->pid, sig))
 		add_term(j, sig);
 }
 
@@ -389,6 +392,7 @@ static void attempt_end(struct job *j)
 		close(j->pidfd);
 		j->pidfd = -1;
 	}
+	contain_job_end(j->env->contain, &j->cj);
 	capture_finish(&j->out);
 	capture_finish(&j->err);
 	for (size_t i = 0; j->stage_err && i < j->nstages; i++)
@@ -470,7 +474,7 @@ static void on_kill(struct timer *t);
 static void check_group(struct job *j)
 {
 	struct loop *l = j->env->loop;
-	if (kill(-j->pid, 0) < 0 && errno == ESRCH) {
+	if (!contain_job_alive(j->env->contain, &j->cj, j->pid)) {
 		attempt_end(j);
 		return;
 	}
@@ -488,6 +492,7 @@ static void check_group(struct job *j)
 static void on_poll(struct timer *t)
 {
 	struct job *j = t->data;
+	j->env->ops->reap_orphans(j);
 	drain(j);
 	check_group(j);
 }
@@ -524,6 +529,7 @@ static void on_pid(struct watch *w, uint32_t ev)
 	close(j->pidfd);
 	j->pidfd = -1;
 	j->exited = true;
+	j->env->ops->reap_orphans(j);
 	j->state = JOB_ENDING;
 	close_in(j);
 	drain(j);
@@ -616,6 +622,9 @@ static void reset_attempt(struct job *j)
 	j->pid = 0;
 	memset(&j->main, 0, sizeof j->main);
 	j->main.exit_code = -1;
+	escaped_free(j->escaped, j->nescaped);
+	j->escaped = NULL;
+	j->nescaped = j->escaped_cap = 0;
 	capture_free(&j->out);
 	capture_free(&j->err);
 	for (size_t i = 0; j->stage_err && i < j->nstages; i++)
@@ -832,8 +841,27 @@ int job_start(struct job *j)
 	}
 	struct spawn_error se;
 	pid_t pid;
-	int pidfd;
-	int rc = spawn_start(&o, &pid, &pidfd, &se);
+	int pidfd, rc;
+	/* each attempt in a cgroup of its own, joined before exec */
+	o.cgroup_procs_fd = contain_job_prepare(env->contain, &j->cj);
+	if (o.cgroup_procs_fd < 0 && env->contain->mode == CONTAIN_CGROUP &&
+	    short_of_resources(errno)) {
+		rc = -1;
+		se.step = SPAWN_CLONE;
+		se.err = errno;
+	} else {
+		rc = spawn_start(&o, &pid, &pidfd, &se);
+		if (rc < 0 && se.step == SPAWN_CGROUP) {
+			/* cgroups exist but cannot take our processes (odd
+			 * delegation): the rest of the run uses process groups */
+			contain_job_end(env->contain, &j->cj);
+			env->contain->mode = CONTAIN_PGROUP;
+			o.cgroup_procs_fd = -1;
+			rc = spawn_start(&o, &pid, &pidfd, &se);
+		}
+	}
+	if (rc < 0)
+		contain_job_end(env->contain, &j->cj);
 	for (int i = 0; i < 3; i++)
 		if (owned[i])
 			close(child[i]);
@@ -868,6 +896,8 @@ int job_start(struct job *j)
 	}
 	j->pid = pid;
 	j->pidfd = pidfd;
+	j->in_cgroup = o.cgroup_procs_fd >= 0;
+	contain_job_started(env->contain, &j->cj, pid);
 	if (s->kind != KIND_PIPELINE)
 		j->stages[0].pid = pid;
 
@@ -996,6 +1026,9 @@ void job_free(struct job *j)
 	free(j->hist);
 	free(j->error);
 	free(j->rdeps);
+	escaped_free(j->escaped, j->nescaped);
+	j->escaped = NULL;
+	j->nescaped = 0;
 	j->stages = NULL;
 	j->term = NULL;
 	j->hist = NULL;

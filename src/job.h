@@ -20,6 +20,7 @@
 
 #include "capture.h"
 #include "codec.h"
+#include "contain.h"
 #include "loop.h"
 #include "util.h"
 #include "spec.h"
@@ -72,6 +73,10 @@ struct job_ops {
 	 * in RETRY_WAIT and will call ready() when its delay is over. */
 	void (*ended)(struct job *j);
 	void (*ready)(struct job *j);
+	/* A child was reaped, or a group is being waited for: reap orphans
+	 * that a not-yet-reaped job process may have hidden from the last
+	 * SIGCHLD (waitid's peek shows one zombie at a time). */
+	void (*reap_orphans)(struct job *j);
 	void *ctx;
 };
 
@@ -84,6 +89,7 @@ struct job_env {
 	const struct job_ops *ops;
 	const struct spec *spec;
 	struct job *all;             /* every job (for stdin.from) */
+	struct contain *contain;
 	bool stopping;               /* fail-fast, run timeout or interrupt */
 };
 #define JOB_SCRATCH (64 * 1024)
@@ -107,6 +113,10 @@ struct job {
 	struct watch w_pid;
 	struct stage_result main;    /* the spawned process: the command, or
 					a pipeline's host */
+	struct contain_job cj;
+	bool in_cgroup;              /* this attempt ran in a cgroup of its own */
+	struct escaped *escaped;     /* left the process group, seen in the cgroup */
+	size_t nescaped, escaped_cap;
 	int fd_in, fd_out, fd_err;   /* runner ends, -1 when closed */
 	struct watch w_in, w_out, w_err;
 	struct feeder feed;

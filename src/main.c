@@ -33,6 +33,7 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_run_entry,
 	&cmd_validate_entry,
 	&cmd_plan_entry,
+	&cmd_exec_entry,
 };
 
 static void main_usage(FILE *f)

@@ -147,6 +147,18 @@ static void report_stage(struct jw *w, const struct job *j, size_t i)
 	jw_obj_end(w);
 }
 
+static void report_escaped(struct jw *w, const struct escaped *e, size_t n)
+{
+	jw_arr(w, false);
+	for (size_t i = 0; i < n; i++) {
+		jw_obj(w, true);
+		jw_kint(w, "pid", e[i].pid);
+		jw_kstr(w, "argv", e[i].argv);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+}
+
 void report_job(struct jw *w, const struct job *j)
 {
 	const struct job_spec *s = j->spec;
@@ -206,6 +218,10 @@ void report_job(struct jw *w, const struct job *j)
 		}
 		jw_arr_end(w);
 	}
+	if (started)
+		jw_kstr(w, "containment", j->in_cgroup ? "cgroup" : "process-group");
+	jw_key(w, "escaped");
+	report_escaped(w, j->escaped, j->nescaped);
 	if (j->throttled)
 		jw_kint(w, "throttled", j->throttled);
 	jw_obj_end(w);
@@ -256,6 +272,9 @@ static void report_header(struct jw *w, const struct spec *s,
 	jw_knum(w, "duration_ms", res->duration_ms);
 	jw_kstr(w, "mode", run_mode_name(s->mode));
 	jw_kint(w, "max_parallel", res->limit);
+	jw_kstr(w, "containment", contain_mode_name(res->containment));
+	jw_key(w, "orphans");
+	report_escaped(w, res->orphans, res->norphans);
 	jw_key(w, "stopped");
 	switch (res->stop) {
 	case STOP_FAIL_FAST: jw_str(w, "fail_fast"); break;

@@ -36,7 +36,64 @@ struct runner {
 	struct timer t_run;
 	size_t *work;        /* finished jobs whose dependents need updating */
 	size_t nwork, work_cap;
+	struct contain contain;
+	/* pids of running jobs' processes: an open-addressing set, so that
+	 * SIGCHLD can tell a job's process from an orphan in O(1) */
+	pid_t *tracked;
+	size_t tracked_cap, ntracked;
+	struct progress progress;
 };
+
+static size_t pid_hash(pid_t p, size_t cap)
+{
+	return ((size_t)p * 2654435761u) & (cap - 1);
+}
+
+static void tracked_add(struct runner *r, pid_t p);
+
+static void tracked_rehash(struct runner *r, size_t cap)
+{
+	pid_t *old = r->tracked;
+	size_t oldcap = r->tracked_cap;
+	r->tracked = xcalloc(cap, sizeof *r->tracked);
+	r->tracked_cap = cap;
+	r->ntracked = 0;
+	for (size_t i = 0; i < oldcap; i++)
+		if (old[i] > 0)
+			tracked_add(r, old[i]);
+	free(old);
+}
+
+static void tracked_add(struct runner *r, pid_t p)
+{
+	if ((r->ntracked + 1) * 2 > r->tracked_cap)
+		tracked_rehash(r, r->tracked_cap ? r->tracked_cap * 2 : 64);
+	size_t i = pid_hash(p, r->tracked_cap);
+	while (r->tracked[i] > 0)
+		i = (i + 1) & (r->tracked_cap - 1);
+	r->tracked[i] = p;
+	r->ntracked++;
+}
+
+static void tracked_del(struct runner *r, pid_t p)
+{
+	if (!r->tracked_cap || p <= 0)
+		return;
+	size_t i = pid_hash(p, r->tracked_cap);
+	while (r->tracked[i] && r->tracked[i] != p)
+		i = (i + 1) & (r->tracked_cap - 1);
+	if (r->tracked[i] != p)
+		return;
+	r->tracked[i] = 0;
+	r->ntracked--;
+	/* re-insert the rest of the cluster (no tombstones) */
+	for (i = (i + 1) & (r->tracked_cap - 1); r->tracked[i]; i = (i + 1) & (r->tracked_cap - 1)) {
+		pid_t q = r->tracked[i];
+		r->tracked[i] = 0;
+		r->ntracked--;
+		tracked_add(r, q);
+	}
+}
 
 void runner_block_signals(void)
 {
@@ -45,6 +102,9 @@ void runner_block_signals(void)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
+	/* SIGCHLD only says "some child ended" (orphans, in process-group
+	 * mode); jobs are reaped through their pidfds */
+	sigaddset(&set, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 }
 
@@ -151,6 +211,7 @@ static void stop_run(struct runner *r, enum stop_reason why);
 static void on_ended(struct job *j)
 {
 	struct runner *r = j->env->ops->ctx;
+	tracked_del(r, j->pid);
 	r->running--;
 	r->throttled = false;
 	if (j->state == JOB_DONE) {
@@ -216,11 +277,32 @@ static void stop_run(struct runner *r, enum stop_reason why)
 
 /* --------------------------------------------------------------- signals */
 
+static bool is_tracked(pid_t pid, void *ctx)
+{
+	struct runner *r = ctx;
+	if (!r->tracked_cap)
+		return false;
+	size_t i = pid_hash(pid, r->tracked_cap);
+	while (r->tracked[i] && r->tracked[i] != pid)
+		i = (i + 1) & (r->tracked_cap - 1);
+	return r->tracked[i] == pid;
+}
+
+static void reap_orphans(struct job *j)
+{
+	struct runner *r = j->env->ops->ctx;
+	contain_reap_orphans(&r->contain, is_tracked, r);
+}
+
 static void on_signal(struct watch *w, uint32_t ev)
 {
 	struct runner *r = w->data;
 	struct signalfd_siginfo si;
 	while (read(r->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+		if (si.ssi_signo == SIGCHLD) {
+			contain_reap_orphans(&r->contain, is_tracked, r);
+			continue;
+		}
 		r->nsignals++;
 		if (r->nsignals == 1) {
 			r->res->signal = (int)si.ssi_signo;
@@ -256,8 +338,11 @@ static void dispatch(struct runner *r)
 			continue;
 		}
 		r->running++;
-		if (job_start(j) == 0)
+		if (job_start(j) == 0) {
+			if (j->pid > 0 && (j->state == JOB_RUNNING || j->state == JOB_ENDING))
+				tracked_add(r, j->pid);
 			continue;
+		}
 		/* out of fds or processes: wait for a running job to end */
 		int e = errno;
 		r->running--;
@@ -284,6 +369,15 @@ static bool stalled_ok(struct runner *r)
 	return false;
 }
 
+static void sample(void *ctx, struct progress_counts *c)
+{
+	struct runner *r = ctx;
+	c->total = r->n;
+	c->done = r->done;
+	c->running = r->running;
+	c->failed = r->done - r->res->counts[ST_OK];
+}
+
 int runner_run(const struct spec *s, const struct run_config *cfg,
 	       struct run_result *res)
 {
@@ -300,6 +394,15 @@ int runner_run(const struct spec *s, const struct run_config *cfg,
 		: cfg->max_parallel > 0 ? cfg->max_parallel : runner_auto_parallel();
 	res->limit = r.limit;
 
+	char *why = NULL;
+	if (contain_init(&r.contain, &why) < 0) {
+		fprintf(stderr, "piperun: containment: %s\n", why);
+		free(why);
+		free(r.jobs);
+		return -1;
+	}
+	res->containment = r.contain.mode;
+	r.env.contain = &r.contain;
 	r.env.loop = loop_new();
 	r.env.devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (!r.env.loop || r.env.devnull < 0) {
@@ -313,6 +416,7 @@ int runner_run(const struct spec *s, const struct run_config *cfg,
 	r.env.all = r.jobs;
 	r.ops.ended = on_ended;
 	r.ops.ready = on_ready;
+	r.ops.reap_orphans = reap_orphans;
 	r.ops.ctx = &r;
 	r.env.ops = &r.ops;
 
@@ -321,6 +425,7 @@ int runner_run(const struct spec *s, const struct run_config *cfg,
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGCHLD);
 	r.sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (r.sigfd >= 0)
 		loop_add(r.env.loop, &r.w_sig, r.sigfd, EPOLLIN, on_signal, &r);
@@ -345,6 +450,7 @@ int runner_run(const struct spec *s, const struct run_config *cfg,
 		timer_start(r.env.loop, &r.t_run, r.env.run_t0 + cfg->timeout * 1000,
 			    on_run_timeout, &r);
 
+	progress_start(&r.progress, cfg->progress, r.env.loop, sample, &r);
 	while (r.done < r.n) {
 		dispatch(&r);
 		if (r.done == r.n)
@@ -362,6 +468,8 @@ int runner_run(const struct spec *s, const struct run_config *cfg,
 		}
 	}
 	timer_stop(r.env.loop, &r.t_run);
+	progress_finish(&r.progress, r.stop == STOP_SIGNAL ? "interrupted"
+			: res->counts[ST_OK] == r.n ? "ok" : "failed");
 	res->duration_ms = now_ms() - r.env.run_t0;
 	res->jobs = r.jobs;
 	res->njobs = r.n;
@@ -371,9 +479,13 @@ int runner_run(const struct spec *s, const struct run_config *cfg,
 	}
 	close(r.env.devnull);
 	loop_free(r.env.loop);
+	contain_fini(&r.contain);
+	res->orphans = r.contain.orphans;
+	res->norphans = r.contain.norphans;
 	free(r.env.scratch);
 	free(r.ready);
 	free(r.work);
+	free(r.tracked);
 	res->fds_end = count_open_fds();
 	res->children_left = count_children();
 	return 0;
@@ -381,6 +493,9 @@ int runner_run(const struct spec *s, const struct run_config *cfg,
 
 void run_result_free(struct run_result *res)
 {
+	escaped_free(res->orphans, res->norphans);
+	res->orphans = NULL;
+	res->norphans = 0;
 	for (size_t i = 0; i < res->njobs; i++)
 		job_free(&res->jobs[i]);
 	free(res->jobs);

@@ -8,7 +8,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "contain.h"
 #include "job.h"
+#include "progress.h"
 #include "spec.h"
 
 enum stop_reason { STOP_NONE, STOP_FAIL_FAST, STOP_TIMEOUT, STOP_SIGNAL };
@@ -18,6 +20,7 @@ struct run_config {
 	long max_parallel;   /* 0: as many as the limits allow */
 	double timeout;      /* whole run, seconds; 0 = none */
 	long fail_fast;      /* 0 = off */
+	enum progress_when progress;
 	/* Called as each job reaches DONE (completion order). */
 	void (*on_done)(const struct job *j, void *ctx);
 	void *ctx;
@@ -33,6 +36,9 @@ struct run_result {
 	long limit;          /* the parallelism actually used */
 	size_t counts[ST__COUNT];
 	int fds_start, fds_end;  /* the runner's open fds before and after */
+	enum contain_mode containment;
+	struct escaped *orphans; /* process-group mode: adopted and stopped */
+	size_t norphans;
 	int children_left;       /* children (live or zombie) after the run */
 };
 

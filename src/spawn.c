@@ -98,7 +98,7 @@ static int child_main(void *arg)
 			goto fail;
 	}
 	step = SPAWN_SETPGID;
-	if (setpgid(0, o->pgid) < 0)
+	if (o->pgid >= 0 && setpgid(0, o->pgid) < 0)
 		goto fail;
 	step = SPAWN_PDEATHSIG;
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
@@ -113,6 +113,13 @@ static int child_main(void *arg)
 		memset(&sa, 0, sizeof sa);
 		sa.sa_handler = changed_ign[i] ? SIG_IGN : SIG_DFL;
 		sigaction(changed_sigs[i], &sa, NULL);
+	}
+	if (o->default_tty_signals) {
+		struct sigaction sa;
+		memset(&sa, 0, sizeof sa);
+		sa.sa_handler = SIG_DFL;
+		sigaction(SIGTTIN, &sa, NULL);
+		sigaction(SIGTTOU, &sa, NULL);
 	}
 	step = SPAWN_RLIMIT;
 	if (nofile_raised && setrlimit(RLIMIT_NOFILE, &orig_nofile) < 0)

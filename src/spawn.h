@@ -52,8 +52,12 @@ struct spawn_opts {
 	size_t nrlimits;
 	const int *pass_fds;       /* kept open in the child, sorted */
 	size_t npass_fds;
-	pid_t pgid;                /* 0: the child leads a new process group */
+	pid_t pgid;                /* 0: the child leads a new process group;
+				      -1: it stays in the runner's */
 	int cgroup_procs_fd;       /* -1, or cgroup.procs to join before exec */
+	bool default_tty_signals;  /* SIGTTIN/SIGTTOU to SIG_DFL (exec, like
+				      timeout(1): a background command that
+				      touches the terminal stops) */
 };
 
 /* Which step failed in the child. */

@@ -79,3 +79,79 @@ EOF
 	[ "$(jqo '.jobs[3].termination')" = '[]' ]
 	[ -z "$(procs_with "$m")" ] || { ps -ef | grep "$m"; return 1; }
 }
+
+@test "cgroup mode: each job in its own cgroup; a double-forked setsid daemon is killed and listed" {
+	m=$(marker)
+	f=$(spec <<EOF
+{"jobs": [{"name": "d", "shell": "(setsid sh -c 'sleep 300; :' $m &) ; sleep 0.2; echo parent-done"}]}
+EOF
+)
+	PIPERUN_CONTAINMENT=cgroup pr run "$f"
+	assert_success
+	[ "$(jqo '.containment')" = cgroup ]
+	[ "$(jqo '.jobs[0].containment')" = cgroup ]
+	[ "$(jqo '.jobs[0].stdout')" = parent-done ]
+	[ "$(jqo '[.jobs[0].escaped[] | select(.argv | test("sleep 300"))] | length > 0')" = true ]
+	[ "$(jqo '.jobs[0].escaped | map(.pid > 0) | all')" = true ]
+	[ -z "$(procs_with "$m")" ]
+	# and the cgroups are gone
+	[ -z "$(ls /sys/fs/cgroup/unified 2>/dev/null | grep "piperun\.$$" || true)" ]
+}
+
+@test "process-group mode: the same daemon is adopted (subreaper), killed at the end and listed at run level" {
+	m=$(marker)
+	f=$(spec <<EOF
+{"jobs": [{"name": "d", "shell": "(setsid sh -c 'sleep 300; :' $m &) ; sleep 0.2; echo parent-done"}]}
+EOF
+)
+	PIPERUN_CONTAINMENT=pgroup pr run "$f"
+	assert_success
+	[ "$(jqo '.containment')" = process-group ]
+	[ "$(jqo '.jobs[0].containment')" = process-group ]
+	[ "$(jqo '[.orphans[] | select(.argv | test("'"$m"'"))] | length')" = 1 ]
+	[ -z "$(procs_with "$m")" ]
+}
+
+@test "PIPERUN_CONTAINMENT=cgroup where none is possible is a clear error" {
+	f=$(spec <<<'{"jobs": [{"run": ["true"]}]}')
+	# a read-only view of /proc/self/mountinfo without cgroup2 is hard to
+	# fake; an unknown value falls back, an impossible demand fails:
+	run --separate-stderr unshare -m bash -c "umount -l /sys/fs/cgroup/unified 2>/dev/null || umount -l /sys/fs/cgroup 2>/dev/null; PIPERUN_CONTAINMENT=cgroup \"$PIPERUN\" run \"$f\""
+	[ "$status" = 3 ]
+	[[ $stderr == "piperun: containment: PIPERUN_CONTAINMENT=cgroup: no cgroup v2 hierarchy is mounted" ]]
+}
+
+@test "kill -9 of the runner: every process of the run is gone within a second" {
+	for mode in cgroup pgroup; do
+		m=$(marker)-$mode
+		f=$(spec <<EOF
+{"jobs": [{"name": "tree", "shell": "sh -c 'sleep 300; :' $m & sh -c 'sh -c \"sleep 301; :\" $m & sleep 302' & sleep 303", "repeat": 3},
+          {"name": "pl", "pipeline": [["sh", "-c", "sleep 304; : $m"], ["cat"]]}]}
+EOF
+)
+		PIPERUN_CONTAINMENT=$mode "$PIPERUN" run "$f" > /dev/null &
+		pid=$!
+		for i in $(seq 100); do [ "$(procs_with "$m" | wc -l)" -ge 10 ] && break; sleep 0.05; done
+		[ "$(procs_with "$m" | wc -l)" -ge 10 ]
+		kill -9 "$pid"
+		wait "$pid" || true
+		for i in $(seq 20); do [ -z "$(procs_with "$m")" ] && break; sleep 0.05; done
+		[ -z "$(procs_with "$m")" ] || { echo "$mode: left: $(procs_with "$m")"; return 1; }
+	done
+}
+
+@test "the guardian ignores a terminal's Ctrl-C; the runner handles it" {
+	f=$(spec <<<'{"jobs": [{"run": ["sleep", "30"]}]}')
+	"$PIPERUN" run "$f" > "$BATS_TEST_TMPDIR/o.json" &
+	pid=$!
+	for i in $(seq 100); do pgrep -P "$pid" sleep >/dev/null && break; sleep 0.05; done
+	guard=$(pgrep -P "$pid" -x piperun-guard)
+	[ -n "$guard" ]
+	kill -INT "$guard"
+	sleep 0.1
+	kill -0 "$guard"
+	kill -INT "$pid"
+	wait "$pid" || true
+	[ "$(jq -r '.jobs[0].status' "$BATS_TEST_TMPDIR/o.json")" = cancelled ]
+	! kill -0 "$guard" 2>/dev/null
+}

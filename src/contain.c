@@ -1,0 +1,614 @@
+/* contain.c - cgroups, process groups, the subreaper and the guardian
+ * (see contain.h). */
+#include "config.h"
+#include "contain.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <dirent.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define GUARD_SLOTS (1u << 20)
+
+struct guard_table {
+	volatile size_t hwm;
+	volatile pid_t pg[GUARD_SLOTS];
+};
+
+/* free slots of the guard table, kept in runner memory only */
+static size_t *free_slots;
+static size_t nfree, free_cap;
+
+const char *contain_mode_name(enum contain_mode m)
+{
+	return m == CONTAIN_CGROUP ? "cgroup" : "process-group";
+}
+
+/* ------------------------------------------------------------- cgroup v2 */
+
+/* mountinfo escapes blanks as \040 etc. */
+static void unescape(char *s)
+{
+	char *o = s;
+	for (char *p = s; *p;) {
+		if (p[0] == '\\' && isdigit((unsigned char)p[1]) && isdigit((unsigned char)p[2]) &&
+		    isdigit((unsigned char)p[3])) {
+			*o++ = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
+			p += 4;
+		} else {
+			*o++ = *p++;
+		}
+	}
+	*o = 0;
+}
+
+/* The cgroup v2 mount point, from mountinfo (never a fixed path). */
+static char *cgroup2_mount(void)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return NULL;
+	char line[4096], *found = NULL;
+	while (!found && fgets(line, sizeof line, f)) {
+		char *sep = strstr(line, " - ");
+		if (!sep || strncmp(sep + 3, "cgroup2 ", 8))
+			continue;
+		/* fields: id parent maj:min root mountpoint ... */
+		char *save, *tok = strtok_r(line, " ", &save);
+		for (int i = 0; tok && i < 4; i++)
+			tok = strtok_r(NULL, " ", &save);
+		if (tok) {
+			unescape(tok);
+			found = xstrdup(tok);
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/* Our own cgroup v2 path ("0::/path"). */
+static char *own_cgroup(void)
+{
+	FILE *f = fopen("/proc/self/cgroup", "re");
+	if (!f)
+		return NULL;
+	char line[4096], *found = NULL;
+	while (!found && fgets(line, sizeof line, f))
+		if (!strncmp(line, "0::", 3)) {
+			line[strcspn(line, "\n")] = 0;
+			found = xstrdup(line + 3);
+		}
+	fclose(f);
+	return found;
+}
+
+static int cgroup_setup(struct contain *c, char **why)
+{
+	char *mnt = cgroup2_mount(), *own = own_cgroup();
+	int rc = -1;
+	if (!mnt || !own) {
+		*why = xstrdup("no cgroup v2 hierarchy is mounted");
+		goto out;
+	}
+	c->run_path = xasprintf("%s%s%spiperun.%d", mnt, own,
+				own[strlen(own) - 1] == '/' ? "" : "/", (int)getpid());
+	if (mkdir(c->run_path, 0755) < 0 && errno != EEXIST) {
+		*why = xasprintf("cannot create %s: %s", c->run_path, strerror(errno));
+		goto out;
+	}
+	c->run_dirfd = open(c->run_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (c->run_dirfd < 0) {
+		*why = xasprintf("cannot open %s: %s", c->run_path, strerror(errno));
+		rmdir(c->run_path);
+		goto out;
+	}
+	c->mode = CONTAIN_CGROUP;
+	rc = 0;
+out:
+	free(mnt);
+	free(own);
+	if (rc < 0) {
+		free(c->run_path);
+		c->run_path = NULL;
+	}
+	return rc;
+}
+
+static int cg_open(int dirfd, const char *file, int flags)
+{
+	return openat(dirfd, file, flags | O_CLOEXEC);
+}
+
+static ssize_t cg_read(int dirfd, const char *file, char *buf, size_t n)
+{
+	int fd = cg_open(dirfd, file, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	ssize_t r = read(fd, buf, n - 1);
+	close(fd);
+	buf[r > 0 ? r : 0] = 0;
+	return r;
+}
+
+/* pids in cgroup.procs (malloc'd), count in *n */
+static pid_t *cg_procs(int dirfd, size_t *n)
+{
+	*n = 0;
+	int fd = cg_open(dirfd, "cgroup.procs", O_RDONLY);
+	if (fd < 0)
+		return NULL;
+	struct buf b = { 0 };
+	for (;;) {
+		buf_reserve(&b, 4096);
+		ssize_t r = read(fd, b.p + b.len, b.cap - b.len - 1);
+		if (r <= 0)
+			break;
+		b.len += (size_t)r;
+	}
+	close(fd);
+	pid_t *pids = NULL;
+	size_t cap = 0;
+	for (char *p = b.p; p && *p;) {
+		char *end;
+		long v = strtol(p, &end, 10);
+		if (end == p)
+			break;
+		xgrow(&pids, &cap, *n + 1, sizeof *pids);
+		pids[(*n)++] = (pid_t)v;
+		p = end;
+		while (*p == '\n')
+			p++;
+	}
+	buf_free(&b);
+	return pids;
+}
+
+/* -------------------------------------------------------------- guardian */
+
+/* After cgroup.kill: wait (a little) for the run's cgroups to empty,
+ * then remove them.  Only plain system calls and stack buffers. */
+static void guardian_rmdir(const char *run_path)
+{
+	char ev[4096], b[256];
+	snprintf(ev, sizeof ev, "%s/cgroup.events", run_path);
+	for (int i = 0; i < 200; i++) {
+		int fd = open(ev, O_RDONLY | O_CLOEXEC);
+		ssize_t r = fd >= 0 ? read(fd, b, sizeof b - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		b[r > 0 ? r : 0] = 0;
+		if (r <= 0 || strstr(b, "populated 0"))
+			break;
+		struct timespec ts = { 0, 5000000 };
+		nanosleep(&ts, NULL);
+	}
+	int dfd = open(run_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		char dents[8192];
+		for (;;) {
+			long n = syscall(SYS_getdents64, dfd, dents, sizeof dents);
+			if (n <= 0)
+				break;
+			for (long off = 0; off < n;) {
+				struct { uint64_t ino; int64_t off; unsigned short reclen;
+					 unsigned char type; char name[]; } *d = (void *)(dents + off);
+				if (d->type == DT_DIR && d->name[0] != '.')
+					unlinkat(dfd, d->name, AT_REMOVEDIR);
+				off += d->reclen;
+			}
+		}
+		close(dfd);
+	}
+	rmdir(run_path);
+}
+
+static void guardian_main(int rfd, int killfd, struct guard_table *t, const char *run_path)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	prctl(PR_SET_NAME, "piperun-guard");
+	char b[64];
+	for (;;) {
+		ssize_t r = read(rfd, b, sizeof b);
+		if (r == 0)
+			break;
+		if (r < 0 && errno != EINTR)
+			break;
+	}
+	/* The runner is gone: normally after every job ended (nothing
+	 * left), or killed (SIGKILL, OOM) with jobs running. */
+	if (killfd >= 0) {
+		ssize_t w = write(killfd, "1", 1);
+		(void)w;
+	}
+	size_t hwm = t->hwm;
+	for (size_t i = 0; i < hwm && i < GUARD_SLOTS; i++)
+		if (t->pg[i] > 0)
+			kill(-t->pg[i], SIGKILL);
+	/* a runner that ended normally removed its cgroup itself */
+	if (run_path && access(run_path, F_OK) == 0)
+		guardian_rmdir(run_path);
+	_exit(0);
+}
+
+static int guardian_start(struct contain *c)
+{
+	void *m = mmap(NULL, sizeof(struct guard_table), PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (m == MAP_FAILED)
+		return -1;
+	c->table = m;
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	int killfd = c->mode == CONTAIN_CGROUP
+		? cg_open(c->run_dirfd, "cgroup.kill", O_WRONLY) : -1;
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		if (killfd >= 0)
+			close(killfd);
+		return -1;
+	}
+	if (pid == 0) {
+		/* keep only the pipe and cgroup.kill, as fds 3 and 4 */
+		int a = fcntl(p[0], F_DUPFD, 10);
+		int k = killfd >= 0 ? fcntl(killfd, F_DUPFD, 10) : -1;
+		dup2(a, 3);
+		if (k >= 0)
+			dup2(k, 4);
+		close_range(k >= 0 ? 5 : 4, ~0U, 0);
+		int dn = open("/dev/null", O_RDWR);
+		if (dn >= 0) {
+			dup2(dn, 0);
+			dup2(dn, 1);
+			dup2(dn, 2);
+			if (dn > 2)
+				close(dn);
+		}
+		guardian_main(3, k >= 0 ? 4 : -1, c->table, c->run_path);
+	}
+	close(p[0]);
+	if (killfd >= 0)
+		close(killfd);
+	c->guard_pid = pid;
+	c->guard_fd = p[1];
+	return 0;
+}
+
+static size_t slot_take(struct contain *c, pid_t pgid)
+{
+	struct guard_table *t = c->table;
+	if (!t)
+		return 0;
+	size_t i;
+	if (nfree)
+		i = free_slots[--nfree];
+	else if (t->hwm < GUARD_SLOTS)
+		i = t->hwm;
+	else
+		return 0;
+	t->pg[i] = pgid;
+	/* publish the slot before the high-water mark that exposes it */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	if (i >= t->hwm)
+		t->hwm = i + 1;
+	return i + 1;
+}
+
+static void slot_free(struct contain *c, size_t slot)
+{
+	if (!slot || !c->table)
+		return;
+	c->table->pg[slot - 1] = 0;
+	xgrow(&free_slots, &free_cap, nfree + 1, sizeof *free_slots);
+	free_slots[nfree++] = slot - 1;
+}
+
+/* ------------------------------------------------------------------ run */
+
+int contain_init(struct contain *c, char **why)
+{
+	memset(c, 0, sizeof *c);
+	c->run_dirfd = -1;
+	c->guard_fd = -1;
+	c->mode = CONTAIN_PGROUP;
+	*why = NULL;
+	const char *want = getenv("PIPERUN_CONTAINMENT");
+	if (!want || !*want)
+		want = "auto";
+	if (strcmp(want, "pgroup") && strcmp(want, "process-group")) {
+		char *reason = NULL;
+		if (cgroup_setup(c, &reason) < 0) {
+			if (!strcmp(want, "cgroup")) {
+				*why = xasprintf("PIPERUN_CONTAINMENT=cgroup: %s", reason);
+				free(reason);
+				return -1;
+			}
+			free(reason);
+		}
+	}
+	/* In both modes orphans come to us: in process-group mode to be
+	 * found at all, in cgroup mode so that killed ones are reaped at once
+	 * (a zombie keeps its cgroup populated, and PID 1 may be slow). */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	if (guardian_start(c) < 0) {
+		/* without a guardian the run still works; only runner death
+		 * loses grandchildren.  No reason to refuse the run. */
+		c->guard_pid = 0;
+	}
+	return 0;
+}
+
+static char *proc_cmdline(pid_t pid)
+{
+	char path[64], buf[4096];
+	snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	ssize_t r = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (r <= 0)
+		return NULL;
+	while (r > 0 && buf[r - 1] == 0)
+		r--;
+	for (ssize_t i = 0; i < r; i++)
+		if (!buf[i])
+			buf[i] = ' ';
+	buf[r] = 0;
+	return xstrdup(buf);
+}
+
+static void note_orphan(struct contain *c, pid_t pid, char *argv)
+{
+	for (size_t i = 0; i < c->norphans; i++)
+		if (c->orphans[i].pid == pid) {
+			free(argv);
+			return;
+		}
+	xgrow(&c->orphans, &c->orphans_cap, c->norphans + 1, sizeof *c->orphans);
+	c->orphans[c->norphans].pid = pid;
+	c->orphans[c->norphans].argv = argv;
+	c->norphans++;
+}
+
+void contain_reap_orphans(struct contain *c, bool (*is_tracked)(pid_t, void *), void *ctx)
+{
+	for (;;) {
+		siginfo_t si;
+		memset(&si, 0, sizeof si);
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || !si.si_pid)
+			return;
+		/* a job's own process: its pidfd handler reaps it (and any
+		 * orphan queued behind it waits for the next SIGCHLD) */
+		if (si.si_pid == c->guard_pid || is_tracked(si.si_pid, ctx))
+			return;
+		/* it ended: nothing to stop, nothing to list (the run-level
+		 * list is of orphans piperun had to kill at the end) */
+		waitid(P_PID, (id_t)si.si_pid, &si, WEXITED | WNOHANG);
+	}
+}
+
+static void sleep_ms(double ms)
+{
+	struct timespec ts = { (time_t)(ms / 1000), (long)((ms - (time_t)(ms / 1000) * 1000) * 1e6) };
+	nanosleep(&ts, NULL);
+}
+
+void contain_fini(struct contain *c)
+{
+	{
+		/* Orphans still alive (adopted by us as subreaper): stop
+		 * them, then reap.  Nothing of the run may outlive it. */
+		for (int round = 0; round < 2; round++) {
+			char path[64];
+			snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)gettid());
+			FILE *f = fopen(path, "re");
+			int pid, n = 0;
+			while (f && fscanf(f, "%d", &pid) == 1) {
+				if (pid == c->guard_pid)
+					continue;
+				note_orphan(c, pid, proc_cmdline(pid));
+				kill(pid, round ? SIGKILL : SIGTERM);
+				n++;
+			}
+			if (f)
+				fclose(f);
+			if (!n)
+				break;
+			/* give TERM a moment, then KILL what is left */
+			for (int i = 0; i < 20 && round == 0; i++) {
+				siginfo_t si;
+				memset(&si, 0, sizeof si);
+				while (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+				       si.si_pid && si.si_pid != c->guard_pid) {
+					waitid(P_PID, (id_t)si.si_pid, &si, WEXITED);
+					memset(&si, 0, sizeof si);
+				}
+				sleep_ms(10);
+			}
+		}
+		siginfo_t si;
+		for (;;) {
+			memset(&si, 0, sizeof si);
+			if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || !si.si_pid ||
+			    si.si_pid == c->guard_pid)
+				break;
+			waitid(P_PID, (id_t)si.si_pid, &si, WEXITED);
+		}
+	}
+	if (c->run_dirfd >= 0) {
+		close(c->run_dirfd);
+		c->run_dirfd = -1;
+		if (rmdir(c->run_path) < 0 && errno == EBUSY) {
+			/* job cgroups still populated should not happen; try once
+			 * more after a kill */
+			char *k = xasprintf("%s/cgroup.kill", c->run_path);
+			int fd = open(k, O_WRONLY | O_CLOEXEC);
+			if (fd >= 0) {
+				ssize_t w = write(fd, "1", 1);
+				(void)w;
+				close(fd);
+			}
+			free(k);
+		}
+	}
+	if (c->guard_fd >= 0) {
+		close(c->guard_fd);
+		c->guard_fd = -1;
+	}
+	if (c->guard_pid > 0) {
+		while (waitpid(c->guard_pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		c->guard_pid = 0;
+	}
+	free(c->run_path);
+	c->run_path = NULL;
+	if (c->table) {
+		munmap(c->table, sizeof *c->table);
+		c->table = NULL;
+	}
+	free(free_slots);
+	free_slots = NULL;
+	nfree = free_cap = 0;
+}
+
+/* ------------------------------------------------------------------ job */
+
+int contain_job_prepare(struct contain *c, struct contain_job *cj)
+{
+	cj->dirfd = -1;
+	cj->procs_fd = -1;
+	cj->slot = 0;
+	if (c->mode != CONTAIN_CGROUP)
+		return -1;
+	snprintf(cj->name, sizeof cj->name, "job%lu", ++c->seq);
+	if (mkdirat(c->run_dirfd, cj->name, 0755) < 0)
+		return -1;
+	cj->dirfd = openat(c->run_dirfd, cj->name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (cj->dirfd >= 0)
+		cj->procs_fd = cg_open(cj->dirfd, "cgroup.procs", O_WRONLY);
+	if (cj->procs_fd < 0) {
+		int e = errno;
+		if (cj->dirfd >= 0)
+			close(cj->dirfd);
+		cj->dirfd = -1;
+		unlinkat(c->run_dirfd, cj->name, AT_REMOVEDIR);
+		errno = e;
+		return -1;
+	}
+	return cj->procs_fd;
+}
+
+void contain_job_started(struct contain *c, struct contain_job *cj, pid_t pgid)
+{
+	if (cj->procs_fd >= 0) {
+		close(cj->procs_fd);
+		cj->procs_fd = -1;
+	}
+	cj->slot = slot_take(c, pgid);
+}
+
+bool contain_job_alive(struct contain *c, struct contain_job *cj, pid_t pgid)
+{
+	if (cj->dirfd >= 0) {
+		char b[256];
+		if (cg_read(cj->dirfd, "cgroup.events", b, sizeof b) > 0) {
+			char *p = strstr(b, "populated ");
+			if (p && p[10] == '0')
+				/* the cgroup is empty; a process that left it (root
+				 * can) would still be in the group */
+				return kill(-pgid, 0) == 0;
+			if (p)
+				return true;
+		}
+	}
+	return kill(-pgid, 0) == 0 || errno == EPERM;
+}
+
+bool contain_job_signal(struct contain *c, struct contain_job *cj, pid_t pgid, int sig)
+{
+	bool any = kill(-pgid, sig) == 0;
+	if (cj->dirfd >= 0) {
+		if (sig == SIGKILL) {
+			int fd = cg_open(cj->dirfd, "cgroup.kill", O_WRONLY);
+			if (fd >= 0) {
+				any |= write(fd, "1", 1) == 1;
+				close(fd);
+			}
+		}
+		size_t n;
+		pid_t *pids = cg_procs(cj->dirfd, &n);
+		for (size_t i = 0; i < n; i++)
+			any |= kill(pids[i], sig) == 0;
+		free(pids);
+	}
+	return any;
+}
+
+void contain_job_escaped(struct contain_job *cj, pid_t pgid, struct escaped **list,
+			 size_t *n, size_t *cap)
+{
+	if (cj->dirfd < 0)
+		return;
+	size_t np;
+	pid_t *pids = cg_procs(cj->dirfd, &np);
+	for (size_t i = 0; i < np; i++) {
+		pid_t g = getpgid(pids[i]);
+		if (g < 0 || g == pgid)
+			continue;
+		bool seen = false;
+		for (size_t k = 0; k < *n && !seen; k++)
+			seen = (*list)[k].pid == pids[i];
+		if (seen)
+			continue;
+		xgrow(list, cap, *n + 1, sizeof **list);
+		(*list)[*n].pid = pids[i];
+		(*list)[*n].argv = proc_cmdline(pids[i]);
+		(*n)++;
+	}
+	free(pids);
+}
+
+void contain_job_end(struct contain *c, struct contain_job *cj)
+{
+	slot_free(c, cj->slot);
+	cj->slot = 0;
+	if (cj->procs_fd >= 0) {
+		close(cj->procs_fd);
+		cj->procs_fd = -1;
+	}
+	if (cj->dirfd >= 0) {
+		close(cj->dirfd);
+		cj->dirfd = -1;
+		unlinkat(c->run_dirfd, cj->name, AT_REMOVEDIR);
+	}
+}
+
+void escaped_free(struct escaped *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(list[i].argv);
+	free(list);
+}

@@ -1,0 +1,97 @@
+/* contain.h - keeping every descendant of a job under control
+ * (shared/CONTAINMENT.md).
+ *
+ * cgroup mode (a writable cgroup v2 hierarchy, found in mountinfo): the
+ * run gets a cgroup of its own and each job attempt a child cgroup that
+ * its process joins before exec, so nothing it starts can leave:
+ * not setsid, not a double fork.  A job's end, timeout or cancel reaches
+ * every process in it; KILL is cgroup.kill.  Processes that had left the
+ * job's process group are listed in its record as escaped.
+ *
+ * process-group mode (no writable cgroup v2: unprivileged, a container
+ * without delegation, or PIPERUN_CONTAINMENT=pgroup): signals go to the
+ * job's process group.
+ *
+ * In both modes piperun is a child subreaper: orphans are reparented to
+ * it; it reaps those that die (never a job's own process: those are
+ * reaped through their pidfds), and kills and lists at run level those
+ * still alive at the end.  What this mode cannot see: a
+ * process that left the group (setsid/setpgid) while its parent is still
+ * alive is neither in the group nor an orphan yet.
+ *
+ * Either way a guardian process, started before any job, holds the read
+ * end of a pipe from the runner and a shared table of live process
+ * groups; when the runner dies (even by SIGKILL) the pipe reaches EOF and
+ * the guardian SIGKILLs every group in the table and the run's cgroup.
+ * It ignores SIGINT/SIGTERM/SIGHUP: a terminal's Ctrl-C reaches the whole
+ * foreground group, and stopping jobs cleanly is the runner's business. */
+#ifndef PIPERUN_CONTAIN_H
+#define PIPERUN_CONTAIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+enum contain_mode { CONTAIN_PGROUP, CONTAIN_CGROUP };
+
+struct escaped {
+	pid_t pid;
+	char *argv;        /* /proc/PID/cmdline, NULs as spaces; NULL if gone */
+};
+
+struct guard_table;
+
+struct contain {
+	enum contain_mode mode;
+	int run_dirfd;             /* the run's cgroup directory */
+	char *run_path;
+	unsigned long seq;         /* job cgroup names */
+	pid_t guard_pid;
+	int guard_fd;              /* write end: closing it wakes the guardian */
+	struct guard_table *table; /* shared with the guardian */
+	struct escaped *orphans;   /* process-group mode: run-level list */
+	size_t norphans, orphans_cap;
+};
+
+struct contain_job {
+	int dirfd;                 /* the attempt's cgroup, -1 if none */
+	char name[48];
+	int procs_fd;              /* cgroup.procs, until the child joined */
+	size_t slot;               /* guardian table slot + 1, 0 if none */
+};
+
+/* Set up containment for a run (mode from the machine and
+ * PIPERUN_CONTAINMENT=auto|cgroup|pgroup), start the guardian.  Returns
+ * -1 with a message in *why when asked-for cgroup mode is impossible. */
+int contain_init(struct contain *c, char **why);
+/* End of run: kill and reap orphans still alive (they are listed in
+ * c->orphans); remove the run cgroup; let the
+ * guardian go and reap it. */
+void contain_fini(struct contain *c);
+const char *contain_mode_name(enum contain_mode m);
+
+/* Before spawning an attempt: its cgroup (cgroup mode).  Returns the fd
+ * of its cgroup.procs for spawn_opts.cgroup_procs_fd, or -1 (no cgroup;
+ * errno set if one could not be made: EMFILE etc.). */
+int contain_job_prepare(struct contain *c, struct contain_job *cj);
+/* The attempt's process (and group leader) is running. */
+void contain_job_started(struct contain *c, struct contain_job *cj, pid_t pgid);
+/* Is anything of the attempt still alive (the leader already reaped)? */
+bool contain_job_alive(struct contain *c, struct contain_job *cj, pid_t pgid);
+/* Signal everything of the attempt; returns true if anything was there. */
+bool contain_job_signal(struct contain *c, struct contain_job *cj, pid_t pgid, int sig);
+/* Processes in the attempt's cgroup that left its process group; appends
+ * new ones to *list (pids already there are skipped). */
+void contain_job_escaped(struct contain_job *cj, pid_t pgid, struct escaped **list,
+			 size_t *n, size_t *cap);
+/* The attempt is over: forget it, remove its cgroup. */
+void contain_job_end(struct contain *c, struct contain_job *cj);
+
+/* Reap children that are orphans (not in the tracked set), noting them;
+ * called when SIGCHLD arrives.  is_tracked says
+ * whether a pid belongs to a running job. */
+void contain_reap_orphans(struct contain *c, bool (*is_tracked)(pid_t, void *), void *ctx);
+
+void escaped_free(struct escaped *list, size_t n);
+
+#endif
