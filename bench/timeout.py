@@ -1,0 +1,99 @@
+"""Issue 5 benchmarks, side by side in one run (interleaved rounds, medians):
+
+  - timeout precision: a 0.1 s timeout on `sleep 10`; overshoot = time
+    from start to the command reaped, minus 100 ms.  piperun exec and
+    coreutils timeout timed whole from this driver (each pays its own
+    start); piperun run from its record (job duration_ms, spawn to
+    reaped); Python subprocess.run(timeout=0.1) measured in-process, as
+    the seed does.
+  - 1000 `true` jobs at -j 2, each with its own timeout, against the same
+    run without timeouts: the timers must cost nothing measurable.
+
+    python3 bench/timeout.py         (RUNS=20 for precision by default)
+"""
+import json
+import os
+import subprocess
+import tempfile
+import time
+
+from _bench import RUNS, anchor_tool, piperun_bin, ratio, round_robin, timed
+
+PREC_RUNS = int(os.environ.get("PREC_RUNS", "20"))
+N = int(os.environ.get("N", "1000"))
+
+
+def main():
+    pr = piperun_bin()
+    tmp = tempfile.mkdtemp(prefix="piperun-bench-")
+    spec = os.path.join(tmp, "t.json")
+    json.dump({"jobs": [{"run": ["sleep", "10"], "timeout": 0.1}]}, open(spec, "w"))
+    with_t = os.path.join(tmp, "with.json")
+    without_t = os.path.join(tmp, "without.json")
+    json.dump({"jobs": [{"run": ["true"], "stdout": "null", "stderr": "null", "timeout": 10,
+                         "repeat": N}]}, open(with_t, "w"))
+    json.dump({"jobs": [{"run": ["true"], "stdout": "null", "stderr": "null", "repeat": N}]},
+              open(without_t, "w"))
+    print(f"# bench/timeout: precision runs={PREC_RUNS}, N={N} runs={RUNS} cores={os.cpu_count()}")
+
+    def wall_over(cmd, ok=(124,)):
+        def f():
+            t0 = time.perf_counter()
+            r = subprocess.run(cmd)
+            dt = time.perf_counter() - t0
+            assert r.returncode in ok, (cmd, r.returncode)
+            return {"overshoot": ((dt - 0.1) * 1e3, "ms")}
+        return f
+
+    def py_seed():
+        t0 = time.perf_counter()
+        try:
+            subprocess.run(["sleep", "10"], timeout=0.1)
+        except subprocess.TimeoutExpired:
+            pass
+        return {"overshoot": ((time.perf_counter() - t0 - 0.1) * 1e3, "ms")}
+
+    def piperun_run():
+        r = subprocess.run([pr, "run", spec], stdout=subprocess.PIPE)
+        job = json.loads(r.stdout)["jobs"][0]
+        assert job["status"] == "timeout"
+        return {"overshoot": (job["duration_ms"] - 100, "ms")}
+
+    tb = anchor_tool("timeoutbench")
+
+    def c_anchor():
+        r = subprocess.run([tb, "-t", "100", "-r", "1", "--", "/bin/sleep", "10"],
+                           stdout=subprocess.PIPE, text=True, check=True)
+        ms = [float(l.split()[1]) for l in r.stdout.splitlines() if l.startswith("elapsed_ms")]
+        return {"overshoot": (ms[0] - 100, "ms")}
+
+    m = round_robin([
+        ("c_pidfd_poll", c_anchor),
+        ("coreutils_timeout", wall_over(["timeout", "0.1", "sleep", "10"])),
+        ("piperun_exec", wall_over([pr, "exec", "-t", "0.1", "--", "sleep", "10"])),
+        ("python_subprocess", py_seed),
+        ("piperun_run_record", piperun_run),
+    ], runs=PREC_RUNS)
+    ratio("piperun_exec_vs_coreutils_overshoot", m["piperun_exec_overshoot"],
+          m["coreutils_timeout_overshoot"], "overshoot, whole commands (lower is better)")
+    ratio("piperun_run_vs_c_anchor_overshoot", m["piperun_run_record_overshoot"],
+          m["c_pidfd_poll_overshoot"], "piperun run (record) / bare C pidfd+poll, overshoot")
+    print(f"ratio piperun_run_overshoot: {m['piperun_run_record_overshoot']:.3f} ms  # from the "
+          f"job record: deadline to reaped (target < 1 ms)"
+          f"{'  MET' if m['piperun_run_record_overshoot'] < 1 else '  NOT MET'}")
+
+    def per(cmd):
+        def f():
+            dt, _ = timed(cmd)
+            return {"jobs_per_s": (N / dt, "jobs/s")}
+        return f
+    m = round_robin([
+        ("no_timeouts", per([pr, "run", "-j", "2", "-o", "none", without_t])),
+        ("each_with_timeout", per([pr, "run", "-j", "2", "-o", "none", with_t])),
+    ])
+    ratio("timeouts_vs_none", m["each_with_timeout_jobs_per_s"], m["no_timeouts_jobs_per_s"],
+          "1000 jobs with a timeout each / without, jobs/s", ">= 0.97")
+
+
+if __name__ == "__main__":
+    main()
