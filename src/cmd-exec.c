@@ -59,9 +59,9 @@ static void send_sig(struct exec_state *x, int sig)
 {
 	/* the command's whole group, unless it shares ours (--foreground) */
 	if (x->foreground)
-		kill(x->pid, sig);
+		kill_pid(x->pid, sig);
 	else
-		kill(-x->pid, sig);
+		kill_group(x->pid, sig);
 	struct job *j = &x->rec;
 	xgrow(&j->term, &j->term_cap, j->nterm + 1, sizeof *j->term);
 	j->term[j->nterm].signal = sig;
@@ -86,9 +86,9 @@ static void on_timeout(struct timer *t)
 	/* a stopped command would not see TERM until continued */
 	if (x->sig != SIGKILL && x->sig != SIGCONT) {
 		if (x->foreground)
-			kill(x->pid, SIGCONT);
+			kill_pid(x->pid, SIGCONT);
 		else
-			kill(-x->pid, SIGCONT);
+			kill_group(x->pid, SIGCONT);
 	}
 	if (x->kill_after > 0)
 		timer_start(x->loop, &x->t_kill, now_ms() + x->kill_after * 1000, on_kill, x);
@@ -131,9 +131,9 @@ static void on_signal(struct watch *w, uint32_t ev)
 		if (x->foreground && si.ssi_code == SI_KERNEL)
 			continue;
 		if (x->foreground)
-			kill(x->pid, (int)si.ssi_signo);
+			kill_pid(x->pid, (int)si.ssi_signo);
 		else
-			kill(-x->pid, (int)si.ssi_signo);
+			kill_group(x->pid, (int)si.ssi_signo);
 	}
 }
 

@@ -165,8 +165,13 @@ static pid_t *cg_procs(int dirfd, size_t *n)
 		long v = strtol(p, &end, 10);
 		if (end == p)
 			break;
-		xgrow(&pids, &cap, *n + 1, sizeof *pids);
-		pids[(*n)++] = (pid_t)v;
+		/* A task that is exiting is listed as 0 once its pid is
+		 * detached.  kill(0, sig) would signal piperun's own process
+		 * group (and whoever shares it): never pass such an entry on. */
+		if (v > 0) {
+			xgrow(&pids, &cap, *n + 1, sizeof *pids);
+			pids[(*n)++] = (pid_t)v;
+		}
 		p = end;
 		while (*p == '\n')
 			p++;
@@ -243,7 +248,7 @@ static void guardian_main(int rfd, int killfd, struct guard_table *t, const char
 	size_t hwm = t->hwm;
 	for (size_t i = 0; i < hwm && i < GUARD_SLOTS; i++)
 		if (t->pg[i] > 0)
-			kill(-t->pg[i], SIGKILL);
+			kill_group(t->pg[i], SIGKILL);
 	/* a runner that ended normally removed its cgroup itself */
 	if (run_path && access(run_path, F_OK) == 0)
 		guardian_rmdir(run_path);
@@ -430,7 +435,7 @@ void contain_fini(struct contain *c)
 				if (pid == c->guard_pid)
 					continue;
 				note_orphan(c, pid, proc_cmdline(pid));
-				kill(pid, round ? SIGKILL : SIGTERM);
+				kill_pid(pid, round ? SIGKILL : SIGTERM);
 				n++;
 			}
 			if (f)
@@ -539,17 +544,17 @@ bool contain_job_alive(struct contain *c, struct contain_job *cj, pid_t pgid)
 			if (p && p[10] == '0')
 				/* the cgroup is empty; a process that left it (root
 				 * can) would still be in the group */
-				return kill(-pgid, 0) == 0;
+				return kill_group(pgid, 0) == 0;
 			if (p)
 				return true;
 		}
 	}
-	return kill(-pgid, 0) == 0 || errno == EPERM;
+	return kill_group(pgid, 0) == 0 || errno == EPERM;
 }
 
 bool contain_job_signal(struct contain *c, struct contain_job *cj, pid_t pgid, int sig)
 {
-	bool any = kill(-pgid, sig) == 0;
+	bool any = kill_group(pgid, sig) == 0;
 	if (cj->dirfd >= 0) {
 		if (sig == SIGKILL) {
 			int fd = cg_open(cj->dirfd, "cgroup.kill", O_WRONLY);
@@ -561,7 +566,7 @@ bool contain_job_signal(struct contain *c, struct contain_job *cj, pid_t pgid, i
 		size_t n;
 		pid_t *pids = cg_procs(cj->dirfd, &n);
 		for (size_t i = 0; i < n; i++)
-			any |= kill(pids[i], sig) == 0;
+			any |= kill_pid(pids[i], sig) == 0;
 		free(pids);
 	}
 	return any;

@@ -4,6 +4,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
@@ -78,11 +79,26 @@ struct child_args {
 	volatile struct spawn_error *e;
 };
 
+/* The kernel's struct sigaction, for rt_sigaction without libc (only
+ * SIG_DFL/SIG_IGN are installed here, so no restorer is needed). */
+struct ksigaction {
+	void (*handler)(int);
+	unsigned long flags;
+	void (*restorer)(void);
+	uint64_t mask;
+};
+
+static long sys_set_disposition(int sig, bool ign)
+{
+	struct ksigaction ka = { .handler = ign ? SIG_IGN : SIG_DFL };
+	return syscall(SYS_rt_sigaction, sig, &ka, NULL, sizeof ka.mask);
+}
+
 /* Runs in the child, on its own stack, sharing the parent's memory until
- * execve.  Only async-signal-safe calls; no allocation, no stdio, no
- * errno-dependent library code beyond reading errno after a syscall.
- * Sanitizers are off here: the child runs on a stack the sanitizer
- * runtime does not know. */
+ * execve.  Only raw system calls: no allocation, no stdio, and nothing a
+ * sanitizer intercepts (an interceptor run here would update the
+ * parent's sanitizer state through the shared memory).  errno is the
+ * parent's thread's (shared TLS), which is suspended meanwhile. */
 __attribute__((no_sanitize("address", "undefined", "thread")))
 static int child_main(void *arg)
 {
@@ -90,62 +106,65 @@ static int child_main(void *arg)
 	const struct spawn_opts *o = a->o;
 	volatile struct spawn_error *e = a->e;
 	enum spawn_step step;
+	long r = 0;
 
+#define SYS(...) do { r = syscall(__VA_ARGS__); if (r < 0) goto fail; } while (0)
 	if (o->cgroup_procs_fd >= 0) {
 		/* "0" moves the writing process itself */
 		step = SPAWN_CGROUP;
-		if (write(o->cgroup_procs_fd, "0", 1) != 1)
+		r = syscall(SYS_write, o->cgroup_procs_fd, "0", 1);
+		if (r != 1) {
+			if (r >= 0)
+				errno = EIO;
 			goto fail;
+		}
 	}
 	step = SPAWN_SETPGID;
-	if (o->pgid >= 0 && setpgid(0, o->pgid) < 0)
-		goto fail;
+	if (o->pgid >= 0)
+		SYS(SYS_setpgid, 0, o->pgid);
 	step = SPAWN_PDEATHSIG;
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
-		goto fail;
+	SYS(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	/* the parent may have died before PDEATHSIG was armed */
-	if (getppid() != a->parent) {
+	if (syscall(SYS_getppid) != a->parent) {
 		errno = ESRCH;
 		goto fail;
 	}
-	for (int i = 0; i < nchanged; i++) {
-		struct sigaction sa;
-		memset(&sa, 0, sizeof sa);
-		sa.sa_handler = changed_ign[i] ? SIG_IGN : SIG_DFL;
-		sigaction(changed_sigs[i], &sa, NULL);
-	}
+	for (int i = 0; i < nchanged; i++)
+		sys_set_disposition(changed_sigs[i], changed_ign[i]);
 	if (o->default_tty_signals) {
-		struct sigaction sa;
-		memset(&sa, 0, sizeof sa);
-		sa.sa_handler = SIG_DFL;
-		sigaction(SIGTTIN, &sa, NULL);
-		sigaction(SIGTTOU, &sa, NULL);
+		sys_set_disposition(SIGTTIN, false);
+		sys_set_disposition(SIGTTOU, false);
 	}
 	step = SPAWN_RLIMIT;
-	if (nofile_raised && setrlimit(RLIMIT_NOFILE, &orig_nofile) < 0)
-		goto fail;
+	if (nofile_raised)
+		SYS(SYS_prlimit64, 0, RLIMIT_NOFILE, &orig_nofile, NULL);
 	for (size_t i = 0; i < o->nrlimits; i++) {
-		struct rlimit r;
-		r.rlim_cur = r.rlim_max = o->rlimits[i].value;
-		if (setrlimit(o->rlimits[i].resource, &r) < 0) {
+		struct rlimit rl;
+		rl.rlim_cur = rl.rlim_max = o->rlimits[i].value;
+		if (syscall(SYS_prlimit64, 0, o->rlimits[i].resource, &rl, NULL) < 0) {
 			/* lowering the soft limit alone is allowed without
 			 * privilege when the hard limit is below the value */
 			struct rlimit cur;
-			if (getrlimit(o->rlimits[i].resource, &cur) < 0)
+			SYS(SYS_prlimit64, 0, o->rlimits[i].resource, NULL, &cur);
+			rl.rlim_max = cur.rlim_max;
+			if (rl.rlim_cur > rl.rlim_max)
 				goto fail;
-			r.rlim_max = cur.rlim_max;
-			if (r.rlim_cur > r.rlim_max || setrlimit(o->rlimits[i].resource, &r) < 0)
-				goto fail;
+			SYS(SYS_prlimit64, 0, o->rlimits[i].resource, &rl, NULL);
 		}
 	}
 	step = SPAWN_NICE;
 	if (o->has_nice) {
-		errno = 0;
-		if (nice(o->nice) == -1 && errno)
-			goto fail;
+		long cur = syscall(SYS_getpriority, PRIO_PROCESS, 0);
+		/* the raw call returns 20 - nice */
+		int want = (int)(20 - cur) + o->nice;
+		if (want > 19)
+			want = 19;
+		if (want < -20)
+			want = -20;
+		SYS(SYS_setpriority, PRIO_PROCESS, 0, want);
 	}
 	if (o->has_umask)
-		umask(o->umask);
+		syscall(SYS_umask, o->umask);
 	step = SPAWN_DUP;
 	{
 		/* Child fd i comes from src[i].  A source below nfds that is
@@ -157,25 +176,22 @@ static int child_main(void *arg)
 			src[i] = i < 3 ? o->fd[i] : o->extra_fds[i - 3];
 		for (int i = 0; i < nfds; i++)
 			if (src[i] < nfds && src[i] != i) {
-				int moved = fcntl(src[i], F_DUPFD_CLOEXEC, nfds);
+				long moved = syscall(SYS_fcntl, src[i], F_DUPFD_CLOEXEC, nfds);
 				if (moved < 0)
 					goto fail;
 				for (int k = i + 1; k < nfds; k++)
 					if (src[k] == src[i])
-						src[k] = moved;
-				src[i] = moved;
+						src[k] = (int)moved;
+				src[i] = (int)moved;
 			}
 		for (int i = 0; i < nfds; i++) {
-			if (src[i] == i) {
-				if (fcntl(i, F_SETFD, 0) < 0)
-					goto fail;
-			} else if (dup2(src[i], i) < 0) {
-				goto fail;
-			}
+			if (src[i] == i)
+				SYS(SYS_fcntl, i, F_SETFD, 0);
+			else
+				SYS(SYS_dup3, src[i], i, 0);
 		}
 		for (size_t i = 0; i < o->npass_fds; i++)
-			if (fcntl(o->pass_fds[i], F_SETFD, 0) < 0)
-				goto fail;
+			SYS(SYS_fcntl, o->pass_fds[i], F_SETFD, 0);
 		/* Children see exactly their mapped fds and pass_fds: close
 		 * everything else, including fds piperun itself inherited
 		 * without CLOEXEC. */
@@ -183,24 +199,25 @@ static int child_main(void *arg)
 		unsigned int lo = (unsigned int)nfds;
 		for (size_t i = 0; i < o->npass_fds; i++) {
 			unsigned int p = (unsigned int)o->pass_fds[i];
-			if (p > lo && close_range(lo, p - 1, 0) < 0)
-				goto fail;
+			if (p > lo)
+				SYS(SYS_close_range, lo, p - 1, 0);
 			if (p >= lo)
 				lo = p + 1;
 		}
-		if (close_range(lo, ~0U, 0) < 0)
-			goto fail;
+		SYS(SYS_close_range, lo, ~0U, 0);
 	}
 	step = SPAWN_CHDIR;
-	if (o->cwd && chdir(o->cwd) < 0)
-		goto fail;
-	sigprocmask(SIG_SETMASK, &orig_mask, NULL);
+	if (o->cwd)
+		SYS(SYS_chdir, o->cwd);
+	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &orig_mask, NULL, 8);
 	step = SPAWN_EXEC;
-	execve(o->path, o->argv, o->envp ? o->envp : environ);
+	syscall(SYS_execve, o->path, o->argv, o->envp ? o->envp : environ);
+#undef SYS
 fail:
 	e->err = errno;
 	e->step = step;
-	_exit(127);
+	syscall(SYS_exit_group, 127);
+	return 127;
 }
 
 /* One stack per thread: CLONE_VFORK suspends the calling thread until the

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
+#include <sys/types.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -321,4 +322,22 @@ int count_children(void)
 		n++;
 	fclose(f);
 	return n;
+}
+
+int kill_group(pid_t pgid, int sig)
+{
+	if (pgid <= 1) {
+		errno = EINVAL;
+		return -1;
+	}
+	return kill(-pgid, sig);
+}
+
+int kill_pid(pid_t pid, int sig)
+{
+	if (pid <= 1) {
+		errno = EINVAL;
+		return -1;
+	}
+	return kill(pid, sig);
 }

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdarg.h>
+#include <sys/types.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define UNUSED __attribute__((unused))
@@ -51,6 +52,13 @@ int dur_parse(const char *s, double *secs);
 int sig_parse(const char *s);
 /* "SIGTERM" for 15; a static "SIG42"-style string for unknown numbers. */
 const char *sig_name(int sig);
+
+/* kill(-pgid, sig), refusing pgid <= 1: kill(0) would signal our own
+ * group and kill(-1) every process we may signal.  Returns kill's result
+ * (-1 with EINVAL when refused). */
+int kill_group(pid_t pgid, int sig);
+/* kill(pid, sig), likewise refusing pid <= 1. */
+int kill_pid(pid_t pid, int sig);
 
 /* How many fds this process has open (-1 if /proc is not there). */
 int count_open_fds(void);
