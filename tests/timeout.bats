@@ -212,3 +212,9 @@ EOF
 	pr run --progress sometimes "$PIPELINES/hello.json"
 	assert_failure 2
 }
+
+@test "piperun never signals its own process group (a canary beside it survives 200 timeouts)" {
+	f=$(spec <<<'{"jobs": [{"run": ["sleep", "10"], "timeout": "20ms", "repeat": 200}]}')
+	run setsid bash -c "sleep 60 & canary=\$!; \"$PIPERUN\" run -j 50 -o none \"$f\"; kill -0 \$canary && echo canary-alive; kill \$canary"
+	[ "$output" = canary-alive ]
+}
