@@ -28,29 +28,16 @@ int tmpfile_open(void)
 	return fd;
 }
 
-void capture_init(struct capture *c, uint64_t max_keep, bool digest, int tee_fd)
+void capture_init(struct capture *c, uint64_t max_keep, bool digest, struct live *live)
 {
 	memset(c, 0, sizeof *c);
 	c->active = true;
 	c->max_keep = max_keep;
 	c->spill_fd = -1;
-	c->tee_fd = tee_fd;
+	c->live = live;
 	if (digest) {
 		c->sha = xmalloc(sizeof *c->sha);
 		sha256_init(c->sha);
-	}
-}
-
-static void write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t r = write(fd, p, n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return; /* a closed live stream is not the job's problem */
-		p += r;
-		n -= (size_t)r;
 	}
 }
 
@@ -108,8 +95,8 @@ void capture_add(struct capture *c, const void *data, size_t n)
 	const char *p = data;
 	if (!n)
 		return;
-	if (c->tee_fd >= 0)
-		write_all(c->tee_fd, p, n);
+	if (c->live)
+		live_write(c->live, p, n);
 	if (c->sha)
 		sha256_update(c->sha, p, n);
 	c->total += n;
@@ -123,6 +110,10 @@ void capture_add(struct capture *c, const void *data, size_t n)
 
 void capture_finish(struct capture *c)
 {
+	if (c->live) {
+		live_flush(c->live);
+		c->live = NULL;
+	}
 	if (c->sha) {
 		sha256_final(c->sha, c->digest);
 		free(c->sha);
@@ -222,5 +213,4 @@ void capture_free(struct capture *c)
 	free(c->mem);
 	memset(c, 0, sizeof *c);
 	c->spill_fd = -1;
-	c->tee_fd = -1;
 }

@@ -2,7 +2,7 @@
  * first max_output bytes (a small part in memory, the rest in an unlinked
  * temporary file, so the runner's memory does not grow with output size),
  * checks UTF-8 on the fly for encoding "auto", digests everything with
- * SHA-256 when asked, and copies bytes live to a tee fd. */
+ * SHA-256 when asked, and streams bytes live (live.h) when asked. */
 #ifndef PIPERUN_CAPTURE_H
 #define PIPERUN_CAPTURE_H
 
@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "codec.h"
+#include "live.h"
 #include "sha256.h"
 
 /* Bytes kept in memory before spilling to a temporary file. */
@@ -29,11 +30,11 @@ struct capture {
 	struct sha256 *sha;  /* when digesting */
 	bool has_digest;
 	unsigned char digest[32];
-	int tee_fd;          /* -1, or where to copy bytes live */
+	struct live *live;   /* NULL, or where to stream bytes live */
 	int err;             /* first spill error (errno); bytes then kept in memory */
 };
 
-void capture_init(struct capture *c, uint64_t max_keep, bool digest, int tee_fd);
+void capture_init(struct capture *c, uint64_t max_keep, bool digest, struct live *live);
 void capture_add(struct capture *c, const void *p, size_t n);
 /* End of stream: finalize the digest. */
 void capture_finish(struct capture *c);

@@ -3,6 +3,7 @@
  * that includes pipeline.h (see chain.h for the design). */
 #include "config.h"
 #include "chain.h"
+#include "spawn.h"
 #include "util.h"
 
 #include <errno.h>
@@ -40,6 +41,9 @@ int chain_describe(const struct job_spec *j, const enum chain_err *err_route)
 {
 	struct buf b = { 0 };
 	put_u32(&b, DESC_MAGIC);
+	/* the host starts with every signal blocked; this is the mask its
+	 * stages get back */
+	buf_add(&b, spawn_orig_mask(), sizeof(sigset_t));
 	put_u32(&b, (uint32_t)j->nstages);
 	int next_fd = CHAIN_FD_STAGE0;
 	for (size_t i = 0; i < j->nstages; i++) {
@@ -215,13 +219,15 @@ static void stage_pre_exec(void *data)
 
 int chain_host_main(void)
 {
-	/* Every catchable signal stays blocked here: the job's signal (TERM,
-	 * USR1, ...) is for the stages, and the host must live to report
-	 * their statuses.  SIGCHLD blocked too, so libpipeline's handler
-	 * never reaps anything.  Stages get the original mask back. */
+	/* Every catchable signal stays blocked here (the runner starts the
+	 * host that way, so even a signal in its first microseconds waits):
+	 * the job's signal (TERM, USR1, ...) is for the stages, and the host
+	 * must live to report their statuses.  SIGCHLD blocked too, so
+	 * libpipeline's handler never reaps anything.  Stages get the
+	 * original mask, from the description, back. */
 	sigset_t all;
 	sigfillset(&all);
-	sigprocmask(SIG_SETMASK, &all, &orig_mask);
+	sigprocmask(SIG_SETMASK, &all, NULL);
 	host_pid = getpid();
 
 	struct buf desc = { 0 };
@@ -231,10 +237,12 @@ int chain_host_main(void)
 	}
 	close(CHAIN_FD_DESC);
 	struct reader r = { desc.p, desc.p + desc.len, false };
-	if (get_u32(&r) != DESC_MAGIC) {
+	if (get_u32(&r) != DESC_MAGIC || r.end - r.p < (ptrdiff_t)sizeof(sigset_t)) {
 		fprintf(stderr, "bad pipeline description\n");
 		return 2;
 	}
+	memcpy(&orig_mask, r.p, sizeof orig_mask);
+	r.p += sizeof orig_mask;
 	nstages = get_u32(&r);
 	if (r.bad || nstages == 0 || nstages > SPAWN_STAGES_MAX) {
 		fprintf(stderr, "bad pipeline description (%u stages)\n", nstages);

@@ -18,20 +18,82 @@
 
 enum output { OUT_JSON, OUT_JSONL, OUT_TEXT, OUT_NONE };
 
+/* Where results go while the run goes on.  JSONL records are written
+ * and their jobs released as they end.  The JSON document streams too, in
+ * spec order, as soon as every earlier job is done, unless some job
+ * streams live output to our stdout (live output comes first, the
+ * document after): then it waits for the end and keeps every record. */
 struct run_cli {
 	enum output output;
 	const char *results;
 	struct fd_sink *out;       /* stdout */
 	struct jw jw_out;
+	struct fd_sink *res_sink;  /* --results FILE */
+	struct jw jw_res;
+	const struct spec *spec;
+	struct run_result *res;
+	bool stream_out;           /* the JSON document to stdout, as jobs end */
+	bool release;              /* records can be freed once written */
+	bool begun;
+	bool *done;
+	size_t next;
 };
 
-static void on_done_jsonl(const struct job *j, void *ctx)
+static void on_start(struct run_result *res, void *ctx)
 {
 	struct run_cli *c = ctx;
-	report_job(&c->jw_out, j);
-	jw_newline(&c->jw_out);
-	/* one record per line as jobs end: `| jq` sees them live */
-	fd_sink_flush(c->out);
+	c->res = res;
+	c->done = xcalloc(res->njobs ? res->njobs : 1, sizeof *c->done);
+}
+
+/* Write the records that are next in spec order. */
+static void emit_ready(struct run_cli *c)
+{
+	while (c->next < c->res->njobs && c->done[c->next]) {
+		struct job *j = &c->res->jobs[c->next++];
+		if (!c->begun) {
+			if (c->stream_out)
+				report_doc_begin(&c->jw_out, c->spec, c->res->started_at,
+						 c->res->limit, c->res->containment);
+			if (c->res_sink)
+				report_doc_begin(&c->jw_res, c->spec, c->res->started_at,
+						 c->res->limit, c->res->containment);
+			c->begun = true;
+		}
+		if (c->stream_out)
+			report_job(&c->jw_out, j);
+		if (c->res_sink)
+			report_job(&c->jw_res, j);
+		if (c->release)
+			job_release(j);
+	}
+}
+
+static void on_done(const struct job *jc, void *ctx)
+{
+	struct run_cli *c = ctx;
+	struct job *j = &c->res->jobs[jc->index];
+	if (c->output == OUT_JSONL) {
+		report_job(&c->jw_out, j);
+		jw_newline(&c->jw_out);
+		/* one record per line as jobs end: `| jq` sees them live */
+		fd_sink_flush(c->out);
+	}
+	c->done[j->index] = true;
+	if (c->stream_out || c->res_sink) {
+		emit_ready(c);
+	} else if (c->release) {
+		job_release(j);
+	}
+}
+
+/* Does any job stream live output to piperun's stdout? */
+static bool live_stdout(const struct spec *s)
+{
+	for (size_t i = 0; i < s->njobs; i++)
+		if (s->jobs[i].out.mode == IO_TEE || s->jobs[i].out.mode == IO_INHERIT)
+			return true;
+	return false;
 }
 
 static int cmd_run(int argc, char **argv)
@@ -46,6 +108,8 @@ static int cmd_run(int argc, char **argv)
 		{ "only", required_argument, NULL, 'O' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "progress", required_argument, NULL, 'P' },
+		{ "tag", no_argument, NULL, 'T' },
+		{ "timestamps", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -53,6 +117,7 @@ static int cmd_run(int argc, char **argv)
 	struct run_cli cli = { .output = OUT_JSON };
 	long max_parallel = -1, fail_fast = -1;
 	enum progress_when progress = PROGRESS_AUTO;
+	bool tag = false, timestamps = false;
 	int mode = -1;
 	double timeout = -1;
 	char **only = NULL;
@@ -74,8 +139,10 @@ static int cmd_run(int argc, char **argv)
 				mode = MODE_ASYNC;
 			else if (!strcmp(optarg, "serial"))
 				mode = MODE_SERIAL;
+			else if (!strcmp(optarg, "thread"))
+				mode = MODE_THREAD;
 			else
-				return cmd_bad_usage(self, "--mode: expected async or serial, got \"%s\"", optarg);
+				return cmd_bad_usage(self, "--mode: expected async, thread or serial, got \"%s\"", optarg);
 			break;
 		case 't':
 			if (dur_parse(optarg, &timeout) < 0)
@@ -106,6 +173,12 @@ static int cmd_run(int argc, char **argv)
 		case 'q':
 			cli.output = OUT_NONE;
 			progress = PROGRESS_NEVER;
+			break;
+		case 'T':
+			tag = true;
+			break;
+		case 'S':
+			timestamps = true;
 			break;
 		case 'P':
 			if (!strcmp(optarg, "auto"))
@@ -168,14 +241,25 @@ static int cmd_run(int argc, char **argv)
 	struct fd_sink *out = xcalloc(1, sizeof *out);
 	out->fd = 1;
 	cli.out = out;
+	cli.spec = s;
 	jw_init(&cli.jw_out, fd_sink_write, out, cli.output == OUT_JSON);
+	if (results_fd >= 0) {
+		cli.res_sink = xcalloc(1, sizeof *cli.res_sink);
+		cli.res_sink->fd = results_fd;
+		jw_init(&cli.jw_res, fd_sink_write, cli.res_sink, true);
+	}
+	cli.stream_out = cli.output == OUT_JSON && !live_stdout(s);
+	cli.release = !(cli.output == OUT_JSON && !cli.stream_out);
 	struct run_config cfg = {
 		.mode = s->mode,
 		.max_parallel = s->max_parallel,
 		.timeout = s->timeout,
 		.fail_fast = s->fail_fast,
 		.progress = progress,
-		.on_done = cli.output == OUT_JSONL ? on_done_jsonl : NULL,
+		.tag = tag || s->tag,
+		.timestamps = timestamps,
+		.on_start = on_start,
+		.on_done = on_done,
 		.ctx = &cli,
 	};
 	struct run_result res;
@@ -187,9 +271,19 @@ static int cmd_run(int argc, char **argv)
 		return EXIT_RUNNER;
 	}
 
+	/* whatever did not stream yet (everything, when the JSON document
+	 * had to wait for live output to end) */
+	emit_ready(&cli);
 	switch (cli.output) {
 	case OUT_JSON:
-		report_document(&cli.jw_out, s, &res);
+		if (cli.stream_out) {
+			if (!cli.begun)
+				report_doc_begin(&cli.jw_out, s, res.started_at, res.limit,
+						 res.containment);
+			report_doc_end(&cli.jw_out, &res);
+		} else {
+			report_document(&cli.jw_out, s, &res);
+		}
 		break;
 	case OUT_JSONL:
 		report_summary_line(&cli.jw_out, s, &res);
@@ -205,18 +299,16 @@ static int cmd_run(int argc, char **argv)
 		fprintf(stderr, "piperun: writing results to stdout: %s\n", strerror(out->err));
 		rc = EXIT_RUNNER;
 	}
-	if (results_fd >= 0) {
-		struct fd_sink *rs = xcalloc(1, sizeof *rs);
-		struct jw w;
-		rs->fd = results_fd;
-		jw_init(&w, fd_sink_write, rs, true);
-		report_document(&w, s, &res);
-		if (fd_sink_flush(rs) < 0 || close(results_fd) < 0) {
+	if (cli.res_sink) {
+		if (!cli.begun)
+			report_doc_begin(&cli.jw_res, s, res.started_at, res.limit, res.containment);
+		report_doc_end(&cli.jw_res, &res);
+		if (fd_sink_flush(cli.res_sink) < 0 || close(results_fd) < 0) {
 			fprintf(stderr, "piperun: writing results to %s: %s\n", cli.results,
-				strerror(rs->err ? rs->err : errno));
+				strerror(cli.res_sink->err ? cli.res_sink->err : errno));
 			rc = EXIT_RUNNER;
 		}
-		free(rs);
+		free(cli.res_sink);
 	}
 	if (rc == EXIT_OK && strcmp(report_run_status(&res), "ok"))
 		rc = EXIT_JOBS_FAILED;
@@ -224,6 +316,7 @@ static int cmd_run(int argc, char **argv)
 	run_result_free(&res);
 	spec_free(s);
 	free(out);
+	free(cli.done);
 	if (sig) {
 		/* Die of the same signal, as coreutils timeout does: the shell
 		 * sees 128+N and a parent sees "killed by signal". */
@@ -245,12 +338,16 @@ const struct cmd_entry cmd_run_entry = {
 	"options:\n"
 	"  -j, --max-parallel N   run at most N jobs at once (0: as many as the\n"
 	"                         fd and process limits allow)\n"
-	"      --mode MODE        async (default: one event loop) or serial\n"
+	"      --mode MODE        async (default: one event loop), thread (a pool of\n"
+	"                         -j worker threads) or serial\n"
 	"      --timeout DUR      limit for the whole run (\"90s\", \"5m\")\n"
 	"      --fail-fast        stop at the first job that is not ok\n"
 	"  -o, --output FMT       json (default), jsonl, text or none\n"
 	"      --results FILE     also write the JSON document to FILE\n"
 	"      --only NAME        run only NAME and what it depends on (repeatable)\n"
+	"      --tag              prefix live output lines (tee, inherit) with\n"
+	"                         \"name| \"; each line is written whole\n"
+	"      --timestamps       with --tag: and with the time of day\n"
 	"      --progress WHEN    auto (default: when stderr is a terminal), always\n"
 	"                         or never: counts, a bar and an ETA on stderr\n"
 	"  -q, --quiet            print no results, no progress\n"

@@ -335,6 +335,7 @@ static void slot_free(struct contain *c, size_t slot)
 int contain_init(struct contain *c, char **why)
 {
 	memset(c, 0, sizeof *c);
+	pthread_mutex_init(&c->mtx, NULL);
 	c->run_dirfd = -1;
 	c->guard_fd = -1;
 	c->mode = CONTAIN_PGROUP;
@@ -497,6 +498,7 @@ void contain_fini(struct contain *c)
 	free(free_slots);
 	free_slots = NULL;
 	nfree = free_cap = 0;
+	pthread_mutex_destroy(&c->mtx);
 }
 
 /* ------------------------------------------------------------------ job */
@@ -506,9 +508,9 @@ int contain_job_prepare(struct contain *c, struct contain_job *cj)
 	cj->dirfd = -1;
 	cj->procs_fd = -1;
 	cj->slot = 0;
-	if (c->mode != CONTAIN_CGROUP)
+	if (__atomic_load_n(&c->mode, __ATOMIC_ACQUIRE) != CONTAIN_CGROUP)
 		return -1;
-	snprintf(cj->name, sizeof cj->name, "job%lu", ++c->seq);
+	snprintf(cj->name, sizeof cj->name, "job%lu", __atomic_add_fetch(&c->seq, 1, __ATOMIC_RELAXED));
 	if (mkdirat(c->run_dirfd, cj->name, 0755) < 0)
 		return -1;
 	cj->dirfd = openat(c->run_dirfd, cj->name, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -532,7 +534,9 @@ void contain_job_started(struct contain *c, struct contain_job *cj, pid_t pgid)
 		close(cj->procs_fd);
 		cj->procs_fd = -1;
 	}
+	pthread_mutex_lock(&c->mtx);
 	cj->slot = slot_take(c, pgid);
+	pthread_mutex_unlock(&c->mtx);
 }
 
 bool contain_job_alive(struct contain *c, struct contain_job *cj, pid_t pgid)
@@ -598,7 +602,9 @@ void contain_job_escaped(struct contain_job *cj, pid_t pgid, struct escaped **li
 
 void contain_job_end(struct contain *c, struct contain_job *cj)
 {
+	pthread_mutex_lock(&c->mtx);
 	slot_free(c, cj->slot);
+	pthread_mutex_unlock(&c->mtx);
 	cj->slot = 0;
 	if (cj->procs_fd >= 0) {
 		close(cj->procs_fd);

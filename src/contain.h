@@ -29,6 +29,7 @@
 #define PIPERUN_CONTAIN_H
 
 #include <stdbool.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -51,6 +52,7 @@ struct contain {
 	struct guard_table *table; /* shared with the guardian */
 	struct escaped *orphans;   /* process-group mode: run-level list */
 	size_t norphans, orphans_cap;
+	pthread_mutex_t mtx;       /* seq, the guard table's free slots (thread mode) */
 };
 
 struct contain_job {

@@ -43,8 +43,9 @@ void job_init(struct job *j, const struct job_spec *spec, size_t index,
 	j->pidfd = j->fd_in = j->fd_out = j->fd_err = -1;
 	j->fd_res = j->fd_diag = -1;
 	j->cj.dirfd = j->cj.procs_fd = -1;
+	j->owner = -1;
 	j->out.spill_fd = j->err.spill_fd = -1;
-	j->out.tee_fd = j->err.tee_fd = -1;
+
 }
 
 bool job_ok(const struct job *j)
@@ -397,6 +398,10 @@ static void attempt_end(struct job *j)
 	capture_finish(&j->err);
 	for (size_t i = 0; j->stage_err && i < j->nstages; i++)
 		capture_finish(&j->stage_err[i]);
+	live_free(&j->live_out);
+	live_free(&j->live_err);
+	for (size_t i = 0; j->stage_live && i < j->nstages; i++)
+		live_free(&j->stage_live[i]);
 	j->duration_ms = since_start(j);
 
 	bool pipeline = j->spec->kind == KIND_PIPELINE;
@@ -589,7 +594,15 @@ static int open_output(struct job *j, const struct io_spec *io, int which,
 		*owned = true;
 		return p[1];
 	case IO_INHERIT:
-		return which;
+		if (!j->env->tag)
+			return which;
+		/* --tag: relayed through a pipe, line by line */
+		if (pipe2(p, O_CLOEXEC) < 0)
+			return -1;
+		fcntl(p[0], F_SETFL, O_NONBLOCK);
+		*runner_end = p[0];
+		*owned = true;
+		return p[1];
 	case IO_NULL:
 		return j->env->devnull;
 	case IO_FILE: {
@@ -655,8 +668,9 @@ static int pipeline_fds(struct job *j, int job_err, int *extra, bool *owned,
 		j->fd_stage = xmalloc(s->nstages * sizeof *j->fd_stage);
 		j->w_stage = xcalloc(s->nstages, sizeof *j->w_stage);
 		j->stage_err = xcalloc(s->nstages, sizeof *j->stage_err);
+		j->stage_live = xcalloc(s->nstages, sizeof *j->stage_live);
 		for (size_t i = 0; i < s->nstages; i++)
-			j->stage_err[i].spill_fd = j->stage_err[i].tee_fd = -1;
+			j->stage_err[i].spill_fd = -1;
 	}
 	for (size_t i = 0; i < s->nstages; i++)
 		j->fd_stage[i] = -1;
@@ -690,7 +704,17 @@ static int pipeline_fds(struct job *j, int job_err, int *extra, bool *owned,
 			fd = j->env->devnull;
 			break;
 		case IO_INHERIT:
-			fd = 2;
+			if (j->env->tag) {
+				/* relayed, so its lines are tagged too */
+				if (pipe2(p, O_CLOEXEC) < 0)
+					goto fail;
+				fcntl(p[0], F_SETFL, O_NONBLOCK);
+				j->fd_stage[i] = p[0];
+				fd = p[1];
+				own = true;
+			} else {
+				fd = 2;
+			}
 			break;
 		case IO_FILE:
 			fd = open(st->err.path, O_WRONLY | O_CREAT | O_CLOEXEC |
@@ -733,6 +757,22 @@ fail:
 	free(route);
 	errno = saved;
 	return -1;
+}
+
+/* A pipe the runner reads: kept (capture, tee) and/or streamed live
+ * (tee; inherit under --tag, not kept). */
+static void start_stream(struct job *j, const struct io_spec *io, int fd,
+			 struct capture *c, struct live *lv)
+{
+	const struct job_spec *s = j->spec;
+	bool live = io->mode == IO_TEE || io->mode == IO_INHERIT;
+	if (live) {
+		char *name = spec_redact(s, s->name);
+		live_init(lv, fd, name, j->env->tag, j->env->timestamps);
+		free(name);
+	}
+	capture_init(c, io->mode == IO_INHERIT ? 0 : s->max_output,
+		     s->digest && io->mode != IO_INHERIT, live ? lv : NULL);
 }
 
 int job_start(struct job *j)
@@ -836,6 +876,7 @@ int job_start(struct job *j)
 		o.argv = host_argv;
 		o.envp = NULL;
 		o.fd[2] = diag_w;
+		o.block_signals = true;
 		o.extra_fds = extra;
 		o.nextra = nextra;
 	}
@@ -844,7 +885,8 @@ int job_start(struct job *j)
 	int pidfd, rc;
 	/* each attempt in a cgroup of its own, joined before exec */
 	o.cgroup_procs_fd = contain_job_prepare(env->contain, &j->cj);
-	if (o.cgroup_procs_fd < 0 && env->contain->mode == CONTAIN_CGROUP &&
+	if (o.cgroup_procs_fd < 0 &&
+	    __atomic_load_n(&env->contain->mode, __ATOMIC_ACQUIRE) == CONTAIN_CGROUP &&
 	    short_of_resources(errno)) {
 		rc = -1;
 		se.step = SPAWN_CLONE;
@@ -855,7 +897,7 @@ int job_start(struct job *j)
 			/* cgroups exist but cannot take our processes (odd
 			 * delegation): the rest of the run uses process groups */
 			contain_job_end(env->contain, &j->cj);
-			env->contain->mode = CONTAIN_PGROUP;
+			__atomic_store_n(&env->contain->mode, CONTAIN_PGROUP, __ATOMIC_RELEASE);
 			o.cgroup_procs_fd = -1;
 			rc = spawn_start(&o, &pid, &pidfd, &se);
 		}
@@ -904,11 +946,11 @@ int job_start(struct job *j)
 	struct loop *l = env->loop;
 	loop_add(l, &j->w_pid, pidfd, EPOLLIN, on_pid, j);
 	if (j->fd_out >= 0) {
-		capture_init(&j->out, s->max_output, s->digest, s->out.mode == IO_TEE ? 1 : -1);
+		start_stream(j, &s->out, 1, &j->out, &j->live_out);
 		loop_add(l, &j->w_out, j->fd_out, EPOLLIN, on_out, j);
 	}
 	if (j->fd_err >= 0) {
-		capture_init(&j->err, s->max_output, s->digest, s->err.mode == IO_TEE ? 2 : -1);
+		start_stream(j, &s->err, 2, &j->err, &j->live_err);
 		loop_add(l, &j->w_err, j->fd_err, EPOLLIN, on_err, j);
 	}
 	if (s->kind == KIND_PIPELINE) {
@@ -916,7 +958,7 @@ int job_start(struct job *j)
 		loop_add(l, &j->w_diag, j->fd_diag, EPOLLIN, on_diag, j);
 		for (size_t i = 0; i < s->nstages; i++)
 			if (j->fd_stage[i] >= 0) {
-				capture_init(&j->stage_err[i], s->max_output, s->digest, -1);
+				start_stream(j, &s->stages[i].err, 2, &j->stage_err[i], &j->stage_live[i]);
 				loop_add(l, &j->w_stage[i], j->fd_stage[i], EPOLLIN, on_stage_err, j);
 			}
 	}
@@ -1007,6 +1049,21 @@ void job_cancel(struct job *j, bool now)
 	}
 }
 
+void job_release(struct job *j)
+{
+	j->written = true;
+	if (!j->from_refs)
+		capture_free(&j->out);
+	capture_free(&j->err);
+	for (size_t i = 0; j->stage_err && i < j->nstages; i++)
+		capture_free(&j->stage_err[i]);
+	escaped_free(j->escaped, j->nescaped);
+	j->escaped = NULL;
+	j->nescaped = 0;
+	buf_free(&j->resbuf);
+	buf_free(&j->diag);
+}
+
 void job_free(struct job *j)
 {
 	capture_free(&j->out);
@@ -1014,6 +1071,8 @@ void job_free(struct job *j)
 	for (size_t i = 0; j->stage_err && i < j->nstages; i++)
 		capture_free(&j->stage_err[i]);
 	free(j->stage_err);
+	free(j->stage_live);
+	j->stage_live = NULL;
 	free(j->fd_stage);
 	free(j->w_stage);
 	buf_free(&j->resbuf);

@@ -90,7 +90,9 @@ struct job_env {
 	const struct spec *spec;
 	struct job *all;             /* every job (for stdin.from) */
 	struct contain *contain;
-	bool stopping;               /* fail-fast, run timeout or interrupt */
+	bool tag, timestamps;        /* --tag, --timestamps: live lines prefixed */
+	bool stopping;               /* fail-fast, run timeout or interrupt (each
+					thread-mode worker has its own copy) */
 };
 #define JOB_SCRATCH (64 * 1024)
 
@@ -106,6 +108,10 @@ struct job {
 	size_t *rdeps;               /* jobs that depend on this one */
 	size_t nrdeps, rdeps_cap;
 	int throttled;               /* starts deferred for lack of fds/processes */
+	int from_refs;               /* jobs still to read this one's stdout */
+	bool written;                /* its record is out: only counts needed */
+	int owner;                   /* thread mode: the worker running it, or -1
+					(only the runner's lock protects it) */
 
 	/* the running attempt */
 	pid_t pid;                   /* also the process group */
@@ -136,6 +142,7 @@ struct job {
 	int *fd_stage;               /* per stage: -1 or a pipe read end */
 	struct watch *w_stage;
 	struct capture *stage_err;   /* per stage (active when captured) */
+	struct live *stage_live;     /* per stage, for "inherit" under --tag */
 	bool host_fatal;
 	int host_fatal_err;
 	int stages_ended;
@@ -148,6 +155,7 @@ struct job {
 	double started_ms;           /* first attempt, since run start */
 	double duration_ms;
 	struct capture out, err;
+	struct live live_out, live_err;
 	struct stage_result *stages;
 	size_t nstages;
 	struct term_rec *term;
@@ -169,6 +177,10 @@ void job_skip(struct job *j, const char *why);
 /* Stop a running job: its signal to the group, then KILL after kill_after
  * (now = KILL at once).  status becomes cancelled. */
 void job_cancel(struct job *j, bool now);
+/* Its record has been written: free its captured output (kept while a
+ * stdin.from reader still needs it) and stage records; status, returncode
+ * and error stay for the summary and the text table. */
+void job_release(struct job *j);
 /* Release what a finished job holds (captures, records). */
 void job_free(struct job *j);
 bool job_ok(const struct job *j);

@@ -141,7 +141,7 @@ static void report_stage(struct jw *w, const struct job *j, size_t i)
 		jw_knull(w, "maxrss_kb");
 	}
 	if (s->kind == KIND_PIPELINE && st->has_err && st->err.mode == IO_CAPTURE) {
-		static const struct capture none = { .spill_fd = -1, .tee_fd = -1 };
+		static const struct capture none = { .spill_fd = -1 };
 		report_stream(w, j, "stderr", &st->err, j->stage_err ? &j->stage_err[i] : &none);
 	}
 	jw_obj_end(w);
@@ -262,19 +262,23 @@ static void report_runner(struct jw *w, const struct run_result *res)
 	jw_obj_end(w);
 }
 
-static void report_header(struct jw *w, const struct spec *s,
-			  const struct run_result *res)
+/* What is known when the run starts. */
+static void report_head(struct jw *w, const struct spec *s, const char *started_at,
+			long limit, enum contain_mode containment)
 {
 	jw_kstr(w, "piperun", PACKAGE_VERSION);
 	jw_kstr(w, "name", s->name);
-	jw_kstr(w, "status", report_run_status(res));
-	jw_kstr(w, "started_at", res->started_at);
-	jw_knum(w, "duration_ms", res->duration_ms);
 	jw_kstr(w, "mode", run_mode_name(s->mode));
-	jw_kint(w, "max_parallel", res->limit);
-	jw_kstr(w, "containment", contain_mode_name(res->containment));
-	jw_key(w, "orphans");
-	report_escaped(w, res->orphans, res->norphans);
+	jw_kstr(w, "started_at", started_at);
+	jw_kint(w, "max_parallel", limit);
+	jw_kstr(w, "containment", contain_mode_name(containment));
+}
+
+/* What is known when it has ended. */
+static void report_tail(struct jw *w, const struct run_result *res)
+{
+	jw_kstr(w, "status", report_run_status(res));
+	jw_knum(w, "duration_ms", res->duration_ms);
 	jw_key(w, "stopped");
 	switch (res->stop) {
 	case STOP_FAIL_FAST: jw_str(w, "fail_fast"); break;
@@ -283,29 +287,43 @@ static void report_header(struct jw *w, const struct spec *s,
 	default: jw_null(w);
 	}
 	report_counts(w, res);
+	jw_key(w, "orphans");
+	report_escaped(w, res->orphans, res->norphans);
 	report_runner(w, res);
+}
+
+void report_doc_begin(struct jw *w, const struct spec *s, const char *started_at,
+		      long limit, enum contain_mode containment)
+{
+	jw_obj(w, false);
+	report_head(w, s, started_at, limit, containment);
+	jw_key(w, "jobs");
+	jw_arr(w, false);
+}
+
+void report_doc_end(struct jw *w, const struct run_result *res)
+{
+	jw_arr_end(w);
+	report_tail(w, res);
+	jw_obj_end(w);
+	jw_newline(w);
 }
 
 void report_document(struct jw *w, const struct spec *s,
 		     const struct run_result *res)
 {
-	jw_obj(w, false);
-	report_header(w, s, res);
-	jw_key(w, "jobs");
-	jw_arr(w, false);
+	report_doc_begin(w, s, res->started_at, res->limit, res->containment);
 	for (size_t i = 0; i < res->njobs; i++)
 		report_job(w, &res->jobs[i]);
-	jw_arr_end(w);
-	jw_obj_end(w);
-	jw_newline(w);
+	report_doc_end(w, res);
 }
 
 void report_summary_line(struct jw *w, const struct spec *s,
 			 const struct run_result *res)
 {
 	jw_obj(w, false);
-	report_counts(w, res);
-	report_header(w, s, res);
+	report_head(w, s, res->started_at, res->limit, res->containment);
+	report_tail(w, res);
 	jw_obj_end(w);
 	jw_newline(w);
 }

@@ -11,7 +11,13 @@
 const char *report_run_status(const struct run_result *res);
 /* One job record. */
 void report_job(struct jw *w, const struct job *j);
-/* The whole document: header, summary, every record in spec order. */
+/* A document written in pieces: the head (known at start), the jobs
+ * (report_job, in spec order, as they become available), the tail
+ * (status, summary, the runner's figures). */
+void report_doc_begin(struct jw *w, const struct spec *s, const char *started_at,
+		      long limit, enum contain_mode containment);
+void report_doc_end(struct jw *w, const struct run_result *res);
+/* The whole document at once. */
 void report_document(struct jw *w, const struct spec *s,
 		     const struct run_result *res);
 /* The last JSONL line: {"summary": ...} with the run's status. */

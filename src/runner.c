@@ -4,6 +4,8 @@
 #include "util.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -42,7 +44,50 @@ struct runner {
 	pid_t *tracked;
 	size_t tracked_cap, ntracked;
 	struct progress progress;
+
+	/* thread mode: workers pull ready jobs; the main thread keeps
+	 * signals, dependencies and results.  mtx guards the ready heap,
+	 * the done queue, running, owner fields, the tracked set and
+	 * spawning. */
+	bool threaded;
+	pthread_mutex_t mtx;
+	pthread_cond_t work_cv;      /* a job became ready, or shutdown */
+	pthread_cond_t ended_cv;     /* a job ended: headroom may be back */
+	struct worker *workers;
+	size_t nworkers;
+	size_t *doneq;               /* jobs finished by workers, for main */
+	size_t ndoneq, doneq_cap;
+	int donefd;                  /* eventfd: the done queue has entries */
+	struct watch w_done;
+	bool shutdown;
+	int spawning;                /* workers between clone and tracked_add */
 };
+
+enum worker_req { REQ_NONE, REQ_STOP, REQ_KILL };
+
+struct worker {
+	struct runner *r;
+	size_t index;
+	pthread_t th;
+	struct job_env env;
+	struct job_ops ops;
+	int wakefd;
+	struct watch w_wake;
+	struct job *job;
+	int req;                     /* enum worker_req, atomic */
+};
+
+static void lock(struct runner *r)
+{
+	if (r->threaded)
+		pthread_mutex_lock(&r->mtx);
+}
+
+static void unlock(struct runner *r)
+{
+	if (r->threaded)
+		pthread_mutex_unlock(&r->mtx);
+}
 
 static size_t pid_hash(pid_t p, size_t cap)
 {
@@ -181,6 +226,12 @@ static void finished(struct runner *r, struct job *j)
 		 * skipped because of them are consequences, not new failures */
 		if (f->status == ST_FAILED || f->status == ST_TIMEOUT || f->status == ST_ERROR)
 			r->not_ok++;
+		if (f->spec->in.kind == IN_FROM) {
+			/* one reader fewer: a written source can let go */
+			struct job *src = &r->jobs[f->spec->in.from_idx];
+			if (--src->from_refs == 0 && src->written)
+				capture_free(&src->out);
+		}
 		if (r->cfg->on_done)
 			r->cfg->on_done(f, r->cfg->ctx);
 		for (size_t k = 0; k < f->nrdeps; k++) {
@@ -251,6 +302,8 @@ static bool may_start(struct runner *r, const struct job *j)
 	return r->stop == STOP_NONE || (r->stop == STOP_FAIL_FAST && j->spec->always);
 }
 
+static void worker_request(struct worker *w, enum worker_req req);
+
 static void stop_run(struct runner *r, enum stop_reason why)
 {
 	r->stop = why;
@@ -258,7 +311,10 @@ static void stop_run(struct runner *r, enum stop_reason why)
 	r->env.stopping = true;
 	for (size_t i = 0; i < r->n; i++) {
 		struct job *j = &r->jobs[i];
-		if (j->state == JOB_RUNNING || j->state == JOB_ENDING) {
+		if (j->owner >= 0) {
+			/* a worker's: it cancels the job in its own thread */
+			worker_request(&r->workers[j->owner], REQ_STOP);
+		} else if (j->state == JOB_RUNNING || j->state == JOB_ENDING) {
 			job_cancel(j, false);
 		} else if (j->state == JOB_RETRY_WAIT) {
 			job_cancel(j, false);
@@ -288,19 +344,30 @@ static bool is_tracked(pid_t pid, void *ctx)
 	return r->tracked[i] == pid;
 }
 
+/* Reap orphans, unless a worker is between clone and registering its
+ * child as tracked: that child could be taken for an orphan. */
+static void reap_orphans_locked(struct runner *r)
+{
+	if (!r->spawning)
+		contain_reap_orphans(&r->contain, is_tracked, r);
+}
+
 static void reap_orphans(struct job *j)
 {
 	struct runner *r = j->env->ops->ctx;
-	contain_reap_orphans(&r->contain, is_tracked, r);
+	lock(r);
+	reap_orphans_locked(r);
+	unlock(r);
 }
 
 static void on_signal(struct watch *w, uint32_t ev)
 {
 	struct runner *r = w->data;
 	struct signalfd_siginfo si;
+	lock(r);
 	while (read(r->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
 		if (si.ssi_signo == SIGCHLD) {
-			contain_reap_orphans(&r->contain, is_tracked, r);
+			reap_orphans_locked(r);
 			continue;
 		}
 		r->nsignals++;
@@ -309,18 +376,25 @@ static void on_signal(struct watch *w, uint32_t ev)
 			stop_run(r, STOP_SIGNAL);
 		} else {
 			/* a second signal: no more patience */
-			for (size_t i = 0; i < r->n; i++)
-				if (r->jobs[i].state == JOB_RUNNING || r->jobs[i].state == JOB_ENDING)
-					job_cancel(&r->jobs[i], true);
+			for (size_t i = 0; i < r->n; i++) {
+				struct job *j = &r->jobs[i];
+				if (j->owner >= 0)
+					worker_request(&r->workers[j->owner], REQ_KILL);
+				else if (j->state == JOB_RUNNING || j->state == JOB_ENDING)
+					job_cancel(j, true);
+			}
 		}
 	}
+	unlock(r);
 }
 
 static void on_run_timeout(struct timer *t)
 {
 	struct runner *r = t->data;
+	lock(r);
 	if (r->stop == STOP_NONE || r->stop == STOP_FAIL_FAST)
 		stop_run(r, STOP_TIMEOUT);
+	unlock(r);
 }
 
 /* ------------------------------------------------------------- dispatch */
@@ -359,6 +433,230 @@ static void dispatch(struct runner *r)
 	}
 }
 
+/* ---------------------------------------------------------- thread mode */
+
+static void worker_request(struct worker *w, enum worker_req req)
+{
+	int cur = __atomic_load_n(&w->req, __ATOMIC_ACQUIRE);
+	/* KILL wins over STOP; never downgrade */
+	if ((int)req > cur)
+		__atomic_store_n(&w->req, (int)req, __ATOMIC_RELEASE);
+	uint64_t one = 1;
+	ssize_t n = write(w->wakefd, &one, sizeof one);
+	(void)n;
+}
+
+/* A request from the main thread, handled in the worker's own thread. */
+static void on_wake(struct watch *wt, uint32_t ev)
+{
+	struct worker *w = wt->data;
+	uint64_t v;
+	ssize_t n = read(w->wakefd, &v, sizeof v);
+	(void)n;
+	int req = __atomic_exchange_n(&w->req, REQ_NONE, __ATOMIC_ACQ_REL);
+	if (req == REQ_NONE)
+		return;
+	w->env.stopping = true;
+	if (w->job)
+		job_cancel(w->job, req == REQ_KILL);
+}
+
+static void worker_ended(struct job *j)
+{
+	struct worker *w = j->env->ops->ctx;
+	lock(w->r);
+	tracked_del(w->r, j->pid);
+	unlock(w->r);
+	/* DONE and RETRY_WAIT are seen by worker_run; PENDING (a host short
+	 * of processes) is started again there */
+}
+
+static void worker_ready(struct job *j)
+{
+	j->state = JOB_PENDING;
+}
+
+static void worker_reap(struct job *j)
+{
+	struct worker *w = j->env->ops->ctx;
+	lock(w->r);
+	reap_orphans_locked(w->r);
+	unlock(w->r);
+}
+
+/* Start j (again); false when it had to give up for lack of headroom
+ * with nothing else running (then it is DONE with an error). */
+static void worker_start(struct worker *w, struct job *j)
+{
+	struct runner *r = w->r;
+	for (;;) {
+		lock(r);
+		r->spawning++;
+		unlock(r);
+		int rc = job_start(j);
+		int e = errno;
+		lock(r);
+		if (rc == 0 && j->pid > 0 && (j->state == JOB_RUNNING || j->state == JOB_ENDING))
+			tracked_add(r, j->pid);
+		r->spawning--;
+		if (rc == 0) {
+			unlock(r);
+			return;
+		}
+		/* out of fds or processes: wait for another job to end */
+		if (r->running <= 1) {
+			unlock(r);
+			job_skip(j, NULL);
+			j->status = ST_ERROR;
+			j->error = xasprintf("cannot start: %s (and no other job is running)",
+					     strerror(e));
+			return;
+		}
+		pthread_cond_wait(&r->ended_cv, &r->mtx);
+		unlock(r);
+	}
+}
+
+/* Run one job to its end, waiting on the worker's own loop. */
+static void worker_run(struct worker *w, struct job *j)
+{
+	w->job = j;
+	j->env = &w->env;
+	while (j->state != JOB_DONE) {
+		if (j->state == JOB_PENDING)
+			worker_start(w, j);
+		else if (loop_run_once(w->env.loop, -1) < 0 && errno != EINTR)
+			break;
+	}
+	w->job = NULL;
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct runner *r = w->r;
+	for (;;) {
+		lock(r);
+		while (!r->nready && !r->shutdown)
+			pthread_cond_wait(&r->work_cv, &r->mtx);
+		if (!r->nready) {
+			unlock(r);
+			break;
+		}
+		struct job *j = &r->jobs[ready_pop(r)];
+		if (j->state != JOB_PENDING) {
+			/* settled by the main thread meanwhile (skipped) */
+			unlock(r);
+			continue;
+		}
+		j->owner = (int)w->index;
+		r->running++;
+		/* a stop that came before this job was taken applies to it */
+		w->env.stopping = r->stop != STOP_NONE;
+		bool allowed = may_start(r, j);
+		const char *why = stop_why(r);
+		unlock(r);
+
+		if (allowed)
+			worker_run(w, j);
+		else
+			job_skip(j, why);
+
+		lock(r);
+		j->owner = -1;
+		r->running--;
+		xgrow(&r->doneq, &r->doneq_cap, r->ndoneq + 1, sizeof *r->doneq);
+		r->doneq[r->ndoneq++] = j->index;
+		pthread_cond_broadcast(&r->ended_cv);
+		unlock(r);
+		uint64_t one = 1;
+		ssize_t n = write(r->donefd, &one, sizeof one);
+		(void)n;
+	}
+	return NULL;
+}
+
+/* Main thread: settle what the workers finished. */
+static void on_done_queue(struct watch *wt, uint32_t ev)
+{
+	struct runner *r = wt->data;
+	uint64_t v;
+	ssize_t n = read(r->donefd, &v, sizeof v);
+	(void)n;
+	lock(r);
+	for (size_t k = 0; k < r->ndoneq; k++) {
+		struct job *j = &r->jobs[r->doneq[k]];
+		finished(r, j);
+		if (r->cfg->fail_fast && r->not_ok >= (size_t)r->cfg->fail_fast &&
+		    r->stop == STOP_NONE)
+			stop_run(r, STOP_FAIL_FAST);
+	}
+	r->ndoneq = 0;
+	if (r->nready)
+		pthread_cond_broadcast(&r->work_cv);
+	unlock(r);
+}
+
+static int workers_start(struct runner *r)
+{
+	size_t n = (size_t)r->limit;
+	if (n > r->n)
+		n = r->n;
+	if (!n)
+		n = 1;
+	r->workers = xcalloc(n, sizeof *r->workers);
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	for (size_t i = 0; i < n; i++) {
+		struct worker *w = &r->workers[i];
+		w->r = r;
+		w->index = i;
+		w->env = r->env;
+		w->env.loop = loop_new();
+		w->env.scratch = xmalloc(JOB_SCRATCH);
+		w->ops.ended = worker_ended;
+		w->ops.ready = worker_ready;
+		w->ops.reap_orphans = worker_reap;
+		w->ops.ctx = w;
+		w->env.ops = &w->ops;
+		w->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (!w->env.loop || w->wakefd < 0 ||
+		    loop_add(w->env.loop, &w->w_wake, w->wakefd, EPOLLIN, on_wake, w) < 0 ||
+		    pthread_create(&w->th, &attr, worker_main, w) != 0) {
+			fprintf(stderr, "piperun: cannot start worker thread %zu: %s\n", i,
+				strerror(errno));
+			loop_free(w->env.loop);
+			free(w->env.scratch);
+			if (w->wakefd >= 0)
+				close(w->wakefd);
+			break;
+		}
+		r->nworkers++;
+	}
+	pthread_attr_destroy(&attr);
+	return r->nworkers ? 0 : -1;
+}
+
+static void workers_stop(struct runner *r)
+{
+	lock(r);
+	r->shutdown = true;
+	pthread_cond_broadcast(&r->work_cv);
+	unlock(r);
+	for (size_t i = 0; i < r->nworkers; i++) {
+		struct worker *w = &r->workers[i];
+		pthread_join(w->th, NULL);
+		loop_del(w->env.loop, &w->w_wake);
+		close(w->wakefd);
+		loop_free(w->env.loop);
+		free(w->env.scratch);
+	}
+	free(r->workers);
+	r->workers = NULL;
+	r->nworkers = 0;
+}
+
 /* Nothing runs and nothing is ready: only jobs waiting out a retry delay
  * may legitimately keep the run going. */
 static bool stalled_ok(struct runner *r)
@@ -372,10 +670,12 @@ static bool stalled_ok(struct runner *r)
 static void sample(void *ctx, struct progress_counts *c)
 {
 	struct runner *r = ctx;
+	lock(r);
 	c->total = r->n;
 	c->done = r->done;
 	c->running = r->running;
 	c->failed = r->done - r->res->counts[ST_OK];
+	unlock(r);
 }
 
 int runner_run(const struct spec *s, const struct run_config *cfg,
@@ -390,8 +690,14 @@ int runner_run(const struct spec *s, const struct run_config *cfg,
 	r.jobs = xcalloc(r.n ? r.n : 1, sizeof *r.jobs);
 	r.sigfd = -1;
 	res->fds_start = count_open_fds();
+	iso8601_now(res->started_at);
+	r.threaded = cfg->mode == MODE_THREAD;
 	r.limit = cfg->mode == MODE_SERIAL ? 1
 		: cfg->max_parallel > 0 ? cfg->max_parallel : runner_auto_parallel();
+	/* a thread per slot: "as many as the limits allow" stops at 1024 */
+	if (r.threaded && cfg->max_parallel == 0 && r.limit > 1024)
+		r.limit = 1024;
+	r.donefd = -1;
 	res->limit = r.limit;
 
 	char *why = NULL;
@@ -402,6 +708,10 @@ int runner_run(const struct spec *s, const struct run_config *cfg,
 		return -1;
 	}
 	res->containment = r.contain.mode;
+	res->jobs = r.jobs;
+	res->njobs = r.n;
+	if (cfg->on_start)
+		cfg->on_start(res, cfg->ctx);
 	r.env.contain = &r.contain;
 	r.env.loop = loop_new();
 	r.env.devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -412,6 +722,8 @@ int runner_run(const struct spec *s, const struct run_config *cfg,
 		return -1;
 	}
 	r.env.scratch = xmalloc(JOB_SCRATCH);
+	r.env.tag = cfg->tag;
+	r.env.timestamps = cfg->timestamps;
 	r.env.spec = s;
 	r.env.all = r.jobs;
 	r.ops.ended = on_ended;
@@ -430,13 +742,14 @@ int runner_run(const struct spec *s, const struct run_config *cfg,
 	if (r.sigfd >= 0)
 		loop_add(r.env.loop, &r.w_sig, r.sigfd, EPOLLIN, on_signal, &r);
 
-	iso8601_now(res->started_at);
 	r.env.run_t0 = now_ms();
 	for (size_t i = 0; i < r.n; i++)
 		job_init(&r.jobs[i], &s->jobs[i], i, &r.env);
 	for (size_t i = 0; i < r.n; i++) {
 		const struct job_spec *js = &s->jobs[i];
 		r.jobs[i].deps_left = js->ndeps;
+		if (js->in.kind == IN_FROM)
+			r.jobs[js->in.from_idx].from_refs++;
 		for (size_t k = 0; k < js->ndeps; k++) {
 			struct job *d = &r.jobs[js->deps[k]];
 			xgrow(&d->rdeps, &d->rdeps_cap, d->nrdeps + 1, sizeof *d->rdeps);
@@ -451,6 +764,36 @@ int runner_run(const struct spec *s, const struct run_config *cfg,
 			    on_run_timeout, &r);
 
 	progress_start(&r.progress, cfg->progress, r.env.loop, sample, &r);
+	if (r.threaded) {
+		pthread_mutex_init(&r.mtx, NULL);
+		pthread_cond_init(&r.work_cv, NULL);
+		pthread_cond_init(&r.ended_cv, NULL);
+		r.donefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (r.donefd < 0 ||
+		    loop_add(r.env.loop, &r.w_done, r.donefd, EPOLLIN, on_done_queue, &r) < 0 ||
+		    workers_start(&r) < 0) {
+			fprintf(stderr, "piperun: cannot start thread mode: %s\n", strerror(errno));
+			r.threaded = false; /* fall through: nothing ran yet */
+			r.done = r.n;
+			for (size_t i = 0; i < r.n; i++)
+				job_skip(&r.jobs[i], "not started: no worker threads");
+		}
+	}
+	while (r.threaded && r.done < r.n) {
+		if (loop_run_once(r.env.loop, -1) < 0 && errno != EINTR) {
+			fprintf(stderr, "piperun: event loop: %s\n", strerror(errno));
+			break;
+		}
+	}
+	if (r.threaded) {
+		workers_stop(&r);
+		loop_del(r.env.loop, &r.w_done);
+		close(r.donefd);
+		pthread_cond_destroy(&r.work_cv);
+		pthread_cond_destroy(&r.ended_cv);
+		pthread_mutex_destroy(&r.mtx);
+		r.threaded = false;
+	}
 	while (r.done < r.n) {
 		dispatch(&r);
 		if (r.done == r.n)
@@ -486,6 +829,7 @@ int runner_run(const struct spec *s, const struct run_config *cfg,
 	free(r.ready);
 	free(r.work);
 	free(r.tracked);
+	free(r.doneq);
 	res->fds_end = count_open_fds();
 	res->children_left = count_children();
 	return 0;

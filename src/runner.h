@@ -15,13 +15,19 @@
 
 enum stop_reason { STOP_NONE, STOP_FAIL_FAST, STOP_TIMEOUT, STOP_SIGNAL };
 
+struct run_result;
+
 struct run_config {
 	enum run_mode mode;
 	long max_parallel;   /* 0: as many as the limits allow */
 	double timeout;      /* whole run, seconds; 0 = none */
 	long fail_fast;      /* 0 = off */
 	enum progress_when progress;
-	/* Called as each job reaches DONE (completion order). */
+	bool tag, timestamps;
+	/* Called once the run is set up (started_at, limit, containment and
+	 * jobs are known), then as each job reaches DONE (completion order;
+	 * the job array is res->jobs). */
+	void (*on_start)(struct run_result *res, void *ctx);
 	void (*on_done)(const struct job *j, void *ctx);
 	void *ctx;
 };

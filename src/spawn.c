@@ -59,6 +59,11 @@ void spawn_init(void)
 	}
 }
 
+const sigset_t *spawn_orig_mask(void)
+{
+	return &orig_mask;
+}
+
 size_t spawn_orig_nofile(void)
 {
 	return orig_nofile.rlim_cur == RLIM_INFINITY ? (size_t)-1 : orig_nofile.rlim_cur;
@@ -209,7 +214,8 @@ static int child_main(void *arg)
 	step = SPAWN_CHDIR;
 	if (o->cwd)
 		SYS(SYS_chdir, o->cwd);
-	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &orig_mask, NULL, 8);
+	if (!o->block_signals)
+		syscall(SYS_rt_sigprocmask, SIG_SETMASK, &orig_mask, NULL, 8);
 	step = SPAWN_EXEC;
 	syscall(SYS_execve, o->path, o->argv, o->envp ? o->envp : environ);
 #undef SYS

@@ -20,6 +20,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <signal.h>
 #include <sys/types.h>
 
 #include "spec.h"
@@ -31,6 +32,8 @@
 void spawn_init(void);
 /* The fd soft limit piperun was started with (children's). */
 size_t spawn_orig_nofile(void);
+/* The signal mask piperun was started with (children's). */
+const sigset_t *spawn_orig_mask(void);
 
 /* Most fds beyond 0-2 a child can be given (a pipeline host needs one per
  * stage with its own stderr, plus four of its own). */
@@ -55,6 +58,8 @@ struct spawn_opts {
 	pid_t pgid;                /* 0: the child leads a new process group;
 				      -1: it stays in the runner's */
 	int cgroup_procs_fd;       /* -1, or cgroup.procs to join before exec */
+	bool block_signals;        /* the child starts with every signal blocked
+				      (a pipeline host, until it is ready) */
 	bool default_tty_signals;  /* SIGTTIN/SIGTTOU to SIG_DFL (exec, like
 				      timeout(1): a background command that
 				      touches the terminal stops) */

@@ -1791,8 +1791,10 @@ static void parse_top(struct ctx *c, const cJSON *root, struct spec *s)
 			s->mode = MODE_ASYNC;
 		else if (!strcmp(m, "serial"))
 			s->mode = MODE_SERIAL;
+		else if (!strcmp(m, "thread"))
+			s->mode = MODE_THREAD;
 		else
-			expected(c, "mode", "\"async\" or \"serial\"", v);
+			expected(c, "mode", "\"async\", \"thread\" or \"serial\"", v);
 	}
 	if ((v = cJSON_GetObjectItemCaseSensitive(root, "max_parallel")))
 		get_long(c, v, "max_parallel", 0, 1000000, &s->max_parallel);

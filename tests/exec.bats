@@ -34,9 +34,9 @@ both() {
 }
 
 @test "a command ignoring TERM needs -k; piperun still says 124 (coreutils: 137)" {
-	run timeout -k 0.2 0.1 "$PROBE" ignore-term 5
+	run timeout -k 0.2 1 "$PROBE" ignore-term 5
 	[ "$status" = 137 ]
-	run "$PIPERUN" exec -t 0.1 -k 0.2 -- "$PROBE" ignore-term 5
+	run "$PIPERUN" exec -t 1 -k 0.2 -- "$PROBE" ignore-term 5
 	[ "$status" = 124 ]
 }
 

@@ -23,7 +23,7 @@ load helper
 
 @test "a job ignoring its signal is killed after kill_after" {
 	f=$(spec <<EOF
-{"jobs": [{"run": ["$PROBE", "ignore-term", "30"], "timeout": 0.1, "kill_after": 0.2}]}
+{"jobs": [{"run": ["$PROBE", "ignore-term", "30"], "timeout": 1, "kill_after": 0.2}]}
 EOF
 )
 	pr run "$f"
@@ -36,7 +36,7 @@ EOF
 @test "a grandchild that ignores TERM: both gone after timeout + kill_after; nothing of the run remains" {
 	m=$(marker)
 	f=$(spec <<EOF
-{"jobs": [{"shell": "sh -c 'trap \"\" TERM; sleep 30; :' $m & sleep 30", "timeout": 0.1, "kill_after": 0.3}]}
+{"jobs": [{"shell": "sh -c 'trap \"\" TERM; sleep 30; :' $m & sleep 30", "timeout": 1, "kill_after": 0.3}]}
 EOF
 )
 	pr run "$f"
@@ -49,7 +49,7 @@ EOF
 @test "timeouts apply to pipelines as one job" {
 	m=$(marker)
 	f=$(spec <<EOF
-{"jobs": [{"pipeline": [["sh", "-c", "sleep 30; : $m"], ["sh", "-c", "cat; : $m"]], "timeout": 0.1}]}
+{"jobs": [{"pipeline": [["sh", "-c", "sleep 30; : $m"], ["sh", "-c", "cat; : $m"]], "timeout": 1}]}
 EOF
 )
 	pr run "$f"
