@@ -45,22 +45,25 @@ struct runner {
 	size_t tracked_cap, ntracked;
 	struct progress progress;
 
-	/* thread mode: workers pull ready jobs; the main thread keeps
-	 * signals, dependencies and results.  mtx guards the ready heap,
-	 * the done queue, running, owner fields, the tracked set and
-	 * spawning. */
+	/* thread mode: the main thread schedules exactly as in async mode
+	 * (signals, dependencies, fail-fast, results) and hands each job to
+	 * an idle worker, which supervises it to its end.  mtx guards the
+	 * done queue, running, assignments and owner fields, the tracked set
+	 * and spawning. */
 	bool threaded;
 	pthread_mutex_t mtx;
-	pthread_cond_t work_cv;      /* a job became ready, or shutdown */
 	pthread_cond_t ended_cv;     /* a job ended: headroom may be back */
 	struct worker *workers;
 	size_t nworkers;
+	size_t *idle;                /* idle workers (a stack) */
+	size_t nidle;
 	size_t *doneq;               /* jobs finished by workers, for main */
 	size_t ndoneq, doneq_cap;
 	int donefd;                  /* eventfd: the done queue has entries */
 	struct watch w_done;
 	bool shutdown;
 	int spawning;                /* workers between clone and tracked_add */
+	size_t live;                 /* thread mode: jobs with a process now */
 };
 
 enum worker_req { REQ_NONE, REQ_STOP, REQ_KILL };
@@ -69,6 +72,8 @@ struct worker {
 	struct runner *r;
 	size_t index;
 	pthread_t th;
+	pthread_cond_t cv;           /* a job was assigned, or shutdown */
+	struct job *assigned;
 	struct job_env env;
 	struct job_ops ops;
 	int wakefd;
@@ -466,6 +471,9 @@ static void worker_ended(struct job *j)
 	struct worker *w = j->env->ops->ctx;
 	lock(w->r);
 	tracked_del(w->r, j->pid);
+	if (j->pid > 0 && w->r->live)
+		w->r->live--;
+	pthread_cond_broadcast(&w->r->ended_cv);
 	unlock(w->r);
 	/* DONE and RETRY_WAIT are seen by worker_run; PENDING (a host short
 	 * of processes) is started again there */
@@ -496,15 +504,18 @@ static void worker_start(struct worker *w, struct job *j)
 		int rc = job_start(j);
 		int e = errno;
 		lock(r);
-		if (rc == 0 && j->pid > 0 && (j->state == JOB_RUNNING || j->state == JOB_ENDING))
+		if (rc == 0 && j->pid > 0 && (j->state == JOB_RUNNING || j->state == JOB_ENDING)) {
 			tracked_add(r, j->pid);
+			r->live++;
+		}
 		r->spawning--;
 		if (rc == 0) {
 			unlock(r);
 			return;
 		}
-		/* out of fds or processes: wait for another job to end */
-		if (r->running <= 1) {
+		/* out of fds or processes: wait for a job that holds some to
+		 * end (workers waiting like us hold none) */
+		if (!r->live) {
 			unlock(r);
 			job_skip(j, NULL);
 			j->status = ST_ERROR;
@@ -537,34 +548,24 @@ static void *worker_main(void *arg)
 	struct runner *r = w->r;
 	for (;;) {
 		lock(r);
-		while (!r->nready && !r->shutdown)
-			pthread_cond_wait(&r->work_cv, &r->mtx);
-		if (!r->nready) {
+		while (!w->assigned && !r->shutdown)
+			pthread_cond_wait(&w->cv, &r->mtx);
+		struct job *j = w->assigned;
+		if (!j) {
 			unlock(r);
 			break;
 		}
-		struct job *j = &r->jobs[ready_pop(r)];
-		if (j->state != JOB_PENDING) {
-			/* settled by the main thread meanwhile (skipped) */
-			unlock(r);
-			continue;
-		}
-		j->owner = (int)w->index;
-		r->running++;
-		/* a stop that came before this job was taken applies to it */
+		/* a stop that came before this job was handed over applies */
 		w->env.stopping = r->stop != STOP_NONE;
-		bool allowed = may_start(r, j);
-		const char *why = stop_why(r);
 		unlock(r);
 
-		if (allowed)
-			worker_run(w, j);
-		else
-			job_skip(j, why);
+		worker_run(w, j);
 
 		lock(r);
+		w->assigned = NULL;
 		j->owner = -1;
 		r->running--;
+		r->idle[r->nidle++] = w->index;
 		xgrow(&r->doneq, &r->doneq_cap, r->ndoneq + 1, sizeof *r->doneq);
 		r->doneq[r->ndoneq++] = j->index;
 		pthread_cond_broadcast(&r->ended_cv);
@@ -576,7 +577,28 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-/* Main thread: settle what the workers finished. */
+/* Main thread (lock held): hand ready jobs to idle workers, in spec
+ * order, as dispatch() does in async mode. */
+static void dispatch_threads(struct runner *r)
+{
+	while (r->nready && r->nidle) {
+		struct job *j = &r->jobs[ready_pop(r)];
+		if (j->state != JOB_PENDING)
+			continue;
+		if (!may_start(r, j)) {
+			job_skip(j, stop_why(r));
+			finished(r, j);
+			continue;
+		}
+		struct worker *w = &r->workers[r->idle[--r->nidle]];
+		j->owner = (int)w->index;
+		w->assigned = j;
+		r->running++;
+		pthread_cond_signal(&w->cv);
+	}
+}
+
+/* Main thread: settle what the workers finished, then hand out more. */
 static void on_done_queue(struct watch *wt, uint32_t ev)
 {
 	struct runner *r = wt->data;
@@ -592,8 +614,7 @@ static void on_done_queue(struct watch *wt, uint32_t ev)
 			stop_run(r, STOP_FAIL_FAST);
 	}
 	r->ndoneq = 0;
-	if (r->nready)
-		pthread_cond_broadcast(&r->work_cv);
+	dispatch_threads(r);
 	unlock(r);
 }
 
@@ -602,9 +623,18 @@ static int workers_start(struct runner *r)
 	size_t n = (size_t)r->limit;
 	if (n > r->n)
 		n = r->n;
+	/* a worker holds 2 fds (epoll, eventfd) and its job up to ~5 more:
+	 * never more workers than the fd limit can feed */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+		size_t cap = rl.rlim_cur > 64 ? (size_t)(rl.rlim_cur - 64) / 7 : 1;
+		if (n > cap)
+			n = cap;
+	}
 	if (!n)
 		n = 1;
 	r->workers = xcalloc(n, sizeof *r->workers);
+	r->idle = xcalloc(n, sizeof *r->idle);
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 256 * 1024);
@@ -621,20 +651,27 @@ static int workers_start(struct runner *r)
 		w->ops.ctx = w;
 		w->env.ops = &w->ops;
 		w->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		pthread_cond_init(&w->cv, NULL);
 		if (!w->env.loop || w->wakefd < 0 ||
 		    loop_add(w->env.loop, &w->w_wake, w->wakefd, EPOLLIN, on_wake, w) < 0 ||
 		    pthread_create(&w->th, &attr, worker_main, w) != 0) {
-			fprintf(stderr, "piperun: cannot start worker thread %zu: %s\n", i,
-				strerror(errno));
+			/* fewer workers than asked: the run goes on with those
+			 * (max_parallel in the results says how many) */
 			loop_free(w->env.loop);
 			free(w->env.scratch);
 			if (w->wakefd >= 0)
 				close(w->wakefd);
+			pthread_cond_destroy(&w->cv);
 			break;
 		}
+		r->idle[r->nidle++] = i;
 		r->nworkers++;
 	}
 	pthread_attr_destroy(&attr);
+	if (r->nworkers) {
+		r->limit = (long)r->nworkers;
+		r->res->limit = r->limit;
+	}
 	return r->nworkers ? 0 : -1;
 }
 
@@ -642,19 +679,23 @@ static void workers_stop(struct runner *r)
 {
 	lock(r);
 	r->shutdown = true;
-	pthread_cond_broadcast(&r->work_cv);
+	for (size_t i = 0; i < r->nworkers; i++)
+		pthread_cond_signal(&r->workers[i].cv);
 	unlock(r);
 	for (size_t i = 0; i < r->nworkers; i++) {
 		struct worker *w = &r->workers[i];
 		pthread_join(w->th, NULL);
+		pthread_cond_destroy(&w->cv);
 		loop_del(w->env.loop, &w->w_wake);
 		close(w->wakefd);
 		loop_free(w->env.loop);
 		free(w->env.scratch);
 	}
 	free(r->workers);
+	free(r->idle);
 	r->workers = NULL;
-	r->nworkers = 0;
+	r->idle = NULL;
+	r->nworkers = r->nidle = 0;
 }
 
 /* Nothing runs and nothing is ready: only jobs waiting out a retry delay
@@ -766,7 +807,6 @@ int runner_run(const struct spec *s, const struct run_config *cfg,
 	progress_start(&r.progress, cfg->progress, r.env.loop, sample, &r);
 	if (r.threaded) {
 		pthread_mutex_init(&r.mtx, NULL);
-		pthread_cond_init(&r.work_cv, NULL);
 		pthread_cond_init(&r.ended_cv, NULL);
 		r.donefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (r.donefd < 0 ||
@@ -779,6 +819,11 @@ int runner_run(const struct spec *s, const struct run_config *cfg,
 				job_skip(&r.jobs[i], "not started: no worker threads");
 		}
 	}
+	if (r.threaded) {
+		lock(&r);
+		dispatch_threads(&r);
+		unlock(&r);
+	}
 	while (r.threaded && r.done < r.n) {
 		if (loop_run_once(r.env.loop, -1) < 0 && errno != EINTR) {
 			fprintf(stderr, "piperun: event loop: %s\n", strerror(errno));
@@ -789,7 +834,6 @@ int runner_run(const struct spec *s, const struct run_config *cfg,
 		workers_stop(&r);
 		loop_del(r.env.loop, &r.w_done);
 		close(r.donefd);
-		pthread_cond_destroy(&r.work_cv);
 		pthread_cond_destroy(&r.ended_cv);
 		pthread_mutex_destroy(&r.mtx);
 		r.threaded = false;
