@@ -313,11 +313,12 @@ static size_t slot_take(struct contain *c, pid_t pgid)
 		i = t->hwm;
 	else
 		return 0;
-	t->pg[i] = pgid;
-	/* publish the slot before the high-water mark that exposes it */
-	__atomic_thread_fence(__ATOMIC_RELEASE);
+	/* publish the slot before the high-water mark that exposes it (the
+	 * guardian reads them only once the runner is gone, but a release
+	 * store costs nothing) */
+	__atomic_store_n(&t->pg[i], pgid, __ATOMIC_RELEASE);
 	if (i >= t->hwm)
-		t->hwm = i + 1;
+		__atomic_store_n(&t->hwm, i + 1, __ATOMIC_RELEASE);
 	return i + 1;
 }
 

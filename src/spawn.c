@@ -3,6 +3,7 @@
 #include "spawn.h"
 #include "util.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdint.h>
 #include <fcntl.h>
@@ -226,6 +227,28 @@ fail:
 	return 127;
 }
 
+/* ThreadSanitizer intercepts clone() and runs its fork bookkeeping in the
+ * child; with CLONE_VM that child shares (and so resets) the parent's
+ * sanitizer state.  Under TSan, call libc's own clone. */
+typedef int (*clone_fn)(int (*)(void *), void *, int, void *, ...);
+static clone_fn libc_clone(void)
+{
+#ifdef __SANITIZE_THREAD__
+	static clone_fn fn;
+	clone_fn f = __atomic_load_n(&fn, __ATOMIC_ACQUIRE);
+	if (!f) {
+		void *h = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+		f = h ? (clone_fn)dlsym(h, "clone") : NULL;
+		if (!f)
+			f = clone;
+		__atomic_store_n(&fn, f, __ATOMIC_RELEASE);
+	}
+	return f;
+#else
+	return clone;
+#endif
+}
+
 /* One stack per thread: CLONE_VFORK suspends the calling thread until the
  * child execs, so a thread never has two children on its stack at once. */
 static _Thread_local char *child_stack;
@@ -250,7 +273,7 @@ int spawn_start(const struct spawn_opts *o, pid_t *pid, int *pidfd,
 	/* No signal may run in the child while it shares our memory. */
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	int fd = -1;
-	pid_t p = clone(child_main, child_stack + CHILD_STACK,
+	pid_t p = libc_clone()(child_main, child_stack + CHILD_STACK,
 			CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &a,
 			(pid_t *)&fd);
 	int clone_errno = errno;
