@@ -161,18 +161,16 @@ EOF
 }
 
 @test "50 MB on stdout and 50 MB on stderr, interleaved: complete, digests exact" {
-	f=$(spec <<<"{\"jobs\": [{\"run\": [\"$PROBE\", \"both\", \"52428800\", \"11\"], \"digest\": true, \"max_output\": \"64M\"}]}")
-	pr run --output jsonl "$f"
-	assert_success
-	rec=${lines[0]}
-	[ "$(jq -r '.status' <<<"$rec")" = ok ]
-	[ "$(jq -r '[.stdout_bytes, .stderr_bytes] | @json' <<<"$rec")" = '[52428800,52428800]' ]
-	want_out=$("$PROBE" gen 52428800 11 | sha256sum | cut -d' ' -f1)
-	want_err=$("$PROBE" gen 52428800 12 | sha256sum | cut -d' ' -f1)
-	[ "$(jq -r '.stdout_sha256' <<<"$rec")" = "$want_out" ]
-	[ "$(jq -r '.stderr_sha256' <<<"$rec")" = "$want_err" ]
-	# the kept bytes (spilled to a temporary file) are the same bytes
-	[ "$(jq -r '.stdout' <<<"$rec" | base64 -d | sha256sum | cut -d' ' -f1)" = "$want_out" ]
+	# the digests cover every byte; the first MiB is kept (spilled to a
+	# temporary file beyond 64 KiB) and must be those very bytes
+	f=$(spec <<<"{\"jobs\": [{\"run\": [\"$PROBE\", \"both\", \"52428800\", \"11\"], \"digest\": true, \"max_output\": \"1M\", \"encoding\": \"base64\"}]}")
+	"$PIPERUN" run --output none --results "$BATS_TEST_TMPDIR/r.json" "$f"
+	r=$BATS_TEST_TMPDIR/r.json
+	[ "$(jq -c '.jobs[0] | [.status, .stdout_bytes, .stderr_bytes, .stdout_truncated]' "$r")" = '["ok",52428800,52428800,true]' ]
+	[ "$(jq -r '.jobs[0].stdout_sha256' "$r")" = "$("$PROBE" gen 52428800 11 | sha256sum | cut -d' ' -f1)" ]
+	[ "$(jq -r '.jobs[0].stderr_sha256' "$r")" = "$("$PROBE" gen 52428800 12 | sha256sum | cut -d' ' -f1)" ]
+	[ "$(jq -r '.jobs[0].stdout' "$r" | base64 -d | sha256sum)" = "$("$PROBE" gen 52428800 11 | head -c 1048576 | sha256sum)" ]
+	[ "$(jq -r '.jobs[0].stderr' "$r" | base64 -d | sha256sum)" = "$("$PROBE" gen 52428800 12 | head -c 1048576 | sha256sum)" ]
 }
 
 @test "env merges over the runner's; env_clear and unset remove" {
