@@ -17,6 +17,7 @@ extern const struct cmd_entry cmd_run_entry;
 extern const struct cmd_entry cmd_validate_entry;
 extern const struct cmd_entry cmd_plan_entry;
 extern const struct cmd_entry cmd_exec_entry;
+extern const struct cmd_entry cmd_pool_entry;
 
 /* Exit statuses (CONTRACT §2); see the table at the top of main.c. */
 enum {

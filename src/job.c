@@ -340,6 +340,13 @@ static int stage_returncode(const struct stage_result *s)
 
 static bool short_of_resources(int err);
 
+static void errline(void *ctx, const void *p, size_t n)
+{
+	struct buf *b = ctx;
+	if (b->len < 4096)
+		buf_add(b, p, n);
+}
+
 /* A pipeline's outcome from its host's records.  Every stage reported:
  * the pipefail rule.  Otherwise the host failed (a fatal libpipeline
  * error: the job's error) or was killed with its stages (timeout,
@@ -430,6 +437,20 @@ static void attempt_end(struct job *j)
 			j->has_rc = j->main.has_status;
 			j->returncode = stage_returncode(&j->main);
 		}
+	}
+	if (j->status != ST_ERROR && j->spec->kind == KIND_POOL && j->has_rc &&
+	    (j->returncode == 2 || j->returncode == 3) && !j->timed_out && !j->cancelled) {
+		/* the pool could not run its items: say why, from its stderr */
+		struct buf b = { 0 };
+		if (j->err.active)
+			capture_each(&j->err, errline, &b);
+		char *nl = b.p ? strchr(b.p, '\n') : NULL;
+		if (nl)
+			*nl = 0;
+		j->status = ST_ERROR;
+		free(j->error);
+		j->error = xstrdup(b.len ? b.p : "the pool could not run");
+		buf_free(&b);
 	}
 	if (j->status != ST_ERROR) {
 		if (j->timed_out)

@@ -34,6 +34,7 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_validate_entry,
 	&cmd_plan_entry,
 	&cmd_exec_entry,
+	&cmd_pool_entry,
 };
 
 static void main_usage(FILE *f)

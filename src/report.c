@@ -147,6 +147,29 @@ static void report_stage(struct jw *w, const struct job *j, size_t i)
 	jw_obj_end(w);
 }
 
+struct membuf {
+	struct buf b;
+};
+
+static void to_buf(void *ctx, const void *p, size_t n)
+{
+	buf_add(&((struct membuf *)ctx)->b, p, n);
+}
+
+/* A pool job's record carries what `piperun pool` printed: task, mode,
+ * workers, summary, items (CONTRACT §5). */
+static bool splice_pool(struct jw *w, const struct job *j)
+{
+	static const char *const skip[] = { "duration_ms", "cpu_ms", NULL };
+	if (!j->out.active || !j->out.total || capture_truncated(&j->out))
+		return false;
+	struct membuf m = { { 0 } };
+	capture_each(&j->out, to_buf, &m);
+	bool ok = m.b.p && json_splice_members(w, m.b.p, m.b.len, skip) == 0;
+	buf_free(&m.b);
+	return ok;
+}
+
 static void report_escaped(struct jw *w, const struct escaped *e, size_t n)
 {
 	jw_arr(w, false);
@@ -184,7 +207,15 @@ void report_job(struct jw *w, const struct job *j)
 	} else {
 		jw_null(w);
 	}
-	report_stream(w, j, "stdout", &s->out, &j->out);
+	if (s->kind == KIND_POOL && splice_pool(w, j)) {
+		/* the pool's results are spliced in; its stdout was them */
+		jw_knull(w, "stdout");
+		jw_knull(w, "stdout_encoding");
+		jw_kint(w, "stdout_bytes", (int64_t)j->out.total);
+		jw_kbool(w, "stdout_truncated", false);
+	} else {
+		report_stream(w, j, "stdout", &s->out, &j->out);
+	}
 	report_stream(w, j, "stderr", &s->err, &j->err);
 	jw_key(w, "stages");
 	jw_arr(w, false);

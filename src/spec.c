@@ -15,6 +15,8 @@
 #include "chain.h"
 #include "codec.h"
 #include "util.h"
+#include "jsonw.h"
+#include "piperun-task.h"
 
 #include <cJSON.h>
 #include <ctype.h>
@@ -925,6 +927,151 @@ static bool parse_stage(struct ctx *c, const cJSON *v, const char *path,
 	return ok;
 }
 
+/* A pool job: `piperun pool` with these options; its items (JSON in the
+ * spec) become its stdin, one JSON array per line. */
+static void parse_pool(struct ctx *c, const cJSON *v, const char *path, struct tmpl *t)
+{
+	if (!cJSON_IsObject(v)) {
+		expected(c, path, "an object like {\"task\": \"gcd\", \"items\": [[12, 18]]}", v);
+		return;
+	}
+	static const char *const keys[] = { "task", "plugin", "mode", "workers", "items",
+					    "items_file", "timeout", "fail_fast",
+					    "max_inflight", NULL };
+	check_keys(c, v, path, keys, "a pool has task, plugin, mode, workers, items, items_file, timeout, fail_fast, max_inflight");
+	struct buf argv = { 0 };
+	size_t argc = 0;
+	char *argbuf[32];
+#define ARG(s) (argbuf[argc++] = xstrdup(s))
+	ARG("piperun");
+	ARG("pool");
+	const cJSON *e;
+	char *p = NULL;
+	const cJSON *task = cJSON_GetObjectItemCaseSensitive(v, "task");
+	const cJSON *plugin = cJSON_GetObjectItemCaseSensitive(v, "plugin");
+	if (!task == !plugin) {
+		err(c, path, "expected \"task\" (gcd, factorize, sleep) or \"plugin\" (\"LIB.so:NAME\")");
+	} else if (task) {
+		p = path_key(path, "task");
+		const char *s = get_str(c, task, p);
+		if (s && strcmp(s, "gcd") && strcmp(s, "factorize") && strcmp(s, "sleep"))
+			expected(c, p, "gcd, factorize or sleep", task);
+		else if (s) {
+			ARG("--task");
+			ARG(s);
+		}
+		free(p);
+	} else {
+		p = path_key(path, "plugin");
+		const char *s = get_str(c, plugin, p);
+		if (s && !strchr(s, ':'))
+			expected(c, p, "\"LIB.so:NAME\"", plugin);
+		else if (s) {
+			ARG("--task-plugin");
+			ARG(s);
+		}
+		free(p);
+	}
+	if ((e = cJSON_GetObjectItemCaseSensitive(v, "mode"))) {
+		p = path_key(path, "mode");
+		const char *s = cJSON_IsString(e) ? e->valuestring : "";
+		if (strcmp(s, "serial") && strcmp(s, "thread") && strcmp(s, "process") && strcmp(s, "async"))
+			expected(c, p, "serial, thread, process or async", e);
+		else {
+			ARG("--mode");
+			ARG(s);
+		}
+		free(p);
+	}
+	if ((e = cJSON_GetObjectItemCaseSensitive(v, "workers"))) {
+		long n;
+		p = path_key(path, "workers");
+		if (get_long(c, e, p, 1, 4096, &n)) {
+			char b[24];
+			snprintf(b, sizeof b, "%ld", n);
+			ARG("-j");
+			ARG(b);
+		}
+		free(p);
+	}
+	if ((e = cJSON_GetObjectItemCaseSensitive(v, "timeout"))) {
+		double d;
+		p = path_key(path, "timeout");
+		if (get_duration(c, e, p, &d) && d > 0) {
+			char b[40];
+			snprintf(b, sizeof b, "%.6f", d);
+			ARG("--timeout");
+			ARG(b);
+		}
+		free(p);
+	}
+	if ((e = cJSON_GetObjectItemCaseSensitive(v, "fail_fast"))) {
+		bool ff = false;
+		p = path_key(path, "fail_fast");
+		if (get_bool(c, e, p, &ff) && ff)
+			ARG("--fail-fast");
+		free(p);
+	}
+	if ((e = cJSON_GetObjectItemCaseSensitive(v, "max_inflight"))) {
+		long n;
+		p = path_key(path, "max_inflight");
+		if (get_long(c, e, p, 1, LONG_MAX, &n)) {
+			char b[24];
+			snprintf(b, sizeof b, "%ld", n);
+			ARG("--max-inflight");
+			ARG(b);
+		}
+		free(p);
+	}
+	const cJSON *items = cJSON_GetObjectItemCaseSensitive(v, "items");
+	const cJSON *file = cJSON_GetObjectItemCaseSensitive(v, "items_file");
+	if (items && file)
+		err(c, path, "expected \"items\" or \"items_file\", not both");
+	if (file) {
+		p = path_key(path, "items_file");
+		const char *s = get_str(c, file, p);
+		if (s) {
+			ARG("--items");
+			ARG(s);
+		}
+		free(p);
+	}
+	if (items) {
+		p = path_key(path, "items");
+		if (!cJSON_IsArray(items)) {
+			expected(c, p, "an array of items (each an array of arguments)", items);
+		} else {
+			/* one JSON array per line: what `piperun pool` reads */
+			struct buf lines = { 0 };
+			for (const cJSON *it = items->child; it; it = it->next) {
+				char *s = cJSON_PrintUnformatted(it);
+				if (cJSON_IsArray(it))
+					buf_addstr(&lines, s);
+				else
+					buf_printf(&lines, "[%s]", s);
+				buf_addch(&lines, '\n');
+				cJSON_free(s);
+			}
+			t->j.in.kind = IN_TEXT;
+			free(t->j.in.data);
+			t->j.in.len = lines.len;
+			t->j.in.data = buf_detach(&lines);
+			t->j.pool_items_given = true;
+		}
+		free(p);
+	}
+	ARG("--output");
+	ARG("json");
+#undef ARG
+	t->stages = xcalloc(1, sizeof *t->stages);
+	t->nstages = 1;
+	t->stages[0].argc = argc;
+	t->stages[0].argv = xcalloc(argc, sizeof *t->stages[0].argv);
+	for (size_t i = 0; i < argc; i++)
+		t->stages[0].argv[i].s = argbuf[i];
+	buf_free(&argv);
+}
+
 /* Parse one job object (with defaults) into a template. */
 static void parse_job(struct ctx *c, const cJSON *job, const cJSON *defaults,
 		      size_t index, struct tmpl *t)
@@ -1018,6 +1165,9 @@ static void parse_job(struct ctx *c, const cJSON *job, const cJSON *defaults,
 					free(sp);
 				}
 			}
+		} else if (!strcmp(what, "pool")) {
+			j->kind = KIND_POOL;
+			parse_pool(c, v, p, t);
 		} else {
 			err(c, p, "the \"%s\" job kind is not supported by this version of piperun", what);
 		}
@@ -1044,7 +1194,7 @@ static void parse_job(struct ctx *c, const cJSON *job, const cJSON *defaults,
 		else if (s)
 			j->cwd = xstrdup(s);
 	}
-	if (FIELD("stdin"))
+	if (FIELD("stdin") && !j->pool_items_given)
 		parse_stdin(c, v, p, &j->in);
 	if (FIELD("stdout")) {
 		parse_output(c, v, p, false, &j->out);
@@ -1167,6 +1317,18 @@ static void parse_job(struct ctx *c, const cJSON *job, const cJSON *defaults,
 				free(ep);
 			}
 			j->npass_fds = n;
+		}
+	}
+	if (j->kind == KIND_POOL) {
+		if (j->pool_items_given && cJSON_GetObjectItemCaseSensitive(job, "stdin")) {
+			free(p);
+			p = path_key(t->path, "stdin");
+			err(c, p, "a pool job with \"items\" takes its items as stdin");
+		}
+		if (j->out.mode != IO_CAPTURE) {
+			free(p);
+			p = path_key(t->path, "stdout");
+			err(c, p, "a pool job's stdout is its results; it is always captured");
 		}
 	}
 	if (j->kind == KIND_PIPELINE && j->npass_fds) {
@@ -1738,6 +1900,11 @@ static void resolve_job(struct job_spec *j)
 	for (size_t i = 0; i < j->nstages; i++) {
 		struct stage_spec *st = &j->stages[i];
 		build_envp(j, st);
+		if (j->kind == KIND_POOL) {
+			/* this very program, whatever became of its file */
+			st->exe = xstrdup("/proc/self/exe");
+			continue;
+		}
 		st->exe = path_resolve(st->argv[0], env_lookup(j, st, "PATH"), j->cwd,
 				       &st->exe_status);
 		if (st->exe_status) {
@@ -1998,4 +2165,128 @@ const char *io_mode_name(enum io_mode m)
 {
 	static const char *const names[] = { "capture", "tee", "inherit", "null", "stdout", "file" };
 	return names[m];
+}
+
+/* ------------------------------------------------------------ pool items */
+
+static char *keep_string(char ***strings, size_t *n, size_t *cap, char *s)
+{
+	xgrow(strings, cap, *n + 1, sizeof **strings);
+	(*strings)[(*n)++] = s;
+	return s;
+}
+
+int spec_parse_item_array(const char *text, size_t len, struct piperun_arg **args,
+			  size_t *nargs, size_t *args_cap, char ***strings, size_t *nstrings,
+			  size_t *strings_cap, char **why)
+{
+	const char *end = NULL;
+	cJSON *v = cJSON_ParseWithLengthOpts(text, len, &end, false);
+	if (!v) {
+		*why = xstrdup("malformed JSON array");
+		return -1;
+	}
+	while (end && end < text + len && isspace((unsigned char)*end))
+		end++;
+	if (!cJSON_IsArray(v) || (end && end != text + len)) {
+		cJSON_Delete(v);
+		*why = xstrdup("expected one JSON array of arguments");
+		return -1;
+	}
+	for (const cJSON *e = v->child; e; e = e->next) {
+		xgrow(args, args_cap, *nargs + 1, sizeof **args);
+		struct piperun_arg *a = &(*args)[(*nargs)++];
+		memset(a, 0, sizeof *a);
+		if (cJSON_IsNumber(e)) {
+			double d = e->valuedouble;
+			a->d = d;
+			if (d == floor(d) && d >= -9007199254740992.0 && d <= 9007199254740992.0) {
+				a->type = PIPERUN_ARG_INT;
+				a->i = (int64_t)d;
+			} else {
+				a->type = PIPERUN_ARG_NUMBER;
+			}
+		} else if (cJSON_IsString(e)) {
+			a->type = PIPERUN_ARG_STRING;
+			a->s = keep_string(strings, nstrings, strings_cap, xstrdup(e->valuestring));
+		} else {
+			a->type = PIPERUN_ARG_OTHER;
+			char *p = cJSON_PrintUnformatted(e);
+			a->s = keep_string(strings, nstrings, strings_cap, xstrdup(p ? p : "null"));
+			cJSON_free(p);
+		}
+	}
+	cJSON_Delete(v);
+	return 0;
+}
+
+bool json_text_valid(const char *text)
+{
+	const char *end = NULL;
+	size_t len = strlen(text);
+	cJSON *v = cJSON_ParseWithLengthOpts(text, len, &end, false);
+	if (!v)
+		return false;
+	while (end && end < text + len && isspace((unsigned char)*end))
+		end++;
+	cJSON_Delete(v);
+	return end == text + len;
+}
+
+static void splice_value(struct jw *w, const cJSON *v)
+{
+	if (cJSON_IsObject(v)) {
+		bool scalars = true;
+		for (const cJSON *e = v->child; e && scalars; e = e->next)
+			scalars = !cJSON_IsObject(e) && !cJSON_IsArray(e);
+		jw_obj(w, scalars);
+		for (const cJSON *e = v->child; e; e = e->next) {
+			jw_key(w, e->string);
+			splice_value(w, e);
+		}
+		jw_obj_end(w);
+	} else if (cJSON_IsArray(v)) {
+		bool scalars = true;
+		for (const cJSON *e = v->child; e && scalars; e = e->next)
+			scalars = !cJSON_IsObject(e) && !cJSON_IsArray(e);
+		jw_arr(w, scalars);
+		for (const cJSON *e = v->child; e; e = e->next)
+			splice_value(w, e);
+		jw_arr_end(w);
+	} else if (cJSON_IsString(v)) {
+		jw_str(w, v->valuestring);
+	} else if (cJSON_IsNumber(v)) {
+		double d = v->valuedouble;
+		if (d == floor(d) && fabs(d) < 9007199254740992.0) {
+			jw_int(w, (int64_t)d);
+		} else {
+			char b[40];
+			snprintf(b, sizeof b, "%.17g", d);
+			jw_raw(w, b);
+		}
+	} else if (cJSON_IsBool(v)) {
+		jw_bool(w, cJSON_IsTrue(v));
+	} else {
+		jw_null(w);
+	}
+}
+
+int json_splice_members(struct jw *w, const char *text, size_t len, const char *const *skip)
+{
+	cJSON *v = cJSON_ParseWithLength(text, len);
+	if (!cJSON_IsObject(v)) {
+		cJSON_Delete(v);
+		return -1;
+	}
+	for (const cJSON *e = v->child; e; e = e->next) {
+		bool skipped = false;
+		for (size_t i = 0; skip && skip[i] && !skipped; i++)
+			skipped = !strcmp(skip[i], e->string);
+		if (skipped)
+			continue;
+		jw_key(w, e->string);
+		splice_value(w, e);
+	}
+	cJSON_Delete(v);
+	return 0;
 }

@@ -122,6 +122,9 @@ struct job_spec {
 	int *pass_fds;
 	size_t npass_fds;
 
+	/* KIND_POOL: run as `piperun pool` (stages[0] is that command) */
+	bool pool_items_given;   /* "items" in the spec: they are its stdin */
+
 	/* expansion */
 	char *value;         /* foreach value, or NULL */
 	size_t copy;         /* 1-based copy index, 0 for a job not expanded */
@@ -168,6 +171,22 @@ char *spec_redact(const struct job_spec *j, const char *s);
 const char *job_kind_name(enum job_kind k);
 const char *run_mode_name(enum run_mode m);
 const char *io_mode_name(enum io_mode m);
+
+/* For `piperun pool`: one JSON array of arguments (a line of --items).
+ * Appends to args (scalars: INT, NUMBER, STRING; anything else OTHER as
+ * JSON text) and keeps the strings they point into.  Returns -1 and a
+ * message in *why. */
+struct piperun_arg;
+int spec_parse_item_array(const char *text, size_t len, struct piperun_arg **args,
+			  size_t *nargs, size_t *args_cap, char ***strings, size_t *nstrings,
+			  size_t *strings_cap, char **why);
+/* Write the members of the JSON object in text (but those named in
+ * skip, NULL-terminated) into the object w is writing.  Returns -1 if
+ * text is not a JSON object. */
+struct jw;
+int json_splice_members(struct jw *w, const char *text, size_t len, const char *const *skip);
+/* Is text one valid JSON value? */
+bool json_text_valid(const char *text);
 
 /* Shell-quote a value the way placeholders in `shell` are quoted. */
 char *shell_quote(const char *s);

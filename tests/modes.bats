@@ -57,7 +57,7 @@ EOF
 	assert_failure 1
 	[ "$(jqo '[.jobs[] | .status] | @json')" = '["failed","cancelled","skipped","ok"]' ]
 	f=$(spec t2.json <<'EOF'
-{"mode": "thread", "timeout": "300ms", "jobs": [{"run": ["sleep", "30"]}, {"run": ["true"], "after": ["job-1"]},
+{"mode": "thread", "timeout": "1s", "jobs": [{"run": ["sleep", "30"]}, {"run": ["true"], "after": ["job-1"]},
   {"shell": "exit 1", "retries": 2}]}
 EOF
 )

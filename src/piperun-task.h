@@ -1,0 +1,79 @@
+/* piperun-task.h - the task ABI of `piperun pool` (version 1).
+ *
+ * A task maps one item (an array of arguments) to one result.  A plugin
+ * is a shared object exporting, for a task NAME, the symbol
+ *
+ *     const struct piperun_task piperun_task_NAME;
+ *
+ * and is loaded with `piperun pool --task-plugin LIB.so:NAME`.  The same
+ * task runs in every mode: serially, on threads (run() must then be
+ * thread-safe for distinct states), in worker processes, or inline in the
+ * event loop.  In process mode a task that crashes costs only the item it
+ * was working on.
+ *
+ * Build a plugin with `pkg-config --cflags piperun-task`; it needs no
+ * library of piperun's. */
+#ifndef PIPERUN_TASK_H
+#define PIPERUN_TASK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PIPERUN_TASK_ABI 1
+
+/* One argument of an item. */
+enum piperun_arg_type { PIPERUN_ARG_INT, PIPERUN_ARG_NUMBER, PIPERUN_ARG_STRING,
+			PIPERUN_ARG_OTHER };
+
+struct piperun_arg {
+	enum piperun_arg_type type;
+	int64_t i;              /* PIPERUN_ARG_INT */
+	double d;               /* PIPERUN_ARG_INT and PIPERUN_ARG_NUMBER */
+	const char *s;          /* PIPERUN_ARG_STRING (UTF-8); OTHER: JSON text */
+};
+
+/* What run() produced. */
+enum piperun_result_kind {
+	PIPERUN_RESULT_INT,     /* value in i */
+	PIPERUN_RESULT_NUMBER,  /* value in d */
+	PIPERUN_RESULT_JSON,    /* text: any JSON value, malloc'd by the task,
+				   released through free_result */
+	PIPERUN_RESULT_ERROR,   /* text: a message, same ownership */
+};
+
+struct piperun_result {
+	enum piperun_result_kind kind;
+	int64_t i;
+	double d;
+	char *text;
+};
+
+/* Given to every call.  A long computation should call expired() now and
+ * then (every few milliseconds of work is plenty) and give up with an
+ * error when it returns non-zero: that is how per-item timeouts reach a
+ * task in serial, thread and async modes (process mode can also kill the
+ * worker). */
+struct piperun_task_ctx {
+	int abi;                /* PIPERUN_TASK_ABI */
+	void *state;            /* what init() returned */
+	int (*expired)(const struct piperun_task_ctx *ctx);
+	double deadline_ms;     /* private to piperun */
+};
+
+struct piperun_task {
+	int abi;                /* PIPERUN_TASK_ABI */
+	const char *name;
+	/* Once per worker (thread or process) before its first item; may be
+	 * NULL.  Returns 0, or -1 to refuse (the items fail). */
+	int (*init)(void **state);
+	/* One item.  Returns 0 with *res filled in (an ERROR result is a
+	 * failed item, not a failed call). */
+	int (*run)(const struct piperun_task_ctx *ctx, const struct piperun_arg *args,
+		   size_t nargs, struct piperun_result *res);
+	/* Releases res->text; may be NULL if run() never sets text. */
+	void (*free_result)(struct piperun_result *res);
+	/* Once per worker after its last item; may be NULL. */
+	void (*fini)(void *state);
+};
+
+#endif

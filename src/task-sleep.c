@@ -1,0 +1,64 @@
+/* task-sleep.c - wait the given seconds: the I/O stand-in of the seed
+ * (Items 68, 75).  In async mode piperun does not call run(): a sleep
+ * item becomes a timer on the event loop (pool.c). */
+#include "config.h"
+#include "task.h"
+#include "util.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <time.h>
+
+int task_sleep_seconds(const struct piperun_arg *args, size_t nargs, double *secs,
+		       struct piperun_result *res);
+
+/* The one argument, in seconds; shared with the async path. */
+int task_sleep_seconds(const struct piperun_arg *args, size_t nargs, double *secs,
+		       struct piperun_result *res)
+{
+	if (nargs != 1 || (args[0].type != PIPERUN_ARG_INT && args[0].type != PIPERUN_ARG_NUMBER))
+		return task_error(res, "sleep takes 1 number of seconds"), -1;
+	*secs = args[0].d;
+	if (!(*secs >= 0) || *secs > 1e6)
+		return task_error(res, "sleep takes 0 to 1e6 seconds, got %g", *secs), -1;
+	return 0;
+}
+
+static int sleep_run(const struct piperun_task_ctx *ctx, const struct piperun_arg *args,
+		     size_t nargs, struct piperun_result *res)
+{
+	double secs;
+	if (task_sleep_seconds(args, nargs, &secs, res) < 0)
+		return 0;
+	double end = now_ms() + secs * 1000;
+	for (;;) {
+		double left = end - now_ms();
+		if (ctx->deadline_ms > 0 && ctx->deadline_ms < end && now_ms() >= ctx->deadline_ms)
+			return task_error(res, "timed out");
+		if (left <= 0)
+			break;
+		/* wake for the deadline too, not only the end */
+		if (ctx->deadline_ms > 0 && ctx->deadline_ms - now_ms() < left)
+			left = ctx->deadline_ms - now_ms() + 0.05;
+		struct timespec ts = { (time_t)(left / 1000), (long)(fmod(left, 1000) * 1e6) };
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+	}
+	res->kind = PIPERUN_RESULT_NUMBER;
+	res->d = secs;
+	return 0;
+}
+
+static void free_text(struct piperun_result *res)
+{
+	free(res->text);
+	res->text = NULL;
+}
+
+const struct piperun_task task_sleep = {
+	.abi = PIPERUN_TASK_ABI,
+	.name = "sleep",
+	.run = sleep_run,
+	.free_result = free_text,
+};

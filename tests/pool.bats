@@ -1,0 +1,195 @@
+#!/usr/bin/env bats
+# The task pool: `piperun pool` and pool jobs (CONTRACT §5).
+load helper
+
+gcd_euclid() {
+	python3 -c 'import math,sys
+for l in sys.stdin: a,b = map(int, l.split()); print(math.gcd(a, b))'
+}
+
+@test "79: the 10 gcd pairs in all four modes: identical and correct (Euclid)" {
+	want=$(gcd_euclid < "$PIPELINES/gcd-items.txt" | paste -sd,)
+	for m in serial thread process async; do
+		pr pool --task gcd --mode "$m" -j 2 --items "$PIPELINES/gcd-items.txt"
+		assert_success
+		[ "$(jqo '[.items[].result] | map(tostring) | join(",")')" = "$want" ]
+		[ "$(jqo '[.task, .mode, .summary.total, .summary.ok] | @json')" = "[\"gcd\",\"$m\",10,10]" ]
+		[ "$(jqo '[.items[].index] == [range(10)]')" = true ]
+		[ "$(jqo '.items[0].input | @json')" = '[19633090,22659730]' ]
+	done
+}
+
+@test "79 as a spec: pool jobs in every mode give the same results" {
+	pr run "$PIPELINES/gcd-modes.json"
+	assert_success
+	[ "$(jqo '[.jobs[] | [.items[].result]] | unique | length')" = 1 ]
+	[ "$(jqo '[.jobs[] | .kind] | unique | @json')" = '["pool"]' ]
+	[ "$(jqo '[.jobs[] | .mode] | @json')" = '["serial","thread","process","async"]' ]
+}
+
+@test "68a: factorize the 16 numbers, serial and threads: identical, every divisor" {
+	pr run "$PIPELINES/factorize.json"
+	assert_success
+	[ "$(jqo '.jobs[0].items == .jobs[1].items | not')" = true ] # worker and time differ
+	[ "$(jqo '[.jobs[0].items[].result] == [.jobs[1].items[].result]')" = true ]
+	want=$(python3 -c 'import sys
+for l in open(sys.argv[1]):
+    n = int(l); print(",".join(str(i) for i in range(1, n + 1) if n % i == 0))' "$PIPELINES/factorize-items.txt" | md5sum)
+	[ "$(jqo '.jobs[0].items[].result | map(tostring) | join(",")' | md5sum)" = "$want" ]
+}
+
+@test "75: 10,000 sleep 0.1 items in async mode: every one ok" {
+	cd "$PIPELINES"
+	pr run "$PIPELINES/sleeps-async.json"
+	assert_success
+	[ "$(jqo '.jobs[0].summary | [.total, .ok] | @json')" = '[10000,10000]' ]
+	[ "$(jqo '[.jobs[0].items[].result] | unique | @json')" = '[0.1]' ]
+}
+
+@test "the example plugin gives identical results in every mode (--compare)" {
+	seq 1 3000 > "$BATS_TEST_TMPDIR/n"
+	pr pool --task-plugin "$EXAMPLE_PLUGIN:collatz" --compare -j 2 --items "$BATS_TEST_TMPDIR/n"
+	assert_success
+	assert_line --regexp '^MODE +WORKERS +WALL s +CPU s +SPEEDUP +IDENTICAL$'
+	for m in serial thread process async; do
+		assert_line --regexp "^$m +[0-9]+ +[0-9.]+ +[0-9.]+ +[0-9.]+x +yes$"
+	done
+	# and right: 27 takes 111 steps; JSON results work too
+	pr pool --task-plugin "$EXAMPLE_PLUGIN:collatz" --mode process <<<'[27, "peak"]'
+	assert_success
+	[ "$(jqo '.items[0].result | @json')" = '{"steps":111,"peak":9232}' ]
+}
+
+@test "task errors are reported with their item index; the others complete; exit 1" {
+	printf '12 18\n0 5\n100 75\n1.5 3\n99999999999999999999 4\n[12, "x"]\n' > "$BATS_TEST_TMPDIR/i"
+	for m in serial thread process async; do
+		pr pool --task gcd --mode "$m" --items "$BATS_TEST_TMPDIR/i"
+		assert_failure 1
+		[ -z "$stderr" ]
+		[ "$(jqo '[.items[] | [.index, .status, .result]] | @json')" = '[[0,"ok",6],[1,"error",null],[2,"ok",25],[3,"error",null],[4,"error",null],[5,"error",null]]' ]
+		[[ "$(jqo '.items[1].error')" == *"gcd of 0 is undefined"* ]]
+		[[ "$(jqo '.items[3].error')" == *"integers"* ]]
+		[[ "$(jqo '.items[4].error')" == *"integers"* ]]
+		[ "$(jqo '.summary | [.ok, .error] | @json')" = '[2,4]' ]
+	done
+}
+
+@test "--fail-fast: the first failing item stops the rest (skipped)" {
+	printf '12 18\n0 5\n100 75\n14 21\n' > "$BATS_TEST_TMPDIR/i"
+	pr pool --task gcd --fail-fast --items "$BATS_TEST_TMPDIR/i"
+	assert_failure 1
+	[ "$(jqo '[.items[].status] | @json')" = '["ok","error","skipped","skipped"]' ]
+}
+
+@test "unparseable input names line N (1-based) and exits 2" {
+	printf '1 2\n\n3 4\nfive 6\n' > "$BATS_TEST_TMPDIR/i"
+	pr pool --task gcd --items "$BATS_TEST_TMPDIR/i"
+	assert_failure 2
+	assert_output ''
+	[[ $stderr == "piperun: pool: $BATS_TEST_TMPDIR/i: line 4: expected numbers or a JSON array, got \"five\"" ]]
+	run --separate-stderr "$PIPERUN" pool --task gcd <<<'[1, 2'
+	assert_failure 2
+	[[ $stderr == *"<stdin>: line 1: malformed JSON array"* ]]
+	pr pool --task nope
+	assert_failure 2
+	pr pool --task gcd --task-plugin x.so:y
+	assert_failure 2
+	pr pool --task-plugin /nonexistent.so:x </dev/null
+	assert_failure 2
+	[[ $stderr == *"cannot load /nonexistent.so"* ]]
+}
+
+@test "a plugin that crashes in process mode costs only that item" {
+	printf '1\n2\n13\n4\n5\n6\n' > "$BATS_TEST_TMPDIR/i"
+	pr pool --task-plugin "$CRASHY_PLUGIN:crashy" --mode process -j 2 --items "$BATS_TEST_TMPDIR/i"
+	assert_failure 1
+	[ "$(jqo '[.items[] | [.status, .result]] | @json')" = '[["ok",2],["ok",4],["error",null],["ok",8],["ok",10],["ok",12]]' ]
+	[ "$(jqo '.items[2].error')" = "the worker was killed by SIGSEGV" ]
+}
+
+@test "a worker SIGKILLed mid-run: that item is an error, the others correct, no worker left" {
+	yes 0.6 | head -n 6 > "$BATS_TEST_TMPDIR/items-$$"
+	"$PIPERUN" pool --task sleep --mode process -j 2 --items "$BATS_TEST_TMPDIR/items-$$" > "$BATS_TEST_TMPDIR/o.json" &
+	pid=$!
+	for i in $(seq 100); do [ "$(pgrep -c -P "$pid")" = 2 ] && break; sleep 0.05; done
+	sleep 0.2
+	victim=$(pgrep -P "$pid" | head -1)
+	kill -KILL "$victim"
+	rc=0
+	wait "$pid" || rc=$?
+	[ "$rc" = 1 ]
+	o=$BATS_TEST_TMPDIR/o.json
+	[ "$(jq '.summary | [.ok, .error] | @json' -r "$o")" = '[5,1]' ]
+	[ "$(jq -r '[.items[] | select(.status == "error") | .error][0]' "$o")" = "the worker was killed by SIGKILL" ]
+	[ -z "$(pgrep -f "items-$$")" ]
+}
+
+@test "per-item timeout: serial and thread modes poll it; process mode kills the stuck worker" {
+	printf '1\n99\n3\n' > "$BATS_TEST_TMPDIR/i"
+	pr pool --task-plugin "$CRASHY_PLUGIN:crashy" --mode process --timeout 0.3 --items "$BATS_TEST_TMPDIR/i"
+	assert_failure 1
+	[ "$(jqo '[.items[] | [.status, .result]] | @json')" = '[["ok",2],["error",null],["ok",6]]' ]
+	[ "$(jqo '.items[1].error')" = "timed out (the worker was killed)" ]
+	printf '1000000007 1000000009\n12 18\n' > "$BATS_TEST_TMPDIR/g"
+	for m in serial thread; do
+		pr pool --task gcd --mode "$m" --timeout 0.1 --items "$BATS_TEST_TMPDIR/g"
+		assert_failure 1
+		[ "$(jqo '[.items[] | [.status, .error]] | @json')" = '[["error","timed out"],["ok",null]]' ]
+	done
+	printf '5\n0.05\n' > "$BATS_TEST_TMPDIR/s"
+	pr pool --task sleep --mode async --timeout 0.2 --items "$BATS_TEST_TMPDIR/s"
+	assert_failure 1
+	[ "$(jqo '[.items[] | .status] | @json')" = '["error","ok"]' ]
+}
+
+@test "--output jsonl streams item records as they finish, then the summary; text is a table" {
+	printf '0.3\n0.01\n' > "$BATS_TEST_TMPDIR/s"
+	pr pool --task sleep --mode async -o jsonl --items "$BATS_TEST_TMPDIR/s"
+	assert_success
+	[ "${#lines[@]}" = 3 ]
+	[ "$(jq -r .index <<<"${lines[0]}")" = 1 ]
+	[ "$(jq -c .summary <<<"${lines[2]}")" = '{"total":2,"ok":2,"error":0,"skipped":0}' ]
+	pr pool --task gcd -o text <<<'12 18'
+	assert_success
+	assert_line --regexp '^ +0 +ok +6$'
+	assert_line --partial '1 items: 1 ok, 0 error'
+}
+
+@test "--max-inflight bounds the async items in flight" {
+	yes 0.2 | head -n 4 > "$BATS_TEST_TMPDIR/s"
+	pr pool --task sleep --mode async --max-inflight 2 -o none --items "$BATS_TEST_TMPDIR/s"
+	assert_success
+	pr pool --task sleep --mode async --max-inflight 0 --items "$BATS_TEST_TMPDIR/s"
+	assert_failure 2
+}
+
+@test "pool jobs: status and timeout semantics of other jobs; errors from the pool" {
+	f=$(spec <<'EOF'
+{"jobs": [
+  {"name": "good", "pool": {"task": "gcd", "items": [[12, 18], [100, 75]]}},
+  {"name": "bad-item", "pool": {"task": "gcd", "mode": "thread", "items": [[12, 18], [0, 1]]}},
+  {"name": "slow", "pool": {"task": "sleep", "mode": "process", "items": [[30], [30]]}, "timeout": 0.5},
+  {"name": "from-stdin", "pool": {"task": "gcd"}, "stdin": {"text": "8 12\n"}},
+  {"name": "garbage", "pool": {"task": "gcd"}, "stdin": {"text": "x y\n"}}
+]}
+EOF
+)
+	pr run "$f"
+	assert_failure 1
+	[ "$(jqo '[.jobs[] | [.name, .status, .returncode]] | @json')" = '[["good","ok",0],["bad-item","failed",1],["slow","timeout",-15],["from-stdin","ok",0],["garbage","error",2]]' ]
+	[ "$(jqo '.jobs[0] | [.task, .summary.ok, [.items[].result]] | @json')" = '["gcd",2,[6,25]]' ]
+	[ "$(jqo '.jobs[1].items[1].status')" = error ]
+	[ "$(jqo '.jobs[3].items[0].result')" = 4 ]
+	[[ "$(jqo '.jobs[4].error')" == *"line 1: expected numbers"* ]]
+	# no pool worker outlived its job
+	[ -z "$(pgrep -f 'pool --task sleep --mode process' || true)" ]
+}
+
+@test "pool job specs are validated" {
+	f=$(spec <<<'{"jobs": [{"pool": {"task": "fft", "items": [[1]]}}, {"pool": {"task": "gcd", "mode": "gpu"}}, {"pool": {"items": []}}]}')
+	pr validate "$f"
+	assert_failure 2
+	[[ $stderr == *'jobs[0].pool.task: expected gcd, factorize or sleep, got "fft"'* ]]
+	[[ $stderr == *'jobs[1].pool.mode: expected serial, thread, process or async, got "gpu"'* ]]
+	[[ $stderr == *'jobs[2].pool: expected "task"'* ]]
+}
