@@ -14,13 +14,14 @@
 #include <string.h>
 #include <unistd.h>
 
-enum pool_output { POUT_JSON, POUT_JSONL, POUT_TEXT, POUT_NONE };
+enum pool_output { POUT_JSON, POUT_JSONL, POUT_TEXT, POUT_NONE, POUT_SUMMARY };
 
 struct pool_cli {
 	enum pool_output output;
 	struct fd_sink *out;
 	struct jw jw;
 	const struct pool_items *items;
+	double last_flush;
 };
 
 static void on_result_jsonl(size_t i, const struct pool_result *r, void *ctx)
@@ -28,7 +29,12 @@ static void on_result_jsonl(size_t i, const struct pool_result *r, void *ctx)
 	struct pool_cli *c = ctx;
 	pool_write_item(&c->jw, c->items, i, r);
 	jw_newline(&c->jw);
-	fd_sink_flush(c->out);
+	/* live for `| jq`, without a write per item of a million */
+	double now = now_ms();
+	if (now - c->last_flush >= 20) {
+		fd_sink_flush(c->out);
+		c->last_flush = now;
+	}
 }
 
 /* Do two runs agree on every item? */
@@ -39,8 +45,8 @@ static bool identical(const struct pool_result *a, const struct pool_result *b, 
 			return false;
 		if (a[i].status != POOL_OK)
 			continue;
-		if ((a[i].kind == PIPERUN_RESULT_INT && a[i].i != b[i].i) ||
-		    (a[i].kind == PIPERUN_RESULT_NUMBER && a[i].d != b[i].d) ||
+		if ((a[i].kind == PIPERUN_RESULT_INT && a[i].v.i != b[i].v.i) ||
+		    (a[i].kind == PIPERUN_RESULT_NUMBER && a[i].v.d != b[i].v.d) ||
 		    (a[i].text && b[i].text && strcmp(a[i].text, b[i].text)))
 			return false;
 	}
@@ -57,7 +63,7 @@ static int compare(struct pool_opts *o, const struct pool_items *it, struct fd_s
 	fd_sink_write(out, line, strlen(line));
 	int rc = EXIT_OK;
 	for (int m = POOL_SERIAL; m <= POOL_ASYNC; m++) {
-		struct pool_result *res = xcalloc(it->n ? it->n : 1, sizeof *res);
+		struct pool_result *res = pool_results_alloc(it->n);
 		struct pool_stats st;
 		o->mode = (enum pool_mode)m;
 		if (pool_run(o, it, res, &st) < 0) {
@@ -150,8 +156,10 @@ static int cmd_pool(int argc, char **argv)
 				cli.output = POUT_TEXT;
 			else if (!strcmp(optarg, "none"))
 				cli.output = POUT_NONE;
+			else if (!strcmp(optarg, "summary"))
+				cli.output = POUT_SUMMARY;
 			else
-				return cmd_bad_usage(self, "--output: expected json, jsonl, text or none, got \"%s\"", optarg);
+				return cmd_bad_usage(self, "--output: expected json, jsonl, text, summary or none, got \"%s\"", optarg);
 			break;
 		case 'C':
 			cmp = true;
@@ -220,7 +228,7 @@ static int cmd_pool(int argc, char **argv)
 			o.on_result = on_result_jsonl;
 			o.ctx = &cli;
 		}
-		struct pool_result *res = xcalloc(it.n ? it.n : 1, sizeof *res);
+		struct pool_result *res = pool_results_alloc(it.n);
 		struct pool_stats st;
 		if (pool_run(&o, &it, res, &st) < 0) {
 			pool_results_free(res, it.n);
@@ -247,6 +255,7 @@ static int cmd_pool(int argc, char **argv)
 			jw_newline(w);
 			break;
 		case POUT_JSONL:
+		case POUT_SUMMARY:
 			jw_obj(w, false);
 			pool_write_summary(w, &st, it.n);
 			jw_kstr(w, "task", o.task->name);
@@ -264,9 +273,9 @@ static int cmd_pool(int argc, char **argv)
 				struct jw tw;
 				jw_init(&tw, buf_sink_write, &b, false);
 				if (res[i].status == POOL_OK && res[i].kind == PIPERUN_RESULT_INT)
-					jw_int(&tw, res[i].i);
+					jw_int(&tw, res[i].v.i);
 				else if (res[i].status == POOL_OK && res[i].kind == PIPERUN_RESULT_NUMBER)
-					jw_num(&tw, res[i].d);
+					jw_num(&tw, res[i].v.d);
 				else if (res[i].status == POOL_OK)
 					jw_raw(&tw, res[i].text);
 				snprintf(line, sizeof line, "%6zu  %-7s  %.400s\n", i,
@@ -310,7 +319,8 @@ const struct cmd_entry cmd_pool_entry = {
 	"      --timeout DUR          limit for each item\n"
 	"      --fail-fast            stop at the first item that fails\n"
 	"      --max-inflight N       async: at most N items at once (default: all)\n"
-	"  -o, --output FMT           json (default), jsonl, text or none\n"
+	"  -o, --output FMT           json (default), jsonl, text, summary (the last\n"
+	"                             jsonl line only) or none\n"
 	"      --compare              run every mode on the same items and print a\n"
 	"                             table: wall and CPU time, speedup, identical\n"
 	"  -h, --help                 show this help\n"

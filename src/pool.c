@@ -19,6 +19,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -44,18 +45,78 @@ int pool_mode_parse(const char *s, enum pool_mode *m)
 
 /* ------------------------------------------------------------- parsing */
 
-static struct piperun_arg *new_arg(struct pool_items *it)
+static void grow_args(struct pool_items *it, size_t need)
 {
-	xgrow(&it->args, &it->args_cap, it->nargs + 1, sizeof *it->args);
-	struct piperun_arg *a = &it->args[it->nargs++];
+	if (need <= it->args_cap)
+		return;
+	size_t cap = it->args_cap ? it->args_cap : 64;
+	while (cap < need)
+		cap *= 2;
+	it->vals = xrealloc(it->vals, cap * sizeof *it->vals);
+	it->types = xrealloc(it->types, cap);
+	it->args_cap = cap;
+}
+
+static void put_arg(struct pool_items *it, const struct piperun_arg *a)
+{
+	grow_args(it, it->nargs + 1);
+	size_t k = it->nargs++;
+	it->types[k] = (uint8_t)a->type;
+	switch (a->type) {
+	case PIPERUN_ARG_INT:
+		it->vals[k] = a->i;
+		break;
+	case PIPERUN_ARG_NUMBER:
+		memcpy(&it->vals[k], &a->d, sizeof a->d);
+		break;
+	default:
+		xgrow(&it->strings, &it->strings_cap, it->nstrings + 1, sizeof *it->strings);
+		it->strings[it->nstrings] = (char *)a->s; /* ownership passes */
+		it->vals[k] = (int64_t)it->nstrings++;
+	}
+}
+
+/* Argument k as the task ABI has it. */
+static void get_arg(const struct pool_items *it, size_t k, struct piperun_arg *a)
+{
 	memset(a, 0, sizeof *a);
-	return a;
+	a->type = (enum piperun_arg_type)it->types[k];
+	switch (a->type) {
+	case PIPERUN_ARG_INT:
+		a->i = it->vals[k];
+		a->d = (double)a->i;
+		break;
+	case PIPERUN_ARG_NUMBER:
+		memcpy(&a->d, &it->vals[k], sizeof a->d);
+		break;
+	default:
+		a->s = it->strings[it->vals[k]];
+	}
 }
 
 /* One number token: an int64 when it is one, else a double (an integer
  * too big for int64 stays a NUMBER: tasks say "overflow"). */
 static int parse_number(const char *p, size_t len, struct piperun_arg *a)
 {
+	/* the common case, plain decimal integers, without strtoll */
+	{
+		size_t k = 0;
+		bool neg = false;
+		if (k < len && (p[k] == '-' || p[k] == '+'))
+			neg = p[k++] == '-';
+		if (k < len && len - k <= 18) {
+			uint64_t v = 0;
+			size_t d = k;
+			while (k < len && p[k] >= '0' && p[k] <= '9')
+				v = v * 10 + (uint64_t)(p[k++] - '0');
+			if (k == len && k > d) {
+				a->type = PIPERUN_ARG_INT;
+				a->i = neg ? -(int64_t)v : (int64_t)v;
+				a->d = (double)a->i;
+				return 0;
+			}
+		}
+	}
 	char tok[64];
 	if (!len || len >= sizeof tok)
 		return -1;
@@ -105,8 +166,10 @@ static int parse_number_array(const char *p, size_t len, struct pool_items *it)
 		const char *t = p;
 		while (p < e && !strchr(" \t,]", *p))
 			p++;
-		if (parse_number(t, (size_t)(p - t), new_arg(it)) < 0)
+		struct piperun_arg a;
+		if (parse_number(t, (size_t)(p - t), &a) < 0)
 			goto fallback;
+		put_arg(it, &a);
 		while (p < e && (*p == ' ' || *p == '\t'))
 			p++;
 		if (p < e && *p == ',') {
@@ -141,13 +204,16 @@ static int add_line(struct pool_items *it, const char *p, size_t len, size_t lin
 	if (*p == '[') {
 		if (parse_number_array(p, len, it) < 0) {
 			char *why = NULL;
-			if (spec_parse_item_array(p, len, &it->args, &it->nargs, &it->args_cap,
-						  &it->strings, &it->nstrings, &it->strings_cap,
-						  &why) < 0) {
+			struct piperun_arg *args = NULL;
+			size_t nargs = 0;
+			if (spec_parse_item_array(p, len, &args, &nargs, &why) < 0) {
 				*err = xasprintf("line %zu: %s", lineno, why);
 				free(why);
 				return -1;
 			}
+			for (size_t k = 0; k < nargs; k++)
+				put_arg(it, &args[k]);
+			free(args);
 		}
 	} else {
 		const char *e = p + len;
@@ -155,7 +221,10 @@ static int add_line(struct pool_items *it, const char *p, size_t len, size_t lin
 			const char *t = p;
 			while (p < e && *p != ' ' && *p != '\t')
 				p++;
-			if (parse_number(t, (size_t)(p - t), new_arg(it)) < 0) {
+			struct piperun_arg a;
+			if (parse_number(t, (size_t)(p - t), &a) == 0) {
+				put_arg(it, &a);
+			} else {
 				it->nargs = arg0;
 				*err = xasprintf("line %zu: expected numbers or a JSON array, got \"%.*s\"",
 						 lineno, (int)((p - t) > 40 ? 40 : (p - t)), t);
@@ -165,15 +234,24 @@ static int add_line(struct pool_items *it, const char *p, size_t len, size_t lin
 				p++;
 		}
 	}
-	xgrow(&it->items, &it->cap, it->n + 1, sizeof *it->items);
-	it->items[it->n].arg0 = arg0;
-	it->items[it->n].nargs = it->nargs - arg0;
-	it->n++;
+	if (it->nargs > UINT32_MAX) {
+		*err = xasprintf("line %zu: too many arguments in all", lineno);
+		return -1;
+	}
+	xgrow(&it->arg0, &it->cap, it->n + 2, sizeof *it->arg0);
+	it->arg0[it->n++] = (uint32_t)arg0;
+	it->arg0[it->n] = (uint32_t)it->nargs;
 	return 0;
 }
 
 int pool_parse_text(const char *text, size_t len, struct pool_items *it, char **err)
 {
+	/* size the arrays once: growing them a million times costs */
+	size_t lines = 1;
+	for (const char *q = text; (q = memchr(q, '\n', (size_t)(text + len - q))); q++)
+		lines++;
+	xgrow(&it->arg0, &it->cap, it->n + lines + 1, sizeof *it->arg0);
+	grow_args(it, it->nargs + 2 * lines);
 	size_t lineno = 0;
 	const char *p = text, *e = text + len;
 	while (p < e) {
@@ -194,6 +272,9 @@ int pool_parse_text(const char *text, size_t len, struct pool_items *it, char **
 int pool_parse_fd(int fd, struct pool_items *it, char **err)
 {
 	struct buf b = { 0 };
+	struct stat sb;
+	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0)
+		buf_reserve(&b, (size_t)sb.st_size + 1);
 	for (;;) {
 		buf_reserve(&b, 1 << 16);
 		ssize_t r = read(fd, b.p + b.len, b.cap - b.len - 1);
@@ -218,8 +299,9 @@ void pool_items_free(struct pool_items *it)
 	for (size_t i = 0; i < it->nstrings; i++)
 		free(it->strings[i]);
 	free(it->strings);
-	free(it->args);
-	free(it->items);
+	free(it->vals);
+	free(it->types);
+	free(it->arg0);
 	memset(it, 0, sizeof *it);
 }
 
@@ -228,11 +310,13 @@ void pool_items_free(struct pool_items *it)
 static void set_result(struct pool_result *r, const struct piperun_task *t,
 		       struct piperun_result *res, double dur, int worker)
 {
-	r->duration_ms = dur;
-	r->worker = worker;
+	r->duration_ms = (float)dur;
+	r->worker = (uint16_t)worker;
 	r->kind = res->kind;
-	r->i = res->i;
-	r->d = res->d;
+	if (res->kind == PIPERUN_RESULT_NUMBER)
+		r->v.d = res->d;
+	else
+		r->v.i = res->i;
 	r->text = NULL;
 	switch (res->kind) {
 	case PIPERUN_RESULT_INT:
@@ -261,24 +345,30 @@ static void set_result(struct pool_result *r, const struct piperun_task *t,
 		t->free_result(res);
 }
 
+/* *clock: when the previous item ended (0: read the clock), updated to
+ * when this one ended, so a run of items reads the clock once each. */
 static void run_one(const struct pool_opts *o, void *state, const struct pool_items *it,
-		    size_t i, struct pool_result *r, int worker)
+		    size_t i, struct pool_result *r, int worker, double *clock)
 {
-	const struct pool_item *item = &it->items[i];
+	size_t a0 = it->arg0[i], na = it->arg0[i + 1] - a0;
+	struct piperun_arg local[16], *args = na <= 16 ? local : xmalloc(na * sizeof *args);
+	for (size_t k = 0; k < na; k++)
+		get_arg(it, a0 + k, &args[k]);
 	struct piperun_task_ctx ctx = {
 		.abi = PIPERUN_TASK_ABI,
 		.state = state,
 		.expired = task_expired,
 	};
-	double t0 = now_ms();
+	double t0 = *clock ? *clock : now_ms();
 	if (o->timeout > 0)
 		ctx.deadline_ms = t0 + o->timeout * 1000;
 	struct piperun_result res = { .kind = PIPERUN_RESULT_ERROR };
-	if (o->task->run(&ctx, &it->args[item->arg0], item->nargs, &res) != 0 &&
-	    res.kind != PIPERUN_RESULT_ERROR) {
+	if (o->task->run(&ctx, args, na, &res) != 0 && res.kind != PIPERUN_RESULT_ERROR)
 		res.kind = PIPERUN_RESULT_ERROR;
-	}
-	set_result(r, o->task, &res, now_ms() - t0, worker);
+	if (args != local)
+		free(args);
+	*clock = now_ms();
+	set_result(r, o->task, &res, *clock - t0, worker);
 }
 
 /* --------------------------------------------------------------- serial */
@@ -295,9 +385,10 @@ static void run_serial(const struct pool_opts *o, const struct pool_items *it,
 {
 	void *state = NULL;
 	bool ok = !o->task->init || o->task->init(&state) == 0;
+	double clock = 0;
 	for (size_t i = 0; i < it->n; i++) {
 		if (ok) {
-			run_one(o, state, it, i, &res[i], 1);
+			run_one(o, state, it, i, &res[i], 1, &clock);
 		} else {
 			res[i].status = POOL_ERROR;
 			res[i].text = xstrdup("the task's init failed");
@@ -338,6 +429,7 @@ static void *tworker_main(void *arg)
 	const struct pool_opts *o = p->o;
 	void *state = NULL;
 	bool ok = !o->task->init || o->task->init(&state) == 0;
+	double clock = 0;
 	for (;;) {
 		if (__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE))
 			break;
@@ -349,11 +441,11 @@ static void *tworker_main(void *arg)
 			if (__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE))
 				break;
 			if (ok) {
-				run_one(o, state, p->it, i, &p->res[i], w->index);
+				run_one(o, state, p->it, i, &p->res[i], w->index, &clock);
 			} else {
 				p->res[i].status = POOL_ERROR;
 				p->res[i].text = xstrdup("the task's init failed");
-				p->res[i].worker = w->index;
+				p->res[i].worker = (uint16_t)w->index;
 			}
 			if (o->on_result) {
 				pthread_mutex_lock(&p->mtx);
@@ -421,17 +513,18 @@ static void async_fire(struct timer *t)
 	struct apool *a = t->data;
 	size_t i = (size_t)(t - a->timers);
 	struct pool_result *r = &a->res[i];
-	const struct pool_item *item = &a->it->items[i];
-	double secs = a->it->args[item->arg0].d;
+	struct piperun_arg arg;
+	get_arg(a->it, a->it->arg0[i], &arg);
+	double secs = arg.d;
 	r->worker = 1;
-	r->duration_ms = now_ms() - a->started[i];
+	r->duration_ms = (float)(now_ms() - a->started[i]);
 	if (a->o->timeout > 0 && secs > a->o->timeout) {
 		r->status = POOL_ERROR;
 		r->text = xstrdup("timed out");
 	} else {
 		r->status = POOL_OK;
 		r->kind = PIPERUN_RESULT_NUMBER;
-		r->d = secs;
+		r->v.d = secs;
 	}
 	a->inflight--;
 	a->done++;
@@ -448,10 +541,13 @@ static void async_more(struct apool *a)
 	while (!a->stop && a->next < a->it->n &&
 	       (!o->max_inflight || a->inflight < (size_t)o->max_inflight)) {
 		size_t i = a->next++;
-		const struct pool_item *item = &a->it->items[i];
+		size_t a0 = a->it->arg0[i], na = a->it->arg0[i + 1] - a0;
+		struct piperun_arg arg;
+		if (na)
+			get_arg(a->it, a0, &arg);
 		double secs;
 		struct piperun_result err = { 0 };
-		if (task_sleep_seconds(&a->it->args[item->arg0], item->nargs, &secs, &err) < 0) {
+		if (task_sleep_seconds(&arg, na, &secs, &err) < 0) {
 			set_result(&a->res[i], o->task, &err, 0, 1);
 			a->done++;
 			if (o->on_result)
@@ -580,17 +676,15 @@ static int read_full(int fd, void *p, size_t n)
 
 static void wire_put(struct buf *b, uint32_t index, const struct pool_result *r)
 {
-	struct wire h = { .index = index, .status = (uint8_t)r->status, .kind = (uint8_t)r->kind,
+	struct wire h = { .index = index, .status = r->status, .kind = r->kind,
 			  .duration_ms = r->duration_ms };
 	if (r->status == POOL_ERROR)
 		h.kind = PIPERUN_RESULT_ERROR;
 	buf_add(b, &h, sizeof h);
 	switch (h.kind) {
 	case PIPERUN_RESULT_INT:
-		buf_add(b, &r->i, sizeof r->i);
-		break;
 	case PIPERUN_RESULT_NUMBER:
-		buf_add(b, &r->d, sizeof r->d);
+		buf_add(b, &r->v, sizeof r->v);
 		break;
 	default: {
 		uint32_t n = r->text ? (uint32_t)strlen(r->text) : 0;
@@ -623,12 +717,13 @@ static void pworker_main(int sock, struct pslot *slot, const struct pool_opts *o
 		xgrow(&idx, &cap, n ? n : 1, sizeof *idx);
 		if (read_full(sock, idx, n * sizeof *idx) < 0)
 			break;
+		double clock = 0;
 		for (uint32_t k = 0; k < n; k++) {
 			struct pool_result r = { 0 };
-			slot->started_ms = now_ms();
+			slot->started_ms = clock ? clock : now_ms();
 			slot->cur = idx[k];
 			if (ok) {
-				run_one(o, state, it, idx[k], &r, index);
+				run_one(o, state, it, idx[k], &r, index, &clock);
 			} else {
 				r.status = POOL_ERROR;
 				r.text = xstrdup("the task's init failed");
@@ -745,15 +840,13 @@ static void pw_take(struct ppool *p, struct pworker *w)
 			break;
 		if (h.index < p->it->n && p->res[h.index].status == POOL_PENDING) {
 			struct pool_result *r = &p->res[h.index];
-			r->status = (enum pool_status)h.status;
-			r->kind = (enum piperun_result_kind)h.kind;
-			r->duration_ms = h.duration_ms;
-			r->worker = w->index;
+			r->status = h.status;
+			r->kind = h.kind;
+			r->duration_ms = (float)h.duration_ms;
+			r->worker = (uint16_t)w->index;
 			const char *payload = w->in.p + off + sizeof h;
-			if (h.kind == PIPERUN_RESULT_INT)
-				memcpy(&r->i, payload, 8);
-			else if (h.kind == PIPERUN_RESULT_NUMBER)
-				memcpy(&r->d, payload, 8);
+			if (h.kind == PIPERUN_RESULT_INT || h.kind == PIPERUN_RESULT_NUMBER)
+				memcpy(&r->v, payload, 8);
 			else
 				r->text = xstrndup(payload + 4, tlen);
 			p->done++;
@@ -838,8 +931,8 @@ static void pw_on_pid(struct watch *wt, uint32_t ev)
 			struct pool_result *r = &p->res[i];
 			r->status = POOL_ERROR;
 			r->text = xstrdup(why);
-			r->worker = w->index;
-			r->duration_ms = now_ms() - p->slots[w->index - 1].started_ms;
+			r->worker = (uint16_t)w->index;
+			r->duration_ms = (float)(now_ms() - p->slots[w->index - 1].started_ms);
 			p->done++;
 			if (p->o->on_result)
 				p->o->on_result(i, r, p->o->ctx);
@@ -901,6 +994,10 @@ static int run_processes(const struct pool_opts *o, const struct pool_items *it,
 		loop_free(p.loop);
 		return -1;
 	}
+	/* Workers never touch the results array (theirs go over the socket):
+	 * leave it out of their address space, or every page the parent
+	 * writes after a fork is a copy-on-write fault. */
+	madvise(res, (it->n ? it->n : 1) * sizeof *res, MADV_DONTFORK);
 	p.w = xcalloc((size_t)p.nw, sizeof *p.w);
 	int started = 0;
 	for (int k = 0; k < p.nw; k++) {
@@ -1016,21 +1113,36 @@ int pool_run(const struct pool_opts *o, const struct pool_items *it,
 	return rc;
 }
 
+struct pool_result *pool_results_alloc(size_t n)
+{
+	/* prefaulted in one go: a million page-fault traps cost more than
+	 * the work on tiny items */
+	size_t bytes = (n ? n : 1) * sizeof(struct pool_result);
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (p == MAP_FAILED) {
+		fprintf(stderr, "piperun: out of memory (%zu results)\n", n);
+		abort();
+	}
+	return p;
+}
+
 void pool_results_free(struct pool_result *r, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		free(r[i].text);
-	free(r);
+	munmap(r, (n ? n : 1) * sizeof *r);
 }
 
 /* --------------------------------------------------------------- output */
 
 void pool_write_input(struct jw *w, const struct pool_items *it, size_t i)
 {
-	const struct pool_item *item = &it->items[i];
 	jw_arr(w, true);
-	for (size_t k = 0; k < item->nargs; k++) {
-		const struct piperun_arg *a = &it->args[item->arg0 + k];
+	for (size_t k = it->arg0[i]; k < it->arg0[i + 1]; k++) {
+		struct piperun_arg arg;
+		get_arg(it, k, &arg);
+		const struct piperun_arg *a = &arg;
 		switch (a->type) {
 		case PIPERUN_ARG_INT:
 			jw_int(w, a->i);
@@ -1064,10 +1176,10 @@ void pool_write_item(struct jw *w, const struct pool_items *it, size_t i,
 	if (r->status != POOL_OK) {
 		jw_null(w);
 	} else if (r->kind == PIPERUN_RESULT_INT) {
-		jw_int(w, r->i);
+		jw_int(w, r->v.i);
 	} else if (r->kind == PIPERUN_RESULT_NUMBER) {
 		char b[40];
-		snprintf(b, sizeof b, "%.17g", r->d);
+		snprintf(b, sizeof b, "%.17g", r->v.d);
 		jw_raw(w, b);
 	} else {
 		jw_raw(w, r->text);

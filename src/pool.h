@@ -23,29 +23,34 @@ enum pool_mode { POOL_SERIAL, POOL_THREAD, POOL_PROCESS, POOL_ASYNC };
 const char *pool_mode_name(enum pool_mode m);
 int pool_mode_parse(const char *s, enum pool_mode *m);
 
-struct pool_item {
-	size_t arg0, nargs;          /* into pool_items.args */
-};
-
+/* Items, compactly (a million two-number items take 22 MB): argument k
+ * is vals[k] (an int64, a double's bits, or for strings and other JSON an
+ * index into strings) of types[k] (enum piperun_arg_type); item i has
+ * arguments arg0[i] .. arg0[i + 1] - 1.  The task ABI's piperun_arg
+ * array is built per item, on the stack, as a task runs. */
 struct pool_items {
-	struct piperun_arg *args;
+	int64_t *vals;
+	uint8_t *types;
 	size_t nargs, args_cap;
-	struct pool_item *items;
+	uint32_t *arg0;              /* n + 1 entries */
 	size_t n, cap;
-	char **strings;              /* owned text the args point into */
+	char **strings;
 	size_t nstrings, strings_cap;
 };
 
 enum pool_status { POOL_PENDING, POOL_OK, POOL_ERROR, POOL_SKIPPED };
 
+/* 24 bytes: a million of them is 24 MB, allocated prefaulted. */
 struct pool_result {
-	enum pool_status status;
-	enum piperun_result_kind kind;
-	int64_t i;
-	double d;
+	union {
+		int64_t i;
+		double d;
+	} v;
 	char *text;                  /* JSON result or error message (malloc'd) */
-	int worker;                  /* 1-based */
-	double duration_ms;
+	float duration_ms;
+	uint16_t worker;             /* 1-based */
+	uint8_t status;              /* enum pool_status */
+	uint8_t kind;                /* enum piperun_result_kind */
 };
 
 struct pool_opts {
@@ -79,6 +84,8 @@ void pool_items_free(struct pool_items *it);
  * when the pool itself could not run (message on stderr). */
 int pool_run(const struct pool_opts *o, const struct pool_items *it,
 	     struct pool_result *results, struct pool_stats *st);
+/* Results for n items, zeroed (POOL_PENDING), in prefaulted memory. */
+struct pool_result *pool_results_alloc(size_t n);
 void pool_results_free(struct pool_result *r, size_t n);
 
 /* Output (CONTRACT §5). */

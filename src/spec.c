@@ -2169,16 +2169,8 @@ const char *io_mode_name(enum io_mode m)
 
 /* ------------------------------------------------------------ pool items */
 
-static char *keep_string(char ***strings, size_t *n, size_t *cap, char *s)
-{
-	xgrow(strings, cap, *n + 1, sizeof **strings);
-	(*strings)[(*n)++] = s;
-	return s;
-}
-
 int spec_parse_item_array(const char *text, size_t len, struct piperun_arg **args,
-			  size_t *nargs, size_t *args_cap, char ***strings, size_t *nstrings,
-			  size_t *strings_cap, char **why)
+			  size_t *nargs, char **why)
 {
 	const char *end = NULL;
 	cJSON *v = cJSON_ParseWithLengthOpts(text, len, &end, false);
@@ -2193,10 +2185,10 @@ int spec_parse_item_array(const char *text, size_t len, struct piperun_arg **arg
 		*why = xstrdup("expected one JSON array of arguments");
 		return -1;
 	}
-	for (const cJSON *e = v->child; e; e = e->next) {
-		xgrow(args, args_cap, *nargs + 1, sizeof **args);
-		struct piperun_arg *a = &(*args)[(*nargs)++];
-		memset(a, 0, sizeof *a);
+	size_t n = (size_t)cJSON_GetArraySize(v), k = 0;
+	*args = xcalloc(n ? n : 1, sizeof **args);
+	for (const cJSON *e = v->child; e; e = e->next, k++) {
+		struct piperun_arg *a = &(*args)[k];
 		if (cJSON_IsNumber(e)) {
 			double d = e->valuedouble;
 			a->d = d;
@@ -2208,14 +2200,15 @@ int spec_parse_item_array(const char *text, size_t len, struct piperun_arg **arg
 			}
 		} else if (cJSON_IsString(e)) {
 			a->type = PIPERUN_ARG_STRING;
-			a->s = keep_string(strings, nstrings, strings_cap, xstrdup(e->valuestring));
+			a->s = xstrdup(e->valuestring);
 		} else {
 			a->type = PIPERUN_ARG_OTHER;
 			char *p = cJSON_PrintUnformatted(e);
-			a->s = keep_string(strings, nstrings, strings_cap, xstrdup(p ? p : "null"));
+			a->s = xstrdup(p ? p : "null");
 			cJSON_free(p);
 		}
 	}
+	*nargs = n;
 	cJSON_Delete(v);
 	return 0;
 }

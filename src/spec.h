@@ -172,14 +172,13 @@ const char *job_kind_name(enum job_kind k);
 const char *run_mode_name(enum run_mode m);
 const char *io_mode_name(enum io_mode m);
 
-/* For `piperun pool`: one JSON array of arguments (a line of --items).
- * Appends to args (scalars: INT, NUMBER, STRING; anything else OTHER as
- * JSON text) and keeps the strings they point into.  Returns -1 and a
- * message in *why. */
+/* For `piperun pool`: one JSON array of arguments (a line of --items),
+ * as a malloc'd array of *nargs arguments (scalars: INT, NUMBER, STRING;
+ * anything else OTHER as JSON text; strings malloc'd, for the caller).
+ * Returns -1 and a message in *why. */
 struct piperun_arg;
 int spec_parse_item_array(const char *text, size_t len, struct piperun_arg **args,
-			  size_t *nargs, size_t *args_cap, char ***strings, size_t *nstrings,
-			  size_t *strings_cap, char **why);
+			  size_t *nargs, char **why);
 /* Write the members of the JSON object in text (but those named in
  * skip, NULL-terminated) into the object w is writing.  Returns -1 if
  * text is not a JSON object. */

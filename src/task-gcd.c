@@ -4,6 +4,7 @@
 #include "config.h"
 #include "task.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 
 static int gcd_run(const struct piperun_task_ctx *ctx, const struct piperun_arg *args,
@@ -21,6 +22,19 @@ static int gcd_run(const struct piperun_task_ctx *ctx, const struct piperun_arg 
 	}
 	int64_t a = args[0].i, b = args[1].i;
 	int64_t low = a < b ? a : b;
+	if (a <= UINT32_MAX && b <= UINT32_MAX) {
+		/* the same loop in 32-bit arithmetic: division is much cheaper */
+		uint32_t a32 = (uint32_t)a, b32 = (uint32_t)b;
+		for (uint32_t i = (uint32_t)low; i > 0; i--) {
+			if (a32 % i == 0 && b32 % i == 0) {
+				res->kind = PIPERUN_RESULT_INT;
+				res->i = i;
+				return 0;
+			}
+			if ((i & 0xFFFFF) == 0 && ctx->expired(ctx))
+				return task_error(res, "timed out");
+		}
+	}
 	for (int64_t i = low; i > 0; i--) {
 		if (a % i == 0 && b % i == 0) {
 			res->kind = PIPERUN_RESULT_INT;
