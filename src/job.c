@@ -796,6 +796,21 @@ static void start_stream(struct job *j, const struct io_spec *io, int fd,
 		     s->digest && io->mode != IO_INHERIT, live ? lv : NULL);
 }
 
+/* Too few fds left to start a job and still have room for its capture
+ * spill files?  The lowest free fd (fds are handed out lowest first) is
+ * a cheap gauge of how many are in use. */
+static bool fds_short(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		return false;
+	int probe = fcntl(0, F_DUPFD_CLOEXEC, 0);
+	if (probe < 0)
+		return errno == EMFILE;
+	close(probe);
+	return (rlim_t)probe + 16 > rl.rlim_cur;
+}
+
 int job_start(struct job *j)
 {
 	const struct job_spec *s = j->spec;
@@ -809,6 +824,11 @@ int job_start(struct job *j)
 	char *msg = NULL;
 	int saved;
 
+	if (fds_short()) {
+		j->throttled++;
+		errno = EMFILE;
+		return -1;
+	}
 	j->attempts++;
 	j->t_start = now_ms();
 	if (j->attempts == 1)
