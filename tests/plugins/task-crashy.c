@@ -16,8 +16,12 @@ static int crashy_run(const struct piperun_task_ctx *ctx, const struct piperun_a
 		res->text = strdup("one integer");
 		return 0;
 	}
-	if (args[0].i == 13)
+	if (args[0].i == 13) {
+		/* the default action, even when a sanitizer installed its own
+		 * SIGSEGV handler: the worker must die by the signal */
+		signal(SIGSEGV, SIG_DFL);
 		raise(SIGSEGV);
+	}
 	if (args[0].i == 99)
 		for (;;)
 			pause(); /* never polls expired(): only process mode can stop it */
