@@ -62,27 +62,10 @@ int chain_describe(const struct job_spec *j, const enum chain_err *err_route)
 		put_u32(&b, (uint32_t)err_route[i]);
 		put_u32(&b, err_route[i] == CHAIN_ERR_FD ? (uint32_t)next_fd++ : 0);
 	}
-	int fd = memfd_create("piperun-pipeline", MFD_CLOEXEC);
-	if (fd < 0) {
-		buf_free(&b);
-		return -1;
-	}
-	size_t off = 0;
-	while (off < b.len) {
-		ssize_t r = write(fd, b.p + off, b.len - off);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			int e = errno;
-			close(fd);
-			buf_free(&b);
-			errno = e;
-			return -1;
-		}
-		off += (size_t)r;
-	}
+	int fd = memfd_from("piperun-pipeline", b.p, b.len);
+	int e = errno;
 	buf_free(&b);
-	lseek(fd, 0, SEEK_SET);
+	errno = e;
 	return fd;
 }
 

@@ -7,6 +7,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <math.h>
 #include <poll.h>
@@ -291,6 +292,68 @@ int pool_parse_fd(int fd, struct pool_items *it, char **err)
 	}
 	int rc = pool_parse_text(b.p ? b.p : "", b.len, it, err);
 	buf_free(&b);
+	return rc;
+}
+
+int pool_parse_one(struct pool_items *it, const char *p, size_t len,
+		   struct piperun_arg **args, size_t *nargs, char **err)
+{
+	for (size_t i = 0; i < it->nstrings; i++)
+		free(it->strings[i]);
+	it->nstrings = 0;
+	it->nargs = 0;
+	it->n = 0;
+	if (memchr(p, 0, len)) {
+		*err = xstrdup("a NUL byte");
+		return -1;
+	}
+	if (add_line(it, p, len, 1, err) < 0) {
+		/* "line 1: " says nothing here */
+		if (!strncmp(*err, "line 1: ", 8))
+			memmove(*err, *err + 8, strlen(*err + 8) + 1);
+		return -1;
+	}
+	*nargs = it->n ? it->arg0[1] - it->arg0[0] : 0;
+	xgrow(args, &it->scratch_cap, *nargs ? *nargs : 1, sizeof **args);
+	for (size_t k = 0; k < *nargs; k++)
+		get_arg(it, k, &(*args)[k]);
+	return 0;
+}
+
+int pool_result_text(const struct piperun_task *t, struct piperun_result *res,
+		     char **text, size_t *len)
+{
+	int rc = 0;
+	char b[40];
+	switch (res->kind) {
+	case PIPERUN_RESULT_INT:
+		*len = (size_t)snprintf(b, sizeof b, "%" PRId64, res->i);
+		*text = xstrndup(b, *len);
+		break;
+	case PIPERUN_RESULT_NUMBER:
+		if (!isfinite(res->d)) {
+			*text = xstrdup("the task returned a number that is not finite");
+			rc = -1;
+			break;
+		}
+		*len = (size_t)snprintf(b, sizeof b, "%.17g", res->d);
+		*text = xstrndup(b, *len);
+		break;
+	case PIPERUN_RESULT_JSON:
+		if (res->text && json_text_valid(res->text) && !strchr(res->text, '\n')) {
+			*text = xstrdup(res->text);
+			*len = strlen(*text);
+		} else {
+			*text = xstrdup("the task returned a result that is not one line of JSON");
+			rc = -1;
+		}
+		break;
+	default:
+		*text = xstrdup(res->text ? res->text : "failed");
+		rc = -1;
+	}
+	if (res->text && t->free_result)
+		t->free_result(res);
 	return rc;
 }
 

@@ -36,6 +36,7 @@ struct pool_items {
 	size_t n, cap;
 	char **strings;
 	size_t nstrings, strings_cap;
+	size_t scratch_cap;          /* pool_parse_one's args array */
 };
 
 enum pool_status { POOL_PENDING, POOL_OK, POOL_ERROR, POOL_SKIPPED };
@@ -79,6 +80,15 @@ struct pool_stats {
 int pool_parse_fd(int fd, struct pool_items *it, char **err);
 int pool_parse_text(const char *text, size_t len, struct pool_items *it, char **err);
 void pool_items_free(struct pool_items *it);
+/* One item at a time (steps jobs): parse the line into it (cleared
+ * first, its memory kept) and point *args (grown as needed, the caller's
+ * until pool_items_free) at its nargs arguments.  -1 with *err. */
+int pool_parse_one(struct pool_items *it, const char *p, size_t len,
+		   struct piperun_arg **args, size_t *nargs, char **err);
+/* A task's result as an item's text (malloc'd); releases res->text.
+ * Returns -1 with the error message in *text for a failed item. */
+int pool_result_text(const struct piperun_task *t, struct piperun_result *res,
+		     char **text, size_t *len);
 
 /* Run the task over every item; results[i] for item i.  Returns 0, or -1
  * when the pool itself could not run (message on stderr). */

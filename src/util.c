@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
@@ -340,4 +341,26 @@ int kill_pid(pid_t pid, int sig)
 		return -1;
 	}
 	return kill(pid, sig);
+}
+
+int memfd_from(const char *name, const void *p, size_t n)
+{
+	int fd = memfd_create(name, MFD_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	size_t off = 0;
+	while (off < n) {
+		ssize_t r = write(fd, (const char *)p + off, n - off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			int e = r < 0 ? errno : EIO;
+			close(fd);
+			errno = e;
+			return -1;
+		}
+		off += (size_t)r;
+	}
+	lseek(fd, 0, SEEK_SET);
+	return fd;
 }

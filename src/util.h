@@ -37,6 +37,9 @@ void buf_addch(struct buf *b, char c);
 void buf_printf(struct buf *b, const char *fmt, ...) PRINTF(2, 3);
 char *buf_detach(struct buf *b);
 void buf_free(struct buf *b);
+/* A sealed-off copy of p for a child to read: a memfd (CLOEXEC) holding
+ * the n bytes, positioned at 0.  -1 with errno. */
+int memfd_from(const char *name, const void *p, size_t n);
 
 /* Monotonic clock in milliseconds (fractional). */
 double now_ms(void);
