@@ -18,6 +18,8 @@ extern const struct cmd_entry cmd_validate_entry;
 extern const struct cmd_entry cmd_plan_entry;
 extern const struct cmd_entry cmd_exec_entry;
 extern const struct cmd_entry cmd_pool_entry;
+/* Hidden: the host of a steps job (cmd-steps.c). */
+int steps_host_main(void);
 
 /* Exit statuses (CONTRACT §2); see the table at the top of main.c. */
 enum {

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,6 +153,49 @@ static void take_records(struct job *j)
 	j->resbuf.len -= used;
 }
 
+/* A steps host's info lines (steps.h): "P progress", "E error", and last
+ * the JSON counts. */
+static pthread_mutex_t steps_progress_mu = PTHREAD_MUTEX_INITIALIZER;
+
+void job_steps_progress(const struct job *j, char *out, size_t n)
+{
+	pthread_mutex_lock(&steps_progress_mu);
+	snprintf(out, n, "%s", j->steps_progress);
+	pthread_mutex_unlock(&steps_progress_mu);
+}
+
+static void take_steps_info(struct job *j)
+{
+	size_t off = 0;
+	char *nl;
+	while ((nl = memchr(j->resbuf.p + off, '\n', j->resbuf.len - off))) {
+		char *line = j->resbuf.p + off;
+		*nl = 0;
+		if (!strncmp(line, "P ", 2)) {
+			pthread_mutex_lock(&steps_progress_mu);
+			snprintf(j->steps_progress, sizeof j->steps_progress, "%s", line + 2);
+			pthread_mutex_unlock(&steps_progress_mu);
+		} else if (!strncmp(line, "E ", 2)) {
+			free(j->steps_error);
+			j->steps_error = xstrdup(line + 2);
+		} else if (*line == '{') {
+			free(j->steps_info);
+			j->steps_info = xstrdup(line);
+		}
+		off = (size_t)(nl - j->resbuf.p) + 1;
+	}
+	memmove(j->resbuf.p, j->resbuf.p + off, j->resbuf.len - off);
+	j->resbuf.len -= off;
+}
+
+static void take_side(struct job *j)
+{
+	if (j->spec->kind == KIND_STEPS)
+		take_steps_info(j);
+	else
+		take_records(j);
+}
+
 /* Read a small side channel (records, diagnostics) into a buffer. */
 static bool pump_buf(struct job *j, int *fd, struct watch *w, struct buf *b)
 {
@@ -178,7 +222,7 @@ static void on_res(struct watch *w, uint32_t ev)
 {
 	struct job *j = w->data;
 	pump_buf(j, &j->fd_res, &j->w_res, &j->resbuf);
-	take_records(j);
+	take_side(j);
 }
 
 static void on_diag(struct watch *w, uint32_t ev)
@@ -202,7 +246,7 @@ static void drain(struct job *j)
 		pump(j, &j->fd_err, &j->w_err, &j->err, -1);
 	if (j->fd_res >= 0) {
 		pump_buf(j, &j->fd_res, &j->w_res, &j->resbuf);
-		take_records(j);
+		take_side(j);
 	}
 	if (j->fd_diag >= 0)
 		pump_buf(j, &j->fd_diag, &j->w_diag, &j->diag);
@@ -410,6 +454,11 @@ static void attempt_end(struct job *j)
 	for (size_t i = 0; j->stage_live && i < j->nstages; i++)
 		live_free(&j->stage_live[i]);
 	j->duration_ms = since_start(j);
+	if (j->steps_progress[0]) {
+		pthread_mutex_lock(&steps_progress_mu);
+		j->steps_progress[0] = 0; /* ended: off the progress line */
+		pthread_mutex_unlock(&steps_progress_mu);
+	}
 
 	bool pipeline = j->spec->kind == KIND_PIPELINE;
 	int herr = j->host_fatal_err;
@@ -451,6 +500,26 @@ static void attempt_end(struct job *j)
 		free(j->error);
 		j->error = xstrdup(b.len ? b.p : "the pool could not run");
 		buf_free(&b);
+	}
+	if (j->status != ST_ERROR && j->spec->kind == KIND_STEPS && j->has_rc &&
+	    !j->timed_out && !j->cancelled) {
+		if (j->returncode == 2) {
+			/* the steps could not run: say why */
+			struct buf b = { 0 };
+			if (!j->steps_error && j->err.active)
+				capture_each(&j->err, errline, &b);
+			char *nl = b.p ? strchr(b.p, '\n') : NULL;
+			if (nl)
+				*nl = 0;
+			j->status = ST_ERROR;
+			free(j->error);
+			j->error = xstrdup(j->steps_error ? j->steps_error
+					   : b.len ? b.p : "the steps could not run");
+			buf_free(&b);
+		} else if (j->returncode == 1 && j->steps_error) {
+			free(j->error);
+			j->error = xstrdup(j->steps_error);
+		}
 	}
 	if (j->status != ST_ERROR) {
 		if (j->timed_out)
@@ -669,6 +738,12 @@ static void reset_attempt(struct job *j)
 	for (size_t i = 0; i < s->nstages; i++)
 		j->stages[i].exit_code = -1;
 	j->resbuf.len = 0;
+	free(j->steps_info);
+	free(j->steps_error);
+	j->steps_info = j->steps_error = NULL;
+	pthread_mutex_lock(&steps_progress_mu);
+	j->steps_progress[0] = 0;
+	pthread_mutex_unlock(&steps_progress_mu);
 	j->diag.len = 0;
 	if (j->diag.p)
 		j->diag.p[0] = 0;
@@ -780,6 +855,30 @@ fail:
 	return -1;
 }
 
+/* A steps host's fds beyond 0-2 (cmd-steps.c): 3 its description, 4 the
+ * write end of its info pipe (read into resbuf).  Returns 2, or -1 with
+ * errno (nothing left open). */
+static int steps_fds(struct job *j, int *extra, bool *owned)
+{
+	char *desc = steps_describe(j->spec, j->env->spec->mode);
+	int fd = memfd_from("piperun-steps", desc, strlen(desc)), p[2], saved;
+	free(desc);
+	if (fd < 0)
+		return -1;
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	fcntl(p[0], F_SETFL, O_NONBLOCK);
+	j->fd_res = p[0];
+	extra[0] = fd;
+	extra[1] = p[1];
+	owned[0] = owned[1] = true;
+	return 2;
+}
+
 /* A pipe the runner reads: kept (capture, tee) and/or streamed live
  * (tee; inherit under --tag, not kept). */
 static void start_stream(struct job *j, const struct io_spec *io, int fd,
@@ -847,6 +946,13 @@ int job_start(struct job *j)
 		fail_now(j, true, s->stages[i].exe_status, msg);
 		return 0;
 	}
+	for (size_t i = 0; s->steps && i < s->steps->nsteps; i++) {
+		const struct step_spec *sp = &s->steps->steps[i];
+		if (sp->exe_status) {
+			fail_now(j, true, sp->exe_status, xstrdup(sp->exe_error));
+			return 0;
+		}
+	}
 
 	/* stdin */
 	switch (s->in.kind) {
@@ -861,8 +967,9 @@ int job_start(struct job *j)
 		if (child[0] < 0) {
 			if (short_of_resources(errno))
 				goto throttle;
-			fail_now(j, false, 0, xasprintf("stdin file %s: %s", s->in.path,
-							strerror(errno)));
+			fail_now(j, false, 0, xasprintf("%s file %s: %s",
+							s->kind == KIND_STEPS ? "items" : "stdin",
+							s->in.path, strerror(errno)));
 			return 0;
 		}
 		owned[0] = true;
@@ -908,6 +1015,16 @@ int job_start(struct job *j)
 		.cgroup_procs_fd = -1,
 	};
 	static char *const host_argv[] = { "piperun", "__pipeline-host", NULL };
+	static char *const steps_argv[] = { "piperun", "__steps", NULL };
+	if (s->kind == KIND_STEPS) {
+		nextra = steps_fds(j, extra, extra_owned);
+		if (nextra < 0)
+			goto open_failed;
+		o.path = "/proc/self/exe";
+		o.argv = steps_argv;
+		o.extra_fds = extra;
+		o.nextra = nextra;
+	}
 	if (s->kind == KIND_PIPELINE) {
 		nextra = pipeline_fds(j, child[2], extra, extra_owned, &res_w, &diag_w);
 		if (nextra < 0)
@@ -994,6 +1111,8 @@ int job_start(struct job *j)
 		start_stream(j, &s->err, 2, &j->err, &j->live_err);
 		loop_add(l, &j->w_err, j->fd_err, EPOLLIN, on_err, j);
 	}
+	if (s->kind == KIND_STEPS)
+		loop_add(l, &j->w_res, j->fd_res, EPOLLIN, on_res, j);
 	if (s->kind == KIND_PIPELINE) {
 		loop_add(l, &j->w_res, j->fd_res, EPOLLIN, on_res, j);
 		loop_add(l, &j->w_diag, j->fd_diag, EPOLLIN, on_diag, j);
@@ -1029,7 +1148,8 @@ open_failed:
 				io->path ? io->path : "?", strerror(saved));
 	} else {
 		/* a stage's own stderr file */
-		msg = xasprintf("pipeline set-up: %s", strerror(saved));
+		msg = xasprintf("%s set-up: %s", s->kind == KIND_STEPS ? "steps" : "pipeline",
+				strerror(saved));
 		for (size_t i = 0; i < s->nstages; i++)
 			if (s->stages[i].has_err && s->stages[i].err.mode == IO_FILE) {
 				free(msg);
@@ -1103,6 +1223,8 @@ void job_release(struct job *j)
 	j->nescaped = 0;
 	buf_free(&j->resbuf);
 	buf_free(&j->diag);
+	free(j->steps_info);
+	j->steps_info = NULL;
 }
 
 void job_free(struct job *j)
@@ -1118,6 +1240,9 @@ void job_free(struct job *j)
 	free(j->w_stage);
 	buf_free(&j->resbuf);
 	buf_free(&j->diag);
+	free(j->steps_info);
+	free(j->steps_error);
+	j->steps_info = j->steps_error = NULL;
 	j->stage_err = NULL;
 	j->fd_stage = NULL;
 	j->w_stage = NULL;

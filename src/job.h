@@ -147,6 +147,11 @@ struct job {
 	int host_fatal_err;
 	int stages_ended;
 
+	/* steps jobs: what the host reported on its info pipe (fd_res) */
+	char *steps_info;            /* the final counts: a JSON object */
+	char *steps_error;           /* its "E" line: the job's error */
+	char steps_progress[200];    /* its last "P" line (job_steps_progress) */
+
 	/* result of the last attempt */
 	enum job_status status;
 	bool has_rc;
@@ -184,5 +189,8 @@ void job_release(struct job *j);
 /* Release what a finished job holds (captures, records). */
 void job_free(struct job *j);
 bool job_ok(const struct job *j);
+/* A running steps job's last progress line ("" if none); safe from any
+ * thread. */
+void job_steps_progress(const struct job *j, char *out, size_t n);
 
 #endif

@@ -28,20 +28,21 @@ static void draw(struct progress *p, const struct progress_counts *c, const char
 	char eta[32] = "";
 	if (c->done && c->done < c->total)
 		snprintf(eta, sizeof eta, "  ETA %.1fs", el / (double)c->done * (double)(c->total - c->done));
-	char line[256];
+	char line[512];
+	const char *sep = c->detail[0] ? "  " : "";
 	if (p->tty) {
 		char bar[BAR + 1];
 		size_t fill = c->total ? c->done * BAR / c->total : BAR;
 		memset(bar, '#', fill);
 		memset(bar + fill, '.', BAR - fill);
 		bar[BAR] = 0;
-		snprintf(line, sizeof line, "\r\033[K[%s] %zu/%zu done  %zu running  %zu failed  %.1fs%s%s%s",
+		snprintf(line, sizeof line, "\r\033[K[%s] %zu/%zu done  %zu running  %zu failed  %.1fs%s%s%s%s%s",
 			 bar, c->done, c->total, c->running, c->failed, el,
-			 status ? "" : eta, status ? "  " : "", status ? status : "");
+			 status ? "" : eta, status ? "  " : "", status ? status : "", sep, c->detail);
 	} else {
-		snprintf(line, sizeof line, "piperun: %zu/%zu done, %zu running, %zu failed, %.1fs%s%s%s\n",
+		snprintf(line, sizeof line, "piperun: %zu/%zu done, %zu running, %zu failed, %.1fs%s%s%s%s%s\n",
 			 c->done, c->total, c->running, c->failed, el,
-			 status ? "" : eta, status ? ": " : "", status ? status : "");
+			 status ? "" : eta, status ? ": " : "", status ? status : "", sep, c->detail);
 	}
 	write_all(p->fd, line, strlen(line));
 	p->last = *c;

@@ -1,8 +1,9 @@
 /* progress.h - the progress display on stderr: done/running/failed
  * counts, a bar and an ETA, redrawn in place at most 10 times a second
  * on a terminal; plain lines (on change, or every second) with
- * --progress always when stderr is not a terminal.  Names never appear
- * (nothing secret can leak through it). */
+ * --progress always when stderr is not a terminal.  Job names never
+ * appear; a running steps job adds its steps' counts and queue depths
+ * (redacted like everything else of that job). */
 #ifndef PIPERUN_PROGRESS_H
 #define PIPERUN_PROGRESS_H
 
@@ -15,6 +16,7 @@ enum progress_when { PROGRESS_AUTO, PROGRESS_ALWAYS, PROGRESS_NEVER };
 
 struct progress_counts {
 	size_t total, done, running, failed;
+	char detail[160];            /* a running steps job's steps, or "" */
 };
 
 struct progress {

@@ -170,6 +170,23 @@ static bool splice_pool(struct jw *w, const struct job *j)
 	return ok;
 }
 
+/* A steps job's record carries its host's counts: steps[], failed_items
+ * and the totals (steps.h). */
+static void splice_steps(struct jw *w, const struct job *j)
+{
+	static const char *const skip[] = { "wall_ms", NULL };
+	if (!j->steps_info || json_splice_members(w, j->steps_info, strlen(j->steps_info), skip) < 0) {
+		jw_knull(w, "items_in");
+		jw_knull(w, "items_out");
+		jw_key(w, "steps");
+		jw_arr(w, false);
+		jw_arr_end(w);
+		jw_key(w, "failed_items");
+		jw_arr(w, false);
+		jw_arr_end(w);
+	}
+}
+
 static void report_escaped(struct jw *w, const struct escaped *e, size_t n)
 {
 	jw_arr(w, false);
@@ -217,6 +234,8 @@ void report_job(struct jw *w, const struct job *j)
 		report_stream(w, j, "stdout", &s->out, &j->out);
 	}
 	report_stream(w, j, "stderr", &s->err, &j->err);
+	if (s->kind == KIND_STEPS && started)
+		splice_steps(w, j);
 	jw_key(w, "stages");
 	jw_arr(w, false);
 	if (started && j->stages)

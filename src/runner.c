@@ -21,6 +21,8 @@ struct runner {
 	struct run_result *res;
 	struct job *jobs;
 	size_t n;
+	size_t *steps_jobs;          /* indices of steps jobs (progress detail) */
+	size_t nsteps_jobs;
 	struct job_env env;
 	struct job_ops ops;
 	/* ready jobs, a min-heap on spec index so starts follow spec order */
@@ -717,6 +719,18 @@ static void sample(void *ctx, struct progress_counts *c)
 	c->running = r->running;
 	c->failed = r->done - r->res->counts[ST_OK];
 	unlock(r);
+	c->detail[0] = 0;
+	for (size_t k = 0; k < r->nsteps_jobs; k++) {
+		const struct job *j = &r->jobs[r->steps_jobs[k]];
+		char line[sizeof c->detail];
+		job_steps_progress(j, line, sizeof line);
+		if (*line) {
+			char *red = spec_redact(j->spec, line);
+			snprintf(c->detail, sizeof c->detail, "%s", red);
+			free(red);
+			break;
+		}
+	}
 }
 
 int runner_run(const struct spec *s, const struct run_config *cfg,
@@ -786,8 +800,13 @@ int runner_run(const struct spec *s, const struct run_config *cfg,
 	r.env.run_t0 = now_ms();
 	for (size_t i = 0; i < r.n; i++)
 		job_init(&r.jobs[i], &s->jobs[i], i, &r.env);
+	size_t steps_cap = 0;
 	for (size_t i = 0; i < r.n; i++) {
 		const struct job_spec *js = &s->jobs[i];
+		if (js->kind == KIND_STEPS) {
+			xgrow(&r.steps_jobs, &steps_cap, r.nsteps_jobs + 1, sizeof *r.steps_jobs);
+			r.steps_jobs[r.nsteps_jobs++] = i;
+		}
 		r.jobs[i].deps_left = js->ndeps;
 		if (js->in.kind == IN_FROM)
 			r.jobs[js->in.from_idx].from_refs++;
@@ -874,6 +893,7 @@ int runner_run(const struct spec *s, const struct run_config *cfg,
 	free(r.work);
 	free(r.tracked);
 	free(r.doneq);
+	free(r.steps_jobs);
 	res->fds_end = count_open_fds();
 	res->children_left = count_children();
 	return 0;

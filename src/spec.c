@@ -35,6 +35,8 @@
 extern char **environ;
 
 #define MAX_JOBS 1000000
+#define MAX_ITEMS (1L << 53)
+#define MAX_STEPS 64
 #define DEFAULT_MAX_OUTPUT (16u << 20)
 #define DEFAULT_PATH "/bin:/usr/bin"
 
@@ -558,7 +560,8 @@ static const char *const top_keys[] = {
 	"repeat", "foreach", "after", "always", "pipefail", "nice", "umask", \
 	"rlimits", "pass_fds"
 
-static const char *const job_keys[] = { "name", COMMON_JOB_KEYS, NULL };
+static const char *const job_keys[] = { "name", COMMON_JOB_KEYS, "items", "queue",
+					"ordered", "on_error", "item_timeout", NULL };
 static const char *const default_keys[] = { COMMON_JOB_KEYS, NULL };
 static const char *const what_keys[] = { "run", "shell", "pipeline", "pool", "steps", NULL };
 
@@ -1072,6 +1075,408 @@ static void parse_pool(struct ctx *c, const cJSON *v, const char *path, struct t
 	buf_free(&argv);
 }
 
+/* ------------------------------------------------------------ steps jobs */
+
+const char *step_kind_name(enum step_kind k)
+{
+	static const char *const n[] = { "run", "coprocess", "task" };
+	return n[k];
+}
+
+static const char *const steps_job_keys[] = { "items", "queue", "ordered", "on_error",
+					      "item_timeout", NULL };
+
+static void step_free(struct step_spec *st)
+{
+	free(st->name);
+	free_strv(st->argv, st->argc);
+	free(st->exe);
+	free(st->exe_error);
+	free(st->task);
+	free(st->args);
+}
+
+void steps_spec_free(struct steps_spec *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->nsteps; i++)
+		step_free(&s->steps[i]);
+	free(s->steps);
+	free(s);
+}
+
+static struct steps_spec *steps_dup(const struct steps_spec *s)
+{
+	if (!s)
+		return NULL;
+	struct steps_spec *d = xmalloc(sizeof *d);
+	*d = *s;
+	d->steps = xcalloc(s->nsteps ? s->nsteps : 1, sizeof *d->steps);
+	for (size_t i = 0; i < s->nsteps; i++) {
+		const struct step_spec *a = &s->steps[i];
+		struct step_spec *b = &d->steps[i];
+		*b = *a;
+		b->name = xstrdup(a->name);
+		b->argv = a->argv ? dup_strv(a->argv, a->argc) : NULL;
+		b->exe = a->exe ? xstrdup(a->exe) : NULL;
+		b->exe_error = a->exe_error ? xstrdup(a->exe_error) : NULL;
+		b->task = a->task ? xstrdup(a->task) : NULL;
+		b->args = a->args ? xstrdup(a->args) : NULL;
+	}
+	return d;
+}
+
+/* An argv of plain strings ({} is the item: no spec placeholders here). */
+static char **get_plain_argv(struct ctx *c, const cJSON *v, const char *path, size_t *n)
+{
+	if (!cJSON_IsArray(v) || !cJSON_GetArraySize(v)) {
+		expected(c, path, "a non-empty argv array of strings", v);
+		return NULL;
+	}
+	return get_str_array(c, v, path, false, false, n);
+}
+
+static void parse_step(struct ctx *c, const cJSON *v, const char *path, size_t index,
+		       struct step_spec *st)
+{
+	static const char *const keys[] = { "name", "workers", "queue", "run", "coprocess",
+					    "task", "plugin", "args", "stdin", "pty", "window",
+					    "item_timeout", NULL };
+	st->workers = 1;
+	st->window = 16;
+	st->item_timeout = -1;
+	if (!cJSON_IsObject(v)) {
+		expected(c, path, "a step object like {\"name\": \"resize\", \"workers\": 4, \"run\": [\"cmd\", \"{}\"]}", v);
+		st->name = xasprintf("step%zu", index + 1);
+		return;
+	}
+	check_keys(c, v, path, keys, "a step has name, workers, queue, run, coprocess, task, plugin, args, stdin, pty, window, item_timeout");
+	const cJSON *e;
+	char *p = NULL;
+#define STEPKEY(k) (free(p), p = path_key(path, k), e = cJSON_GetObjectItemCaseSensitive(v, k))
+	if (STEPKEY("name")) {
+		const char *s = get_str(c, e, p);
+		if (s && (!*s || strpbrk(s, " \t\n")))
+			expected(c, p, "a non-empty name without spaces", e);
+		else if (s)
+			st->name = xstrdup(s);
+	}
+	if (!st->name)
+		st->name = xasprintf("step%zu", index + 1);
+	long n;
+	if (STEPKEY("workers") && get_long(c, e, p, 1, 1024, &n))
+		st->workers = (int)n;
+	if (STEPKEY("queue") && get_long(c, e, p, 1, 1000000, &n))
+		st->queue = n;
+	const char *kinds[] = { "run", "coprocess", "task", "plugin" };
+	int nk = 0, kind = -1;
+	for (int k = 0; k < 4; k++)
+		if (cJSON_GetObjectItemCaseSensitive(v, kinds[k])) {
+			if (nk++)
+				err(c, path, "expected exactly one of run, coprocess, task, plugin; found both \"%s\" and \"%s\"",
+				    kinds[kind], kinds[k]);
+			else
+				kind = k;
+		}
+	if (!nk)
+		err(c, path, "expected one of run, coprocess, task, plugin; found none");
+	if (nk == 1) {
+		STEPKEY(kinds[kind]);
+		switch (kind) {
+		case 0:
+		case 1:
+			st->kind = kind ? STEP_COPROCESS : STEP_RUN;
+			st->argv = get_plain_argv(c, e, p, &st->argc);
+			break;
+		case 2: {
+			st->kind = STEP_TASK;
+			const char *s = get_str(c, e, p);
+			if (s && strcmp(s, "gcd") && strcmp(s, "factorize") && strcmp(s, "sleep"))
+				expected(c, p, "gcd, factorize or sleep (or \"plugin\": \"LIB.so:NAME\")", e);
+			else if (s)
+				st->task = xstrdup(s);
+			break;
+		}
+		default: {
+			st->kind = STEP_TASK;
+			st->plugin = true;
+			const char *s = get_str(c, e, p);
+			if (s && !strchr(s, ':'))
+				expected(c, p, "\"LIB.so:NAME\"", e);
+			else if (s)
+				st->task = xstrdup(s);
+			break;
+		}
+		}
+	}
+	if (STEPKEY("args")) {
+		if (st->kind != STEP_TASK)
+			err(c, p, "\"args\" belongs to task steps (a run or coprocess step's argv has its arguments)");
+		else if (!cJSON_IsArray(e))
+			expected(c, p, "an array of task arguments", e);
+		else {
+			char *s = cJSON_PrintUnformatted(e);
+			st->args = xstrdup(s);
+			cJSON_free(s);
+		}
+	}
+	if (STEPKEY("stdin")) {
+		if (st->kind != STEP_RUN)
+			err(c, p, "\"stdin\" belongs to run steps");
+		else if (!cJSON_IsNull(e))
+			expected(c, p, "null (the item is written to a run step's stdin unless \"stdin\": null)", e);
+		else
+			st->stdin_null = true;
+	}
+	if (STEPKEY("pty")) {
+		if (st->kind != STEP_COPROCESS)
+			err(c, p, "\"pty\" belongs to coprocess steps");
+		else
+			get_bool(c, e, p, &st->pty);
+	}
+	if (STEPKEY("window")) {
+		if (st->kind != STEP_COPROCESS)
+			err(c, p, "\"window\" belongs to coprocess steps");
+		else if (get_long(c, e, p, 1, 4096, &n))
+			st->window = n;
+	}
+	if (STEPKEY("item_timeout")) {
+		double d;
+		if (get_duration(c, e, p, &d))
+			st->item_timeout = d;
+	}
+#undef STEPKEY
+	free(p);
+}
+
+/* The items of a steps job: where they come from.  All but a count reach
+ * the host on its stdin, so the runner's stdin machinery carries them. */
+static void parse_items(struct ctx *c, const cJSON *v, const char *path, struct job_spec *j)
+{
+	struct steps_spec *s = j->steps;
+	if (cJSON_IsArray(v)) {
+		struct buf lines = { 0 };
+		size_t i = 0;
+		for (const cJSON *it = v->child; it; it = it->next, i++) {
+			char *ip = path_idx(path, i);
+			char *num = cJSON_IsNumber(it) ? cJSON_PrintUnformatted(it) : NULL;
+			const char *str = num ? num : cJSON_IsString(it) ? it->valuestring : NULL;
+			if (!str)
+				expected(c, ip, "a string or a number", it);
+			else if (strchr(str, '\n'))
+				err(c, ip, "an item is one line; this one has a newline");
+			else if (str) {
+				buf_addstr(&lines, str);
+				buf_addch(&lines, '\n');
+			}
+			cJSON_free(num);
+			free(ip);
+		}
+		s->items = ITEMS_ARRAY;
+		j->in.kind = IN_TEXT;
+		j->in.len = lines.len;
+		j->in.data = lines.p ? buf_detach(&lines) : xstrdup("");
+		return;
+	}
+	if (!cJSON_IsObject(v) || cJSON_GetArraySize(v) != 1) {
+		expected(c, path, "{\"count\": N}, {\"lines\": FILE or \"-\"}, {\"from\": JOB} or an array of strings", v);
+		return;
+	}
+	const cJSON *e = v->child;
+	char *p = path_key(path, e->string);
+	if (!strcmp(e->string, "count")) {
+		long n;
+		if (get_long(c, e, p, 0, (long)MAX_ITEMS, &n)) {
+			s->items = ITEMS_COUNT;
+			s->count = (uint64_t)n;
+		}
+	} else if (!strcmp(e->string, "lines")) {
+		const char *f = get_str(c, e, p);
+		if (f && !*f)
+			expected(c, p, "a file name or \"-\" (stdin)", e);
+		else if (f && !strcmp(f, "-")) {
+			s->items = ITEMS_STDIN;
+			j->in.kind = IN_INHERIT;
+		} else if (f) {
+			s->items = ITEMS_LINES;
+			j->in.kind = IN_FILE;
+			j->in.path = xstrdup(f);
+		}
+	} else if (!strcmp(e->string, "from")) {
+		const char *f = get_str(c, e, p);
+		if (f && !*f)
+			expected(c, p, "a job name", e);
+		else if (f) {
+			s->items = ITEMS_FROM;
+			j->in.kind = IN_FROM;
+			j->in.from = xstrdup(f);
+		}
+	} else {
+		err(c, p, "unknown key (items are {\"count\": N}, {\"lines\": FILE or \"-\"}, {\"from\": JOB} or an array of strings)");
+	}
+	free(p);
+}
+
+/* host: a description (steps_describe), whose items may be "stdin". */
+static void parse_steps(struct ctx *c, const cJSON *job, const cJSON *v, const char *jpath,
+			struct job_spec *j, bool host)
+{
+	struct steps_spec *s = j->steps = xcalloc(1, sizeof *s);
+	s->queue = 100;
+	s->mode = -1;
+	char *p = path_key(jpath, "steps");
+	if (!cJSON_IsArray(v) || !cJSON_GetArraySize(v)) {
+		expected(c, p, "a non-empty array of steps", v);
+	} else if (cJSON_GetArraySize(v) > MAX_STEPS) {
+		err(c, p, "a steps job has at most %d steps, got %d", MAX_STEPS, cJSON_GetArraySize(v));
+	} else {
+		s->nsteps = (size_t)cJSON_GetArraySize(v);
+		s->steps = xcalloc(s->nsteps, sizeof *s->steps);
+		size_t i = 0;
+		for (const cJSON *e = v->child; e; e = e->next, i++) {
+			char *sp = path_idx(p, i);
+			parse_step(c, e, sp, i, &s->steps[i]);
+			free(sp);
+		}
+		for (size_t a = 0; a < s->nsteps; a++)
+			for (size_t b = 0; b < a; b++)
+				if (!strcmp(s->steps[a].name, s->steps[b].name)) {
+					char *sp = path_idx(p, a);
+					err(c, sp, "a step named \"%s\" comes earlier; step names are unique",
+					    s->steps[a].name);
+					free(sp);
+					break;
+				}
+	}
+	const cJSON *e;
+#define JOBKEY(k) (free(p), p = path_key(jpath, k), e = cJSON_GetObjectItemCaseSensitive(job, k))
+	if (JOBKEY("items") && host && cJSON_IsString(e) && !strcmp(e->valuestring, "stdin"))
+		s->items = ITEMS_STDIN;
+	else if (e)
+		parse_items(c, e, p, j);
+	else
+		err(c, jpath, "a steps job needs \"items\": {\"count\": N}, {\"lines\": FILE or \"-\"}, {\"from\": JOB} or an array of strings");
+	long n;
+	if (JOBKEY("queue") && get_long(c, e, p, 1, 1000000, &n))
+		s->queue = n;
+	if (JOBKEY("ordered"))
+		get_bool(c, e, p, &s->ordered);
+	if (JOBKEY("on_error")) {
+		const char *str = cJSON_IsString(e) ? e->valuestring : "";
+		if (!strcmp(str, "stop"))
+			s->stop_on_error = true;
+		else if (strcmp(str, "drop"))
+			expected(c, p, "\"drop\" (the default) or \"stop\"", e);
+	}
+	if (JOBKEY("item_timeout"))
+		get_duration(c, e, p, &s->item_timeout);
+#undef JOBKEY
+	free(p);
+}
+
+/* The host's description: the steps as the user wrote them, programs
+ * resolved, the job's signal rules and the mode settled. */
+char *steps_describe(const struct job_spec *j, enum run_mode mode)
+{
+	const struct steps_spec *s = j->steps;
+	struct buf b = { 0 };
+	struct jw w;
+	jw_init(&w, buf_sink_write, &b, false);
+	jw_obj(&w, false);
+	jw_key(&w, "items");
+	if (s->items == ITEMS_COUNT) {
+		jw_obj(&w, true);
+		jw_kint(&w, "count", (int64_t)s->count);
+		jw_obj_end(&w);
+	} else {
+		jw_str(&w, "stdin");
+	}
+	jw_kint(&w, "queue", s->queue);
+	jw_kbool(&w, "ordered", s->ordered);
+	jw_kstr(&w, "on_error", s->stop_on_error ? "stop" : "drop");
+	jw_knum(&w, "item_timeout", s->item_timeout);
+	jw_kstr(&w, "mode", s->mode >= 0 ? run_mode_name((enum run_mode)s->mode)
+		: mode == MODE_THREAD ? "thread" : "async");
+	jw_kint(&w, "signal", j->signal);
+	jw_knum(&w, "kill_after", j->kill_after);
+	jw_key(&w, "steps");
+	jw_arr(&w, false);
+	for (size_t i = 0; i < s->nsteps; i++) {
+		const struct step_spec *st = &s->steps[i];
+		jw_obj(&w, true);
+		jw_kstr(&w, "name", st->name);
+		jw_kint(&w, "workers", st->workers);
+		jw_kint(&w, "queue", st->queue ? st->queue : s->queue);
+		if (st->kind == STEP_TASK) {
+			jw_kstr(&w, st->plugin ? "plugin" : "task", st->task);
+			if (st->args) {
+				jw_key(&w, "args");
+				jw_raw(&w, st->args);
+			}
+		} else {
+			jw_key(&w, step_kind_name(st->kind));
+			jw_arr(&w, true);
+			for (size_t a = 0; a < st->argc; a++)
+				jw_str(&w, a == 0 && st->exe ? st->exe : st->argv[a]);
+			jw_arr_end(&w);
+		}
+		if (st->stdin_null)
+			jw_knull(&w, "stdin");
+		if (st->kind == STEP_COPROCESS) {
+			jw_kbool(&w, "pty", st->pty);
+			jw_kint(&w, "window", st->window);
+		}
+		if (st->item_timeout >= 0)
+			jw_knum(&w, "item_timeout", st->item_timeout);
+		jw_obj_end(&w);
+	}
+	jw_arr_end(&w);
+	jw_obj_end(&w);
+	return buf_detach(&b);
+}
+
+struct steps_spec *steps_desc_parse(const char *text, size_t len, char **why)
+{
+	struct errlist errs = { 0 };
+	struct ctx c = { .file = "steps description", .errs = &errs };
+	struct job_spec j = { 0 };
+	cJSON *root = parse_json(&c, text, len);
+	if (root && !cJSON_IsObject(root))
+		expected(&c, NULL, "an object", root);
+	if (root && cJSON_IsObject(root)) {
+		static const char *const keys[] = { "items", "queue", "ordered", "on_error",
+						    "item_timeout", "mode", "signal",
+						    "kill_after", "steps", NULL };
+		check_keys(&c, root, "", keys, "not a description field");
+		parse_steps(&c, root, cJSON_GetObjectItemCaseSensitive(root, "steps"), "", &j, true);
+		const cJSON *e;
+		/* programs were resolved by the runner */
+		for (size_t i = 0; i < j.steps->nsteps; i++)
+			if (j.steps->steps[i].argv)
+				j.steps->steps[i].exe = xstrdup(j.steps->steps[i].argv[0]);
+		if ((e = cJSON_GetObjectItemCaseSensitive(root, "mode"))) {
+			const char *m = cJSON_IsString(e) ? e->valuestring : "";
+			j.steps->mode = !strcmp(m, "thread") ? MODE_THREAD : MODE_ASYNC;
+		}
+		if ((e = cJSON_GetObjectItemCaseSensitive(root, "signal")))
+			get_signal(&c, e, "signal", &j.steps->signal);
+		if ((e = cJSON_GetObjectItemCaseSensitive(root, "kill_after")))
+			get_duration(&c, e, "kill_after", &j.steps->kill_after);
+	}
+	cJSON_Delete(root);
+	free(j.in.data);
+	free(j.in.path);
+	free(j.in.from);
+	if (errs.n) {
+		*why = xstrdup(errs.msg[0]);
+		errlist_free(&errs);
+		steps_spec_free(j.steps);
+		return NULL;
+	}
+	return j.steps;
+}
+
 /* Parse one job object (with defaults) into a template. */
 static void parse_job(struct ctx *c, const cJSON *job, const cJSON *defaults,
 		      size_t index, struct tmpl *t)
@@ -1168,9 +1573,26 @@ static void parse_job(struct ctx *c, const cJSON *job, const cJSON *defaults,
 		} else if (!strcmp(what, "pool")) {
 			j->kind = KIND_POOL;
 			parse_pool(c, v, p, t);
+		} else if (src != job) {
+			err(c, p, "a steps job names its steps itself (not in defaults)");
 		} else {
-			err(c, p, "the \"%s\" job kind is not supported by this version of piperun", what);
+			j->kind = KIND_STEPS;
+			parse_steps(c, job, v, t->path, j, false);
+			t->stages = xcalloc(1, sizeof *t->stages);
+			t->nstages = 1;
+			t->stages[0].argc = 2;
+			t->stages[0].argv = xcalloc(2, sizeof *t->stages[0].argv);
+			t->stages[0].argv[0].s = xstrdup("piperun");
+			t->stages[0].argv[1].s = xstrdup("__steps");
 		}
+	}
+	if (j->kind != KIND_STEPS) {
+		for (size_t k = 0; steps_job_keys[k]; k++)
+			if (cJSON_GetObjectItemCaseSensitive(job, steps_job_keys[k])) {
+				free(p);
+				p = path_key(t->path, steps_job_keys[k]);
+				err(c, p, "\"%s\" belongs to steps jobs", steps_job_keys[k]);
+			}
 	}
 
 	size_t envcap = 0;
@@ -1194,7 +1616,9 @@ static void parse_job(struct ctx *c, const cJSON *job, const cJSON *defaults,
 		else if (s)
 			j->cwd = xstrdup(s);
 	}
-	if (FIELD("stdin") && !j->pool_items_given)
+	if (FIELD("stdin") && j->kind == KIND_STEPS && cJSON_GetObjectItemCaseSensitive(job, "stdin"))
+		err(c, p, "a steps job reads its items from \"items\" (e.g. {\"lines\": \"-\"} for stdin)");
+	else if (FIELD("stdin") && !j->pool_items_given && j->kind != KIND_STEPS)
 		parse_stdin(c, v, p, &j->in);
 	if (FIELD("stdout")) {
 		parse_output(c, v, p, false, &j->out);
@@ -1331,10 +1755,11 @@ static void parse_job(struct ctx *c, const cJSON *job, const cJSON *defaults,
 			err(c, p, "a pool job's stdout is its results; it is always captured");
 		}
 	}
-	if (j->kind == KIND_PIPELINE && j->npass_fds) {
+	if ((j->kind == KIND_PIPELINE || j->kind == KIND_STEPS) && j->npass_fds) {
 		free(p);
 		p = path_key(t->path, "pass_fds");
-		err(c, p, "pass_fds is not supported for pipeline jobs (the pipeline host uses fds 3 and up)");
+		err(c, p, "pass_fds is not supported for %s jobs (their host uses fds 3 and up)",
+		    job_kind_name(j->kind));
 	}
 	free(p);
 #undef FIELD
@@ -1436,6 +1861,7 @@ static void instantiate(const struct tmpl *t, struct job_spec *j, char *name,
 	}
 	j->in.path = s->in.path ? xstrdup(s->in.path) : NULL;
 	j->in.from = s->in.from ? xstrdup(s->in.from) : NULL;
+	j->steps = steps_dup(s->steps);
 	io_copy(&j->out, &s->out);
 	io_copy(&j->err, &s->err);
 	if (s->nexpect) {
@@ -1525,6 +1951,7 @@ static void job_spec_free(struct job_spec *j)
 	free(j->rlimits);
 	free(j->pass_fds);
 	free(j->value);
+	steps_spec_free(j->steps);
 }
 
 static void tmpl_free(struct tmpl *t)
@@ -1549,6 +1976,7 @@ static void tmpl_free(struct tmpl *t)
 	free_strv(j->after, j->nafter);
 	free(j->rlimits);
 	free(j->pass_fds);
+	steps_spec_free(j->steps);
 	for (size_t i = 0; i < t->nstages; i++)
 		tstage_free(&t->stages[i]);
 	free(t->stages);
@@ -1700,7 +2128,8 @@ static void resolve_deps(struct ctx *c, struct spec *s)
 		}
 		if (j->in.kind == IN_FROM) {
 			size_t n, *idx = lookup_jobs(s, j->in.from, &n);
-			char *p = xasprintf("jobs[%zu].stdin.from", j->spec_index);
+			char *p = xasprintf(j->kind == KIND_STEPS ? "jobs[%zu].items.from"
+					    : "jobs[%zu].stdin.from", j->spec_index);
 			if (!n)
 				err(c, p, "no job named \"%s\"", j->in.from);
 			else if (n > 1)
@@ -1900,7 +2329,7 @@ static void resolve_job(struct job_spec *j)
 	for (size_t i = 0; i < j->nstages; i++) {
 		struct stage_spec *st = &j->stages[i];
 		build_envp(j, st);
-		if (j->kind == KIND_POOL) {
+		if (j->kind == KIND_POOL || j->kind == KIND_STEPS) {
 			/* this very program, whatever became of its file */
 			st->exe = xstrdup("/proc/self/exe");
 			continue;
@@ -1912,6 +2341,19 @@ static void resolve_job(struct job_spec *j)
 			st->exe_error = st->exe_status == 127
 				? xasprintf("%s: not found", prog)
 				: xasprintf("%s: not executable", prog);
+			free(prog);
+		}
+	}
+	for (size_t i = 0; j->steps && i < j->steps->nsteps; i++) {
+		struct step_spec *st = &j->steps->steps[i];
+		if (!st->argv)
+			continue;
+		st->exe = path_resolve(st->argv[0], env_lookup(j, NULL, "PATH"), j->cwd,
+				       &st->exe_status);
+		if (st->exe_status) {
+			char *prog = spec_redact(j, st->argv[0]);
+			st->exe_error = xasprintf("step %s: %s: %s", st->name, prog,
+						  st->exe_status == 127 ? "not found" : "not executable");
 			free(prog);
 		}
 	}

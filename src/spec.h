@@ -55,6 +55,44 @@ struct rlimit_spec {
 	uint64_t value; /* soft = hard = value; RLIM_INFINITY for "unlimited" */
 };
 
+/* A steps job (item pipeline): items flow through steps, each with its
+ * own workers, joined by bounded queues (steps.h runs them). */
+enum step_kind { STEP_RUN, STEP_COPROCESS, STEP_TASK };
+enum items_kind { ITEMS_COUNT, ITEMS_ARRAY, ITEMS_LINES, ITEMS_STDIN, ITEMS_FROM };
+
+struct step_spec {
+	char *name;
+	enum step_kind kind;
+	int workers;
+	long queue;           /* capacity of its input queue; 0 = the job's */
+	char **argv;          /* run, coprocess: NULL-terminated, {} = item */
+	size_t argc;
+	char *exe;            /* resolved like a job's program */
+	int exe_status;       /* 0, 126, 127 */
+	char *exe_error;
+	bool stdin_null;      /* run: the item is not written to its stdin */
+	bool pty;             /* coprocess: a pseudo-terminal, not pipes */
+	long window;          /* coprocess: items written ahead of answers */
+	double item_timeout;  /* seconds; < 0 = the job's */
+	char *task;           /* task: built-in name, or "LIB.so:NAME" plugin */
+	bool plugin;
+	char *args;           /* task: JSON array text of fixed arguments, or NULL */
+};
+
+struct steps_spec {
+	enum items_kind items;
+	uint64_t count;       /* ITEMS_COUNT */
+	long queue;           /* default queue capacity */
+	bool ordered;
+	bool stop_on_error;   /* "on_error": "stop" */
+	double item_timeout;  /* seconds, 0 = none */
+	int mode;             /* -1: from the run's mode; else enum run_mode */
+	int signal;           /* for the host: the job's signal and kill_after */
+	double kill_after;
+	struct step_spec *steps;
+	size_t nsteps;
+};
+
 /* One program to run: a run/shell job has one, a pipeline one per stage. */
 struct stage_spec {
 	char **argv;          /* NULL-terminated */
@@ -124,6 +162,9 @@ struct job_spec {
 
 	/* KIND_POOL: run as `piperun pool` (stages[0] is that command) */
 	bool pool_items_given;   /* "items" in the spec: they are its stdin */
+	/* KIND_STEPS: run as `piperun __steps` (stages[0]); items other than
+	 * a count reach it on stdin (in) */
+	struct steps_spec *steps;
 
 	/* expansion */
 	char *value;         /* foreach value, or NULL */
@@ -186,6 +227,14 @@ struct jw;
 int json_splice_members(struct jw *w, const char *text, size_t len, const char *const *skip);
 /* Is text one valid JSON value? */
 bool json_text_valid(const char *text);
+
+/* A steps job's description for its host (`piperun __steps`), as JSON
+ * text; mode is the run's mode unless the job names its own. */
+char *steps_describe(const struct job_spec *j, enum run_mode mode);
+/* Read a description back (the host).  Returns NULL with *why. */
+struct steps_spec *steps_desc_parse(const char *text, size_t len, char **why);
+void steps_spec_free(struct steps_spec *s);
+const char *step_kind_name(enum step_kind k);
 
 /* Shell-quote a value the way placeholders in `shell` are quoted. */
 char *shell_quote(const char *s);

@@ -1,0 +1,56 @@
+/* cmd-steps.c - the hidden `piperun __steps`: the host of one steps job
+ * (steps.h), started by the runner like any job's program.
+ *
+ *   fd 0  the items (unless they are a count)
+ *   fd 1  the final items, one per line
+ *   fd 2  the job's stderr (steps' children write there too)
+ *   fd 3  the description (spec.h steps_describe), read to its end
+ *   fd 4  progress lines and the final counts, for the runner */
+#include "config.h"
+#include "cmd.h"
+#include "spec.h"
+#include "steps.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int steps_host_main(void)
+{
+	/* the runner's fds are ours alone: no step's child may inherit them */
+	if (fcntl(3, F_SETFD, FD_CLOEXEC) < 0 || fcntl(4, F_SETFD, FD_CLOEXEC) < 0) {
+		fprintf(stderr, "piperun: __steps is run by `piperun run` for steps jobs\n");
+		return EXIT_USAGE;
+	}
+	struct buf b = { 0 };
+	for (;;) {
+		buf_reserve(&b, 65536);
+		ssize_t r = pread(3, b.p + b.len, b.cap - b.len - 1, (off_t)b.len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			fprintf(stderr, "piperun: steps description: %s\n", strerror(errno));
+			buf_free(&b);
+			return EXIT_USAGE;
+		}
+		if (!r)
+			break;
+		b.len += (size_t)r;
+	}
+	close(3);
+	char *why = NULL;
+	struct steps_spec *s = steps_desc_parse(b.p ? b.p : "", b.len, &why);
+	buf_free(&b);
+	if (!s) {
+		fprintf(stderr, "%s\n", why);
+		free(why);
+		return EXIT_USAGE;
+	}
+	int rc = steps_run(s, 0, 1, 4);
+	steps_spec_free(s);
+	return rc;
+}

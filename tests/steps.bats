@@ -1,0 +1,330 @@
+#!/usr/bin/env bats
+# Item pipelines: steps jobs (seed 70), in async and thread mode.
+load helper
+
+# Every step of job $1 (in $output): received = processed + failed.
+assert_accounted() {
+	[ "$(jqo --arg j "$1" '[.jobs[] | select(.name == $j) | .steps[] | .received == .processed + .failed] | all')" = true ]
+}
+
+@test "70: 1000 items through 1/1/1 workers, then 2000 through 3/4/5 with queues of 100: every item once" {
+	for m in async thread; do
+		pr run --mode "$m" "$PIPELINES/assembly.json"
+		assert_success
+		for j in line-1000:1000 line-2000:2000; do
+			n=${j#*:}
+			[ "$(jqo --arg j "${j%:*}" '.jobs[] | select(.name == $j) | [.status, .items_in, .items_out, .items_failed] | @json')" = "[\"ok\",$n,$n,0]" ]
+			# each item passed each step exactly once, none lost, none twice
+			jqo --arg j "${j%:*}" -r '.jobs[] | select(.name == $j) | .stdout' | sed '/^$/d' | sort > "$BATS_TEST_TMPDIR/got"
+			seq "$n" | sed 's/.*/got-&-resized/' | sort > "$BATS_TEST_TMPDIR/want"
+			cmp "$BATS_TEST_TMPDIR/got" "$BATS_TEST_TMPDIR/want"
+			[ "$(jqo --arg j "${j%:*}" '[.jobs[] | select(.name == $j) | .steps[] | [.received, .processed, .failed] == [($n|tonumber), ($n|tonumber), 0]] | all' --arg n "$n")" = true ]
+			[ "$(jqo --arg j "${j%:*}" '[.jobs[] | select(.name == $j) | .steps[] | .max_queue_depth <= 100] | all')" = true ]
+		done
+		[ "$(jqo '.jobs[1].steps | map([.name, .kind, .workers]) | @json')" = '[["download","coprocess",3],["resize","coprocess",4],["upload","task",5]]' ]
+		[ "$(jqo '.jobs[1].steps_mode')" = "$m" ]
+		[ "$(jqo '[.jobs[1].steps[] | has("busy_ms") and has("idle_ms") and has("restarts")] | all')" = true ]
+	done
+}
+
+@test "70 with a process per item: run steps get the item as {} and on stdin" {
+	for m in async thread; do
+		pr run --mode "$m" "$PIPELINES/assembly-run.json"
+		assert_success
+		[ "$(jqo '.jobs[0] | [.items_in, .items_out] | @json')" = '[60,60]' ]
+		[ "$(jqo '.jobs[0].stdout' | sed '/^$/d' | sort | md5sum)" = "$(seq 60 | sed 's/.*/got-&-resized/' | sort | md5sum)" ]
+		assert_accounted assembly
+	done
+}
+
+@test "run steps: {#}, stdin null, exit status and multi-line output fail just that item" {
+	f=$(spec <<'EOF'
+{"jobs":[{"name":"s","items":["a","b","bad","two","c"],"ordered":true,"steps":[
+  {"name":"first","run":["sh","-c","read -r l; case $l in bad) exit 3;; two) printf 'x\\ny\\n';; *) echo \"$l:$1\";; esac","sh","{#}"]},
+  {"name":"second","run":["echo","[{}]"],"stdin":null}]}]}
+EOF
+)
+	for m in async thread; do
+		pr run --mode "$m" "$f"
+		assert_failure 1
+		[ "$(jqo '.jobs[0].stdout')" = "$(printf '[a:1]\n[b:2]\n[c:5]')" ]
+		[ "$(jqo '.jobs[0] | [.status, .returncode, .items_in, .items_out, .items_failed] | @json')" = '["failed",1,5,3,2]' ]
+		[ "$(jqo '.jobs[0].failed_items | sort_by(.index) | map([.step, .index, .item, .returncode, .error]) | @json')" = \
+		  '[["first",2,"bad",3,"exit status 3"],["first",3,"two",0,"its output is more than one line (an item is one line)"]]' ]
+		[ "$(jqo '.jobs[0].error')" = '2 of 5 items failed (first: step first, item "bad": exit status 3)' ] ||
+		[ "$(jqo '.jobs[0].error')" = '2 of 5 items failed (first: step first, item "two": its output is more than one line (an item is one line))' ]
+		assert_accounted s
+	done
+}
+
+@test "ordered: true gives input order; the default is completion order, same items" {
+	f=$(spec <<'EOF'
+{"jobs":[
+ {"name":"o","items":{"count":40},"ordered":true,"queue":4,"steps":[
+  {"name":"jitter","workers":8,"run":["sh","-c","sleep 0.0$(( $1 % 4 * 3 )); echo $1","sh","{}"],"stdin":null}]},
+ {"name":"u","items":{"count":40},"queue":4,"steps":[
+  {"name":"jitter","workers":8,"run":["sh","-c","sleep 0.0$(( $1 % 4 * 3 )); echo $1","sh","{}"],"stdin":null}]}]}
+EOF
+)
+	for m in async thread; do
+		pr run --mode "$m" "$f"
+		assert_success
+		[ "$(jqo '.jobs[0].stdout')" = "$(seq 40)" ]
+		[ "$(jqo '.jobs[1].stdout' | sed '/^$/d' | sort -n)" = "$(seq 40)" ]
+		[ "$(jqo '.jobs[1].stdout')" != "$(seq 40)" ]
+	done
+}
+
+@test "70c: a coprocess that crashes on one item: only that item fails, the worker restarts" {
+	for m in async thread; do
+		pr run --mode "$m" "$PIPELINES/assembly-crash.json"
+		assert_failure 1
+		[ "$(jqo '.jobs[0] | [.status, .items_in, .items_out, .items_failed] | @json')" = '["failed",200,199,1]' ]
+		[ "$(jqo '.jobs[0].failed_items | map([.step, .item, .signal, .returncode, .error]) | @json')" = \
+		  '[["filter","13","SIGSEGV",-11,"the coprocess ended (killed by SIGSEGV)"]]' ]
+		[ "$(jqo '.jobs[0].steps[0].restarts')" -ge 1 ]
+		[ "$(jqo '.jobs[0].stdout' | sed '/^$/d' | sort | md5sum)" = "$(seq 200 | grep -vx 13 | sed 's/^/ok-/' | sort | md5sum)" ]
+		assert_accounted crashy
+	done
+}
+
+@test "coprocess pty: a stdio-buffered filter answers line by line; over pipes it times out" {
+	f=$(spec <<'EOF'
+{"jobs":[
+ {"name":"tty","items":["1","2","3"],"ordered":true,"item_timeout":5,"steps":[
+  {"name":"sed","coprocess":["sed","s/^/tty-/"],"pty":true},
+  {"name":"isatty","coprocess":["sh","-c","while read -r l; do if [ -t 0 ]; then echo \"$l yes\"; else echo \"$l no\"; fi; done"],"pty":true}]},
+ {"name":"pipes","items":["1","2"],"item_timeout":0.3,"steps":[
+  {"name":"sed","coprocess":["sed","s/^/x/"]}]}]}
+EOF
+)
+	for m in async thread; do
+		pr run --mode "$m" "$f"
+		assert_failure 1
+		[ "$(jqo '.jobs[0] | [.status, .stdout] | @json')" = '["ok","tty-1 yes\ntty-2 yes\ntty-3 yes\n"]' ]
+		[ "$(jqo '.jobs[1] | [.status, .items_out, .items_failed] | @json')" = '["failed",0,2]' ]
+		[ "$(jqo '[.jobs[1].failed_items[] | .error] | unique | @json')" = '["timed out after 0.3s"]' ]
+		assert_accounted pipes
+	done
+}
+
+@test "back-pressure: 1,000,000 items from stdin, a slow last step: memory and queues stay bounded" {
+	seq 1000000 > "$BATS_TEST_TMPDIR/items"
+	run --separate-stderr "$PIPERUN" run "$PIPELINES/assembly-backpressure.json" < "$BATS_TEST_TMPDIR/items"
+	assert_success
+	[ "$(jqo '.jobs[0] | [.items_in, .items_out] | @json')" = '[1000000,1000000]' ]
+	# the first step never runs more than its queue ahead of the slow one
+	[ "$(jqo '[.jobs[0].steps[] | .max_queue_depth <= .queue] | all')" = true ]
+	[ "$(jqo '.jobs[0].steps[1].max_queue_depth')" -eq 100 ]
+	# runner and steps host: well under 32 MB each
+	[ "$(jqo '.runner.peak_rss_kb')" -lt 32768 ]
+	[ "$(jqo '.jobs[0].stages[0].maxrss_kb')" -lt 32768 ]
+}
+
+@test "back-pressure in thread mode, from a pipe: the same bounds" {
+	run --separate-stderr bash -c 'seq 200000 | "$1" run --mode thread "$2"' _ "$PIPERUN" "$PIPELINES/assembly-backpressure.json"
+	assert_success
+	[ "$(jqo '.jobs[0] | [.items_in, .items_out] | @json')" = '[200000,200000]' ]
+	[ "$(jqo '[.jobs[0].steps[] | .max_queue_depth <= .queue] | all')" = true ]
+	# the fast step's threads spend their time waiting for room, not working
+	[ "$(jqo '.jobs[0].steps[0] | .blocked_ms > 10 * .busy_ms')" = true ]
+	[ "$(jqo '.jobs[0].stages[0].maxrss_kb')" -lt 32768 ]
+}
+
+@test "an endless input is read lazily: bounded memory until the job's timeout ends it" {
+	f=$(spec <<'EOF'
+{"jobs":[{"name":"endless","items":{"lines":"-"},"timeout":1,"stdout":"null","steps":[
+  {"name":"slow","task":"sleep","args":[0.001],"workers":2}]}]}
+EOF
+)
+	for m in async thread; do
+		run --separate-stderr bash -c 'yes 123456789 | "$1" run --mode "$2" "$3"' _ "$PIPERUN" "$m" "$f"
+		assert_failure 1
+		[ "$(jqo '.jobs[0] | [.status, .stopped] | @json')" = '["timeout","SIGTERM"]' ]
+		[ "$(jqo '.jobs[0].items_in')" -lt 20000 ]
+		[ "$(jqo '.jobs[0].stages[0].maxrss_kb')" -lt 32768 ]
+		assert_accounted endless
+	done
+}
+
+@test "on_error stop: the first failure stops the job, counts still add up" {
+	f=$(spec <<'EOF'
+{"jobs":[{"name":"stop","items":{"count":100000},"on_error":"stop","queue":10,"steps":[
+  {"name":"check","coprocess":["sh","-c","while read -r x; do [ \"$x\" = 50 ] && exit 7; echo $x; done"]},
+  {"name":"pass","task":"gcd","args":[4,6]}]}]}
+EOF
+)
+	for m in async thread; do
+		pr run --mode "$m" "$f"
+		assert_failure 1
+		[ "$(jqo '.jobs[0] | [.status, .stopped] | @json')" = '["failed","on_error"]' ]
+		[[ "$(jqo '.jobs[0].error')" == "stopped (on_error: stop): "* ]]
+		[ "$(jqo '.jobs[0].items_out')" -lt 100 ]
+		[ "$(jqo '.jobs[0].items_in')" -lt 1000 ]
+		[ "$(jqo '.jobs[0].failed_items[0] | [.item, .returncode] | @json')" = '["50",7]' ]
+		assert_accounted stop
+	done
+}
+
+@test "a job timeout ends every step's children; records are complete" {
+	m=$(marker)
+	f=$(spec <<EOF
+{"jobs":[{"name":"t","items":{"count":1000},"timeout":0.8,"steps":[
+  {"name":"a","workers":2,"run":["sh","-c","exec sleep 30 $m"]},
+  {"name":"b","coprocess":["sh","-c","while read -r l; do echo \$l; done; sleep 30 # $m"]}]}]}
+EOF
+)
+	for mode in async thread; do
+		pr run --mode "$mode" "$f"
+		assert_failure 1
+		[ "$(jqo '.jobs[0] | [.status, .stopped] | @json')" = '["timeout","SIGTERM"]' ]
+		assert_accounted t
+		sleep 0.2
+		[ -z "$(procs_with "$m")" ]
+	done
+}
+
+@test "item_timeout: one slow item fails (TERM, then KILL), the others pass" {
+	f=$(spec <<'EOF'
+{"jobs":[{"name":"it","items":["0","5","0"],"kill_after":0.2,"steps":[
+  {"name":"nap","workers":3,"item_timeout":0.3,"run":["sh","-c","trap '' TERM; sleep $1; echo done-$1","sh","{}"],"stdin":null}]}]}
+EOF
+)
+	for m in async thread; do
+		pr run --mode "$m" "$f"
+		assert_failure 1
+		[ "$(jqo '.jobs[0].stdout')" = "$(printf 'done-0\ndone-0')" ]
+		[ "$(jqo '.jobs[0].failed_items | map([.item, .signal, .error]) | @json')" = '[["5","SIGKILL","timed out after 0.3s"]]' ]
+		[ "$(jqo '.jobs[0].duration_ms < 3000')" = true ]
+	done
+}
+
+@test "task steps: the item as the task's arguments, or fixed args with the item passed on" {
+	f=$(spec <<'EOF'
+{"jobs":[{"name":"t","items":["12 18","[100, 75]","oops","9 6"],"ordered":true,"steps":[
+  {"name":"gcd","task":"gcd","workers":2},
+  {"name":"factors","task":"factorize"},
+  {"name":"pause","task":"sleep","args":[0.001],"workers":3}]}]}
+EOF
+)
+	for m in async thread; do
+		pr run --mode "$m" "$f"
+		assert_failure 1
+		[ "$(jqo '.jobs[0].stdout')" = "$(printf '[1, 2, 3, 6]\n[1, 5, 25]\n[1, 3]')" ]
+		[ "$(jqo '.jobs[0].failed_items | map([.step, .item, .error]) | @json')" = \
+		  '[["gcd","oops","not arguments for gcd: expected numbers or a JSON array, got \"oops\""]]' ]
+	done
+}
+
+@test "a plugin task as a step" {
+	f=$(spec <<EOF
+{"jobs":[{"name":"p","items":["27","1"],"ordered":true,"steps":[
+  {"name":"collatz","plugin":"$EXAMPLE_PLUGIN:collatz","workers":2}]}]}
+EOF
+)
+	pr run "$f"
+	assert_success
+	[ "$(jqo '.jobs[0].stdout')" = "$(printf '111\n0')" ]
+}
+
+@test "items from a file, from stdin (-), from another job; a missing file is the job's error" {
+	printf 'a\nb\n\nc' > "$BATS_TEST_TMPDIR/lines"
+	f=$(spec <<EOF
+{"jobs":[
+ {"name":"file","items":{"lines":"$BATS_TEST_TMPDIR/lines"},"ordered":true,"steps":[{"run":["echo","<{}>"],"stdin":null}]},
+ {"name":"gen","run":["seq","3"]},
+ {"name":"from","items":{"from":"gen"},"ordered":true,"steps":[{"coprocess":["cat"]}]},
+ {"name":"stdin","items":{"lines":"-"},"ordered":true,"steps":[{"coprocess":["cat"]}]},
+ {"name":"missing","items":{"lines":"$BATS_TEST_TMPDIR/nope"},"steps":[{"coprocess":["cat"]}]}]}
+EOF
+)
+	run --separate-stderr "$PIPERUN" run "$f" <<<"x y"
+	assert_failure 1
+	[ "$(jqo '.jobs[0].stdout')" = "$(printf '<a>\n<b>\n<>\n<c>')" ]
+	[ "$(jqo '.jobs[2].stdout')" = "$(seq 3)" ]
+	[ "$(jqo '.jobs[3].stdout')" = "x y" ]
+	[ "$(jqo '.jobs[4] | [.status, .error] | @json')" = "[\"error\",\"items file $BATS_TEST_TMPDIR/nope: No such file or directory\"]" ]
+}
+
+@test "async and thread modes give the same items and counts" {
+	f=$(spec <<'EOF'
+{"jobs":[{"name":"same","items":{"count":300},"steps":[
+  {"name":"a","workers":3,"coprocess":["sed","-u","s/$/a/"]},
+  {"name":"b","workers":2,"run":["sh","-c","read -r l; [ \"$l\" = 77a ] && exit 1; echo ${l}b"]},
+  {"name":"c","workers":4,"task":"sleep","args":[0]}]}]}
+EOF
+)
+	pr run --mode async "$f"
+	a_out=$(jqo '.jobs[0].stdout' | sort)
+	a_counts=$(jqo '[.jobs[0].steps[] | [.received, .processed, .failed]] | @json')
+	pr run --mode thread "$f"
+	[ "$(jqo '.jobs[0].stdout' | sort)" = "$a_out" ]
+	[ "$(jqo '[.jobs[0].steps[] | [.received, .processed, .failed]] | @json')" = "$a_counts" ]
+	[ "$a_counts" = '[[300,300,0],[300,299,1],[299,299,0]]' ]
+}
+
+@test "step children see exactly fds 0-2" {
+	f=$(spec <<EOF
+{"jobs":[{"name":"fds","items":["x"],"steps":[
+  {"name":"run","run":["$PROBE","fds"],"stdin":null},
+  {"name":"co","coprocess":["sh","-c","read -r l; $PROBE fds"]}]}]}
+EOF
+)
+	for m in async thread; do
+		pr run --mode "$m" "$f"
+		assert_success
+		[ "$(jqo '.jobs[0].stdout')" = "0 1 2" ]
+	done
+}
+
+@test "steps jobs: validation names every mistake with its path" {
+	f=$(spec <<'EOF'
+{"jobs":[{"name":"x","items":{"count":-1},"queue":0,"on_error":"boom","stdin":{"text":"a"},
+ "steps":[{"name":"a","run":[]},{"name":"a","task":"nope","workers":0},{"coprocess":["cat"],"args":[1],"window":0},{"run":["x"],"task":"gcd"}]},
+ {"name":"y","run":["true"],"queue":3}]}
+EOF
+)
+	pr validate "$f"
+	assert_failure 2
+	for want in \
+		'jobs\[0\]\.steps\[0\]\.run: expected a non-empty argv array of strings' \
+		'jobs\[0\]\.steps\[1\]\.workers: expected an integer from 1 to 1024, got 0' \
+		'jobs\[0\]\.steps\[1\]\.task: expected gcd, factorize or sleep' \
+		'jobs\[0\]\.steps\[1\]: a step named "a" comes earlier' \
+		'jobs\[0\]\.steps\[2\]\.args: "args" belongs to task steps' \
+		'jobs\[0\]\.steps\[2\]\.window: expected an integer from 1 to 4096, got 0' \
+		'jobs\[0\]\.steps\[3\]: expected exactly one of run, coprocess, task, plugin' \
+		'jobs\[0\]\.items\.count: expected an integer' \
+		'jobs\[0\]\.queue: expected an integer from 1 to 1000000, got 0' \
+		'jobs\[0\]\.on_error: expected "drop" \(the default\) or "stop", got "boom"' \
+		'jobs\[0\]\.stdin: a steps job reads its items from "items"' \
+		'jobs\[1\]\.queue: "queue" belongs to steps jobs'; do
+		grep -E "^piperun: .*: $want" <<<"$stderr"
+	done
+}
+
+@test "a step's program that is not on PATH fails the job before anything starts (127)" {
+	f=$(spec <<'EOF'
+{"jobs":[{"name":"np","items":["a"],"steps":[{"name":"co","coprocess":["no-such-program-xyz"]}]}]}
+EOF
+)
+	pr run "$f"
+	assert_failure 1
+	[ "$(jqo '.jobs[0] | [.status, .returncode, .error] | @json')" = '["error",127,"step co: no-such-program-xyz: not found"]' ]
+}
+
+@test "plan shows a steps job resolved: items, queues, each step's program" {
+	pr plan "$PIPELINES/assembly.json"
+	assert_success
+	[ "$(jqo '.jobs[1].items | @json')" = '{"kind":"count","count":2000}' ]
+	[ "$(jqo '.jobs[1].steps | map([.name, .kind, .workers, .queue]) | @json')" = \
+	  '[["download","coprocess",3,100],["resize","coprocess",4,100],["upload","task",5,100]]' ]
+	[ "$(jqo '.jobs[1].steps[0].path')" = "$(command -v sed)" ]
+	[ "$(jqo '.jobs[1].steps[0].window')" = 16 ]
+}
+
+@test "--progress shows each step's count and queue depth" {
+	pr run --progress always --mode thread "$PIPELINES/assembly.json"
+	assert_success
+	grep -E 'download [0-9]+ q[0-9]+ \| resize [0-9]+ q[0-9]+ \| upload [0-9]+ q[0-9]+' <<<"$stderr"
+}
