@@ -16,7 +16,7 @@ PIPERUN_PACKAGES=(
 	jq openssl procps util-linux tmux python3
 )
 
-piperun_log() { printf '==> %s\n' "$*" >&2; }
+piperun_log() { printf '==> [%4ds] %s\n' "$SECONDS" "$*" >&2; }
 
 piperun_setup_packages() {
 	local missing=() p
