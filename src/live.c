@@ -22,17 +22,10 @@ void live_init(struct live *l, int fd, const char *name, bool tag, bool timestam
 	l->prefix = tag ? xasprintf("%s| ", name) : NULL;
 }
 
+/* a closed terminal or pipe is not the job's problem */
 static void write_all(int fd, const char *p, size_t n)
 {
-	while (n) {
-		ssize_t r = write(fd, p, n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return; /* a closed terminal or pipe is not the job's problem */
-		p += r;
-		n -= (size_t)r;
-	}
+	(void)write_full(fd, p, n);
 }
 
 /* One whole line (p..p+n, without its newline), prefixed. */

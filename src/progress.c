@@ -13,13 +13,7 @@
 
 static void write_all(int fd, const char *s, size_t n)
 {
-	while (n) {
-		ssize_t r = write(fd, s, n);
-		if (r <= 0)
-			return;
-		s += r;
-		n -= (size_t)r;
-	}
+	(void)write_full(fd, s, n);
 }
 
 static void draw(struct progress *p, const struct progress_counts *c, const char *status)

@@ -679,19 +679,16 @@ static char **subst_argv(const struct step_spec *sp, const struct item *it)
 	return argv;
 }
 
-static void run_begin(struct worker *w, struct item it)
+/* Start argv with its stdout on a new pipe (w->fd_r) and its stdin on
+ * another (w->fd_w), or on stdin_fd when that is >= 0 (w->fd_w stays -1).
+ * 0, or -1 with *why set. */
+static int spawn_piped(struct worker *w, char **argv, int stdin_fd, char **why)
 {
-	struct engine *e = w->e;
-	const struct step_spec *sp = w->st->sp;
-	char *why = NULL;
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 };
-	w->cur = it;
-	w->busy = true;
-	busy_begin(w);
-	char **argv = subst_argv(sp, &it);
-	if ((!sp->stdin_null && pipe_cloexec(in) < 0) || pipe_cloexec(out) < 0) {
-		why = xasprintf("cannot start %s: pipe: %s", sp->argv[0], strerror(errno));
-	} else if (child_spawn(w, argv, sp->stdin_null ? e->devnull : in[0], out[1], &why) == 0) {
+	int rc = -1;
+	if ((stdin_fd < 0 && pipe_cloexec(in) < 0) || pipe_cloexec(out) < 0)
+		*why = xasprintf("cannot start %s: pipe: %s", argv[0], strerror(errno));
+	else if ((rc = child_spawn(w, argv, stdin_fd >= 0 ? stdin_fd : in[0], out[1], why)) == 0) {
 		w->fd_r = out[0];
 		w->fd_w = in[1];
 		out[0] = in[1] = -1;
@@ -702,6 +699,19 @@ static void run_begin(struct worker *w, struct item it)
 		if (out[k] >= 0)
 			close(out[k]);
 	}
+	return rc;
+}
+
+static void run_begin(struct worker *w, struct item it)
+{
+	struct engine *e = w->e;
+	const struct step_spec *sp = w->st->sp;
+	char *why = NULL;
+	w->cur = it;
+	w->busy = true;
+	busy_begin(w);
+	char **argv = subst_argv(sp, &it);
+	spawn_piped(w, argv, sp->stdin_null ? e->devnull : -1, &why);
 	for (size_t a = 1; a < sp->argc; a++)
 		free(argv[a]);
 	free(argv);
@@ -800,15 +810,13 @@ static void head_clock(struct worker *w)
 static int cop_spawn(struct worker *w, char **why)
 {
 	const struct step_spec *sp = w->st->sp;
-	int in[2] = { -1, -1 }, out[2] = { -1, -1 };
-	int rc = -1;
 	if (sp->pty) {
 		int m, s;
 		if (open_pty(&m, &s) < 0) {
 			*why = xasprintf("cannot start %s: pseudo-terminal: %s", sp->argv[0], strerror(errno));
 			return -1;
 		}
-		rc = child_spawn(w, sp->argv, s, s, why);
+		int rc = child_spawn(w, sp->argv, s, s, why);
 		close(s);
 		if (rc < 0) {
 			close(m);
@@ -816,23 +824,7 @@ static int cop_spawn(struct worker *w, char **why)
 		}
 		w->fd_r = w->fd_w = m;
 	} else {
-		if (pipe_cloexec(in) < 0 || pipe_cloexec(out) < 0) {
-			*why = xasprintf("cannot start %s: pipe: %s", sp->argv[0], strerror(errno));
-		} else {
-			rc = child_spawn(w, sp->argv, in[0], out[1], why);
-			if (rc == 0) {
-				w->fd_r = out[0];
-				w->fd_w = in[1];
-				out[0] = in[1] = -1;
-			}
-		}
-		for (int k = 0; k < 2; k++) {
-			if (in[k] >= 0)
-				close(in[k]);
-			if (out[k] >= 0)
-				close(out[k]);
-		}
-		if (rc < 0)
+		if (spawn_piped(w, sp->argv, -1, why) < 0)
 			return -1;
 		set_nonblock(w->fd_w);
 	}
@@ -1213,25 +1205,12 @@ static bool window_full(struct engine *e)
 
 /* ----------------------------------------------------------------- sink */
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t r = write(fd, p, n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		p += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
 
 static void sink_flush(struct engine *e)
 {
 	if (!e->obuf.len)
 		return;
-	if (write_all(e->out_fd, e->obuf.p, e->obuf.len) < 0)
+	if (write_full(e->out_fd, e->obuf.p, e->obuf.len) < 0)
 		engine_stop(e, 0, "error", xasprintf("writing items: %s", strerror(errno)));
 	e->obuf.len = 0;
 }
@@ -1293,7 +1272,7 @@ static void worker_totals(const struct step *st, struct wstats *t)
 
 static void info_write(struct engine *e, const char *s, size_t n)
 {
-	if (e->info_fd >= 0 && write_all(e->info_fd, s, n) < 0)
+	if (e->info_fd >= 0 && write_full(e->info_fd, s, n) < 0)
 		e->info_fd = -1; /* the runner went away: carry on */
 }
 

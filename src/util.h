@@ -40,6 +40,9 @@ void buf_free(struct buf *b);
 /* A sealed-off copy of p for a child to read: a memfd (CLOEXEC) holding
  * the n bytes, positioned at 0.  -1 with errno. */
 int memfd_from(const char *name, const void *p, size_t n);
+/* Write all n bytes: retries EINTR and short writes, waits (poll) when a
+ * non-blocking fd is full.  0, or -1 with errno. */
+int write_full(int fd, const void *p, size_t n);
 
 /* Monotonic clock in milliseconds (fractional). */
 double now_ms(void);
