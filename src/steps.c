@@ -926,6 +926,8 @@ static void cop_take_lines(struct worker *w)
 {
 	size_t off = 0;
 	char *nl;
+	if (!w->rbuf.len)
+		return;
 	while ((nl = memchr(w->rbuf.p + off, '\n', w->rbuf.len - off))) {
 		cop_answer(w, w->rbuf.p + off, (size_t)(nl - (w->rbuf.p + off)));
 		off = (size_t)(nl - w->rbuf.p) + 1;
