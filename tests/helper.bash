@@ -5,6 +5,7 @@ load '/usr/lib/bats/bats-assert/load'
 
 : "${PIPERUN:?PIPERUN must point at the piperun binary (make check sets it)}"
 : "${PROBE:?PROBE must point at tests/helpers/probe}"
+: "${QUICK:?QUICK must point at tests/helpers/quick}"
 : "${PIPELINES:?PIPELINES must point at pipelines/}"
 
 # Write a spec (from stdin) to $BATS_TEST_TMPDIR/NAME (default spec.json)
@@ -33,4 +34,25 @@ marker() {
 # Processes whose command line contains $1 (none: empty).
 procs_with() {
 	pgrep -f -- "$1" || true
+}
+
+# A peak-RSS budget in KiB for the bounded-memory checks: 32 MiB in a
+# normal build.  Under ASan or TSan the runtime's shadow memory and
+# quarantine add a fixed cost that says nothing about the code, so there
+# the 32 MiB come on top of what "$@" (the same command on a tiny input)
+# reaches: the check still fails if memory grows with the input.
+# The command prints the results document; JQ ($RSS_JQ) picks the figure.
+rss_budget_kb() {
+	if ldd "$PIPERUN" 2>/dev/null | grep -q 'lib[at]san'; then
+		echo $(( $("$@" | jq -r "$RSS_JQ") + 32768 ))
+	else
+		echo 32768
+	fi
+}
+
+# ASan keeps freed blocks in a quarantine (256 MiB by default) to catch
+# use-after-free; a million items freed one by one fill it, which reads as
+# growth.  Memory tests shrink it (no effect outside an ASan build).
+asan_small_quarantine() {
+	export ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}quarantine_size_mb=1"
 }

@@ -77,7 +77,7 @@ EOF
 }
 
 @test "thread mode: 2000 jobs, each once, no fd growth" {
-	f=$(spec <<<'{"mode": "thread", "jobs": [{"name": "t", "run": ["echo", "{#}"], "repeat": 2000}]}')
+	f=$(spec <<<'{"mode": "thread", "jobs": [{"name": "t", "run": ["'"$QUICK"'", "{#}"], "repeat": 2000}]}')
 	pr run -j 16 -o jsonl "$f"
 	assert_success
 	last=$(tail -1 <<<"$output")

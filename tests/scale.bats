@@ -17,7 +17,7 @@ load helper
 }
 
 @test "10,000 jobs queued at -j 64: each accounted exactly once; no fd growth, no child left" {
-	f=$(spec <<<'{"jobs": [{"name": "t", "run": ["true"], "stdout": "null", "stderr": "null", "repeat": 10000}]}')
+	f=$(spec <<<'{"jobs": [{"name": "t", "run": ["'"$QUICK"'"], "stdout": "null", "stderr": "null", "repeat": 10000}]}')
 	pr run -j 64 -o jsonl "$f"
 	assert_success
 	last=$(tail -1 <<<"$output")
@@ -28,7 +28,7 @@ load helper
 }
 
 @test "ulimit -n 256 (soft and hard) with 500 concurrent jobs: all ok" {
-	f=$(spec <<<'{"jobs": [{"name": "s", "shell": "sleep 0.2; echo {#}", "repeat": 500}]}')
+	f=$(spec <<<'{"jobs": [{"name": "s", "run": ["'"$QUICK"'", "-s", "0.2", "{#}"], "repeat": 500}]}')
 	for m in async thread; do
 		run --separate-stderr bash -c "ulimit -n 256 && exec \"$PIPERUN\" run --mode $m -j 500 -o jsonl \"$f\""
 		assert_success
