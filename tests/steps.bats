@@ -125,13 +125,17 @@ EOF
 
 @test "back-pressure in thread mode, from a pipe: the same bounds" {
 	asan_small_quarantine
-	run --separate-stderr bash -c 'seq 200000 | "$1" run --mode thread "$2"' _ "$PIPERUN" "$PIPELINES/assembly-backpressure.json"
+	# the seed spec with a 4x slower last step, so that even under TSan
+	# (every memory access instrumented) the fast step's wait dominates
+	f=$BATS_TEST_TMPDIR/bp.json
+	jq '.jobs[0].steps[1].args = [6000, 5999]' "$PIPELINES/assembly-backpressure.json" > "$f"
+	run --separate-stderr bash -c 'seq 100000 | "$1" run --mode thread "$2"' _ "$PIPERUN" "$f"
 	assert_success
-	[ "$(jqo '.jobs[0] | [.items_in, .items_out] | @json')" = '[200000,200000]' ]
+	[ "$(jqo '.jobs[0] | [.items_in, .items_out] | @json')" = '[100000,100000]' ]
 	[ "$(jqo '[.jobs[0].steps[] | .max_queue_depth <= .queue] | all')" = true ]
 	# the fast step's threads spend their time waiting for room, not working
 	[ "$(jqo '.jobs[0].steps[0] | .blocked_ms > 10 * .busy_ms')" = true ]
-	small() { seq 100 | "$PIPERUN" run --mode thread "$PIPELINES/assembly-backpressure.json"; }
+	small() { seq 100 | "$PIPERUN" run --mode thread "$f"; }
 	[ "$(jqo '.jobs[0].stages[0].maxrss_kb')" -lt "$(RSS_JQ=.jobs[0].stages[0].maxrss_kb rss_budget_kb small)" ]
 }
 
