@@ -360,6 +360,9 @@ static bool stopping(struct engine *e)
 
 static void worker_kill(struct worker *w, int sig);
 
+/* a failed item is recorded with at most this much of its text */
+#define FAILED_ITEM_MAX 4096
+
 static void engine_stop(struct engine *e, int sig, const char *reason, char *fatal)
 {
 	pthread_mutex_lock(&e->fmu);
@@ -424,7 +427,9 @@ static void fail_item(struct worker *w, struct item *it, int rc, int sig, char *
 	if (e->nfails < MAX_FAILURES_LISTED) {
 		xgrow(&e->fails, &e->fails_cap, e->nfails + 1, sizeof *e->fails);
 		e->fails[e->nfails++] = (struct failure){
-			w->st->index, it->seq, it->text ? xstrndup(it->text, it->len) : xstrdup(""),
+			w->st->index, it->seq,
+			it->text ? xstrndup(it->text, it->len < FAILED_ITEM_MAX ? it->len : FAILED_ITEM_MAX)
+				 : xstrdup(""),
 			rc, sig, why,
 		};
 		why = NULL;
@@ -548,11 +553,14 @@ static bool read_some(struct worker *w, bool all)
 		char tmp[65536];
 		ssize_t r = read(w->fd_r, tmp, sizeof tmp);
 		if (r > 0) {
-			if (w->rbuf.len + (size_t)r > MAX_ITEM_BYTES) {
+			if (w->overflow || w->rbuf.len + (size_t)r > MAX_ITEM_BYTES) {
+				/* the answer is dropped whole: its head item fails
+				 * when the child is gone, nothing of it is emitted */
 				w->overflow = true;
 				w->rbuf.len = 0;
+			} else {
+				buf_add(&w->rbuf, tmp, (size_t)r);
 			}
-			buf_add(&w->rbuf, tmp, (size_t)r);
 			if (!all)
 				return true;
 			continue;
@@ -898,6 +906,10 @@ static void cop_send(struct worker *w, const struct item *items, size_t n)
 
 static void cop_answer(struct worker *w, const char *line, size_t len)
 {
+	/* a child already signalled (item timeout, stop) may still answer:
+	 * its head item fails with it, whatever it wrote */
+	if (w->timed_out || w->killed_for_stop)
+		return;
 	if (!w->nin) {
 		/* more lines than items: say so once, count them all */
 		struct step *st = w->st;
@@ -1072,6 +1084,20 @@ static void task_done(struct worker *w, struct item *it, struct piperun_result *
 	}
 }
 
+/* A task's context in a step: expired() is also true once the job
+ * stops, so a long task (a thread-mode sleep, a polling plugin) gives up
+ * instead of holding the host until its SIGKILL. */
+struct step_ctx {
+	struct piperun_task_ctx c; /* first: the task sees only this */
+	struct engine *e;
+};
+
+static int step_expired(const struct piperun_task_ctx *ctx)
+{
+	const struct step_ctx *sc = (const struct step_ctx *)ctx;
+	return stopping(sc->e) || task_expired(ctx);
+}
+
 static void task_one(struct worker *w, struct item *it)
 {
 	struct step *st = w->st;
@@ -1085,16 +1111,21 @@ static void task_one(struct worker *w, struct item *it)
 	size_t nargs;
 	if (task_args(w, it, &args, &nargs) < 0)
 		return;
-	struct piperun_task_ctx ctx = {
-		.abi = PIPERUN_TASK_ABI,
-		.state = w->tstate,
-		.expired = task_expired,
+	struct step_ctx ctx = {
+		.c = { .abi = PIPERUN_TASK_ABI, .state = w->tstate, .expired = step_expired },
+		.e = w->e,
 	};
 	if (st->timeout_ms > 0)
-		ctx.deadline_ms = now_ms() + st->timeout_ms;
+		ctx.c.deadline_ms = now_ms() + st->timeout_ms;
 	struct piperun_result res = { .kind = PIPERUN_RESULT_ERROR };
-	if (st->task->run(&ctx, args, nargs, &res) != 0 && res.kind != PIPERUN_RESULT_ERROR)
+	if (st->task->run(&ctx.c, args, nargs, &res) != 0 && res.kind != PIPERUN_RESULT_ERROR)
 		res.kind = PIPERUN_RESULT_ERROR;
+	if (res.kind == PIPERUN_RESULT_ERROR && stopping(w->e)) {
+		if (st->task->free_result)
+			st->task->free_result(&res);
+		fail_item(w, it, -1, 0, xstrdup("cancelled: the job stopped"));
+		return;
+	}
 	task_done(w, it, &res);
 }
 
@@ -1153,8 +1184,8 @@ static int source_next(struct engine *e, struct item *it)
 		*it = (struct item){ xstrndup(b, (size_t)n), (size_t)n, e->next_seq++ };
 		return 1;
 	}
-	char *p = e->ibuf.p + e->ioff;
 	size_t avail = e->ibuf.len - e->ioff;
+	char *p = avail ? e->ibuf.p + e->ioff : NULL;
 	char *nl = avail ? memchr(p, '\n', avail) : NULL;
 	size_t len;
 	if (nl)
@@ -1307,6 +1338,11 @@ static void write_stats(struct engine *e, double wall_ms)
 	jw_kint(&w, "items_in", (int64_t)e->next_seq);
 	jw_kint(&w, "items_out", (int64_t)e->items_out);
 	jw_kint(&w, "items_failed", (int64_t)e->failed_total);
+	/* read but neither out nor failed: they were between steps (in a
+	 * queue, a full worker's hands, the reorder window) when the job
+	 * stopped; 0 whenever the job ran to the end */
+	uint64_t done = e->items_out + e->failed_total;
+	jw_kint(&w, "items_cancelled", (int64_t)(e->next_seq > done ? e->next_seq - done : 0));
 	jw_kstr(&w, "steps_mode", e->threaded ? "thread" : "async");
 	jw_kbool(&w, "ordered", e->s->ordered);
 	jw_key(&w, "stopped");
@@ -1424,6 +1460,7 @@ static int setup(struct engine *e, const struct steps_spec *s, int in_fd, int ou
 		st->e = e;
 		st->sp = sp;
 		st->index = k;
+		st->item_us = UINT64_MAX; /* unknown: fair shares until measured */
 		st->in = &e->q[k];
 		st->out = &e->q[k + 1];
 		st->nw = sp->workers;
@@ -1466,7 +1503,7 @@ static int setup(struct engine *e, const struct steps_spec *s, int in_fd, int ou
 
 static void teardown(struct engine *e)
 {
-	for (size_t k = 0; k < e->n; k++) {
+	for (size_t k = 0; e->st && k < e->n; k++) {
 		struct step *st = &e->st[k];
 		for (int i = 0; st->w && i < st->nw; i++) {
 			struct worker *w = &st->w[i];
@@ -1492,7 +1529,7 @@ static void teardown(struct engine *e)
 			free(st->args);
 		}
 	}
-	for (size_t k = 0; k <= e->n; k++)
+	for (size_t k = 0; e->q && k <= e->n; k++)
 		q_destroy(&e->q[k]);
 	if (e->reorder) {
 		for (uint64_t i = 0; i < e->window; i++)
@@ -1572,7 +1609,11 @@ static void *thread_worker(void *arg)
 	struct engine *e = w->e;
 	struct item batch[TASK_BATCH];
 	if (st->sp->kind != STEP_TASK) {
-		w->loop = loop_new();
+		if (!(w->loop = loop_new())) {
+			engine_stop(e, 0, "error", xasprintf("steps: epoll: %s", strerror(errno)));
+			w->t_end = now_ms();
+			return NULL;
+		}
 		loop_add(w->loop, &w->w_stop, e->stop_fd, EPOLLIN, on_stop_fd, w);
 	}
 	for (;;) {
@@ -1712,7 +1753,7 @@ static int run_threads(struct engine *e)
 	pthread_t sink, tick;
 	struct ticker tk = { e, eventfd(0, EFD_CLOEXEC) };
 	if (tk.end_fd < 0) {
-		fprintf(stderr, "piperun: steps: eventfd: %s\n", strerror(errno));
+		engine_stop(e, 0, "error", xasprintf("steps: eventfd: %s", strerror(errno)));
 		return -1;
 	}
 	size_t started = 0;
@@ -1943,16 +1984,22 @@ static bool async_sink(struct engine *e)
 	return moved;
 }
 
-static void kick(struct engine *e)
+/* Move items until nothing moves, or for at most KICK_MS: a line of
+ * task steps could otherwise keep the loop from signals, the stop fd and
+ * progress for the whole job.  True when there is more to move. */
+#define KICK_MS 20.0
+static bool kick(struct engine *e)
 {
 	bool moved;
+	double until = now_ms() + KICK_MS;
 	do {
 		moved = async_sink(e);
 		for (size_t k = e->n; k-- > 0;)
 			moved |= async_step(&e->st[k]);
 		moved |= async_source(e);
-	} while (moved);
+	} while (moved && now_ms() < until);
 	sink_flush(e);
+	return moved;
 }
 
 static void async_stop_seen(struct watch *wt, uint32_t ev)
@@ -1992,7 +2039,10 @@ static bool async_busy(struct engine *e)
 
 static int run_async(struct engine *e)
 {
-	e->loop = loop_new();
+	if (!(e->loop = loop_new())) {
+		engine_stop(e, 0, "error", xasprintf("steps: epoll: %s", strerror(errno)));
+		return -1;
+	}
 	for (size_t k = 0; k < e->n; k++)
 		for (int i = 0; i < e->st[k].nw; i++)
 			e->st[k].w[i].loop = e->loop;
@@ -2004,10 +2054,10 @@ static int run_async(struct engine *e)
 	}
 	timer_start(e->loop, &e->t_progress, now_ms() + PROGRESS_MS, async_tick, e);
 	for (;;) {
-		kick(e);
-		if (e->sink_done && !async_busy(e))
+		bool more = kick(e);
+		if (!more && e->sink_done && !async_busy(e))
 			break;
-		loop_run_once(e->loop, -1);
+		loop_run_once(e->loop, more ? 0 : -1);
 	}
 	timer_stop(e->loop, &e->t_progress);
 	if (e->w_in_on)
@@ -2028,6 +2078,19 @@ static int run_async(struct engine *e)
 }
 
 /* ---------------------------------------------------------------- entry */
+
+/* One info line: an error text (a plugin's, an item's) may hold line
+ * breaks, which would end the line early. */
+static void info_line(struct engine *e, const char *text)
+{
+	char *line = xasprintf("%s\n", text);
+	size_t n = strlen(line);
+	for (size_t i = 0; i + 1 < n; i++)
+		if (line[i] == '\n' || line[i] == '\r')
+			line[i] = ' ';
+	info_write(e, line, n);
+	free(line);
+}
 
 int steps_run(const struct steps_spec *s, int in_fd, int out_fd, int info_fd)
 {
@@ -2057,8 +2120,8 @@ int steps_run(const struct steps_spec *s, int in_fd, int out_fd, int info_fd)
 	progress_line(&e);
 	if (e.fatal) {
 		fprintf(stderr, "piperun: %s\n", e.fatal);
-		char *line = xasprintf("E %s\n", e.fatal);
-		info_write(&e, line, strlen(line));
+		char *line = xasprintf("E %s", e.fatal);
+		info_line(&e, line);
 		free(line);
 	} else if (e.failed_total && !e.stop_sig) {
 		struct buf b = { 0 };
@@ -2070,8 +2133,7 @@ int steps_run(const struct steps_spec *s, int in_fd, int out_fd, int info_fd)
 			buf_printf(&b, " (first: step %s, item \"%.200s\": %s)",
 				   e.st[f->step].sp->name, f->item, f->error);
 		}
-		buf_addch(&b, '\n');
-		info_write(&e, b.p, b.len);
+		info_line(&e, b.p);
 		buf_free(&b);
 	}
 	write_stats(&e, now_ms() - t0);

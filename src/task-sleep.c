@@ -31,14 +31,18 @@ static int sleep_run(const struct piperun_task_ctx *ctx, const struct piperun_ar
 	double secs;
 	if (task_sleep_seconds(args, nargs, &secs, res) < 0)
 		return 0;
+	/* in slices, asking expired() between them: a per-item timeout or a
+	 * stopping job ends the wait within SLICE_MS */
+	const double SLICE_MS = 50;
 	double end = now_ms() + secs * 1000;
 	for (;;) {
-		double left = end - now_ms();
-		if (ctx->deadline_ms > 0 && ctx->deadline_ms < end && now_ms() >= ctx->deadline_ms)
+		if (ctx->expired(ctx))
 			return task_error(res, "timed out");
+		double left = end - now_ms();
 		if (left <= 0)
 			break;
-		/* wake for the deadline too, not only the end */
+		if (left > SLICE_MS)
+			left = SLICE_MS;
 		if (ctx->deadline_ms > 0 && ctx->deadline_ms - now_ms() < left)
 			left = ctx->deadline_ms - now_ms() + 0.05;
 		struct timespec ts = { (time_t)(left / 1000), (long)(fmod(left, 1000) * 1e6) };

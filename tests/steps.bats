@@ -3,8 +3,12 @@
 load helper
 
 # Every step of job $1 (in $output): received = processed + failed.
+# every step: received = processed + failed; the job: every item read is
+# out, failed, or (only when the job stopped) cancelled
 assert_accounted() {
 	[ "$(jqo --arg j "$1" '[.jobs[] | select(.name == $j) | .steps[] | .received == .processed + .failed] | all')" = true ]
+	[ "$(jqo --arg j "$1" '.jobs[] | select(.name == $j) | .items_in == .items_out + .items_failed + .items_cancelled')" = true ]
+	[ "$(jqo --arg j "$1" '.jobs[] | select(.name == $j) | .stopped != null or .items_cancelled == 0')" = true ]
 }
 
 @test "70: 1000 items through 1/1/1 workers, then 2000 through 3/4/5 with queues of 100: every item once" {
@@ -172,6 +176,35 @@ EOF
 		[ "$(jqo '.jobs[0].failed_items[0] | [.item, .returncode] | @json')" = '["50",7]' ]
 		assert_accounted stop
 	done
+}
+
+@test "a stop reaches busy task steps: async never holds off the job's signal, thread interrupts a long sleep" {
+	# async: a hundred million items of in-process work; the timeout's
+	# TERM is seen between batches, so the record still has every count
+	f=$(spec <<'EOF'
+{"jobs":[{"name":"busy","items":{"count":100000000},"timeout":0.5,"stdout":"null","steps":[
+  {"name":"a","task":"gcd","args":[12,18]},{"name":"b","task":"gcd","args":[4,6]}]}]}
+EOF
+)
+	pr run --mode async "$f"
+	assert_failure 1
+	[ "$(jqo '.jobs[0] | [.status, .stopped, (.steps | length)] | @json')" = '["timeout","SIGTERM",2]' ]
+	[ "$(jqo '.jobs[0].items_in')" -gt 0 ]
+	assert_accounted busy
+	# thread: one item fails at once, on_error stops the job; the
+	# workers asleep for a minute give up instead of holding the host
+	f=$(spec <<'EOF'
+{"jobs":[{"name":"nap","items":["60","bad","60"],"on_error":"stop","timeout":30,"steps":[
+  {"name":"sleep","task":"sleep","workers":3}]}]}
+EOF
+)
+	pr run --mode thread "$f"
+	assert_failure 1
+	[ "$(jqo '.jobs[0] | [.status, .stopped, .items_out] | @json')" = '["failed","on_error",0]' ]
+	[ "$(jqo '.jobs[0].failed_items[0] | [.item, .error] | @json')" = '["bad","not arguments for sleep: expected numbers or a JSON array, got \"bad\""]' ]
+	# the sleepers: cancelled in their workers' hands, or still queued
+	[ "$(jqo '[.jobs[0].failed_items[1:][] | .error == "cancelled: the job stopped"] | all')" = true ]
+	assert_accounted nap
 }
 
 @test "a job timeout ends every step's children; records are complete" {
