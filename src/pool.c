@@ -702,21 +702,6 @@ struct ppool {
 	int failed;                 /* could not fork at all */
 };
 
-static int read_full(int fd, void *p, size_t n)
-{
-	char *c = p;
-	while (n) {
-		ssize_t r = read(fd, c, n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		c += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
 static void wire_put(struct buf *b, uint32_t index, const struct pool_result *r)
 {
 	struct wire h = { .index = index, .status = r->status, .kind = r->kind,

@@ -43,6 +43,9 @@ int memfd_from(const char *name, const void *p, size_t n);
 /* Write all n bytes: retries EINTR and short writes, waits (poll) when a
  * non-blocking fd is full.  0, or -1 with errno. */
 int write_full(int fd, const void *p, size_t n);
+/* Read exactly n bytes, retrying EINTR and short reads.  0, or -1 (with
+ * errno, or 0 at end of file). */
+int read_full(int fd, void *p, size_t n);
 
 /* Monotonic clock in milliseconds (fractional). */
 double now_ms(void);
