@@ -39,9 +39,7 @@ piperun_setup_packages() {
 		"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-piperun_build() {
-	local dir=$1
-	shift
+piperun_autoreconf() {
 	if [ ! -x "$PIPERUN_SRC/configure" ] || [ "$PIPERUN_SRC/configure.ac" -nt "$PIPERUN_SRC/configure" ]; then
 		piperun_log "autoreconf"
 		(cd "$PIPERUN_SRC" && autoreconf -fi >/dev/null 2>&1) || {
@@ -49,6 +47,12 @@ piperun_build() {
 			return 1
 		}
 	fi
+}
+
+piperun_build() {
+	local dir=$1
+	shift
+	piperun_autoreconf || return 1
 	mkdir -p "$dir"
 	# reconfigure when the flags asked for differ from the last configure
 	local want="$*" stamp="$dir/.piperun-configure-args"
