@@ -36,6 +36,18 @@ procs_with() {
 	pgrep -f -- "$1" || true
 }
 
+# True when no process has PATTERN in its argv, within a second: a
+# process sent SIGKILL is gone only once the kernel has torn it down,
+# which a loaded machine takes its time over.
+gone() {
+	local i
+	for i in $(seq 20); do
+		[ -z "$(procs_with "$1")" ] && return 0
+		sleep 0.05
+	done
+	[ -z "$(procs_with "$1")" ]
+}
+
 # A peak-RSS budget in KiB for the bounded-memory checks: 32 MiB in a
 # normal build.  Under ASan or TSan the runtime's shadow memory and
 # quarantine add a fixed cost that says nothing about the code, so there

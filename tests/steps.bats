@@ -220,8 +220,7 @@ EOF
 		assert_failure 1
 		[ "$(jqo '.jobs[0] | [.status, .stopped] | @json')" = '["timeout","SIGTERM"]' ]
 		assert_accounted t
-		sleep 0.2
-		[ -z "$(procs_with "$m")" ]
+		gone "$m"
 	done
 }
 
