@@ -97,25 +97,12 @@ static void on_timeout(struct timer *t)
 static void on_pid(struct watch *w, uint32_t ev)
 {
 	struct exec_state *x = w->data;
-	siginfo_t si;
-	struct rusage ru;
-	memset(&si, 0, sizeof si);
-	memset(&ru, 0, sizeof ru);
-	if (syscall(SYS_waitid, P_PIDFD, x->pidfd, &si, WEXITED | WNOHANG, &ru) < 0 ||
-	    si.si_pid == 0)
+	struct spawn_exit e;
+	if (spawn_reap(x->pidfd, false, &e) <= 0)
 		return;
 	x->exited = true;
 	x->st.pid = x->pid;
-	x->st.has_status = true;
-	if (si.si_code == CLD_EXITED) {
-		x->st.exit_code = si.si_status;
-	} else {
-		x->st.exit_code = -1;
-		x->st.signal = si.si_status;
-	}
-	x->st.user_ms = ru.ru_utime.tv_sec * 1e3 + ru.ru_utime.tv_usec / 1e3;
-	x->st.sys_ms = ru.ru_stime.tv_sec * 1e3 + ru.ru_stime.tv_usec / 1e3;
-	x->st.maxrss_kb = ru.ru_maxrss;
+	stage_result_exited(&x->st, &e);
 	loop_del(x->loop, &x->w_pid);
 }
 

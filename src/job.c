@@ -592,34 +592,26 @@ static void on_poll(struct timer *t)
 	check_group(j);
 }
 
+void stage_result_exited(struct stage_result *s, const struct spawn_exit *x)
+{
+	s->has_status = true;
+	s->exit_code = x->exit_code;
+	s->signal = x->signal;
+	s->user_ms = x->ru.ru_utime.tv_sec * 1e3 + x->ru.ru_utime.tv_usec / 1e3;
+	s->sys_ms = x->ru.ru_stime.tv_sec * 1e3 + x->ru.ru_stime.tv_usec / 1e3;
+	s->maxrss_kb = x->ru.ru_maxrss;
+}
+
 static void on_pid(struct watch *w, uint32_t ev)
 {
 	struct job *j = w->data;
-	siginfo_t si;
-	struct rusage ru;
-	memset(&si, 0, sizeof si);
-	memset(&ru, 0, sizeof ru);
-	/* glibc's waitid has no rusage argument; the system call does */
-	long r = syscall(SYS_waitid, P_PIDFD, j->pidfd, &si, WEXITED | WNOHANG, &ru);
-	if (r < 0 && errno == EINTR)
-		return;
-	if (r == 0 && si.si_pid == 0)
-		return; /* not exited yet (spurious wake-up) */
-	struct stage_result *s = &j->main;
-	s->pid = j->pid;
-	if (r == 0) {
-		s->has_status = true;
-		if (si.si_code == CLD_EXITED) {
-			s->exit_code = si.si_status;
-			s->signal = 0;
-		} else {
-			s->exit_code = -1;
-			s->signal = si.si_status;
-		}
-		s->user_ms = ru.ru_utime.tv_sec * 1e3 + ru.ru_utime.tv_usec / 1e3;
-		s->sys_ms = ru.ru_stime.tv_sec * 1e3 + ru.ru_stime.tv_usec / 1e3;
-		s->maxrss_kb = ru.ru_maxrss;
-	}
+	struct spawn_exit x;
+	int r = spawn_reap(j->pidfd, false, &x);
+	if ((r < 0 && errno == EINTR) || r == 0)
+		return; /* interrupted, or not exited yet (spurious wake-up) */
+	j->main.pid = j->pid;
+	if (r > 0)
+		stage_result_exited(&j->main, &x);
 	loop_del(j->env->loop, &j->w_pid);
 	close(j->pidfd);
 	j->pidfd = -1;

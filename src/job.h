@@ -42,6 +42,10 @@ struct stage_result {
 	long maxrss_kb;
 };
 
+struct spawn_exit;
+/* Fill s from a reaped child: status, CPU times, peak RSS. */
+void stage_result_exited(struct stage_result *s, const struct spawn_exit *x);
+
 struct term_rec {
 	int signal;
 	double at_ms;        /* since the attempt started */

@@ -296,3 +296,25 @@ int spawn_start(const struct spawn_opts *o, pid_t *pid, int *pidfd,
 	*pidfd = fd;
 	return 0;
 }
+
+int spawn_reap(int pidfd, bool block, struct spawn_exit *x)
+{
+	siginfo_t si;
+	long r;
+	memset(x, 0, sizeof *x);
+	do {
+		memset(&si, 0, sizeof si);
+		r = syscall(SYS_waitid, P_PIDFD, pidfd, &si, WEXITED | (block ? 0 : WNOHANG), &x->ru);
+	} while (r < 0 && errno == EINTR && block);
+	if (r < 0)
+		return -1;
+	if (si.si_pid == 0)
+		return 0; /* WNOHANG: still running */
+	if (si.si_code == CLD_EXITED) {
+		x->exit_code = si.si_status;
+	} else {
+		x->exit_code = -1;
+		x->signal = si.si_status;
+	}
+	return 1;
+}

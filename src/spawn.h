@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include "spec.h"
@@ -82,5 +83,17 @@ struct spawn_error {
 int spawn_start(const struct spawn_opts *o, pid_t *pid, int *pidfd,
 		struct spawn_error *e);
 const char *spawn_step_name(enum spawn_step s);
+
+/* How a child ended, as waitid on its pidfd says. */
+struct spawn_exit {
+	int exit_code;       /* -1: killed by a signal */
+	int signal;          /* 0: exited */
+	struct rusage ru;    /* the child's (glibc's waitid has no rusage: the system call does) */
+};
+
+/* Reap the child behind pidfd, waiting for it when block (retrying
+ * EINTR), else WNOHANG: 1 with *x set, 0 when it has not exited yet,
+ * -1 with errno. */
+int spawn_reap(int pidfd, bool block, struct spawn_exit *x);
 
 #endif

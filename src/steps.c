@@ -527,15 +527,12 @@ static void worker_kill(struct worker *w, int sig)
 /* Reap the child (its pidfd is readable). */
 static void child_reap(struct worker *w)
 {
-	siginfo_t si;
-	memset(&si, 0, sizeof si);
+	struct spawn_exit x;
 	w->rc = -1;
 	w->sig = 0;
-	if (waitid((idtype_t)P_PIDFD, (id_t)w->pidfd, &si, WEXITED) == 0) {
-		if (si.si_code == CLD_EXITED)
-			w->rc = si.si_status;
-		else
-			w->sig = si.si_status;
+	if (spawn_reap(w->pidfd, true, &x) > 0) {
+		w->rc = x.exit_code;
+		w->sig = x.signal;
 	}
 	loop_del(w->loop, &w->w_pid);
 	close(w->pidfd);
