@@ -103,6 +103,7 @@ void buf_reserve(struct buf *b, size_t extra)
 		n *= 2;
 	b->p = xrealloc(b->p, n);
 	b->cap = n;
+	b->p[b->len] = 0;    /* a reserved, still empty buffer is "" too */
 }
 
 void buf_add(struct buf *b, const void *data, size_t n)
@@ -248,15 +249,26 @@ static const struct {
 int sig_parse(const char *s)
 {
 	uint64_t n;
-	if (parse_u64(s, &n))
-		return (n >= 1 && n < (uint64_t)NSIG) ? (int)n : -1;
 	const char *p = s;
 	if (!strncasecmp(p, "SIG", 3))
 		p += 3;
+	/* a number, as given or as sig_name writes unnamed ones ("SIG32") */
+	if (parse_u64(p, &n))
+		return (n >= 1 && n < (uint64_t)NSIG) ? (int)n : -1;
 	for (size_t i = 0; i < ARRAY_SIZE(signames); i++)
 		if (!strcasecmp(p, signames[i].name + 3))
 			return signames[i].num;
-	return -1;
+	/* real-time signals as kill -l names them: RTMIN, RTMIN+3, RTMAX-2 */
+	bool min = !strncasecmp(p, "RTMIN", 5), max = !strncasecmp(p, "RTMAX", 5);
+	if (!min && !max)
+		return -1;
+	p += 5;
+	uint64_t k = 0;
+	if (*p && !((*p == (min ? '+' : '-')) && parse_u64(p + 1, &k)))
+		return -1;
+	if (k > (uint64_t)(SIGRTMAX - SIGRTMIN))
+		return -1;
+	return min ? SIGRTMIN + (int)k : SIGRTMAX - (int)k;
 }
 
 const char *sig_name(int sig)
@@ -265,7 +277,12 @@ const char *sig_name(int sig)
 	for (size_t i = 0; i < ARRAY_SIZE(signames); i++)
 		if (signames[i].num == sig)
 			return signames[i].name;
-	snprintf(other, sizeof other, "SIG%d", sig);
+	if (sig == SIGRTMIN)
+		return "SIGRTMIN";
+	if (sig > SIGRTMIN && sig <= SIGRTMAX)
+		snprintf(other, sizeof other, "SIGRTMIN+%d", sig - SIGRTMIN);
+	else
+		snprintf(other, sizeof other, "SIG%d", sig);
 	return other;
 }
 

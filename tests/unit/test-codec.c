@@ -124,7 +124,14 @@ static void test_signals(void)
 	is_int(sig_parse("NOPE"), -1, "unknown name rejected");
 	is_int(sig_parse("0"), -1, "0 rejected");
 	is_str(sig_name(SIGTERM), "SIGTERM", "name of 15");
-	is_str(sig_name(40), "SIG40", "name of a real-time signal");
+	is_str(sig_name(SIGRTMIN + 6), "SIGRTMIN+6", "name of a real-time signal");
+	is_int(sig_parse("SIGRTMIN+6"), SIGRTMIN + 6, "RTMIN+n parses");
+	is_int(sig_parse("rtmax-1"), SIGRTMAX - 1, "RTMAX-n parses");
+	is_int(sig_parse("SIGRTMIN"), SIGRTMIN, "RTMIN parses");
+	is_int(sig_parse("RTMIN-1"), -1, "RTMIN-n is not a signal");
+	is_int(sig_parse("RTMIN+99"), -1, "RTMIN+n beyond RTMAX is not a signal");
+	is_str(sig_name(32), "SIG32", "a signal below RTMIN is SIGn");
+	is_int(sig_parse("SIG32"), 32, "SIGn parses back (found by fuzz-names)");
 }
 
 int main(void)
