@@ -1770,8 +1770,10 @@ static void parse_job(struct ctx *c, const cJSON *job, const cJSON *defaults,
 
 char *shell_quote(const char *s)
 {
+	/* '=' is not safe: a bare "A=b" in command position is an
+	 * assignment, not a word. */
 	if (*s && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-			   "0123456789_-./:=@%+,") == strlen(s))
+			   "0123456789_-./:@%+,") == strlen(s))
 		return xstrdup(s);
 	struct buf b = { 0 };
 	buf_addch(&b, '\'');
@@ -1785,26 +1787,61 @@ char *shell_quote(const char *s)
 	return buf_detach(&b);
 }
 
+/* Where a placeholder sits in a shell command, as sh reads it. */
+enum sh_ctx { SH_BARE, SH_SINGLE, SH_DOUBLE };
+
+/* Insert value so that sh reads it back literally in context ctx:
+ * bare, a quoted word; inside '...', each ' closed, escaped and
+ * reopened; inside "...", $ ` " \ escaped.  Nothing in it expands. */
+static void add_quoted(struct buf *b, const char *value, enum sh_ctx ctx)
+{
+	if (ctx == SH_BARE) {
+		char *q = shell_quote(value);
+		buf_addstr(b, q);
+		free(q);
+		return;
+	}
+	for (const char *p = value; *p; p++) {
+		if (ctx == SH_SINGLE && *p == '\'')
+			buf_addstr(b, "'\\''");
+		else if (ctx == SH_DOUBLE && strchr("$`\"\\", *p)) {
+			buf_addch(b, '\\');
+			buf_addch(b, *p);
+		} else
+			buf_addch(b, *p);
+	}
+}
+
 char *placeholder_subst(const char *s, const char *value, size_t index, bool quote)
 {
 	struct buf b = { 0 };
-	char *qv = quote ? shell_quote(value) : NULL;
+	enum sh_ctx ctx = SH_BARE;   /* followed only when quoting for sh */
 	buf_reserve(&b, strlen(s));
 	for (const char *p = s; *p;) {
 		if (!strncmp(p, "{{}}", 4)) {
 			buf_addstr(&b, "{}");
 			p += 4;
 		} else if (!strncmp(p, "{}", 2)) {
-			buf_addstr(&b, quote ? qv : value);
+			if (quote)
+				add_quoted(&b, value, ctx);
+			else
+				buf_addstr(&b, value);
 			p += 2;
 		} else if (!strncmp(p, "{#}", 3)) {
 			buf_printf(&b, "%zu", index);
 			p += 3;
 		} else {
+			/* track sh's quoting: \x outside '...', '...', "..." */
+			if (*p == '\\' && ctx != SH_SINGLE && p[1]) {
+				buf_addch(&b, *p++);
+			} else if (*p == '\'' && ctx != SH_DOUBLE) {
+				ctx = ctx == SH_SINGLE ? SH_BARE : SH_SINGLE;
+			} else if (*p == '"' && ctx != SH_SINGLE) {
+				ctx = ctx == SH_DOUBLE ? SH_BARE : SH_DOUBLE;
+			}
 			buf_addch(&b, *p++);
 		}
 	}
-	free(qv);
 	return buf_detach(&b);
 }
 

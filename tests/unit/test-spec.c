@@ -164,6 +164,29 @@ static void test_resolution(void)
 	char *p = placeholder_subst("a{}b{#}c{{}}", "V", 7, false);
 	is_str(p, "aVb7c{}", "placeholder_subst");
 	free(p);
+	p = placeholder_subst("", "V", 1, false);
+	is_str(p, "", "an empty template gives \"\" (found by fuzz-subst)");
+	free(p);
+	/* in `shell`, quoted for where {} sits: bare, '...' or "..." */
+	static const struct { const char *tmpl, *value, *want, *what; } q[] = {
+		{ "echo {}", "plain-1.txt", "echo plain-1.txt", "a safe value is left bare" },
+		{ "echo {}", "a b$(x)", "echo 'a b$(x)'", "bare: one single-quoted word" },
+		{ "echo {}", "it's", "echo 'it'\\''s'", "bare: ' closed, escaped, reopened" },
+		{ "echo {}", "A=b", "echo 'A=b'", "bare: = is quoted (no assignment)" },
+		{ "echo {}", "", "echo ''", "bare: an empty value stays a word" },
+		{ "echo '{}'", "x'; rm y; '", "echo 'x'\\''; rm y; '\\'''",
+		  "inside '...': ' is closed, escaped, reopened" },
+		{ "echo \"{}\"", "$(x) `y` \"z\" \\", "echo \"\\$(x) \\`y\\` \\\"z\\\" \\\\\"",
+		  "inside \"...\": $ ` \" \\ escaped" },
+		{ "echo \"it's\" {}", "$x", "echo \"it's\" '$x'", "a ' inside \"...\" opens no quote" },
+		{ "echo \\' {}", "$x", "echo \\' '$x'", "an escaped ' opens no quote" },
+		{ "echo '\\' {}", "$x", "echo '\\' '$x'", "no escapes inside '...'" },
+	};
+	for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+		p = placeholder_subst(q[i].tmpl, q[i].value, 1, true);
+		is_str(p, q[i].want, "%s", q[i].what);
+		free(p);
+	}
 }
 
 int main(void)
