@@ -4,6 +4,9 @@
 #include "util.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,6 +152,24 @@ static int run_timers(struct loop *l)
 	return n;
 }
 
+/* epoll_pwait2 (nanosecond timeouts, Linux 5.11) where the kernel has
+ * it; epoll_wait with the timeout rounded up to whole milliseconds where
+ * it does not (older kernels, seccomp filters, valgrind 3.19).  The
+ * answer is remembered: the runner's threads all see the same kernel. */
+static int epoll_wait_ns(int epfd, struct epoll_event *ev, int max,
+			 const struct timespec *tsp, double wait_ms)
+{
+	static atomic_bool no_pwait2;
+	if (!atomic_load_explicit(&no_pwait2, memory_order_relaxed)) {
+		int n = epoll_pwait2(epfd, ev, max, tsp, NULL);
+		if (n >= 0 || errno != ENOSYS)
+			return n;
+		atomic_store_explicit(&no_pwait2, true, memory_order_relaxed);
+	}
+	int ms = wait_ms < 0 ? -1 : wait_ms > INT_MAX ? INT_MAX : (int)ceil(wait_ms);
+	return epoll_wait(epfd, ev, max, ms);
+}
+
 int loop_run_once(struct loop *l, double max_ms)
 {
 	double wait = max_ms;
@@ -166,7 +187,7 @@ int loop_run_once(struct loop *l, double max_ms)
 		tsp = &ts;
 	}
 	struct epoll_event ev[MAX_EVENTS];
-	int n = epoll_pwait2(l->epfd, ev, MAX_EVENTS, tsp, NULL);
+	int n = epoll_wait_ns(l->epfd, ev, MAX_EVENTS, tsp, wait);
 	if (n < 0) {
 		if (errno == EINTR)
 			return 0;

@@ -1,6 +1,7 @@
 /* loop.h - the event loop: epoll over fds (pidfds, pipes, signalfd) plus a
  * monotonic deadline heap for timers, waited on with epoll_pwait2 so that
- * deadlines keep nanosecond resolution.  No threads, no signal handlers.
+ * deadlines keep nanosecond resolution (epoll_wait, to the millisecond,
+ * where the kernel or valgrind lacks it).  No threads, no signal handlers.
  * A loop belongs to one thread; thread mode runs one loop per worker. */
 #ifndef PIPERUN_LOOP_H
 #define PIPERUN_LOOP_H
