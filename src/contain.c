@@ -156,6 +156,7 @@ static pid_t *cg_procs(int dirfd, size_t *n)
 		if (r <= 0)
 			break;
 		b.len += (size_t)r;
+		b.p[b.len] = 0;
 	}
 	close(fd);
 	pid_t *pids = NULL;

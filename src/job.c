@@ -204,9 +204,9 @@ static bool pump_buf(struct job *j, int *fd, struct watch *w, struct buf *b)
 		ssize_t r = read(*fd, b->p + b->len, b->cap - b->len - 1);
 		if (r > 0) {
 			b->len += (size_t)r;
-			b->p[b->len] = 0;
 			if (b->len > (1u << 20) && b == &j->diag)
 				b->len = 1u << 20; /* a host this chatty is broken: keep the start */
+			b->p[b->len] = 0;
 			continue;
 		}
 		if (r < 0 && errno == EINTR)
