@@ -32,6 +32,7 @@ static bool changed_ign[4];
 static int nchanged;
 static struct rlimit orig_nofile;
 static bool nofile_raised;
+static int self_fd = -1;     /* O_PATH of /proc/self/exe, see self_exe_fd */
 
 void spawn_init(void)
 {
@@ -58,6 +59,15 @@ void spawn_init(void)
 		if (setrlimit(RLIMIT_NOFILE, &r) == 0)
 			nofile_raised = true;
 	}
+	if (self_fd < 0) {
+		/* high, out of the way of any child's fd map */
+		int fd = open("/proc/self/exe", O_PATH | O_CLOEXEC);
+		self_fd = fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 3 + SPAWN_MAX_EXTRA);
+		if (self_fd < 0)
+			self_fd = fd;
+		else
+			close(fd);
+	}
 }
 
 const sigset_t *spawn_orig_mask(void)
@@ -79,8 +89,55 @@ const char *spawn_step_name(enum spawn_step s)
 	return names[s];
 }
 
+/* "/proc/self/exe" is exec'd through an O_PATH descriptor of it, opened
+ * once: the same file whatever became of its name, and unlike
+ * /proc/self/exe still this program when the runner itself runs under a
+ * loader such as valgrind (where /proc/self/exe in a fresh child is the
+ * loader).  The child keeps the descriptor (CLOEXEC) out of its fd map
+ * and execs /proc/self/fd/N; children still see only their fds. */
+
+/* opened by spawn_init(); without it, /proc/self/exe is exec'd as is */
+static int self_exe_fd(const char *path)
+{
+	if (!path || strcmp(path, "/proc/self/exe"))
+		return -1;
+	return self_fd;
+}
+
+/* "/proc/self/fd/N" into buf (async-signal-safe). */
+static const char *fd_path(char buf[32], int fd)
+{
+	static const char pre[] = "/proc/self/fd/";
+	char digits[12];
+	int n = 0;
+	do
+		digits[n++] = (char)('0' + fd % 10);
+	while ((fd /= 10) && n < (int)sizeof digits);
+	size_t k = sizeof pre - 1;
+	for (size_t i = 0; i < k; i++)
+		buf[i] = pre[i];
+	while (n)
+		buf[k++] = digits[--n];
+	buf[k] = 0;
+	return buf;
+}
+
+/* close_range(lo, hi) but for keep */
+static long close_but(unsigned int lo, unsigned int hi, int keep)
+{
+	long r = 0;
+	if (keep < 0 || (unsigned int)keep < lo || (unsigned int)keep > hi)
+		return syscall(SYS_close_range, lo, hi, 0);
+	if ((unsigned int)keep > lo)
+		r = syscall(SYS_close_range, lo, (unsigned int)keep - 1, 0);
+	if (r >= 0 && (unsigned int)keep < hi)
+		r = syscall(SYS_close_range, (unsigned int)keep + 1, hi, 0);
+	return r;
+}
+
 struct child_args {
 	const struct spawn_opts *o;
+	int self;                    /* exec this fd (see self_exe_fd), or -1 */
 	pid_t parent;
 	volatile struct spawn_error *e;
 };
@@ -110,6 +167,7 @@ static int child_main(void *arg)
 {
 	struct child_args *a = arg;
 	const struct spawn_opts *o = a->o;
+	int self = a->self;
 	volatile struct spawn_error *e = a->e;
 	enum spawn_step step;
 	long r = 0;
@@ -140,6 +198,15 @@ static int child_main(void *arg)
 	if (o->default_tty_signals) {
 		sys_set_disposition(SIGTTIN, false);
 		sys_set_disposition(SIGTTOU, false);
+	}
+	if (self >= 0 && self < 3 + (int)o->nextra) {
+		/* the fd map would overwrite it: move it up (before a
+		 * lowered RLIMIT_NOFILE could forbid that) */
+		step = SPAWN_DUP;
+		long moved = syscall(SYS_fcntl, self, F_DUPFD_CLOEXEC, 3 + (int)o->nextra);
+		if (moved < 0)
+			goto fail;
+		self = (int)moved;
 	}
 	step = SPAWN_RLIMIT;
 	if (nofile_raised)
@@ -205,12 +272,13 @@ static int child_main(void *arg)
 		unsigned int lo = (unsigned int)nfds;
 		for (size_t i = 0; i < o->npass_fds; i++) {
 			unsigned int p = (unsigned int)o->pass_fds[i];
-			if (p > lo)
-				SYS(SYS_close_range, lo, p - 1, 0);
+			if (p > lo && (r = close_but(lo, p - 1, self)) < 0)
+				goto fail;
 			if (p >= lo)
 				lo = p + 1;
 		}
-		SYS(SYS_close_range, lo, ~0U, 0);
+		if ((r = close_but(lo, ~0U, self)) < 0)
+			goto fail;
 	}
 	step = SPAWN_CHDIR;
 	if (o->cwd)
@@ -218,7 +286,9 @@ static int child_main(void *arg)
 	if (!o->block_signals)
 		syscall(SYS_rt_sigprocmask, SIG_SETMASK, &orig_mask, NULL, 8);
 	step = SPAWN_EXEC;
-	syscall(SYS_execve, o->path, o->argv, o->envp ? o->envp : environ);
+	char selfpath[32];
+	syscall(SYS_execve, self >= 0 ? fd_path(selfpath, self) : o->path, o->argv,
+		o->envp ? o->envp : environ);
 #undef SYS
 fail:
 	e->err = errno;
@@ -267,7 +337,8 @@ int spawn_start(const struct spawn_opts *o, pid_t *pid, int *pidfd,
 		}
 		child_stack = s;
 	}
-	struct child_args a = { .o = o, .parent = getpid(), .e = &e };
+	struct child_args a = { .o = o, .parent = getpid(), .e = &e,
+				.self = self_exe_fd(o->path) };
 	sigset_t all, old;
 	sigfillset(&all);
 	/* No signal may run in the child while it shares our memory. */

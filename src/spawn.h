@@ -28,7 +28,8 @@
 
 /* Record the signal mask, dispositions and RLIMIT_NOFILE piperun was
  * started with (children get them back), then set up the runner's own:
- * SIGPIPE ignored, SIGCHLD not ignored, fd limit raised to the hard limit.
+ * SIGPIPE ignored, SIGCHLD not ignored, fd limit raised to the hard limit;
+ * and open this program's file (one O_PATH fd, kept) to start hosts from.
  * Call once, first thing in main. */
 void spawn_init(void);
 /* The fd soft limit piperun was started with (children's). */
