@@ -21,6 +21,24 @@ static bool is_secret(const struct job_spec *j, const char *name)
 	return false;
 }
 
+/* A string of job j, secrets shown as "***" (key NULL: an array item);
+ * other, if set, is a second job whose secrets it may also hold. */
+static void str_r(struct jw *w, const struct job_spec *j, const struct job_spec *other,
+		  const char *key, const char *v)
+{
+	char *r = spec_redact(j, v);
+	if (other) {
+		char *r2 = spec_redact(other, r);
+		free(r);
+		r = r2;
+	}
+	if (key)
+		jw_kstr(w, key, r);
+	else
+		jw_str(w, r);
+	free(r);
+}
+
 static void plan_env(struct jw *w, const struct job_spec *j, const struct kv *env,
 		     size_t n)
 {
@@ -29,19 +47,17 @@ static void plan_env(struct jw *w, const struct job_spec *j, const struct kv *en
 		if (is_secret(j, env[i].name)) {
 			jw_kstr(w, env[i].name, "***");
 		} else {
-			char *v = spec_redact(j, env[i].value);
-			jw_kstr(w, env[i].name, v);
-			free(v);
+			str_r(w, j, NULL, env[i].name, env[i].value);
 		}
 	}
 	jw_obj_end(w);
 }
 
-static void plan_output(struct jw *w, const struct io_spec *io)
+static void plan_output(struct jw *w, const struct job_spec *j, const struct io_spec *io)
 {
 	if (io->mode == IO_FILE) {
 		jw_obj(w, true);
-		jw_kstr(w, "file", io->path);
+		str_r(w, j, NULL, "file", io->path);
 		jw_kbool(w, "append", io->append);
 		jw_obj_end(w);
 	} else {
@@ -62,14 +78,11 @@ static void plan_argv(struct jw *w, const struct job_spec *j, const struct stage
 {
 	jw_key(w, "argv");
 	jw_arr(w, true);
-	for (size_t i = 0; i < st->argc; i++) {
-		char *a = spec_redact(j, st->argv[i]);
-		jw_str(w, a);
-		free(a);
-	}
+	for (size_t i = 0; i < st->argc; i++)
+		str_r(w, j, NULL, NULL, st->argv[i]);
 	jw_arr_end(w);
-	jw_kstr(w, "path", st->exe);
-	jw_kstr(w, "error", st->exe_error);
+	str_r(w, j, NULL, "path", st->exe);
+	str_r(w, j, NULL, "error", st->exe_error);
 }
 
 static void plan_stdin(struct jw *w, const struct spec *s, const struct job_spec *j)
@@ -88,12 +101,9 @@ static void plan_stdin(struct jw *w, const struct spec *s, const struct job_spec
 	}
 	jw_obj(w, true);
 	switch (in->kind) {
-	case IN_TEXT: {
-		char *t = spec_redact(j, in->data);
-		jw_kstr(w, "text", t);
-		free(t);
+	case IN_TEXT:
+		str_r(w, j, NULL, "text", in->data);
 		break;
-	}
 	case IN_BASE64:
 		jw_key(w, "base64");
 		jw_b64_open(w);
@@ -101,7 +111,7 @@ static void plan_stdin(struct jw *w, const struct spec *s, const struct job_spec
 		jw_b64_close(w);
 		break;
 	case IN_FILE:
-		jw_kstr(w, "file", in->path);
+		str_r(w, j, NULL, "file", in->path);
 		break;
 	case IN_RANDOM:
 		jw_kint(w, "random", (int64_t)in->nrandom);
@@ -109,7 +119,7 @@ static void plan_stdin(struct jw *w, const struct spec *s, const struct job_spec
 			jw_kint(w, "seed", (int64_t)in->seed);
 		break;
 	case IN_FROM:
-		jw_kstr(w, "from", s->jobs[in->from_idx].name);
+		str_r(w, j, &s->jobs[in->from_idx], "from", s->jobs[in->from_idx].name);
 		break;
 	default:
 		break;
@@ -137,12 +147,12 @@ static void plan_steps(struct jw *w, const struct spec *s, const struct job_spec
 	for (size_t i = 0; i < ss->nsteps; i++) {
 		const struct step_spec *st = &ss->steps[i];
 		jw_obj(w, false);
-		jw_kstr(w, "name", st->name);
+		str_r(w, j, NULL, "name", st->name);
 		jw_kstr(w, "kind", step_kind_name(st->kind));
 		jw_kint(w, "workers", st->workers);
 		jw_kint(w, "queue", st->queue ? st->queue : ss->queue);
 		if (st->kind == STEP_TASK) {
-			jw_kstr(w, st->plugin ? "plugin" : "task", st->task);
+			str_r(w, j, NULL, st->plugin ? "plugin" : "task", st->task);
 			jw_key(w, "args");
 			if (st->args)
 				jw_raw(w, st->args);
@@ -169,20 +179,17 @@ static void plan_steps(struct jw *w, const struct spec *s, const struct job_spec
 static void plan_job(struct jw *w, const struct spec *s, const struct job_spec *j)
 {
 	jw_obj(w, false);
-	jw_kstr(w, "name", j->name);
-	jw_kstr(w, "base", j->base);
+	str_r(w, j, NULL, "name", j->name);
+	str_r(w, j, NULL, "base", j->base);
 	jw_key(w, "copy");
 	if (j->copy)
 		jw_int(w, (int64_t)j->copy);
 	else
 		jw_null(w);
-	jw_kstr(w, "value", j->value);
+	str_r(w, j, NULL, "value", j->value);
 	jw_kstr(w, "kind", job_kind_name(j->kind));
-	if (j->kind == KIND_SHELL) {
-		char *sh = spec_redact(j, j->shell);
-		jw_kstr(w, "shell", sh);
-		free(sh);
-	}
+	if (j->kind == KIND_SHELL)
+		str_r(w, j, NULL, "shell", j->shell);
 	if (j->kind == KIND_PIPELINE) {
 		jw_key(w, "stages");
 		jw_arr(w, false);
@@ -194,7 +201,7 @@ static void plan_job(struct jw *w, const struct spec *s, const struct job_spec *
 			plan_env(w, j, st->env, st->nenv);
 			jw_key(w, "stderr");
 			if (st->has_err)
-				plan_output(w, &st->err);
+				plan_output(w, j, &st->err);
 			else
 				jw_str(w, "job");
 			jw_obj_end(w);
@@ -222,14 +229,12 @@ static void plan_job(struct jw *w, const struct spec *s, const struct job_spec *
 		jw_str(w, j->secret[i]);
 	jw_arr_end(w);
 	jw_obj_end(w);
-	char *cwd = spec_redact(j, j->cwd);
-	jw_kstr(w, "cwd", cwd);
-	free(cwd);
+	str_r(w, j, NULL, "cwd", j->cwd);
 	plan_stdin(w, s, j);
 	jw_key(w, "stdout");
-	plan_output(w, &j->out);
+	plan_output(w, j, &j->out);
 	jw_key(w, "stderr");
-	plan_output(w, &j->err);
+	plan_output(w, j, &j->err);
 	jw_kstr(w, "encoding", j->encoding == ENC_AUTO ? "auto" :
 		j->encoding == ENC_UTF8 ? "utf-8" : "base64");
 	jw_kint(w, "max_output", (int64_t)j->max_output);
@@ -250,7 +255,7 @@ static void plan_job(struct jw *w, const struct spec *s, const struct job_spec *
 	jw_key(w, "after");
 	jw_arr(w, true);
 	for (size_t i = 0; i < j->ndeps; i++)
-		jw_str(w, s->jobs[j->deps[i]].name);
+		str_r(w, j, &s->jobs[j->deps[i]], NULL, s->jobs[j->deps[i]].name);
 	jw_arr_end(w);
 	jw_kbool(w, "always", j->always);
 	jw_key(w, "nice");

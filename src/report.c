@@ -165,7 +165,7 @@ static bool splice_pool(struct jw *w, const struct job *j)
 		return false;
 	struct membuf m = { { 0 } };
 	capture_each(&j->out, to_buf, &m);
-	bool ok = m.b.p && json_splice_members(w, m.b.p, m.b.len, skip) == 0;
+	bool ok = m.b.p && json_splice_members(w, m.b.p, m.b.len, skip, j->spec) == 0;
 	buf_free(&m.b);
 	return ok;
 }
@@ -175,7 +175,7 @@ static bool splice_pool(struct jw *w, const struct job *j)
 static void splice_steps(struct jw *w, const struct job *j)
 {
 	static const char *const skip[] = { "wall_ms", NULL };
-	if (!j->steps_info || json_splice_members(w, j->steps_info, strlen(j->steps_info), skip) < 0) {
+	if (!j->steps_info || json_splice_members(w, j->steps_info, strlen(j->steps_info), skip, j->spec) < 0) {
 		jw_knull(w, "items_in");
 		jw_knull(w, "items_out");
 		jw_key(w, "steps");
@@ -187,13 +187,23 @@ static void splice_steps(struct jw *w, const struct job *j)
 	}
 }
 
-static void report_escaped(struct jw *w, const struct escaped *e, size_t n)
+/* Processes left behind; their argv redacted with the secrets of job j,
+ * or (j NULL: the run's orphans, whose job is unknown) of every job. */
+static void report_escaped(struct jw *w, const struct escaped *e, size_t n,
+			   const struct job_spec *j, const struct run_result *res)
 {
 	jw_arr(w, false);
 	for (size_t i = 0; i < n; i++) {
 		jw_obj(w, true);
 		jw_kint(w, "pid", e[i].pid);
-		jw_kstr(w, "argv", e[i].argv);
+		char *a = xstrdup(e[i].argv ? e[i].argv : "");
+		for (size_t k = 0; k < (j ? 1 : res->njobs); k++) {
+			char *r = spec_redact(j ? j : res->jobs[k].spec, a);
+			free(a);
+			a = r;
+		}
+		jw_kstr(w, "argv", e[i].argv ? a : NULL);
+		free(a);
 		jw_obj_end(w);
 	}
 	jw_arr_end(w);
@@ -271,7 +281,7 @@ void report_job(struct jw *w, const struct job *j)
 	if (started)
 		jw_kstr(w, "containment", j->in_cgroup ? "cgroup" : "process-group");
 	jw_key(w, "escaped");
-	report_escaped(w, j->escaped, j->nescaped);
+	report_escaped(w, j->escaped, j->nescaped, j->spec, NULL);
 	if (j->throttled)
 		jw_kint(w, "throttled", j->throttled);
 	jw_obj_end(w);
@@ -338,7 +348,7 @@ static void report_tail(struct jw *w, const struct run_result *res)
 	}
 	report_counts(w, res);
 	jw_key(w, "orphans");
-	report_escaped(w, res->orphans, res->norphans);
+	report_escaped(w, res->orphans, res->norphans, NULL, res);
 	report_runner(w, res);
 }
 

@@ -648,7 +648,11 @@ static bool parse_env(struct ctx *c, const cJSON *v, const char *path,
 			err(c, p, "an environment variable name cannot be empty or contain '='");
 			ok = false;
 		} else if (!cJSON_IsString(e)) {
-			expected(c, p, "a string", e);
+			/* the value may be a secret (secret_env): name its type,
+			 * never echo it */
+			err(c, p, "expected a string, got %s",
+			    cJSON_IsNumber(e) ? "a number" : cJSON_IsBool(e) ? "a boolean" :
+			    cJSON_IsNull(e) ? "null" : cJSON_IsArray(e) ? "an array" : "an object");
 			ok = false;
 		} else {
 			size_t i;
@@ -2353,16 +2357,31 @@ static void build_envp(const struct job_spec *j, struct stage_spec *st)
 	st->envp = envp;
 }
 
+static int longer_first(const void *a, const void *b)
+{
+	size_t la = strlen(*(char *const *)a), lb = strlen(*(char *const *)b);
+	return la < lb ? 1 : la > lb ? -1 : 0;
+}
+
 static void resolve_job(struct job_spec *j)
 {
 	size_t cap = 0;
+	/* every value a secret name has: the job's (or piperun's) and each
+	 * pipeline stage's own, once each, longest first (see spec_redact) */
 	for (size_t k = 0; k < j->nsecret; k++) {
-		const char *v = env_lookup(j, NULL, j->secret[k]);
-		if (v && *v) {
+		for (size_t i = 0; i <= j->nstages; i++) {
+			const char *v = env_lookup(j, i < j->nstages ? &j->stages[i] : NULL,
+						   j->secret[k]);
+			bool dup = !v || !*v;
+			for (size_t m = 0; m < j->nsecret_values && !dup; m++)
+				dup = !strcmp(j->secret_values[m], v);
+			if (dup)
+				continue;
 			xgrow(&j->secret_values, &cap, j->nsecret_values + 1, sizeof(char *));
 			j->secret_values[j->nsecret_values++] = xstrdup(v);
 		}
 	}
+	qsort(j->secret_values, j->nsecret_values, sizeof(char *), longer_first);
 	for (size_t i = 0; i < j->nstages; i++) {
 		struct stage_spec *st = &j->stages[i];
 		build_envp(j, st);
@@ -2400,25 +2419,28 @@ char *spec_redact(const struct job_spec *j, const char *s)
 {
 	if (!s)
 		return NULL;
-	char *r = xstrdup(s);
-	for (size_t k = 0; k < j->nsecret_values; k++) {
-		const char *v = j->secret_values[k];
-		size_t vl = strlen(v);
-		if (!vl || !strstr(r, v))
-			continue;
-		struct buf b = { 0 };
-		for (const char *p = r; *p;) {
-			if (!strncmp(p, v, vl)) {
+	bool any = false;
+	for (size_t k = 0; k < j->nsecret_values && !any; k++)
+		any = strstr(s, j->secret_values[k]) != NULL;
+	if (!any)
+		return xstrdup(s);
+	/* one pass, trying the longest secret first at each place: a secret
+	 * that contains another is hidden whole */
+	struct buf b = { 0 };
+	for (const char *p = s; *p;) {
+		size_t k;
+		for (k = 0; k < j->nsecret_values; k++) {
+			size_t vl = strlen(j->secret_values[k]);
+			if (!strncmp(p, j->secret_values[k], vl)) {
 				buf_addstr(&b, "***");
 				p += vl;
-			} else {
-				buf_addch(&b, *p++);
+				break;
 			}
 		}
-		free(r);
-		r = buf_detach(&b);
+		if (k == j->nsecret_values)
+			buf_addch(&b, *p++);
 	}
-	return r;
+	return buf_detach(&b);
 }
 
 /* ------------------------------------------------------------ top level */
@@ -2705,7 +2727,7 @@ bool json_text_valid(const char *text)
 	return end == text + len;
 }
 
-static void splice_value(struct jw *w, const cJSON *v)
+static void splice_value(struct jw *w, const cJSON *v, const struct job_spec *j)
 {
 	if (cJSON_IsObject(v)) {
 		bool scalars = true;
@@ -2714,7 +2736,7 @@ static void splice_value(struct jw *w, const cJSON *v)
 		jw_obj(w, scalars);
 		for (const cJSON *e = v->child; e; e = e->next) {
 			jw_key(w, e->string);
-			splice_value(w, e);
+			splice_value(w, e, j);
 		}
 		jw_obj_end(w);
 	} else if (cJSON_IsArray(v)) {
@@ -2723,10 +2745,12 @@ static void splice_value(struct jw *w, const cJSON *v)
 			scalars = !cJSON_IsObject(e) && !cJSON_IsArray(e);
 		jw_arr(w, scalars);
 		for (const cJSON *e = v->child; e; e = e->next)
-			splice_value(w, e);
+			splice_value(w, e, j);
 		jw_arr_end(w);
 	} else if (cJSON_IsString(v)) {
-		jw_str(w, v->valuestring);
+		char *r = j && j->nsecret_values ? spec_redact(j, v->valuestring) : NULL;
+		jw_str(w, r ? r : v->valuestring);
+		free(r);
 	} else if (cJSON_IsNumber(v)) {
 		double d = v->valuedouble;
 		if (d == floor(d) && fabs(d) < 9007199254740992.0) {
@@ -2743,7 +2767,8 @@ static void splice_value(struct jw *w, const cJSON *v)
 	}
 }
 
-int json_splice_members(struct jw *w, const char *text, size_t len, const char *const *skip)
+int json_splice_members(struct jw *w, const char *text, size_t len, const char *const *skip,
+			const struct job_spec *redact)
 {
 	cJSON *v = cJSON_ParseWithLength(text, len);
 	if (!cJSON_IsObject(v)) {
@@ -2757,7 +2782,7 @@ int json_splice_members(struct jw *w, const char *text, size_t len, const char *
 		if (skipped)
 			continue;
 		jw_key(w, e->string);
-		splice_value(w, e);
+		splice_value(w, e, redact);
 	}
 	cJSON_Delete(v);
 	return 0;

@@ -221,10 +221,12 @@ struct piperun_arg;
 int spec_parse_item_array(const char *text, size_t len, struct piperun_arg **args,
 			  size_t *nargs, char **why);
 /* Write the members of the JSON object in text (but those named in
- * skip, NULL-terminated) into the object w is writing.  Returns -1 if
- * text is not a JSON object. */
+ * skip, NULL-terminated) into the object w is writing, strings redacted
+ * with redact's secrets when it is set.  Returns -1 if text is not a JSON
+ * object. */
 struct jw;
-int json_splice_members(struct jw *w, const char *text, size_t len, const char *const *skip);
+int json_splice_members(struct jw *w, const char *text, size_t len, const char *const *skip,
+			const struct job_spec *redact);
 /* Is text one valid JSON value? */
 bool json_text_valid(const char *text);
 

@@ -54,7 +54,7 @@ EOF
 )
 	rejected "$f" "$f: jobs[1].digest: expected true or false, got \"yes\""
 	[[ $stderr == *"$f: jobs[1].max_output: expected a size like 1048576 or \"16M\", got -5"* ]]
-	[[ $stderr == *"$f: jobs[1].env.A: expected a string, got 1"* ]]
+	[[ $stderr == *"$f: jobs[1].env.A: expected a string, got a number"* ]]
 }
 
 @test "an unknown key is an error (a typo must not change behaviour)" {

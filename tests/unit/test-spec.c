@@ -58,7 +58,7 @@ static void test_errors(void)
 	rejects("{\"jobs\": [{\"run\": [\"a\"], \"stdin\": {\"text\": \"x\", \"file\": \"y\"}}]}",
 		"jobs[0].stdin: expected exactly one of text, base64, file, random, from");
 	rejects("{\"jobs\": [{\"run\": [\"a\"], \"stdout\": \"loud\"}]}", "jobs[0].stdout: expected \"capture\"");
-	rejects("{\"jobs\": [{\"run\": [\"a\"], \"env\": {\"X\": 1}}]}", "jobs[0].env.X: expected a string, got 1");
+	rejects("{\"jobs\": [{\"run\": [\"a\"], \"env\": {\"X\": 1}}]}", "jobs[0].env.X: expected a string, got a number");
 	rejects("{\"jobs\": [{\"run\": [{\"base64\": \"!!\"}]}]}", "jobs[0].run[0].base64: expected valid base64");
 	rejects("{\"defaults\": {\"timeout\": \"x\"}, \"jobs\": [{\"run\": [\"a\"]}]}",
 		"t.json: defaults.timeout: expected a duration");
