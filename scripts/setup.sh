@@ -14,6 +14,7 @@ PIPERUN_PACKAGES=(
 	libpipeline-dev libcjson-dev
 	bats bats-assert bats-support
 	jq openssl procps util-linux tmux python3
+	clang libclang-rt-14-dev valgrind
 )
 
 piperun_log() { printf '==> [%4ds] %s\n' "$SECONDS" "$*" >&2; }
@@ -63,4 +64,13 @@ piperun_build() {
 	fi
 	piperun_log "make in $dir"
 	make -C "$dir" -s -j"$(nproc)" >/dev/null || make -C "$dir" -j1
+}
+
+# The libFuzzer tree (scripts/fuzz): clang, ASan+UBSan, the harnesses.
+piperun_build_fuzz() {
+	local san="address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+	piperun_build "$PIPERUN_SRC/build-fuzz" --enable-fuzz CC=clang \
+		CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,$san" \
+		LDFLAGS="-fsanitize=$san" &&
+		make -C "$PIPERUN_SRC/build-fuzz" -s fuzz >/dev/null
 }
