@@ -262,7 +262,10 @@ static cJSON *parse_json(struct ctx *c, const char *text, size_t len)
 	const char *p = at;
 	while (p < text + len && isspace((unsigned char)*p))
 		p++;
-	if (p >= text + len && strspn(text, " \t\r\n") == len) {
+	size_t blank = 0;    /* text need not be NUL-terminated: no strspn */
+	while (blank < len && strchr(" \t\r\n", text[blank]) && text[blank])
+		blank++;
+	if (p >= text + len && blank == len) {
 		err(c, NULL, "line %zu, column %zu: malformed JSON: empty document", line, col);
 	} else {
 		if (p >= text + len) {

@@ -34,6 +34,15 @@ static void test_errors(void)
 	rejects("{\"jobs\": [", "t.json: line 1, column 11: malformed JSON");
 	rejects("{\n  \"jobs\": [\n    {\"run\": [\"a\"],}\n  ]\n}", "line 3, column 20: malformed JSON");
 	rejects("", "empty document");
+	{
+		/* the first 2 bytes of "   " (no NUL within len): found by fuzz-spec */
+		struct errlist e = { 0 };
+		struct spec *s = spec_load_mem("t.json", "   ", 2, &e);
+		ok(!s && e.n == 1 && strstr(e.msg[0], "empty document"),
+		   "blank text given by length is an empty document");
+		spec_free(s);
+		errlist_free(&e);
+	}
 	rejects("{\"jobs\": []} x", "unexpected content after the document");
 	rejects("[]", "expected a JSON object with \"jobs\" at the top, got an array");
 	rejects("{}", "\"jobs\" is missing");
