@@ -69,7 +69,9 @@ static void emit_ready(struct run_cli *c)
 	}
 }
 
-static void on_done(const struct job *jc, void *ctx)
+/* Records go out as jobs end; once stdout or --results cannot take them
+ * (a full disk, a reader gone: `| head -c1`), the run stops (exit 3). */
+static bool on_done(const struct job *jc, void *ctx)
 {
 	struct run_cli *c = ctx;
 	struct job *j = &c->res->jobs[jc->index];
@@ -82,9 +84,14 @@ static void on_done(const struct job *jc, void *ctx)
 	c->done[j->index] = true;
 	if (c->stream_out || c->res_sink) {
 		emit_ready(c);
+		if (c->stream_out)
+			fd_sink_flush(c->out);
+		if (c->res_sink)
+			fd_sink_flush(c->res_sink);
 	} else if (c->release) {
 		job_release(j);
 	}
+	return !c->out->err && !(c->res_sink && c->res_sink->err);
 }
 
 /* Does any job stream live output to piperun's stdout? */
@@ -260,6 +267,7 @@ static int cmd_run(int argc, char **argv)
 		.timestamps = timestamps,
 		.on_start = on_start,
 		.on_done = on_done,
+		.out_fd = cli.output == OUT_NONE ? -1 : 1,
 		.ctx = &cli,
 	};
 	struct run_result res;

@@ -12,6 +12,8 @@ const char *report_run_status(const struct run_result *res)
 {
 	if (res->stop == STOP_SIGNAL)
 		return "interrupted";
+	if (res->stop == STOP_OUTPUT)
+		return "error";
 	for (size_t i = 0; i < res->njobs; i++)
 		if (res->jobs[i].status != ST_OK)
 			return "failed";
@@ -344,6 +346,7 @@ static void report_tail(struct jw *w, const struct run_result *res)
 	case STOP_FAIL_FAST: jw_str(w, "fail_fast"); break;
 	case STOP_TIMEOUT: jw_str(w, "timeout"); break;
 	case STOP_SIGNAL: jw_str(w, sig_name(res->signal)); break;
+	case STOP_OUTPUT: jw_str(w, "output"); break;
 	default: jw_null(w);
 	}
 	report_counts(w, res);

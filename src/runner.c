@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct runner {
@@ -37,6 +38,7 @@ struct runner {
 	int nsignals;
 	int sigfd;
 	struct watch w_sig;
+	struct watch w_out;          /* cfg->out_fd, a pipe or socket */
 	struct timer t_run;
 	size_t *work;        /* finished jobs whose dependents need updating */
 	size_t nwork, work_cap;
@@ -219,6 +221,8 @@ static size_t ready_pop(struct runner *r)
 
 /* A job reached DONE: count it, tell the caller, and settle its
  * dependents (iteratively: chains of thousands of skips are normal). */
+static void stop_run(struct runner *r, enum stop_reason why);
+
 static void finished(struct runner *r, struct job *j)
 {
 	xgrow(&r->work, &r->work_cap, r->nwork + 1, sizeof *r->work);
@@ -239,8 +243,8 @@ static void finished(struct runner *r, struct job *j)
 			if (--src->from_refs == 0 && src->written)
 				capture_free(&src->out);
 		}
-		if (r->cfg->on_done)
-			r->cfg->on_done(f, r->cfg->ctx);
+		if (r->cfg->on_done && !r->cfg->on_done(f, r->cfg->ctx) && r->stop == STOP_NONE)
+			stop_run(r, STOP_OUTPUT);
 		for (size_t k = 0; k < f->nrdeps; k++) {
 			struct job *d = &r->jobs[f->rdeps[k]];
 			if (d->state != JOB_PENDING || d->dep_failed)
@@ -263,8 +267,6 @@ static void finished(struct runner *r, struct job *j)
 		}
 	}
 }
-
-static void stop_run(struct runner *r, enum stop_reason why);
 
 static void on_ended(struct job *j)
 {
@@ -297,6 +299,8 @@ static const char *stop_why(struct runner *r)
 		return "not started: the run timed out";
 	case STOP_SIGNAL:
 		return "not started: the run was interrupted";
+	case STOP_OUTPUT:
+		return "not started: the results could not be written";
 	default:
 		return NULL;
 	}
@@ -364,6 +368,18 @@ static void reap_orphans(struct job *j)
 	struct runner *r = j->env->ops->ctx;
 	lock(r);
 	reap_orphans_locked(r);
+	unlock(r);
+}
+
+/* The reader of our stdout went away (`| head -c1`): the results have
+ * nowhere to go, so stop now rather than at the next record. */
+static void on_out_gone(struct watch *w, uint32_t ev)
+{
+	struct runner *r = w->data;
+	loop_del(r->env.loop, &r->w_out);
+	lock(r);
+	if (r->stop == STOP_NONE)
+		stop_run(r, STOP_OUTPUT);
 	unlock(r);
 }
 
@@ -796,6 +812,11 @@ int runner_run(const struct spec *s, const struct run_config *cfg,
 	r.sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (r.sigfd >= 0)
 		loop_add(r.env.loop, &r.w_sig, r.sigfd, EPOLLIN, on_signal, &r);
+	struct stat st;
+	if (cfg->out_fd >= 0 && fstat(cfg->out_fd, &st) == 0 &&
+	    (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
+		/* no events asked: EPOLLERR/EPOLLHUP come anyway */
+		loop_add(r.env.loop, &r.w_out, cfg->out_fd, 0, on_out_gone, &r);
 
 	r.env.run_t0 = now_ms();
 	for (size_t i = 0; i < r.n; i++)
@@ -883,6 +904,7 @@ int runner_run(const struct spec *s, const struct run_config *cfg,
 		loop_del(r.env.loop, &r.w_sig);
 		close(r.sigfd);
 	}
+	loop_del(r.env.loop, &r.w_out);
 	close(r.env.devnull);
 	loop_free(r.env.loop);
 	contain_fini(&r.contain);

@@ -13,7 +13,8 @@
 #include "progress.h"
 #include "spec.h"
 
-enum stop_reason { STOP_NONE, STOP_FAIL_FAST, STOP_TIMEOUT, STOP_SIGNAL };
+/* STOP_OUTPUT: on_done said the results can no longer be written (exit 3) */
+enum stop_reason { STOP_NONE, STOP_FAIL_FAST, STOP_TIMEOUT, STOP_SIGNAL, STOP_OUTPUT };
 
 struct run_result;
 
@@ -28,7 +29,12 @@ struct run_config {
 	 * jobs are known), then as each job reaches DONE (completion order;
 	 * the job array is res->jobs). */
 	void (*on_start)(struct run_result *res, void *ctx);
-	void (*on_done)(const struct job *j, void *ctx);
+	/* each job's end, in the runner's thread; false stops the run
+	 * (STOP_OUTPUT): its results have nowhere to go */
+	bool (*on_done)(const struct job *j, void *ctx);
+	/* where the results go, when it can tell us its reader is gone (a
+	 * pipe or socket: the run then stops, STOP_OUTPUT); -1: none */
+	int out_fd;
 	void *ctx;
 };
 
