@@ -14,6 +14,7 @@
  *   probe spawn-tree N SECS [MARK]  N grandchildren (sh named MARK) sleeping
  *                             SECS; exits 0 at once
  *   probe ignore-term SECS    ignore SIGTERM, sleep SECS
+ *   probe ignore-all SECS     ignore every catchable signal, sleep SECS
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -212,6 +213,13 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(what, "ignore-term") && argc >= 3) {
 		signal(SIGTERM, SIG_IGN);
+		execlp("sleep", "sleep", argv[2], (char *)NULL);
+		return 127;
+	}
+	if (!strcmp(what, "ignore-all") && argc >= 3) {
+		for (int sig = 1; sig < NSIG; sig++)
+			if (sig != SIGKILL && sig != SIGSTOP)
+				signal(sig, SIG_IGN);
 		execlp("sleep", "sleep", argv[2], (char *)NULL);
 		return 127;
 	}

@@ -1,0 +1,275 @@
+#!/usr/bin/env bats
+# faults.bats - fault injection (issue 9): resource shortage, spawn
+# failures, results that cannot be written, hostile children, and the
+# runner itself interrupted or killed at random moments.  Each test says
+# what must hold: no crash, no hang, every job's record exactly once,
+# nothing of the run left running.
+# FAULT_TRIALS / KILL_TRIALS set the random-moment trial counts
+# (default 50 and 20, as RELIABILITY.md reports).
+load helper
+
+# every job named in the spec appears exactly once in results $1
+each_once() {
+	local want=$2
+	[ "$(jq -r '.jobs | length' "$1")" -eq "$want" ] &&
+		[ "$(jq -r '.jobs[].name' "$1" | sort -u | wc -l)" -eq "$want" ]
+}
+
+@test "fd shortage: ulimit -n 40, 120 captured jobs at -j 120: jobs wait for fds, all ok" {
+	f=$(spec <<EOF
+{"jobs": [{"name": "j", "run": ["$QUICK", "out"], "repeat": 120}]}
+EOF
+)
+	run --separate-stderr bash -c 'ulimit -n 40 && exec "$0" run -j 120 "$1"' "$PIPERUN" "$f"
+	[ "$status" -eq 0 ]
+	[ "$(jqo '.summary.ok')" -eq 120 ]
+	[ "$(jqo '[.jobs[].stdout] | unique | @json')" = '["out\n"]' ]
+	[ "$(jqo '.runner | .fds_end == .fds_start')" = true ]
+}
+
+@test "process shortage: ulimit -u 12 as an unprivileged user, 60 jobs at -j 60: all ok" {
+	# root is exempt from RLIMIT_NPROC: run as nobody (setpriv)
+	local d
+	d=$(mktemp -d) && chmod 755 "$d"
+	cat > "$d/spec.json" <<EOF
+{"jobs": [{"name": "j", "run": ["$QUICK", "-s", "0.02", "x"], "repeat": 60}]}
+EOF
+	chmod 644 "$d/spec.json"
+	run --separate-stderr setpriv --reuid=nobody --regid=nogroup --clear-groups -- \
+		bash -c 'ulimit -u 12 && exec "$0" run -j 60 "$1"' "$PIPERUN" "$d/spec.json"
+	rm -rf "$d"
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	[ "$(jqo '.summary.ok')" -eq 60 ]
+	[ "$(jqo '[.jobs[] | select(.throttled)] | length')" -gt 0 ]
+}
+
+@test "spawn failures (exec format error, a directory, a program removed after validation): that job's error, the others run" {
+	printf '\x7fELF-not-really' > "$BATS_TEST_TMPDIR/garbage"
+	chmod +x "$BATS_TEST_TMPDIR/garbage"
+	mkdir "$BATS_TEST_TMPDIR/adir"
+	cp "$QUICK" "$BATS_TEST_TMPDIR/vanishing"
+	f=$(spec <<EOF
+{"jobs": [
+  {"name": "garbage", "run": ["$BATS_TEST_TMPDIR/garbage"]},
+  {"name": "dir", "run": ["$BATS_TEST_TMPDIR/adir"]},
+  {"name": "remove", "run": ["rm", "$BATS_TEST_TMPDIR/vanishing"]},
+  {"name": "vanished", "run": ["$BATS_TEST_TMPDIR/vanishing"], "after": ["remove"]},
+  {"name": "fine", "run": ["$QUICK", "ok"]}
+]}
+EOF
+)
+	pr run "$f"
+	assert_failure 1
+	[ "$(jqo '[.jobs[] | .name + "=" + .status] | join(" ")')" = \
+	  "garbage=error dir=error remove=ok vanished=error fine=ok" ]
+	[[ "$(jqo '.jobs[0].error')" == *"Exec format error"* ]]
+	[ "$(jqo '.jobs[0].returncode')" = 126 ]
+	[ "$(jqo '.jobs[1].returncode')" = 126 ]
+	[ "$(jqo '.jobs[3].returncode')" = 127 ]
+	[[ "$(jqo '.jobs[3].error')" == *"No such file"* ]]
+	[ "$(jqo '.jobs[4].stdout')" = ok ]
+}
+
+@test "a missing stdin file or cwd: that job's error with the path, returncode null; the others run" {
+	f=$(spec <<EOF
+{"jobs": [
+  {"name": "nostdin", "run": ["cat"], "stdin": {"file": "$BATS_TEST_TMPDIR/no-such-input"}},
+  {"name": "nocwd", "run": ["pwd"], "cwd": "$BATS_TEST_TMPDIR/no-such-dir"},
+  {"name": "fine", "run": ["$QUICK", "ok"]}
+]}
+EOF
+)
+	pr run "$f"
+	assert_failure 1
+	[ "$(jqo '[.jobs[] | .status] | join(" ")')" = "error error ok" ]
+	[ "$(jqo '[.jobs[0,1].returncode] | map(tostring) | join(" ")')" = "null null" ]
+	[[ "$(jqo '.jobs[0].error')" == *"no-such-input"* ]]
+	[[ "$(jqo '.jobs[1].error')" == *"no-such-dir"* ]]
+}
+
+@test "--results /dev/full: a clear error, exit 3, running jobs stopped, nothing left" {
+	local m
+	m=$(marker)
+	f=$(spec <<EOF
+{"jobs": [
+  {"name": "first", "run": ["$QUICK", "x"]},
+  {"name": "slow", "run": ["$QUICK", "-s", "30", "$m"]},
+  {"name": "later", "run": ["$QUICK"], "after": ["slow"]}
+]}
+EOF
+)
+	pr run "$f" --results /dev/full
+	[ "$status" -eq 3 ]
+	[[ "$stderr" == *"piperun: writing results to /dev/full: No space left on device"* ]]
+	# stdout still carries what could be written
+	[ "$(jqo '[.status, .stopped] | join(" ")')" = "error output" ]
+	[ "$(jqo '[.jobs[].status] | join(" ")')" = "ok cancelled skipped" ]
+	gone "$m"
+}
+
+@test "stdout closed by its reader (| head -c1): exit 3 at once, no hang, nothing left" {
+	local m o
+	m=$(marker)
+	f=$(spec <<EOF
+{"jobs": [
+  {"name": "first", "run": ["$QUICK", "x"]},
+  {"name": "slow", "run": ["$QUICK", "-s", "30", "$m"]}
+]}
+EOF
+)
+	# JSONL and the JSON document stream as jobs end: head takes the
+	# first byte and leaves, and the run stops then, not 30 s later
+	for o in jsonl json; do
+		run bash -c '"$0" run -o "$2" "$1" 2>"$3" | head -c1; echo " ${PIPESTATUS[0]}"' \
+			"$PIPERUN" "$f" "$o" "$BATS_TEST_TMPDIR/err"
+		echo "$o: $output"
+		[ "$output" = "{ 3" ]
+		grep -q "writing results to stdout: Broken pipe" "$BATS_TEST_TMPDIR/err"
+		gone "$m"
+	done
+	# the text table is written at the end: a short run, then EPIPE once
+	# the table outgrows the pipe (1500 rows of ~75 bytes)
+	f=$(spec short.json <<EOF
+{"jobs": [{"name": "a-rather-long-job-name-for-the-table", "run": ["$QUICK", "x"], "repeat": 1500}]}
+EOF
+)
+	run bash -c '"$0" run -o text "$1" 2>"$2" | head -c1; echo " ${PIPESTATUS[0]}"' \
+		"$PIPERUN" "$f" "$BATS_TEST_TMPDIR/err"
+	[ "${output#* }" = 3 ]
+	grep -q "writing results to stdout: Broken pipe" "$BATS_TEST_TMPDIR/err"
+}
+
+@test "a child that closes stdout early and keeps running: the job waits for its exit" {
+	f=$(spec <<'EOF'
+{"jobs": [{"name": "early", "shell": "echo before; exec >&-; sleep 0.3; echo after >&2"}]}
+EOF
+)
+	pr run "$f"
+	assert_success
+	[ "$(jqo '.jobs[0] | [.stdout, .stderr, .status] | join("|")')" = $'before\n|after\n|ok' ]
+	[ "$(jqo '.jobs[0].duration_ms >= 300')" = true ]
+}
+
+@test "a child writing forever: stopped at its timeout, output bounded, runner memory flat" {
+	f=$(spec <<'EOF'
+{"jobs": [{"name": "yes", "run": ["yes"], "timeout": "0.5s", "max_output": 1000}]}
+EOF
+)
+	pr run "$f"
+	assert_failure 1
+	[ "$(jqo '.jobs[0].status')" = timeout ]
+	[ "$(jqo '.jobs[0].stdout | length')" -eq 1000 ]
+	[ "$(jqo '.jobs[0].stdout_truncated')" = true ]
+	[ "$(jqo '.jobs[0].stdout_bytes > 1000000')" = true ]
+	RSS_JQ='.runner.peak_rss_kb'
+	budget=$(rss_budget_kb "$PIPERUN" run "$f")
+	[ "$(jqo '.runner.peak_rss_kb')" -le "$budget" ]
+}
+
+@test "a child that forks 100 grandchildren and exits: all killed, nothing left" {
+	local m
+	m=$(marker)
+	f=$(spec <<EOF
+{"jobs": [{"name": "tree", "run": ["$PROBE", "spawn-tree", "100", "30", "$m"]}]}
+EOF
+)
+	pr run "$f"
+	assert_success
+	gone "$m"
+}
+
+@test "children that change their process group or call setsid: killed with the job, nothing left" {
+	local m
+	m=$(marker)
+	f=$(spec <<EOF
+{"jobs": [
+  {"name": "setsid", "shell": "setsid -f $QUICK -s 30 $m-a; sleep 0.1"},
+  {"name": "setpgid", "shell": "set -m; $QUICK -s 30 $m-b & sleep 0.1"},
+  {"name": "timed", "shell": "setsid -f $QUICK -s 30 $m-c; exec sleep 30", "timeout": "0.3s"}
+]}
+EOF
+)
+	pr run "$f"
+	[ "$(jqo '[.jobs[].status] | join(" ")')" = "ok ok timeout" ]
+	gone "$m"
+}
+
+@test "a child that ignores every catchable signal: TERM then KILL at the timeout" {
+	f=$(spec <<EOF
+{"jobs": [{"name": "deaf", "run": ["$PROBE", "ignore-all", "60"], "timeout": "2s", "kill_after": "0.2s"}]}
+EOF
+)
+	pr run "$f"
+	assert_failure 1
+	[ "$(jqo '.jobs[0] | [.status, .signal] | join(" ")')" = "timeout SIGKILL" ]
+	[ "$(jqo '.jobs[0].termination | map(.signal) | join(",")')" = "SIGTERM,SIGKILL" ]
+}
+
+@test "a child reading a stdin that is never closed: its timeout ends it, the run ends" {
+	f=$(spec <<'EOF'
+{"jobs": [{"name": "reader", "run": ["cat"], "stdin": "inherit", "timeout": "0.3s"},
+          {"name": "fine", "run": ["true"]}]}
+EOF
+)
+	mkfifo "$BATS_TEST_TMPDIR/fifo"
+	# hold the fifo open for writing, never write, never close
+	sleep 60 > "$BATS_TEST_TMPDIR/fifo" &
+	local holder=$!
+	run --separate-stderr "$PIPERUN" run "$f" < "$BATS_TEST_TMPDIR/fifo"
+	kill $holder
+	[ "$status" -eq 1 ]
+	[ "$(jqo '[.jobs[].status] | join(" ")')" = "timeout ok" ]
+}
+
+# One trial: a 500-job run (400 quick, 100 sleeping 0.2 s, at -j 16),
+# signal $1 after a random 0-400 ms.  It must die of that signal
+# (CONTRACT section 2) having written every job's record exactly once,
+# with nothing left running.
+interrupt_trial() {
+	local sig=$1 m=$2 res=$BATS_TEST_TMPDIR/res.json st
+	rm -f "$res"
+	"$PIPERUN" run -j 16 --results "$res" -o none "$BATS_TEST_TMPDIR/500.json" 2>/dev/null &
+	local pid=$!
+	sleep "0.$(printf '%03d' $((RANDOM % 400)))"
+	kill -s "$sig" $pid
+	wait $pid && st=0 || st=$?
+	case $sig in INT) [ "$st" -eq 130 ] ;; TERM) [ "$st" -eq 143 ] ;; esac ||
+		{ echo "SIG$sig: exit $st"; return 1; }
+	each_once "$res" 500 || { echo "SIG$sig: records"; return 1; }
+	[ "$(jq -r '.status' "$res")" = interrupted ] || return 1
+	jq -e '[.jobs[].status] - ["ok", "cancelled", "skipped"] == []' "$res" >/dev/null ||
+		{ echo "SIG$sig: statuses"; jq -c '[.jobs[].status] | unique' "$res"; return 1; }
+	gone "$m" || { echo "SIG$sig: left running"; return 1; }
+}
+
+@test "SIGINT/SIGTERM at random moments in a 500-job run (FAULT_TRIALS, default 50): results complete, nothing left" {
+	local m i n=${FAULT_TRIALS:-50}
+	m=$(marker)
+	cat > "$BATS_TEST_TMPDIR/500.json" <<EOF
+{"jobs": [{"name": "q", "run": ["$QUICK"], "repeat": 400},
+          {"name": "s", "run": ["$QUICK", "-s", "0.2", "$m"], "repeat": 100}]}
+EOF
+	for i in $(seq "$n"); do
+		if [ $((i % 2)) -eq 0 ]; then interrupt_trial INT "$m"; else interrupt_trial TERM "$m"; fi
+	done
+}
+
+@test "SIGKILL of the runner at random moments (KILL_TRIALS, default 20), jobs with grandchildren: nothing left within 1 s" {
+	local m i pid n=${KILL_TRIALS:-20}
+	m=$(marker)
+	f=$(spec <<EOF
+{"jobs": [{"name": "tree", "run": ["$PROBE", "spawn-tree", "3", "30", "$m"], "repeat": 10},
+          {"name": "sleep", "run": ["$QUICK", "-s", "30", "$m"], "repeat": 10},
+          {"name": "pipe", "pipeline": [["$QUICK", "-s", "30", "$m"], ["cat"]], "repeat": 5}]}
+EOF
+)
+	for i in $(seq "$n"); do
+		"$PIPERUN" run -o none "$f" 2>/dev/null &
+		pid=$!
+		sleep "0.$(printf '%03d' $((50 + RANDOM % 350)))"
+		kill -KILL $pid
+		wait $pid || true
+		gone "$m" || { echo "trial $i: left running:"; ps -o pid,pgid,args -p "$(procs_with "$m" | tr '\n' ,)0"; return 1; }
+	done
+}
