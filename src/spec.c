@@ -2384,7 +2384,8 @@ static void resolve_job(struct job_spec *j)
 			j->secret_values[j->nsecret_values++] = xstrdup(v);
 		}
 	}
-	qsort(j->secret_values, j->nsecret_values, sizeof(char *), longer_first);
+	if (j->nsecret_values > 1)
+		qsort(j->secret_values, j->nsecret_values, sizeof(char *), longer_first);
 	for (size_t i = 0; i < j->nstages; i++) {
 		struct stage_spec *st = &j->stages[i];
 		build_envp(j, st);
