@@ -1839,6 +1839,10 @@ char *placeholder_subst(const char *s, const char *value, size_t index, bool quo
 			p += 3;
 		} else {
 			/* track sh's quoting: \x outside '...', '...', "..." */
+			if (!quote) {
+				buf_addch(&b, *p++);
+				continue;
+			}
 			if (*p == '\\' && ctx != SH_SINGLE && p[1]) {
 				buf_addch(&b, *p++);
 			} else if (*p == '\'' && ctx != SH_DOUBLE) {

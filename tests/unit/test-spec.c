@@ -173,6 +173,9 @@ static void test_resolution(void)
 	char *p = placeholder_subst("a{}b{#}c{{}}", "V", 7, false);
 	is_str(p, "aVb7c{}", "placeholder_subst");
 	free(p);
+	p = placeholder_subst("a\\{}b", "V", 1, false);
+	is_str(p, "a\\Vb", "verbatim: a backslash does not hide {} (found by fuzz-subst)");
+	free(p);
 	p = placeholder_subst("", "V", 1, false);
 	is_str(p, "", "an empty template gives \"\" (found by fuzz-subst)");
 	free(p);
