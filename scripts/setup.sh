@@ -13,7 +13,7 @@ PIPERUN_PACKAGES=(
 	gcc make autoconf automake libtool pkg-config
 	libpipeline-dev libcjson-dev
 	bats bats-assert bats-support
-	jq openssl procps util-linux tmux python3
+	jq openssl procps util-linux tmux python3 bc
 	clang libclang-rt-14-dev valgrind
 )
 
