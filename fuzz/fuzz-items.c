@@ -6,6 +6,7 @@
  * range; OTHER arguments valid JSON), and parsing each line alone
  * (pool_parse_one, as steps do) gives the same arguments. */
 #include "config.h"
+#include "fuzz.h"
 #include "pool.h"
 #include "spec.h"
 #include "util.h"
@@ -14,16 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c)                                                          \
-	do {                                                              \
-		if (!(c)) {                                               \
-			fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #c); \
-			abort();                                          \
-		}                                                         \
-	} while (0)
 
 static void same_arg(const struct pool_items *it, size_t k, const struct piperun_arg *a)
 {

@@ -5,6 +5,7 @@
  * an accepted signal is a real signal number whose canonical name
  * (sig_name) parses back to the same number. */
 #include "config.h"
+#include "fuzz.h"
 #include "util.h"
 
 #include <math.h>
@@ -13,8 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

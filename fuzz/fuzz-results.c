@@ -12,6 +12,7 @@
  * Input: a flags byte, then length-prefixed strings (name, arg0, arg1,
  * secret, error, stderr), the rest is stdout. */
 #include "config.h"
+#include "fuzz.h"
 #include "codec.h"
 #include "jsonw.h"
 #include "job.h"
@@ -25,16 +26,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c)                                                          \
-	do {                                                              \
-		if (!(c)) {                                               \
-			fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #c); \
-			abort();                                          \
-		}                                                         \
-	} while (0)
 
 struct in { const uint8_t *p; size_t n; };
 

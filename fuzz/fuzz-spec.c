@@ -5,6 +5,7 @@
  * back (steps_describe -> steps_desc_parse), and redaction must work on
  * every job's name.  Any crash, leak or UBSan report is a finding. */
 #include "config.h"
+#include "fuzz.h"
 #include "spec.h"
 
 #include <stdint.h>
@@ -13,8 +14,6 @@
 #include <string.h>
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 /* Programs are looked up on PATH as a spec loads; a short PATH keeps
  * that from dominating each run. */
 int LLVMFuzzerInitialize(int *argc, char ***argv)

@@ -10,6 +10,7 @@
  *  - verbatim (argv, env, cwd), placeholder_subst equals a reference
  *    substitution, for any template. */
 #include "config.h"
+#include "fuzz.h"
 #include "spec.h"
 #include "util.h"
 
@@ -18,8 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char safe[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 			   "0123456789_-./:@%+,";
