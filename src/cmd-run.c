@@ -121,6 +121,10 @@ static int cmd_run(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct cmd_entry *self = &cmd_run_entry;
+	/* From here on an interrupt is an event the run will see (pending,
+	 * through its signalfd), not death: even while a large spec loads,
+	 * SIGINT ends with every job's record (all skipped) and 130. */
+	runner_block_signals();
 	struct run_cli cli = { .output = OUT_JSON };
 	long max_parallel = -1, fail_fast = -1;
 	enum progress_when progress = PROGRESS_AUTO;
@@ -244,7 +248,6 @@ static int cmd_run(int argc, char **argv)
 		}
 	}
 
-	runner_block_signals();
 	struct fd_sink *out = xcalloc(1, sizeof *out);
 	out->fd = 1;
 	cli.out = out;

@@ -223,7 +223,8 @@ EOF
 }
 
 # One trial: a 500-job run (400 quick, 100 sleeping 0.2 s, at -j 16),
-# signal $1 after a random 0-400 ms.  It must die of that signal
+# signal $1 after a random 5-404 ms (before its main() runs, a signal
+# kills piperun like any program).  It must die of that signal
 # (CONTRACT section 2) having written every job's record exactly once,
 # with nothing left running.
 interrupt_trial() {
@@ -231,7 +232,7 @@ interrupt_trial() {
 	rm -f "$res"
 	"$PIPERUN" run -j 16 --results "$res" -o none "$BATS_TEST_TMPDIR/500.json" 2>/dev/null &
 	local pid=$!
-	sleep "0.$(printf '%03d' $((RANDOM % 400)))"
+	sleep "0.$(printf '%03d' $((5 + RANDOM % 400)))"
 	kill -s "$sig" $pid
 	wait $pid && st=0 || st=$?
 	case $sig in INT) [ "$st" -eq 130 ] ;; TERM) [ "$st" -eq 143 ] ;; esac ||
