@@ -170,6 +170,19 @@ static void test_resolution(void)
 	is_str(r, "pw=***!", "secret values are redacted");
 	free(r);
 	spec_free(s);
+	/* lookups are remembered per (program, PATH, cwd), never across */
+	s = must_load("{\"jobs\": [{\"run\": [\"sh\"], \"env\": {\"PATH\": \"{}\"},"
+		      " \"foreach\": [\"/nonexistent\", \"/usr/bin:/bin\", \"/nonexistent\"]},"
+		      " {\"run\": [\"sh\"], \"cwd\": \"/\", \"env\": {\"PATH\": \"bin\"}},"
+		      " {\"run\": [\"sh\"], \"cwd\": \"/tmp\", \"env\": {\"PATH\": \"bin\"}}]}");
+	if (s) {
+		is_int(s->jobs[0].stages[0].exe_status, 127, "copy 1: not on its PATH");
+		is_int(s->jobs[1].stages[0].exe_status, 0, "copy 2: found on its PATH");
+		is_int(s->jobs[2].stages[0].exe_status, 127, "copy 3: not found again");
+		is_int(s->jobs[3].stages[0].exe_status, 0, "relative PATH from cwd /: found");
+		is_int(s->jobs[4].stages[0].exe_status, 127, "the same from cwd /tmp: not found");
+		spec_free(s);
+	}
 	char *p = placeholder_subst("a{}b{#}c{{}}", "V", 7, false);
 	is_str(p, "aVb7c{}", "placeholder_subst");
 	free(p);
