@@ -1819,39 +1819,75 @@ static void add_quoted(struct buf *b, const char *value, enum sh_ctx ctx)
 	}
 }
 
+/* sh's quoting as a template is read, enough to know where a {} sits:
+ * '...', "...", backslashes, # comments, and $(...) / `...` nesting
+ * (each a bare context of its own, inside quotes too).  Deeper than
+ * SH_DEPTH, or in syntax it does not follow (here-documents, case
+ * patterns inside $(...)), it can be wrong: see piperun-spec(5). */
+#define SH_DEPTH 16
+enum sh_close { SH_TOP, SH_PAREN, SH_BACKTICK };
+
 char *placeholder_subst(const char *s, const char *value, size_t index, bool quote)
 {
 	struct buf b = { 0 };
-	enum sh_ctx ctx = SH_BARE;   /* followed only when quoting for sh */
+	struct { enum sh_ctx ctx; enum sh_close close; } st[SH_DEPTH] = { { SH_BARE, SH_TOP } };
+	int d = 0;
 	buf_reserve(&b, strlen(s));
 	for (const char *p = s; *p;) {
 		if (!strncmp(p, "{{}}", 4)) {
 			buf_addstr(&b, "{}");
 			p += 4;
-		} else if (!strncmp(p, "{}", 2)) {
+			continue;
+		}
+		if (!strncmp(p, "{}", 2)) {
 			if (quote)
-				add_quoted(&b, value, ctx);
+				add_quoted(&b, value, st[d].ctx);
 			else
 				buf_addstr(&b, value);
 			p += 2;
-		} else if (!strncmp(p, "{#}", 3)) {
+			continue;
+		}
+		if (!strncmp(p, "{#}", 3)) {
 			buf_printf(&b, "%zu", index);
 			p += 3;
-		} else {
-			/* track sh's quoting: \x outside '...', '...', "..." */
-			if (!quote) {
-				buf_addch(&b, *p++);
-				continue;
-			}
-			if (*p == '\\' && ctx != SH_SINGLE && p[1]) {
-				buf_addch(&b, *p++);
-			} else if (*p == '\'' && ctx != SH_DOUBLE) {
-				ctx = ctx == SH_SINGLE ? SH_BARE : SH_SINGLE;
-			} else if (*p == '"' && ctx != SH_SINGLE) {
-				ctx = ctx == SH_DOUBLE ? SH_BARE : SH_DOUBLE;
-			}
-			buf_addch(&b, *p++);
+			continue;
 		}
+		if (!quote) {
+			buf_addch(&b, *p++);
+			continue;
+		}
+		enum sh_ctx ctx = st[d].ctx;
+		bool word_start = p == s || strchr(" \t\n;&|()", p[-1]);
+		if (ctx == SH_SINGLE) {
+			if (*p == '\'')
+				st[d].ctx = SH_BARE;
+		} else if (*p == '\\' && p[1]) {
+			buf_addch(&b, *p++);            /* the escaped char below */
+		} else if (ctx == SH_BARE && *p == '#' && word_start) {
+			const char *nl = strchr(p, '\n');   /* a comment: to its end */
+			size_t n = nl ? (size_t)(nl - p) : strlen(p);
+			buf_add(&b, p, n);
+			p += n;
+			continue;
+		} else if (*p == '$' && p[1] == '(' && d + 1 < SH_DEPTH) {
+			st[++d].ctx = SH_BARE;
+			st[d].close = SH_PAREN;
+			buf_addch(&b, *p++);
+		} else if (*p == '`') {
+			if (st[d].close == SH_BACKTICK && ctx == SH_BARE)
+				d--;
+			else if (d + 1 < SH_DEPTH) {
+				st[++d].ctx = SH_BARE;
+				st[d].close = SH_BACKTICK;
+			}
+		} else if (*p == ')' && ctx == SH_BARE && st[d].close == SH_PAREN) {
+			d--;
+		} else if (*p == '\'' && ctx == SH_BARE) {
+			st[d].ctx = SH_SINGLE;
+		} else if (*p == '"') {
+			st[d].ctx = ctx == SH_DOUBLE ? SH_BARE : SH_DOUBLE;
+		}
+		buf_addch(&b, *p++);
 	}
 	return buf_detach(&b);
 }
@@ -2474,32 +2510,45 @@ static void resolve_job(struct job_spec *j, struct resolve_cache *rc)
 	}
 }
 
-char *spec_redact(const struct job_spec *j, const char *s)
+char *spec_redact_jobs(const struct job_spec *const *jobs, size_t njobs, const char *s)
 {
 	if (!s)
 		return NULL;
-	bool any = false;
-	for (size_t k = 0; k < j->nsecret_values && !any; k++)
-		any = strstr(s, j->secret_values[k]) != NULL;
-	if (!any)
-		return xstrdup(s);
-	/* one pass, trying the longest secret first at each place: a secret
-	 * that contains another is hidden whole */
-	struct buf b = { 0 };
-	for (const char *p = s; *p;) {
-		size_t k;
-		for (k = 0; k < j->nsecret_values; k++) {
-			size_t vl = strlen(j->secret_values[k]);
-			if (!strncmp(p, j->secret_values[k], vl)) {
-				buf_addstr(&b, "***");
-				p += vl;
-				break;
+	/* mark every byte any secret covers (every occurrence, overlaps
+	 * too), then write each marked run as one "***" */
+	size_t n = strlen(s);
+	unsigned char *mark = NULL;
+	for (size_t k = 0; k < njobs; k++) {
+		const struct job_spec *j = jobs[k];
+		for (size_t i = 0; i < j->nsecret_values; i++) {
+			const char *v = j->secret_values[i];
+			size_t vl = strlen(v);
+			for (const char *p = s; vl && (p = strstr(p, v)); p++) {
+				if (!mark)
+					mark = xcalloc(n, 1);
+				memset(mark + (p - s), 1, vl);
 			}
 		}
-		if (k == j->nsecret_values)
-			buf_addch(&b, *p++);
 	}
+	if (!mark)
+		return xstrdup(s);
+	struct buf b = { 0 };
+	for (size_t i = 0; i < n;) {
+		if (!mark[i]) {
+			buf_addch(&b, s[i++]);
+			continue;
+		}
+		buf_addstr(&b, "***");
+		while (i < n && mark[i])
+			i++;
+	}
+	free(mark);
 	return buf_detach(&b);
+}
+
+char *spec_redact(const struct job_spec *j, const char *s)
+{
+	return spec_redact_jobs(&j, 1, s);
 }
 
 /* ------------------------------------------------------------ top level */
@@ -2607,7 +2656,7 @@ fail:
 	return NULL;
 }
 
-struct spec *spec_load(const char *file, struct errlist *errs)
+char *spec_read(const char *file, size_t *len, struct errlist *errs)
 {
 	int fd = strcmp(file, "-") ? open(file, O_RDONLY | O_CLOEXEC) : 0;
 	const char *shown = strcmp(file, "-") ? file : "<stdin>";
@@ -2641,8 +2690,18 @@ struct spec *spec_load(const char *file, struct errlist *errs)
 	}
 	if (fd)
 		close(fd);
-	struct spec *s = spec_load_mem(shown, b.p ? b.p : "", b.len, errs);
-	buf_free(&b);
+	*len = b.len;
+	return b.p ? buf_detach(&b) : xstrdup("");
+}
+
+struct spec *spec_load(const char *file, struct errlist *errs)
+{
+	size_t len;
+	char *text = spec_read(file, &len, errs);
+	if (!text)
+		return NULL;
+	struct spec *s = spec_load_mem(strcmp(file, "-") ? file : "<stdin>", text, len, errs);
+	free(text);
 	return s;
 }
 
@@ -2797,7 +2856,10 @@ static void splice_value(struct jw *w, const cJSON *v, const struct job_spec *j)
 			scalars = !cJSON_IsObject(e) && !cJSON_IsArray(e);
 		jw_obj(w, scalars);
 		for (const cJSON *e = v->child; e; e = e->next) {
-			jw_key(w, e->string);
+			/* keys too: a steps record keys some objects by name */
+			char *k = j && j->nsecret_values ? spec_redact(j, e->string) : NULL;
+			jw_key(w, k ? k : e->string);
+			free(k);
 			splice_value(w, e, j);
 		}
 		jw_obj_end(w);

@@ -170,6 +170,17 @@ static void test_resolution(void)
 	is_str(r, "pw=***!", "secret values are redacted");
 	free(r);
 	spec_free(s);
+	{
+		/* overlapping secrets: the whole covered run is hidden */
+		struct spec *o = must_load("{\"jobs\": [{\"run\": [\"true\"], \"env\": {\"A\": \"ab\","
+					   " \"B\": \"bcdefgh\"}, \"secret_env\": [\"A\", \"B\"]}]}");
+		if (o) {
+			char *x = spec_redact(&o->jobs[0], "<abcdefgh>");
+			is_str(x, "<***>", "overlapping secrets are hidden whole");
+			free(x);
+			spec_free(o);
+		}
+	}
 	/* lookups are remembered per (program, PATH, cwd), never across */
 	s = must_load("{\"jobs\": [{\"run\": [\"sh\"], \"env\": {\"PATH\": \"{}\"},"
 		      " \"foreach\": [\"/nonexistent\", \"/usr/bin:/bin\", \"/nonexistent\"]},"
@@ -206,6 +217,14 @@ static void test_resolution(void)
 		{ "echo \"it's\" {}", "$x", "echo \"it's\" '$x'", "a ' inside \"...\" opens no quote" },
 		{ "echo \\' {}", "$x", "echo \\' '$x'", "an escaped ' opens no quote" },
 		{ "echo '\\' {}", "$x", "echo '\\' '$x'", "no escapes inside '...'" },
+		{ "# it's a comment\necho {}", "$(id)", "# it's a comment\necho '$(id)'",
+		  "a ' in a # comment opens no quote" },
+		{ "echo \"$(echo {})\"", "x; id", "echo \"$(echo 'x; id')\"",
+		  "$(...) inside \"...\" is a bare context of its own" },
+		{ "echo `echo {}` {}", "a b", "echo `echo 'a b'` 'a b'", "`...` nests and ends" },
+		{ "echo $(printf %s \"{}\") '{}'", "$x'", "echo $(printf %s \"\\$x'\") '$x'\\'''",
+		  "after $(...) the outer context resumes" },
+		{ "x=a#b; echo {}", "$y", "x=a#b; echo '$y'", "# inside a word is no comment" },
 	};
 	for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
 		p = placeholder_subst(q[i].tmpl, q[i].value, 1, true);
