@@ -121,10 +121,6 @@ static int cmd_run(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct cmd_entry *self = &cmd_run_entry;
-	/* From here on an interrupt is an event the run will see (pending,
-	 * through its signalfd), not death: even while a large spec loads,
-	 * SIGINT ends with every job's record (all skipped) and 130. */
-	runner_block_signals();
 	struct run_cli cli = { .output = OUT_JSON };
 	long max_parallel = -1, fail_fast = -1;
 	enum progress_when progress = PROGRESS_AUTO;
@@ -217,7 +213,17 @@ static int cmd_run(int argc, char **argv)
 	}
 
 	struct errlist errs = { 0 };
-	struct spec *s = spec_load(argv[optind], &errs);
+	/* Read the spec (a SIGINT while reading a pipe or a FIFO still
+	 * interrupts), then block the run's signals: from here on an
+	 * interrupt is an event the run will see through its signalfd, even
+	 * while a large spec is parsed and expanded: every job gets its
+	 * record (all skipped) and piperun dies of the signal. */
+	size_t text_len = 0;
+	char *text = spec_read(argv[optind], &text_len, &errs);
+	runner_block_signals();
+	struct spec *s = text ? spec_load_mem(strcmp(argv[optind], "-") ? argv[optind] : "<stdin>",
+					      text, text_len, &errs) : NULL;
+	free(text);
 	if (s && nonly && spec_select(s, only, nonly, &errs) < 0) {
 		spec_free(s);
 		s = NULL;

@@ -197,6 +197,9 @@ void errlist_free(struct errlist *e);
 /* Read and load a spec file ("-" = stdin).  Returns NULL and fills errs
  * with every problem found. */
 struct spec *spec_load(const char *file, struct errlist *errs);
+/* Just read a spec file ("-" = stdin): its bytes (malloc'd, *len of
+ * them), or NULL with the error in errs.  spec_load = this + load_mem. */
+char *spec_read(const char *file, size_t *len, struct errlist *errs);
 /* Load from memory (tests, fuzzing); name is used in messages. */
 struct spec *spec_load_mem(const char *name, const char *text, size_t len,
 			   struct errlist *errs);
@@ -206,8 +209,11 @@ void spec_free(struct spec *s);
  * and adds an error when a name matches nothing. */
 int spec_select(struct spec *s, char **names, size_t n, struct errlist *errs);
 
-/* Replace every secret value in s by "***"; returns a new string. */
+/* Replace every secret value in s by "***"; returns a new string.  Where
+ * secrets overlap, the whole covered run becomes one "***". */
 char *spec_redact(const struct job_spec *j, const char *s);
+/* The same with the secrets of several jobs at once. */
+char *spec_redact_jobs(const struct job_spec *const *jobs, size_t njobs, const char *s);
 
 const char *job_kind_name(enum job_kind k);
 const char *run_mode_name(enum run_mode m);

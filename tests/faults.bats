@@ -281,3 +281,25 @@ EOF
 		gone "$m" || { echo "trial $i: left running:"; ps -o pid,pgid,args -p "$(procs_with "$m" | tr '\n' ,)0"; return 1; }
 	done
 }
+
+@test "SIGTERM while the spec is still being read from a pipe: piperun stops at once (143)" {
+	# (SIGTERM: a background job of a non-interactive shell ignores SIGINT)
+	local m st i
+	m=$(marker)
+	"$QUICK" -s 30 "$m" | "$PIPERUN" run - >/dev/null 2>&1 &
+	local pid=$!
+	sleep 0.2
+	kill -TERM $pid
+	for i in $(seq 50); do
+		kill -0 $pid 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 $pid 2>/dev/null; then
+		kill -KILL $pid
+		pkill -f -- "$m" || true
+		fail "piperun still waits for its spec 5 s after SIGTERM"
+	fi
+	pkill -f -- "$m" || true    # bash waits for the whole pipeline
+	wait $pid && st=0 || st=$?
+	[ "$st" -eq 143 ]
+}
