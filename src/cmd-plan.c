@@ -26,12 +26,8 @@ static bool is_secret(const struct job_spec *j, const char *name)
 static void str_r(struct jw *w, const struct job_spec *j, const struct job_spec *other,
 		  const char *key, const char *v)
 {
-	char *r = spec_redact(j, v);
-	if (other) {
-		char *r2 = spec_redact(other, r);
-		free(r);
-		r = r2;
-	}
+	const struct job_spec *both[] = { j, other };
+	char *r = spec_redact_jobs(both, other ? 2 : 1, v);
 	if (key)
 		jw_kstr(w, key, r);
 	else

@@ -162,7 +162,9 @@ static int epoll_wait_ns(int epfd, struct epoll_event *ev, int max,
 	static atomic_bool no_pwait2;
 	if (!atomic_load_explicit(&no_pwait2, memory_order_relaxed)) {
 		int n = epoll_pwait2(epfd, ev, max, tsp, NULL);
-		if (n >= 0 || errno != ENOSYS)
+		/* ENOSYS: not in this kernel or valgrind; EPERM: an old
+		 * seccomp profile that does not list it */
+		if (n >= 0 || (errno != ENOSYS && errno != EPERM))
 			return n;
 		atomic_store_explicit(&no_pwait2, true, memory_order_relaxed);
 	}

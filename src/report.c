@@ -12,7 +12,7 @@ const char *report_run_status(const struct run_result *res)
 {
 	if (res->stop == STOP_SIGNAL)
 		return "interrupted";
-	if (res->stop == STOP_OUTPUT)
+	if (res->stop == STOP_OUTPUT || res->output_failed)
 		return "error";
 	for (size_t i = 0; i < res->njobs; i++)
 		if (res->jobs[i].status != ST_OK)
@@ -198,13 +198,17 @@ static void report_escaped(struct jw *w, const struct escaped *e, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		jw_obj(w, true);
 		jw_kint(w, "pid", e[i].pid);
-		char *a = xstrdup(e[i].argv ? e[i].argv : "");
-		for (size_t k = 0; k < (j ? 1 : res->njobs); k++) {
-			char *r = spec_redact(j ? j : res->jobs[k].spec, a);
-			free(a);
-			a = r;
+		char *a;
+		if (j) {
+			a = spec_redact(j, e[i].argv);
+		} else {
+			const struct job_spec **all = xcalloc(res->njobs + 1, sizeof *all);
+			for (size_t k = 0; k < res->njobs; k++)
+				all[k] = res->jobs[k].spec;
+			a = spec_redact_jobs(all, res->njobs, e[i].argv);
+			free(all);
 		}
-		jw_kstr(w, "argv", e[i].argv ? a : NULL);
+		jw_kstr(w, "argv", a);
 		free(a);
 		jw_obj_end(w);
 	}

@@ -223,6 +223,16 @@ static size_t ready_pop(struct runner *r)
  * dependents (iteratively: chains of thousands of skips are normal). */
 static void stop_run(struct runner *r, enum stop_reason why);
 
+/* The results have nowhere to go: the run is an error (exit 3) and stops
+ * now, unless a timeout or a signal is stopping it already; fail-fast's
+ * cleanup jobs no longer start. */
+static void output_failed(struct runner *r)
+{
+	r->res->output_failed = true;
+	if (r->stop == STOP_NONE || r->stop == STOP_FAIL_FAST)
+		stop_run(r, STOP_OUTPUT);
+}
+
 static void finished(struct runner *r, struct job *j)
 {
 	xgrow(&r->work, &r->work_cap, r->nwork + 1, sizeof *r->work);
@@ -243,8 +253,8 @@ static void finished(struct runner *r, struct job *j)
 			if (--src->from_refs == 0 && src->written)
 				capture_free(&src->out);
 		}
-		if (r->cfg->on_done && !r->cfg->on_done(f, r->cfg->ctx) && r->stop == STOP_NONE)
-			stop_run(r, STOP_OUTPUT);
+		if (r->cfg->on_done && !r->cfg->on_done(f, r->cfg->ctx))
+			output_failed(r);
 		for (size_t k = 0; k < f->nrdeps; k++) {
 			struct job *d = &r->jobs[f->rdeps[k]];
 			if (d->state != JOB_PENDING || d->dep_failed)
@@ -378,8 +388,7 @@ static void on_out_gone(struct watch *w, uint32_t ev)
 	struct runner *r = w->data;
 	loop_del(r->env.loop, &r->w_out);
 	lock(r);
-	if (r->stop == STOP_NONE)
-		stop_run(r, STOP_OUTPUT);
+	output_failed(r);
 	unlock(r);
 }
 
@@ -813,7 +822,7 @@ int runner_run(const struct spec *s, const struct run_config *cfg,
 	if (r.sigfd >= 0)
 		loop_add(r.env.loop, &r.w_sig, r.sigfd, EPOLLIN, on_signal, &r);
 	struct stat st;
-	if (cfg->out_fd >= 0 && fstat(cfg->out_fd, &st) == 0 &&
+	if (cfg->out_fd > 0 && fstat(cfg->out_fd, &st) == 0 &&
 	    (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
 		/* no events asked: EPOLLERR/EPOLLHUP come anyway */
 		loop_add(r.env.loop, &r.w_out, cfg->out_fd, 0, on_out_gone, &r);

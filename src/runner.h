@@ -33,7 +33,8 @@ struct run_config {
 	 * (STOP_OUTPUT): its results have nowhere to go */
 	bool (*on_done)(const struct job *j, void *ctx);
 	/* where the results go, when it can tell us its reader is gone (a
-	 * pipe or socket: the run then stops, STOP_OUTPUT); -1: none */
+	 * pipe or socket: the run then stops, STOP_OUTPUT); 0 or -1: none
+	 * (stdin is never watched) */
 	int out_fd;
 	void *ctx;
 };
@@ -49,6 +50,7 @@ struct run_result {
 	size_t counts[ST__COUNT];
 	int fds_start, fds_end;  /* the runner's open fds before and after */
 	enum contain_mode containment;
+	bool output_failed;  /* on_done or out_fd said results cannot be written */
 	struct escaped *orphans; /* process-group mode: adopted and stopped */
 	size_t norphans;
 	int children_left;       /* children (live or zombie) after the run */

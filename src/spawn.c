@@ -104,7 +104,9 @@ static int self_exe_fd(const char *path)
 	return self_fd;
 }
 
-/* "/proc/self/fd/N" into buf (async-signal-safe). */
+/* "/proc/self/fd/N" into buf (async-signal-safe; run in the child, so
+ * uninstrumented like child_main). */
+__attribute__((no_sanitize("address", "undefined", "thread")))
 static const char *fd_path(char buf[32], int fd)
 {
 	static const char pre[] = "/proc/self/fd/";
@@ -122,7 +124,8 @@ static const char *fd_path(char buf[32], int fd)
 	return buf;
 }
 
-/* close_range(lo, hi) but for keep */
+/* close_range(lo, hi) but for keep (in the child: uninstrumented) */
+__attribute__((no_sanitize("address", "undefined", "thread")))
 static long close_but(unsigned int lo, unsigned int hi, int keep)
 {
 	long r = 0;
