@@ -189,25 +189,16 @@ static void splice_steps(struct jw *w, const struct job *j)
 	}
 }
 
-/* Processes left behind; their argv redacted with the secrets of job j,
- * or (j NULL: the run's orphans, whose job is unknown) of every job. */
+/* Processes left behind, their argv redacted with the secrets of the
+ * jobs they may belong to (a job's own; for the run's orphans, every job). */
 static void report_escaped(struct jw *w, const struct escaped *e, size_t n,
-			   const struct job_spec *j, const struct run_result *res)
+			   const struct job_spec *const *specs, size_t nspecs)
 {
 	jw_arr(w, false);
 	for (size_t i = 0; i < n; i++) {
 		jw_obj(w, true);
 		jw_kint(w, "pid", e[i].pid);
-		char *a;
-		if (j) {
-			a = spec_redact(j, e[i].argv);
-		} else {
-			const struct job_spec **all = xcalloc(res->njobs + 1, sizeof *all);
-			for (size_t k = 0; k < res->njobs; k++)
-				all[k] = res->jobs[k].spec;
-			a = spec_redact_jobs(all, res->njobs, e[i].argv);
-			free(all);
-		}
+		char *a = spec_redact_jobs(specs, nspecs, e[i].argv);
 		jw_kstr(w, "argv", a);
 		free(a);
 		jw_obj_end(w);
@@ -287,7 +278,7 @@ void report_job(struct jw *w, const struct job *j)
 	if (started)
 		jw_kstr(w, "containment", j->in_cgroup ? "cgroup" : "process-group");
 	jw_key(w, "escaped");
-	report_escaped(w, j->escaped, j->nescaped, j->spec, NULL);
+	report_escaped(w, j->escaped, j->nescaped, &j->spec, 1);
 	if (j->throttled)
 		jw_kint(w, "throttled", j->throttled);
 	jw_obj_end(w);
@@ -355,7 +346,11 @@ static void report_tail(struct jw *w, const struct run_result *res)
 	}
 	report_counts(w, res);
 	jw_key(w, "orphans");
-	report_escaped(w, res->orphans, res->norphans, NULL, res);
+	const struct job_spec **all = xcalloc(res->njobs + 1, sizeof *all);
+	for (size_t k = 0; k < res->njobs; k++)
+		all[k] = res->jobs[k].spec;
+	report_escaped(w, res->orphans, res->norphans, all, res->njobs);
+	free(all);
 	report_runner(w, res);
 }
 
