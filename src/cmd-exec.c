@@ -320,12 +320,7 @@ static int cmd_exec(int argc, char **argv)
 	free(path);
 	if (x.st.signal && !x.timed_out && safe_to_raise(x.st.signal)) {
 		/* like coreutils: a command killed by N makes us killed by N */
-		signal(x.st.signal, SIG_DFL);
-		sigset_t un;
-		sigemptyset(&un);
-		sigaddset(&un, x.st.signal);
-		sigprocmask(SIG_UNBLOCK, &un, NULL);
-		raise(x.st.signal);
+		die_of_signal(x.st.signal);
 	}
 	return rc;
 }

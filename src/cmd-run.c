@@ -337,12 +337,7 @@ static int cmd_run(int argc, char **argv)
 	if (sig) {
 		/* Die of the same signal, as coreutils timeout does: the shell
 		 * sees 128+N and a parent sees "killed by signal". */
-		sigset_t set;
-		signal(sig, SIG_DFL);
-		sigemptyset(&set);
-		sigaddset(&set, sig);
-		sigprocmask(SIG_UNBLOCK, &set, NULL);
-		raise(sig);
+		die_of_signal(sig);
 	}
 	return rc;
 }

@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
@@ -359,6 +361,24 @@ int kill_pid(pid_t pid, int sig)
 		return -1;
 	}
 	return kill(pid, sig);
+}
+
+void die_of_signal(int sig)
+{
+	switch (sig) {
+	case SIGQUIT: case SIGILL: case SIGTRAP: case SIGABRT: case SIGBUS:
+	case SIGFPE: case SIGSEGV: case SIGSYS: case SIGXCPU: case SIGXFSZ:
+		prctl(PR_SET_DUMPABLE, 0);
+		break;
+	default:
+		break;
+	}
+	signal(sig, SIG_DFL);
+	sigset_t one;
+	sigemptyset(&one);
+	sigaddset(&one, sig);
+	pthread_sigmask(SIG_UNBLOCK, &one, NULL);
+	raise(sig);
 }
 
 int memfd_from(const char *name, const void *p, size_t n)

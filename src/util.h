@@ -69,6 +69,15 @@ int kill_group(pid_t pgid, int sig);
 /* kill(pid, sig), likewise refusing pid <= 1. */
 int kill_pid(pid_t pid, int sig);
 
+/* Die of sig, as a process killed by it: its disposition reset to the
+ * default, unblocked in this thread, and raised.  For a signal whose
+ * default action dumps core, core dumps are turned off first
+ * (PR_SET_DUMPABLE, as coreutils' timeout does): the shell sees 128+N,
+ * and no core of piperun misleads anyone.  Returns only if the signal
+ * did not end the process (SIGKILL and SIGSTOP cannot be raised so, and
+ * a signal that is not terminating by default does not end it). */
+void die_of_signal(int sig);
+
 /* How many fds this process has open (-1 if /proc is not there). */
 int count_open_fds(void);
 /* How many children (live or zombie) the calling thread has. */
