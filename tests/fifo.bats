@@ -200,3 +200,19 @@ EOF
 	[ "$(jqo '.jobs[0].stdout')" = a ]
 }
 
+@test "--results naming a FIFO with no reader: SIGINT still ends piperun (nothing started)" {
+	timeout -s KILL 20 "$PIPERUN" run --results "$F" "$PIPELINES/hello.json" > /dev/null 3>&- &
+	pid=$!
+	sleep 0.3
+	kill -INT $pid
+	status=0
+	wait $pid || status=$?
+	[ "$status" -eq 130 ]
+	# with a reader, the document arrives
+	timeout 20 cat "$F" > "$BATS_TEST_TMPDIR/r.json" 3>&- &
+	w=$!
+	prk run -o none --results "$F" "$PIPELINES/hello.json"
+	wait $w || true
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '.jobs[0].stdout' "$BATS_TEST_TMPDIR/r.json")" = "Hello from the child!" ]
+}
