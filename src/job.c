@@ -397,6 +397,16 @@ static void on_in(struct watch *w, uint32_t ev)
 static void on_retry(struct timer *t);
 static void files_close(struct job *j, bool keep_waited);
 
+/* The attempt's cgroup is over (contain_job_end), and with it the O_PATH
+ * fd of its directory that fd_reserve counts. */
+static void cgroup_end(struct job *j)
+{
+	bool had = j->cj.dirfd >= 0;
+	contain_job_end(j->env->contain, &j->cj);
+	if (had && j->env->fds)
+		__atomic_sub_fetch(&j->env->fds->opath, 1, __ATOMIC_RELAXED);
+}
+
 static int stage_returncode(const struct stage_result *s)
 {
 	return s->signal ? -s->signal : s->exit_code;
@@ -467,7 +477,7 @@ static void attempt_end(struct job *j)
 		close(j->pidfd);
 		j->pidfd = -1;
 	}
-	contain_job_end(j->env->contain, &j->cj);
+	cgroup_end(j);
 	capture_finish(&j->out);
 	capture_finish(&j->err);
 	for (size_t i = 0; j->stage_err && i < j->nstages; i++)
@@ -987,9 +997,10 @@ static int fd_need(const struct job *j, int *spills)
 	return steady + (transient > *spills ? transient : *spills);
 }
 
-/* Free fds among [lo, hi), counted up to want.  poll(2) flags a closed
- * fd POLLNVAL: this counts without taking an fd (in thread mode other
- * workers may be opening some at this very moment). */
+/* fds among [lo, hi) that poll(2) flags POLLNVAL, counted up to want:
+ * closed ones, and O_PATH ones (which poll cannot see).  This counts
+ * without taking an fd (in thread mode other workers may be opening
+ * some at this very moment). */
 static long count_free(long lo, long hi, long want)
 {
 	struct pollfd p[1024];
@@ -1007,19 +1018,22 @@ static long count_free(long lo, long hi, long want)
 	return n;
 }
 
-/* Are at least n fds free under the soft limit?  fds are handed out
- * lowest first, so the top n are free unless nearly all are in use:
- * look there first, and count the rest only then. */
-static bool fds_free(long n)
+/* Are at least n fds free under the soft limit, opath of those in use
+ * being O_PATH ones?  fds are handed out lowest first, so the top ones
+ * are free unless nearly all are in use: look there first, and count
+ * the rest only then.  (O_PATH fds are taken off the count wherever
+ * they are: at worst a little too careful.) */
+static bool fds_free(long n, long opath)
 {
 	struct rlimit rl;
 	if (n <= 0 || getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
 		return true;
 	long lim = rl.rlim_cur > INT_MAX ? INT_MAX : (long)rl.rlim_cur;
-	if (n > lim)
+	long want = n + opath;
+	if (want > lim)
 		return false;
-	long top = count_free(lim - n, lim, n);
-	return top == n || top + count_free(0, lim - n, n - top) >= n;
+	long top = count_free(lim - want, lim, want);
+	return top == want || top + count_free(0, lim - want, want - top) >= want;
 }
 
 /* Too few fds to start j, keep what running jobs were promised for
@@ -1027,11 +1041,13 @@ static bool fds_free(long n)
  * j will be promised once it runs. */
 static bool fds_short(const struct job *j, int *spills)
 {
-	long n = fd_need(j, spills);
+	long n = fd_need(j, spills), opath = opener_pathfds();
 	const struct fd_reserve *r = j->env->fds;
-	if (r)
+	if (r) {
 		n += r->runner + __atomic_load_n(&r->spills, __ATOMIC_RELAXED);
-	return !fds_free(n);
+		opath += __atomic_load_n(&r->opath, __ATOMIC_RELAXED);
+	}
+	return !fds_free(n, opath);
 }
 
 /* ----------------------------------------------------- files by path */
@@ -1359,6 +1375,8 @@ files:
 	int pidfd, rc;
 	/* each attempt in a cgroup of its own, joined before exec */
 	o.cgroup_procs_fd = contain_job_prepare(env->contain, &j->cj);
+	if (j->cj.dirfd >= 0 && env->fds)
+		__atomic_add_fetch(&env->fds->opath, 1, __ATOMIC_RELAXED);
 	if (o.cgroup_procs_fd < 0 &&
 	    __atomic_load_n(&env->contain->mode, __ATOMIC_ACQUIRE) == CONTAIN_CGROUP &&
 	    short_of_resources(errno)) {
@@ -1370,14 +1388,14 @@ files:
 		if (rc < 0 && se.step == SPAWN_CGROUP) {
 			/* cgroups exist but cannot take our processes (odd
 			 * delegation): the rest of the run uses process groups */
-			contain_job_end(env->contain, &j->cj);
+			cgroup_end(j);
 			__atomic_store_n(&env->contain->mode, CONTAIN_PGROUP, __ATOMIC_RELEASE);
 			o.cgroup_procs_fd = -1;
 			rc = spawn_start(&o, &pid, &pidfd, &se);
 		}
 	}
 	if (rc < 0)
-		contain_job_end(env->contain, &j->cj);
+		cgroup_end(j);
 	for (int i = 0; i < 3; i++)
 		if (owned[i])
 			close(child[i]);

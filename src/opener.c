@@ -62,6 +62,9 @@ struct fifo_rec {
 	int partners;        /* our partners of it that are open */
 };
 
+/* O_PATH fds held now (opener_pathfds) */
+static long npathfds;
+
 static pthread_mutex_t fifo_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t fifo_cv = PTHREAD_COND_INITIALIZER;
 static struct fifo_rec *fifos;
@@ -122,10 +125,21 @@ static int reopen(int pathfd, const char *path, int flags, mode_t mode)
 	return open(path, flags | O_CLOEXEC, mode);
 }
 
+static void close_pathfd(int fd)
+{
+	close(fd);
+	__atomic_sub_fetch(&npathfds, 1, __ATOMIC_RELAXED);
+}
+
+long opener_pathfds(void)
+{
+	return __atomic_load_n(&npathfds, __ATOMIC_RELAXED);
+}
+
 static void opener_free(struct opener *op)
 {
 	if (op->pathfd >= 0)
-		close(op->pathfd);
+		close_pathfd(op->pathfd);
 	if (op->efd >= 0)
 		close(op->efd);
 	if (op->fd >= 0)
@@ -220,8 +234,10 @@ int opener_open(const char *path, int flags, mode_t mode, int *fd,
 	struct stat st = { 0 };
 	for (int tries = 0; tries < 3; tries++) {
 		pathfd = open(path, O_PATH | O_CLOEXEC);
-		if (pathfd >= 0)
+		if (pathfd >= 0) {
+			__atomic_add_fetch(&npathfds, 1, __ATOMIC_RELAXED);
 			break;
+		}
 		if (errno != ENOENT || !(flags & O_CREAT))
 			return -1;
 		/* nothing there: create it, unless something appeared there
@@ -235,14 +251,14 @@ int opener_open(const char *path, int flags, mode_t mode, int *fd,
 	if (pathfd >= 0) {
 		if (fstat(pathfd, &st) < 0) {
 			int e = errno;
-			close(pathfd);
+			close_pathfd(pathfd);
 			errno = e;
 			return -1;
 		}
 		if (!may_wait(&st)) {
 			*fd = reopen(pathfd, path, flags, mode);
 			int e = errno;
-			close(pathfd);
+			close_pathfd(pathfd);
 			errno = e;
 			return *fd < 0 ? -1 : 0;
 		}
