@@ -1149,9 +1149,16 @@ static void on_file_open(struct watch *w, uint32_t ev)
 	struct job *j = w->data;
 	struct job_file *f = (struct job_file *)(void *)((char *)w - offsetof(struct job_file, w));
 	int fd;
-	if (!opener_take(f->op, &fd))
-		return;
+	/* unwatched first: the opener's eventfd closes with it */
 	loop_del(j->env->loop, &f->w);
+	if (!opener_take(f->op, &fd)) {
+		/* not yet (a spurious wake-up) */
+		if (loop_add(j->env->loop, &f->w, opener_fd(f->op), EPOLLIN, on_file_open, j) == 0)
+			return;
+		fd = -1;
+		errno = ENOMEM;
+		opener_cancel(f->op);
+	}
 	f->op = NULL;
 	j->opening--;
 	if (fd < 0) {
@@ -1191,9 +1198,16 @@ static int files_open(struct job *j, size_t *failed)
 {
 	const struct job_spec *s = j->spec;
 	if (!j->files) {
-		j->nfiles = 3 + (s->kind == KIND_PIPELINE ? s->nstages : 0);
+		/* (only jobs that name a file carry the slots) */
+		size_t n = 3 + (s->kind == KIND_PIPELINE ? s->nstages : 0), k;
+		int flags;
+		for (k = 0; k < n && !file_path(s, k, &flags); k++)
+			;
+		if (k == n)
+			return 0;
+		j->nfiles = n;
 		j->files = xcalloc(j->nfiles, sizeof *j->files);
-		for (size_t k = 0; k < j->nfiles; k++)
+		for (k = 0; k < j->nfiles; k++)
 			j->files[k].fd = -1;
 	}
 	for (size_t k = 0; k < j->nfiles; k++) {
