@@ -358,10 +358,12 @@ static void stop_run(struct runner *r, enum stop_reason why)
 			finished(r, j);
 		}
 	}
-	/* pending jobs that may no longer start are skipped now, in spec order */
+	/* pending jobs that may no longer start are skipped now, in spec
+	 * order (a worker's job is its worker's business: it may be ending
+	 * right now, e.g. one that was still opening its files) */
 	for (size_t i = 0; i < r->n; i++) {
 		struct job *j = &r->jobs[i];
-		if (j->state == JOB_PENDING && !may_start(r, j)) {
+		if (j->owner < 0 && j->state == JOB_PENDING && !may_start(r, j)) {
 			job_skip(j, stop_why(r));
 			finished(r, j);
 		}
