@@ -973,6 +973,8 @@ fail:
 		}
 		pthread_cond_destroy(&r.ended_cv);
 		pthread_mutex_destroy(&r.mtx);
+		free(r.workers); /* (workers_start started none) */
+		free(r.idle);
 	}
 	free(r.env.scratch);
 	if (r.sigfd >= 0) {
