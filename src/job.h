@@ -21,6 +21,7 @@
 #include "capture.h"
 #include "codec.h"
 #include "contain.h"
+#include "ladder.h"
 #include "loop.h"
 #include "util.h"
 #include "spec.h"
@@ -132,10 +133,10 @@ struct job {
 	struct feeder feed;
 	double t_start;              /* monotonic ms */
 	bool exited;
-	bool group_signalled;
 	bool timed_out;
 	bool cancelled;
-	struct timer t_timeout, t_kill, t_poll, t_retry;
+	struct ladder ladder;        /* signal, CONT, KILL after kill_after */
+	struct timer t_timeout, t_poll, t_retry;
 	double poll_ms;
 
 	/* pipeline jobs: the host's records and diagnostics, and stage
