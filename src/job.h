@@ -126,6 +126,7 @@ struct job {
 					a pipeline's host */
 	struct contain_job cj;
 	bool in_cgroup;              /* this attempt ran in a cgroup of its own */
+	bool uncontained;            /* exec --foreground: in piperun's own group */
 	struct escaped *escaped;     /* left the process group, seen in the cgroup */
 	size_t nescaped, escaped_cap;
 	int fd_in, fd_out, fd_err;   /* runner ends, -1 when closed */
