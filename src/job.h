@@ -21,6 +21,7 @@
 #include "capture.h"
 #include "codec.h"
 #include "contain.h"
+#include "ladder.h"
 #include "loop.h"
 #include "util.h"
 #include "spec.h"
@@ -125,6 +126,7 @@ struct job {
 					a pipeline's host */
 	struct contain_job cj;
 	bool in_cgroup;              /* this attempt ran in a cgroup of its own */
+	bool uncontained;            /* exec --foreground: in piperun's own group */
 	struct escaped *escaped;     /* left the process group, seen in the cgroup */
 	size_t nescaped, escaped_cap;
 	int fd_in, fd_out, fd_err;   /* runner ends, -1 when closed */
@@ -132,10 +134,10 @@ struct job {
 	struct feeder feed;
 	double t_start;              /* monotonic ms */
 	bool exited;
-	bool group_signalled;
 	bool timed_out;
 	bool cancelled;
-	struct timer t_timeout, t_kill, t_poll, t_retry;
+	struct ladder ladder;        /* signal, CONT, KILL after kill_after */
+	struct timer t_timeout, t_poll, t_retry;
 	double poll_ms;
 
 	/* pipeline jobs: the host's records and diagnostics, and stage

@@ -276,7 +276,8 @@ void report_job(struct jw *w, const struct job *j)
 		jw_arr_end(w);
 	}
 	if (started)
-		jw_kstr(w, "containment", j->in_cgroup ? "cgroup" : "process-group");
+		jw_kstr(w, "containment", j->uncontained ? "none"
+			: j->in_cgroup ? "cgroup" : "process-group");
 	jw_key(w, "escaped");
 	report_escaped(w, j->escaped, j->nescaped, &j->spec, 1);
 	if (j->throttled)

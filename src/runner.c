@@ -1,6 +1,7 @@
 /* runner.c - scheduling of the jobs of a run (see runner.h). */
 #include "config.h"
 #include "runner.h"
+#include "signals.h"
 #include "util.h"
 
 #include <errno.h>
@@ -149,16 +150,20 @@ static void tracked_del(struct runner *r, pid_t p)
 	}
 }
 
+/* The runner's signals: every terminating signal not ignored at start
+ * (signals.h), and SIGCHLD, which only says "some child ended" (orphans,
+ * in process-group mode; jobs are reaped through their pidfds). */
+static void runner_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	signals_terminating(set);
+	sigaddset(set, SIGCHLD);
+}
+
 void runner_block_signals(void)
 {
 	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	/* SIGCHLD only says "some child ended" (orphans, in process-group
-	 * mode); jobs are reaped through their pidfds */
-	sigaddset(&set, SIGCHLD);
+	runner_signals(&set);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 }
 
@@ -402,6 +407,8 @@ static void on_signal(struct watch *w, uint32_t ev)
 			reap_orphans_locked(r);
 			continue;
 		}
+		if (signals_self_raised(&si))
+			continue; /* EPIPE/EFBIG tell the writer already */
 		r->nsignals++;
 		if (r->nsignals == 1) {
 			r->res->signal = (int)si.ssi_signo;
@@ -813,11 +820,7 @@ int runner_run(const struct spec *s, const struct run_config *cfg,
 	r.env.ops = &r.ops;
 
 	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGCHLD);
+	runner_signals(&set);
 	r.sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (r.sigfd >= 0)
 		loop_add(r.env.loop, &r.w_sig, r.sigfd, EPOLLIN, on_signal, &r);

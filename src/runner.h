@@ -1,6 +1,7 @@
 /* runner.h - runs every job of a spec: dependencies, the parallelism
  * limit, waiting for fds/processes, fail-fast, the run timeout and the
- * runner's own signals (SIGINT/SIGTERM/SIGHUP arrive on a signalfd).
+ * runner's own signals (every terminating signal not ignored at start,
+ * signals.h, arrives on a signalfd).
  * Scheduling lives here; what one job does lives in job.c. */
 #ifndef PIPERUN_RUNNER_H
 #define PIPERUN_RUNNER_H
@@ -57,8 +58,8 @@ struct run_result {
 };
 
 /* Run the jobs.  Returns 0, or -1 if the runner could not set itself up
- * (message on stderr).  The caller must have blocked SIGINT, SIGTERM and
- * SIGHUP (see runner_block_signals) before anything else. */
+ * (message on stderr).  The caller must have blocked the run's signals
+ * (see runner_block_signals) before anything else. */
 int runner_run(const struct spec *s, const struct run_config *cfg,
 	       struct run_result *res);
 void run_result_free(struct run_result *res);

@@ -4,6 +4,8 @@
 #include "jsonw.h"
 #include "loop.h"
 #include "pool.h"
+#include "ladder.h"
+#include "signals.h"
 #include "spawn.h"
 #include "task.h"
 #include "util.h"
@@ -248,7 +250,9 @@ struct worker {
 	pid_t pid;
 	int pidfd, fd_w, fd_r;       /* a pty: fd_w == fd_r, one watch (w_r) */
 	struct watch w_pid, w_w, w_r;
-	struct timer t_deadline, t_kill;
+	struct timer t_deadline;
+	struct timer t_kill;         /* a closing coprocess: KILL if it lingers */
+	struct ladder ladder;        /* the child: signal, CONT, KILL */
 	bool timed_out, killed_for_stop, overflow;
 	int rc, sig;                 /* how it ended (rc -1: by a signal) */
 	struct buf rbuf;             /* its output (run), a partial answer (coprocess) */
@@ -513,15 +517,23 @@ static void on_kill_timer(struct timer *t)
 		kill_pid(w->pid, SIGKILL);
 }
 
-/* Signal the child; KILL after kill_after if it is still there. */
+/* The ladder's send(): the child itself (it shares the host's group). */
+static bool child_signal(void *ctx, int sig, bool follow_up)
+{
+	struct worker *w = ctx;
+	return w->pid > 0 && kill_pid(w->pid, sig) == 0;
+}
+
+/* Signal the child (then SIGCONT); KILL after kill_after if it is still
+ * there.  SIGKILL: at once. */
 static void worker_kill(struct worker *w, int sig)
 {
 	if (w->pid <= 0)
 		return;
-	kill_pid(w->pid, sig);
-	if (sig != SIGKILL && !timer_armed(&w->t_kill))
-		timer_start(w->loop, &w->t_kill, now_ms() + w->e->s->kill_after * 1000,
-			    on_kill_timer, w);
+	if (sig == SIGKILL)
+		ladder_kill(&w->ladder);
+	else
+		ladder_signal(&w->ladder, sig, w->e->s->kill_after);
 }
 
 /* Reap the child (its pidfd is readable). */
@@ -539,6 +551,7 @@ static void child_reap(struct worker *w)
 	w->pidfd = -1;
 	w->pid = 0;
 	timer_stop(w->loop, &w->t_kill);
+	ladder_reset(&w->ladder);
 	timer_stop(w->loop, &w->t_deadline);
 }
 
@@ -646,6 +659,7 @@ static int child_spawn(struct worker *w, char *const *argv, int in, int out, cha
 	}
 	w->timed_out = w->killed_for_stop = w->overflow = false;
 	w->rbuf.len = 0;
+	ladder_init(&w->ladder, w->loop, child_signal, w);
 	return 0;
 }
 
@@ -1725,7 +1739,8 @@ static void *thread_ticker(void *arg)
 			break;
 		if (r > 0 && (p[1].revents & POLLIN)) {
 			struct signalfd_siginfo si;
-			if (read(e->sigfd, &si, sizeof si) == (ssize_t)sizeof si)
+			if (read(e->sigfd, &si, sizeof si) == (ssize_t)sizeof si &&
+			    !signals_self_raised(&si))
 				engine_stop(e, (int)si.ssi_signo, NULL, NULL);
 		}
 		progress_line(e);
@@ -2012,7 +2027,7 @@ static void async_signal(struct watch *wt, uint32_t ev)
 {
 	struct engine *e = wt->data;
 	struct signalfd_siginfo si;
-	if (read(e->sigfd, &si, sizeof si) == (ssize_t)sizeof si)
+	if (read(e->sigfd, &si, sizeof si) == (ssize_t)sizeof si && !signals_self_raised(&si))
 		engine_stop(e, (int)si.ssi_signo, NULL, NULL);
 }
 
@@ -2096,12 +2111,11 @@ int steps_run(const struct steps_spec *s, int in_fd, int out_fd, int info_fd)
 		teardown(&e);
 		return 2;
 	}
-	/* TERM, INT, HUP (the job's timeout or cancel): stop, report, die of it */
+	/* the job's signal (its timeout or cancel), or any terminating signal
+	 * not ignored at start: stop, report, die of it */
 	sigset_t sigs, old;
 	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGHUP);
+	signals_terminating(&sigs);
 	pthread_sigmask(SIG_BLOCK, &sigs, &old);
 	e.sigfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (e.sigfd < 0) {
@@ -2139,13 +2153,8 @@ int steps_run(const struct steps_spec *s, int in_fd, int out_fd, int info_fd)
 	teardown(&e);
 	if (sig) {
 		/* die of it, as the runner expects of a job it signalled */
-		signal(sig, SIG_DFL);
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		sigset_t one;
-		sigemptyset(&one);
-		sigaddset(&one, sig);
-		pthread_sigmask(SIG_UNBLOCK, &one, NULL);
-		raise(sig);
+		die_of_signal(sig);
 		rc = 128 + sig;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);

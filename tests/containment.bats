@@ -142,7 +142,7 @@ EOF
 
 @test "the guardian ignores a terminal's Ctrl-C; the runner handles it" {
 	f=$(spec <<<'{"jobs": [{"run": ["sleep", "30"]}]}')
-	"$PIPERUN" run "$f" > "$BATS_TEST_TMPDIR/o.json" &
+	"${INTERRUPTIBLE[@]}" "$PIPERUN" run "$f" > "$BATS_TEST_TMPDIR/o.json" &
 	pid=$!
 	for i in $(seq 100); do pgrep -P "$pid" sleep >/dev/null && break; sleep 0.05; done
 	guard=$(pgrep -P "$pid" -x piperun-guard)
@@ -154,4 +154,61 @@ EOF
 	wait "$pid" || true
 	[ "$(jq -r '.jobs[0].status' "$BATS_TEST_TMPDIR/o.json")" = cancelled ]
 	! kill -0 "$guard" 2>/dev/null
+}
+
+# The job of the outside report: its shell ignores TERM, so it outlives
+# piperun's first signal; the grandchild does not.
+guard_spec() {
+	spec <<EOF
+{"jobs": [{"shell": "sh -c 'sleep 301; :' $1 & trap '' TERM; sh -c 'sleep 303; :' $1; : $1", "kill_after": "30s"}]}
+EOF
+}
+
+@test "the guardian outlives a group KILL (timeout -k): every job's tree dies, the cgroups are removed" {
+	for mode in cgroup pgroup; do
+		m=$(marker)-$mode
+		f=$(guard_spec "$m")
+		before=$(run_cgroups)
+		# timeout(1) runs piperun in a group of its own and, after -k,
+		# SIGKILLs that whole group: the guardian was in it
+		PIPERUN_CONTAINMENT=$mode run timeout -k 0.5 1 "$PIPERUN" run -o none "$f"
+		[ "$status" = 137 ]
+		gone "$m" || { echo "$mode: left: $(procs_with "$m")"; return 1; }
+		no_new_cgroups "$before"
+	done
+}
+
+@test "the guardian outlives kill -KILL of piperun's whole process group" {
+	m=$(marker)
+	f=$(guard_spec "$m")
+	before=$(run_cgroups)
+	setsid "$PIPERUN" run -o none "$f" &
+	for i in $(seq 100); do [ "$(procs_with "$m" | wc -l)" -ge 3 ] && break; sleep 0.05; done
+	pg=$(pgrep -f -- "run -o none $f" | head -1)
+	[ -n "$pg" ]
+	pg=$(ps -o pgid= -p "$pg" | tr -d ' ')
+	kill -KILL -- "-$pg"
+	gone "$m" || { echo "left: $(procs_with "$m")"; return 1; }
+	no_new_cgroups "$before"
+}
+
+@test "a closed controlling terminal: the run stops, nothing is left, the cgroups are removed" {
+	command -v script >/dev/null
+	m=$(marker)
+	f=$(guard_spec "$m")
+	before=$(run_cgroups)
+	res=$BATS_TEST_TMPDIR/res.json
+	# piperun in a session of its own with a terminal; then the terminal
+	# goes away (script's end of it closes): SIGHUP to its group
+	setsid script -qec "\"$PIPERUN\" run --results \"$res\" -o none \"$f\"" /dev/null < /dev/null > /dev/null 2>&1 &
+	spid=$!
+	for i in $(seq 100); do [ "$(procs_with "$m" | wc -l)" -ge 3 ] && break; sleep 0.05; done
+	[ "$(procs_with "$m" | wc -l)" -ge 3 ]
+	kill -KILL "$spid"
+	# piperun stops its job (TERM, KILL after 30 s is far off): then a
+	# KILL of the whole session takes piperun and, before, the guardian
+	for i in $(seq 100); do [ -s "$res" ] && break; sleep 0.05; done
+	pkill -KILL -s "$(ps -o sid= -p "$(pgrep -f -- "run --results $res" | head -1)" | tr -d ' ')" 2>/dev/null || true
+	gone "$m" || { echo "left: $(procs_with "$m")"; return 1; }
+	no_new_cgroups "$before"
 }

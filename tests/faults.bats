@@ -233,7 +233,7 @@ signals_blocked() {
 interrupt_trial() {
 	local sig=$1 m=$2 res=$BATS_TEST_TMPDIR/res.json st verdict
 	rm -f "$res"
-	"$PIPERUN" run -j 16 --results "$res" -o none "$BATS_TEST_TMPDIR/500.json" 2>/dev/null &
+	"${INTERRUPTIBLE[@]}" "$PIPERUN" run -j 16 --results "$res" -o none "$BATS_TEST_TMPDIR/500.json" 2>/dev/null &
 	local pid=$!
 	# from the moment piperun takes its signals (blocked for its
 	# signalfd: before that, while the loader and, under ASan, the

@@ -8,6 +8,12 @@ load '/usr/lib/bats/bats-assert/load'
 : "${QUICK:?QUICK must point at tests/helpers/quick}"
 : "${PIPELINES:?PIPELINES must point at pipelines/}"
 
+# Background jobs of a non-interactive shell start with SIGINT and SIGQUIT
+# ignored, and piperun leaves signals ignored at start alone (CONTRACT
+# §8.3, like `nohup`): a test that interrupts a background piperun with
+# SIGINT starts it the way a terminal would, with them at their default.
+INTERRUPTIBLE=(env --default-signal=INT,QUIT)
+
 # Write a spec (from stdin) to $BATS_TEST_TMPDIR/NAME (default spec.json)
 # and print its path.
 spec() {
@@ -24,6 +30,36 @@ pr() {
 # jq over $output.
 jqo() {
 	jq -r "$@" <<<"$output"
+}
+
+# The cgroup v2 directory piperun makes its run cgroups in (piperun.PID):
+# this shell's own cgroup under the cgroup2 mount (from mountinfo, as
+# piperun finds it); empty when there is none.
+cgroup_parent() {
+	local mnt own
+	mnt=$(awk '$0 ~ / - cgroup2 / {print $5; exit}' /proc/self/mountinfo)
+	own=$(sed -n 's/^0:://p' /proc/self/cgroup)
+	[ -n "$mnt" ] && printf '%s%s' "$mnt" "${own%/}"
+}
+
+# The run cgroups (piperun.PID) that exist now, one per line.
+run_cgroups() {
+	local d
+	d=$(cgroup_parent) || return 0
+	[ -n "$d" ] && ls "$d" 2>/dev/null | grep '^piperun\.' || true
+}
+
+# True when no run cgroup other than those listed in $1 (one per line)
+# exists, within two seconds (the guardian removes them once the run's
+# processes are gone).
+no_new_cgroups() {
+	local i
+	for i in $(seq 40); do
+		[ -z "$(comm -13 <(sort <<<"$1") <(run_cgroups | sort))" ] && return 0
+		sleep 0.05
+	done
+	echo "left: $(comm -13 <(sort <<<"$1") <(run_cgroups | sort))"
+	return 1
 }
 
 # A word no other process on the machine has in its argv.

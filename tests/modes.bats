@@ -66,7 +66,7 @@ EOF
 	[ "$(jqo '[.jobs[] | .status] | @json')" = '["cancelled","skipped","failed"]' ]
 	[ "$(jqo '.jobs[2].attempts')" = 3 ]
 	f=$(spec t3.json <<<'{"mode": "thread", "jobs": [{"run": ["sleep", "30"], "repeat": 5}]}')
-	"$PIPERUN" run "$f" > "$BATS_TEST_TMPDIR/o.json" &
+	"${INTERRUPTIBLE[@]}" "$PIPERUN" run "$f" > "$BATS_TEST_TMPDIR/o.json" &
 	pid=$!
 	for i in $(seq 100); do [ "$(pgrep -c -P "$pid" sleep)" = 5 ] && break; sleep 0.05; done
 	kill -INT "$pid"

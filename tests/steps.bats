@@ -211,7 +211,7 @@ EOF
 	m=$(marker)
 	f=$(spec <<EOF
 {"jobs":[{"name":"t","items":{"count":1000},"timeout":0.8,"steps":[
-  {"name":"a","workers":2,"run":["sh","-c","exec sleep 30 $m"]},
+  {"name":"a","workers":2,"run":["sh","-c","sleep 30; : $m"]},
   {"name":"b","coprocess":["sh","-c","while read -r l; do echo \$l; done; sleep 30 # $m"]}]}]}
 EOF
 )
@@ -236,6 +236,21 @@ EOF
 		[ "$(jqo '.jobs[0].stdout')" = "$(printf 'done-0\ndone-0')" ]
 		[ "$(jqo '.jobs[0].failed_items | map([.item, .signal, .error]) | @json')" = '[["5","SIGKILL","timed out after 0.3s"]]' ]
 		[ "$(jqo '.jobs[0].duration_ms < 3000')" = true ]
+	done
+}
+
+@test "item_timeout reaches a stopped step child: SIGCONT follows the signal, no KILL needed" {
+	f=$(spec <<'EOF'
+{"jobs":[{"name":"st","items":["x","y"],"kill_after":5,"steps":[
+  {"name":"nap","workers":2,"item_timeout":0.3,"stdin":null,
+   "run":["sh","-c","trap 'exit 7' TERM; kill -STOP $$"]}]}]}
+EOF
+)
+	for m in async thread; do
+		pr run --mode "$m" "$f"
+		assert_failure 1
+		[ "$(jqo '.jobs[0].failed_items | sort_by(.item) | map([.item, .signal, .returncode]) | @json')" = \
+		  '[["x",null,7],["y",null,7]]' ]
 	done
 }
 
