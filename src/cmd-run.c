@@ -21,8 +21,9 @@ enum output { OUT_JSON, OUT_JSONL, OUT_TEXT, OUT_NONE };
 /* Where results go while the run goes on.  JSONL records are written
  * and their jobs released as they end.  The JSON document streams too, in
  * spec order, as soon as every earlier job is done, unless some job
- * streams live output to our stdout (live output comes first, the
- * document after): then it waits for the end and keeps every record. */
+ * inherits our stdout (its output comes first, the document after): then
+ * it waits for the end and keeps every record.  While the results use
+ * stdout, tee and --tag lines go to stderr (CONTRACT §8.1). */
 struct run_cli {
 	enum output output;
 	const char *results;
@@ -94,11 +95,12 @@ static bool on_done(const struct job *jc, void *ctx)
 	return !c->out->err && !(c->res_sink && c->res_sink->err);
 }
 
-/* Does any job stream live output to piperun's stdout? */
-static bool live_stdout(const struct spec *s)
+/* Does some job hold piperun's own stdout (inherit, untagged)?  Its
+ * output comes before the JSON document then. */
+static bool inherits_stdout(const struct spec *s, bool tag)
 {
-	for (size_t i = 0; i < s->njobs; i++)
-		if (s->jobs[i].out.mode == IO_TEE || s->jobs[i].out.mode == IO_INHERIT)
+	for (size_t i = 0; !tag && i < s->njobs; i++)
+		if (s->jobs[i].out.mode == IO_INHERIT)
 			return true;
 	return false;
 }
@@ -264,7 +266,10 @@ static int cmd_run(int argc, char **argv)
 		cli.res_sink->fd = results_fd;
 		jw_init(&cli.jw_res, fd_sink_write, cli.res_sink, true);
 	}
-	cli.stream_out = cli.output == OUT_JSON && !live_stdout(s);
+	/* --timestamps alone means tagged lines with the time of day */
+	tag = tag || timestamps || s->tag;
+	bool results_stdout = cli.output != OUT_NONE;
+	cli.stream_out = cli.output == OUT_JSON && !inherits_stdout(s, tag);
 	cli.release = !(cli.output == OUT_JSON && !cli.stream_out);
 	struct run_config cfg = {
 		.mode = s->mode,
@@ -272,8 +277,9 @@ static int cmd_run(int argc, char **argv)
 		.timeout = s->timeout,
 		.fail_fast = s->fail_fast,
 		.progress = progress,
-		.tag = tag || s->tag,
+		.tag = tag,
 		.timestamps = timestamps,
+		.live_to_stderr = results_stdout,
 		.on_start = on_start,
 		.on_done = on_done,
 		.out_fd = cli.output == OUT_NONE ? -1 : 1,
@@ -357,9 +363,10 @@ const struct cmd_entry cmd_run_entry = {
 	"  -o, --output FMT       json (default), jsonl, text or none\n"
 	"      --results FILE     also write the JSON document to FILE\n"
 	"      --only NAME        run only NAME and what it depends on (repeatable)\n"
-	"      --tag              prefix live output lines (tee, inherit) with\n"
-	"                         \"name| \"; each line is written whole\n"
-	"      --timestamps       with --tag: and with the time of day\n"
+	"      --tag              show every job's output live, each line whole\n"
+	"                         and prefixed \"name| \" (captured output is kept\n"
+	"                         too); on stderr while results go to stdout\n"
+	"      --timestamps       --tag, and the time of day before each line\n"
 	"      --progress WHEN    auto (default: when stderr is a terminal), always\n"
 	"                         or never: counts, a bar and an ETA on stderr\n"
 	"  -q, --quiet            print no results, no progress\n"

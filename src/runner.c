@@ -804,6 +804,7 @@ int runner_run(const struct spec *s, const struct run_config *cfg,
 	r.env.scratch = xmalloc(JOB_SCRATCH);
 	r.env.tag = cfg->tag;
 	r.env.timestamps = cfg->timestamps;
+	r.env.live_out_to_stderr = cfg->live_to_stderr;
 	r.env.spec = s;
 	r.env.all = r.jobs;
 	r.ops.ended = on_ended;

@@ -25,6 +25,8 @@ struct run_config {
 	long fail_fast;      /* 0 = off */
 	enum progress_when progress;
 	bool tag, timestamps;
+	bool live_to_stderr; /* the results use stdout: tee and --tag lines of
+				jobs' stdout go to stderr (CONTRACT §8.1) */
 	/* Called once the run is set up (started_at, limit, containment and
 	 * jobs are known), then as each job reaches DONE (completion order;
 	 * the job array is res->jobs). */
