@@ -180,15 +180,15 @@ static int cmd_pool(int argc, char **argv)
 	if (task_name) {
 		o.task = task_builtin(task_name);
 		if (!o.task) {
-			fprintf(stderr, "piperun: pool: unknown task \"%s\" (built in: gcd, factorize, sleep)\n",
-				task_name);
+			err_line("piperun: pool: unknown task \"%s\" (built in: gcd, factorize, sleep)",
+				 task_name);
 			return EXIT_USAGE;
 		}
 	} else {
 		char *why = NULL;
 		o.task = task_plugin(plugin, &why);
 		if (!o.task) {
-			fprintf(stderr, "piperun: pool: --task-plugin %s\n", why);
+			err_line("piperun: pool: --task-plugin %s", why);
 			free(why);
 			return EXIT_USAGE;
 		}
@@ -199,7 +199,7 @@ static int cmd_pool(int argc, char **argv)
 	if (items_file && strcmp(items_file, "-")) {
 		fd = open(items_file, O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {
-			fprintf(stderr, "piperun: pool: %s: %s\n", items_file, strerror(errno));
+			err_line("piperun: pool: %s: %s", items_file, strerror(errno));
 			return EXIT_USAGE;
 		}
 	}
@@ -209,7 +209,7 @@ static int cmd_pool(int argc, char **argv)
 	if (fd)
 		close(fd);
 	if (prc < 0) {
-		fprintf(stderr, "piperun: pool: %s: %s\n", items_file ? items_file : "<stdin>", err);
+		err_line("piperun: pool: %s: %s", items_file ? items_file : "<stdin>", err);
 		free(err);
 		pool_items_free(&it);
 		return EXIT_USAGE;
@@ -269,6 +269,9 @@ static int cmd_pool(int argc, char **argv)
 		case POUT_TEXT: {
 			char line[512];
 			for (size_t i = 0; i < it.n; i++) {
+				/* one item, one line, whatever an error says */
+				char *etext = res[i].status != POOL_OK && res[i].text
+					      ? ctl_escape(res[i].text, false) : NULL;
 				struct buf b = { 0 };
 				struct jw tw;
 				jw_init(&tw, buf_sink_write, &b, false);
@@ -280,9 +283,10 @@ static int cmd_pool(int argc, char **argv)
 					jw_raw(&tw, res[i].text);
 				snprintf(line, sizeof line, "%6zu  %-7s  %.400s\n", i,
 					 res[i].status == POOL_OK ? "ok" : res[i].status == POOL_ERROR ? "error" : "skipped",
-					 res[i].status == POOL_OK ? (b.p ? b.p : "") : res[i].text ? res[i].text : "");
+					 res[i].status == POOL_OK ? (b.p ? b.p : "") : etext ? etext : "");
 				fd_sink_write(out, line, strlen(line));
 				buf_free(&b);
+				free(etext);
 			}
 			snprintf(line, sizeof line, "%zu items: %zu ok, %zu error, %zu skipped; %s, %d workers, %.1fms\n",
 				 it.n, st.ok, st.error, st.skipped, pool_mode_name(o.mode), st.workers, st.wall_ms);

@@ -250,7 +250,7 @@ static int cmd_run(int argc, char **argv)
 	if (cli.results) {
 		results_fd = open(cli.results, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
 		if (results_fd < 0) {
-			fprintf(stderr, "piperun: --results %s: %s\n", cli.results, strerror(errno));
+			err_line("piperun: --results %s: %s", cli.results, strerror(errno));
 			spec_free(s);
 			return EXIT_USAGE;
 		}
@@ -327,8 +327,8 @@ static int cmd_run(int argc, char **argv)
 			report_doc_begin(&cli.jw_res, s, res.started_at, res.limit, res.containment);
 		report_doc_end(&cli.jw_res, &res);
 		if (fd_sink_flush(cli.res_sink) < 0 || close(results_fd) < 0) {
-			fprintf(stderr, "piperun: writing results to %s: %s\n", cli.results,
-				strerror(cli.res_sink->err ? cli.res_sink->err : errno));
+			err_line("piperun: writing results to %s: %s", cli.results,
+				 strerror(cli.res_sink->err ? cli.res_sink->err : errno));
 			rc = EXIT_RUNNER;
 		}
 		free(cli.res_sink);

@@ -884,8 +884,10 @@ static void start_stream(struct job *j, const struct io_spec *io, int fd,
 		     !(s->kind == KIND_POOL && io == &s->out));
 	if (live) {
 		char *name = spec_redact(s, s->name);
-		live_init(lv, fd == 1 && j->env->live_out_to_stderr ? 2 : fd, name,
+		char *shown = ctl_escape(name, true);
+		live_init(lv, fd == 1 && j->env->live_out_to_stderr ? 2 : fd, shown,
 			  j->env->tag, j->env->timestamps);
+		free(shown);
 		free(name);
 	}
 	capture_init(c, io->mode == IO_INHERIT ? 0 : s->max_output,

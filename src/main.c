@@ -57,10 +57,10 @@ int cmd_bad_usage(const struct cmd_entry *c, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fprintf(stderr, "piperun: %s: ", c->name);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	char *m = xvasprintf(fmt, ap);
 	va_end(ap);
+	err_line("piperun: %s: %s", c->name, m);
+	free(m);
 	cmd_usage(stderr, c);
 	return EXIT_USAGE;
 }
@@ -124,7 +124,7 @@ int main(int argc, char **argv)
 		}
 		const struct cmd_entry *c = find_cmd(argv[2]);
 		if (!c) {
-			fprintf(stderr, "piperun: help: unknown command '%s'\n", argv[2]);
+			err_line("piperun: help: unknown command '%s'", argv[2]);
 			main_usage(stderr);
 			return EXIT_USAGE;
 		}
@@ -134,9 +134,9 @@ int main(int argc, char **argv)
 	const struct cmd_entry *c = find_cmd(name);
 	if (!c) {
 		if (name[0] == '-')
-			fprintf(stderr, "piperun: unknown option '%s'\n", name);
+			err_line("piperun: unknown option '%s'", name);
 		else
-			fprintf(stderr, "piperun: unknown command '%s'\n", name);
+			err_line("piperun: unknown command '%s'", name);
 		main_usage(stderr);
 		return EXIT_USAGE;
 	}

@@ -401,12 +401,23 @@ static void put(jw_sink_fn sink, void *ctx, const char *fmt, ...)
 	free(s);
 }
 
+/* A name as the table shows it: redacted, control characters escaped. */
+static char *text_name(const struct job *j)
+{
+	char *red = spec_redact(j->spec, j->spec->name);
+	char *shown = ctl_escape(red, true);
+	free(red);
+	return shown;
+}
+
 void report_text(jw_sink_fn sink, void *ctx, const struct spec *s,
 		 const struct run_result *res)
 {
 	size_t wname = 4;
 	for (size_t i = 0; i < res->njobs; i++) {
-		size_t l = strlen(res->jobs[i].spec->name);
+		char *name = text_name(&res->jobs[i]);
+		size_t l = strlen(name);
+		free(name);
 		if (l > wname)
 			wname = l;
 	}
@@ -422,11 +433,13 @@ void report_text(jw_sink_fn sink, void *ctx, const struct spec *s,
 		char dur[32] = "-";
 		if (j->attempts)
 			snprintf(dur, sizeof dur, "%.1fms", j->duration_ms);
-		char *err = j->error ? spec_redact(j->spec, j->error) : xstrdup("");
-		char *nl = strchr(err, '\n');
+		char *red = j->error ? spec_redact(j->spec, j->error) : xstrdup("");
+		char *nl = strchr(red, '\n');
 		if (nl)
 			*nl = 0;
-		char *name = spec_redact(j->spec, j->spec->name);
+		char *err = ctl_escape(red, false);
+		free(red);
+		char *name = text_name(j);
 		put(sink, ctx, "%-*.*s  %-9s  %4s  %10s  %s\n", (int)wname, (int)wname, name,
 		    job_status_name(j->status), rc, dur, err);
 		free(name);

@@ -751,7 +751,9 @@ static void sample(void *ctx, struct progress_counts *c)
 		job_steps_progress(j, line, sizeof line);
 		if (*line) {
 			char *red = spec_redact(j->spec, line);
-			snprintf(c->detail, sizeof c->detail, "%s", red);
+			char *shown = ctl_escape(red, true);
+			snprintf(c->detail, sizeof c->detail, "%s", shown);
+			free(shown);
 			free(red);
 			break;
 		}

@@ -90,3 +90,13 @@ load helper
 	assert_failure 2
 	[[ $stderr == "piperun: /nonexistent/spec.json: cannot open: No such file or directory" ]]
 }
+
+@test "control characters in a command-line value are escaped in the error line" {
+	pr run $'--bo\ngus\e[31m' x.json
+	assert_failure 2
+	[ "$(head -1 <<<"$stderr")" = "piperun: run: unknown option '--bo\\ngus\\x1b[31m'" ]
+	[ "$(wc -l <<<"$stderr")" = 3 ]
+	pr $'fro\tb'
+	assert_failure 2
+	[ "$(head -1 <<<"$stderr")" = "piperun: unknown command 'fro\\tb'" ]
+}

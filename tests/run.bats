@@ -202,3 +202,53 @@ EOF
 	assert_success
 	[ "$(jqo '[.jobs[] | [.name, .stdout]] | @json')" = '[["g[x]","x-1\n"],["g[y]","y-2\n"],["s[$(echo pwned)]","$(echo pwned)\n"]]' ]
 }
+
+@test "control characters in names are escaped in tags and the text table; JSON keeps them exact" {
+	f=$(spec <<'EOF'
+{"jobs": [
+  {"name": "a\nb", "run": ["echo", "hi"]},
+  {"name": "c\\d\u001b[31m", "shell": "echo x; echo y >&2; exit 3"},
+  {"name": "f", "run": ["printf", "%s\\n", "{}"], "foreach": ["one\ntwo\r"]}
+]}
+EOF
+)
+	pr run -o text --tag "$f"
+	assert_failure 1
+	# the table: a header, one line per job, the summary
+	[ "${#lines[@]}" = 5 ]
+	assert_line --regexp '^a\\nb +ok +0 '
+	assert_line --regexp '^c\\\\d\\x1b\[31m +failed +3 '
+	assert_line --regexp '^f\[one\\ntwo\\r\] +ok +0 '
+	# every tagged line carries its whole, escaped tag
+	[ "$(grep -cvE '^(a\\nb|c\\\\d\\x1b\[31m|f\[one\\ntwo\\r\])\| ' <<<"$stderr")" = 0 ]
+	[ "$(grep -c '' <<<"$stderr")" = 5 ]
+	grep -qxF 'a\nb| hi' <<<"$stderr"
+	# the records keep the names exactly
+	pr run "$f"
+	[ "$(jqo '.jobs[0].name')" = $'a\nb' ]
+	[ "$(jqo '.jobs[2].name')" = $'f[one\ntwo\r]' ]
+}
+
+@test "control characters in names are escaped in validation errors: one error, one line" {
+	f=$(spec <<'EOF'
+{"jobs": [{"name": "x", "run": ["true"], "after": ["no\nsuch\u001b[2J"]}, {"name": "a\tb", "run": ["true"]}, {"name": "a\tb", "run": ["true"]}]}
+EOF
+)
+	pr validate "$f"
+	assert_failure 2
+	[ "$(grep -c '' <<<"$stderr")" = 2 ]
+	[[ $stderr == *'no job named "no\nsuch\x1b[2J"'* ]]
+	[[ $stderr == *'duplicate job name "a\tb"'* ]]
+}
+
+@test "control characters in step names are escaped in the progress line" {
+	f=$(spec <<'EOF'
+{"jobs": [{"name": "s", "items": ["1", "2", "3", "4"], "steps": [{"name": "sl\u001bept", "run": ["sh", "-c", "sleep 0.3; echo \"$1\"", "sh", "{}"]}]}]}
+EOF
+)
+	pr run --progress always -o none "$f"
+	assert_success
+	[ "$(grep -cv '^piperun: ' <<<"$stderr")" = 0 ]
+	grep -q 'sl\\x1bept [0-9]' <<<"$stderr"
+	[ "$(grep -c $'\e' <<<"$stderr")" = 0 ]
+}
