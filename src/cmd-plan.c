@@ -9,7 +9,10 @@
 #include "spec.h"
 #include "util.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -338,6 +341,9 @@ static int cmd_plan(int argc, char **argv)
 	jw_newline(&w);
 	int rc = EXIT_OK;
 	if (fd_sink_flush(out) < 0) {
+		/* a reader that went away ends us as it would any filter */
+		if (out->err == EPIPE)
+			die_of_signal(SIGPIPE);
 		fprintf(stderr, "piperun: plan: writing to stdout: %s\n", strerror(out->err));
 		rc = EXIT_RUNNER;
 	}

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -300,6 +301,9 @@ static int cmd_pool(int argc, char **argv)
 		pool_results_free(res, it.n);
 	}
 	if (fd_sink_flush(out) < 0) {
+		/* a reader that went away ends us as it would any filter */
+		if (out->err == EPIPE)
+			die_of_signal(SIGPIPE);
 		fprintf(stderr, "piperun: pool: writing to stdout: %s\n", strerror(out->err));
 		rc = EXIT_RUNNER;
 	}

@@ -70,9 +70,10 @@ static void emit_ready(struct run_cli *c)
 	}
 }
 
-/* Records go out as jobs end; once stdout or --results cannot take them
- * (a full disk, a reader gone: `| head -c1`), the run stops (exit 3). */
-static bool on_done(const struct job *jc, void *ctx)
+/* Records go out as jobs end.  Once stdout's reader is gone (`| head -1`)
+ * the run stops as if by SIGPIPE; once stdout or --results cannot take
+ * them otherwise (a full disk), it stops with exit 3. */
+static enum results_state on_done(const struct job *jc, void *ctx)
 {
 	struct run_cli *c = ctx;
 	struct job *j = &c->res->jobs[jc->index];
@@ -92,7 +93,9 @@ static bool on_done(const struct job *jc, void *ctx)
 	} else if (c->release) {
 		job_release(j);
 	}
-	return !c->out->err && !(c->res_sink && c->res_sink->err);
+	if (c->out->err == EPIPE)
+		return RESULTS_CLOSED;
+	return c->out->err || (c->res_sink && c->res_sink->err) ? RESULTS_FAILED : RESULTS_OK;
 }
 
 /* Does some job hold piperun's own stdout (inherit, untagged)?  Its
@@ -102,6 +105,19 @@ static bool inherits_stdout(const struct spec *s, bool tag)
 	for (size_t i = 0; !tag && i < s->njobs; i++)
 		if (s->jobs[i].out.mode == IO_INHERIT)
 			return true;
+	return false;
+}
+
+/* With no results on stdout: does piperun copy some job's output there
+ * (tee; with --tag, every stdout it reads but a pool job's results)? */
+static bool copies_to_stdout(const struct spec *s, bool tag)
+{
+	for (size_t i = 0; i < s->njobs; i++) {
+		const struct job_spec *j = &s->jobs[i];
+		if (j->out.mode == IO_TEE || (tag && j->out.mode == IO_INHERIT) ||
+		    (tag && j->out.mode == IO_CAPTURE && j->kind != KIND_POOL))
+			return true;
+	}
 	return false;
 }
 
@@ -282,7 +298,8 @@ static int cmd_run(int argc, char **argv)
 		.live_to_stderr = results_stdout,
 		.on_start = on_start,
 		.on_done = on_done,
-		.out_fd = cli.output == OUT_NONE ? -1 : 1,
+		/* watched, so that a reader gone stops the run at once */
+		.out_fd = results_stdout || copies_to_stdout(s, tag) ? 1 : -1,
 		.ctx = &cli,
 	};
 	struct run_result res;
@@ -318,8 +335,17 @@ static int cmd_run(int argc, char **argv)
 		break;
 	}
 	int rc = EXIT_OK;
-	if (fd_sink_flush(out) < 0) {
+	if (fd_sink_flush(out) < 0 && out->err == EPIPE) {
+		/* stdout's reader went away, as a filter does when it has
+		 * seen enough: no message; --results tells, and we die of
+		 * SIGPIPE (CONTRACT §8.2) */
+		if (res.stop != STOP_SIGNAL) {
+			res.stop = STOP_SIGNAL;
+			res.signal = SIGPIPE;
+		}
+	} else if (out->err) {
 		fprintf(stderr, "piperun: writing results to stdout: %s\n", strerror(out->err));
+		res.output_failed = true;
 		rc = EXIT_RUNNER;
 	}
 	if (cli.res_sink) {
@@ -373,7 +399,8 @@ const struct cmd_entry cmd_run_entry = {
 	"  -h, --help             show this help\n"
 	"\n"
 	"exit status: 0 all jobs ok, 1 some job not ok, 2 usage or spec error\n"
-	"(nothing started), 3 the runner could not go on; killed by the signal\n"
-	"that interrupted it (SIGINT/SIGTERM/SIGHUP) after cleaning up.\n",
+	"(nothing started), 3 the runner could not go on (results could not be\n"
+	"written); killed by the signal that interrupted it (SIGINT/SIGTERM/\n"
+	"SIGHUP) after cleaning up, or by SIGPIPE when stdout's reader went away.\n",
 	.exec = cmd_run,
 };

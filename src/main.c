@@ -12,6 +12,10 @@
  *                where still possible
  *   run       killed by SIGINT/SIGTERM/SIGHUP after terminating every job
  *                and writing results (the shell sees 130/143/129)
+ *   run       killed by SIGPIPE: stdout's reader went away (a filter
+ *                that has seen enough, `| head -1`): the run stops like
+ *                an interrupt, --results FILE still written (CONTRACT §8.2);
+ *                plan and pool output die of it quietly too
  *   Precedence: 2 > interrupted > 3 > 1 > 0.
  */
 #include "config.h"

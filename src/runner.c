@@ -233,6 +233,18 @@ static void output_failed(struct runner *r)
 		stop_run(r, STOP_OUTPUT);
 }
 
+/* stdout's reader went away (`| head -1`): the run stops as an interrupt
+ * by SIGPIPE does, and the caller dies of it (CONTRACT §8.2).  Not
+ * counted as a signal received: the SIGPIPE our own writes may raise
+ * next is not a second Ctrl-C. */
+static void output_closed(struct runner *r)
+{
+	if (r->stop == STOP_SIGNAL)
+		return;
+	r->res->signal = SIGPIPE;
+	stop_run(r, STOP_SIGNAL);
+}
+
 static void finished(struct runner *r, struct job *j)
 {
 	xgrow(&r->work, &r->work_cap, r->nwork + 1, sizeof *r->work);
@@ -253,7 +265,11 @@ static void finished(struct runner *r, struct job *j)
 			if (--src->from_refs == 0 && src->written)
 				capture_free(&src->out);
 		}
-		if (r->cfg->on_done && !r->cfg->on_done(f, r->cfg->ctx))
+		enum results_state rs = r->cfg->on_done ? r->cfg->on_done(f, r->cfg->ctx)
+					: RESULTS_OK;
+		if (rs == RESULTS_CLOSED)
+			output_closed(r);
+		else if (rs == RESULTS_FAILED)
 			output_failed(r);
 		for (size_t k = 0; k < f->nrdeps; k++) {
 			struct job *d = &r->jobs[f->rdeps[k]];
@@ -381,14 +397,14 @@ static void reap_orphans(struct job *j)
 	unlock(r);
 }
 
-/* The reader of our stdout went away (`| head -c1`): the results have
- * nowhere to go, so stop now rather than at the next record. */
+/* The reader of our stdout went away (`| head -1`): stop now rather
+ * than at the next record. */
 static void on_out_gone(struct watch *w, uint32_t ev)
 {
 	struct runner *r = w->data;
 	loop_del(r->env.loop, &r->w_out);
 	lock(r);
-	output_failed(r);
+	output_closed(r);
 	unlock(r);
 }
 

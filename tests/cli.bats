@@ -100,3 +100,10 @@ load helper
 	assert_failure 2
 	[ "$(head -1 <<<"$stderr")" = "piperun: unknown command 'fro\\tb'" ]
 }
+
+@test "a reader that left before the plan was written: killed by SIGPIPE, no message" {
+	f=$(spec <<<'{"jobs": [{"run": ["true"], "repeat": 3000}]}')
+	run bash -c '"$0" plan "$1" 2>"$2" | head -c1 >/dev/null; echo "${PIPESTATUS[0]}"' "$PIPERUN" "$f" "$BATS_TEST_TMPDIR/err"
+	assert_output 141
+	[ ! -s "$BATS_TEST_TMPDIR/err" ]
+}
