@@ -331,8 +331,8 @@ static void report_head(struct jw *w, const struct spec *s, const char *started_
 	jw_kstr(w, "containment", contain_mode_name(containment));
 }
 
-/* What is known when it has ended. */
-static void report_tail(struct jw *w, const struct run_result *res)
+/* What is known when it has ended (counts: with the summary). */
+static void report_tail(struct jw *w, const struct run_result *res, bool counts)
 {
 	jw_kstr(w, "status", report_run_status(res));
 	jw_knum(w, "duration_ms", res->duration_ms);
@@ -344,7 +344,8 @@ static void report_tail(struct jw *w, const struct run_result *res)
 	case STOP_OUTPUT: jw_str(w, "output"); break;
 	default: jw_null(w);
 	}
-	report_counts(w, res);
+	if (counts)
+		report_counts(w, res);
 	jw_key(w, "orphans");
 	const struct job_spec **all = xcalloc(res->njobs + 1, sizeof *all);
 	for (size_t k = 0; k < res->njobs; k++)
@@ -366,7 +367,7 @@ void report_doc_begin(struct jw *w, const struct spec *s, const char *started_at
 void report_doc_end(struct jw *w, const struct run_result *res)
 {
 	jw_arr_end(w);
-	report_tail(w, res);
+	report_tail(w, res, true);
 	jw_obj_end(w);
 	jw_newline(w);
 }
@@ -380,12 +381,19 @@ void report_document(struct jw *w, const struct spec *s,
 	report_doc_end(w, res);
 }
 
+/* {"summary": {...}, "run": {the document's other top-level fields}}:
+ * no "name" at the top, so that select(.name) keeps exactly the job
+ * records and select(.summary) the trailer. */
 void report_summary_line(struct jw *w, const struct spec *s,
 			 const struct run_result *res)
 {
 	jw_obj(w, false);
+	report_counts(w, res);
+	jw_key(w, "run");
+	jw_obj(w, false);
 	report_head(w, s, res->started_at, res->limit, res->containment);
-	report_tail(w, res);
+	report_tail(w, res, false);
+	jw_obj_end(w);
 	jw_obj_end(w);
 	jw_newline(w);
 }

@@ -83,7 +83,7 @@ EOF
 	last=$(tail -1 <<<"$output")
 	[ "$(jq -c '.summary | [.total, .ok]' <<<"$last")" = '[2000,2000]' ]
 	[ "$(head -n -1 <<<"$output" | jq -r '(.name[2:]) + " " + (.stdout | rtrimstr("\n"))' | awk '$1 != $2' | wc -l)" = 0 ]
-	[ "$(jq '.runner.fds_end == .runner.fds_start' <<<"$last")" = true ]
+	[ "$(jq '.run.runner.fds_end == .run.runner.fds_start' <<<"$last")" = true ]
 }
 
 @test "77-78: 5 producers x 10,000 lines, tagged: 50,000 intact lines, each producer's in order" {

@@ -97,6 +97,20 @@ load helper
 	[ "$(jq -c .summary <<<"${lines[2]}")" = '{"total":2,"ok":2,"failed":0,"timeout":0,"error":0,"skipped":0,"cancelled":0}' ]
 }
 
+@test "--output jsonl: select(.name) gives exactly the job records, select(.summary) the trailer with the run's fields" {
+	f=$(spec <<<'{"name": "the-run", "jobs": [{"name": "a", "run": ["true"]}, {"name": "b", "shell": "exit 1"}]}')
+	pr run -o jsonl --results "$BATS_TEST_TMPDIR/r.json" "$f"
+	assert_failure 1
+	[ "$(jq -c 'select(.name) | .name' <<<"$output" | sort | paste -sd,)" = '"a","b"' ]
+	[ "$(jq -c 'select(.summary) | keys' <<<"$output")" = '["run","summary"]' ]
+	trailer=$(jq -c 'select(.summary)' <<<"$output")
+	[ "$trailer" = "$(tail -1 <<<"$output" | jq -c .)" ]
+	[ "$(jq -c '.summary | [.total, .ok, .failed]' <<<"$trailer")" = '[2,1,1]' ]
+	# the run's fields are the document's top-level fields, jobs and summary aside
+	[ "$(jq -c '.run | [.piperun, .name, .status, .stopped, .mode] ' <<<"$trailer")" = '["0.1.0","the-run","failed",null,"async"]' ]
+	[ "$(jq -c '.run | keys' <<<"$trailer")" = "$(jq -c 'del(.jobs, .summary) | keys' "$BATS_TEST_TMPDIR/r.json")" ]
+}
+
 @test "--output text: a table with name, status, returncode" {
 	f=$(spec <<<'{"jobs": [{"name": "good", "run": ["true"]}, {"name": "bad", "shell": "exit 2"}]}')
 	pr run --output text "$f"
