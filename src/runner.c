@@ -758,7 +758,12 @@ static void sample(void *ctx, struct progress_counts *c)
 	c->total = r->n;
 	c->done = r->done;
 	c->running = r->running;
-	c->failed = r->done - r->res->counts[ST_OK];
+	/* as the summary counts them: stopped and never-started jobs are
+	 * not failures */
+	c->failed = r->res->counts[ST_FAILED] + r->res->counts[ST_TIMEOUT] +
+		    r->res->counts[ST_ERROR];
+	c->cancelled = r->res->counts[ST_CANCELLED];
+	c->skipped = r->res->counts[ST_SKIPPED];
 	unlock(r);
 	c->detail[0] = 0;
 	for (size_t k = 0; k < r->nsteps_jobs; k++) {

@@ -131,6 +131,17 @@ load helper
 	assert_output ''
 }
 
+@test "progress counts cancelled and skipped jobs as the summary does, not as failed" {
+	f=$(spec <<<'{"jobs": [{"name": "s", "run": ["sleep", "30"], "repeat": 2}, {"name": "later", "run": ["true"], "after": ["s"]}]}')
+	pr run --timeout 0.3 --progress always -o none "$f"
+	assert_failure 1
+	last=$(tail -1 <<<"$stderr")
+	[[ $last == "piperun: 3/3 done, 0 running, 0 failed, 2 cancelled, 1 skipped, "* ]]
+	f=$(spec <<<'{"jobs": [{"name": "bad", "shell": "exit 1"}, {"name": "t", "run": ["sleep", "30"], "timeout": 0.1}]}')
+	pr run --progress always -o none "$f"
+	[[ $(tail -1 <<<"$stderr") == "piperun: 2/2 done, 0 running, 2 failed, "* ]]
+}
+
 @test "--results FILE writes the JSON document there as well" {
 	f=$(spec <<<'{"jobs": [{"run": ["echo", "hi"]}]}')
 	pr run --output none --results "$BATS_TEST_TMPDIR/r.json" "$f"
