@@ -142,7 +142,7 @@ static int cmd_run(int argc, char **argv)
 	struct run_cli cli = { .output = OUT_JSON };
 	long max_parallel = -1, fail_fast = -1;
 	enum progress_when progress = PROGRESS_AUTO;
-	bool tag = false, timestamps = false;
+	bool tag = false, timestamps = false, quiet = false;
 	int mode = -1;
 	double timeout = -1;
 	char **only = NULL;
@@ -196,8 +196,7 @@ static int cmd_run(int argc, char **argv)
 			only[nonly++] = optarg;
 			break;
 		case 'q':
-			cli.output = OUT_NONE;
-			progress = PROGRESS_NEVER;
+			quiet = true;
 			break;
 		case 'T':
 			tag = true;
@@ -223,6 +222,11 @@ static int cmd_run(int argc, char **argv)
 		default:
 			return cmd_bad_usage(self, "unknown option '%s'", argv[optind - 1]);
 		}
+	}
+	/* -q wins wherever it stands: a later -o or --progress does not undo it */
+	if (quiet) {
+		cli.output = OUT_NONE;
+		progress = PROGRESS_NEVER;
 	}
 	if (argc - optind != 1) {
 		free(only);
@@ -395,7 +399,8 @@ const struct cmd_entry cmd_run_entry = {
 	"      --timestamps       --tag, and the time of day before each line\n"
 	"      --progress WHEN    auto (default: when stderr is a terminal), always\n"
 	"                         or never: counts, a bar and an ETA on stderr\n"
-	"  -q, --quiet            print no results, no progress\n"
+	"  -q, --quiet            print no results, no progress (wins over -o\n"
+	"                         and --progress wherever it stands)\n"
 	"  -h, --help             show this help\n"
 	"\n"
 	"exit status: 0 all jobs ok, 1 some job not ok, 2 usage or spec error\n"

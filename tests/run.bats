@@ -131,6 +131,17 @@ load helper
 	assert_output ''
 }
 
+@test "-q wins over -o and --progress wherever it stands" {
+	f=$(spec <<<'{"jobs": [{"shell": "exit 1"}]}')
+	for args in "-q -o json --progress always" "--progress always -o jsonl -q" "-q --output text"; do
+		# shellcheck disable=SC2086
+		pr run $args "$f"
+		assert_failure 1
+		assert_output ''
+		[ -z "$stderr" ]
+	done
+}
+
 @test "progress counts cancelled and skipped jobs as the summary does, not as failed" {
 	f=$(spec <<<'{"jobs": [{"name": "s", "run": ["sleep", "30"], "repeat": 2}, {"name": "later", "run": ["true"], "after": ["s"]}]}')
 	pr run --timeout 0.3 --progress always -o none "$f"
