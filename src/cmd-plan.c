@@ -363,6 +363,7 @@ const struct cmd_entry cmd_plan_entry = {
 	"\"error\" when not found), environments as a diff against piperun's own\n"
 	"(secret_env values as \"***\"), and durations in seconds.\n"
 	"\n"
-	"exit status: 0 printed, 2 spec error.\n",
+	"exit status: 0 printed, 2 spec error (or help not written), 3 the plan\n"
+	"could not be written to stdout.\n",
 	.exec = cmd_plan,
 };

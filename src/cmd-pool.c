@@ -335,6 +335,6 @@ const struct cmd_entry cmd_pool_entry = {
 	"\n"
 	"exit status: 0 every item ok, 1 some item failed (or, with --compare,\n"
 	"some mode disagreed), 2 usage error or unreadable input (\"line N\"), 3 the\n"
-	"pool could not run.\n",
+	"pool could not run or its results could not be written.\n",
 	.exec = cmd_pool,
 };

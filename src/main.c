@@ -15,8 +15,13 @@
  *   run       killed by SIGPIPE: stdout's reader went away (a filter
  *                that has seen enough, `| head -1`): the run stops like
  *                an interrupt, --results FILE still written (CONTRACT §8.2);
- *                plan and pool output die of it quietly too
+ *                plan, pool and help output die of it quietly too
  *   Precedence: 2 > interrupted > 3 > 1 > 0.
+ *
+ *   Output that cannot be written to stdout (a full disk) is an error,
+ *   checked when the command ends (as gnulib's close_stdout): 3 for run
+ *   and pool results and for plan's plan, 2 for help, usage and the
+ *   version (125 in exec, whose own failures are all 125).
  */
 #include "config.h"
 #include "chain.h"
@@ -27,8 +32,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -97,6 +104,28 @@ static void ensure_std_fds(void)
 		}
 }
 
+/* gnulib's close_stdout: what went to stdout through stdio (help, the
+ * version) must have got there; results go through their own checked
+ * writes.  Returns rc, or fail after saying why; a reader that went
+ * away ends us as it would any filter (SIGPIPE). */
+static int close_stdout(int rc, int fail)
+{
+	bool pending = __fpending(stdout) != 0;
+	bool prev = ferror(stdout) != 0;
+	errno = 0;
+	bool bad = fclose(stdout) != 0;
+	int e = bad ? errno : 0;
+	if (!prev && (!bad || (!pending && e == EBADF)))
+		return rc;
+	if (e == EPIPE)
+		die_of_signal(SIGPIPE);
+	if (e)
+		err_line("piperun: write error: %s", strerror(e));
+	else
+		err_line("piperun: write error");
+	return fail;
+}
+
 int main(int argc, char **argv)
 {
 	/* Hidden: the per-job pipeline host (chain.h).  First, before
@@ -115,16 +144,16 @@ int main(int argc, char **argv)
 		return steps_host_main(); /* hidden: a steps job's host */
 	if (!strcmp(name, "--help") || !strcmp(name, "-h")) {
 		main_usage(stdout);
-		return EXIT_OK;
+		return close_stdout(EXIT_OK, EXIT_USAGE);
 	}
 	if (!strcmp(name, "--version") || !strcmp(name, "-V")) {
 		printf("piperun %s\n", PACKAGE_VERSION);
-		return EXIT_OK;
+		return close_stdout(EXIT_OK, EXIT_USAGE);
 	}
 	if (!strcmp(name, "help")) {
 		if (argc < 3) {
 			main_usage(stdout);
-			return EXIT_OK;
+			return close_stdout(EXIT_OK, EXIT_USAGE);
 		}
 		const struct cmd_entry *c = find_cmd(argv[2]);
 		if (!c) {
@@ -133,7 +162,7 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 		cmd_help(c);
-		return EXIT_OK;
+		return close_stdout(EXIT_OK, EXIT_USAGE);
 	}
 	const struct cmd_entry *c = find_cmd(name);
 	if (!c) {
@@ -144,5 +173,6 @@ int main(int argc, char **argv)
 		main_usage(stderr);
 		return EXIT_USAGE;
 	}
-	return c->exec(argc - 1, argv + 1);
+	/* exec's own failures are all 125, as timeout(1)'s */
+	return close_stdout(c->exec(argc - 1, argv + 1), c == &cmd_exec_entry ? 125 : EXIT_USAGE);
 }

@@ -107,3 +107,34 @@ load helper
 	assert_output 141
 	[ ! -s "$BATS_TEST_TMPDIR/err" ]
 }
+
+@test "help, usage and version output that cannot be written: exit 2 (exec: 125), a message" {
+	local c
+	for c in "--help" "--version" "help" "help run" "run --help" "validate --help" "plan --help" "pool --help"; do
+		# shellcheck disable=SC2086
+		run --separate-stderr bash -c '"$0" $1 >/dev/full' "$PIPERUN" "$c"
+		echo "$c: $status $stderr"
+		[ "$status" = 2 ]
+		[ "$stderr" = "piperun: write error: No space left on device" ]
+	done
+	run --separate-stderr bash -c '"$0" exec --help >/dev/full' "$PIPERUN"
+	[ "$status" = 125 ]
+	[ "$stderr" = "piperun: write error: No space left on device" ]
+}
+
+@test "results and plans that cannot be written to stdout: exit 3, a message" {
+	f=$(spec <<<'{"jobs": [{"run": ["true"]}]}')
+	run --separate-stderr bash -c '"$0" run "$1" >/dev/full' "$PIPERUN" "$f"
+	[ "$status" = 3 ]
+	[[ $stderr == *"No space left on device"* ]]
+	run --separate-stderr bash -c '"$0" plan "$1" >/dev/full' "$PIPERUN" "$f"
+	[ "$status" = 3 ]
+	[[ $stderr == *"No space left on device"* ]]
+	run --separate-stderr bash -c 'echo 4 6 | "$0" pool --task gcd >/dev/full' "$PIPERUN"
+	[ "$status" = 3 ]
+	[[ $stderr == *"No space left on device"* ]]
+	# validate prints nothing on stdout: a full one changes nothing
+	run --separate-stderr bash -c '"$0" validate "$1" >/dev/full' "$PIPERUN" "$f"
+	[ "$status" = 0 ]
+	[ -z "$stderr" ]
+}
