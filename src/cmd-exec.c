@@ -186,10 +186,10 @@ static int exec_fail(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fprintf(stderr, "piperun: exec: ");
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	char *m = xvasprintf(fmt, ap);
 	va_end(ap);
+	err_line("piperun: exec: %s", m);
+	free(m);
 	return EXIT_CANCELED;
 }
 

@@ -9,7 +9,10 @@
 #include "spec.h"
 #include "util.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -338,6 +341,9 @@ static int cmd_plan(int argc, char **argv)
 	jw_newline(&w);
 	int rc = EXIT_OK;
 	if (fd_sink_flush(out) < 0) {
+		/* a reader that went away ends us as it would any filter */
+		if (out->err == EPIPE)
+			die_of_signal(SIGPIPE);
 		fprintf(stderr, "piperun: plan: writing to stdout: %s\n", strerror(out->err));
 		rc = EXIT_RUNNER;
 	}
@@ -357,6 +363,7 @@ const struct cmd_entry cmd_plan_entry = {
 	"\"error\" when not found), environments as a diff against piperun's own\n"
 	"(secret_env values as \"***\"), and durations in seconds.\n"
 	"\n"
-	"exit status: 0 printed, 2 spec error.\n",
+	"exit status: 0 printed, 2 spec error (or help not written), 3 the plan\n"
+	"could not be written to stdout.\n",
 	.exec = cmd_plan,
 };

@@ -861,15 +861,22 @@ static int steps_fds(struct job *j, int *extra, bool *owned)
 }
 
 /* A pipe the runner reads: kept (capture, tee) and/or streamed live
- * (tee; inherit under --tag, not kept). */
+ * (tee; inherit under --tag, not kept; capture under --tag, but for a
+ * pool job's results).  Live stdout goes to our stderr while the results
+ * use our stdout. */
 static void start_stream(struct job *j, const struct io_spec *io, int fd,
 			 struct capture *c, struct live *lv)
 {
 	const struct job_spec *s = j->spec;
-	bool live = io->mode == IO_TEE || io->mode == IO_INHERIT;
+	bool live = io->mode == IO_TEE || io->mode == IO_INHERIT ||
+		    (io->mode == IO_CAPTURE && j->env->tag &&
+		     !(s->kind == KIND_POOL && io == &s->out));
 	if (live) {
 		char *name = spec_redact(s, s->name);
-		live_init(lv, fd, name, j->env->tag, j->env->timestamps);
+		char *shown = ctl_escape(name, true);
+		live_init(lv, fd == 1 && j->env->live_out_to_stderr ? 2 : fd, shown,
+			  j->env->tag, j->env->timestamps);
+		free(shown);
 		free(name);
 	}
 	capture_init(c, io->mode == IO_INHERIT ? 0 : s->max_output,

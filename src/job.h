@@ -96,6 +96,8 @@ struct job_env {
 	struct job *all;             /* every job (for stdin.from) */
 	struct contain *contain;
 	bool tag, timestamps;        /* --tag, --timestamps: live lines prefixed */
+	bool live_out_to_stderr;     /* the results use stdout: live stdout
+					goes to stderr (CONTRACT §8.1) */
 	bool stopping;               /* fail-fast, run timeout or interrupt (each
 					thread-mode worker has its own copy) */
 };

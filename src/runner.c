@@ -238,6 +238,18 @@ static void output_failed(struct runner *r)
 		stop_run(r, STOP_OUTPUT);
 }
 
+/* stdout's reader went away (`| head -1`): the run stops as an interrupt
+ * by SIGPIPE does, and the caller dies of it (CONTRACT §8.2).  Not
+ * counted as a signal received: the SIGPIPE our own writes may raise
+ * next is not a second Ctrl-C. */
+static void output_closed(struct runner *r)
+{
+	if (r->stop == STOP_SIGNAL)
+		return;
+	r->res->signal = SIGPIPE;
+	stop_run(r, STOP_SIGNAL);
+}
+
 static void finished(struct runner *r, struct job *j)
 {
 	xgrow(&r->work, &r->work_cap, r->nwork + 1, sizeof *r->work);
@@ -258,7 +270,11 @@ static void finished(struct runner *r, struct job *j)
 			if (--src->from_refs == 0 && src->written)
 				capture_free(&src->out);
 		}
-		if (r->cfg->on_done && !r->cfg->on_done(f, r->cfg->ctx))
+		enum results_state rs = r->cfg->on_done ? r->cfg->on_done(f, r->cfg->ctx)
+					: RESULTS_OK;
+		if (rs == RESULTS_CLOSED)
+			output_closed(r);
+		else if (rs == RESULTS_FAILED)
 			output_failed(r);
 		for (size_t k = 0; k < f->nrdeps; k++) {
 			struct job *d = &r->jobs[f->rdeps[k]];
@@ -386,14 +402,14 @@ static void reap_orphans(struct job *j)
 	unlock(r);
 }
 
-/* The reader of our stdout went away (`| head -c1`): the results have
- * nowhere to go, so stop now rather than at the next record. */
+/* The reader of our stdout went away (`| head -1`): stop now rather
+ * than at the next record. */
 static void on_out_gone(struct watch *w, uint32_t ev)
 {
 	struct runner *r = w->data;
 	loop_del(r->env.loop, &r->w_out);
 	lock(r);
-	output_failed(r);
+	output_closed(r);
 	unlock(r);
 }
 
@@ -749,7 +765,12 @@ static void sample(void *ctx, struct progress_counts *c)
 	c->total = r->n;
 	c->done = r->done;
 	c->running = r->running;
-	c->failed = r->done - r->res->counts[ST_OK];
+	/* as the summary counts them: stopped and never-started jobs are
+	 * not failures */
+	c->failed = r->res->counts[ST_FAILED] + r->res->counts[ST_TIMEOUT] +
+		    r->res->counts[ST_ERROR];
+	c->cancelled = r->res->counts[ST_CANCELLED];
+	c->skipped = r->res->counts[ST_SKIPPED];
 	unlock(r);
 	c->detail[0] = 0;
 	for (size_t k = 0; k < r->nsteps_jobs; k++) {
@@ -758,7 +779,9 @@ static void sample(void *ctx, struct progress_counts *c)
 		job_steps_progress(j, line, sizeof line);
 		if (*line) {
 			char *red = spec_redact(j->spec, line);
-			snprintf(c->detail, sizeof c->detail, "%s", red);
+			char *shown = ctl_escape(red, true);
+			snprintf(c->detail, sizeof c->detail, "%s", shown);
+			free(shown);
 			free(red);
 			break;
 		}
@@ -811,6 +834,7 @@ int runner_run(const struct spec *s, const struct run_config *cfg,
 	r.env.scratch = xmalloc(JOB_SCRATCH);
 	r.env.tag = cfg->tag;
 	r.env.timestamps = cfg->timestamps;
+	r.env.live_out_to_stderr = cfg->live_to_stderr;
 	r.env.spec = s;
 	r.env.all = r.jobs;
 	r.ops.ended = on_ended;

@@ -58,10 +58,12 @@ void errlist_add(struct errlist *e, const char *fmt, ...)
 	e->msg[e->n++] = m;
 }
 
+/* One line per error, whatever a name or value in it holds (a newline in
+ * a job name must not start a line of its own). */
 void errlist_print(const struct errlist *e)
 {
 	for (size_t i = 0; i < e->n; i++)
-		fprintf(stderr, "%s\n", e->msg[i]);
+		err_line("%s", e->msg[i]);
 }
 
 void errlist_free(struct errlist *e)

@@ -37,6 +37,17 @@ void buf_addch(struct buf *b, char c);
 void buf_printf(struct buf *b, const char *fmt, ...) PRINTF(2, 3);
 char *buf_detach(struct buf *b);
 void buf_free(struct buf *b);
+/* For output read line by line (the --tag prefix, the text table,
+ * progress, messages on stderr): control characters written C-style,
+ * \n \t \r, and \xHH for the other C0 bytes, DEL and the C1 range
+ * U+0080..U+009F (as its two UTF-8 bytes).  With backslash, a backslash
+ * is written \\ too, so that the escaping can be undone (names); without,
+ * text that quotes its own data (messages) keeps its backslashes.
+ * Returns a new string. */
+char *ctl_escape(const char *s, bool backslash);
+/* One message line on stderr, in one write: formatted, control
+ * characters escaped (ctl_escape, backslashes kept), a newline added. */
+void err_line(const char *fmt, ...) PRINTF(1, 2);
 /* A sealed-off copy of p for a child to read: a memfd (CLOEXEC) holding
  * the n bytes, positioned at 0.  -1 with errno. */
 int memfd_from(const char *name, const void *p, size_t n);

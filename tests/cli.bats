@@ -90,3 +90,51 @@ load helper
 	assert_failure 2
 	[[ $stderr == "piperun: /nonexistent/spec.json: cannot open: No such file or directory" ]]
 }
+
+@test "control characters in a command-line value are escaped in the error line" {
+	pr run $'--bo\ngus\e[31m' x.json
+	assert_failure 2
+	[ "$(head -1 <<<"$stderr")" = "piperun: run: unknown option '--bo\\ngus\\x1b[31m'" ]
+	[ "$(wc -l <<<"$stderr")" = 3 ]
+	pr $'fro\tb'
+	assert_failure 2
+	[ "$(head -1 <<<"$stderr")" = "piperun: unknown command 'fro\\tb'" ]
+}
+
+@test "a reader that left before the plan was written: killed by SIGPIPE, no message" {
+	f=$(spec <<<'{"jobs": [{"run": ["true"], "repeat": 3000}]}')
+	run bash -c '"$0" plan "$1" 2>"$2" | head -c1 >/dev/null; echo "${PIPESTATUS[0]}"' "$PIPERUN" "$f" "$BATS_TEST_TMPDIR/err"
+	assert_output 141
+	[ ! -s "$BATS_TEST_TMPDIR/err" ]
+}
+
+@test "help, usage and version output that cannot be written: exit 2 (exec: 125), a message" {
+	local c
+	for c in "--help" "--version" "help" "help run" "run --help" "validate --help" "plan --help" "pool --help"; do
+		# shellcheck disable=SC2086
+		run --separate-stderr bash -c '"$0" $1 >/dev/full' "$PIPERUN" "$c"
+		echo "$c: $status $stderr"
+		[ "$status" = 2 ]
+		[ "$stderr" = "piperun: write error: No space left on device" ]
+	done
+	run --separate-stderr bash -c '"$0" exec --help >/dev/full' "$PIPERUN"
+	[ "$status" = 125 ]
+	[ "$stderr" = "piperun: write error: No space left on device" ]
+}
+
+@test "results and plans that cannot be written to stdout: exit 3, a message" {
+	f=$(spec <<<'{"jobs": [{"run": ["true"]}]}')
+	run --separate-stderr bash -c '"$0" run "$1" >/dev/full' "$PIPERUN" "$f"
+	[ "$status" = 3 ]
+	[[ $stderr == *"No space left on device"* ]]
+	run --separate-stderr bash -c '"$0" plan "$1" >/dev/full' "$PIPERUN" "$f"
+	[ "$status" = 3 ]
+	[[ $stderr == *"No space left on device"* ]]
+	run --separate-stderr bash -c 'echo 4 6 | "$0" pool --task gcd >/dev/full' "$PIPERUN"
+	[ "$status" = 3 ]
+	[[ $stderr == *"No space left on device"* ]]
+	# validate prints nothing on stdout: a full one changes nothing
+	run --separate-stderr bash -c '"$0" validate "$1" >/dev/full' "$PIPERUN" "$f"
+	[ "$status" = 0 ]
+	[ -z "$stderr" ]
+}

@@ -198,3 +198,12 @@ EOF
 	[[ $stderr == *'jobs[1].pool.mode: expected serial, thread, process or async, got "gpu"'* ]]
 	[[ $stderr == *'jobs[2].pool: expected "task"'* ]]
 }
+
+@test "control characters in a bad item line or a task name are escaped in the error line" {
+	run --separate-stderr bash -c 'printf "ab\033[2Jc\n" | "$0" pool --task gcd' "$PIPERUN"
+	assert_failure 2
+	[ "$stderr" = 'piperun: pool: <stdin>: line 1: expected numbers or a JSON array, got "ab\x1b[2Jc"' ]
+	pr pool --task $'g\ncd' </dev/null
+	assert_failure 2
+	[ "$stderr" = 'piperun: pool: unknown task "g\ncd" (built in: gcd, factorize, sleep)' ]
+}

@@ -152,10 +152,11 @@ EOF
 	pr run "$f" -o text --tag --timestamps --progress always --results "$T/r.json"
 	assert_failure 1
 	no_secret "$output" "$stderr" "$(cat "$T/r.json")"
-	# the prefixes are there, redacted, after a time of day
+	# the prefixes are there, redacted, after a time of day (on stderr:
+	# the text table has stdout)
 	ts='[0-9][0-9]:[0-9][0-9]:[0-9][0-9][.0-9]* '
-	[[ $output =~ ${ts}tee-\*\*\*\|\ line ]]
-	[[ $output =~ ${ts}inh-\*\*\*\|\ out ]]
+	[[ $stderr =~ ${ts}tee-\*\*\*\|\ line ]]
+	[[ $stderr =~ ${ts}inh-\*\*\*\|\ out ]]
 	[[ $stderr =~ ${ts}inh-\*\*\*\|\ err ]]
 	[[ $stderr == *"piperun: "*"3/3 done"* ]]
 	[[ $output == *"gone-***"*"no-such-program-***: not found"* ]]
