@@ -245,16 +245,16 @@ static int cmd_exec(int argc, char **argv)
 		switch (c) {
 		case 't':
 			if (dur_parse(optarg, &timeout) < 0)
-				return cmd_bad_usage(self, "-t/--timeout: expected a duration like 1.5s, got \"%s\"", optarg), EXIT_CANCELED;
+				return cmd_bad_usage(self, "-t/--timeout: expected %s, got \"%s\"", dur_expected(optarg), optarg), EXIT_CANCELED;
 			break;
 		case 'k':
 			if (dur_parse(optarg, &kill_after) < 0)
-				return cmd_bad_usage(self, "-k/--kill-after: expected a duration like 1.5s, got \"%s\"", optarg), EXIT_CANCELED;
+				return cmd_bad_usage(self, "-k/--kill-after: expected %s, got \"%s\"", dur_expected(optarg), optarg), EXIT_CANCELED;
 			break;
 		case 's':
 			sig = sig_parse(optarg);
 			if (sig <= 0)
-				return cmd_bad_usage(self, "-s/--signal: expected a signal like TERM or 15, got \"%s\"", optarg), EXIT_CANCELED;
+				return cmd_bad_usage(self, "-s/--signal: expected a signal like TERM or a number from 1 to %d, got \"%s\"", NSIG - 1, optarg), EXIT_CANCELED;
 			break;
 		case 'p':
 			preserve = true;

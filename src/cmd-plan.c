@@ -100,9 +100,24 @@ static void plan_stdin(struct jw *w, const struct spec *s, const struct job_spec
 	}
 	jw_obj(w, true);
 	switch (in->kind) {
-	case IN_TEXT:
-		str_r(w, j, NULL, "text", in->data);
+	case IN_TEXT: {
+		/* it may hold NUL bytes (\u0000): redact the pieces between */
+		struct buf b = { 0 };
+		for (size_t off = 0;;) {
+			char *r = spec_redact(j, in->data + off);
+			buf_addstr(&b, r);
+			free(r);
+			off += strlen(in->data + off);
+			if (off >= in->len)
+				break;
+			buf_addch(&b, '\0');
+			off++;
+		}
+		jw_key(w, "text");
+		jw_strn(w, b.p ? b.p : "", b.len);
+		buf_free(&b);
 		break;
+	}
 	case IN_BASE64:
 		jw_key(w, "base64");
 		jw_b64_open(w);

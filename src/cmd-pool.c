@@ -138,14 +138,14 @@ static int cmd_pool(int argc, char **argv)
 			break;
 		case 't':
 			if (dur_parse(optarg, &o.timeout) < 0)
-				return cmd_bad_usage(self, "--timeout: expected a duration like 1.5s, got \"%s\"", optarg);
+				return cmd_bad_usage(self, "--timeout: expected %s, got \"%s\"", dur_expected(optarg), optarg);
 			break;
 		case 'F':
 			o.fail_fast = true;
 			break;
 		case 'I':
 			if (!parse_i64(optarg, &v) || v < 1)
-				return cmd_bad_usage(self, "--max-inflight: expected an integer >= 1, got \"%s\"", optarg);
+				return cmd_bad_usage(self, "--max-inflight: expected an integer from 1 to 9223372036854775807, got \"%s\"", optarg);
 			o.max_inflight = (long)v;
 			break;
 		case 'o':

@@ -155,7 +155,7 @@ static int cmd_run(int argc, char **argv)
 		case 'j': {
 			int64_t v;
 			if (!parse_i64(optarg, &v) || v < 0 || v > 1000000)
-				return cmd_bad_usage(self, "-j/--max-parallel: expected an integer >= 0, got \"%s\"", optarg);
+				return cmd_bad_usage(self, "-j/--max-parallel: expected an integer from 0 to 1000000 (0: as many as the limits allow), got \"%s\"", optarg);
 			max_parallel = (long)v;
 			break;
 		}
@@ -171,7 +171,7 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case 't':
 			if (dur_parse(optarg, &timeout) < 0)
-				return cmd_bad_usage(self, "--timeout: expected a duration like 1.5s, got \"%s\"", optarg);
+				return cmd_bad_usage(self, "--timeout: expected %s, got \"%s\"", dur_expected(optarg), optarg);
 			break;
 		case 'F':
 			fail_fast = 1;

@@ -273,10 +273,17 @@ int dur_parse(const char *s, double *secs)
 	else
 		return -1;
 	v *= mult;
-	if (!isfinite(v) || v > 1e9)
-		return -1;
+	if (!isfinite(v) || v > DUR_MAX)
+		return -2;
 	*secs = v;
 	return 0;
+}
+
+const char *dur_expected(const char *s)
+{
+	double secs;
+	return dur_parse(s, &secs) == -2 ? "a duration of at most " DUR_MAX_TEXT
+		: "a duration like 1.5s";
 }
 
 static const struct {

@@ -63,10 +63,18 @@ double now_ms(void);
 /* Wall clock, for started_at: ISO 8601 UTC with milliseconds. */
 void iso8601_now(char out[32]);
 
+/* The longest duration piperun takes anywhere (spec or command line), in
+ * seconds, and the same for messages. */
+#define DUR_MAX 1e9
+#define DUR_MAX_TEXT "1000000000s (about 31 years)"
 /* Durations: "150ms", "1.5s", "2m", "1h", or a bare number of seconds.
- * Returns 0 and sets *secs on success; -1 on a malformed string.  0 means
- * "no limit" to the callers that give it that meaning. */
+ * Returns 0 and sets *secs on success; -1 on a malformed string, -2 on
+ * one longer than DUR_MAX.  0 means "no limit" to the callers that give
+ * it that meaning. */
 int dur_parse(const char *s, double *secs);
+/* What a duration option expected, for a message about s (which
+ * dur_parse refused): "a duration like 1.5s", or the limit. */
+const char *dur_expected(const char *s);
 /* Signals by name ("TERM", "SIGTERM", "term") or number.  Returns the
  * number, or -1. */
 int sig_parse(const char *s);

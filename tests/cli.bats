@@ -55,6 +55,36 @@ load helper
 	[[ $stderr == *"--mode"* ]]
 }
 
+@test "a number outside an option's range names the range (run, pool, exec)" {
+	pr run -j 99999999999 x.json
+	assert_failure 2
+	[[ $stderr == *'-j/--max-parallel: expected an integer from 0 to 1000000 (0: as many as the limits allow), got "99999999999"'* ]]
+	pr run --timeout 2000000000 x.json
+	assert_failure 2
+	[[ $stderr == *'--timeout: expected a duration of at most 1000000000s (about 31 years), got "2000000000"'* ]]
+	pr pool --task gcd --timeout 20000000m
+	assert_failure 2
+	[[ $stderr == *'--timeout: expected a duration of at most 1000000000s (about 31 years)'* ]]
+	pr pool --task gcd -j 5000
+	assert_failure 2
+	[[ $stderr == *'-j/--workers: expected an integer from 1 to 4096, got "5000"'* ]]
+	pr pool --task gcd --max-inflight 0
+	assert_failure 2
+	[[ $stderr == *'--max-inflight: expected an integer from 1 to 9223372036854775807, got "0"'* ]]
+	pr exec -t 2000000000 true
+	[ "$status" -eq 125 ]
+	[[ $stderr == *'-t/--timeout: expected a duration of at most 1000000000s (about 31 years)'* ]]
+	pr exec -k 99999999999s true
+	[ "$status" -eq 125 ]
+	[[ $stderr == *'-k/--kill-after: expected a duration of at most 1000000000s (about 31 years)'* ]]
+	pr exec -s 99 true
+	[ "$status" -eq 125 ]
+	[[ $stderr == *'-s/--signal: expected a signal like TERM or a number from 1 to 64, got "99"'* ]]
+	# a malformed value still says what a value looks like
+	pr exec -t soon true
+	[[ $stderr == *'-t/--timeout: expected a duration like 1.5s, got "soon"'* ]]
+}
+
 @test "help CMD and CMD --help show the command's options" {
 	pr help run
 	assert_success

@@ -21,6 +21,26 @@ EOF
 	[ "$(jqo '.jobs[3].stdout_bytes')" = 0 ]
 }
 
+@test "stdin text with \\u0000 is fed exactly, NUL bytes included, in copies and in plan too" {
+	f=$(spec <<'EOF'
+{"defaults": {"stdin": {"text": "\u0000"}},
+ "jobs": [
+  {"name": "t", "run": ["od", "-An", "-tx1"], "stdin": {"text": "ab\u0000cd\u0000"}},
+  {"name": "c", "run": ["od", "-An", "-tx1"], "stdin": {"text": "{}\u0000{#}"}, "foreach": ["x"]},
+  {"name": "d", "run": ["od", "-An", "-tx1"]}
+]}
+EOF
+)
+	pr run "$f"
+	assert_success
+	[ "$(jqo '.jobs[0].stdout' | tr -s ' \n' ' ')" = ' 61 62 00 63 64 00 ' ]
+	[ "$(jqo '.jobs[1].stdout' | tr -s ' \n' ' ')" = ' 78 00 31 ' ]
+	[ "$(jqo '.jobs[2].stdout' | tr -s ' \n' ' ')" = ' 00 ' ]
+	pr plan "$f"
+	assert_success
+	[ "$(jqo '[.jobs[].stdin.text] | @json')" = '["ab\u0000cd\u0000","x\u00001","\u0000"]' ]
+}
+
 @test "stdin from a file is the child's stdin itself" {
 	printf 'from the file\n' > "$BATS_TEST_TMPDIR/in.txt"
 	f=$(spec <<<"{\"jobs\": [{\"run\": [\"cat\"], \"stdin\": {\"file\": \"$BATS_TEST_TMPDIR/in.txt\"}}]}")

@@ -102,6 +102,29 @@ for l in open(sys.argv[1]):
 	[[ $stderr == *"cannot load /nonexistent.so"* ]]
 }
 
+@test "integers beyond 2^53 stay exact on JSON array lines and in a pool job's record; 1e400 is out of range" {
+	# a line the number-only fast path leaves to the JSON parser (a string in it)
+	printf '9223372036854775783 4\n[9007199254740993, 4, "x"]\n[[9007199254740993], 1]\n' > "$BATS_TEST_TMPDIR/i"
+	pr pool --task gcd --items "$BATS_TEST_TMPDIR/i"
+	assert_failure 1
+	# (jq reads numbers as doubles: look at the text)
+	exact() {
+		[[ $(tr -d ' \n' <<<"$output") == *'"input":[9223372036854775783,4]'*'"input":[9007199254740993,4,"x"]'*'"input":[[9007199254740993],1]'* ]]
+	}
+	exact
+	# a pool job: its record keeps the pool's numbers as the pool wrote them
+	f=$(spec <<EOF
+{"jobs": [{"name": "p", "pool": {"task": "gcd", "items_file": "$BATS_TEST_TMPDIR/i"}}]}
+EOF
+)
+	pr run "$f"
+	assert_failure 1
+	exact
+	run --separate-stderr "$PIPERUN" pool --task gcd <<<'[1e400, 2, "x"]'
+	assert_failure 2
+	[[ $stderr == *"<stdin>: line 1: argument 1: 1e400 is out of range"* ]]
+}
+
 @test "a plugin that crashes in process mode costs only that item" {
 	printf '1\n2\n13\n4\n5\n6\n' > "$BATS_TEST_TMPDIR/i"
 	pr pool --task-plugin "$CRASHY_PLUGIN:crashy" --mode process -j 2 --items "$BATS_TEST_TMPDIR/i"

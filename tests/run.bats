@@ -288,3 +288,24 @@ EOF
 	grep -q 'sl\\x1bept [0-9]' <<<"$stderr"
 	[ "$(grep -c $'\e' <<<"$stderr")" = 0 ]
 }
+
+@test "numbers reach argv and names exactly: integers as written up to 2^53, fractions as their shortest text" {
+	f=$(spec <<'EOF'
+{"jobs": [
+  {"name": "n", "run": ["echo", "{}"],
+   "foreach": [1733460000000000, 9007199254740992, -9007199254740992, 0.1, 1e15, 2.5, 1.0, 0.30000000000000004]},
+  {"name": "s", "steps": [{"run": ["echo", "{}"]}], "items": [1733460000000000, 0.1], "ordered": true},
+  {"name": "p", "pool": {"task": "gcd", "items": [[1733460000000000, 4]]}}
+]}
+EOF
+)
+	pr run "$f"
+	assert_success
+	[ "$(jqo '[.jobs[] | select(.name | startswith("n[")) | .name + "=" + .stdout] | join("")')" = "$(printf '%s\n' \
+		'n[1733460000000000]=1733460000000000' 'n[9007199254740992]=9007199254740992' \
+		'n[-9007199254740992]=-9007199254740992' 'n[0.1]=0.1' 'n[1000000000000000]=1000000000000000' \
+		'n[2.5]=2.5' 'n[1]=1' 'n[0.30000000000000004]=0.30000000000000004')" ]
+	[ "$(jqo '.jobs[] | select(.name == "s") | .stdout')" = "$(printf '1733460000000000\n0.1')" ]
+	# the pool gets the integer as an integer (not 1.73346e+15, a number gcd refuses)
+	[ "$(jqo '.jobs[] | select(.name == "p") | .items[0] | [.status, .result, (.input | @json)] | @json')" = '["ok",4,"[1733460000000000,4]"]' ]
+}

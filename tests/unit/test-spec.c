@@ -1,6 +1,7 @@
 /* test-spec.c - spec loading: every error with its path, expansion and
  * naming of copies, placeholders, dependencies, cycles. */
 #include "config.h"
+#include "piperun-task.h"
 #include "spec.h"
 #include "tap.h"
 #include "util.h"
@@ -233,11 +234,113 @@ static void test_resolution(void)
 	}
 }
 
+/* What cJSON alone would lose: \u0000 in strings, numbers beyond 2^53. */
+static void test_raw(void)
+{
+	rejects("{\"jobs\": [{\"run\": [\"tr\\u0000ue\"]}]}",
+		"t.json: jobs[0].run[0]: a NUL character (\\u0000) cannot be used here");
+	rejects("{\"jobs\": [{\"run\": [\"true\"], \"timeout\\u0000\": 1}]}",
+		"t.json: jobs[0][\"timeout\\u0000\"]: a key cannot hold a NUL character");
+	rejects("{\"defaults\": {\"env\": {\"A\": \"\\\"\\u0000\"}}, \"jobs\": [{\"run\": [\"true\"]}]}",
+		"t.json: defaults.env.A: a NUL character");
+	/* an escaped backslash before u0000 is no NUL */
+	struct errlist e = { 0 };
+	const char *txt = "{\"jobs\": [{\"run\": [\"echo\", \"\\\\u0000\"],"
+		" \"stdin\": {\"text\": \"a\\u0000\\ud83d\\ude00\\n\\u0000\"}}]}";
+	struct spec *s = spec_load_mem("t.json", txt, strlen(txt), &e);
+	if (ok(s != NULL, "stdin.text may hold \\u0000")) {
+		is_str(s->jobs[0].stages[0].argv[1], "\\u0000", "\\\\u0000 is a backslash and u0000");
+		is_int(s->jobs[0].in.len, 8, "stdin.text keeps every byte");
+		ok(!memcmp(s->jobs[0].in.data, "a\0\xF0\x9F\x98\x80\n\0", 8),
+		   "stdin.text bytes: NUL, a surrogate pair as UTF-8, an escape");
+	}
+	spec_free(s);
+	errlist_free(&e);
+	/* a raw NUL byte: line and column */
+	const char raw[] = "{\"jobs\":\n [{\"run\": [\"a\0\"]}]}";
+	s = spec_load_mem("t.json", raw, sizeof raw - 1, &e);
+	ok(!s && e.n == 1 && strstr(e.msg[0], "line 2, column 14: malformed JSON: NUL byte"),
+	   "a raw NUL byte is malformed JSON at its line and column");
+	spec_free(s);
+	errlist_free(&e);
+
+	rejects("{\"jobs\": [{\"run\": [\"a\"], \"foreach\": [9007199254740993]}]}",
+		"jobs[0].foreach[0]: 9007199254740993 is out of range");
+	rejects("{\"jobs\": [{\"run\": [\"a\"], \"foreach\": [9007199254740992.5]}]}",
+		"jobs[0].foreach[0]: 9007199254740992.5 is out of range");
+	rejects("{\"jobs\": [{\"run\": [\"a\"], \"foreach\": [1e16]}]}", "1e16 is out of range");
+	rejects("{\"jobs\": [{\"run\": [\"a\"], \"foreach\": [90071992547409930e-1]}]}",
+		"90071992547409930e-1 is out of range");
+	rejects("{\"jobs\": [{\"run\": [\"a\"], \"timeout\": 1e400}]}", "jobs[0].timeout: 1e400 is out of range");
+	rejects("{\"jobs\": [{\"run\": [\"a\"], \"timeout\": -1e-400}]}", "-1e-400 is out of range: it is too close to 0");
+	rejects("{\"jobs\": [{\"run\": [\"a\"], \"timeout\": 1e10}]}",
+		"jobs[0].timeout: expected a duration of at most 1000000000s (about 31 years), got 10000000000");
+	s = must_load("{\"jobs\": [{\"name\": \"n\", \"run\": [\"echo\", \"{}\"], \"foreach\":"
+		      " [1733460000000000, 9007199254740992, -9007199254740992, 0.1, 1e15,"
+		      " 90071992547409920e-1, 007, -0, 1.5e-7, 0e999]}]}");
+	if (s) {
+		static const char *const want[] = {
+			"1733460000000000", "9007199254740992", "-9007199254740992", "0.1",
+			"1000000000000000", "9007199254740992", "7", "0", "1.5e-07", "0",
+		};
+		for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+			is_str(s->jobs[i].stages[0].argv[1], want[i], "a number becomes %s", want[i]);
+		is_str(s->jobs[0].name, "n[1733460000000000]", "and names it exactly");
+	}
+	spec_free(s);
+
+	/* nesting: 1000 levels parse, 1001 name the limit (the document,
+	 * jobs and the job are 3) */
+	struct buf b = { 0 };
+	buf_addstr(&b, "{\"jobs\": [{\"run\": [\"a\"], \"x\": ");
+	for (int i = 0; i < 997; i++)
+		buf_addch(&b, '[');
+	for (int i = 0; i < 997; i++)
+		buf_addch(&b, ']');
+	buf_addstr(&b, "}]}");
+	rejects(b.p, "jobs[0].x: unknown key");
+	buf_free(&b);
+	buf_addstr(&b, "{\"jobs\": [{\"run\": [\"a\"], \"x\": ");
+	for (int i = 0; i < 998; i++)
+		buf_addch(&b, '[');
+	for (int i = 0; i < 998; i++)
+		buf_addch(&b, ']');
+	buf_addstr(&b, "}]}");
+	rejects(b.p, "line 1, column 1028: JSON nested more than 1000 levels deep (the limit)");
+	buf_free(&b);
+
+	/* `pool` item lines through the JSON parser: integers from their digits */
+	struct piperun_arg *args = NULL;
+	size_t n = 0;
+	char *why = NULL;
+	const char *line = "[9007199254740993, -9223372036854775808, 99999999999999999999, 1e3, 0.5,"
+		" [1, 2.50], \"s\"]";
+	if (ok(spec_parse_item_array(line, strlen(line), &args, &n, &why) == 0 && n == 7,
+	       "an item array parses")) {
+		ok(args[0].type == PIPERUN_ARG_INT && args[0].i == 9007199254740993LL, "2^53+1 is exact");
+		ok(args[1].type == PIPERUN_ARG_INT && args[1].i == INT64_MIN, "INT64_MIN is exact");
+		ok(args[2].type == PIPERUN_ARG_NUMBER, "beyond int64: a number, as on a plain line");
+		ok(args[3].type == PIPERUN_ARG_NUMBER && args[3].d == 1000, "1e3: a number, as on a plain line");
+		ok(args[4].type == PIPERUN_ARG_NUMBER && args[4].d == 0.5, "0.5 a number");
+		ok(args[5].type == PIPERUN_ARG_OTHER && !strcmp(args[5].s, "[1, 2.50]"), "an array as written");
+		ok(args[6].type == PIPERUN_ARG_STRING && !strcmp(args[6].s, "s"), "a string");
+		for (size_t i = 0; i < n; i++)
+			if (args[i].type == PIPERUN_ARG_STRING || args[i].type == PIPERUN_ARG_OTHER)
+				free((char *)args[i].s);
+		free(args);
+	}
+	line = "[1, 1e400, \"x\"]";
+	ok(spec_parse_item_array(line, strlen(line), &args, &n, &why) < 0 &&
+	   !strcmp(why, "argument 2: 1e400 is out of range"), "1e400 in an item is out of range");
+	free(why);
+}
+
 int main(void)
 {
 	test_errors();
 	test_expansion();
 	test_deps();
 	test_resolution();
+	test_raw();
 	return done_testing();
 }
