@@ -16,6 +16,7 @@
 #include "codec.h"
 #include "util.h"
 #include "jsonw.h"
+#include "shell.h"
 #include "piperun-task.h"
 
 #include <cJSON.h>
@@ -540,6 +541,8 @@ struct tstage {
 struct tmpl {
 	struct job_spec j;   /* fields that expansion copies as they are */
 	char *path;          /* "jobs[i]" */
+	char *shell_path;    /* where shell and foreach came from (the job */
+	char *foreach_path;  /* or defaults), for expansion's errors */
 	struct tstage *stages;
 	size_t nstages;
 	char **foreach;
@@ -1560,6 +1563,7 @@ static void parse_job(struct ctx *c, const cJSON *job, const cJSON *defaults,
 			const char *s = get_str(c, v, p);
 			if (s)
 				j->shell = xstrdup(s);
+			t->shell_path = xstrdup(p);
 		} else if (!strcmp(what, "pipeline")) {
 			j->kind = KIND_PIPELINE;
 			if (!cJSON_IsArray(v) || !cJSON_GetArraySize(v)) {
@@ -1699,6 +1703,7 @@ static void parse_job(struct ctx *c, const cJSON *job, const cJSON *defaults,
 			expected(c, p, "a non-empty array", v);
 		else if (t->foreach)
 			t->has_foreach = true;
+		t->foreach_path = xstrdup(p);
 	}
 	if (FIELD("after"))
 		j->after = get_str_array(c, v, p, true, false, &j->nafter);
@@ -1775,119 +1780,26 @@ static void parse_job(struct ctx *c, const cJSON *job, const cJSON *defaults,
 
 /* ------------------------------------------------------------ expansion */
 
-char *shell_quote(const char *s)
-{
-	/* '=' is not safe: a bare "A=b" in command position is an
-	 * assignment, not a word. */
-	if (*s && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-			   "0123456789_-./:@%+,") == strlen(s))
-		return xstrdup(s);
-	struct buf b = { 0 };
-	buf_addch(&b, '\'');
-	for (const char *p = s; *p; p++) {
-		if (*p == '\'')
-			buf_addstr(&b, "'\\''");
-		else
-			buf_addch(&b, *p);
-	}
-	buf_addch(&b, '\'');
-	return buf_detach(&b);
-}
-
-/* Where a placeholder sits in a shell command, as sh reads it. */
-enum sh_ctx { SH_BARE, SH_SINGLE, SH_DOUBLE };
-
-/* Insert value so that sh reads it back literally in context ctx:
- * bare, a quoted word; inside '...', each ' closed, escaped and
- * reopened; inside "...", $ ` " \ escaped.  Nothing in it expands. */
-static void add_quoted(struct buf *b, const char *value, enum sh_ctx ctx)
-{
-	if (ctx == SH_BARE) {
-		char *q = shell_quote(value);
-		buf_addstr(b, q);
-		free(q);
-		return;
-	}
-	for (const char *p = value; *p; p++) {
-		if (ctx == SH_SINGLE && *p == '\'')
-			buf_addstr(b, "'\\''");
-		else if (ctx == SH_DOUBLE && strchr("$`\"\\", *p)) {
-			buf_addch(b, '\\');
-			buf_addch(b, *p);
-		} else
-			buf_addch(b, *p);
-	}
-}
-
-/* sh's quoting as a template is read, enough to know where a {} sits:
- * '...', "...", backslashes, # comments, and $(...) / `...` nesting
- * (each a bare context of its own, inside quotes too).  Deeper than
- * SH_DEPTH, or in syntax it does not follow (here-documents, case
- * patterns inside $(...)), it can be wrong: see piperun-spec(5). */
-#define SH_DEPTH 16
-enum sh_close { SH_TOP, SH_PAREN, SH_BACKTICK };
-
-char *placeholder_subst(const char *s, const char *value, size_t index, bool quote)
+/* {} / {#} / {{}} in argv items, env values, cwd and stdin.text (and a
+ * step's argv): the value as it is.  `shell` scripts go through
+ * shell_subst() instead. */
+char *placeholder_subst(const char *s, const char *value, size_t index)
 {
 	struct buf b = { 0 };
-	struct { enum sh_ctx ctx; enum sh_close close; } st[SH_DEPTH] = { { SH_BARE, SH_TOP } };
-	int d = 0;
 	buf_reserve(&b, strlen(s));
 	for (const char *p = s; *p;) {
 		if (!strncmp(p, "{{}}", 4)) {
 			buf_addstr(&b, "{}");
 			p += 4;
-			continue;
-		}
-		if (!strncmp(p, "{}", 2)) {
-			if (quote)
-				add_quoted(&b, value, st[d].ctx);
-			else
-				buf_addstr(&b, value);
+		} else if (!strncmp(p, "{}", 2)) {
+			buf_addstr(&b, value);
 			p += 2;
-			continue;
-		}
-		if (!strncmp(p, "{#}", 3)) {
+		} else if (!strncmp(p, "{#}", 3)) {
 			buf_printf(&b, "%zu", index);
 			p += 3;
-			continue;
-		}
-		if (!quote) {
+		} else {
 			buf_addch(&b, *p++);
-			continue;
 		}
-		enum sh_ctx ctx = st[d].ctx;
-		bool word_start = p == s || strchr(" \t\n;&|()", p[-1]);
-		if (ctx == SH_SINGLE) {
-			if (*p == '\'')
-				st[d].ctx = SH_BARE;
-		} else if (*p == '\\' && p[1]) {
-			buf_addch(&b, *p++);            /* the escaped char below */
-		} else if (ctx == SH_BARE && *p == '#' && word_start) {
-			const char *nl = strchr(p, '\n');   /* a comment: to its end */
-			size_t n = nl ? (size_t)(nl - p) : strlen(p);
-			buf_add(&b, p, n);
-			p += n;
-			continue;
-		} else if (*p == '$' && p[1] == '(' && d + 1 < SH_DEPTH) {
-			st[++d].ctx = SH_BARE;
-			st[d].close = SH_PAREN;
-			buf_addch(&b, *p++);
-		} else if (*p == '`') {
-			if (st[d].close == SH_BACKTICK && ctx == SH_BARE)
-				d--;
-			else if (d + 1 < SH_DEPTH) {
-				st[++d].ctx = SH_BARE;
-				st[d].close = SH_BACKTICK;
-			}
-		} else if (*p == ')' && ctx == SH_BARE && st[d].close == SH_PAREN) {
-			d--;
-		} else if (*p == '\'' && ctx == SH_BARE) {
-			st[d].ctx = SH_SINGLE;
-		} else if (*p == '"') {
-			st[d].ctx = ctx == SH_DOUBLE ? SH_BARE : SH_DOUBLE;
-		}
-		buf_addch(&b, *p++);
 	}
 	return buf_detach(&b);
 }
@@ -1900,7 +1812,7 @@ static struct kv *dup_env(const struct kv *env, size_t n, const char *value,
 	struct kv *r = xcalloc(n, sizeof *r);
 	for (size_t i = 0; i < n; i++) {
 		r[i].name = xstrdup(env[i].name);
-		r[i].value = subst ? placeholder_subst(env[i].value, value, index, false)
+		r[i].value = subst ? placeholder_subst(env[i].value, value, index)
 				   : xstrdup(env[i].value);
 	}
 	return r;
@@ -1923,19 +1835,32 @@ static void instantiate(const struct tmpl *t, struct job_spec *j, char *name,
 	j->base = xstrdup(s->name);
 	j->value = value && t->has_foreach ? xstrdup(value) : NULL;
 	j->copy = subst ? index : 0;
-	j->shell = s->shell ? (subst ? placeholder_subst(s->shell, value, index, true)
-				     : xstrdup(s->shell)) : NULL;
+	bool pass_value = false;
+	j->shell = s->shell && !subst ? xstrdup(s->shell) : NULL;
+	if (s->shell && subst) {
+		/* a foreach value never becomes script text: sh gets it as
+		 * $1; repeat's {} is the copy index, an integer, as text */
+		struct shell_script sc;
+		char *why;
+		if (shell_subst(s->shell, t->has_foreach ? NULL : value, index, &sc, &why) == 0) {
+			j->shell = sc.script;
+			pass_value = sc.takes_value;
+		} else {        /* expand() reported it and made no copies */
+			free(why);
+			j->shell = xstrdup(s->shell);
+		}
+	}
 	j->env = dup_env(s->env, s->nenv, value, index, subst);
 	j->unset = dup_strv(s->unset, s->nunset);
 	j->secret = dup_strv(s->secret, s->nsecret);
 	j->secret_values = NULL;
 	j->nsecret_values = 0;
-	j->cwd = s->cwd ? (subst ? placeholder_subst(s->cwd, value, index, false)
+	j->cwd = s->cwd ? (subst ? placeholder_subst(s->cwd, value, index)
 				 : xstrdup(s->cwd)) : NULL;
 	j->in = s->in;
 	if (s->in.data) {
 		if (s->in.kind == IN_TEXT && subst) {
-			j->in.data = placeholder_subst(s->in.data, value, index, false);
+			j->in.data = placeholder_subst(s->in.data, value, index);
 			j->in.len = strlen(j->in.data);
 		} else {
 			j->in.data = xmalloc(s->in.len + 1);
@@ -1966,11 +1891,15 @@ static void instantiate(const struct tmpl *t, struct job_spec *j, char *name,
 	if (s->kind == KIND_SHELL) {
 		j->nstages = 1;
 		j->stages = xcalloc(1, sizeof *j->stages);
-		j->stages[0].argc = 3;
-		j->stages[0].argv = xcalloc(4, sizeof(char *));
+		j->stages[0].argc = pass_value ? 5 : 3;
+		j->stages[0].argv = xcalloc(6, sizeof(char *));
 		j->stages[0].argv[0] = xstrdup("/bin/sh");
 		j->stages[0].argv[1] = xstrdup("-c");
 		j->stages[0].argv[2] = xstrdup(j->shell);
+		if (pass_value) {       /* $0 as without a value, $1 the value */
+			j->stages[0].argv[3] = xstrdup("/bin/sh");
+			j->stages[0].argv[4] = xstrdup(value);
+		}
 	} else {
 		j->nstages = t->nstages;
 		j->stages = t->nstages ? xcalloc(t->nstages, sizeof *j->stages) : NULL;
@@ -1981,7 +1910,7 @@ static void instantiate(const struct tmpl *t, struct job_spec *j, char *name,
 			st->argv = xcalloc(ts->argc + 1, sizeof(char *));
 			for (size_t a = 0; a < ts->argc; a++)
 				st->argv[a] = subst && !ts->argv[a].raw
-					? placeholder_subst(ts->argv[a].s, value, index, false)
+					? placeholder_subst(ts->argv[a].s, value, index)
 					: xstrdup(ts->argv[a].s);
 			st->env = dup_env(ts->env, ts->nenv, value, index, subst);
 			st->nenv = ts->nenv;
@@ -2066,6 +1995,31 @@ static void tmpl_free(struct tmpl *t)
 	free(t->stages);
 	free_strv(t->foreach, t->nforeach);
 	free(t->path);
+	free(t->shell_path);
+	free(t->foreach_path);
+}
+
+static void collect_secrets(struct job_spec *j);
+
+/* Is foreach[v] data as the {} of t's shell script (copy j)?  If not, an
+ * error naming the value, with j's secrets hidden. */
+static void check_shell_value(struct ctx *c, const struct tmpl *t, size_t v,
+			      struct job_spec *j, const char *arith)
+{
+	char *why = shell_value_check(t->foreach[v], arith);
+	if (!why)
+		return;
+	collect_secrets(j);
+	char *shown = spec_redact(j, t->foreach[v]);
+	cJSON *tmp = cJSON_CreateString(shown);
+	char *d = describe(tmp);
+	char *p = path_idx(t->foreach_path, v);
+	err(c, p, "%s: %s", d, why);
+	free(p);
+	free(d);
+	cJSON_Delete(tmp);
+	free(shown);
+	free(why);
 }
 
 /* Expand every template into concrete jobs, in spec order. */
@@ -2084,6 +2038,23 @@ static void expand(struct ctx *c, struct tmpl *t, size_t nt, struct spec *s)
 	for (size_t i = 0; i < nt; i++) {
 		struct tmpl *tp = &t[i];
 		const char *base = tp->j.name;
+		/* a shell script's {} is a reference to the value, passed
+		 * as $1: the script must have a place for it (checked once),
+		 * and each value must be data there (once per value) */
+		const char *arith = NULL;
+		bool shell_value = false;
+		if (tp->j.shell && tp->has_foreach) {
+			struct shell_script sc;
+			char *why;
+			if (shell_subst(tp->j.shell, NULL, 1, &sc, &why) < 0) {
+				err(c, tp->shell_path, "%s", why);
+				free(why);
+				continue;
+			}
+			arith = sc.arith;
+			shell_value = sc.takes_value;
+			free(sc.script);
+		}
 		if (!tp->has_foreach && !tp->has_repeat) {
 			instantiate(tp, &s->jobs[s->njobs++], xstrdup(base), NULL, 0);
 			continue;
@@ -2113,6 +2084,8 @@ static void expand(struct ctx *c, struct tmpl *t, size_t nt, struct spec *s)
 					name = xasprintf("%s#%ld", base, r);
 				instantiate(tp, &s->jobs[s->njobs++], name,
 					    value ? value : idx, index);
+				if (shell_value && r == 1)
+					check_shell_value(c, tp, v, &s->jobs[s->njobs - 1], arith);
 			}
 		}
 	}
@@ -2457,11 +2430,14 @@ static void resolve_cache_free(struct resolve_cache *rc)
 	}
 }
 
-static void resolve_job(struct job_spec *j, struct resolve_cache *rc)
+/* Every value a secret name has: the job's (or piperun's) and each
+ * pipeline stage's own, once each, longest first (see spec_redact). */
+static void collect_secrets(struct job_spec *j)
 {
 	size_t cap = 0;
-	/* every value a secret name has: the job's (or piperun's) and each
-	 * pipeline stage's own, once each, longest first (see spec_redact) */
+	free_strv(j->secret_values, j->nsecret_values);
+	j->secret_values = NULL;
+	j->nsecret_values = 0;
 	for (size_t k = 0; k < j->nsecret; k++) {
 		for (size_t i = 0; i <= j->nstages; i++) {
 			const char *v = env_lookup(j, i < j->nstages ? &j->stages[i] : NULL,
@@ -2477,6 +2453,11 @@ static void resolve_job(struct job_spec *j, struct resolve_cache *rc)
 	}
 	if (j->nsecret_values > 1)
 		qsort(j->secret_values, j->nsecret_values, sizeof(char *), longer_first);
+}
+
+static void resolve_job(struct job_spec *j, struct resolve_cache *rc)
+{
+	collect_secrets(j);
 	for (size_t i = 0; i < j->nstages; i++) {
 		struct stage_spec *st = &j->stages[i];
 		build_envp(j, st);
@@ -2911,3 +2892,4 @@ int json_splice_members(struct jw *w, const char *text, size_t len, const char *
 	cJSON_Delete(v);
 	return 0;
 }
+
