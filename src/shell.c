@@ -714,6 +714,8 @@ static const char *sh_cmd(struct sh_scan *S, const char *p)
 		return r;
 	if ((r = sh_placeholder(S, p)))
 		return r;
+	if (sh_at(S, p, "'{}'") && sh_placeholder(S, p + 1))
+		return p + 4;           /* '{}': as a bare {}, simpler to read */
 	return sh_wordchar(S, p, true, true, false);
 }
 

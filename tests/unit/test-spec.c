@@ -217,7 +217,8 @@ static void test_shell(void)
 	static const struct { const char *tmpl, *want, *arith, *what; } q[] = {
 		{ "echo {}", "echo " BARE, NULL, "bare: a quoted reference" },
 		{ "echo a{}b", "echo a" BARE "b", NULL, "inside a word" },
-		{ "echo '{}'", "echo ''" BARE "''", NULL, "inside '...': closed, referenced, reopened" },
+		{ "echo 'a{}b'", "echo 'a'" BARE "'b'", NULL, "inside '...': closed, referenced, reopened" },
+		{ "echo '{}'", "echo " BARE, NULL, "'{}' is a bare {}" },
 		{ "echo \"x{}\"", "echo \"x" V "\"", NULL, "inside \"...\": the bare reference" },
 		{ "echo $'a\\t{}'", "echo $'a\\t'" BARE "$''", NULL, "inside $'...': reopened as $'" },
 		{ "echo \"$(echo {})\"", "echo \"$(echo " BARE ")\"", NULL,
@@ -233,7 +234,7 @@ static void test_shell(void)
 		{ "echo ${v#{}}", "echo ${v#" BARE "}", NULL, "a pattern: quoted, so literal" },
 		{ "echo `echo {}` \"`echo {}`\"", "echo `echo " BARE "` \"`echo " BARE "`\"", NULL,
 		  "backquotes, bare and inside \"...\"" },
-		{ "echo `echo \"{}\" '{}'`", "echo `echo \"" V "\" ''" BARE "''`", NULL,
+		{ "echo `echo \"{}\" 'a{}'`", "echo `echo \"" V "\" 'a'" BARE "''`", NULL,
 		  "quotes inside backquotes" },
 		{ "x=`echo \\`echo {}\\``; echo {}", "x=`echo \\`echo " BARE "\\``; echo " BARE, NULL,
 		  "nested backquotes" },
@@ -247,19 +248,19 @@ static void test_shell(void)
 		{ "echo \\{} {}", "echo \\{} " BARE, NULL, "an escaped { is no placeholder" },
 		{ "echo \"a\\\"{}\"", "echo \"a\\\"" V "\"", NULL, "an escaped \" inside \"...\"" },
 		{ "echo \\' {}", "echo \\' " BARE, NULL, "an escaped ' opens no quote" },
-		{ "cat <<EOF\n'{}' \"{}\"\nEOF\necho '{}'",
-		  "cat <<EOF\n'" V "' \"" V "\"\nEOF\necho ''" BARE "''", NULL,
+		{ "cat <<EOF\n'{}' \"{}\"\nEOF\necho 'x{}'",
+		  "cat <<EOF\n'" V "' \"" V "\"\nEOF\necho 'x'" BARE "''", NULL,
 		  "a here-document: quotes are text, the body ends at its line" },
 		{ "cat <<-EOF; echo {}\n\t{}\n\tEOF\necho {}",
 		  "cat <<-EOF; echo " BARE "\n\t" V "\n\tEOF\necho " BARE, NULL,
 		  "<<-: the body starts after the newline, tabs before its end" },
 		{ "cat <<A <<'B'; cat <<C\n{}\nA\n{{}}\nB\n$(echo {})\nC\necho '{}'",
-		  "cat <<A <<'B'; cat <<C\n" V "\nA\n{}\nB\n$(echo " BARE ")\nC\necho ''" BARE "''",
+		  "cat <<A <<'B'; cat <<C\n" V "\nA\n{}\nB\n$(echo " BARE ")\nC\necho " BARE,
 		  NULL, "three here-documents on one line, one after the other" },
 		{ "x=$(cat <<E\n)'{}'\nE\n); echo {}", "x=$(cat <<E\n)'" V "'\nE\n); echo " BARE, NULL,
 		  "a here-document inside $(...): its ) and ' are text" },
 		{ "x=$(case $y in a) echo {};; (b|c) echo '{}';; esac); echo {}",
-		  "x=$(case $y in a) echo " BARE ";; (b|c) echo ''" BARE "'';; esac); echo " BARE, NULL,
+		  "x=$(case $y in a) echo " BARE ";; (b|c) echo " BARE ";; esac); echo " BARE, NULL,
 		  "case patterns inside $(...) do not end it" },
 		{ "case {} in {}|x) echo \"{}\";; esac", "case " BARE " in " BARE "|x) echo \"" V "\";; esac",
 		  NULL, "a case word and pattern: quoted, so literal" },
@@ -306,7 +307,7 @@ static void test_shell(void)
 	static const struct { const char *tmpl, *splice, *want, *what; } t[] = {
 		{ "echo ${#} {#} {{}}", NULL, "echo ${#} 7 {}", "${#} is sh's, {#} and {{}} are text" },
 		{ "echo {}", NULL, "echo " BARE, "(takes a value)" },
-		{ "echo {} '{}' \"{}\"", "3", "echo 3 '3' \"3\"", "repeat: the copy index as text" },
+		{ "echo {} 'a{}' \"{}\"", "3", "echo 3 'a3' \"3\"", "repeat: the copy index as text" },
 		{ "cat <<'E'\n{} {#}\nE", "3", "cat <<'E'\n3 7\nE", "repeat: also where nothing expands" },
 	};
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
@@ -357,7 +358,7 @@ static void test_shell(void)
 
 	/* the positional form validate shows */
 	char *p = shell_subst_positional("echo got-{} \"<{}>\" '{}' {{}} {#}");
-	is_str(p, "echo got-\"$1\" \"<$1>\" ''\"$1\"'' {{}} {#}", "the positional form");
+	is_str(p, "echo got-\"$1\" \"<$1>\" \"$1\" {{}} {#}", "the positional form");
 	free(p);
 	p = shell_subst_positional("cat <<'E'\n{}\nE");
 	is_str(p, NULL, "no positional form where {} cannot be a reference");
