@@ -264,6 +264,12 @@ static void check_contexts(const char *value, bool shells)
 		expect(&want, contexts[i].prints, value, "");
 	static const char *const sh[][2] = { { "/bin/dash", "dash" }, { "/bin/bash", "sh" } };
 	for (size_t s = 0; s < N(sh); s++) {
+		static bool told[N(sh)];
+		if (access(sh[s][0], X_OK) < 0) {       /* a shell this system lacks */
+			if (!told[s]++)
+				fprintf(stderr, "fuzz-subst: no %s: not run\n", sh[s][0]);
+			continue;
+		}
 		size_t n;
 		char *got = run_shell(sh[s][0], sh[s][1], data_script, value, &n);
 		nothing_created(sh[s][0], value);

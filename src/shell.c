@@ -278,7 +278,7 @@ static const char *sh_placeholder(struct sh_scan *S, const char *p)
 	case SK_HDOC:
 		if (f->hquoted) {
 			S->why = xstrdup("{} is in a here-document whose delimiter is quoted "
-					 "(<<'EOF'), where sh expands nothing: the value cannot be "
+					 "(as in <<'EOF'), where sh expands nothing: the value cannot be "
 					 "put there as data; leave the delimiter unquoted or pass "
 					 "the value through \"env\"");
 			return p + 2;

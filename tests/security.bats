@@ -560,7 +560,7 @@ EOF
 		for cmd in validate plan run; do
 			pr "$cmd" "$f"
 			assert_failure 2
-			[ "$stderr" = "piperun: $f: jobs[0].shell: {} is in a here-document whose delimiter is quoted (<<'EOF'), where sh expands nothing: the value cannot be put there as data; leave the delimiter unquoted or pass the value through \"env\"" ]
+			[ "$stderr" = "piperun: $f: jobs[0].shell: {} is in a here-document whose delimiter is quoted (as in <<'EOF'), where sh expands nothing: the value cannot be put there as data; leave the delimiter unquoted or pass the value through \"env\"" ]
 		done
 	done
 	nothing_pwned
