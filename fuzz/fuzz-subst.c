@@ -4,8 +4,9 @@
  * Properties:
  *  - verbatim (argv, env, cwd), placeholder_subst equals a reference
  *    substitution, for any template;
- *  - shell_subst takes any template without a crash, and a script that
- *    takes the value begins with the prefix that sets it from $1;
+ *  - shell_subst takes any template without a crash, changes nothing in
+ *    it but placeholders, and a script that takes the value begins with
+ *    the prefix that sets it from $1;
  *  - a value is data in every context of the sh grammar (contexts[]:
  *    bare, in words, '...', "...", $(...) with quotes inside, `...`,
  *    nested ${...}, patterns, here-documents, case patterns, functions):
@@ -304,6 +305,44 @@ static void check_contexts(const char *value, bool shells)
 	buf_free(&want);
 }
 
+/* Does script differ from tmpl only where placeholders were: {{}} -> {},
+ * {#} -> index, {} (or '{}') -> a reference, or each left as it is? */
+static bool only_placeholders_changed(const char *tmpl, const char *script, size_t index)
+{
+	static const char *const refs[] = {
+		"\"${" SHELL_VALUE_VAR "}\"", "'\"${" SHELL_VALUE_VAR "}\"'",
+		"'\"${" SHELL_VALUE_VAR "}\"$'", "${" SHELL_VALUE_VAR "}",
+	};
+	char num[32];
+	snprintf(num, sizeof num, "%zu", index);
+	const char *t = tmpl, *o = script;
+	while (*t) {
+		size_t k;
+		if (!strncmp(t, "{{}}", 4) && !strncmp(o, "{}", 2) && strncmp(o, "{{}}", 4)) {
+			t += 4, o += 2;
+			continue;
+		}
+		if (!strncmp(t, "{#}", 3) && !strncmp(o, num, strlen(num))) {
+			t += 3, o += strlen(num);
+			continue;
+		}
+		if (!strncmp(t, "'{}'", 4) && !strncmp(o, refs[0], strlen(refs[0]))) {
+			t += 4, o += strlen(refs[0]);
+			continue;
+		}
+		for (k = 0; !strncmp(t, "{}", 2) && k < sizeof refs / sizeof refs[0]; k++)
+			if (!strncmp(o, refs[k], strlen(refs[k])))
+				break;
+		if (!strncmp(t, "{}", 2) && k < sizeof refs / sizeof refs[0]) {
+			t += 2, o += strlen(refs[k]);
+			continue;
+		}
+		if (*t++ != *o++)
+			return false;
+	}
+	return !*o;
+}
+
 static void ref_subst(struct buf *b, const char *t, const char *v, size_t index)
 {
 	char num[32];
@@ -354,9 +393,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct shell_script sc;
 	char *why = NULL;
 	if (shell_subst(tmpl, NULL, index, &sc, &why) == 0) {
-		CHECK(!sc.takes_value || !strncmp(sc.script, SHELL_VALUE_PREFIX,
-						  strlen(SHELL_VALUE_PREFIX)));
+		size_t pl = strlen(SHELL_VALUE_PREFIX);
+		CHECK(!sc.takes_value || !strncmp(sc.script, SHELL_VALUE_PREFIX, pl));
 		CHECK(sc.takes_value || !sc.arith);
+		/* nothing but placeholders changes (unless the template
+		 * itself spells a reference, which would confuse the check) */
+		if (!strstr(tmpl, SHELL_VALUE_VAR) &&
+		    !only_placeholders_changed(tmpl, sc.script + (sc.takes_value ? pl : 0), index)) {
+			fprintf(stderr, "shell_subst changed more than placeholders:\n<%s>\n<%s>\n",
+				tmpl, sc.script);
+			abort();
+		}
 		free(sc.script);
 	} else {
 		CHECK(why);
