@@ -18,6 +18,7 @@
 #include "codec.h"
 #include "util.h"
 #include "jsonw.h"
+#include "shell.h"
 #include "piperun-task.h"
 
 #include <cJSON.h>
@@ -1028,6 +1029,8 @@ struct tstage {
 struct tmpl {
 	struct job_spec j;   /* fields that expansion copies as they are */
 	char *path;          /* "jobs[i]" */
+	char *shell_path;    /* where shell and foreach came from (the job */
+	char *foreach_path;  /* or defaults), for expansion's errors */
 	struct tstage *stages;
 	size_t nstages;
 	char **foreach;
@@ -1335,7 +1338,7 @@ static char *subst_bytes(const char *s, size_t len, const char *value, size_t in
 {
 	struct buf b = { 0 };
 	for (size_t off = 0;;) {
-		char *r = placeholder_subst(s + off, value, index, false);
+		char *r = placeholder_subst(s + off, value, index);
 		buf_addstr(&b, r);
 		free(r);
 		off += strlen(s + off);
@@ -2076,6 +2079,7 @@ static void parse_job(struct ctx *c, const cJSON *job, const cJSON *defaults,
 			const char *s = get_str(c, v, p);
 			if (s)
 				j->shell = xstrdup(s);
+			t->shell_path = xstrdup(p);
 		} else if (!strcmp(what, "pipeline")) {
 			j->kind = KIND_PIPELINE;
 			if (!cJSON_IsArray(v) || !cJSON_GetArraySize(v)) {
@@ -2215,6 +2219,7 @@ static void parse_job(struct ctx *c, const cJSON *job, const cJSON *defaults,
 			expected(c, p, "a non-empty array", v);
 		else if (t->foreach)
 			t->has_foreach = true;
+		t->foreach_path = xstrdup(p);
 	}
 	if (FIELD("after"))
 		j->after = get_str_array(c, v, p, true, false, &j->nafter);
@@ -2291,119 +2296,26 @@ static void parse_job(struct ctx *c, const cJSON *job, const cJSON *defaults,
 
 /* ------------------------------------------------------------ expansion */
 
-char *shell_quote(const char *s)
-{
-	/* '=' is not safe: a bare "A=b" in command position is an
-	 * assignment, not a word. */
-	if (*s && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-			   "0123456789_-./:@%+,") == strlen(s))
-		return xstrdup(s);
-	struct buf b = { 0 };
-	buf_addch(&b, '\'');
-	for (const char *p = s; *p; p++) {
-		if (*p == '\'')
-			buf_addstr(&b, "'\\''");
-		else
-			buf_addch(&b, *p);
-	}
-	buf_addch(&b, '\'');
-	return buf_detach(&b);
-}
-
-/* Where a placeholder sits in a shell command, as sh reads it. */
-enum sh_ctx { SH_BARE, SH_SINGLE, SH_DOUBLE };
-
-/* Insert value so that sh reads it back literally in context ctx:
- * bare, a quoted word; inside '...', each ' closed, escaped and
- * reopened; inside "...", $ ` " \ escaped.  Nothing in it expands. */
-static void add_quoted(struct buf *b, const char *value, enum sh_ctx ctx)
-{
-	if (ctx == SH_BARE) {
-		char *q = shell_quote(value);
-		buf_addstr(b, q);
-		free(q);
-		return;
-	}
-	for (const char *p = value; *p; p++) {
-		if (ctx == SH_SINGLE && *p == '\'')
-			buf_addstr(b, "'\\''");
-		else if (ctx == SH_DOUBLE && strchr("$`\"\\", *p)) {
-			buf_addch(b, '\\');
-			buf_addch(b, *p);
-		} else
-			buf_addch(b, *p);
-	}
-}
-
-/* sh's quoting as a template is read, enough to know where a {} sits:
- * '...', "...", backslashes, # comments, and $(...) / `...` nesting
- * (each a bare context of its own, inside quotes too).  Deeper than
- * SH_DEPTH, or in syntax it does not follow (here-documents, case
- * patterns inside $(...)), it can be wrong: see piperun-spec(5). */
-#define SH_DEPTH 16
-enum sh_close { SH_TOP, SH_PAREN, SH_BACKTICK };
-
-char *placeholder_subst(const char *s, const char *value, size_t index, bool quote)
+/* {} / {#} / {{}} in argv items, env values, cwd and stdin.text (and a
+ * step's argv): the value as it is.  `shell` scripts go through
+ * shell_subst() instead. */
+char *placeholder_subst(const char *s, const char *value, size_t index)
 {
 	struct buf b = { 0 };
-	struct { enum sh_ctx ctx; enum sh_close close; } st[SH_DEPTH] = { { SH_BARE, SH_TOP } };
-	int d = 0;
 	buf_reserve(&b, strlen(s));
 	for (const char *p = s; *p;) {
 		if (!strncmp(p, "{{}}", 4)) {
 			buf_addstr(&b, "{}");
 			p += 4;
-			continue;
-		}
-		if (!strncmp(p, "{}", 2)) {
-			if (quote)
-				add_quoted(&b, value, st[d].ctx);
-			else
-				buf_addstr(&b, value);
+		} else if (!strncmp(p, "{}", 2)) {
+			buf_addstr(&b, value);
 			p += 2;
-			continue;
-		}
-		if (!strncmp(p, "{#}", 3)) {
+		} else if (!strncmp(p, "{#}", 3)) {
 			buf_printf(&b, "%zu", index);
 			p += 3;
-			continue;
-		}
-		if (!quote) {
+		} else {
 			buf_addch(&b, *p++);
-			continue;
 		}
-		enum sh_ctx ctx = st[d].ctx;
-		bool word_start = p == s || strchr(" \t\n;&|()", p[-1]);
-		if (ctx == SH_SINGLE) {
-			if (*p == '\'')
-				st[d].ctx = SH_BARE;
-		} else if (*p == '\\' && p[1]) {
-			buf_addch(&b, *p++);            /* the escaped char below */
-		} else if (ctx == SH_BARE && *p == '#' && word_start) {
-			const char *nl = strchr(p, '\n');   /* a comment: to its end */
-			size_t n = nl ? (size_t)(nl - p) : strlen(p);
-			buf_add(&b, p, n);
-			p += n;
-			continue;
-		} else if (*p == '$' && p[1] == '(' && d + 1 < SH_DEPTH) {
-			st[++d].ctx = SH_BARE;
-			st[d].close = SH_PAREN;
-			buf_addch(&b, *p++);
-		} else if (*p == '`') {
-			if (st[d].close == SH_BACKTICK && ctx == SH_BARE)
-				d--;
-			else if (d + 1 < SH_DEPTH) {
-				st[++d].ctx = SH_BARE;
-				st[d].close = SH_BACKTICK;
-			}
-		} else if (*p == ')' && ctx == SH_BARE && st[d].close == SH_PAREN) {
-			d--;
-		} else if (*p == '\'' && ctx == SH_BARE) {
-			st[d].ctx = SH_SINGLE;
-		} else if (*p == '"') {
-			st[d].ctx = ctx == SH_DOUBLE ? SH_BARE : SH_DOUBLE;
-		}
-		buf_addch(&b, *p++);
 	}
 	return buf_detach(&b);
 }
@@ -2416,7 +2328,7 @@ static struct kv *dup_env(const struct kv *env, size_t n, const char *value,
 	struct kv *r = xcalloc(n, sizeof *r);
 	for (size_t i = 0; i < n; i++) {
 		r[i].name = xstrdup(env[i].name);
-		r[i].value = subst ? placeholder_subst(env[i].value, value, index, false)
+		r[i].value = subst ? placeholder_subst(env[i].value, value, index)
 				   : xstrdup(env[i].value);
 	}
 	return r;
@@ -2439,14 +2351,27 @@ static void instantiate(const struct tmpl *t, struct job_spec *j, char *name,
 	j->base = xstrdup(s->name);
 	j->value = value && t->has_foreach ? xstrdup(value) : NULL;
 	j->copy = subst ? index : 0;
-	j->shell = s->shell ? (subst ? placeholder_subst(s->shell, value, index, true)
-				     : xstrdup(s->shell)) : NULL;
+	bool pass_value = false;
+	j->shell = s->shell && !subst ? xstrdup(s->shell) : NULL;
+	if (s->shell && subst) {
+		/* a foreach value never becomes script text: sh gets it as
+		 * $1; repeat's {} is the copy index, an integer, as text */
+		struct shell_script sc;
+		char *why;
+		if (shell_subst(s->shell, t->has_foreach ? NULL : value, index, &sc, &why) == 0) {
+			j->shell = sc.script;
+			pass_value = sc.takes_value;
+		} else {        /* expand() reported it and made no copies */
+			free(why);
+			j->shell = xstrdup(s->shell);
+		}
+	}
 	j->env = dup_env(s->env, s->nenv, value, index, subst);
 	j->unset = dup_strv(s->unset, s->nunset);
 	j->secret = dup_strv(s->secret, s->nsecret);
 	j->secret_values = NULL;
 	j->nsecret_values = 0;
-	j->cwd = s->cwd ? (subst ? placeholder_subst(s->cwd, value, index, false)
+	j->cwd = s->cwd ? (subst ? placeholder_subst(s->cwd, value, index)
 				 : xstrdup(s->cwd)) : NULL;
 	j->in = s->in;
 	if (s->in.data) {
@@ -2481,11 +2406,15 @@ static void instantiate(const struct tmpl *t, struct job_spec *j, char *name,
 	if (s->kind == KIND_SHELL) {
 		j->nstages = 1;
 		j->stages = xcalloc(1, sizeof *j->stages);
-		j->stages[0].argc = 3;
-		j->stages[0].argv = xcalloc(4, sizeof(char *));
+		j->stages[0].argc = pass_value ? 5 : 3;
+		j->stages[0].argv = xcalloc(6, sizeof(char *));
 		j->stages[0].argv[0] = xstrdup("/bin/sh");
 		j->stages[0].argv[1] = xstrdup("-c");
 		j->stages[0].argv[2] = xstrdup(j->shell);
+		if (pass_value) {       /* $0 as without a value, $1 the value */
+			j->stages[0].argv[3] = xstrdup("/bin/sh");
+			j->stages[0].argv[4] = xstrdup(value);
+		}
 	} else {
 		j->nstages = t->nstages;
 		j->stages = t->nstages ? xcalloc(t->nstages, sizeof *j->stages) : NULL;
@@ -2496,7 +2425,7 @@ static void instantiate(const struct tmpl *t, struct job_spec *j, char *name,
 			st->argv = xcalloc(ts->argc + 1, sizeof(char *));
 			for (size_t a = 0; a < ts->argc; a++)
 				st->argv[a] = subst && !ts->argv[a].raw
-					? placeholder_subst(ts->argv[a].s, value, index, false)
+					? placeholder_subst(ts->argv[a].s, value, index)
 					: xstrdup(ts->argv[a].s);
 			st->env = dup_env(ts->env, ts->nenv, value, index, subst);
 			st->nenv = ts->nenv;
@@ -2581,6 +2510,31 @@ static void tmpl_free(struct tmpl *t)
 	free(t->stages);
 	free_strv(t->foreach, t->nforeach);
 	free(t->path);
+	free(t->shell_path);
+	free(t->foreach_path);
+}
+
+static void collect_secrets(struct job_spec *j);
+
+/* Is foreach[v] data as the {} of t's shell script (copy j)?  If not, an
+ * error naming the value, with j's secrets hidden. */
+static void check_shell_value(struct ctx *c, const struct tmpl *t, size_t v,
+			      struct job_spec *j, const char *arith)
+{
+	char *why = shell_value_check(t->foreach[v], arith);
+	if (!why)
+		return;
+	collect_secrets(j);
+	char *shown = spec_redact(j, t->foreach[v]);
+	cJSON *tmp = cJSON_CreateString(shown);
+	char *d = describe(tmp);
+	char *p = path_idx(t->foreach_path, v);
+	err(c, p, "%s: %s", d, why);
+	free(p);
+	free(d);
+	cJSON_Delete(tmp);
+	free(shown);
+	free(why);
 }
 
 /* Expand every template into concrete jobs, in spec order. */
@@ -2599,6 +2553,23 @@ static void expand(struct ctx *c, struct tmpl *t, size_t nt, struct spec *s)
 	for (size_t i = 0; i < nt; i++) {
 		struct tmpl *tp = &t[i];
 		const char *base = tp->j.name;
+		/* a shell script's {} is a reference to the value, passed
+		 * as $1: the script must have a place for it (checked once),
+		 * and each value must be data there (once per value) */
+		const char *arith = NULL;
+		bool shell_value = false;
+		if (tp->j.shell && tp->has_foreach) {
+			struct shell_script sc;
+			char *why;
+			if (shell_subst(tp->j.shell, NULL, 1, &sc, &why) < 0) {
+				err(c, tp->shell_path, "%s", why);
+				free(why);
+				continue;
+			}
+			arith = sc.arith;
+			shell_value = sc.takes_value;
+			free(sc.script);
+		}
 		if (!tp->has_foreach && !tp->has_repeat) {
 			instantiate(tp, &s->jobs[s->njobs++], xstrdup(base), NULL, 0);
 			continue;
@@ -2628,6 +2599,8 @@ static void expand(struct ctx *c, struct tmpl *t, size_t nt, struct spec *s)
 					name = xasprintf("%s#%ld", base, r);
 				instantiate(tp, &s->jobs[s->njobs++], name,
 					    value ? value : idx, index);
+				if (shell_value && r == 1)
+					check_shell_value(c, tp, v, &s->jobs[s->njobs - 1], arith);
 			}
 		}
 	}
@@ -2972,11 +2945,14 @@ static void resolve_cache_free(struct resolve_cache *rc)
 	}
 }
 
-static void resolve_job(struct job_spec *j, struct resolve_cache *rc)
+/* Every value a secret name has: the job's (or piperun's) and each
+ * pipeline stage's own, once each, longest first (see spec_redact). */
+static void collect_secrets(struct job_spec *j)
 {
 	size_t cap = 0;
-	/* every value a secret name has: the job's (or piperun's) and each
-	 * pipeline stage's own, once each, longest first (see spec_redact) */
+	free_strv(j->secret_values, j->nsecret_values);
+	j->secret_values = NULL;
+	j->nsecret_values = 0;
 	for (size_t k = 0; k < j->nsecret; k++) {
 		for (size_t i = 0; i <= j->nstages; i++) {
 			const char *v = env_lookup(j, i < j->nstages ? &j->stages[i] : NULL,
@@ -2992,6 +2968,11 @@ static void resolve_job(struct job_spec *j, struct resolve_cache *rc)
 	}
 	if (j->nsecret_values > 1)
 		qsort(j->secret_values, j->nsecret_values, sizeof(char *), longer_first);
+}
+
+static void resolve_job(struct job_spec *j, struct resolve_cache *rc)
+{
+	collect_secrets(j);
 	for (size_t i = 0; i < j->nstages; i++) {
 		struct stage_spec *st = &j->stages[i];
 		build_envp(j, st);
@@ -3515,4 +3496,176 @@ int json_splice_members(struct jw *w, const char *text, size_t len, const char *
 	free(nums.t.t);
 	cJSON_Delete(v);
 	return 0;
+}
+
+/* ------------------------------------------------------------ warnings */
+
+/* Where the script of a shell's -c is in argv (a JSON array), or -1: sh,
+ * bash, dash, ksh, zsh, mksh (by basename) and busybox sh, their
+ * options first, -c perhaps among others (-ec). */
+static int shell_script_index(const cJSON *argv)
+{
+	static const char *const shells[] = { "sh", "bash", "dash", "ksh", "zsh", "mksh", "ash",
+					      NULL };
+	const cJSON *a = argv->child;
+	if (!cJSON_IsString(a))
+		return -1;
+	const char *b = strrchr(a->valuestring, '/');
+	b = b ? b + 1 : a->valuestring;
+	int i = 1;
+	a = a->next;
+	if (!strcmp(b, "busybox")) {
+		b = cJSON_IsString(a) ? a->valuestring : "";
+		a = a ? a->next : NULL;
+		i = 2;
+	}
+	bool known = false, dash_c = false;
+	for (size_t k = 0; shells[k]; k++)
+		known = known || !strcmp(b, shells[k]);
+	for (; known && cJSON_IsString(a); a = a->next, i++) {
+		const char *s = a->valuestring;
+		if (!strcmp(s, "--") || !strcmp(s, "-")) {
+			a = a->next;
+			i++;
+			break;
+		}
+		if ((*s != '-' && *s != '+') || !s[1])
+			break;                  /* the first operand */
+		if (s[1] == '-')
+			continue;               /* --posix, --norc ... */
+		for (const char *o = s + 1; *o; o++) {
+			dash_c = dash_c || (*s == '-' && *o == 'c');
+			if ((*o == 'o' || *o == 'O') && a->next) {  /* -o NAME */
+				a = a->next;
+				i++;
+			}
+		}
+	}
+	return known && dash_c && cJSON_IsString(a) ? i : -1;
+}
+
+/* Does s hold a {} that substitution would replace? */
+static bool has_value_placeholder(const char *s)
+{
+	for (const char *p = s; *p; p++) {
+		if (!strncmp(p, "{{}}", 4))
+			p += 3;
+		else if (!strncmp(p, "{}", 2))
+			return true;
+	}
+	return false;
+}
+
+/* argv with its script (at i, the last item) taking {} as "$1". */
+static char *positional_form(const cJSON *argv, int i)
+{
+	const cJSON *script = cJSON_GetArrayItem(argv, i);
+	char *s = script->next ? NULL : shell_subst_positional(script->valuestring);
+	if (!s)
+		return xstrdup("[\"sh\", \"-c\", \"... \\\"$1\\\" ...\", \"sh\", \"{}\"]");
+	cJSON *a = cJSON_CreateArray();
+	int k = 0;
+	for (const cJSON *e = argv->child; e && k < i; e = e->next, k++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(e->valuestring));
+	cJSON_AddItemToArray(a, cJSON_CreateString(s));
+	cJSON_AddItemToArray(a, cJSON_CreateString("sh"));
+	cJSON_AddItemToArray(a, cJSON_CreateString("{}"));
+	char *p = cJSON_PrintUnformatted(a);
+	char *r = xstrdup(p ? p : "[...]");
+	cJSON_free(p);
+	cJSON_Delete(a);
+	free(s);
+	return r;
+}
+
+static void warn_shell_argv(struct ctx *c, const cJSON *argv, const char *path, bool coprocess)
+{
+	int i = cJSON_IsArray(argv) ? shell_script_index(argv) : -1;
+	if (i < 0 || !has_value_placeholder(cJSON_GetArrayItem(argv, i)->valuestring))
+		return;
+	char *p = path_idx(path, (size_t)i);
+	if (coprocess) {
+		errlist_add(c->errs, "piperun: %s: %s: warning: {} is not replaced in a coprocess's "
+			    "argv (its items come on its stdin, one a line): this script sees "
+			    "a literal {}", c->file, p);
+	} else {
+		char *form = positional_form(argv, i);
+		errlist_add(c->errs, "piperun: %s: %s: warning: {} is spliced into this shell "
+			    "script as code (a value like $(rm -rf ~) would run it); pass the "
+			    "value as an argument instead: %s", c->file, p, form);
+		free(form);
+	}
+	free(p);
+}
+
+/* A job's run or pipeline (from the job or the defaults) at path. */
+static void warn_job_argvs(struct ctx *c, const cJSON *src, const char *path)
+{
+	char *p = path_key(path, "run");
+	warn_shell_argv(c, cJSON_GetObjectItemCaseSensitive(src, "run"), p, false);
+	free(p);
+	const cJSON *pl = cJSON_GetObjectItemCaseSensitive(src, "pipeline");
+	size_t k = 0;
+	for (const cJSON *st = cJSON_IsArray(pl) ? pl->child : NULL; st; st = st->next, k++) {
+		char *pk = path_key(path, "pipeline"), *sp = path_idx(pk, k);
+		if (cJSON_IsObject(st)) {
+			char *r = path_key(sp, "run");
+			warn_shell_argv(c, cJSON_GetObjectItemCaseSensitive(st, "run"), r, false);
+			free(r);
+		} else {
+			warn_shell_argv(c, st, sp, false);
+		}
+		free(sp);
+		free(pk);
+	}
+}
+
+void spec_warnings(const char *name, const char *text, size_t len, struct errlist *warns)
+{
+	struct ctx c = { .file = name, .errs = warns };
+	cJSON *root = cJSON_ParseWithLength(text, len);
+	if (!cJSON_IsObject(root)) {
+		cJSON_Delete(root);
+		return;
+	}
+	const cJSON *defaults = cJSON_GetObjectItemCaseSensitive(root, "defaults");
+	if (!cJSON_IsObject(defaults))
+		defaults = NULL;
+	const cJSON *jobs = cJSON_GetObjectItemCaseSensitive(root, "jobs");
+	bool defaults_seen = false;
+	size_t i = 0;
+	for (const cJSON *j = cJSON_IsArray(jobs) ? jobs->child : NULL; j; j = j->next, i++) {
+		if (!cJSON_IsObject(j))
+			continue;
+		char *jp = path_idx("jobs", i);
+		/* a step's {} is the item */
+		const cJSON *steps = cJSON_GetObjectItemCaseSensitive(j, "steps");
+		char *sp = path_key(jp, "steps");
+		size_t k = 0;
+		for (const cJSON *st = cJSON_IsArray(steps) ? steps->child : NULL; st;
+		     st = st->next, k++) {
+			char *stp = path_idx(sp, k), *p = path_key(stp, "run");
+			warn_shell_argv(&c, cJSON_GetObjectItemCaseSensitive(st, "run"), p, false);
+			free(p);
+			p = path_key(stp, "coprocess");
+			warn_shell_argv(&c, cJSON_GetObjectItemCaseSensitive(st, "coprocess"), p, true);
+			free(p);
+			free(stp);
+		}
+		free(sp);
+		/* a run or pipeline argv's {} is a foreach value */
+		bool own = false;
+		for (size_t w = 0; what_keys[w]; w++)
+			own = own || cJSON_GetObjectItemCaseSensitive(j, what_keys[w]);
+		bool foreach = cJSON_GetObjectItemCaseSensitive(j, "foreach") ||
+			       (defaults && cJSON_GetObjectItemCaseSensitive(defaults, "foreach"));
+		if (foreach && own)
+			warn_job_argvs(&c, j, jp);
+		else if (foreach && defaults && !defaults_seen) {
+			defaults_seen = true;
+			warn_job_argvs(&c, defaults, "defaults");
+		}
+		free(jp);
+	}
+	cJSON_Delete(root);
 }

@@ -694,7 +694,7 @@ static char **subst_argv(const struct step_spec *sp, const struct item *it)
 	char **argv = xcalloc(sp->argc + 1, sizeof *argv);
 	argv[0] = sp->argv[0];
 	for (size_t a = 1; a < sp->argc; a++)
-		argv[a] = placeholder_subst(sp->argv[a], it->text, (size_t)it->seq + 1, false);
+		argv[a] = placeholder_subst(sp->argv[a], it->text, (size_t)it->seq + 1);
 	return argv;
 }
 

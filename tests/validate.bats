@@ -179,10 +179,11 @@ EOF
 	[[ $stderr == *"<stdin>: jobs[0].stdout: expected"* ]]
 }
 
-@test "every example spec in pipelines/ is valid" {
+@test "every example spec in pipelines/ is valid, without a warning" {
 	for f in "$PIPELINES"/*.json; do
 		run --separate-stderr "$PIPERUN" validate "$f"
 		[ "$status" -eq 0 ] || { echo "$f: $stderr"; return 1; }
+		[ -z "$stderr" ] || { echo "$f: $stderr"; return 1; }
 	done
 }
 
@@ -255,4 +256,70 @@ EOF
 )
 	rejected "$f" "$f: jobs[1].timeout: expected a duration of at most 1000000000s (about 31 years), got 2000000000"
 	[[ $stderr == *"$f: defaults.kill_after: expected a duration of at most 1000000000s (about 31 years), got \"20000000m\""* ]]
+}
+
+@test "validate warns (exit 0) about {} inside the script of an sh -c argv; run and plan do not" {
+	f=$(spec <<'EOF'
+{"defaults": {"stdout": "null"},
+ "jobs": [
+  {"name": "r", "run": ["sh", "-c", "echo got-{} \"<{}>\""], "foreach": ["a"]},
+  {"name": "p", "pipeline": [["true"], ["/bin/bash", "-ec", "echo {} >/dev/null"],
+                             {"run": ["dash", "-o", "errexit", "-c", "echo {}", "dash", "x"]}],
+   "foreach": ["a"]},
+  {"name": "ok", "run": ["sh", "-c", "echo \"$1\"", "sh", "{}"], "foreach": ["a"]},
+  {"name": "argv", "run": ["echo", "{}"], "foreach": ["a"]},
+  {"name": "lit", "run": ["sh", "-c", "echo {{}} {#}"], "foreach": ["a"]},
+  {"name": "nocopies", "run": ["sh", "-c", "echo {}"]},
+  {"name": "s", "items": ["1"],
+   "steps": [{"run": ["busybox", "sh", "-c", "echo got-{}"], "stdin": null},
+             {"coprocess": ["sh", "-xc", "sed -u s/{}/x/"]},
+             {"run": ["sh", "-c", "echo \"$1\"", "sh", "{}"], "stdin": null}]}
+ ]}
+EOF
+)
+	pr validate "$f"
+	assert_success
+	assert_output ''
+	local w="piperun: $f" code='warning: {} is spliced into this shell script as code (a value like $(rm -rf ~) would run it); pass the value as an argument instead:'
+	[ "$stderr" = "$w: jobs[0].run[2]: $code [\"sh\",\"-c\",\"echo got-\\\"\$1\\\" \\\"<\$1>\\\"\",\"sh\",\"{}\"]
+$w: jobs[1].pipeline[1][2]: $code [\"/bin/bash\",\"-ec\",\"echo \\\"\$1\\\" >/dev/null\",\"sh\",\"{}\"]
+$w: jobs[1].pipeline[2].run[4]: $code [\"sh\", \"-c\", \"... \\\"\$1\\\" ...\", \"sh\", \"{}\"]
+$w: jobs[6].steps[0].run[3]: $code [\"busybox\",\"sh\",\"-c\",\"echo got-\\\"\$1\\\"\",\"sh\",\"{}\"]
+$w: jobs[6].steps[1].coprocess[2]: warning: {} is not replaced in a coprocess's argv (its items come on its stdin, one a line): this script sees a literal {}" ]
+	# a spec with errors gets its warnings as well; the status is 2
+	g=$(spec bad.json <<'EOF'
+{"jobs": [{"run": ["sh", "-c", "echo {}"], "foreach": ["a"], "timeout": "soon"}]}
+EOF
+)
+	pr validate "$g"
+	assert_failure 2
+	[[ $stderr == *"jobs[0].timeout: expected a duration"*"jobs[0].run[2]: warning: {} is spliced"* ]]
+	# run and plan say nothing of it
+	pr plan "$f"
+	assert_success
+	[ -z "$stderr" ]
+	pr run "$f" -o none
+	[ -z "$stderr" ]
+}
+
+@test "the README's steps example passes the item as data: validate is silent on it, warns on the old form" {
+	block=$(awk '/^```json/ { on = 1; b = ""; next }
+		on && /^```/ { on = 0; if (b ~ /"assembly"/) printf "%s", b; next }
+		on { b = b $0 "\n" }' "$TESTS_DIR/../README.md")
+	[[ $block == *'"run": ["sh", "-c", "echo \"got-$1\"", "sh", "{}"]'* ]]
+	f=$(spec <<<"{\"jobs\": [$block]}")
+	pr validate "$f"
+	assert_success
+	[ -z "$stderr" ]
+	pr run "$f"
+	assert_success
+	[ "$(jqo '.jobs[0] | [.items_in, .items_out] | @json')" = '[2000,2000]' ]
+	[ "$(jqo '.jobs[0].stdout' | sed '/^$/d' | sort | md5sum)" = "$(seq 2000 | sed 's/.*/got-& resized/' | sort | md5sum)" ]
+	# the form the README had before
+	old=${block/'"echo \"got-$1\"", "sh", "{}"'/'"echo got-{}"'}
+	[ "$old" != "$block" ]
+	g=$(spec old.json <<<"{\"jobs\": [$old]}")
+	pr validate "$g"
+	assert_success
+	[[ $stderr == *"jobs[0].steps[0].run[2]: warning: {} is spliced into this shell script as code"* ]]
 }
