@@ -249,6 +249,7 @@ struct worker {
 	int pidfd, fd_w, fd_r;       /* a pty: fd_w == fd_r, one watch (w_r) */
 	struct watch w_pid, w_w, w_r;
 	struct timer t_deadline, t_kill;
+	struct timer t_stall;        /* coprocess: its head item waits too long */
 	bool timed_out, killed_for_stop, overflow;
 	int rc, sig;                 /* how it ended (rc -1: by a signal) */
 	struct buf rbuf;             /* its output (run), a partial answer (coprocess) */
@@ -288,6 +289,10 @@ struct step {
 	size_t nargs;
 	bool sleep;                  /* the built-in sleep: a timer in async mode */
 	double timeout_ms;           /* per item, 0 = none */
+	double stall_ms;             /* coprocess: warn after, 0 = never */
+	bool stall_warned;           /* said once (atomic: any worker may) */
+	uint64_t stall_seq;          /* the item it was said about */
+	char *stall_msg;             /* what was said (its worker wrote it) */
 	uint64_t stray_lines;        /* coprocess lines no item waited for */
 	uint64_t item_us;            /* task: a recent item's time (relaxed) */
 };
@@ -540,6 +545,7 @@ static void child_reap(struct worker *w)
 	w->pid = 0;
 	timer_stop(w->loop, &w->t_kill);
 	timer_stop(w->loop, &w->t_deadline);
+	timer_stop(w->loop, &w->t_stall);
 }
 
 /* Read what is there (the child has exited: no waiting for the write
@@ -805,11 +811,19 @@ static void cop_events(struct worker *w)
 	}
 }
 
+static void on_stall(struct timer *t);
+
+/* The head item's clocks (its timeout, the stall warning) start now: it
+ * was sent to an idle coprocess, or the item before it was answered. */
 static void head_clock(struct worker *w)
 {
+	struct step *st = w->st;
 	timer_stop(w->loop, &w->t_deadline);
-	if (w->nin && w->st->timeout_ms > 0)
-		timer_start(w->loop, &w->t_deadline, now_ms() + w->st->timeout_ms, on_deadline, w);
+	timer_stop(w->loop, &w->t_stall);
+	if (w->nin && st->timeout_ms > 0)
+		timer_start(w->loop, &w->t_deadline, now_ms() + st->timeout_ms, on_deadline, w);
+	if (w->nin && st->stall_ms > 0 && !__atomic_load_n(&st->stall_warned, __ATOMIC_RELAXED))
+		timer_start(w->loop, &w->t_stall, now_ms() + st->stall_ms, on_stall, w);
 }
 
 static int cop_spawn(struct worker *w, char **why)
@@ -859,6 +873,7 @@ static void cop_fail_all(struct worker *w, const char *why)
 		w->nin--;
 		fail_item(w, &it, -1, 0, xstrdup(why));
 	}
+	timer_stop(w->loop, &w->t_stall);
 	busy_end(w);
 }
 
@@ -964,6 +979,37 @@ static void cop_on_io(struct watch *wt, uint32_t ev)
 				worker_kill(w, SIGKILL);
 		}
 	}
+}
+
+/* The coprocess has held its oldest item for stall_warning without an
+ * answer: most likely it buffers its output (stdio does on a pipe) and
+ * waits for more input, which waits for its answers, until the item or
+ * job timeout.  Say so once per step, in the job's stderr (this host's)
+ * and, through the counts, in its record. */
+static void on_stall(struct timer *t)
+{
+	struct worker *w = t->data;
+	struct step *st = w->st;
+	/* answers may be there unread (thread mode: this worker waited for
+	 * room downstream); an answer restarts the clock */
+	if (w->w_r.active)
+		cop_on_io(&w->w_r, EPOLLIN);
+	if (!w->nin || w->pid <= 0 || w->fd_r < 0 || timer_armed(&w->t_stall) || w->timed_out ||
+	    w->killed_for_stop || stopping(w->e))
+		return;
+	if (__atomic_exchange_n(&st->stall_warned, true, __ATOMIC_ACQ_REL))
+		return;
+	const struct step_spec *sp = st->sp;
+	st->stall_seq = infl_at(w, 0)->seq;
+	st->stall_msg = xasprintf(
+		"coprocess %s has had an item for %gs without an answer; %s"
+		"make it write each answer at once (sed -u, python3 -u, stdbuf -oL CMD, "
+		"awk: fflush() after print); if it is only slow, raise the step's stall_warning",
+		sp->argv[0], st->stall_ms / 1000,
+		sp->pty ? "if it buffers its output, "
+			: "a program that buffers its output on a pipe answers only when its "
+			  "input ends: set \"pty\": true on the step, or ");
+	fprintf(stderr, "piperun: step %s: %s\n", sp->name, st->stall_msg);
 }
 
 static void cop_on_pid(struct watch *wt, uint32_t ev)
@@ -1399,6 +1445,20 @@ static void write_stats(struct engine *e, double wall_ms)
 	}
 	jw_arr_end(&w);
 	jw_kint(&w, "failed_items_omitted", (int64_t)(e->failed_total - e->nfails));
+	jw_key(&w, "warnings");
+	jw_arr(&w, false);
+	for (size_t k = 0; k < e->n; k++) {
+		const struct step *st = &e->st[k];
+		if (!st->stall_msg)
+			continue;
+		jw_obj(&w, true);
+		jw_kstr(&w, "step", st->sp->name);
+		jw_kstr(&w, "kind", "stall");
+		jw_kint(&w, "index", (int64_t)st->stall_seq);
+		jw_kstr(&w, "message", st->stall_msg);
+		jw_obj_end(&w);
+	}
+	jw_arr_end(&w);
 	jw_knum(&w, "wall_ms", wall_ms);
 	jw_obj_end(&w);
 	buf_addch(&b, '\n');
@@ -1463,6 +1523,7 @@ static int setup(struct engine *e, const struct steps_spec *s, int in_fd, int ou
 		st->nw = sp->workers;
 		double to = sp->item_timeout >= 0 ? sp->item_timeout : s->item_timeout;
 		st->timeout_ms = to > 0 ? to * 1000 : 0;
+		st->stall_ms = sp->kind == STEP_COPROCESS ? sp->stall_warning * 1000 : 0;
 		if (sp->kind == STEP_TASK) {
 			char *why = NULL;
 			st->task = sp->plugin ? task_plugin(sp->task, &why) : task_builtin(sp->task);
@@ -1519,6 +1580,7 @@ static void teardown(struct engine *e)
 			free(w->args);
 		}
 		free(st->w);
+		free(st->stall_msg);
 		if (st->args) {
 			for (size_t a = 0; a < st->nargs; a++)
 				if (st->args[a].type == PIPERUN_ARG_STRING || st->args[a].type == PIPERUN_ARG_OTHER)

@@ -11,7 +11,10 @@
  *   coprocess  one long-running child per worker, one line in, one line
  *              out (up to `window` lines written ahead of the answers);
  *              a worker whose child dies fails the item at the head of
- *              the line, restarts it and sends it the rest again;
+ *              the line, restarts it and sends it the rest again; one
+ *              that holds its head item unanswered for `stall_warning`
+ *              (a program that buffers its output) is said once per
+ *              step, on stderr (the job's) and in the counts;
  *   task       a pool task (task.h) called in process.
  *
  * Two engines run the same workers, with the same results:
@@ -29,7 +32,7 @@
  *
  * The host reports on info_fd: "P <text>" progress lines, an optional
  * "E <message>" line (the job's error) and, last, one JSON object with
- * the counts (items_in, items_out, steps[], failed_items). */
+ * the counts (items_in, items_out, steps[], failed_items, warnings). */
 #ifndef PIPERUN_STEPS_H
 #define PIPERUN_STEPS_H
 

@@ -112,6 +112,67 @@ EOF
 	done
 }
 
+@test "a coprocess that buffers its answers (awk) is said once, in the job's record and stderr; sed -u and a slow answerer are not" {
+	f=$(spec <<'EOF'
+{"jobs":[
+ {"name":"awk","items":["1","2","3"],"timeout":1.5,"steps":[
+  {"name":"buffered","workers":2,"coprocess":["awk","{print}"],"stall_warning":0.3}]},
+ {"name":"sed","items":["1","2","3"],"steps":[
+  {"name":"unbuffered","coprocess":["sed","-u","s/^/x/"],"stall_warning":0.3}]},
+ {"name":"slow","items":["1","2","3","4","5","6","7","8"],"steps":[
+  {"name":"slow","coprocess":["sh","-c","while read -r l; do sleep 0.2; echo $l; done"],"stall_warning":1}]},
+ {"name":"off","items":["1"],"timeout":1,"steps":[
+  {"name":"buffered","coprocess":["awk","{print}"],"stall_warning":0}]}]}
+EOF
+)
+	for m in async thread; do
+		pr run --mode "$m" "$f"
+		assert_failure 1
+		# one warning for the step (two workers stalled), pointing to the remedies
+		[ "$(jqo '.jobs[0] | [.status, .items_out] | @json')" = '["timeout",0]' ]
+		[ "$(jqo '.jobs[0].warnings | map([.step, .kind, (.index | type)]) | @json')" = '[["buffered","stall","number"]]' ]
+		msg=$(jqo '.jobs[0].warnings[0].message')
+		[[ $msg == *"has had an item for 0.3s without an answer"* ]]
+		for hint in '"pty": true' 'sed -u' 'python3 -u' 'stdbuf -oL' 'fflush()'; do
+			[[ $msg == *"$hint"* ]]
+		done
+		# the same line in the job's stderr, once; piperun's own stderr stays clean
+		[ "$(jqo '.jobs[0].stderr')" = "piperun: step buffered: $msg" ]
+		[[ $stderr != *"without an answer"* ]]
+		# a line-buffered filter, a slow one that answers, a disabled warning: nothing
+		[ "$(jqo '.jobs[1:] | map([.name, .status, .warnings, .stderr]) | @json')" = \
+		  '[["sed","ok",[],""],["slow","ok",[],""],["off","timeout",[],""]]' ]
+	done
+}
+
+@test "stall_warning: a duration, coprocess steps only, shown by plan (default 5s, 0 = never)" {
+	f=$(spec <<'EOF'
+{"jobs":[{"name":"x","items":["a"],"steps":[
+  {"name":"a","coprocess":["cat"],"stall_warning":"soon"},
+  {"name":"b","run":["cat"],"stall_warning":1},
+  {"name":"c","coprocess":["cat"],"stall_warning":-1}]}]}
+EOF
+)
+	pr validate "$f"
+	assert_failure 2
+	for want in \
+		'jobs\[0\]\.steps\[0\]\.stall_warning: expected a duration like "1\.5s", got "soon"' \
+		'jobs\[0\]\.steps\[1\]\.stall_warning: "stall_warning" belongs to coprocess steps' \
+		'jobs\[0\]\.steps\[2\]\.stall_warning: expected a duration like "1\.5s", got -1'; do
+		grep -E "^piperun: .*: $want" <<<"$stderr"
+	done
+	f=$(spec <<'EOF'
+{"jobs":[{"name":"x","items":["a"],"steps":[
+  {"name":"a","coprocess":["cat"]},
+  {"name":"b","coprocess":["cat"],"stall_warning":"250ms"},
+  {"name":"c","coprocess":["cat"],"stall_warning":0}]}]}
+EOF
+)
+	pr plan "$f"
+	assert_success
+	[ "$(jqo '.jobs[0].steps | map(.stall_warning) | @json')" = '[5,0.25,null]' ]
+}
+
 @test "back-pressure: 1,000,000 items from stdin, a slow last step: memory and queues stay bounded" {
 	asan_small_quarantine
 	seq 1000000 > "$BATS_TEST_TMPDIR/items"
