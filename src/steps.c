@@ -422,20 +422,33 @@ static void emit(struct worker *w, struct item res)
 	STAT_ADD(w->s.processed, 1);
 }
 
-/* The item failed at this step: recorded, dropped (or the job stops). */
-static void fail_item(struct worker *w, struct item *it, int rc, int sig, char *why)
+/* A failed item as its record shows it: its head, a NUL byte (which
+ * fails an item of input) as U+FFFD. */
+static char *failed_item_text(const struct item *it)
 {
-	struct engine *e = w->e;
-	STAT_ADD(w->s.failed, 1);
+	size_t n = it->len < FAILED_ITEM_MAX ? it->len : FAILED_ITEM_MAX;
+	struct buf b = { 0 };
+	for (size_t i = 0; it->text && i < n; i++) {
+		if (it->text[i])
+			buf_addch(&b, it->text[i]);
+		else
+			buf_addstr(&b, "\xef\xbf\xbd");
+	}
+	return b.p ? buf_detach(&b) : xstrdup("");
+}
+
+/* The item failed at step (STEP_INPUT: before the first, as it was
+ * read): recorded, dropped (or the job stops). */
+#define STEP_INPUT SIZE_MAX
+static void record_failure(struct engine *e, size_t step, struct item *it, int rc, int sig,
+			   char *why)
+{
 	pthread_mutex_lock(&e->fmu);
 	e->failed_total++;
 	if (e->nfails < MAX_FAILURES_LISTED) {
 		xgrow(&e->fails, &e->fails_cap, e->nfails + 1, sizeof *e->fails);
 		e->fails[e->nfails++] = (struct failure){
-			w->st->index, it->seq,
-			it->text ? xstrndup(it->text, it->len < FAILED_ITEM_MAX ? it->len : FAILED_ITEM_MAX)
-				 : xstrdup(""),
-			rc, sig, why,
+			step, it->seq, failed_item_text(it), rc, sig, why,
 		};
 		why = NULL;
 	}
@@ -447,6 +460,13 @@ static void fail_item(struct worker *w, struct item *it, int rc, int sig, char *
 		q_push_tombstone(&e->q[e->n], seq);
 	if (e->s->stop_on_error)
 		engine_stop(e, 0, "on_error", NULL);
+}
+
+/* The item failed at this worker's step. */
+static void fail_item(struct worker *w, struct item *it, int rc, int sig, char *why)
+{
+	STAT_ADD(w->s.failed, 1);
+	record_failure(w->e, w->st->index, it, rc, sig, why);
 }
 
 /* Async: the worker waits for room downstream (or no longer does). */
@@ -777,6 +797,8 @@ static void run_on_pid(struct watch *wt, uint32_t ev)
 		const char *nl = len ? memchr(w->rbuf.p, '\n', len) : NULL;
 		if (nl) {
 			fail_item(w, it, 0, 0, xstrdup("its output is more than one line (an item is one line)"));
+		} else if (len && memchr(w->rbuf.p, 0, len)) {
+			fail_item(w, it, 0, 0, xstrdup("its output holds a NUL byte (an item is a line of text)"));
 		} else {
 			struct item res = { xstrndup(len ? w->rbuf.p : "", len), len, it->seq };
 			item_free(it);
@@ -938,9 +960,13 @@ static void cop_answer(struct worker *w, const char *line, size_t len)
 	w->nin--;
 	if (len && line[len - 1] == '\r' && w->st->sp->pty)
 		len--;
-	struct item res = { xstrndup(line, len), len, it.seq };
-	item_free(&it);
-	emit(w, res);
+	if (memchr(line, 0, len)) {
+		fail_item(w, &it, 0, 0, xstrdup("its answer holds a NUL byte (an item is a line of text)"));
+	} else {
+		struct item res = { xstrndup(line, len), len, it.seq };
+		item_free(&it);
+		emit(w, res);
+	}
 	if (!w->nin)
 		busy_end(w);
 	head_clock(w);
@@ -1215,7 +1241,8 @@ static void sleep_begin(struct worker *w, struct item it)
 
 /* --------------------------------------------------------------- source */
 
-/* The next item: 1 (in *it), 0 (more input needed), -1 (no more). */
+/* The next item: 1 (in *it), 2 (a line that failed as an item: nothing
+ * to pass on), 0 (more input needed), -1 (no more). */
 static int source_next(struct engine *e, struct item *it)
 {
 	const struct steps_spec *s = e->s;
@@ -1241,6 +1268,13 @@ static int source_next(struct engine *e, struct item *it)
 		return 0;
 	*it = (struct item){ xstrndup(p, len), len, e->next_seq++ };
 	e->ioff += len + (nl ? 1 : 0);
+	if (memchr(it->text, 0, len)) {
+		/* a step's argv would end it there: it fails, the rest go on */
+		record_failure(e, STEP_INPUT, it, -1, 0,
+			       xasprintf("line %" PRIu64 ": a NUL byte (an item is a line of text)",
+					 it->seq + 1));
+		return 2;
+	}
 	return 1;
 }
 
@@ -1429,7 +1463,7 @@ static void write_stats(struct engine *e, double wall_ms)
 	for (size_t i = 0; i < e->nfails; i++) {
 		const struct failure *f = &e->fails[i];
 		jw_obj(&w, true);
-		jw_kstr(&w, "step", e->st[f->step].sp->name);
+		jw_kstr(&w, "step", f->step == STEP_INPUT ? NULL : e->st[f->step].sp->name);
 		jw_kint(&w, "index", (int64_t)f->seq);
 		jw_kstr(&w, "item", f->item);
 		jw_key(&w, "returncode");
@@ -1847,6 +1881,8 @@ static int run_threads(struct engine *e)
 			}
 			struct item it;
 			int r = source_next(e, &it);
+			if (r == 2)
+				continue;
 			if (r > 0) {
 				batch[nb++] = it;
 				if (nb == TASK_BATCH)
@@ -2003,6 +2039,10 @@ static bool async_source(struct engine *e)
 	while (!e->src_done && !stopping(e) && !window_full(e) && !q_full(&e->q[0])) {
 		struct item it;
 		int r = source_next(e, &it);
+		if (r == 2) {
+			moved = true;
+			continue;
+		}
 		if (r > 0) {
 			bool aborted;
 			if (!q_push(&e->q[0], &it, 1, false, &aborted))
@@ -2189,8 +2229,11 @@ int steps_run(const struct steps_spec *s, int in_fd, int out_fd, int info_fd)
 			   e.next_seq);
 		if (e.nfails) {
 			const struct failure *f = &e.fails[0];
-			buf_printf(&b, " (first: step %s, item \"%.200s\": %s)",
-				   e.st[f->step].sp->name, f->item, f->error);
+			if (f->step == STEP_INPUT)
+				buf_printf(&b, " (first: item \"%.200s\": %s)", f->item, f->error);
+			else
+				buf_printf(&b, " (first: step %s, item \"%.200s\": %s)",
+					   e.st[f->step].sp->name, f->item, f->error);
 		}
 		info_line(&e, b.p);
 		buf_free(&b);

@@ -28,7 +28,9 @@
  * Children stay in the host's process group (the runner's job timeout
  * and cancel reach them); the host signals them one by one for item
  * timeouts.  Nothing is lost silently: per step, received = processed +
- * failed once the job ends, and every failure is listed.
+ * failed once the job ends, and every failure is listed.  An item is a
+ * line of text without NUL: a line of input that holds one fails before
+ * the first step, a step's output that holds one fails its item.
  *
  * The host reports on info_fd: "P <text>" progress lines, an optional
  * "E <message>" line (the job's error) and, last, one JSON object with

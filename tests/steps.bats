@@ -347,6 +347,49 @@ EOF
 	[ "$(jqo '.jobs[4] | [.status, .error] | @json')" = "[\"error\",\"items file $BATS_TEST_TMPDIR/nope: No such file or directory\"]" ]
 }
 
+@test "a line of input holding a NUL fails as that item (line N), the others run; no step output holds one" {
+	printf 'a\nb\000c\nd\n' > "$BATS_TEST_TMPDIR/lines"
+	f=$(spec <<EOF
+{"jobs":[
+ {"name":"file","items":{"lines":"$BATS_TEST_TMPDIR/lines"},"ordered":true,"steps":[{"name":"echo","run":["echo","<{}>"],"stdin":null}]},
+ {"name":"gen","run":["cat","$BATS_TEST_TMPDIR/lines"]},
+ {"name":"from","items":{"from":"gen"},"ordered":true,"steps":[{"name":"cat","coprocess":["cat"]}]},
+ {"name":"stdin","items":{"lines":"-"},"ordered":true,"steps":[{"name":"cat","coprocess":["cat"]}]},
+ {"name":"task","items":["[27, \"peak\\\\u0000x\"]","[27, \"a\\\\\\\\u0000\"]"],"ordered":true,"steps":[
+   {"name":"collatz","plugin":"$EXAMPLE_PLUGIN:collatz"}]}]}
+EOF
+)
+	g=$(spec made.json <<'EOF'
+{"jobs":[{"name":"made","items":["1","2","3"],"ordered":true,"steps":[
+  {"name":"run","run":["sh","-c","if [ $1 = 2 ]; then printf 'x\\0y\\n'; else echo $1; fi","sh","{}"],"stdin":null},
+  {"name":"co","coprocess":["sh","-c","while read -r l; do if [ $l = 3 ]; then printf 'z\\0\\n'; else echo $l; fi; done"]}]}]}
+EOF
+)
+	for m in async thread; do
+		run --separate-stderr "$PIPERUN" run --mode "$m" "$f" < "$BATS_TEST_TMPDIR/lines"
+		assert_failure 1
+		for j in file from stdin; do
+			[ "$(jqo --arg j "$j" '.jobs[] | select(.name == $j) | [.status, .items_in, .items_out, .items_failed] | @json')" = '["failed",3,2,1]' ]
+			[ "$(jqo --arg j "$j" '.jobs[] | select(.name == $j) | .failed_items | map([.step, .index, .item == "b\ufffdc", .error]) | @json')" = \
+			  '[[null,1,true,"line 2: a NUL byte (an item is a line of text)"]]' ]
+			[ "$(jqo --arg j "$j" '.jobs[] | select(.name == $j) | .error == "1 of 3 items failed (first: item \"b\ufffdc\": line 2: a NUL byte (an item is a line of text))"')" = true ]
+			assert_accounted "$j"
+		done
+		[ "$(jqo '.jobs[0].stdout')" = "$(printf '<a>\n<d>')" ]
+		[ "$(jqo '.jobs[2].stdout')" = "$(printf 'a\nd')" ]
+		[ "$(jqo '.jobs[3].stdout')" = "$(printf 'a\nd')" ]
+		# \u0000 in a task item's JSON string fails it; an escaped backslash does not
+		[ "$(jqo '.jobs[4] | [.stdout, (.failed_items | map([.index, .error]))] | @json')" = \
+		  '["111\n",[[0,"not arguments for '"$EXAMPLE_PLUGIN"':collatz: a NUL byte (\\u0000) in a string"]]]' ]
+		pr run --mode "$m" "$g"
+		assert_failure 1
+		[ "$(jqo '.jobs[0].stdout')" = 1 ]
+		[ "$(jqo '.jobs[0].failed_items | map([.step, .index, .item, .error]) | @json')" = \
+		  '[["run",1,"2","its output holds a NUL byte (an item is a line of text)"],["co",2,"3","its answer holds a NUL byte (an item is a line of text)"]]' ]
+		assert_accounted made
+	done
+}
+
 @test "async and thread modes give the same items and counts" {
 	f=$(spec <<'EOF'
 {"jobs":[{"name":"same","items":{"count":300},"steps":[
