@@ -182,6 +182,7 @@ static void plan_steps(struct jw *w, const struct spec *s, const struct job_spec
 		if (st->kind == STEP_COPROCESS) {
 			jw_kbool(w, "pty", st->pty);
 			jw_kint(w, "window", st->window);
+			plan_duration(w, "stall_warning", st->stall_warning);
 		}
 		plan_duration(w, "item_timeout", st->item_timeout >= 0 ? st->item_timeout
 			      : ss->item_timeout);

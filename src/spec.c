@@ -1668,16 +1668,17 @@ static void parse_step(struct ctx *c, const cJSON *v, const char *path, size_t i
 {
 	static const char *const keys[] = { "name", "workers", "queue", "run", "coprocess",
 					    "task", "plugin", "args", "stdin", "pty", "window",
-					    "item_timeout", NULL };
+					    "item_timeout", "stall_warning", NULL };
 	st->workers = 1;
 	st->window = 16;
 	st->item_timeout = -1;
+	st->stall_warning = STALL_WARNING_DEFAULT;
 	if (!cJSON_IsObject(v)) {
 		expected(c, path, "a step object like {\"name\": \"resize\", \"workers\": 4, \"run\": [\"cmd\", \"{}\"]}", v);
 		st->name = xasprintf("step%zu", index + 1);
 		return;
 	}
-	check_keys(c, v, path, keys, "a step has name, workers, queue, run, coprocess, task, plugin, args, stdin, pty, window, item_timeout");
+	check_keys(c, v, path, keys, "a step has name, workers, queue, run, coprocess, task, plugin, args, stdin, pty, window, item_timeout, stall_warning");
 	const cJSON *e;
 	char *p = NULL;
 #define STEPKEY(k) (free(p), p = path_key(path, k), e = cJSON_GetObjectItemCaseSensitive(v, k))
@@ -1771,6 +1772,13 @@ static void parse_step(struct ctx *c, const cJSON *v, const char *path, size_t i
 		double d;
 		if (get_duration(c, e, p, &d))
 			st->item_timeout = d;
+	}
+	if (STEPKEY("stall_warning")) {
+		double d;
+		if (st->kind != STEP_COPROCESS)
+			err(c, p, "\"stall_warning\" belongs to coprocess steps");
+		else if (get_duration(c, e, p, &d))
+			st->stall_warning = d;
 	}
 #undef STEPKEY
 	free(p);
@@ -1952,6 +1960,7 @@ char *steps_describe(const struct job_spec *j, enum run_mode mode)
 		if (st->kind == STEP_COPROCESS) {
 			jw_kbool(&w, "pty", st->pty);
 			jw_kint(&w, "window", st->window);
+			jw_knum(&w, "stall_warning", st->stall_warning);
 		}
 		if (st->item_timeout >= 0)
 			jw_knum(&w, "item_timeout", st->item_timeout);

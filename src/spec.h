@@ -59,6 +59,8 @@ struct rlimit_spec {
  * own workers, joined by bounded queues (steps.h runs them). */
 enum step_kind { STEP_RUN, STEP_COPROCESS, STEP_TASK };
 enum items_kind { ITEMS_COUNT, ITEMS_ARRAY, ITEMS_LINES, ITEMS_STDIN, ITEMS_FROM };
+/* seconds a coprocess may hold an item unanswered before it is said */
+#define STALL_WARNING_DEFAULT 5.0
 
 struct step_spec {
 	char *name;
@@ -74,6 +76,9 @@ struct step_spec {
 	bool pty;             /* coprocess: a pseudo-terminal, not pipes */
 	long window;          /* coprocess: items written ahead of answers */
 	double item_timeout;  /* seconds; < 0 = the job's */
+	double stall_warning; /* coprocess: seconds an item may wait for its
+			       * answer before the job's record and stderr
+			       * say so (once per step); 0 = never */
 	char *task;           /* task: built-in name, or "LIB.so:NAME" plugin */
 	bool plugin;
 	char *args;           /* task: JSON array text of fixed arguments, or NULL */

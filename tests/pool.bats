@@ -125,6 +125,37 @@ EOF
 	[[ $stderr == *"<stdin>: line 1: argument 1: 1e400 is out of range"* ]]
 }
 
+@test "a NUL byte in an item line, raw or as \\u0000 in a JSON string, is an input error naming the line (exit 2)" {
+	printf '1 2\n3\000 4\n' > "$BATS_TEST_TMPDIR/raw"
+	printf '%s\n' '[27]' '[27, "peak\u0000junk"]' > "$BATS_TEST_TMPDIR/esc"
+	pr pool --task gcd --items "$BATS_TEST_TMPDIR/raw"
+	assert_failure 2
+	assert_output ''
+	[[ $stderr == "piperun: pool: $BATS_TEST_TMPDIR/raw: line 2: a NUL byte" ]]
+	pr pool --task-plugin "$EXAMPLE_PLUGIN:collatz" --items "$BATS_TEST_TMPDIR/esc"
+	assert_failure 2
+	assert_output ''
+	[[ $stderr == "piperun: pool: $BATS_TEST_TMPDIR/esc: line 2: a NUL byte (\\u0000) in a string" ]]
+	run --separate-stderr "$PIPERUN" pool --task-plugin "$EXAMPLE_PLUGIN:collatz" < "$BATS_TEST_TMPDIR/esc"
+	assert_failure 2
+	[[ $stderr == "piperun: pool: <stdin>: line 2: a NUL byte (\\u0000) in a string" ]]
+	# an escaped backslash before u0000 is no NUL
+	pr pool --task-plugin "$EXAMPLE_PLUGIN:collatz" <<<'[27, "a\\u0000"]'
+	assert_success
+	[ "$(jqo '.items[0] | [.input[1], .result] | @json')" = '["a\\u0000",111]' ]
+	# a pool job: its items file or stdin, the same error
+	f=$(spec <<EOF
+{"jobs":[{"name":"file","pool":{"plugin":"$EXAMPLE_PLUGIN:collatz","items_file":"$BATS_TEST_TMPDIR/esc"}},
+ {"name":"stdin","pool":{"plugin":"$EXAMPLE_PLUGIN:collatz"},"stdin":{"file":"$BATS_TEST_TMPDIR/raw"}}]}
+EOF
+)
+	pr run "$f"
+	assert_failure 1
+	[ "$(jqo '.jobs | map([.status, .returncode]) | @json')" = '[["error",2],["error",2]]' ]
+	[[ "$(jqo '.jobs[0].error')" == *"esc: line 2: a NUL byte (\\u0000) in a string" ]]
+	[[ "$(jqo '.jobs[1].error')" == *"<stdin>: line 2: a NUL byte" ]]
+}
+
 @test "a plugin that crashes in process mode costs only that item" {
 	printf '1\n2\n13\n4\n5\n6\n' > "$BATS_TEST_TMPDIR/i"
 	pr pool --task-plugin "$CRASHY_PLUGIN:crashy" --mode process -j 2 --items "$BATS_TEST_TMPDIR/i"
