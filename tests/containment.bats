@@ -156,11 +156,12 @@ EOF
 	! kill -0 "$guard" 2>/dev/null
 }
 
-# The job of the outside report: its shell ignores TERM, so it outlives
-# piperun's first signal; the grandchild does not.
+# The job of the outside report: it ignores TERM (its shell first thing,
+# so that no signal comes too early), so it outlives piperun's first
+# signal.
 guard_spec() {
 	spec <<EOF
-{"jobs": [{"shell": "sh -c 'sleep 301; :' $1 & trap '' TERM; sh -c 'sleep 303; :' $1; : $1", "kill_after": "30s"}]}
+{"jobs": [{"shell": "trap '' TERM; sh -c 'sleep 301; :' $1 & sh -c 'sleep 303; :' $1; : $1", "kill_after": "30s"}]}
 EOF
 }
 
@@ -171,7 +172,7 @@ EOF
 		before=$(run_cgroups)
 		# timeout(1) runs piperun in a group of its own and, after -k,
 		# SIGKILLs that whole group: the guardian was in it
-		PIPERUN_CONTAINMENT=$mode run timeout -k 0.5 1 "$PIPERUN" run -o none "$f"
+		PIPERUN_CONTAINMENT=$mode run timeout -k 0.5 2 "$PIPERUN" run -o none "$f"
 		[ "$status" = 137 ]
 		gone "$m" || { echo "$mode: left: $(procs_with "$m")"; return 1; }
 		no_new_cgroups "$before"
