@@ -156,11 +156,12 @@ EOF
 	! kill -0 "$guard" 2>/dev/null
 }
 
-# The job of the outside report: its shell ignores TERM, so it outlives
-# piperun's first signal; the grandchild does not.
+# The job of the outside report: it ignores TERM (its shell first thing,
+# so that no signal comes too early), so it outlives piperun's first
+# signal.
 guard_spec() {
 	spec <<EOF
-{"jobs": [{"shell": "sh -c 'sleep 301; :' $1 & trap '' TERM; sh -c 'sleep 303; :' $1; : $1", "kill_after": "30s"}]}
+{"jobs": [{"shell": "trap '' TERM; sh -c 'sleep 301; :' $1 & sh -c 'sleep 303; :' $1; : $1", "kill_after": "30s"}]}
 EOF
 }
 
@@ -168,47 +169,52 @@ EOF
 	for mode in cgroup pgroup; do
 		m=$(marker)-$mode
 		f=$(guard_spec "$m")
-		before=$(run_cgroups)
 		# timeout(1) runs piperun in a group of its own and, after -k,
 		# SIGKILLs that whole group: the guardian was in it
-		PIPERUN_CONTAINMENT=$mode run timeout -k 0.5 1 "$PIPERUN" run -o none "$f"
-		[ "$status" = 137 ]
+		PIPERUN_CONTAINMENT=$mode timeout -k 0.5 2 "$PIPERUN" run -o none "$f" &
+		tpid=$!
+		for i in $(seq 100); do pid=$(pgrep -P "$tpid" -x piperun) && break; sleep 0.02; done
+		[ -n "$pid" ]
+		rc=0
+		wait "$tpid" || rc=$?
+		[ "$rc" = 137 ]
 		gone "$m" || { echo "$mode: left: $(procs_with "$m")"; return 1; }
-		no_new_cgroups "$before"
+		cgroup_gone "$pid"
 	done
 }
 
 @test "the guardian outlives kill -KILL of piperun's whole process group" {
 	m=$(marker)
 	f=$(guard_spec "$m")
-	before=$(run_cgroups)
 	setsid "$PIPERUN" run -o none "$f" &
 	for i in $(seq 100); do [ "$(procs_with "$m" | wc -l)" -ge 3 ] && break; sleep 0.05; done
-	pg=$(pgrep -f -- "run -o none $f" | head -1)
-	[ -n "$pg" ]
-	pg=$(ps -o pgid= -p "$pg" | tr -d ' ')
-	kill -KILL -- "-$pg"
+	pid=$(pgrep -f -- "run -o none $f" | head -1)
+	[ -n "$pid" ]
+	kill -KILL -- "-$(ps -o pgid= -p "$pid" | tr -d ' ')"
 	gone "$m" || { echo "left: $(procs_with "$m")"; return 1; }
-	no_new_cgroups "$before"
+	cgroup_gone "$pid"
 }
 
-@test "a closed controlling terminal: the run stops, nothing is left, the cgroups are removed" {
+@test "a closed controlling terminal, then a KILL of the session: nothing is left, the cgroups are removed" {
 	command -v script >/dev/null
 	m=$(marker)
 	f=$(guard_spec "$m")
-	before=$(run_cgroups)
 	res=$BATS_TEST_TMPDIR/res.json
-	# piperun in a session of its own with a terminal; then the terminal
-	# goes away (script's end of it closes): SIGHUP to its group
+	# piperun in a session of its own with a terminal; the terminal goes
+	# away (script's end of it closes): SIGHUP to its group, and piperun
+	# starts stopping its job (TERM; the KILL is 30 s off) ...
 	setsid script -qec "\"$PIPERUN\" run --results \"$res\" -o none \"$f\"" /dev/null < /dev/null > /dev/null 2>&1 &
 	spid=$!
 	for i in $(seq 100); do [ "$(procs_with "$m" | wc -l)" -ge 3 ] && break; sleep 0.05; done
 	[ "$(procs_with "$m" | wc -l)" -ge 3 ]
+	pid=$(pgrep -f -- "run --results $res" | head -1)
+	[ -n "$pid" ]
+	sid=$(ps -o sid= -p "$pid" | tr -d ' ')
 	kill -KILL "$spid"
-	# piperun stops its job (TERM, KILL after 30 s is far off): then a
-	# KILL of the whole session takes piperun and, before, the guardian
-	for i in $(seq 100); do [ -s "$res" ] && break; sleep 0.05; done
-	pkill -KILL -s "$(ps -o sid= -p "$(pgrep -f -- "run --results $res" | head -1)" | tr -d ' ')" 2>/dev/null || true
+	# ... when the whole session is SIGKILLed (a logout, a CI runner's
+	# end): the guardian was in it
+	sleep 0.2
+	pkill -KILL -s "$sid" || true
 	gone "$m" || { echo "left: $(procs_with "$m")"; return 1; }
-	no_new_cgroups "$before"
+	cgroup_gone "$pid"
 }

@@ -148,8 +148,10 @@ both() {
 	# CONTRACT 8.6: a setsid'd daemon is out of the group but not out of
 	# the cgroup; in process-group mode a child left in the group goes too
 	m=$(marker)
+	ready=$BATS_TEST_TMPDIR/ready
+	# (the command exits once the daemon has left its group)
 	run "$PIPERUN" exec -t 5 --json "$BATS_TEST_TMPDIR/r.json" -- \
-		sh -c "(setsid sh -c 'sleep 300; :' $m &); echo done; exit 3"
+		sh -c "(setsid sh -c ': > $ready; sleep 300; :' $m &); while [ ! -e $ready ]; do sleep 0.01; done; echo done; exit 3"
 	[ "$status" = 3 ]
 	[ "$output" = done ]
 	gone "$m"

@@ -42,23 +42,18 @@ cgroup_parent() {
 	[ -n "$mnt" ] && printf '%s%s' "$mnt" "${own%/}"
 }
 
-# The run cgroups (piperun.PID) that exist now, one per line.
-run_cgroups() {
-	local d
-	d=$(cgroup_parent) || return 0
-	[ -n "$d" ] && ls "$d" 2>/dev/null | grep '^piperun\.' || true
-}
-
-# True when no run cgroup other than those listed in $1 (one per line)
-# exists, within two seconds (the guardian removes them once the run's
+# True when the run cgroup of the piperun with pid $1 (piperun.PID) is
+# gone, within two seconds (the guardian removes it once the run's
 # processes are gone).
-no_new_cgroups() {
-	local i
+cgroup_gone() {
+	local d i
+	d=$(cgroup_parent)
+	[ -n "$d" ] || return 0
 	for i in $(seq 40); do
-		[ -z "$(comm -13 <(sort <<<"$1") <(run_cgroups | sort))" ] && return 0
+		[ ! -e "$d/piperun.$1" ] && return 0
 		sleep 0.05
 	done
-	echo "left: $(comm -13 <(sort <<<"$1") <(run_cgroups | sort))"
+	echo "left: $d/piperun.$1"
 	return 1
 }
 
