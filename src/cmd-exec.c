@@ -294,8 +294,8 @@ static int cmd_exec(int argc, char **argv)
 	int st;
 	char *path = path_resolve(cmd[0], getenv("PATH"), NULL, &st);
 	if (!path) {
-		fprintf(stderr, "piperun: exec: failed to run command '%s': %s\n", cmd[0],
-			st == 127 ? "No such file or directory" : "Permission denied");
+		err_line("piperun: exec: failed to run command '%s': %s", cmd[0],
+			 st == 127 ? "No such file or directory" : "Permission denied");
 		if (json_fd >= 0)
 			close(json_fd);
 		return st;
@@ -363,8 +363,8 @@ static int cmd_exec(int argc, char **argv)
 	if (src < 0) {
 		rc = se.step == SPAWN_EXEC ? (se.err == ENOENT ? EXIT_ENOENT : EXIT_CANNOT_INVOKE)
 					   : EXIT_CANCELED;
-		fprintf(stderr, "piperun: exec: failed to run command '%s': %s\n", cmd[0],
-			strerror(se.err));
+		err_line("piperun: exec: failed to run command '%s': %s", cmd[0],
+			 strerror(se.err));
 		goto out;
 	}
 	j->pid = x.pid;
@@ -399,7 +399,7 @@ static int cmd_exec(int argc, char **argv)
 		/* the command ran: a record that cannot be written is said on
 		 * stderr, and the command's own status stands */
 		if (write_json(json_fd, &x) < 0)
-			fprintf(stderr, "piperun: exec: --json %s: %s\n", json, strerror(errno));
+			err_line("piperun: exec: --json %s: %s", json, strerror(errno));
 		json_fd = -1;
 		j->stages = NULL;
 	}
