@@ -35,7 +35,7 @@ def main():
         r = subprocess.run([pr, "run", "-o", "jsonl", spec], stdout=subprocess.PIPE, check=True)
         walls.append(time.perf_counter() - t0)
         last = json.loads(r.stdout.splitlines()[-1])
-        rss.append(last["runner"]["peak_rss_kb"] / 1024)
+        rss.append(last["run"]["runner"]["peak_rss_kb"] / 1024)
         # the peer: Python keeps both streams in memory
         code = ("import subprocess,sys,resource;"
                 "p=subprocess.run(sys.argv[1:],capture_output=True);"

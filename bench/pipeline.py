@@ -71,7 +71,7 @@ def main():
         dt, r = timed([pr, "run", "-o", "jsonl", gib])
         last = json.loads(r.stdout.splitlines()[-1])
         walls.append(dt)
-        cpus.append(last["runner"]["user_ms"] + last["runner"]["sys_ms"])
+        cpus.append(last["run"]["runner"]["user_ms"] + last["run"]["runner"]["sys_ms"])
     w = emit("piperun_gib_3stage_wall", walls, "s")
     c = emit("piperun_gib_3stage_runner_cpu", cpus, "ms")
     print(f"# the runner used {c:.1f} ms of CPU while 1 GiB crossed two pipes in {w:.2f} s: "

@@ -64,7 +64,7 @@ def main():
             dt, r = timed([pr, "run", "--mode", mode, "-o", "jsonl", sl])
             last = json.loads(r.stdout.splitlines()[-1])
             assert last["summary"]["ok"] == N_SLEEP, last["summary"]
-            return {"wall": (dt, "s"), "peak_rss": (last["runner"]["peak_rss_kb"] / 1024, "MiB")}
+            return {"wall": (dt, "s"), "peak_rss": (last["run"]["runner"]["peak_rss_kb"] / 1024, "MiB")}
         return f
 
     def c_sleep():

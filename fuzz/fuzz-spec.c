@@ -3,7 +3,10 @@
  * see it.  A loaded spec must also survive what the runner does with it
  * before anything starts: every steps job's host description must parse
  * back (steps_describe -> steps_desc_parse), and redaction must work on
- * every job's name.  Any crash, leak or UBSan report is a finding. */
+ * every job's name.  The second reading of the text (numbers and \u0000,
+ * in step with cJSON's tree) must never disagree with cJSON ("internal
+ * error"), and stdin text keeps its length (NULs and all).  Any crash,
+ * leak or UBSan report is a finding. */
 #include "config.h"
 #include "fuzz.h"
 #include "spec.h"
@@ -26,6 +29,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct errlist errs = { 0 };
 	struct spec *s = spec_load_mem("fuzz.json", (const char *)data, size, &errs);
+	for (size_t i = 0; i < errs.n; i++)
+		if (!strcmp(errs.msg[i], "piperun: fuzz.json: internal error: "
+			    "the document reads differently the second time")) {
+			fprintf(stderr, "%s\n", errs.msg[i]);
+			abort();
+		}
 	if (!s) {
 		if (errs.n == 0) {
 			fprintf(stderr, "spec rejected without an error message\n");
@@ -36,6 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	for (size_t i = 0; i < s->njobs; i++) {
 		const struct job_spec *j = &s->jobs[i];
+		CHECK(j->in.kind != IN_TEXT || (j->in.data && j->in.data[j->in.len] == 0));
 		char *r = spec_redact(j, j->name);
 		free(r);
 		if (j->kind != KIND_STEPS)

@@ -1,19 +1,25 @@
 /* cmd-exec.c - `piperun exec`: run one command like coreutils timeout(1),
- * with the same exit statuses, plus a whole-group kill and an optional
- * JSON record.
+ * with its exit statuses, and contain its whole tree like a run job.
  *
- * Shape borrowed from tini/catatonit: every forwarded signal blocked and
- * read from a signalfd, the child watched through its pidfd, deadlines on
- * the event loop; no signal handler anywhere.
+ * Shape borrowed from tini/catatonit: every signal piperun passes on is
+ * blocked and read from a signalfd, the child watched through its pidfd,
+ * deadlines on the event loop; no signal handler anywhere.
  *
- * One deliberate difference from coreutils: a timeout always exits 124,
+ * Differences from coreutils, deliberate: a timeout always exits 124,
  * also when KILL was needed or -s KILL was asked for (coreutils says 137
- * there, which a script cannot tell from a crash). */
+ * there, which a script cannot tell from a crash); the command runs in a
+ * cgroup of its own where one can be made, a guardian kills its tree if
+ * piperun dies, and what it leaves behind when it exits is stopped (its
+ * signal, then KILL after -k or EXEC_GRACE_S) - except with
+ * --foreground, where, as with coreutils, its children are left alone.
+ * `piperun timeout` (a later issue) is the coreutils-compatible one. */
 #include "config.h"
 #include "cmd.h"
 #include "jsonw.h"
+#include "ladder.h"
 #include "loop.h"
 #include "report.h"
+#include "signals.h"
 #include "spawn.h"
 #include "spec.h"
 #include "util.h"
@@ -21,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,9 +41,12 @@
 enum { EXIT_TIMEDOUT = 124, EXIT_CANCELED = 125, EXIT_CANNOT_INVOKE = 126,
        EXIT_ENOENT = 127 };
 
-/* Signals piperun passes on to the command. */
-static const int forwarded[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2,
-				 SIGALRM, SIGCONT, SIGWINCH };
+/* What the command leaves behind when it exits gets the -s signal, then
+ * SIGKILL after -k, or after this grace when no -k was given (the same
+ * as a run job's default kill_after). */
+#define EXEC_GRACE_S 2.0
+#define POLL_MIN_MS 1.0
+#define POLL_MAX_MS 50.0
 
 struct exec_state {
 	pid_t pid;
@@ -45,35 +55,43 @@ struct exec_state {
 	int sig;                  /* -s */
 	double kill_after;        /* -k, seconds; 0 = never */
 	bool timed_out;
-	bool exited;
+	bool exited;              /* the command itself */
+	bool done;                /* and everything it left behind */
 	struct loop *loop;
 	struct watch w_pid, w_sig;
 	int sigfd;
-	struct timer t_timeout, t_kill;
-	double t0;
-	struct job rec;           /* for --json */
+	struct timer t_timeout, t_poll;
+	double poll_ms;
+	struct ladder ladder;
+	struct contain contain;
+	bool contained;           /* contain_init() ran (not --foreground) */
+	struct job rec;           /* the record (--json); its cj, term and
+				     escaped lists are live state */
 	struct stage_result st;
 };
 
-static void send_sig(struct exec_state *x, int sig)
+/* The ladder's send(): the command's whole tree (its cgroup and group),
+ * or with --foreground the command alone (it shares our group). */
+static bool send_sig(void *ctx, int sig, bool follow_up)
 {
-	/* the command's whole group, unless it shares ours (--foreground) */
-	if (x->foreground)
-		kill_pid(x->pid, sig);
-	else
-		kill_group(x->pid, sig);
+	struct exec_state *x = ctx;
 	struct job *j = &x->rec;
-	xgrow(&j->term, &j->term_cap, j->nterm + 1, sizeof *j->term);
-	j->term[j->nterm].signal = sig;
-	j->term[j->nterm].at_ms = now_ms() - x->t0;
-	j->nterm++;
-}
-
-static void on_kill(struct timer *t)
-{
-	struct exec_state *x = t->data;
-	if (!x->exited)
-		send_sig(x, SIGKILL);
+	bool any;
+	if (x->foreground) {
+		any = !x->exited && kill_pid(x->pid, sig) == 0;
+	} else {
+		if (!follow_up)
+			contain_job_escaped(&j->cj, x->pid, &j->escaped, &j->nescaped,
+					    &j->escaped_cap);
+		any = contain_job_signal(&x->contain, &j->cj, x->pid, sig);
+	}
+	if (any && !follow_up) {
+		xgrow(&j->term, &j->term_cap, j->nterm + 1, sizeof *j->term);
+		j->term[j->nterm].signal = sig;
+		j->term[j->nterm].at_ms = now_ms() - j->t_start;
+		j->nterm++;
+	}
+	return any;
 }
 
 static void on_timeout(struct timer *t)
@@ -82,16 +100,39 @@ static void on_timeout(struct timer *t)
 	if (x->exited)
 		return;
 	x->timed_out = true;
-	send_sig(x, x->sig);
-	/* a stopped command would not see TERM until continued */
-	if (x->sig != SIGKILL && x->sig != SIGCONT) {
-		if (x->foreground)
-			kill_pid(x->pid, SIGCONT);
-		else
-			kill_group(x->pid, SIGCONT);
+	ladder_signal_again(&x->ladder, x->sig, x->kill_after);
+}
+
+static bool is_command(pid_t pid, void *ctx)
+{
+	const struct exec_state *x = ctx;
+	return !x->exited && pid == x->pid;
+}
+
+/* After the command exited: wait for what it left behind to go (its
+ * signal, then KILL after the grace), polling with a backoff. */
+static void check_left(struct exec_state *x);
+
+static void on_poll(struct timer *t)
+{
+	check_left(t->data);
+}
+
+static void check_left(struct exec_state *x)
+{
+	if (x->foreground) {
+		x->done = true;
+		return;
 	}
-	if (x->kill_after > 0)
-		timer_start(x->loop, &x->t_kill, now_ms() + x->kill_after * 1000, on_kill, x);
+	/* a zombie we adopted still counts as a member of its group */
+	contain_reap_orphans(&x->contain, is_command, x);
+	if (!contain_job_alive(&x->contain, &x->rec.cj, x->pid)) {
+		x->done = true;
+		return;
+	}
+	ladder_signal(&x->ladder, x->sig, x->kill_after > 0 ? x->kill_after : EXEC_GRACE_S);
+	x->poll_ms = x->poll_ms ? fmin(x->poll_ms * 2, POLL_MAX_MS) : POLL_MIN_MS;
+	timer_start(x->loop, &x->t_poll, now_ms() + x->poll_ms, on_poll, x);
 }
 
 static void on_pid(struct watch *w, uint32_t ev)
@@ -104,23 +145,39 @@ static void on_pid(struct watch *w, uint32_t ev)
 	x->st.pid = x->pid;
 	stage_result_exited(&x->st, &e);
 	loop_del(x->loop, &x->w_pid);
+	check_left(x);
 }
 
+/* Terminating signals are passed on to the command (its group, or the
+ * command alone with --foreground), as are SIGCONT and SIGWINCH; once the
+ * command has exited, a terminating signal ends what it left behind at
+ * once.  SIGCHLD: orphans that ended (we are their subreaper). */
 static void on_signal(struct watch *w, uint32_t ev)
 {
 	struct exec_state *x = w->data;
 	struct signalfd_siginfo si;
 	while (read(x->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
-		if (x->exited)
+		int sig = (int)si.ssi_signo;
+		if (sig == SIGCHLD) {
+			if (x->contained)
+				contain_reap_orphans(&x->contain, is_command, x);
 			continue;
+		}
+		if (signals_self_raised(&si))
+			continue;
+		if (x->exited) {
+			if (sig != SIGCONT && sig != SIGWINCH && !x->foreground)
+				ladder_kill(&x->ladder);
+			continue;
+		}
 		/* In --foreground mode the command shares our group: the
 		 * terminal's own signals (from the kernel) reached it already. */
 		if (x->foreground && si.ssi_code == SI_KERNEL)
 			continue;
 		if (x->foreground)
-			kill_pid(x->pid, (int)si.ssi_signo);
+			kill_pid(x->pid, sig);
 		else
-			kill_group(x->pid, (int)si.ssi_signo);
+			contain_job_signal(&x->contain, &x->rec.cj, x->pid, sig);
 	}
 }
 
@@ -129,32 +186,24 @@ static int exec_fail(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fprintf(stderr, "piperun: exec: ");
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	char *m = xvasprintf(fmt, ap);
 	va_end(ap);
+	err_line("piperun: exec: %s", m);
+	free(m);
 	return EXIT_CANCELED;
 }
 
-/* Die of the signal the command died of, when that cannot hurt: not for
- * signals whose default action dumps core (a core of piperun would
- * mislead). */
+/* Die of the signal the command died of, when that cannot hurt: never
+ * of SIGKILL's like (it cannot be raised so), and not of a signal piperun
+ * was started ignoring (it would not end us). */
 static bool safe_to_raise(int sig)
 {
-	switch (sig) {
-	case SIGHUP: case SIGINT: case SIGPIPE: case SIGTERM: case SIGUSR1:
-	case SIGUSR2: case SIGALRM: case SIGKILL: case SIGVTALRM: case SIGPROF:
-		return true;
-	default:
-		return false;
-	}
+	return sig != SIGKILL && sig != SIGSTOP && !signals_ignored_at_start(sig);
 }
 
-static int write_json(const char *file, struct exec_state *x, struct job_spec *js)
+/* The record, to an fd opened before the command started. */
+static int write_json(int fd, struct exec_state *x)
 {
-	int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-	if (fd < 0)
-		return -1;
 	struct fd_sink *s = xcalloc(1, sizeof *s);
 	s->fd = fd;
 	struct jw w;
@@ -169,7 +218,6 @@ static int write_json(const char *file, struct exec_state *x, struct job_spec *j
 		rc = -1;
 	}
 	errno = e;
-	(void)js;
 	return rc;
 }
 
@@ -197,16 +245,16 @@ static int cmd_exec(int argc, char **argv)
 		switch (c) {
 		case 't':
 			if (dur_parse(optarg, &timeout) < 0)
-				return cmd_bad_usage(self, "-t/--timeout: expected a duration like 1.5s, got \"%s\"", optarg), EXIT_CANCELED;
+				return cmd_bad_usage(self, "-t/--timeout: expected %s, got \"%s\"", dur_expected(optarg), optarg), EXIT_CANCELED;
 			break;
 		case 'k':
 			if (dur_parse(optarg, &kill_after) < 0)
-				return cmd_bad_usage(self, "-k/--kill-after: expected a duration like 1.5s, got \"%s\"", optarg), EXIT_CANCELED;
+				return cmd_bad_usage(self, "-k/--kill-after: expected %s, got \"%s\"", dur_expected(optarg), optarg), EXIT_CANCELED;
 			break;
 		case 's':
 			sig = sig_parse(optarg);
 			if (sig <= 0)
-				return cmd_bad_usage(self, "-s/--signal: expected a signal like TERM or 15, got \"%s\"", optarg), EXIT_CANCELED;
+				return cmd_bad_usage(self, "-s/--signal: expected a signal like TERM or a number from 1 to %d, got \"%s\"", NSIG - 1, optarg), EXIT_CANCELED;
 			break;
 		case 'p':
 			preserve = true;
@@ -230,98 +278,156 @@ static int cmd_exec(int argc, char **argv)
 		return cmd_bad_usage(self, "expected a command to run"), EXIT_CANCELED;
 	char **cmd = argv + optind;
 
+	/* The record's file is opened before anything runs: a bad path is
+	 * piperun's failure (125) with nothing started, never a command that
+	 * ran and then "failed" (a script retrying on 125 would run it
+	 * twice).  A FIFO waits for its reader here, like a shell redirection
+	 * (signals still work: nothing is blocked yet). */
+	int json_fd = -1;
+	if (json) {
+		json_fd = open(json, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+		if (json_fd < 0)
+			return exec_fail("--json %s: %s", json, strerror(errno));
+	}
+
 	/* resolve like execvp, with the exit statuses of timeout(1) */
 	int st;
 	char *path = path_resolve(cmd[0], getenv("PATH"), NULL, &st);
 	if (!path) {
-		fprintf(stderr, "piperun: exec: failed to run command '%s': %s\n", cmd[0],
-			st == 127 ? "No such file or directory" : "Permission denied");
+		err_line("piperun: exec: failed to run command '%s': %s", cmd[0],
+			 st == 127 ? "No such file or directory" : "Permission denied");
+		if (json_fd >= 0)
+			close(json_fd);
 		return st;
 	}
 
 	struct exec_state x = { .foreground = foreground, .sig = sig, .kill_after = kill_after,
 				.pidfd = -1, .sigfd = -1 };
+	struct stage_spec stage = { .argv = cmd, .argc = (size_t)(argc - optind), .exe = path };
+	struct job_spec js = { .name = "exec", .kind = KIND_RUN, .stages = &stage, .nstages = 1,
+			       .out = { .mode = IO_INHERIT }, .err = { .mode = IO_INHERIT },
+			       .signal = sig, .kill_after = kill_after, .timeout = timeout };
+	struct job *j = &x.rec;
+	j->spec = &js;
+	j->cj.dirfd = j->cj.procs_fd = -1;
+	j->out.spill_fd = j->err.spill_fd = -1;
+	j->uncontained = foreground;
+
+	/* Every terminating signal not ignored at start is passed on (see
+	 * on_signal), and SIGCONT and SIGWINCH; SIGCHLD reaps orphans. */
 	sigset_t set;
 	sigemptyset(&set);
-	for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
-		sigaddset(&set, forwarded[i]);
-	if (sig != SIGKILL && sig != SIGSTOP)
-		sigaddset(&set, sig);
+	signals_terminating(&set);
+	sigaddset(&set, SIGCONT);
+	sigaddset(&set, SIGWINCH);
+	sigaddset(&set, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &set, NULL);
+	int rc = EXIT_CANCELED;
 	x.loop = loop_new();
 	x.sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (!x.loop || x.sigfd < 0) {
-		free(path);
-		loop_free(x.loop);
-		return exec_fail("cannot set up: %s", strerror(errno));
+		exec_fail("cannot set up: %s", strerror(errno));
+		goto out;
 	}
+	/* The command's tree is contained like a run job's: a cgroup where
+	 * one can be made, the guardian either way.  --foreground keeps the
+	 * command in our group and leaves its children alone (coreutils). */
+	if (!foreground) {
+		char *why = NULL;
+		if (contain_init(&x.contain, &why) < 0) {
+			exec_fail("containment: %s", why);
+			free(why);
+			goto out;
+		}
+		x.contained = true;
+	}
+	ladder_init(&x.ladder, x.loop, send_sig, &x);
 
 	struct spawn_opts o = {
 		.path = path,
 		.argv = cmd,
 		.fd = { 0, 1, 2 },
 		.pgid = foreground ? -1 : 0,
-		.cgroup_procs_fd = -1,
+		.cgroup_procs_fd = x.contained ? contain_job_prepare(&x.contain, &j->cj) : -1,
 		.default_tty_signals = !foreground,
 	};
 	struct spawn_error se;
-	x.t0 = now_ms();
-	if (spawn_start(&o, &x.pid, &x.pidfd, &se) < 0) {
-		int code = se.step == SPAWN_EXEC ? (se.err == ENOENT ? EXIT_ENOENT : EXIT_CANNOT_INVOKE)
-						 : EXIT_CANCELED;
-		fprintf(stderr, "piperun: exec: failed to run command '%s': %s\n", cmd[0],
-			strerror(se.err));
-		free(path);
-		close(x.sigfd);
-		loop_free(x.loop);
-		return code;
+	j->t_start = now_ms();
+	int src = spawn_start(&o, &x.pid, &x.pidfd, &se);
+	if (src < 0 && se.step == SPAWN_CGROUP) {
+		/* cgroups exist but cannot take our processes: a process group */
+		contain_job_end(&x.contain, &j->cj);
+		o.cgroup_procs_fd = -1;
+		src = spawn_start(&o, &x.pid, &x.pidfd, &se);
 	}
+	if (src < 0) {
+		rc = se.step == SPAWN_EXEC ? (se.err == ENOENT ? EXIT_ENOENT : EXIT_CANNOT_INVOKE)
+					   : EXIT_CANCELED;
+		err_line("piperun: exec: failed to run command '%s': %s", cmd[0],
+			 strerror(se.err));
+		goto out;
+	}
+	j->pid = x.pid;
+	j->in_cgroup = o.cgroup_procs_fd >= 0;
+	if (x.contained)
+		contain_job_started(&x.contain, &j->cj, x.pid);
 	loop_add(x.loop, &x.w_pid, x.pidfd, EPOLLIN, on_pid, &x);
 	loop_add(x.loop, &x.w_sig, x.sigfd, EPOLLIN, on_signal, &x);
 	if (timeout > 0)
-		timer_start(x.loop, &x.t_timeout, x.t0 + timeout * 1000, on_timeout, &x);
-	while (!x.exited)
+		timer_start(x.loop, &x.t_timeout, j->t_start + timeout * 1000, on_timeout, &x);
+	while (!x.done)
 		if (loop_run_once(x.loop, -1) < 0 && errno != EINTR)
 			break;
-	double dur = now_ms() - x.t0;
+	double dur = now_ms() - j->t_start;
 	timer_stop(x.loop, &x.t_timeout);
-	timer_stop(x.loop, &x.t_kill);
+	timer_stop(x.loop, &x.t_poll);
+	ladder_reset(&x.ladder);
 	loop_del(x.loop, &x.w_sig);
-	close(x.sigfd);
-	close(x.pidfd);
-	loop_free(x.loop);
 
-	int rc = x.st.signal ? 128 + x.st.signal : x.st.exit_code;
+	rc = x.st.signal ? 128 + x.st.signal : x.st.exit_code;
 	if (x.timed_out && !preserve)
 		rc = EXIT_TIMEDOUT;
-	if (json) {
+	if (json_fd >= 0) {
 		/* the same record as a `run` job's */
-		struct stage_spec stage = { .argv = cmd, .argc = (size_t)(argc - optind), .exe = path };
-		struct job_spec js = { .name = "exec", .kind = KIND_RUN, .stages = &stage, .nstages = 1,
-				       .out = { .mode = IO_INHERIT }, .err = { .mode = IO_INHERIT },
-				       .signal = sig, .kill_after = kill_after, .timeout = timeout };
-		x.rec.spec = &js;
-		x.rec.attempts = 1;
-		x.rec.duration_ms = dur;
-		x.rec.stages = &x.st;
-		x.rec.nstages = 1;
-		x.rec.has_rc = true;
-		x.rec.returncode = x.st.signal ? -x.st.signal : x.st.exit_code;
-		x.rec.status = x.timed_out ? ST_TIMEOUT : x.rec.returncode == 0 ? ST_OK : ST_FAILED;
-		x.rec.out.spill_fd = x.rec.err.spill_fd = -1;
-		if (write_json(json, &x, &js) < 0) {
-			fprintf(stderr, "piperun: exec: --json %s: %s\n", json, strerror(errno));
-			if (!x.timed_out && !x.st.signal)
-				rc = EXIT_CANCELED;
-		}
-		x.rec.stages = NULL;
+		j->attempts = 1;
+		j->duration_ms = dur;
+		j->stages = &x.st;
+		j->nstages = 1;
+		j->has_rc = true;
+		j->returncode = x.st.signal ? -x.st.signal : x.st.exit_code;
+		j->status = x.timed_out ? ST_TIMEOUT : j->returncode == 0 ? ST_OK : ST_FAILED;
+		/* the command ran: a record that cannot be written is said on
+		 * stderr, and the command's own status stands */
+		if (write_json(json_fd, &x) < 0)
+			err_line("piperun: exec: --json %s: %s", json, strerror(errno));
+		json_fd = -1;
+		j->stages = NULL;
 	}
-	free(x.rec.term);
-	free(path);
 	if (x.st.signal && !x.timed_out && safe_to_raise(x.st.signal)) {
-		/* like coreutils: a command killed by N makes us killed by N */
+		/* like coreutils: a command killed by N makes us killed by N
+		 * (once everything is cleaned up) */
+		if (x.contained)
+			contain_job_end(&x.contain, &j->cj);
+		if (x.contained)
+			contain_fini(&x.contain);
+		x.contained = false;
 		die_of_signal(x.st.signal);
 	}
+out:
+	if (x.pidfd >= 0)
+		close(x.pidfd);
+	if (x.contained) {
+		contain_job_end(&x.contain, &j->cj);
+		contain_fini(&x.contain);
+	}
+	if (x.sigfd >= 0)
+		close(x.sigfd);
+	loop_free(x.loop);
+	if (json_fd >= 0)
+		close(json_fd);
+	free(j->term);
+	escaped_free(j->escaped, j->nescaped);
+	free(path);
 	return rc;
 }
 
@@ -341,9 +447,11 @@ const struct cmd_entry cmd_exec_entry = {
 	"      --json FILE        write the command's record (as in run results)\n"
 	"  -h, --help             show this help\n"
 	"\n"
-	"The command runs in a process group of its own; a timeout signals the\n"
-	"whole group.  SIGHUP/INT/QUIT/TERM/USR1/USR2/ALRM/CONT/WINCH sent to piperun\n"
-	"are passed on to it.  stdio is inherited.\n"
+	"The command runs in a process group (and a cgroup, where possible) of its\n"
+	"own; a timeout signals all of it, then SIGCONT.  What it leaves behind when\n"
+	"it exits gets the signal too, then SIGKILL after -k (default 2s).  Every\n"
+	"terminating signal sent to piperun (but those ignored at start), SIGCONT\n"
+	"and SIGWINCH are passed on to it.  stdio is inherited.\n"
 	"\n"
 	"exit status: the command's; 124 if it timed out (also when KILL was\n"
 	"needed, unlike coreutils' 137), 125 if piperun itself failed (usage\n"

@@ -9,7 +9,10 @@
 #include "spec.h"
 #include "util.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,9 +100,24 @@ static void plan_stdin(struct jw *w, const struct spec *s, const struct job_spec
 	}
 	jw_obj(w, true);
 	switch (in->kind) {
-	case IN_TEXT:
-		str_r(w, j, NULL, "text", in->data);
+	case IN_TEXT: {
+		/* it may hold NUL bytes (\u0000): redact the pieces between */
+		struct buf b = { 0 };
+		for (size_t off = 0;;) {
+			char *r = spec_redact(j, in->data + off);
+			buf_addstr(&b, r);
+			free(r);
+			off += strlen(in->data + off);
+			if (off >= in->len)
+				break;
+			buf_addch(&b, '\0');
+			off++;
+		}
+		jw_key(w, "text");
+		jw_strn(w, b.p ? b.p : "", b.len);
+		buf_free(&b);
 		break;
+	}
 	case IN_BASE64:
 		jw_key(w, "base64");
 		jw_b64_open(w);
@@ -164,6 +182,7 @@ static void plan_steps(struct jw *w, const struct spec *s, const struct job_spec
 		if (st->kind == STEP_COPROCESS) {
 			jw_kbool(w, "pty", st->pty);
 			jw_kint(w, "window", st->window);
+			plan_duration(w, "stall_warning", st->stall_warning);
 		}
 		plan_duration(w, "item_timeout", st->item_timeout >= 0 ? st->item_timeout
 			      : ss->item_timeout);
@@ -338,6 +357,9 @@ static int cmd_plan(int argc, char **argv)
 	jw_newline(&w);
 	int rc = EXIT_OK;
 	if (fd_sink_flush(out) < 0) {
+		/* a reader that went away ends us as it would any filter */
+		if (out->err == EPIPE)
+			die_of_signal(SIGPIPE);
 		fprintf(stderr, "piperun: plan: writing to stdout: %s\n", strerror(out->err));
 		rc = EXIT_RUNNER;
 	}
@@ -357,6 +379,7 @@ const struct cmd_entry cmd_plan_entry = {
 	"\"error\" when not found), environments as a diff against piperun's own\n"
 	"(secret_env values as \"***\"), and durations in seconds.\n"
 	"\n"
-	"exit status: 0 printed, 2 spec error.\n",
+	"exit status: 0 printed, 2 spec error (or help not written), 3 the plan\n"
+	"could not be written to stdout.\n",
 	.exec = cmd_plan,
 };

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,14 +138,14 @@ static int cmd_pool(int argc, char **argv)
 			break;
 		case 't':
 			if (dur_parse(optarg, &o.timeout) < 0)
-				return cmd_bad_usage(self, "--timeout: expected a duration like 1.5s, got \"%s\"", optarg);
+				return cmd_bad_usage(self, "--timeout: expected %s, got \"%s\"", dur_expected(optarg), optarg);
 			break;
 		case 'F':
 			o.fail_fast = true;
 			break;
 		case 'I':
 			if (!parse_i64(optarg, &v) || v < 1)
-				return cmd_bad_usage(self, "--max-inflight: expected an integer >= 1, got \"%s\"", optarg);
+				return cmd_bad_usage(self, "--max-inflight: expected an integer from 1 to 9223372036854775807, got \"%s\"", optarg);
 			o.max_inflight = (long)v;
 			break;
 		case 'o':
@@ -180,15 +181,15 @@ static int cmd_pool(int argc, char **argv)
 	if (task_name) {
 		o.task = task_builtin(task_name);
 		if (!o.task) {
-			fprintf(stderr, "piperun: pool: unknown task \"%s\" (built in: gcd, factorize, sleep)\n",
-				task_name);
+			err_line("piperun: pool: unknown task \"%s\" (built in: gcd, factorize, sleep)",
+				 task_name);
 			return EXIT_USAGE;
 		}
 	} else {
 		char *why = NULL;
 		o.task = task_plugin(plugin, &why);
 		if (!o.task) {
-			fprintf(stderr, "piperun: pool: --task-plugin %s\n", why);
+			err_line("piperun: pool: --task-plugin %s", why);
 			free(why);
 			return EXIT_USAGE;
 		}
@@ -199,7 +200,7 @@ static int cmd_pool(int argc, char **argv)
 	if (items_file && strcmp(items_file, "-")) {
 		fd = open(items_file, O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {
-			fprintf(stderr, "piperun: pool: %s: %s\n", items_file, strerror(errno));
+			err_line("piperun: pool: %s: %s", items_file, strerror(errno));
 			return EXIT_USAGE;
 		}
 	}
@@ -209,7 +210,7 @@ static int cmd_pool(int argc, char **argv)
 	if (fd)
 		close(fd);
 	if (prc < 0) {
-		fprintf(stderr, "piperun: pool: %s: %s\n", items_file ? items_file : "<stdin>", err);
+		err_line("piperun: pool: %s: %s", items_file ? items_file : "<stdin>", err);
 		free(err);
 		pool_items_free(&it);
 		return EXIT_USAGE;
@@ -269,6 +270,9 @@ static int cmd_pool(int argc, char **argv)
 		case POUT_TEXT: {
 			char line[512];
 			for (size_t i = 0; i < it.n; i++) {
+				/* one item, one line, whatever an error says */
+				char *etext = res[i].status != POOL_OK && res[i].text
+					      ? ctl_escape(res[i].text, false) : NULL;
 				struct buf b = { 0 };
 				struct jw tw;
 				jw_init(&tw, buf_sink_write, &b, false);
@@ -280,9 +284,10 @@ static int cmd_pool(int argc, char **argv)
 					jw_raw(&tw, res[i].text);
 				snprintf(line, sizeof line, "%6zu  %-7s  %.400s\n", i,
 					 res[i].status == POOL_OK ? "ok" : res[i].status == POOL_ERROR ? "error" : "skipped",
-					 res[i].status == POOL_OK ? (b.p ? b.p : "") : res[i].text ? res[i].text : "");
+					 res[i].status == POOL_OK ? (b.p ? b.p : "") : etext ? etext : "");
 				fd_sink_write(out, line, strlen(line));
 				buf_free(&b);
+				free(etext);
 			}
 			snprintf(line, sizeof line, "%zu items: %zu ok, %zu error, %zu skipped; %s, %d workers, %.1fms\n",
 				 it.n, st.ok, st.error, st.skipped, pool_mode_name(o.mode), st.workers, st.wall_ms);
@@ -296,6 +301,9 @@ static int cmd_pool(int argc, char **argv)
 		pool_results_free(res, it.n);
 	}
 	if (fd_sink_flush(out) < 0) {
+		/* a reader that went away ends us as it would any filter */
+		if (out->err == EPIPE)
+			die_of_signal(SIGPIPE);
 		fprintf(stderr, "piperun: pool: writing to stdout: %s\n", strerror(out->err));
 		rc = EXIT_RUNNER;
 	}
@@ -327,6 +335,6 @@ const struct cmd_entry cmd_pool_entry = {
 	"\n"
 	"exit status: 0 every item ok, 1 some item failed (or, with --compare,\n"
 	"some mode disagreed), 2 usage error or unreadable input (\"line N\"), 3 the\n"
-	"pool could not run.\n",
+	"pool could not run or its results could not be written.\n",
 	.exec = cmd_pool,
 };

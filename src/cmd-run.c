@@ -22,8 +22,9 @@ enum output { OUT_JSON, OUT_JSONL, OUT_TEXT, OUT_NONE };
 /* Where results go while the run goes on.  JSONL records are written
  * and their jobs released as they end.  The JSON document streams too, in
  * spec order, as soon as every earlier job is done, unless some job
- * streams live output to our stdout (live output comes first, the
- * document after): then it waits for the end and keeps every record. */
+ * inherits our stdout (its output comes first, the document after): then
+ * it waits for the end and keeps every record.  While the results use
+ * stdout, tee and --tag lines go to stderr (CONTRACT §8.1). */
 struct run_cli {
 	enum output output;
 	const char *results;
@@ -70,9 +71,10 @@ static void emit_ready(struct run_cli *c)
 	}
 }
 
-/* Records go out as jobs end; once stdout or --results cannot take them
- * (a full disk, a reader gone: `| head -c1`), the run stops (exit 3). */
-static bool on_done(const struct job *jc, void *ctx)
+/* Records go out as jobs end.  Once stdout's reader is gone (`| head -1`)
+ * the run stops as if by SIGPIPE; once stdout or --results cannot take
+ * them otherwise (a full disk), it stops with exit 3. */
+static enum results_state on_done(const struct job *jc, void *ctx)
 {
 	struct run_cli *c = ctx;
 	struct job *j = &c->res->jobs[jc->index];
@@ -92,15 +94,31 @@ static bool on_done(const struct job *jc, void *ctx)
 	} else if (c->release) {
 		job_release(j);
 	}
-	return !c->out->err && !(c->res_sink && c->res_sink->err);
+	if (c->out->err == EPIPE)
+		return RESULTS_CLOSED;
+	return c->out->err || (c->res_sink && c->res_sink->err) ? RESULTS_FAILED : RESULTS_OK;
 }
 
-/* Does any job stream live output to piperun's stdout? */
-static bool live_stdout(const struct spec *s)
+/* Does some job hold piperun's own stdout (inherit, untagged)?  Its
+ * output comes before the JSON document then. */
+static bool inherits_stdout(const struct spec *s, bool tag)
 {
-	for (size_t i = 0; i < s->njobs; i++)
-		if (s->jobs[i].out.mode == IO_TEE || s->jobs[i].out.mode == IO_INHERIT)
+	for (size_t i = 0; !tag && i < s->njobs; i++)
+		if (s->jobs[i].out.mode == IO_INHERIT)
 			return true;
+	return false;
+}
+
+/* With no results on stdout: does piperun copy some job's output there
+ * (tee; with --tag, every stdout it reads but a pool job's results)? */
+static bool copies_to_stdout(const struct spec *s, bool tag)
+{
+	for (size_t i = 0; i < s->njobs; i++) {
+		const struct job_spec *j = &s->jobs[i];
+		if (j->out.mode == IO_TEE || (tag && j->out.mode == IO_INHERIT) ||
+		    (tag && j->out.mode == IO_CAPTURE && j->kind != KIND_POOL))
+			return true;
+	}
 	return false;
 }
 
@@ -125,7 +143,7 @@ static int cmd_run(int argc, char **argv)
 	struct run_cli cli = { .output = OUT_JSON };
 	long max_parallel = -1, fail_fast = -1;
 	enum progress_when progress = PROGRESS_AUTO;
-	bool tag = false, timestamps = false;
+	bool tag = false, timestamps = false, quiet = false;
 	int mode = -1;
 	double timeout = -1;
 	char **only = NULL;
@@ -138,7 +156,7 @@ static int cmd_run(int argc, char **argv)
 		case 'j': {
 			int64_t v;
 			if (!parse_i64(optarg, &v) || v < 0 || v > 1000000)
-				return cmd_bad_usage(self, "-j/--max-parallel: expected an integer >= 0, got \"%s\"", optarg);
+				return cmd_bad_usage(self, "-j/--max-parallel: expected an integer from 0 to 1000000 (0: as many as the limits allow), got \"%s\"", optarg);
 			max_parallel = (long)v;
 			break;
 		}
@@ -154,7 +172,7 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case 't':
 			if (dur_parse(optarg, &timeout) < 0)
-				return cmd_bad_usage(self, "--timeout: expected a duration like 1.5s, got \"%s\"", optarg);
+				return cmd_bad_usage(self, "--timeout: expected %s, got \"%s\"", dur_expected(optarg), optarg);
 			break;
 		case 'F':
 			fail_fast = 1;
@@ -179,8 +197,7 @@ static int cmd_run(int argc, char **argv)
 			only[nonly++] = optarg;
 			break;
 		case 'q':
-			cli.output = OUT_NONE;
-			progress = PROGRESS_NEVER;
+			quiet = true;
 			break;
 		case 'T':
 			tag = true;
@@ -206,6 +223,11 @@ static int cmd_run(int argc, char **argv)
 		default:
 			return cmd_bad_usage(self, "unknown option '%s'", argv[optind - 1]);
 		}
+	}
+	/* -q wins wherever it stands: a later -o or --progress does not undo it */
+	if (quiet) {
+		cli.output = OUT_NONE;
+		progress = PROGRESS_NEVER;
 	}
 	if (argc - optind != 1) {
 		free(only);
@@ -270,7 +292,7 @@ static int cmd_run(int argc, char **argv)
 		if (results_fd >= 0)
 			fcntl(results_fd, F_SETFL, fcntl(results_fd, F_GETFL) & ~O_NONBLOCK);
 		if (results_fd < 0) {
-			fprintf(stderr, "piperun: --results %s: %s\n", cli.results, strerror(errno));
+			err_line("piperun: --results %s: %s", cli.results, strerror(errno));
 			spec_free(s);
 			return EXIT_USAGE;
 		}
@@ -286,7 +308,10 @@ static int cmd_run(int argc, char **argv)
 		cli.res_sink->fd = results_fd;
 		jw_init(&cli.jw_res, fd_sink_write, cli.res_sink, true);
 	}
-	cli.stream_out = cli.output == OUT_JSON && !live_stdout(s);
+	/* --timestamps alone means tagged lines with the time of day */
+	tag = tag || timestamps || s->tag;
+	bool results_stdout = cli.output != OUT_NONE;
+	cli.stream_out = cli.output == OUT_JSON && !inherits_stdout(s, tag);
 	cli.release = !(cli.output == OUT_JSON && !cli.stream_out);
 	struct run_config cfg = {
 		.mode = s->mode,
@@ -294,11 +319,13 @@ static int cmd_run(int argc, char **argv)
 		.timeout = s->timeout,
 		.fail_fast = s->fail_fast,
 		.progress = progress,
-		.tag = tag || s->tag,
+		.tag = tag,
 		.timestamps = timestamps,
+		.live_to_stderr = results_stdout,
 		.on_start = on_start,
 		.on_done = on_done,
-		.out_fd = cli.output == OUT_NONE ? -1 : 1,
+		/* watched, so that a reader gone stops the run at once */
+		.out_fd = results_stdout || copies_to_stdout(s, tag) ? 1 : -1,
 		.ctx = &cli,
 	};
 	struct run_result res;
@@ -334,8 +361,17 @@ static int cmd_run(int argc, char **argv)
 		break;
 	}
 	int rc = EXIT_OK;
-	if (fd_sink_flush(out) < 0) {
+	if (fd_sink_flush(out) < 0 && out->err == EPIPE) {
+		/* stdout's reader went away, as a filter does when it has
+		 * seen enough: no message; --results tells, and we die of
+		 * SIGPIPE (CONTRACT §8.2) */
+		if (res.stop != STOP_SIGNAL) {
+			res.stop = STOP_SIGNAL;
+			res.signal = SIGPIPE;
+		}
+	} else if (out->err) {
 		fprintf(stderr, "piperun: writing results to stdout: %s\n", strerror(out->err));
+		res.output_failed = true;
 		rc = EXIT_RUNNER;
 	}
 	if (cli.res_sink) {
@@ -343,8 +379,8 @@ static int cmd_run(int argc, char **argv)
 			report_doc_begin(&cli.jw_res, s, res.started_at, res.limit, res.containment);
 		report_doc_end(&cli.jw_res, &res);
 		if (fd_sink_flush(cli.res_sink) < 0 || close(results_fd) < 0) {
-			fprintf(stderr, "piperun: writing results to %s: %s\n", cli.results,
-				strerror(cli.res_sink->err ? cli.res_sink->err : errno));
+			err_line("piperun: writing results to %s: %s", cli.results,
+				 strerror(cli.res_sink->err ? cli.res_sink->err : errno));
 			rc = EXIT_RUNNER;
 		}
 		free(cli.res_sink);
@@ -379,16 +415,19 @@ const struct cmd_entry cmd_run_entry = {
 	"  -o, --output FMT       json (default), jsonl, text or none\n"
 	"      --results FILE     also write the JSON document to FILE\n"
 	"      --only NAME        run only NAME and what it depends on (repeatable)\n"
-	"      --tag              prefix live output lines (tee, inherit) with\n"
-	"                         \"name| \"; each line is written whole\n"
-	"      --timestamps       with --tag: and with the time of day\n"
+	"      --tag              show every job's output live, each line whole\n"
+	"                         and prefixed \"name| \" (captured output is kept\n"
+	"                         too); on stderr while results go to stdout\n"
+	"      --timestamps       --tag, and the time of day before each line\n"
 	"      --progress WHEN    auto (default: when stderr is a terminal), always\n"
 	"                         or never: counts, a bar and an ETA on stderr\n"
-	"  -q, --quiet            print no results, no progress\n"
+	"  -q, --quiet            print no results, no progress (wins over -o\n"
+	"                         and --progress wherever it stands)\n"
 	"  -h, --help             show this help\n"
 	"\n"
 	"exit status: 0 all jobs ok, 1 some job not ok, 2 usage or spec error\n"
-	"(nothing started), 3 the runner could not go on; killed by the signal\n"
-	"that interrupted it (SIGINT/SIGTERM/SIGHUP) after cleaning up.\n",
+	"(nothing started), 3 the runner could not go on (results could not be\n"
+	"written); killed by the signal that interrupted it (SIGINT/SIGTERM/\n"
+	"SIGHUP) after cleaning up, or by SIGPIPE when stdout's reader went away.\n",
 	.exec = cmd_run,
 };

@@ -4,6 +4,7 @@
 #include "spec.h"
 
 #include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int cmd_validate(int argc, char **argv)
@@ -27,14 +28,23 @@ static int cmd_validate(int argc, char **argv)
 		return cmd_bad_usage(self, "expected at least one spec file (or - for stdin)");
 	int rc = EXIT_OK;
 	for (int i = optind; i < argc; i++) {
-		struct errlist errs = { 0 };
-		struct spec *s = spec_load(argv[i], &errs);
+		struct errlist errs = { 0 }, warns = { 0 };
+		const char *name = strcmp(argv[i], "-") ? argv[i] : "<stdin>";
+		size_t len;
+		char *text = spec_read(argv[i], &len, &errs);
+		struct spec *s = text ? spec_load_mem(name, text, len, &errs) : NULL;
 		if (!s) {
 			errlist_print(&errs);
 			rc = EXIT_USAGE;
 		}
+		/* valid or not: a spec's warnings do not change the status */
+		if (text)
+			spec_warnings(name, text, len, &warns);
+		errlist_print(&warns);
 		spec_free(s);
+		free(text);
 		errlist_free(&errs);
+		errlist_free(&warns);
 	}
 	return rc;
 }
@@ -47,7 +57,9 @@ const struct cmd_entry cmd_validate_entry = {
 	"Every error is reported, one per line, as\n"
 	"  piperun: FILE: JSON.PATH: what was expected, what was found\n"
 	"Malformed JSON is reported with its line and column.  Unknown keys and\n"
-	"duplicate keys are errors.\n"
+	"duplicate keys are errors.  Warnings, which leave the status alone, say\n"
+	"  piperun: FILE: JSON.PATH: warning: what\n"
+	"(a {} spliced into an sh -c script of an argv).\n"
 	"\n"
 	"exit status: 0 all specs valid, 2 some spec has errors.\n",
 	.exec = cmd_validate,

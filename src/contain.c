@@ -222,12 +222,18 @@ static void guardian_rmdir(const char *run_path)
 
 static void guardian_main(int rfd, int killfd, struct guard_table *t, const char *run_path)
 {
+	/* A session (and process group) of its own: whatever is sent to
+	 * piperun's group or session (a group KILL from timeout(1) or a CI
+	 * runner, a terminal's hang-up or Ctrl-C) does not reach the
+	 * guardian, which must outlive piperun to clean up after it.  Every
+	 * signal that can be ignored is, in case one is sent to it alone. */
+	setsid();
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = SIG_IGN;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP && sig != SIGCHLD)
+			sigaction(sig, &sa, NULL);
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);

@@ -22,9 +22,12 @@
  * Either way a guardian process, started before any job, holds the read
  * end of a pipe from the runner and a shared table of live process
  * groups; when the runner dies (even by SIGKILL) the pipe reaches EOF and
- * the guardian SIGKILLs every group in the table and the run's cgroup.
- * It ignores SIGINT/SIGTERM/SIGHUP: a terminal's Ctrl-C reaches the whole
- * foreground group, and stopping jobs cleanly is the runner's business. */
+ * the guardian SIGKILLs every group in the table and the run's cgroup,
+ * then removes the cgroups.  It runs in a session (and process group) of
+ * its own, so that nothing sent to the runner's group or session (a group
+ * KILL from timeout(1) or a CI runner, a terminal's hang-up or Ctrl-C)
+ * reaches it, and ignores every signal it can: stopping jobs cleanly is
+ * the runner's business, cleaning up after a runner that died its own. */
 #ifndef PIPERUN_CONTAIN_H
 #define PIPERUN_CONTAIN_H
 

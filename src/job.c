@@ -71,15 +71,20 @@ static void add_term(struct job *j, int sig)
 	j->nterm++;
 }
 
-/* Signal everything of the job: its process group, and in cgroup mode
- * every process in its cgroup (escaped ones included). */
-static void signal_group(struct job *j, int sig)
+/* The ladder's send(): everything of the job, its process group and in
+ * cgroup mode every process in its cgroup (escaped ones included).  The
+ * SIGCONT that follows each signal is not listed in termination. */
+static bool signal_group(void *ctx, int sig, bool follow_up)
 {
+	struct job *j = ctx;
 	if (j->pid <= 0)
-		return;
-	contain_job_escaped(&j->cj, j->pid, &j->escaped, &j->nescaped, &j->escaped_cap);
-	if (contain_job_signal(j->env->contain, &j->cj, j->pid, sig))
+		return false;
+	if (!follow_up)
+		contain_job_escaped(&j->cj, j->pid, &j->escaped, &j->nescaped, &j->escaped_cap);
+	bool any = contain_job_signal(j->env->contain, &j->cj, j->pid, sig);
+	if (any && !follow_up)
 		add_term(j, sig);
+	return any;
 }
 
 static void close_fd(struct job *j, int *fd, struct watch *w)
@@ -462,7 +467,7 @@ static void attempt_end(struct job *j)
 {
 	struct loop *l = j->env->loop;
 	timer_stop(l, &j->t_timeout);
-	timer_stop(l, &j->t_kill);
+	ladder_reset(&j->ladder);
 	timer_stop(l, &j->t_poll);
 	drain(j);
 	close_fd(j, &j->fd_out, &j->w_out);
@@ -594,7 +599,6 @@ static void on_retry(struct timer *t)
 /* ------------------------------------------------------ process events */
 
 static void on_poll(struct timer *t);
-static void on_kill(struct timer *t);
 
 /* After the main process has exited: anything left in its group gets the
  * job's signal (then KILL after kill_after); the attempt ends once the
@@ -606,13 +610,7 @@ static void check_group(struct job *j)
 		attempt_end(j);
 		return;
 	}
-	if (!j->group_signalled) {
-		j->group_signalled = true;
-		signal_group(j, j->spec->signal);
-		if (!timer_armed(&j->t_kill) && j->spec->kill_after > 0)
-			timer_start(l, &j->t_kill, now_ms() + j->spec->kill_after * 1000,
-				    on_kill, j);
-	}
+	ladder_signal(&j->ladder, j->spec->signal, j->spec->kill_after);
 	j->poll_ms = j->poll_ms ? fmin(j->poll_ms * 2, POLL_MAX_MS) : POLL_MIN_MS;
 	timer_start(l, &j->t_poll, now_ms() + j->poll_ms, on_poll, j);
 }
@@ -662,17 +660,7 @@ static void on_timeout(struct timer *t)
 	if (j->exited)
 		return;
 	j->timed_out = true;
-	signal_group(j, j->spec->signal);
-	j->group_signalled = true;
-	if (j->spec->kill_after > 0)
-		timer_start(j->env->loop, &j->t_kill, now_ms() + j->spec->kill_after * 1000,
-			    on_kill, j);
-}
-
-static void on_kill(struct timer *t)
-{
-	struct job *j = t->data;
-	signal_group(j, SIGKILL);
+	ladder_signal_again(&j->ladder, j->spec->signal, j->spec->kill_after);
 }
 
 /* ---------------------------------------------------------------- start */
@@ -739,7 +727,8 @@ static void reset_attempt(struct job *j)
 	free(j->error);
 	j->error = NULL;
 	j->nterm = 0;
-	j->exited = j->group_signalled = j->timed_out = j->cancelled = false;
+	j->exited = j->timed_out = j->cancelled = false;
+	ladder_init(&j->ladder, j->env->loop, signal_group, j);
 	j->host_fatal = false;
 	j->stages_ended = 0;
 	j->poll_ms = 0;
@@ -897,15 +886,22 @@ static int steps_fds(struct job *j, int *extra, bool *owned)
 }
 
 /* A pipe the runner reads: kept (capture, tee) and/or streamed live
- * (tee; inherit under --tag, not kept). */
+ * (tee; inherit under --tag, not kept; capture under --tag, but for a
+ * pool job's results).  Live stdout goes to our stderr while the results
+ * use our stdout. */
 static void start_stream(struct job *j, const struct io_spec *io, int fd,
 			 struct capture *c, struct live *lv)
 {
 	const struct job_spec *s = j->spec;
-	bool live = io->mode == IO_TEE || io->mode == IO_INHERIT;
+	bool live = io->mode == IO_TEE || io->mode == IO_INHERIT ||
+		    (io->mode == IO_CAPTURE && j->env->tag &&
+		     !(s->kind == KIND_POOL && io == &s->out));
 	if (live) {
 		char *name = spec_redact(s, s->name);
-		live_init(lv, fd, name, j->env->tag, j->env->timestamps);
+		char *shown = ctl_escape(name, true);
+		live_init(lv, fd == 1 && j->env->live_out_to_stderr ? 2 : fd, shown,
+			  j->env->tag, j->env->timestamps);
+		free(shown);
 		free(name);
 	}
 	capture_init(c, io->mode == IO_INHERIT ? 0 : s->max_output,
@@ -1548,15 +1544,10 @@ void job_cancel(struct job *j, bool now)
 	case JOB_ENDING:
 		if (!j->exited && !j->timed_out)
 			j->cancelled = true;
-		if (now) {
-			signal_group(j, SIGKILL);
-		} else if (!j->group_signalled) {
-			j->group_signalled = true;
-			signal_group(j, j->spec->signal);
-			if (!timer_armed(&j->t_kill) && j->spec->kill_after > 0)
-				timer_start(j->env->loop, &j->t_kill,
-					    now_ms() + j->spec->kill_after * 1000, on_kill, j);
-		}
+		if (now)
+			ladder_kill(&j->ladder);
+		else
+			ladder_signal(&j->ladder, j->spec->signal, j->spec->kill_after);
 		break;
 	case JOB_RETRY_WAIT:
 		timer_stop(j->env->loop, &j->t_retry);

@@ -21,6 +21,7 @@
 #include "capture.h"
 #include "codec.h"
 #include "contain.h"
+#include "ladder.h"
 #include "loop.h"
 #include "util.h"
 #include "spec.h"
@@ -123,6 +124,8 @@ struct job_env {
 	struct contain *contain;
 	struct fd_reserve *fds;      /* NULL: no reserve */
 	bool tag, timestamps;        /* --tag, --timestamps: live lines prefixed */
+	bool live_out_to_stderr;     /* the results use stdout: live stdout
+					goes to stderr (CONTRACT §8.1) */
 	bool stopping;               /* fail-fast, run timeout or interrupt (each
 					thread-mode worker has its own copy) */
 };
@@ -153,6 +156,7 @@ struct job {
 					a pipeline's host */
 	struct contain_job cj;
 	bool in_cgroup;              /* this attempt ran in a cgroup of its own */
+	bool uncontained;            /* exec --foreground: in piperun's own group */
 	struct escaped *escaped;     /* left the process group, seen in the cgroup */
 	size_t nescaped, escaped_cap;
 	int fd_in, fd_out, fd_err;   /* runner ends, -1 when closed */
@@ -169,10 +173,10 @@ struct job {
 					background: job_start goes on with it */
 	int fds_promised;            /* its share of fd_reserve.spills */
 	bool exited;
-	bool group_signalled;
 	bool timed_out;
 	bool cancelled;
-	struct timer t_timeout, t_kill, t_poll, t_retry;
+	struct ladder ladder;        /* signal, CONT, KILL after kill_after */
+	struct timer t_timeout, t_poll, t_retry;
 	double poll_ms;
 
 	/* pipeline jobs: the host's records and diagnostics, and stage

@@ -1,5 +1,6 @@
 /* live.h - streaming a job's output to piperun's own stdout/stderr while
- * it runs (stdout/stderr "tee" and "inherit").
+ * it runs (stdout/stderr "tee", "inherit" under --tag, and every captured
+ * stream under --tag).
  *
  * Untagged, bytes are copied as they come.  Tagged (--tag), a stream is
  * cut into lines and each line is written whole, with one write(2) under

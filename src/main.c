@@ -12,7 +12,16 @@
  *                where still possible
  *   run       killed by SIGINT/SIGTERM/SIGHUP after terminating every job
  *                and writing results (the shell sees 130/143/129)
+ *   run       killed by SIGPIPE: stdout's reader went away (a filter
+ *                that has seen enough, `| head -1`): the run stops like
+ *                an interrupt, --results FILE still written (CONTRACT §8.2);
+ *                plan, pool and help output die of it quietly too
  *   Precedence: 2 > interrupted > 3 > 1 > 0.
+ *
+ *   Output that cannot be written to stdout (a full disk) is an error,
+ *   checked when the command ends (as gnulib's close_stdout): 3 for run
+ *   and pool results and for plan's plan, 2 for help, usage and the
+ *   version (125 in exec, whose own failures are all 125).
  */
 #include "config.h"
 #include "chain.h"
@@ -23,8 +32,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -57,10 +68,10 @@ int cmd_bad_usage(const struct cmd_entry *c, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fprintf(stderr, "piperun: %s: ", c->name);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	char *m = xvasprintf(fmt, ap);
 	va_end(ap);
+	err_line("piperun: %s: %s", c->name, m);
+	free(m);
 	cmd_usage(stderr, c);
 	return EXIT_USAGE;
 }
@@ -93,6 +104,28 @@ static void ensure_std_fds(void)
 		}
 }
 
+/* gnulib's close_stdout: what went to stdout through stdio (help, the
+ * version) must have got there; results go through their own checked
+ * writes.  Returns rc, or fail after saying why; a reader that went
+ * away ends us as it would any filter (SIGPIPE). */
+static int close_stdout(int rc, int fail)
+{
+	bool pending = __fpending(stdout) != 0;
+	bool prev = ferror(stdout) != 0;
+	errno = 0;
+	bool bad = fclose(stdout) != 0;
+	int e = bad ? errno : 0;
+	if (!prev && (!bad || (!pending && e == EBADF)))
+		return rc;
+	if (e == EPIPE)
+		die_of_signal(SIGPIPE);
+	if (e)
+		err_line("piperun: write error: %s", strerror(e));
+	else
+		err_line("piperun: write error");
+	return fail;
+}
+
 int main(int argc, char **argv)
 {
 	/* Hidden: the per-job pipeline host (chain.h).  First, before
@@ -111,34 +144,35 @@ int main(int argc, char **argv)
 		return steps_host_main(); /* hidden: a steps job's host */
 	if (!strcmp(name, "--help") || !strcmp(name, "-h")) {
 		main_usage(stdout);
-		return EXIT_OK;
+		return close_stdout(EXIT_OK, EXIT_USAGE);
 	}
 	if (!strcmp(name, "--version") || !strcmp(name, "-V")) {
 		printf("piperun %s\n", PACKAGE_VERSION);
-		return EXIT_OK;
+		return close_stdout(EXIT_OK, EXIT_USAGE);
 	}
 	if (!strcmp(name, "help")) {
 		if (argc < 3) {
 			main_usage(stdout);
-			return EXIT_OK;
+			return close_stdout(EXIT_OK, EXIT_USAGE);
 		}
 		const struct cmd_entry *c = find_cmd(argv[2]);
 		if (!c) {
-			fprintf(stderr, "piperun: help: unknown command '%s'\n", argv[2]);
+			err_line("piperun: help: unknown command '%s'", argv[2]);
 			main_usage(stderr);
 			return EXIT_USAGE;
 		}
 		cmd_help(c);
-		return EXIT_OK;
+		return close_stdout(EXIT_OK, EXIT_USAGE);
 	}
 	const struct cmd_entry *c = find_cmd(name);
 	if (!c) {
 		if (name[0] == '-')
-			fprintf(stderr, "piperun: unknown option '%s'\n", name);
+			err_line("piperun: unknown option '%s'", name);
 		else
-			fprintf(stderr, "piperun: unknown command '%s'\n", name);
+			err_line("piperun: unknown command '%s'", name);
 		main_usage(stderr);
 		return EXIT_USAGE;
 	}
-	return c->exec(argc - 1, argv + 1);
+	/* exec's own failures are all 125, as timeout(1)'s */
+	return close_stdout(c->exec(argc - 1, argv + 1), c == &cmd_exec_entry ? 125 : EXIT_USAGE);
 }

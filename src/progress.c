@@ -24,18 +24,28 @@ static void draw(struct progress *p, const struct progress_counts *c, const char
 		snprintf(eta, sizeof eta, "  ETA %.1fs", el / (double)c->done * (double)(c->total - c->done));
 	char line[512];
 	const char *sep = c->detail[0] ? "  " : "";
+	/* cancelled and skipped only once there are some, as the summary
+	 * has them: after Ctrl-C they are not failures */
+	const char *csep = p->tty ? "  " : ", ";
+	char stopped[64] = "";
+	size_t k = 0;
+	if (c->cancelled)
+		k += (size_t)snprintf(stopped + k, sizeof stopped - k, "%s%zu cancelled", csep,
+				      c->cancelled);
+	if (c->skipped)
+		snprintf(stopped + k, sizeof stopped - k, "%s%zu skipped", csep, c->skipped);
 	if (p->tty) {
 		char bar[BAR + 1];
 		size_t fill = c->total ? c->done * BAR / c->total : BAR;
 		memset(bar, '#', fill);
 		memset(bar + fill, '.', BAR - fill);
 		bar[BAR] = 0;
-		snprintf(line, sizeof line, "\r\033[K[%s] %zu/%zu done  %zu running  %zu failed  %.1fs%s%s%s%s%s",
-			 bar, c->done, c->total, c->running, c->failed, el,
+		snprintf(line, sizeof line, "\r\033[K[%s] %zu/%zu done  %zu running  %zu failed%s  %.1fs%s%s%s%s%s",
+			 bar, c->done, c->total, c->running, c->failed, stopped, el,
 			 status ? "" : eta, status ? "  " : "", status ? status : "", sep, c->detail);
 	} else {
-		snprintf(line, sizeof line, "piperun: %zu/%zu done, %zu running, %zu failed, %.1fs%s%s%s%s%s\n",
-			 c->done, c->total, c->running, c->failed, el,
+		snprintf(line, sizeof line, "piperun: %zu/%zu done, %zu running, %zu failed%s, %.1fs%s%s%s%s%s\n",
+			 c->done, c->total, c->running, c->failed, stopped, el,
 			 status ? "" : eta, status ? ": " : "", status ? status : "", sep, c->detail);
 	}
 	write_all(p->fd, line, strlen(line));

@@ -1,5 +1,6 @@
 /* progress.h - the progress display on stderr: done/running/failed
- * counts, a bar and an ETA, redrawn in place at most 10 times a second
+ * counts (and cancelled/skipped, when there are any: counted as the
+ * summary counts them), a bar and an ETA, redrawn in place at most 10 times a second
  * on a terminal; plain lines (on change, or every second) with
  * --progress always when stderr is not a terminal.  Job names never
  * appear; a running steps job adds its steps' counts and queue depths
@@ -15,8 +16,10 @@
 enum progress_when { PROGRESS_AUTO, PROGRESS_ALWAYS, PROGRESS_NEVER };
 
 struct progress_counts {
-	size_t total, done, running, failed;
-	char detail[160];            /* a running steps job's steps, or "" */
+	size_t total, done, running;
+	size_t failed;               /* failed, timeout, error */
+	size_t cancelled, skipped;
+	char detail[160];            /* a running steps job's steps (escaped), or "" */
 };
 
 struct progress {

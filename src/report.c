@@ -276,7 +276,8 @@ void report_job(struct jw *w, const struct job *j)
 		jw_arr_end(w);
 	}
 	if (started)
-		jw_kstr(w, "containment", j->in_cgroup ? "cgroup" : "process-group");
+		jw_kstr(w, "containment", j->uncontained ? "none"
+			: j->in_cgroup ? "cgroup" : "process-group");
 	jw_key(w, "escaped");
 	report_escaped(w, j->escaped, j->nescaped, &j->spec, 1);
 	if (j->throttled)
@@ -331,8 +332,8 @@ static void report_head(struct jw *w, const struct spec *s, const char *started_
 	jw_kstr(w, "containment", contain_mode_name(containment));
 }
 
-/* What is known when it has ended. */
-static void report_tail(struct jw *w, const struct run_result *res)
+/* What is known when it has ended (counts: with the summary). */
+static void report_tail(struct jw *w, const struct run_result *res, bool counts)
 {
 	jw_kstr(w, "status", report_run_status(res));
 	jw_knum(w, "duration_ms", res->duration_ms);
@@ -344,7 +345,8 @@ static void report_tail(struct jw *w, const struct run_result *res)
 	case STOP_OUTPUT: jw_str(w, "output"); break;
 	default: jw_null(w);
 	}
-	report_counts(w, res);
+	if (counts)
+		report_counts(w, res);
 	jw_key(w, "orphans");
 	const struct job_spec **all = xcalloc(res->njobs + 1, sizeof *all);
 	for (size_t k = 0; k < res->njobs; k++)
@@ -366,7 +368,7 @@ void report_doc_begin(struct jw *w, const struct spec *s, const char *started_at
 void report_doc_end(struct jw *w, const struct run_result *res)
 {
 	jw_arr_end(w);
-	report_tail(w, res);
+	report_tail(w, res, true);
 	jw_obj_end(w);
 	jw_newline(w);
 }
@@ -380,12 +382,19 @@ void report_document(struct jw *w, const struct spec *s,
 	report_doc_end(w, res);
 }
 
+/* {"summary": {...}, "run": {the document's other top-level fields}}:
+ * no "name" at the top, so that select(.name) keeps exactly the job
+ * records and select(.summary) the trailer. */
 void report_summary_line(struct jw *w, const struct spec *s,
 			 const struct run_result *res)
 {
 	jw_obj(w, false);
+	report_counts(w, res);
+	jw_key(w, "run");
+	jw_obj(w, false);
 	report_head(w, s, res->started_at, res->limit, res->containment);
-	report_tail(w, res);
+	report_tail(w, res, false);
+	jw_obj_end(w);
 	jw_obj_end(w);
 	jw_newline(w);
 }
@@ -401,12 +410,23 @@ static void put(jw_sink_fn sink, void *ctx, const char *fmt, ...)
 	free(s);
 }
 
+/* A name as the table shows it: redacted, control characters escaped. */
+static char *text_name(const struct job *j)
+{
+	char *red = spec_redact(j->spec, j->spec->name);
+	char *shown = ctl_escape(red, true);
+	free(red);
+	return shown;
+}
+
 void report_text(jw_sink_fn sink, void *ctx, const struct spec *s,
 		 const struct run_result *res)
 {
 	size_t wname = 4;
 	for (size_t i = 0; i < res->njobs; i++) {
-		size_t l = strlen(res->jobs[i].spec->name);
+		char *name = text_name(&res->jobs[i]);
+		size_t l = strlen(name);
+		free(name);
 		if (l > wname)
 			wname = l;
 	}
@@ -422,11 +442,13 @@ void report_text(jw_sink_fn sink, void *ctx, const struct spec *s,
 		char dur[32] = "-";
 		if (j->attempts)
 			snprintf(dur, sizeof dur, "%.1fms", j->duration_ms);
-		char *err = j->error ? spec_redact(j->spec, j->error) : xstrdup("");
-		char *nl = strchr(err, '\n');
+		char *red = j->error ? spec_redact(j->spec, j->error) : xstrdup("");
+		char *nl = strchr(red, '\n');
 		if (nl)
 			*nl = 0;
-		char *name = spec_redact(j->spec, j->spec->name);
+		char *err = ctl_escape(red, false);
+		free(red);
+		char *name = text_name(j);
 		put(sink, ctx, "%-*.*s  %-9s  %4s  %10s  %s\n", (int)wname, (int)wname, name,
 		    job_status_name(j->status), rc, dur, err);
 		free(name);

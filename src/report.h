@@ -20,7 +20,8 @@ void report_doc_end(struct jw *w, const struct run_result *res);
 /* The whole document at once. */
 void report_document(struct jw *w, const struct spec *s,
 		     const struct run_result *res);
-/* The last JSONL line: {"summary": ...} with the run's status. */
+/* The last JSONL line: {"summary": {counts}, "run": {the document's
+ * other top-level fields: status, stopped, duration_ms, ...}}. */
 void report_summary_line(struct jw *w, const struct spec *s,
 			 const struct run_result *res);
 /* A human table. */

@@ -1,6 +1,7 @@
 /* runner.c - scheduling of the jobs of a run (see runner.h). */
 #include "config.h"
 #include "runner.h"
+#include "signals.h"
 #include "util.h"
 
 #include <errno.h>
@@ -163,16 +164,20 @@ static void tracked_del(struct runner *r, pid_t p)
 	}
 }
 
+/* The runner's signals: every terminating signal not ignored at start
+ * (signals.h), and SIGCHLD, which only says "some child ended" (orphans,
+ * in process-group mode; jobs are reaped through their pidfds). */
+static void runner_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	signals_terminating(set);
+	sigaddset(set, SIGCHLD);
+}
+
 void runner_block_signals(void)
 {
 	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	/* SIGCHLD only says "some child ended" (orphans, in process-group
-	 * mode); jobs are reaped through their pidfds */
-	sigaddset(&set, SIGCHLD);
+	runner_signals(&set);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 }
 
@@ -249,6 +254,18 @@ static void output_failed(struct runner *r)
 		stop_run(r, STOP_OUTPUT);
 }
 
+/* stdout's reader went away (`| head -1`): the run stops as an interrupt
+ * by SIGPIPE does, and the caller dies of it (CONTRACT §8.2).  Not
+ * counted as a signal received: the SIGPIPE our own writes may raise
+ * next is not a second Ctrl-C. */
+static void output_closed(struct runner *r)
+{
+	if (r->stop == STOP_SIGNAL)
+		return;
+	r->res->signal = SIGPIPE;
+	stop_run(r, STOP_SIGNAL);
+}
+
 static void finished(struct runner *r, struct job *j)
 {
 	xgrow(&r->work, &r->work_cap, r->nwork + 1, sizeof *r->work);
@@ -269,7 +286,11 @@ static void finished(struct runner *r, struct job *j)
 			if (--src->from_refs == 0 && src->written)
 				capture_free(&src->out);
 		}
-		if (r->cfg->on_done && !r->cfg->on_done(f, r->cfg->ctx))
+		enum results_state rs = r->cfg->on_done ? r->cfg->on_done(f, r->cfg->ctx)
+					: RESULTS_OK;
+		if (rs == RESULTS_CLOSED)
+			output_closed(r);
+		else if (rs == RESULTS_FAILED)
 			output_failed(r);
 		for (size_t k = 0; k < f->nrdeps; k++) {
 			struct job *d = &r->jobs[f->rdeps[k]];
@@ -399,14 +420,14 @@ static void reap_orphans(struct job *j)
 	unlock(r);
 }
 
-/* The reader of our stdout went away (`| head -c1`): the results have
- * nowhere to go, so stop now rather than at the next record. */
+/* The reader of our stdout went away (`| head -1`): stop now rather
+ * than at the next record. */
 static void on_out_gone(struct watch *w, uint32_t ev)
 {
 	struct runner *r = w->data;
 	loop_del(r->env.loop, &r->w_out);
 	lock(r);
-	output_failed(r);
+	output_closed(r);
 	unlock(r);
 }
 
@@ -420,6 +441,8 @@ static void on_signal(struct watch *w, uint32_t ev)
 			reap_orphans_locked(r);
 			continue;
 		}
+		if (signals_self_raised(&si))
+			continue; /* EPIPE/EFBIG tell the writer already */
 		r->nsignals++;
 		if (r->nsignals == 1) {
 			r->res->signal = (int)si.ssi_signo;
@@ -763,7 +786,12 @@ static void sample(void *ctx, struct progress_counts *c)
 	c->total = r->n;
 	c->done = r->done;
 	c->running = r->running;
-	c->failed = r->done - r->res->counts[ST_OK];
+	/* as the summary counts them: stopped and never-started jobs are
+	 * not failures */
+	c->failed = r->res->counts[ST_FAILED] + r->res->counts[ST_TIMEOUT] +
+		    r->res->counts[ST_ERROR];
+	c->cancelled = r->res->counts[ST_CANCELLED];
+	c->skipped = r->res->counts[ST_SKIPPED];
 	unlock(r);
 	c->detail[0] = 0;
 	for (size_t k = 0; k < r->nsteps_jobs; k++) {
@@ -772,7 +800,9 @@ static void sample(void *ctx, struct progress_counts *c)
 		job_steps_progress(j, line, sizeof line);
 		if (*line) {
 			char *red = spec_redact(j->spec, line);
-			snprintf(c->detail, sizeof c->detail, "%s", red);
+			char *shown = ctl_escape(red, true);
+			snprintf(c->detail, sizeof c->detail, "%s", shown);
+			free(shown);
 			free(red);
 			break;
 		}
@@ -823,11 +853,7 @@ int runner_run(const struct spec *s, const struct run_config *cfg,
 		goto fail;
 	}
 	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGCHLD);
+	runner_signals(&set);
 	r.sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (r.sigfd < 0 || loop_add(r.env.loop, &r.w_sig, r.sigfd, EPOLLIN, on_signal, &r) < 0) {
 		/* an interrupt would never be seen */
@@ -842,6 +868,7 @@ int runner_run(const struct spec *s, const struct run_config *cfg,
 	r.env.scratch = xmalloc(JOB_SCRATCH);
 	r.env.tag = cfg->tag;
 	r.env.timestamps = cfg->timestamps;
+	r.env.live_out_to_stderr = cfg->live_to_stderr;
 	r.env.spec = s;
 	r.env.all = r.jobs;
 	r.ops.ended = on_ended;

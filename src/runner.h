@@ -1,6 +1,7 @@
 /* runner.h - runs every job of a spec: dependencies, the parallelism
  * limit, waiting for fds/processes, fail-fast, the run timeout and the
- * runner's own signals (SIGINT/SIGTERM/SIGHUP arrive on a signalfd).
+ * runner's own signals (every terminating signal not ignored at start,
+ * signals.h, arrives on a signalfd).
  * Scheduling lives here; what one job does lives in job.c. */
 #ifndef PIPERUN_RUNNER_H
 #define PIPERUN_RUNNER_H
@@ -18,6 +19,14 @@ enum stop_reason { STOP_NONE, STOP_FAIL_FAST, STOP_TIMEOUT, STOP_SIGNAL, STOP_OU
 
 struct run_result;
 
+/* What on_done says about where the results go. */
+enum results_state {
+	RESULTS_OK,
+	RESULTS_FAILED,  /* they cannot be written (a full disk): STOP_OUTPUT, exit 3 */
+	RESULTS_CLOSED,  /* stdout's reader went away: the run stops as if
+			    interrupted by SIGPIPE (CONTRACT §8.2) */
+};
+
 struct run_config {
 	enum run_mode mode;
 	long max_parallel;   /* 0: as many as the limits allow */
@@ -25,16 +34,18 @@ struct run_config {
 	long fail_fast;      /* 0 = off */
 	enum progress_when progress;
 	bool tag, timestamps;
+	bool live_to_stderr; /* the results use stdout: tee and --tag lines of
+				jobs' stdout go to stderr (CONTRACT §8.1) */
 	/* Called once the run is set up (started_at, limit, containment and
 	 * jobs are known), then as each job reaches DONE (completion order;
 	 * the job array is res->jobs). */
 	void (*on_start)(struct run_result *res, void *ctx);
-	/* each job's end, in the runner's thread; false stops the run
-	 * (STOP_OUTPUT): its results have nowhere to go */
-	bool (*on_done)(const struct job *j, void *ctx);
-	/* where the results go, when it can tell us its reader is gone (a
-	 * pipe or socket: the run then stops, STOP_OUTPUT); 0 or -1: none
-	 * (stdin is never watched) */
+	/* each job's end, in the runner's thread; anything but RESULTS_OK
+	 * stops the run: its results have nowhere to go */
+	enum results_state (*on_done)(const struct job *j, void *ctx);
+	/* what piperun writes to (results, live output), when it can tell us
+	 * its reader is gone (a pipe or socket: the run then stops as
+	 * RESULTS_CLOSED does); 0 or -1: none (stdin is never watched) */
 	int out_fd;
 	void *ctx;
 };
@@ -45,7 +56,8 @@ struct run_result {
 	char started_at[32];
 	double duration_ms;
 	enum stop_reason stop;
-	int signal;          /* the signal that interrupted the run */
+	int signal;          /* the signal that interrupted the run (SIGPIPE:
+				also stdout's reader going away) */
 	long limit;          /* the parallelism actually used */
 	size_t counts[ST__COUNT];
 	int fds_start, fds_end;  /* the runner's open fds before and after */
@@ -57,8 +69,8 @@ struct run_result {
 };
 
 /* Run the jobs.  Returns 0, or -1 if the runner could not set itself up
- * (message on stderr).  The caller must have blocked SIGINT, SIGTERM and
- * SIGHUP (see runner_block_signals) before anything else. */
+ * (message on stderr).  The caller must have blocked the run's signals
+ * (see runner_block_signals) before anything else. */
 int runner_run(const struct spec *s, const struct run_config *cfg,
 	       struct run_result *res);
 void run_result_free(struct run_result *res);

@@ -1,6 +1,7 @@
 /* spawn.c - clone(CLONE_VM|CLONE_VFORK|CLONE_PIDFD) + execve; see spawn.h. */
 #include "config.h"
 #include "spawn.h"
+#include "signals.h"
 #include "util.h"
 
 #include <dlfcn.h>
@@ -36,6 +37,7 @@ static int self_fd = -1;     /* O_PATH of /proc/self/exe, see self_exe_fd */
 
 void spawn_init(void)
 {
+	signals_init();
 	sigprocmask(SIG_SETMASK, NULL, &orig_mask);
 	struct sigaction sa;
 	/* The runner writes to pipes whose readers may be gone: EPIPE, not

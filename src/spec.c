@@ -2,7 +2,9 @@
  *
  * Loading runs in passes, each collecting every error it finds so that
  * `piperun validate` can report them all at once:
- *   1. parse (cJSON), mapping a failure to line:column;
+ *   1. parse (cJSON), mapping a failure to line:column, then read the
+ *      text again beside the tree for what cJSON loses (a \u0000 in a
+ *      string, a number's digits beyond 2^53): errors that stop here;
  *   2. structure: duplicate keys anywhere, unknown keys, types and ranges,
  *      each error naming the JSON path it is about;
  *   3. expansion of repeat/foreach into named copies with placeholders
@@ -16,6 +18,7 @@
 #include "codec.h"
 #include "util.h"
 #include "jsonw.h"
+#include "shell.h"
 #include "piperun-task.h"
 
 #include <cJSON.h>
@@ -58,10 +61,12 @@ void errlist_add(struct errlist *e, const char *fmt, ...)
 	e->msg[e->n++] = m;
 }
 
+/* One line per error, whatever a name or value in it holds (a newline in
+ * a job name must not start a line of its own). */
 void errlist_print(const struct errlist *e)
 {
 	for (size_t i = 0; i < e->n; i++)
-		fprintf(stderr, "%s\n", e->msg[i]);
+		err_line("%s", e->msg[i]);
 }
 
 void errlist_free(struct errlist *e)
@@ -72,9 +77,19 @@ void errlist_free(struct errlist *e)
 	memset(e, 0, sizeof *e);
 }
 
+/* A string value cJSON cut short at a \u0000 but whose bytes are data
+ * (stdin.text): its token, for parse_stdin to decode whole. */
+struct nul_text {
+	const cJSON *v;
+	const char *tok;
+	size_t len;
+};
+
 struct ctx {
 	const char *file;
 	struct errlist *errs;
+	struct nul_text *nul_texts;
+	size_t nnul_texts, nul_texts_cap;
 };
 
 static void err(struct ctx *c, const char *path, const char *fmt, ...)
@@ -91,6 +106,8 @@ static void err(struct ctx *c, const char *path, const char *fmt, ...)
 		errlist_add(c->errs, "piperun: %s: %s", c->file, m);
 	free(m);
 }
+
+static char *num_text(double d);
 
 /* What a value is, for "expected X, got Y". */
 static char *describe(const cJSON *v)
@@ -116,12 +133,8 @@ static char *describe(const cJSON *v)
 		buf_addch(&b, '"');
 		return buf_detach(&b);
 	}
-	if (cJSON_IsNumber(v)) {
-		char *p = cJSON_PrintUnformatted(v);
-		char *r = xstrdup(p ? p : "a number");
-		cJSON_free(p);
-		return r;
-	}
+	if (cJSON_IsNumber(v))
+		return num_text(v->valuedouble);
 	if (cJSON_IsBool(v))
 		return xstrdup(cJSON_IsTrue(v) ? "true" : "false");
 	if (cJSON_IsNull(v))
@@ -182,6 +195,30 @@ static void line_col(const char *text, const char *at, size_t *line, size_t *col
 	}
 }
 
+/* The first bracket nested deeper than cJSON goes (CJSON_NESTING_LIMIT
+ * levels), or NULL. */
+static const char *json_too_deep(const char *text, size_t len)
+{
+	size_t depth = 0;
+	bool str = false;
+	for (const char *p = text; p < text + len; p++) {
+		if (str) {
+			if (*p == '\\')
+				p++;
+			else if (*p == '"')
+				str = false;
+		} else if (*p == '"') {
+			str = true;
+		} else if (*p == '[' || *p == '{') {
+			if (depth++ == CJSON_NESTING_LIMIT)
+				return p;
+		} else if ((*p == ']' || *p == '}') && depth) {
+			depth--;
+		}
+	}
+	return NULL;
+}
+
 static cJSON *parse_json(struct ctx *c, const char *text, size_t len)
 {
 	if (memchr(text, 0, len)) {
@@ -206,6 +243,15 @@ static cJSON *parse_json(struct ctx *c, const char *text, size_t len)
 			return NULL;
 		}
 		return root;
+	}
+	/* cJSON stops at the first bracket nested deeper than it goes */
+	const char *deep = json_too_deep(text, len);
+	if (deep && deep == cJSON_GetErrorPtr()) {
+		size_t line, col;
+		line_col(text, deep, &line, &col);
+		err(c, NULL, "line %zu, column %zu: JSON nested more than %d levels deep (the limit)",
+		    line, col, CJSON_NESTING_LIMIT);
+		return NULL;
 	}
 	/* cJSON points at the value it could not parse, which for a
 	 * truncated document is the opening bracket.  A bracket scan tells
@@ -287,6 +333,445 @@ static cJSON *parse_json(struct ctx *c, const char *text, size_t len)
 		err(c, NULL, "line %zu, column %zu: malformed JSON near \"%s\"", line, col, near);
 	}
 	return NULL;
+}
+
+/* ------------------------------------------------------------ raw text */
+
+/* cJSON keeps a number only as a double and cuts a string at a \u0000.
+ * So once it has accepted a document, the text is read again in step
+ * with its tree (members and elements are in document order in both),
+ * and each value's own bytes are seen beside its node: a number's digits,
+ * a string's escapes.  The reader shares cJSON's leniencies (any byte
+ * <= 32 is a blank, a UTF-8 BOM may lead, numbers as strtod takes them);
+ * should text and tree ever disagree, it says so rather than guess. */
+
+/* Where a value is: links up to the root, written out (raw_path) only
+ * for a message. */
+struct raw_at {
+	const struct raw_at *up;    /* NULL: a member or element of the root
+				     * (the root itself has no raw_at) */
+	const cJSON *member;        /* an object member, else NULL */
+	const char *key;            /* its key's token, quotes included */
+	size_t keylen;
+	size_t idx;                 /* an array element's index */
+};
+
+struct raw_walk {
+	const char *p, *end;
+	bool broken;
+	/* called for each key (key: v is its member) and each value, a
+	 * container after its contents, with the bytes it spans */
+	void (*visit)(struct raw_walk *w, const cJSON *v, const struct raw_at *at,
+		      const char *tok, size_t len, bool key);
+	void *arg;
+};
+
+static void raw_blanks(struct raw_walk *w)
+{
+	while (w->p < w->end && (unsigned char)*w->p <= 32)
+		w->p++;
+}
+
+/* The length of the string token at p (quotes included), 0 if none. */
+static size_t raw_string_len(const char *p, const char *end)
+{
+	if (p >= end || *p != '"')
+		return 0;
+	const char *q = p + 1;
+	while (q < end && *q != '"')
+		q += *q == '\\' ? 2 : 1;
+	return q < end ? (size_t)(q + 1 - p) : 0;
+}
+
+static bool raw_expect(struct raw_walk *w, char ch)
+{
+	raw_blanks(w);
+	if (w->p >= w->end || *w->p != ch)
+		return false;
+	w->p++;
+	return true;
+}
+
+static void raw_value(struct raw_walk *w, const cJSON *v, const struct raw_at *at)
+{
+	raw_blanks(w);
+	const char *start = w->p;
+	if (cJSON_IsObject(v) || cJSON_IsArray(v)) {
+		bool obj = cJSON_IsObject(v);
+		if (!raw_expect(w, obj ? '{' : '['))
+			goto broken;
+		size_t i = 0;
+		for (const cJSON *e = v->child; e; e = e->next, i++) {
+			if (i && !raw_expect(w, ','))
+				goto broken;
+			struct raw_at sub = { .up = at, .idx = i };
+			if (obj) {
+				raw_blanks(w);
+				size_t n = raw_string_len(w->p, w->end);
+				if (!n)
+					goto broken;
+				sub.member = e;
+				sub.key = w->p;
+				sub.keylen = n;
+				w->p += n;
+				if (w->visit)
+					w->visit(w, e, &sub, sub.key, n, true);
+				if (!raw_expect(w, ':'))
+					goto broken;
+			}
+			raw_value(w, e, &sub);
+			if (w->broken)
+				return;
+		}
+		if (!raw_expect(w, obj ? '}' : ']'))
+			goto broken;
+	} else if (cJSON_IsString(v)) {
+		size_t n = raw_string_len(w->p, w->end);
+		if (!n)
+			goto broken;
+		w->p += n;
+	} else {
+		/* a number, or true / false / null */
+		const char *chars = cJSON_IsNumber(v) ? "0123456789+-.eE" : "abcdefghijklmnopqrstuvwxyz";
+		while (w->p < w->end && *w->p && strchr(chars, *w->p))
+			w->p++;
+		if (w->p == start)
+			goto broken;
+	}
+	if (w->visit)
+		w->visit(w, v, at, start, (size_t)(w->p - start), false);
+	return;
+broken:
+	w->broken = true;
+}
+
+/* Walk text (which cJSON parsed into root) calling w->visit; false if
+ * the two disagree. */
+static bool raw_walk(struct raw_walk *w, const cJSON *root, const char *text, size_t len)
+{
+	w->p = text;
+	w->end = text + len;
+	w->broken = false;
+	if (len >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3))
+		w->p += 3;
+	raw_value(w, root, NULL);
+	return !w->broken;
+}
+
+/* Does a string token hold a \u0000? */
+static bool raw_has_nul(const char *tok, size_t len)
+{
+	const char *p = tok, *end = tok + len;
+	while (p < end && (p = memchr(p, '\\', (size_t)(end - p)))) {
+		if (end - p >= 6 && !memcmp(p + 1, "u0000", 5))
+			return true;
+		p += 2;
+	}
+	return false;
+}
+
+static unsigned raw_hex4(const char *p)
+{
+	unsigned v = 0;
+	for (int i = 0; i < 4; i++) {
+		int ch = tolower((unsigned char)p[i]);
+		v = v * 16 + (unsigned)(isdigit(ch) ? ch - '0' : ch - 'a' + 10);
+	}
+	return v;
+}
+
+/* A string token's bytes, quotes off and escapes decoded, NUL bytes
+ * kept: malloc'd, *n of them and a terminating NUL. */
+static char *raw_string(const char *tok, size_t len, size_t *n)
+{
+	struct buf b = { 0 };
+	buf_reserve(&b, len);
+	const char *p = tok + 1, *end = tok + len - 1;
+	while (p < end) {
+		const char *bs = memchr(p, '\\', (size_t)(end - p));
+		if (!bs) {
+			buf_add(&b, p, (size_t)(end - p));
+			break;
+		}
+		buf_add(&b, p, (size_t)(bs - p));
+		p = bs + 1;
+		if (p >= end)
+			break;
+		char e = *p++;
+		unsigned cp;
+		switch (e) {
+		case 'b': buf_addch(&b, '\b'); break;
+		case 'f': buf_addch(&b, '\f'); break;
+		case 'n': buf_addch(&b, '\n'); break;
+		case 'r': buf_addch(&b, '\r'); break;
+		case 't': buf_addch(&b, '\t'); break;
+		case 'u':
+			if (end - p < 4)
+				goto done;
+			cp = raw_hex4(p);
+			p += 4;
+			if (cp >= 0xD800 && cp < 0xDC00 && end - p >= 6 && p[0] == '\\' && p[1] == 'u') {
+				unsigned lo = raw_hex4(p + 2);
+				if (lo >= 0xDC00 && lo < 0xE000) {
+					cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+					p += 6;
+				}
+			}
+			if (cp < 0x80) {
+				buf_addch(&b, (char)cp);
+			} else if (cp < 0x800) {
+				buf_addch(&b, (char)(0xC0 | cp >> 6));
+				buf_addch(&b, (char)(0x80 | (cp & 0x3F)));
+			} else if (cp < 0x10000) {
+				buf_addch(&b, (char)(0xE0 | cp >> 12));
+				buf_addch(&b, (char)(0x80 | (cp >> 6 & 0x3F)));
+				buf_addch(&b, (char)(0x80 | (cp & 0x3F)));
+			} else {
+				buf_addch(&b, (char)(0xF0 | cp >> 18));
+				buf_addch(&b, (char)(0x80 | (cp >> 12 & 0x3F)));
+				buf_addch(&b, (char)(0x80 | (cp >> 6 & 0x3F)));
+				buf_addch(&b, (char)(0x80 | (cp & 0x3F)));
+			}
+			break;
+		default: /* " \ / */
+			buf_addch(&b, e);
+		}
+	}
+done:
+	*n = b.len;
+	return buf_detach(&b);
+}
+
+/* Is the magnitude of the number a token writes beyond 2^53?  Decided
+ * from its digits: the double cJSON made of 9007199254740993 is 2^53. */
+static bool raw_num_beyond_2p53(const char *tok, size_t len)
+{
+	static const char two53[] = "9007199254740992"; /* 0.9007199254740992e16 */
+	const char *p = tok, *end = tok + len;
+	char dig[17];
+	size_t nd = 0;
+	long point = 0;      /* the value is 0.DIG x 10^point */
+	bool seen = false, frac = false, more = false;
+	if (p < end && (*p == '-' || *p == '+'))
+		p++;
+	for (; p < end && (isdigit((unsigned char)*p) || *p == '.'); p++) {
+		if (*p == '.') {
+			frac = true;
+		} else if (!seen && *p == '0') {
+			point -= frac;
+		} else {
+			seen = true;
+			point += !frac;
+			if (nd < sizeof dig)
+				dig[nd++] = *p;
+			else if (*p != '0')
+				more = true;
+		}
+	}
+	if (!seen)
+		return false;
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		long e = 0;
+		bool neg = ++p < end && *p == '-';
+		if (p < end && (*p == '-' || *p == '+'))
+			p++;
+		for (; p < end && isdigit((unsigned char)*p); p++)
+			if (e < 100000)
+				e = e * 10 + (*p - '0');
+		point += neg ? -e : e;
+	}
+	if (point != 16)
+		return point > 16;
+	while (nd && dig[nd - 1] == '0')
+		nd--;
+	for (size_t i = 0; i < nd && i < 16; i++)
+		if (dig[i] != two53[i])
+			return dig[i] > two53[i];
+	return nd > 16 || more;
+}
+
+/* Does a number token write something other than 0? */
+static bool raw_num_nonzero(const char *tok, size_t len)
+{
+	for (size_t i = 0; i < len && tok[i] != 'e' && tok[i] != 'E'; i++)
+		if (tok[i] >= '1' && tok[i] <= '9')
+			return true;
+	return false;
+}
+
+/* Why a number cannot be kept (NULL if it can): beyond 2^53, where
+ * doubles skip integers, or so small that it reads as 0. */
+static const char *raw_num_problem(const cJSON *v, const char *tok, size_t len)
+{
+	if (!isfinite(v->valuedouble) || raw_num_beyond_2p53(tok, len))
+		return "is out of range: a spec keeps numbers exactly up to 2^53 (9007199254740992) in magnitude (a string keeps any digits)";
+	if (v->valuedouble == 0 && raw_num_nonzero(tok, len))
+		return "is out of range: it is too close to 0 to be kept (it would read as 0)";
+	return NULL;
+}
+
+/* The path of at, as path_key/path_idx write it; a key holding a NUL
+ * is shown as written, ["a\u0000b"]. */
+static char *raw_path(const struct raw_at *at)
+{
+	if (!at)
+		return xstrdup("");
+	char *up = raw_path(at->up), *r;
+	if (!at->member)
+		r = path_idx(up, at->idx);
+	else if (raw_has_nul(at->key, at->keylen))
+		r = xasprintf("%s[%.*s]", up, (int)at->keylen, at->key);
+	else
+		r = path_key(up, at->member->string);
+	free(up);
+	return r;
+}
+
+static bool raw_is_key(const struct raw_at *at, const char *key)
+{
+	return at && at->member && !strcmp(at->member->string, key);
+}
+
+/* jobs[N].stdin.text or defaults.stdin.text: bytes that are data. */
+static bool raw_is_stdin_text(const struct raw_at *at)
+{
+	if (!raw_is_key(at, "text") || !raw_is_key(at->up, "stdin"))
+		return false;
+	const struct raw_at *j = at->up->up;
+	if (raw_is_key(j, "defaults"))
+		return !j->up;
+	return j && !j->member && raw_is_key(j->up, "jobs") && !j->up->up;
+}
+
+static void raw_check_visit(struct raw_walk *w, const cJSON *v, const struct raw_at *at,
+			    const char *tok, size_t len, bool key)
+{
+	struct ctx *c = w->arg;
+	const char *why = NULL;
+	if (key || cJSON_IsString(v)) {
+		if (!raw_has_nul(tok, len))
+			return;
+		if (!key && raw_is_stdin_text(at)) {
+			xgrow(&c->nul_texts, &c->nul_texts_cap, c->nnul_texts + 1,
+			      sizeof *c->nul_texts);
+			c->nul_texts[c->nnul_texts++] = (struct nul_text){ v, tok, len };
+			return;
+		}
+		why = key ? "a key cannot hold a NUL character (\\u0000)"
+			  : "a NUL character (\\u0000) cannot be used here (only stdin.text can hold one)";
+	} else if (cJSON_IsNumber(v) && (why = raw_num_problem(v, tok, len))) {
+		char *p = raw_path(at);
+		err(c, p, "%.*s %s", (int)len, tok, why);
+		free(p);
+		return;
+	}
+	if (why) {
+		char *p = raw_path(at);
+		err(c, p, "%s", why);
+		free(p);
+	}
+}
+
+/* What cJSON would lose: a \u0000 in a string (an error but where the
+ * bytes are data, stdin.text, noted in c->nul_texts) and numbers it
+ * cannot keep exactly.  Returns false after adding errors. */
+static bool check_raw(struct ctx *c, const cJSON *root, const char *text, size_t len)
+{
+	size_t before = c->errs->n;
+	struct raw_walk w = { .visit = raw_check_visit, .arg = c };
+	if (!raw_walk(&w, root, text, len))
+		err(c, NULL, "internal error: the document reads differently the second time");
+	return c->errs->n == before;
+}
+
+/* A spec number as text: an integer (within 2^53: the double holds it
+ * exactly) as its digits, anything else the shortest text that reads
+ * back as the same double. */
+static char *num_text(double d)
+{
+	if (d == floor(d) && fabs(d) <= 9007199254740992.0)
+		return xasprintf("%lld", (long long)d);
+	char b[40];
+	for (int prec = 1; prec <= 17; prec++) {
+		snprintf(b, sizeof b, "%.*g", prec, d);
+		if (strtod(b, NULL) == d)
+			break;
+	}
+	return xstrdup(b);
+}
+
+static void json_print_str(struct buf *b, const char *s)
+{
+	buf_addch(b, '"');
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\') {
+			buf_addch(b, '\\');
+			buf_addch(b, (char)*p);
+		} else if (*p < 0x20) {
+			buf_printf(b, "\\u%04x", *p);
+		} else {
+			buf_addch(b, (char)*p);
+		}
+	}
+	buf_addch(b, '"');
+}
+
+/* JSON text of a value, compact, its numbers as num_text writes them
+ * (cJSON_Print would write 1733460000000000 as 1.73346e+15). */
+static void json_print(struct buf *b, const cJSON *v)
+{
+	if (cJSON_IsObject(v) || cJSON_IsArray(v)) {
+		bool obj = cJSON_IsObject(v);
+		buf_addch(b, obj ? '{' : '[');
+		for (const cJSON *e = v->child; e; e = e->next) {
+			if (e != v->child)
+				buf_addch(b, ',');
+			if (obj) {
+				json_print_str(b, e->string);
+				buf_addch(b, ':');
+			}
+			json_print(b, e);
+		}
+		buf_addch(b, obj ? '}' : ']');
+	} else if (cJSON_IsNumber(v)) {
+		char *t = num_text(v->valuedouble);
+		buf_addstr(b, t);
+		free(t);
+	} else if (cJSON_IsString(v)) {
+		json_print_str(b, v->valuestring);
+	} else {
+		buf_addstr(b, cJSON_IsTrue(v) ? "true" : cJSON_IsFalse(v) ? "false" : "null");
+	}
+}
+
+/* Values' tokens in document order: the root's elements (top), or every
+ * number. */
+struct raw_tok {
+	const cJSON *v;
+	const char *tok;
+	size_t len;
+};
+
+struct raw_toks {
+	bool top;
+	struct raw_tok *t;
+	size_t n, cap;
+};
+
+static void raw_toks_visit(struct raw_walk *w, const cJSON *v, const struct raw_at *at,
+			   const char *tok, size_t len, bool key)
+{
+	struct raw_toks *r = w->arg;
+	if (key || !(r->top ? at && !at->up && !at->member : cJSON_IsNumber(v)))
+		return;
+	xgrow(&r->t, &r->cap, r->n + 1, sizeof *r->t);
+	r->t[r->n++] = (struct raw_tok){ v, tok, len };
+}
+
+static bool raw_tokens(struct raw_toks *r, const cJSON *root, const char *text, size_t len)
+{
+	struct raw_walk w = { .visit = raw_toks_visit, .arg = r };
+	return raw_walk(&w, root, text, len);
 }
 
 /* Duplicate keys anywhere in the document are errors: cJSON keeps both,
@@ -380,13 +865,17 @@ static bool get_duration(struct ctx *c, const cJSON *v, const char *path, double
 		return true;
 	}
 	if (cJSON_IsNumber(v) && isfinite(v->valuedouble) && v->valuedouble >= 0 &&
-	    v->valuedouble <= 1e9) {
+	    v->valuedouble <= DUR_MAX) {
 		*out = v->valuedouble;
 		return true;
 	}
-	if (cJSON_IsString(v) && dur_parse(v->valuestring, out) == 0)
+	int r = cJSON_IsString(v) ? dur_parse(v->valuestring, out) : -1;
+	if (r == 0)
 		return true;
-	expected(c, path, "a duration like \"1.5s\"", v);
+	if (r == -2 || (cJSON_IsNumber(v) && v->valuedouble > DUR_MAX))
+		expected(c, path, "a duration of at most " DUR_MAX_TEXT, v);
+	else
+		expected(c, path, "a duration like \"1.5s\"", v);
 	return false;
 }
 
@@ -399,7 +888,9 @@ static bool get_signal(struct ctx *c, const cJSON *v, const char *path, int *out
 		 v->valuedouble >= 1 && v->valuedouble < NSIG)
 		s = (int)v->valuedouble;
 	if (s <= 0) {
-		expected(c, path, "a signal like \"TERM\" or 15", v);
+		char *what = xasprintf("a signal like \"TERM\" or a number from 1 to %d", NSIG - 1);
+		expected(c, path, what, v);
+		free(what);
 		return false;
 	}
 	*out = s;
@@ -478,9 +969,7 @@ static char **get_str_array(struct ctx *c, const cJSON *v, const char *path,
 		if (cJSON_IsString(a)) {
 			r[i] = xstrdup(a->valuestring);
 		} else if (allow_numbers && cJSON_IsNumber(a)) {
-			char *p = cJSON_PrintUnformatted(a);
-			r[i] = xstrdup(p);
-			cJSON_free(p);
+			r[i] = num_text(a->valuedouble);
 		} else {
 			char *p = path_idx(path, i);
 			expected(c, p, "a string", a);
@@ -540,6 +1029,8 @@ struct tstage {
 struct tmpl {
 	struct job_spec j;   /* fields that expansion copies as they are */
 	char *path;          /* "jobs[i]" */
+	char *shell_path;    /* where shell and foreach came from (the job */
+	char *foreach_path;  /* or defaults), for expansion's errors */
 	struct tstage *stages;
 	size_t nstages;
 	char **foreach;
@@ -770,8 +1261,17 @@ static bool parse_stdin(struct ctx *c, const cJSON *v, const char *path,
 		const char *s = get_str(c, e, p);
 		if ((ok = s != NULL)) {
 			in->kind = IN_TEXT;
-			in->data = xstrdup(s);
-			in->len = strlen(s);
+			/* cJSON stopped at a \u0000: the token has it all */
+			for (size_t i = 0; i < c->nnul_texts && s; i++)
+				if (c->nul_texts[i].v == e) {
+					in->data = raw_string(c->nul_texts[i].tok, c->nul_texts[i].len,
+							      &in->len);
+					s = NULL;
+				}
+			if (s) {
+				in->data = xstrdup(s);
+				in->len = strlen(s);
+			}
 		}
 	} else if ((e = cJSON_GetObjectItemCaseSensitive(v, "base64"))) {
 		p = path_key(path, "base64");
@@ -829,6 +1329,26 @@ static bool parse_stdin(struct ctx *c, const cJSON *v, const char *path,
 		free(p);
 	}
 	return ok;
+}
+
+/* placeholder_subst over stdin.text, which may hold NUL bytes: piece by
+ * piece between them (s[len] is a NUL too). */
+static char *subst_bytes(const char *s, size_t len, const char *value, size_t index,
+			 size_t *outlen)
+{
+	struct buf b = { 0 };
+	for (size_t off = 0;;) {
+		char *r = placeholder_subst(s + off, value, index);
+		buf_addstr(&b, r);
+		free(r);
+		off += strlen(s + off);
+		if (off >= len)
+			break;
+		buf_addch(&b, '\0');
+		off++;
+	}
+	*outlen = b.len;
+	return buf_detach(&b);
 }
 
 static const struct {
@@ -1054,13 +1574,12 @@ static void parse_pool(struct ctx *c, const cJSON *v, const char *path, struct t
 			/* one JSON array per line: what `piperun pool` reads */
 			struct buf lines = { 0 };
 			for (const cJSON *it = items->child; it; it = it->next) {
-				char *s = cJSON_PrintUnformatted(it);
-				if (cJSON_IsArray(it))
-					buf_addstr(&lines, s);
-				else
-					buf_printf(&lines, "[%s]", s);
+				if (!cJSON_IsArray(it))
+					buf_addch(&lines, '[');
+				json_print(&lines, it);
+				if (!cJSON_IsArray(it))
+					buf_addch(&lines, ']');
 				buf_addch(&lines, '\n');
-				cJSON_free(s);
 			}
 			t->j.in.kind = IN_TEXT;
 			free(t->j.in.data);
@@ -1149,16 +1668,17 @@ static void parse_step(struct ctx *c, const cJSON *v, const char *path, size_t i
 {
 	static const char *const keys[] = { "name", "workers", "queue", "run", "coprocess",
 					    "task", "plugin", "args", "stdin", "pty", "window",
-					    "item_timeout", NULL };
+					    "item_timeout", "stall_warning", NULL };
 	st->workers = 1;
 	st->window = 16;
 	st->item_timeout = -1;
+	st->stall_warning = STALL_WARNING_DEFAULT;
 	if (!cJSON_IsObject(v)) {
 		expected(c, path, "a step object like {\"name\": \"resize\", \"workers\": 4, \"run\": [\"cmd\", \"{}\"]}", v);
 		st->name = xasprintf("step%zu", index + 1);
 		return;
 	}
-	check_keys(c, v, path, keys, "a step has name, workers, queue, run, coprocess, task, plugin, args, stdin, pty, window, item_timeout");
+	check_keys(c, v, path, keys, "a step has name, workers, queue, run, coprocess, task, plugin, args, stdin, pty, window, item_timeout, stall_warning");
 	const cJSON *e;
 	char *p = NULL;
 #define STEPKEY(k) (free(p), p = path_key(path, k), e = cJSON_GetObjectItemCaseSensitive(v, k))
@@ -1223,9 +1743,9 @@ static void parse_step(struct ctx *c, const cJSON *v, const char *path, size_t i
 		else if (!cJSON_IsArray(e))
 			expected(c, p, "an array of task arguments", e);
 		else {
-			char *s = cJSON_PrintUnformatted(e);
-			st->args = xstrdup(s);
-			cJSON_free(s);
+			struct buf b = { 0 };
+			json_print(&b, e);
+			st->args = buf_detach(&b);
 		}
 	}
 	if (STEPKEY("stdin")) {
@@ -1253,6 +1773,13 @@ static void parse_step(struct ctx *c, const cJSON *v, const char *path, size_t i
 		if (get_duration(c, e, p, &d))
 			st->item_timeout = d;
 	}
+	if (STEPKEY("stall_warning")) {
+		double d;
+		if (st->kind != STEP_COPROCESS)
+			err(c, p, "\"stall_warning\" belongs to coprocess steps");
+		else if (get_duration(c, e, p, &d))
+			st->stall_warning = d;
+	}
 #undef STEPKEY
 	free(p);
 }
@@ -1267,7 +1794,7 @@ static void parse_items(struct ctx *c, const cJSON *v, const char *path, struct 
 		size_t i = 0;
 		for (const cJSON *it = v->child; it; it = it->next, i++) {
 			char *ip = path_idx(path, i);
-			char *num = cJSON_IsNumber(it) ? cJSON_PrintUnformatted(it) : NULL;
+			char *num = cJSON_IsNumber(it) ? num_text(it->valuedouble) : NULL;
 			const char *str = num ? num : cJSON_IsString(it) ? it->valuestring : NULL;
 			if (!str)
 				expected(c, ip, "a string or a number", it);
@@ -1277,7 +1804,7 @@ static void parse_items(struct ctx *c, const cJSON *v, const char *path, struct 
 				buf_addstr(&lines, str);
 				buf_addch(&lines, '\n');
 			}
-			cJSON_free(num);
+			free(num);
 			free(ip);
 		}
 		s->items = ITEMS_ARRAY;
@@ -1433,6 +1960,7 @@ char *steps_describe(const struct job_spec *j, enum run_mode mode)
 		if (st->kind == STEP_COPROCESS) {
 			jw_kbool(&w, "pty", st->pty);
 			jw_kint(&w, "window", st->window);
+			jw_knum(&w, "stall_warning", st->stall_warning);
 		}
 		if (st->item_timeout >= 0)
 			jw_knum(&w, "item_timeout", st->item_timeout);
@@ -1560,6 +2088,7 @@ static void parse_job(struct ctx *c, const cJSON *job, const cJSON *defaults,
 			const char *s = get_str(c, v, p);
 			if (s)
 				j->shell = xstrdup(s);
+			t->shell_path = xstrdup(p);
 		} else if (!strcmp(what, "pipeline")) {
 			j->kind = KIND_PIPELINE;
 			if (!cJSON_IsArray(v) || !cJSON_GetArraySize(v)) {
@@ -1699,6 +2228,7 @@ static void parse_job(struct ctx *c, const cJSON *job, const cJSON *defaults,
 			expected(c, p, "a non-empty array", v);
 		else if (t->foreach)
 			t->has_foreach = true;
+		t->foreach_path = xstrdup(p);
 	}
 	if (FIELD("after"))
 		j->after = get_str_array(c, v, p, true, false, &j->nafter);
@@ -1775,119 +2305,26 @@ static void parse_job(struct ctx *c, const cJSON *job, const cJSON *defaults,
 
 /* ------------------------------------------------------------ expansion */
 
-char *shell_quote(const char *s)
-{
-	/* '=' is not safe: a bare "A=b" in command position is an
-	 * assignment, not a word. */
-	if (*s && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-			   "0123456789_-./:@%+,") == strlen(s))
-		return xstrdup(s);
-	struct buf b = { 0 };
-	buf_addch(&b, '\'');
-	for (const char *p = s; *p; p++) {
-		if (*p == '\'')
-			buf_addstr(&b, "'\\''");
-		else
-			buf_addch(&b, *p);
-	}
-	buf_addch(&b, '\'');
-	return buf_detach(&b);
-}
-
-/* Where a placeholder sits in a shell command, as sh reads it. */
-enum sh_ctx { SH_BARE, SH_SINGLE, SH_DOUBLE };
-
-/* Insert value so that sh reads it back literally in context ctx:
- * bare, a quoted word; inside '...', each ' closed, escaped and
- * reopened; inside "...", $ ` " \ escaped.  Nothing in it expands. */
-static void add_quoted(struct buf *b, const char *value, enum sh_ctx ctx)
-{
-	if (ctx == SH_BARE) {
-		char *q = shell_quote(value);
-		buf_addstr(b, q);
-		free(q);
-		return;
-	}
-	for (const char *p = value; *p; p++) {
-		if (ctx == SH_SINGLE && *p == '\'')
-			buf_addstr(b, "'\\''");
-		else if (ctx == SH_DOUBLE && strchr("$`\"\\", *p)) {
-			buf_addch(b, '\\');
-			buf_addch(b, *p);
-		} else
-			buf_addch(b, *p);
-	}
-}
-
-/* sh's quoting as a template is read, enough to know where a {} sits:
- * '...', "...", backslashes, # comments, and $(...) / `...` nesting
- * (each a bare context of its own, inside quotes too).  Deeper than
- * SH_DEPTH, or in syntax it does not follow (here-documents, case
- * patterns inside $(...)), it can be wrong: see piperun-spec(5). */
-#define SH_DEPTH 16
-enum sh_close { SH_TOP, SH_PAREN, SH_BACKTICK };
-
-char *placeholder_subst(const char *s, const char *value, size_t index, bool quote)
+/* {} / {#} / {{}} in argv items, env values, cwd and stdin.text (and a
+ * step's argv): the value as it is.  `shell` scripts go through
+ * shell_subst() instead. */
+char *placeholder_subst(const char *s, const char *value, size_t index)
 {
 	struct buf b = { 0 };
-	struct { enum sh_ctx ctx; enum sh_close close; } st[SH_DEPTH] = { { SH_BARE, SH_TOP } };
-	int d = 0;
 	buf_reserve(&b, strlen(s));
 	for (const char *p = s; *p;) {
 		if (!strncmp(p, "{{}}", 4)) {
 			buf_addstr(&b, "{}");
 			p += 4;
-			continue;
-		}
-		if (!strncmp(p, "{}", 2)) {
-			if (quote)
-				add_quoted(&b, value, st[d].ctx);
-			else
-				buf_addstr(&b, value);
+		} else if (!strncmp(p, "{}", 2)) {
+			buf_addstr(&b, value);
 			p += 2;
-			continue;
-		}
-		if (!strncmp(p, "{#}", 3)) {
+		} else if (!strncmp(p, "{#}", 3)) {
 			buf_printf(&b, "%zu", index);
 			p += 3;
-			continue;
-		}
-		if (!quote) {
+		} else {
 			buf_addch(&b, *p++);
-			continue;
 		}
-		enum sh_ctx ctx = st[d].ctx;
-		bool word_start = p == s || strchr(" \t\n;&|()", p[-1]);
-		if (ctx == SH_SINGLE) {
-			if (*p == '\'')
-				st[d].ctx = SH_BARE;
-		} else if (*p == '\\' && p[1]) {
-			buf_addch(&b, *p++);            /* the escaped char below */
-		} else if (ctx == SH_BARE && *p == '#' && word_start) {
-			const char *nl = strchr(p, '\n');   /* a comment: to its end */
-			size_t n = nl ? (size_t)(nl - p) : strlen(p);
-			buf_add(&b, p, n);
-			p += n;
-			continue;
-		} else if (*p == '$' && p[1] == '(' && d + 1 < SH_DEPTH) {
-			st[++d].ctx = SH_BARE;
-			st[d].close = SH_PAREN;
-			buf_addch(&b, *p++);
-		} else if (*p == '`') {
-			if (st[d].close == SH_BACKTICK && ctx == SH_BARE)
-				d--;
-			else if (d + 1 < SH_DEPTH) {
-				st[++d].ctx = SH_BARE;
-				st[d].close = SH_BACKTICK;
-			}
-		} else if (*p == ')' && ctx == SH_BARE && st[d].close == SH_PAREN) {
-			d--;
-		} else if (*p == '\'' && ctx == SH_BARE) {
-			st[d].ctx = SH_SINGLE;
-		} else if (*p == '"') {
-			st[d].ctx = ctx == SH_DOUBLE ? SH_BARE : SH_DOUBLE;
-		}
-		buf_addch(&b, *p++);
 	}
 	return buf_detach(&b);
 }
@@ -1900,7 +2337,7 @@ static struct kv *dup_env(const struct kv *env, size_t n, const char *value,
 	struct kv *r = xcalloc(n, sizeof *r);
 	for (size_t i = 0; i < n; i++) {
 		r[i].name = xstrdup(env[i].name);
-		r[i].value = subst ? placeholder_subst(env[i].value, value, index, false)
+		r[i].value = subst ? placeholder_subst(env[i].value, value, index)
 				   : xstrdup(env[i].value);
 	}
 	return r;
@@ -1923,20 +2360,32 @@ static void instantiate(const struct tmpl *t, struct job_spec *j, char *name,
 	j->base = xstrdup(s->name);
 	j->value = value && t->has_foreach ? xstrdup(value) : NULL;
 	j->copy = subst ? index : 0;
-	j->shell = s->shell ? (subst ? placeholder_subst(s->shell, value, index, true)
-				     : xstrdup(s->shell)) : NULL;
+	bool pass_value = false;
+	j->shell = s->shell && !subst ? xstrdup(s->shell) : NULL;
+	if (s->shell && subst) {
+		/* a foreach value never becomes script text: sh gets it as
+		 * $1; repeat's {} is the copy index, an integer, as text */
+		struct shell_script sc;
+		char *why;
+		if (shell_subst(s->shell, t->has_foreach ? NULL : value, index, &sc, &why) == 0) {
+			j->shell = sc.script;
+			pass_value = sc.takes_value;
+		} else {        /* expand() reported it and made no copies */
+			free(why);
+			j->shell = xstrdup(s->shell);
+		}
+	}
 	j->env = dup_env(s->env, s->nenv, value, index, subst);
 	j->unset = dup_strv(s->unset, s->nunset);
 	j->secret = dup_strv(s->secret, s->nsecret);
 	j->secret_values = NULL;
 	j->nsecret_values = 0;
-	j->cwd = s->cwd ? (subst ? placeholder_subst(s->cwd, value, index, false)
+	j->cwd = s->cwd ? (subst ? placeholder_subst(s->cwd, value, index)
 				 : xstrdup(s->cwd)) : NULL;
 	j->in = s->in;
 	if (s->in.data) {
 		if (s->in.kind == IN_TEXT && subst) {
-			j->in.data = placeholder_subst(s->in.data, value, index, false);
-			j->in.len = strlen(j->in.data);
+			j->in.data = subst_bytes(s->in.data, s->in.len, value, index, &j->in.len);
 		} else {
 			j->in.data = xmalloc(s->in.len + 1);
 			memcpy(j->in.data, s->in.data, s->in.len);
@@ -1966,11 +2415,15 @@ static void instantiate(const struct tmpl *t, struct job_spec *j, char *name,
 	if (s->kind == KIND_SHELL) {
 		j->nstages = 1;
 		j->stages = xcalloc(1, sizeof *j->stages);
-		j->stages[0].argc = 3;
-		j->stages[0].argv = xcalloc(4, sizeof(char *));
+		j->stages[0].argc = pass_value ? 5 : 3;
+		j->stages[0].argv = xcalloc(6, sizeof(char *));
 		j->stages[0].argv[0] = xstrdup("/bin/sh");
 		j->stages[0].argv[1] = xstrdup("-c");
 		j->stages[0].argv[2] = xstrdup(j->shell);
+		if (pass_value) {       /* $0 as without a value, $1 the value */
+			j->stages[0].argv[3] = xstrdup("/bin/sh");
+			j->stages[0].argv[4] = xstrdup(value);
+		}
 	} else {
 		j->nstages = t->nstages;
 		j->stages = t->nstages ? xcalloc(t->nstages, sizeof *j->stages) : NULL;
@@ -1981,7 +2434,7 @@ static void instantiate(const struct tmpl *t, struct job_spec *j, char *name,
 			st->argv = xcalloc(ts->argc + 1, sizeof(char *));
 			for (size_t a = 0; a < ts->argc; a++)
 				st->argv[a] = subst && !ts->argv[a].raw
-					? placeholder_subst(ts->argv[a].s, value, index, false)
+					? placeholder_subst(ts->argv[a].s, value, index)
 					: xstrdup(ts->argv[a].s);
 			st->env = dup_env(ts->env, ts->nenv, value, index, subst);
 			st->nenv = ts->nenv;
@@ -2066,6 +2519,31 @@ static void tmpl_free(struct tmpl *t)
 	free(t->stages);
 	free_strv(t->foreach, t->nforeach);
 	free(t->path);
+	free(t->shell_path);
+	free(t->foreach_path);
+}
+
+static void collect_secrets(struct job_spec *j);
+
+/* Is foreach[v] data as the {} of t's shell script (copy j)?  If not, an
+ * error naming the value, with j's secrets hidden. */
+static void check_shell_value(struct ctx *c, const struct tmpl *t, size_t v,
+			      struct job_spec *j, const char *arith)
+{
+	char *why = shell_value_check(t->foreach[v], arith);
+	if (!why)
+		return;
+	collect_secrets(j);
+	char *shown = spec_redact(j, t->foreach[v]);
+	cJSON *tmp = cJSON_CreateString(shown);
+	char *d = describe(tmp);
+	char *p = path_idx(t->foreach_path, v);
+	err(c, p, "%s: %s", d, why);
+	free(p);
+	free(d);
+	cJSON_Delete(tmp);
+	free(shown);
+	free(why);
 }
 
 /* Expand every template into concrete jobs, in spec order. */
@@ -2084,6 +2562,23 @@ static void expand(struct ctx *c, struct tmpl *t, size_t nt, struct spec *s)
 	for (size_t i = 0; i < nt; i++) {
 		struct tmpl *tp = &t[i];
 		const char *base = tp->j.name;
+		/* a shell script's {} is a reference to the value, passed
+		 * as $1: the script must have a place for it (checked once),
+		 * and each value must be data there (once per value) */
+		const char *arith = NULL;
+		bool shell_value = false;
+		if (tp->j.shell && tp->has_foreach) {
+			struct shell_script sc;
+			char *why;
+			if (shell_subst(tp->j.shell, NULL, 1, &sc, &why) < 0) {
+				err(c, tp->shell_path, "%s", why);
+				free(why);
+				continue;
+			}
+			arith = sc.arith;
+			shell_value = sc.takes_value;
+			free(sc.script);
+		}
 		if (!tp->has_foreach && !tp->has_repeat) {
 			instantiate(tp, &s->jobs[s->njobs++], xstrdup(base), NULL, 0);
 			continue;
@@ -2113,6 +2608,8 @@ static void expand(struct ctx *c, struct tmpl *t, size_t nt, struct spec *s)
 					name = xasprintf("%s#%ld", base, r);
 				instantiate(tp, &s->jobs[s->njobs++], name,
 					    value ? value : idx, index);
+				if (shell_value && r == 1)
+					check_shell_value(c, tp, v, &s->jobs[s->njobs - 1], arith);
 			}
 		}
 	}
@@ -2457,11 +2954,14 @@ static void resolve_cache_free(struct resolve_cache *rc)
 	}
 }
 
-static void resolve_job(struct job_spec *j, struct resolve_cache *rc)
+/* Every value a secret name has: the job's (or piperun's) and each
+ * pipeline stage's own, once each, longest first (see spec_redact). */
+static void collect_secrets(struct job_spec *j)
 {
 	size_t cap = 0;
-	/* every value a secret name has: the job's (or piperun's) and each
-	 * pipeline stage's own, once each, longest first (see spec_redact) */
+	free_strv(j->secret_values, j->nsecret_values);
+	j->secret_values = NULL;
+	j->nsecret_values = 0;
 	for (size_t k = 0; k < j->nsecret; k++) {
 		for (size_t i = 0; i <= j->nstages; i++) {
 			const char *v = env_lookup(j, i < j->nstages ? &j->stages[i] : NULL,
@@ -2477,6 +2977,11 @@ static void resolve_job(struct job_spec *j, struct resolve_cache *rc)
 	}
 	if (j->nsecret_values > 1)
 		qsort(j->secret_values, j->nsecret_values, sizeof(char *), longer_first);
+}
+
+static void resolve_job(struct job_spec *j, struct resolve_cache *rc)
+{
+	collect_secrets(j);
 	for (size_t i = 0; i < j->nstages; i++) {
 		struct stage_spec *st = &j->stages[i];
 		build_envp(j, st);
@@ -2597,6 +3102,11 @@ struct spec *spec_load_mem(const char *name, const char *text, size_t len,
 	cJSON *root = parse_json(&c, text, len);
 	if (!root)
 		return NULL;
+	if (!check_raw(&c, root, text, len)) {
+		cJSON_Delete(root);
+		free(c.nul_texts);
+		return NULL;
+	}
 	struct spec *s = xcalloc(1, sizeof *s);
 	s->file = xstrdup(name);
 	if (!cJSON_IsObject(root)) {
@@ -2649,9 +3159,11 @@ struct spec *spec_load_mem(const char *name, const char *text, size_t len,
 	resolve_cache_free(rc);
 	free(rc);
 	cJSON_Delete(root);
+	free(c.nul_texts);
 	return s;
 fail:
 	cJSON_Delete(root);
+	free(c.nul_texts);
 	spec_free(s);
 	return NULL;
 }
@@ -2797,7 +3309,10 @@ int spec_parse_item_array(const char *text, size_t len, struct piperun_arg **arg
 	const char *end = NULL;
 	cJSON *v = cJSON_ParseWithLengthOpts(text, len, &end, false);
 	if (!v) {
-		*why = xstrdup("malformed JSON array");
+		const char *deep = json_too_deep(text, len);
+		*why = deep && deep == cJSON_GetErrorPtr()
+			? xasprintf("JSON nested more than %d levels deep (the limit)", CJSON_NESTING_LIMIT)
+			: xstrdup("malformed JSON array");
 		return -1;
 	}
 	while (end && end < text + len && isspace((unsigned char)*end))
@@ -2807,32 +3322,59 @@ int spec_parse_item_array(const char *text, size_t len, struct piperun_arg **arg
 		*why = xstrdup("expected one JSON array of arguments");
 		return -1;
 	}
+	/* numbers from their digits, as on a line of plain numbers: an
+	 * integer token is an int64 when it fits (the double cJSON made
+	 * of it may not be exact); any other value as written */
+	struct raw_toks rt = { .top = true };
 	size_t n = (size_t)cJSON_GetArraySize(v), k = 0;
+	if (!raw_tokens(&rt, v, text, len) || rt.n != n) {
+		*why = xstrdup("internal error: the array reads differently the second time");
+		goto fail;
+	}
+	for (const cJSON *e = v->child; e; e = e->next, k++)
+		if (cJSON_IsNumber(e) && !isfinite(e->valuedouble)) {
+			*why = xasprintf("argument %zu: %.*s is out of range", k + 1,
+					 (int)rt.t[k].len, rt.t[k].tok);
+			goto fail;
+		}
 	*args = xcalloc(n ? n : 1, sizeof **args);
+	k = 0;
 	for (const cJSON *e = v->child; e; e = e->next, k++) {
 		struct piperun_arg *a = &(*args)[k];
+		const char *tok = rt.t[k].tok;
+		size_t tl = rt.t[k].len;
 		if (cJSON_IsNumber(e)) {
-			double d = e->valuedouble;
-			a->d = d;
-			if (d == floor(d) && d >= -9007199254740992.0 && d <= 9007199254740992.0) {
-				a->type = PIPERUN_ARG_INT;
-				a->i = (int64_t)d;
-			} else {
-				a->type = PIPERUN_ARG_NUMBER;
+			a->type = PIPERUN_ARG_NUMBER;
+			a->d = e->valuedouble;
+			size_t sign = tok[0] == '-';
+			if (tl > sign && tl < 64 && strspn(tok + sign, "0123456789") == tl - sign) {
+				char num[64];
+				memcpy(num, tok, tl);
+				num[tl] = 0;
+				errno = 0;
+				long long i = strtoll(num, NULL, 10);
+				if (!errno) {
+					a->type = PIPERUN_ARG_INT;
+					a->i = i;
+					a->d = (double)i;
+				}
 			}
 		} else if (cJSON_IsString(e)) {
 			a->type = PIPERUN_ARG_STRING;
 			a->s = xstrdup(e->valuestring);
 		} else {
 			a->type = PIPERUN_ARG_OTHER;
-			char *p = cJSON_PrintUnformatted(e);
-			a->s = xstrdup(p ? p : "null");
-			cJSON_free(p);
+			a->s = xstrndup(tok, tl);
 		}
 	}
 	*nargs = n;
+	free(rt.t);
 	cJSON_Delete(v);
 	return 0;
+fail:
+	free(rt.t);
+	cJSON_Delete(v);
+	return -1;
 }
 
 bool json_text_valid(const char *text)
@@ -2848,7 +3390,47 @@ bool json_text_valid(const char *text)
 	return end == text + len;
 }
 
-static void splice_value(struct jw *w, const cJSON *v, const struct job_spec *j)
+/* Is tok a number as JSON writes one (cJSON also takes 007, 1. and .5)? */
+static bool json_number_strict(const char *tok, size_t len)
+{
+	size_t i = 0;
+	if (i < len && tok[i] == '-')
+		i++;
+	if (i < len && tok[i] == '0')
+		i++;
+	else if (i < len && tok[i] >= '1' && tok[i] <= '9')
+		while (i < len && isdigit((unsigned char)tok[i]))
+			i++;
+	else
+		return false;
+	if (i < len && tok[i] == '.') {
+		size_t d = ++i;
+		while (i < len && isdigit((unsigned char)tok[i]))
+			i++;
+		if (i == d)
+			return false;
+	}
+	if (i < len && (tok[i] == 'e' || tok[i] == 'E')) {
+		i++;
+		if (i < len && (tok[i] == '+' || tok[i] == '-'))
+			i++;
+		size_t d = i;
+		while (i < len && isdigit((unsigned char)tok[i]))
+			i++;
+		if (i == d)
+			return false;
+	}
+	return i == len;
+}
+
+/* nums: the document's number tokens in order, cur the next to match */
+struct splice_nums {
+	struct raw_toks t;
+	size_t cur;
+};
+
+static void splice_value(struct jw *w, const cJSON *v, const struct job_spec *j,
+			 struct splice_nums *nums)
 {
 	if (cJSON_IsObject(v)) {
 		bool scalars = true;
@@ -2860,7 +3442,7 @@ static void splice_value(struct jw *w, const cJSON *v, const struct job_spec *j)
 			char *k = j && j->nsecret_values ? spec_redact(j, e->string) : NULL;
 			jw_key(w, k ? k : e->string);
 			free(k);
-			splice_value(w, e, j);
+			splice_value(w, e, j, nums);
 		}
 		jw_obj_end(w);
 	} else if (cJSON_IsArray(v)) {
@@ -2869,15 +3451,24 @@ static void splice_value(struct jw *w, const cJSON *v, const struct job_spec *j)
 			scalars = !cJSON_IsObject(e) && !cJSON_IsArray(e);
 		jw_arr(w, scalars);
 		for (const cJSON *e = v->child; e; e = e->next)
-			splice_value(w, e, j);
+			splice_value(w, e, j, nums);
 		jw_arr_end(w);
 	} else if (cJSON_IsString(v)) {
 		char *r = j && j->nsecret_values ? spec_redact(j, v->valuestring) : NULL;
 		jw_str(w, r ? r : v->valuestring);
 		free(r);
 	} else if (cJSON_IsNumber(v)) {
+		/* as written: the double may have lost digits (an int64
+		 * beyond 2^53) or gained some (16.2 as %.17g) */
+		while (nums->cur < nums->t.n && nums->t.t[nums->cur].v != v)
+			nums->cur++;
+		const struct raw_tok *t = nums->cur < nums->t.n ? &nums->t.t[nums->cur] : NULL;
 		double d = v->valuedouble;
-		if (d == floor(d) && fabs(d) < 9007199254740992.0) {
+		if (t && json_number_strict(t->tok, t->len)) {
+			char *num = xstrndup(t->tok, t->len);
+			jw_raw(w, num);
+			free(num);
+		} else if (d == floor(d) && fabs(d) < 9007199254740992.0) {
 			jw_int(w, (int64_t)d);
 		} else {
 			char b[40];
@@ -2899,6 +3490,9 @@ int json_splice_members(struct jw *w, const char *text, size_t len, const char *
 		cJSON_Delete(v);
 		return -1;
 	}
+	struct splice_nums nums = { 0 };
+	if (!raw_tokens(&nums.t, v, text, len))
+		nums.t.n = 0;   /* numbers from their doubles, then */
 	for (const cJSON *e = v->child; e; e = e->next) {
 		bool skipped = false;
 		for (size_t i = 0; skip && skip[i] && !skipped; i++)
@@ -2906,8 +3500,181 @@ int json_splice_members(struct jw *w, const char *text, size_t len, const char *
 		if (skipped)
 			continue;
 		jw_key(w, e->string);
-		splice_value(w, e, redact);
+		splice_value(w, e, redact, &nums);
 	}
+	free(nums.t.t);
 	cJSON_Delete(v);
 	return 0;
+}
+
+/* ------------------------------------------------------------ warnings */
+
+/* Where the script of a shell's -c is in argv (a JSON array), or -1: sh,
+ * bash, dash, ksh, zsh, mksh (by basename) and busybox sh, their
+ * options first, -c perhaps among others (-ec). */
+static int shell_script_index(const cJSON *argv)
+{
+	static const char *const shells[] = { "sh", "bash", "dash", "ksh", "zsh", "mksh", "ash",
+					      NULL };
+	const cJSON *a = argv->child;
+	if (!cJSON_IsString(a))
+		return -1;
+	const char *b = strrchr(a->valuestring, '/');
+	b = b ? b + 1 : a->valuestring;
+	int i = 1;
+	a = a->next;
+	if (!strcmp(b, "busybox")) {
+		b = cJSON_IsString(a) ? a->valuestring : "";
+		a = a ? a->next : NULL;
+		i = 2;
+	}
+	bool known = false, dash_c = false;
+	for (size_t k = 0; shells[k]; k++)
+		known = known || !strcmp(b, shells[k]);
+	for (; known && cJSON_IsString(a); a = a->next, i++) {
+		const char *s = a->valuestring;
+		if (!strcmp(s, "--") || !strcmp(s, "-")) {
+			a = a->next;
+			i++;
+			break;
+		}
+		if ((*s != '-' && *s != '+') || !s[1])
+			break;                  /* the first operand */
+		if (s[1] == '-')
+			continue;               /* --posix, --norc ... */
+		for (const char *o = s + 1; *o; o++) {
+			dash_c = dash_c || (*s == '-' && *o == 'c');
+			if ((*o == 'o' || *o == 'O') && a->next) {  /* -o NAME */
+				a = a->next;
+				i++;
+			}
+		}
+	}
+	return known && dash_c && cJSON_IsString(a) ? i : -1;
+}
+
+/* Does s hold a {} that substitution would replace? */
+static bool has_value_placeholder(const char *s)
+{
+	for (const char *p = s; *p; p++) {
+		if (!strncmp(p, "{{}}", 4))
+			p += 3;
+		else if (!strncmp(p, "{}", 2))
+			return true;
+	}
+	return false;
+}
+
+/* argv with its script (at i, the last item) taking {} as "$1". */
+static char *positional_form(const cJSON *argv, int i)
+{
+	const cJSON *script = cJSON_GetArrayItem(argv, i);
+	char *s = script->next ? NULL : shell_subst_positional(script->valuestring);
+	if (!s)
+		return xstrdup("[\"sh\", \"-c\", \"... \\\"$1\\\" ...\", \"sh\", \"{}\"]");
+	cJSON *a = cJSON_CreateArray();
+	int k = 0;
+	for (const cJSON *e = argv->child; e && k < i; e = e->next, k++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(e->valuestring));
+	cJSON_AddItemToArray(a, cJSON_CreateString(s));
+	cJSON_AddItemToArray(a, cJSON_CreateString("sh"));
+	cJSON_AddItemToArray(a, cJSON_CreateString("{}"));
+	char *p = cJSON_PrintUnformatted(a);
+	char *r = xstrdup(p ? p : "[...]");
+	cJSON_free(p);
+	cJSON_Delete(a);
+	free(s);
+	return r;
+}
+
+static void warn_shell_argv(struct ctx *c, const cJSON *argv, const char *path, bool coprocess)
+{
+	int i = cJSON_IsArray(argv) ? shell_script_index(argv) : -1;
+	if (i < 0 || !has_value_placeholder(cJSON_GetArrayItem(argv, i)->valuestring))
+		return;
+	char *p = path_idx(path, (size_t)i);
+	if (coprocess) {
+		errlist_add(c->errs, "piperun: %s: %s: warning: {} is not replaced in a coprocess's "
+			    "argv (its items come on its stdin, one a line): this script sees "
+			    "a literal {}", c->file, p);
+	} else {
+		char *form = positional_form(argv, i);
+		errlist_add(c->errs, "piperun: %s: %s: warning: {} is spliced into this shell "
+			    "script as code (a value like $(rm -rf ~) would run it); pass the "
+			    "value as an argument instead: %s", c->file, p, form);
+		free(form);
+	}
+	free(p);
+}
+
+/* A job's run or pipeline (from the job or the defaults) at path. */
+static void warn_job_argvs(struct ctx *c, const cJSON *src, const char *path)
+{
+	char *p = path_key(path, "run");
+	warn_shell_argv(c, cJSON_GetObjectItemCaseSensitive(src, "run"), p, false);
+	free(p);
+	const cJSON *pl = cJSON_GetObjectItemCaseSensitive(src, "pipeline");
+	size_t k = 0;
+	for (const cJSON *st = cJSON_IsArray(pl) ? pl->child : NULL; st; st = st->next, k++) {
+		char *pk = path_key(path, "pipeline"), *sp = path_idx(pk, k);
+		if (cJSON_IsObject(st)) {
+			char *r = path_key(sp, "run");
+			warn_shell_argv(c, cJSON_GetObjectItemCaseSensitive(st, "run"), r, false);
+			free(r);
+		} else {
+			warn_shell_argv(c, st, sp, false);
+		}
+		free(sp);
+		free(pk);
+	}
+}
+
+void spec_warnings(const char *name, const char *text, size_t len, struct errlist *warns)
+{
+	struct ctx c = { .file = name, .errs = warns };
+	cJSON *root = cJSON_ParseWithLength(text, len);
+	if (!cJSON_IsObject(root)) {
+		cJSON_Delete(root);
+		return;
+	}
+	const cJSON *defaults = cJSON_GetObjectItemCaseSensitive(root, "defaults");
+	if (!cJSON_IsObject(defaults))
+		defaults = NULL;
+	const cJSON *jobs = cJSON_GetObjectItemCaseSensitive(root, "jobs");
+	bool defaults_seen = false;
+	size_t i = 0;
+	for (const cJSON *j = cJSON_IsArray(jobs) ? jobs->child : NULL; j; j = j->next, i++) {
+		if (!cJSON_IsObject(j))
+			continue;
+		char *jp = path_idx("jobs", i);
+		/* a step's {} is the item */
+		const cJSON *steps = cJSON_GetObjectItemCaseSensitive(j, "steps");
+		char *sp = path_key(jp, "steps");
+		size_t k = 0;
+		for (const cJSON *st = cJSON_IsArray(steps) ? steps->child : NULL; st;
+		     st = st->next, k++) {
+			char *stp = path_idx(sp, k), *p = path_key(stp, "run");
+			warn_shell_argv(&c, cJSON_GetObjectItemCaseSensitive(st, "run"), p, false);
+			free(p);
+			p = path_key(stp, "coprocess");
+			warn_shell_argv(&c, cJSON_GetObjectItemCaseSensitive(st, "coprocess"), p, true);
+			free(p);
+			free(stp);
+		}
+		free(sp);
+		/* a run or pipeline argv's {} is a foreach value */
+		bool own = false;
+		for (size_t w = 0; what_keys[w]; w++)
+			own = own || cJSON_GetObjectItemCaseSensitive(j, what_keys[w]);
+		bool foreach = cJSON_GetObjectItemCaseSensitive(j, "foreach") ||
+			       (defaults && cJSON_GetObjectItemCaseSensitive(defaults, "foreach"));
+		if (foreach && own)
+			warn_job_argvs(&c, j, jp);
+		else if (foreach && defaults && !defaults_seen) {
+			defaults_seen = true;
+			warn_job_argvs(&c, defaults, "defaults");
+		}
+		free(jp);
+	}
+	cJSON_Delete(root);
 }

@@ -59,6 +59,8 @@ struct rlimit_spec {
  * own workers, joined by bounded queues (steps.h runs them). */
 enum step_kind { STEP_RUN, STEP_COPROCESS, STEP_TASK };
 enum items_kind { ITEMS_COUNT, ITEMS_ARRAY, ITEMS_LINES, ITEMS_STDIN, ITEMS_FROM };
+/* seconds a coprocess may hold an item unanswered before it is said */
+#define STALL_WARNING_DEFAULT 5.0
 
 struct step_spec {
 	char *name;
@@ -74,6 +76,9 @@ struct step_spec {
 	bool pty;             /* coprocess: a pseudo-terminal, not pipes */
 	long window;          /* coprocess: items written ahead of answers */
 	double item_timeout;  /* seconds; < 0 = the job's */
+	double stall_warning; /* coprocess: seconds an item may wait for its
+			       * answer before the job's record and stderr
+			       * say so (once per step); 0 = never */
 	char *task;           /* task: built-in name, or "LIB.so:NAME" plugin */
 	bool plugin;
 	char *args;           /* task: JSON array text of fixed arguments, or NULL */
@@ -244,10 +249,13 @@ struct steps_spec *steps_desc_parse(const char *text, size_t len, char **why);
 void steps_spec_free(struct steps_spec *s);
 const char *step_kind_name(enum step_kind k);
 
-/* Shell-quote a value the way placeholders in `shell` are quoted. */
-char *shell_quote(const char *s);
-/* Substitute {} / {#} / {{}} in s; quote = shell-quote the value. */
-char *placeholder_subst(const char *s, const char *value, size_t index, bool quote);
+/* Substitute {} / {#} / {{}} in s, the value as it is (argv, env, cwd,
+ * stdin.text, a step's argv; `shell` scripts: shell_subst in shell.h). */
+char *placeholder_subst(const char *s, const char *value, size_t index);
+/* Warnings about a spec that may well be valid (`piperun validate`), each
+ * "piperun: FILE: PATH: warning: what", added to warns: a {} spliced
+ * into the script of an `sh -c` argv.  Nothing when text is no JSON. */
+void spec_warnings(const char *name, const char *text, size_t len, struct errlist *warns);
 /* Look up a program like execvp would: returns a malloc'd path, or NULL
  * with *status 127 (not found) or 126 (not executable). */
 char *path_resolve(const char *prog, const char *path_env, const char *cwd,

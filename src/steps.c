@@ -4,6 +4,8 @@
 #include "jsonw.h"
 #include "loop.h"
 #include "pool.h"
+#include "ladder.h"
+#include "signals.h"
 #include "spawn.h"
 #include "task.h"
 #include "util.h"
@@ -248,7 +250,10 @@ struct worker {
 	pid_t pid;
 	int pidfd, fd_w, fd_r;       /* a pty: fd_w == fd_r, one watch (w_r) */
 	struct watch w_pid, w_w, w_r;
-	struct timer t_deadline, t_kill;
+	struct timer t_deadline;
+	struct timer t_kill;         /* a closing coprocess: KILL if it lingers */
+	struct ladder ladder;        /* the child: signal, CONT, KILL */
+	struct timer t_stall;        /* coprocess: its head item waits too long */
 	bool timed_out, killed_for_stop, overflow;
 	int rc, sig;                 /* how it ended (rc -1: by a signal) */
 	struct buf rbuf;             /* its output (run), a partial answer (coprocess) */
@@ -288,6 +293,10 @@ struct step {
 	size_t nargs;
 	bool sleep;                  /* the built-in sleep: a timer in async mode */
 	double timeout_ms;           /* per item, 0 = none */
+	double stall_ms;             /* coprocess: warn after, 0 = never */
+	bool stall_warned;           /* said once (atomic: any worker may) */
+	uint64_t stall_seq;          /* the item it was said about */
+	char *stall_msg;             /* what was said (its worker wrote it) */
 	uint64_t stray_lines;        /* coprocess lines no item waited for */
 	uint64_t item_us;            /* task: a recent item's time (relaxed) */
 };
@@ -417,20 +426,33 @@ static void emit(struct worker *w, struct item res)
 	STAT_ADD(w->s.processed, 1);
 }
 
-/* The item failed at this step: recorded, dropped (or the job stops). */
-static void fail_item(struct worker *w, struct item *it, int rc, int sig, char *why)
+/* A failed item as its record shows it: its head, a NUL byte (which
+ * fails an item of input) as U+FFFD. */
+static char *failed_item_text(const struct item *it)
 {
-	struct engine *e = w->e;
-	STAT_ADD(w->s.failed, 1);
+	size_t n = it->len < FAILED_ITEM_MAX ? it->len : FAILED_ITEM_MAX;
+	struct buf b = { 0 };
+	for (size_t i = 0; it->text && i < n; i++) {
+		if (it->text[i])
+			buf_addch(&b, it->text[i]);
+		else
+			buf_addstr(&b, "\xef\xbf\xbd");
+	}
+	return b.p ? buf_detach(&b) : xstrdup("");
+}
+
+/* The item failed at step (STEP_INPUT: before the first, as it was
+ * read): recorded, dropped (or the job stops). */
+#define STEP_INPUT SIZE_MAX
+static void record_failure(struct engine *e, size_t step, struct item *it, int rc, int sig,
+			   char *why)
+{
 	pthread_mutex_lock(&e->fmu);
 	e->failed_total++;
 	if (e->nfails < MAX_FAILURES_LISTED) {
 		xgrow(&e->fails, &e->fails_cap, e->nfails + 1, sizeof *e->fails);
 		e->fails[e->nfails++] = (struct failure){
-			w->st->index, it->seq,
-			it->text ? xstrndup(it->text, it->len < FAILED_ITEM_MAX ? it->len : FAILED_ITEM_MAX)
-				 : xstrdup(""),
-			rc, sig, why,
+			step, it->seq, failed_item_text(it), rc, sig, why,
 		};
 		why = NULL;
 	}
@@ -442,6 +464,13 @@ static void fail_item(struct worker *w, struct item *it, int rc, int sig, char *
 		q_push_tombstone(&e->q[e->n], seq);
 	if (e->s->stop_on_error)
 		engine_stop(e, 0, "on_error", NULL);
+}
+
+/* The item failed at this worker's step. */
+static void fail_item(struct worker *w, struct item *it, int rc, int sig, char *why)
+{
+	STAT_ADD(w->s.failed, 1);
+	record_failure(w->e, w->st->index, it, rc, sig, why);
 }
 
 /* Async: the worker waits for room downstream (or no longer does). */
@@ -513,15 +542,23 @@ static void on_kill_timer(struct timer *t)
 		kill_pid(w->pid, SIGKILL);
 }
 
-/* Signal the child; KILL after kill_after if it is still there. */
+/* The ladder's send(): the child itself (it shares the host's group). */
+static bool child_signal(void *ctx, int sig, bool follow_up)
+{
+	struct worker *w = ctx;
+	return w->pid > 0 && kill_pid(w->pid, sig) == 0;
+}
+
+/* Signal the child (then SIGCONT); KILL after kill_after if it is still
+ * there.  SIGKILL: at once. */
 static void worker_kill(struct worker *w, int sig)
 {
 	if (w->pid <= 0)
 		return;
-	kill_pid(w->pid, sig);
-	if (sig != SIGKILL && !timer_armed(&w->t_kill))
-		timer_start(w->loop, &w->t_kill, now_ms() + w->e->s->kill_after * 1000,
-			    on_kill_timer, w);
+	if (sig == SIGKILL)
+		ladder_kill(&w->ladder);
+	else
+		ladder_signal(&w->ladder, sig, w->e->s->kill_after);
 }
 
 /* Reap the child (its pidfd is readable). */
@@ -539,7 +576,9 @@ static void child_reap(struct worker *w)
 	w->pidfd = -1;
 	w->pid = 0;
 	timer_stop(w->loop, &w->t_kill);
+	ladder_reset(&w->ladder);
 	timer_stop(w->loop, &w->t_deadline);
+	timer_stop(w->loop, &w->t_stall);
 }
 
 /* Read what is there (the child has exited: no waiting for the write
@@ -646,6 +685,7 @@ static int child_spawn(struct worker *w, char *const *argv, int in, int out, cha
 	}
 	w->timed_out = w->killed_for_stop = w->overflow = false;
 	w->rbuf.len = 0;
+	ladder_init(&w->ladder, w->loop, child_signal, w);
 	return 0;
 }
 
@@ -680,7 +720,7 @@ static char **subst_argv(const struct step_spec *sp, const struct item *it)
 	char **argv = xcalloc(sp->argc + 1, sizeof *argv);
 	argv[0] = sp->argv[0];
 	for (size_t a = 1; a < sp->argc; a++)
-		argv[a] = placeholder_subst(sp->argv[a], it->text, (size_t)it->seq + 1, false);
+		argv[a] = placeholder_subst(sp->argv[a], it->text, (size_t)it->seq + 1);
 	return argv;
 }
 
@@ -771,6 +811,8 @@ static void run_on_pid(struct watch *wt, uint32_t ev)
 		const char *nl = len ? memchr(w->rbuf.p, '\n', len) : NULL;
 		if (nl) {
 			fail_item(w, it, 0, 0, xstrdup("its output is more than one line (an item is one line)"));
+		} else if (len && memchr(w->rbuf.p, 0, len)) {
+			fail_item(w, it, 0, 0, xstrdup("its output holds a NUL byte (an item is a line of text)"));
 		} else {
 			struct item res = { xstrndup(len ? w->rbuf.p : "", len), len, it->seq };
 			item_free(it);
@@ -805,11 +847,19 @@ static void cop_events(struct worker *w)
 	}
 }
 
+static void on_stall(struct timer *t);
+
+/* The head item's clocks (its timeout, the stall warning) start now: it
+ * was sent to an idle coprocess, or the item before it was answered. */
 static void head_clock(struct worker *w)
 {
+	struct step *st = w->st;
 	timer_stop(w->loop, &w->t_deadline);
-	if (w->nin && w->st->timeout_ms > 0)
-		timer_start(w->loop, &w->t_deadline, now_ms() + w->st->timeout_ms, on_deadline, w);
+	timer_stop(w->loop, &w->t_stall);
+	if (w->nin && st->timeout_ms > 0)
+		timer_start(w->loop, &w->t_deadline, now_ms() + st->timeout_ms, on_deadline, w);
+	if (w->nin && st->stall_ms > 0 && !__atomic_load_n(&st->stall_warned, __ATOMIC_RELAXED))
+		timer_start(w->loop, &w->t_stall, now_ms() + st->stall_ms, on_stall, w);
 }
 
 static int cop_spawn(struct worker *w, char **why)
@@ -859,6 +909,7 @@ static void cop_fail_all(struct worker *w, const char *why)
 		w->nin--;
 		fail_item(w, &it, -1, 0, xstrdup(why));
 	}
+	timer_stop(w->loop, &w->t_stall);
 	busy_end(w);
 }
 
@@ -923,9 +974,13 @@ static void cop_answer(struct worker *w, const char *line, size_t len)
 	w->nin--;
 	if (len && line[len - 1] == '\r' && w->st->sp->pty)
 		len--;
-	struct item res = { xstrndup(line, len), len, it.seq };
-	item_free(&it);
-	emit(w, res);
+	if (memchr(line, 0, len)) {
+		fail_item(w, &it, 0, 0, xstrdup("its answer holds a NUL byte (an item is a line of text)"));
+	} else {
+		struct item res = { xstrndup(line, len), len, it.seq };
+		item_free(&it);
+		emit(w, res);
+	}
 	if (!w->nin)
 		busy_end(w);
 	head_clock(w);
@@ -964,6 +1019,37 @@ static void cop_on_io(struct watch *wt, uint32_t ev)
 				worker_kill(w, SIGKILL);
 		}
 	}
+}
+
+/* The coprocess has held its oldest item for stall_warning without an
+ * answer: most likely it buffers its output (stdio does on a pipe) and
+ * waits for more input, which waits for its answers, until the item or
+ * job timeout.  Say so once per step, in the job's stderr (this host's)
+ * and, through the counts, in its record. */
+static void on_stall(struct timer *t)
+{
+	struct worker *w = t->data;
+	struct step *st = w->st;
+	/* answers may be there unread (thread mode: this worker waited for
+	 * room downstream); an answer restarts the clock */
+	if (w->w_r.active)
+		cop_on_io(&w->w_r, EPOLLIN);
+	if (!w->nin || w->pid <= 0 || w->fd_r < 0 || timer_armed(&w->t_stall) || w->timed_out ||
+	    w->killed_for_stop || stopping(w->e))
+		return;
+	if (__atomic_exchange_n(&st->stall_warned, true, __ATOMIC_ACQ_REL))
+		return;
+	const struct step_spec *sp = st->sp;
+	st->stall_seq = infl_at(w, 0)->seq;
+	st->stall_msg = xasprintf(
+		"coprocess %s has had an item for %gs without an answer; %s"
+		"make it write each answer at once (sed -u, python3 -u, stdbuf -oL CMD, "
+		"awk: fflush() after print); if it is only slow, raise the step's stall_warning",
+		sp->argv[0], st->stall_ms / 1000,
+		sp->pty ? "if it buffers its output, "
+			: "a program that buffers its output on a pipe answers only when its "
+			  "input ends: set \"pty\": true on the step, or ");
+	fprintf(stderr, "piperun: step %s: %s\n", sp->name, st->stall_msg);
 }
 
 static void cop_on_pid(struct watch *wt, uint32_t ev)
@@ -1169,7 +1255,8 @@ static void sleep_begin(struct worker *w, struct item it)
 
 /* --------------------------------------------------------------- source */
 
-/* The next item: 1 (in *it), 0 (more input needed), -1 (no more). */
+/* The next item: 1 (in *it), 2 (a line that failed as an item: nothing
+ * to pass on), 0 (more input needed), -1 (no more). */
 static int source_next(struct engine *e, struct item *it)
 {
 	const struct steps_spec *s = e->s;
@@ -1195,6 +1282,13 @@ static int source_next(struct engine *e, struct item *it)
 		return 0;
 	*it = (struct item){ xstrndup(p, len), len, e->next_seq++ };
 	e->ioff += len + (nl ? 1 : 0);
+	if (memchr(it->text, 0, len)) {
+		/* a step's argv would end it there: it fails, the rest go on */
+		record_failure(e, STEP_INPUT, it, -1, 0,
+			       xasprintf("line %" PRIu64 ": a NUL byte (an item is a line of text)",
+					 it->seq + 1));
+		return 2;
+	}
 	return 1;
 }
 
@@ -1383,7 +1477,7 @@ static void write_stats(struct engine *e, double wall_ms)
 	for (size_t i = 0; i < e->nfails; i++) {
 		const struct failure *f = &e->fails[i];
 		jw_obj(&w, true);
-		jw_kstr(&w, "step", e->st[f->step].sp->name);
+		jw_kstr(&w, "step", f->step == STEP_INPUT ? NULL : e->st[f->step].sp->name);
 		jw_kint(&w, "index", (int64_t)f->seq);
 		jw_kstr(&w, "item", f->item);
 		jw_key(&w, "returncode");
@@ -1399,6 +1493,20 @@ static void write_stats(struct engine *e, double wall_ms)
 	}
 	jw_arr_end(&w);
 	jw_kint(&w, "failed_items_omitted", (int64_t)(e->failed_total - e->nfails));
+	jw_key(&w, "warnings");
+	jw_arr(&w, false);
+	for (size_t k = 0; k < e->n; k++) {
+		const struct step *st = &e->st[k];
+		if (!st->stall_msg)
+			continue;
+		jw_obj(&w, true);
+		jw_kstr(&w, "step", st->sp->name);
+		jw_kstr(&w, "kind", "stall");
+		jw_kint(&w, "index", (int64_t)st->stall_seq);
+		jw_kstr(&w, "message", st->stall_msg);
+		jw_obj_end(&w);
+	}
+	jw_arr_end(&w);
 	jw_knum(&w, "wall_ms", wall_ms);
 	jw_obj_end(&w);
 	buf_addch(&b, '\n');
@@ -1463,6 +1571,7 @@ static int setup(struct engine *e, const struct steps_spec *s, int in_fd, int ou
 		st->nw = sp->workers;
 		double to = sp->item_timeout >= 0 ? sp->item_timeout : s->item_timeout;
 		st->timeout_ms = to > 0 ? to * 1000 : 0;
+		st->stall_ms = sp->kind == STEP_COPROCESS ? sp->stall_warning * 1000 : 0;
 		if (sp->kind == STEP_TASK) {
 			char *why = NULL;
 			st->task = sp->plugin ? task_plugin(sp->task, &why) : task_builtin(sp->task);
@@ -1519,6 +1628,7 @@ static void teardown(struct engine *e)
 			free(w->args);
 		}
 		free(st->w);
+		free(st->stall_msg);
 		if (st->args) {
 			for (size_t a = 0; a < st->nargs; a++)
 				if (st->args[a].type == PIPERUN_ARG_STRING || st->args[a].type == PIPERUN_ARG_OTHER)
@@ -1725,7 +1835,8 @@ static void *thread_ticker(void *arg)
 			break;
 		if (r > 0 && (p[1].revents & POLLIN)) {
 			struct signalfd_siginfo si;
-			if (read(e->sigfd, &si, sizeof si) == (ssize_t)sizeof si)
+			if (read(e->sigfd, &si, sizeof si) == (ssize_t)sizeof si &&
+			    !signals_self_raised(&si))
 				engine_stop(e, (int)si.ssi_signo, NULL, NULL);
 		}
 		progress_line(e);
@@ -1785,6 +1896,8 @@ static int run_threads(struct engine *e)
 			}
 			struct item it;
 			int r = source_next(e, &it);
+			if (r == 2)
+				continue;
 			if (r > 0) {
 				batch[nb++] = it;
 				if (nb == TASK_BATCH)
@@ -1941,6 +2054,10 @@ static bool async_source(struct engine *e)
 	while (!e->src_done && !stopping(e) && !window_full(e) && !q_full(&e->q[0])) {
 		struct item it;
 		int r = source_next(e, &it);
+		if (r == 2) {
+			moved = true;
+			continue;
+		}
 		if (r > 0) {
 			bool aborted;
 			if (!q_push(&e->q[0], &it, 1, false, &aborted))
@@ -2012,7 +2129,7 @@ static void async_signal(struct watch *wt, uint32_t ev)
 {
 	struct engine *e = wt->data;
 	struct signalfd_siginfo si;
-	if (read(e->sigfd, &si, sizeof si) == (ssize_t)sizeof si)
+	if (read(e->sigfd, &si, sizeof si) == (ssize_t)sizeof si && !signals_self_raised(&si))
 		engine_stop(e, (int)si.ssi_signo, NULL, NULL);
 }
 
@@ -2096,12 +2213,11 @@ int steps_run(const struct steps_spec *s, int in_fd, int out_fd, int info_fd)
 		teardown(&e);
 		return 2;
 	}
-	/* TERM, INT, HUP (the job's timeout or cancel): stop, report, die of it */
+	/* the job's signal (its timeout or cancel), or any terminating signal
+	 * not ignored at start: stop, report, die of it */
 	sigset_t sigs, old;
 	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGHUP);
+	signals_terminating(&sigs);
 	pthread_sigmask(SIG_BLOCK, &sigs, &old);
 	e.sigfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (e.sigfd < 0) {
@@ -2127,8 +2243,11 @@ int steps_run(const struct steps_spec *s, int in_fd, int out_fd, int info_fd)
 			   e.next_seq);
 		if (e.nfails) {
 			const struct failure *f = &e.fails[0];
-			buf_printf(&b, " (first: step %s, item \"%.200s\": %s)",
-				   e.st[f->step].sp->name, f->item, f->error);
+			if (f->step == STEP_INPUT)
+				buf_printf(&b, " (first: item \"%.200s\": %s)", f->item, f->error);
+			else
+				buf_printf(&b, " (first: step %s, item \"%.200s\": %s)",
+					   e.st[f->step].sp->name, f->item, f->error);
 		}
 		info_line(&e, b.p);
 		buf_free(&b);
@@ -2139,13 +2258,8 @@ int steps_run(const struct steps_spec *s, int in_fd, int out_fd, int info_fd)
 	teardown(&e);
 	if (sig) {
 		/* die of it, as the runner expects of a job it signalled */
-		signal(sig, SIG_DFL);
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		sigset_t one;
-		sigemptyset(&one);
-		sigaddset(&one, sig);
-		pthread_sigmask(SIG_UNBLOCK, &one, NULL);
-		raise(sig);
+		die_of_signal(sig);
 		rc = 128 + sig;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);

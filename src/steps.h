@@ -11,7 +11,10 @@
  *   coprocess  one long-running child per worker, one line in, one line
  *              out (up to `window` lines written ahead of the answers);
  *              a worker whose child dies fails the item at the head of
- *              the line, restarts it and sends it the rest again;
+ *              the line, restarts it and sends it the rest again; one
+ *              that holds its head item unanswered for `stall_warning`
+ *              (a program that buffers its output) is said once per
+ *              step, on stderr (the job's) and in the counts;
  *   task       a pool task (task.h) called in process.
  *
  * Two engines run the same workers, with the same results:
@@ -25,11 +28,13 @@
  * Children stay in the host's process group (the runner's job timeout
  * and cancel reach them); the host signals them one by one for item
  * timeouts.  Nothing is lost silently: per step, received = processed +
- * failed once the job ends, and every failure is listed.
+ * failed once the job ends, and every failure is listed.  An item is a
+ * line of text without NUL: a line of input that holds one fails before
+ * the first step, a step's output that holds one fails its item.
  *
  * The host reports on info_fd: "P <text>" progress lines, an optional
  * "E <message>" line (the job's error) and, last, one JSON object with
- * the counts (items_in, items_out, steps[], failed_items). */
+ * the counts (items_in, items_out, steps[], failed_items, warnings). */
 #ifndef PIPERUN_STEPS_H
 #define PIPERUN_STEPS_H
 

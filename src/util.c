@@ -152,6 +152,54 @@ void buf_free(struct buf *b)
 	b->len = b->cap = 0;
 }
 
+/* Write what a line-oriented reader must not see raw. */
+static void escape_one(struct buf *b, unsigned char c)
+{
+	switch (c) {
+	case '\n': buf_addstr(b, "\\n"); break;
+	case '\t': buf_addstr(b, "\\t"); break;
+	case '\r': buf_addstr(b, "\\r"); break;
+	default: buf_printf(b, "\\x%02x", c); break;
+	}
+}
+
+char *ctl_escape(const char *s, bool backslash)
+{
+	struct buf b = { 0 };
+	buf_reserve(&b, strlen(s));
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f) {
+			escape_one(&b, *p);
+		} else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+			/* U+0080..U+009F (C1: 0x9b is a terminal's CSI) */
+			escape_one(&b, p[0]);
+			escape_one(&b, *++p);
+		} else if (*p == '\\' && backslash) {
+			buf_addstr(&b, "\\\\");
+		} else {
+			buf_addch(&b, (char)*p);
+		}
+	}
+	return buf_detach(&b);
+}
+
+void err_line(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *m = xvasprintf(fmt, ap);
+	va_end(ap);
+	char *e = ctl_escape(m, false);
+	size_t n = strlen(e);
+	e = xrealloc(e, n + 2);
+	e[n] = '\n';
+	e[n + 1] = 0;
+	/* one write: a whole line, never torn by another writer */
+	(void)write_full(2, e, n + 1);
+	free(e);
+	free(m);
+}
+
 double now_ms(void)
 {
 	struct timespec ts;
@@ -225,10 +273,17 @@ int dur_parse(const char *s, double *secs)
 	else
 		return -1;
 	v *= mult;
-	if (!isfinite(v) || v > 1e9)
-		return -1;
+	if (!isfinite(v) || v > DUR_MAX)
+		return -2;
 	*secs = v;
 	return 0;
+}
+
+const char *dur_expected(const char *s)
+{
+	double secs;
+	return dur_parse(s, &secs) == -2 ? "a duration of at most " DUR_MAX_TEXT
+		: "a duration like 1.5s";
 }
 
 static const struct {

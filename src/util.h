@@ -37,6 +37,17 @@ void buf_addch(struct buf *b, char c);
 void buf_printf(struct buf *b, const char *fmt, ...) PRINTF(2, 3);
 char *buf_detach(struct buf *b);
 void buf_free(struct buf *b);
+/* For output read line by line (the --tag prefix, the text table,
+ * progress, messages on stderr): control characters written C-style,
+ * \n \t \r, and \xHH for the other C0 bytes, DEL and the C1 range
+ * U+0080..U+009F (as its two UTF-8 bytes).  With backslash, a backslash
+ * is written \\ too, so that the escaping can be undone (names); without,
+ * text that quotes its own data (messages) keeps its backslashes.
+ * Returns a new string. */
+char *ctl_escape(const char *s, bool backslash);
+/* One message line on stderr, in one write: formatted, control
+ * characters escaped (ctl_escape, backslashes kept), a newline added. */
+void err_line(const char *fmt, ...) PRINTF(1, 2);
 /* A sealed-off copy of p for a child to read: a memfd (CLOEXEC) holding
  * the n bytes, positioned at 0.  -1 with errno. */
 int memfd_from(const char *name, const void *p, size_t n);
@@ -52,10 +63,18 @@ double now_ms(void);
 /* Wall clock, for started_at: ISO 8601 UTC with milliseconds. */
 void iso8601_now(char out[32]);
 
+/* The longest duration piperun takes anywhere (spec or command line), in
+ * seconds, and the same for messages. */
+#define DUR_MAX 1e9
+#define DUR_MAX_TEXT "1000000000s (about 31 years)"
 /* Durations: "150ms", "1.5s", "2m", "1h", or a bare number of seconds.
- * Returns 0 and sets *secs on success; -1 on a malformed string.  0 means
- * "no limit" to the callers that give it that meaning. */
+ * Returns 0 and sets *secs on success; -1 on a malformed string, -2 on
+ * one longer than DUR_MAX.  0 means "no limit" to the callers that give
+ * it that meaning. */
 int dur_parse(const char *s, double *secs);
+/* What a duration option expected, for a message about s (which
+ * dur_parse refused): "a duration like 1.5s", or the limit. */
+const char *dur_expected(const char *s);
 /* Signals by name ("TERM", "SIGTERM", "term") or number.  Returns the
  * number, or -1. */
 int sig_parse(const char *s);

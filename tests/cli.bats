@@ -55,6 +55,36 @@ load helper
 	[[ $stderr == *"--mode"* ]]
 }
 
+@test "a number outside an option's range names the range (run, pool, exec)" {
+	pr run -j 99999999999 x.json
+	assert_failure 2
+	[[ $stderr == *'-j/--max-parallel: expected an integer from 0 to 1000000 (0: as many as the limits allow), got "99999999999"'* ]]
+	pr run --timeout 2000000000 x.json
+	assert_failure 2
+	[[ $stderr == *'--timeout: expected a duration of at most 1000000000s (about 31 years), got "2000000000"'* ]]
+	pr pool --task gcd --timeout 20000000m
+	assert_failure 2
+	[[ $stderr == *'--timeout: expected a duration of at most 1000000000s (about 31 years)'* ]]
+	pr pool --task gcd -j 5000
+	assert_failure 2
+	[[ $stderr == *'-j/--workers: expected an integer from 1 to 4096, got "5000"'* ]]
+	pr pool --task gcd --max-inflight 0
+	assert_failure 2
+	[[ $stderr == *'--max-inflight: expected an integer from 1 to 9223372036854775807, got "0"'* ]]
+	pr exec -t 2000000000 true
+	[ "$status" -eq 125 ]
+	[[ $stderr == *'-t/--timeout: expected a duration of at most 1000000000s (about 31 years)'* ]]
+	pr exec -k 99999999999s true
+	[ "$status" -eq 125 ]
+	[[ $stderr == *'-k/--kill-after: expected a duration of at most 1000000000s (about 31 years)'* ]]
+	pr exec -s 99 true
+	[ "$status" -eq 125 ]
+	[[ $stderr == *'-s/--signal: expected a signal like TERM or a number from 1 to 64, got "99"'* ]]
+	# a malformed value still says what a value looks like
+	pr exec -t soon true
+	[[ $stderr == *'-t/--timeout: expected a duration like 1.5s, got "soon"'* ]]
+}
+
 @test "help CMD and CMD --help show the command's options" {
 	pr help run
 	assert_success
@@ -89,4 +119,52 @@ load helper
 	pr run /nonexistent/spec.json
 	assert_failure 2
 	[[ $stderr == "piperun: /nonexistent/spec.json: cannot open: No such file or directory" ]]
+}
+
+@test "control characters in a command-line value are escaped in the error line" {
+	pr run $'--bo\ngus\e[31m' x.json
+	assert_failure 2
+	[ "$(head -1 <<<"$stderr")" = "piperun: run: unknown option '--bo\\ngus\\x1b[31m'" ]
+	[ "$(wc -l <<<"$stderr")" = 3 ]
+	pr $'fro\tb'
+	assert_failure 2
+	[ "$(head -1 <<<"$stderr")" = "piperun: unknown command 'fro\\tb'" ]
+}
+
+@test "a reader that left before the plan was written: killed by SIGPIPE, no message" {
+	f=$(spec <<<'{"jobs": [{"run": ["true"], "repeat": 3000}]}')
+	run bash -c '"$0" plan "$1" 2>"$2" | head -c1 >/dev/null; echo "${PIPESTATUS[0]}"' "$PIPERUN" "$f" "$BATS_TEST_TMPDIR/err"
+	assert_output 141
+	[ ! -s "$BATS_TEST_TMPDIR/err" ]
+}
+
+@test "help, usage and version output that cannot be written: exit 2 (exec: 125), a message" {
+	local c
+	for c in "--help" "--version" "help" "help run" "run --help" "validate --help" "plan --help" "pool --help"; do
+		# shellcheck disable=SC2086
+		run --separate-stderr bash -c '"$0" $1 >/dev/full' "$PIPERUN" "$c"
+		echo "$c: $status $stderr"
+		[ "$status" = 2 ]
+		[ "$stderr" = "piperun: write error: No space left on device" ]
+	done
+	run --separate-stderr bash -c '"$0" exec --help >/dev/full' "$PIPERUN"
+	[ "$status" = 125 ]
+	[ "$stderr" = "piperun: write error: No space left on device" ]
+}
+
+@test "results and plans that cannot be written to stdout: exit 3, a message" {
+	f=$(spec <<<'{"jobs": [{"run": ["true"]}]}')
+	run --separate-stderr bash -c '"$0" run "$1" >/dev/full' "$PIPERUN" "$f"
+	[ "$status" = 3 ]
+	[[ $stderr == *"No space left on device"* ]]
+	run --separate-stderr bash -c '"$0" plan "$1" >/dev/full' "$PIPERUN" "$f"
+	[ "$status" = 3 ]
+	[[ $stderr == *"No space left on device"* ]]
+	run --separate-stderr bash -c 'echo 4 6 | "$0" pool --task gcd >/dev/full' "$PIPERUN"
+	[ "$status" = 3 ]
+	[[ $stderr == *"No space left on device"* ]]
+	# validate prints nothing on stdout: a full one changes nothing
+	run --separate-stderr bash -c '"$0" validate "$1" >/dev/full' "$PIPERUN" "$f"
+	[ "$status" = 0 ]
+	[ -z "$stderr" ]
 }

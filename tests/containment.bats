@@ -142,7 +142,7 @@ EOF
 
 @test "the guardian ignores a terminal's Ctrl-C; the runner handles it" {
 	f=$(spec <<<'{"jobs": [{"run": ["sleep", "30"]}]}')
-	"$PIPERUN" run "$f" > "$BATS_TEST_TMPDIR/o.json" &
+	"${INTERRUPTIBLE[@]}" "$PIPERUN" run "$f" > "$BATS_TEST_TMPDIR/o.json" &
 	pid=$!
 	for i in $(seq 100); do pgrep -P "$pid" sleep >/dev/null && break; sleep 0.05; done
 	guard=$(pgrep -P "$pid" -x piperun-guard)
@@ -154,4 +154,67 @@ EOF
 	wait "$pid" || true
 	[ "$(jq -r '.jobs[0].status' "$BATS_TEST_TMPDIR/o.json")" = cancelled ]
 	! kill -0 "$guard" 2>/dev/null
+}
+
+# The job of the outside report: it ignores TERM (its shell first thing,
+# so that no signal comes too early), so it outlives piperun's first
+# signal.
+guard_spec() {
+	spec <<EOF
+{"jobs": [{"shell": "trap '' TERM; sh -c 'sleep 301; :' $1 & sh -c 'sleep 303; :' $1; : $1", "kill_after": "30s"}]}
+EOF
+}
+
+@test "the guardian outlives a group KILL (timeout -k): every job's tree dies, the cgroups are removed" {
+	for mode in cgroup pgroup; do
+		m=$(marker)-$mode
+		f=$(guard_spec "$m")
+		# timeout(1) runs piperun in a group of its own and, after -k,
+		# SIGKILLs that whole group: the guardian was in it
+		PIPERUN_CONTAINMENT=$mode timeout -k 0.5 2 "$PIPERUN" run -o none "$f" &
+		tpid=$!
+		for i in $(seq 100); do pid=$(pgrep -P "$tpid" -x piperun) && break; sleep 0.02; done
+		[ -n "$pid" ]
+		rc=0
+		wait "$tpid" || rc=$?
+		[ "$rc" = 137 ]
+		gone "$m" || { echo "$mode: left: $(procs_with "$m")"; return 1; }
+		cgroup_gone "$pid"
+	done
+}
+
+@test "the guardian outlives kill -KILL of piperun's whole process group" {
+	m=$(marker)
+	f=$(guard_spec "$m")
+	setsid "$PIPERUN" run -o none "$f" &
+	for i in $(seq 100); do [ "$(procs_with "$m" | wc -l)" -ge 3 ] && break; sleep 0.05; done
+	pid=$(pgrep -f -- "run -o none $f" | head -1)
+	[ -n "$pid" ]
+	kill -KILL -- "-$(ps -o pgid= -p "$pid" | tr -d ' ')"
+	gone "$m" || { echo "left: $(procs_with "$m")"; return 1; }
+	cgroup_gone "$pid"
+}
+
+@test "a closed controlling terminal, then a KILL of the session: nothing is left, the cgroups are removed" {
+	command -v script >/dev/null
+	m=$(marker)
+	f=$(guard_spec "$m")
+	res=$BATS_TEST_TMPDIR/res.json
+	# piperun in a session of its own with a terminal; the terminal goes
+	# away (script's end of it closes): SIGHUP to its group, and piperun
+	# starts stopping its job (TERM; the KILL is 30 s off) ...
+	setsid script -qec "\"$PIPERUN\" run --results \"$res\" -o none \"$f\"" /dev/null < /dev/null > /dev/null 2>&1 &
+	spid=$!
+	for i in $(seq 100); do [ "$(procs_with "$m" | wc -l)" -ge 3 ] && break; sleep 0.05; done
+	[ "$(procs_with "$m" | wc -l)" -ge 3 ]
+	pid=$(pgrep -f -- "run --results $res" | head -1)
+	[ -n "$pid" ]
+	sid=$(ps -o sid= -p "$pid" | tr -d ' ')
+	kill -KILL "$spid"
+	# ... when the whole session is SIGKILLed (a logout, a CI runner's
+	# end): the guardian was in it
+	sleep 0.2
+	pkill -KILL -s "$sid" || true
+	gone "$m" || { echo "left: $(procs_with "$m")"; return 1; }
+	cgroup_gone "$pid"
 }

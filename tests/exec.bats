@@ -143,3 +143,100 @@ both() {
 	tmux kill-session -t "$s" || true
 	[ "$(cat "$out")" = 124 ]
 }
+
+@test "what the command leaves behind is stopped when it exits; the status stays the command's" {
+	# CONTRACT 8.6: a setsid'd daemon is out of the group but not out of
+	# the cgroup; in process-group mode a child left in the group goes too
+	m=$(marker)
+	ready=$BATS_TEST_TMPDIR/ready
+	# (the command exits once the daemon has left its group)
+	run "$PIPERUN" exec -t 5 --json "$BATS_TEST_TMPDIR/r.json" -- \
+		sh -c "(setsid sh -c ': > $ready; sleep 300; :' $m &); while [ ! -e $ready ]; do sleep 0.01; done; echo done; exit 3"
+	[ "$status" = 3 ]
+	[ "$output" = done ]
+	gone "$m"
+	r=$BATS_TEST_TMPDIR/r.json
+	[ "$(jq -c '[.status, .returncode, .containment, (.termination | map(.signal))]' "$r")" = '["failed",3,"cgroup",["SIGTERM"]]' ]
+	[ "$(jq -r '[.escaped[] | select(.argv | test("sleep 300"))] | length > 0' "$r")" = true ]
+	PIPERUN_CONTAINMENT=pgroup run "$PIPERUN" exec -- sh -c "sh -c 'sleep 300; :' $m & echo done"
+	[ "$status" = 0 ]
+	gone "$m"
+}
+
+@test "KILL goes out after -k even when the main command is gone; without -k after the default 2s" {
+	m=$(marker)
+	run "$PIPERUN" exec -t 1 -k 0.5 --json "$BATS_TEST_TMPDIR/r.json" -- \
+		sh -c "(trap '' TERM; exec sh -c 'sleep 300; :' $m) & sleep 301; : $m"
+	[ "$status" = 124 ]
+	gone "$m"
+	[ "$(jq -c '[.status, (.termination | map(.signal))]' "$BATS_TEST_TMPDIR/r.json")" = '["timeout",["SIGTERM","SIGKILL"]]' ]
+	# (the leftover has set its trap before the command exits)
+	ready=$BATS_TEST_TMPDIR/ready
+	run "$PIPERUN" exec --json "$BATS_TEST_TMPDIR/r2.json" -- \
+		sh -c "(trap '' TERM; : > $ready; exec sh -c 'sleep 300; :' $m) & while [ ! -e $ready ]; do sleep 0.01; done; echo left"
+	[ "$status" = 0 ]
+	gone "$m"
+	r=$BATS_TEST_TMPDIR/r2.json
+	[ "$(jq -c '[.status, (.termination | map(.signal))]' "$r")" = '["ok",["SIGTERM","SIGKILL"]]' ]
+	[ "$(jq '.termination[1].at_ms - .termination[0].at_ms >= 2000' "$r")" = true ]
+}
+
+@test "--foreground leaves the command's children alone, as coreutils does" {
+	m=$(marker)
+	run "$PIPERUN" exec --foreground --json "$BATS_TEST_TMPDIR/r.json" -- \
+		sh -c "(sh -c 'sleep 300; :' $m >/dev/null 2>&1 &); echo done"
+	[ "$status" = 0 ]
+	[ -n "$(procs_with "$m")" ]
+	pkill -f -- "$m"
+	[ "$(jq -c '[.containment, .termination]' "$BATS_TEST_TMPDIR/r.json")" = '["none",[]]' ]
+}
+
+@test "piperun exec killed by SIGKILL: the guardian kills the command's whole tree" {
+	for mode in cgroup pgroup; do
+		m=$(marker)-$mode
+		PIPERUN_CONTAINMENT=$mode "$PIPERUN" exec -- sh -c "sh -c 'sleep 300; :' $m & sleep 301; : $m" &
+		pid=$!
+		for i in $(seq 100); do [ "$(procs_with "$m" | wc -l)" -ge 2 ] && break; sleep 0.05; done
+		kill -KILL "$pid"
+		wait "$pid" || true
+		gone "$m" || { echo "$mode: left: $(procs_with "$m")"; return 1; }
+	done
+}
+
+@test "every terminating signal sent to exec reaches the command's tree; exit 128+N" {
+	for sig in XCPU PROF VTALRM XFSZ USR1 USR2 PIPE ALRM QUIT PWR RTMIN+3; do
+		m=$(marker)-$sig
+		"${INTERRUPTIBLE[@]}" "$PIPERUN" exec -- sh -c "sh -c 'sleep 300; :' $m & sleep 301; : $m" &
+		pid=$!
+		for i in $(seq 100); do [ "$(procs_with "$m" | wc -l)" -ge 2 ] && break; sleep 0.05; done
+		kill -s "$sig" "$pid"
+		rc=0
+		wait "$pid" || rc=$?
+		[ "$rc" = $((128 + $(kill -l "$sig"))) ] || { echo "SIG$sig: exit $rc"; return 1; }
+		gone "$m" || { echo "SIG$sig: left running"; return 1; }
+	done
+}
+
+@test "a signal ignored when exec started stays ignored: not passed on, the command runs to its end" {
+	# (the command takes USR1 back to its default: only a USR1 passed on
+	# would end it)
+	run env --ignore-signal=USR1 sh -c '"$1" exec -- python3 -c "
+import signal, time
+signal.signal(signal.SIGUSR1, signal.SIG_DFL)
+time.sleep(0.6)
+print(\"finished\")" & p=$!; sleep 0.3; kill -USR1 $p; wait $p' sh "$PIPERUN"
+	[ "$status" = 0 ]
+	[ "$output" = finished ]
+}
+
+@test "--json: a path that cannot be opened is exit 125 with nothing run; a failed write keeps the command's status" {
+	c=$BATS_TEST_TMPDIR/canary
+	run --separate-stderr "$PIPERUN" exec --json /nonexistent/dir/r.json -- touch "$c"
+	[ "$status" = 125 ]
+	[ ! -e "$c" ]
+	[[ $stderr == "piperun: exec: --json /nonexistent/dir/r.json: No such file or directory" ]]
+	run --separate-stderr "$PIPERUN" exec --json /dev/full -- sh -c "touch '$c'; exit 3"
+	[ "$status" = 3 ]
+	[ -e "$c" ]
+	[[ $stderr == "piperun: exec: --json /dev/full: No space left on device" ]]
+}

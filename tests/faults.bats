@@ -101,7 +101,7 @@ EOF
 	gone "$m"
 }
 
-@test "stdout closed by its reader (| head -c1): exit 3 at once, no hang, nothing left" {
+@test "stdout closed by its reader (| head -c1): SIGPIPE at once, no message, no hang, nothing left" {
 	local m o
 	m=$(marker)
 	f=$(spec <<EOF
@@ -117,8 +117,8 @@ EOF
 		run bash -c '"$0" run -o "$2" "$1" 2>"$3" | head -c1; echo " ${PIPESTATUS[0]}"' \
 			"$PIPERUN" "$f" "$o" "$BATS_TEST_TMPDIR/err"
 		echo "$o: $output"
-		[ "$output" = "{ 3" ]
-		grep -q "writing results to stdout: Broken pipe" "$BATS_TEST_TMPDIR/err"
+		[ "$output" = "{ 141" ]
+		[ ! -s "$BATS_TEST_TMPDIR/err" ]
 		gone "$m"
 	done
 	# the text table is written at the end: a short run, then EPIPE once
@@ -129,8 +129,64 @@ EOF
 )
 	run bash -c '"$0" run -o text "$1" 2>"$2" | head -c1; echo " ${PIPESTATUS[0]}"' \
 		"$PIPERUN" "$f" "$BATS_TEST_TMPDIR/err"
-	[ "${output#* }" = 3 ]
-	grep -q "writing results to stdout: Broken pipe" "$BATS_TEST_TMPDIR/err"
+	[ "${output#* }" = 141 ]
+	[ ! -s "$BATS_TEST_TMPDIR/err" ]
+}
+
+@test "-o jsonl | head -1: the run stops as interrupted by SIGPIPE (141), --results complete, stderr silent, nothing left" {
+	local m
+	m=$(marker)
+	f=$(spec <<EOF
+{"jobs": [
+  {"name": "first", "run": ["$QUICK", "x"]},
+  {"name": "slow", "run": ["$QUICK", "-s", "30", "$m"], "repeat": 3},
+  {"name": "later", "run": ["$QUICK"], "after": ["slow"]}
+]}
+EOF
+)
+	r=$BATS_TEST_TMPDIR/r.json
+	run bash -c '"$0" run -o jsonl --results "$2" "$1" 2>"$3" | head -1; echo "${PIPESTATUS[0]}"' \
+		"$PIPERUN" "$f" "$r" "$BATS_TEST_TMPDIR/err"
+	[ "${#lines[@]}" = 2 ]
+	[ "$(jq -r .name <<<"${lines[0]}")" = first ]
+	[ "${lines[1]}" = 141 ]
+	[ ! -s "$BATS_TEST_TMPDIR/err" ]
+	[ "$(jq -c '[.status, .stopped, .summary.total]' "$r")" = '["interrupted","SIGPIPE",5]' ]
+	[ "$(jq -r '[.jobs[].status] | join(" ")' "$r")" = "ok cancelled cancelled cancelled skipped" ]
+	[ "$(jq -r '.jobs[1].termination[0].signal' "$r")" = SIGTERM ]
+	gone "$m"
+}
+
+@test "live output to a stdout whose reader went away stops the run too (-o none, tee)" {
+	local m
+	m=$(marker)
+	f=$(spec <<EOF
+{"jobs": [
+  {"name": "talk", "shell": "for i in \$(seq 500); do echo line; sleep 0.01; done # $m", "stdout": "tee"},
+  {"name": "slow", "run": ["$QUICK", "-s", "10", "$m"]}
+]}
+EOF
+)
+	r=$BATS_TEST_TMPDIR/r.json
+	run bash -c '"$0" run -o none --results "$2" "$1" 2>"$3" | head -1; echo "${PIPESTATUS[0]}"' \
+		"$PIPERUN" "$f" "$r" "$BATS_TEST_TMPDIR/err"
+	[ "${lines[0]}" = line ]
+	[ "${lines[1]}" = 141 ]
+	[ ! -s "$BATS_TEST_TMPDIR/err" ]
+	[ "$(jq -c '[.status, .stopped] ' "$r")" = '["interrupted","SIGPIPE"]' ]
+	[ "$(jq -r '[.jobs[].status] | join(" ")' "$r")" = "cancelled cancelled" ]
+	gone "$m"
+}
+
+@test "a full stdout (/dev/full) stays an error: exit 3, a message, --results says error" {
+	f=$(spec <<<'{"jobs": [{"name": "a", "run": ["true"]}]}')
+	r=$BATS_TEST_TMPDIR/r.json
+	for o in json jsonl text; do
+		run --separate-stderr bash -c '"$0" run -o "$2" --results "$3" "$1" >/dev/full' "$PIPERUN" "$f" "$o" "$r"
+		[ "$status" = 3 ]
+		[ "$stderr" = "piperun: writing results to stdout: No space left on device" ]
+		[ "$(jq -r .status "$r")" = error ]
+	done
 }
 
 @test "a child that closes stdout early and keeps running: the job waits for its exit" {
@@ -233,7 +289,7 @@ signals_blocked() {
 interrupt_trial() {
 	local sig=$1 m=$2 res=$BATS_TEST_TMPDIR/res.json st verdict
 	rm -f "$res"
-	"$PIPERUN" run -j 16 --results "$res" -o none "$BATS_TEST_TMPDIR/500.json" 2>/dev/null &
+	"${INTERRUPTIBLE[@]}" "$PIPERUN" run -j 16 --results "$res" -o none "$BATS_TEST_TMPDIR/500.json" 2>/dev/null &
 	local pid=$!
 	# from the moment piperun takes its signals (blocked for its
 	# signalfd: before that, while the loader and, under ASan, the

@@ -8,6 +8,12 @@ load '/usr/lib/bats/bats-assert/load'
 : "${QUICK:?QUICK must point at tests/helpers/quick}"
 : "${PIPELINES:?PIPELINES must point at pipelines/}"
 
+# Background jobs of a non-interactive shell start with SIGINT and SIGQUIT
+# ignored, and piperun leaves signals ignored at start alone (CONTRACT
+# §8.3, like `nohup`): a test that interrupts a background piperun with
+# SIGINT starts it the way a terminal would, with them at their default.
+INTERRUPTIBLE=(env --default-signal=INT,QUIT)
+
 # Write a spec (from stdin) to $BATS_TEST_TMPDIR/NAME (default spec.json)
 # and print its path.
 spec() {
@@ -24,6 +30,31 @@ pr() {
 # jq over $output.
 jqo() {
 	jq -r "$@" <<<"$output"
+}
+
+# The cgroup v2 directory piperun makes its run cgroups in (piperun.PID):
+# this shell's own cgroup under the cgroup2 mount (from mountinfo, as
+# piperun finds it); empty when there is none.
+cgroup_parent() {
+	local mnt own
+	mnt=$(awk '$0 ~ / - cgroup2 / {print $5; exit}' /proc/self/mountinfo)
+	own=$(sed -n 's/^0:://p' /proc/self/cgroup)
+	[ -n "$mnt" ] && printf '%s%s' "$mnt" "${own%/}"
+}
+
+# True when the run cgroup of the piperun with pid $1 (piperun.PID) is
+# gone, within two seconds (the guardian removes it once the run's
+# processes are gone).
+cgroup_gone() {
+	local d i
+	d=$(cgroup_parent)
+	[ -n "$d" ] || return 0
+	for i in $(seq 40); do
+		[ ! -e "$d/piperun.$1" ] && return 0
+		sleep 0.05
+	done
+	echo "left: $d/piperun.$1"
+	return 1
 }
 
 # A word no other process on the machine has in its argv.

@@ -21,6 +21,26 @@ EOF
 	[ "$(jqo '.jobs[3].stdout_bytes')" = 0 ]
 }
 
+@test "stdin text with \\u0000 is fed exactly, NUL bytes included, in copies and in plan too" {
+	f=$(spec <<'EOF'
+{"defaults": {"stdin": {"text": "\u0000"}},
+ "jobs": [
+  {"name": "t", "run": ["od", "-An", "-tx1"], "stdin": {"text": "ab\u0000cd\u0000"}},
+  {"name": "c", "run": ["od", "-An", "-tx1"], "stdin": {"text": "{}\u0000{#}"}, "foreach": ["x"]},
+  {"name": "d", "run": ["od", "-An", "-tx1"]}
+]}
+EOF
+)
+	pr run "$f"
+	assert_success
+	[ "$(jqo '.jobs[0].stdout' | tr -s ' \n' ' ')" = ' 61 62 00 63 64 00 ' ]
+	[ "$(jqo '.jobs[1].stdout' | tr -s ' \n' ' ')" = ' 78 00 31 ' ]
+	[ "$(jqo '.jobs[2].stdout' | tr -s ' \n' ' ')" = ' 00 ' ]
+	pr plan "$f"
+	assert_success
+	[ "$(jqo '[.jobs[].stdin.text] | @json')" = '["ab\u0000cd\u0000","x\u00001","\u0000"]' ]
+}
+
 @test "stdin from a file is the child's stdin itself" {
 	printf 'from the file\n' > "$BATS_TEST_TMPDIR/in.txt"
 	f=$(spec <<<"{\"jobs\": [{\"run\": [\"cat\"], \"stdin\": {\"file\": \"$BATS_TEST_TMPDIR/in.txt\"}}]}")
@@ -109,15 +129,55 @@ EOF
 	[ "$(jqo '.jobs[3].stderr')" = null ]
 }
 
-@test "stdout inherit and tee stream to piperun's own stdout before the results" {
+@test "stdout inherit is piperun's own stdout, before the results; tee goes to stderr then" {
 	f=$(spec <<<'{"jobs": [{"run": ["echo", "LIVE-INHERIT"], "stdout": "inherit"}, {"run": ["echo", "LIVE-TEE"], "stdout": "tee", "after": ["job-1"]}]}')
 	pr run "$f"
 	assert_success
 	[ "${lines[0]}" = LIVE-INHERIT ]
-	[ "${lines[1]}" = LIVE-TEE ]
-	doc=$(printf '%s\n' "${lines[@]:2}")
+	doc=$(printf '%s\n' "${lines[@]:1}")
 	[ "$(jq -r '.jobs[1].stdout' <<<"$doc")" = LIVE-TEE ]
 	[ "$(jq -r '.jobs[0].stdout' <<<"$doc")" = null ]
+	[ "$stderr" = LIVE-TEE ]
+}
+
+@test "tee while the results use stdout: live lines on stderr, so piperun run | jq parses" {
+	f=$(spec <<<'{"jobs": [{"name": "t", "shell": "echo LIVE-OUT; echo LIVE-ERR >&2", "stdout": "tee", "stderr": "tee"}]}')
+	for o in json jsonl text; do
+		pr run -o "$o" "$f"
+		assert_success
+		[ "$(grep -cx LIVE-OUT <<<"$output")" = 0 ]
+		[ "$(sort <<<"$stderr" | paste -sd' ')" = "LIVE-ERR LIVE-OUT" ]
+	done
+	pr run "$f"
+	jq -e '.jobs[0].stdout == "LIVE-OUT\n"' <<<"$output"
+	pr run -o jsonl "$f"
+	jq -e . <<<"$output" >/dev/null
+	# a pipe, as a user has it
+	run bash -c '"$0" run "$1" 2>/dev/null | jq -r ".jobs[0].stdout"' "$PIPERUN" "$f"
+	assert_success
+	assert_output LIVE-OUT
+	# no results on stdout: tee is piperun's stdout as before
+	pr run -o none "$f"
+	assert_success
+	assert_output LIVE-OUT
+	[ "$stderr" = LIVE-ERR ]
+}
+
+@test "tee jobs no longer hold back the JSON document: it streams as jobs end" {
+	# "wait" finishes ok only if the reader has seen the record of "first"
+	# while the run still went on: the document streamed
+	local seen=$BATS_TEST_TMPDIR/seen
+	f=$(spec <<EOF
+{"jobs": [
+  {"name": "first", "run": ["echo", "LIVE"], "stdout": "tee"},
+  {"name": "wait", "run": ["sh", "-c", "i=0; while [ ! -e \"\$1\" ] && [ \$i -lt 300 ]; do sleep 0.05; i=\$((i+1)); done; test -e \"\$1\"", "sh", "$seen"], "after": ["first"]}
+]}
+EOF
+)
+	run bash -c '"$0" run "$1" 2>/dev/null | while IFS= read -r l; do printf "%s\n" "$l"; case $l in *\"first\"*) : > "$2";; esac; done' \
+		"$PIPERUN" "$f" "$seen"
+	assert_success
+	[ "$(jqo '[.jobs[].status] | join(" ")')" = "ok ok" ]
 }
 
 @test "binary output comes back base64 and decodes to the identical bytes" {

@@ -66,7 +66,7 @@ EOF
 	[ "$(jqo '[.jobs[] | .status] | @json')" = '["cancelled","skipped","failed"]' ]
 	[ "$(jqo '.jobs[2].attempts')" = 3 ]
 	f=$(spec t3.json <<<'{"mode": "thread", "jobs": [{"run": ["sleep", "30"], "repeat": 5}]}')
-	"$PIPERUN" run "$f" > "$BATS_TEST_TMPDIR/o.json" &
+	"${INTERRUPTIBLE[@]}" "$PIPERUN" run "$f" > "$BATS_TEST_TMPDIR/o.json" &
 	pid=$!
 	for i in $(seq 100); do [ "$(pgrep -c -P "$pid" sleep)" = 5 ] && break; sleep 0.05; done
 	kill -INT "$pid"
@@ -83,7 +83,7 @@ EOF
 	last=$(tail -1 <<<"$output")
 	[ "$(jq -c '.summary | [.total, .ok]' <<<"$last")" = '[2000,2000]' ]
 	[ "$(head -n -1 <<<"$output" | jq -r '(.name[2:]) + " " + (.stdout | rtrimstr("\n"))' | awk '$1 != $2' | wc -l)" = 0 ]
-	[ "$(jq '.runner.fds_end == .runner.fds_start' <<<"$last")" = true ]
+	[ "$(jq '.run.runner.fds_end == .run.runner.fds_start' <<<"$last")" = true ]
 }
 
 @test "77-78: 5 producers x 10,000 lines, tagged: 50,000 intact lines, each producer's in order" {
@@ -110,12 +110,33 @@ EOF
 )
 	pr run --tag --output jsonl "$f"
 	assert_success
-	[ "${lines[0]}" = "partial| one" ]
-	[ "${lines[1]}" = "partial| two" ]
-	[ "$(printf '%s\n' "${lines[@]}" | grep -c '^long| x')" = 2 ]
-	[ "$(printf '%s\n' "${lines[@]}" | grep '^long| ' | awk '{print length($0)}' | paste -sd,)" = "$((65536 + 6)),$((70000 - 65536 + 6))" ]
-	rec=$(printf '%s\n' "${lines[@]}" | grep '"name":"partial"')
+	# tagged lines on stderr: the records have stdout
+	tagged=$stderr
+	[ "$(head -2 <<<"$tagged" | paste -sd/)" = "partial| one/partial| two" ]
+	[ "$(grep -c '^long| x' <<<"$tagged")" = 2 ]
+	[ "$(grep '^long| ' <<<"$tagged" | awk '{print length($0)}' | paste -sd,)" = "$((65536 + 6)),$((70000 - 65536 + 6))" ]
+	rec=$(grep '"name":"partial"' <<<"$output")
 	[ "$(jq .stdout <<<"$rec")" = '"one\ntwo"' ]
+}
+
+@test "--tag shows captured jobs' output live too, tagged, and keeps it in the record" {
+	f=$(spec <<<'{"jobs": [{"name": "c", "shell": "echo out-line; echo err-line >&2"}, {"name": "quiet", "run": ["true"]}]}')
+	pr run --tag -o none "$f"
+	assert_success
+	assert_output "c| out-line"
+	[ "$stderr" = "c| err-line" ]
+	# with results on stdout, both streams' lines go to stderr
+	pr run --tag "$f"
+	assert_success
+	[ "$(sort <<<"$stderr" | paste -sd/)" = "c| err-line/c| out-line" ]
+	[ "$(jqo '.jobs[0] | [.stdout, .stderr] | @json')" = '["out-line\n","err-line\n"]' ]
+}
+
+@test "--timestamps alone implies --tag" {
+	f=$(spec <<<'{"jobs": [{"name": "t", "run": ["echo", "hi"], "stdout": "tee"}]}')
+	pr run --timestamps -o none "$f"
+	assert_success
+	[[ "$output" =~ ^[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}\ t\|\ hi$ ]]
 }
 
 @test "--tag with --timestamps prefixes the time of day; the spec's tag: true works too" {

@@ -227,8 +227,8 @@ EOF
 	[ "$(jq -c '.summary | [.total, .ok]' <<<"$last")" = '[500,500]' ]
 	[ "$(head -n -1 <<<"$output" | jq -r .name | sort -u | wc -l)" = 500 ]
 	[ "$(head -n -1 <<<"$output" | jq -r '(.name[2:] | tonumber | tostring) + " " + (.stdout | rtrimstr("\n"))' | awk '$1 != $2' | wc -l)" = 0 ]
-	[ "$(jq '.runner.fds_end == .runner.fds_start' <<<"$last")" = true ]
-	[ "$(jq '.runner.children_left' <<<"$last")" = 0 ]
+	[ "$(jq '.run.runner.fds_end == .run.runner.fds_start' <<<"$last")" = true ]
+	[ "$(jq '.run.runner.children_left' <<<"$last")" = 0 ]
 }
 
 @test "ulimit -n 64 with 50 pipeline jobs at -j 50: jobs wait for headroom; all complete" {
@@ -239,7 +239,7 @@ EOF
 	[ "$(jq -c '.summary | [.total, .ok]' <<<"$last")" = '[50,50]' ]
 	# some starts had to wait
 	[ "$(head -n -1 <<<"$output" | jq -s 'map(.throttled // 0) | add > 0')" = true ]
-	[ "$(jq '.runner.fds_end == .runner.fds_start' <<<"$last")" = true ]
+	[ "$(jq '.run.runner.fds_end == .run.runner.fds_start' <<<"$last")" = true ]
 }
 
 @test "pipelines and plain jobs run side by side with no lost exit status" {

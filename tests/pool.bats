@@ -102,6 +102,60 @@ for l in open(sys.argv[1]):
 	[[ $stderr == *"cannot load /nonexistent.so"* ]]
 }
 
+@test "integers beyond 2^53 stay exact on JSON array lines and in a pool job's record; 1e400 is out of range" {
+	# a line the number-only fast path leaves to the JSON parser (a string in it)
+	printf '9223372036854775783 4\n[9007199254740993, 4, "x"]\n[[9007199254740993], 1]\n' > "$BATS_TEST_TMPDIR/i"
+	pr pool --task gcd --items "$BATS_TEST_TMPDIR/i"
+	assert_failure 1
+	# (jq reads numbers as doubles: look at the text)
+	exact() {
+		[[ $(tr -d ' \n' <<<"$output") == *'"input":[9223372036854775783,4]'*'"input":[9007199254740993,4,"x"]'*'"input":[[9007199254740993],1]'* ]]
+	}
+	exact
+	# a pool job: its record keeps the pool's numbers as the pool wrote them
+	f=$(spec <<EOF
+{"jobs": [{"name": "p", "pool": {"task": "gcd", "items_file": "$BATS_TEST_TMPDIR/i"}}]}
+EOF
+)
+	pr run "$f"
+	assert_failure 1
+	exact
+	run --separate-stderr "$PIPERUN" pool --task gcd <<<'[1e400, 2, "x"]'
+	assert_failure 2
+	[[ $stderr == *"<stdin>: line 1: argument 1: 1e400 is out of range"* ]]
+}
+
+@test "a NUL byte in an item line, raw or as \\u0000 in a JSON string, is an input error naming the line (exit 2)" {
+	printf '1 2\n3\000 4\n' > "$BATS_TEST_TMPDIR/raw"
+	printf '%s\n' '[27]' '[27, "peak\u0000junk"]' > "$BATS_TEST_TMPDIR/esc"
+	pr pool --task gcd --items "$BATS_TEST_TMPDIR/raw"
+	assert_failure 2
+	assert_output ''
+	[[ $stderr == "piperun: pool: $BATS_TEST_TMPDIR/raw: line 2: a NUL byte" ]]
+	pr pool --task-plugin "$EXAMPLE_PLUGIN:collatz" --items "$BATS_TEST_TMPDIR/esc"
+	assert_failure 2
+	assert_output ''
+	[[ $stderr == "piperun: pool: $BATS_TEST_TMPDIR/esc: line 2: a NUL byte (\\u0000) in a string" ]]
+	run --separate-stderr "$PIPERUN" pool --task-plugin "$EXAMPLE_PLUGIN:collatz" < "$BATS_TEST_TMPDIR/esc"
+	assert_failure 2
+	[[ $stderr == "piperun: pool: <stdin>: line 2: a NUL byte (\\u0000) in a string" ]]
+	# an escaped backslash before u0000 is no NUL
+	pr pool --task-plugin "$EXAMPLE_PLUGIN:collatz" <<<'[27, "a\\u0000"]'
+	assert_success
+	[ "$(jqo '.items[0] | [.input[1], .result] | @json')" = '["a\\u0000",111]' ]
+	# a pool job: its items file or stdin, the same error
+	f=$(spec <<EOF
+{"jobs":[{"name":"file","pool":{"plugin":"$EXAMPLE_PLUGIN:collatz","items_file":"$BATS_TEST_TMPDIR/esc"}},
+ {"name":"stdin","pool":{"plugin":"$EXAMPLE_PLUGIN:collatz"},"stdin":{"file":"$BATS_TEST_TMPDIR/raw"}}]}
+EOF
+)
+	pr run "$f"
+	assert_failure 1
+	[ "$(jqo '.jobs | map([.status, .returncode]) | @json')" = '[["error",2],["error",2]]' ]
+	[[ "$(jqo '.jobs[0].error')" == *"esc: line 2: a NUL byte (\\u0000) in a string" ]]
+	[[ "$(jqo '.jobs[1].error')" == *"<stdin>: line 2: a NUL byte" ]]
+}
+
 @test "a plugin that crashes in process mode costs only that item" {
 	printf '1\n2\n13\n4\n5\n6\n' > "$BATS_TEST_TMPDIR/i"
 	pr pool --task-plugin "$CRASHY_PLUGIN:crashy" --mode process -j 2 --items "$BATS_TEST_TMPDIR/i"
@@ -197,4 +251,13 @@ EOF
 	[[ $stderr == *'jobs[0].pool.task: expected gcd, factorize or sleep, got "fft"'* ]]
 	[[ $stderr == *'jobs[1].pool.mode: expected serial, thread, process or async, got "gpu"'* ]]
 	[[ $stderr == *'jobs[2].pool: expected "task"'* ]]
+}
+
+@test "control characters in a bad item line or a task name are escaped in the error line" {
+	run --separate-stderr bash -c 'printf "ab\033[2Jc\n" | "$0" pool --task gcd' "$PIPERUN"
+	assert_failure 2
+	[ "$stderr" = 'piperun: pool: <stdin>: line 1: expected numbers or a JSON array, got "ab\x1b[2Jc"' ]
+	pr pool --task $'g\ncd' </dev/null
+	assert_failure 2
+	[ "$stderr" = 'piperun: pool: unknown task "g\ncd" (built in: gcd, factorize, sleep)' ]
 }

@@ -97,6 +97,20 @@ load helper
 	[ "$(jq -c .summary <<<"${lines[2]}")" = '{"total":2,"ok":2,"failed":0,"timeout":0,"error":0,"skipped":0,"cancelled":0}' ]
 }
 
+@test "--output jsonl: select(.name) gives exactly the job records, select(.summary) the trailer with the run's fields" {
+	f=$(spec <<<'{"name": "the-run", "jobs": [{"name": "a", "run": ["true"]}, {"name": "b", "shell": "exit 1"}]}')
+	pr run -o jsonl --results "$BATS_TEST_TMPDIR/r.json" "$f"
+	assert_failure 1
+	[ "$(jq -c 'select(.name) | .name' <<<"$output" | sort | paste -sd,)" = '"a","b"' ]
+	[ "$(jq -c 'select(.summary) | keys' <<<"$output")" = '["run","summary"]' ]
+	trailer=$(jq -c 'select(.summary)' <<<"$output")
+	[ "$trailer" = "$(tail -1 <<<"$output" | jq -c .)" ]
+	[ "$(jq -c '.summary | [.total, .ok, .failed]' <<<"$trailer")" = '[2,1,1]' ]
+	# the run's fields are the document's top-level fields, jobs and summary aside
+	[ "$(jq -c '.run | [.piperun, .name, .status, .stopped, .mode] ' <<<"$trailer")" = '["0.1.0","the-run","failed",null,"async"]' ]
+	[ "$(jq -c '.run | keys' <<<"$trailer")" = "$(jq -c 'del(.jobs, .summary) | keys' "$BATS_TEST_TMPDIR/r.json")" ]
+}
+
 @test "--output text: a table with name, status, returncode" {
 	f=$(spec <<<'{"jobs": [{"name": "good", "run": ["true"]}, {"name": "bad", "shell": "exit 2"}]}')
 	pr run --output text "$f"
@@ -115,6 +129,28 @@ load helper
 	pr run -q "$f"
 	assert_failure 1
 	assert_output ''
+}
+
+@test "-q wins over -o and --progress wherever it stands" {
+	f=$(spec <<<'{"jobs": [{"shell": "exit 1"}]}')
+	for args in "-q -o json --progress always" "--progress always -o jsonl -q" "-q --output text"; do
+		# shellcheck disable=SC2086
+		pr run $args "$f"
+		assert_failure 1
+		assert_output ''
+		[ -z "$stderr" ]
+	done
+}
+
+@test "progress counts cancelled and skipped jobs as the summary does, not as failed" {
+	f=$(spec <<<'{"jobs": [{"name": "s", "run": ["sleep", "30"], "repeat": 2}, {"name": "later", "run": ["true"], "after": ["s"]}]}')
+	pr run --timeout 0.3 --progress always -o none "$f"
+	assert_failure 1
+	last=$(tail -1 <<<"$stderr")
+	[[ $last == "piperun: 3/3 done, 0 running, 0 failed, 2 cancelled, 1 skipped, "* ]]
+	f=$(spec <<<'{"jobs": [{"name": "bad", "shell": "exit 1"}, {"name": "t", "run": ["sleep", "30"], "timeout": 0.1}]}')
+	pr run --progress always -o none "$f"
+	[[ $(tail -1 <<<"$stderr") == "piperun: 2/2 done, 0 running, 2 failed, "* ]]
 }
 
 @test "--results FILE writes the JSON document there as well" {
@@ -201,4 +237,75 @@ EOF
 	pr run "$f"
 	assert_success
 	[ "$(jqo '[.jobs[] | [.name, .stdout]] | @json')" = '[["g[x]","x-1\n"],["g[y]","y-2\n"],["s[$(echo pwned)]","$(echo pwned)\n"]]' ]
+}
+
+@test "control characters in names are escaped in tags and the text table; JSON keeps them exact" {
+	f=$(spec <<'EOF'
+{"jobs": [
+  {"name": "a\nb", "run": ["echo", "hi"]},
+  {"name": "c\\d\u001b[31m", "shell": "echo x; echo y >&2; exit 3"},
+  {"name": "f", "run": ["printf", "%s\\n", "{}"], "foreach": ["one\ntwo\r"]}
+]}
+EOF
+)
+	pr run -o text --tag "$f"
+	assert_failure 1
+	# the table: a header, one line per job, the summary
+	[ "${#lines[@]}" = 5 ]
+	assert_line --regexp '^a\\nb +ok +0 '
+	assert_line --regexp '^c\\\\d\\x1b\[31m +failed +3 '
+	assert_line --regexp '^f\[one\\ntwo\\r\] +ok +0 '
+	# every tagged line carries its whole, escaped tag
+	[ "$(grep -cvE '^(a\\nb|c\\\\d\\x1b\[31m|f\[one\\ntwo\\r\])\| ' <<<"$stderr")" = 0 ]
+	[ "$(grep -c '' <<<"$stderr")" = 5 ]
+	grep -qxF 'a\nb| hi' <<<"$stderr"
+	# the records keep the names exactly
+	pr run "$f"
+	[ "$(jqo '.jobs[0].name')" = $'a\nb' ]
+	[ "$(jqo '.jobs[2].name')" = $'f[one\ntwo\r]' ]
+}
+
+@test "control characters in names are escaped in validation errors: one error, one line" {
+	f=$(spec <<'EOF'
+{"jobs": [{"name": "x", "run": ["true"], "after": ["no\nsuch\u001b[2J"]}, {"name": "a\tb", "run": ["true"]}, {"name": "a\tb", "run": ["true"]}]}
+EOF
+)
+	pr validate "$f"
+	assert_failure 2
+	[ "$(grep -c '' <<<"$stderr")" = 2 ]
+	[[ $stderr == *'no job named "no\nsuch\x1b[2J"'* ]]
+	[[ $stderr == *'duplicate job name "a\tb"'* ]]
+}
+
+@test "control characters in step names are escaped in the progress line" {
+	f=$(spec <<'EOF'
+{"jobs": [{"name": "s", "items": ["1", "2", "3", "4"], "steps": [{"name": "sl\u001bept", "run": ["sh", "-c", "sleep 0.3; echo \"$1\"", "sh", "{}"]}]}]}
+EOF
+)
+	pr run --progress always -o none "$f"
+	assert_success
+	[ "$(grep -cv '^piperun: ' <<<"$stderr")" = 0 ]
+	grep -q 'sl\\x1bept [0-9]' <<<"$stderr"
+	[ "$(grep -c $'\e' <<<"$stderr")" = 0 ]
+}
+
+@test "numbers reach argv and names exactly: integers as written up to 2^53, fractions as their shortest text" {
+	f=$(spec <<'EOF'
+{"jobs": [
+  {"name": "n", "run": ["echo", "{}"],
+   "foreach": [1733460000000000, 9007199254740992, -9007199254740992, 0.1, 1e15, 2.5, 1.0, 0.30000000000000004]},
+  {"name": "s", "steps": [{"run": ["echo", "{}"]}], "items": [1733460000000000, 0.1], "ordered": true},
+  {"name": "p", "pool": {"task": "gcd", "items": [[1733460000000000, 4]]}}
+]}
+EOF
+)
+	pr run "$f"
+	assert_success
+	[ "$(jqo '[.jobs[] | select(.name | startswith("n[")) | .name + "=" + .stdout] | join("")')" = "$(printf '%s\n' \
+		'n[1733460000000000]=1733460000000000' 'n[9007199254740992]=9007199254740992' \
+		'n[-9007199254740992]=-9007199254740992' 'n[0.1]=0.1' 'n[1000000000000000]=1000000000000000' \
+		'n[2.5]=2.5' 'n[1]=1' 'n[0.30000000000000004]=0.30000000000000004')" ]
+	[ "$(jqo '.jobs[] | select(.name == "s") | .stdout')" = "$(printf '1733460000000000\n0.1')" ]
+	# the pool gets the integer as an integer (not 1.73346e+15, a number gcd refuses)
+	[ "$(jqo '.jobs[] | select(.name == "p") | .items[0] | [.status, .result, (.input | @json)] | @json')" = '["ok",4,"[1733460000000000,4]"]' ]
 }

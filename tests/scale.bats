@@ -23,8 +23,8 @@ load helper
 	last=$(tail -1 <<<"$output")
 	[ "$(jq -c '.summary | [.total, .ok]' <<<"$last")" = '[10000,10000]' ]
 	[ "$(head -n -1 <<<"$output" | jq -r .name | sort -u | wc -l)" = 10000 ]
-	[ "$(jq '.runner.fds_end == .runner.fds_start' <<<"$last")" = true ]
-	[ "$(jq '.runner.children_left' <<<"$last")" = 0 ]
+	[ "$(jq '.run.runner.fds_end == .run.runner.fds_start' <<<"$last")" = true ]
+	[ "$(jq '.run.runner.children_left' <<<"$last")" = 0 ]
 }
 
 @test "ulimit -n 256 (soft and hard) with 500 concurrent jobs: all ok" {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # Security properties: secret_env values never leak (CONTRACT §6), argv
 # reaches the child byte for byte without a shell, placeholder values are
-# text and never code in `shell` jobs, and spec paths are used as given.
+# data and never code in `shell` jobs (under dash and under bash as
+# /bin/sh), and spec paths are used as given.
 load helper
 
 setup() {
@@ -152,10 +153,11 @@ EOF
 	pr run "$f" -o text --tag --timestamps --progress always --results "$T/r.json"
 	assert_failure 1
 	no_secret "$output" "$stderr" "$(cat "$T/r.json")"
-	# the prefixes are there, redacted, after a time of day
+	# the prefixes are there, redacted, after a time of day (on stderr:
+	# the text table has stdout)
 	ts='[0-9][0-9]:[0-9][0-9]:[0-9][0-9][.0-9]* '
-	[[ $output =~ ${ts}tee-\*\*\*\|\ line ]]
-	[[ $output =~ ${ts}inh-\*\*\*\|\ out ]]
+	[[ $stderr =~ ${ts}tee-\*\*\*\|\ line ]]
+	[[ $stderr =~ ${ts}inh-\*\*\*\|\ out ]]
 	[[ $stderr =~ ${ts}inh-\*\*\*\|\ err ]]
 	[[ $stderr == *"piperun: "*"3/3 done"* ]]
 	[[ $output == *"gone-***"*"no-such-program-***: not found"* ]]
@@ -381,9 +383,9 @@ EOF
 	nothing_pwned
 }
 
-# --------------------------------------------------- shell: values quoted
+# ---------------------------------------------- shell: values are data
 
-@test "shell: foreach values are inserted shell-quoted and printed literally, never run" {
+@test "shell: foreach values are printed literally, never run" {
 	meta_values
 	# {} bare, inside a word, inside '...' and "...", and again through env
 	# and stdin.text, where it is inserted verbatim: "$V" is data all the same
@@ -401,6 +403,192 @@ EOF
 	done
 	[ "$(jq -j '.jobs[].stdout' <<<"$output")" = "${want%$'\n'}" ]
 	nothing_pwned
+}
+
+# A shell script with {} in every context of the sh grammar where a value
+# is data: bare, in a word, '...', "...", "$(...)" with quotes inside,
+# backquotes (also nested, inside "..."), nested ${...} (quotes inside,
+# default words, patterns), a case inside $(...), case words and patterns,
+# a function, here-documents (<<, <<-, two on a line, one quoted, one
+# inside $(...)).  Each prints its value between <>; want_contexts V prints
+# what all of them print for V.
+contexts_script() {
+	local tab=$'\t'
+	cat <<EOF
+printf '<%s>' {} a{}b 'q{}q' "d{}d"
+x="\$(printf '%s.' "{}")"; printf '<%s>' "\${x%.}"
+x=\$(printf '%s.' {}); printf '<%s>' "\${x%.}"
+x=\`printf '%s.' {}\`; printf '<%s>' "\${x%.}"
+x="\`printf '%s.' "{}"\`"; printf '<%s>' "\${x%.}"
+x=\`printf '%s.' "\\\`printf '%s.' {}\\\`"\`; printf '<%s>' "\${x%.}"
+printf '<%s>' "\${u:-"{}"}" \${u:-{}} "\${u:-'{}'}" "\${u-\$(printf '%s' "{}")}"
+x={}; printf '<%s>' "\${x#"{}"}" "\${x%{}}" "\${x#'{}'}"
+x="\$(case a in a) printf '%s.' {};; (b|c) :;; esac)"; printf '<%s>' "\${x%.}"
+case {} in {}) printf '<m>';; *) printf '<n>';; esac
+f() { printf '<%s>' {} "\$#"; }; set -- a b; f c # it's {}
+while IFS= read -r l; do printf '%s\n' "\$l"; done <<END
+[{}] '{}' "{}" \$(printf '%s' "{}")
+END
+while IFS= read -r l; do printf '%s\n' "\$l"; done <<-A; while IFS= read -r l; do printf '%s\n' "\$l"; done <<'B'
+${tab}({})
+${tab}A
+{{}}
+B
+x=\$(while IFS= read -r l; do printf '%s\n' "\$l"; done <<END
+)'{}'
+END
+); printf '<%s>' "\$x"
+EOF
+}
+
+want_contexts() {
+	local v=$1 vs=$1    # vs: as $(...) leaves it, without trailing newlines
+	while [[ $vs == *$'\n' ]]; do vs=${vs%$'\n'}; done
+	printf '<%s>' "$v" "a${v}b" "q${v}q" "d${v}d" "$v" "$v" "$v" "$v" "$v." \
+		"$v" "$v" "'$v'" "$vs" "" "" "" "$v" m "$v" 1
+	printf '[%s] '\''%s'\'' "%s" %s\n(%s)\n{}\n' "$v" "$v" "$v" "$vs" "$v"
+	printf '<)'\''%s'\''>' "$v"
+}
+
+# vals: hostile values for a shell script, all data (none has [ with $ or
+# `); and a spec running contexts_script for each, and telling the shell.
+contexts_spec() {
+	jq -n --argjson v "$(jarr "${vals[@]}")" --arg cmd "$(contexts_script)" \
+		'{jobs: [{name: "c", shell: $cmd, foreach: $v},
+		         {name: "which", shell: "if [ -n \"${BASH_VERSION-}\" ]; then echo bash; else echo dash; fi"}]}' | spec
+}
+contexts_values() {
+	meta_values
+	vals+=('x[1]' ']' '{}' '{{}}' $'tail\n\n' '\' '$((1+1))' '${HOME}' "'" '"')
+}
+
+check_contexts() {
+	local want='' v i=0
+	[ "$(jqo '.jobs | length')" = $(( ${#vals[@]} + 1 )) ]
+	for v in "${vals[@]}"; do
+		[ "$(jqo --argjson i $i '.jobs[$i].stdout')" = "$(want_contexts "$v")" ] || {
+			echo "value <$v>: got <$(jqo --argjson i $i '.jobs[$i].stdout')> want <$(want_contexts "$v")>"
+			return 1
+		}
+		i=$((i + 1))
+	done
+	nothing_pwned
+}
+
+# Run piperun with bash mounted over /bin/sh, in a mount namespace of its
+# own (root only: tests run as root in CI).
+pr_bash_sh() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root for unshare -m and mount --bind"
+	unshare -m true 2>/dev/null || skip "unshare -m does not work here"
+	run --separate-stderr unshare -m sh -c 'mount --bind /bin/bash /bin/sh && exec "$0" "$@"' \
+		"$PIPERUN" "$@"
+}
+
+@test "shell: a value is data in every context of the sh grammar, under dash as /bin/sh" {
+	[ "$(readlink -f /bin/sh)" != "$(readlink -f /bin/bash)" ] || skip "/bin/sh is bash here"
+	contexts_values
+	f=$(contexts_spec)
+	pr run "$f"
+	assert_success
+	[ "$(jqo '.jobs[-1].stdout')" = dash ]
+	check_contexts
+}
+
+@test "shell: a value is data in every context of the sh grammar, under bash as /bin/sh" {
+	contexts_values
+	f=$(contexts_spec)
+	pr_bash_sh run "$f"
+	assert_success
+	[ "$(jqo '.jobs[-1].stdout')" = bash ]
+	check_contexts
+}
+
+# Arithmetic contexts: sh's (under dash and bash) and bash's own.
+arith_spec() {
+	jq -n --arg bash "$1" '{jobs: [
+	  {name: "posix", foreach: ["41", "+2", "-3", "007"],
+	   shell: "echo $(( {} + 1 )) \"$(( {} * 2 ))\"; x=$(( ({}) )); echo $x"},
+	  {name: "bash", foreach: ["3", "+2"],
+	   shell: (if $bash == "" then "true" else "(( y = {} )); let z={}+1; a[{}]=7; v=abcdef; [[ {} -eq $y ]] && echo $y $z ${a[{}]} ${v:{}:1} $[{}]" end)}]}' | spec
+}
+
+@test "shell: in arithmetic a value must be an integer, and [ with \$ or \` is refused anywhere (validate, plan, run: 2)" {
+	cd "$T"
+	# integers are data in arithmetic, under dash and under bash
+	f=$(arith_spec "")
+	pr run "$f"
+	assert_success
+	[ "$(jqo '[.jobs[0:4][].stdout] | join("|")')" = $'42 82\n41\n|3 4\n2\n|-2 -6\n-3\n|8 14\n7' ]
+	if [ "$(id -u)" -eq 0 ] && unshare -m true 2>/dev/null; then
+		f=$(arith_spec bash)
+		pr_bash_sh run "$f"
+		assert_success
+		[ "$(jqo '[.jobs[4:][].stdout] | join("|")')" = $'3 4 7 d 3\n|2 3 7 c 2' ]
+	fi
+	# anything else there is refused before anything runs
+	f=$(spec <<'EOF'
+{"jobs": [
+ {"name": "ar", "shell": "echo $(( {} + 1 ))", "foreach": ["1", "$(touch pwned1)", "x"]},
+ {"name": "sub", "shell": "a[{}]=1; echo \"${a[{}]}\"", "foreach": ["a[$(touch pwned2)]"]},
+ {"name": "cond", "shell": "[[ \"$(echo x)\" == x && {} -eq 1 ]]", "foreach": ["`touch pwned3`"]},
+ {"name": "any", "shell": "n={}; echo $((n + 1))", "foreach": ["a[$(touch pwned4)]", "b[`touch pwned5`]", "[x]"]},
+ {"name": "in-dq", "shell": "echo \"{}\"", "foreach": ["\"a[$(touch pwned6)]\""]}
+]}
+EOF
+)
+	for cmd in validate plan run; do
+		pr "$cmd" "$f"
+		assert_failure 2
+		assert_output ''
+		local p="piperun: $f: jobs"
+		[ "$stderr" = "$p[0].foreach[1]: \"\$(touch pwned1)\": {} is read as arithmetic in \$((...)), where only an integer is data (bash runs \$(...) in a[...] there): expected digits with an optional sign
+$p[0].foreach[2]: \"x\": {} is read as arithmetic in \$((...)), where only an integer is data (bash runs \$(...) in a[...] there): expected digits with an optional sign
+$p[1].foreach[0]: \"a[\$(touch pwned2)]\": {} is read as arithmetic in an array subscript, where only an integer is data (bash runs \$(...) in a[...] there): expected digits with an optional sign
+$p[2].foreach[0]: \"\`touch pwned3\`\": {} is read as arithmetic in [[ ... -eq ... ]], where only an integer is data (bash runs \$(...) in a[...] there): expected digits with an optional sign
+$p[3].foreach[0]: \"a[\$(touch pwned4)]\": a value with '[' and '\$' or '\`' cannot be a shell script's {}: bash runs the code in it wherever the script reads it as arithmetic (a[\$(cmd)] in \$((...)), [[ -eq ]], let ...); pass it through \"env\" or as an argument of a \"run\" argv
+$p[3].foreach[1]: \"b[\`touch pwned5\`]\": a value with '[' and '\$' or '\`' cannot be a shell script's {}: bash runs the code in it wherever the script reads it as arithmetic (a[\$(cmd)] in \$((...)), [[ -eq ]], let ...); pass it through \"env\" or as an argument of a \"run\" argv
+$p[4].foreach[0]: \"\\\"a[\$(touch pwned6)]\\\"\": a value with '[' and '\$' or '\`' cannot be a shell script's {}: bash runs the code in it wherever the script reads it as arithmetic (a[\$(cmd)] in \$((...)), [[ -eq ]], let ...); pass it through \"env\" or as an argument of a \"run\" argv" ]
+	done
+	nothing_pwned
+}
+
+@test "shell: {} in a here-document whose delimiter is quoted is a spec error" {
+	for d in "'EOF'" '\"EOF\"' '\\EOF'; do
+		f=$(spec <<EOF
+{"jobs": [{"name": "h", "shell": "cat <<$d\n{}\nEOF", "foreach": ["\$(touch $T/pwned1)"]}]}
+EOF
+)
+		for cmd in validate plan run; do
+			pr "$cmd" "$f"
+			assert_failure 2
+			[ "$stderr" = "piperun: $f: jobs[0].shell: {} is in a here-document whose delimiter is quoted (as in <<'EOF'), where sh expands nothing: the value cannot be put there as data; leave the delimiter unquoted or pass the value through \"env\"" ]
+		done
+	done
+	nothing_pwned
+}
+
+@test "shell: plan and results show the argv that passes the value to sh; a secret value is ***" {
+	S=$(secret)
+	f=$(spec <<EOF
+{"jobs": [{"name": "s", "shell": "echo {} '{}'", "foreach": ["\$(x)", "$S"],
+  "env": {"PW": "$S"}, "secret_env": ["PW"]},
+ {"name": "r", "shell": "echo {} {#}", "repeat": 1}]}
+EOF
+)
+	sh_argv='"/bin/sh","-c","__piperun_v=$1; shift; echo \"${__piperun_v}\" \"${__piperun_v}\""'
+	pr plan "$f"
+	assert_success
+	[ "$(jqo -c '.jobs[] | [.argv, .shell]')" = "[[$sh_argv,\"/bin/sh\",\"\$(x)\"],\"__piperun_v=\$1; shift; echo \\\"\${__piperun_v}\\\" \\\"\${__piperun_v}\\\"\"]
+[[$sh_argv,\"/bin/sh\",\"***\"],\"__piperun_v=\$1; shift; echo \\\"\${__piperun_v}\\\" \\\"\${__piperun_v}\\\"\"]
+[[\"/bin/sh\",\"-c\",\"echo 1 1\"],\"echo 1 1\"]" ]
+	no_secret "$output" "$stderr"
+	pr run "$f"
+	assert_success
+	[ "$(jqo -c '.jobs[] | .stages[0].argv')" = "[$sh_argv,\"/bin/sh\",\"\$(x)\"]
+[$sh_argv,\"/bin/sh\",\"***\"]
+[\"/bin/sh\",\"-c\",\"echo 1 1\"]" ]
+	[ "$(jqo '.jobs[0].stdout')" = '$(x) $(x)' ]
+	no_secret "$(jq -c 'del(.jobs[1].stdout)' <<<"$output")" "$stderr"
 }
 
 # ---------------------------------------------------- paths as given

@@ -39,7 +39,7 @@ load helper
 @test "the seed demo spec runs: every job ok" {
 	pr run --output jsonl "$PIPELINES/seed-demo.json"
 	assert_success
-	[ "$(tail -1 <<<"$output" | jq -r '.status')" = ok ]
+	[ "$(tail -1 <<<"$output" | jq -r '.run.status')" = ok ]
 }
 
 @test "the README's tour spec runs as the README says" {

@@ -112,6 +112,67 @@ EOF
 	done
 }
 
+@test "a coprocess that buffers its answers (awk) is said once, in the job's record and stderr; sed -u and a slow answerer are not" {
+	f=$(spec <<'EOF'
+{"jobs":[
+ {"name":"awk","items":["1","2","3"],"timeout":1.5,"steps":[
+  {"name":"buffered","workers":2,"coprocess":["awk","{print}"],"stall_warning":0.3}]},
+ {"name":"sed","items":["1","2","3"],"steps":[
+  {"name":"unbuffered","coprocess":["sed","-u","s/^/x/"],"stall_warning":0.3}]},
+ {"name":"slow","items":["1","2","3","4","5","6","7","8"],"steps":[
+  {"name":"slow","coprocess":["sh","-c","while read -r l; do sleep 0.2; echo $l; done"],"stall_warning":1}]},
+ {"name":"off","items":["1"],"timeout":1,"steps":[
+  {"name":"buffered","coprocess":["awk","{print}"],"stall_warning":0}]}]}
+EOF
+)
+	for m in async thread; do
+		pr run --mode "$m" "$f"
+		assert_failure 1
+		# one warning for the step (two workers stalled), pointing to the remedies
+		[ "$(jqo '.jobs[0] | [.status, .items_out] | @json')" = '["timeout",0]' ]
+		[ "$(jqo '.jobs[0].warnings | map([.step, .kind, (.index | type)]) | @json')" = '[["buffered","stall","number"]]' ]
+		msg=$(jqo '.jobs[0].warnings[0].message')
+		[[ $msg == *"has had an item for 0.3s without an answer"* ]]
+		for hint in '"pty": true' 'sed -u' 'python3 -u' 'stdbuf -oL' 'fflush()'; do
+			[[ $msg == *"$hint"* ]]
+		done
+		# the same line in the job's stderr, once; piperun's own stderr stays clean
+		[ "$(jqo '.jobs[0].stderr')" = "piperun: step buffered: $msg" ]
+		[[ $stderr != *"without an answer"* ]]
+		# a line-buffered filter, a slow one that answers, a disabled warning: nothing
+		[ "$(jqo '.jobs[1:] | map([.name, .status, .warnings, .stderr]) | @json')" = \
+		  '[["sed","ok",[],""],["slow","ok",[],""],["off","timeout",[],""]]' ]
+	done
+}
+
+@test "stall_warning: a duration, coprocess steps only, shown by plan (default 5s, 0 = never)" {
+	f=$(spec <<'EOF'
+{"jobs":[{"name":"x","items":["a"],"steps":[
+  {"name":"a","coprocess":["cat"],"stall_warning":"soon"},
+  {"name":"b","run":["cat"],"stall_warning":1},
+  {"name":"c","coprocess":["cat"],"stall_warning":-1}]}]}
+EOF
+)
+	pr validate "$f"
+	assert_failure 2
+	for want in \
+		'jobs\[0\]\.steps\[0\]\.stall_warning: expected a duration like "1\.5s", got "soon"' \
+		'jobs\[0\]\.steps\[1\]\.stall_warning: "stall_warning" belongs to coprocess steps' \
+		'jobs\[0\]\.steps\[2\]\.stall_warning: expected a duration like "1\.5s", got -1'; do
+		grep -E "^piperun: .*: $want" <<<"$stderr"
+	done
+	f=$(spec <<'EOF'
+{"jobs":[{"name":"x","items":["a"],"steps":[
+  {"name":"a","coprocess":["cat"]},
+  {"name":"b","coprocess":["cat"],"stall_warning":"250ms"},
+  {"name":"c","coprocess":["cat"],"stall_warning":0}]}]}
+EOF
+)
+	pr plan "$f"
+	assert_success
+	[ "$(jqo '.jobs[0].steps | map(.stall_warning) | @json')" = '[5,0.25,null]' ]
+}
+
 @test "back-pressure: 1,000,000 items from stdin, a slow last step: memory and queues stay bounded" {
 	asan_small_quarantine
 	seq 1000000 > "$BATS_TEST_TMPDIR/items"
@@ -211,7 +272,7 @@ EOF
 	m=$(marker)
 	f=$(spec <<EOF
 {"jobs":[{"name":"t","items":{"count":1000},"timeout":0.8,"steps":[
-  {"name":"a","workers":2,"run":["sh","-c","exec sleep 30 $m"]},
+  {"name":"a","workers":2,"run":["sh","-c","sleep 30; : $m"]},
   {"name":"b","coprocess":["sh","-c","while read -r l; do echo \$l; done; sleep 30 # $m"]}]}]}
 EOF
 )
@@ -236,6 +297,21 @@ EOF
 		[ "$(jqo '.jobs[0].stdout')" = "$(printf 'done-0\ndone-0')" ]
 		[ "$(jqo '.jobs[0].failed_items | map([.item, .signal, .error]) | @json')" = '[["5","SIGKILL","timed out after 0.3s"]]' ]
 		[ "$(jqo '.jobs[0].duration_ms < 3000')" = true ]
+	done
+}
+
+@test "item_timeout reaches a stopped step child: SIGCONT follows the signal, no KILL needed" {
+	f=$(spec <<'EOF'
+{"jobs":[{"name":"st","items":["x","y"],"kill_after":5,"steps":[
+  {"name":"nap","workers":2,"item_timeout":0.3,"stdin":null,
+   "run":["sh","-c","trap 'exit 7' TERM; kill -STOP $$"]}]}]}
+EOF
+)
+	for m in async thread; do
+		pr run --mode "$m" "$f"
+		assert_failure 1
+		[ "$(jqo '.jobs[0].failed_items | sort_by(.item) | map([.item, .signal, .returncode]) | @json')" = \
+		  '[["x",null,7],["y",null,7]]' ]
 	done
 }
 
@@ -284,6 +360,49 @@ EOF
 	[ "$(jqo '.jobs[2].stdout')" = "$(seq 3)" ]
 	[ "$(jqo '.jobs[3].stdout')" = "x y" ]
 	[ "$(jqo '.jobs[4] | [.status, .error] | @json')" = "[\"error\",\"items file $BATS_TEST_TMPDIR/nope: No such file or directory\"]" ]
+}
+
+@test "a line of input holding a NUL fails as that item (line N), the others run; no step output holds one" {
+	printf 'a\nb\000c\nd\n' > "$BATS_TEST_TMPDIR/lines"
+	f=$(spec <<EOF
+{"jobs":[
+ {"name":"file","items":{"lines":"$BATS_TEST_TMPDIR/lines"},"ordered":true,"steps":[{"name":"echo","run":["echo","<{}>"],"stdin":null}]},
+ {"name":"gen","run":["cat","$BATS_TEST_TMPDIR/lines"]},
+ {"name":"from","items":{"from":"gen"},"ordered":true,"steps":[{"name":"cat","coprocess":["cat"]}]},
+ {"name":"stdin","items":{"lines":"-"},"ordered":true,"steps":[{"name":"cat","coprocess":["cat"]}]},
+ {"name":"task","items":["[27, \"peak\\\\u0000x\"]","[27, \"a\\\\\\\\u0000\"]"],"ordered":true,"steps":[
+   {"name":"collatz","plugin":"$EXAMPLE_PLUGIN:collatz"}]}]}
+EOF
+)
+	g=$(spec made.json <<'EOF'
+{"jobs":[{"name":"made","items":["1","2","3"],"ordered":true,"steps":[
+  {"name":"run","run":["sh","-c","if [ $1 = 2 ]; then printf 'x\\0y\\n'; else echo $1; fi","sh","{}"],"stdin":null},
+  {"name":"co","coprocess":["sh","-c","while read -r l; do if [ $l = 3 ]; then printf 'z\\0\\n'; else echo $l; fi; done"]}]}]}
+EOF
+)
+	for m in async thread; do
+		run --separate-stderr "$PIPERUN" run --mode "$m" "$f" < "$BATS_TEST_TMPDIR/lines"
+		assert_failure 1
+		for j in file from stdin; do
+			[ "$(jqo --arg j "$j" '.jobs[] | select(.name == $j) | [.status, .items_in, .items_out, .items_failed] | @json')" = '["failed",3,2,1]' ]
+			[ "$(jqo --arg j "$j" '.jobs[] | select(.name == $j) | .failed_items | map([.step, .index, .item == "b\ufffdc", .error]) | @json')" = \
+			  '[[null,1,true,"line 2: a NUL byte (an item is a line of text)"]]' ]
+			[ "$(jqo --arg j "$j" '.jobs[] | select(.name == $j) | .error == "1 of 3 items failed (first: item \"b\ufffdc\": line 2: a NUL byte (an item is a line of text))"')" = true ]
+			assert_accounted "$j"
+		done
+		[ "$(jqo '.jobs[0].stdout')" = "$(printf '<a>\n<d>')" ]
+		[ "$(jqo '.jobs[2].stdout')" = "$(printf 'a\nd')" ]
+		[ "$(jqo '.jobs[3].stdout')" = "$(printf 'a\nd')" ]
+		# \u0000 in a task item's JSON string fails it; an escaped backslash does not
+		[ "$(jqo '.jobs[4] | [.stdout, (.failed_items | map([.index, .error]))] | @json')" = \
+		  '["111\n",[[0,"not arguments for '"$EXAMPLE_PLUGIN"':collatz: a NUL byte (\\u0000) in a string"]]]' ]
+		pr run --mode "$m" "$g"
+		assert_failure 1
+		[ "$(jqo '.jobs[0].stdout')" = 1 ]
+		[ "$(jqo '.jobs[0].failed_items | map([.step, .index, .item, .error]) | @json')" = \
+		  '[["run",1,"2","its output holds a NUL byte (an item is a line of text)"],["co",2,"3","its answer holds a NUL byte (an item is a line of text)"]]' ]
+		assert_accounted made
+	done
 }
 
 @test "async and thread modes give the same items and counts" {

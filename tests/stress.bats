@@ -54,11 +54,11 @@ mixed_run() {
 	[ "$(head -n -1 "$out" | jq -r 'select(.name == "bin#7") | .stdout' | base64 -d | cmp - <("$PROBE" gen 1000 7) && echo same)" = same ]
 	[ "$(head -n -1 "$out" | jq -r 'select(.name | startswith("big")) | .stdout_bytes' | sort -u)" = 102400 ]
 	# no zombies, fds back where they started, bounded memory
-	[ "$(jq -r '.runner.children_left' <<<"$sum")" -eq 0 ]
-	[ "$(jq -r '.runner | .fds_end == .fds_start' <<<"$sum")" = true ]
+	[ "$(jq -r '.run.runner.children_left' <<<"$sum")" -eq 0 ]
+	[ "$(jq -r '.run.runner | .fds_end == .fds_start' <<<"$sum")" = true ]
 	local rss
-	rss=$(jq -r '.runner.peak_rss_kb' <<<"$sum")
-	figure "mixed $n jobs, -j 64, $mode mode: $(echo "$t1 - $t0" | bc) s, $(echo "$n / ($t1 - $t0)" | bc) jobs/s, peak RSS $rss KiB, fds $(jq -r '.runner | "\(.fds_start)->\(.fds_end)"' <<<"$sum"), children left $(jq -r .runner.children_left <<<"$sum")"
+	rss=$(jq -r '.run.runner.peak_rss_kb' <<<"$sum")
+	figure "mixed $n jobs, -j 64, $mode mode: $(echo "$t1 - $t0" | bc) s, $(echo "$n / ($t1 - $t0)" | bc) jobs/s, peak RSS $rss KiB, fds $(jq -r '.run.runner | "\(.fds_start)->\(.fds_end)"' <<<"$sum"), children left $(jq -r .run.runner.children_left <<<"$sum")"
 	[ "$rss" -le 65536 ]
 }
 

@@ -33,6 +33,24 @@ EOF
 	[ "$(jqo '.jobs[0].termination[1].at_ms - .jobs[0].termination[0].at_ms >= 200')" = true ]
 }
 
+@test "a stopped job acts on its timeout signal: SIGCONT follows it, no KILL needed (every mode, pipelines too)" {
+	# a stopped process keeps TERM pending until continued: without the
+	# SIGCONT it would wait for the KILL, kill_after later
+	f=$(spec <<'EOF'
+{"jobs": [{"name": "s", "shell": "trap 'exit 7' TERM; kill -STOP $$", "timeout": 0.3, "kill_after": 5},
+          {"name": "p", "pipeline": [["sh", "-c", "trap 'exit 7' TERM; kill -STOP $$"], ["cat"]],
+           "timeout": 0.3, "kill_after": 5}]}
+EOF
+)
+	for mode in async thread serial; do
+		pr run --mode "$mode" "$f"
+		assert_failure 1
+		# (the pipeline's cat dies of the TERM: its returncode is -15)
+		[ "$(jqo '[.jobs[] | [.status, .returncode, (.termination | map(.signal)), .stages[0].returncode]] | @json')" = \
+		  '[["timeout",7,["SIGTERM"],7],["timeout",-15,["SIGTERM"],7]]' ]
+	done
+}
+
 @test "a grandchild that ignores TERM: both gone after timeout + kill_after; nothing of the run remains" {
 	m=$(marker)
 	f=$(spec <<EOF
@@ -136,7 +154,7 @@ EOF
 @test "SIGINT to piperun run with 20 running sleeps: 20 cancelled records, then killed by SIGINT (130)" {
 	f=$(spec <<<'{"jobs": [{"name": "s", "run": ["sleep", "30"], "repeat": 20}, {"name": "after", "run": ["true"], "after": ["s"]}]}')
 	out=$BATS_TEST_TMPDIR/out.json
-	"$PIPERUN" run "$f" > "$out" 2>"$BATS_TEST_TMPDIR/err" &
+	"${INTERRUPTIBLE[@]}" "$PIPERUN" run "$f" > "$out" 2>"$BATS_TEST_TMPDIR/err" &
 	pid=$!
 	# wait until all 20 are running
 	for i in $(seq 100); do [ "$(pgrep -c -P "$pid" sleep)" = 20 ] && break; sleep 0.05; done
@@ -166,13 +184,63 @@ EOF
 	done
 }
 
+@test "every terminating signal stops the run: results written, nothing left, killed by that signal" {
+	# beyond INT/TERM/HUP: the rest of the signals whose default action
+	# ends a process (CONTRACT 8.3, piperun(1) SIGNALS)
+	for sig in QUIT USR1 USR2 ALRM PIPE XCPU XFSZ VTALRM PROF IO PWR STKFLT RTMIN RTMIN+5 RTMAX; do
+		m=$(marker)-$sig
+		f=$(spec "s-$sig.json" <<EOF
+{"jobs": [{"name": "tree", "shell": "sh -c 'sleep 300; :' $m & sleep 301; : $m"},
+          {"name": "later", "run": ["true"], "after": ["tree"]}]}
+EOF
+)
+		out=$BATS_TEST_TMPDIR/out-$sig.json
+		"${INTERRUPTIBLE[@]}" "$PIPERUN" run "$f" > "$out" 2>"$BATS_TEST_TMPDIR/err" &
+		pid=$!
+		for i in $(seq 100); do [ "$(procs_with "$m" | wc -l)" -ge 2 ] && break; sleep 0.05; done
+		kill -s "$sig" "$pid"
+		rc=0
+		wait "$pid" || rc=$?
+		num=$(kill -l "$sig")
+		[ "$rc" = $((128 + num)) ] || { echo "SIG$sig: exit $rc"; return 1; }
+		[ ! -s "$BATS_TEST_TMPDIR/err" ]
+		# piperun names real-time signals SIGRTMIN+k (bash: RTMAX-k above the middle)
+		name=SIG$sig
+		[ "$num" -gt 34 ] && name=SIGRTMIN+$((num - 34))
+		[ "$(jq -c '[.status, .stopped, [.jobs[].status]]' "$out")" = \
+		  "[\"interrupted\",\"$name\",[\"cancelled\",\"skipped\"]]" ] ||
+			{ echo "SIG$sig: $(jq -c '[.status, .stopped, [.jobs[].status]]' "$out")"; return 1; }
+		gone "$m" || { echo "SIG$sig: left running"; return 1; }
+	done
+}
+
+@test "a signal ignored when piperun started stays ignored, for piperun and its jobs (nohup)" {
+	m=$(marker)
+	f=$(spec <<EOF
+{"jobs": [{"name": "j", "shell": "sleep 0.6; echo still-here; : $m"}]}
+EOF
+)
+	for sig in HUP USR1 PIPE; do
+		out=$BATS_TEST_TMPDIR/out-$sig.json
+		env --ignore-signal="$sig" "$PIPERUN" run "$f" > "$out" &
+		pid=$!
+		for i in $(seq 100); do [ -n "$(procs_with "$m")" ] && break; sleep 0.05; done
+		kill -s "$sig" "$pid"
+		pkill -"$sig" -f -- "$m" || true
+		rc=0
+		wait "$pid" || rc=$?
+		[ "$rc" = 0 ] || { echo "SIG$sig: exit $rc"; return 1; }
+		[ "$(jq -c '[.status, .stopped, .jobs[0].status, .jobs[0].stdout]' "$out")" = '["ok",null,"ok","still-here\n"]' ]
+	done
+}
+
 @test "a second SIGINT sends KILL at once" {
 	f=$(spec <<EOF
 {"jobs": [{"run": ["$PROBE", "ignore-term", "30"], "kill_after": "60s", "repeat": 3}]}
 EOF
 )
 	out=$BATS_TEST_TMPDIR/out.json
-	"$PIPERUN" run "$f" > "$out" &
+	"${INTERRUPTIBLE[@]}" "$PIPERUN" run "$f" > "$out" &
 	pid=$!
 	for i in $(seq 100); do [ "$(pgrep -c -P "$pid" sleep)" = 3 ] && break; sleep 0.05; done
 	kill -INT "$pid"
@@ -188,7 +256,7 @@ EOF
 
 @test "always jobs do not start after an interrupt" {
 	f=$(spec <<<'{"jobs": [{"name": "w", "run": ["sleep", "30"]}, {"name": "c", "run": ["true"], "after": ["w"], "always": true}]}')
-	"$PIPERUN" run "$f" > "$BATS_TEST_TMPDIR/out.json" &
+	"${INTERRUPTIBLE[@]}" "$PIPERUN" run "$f" > "$BATS_TEST_TMPDIR/out.json" &
 	pid=$!
 	for i in $(seq 100); do pgrep -P "$pid" sleep >/dev/null && break; sleep 0.05; done
 	kill -INT "$pid"

@@ -179,9 +179,147 @@ EOF
 	[[ $stderr == *"<stdin>: jobs[0].stdout: expected"* ]]
 }
 
-@test "every example spec in pipelines/ is valid" {
+@test "every example spec in pipelines/ is valid, without a warning" {
 	for f in "$PIPELINES"/*.json; do
 		run --separate-stderr "$PIPERUN" validate "$f"
 		[ "$status" -eq 0 ] || { echo "$f: $stderr"; return 1; }
+		[ -z "$stderr" ] || { echo "$f: $stderr"; return 1; }
 	done
+}
+
+@test "a \\u0000 in a string is an error naming its path, wherever it cannot be kept (validate, plan, run)" {
+	f=$(spec <<EOF
+{"jobs": [$(toucher),
+  {"name": "a", "run": ["tr\u0000ue"]},
+  {"name": "b", "shell": "echo hi\u0000; touch x"},
+  {"name": "c", "run": ["true"], "timeout\u0000": 5},
+  {"name": "d", "run": ["true"], "env": {"A\u0000B": "x", "C": "y\u0000z"}, "cwd": "/tmp\u0000x"},
+  {"name": "e\u0000f", "run": ["true"], "foreach": ["v\u0000w"], "signal": "TERM\u0000"},
+  {"name": "g", "run": ["true"], "secret_env": ["S\u0000"], "after": ["a\u0000"], "stdout": {"file": "o\u0000"}},
+  {"name": "h", "pool": {"task": "gcd", "items": [[1, "x\u0000y"]]}},
+  {"name": "i", "steps": [{"run": ["cat"]}], "items": ["p\u0000q"]}
+]}
+EOF
+)
+	rejected "$f" "$f: jobs[1].run[0]: a NUL character (\\u0000) cannot be used here (only stdin.text can hold one)"
+	for p in 'jobs[2].shell' 'jobs[4].env.C' 'jobs[4].cwd' 'jobs[5].name' 'jobs[5].foreach[0]' \
+		 'jobs[5].signal' 'jobs[6].secret_env[0]' 'jobs[6].after[0]' 'jobs[6].stdout.file' \
+		 'jobs[7].pool.items[0][1]' 'jobs[8].items[0]'; do
+		[[ $stderr == *"$f: $p: a NUL character (\\u0000) cannot be used here"* ]] || { echo "no error for $p"; return 1; }
+	done
+	[[ $stderr == *"$f: jobs[3][\"timeout\\u0000\"]: a key cannot hold a NUL character (\\u0000)"* ]]
+	[[ $stderr == *"$f: jobs[4].env[\"A\\u0000B\"]: a key cannot hold a NUL character"* ]]
+	[ "$(wc -l <<<"$stderr")" -eq 14 ]
+	pr plan "$f"
+	assert_failure 2
+	[[ $stderr == *"$f: jobs[1].run[0]: a NUL character"* ]]
+	# a raw NUL byte (not escaped) is malformed JSON, with line and column
+	printf '{"jobs": [{"run": ["tr\0ue"]}]}' > "$BATS_TEST_TMPDIR/raw.json"
+	rejected "$BATS_TEST_TMPDIR/raw.json" "raw.json: line 1, column 23: malformed JSON: NUL byte"
+}
+
+@test "numbers a spec cannot keep exactly are errors naming the path: beyond 2^53, 1e400, too close to 0" {
+	f=$(spec <<EOF
+{"jobs": [$(toucher),
+  {"run": ["true"], "foreach": [9007199254740992, 9007199254740993, -17334600000000000001],
+   "stdin": {"random": 10, "seed": 9007199254740993}},
+  {"run": ["true"], "timeout": 1e400, "max_output": 1e-400, "retries": 1.5e300}
+]}
+EOF
+)
+	rejected "$f" "$f: jobs[1].foreach[1]: 9007199254740993 is out of range: a spec keeps numbers exactly up to 2^53 (9007199254740992) in magnitude"
+	[[ $stderr == *"$f: jobs[1].foreach[2]: -17334600000000000001 is out of range"* ]]
+	[[ $stderr == *"$f: jobs[1].stdin.seed: 9007199254740993 is out of range"* ]]
+	[[ $stderr == *"$f: jobs[2].timeout: 1e400 is out of range"* ]]
+	[[ $stderr == *"$f: jobs[2].max_output: 1e-400 is out of range: it is too close to 0"* ]]
+	[[ $stderr == *"$f: jobs[2].retries: 1.5e300 is out of range"* ]]
+	[[ $stderr != *"foreach[0]"* ]]
+	[[ $stderr != *"got null"* ]]
+}
+
+@test "JSON nested deeper than the limit says so, with the limit and where" {
+	open=$(printf '[%.0s' {1..1100})
+	close=$(printf ']%.0s' {1..1100})
+	f=$(spec <<EOF
+{"jobs": [$(toucher), {"run": ["true"], "x": $open$close}]}
+EOF
+)
+	# level 1001: the document, jobs and the job are 3, so x's 998th bracket
+	col=$(( $(printf '{"jobs": [%s, {"run": ["true"], "x": ' "$(toucher)" | wc -c) + 998 ))
+	rejected "$f" "$f: line 1, column $col: JSON nested more than 1000 levels deep (the limit)"
+}
+
+@test "a duration over the limit names the limit" {
+	f=$(spec <<EOF
+{"defaults": {"kill_after": "20000000m"}, "jobs": [$(toucher), {"run": ["true"], "timeout": 2000000000}]}
+EOF
+)
+	rejected "$f" "$f: jobs[1].timeout: expected a duration of at most 1000000000s (about 31 years), got 2000000000"
+	[[ $stderr == *"$f: defaults.kill_after: expected a duration of at most 1000000000s (about 31 years), got \"20000000m\""* ]]
+}
+
+@test "validate warns (exit 0) about {} inside the script of an sh -c argv; run and plan do not" {
+	f=$(spec <<'EOF'
+{"defaults": {"stdout": "null"},
+ "jobs": [
+  {"name": "r", "run": ["sh", "-c", "echo got-{} \"<{}>\""], "foreach": ["a"]},
+  {"name": "p", "pipeline": [["true"], ["/bin/bash", "-ec", "echo {} >/dev/null"],
+                             {"run": ["dash", "-o", "errexit", "-c", "echo {}", "dash", "x"]}],
+   "foreach": ["a"]},
+  {"name": "ok", "run": ["sh", "-c", "echo \"$1\"", "sh", "{}"], "foreach": ["a"]},
+  {"name": "argv", "run": ["echo", "{}"], "foreach": ["a"]},
+  {"name": "lit", "run": ["sh", "-c", "echo {{}} {#}"], "foreach": ["a"]},
+  {"name": "nocopies", "run": ["sh", "-c", "echo {}"]},
+  {"name": "s", "items": ["1"],
+   "steps": [{"run": ["busybox", "sh", "-c", "echo got-{}"], "stdin": null},
+             {"coprocess": ["sh", "-xc", "sed -u s/{}/x/"]},
+             {"run": ["sh", "-c", "echo \"$1\"", "sh", "{}"], "stdin": null}]}
+ ]}
+EOF
+)
+	pr validate "$f"
+	assert_success
+	assert_output ''
+	local w="piperun: $f" code='warning: {} is spliced into this shell script as code (a value like $(rm -rf ~) would run it); pass the value as an argument instead:'
+	[ "$stderr" = "$w: jobs[0].run[2]: $code [\"sh\",\"-c\",\"echo got-\\\"\$1\\\" \\\"<\$1>\\\"\",\"sh\",\"{}\"]
+$w: jobs[1].pipeline[1][2]: $code [\"/bin/bash\",\"-ec\",\"echo \\\"\$1\\\" >/dev/null\",\"sh\",\"{}\"]
+$w: jobs[1].pipeline[2].run[4]: $code [\"sh\", \"-c\", \"... \\\"\$1\\\" ...\", \"sh\", \"{}\"]
+$w: jobs[6].steps[0].run[3]: $code [\"busybox\",\"sh\",\"-c\",\"echo got-\\\"\$1\\\"\",\"sh\",\"{}\"]
+$w: jobs[6].steps[1].coprocess[2]: warning: {} is not replaced in a coprocess's argv (its items come on its stdin, one a line): this script sees a literal {}" ]
+	# a spec with errors gets its warnings as well; the status is 2
+	g=$(spec bad.json <<'EOF'
+{"jobs": [{"run": ["sh", "-c", "echo {}"], "foreach": ["a"], "timeout": "soon"}]}
+EOF
+)
+	pr validate "$g"
+	assert_failure 2
+	[[ $stderr == *"jobs[0].timeout: expected a duration"*"jobs[0].run[2]: warning: {} is spliced"* ]]
+	# run and plan say nothing of it
+	pr plan "$f"
+	assert_success
+	[ -z "$stderr" ]
+	pr run "$f" -o none
+	[ -z "$stderr" ]
+}
+
+@test "the README's steps example passes the item as data: validate is silent on it, warns on the old form" {
+	block=$(awk '/^```json/ { on = 1; b = ""; next }
+		on && /^```/ { on = 0; if (b ~ /"assembly"/) printf "%s", b; next }
+		on { b = b $0 "\n" }' "$TESTS_DIR/../README.md")
+	[[ $block == *'"run": ["sh", "-c", "echo \"got-$1\"", "sh", "{}"]'* ]]
+	f=$(spec <<<"{\"jobs\": [$block]}")
+	pr validate "$f"
+	assert_success
+	[ -z "$stderr" ]
+	pr run "$f"
+	assert_success
+	[ "$(jqo '.jobs[0] | [.items_in, .items_out] | @json')" = '[2000,2000]' ]
+	[ "$(jqo '.jobs[0].stdout' | sed '/^$/d' | sort | md5sum)" = "$(seq 2000 | sed 's/.*/got-& resized/' | sort | md5sum)" ]
+	# the form the README had before
+	old=${block/'"echo \"got-$1\"", "sh", "{}"'/'"echo got-{}"'}
+	[ "$old" != "$block" ]
+	g=$(spec old.json <<<"{\"jobs\": [$old]}")
+	pr validate "$g"
+	assert_success
+	[[ $stderr == *"jobs[0].steps[0].run[2]: warning: {} is spliced into this shell script as code"* ]]
 }

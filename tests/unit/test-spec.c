@@ -1,7 +1,9 @@
 /* test-spec.c - spec loading: every error with its path, expansion and
  * naming of copies, placeholders, dependencies, cycles. */
 #include "config.h"
+#include "piperun-task.h"
 #include "spec.h"
+#include "shell.h"
 #include "tap.h"
 #include "util.h"
 
@@ -121,8 +123,10 @@ static void test_expansion(void)
 	is_str(s->jobs[4].stages[0].argv[2], "{}", "{{}} is a literal {}");
 	is_str(s->jobs[6].name, "fr[x]#1", "foreach + repeat: fr[x]#1");
 	is_str(s->jobs[7].name, "fr[x]#2", "foreach + repeat: fr[x]#2");
-	is_str(s->jobs[8].stages[0].argv[2], "echo '$(id)'", "{} is shell-quoted in shell");
-	is_str(s->jobs[9].stages[0].argv[2], "echo 'it'\\''s'", "quotes inside values survive");
+	is_str(s->jobs[8].stages[0].argv[2], SHELL_VALUE_PREFIX "echo \"${" SHELL_VALUE_VAR "}\"",
+	       "{} in shell is a reference to the value");
+	is_str(s->jobs[8].stages[0].argv[4], "$(id)", "the value is an argument of sh");
+	is_str(s->jobs[9].stages[0].argv[4], "it's", "quotes inside values survive");
 	is_str(s->jobs[10].stages[0].argv[1], "{}", "a job without copies is left alone");
 	spec_free(s);
 }
@@ -194,43 +198,305 @@ static void test_resolution(void)
 		is_int(s->jobs[4].stages[0].exe_status, 127, "the same from cwd /tmp: not found");
 		spec_free(s);
 	}
-	char *p = placeholder_subst("a{}b{#}c{{}}", "V", 7, false);
+	char *p = placeholder_subst("a{}b{#}c{{}}", "V", 7);
 	is_str(p, "aVb7c{}", "placeholder_subst");
 	free(p);
-	p = placeholder_subst("a\\{}b", "V", 1, false);
+	p = placeholder_subst("a\\{}b", "V", 1);
 	is_str(p, "a\\Vb", "verbatim: a backslash does not hide {} (found by fuzz-subst)");
 	free(p);
-	p = placeholder_subst("", "V", 1, false);
+	p = placeholder_subst("", "V", 1);
 	is_str(p, "", "an empty template gives \"\" (found by fuzz-subst)");
 	free(p);
-	/* in `shell`, quoted for where {} sits: bare, '...' or "..." */
-	static const struct { const char *tmpl, *value, *want, *what; } q[] = {
-		{ "echo {}", "plain-1.txt", "echo plain-1.txt", "a safe value is left bare" },
-		{ "echo {}", "a b$(x)", "echo 'a b$(x)'", "bare: one single-quoted word" },
-		{ "echo {}", "it's", "echo 'it'\\''s'", "bare: ' closed, escaped, reopened" },
-		{ "echo {}", "A=b", "echo 'A=b'", "bare: = is quoted (no assignment)" },
-		{ "echo {}", "", "echo ''", "bare: an empty value stays a word" },
-		{ "echo '{}'", "x'; rm y; '", "echo 'x'\\''; rm y; '\\'''",
-		  "inside '...': ' is closed, escaped, reopened" },
-		{ "echo \"{}\"", "$(x) `y` \"z\" \\", "echo \"\\$(x) \\`y\\` \\\"z\\\" \\\\\"",
-		  "inside \"...\": $ ` \" \\ escaped" },
-		{ "echo \"it's\" {}", "$x", "echo \"it's\" '$x'", "a ' inside \"...\" opens no quote" },
-		{ "echo \\' {}", "$x", "echo \\' '$x'", "an escaped ' opens no quote" },
-		{ "echo '\\' {}", "$x", "echo '\\' '$x'", "no escapes inside '...'" },
-		{ "# it's a comment\necho {}", "$(id)", "# it's a comment\necho '$(id)'",
-		  "a ' in a # comment opens no quote" },
-		{ "echo \"$(echo {})\"", "x; id", "echo \"$(echo 'x; id')\"",
-		  "$(...) inside \"...\" is a bare context of its own" },
-		{ "echo `echo {}` {}", "a b", "echo `echo 'a b'` 'a b'", "`...` nests and ends" },
-		{ "echo $(printf %s \"{}\") '{}'", "$x'", "echo $(printf %s \"\\$x'\") '$x'\\'''",
-		  "after $(...) the outer context resumes" },
-		{ "x=a#b; echo {}", "$y", "x=a#b; echo '$y'", "# inside a word is no comment" },
+}
+
+/* `shell` scripts: {} becomes a reference to the value, quoted for where
+ * it sits as sh reads the script; arithmetic contexts are named. */
+#define V "${" SHELL_VALUE_VAR "}"
+#define BARE "\"" V "\""
+static void test_shell(void)
+{
+	static const struct { const char *tmpl, *want, *arith, *what; } q[] = {
+		{ "echo {}", "echo " BARE, NULL, "bare: a quoted reference" },
+		{ "echo a{}b", "echo a" BARE "b", NULL, "inside a word" },
+		{ "echo 'a{}b'", "echo 'a'" BARE "'b'", NULL, "inside '...': closed, referenced, reopened" },
+		{ "echo '{}'", "echo " BARE, NULL, "'{}' is a bare {}" },
+		{ "echo \"x{}\"", "echo \"x" V "\"", NULL, "inside \"...\": the bare reference" },
+		{ "echo $'a\\t{}'", "echo $'a\\t'" BARE "$''", NULL, "inside $'...': reopened as $'" },
+		{ "echo \"$(echo {})\"", "echo \"$(echo " BARE ")\"", NULL,
+		  "$(...) inside \"...\" is a context of its own" },
+		{ "echo \"$(echo \"{}\")\"", "echo \"$(echo \"" V "\")\"", NULL,
+		  "double quotes inside $(...) inside double quotes" },
+		{ "echo \"${v:-\"{}\"}\"", "echo \"${v:-\"" V "\"}\"", NULL, "nested quotes in ${...}" },
+		{ "echo ${v:-{}}", "echo ${v:-" BARE "}", NULL, "the word of ${v:-word}" },
+		{ "echo \"${v:-'{}'}\"", "echo \"${v:-'" BARE "'}\"", NULL,
+		  "\"${v:-'...'}\": the ' are text there" },
+		{ "echo \"${v#'{}'}\"", "echo \"${v#''" BARE "''}\"", NULL,
+		  "\"${v#'...'}\": the ' quote a pattern" },
+		{ "echo ${v#{}}", "echo ${v#" BARE "}", NULL, "a pattern: quoted, so literal" },
+		{ "echo `echo {}` \"`echo {}`\"", "echo `echo " BARE "` \"`echo " BARE "`\"", NULL,
+		  "backquotes, bare and inside \"...\"" },
+		{ "echo `echo \"{}\" 'a{}'`", "echo `echo \"" V "\" 'a'" BARE "''`", NULL,
+		  "quotes inside backquotes" },
+		{ "x=`echo \\`echo {}\\``; echo {}", "x=`echo \\`echo " BARE "\\``; echo " BARE, NULL,
+		  "nested backquotes" },
+		{ "echo `echo \"\\`echo {}\\`\"`", "echo `echo \"\\`echo " BARE "\\`\"`", NULL,
+		  "nested backquotes inside \"...\": a context of their own" },
+		{ "echo <(echo {})", "echo <(echo " BARE ")", NULL, "process substitution" },
+		{ "# it's {} here\necho {}", "# it's {} here\necho " BARE, NULL,
+		  "a # comment is left alone, and its ' opens nothing" },
+		{ "echo {} # {}", "echo " BARE " # {}", NULL, "a comment after a command" },
+		{ "echo a#{}", "echo a#" BARE, NULL, "# inside a word is no comment" },
+		{ "echo \\{} {}", "echo \\{} " BARE, NULL, "an escaped { is no placeholder" },
+		{ "echo \"a\\\"{}\"", "echo \"a\\\"" V "\"", NULL, "an escaped \" inside \"...\"" },
+		{ "echo \\' {}", "echo \\' " BARE, NULL, "an escaped ' opens no quote" },
+		{ "cat <<EOF\n'{}' \"{}\"\nEOF\necho 'x{}'",
+		  "cat <<EOF\n'" V "' \"" V "\"\nEOF\necho 'x'" BARE "''", NULL,
+		  "a here-document: quotes are text, the body ends at its line" },
+		{ "cat <<-EOF; echo {}\n\t{}\n\tEOF\necho {}",
+		  "cat <<-EOF; echo " BARE "\n\t" V "\n\tEOF\necho " BARE, NULL,
+		  "<<-: the body starts after the newline, tabs before its end" },
+		{ "cat <<A <<'B'; cat <<C\n{}\nA\n{{}}\nB\n$(echo {})\nC\necho '{}'",
+		  "cat <<A <<'B'; cat <<C\n" V "\nA\n{}\nB\n$(echo " BARE ")\nC\necho " BARE,
+		  NULL, "three here-documents on one line, one after the other" },
+		{ "x=$(cat <<E\n)'{}'\nE\n); echo {}", "x=$(cat <<E\n)'" V "'\nE\n); echo " BARE, NULL,
+		  "a here-document inside $(...): its ) and ' are text" },
+		{ "x=$(case $y in a) echo {};; (b|c) echo '{}';; esac); echo {}",
+		  "x=$(case $y in a) echo " BARE ";; (b|c) echo " BARE ";; esac); echo " BARE, NULL,
+		  "case patterns inside $(...) do not end it" },
+		{ "case {} in {}|x) echo \"{}\";; esac", "case " BARE " in " BARE "|x) echo \"" V "\";; esac",
+		  NULL, "a case word and pattern: quoted, so literal" },
+		{ "f() { echo {}; }; f", "f() { echo " BARE "; }; f", NULL, "a function" },
+		{ "echo $(( {} + 1 ))", "echo $(( " V " + 1 ))", "$((...))", "$((...))" },
+		{ "echo \"$(( {} ))\"", "echo \"$(( " V " ))\"", "$((...))", "$((...)) inside \"...\"" },
+		{ "(( x = {} ))", "(( x = " V " ))", "((...))", "((...))" },
+		{ "for (( i = {}; i < 3; i++ )); do :; done", "for (( i = " V "; i < 3; i++ )); do :; done",
+		  "((...))", "for ((...))" },
+		{ "echo $[{}+1]", "echo $[" V "+1]", "$[...]", "$[...]" },
+		{ "let x={}", "let x=" BARE, "the arguments of let", "let" },
+		{ "[[ {} -eq 1 ]]", "[[ " BARE " -eq 1 ]]", "[[ ... -eq ... ]]", "[[ {} -eq 1 ]]" },
+		{ "[[ 1 -lt \"{}\" ]]", "[[ 1 -lt \"" V "\" ]]", "[[ ... -eq ... ]]", "[[ 1 -lt \"{}\" ]]" },
+		{ "[[ {} == x && 1 -eq 1 ]]", "[[ " BARE " == x && 1 -eq 1 ]]", NULL,
+		  "[[ ]]: only the operands of -eq etc. are arithmetic" },
+		{ "a[{}]=1", "a[" V "]=1", "an array subscript", "an array element assignment" },
+		{ "echo ${a[{}]}", "echo ${a[" V "]}", "a subscript of ${name[...]}", "${a[...]}" },
+		{ "echo ${v:{}:2}", "echo ${v:" V ":2}", "the offset of ${name:offset:length}", "${v:offset}" },
+		{ "echo ${v:1:{}}", "echo ${v:1:" V "}", "the offset of ${name:offset:length}", "${v:o:length}" },
+		{ "echo $(( $(echo {}) ))", "echo $(( $(echo " BARE ") ))", NULL,
+		  "a command inside arithmetic is no arithmetic" },
+		{ "echo $$({})", "echo $$(" BARE ")", NULL, "$$ is whole: ( after it opens a subshell" },
 	};
 	for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
-		p = placeholder_subst(q[i].tmpl, q[i].value, 1, true);
-		is_str(p, q[i].want, "%s", q[i].what);
-		free(p);
+		struct shell_script sc = { 0 };
+		char *why = NULL;
+		if (!ok(shell_subst(q[i].tmpl, NULL, 7, &sc, &why) == 0, "%s: accepted", q[i].what)) {
+			printf("#   %s\n", why);
+			free(why);
+			continue;
+		}
+		const char *body = sc.script;
+		if (!strncmp(body, SHELL_VALUE_PREFIX, strlen(SHELL_VALUE_PREFIX)))
+			body += strlen(SHELL_VALUE_PREFIX);
+		else
+			body = "(no prefix)";
+		is_str(body, q[i].want, "%s", q[i].what);
+		is_str(sc.arith, q[i].arith, "%s: arithmetic?", q[i].what);
+		ok(sc.takes_value, "%s: takes the value", q[i].what);
+		free(sc.script);
 	}
+
+	/* what is not {} stays text; repeat's {} (an integer) is spliced */
+	static const struct { const char *tmpl, *splice, *want, *what; } t[] = {
+		{ "echo ${#} {#} {{}}", NULL, "echo ${#} 7 {}", "${#} is sh's, {#} and {{}} are text" },
+		{ "echo {}", NULL, "echo " BARE, "(takes a value)" },
+		{ "echo {} 'a{}' \"{}\"", "3", "echo 3 'a3' \"3\"", "repeat: the copy index as text" },
+		{ "cat <<'E'\n{} {#}\nE", "3", "cat <<'E'\n3 7\nE", "repeat: also where nothing expands" },
+	};
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		struct shell_script sc = { 0 };
+		char *why = NULL;
+		int rc = shell_subst(t[i].tmpl, t[i].splice, 7, &sc, &why);
+		ok(rc == 0 && sc.takes_value == (i == 1), "%s: takes a value only with a reference", t[i].what);
+		if (rc == 0 && sc.takes_value)
+			is_str(sc.script, SHELL_VALUE_PREFIX "echo " BARE, "%s: the prefix first", t[i].what);
+		else
+			is_str(rc == 0 ? sc.script : why, t[i].want, "%s", t[i].what);
+		free(sc.script);
+		free(why);
+	}
+
+	/* where a value cannot be data */
+	static const char *const bad[] = {
+		"cat <<'EOF'\n{}\nEOF", "cat <<\"EOF\"\n{}\nEOF", "cat <<\\EOF\n{}\nEOF",
+		"cat <<E'O'F; echo {}\n{}\nEOF",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct shell_script sc = { 0 };
+		char *why = NULL;
+		ok(shell_subst(bad[i], NULL, 1, &sc, &why) < 0 && why &&
+		   strstr(why, "here-document whose delimiter is quoted"),
+		   "{} in a here-document with a quoted delimiter is refused (%zu)", i);
+		free(why);
+		free(sc.script);
+	}
+
+	/* the value checks: integers in arithmetic, never [ with $ or ` */
+	static const struct { const char *value; bool arith, good; } v[] = {
+		{ "12", true, true }, { "-3", true, true }, { "+0", true, true }, { "08", true, true },
+		{ "", true, false }, { "-", true, false }, { "1.5", true, false }, { " 1", true, false },
+		{ "0x1", true, false }, { "1e3", true, false }, { "a[$(id)]", true, false },
+		{ "x", true, false },
+		{ "a[$(id)]", false, false }, { "b[`id`]", false, false }, { "[$", false, false },
+		{ "$x[", false, false },
+		{ "a[x]", false, true }, { "$(id)", false, true }, { "`id`", false, true },
+		{ "", false, true }, { "it's", false, true },
+	};
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+		char *why = shell_value_check(v[i].value, v[i].arith ? "$((...))" : NULL);
+		ok(!why == v[i].good, "shell_value_check(\"%s\", %s): %s", v[i].value,
+		   v[i].arith ? "arithmetic" : "elsewhere", v[i].good ? "data" : "refused");
+		free(why);
+	}
+
+	/* the positional form validate shows */
+	char *p = shell_subst_positional("echo got-{} \"<{}>\" '{}' {{}} {#}");
+	is_str(p, "echo got-\"$1\" \"<$1>\" \"$1\" {{}} {#}", "the positional form");
+	free(p);
+	p = shell_subst_positional("cat <<'E'\n{}\nE");
+	is_str(p, NULL, "no positional form where {} cannot be a reference");
+
+	/* in a spec: the argv, and errors with their paths */
+	struct errlist e;
+	struct spec *s = load("{\"jobs\": [{\"name\": \"s\", \"shell\": \"echo {} {#}\","
+			      " \"foreach\": [\"$(x)\"]},"
+			      " {\"name\": \"r\", \"shell\": \"echo {}\", \"repeat\": 2},"
+			      " {\"name\": \"n\", \"shell\": \"echo {}\"}]}", &e);
+	if (ok(s != NULL, "a shell spec with copies loads")) {
+		struct stage_spec *st = &s->jobs[0].stages[0];
+		is_int(st->argc, 5, "a foreach copy: sh -c SCRIPT /bin/sh VALUE");
+		is_str(st->argv[2], SHELL_VALUE_PREFIX "echo " BARE " 1", "... its script");
+		is_str(st->argv[3], "/bin/sh", "... $0 as without a value");
+		is_str(st->argv[4], "$(x)", "... the value, as it is");
+		is_str(s->jobs[0].shell, st->argv[2], "... shell is what sh runs");
+		is_int(s->jobs[1].stages[0].argc, 3, "a repeat copy: the index as text");
+		is_str(s->jobs[3].stages[0].argv[2], "echo {}", "no copies: left alone");
+		is_int(s->jobs[3].stages[0].argc, 3, "no copies: no value");
+		spec_free(s);
+	}
+	errlist_free(&e);
+	rejects("{\"jobs\": [{\"shell\": \"echo $(( {} ))\", \"foreach\": [\"1\", \"x\"]}]}",
+		"t.json: jobs[0].foreach[1]: \"x\": {} is read as arithmetic in $((...))");
+	rejects("{\"defaults\": {\"foreach\": [\"a[$(id)]\"]}, \"jobs\": [{\"shell\": \"echo {}\"}]}",
+		"t.json: defaults.foreach[0]: \"a[$(id)]\": a value with '[' and '$'");
+	rejects("{\"defaults\": {\"shell\": \"cat <<'E'\\n{}\\nE\"}, \"jobs\": [{\"foreach\": [\"x\"]}]}",
+		"t.json: defaults.shell: {} is in a here-document whose delimiter is quoted");
+	/* a value that is a secret is not shown */
+	s = load("{\"jobs\": [{\"shell\": \"echo {}\", \"env\": {\"PW\": \"a[$(pw)]\"},"
+		 " \"secret_env\": [\"PW\"], \"foreach\": [\"a[$(pw)]\"]}]}", &e);
+	ok(!s && e.n == 1 && strstr(e.msg[0], "foreach[0]: \"***\":") && !strstr(e.msg[0], "pw"),
+	   "a secret value is hidden in the error: %s", e.n ? e.msg[0] : "(none)");
+	spec_free(s);
+	errlist_free(&e);
+}
+
+/* What cJSON alone would lose: \u0000 in strings, numbers beyond 2^53. */
+static void test_raw(void)
+{
+	rejects("{\"jobs\": [{\"run\": [\"tr\\u0000ue\"]}]}",
+		"t.json: jobs[0].run[0]: a NUL character (\\u0000) cannot be used here");
+	rejects("{\"jobs\": [{\"run\": [\"true\"], \"timeout\\u0000\": 1}]}",
+		"t.json: jobs[0][\"timeout\\u0000\"]: a key cannot hold a NUL character");
+	rejects("{\"defaults\": {\"env\": {\"A\": \"\\\"\\u0000\"}}, \"jobs\": [{\"run\": [\"true\"]}]}",
+		"t.json: defaults.env.A: a NUL character");
+	/* an escaped backslash before u0000 is no NUL */
+	struct errlist e = { 0 };
+	const char *txt = "{\"jobs\": [{\"run\": [\"echo\", \"\\\\u0000\"],"
+		" \"stdin\": {\"text\": \"a\\u0000\\ud83d\\ude00\\n\\u0000\"}}]}";
+	struct spec *s = spec_load_mem("t.json", txt, strlen(txt), &e);
+	if (ok(s != NULL, "stdin.text may hold \\u0000")) {
+		is_str(s->jobs[0].stages[0].argv[1], "\\u0000", "\\\\u0000 is a backslash and u0000");
+		is_int(s->jobs[0].in.len, 8, "stdin.text keeps every byte");
+		ok(!memcmp(s->jobs[0].in.data, "a\0\xF0\x9F\x98\x80\n\0", 8),
+		   "stdin.text bytes: NUL, a surrogate pair as UTF-8, an escape");
+	}
+	spec_free(s);
+	errlist_free(&e);
+	/* a raw NUL byte: line and column */
+	const char raw[] = "{\"jobs\":\n [{\"run\": [\"a\0\"]}]}";
+	s = spec_load_mem("t.json", raw, sizeof raw - 1, &e);
+	ok(!s && e.n == 1 && strstr(e.msg[0], "line 2, column 14: malformed JSON: NUL byte"),
+	   "a raw NUL byte is malformed JSON at its line and column");
+	spec_free(s);
+	errlist_free(&e);
+
+	rejects("{\"jobs\": [{\"run\": [\"a\"], \"foreach\": [9007199254740993]}]}",
+		"jobs[0].foreach[0]: 9007199254740993 is out of range");
+	rejects("{\"jobs\": [{\"run\": [\"a\"], \"foreach\": [9007199254740992.5]}]}",
+		"jobs[0].foreach[0]: 9007199254740992.5 is out of range");
+	rejects("{\"jobs\": [{\"run\": [\"a\"], \"foreach\": [1e16]}]}", "1e16 is out of range");
+	rejects("{\"jobs\": [{\"run\": [\"a\"], \"foreach\": [90071992547409930e-1]}]}",
+		"90071992547409930e-1 is out of range");
+	rejects("{\"jobs\": [{\"run\": [\"a\"], \"timeout\": 1e400}]}", "jobs[0].timeout: 1e400 is out of range");
+	rejects("{\"jobs\": [{\"run\": [\"a\"], \"timeout\": -1e-400}]}", "-1e-400 is out of range: it is too close to 0");
+	rejects("{\"jobs\": [{\"run\": [\"a\"], \"timeout\": 1e10}]}",
+		"jobs[0].timeout: expected a duration of at most 1000000000s (about 31 years), got 10000000000");
+	s = must_load("{\"jobs\": [{\"name\": \"n\", \"run\": [\"echo\", \"{}\"], \"foreach\":"
+		      " [1733460000000000, 9007199254740992, -9007199254740992, 0.1, 1e15,"
+		      " 90071992547409920e-1, 007, -0, 1.5e-7, 0e999]}]}");
+	if (s) {
+		static const char *const want[] = {
+			"1733460000000000", "9007199254740992", "-9007199254740992", "0.1",
+			"1000000000000000", "9007199254740992", "7", "0", "1.5e-07", "0",
+		};
+		for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+			is_str(s->jobs[i].stages[0].argv[1], want[i], "a number becomes %s", want[i]);
+		is_str(s->jobs[0].name, "n[1733460000000000]", "and names it exactly");
+	}
+	spec_free(s);
+
+	/* nesting: 1000 levels parse, 1001 name the limit (the document,
+	 * jobs and the job are 3) */
+	struct buf b = { 0 };
+	buf_addstr(&b, "{\"jobs\": [{\"run\": [\"a\"], \"x\": ");
+	for (int i = 0; i < 997; i++)
+		buf_addch(&b, '[');
+	for (int i = 0; i < 997; i++)
+		buf_addch(&b, ']');
+	buf_addstr(&b, "}]}");
+	rejects(b.p, "jobs[0].x: unknown key");
+	buf_free(&b);
+	buf_addstr(&b, "{\"jobs\": [{\"run\": [\"a\"], \"x\": ");
+	for (int i = 0; i < 998; i++)
+		buf_addch(&b, '[');
+	for (int i = 0; i < 998; i++)
+		buf_addch(&b, ']');
+	buf_addstr(&b, "}]}");
+	rejects(b.p, "line 1, column 1028: JSON nested more than 1000 levels deep (the limit)");
+	buf_free(&b);
+
+	/* `pool` item lines through the JSON parser: integers from their digits */
+	struct piperun_arg *args = NULL;
+	size_t n = 0;
+	char *why = NULL;
+	const char *line = "[9007199254740993, -9223372036854775808, 99999999999999999999, 1e3, 0.5,"
+		" [1, 2.50], \"s\"]";
+	if (ok(spec_parse_item_array(line, strlen(line), &args, &n, &why) == 0 && n == 7,
+	       "an item array parses")) {
+		ok(args[0].type == PIPERUN_ARG_INT && args[0].i == 9007199254740993LL, "2^53+1 is exact");
+		ok(args[1].type == PIPERUN_ARG_INT && args[1].i == INT64_MIN, "INT64_MIN is exact");
+		ok(args[2].type == PIPERUN_ARG_NUMBER, "beyond int64: a number, as on a plain line");
+		ok(args[3].type == PIPERUN_ARG_NUMBER && args[3].d == 1000, "1e3: a number, as on a plain line");
+		ok(args[4].type == PIPERUN_ARG_NUMBER && args[4].d == 0.5, "0.5 a number");
+		ok(args[5].type == PIPERUN_ARG_OTHER && !strcmp(args[5].s, "[1, 2.50]"), "an array as written");
+		ok(args[6].type == PIPERUN_ARG_STRING && !strcmp(args[6].s, "s"), "a string");
+		for (size_t i = 0; i < n; i++)
+			if (args[i].type == PIPERUN_ARG_STRING || args[i].type == PIPERUN_ARG_OTHER)
+				free((char *)args[i].s);
+		free(args);
+	}
+	line = "[1, 1e400, \"x\"]";
+	ok(spec_parse_item_array(line, strlen(line), &args, &n, &why) < 0 &&
+	   !strcmp(why, "argument 2: 1e400 is out of range"), "1e400 in an item is out of range");
+	free(why);
 }
 
 int main(void)
@@ -239,5 +505,7 @@ int main(void)
 	test_expansion();
 	test_deps();
 	test_resolution();
+	test_raw();
+	test_shell();
 	return done_testing();
 }
