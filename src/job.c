@@ -1161,13 +1161,15 @@ static void on_file_open(struct watch *w, uint32_t ev)
 		int e = errno;
 		files_close(j, false);
 		if (short_of_resources(e)) {
-			/* as a start short of fds: nothing ran, try again later */
+			/* as a start short of fds: nothing ran, the job waits
+			 * for a running one to end (the runner's ended()) */
 			timer_stop(j->env->loop, &j->t_timeout);
 			j->attempts--;
 			j->throttled++;
 			j->state = JOB_PENDING;
+			free(j->error);
+			j->error = xasprintf("cannot start: %s", strerror(e));
 			j->env->ops->ended(j);
-			j->env->ops->ready(j);
 			return;
 		}
 		fail_now(j, false, 0, file_error(j, (size_t)(f - j->files), strerror(e)));

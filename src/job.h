@@ -76,9 +76,11 @@ struct job;
 struct job_ops {
 	/* The job left RUNNING/ENDING (its slot is free): it is now DONE, or
 	 * in RETRY_WAIT and will call ready() when its delay is over, or
-	 * PENDING again and calls ready() at once (its files, opened in the
-	 * background, are there: it starts through job_start like any
-	 * other). */
+	 * PENDING again: with resume, it calls ready() at once (its files,
+	 * opened in the background, are there: it starts through job_start
+	 * like any other); without, its start came short after all (its
+	 * pipeline host could not fork; error says why) and it waits like
+	 * a job_start that returned -1. */
 	void (*ended)(struct job *j);
 	void (*ready)(struct job *j);
 	/* A child was reaped, or a group is being waited for: reap orphans

@@ -315,12 +315,33 @@ static void finished(struct runner *r, struct job *j)
 	}
 }
 
+/* A job whose start came short after all (its pipeline host could not
+ * fork, an opener thread could not open for lack of fds): like a start
+ * that found no headroom it waits for a running job to end, and is an
+ * error if nothing else is running (then DONE).  Returns whether it
+ * waits. */
+static bool start_came_short(struct job *j, bool others)
+{
+	if (others)
+		return true;
+	char *msg = xasprintf("%s (and no other job is running)",
+			      j->error ? j->error : "cannot start");
+	job_skip(j, NULL);
+	j->status = ST_ERROR;
+	j->error = msg;
+	return false;
+}
+
 static void on_ended(struct job *j)
 {
 	struct runner *r = j->env->ops->ctx;
 	tracked_del(r, j->pid);
 	r->running--;
 	r->throttled = false;
+	if (j->state == JOB_PENDING && !j->resume && start_came_short(j, r->running > 0)) {
+		ready_push(r, j->index);
+		r->throttled = true;
+	}
 	if (j->state == JOB_DONE) {
 		finished(r, j);
 		if (r->cfg->fail_fast && r->not_ok >= (size_t)r->cfg->fail_fast &&
@@ -542,9 +563,14 @@ static void worker_ended(struct job *j)
 	if (j->pid > 0 && w->r->live)
 		w->r->live--;
 	pthread_cond_broadcast(&w->r->ended_cv);
+	/* a start that came short (start_came_short) waits here for a job
+	 * to end, then starts again */
+	if (j->state == JOB_PENDING && !j->resume &&
+	    start_came_short(j, w->r->live || w->r->spawning))
+		pthread_cond_wait(&w->r->ended_cv, &w->r->mtx);
 	unlock(w->r);
-	/* DONE and RETRY_WAIT are seen by worker_run; PENDING (a host short
-	 * of processes) is started again there */
+	/* DONE and RETRY_WAIT are seen by worker_run; PENDING is started
+	 * again there */
 }
 
 static void worker_ready(struct job *j)
