@@ -54,6 +54,24 @@ static void keep_mem(struct capture *c, const char *p, size_t n)
 	c->mem_len += n;
 }
 
+/* Append to the spill file; returns the bytes written (all, unless the
+ * disk is full: then c->err is set). */
+static size_t spill(struct capture *c, const char *p, size_t n)
+{
+	size_t done = 0;
+	while (done < n) {
+		ssize_t r = write(c->spill_fd, p + done, n - done);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			c->err = r < 0 ? errno : ENOSPC;
+			break;
+		}
+		done += (size_t)r;
+	}
+	return done;
+}
+
 static void keep(struct capture *c, const char *p, size_t n)
 {
 	size_t in_mem = 0;
@@ -69,22 +87,29 @@ static void keep(struct capture *c, const char *p, size_t n)
 		return;
 	if (c->spill_fd < 0 && !c->err) {
 		c->spill_fd = tmpfile_open();
-		if (c->spill_fd < 0)
-			c->err = errno;
-	}
-	if (c->spill_fd >= 0) {
-		while (n) {
-			ssize_t r = write(c->spill_fd, p, n);
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r <= 0) {
-				/* disk full: the rest stays in memory */
-				c->err = r < 0 ? errno : ENOSPC;
-				break;
-			}
-			p += r;
-			n -= (size_t)r;
+		if (c->spill_fd < 0) {
+			/* Out of fds: the runner keeps one free for each spill
+			 * file a running job may open, so this is a passing
+			 * shortage (fds taken outside piperun's count): the
+			 * bytes wait in memory (max_output bounds them) and the
+			 * next read tries again.  Anything else is for good. */
+			if (errno != EMFILE && errno != ENFILE)
+				c->err = errno;
+		} else if (c->mem_len > CAPTURE_MEM_MAX) {
+			/* what waited in memory goes first, keeping the order
+			 * mem[0 .. MAX) | file | mem[MAX ..) */
+			size_t w = spill(c, c->mem + CAPTURE_MEM_MAX, c->mem_len - CAPTURE_MEM_MAX);
+			memmove(c->mem + CAPTURE_MEM_MAX, c->mem + CAPTURE_MEM_MAX + w,
+				c->mem_len - CAPTURE_MEM_MAX - w);
+			c->mem_len -= w;
 		}
+	}
+	if (c->spill_fd >= 0 && c->mem_len <= CAPTURE_MEM_MAX) {
+		/* (once bytes stay in memory after the file, later ones must
+		 * follow them there) */
+		size_t w = spill(c, p, n);
+		p += w;
+		n -= w;
 	}
 	if (n)
 		keep_mem(c, p, n);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 enum output { OUT_JSON, OUT_JSONL, OUT_TEXT, OUT_NONE };
@@ -242,6 +243,21 @@ static int cmd_run(int argc, char **argv)
 	 * record (all skipped) and piperun dies of the signal. */
 	size_t text_len = 0;
 	char *text = spec_read(argv[optind], &text_len, &errs);
+	/* --results naming a FIFO (or a device) may wait for its reader:
+	 * open it while a SIGINT still ends piperun (nothing started yet).
+	 * A regular file is opened once the spec is known good, so that a
+	 * spec error leaves it untouched. */
+	int results_fd = -1;
+	struct stat rst;
+	if (text && cli.results && stat(cli.results, &rst) == 0 &&
+	    (S_ISFIFO(rst.st_mode) || S_ISCHR(rst.st_mode)) &&
+	    (results_fd = open(cli.results, O_WRONLY | O_TRUNC | O_CLOEXEC)) < 0) {
+		fprintf(stderr, "piperun: --results %s: %s\n", cli.results, strerror(errno));
+		free(text);
+		free(only);
+		errlist_free(&errs);
+		return EXIT_USAGE;
+	}
 	runner_block_signals();
 	struct spec *s = text ? spec_load_mem(strcmp(argv[optind], "-") ? argv[optind] : "<stdin>",
 					      text, text_len, &errs) : NULL;
@@ -254,6 +270,8 @@ static int cmd_run(int argc, char **argv)
 	if (!s) {
 		errlist_print(&errs);
 		errlist_free(&errs);
+		if (results_fd >= 0)
+			close(results_fd);
 		return EXIT_USAGE;
 	}
 	errlist_free(&errs);
@@ -266,9 +284,13 @@ static int cmd_run(int argc, char **argv)
 	if (fail_fast >= 0)
 		s->fail_fast = fail_fast;
 
-	int results_fd = -1;
-	if (cli.results) {
-		results_fd = open(cli.results, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	if (cli.results && results_fd < 0) {
+		/* O_NONBLOCK: should a FIFO have appeared there meanwhile, it
+		 * fails (no reader) rather than wait with signals blocked */
+		results_fd = open(cli.results, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK,
+				  0666);
+		if (results_fd >= 0)
+			fcntl(results_fd, F_SETFL, fcntl(results_fd, F_GETFL) & ~O_NONBLOCK);
 		if (results_fd < 0) {
 			err_line("piperun: --results %s: %s", cli.results, strerror(errno));
 			spec_free(s);

@@ -2,14 +2,18 @@
 #include "config.h"
 #include "job.h"
 #include "chain.h"
+#include "opener.h"
 #include "spawn.h"
 #include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +111,18 @@ static void close_in(struct job *j)
 
 /* ------------------------------------------------------------- output */
 
+/* Give back what is left of the job's promised spill files (fd_need). */
+static void unpromise(struct job *j, int n)
+{
+	if (n > j->fds_promised)
+		n = j->fds_promised;
+	if (n <= 0)
+		return;
+	j->fds_promised -= n;
+	if (j->env->fds)
+		__atomic_sub_fetch(&j->env->fds->spills, n, __ATOMIC_RELAXED);
+}
+
 /* Read what a pipe holds now; returns false at EOF or error (closed). */
 static bool pump(struct job *j, int *fd, struct watch *w, struct capture *c,
 		 int max_reads)
@@ -114,7 +130,10 @@ static bool pump(struct job *j, int *fd, struct watch *w, struct capture *c,
 	for (int i = 0; max_reads < 0 || i < max_reads; i++) {
 		ssize_t r = read(*fd, j->env->scratch, JOB_SCRATCH);
 		if (r > 0) {
+			bool spilled = c->spill_fd >= 0;
 			capture_add(c, j->env->scratch, (size_t)r);
+			if (!spilled && c->spill_fd >= 0)
+				unpromise(j, 1); /* the promised fd is open now */
 			continue;
 		}
 		if (r < 0 && errno == EINTR)
@@ -381,6 +400,17 @@ static void on_in(struct watch *w, uint32_t ev)
 /* --------------------------------------------------------- attempt end */
 
 static void on_retry(struct timer *t);
+static void files_close(struct job *j, bool keep_waited);
+
+/* The attempt's cgroup is over (contain_job_end), and with it the O_PATH
+ * fd of its directory that fd_reserve counts. */
+static void cgroup_end(struct job *j)
+{
+	bool had = j->cj.dirfd >= 0;
+	contain_job_end(j->env->contain, &j->cj);
+	if (had && j->env->fds)
+		__atomic_sub_fetch(&j->env->fds->opath, 1, __ATOMIC_RELAXED);
+}
 
 static int stage_returncode(const struct stage_result *s)
 {
@@ -444,12 +474,15 @@ static void attempt_end(struct job *j)
 	close_fd(j, &j->fd_err, &j->w_err);
 	close_in(j);
 	close_pipeline_fds(j);
+	files_close(j, false);
+	j->resume = false;
+	unpromise(j, j->fds_promised);
 	if (j->pidfd >= 0) {
 		loop_del(l, &j->w_pid);
 		close(j->pidfd);
 		j->pidfd = -1;
 	}
-	contain_job_end(j->env->contain, &j->cj);
+	cgroup_end(j);
 	capture_finish(&j->out);
 	capture_finish(&j->err);
 	for (size_t i = 0; j->stage_err && i < j->nstages; i++)
@@ -675,13 +708,9 @@ static int open_output(struct job *j, const struct io_spec *io, int which,
 		return p[1];
 	case IO_NULL:
 		return j->env->devnull;
-	case IO_FILE: {
-		int fd = open(io->path, O_WRONLY | O_CREAT | O_CLOEXEC |
-			      (io->append ? O_APPEND : O_TRUNC), 0666);
-		if (fd >= 0)
-			*owned = true;
-		return fd;
-	}
+	case IO_FILE:
+		/* opened already (files_open), closed with the job's files */
+		return j->files[which].fd;
 	case IO_STDOUT:
 		break;
 	}
@@ -794,11 +823,7 @@ static int pipeline_fds(struct job *j, int job_err, int *extra, bool *owned,
 			}
 			break;
 		case IO_FILE:
-			fd = open(st->err.path, O_WRONLY | O_CREAT | O_CLOEXEC |
-				  (st->err.append ? O_APPEND : O_TRUNC), 0666);
-			if (fd < 0)
-				goto fail;
-			own = true;
+			fd = j->files[3 + i].fd; /* opened already (files_open) */
 			break;
 		case IO_TEE:
 			break; /* rejected by the spec loader */
@@ -883,20 +908,331 @@ static void start_stream(struct job *j, const struct io_spec *io, int fd,
 		     s->digest && io->mode != IO_INHERIT, live ? lv : NULL);
 }
 
-/* Too few fds left to start a job and still have room for its capture
- * spill files?  The lowest free fd (fds are handed out lowest first) is
- * a cheap gauge of how many are in use. */
-static bool fds_short(void)
+/* -------------------------------------------------------- fd headroom */
+
+/* Is io a pipe the runner reads? */
+static bool piped(const struct job *j, const struct io_spec *io)
+{
+	return io->mode == IO_CAPTURE || io->mode == IO_TEE ||
+	       (io->mode == IO_INHERIT && j->env->tag);
+}
+
+/* May its capture open a spill file later (capture.c: beyond
+ * CAPTURE_MEM_MAX kept bytes)? */
+static bool may_spill(const struct job_spec *s, const struct io_spec *io)
+{
+	return (io->mode == IO_CAPTURE || io->mode == IO_TEE) &&
+	       s->max_output > CAPTURE_MEM_MAX;
+}
+
+static bool file_held(const struct job *j, size_t k)
+{
+	return j->files && k < j->nfiles && (j->files[k].fd >= 0 || j->files[k].op);
+}
+
+/* The fds an attempt of j takes in the runner, counted from its spec:
+ *   steady     while it runs: the runner's ends of its pipes (stdin,
+ *              stdout, stderr as configured; a pipeline's results and
+ *              diagnostics and each captured stage stderr; a steps
+ *              host's info pipe), its pidfd, its cgroup directory;
+ *   transient  on top, during job_start only: the child's ends of those
+ *              pipes, its files (unless already open), cgroup.procs, a
+ *              pipeline's or steps host's description and the write ends
+ *              of its side pipes;
+ *   spills     later, one per captured stream whose capture may spill
+ *              to a file (*spills).
+ * The peak is steady + the larger of the other two. */
+static int fd_need(const struct job *j, int *spills)
+{
+	const struct job_spec *s = j->spec;
+	int cg = __atomic_load_n(&j->env->contain->mode, __ATOMIC_ACQUIRE) == CONTAIN_CGROUP;
+	int steady = 1 + cg, transient = cg;
+	*spills = 0;
+	switch (s->in.kind) {
+	case IN_NULL:
+	case IN_INHERIT:
+		break;
+	case IN_FILE:
+		transient += !file_held(j, 0);
+		break;
+	default: /* fed through a pipe */
+		steady++;
+		transient++;
+		break;
+	}
+	for (size_t k = 1; k <= 2; k++) {
+		const struct io_spec *io = k == 1 ? &s->out : &s->err;
+		if (piped(j, io)) {
+			steady++;
+			transient++;
+		} else if (io->mode == IO_FILE) {
+			transient += !file_held(j, k);
+		}
+		*spills += may_spill(s, io);
+	}
+	if (s->kind == KIND_PIPELINE) {
+		steady += 2;
+		transient += 3;
+		for (size_t i = 0; i < s->nstages; i++) {
+			const struct stage_spec *st = &s->stages[i];
+			if (!st->has_err)
+				continue;
+			if (piped(j, &st->err)) {
+				steady++;
+				transient++;
+			} else if (st->err.mode == IO_FILE) {
+				transient += !file_held(j, 3 + i);
+			}
+			*spills += may_spill(s, &st->err);
+		}
+	}
+	if (s->kind == KIND_STEPS) {
+		steady += 1;
+		transient += 2;
+	}
+	return steady + (transient > *spills ? transient : *spills);
+}
+
+/* fds among [lo, hi) that poll(2) flags POLLNVAL, counted up to want:
+ * closed ones, and O_PATH ones (which poll cannot see).  This counts
+ * without taking an fd (in thread mode other workers may be opening
+ * some at this very moment). */
+static long count_free(long lo, long hi, long want)
+{
+	struct pollfd p[1024];
+	long n = 0;
+	for (long at = lo; at < hi && n < want;) {
+		int k = hi - at < 1024 ? (int)(hi - at) : 1024;
+		for (int i = 0; i < k; i++)
+			p[i] = (struct pollfd){ .fd = (int)(at + i) };
+		if (poll(p, (nfds_t)k, 0) < 0)
+			return want; /* cannot tell: a real shortage still throttles */
+		for (int i = 0; i < k; i++)
+			n += (p[i].revents & POLLNVAL) != 0;
+		at += k;
+	}
+	return n;
+}
+
+/* Are at least n fds free under the soft limit, opath of those in use
+ * being O_PATH ones?  fds are handed out lowest first, so the top ones
+ * are free unless nearly all are in use: look there first, and count
+ * the rest only then.  (O_PATH fds are taken off the count wherever
+ * they are: at worst a little too careful.) */
+static bool fds_free(long n, long opath)
 {
 	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+	if (n <= 0 || getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		return true;
+	long lim = rl.rlim_cur > INT_MAX ? INT_MAX : (long)rl.rlim_cur;
+	long want = n + opath;
+	if (want > lim)
 		return false;
-	int probe = fcntl(0, F_DUPFD_CLOEXEC, 0);
-	if (probe < 0)
-		return errno == EMFILE;
-	close(probe);
-	return (rlim_t)probe + 16 > rl.rlim_cur;
+	long top = count_free(lim - want, lim, want);
+	return top == want || top + count_free(0, lim - want, want - top) >= want;
 }
+
+/* Too few fds to start j, keep what running jobs were promised for
+ * their spill files and leave the runner its own?  Sets *spills to what
+ * j will be promised once it runs. */
+static bool fds_short(const struct job *j, int *spills)
+{
+	long n = fd_need(j, spills), opath = opener_pathfds();
+	const struct fd_reserve *r = j->env->fds;
+	if (r) {
+		n += r->runner + __atomic_load_n(&r->spills, __ATOMIC_RELAXED);
+		opath += __atomic_load_n(&r->opath, __ATOMIC_RELAXED);
+	}
+	return !fds_free(n, opath);
+}
+
+/* ----------------------------------------------------- files by path */
+
+/* The path slot k opens for the child, with its open flags; NULL when
+ * that slot is not a file. */
+static const char *file_path(const struct job_spec *s, size_t k, int *flags)
+{
+	const struct io_spec *io = NULL;
+	if (k == 0) {
+		*flags = O_RDONLY;
+		return s->in.kind == IN_FILE ? s->in.path : NULL;
+	}
+	if (k <= 2)
+		io = k == 1 ? &s->out : &s->err;
+	else if (s->kind == KIND_PIPELINE && s->stages[k - 3].has_err)
+		io = &s->stages[k - 3].err;
+	if (!io || io->mode != IO_FILE)
+		return NULL;
+	*flags = O_WRONLY | O_CREAT | (io->append ? O_APPEND : O_TRUNC);
+	return io->path;
+}
+
+/* "stdin file PATH: WHY" and the like, for the job's error. */
+static char *file_error(const struct job *j, size_t k, const char *why)
+{
+	const struct job_spec *s = j->spec;
+	int flags;
+	const char *path = file_path(s, k, &flags);
+	if (k == 0)
+		return xasprintf("%s file %s: %s", s->kind == KIND_STEPS ? "items" : "stdin",
+				 path, why);
+	if (k <= 2)
+		return xasprintf("%s file %s: %s", k == 1 ? "stdout" : "stderr", path, why);
+	return xasprintf("stage %zu stderr file %s: %s", k - 2, path, why);
+}
+
+/* Close the job's files and abandon those still opening; with
+ * keep_waited, files that were opened in the background stay (the
+ * other end of a FIFO is there: the job keeps it while it waits for
+ * headroom). */
+static void files_close(struct job *j, bool keep_waited)
+{
+	for (size_t k = 0; k < j->nfiles; k++) {
+		struct job_file *f = &j->files[k];
+		if (f->op) {
+			loop_del(j->env->loop, &f->w);
+			opener_cancel(f->op);
+			f->op = NULL;
+		}
+		if (f->fd >= 0 && !(keep_waited && f->waited)) {
+			close(f->fd);
+			f->fd = -1;
+			f->waited = false;
+		}
+	}
+	j->opening = 0;
+}
+
+static bool files_waited(const struct job *j)
+{
+	for (size_t k = 0; k < j->nfiles; k++)
+		if (j->files[k].fd >= 0 && j->files[k].waited)
+			return true;
+	return false;
+}
+
+/* The job gave up on a file that is still opening (its timeout, a
+ * cancel): no process ever ran.  The record says which file. */
+static void open_abandon(struct job *j)
+{
+	for (size_t k = 0; k < j->nfiles; k++) {
+		struct job_file *f = &j->files[k];
+		if (!f->op)
+			continue;
+		char why[96];
+		if (opener_is_fifo(f->op))
+			snprintf(why, sizeof why, "a FIFO with no %s yet (it opens once both ends are open)",
+				 k == 0 ? "writer" : "reader");
+		else
+			snprintf(why, sizeof why, "its open had not returned");
+		free(j->error);
+		j->error = file_error(j, k, why);
+		break;
+	}
+	files_close(j, false);
+	attempt_end(j);
+}
+
+static void on_open_timeout(struct timer *t)
+{
+	struct job *j = t->data;
+	j->timed_out = true;
+	open_abandon(j);
+}
+
+static void on_file_open(struct watch *w, uint32_t ev)
+{
+	struct job *j = w->data;
+	struct job_file *f = (struct job_file *)(void *)((char *)w - offsetof(struct job_file, w));
+	int fd;
+	/* unwatched first: the opener's eventfd closes with it */
+	loop_del(j->env->loop, &f->w);
+	if (!opener_take(f->op, &fd)) {
+		/* not yet (a spurious wake-up) */
+		if (loop_add(j->env->loop, &f->w, opener_fd(f->op), EPOLLIN, on_file_open, j) == 0)
+			return;
+		fd = -1;
+		errno = ENOMEM;
+		opener_cancel(f->op);
+	}
+	f->op = NULL;
+	j->opening--;
+	if (fd < 0) {
+		int e = errno;
+		files_close(j, false);
+		if (short_of_resources(e)) {
+			/* as a start short of fds: nothing ran, the job waits
+			 * for a running one to end (the runner's ended()) */
+			timer_stop(j->env->loop, &j->t_timeout);
+			j->attempts--;
+			j->throttled++;
+			j->state = JOB_PENDING;
+			free(j->error);
+			j->error = xasprintf("cannot start: %s", strerror(e));
+			j->env->ops->ended(j);
+			return;
+		}
+		fail_now(j, false, 0, file_error(j, (size_t)(f - j->files), strerror(e)));
+		return;
+	}
+	f->fd = fd;
+	f->waited = true;
+	if (j->opening)
+		return;
+	/* Every file is open: the process starts through the runner's own
+	 * start path (spec order, headroom, tracking), as the same attempt.
+	 * Its timeout is checked there; until then no timer runs. */
+	timer_stop(j->env->loop, &j->t_timeout);
+	j->resume = true;
+	j->state = JOB_PENDING;
+	j->env->ops->ended(j);
+	j->env->ops->ready(j);
+}
+
+/* Open every file of the job that is not open yet.  Returns 0 (all
+ * open), 1 (some are opening in the background: on_file_open), or -1
+ * with errno and *failed the slot. */
+static int files_open(struct job *j, size_t *failed)
+{
+	const struct job_spec *s = j->spec;
+	if (!j->files) {
+		/* (only jobs that name a file carry the slots) */
+		size_t n = 3 + (s->kind == KIND_PIPELINE ? s->nstages : 0), k;
+		int flags;
+		for (k = 0; k < n && !file_path(s, k, &flags); k++)
+			;
+		if (k == n)
+			return 0;
+		j->nfiles = n;
+		j->files = xcalloc(j->nfiles, sizeof *j->files);
+		for (k = 0; k < j->nfiles; k++)
+			j->files[k].fd = -1;
+	}
+	for (size_t k = 0; k < j->nfiles; k++) {
+		struct job_file *f = &j->files[k];
+		int flags;
+		const char *path = file_path(s, k, &flags);
+		if (!path || f->fd >= 0 || f->op)
+			continue;
+		int r = opener_open(path, flags, 0666, &f->fd, &f->op);
+		if (r == 1 && loop_add(j->env->loop, &f->w, opener_fd(f->op), EPOLLIN,
+				       on_file_open, j) < 0) {
+			int e = errno;
+			opener_cancel(f->op);
+			f->op = NULL;
+			errno = e;
+			r = -1;
+		}
+		if (r < 0) {
+			*failed = k;
+			return -1;
+		}
+		j->opening += r;
+	}
+	return j->opening ? 1 : 0;
+}
+
+/* ---------------------------------------------------------------- start */
 
 int job_start(struct job *j)
 {
@@ -907,14 +1243,25 @@ int job_start(struct job *j)
 	bool owned[3] = { false, false, false };
 	int extra[3 + SPAWN_STAGES_MAX];
 	bool extra_owned[3 + SPAWN_STAGES_MAX];
-	int nextra = 0, diag_w = -1, res_w = -1;
+	int nextra = 0, diag_w = -1, res_w = -1, spills;
 	char *msg = NULL;
 	int saved;
+	size_t bad;
 
-	if (fds_short()) {
+	if (fds_short(j, &spills)) {
 		j->throttled++;
 		errno = EMFILE;
 		return -1;
+	}
+	if (j->resume) {
+		/* the same attempt, its files open: did that take all its time? */
+		j->state = JOB_RUNNING;
+		if (s->timeout > 0 && now_ms() >= j->t_start + s->timeout * 1000) {
+			j->timed_out = true;
+			attempt_end(j);
+			return 0;
+		}
+		goto files;
 	}
 	j->attempts++;
 	j->t_start = now_ms();
@@ -942,6 +1289,24 @@ int job_start(struct job *j)
 		}
 	}
 
+files:
+	/* Files by path first.  A FIFO or a device may wait for its other
+	 * end for as long as it likes: the job waits (RUNNING, holding its
+	 * slot, no process) and its timeout, a cancel or the run's end may
+	 * end that; nothing else waits with it. */
+	switch (files_open(j, &bad)) {
+	case -1:
+		if (short_of_resources(errno))
+			goto throttle;
+		fail_now(j, false, 0, file_error(j, bad, strerror(errno)));
+		return 0;
+	case 1:
+		if (s->timeout > 0)
+			timer_start(env->loop, &j->t_timeout, j->t_start + s->timeout * 1000,
+				    on_open_timeout, j);
+		return 0;
+	}
+
 	/* stdin */
 	switch (s->in.kind) {
 	case IN_NULL:
@@ -951,16 +1316,7 @@ int job_start(struct job *j)
 		child[0] = 0;
 		break;
 	case IN_FILE:
-		child[0] = open(s->in.path, O_RDONLY | O_CLOEXEC);
-		if (child[0] < 0) {
-			if (short_of_resources(errno))
-				goto throttle;
-			fail_now(j, false, 0, xasprintf("%s file %s: %s",
-							s->kind == KIND_STEPS ? "items" : "stdin",
-							s->in.path, strerror(errno)));
-			return 0;
-		}
-		owned[0] = true;
+		child[0] = j->files[0].fd;
 		break;
 	default: {
 		int p[2];
@@ -1031,6 +1387,8 @@ int job_start(struct job *j)
 	int pidfd, rc;
 	/* each attempt in a cgroup of its own, joined before exec */
 	o.cgroup_procs_fd = contain_job_prepare(env->contain, &j->cj);
+	if (j->cj.dirfd >= 0 && env->fds)
+		__atomic_add_fetch(&env->fds->opath, 1, __ATOMIC_RELAXED);
 	if (o.cgroup_procs_fd < 0 &&
 	    __atomic_load_n(&env->contain->mode, __ATOMIC_ACQUIRE) == CONTAIN_CGROUP &&
 	    short_of_resources(errno)) {
@@ -1042,14 +1400,14 @@ int job_start(struct job *j)
 		if (rc < 0 && se.step == SPAWN_CGROUP) {
 			/* cgroups exist but cannot take our processes (odd
 			 * delegation): the rest of the run uses process groups */
-			contain_job_end(env->contain, &j->cj);
+			cgroup_end(j);
 			__atomic_store_n(&env->contain->mode, CONTAIN_PGROUP, __ATOMIC_RELEASE);
 			o.cgroup_procs_fd = -1;
 			rc = spawn_start(&o, &pid, &pidfd, &se);
 		}
 	}
 	if (rc < 0)
-		contain_job_end(env->contain, &j->cj);
+		cgroup_end(j);
 	for (int i = 0; i < 3; i++)
 		if (owned[i])
 			close(child[i]);
@@ -1082,6 +1440,12 @@ int job_start(struct job *j)
 		free(prog);
 		return 0;
 	}
+	/* the child has its own copies of the files */
+	files_close(j, false);
+	j->resume = false;
+	j->fds_promised = spills;
+	if (env->fds)
+		__atomic_add_fetch(&env->fds->spills, spills, __ATOMIC_RELAXED);
 	j->pid = pid;
 	j->pidfd = pidfd;
 	j->in_cgroup = o.cgroup_procs_fd >= 0;
@@ -1130,22 +1494,13 @@ open_failed:
 		errno = saved;
 		goto unstart;
 	}
-	if (child[1] < 0 || (child[2] < 0 && s->err.mode != IO_STDOUT)) {
-		const struct io_spec *io = (child[1] < 0) ? &s->out : &s->err;
-		msg = xasprintf("%s file %s: %s", io == &s->out ? "stdout" : "stderr",
-				io->path ? io->path : "?", strerror(saved));
-	} else {
-		/* a stage's own stderr file */
+	/* files are open already: what failed is a pipe or a description */
+	if (child[1] < 0 || (child[2] < 0 && s->err.mode != IO_STDOUT))
+		msg = xasprintf("%s set-up: %s", child[1] < 0 ? "stdout" : "stderr",
+				strerror(saved));
+	else
 		msg = xasprintf("%s set-up: %s", s->kind == KIND_STEPS ? "steps" : "pipeline",
 				strerror(saved));
-		for (size_t i = 0; i < s->nstages; i++)
-			if (s->stages[i].has_err && s->stages[i].err.mode == IO_FILE) {
-				free(msg);
-				msg = xasprintf("stage %zu stderr file %s: %s", i + 1,
-						s->stages[i].err.path, strerror(saved));
-				break;
-			}
-	}
 	fail_now(j, false, 0, msg);
 	return 0;
 
@@ -1157,15 +1512,21 @@ throttle:
 	close_fd(j, &j->fd_in, &j->w_in);
 	errno = saved;
 unstart:
-	/* nothing started: back to PENDING, as if this attempt never was */
-	j->attempts--;
 	j->state = JOB_PENDING;
 	j->throttled++;
+	/* a FIFO whose other end came stays open while the job waits: the
+	 * attempt goes on once there is headroom */
+	files_close(j, true);
+	j->resume = files_waited(j);
+	if (!j->resume)
+		j->attempts--; /* nothing started: as if this attempt never was */
 	return -1;
 }
 
 void job_skip(struct job *j, const char *why)
 {
+	files_close(j, false); /* a FIFO kept while waiting for headroom */
+	j->resume = false;
 	j->state = JOB_DONE;
 	j->status = ST_SKIPPED;
 	free(j->error);
@@ -1174,6 +1535,12 @@ void job_skip(struct job *j, const char *why)
 
 void job_cancel(struct job *j, bool now)
 {
+	if (j->opening) {
+		/* still opening its files: there is no process to signal */
+		j->cancelled = true;
+		open_abandon(j);
+		return;
+	}
 	switch (j->state) {
 	case JOB_RUNNING:
 	case JOB_ENDING:
@@ -1212,6 +1579,13 @@ void job_release(struct job *j)
 
 void job_free(struct job *j)
 {
+	/* every attempt closed its files (and the runner's loop is gone) */
+	for (size_t k = 0; k < j->nfiles; k++)
+		if (j->files[k].fd >= 0)
+			close(j->files[k].fd);
+	free(j->files);
+	j->files = NULL;
+	j->nfiles = 0;
 	capture_free(&j->out);
 	capture_free(&j->err);
 	for (size_t i = 0; j->stage_err && i < j->nstages; i++)

@@ -75,7 +75,12 @@ struct feeder {
 struct job;
 struct job_ops {
 	/* The job left RUNNING/ENDING (its slot is free): it is now DONE, or
-	 * in RETRY_WAIT and will call ready() when its delay is over. */
+	 * in RETRY_WAIT and will call ready() when its delay is over, or
+	 * PENDING again: with resume, it calls ready() at once (its files,
+	 * opened in the background, are there: it starts through job_start
+	 * like any other); without, its start came short after all (its
+	 * pipeline host could not fork; error says why) and it waits like
+	 * a job_start that returned -1. */
 	void (*ended)(struct job *j);
 	void (*ready)(struct job *j);
 	/* A child was reaped, or a group is being waited for: reap orphans
@@ -83,6 +88,30 @@ struct job_ops {
 	 * SIGCHLD (waitid's peek shows one zombie at a time). */
 	void (*reap_orphans)(struct job *j);
 	void *ctx;
+};
+
+/* fds a run keeps free beyond those open now, shared by every loop of
+ * the run (job_start waits for them; see fd_need in job.c). */
+struct fd_reserve {
+	int runner;                  /* the runner's own passing needs: cgroup
+					files read while handling events, /proc */
+	long spills;                 /* spill files that running jobs' captures
+					may still open (atomic) */
+	long opath;                  /* O_PATH fds held (atomic): the runner's
+					own and each attempt's cgroup directory;
+					poll(2) cannot see them */
+};
+
+/* A file a job's start opens by path: stdin, stdout, stderr or a
+ * pipeline stage's stderr file.  Opened at once, or in the background
+ * when it is a FIFO or a device whose open may wait (opener.h). */
+struct opener;
+struct job_file {
+	int fd;                      /* the child's end, once open; -1 */
+	bool waited;                 /* opened in the background: kept while
+					the job waits for headroom */
+	struct opener *op;           /* while opening in the background */
+	struct watch w;              /* op's completion */
 };
 
 /* Shared per-run resources a job needs. */
@@ -95,6 +124,7 @@ struct job_env {
 	const struct spec *spec;
 	struct job *all;             /* every job (for stdin.from) */
 	struct contain *contain;
+	struct fd_reserve *fds;      /* NULL: no reserve */
 	bool tag, timestamps;        /* --tag, --timestamps: live lines prefixed */
 	bool live_out_to_stderr;     /* the results use stdout: live stdout
 					goes to stderr (CONTRACT §8.1) */
@@ -135,6 +165,15 @@ struct job {
 	struct watch w_in, w_out, w_err;
 	struct feeder feed;
 	double t_start;              /* monotonic ms */
+	/* files opened by path, [0] stdin, [1] stdout, [2] stderr, [3 + i]
+	 * pipeline stage i's stderr */
+	struct job_file *files;
+	size_t nfiles;
+	int opening;                 /* of them, still opening: the job is
+					RUNNING with no process yet */
+	bool resume;                 /* the attempt's files were opened in the
+					background: job_start goes on with it */
+	int fds_promised;            /* its share of fd_reserve.spills */
 	bool exited;
 	bool timed_out;
 	bool cancelled;
@@ -182,7 +221,11 @@ void job_init(struct job *j, const struct job_spec *spec, size_t index,
 	      struct job_env *env);
 /* Start an attempt.  Returns 0 (running, or ended at once with an error
  * status), or -1 when fds or processes ran short (errno EMFILE, ENFILE,
- * EAGAIN, ENOMEM): nothing was started and the caller may try later. */
+ * EAGAIN, ENOMEM): nothing was started and the caller may try later.
+ * A job whose file is a FIFO (or a device) without its other end is
+ * RUNNING with no process (pid 0) while it opens in the background; its
+ * timeout runs.  Once open, the job goes back to PENDING (ended(), then
+ * ready()) and the next job_start continues the same attempt. */
 int job_start(struct job *j);
 /* End a job that will never run (dependency not ok, fail-fast, run
  * timeout, interrupt). */

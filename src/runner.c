@@ -17,6 +17,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* fds the runner keeps for itself when it sizes the run (0-2, spawn's
+ * /proc/self/exe, the run's cgroup, the guardian's pipe, epoll,
+ * /dev/null, the signalfd, --results, and room to spare), and what a
+ * running job of the usual kind holds (pidfd, cgroup, stdout and stderr
+ * pipes and their spill files).  job.c fd_need counts each job exactly;
+ * these only size -j 0 and thread mode's workers. */
+#define RUNNER_FDS 16
+#define JOB_FDS 6
+/* fds the runner may open for a moment while jobs run, one at a time
+ * (a cgroup file read while handling an event): kept free.  Thread mode
+ * keeps one per worker. */
+#define RUNNER_PASSING_FDS 1
+
 struct runner {
 	const struct spec *spec;
 	const struct run_config *cfg;
@@ -44,6 +57,7 @@ struct runner {
 	size_t *work;        /* finished jobs whose dependents need updating */
 	size_t nwork, work_cap;
 	struct contain contain;
+	struct fd_reserve fds;
 	/* pids of running jobs' processes: an open-addressing set, so that
 	 * SIGCHLD can tell a job's process from an orphan in O(1) */
 	pid_t *tracked;
@@ -169,13 +183,15 @@ void runner_block_signals(void)
 
 long runner_auto_parallel(void)
 {
-	/* Each running job holds up to four fds (pidfd and three pipes) and
-	 * may hold spill files: budget five, keep 64 for the runner. */
+	/* A running job of the usual kind holds six fds (pidfd, cgroup,
+	 * stdout and stderr pipes and their two spill files; job.c fd_need
+	 * counts each kind exactly and makes jobs wait when they run
+	 * short); the runner keeps RUNNER_FDS for itself. */
 	struct rlimit r;
 	long fds = 1024;
 	if (getrlimit(RLIMIT_NOFILE, &r) == 0)
 		fds = r.rlim_cur == RLIM_INFINITY ? 1L << 20 : (long)r.rlim_cur;
-	long lim = (fds - 64) / 5;
+	long lim = (fds - RUNNER_FDS) / JOB_FDS;
 	/* Leave half of the process limit and of pid_max to everyone else. */
 	if (getrlimit(RLIMIT_NPROC, &r) == 0 && r.rlim_cur != RLIM_INFINITY &&
 	    (long)r.rlim_cur / 2 < lim)
@@ -299,12 +315,33 @@ static void finished(struct runner *r, struct job *j)
 	}
 }
 
+/* A job whose start came short after all (its pipeline host could not
+ * fork, an opener thread could not open for lack of fds): like a start
+ * that found no headroom it waits for a running job to end, and is an
+ * error if nothing else is running (then DONE).  Returns whether it
+ * waits. */
+static bool start_came_short(struct job *j, bool others)
+{
+	if (others)
+		return true;
+	char *msg = xasprintf("%s (and no other job is running)",
+			      j->error ? j->error : "cannot start");
+	job_skip(j, NULL);
+	j->status = ST_ERROR;
+	j->error = msg;
+	return false;
+}
+
 static void on_ended(struct job *j)
 {
 	struct runner *r = j->env->ops->ctx;
 	tracked_del(r, j->pid);
 	r->running--;
 	r->throttled = false;
+	if (j->state == JOB_PENDING && !j->resume && start_came_short(j, r->running > 0)) {
+		ready_push(r, j->index);
+		r->throttled = true;
+	}
 	if (j->state == JOB_DONE) {
 		finished(r, j);
 		if (r->cfg->fail_fast && r->not_ok >= (size_t)r->cfg->fail_fast &&
@@ -363,10 +400,12 @@ static void stop_run(struct runner *r, enum stop_reason why)
 			finished(r, j);
 		}
 	}
-	/* pending jobs that may no longer start are skipped now, in spec order */
+	/* pending jobs that may no longer start are skipped now, in spec
+	 * order (a worker's job is its worker's business: it may be ending
+	 * right now, e.g. one that was still opening its files) */
 	for (size_t i = 0; i < r->n; i++) {
 		struct job *j = &r->jobs[i];
-		if (j->state == JOB_PENDING && !may_start(r, j)) {
+		if (j->owner < 0 && j->state == JOB_PENDING && !may_start(r, j)) {
 			job_skip(j, stop_why(r));
 			finished(r, j);
 		}
@@ -524,9 +563,14 @@ static void worker_ended(struct job *j)
 	if (j->pid > 0 && w->r->live)
 		w->r->live--;
 	pthread_cond_broadcast(&w->r->ended_cv);
+	/* a start that came short (start_came_short) waits here for a job
+	 * to end, then starts again */
+	if (j->state == JOB_PENDING && !j->resume &&
+	    start_came_short(j, w->r->live || w->r->spawning))
+		pthread_cond_wait(&w->r->ended_cv, &w->r->mtx);
 	unlock(w->r);
-	/* DONE and RETRY_WAIT are seen by worker_run; PENDING (a host short
-	 * of processes) is started again there */
+	/* DONE and RETRY_WAIT are seen by worker_run; PENDING is started
+	 * again there */
 }
 
 static void worker_ready(struct job *j)
@@ -564,8 +608,9 @@ static void worker_start(struct worker *w, struct job *j)
 			return;
 		}
 		/* out of fds or processes: wait for a job that holds some to
-		 * end (workers waiting like us hold none) */
-		if (!r->live) {
+		 * end (workers waiting like us hold none; one that is starting
+		 * a job right now may be what took them) */
+		if (!r->live && !r->spawning) {
 			unlock(r);
 			job_skip(j, NULL);
 			j->status = ST_ERROR;
@@ -673,11 +718,13 @@ static int workers_start(struct runner *r)
 	size_t n = (size_t)r->limit;
 	if (n > r->n)
 		n = r->n;
-	/* a worker holds 2 fds (epoll, eventfd) and its job up to ~5 more:
-	 * never more workers than the fd limit can feed */
+	/* a worker holds 2 fds (epoll, eventfd) and one passing one while
+	 * it handles its job, which holds JOB_FDS: never more workers than
+	 * the fd limit can feed */
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
-		size_t cap = rl.rlim_cur > 64 ? (size_t)(rl.rlim_cur - 64) / 7 : 1;
+		size_t cap = rl.rlim_cur > RUNNER_FDS + 3 + JOB_FDS
+			? (size_t)(rl.rlim_cur - RUNNER_FDS) / (3 + JOB_FDS) : 1;
 		if (n > cap)
 			n = cap;
 	}
@@ -817,20 +864,33 @@ int runner_run(const struct spec *s, const struct run_config *cfg,
 		free(r.jobs);
 		return -1;
 	}
-	res->containment = r.contain.mode;
-	res->jobs = r.jobs;
-	res->njobs = r.n;
-	if (cfg->on_start)
-		cfg->on_start(res, cfg->ctx);
-	r.env.contain = &r.contain;
+	/* from here on, every way out goes through contain_fini: nothing
+	 * of the run (its cgroup, the guardian) may outlive it */
+	const char *what = NULL;
+	r.env.devnull = -1;
 	r.env.loop = loop_new();
-	r.env.devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (!r.env.loop || r.env.devnull < 0) {
-		fprintf(stderr, "piperun: cannot set up the event loop: %s\n", strerror(errno));
-		loop_free(r.env.loop);
-		free(r.jobs);
-		return -1;
+	if (!r.env.loop) {
+		what = "cannot set up the event loop";
+		goto fail;
 	}
+	r.env.devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (r.env.devnull < 0) {
+		what = "cannot open /dev/null";
+		goto fail;
+	}
+	sigset_t set;
+	runner_signals(&set);
+	r.sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (r.sigfd < 0 || loop_add(r.env.loop, &r.w_sig, r.sigfd, EPOLLIN, on_signal, &r) < 0) {
+		/* an interrupt would never be seen */
+		what = "cannot set up signal handling";
+		goto fail;
+	}
+	r.env.contain = &r.contain;
+	r.fds.runner = RUNNER_PASSING_FDS;
+	/* spawn's /proc/self/exe and the run's cgroup directory (O_PATH) */
+	r.fds.opath = 1 + (r.contain.run_dirfd >= 0);
+	r.env.fds = &r.fds;
 	r.env.scratch = xmalloc(JOB_SCRATCH);
 	r.env.tag = cfg->tag;
 	r.env.timestamps = cfg->timestamps;
@@ -842,19 +902,33 @@ int runner_run(const struct spec *s, const struct run_config *cfg,
 	r.ops.reap_orphans = reap_orphans;
 	r.ops.ctx = &r;
 	r.env.ops = &r.ops;
+	r.env.run_t0 = now_ms(); /* before the workers copy env */
+	if (r.threaded) {
+		pthread_mutex_init(&r.mtx, NULL);
+		pthread_cond_init(&r.ended_cv, NULL);
+		r.donefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (r.donefd < 0 ||
+		    loop_add(r.env.loop, &r.w_done, r.donefd, EPOLLIN, on_done_queue, &r) < 0 ||
+		    workers_start(&r) < 0) {
+			what = "cannot start thread mode";
+			goto fail;
+		}
+		/* each worker may open a passing fd while it handles its job */
+		if ((size_t)r.fds.runner < r.nworkers)
+			r.fds.runner = (int)r.nworkers;
+	}
+	res->containment = r.contain.mode;
+	res->jobs = r.jobs;
+	res->njobs = r.n;
+	if (cfg->on_start)
+		cfg->on_start(res, cfg->ctx);
 
-	sigset_t set;
-	runner_signals(&set);
-	r.sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (r.sigfd >= 0)
-		loop_add(r.env.loop, &r.w_sig, r.sigfd, EPOLLIN, on_signal, &r);
 	struct stat st;
 	if (cfg->out_fd > 0 && fstat(cfg->out_fd, &st) == 0 &&
 	    (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
 		/* no events asked: EPOLLERR/EPOLLHUP come anyway */
 		loop_add(r.env.loop, &r.w_out, cfg->out_fd, 0, on_out_gone, &r);
 
-	r.env.run_t0 = now_ms();
 	for (size_t i = 0; i < r.n; i++)
 		job_init(&r.jobs[i], &s->jobs[i], i, &r.env);
 	size_t steps_cap = 0;
@@ -881,20 +955,6 @@ int runner_run(const struct spec *s, const struct run_config *cfg,
 			    on_run_timeout, &r);
 
 	progress_start(&r.progress, cfg->progress, r.env.loop, sample, &r);
-	if (r.threaded) {
-		pthread_mutex_init(&r.mtx, NULL);
-		pthread_cond_init(&r.ended_cv, NULL);
-		r.donefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (r.donefd < 0 ||
-		    loop_add(r.env.loop, &r.w_done, r.donefd, EPOLLIN, on_done_queue, &r) < 0 ||
-		    workers_start(&r) < 0) {
-			fprintf(stderr, "piperun: cannot start thread mode: %s\n", strerror(errno));
-			r.threaded = false; /* fall through: nothing ran yet */
-			r.done = r.n;
-			for (size_t i = 0; i < r.n; i++)
-				job_skip(&r.jobs[i], "not started: no worker threads");
-		}
-	}
 	if (r.threaded) {
 		lock(&r);
 		dispatch_threads(&r);
@@ -955,6 +1015,32 @@ int runner_run(const struct spec *s, const struct run_config *cfg,
 	res->fds_end = count_open_fds();
 	res->children_left = count_children();
 	return 0;
+
+fail:
+	/* nothing was started: undo the set-up, in reverse */
+	fprintf(stderr, "piperun: %s: %s\n", what, strerror(errno));
+	if (r.threaded) {
+		if (r.donefd >= 0) {
+			loop_del(r.env.loop, &r.w_done);
+			close(r.donefd);
+		}
+		pthread_cond_destroy(&r.ended_cv);
+		pthread_mutex_destroy(&r.mtx);
+		free(r.workers); /* (workers_start started none) */
+		free(r.idle);
+	}
+	free(r.env.scratch);
+	if (r.sigfd >= 0) {
+		loop_del(r.env.loop, &r.w_sig);
+		close(r.sigfd);
+	}
+	if (r.env.devnull >= 0)
+		close(r.env.devnull);
+	loop_free(r.env.loop);
+	contain_fini(&r.contain);
+	escaped_free(r.contain.orphans, r.contain.norphans);
+	free(r.jobs);
+	return -1;
 }
 
 void run_result_free(struct run_result *res)

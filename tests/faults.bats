@@ -37,6 +37,25 @@ EOF
 	[ "$(jqo '[.jobs[] | select(.throttled)] | length')" -gt 0 ]
 }
 
+@test "process shortage: pipeline hosts that cannot fork wait for running jobs (ulimit -u 12, 30 pipelines, async and thread)" {
+	# the host starts, then its fork fails: the job must wait like a
+	# start that found no headroom, not be lost
+	local d
+	d=$(mktemp -d) && chmod 755 "$d"
+	cat > "$d/spec.json" <<EOF
+{"jobs": [{"name": "p", "pipeline": [["sleep", "0.05"], ["cat"]], "repeat": 30}]}
+EOF
+	chmod 644 "$d/spec.json"
+	for m in async thread; do
+		run --separate-stderr setpriv --reuid=nobody --regid=nogroup --clear-groups -- \
+			bash -c 'ulimit -u 12 && exec "$0" run --mode "$2" -j 4 "$1"' "$PIPERUN" "$d/spec.json" "$m"
+		echo "$m: $stderr"
+		[ "$status" -eq 0 ]
+		[ "$(jqo '.summary | [.total, .ok] | @json')" = '[30,30]' ]
+	done
+	rm -rf "$d"
+}
+
 @test "spawn failures (exec format error, a directory, a program removed after validation): that job's error, the others run" {
 	printf '\x7fELF-not-really' > "$BATS_TEST_TMPDIR/garbage"
 	chmod +x "$BATS_TEST_TMPDIR/garbage"

@@ -147,3 +147,27 @@ EOF
 	[ "$status" -eq 124 ]
 	clean
 }
+
+@test "memcheck: files by path: a FIFO that times out, one whose writer comes, a cancelled open" {
+	local F="$BATS_TEST_TMPDIR/fifo" f
+	mkfifo "$F" "$F.2"
+	f=$(spec <<EOF
+{"max_parallel": 3, "jobs": [
+  {"name": "waits", "run": ["cat"], "stdin": {"file": "$F"}, "timeout": 0.3, "retries": 1},
+  {"name": "fed", "run": ["cat"], "stdin": {"file": "$F.2"}, "timeout": 20},
+  {"name": "file", "run": ["echo", "x"], "stdout": {"file": "$BATS_TEST_TMPDIR/out"}}]}
+EOF
+)
+	for m in async thread; do
+		(sleep 1; timeout 20 sh -c 'echo fed > "$1"' sh "$F.2") 3>&- &
+		vg run "$f" --mode "$m"
+		wait $! || true
+		[ "$status" -eq 1 ]
+		[ "$(jqo '[.jobs[].status] | join(" ")')" = "timeout ok ok" ]
+		[ "$(jqo '.jobs[1].stdout')" = fed ]
+	done
+	vg run "$f" --timeout 0.2
+	[ "$status" -eq 1 ]
+	[ "$(jqo '[.jobs[0].status, .jobs[1].status] | join(" ")')" = "cancelled cancelled" ]
+	clean
+}

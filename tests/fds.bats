@@ -1,0 +1,125 @@
+#!/usr/bin/env bats
+# fds.bats - fd headroom (issue 13, item 11): a job waits for what it
+# really needs (job.c fd_need), not a fixed reserve; jobs wait for fds
+# while others run; and a run that cannot even set itself up exits 3
+# with a clear message and leaves nothing behind (no cgroup, no
+# guardian).
+load helper
+
+# The cgroup v2 directory piperun makes its run cgroup in (none: empty).
+cgroup_dir() {
+	local mnt own
+	mnt=$(awk '{ for (i = 1; i <= NF; i++) if ($i == "-") { if ($(i + 1) == "cgroup2") print $5; break } }' /proc/self/mountinfo | head -1)
+	own=$(sed -n 's/^0:://p' /proc/self/cgroup)
+	[ -n "$mnt" ] && printf '%s%s' "$mnt" "${own%/}"
+}
+
+# Run piperun under `ulimit -n $1` (soft and hard) with the rest as its
+# arguments; sets status, output (stdout), stderr and pid (piperun's).
+run_limited() {
+	local n=$1
+	shift
+	# fds the test harness holds open are closed first: the limit is
+	# piperun's alone (the dynamic loader needs a few to start it)
+	bash -c 'for f in /proc/$$/fd/*; do f=${f##*/}; [ "$f" -gt 2 ] && eval "exec $f>&-"; done
+		 ulimit -n "$0" && exec "$@"' "$n" "$PIPERUN" "$@" \
+		> "$BATS_TEST_TMPDIR/out" 2> "$BATS_TEST_TMPDIR/err" &
+	pid=$!
+	status=0
+	wait $pid || status=$?
+	output=$(cat "$BATS_TEST_TMPDIR/out")
+	stderr=$(cat "$BATS_TEST_TMPDIR/err")
+}
+
+# Nothing of run $pid is left: its cgroup is gone, and no process has
+# the spec path $1 in its argv (the guardian has piperun's argv).
+nothing_left() {
+	local cg
+	cg=$(cgroup_dir)
+	if [ -n "$cg" ] && [ -e "$cg/piperun.$pid" ]; then
+		echo "left behind: $cg/piperun.$pid"
+		return 1
+	fi
+	gone "$1"
+}
+
+@test "ulimit -n 24: hello.json, a pipeline and a steps job are ok" {
+	cp "$PIPELINES/hello.json" "$BATS_TEST_TMPDIR/hello.json"
+	for m in async thread; do
+		run_limited 24 run --mode $m "$BATS_TEST_TMPDIR/hello.json"
+		echo "$m: $stderr"
+		[ "$status" -eq 0 ]
+		[ "$(jqo '.jobs[0] | [.status, .stdout] | @json')" = '["ok","Hello from the child!\n"]' ]
+		nothing_left "$BATS_TEST_TMPDIR/hello.json"
+	done
+	f=$(spec <<'EOF'
+{"jobs": [
+  {"name": "p", "pipeline": [["printf", "a\\nb\\n"], ["tr", "a-z", "A-Z"]]},
+  {"name": "s", "items": {"count": 20}, "steps": [
+     {"name": "say", "workers": 2, "run": ["sh", "-c", "echo \"got-$1\"", "sh", "{}"], "stdin": null},
+     {"name": "up", "workers": 2, "run": ["tr", "a-z", "A-Z"]}]}]}
+EOF
+)
+	run_limited 24 run "$f"
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	[ "$(jqo '.jobs[0].stdout')" = "$(printf 'A\nB')" ]
+	[ "$(jqo '.jobs[1].stdout' | grep -c '^GOT-[0-9]*$')" -eq 20 ]
+}
+
+@test "ulimit -n 24: captured jobs wait for fds while others run, spill files included; all ok" {
+	# each writes 200 kB, beyond what a capture keeps in memory
+	f=$(spec <<'EOF'
+{"max_parallel": 8, "jobs": [{"name": "big", "shell": "sleep 0.05; head -c 200000 /dev/zero | tr '\\0' x",
+                              "repeat": 8}]}
+EOF
+)
+	run_limited 24 run "$f"
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	[ "$(jqo '[.jobs[] | .status] | unique | @json')" = '["ok"]' ]
+	[ "$(jqo '[.jobs[] | .stdout_bytes, (.stdout | length)] | unique | @json')" = '[200000]' ]
+	[ "$(jqo '[.jobs[].throttled // 0] | add > 0')" = true ]
+	[ "$(jqo '.runner | .fds_end == .fds_start')" = true ]
+}
+
+@test "ulimit -n 5: exit 3 with a clear message; no cgroup and no guardian left behind" {
+	cp "$PIPELINES/hello.json" "$BATS_TEST_TMPDIR/hello.json"
+	for i in 1 2 3; do
+		run_limited 5 run "$BATS_TEST_TMPDIR/hello.json"
+		[ "$status" -eq 3 ]
+		[ -z "$output" ]
+		[[ "$stderr" =~ ^piperun:\ .*:\ Too\ many\ open\ files$ ]]
+		nothing_left "$BATS_TEST_TMPDIR/hello.json"
+	done
+}
+
+@test "every fd limit from 5 to 24: ok, or a clear reason and nothing left behind; once ok, ok above" {
+	cp "$PIPELINES/hello.json" "$BATS_TEST_TMPDIR/hello.json"
+	for m in async thread; do
+		local first_ok=
+		for n in $(seq 5 24); do
+			run_limited $n run --mode $m -o jsonl "$BATS_TEST_TMPDIR/hello.json"
+			echo "$m $n: status $status, $stderr"
+			case $status in
+			0)
+				[ "$(tail -1 <<<"$output" | jq -c '.summary | [.total, .ok]')" = '[1,1]' ]
+				first_ok=${first_ok:-$n} ;;
+			1)
+				# set up, but the job itself cannot have what it needs
+				[ -z "$first_ok" ]
+				[ "$(head -1 <<<"$output" | jq -r '.error')" = "cannot start: Too many open files (and no other job is running)" ] ;;
+			3)
+				# the runner cannot even set itself up
+				[ -z "$first_ok" ]
+				[ -z "$output" ]
+				[[ "$stderr" =~ ^piperun:\ .*:\ Too\ many\ open\ files$ ]] ;;
+			*)
+				false ;;
+			esac
+			nothing_left "$BATS_TEST_TMPDIR/hello.json"
+		done
+		echo "$m: first ok at ulimit -n $first_ok"
+		[ -n "$first_ok" ]
+	done
+}
