@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Shared helpers for piperun's benchmarks: interleaved rounds, medians,
 ratios against a peer measured in the same run.
 

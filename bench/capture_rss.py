@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Issue 3 benchmark: the runner's memory while a job writes 50 MB to
 stdout and 50 MB to stderr at once (digested, kept up to 64 MB each),
 next to the same streams read by a bare C loop (shared/anchors/pipecap.c

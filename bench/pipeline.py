@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Issue 4 benchmarks: pipeline jobs, side by side with the peers in one
 run (interleaved rounds, medians).
 

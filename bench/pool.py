@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Issue 7 benchmarks, side by side in one run (interleaved rounds, medians,
 `--output none`):
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Issue 6 benchmarks, side by side in one run (interleaved rounds, medians):
 
   - 1000 x `sleep 1` all at once: wall time and the runner's peak RSS

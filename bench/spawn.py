@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Issue 3 benchmarks: spawn throughput and one-job overhead, side by side
 with the peers in one run.
 

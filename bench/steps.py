@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Issue 8 benchmarks: steps jobs (item pipelines, seed 70), side by side
 in one run (interleaved rounds, medians, `--output none`).  Every
 configuration is 3 steps with 3/4/5 workers and queues of 100, like the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Issue 5 benchmarks, side by side in one run (interleaved rounds, medians):
 
   - timeout precision: a 0.1 s timeout on `sleep 10`; overshoot = time

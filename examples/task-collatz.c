@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* task-collatz.c - an example piperun pool task (a plugin).
  *
  * The number of Collatz steps from n down to 1 (n -> n/2 if even, 3n+1 if

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* fuzz-items.c - libFuzzer harness: the pool's item-line parser (lines
  * of `piperun pool --items`, `pool` jobs and task steps): whitespace-
  * separated numbers, or one JSON array per line.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* fuzz-names.c - libFuzzer harness: durations ("1.5s", "250ms", "2m")
  * and signal names ("TERM", "SIGKILL", "9") as the spec, `exec -t/-s/-k`
  * and `pool --timeout` take them.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* fuzz-results.c - libFuzzer harness: the results writer, round trip.
  * A random job record (name, argv, a secret, status, returncode, error,
  * stdout/stderr bytes fed in random chunks, encoding, max_output,

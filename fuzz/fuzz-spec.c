@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* fuzz-spec.c - libFuzzer harness: a whole spec document through the
  * loader and validator (spec_load_mem), as `piperun validate` and `run`
  * see it.  A loaded spec must also survive what the runner does with it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* fuzz-subst.c - libFuzzer harness: placeholders ({}, {#}, {{}}) in argv
  * and in `shell` scripts.
  * Input: TEMPLATE NUL VALUE (NUL INDEX-BYTE...).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # scripts/setup.sh - what scripts/demo and scripts/check share: install the
 # Debian packages that are missing, then configure and build (incrementally
 # when already built).  Sourced, not run.

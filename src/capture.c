@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* capture.c - stream capture (see capture.h). */
 #include "config.h"
 #include "capture.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* capture.h - one captured output stream: counts every byte, keeps the
  * first max_output bytes (a small part in memory, the rest in an unlinked
  * temporary file, so the runner's memory does not grow with output size),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* chain.c - pipeline jobs: the description the runner hands to a
  * pipeline host, the pipefail rule, and the host itself.  The only file
  * that includes pipeline.h (see chain.h for the design). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* chain.h - multi-stage pipelines (`pipeline` jobs), built on libpipeline
  * and fenced in a helper process: the pipeline host.
  *

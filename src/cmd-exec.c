@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* cmd-exec.c - `piperun exec`: run one command like coreutils timeout(1),
  * with its exit statuses, and contain its whole tree like a run job.
  *

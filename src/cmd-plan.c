@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* cmd-plan.c - `piperun plan`: the fully resolved plan as JSON; runs
  * nothing.  Defaults applied, copies expanded and named, placeholders
  * substituted, programs resolved on PATH, environments as a diff against

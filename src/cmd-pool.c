@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* cmd-pool.c - `piperun pool`: one task over many items (CONTRACT §5). */
 #include "config.h"
 #include "cmd.h"

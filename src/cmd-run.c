@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* cmd-run.c - `piperun run`: load a spec, run its jobs, print results. */
 #include "config.h"
 #include "cmd.h"

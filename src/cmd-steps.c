@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* cmd-steps.c - the hidden `piperun __steps`: the host of one steps job
  * (steps.h), started by the runner like any job's program.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* cmd-validate.c - `piperun validate`: check specs, report every error. */
 #include "config.h"
 #include "cmd.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* cmd.h - the subcommand table.  Adding a subcommand is one cmd-*.c file
  * and one row in main.c's cmd_table. */
 #ifndef PIPERUN_CMD_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* codec.c - base64, UTF-8 validation, splitmix64. */
 #include "config.h"
 #include "codec.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* codec.h - byte codecs the results and the spec need: base64 (strict
  * decoding, streaming encoding), incremental UTF-8 validation, and the
  * splitmix64 generator behind {"random": N, "seed": S}.  Written here

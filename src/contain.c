@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* contain.c - cgroups, process groups, the subreaper and the guardian
  * (see contain.h). */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* contain.h - keeping every descendant of a job under control
  * (shared/CONTAINMENT.md).
  *

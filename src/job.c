@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* job.c - the lifecycle of one command job (see job.h). */
 #include "config.h"
 #include "job.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* job.h - one job of a run and its lifecycle.
  *
  *   PENDING --start--> RUNNING --main process exits--> ENDING

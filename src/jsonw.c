@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* jsonw.c - streaming JSON writer (see jsonw.h). */
 #include "config.h"
 #include "jsonw.h"

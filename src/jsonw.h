@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* jsonw.h - a streaming JSON writer.  Results can hold megabytes of
  * captured output that live in temporary files; this writer escapes (or
  * base64-encodes) them chunk by chunk, so a document is never built in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* ladder.c - signal, SIGCONT, then SIGKILL after a grace (see ladder.h). */
 #include "config.h"
 #include "ladder.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* ladder.h - the one signal-then-KILL ladder.
  *
  * Stopping a process tree is always the same climb: its signal (TERM

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* live.c - live, optionally tagged, output (see live.h). */
 #include "config.h"
 #include "live.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* live.h - streaming a job's output to piperun's own stdout/stderr while
  * it runs (stdout/stderr "tee", "inherit" under --tag, and every captured
  * stream under --tag).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* loop.c - epoll + a binary min-heap of deadlines. */
 #include "config.h"
 #include "loop.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* loop.h - the event loop: epoll over fds (pidfds, pipes, signalfd) plus a
  * monotonic deadline heap for timers, waited on with epoll_pwait2 so that
  * deadlines keep nanosecond resolution (epoll_wait, to the millisecond,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* main.c - piperun's entry point: the subcommand dispatch table and the
  * exit-status table.
  *
@@ -147,7 +148,11 @@ int main(int argc, char **argv)
 		return close_stdout(EXIT_OK, EXIT_USAGE);
 	}
 	if (!strcmp(name, "--version") || !strcmp(name, "-V")) {
-		printf("piperun %s\n", PACKAGE_VERSION);
+		printf("piperun %s\n"
+		       "Copyright (C) 2026 the piperun developers.\n"
+		       "License GPLv3+: GNU GPL version 3 or later <https://gnu.org/licenses/gpl.html>.\n"
+		       "This is free software: you are free to change and redistribute it.\n"
+		       "There is NO WARRANTY, to the extent permitted by law.\n", PACKAGE_VERSION);
 		return close_stdout(EXIT_OK, EXIT_USAGE);
 	}
 	if (!strcmp(name, "help")) {

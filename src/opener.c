@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* opener.c - opens that may wait, done by a thread of their own (see
  * opener.h). */
 #include "config.h"

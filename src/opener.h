@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* opener.h - opening a job's files by path without ever blocking the
  * loop that supervises it.
  *

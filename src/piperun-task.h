@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* piperun-task.h - the task ABI of `piperun pool` (version 1).
  *
  * A task maps one item (an array of arguments) to one result.  A plugin

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* pool.c - the task pool (see pool.h). */
 #include "config.h"
 #include "pool.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* pool.h - the task pool: one task mapped over many items, serially, on
  * threads, in worker processes or in one event loop, with identical
  * results (CONTRACT §5).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* progress.c - progress on stderr (see progress.h). */
 #include "config.h"
 #include "progress.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* progress.h - the progress display on stderr: done/running/failed
  * counts (and cancelled/skipped, when there are any: counted as the
  * summary counts them), a bar and an ETA, redrawn in place at most 10 times a second

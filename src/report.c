@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* report.c - job records and result documents (see report.h). */
 #include "config.h"
 #include "report.h"

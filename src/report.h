@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* report.h - results as JSON documents (CONTRACT §4), JSONL records and a
  * text table.  Captured output streams out of the capture (memory and
  * temporary file) chunk by chunk; nothing is built in memory. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* runner.c - scheduling of the jobs of a run (see runner.h). */
 #include "config.h"
 #include "runner.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* runner.h - runs every job of a spec: dependencies, the parallelism
  * limit, waiting for fds/processes, fail-fast, the run timeout and the
  * runner's own signals (every terminating signal not ignored at start,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* sha256.c - SHA-256, portable and SHA-NI (see sha256.h). */
 #include "config.h"
 #include "sha256.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* shell.c - placeholders in `shell` scripts.
  *
  * A copy's value never becomes script text.  sh gets it as $1, a prefix

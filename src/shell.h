@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* shell.h - placeholders in `shell` scripts: {} becomes a reference to
  * the value, never the value's text (see shell.c). */
 #ifndef PIPERUN_SHELL_H

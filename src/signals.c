@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* signals.c - the signals piperun takes as events (see signals.h). */
 #include "config.h"
 #include "signals.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* signals.h - which signals piperun takes as events.
  *
  * Every signal whose default action ends a process is either an event

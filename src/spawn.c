@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* spawn.c - clone(CLONE_VM|CLONE_VFORK|CLONE_PIDFD) + execve; see spawn.h. */
 #include "config.h"
 #include "spawn.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* spawn.h - the one place piperun creates a child process.
  *
  * A child is started with clone(CLONE_VM | CLONE_VFORK | CLONE_PIDFD), the

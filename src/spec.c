@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* spec.c - JSON spec -> struct spec.  The only file that reads JSON input.
  *
  * Loading runs in passes, each collecting every error it finds so that

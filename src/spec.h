@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* spec.h - the job spec as the rest of piperun sees it: parsed, validated,
  * defaults applied, repeat/foreach expanded, placeholders substituted,
  * dependencies resolved to indices, programs resolved on PATH.  spec.c is

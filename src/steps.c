@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* steps.c - item pipelines (see steps.h). */
 #include "config.h"
 #include "steps.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* steps.h - item pipelines: the host of a steps job (`piperun __steps`).
  *
  * Items (text lines) flow from a source through steps to a sink.  Each

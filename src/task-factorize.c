@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* task-factorize.c - the seed's factorize (Item 68): every divisor of n,
  * by trial division of every i in 1..n. */
 #include "config.h"

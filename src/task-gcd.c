@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* task-gcd.c - the seed's naive greatest common divisor (Item 79): count
  * down from min(a, b) to the first number dividing both.  A deliberate
  * CPU burner; not Euclid. */

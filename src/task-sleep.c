@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* task-sleep.c - wait the given seconds: the I/O stand-in of the seed
  * (Items 68, 75).  In async mode piperun does not call run(): a sleep
  * item becomes a timer on the event loop (pool.c). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* task.c - task lookup: built-ins and dlopen'ed plugins. */
 #include "config.h"
 #include "task.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* task.h - the built-in tasks of `piperun pool` (one file each) and the
  * loading of plugin tasks (piperun-task.h). */
 #ifndef PIPERUN_TASK_INTERNAL_H

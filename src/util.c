@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* util.c - allocation, buffers, clocks, durations, signal names. */
 #include "config.h"
 #include "util.h"

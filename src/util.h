@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* util.h - small helpers every module uses: allocation that cannot fail
  * silently, a growable byte buffer, monotonic time, durations and signal
  * names.  Nothing here exits the program except on out-of-memory, where no

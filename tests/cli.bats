@@ -1,11 +1,25 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The command line: dispatch, help, usage errors and their exit status.
 load helper
 
-@test "--version prints the version" {
+@test "--version prints the version and the licence" {
 	pr --version
 	assert_success
-	assert_output --regexp '^piperun [0-9]+\.[0-9]+\.[0-9]+$'
+	[[ ${lines[0]} =~ ^piperun\ [0-9]+\.[0-9]+\.[0-9]+$ ]]
+	assert_line 'License GPLv3+: GNU GPL version 3 or later <https://gnu.org/licenses/gpl.html>.'
+}
+
+@test "the licence: COPYING is the GPL version 3, every source file says GPL-3.0-or-later" {
+	top=$TESTS_DIR/..
+	head -3 "$top/COPYING" | grep -q 'GNU GENERAL PUBLIC LICENSE'
+	grep -q 'Version 3, 29 June 2007' "$top/COPYING"
+	missing=$(cd "$top" && for f in src/*.[ch] tests/unit/*.[ch] tests/helpers/*.c tests/plugins/*.c \
+			fuzz/*.[ch] examples/*.c tests/*.bats tests/helper.bash scripts/* bench/*.py \
+			man/piperun.1 man/piperun-spec.5 Makefile.am configure.ac .ci/run; do
+		head -3 "$f" | grep -q 'SPDX-License-Identifier: GPL-3.0-or-later' || echo "$f"
+	done)
+	[ -z "$missing" ] || { echo "no SPDX line: $missing"; return 1; }
 }
 
 @test "--help lists the commands on stdout" {

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
 # What children inherit and what they leave behind (CONTRACT §6).
 load helper
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Dependencies: after, always, stdin.from, skipped jobs, --only.
 load helper
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
 # `piperun exec` next to coreutils timeout(1), case by case.
 load helper
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
 # faults.bats - fault injection (issue 9): resource shortage, spawn
 # failures, results that cannot be written, hostile children, and the
 # runner itself interrupted or killed at random moments.  Each test says

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
 # fds.bats - fd headroom (issue 13, item 11): a job waits for what it
 # really needs (job.c fd_need), not a fixed reserve; jobs wait for fds
 # while others run; and a run that cannot even set itself up exits 3

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
 # fifo.bats - files a job opens by path never block the runner (issue
 # 13, item 10): a FIFO (or a device) whose other end is not there yet is
 # opened in the background while the job holds its slot with no

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # helper.bash - shared set-up for the bats suites.
 bats_require_minimum_version 1.5.0
 load '/usr/lib/bats/bats-support/load'

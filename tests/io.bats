@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
 # What a job reads and writes: stdin sources, stdout/stderr modes,
 # encodings, limits, digests, environment, argv bytes, child settings.
 load helper

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
 # memcheck.bats - valgrind memcheck over a representative subset: every
 # subcommand, each run mode, pipeline and steps jobs, pools in all four
 # modes, timeouts that kill, errors.  The runner process is checked; the

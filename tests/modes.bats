@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
 # serial, thread and async modes: the same results; scale; live tagged
 # output; streamed results; progress on a terminal.
 load helper

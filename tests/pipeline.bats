@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
 # pipeline jobs: stages joined by kernel pipes, built by libpipeline in a
 # per-job pipeline host, with per-stage accounting.
 load helper

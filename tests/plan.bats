@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
 # `piperun plan`: the resolved plan, secrets hidden, nothing run.
 load helper
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The task pool: `piperun pool` and pool jobs (CONTRACT §5).
 load helper
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
 # `piperun run`: statuses, return codes, errors in records, output
 # formats, exit statuses, modes.
 load helper

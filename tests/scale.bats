@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Scale: thousands of jobs, a thousand at once, fd shortage.  (The
 # thread-mode behaviour tests are in modes.bats, which also runs under
 # ThreadSanitizer.)

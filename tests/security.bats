@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Security properties: secret_env values never leak (CONTRACT §6), argv
 # reaches the child byte for byte without a shell, placeholder values are
 # data and never code in `shell` jobs (under dash and under bash as

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The seed workloads (../shared/SEED-EXAMPLES.md), one spec each in
 # pipelines/.
 load helper

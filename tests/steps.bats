@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Item pipelines: steps jobs (seed 70), in async and thread mode.
 load helper
 

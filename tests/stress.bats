@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
 # stress.bats - the stress figures of RELIABILITY.md (issue 9).  Not in
 # `make check` (minutes of work): scripts/stress runs it and prints the
 # figures.  STRESS_JOBS (default 10000) and STRESS_BYTES (default 1 GiB)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Timeouts, signals, retries, fail-fast, the run timeout, the runner's own
 # signals, progress.
 load helper

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
 # `piperun validate` and spec errors: every error reported with its file
 # and JSON path, exit 2, and nothing started by `run`.
 load helper

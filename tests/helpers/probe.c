@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* probe.c - a test child: reports what a job sees (fds, signals, limits,
  * argv bytes) and produces output patterns the tests need.
  *

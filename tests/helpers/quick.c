@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* quick.c - the cheapest child for the scale tests, so that tests of
  * thousands of jobs measure the runner's bookkeeping, not the exec of a
  * dynamic binary.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* task-crashy.c - a test plugin that crashes (SIGSEGV) on the item 13 and
  * spins on 99 (for timeouts); every other item n gives n * 2. */
 #define _POSIX_C_SOURCE 200809L

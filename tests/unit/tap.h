@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* tap.h - a minimal TAP producer for the C unit tests (run through
  * automake's tap-driver.sh).  ok(cond, name...) prints one test line;
  * done_testing() prints the plan and returns the exit status. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* test-capture.c - a capture whose spill file cannot be opened (no fd
  * free) keeps the bytes in memory, opens the file once an fd is back,
  * and hands every byte back in order. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* test-chain.c - the pipefail rule over a table of stage outcomes. */
 #include "config.h"
 #include "chain.h"

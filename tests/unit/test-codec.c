@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* test-codec.c - base64, UTF-8 checking, splitmix64, durations, signals. */
 #include "config.h"
 #include "codec.h"

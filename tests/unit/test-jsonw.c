@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* test-jsonw.c - the streaming JSON writer: escaping, U+FFFD replacement
  * across chunk boundaries, base64 streams, and output that cJSON parses
  * back to the same values. */

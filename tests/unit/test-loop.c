@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* test-loop.c - the event loop: timers fire in deadline order, stopped
  * timers never fire, fds wake the loop. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* test-opener.c - opening by path without blocking: files and memory
  * devices open at once, a FIFO opens in the background once its other
  * end comes, and a cancelled FIFO open lets its thread go, however

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* test-sha256.c - SHA-256 against the FIPS 180-4 / NIST vectors, the
  * SHA-NI path against the portable one over every length and chunking
  * that matters (block boundaries, padding edges). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* test-spec.c - spec loading: every error with its path, expansion and
  * naming of copies, placeholders, dependencies, cycles. */
 #include "config.h"
