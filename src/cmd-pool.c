@@ -34,7 +34,11 @@ static void on_result_jsonl(size_t i, const struct pool_result *r, void *ctx)
 	/* live for `| jq`, without a write per item of a million */
 	double now = now_ms();
 	if (now - c->last_flush >= 20) {
-		fd_sink_flush(c->out);
+		/* a reader that went away (`| head -1`) is how a filter is told
+		 * to stop: now, not after the last item.  Nothing outlives us:
+		 * process-mode workers die with us (PDEATHSIG). */
+		if (fd_sink_flush(c->out) < 0 && c->out->err == EPIPE)
+			die_of_signal(SIGPIPE);
 		c->last_flush = now;
 	}
 }
