@@ -428,7 +428,8 @@ const struct cmd_entry cmd_run_entry = {
 	"\n"
 	"exit status: 0 all jobs ok, 1 some job not ok, 2 usage or spec error\n"
 	"(nothing started), 3 the runner could not go on (results could not be\n"
-	"written); killed by the signal that interrupted it (SIGINT/SIGTERM/\n"
-	"SIGHUP) after cleaning up, or by SIGPIPE when stdout's reader went away.\n",
+	"written); killed by the signal that interrupted it (SIGINT, SIGTERM,\n"
+	"SIGHUP or any other terminating signal not ignored at start) after\n"
+	"cleaning up, or by SIGPIPE when stdout's reader went away.\n",
 	.exec = cmd_run,
 };

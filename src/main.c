@@ -11,8 +11,10 @@
  *   run       3  the runner itself could not go on (cannot write results,
  *                resources gone); children cleaned up, results written
  *                where still possible
- *   run       killed by SIGINT/SIGTERM/SIGHUP after terminating every job
- *                and writing results (the shell sees 130/143/129)
+ *   run       killed by the signal that interrupted it (SIGINT, SIGTERM,
+ *                SIGHUP or any other terminating signal not ignored at
+ *                start) after terminating every job and writing results
+ *                (the shell sees 128+N: 130/143/129)
  *   run       killed by SIGPIPE: stdout's reader went away (a filter
  *                that has seen enough, `| head -1`): the run stops like
  *                an interrupt, --results FILE still written (CONTRACT §8.2);
