@@ -50,7 +50,7 @@ struct runner {
 	long limit;
 	bool throttled;      /* a start failed for lack of fds/processes */
 	enum stop_reason stop;
-	int nsignals;
+	double signal_ms;    /* when the run was stopped by a signal */
 	int sigfd;
 	struct watch w_sig;
 	struct watch w_out;          /* cfg->out_fd, a pipe or socket */
@@ -264,6 +264,7 @@ static void output_closed(struct runner *r)
 	if (r->stop == STOP_SIGNAL)
 		return;
 	r->res->signal = SIGPIPE;
+	r->signal_ms = now_ms();
 	stop_run(r, STOP_SIGNAL);
 }
 
@@ -453,6 +454,12 @@ static void on_out_gone(struct watch *w, uint32_t ev)
 	unlock(r);
 }
 
+/* Signals that come together are one request to stop: timeout(1) sends
+ * its signal to piperun and then to piperun's whole group, a closing
+ * terminal HUP and CONT, a session's end HUP and TERM.  Only a signal
+ * that comes this much later is a second one (a second Ctrl-C: KILL). */
+#define SIGNAL_AGAIN_MS 100.0
+
 static void on_signal(struct watch *w, uint32_t ev)
 {
 	struct runner *r = w->data;
@@ -465,11 +472,12 @@ static void on_signal(struct watch *w, uint32_t ev)
 		}
 		if (signals_self_raised(&si))
 			continue; /* EPIPE/EFBIG tell the writer already */
-		r->nsignals++;
-		if (r->nsignals == 1) {
+		double now = now_ms();
+		if (r->stop != STOP_SIGNAL) {
 			r->res->signal = (int)si.ssi_signo;
+			r->signal_ms = now;
 			stop_run(r, STOP_SIGNAL);
-		} else {
+		} else if (now - r->signal_ms >= SIGNAL_AGAIN_MS) {
 			/* a second signal: no more patience */
 			for (size_t i = 0; i < r->n; i++) {
 				struct job *j = &r->jobs[i];

@@ -171,14 +171,19 @@ EOF
 		m=$(marker)-$mode
 		f=$(guard_spec "$m")
 		# timeout(1) runs piperun in a group of its own and, after -k,
-		# SIGKILLs that whole group: the guardian was in it
-		PIPERUN_CONTAINMENT=$mode timeout -k 0.5 2 "$PIPERUN" run -o none "$f" &
+		# SIGKILLs that whole group: the guardian was in it.  Its timer
+		# is a SIGALRM: sent once the job is running (its trap set), it
+		# times out then, however slow the machine is to get there.
+		PIPERUN_CONTAINMENT=$mode timeout -k 0.5 600 "$PIPERUN" run -o none "$f" &
 		tpid=$!
-		for i in $(seq 100); do pid=$(pgrep -P "$tpid" -x piperun) && break; sleep 0.02; done
+		for i in $(seq 200); do [ "$(procs_with "$m" | wc -l)" -ge 3 ] && break; sleep 0.05; done
+		[ "$(procs_with "$m" | wc -l)" -ge 3 ]
+		pid=$(pgrep -P "$tpid" -x piperun)
 		[ -n "$pid" ]
+		kill -ALRM "$tpid"
 		rc=0
 		wait "$tpid" || rc=$?
-		[ "$rc" = 137 ]
+		[ "$rc" = 137 ] || { echo "$mode: exit $rc"; return 1; }
 		gone "$m" || { echo "$mode: left: $(procs_with "$m")"; return 1; }
 		cgroup_gone "$pid"
 	done

@@ -235,6 +235,25 @@ EOF
 	done
 }
 
+@test "under timeout(1), whose signal reaches piperun twice (itself, its group), jobs get their signal, not an instant KILL" {
+	m=$(marker)
+	f=$(spec <<EOF
+{"jobs": [{"shell": "trap 'echo got-term; exit 3' TERM; while :; do sleep 0.05; done; : $m"}]}
+EOF
+)
+	res=$BATS_TEST_TMPDIR/res.json
+	timeout -k 10 600 "$PIPERUN" run --results "$res" -o none "$f" &
+	tpid=$!
+	for i in $(seq 200); do [ -n "$(procs_with "$m")" ] && break; sleep 0.05; done
+	sleep 0.1
+	# timeout's timer is a SIGALRM: it times out now
+	kill -ALRM "$tpid"
+	rc=0
+	wait "$tpid" || rc=$?
+	[ "$rc" = 124 ]
+	[ "$(jq -c '.jobs[0] | [.status, .returncode, .stdout, (.termination | map(.signal))]' "$res")" = '["cancelled",3,"got-term\n",["SIGTERM"]]' ]
+}
+
 @test "a second SIGINT sends KILL at once" {
 	f=$(spec <<EOF
 {"jobs": [{"run": ["$PROBE", "ignore-term", "30"], "kill_after": "60s", "repeat": 3}]}
