@@ -166,13 +166,15 @@ both() {
 
 @test "KILL goes out after -k even when the main command is gone; without -k after the default 2s" {
 	m=$(marker)
-	run "$PIPERUN" exec -t 1 -k 0.5 --json "$BATS_TEST_TMPDIR/r.json" -- \
-		sh -c "(trap '' TERM; exec sh -c 'sleep 300; :' $m) & sleep 301; : $m"
+	ready=$BATS_TEST_TMPDIR/ready
+	# (the leftover has set its trap before the timeout)
+	run "$PIPERUN" exec -t 2 -k 0.5 --json "$BATS_TEST_TMPDIR/r.json" -- \
+		sh -c "(trap '' TERM; : > $ready; exec sh -c 'sleep 300; :' $m) & while [ ! -e $ready ]; do sleep 0.01; done; sleep 301; : $m"
 	[ "$status" = 124 ]
 	gone "$m"
 	[ "$(jq -c '[.status, (.termination | map(.signal))]' "$BATS_TEST_TMPDIR/r.json")" = '["timeout",["SIGTERM","SIGKILL"]]' ]
 	# (the leftover has set its trap before the command exits)
-	ready=$BATS_TEST_TMPDIR/ready
+	ready=$BATS_TEST_TMPDIR/ready2
 	run "$PIPERUN" exec --json "$BATS_TEST_TMPDIR/r2.json" -- \
 		sh -c "(trap '' TERM; : > $ready; exec sh -c 'sleep 300; :' $m) & while [ ! -e $ready ]; do sleep 0.01; done; echo left"
 	[ "$status" = 0 ]

@@ -304,7 +304,7 @@ EOF
 @test "item_timeout reaches a stopped step child: SIGCONT follows the signal, no KILL needed" {
 	f=$(spec <<'EOF'
 {"jobs":[{"name":"st","items":["x","y"],"kill_after":5,"steps":[
-  {"name":"nap","workers":2,"item_timeout":0.3,"stdin":null,
+  {"name":"nap","workers":2,"item_timeout":1,"stdin":null,
    "run":["sh","-c","trap 'exit 7' TERM; kill -STOP $$"]}]}]}
 EOF
 )

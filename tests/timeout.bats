@@ -38,9 +38,9 @@ EOF
 	# a stopped process keeps TERM pending until continued: without the
 	# SIGCONT it would wait for the KILL, kill_after later
 	f=$(spec <<'EOF'
-{"jobs": [{"name": "s", "shell": "trap 'exit 7' TERM; kill -STOP $$", "timeout": 0.3, "kill_after": 5},
+{"jobs": [{"name": "s", "shell": "trap 'exit 7' TERM; kill -STOP $$", "timeout": 1, "kill_after": 5},
           {"name": "p", "pipeline": [["sh", "-c", "trap 'exit 7' TERM; kill -STOP $$"], ["cat"]],
-           "timeout": 0.3, "kill_after": 5}]}
+           "timeout": 1, "kill_after": 5}]}
 EOF
 )
 	for mode in async thread serial; do
