@@ -189,8 +189,11 @@ both() {
 	run "$PIPERUN" exec --foreground --json "$BATS_TEST_TMPDIR/r.json" -- \
 		sh -c "(sh -c 'sleep 300; :' $m >/dev/null 2>&1 &); echo done"
 	[ "$status" = 0 ]
-	[ -n "$(procs_with "$m")" ]
-	pkill -f -- "$m"
+	d=$(procs_with "$m")
+	[ -n "$d" ]
+	# (its sleep does not carry the marker: stop it through its parent)
+	pkill -P "$d"
+	kill $d
 	[ "$(jq -c '[.containment, .termination]' "$BATS_TEST_TMPDIR/r.json")" = '["none",[]]' ]
 }
 
