@@ -402,6 +402,10 @@ static void stop_run(struct runner *r, enum stop_reason why)
 			finished(r, j);
 		}
 	}
+	/* workers waiting for headroom look again: their job no longer
+	 * starts (worker_start) */
+	if (r->threaded)
+		pthread_cond_broadcast(&r->ended_cv);
 	/* pending jobs that may no longer start are skipped now, in spec
 	 * order (a worker's job is its worker's business: it may be ending
 	 * right now, e.g. one that was still opening its files) */
@@ -602,6 +606,15 @@ static void worker_start(struct worker *w, struct job *j)
 	struct runner *r = w->r;
 	for (;;) {
 		lock(r);
+		/* the run stopped while this job waited for headroom (or a
+		 * retry): it no longer starts, as in async mode */
+		if (!may_start(r, j)) {
+			char *why = xstrdup(stop_why(r));
+			unlock(r);
+			job_skip(j, why);
+			free(why);
+			return;
+		}
 		r->spawning++;
 		unlock(r);
 		int rc = job_start(j);

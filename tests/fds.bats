@@ -7,14 +7,6 @@
 # guardian).
 load helper
 
-# The cgroup v2 directory piperun makes its run cgroup in (none: empty).
-cgroup_dir() {
-	local mnt own
-	mnt=$(awk '{ for (i = 1; i <= NF; i++) if ($i == "-") { if ($(i + 1) == "cgroup2") print $5; break } }' /proc/self/mountinfo | head -1)
-	own=$(sed -n 's/^0:://p' /proc/self/cgroup)
-	[ -n "$mnt" ] && printf '%s%s' "$mnt" "${own%/}"
-}
-
 # Run piperun under `ulimit -n $1` (soft and hard) with the rest as its
 # arguments; sets status, output (stdout), stderr and pid (piperun's).
 run_limited() {
@@ -36,7 +28,7 @@ run_limited() {
 # the spec path $1 in its argv (the guardian has piperun's argv).
 nothing_left() {
 	local cg
-	cg=$(cgroup_dir)
+	cg=$(cgroup_parent)
 	if [ -n "$cg" ] && [ -e "$cg/piperun.$pid" ]; then
 		echo "left behind: $cg/piperun.$pid"
 		return 1
@@ -122,5 +114,47 @@ EOF
 		done
 		echo "$m: first ok at ulimit -n $first_ok"
 		[ -n "$first_ok" ]
+	done
+}
+
+@test "a stop while jobs wait for fds: the waiting ones are skipped, never started after it (async and thread)" {
+	m=$(marker)
+	f=$(spec <<EOF
+{"jobs": [{"name": "s", "run": ["sh", "-c", "sleep 30; : $m"], "repeat": 20}]}
+EOF
+)
+	for mode in async thread; do
+		res=$BATS_TEST_TMPDIR/res-$mode.json
+		# room for a few jobs at once: the others wait for fds (18 fds
+		# piperun inherits take room its thread-mode worker count,
+		# made from the limit, did not foresee: workers wait too)
+		bash -c 'for f in /proc/$$/fd/*; do f=${f##*/}; [ "$f" -gt 2 ] && eval "exec $f>&-"; done
+			 for f in $(seq 10 27); do eval "exec $f</dev/null"; done
+			 ulimit -n 48 && exec "$@"' sh "$PIPERUN" run --mode "$mode" -j 20 --results "$res" -o none "$f" &
+		pid=$!
+		# the jobs that could start are running: the count settles (the
+		# same three times in a row)
+		n=0 same=0
+		for i in $(seq 100); do
+			c=$(procs_with "$m" | wc -l)
+			if [ "$c" -gt 0 ] && [ "$c" = "$n" ]; then
+				same=$((same + 1))
+				[ "$same" -ge 2 ] && break
+			else
+				same=0
+			fi
+			n=$c
+			sleep 0.1
+		done
+		[ "$n" -gt 0 ] && [ "$n" -lt 20 ]
+		kill -TERM "$pid"
+		rc=0
+		wait "$pid" || rc=$?
+		[ "$rc" = 143 ]
+		# exactly the jobs running at the signal were cancelled; none
+		# of the waiting ones started after it
+		[ "$(jq -c '[([.jobs[] | select(.status == "cancelled")] | length), ([.jobs[].status] - ["cancelled", "skipped"] | length)]' "$res")" = "[$n,0]" ] ||
+			{ echo "$mode: $n running: $(jq -c '[.jobs[] | [.status, .error]]' "$res")"; return 1; }
+		gone "$m"
 	done
 }
