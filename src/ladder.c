@@ -13,7 +13,7 @@ void ladder_init(struct ladder *l, struct loop *loop,
 	l->send = send;
 	l->ctx = ctx;
 	l->t_kill.slot = 0;
-	l->climbing = false;
+	l->climbing = l->kill_due = false;
 }
 
 static void on_grace_over(struct timer *t)
@@ -36,14 +36,21 @@ static bool wants_cont(int sig)
 
 static bool climb(struct ladder *l, int sig, double grace_s, bool rearm)
 {
-	if (l->climbing && !rearm)
-		return false;
-	l->climbing = true;
-	bool any = l->send(l->ctx, sig, false);
-	if (wants_cont(sig))
-		l->send(l->ctx, SIGCONT, true);
-	if (sig != SIGKILL && grace_s > 0)
+	bool any = false;
+	if (!l->climbing || rearm) {
+		l->climbing = true;
+		any = l->send(l->ctx, sig, false);
+		if (wants_cont(sig))
+			l->send(l->ctx, SIGCONT, true);
+	} else if (l->kill_due) {
+		return false;   /* the KILL keeps its time (or went out) */
+	}
+	/* a climb begun without a KILL (grace 0) gets one from the first
+	 * call that gives a grace */
+	if (sig != SIGKILL && grace_s > 0) {
+		l->kill_due = true;
 		timer_start(l->loop, &l->t_kill, now_ms() + grace_s * 1000, on_grace_over, l);
+	}
 	return any;
 }
 
@@ -59,7 +66,7 @@ bool ladder_signal_again(struct ladder *l, int sig, double grace_s)
 
 void ladder_kill(struct ladder *l)
 {
-	l->climbing = true;
+	l->climbing = l->kill_due = true;
 	timer_stop(l->loop, &l->t_kill);
 	l->send(l->ctx, SIGKILL, false);
 }
@@ -68,5 +75,5 @@ void ladder_reset(struct ladder *l)
 {
 	if (l->loop)
 		timer_stop(l->loop, &l->t_kill);
-	l->climbing = false;
+	l->climbing = l->kill_due = false;
 }

@@ -26,14 +26,16 @@ struct ladder {
 	void *ctx;
 	struct timer t_kill;
 	bool climbing;       /* the first signal went out */
+	bool kill_due;       /* the KILL is armed, or went out */
 };
 
 void ladder_init(struct ladder *l, struct loop *loop,
 		 bool (*send)(void *ctx, int sig, bool follow_up), void *ctx);
 /* The first rung: sig (then SIGCONT), and SIGKILL after grace_s seconds
- * (0: never).  Once climbing, a second call does nothing: the signal is
- * not repeated and the KILL keeps its time.  Returns whether sig reached
- * anything. */
+ * (0: never).  Once climbing, a second call does not repeat the signal,
+ * and a KILL already due keeps its time; a climb begun without one (a
+ * timeout with no grace) gets it from the first call that gives a grace.
+ * Returns whether sig reached anything. */
 bool ladder_signal(struct ladder *l, int sig, double grace_s);
 /* Like ladder_signal, but the KILL is re-armed grace_s from now even when
  * already climbing (a timeout that fires while the tree is already being

@@ -182,6 +182,13 @@ both() {
 	r=$BATS_TEST_TMPDIR/r2.json
 	[ "$(jq -c '[.status, (.termination | map(.signal))]' "$r")" = '["ok",["SIGTERM","SIGKILL"]]' ]
 	[ "$(jq '.termination[1].at_ms - .termination[0].at_ms >= 2000' "$r")" = true ]
+	# -t without -k: the timeout's TERM, then the leftover's KILL after 2 s
+	ready=$BATS_TEST_TMPDIR/ready3
+	run "$PIPERUN" exec -t 2 --json "$BATS_TEST_TMPDIR/r3.json" -- \
+		sh -c "(trap '' TERM; : > $ready; exec sh -c 'sleep 300; :' $m) & while [ ! -e $ready ]; do sleep 0.01; done; sleep 301; : $m"
+	[ "$status" = 124 ]
+	gone "$m"
+	[ "$(jq -c '[.status, (.termination | map(.signal))]' "$BATS_TEST_TMPDIR/r3.json")" = '["timeout",["SIGTERM","SIGKILL"]]' ]
 }
 
 @test "--foreground leaves the command's children alone, as coreutils does" {
