@@ -194,21 +194,6 @@ fallback:
 	return -1;
 }
 
-/* Does a JSON string in this text hold \u0000?  A task's string argument
- * is a C string: it would end there, silently. */
-static bool json_has_nul_escape(const char *p, size_t len)
-{
-	bool in_str = false;
-	for (size_t i = 0; i < len; i++) {
-		if (p[i] == '"')
-			in_str = !in_str;
-		else if (in_str && p[i] == '\\' && ++i < len && p[i] == 'u' &&
-			 len - i > 4 && !memcmp(p + i + 1, "0000", 4))
-			return true;
-	}
-	return false;
-}
-
 static int add_line(struct pool_items *it, const char *p, size_t len, size_t lineno, char **err)
 {
 	while (len && (*p == ' ' || *p == '\t' || *p == '\r'))
@@ -223,10 +208,6 @@ static int add_line(struct pool_items *it, const char *p, size_t len, size_t lin
 			char *why = NULL;
 			struct piperun_arg *args = NULL;
 			size_t nargs = 0;
-			if (json_has_nul_escape(p, len)) {
-				*err = xasprintf("line %zu: a NUL byte (\\u0000) in a string", lineno);
-				return -1;
-			}
 			if (spec_parse_item_array(p, len, &args, &nargs, &why) < 0) {
 				*err = xasprintf("line %zu: %s", lineno, why);
 				free(why);

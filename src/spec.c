@@ -3332,12 +3332,20 @@ int spec_parse_item_array(const char *text, size_t len, struct piperun_arg **arg
 		*why = xstrdup("internal error: the array reads differently the second time");
 		goto fail;
 	}
-	for (const cJSON *e = v->child; e; e = e->next, k++)
+	for (const cJSON *e = v->child; e; e = e->next, k++) {
 		if (cJSON_IsNumber(e) && !isfinite(e->valuedouble)) {
 			*why = xasprintf("argument %zu: %.*s is out of range", k + 1,
 					 (int)rt.t[k].len, rt.t[k].tok);
 			goto fail;
 		}
+		/* a task's string argument is a C string: it would end there
+		 * (a nested value is passed on as its JSON text, escapes and
+		 * all) */
+		if (cJSON_IsString(e) && raw_has_nul(rt.t[k].tok, rt.t[k].len)) {
+			*why = xstrdup("a NUL byte (\\u0000) in a string");
+			goto fail;
+		}
+	}
 	*args = xcalloc(n ? n : 1, sizeof **args);
 	k = 0;
 	for (const cJSON *e = v->child; e; e = e->next, k++) {
