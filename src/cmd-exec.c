@@ -11,7 +11,7 @@
  * there, which a script cannot tell from a crash); the command runs in a
  * cgroup of its own where one can be made, a guardian kills its tree if
  * piperun dies, and what it leaves behind when it exits is stopped (its
- * signal, then KILL after -k or EXEC_GRACE_S) - except with
+ * signal, then KILL after -k or a run job's default kill_after) - except with
  * --foreground, where, as with coreutils, its children are left alone.
  * `piperun timeout` (a later issue) is the coreutils-compatible one. */
 #include "config.h"
@@ -28,7 +28,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,12 +41,6 @@
 enum { EXIT_TIMEDOUT = 124, EXIT_CANCELED = 125, EXIT_CANNOT_INVOKE = 126,
        EXIT_ENOENT = 127 };
 
-/* What the command leaves behind when it exits gets the -s signal, then
- * SIGKILL after -k, or after this grace when no -k was given (the same
- * as a run job's default kill_after). */
-#define EXEC_GRACE_S 2.0
-#define POLL_MIN_MS 1.0
-#define POLL_MAX_MS 50.0
 
 struct exec_state {
 	pid_t pid;
@@ -131,8 +124,11 @@ static void check_left(struct exec_state *x)
 		x->done = true;
 		return;
 	}
-	ladder_signal(&x->ladder, x->sig, x->kill_after > 0 ? x->kill_after : EXEC_GRACE_S);
-	x->poll_ms = x->poll_ms ? fmin(x->poll_ms * 2, POLL_MAX_MS) : POLL_MIN_MS;
+	/* what it left: the -s signal, then KILL after -k, or without -k
+	 * after a run job's default kill_after */
+	ladder_signal(&x->ladder, x->sig,
+		      x->kill_after > 0 ? x->kill_after : SPEC_KILL_AFTER_DEFAULT);
+	x->poll_ms = job_poll_backoff(x->poll_ms);
 	timer_start(x->loop, &x->t_poll, now_ms() + x->poll_ms, on_poll, x);
 }
 
@@ -323,7 +319,7 @@ static int cmd_exec(int argc, char **argv)
 	sigaddset(&set, SIGWINCH);
 	sigaddset(&set, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &set, NULL);
-	int rc = EXIT_CANCELED;
+	int rc = EXIT_CANCELED, die_sig = 0;
 	x.loop = loop_new();
 	x.sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (!x.loop || x.sigfd < 0) {
@@ -372,8 +368,15 @@ static int cmd_exec(int argc, char **argv)
 	j->in_cgroup = o.cgroup_procs_fd >= 0;
 	if (x.contained)
 		contain_job_started(&x.contain, &j->cj, x.pid);
-	loop_add(x.loop, &x.w_pid, x.pidfd, EPOLLIN, on_pid, &x);
-	loop_add(x.loop, &x.w_sig, x.sigfd, EPOLLIN, on_signal, &x);
+	if (loop_add(x.loop, &x.w_pid, x.pidfd, EPOLLIN, on_pid, &x) < 0 ||
+	    loop_add(x.loop, &x.w_sig, x.sigfd, EPOLLIN, on_signal, &x) < 0) {
+		/* it could never be supervised: end it rather than hang */
+		exec_fail("cannot watch the command: %s", strerror(errno));
+		ladder_kill(&x.ladder);
+		struct spawn_exit e;
+		spawn_reap(x.pidfd, true, &e);
+		goto out;
+	}
 	if (timeout > 0)
 		timer_start(x.loop, &x.t_timeout, j->t_start + timeout * 1000, on_timeout, &x);
 	while (!x.done)
@@ -404,16 +407,10 @@ static int cmd_exec(int argc, char **argv)
 		json_fd = -1;
 		j->stages = NULL;
 	}
-	if (x.st.signal && !x.timed_out && safe_to_raise(x.st.signal)) {
-		/* like coreutils: a command killed by N makes us killed by N
-		 * (once everything is cleaned up) */
-		if (x.contained)
-			contain_job_end(&x.contain, &j->cj);
-		if (x.contained)
-			contain_fini(&x.contain);
-		x.contained = false;
-		die_of_signal(x.st.signal);
-	}
+	/* like coreutils: a command killed by N makes us killed by N (once
+	 * everything is cleaned up) */
+	if (x.st.signal && !x.timed_out && safe_to_raise(x.st.signal))
+		die_sig = x.st.signal;
 out:
 	if (x.pidfd >= 0)
 		close(x.pidfd);
@@ -429,6 +426,8 @@ out:
 	free(j->term);
 	escaped_free(j->escaped, j->nescaped);
 	free(path);
+	if (die_sig)
+		die_of_signal(die_sig);
 	return rc;
 }
 

@@ -253,7 +253,7 @@ static int cmd_run(int argc, char **argv)
 	if (text && cli.results && stat(cli.results, &rst) == 0 &&
 	    (S_ISFIFO(rst.st_mode) || S_ISCHR(rst.st_mode)) &&
 	    (results_fd = open(cli.results, O_WRONLY | O_TRUNC | O_CLOEXEC)) < 0) {
-		fprintf(stderr, "piperun: --results %s: %s\n", cli.results, strerror(errno));
+		err_line("piperun: --results %s: %s", cli.results, strerror(errno));
 		free(text);
 		free(only);
 		errlist_free(&errs);

@@ -27,8 +27,6 @@
 #define FEED_CHUNK (64 * 1024)
 /* Reads per wake-up per stream, so one chatty job cannot starve others. */
 #define READS_PER_EVENT 16
-#define POLL_MIN_MS 1.0
-#define POLL_MAX_MS 50.0
 
 const char *job_status_name(enum job_status s)
 {
@@ -612,7 +610,7 @@ static void check_group(struct job *j)
 		return;
 	}
 	ladder_signal(&j->ladder, j->spec->signal, j->spec->kill_after);
-	j->poll_ms = j->poll_ms ? fmin(j->poll_ms * 2, POLL_MAX_MS) : POLL_MIN_MS;
+	j->poll_ms = job_poll_backoff(j->poll_ms);
 	timer_start(l, &j->t_poll, now_ms() + j->poll_ms, on_poll, j);
 }
 
@@ -622,6 +620,11 @@ static void on_poll(struct timer *t)
 	j->env->ops->reap_orphans(j);
 	drain(j);
 	check_group(j);
+}
+
+double job_poll_backoff(double prev_ms)
+{
+	return prev_ms ? fmin(prev_ms * 2, 50.0) : 1.0;
 }
 
 void stage_result_exited(struct stage_result *s, const struct spawn_exit *x)
@@ -898,8 +901,9 @@ static void start_stream(struct job *j, const struct io_spec *io, int fd,
 		    (io->mode == IO_CAPTURE && j->env->tag &&
 		     !(s->kind == KIND_POOL && io == &s->out));
 	if (live) {
-		char *name = spec_redact(s, s->name);
-		char *shown = ctl_escape(name, true);
+		/* the tag's name: untagged lines carry none */
+		char *name = j->env->tag ? spec_redact(s, s->name) : NULL;
+		char *shown = name ? ctl_escape(name, true) : NULL;
 		live_init(lv, fd == 1 && j->env->live_out_to_stderr ? 2 : fd, shown,
 			  j->env->tag, j->env->timestamps);
 		free(shown);

@@ -218,6 +218,10 @@ struct job {
 	size_t nhist, hist_cap;
 };
 
+/* While what a process left in its group or cgroup is going: the next
+ * wait before looking again (1 ms, doubling up to 50 ms). */
+double job_poll_backoff(double prev_ms);
+
 void job_init(struct job *j, const struct job_spec *spec, size_t index,
 	      struct job_env *env);
 /* Start an attempt.  Returns 0 (running, or ended at once with an error

@@ -871,6 +871,11 @@ int runner_run(const struct spec *s, const struct run_config *cfg,
 	res->fds_start = count_open_fds();
 	iso8601_now(res->started_at);
 	r.threaded = cfg->mode == MODE_THREAD;
+	if (r.threaded) {
+		/* first: every way out (fail: too) destroys them */
+		pthread_mutex_init(&r.mtx, NULL);
+		pthread_cond_init(&r.ended_cv, NULL);
+	}
 	r.limit = cfg->mode == MODE_SERIAL ? 1
 		: cfg->max_parallel > 0 ? cfg->max_parallel : runner_auto_parallel();
 	/* a thread per slot: "as many as the limits allow" stops at 1024 */
@@ -884,6 +889,10 @@ int runner_run(const struct spec *s, const struct run_config *cfg,
 		fprintf(stderr, "piperun: containment: %s\n", why);
 		free(why);
 		free(r.jobs);
+		if (r.threaded) {
+			pthread_cond_destroy(&r.ended_cv);
+			pthread_mutex_destroy(&r.mtx);
+		}
 		return -1;
 	}
 	/* from here on, every way out goes through contain_fini: nothing
@@ -926,8 +935,6 @@ int runner_run(const struct spec *s, const struct run_config *cfg,
 	r.env.ops = &r.ops;
 	r.env.run_t0 = now_ms(); /* before the workers copy env */
 	if (r.threaded) {
-		pthread_mutex_init(&r.mtx, NULL);
-		pthread_cond_init(&r.ended_cv, NULL);
 		r.donefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (r.donefd < 0 ||
 		    loop_add(r.env.loop, &r.w_done, r.donefd, EPOLLIN, on_done_queue, &r) < 0 ||

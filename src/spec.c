@@ -701,6 +701,9 @@ static char *num_text(double d)
 	return xstrdup(b);
 }
 
+/* A string as JSON, its bytes as they came (jsonw.c, which writes for
+ * people, would make invalid UTF-8 U+FFFD: these values go back to a
+ * parser, a steps host's or a pool's, and must arrive unchanged). */
 static void json_print_str(struct buf *b, const char *s)
 {
 	buf_addch(b, '"');
@@ -2028,7 +2031,7 @@ static void parse_job(struct ctx *c, const cJSON *job, const cJSON *defaults,
 	j->encoding = ENC_AUTO;
 	j->max_output = DEFAULT_MAX_OUTPUT;
 	j->signal = SIGTERM;
-	j->kill_after = 2.0;
+	j->kill_after = SPEC_KILL_AFTER_DEFAULT;
 	j->retry_backoff = 1.0;
 	j->pipefail = true;
 	t->repeat = 1;

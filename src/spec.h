@@ -177,6 +177,10 @@ struct job_spec {
 	size_t copy;         /* 1-based copy index, 0 for a job not expanded */
 };
 
+/* A job's kill_after when the spec gives none; exec's grace for what a
+ * command leaves behind, without -k. */
+#define SPEC_KILL_AFTER_DEFAULT 2.0
+
 struct spec {
 	char *file;          /* as given on the command line ("-" = stdin) */
 	char *name;
