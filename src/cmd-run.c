@@ -114,12 +114,9 @@ static bool inherits_stdout(const struct spec *s, bool tag)
  * (tee; with --tag, every stdout it reads but a pool job's results)? */
 static bool copies_to_stdout(const struct spec *s, bool tag)
 {
-	for (size_t i = 0; i < s->njobs; i++) {
-		const struct job_spec *j = &s->jobs[i];
-		if (j->out.mode == IO_TEE || (tag && j->out.mode == IO_INHERIT) ||
-		    (tag && j->out.mode == IO_CAPTURE && j->kind != KIND_POOL))
+	for (size_t i = 0; i < s->njobs; i++)
+		if (job_stream_live(&s->jobs[i], &s->jobs[i].out, tag))
 			return true;
-	}
 	return false;
 }
 

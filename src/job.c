@@ -622,6 +622,13 @@ static void on_poll(struct timer *t)
 	check_group(j);
 }
 
+bool job_stream_live(const struct job_spec *s, const struct io_spec *io, bool tag)
+{
+	return io->mode == IO_TEE ||
+	       (tag && (io->mode == IO_INHERIT ||
+			(io->mode == IO_CAPTURE && !(s->kind == KIND_POOL && io == &s->out))));
+}
+
 double job_poll_backoff(double prev_ms)
 {
 	return prev_ms ? fmin(prev_ms * 2, 50.0) : 1.0;
@@ -897,9 +904,7 @@ static void start_stream(struct job *j, const struct io_spec *io, int fd,
 			 struct capture *c, struct live *lv)
 {
 	const struct job_spec *s = j->spec;
-	bool live = io->mode == IO_TEE || io->mode == IO_INHERIT ||
-		    (io->mode == IO_CAPTURE && j->env->tag &&
-		     !(s->kind == KIND_POOL && io == &s->out));
+	bool live = job_stream_live(s, io, j->env->tag);
 	if (live) {
 		/* the tag's name: untagged lines carry none */
 		char *name = j->env->tag ? spec_redact(s, s->name) : NULL;

@@ -218,6 +218,10 @@ struct job {
 	size_t nhist, hist_cap;
 };
 
+/* Does piperun relay this stream of the job live: tee, and with --tag
+ * an inherited or captured stream too (but a pool job's stdout, which is
+ * its results)? */
+bool job_stream_live(const struct job_spec *s, const struct io_spec *io, bool tag);
 /* While what a process left in its group or cgroup is going: the next
  * wait before looking again (1 ms, doubling up to 50 ms). */
 double job_poll_backoff(double prev_ms);
