@@ -462,6 +462,21 @@ static void pipeline_outcome(struct job *j)
 				     j->main.exit_code, what);
 }
 
+/* The attempt's start came short after all, for lack of err (a host
+ * that could not fork, an opener short of fds): nothing ran, so it is as
+ * if the attempt never was; the job is PENDING again and the runner
+ * (ended()) has it wait for a running job to end, like a start that
+ * found no headroom. */
+static void came_short(struct job *j, int err)
+{
+	j->attempts--;
+	j->throttled++;
+	j->state = JOB_PENDING;
+	free(j->error);
+	j->error = xasprintf("cannot start: %s", strerror(err));
+	j->env->ops->ended(j);
+}
+
 static void attempt_end(struct job *j)
 {
 	struct loop *l = j->env->loop;
@@ -507,12 +522,7 @@ static void attempt_end(struct job *j)
 		 * running ones and starts again.  EMFILE is not here: the
 		 * host's fd limit is its own and other jobs ending would not
 		 * raise it. */
-		j->attempts--;
-		j->throttled++;
-		j->state = JOB_PENDING;
-		free(j->error);
-		j->error = xasprintf("cannot start: %s", strerror(j->host_fatal_err));
-		j->env->ops->ended(j);
+		came_short(j, j->host_fatal_err);
 		return;
 	}
 	if (j->status != ST_ERROR) {
@@ -1174,12 +1184,7 @@ static void on_file_open(struct watch *w, uint32_t ev)
 			/* as a start short of fds: nothing ran, the job waits
 			 * for a running one to end (the runner's ended()) */
 			timer_stop(j->env->loop, &j->t_timeout);
-			j->attempts--;
-			j->throttled++;
-			j->state = JOB_PENDING;
-			free(j->error);
-			j->error = xasprintf("cannot start: %s", strerror(e));
-			j->env->ops->ended(j);
+			came_short(j, e);
 			return;
 		}
 		fail_now(j, false, 0, file_error(j, (size_t)(f - j->files), strerror(e)));

@@ -527,11 +527,9 @@ static void dispatch(struct runner *r)
 		/* out of fds or processes: wait for a running job to end */
 		int e = errno;
 		r->running--;
-		if (r->running == 0) {
-			job_skip(j, NULL);
-			j->status = ST_ERROR;
-			j->error = xasprintf("cannot start: %s (and no other job is running)",
-					     strerror(e));
+		free(j->error);
+		j->error = xasprintf("cannot start: %s", strerror(e));
+		if (!start_came_short(j, r->running > 0)) {
 			finished(r, j);
 			continue;
 		}
@@ -632,12 +630,10 @@ static void worker_start(struct worker *w, struct job *j)
 		/* out of fds or processes: wait for a job that holds some to
 		 * end (workers waiting like us hold none; one that is starting
 		 * a job right now may be what took them) */
-		if (!r->live && !r->spawning) {
+		free(j->error);
+		j->error = xasprintf("cannot start: %s", strerror(e));
+		if (!start_came_short(j, r->live || r->spawning)) {
 			unlock(r);
-			job_skip(j, NULL);
-			j->status = ST_ERROR;
-			j->error = xasprintf("cannot start: %s (and no other job is running)",
-					     strerror(e));
 			return;
 		}
 		pthread_cond_wait(&r->ended_cv, &r->mtx);
