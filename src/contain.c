@@ -109,7 +109,7 @@ static int cgroup_setup(struct contain *c, char **why)
 		*why = xasprintf("cannot create %s: %s", c->run_path, strerror(errno));
 		goto out;
 	}
-	c->run_dirfd = open(c->run_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	c->run_dirfd = pathfd_openat(AT_FDCWD, c->run_path, O_DIRECTORY);
 	if (c->run_dirfd < 0) {
 		*why = xasprintf("cannot open %s: %s", c->run_path, strerror(errno));
 		rmdir(c->run_path);
@@ -474,7 +474,7 @@ void contain_fini(struct contain *c)
 		}
 	}
 	if (c->run_dirfd >= 0) {
-		close(c->run_dirfd);
+		pathfd_close(c->run_dirfd);
 		c->run_dirfd = -1;
 		if (rmdir(c->run_path) < 0 && errno == EBUSY) {
 			/* job cgroups still populated should not happen; try once
@@ -522,13 +522,13 @@ int contain_job_prepare(struct contain *c, struct contain_job *cj)
 	snprintf(cj->name, sizeof cj->name, "job%lu", __atomic_add_fetch(&c->seq, 1, __ATOMIC_RELAXED));
 	if (mkdirat(c->run_dirfd, cj->name, 0755) < 0)
 		return -1;
-	cj->dirfd = openat(c->run_dirfd, cj->name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	cj->dirfd = pathfd_openat(c->run_dirfd, cj->name, O_DIRECTORY);
 	if (cj->dirfd >= 0)
 		cj->procs_fd = cg_open(cj->dirfd, "cgroup.procs", O_WRONLY);
 	if (cj->procs_fd < 0) {
 		int e = errno;
 		if (cj->dirfd >= 0)
-			close(cj->dirfd);
+			pathfd_close(cj->dirfd);
 		cj->dirfd = -1;
 		unlinkat(c->run_dirfd, cj->name, AT_REMOVEDIR);
 		errno = e;
@@ -620,7 +620,7 @@ void contain_job_end(struct contain *c, struct contain_job *cj)
 		cj->procs_fd = -1;
 	}
 	if (cj->dirfd >= 0) {
-		close(cj->dirfd);
+		pathfd_close(cj->dirfd);
 		cj->dirfd = -1;
 		unlinkat(c->run_dirfd, cj->name, AT_REMOVEDIR);
 	}

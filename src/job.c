@@ -401,16 +401,6 @@ static void on_in(struct watch *w, uint32_t ev)
 static void on_retry(struct timer *t);
 static void files_close(struct job *j, bool keep_waited);
 
-/* The attempt's cgroup is over (contain_job_end), and with it the O_PATH
- * fd of its directory that fd_reserve counts. */
-static void cgroup_end(struct job *j)
-{
-	bool had = j->cj.dirfd >= 0;
-	contain_job_end(j->env->contain, &j->cj);
-	if (had && j->env->fds)
-		__atomic_sub_fetch(&j->env->fds->opath, 1, __ATOMIC_RELAXED);
-}
-
 static int stage_returncode(const struct stage_result *s)
 {
 	return s->signal ? -s->signal : s->exit_code;
@@ -496,7 +486,7 @@ static void attempt_end(struct job *j)
 		close(j->pidfd);
 		j->pidfd = -1;
 	}
-	cgroup_end(j);
+	contain_job_end(j->env->contain, &j->cj);
 	capture_finish(&j->out);
 	capture_finish(&j->err);
 	for (size_t i = 0; j->stage_err && i < j->nstages; i++)
@@ -1057,13 +1047,11 @@ static bool fds_free(long n, long opath)
  * j will be promised once it runs. */
 static bool fds_short(const struct job *j, int *spills)
 {
-	long n = fd_need(j, spills), opath = opener_pathfds();
+	long n = fd_need(j, spills);
 	const struct fd_reserve *r = j->env->fds;
-	if (r) {
+	if (r)
 		n += r->runner + __atomic_load_n(&r->spills, __ATOMIC_RELAXED);
-		opath += __atomic_load_n(&r->opath, __ATOMIC_RELAXED);
-	}
-	return !fds_free(n, opath);
+	return !fds_free(n, pathfds_open());
 }
 
 /* ----------------------------------------------------- files by path */
@@ -1402,8 +1390,6 @@ files:
 	int pidfd, rc;
 	/* each attempt in a cgroup of its own, joined before exec */
 	o.cgroup_procs_fd = contain_job_prepare(env->contain, &j->cj);
-	if (j->cj.dirfd >= 0 && env->fds)
-		__atomic_add_fetch(&env->fds->opath, 1, __ATOMIC_RELAXED);
 	if (o.cgroup_procs_fd < 0 &&
 	    __atomic_load_n(&env->contain->mode, __ATOMIC_ACQUIRE) == CONTAIN_CGROUP &&
 	    short_of_resources(errno)) {
@@ -1415,14 +1401,14 @@ files:
 		if (rc < 0 && se.step == SPAWN_CGROUP) {
 			/* cgroups exist but cannot take our processes (odd
 			 * delegation): the rest of the run uses process groups */
-			cgroup_end(j);
+			contain_job_end(j->env->contain, &j->cj);
 			__atomic_store_n(&env->contain->mode, CONTAIN_PGROUP, __ATOMIC_RELEASE);
 			o.cgroup_procs_fd = -1;
 			rc = spawn_start(&o, &pid, &pidfd, &se);
 		}
 	}
 	if (rc < 0)
-		cgroup_end(j);
+		contain_job_end(j->env->contain, &j->cj);
 	for (int i = 0; i < 3; i++)
 		if (owned[i])
 			close(child[i]);

@@ -98,9 +98,6 @@ struct fd_reserve {
 					files read while handling events, /proc */
 	long spills;                 /* spill files that running jobs' captures
 					may still open (atomic) */
-	long opath;                  /* O_PATH fds held (atomic): the runner's
-					own and each attempt's cgroup directory;
-					poll(2) cannot see them */
 };
 
 /* A file a job's start opens by path: stdin, stdout, stderr or a

@@ -63,8 +63,6 @@ struct fifo_rec {
 	int partners;        /* our partners of it that are open */
 };
 
-/* O_PATH fds held now (opener_pathfds) */
-static long npathfds;
 
 static pthread_mutex_t fifo_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t fifo_cv = PTHREAD_COND_INITIALIZER;
@@ -126,21 +124,11 @@ static int reopen(int pathfd, const char *path, int flags, mode_t mode)
 	return open(path, flags | O_CLOEXEC, mode);
 }
 
-static void close_pathfd(int fd)
-{
-	close(fd);
-	__atomic_sub_fetch(&npathfds, 1, __ATOMIC_RELAXED);
-}
-
-long opener_pathfds(void)
-{
-	return __atomic_load_n(&npathfds, __ATOMIC_RELAXED);
-}
 
 static void opener_free(struct opener *op)
 {
 	if (op->pathfd >= 0)
-		close_pathfd(op->pathfd);
+		pathfd_close(op->pathfd);
 	if (op->efd >= 0)
 		close(op->efd);
 	if (op->fd >= 0)
@@ -234,11 +222,9 @@ int opener_open(const char *path, int flags, mode_t mode, int *fd,
 	int pathfd = -1;
 	struct stat st = { 0 };
 	for (int tries = 0; tries < 3; tries++) {
-		pathfd = open(path, O_PATH | O_CLOEXEC);
-		if (pathfd >= 0) {
-			__atomic_add_fetch(&npathfds, 1, __ATOMIC_RELAXED);
+		pathfd = pathfd_openat(AT_FDCWD, path, 0);
+		if (pathfd >= 0)
 			break;
-		}
 		if (errno != ENOENT || !(flags & O_CREAT))
 			return -1;
 		/* nothing there: create it, unless something appeared there
@@ -252,14 +238,14 @@ int opener_open(const char *path, int flags, mode_t mode, int *fd,
 	if (pathfd >= 0) {
 		if (fstat(pathfd, &st) < 0) {
 			int e = errno;
-			close_pathfd(pathfd);
+			pathfd_close(pathfd);
 			errno = e;
 			return -1;
 		}
 		if (!may_wait(&st)) {
 			*fd = reopen(pathfd, path, flags, mode);
 			int e = errno;
-			close_pathfd(pathfd);
+			pathfd_close(pathfd);
 			errno = e;
 			return *fd < 0 ? -1 : 0;
 		}

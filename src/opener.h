@@ -54,8 +54,5 @@ int opener_take(struct opener *op, int *fd);
  * it yields is closed.  Frees op (the thread lets go of its part when it
  * is done).  The caller must stop watching opener_fd(op) first. */
 void opener_cancel(struct opener *op);
-/* O_PATH fds openers hold now (poll(2) cannot see those: job.c counts
- * free fds with it). */
-long opener_pathfds(void);
 
 #endif

@@ -915,8 +915,6 @@ int runner_run(const struct spec *s, const struct run_config *cfg,
 	}
 	r.env.contain = &r.contain;
 	r.fds.runner = RUNNER_PASSING_FDS;
-	/* spawn's /proc/self/exe and the run's cgroup directory (O_PATH) */
-	r.fds.opath = 1 + (r.contain.run_dirfd >= 0);
 	r.env.fds = &r.fds;
 	r.env.scratch = xmalloc(JOB_SCRATCH);
 	r.env.tag = cfg->tag;

@@ -64,12 +64,12 @@ void spawn_init(void)
 	}
 	if (self_fd < 0) {
 		/* high, out of the way of any child's fd map */
-		int fd = open("/proc/self/exe", O_PATH | O_CLOEXEC);
+		int fd = pathfd_openat(AT_FDCWD, "/proc/self/exe", 0);
 		self_fd = fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 3 + SPAWN_MAX_EXTRA);
 		if (self_fd < 0)
 			self_fd = fd;
 		else
-			close(fd);
+			close(fd); /* (counted once: the copy takes its place) */
 	}
 }
 

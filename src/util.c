@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
@@ -435,6 +436,29 @@ void die_of_signal(int sig)
 	sigaddset(&one, sig);
 	pthread_sigmask(SIG_UNBLOCK, &one, NULL);
 	raise(sig);
+}
+
+static long npathfds;
+
+int pathfd_openat(int dirfd, const char *path, int flags)
+{
+	int fd = openat(dirfd, path, flags | O_PATH | O_CLOEXEC);
+	if (fd >= 0)
+		__atomic_add_fetch(&npathfds, 1, __ATOMIC_RELAXED);
+	return fd;
+}
+
+void pathfd_close(int fd)
+{
+	if (fd < 0)
+		return;
+	close(fd);
+	__atomic_sub_fetch(&npathfds, 1, __ATOMIC_RELAXED);
+}
+
+long pathfds_open(void)
+{
+	return __atomic_load_n(&npathfds, __ATOMIC_RELAXED);
 }
 
 int memfd_from(const char *name, const void *p, size_t n)

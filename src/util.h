@@ -98,6 +98,14 @@ int kill_pid(pid_t pid, int sig);
  * a signal that is not terminating by default does not end it). */
 void die_of_signal(int sig);
 
+/* O_PATH fds: poll(2) cannot see them, so the count of free fds (job.c
+ * fds_short) must be told of each.  Every O_PATH fd piperun holds is
+ * opened and closed through these (O_PATH | O_CLOEXEC are added). */
+int pathfd_openat(int dirfd, const char *path, int flags);
+void pathfd_close(int fd);
+/* How many are open now. */
+long pathfds_open(void);
+
 /* How many fds this process has open (-1 if /proc is not there). */
 int count_open_fds(void);
 /* How many children (live or zombie) the calling thread has. */
