@@ -85,6 +85,11 @@ static void plan_argv(struct jw *w, const struct job_spec *j, const struct stage
 	str_r(w, j, NULL, "error", st->exe_error);
 }
 
+static char *redact_piece(const char *piece, void *ctx)
+{
+	return spec_redact(ctx, piece);
+}
+
 static void plan_stdin(struct jw *w, const struct spec *s, const struct job_spec *j)
 {
 	const struct in_spec *in = &j->in;
@@ -103,20 +108,11 @@ static void plan_stdin(struct jw *w, const struct spec *s, const struct job_spec
 	switch (in->kind) {
 	case IN_TEXT: {
 		/* it may hold NUL bytes (\u0000): redact the pieces between */
-		struct buf b = { 0 };
-		for (size_t off = 0;;) {
-			char *r = spec_redact(j, in->data + off);
-			buf_addstr(&b, r);
-			free(r);
-			off += strlen(in->data + off);
-			if (off >= in->len)
-				break;
-			buf_addch(&b, '\0');
-			off++;
-		}
+		size_t n;
+		char *t = map_pieces(in->data, in->len, redact_piece, (void *)j, &n);
 		jw_key(w, "text");
-		jw_strn(w, b.p ? b.p : "", b.len);
-		buf_free(&b);
+		jw_strn(w, t, n);
+		free(t);
 		break;
 	}
 	case IN_BASE64:

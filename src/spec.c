@@ -1337,22 +1337,22 @@ static bool parse_stdin(struct ctx *c, const cJSON *v, const char *path,
 
 /* placeholder_subst over stdin.text, which may hold NUL bytes: piece by
  * piece between them (s[len] is a NUL too). */
+struct subst_ctx {
+	const char *value;
+	size_t index;
+};
+
+static char *subst_piece(const char *piece, void *ctx)
+{
+	const struct subst_ctx *c = ctx;
+	return placeholder_subst(piece, c->value, c->index);
+}
+
 static char *subst_bytes(const char *s, size_t len, const char *value, size_t index,
 			 size_t *outlen)
 {
-	struct buf b = { 0 };
-	for (size_t off = 0;;) {
-		char *r = placeholder_subst(s + off, value, index);
-		buf_addstr(&b, r);
-		free(r);
-		off += strlen(s + off);
-		if (off >= len)
-			break;
-		buf_addch(&b, '\0');
-		off++;
-	}
-	*outlen = b.len;
-	return buf_detach(&b);
+	struct subst_ctx c = { value, index };
+	return map_pieces(s, len, subst_piece, &c, outlen);
 }
 
 static const struct {

@@ -438,6 +438,25 @@ void die_of_signal(int sig)
 	raise(sig);
 }
 
+char *map_pieces(const char *s, size_t len, char *(*fn)(const char *piece, void *ctx),
+		 void *ctx, size_t *outlen)
+{
+	struct buf b = { 0 };
+	buf_reserve(&b, len + 1);
+	for (size_t off = 0;;) {
+		char *r = fn(s + off, ctx);
+		buf_addstr(&b, r);
+		free(r);
+		off += strlen(s + off);
+		if (off >= len)
+			break;
+		buf_addch(&b, '\0');
+		off++;
+	}
+	*outlen = b.len;
+	return buf_detach(&b);
+}
+
 static long npathfds;
 
 int pathfd_openat(int dirfd, const char *path, int flags)

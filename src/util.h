@@ -59,6 +59,12 @@ int write_full(int fd, const void *p, size_t n);
  * errno, or 0 at end of file). */
 int read_full(int fd, void *p, size_t n);
 
+/* Bytes s[0..len) that may hold NULs (s[len] is one too): fn applied to
+ * each NUL-terminated piece between them, the NULs kept.  Returns the
+ * result, NUL-terminated, with *outlen its length. */
+char *map_pieces(const char *s, size_t len, char *(*fn)(const char *piece, void *ctx),
+		 void *ctx, size_t *outlen);
+
 /* Monotonic clock in milliseconds (fractional). */
 double now_ms(void);
 /* Wall clock, for started_at: ISO 8601 UTC with milliseconds. */
