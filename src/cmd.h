@@ -6,12 +6,24 @@
 
 #include <stdio.h>
 
+/* cmd_entry.flags */
+enum {
+	/* A host that piperun starts itself (`piperun __steps`): not listed
+	 * by usage or help, not found by `piperun help`, and run only when
+	 * its name is the one argument. */
+	CMD_HIDDEN = 1 << 0,
+	/* Runs before piperun's process-wide set-up (std fds, spawn_init,
+	 * the SHA-256 choice): its children inherit the process as started. */
+	CMD_BEFORE_SETUP = 1 << 1,
+};
+
 struct cmd_entry {
 	const char *name;
 	const char *synopsis;   /* "run [OPTIONS] SPEC.json|-" */
 	const char *summary;    /* one line */
 	const char *help;       /* options, for `piperun help CMD` */
 	int (*exec)(int argc, char **argv);
+	unsigned flags;         /* CMD_* */
 };
 
 extern const struct cmd_entry cmd_run_entry;
@@ -19,8 +31,10 @@ extern const struct cmd_entry cmd_validate_entry;
 extern const struct cmd_entry cmd_plan_entry;
 extern const struct cmd_entry cmd_exec_entry;
 extern const struct cmd_entry cmd_pool_entry;
-/* Hidden: the host of a steps job (cmd-steps.c). */
-int steps_host_main(void);
+/* Hidden hosts: of a steps job (cmd-steps.c), of a pipeline job
+ * (cmd-pipeline-host.c, around chain.h's chain_host_main). */
+extern const struct cmd_entry cmd_steps_host_entry;
+extern const struct cmd_entry cmd_pipeline_host_entry;
 
 /* Exit statuses (CONTRACT §2); see the table at the top of main.c. */
 enum {
