@@ -64,29 +64,6 @@ static void main_usage(FILE *f)
 		   "man piperun(1) and piperun-spec(5) for everything.\n");
 }
 
-void cmd_usage(FILE *f, const struct cmd_entry *c)
-{
-	fprintf(f, "usage: piperun %s\n", c->synopsis);
-	fprintf(f, "Try 'piperun help %s' for more information.\n", c->name);
-}
-
-int cmd_bad_usage(const struct cmd_entry *c, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *m = xvasprintf(fmt, ap);
-	va_end(ap);
-	err_line("piperun: %s: %s", c->name, m);
-	free(m);
-	cmd_usage(stderr, c);
-	return EXIT_USAGE;
-}
-
-void cmd_help(const struct cmd_entry *c)
-{
-	printf("usage: piperun %s\n\n%s\n\n%s", c->synopsis, c->summary, c->help);
-}
-
 /* The command called name: a listed one, or (hidden) a host. */
 static const struct cmd_entry *find_cmd(const char *name, bool hidden)
 {
