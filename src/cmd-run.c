@@ -269,7 +269,7 @@ static int results_open(const char *path)
 	return fd;
 }
 
-/* Read and load the spec named argv (with the command line's overrides)
+/* Read and load the spec named arg (with the command line's overrides)
  * and open --results.  Returns the spec (*results_fd its fd, or -1), or
  * NULL after saying why (nothing left open).  Frees o->only. */
 static struct spec *run_load(const char *arg, struct run_opts *o, const char *results,
