@@ -72,6 +72,27 @@ static void hex_digest(const void *p, size_t n, char out[65])
 		snprintf(out + 2 * i, 3, "%02x", d[i]);
 }
 
+/* The capture holds want[0 .. n), through capture_each and through
+ * capture_read_at (in reads within and across the memory/file line). */
+static void check_kept(const struct capture *c, const char *want, size_t n, const char *what)
+{
+	buf_free(&got);
+	ok(capture_each(c, collect, NULL) == 0 && got.len == n && !memcmp(got.p, want, n),
+	   "%s: capture_each gives the kept bytes in order", what);
+	ok(read_at_agrees(c, want, n, 4096), "%s: capture_read_at agrees in 4 KiB reads", what);
+	ok(read_at_agrees(c, want, n, 65537), "%s: capture_read_at agrees in 64 KiB + 1 reads", what);
+	buf_free(&got);
+}
+
+/* The capture's digest is SHA-256 of p[0 .. n). */
+static void check_digest(const struct capture *c, const void *p, size_t n, const char *what)
+{
+	char want[65], have[65];
+	hex_digest(p, n, want);
+	capture_hex(c, have);
+	is_str(have, want, "%s: the digest is SHA-256 of the whole stream", what);
+}
+
 /* Under CAPTURE_MEM_MAX: memory only, valid UTF-8, nothing truncated. */
 static void test_small(void)
 {
@@ -85,15 +106,9 @@ static void test_small(void)
 	is_int(c.total, 13, "small: every byte counted");
 	ok(!capture_truncated(&c), "small: not truncated");
 	ok(utf8_valid(&c.utf8), "small: valid UTF-8");
-	buf_free(&got);
-	capture_each(&c, collect, NULL);
-	ok(got.len == 13 && !memcmp(got.p, "h\xc3\xa9llo world\n", 13), "small: bytes back");
-	char want[65], have[65];
-	hex_digest("h\xc3\xa9llo world\n", 13, want);
-	capture_hex(&c, have);
-	is_str(have, want, "small: the digest is SHA-256 of the stream");
+	check_kept(&c, "h\xc3\xa9llo world\n", 13, "small");
+	check_digest(&c, "h\xc3\xa9llo world\n", 13, "small");
 	capture_free(&c);
-	buf_free(&got);
 }
 
 /* 200 KiB of binary bytes in uneven writes: the first CAPTURE_MEM_MAX in
@@ -126,17 +141,9 @@ static void test_spill_binary(void)
 	is_int(c.kept, N, "spill: every byte kept");
 	ok(!capture_truncated(&c), "spill: not truncated");
 	ok(!utf8_valid(&c.utf8), "spill: binary bytes are not UTF-8");
-	buf_free(&got);
-	ok(capture_each(&c, collect, NULL) == 0 && got.len == N && !memcmp(got.p, data, N),
-	   "spill: capture_each gives every byte in order");
-	ok(read_at_agrees(&c, data, N, 4096), "spill: capture_read_at agrees in 4 KiB reads");
-	ok(read_at_agrees(&c, data, N, 65537), "spill: capture_read_at agrees across the boundary");
-	char want[65], have[65];
-	hex_digest(data, N, want);
-	capture_hex(&c, have);
-	is_str(have, want, "spill: the digest covers every byte");
+	check_kept(&c, data, N, "spill");
+	check_digest(&c, data, N, "spill");
 	capture_free(&c);
-	buf_free(&got);
 	free(data);
 }
 
@@ -158,14 +165,8 @@ static void test_truncate(void)
 	is_int(c.kept, KEEP, "truncate: max_output bytes kept");
 	ok(capture_truncated(&c), "truncate: truncated");
 	ok(utf8_valid(&c.utf8), "truncate: UTF-8 judged on the kept bytes only");
-	buf_free(&got);
-	ok(capture_each(&c, collect, NULL) == 0 && got.len == KEEP && !memcmp(got.p, data, KEEP),
-	   "truncate: the first max_output bytes come back");
-	ok(read_at_agrees(&c, data, KEEP, 8192), "truncate: capture_read_at ends at max_output");
-	char want[65], have[65];
-	hex_digest(data, N, want);
-	capture_hex(&c, have);
-	is_str(have, want, "truncate: the digest covers the whole stream");
+	check_kept(&c, data, KEEP, "truncate (the first max_output bytes)");
+	check_digest(&c, data, N, "truncate");
 	capture_free(&c);
 
 	/* max_output 0: nothing kept, still counted */
@@ -174,10 +175,10 @@ static void test_truncate(void)
 	capture_finish(&c);
 	ok(c.kept == 0 && c.total == 10 && capture_truncated(&c) && c.spill_fd < 0,
 	   "truncate: max_output 0 keeps nothing and counts all");
+	char have[65];
 	capture_hex(&c, have);
 	is_str(have, "", "truncate: no digest when none was asked for");
 	capture_free(&c);
-	buf_free(&got);
 	free(data);
 }
 
