@@ -201,19 +201,10 @@ static void stage_pre_exec(void *data)
 	_exit(e == ENOENT ? 127 : 126);
 }
 
-int chain_host_main(void)
+/* Read the description (fd 3) into orig_mask, nstages and stages.
+ * Returns 0, or the host's exit status after saying why on stderr. */
+static int host_read_desc(void)
 {
-	/* Every catchable signal stays blocked here (the runner starts the
-	 * host that way, so even a signal in its first microseconds waits):
-	 * the job's signal (TERM, USR1, ...) is for the stages, and the host
-	 * must live to report their statuses.  SIGCHLD blocked too, so
-	 * libpipeline's handler never reaps anything.  Stages get the
-	 * original mask, from the description, back. */
-	sigset_t all;
-	sigfillset(&all);
-	sigprocmask(SIG_SETMASK, &all, NULL);
-	host_pid = getpid();
-
 	struct buf desc = { 0 };
 	if (read_all(CHAIN_FD_DESC, &desc) < 0) {
 		fprintf(stderr, "cannot read the pipeline description: %s\n", strerror(errno));
@@ -247,6 +238,59 @@ int chain_host_main(void)
 		return 2;
 	}
 	buf_free(&desc);
+	return 0;
+}
+
+/* Report every stage started, then reap exactly our stages, in order;
+ * their statuses and rusage go back to the runner.  Never pipeline_wait
+ * or pipeline_free: those would wait again for what wait4 already
+ * collected. */
+static void host_reap(pipeline *p)
+{
+	pid_t *pids = xcalloc(nstages, sizeof *pids);
+	for (uint32_t i = 0; i < nstages; i++) {
+		pids[i] = pipeline_get_pid(p, (int)i);
+		struct chain_record rec = { .type = CHAIN_REC_STARTED, .index = (int32_t)i,
+					    .pid = pids[i] };
+		record(&rec);
+	}
+	for (uint32_t i = 0; i < nstages; i++) {
+		int st;
+		struct rusage ru;
+		pid_t w;
+		do
+			w = wait4(pids[i], &st, 0, &ru);
+		while (w < 0 && errno == EINTR);
+		struct chain_record rec = { .type = CHAIN_REC_ENDED, .index = (int32_t)i,
+					    .pid = pids[i], .exit_code = -1 };
+		if (w == pids[i]) {
+			if (WIFEXITED(st))
+				rec.exit_code = WEXITSTATUS(st);
+			else
+				rec.signal = WTERMSIG(st);
+			rec.utime_us = ru.ru_utime.tv_sec * 1000000LL + ru.ru_utime.tv_usec;
+			rec.stime_us = ru.ru_stime.tv_sec * 1000000LL + ru.ru_stime.tv_usec;
+			rec.maxrss_kb = ru.ru_maxrss;
+		}
+		record(&rec);
+	}
+}
+
+int chain_host_main(void)
+{
+	/* Every catchable signal stays blocked here (the runner starts the
+	 * host that way, so even a signal in its first microseconds waits):
+	 * the job's signal (TERM, USR1, ...) is for the stages, and the host
+	 * must live to report their statuses.  SIGCHLD blocked too, so
+	 * libpipeline's handler never reaps anything.  Stages get the
+	 * original mask, from the description, back. */
+	sigset_t all;
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	host_pid = getpid();
+	int rc = host_read_desc();
+	if (rc)
+		return rc;
 
 	setenv("PIPELINE_QUIET", "1", 1);
 	atexit(host_atexit);
@@ -270,36 +314,6 @@ int chain_host_main(void)
 	dup2(devnull, 1);
 	close(devnull);
 	close_range(CHAIN_FD_JOBERR, ~0U, 0);
-
-	pid_t *pids = xcalloc(nstages, sizeof *pids);
-	for (uint32_t i = 0; i < nstages; i++) {
-		pids[i] = pipeline_get_pid(p, (int)i);
-		struct chain_record rec = { .type = CHAIN_REC_STARTED, .index = (int32_t)i,
-					    .pid = pids[i] };
-		record(&rec);
-	}
-	/* Reap exactly our stages, in order; their statuses and rusage go
-	 * back to the runner.  Never pipeline_wait or pipeline_free: those
-	 * would wait again for what wait4 already collected. */
-	for (uint32_t i = 0; i < nstages; i++) {
-		int st;
-		struct rusage ru;
-		pid_t w;
-		do
-			w = wait4(pids[i], &st, 0, &ru);
-		while (w < 0 && errno == EINTR);
-		struct chain_record rec = { .type = CHAIN_REC_ENDED, .index = (int32_t)i,
-					    .pid = pids[i], .exit_code = -1 };
-		if (w == pids[i]) {
-			if (WIFEXITED(st))
-				rec.exit_code = WEXITSTATUS(st);
-			else
-				rec.signal = WTERMSIG(st);
-			rec.utime_us = ru.ru_utime.tv_sec * 1000000LL + ru.ru_utime.tv_usec;
-			rec.stime_us = ru.ru_stime.tv_sec * 1000000LL + ru.ru_stime.tv_usec;
-			rec.maxrss_kb = ru.ru_maxrss;
-		}
-		record(&rec);
-	}
+	host_reap(p);
 	_exit(0);
 }

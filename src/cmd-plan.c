@@ -302,32 +302,17 @@ static void plan_job(struct jw *w, const struct spec *s, const struct job_spec *
 
 static int cmd_plan(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const struct cmd_entry *self = &cmd_plan_entry;
-	int c;
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'h') {
-			cmd_help(self);
-			return EXIT_OK;
-		}
-		return cmd_bad_usage(self, "unknown option '%s'", argv[optind - 1]);
-	}
+	int orc = cmd_opts_help_only(self, argc, argv);
+	if (orc >= 0)
+		return orc;
 	if (argc - optind != 1)
 		return cmd_bad_usage(self, "expected one spec file (or - for stdin)");
 	struct errlist errs = { 0 };
 	struct spec *s = spec_load(argv[optind], &errs);
-	if (!s) {
-		errlist_print(&errs);
-		errlist_free(&errs);
-		return EXIT_USAGE;
-	}
-	struct fd_sink *out = xcalloc(1, sizeof *out);
-	out->fd = 1;
+	if (!s)
+		return cmd_spec_errors(&errs);
+	struct fd_sink *out = cmd_stdout_sink();
 	struct jw w;
 	jw_init(&w, fd_sink_write, out, true);
 	jw_obj(&w, false);
@@ -352,14 +337,7 @@ static int cmd_plan(int argc, char **argv)
 	jw_arr_end(&w);
 	jw_obj_end(&w);
 	jw_newline(&w);
-	int rc = EXIT_OK;
-	if (fd_sink_flush(out) < 0) {
-		/* a reader that went away ends us as it would any filter */
-		if (out->err == EPIPE)
-			die_of_signal(SIGPIPE);
-		fprintf(stderr, "piperun: plan: writing to stdout: %s\n", strerror(out->err));
-		rc = EXIT_RUNNER;
-	}
+	int rc = cmd_flush_stdout(self, out, EXIT_OK);
 	free(out);
 	spec_free(s);
 	errlist_free(&errs);

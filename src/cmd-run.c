@@ -120,7 +120,85 @@ static bool copies_to_stdout(const struct spec *s, bool tag)
 	return false;
 }
 
-static int cmd_run(int argc, char **argv)
+/* What the command line asks for, beyond the results' destination. */
+struct run_opts {
+	long max_parallel, fail_fast;   /* -1: the spec's */
+	int mode;                       /* -1: the spec's */
+	double timeout;                 /* -1: the spec's */
+	enum progress_when progress;
+	bool tag, timestamps, quiet;
+	char **only;                    /* --only NAME..., argv's strings */
+	size_t nonly, only_cap;
+};
+
+static const struct cmd_choice mode_choices[] = {
+	{ "async", MODE_ASYNC }, { "thread", MODE_THREAD }, { "serial", MODE_SERIAL }, { NULL, 0 },
+};
+static const struct cmd_choice output_choices[] = {
+	{ "json", OUT_JSON }, { "jsonl", OUT_JSONL }, { "text", OUT_TEXT }, { "none", OUT_NONE },
+	{ NULL, 0 },
+};
+static const struct cmd_choice progress_choices[] = {
+	{ "auto", PROGRESS_AUTO }, { "always", PROGRESS_ALWAYS }, { "never", PROGRESS_NEVER },
+	{ NULL, 0 },
+};
+
+/* One option of `piperun run`: returns -1 to go on, else the exit
+ * status. */
+static int run_option(int c, char **argv, struct run_opts *o, struct run_cli *cli)
+{
+	const struct cmd_entry *self = &cmd_run_entry;
+	int64_t v;
+	int pick;
+	switch (c) {
+	case 'j':
+		if (!parse_i64(optarg, &v) || v < 0 || v > 1000000)
+			return cmd_bad_usage(self, "-j/--max-parallel: expected an integer from 0 to 1000000 (0: as many as the limits allow), got \"%s\"", optarg);
+		o->max_parallel = (long)v;
+		return -1;
+	case 'm':
+		return cmd_choose(self, "--mode", mode_choices, optarg, &o->mode) < 0 ? EXIT_USAGE : -1;
+	case 't':
+		if (dur_parse(optarg, &o->timeout) < 0)
+			return cmd_bad_usage(self, "--timeout: expected %s, got \"%s\"", dur_expected(optarg), optarg);
+		return -1;
+	case 'F':
+		o->fail_fast = 1;
+		return -1;
+	case 'o':
+		if (cmd_choose(self, "--output", output_choices, optarg, &pick) < 0)
+			return EXIT_USAGE;
+		cli->output = (enum output)pick;
+		return -1;
+	case 'r':
+		cli->results = optarg;
+		return -1;
+	case 'O':
+		xgrow(&o->only, &o->only_cap, o->nonly + 1, sizeof *o->only);
+		o->only[o->nonly++] = optarg;
+		return -1;
+	case 'q':
+		o->quiet = true;
+		return -1;
+	case 'T':
+		o->tag = true;
+		return -1;
+	case 'S':
+		o->timestamps = true;
+		return -1;
+	case 'P':
+		if (cmd_choose(self, "--progress", progress_choices, optarg, &pick) < 0)
+			return EXIT_USAGE;
+		o->progress = (enum progress_when)pick;
+		return -1;
+	default:
+		return cmd_opt_common(self, c, argv);
+	}
+}
+
+/* The command line: returns -1 to go on (argv[optind] the spec), else
+ * the exit status (o->only freed then). */
+static int run_parse(int argc, char **argv, struct run_opts *o, struct run_cli *cli)
 {
 	static const struct option opts[] = {
 		{ "max-parallel", required_argument, NULL, 'j' },
@@ -137,102 +215,66 @@ static int cmd_run(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const struct cmd_entry *self = &cmd_run_entry;
-	struct run_cli cli = { .output = OUT_JSON };
-	long max_parallel = -1, fail_fast = -1;
-	enum progress_when progress = PROGRESS_AUTO;
-	bool tag = false, timestamps = false, quiet = false;
-	int mode = -1;
-	double timeout = -1;
-	char **only = NULL;
-	size_t nonly = 0, only_cap = 0;
-	int c;
+	*o = (struct run_opts){ .max_parallel = -1, .fail_fast = -1, .mode = -1,
+				.timeout = -1, .progress = PROGRESS_AUTO };
+	int c, rc;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":j:o:qh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j': {
-			int64_t v;
-			if (!parse_i64(optarg, &v) || v < 0 || v > 1000000)
-				return cmd_bad_usage(self, "-j/--max-parallel: expected an integer from 0 to 1000000 (0: as many as the limits allow), got \"%s\"", optarg);
-			max_parallel = (long)v;
-			break;
+	while ((c = getopt_long(argc, argv, ":j:o:qh", opts, NULL)) != -1)
+		if ((rc = run_option(c, argv, o, cli)) >= 0) {
+			free(o->only);
+			return rc;
 		}
-		case 'm':
-			if (!strcmp(optarg, "async"))
-				mode = MODE_ASYNC;
-			else if (!strcmp(optarg, "serial"))
-				mode = MODE_SERIAL;
-			else if (!strcmp(optarg, "thread"))
-				mode = MODE_THREAD;
-			else
-				return cmd_bad_usage(self, "--mode: expected async, thread or serial, got \"%s\"", optarg);
-			break;
-		case 't':
-			if (dur_parse(optarg, &timeout) < 0)
-				return cmd_bad_usage(self, "--timeout: expected %s, got \"%s\"", dur_expected(optarg), optarg);
-			break;
-		case 'F':
-			fail_fast = 1;
-			break;
-		case 'o':
-			if (!strcmp(optarg, "json"))
-				cli.output = OUT_JSON;
-			else if (!strcmp(optarg, "jsonl"))
-				cli.output = OUT_JSONL;
-			else if (!strcmp(optarg, "text"))
-				cli.output = OUT_TEXT;
-			else if (!strcmp(optarg, "none"))
-				cli.output = OUT_NONE;
-			else
-				return cmd_bad_usage(self, "--output: expected json, jsonl, text or none, got \"%s\"", optarg);
-			break;
-		case 'r':
-			cli.results = optarg;
-			break;
-		case 'O':
-			xgrow(&only, &only_cap, nonly + 1, sizeof *only);
-			only[nonly++] = optarg;
-			break;
-		case 'q':
-			quiet = true;
-			break;
-		case 'T':
-			tag = true;
-			break;
-		case 'S':
-			timestamps = true;
-			break;
-		case 'P':
-			if (!strcmp(optarg, "auto"))
-				progress = PROGRESS_AUTO;
-			else if (!strcmp(optarg, "always"))
-				progress = PROGRESS_ALWAYS;
-			else if (!strcmp(optarg, "never"))
-				progress = PROGRESS_NEVER;
-			else
-				return cmd_bad_usage(self, "--progress: expected auto, always or never, got \"%s\"", optarg);
-			break;
-		case 'h':
-			cmd_help(self);
-			return EXIT_OK;
-		case ':':
-			return cmd_bad_usage(self, "option '%s' needs a value", argv[optind - 1]);
-		default:
-			return cmd_bad_usage(self, "unknown option '%s'", argv[optind - 1]);
-		}
-	}
 	/* -q wins wherever it stands: a later -o or --progress does not undo it */
-	if (quiet) {
-		cli.output = OUT_NONE;
-		progress = PROGRESS_NEVER;
+	if (o->quiet) {
+		cli->output = OUT_NONE;
+		o->progress = PROGRESS_NEVER;
 	}
 	if (argc - optind != 1) {
-		free(only);
-		return cmd_bad_usage(self, argc - optind ? "expected one spec, got %d arguments"
+		free(o->only);
+		return cmd_bad_usage(&cmd_run_entry, argc - optind ? "expected one spec, got %d arguments"
 					   : "expected a spec file (or - for stdin)%.0d", argc - optind);
 	}
+	return -1;
+}
 
+/* --results naming a FIFO (or a device) may wait for its reader: open
+ * it while a SIGINT still ends piperun (nothing started yet).  Returns
+ * the fd, -1 when it is not one of those (or not asked for), -2 after
+ * saying why it failed. */
+static int results_open_early(const char *path)
+{
+	struct stat st;
+	if (!path || stat(path, &st) < 0 || !(S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)))
+		return -1;
+	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	if (fd < 0) {
+		err_line("piperun: --results %s: %s", path, strerror(errno));
+		return -2;
+	}
+	return fd;
+}
+
+/* A regular --results file, opened once the spec is known good (so that
+ * a spec error leaves it untouched).  O_NONBLOCK: should a FIFO have
+ * appeared there meanwhile, it fails (no reader) rather than wait with
+ * signals blocked.  Returns the fd, or -1 after saying why. */
+static int results_open(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK, 0666);
+	if (fd >= 0)
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	else
+		err_line("piperun: --results %s: %s", path, strerror(errno));
+	return fd;
+}
+
+/* Read and load the spec named arg (with the command line's overrides)
+ * and open --results.  Returns the spec (*results_fd its fd, or -1), or
+ * NULL after saying why (nothing left open).  Frees o->only. */
+static struct spec *run_load(const char *arg, struct run_opts *o, const char *results,
+			     int *results_fd)
+{
 	struct errlist errs = { 0 };
 	/* Read the spec (a SIGINT while reading a pipe or a FIFO still
 	 * interrupts), then block the run's signals: from here on an
@@ -240,155 +282,171 @@ static int cmd_run(int argc, char **argv)
 	 * while a large spec is parsed and expanded: every job gets its
 	 * record (all skipped) and piperun dies of the signal. */
 	size_t text_len = 0;
-	char *text = spec_read(argv[optind], &text_len, &errs);
-	/* --results naming a FIFO (or a device) may wait for its reader:
-	 * open it while a SIGINT still ends piperun (nothing started yet).
-	 * A regular file is opened once the spec is known good, so that a
-	 * spec error leaves it untouched. */
-	int results_fd = -1;
-	struct stat rst;
-	if (text && cli.results && stat(cli.results, &rst) == 0 &&
-	    (S_ISFIFO(rst.st_mode) || S_ISCHR(rst.st_mode)) &&
-	    (results_fd = open(cli.results, O_WRONLY | O_TRUNC | O_CLOEXEC)) < 0) {
-		err_line("piperun: --results %s: %s", cli.results, strerror(errno));
+	char *text = spec_read(arg, &text_len, &errs);
+	*results_fd = text ? results_open_early(results) : -1;
+	if (*results_fd == -2) {
 		free(text);
-		free(only);
+		free(o->only);
 		errlist_free(&errs);
-		return EXIT_USAGE;
+		return NULL;
 	}
 	runner_block_signals();
-	struct spec *s = text ? spec_load_mem(strcmp(argv[optind], "-") ? argv[optind] : "<stdin>",
+	struct spec *s = text ? spec_load_mem(strcmp(arg, "-") ? arg : "<stdin>",
 					      text, text_len, &errs) : NULL;
 	free(text);
-	if (s && nonly && spec_select(s, only, nonly, &errs) < 0) {
+	if (s && o->nonly && spec_select(s, o->only, o->nonly, &errs) < 0) {
 		spec_free(s);
 		s = NULL;
 	}
-	free(only);
+	free(o->only);
 	if (!s) {
-		errlist_print(&errs);
-		errlist_free(&errs);
-		if (results_fd >= 0)
-			close(results_fd);
-		return EXIT_USAGE;
+		cmd_spec_errors(&errs);
+		if (*results_fd >= 0)
+			close(*results_fd);
+		return NULL;
 	}
 	errlist_free(&errs);
-	if (mode >= 0)
-		s->mode = (enum run_mode)mode;
-	if (max_parallel >= 0)
-		s->max_parallel = max_parallel;
-	if (timeout >= 0)
-		s->timeout = timeout;
-	if (fail_fast >= 0)
-		s->fail_fast = fail_fast;
-
-	if (cli.results && results_fd < 0) {
-		/* O_NONBLOCK: should a FIFO have appeared there meanwhile, it
-		 * fails (no reader) rather than wait with signals blocked */
-		results_fd = open(cli.results, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK,
-				  0666);
-		if (results_fd >= 0)
-			fcntl(results_fd, F_SETFL, fcntl(results_fd, F_GETFL) & ~O_NONBLOCK);
-		if (results_fd < 0) {
-			err_line("piperun: --results %s: %s", cli.results, strerror(errno));
-			spec_free(s);
-			return EXIT_USAGE;
-		}
+	if (o->mode >= 0)
+		s->mode = (enum run_mode)o->mode;
+	if (o->max_parallel >= 0)
+		s->max_parallel = o->max_parallel;
+	if (o->timeout >= 0)
+		s->timeout = o->timeout;
+	if (o->fail_fast >= 0)
+		s->fail_fast = o->fail_fast;
+	if (results && *results_fd < 0 && (*results_fd = results_open(results)) < 0) {
+		spec_free(s);
+		return NULL;
 	}
+	return s;
+}
 
-	struct fd_sink *out = xcalloc(1, sizeof *out);
-	out->fd = 1;
-	cli.out = out;
-	cli.spec = s;
-	jw_init(&cli.jw_out, fd_sink_write, out, cli.output == OUT_JSON);
-	if (results_fd >= 0) {
-		cli.res_sink = xcalloc(1, sizeof *cli.res_sink);
-		cli.res_sink->fd = results_fd;
-		jw_init(&cli.jw_res, fd_sink_write, cli.res_sink, true);
-	}
+/* Run the spec's jobs, results streaming to cli's sinks as they end.
+ * Returns runner_run's answer (res filled on 0). */
+static int run_jobs(struct run_cli *cli, struct spec *s, const struct run_opts *o,
+		    struct run_result *res)
+{
 	/* --timestamps alone means tagged lines with the time of day */
-	tag = tag || timestamps || s->tag;
-	bool results_stdout = cli.output != OUT_NONE;
-	cli.stream_out = cli.output == OUT_JSON && !inherits_stdout(s, tag);
-	cli.release = !(cli.output == OUT_JSON && !cli.stream_out);
+	bool tag = o->tag || o->timestamps || s->tag;
+	bool results_stdout = cli->output != OUT_NONE;
+	cli->stream_out = cli->output == OUT_JSON && !inherits_stdout(s, tag);
+	cli->release = !(cli->output == OUT_JSON && !cli->stream_out);
 	struct run_config cfg = {
 		.mode = s->mode,
 		.max_parallel = s->max_parallel,
 		.timeout = s->timeout,
 		.fail_fast = s->fail_fast,
-		.progress = progress,
+		.progress = o->progress,
 		.tag = tag,
-		.timestamps = timestamps,
+		.timestamps = o->timestamps,
 		.live_to_stderr = results_stdout,
 		.on_start = on_start,
 		.on_done = on_done,
 		/* watched, so that a reader gone stops the run at once */
 		.out_fd = results_stdout || copies_to_stdout(s, tag) ? 1 : -1,
-		.ctx = &cli,
+		.ctx = cli,
 	};
+	return runner_run(s, &cfg, res);
+}
+
+/* The results on stdout, in the format asked for: whatever did not
+ * stream yet (everything, when the JSON document had to wait for live
+ * output to end), then the document's end or the summary. */
+static void emit_stdout(struct run_cli *c, const struct spec *s, const struct run_result *res)
+{
+	emit_ready(c);
+	switch (c->output) {
+	case OUT_JSON:
+		if (c->stream_out) {
+			if (!c->begun)
+				report_doc_begin(&c->jw_out, s, res->started_at, res->limit,
+						 res->containment);
+			report_doc_end(&c->jw_out, res);
+		} else {
+			report_document(&c->jw_out, s, res);
+		}
+		break;
+	case OUT_JSONL:
+		report_summary_line(&c->jw_out, s, res);
+		break;
+	case OUT_TEXT:
+		report_text(fd_sink_write, c->out, s, res);
+		break;
+	case OUT_NONE:
+		break;
+	}
+}
+
+/* Write what is left of the results and close --results.  Returns the
+ * exit status; res->stop/signal say SIGPIPE when stdout's reader went
+ * away. */
+static int run_emit(struct run_cli *c, const struct spec *s, struct run_result *res,
+		    int results_fd)
+{
+	emit_stdout(c, s, res);
+	int rc = EXIT_OK;
+	if (fd_sink_flush(c->out) < 0 && c->out->err == EPIPE) {
+		/* stdout's reader went away, as a filter does when it has
+		 * seen enough: no message; --results tells, and we die of
+		 * SIGPIPE (CONTRACT §8.2) */
+		if (res->stop != STOP_SIGNAL) {
+			res->stop = STOP_SIGNAL;
+			res->signal = SIGPIPE;
+		}
+	} else if (c->out->err) {
+		fprintf(stderr, "piperun: writing results to stdout: %s\n", strerror(c->out->err));
+		res->output_failed = true;
+		rc = EXIT_RUNNER;
+	}
+	if (c->res_sink) {
+		if (!c->begun)
+			report_doc_begin(&c->jw_res, s, res->started_at, res->limit, res->containment);
+		report_doc_end(&c->jw_res, res);
+		if (fd_sink_flush(c->res_sink) < 0 || close(results_fd) < 0) {
+			err_line("piperun: writing results to %s: %s", c->results,
+				 strerror(c->res_sink->err ? c->res_sink->err : errno));
+			rc = EXIT_RUNNER;
+		}
+	}
+	if (rc == EXIT_OK && strcmp(report_run_status(res), "ok"))
+		rc = EXIT_JOBS_FAILED;
+	return rc;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	struct run_cli cli = { .output = OUT_JSON };
+	struct run_opts o;
+	int rc = run_parse(argc, argv, &o, &cli);
+	if (rc >= 0)
+		return rc;
+	int results_fd;
+	struct spec *s = run_load(argv[optind], &o, cli.results, &results_fd);
+	if (!s)
+		return EXIT_USAGE;
+	cli.out = cmd_stdout_sink();
+	cli.spec = s;
+	jw_init(&cli.jw_out, fd_sink_write, cli.out, cli.output == OUT_JSON);
+	if (results_fd >= 0) {
+		cli.res_sink = xcalloc(1, sizeof *cli.res_sink);
+		cli.res_sink->fd = results_fd;
+		jw_init(&cli.jw_res, fd_sink_write, cli.res_sink, true);
+	}
 	struct run_result res;
-	if (runner_run(s, &cfg, &res) < 0) {
-		free(out);
+	if (run_jobs(&cli, s, &o, &res) < 0) {
+		free(cli.out);
+		free(cli.res_sink);
 		if (results_fd >= 0)
 			close(results_fd);
 		spec_free(s);
 		return EXIT_RUNNER;
 	}
-
-	/* whatever did not stream yet (everything, when the JSON document
-	 * had to wait for live output to end) */
-	emit_ready(&cli);
-	switch (cli.output) {
-	case OUT_JSON:
-		if (cli.stream_out) {
-			if (!cli.begun)
-				report_doc_begin(&cli.jw_out, s, res.started_at, res.limit,
-						 res.containment);
-			report_doc_end(&cli.jw_out, &res);
-		} else {
-			report_document(&cli.jw_out, s, &res);
-		}
-		break;
-	case OUT_JSONL:
-		report_summary_line(&cli.jw_out, s, &res);
-		break;
-	case OUT_TEXT:
-		report_text(fd_sink_write, out, s, &res);
-		break;
-	case OUT_NONE:
-		break;
-	}
-	int rc = EXIT_OK;
-	if (fd_sink_flush(out) < 0 && out->err == EPIPE) {
-		/* stdout's reader went away, as a filter does when it has
-		 * seen enough: no message; --results tells, and we die of
-		 * SIGPIPE (CONTRACT §8.2) */
-		if (res.stop != STOP_SIGNAL) {
-			res.stop = STOP_SIGNAL;
-			res.signal = SIGPIPE;
-		}
-	} else if (out->err) {
-		fprintf(stderr, "piperun: writing results to stdout: %s\n", strerror(out->err));
-		res.output_failed = true;
-		rc = EXIT_RUNNER;
-	}
-	if (cli.res_sink) {
-		if (!cli.begun)
-			report_doc_begin(&cli.jw_res, s, res.started_at, res.limit, res.containment);
-		report_doc_end(&cli.jw_res, &res);
-		if (fd_sink_flush(cli.res_sink) < 0 || close(results_fd) < 0) {
-			err_line("piperun: writing results to %s: %s", cli.results,
-				 strerror(cli.res_sink->err ? cli.res_sink->err : errno));
-			rc = EXIT_RUNNER;
-		}
-		free(cli.res_sink);
-	}
-	if (rc == EXIT_OK && strcmp(report_run_status(&res), "ok"))
-		rc = EXIT_JOBS_FAILED;
+	rc = run_emit(&cli, s, &res, results_fd);
 	int sig = res.stop == STOP_SIGNAL ? res.signal : 0;
 	run_result_free(&res);
 	spec_free(s);
-	free(out);
+	free(cli.out);
+	free(cli.res_sink);
 	free(cli.done);
 	if (sig) {
 		/* Die of the same signal, as coreutils timeout does: the shell

@@ -20,7 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
-int steps_host_main(void)
+static int steps_host_main(int argc, char **argv)
 {
 	/* the runner's fds are ours alone: no step's child may inherit them */
 	if (fcntl(3, F_SETFD, FD_CLOEXEC) < 0 || fcntl(4, F_SETFD, FD_CLOEXEC) < 0) {
@@ -55,3 +55,12 @@ int steps_host_main(void)
 	steps_spec_free(s);
 	return rc;
 }
+
+const struct cmd_entry cmd_steps_host_entry = {
+	.name = "__steps",
+	.synopsis = "__steps",
+	.summary = "the host of one steps job (started by `piperun run`)",
+	.help = "",
+	.exec = steps_host_main,
+	.flags = CMD_HIDDEN,
+};

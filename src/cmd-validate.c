@@ -4,27 +4,16 @@
 #include "cmd.h"
 #include "spec.h"
 
-#include <getopt.h>
+#include <getopt.h> /* optind */
 #include <stdlib.h>
 #include <string.h>
 
 static int cmd_validate(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const struct cmd_entry *self = &cmd_validate_entry;
-	int c;
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'h') {
-			cmd_help(self);
-			return EXIT_OK;
-		}
-		return cmd_bad_usage(self, "unknown option '%s'", argv[optind - 1]);
-	}
+	int orc = cmd_opts_help_only(self, argc, argv);
+	if (orc >= 0)
+		return orc;
 	if (optind >= argc)
 		return cmd_bad_usage(self, "expected at least one spec file (or - for stdin)");
 	int rc = EXIT_OK;

@@ -6,12 +6,24 @@
 
 #include <stdio.h>
 
+/* cmd_entry.flags */
+enum {
+	/* A host that piperun starts itself (`piperun __steps`): not listed
+	 * by usage or help, not found by `piperun help`, and run only when
+	 * its name is the one argument. */
+	CMD_HIDDEN = 1 << 0,
+	/* Runs before piperun's process-wide set-up (std fds, spawn_init,
+	 * the SHA-256 choice): its children inherit the process as started. */
+	CMD_BEFORE_SETUP = 1 << 1,
+};
+
 struct cmd_entry {
 	const char *name;
 	const char *synopsis;   /* "run [OPTIONS] SPEC.json|-" */
 	const char *summary;    /* one line */
 	const char *help;       /* options, for `piperun help CMD` */
 	int (*exec)(int argc, char **argv);
+	unsigned flags;         /* CMD_* */
 };
 
 extern const struct cmd_entry cmd_run_entry;
@@ -19,8 +31,10 @@ extern const struct cmd_entry cmd_validate_entry;
 extern const struct cmd_entry cmd_plan_entry;
 extern const struct cmd_entry cmd_exec_entry;
 extern const struct cmd_entry cmd_pool_entry;
-/* Hidden: the host of a steps job (cmd-steps.c). */
-int steps_host_main(void);
+/* Hidden hosts: of a steps job (cmd-steps.c), of a pipeline job
+ * (cmd-pipeline-host.c, around chain.h's chain_host_main). */
+extern const struct cmd_entry cmd_steps_host_entry;
+extern const struct cmd_entry cmd_pipeline_host_entry;
 
 /* Exit statuses (CONTRACT §2); see the table at the top of main.c. */
 enum {
@@ -37,5 +51,40 @@ int cmd_bad_usage(const struct cmd_entry *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Print help for c on stdout. */
 void cmd_help(const struct cmd_entry *c);
+
+/* The getopt_long answers every command handles alike (its optstring
+ * starts with ':'): 'h' prints the help (returns EXIT_OK); ':' is a
+ * missing value, anything else an unknown option (message and usage on
+ * stderr; returns EXIT_USAGE). */
+int cmd_opt_common(const struct cmd_entry *c, int opt, char **argv);
+/* Options of a command whose only option is -h/--help: returns -1 when
+ * the command goes on (optind at its first operand), else its exit
+ * status (help printed, or an option error said). */
+int cmd_opts_help_only(const struct cmd_entry *c, int argc, char **argv);
+
+/* One value of an option that takes a word from a fixed list. */
+struct cmd_choice {
+	const char *name;
+	int value;
+};
+/* arg one of choices (ended by a NULL name)?  Sets *value, returns 0.
+ * Else says "piperun: CMD: OPT: expected a, b or c, got "arg"" and the
+ * usage on stderr and returns -1 (the command returns EXIT_USAGE). */
+int cmd_choose(const struct cmd_entry *c, const char *opt, const struct cmd_choice *choices,
+	       const char *arg, int *value);
+
+struct fd_sink;
+struct errlist;
+/* A jsonw sink on stdout (fd 1) for a command's results; the caller
+ * free()s it (after cmd_flush_stdout). */
+struct fd_sink *cmd_stdout_sink(void);
+/* Flush out at the end of a command: returns rc when all got there.  A
+ * reader that went away ends piperun by SIGPIPE, as any filter; another
+ * failure is said ("piperun: CMD: writing to stdout: WHY") and returns
+ * EXIT_RUNNER.  out stays the caller's. */
+int cmd_flush_stdout(const struct cmd_entry *c, struct fd_sink *out, int rc);
+/* A spec that did not load: print its errors (stderr), free them,
+ * return EXIT_USAGE. */
+int cmd_spec_errors(struct errlist *errs);
 
 #endif

@@ -27,7 +27,6 @@
  *   version (125 in exec, whose own failures are all 125).
  */
 #include "config.h"
-#include "chain.h"
 #include "cmd.h"
 #include "sha256.h"
 #include "spawn.h"
@@ -36,7 +35,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdio_ext.h>
 #include <stdlib.h>
@@ -49,45 +48,27 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_plan_entry,
 	&cmd_exec_entry,
 	&cmd_pool_entry,
+	&cmd_steps_host_entry,
+	&cmd_pipeline_host_entry,
 };
 
 static void main_usage(FILE *f)
 {
 	fprintf(f, "usage: piperun COMMAND [OPTIONS] [ARGS]\n\ncommands:\n");
 	for (size_t i = 0; i < ARRAY_SIZE(cmd_table); i++)
-		fprintf(f, "  %-9s %s\n", cmd_table[i]->name, cmd_table[i]->summary);
+		if (!(cmd_table[i]->flags & CMD_HIDDEN))
+			fprintf(f, "  %-9s %s\n", cmd_table[i]->name, cmd_table[i]->summary);
 	fprintf(f, "  %-9s %s\n", "help", "show help for a command");
 	fprintf(f, "\n'piperun help COMMAND' or 'piperun COMMAND --help' for its options;\n"
 		   "man piperun(1) and piperun-spec(5) for everything.\n");
 }
 
-void cmd_usage(FILE *f, const struct cmd_entry *c)
-{
-	fprintf(f, "usage: piperun %s\n", c->synopsis);
-	fprintf(f, "Try 'piperun help %s' for more information.\n", c->name);
-}
-
-int cmd_bad_usage(const struct cmd_entry *c, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *m = xvasprintf(fmt, ap);
-	va_end(ap);
-	err_line("piperun: %s: %s", c->name, m);
-	free(m);
-	cmd_usage(stderr, c);
-	return EXIT_USAGE;
-}
-
-void cmd_help(const struct cmd_entry *c)
-{
-	printf("usage: piperun %s\n\n%s\n\n%s", c->synopsis, c->summary, c->help);
-}
-
-static const struct cmd_entry *find_cmd(const char *name)
+/* The command called name: a listed one, or (hidden) a host. */
+static const struct cmd_entry *find_cmd(const char *name, bool hidden)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(cmd_table); i++)
-		if (!strcmp(cmd_table[i]->name, name))
+		if (!(cmd_table[i]->flags & CMD_HIDDEN) == !hidden &&
+		    !strcmp(cmd_table[i]->name, name))
 			return cmd_table[i];
 	return NULL;
 }
@@ -131,10 +112,12 @@ static int close_stdout(int rc, int fail)
 
 int main(int argc, char **argv)
 {
-	/* Hidden: the per-job pipeline host (chain.h).  First, before
-	 * anything changes a signal disposition its stages would inherit. */
-	if (argc == 2 && !strcmp(argv[1], "__pipeline-host"))
-		return chain_host_main();
+	/* A hidden host (its name the one argument) that must run before
+	 * the set-up below goes first: the pipeline host, before anything
+	 * changes a signal disposition its stages would inherit. */
+	const struct cmd_entry *host = argc == 2 ? find_cmd(argv[1], true) : NULL;
+	if (host && (host->flags & CMD_BEFORE_SETUP))
+		return host->exec(argc - 1, argv + 1);
 	ensure_std_fds();
 	spawn_init();
 	sha256_use_hw(1); /* decided once, before any thread hashes */
@@ -142,9 +125,9 @@ int main(int argc, char **argv)
 		main_usage(stderr);
 		return EXIT_USAGE;
 	}
+	if (host)
+		return host->exec(argc - 1, argv + 1);
 	const char *name = argv[1];
-	if (argc == 2 && !strcmp(name, "__steps"))
-		return steps_host_main(); /* hidden: a steps job's host */
 	if (!strcmp(name, "--help") || !strcmp(name, "-h")) {
 		main_usage(stdout);
 		return close_stdout(EXIT_OK, EXIT_USAGE);
@@ -162,7 +145,7 @@ int main(int argc, char **argv)
 			main_usage(stdout);
 			return close_stdout(EXIT_OK, EXIT_USAGE);
 		}
-		const struct cmd_entry *c = find_cmd(argv[2]);
+		const struct cmd_entry *c = find_cmd(argv[2], false);
 		if (!c) {
 			err_line("piperun: help: unknown command '%s'", argv[2]);
 			main_usage(stderr);
@@ -171,7 +154,7 @@ int main(int argc, char **argv)
 		cmd_help(c);
 		return close_stdout(EXIT_OK, EXIT_USAGE);
 	}
-	const struct cmd_entry *c = find_cmd(name);
+	const struct cmd_entry *c = find_cmd(name, false);
 	if (!c) {
 		if (name[0] == '-')
 			err_line("piperun: unknown option '%s'", name);

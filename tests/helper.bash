@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # helper.bash - shared set-up for the bats suites.
-bats_require_minimum_version 1.5.0
-load '/usr/lib/bats/bats-support/load'
-load '/usr/lib/bats/bats-assert/load'
+bats_require_minimum_version 1.7.0
+# bats-support and bats-assert: found by configure, whose BATS_LIB_PATH
+# make check passes on (bats itself defaults it to /usr/lib/bats).
+bats_load_library bats-support
+bats_load_library bats-assert
 
 : "${PIPERUN:?PIPERUN must point at the piperun binary (make check sets it)}"
 : "${PROBE:?PROBE must point at tests/helpers/probe}"
