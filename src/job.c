@@ -44,12 +44,27 @@ void job_init(struct job *j, const struct job_spec *spec, size_t index,
 	j->env = env;
 	j->index = index;
 	j->state = JOB_PENDING;
-	j->pidfd = j->fd_in = j->fd_out = j->fd_err = -1;
+	j->fd_in = j->fd_out = j->fd_err = -1;
 	j->fd_res = j->fd_diag = -1;
-	j->cj.dirfd = j->cj.procs_fd = -1;
+	proc_init(&j->proc);
 	j->owner = -1;
 	j->out.spill_fd = j->err.spill_fd = -1;
 
+}
+
+enum job_status job_outcome(bool timed_out, bool cancelled, int rc, const int *expect,
+			    size_t nexpect)
+{
+	if (timed_out)
+		return ST_TIMEOUT;
+	if (cancelled)
+		return ST_CANCELLED;
+	if (!nexpect)
+		return rc == 0 ? ST_OK : ST_FAILED;
+	for (size_t i = 0; i < nexpect; i++)
+		if (rc == expect[i])
+			return ST_OK;
+	return ST_FAILED;
 }
 
 bool job_ok(const struct job *j)
@@ -60,30 +75,6 @@ bool job_ok(const struct job *j)
 static double since_start(const struct job *j)
 {
 	return now_ms() - j->t_start;
-}
-
-static void add_term(struct job *j, int sig)
-{
-	xgrow(&j->term, &j->term_cap, j->nterm + 1, sizeof *j->term);
-	j->term[j->nterm].signal = sig;
-	j->term[j->nterm].at_ms = since_start(j);
-	j->nterm++;
-}
-
-/* The ladder's send(): everything of the job, its process group and in
- * cgroup mode every process in its cgroup (escaped ones included).  The
- * SIGCONT that follows each signal is not listed in termination. */
-static bool signal_group(void *ctx, int sig, bool follow_up)
-{
-	struct job *j = ctx;
-	if (j->pid <= 0)
-		return false;
-	if (!follow_up)
-		contain_job_escaped(&j->cj, j->pid, &j->escaped, &j->nescaped, &j->escaped_cap);
-	bool any = contain_job_signal(j->env->contain, &j->cj, j->pid, sig);
-	if (any && !follow_up)
-		add_term(j, sig);
-	return any;
 }
 
 static void close_fd(struct job *j, int *fd, struct watch *w)
@@ -401,11 +392,6 @@ static void on_in(struct watch *w, uint32_t ev)
 static void on_retry(struct timer *t);
 static void files_close(struct job *j, bool keep_waited);
 
-static int stage_returncode(const struct stage_result *s)
-{
-	return s->signal ? -s->signal : s->exit_code;
-}
-
 static bool short_of_resources(int err);
 
 static void errline(void *ctx, const void *p, size_t n)
@@ -431,8 +417,8 @@ static void pipeline_outcome(struct job *j)
 		return;
 	}
 	if (j->timed_out || j->cancelled) {
-		j->has_rc = j->main.has_status;
-		j->returncode = stage_returncode(&j->main);
+		j->has_rc = j->proc.status.has_status;
+		j->returncode = stage_returncode(&j->proc.status);
 		return;
 	}
 	/* the first line libpipeline (or the host) printed, if any */
@@ -445,11 +431,11 @@ static void pipeline_outcome(struct job *j)
 	j->status = ST_ERROR;
 	j->has_rc = false;
 	free(j->error);
-	if (j->main.signal)
-		j->error = xasprintf("pipeline host killed by %s (%s)", sig_name(j->main.signal), what);
+	if (j->proc.status.signal)
+		j->error = xasprintf("pipeline host killed by %s (%s)", sig_name(j->proc.status.signal), what);
 	else
 		j->error = xasprintf("pipeline host failed with exit status %d: %s",
-				     j->main.exit_code, what);
+				     j->proc.status.exit_code, what);
 }
 
 /* The attempt's start came short after all, for lack of err (a host
@@ -471,8 +457,6 @@ static void attempt_end(struct job *j)
 {
 	struct loop *l = j->env->loop;
 	timer_stop(l, &j->t_timeout);
-	ladder_reset(&j->ladder);
-	timer_stop(l, &j->t_poll);
 	drain(j);
 	close_fd(j, &j->fd_out, &j->w_out);
 	close_fd(j, &j->fd_err, &j->w_err);
@@ -481,12 +465,7 @@ static void attempt_end(struct job *j)
 	files_close(j, false);
 	j->resume = false;
 	unpromise(j, j->fds_promised);
-	if (j->pidfd >= 0) {
-		loop_del(l, &j->w_pid);
-		close(j->pidfd);
-		j->pidfd = -1;
-	}
-	contain_job_end(j->env->contain, &j->cj);
+	proc_end(&j->proc);
 	capture_finish(&j->out);
 	capture_finish(&j->err);
 	for (size_t i = 0; j->stage_err && i < j->nstages; i++)
@@ -519,9 +498,9 @@ static void attempt_end(struct job *j)
 		if (pipeline) {
 			pipeline_outcome(j);
 		} else {
-			j->stages[0] = j->main;
-			j->has_rc = j->main.has_status;
-			j->returncode = stage_returncode(&j->main);
+			j->stages[0] = j->proc.status;
+			j->has_rc = j->proc.status.has_status;
+			j->returncode = stage_returncode(&j->proc.status);
 		}
 	}
 	if (j->status != ST_ERROR && j->spec->kind == KIND_POOL && j->has_rc &&
@@ -559,19 +538,8 @@ static void attempt_end(struct job *j)
 		}
 	}
 	if (j->status != ST_ERROR) {
-		if (j->timed_out)
-			j->status = ST_TIMEOUT;
-		else if (j->cancelled)
-			j->status = ST_CANCELLED;
-		else {
-			j->status = ST_FAILED;
-			const struct job_spec *sp = j->spec;
-			if (!sp->nexpect && j->returncode == 0)
-				j->status = ST_OK;
-			for (size_t i = 0; i < sp->nexpect; i++)
-				if (j->returncode == sp->expect[i])
-					j->status = ST_OK;
-		}
+		j->status = job_outcome(j->timed_out, j->cancelled, j->returncode,
+					j->spec->expect, j->spec->nexpect);
 	}
 	xgrow(&j->hist, &j->hist_cap, j->nhist + 1, sizeof *j->hist);
 	j->hist[j->nhist++] = (struct attempt_rec){ j->status, j->has_rc,
@@ -597,29 +565,29 @@ static void on_retry(struct timer *t)
 
 /* ------------------------------------------------------ process events */
 
-static void on_poll(struct timer *t);
-
-/* After the main process has exited: anything left in its group gets the
- * job's signal (then KILL after kill_after); the attempt ends once the
- * group is empty. */
-static void check_group(struct job *j)
+/* Before each look at the group: orphans reaped, output read. */
+static void job_proc_look(struct proc *p)
 {
-	struct loop *l = j->env->loop;
-	if (!contain_job_alive(j->env->contain, &j->cj, j->pid)) {
-		attempt_end(j);
-		return;
-	}
-	ladder_signal(&j->ladder, j->spec->signal, j->spec->kill_after);
-	j->poll_ms = job_poll_backoff(j->poll_ms);
-	timer_start(l, &j->t_poll, now_ms() + j->poll_ms, on_poll, j);
-}
-
-static void on_poll(struct timer *t)
-{
-	struct job *j = t->data;
+	struct job *j = p->ctx;
 	j->env->ops->reap_orphans(j);
 	drain(j);
-	check_group(j);
+}
+
+static void job_proc_empty(struct proc *p)
+{
+	attempt_end(p->ctx);
+}
+
+/* The main process exited: anything left in its group gets the job's
+ * signal (then KILL after kill_after); the attempt ends once the group
+ * is empty. */
+static void job_proc_exit(struct proc *p)
+{
+	struct job *j = p->ctx;
+	j->exited = true;
+	j->state = JOB_ENDING;
+	close_in(j);
+	proc_wait_empty(p, j->spec->signal, j->spec->kill_after);
 }
 
 bool job_stream_live(const struct job_spec *s, const struct io_spec *io, bool tag)
@@ -629,49 +597,13 @@ bool job_stream_live(const struct job_spec *s, const struct io_spec *io, bool ta
 			(io->mode == IO_CAPTURE && !(s->kind == KIND_POOL && io == &s->out))));
 }
 
-double job_poll_backoff(double prev_ms)
-{
-	return prev_ms ? fmin(prev_ms * 2, 50.0) : 1.0;
-}
-
-void stage_result_exited(struct stage_result *s, const struct spawn_exit *x)
-{
-	s->has_status = true;
-	s->exit_code = x->exit_code;
-	s->signal = x->signal;
-	s->user_ms = x->ru.ru_utime.tv_sec * 1e3 + x->ru.ru_utime.tv_usec / 1e3;
-	s->sys_ms = x->ru.ru_stime.tv_sec * 1e3 + x->ru.ru_stime.tv_usec / 1e3;
-	s->maxrss_kb = x->ru.ru_maxrss;
-}
-
-static void on_pid(struct watch *w, uint32_t ev)
-{
-	struct job *j = w->data;
-	struct spawn_exit x;
-	int r = spawn_reap(j->pidfd, false, &x);
-	if ((r < 0 && errno == EINTR) || r == 0)
-		return; /* interrupted, or not exited yet (spurious wake-up) */
-	j->main.pid = j->pid;
-	if (r > 0)
-		stage_result_exited(&j->main, &x);
-	loop_del(j->env->loop, &j->w_pid);
-	close(j->pidfd);
-	j->pidfd = -1;
-	j->exited = true;
-	j->env->ops->reap_orphans(j);
-	j->state = JOB_ENDING;
-	close_in(j);
-	drain(j);
-	check_group(j);
-}
-
 static void on_timeout(struct timer *t)
 {
 	struct job *j = t->data;
 	if (j->exited)
 		return;
 	j->timed_out = true;
-	ladder_signal_again(&j->ladder, j->spec->signal, j->spec->kill_after);
+	proc_deadline(&j->proc, j->spec->signal, j->spec->kill_after);
 }
 
 /* ---------------------------------------------------------------- start */
@@ -691,44 +623,6 @@ static bool short_of_resources(int err)
 	return err == EMFILE || err == ENFILE || err == EAGAIN || err == ENOMEM;
 }
 
-/* Open what the child's fd `which` (1 or 2) should be; sets *runner_end
- * for pipes.  Returns the child's fd, or -1 with errno. */
-static int open_output(struct job *j, const struct io_spec *io, int which,
-		       int *runner_end, bool *owned)
-{
-	int p[2];
-	*owned = false;
-	switch (io->mode) {
-	case IO_CAPTURE:
-	case IO_TEE:
-		if (pipe2(p, O_CLOEXEC) < 0)
-			return -1;
-		fcntl(p[0], F_SETFL, O_NONBLOCK);
-		*runner_end = p[0];
-		*owned = true;
-		return p[1];
-	case IO_INHERIT:
-		if (!j->env->tag)
-			return which;
-		/* --tag: relayed through a pipe, line by line */
-		if (pipe2(p, O_CLOEXEC) < 0)
-			return -1;
-		fcntl(p[0], F_SETFL, O_NONBLOCK);
-		*runner_end = p[0];
-		*owned = true;
-		return p[1];
-	case IO_NULL:
-		return j->env->devnull;
-	case IO_FILE:
-		/* opened already (files_open), closed with the job's files */
-		return j->files[which].fd;
-	case IO_STDOUT:
-		break;
-	}
-	errno = EINVAL;
-	return -1;
-}
-
 static void reset_attempt(struct job *j)
 {
 	const struct job_spec *s = j->spec;
@@ -737,18 +631,10 @@ static void reset_attempt(struct job *j)
 	j->has_rc = false;
 	free(j->error);
 	j->error = NULL;
-	j->nterm = 0;
 	j->exited = j->timed_out = j->cancelled = false;
-	ladder_init(&j->ladder, j->env->loop, signal_group, j);
+	proc_clear(&j->proc);
 	j->host_fatal = false;
 	j->stages_ended = 0;
-	j->poll_ms = 0;
-	j->pid = 0;
-	memset(&j->main, 0, sizeof j->main);
-	j->main.exit_code = -1;
-	escaped_free(j->escaped, j->nescaped);
-	j->escaped = NULL;
-	j->nescaped = j->escaped_cap = 0;
 	capture_free(&j->out);
 	capture_free(&j->err);
 	for (size_t i = 0; j->stage_err && i < j->nstages; i++)
@@ -768,132 +654,6 @@ static void reset_attempt(struct job *j)
 	j->diag.len = 0;
 	if (j->diag.p)
 		j->diag.p[0] = 0;
-}
-
-/* The fds a pipeline host gets beyond 0-2 (chain.h): the description,
- * the results pipe, the default stderr target, then one per stage that
- * routes its stderr somewhere of its own.  Returns the number of extra
- * fds, or -1 with errno (nothing left open). */
-static int pipeline_fds(struct job *j, int job_err, int *extra, bool *owned,
-			int *res_w, int *diag_w)
-{
-	const struct job_spec *s = j->spec;
-	enum chain_err *route = xcalloc(s->nstages, sizeof *route);
-	int n = 0, p[2], saved;
-	*res_w = *diag_w = -1;
-	if (!j->fd_stage) {
-		j->fd_stage = xmalloc(s->nstages * sizeof *j->fd_stage);
-		j->w_stage = xcalloc(s->nstages, sizeof *j->w_stage);
-		j->stage_err = xcalloc(s->nstages, sizeof *j->stage_err);
-		j->stage_live = xcalloc(s->nstages, sizeof *j->stage_live);
-		for (size_t i = 0; i < s->nstages; i++)
-			j->stage_err[i].spill_fd = -1;
-	}
-	for (size_t i = 0; i < s->nstages; i++)
-		j->fd_stage[i] = -1;
-	/* slots 0..2: description, results, default stderr */
-	extra[0] = extra[1] = -1;
-	extra[2] = job_err;
-	owned[0] = owned[1] = true;
-	owned[2] = false;
-	n = 3;
-	for (size_t i = 0; i < s->nstages; i++) {
-		const struct stage_spec *st = &s->stages[i];
-		if (!st->has_err) {
-			route[i] = CHAIN_ERR_JOB;
-			continue;
-		}
-		int fd = -1;
-		bool own = false;
-		switch (st->err.mode) {
-		case IO_STDOUT:
-			route[i] = CHAIN_ERR_MERGE;
-			continue;
-		case IO_CAPTURE:
-			if (pipe2(p, O_CLOEXEC) < 0)
-				goto fail;
-			fcntl(p[0], F_SETFL, O_NONBLOCK);
-			j->fd_stage[i] = p[0];
-			fd = p[1];
-			own = true;
-			break;
-		case IO_NULL:
-			fd = j->env->devnull;
-			break;
-		case IO_INHERIT:
-			if (j->env->tag) {
-				/* relayed, so its lines are tagged too */
-				if (pipe2(p, O_CLOEXEC) < 0)
-					goto fail;
-				fcntl(p[0], F_SETFL, O_NONBLOCK);
-				j->fd_stage[i] = p[0];
-				fd = p[1];
-				own = true;
-			} else {
-				fd = 2;
-			}
-			break;
-		case IO_FILE:
-			fd = j->files[3 + i].fd; /* opened already (files_open) */
-			break;
-		case IO_TEE:
-			break; /* rejected by the spec loader */
-		}
-		route[i] = CHAIN_ERR_FD;
-		extra[n] = fd;
-		owned[n] = own;
-		n++;
-	}
-	extra[0] = chain_describe(s, route);
-	if (extra[0] < 0)
-		goto fail;
-	if (pipe2(p, O_CLOEXEC) < 0)
-		goto fail;
-	fcntl(p[0], F_SETFL, O_NONBLOCK);
-	j->fd_res = p[0];
-	extra[1] = *res_w = p[1];
-	if (pipe2(p, O_CLOEXEC) < 0)
-		goto fail;
-	fcntl(p[0], F_SETFL, O_NONBLOCK);
-	j->fd_diag = p[0];
-	*diag_w = p[1];
-	free(route);
-	return n;
-fail:
-	saved = errno;
-	for (int k = 0; k < n; k++)
-		if (owned[k] && extra[k] >= 0)
-			close(extra[k]);
-	if (*res_w >= 0)
-		close(*res_w);
-	close_pipeline_fds(j);
-	free(route);
-	errno = saved;
-	return -1;
-}
-
-/* A steps host's fds beyond 0-2 (cmd-steps.c): 3 its description, 4 the
- * write end of its info pipe (read into resbuf).  Returns 2, or -1 with
- * errno (nothing left open). */
-static int steps_fds(struct job *j, int *extra, bool *owned)
-{
-	char *desc = steps_describe(j->spec, j->env->spec->mode);
-	int fd = memfd_from("piperun-steps", desc, strlen(desc)), p[2], saved;
-	free(desc);
-	if (fd < 0)
-		return -1;
-	if (pipe2(p, O_CLOEXEC) < 0) {
-		saved = errno;
-		close(fd);
-		errno = saved;
-		return -1;
-	}
-	fcntl(p[0], F_SETFL, O_NONBLOCK);
-	j->fd_res = p[0];
-	extra[0] = fd;
-	extra[1] = p[1];
-	owned[0] = owned[1] = true;
-	return 2;
 }
 
 /* A pipe the runner reads: kept (capture, tee) and/or streamed live
@@ -1237,18 +997,303 @@ static int files_open(struct job *j, size_t *failed)
 
 /* ---------------------------------------------------------------- start */
 
-int job_start(struct job *j)
+/* A pipe the runner reads, made by proc_spawn. */
+static const struct proc_stdio PIPE_TO_RUNNER = { PROC_STDIO_PIPE_OUT, -1 };
+
+/* What the child's output fd is for io: a pipe the runner reads
+ * (capture, tee; inherit under --tag, relayed line by line), /dev/null,
+ * the file of slot file (opened already, files_open) or piperun's own
+ * fd (inherit). */
+static struct proc_stdio out_slot(const struct job *j, const struct io_spec *io,
+				  int inherit_fd, size_t file)
+{
+	switch (io->mode) {
+	case IO_CAPTURE:
+	case IO_TEE:
+		return PIPE_TO_RUNNER;
+	case IO_INHERIT:
+		if (j->env->tag)
+			return PIPE_TO_RUNNER;
+		return (struct proc_stdio){ PROC_STDIO_FD, inherit_fd };
+	case IO_NULL:
+		return (struct proc_stdio){ PROC_STDIO_FD, j->env->devnull };
+	case IO_FILE:
+		return (struct proc_stdio){ PROC_STDIO_FD, j->files[file].fd };
+	case IO_STDOUT:
+		break;
+	}
+	return (struct proc_stdio){ PROC_STDIO_DUP, 1 };
+}
+
+static void stage_arrays(struct job *j)
+{
+	const struct job_spec *s = j->spec;
+	if (!j->fd_stage) {
+		j->fd_stage = xmalloc(s->nstages * sizeof *j->fd_stage);
+		j->w_stage = xcalloc(s->nstages, sizeof *j->w_stage);
+		j->stage_err = xcalloc(s->nstages, sizeof *j->stage_err);
+		j->stage_live = xcalloc(s->nstages, sizeof *j->stage_live);
+		for (size_t i = 0; i < s->nstages; i++)
+			j->stage_err[i].spill_fd = -1;
+	}
+	for (size_t i = 0; i < s->nstages; i++)
+		j->fd_stage[i] = -1;
+}
+
+/* A pipeline host's fds beyond 0-2 (chain.h): 3 the description, 4 the
+ * results pipe, 5 the default stderr target, then one per stage that
+ * routes its stderr somewhere of its own (stage_slot[i], else -1); its
+ * own fd 2 is the diagnostics pipe.  Returns the number of slots, or -1
+ * with errno (*desc the description's memfd, the caller's to close). */
+static int pipeline_stdio(struct job *j, struct proc_stdio *io, int *stage_slot, int *desc)
+{
+	const struct job_spec *s = j->spec;
+	enum chain_err *route = xcalloc(s->nstages, sizeof *route);
+	int n = 6;
+	stage_arrays(j);
+	io[5] = io[2];
+	io[2] = io[4] = PIPE_TO_RUNNER;
+	for (size_t i = 0; i < s->nstages; i++) {
+		const struct stage_spec *st = &s->stages[i];
+		stage_slot[i] = -1;
+		route[i] = !st->has_err ? CHAIN_ERR_JOB
+			 : st->err.mode == IO_STDOUT ? CHAIN_ERR_MERGE : CHAIN_ERR_FD;
+		if (route[i] != CHAIN_ERR_FD)
+			continue;
+		stage_slot[i] = n;
+		io[n++] = out_slot(j, &st->err, 2, 3 + i);
+	}
+	*desc = chain_describe(s, route);
+	free(route);
+	io[3] = (struct proc_stdio){ PROC_STDIO_FD, *desc };
+	return *desc < 0 ? -1 : n;
+}
+
+/* A steps host's fds beyond 0-2 (cmd-steps.c): 3 its description, 4 the
+ * write end of its info pipe (read into resbuf). */
+static int steps_stdio(struct job *j, struct proc_stdio *io, int *desc)
+{
+	char *text = steps_describe(j->spec, j->env->spec->mode);
+	*desc = memfd_from("piperun-steps", text, strlen(text));
+	free(text);
+	io[3] = (struct proc_stdio){ PROC_STDIO_FD, *desc };
+	io[4] = PIPE_TO_RUNNER;
+	return *desc < 0 ? -1 : 5;
+}
+
+/* The child's fds, declared (proc.h).  Returns how many, or -1 with
+ * errno. */
+static int declare_stdio(struct job *j, struct proc_stdio *io, int *stage_slot, int *desc)
+{
+	const struct job_spec *s = j->spec;
+	switch (s->in.kind) {
+	case IN_NULL:
+		io[0] = (struct proc_stdio){ PROC_STDIO_FD, j->env->devnull };
+		break;
+	case IN_INHERIT:
+		io[0] = (struct proc_stdio){ PROC_STDIO_INHERIT, 0 };
+		break;
+	case IN_FILE:
+		io[0] = (struct proc_stdio){ PROC_STDIO_FD, j->files[0].fd };
+		break;
+	default:
+		io[0] = (struct proc_stdio){ PROC_STDIO_PIPE_IN, -1 };
+		break;
+	}
+	io[1] = out_slot(j, &s->out, 1, 1);
+	io[2] = out_slot(j, &s->err, 2, 2);
+	*desc = -1;
+	if (s->kind == KIND_PIPELINE)
+		return pipeline_stdio(j, io, stage_slot, desc);
+	if (s->kind == KIND_STEPS)
+		return steps_stdio(j, io, desc);
+	return 3;
+}
+
+static int piped_fd(const struct proc_stdio *io)
+{
+	return io->kind == PROC_STDIO_PIPE_IN || io->kind == PROC_STDIO_PIPE_OUT ? io->fd : -1;
+}
+
+/* The process runs: the runner's ends of its pipes, watched. */
+static void started(struct job *j, const struct proc_stdio *io, const int *stage_slot)
+{
+	const struct job_spec *s = j->spec;
+	struct loop *l = j->env->loop;
+	bool pipeline = s->kind == KIND_PIPELINE;
+	j->fd_in = piped_fd(&io[0]);
+	j->fd_out = piped_fd(&io[1]);
+	j->fd_err = piped_fd(&io[pipeline ? 5 : 2]);
+	if (!pipeline)
+		j->stages[0].pid = j->proc.pid;
+	if (j->fd_out >= 0) {
+		start_stream(j, &s->out, 1, &j->out, &j->live_out);
+		loop_add(l, &j->w_out, j->fd_out, EPOLLIN, on_out, j);
+	}
+	if (j->fd_err >= 0) {
+		start_stream(j, &s->err, 2, &j->err, &j->live_err);
+		loop_add(l, &j->w_err, j->fd_err, EPOLLIN, on_err, j);
+	}
+	if (s->kind == KIND_STEPS || pipeline) {
+		j->fd_res = io[4].fd;
+		loop_add(l, &j->w_res, j->fd_res, EPOLLIN, on_res, j);
+	}
+	if (pipeline) {
+		j->fd_diag = io[2].fd;
+		loop_add(l, &j->w_diag, j->fd_diag, EPOLLIN, on_diag, j);
+		for (size_t i = 0; i < s->nstages; i++) {
+			j->fd_stage[i] = stage_slot[i] < 0 ? -1 : piped_fd(&io[stage_slot[i]]);
+			if (j->fd_stage[i] < 0)
+				continue;
+			start_stream(j, &s->stages[i].err, 2, &j->stage_err[i], &j->stage_live[i]);
+			loop_add(l, &j->w_stage[i], j->fd_stage[i], EPOLLIN, on_stage_err, j);
+		}
+	}
+	if (j->fd_in >= 0) {
+		feeder_init(j);
+		feed(j);
+	}
+	if (s->timeout > 0)
+		timer_start(l, &j->t_timeout, j->t_start + s->timeout * 1000, on_timeout, j);
+}
+
+/* Nothing started for lack of fds or processes (errno): the job waits
+ * for headroom (job_start's -1). */
+static int unstart(struct job *j)
+{
+	int saved = errno;
+	j->state = JOB_PENDING;
+	j->throttled++;
+	/* a FIFO whose other end came stays open while the job waits: the
+	 * attempt goes on once there is headroom */
+	files_close(j, true);
+	j->resume = files_waited(j);
+	if (!j->resume)
+		j->attempts--; /* nothing started: as if this attempt never was */
+	errno = saved;
+	return -1;
+}
+
+/* The spawn failed: wait for headroom, or end the attempt with why. */
+static int spawn_failed(struct job *j, const struct proc_error *e, int errslot)
+{
+	const struct job_spec *s = j->spec;
+	errno = e->err;
+	if (e->slot == 0 || (e->step == SPAWN_CLONE && short_of_resources(e->err)) ||
+	    (e->slot > 0 && short_of_resources(e->err)))
+		return unstart(j);
+	if (e->slot > 0) {
+		/* files are open already: what failed is a pipe */
+		const char *what = e->slot == 1 ? "stdout" : e->slot == errslot ? "stderr"
+				 : s->kind == KIND_STEPS ? "steps" : "pipeline";
+		fail_now(j, false, 0, xasprintf("%s set-up: %s", what, strerror(e->err)));
+		return 0;
+	}
+	char *prog = spec_redact(s, s->kind == KIND_PIPELINE ? "pipeline host" : s->stages[0].argv[0]);
+	if (e->unwatched) {
+		fail_now(j, false, 0, xasprintf("%s: cannot watch it: %s", prog, strerror(e->err)));
+	} else if (e->step == SPAWN_EXEC) {
+		fail_now(j, true, e->err == ENOENT ? 127 : 126,
+			 xasprintf("%s: %s", prog, strerror(e->err)));
+	} else if (e->step == SPAWN_CHDIR) {
+		char *cwd = spec_redact(s, s->cwd);
+		fail_now(j, false, 0, xasprintf("cwd %s: %s", cwd, strerror(e->err)));
+		free(cwd);
+	} else {
+		fail_now(j, false, 0, xasprintf("%s: %s: %s", prog, spawn_step_name(e->step),
+						strerror(e->err)));
+	}
+	free(prog);
+	return 0;
+}
+
+/* Declare the child's fds and start it, in a cgroup of its own where
+ * the run has them. */
+static int spawn_attempt(struct job *j, int spills)
 {
 	const struct job_spec *s = j->spec;
 	struct job_env *env = j->env;
 	const struct stage_spec *st = &s->stages[0];
-	int child[3] = { -1, -1, -1 };
-	bool owned[3] = { false, false, false };
-	int extra[3 + SPAWN_STAGES_MAX];
-	bool extra_owned[3 + SPAWN_STAGES_MAX];
-	int nextra = 0, diag_w = -1, res_w = -1, spills;
-	char *msg = NULL;
-	int saved;
+	struct proc_stdio io[6 + SPAWN_STAGES_MAX];
+	int stage_slot[SPAWN_STAGES_MAX], desc;
+	int n = declare_stdio(j, io, stage_slot, &desc);
+	if (n < 0) {
+		if (short_of_resources(errno))
+			return unstart(j);
+		fail_now(j, false, 0, xasprintf("%s set-up: %s", s->kind == KIND_STEPS
+						 ? "steps" : "pipeline", strerror(errno)));
+		return 0;
+	}
+	static char *const host_argv[] = { "piperun", "__pipeline-host", NULL };
+	static char *const steps_argv[] = { "piperun", "__steps", NULL };
+	bool host = s->kind == KIND_PIPELINE || s->kind == KIND_STEPS;
+	struct proc_opts o = {
+		.spawn = {
+			/* a host is this very program, whatever became of its file */
+			.path = host ? "/proc/self/exe" : st->exe,
+			.argv = s->kind == KIND_PIPELINE ? host_argv
+				: s->kind == KIND_STEPS ? steps_argv : st->argv,
+			.envp = s->kind == KIND_PIPELINE ? NULL : st->envp,
+			.cwd = s->cwd,
+			.has_nice = s->has_nice, .nice = s->nice,
+			.has_umask = s->has_umask, .umask = s->umask,
+			.rlimits = s->rlimits, .nrlimits = s->nrlimits,
+			.pass_fds = s->pass_fds, .npass_fds = s->npass_fds,
+			.block_signals = s->kind == KIND_PIPELINE,
+		},
+		.stdio = io, .nstdio = n,
+		.group = PROC_GROUP_OWN, .contain = env->contain,
+		.loop = env->loop, .t0 = j->t_start,
+		.on_exit = job_proc_exit, .on_look = job_proc_look, .on_empty = job_proc_empty,
+		.ctx = j,
+	};
+	struct proc_error e;
+	int rc = proc_spawn(&j->proc, &o, &e);
+	if (desc >= 0)
+		close(desc);
+	if (rc < 0)
+		return spawn_failed(j, &e, s->kind == KIND_PIPELINE ? 5 : 2);
+	/* the child has its own copies of the files */
+	files_close(j, false);
+	j->resume = false;
+	j->fds_promised = spills;
+	if (env->fds)
+		__atomic_add_fetch(&env->fds->spills, spills, __ATOMIC_RELAXED);
+	started(j, io, stage_slot);
+	return 0;
+}
+
+/* Every program is resolved before anything starts: one that is missing
+ * fails the job and leaves nothing running or blocked.  Returns whether
+ * one is. */
+static bool program_missing(struct job *j)
+{
+	const struct job_spec *s = j->spec;
+	for (size_t i = 0; i < s->nstages; i++) {
+		if (!s->stages[i].exe_status)
+			continue;
+		char *msg;
+		if (s->kind == KIND_PIPELINE)
+			msg = xasprintf("stage %zu: %s", i + 1, s->stages[i].exe_error);
+		else
+			msg = xstrdup(s->stages[i].exe_error);
+		fail_now(j, true, s->stages[i].exe_status, msg);
+		return true;
+	}
+	for (size_t i = 0; s->steps && i < s->steps->nsteps; i++) {
+		const struct step_spec *sp = &s->steps->steps[i];
+		if (sp->exe_status) {
+			fail_now(j, true, sp->exe_status, xstrdup(sp->exe_error));
+			return true;
+		}
+	}
+	return false;
+}
+
+int job_start(struct job *j)
+{
+	const struct job_spec *s = j->spec;
+	int spills;
 	size_t bad;
 
 	if (fds_short(j, &spills)) {
@@ -1264,35 +1309,15 @@ int job_start(struct job *j)
 			attempt_end(j);
 			return 0;
 		}
-		goto files;
-	}
-	j->attempts++;
-	j->t_start = now_ms();
-	if (j->attempts == 1)
-		j->started_ms = j->t_start - env->run_t0;
-	reset_attempt(j);
-
-	/* Every program is resolved before anything starts: one that is
-	 * missing fails the job and leaves nothing running or blocked. */
-	for (size_t i = 0; i < s->nstages; i++) {
-		if (!s->stages[i].exe_status)
-			continue;
-		if (s->kind == KIND_PIPELINE)
-			msg = xasprintf("stage %zu: %s", i + 1, s->stages[i].exe_error);
-		else
-			msg = xstrdup(s->stages[i].exe_error);
-		fail_now(j, true, s->stages[i].exe_status, msg);
-		return 0;
-	}
-	for (size_t i = 0; s->steps && i < s->steps->nsteps; i++) {
-		const struct step_spec *sp = &s->steps->steps[i];
-		if (sp->exe_status) {
-			fail_now(j, true, sp->exe_status, xstrdup(sp->exe_error));
+	} else {
+		j->attempts++;
+		j->t_start = now_ms();
+		if (j->attempts == 1)
+			j->started_ms = j->t_start - j->env->run_t0;
+		reset_attempt(j);
+		if (program_missing(j))
 			return 0;
-		}
 	}
-
-files:
 	/* Files by path first.  A FIFO or a device may wait for its other
 	 * end for as long as it likes: the job waits (RUNNING, holding its
 	 * slot, no process) and its timeout, a cancel or the run's end may
@@ -1300,228 +1325,16 @@ files:
 	switch (files_open(j, &bad)) {
 	case -1:
 		if (short_of_resources(errno))
-			goto throttle;
+			return unstart(j);
 		fail_now(j, false, 0, file_error(j, bad, strerror(errno)));
 		return 0;
 	case 1:
 		if (s->timeout > 0)
-			timer_start(env->loop, &j->t_timeout, j->t_start + s->timeout * 1000,
+			timer_start(j->env->loop, &j->t_timeout, j->t_start + s->timeout * 1000,
 				    on_open_timeout, j);
 		return 0;
 	}
-
-	/* stdin */
-	switch (s->in.kind) {
-	case IN_NULL:
-		child[0] = env->devnull;
-		break;
-	case IN_INHERIT:
-		child[0] = 0;
-		break;
-	case IN_FILE:
-		child[0] = j->files[0].fd;
-		break;
-	default: {
-		int p[2];
-		if (pipe2(p, O_CLOEXEC) < 0)
-			goto throttle;
-		fcntl(p[1], F_SETFL, O_NONBLOCK);
-		child[0] = p[0];
-		owned[0] = true;
-		j->fd_in = p[1];
-		break;
-	}
-	}
-	/* stdout, stderr */
-	child[1] = open_output(j, &s->out, 1, &j->fd_out, &owned[1]);
-	if (child[1] < 0)
-		goto open_failed;
-	if (s->err.mode == IO_STDOUT) {
-		child[2] = child[1];
-	} else {
-		child[2] = open_output(j, &s->err, 2, &j->fd_err, &owned[2]);
-		if (child[2] < 0)
-			goto open_failed;
-	}
-
-	struct spawn_opts o = {
-		.path = st->exe,
-		.argv = st->argv,
-		.envp = st->envp,
-		.fd = { child[0], child[1], child[2] },
-		.cwd = s->cwd,
-		.has_nice = s->has_nice,
-		.nice = s->nice,
-		.has_umask = s->has_umask,
-		.umask = s->umask,
-		.rlimits = s->rlimits,
-		.nrlimits = s->nrlimits,
-		.pass_fds = s->pass_fds,
-		.npass_fds = s->npass_fds,
-		.pgid = 0,
-		.cgroup_procs_fd = -1,
-	};
-	static char *const host_argv[] = { "piperun", "__pipeline-host", NULL };
-	static char *const steps_argv[] = { "piperun", "__steps", NULL };
-	if (s->kind == KIND_STEPS) {
-		nextra = steps_fds(j, extra, extra_owned);
-		if (nextra < 0)
-			goto open_failed;
-		o.path = "/proc/self/exe";
-		o.argv = steps_argv;
-		o.extra_fds = extra;
-		o.nextra = nextra;
-	}
-	if (s->kind == KIND_PIPELINE) {
-		nextra = pipeline_fds(j, child[2], extra, extra_owned, &res_w, &diag_w);
-		if (nextra < 0)
-			goto open_failed;
-		/* the host is this very program, whatever became of its file */
-		o.path = "/proc/self/exe";
-		o.argv = host_argv;
-		o.envp = NULL;
-		o.fd[2] = diag_w;
-		o.block_signals = true;
-		o.extra_fds = extra;
-		o.nextra = nextra;
-	}
-	struct spawn_error se;
-	pid_t pid;
-	int pidfd, rc;
-	/* each attempt in a cgroup of its own, joined before exec */
-	o.cgroup_procs_fd = contain_job_prepare(env->contain, &j->cj);
-	if (o.cgroup_procs_fd < 0 &&
-	    __atomic_load_n(&env->contain->mode, __ATOMIC_ACQUIRE) == CONTAIN_CGROUP &&
-	    short_of_resources(errno)) {
-		rc = -1;
-		se.step = SPAWN_CLONE;
-		se.err = errno;
-	} else {
-		rc = spawn_start(&o, &pid, &pidfd, &se);
-		if (rc < 0 && se.step == SPAWN_CGROUP) {
-			/* cgroups exist but cannot take our processes (odd
-			 * delegation): the rest of the run uses process groups */
-			contain_job_end(j->env->contain, &j->cj);
-			__atomic_store_n(&env->contain->mode, CONTAIN_PGROUP, __ATOMIC_RELEASE);
-			o.cgroup_procs_fd = -1;
-			rc = spawn_start(&o, &pid, &pidfd, &se);
-		}
-	}
-	if (rc < 0)
-		contain_job_end(j->env->contain, &j->cj);
-	for (int i = 0; i < 3; i++)
-		if (owned[i])
-			close(child[i]);
-	for (int i = 0; i < nextra; i++)
-		if (extra_owned[i] && extra[i] >= 0)
-			close(extra[i]);
-	if (diag_w >= 0)
-		close(diag_w);
-	if (rc < 0) {
-		if (se.step == SPAWN_CLONE && short_of_resources(se.err)) {
-			errno = se.err;
-			close_fd(j, &j->fd_in, &j->w_in);
-			close_fd(j, &j->fd_out, &j->w_out);
-			close_fd(j, &j->fd_err, &j->w_err);
-			close_pipeline_fds(j);
-			goto unstart;
-		}
-		char *prog = spec_redact(s, s->kind == KIND_PIPELINE ? "pipeline host" : st->argv[0]);
-		if (se.step == SPAWN_EXEC)
-			fail_now(j, true, se.err == ENOENT ? 127 : 126,
-				 xasprintf("%s: %s", prog, strerror(se.err)));
-		else if (se.step == SPAWN_CHDIR) {
-			char *cwd = spec_redact(s, s->cwd);
-			fail_now(j, false, 0, xasprintf("cwd %s: %s", cwd, strerror(se.err)));
-			free(cwd);
-		} else
-			fail_now(j, false, 0, xasprintf("%s: %s: %s", prog,
-							spawn_step_name(se.step),
-							strerror(se.err)));
-		free(prog);
-		return 0;
-	}
-	/* the child has its own copies of the files */
-	files_close(j, false);
-	j->resume = false;
-	j->fds_promised = spills;
-	if (env->fds)
-		__atomic_add_fetch(&env->fds->spills, spills, __ATOMIC_RELAXED);
-	j->pid = pid;
-	j->pidfd = pidfd;
-	j->in_cgroup = o.cgroup_procs_fd >= 0;
-	contain_job_started(env->contain, &j->cj, pid);
-	if (s->kind != KIND_PIPELINE)
-		j->stages[0].pid = pid;
-
-	struct loop *l = env->loop;
-	loop_add(l, &j->w_pid, pidfd, EPOLLIN, on_pid, j);
-	if (j->fd_out >= 0) {
-		start_stream(j, &s->out, 1, &j->out, &j->live_out);
-		loop_add(l, &j->w_out, j->fd_out, EPOLLIN, on_out, j);
-	}
-	if (j->fd_err >= 0) {
-		start_stream(j, &s->err, 2, &j->err, &j->live_err);
-		loop_add(l, &j->w_err, j->fd_err, EPOLLIN, on_err, j);
-	}
-	if (s->kind == KIND_STEPS)
-		loop_add(l, &j->w_res, j->fd_res, EPOLLIN, on_res, j);
-	if (s->kind == KIND_PIPELINE) {
-		loop_add(l, &j->w_res, j->fd_res, EPOLLIN, on_res, j);
-		loop_add(l, &j->w_diag, j->fd_diag, EPOLLIN, on_diag, j);
-		for (size_t i = 0; i < s->nstages; i++)
-			if (j->fd_stage[i] >= 0) {
-				start_stream(j, &s->stages[i].err, 2, &j->stage_err[i], &j->stage_live[i]);
-				loop_add(l, &j->w_stage[i], j->fd_stage[i], EPOLLIN, on_stage_err, j);
-			}
-	}
-	if (j->fd_in >= 0) {
-		feeder_init(j);
-		feed(j);
-	}
-	if (s->timeout > 0)
-		timer_start(l, &j->t_timeout, j->t_start + s->timeout * 1000, on_timeout, j);
-	return 0;
-
-open_failed:
-	saved = errno;
-	for (int i = 0; i < 3; i++)
-		if (owned[i])
-			close(child[i]);
-	close_fd(j, &j->fd_in, &j->w_in);
-	close_fd(j, &j->fd_out, &j->w_out);
-	close_fd(j, &j->fd_err, &j->w_err);
-	if (short_of_resources(saved)) {
-		errno = saved;
-		goto unstart;
-	}
-	/* files are open already: what failed is a pipe or a description */
-	if (child[1] < 0 || (child[2] < 0 && s->err.mode != IO_STDOUT))
-		msg = xasprintf("%s set-up: %s", child[1] < 0 ? "stdout" : "stderr",
-				strerror(saved));
-	else
-		msg = xasprintf("%s set-up: %s", s->kind == KIND_STEPS ? "steps" : "pipeline",
-				strerror(saved));
-	fail_now(j, false, 0, msg);
-	return 0;
-
-throttle:
-	saved = errno;
-	for (int i = 0; i < 3; i++)
-		if (owned[i])
-			close(child[i]);
-	close_fd(j, &j->fd_in, &j->w_in);
-	errno = saved;
-unstart:
-	j->state = JOB_PENDING;
-	j->throttled++;
-	/* a FIFO whose other end came stays open while the job waits: the
-	 * attempt goes on once there is headroom */
-	files_close(j, true);
-	j->resume = files_waited(j);
-	if (!j->resume)
-		j->attempts--; /* nothing started: as if this attempt never was */
-	return -1;
+	return spawn_attempt(j, spills);
 }
 
 void job_skip(struct job *j, const char *why)
@@ -1548,9 +1361,9 @@ void job_cancel(struct job *j, bool now)
 		if (!j->exited && !j->timed_out)
 			j->cancelled = true;
 		if (now)
-			ladder_kill(&j->ladder);
+			proc_kill(&j->proc);
 		else
-			ladder_signal(&j->ladder, j->spec->signal, j->spec->kill_after);
+			proc_terminate(&j->proc, j->spec->signal, j->spec->kill_after);
 		break;
 	case JOB_RETRY_WAIT:
 		timer_stop(j->env->loop, &j->t_retry);
@@ -1569,9 +1382,7 @@ void job_release(struct job *j)
 	capture_free(&j->err);
 	for (size_t i = 0; j->stage_err && i < j->nstages; i++)
 		capture_free(&j->stage_err[i]);
-	escaped_free(j->escaped, j->nescaped);
-	j->escaped = NULL;
-	j->nescaped = 0;
+	proc_free(&j->proc);
 	buf_free(&j->resbuf);
 	buf_free(&j->diag);
 	free(j->steps_info);
@@ -1605,15 +1416,11 @@ void job_free(struct job *j)
 	j->fd_stage = NULL;
 	j->w_stage = NULL;
 	free(j->stages);
-	free(j->term);
 	free(j->hist);
 	free(j->error);
 	free(j->rdeps);
-	escaped_free(j->escaped, j->nescaped);
-	j->escaped = NULL;
-	j->nescaped = 0;
+	proc_free(&j->proc);
 	j->stages = NULL;
-	j->term = NULL;
 	j->hist = NULL;
 	j->error = NULL;
 	j->rdeps = NULL;

@@ -22,8 +22,8 @@
 #include "capture.h"
 #include "codec.h"
 #include "contain.h"
-#include "ladder.h"
 #include "loop.h"
+#include "proc.h"
 #include "util.h"
 #include "spec.h"
 
@@ -34,24 +34,6 @@ enum job_status {
 	ST__COUNT
 };
 const char *job_status_name(enum job_status s);
-
-struct stage_result {
-	pid_t pid;           /* 0: never started */
-	bool has_status;
-	int exit_code;       /* -1: none (killed) */
-	int signal;          /* 0: none */
-	double user_ms, sys_ms;
-	long maxrss_kb;
-};
-
-struct spawn_exit;
-/* Fill s from a reaped child: status, CPU times, peak RSS. */
-void stage_result_exited(struct stage_result *s, const struct spawn_exit *x);
-
-struct term_rec {
-	int signal;
-	double at_ms;        /* since the attempt started */
-};
 
 struct attempt_rec {
 	enum job_status status;
@@ -149,16 +131,10 @@ struct job {
 					(only the runner's lock protects it) */
 
 	/* the running attempt */
-	pid_t pid;                   /* also the process group */
-	int pidfd;
-	struct watch w_pid;
-	struct stage_result main;    /* the spawned process: the command, or
-					a pipeline's host */
-	struct contain_job cj;
-	bool in_cgroup;              /* this attempt ran in a cgroup of its own */
-	bool uncontained;            /* exec --foreground: in piperun's own group */
-	struct escaped *escaped;     /* left the process group, seen in the cgroup */
-	size_t nescaped, escaped_cap;
+	struct proc proc;            /* the spawned process: the command, or
+					a pipeline's or steps host; its
+					termination and escaped lists are
+					the record's */
 	int fd_in, fd_out, fd_err;   /* runner ends, -1 when closed */
 	struct watch w_in, w_out, w_err;
 	struct feeder feed;
@@ -175,9 +151,7 @@ struct job {
 	bool exited;
 	bool timed_out;
 	bool cancelled;
-	struct ladder ladder;        /* signal, CONT, KILL after kill_after */
-	struct timer t_timeout, t_poll, t_retry;
-	double poll_ms;
+	struct timer t_timeout, t_retry;
 
 	/* pipeline jobs: the host's records and diagnostics, and stage
 	 * stderr captured per stage */
@@ -208,8 +182,6 @@ struct job {
 	struct live live_out, live_err;
 	struct stage_result *stages;
 	size_t nstages;
-	struct term_rec *term;
-	size_t nterm, term_cap;
 	int attempts;
 	struct attempt_rec *hist;
 	size_t nhist, hist_cap;
@@ -219,9 +191,11 @@ struct job {
  * an inherited or captured stream too (but a pool job's stdout, which is
  * its results)? */
 bool job_stream_live(const struct job_spec *s, const struct io_spec *io, bool tag);
-/* While what a process left in its group or cgroup is going: the next
- * wait before looking again (1 ms, doubling up to 50 ms). */
-double job_poll_backoff(double prev_ms);
+
+/* The status of an attempt that ran: timeout, cancelled, else ok when
+ * rc is expected (expect[]; none given: 0) and failed when not. */
+enum job_status job_outcome(bool timed_out, bool cancelled, int rc, const int *expect,
+			    size_t nexpect);
 
 void job_init(struct job *j, const struct job_spec *spec, size_t index,
 	      struct job_env *env);

@@ -337,7 +337,7 @@ static bool start_came_short(struct job *j, bool others)
 static void on_ended(struct job *j)
 {
 	struct runner *r = j->env->ops->ctx;
-	tracked_del(r, j->pid);
+	tracked_del(r, j->proc.pid);
 	r->running--;
 	r->throttled = false;
 	if (j->state == JOB_PENDING && !j->resume && start_came_short(j, r->running > 0)) {
@@ -520,8 +520,8 @@ static void dispatch(struct runner *r)
 		}
 		r->running++;
 		if (job_start(j) == 0) {
-			if (j->pid > 0 && (j->state == JOB_RUNNING || j->state == JOB_ENDING))
-				tracked_add(r, j->pid);
+			if (j->proc.pid > 0 && (j->state == JOB_RUNNING || j->state == JOB_ENDING))
+				tracked_add(r, j->proc.pid);
 			continue;
 		}
 		/* out of fds or processes: wait for a running job to end */
@@ -570,8 +570,8 @@ static void worker_ended(struct job *j)
 {
 	struct worker *w = j->env->ops->ctx;
 	lock(w->r);
-	tracked_del(w->r, j->pid);
-	if (j->pid > 0 && w->r->live)
+	tracked_del(w->r, j->proc.pid);
+	if (j->proc.pid > 0 && w->r->live)
 		w->r->live--;
 	pthread_cond_broadcast(&w->r->ended_cv);
 	/* a start that came short (start_came_short) waits here for a job
@@ -618,8 +618,8 @@ static void worker_start(struct worker *w, struct job *j)
 		int rc = job_start(j);
 		int e = errno;
 		lock(r);
-		if (rc == 0 && j->pid > 0 && (j->state == JOB_RUNNING || j->state == JOB_ENDING)) {
-			tracked_add(r, j->pid);
+		if (rc == 0 && j->proc.pid > 0 && (j->state == JOB_RUNNING || j->state == JOB_ENDING)) {
+			tracked_add(r, j->proc.pid);
 			r->live++;
 		}
 		r->spawning--;
