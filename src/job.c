@@ -401,6 +401,20 @@ static void errline(void *ctx, const void *p, size_t n)
 		buf_add(b, p, n);
 }
 
+/* The first line the job wrote on its captured stderr, or NULL. */
+static char *stderr_first_line(const struct job *j)
+{
+	struct buf b = { 0 };
+	if (j->err.active)
+		capture_each(&j->err, errline, &b);
+	char *nl = b.p ? strchr(b.p, '\n') : NULL;
+	if (nl)
+		*nl = 0;
+	char *line = b.len ? xstrdup(b.p) : NULL;
+	buf_free(&b);
+	return line;
+}
+
 /* A pipeline's outcome from its host's records.  Every stage reported:
  * the pipefail rule.  Otherwise the host failed (a fatal libpipeline
  * error: the job's error) or was killed with its stages (timeout,
@@ -453,10 +467,11 @@ static void came_short(struct job *j, int err)
 	j->env->ops->ended(j);
 }
 
-static void attempt_end(struct job *j)
+/* Everything the attempt held: timers, pipes (read to the end first),
+ * files, its process's pidfd and cgroup, live relays. */
+static void attempt_close(struct job *j)
 {
-	struct loop *l = j->env->loop;
-	timer_stop(l, &j->t_timeout);
+	timer_stop(j->env->loop, &j->t_timeout);
 	drain(j);
 	close_fd(j, &j->fd_out, &j->w_out);
 	close_fd(j, &j->fd_err, &j->w_err);
@@ -475,72 +490,86 @@ static void attempt_end(struct job *j)
 	for (size_t i = 0; j->stage_live && i < j->nstages; i++)
 		live_free(&j->stage_live[i]);
 	j->duration_ms = since_start(j);
+}
+
+/* A pipeline host that could not fork (or the system ran out of files):
+ * like a spawn that found no headroom, the job waits for running ones and
+ * starts again.  EMFILE is not here: the host's fd limit is its own and
+ * other jobs ending would not raise it. */
+static bool host_came_short(const struct job *j)
+{
+	int herr = j->host_fatal_err;
+	return j->spec->kind == KIND_PIPELINE && j->status != ST_ERROR && j->host_fatal &&
+	       (size_t)j->stages_ended < j->nstages && !j->timed_out && !j->cancelled &&
+	       (herr == EAGAIN || herr == ENFILE || herr == ENOMEM);
+}
+
+/* The pool could not run its items (its exit status 2 or 3): say why,
+ * from its stderr. */
+static void pool_outcome(struct job *j)
+{
+	if (!j->has_rc || (j->returncode != 2 && j->returncode != 3) || j->timed_out ||
+	    j->cancelled)
+		return;
+	char *line = stderr_first_line(j);
+	j->status = ST_ERROR;
+	free(j->error);
+	j->error = line ? line : xstrdup("the pool could not run");
+}
+
+/* A steps host's status 2: the steps could not run (its "E" line or
+ * stderr says why); 1 with an "E" line: that is the job's error. */
+static void steps_outcome(struct job *j)
+{
+	if (!j->has_rc || j->timed_out || j->cancelled)
+		return;
+	if (j->returncode == 2) {
+		char *line = j->steps_error ? NULL : stderr_first_line(j);
+		j->status = ST_ERROR;
+		free(j->error);
+		j->error = xstrdup(j->steps_error ? j->steps_error
+				   : line ? line : "the steps could not run");
+		free(line);
+	} else if (j->returncode == 1 && j->steps_error) {
+		free(j->error);
+		j->error = xstrdup(j->steps_error);
+	}
+}
+
+/* The attempt's status, from how its process (or pipeline) ended. */
+static void attempt_outcome(struct job *j)
+{
+	if (j->status == ST_ERROR)
+		return;
+	if (j->spec->kind == KIND_PIPELINE) {
+		pipeline_outcome(j);
+	} else {
+		j->stages[0] = j->proc.status;
+		j->has_rc = j->proc.status.has_status;
+		j->returncode = stage_returncode(&j->proc.status);
+	}
+	if (j->status != ST_ERROR && j->spec->kind == KIND_POOL)
+		pool_outcome(j);
+	if (j->status != ST_ERROR && j->spec->kind == KIND_STEPS)
+		steps_outcome(j);
+	if (j->status != ST_ERROR)
+		j->status = job_outcome(j->timed_out, j->cancelled, j->returncode,
+					j->spec->expect, j->spec->nexpect);
+}
+
+static void attempt_end(struct job *j)
+{
+	attempt_close(j);
 	if (j->steps_progress[0]) {
 		pthread_mutex_lock(&steps_progress_mu);
 		j->steps_progress[0] = 0; /* ended: off the progress line */
 		pthread_mutex_unlock(&steps_progress_mu);
 	}
-
-	bool pipeline = j->spec->kind == KIND_PIPELINE;
-	int herr = j->host_fatal_err;
-	if (pipeline && j->status != ST_ERROR && j->host_fatal &&
-	    (size_t)j->stages_ended < j->nstages && !j->timed_out && !j->cancelled &&
-	    (herr == EAGAIN || herr == ENFILE || herr == ENOMEM)) {
-		/* the host could not fork (or the system ran out of files):
-		 * like a spawn that found no headroom, the job waits for
-		 * running ones and starts again.  EMFILE is not here: the
-		 * host's fd limit is its own and other jobs ending would not
-		 * raise it. */
+	if (host_came_short(j)) {
 		came_short(j, j->host_fatal_err);
 		return;
 	}
-	if (j->status != ST_ERROR) {
-		if (pipeline) {
-			pipeline_outcome(j);
-		} else {
-			j->stages[0] = j->proc.status;
-			j->has_rc = j->proc.status.has_status;
-			j->returncode = stage_returncode(&j->proc.status);
-		}
-	}
-	if (j->status != ST_ERROR && j->spec->kind == KIND_POOL && j->has_rc &&
-	    (j->returncode == 2 || j->returncode == 3) && !j->timed_out && !j->cancelled) {
-		/* the pool could not run its items: say why, from its stderr */
-		struct buf b = { 0 };
-		if (j->err.active)
-			capture_each(&j->err, errline, &b);
-		char *nl = b.p ? strchr(b.p, '\n') : NULL;
-		if (nl)
-			*nl = 0;
-		j->status = ST_ERROR;
-		free(j->error);
-		j->error = xstrdup(b.len ? b.p : "the pool could not run");
-		buf_free(&b);
-	}
-	if (j->status != ST_ERROR && j->spec->kind == KIND_STEPS && j->has_rc &&
-	    !j->timed_out && !j->cancelled) {
-		if (j->returncode == 2) {
-			/* the steps could not run: say why */
-			struct buf b = { 0 };
-			if (!j->steps_error && j->err.active)
-				capture_each(&j->err, errline, &b);
-			char *nl = b.p ? strchr(b.p, '\n') : NULL;
-			if (nl)
-				*nl = 0;
-			j->status = ST_ERROR;
-			free(j->error);
-			j->error = xstrdup(j->steps_error ? j->steps_error
-					   : b.len ? b.p : "the steps could not run");
-			buf_free(&b);
-		} else if (j->returncode == 1 && j->steps_error) {
-			free(j->error);
-			j->error = xstrdup(j->steps_error);
-		}
-	}
-	if (j->status != ST_ERROR) {
-		j->status = job_outcome(j->timed_out, j->cancelled, j->returncode,
-					j->spec->expect, j->spec->nexpect);
-	}
+	attempt_outcome(j);
 	xgrow(&j->hist, &j->hist_cap, j->nhist + 1, sizeof *j->hist);
 	j->hist[j->nhist++] = (struct attempt_rec){ j->status, j->has_rc,
 						    j->returncode, j->duration_ms };
@@ -550,7 +579,7 @@ static void attempt_end(struct job *j)
 		double delay = j->spec->retry_delay * 1000.0 *
 			       pow(j->spec->retry_backoff, j->attempts - 1);
 		j->state = JOB_RETRY_WAIT;
-		timer_start(l, &j->t_retry, now_ms() + delay, on_retry, j);
+		timer_start(j->env->loop, &j->t_retry, now_ms() + delay, on_retry, j);
 	} else {
 		j->state = JOB_DONE;
 	}
