@@ -2,6 +2,8 @@
 /* job.c - the lifecycle of one command job (see job.h). */
 #include "config.h"
 #include "job.h"
+#include "job-pipeline.h"
+#include "job-steps.h"
 #include "chain.h"
 #include "opener.h"
 #include "spawn.h"
@@ -9,9 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <math.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
@@ -136,78 +136,12 @@ static bool pump(struct job *j, int *fd, struct watch *w, struct capture *c,
 	return true;
 }
 
-/* The pipeline host's records: whole struct chain_record units. */
-static void take_records(struct job *j)
-{
-	size_t n = j->resbuf.len / sizeof(struct chain_record);
-	for (size_t k = 0; k < n; k++) {
-		struct chain_record rec;
-		memcpy(&rec, j->resbuf.p + k * sizeof rec, sizeof rec);
-		if (rec.type == CHAIN_REC_FATAL) {
-			j->host_fatal = true;
-			j->host_fatal_err = rec.err;
-			continue;
-		}
-		if (rec.index < 0 || (size_t)rec.index >= j->nstages)
-			continue;
-		struct stage_result *s = &j->stages[rec.index];
-		s->pid = rec.pid;
-		if (rec.type == CHAIN_REC_ENDED && (rec.exit_code >= 0 || rec.signal)) {
-			s->has_status = true;
-			s->exit_code = rec.exit_code;
-			s->signal = rec.signal;
-			s->user_ms = rec.utime_us / 1e3;
-			s->sys_ms = rec.stime_us / 1e3;
-			s->maxrss_kb = (long)rec.maxrss_kb;
-			j->stages_ended++;
-		}
-	}
-	size_t used = n * sizeof(struct chain_record);
-	memmove(j->resbuf.p, j->resbuf.p + used, j->resbuf.len - used);
-	j->resbuf.len -= used;
-}
-
-/* A steps host's info lines (steps.h): "P progress", "E error", and last
- * the JSON counts. */
-static pthread_mutex_t steps_progress_mu = PTHREAD_MUTEX_INITIALIZER;
-
-void job_steps_progress(const struct job *j, char *out, size_t n)
-{
-	pthread_mutex_lock(&steps_progress_mu);
-	snprintf(out, n, "%s", j->steps_progress);
-	pthread_mutex_unlock(&steps_progress_mu);
-}
-
-static void take_steps_info(struct job *j)
-{
-	size_t off = 0;
-	char *nl;
-	while ((nl = memchr(j->resbuf.p + off, '\n', j->resbuf.len - off))) {
-		char *line = j->resbuf.p + off;
-		*nl = 0;
-		if (!strncmp(line, "P ", 2)) {
-			pthread_mutex_lock(&steps_progress_mu);
-			snprintf(j->steps_progress, sizeof j->steps_progress, "%s", line + 2);
-			pthread_mutex_unlock(&steps_progress_mu);
-		} else if (!strncmp(line, "E ", 2)) {
-			free(j->steps_error);
-			j->steps_error = xstrdup(line + 2);
-		} else if (*line == '{') {
-			free(j->steps_info);
-			j->steps_info = xstrdup(line);
-		}
-		off = (size_t)(nl - j->resbuf.p) + 1;
-	}
-	memmove(j->resbuf.p, j->resbuf.p + off, j->resbuf.len - off);
-	j->resbuf.len -= off;
-}
-
 static void take_side(struct job *j)
 {
 	if (j->spec->kind == KIND_STEPS)
-		take_steps_info(j);
+		job_steps_info(j);
 	else
-		take_records(j);
+		job_pipeline_records(j);
 }
 
 /* Read a small side channel (records, diagnostics) into a buffer. */
@@ -402,7 +336,7 @@ static void errline(void *ctx, const void *p, size_t n)
 }
 
 /* The first line the job wrote on its captured stderr, or NULL. */
-static char *stderr_first_line(const struct job *j)
+char *job_stderr_first_line(const struct job *j)
 {
 	struct buf b = { 0 };
 	if (j->err.active)
@@ -413,43 +347,6 @@ static char *stderr_first_line(const struct job *j)
 	char *line = b.len ? xstrdup(b.p) : NULL;
 	buf_free(&b);
 	return line;
-}
-
-/* A pipeline's outcome from its host's records.  Every stage reported:
- * the pipefail rule.  Otherwise the host failed (a fatal libpipeline
- * error: the job's error) or was killed with its stages (timeout,
- * cancel: the host's own signal is the best we know). */
-static void pipeline_outcome(struct job *j)
-{
-	if ((size_t)j->stages_ended == j->nstages) {
-		int *rc = xmalloc(j->nstages * sizeof *rc);
-		for (size_t i = 0; i < j->nstages; i++)
-			rc[i] = stage_returncode(&j->stages[i]);
-		j->has_rc = true;
-		j->returncode = chain_returncode(rc, j->nstages, j->spec->pipefail);
-		free(rc);
-		return;
-	}
-	if (j->timed_out || j->cancelled) {
-		j->has_rc = j->proc.status.has_status;
-		j->returncode = stage_returncode(&j->proc.status);
-		return;
-	}
-	/* the first line libpipeline (or the host) printed, if any */
-	char *nl = j->diag.p ? strchr(j->diag.p, '\n') : NULL;
-	if (nl)
-		*nl = 0;
-	const char *what = j->diag.len ? j->diag.p : "no message";
-	if (!strncmp(what, "piperun: ", 9))
-		what += 9;
-	j->status = ST_ERROR;
-	j->has_rc = false;
-	free(j->error);
-	if (j->proc.status.signal)
-		j->error = xasprintf("pipeline host killed by %s (%s)", sig_name(j->proc.status.signal), what);
-	else
-		j->error = xasprintf("pipeline host failed with exit status %d: %s",
-				     j->proc.status.exit_code, what);
 }
 
 /* The attempt's start came short after all, for lack of err (a host
@@ -492,18 +389,6 @@ static void attempt_close(struct job *j)
 	j->duration_ms = since_start(j);
 }
 
-/* A pipeline host that could not fork (or the system ran out of files):
- * like a spawn that found no headroom, the job waits for running ones and
- * starts again.  EMFILE is not here: the host's fd limit is its own and
- * other jobs ending would not raise it. */
-static bool host_came_short(const struct job *j)
-{
-	int herr = j->host_fatal_err;
-	return j->spec->kind == KIND_PIPELINE && j->status != ST_ERROR && j->host_fatal &&
-	       (size_t)j->stages_ended < j->nstages && !j->timed_out && !j->cancelled &&
-	       (herr == EAGAIN || herr == ENFILE || herr == ENOMEM);
-}
-
 /* The pool could not run its items (its exit status 2 or 3): say why,
  * from its stderr. */
 static void pool_outcome(struct job *j)
@@ -511,29 +396,10 @@ static void pool_outcome(struct job *j)
 	if (!j->has_rc || (j->returncode != 2 && j->returncode != 3) || j->timed_out ||
 	    j->cancelled)
 		return;
-	char *line = stderr_first_line(j);
+	char *line = job_stderr_first_line(j);
 	j->status = ST_ERROR;
 	free(j->error);
 	j->error = line ? line : xstrdup("the pool could not run");
-}
-
-/* A steps host's status 2: the steps could not run (its "E" line or
- * stderr says why); 1 with an "E" line: that is the job's error. */
-static void steps_outcome(struct job *j)
-{
-	if (!j->has_rc || j->timed_out || j->cancelled)
-		return;
-	if (j->returncode == 2) {
-		char *line = j->steps_error ? NULL : stderr_first_line(j);
-		j->status = ST_ERROR;
-		free(j->error);
-		j->error = xstrdup(j->steps_error ? j->steps_error
-				   : line ? line : "the steps could not run");
-		free(line);
-	} else if (j->returncode == 1 && j->steps_error) {
-		free(j->error);
-		j->error = xstrdup(j->steps_error);
-	}
 }
 
 /* The attempt's status, from how its process (or pipeline) ended. */
@@ -542,7 +408,7 @@ static void attempt_outcome(struct job *j)
 	if (j->status == ST_ERROR)
 		return;
 	if (j->spec->kind == KIND_PIPELINE) {
-		pipeline_outcome(j);
+		job_pipeline_outcome(j);
 	} else {
 		j->stages[0] = j->proc.status;
 		j->has_rc = j->proc.status.has_status;
@@ -551,7 +417,7 @@ static void attempt_outcome(struct job *j)
 	if (j->status != ST_ERROR && j->spec->kind == KIND_POOL)
 		pool_outcome(j);
 	if (j->status != ST_ERROR && j->spec->kind == KIND_STEPS)
-		steps_outcome(j);
+		job_steps_outcome(j);
 	if (j->status != ST_ERROR)
 		j->status = job_outcome(j->timed_out, j->cancelled, j->returncode,
 					j->spec->expect, j->spec->nexpect);
@@ -560,12 +426,8 @@ static void attempt_outcome(struct job *j)
 static void attempt_end(struct job *j)
 {
 	attempt_close(j);
-	if (j->steps_progress[0]) {
-		pthread_mutex_lock(&steps_progress_mu);
-		j->steps_progress[0] = 0; /* ended: off the progress line */
-		pthread_mutex_unlock(&steps_progress_mu);
-	}
-	if (host_came_short(j)) {
+	job_steps_progress_clear(j); /* ended: off the progress line */
+	if (job_pipeline_came_short(j)) {
 		came_short(j, j->host_fatal_err);
 		return;
 	}
@@ -677,9 +539,7 @@ static void reset_attempt(struct job *j)
 	free(j->steps_info);
 	free(j->steps_error);
 	j->steps_info = j->steps_error = NULL;
-	pthread_mutex_lock(&steps_progress_mu);
-	j->steps_progress[0] = 0;
-	pthread_mutex_unlock(&steps_progress_mu);
+	job_steps_progress_clear(j);
 	j->diag.len = 0;
 	if (j->diag.p)
 		j->diag.p[0] = 0;
@@ -705,142 +565,6 @@ static void start_stream(struct job *j, const struct io_spec *io, int fd,
 	}
 	capture_init(c, io->mode == IO_INHERIT ? 0 : s->max_output,
 		     s->digest && io->mode != IO_INHERIT, live ? lv : NULL);
-}
-
-/* -------------------------------------------------------- fd headroom */
-
-/* Is io a pipe the runner reads? */
-static bool piped(const struct job *j, const struct io_spec *io)
-{
-	return io->mode == IO_CAPTURE || io->mode == IO_TEE ||
-	       (io->mode == IO_INHERIT && j->env->tag);
-}
-
-/* May its capture open a spill file later (capture.c: beyond
- * CAPTURE_MEM_MAX kept bytes)? */
-static bool may_spill(const struct job_spec *s, const struct io_spec *io)
-{
-	return (io->mode == IO_CAPTURE || io->mode == IO_TEE) &&
-	       s->max_output > CAPTURE_MEM_MAX;
-}
-
-static bool file_held(const struct job *j, size_t k)
-{
-	return j->files && k < j->nfiles && (j->files[k].fd >= 0 || j->files[k].op);
-}
-
-/* The fds an attempt of j takes in the runner, counted from its spec:
- *   steady     while it runs: the runner's ends of its pipes (stdin,
- *              stdout, stderr as configured; a pipeline's results and
- *              diagnostics and each captured stage stderr; a steps
- *              host's info pipe), its pidfd, its cgroup directory;
- *   transient  on top, during job_start only: the child's ends of those
- *              pipes, its files (unless already open), cgroup.procs, a
- *              pipeline's or steps host's description and the write ends
- *              of its side pipes;
- *   spills     later, one per captured stream whose capture may spill
- *              to a file (*spills).
- * The peak is steady + the larger of the other two. */
-static int fd_need(const struct job *j, int *spills)
-{
-	const struct job_spec *s = j->spec;
-	int cg = __atomic_load_n(&j->env->contain->mode, __ATOMIC_ACQUIRE) == CONTAIN_CGROUP;
-	int steady = 1 + cg, transient = cg;
-	*spills = 0;
-	switch (s->in.kind) {
-	case IN_NULL:
-	case IN_INHERIT:
-		break;
-	case IN_FILE:
-		transient += !file_held(j, 0);
-		break;
-	default: /* fed through a pipe */
-		steady++;
-		transient++;
-		break;
-	}
-	for (size_t k = 1; k <= 2; k++) {
-		const struct io_spec *io = k == 1 ? &s->out : &s->err;
-		if (piped(j, io)) {
-			steady++;
-			transient++;
-		} else if (io->mode == IO_FILE) {
-			transient += !file_held(j, k);
-		}
-		*spills += may_spill(s, io);
-	}
-	if (s->kind == KIND_PIPELINE) {
-		steady += 2;
-		transient += 3;
-		for (size_t i = 0; i < s->nstages; i++) {
-			const struct stage_spec *st = &s->stages[i];
-			if (!st->has_err)
-				continue;
-			if (piped(j, &st->err)) {
-				steady++;
-				transient++;
-			} else if (st->err.mode == IO_FILE) {
-				transient += !file_held(j, 3 + i);
-			}
-			*spills += may_spill(s, &st->err);
-		}
-	}
-	if (s->kind == KIND_STEPS) {
-		steady += 1;
-		transient += 2;
-	}
-	return steady + (transient > *spills ? transient : *spills);
-}
-
-/* fds among [lo, hi) that poll(2) flags POLLNVAL, counted up to want:
- * closed ones, and O_PATH ones (which poll cannot see).  This counts
- * without taking an fd (in thread mode other workers may be opening
- * some at this very moment). */
-static long count_free(long lo, long hi, long want)
-{
-	struct pollfd p[1024];
-	long n = 0;
-	for (long at = lo; at < hi && n < want;) {
-		int k = hi - at < 1024 ? (int)(hi - at) : 1024;
-		for (int i = 0; i < k; i++)
-			p[i] = (struct pollfd){ .fd = (int)(at + i) };
-		if (poll(p, (nfds_t)k, 0) < 0)
-			return want; /* cannot tell: a real shortage still throttles */
-		for (int i = 0; i < k; i++)
-			n += (p[i].revents & POLLNVAL) != 0;
-		at += k;
-	}
-	return n;
-}
-
-/* Are at least n fds free under the soft limit, opath of those in use
- * being O_PATH ones?  fds are handed out lowest first, so the top ones
- * are free unless nearly all are in use: look there first, and count
- * the rest only then.  (O_PATH fds are taken off the count wherever
- * they are: at worst a little too careful.) */
-static bool fds_free(long n, long opath)
-{
-	struct rlimit rl;
-	if (n <= 0 || getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
-		return true;
-	long lim = rl.rlim_cur > INT_MAX ? INT_MAX : (long)rl.rlim_cur;
-	long want = n + opath;
-	if (want > lim)
-		return false;
-	long top = count_free(lim - want, lim, want);
-	return top == want || top + count_free(0, lim - want, want - top) >= want;
-}
-
-/* Too few fds to start j, keep what running jobs were promised for
- * their spill files and leave the runner its own?  Sets *spills to what
- * j will be promised once it runs. */
-static bool fds_short(const struct job *j, int *spills)
-{
-	long n = fd_need(j, spills);
-	const struct fd_reserve *r = j->env->fds;
-	if (r)
-		n += r->runner + __atomic_load_n(&r->spills, __ATOMIC_RELAXED);
-	return !fds_free(n, pathfds_open());
 }
 
 /* ----------------------------------------------------- files by path */
@@ -1026,23 +750,22 @@ static int files_open(struct job *j, size_t *failed)
 
 /* ---------------------------------------------------------------- start */
 
-/* A pipe the runner reads, made by proc_spawn. */
-static const struct proc_stdio PIPE_TO_RUNNER = { PROC_STDIO_PIPE_OUT, -1 };
+const struct proc_stdio JOB_PIPE_TO_RUNNER = { PROC_STDIO_PIPE_OUT, -1 };
 
 /* What the child's output fd is for io: a pipe the runner reads
  * (capture, tee; inherit under --tag, relayed line by line), /dev/null,
  * the file of slot file (opened already, files_open) or piperun's own
  * fd (inherit). */
-static struct proc_stdio out_slot(const struct job *j, const struct io_spec *io,
-				  int inherit_fd, size_t file)
+struct proc_stdio job_out_slot(const struct job *j, const struct io_spec *io,
+			       int inherit_fd, size_t file)
 {
 	switch (io->mode) {
 	case IO_CAPTURE:
 	case IO_TEE:
-		return PIPE_TO_RUNNER;
+		return JOB_PIPE_TO_RUNNER;
 	case IO_INHERIT:
 		if (j->env->tag)
-			return PIPE_TO_RUNNER;
+			return JOB_PIPE_TO_RUNNER;
 		return (struct proc_stdio){ PROC_STDIO_FD, inherit_fd };
 	case IO_NULL:
 		return (struct proc_stdio){ PROC_STDIO_FD, j->env->devnull };
@@ -1052,62 +775,6 @@ static struct proc_stdio out_slot(const struct job *j, const struct io_spec *io,
 		break;
 	}
 	return (struct proc_stdio){ PROC_STDIO_DUP, 1 };
-}
-
-static void stage_arrays(struct job *j)
-{
-	const struct job_spec *s = j->spec;
-	if (!j->fd_stage) {
-		j->fd_stage = xmalloc(s->nstages * sizeof *j->fd_stage);
-		j->w_stage = xcalloc(s->nstages, sizeof *j->w_stage);
-		j->stage_err = xcalloc(s->nstages, sizeof *j->stage_err);
-		j->stage_live = xcalloc(s->nstages, sizeof *j->stage_live);
-		for (size_t i = 0; i < s->nstages; i++)
-			j->stage_err[i].spill_fd = -1;
-	}
-	for (size_t i = 0; i < s->nstages; i++)
-		j->fd_stage[i] = -1;
-}
-
-/* A pipeline host's fds beyond 0-2 (chain.h): 3 the description, 4 the
- * results pipe, 5 the default stderr target, then one per stage that
- * routes its stderr somewhere of its own (stage_slot[i], else -1); its
- * own fd 2 is the diagnostics pipe.  Returns the number of slots, or -1
- * with errno (*desc the description's memfd, the caller's to close). */
-static int pipeline_stdio(struct job *j, struct proc_stdio *io, int *stage_slot, int *desc)
-{
-	const struct job_spec *s = j->spec;
-	enum chain_err *route = xcalloc(s->nstages, sizeof *route);
-	int n = 6;
-	stage_arrays(j);
-	io[5] = io[2];
-	io[2] = io[4] = PIPE_TO_RUNNER;
-	for (size_t i = 0; i < s->nstages; i++) {
-		const struct stage_spec *st = &s->stages[i];
-		stage_slot[i] = -1;
-		route[i] = !st->has_err ? CHAIN_ERR_JOB
-			 : st->err.mode == IO_STDOUT ? CHAIN_ERR_MERGE : CHAIN_ERR_FD;
-		if (route[i] != CHAIN_ERR_FD)
-			continue;
-		stage_slot[i] = n;
-		io[n++] = out_slot(j, &st->err, 2, 3 + i);
-	}
-	*desc = chain_describe(s, route);
-	free(route);
-	io[3] = (struct proc_stdio){ PROC_STDIO_FD, *desc };
-	return *desc < 0 ? -1 : n;
-}
-
-/* A steps host's fds beyond 0-2 (cmd-steps.c): 3 its description, 4 the
- * write end of its info pipe (read into resbuf). */
-static int steps_stdio(struct job *j, struct proc_stdio *io, int *desc)
-{
-	char *text = steps_describe(j->spec, j->env->spec->mode);
-	*desc = memfd_from("piperun-steps", text, strlen(text));
-	free(text);
-	io[3] = (struct proc_stdio){ PROC_STDIO_FD, *desc };
-	io[4] = PIPE_TO_RUNNER;
-	return *desc < 0 ? -1 : 5;
 }
 
 /* The child's fds, declared (proc.h).  Returns how many, or -1 with
@@ -1129,13 +796,13 @@ static int declare_stdio(struct job *j, struct proc_stdio *io, int *stage_slot, 
 		io[0] = (struct proc_stdio){ PROC_STDIO_PIPE_IN, -1 };
 		break;
 	}
-	io[1] = out_slot(j, &s->out, 1, 1);
-	io[2] = out_slot(j, &s->err, 2, 2);
+	io[1] = job_out_slot(j, &s->out, 1, 1);
+	io[2] = job_out_slot(j, &s->err, 2, 2);
 	*desc = -1;
 	if (s->kind == KIND_PIPELINE)
-		return pipeline_stdio(j, io, stage_slot, desc);
+		return job_pipeline_stdio(j, io, stage_slot, desc);
 	if (s->kind == KIND_STEPS)
-		return steps_stdio(j, io, desc);
+		return job_steps_stdio(j, io, desc);
 	return 3;
 }
 
@@ -1325,7 +992,7 @@ int job_start(struct job *j)
 	int spills;
 	size_t bad;
 
-	if (fds_short(j, &spills)) {
+	if (job_fds_short(j, &spills)) {
 		j->throttled++;
 		errno = EMFILE;
 		return -1;

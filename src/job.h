@@ -197,6 +197,21 @@ bool job_stream_live(const struct job_spec *s, const struct io_spec *io, bool ta
 enum job_status job_outcome(bool timed_out, bool cancelled, int rc, const int *expect,
 			    size_t nexpect);
 
+/* Too few fds to start j, keep what running jobs were promised for
+ * their spill files and leave the runner its own (job-fds.c)?  Sets
+ * *spills to what j will be promised once it runs. */
+bool job_fds_short(const struct job *j, int *spills);
+
+/* For the kinds' files (job-*.c), from job.c: */
+/* A pipe the runner reads, made by proc_spawn. */
+extern const struct proc_stdio JOB_PIPE_TO_RUNNER;
+/* The child's fd for an output stream io (inherit: inherit_fd; a file:
+ * the job's file slot file). */
+struct proc_stdio job_out_slot(const struct job *j, const struct io_spec *io,
+			       int inherit_fd, size_t file);
+/* The first line of the job's captured stderr, or NULL. */
+char *job_stderr_first_line(const struct job *j);
+
 void job_init(struct job *j, const struct job_spec *spec, size_t index,
 	      struct job_env *env);
 /* Start an attempt.  Returns 0 (running, or ended at once with an error
