@@ -48,6 +48,7 @@ void job_init(struct job *j, const struct job_spec *spec, size_t index,
 	j->fd_res = j->fd_diag = -1;
 	proc_init(&j->proc);
 	j->owner = -1;
+	j->deps_left = spec->ndeps;
 	j->out.spill_fd = j->err.spill_fd = -1;
 
 }
@@ -65,6 +66,69 @@ enum job_status job_outcome(bool timed_out, bool cancelled, int rc, const int *e
 		if (rc == expect[i])
 			return ST_OK;
 	return ST_FAILED;
+}
+
+void job_add_dependent(struct job *dep, size_t idx)
+{
+	xgrow(&dep->rdeps, &dep->rdeps_cap, dep->nrdeps + 1, sizeof *dep->rdeps);
+	dep->rdeps[dep->nrdeps++] = idx;
+}
+
+void job_add_reader(struct job *src)
+{
+	src->from_refs++;
+}
+
+void job_reader_done(struct job *src)
+{
+	if (--src->from_refs == 0 && src->written)
+		capture_free(&src->out);
+}
+
+enum job_dep job_dep_done(struct job *j, const struct job *dep)
+{
+	if (j->state != JOB_PENDING || j->dep_failed)
+		return JOB_DEP_WAIT;
+	if (!job_ok(dep) && !j->spec->always) {
+		j->dep_failed = true;
+		char *why = xasprintf("dependency \"%s\" %s", dep->spec->name,
+				      dep->status == ST_SKIPPED ? "was skipped"
+				      : job_status_name(dep->status));
+		job_skip(j, why);
+		free(why);
+		return JOB_DEP_SKIPPED;
+	}
+	return --j->deps_left == 0 ? JOB_DEP_READY : JOB_DEP_WAIT;
+}
+
+void job_start_short(struct job *j, int err)
+{
+	free(j->error);
+	j->error = xasprintf("cannot start: %s", strerror(err));
+}
+
+void job_unstartable(struct job *j)
+{
+	char *msg = xasprintf("%s (and no other job is running)",
+			      j->error ? j->error : "cannot start");
+	job_skip(j, NULL);
+	j->status = ST_ERROR;
+	j->error = msg;
+}
+
+void job_retry_due(struct job *j)
+{
+	j->state = JOB_PENDING;
+}
+
+void job_assign(struct job *j, int owner)
+{
+	j->owner = owner;
+}
+
+void job_move(struct job *j, struct job_env *env)
+{
+	j->env = env;
 }
 
 bool job_ok(const struct job *j)
@@ -375,7 +439,6 @@ static void attempt_close(struct job *j)
 	close_in(j);
 	close_pipeline_fds(j);
 	files_close(j, false);
-	j->resume = false;
 	unpromise(j, j->fds_promised);
 	proc_end(&j->proc);
 	capture_finish(&j->out);
@@ -624,12 +687,18 @@ static void files_close(struct job *j, bool keep_waited)
 	j->opening = 0;
 }
 
+/* Were its files opened in the background (and kept)? */
 static bool files_waited(const struct job *j)
 {
 	for (size_t k = 0; k < j->nfiles; k++)
 		if (j->files[k].fd >= 0 && j->files[k].waited)
 			return true;
 	return false;
+}
+
+bool job_resumes(const struct job *j)
+{
+	return !j->opening && files_waited(j);
 }
 
 /* The job gave up on a file that is still opening (its timeout, a
@@ -699,7 +768,6 @@ static void on_file_open(struct watch *w, uint32_t ev)
 	 * start path (spec order, headroom, tracking), as the same attempt.
 	 * Its timeout is checked there; until then no timer runs. */
 	timer_stop(j->env->loop, &j->t_timeout);
-	j->resume = true;
 	j->state = JOB_PENDING;
 	j->env->ops->ended(j);
 	j->env->ops->ready(j);
@@ -863,8 +931,7 @@ static int unstart(struct job *j)
 	/* a FIFO whose other end came stays open while the job waits: the
 	 * attempt goes on once there is headroom */
 	files_close(j, true);
-	j->resume = files_waited(j);
-	if (!j->resume)
+	if (!job_resumes(j))
 		j->attempts--; /* nothing started: as if this attempt never was */
 	errno = saved;
 	return -1;
@@ -951,7 +1018,6 @@ static int spawn_attempt(struct job *j, int spills)
 		return spawn_failed(j, &e, s->kind == KIND_PIPELINE ? 5 : 2);
 	/* the child has its own copies of the files */
 	files_close(j, false);
-	j->resume = false;
 	j->fds_promised = spills;
 	if (env->fds)
 		__atomic_add_fetch(&env->fds->spills, spills, __ATOMIC_RELAXED);
@@ -997,7 +1063,7 @@ int job_start(struct job *j)
 		errno = EMFILE;
 		return -1;
 	}
-	if (j->resume) {
+	if (job_resumes(j)) {
 		/* the same attempt, its files open: did that take all its time? */
 		j->state = JOB_RUNNING;
 		if (s->timeout > 0 && now_ms() >= j->t_start + s->timeout * 1000) {
@@ -1036,7 +1102,6 @@ int job_start(struct job *j)
 void job_skip(struct job *j, const char *why)
 {
 	files_close(j, false); /* a FIFO kept while waiting for headroom */
-	j->resume = false;
 	j->state = JOB_DONE;
 	j->status = ST_SKIPPED;
 	free(j->error);

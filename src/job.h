@@ -145,8 +145,6 @@ struct job {
 	size_t nfiles;
 	int opening;                 /* of them, still opening: the job is
 					RUNNING with no process yet */
-	bool resume;                 /* the attempt's files were opened in the
-					background: job_start goes on with it */
 	int fds_promised;            /* its share of fd_reserve.spills */
 	bool exited;
 	bool timed_out;
@@ -214,6 +212,35 @@ char *job_stderr_first_line(const struct job *j);
 
 void job_init(struct job *j, const struct job_spec *spec, size_t index,
 	      struct job_env *env);
+/* The runner's side of a job, through these only (it never writes a
+ * job's fields): */
+/* idx depends on dep (dep's rdeps). */
+void job_add_dependent(struct job *dep, size_t idx);
+/* One more job reads dep's stdout (stdin.from). */
+void job_add_reader(struct job *src);
+/* A reader of src ended: with none left, a written src lets go of its
+ * output. */
+void job_reader_done(struct job *src);
+enum job_dep { JOB_DEP_WAIT, JOB_DEP_READY, JOB_DEP_SKIPPED };
+/* A dependency of j reached DONE: j is skipped (it was not ok and j is
+ * not `always`), ready (its last dependency), or still waits. */
+enum job_dep job_dep_done(struct job *j, const struct job *dep);
+/* A start that found no headroom (err): the error it will carry if it
+ * never gets any. */
+void job_start_short(struct job *j, int err);
+/* It never will: nothing else is running to free any.  DONE, error. */
+void job_unstartable(struct job *j);
+/* Its retry delay is over (or its files opened): PENDING again. */
+void job_retry_due(struct job *j);
+/* PENDING with its attempt's files opened in the background (a FIFO
+ * whose other end came): the next job_start goes on with that attempt
+ * (derived: no process yet, nothing still opening, files kept). */
+bool job_resumes(const struct job *j);
+/* Thread mode: the worker that runs it (-1: none), and the env (loop)
+ * it runs on from now. */
+void job_assign(struct job *j, int owner);
+void job_move(struct job *j, struct job_env *env);
+
 /* Start an attempt.  Returns 0 (running, or ended at once with an error
  * status), or -1 when fds or processes ran short (errno EMFILE, ENFILE,
  * EAGAIN, ENOMEM): nothing was started and the caller may try later.

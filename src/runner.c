@@ -282,12 +282,8 @@ static void finished(struct runner *r, struct job *j)
 		 * skipped because of them are consequences, not new failures */
 		if (f->status == ST_FAILED || f->status == ST_TIMEOUT || f->status == ST_ERROR)
 			r->not_ok++;
-		if (f->spec->in.kind == IN_FROM) {
-			/* one reader fewer: a written source can let go */
-			struct job *src = &r->jobs[f->spec->in.from_idx];
-			if (--src->from_refs == 0 && src->written)
-				capture_free(&src->out);
-		}
+		if (f->spec->in.kind == IN_FROM)
+			job_reader_done(&r->jobs[f->spec->in.from_idx]);
 		enum results_state rs = r->cfg->on_done ? r->cfg->on_done(f, r->cfg->ctx)
 					: RESULTS_OK;
 		if (rs == RESULTS_CLOSED)
@@ -296,23 +292,19 @@ static void finished(struct runner *r, struct job *j)
 			output_failed(r);
 		for (size_t k = 0; k < f->nrdeps; k++) {
 			struct job *d = &r->jobs[f->rdeps[k]];
-			if (d->state != JOB_PENDING || d->dep_failed)
-				continue;
-			if (!job_ok(f) && !d->spec->always) {
-				d->dep_failed = true;
-				char *why = xasprintf("dependency \"%s\" %s", f->spec->name,
-						      f->status == ST_SKIPPED ? "was skipped"
-						      : job_status_name(f->status));
-				job_skip(d, why);
-				free(why);
+			switch (job_dep_done(d, f)) {
+			case JOB_DEP_SKIPPED:
 				/* pushing to the work list is all finished() does
 				 * when nested */
 				xgrow(&r->work, &r->work_cap, r->nwork + 1, sizeof *r->work);
 				r->work[r->nwork++] = d->index;
-				continue;
-			}
-			if (--d->deps_left == 0)
+				break;
+			case JOB_DEP_READY:
 				ready_push(r, d->index);
+				break;
+			case JOB_DEP_WAIT:
+				break;
+			}
 		}
 	}
 }
@@ -326,11 +318,7 @@ static bool start_came_short(struct job *j, bool others)
 {
 	if (others)
 		return true;
-	char *msg = xasprintf("%s (and no other job is running)",
-			      j->error ? j->error : "cannot start");
-	job_skip(j, NULL);
-	j->status = ST_ERROR;
-	j->error = msg;
+	job_unstartable(j);
 	return false;
 }
 
@@ -340,7 +328,7 @@ static void on_ended(struct job *j)
 	tracked_del(r, j->proc.pid);
 	r->running--;
 	r->throttled = false;
-	if (j->state == JOB_PENDING && !j->resume && start_came_short(j, r->running > 0)) {
+	if (j->state == JOB_PENDING && !job_resumes(j) && start_came_short(j, r->running > 0)) {
 		ready_push(r, j->index);
 		r->throttled = true;
 	}
@@ -356,7 +344,7 @@ static void on_ready(struct job *j)
 {
 	struct runner *r = j->env->ops->ctx;
 	/* a retry: back in line, in spec order like every other start */
-	j->state = JOB_PENDING;
+	job_retry_due(j);
 	ready_push(r, j->index);
 }
 
@@ -527,8 +515,7 @@ static void dispatch(struct runner *r)
 		/* out of fds or processes: wait for a running job to end */
 		int e = errno;
 		r->running--;
-		free(j->error);
-		j->error = xasprintf("cannot start: %s", strerror(e));
+		job_start_short(j, e);
 		if (!start_came_short(j, r->running > 0)) {
 			finished(r, j);
 			continue;
@@ -576,7 +563,7 @@ static void worker_ended(struct job *j)
 	pthread_cond_broadcast(&w->r->ended_cv);
 	/* a start that came short (start_came_short) waits here for a job
 	 * to end, then starts again */
-	if (j->state == JOB_PENDING && !j->resume &&
+	if (j->state == JOB_PENDING && !job_resumes(j) &&
 	    start_came_short(j, w->r->live || w->r->spawning))
 		pthread_cond_wait(&w->r->ended_cv, &w->r->mtx);
 	unlock(w->r);
@@ -586,7 +573,7 @@ static void worker_ended(struct job *j)
 
 static void worker_ready(struct job *j)
 {
-	j->state = JOB_PENDING;
+	job_retry_due(j);
 }
 
 static void worker_reap(struct job *j)
@@ -630,8 +617,7 @@ static void worker_start(struct worker *w, struct job *j)
 		/* out of fds or processes: wait for a job that holds some to
 		 * end (workers waiting like us hold none; one that is starting
 		 * a job right now may be what took them) */
-		free(j->error);
-		j->error = xasprintf("cannot start: %s", strerror(e));
+		job_start_short(j, e);
 		if (!start_came_short(j, r->live || r->spawning)) {
 			unlock(r);
 			return;
@@ -645,7 +631,7 @@ static void worker_start(struct worker *w, struct job *j)
 static void worker_run(struct worker *w, struct job *j)
 {
 	w->job = j;
-	j->env = &w->env;
+	job_move(j, &w->env);
 	while (j->state != JOB_DONE) {
 		if (j->state == JOB_PENDING)
 			worker_start(w, j);
@@ -676,7 +662,7 @@ static void *worker_main(void *arg)
 
 		lock(r);
 		w->assigned = NULL;
-		j->owner = -1;
+		job_assign(j, -1);
 		r->running--;
 		r->idle[r->nidle++] = w->index;
 		xgrow(&r->doneq, &r->doneq_cap, r->ndoneq + 1, sizeof *r->doneq);
@@ -704,7 +690,7 @@ static void dispatch_threads(struct runner *r)
 			continue;
 		}
 		struct worker *w = &r->workers[r->idle[--r->nidle]];
-		j->owner = (int)w->index;
+		job_assign(j, (int)w->index);
 		w->assigned = j;
 		r->running++;
 		pthread_cond_signal(&w->cv);
@@ -961,14 +947,10 @@ int runner_run(const struct spec *s, const struct run_config *cfg,
 			xgrow(&r.steps_jobs, &steps_cap, r.nsteps_jobs + 1, sizeof *r.steps_jobs);
 			r.steps_jobs[r.nsteps_jobs++] = i;
 		}
-		r.jobs[i].deps_left = js->ndeps;
 		if (js->in.kind == IN_FROM)
-			r.jobs[js->in.from_idx].from_refs++;
-		for (size_t k = 0; k < js->ndeps; k++) {
-			struct job *d = &r.jobs[js->deps[k]];
-			xgrow(&d->rdeps, &d->rdeps_cap, d->nrdeps + 1, sizeof *d->rdeps);
-			d->rdeps[d->nrdeps++] = i;
-		}
+			job_add_reader(&r.jobs[js->in.from_idx]);
+		for (size_t k = 0; k < js->ndeps; k++)
+			job_add_dependent(&r.jobs[js->deps[k]], i);
 	}
 	for (size_t i = 0; i < r.n; i++)
 		if (!r.jobs[i].deps_left)
