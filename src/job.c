@@ -36,6 +36,66 @@ const char *job_status_name(enum job_status s)
 	return names[s];
 }
 
+/* ------------------------------------------------------- the lifecycle */
+
+#define P JOB_PENDING
+#define R JOB_RUNNING
+#define E JOB_ENDING
+#define W JOB_RETRY_WAIT
+#define D JOB_DONE
+#define NO (-1)
+/* next[state][event]: the job's whole lifecycle.  A timeout, a cancel
+ * and an empty group change no state by themselves (the ladder climbs,
+ * the attempt ends through RETRY or END). */
+static const signed char next_state[JOB__STATES][JOB_EV__COUNT] = {
+	/*          START FILES SHORT EXIT EMPTY TIME CANCEL RETRY END DUE SKIP */
+	[JOB_PENDING]    = { R, NO, P,  NO, NO, NO, P,  NO, NO, P,  D  },
+	[JOB_RUNNING]    = { NO, P, P,  E,  NO, R,  R,  W,  D,  NO, NO },
+	[JOB_ENDING]     = { NO, NO, P, NO, E,  E,  E,  W,  D,  NO, NO },
+	[JOB_RETRY_WAIT] = { NO, NO, NO, NO, NO, NO, D, NO, NO, P,  NO },
+	[JOB_DONE]       = { NO, NO, NO, NO, NO, NO, D, NO, NO, NO, NO },
+};
+#undef P
+#undef R
+#undef E
+#undef W
+#undef D
+#undef NO
+
+int job_state_next(enum job_state s, enum job_event e)
+{
+	if ((unsigned)s >= JOB__STATES || (unsigned)e >= JOB_EV__COUNT)
+		return -1;
+	return next_state[s][e];
+}
+
+const char *job_state_name(enum job_state s)
+{
+	static const char *const names[] = {
+		"pending", "running", "ending", "retry-wait", "done",
+	};
+	return (unsigned)s < JOB__STATES ? names[s] : "?";
+}
+
+const char *job_event_name(enum job_event e)
+{
+	static const char *const names[] = {
+		"start", "files-open", "short", "exited", "group-empty", "timeout",
+		"cancel", "retry", "end", "retry-due", "skip",
+	};
+	return (unsigned)e < JOB_EV__COUNT ? names[e] : "?";
+}
+
+/* Move j by e; false (and no change) when its state refuses e. */
+static bool job_event(struct job *j, enum job_event e)
+{
+	int n = job_state_next(j->state, e);
+	if (n < 0)
+		return false;
+	j->state = (enum job_state)n;
+	return true;
+}
+
 void job_init(struct job *j, const struct job_spec *spec, size_t index,
 	      struct job_env *env)
 {
@@ -118,7 +178,7 @@ void job_unstartable(struct job *j)
 
 void job_retry_due(struct job *j)
 {
-	j->state = JOB_PENDING;
+	job_event(j, JOB_EV_RETRY_DUE);
 }
 
 void job_assign(struct job *j, int owner)
@@ -422,7 +482,7 @@ static void came_short(struct job *j, int err)
 {
 	j->attempts--;
 	j->throttled++;
-	j->state = JOB_PENDING;
+	job_event(j, JOB_EV_SHORT);
 	free(j->error);
 	j->error = xasprintf("cannot start: %s", strerror(err));
 	j->env->ops->ended(j);
@@ -503,10 +563,10 @@ static void attempt_end(struct job *j)
 	    j->attempts <= j->spec->retries && !j->env->stopping) {
 		double delay = j->spec->retry_delay * 1000.0 *
 			       pow(j->spec->retry_backoff, j->attempts - 1);
-		j->state = JOB_RETRY_WAIT;
+		job_event(j, JOB_EV_RETRY);
 		timer_start(j->env->loop, &j->t_retry, now_ms() + delay, on_retry, j);
 	} else {
-		j->state = JOB_DONE;
+		job_event(j, JOB_EV_END);
 	}
 	j->env->ops->ended(j);
 }
@@ -529,7 +589,9 @@ static void job_proc_look(struct proc *p)
 
 static void job_proc_empty(struct proc *p)
 {
-	attempt_end(p->ctx);
+	struct job *j = p->ctx;
+	if (job_event(j, JOB_EV_GROUP_EMPTY))
+		attempt_end(j);
 }
 
 /* The main process exited: anything left in its group gets the job's
@@ -539,7 +601,7 @@ static void job_proc_exit(struct proc *p)
 {
 	struct job *j = p->ctx;
 	j->exited = true;
-	j->state = JOB_ENDING;
+	job_event(j, JOB_EV_EXITED);
 	close_in(j);
 	proc_wait_empty(p, j->spec->signal, j->spec->kill_after);
 }
@@ -554,7 +616,7 @@ bool job_stream_live(const struct job_spec *s, const struct io_spec *io, bool ta
 static void on_timeout(struct timer *t)
 {
 	struct job *j = t->data;
-	if (j->exited)
+	if (j->exited || !job_event(j, JOB_EV_TIMEOUT))
 		return;
 	j->timed_out = true;
 	proc_deadline(&j->proc, j->spec->signal, j->spec->kill_after);
@@ -580,7 +642,7 @@ static bool short_of_resources(int err)
 static void reset_attempt(struct job *j)
 {
 	const struct job_spec *s = j->spec;
-	j->state = JOB_RUNNING;
+	job_event(j, JOB_EV_START);
 	j->status = ST_NONE;
 	j->has_rc = false;
 	free(j->error);
@@ -768,7 +830,7 @@ static void on_file_open(struct watch *w, uint32_t ev)
 	 * start path (spec order, headroom, tracking), as the same attempt.
 	 * Its timeout is checked there; until then no timer runs. */
 	timer_stop(j->env->loop, &j->t_timeout);
-	j->state = JOB_PENDING;
+	job_event(j, JOB_EV_FILES_OPEN);
 	j->env->ops->ended(j);
 	j->env->ops->ready(j);
 }
@@ -926,7 +988,7 @@ static void started(struct job *j, const struct proc_stdio *io, const int *stage
 static int unstart(struct job *j)
 {
 	int saved = errno;
-	j->state = JOB_PENDING;
+	job_event(j, JOB_EV_SHORT);
 	j->throttled++;
 	/* a FIFO whose other end came stays open while the job waits: the
 	 * attempt goes on once there is headroom */
@@ -1065,7 +1127,7 @@ int job_start(struct job *j)
 	}
 	if (job_resumes(j)) {
 		/* the same attempt, its files open: did that take all its time? */
-		j->state = JOB_RUNNING;
+		job_event(j, JOB_EV_START);
 		if (s->timeout > 0 && now_ms() >= j->t_start + s->timeout * 1000) {
 			j->timed_out = true;
 			attempt_end(j);
@@ -1102,7 +1164,7 @@ int job_start(struct job *j)
 void job_skip(struct job *j, const char *why)
 {
 	files_close(j, false); /* a FIFO kept while waiting for headroom */
-	j->state = JOB_DONE;
+	job_event(j, JOB_EV_SKIP);
 	j->status = ST_SKIPPED;
 	free(j->error);
 	j->error = why ? xstrdup(why) : NULL;
@@ -1119,6 +1181,7 @@ void job_cancel(struct job *j, bool now)
 	switch (j->state) {
 	case JOB_RUNNING:
 	case JOB_ENDING:
+		job_event(j, JOB_EV_CANCEL);
 		if (!j->exited && !j->timed_out)
 			j->cancelled = true;
 		if (now)
@@ -1128,7 +1191,7 @@ void job_cancel(struct job *j, bool now)
 		break;
 	case JOB_RETRY_WAIT:
 		timer_stop(j->env->loop, &j->t_retry);
-		j->state = JOB_DONE;
+		job_event(j, JOB_EV_CANCEL);
 		break;
 	default:
 		break;

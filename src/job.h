@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* job.h - one job of a run and its lifecycle.
  *
- *   PENDING --start--> RUNNING --main process exits--> ENDING
+ *   PENDING --start--> RUNNING --exited--> ENDING
  *   ENDING --group empty (after the job's signal, then KILL)--> attempt end
- *   attempt end --failed/timeout and retries left--> RETRY_WAIT --delay--> RUNNING
- *   attempt end --otherwise--> DONE
- *   PENDING --dependency not ok / cancelled run--> DONE (skipped)
+ *   attempt end --retry (failed/timeout, retries left)--> RETRY_WAIT
+ *   RETRY_WAIT --retry due--> PENDING --start--> RUNNING
+ *   attempt end --end--> DONE
+ *   PENDING --skip (dependency not ok / cancelled run)--> DONE
+ *   RUNNING (files opening) --files open--> PENDING --start--> RUNNING
+ *   RUNNING/ENDING --short (no headroom after all)--> PENDING
+ * The table in job.c (job_state_next) is the whole of it.
  *
  * Events reach a job from the loop it was started on: its pidfd, its
  * stdin/stdout/stderr pipes and its timers.  A job never blocks, never
@@ -27,7 +31,32 @@
 #include "util.h"
 #include "spec.h"
 
-enum job_state { JOB_PENDING, JOB_RUNNING, JOB_ENDING, JOB_RETRY_WAIT, JOB_DONE };
+enum job_state { JOB_PENDING, JOB_RUNNING, JOB_ENDING, JOB_RETRY_WAIT, JOB_DONE,
+		 JOB__STATES };
+
+/* What happens to a job.  Its lifecycle is the table job_state_next()
+ * reads (job.c, s6-supervise style): every change of state is an event
+ * that the table allows in the job's state. */
+enum job_event {
+	JOB_EV_START,        /* an attempt starts (or goes on, its files open) */
+	JOB_EV_FILES_OPEN,   /* its files opened in the background: it waits
+				to start through the runner like any other */
+	JOB_EV_SHORT,        /* no headroom, or its start came short: it waits */
+	JOB_EV_EXITED,       /* its process exited */
+	JOB_EV_GROUP_EMPTY,  /* nothing of it is left: the attempt ends */
+	JOB_EV_TIMEOUT,      /* its timeout fired */
+	JOB_EV_CANCEL,       /* stop it (fail-fast, run timeout, interrupt) */
+	JOB_EV_RETRY,        /* the attempt ended not ok, retries left */
+	JOB_EV_END,          /* the attempt ended for good */
+	JOB_EV_RETRY_DUE,    /* its retry delay is over */
+	JOB_EV_SKIP,         /* it will never run */
+	JOB_EV__COUNT
+};
+
+/* The state after e in s, or -1: e is refused there. */
+int job_state_next(enum job_state s, enum job_event e);
+const char *job_state_name(enum job_state s);
+const char *job_event_name(enum job_event e);
 
 enum job_status {
 	ST_NONE, ST_OK, ST_FAILED, ST_TIMEOUT, ST_ERROR, ST_SKIPPED, ST_CANCELLED,
