@@ -327,7 +327,10 @@ static int cmd_run(int argc, char **argv)
 		.ctx = &cli,
 	};
 	struct run_result res;
-	if (runner_run(s, &cfg, &res) < 0) {
+	char *why;
+	if (runner_run(s, &cfg, &res, &why) < 0) {
+		fprintf(stderr, "piperun: %s\n", why);
+		free(why);
 		free(out);
 		if (results_fd >= 0)
 			close(results_fd);
@@ -335,6 +338,8 @@ static int cmd_run(int argc, char **argv)
 		return EXIT_RUNNER;
 	}
 
+	if (res.error)
+		fprintf(stderr, "piperun: %s\n", res.error);
 	/* whatever did not stream yet (everything, when the JSON document
 	 * had to wait for live output to end) */
 	emit_ready(&cli);
