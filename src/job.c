@@ -237,6 +237,19 @@ static void unpromise(struct job *j, int n)
 		__atomic_sub_fetch(&j->env->fds->spills, n, __ATOMIC_RELAXED);
 }
 
+/* After a read of a runner's end that returned r <= 0: 1 to read again
+ * (EINTR), 0 to wait for more (EAGAIN), -1 when it is over (EOF, an
+ * error: the fd is closed). */
+static int read_stop(struct job *j, ssize_t r, int *fd, struct watch *w)
+{
+	if (r < 0 && errno == EINTR)
+		return 1;
+	if (r < 0 && errno == EAGAIN)
+		return 0;
+	close_fd(j, fd, w);
+	return -1;
+}
+
 /* Read what a pipe holds now; returns false at EOF or error (closed). */
 static bool pump(struct job *j, int *fd, struct watch *w, struct capture *c,
 		 int max_reads)
@@ -250,12 +263,9 @@ static bool pump(struct job *j, int *fd, struct watch *w, struct capture *c,
 				unpromise(j, 1); /* the promised fd is open now */
 			continue;
 		}
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0 && errno == EAGAIN)
-			return true;
-		close_fd(j, fd, w);
-		return false;
+		int k = read_stop(j, r, fd, w);
+		if (k <= 0)
+			return k == 0;
 	}
 	return true;
 }
@@ -281,12 +291,9 @@ static bool pump_buf(struct job *j, int *fd, struct watch *w, struct buf *b)
 			b->p[b->len] = 0;
 			continue;
 		}
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0 && errno == EAGAIN)
-			return true;
-		close_fd(j, fd, w);
-		return false;
+		int k = read_stop(j, r, fd, w);
+		if (k <= 0)
+			return k == 0;
 	}
 }
 

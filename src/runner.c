@@ -494,11 +494,12 @@ static void on_run_timeout(struct timer *t)
 
 /* ------------------------------------------------------------- dispatch */
 
-static void dispatch(struct runner *r)
+/* The next ready job that may start, in spec order; those that may no
+ * longer (the run is stopping) are skipped on the way.  NULL: none. */
+static struct job *ready_next(struct runner *r)
 {
-	while (r->nready && !r->throttled && r->running < (size_t)r->limit) {
-		size_t idx = ready_pop(r);
-		struct job *j = &r->jobs[idx];
+	while (r->nready) {
+		struct job *j = &r->jobs[ready_pop(r)];
 		if (j->state != JOB_PENDING)
 			continue;
 		if (!may_start(r, j)) {
@@ -506,6 +507,15 @@ static void dispatch(struct runner *r)
 			finished(r, j);
 			continue;
 		}
+		return j;
+	}
+	return NULL;
+}
+
+static void dispatch(struct runner *r)
+{
+	struct job *j;
+	while (!r->throttled && r->running < (size_t)r->limit && (j = ready_next(r))) {
 		r->running++;
 		if (job_start(j) == 0) {
 			if (j->proc.pid > 0 && (j->state == JOB_RUNNING || j->state == JOB_ENDING))
@@ -520,7 +530,7 @@ static void dispatch(struct runner *r)
 			finished(r, j);
 			continue;
 		}
-		ready_push(r, idx);
+		ready_push(r, j->index);
 		r->throttled = true;
 	}
 }
@@ -680,15 +690,8 @@ static void *worker_main(void *arg)
  * order, as dispatch() does in async mode. */
 static void dispatch_threads(struct runner *r)
 {
-	while (r->nready && r->nidle) {
-		struct job *j = &r->jobs[ready_pop(r)];
-		if (j->state != JOB_PENDING)
-			continue;
-		if (!may_start(r, j)) {
-			job_skip(j, stop_why(r));
-			finished(r, j);
-			continue;
-		}
+	struct job *j;
+	while (r->nidle && (j = ready_next(r))) {
 		struct worker *w = &r->workers[r->idle[--r->nidle]];
 		job_assign(j, (int)w->index);
 		w->assigned = j;
