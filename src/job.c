@@ -4,6 +4,7 @@
 #include "job.h"
 #include "job-pipeline.h"
 #include "job-steps.h"
+#include "job-feed.h"
 #include "chain.h"
 #include "opener.h"
 #include "spawn.h"
@@ -18,13 +19,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define FEED_CHUNK (64 * 1024)
 /* Reads per wake-up per stream, so one chatty job cannot starve others. */
 #define READS_PER_EVENT 16
 
@@ -210,19 +209,6 @@ static void close_fd(struct job *j, int *fd, struct watch *w)
 	*fd = -1;
 }
 
-static void feeder_free(struct feeder *f)
-{
-	if (f->kind == IN_RANDOM || f->kind == IN_FROM)
-		free(f->chunk);
-	memset(f, 0, sizeof *f);
-}
-
-static void close_in(struct job *j)
-{
-	close_fd(j, &j->fd_in, &j->w_in);
-	feeder_free(&j->feed);
-}
-
 /* ------------------------------------------------------------- output */
 
 /* Give back what is left of the job's promised spill files (fd_need). */
@@ -354,104 +340,6 @@ static void on_err(struct watch *w, uint32_t ev)
 	pump(j, &j->fd_err, &j->w_err, &j->err, READS_PER_EVENT);
 }
 
-/* -------------------------------------------------------------- stdin */
-
-static void feeder_init(struct job *j)
-{
-	const struct in_spec *in = &j->spec->in;
-	struct feeder *f = &j->feed;
-	memset(f, 0, sizeof *f);
-	f->kind = in->kind;
-	switch (in->kind) {
-	case IN_TEXT:
-	case IN_BASE64:
-		f->chunk = in->data;
-		f->chunk_len = in->len;
-		break;
-	case IN_RANDOM:
-		f->left = in->nrandom;
-		splitmix_init(&f->rng, in->seed);
-		f->chunk = xmalloc(FEED_CHUNK);
-		break;
-	case IN_FROM:
-		f->src = &j->env->all[in->from_idx].out;
-		f->chunk = xmalloc(FEED_CHUNK);
-		break;
-	default:
-		break;
-	}
-}
-
-/* Stage the next bytes; false when the source is exhausted. */
-static bool feeder_refill(struct job *j)
-{
-	struct feeder *f = &j->feed;
-	const struct in_spec *in = &j->spec->in;
-	f->chunk_off = f->chunk_len = 0;
-	if (f->kind == IN_RANDOM && f->left) {
-		size_t n = f->left < FEED_CHUNK ? (size_t)f->left : FEED_CHUNK;
-		if (in->seeded) {
-			splitmix_fill(&f->rng, f->chunk, n);
-		} else {
-			size_t got = 0;
-			while (got < n) {
-				ssize_t r = getrandom(f->chunk + got, n - got, 0);
-				if (r < 0 && errno == EINTR)
-					continue;
-				if (r <= 0)
-					return false;
-				got += (size_t)r;
-			}
-		}
-		f->left -= n;
-		f->chunk_len = n;
-		return true;
-	}
-	if (f->kind == IN_FROM) {
-		ssize_t r = capture_read_at(f->src, f->off, f->chunk, FEED_CHUNK);
-		if (r <= 0)
-			return false;
-		f->off += (uint64_t)r;
-		f->chunk_len = (size_t)r;
-		return true;
-	}
-	return false;
-}
-
-static void on_in(struct watch *w, uint32_t ev);
-
-static void feed(struct job *j)
-{
-	struct feeder *f = &j->feed;
-	while (j->fd_in >= 0) {
-		if (f->chunk_off == f->chunk_len && !feeder_refill(j)) {
-			close_in(j);
-			return;
-		}
-		ssize_t r = write(j->fd_in, f->chunk + f->chunk_off, f->chunk_len - f->chunk_off);
-		if (r > 0) {
-			f->chunk_off += (size_t)r;
-			continue;
-		}
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0 && errno == EAGAIN) {
-			if (!j->w_in.active &&
-			    loop_add(j->env->loop, &j->w_in, j->fd_in, EPOLLOUT, on_in, j) < 0)
-				close_in(j);
-			return;
-		}
-		/* EPIPE: the child stopped reading, which is its right */
-		close_in(j);
-		return;
-	}
-}
-
-static void on_in(struct watch *w, uint32_t ev)
-{
-	feed(w->data);
-}
-
 /* --------------------------------------------------------- attempt end */
 
 static void on_retry(struct timer *t);
@@ -503,7 +391,7 @@ static void attempt_close(struct job *j)
 	drain(j);
 	close_fd(j, &j->fd_out, &j->w_out);
 	close_fd(j, &j->fd_err, &j->w_err);
-	close_in(j);
+	job_feed_stop(j);
 	close_pipeline_fds(j);
 	files_close(j, false);
 	unpromise(j, j->fds_promised);
@@ -609,7 +497,7 @@ static void job_proc_exit(struct proc *p)
 	struct job *j = p->ctx;
 	j->exited = true;
 	job_event(j, JOB_EV_EXITED);
-	close_in(j);
+	job_feed_stop(j);
 	proc_wait_empty(p, j->spec->signal, j->spec->kill_after);
 }
 
@@ -983,8 +871,7 @@ static void started(struct job *j, const struct proc_stdio *io, const int *stage
 		}
 	}
 	if (j->fd_in >= 0) {
-		feeder_init(j);
-		feed(j);
+		job_feed_start(j);
 	}
 	if (s->timeout > 0)
 		timer_start(l, &j->t_timeout, j->t_start + s->timeout * 1000, on_timeout, j);
