@@ -52,7 +52,6 @@ struct kv {
 	char *name, *value;
 };
 
-
 /* A steps job (item pipeline): items flow through steps, each with its
  * own workers, joined by bounded queues (steps.h runs them). */
 enum step_kind { STEP_RUN, STEP_COPROCESS, STEP_TASK };
