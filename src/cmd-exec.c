@@ -17,8 +17,9 @@
 #include "config.h"
 #include "cmd.h"
 #include "jsonw.h"
-#include "ladder.h"
+#include "job.h"
 #include "loop.h"
+#include "proc.h"
 #include "report.h"
 #include "signals.h"
 #include "spawn.h"
@@ -41,108 +42,68 @@
 enum { EXIT_TIMEDOUT = 124, EXIT_CANCELED = 125, EXIT_CANNOT_INVOKE = 126,
        EXIT_ENOENT = 127 };
 
-
-struct exec_state {
-	pid_t pid;
-	int pidfd;
-	bool foreground;
-	int sig;                  /* -s */
+/* What the command line asked for. */
+struct exec_opts {
+	double timeout;           /* -t, seconds; 0 = none */
 	double kill_after;        /* -k, seconds; 0 = never */
-	bool timed_out;
-	bool exited;              /* the command itself */
-	bool done;                /* and everything it left behind */
-	struct loop *loop;
-	struct watch w_pid, w_sig;
-	int sigfd;
-	struct timer t_timeout, t_poll;
-	double poll_ms;
-	struct ladder ladder;
-	struct contain contain;
-	bool contained;           /* contain_init() ran (not --foreground) */
-	struct job rec;           /* the record (--json); its cj, term and
-				     escaped lists are live state */
-	struct stage_result st;
+	int sig;                  /* -s */
+	bool preserve;            /* --preserve-status */
+	bool foreground;
+	const char *json;         /* --json FILE */
+	char **cmd;               /* NULL-terminated */
 };
 
-/* The ladder's send(): the command's whole tree (its cgroup and group),
- * or with --foreground the command alone (it shares our group). */
-static bool send_sig(void *ctx, int sig, bool follow_up)
-{
-	struct exec_state *x = ctx;
-	struct job *j = &x->rec;
-	bool any;
-	if (x->foreground) {
-		any = !x->exited && kill_pid(x->pid, sig) == 0;
-	} else {
-		if (!follow_up)
-			contain_job_escaped(&j->cj, x->pid, &j->escaped, &j->nescaped,
-					    &j->escaped_cap);
-		any = contain_job_signal(&x->contain, &j->cj, x->pid, sig);
-	}
-	if (any && !follow_up) {
-		xgrow(&j->term, &j->term_cap, j->nterm + 1, sizeof *j->term);
-		j->term[j->nterm].signal = sig;
-		j->term[j->nterm].at_ms = now_ms() - j->t_start;
-		j->nterm++;
-	}
-	return any;
-}
+struct exec_state {
+	const struct exec_opts *o;
+	struct proc proc;         /* the command */
+	bool timed_out;
+	bool done;                /* it and everything it left behind */
+	struct loop *loop;
+	struct watch w_sig;
+	int sigfd;
+	struct timer t_timeout;
+	struct contain contain;
+	bool contained;           /* contain_init() ran (not --foreground) */
+	double t_start, duration_ms;
+};
 
 static void on_timeout(struct timer *t)
 {
 	struct exec_state *x = t->data;
-	if (x->exited)
+	if (x->proc.exited)
 		return;
 	x->timed_out = true;
-	ladder_signal_again(&x->ladder, x->sig, x->kill_after);
+	proc_deadline(&x->proc, x->o->sig, x->o->kill_after);
 }
 
 static bool is_command(pid_t pid, void *ctx)
 {
 	const struct exec_state *x = ctx;
-	return !x->exited && pid == x->pid;
+	return !x->proc.exited && pid == x->proc.pid;
 }
 
-/* After the command exited: wait for what it left behind to go (its
- * signal, then KILL after the grace), polling with a backoff. */
-static void check_left(struct exec_state *x);
-
-static void on_poll(struct timer *t)
+/* Before each look at what the command left: a zombie we adopted still
+ * counts as a member of its group. */
+static void on_look(struct proc *p)
 {
-	check_left(t->data);
-}
-
-static void check_left(struct exec_state *x)
-{
-	if (x->foreground) {
-		x->done = true;
-		return;
-	}
-	/* a zombie we adopted still counts as a member of its group */
+	struct exec_state *x = p->ctx;
 	contain_reap_orphans(&x->contain, is_command, x);
-	if (!contain_job_alive(&x->contain, &x->rec.cj, x->pid)) {
-		x->done = true;
-		return;
-	}
-	/* what it left: the -s signal, then KILL after -k, or without -k
-	 * after a run job's default kill_after */
-	ladder_signal(&x->ladder, x->sig,
-		      x->kill_after > 0 ? x->kill_after : SPEC_KILL_AFTER_DEFAULT);
-	x->poll_ms = job_poll_backoff(x->poll_ms);
-	timer_start(x->loop, &x->t_poll, now_ms() + x->poll_ms, on_poll, x);
 }
 
-static void on_pid(struct watch *w, uint32_t ev)
+static void on_empty(struct proc *p)
 {
-	struct exec_state *x = w->data;
-	struct spawn_exit e;
-	if (spawn_reap(x->pidfd, false, &e) <= 0)
-		return;
-	x->exited = true;
-	x->st.pid = x->pid;
-	stage_result_exited(&x->st, &e);
-	loop_del(x->loop, &x->w_pid);
-	check_left(x);
+	struct exec_state *x = p->ctx;
+	x->done = true;
+}
+
+/* The command exited: what it left gets the -s signal, then KILL after
+ * -k, or without -k after a run job's default kill_after (with
+ * --foreground, nothing: its children are left alone). */
+static void on_command_exit(struct proc *p)
+{
+	struct exec_state *x = p->ctx;
+	proc_wait_empty(p, x->o->sig,
+			x->o->kill_after > 0 ? x->o->kill_after : SPEC_KILL_AFTER_DEFAULT);
 }
 
 /* Terminating signals are passed on to the command (its group, or the
@@ -162,19 +123,16 @@ static void on_signal(struct watch *w, uint32_t ev)
 		}
 		if (signals_self_raised(&si))
 			continue;
-		if (x->exited) {
-			if (sig != SIGCONT && sig != SIGWINCH && !x->foreground)
-				ladder_kill(&x->ladder);
+		if (x->proc.exited) {
+			if (sig != SIGCONT && sig != SIGWINCH && !x->o->foreground)
+				proc_kill(&x->proc);
 			continue;
 		}
 		/* In --foreground mode the command shares our group: the
 		 * terminal's own signals (from the kernel) reached it already. */
-		if (x->foreground && si.ssi_code == SI_KERNEL)
+		if (x->o->foreground && si.ssi_code == SI_KERNEL)
 			continue;
-		if (x->foreground)
-			kill_pid(x->pid, sig);
-		else
-			contain_job_signal(&x->contain, &x->rec.cj, x->pid, sig);
+		proc_signal(&x->proc, sig);
 	}
 }
 
@@ -198,14 +156,23 @@ static bool safe_to_raise(int sig)
 	return sig != SIGKILL && sig != SIGSTOP && !signals_ignored_at_start(sig);
 }
 
-/* The record, to an fd opened before the command started. */
-static int write_json(int fd, struct exec_state *x)
+/* The record (the same as a `run` job's), to an fd opened before the
+ * command started. */
+static int write_json(int fd, const struct exec_state *x)
 {
+	const struct stage_result *st = &x->proc.status;
+	struct command_record rec = {
+		.name = "exec",
+		.status = job_outcome(x->timed_out, false, stage_returncode(st), NULL, 0),
+		.duration_ms = x->duration_ms,
+		.argv = x->o->cmd,
+		.proc = &x->proc,
+	};
 	struct fd_sink *s = xcalloc(1, sizeof *s);
 	s->fd = fd;
 	struct jw w;
 	jw_init(&w, fd_sink_write, s, true);
-	report_job(&w, &x->rec);
+	report_command(&w, &rec);
 	jw_newline(&w);
 	int rc = fd_sink_flush(s);
 	int e = s->err;
@@ -218,7 +185,16 @@ static int write_json(int fd, struct exec_state *x)
 	return rc;
 }
 
-static int cmd_exec(int argc, char **argv)
+/* ------------------------------------------------------------- parse */
+
+static int bad_usage_value(const char *opt, const char *arg)
+{
+	return cmd_bad_usage(&cmd_exec_entry, "%s: expected %s, got \"%s\"", opt,
+			     dur_expected(arg), arg), EXIT_CANCELED;
+}
+
+/* Returns -1 to go on, or the exit status (help, usage errors). */
+static int exec_parse(int argc, char **argv, struct exec_opts *o)
 {
 	static const struct option opts[] = {
 		{ "timeout", required_argument, NULL, 't' },
@@ -231,36 +207,34 @@ static int cmd_exec(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct cmd_entry *self = &cmd_exec_entry;
-	double timeout = 0, kill_after = 0;
-	int sig = SIGTERM, c;
-	bool preserve = false, foreground = false;
-	const char *json = NULL;
+	int c;
+	*o = (struct exec_opts){ .sig = SIGTERM };
 	optind = 1;
 	opterr = 0;
 	/* '+': options end at the command, as for timeout(1) */
 	while ((c = getopt_long(argc, argv, "+:t:k:s:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
-			if (dur_parse(optarg, &timeout) < 0)
-				return cmd_bad_usage(self, "-t/--timeout: expected %s, got \"%s\"", dur_expected(optarg), optarg), EXIT_CANCELED;
+			if (dur_parse(optarg, &o->timeout) < 0)
+				return bad_usage_value("-t/--timeout", optarg);
 			break;
 		case 'k':
-			if (dur_parse(optarg, &kill_after) < 0)
-				return cmd_bad_usage(self, "-k/--kill-after: expected %s, got \"%s\"", dur_expected(optarg), optarg), EXIT_CANCELED;
+			if (dur_parse(optarg, &o->kill_after) < 0)
+				return bad_usage_value("-k/--kill-after", optarg);
 			break;
 		case 's':
-			sig = sig_parse(optarg);
-			if (sig <= 0)
+			o->sig = sig_parse(optarg);
+			if (o->sig <= 0)
 				return cmd_bad_usage(self, "-s/--signal: expected a signal like TERM or a number from 1 to %d, got \"%s\"", NSIG - 1, optarg), EXIT_CANCELED;
 			break;
 		case 'p':
-			preserve = true;
+			o->preserve = true;
 			break;
 		case 'f':
-			foreground = true;
+			o->foreground = true;
 			break;
 		case 'J':
-			json = optarg;
+			o->json = optarg;
 			break;
 		case 'h':
 			cmd_help(self);
@@ -273,45 +247,17 @@ static int cmd_exec(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return cmd_bad_usage(self, "expected a command to run"), EXIT_CANCELED;
-	char **cmd = argv + optind;
+	o->cmd = argv + optind;
+	return -1;
+}
 
-	/* The record's file is opened before anything runs: a bad path is
-	 * piperun's failure (125) with nothing started, never a command that
-	 * ran and then "failed" (a script retrying on 125 would run it
-	 * twice).  A FIFO waits for its reader here, like a shell redirection
-	 * (signals still work: nothing is blocked yet). */
-	int json_fd = -1;
-	if (json) {
-		json_fd = open(json, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-		if (json_fd < 0)
-			return exec_fail("--json %s: %s", json, strerror(errno));
-	}
+/* --------------------------------------------------------------- run */
 
-	/* resolve like execvp, with the exit statuses of timeout(1) */
-	int st;
-	char *path = path_resolve(cmd[0], getenv("PATH"), NULL, &st);
-	if (!path) {
-		err_line("piperun: exec: failed to run command '%s': %s", cmd[0],
-			 st == 127 ? "No such file or directory" : "Permission denied");
-		if (json_fd >= 0)
-			close(json_fd);
-		return st;
-	}
-
-	struct exec_state x = { .foreground = foreground, .sig = sig, .kill_after = kill_after,
-				.pidfd = -1, .sigfd = -1 };
-	struct stage_spec stage = { .argv = cmd, .argc = (size_t)(argc - optind), .exe = path };
-	struct job_spec js = { .name = "exec", .kind = KIND_RUN, .stages = &stage, .nstages = 1,
-			       .out = { .mode = IO_INHERIT }, .err = { .mode = IO_INHERIT },
-			       .signal = sig, .kill_after = kill_after, .timeout = timeout };
-	struct job *j = &x.rec;
-	j->spec = &js;
-	j->cj.dirfd = j->cj.procs_fd = -1;
-	j->out.spill_fd = j->err.spill_fd = -1;
-	j->uncontained = foreground;
-
-	/* Every terminating signal not ignored at start is passed on (see
-	 * on_signal), and SIGCONT and SIGWINCH; SIGCHLD reaps orphans. */
+/* The loop, the signalfd and containment.  Every terminating signal not
+ * ignored at start is passed on (see on_signal), and SIGCONT and
+ * SIGWINCH; SIGCHLD reaps orphans.  Returns 0 or EXIT_CANCELED (said). */
+static int exec_setup(struct exec_state *x)
+{
 	sigset_t set;
 	sigemptyset(&set);
 	signals_terminating(&set);
@@ -319,112 +265,138 @@ static int cmd_exec(int argc, char **argv)
 	sigaddset(&set, SIGWINCH);
 	sigaddset(&set, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &set, NULL);
-	int rc = EXIT_CANCELED, die_sig = 0;
-	x.loop = loop_new();
-	x.sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (!x.loop || x.sigfd < 0) {
-		exec_fail("cannot set up: %s", strerror(errno));
-		goto out;
-	}
+	x->loop = loop_new();
+	x->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (!x->loop || x->sigfd < 0)
+		return exec_fail("cannot set up: %s", strerror(errno));
 	/* The command's tree is contained like a run job's: a cgroup where
 	 * one can be made, the guardian either way.  --foreground keeps the
 	 * command in our group and leaves its children alone (coreutils). */
-	if (!foreground) {
+	if (!x->o->foreground) {
 		char *why = NULL;
-		if (contain_init(&x.contain, &why) < 0) {
+		if (contain_init(&x->contain, &why) < 0) {
 			exec_fail("containment: %s", why);
 			free(why);
-			goto out;
+			return EXIT_CANCELED;
 		}
-		x.contained = true;
+		x->contained = true;
 	}
-	ladder_init(&x.ladder, x.loop, send_sig, &x);
+	return 0;
+}
 
-	struct spawn_opts o = {
-		.path = path,
-		.argv = cmd,
-		.fd = { 0, 1, 2 },
-		.pgid = foreground ? -1 : 0,
-		.cgroup_procs_fd = x.contained ? contain_job_prepare(&x.contain, &j->cj) : -1,
-		.default_tty_signals = !foreground,
+/* Start the command and supervise it to its end (and that of what it
+ * left).  Returns 0, or the exit status of a failure (said). */
+static int exec_run(struct exec_state *x, const char *path)
+{
+	const struct exec_opts *o = x->o;
+	int rc = exec_setup(x);
+	if (rc)
+		return rc;
+	struct proc_stdio io[3] = {
+		{ PROC_STDIO_INHERIT, 0 }, { PROC_STDIO_INHERIT, 1 }, { PROC_STDIO_INHERIT, 2 },
 	};
-	struct spawn_error se;
-	j->t_start = now_ms();
-	int src = spawn_start(&o, &x.pid, &x.pidfd, &se);
-	if (src < 0 && se.step == SPAWN_CGROUP) {
-		/* cgroups exist but cannot take our processes: a process group */
-		contain_job_end(&x.contain, &j->cj);
-		o.cgroup_procs_fd = -1;
-		src = spawn_start(&o, &x.pid, &x.pidfd, &se);
+	x->t_start = now_ms();
+	struct proc_opts po = {
+		.spawn = { .path = path, .argv = o->cmd, .default_tty_signals = !o->foreground },
+		.stdio = io, .nstdio = 3,
+		.group = o->foreground ? PROC_GROUP_NONE : PROC_GROUP_OWN,
+		.contain = x->contained ? &x->contain : NULL,
+		.loop = x->loop, .t0 = x->t_start,
+		.on_exit = on_command_exit, .on_look = on_look, .on_empty = on_empty,
+		.ctx = x,
+	};
+	struct proc_error e;
+	if (proc_spawn(&x->proc, &po, &e) < 0) {
+		if (e.unwatched)
+			return exec_fail("cannot watch the command: %s", strerror(e.err));
+		err_line("piperun: exec: failed to run command '%s': %s", o->cmd[0],
+			 strerror(e.err));
+		return e.step == SPAWN_EXEC ? (e.err == ENOENT ? EXIT_ENOENT : EXIT_CANNOT_INVOKE)
+					    : EXIT_CANCELED;
 	}
-	if (src < 0) {
-		rc = se.step == SPAWN_EXEC ? (se.err == ENOENT ? EXIT_ENOENT : EXIT_CANNOT_INVOKE)
-					   : EXIT_CANCELED;
-		err_line("piperun: exec: failed to run command '%s': %s", cmd[0],
-			 strerror(se.err));
-		goto out;
-	}
-	j->pid = x.pid;
-	j->in_cgroup = o.cgroup_procs_fd >= 0;
-	if (x.contained)
-		contain_job_started(&x.contain, &j->cj, x.pid);
-	if (loop_add(x.loop, &x.w_pid, x.pidfd, EPOLLIN, on_pid, &x) < 0 ||
-	    loop_add(x.loop, &x.w_sig, x.sigfd, EPOLLIN, on_signal, &x) < 0) {
+	if (loop_add(x->loop, &x->w_sig, x->sigfd, EPOLLIN, on_signal, x) < 0) {
 		/* it could never be supervised: end it rather than hang */
 		exec_fail("cannot watch the command: %s", strerror(errno));
-		ladder_kill(&x.ladder);
-		struct spawn_exit e;
-		spawn_reap(x.pidfd, true, &e);
-		goto out;
+		proc_kill(&x->proc);
+		struct spawn_exit ex;
+		spawn_reap(x->proc.pidfd, true, &ex);
+		return EXIT_CANCELED;
 	}
-	if (timeout > 0)
-		timer_start(x.loop, &x.t_timeout, j->t_start + timeout * 1000, on_timeout, &x);
-	while (!x.done)
-		if (loop_run_once(x.loop, -1) < 0 && errno != EINTR)
+	if (o->timeout > 0)
+		timer_start(x->loop, &x->t_timeout, x->t_start + o->timeout * 1000, on_timeout, x);
+	while (!x->done)
+		if (loop_run_once(x->loop, -1) < 0 && errno != EINTR)
 			break;
-	double dur = now_ms() - j->t_start;
-	timer_stop(x.loop, &x.t_timeout);
-	timer_stop(x.loop, &x.t_poll);
-	ladder_reset(&x.ladder);
-	loop_del(x.loop, &x.w_sig);
+	x->duration_ms = now_ms() - x->t_start;
+	timer_stop(x->loop, &x->t_timeout);
+	proc_end(&x->proc);
+	loop_del(x->loop, &x->w_sig);
+	return 0;
+}
 
-	rc = x.st.signal ? 128 + x.st.signal : x.st.exit_code;
-	if (x.timed_out && !preserve)
+/* -------------------------------------------------------------- emit */
+
+/* The command's record, and our exit status: the command's, or 124 on
+ * a timeout.  *die_sig: the signal to die of, like coreutils (a command
+ * killed by N makes us killed by N, once everything is cleaned up). */
+static int exec_emit(const struct exec_state *x, int json_fd, int *die_sig)
+{
+	const struct stage_result *st = &x->proc.status;
+	int rc = stage_shell_status(st);
+	if (x->timed_out && !x->o->preserve)
 		rc = EXIT_TIMEDOUT;
-	if (json_fd >= 0) {
-		/* the same record as a `run` job's */
-		j->attempts = 1;
-		j->duration_ms = dur;
-		j->stages = &x.st;
-		j->nstages = 1;
-		j->has_rc = true;
-		j->returncode = x.st.signal ? -x.st.signal : x.st.exit_code;
-		j->status = x.timed_out ? ST_TIMEOUT : j->returncode == 0 ? ST_OK : ST_FAILED;
-		/* the command ran: a record that cannot be written is said on
-		 * stderr, and the command's own status stands */
-		if (write_json(json_fd, &x) < 0)
-			err_line("piperun: exec: --json %s: %s", json, strerror(errno));
+	/* the command ran: a record that cannot be written is said on
+	 * stderr, and the command's own status stands */
+	if (json_fd >= 0 && write_json(json_fd, x) < 0)
+		err_line("piperun: exec: --json %s: %s", x->o->json, strerror(errno));
+	*die_sig = st->signal && !x->timed_out && safe_to_raise(st->signal) ? st->signal : 0;
+	return rc;
+}
+
+static int cmd_exec(int argc, char **argv)
+{
+	struct exec_opts o;
+	int rc = exec_parse(argc, argv, &o);
+	if (rc >= 0)
+		return rc;
+	/* The record's file is opened before anything runs: a bad path is
+	 * piperun's failure (125) with nothing started, never a command that
+	 * ran and then "failed" (a script retrying on 125 would run it
+	 * twice).  A FIFO waits for its reader here, like a shell redirection
+	 * (signals still work: nothing is blocked yet). */
+	int json_fd = -1;
+	if (o.json) {
+		json_fd = open(o.json, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+		if (json_fd < 0)
+			return exec_fail("--json %s: %s", o.json, strerror(errno));
+	}
+	/* resolve like execvp, with the exit statuses of timeout(1) */
+	int st;
+	char *path = path_resolve(o.cmd[0], getenv("PATH"), NULL, &st);
+	if (!path) {
+		err_line("piperun: exec: failed to run command '%s': %s", o.cmd[0],
+			 st == 127 ? "No such file or directory" : "Permission denied");
+		if (json_fd >= 0)
+			close(json_fd);
+		return st;
+	}
+	struct exec_state x = { .o = &o, .sigfd = -1 };
+	proc_init(&x.proc);
+	int die_sig = 0;
+	rc = exec_run(&x, path);
+	if (!rc) {
+		rc = exec_emit(&x, json_fd, &die_sig);
 		json_fd = -1;
-		j->stages = NULL;
 	}
-	/* like coreutils: a command killed by N makes us killed by N (once
-	 * everything is cleaned up) */
-	if (x.st.signal && !x.timed_out && safe_to_raise(x.st.signal))
-		die_sig = x.st.signal;
-out:
-	if (x.pidfd >= 0)
-		close(x.pidfd);
-	if (x.contained) {
-		contain_job_end(&x.contain, &j->cj);
+	proc_end(&x.proc);
+	if (x.contained)
 		contain_fini(&x.contain);
-	}
 	if (x.sigfd >= 0)
 		close(x.sigfd);
 	loop_free(x.loop);
 	if (json_fd >= 0)
 		close(json_fd);
-	free(j->term);
-	escaped_free(j->escaped, j->nescaped);
+	proc_free(&x.proc);
 	free(path);
 	if (die_sig)
 		die_of_signal(die_sig);

@@ -322,9 +322,9 @@ static struct spec *run_load(const char *arg, struct run_opts *o, const char *re
 }
 
 /* Run the spec's jobs, results streaming to cli's sinks as they end.
- * Returns runner_run's answer (res filled on 0). */
+ * Returns runner_run's answer (res filled on 0; *why on -1). */
 static int run_jobs(struct run_cli *cli, struct spec *s, const struct run_opts *o,
-		    struct run_result *res)
+		    struct run_result *res, char **why)
 {
 	/* --timestamps alone means tagged lines with the time of day */
 	bool tag = o->tag || o->timestamps || s->tag;
@@ -346,7 +346,7 @@ static int run_jobs(struct run_cli *cli, struct spec *s, const struct run_opts *
 		.out_fd = results_stdout || copies_to_stdout(s, tag) ? 1 : -1,
 		.ctx = cli,
 	};
-	return runner_run(s, &cfg, res);
+	return runner_run(s, &cfg, res, why);
 }
 
 /* The results on stdout, in the format asked for: whatever did not
@@ -433,7 +433,10 @@ static int cmd_run(int argc, char **argv)
 		jw_init(&cli.jw_res, fd_sink_write, cli.res_sink, true);
 	}
 	struct run_result res;
-	if (run_jobs(&cli, s, &o, &res) < 0) {
+	char *why = NULL;
+	if (run_jobs(&cli, s, &o, &res, &why) < 0) {
+		fprintf(stderr, "piperun: %s\n", why);
+		free(why);
 		free(cli.out);
 		free(cli.res_sink);
 		if (results_fd >= 0)
@@ -441,6 +444,8 @@ static int cmd_run(int argc, char **argv)
 		spec_free(s);
 		return EXIT_RUNNER;
 	}
+	if (res.error)
+		fprintf(stderr, "piperun: %s\n", res.error);
 	rc = run_emit(&cli, s, &res, results_fd);
 	int sig = res.stop == STOP_SIGNAL ? res.signal : 0;
 	run_result_free(&res);

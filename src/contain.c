@@ -537,6 +537,16 @@ int contain_job_prepare(struct contain *c, struct contain_job *cj)
 	return cj->procs_fd;
 }
 
+void contain_fallback(struct contain *c)
+{
+	__atomic_store_n(&c->mode, CONTAIN_PGROUP, __ATOMIC_RELEASE);
+}
+
+enum contain_mode contain_mode_now(const struct contain *c)
+{
+	return __atomic_load_n(&c->mode, __ATOMIC_ACQUIRE);
+}
+
 void contain_job_started(struct contain *c, struct contain_job *cj, pid_t pgid)
 {
 	if (cj->procs_fd >= 0) {

@@ -80,6 +80,12 @@ const char *contain_mode_name(enum contain_mode m);
  * of its cgroup.procs for spawn_opts.cgroup_procs_fd, or -1 (no cgroup;
  * errno set if one could not be made: EMFILE etc.). */
 int contain_job_prepare(struct contain *c, struct contain_job *cj);
+/* cgroups exist but cannot take our processes (odd delegation,
+ * spawn's SPAWN_CGROUP): the rest of the run uses process groups.  Safe
+ * from any thread. */
+void contain_fallback(struct contain *c);
+/* The mode now (it may fall back while a run goes on); any thread. */
+enum contain_mode contain_mode_now(const struct contain *c);
 /* The attempt's process (and group leader) is running. */
 void contain_job_started(struct contain *c, struct contain_job *cj, pid_t pgid);
 /* Is anything of the attempt still alive (the leader already reaped)? */

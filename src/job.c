@@ -2,6 +2,9 @@
 /* job.c - the lifecycle of one command job (see job.h). */
 #include "config.h"
 #include "job.h"
+#include "job-pipeline.h"
+#include "job-steps.h"
+#include "job-feed.h"
 #include "chain.h"
 #include "opener.h"
 #include "spawn.h"
@@ -9,22 +12,18 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <math.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define FEED_CHUNK (64 * 1024)
 /* Reads per wake-up per stream, so one chatty job cannot starve others. */
 #define READS_PER_EVENT 16
 
@@ -36,6 +35,66 @@ const char *job_status_name(enum job_status s)
 	return names[s];
 }
 
+/* ------------------------------------------------------- the lifecycle */
+
+#define P JOB_PENDING
+#define R JOB_RUNNING
+#define E JOB_ENDING
+#define W JOB_RETRY_WAIT
+#define D JOB_DONE
+#define NO (-1)
+/* next[state][event]: the job's whole lifecycle.  A timeout, a cancel
+ * and an empty group change no state by themselves (the ladder climbs,
+ * the attempt ends through RETRY or END). */
+static const signed char next_state[JOB__STATES][JOB_EV__COUNT] = {
+	/*          START FILES SHORT EXIT EMPTY TIME CANCEL RETRY END DUE SKIP */
+	[JOB_PENDING]    = { R, NO, P,  NO, NO, NO, P,  NO, NO, P,  D  },
+	[JOB_RUNNING]    = { NO, P, P,  E,  NO, R,  R,  W,  D,  NO, NO },
+	[JOB_ENDING]     = { NO, NO, P, NO, E,  E,  E,  W,  D,  NO, NO },
+	[JOB_RETRY_WAIT] = { NO, NO, NO, NO, NO, NO, D, NO, NO, P,  NO },
+	[JOB_DONE]       = { NO, NO, NO, NO, NO, NO, D, NO, NO, NO, NO },
+};
+#undef P
+#undef R
+#undef E
+#undef W
+#undef D
+#undef NO
+
+int job_state_next(enum job_state s, enum job_event e)
+{
+	if ((unsigned)s >= JOB__STATES || (unsigned)e >= JOB_EV__COUNT)
+		return -1;
+	return next_state[s][e];
+}
+
+const char *job_state_name(enum job_state s)
+{
+	static const char *const names[] = {
+		"pending", "running", "ending", "retry-wait", "done",
+	};
+	return (unsigned)s < JOB__STATES ? names[s] : "?";
+}
+
+const char *job_event_name(enum job_event e)
+{
+	static const char *const names[] = {
+		"start", "files-open", "short", "exited", "group-empty", "timeout",
+		"cancel", "retry", "end", "retry-due", "skip",
+	};
+	return (unsigned)e < JOB_EV__COUNT ? names[e] : "?";
+}
+
+/* Move j by e; false (and no change) when its state refuses e. */
+static bool job_event(struct job *j, enum job_event e)
+{
+	int n = job_state_next(j->state, e);
+	if (n < 0)
+		return false;
+	j->state = (enum job_state)n;
+	return true;
+}
+
 void job_init(struct job *j, const struct job_spec *spec, size_t index,
 	      struct job_env *env)
 {
@@ -44,12 +103,91 @@ void job_init(struct job *j, const struct job_spec *spec, size_t index,
 	j->env = env;
 	j->index = index;
 	j->state = JOB_PENDING;
-	j->pidfd = j->fd_in = j->fd_out = j->fd_err = -1;
+	j->fd_in = j->fd_out = j->fd_err = -1;
 	j->fd_res = j->fd_diag = -1;
-	j->cj.dirfd = j->cj.procs_fd = -1;
+	proc_init(&j->proc);
 	j->owner = -1;
+	j->deps_left = spec->ndeps;
 	j->out.spill_fd = j->err.spill_fd = -1;
 
+}
+
+enum job_status job_outcome(bool timed_out, bool cancelled, int rc, const int *expect,
+			    size_t nexpect)
+{
+	if (timed_out)
+		return ST_TIMEOUT;
+	if (cancelled)
+		return ST_CANCELLED;
+	if (!nexpect)
+		return rc == 0 ? ST_OK : ST_FAILED;
+	for (size_t i = 0; i < nexpect; i++)
+		if (rc == expect[i])
+			return ST_OK;
+	return ST_FAILED;
+}
+
+void job_add_dependent(struct job *dep, size_t idx)
+{
+	xgrow(&dep->rdeps, &dep->rdeps_cap, dep->nrdeps + 1, sizeof *dep->rdeps);
+	dep->rdeps[dep->nrdeps++] = idx;
+}
+
+void job_add_reader(struct job *src)
+{
+	src->from_refs++;
+}
+
+void job_reader_done(struct job *src)
+{
+	if (--src->from_refs == 0 && src->written)
+		capture_free(&src->out);
+}
+
+enum job_dep job_dep_done(struct job *j, const struct job *dep)
+{
+	if (j->state != JOB_PENDING || j->dep_failed)
+		return JOB_DEP_WAIT;
+	if (!job_ok(dep) && !j->spec->always) {
+		j->dep_failed = true;
+		char *why = xasprintf("dependency \"%s\" %s", dep->spec->name,
+				      dep->status == ST_SKIPPED ? "was skipped"
+				      : job_status_name(dep->status));
+		job_skip(j, why);
+		free(why);
+		return JOB_DEP_SKIPPED;
+	}
+	return --j->deps_left == 0 ? JOB_DEP_READY : JOB_DEP_WAIT;
+}
+
+void job_start_short(struct job *j, int err)
+{
+	free(j->error);
+	j->error = xasprintf("cannot start: %s", strerror(err));
+}
+
+void job_unstartable(struct job *j)
+{
+	char *msg = xasprintf("%s (and no other job is running)",
+			      j->error ? j->error : "cannot start");
+	job_skip(j, NULL);
+	j->status = ST_ERROR;
+	j->error = msg;
+}
+
+void job_retry_due(struct job *j)
+{
+	job_event(j, JOB_EV_RETRY_DUE);
+}
+
+void job_assign(struct job *j, int owner)
+{
+	j->owner = owner;
+}
+
+void job_move(struct job *j, struct job_env *env)
+{
+	j->env = env;
 }
 
 bool job_ok(const struct job *j)
@@ -62,30 +200,6 @@ static double since_start(const struct job *j)
 	return now_ms() - j->t_start;
 }
 
-static void add_term(struct job *j, int sig)
-{
-	xgrow(&j->term, &j->term_cap, j->nterm + 1, sizeof *j->term);
-	j->term[j->nterm].signal = sig;
-	j->term[j->nterm].at_ms = since_start(j);
-	j->nterm++;
-}
-
-/* The ladder's send(): everything of the job, its process group and in
- * cgroup mode every process in its cgroup (escaped ones included).  The
- * SIGCONT that follows each signal is not listed in termination. */
-static bool signal_group(void *ctx, int sig, bool follow_up)
-{
-	struct job *j = ctx;
-	if (j->pid <= 0)
-		return false;
-	if (!follow_up)
-		contain_job_escaped(&j->cj, j->pid, &j->escaped, &j->nescaped, &j->escaped_cap);
-	bool any = contain_job_signal(j->env->contain, &j->cj, j->pid, sig);
-	if (any && !follow_up)
-		add_term(j, sig);
-	return any;
-}
-
 static void close_fd(struct job *j, int *fd, struct watch *w)
 {
 	if (*fd < 0)
@@ -93,19 +207,6 @@ static void close_fd(struct job *j, int *fd, struct watch *w)
 	loop_del(j->env->loop, w);
 	close(*fd);
 	*fd = -1;
-}
-
-static void feeder_free(struct feeder *f)
-{
-	if (f->kind == IN_RANDOM || f->kind == IN_FROM)
-		free(f->chunk);
-	memset(f, 0, sizeof *f);
-}
-
-static void close_in(struct job *j)
-{
-	close_fd(j, &j->fd_in, &j->w_in);
-	feeder_free(&j->feed);
 }
 
 /* ------------------------------------------------------------- output */
@@ -122,6 +223,19 @@ static void unpromise(struct job *j, int n)
 		__atomic_sub_fetch(&j->env->fds->spills, n, __ATOMIC_RELAXED);
 }
 
+/* After a read of a runner's end that returned r <= 0: 1 to read again
+ * (EINTR), 0 to wait for more (EAGAIN), -1 when it is over (EOF, an
+ * error: the fd is closed). */
+static int read_stop(struct job *j, ssize_t r, int *fd, struct watch *w)
+{
+	if (r < 0 && errno == EINTR)
+		return 1;
+	if (r < 0 && errno == EAGAIN)
+		return 0;
+	close_fd(j, fd, w);
+	return -1;
+}
+
 /* Read what a pipe holds now; returns false at EOF or error (closed). */
 static bool pump(struct job *j, int *fd, struct watch *w, struct capture *c,
 		 int max_reads)
@@ -135,88 +249,19 @@ static bool pump(struct job *j, int *fd, struct watch *w, struct capture *c,
 				unpromise(j, 1); /* the promised fd is open now */
 			continue;
 		}
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0 && errno == EAGAIN)
-			return true;
-		close_fd(j, fd, w);
-		return false;
+		int k = read_stop(j, r, fd, w);
+		if (k <= 0)
+			return k == 0;
 	}
 	return true;
-}
-
-/* The pipeline host's records: whole struct chain_record units. */
-static void take_records(struct job *j)
-{
-	size_t n = j->resbuf.len / sizeof(struct chain_record);
-	for (size_t k = 0; k < n; k++) {
-		struct chain_record rec;
-		memcpy(&rec, j->resbuf.p + k * sizeof rec, sizeof rec);
-		if (rec.type == CHAIN_REC_FATAL) {
-			j->host_fatal = true;
-			j->host_fatal_err = rec.err;
-			continue;
-		}
-		if (rec.index < 0 || (size_t)rec.index >= j->nstages)
-			continue;
-		struct stage_result *s = &j->stages[rec.index];
-		s->pid = rec.pid;
-		if (rec.type == CHAIN_REC_ENDED && (rec.exit_code >= 0 || rec.signal)) {
-			s->has_status = true;
-			s->exit_code = rec.exit_code;
-			s->signal = rec.signal;
-			s->user_ms = rec.utime_us / 1e3;
-			s->sys_ms = rec.stime_us / 1e3;
-			s->maxrss_kb = (long)rec.maxrss_kb;
-			j->stages_ended++;
-		}
-	}
-	size_t used = n * sizeof(struct chain_record);
-	memmove(j->resbuf.p, j->resbuf.p + used, j->resbuf.len - used);
-	j->resbuf.len -= used;
-}
-
-/* A steps host's info lines (steps.h): "P progress", "E error", and last
- * the JSON counts. */
-static pthread_mutex_t steps_progress_mu = PTHREAD_MUTEX_INITIALIZER;
-
-void job_steps_progress(const struct job *j, char *out, size_t n)
-{
-	pthread_mutex_lock(&steps_progress_mu);
-	snprintf(out, n, "%s", j->steps_progress);
-	pthread_mutex_unlock(&steps_progress_mu);
-}
-
-static void take_steps_info(struct job *j)
-{
-	size_t off = 0;
-	char *nl;
-	while ((nl = memchr(j->resbuf.p + off, '\n', j->resbuf.len - off))) {
-		char *line = j->resbuf.p + off;
-		*nl = 0;
-		if (!strncmp(line, "P ", 2)) {
-			pthread_mutex_lock(&steps_progress_mu);
-			snprintf(j->steps_progress, sizeof j->steps_progress, "%s", line + 2);
-			pthread_mutex_unlock(&steps_progress_mu);
-		} else if (!strncmp(line, "E ", 2)) {
-			free(j->steps_error);
-			j->steps_error = xstrdup(line + 2);
-		} else if (*line == '{') {
-			free(j->steps_info);
-			j->steps_info = xstrdup(line);
-		}
-		off = (size_t)(nl - j->resbuf.p) + 1;
-	}
-	memmove(j->resbuf.p, j->resbuf.p + off, j->resbuf.len - off);
-	j->resbuf.len -= off;
 }
 
 static void take_side(struct job *j)
 {
 	if (j->spec->kind == KIND_STEPS)
-		take_steps_info(j);
+		job_steps_info(j);
 	else
-		take_records(j);
+		job_pipeline_records(j);
 }
 
 /* Read a small side channel (records, diagnostics) into a buffer. */
@@ -232,12 +277,9 @@ static bool pump_buf(struct job *j, int *fd, struct watch *w, struct buf *b)
 			b->p[b->len] = 0;
 			continue;
 		}
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0 && errno == EAGAIN)
-			return true;
-		close_fd(j, fd, w);
-		return false;
+		int k = read_stop(j, r, fd, w);
+		if (k <= 0)
+			return k == 0;
 	}
 }
 
@@ -298,113 +340,10 @@ static void on_err(struct watch *w, uint32_t ev)
 	pump(j, &j->fd_err, &j->w_err, &j->err, READS_PER_EVENT);
 }
 
-/* -------------------------------------------------------------- stdin */
-
-static void feeder_init(struct job *j)
-{
-	const struct in_spec *in = &j->spec->in;
-	struct feeder *f = &j->feed;
-	memset(f, 0, sizeof *f);
-	f->kind = in->kind;
-	switch (in->kind) {
-	case IN_TEXT:
-	case IN_BASE64:
-		f->chunk = in->data;
-		f->chunk_len = in->len;
-		break;
-	case IN_RANDOM:
-		f->left = in->nrandom;
-		splitmix_init(&f->rng, in->seed);
-		f->chunk = xmalloc(FEED_CHUNK);
-		break;
-	case IN_FROM:
-		f->src = &j->env->all[in->from_idx].out;
-		f->chunk = xmalloc(FEED_CHUNK);
-		break;
-	default:
-		break;
-	}
-}
-
-/* Stage the next bytes; false when the source is exhausted. */
-static bool feeder_refill(struct job *j)
-{
-	struct feeder *f = &j->feed;
-	const struct in_spec *in = &j->spec->in;
-	f->chunk_off = f->chunk_len = 0;
-	if (f->kind == IN_RANDOM && f->left) {
-		size_t n = f->left < FEED_CHUNK ? (size_t)f->left : FEED_CHUNK;
-		if (in->seeded) {
-			splitmix_fill(&f->rng, f->chunk, n);
-		} else {
-			size_t got = 0;
-			while (got < n) {
-				ssize_t r = getrandom(f->chunk + got, n - got, 0);
-				if (r < 0 && errno == EINTR)
-					continue;
-				if (r <= 0)
-					return false;
-				got += (size_t)r;
-			}
-		}
-		f->left -= n;
-		f->chunk_len = n;
-		return true;
-	}
-	if (f->kind == IN_FROM) {
-		ssize_t r = capture_read_at(f->src, f->off, f->chunk, FEED_CHUNK);
-		if (r <= 0)
-			return false;
-		f->off += (uint64_t)r;
-		f->chunk_len = (size_t)r;
-		return true;
-	}
-	return false;
-}
-
-static void on_in(struct watch *w, uint32_t ev);
-
-static void feed(struct job *j)
-{
-	struct feeder *f = &j->feed;
-	while (j->fd_in >= 0) {
-		if (f->chunk_off == f->chunk_len && !feeder_refill(j)) {
-			close_in(j);
-			return;
-		}
-		ssize_t r = write(j->fd_in, f->chunk + f->chunk_off, f->chunk_len - f->chunk_off);
-		if (r > 0) {
-			f->chunk_off += (size_t)r;
-			continue;
-		}
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0 && errno == EAGAIN) {
-			if (!j->w_in.active &&
-			    loop_add(j->env->loop, &j->w_in, j->fd_in, EPOLLOUT, on_in, j) < 0)
-				close_in(j);
-			return;
-		}
-		/* EPIPE: the child stopped reading, which is its right */
-		close_in(j);
-		return;
-	}
-}
-
-static void on_in(struct watch *w, uint32_t ev)
-{
-	feed(w->data);
-}
-
 /* --------------------------------------------------------- attempt end */
 
 static void on_retry(struct timer *t);
 static void files_close(struct job *j, bool keep_waited);
-
-static int stage_returncode(const struct stage_result *s)
-{
-	return s->signal ? -s->signal : s->exit_code;
-}
 
 static bool short_of_resources(int err);
 
@@ -415,41 +354,18 @@ static void errline(void *ctx, const void *p, size_t n)
 		buf_add(b, p, n);
 }
 
-/* A pipeline's outcome from its host's records.  Every stage reported:
- * the pipefail rule.  Otherwise the host failed (a fatal libpipeline
- * error: the job's error) or was killed with its stages (timeout,
- * cancel: the host's own signal is the best we know). */
-static void pipeline_outcome(struct job *j)
+/* The first line the job wrote on its captured stderr, or NULL. */
+char *job_stderr_first_line(const struct job *j)
 {
-	if ((size_t)j->stages_ended == j->nstages) {
-		int *rc = xmalloc(j->nstages * sizeof *rc);
-		for (size_t i = 0; i < j->nstages; i++)
-			rc[i] = stage_returncode(&j->stages[i]);
-		j->has_rc = true;
-		j->returncode = chain_returncode(rc, j->nstages, j->spec->pipefail);
-		free(rc);
-		return;
-	}
-	if (j->timed_out || j->cancelled) {
-		j->has_rc = j->main.has_status;
-		j->returncode = stage_returncode(&j->main);
-		return;
-	}
-	/* the first line libpipeline (or the host) printed, if any */
-	char *nl = j->diag.p ? strchr(j->diag.p, '\n') : NULL;
+	struct buf b = { 0 };
+	if (j->err.active)
+		capture_each(&j->err, errline, &b);
+	char *nl = b.p ? strchr(b.p, '\n') : NULL;
 	if (nl)
 		*nl = 0;
-	const char *what = j->diag.len ? j->diag.p : "no message";
-	if (!strncmp(what, "piperun: ", 9))
-		what += 9;
-	j->status = ST_ERROR;
-	j->has_rc = false;
-	free(j->error);
-	if (j->main.signal)
-		j->error = xasprintf("pipeline host killed by %s (%s)", sig_name(j->main.signal), what);
-	else
-		j->error = xasprintf("pipeline host failed with exit status %d: %s",
-				     j->main.exit_code, what);
+	char *line = b.len ? xstrdup(b.p) : NULL;
+	buf_free(&b);
+	return line;
 }
 
 /* The attempt's start came short after all, for lack of err (a host
@@ -461,32 +377,25 @@ static void came_short(struct job *j, int err)
 {
 	j->attempts--;
 	j->throttled++;
-	j->state = JOB_PENDING;
+	job_event(j, JOB_EV_SHORT);
 	free(j->error);
 	j->error = xasprintf("cannot start: %s", strerror(err));
 	j->env->ops->ended(j);
 }
 
-static void attempt_end(struct job *j)
+/* Everything the attempt held: timers, pipes (read to the end first),
+ * files, its process's pidfd and cgroup, live relays. */
+static void attempt_close(struct job *j)
 {
-	struct loop *l = j->env->loop;
-	timer_stop(l, &j->t_timeout);
-	ladder_reset(&j->ladder);
-	timer_stop(l, &j->t_poll);
+	timer_stop(j->env->loop, &j->t_timeout);
 	drain(j);
 	close_fd(j, &j->fd_out, &j->w_out);
 	close_fd(j, &j->fd_err, &j->w_err);
-	close_in(j);
+	job_feed_stop(j);
 	close_pipeline_fds(j);
 	files_close(j, false);
-	j->resume = false;
 	unpromise(j, j->fds_promised);
-	if (j->pidfd >= 0) {
-		loop_del(l, &j->w_pid);
-		close(j->pidfd);
-		j->pidfd = -1;
-	}
-	contain_job_end(j->env->contain, &j->cj);
+	proc_end(&j->proc);
 	capture_finish(&j->out);
 	capture_finish(&j->err);
 	for (size_t i = 0; j->stage_err && i < j->nstages; i++)
@@ -496,83 +405,51 @@ static void attempt_end(struct job *j)
 	for (size_t i = 0; j->stage_live && i < j->nstages; i++)
 		live_free(&j->stage_live[i]);
 	j->duration_ms = since_start(j);
-	if (j->steps_progress[0]) {
-		pthread_mutex_lock(&steps_progress_mu);
-		j->steps_progress[0] = 0; /* ended: off the progress line */
-		pthread_mutex_unlock(&steps_progress_mu);
-	}
+}
 
-	bool pipeline = j->spec->kind == KIND_PIPELINE;
-	int herr = j->host_fatal_err;
-	if (pipeline && j->status != ST_ERROR && j->host_fatal &&
-	    (size_t)j->stages_ended < j->nstages && !j->timed_out && !j->cancelled &&
-	    (herr == EAGAIN || herr == ENFILE || herr == ENOMEM)) {
-		/* the host could not fork (or the system ran out of files):
-		 * like a spawn that found no headroom, the job waits for
-		 * running ones and starts again.  EMFILE is not here: the
-		 * host's fd limit is its own and other jobs ending would not
-		 * raise it. */
+/* The pool could not run its items (its exit status 2 or 3): say why,
+ * from its stderr. */
+static void pool_outcome(struct job *j)
+{
+	if (!j->has_rc || (j->returncode != 2 && j->returncode != 3) || j->timed_out ||
+	    j->cancelled)
+		return;
+	char *line = job_stderr_first_line(j);
+	j->status = ST_ERROR;
+	free(j->error);
+	j->error = line ? line : xstrdup("the pool could not run");
+}
+
+/* The attempt's status, from how its process (or pipeline) ended. */
+static void attempt_outcome(struct job *j)
+{
+	if (j->status == ST_ERROR)
+		return;
+	if (j->spec->kind == KIND_PIPELINE) {
+		job_pipeline_outcome(j);
+	} else {
+		j->stages[0] = j->proc.status;
+		j->has_rc = j->proc.status.has_status;
+		j->returncode = stage_returncode(&j->proc.status);
+	}
+	if (j->status != ST_ERROR && j->spec->kind == KIND_POOL)
+		pool_outcome(j);
+	if (j->status != ST_ERROR && j->spec->kind == KIND_STEPS)
+		job_steps_outcome(j);
+	if (j->status != ST_ERROR)
+		j->status = job_outcome(j->timed_out, j->cancelled, j->returncode,
+					j->spec->expect, j->spec->nexpect);
+}
+
+static void attempt_end(struct job *j)
+{
+	attempt_close(j);
+	job_steps_progress_clear(j); /* ended: off the progress line */
+	if (job_pipeline_came_short(j)) {
 		came_short(j, j->host_fatal_err);
 		return;
 	}
-	if (j->status != ST_ERROR) {
-		if (pipeline) {
-			pipeline_outcome(j);
-		} else {
-			j->stages[0] = j->main;
-			j->has_rc = j->main.has_status;
-			j->returncode = stage_returncode(&j->main);
-		}
-	}
-	if (j->status != ST_ERROR && j->spec->kind == KIND_POOL && j->has_rc &&
-	    (j->returncode == 2 || j->returncode == 3) && !j->timed_out && !j->cancelled) {
-		/* the pool could not run its items: say why, from its stderr */
-		struct buf b = { 0 };
-		if (j->err.active)
-			capture_each(&j->err, errline, &b);
-		char *nl = b.p ? strchr(b.p, '\n') : NULL;
-		if (nl)
-			*nl = 0;
-		j->status = ST_ERROR;
-		free(j->error);
-		j->error = xstrdup(b.len ? b.p : "the pool could not run");
-		buf_free(&b);
-	}
-	if (j->status != ST_ERROR && j->spec->kind == KIND_STEPS && j->has_rc &&
-	    !j->timed_out && !j->cancelled) {
-		if (j->returncode == 2) {
-			/* the steps could not run: say why */
-			struct buf b = { 0 };
-			if (!j->steps_error && j->err.active)
-				capture_each(&j->err, errline, &b);
-			char *nl = b.p ? strchr(b.p, '\n') : NULL;
-			if (nl)
-				*nl = 0;
-			j->status = ST_ERROR;
-			free(j->error);
-			j->error = xstrdup(j->steps_error ? j->steps_error
-					   : b.len ? b.p : "the steps could not run");
-			buf_free(&b);
-		} else if (j->returncode == 1 && j->steps_error) {
-			free(j->error);
-			j->error = xstrdup(j->steps_error);
-		}
-	}
-	if (j->status != ST_ERROR) {
-		if (j->timed_out)
-			j->status = ST_TIMEOUT;
-		else if (j->cancelled)
-			j->status = ST_CANCELLED;
-		else {
-			j->status = ST_FAILED;
-			const struct job_spec *sp = j->spec;
-			if (!sp->nexpect && j->returncode == 0)
-				j->status = ST_OK;
-			for (size_t i = 0; i < sp->nexpect; i++)
-				if (j->returncode == sp->expect[i])
-					j->status = ST_OK;
-		}
-	}
+	attempt_outcome(j);
 	xgrow(&j->hist, &j->hist_cap, j->nhist + 1, sizeof *j->hist);
 	j->hist[j->nhist++] = (struct attempt_rec){ j->status, j->has_rc,
 						    j->returncode, j->duration_ms };
@@ -581,10 +458,10 @@ static void attempt_end(struct job *j)
 	    j->attempts <= j->spec->retries && !j->env->stopping) {
 		double delay = j->spec->retry_delay * 1000.0 *
 			       pow(j->spec->retry_backoff, j->attempts - 1);
-		j->state = JOB_RETRY_WAIT;
-		timer_start(l, &j->t_retry, now_ms() + delay, on_retry, j);
+		job_event(j, JOB_EV_RETRY);
+		timer_start(j->env->loop, &j->t_retry, now_ms() + delay, on_retry, j);
 	} else {
-		j->state = JOB_DONE;
+		job_event(j, JOB_EV_END);
 	}
 	j->env->ops->ended(j);
 }
@@ -597,29 +474,31 @@ static void on_retry(struct timer *t)
 
 /* ------------------------------------------------------ process events */
 
-static void on_poll(struct timer *t);
-
-/* After the main process has exited: anything left in its group gets the
- * job's signal (then KILL after kill_after); the attempt ends once the
- * group is empty. */
-static void check_group(struct job *j)
+/* Before each look at the group: orphans reaped, output read. */
+static void job_proc_look(struct proc *p)
 {
-	struct loop *l = j->env->loop;
-	if (!contain_job_alive(j->env->contain, &j->cj, j->pid)) {
-		attempt_end(j);
-		return;
-	}
-	ladder_signal(&j->ladder, j->spec->signal, j->spec->kill_after);
-	j->poll_ms = job_poll_backoff(j->poll_ms);
-	timer_start(l, &j->t_poll, now_ms() + j->poll_ms, on_poll, j);
-}
-
-static void on_poll(struct timer *t)
-{
-	struct job *j = t->data;
+	struct job *j = p->ctx;
 	j->env->ops->reap_orphans(j);
 	drain(j);
-	check_group(j);
+}
+
+static void job_proc_empty(struct proc *p)
+{
+	struct job *j = p->ctx;
+	if (job_event(j, JOB_EV_GROUP_EMPTY))
+		attempt_end(j);
+}
+
+/* The main process exited: anything left in its group gets the job's
+ * signal (then KILL after kill_after); the attempt ends once the group
+ * is empty. */
+static void job_proc_exit(struct proc *p)
+{
+	struct job *j = p->ctx;
+	j->exited = true;
+	job_event(j, JOB_EV_EXITED);
+	job_feed_stop(j);
+	proc_wait_empty(p, j->spec->signal, j->spec->kill_after);
 }
 
 bool job_stream_live(const struct job_spec *s, const struct io_spec *io, bool tag)
@@ -629,49 +508,13 @@ bool job_stream_live(const struct job_spec *s, const struct io_spec *io, bool ta
 			(io->mode == IO_CAPTURE && !(s->kind == KIND_POOL && io == &s->out))));
 }
 
-double job_poll_backoff(double prev_ms)
-{
-	return prev_ms ? fmin(prev_ms * 2, 50.0) : 1.0;
-}
-
-void stage_result_exited(struct stage_result *s, const struct spawn_exit *x)
-{
-	s->has_status = true;
-	s->exit_code = x->exit_code;
-	s->signal = x->signal;
-	s->user_ms = x->ru.ru_utime.tv_sec * 1e3 + x->ru.ru_utime.tv_usec / 1e3;
-	s->sys_ms = x->ru.ru_stime.tv_sec * 1e3 + x->ru.ru_stime.tv_usec / 1e3;
-	s->maxrss_kb = x->ru.ru_maxrss;
-}
-
-static void on_pid(struct watch *w, uint32_t ev)
-{
-	struct job *j = w->data;
-	struct spawn_exit x;
-	int r = spawn_reap(j->pidfd, false, &x);
-	if ((r < 0 && errno == EINTR) || r == 0)
-		return; /* interrupted, or not exited yet (spurious wake-up) */
-	j->main.pid = j->pid;
-	if (r > 0)
-		stage_result_exited(&j->main, &x);
-	loop_del(j->env->loop, &j->w_pid);
-	close(j->pidfd);
-	j->pidfd = -1;
-	j->exited = true;
-	j->env->ops->reap_orphans(j);
-	j->state = JOB_ENDING;
-	close_in(j);
-	drain(j);
-	check_group(j);
-}
-
 static void on_timeout(struct timer *t)
 {
 	struct job *j = t->data;
-	if (j->exited)
+	if (j->exited || !job_event(j, JOB_EV_TIMEOUT))
 		return;
 	j->timed_out = true;
-	ladder_signal_again(&j->ladder, j->spec->signal, j->spec->kill_after);
+	proc_deadline(&j->proc, j->spec->signal, j->spec->kill_after);
 }
 
 /* ---------------------------------------------------------------- start */
@@ -691,64 +534,18 @@ static bool short_of_resources(int err)
 	return err == EMFILE || err == ENFILE || err == EAGAIN || err == ENOMEM;
 }
 
-/* Open what the child's fd `which` (1 or 2) should be; sets *runner_end
- * for pipes.  Returns the child's fd, or -1 with errno. */
-static int open_output(struct job *j, const struct io_spec *io, int which,
-		       int *runner_end, bool *owned)
-{
-	int p[2];
-	*owned = false;
-	switch (io->mode) {
-	case IO_CAPTURE:
-	case IO_TEE:
-		if (pipe2(p, O_CLOEXEC) < 0)
-			return -1;
-		fcntl(p[0], F_SETFL, O_NONBLOCK);
-		*runner_end = p[0];
-		*owned = true;
-		return p[1];
-	case IO_INHERIT:
-		if (!j->env->tag)
-			return which;
-		/* --tag: relayed through a pipe, line by line */
-		if (pipe2(p, O_CLOEXEC) < 0)
-			return -1;
-		fcntl(p[0], F_SETFL, O_NONBLOCK);
-		*runner_end = p[0];
-		*owned = true;
-		return p[1];
-	case IO_NULL:
-		return j->env->devnull;
-	case IO_FILE:
-		/* opened already (files_open), closed with the job's files */
-		return j->files[which].fd;
-	case IO_STDOUT:
-		break;
-	}
-	errno = EINVAL;
-	return -1;
-}
-
 static void reset_attempt(struct job *j)
 {
 	const struct job_spec *s = j->spec;
-	j->state = JOB_RUNNING;
+	job_event(j, JOB_EV_START);
 	j->status = ST_NONE;
 	j->has_rc = false;
 	free(j->error);
 	j->error = NULL;
-	j->nterm = 0;
 	j->exited = j->timed_out = j->cancelled = false;
-	ladder_init(&j->ladder, j->env->loop, signal_group, j);
+	proc_clear(&j->proc);
 	j->host_fatal = false;
 	j->stages_ended = 0;
-	j->poll_ms = 0;
-	j->pid = 0;
-	memset(&j->main, 0, sizeof j->main);
-	j->main.exit_code = -1;
-	escaped_free(j->escaped, j->nescaped);
-	j->escaped = NULL;
-	j->nescaped = j->escaped_cap = 0;
 	capture_free(&j->out);
 	capture_free(&j->err);
 	for (size_t i = 0; j->stage_err && i < j->nstages; i++)
@@ -762,138 +559,10 @@ static void reset_attempt(struct job *j)
 	free(j->steps_info);
 	free(j->steps_error);
 	j->steps_info = j->steps_error = NULL;
-	pthread_mutex_lock(&steps_progress_mu);
-	j->steps_progress[0] = 0;
-	pthread_mutex_unlock(&steps_progress_mu);
+	job_steps_progress_clear(j);
 	j->diag.len = 0;
 	if (j->diag.p)
 		j->diag.p[0] = 0;
-}
-
-/* The fds a pipeline host gets beyond 0-2 (chain.h): the description,
- * the results pipe, the default stderr target, then one per stage that
- * routes its stderr somewhere of its own.  Returns the number of extra
- * fds, or -1 with errno (nothing left open). */
-static int pipeline_fds(struct job *j, int job_err, int *extra, bool *owned,
-			int *res_w, int *diag_w)
-{
-	const struct job_spec *s = j->spec;
-	enum chain_err *route = xcalloc(s->nstages, sizeof *route);
-	int n = 0, p[2], saved;
-	*res_w = *diag_w = -1;
-	if (!j->fd_stage) {
-		j->fd_stage = xmalloc(s->nstages * sizeof *j->fd_stage);
-		j->w_stage = xcalloc(s->nstages, sizeof *j->w_stage);
-		j->stage_err = xcalloc(s->nstages, sizeof *j->stage_err);
-		j->stage_live = xcalloc(s->nstages, sizeof *j->stage_live);
-		for (size_t i = 0; i < s->nstages; i++)
-			j->stage_err[i].spill_fd = -1;
-	}
-	for (size_t i = 0; i < s->nstages; i++)
-		j->fd_stage[i] = -1;
-	/* slots 0..2: description, results, default stderr */
-	extra[0] = extra[1] = -1;
-	extra[2] = job_err;
-	owned[0] = owned[1] = true;
-	owned[2] = false;
-	n = 3;
-	for (size_t i = 0; i < s->nstages; i++) {
-		const struct stage_spec *st = &s->stages[i];
-		if (!st->has_err) {
-			route[i] = CHAIN_ERR_JOB;
-			continue;
-		}
-		int fd = -1;
-		bool own = false;
-		switch (st->err.mode) {
-		case IO_STDOUT:
-			route[i] = CHAIN_ERR_MERGE;
-			continue;
-		case IO_CAPTURE:
-			if (pipe2(p, O_CLOEXEC) < 0)
-				goto fail;
-			fcntl(p[0], F_SETFL, O_NONBLOCK);
-			j->fd_stage[i] = p[0];
-			fd = p[1];
-			own = true;
-			break;
-		case IO_NULL:
-			fd = j->env->devnull;
-			break;
-		case IO_INHERIT:
-			if (j->env->tag) {
-				/* relayed, so its lines are tagged too */
-				if (pipe2(p, O_CLOEXEC) < 0)
-					goto fail;
-				fcntl(p[0], F_SETFL, O_NONBLOCK);
-				j->fd_stage[i] = p[0];
-				fd = p[1];
-				own = true;
-			} else {
-				fd = 2;
-			}
-			break;
-		case IO_FILE:
-			fd = j->files[3 + i].fd; /* opened already (files_open) */
-			break;
-		case IO_TEE:
-			break; /* rejected by the spec loader */
-		}
-		route[i] = CHAIN_ERR_FD;
-		extra[n] = fd;
-		owned[n] = own;
-		n++;
-	}
-	extra[0] = chain_describe(s, route);
-	if (extra[0] < 0)
-		goto fail;
-	if (pipe2(p, O_CLOEXEC) < 0)
-		goto fail;
-	fcntl(p[0], F_SETFL, O_NONBLOCK);
-	j->fd_res = p[0];
-	extra[1] = *res_w = p[1];
-	if (pipe2(p, O_CLOEXEC) < 0)
-		goto fail;
-	fcntl(p[0], F_SETFL, O_NONBLOCK);
-	j->fd_diag = p[0];
-	*diag_w = p[1];
-	free(route);
-	return n;
-fail:
-	saved = errno;
-	for (int k = 0; k < n; k++)
-		if (owned[k] && extra[k] >= 0)
-			close(extra[k]);
-	if (*res_w >= 0)
-		close(*res_w);
-	close_pipeline_fds(j);
-	free(route);
-	errno = saved;
-	return -1;
-}
-
-/* A steps host's fds beyond 0-2 (cmd-steps.c): 3 its description, 4 the
- * write end of its info pipe (read into resbuf).  Returns 2, or -1 with
- * errno (nothing left open). */
-static int steps_fds(struct job *j, int *extra, bool *owned)
-{
-	char *desc = steps_describe(j->spec, j->env->spec->mode);
-	int fd = memfd_from("piperun-steps", desc, strlen(desc)), p[2], saved;
-	free(desc);
-	if (fd < 0)
-		return -1;
-	if (pipe2(p, O_CLOEXEC) < 0) {
-		saved = errno;
-		close(fd);
-		errno = saved;
-		return -1;
-	}
-	fcntl(p[0], F_SETFL, O_NONBLOCK);
-	j->fd_res = p[0];
-	extra[0] = fd;
-	extra[1] = p[1];
-	owned[0] = owned[1] = true;
-	return 2;
 }
 
 /* A pipe the runner reads: kept (capture, tee) and/or streamed live
@@ -916,142 +585,6 @@ static void start_stream(struct job *j, const struct io_spec *io, int fd,
 	}
 	capture_init(c, io->mode == IO_INHERIT ? 0 : s->max_output,
 		     s->digest && io->mode != IO_INHERIT, live ? lv : NULL);
-}
-
-/* -------------------------------------------------------- fd headroom */
-
-/* Is io a pipe the runner reads? */
-static bool piped(const struct job *j, const struct io_spec *io)
-{
-	return io->mode == IO_CAPTURE || io->mode == IO_TEE ||
-	       (io->mode == IO_INHERIT && j->env->tag);
-}
-
-/* May its capture open a spill file later (capture.c: beyond
- * CAPTURE_MEM_MAX kept bytes)? */
-static bool may_spill(const struct job_spec *s, const struct io_spec *io)
-{
-	return (io->mode == IO_CAPTURE || io->mode == IO_TEE) &&
-	       s->max_output > CAPTURE_MEM_MAX;
-}
-
-static bool file_held(const struct job *j, size_t k)
-{
-	return j->files && k < j->nfiles && (j->files[k].fd >= 0 || j->files[k].op);
-}
-
-/* The fds an attempt of j takes in the runner, counted from its spec:
- *   steady     while it runs: the runner's ends of its pipes (stdin,
- *              stdout, stderr as configured; a pipeline's results and
- *              diagnostics and each captured stage stderr; a steps
- *              host's info pipe), its pidfd, its cgroup directory;
- *   transient  on top, during job_start only: the child's ends of those
- *              pipes, its files (unless already open), cgroup.procs, a
- *              pipeline's or steps host's description and the write ends
- *              of its side pipes;
- *   spills     later, one per captured stream whose capture may spill
- *              to a file (*spills).
- * The peak is steady + the larger of the other two. */
-static int fd_need(const struct job *j, int *spills)
-{
-	const struct job_spec *s = j->spec;
-	int cg = __atomic_load_n(&j->env->contain->mode, __ATOMIC_ACQUIRE) == CONTAIN_CGROUP;
-	int steady = 1 + cg, transient = cg;
-	*spills = 0;
-	switch (s->in.kind) {
-	case IN_NULL:
-	case IN_INHERIT:
-		break;
-	case IN_FILE:
-		transient += !file_held(j, 0);
-		break;
-	default: /* fed through a pipe */
-		steady++;
-		transient++;
-		break;
-	}
-	for (size_t k = 1; k <= 2; k++) {
-		const struct io_spec *io = k == 1 ? &s->out : &s->err;
-		if (piped(j, io)) {
-			steady++;
-			transient++;
-		} else if (io->mode == IO_FILE) {
-			transient += !file_held(j, k);
-		}
-		*spills += may_spill(s, io);
-	}
-	if (s->kind == KIND_PIPELINE) {
-		steady += 2;
-		transient += 3;
-		for (size_t i = 0; i < s->nstages; i++) {
-			const struct stage_spec *st = &s->stages[i];
-			if (!st->has_err)
-				continue;
-			if (piped(j, &st->err)) {
-				steady++;
-				transient++;
-			} else if (st->err.mode == IO_FILE) {
-				transient += !file_held(j, 3 + i);
-			}
-			*spills += may_spill(s, &st->err);
-		}
-	}
-	if (s->kind == KIND_STEPS) {
-		steady += 1;
-		transient += 2;
-	}
-	return steady + (transient > *spills ? transient : *spills);
-}
-
-/* fds among [lo, hi) that poll(2) flags POLLNVAL, counted up to want:
- * closed ones, and O_PATH ones (which poll cannot see).  This counts
- * without taking an fd (in thread mode other workers may be opening
- * some at this very moment). */
-static long count_free(long lo, long hi, long want)
-{
-	struct pollfd p[1024];
-	long n = 0;
-	for (long at = lo; at < hi && n < want;) {
-		int k = hi - at < 1024 ? (int)(hi - at) : 1024;
-		for (int i = 0; i < k; i++)
-			p[i] = (struct pollfd){ .fd = (int)(at + i) };
-		if (poll(p, (nfds_t)k, 0) < 0)
-			return want; /* cannot tell: a real shortage still throttles */
-		for (int i = 0; i < k; i++)
-			n += (p[i].revents & POLLNVAL) != 0;
-		at += k;
-	}
-	return n;
-}
-
-/* Are at least n fds free under the soft limit, opath of those in use
- * being O_PATH ones?  fds are handed out lowest first, so the top ones
- * are free unless nearly all are in use: look there first, and count
- * the rest only then.  (O_PATH fds are taken off the count wherever
- * they are: at worst a little too careful.) */
-static bool fds_free(long n, long opath)
-{
-	struct rlimit rl;
-	if (n <= 0 || getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
-		return true;
-	long lim = rl.rlim_cur > INT_MAX ? INT_MAX : (long)rl.rlim_cur;
-	long want = n + opath;
-	if (want > lim)
-		return false;
-	long top = count_free(lim - want, lim, want);
-	return top == want || top + count_free(0, lim - want, want - top) >= want;
-}
-
-/* Too few fds to start j, keep what running jobs were promised for
- * their spill files and leave the runner its own?  Sets *spills to what
- * j will be promised once it runs. */
-static bool fds_short(const struct job *j, int *spills)
-{
-	long n = fd_need(j, spills);
-	const struct fd_reserve *r = j->env->fds;
-	if (r)
-		n += r->runner + __atomic_load_n(&r->spills, __ATOMIC_RELAXED);
-	return !fds_free(n, pathfds_open());
 }
 
 /* ----------------------------------------------------- files by path */
@@ -1111,12 +644,18 @@ static void files_close(struct job *j, bool keep_waited)
 	j->opening = 0;
 }
 
+/* Were its files opened in the background (and kept)? */
 static bool files_waited(const struct job *j)
 {
 	for (size_t k = 0; k < j->nfiles; k++)
 		if (j->files[k].fd >= 0 && j->files[k].waited)
 			return true;
 	return false;
+}
+
+bool job_resumes(const struct job *j)
+{
+	return !j->opening && files_waited(j);
 }
 
 /* The job gave up on a file that is still opening (its timeout, a
@@ -1186,8 +725,7 @@ static void on_file_open(struct watch *w, uint32_t ev)
 	 * start path (spec order, headroom, tracking), as the same attempt.
 	 * Its timeout is checked there; until then no timer runs. */
 	timer_stop(j->env->loop, &j->t_timeout);
-	j->resume = true;
-	j->state = JOB_PENDING;
+	job_event(j, JOB_EV_FILES_OPEN);
 	j->env->ops->ended(j);
 	j->env->ops->ready(j);
 }
@@ -1237,225 +775,78 @@ static int files_open(struct job *j, size_t *failed)
 
 /* ---------------------------------------------------------------- start */
 
-int job_start(struct job *j)
+const struct proc_stdio JOB_PIPE_TO_RUNNER = { PROC_STDIO_PIPE_OUT, -1 };
+
+/* What the child's output fd is for io: a pipe the runner reads
+ * (capture, tee; inherit under --tag, relayed line by line), /dev/null,
+ * the file of slot file (opened already, files_open) or piperun's own
+ * fd (inherit). */
+struct proc_stdio job_out_slot(const struct job *j, const struct io_spec *io,
+			       int inherit_fd, size_t file)
+{
+	switch (io->mode) {
+	case IO_CAPTURE:
+	case IO_TEE:
+		return JOB_PIPE_TO_RUNNER;
+	case IO_INHERIT:
+		if (j->env->tag)
+			return JOB_PIPE_TO_RUNNER;
+		return (struct proc_stdio){ PROC_STDIO_FD, inherit_fd };
+	case IO_NULL:
+		return (struct proc_stdio){ PROC_STDIO_FD, j->env->devnull };
+	case IO_FILE:
+		return (struct proc_stdio){ PROC_STDIO_FD, j->files[file].fd };
+	case IO_STDOUT:
+		break;
+	}
+	return (struct proc_stdio){ PROC_STDIO_DUP, 1 };
+}
+
+/* The child's fds, declared (proc.h).  Returns how many, or -1 with
+ * errno. */
+static int declare_stdio(struct job *j, struct proc_stdio *io, int *stage_slot, int *desc)
 {
 	const struct job_spec *s = j->spec;
-	struct job_env *env = j->env;
-	const struct stage_spec *st = &s->stages[0];
-	int child[3] = { -1, -1, -1 };
-	bool owned[3] = { false, false, false };
-	int extra[3 + SPAWN_STAGES_MAX];
-	bool extra_owned[3 + SPAWN_STAGES_MAX];
-	int nextra = 0, diag_w = -1, res_w = -1, spills;
-	char *msg = NULL;
-	int saved;
-	size_t bad;
-
-	if (fds_short(j, &spills)) {
-		j->throttled++;
-		errno = EMFILE;
-		return -1;
-	}
-	if (j->resume) {
-		/* the same attempt, its files open: did that take all its time? */
-		j->state = JOB_RUNNING;
-		if (s->timeout > 0 && now_ms() >= j->t_start + s->timeout * 1000) {
-			j->timed_out = true;
-			attempt_end(j);
-			return 0;
-		}
-		goto files;
-	}
-	j->attempts++;
-	j->t_start = now_ms();
-	if (j->attempts == 1)
-		j->started_ms = j->t_start - env->run_t0;
-	reset_attempt(j);
-
-	/* Every program is resolved before anything starts: one that is
-	 * missing fails the job and leaves nothing running or blocked. */
-	for (size_t i = 0; i < s->nstages; i++) {
-		if (!s->stages[i].exe_status)
-			continue;
-		if (s->kind == KIND_PIPELINE)
-			msg = xasprintf("stage %zu: %s", i + 1, s->stages[i].exe_error);
-		else
-			msg = xstrdup(s->stages[i].exe_error);
-		fail_now(j, true, s->stages[i].exe_status, msg);
-		return 0;
-	}
-	for (size_t i = 0; s->steps && i < s->steps->nsteps; i++) {
-		const struct step_spec *sp = &s->steps->steps[i];
-		if (sp->exe_status) {
-			fail_now(j, true, sp->exe_status, xstrdup(sp->exe_error));
-			return 0;
-		}
-	}
-
-files:
-	/* Files by path first.  A FIFO or a device may wait for its other
-	 * end for as long as it likes: the job waits (RUNNING, holding its
-	 * slot, no process) and its timeout, a cancel or the run's end may
-	 * end that; nothing else waits with it. */
-	switch (files_open(j, &bad)) {
-	case -1:
-		if (short_of_resources(errno))
-			goto throttle;
-		fail_now(j, false, 0, file_error(j, bad, strerror(errno)));
-		return 0;
-	case 1:
-		if (s->timeout > 0)
-			timer_start(env->loop, &j->t_timeout, j->t_start + s->timeout * 1000,
-				    on_open_timeout, j);
-		return 0;
-	}
-
-	/* stdin */
 	switch (s->in.kind) {
 	case IN_NULL:
-		child[0] = env->devnull;
+		io[0] = (struct proc_stdio){ PROC_STDIO_FD, j->env->devnull };
 		break;
 	case IN_INHERIT:
-		child[0] = 0;
+		io[0] = (struct proc_stdio){ PROC_STDIO_INHERIT, 0 };
 		break;
 	case IN_FILE:
-		child[0] = j->files[0].fd;
+		io[0] = (struct proc_stdio){ PROC_STDIO_FD, j->files[0].fd };
 		break;
-	default: {
-		int p[2];
-		if (pipe2(p, O_CLOEXEC) < 0)
-			goto throttle;
-		fcntl(p[1], F_SETFL, O_NONBLOCK);
-		child[0] = p[0];
-		owned[0] = true;
-		j->fd_in = p[1];
+	default:
+		io[0] = (struct proc_stdio){ PROC_STDIO_PIPE_IN, -1 };
 		break;
 	}
-	}
-	/* stdout, stderr */
-	child[1] = open_output(j, &s->out, 1, &j->fd_out, &owned[1]);
-	if (child[1] < 0)
-		goto open_failed;
-	if (s->err.mode == IO_STDOUT) {
-		child[2] = child[1];
-	} else {
-		child[2] = open_output(j, &s->err, 2, &j->fd_err, &owned[2]);
-		if (child[2] < 0)
-			goto open_failed;
-	}
+	io[1] = job_out_slot(j, &s->out, 1, 1);
+	io[2] = job_out_slot(j, &s->err, 2, 2);
+	*desc = -1;
+	if (s->kind == KIND_PIPELINE)
+		return job_pipeline_stdio(j, io, stage_slot, desc);
+	if (s->kind == KIND_STEPS)
+		return job_steps_stdio(j, io, desc);
+	return 3;
+}
 
-	struct spawn_opts o = {
-		.path = st->exe,
-		.argv = st->argv,
-		.envp = st->envp,
-		.fd = { child[0], child[1], child[2] },
-		.cwd = s->cwd,
-		.has_nice = s->has_nice,
-		.nice = s->nice,
-		.has_umask = s->has_umask,
-		.umask = s->umask,
-		.rlimits = s->rlimits,
-		.nrlimits = s->nrlimits,
-		.pass_fds = s->pass_fds,
-		.npass_fds = s->npass_fds,
-		.pgid = 0,
-		.cgroup_procs_fd = -1,
-	};
-	static char *const host_argv[] = { "piperun", "__pipeline-host", NULL };
-	static char *const steps_argv[] = { "piperun", "__steps", NULL };
-	if (s->kind == KIND_STEPS) {
-		nextra = steps_fds(j, extra, extra_owned);
-		if (nextra < 0)
-			goto open_failed;
-		o.path = "/proc/self/exe";
-		o.argv = steps_argv;
-		o.extra_fds = extra;
-		o.nextra = nextra;
-	}
-	if (s->kind == KIND_PIPELINE) {
-		nextra = pipeline_fds(j, child[2], extra, extra_owned, &res_w, &diag_w);
-		if (nextra < 0)
-			goto open_failed;
-		/* the host is this very program, whatever became of its file */
-		o.path = "/proc/self/exe";
-		o.argv = host_argv;
-		o.envp = NULL;
-		o.fd[2] = diag_w;
-		o.block_signals = true;
-		o.extra_fds = extra;
-		o.nextra = nextra;
-	}
-	struct spawn_error se;
-	pid_t pid;
-	int pidfd, rc;
-	/* each attempt in a cgroup of its own, joined before exec */
-	o.cgroup_procs_fd = contain_job_prepare(env->contain, &j->cj);
-	if (o.cgroup_procs_fd < 0 &&
-	    __atomic_load_n(&env->contain->mode, __ATOMIC_ACQUIRE) == CONTAIN_CGROUP &&
-	    short_of_resources(errno)) {
-		rc = -1;
-		se.step = SPAWN_CLONE;
-		se.err = errno;
-	} else {
-		rc = spawn_start(&o, &pid, &pidfd, &se);
-		if (rc < 0 && se.step == SPAWN_CGROUP) {
-			/* cgroups exist but cannot take our processes (odd
-			 * delegation): the rest of the run uses process groups */
-			contain_job_end(j->env->contain, &j->cj);
-			__atomic_store_n(&env->contain->mode, CONTAIN_PGROUP, __ATOMIC_RELEASE);
-			o.cgroup_procs_fd = -1;
-			rc = spawn_start(&o, &pid, &pidfd, &se);
-		}
-	}
-	if (rc < 0)
-		contain_job_end(j->env->contain, &j->cj);
-	for (int i = 0; i < 3; i++)
-		if (owned[i])
-			close(child[i]);
-	for (int i = 0; i < nextra; i++)
-		if (extra_owned[i] && extra[i] >= 0)
-			close(extra[i]);
-	if (diag_w >= 0)
-		close(diag_w);
-	if (rc < 0) {
-		if (se.step == SPAWN_CLONE && short_of_resources(se.err)) {
-			errno = se.err;
-			close_fd(j, &j->fd_in, &j->w_in);
-			close_fd(j, &j->fd_out, &j->w_out);
-			close_fd(j, &j->fd_err, &j->w_err);
-			close_pipeline_fds(j);
-			goto unstart;
-		}
-		char *prog = spec_redact(s, s->kind == KIND_PIPELINE ? "pipeline host" : st->argv[0]);
-		if (se.step == SPAWN_EXEC)
-			fail_now(j, true, se.err == ENOENT ? 127 : 126,
-				 xasprintf("%s: %s", prog, strerror(se.err)));
-		else if (se.step == SPAWN_CHDIR) {
-			char *cwd = spec_redact(s, s->cwd);
-			fail_now(j, false, 0, xasprintf("cwd %s: %s", cwd, strerror(se.err)));
-			free(cwd);
-		} else
-			fail_now(j, false, 0, xasprintf("%s: %s: %s", prog,
-							spawn_step_name(se.step),
-							strerror(se.err)));
-		free(prog);
-		return 0;
-	}
-	/* the child has its own copies of the files */
-	files_close(j, false);
-	j->resume = false;
-	j->fds_promised = spills;
-	if (env->fds)
-		__atomic_add_fetch(&env->fds->spills, spills, __ATOMIC_RELAXED);
-	j->pid = pid;
-	j->pidfd = pidfd;
-	j->in_cgroup = o.cgroup_procs_fd >= 0;
-	contain_job_started(env->contain, &j->cj, pid);
-	if (s->kind != KIND_PIPELINE)
-		j->stages[0].pid = pid;
+static int piped_fd(const struct proc_stdio *io)
+{
+	return io->kind == PROC_STDIO_PIPE_IN || io->kind == PROC_STDIO_PIPE_OUT ? io->fd : -1;
+}
 
-	struct loop *l = env->loop;
-	loop_add(l, &j->w_pid, pidfd, EPOLLIN, on_pid, j);
+/* The process runs: the runner's ends of its pipes, watched. */
+static void started(struct job *j, const struct proc_stdio *io, const int *stage_slot)
+{
+	const struct job_spec *s = j->spec;
+	struct loop *l = j->env->loop;
+	bool pipeline = s->kind == KIND_PIPELINE;
+	j->fd_in = piped_fd(&io[0]);
+	j->fd_out = piped_fd(&io[1]);
+	j->fd_err = piped_fd(&io[pipeline ? 5 : 2]);
+	if (!pipeline)
+		j->stages[0].pid = j->proc.pid;
 	if (j->fd_out >= 0) {
 		start_stream(j, &s->out, 1, &j->out, &j->live_out);
 		loop_add(l, &j->w_out, j->fd_out, EPOLLIN, on_out, j);
@@ -1464,71 +855,210 @@ files:
 		start_stream(j, &s->err, 2, &j->err, &j->live_err);
 		loop_add(l, &j->w_err, j->fd_err, EPOLLIN, on_err, j);
 	}
-	if (s->kind == KIND_STEPS)
+	if (s->kind == KIND_STEPS || pipeline) {
+		j->fd_res = io[4].fd;
 		loop_add(l, &j->w_res, j->fd_res, EPOLLIN, on_res, j);
-	if (s->kind == KIND_PIPELINE) {
-		loop_add(l, &j->w_res, j->fd_res, EPOLLIN, on_res, j);
+	}
+	if (pipeline) {
+		j->fd_diag = io[2].fd;
 		loop_add(l, &j->w_diag, j->fd_diag, EPOLLIN, on_diag, j);
-		for (size_t i = 0; i < s->nstages; i++)
-			if (j->fd_stage[i] >= 0) {
-				start_stream(j, &s->stages[i].err, 2, &j->stage_err[i], &j->stage_live[i]);
-				loop_add(l, &j->w_stage[i], j->fd_stage[i], EPOLLIN, on_stage_err, j);
-			}
+		for (size_t i = 0; i < s->nstages; i++) {
+			j->fd_stage[i] = stage_slot[i] < 0 ? -1 : piped_fd(&io[stage_slot[i]]);
+			if (j->fd_stage[i] < 0)
+				continue;
+			start_stream(j, &s->stages[i].err, 2, &j->stage_err[i], &j->stage_live[i]);
+			loop_add(l, &j->w_stage[i], j->fd_stage[i], EPOLLIN, on_stage_err, j);
+		}
 	}
 	if (j->fd_in >= 0) {
-		feeder_init(j);
-		feed(j);
+		job_feed_start(j);
 	}
 	if (s->timeout > 0)
 		timer_start(l, &j->t_timeout, j->t_start + s->timeout * 1000, on_timeout, j);
-	return 0;
+}
 
-open_failed:
-	saved = errno;
-	for (int i = 0; i < 3; i++)
-		if (owned[i])
-			close(child[i]);
-	close_fd(j, &j->fd_in, &j->w_in);
-	close_fd(j, &j->fd_out, &j->w_out);
-	close_fd(j, &j->fd_err, &j->w_err);
-	if (short_of_resources(saved)) {
-		errno = saved;
-		goto unstart;
-	}
-	/* files are open already: what failed is a pipe or a description */
-	if (child[1] < 0 || (child[2] < 0 && s->err.mode != IO_STDOUT))
-		msg = xasprintf("%s set-up: %s", child[1] < 0 ? "stdout" : "stderr",
-				strerror(saved));
-	else
-		msg = xasprintf("%s set-up: %s", s->kind == KIND_STEPS ? "steps" : "pipeline",
-				strerror(saved));
-	fail_now(j, false, 0, msg);
-	return 0;
-
-throttle:
-	saved = errno;
-	for (int i = 0; i < 3; i++)
-		if (owned[i])
-			close(child[i]);
-	close_fd(j, &j->fd_in, &j->w_in);
-	errno = saved;
-unstart:
-	j->state = JOB_PENDING;
+/* Nothing started for lack of fds or processes (errno): the job waits
+ * for headroom (job_start's -1). */
+static int unstart(struct job *j)
+{
+	int saved = errno;
+	job_event(j, JOB_EV_SHORT);
 	j->throttled++;
 	/* a FIFO whose other end came stays open while the job waits: the
 	 * attempt goes on once there is headroom */
 	files_close(j, true);
-	j->resume = files_waited(j);
-	if (!j->resume)
+	if (!job_resumes(j))
 		j->attempts--; /* nothing started: as if this attempt never was */
+	errno = saved;
 	return -1;
+}
+
+/* The spawn failed: wait for headroom, or end the attempt with why. */
+static int spawn_failed(struct job *j, const struct proc_error *e, int errslot)
+{
+	const struct job_spec *s = j->spec;
+	errno = e->err;
+	if (e->slot == 0 || (e->step == SPAWN_CLONE && short_of_resources(e->err)) ||
+	    (e->slot > 0 && short_of_resources(e->err)))
+		return unstart(j);
+	if (e->slot > 0) {
+		/* files are open already: what failed is a pipe */
+		const char *what = e->slot == 1 ? "stdout" : e->slot == errslot ? "stderr"
+				 : s->kind == KIND_STEPS ? "steps" : "pipeline";
+		fail_now(j, false, 0, xasprintf("%s set-up: %s", what, strerror(e->err)));
+		return 0;
+	}
+	char *prog = spec_redact(s, s->kind == KIND_PIPELINE ? "pipeline host" : s->stages[0].argv[0]);
+	if (e->unwatched) {
+		fail_now(j, false, 0, xasprintf("%s: cannot watch it: %s", prog, strerror(e->err)));
+	} else if (e->step == SPAWN_EXEC) {
+		fail_now(j, true, e->err == ENOENT ? 127 : 126,
+			 xasprintf("%s: %s", prog, strerror(e->err)));
+	} else if (e->step == SPAWN_CHDIR) {
+		char *cwd = spec_redact(s, s->cwd);
+		fail_now(j, false, 0, xasprintf("cwd %s: %s", cwd, strerror(e->err)));
+		free(cwd);
+	} else {
+		fail_now(j, false, 0, xasprintf("%s: %s: %s", prog, spawn_step_name(e->step),
+						strerror(e->err)));
+	}
+	free(prog);
+	return 0;
+}
+
+/* Declare the child's fds and start it, in a cgroup of its own where
+ * the run has them. */
+static int spawn_attempt(struct job *j, int spills)
+{
+	const struct job_spec *s = j->spec;
+	struct job_env *env = j->env;
+	const struct stage_spec *st = &s->stages[0];
+	struct proc_stdio io[6 + SPAWN_STAGES_MAX];
+	int stage_slot[SPAWN_STAGES_MAX], desc;
+	int n = declare_stdio(j, io, stage_slot, &desc);
+	if (n < 0) {
+		if (short_of_resources(errno))
+			return unstart(j);
+		fail_now(j, false, 0, xasprintf("%s set-up: %s", s->kind == KIND_STEPS
+						 ? "steps" : "pipeline", strerror(errno)));
+		return 0;
+	}
+	static char *const host_argv[] = { "piperun", "__pipeline-host", NULL };
+	static char *const steps_argv[] = { "piperun", "__steps", NULL };
+	bool host = s->kind == KIND_PIPELINE || s->kind == KIND_STEPS;
+	struct proc_opts o = {
+		.spawn = {
+			/* a host is this very program, whatever became of its file */
+			.path = host ? "/proc/self/exe" : st->exe,
+			.argv = s->kind == KIND_PIPELINE ? host_argv
+				: s->kind == KIND_STEPS ? steps_argv : st->argv,
+			.envp = s->kind == KIND_PIPELINE ? NULL : st->envp,
+			.cwd = s->cwd,
+			.has_nice = s->has_nice, .nice = s->nice,
+			.has_umask = s->has_umask, .umask = s->umask,
+			.rlimits = s->rlimits, .nrlimits = s->nrlimits,
+			.pass_fds = s->pass_fds, .npass_fds = s->npass_fds,
+			.block_signals = s->kind == KIND_PIPELINE,
+		},
+		.stdio = io, .nstdio = n,
+		.group = PROC_GROUP_OWN, .contain = env->contain,
+		.loop = env->loop, .t0 = j->t_start,
+		.on_exit = job_proc_exit, .on_look = job_proc_look, .on_empty = job_proc_empty,
+		.ctx = j,
+	};
+	struct proc_error e;
+	int rc = proc_spawn(&j->proc, &o, &e);
+	if (desc >= 0)
+		close(desc);
+	if (rc < 0)
+		return spawn_failed(j, &e, s->kind == KIND_PIPELINE ? 5 : 2);
+	/* the child has its own copies of the files */
+	files_close(j, false);
+	j->fds_promised = spills;
+	if (env->fds)
+		__atomic_add_fetch(&env->fds->spills, spills, __ATOMIC_RELAXED);
+	started(j, io, stage_slot);
+	return 0;
+}
+
+/* Every program is resolved before anything starts: one that is missing
+ * fails the job and leaves nothing running or blocked.  Returns whether
+ * one is. */
+static bool program_missing(struct job *j)
+{
+	const struct job_spec *s = j->spec;
+	for (size_t i = 0; i < s->nstages; i++) {
+		if (!s->stages[i].exe_status)
+			continue;
+		char *msg;
+		if (s->kind == KIND_PIPELINE)
+			msg = xasprintf("stage %zu: %s", i + 1, s->stages[i].exe_error);
+		else
+			msg = xstrdup(s->stages[i].exe_error);
+		fail_now(j, true, s->stages[i].exe_status, msg);
+		return true;
+	}
+	for (size_t i = 0; s->steps && i < s->steps->nsteps; i++) {
+		const struct step_spec *sp = &s->steps->steps[i];
+		if (sp->exe_status) {
+			fail_now(j, true, sp->exe_status, xstrdup(sp->exe_error));
+			return true;
+		}
+	}
+	return false;
+}
+
+int job_start(struct job *j)
+{
+	const struct job_spec *s = j->spec;
+	int spills;
+	size_t bad;
+
+	if (job_fds_short(j, &spills)) {
+		j->throttled++;
+		errno = EMFILE;
+		return -1;
+	}
+	if (job_resumes(j)) {
+		/* the same attempt, its files open: did that take all its time? */
+		job_event(j, JOB_EV_START);
+		if (s->timeout > 0 && now_ms() >= j->t_start + s->timeout * 1000) {
+			j->timed_out = true;
+			attempt_end(j);
+			return 0;
+		}
+	} else {
+		j->attempts++;
+		j->t_start = now_ms();
+		if (j->attempts == 1)
+			j->started_ms = j->t_start - j->env->run_t0;
+		reset_attempt(j);
+		if (program_missing(j))
+			return 0;
+	}
+	/* Files by path first.  A FIFO or a device may wait for its other
+	 * end for as long as it likes: the job waits (RUNNING, holding its
+	 * slot, no process) and its timeout, a cancel or the run's end may
+	 * end that; nothing else waits with it. */
+	switch (files_open(j, &bad)) {
+	case -1:
+		if (short_of_resources(errno))
+			return unstart(j);
+		fail_now(j, false, 0, file_error(j, bad, strerror(errno)));
+		return 0;
+	case 1:
+		if (s->timeout > 0)
+			timer_start(j->env->loop, &j->t_timeout, j->t_start + s->timeout * 1000,
+				    on_open_timeout, j);
+		return 0;
+	}
+	return spawn_attempt(j, spills);
 }
 
 void job_skip(struct job *j, const char *why)
 {
 	files_close(j, false); /* a FIFO kept while waiting for headroom */
-	j->resume = false;
-	j->state = JOB_DONE;
+	job_event(j, JOB_EV_SKIP);
 	j->status = ST_SKIPPED;
 	free(j->error);
 	j->error = why ? xstrdup(why) : NULL;
@@ -1545,16 +1075,17 @@ void job_cancel(struct job *j, bool now)
 	switch (j->state) {
 	case JOB_RUNNING:
 	case JOB_ENDING:
+		job_event(j, JOB_EV_CANCEL);
 		if (!j->exited && !j->timed_out)
 			j->cancelled = true;
 		if (now)
-			ladder_kill(&j->ladder);
+			proc_kill(&j->proc);
 		else
-			ladder_signal(&j->ladder, j->spec->signal, j->spec->kill_after);
+			proc_terminate(&j->proc, j->spec->signal, j->spec->kill_after);
 		break;
 	case JOB_RETRY_WAIT:
 		timer_stop(j->env->loop, &j->t_retry);
-		j->state = JOB_DONE;
+		job_event(j, JOB_EV_CANCEL);
 		break;
 	default:
 		break;
@@ -1569,9 +1100,7 @@ void job_release(struct job *j)
 	capture_free(&j->err);
 	for (size_t i = 0; j->stage_err && i < j->nstages; i++)
 		capture_free(&j->stage_err[i]);
-	escaped_free(j->escaped, j->nescaped);
-	j->escaped = NULL;
-	j->nescaped = 0;
+	proc_free(&j->proc);
 	buf_free(&j->resbuf);
 	buf_free(&j->diag);
 	free(j->steps_info);
@@ -1605,15 +1134,11 @@ void job_free(struct job *j)
 	j->fd_stage = NULL;
 	j->w_stage = NULL;
 	free(j->stages);
-	free(j->term);
 	free(j->hist);
 	free(j->error);
 	free(j->rdeps);
-	escaped_free(j->escaped, j->nescaped);
-	j->escaped = NULL;
-	j->nescaped = 0;
+	proc_free(&j->proc);
 	j->stages = NULL;
-	j->term = NULL;
 	j->hist = NULL;
 	j->error = NULL;
 	j->rdeps = NULL;

@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* job.h - one job of a run and its lifecycle.
  *
- *   PENDING --start--> RUNNING --main process exits--> ENDING
+ *   PENDING --start--> RUNNING --exited--> ENDING
  *   ENDING --group empty (after the job's signal, then KILL)--> attempt end
- *   attempt end --failed/timeout and retries left--> RETRY_WAIT --delay--> RUNNING
- *   attempt end --otherwise--> DONE
- *   PENDING --dependency not ok / cancelled run--> DONE (skipped)
+ *   attempt end --retry (failed/timeout, retries left)--> RETRY_WAIT
+ *   RETRY_WAIT --retry due--> PENDING --start--> RUNNING
+ *   attempt end --end--> DONE
+ *   PENDING --skip (dependency not ok / cancelled run)--> DONE
+ *   RUNNING (files opening) --files open--> PENDING --start--> RUNNING
+ *   RUNNING/ENDING --short (no headroom after all)--> PENDING
+ * The table in job.c (job_state_next) is the whole of it.
  *
  * Events reach a job from the loop it was started on: its pidfd, its
  * stdin/stdout/stderr pipes and its timers.  A job never blocks, never
@@ -22,36 +26,43 @@
 #include "capture.h"
 #include "codec.h"
 #include "contain.h"
-#include "ladder.h"
 #include "loop.h"
+#include "proc.h"
 #include "util.h"
 #include "spec.h"
 
-enum job_state { JOB_PENDING, JOB_RUNNING, JOB_ENDING, JOB_RETRY_WAIT, JOB_DONE };
+enum job_state { JOB_PENDING, JOB_RUNNING, JOB_ENDING, JOB_RETRY_WAIT, JOB_DONE,
+		 JOB__STATES };
+
+/* What happens to a job.  Its lifecycle is the table job_state_next()
+ * reads (job.c, s6-supervise style): every change of state is an event
+ * that the table allows in the job's state. */
+enum job_event {
+	JOB_EV_START,        /* an attempt starts (or goes on, its files open) */
+	JOB_EV_FILES_OPEN,   /* its files opened in the background: it waits
+				to start through the runner like any other */
+	JOB_EV_SHORT,        /* no headroom, or its start came short: it waits */
+	JOB_EV_EXITED,       /* its process exited */
+	JOB_EV_GROUP_EMPTY,  /* nothing of it is left: the attempt ends */
+	JOB_EV_TIMEOUT,      /* its timeout fired */
+	JOB_EV_CANCEL,       /* stop it (fail-fast, run timeout, interrupt) */
+	JOB_EV_RETRY,        /* the attempt ended not ok, retries left */
+	JOB_EV_END,          /* the attempt ended for good */
+	JOB_EV_RETRY_DUE,    /* its retry delay is over */
+	JOB_EV_SKIP,         /* it will never run */
+	JOB_EV__COUNT
+};
+
+/* The state after e in s, or -1: e is refused there. */
+int job_state_next(enum job_state s, enum job_event e);
+const char *job_state_name(enum job_state s);
+const char *job_event_name(enum job_event e);
 
 enum job_status {
 	ST_NONE, ST_OK, ST_FAILED, ST_TIMEOUT, ST_ERROR, ST_SKIPPED, ST_CANCELLED,
 	ST__COUNT
 };
 const char *job_status_name(enum job_status s);
-
-struct stage_result {
-	pid_t pid;           /* 0: never started */
-	bool has_status;
-	int exit_code;       /* -1: none (killed) */
-	int signal;          /* 0: none */
-	double user_ms, sys_ms;
-	long maxrss_kb;
-};
-
-struct spawn_exit;
-/* Fill s from a reaped child: status, CPU times, peak RSS. */
-void stage_result_exited(struct stage_result *s, const struct spawn_exit *x);
-
-struct term_rec {
-	int signal;
-	double at_ms;        /* since the attempt started */
-};
 
 struct attempt_rec {
 	enum job_status status;
@@ -149,16 +160,10 @@ struct job {
 					(only the runner's lock protects it) */
 
 	/* the running attempt */
-	pid_t pid;                   /* also the process group */
-	int pidfd;
-	struct watch w_pid;
-	struct stage_result main;    /* the spawned process: the command, or
-					a pipeline's host */
-	struct contain_job cj;
-	bool in_cgroup;              /* this attempt ran in a cgroup of its own */
-	bool uncontained;            /* exec --foreground: in piperun's own group */
-	struct escaped *escaped;     /* left the process group, seen in the cgroup */
-	size_t nescaped, escaped_cap;
+	struct proc proc;            /* the spawned process: the command, or
+					a pipeline's or steps host; its
+					termination and escaped lists are
+					the record's */
 	int fd_in, fd_out, fd_err;   /* runner ends, -1 when closed */
 	struct watch w_in, w_out, w_err;
 	struct feeder feed;
@@ -169,15 +174,11 @@ struct job {
 	size_t nfiles;
 	int opening;                 /* of them, still opening: the job is
 					RUNNING with no process yet */
-	bool resume;                 /* the attempt's files were opened in the
-					background: job_start goes on with it */
 	int fds_promised;            /* its share of fd_reserve.spills */
 	bool exited;
 	bool timed_out;
 	bool cancelled;
-	struct ladder ladder;        /* signal, CONT, KILL after kill_after */
-	struct timer t_timeout, t_poll, t_retry;
-	double poll_ms;
+	struct timer t_timeout, t_retry;
 
 	/* pipeline jobs: the host's records and diagnostics, and stage
 	 * stderr captured per stage */
@@ -208,8 +209,6 @@ struct job {
 	struct live live_out, live_err;
 	struct stage_result *stages;
 	size_t nstages;
-	struct term_rec *term;
-	size_t nterm, term_cap;
 	int attempts;
 	struct attempt_rec *hist;
 	size_t nhist, hist_cap;
@@ -219,12 +218,58 @@ struct job {
  * an inherited or captured stream too (but a pool job's stdout, which is
  * its results)? */
 bool job_stream_live(const struct job_spec *s, const struct io_spec *io, bool tag);
-/* While what a process left in its group or cgroup is going: the next
- * wait before looking again (1 ms, doubling up to 50 ms). */
-double job_poll_backoff(double prev_ms);
+
+/* The status of an attempt that ran: timeout, cancelled, else ok when
+ * rc is expected (expect[]; none given: 0) and failed when not. */
+enum job_status job_outcome(bool timed_out, bool cancelled, int rc, const int *expect,
+			    size_t nexpect);
+
+/* Too few fds to start j, keep what running jobs were promised for
+ * their spill files and leave the runner its own (job-fds.c)?  Sets
+ * *spills to what j will be promised once it runs. */
+bool job_fds_short(const struct job *j, int *spills);
+
+/* For the kinds' files (job-*.c), from job.c: */
+/* A pipe the runner reads, made by proc_spawn. */
+extern const struct proc_stdio JOB_PIPE_TO_RUNNER;
+/* The child's fd for an output stream io (inherit: inherit_fd; a file:
+ * the job's file slot file). */
+struct proc_stdio job_out_slot(const struct job *j, const struct io_spec *io,
+			       int inherit_fd, size_t file);
+/* The first line of the job's captured stderr, or NULL. */
+char *job_stderr_first_line(const struct job *j);
 
 void job_init(struct job *j, const struct job_spec *spec, size_t index,
 	      struct job_env *env);
+/* The runner's side of a job, through these only (it never writes a
+ * job's fields): */
+/* idx depends on dep (dep's rdeps). */
+void job_add_dependent(struct job *dep, size_t idx);
+/* One more job reads dep's stdout (stdin.from). */
+void job_add_reader(struct job *src);
+/* A reader of src ended: with none left, a written src lets go of its
+ * output. */
+void job_reader_done(struct job *src);
+enum job_dep { JOB_DEP_WAIT, JOB_DEP_READY, JOB_DEP_SKIPPED };
+/* A dependency of j reached DONE: j is skipped (it was not ok and j is
+ * not `always`), ready (its last dependency), or still waits. */
+enum job_dep job_dep_done(struct job *j, const struct job *dep);
+/* A start that found no headroom (err): the error it will carry if it
+ * never gets any. */
+void job_start_short(struct job *j, int err);
+/* It never will: nothing else is running to free any.  DONE, error. */
+void job_unstartable(struct job *j);
+/* Its retry delay is over (or its files opened): PENDING again. */
+void job_retry_due(struct job *j);
+/* PENDING with its attempt's files opened in the background (a FIFO
+ * whose other end came): the next job_start goes on with that attempt
+ * (derived: no process yet, nothing still opening, files kept). */
+bool job_resumes(const struct job *j);
+/* Thread mode: the worker that runs it (-1: none), and the env (loop)
+ * it runs on from now. */
+void job_assign(struct job *j, int owner);
+void job_move(struct job *j, struct job_env *env);
+
 /* Start an attempt.  Returns 0 (running, or ended at once with an error
  * status), or -1 when fds or processes ran short (errno EMFILE, ENFILE,
  * EAGAIN, ENOMEM): nothing was started and the caller may try later.

@@ -39,6 +39,19 @@ static void feed_b64(void *ctx, const void *p, size_t n)
 	jw_b64_feed(ctx, p, n);
 }
 
+/* A stream that was not captured: its fields, null. */
+static void report_no_stream(struct jw *w, const char *name)
+{
+	char key[32];
+	jw_knull(w, name);
+	snprintf(key, sizeof key, "%s_encoding", name);
+	jw_knull(w, key);
+	snprintf(key, sizeof key, "%s_bytes", name);
+	jw_knull(w, key);
+	snprintf(key, sizeof key, "%s_truncated", name);
+	jw_kbool(w, key, false);
+}
+
 /* stdout / stderr and their companion fields. */
 static void report_stream(struct jw *w, const struct job *j, const char *name,
 			  const struct io_spec *io, const struct capture *c)
@@ -47,13 +60,7 @@ static void report_stream(struct jw *w, const struct job *j, const char *name,
 	bool captured = io->mode == IO_CAPTURE || io->mode == IO_TEE;
 	enum encoding enc = j->spec->encoding;
 	if (!captured) {
-		jw_knull(w, name);
-		snprintf(key, sizeof key, "%s_encoding", name);
-		jw_knull(w, key);
-		snprintf(key, sizeof key, "%s_bytes", name);
-		jw_knull(w, key);
-		snprintf(key, sizeof key, "%s_truncated", name);
-		jw_kbool(w, key, false);
+		report_no_stream(w, name);
 		return;
 	}
 	bool b64 = enc == ENC_BASE64 ||
@@ -114,6 +121,45 @@ static void report_rc(struct jw *w, bool has, int rc)
 		jw_null(w);
 }
 
+/* A stage's pid, how it ended and what it used. */
+static void report_stage_status(struct jw *w, const struct stage_result *r)
+{
+	jw_key(w, "pid");
+	if (r->pid)
+		jw_int(w, r->pid);
+	else
+		jw_null(w);
+	report_rc(w, r->has_status, stage_returncode(r));
+	if (r->has_status) {
+		jw_knum(w, "user_ms", r->user_ms);
+		jw_knum(w, "sys_ms", r->sys_ms);
+		jw_kint(w, "maxrss_kb", r->maxrss_kb);
+	} else {
+		jw_knull(w, "user_ms");
+		jw_knull(w, "sys_ms");
+		jw_knull(w, "maxrss_kb");
+	}
+}
+
+/* The signals that stopped it. */
+static void report_termination(struct jw *w, const struct proc *p)
+{
+	jw_key(w, "termination");
+	jw_arr(w, false);
+	for (size_t i = 0; i < p->nterm; i++) {
+		jw_obj(w, true);
+		jw_kstr(w, "signal", sig_name(p->term[i].signal));
+		jw_knum(w, "at_ms", p->term[i].at_ms);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+}
+
+static const char *containment_name(const struct proc *p)
+{
+	return p->group == PROC_GROUP_NONE ? "none" : p->in_cgroup ? "cgroup" : "process-group";
+}
+
 static void report_stage(struct jw *w, const struct job *j, size_t i)
 {
 	const struct job_spec *s = j->spec;
@@ -128,21 +174,7 @@ static void report_stage(struct jw *w, const struct job *j, size_t i)
 		free(a);
 	}
 	jw_arr_end(w);
-	jw_key(w, "pid");
-	if (r->pid)
-		jw_int(w, r->pid);
-	else
-		jw_null(w);
-	report_rc(w, r->has_status, r->signal ? -r->signal : r->exit_code);
-	if (r->has_status) {
-		jw_knum(w, "user_ms", r->user_ms);
-		jw_knum(w, "sys_ms", r->sys_ms);
-		jw_kint(w, "maxrss_kb", r->maxrss_kb);
-	} else {
-		jw_knull(w, "user_ms");
-		jw_knull(w, "sys_ms");
-		jw_knull(w, "maxrss_kb");
-	}
+	report_stage_status(w, r);
 	if (s->kind == KIND_PIPELINE && st->has_err && st->err.mode == IO_CAPTURE) {
 		static const struct capture none = { .spill_fd = -1 };
 		report_stream(w, j, "stderr", &st->err, j->stage_err ? &j->stage_err[i] : &none);
@@ -250,15 +282,7 @@ void report_job(struct jw *w, const struct job *j)
 		for (size_t i = 0; i < j->nstages; i++)
 			report_stage(w, j, i);
 	jw_arr_end(w);
-	jw_key(w, "termination");
-	jw_arr(w, false);
-	for (size_t i = 0; i < j->nterm; i++) {
-		jw_obj(w, true);
-		jw_kstr(w, "signal", sig_name(j->term[i].signal));
-		jw_knum(w, "at_ms", j->term[i].at_ms);
-		jw_obj_end(w);
-	}
-	jw_arr_end(w);
+	report_termination(w, &j->proc);
 	if (s->retries || j->nhist > 1) {
 		jw_key(w, "attempt_history");
 		jw_arr(w, false);
@@ -277,12 +301,44 @@ void report_job(struct jw *w, const struct job *j)
 		jw_arr_end(w);
 	}
 	if (started)
-		jw_kstr(w, "containment", j->uncontained ? "none"
-			: j->in_cgroup ? "cgroup" : "process-group");
+		jw_kstr(w, "containment", containment_name(&j->proc));
 	jw_key(w, "escaped");
-	report_escaped(w, j->escaped, j->nescaped, &j->spec, 1);
+	report_escaped(w, j->proc.escaped, j->proc.nescaped, &j->spec, 1);
 	if (j->throttled)
 		jw_kint(w, "throttled", j->throttled);
+	jw_obj_end(w);
+}
+
+void report_command(struct jw *w, const struct command_record *r)
+{
+	const struct stage_result *st = &r->proc->status;
+	jw_obj(w, false);
+	jw_kstr(w, "name", r->name);
+	jw_kstr(w, "kind", job_kind_name(KIND_RUN));
+	jw_kstr(w, "status", job_status_name(r->status));
+	report_rc(w, st->has_status, stage_returncode(st));
+	jw_kbool(w, "timed_out", r->status == ST_TIMEOUT);
+	jw_knum(w, "started_ms", 0.0);
+	jw_knum(w, "duration_ms", r->duration_ms);
+	jw_kint(w, "attempts", 1);
+	jw_knull(w, "error");
+	report_no_stream(w, "stdout");
+	report_no_stream(w, "stderr");
+	jw_key(w, "stages");
+	jw_arr(w, false);
+	jw_obj(w, false);
+	jw_key(w, "argv");
+	jw_arr(w, true);
+	for (char *const *a = r->argv; *a; a++)
+		jw_str(w, *a);
+	jw_arr_end(w);
+	report_stage_status(w, st);
+	jw_obj_end(w);
+	jw_arr_end(w);
+	report_termination(w, r->proc);
+	jw_kstr(w, "containment", containment_name(r->proc));
+	jw_key(w, "escaped");
+	report_escaped(w, r->proc->escaped, r->proc->nescaped, NULL, 0);
 	jw_obj_end(w);
 }
 

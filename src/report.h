@@ -12,6 +12,17 @@
 const char *report_run_status(const struct run_result *res);
 /* One job record. */
 void report_job(struct jw *w, const struct job *j);
+/* The record of one command run outside a spec (`piperun exec
+ * --json`): the fields of a run job's record, stdio inherited. */
+struct command_record {
+	const char *name;
+	enum job_status status;
+	double duration_ms;
+	char *const *argv;           /* NULL-terminated */
+	const struct proc *proc;     /* how it ended, its termination and
+					escaped lists, its containment */
+};
+void report_command(struct jw *w, const struct command_record *r);
 /* A document written in pieces: the head (known at start), the jobs
  * (report_job, in spec order, as they become available), the tail
  * (status, summary, the runner's figures). */

@@ -282,12 +282,8 @@ static void finished(struct runner *r, struct job *j)
 		 * skipped because of them are consequences, not new failures */
 		if (f->status == ST_FAILED || f->status == ST_TIMEOUT || f->status == ST_ERROR)
 			r->not_ok++;
-		if (f->spec->in.kind == IN_FROM) {
-			/* one reader fewer: a written source can let go */
-			struct job *src = &r->jobs[f->spec->in.from_idx];
-			if (--src->from_refs == 0 && src->written)
-				capture_free(&src->out);
-		}
+		if (f->spec->in.kind == IN_FROM)
+			job_reader_done(&r->jobs[f->spec->in.from_idx]);
 		enum results_state rs = r->cfg->on_done ? r->cfg->on_done(f, r->cfg->ctx)
 					: RESULTS_OK;
 		if (rs == RESULTS_CLOSED)
@@ -296,23 +292,19 @@ static void finished(struct runner *r, struct job *j)
 			output_failed(r);
 		for (size_t k = 0; k < f->nrdeps; k++) {
 			struct job *d = &r->jobs[f->rdeps[k]];
-			if (d->state != JOB_PENDING || d->dep_failed)
-				continue;
-			if (!job_ok(f) && !d->spec->always) {
-				d->dep_failed = true;
-				char *why = xasprintf("dependency \"%s\" %s", f->spec->name,
-						      f->status == ST_SKIPPED ? "was skipped"
-						      : job_status_name(f->status));
-				job_skip(d, why);
-				free(why);
+			switch (job_dep_done(d, f)) {
+			case JOB_DEP_SKIPPED:
 				/* pushing to the work list is all finished() does
 				 * when nested */
 				xgrow(&r->work, &r->work_cap, r->nwork + 1, sizeof *r->work);
 				r->work[r->nwork++] = d->index;
-				continue;
-			}
-			if (--d->deps_left == 0)
+				break;
+			case JOB_DEP_READY:
 				ready_push(r, d->index);
+				break;
+			case JOB_DEP_WAIT:
+				break;
+			}
 		}
 	}
 }
@@ -326,21 +318,17 @@ static bool start_came_short(struct job *j, bool others)
 {
 	if (others)
 		return true;
-	char *msg = xasprintf("%s (and no other job is running)",
-			      j->error ? j->error : "cannot start");
-	job_skip(j, NULL);
-	j->status = ST_ERROR;
-	j->error = msg;
+	job_unstartable(j);
 	return false;
 }
 
 static void on_ended(struct job *j)
 {
 	struct runner *r = j->env->ops->ctx;
-	tracked_del(r, j->pid);
+	tracked_del(r, j->proc.pid);
 	r->running--;
 	r->throttled = false;
-	if (j->state == JOB_PENDING && !j->resume && start_came_short(j, r->running > 0)) {
+	if (j->state == JOB_PENDING && !job_resumes(j) && start_came_short(j, r->running > 0)) {
 		ready_push(r, j->index);
 		r->throttled = true;
 	}
@@ -356,7 +344,7 @@ static void on_ready(struct job *j)
 {
 	struct runner *r = j->env->ops->ctx;
 	/* a retry: back in line, in spec order like every other start */
-	j->state = JOB_PENDING;
+	job_retry_due(j);
 	ready_push(r, j->index);
 }
 
@@ -506,11 +494,12 @@ static void on_run_timeout(struct timer *t)
 
 /* ------------------------------------------------------------- dispatch */
 
-static void dispatch(struct runner *r)
+/* The next ready job that may start, in spec order; those that may no
+ * longer (the run is stopping) are skipped on the way.  NULL: none. */
+static struct job *ready_next(struct runner *r)
 {
-	while (r->nready && !r->throttled && r->running < (size_t)r->limit) {
-		size_t idx = ready_pop(r);
-		struct job *j = &r->jobs[idx];
+	while (r->nready) {
+		struct job *j = &r->jobs[ready_pop(r)];
 		if (j->state != JOB_PENDING)
 			continue;
 		if (!may_start(r, j)) {
@@ -518,22 +507,30 @@ static void dispatch(struct runner *r)
 			finished(r, j);
 			continue;
 		}
+		return j;
+	}
+	return NULL;
+}
+
+static void dispatch(struct runner *r)
+{
+	struct job *j;
+	while (!r->throttled && r->running < (size_t)r->limit && (j = ready_next(r))) {
 		r->running++;
 		if (job_start(j) == 0) {
-			if (j->pid > 0 && (j->state == JOB_RUNNING || j->state == JOB_ENDING))
-				tracked_add(r, j->pid);
+			if (j->proc.pid > 0 && (j->state == JOB_RUNNING || j->state == JOB_ENDING))
+				tracked_add(r, j->proc.pid);
 			continue;
 		}
 		/* out of fds or processes: wait for a running job to end */
 		int e = errno;
 		r->running--;
-		free(j->error);
-		j->error = xasprintf("cannot start: %s", strerror(e));
+		job_start_short(j, e);
 		if (!start_came_short(j, r->running > 0)) {
 			finished(r, j);
 			continue;
 		}
-		ready_push(r, idx);
+		ready_push(r, j->index);
 		r->throttled = true;
 	}
 }
@@ -570,13 +567,13 @@ static void worker_ended(struct job *j)
 {
 	struct worker *w = j->env->ops->ctx;
 	lock(w->r);
-	tracked_del(w->r, j->pid);
-	if (j->pid > 0 && w->r->live)
+	tracked_del(w->r, j->proc.pid);
+	if (j->proc.pid > 0 && w->r->live)
 		w->r->live--;
 	pthread_cond_broadcast(&w->r->ended_cv);
 	/* a start that came short (start_came_short) waits here for a job
 	 * to end, then starts again */
-	if (j->state == JOB_PENDING && !j->resume &&
+	if (j->state == JOB_PENDING && !job_resumes(j) &&
 	    start_came_short(j, w->r->live || w->r->spawning))
 		pthread_cond_wait(&w->r->ended_cv, &w->r->mtx);
 	unlock(w->r);
@@ -586,7 +583,7 @@ static void worker_ended(struct job *j)
 
 static void worker_ready(struct job *j)
 {
-	j->state = JOB_PENDING;
+	job_retry_due(j);
 }
 
 static void worker_reap(struct job *j)
@@ -618,8 +615,8 @@ static void worker_start(struct worker *w, struct job *j)
 		int rc = job_start(j);
 		int e = errno;
 		lock(r);
-		if (rc == 0 && j->pid > 0 && (j->state == JOB_RUNNING || j->state == JOB_ENDING)) {
-			tracked_add(r, j->pid);
+		if (rc == 0 && j->proc.pid > 0 && (j->state == JOB_RUNNING || j->state == JOB_ENDING)) {
+			tracked_add(r, j->proc.pid);
 			r->live++;
 		}
 		r->spawning--;
@@ -630,8 +627,7 @@ static void worker_start(struct worker *w, struct job *j)
 		/* out of fds or processes: wait for a job that holds some to
 		 * end (workers waiting like us hold none; one that is starting
 		 * a job right now may be what took them) */
-		free(j->error);
-		j->error = xasprintf("cannot start: %s", strerror(e));
+		job_start_short(j, e);
 		if (!start_came_short(j, r->live || r->spawning)) {
 			unlock(r);
 			return;
@@ -645,7 +641,7 @@ static void worker_start(struct worker *w, struct job *j)
 static void worker_run(struct worker *w, struct job *j)
 {
 	w->job = j;
-	j->env = &w->env;
+	job_move(j, &w->env);
 	while (j->state != JOB_DONE) {
 		if (j->state == JOB_PENDING)
 			worker_start(w, j);
@@ -676,7 +672,7 @@ static void *worker_main(void *arg)
 
 		lock(r);
 		w->assigned = NULL;
-		j->owner = -1;
+		job_assign(j, -1);
 		r->running--;
 		r->idle[r->nidle++] = w->index;
 		xgrow(&r->doneq, &r->doneq_cap, r->ndoneq + 1, sizeof *r->doneq);
@@ -694,17 +690,10 @@ static void *worker_main(void *arg)
  * order, as dispatch() does in async mode. */
 static void dispatch_threads(struct runner *r)
 {
-	while (r->nready && r->nidle) {
-		struct job *j = &r->jobs[ready_pop(r)];
-		if (j->state != JOB_PENDING)
-			continue;
-		if (!may_start(r, j)) {
-			job_skip(j, stop_why(r));
-			finished(r, j);
-			continue;
-		}
+	struct job *j;
+	while (r->nidle && (j = ready_next(r))) {
 		struct worker *w = &r->workers[r->idle[--r->nidle]];
-		j->owner = (int)w->index;
+		job_assign(j, (int)w->index);
 		w->assigned = j;
 		r->running++;
 		pthread_cond_signal(&w->cv);
@@ -853,8 +842,207 @@ static void sample(void *ctx, struct progress_counts *c)
 	}
 }
 
+/* Undo a set-up that failed (nothing was started), in reverse. */
+static void setup_undo(struct runner *r)
+{
+	if (r->threaded) {
+		if (r->donefd >= 0) {
+			loop_del(r->env.loop, &r->w_done);
+			close(r->donefd);
+		}
+		pthread_cond_destroy(&r->ended_cv);
+		pthread_mutex_destroy(&r->mtx);
+		free(r->workers); /* (workers_start started none) */
+		free(r->idle);
+	}
+	free(r->env.scratch);
+	if (r->sigfd >= 0) {
+		loop_del(r->env.loop, &r->w_sig);
+		close(r->sigfd);
+	}
+	if (r->env.devnull >= 0)
+		close(r->env.devnull);
+	loop_free(r->env.loop);
+	contain_fini(&r->contain);
+	escaped_free(r->contain.orphans, r->contain.norphans);
+	free(r->jobs);
+}
+
+/* The shared env every job gets (workers copy it). */
+static void env_setup(struct runner *r)
+{
+	const struct run_config *cfg = r->cfg;
+	r->env.contain = &r->contain;
+	r->fds.runner = RUNNER_PASSING_FDS;
+	r->env.fds = &r->fds;
+	r->env.scratch = xmalloc(JOB_SCRATCH);
+	r->env.tag = cfg->tag;
+	r->env.timestamps = cfg->timestamps;
+	r->env.live_out_to_stderr = cfg->live_to_stderr;
+	r->env.spec = r->spec;
+	r->env.all = r->jobs;
+	r->ops.ended = on_ended;
+	r->ops.ready = on_ready;
+	r->ops.reap_orphans = reap_orphans;
+	r->ops.ctx = r;
+	r->env.ops = &r->ops;
+	r->env.run_t0 = now_ms(); /* before the workers copy env */
+}
+
+/* Containment, the loop, /dev/null, the signalfd, the env and thread
+ * mode's workers.  Returns 0, or -1 with *why (everything undone). */
+static int runner_setup(struct runner *r, char **why)
+{
+	if (contain_init(&r->contain, why) < 0) {
+		char *m = xasprintf("containment: %s", *why);
+		free(*why);
+		*why = m;
+		free(r->jobs);
+		if (r->threaded) {
+			pthread_cond_destroy(&r->ended_cv);
+			pthread_mutex_destroy(&r->mtx);
+		}
+		return -1;
+	}
+	/* from here on, every way out goes through contain_fini: nothing
+	 * of the run (its cgroup, the guardian) may outlive it */
+	const char *what = NULL;
+	r->env.devnull = -1;
+	r->env.loop = loop_new();
+	if (!r->env.loop) {
+		what = "cannot set up the event loop";
+		goto fail;
+	}
+	r->env.devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (r->env.devnull < 0) {
+		what = "cannot open /dev/null";
+		goto fail;
+	}
+	sigset_t set;
+	runner_signals(&set);
+	r->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (r->sigfd < 0 || loop_add(r->env.loop, &r->w_sig, r->sigfd, EPOLLIN, on_signal, r) < 0) {
+		/* an interrupt would never be seen */
+		what = "cannot set up signal handling";
+		goto fail;
+	}
+	env_setup(r);
+	if (r->threaded) {
+		r->donefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (r->donefd < 0 ||
+		    loop_add(r->env.loop, &r->w_done, r->donefd, EPOLLIN, on_done_queue, r) < 0 ||
+		    workers_start(r) < 0) {
+			what = "cannot start thread mode";
+			goto fail;
+		}
+		/* each worker may open a passing fd while it handles its job */
+		if ((size_t)r->fds.runner < r->nworkers)
+			r->fds.runner = (int)r->nworkers;
+	}
+	return 0;
+fail:
+	*why = xasprintf("%s: %s", what, strerror(errno));
+	setup_undo(r);
+	return -1;
+}
+
+/* Every job, its dependents and stdin.from readers; the first ready. */
+static void jobs_setup(struct runner *r)
+{
+	const struct spec *s = r->spec;
+	size_t steps_cap = 0;
+	for (size_t i = 0; i < r->n; i++)
+		job_init(&r->jobs[i], &s->jobs[i], i, &r->env);
+	for (size_t i = 0; i < r->n; i++) {
+		const struct job_spec *js = &s->jobs[i];
+		if (js->kind == KIND_STEPS) {
+			xgrow(&r->steps_jobs, &steps_cap, r->nsteps_jobs + 1, sizeof *r->steps_jobs);
+			r->steps_jobs[r->nsteps_jobs++] = i;
+		}
+		if (js->in.kind == IN_FROM)
+			job_add_reader(&r->jobs[js->in.from_idx]);
+		for (size_t k = 0; k < js->ndeps; k++)
+			job_add_dependent(&r->jobs[js->deps[k]], i);
+	}
+	for (size_t i = 0; i < r->n; i++)
+		if (!r->jobs[i].deps_left)
+			ready_push(r, i);
+}
+
+/* Run until every job is done (or the loop fails: res->error). */
+static void run_loop(struct runner *r)
+{
+	if (r->threaded) {
+		lock(r);
+		dispatch_threads(r);
+		unlock(r);
+	}
+	while (r->threaded && r->done < r->n) {
+		if (loop_run_once(r->env.loop, -1) < 0 && errno != EINTR) {
+			r->res->error = xasprintf("event loop: %s", strerror(errno));
+			break;
+		}
+	}
+	if (r->threaded) {
+		workers_stop(r);
+		loop_del(r->env.loop, &r->w_done);
+		close(r->donefd);
+		pthread_cond_destroy(&r->ended_cv);
+		pthread_mutex_destroy(&r->mtx);
+		r->threaded = false;
+	}
+	while (r->done < r->n) {
+		dispatch(r);
+		if (r->done == r->n)
+			break;
+		if (!r->running && !r->nready && !stalled_ok(r)) {
+			/* cannot happen: every pending job waits on a job that
+			 * will end; say so rather than hang */
+			free(r->res->error);
+			r->res->error = xasprintf("internal error: %zu jobs can never start",
+						  r->n - r->done);
+			break;
+		}
+		if (loop_run_once(r->env.loop, -1) < 0 && errno != EINTR) {
+			free(r->res->error);
+			r->res->error = xasprintf("event loop: %s", strerror(errno));
+			break;
+		}
+	}
+}
+
+/* The run is over: its figures, and everything of it let go. */
+static void runner_finish(struct runner *r)
+{
+	struct run_result *res = r->res;
+	timer_stop(r->env.loop, &r->t_run);
+	progress_finish(&r->progress, r->stop == STOP_SIGNAL ? "interrupted"
+			: res->counts[ST_OK] == r->n ? "ok" : "failed");
+	res->duration_ms = now_ms() - r->env.run_t0;
+	res->jobs = r->jobs;
+	res->njobs = r->n;
+	if (r->sigfd >= 0) {
+		loop_del(r->env.loop, &r->w_sig);
+		close(r->sigfd);
+	}
+	loop_del(r->env.loop, &r->w_out);
+	close(r->env.devnull);
+	loop_free(r->env.loop);
+	contain_fini(&r->contain);
+	res->orphans = r->contain.orphans;
+	res->norphans = r->contain.norphans;
+	free(r->env.scratch);
+	free(r->ready);
+	free(r->work);
+	free(r->tracked);
+	free(r->doneq);
+	free(r->steps_jobs);
+	res->fds_end = count_open_fds();
+	res->children_left = count_children();
+}
+
 int runner_run(const struct spec *s, const struct run_config *cfg,
-	       struct run_result *res)
+	       struct run_result *res, char **why)
 {
 	struct runner r = { 0 };
 	memset(res, 0, sizeof *res);
@@ -879,67 +1067,9 @@ int runner_run(const struct spec *s, const struct run_config *cfg,
 		r.limit = 1024;
 	r.donefd = -1;
 	res->limit = r.limit;
-
-	char *why = NULL;
-	if (contain_init(&r.contain, &why) < 0) {
-		fprintf(stderr, "piperun: containment: %s\n", why);
-		free(why);
-		free(r.jobs);
-		if (r.threaded) {
-			pthread_cond_destroy(&r.ended_cv);
-			pthread_mutex_destroy(&r.mtx);
-		}
+	*why = NULL;
+	if (runner_setup(&r, why) < 0)
 		return -1;
-	}
-	/* from here on, every way out goes through contain_fini: nothing
-	 * of the run (its cgroup, the guardian) may outlive it */
-	const char *what = NULL;
-	r.env.devnull = -1;
-	r.env.loop = loop_new();
-	if (!r.env.loop) {
-		what = "cannot set up the event loop";
-		goto fail;
-	}
-	r.env.devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (r.env.devnull < 0) {
-		what = "cannot open /dev/null";
-		goto fail;
-	}
-	sigset_t set;
-	runner_signals(&set);
-	r.sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (r.sigfd < 0 || loop_add(r.env.loop, &r.w_sig, r.sigfd, EPOLLIN, on_signal, &r) < 0) {
-		/* an interrupt would never be seen */
-		what = "cannot set up signal handling";
-		goto fail;
-	}
-	r.env.contain = &r.contain;
-	r.fds.runner = RUNNER_PASSING_FDS;
-	r.env.fds = &r.fds;
-	r.env.scratch = xmalloc(JOB_SCRATCH);
-	r.env.tag = cfg->tag;
-	r.env.timestamps = cfg->timestamps;
-	r.env.live_out_to_stderr = cfg->live_to_stderr;
-	r.env.spec = s;
-	r.env.all = r.jobs;
-	r.ops.ended = on_ended;
-	r.ops.ready = on_ready;
-	r.ops.reap_orphans = reap_orphans;
-	r.ops.ctx = &r;
-	r.env.ops = &r.ops;
-	r.env.run_t0 = now_ms(); /* before the workers copy env */
-	if (r.threaded) {
-		r.donefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (r.donefd < 0 ||
-		    loop_add(r.env.loop, &r.w_done, r.donefd, EPOLLIN, on_done_queue, &r) < 0 ||
-		    workers_start(&r) < 0) {
-			what = "cannot start thread mode";
-			goto fail;
-		}
-		/* each worker may open a passing fd while it handles its job */
-		if ((size_t)r.fds.runner < r.nworkers)
-			r.fds.runner = (int)r.nworkers;
-	}
 	res->containment = r.contain.mode;
 	res->jobs = r.jobs;
 	res->njobs = r.n;
@@ -951,119 +1081,14 @@ int runner_run(const struct spec *s, const struct run_config *cfg,
 	    (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
 		/* no events asked: EPOLLERR/EPOLLHUP come anyway */
 		loop_add(r.env.loop, &r.w_out, cfg->out_fd, 0, on_out_gone, &r);
-
-	for (size_t i = 0; i < r.n; i++)
-		job_init(&r.jobs[i], &s->jobs[i], i, &r.env);
-	size_t steps_cap = 0;
-	for (size_t i = 0; i < r.n; i++) {
-		const struct job_spec *js = &s->jobs[i];
-		if (js->kind == KIND_STEPS) {
-			xgrow(&r.steps_jobs, &steps_cap, r.nsteps_jobs + 1, sizeof *r.steps_jobs);
-			r.steps_jobs[r.nsteps_jobs++] = i;
-		}
-		r.jobs[i].deps_left = js->ndeps;
-		if (js->in.kind == IN_FROM)
-			r.jobs[js->in.from_idx].from_refs++;
-		for (size_t k = 0; k < js->ndeps; k++) {
-			struct job *d = &r.jobs[js->deps[k]];
-			xgrow(&d->rdeps, &d->rdeps_cap, d->nrdeps + 1, sizeof *d->rdeps);
-			d->rdeps[d->nrdeps++] = i;
-		}
-	}
-	for (size_t i = 0; i < r.n; i++)
-		if (!r.jobs[i].deps_left)
-			ready_push(&r, i);
+	jobs_setup(&r);
 	if (cfg->timeout > 0)
 		timer_start(r.env.loop, &r.t_run, r.env.run_t0 + cfg->timeout * 1000,
 			    on_run_timeout, &r);
-
 	progress_start(&r.progress, cfg->progress, r.env.loop, sample, &r);
-	if (r.threaded) {
-		lock(&r);
-		dispatch_threads(&r);
-		unlock(&r);
-	}
-	while (r.threaded && r.done < r.n) {
-		if (loop_run_once(r.env.loop, -1) < 0 && errno != EINTR) {
-			fprintf(stderr, "piperun: event loop: %s\n", strerror(errno));
-			break;
-		}
-	}
-	if (r.threaded) {
-		workers_stop(&r);
-		loop_del(r.env.loop, &r.w_done);
-		close(r.donefd);
-		pthread_cond_destroy(&r.ended_cv);
-		pthread_mutex_destroy(&r.mtx);
-		r.threaded = false;
-	}
-	while (r.done < r.n) {
-		dispatch(&r);
-		if (r.done == r.n)
-			break;
-		if (!r.running && !r.nready && !stalled_ok(&r)) {
-			/* cannot happen: every pending job waits on a job that
-			 * will end; say so rather than hang */
-			fprintf(stderr, "piperun: internal error: %zu jobs can never start\n",
-				r.n - r.done);
-			break;
-		}
-		if (loop_run_once(r.env.loop, -1) < 0 && errno != EINTR) {
-			fprintf(stderr, "piperun: event loop: %s\n", strerror(errno));
-			break;
-		}
-	}
-	timer_stop(r.env.loop, &r.t_run);
-	progress_finish(&r.progress, r.stop == STOP_SIGNAL ? "interrupted"
-			: res->counts[ST_OK] == r.n ? "ok" : "failed");
-	res->duration_ms = now_ms() - r.env.run_t0;
-	res->jobs = r.jobs;
-	res->njobs = r.n;
-	if (r.sigfd >= 0) {
-		loop_del(r.env.loop, &r.w_sig);
-		close(r.sigfd);
-	}
-	loop_del(r.env.loop, &r.w_out);
-	close(r.env.devnull);
-	loop_free(r.env.loop);
-	contain_fini(&r.contain);
-	res->orphans = r.contain.orphans;
-	res->norphans = r.contain.norphans;
-	free(r.env.scratch);
-	free(r.ready);
-	free(r.work);
-	free(r.tracked);
-	free(r.doneq);
-	free(r.steps_jobs);
-	res->fds_end = count_open_fds();
-	res->children_left = count_children();
+	run_loop(&r);
+	runner_finish(&r);
 	return 0;
-
-fail:
-	/* nothing was started: undo the set-up, in reverse */
-	fprintf(stderr, "piperun: %s: %s\n", what, strerror(errno));
-	if (r.threaded) {
-		if (r.donefd >= 0) {
-			loop_del(r.env.loop, &r.w_done);
-			close(r.donefd);
-		}
-		pthread_cond_destroy(&r.ended_cv);
-		pthread_mutex_destroy(&r.mtx);
-		free(r.workers); /* (workers_start started none) */
-		free(r.idle);
-	}
-	free(r.env.scratch);
-	if (r.sigfd >= 0) {
-		loop_del(r.env.loop, &r.w_sig);
-		close(r.sigfd);
-	}
-	if (r.env.devnull >= 0)
-		close(r.env.devnull);
-	loop_free(r.env.loop);
-	contain_fini(&r.contain);
-	escaped_free(r.contain.orphans, r.contain.norphans);
-	free(r.jobs);
-	return -1;
 }
 
 void run_result_free(struct run_result *res)
@@ -1071,6 +1096,8 @@ void run_result_free(struct run_result *res)
 	escaped_free(res->orphans, res->norphans);
 	res->orphans = NULL;
 	res->norphans = 0;
+	free(res->error);
+	res->error = NULL;
 	for (size_t i = 0; i < res->njobs; i++)
 		job_free(&res->jobs[i]);
 	free(res->jobs);

@@ -67,13 +67,17 @@ struct run_result {
 	struct escaped *orphans; /* process-group mode: adopted and stopped */
 	size_t norphans;
 	int children_left;       /* children (live or zombie) after the run */
+	char *error;             /* the run ended early: its event loop failed,
+				    or jobs could never start (the caller
+				    says so); NULL */
 };
 
-/* Run the jobs.  Returns 0, or -1 if the runner could not set itself up
- * (message on stderr).  The caller must have blocked the run's signals
- * (see runner_block_signals) before anything else. */
+/* Run the jobs.  Returns 0 (res->error may say the run ended early), or
+ * -1 with *why (malloc'd, the caller's) if the runner could not set
+ * itself up; it prints nothing.  The caller must have blocked the run's
+ * signals (see runner_block_signals) before anything else. */
 int runner_run(const struct spec *s, const struct run_config *cfg,
-	       struct run_result *res);
+	       struct run_result *res, char **why);
 void run_result_free(struct run_result *res);
 /* Block the signals the runner takes through its signalfd. */
 void runner_block_signals(void);

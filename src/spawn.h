@@ -25,7 +25,7 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 
-#include "spec.h"
+#include "rlimit.h"
 
 /* Record the signal mask, dispositions and RLIMIT_NOFILE piperun was
  * started with (children get them back), then set up the runner's own:

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "rlimit.h"
+
 enum job_kind { KIND_RUN, KIND_SHELL, KIND_PIPELINE, KIND_POOL, KIND_STEPS };
 enum run_mode { MODE_ASYNC, MODE_SERIAL, MODE_THREAD };
 
@@ -48,12 +50,6 @@ enum encoding { ENC_AUTO, ENC_UTF8, ENC_BASE64 };
 
 struct kv {
 	char *name, *value;
-};
-
-struct rlimit_spec {
-	const char *name;
-	int resource;
-	uint64_t value; /* soft = hard = value; RLIM_INFINITY for "unlimited" */
 };
 
 /* A steps job (item pipeline): items flow through steps, each with its

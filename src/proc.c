@@ -1,0 +1,387 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* proc.c - the one supervised process (see proc.h): declared stdio,
+ * containment joined at spawn, the pidfd watch, the exit decode and the
+ * signal-then-KILL ladder. */
+#include "config.h"
+#include "proc.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void stage_result_exited(struct stage_result *s, const struct spawn_exit *x)
+{
+	s->has_status = true;
+	s->exit_code = x->exit_code;
+	s->signal = x->signal;
+	s->user_ms = x->ru.ru_utime.tv_sec * 1e3 + x->ru.ru_utime.tv_usec / 1e3;
+	s->sys_ms = x->ru.ru_stime.tv_sec * 1e3 + x->ru.ru_stime.tv_usec / 1e3;
+	s->maxrss_kb = x->ru.ru_maxrss;
+}
+
+int stage_returncode(const struct stage_result *s)
+{
+	return s->signal ? -s->signal : s->exit_code;
+}
+
+int stage_shell_status(const struct stage_result *s)
+{
+	return s->signal ? 128 + s->signal : s->exit_code;
+}
+
+double proc_poll_backoff(double prev_ms)
+{
+	return prev_ms ? fmin(prev_ms * 2, 50.0) : 1.0;
+}
+
+static bool short_of_resources(int err)
+{
+	return err == EMFILE || err == ENFILE || err == EAGAIN || err == ENOMEM;
+}
+
+void proc_init(struct proc *p)
+{
+	memset(p, 0, sizeof *p);
+	p->pidfd = -1;
+	p->cj.dirfd = p->cj.procs_fd = -1;
+	p->status.exit_code = -1;
+}
+
+/* ------------------------------------------------------------- signals */
+
+/* Everything of its tree: its group and, in cgroup mode, its cgroup. */
+static bool tree_signal(struct proc *p, int sig)
+{
+	if (p->contain)
+		return contain_job_signal(p->contain, &p->cj, p->pid, sig);
+	return kill_group(p->pid, sig) == 0;
+}
+
+/* The ladder's send(): the tree, or the process alone when it shares
+ * our group.  The SIGCONT that follows a signal is not listed. */
+static bool ladder_send(void *ctx, int sig, bool follow_up)
+{
+	struct proc *p = ctx;
+	bool any;
+	if (p->pid <= 0)
+		return false;
+	if (p->group == PROC_GROUP_NONE) {
+		any = !p->exited && kill_pid(p->pid, sig) == 0;
+	} else {
+		if (!follow_up && p->contain)
+			contain_job_escaped(&p->cj, p->pid, &p->escaped, &p->nescaped,
+					    &p->escaped_cap);
+		any = tree_signal(p, sig);
+	}
+	if (any && !follow_up) {
+		xgrow(&p->term, &p->term_cap, p->nterm + 1, sizeof *p->term);
+		p->term[p->nterm].signal = sig;
+		p->term[p->nterm].at_ms = now_ms() - p->t0;
+		p->nterm++;
+	}
+	return any;
+}
+
+bool proc_terminate(struct proc *p, int sig, double kill_after)
+{
+	return p->pid > 0 && ladder_signal(&p->ladder, sig, kill_after);
+}
+
+bool proc_deadline(struct proc *p, int sig, double kill_after)
+{
+	return p->pid > 0 && ladder_signal_again(&p->ladder, sig, kill_after);
+}
+
+void proc_kill(struct proc *p)
+{
+	if (p->pid > 0)
+		ladder_kill(&p->ladder);
+}
+
+bool proc_signal(struct proc *p, int sig)
+{
+	if (p->pid <= 0)
+		return false;
+	if (p->group == PROC_GROUP_NONE)
+		return !p->exited && kill_pid(p->pid, sig) == 0;
+	return tree_signal(p, sig);
+}
+
+/* ---------------------------------------------------------------- exit */
+
+static void on_pid(struct watch *w, uint32_t ev)
+{
+	struct proc *p = w->data;
+	struct spawn_exit x;
+	int r = spawn_reap(p->pidfd, false, &x);
+	if ((r < 0 && errno == EINTR) || r == 0)
+		return; /* interrupted, or not exited yet (spurious wake-up) */
+	p->status.pid = p->pid;
+	if (r > 0)
+		stage_result_exited(&p->status, &x);
+	loop_del(p->loop, &p->w_pid);
+	close(p->pidfd);
+	p->pidfd = -1;
+	p->exited = true;
+	if (p->on_exit)
+		p->on_exit(p);
+}
+
+bool proc_alive(struct proc *p)
+{
+	if (p->pid <= 0 || p->group == PROC_GROUP_NONE)
+		return p->pid > 0 && !p->exited;
+	if (p->contain)
+		return contain_job_alive(p->contain, &p->cj, p->pid);
+	return kill_group(p->pid, 0) == 0 || errno == EPERM;
+}
+
+static void look(struct proc *p);
+
+static void on_poll(struct timer *t)
+{
+	look(t->data);
+}
+
+static void look(struct proc *p)
+{
+	if (p->group == PROC_GROUP_NONE) {
+		p->on_empty(p);
+		return;
+	}
+	if (p->on_look)
+		p->on_look(p);
+	if (!proc_alive(p)) {
+		p->on_empty(p);
+		return;
+	}
+	ladder_signal(&p->ladder, p->wait_sig, p->wait_kill_after);
+	p->poll_ms = proc_poll_backoff(p->poll_ms);
+	timer_start(p->loop, &p->t_poll, now_ms() + p->poll_ms, on_poll, p);
+}
+
+void proc_wait_empty(struct proc *p, int sig, double kill_after)
+{
+	p->wait_sig = sig;
+	p->wait_kill_after = kill_after;
+	look(p);
+}
+
+/* --------------------------------------------------------------- spawn */
+
+static int make_pipe(struct proc_stdio *io, int *child)
+{
+	int fds[2];
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return -1;
+	bool in = io->kind == PROC_STDIO_PIPE_IN;
+	io->fd = in ? fds[1] : fds[0];
+	*child = in ? fds[0] : fds[1];
+	fcntl(io->fd, F_SETFL, O_NONBLOCK);
+	return 0;
+}
+
+/* The child's fd of every slot; *owned says which are ours to close. */
+static int stdio_open(const struct proc_opts *o, int *child, bool *owned,
+		      struct proc_error *e)
+{
+	for (int k = 0; k < o->nstdio; k++) {
+		struct proc_stdio *io = &o->stdio[k];
+		owned[k] = false;
+		child[k] = -1;
+		switch (io->kind) {
+		case PROC_STDIO_NULL:
+			child[k] = open("/dev/null", O_RDWR | O_CLOEXEC);
+			owned[k] = child[k] >= 0;
+			break;
+		case PROC_STDIO_INHERIT:
+			child[k] = k;
+			break;
+		case PROC_STDIO_PIPE_IN:
+		case PROC_STDIO_PIPE_OUT:
+			io->fd = -1;
+			owned[k] = make_pipe(io, &child[k]) == 0;
+			break;
+		case PROC_STDIO_FD:
+			child[k] = io->fd;
+			break;
+		case PROC_STDIO_DUP:
+			child[k] = io->fd >= 0 && io->fd < k ? child[io->fd] : -1;
+			if (child[k] < 0)
+				errno = EINVAL;
+			break;
+		}
+		if (child[k] < 0) {
+			e->step = SPAWN_DUP;
+			e->err = errno;
+			e->slot = k;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The child's ends (what stdio_open made: all but the caller's pipe
+ * ends), once the child has them or nothing started. */
+static void close_child_ends(int n, const int *child, const bool *owned)
+{
+	for (int k = 0; k < n; k++)
+		if (owned[k])
+			close(child[k]);
+}
+
+/* The caller's pipe ends, when nothing is to be theirs after all. */
+static void close_caller_ends(const struct proc_opts *o, int n)
+{
+	for (int k = 0; k < n; k++) {
+		struct proc_stdio *io = &o->stdio[k];
+		if ((io->kind == PROC_STDIO_PIPE_IN || io->kind == PROC_STDIO_PIPE_OUT) &&
+		    io->fd >= 0) {
+			close(io->fd);
+			io->fd = -1;
+		}
+	}
+}
+
+/* spawn_start in the attempt's cgroup, or its process group when the
+ * cgroup cannot take it. */
+static int start(struct proc *p, struct spawn_opts *so, struct proc_error *e)
+{
+	struct spawn_error se;
+	so->cgroup_procs_fd = -1;
+	if (p->contain) {
+		so->cgroup_procs_fd = contain_job_prepare(p->contain, &p->cj);
+		if (so->cgroup_procs_fd < 0 && contain_mode_now(p->contain) == CONTAIN_CGROUP &&
+		    short_of_resources(errno)) {
+			e->step = SPAWN_CLONE;
+			e->err = errno;
+			contain_job_end(p->contain, &p->cj);
+			return -1;
+		}
+	}
+	int rc = spawn_start(so, &p->pid, &p->pidfd, &se);
+	if (rc < 0 && se.step == SPAWN_CGROUP && p->contain) {
+		/* cgroups exist but cannot take our processes (odd
+		 * delegation): the rest of the run uses process groups */
+		contain_job_end(p->contain, &p->cj);
+		contain_fallback(p->contain);
+		so->cgroup_procs_fd = -1;
+		rc = spawn_start(so, &p->pid, &p->pidfd, &se);
+	}
+	if (rc < 0) {
+		if (p->contain)
+			contain_job_end(p->contain, &p->cj);
+		p->pid = 0;
+		p->pidfd = -1;
+		e->step = se.step;
+		e->err = se.err;
+		return -1;
+	}
+	p->in_cgroup = so->cgroup_procs_fd >= 0;
+	if (p->contain)
+		contain_job_started(p->contain, &p->cj, p->pid);
+	return 0;
+}
+
+void proc_clear(struct proc *p)
+{
+	p->pid = 0;
+	p->pidfd = -1;
+	p->exited = p->in_cgroup = false;
+	memset(&p->status, 0, sizeof p->status);
+	p->status.exit_code = -1;
+	p->nterm = 0;
+	escaped_free(p->escaped, p->nescaped);
+	p->escaped = NULL;
+	p->nescaped = p->escaped_cap = 0;
+}
+
+static void reset(struct proc *p, const struct proc_opts *o)
+{
+	proc_clear(p);
+	p->group = o->group;
+	p->contain = o->group == PROC_GROUP_OWN ? o->contain : NULL;
+	p->loop = o->loop;
+	p->t0 = o->t0;
+	p->poll_ms = 0;
+	p->on_exit = o->on_exit;
+	p->on_look = o->on_look;
+	p->on_empty = o->on_empty;
+	p->ctx = o->ctx;
+	ladder_init(&p->ladder, o->loop, ladder_send, p);
+}
+
+int proc_spawn(struct proc *p, const struct proc_opts *o, struct proc_error *e)
+{
+	int child[PROC_MAX_STDIO];
+	bool owned[PROC_MAX_STDIO];
+	*e = (struct proc_error){ .step = SPAWN_OK, .slot = -1 };
+	reset(p, o);
+	if (o->nstdio < 3 || o->nstdio > PROC_MAX_STDIO) {
+		e->step = SPAWN_DUP;
+		e->err = EINVAL;
+		return -1;
+	}
+	int n = o->nstdio;
+	if (stdio_open(o, child, owned, e) < 0) {
+		close_child_ends(e->slot, child, owned);
+		close_caller_ends(o, e->slot);
+		return -1;
+	}
+	struct spawn_opts so = o->spawn;
+	memcpy(so.fd, child, sizeof so.fd);
+	so.extra_fds = n > 3 ? child + 3 : NULL;
+	so.nextra = n - 3;
+	so.pgid = o->group == PROC_GROUP_NONE ? -1 : 0;
+	int rc = start(p, &so, e);
+	close_child_ends(n, child, owned);
+	if (rc < 0) {
+		close_caller_ends(o, n);
+		return -1;
+	}
+	if (loop_add(p->loop, &p->w_pid, p->pidfd, EPOLLIN, on_pid, p) < 0) {
+		/* it could never be supervised: end it rather than hang */
+		e->step = SPAWN_OK;
+		e->err = errno;
+		e->unwatched = true;
+		proc_kill(p);
+		struct spawn_exit x;
+		spawn_reap(p->pidfd, true, &x);
+		close(p->pidfd);
+		p->pidfd = -1;
+		p->exited = true;
+		close_caller_ends(o, n);
+		return -1;
+	}
+	return 0;
+}
+
+void proc_end(struct proc *p)
+{
+	if (p->loop) {
+		timer_stop(p->loop, &p->t_poll);
+		ladder_reset(&p->ladder);
+	}
+	if (p->pidfd >= 0) {
+		loop_del(p->loop, &p->w_pid);
+		close(p->pidfd);
+		p->pidfd = -1;
+	}
+	if (p->contain)
+		contain_job_end(p->contain, &p->cj);
+}
+
+void proc_free(struct proc *p)
+{
+	free(p->term);
+	p->term = NULL;
+	p->nterm = p->term_cap = 0;
+	escaped_free(p->escaped, p->nescaped);
+	p->escaped = NULL;
+	p->nescaped = p->escaped_cap = 0;
+}

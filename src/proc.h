@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* proc.h - the one supervised process.
+ *
+ * A proc is one child that piperun started and watches to its end: a run
+ * job's command, a pipeline or steps host, the command of `piperun exec`,
+ * and (wave 2 of the redesign) a steps worker's child.  What it does, once
+ * for all of them:
+ *
+ *   - declared stdio (struct proc_stdio, after libuv's
+ *     uv_stdio_container_t): for each of the child's fds, /dev/null, the
+ *     caller's own fd, a pipe in or out made here, a given fd, or another
+ *     slot again;
+ *   - containment joined at spawn: PROC_GROUP_OWN leads a process group of
+ *     its own and, when given a struct contain in cgroup mode, joins a
+ *     cgroup of its own before exec; PROC_GROUP_NONE stays in the
+ *     caller's group and is signalled alone (exec --foreground; a steps
+ *     worker's child, which lives in its host's group so that the job's
+ *     signals reach it);
+ *   - its pidfd watched on a loop, the exit decoded once (struct
+ *     stage_result: status, exit code or signal, CPU times, peak RSS),
+ *     one on_exit callback;
+ *   - one way to stop it: proc_terminate(sig, kill_after) = sig, then
+ *     SIGCONT (a stopped process acts on the signal), then SIGKILL after
+ *     the grace (cgroup.kill in cgroup mode) - the ladder of ladder.h;
+ *     each signal that reached something is listed (term) with its time,
+ *     and processes that left the group but not the cgroup (escaped);
+ *   - after the process exited, proc_wait_empty() waits for what it left
+ *     in its group or cgroup to go, climbing the same ladder.
+ *
+ * A steps worker's child uses it as PROC_GROUP_NONE with contain NULL and
+ * its stdio as PROC_STDIO_PIPE_IN / PROC_STDIO_PIPE_OUT (or, for a pty,
+ * PROC_STDIO_FD twice with the slave end, which the worker closes after
+ * proc_spawn), proc_terminate(sig, kill_after) for its deadline and
+ * stops, and on_exit for its reaping.
+ *
+ * Ownership of fds, also on error:
+ *   PROC_STDIO_NULL      /dev/null, opened and closed by proc_spawn.
+ *   PROC_STDIO_INHERIT   the caller's fd of the same number (slots 0-2).
+ *   PROC_STDIO_PIPE_IN   a pipe the child reads; PIPE_OUT: one it writes.
+ *                        proc_spawn makes it (both ends CLOEXEC, the
+ *                        caller's end O_NONBLOCK) and closes the child's
+ *                        end once the child has it.  On success .fd is
+ *                        the caller's end and the caller owns it (closes
+ *                        it); on failure nothing is left open, .fd is -1.
+ *   PROC_STDIO_FD        .fd as it is: borrowed.  The caller keeps it and
+ *                        closes it when it likes (after proc_spawn
+ *                        returns, whatever it returned).
+ *   PROC_STDIO_DUP       the child's fd of slot .fd (a lower slot) again,
+ *                        e.g. stderr to stdout.
+ * The pidfd and the attempt's cgroup are the proc's: proc_end() closes
+ * and removes them.
+ *
+ * A proc belongs to one loop (one thread), like its timers. */
+#ifndef PIPERUN_PROC_H
+#define PIPERUN_PROC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "contain.h"
+#include "ladder.h"
+#include "loop.h"
+#include "spawn.h"
+
+/* How a process ended: the command's, or a pipeline stage's as its host
+ * reports it (chain.h). */
+struct stage_result {
+	pid_t pid;           /* 0: never started */
+	bool has_status;
+	int exit_code;       /* -1: none (killed) */
+	int signal;          /* 0: none */
+	double user_ms, sys_ms;
+	long maxrss_kb;
+};
+
+/* Fill s from a reaped child: status, CPU times, peak RSS. */
+void stage_result_exited(struct stage_result *s, const struct spawn_exit *x);
+/* The results' returncode: the exit code, or minus the signal. */
+int stage_returncode(const struct stage_result *s);
+/* A shell's status: the exit code, or 128 + the signal. */
+int stage_shell_status(const struct stage_result *s);
+
+/* A signal that reached the tree, for the record's termination list. */
+struct term_rec {
+	int signal;
+	double at_ms;        /* since proc_opts.t0 */
+};
+
+enum proc_stdio_kind {
+	PROC_STDIO_NULL, PROC_STDIO_INHERIT, PROC_STDIO_PIPE_IN, PROC_STDIO_PIPE_OUT,
+	PROC_STDIO_FD, PROC_STDIO_DUP,
+};
+
+struct proc_stdio {
+	enum proc_stdio_kind kind;
+	int fd;              /* FD: the fd; DUP: the slot; PIPE_*: set by
+				proc_spawn to the caller's end */
+};
+
+/* Slots: the child's 0, 1, 2, then its 3, 4, ... */
+#define PROC_MAX_STDIO (3 + SPAWN_MAX_EXTRA)
+
+enum proc_group {
+	PROC_GROUP_OWN,      /* a process group (and cgroup) of its own */
+	PROC_GROUP_NONE,     /* the caller's group; signalled alone */
+};
+
+struct proc;
+struct proc_opts {
+	/* what to run: path, argv, envp, cwd, nice, umask, rlimits,
+	 * pass_fds, block_signals, default_tty_signals (fd, extra_fds,
+	 * pgid and cgroup_procs_fd are proc_spawn's) */
+	struct spawn_opts spawn;
+	struct proc_stdio *stdio;  /* nstdio slots, updated (PIPE_*) */
+	int nstdio;
+	enum proc_group group;
+	struct contain *contain;   /* PROC_GROUP_OWN: the run's containment
+				      (a cgroup in cgroup mode); NULL: a
+				      process group only */
+	struct loop *loop;         /* the pidfd is watched here */
+	double t0;                 /* term times are since this (now_ms()) */
+	/* The process exited (p->status says how); the pidfd is closed. */
+	void (*on_exit)(struct proc *p);
+	/* proc_wait_empty: before each look at the group (reap orphans,
+	 * drain pipes); may be NULL. */
+	void (*on_look)(struct proc *p);
+	/* proc_wait_empty: nothing of it is left. */
+	void (*on_empty)(struct proc *p);
+	void *ctx;
+};
+
+struct proc_error {
+	enum spawn_step step;  /* SPAWN_CLONE also for a cgroup that could
+				  not be made for lack of fds or memory */
+	int err;
+	int slot;              /* >= 0: making that slot's pipe failed */
+	bool unwatched;        /* it started but could not be watched: it
+				  was killed and reaped */
+};
+
+struct proc {
+	pid_t pid;                 /* 0: not started; also its group */
+	int pidfd;                 /* -1 once reaped */
+	bool exited;
+	bool in_cgroup;            /* it joined a cgroup of its own */
+	enum proc_group group;
+	struct stage_result status;  /* once exited */
+	struct term_rec *term;     /* the signals sent to it (this spawn's) */
+	size_t nterm, term_cap;
+	struct escaped *escaped;   /* left its group, seen in its cgroup */
+	size_t nescaped, escaped_cap;
+	void *ctx;
+
+	/* private */
+	struct loop *loop;
+	struct watch w_pid;
+	struct contain *contain;
+	struct contain_job cj;
+	struct ladder ladder;
+	struct timer t_poll;
+	double poll_ms, t0;
+	int wait_sig;              /* proc_wait_empty's ladder */
+	double wait_kill_after;
+	void (*on_exit)(struct proc *p);
+	void (*on_look)(struct proc *p);
+	void (*on_empty)(struct proc *p);
+};
+
+/* Once, before anything else (no process, no lists). */
+void proc_init(struct proc *p);
+/* Forget the last spawn's process, status, term and escaped lists (a
+ * new attempt that may fail before it spawns). */
+void proc_clear(struct proc *p);
+/* Start the process and watch it.  Returns 0, or -1 with *e saying why
+ * (nothing is left running or open but the caller's own fds; a failure
+ * of the cgroup itself falls back to a process group for the rest of
+ * the run, contain_fallback()).  Resets term, escaped and status. */
+int proc_spawn(struct proc *p, const struct proc_opts *o, struct proc_error *e);
+/* Stop it: sig (then SIGCONT) to its tree, SIGKILL after kill_after
+ * seconds (0: never).  Once climbing, a second call does not repeat sig
+ * and a KILL already due keeps its time.  Returns whether sig reached
+ * anything. */
+bool proc_terminate(struct proc *p, int sig, double kill_after);
+/* A deadline passed: as proc_terminate, but sig goes out again and the
+ * KILL is re-armed kill_after from now even when already climbing. */
+bool proc_deadline(struct proc *p, int sig, double kill_after);
+/* SIGKILL to its tree, now. */
+void proc_kill(struct proc *p);
+/* Pass sig on to its tree (not listed in term, no ladder). */
+bool proc_signal(struct proc *p, int sig);
+/* Once exited: wait for the rest of its group (cgroup) to go, climbing
+ * the ladder with sig and kill_after, looking again with a backoff (1 ms
+ * doubling to 50 ms); on_empty when nothing is left (at once for
+ * PROC_GROUP_NONE). */
+void proc_wait_empty(struct proc *p, int sig, double kill_after);
+/* Is anything of its tree alive (after the process was reaped)? */
+bool proc_alive(struct proc *p);
+/* The attempt is over: stop the timers, close the pidfd (the process
+ * not reaped: it is left to the subreaper), leave the cgroup.  Idempotent.
+ * term, escaped and status stay for the record. */
+void proc_end(struct proc *p);
+/* Free the lists (after proc_end). */
+void proc_free(struct proc *p);
+/* The wait before looking again: 1 ms, doubling up to 50 ms. */
+double proc_poll_backoff(double prev_ms);
+
+#endif

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* test-contain.c - containment in process-group mode
+ * (PIPERUN_CONTAINMENT=pgroup): set-up with its guardian, a job's
+ * process joining its group, a signal to the group reaching a
+ * grandchild, empty detection, orphans reaped, and the fallback API. */
+#include "config.h"
+#include "contain.h"
+#include "spawn.h"
+#include "tap.h"
+#include "util.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static pid_t leader;
+
+static bool is_leader(pid_t pid, void *ctx)
+{
+	return pid == leader;
+}
+
+int main(void)
+{
+	spawn_init();
+	setenv("PIPERUN_CONTAINMENT", "pgroup", 1);
+	struct contain c;
+	char *why = NULL;
+	ok(contain_init(&c, &why) == 0, "init in process-group mode (%s)", why ? why : "ok");
+	is_int(c.mode, CONTAIN_PGROUP, "mode: process group");
+	is_str(contain_mode_name(c.mode), "process-group", "its name");
+	ok(c.guard_pid > 0 && kill(c.guard_pid, 0) == 0, "the guardian runs");
+
+	struct contain_job cj;
+	is_int(contain_job_prepare(&c, &cj), -1, "no cgroup.procs to join in this mode");
+	/* a leader that starts a grandchild in its group, then waits */
+	char *const argv[] = { "/bin/sh", "-c", "sleep 30 & wait", NULL };
+	struct spawn_opts o = { .path = argv[0], .argv = argv, .fd = { 0, 1, 2 },
+				.pgid = 0, .cgroup_procs_fd = -1 };
+	struct spawn_error se;
+	int pidfd;
+	ok(spawn_start(&o, &leader, &pidfd, &se) == 0, "spawn a leader");
+	contain_job_started(&c, &cj, leader);
+	ok(cj.slot > 0, "its group is in the guardian's table");
+	is_int(getpgid(leader), leader, "it leads its own group");
+	usleep(100 * 1000);
+	ok(contain_job_alive(&c, &cj, leader), "alive");
+
+	ok(contain_job_signal(&c, &cj, leader, SIGKILL), "KILL to the group reached it");
+	struct spawn_exit x;
+	ok(spawn_reap(pidfd, true, &x) == 1 && x.signal == SIGKILL, "the leader died of it");
+	close(pidfd);
+	/* the grandchild (an orphan now, reparented to us or init) goes too */
+	bool gone = false;
+	for (int i = 0; i < 200 && !gone; i++) {
+		contain_reap_orphans(&c, is_leader, NULL);
+		gone = !contain_job_alive(&c, &cj, leader);
+		if (!gone)
+			usleep(10 * 1000);
+	}
+	ok(gone, "the group is empty: the grandchild was killed too");
+	ok(!contain_job_signal(&c, &cj, leader, SIGTERM), "nothing left to signal");
+
+	size_t escaped_n = 0, cap = 0;
+	struct escaped *list = NULL;
+	contain_job_escaped(&cj, leader, &list, &escaped_n, &cap);
+	is_int(escaped_n, 0, "no escaped list without a cgroup");
+	contain_job_end(&c, &cj);
+	is_int(cj.slot, 0, "out of the guardian's table");
+
+	contain_fallback(&c);
+	is_int(contain_mode_now(&c), CONTAIN_PGROUP, "fallback: process groups from now");
+	contain_fini(&c);
+	ok(c.guard_pid == 0, "the guardian was let go and reaped");
+	escaped_free(c.orphans, c.norphans);
+	free(why);
+	return done_testing();
+}

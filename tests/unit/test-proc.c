@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* test-proc.c - the one supervised process (proc.h) against real
+ * children (sh and tests/helpers/probe): each kind of declared stdio, the
+ * exit decode (code, signal), the terminate ladder (TERM ignored: KILL
+ * after the grace; a stopped process is continued and acts on TERM) and
+ * process-group containment reaching a grandchild. */
+#include "config.h"
+#include "proc.h"
+#include "tap.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static struct loop *L;
+static int exits, empties;
+
+static void on_exit_cb(struct proc *p)
+{
+	exits++;
+}
+
+static void on_empty_cb(struct proc *p)
+{
+	empties++;
+}
+
+/* We are the children's subreaper: orphans that die are reaped here
+ * (never the proc's own process: its pidfd is its reaper). */
+static void on_look_cb(struct proc *p)
+{
+	siginfo_t si;
+	for (;;) {
+		memset(&si, 0, sizeof si);
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || !si.si_pid)
+			break;
+		if (si.si_pid == p->pid && !p->exited)
+			break;
+		waitid(P_PID, (id_t)si.si_pid, &si, WEXITED);
+	}
+}
+
+/* Run the loop until cond holds or ms pass; returns whether it held. */
+static bool run_until(const int *counter, int want, double ms)
+{
+	double end = now_ms() + ms;
+	while (*counter < want && now_ms() < end)
+		loop_run_once(L, 20);
+	return *counter >= want;
+}
+
+static const char *probe(void)
+{
+	const char *p = getenv("PROBE");
+	return p ? p : "tests/helpers/probe";
+}
+
+static int spawn(struct proc *p, char *const *argv, struct proc_stdio *io, int n,
+		 enum proc_group g)
+{
+	struct proc_opts o = {
+		.spawn = { .path = argv[0], .argv = argv },
+		.stdio = io, .nstdio = n, .group = g,
+		.loop = L, .t0 = now_ms(),
+		.on_exit = on_exit_cb, .on_look = on_look_cb, .on_empty = on_empty_cb,
+	};
+	struct proc_error e;
+	int rc = proc_spawn(p, &o, &e);
+	if (rc < 0)
+		printf("# spawn %s: step %s: %s\n", argv[0], spawn_step_name(e.step), strerror(e.err));
+	return rc;
+}
+
+static size_t read_all(int fd, char *buf, size_t n)
+{
+	size_t got = 0;
+	double end = now_ms() + 5000;
+	while (got < n - 1 && now_ms() < end) {
+		ssize_t r = read(fd, buf + got, n - 1 - got);
+		if (r > 0)
+			got += (size_t)r;
+		else if (r == 0)
+			break;
+		else if (errno == EAGAIN)
+			loop_run_once(L, 5);
+		else if (errno != EINTR)
+			break;
+	}
+	buf[got] = 0;
+	return got;
+}
+
+static void test_stdio(void)
+{
+	struct proc p;
+	char buf[64];
+	proc_init(&p);
+	/* pipe out, null in; stderr to stdout (dup) */
+	char *const a1[] = { "/bin/sh", "-c", "cat; echo out; echo err >&2", NULL };
+	struct proc_stdio io[3] = { { PROC_STDIO_NULL, -1 }, { PROC_STDIO_PIPE_OUT, -1 },
+				    { PROC_STDIO_DUP, 1 } };
+	exits = 0;
+	ok(spawn(&p, a1, io, 3, PROC_GROUP_OWN) == 0, "spawn: null in, pipe out, stderr dup'd");
+	read_all(io[1].fd, buf, sizeof buf);
+	is_str(buf, "out\nerr\n", "stdout and the dup'd stderr come through the pipe");
+	close(io[1].fd);
+	ok(run_until(&exits, 1, 5000), "on_exit once it exited");
+	ok(p.status.has_status && p.status.exit_code == 0 && p.status.pid == p.pid,
+	   "exit decoded: status 0, pid kept");
+	proc_end(&p);
+
+	/* pipe in; a given fd as stdout */
+	int fds[2];
+	ok(pipe2(fds, O_CLOEXEC) == 0, "a pipe of our own");
+	char *const a2[] = { "/bin/sh", "-c", "read x; echo \"got $x\"; exit 7", NULL };
+	struct proc_stdio io2[3] = { { PROC_STDIO_PIPE_IN, -1 }, { PROC_STDIO_FD, fds[1] },
+				     { PROC_STDIO_INHERIT, 2 } };
+	exits = 0;
+	ok(spawn(&p, a2, io2, 3, PROC_GROUP_OWN) == 0, "spawn: pipe in, given fd out");
+	ok(io2[0].fd >= 0 && (fcntl(io2[0].fd, F_GETFL) & O_NONBLOCK), "our end is non-blocking");
+	ok(fcntl(fds[1], F_GETFD) >= 0, "a given fd stays ours");
+	write(io2[0].fd, "41\n", 3);
+	close(io2[0].fd);
+	close(fds[1]);
+	read_all(fds[0], buf, sizeof buf);
+	close(fds[0]);
+	is_str(buf, "got 41\n", "it read what we fed, wrote to the given fd");
+	ok(run_until(&exits, 1, 5000), "exited");
+	is_int(p.status.exit_code, 7, "exit code decoded");
+	is_int(stage_returncode(&p.status), 7, "returncode = exit code");
+	is_int(stage_shell_status(&p.status), 7, "shell status = exit code");
+	proc_end(&p);
+
+	/* a bad dup: nothing started, nothing left open */
+	int before = count_open_fds();
+	struct proc_stdio io3[3] = { { PROC_STDIO_PIPE_IN, -1 }, { PROC_STDIO_PIPE_OUT, -1 },
+				     { PROC_STDIO_DUP, 2 } };
+	struct proc_opts o = { .spawn = { .path = "/bin/true", .argv = (char *const[]){ "true", NULL } },
+			       .stdio = io3, .nstdio = 3, .loop = L };
+	struct proc_error e;
+	ok(proc_spawn(&p, &o, &e) < 0 && e.slot == 2, "a slot that cannot be set up: -1, its slot");
+	is_int(count_open_fds(), before, "no fd left open on error");
+	ok(io3[0].fd == -1 && io3[1].fd == -1, "pipe slots say -1");
+	proc_free(&p);
+}
+
+static void test_signal_decode(void)
+{
+	struct proc p;
+	proc_init(&p);
+	char *const a[] = { "/bin/sh", "-c", "kill -USR1 $$; sleep 5", NULL };
+	struct proc_stdio io[3] = { { PROC_STDIO_NULL, -1 }, { PROC_STDIO_NULL, -1 },
+				    { PROC_STDIO_INHERIT, 2 } };
+	exits = 0;
+	ok(spawn(&p, a, io, 3, PROC_GROUP_OWN) == 0, "spawn a process that kills itself");
+	ok(run_until(&exits, 1, 5000), "exited");
+	ok(p.status.has_status && p.status.signal == SIGUSR1 && p.status.exit_code == -1,
+	   "signal decoded (exit_code -1)");
+	is_int(stage_returncode(&p.status), -SIGUSR1, "returncode = -signal");
+	is_int(stage_shell_status(&p.status), 128 + SIGUSR1, "shell status = 128 + signal");
+	proc_end(&p);
+	proc_free(&p);
+}
+
+static void test_ladder(void)
+{
+	struct proc p;
+	proc_init(&p);
+	char *const a[] = { (char *)probe(), "ignore-term", "30", NULL };
+	struct proc_stdio io[3] = { { PROC_STDIO_NULL, -1 }, { PROC_STDIO_NULL, -1 },
+				    { PROC_STDIO_INHERIT, 2 } };
+	exits = 0;
+	ok(spawn(&p, a, io, 3, PROC_GROUP_OWN) == 0, "spawn probe ignore-term");
+	usleep(100 * 1000); /* let it ignore TERM */
+	double t = now_ms();
+	ok(proc_terminate(&p, SIGTERM, 0.3), "TERM reached it");
+	ok(!proc_terminate(&p, SIGTERM, 0.3), "a second terminate does not repeat the signal");
+	ok(run_until(&exits, 1, 5000), "it ended");
+	ok(p.status.signal == SIGKILL, "by KILL, after the grace");
+	ok(now_ms() - t >= 250, "not before the grace (%.0f ms)", now_ms() - t);
+	ok(p.nterm == 2 && p.term[0].signal == SIGTERM && p.term[1].signal == SIGKILL,
+	   "termination lists TERM then KILL (SIGCONT not listed)");
+	proc_end(&p);
+
+	/* a stopped process is continued and acts on TERM */
+	char *const b[] = { "/bin/sleep", "30", NULL };
+	exits = 0;
+	ok(spawn(&p, b, io, 3, PROC_GROUP_OWN) == 0, "spawn sleep");
+	kill(p.pid, SIGSTOP);
+	usleep(50 * 1000);
+	t = now_ms();
+	proc_terminate(&p, SIGTERM, 10);
+	ok(run_until(&exits, 1, 3000), "the stopped process ended");
+	ok(p.status.signal == SIGTERM, "by TERM (SIGCONT followed it), not the KILL");
+	ok(now_ms() - t < 2000, "long before the grace");
+	proc_end(&p);
+	proc_free(&p);
+}
+
+static void test_group(void)
+{
+	struct proc p;
+	proc_init(&p);
+	char *const a[] = { (char *)probe(), "spawn-tree", "1", "30", "proc-test-tree", NULL };
+	struct proc_stdio io[3] = { { PROC_STDIO_NULL, -1 }, { PROC_STDIO_NULL, -1 },
+				    { PROC_STDIO_INHERIT, 2 } };
+	exits = empties = 0;
+	ok(spawn(&p, a, io, 3, PROC_GROUP_OWN) == 0, "spawn a tree (a grandchild sleeping)");
+	is_int(getpgid(p.pid), p.pid, "it leads a process group of its own");
+	ok(run_until(&exits, 1, 5000), "the child exited at once");
+	ok(proc_alive(&p), "its grandchild is still in the group");
+	proc_wait_empty(&p, SIGTERM, 2);
+	ok(run_until(&empties, 1, 5000), "on_empty: the group was emptied");
+	ok(!proc_alive(&p), "nothing of it is left");
+	ok(p.nterm >= 1 && p.term[0].signal == SIGTERM, "what was left got TERM");
+	proc_end(&p);
+
+	/* the caller's group: signalled alone, empty at its exit */
+	char *const b[] = { "/bin/sleep", "30", NULL };
+	exits = empties = 0;
+	ok(spawn(&p, b, io, 3, PROC_GROUP_NONE) == 0, "spawn in our own group");
+	is_int(getpgid(p.pid), getpgrp(), "it stays in our process group");
+	ok(proc_signal(&p, SIGTERM), "a signal reaches it alone");
+	ok(run_until(&exits, 1, 3000) && p.status.signal == SIGTERM, "it died of it");
+	proc_wait_empty(&p, SIGTERM, 1);
+	is_int(empties, 1, "PROC_GROUP_NONE: empty at once");
+	ok(!proc_signal(&p, SIGTERM), "no signal after it was reaped");
+	proc_end(&p);
+	proc_free(&p);
+}
+
+int main(void)
+{
+	spawn_init();
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	L = loop_new();
+	ok(L != NULL, "loop");
+	test_stdio();
+	test_signal_decode();
+	test_ladder();
+	test_group();
+	loop_free(L);
+	return done_testing();
+}
