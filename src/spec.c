@@ -93,9 +93,9 @@ struct ctx {
 	size_t nnul_texts, nul_texts_cap;
 };
 
-static void err(struct ctx *c, const char *path, const char *fmt, ...)
+static void spec_err(struct ctx *c, const char *path, const char *fmt, ...)
 	PRINTF(3, 4);
-static void err(struct ctx *c, const char *path, const char *fmt, ...)
+static void spec_err(struct ctx *c, const char *path, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -108,10 +108,10 @@ static void err(struct ctx *c, const char *path, const char *fmt, ...)
 	free(m);
 }
 
-static char *num_text(double d);
+static char *spec_num_text(double d);
 
 /* What a value is, for "expected X, got Y". */
-static char *describe(const cJSON *v)
+static char *spec_describe(const cJSON *v)
 {
 	if (!v)
 		return xstrdup("nothing");
@@ -135,7 +135,7 @@ static char *describe(const cJSON *v)
 		return buf_detach(&b);
 	}
 	if (cJSON_IsNumber(v))
-		return num_text(v->valuedouble);
+		return spec_num_text(v->valuedouble);
 	if (cJSON_IsBool(v))
 		return xstrdup(cJSON_IsTrue(v) ? "true" : "false");
 	if (cJSON_IsNull(v))
@@ -147,15 +147,15 @@ static char *describe(const cJSON *v)
 	return xstrdup("an invalid value");
 }
 
-static void expected(struct ctx *c, const char *path, const char *what,
+static void spec_expected(struct ctx *c, const char *path, const char *what,
 		     const cJSON *v)
 {
-	char *d = describe(v);
-	err(c, path, "expected %s, got %s", what, d);
+	char *d = spec_describe(v);
+	spec_err(c, path, "expected %s, got %s", what, d);
 	free(d);
 }
 
-static char *path_key(const char *path, const char *key)
+static char *spec_path_key(const char *path, const char *key)
 {
 	bool ident = *key && !isdigit((unsigned char)*key);
 	for (const char *p = key; *p && ident; p++)
@@ -175,7 +175,7 @@ static char *path_key(const char *path, const char *key)
 	return buf_detach(&b);
 }
 
-static char *path_idx(const char *path, size_t i)
+static char *spec_path_idx(const char *path, size_t i)
 {
 	return xasprintf("%s[%zu]", path, i);
 }
@@ -220,13 +220,13 @@ static const char *json_too_deep(const char *text, size_t len)
 	return NULL;
 }
 
-static cJSON *parse_json(struct ctx *c, const char *text, size_t len)
+static cJSON *spec_parse_json(struct ctx *c, const char *text, size_t len)
 {
 	if (memchr(text, 0, len)) {
 		const char *z = memchr(text, 0, len);
 		size_t line, col;
 		line_col(text, z, &line, &col);
-		err(c, NULL, "line %zu, column %zu: malformed JSON: NUL byte", line, col);
+		spec_err(c, NULL, "line %zu, column %zu: malformed JSON: NUL byte", line, col);
 		return NULL;
 	}
 	const char *end = NULL;
@@ -239,7 +239,7 @@ static cJSON *parse_json(struct ctx *c, const char *text, size_t len)
 		if (p < text + len) {
 			size_t line, col;
 			line_col(text, p, &line, &col);
-			err(c, NULL, "line %zu, column %zu: malformed JSON: unexpected content after the document", line, col);
+			spec_err(c, NULL, "line %zu, column %zu: malformed JSON: unexpected content after the document", line, col);
 			cJSON_Delete(root);
 			return NULL;
 		}
@@ -250,7 +250,7 @@ static cJSON *parse_json(struct ctx *c, const char *text, size_t len)
 	if (deep && deep == cJSON_GetErrorPtr()) {
 		size_t line, col;
 		line_col(text, deep, &line, &col);
-		err(c, NULL, "line %zu, column %zu: JSON nested more than %d levels deep (the limit)",
+		spec_err(c, NULL, "line %zu, column %zu: JSON nested more than %d levels deep (the limit)",
 		    line, col, CJSON_NESTING_LIMIT);
 		return NULL;
 	}
@@ -278,7 +278,7 @@ static cJSON *parse_json(struct ctx *c, const char *text, size_t len)
 			char want = depth && depth <= ARRAY_SIZE(open) ? (*open[depth - 1] == '[' ? ']' : '}') : 0;
 			if (!depth || (want && *p != want)) {
 				line_col(text, p, &line, &col);
-				err(c, NULL, "line %zu, column %zu: malformed JSON: unexpected '%c'", line, col, *p);
+				spec_err(c, NULL, "line %zu, column %zu: malformed JSON: unexpected '%c'", line, col, *p);
 				return NULL;
 			}
 			depth--;
@@ -287,7 +287,7 @@ static cJSON *parse_json(struct ctx *c, const char *text, size_t len)
 	line_col(text, text + len, &line, &col);
 	if (str) {
 		line_col(text, str, &l2, &c2);
-		err(c, NULL, "line %zu, column %zu: malformed JSON: unexpected end of input in the string that starts at line %zu, column %zu",
+		spec_err(c, NULL, "line %zu, column %zu: malformed JSON: unexpected end of input in the string that starts at line %zu, column %zu",
 		    line, col, l2, c2);
 		return NULL;
 	}
@@ -297,7 +297,7 @@ static cJSON *parse_json(struct ctx *c, const char *text, size_t len)
 		 * before the end of) the last opened bracket's content */
 		line_col(text, open[depth - 1], &l2, &c2);
 		if (!p || p >= open[depth - 1]) {
-			err(c, NULL, "line %zu, column %zu: malformed JSON: unexpected end of input ('%c' at line %zu, column %zu is never closed)",
+			spec_err(c, NULL, "line %zu, column %zu: malformed JSON: unexpected end of input ('%c' at line %zu, column %zu is never closed)",
 			    line, col, *open[depth - 1], l2, c2);
 			return NULL;
 		}
@@ -313,7 +313,7 @@ static cJSON *parse_json(struct ctx *c, const char *text, size_t len)
 	while (blank < len && strchr(" \t\r\n", text[blank]) && text[blank])
 		blank++;
 	if (p >= text + len && blank == len) {
-		err(c, NULL, "line %zu, column %zu: malformed JSON: empty document", line, col);
+		spec_err(c, NULL, "line %zu, column %zu: malformed JSON: empty document", line, col);
 	} else {
 		if (p >= text + len) {
 			/* brackets balance, so the fault is the last token */
@@ -331,7 +331,7 @@ static cJSON *parse_json(struct ctx *c, const char *text, size_t len)
 		for (size_t i = 0; i < k; i++)
 			if ((unsigned char)near[i] < 0x20)
 				near[i] = ' ';
-		err(c, NULL, "line %zu, column %zu: malformed JSON near \"%s\"", line, col, near);
+		spec_err(c, NULL, "line %zu, column %zu: malformed JSON near \"%s\"", line, col, near);
 	}
 	return NULL;
 }
@@ -483,7 +483,7 @@ static unsigned raw_hex4(const char *p)
 
 /* A string token's bytes, quotes off and escapes decoded, NUL bytes
  * kept: malloc'd, *n of them and a terminating NUL. */
-static char *raw_string(const char *tok, size_t len, size_t *n)
+static char *spec_raw_string(const char *tok, size_t len, size_t *n)
 {
 	struct buf b = { 0 };
 	buf_reserve(&b, len);
@@ -619,11 +619,11 @@ static char *raw_path(const struct raw_at *at)
 		return xstrdup("");
 	char *up = raw_path(at->up), *r;
 	if (!at->member)
-		r = path_idx(up, at->idx);
+		r = spec_path_idx(up, at->idx);
 	else if (raw_has_nul(at->key, at->keylen))
 		r = xasprintf("%s[%.*s]", up, (int)at->keylen, at->key);
 	else
-		r = path_key(up, at->member->string);
+		r = spec_path_key(up, at->member->string);
 	free(up);
 	return r;
 }
@@ -662,13 +662,13 @@ static void raw_check_visit(struct raw_walk *w, const cJSON *v, const struct raw
 			  : "a NUL character (\\u0000) cannot be used here (only stdin.text can hold one)";
 	} else if (cJSON_IsNumber(v) && (why = raw_num_problem(v, tok, len))) {
 		char *p = raw_path(at);
-		err(c, p, "%.*s %s", (int)len, tok, why);
+		spec_err(c, p, "%.*s %s", (int)len, tok, why);
 		free(p);
 		return;
 	}
 	if (why) {
 		char *p = raw_path(at);
-		err(c, p, "%s", why);
+		spec_err(c, p, "%s", why);
 		free(p);
 	}
 }
@@ -676,19 +676,19 @@ static void raw_check_visit(struct raw_walk *w, const cJSON *v, const struct raw
 /* What cJSON would lose: a \u0000 in a string (an error but where the
  * bytes are data, stdin.text, noted in c->nul_texts) and numbers it
  * cannot keep exactly.  Returns false after adding errors. */
-static bool check_raw(struct ctx *c, const cJSON *root, const char *text, size_t len)
+static bool spec_check_raw(struct ctx *c, const cJSON *root, const char *text, size_t len)
 {
 	size_t before = c->errs->n;
 	struct raw_walk w = { .visit = raw_check_visit, .arg = c };
 	if (!raw_walk(&w, root, text, len))
-		err(c, NULL, "internal error: the document reads differently the second time");
+		spec_err(c, NULL, "internal error: the document reads differently the second time");
 	return c->errs->n == before;
 }
 
 /* A spec number as text: an integer (within 2^53: the double holds it
  * exactly) as its digits, anything else the shortest text that reads
  * back as the same double. */
-static char *num_text(double d)
+static char *spec_num_text(double d)
 {
 	if (d == floor(d) && fabs(d) <= 9007199254740992.0)
 		return xasprintf("%lld", (long long)d);
@@ -722,7 +722,7 @@ static void json_print_str(struct buf *b, const char *s)
 
 /* JSON text of a value, compact, its numbers as num_text writes them
  * (cJSON_Print would write 1733460000000000 as 1.73346e+15). */
-static void json_print(struct buf *b, const cJSON *v)
+static void spec_json_print(struct buf *b, const cJSON *v)
 {
 	if (cJSON_IsObject(v) || cJSON_IsArray(v)) {
 		bool obj = cJSON_IsObject(v);
@@ -734,11 +734,11 @@ static void json_print(struct buf *b, const cJSON *v)
 				json_print_str(b, e->string);
 				buf_addch(b, ':');
 			}
-			json_print(b, e);
+			spec_json_print(b, e);
 		}
 		buf_addch(b, obj ? '}' : ']');
 	} else if (cJSON_IsNumber(v)) {
-		char *t = num_text(v->valuedouble);
+		char *t = spec_num_text(v->valuedouble);
 		buf_addstr(b, t);
 		free(t);
 	} else if (cJSON_IsString(v)) {
@@ -780,32 +780,32 @@ static bool raw_tokens(struct raw_toks *r, const cJSON *root, const char *text, 
 
 /* Duplicate keys anywhere in the document are errors: cJSON keeps both,
  * and a later lookup would silently pick one. */
-static void check_dups(struct ctx *c, const cJSON *v, const char *path)
+static void spec_check_dups(struct ctx *c, const cJSON *v, const char *path)
 {
 	if (cJSON_IsObject(v)) {
 		for (const cJSON *a = v->child; a; a = a->next) {
-			char *p = path_key(path, a->string);
+			char *p = spec_path_key(path, a->string);
 			for (const cJSON *b = v->child; b != a; b = b->next)
 				if (!strcmp(a->string, b->string)) {
-					err(c, p, "duplicate key \"%s\"", a->string);
+					spec_err(c, p, "duplicate key \"%s\"", a->string);
 					break;
 				}
-			check_dups(c, a, p);
+			spec_check_dups(c, a, p);
 			free(p);
 		}
 	} else if (cJSON_IsArray(v)) {
 		size_t i = 0;
 		for (const cJSON *a = v->child; a; a = a->next, i++) {
 			if (cJSON_IsObject(a) || cJSON_IsArray(a)) {
-				char *p = path_idx(path, i);
-				check_dups(c, a, p);
+				char *p = spec_path_idx(path, i);
+				spec_check_dups(c, a, p);
 				free(p);
 			}
 		}
 	}
 }
 
-static void check_keys(struct ctx *c, const cJSON *obj, const char *path,
+static void spec_check_keys(struct ctx *c, const cJSON *obj, const char *path,
 		       const char *const *allowed, const char *what)
 {
 	for (const cJSON *a = obj->child; a; a = a->next) {
@@ -816,8 +816,8 @@ static void check_keys(struct ctx *c, const cJSON *obj, const char *path,
 				break;
 			}
 		if (!ok) {
-			char *p = path_key(path, a->string);
-			err(c, p, "unknown key (%s)", what);
+			char *p = spec_path_key(path, a->string);
+			spec_err(c, p, "unknown key (%s)", what);
 			free(p);
 		}
 	}
@@ -825,17 +825,17 @@ static void check_keys(struct ctx *c, const cJSON *obj, const char *path,
 
 /* ------------------------------------------------------- typed getters */
 
-static bool get_bool(struct ctx *c, const cJSON *v, const char *path, bool *out)
+static bool spec_get_bool(struct ctx *c, const cJSON *v, const char *path, bool *out)
 {
 	if (!cJSON_IsBool(v)) {
-		expected(c, path, "true or false", v);
+		spec_expected(c, path, "true or false", v);
 		return false;
 	}
 	*out = cJSON_IsTrue(v);
 	return true;
 }
 
-static bool get_long(struct ctx *c, const cJSON *v, const char *path,
+static bool spec_get_long(struct ctx *c, const cJSON *v, const char *path,
 		     long min, long max, long *out)
 {
 	if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) ||
@@ -845,7 +845,7 @@ static bool get_long(struct ctx *c, const cJSON *v, const char *path,
 			what = xasprintf("an integer >= %ld", min);
 		else
 			what = xasprintf("an integer from %ld to %ld", min, max);
-		expected(c, path, what, v);
+		spec_expected(c, path, what, v);
 		free(what);
 		return false;
 	}
@@ -853,16 +853,16 @@ static bool get_long(struct ctx *c, const cJSON *v, const char *path,
 	return true;
 }
 
-static const char *get_str(struct ctx *c, const cJSON *v, const char *path)
+static const char *spec_get_str(struct ctx *c, const cJSON *v, const char *path)
 {
 	if (!cJSON_IsString(v)) {
-		expected(c, path, "a string", v);
+		spec_expected(c, path, "a string", v);
 		return NULL;
 	}
 	return v->valuestring;
 }
 
-static bool get_duration(struct ctx *c, const cJSON *v, const char *path, double *out)
+static bool spec_get_duration(struct ctx *c, const cJSON *v, const char *path, double *out)
 {
 	if (cJSON_IsNull(v)) {
 		*out = 0;
@@ -877,13 +877,13 @@ static bool get_duration(struct ctx *c, const cJSON *v, const char *path, double
 	if (r == 0)
 		return true;
 	if (r == -2 || (cJSON_IsNumber(v) && v->valuedouble > DUR_MAX))
-		expected(c, path, "a duration of at most " DUR_MAX_TEXT, v);
+		spec_expected(c, path, "a duration of at most " DUR_MAX_TEXT, v);
 	else
-		expected(c, path, "a duration like \"1.5s\"", v);
+		spec_expected(c, path, "a duration like \"1.5s\"", v);
 	return false;
 }
 
-static bool get_signal(struct ctx *c, const cJSON *v, const char *path, int *out)
+static bool spec_get_signal(struct ctx *c, const cJSON *v, const char *path, int *out)
 {
 	int s = -1;
 	if (cJSON_IsString(v))
@@ -893,7 +893,7 @@ static bool get_signal(struct ctx *c, const cJSON *v, const char *path, int *out
 		s = (int)v->valuedouble;
 	if (s <= 0) {
 		char *what = xasprintf("a signal like \"TERM\" or a number from 1 to %d", NSIG - 1);
-		expected(c, path, what, v);
+		spec_expected(c, path, what, v);
 		free(what);
 		return false;
 	}
@@ -936,7 +936,7 @@ static bool parse_size(const char *s, uint64_t *out)
 	return true;
 }
 
-static bool get_size(struct ctx *c, const cJSON *v, const char *path, uint64_t *out)
+static bool spec_get_size(struct ctx *c, const cJSON *v, const char *path, uint64_t *out)
 {
 	if (cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= 9e18 &&
 	    v->valuedouble == floor(v->valuedouble)) {
@@ -945,12 +945,12 @@ static bool get_size(struct ctx *c, const cJSON *v, const char *path, uint64_t *
 	}
 	if (cJSON_IsString(v) && parse_size(v->valuestring, out))
 		return true;
-	expected(c, path, "a size like 1048576 or \"16M\"", v);
+	spec_expected(c, path, "a size like 1048576 or \"16M\"", v);
 	return false;
 }
 
 /* An array of strings (a single string is accepted where noted). */
-static char **get_str_array(struct ctx *c, const cJSON *v, const char *path,
+static char **spec_get_str_array(struct ctx *c, const cJSON *v, const char *path,
 			    bool allow_single, bool allow_numbers, size_t *n)
 {
 	*n = 0;
@@ -962,7 +962,7 @@ static char **get_str_array(struct ctx *c, const cJSON *v, const char *path,
 		return r;
 	}
 	if (!cJSON_IsArray(v)) {
-		expected(c, path, allow_numbers ? "an array of strings or numbers" :
+		spec_expected(c, path, allow_numbers ? "an array of strings or numbers" :
 			 "an array of strings", v);
 		return NULL;
 	}
@@ -973,10 +973,10 @@ static char **get_str_array(struct ctx *c, const cJSON *v, const char *path,
 		if (cJSON_IsString(a)) {
 			r[i] = xstrdup(a->valuestring);
 		} else if (allow_numbers && cJSON_IsNumber(a)) {
-			r[i] = num_text(a->valuedouble);
+			r[i] = spec_num_text(a->valuedouble);
 		} else {
-			char *p = path_idx(path, i);
-			expected(c, p, "a string", a);
+			char *p = spec_path_idx(path, i);
+			spec_expected(c, p, "a string", a);
 			free(p);
 			r[i] = xstrdup("");
 			ok = false;
@@ -993,7 +993,7 @@ static char **get_str_array(struct ctx *c, const cJSON *v, const char *path,
 	return r;
 }
 
-static void free_strv(char **v, size_t n)
+static void spec_strv_free(char **v, size_t n)
 {
 	if (!v)
 		return;
@@ -1002,7 +1002,7 @@ static void free_strv(char **v, size_t n)
 	free(v);
 }
 
-static char **dup_strv(char *const *v, size_t n)
+static char **spec_strv_dup(char *const *v, size_t n)
 {
 	if (!v)
 		return NULL;
@@ -1061,56 +1061,56 @@ static const char *const top_keys[] = {
 static const char *const job_keys[] = { "name", COMMON_JOB_KEYS, "items", "queue",
 					"ordered", "on_error", "item_timeout", NULL };
 static const char *const default_keys[] = { COMMON_JOB_KEYS, NULL };
-static const char *const what_keys[] = { "run", "shell", "pipeline", "pool", "steps", NULL };
+static const char *const spec_what_keys[] = { "run", "shell", "pipeline", "pool", "steps", NULL };
 
 /* The value of a job field: the job's own, else the default.  *path is
  * set to where it came from (callers free it). */
-static const cJSON *field(const cJSON *job, const cJSON *defaults,
+static const cJSON *spec_field(const cJSON *job, const cJSON *defaults,
 			  const char *jpath, const char *key, char **path)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(job, key);
 	if (v) {
-		*path = path_key(jpath, key);
+		*path = spec_path_key(jpath, key);
 		return v;
 	}
 	if (defaults && (v = cJSON_GetObjectItemCaseSensitive(defaults, key))) {
-		*path = path_key("defaults", key);
+		*path = spec_path_key("defaults", key);
 		return v;
 	}
 	*path = NULL;
 	return NULL;
 }
 
-static bool parse_argv(struct ctx *c, const cJSON *v, const char *path,
+static bool spec_parse_argv(struct ctx *c, const cJSON *v, const char *path,
 		       struct targ **out, size_t *n)
 {
 	if (!cJSON_IsArray(v) || !cJSON_GetArraySize(v)) {
-		expected(c, path, "a non-empty argv array", v);
+		spec_expected(c, path, "a non-empty argv array", v);
 		return false;
 	}
 	size_t cnt = (size_t)cJSON_GetArraySize(v), i = 0;
 	struct targ *a = xcalloc(cnt, sizeof *a);
 	bool ok = true;
 	for (const cJSON *it = v->child; it; it = it->next, i++) {
-		char *p = path_idx(path, i);
+		char *p = spec_path_idx(path, i);
 		if (cJSON_IsString(it)) {
 			a[i].s = xstrdup(it->valuestring);
 		} else if (cJSON_IsObject(it)) {
 			static const char *const keys[] = { "base64", NULL };
-			check_keys(c, it, p, keys, "an argv item object has only \"base64\"");
+			spec_check_keys(c, it, p, keys, "an argv item object has only \"base64\"");
 			const cJSON *b = cJSON_GetObjectItemCaseSensitive(it, "base64");
 			unsigned char *bytes;
 			size_t blen;
-			char *bp = path_key(p, "base64");
+			char *bp = spec_path_key(p, "base64");
 			if (!cJSON_IsString(b)) {
-				expected(c, bp, "a base64 string", b);
+				spec_expected(c, bp, "a base64 string", b);
 				ok = false;
 			} else if (b64_decode(b->valuestring, strlen(b->valuestring),
 					      &bytes, &blen) < 0) {
-				expected(c, bp, "valid base64", b);
+				spec_expected(c, bp, "valid base64", b);
 				ok = false;
 			} else if (memchr(bytes, 0, blen)) {
-				err(c, bp, "an argv item cannot contain a NUL byte");
+				spec_err(c, bp, "an argv item cannot contain a NUL byte");
 				free(bytes);
 				ok = false;
 			} else {
@@ -1120,7 +1120,7 @@ static bool parse_argv(struct ctx *c, const cJSON *v, const char *path,
 			}
 			free(bp);
 		} else {
-			expected(c, p, "a string or {\"base64\": ...}", it);
+			spec_expected(c, p, "a string or {\"base64\": ...}", it);
 			ok = false;
 		}
 		if (!a[i].s)
@@ -1132,23 +1132,23 @@ static bool parse_argv(struct ctx *c, const cJSON *v, const char *path,
 	return ok;
 }
 
-static bool parse_env(struct ctx *c, const cJSON *v, const char *path,
+static bool spec_parse_env(struct ctx *c, const cJSON *v, const char *path,
 		      struct kv **env, size_t *n, size_t *cap)
 {
 	if (!cJSON_IsObject(v)) {
-		expected(c, path, "an object of NAME: \"value\"", v);
+		spec_expected(c, path, "an object of NAME: \"value\"", v);
 		return false;
 	}
 	bool ok = true;
 	for (const cJSON *e = v->child; e; e = e->next) {
-		char *p = path_key(path, e->string);
+		char *p = spec_path_key(path, e->string);
 		if (!*e->string || strchr(e->string, '=')) {
-			err(c, p, "an environment variable name cannot be empty or contain '='");
+			spec_err(c, p, "an environment variable name cannot be empty or contain '='");
 			ok = false;
 		} else if (!cJSON_IsString(e)) {
 			/* the value may be a secret (secret_env): name its type,
 			 * never echo it */
-			err(c, p, "expected a string, got %s",
+			spec_err(c, p, "expected a string, got %s",
 			    cJSON_IsNumber(e) ? "a number" : cJSON_IsBool(e) ? "a boolean" :
 			    cJSON_IsNull(e) ? "null" : cJSON_IsArray(e) ? "an array" : "an object");
 			ok = false;
@@ -1171,7 +1171,7 @@ static bool parse_env(struct ctx *c, const cJSON *v, const char *path,
 	return ok;
 }
 
-static bool parse_output(struct ctx *c, const cJSON *v, const char *path,
+static bool spec_parse_output(struct ctx *c, const cJSON *v, const char *path,
 			 bool is_stderr, struct io_spec *out)
 {
 	memset(out, 0, sizeof *out);
@@ -1197,15 +1197,15 @@ static bool parse_output(struct ctx *c, const cJSON *v, const char *path,
 	}
 	if (cJSON_IsObject(v)) {
 		static const char *const keys[] = { "file", "append", NULL };
-		check_keys(c, v, path, keys, "expected \"file\" and \"append\"");
-		char *fp = path_key(path, "file");
-		const char *f = get_str(c, cJSON_GetObjectItemCaseSensitive(v, "file"), fp);
+		spec_check_keys(c, v, path, keys, "expected \"file\" and \"append\"");
+		char *fp = spec_path_key(path, "file");
+		const char *f = spec_get_str(c, cJSON_GetObjectItemCaseSensitive(v, "file"), fp);
 		free(fp);
 		if (!f)
 			return false;
 		if (!*f) {
-			char *p = path_key(path, "file");
-			err(c, p, "expected a file name, got \"\"");
+			char *p = spec_path_key(path, "file");
+			spec_err(c, p, "expected a file name, got \"\"");
 			free(p);
 			return false;
 		}
@@ -1213,8 +1213,8 @@ static bool parse_output(struct ctx *c, const cJSON *v, const char *path,
 		out->path = xstrdup(f);
 		const cJSON *a = cJSON_GetObjectItemCaseSensitive(v, "append");
 		if (a) {
-			char *ap = path_key(path, "append");
-			bool ok = get_bool(c, a, ap, &out->append);
+			char *ap = spec_path_key(path, "append");
+			bool ok = spec_get_bool(c, a, ap, &out->append);
 			free(ap);
 			if (!ok)
 				return false;
@@ -1222,7 +1222,7 @@ static bool parse_output(struct ctx *c, const cJSON *v, const char *path,
 		return true;
 	}
 bad:
-	expected(c, path, is_stderr ?
+	spec_expected(c, path, is_stderr ?
 		 "\"capture\", \"tee\", \"inherit\", \"null\", \"stdout\" or {\"file\": ...}" :
 		 "\"capture\", \"tee\", \"inherit\", \"null\" or {\"file\": ...}", v);
 	return false;
@@ -1241,12 +1241,12 @@ static bool parse_stdin(struct ctx *c, const cJSON *v, const char *path,
 		return true;
 	}
 	if (!cJSON_IsObject(v) || cJSON_GetArraySize(v) == 0) {
-		expected(c, path, "null, \"inherit\" or an object with one of text, base64, file, random, from", v);
+		spec_expected(c, path, "null, \"inherit\" or an object with one of text, base64, file, random, from", v);
 		return false;
 	}
 	static const char *const keys[] = { "text", "base64", "file", "random", "seed", "from", NULL };
 	size_t before = c->errs->n;
-	check_keys(c, v, path, keys, "stdin takes one of text, base64, file, random (+ seed), from");
+	spec_check_keys(c, v, path, keys, "stdin takes one of text, base64, file, random (+ seed), from");
 	if (c->errs->n != before)
 		return false;
 	int kinds = 0;
@@ -1254,21 +1254,21 @@ static bool parse_stdin(struct ctx *c, const cJSON *v, const char *path,
 		if (strcmp(e->string, "seed"))
 			kinds++;
 	if (kinds != 1) {
-		err(c, path, "expected exactly one of text, base64, file, random, from");
+		spec_err(c, path, "expected exactly one of text, base64, file, random, from");
 		return false;
 	}
 	const cJSON *e;
 	char *p = NULL;
 	bool ok = true;
 	if ((e = cJSON_GetObjectItemCaseSensitive(v, "text"))) {
-		p = path_key(path, "text");
-		const char *s = get_str(c, e, p);
+		p = spec_path_key(path, "text");
+		const char *s = spec_get_str(c, e, p);
 		if ((ok = s != NULL)) {
 			in->kind = IN_TEXT;
 			/* cJSON stopped at a \u0000: the token has it all */
 			for (size_t i = 0; i < c->nnul_texts && s; i++)
 				if (c->nul_texts[i].v == e) {
-					in->data = raw_string(c->nul_texts[i].tok, c->nul_texts[i].len,
+					in->data = spec_raw_string(c->nul_texts[i].tok, c->nul_texts[i].len,
 							      &in->len);
 					s = NULL;
 				}
@@ -1278,12 +1278,12 @@ static bool parse_stdin(struct ctx *c, const cJSON *v, const char *path,
 			}
 		}
 	} else if ((e = cJSON_GetObjectItemCaseSensitive(v, "base64"))) {
-		p = path_key(path, "base64");
+		p = spec_path_key(path, "base64");
 		unsigned char *bytes;
 		size_t n;
 		if (!cJSON_IsString(e) ||
 		    b64_decode(e->valuestring, strlen(e->valuestring), &bytes, &n) < 0) {
-			expected(c, p, "valid base64", e);
+			spec_expected(c, p, "valid base64", e);
 			ok = false;
 		} else {
 			in->kind = IN_BASE64;
@@ -1291,24 +1291,24 @@ static bool parse_stdin(struct ctx *c, const cJSON *v, const char *path,
 			in->len = n;
 		}
 	} else if ((e = cJSON_GetObjectItemCaseSensitive(v, "file"))) {
-		p = path_key(path, "file");
-		const char *s = get_str(c, e, p);
+		p = spec_path_key(path, "file");
+		const char *s = spec_get_str(c, e, p);
 		if ((ok = s && *s)) {
 			in->kind = IN_FILE;
 			in->path = xstrdup(s);
 		} else if (s) {
-			expected(c, p, "a file name", e);
+			spec_expected(c, p, "a file name", e);
 		}
 	} else if ((e = cJSON_GetObjectItemCaseSensitive(v, "random"))) {
-		p = path_key(path, "random");
+		p = spec_path_key(path, "random");
 		uint64_t n;
-		if ((ok = get_size(c, e, p, &n))) {
+		if ((ok = spec_get_size(c, e, p, &n))) {
 			in->kind = IN_RANDOM;
 			in->nrandom = n;
 		}
 	} else if ((e = cJSON_GetObjectItemCaseSensitive(v, "from"))) {
-		p = path_key(path, "from");
-		const char *s = get_str(c, e, p);
+		p = spec_path_key(path, "from");
+		const char *s = spec_get_str(c, e, p);
 		if ((ok = s != NULL)) {
 			in->kind = IN_FROM;
 			in->from = xstrdup(s);
@@ -1317,14 +1317,14 @@ static bool parse_stdin(struct ctx *c, const cJSON *v, const char *path,
 	free(p);
 	const cJSON *seed = cJSON_GetObjectItemCaseSensitive(v, "seed");
 	if (seed) {
-		p = path_key(path, "seed");
+		p = spec_path_key(path, "seed");
 		if (in->kind != IN_RANDOM && ok) {
-			err(c, p, "\"seed\" goes with \"random\" only");
+			spec_err(c, p, "\"seed\" goes with \"random\" only");
 			ok = false;
 		} else if (!cJSON_IsNumber(seed) || seed->valuedouble < 0 ||
 			   seed->valuedouble != floor(seed->valuedouble) ||
 			   seed->valuedouble > 9007199254740992.0) {
-			expected(c, p, "an integer from 0 to 2^53", seed);
+			spec_expected(c, p, "an integer from 0 to 2^53", seed);
 			ok = false;
 		} else {
 			in->seeded = true;
@@ -1373,24 +1373,24 @@ static bool parse_rlimits(struct ctx *c, const cJSON *v, const char *path,
 			  struct job_spec *j)
 {
 	if (!cJSON_IsObject(v)) {
-		expected(c, path, "an object like {\"nofile\": 1024}", v);
+		spec_expected(c, path, "an object like {\"nofile\": 1024}", v);
 		return false;
 	}
 	bool ok = true;
 	size_t cap = 0;
 	for (const cJSON *e = v->child; e; e = e->next) {
-		char *p = path_key(path, e->string);
+		char *p = spec_path_key(path, e->string);
 		size_t k;
 		for (k = 0; k < ARRAY_SIZE(rlimit_names); k++)
 			if (!strcmp(rlimit_names[k].name, e->string))
 				break;
 		uint64_t val = 0;
 		if (k == ARRAY_SIZE(rlimit_names)) {
-			err(c, p, "unknown resource limit (as, core, cpu, data, fsize, locks, memlock, msgqueue, nice, nofile, nproc, rss, rtprio, rttime, sigpending, stack)");
+			spec_err(c, p, "unknown resource limit (as, core, cpu, data, fsize, locks, memlock, msgqueue, nice, nofile, nproc, rss, rtprio, rttime, sigpending, stack)");
 			ok = false;
 		} else if (cJSON_IsString(e) && !strcmp(e->valuestring, "unlimited")) {
 			val = RLIM_INFINITY;
-		} else if (!get_size(c, e, p, &val)) {
+		} else if (!spec_get_size(c, e, p, &val)) {
 			ok = false;
 		}
 		if (ok) {
@@ -1405,7 +1405,7 @@ static bool parse_rlimits(struct ctx *c, const cJSON *v, const char *path,
 	return ok;
 }
 
-static void tstage_free(struct tstage *s)
+static void spec_tstage_free(struct tstage *s)
 {
 	for (size_t i = 0; i < s->argc; i++)
 		free(s->argv[i].s);
@@ -1418,41 +1418,41 @@ static void tstage_free(struct tstage *s)
 	free(s->err.path);
 }
 
-static bool parse_stage(struct ctx *c, const cJSON *v, const char *path,
+static bool spec_parse_stage(struct ctx *c, const cJSON *v, const char *path,
 			struct tstage *st)
 {
 	memset(st, 0, sizeof *st);
 	if (cJSON_IsArray(v))
-		return parse_argv(c, v, path, &st->argv, &st->argc);
+		return spec_parse_argv(c, v, path, &st->argv, &st->argc);
 	if (!cJSON_IsObject(v)) {
-		expected(c, path, "an argv array or {\"run\": [...], \"env\": {...}, \"stderr\": ...}", v);
+		spec_expected(c, path, "an argv array or {\"run\": [...], \"env\": {...}, \"stderr\": ...}", v);
 		return false;
 	}
 	static const char *const keys[] = { "run", "env", "stderr", NULL };
-	check_keys(c, v, path, keys, "a stage has run, env, stderr");
+	spec_check_keys(c, v, path, keys, "a stage has run, env, stderr");
 	bool ok = true;
-	char *p = path_key(path, "run");
+	char *p = spec_path_key(path, "run");
 	const cJSON *run = cJSON_GetObjectItemCaseSensitive(v, "run");
 	if (!run) {
-		err(c, path, "a stage object needs \"run\"");
+		spec_err(c, path, "a stage object needs \"run\"");
 		ok = false;
 	} else {
-		ok &= parse_argv(c, run, p, &st->argv, &st->argc);
+		ok &= spec_parse_argv(c, run, p, &st->argv, &st->argc);
 	}
 	free(p);
 	const cJSON *e = cJSON_GetObjectItemCaseSensitive(v, "env");
 	if (e) {
 		size_t cap = 0;
-		p = path_key(path, "env");
-		ok &= parse_env(c, e, p, &st->env, &st->nenv, &cap);
+		p = spec_path_key(path, "env");
+		ok &= spec_parse_env(c, e, p, &st->env, &st->nenv, &cap);
 		free(p);
 	}
 	e = cJSON_GetObjectItemCaseSensitive(v, "stderr");
 	if (e) {
-		p = path_key(path, "stderr");
-		ok &= parse_output(c, e, p, true, &st->err);
+		p = spec_path_key(path, "stderr");
+		ok &= spec_parse_output(c, e, p, true, &st->err);
 		if (st->err.mode == IO_TEE) {
-			err(c, p, "a stage's stderr can be \"capture\", \"null\", \"stdout\", \"inherit\" or a file, not \"tee\"");
+			spec_err(c, p, "a stage's stderr can be \"capture\", \"null\", \"stdout\", \"inherit\" or a file, not \"tee\"");
 			ok = false;
 		}
 		st->has_err = true;
@@ -1463,16 +1463,16 @@ static bool parse_stage(struct ctx *c, const cJSON *v, const char *path,
 
 /* A pool job: `piperun pool` with these options; its items (JSON in the
  * spec) become its stdin, one JSON array per line. */
-static void parse_pool(struct ctx *c, const cJSON *v, const char *path, struct tmpl *t)
+static void spec_parse_pool(struct ctx *c, const cJSON *v, const char *path, struct tmpl *t)
 {
 	if (!cJSON_IsObject(v)) {
-		expected(c, path, "an object like {\"task\": \"gcd\", \"items\": [[12, 18]]}", v);
+		spec_expected(c, path, "an object like {\"task\": \"gcd\", \"items\": [[12, 18]]}", v);
 		return;
 	}
 	static const char *const keys[] = { "task", "plugin", "mode", "workers", "items",
 					    "items_file", "timeout", "fail_fast",
 					    "max_inflight", NULL };
-	check_keys(c, v, path, keys, "a pool has task, plugin, mode, workers, items, items_file, timeout, fail_fast, max_inflight");
+	spec_check_keys(c, v, path, keys, "a pool has task, plugin, mode, workers, items, items_file, timeout, fail_fast, max_inflight");
 	struct buf argv = { 0 };
 	size_t argc = 0;
 	char *argbuf[32];
@@ -1484,22 +1484,22 @@ static void parse_pool(struct ctx *c, const cJSON *v, const char *path, struct t
 	const cJSON *task = cJSON_GetObjectItemCaseSensitive(v, "task");
 	const cJSON *plugin = cJSON_GetObjectItemCaseSensitive(v, "plugin");
 	if (!task == !plugin) {
-		err(c, path, "expected \"task\" (gcd, factorize, sleep) or \"plugin\" (\"LIB.so:NAME\")");
+		spec_err(c, path, "expected \"task\" (gcd, factorize, sleep) or \"plugin\" (\"LIB.so:NAME\")");
 	} else if (task) {
-		p = path_key(path, "task");
-		const char *s = get_str(c, task, p);
+		p = spec_path_key(path, "task");
+		const char *s = spec_get_str(c, task, p);
 		if (s && strcmp(s, "gcd") && strcmp(s, "factorize") && strcmp(s, "sleep"))
-			expected(c, p, "gcd, factorize or sleep", task);
+			spec_expected(c, p, "gcd, factorize or sleep", task);
 		else if (s) {
 			ARG("--task");
 			ARG(s);
 		}
 		free(p);
 	} else {
-		p = path_key(path, "plugin");
-		const char *s = get_str(c, plugin, p);
+		p = spec_path_key(path, "plugin");
+		const char *s = spec_get_str(c, plugin, p);
 		if (s && !strchr(s, ':'))
-			expected(c, p, "\"LIB.so:NAME\"", plugin);
+			spec_expected(c, p, "\"LIB.so:NAME\"", plugin);
 		else if (s) {
 			ARG("--task-plugin");
 			ARG(s);
@@ -1507,10 +1507,10 @@ static void parse_pool(struct ctx *c, const cJSON *v, const char *path, struct t
 		free(p);
 	}
 	if ((e = cJSON_GetObjectItemCaseSensitive(v, "mode"))) {
-		p = path_key(path, "mode");
+		p = spec_path_key(path, "mode");
 		const char *s = cJSON_IsString(e) ? e->valuestring : "";
 		if (strcmp(s, "serial") && strcmp(s, "thread") && strcmp(s, "process") && strcmp(s, "async"))
-			expected(c, p, "serial, thread, process or async", e);
+			spec_expected(c, p, "serial, thread, process or async", e);
 		else {
 			ARG("--mode");
 			ARG(s);
@@ -1519,8 +1519,8 @@ static void parse_pool(struct ctx *c, const cJSON *v, const char *path, struct t
 	}
 	if ((e = cJSON_GetObjectItemCaseSensitive(v, "workers"))) {
 		long n;
-		p = path_key(path, "workers");
-		if (get_long(c, e, p, 1, 4096, &n)) {
+		p = spec_path_key(path, "workers");
+		if (spec_get_long(c, e, p, 1, 4096, &n)) {
 			char b[24];
 			snprintf(b, sizeof b, "%ld", n);
 			ARG("-j");
@@ -1530,8 +1530,8 @@ static void parse_pool(struct ctx *c, const cJSON *v, const char *path, struct t
 	}
 	if ((e = cJSON_GetObjectItemCaseSensitive(v, "timeout"))) {
 		double d;
-		p = path_key(path, "timeout");
-		if (get_duration(c, e, p, &d) && d > 0) {
+		p = spec_path_key(path, "timeout");
+		if (spec_get_duration(c, e, p, &d) && d > 0) {
 			char b[40];
 			snprintf(b, sizeof b, "%.6f", d);
 			ARG("--timeout");
@@ -1541,15 +1541,15 @@ static void parse_pool(struct ctx *c, const cJSON *v, const char *path, struct t
 	}
 	if ((e = cJSON_GetObjectItemCaseSensitive(v, "fail_fast"))) {
 		bool ff = false;
-		p = path_key(path, "fail_fast");
-		if (get_bool(c, e, p, &ff) && ff)
+		p = spec_path_key(path, "fail_fast");
+		if (spec_get_bool(c, e, p, &ff) && ff)
 			ARG("--fail-fast");
 		free(p);
 	}
 	if ((e = cJSON_GetObjectItemCaseSensitive(v, "max_inflight"))) {
 		long n;
-		p = path_key(path, "max_inflight");
-		if (get_long(c, e, p, 1, LONG_MAX, &n)) {
+		p = spec_path_key(path, "max_inflight");
+		if (spec_get_long(c, e, p, 1, LONG_MAX, &n)) {
 			char b[24];
 			snprintf(b, sizeof b, "%ld", n);
 			ARG("--max-inflight");
@@ -1560,10 +1560,10 @@ static void parse_pool(struct ctx *c, const cJSON *v, const char *path, struct t
 	const cJSON *items = cJSON_GetObjectItemCaseSensitive(v, "items");
 	const cJSON *file = cJSON_GetObjectItemCaseSensitive(v, "items_file");
 	if (items && file)
-		err(c, path, "expected \"items\" or \"items_file\", not both");
+		spec_err(c, path, "expected \"items\" or \"items_file\", not both");
 	if (file) {
-		p = path_key(path, "items_file");
-		const char *s = get_str(c, file, p);
+		p = spec_path_key(path, "items_file");
+		const char *s = spec_get_str(c, file, p);
 		if (s) {
 			ARG("--items");
 			ARG(s);
@@ -1571,16 +1571,16 @@ static void parse_pool(struct ctx *c, const cJSON *v, const char *path, struct t
 		free(p);
 	}
 	if (items) {
-		p = path_key(path, "items");
+		p = spec_path_key(path, "items");
 		if (!cJSON_IsArray(items)) {
-			expected(c, p, "an array of items (each an array of arguments)", items);
+			spec_expected(c, p, "an array of items (each an array of arguments)", items);
 		} else {
 			/* one JSON array per line: what `piperun pool` reads */
 			struct buf lines = { 0 };
 			for (const cJSON *it = items->child; it; it = it->next) {
 				if (!cJSON_IsArray(it))
 					buf_addch(&lines, '[');
-				json_print(&lines, it);
+				spec_json_print(&lines, it);
 				if (!cJSON_IsArray(it))
 					buf_addch(&lines, ']');
 				buf_addch(&lines, '\n');
@@ -1613,13 +1613,13 @@ const char *step_kind_name(enum step_kind k)
 	return n[k];
 }
 
-static const char *const steps_job_keys[] = { "items", "queue", "ordered", "on_error",
+static const char *const spec_steps_job_keys[] = { "items", "queue", "ordered", "on_error",
 					      "item_timeout", NULL };
 
 static void step_free(struct step_spec *st)
 {
 	free(st->name);
-	free_strv(st->argv, st->argc);
+	spec_strv_free(st->argv, st->argc);
 	free(st->exe);
 	free(st->exe_error);
 	free(st->task);
@@ -1636,7 +1636,7 @@ void steps_spec_free(struct steps_spec *s)
 	free(s);
 }
 
-static struct steps_spec *steps_dup(const struct steps_spec *s)
+static struct steps_spec *steps_spec_dup(const struct steps_spec *s)
 {
 	if (!s)
 		return NULL;
@@ -1648,7 +1648,7 @@ static struct steps_spec *steps_dup(const struct steps_spec *s)
 		struct step_spec *b = &d->steps[i];
 		*b = *a;
 		b->name = xstrdup(a->name);
-		b->argv = a->argv ? dup_strv(a->argv, a->argc) : NULL;
+		b->argv = a->argv ? spec_strv_dup(a->argv, a->argc) : NULL;
 		b->exe = a->exe ? xstrdup(a->exe) : NULL;
 		b->exe_error = a->exe_error ? xstrdup(a->exe_error) : NULL;
 		b->task = a->task ? xstrdup(a->task) : NULL;
@@ -1661,10 +1661,10 @@ static struct steps_spec *steps_dup(const struct steps_spec *s)
 static char **get_plain_argv(struct ctx *c, const cJSON *v, const char *path, size_t *n)
 {
 	if (!cJSON_IsArray(v) || !cJSON_GetArraySize(v)) {
-		expected(c, path, "a non-empty argv array of strings", v);
+		spec_expected(c, path, "a non-empty argv array of strings", v);
 		return NULL;
 	}
-	return get_str_array(c, v, path, false, false, n);
+	return spec_get_str_array(c, v, path, false, false, n);
 }
 
 static void parse_step(struct ctx *c, const cJSON *v, const char *path, size_t index,
@@ -1678,40 +1678,40 @@ static void parse_step(struct ctx *c, const cJSON *v, const char *path, size_t i
 	st->item_timeout = -1;
 	st->stall_warning = STALL_WARNING_DEFAULT;
 	if (!cJSON_IsObject(v)) {
-		expected(c, path, "a step object like {\"name\": \"resize\", \"workers\": 4, \"run\": [\"cmd\", \"{}\"]}", v);
+		spec_expected(c, path, "a step object like {\"name\": \"resize\", \"workers\": 4, \"run\": [\"cmd\", \"{}\"]}", v);
 		st->name = xasprintf("step%zu", index + 1);
 		return;
 	}
-	check_keys(c, v, path, keys, "a step has name, workers, queue, run, coprocess, task, plugin, args, stdin, pty, window, item_timeout, stall_warning");
+	spec_check_keys(c, v, path, keys, "a step has name, workers, queue, run, coprocess, task, plugin, args, stdin, pty, window, item_timeout, stall_warning");
 	const cJSON *e;
 	char *p = NULL;
-#define STEPKEY(k) (free(p), p = path_key(path, k), e = cJSON_GetObjectItemCaseSensitive(v, k))
+#define STEPKEY(k) (free(p), p = spec_path_key(path, k), e = cJSON_GetObjectItemCaseSensitive(v, k))
 	if (STEPKEY("name")) {
-		const char *s = get_str(c, e, p);
+		const char *s = spec_get_str(c, e, p);
 		if (s && (!*s || strpbrk(s, " \t\n")))
-			expected(c, p, "a non-empty name without spaces", e);
+			spec_expected(c, p, "a non-empty name without spaces", e);
 		else if (s)
 			st->name = xstrdup(s);
 	}
 	if (!st->name)
 		st->name = xasprintf("step%zu", index + 1);
 	long n;
-	if (STEPKEY("workers") && get_long(c, e, p, 1, 1024, &n))
+	if (STEPKEY("workers") && spec_get_long(c, e, p, 1, 1024, &n))
 		st->workers = (int)n;
-	if (STEPKEY("queue") && get_long(c, e, p, 1, 1000000, &n))
+	if (STEPKEY("queue") && spec_get_long(c, e, p, 1, 1000000, &n))
 		st->queue = n;
 	const char *kinds[] = { "run", "coprocess", "task", "plugin" };
 	int nk = 0, kind = -1;
 	for (int k = 0; k < 4; k++)
 		if (cJSON_GetObjectItemCaseSensitive(v, kinds[k])) {
 			if (nk++)
-				err(c, path, "expected exactly one of run, coprocess, task, plugin; found both \"%s\" and \"%s\"",
+				spec_err(c, path, "expected exactly one of run, coprocess, task, plugin; found both \"%s\" and \"%s\"",
 				    kinds[kind], kinds[k]);
 			else
 				kind = k;
 		}
 	if (!nk)
-		err(c, path, "expected one of run, coprocess, task, plugin; found none");
+		spec_err(c, path, "expected one of run, coprocess, task, plugin; found none");
 	if (nk == 1) {
 		STEPKEY(kinds[kind]);
 		switch (kind) {
@@ -1722,9 +1722,9 @@ static void parse_step(struct ctx *c, const cJSON *v, const char *path, size_t i
 			break;
 		case 2: {
 			st->kind = STEP_TASK;
-			const char *s = get_str(c, e, p);
+			const char *s = spec_get_str(c, e, p);
 			if (s && strcmp(s, "gcd") && strcmp(s, "factorize") && strcmp(s, "sleep"))
-				expected(c, p, "gcd, factorize or sleep (or \"plugin\": \"LIB.so:NAME\")", e);
+				spec_expected(c, p, "gcd, factorize or sleep (or \"plugin\": \"LIB.so:NAME\")", e);
 			else if (s)
 				st->task = xstrdup(s);
 			break;
@@ -1732,9 +1732,9 @@ static void parse_step(struct ctx *c, const cJSON *v, const char *path, size_t i
 		default: {
 			st->kind = STEP_TASK;
 			st->plugin = true;
-			const char *s = get_str(c, e, p);
+			const char *s = spec_get_str(c, e, p);
 			if (s && !strchr(s, ':'))
-				expected(c, p, "\"LIB.so:NAME\"", e);
+				spec_expected(c, p, "\"LIB.so:NAME\"", e);
 			else if (s)
 				st->task = xstrdup(s);
 			break;
@@ -1743,45 +1743,45 @@ static void parse_step(struct ctx *c, const cJSON *v, const char *path, size_t i
 	}
 	if (STEPKEY("args")) {
 		if (st->kind != STEP_TASK)
-			err(c, p, "\"args\" belongs to task steps (a run or coprocess step's argv has its arguments)");
+			spec_err(c, p, "\"args\" belongs to task steps (a run or coprocess step's argv has its arguments)");
 		else if (!cJSON_IsArray(e))
-			expected(c, p, "an array of task arguments", e);
+			spec_expected(c, p, "an array of task arguments", e);
 		else {
 			struct buf b = { 0 };
-			json_print(&b, e);
+			spec_json_print(&b, e);
 			st->args = buf_detach(&b);
 		}
 	}
 	if (STEPKEY("stdin")) {
 		if (st->kind != STEP_RUN)
-			err(c, p, "\"stdin\" belongs to run steps");
+			spec_err(c, p, "\"stdin\" belongs to run steps");
 		else if (!cJSON_IsNull(e))
-			expected(c, p, "null (the item is written to a run step's stdin unless \"stdin\": null)", e);
+			spec_expected(c, p, "null (the item is written to a run step's stdin unless \"stdin\": null)", e);
 		else
 			st->stdin_null = true;
 	}
 	if (STEPKEY("pty")) {
 		if (st->kind != STEP_COPROCESS)
-			err(c, p, "\"pty\" belongs to coprocess steps");
+			spec_err(c, p, "\"pty\" belongs to coprocess steps");
 		else
-			get_bool(c, e, p, &st->pty);
+			spec_get_bool(c, e, p, &st->pty);
 	}
 	if (STEPKEY("window")) {
 		if (st->kind != STEP_COPROCESS)
-			err(c, p, "\"window\" belongs to coprocess steps");
-		else if (get_long(c, e, p, 1, 4096, &n))
+			spec_err(c, p, "\"window\" belongs to coprocess steps");
+		else if (spec_get_long(c, e, p, 1, 4096, &n))
 			st->window = n;
 	}
 	if (STEPKEY("item_timeout")) {
 		double d;
-		if (get_duration(c, e, p, &d))
+		if (spec_get_duration(c, e, p, &d))
 			st->item_timeout = d;
 	}
 	if (STEPKEY("stall_warning")) {
 		double d;
 		if (st->kind != STEP_COPROCESS)
-			err(c, p, "\"stall_warning\" belongs to coprocess steps");
-		else if (get_duration(c, e, p, &d))
+			spec_err(c, p, "\"stall_warning\" belongs to coprocess steps");
+		else if (spec_get_duration(c, e, p, &d))
 			st->stall_warning = d;
 	}
 #undef STEPKEY
@@ -1797,13 +1797,13 @@ static void parse_items(struct ctx *c, const cJSON *v, const char *path, struct 
 		struct buf lines = { 0 };
 		size_t i = 0;
 		for (const cJSON *it = v->child; it; it = it->next, i++) {
-			char *ip = path_idx(path, i);
-			char *num = cJSON_IsNumber(it) ? num_text(it->valuedouble) : NULL;
+			char *ip = spec_path_idx(path, i);
+			char *num = cJSON_IsNumber(it) ? spec_num_text(it->valuedouble) : NULL;
 			const char *str = num ? num : cJSON_IsString(it) ? it->valuestring : NULL;
 			if (!str)
-				expected(c, ip, "a string or a number", it);
+				spec_expected(c, ip, "a string or a number", it);
 			else if (strchr(str, '\n'))
-				err(c, ip, "an item is one line; this one has a newline");
+				spec_err(c, ip, "an item is one line; this one has a newline");
 			else if (str) {
 				buf_addstr(&lines, str);
 				buf_addch(&lines, '\n');
@@ -1818,21 +1818,21 @@ static void parse_items(struct ctx *c, const cJSON *v, const char *path, struct 
 		return;
 	}
 	if (!cJSON_IsObject(v) || cJSON_GetArraySize(v) != 1) {
-		expected(c, path, "{\"count\": N}, {\"lines\": FILE or \"-\"}, {\"from\": JOB} or an array of strings", v);
+		spec_expected(c, path, "{\"count\": N}, {\"lines\": FILE or \"-\"}, {\"from\": JOB} or an array of strings", v);
 		return;
 	}
 	const cJSON *e = v->child;
-	char *p = path_key(path, e->string);
+	char *p = spec_path_key(path, e->string);
 	if (!strcmp(e->string, "count")) {
 		long n;
-		if (get_long(c, e, p, 0, (long)MAX_ITEMS, &n)) {
+		if (spec_get_long(c, e, p, 0, (long)MAX_ITEMS, &n)) {
 			s->items = ITEMS_COUNT;
 			s->count = (uint64_t)n;
 		}
 	} else if (!strcmp(e->string, "lines")) {
-		const char *f = get_str(c, e, p);
+		const char *f = spec_get_str(c, e, p);
 		if (f && !*f)
-			expected(c, p, "a file name or \"-\" (stdin)", e);
+			spec_expected(c, p, "a file name or \"-\" (stdin)", e);
 		else if (f && !strcmp(f, "-")) {
 			s->items = ITEMS_STDIN;
 			j->in.kind = IN_INHERIT;
@@ -1842,73 +1842,73 @@ static void parse_items(struct ctx *c, const cJSON *v, const char *path, struct 
 			j->in.path = xstrdup(f);
 		}
 	} else if (!strcmp(e->string, "from")) {
-		const char *f = get_str(c, e, p);
+		const char *f = spec_get_str(c, e, p);
 		if (f && !*f)
-			expected(c, p, "a job name", e);
+			spec_expected(c, p, "a job name", e);
 		else if (f) {
 			s->items = ITEMS_FROM;
 			j->in.kind = IN_FROM;
 			j->in.from = xstrdup(f);
 		}
 	} else {
-		err(c, p, "unknown key (items are {\"count\": N}, {\"lines\": FILE or \"-\"}, {\"from\": JOB} or an array of strings)");
+		spec_err(c, p, "unknown key (items are {\"count\": N}, {\"lines\": FILE or \"-\"}, {\"from\": JOB} or an array of strings)");
 	}
 	free(p);
 }
 
 /* host: a description (steps_describe), whose items may be "stdin". */
-static void parse_steps(struct ctx *c, const cJSON *job, const cJSON *v, const char *jpath,
+static void spec_parse_steps(struct ctx *c, const cJSON *job, const cJSON *v, const char *jpath,
 			struct job_spec *j, bool host)
 {
 	struct steps_spec *s = j->steps = xcalloc(1, sizeof *s);
 	s->queue = 100;
 	s->mode = -1;
-	char *p = path_key(jpath, "steps");
+	char *p = spec_path_key(jpath, "steps");
 	if (!cJSON_IsArray(v) || !cJSON_GetArraySize(v)) {
-		expected(c, p, "a non-empty array of steps", v);
+		spec_expected(c, p, "a non-empty array of steps", v);
 	} else if (cJSON_GetArraySize(v) > MAX_STEPS) {
-		err(c, p, "a steps job has at most %d steps, got %d", MAX_STEPS, cJSON_GetArraySize(v));
+		spec_err(c, p, "a steps job has at most %d steps, got %d", MAX_STEPS, cJSON_GetArraySize(v));
 	} else {
 		s->nsteps = (size_t)cJSON_GetArraySize(v);
 		s->steps = xcalloc(s->nsteps, sizeof *s->steps);
 		size_t i = 0;
 		for (const cJSON *e = v->child; e; e = e->next, i++) {
-			char *sp = path_idx(p, i);
+			char *sp = spec_path_idx(p, i);
 			parse_step(c, e, sp, i, &s->steps[i]);
 			free(sp);
 		}
 		for (size_t a = 0; a < s->nsteps; a++)
 			for (size_t b = 0; b < a; b++)
 				if (!strcmp(s->steps[a].name, s->steps[b].name)) {
-					char *sp = path_idx(p, a);
-					err(c, sp, "a step named \"%s\" comes earlier; step names are unique",
+					char *sp = spec_path_idx(p, a);
+					spec_err(c, sp, "a step named \"%s\" comes earlier; step names are unique",
 					    s->steps[a].name);
 					free(sp);
 					break;
 				}
 	}
 	const cJSON *e;
-#define JOBKEY(k) (free(p), p = path_key(jpath, k), e = cJSON_GetObjectItemCaseSensitive(job, k))
+#define JOBKEY(k) (free(p), p = spec_path_key(jpath, k), e = cJSON_GetObjectItemCaseSensitive(job, k))
 	if (JOBKEY("items") && host && cJSON_IsString(e) && !strcmp(e->valuestring, "stdin"))
 		s->items = ITEMS_STDIN;
 	else if (e)
 		parse_items(c, e, p, j);
 	else
-		err(c, jpath, "a steps job needs \"items\": {\"count\": N}, {\"lines\": FILE or \"-\"}, {\"from\": JOB} or an array of strings");
+		spec_err(c, jpath, "a steps job needs \"items\": {\"count\": N}, {\"lines\": FILE or \"-\"}, {\"from\": JOB} or an array of strings");
 	long n;
-	if (JOBKEY("queue") && get_long(c, e, p, 1, 1000000, &n))
+	if (JOBKEY("queue") && spec_get_long(c, e, p, 1, 1000000, &n))
 		s->queue = n;
 	if (JOBKEY("ordered"))
-		get_bool(c, e, p, &s->ordered);
+		spec_get_bool(c, e, p, &s->ordered);
 	if (JOBKEY("on_error")) {
 		const char *str = cJSON_IsString(e) ? e->valuestring : "";
 		if (!strcmp(str, "stop"))
 			s->stop_on_error = true;
 		else if (strcmp(str, "drop"))
-			expected(c, p, "\"drop\" (the default) or \"stop\"", e);
+			spec_expected(c, p, "\"drop\" (the default) or \"stop\"", e);
 	}
 	if (JOBKEY("item_timeout"))
-		get_duration(c, e, p, &s->item_timeout);
+		spec_get_duration(c, e, p, &s->item_timeout);
 #undef JOBKEY
 	free(p);
 }
@@ -1980,15 +1980,15 @@ struct steps_spec *steps_desc_parse(const char *text, size_t len, char **why)
 	struct errlist errs = { 0 };
 	struct ctx c = { .file = "steps description", .errs = &errs };
 	struct job_spec j = { 0 };
-	cJSON *root = parse_json(&c, text, len);
+	cJSON *root = spec_parse_json(&c, text, len);
 	if (root && !cJSON_IsObject(root))
-		expected(&c, NULL, "an object", root);
+		spec_expected(&c, NULL, "an object", root);
 	if (root && cJSON_IsObject(root)) {
 		static const char *const keys[] = { "items", "queue", "ordered", "on_error",
 						    "item_timeout", "mode", "signal",
 						    "kill_after", "steps", NULL };
-		check_keys(&c, root, "", keys, "not a description field");
-		parse_steps(&c, root, cJSON_GetObjectItemCaseSensitive(root, "steps"), "", &j, true);
+		spec_check_keys(&c, root, "", keys, "not a description field");
+		spec_parse_steps(&c, root, cJSON_GetObjectItemCaseSensitive(root, "steps"), "", &j, true);
 		const cJSON *e;
 		/* programs were resolved by the runner */
 		for (size_t i = 0; i < j.steps->nsteps; i++)
@@ -1999,9 +1999,9 @@ struct steps_spec *steps_desc_parse(const char *text, size_t len, char **why)
 			j.steps->mode = !strcmp(m, "thread") ? MODE_THREAD : MODE_ASYNC;
 		}
 		if ((e = cJSON_GetObjectItemCaseSensitive(root, "signal")))
-			get_signal(&c, e, "signal", &j.steps->signal);
+			spec_get_signal(&c, e, "signal", &j.steps->signal);
 		if ((e = cJSON_GetObjectItemCaseSensitive(root, "kill_after")))
-			get_duration(&c, e, "kill_after", &j.steps->kill_after);
+			spec_get_duration(&c, e, "kill_after", &j.steps->kill_after);
 	}
 	cJSON_Delete(root);
 	free(j.in.data);
@@ -2037,20 +2037,20 @@ static void parse_job(struct ctx *c, const cJSON *job, const cJSON *defaults,
 	t->repeat = 1;
 
 	if (!cJSON_IsObject(job)) {
-		expected(c, t->path, "a job object", job);
+		spec_expected(c, t->path, "a job object", job);
 		return;
 	}
-	check_keys(c, job, t->path, job_keys, "not a job field");
+	spec_check_keys(c, job, t->path, job_keys, "not a job field");
 
 	const cJSON *v;
 	char *p = NULL;
-#define FIELD(key) (free(p), p = NULL, v = field(job, defaults, t->path, key, &p))
+#define FIELD(key) (free(p), p = NULL, v = spec_field(job, defaults, t->path, key, &p))
 
 	if ((v = cJSON_GetObjectItemCaseSensitive(job, "name"))) {
-		p = path_key(t->path, "name");
-		const char *s = get_str(c, v, p);
+		p = spec_path_key(t->path, "name");
+		const char *s = spec_get_str(c, v, p);
 		if (s && !*s)
-			err(c, p, "expected a non-empty name, got \"\"");
+			spec_err(c, p, "expected a non-empty name, got \"\"");
 		else if (s)
 			j->name = xstrdup(s);
 	}
@@ -2060,64 +2060,64 @@ static void parse_job(struct ctx *c, const cJSON *job, const cJSON *defaults,
 	/* What the job runs: the job's own choice wins over a default one. */
 	const cJSON *src = job;
 	bool any = false;
-	for (size_t i = 0; what_keys[i]; i++)
-		if (cJSON_GetObjectItemCaseSensitive(job, what_keys[i]))
+	for (size_t i = 0; spec_what_keys[i]; i++)
+		if (cJSON_GetObjectItemCaseSensitive(job, spec_what_keys[i]))
 			any = true;
 	if (!any)
 		src = defaults;
 	const char *what = NULL;
 	int nwhat = 0;
-	for (size_t i = 0; src && what_keys[i]; i++)
-		if (cJSON_GetObjectItemCaseSensitive(src, what_keys[i])) {
+	for (size_t i = 0; src && spec_what_keys[i]; i++)
+		if (cJSON_GetObjectItemCaseSensitive(src, spec_what_keys[i])) {
 			if (nwhat++)
-				err(c, t->path, "expected exactly one of run, shell, pipeline, pool, steps; found both \"%s\" and \"%s\"",
-				    what, what_keys[i]);
+				spec_err(c, t->path, "expected exactly one of run, shell, pipeline, pool, steps; found both \"%s\" and \"%s\"",
+				    what, spec_what_keys[i]);
 			else
-				what = what_keys[i];
+				what = spec_what_keys[i];
 		}
 	if (!nwhat)
-		err(c, t->path, "expected one of run, shell, pipeline, pool, steps; found none");
+		spec_err(c, t->path, "expected one of run, shell, pipeline, pool, steps; found none");
 	if (nwhat == 1) {
 		const char *jp = src == job ? t->path : "defaults";
 		free(p);
-		p = path_key(jp, what);
+		p = spec_path_key(jp, what);
 		v = cJSON_GetObjectItemCaseSensitive(src, what);
 		if (!strcmp(what, "run")) {
 			j->kind = KIND_RUN;
 			t->stages = xcalloc(1, sizeof *t->stages);
 			t->nstages = 1;
-			parse_argv(c, v, p, &t->stages[0].argv, &t->stages[0].argc);
+			spec_parse_argv(c, v, p, &t->stages[0].argv, &t->stages[0].argc);
 		} else if (!strcmp(what, "shell")) {
 			j->kind = KIND_SHELL;
-			const char *s = get_str(c, v, p);
+			const char *s = spec_get_str(c, v, p);
 			if (s)
 				j->shell = xstrdup(s);
 			t->shell_path = xstrdup(p);
 		} else if (!strcmp(what, "pipeline")) {
 			j->kind = KIND_PIPELINE;
 			if (!cJSON_IsArray(v) || !cJSON_GetArraySize(v)) {
-				expected(c, p, "a non-empty array of stages", v);
+				spec_expected(c, p, "a non-empty array of stages", v);
 			} else if (cJSON_GetArraySize(v) > SPAWN_STAGES_MAX) {
-				err(c, p, "a pipeline has at most %d stages, got %d",
+				spec_err(c, p, "a pipeline has at most %d stages, got %d",
 				    SPAWN_STAGES_MAX, cJSON_GetArraySize(v));
 			} else {
 				size_t n = (size_t)cJSON_GetArraySize(v), i = 0;
 				t->stages = xcalloc(n, sizeof *t->stages);
 				t->nstages = n;
 				for (const cJSON *s = v->child; s; s = s->next, i++) {
-					char *sp = path_idx(p, i);
-					parse_stage(c, s, sp, &t->stages[i]);
+					char *sp = spec_path_idx(p, i);
+					spec_parse_stage(c, s, sp, &t->stages[i]);
 					free(sp);
 				}
 			}
 		} else if (!strcmp(what, "pool")) {
 			j->kind = KIND_POOL;
-			parse_pool(c, v, p, t);
+			spec_parse_pool(c, v, p, t);
 		} else if (src != job) {
-			err(c, p, "a steps job names its steps itself (not in defaults)");
+			spec_err(c, p, "a steps job names its steps itself (not in defaults)");
 		} else {
 			j->kind = KIND_STEPS;
-			parse_steps(c, job, v, t->path, j, false);
+			spec_parse_steps(c, job, v, t->path, j, false);
 			t->stages = xcalloc(1, sizeof *t->stages);
 			t->nstages = 1;
 			t->stages[0].argc = 2;
@@ -2127,44 +2127,44 @@ static void parse_job(struct ctx *c, const cJSON *job, const cJSON *defaults,
 		}
 	}
 	if (j->kind != KIND_STEPS) {
-		for (size_t k = 0; steps_job_keys[k]; k++)
-			if (cJSON_GetObjectItemCaseSensitive(job, steps_job_keys[k])) {
+		for (size_t k = 0; spec_steps_job_keys[k]; k++)
+			if (cJSON_GetObjectItemCaseSensitive(job, spec_steps_job_keys[k])) {
 				free(p);
-				p = path_key(t->path, steps_job_keys[k]);
-				err(c, p, "\"%s\" belongs to steps jobs", steps_job_keys[k]);
+				p = spec_path_key(t->path, spec_steps_job_keys[k]);
+				spec_err(c, p, "\"%s\" belongs to steps jobs", spec_steps_job_keys[k]);
 			}
 	}
 
 	size_t envcap = 0;
 	if (defaults && (v = cJSON_GetObjectItemCaseSensitive(defaults, "env")))
-		parse_env(c, v, "defaults.env", &j->env, &j->nenv, &envcap);
+		spec_parse_env(c, v, "defaults.env", &j->env, &j->nenv, &envcap);
 	if ((v = cJSON_GetObjectItemCaseSensitive(job, "env"))) {
 		free(p);
-		p = path_key(t->path, "env");
-		parse_env(c, v, p, &j->env, &j->nenv, &envcap);
+		p = spec_path_key(t->path, "env");
+		spec_parse_env(c, v, p, &j->env, &j->nenv, &envcap);
 	}
 	if (FIELD("env_clear"))
-		get_bool(c, v, p, &j->env_clear);
+		spec_get_bool(c, v, p, &j->env_clear);
 	if (FIELD("unset"))
-		j->unset = get_str_array(c, v, p, false, false, &j->nunset);
+		j->unset = spec_get_str_array(c, v, p, false, false, &j->nunset);
 	if (FIELD("secret_env"))
-		j->secret = get_str_array(c, v, p, false, false, &j->nsecret);
+		j->secret = spec_get_str_array(c, v, p, false, false, &j->nsecret);
 	if (FIELD("cwd")) {
-		const char *s = get_str(c, v, p);
+		const char *s = spec_get_str(c, v, p);
 		if (s && !*s)
-			expected(c, p, "a directory", v);
+			spec_expected(c, p, "a directory", v);
 		else if (s)
 			j->cwd = xstrdup(s);
 	}
 	if (FIELD("stdin") && j->kind == KIND_STEPS && cJSON_GetObjectItemCaseSensitive(job, "stdin"))
-		err(c, p, "a steps job reads its items from \"items\" (e.g. {\"lines\": \"-\"} for stdin)");
+		spec_err(c, p, "a steps job reads its items from \"items\" (e.g. {\"lines\": \"-\"} for stdin)");
 	else if (FIELD("stdin") && !j->pool_items_given && j->kind != KIND_STEPS)
 		parse_stdin(c, v, p, &j->in);
 	if (FIELD("stdout")) {
-		parse_output(c, v, p, false, &j->out);
+		spec_parse_output(c, v, p, false, &j->out);
 	}
 	if (FIELD("stderr"))
-		parse_output(c, v, p, true, &j->err);
+		spec_parse_output(c, v, p, true, &j->err);
 	if (FIELD("encoding")) {
 		const char *s = cJSON_IsString(v) ? v->valuestring : "";
 		if (!strcmp(s, "auto"))
@@ -2174,35 +2174,35 @@ static void parse_job(struct ctx *c, const cJSON *job, const cJSON *defaults,
 		else if (!strcmp(s, "base64"))
 			j->encoding = ENC_BASE64;
 		else
-			expected(c, p, "\"auto\", \"utf-8\" or \"base64\"", v);
+			spec_expected(c, p, "\"auto\", \"utf-8\" or \"base64\"", v);
 	}
 	if (FIELD("max_output"))
-		get_size(c, v, p, &j->max_output);
+		spec_get_size(c, v, p, &j->max_output);
 	if (FIELD("digest"))
-		get_bool(c, v, p, &j->digest);
+		spec_get_bool(c, v, p, &j->digest);
 	if (FIELD("timeout"))
-		get_duration(c, v, p, &j->timeout);
+		spec_get_duration(c, v, p, &j->timeout);
 	if (FIELD("signal"))
-		get_signal(c, v, p, &j->signal);
+		spec_get_signal(c, v, p, &j->signal);
 	if (FIELD("kill_after"))
-		get_duration(c, v, p, &j->kill_after);
+		spec_get_duration(c, v, p, &j->kill_after);
 	if (FIELD("expect")) {
 		if (cJSON_IsNumber(v)) {
 			long x;
-			if (get_long(c, v, p, -64, 255, &x)) {
+			if (spec_get_long(c, v, p, -64, 255, &x)) {
 				j->expect = xmalloc(sizeof *j->expect);
 				j->expect[0] = (int)x;
 				j->nexpect = 1;
 			}
 		} else if (!cJSON_IsArray(v) || !cJSON_GetArraySize(v)) {
-			expected(c, p, "a non-empty array of exit codes", v);
+			spec_expected(c, p, "a non-empty array of exit codes", v);
 		} else {
 			size_t n = (size_t)cJSON_GetArraySize(v), i = 0;
 			j->expect = xcalloc(n, sizeof *j->expect);
 			for (const cJSON *e = v->child; e; e = e->next, i++) {
-				char *ep = path_idx(p, i);
+				char *ep = spec_path_idx(p, i);
 				long x;
-				if (get_long(c, e, ep, -64, 255, &x))
+				if (spec_get_long(c, e, ep, -64, 255, &x))
 					j->expect[i] = (int)x;
 				free(ep);
 			}
@@ -2211,38 +2211,38 @@ static void parse_job(struct ctx *c, const cJSON *job, const cJSON *defaults,
 	}
 	if (FIELD("retries")) {
 		long x;
-		if (get_long(c, v, p, 0, 1000000, &x))
+		if (spec_get_long(c, v, p, 0, 1000000, &x))
 			j->retries = (int)x;
 	}
 	if (FIELD("retry_delay"))
-		get_duration(c, v, p, &j->retry_delay);
+		spec_get_duration(c, v, p, &j->retry_delay);
 	if (FIELD("retry_backoff")) {
 		if (!cJSON_IsNumber(v) || !(v->valuedouble >= 1.0) || v->valuedouble > 1000)
-			expected(c, p, "a number from 1 to 1000", v);
+			spec_expected(c, p, "a number from 1 to 1000", v);
 		else
 			j->retry_backoff = v->valuedouble;
 	}
 	if (FIELD("repeat")) {
-		if (get_long(c, v, p, 1, MAX_JOBS, &t->repeat))
+		if (spec_get_long(c, v, p, 1, MAX_JOBS, &t->repeat))
 			t->has_repeat = true;
 	}
 	if (FIELD("foreach")) {
-		t->foreach = get_str_array(c, v, p, false, true, &t->nforeach);
+		t->foreach = spec_get_str_array(c, v, p, false, true, &t->nforeach);
 		if (t->foreach && !t->nforeach)
-			expected(c, p, "a non-empty array", v);
+			spec_expected(c, p, "a non-empty array", v);
 		else if (t->foreach)
 			t->has_foreach = true;
 		t->foreach_path = xstrdup(p);
 	}
 	if (FIELD("after"))
-		j->after = get_str_array(c, v, p, true, false, &j->nafter);
+		j->after = spec_get_str_array(c, v, p, true, false, &j->nafter);
 	if (FIELD("always"))
-		get_bool(c, v, p, &j->always);
+		spec_get_bool(c, v, p, &j->always);
 	if (FIELD("pipefail"))
-		get_bool(c, v, p, &j->pipefail);
+		spec_get_bool(c, v, p, &j->pipefail);
 	if (FIELD("nice")) {
 		long x;
-		if (get_long(c, v, p, -20, 19, &x)) {
+		if (spec_get_long(c, v, p, -20, 19, &x)) {
 			j->has_nice = true;
 			j->nice = (int)x;
 		}
@@ -2263,21 +2263,21 @@ static void parse_job(struct ctx *c, const cJSON *job, const cJSON *defaults,
 			j->has_umask = true;
 			j->umask = (mode_t)m;
 		} else {
-			expected(c, p, "an octal string like \"022\"", v);
+			spec_expected(c, p, "an octal string like \"022\"", v);
 		}
 	}
 	if (FIELD("rlimits"))
 		parse_rlimits(c, v, p, j);
 	if (FIELD("pass_fds")) {
 		if (!cJSON_IsArray(v)) {
-			expected(c, p, "an array of file descriptor numbers", v);
+			spec_expected(c, p, "an array of file descriptor numbers", v);
 		} else {
 			size_t n = (size_t)cJSON_GetArraySize(v), i = 0;
 			j->pass_fds = xcalloc(n ? n : 1, sizeof *j->pass_fds);
 			for (const cJSON *e = v->child; e; e = e->next, i++) {
-				char *ep = path_idx(p, i);
+				char *ep = spec_path_idx(p, i);
 				long x;
-				if (get_long(c, e, ep, 3, 65535, &x))
+				if (spec_get_long(c, e, ep, 3, 65535, &x))
 					j->pass_fds[i] = (int)x;
 				free(ep);
 			}
@@ -2287,19 +2287,19 @@ static void parse_job(struct ctx *c, const cJSON *job, const cJSON *defaults,
 	if (j->kind == KIND_POOL) {
 		if (j->pool_items_given && cJSON_GetObjectItemCaseSensitive(job, "stdin")) {
 			free(p);
-			p = path_key(t->path, "stdin");
-			err(c, p, "a pool job with \"items\" takes its items as stdin");
+			p = spec_path_key(t->path, "stdin");
+			spec_err(c, p, "a pool job with \"items\" takes its items as stdin");
 		}
 		if (j->out.mode != IO_CAPTURE) {
 			free(p);
-			p = path_key(t->path, "stdout");
-			err(c, p, "a pool job's stdout is its results; it is always captured");
+			p = spec_path_key(t->path, "stdout");
+			spec_err(c, p, "a pool job's stdout is its results; it is always captured");
 		}
 	}
 	if ((j->kind == KIND_PIPELINE || j->kind == KIND_STEPS) && j->npass_fds) {
 		free(p);
-		p = path_key(t->path, "pass_fds");
-		err(c, p, "pass_fds is not supported for %s jobs (their host uses fds 3 and up)",
+		p = spec_path_key(t->path, "pass_fds");
+		spec_err(c, p, "pass_fds is not supported for %s jobs (their host uses fds 3 and up)",
 		    job_kind_name(j->kind));
 	}
 	free(p);
@@ -2354,7 +2354,7 @@ static void io_copy(struct io_spec *d, const struct io_spec *s)
 }
 
 /* One concrete job from a template. */
-static void instantiate(const struct tmpl *t, struct job_spec *j, char *name,
+static void spec_instantiate(const struct tmpl *t, struct job_spec *j, char *name,
 			const char *value, size_t index)
 {
 	const struct job_spec *s = &t->j;
@@ -2374,14 +2374,14 @@ static void instantiate(const struct tmpl *t, struct job_spec *j, char *name,
 		if (shell_subst(s->shell, t->has_foreach ? NULL : value, index, &sc, &why) == 0) {
 			j->shell = sc.script;
 			pass_value = sc.takes_value;
-		} else {        /* expand() reported it and made no copies */
+		} else {        /* spec_expand() reported it and made no copies */
 			free(why);
 			j->shell = xstrdup(s->shell);
 		}
 	}
 	j->env = dup_env(s->env, s->nenv, value, index, subst);
-	j->unset = dup_strv(s->unset, s->nunset);
-	j->secret = dup_strv(s->secret, s->nsecret);
+	j->unset = spec_strv_dup(s->unset, s->nunset);
+	j->secret = spec_strv_dup(s->secret, s->nsecret);
 	j->secret_values = NULL;
 	j->nsecret_values = 0;
 	j->cwd = s->cwd ? (subst ? placeholder_subst(s->cwd, value, index)
@@ -2398,14 +2398,14 @@ static void instantiate(const struct tmpl *t, struct job_spec *j, char *name,
 	}
 	j->in.path = s->in.path ? xstrdup(s->in.path) : NULL;
 	j->in.from = s->in.from ? xstrdup(s->in.from) : NULL;
-	j->steps = steps_dup(s->steps);
+	j->steps = steps_spec_dup(s->steps);
 	io_copy(&j->out, &s->out);
 	io_copy(&j->err, &s->err);
 	if (s->nexpect) {
 		j->expect = xmalloc(s->nexpect * sizeof *j->expect);
 		memcpy(j->expect, s->expect, s->nexpect * sizeof *j->expect);
 	}
-	j->after = dup_strv(s->after, s->nafter);
+	j->after = spec_strv_dup(s->after, s->nafter);
 	j->deps = NULL;
 	j->ndeps = 0;
 	if (s->nrlimits) {
@@ -2450,7 +2450,7 @@ static void instantiate(const struct tmpl *t, struct job_spec *j, char *name,
 
 static void stage_free(struct stage_spec *st)
 {
-	free_strv(st->argv, st->argc);
+	spec_strv_free(st->argv, st->argc);
 	for (size_t i = 0; i < st->nenv; i++) {
 		free(st->env[i].name);
 		free(st->env[i].value);
@@ -2461,10 +2461,10 @@ static void stage_free(struct stage_spec *st)
 	free(st->exe_error);
 	/* envp points into the runner's environ too; free only ours */
 	free(st->envp);
-	free_strv(st->envp_owned, st->nenvp_owned);
+	spec_strv_free(st->envp_owned, st->nenvp_owned);
 }
 
-static void job_spec_free(struct job_spec *j)
+static void spec_job_free(struct job_spec *j)
 {
 	free(j->name);
 	free(j->base);
@@ -2477,9 +2477,9 @@ static void job_spec_free(struct job_spec *j)
 		free(j->env[i].value);
 	}
 	free(j->env);
-	free_strv(j->unset, j->nunset);
-	free_strv(j->secret, j->nsecret);
-	free_strv(j->secret_values, j->nsecret_values);
+	spec_strv_free(j->unset, j->nunset);
+	spec_strv_free(j->secret, j->nsecret);
+	spec_strv_free(j->secret_values, j->nsecret_values);
 	free(j->cwd);
 	free(j->in.data);
 	free(j->in.path);
@@ -2487,7 +2487,7 @@ static void job_spec_free(struct job_spec *j)
 	free(j->out.path);
 	free(j->err.path);
 	free(j->expect);
-	free_strv(j->after, j->nafter);
+	spec_strv_free(j->after, j->nafter);
 	free(j->deps);
 	free(j->rlimits);
 	free(j->pass_fds);
@@ -2505,8 +2505,8 @@ static void tmpl_free(struct tmpl *t)
 		free(j->env[i].value);
 	}
 	free(j->env);
-	free_strv(j->unset, j->nunset);
-	free_strv(j->secret, j->nsecret);
+	spec_strv_free(j->unset, j->nunset);
+	spec_strv_free(j->secret, j->nsecret);
 	free(j->cwd);
 	free(j->in.data);
 	free(j->in.path);
@@ -2514,20 +2514,20 @@ static void tmpl_free(struct tmpl *t)
 	free(j->out.path);
 	free(j->err.path);
 	free(j->expect);
-	free_strv(j->after, j->nafter);
+	spec_strv_free(j->after, j->nafter);
 	free(j->rlimits);
 	free(j->pass_fds);
 	steps_spec_free(j->steps);
 	for (size_t i = 0; i < t->nstages; i++)
-		tstage_free(&t->stages[i]);
+		spec_tstage_free(&t->stages[i]);
 	free(t->stages);
-	free_strv(t->foreach, t->nforeach);
+	spec_strv_free(t->foreach, t->nforeach);
 	free(t->path);
 	free(t->shell_path);
 	free(t->foreach_path);
 }
 
-static void collect_secrets(struct job_spec *j);
+static void spec_collect_secrets(struct job_spec *j);
 
 /* Is foreach[v] data as the {} of t's shell script (copy j)?  If not, an
  * error naming the value, with j's secrets hidden. */
@@ -2537,12 +2537,12 @@ static void check_shell_value(struct ctx *c, const struct tmpl *t, size_t v,
 	char *why = shell_value_check(t->foreach[v], arith);
 	if (!why)
 		return;
-	collect_secrets(j);
+	spec_collect_secrets(j);
 	char *shown = spec_redact(j, t->foreach[v]);
 	cJSON *tmp = cJSON_CreateString(shown);
-	char *d = describe(tmp);
-	char *p = path_idx(t->foreach_path, v);
-	err(c, p, "%s: %s", d, why);
+	char *d = spec_describe(tmp);
+	char *p = spec_path_idx(t->foreach_path, v);
+	spec_err(c, p, "%s: %s", d, why);
 	free(p);
 	free(d);
 	cJSON_Delete(tmp);
@@ -2551,14 +2551,14 @@ static void check_shell_value(struct ctx *c, const struct tmpl *t, size_t v,
 }
 
 /* Expand every template into concrete jobs, in spec order. */
-static void expand(struct ctx *c, struct tmpl *t, size_t nt, struct spec *s)
+static void spec_expand(struct ctx *c, struct tmpl *t, size_t nt, struct spec *s)
 {
 	size_t total = 0;
 	for (size_t i = 0; i < nt; i++) {
 		size_t n = (size_t)t[i].repeat * (t[i].has_foreach ? t[i].nforeach : 1);
 		total += n;
 		if (total > MAX_JOBS) {
-			err(c, t[i].path, "the spec expands to more than %d jobs", MAX_JOBS);
+			spec_err(c, t[i].path, "the spec expands to more than %d jobs", MAX_JOBS);
 			return;
 		}
 	}
@@ -2575,7 +2575,7 @@ static void expand(struct ctx *c, struct tmpl *t, size_t nt, struct spec *s)
 			struct shell_script sc;
 			char *why;
 			if (shell_subst(tp->j.shell, NULL, 1, &sc, &why) < 0) {
-				err(c, tp->shell_path, "%s", why);
+				spec_err(c, tp->shell_path, "%s", why);
 				free(why);
 				continue;
 			}
@@ -2584,7 +2584,7 @@ static void expand(struct ctx *c, struct tmpl *t, size_t nt, struct spec *s)
 			free(sc.script);
 		}
 		if (!tp->has_foreach && !tp->has_repeat) {
-			instantiate(tp, &s->jobs[s->njobs++], xstrdup(base), NULL, 0);
+			spec_instantiate(tp, &s->jobs[s->njobs++], xstrdup(base), NULL, 0);
 			continue;
 		}
 		size_t index = 0;
@@ -2610,7 +2610,7 @@ static void expand(struct ctx *c, struct tmpl *t, size_t nt, struct spec *s)
 					name = xasprintf("%s[%s]", base, vs);
 				else
 					name = xasprintf("%s#%ld", base, r);
-				instantiate(tp, &s->jobs[s->njobs++], name,
+				spec_instantiate(tp, &s->jobs[s->njobs++], name,
 					    value ? value : idx, index);
 				if (shell_value && r == 1)
 					check_shell_value(c, tp, v, &s->jobs[s->njobs - 1], arith);
@@ -2623,7 +2623,7 @@ static void expand(struct ctx *c, struct tmpl *t, size_t nt, struct spec *s)
 
 /* Indices of the jobs `name` refers to: the job of that exact name, else
  * every copy of a base name. */
-static size_t *lookup_jobs(const struct spec *s, const char *name, size_t *n)
+static size_t *spec_lookup_jobs(const struct spec *s, const char *name, size_t *n)
 {
 	*n = 0;
 	for (size_t i = 0; i < s->njobs; i++)
@@ -2651,7 +2651,7 @@ static void add_dep(struct job_spec *j, size_t d, size_t *cap)
 	j->deps[j->ndeps++] = d;
 }
 
-static void check_names(struct ctx *c, struct spec *s)
+static void spec_check_names(struct ctx *c, struct spec *s)
 {
 	/* Sort indices by name to find duplicates in O(n log n): specs with
 	 * 10,000 copies are normal. */
@@ -2683,7 +2683,7 @@ static void check_names(struct ctx *c, struct spec *s)
 			size_t second = a->spec_index < b->spec_index ? b->spec_index : a->spec_index;
 			char *p = xasprintf("jobs[%zu].name", second);
 			char *d = xstrdup(a->name);
-			err(c, p, "duplicate job name \"%s\" (also jobs[%zu])", d, first);
+			spec_err(c, p, "duplicate job name \"%s\" (also jobs[%zu])", d, first);
 			free(d);
 			free(p);
 		}
@@ -2692,19 +2692,19 @@ static void check_names(struct ctx *c, struct spec *s)
 	free(ord);
 }
 
-static void resolve_deps(struct ctx *c, struct spec *s)
+static void spec_resolve_deps(struct ctx *c, struct spec *s)
 {
 	for (size_t i = 0; i < s->njobs; i++) {
 		struct job_spec *j = &s->jobs[i];
 		size_t cap = 0;
 		for (size_t k = 0; k < j->nafter; k++) {
-			size_t n, *idx = lookup_jobs(s, j->after[k], &n);
+			size_t n, *idx = spec_lookup_jobs(s, j->after[k], &n);
 			char *p = xasprintf("jobs[%zu].after[%zu]", j->spec_index, k);
 			if (!n)
-				err(c, p, "no job named \"%s\"", j->after[k]);
+				spec_err(c, p, "no job named \"%s\"", j->after[k]);
 			for (size_t m = 0; m < n; m++) {
 				if (idx[m] == i)
-					err(c, p, "a job cannot wait for itself");
+					spec_err(c, p, "a job cannot wait for itself");
 				else
 					add_dep(j, idx[m], &cap);
 			}
@@ -2712,22 +2712,22 @@ static void resolve_deps(struct ctx *c, struct spec *s)
 			free(idx);
 		}
 		if (j->in.kind == IN_FROM) {
-			size_t n, *idx = lookup_jobs(s, j->in.from, &n);
+			size_t n, *idx = spec_lookup_jobs(s, j->in.from, &n);
 			char *p = xasprintf(j->kind == KIND_STEPS ? "jobs[%zu].items.from"
 					    : "jobs[%zu].stdin.from", j->spec_index);
 			if (!n)
-				err(c, p, "no job named \"%s\"", j->in.from);
+				spec_err(c, p, "no job named \"%s\"", j->in.from);
 			else if (n > 1)
-				err(c, p, "\"%s\" names %zu jobs; stdin.from needs exactly one (e.g. \"%s\")",
+				spec_err(c, p, "\"%s\" names %zu jobs; stdin.from needs exactly one (e.g. \"%s\")",
 				    j->in.from, n, s->jobs[idx[0]].name);
 			else if (idx[0] == i)
-				err(c, p, "a job cannot read its own output");
+				spec_err(c, p, "a job cannot read its own output");
 			else {
 				j->in.from_idx = idx[0];
 				add_dep(j, idx[0], &cap);
 				const struct job_spec *f = &s->jobs[idx[0]];
 				if (f->out.mode != IO_CAPTURE && f->out.mode != IO_TEE)
-					err(c, p, "job \"%s\" does not capture its stdout (its stdout is \"%s\")",
+					spec_err(c, p, "job \"%s\" does not capture its stdout (its stdout is \"%s\")",
 					    f->name, io_mode_name(f->out.mode));
 			}
 			free(p);
@@ -2737,7 +2737,7 @@ static void resolve_deps(struct ctx *c, struct spec *s)
 }
 
 /* Depth-first search for a cycle; reports one per strongly tied group. */
-static void check_cycles(struct ctx *c, struct spec *s)
+static void spec_check_cycles(struct ctx *c, struct spec *s)
 {
 	size_t n = s->njobs;
 	unsigned char *color = xcalloc(n ? n : 1, 1); /* 0 new, 1 on stack, 2 done */
@@ -2765,7 +2765,7 @@ static void check_cycles(struct ctx *c, struct spec *s)
 						buf_printf(&b, "%s -> ", s->jobs[stack[m]].name);
 					buf_addstr(&b, s->jobs[v].name);
 					char *p = xasprintf("jobs[%zu].after", s->jobs[v].spec_index);
-					err(c, p, "dependency cycle: %s", b.p);
+					spec_err(c, p, "dependency cycle: %s", b.p);
 					free(p);
 					buf_free(&b);
 				}
@@ -2960,10 +2960,10 @@ static void resolve_cache_free(struct resolve_cache *rc)
 
 /* Every value a secret name has: the job's (or piperun's) and each
  * pipeline stage's own, once each, longest first (see spec_redact). */
-static void collect_secrets(struct job_spec *j)
+static void spec_collect_secrets(struct job_spec *j)
 {
 	size_t cap = 0;
-	free_strv(j->secret_values, j->nsecret_values);
+	spec_strv_free(j->secret_values, j->nsecret_values);
 	j->secret_values = NULL;
 	j->nsecret_values = 0;
 	for (size_t k = 0; k < j->nsecret; k++) {
@@ -2985,7 +2985,7 @@ static void collect_secrets(struct job_spec *j)
 
 static void resolve_job(struct job_spec *j, struct resolve_cache *rc)
 {
-	collect_secrets(j);
+	spec_collect_secrets(j);
 	for (size_t i = 0; i < j->nstages; i++) {
 		struct stage_spec *st = &j->stages[i];
 		build_envp(j, st);
@@ -3067,7 +3067,7 @@ static void parse_top(struct ctx *c, const cJSON *root, struct spec *s)
 	const cJSON *v;
 	s->mode = MODE_ASYNC;
 	if ((v = cJSON_GetObjectItemCaseSensitive(root, "name"))) {
-		const char *n = get_str(c, v, "name");
+		const char *n = spec_get_str(c, v, "name");
 		s->name = n ? xstrdup(n) : NULL;
 	}
 	if ((v = cJSON_GetObjectItemCaseSensitive(root, "mode"))) {
@@ -3079,23 +3079,23 @@ static void parse_top(struct ctx *c, const cJSON *root, struct spec *s)
 		else if (!strcmp(m, "thread"))
 			s->mode = MODE_THREAD;
 		else
-			expected(c, "mode", "\"async\", \"thread\" or \"serial\"", v);
+			spec_expected(c, "mode", "\"async\", \"thread\" or \"serial\"", v);
 	}
 	if ((v = cJSON_GetObjectItemCaseSensitive(root, "max_parallel")))
-		get_long(c, v, "max_parallel", 0, 1000000, &s->max_parallel);
+		spec_get_long(c, v, "max_parallel", 0, 1000000, &s->max_parallel);
 	if ((v = cJSON_GetObjectItemCaseSensitive(root, "timeout")))
-		get_duration(c, v, "timeout", &s->timeout);
+		spec_get_duration(c, v, "timeout", &s->timeout);
 	if ((v = cJSON_GetObjectItemCaseSensitive(root, "fail_fast"))) {
 		if (cJSON_IsBool(v))
 			s->fail_fast = cJSON_IsTrue(v) ? 1 : 0;
 		else if (!cJSON_IsNumber(v) || v->valuedouble < 1 ||
 			 v->valuedouble != floor(v->valuedouble) || v->valuedouble > 1e9)
-			expected(c, "fail_fast", "true, false or a number of jobs >= 1", v);
+			spec_expected(c, "fail_fast", "true, false or a number of jobs >= 1", v);
 		else
 			s->fail_fast = (long)v->valuedouble;
 	}
 	if ((v = cJSON_GetObjectItemCaseSensitive(root, "tag")))
-		get_bool(c, v, "tag", &s->tag);
+		spec_get_bool(c, v, "tag", &s->tag);
 }
 
 struct spec *spec_load_mem(const char *name, const char *text, size_t len,
@@ -3103,10 +3103,10 @@ struct spec *spec_load_mem(const char *name, const char *text, size_t len,
 {
 	struct ctx c = { .file = name, .errs = errs };
 	size_t errs_before = errs->n;
-	cJSON *root = parse_json(&c, text, len);
+	cJSON *root = spec_parse_json(&c, text, len);
 	if (!root)
 		return NULL;
-	if (!check_raw(&c, root, text, len)) {
+	if (!spec_check_raw(&c, root, text, len)) {
 		cJSON_Delete(root);
 		free(c.nul_texts);
 		return NULL;
@@ -3114,30 +3114,30 @@ struct spec *spec_load_mem(const char *name, const char *text, size_t len,
 	struct spec *s = xcalloc(1, sizeof *s);
 	s->file = xstrdup(name);
 	if (!cJSON_IsObject(root)) {
-		expected(&c, NULL, "a JSON object with \"jobs\" at the top", root);
+		spec_expected(&c, NULL, "a JSON object with \"jobs\" at the top", root);
 		goto fail;
 	}
-	check_dups(&c, root, "");
-	check_keys(&c, root, "", top_keys, "not a top-level field");
+	spec_check_dups(&c, root, "");
+	spec_check_keys(&c, root, "", top_keys, "not a top-level field");
 	parse_top(&c, root, s);
 
 	const cJSON *defaults = cJSON_GetObjectItemCaseSensitive(root, "defaults");
 	if (defaults && !cJSON_IsObject(defaults)) {
-		expected(&c, "defaults", "an object of job fields", defaults);
+		spec_expected(&c, "defaults", "an object of job fields", defaults);
 		defaults = NULL;
 	}
 	if (defaults)
-		check_keys(&c, defaults, "defaults", default_keys,
+		spec_check_keys(&c, defaults, "defaults", default_keys,
 			   cJSON_GetObjectItemCaseSensitive(defaults, "name")
 			   ? "names are per job" : "not a job field");
 
 	const cJSON *jobs = cJSON_GetObjectItemCaseSensitive(root, "jobs");
 	if (!jobs) {
-		err(&c, NULL, "\"jobs\" is missing (expected a non-empty array of jobs)");
+		spec_err(&c, NULL, "\"jobs\" is missing (expected a non-empty array of jobs)");
 		goto fail;
 	}
 	if (!cJSON_IsArray(jobs) || !cJSON_GetArraySize(jobs)) {
-		expected(&c, "jobs", "a non-empty array of jobs", jobs);
+		spec_expected(&c, "jobs", "a non-empty array of jobs", jobs);
 		goto fail;
 	}
 	size_t nt = (size_t)cJSON_GetArraySize(jobs), i = 0;
@@ -3145,16 +3145,16 @@ struct spec *spec_load_mem(const char *name, const char *text, size_t len,
 	for (const cJSON *j = jobs->child; j; j = j->next, i++)
 		parse_job(&c, j, defaults, i, &t[i]);
 	if (errs->n == errs_before)
-		expand(&c, t, nt, s);
+		spec_expand(&c, t, nt, s);
 	for (i = 0; i < nt; i++)
 		tmpl_free(&t[i]);
 	free(t);
 	if (errs->n != errs_before)
 		goto fail;
-	check_names(&c, s);
-	resolve_deps(&c, s);
+	spec_check_names(&c, s);
+	spec_resolve_deps(&c, s);
 	if (errs->n == errs_before)
-		check_cycles(&c, s);
+		spec_check_cycles(&c, s);
 	if (errs->n != errs_before)
 		goto fail;
 	struct resolve_cache *rc = xcalloc(1, sizeof *rc);
@@ -3226,7 +3226,7 @@ void spec_free(struct spec *s)
 	if (!s)
 		return;
 	for (size_t i = 0; i < s->njobs; i++)
-		job_spec_free(&s->jobs[i]);
+		spec_job_free(&s->jobs[i]);
 	free(s->jobs);
 	free(s->file);
 	free(s->name);
@@ -3239,7 +3239,7 @@ int spec_select(struct spec *s, char **names, size_t n, struct errlist *errs)
 	size_t *stack = xmalloc((s->njobs ? s->njobs : 1) * sizeof *stack), sp = 0;
 	int rc = 0;
 	for (size_t k = 0; k < n; k++) {
-		size_t m, *idx = lookup_jobs(s, names[k], &m);
+		size_t m, *idx = spec_lookup_jobs(s, names[k], &m);
 		if (!m) {
 			errlist_add(errs, "piperun: --only: no job named \"%s\" in %s",
 				    names[k], s->file);
@@ -3269,7 +3269,7 @@ int spec_select(struct spec *s, char **names, size_t n, struct errlist *errs)
 		w = 0;
 		for (size_t i = 0; i < s->njobs; i++) {
 			if (!keep[i]) {
-				job_spec_free(&s->jobs[i]);
+				spec_job_free(&s->jobs[i]);
 				continue;
 			}
 			struct job_spec *j = &s->jobs[i];
@@ -3604,7 +3604,7 @@ static void warn_shell_argv(struct ctx *c, const cJSON *argv, const char *path, 
 	int i = cJSON_IsArray(argv) ? shell_script_index(argv) : -1;
 	if (i < 0 || !has_value_placeholder(cJSON_GetArrayItem(argv, i)->valuestring))
 		return;
-	char *p = path_idx(path, (size_t)i);
+	char *p = spec_path_idx(path, (size_t)i);
 	if (coprocess) {
 		errlist_add(c->errs, "piperun: %s: %s: warning: {} is not replaced in a coprocess's "
 			    "argv (its items come on its stdin, one a line): this script sees "
@@ -3622,15 +3622,15 @@ static void warn_shell_argv(struct ctx *c, const cJSON *argv, const char *path, 
 /* A job's run or pipeline (from the job or the defaults) at path. */
 static void warn_job_argvs(struct ctx *c, const cJSON *src, const char *path)
 {
-	char *p = path_key(path, "run");
+	char *p = spec_path_key(path, "run");
 	warn_shell_argv(c, cJSON_GetObjectItemCaseSensitive(src, "run"), p, false);
 	free(p);
 	const cJSON *pl = cJSON_GetObjectItemCaseSensitive(src, "pipeline");
 	size_t k = 0;
 	for (const cJSON *st = cJSON_IsArray(pl) ? pl->child : NULL; st; st = st->next, k++) {
-		char *pk = path_key(path, "pipeline"), *sp = path_idx(pk, k);
+		char *pk = spec_path_key(path, "pipeline"), *sp = spec_path_idx(pk, k);
 		if (cJSON_IsObject(st)) {
-			char *r = path_key(sp, "run");
+			char *r = spec_path_key(sp, "run");
 			warn_shell_argv(c, cJSON_GetObjectItemCaseSensitive(st, "run"), r, false);
 			free(r);
 		} else {
@@ -3658,17 +3658,17 @@ void spec_warnings(const char *name, const char *text, size_t len, struct errlis
 	for (const cJSON *j = cJSON_IsArray(jobs) ? jobs->child : NULL; j; j = j->next, i++) {
 		if (!cJSON_IsObject(j))
 			continue;
-		char *jp = path_idx("jobs", i);
+		char *jp = spec_path_idx("jobs", i);
 		/* a step's {} is the item */
 		const cJSON *steps = cJSON_GetObjectItemCaseSensitive(j, "steps");
-		char *sp = path_key(jp, "steps");
+		char *sp = spec_path_key(jp, "steps");
 		size_t k = 0;
 		for (const cJSON *st = cJSON_IsArray(steps) ? steps->child : NULL; st;
 		     st = st->next, k++) {
-			char *stp = path_idx(sp, k), *p = path_key(stp, "run");
+			char *stp = spec_path_idx(sp, k), *p = spec_path_key(stp, "run");
 			warn_shell_argv(&c, cJSON_GetObjectItemCaseSensitive(st, "run"), p, false);
 			free(p);
-			p = path_key(stp, "coprocess");
+			p = spec_path_key(stp, "coprocess");
 			warn_shell_argv(&c, cJSON_GetObjectItemCaseSensitive(st, "coprocess"), p, true);
 			free(p);
 			free(stp);
@@ -3676,8 +3676,8 @@ void spec_warnings(const char *name, const char *text, size_t len, struct errlis
 		free(sp);
 		/* a run or pipeline argv's {} is a foreach value */
 		bool own = false;
-		for (size_t w = 0; what_keys[w]; w++)
-			own = own || cJSON_GetObjectItemCaseSensitive(j, what_keys[w]);
+		for (size_t w = 0; spec_what_keys[w]; w++)
+			own = own || cJSON_GetObjectItemCaseSensitive(j, spec_what_keys[w]);
 		bool foreach = cJSON_GetObjectItemCaseSensitive(j, "foreach") ||
 			       (defaults && cJSON_GetObjectItemCaseSensitive(defaults, "foreach"));
 		if (foreach && own)
