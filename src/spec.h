@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "errlist.h"
+
 enum job_kind { KIND_RUN, KIND_SHELL, KIND_PIPELINE, KIND_POOL, KIND_STEPS };
 enum run_mode { MODE_ASYNC, MODE_SERIAL, MODE_THREAD };
 
@@ -193,16 +195,6 @@ struct spec {
 	size_t njobs;
 };
 
-/* Errors collected while loading, each already formatted as
- * "piperun: FILE: PATH: what" (without newline). */
-struct errlist {
-	char **msg;
-	size_t n, cap;
-};
-void errlist_add(struct errlist *e, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-void errlist_print(const struct errlist *e);
-void errlist_free(struct errlist *e);
 
 /* Read and load a spec file ("-" = stdin).  Returns NULL and fills errs
  * with every problem found. */
