@@ -6,7 +6,6 @@
 #include "spec-int.h"
 #include "util.h"
 
-#include <cJSON.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -16,13 +15,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-bool spec_parse_stage(struct ctx *c, const cJSON *v, const char *path,
+bool spec_parse_stage(struct ctx *c, const struct cJSON *v, const char *path,
 			struct tstage *st)
 {
 	memset(st, 0, sizeof *st);
-	if (cJSON_IsArray(v))
+	if (jv_is_array(v))
 		return spec_parse_argv(c, v, path, &st->argv, &st->argc);
-	if (!cJSON_IsObject(v)) {
+	if (!jv_is_object(v)) {
 		spec_expected(c, path, "an argv array or {\"run\": [...], \"env\": {...}, \"stderr\": ...}", v);
 		return false;
 	}
@@ -30,7 +29,7 @@ bool spec_parse_stage(struct ctx *c, const cJSON *v, const char *path,
 	spec_check_keys(c, v, path, keys, "a stage has run, env, stderr");
 	bool ok = true;
 	char *p = spec_path_key(path, "run");
-	const cJSON *run = cJSON_GetObjectItemCaseSensitive(v, "run");
+	const struct cJSON *run = jv_get(v, "run");
 	if (!run) {
 		spec_err(c, path, "a stage object needs \"run\"");
 		ok = false;
@@ -38,14 +37,14 @@ bool spec_parse_stage(struct ctx *c, const cJSON *v, const char *path,
 		ok &= spec_parse_argv(c, run, p, &st->argv, &st->argc);
 	}
 	free(p);
-	const cJSON *e = cJSON_GetObjectItemCaseSensitive(v, "env");
+	const struct cJSON *e = jv_get(v, "env");
 	if (e) {
 		size_t cap = 0;
 		p = spec_path_key(path, "env");
 		ok &= spec_parse_env(c, e, p, &st->env, &st->nenv, &cap);
 		free(p);
 	}
-	e = cJSON_GetObjectItemCaseSensitive(v, "stderr");
+	e = jv_get(v, "stderr");
 	if (e) {
 		p = spec_path_key(path, "stderr");
 		ok &= spec_parse_output(c, e, p, true, &st->err);

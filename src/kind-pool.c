@@ -6,7 +6,6 @@
 #include "spec-int.h"
 #include "util.h"
 
-#include <cJSON.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -18,9 +17,9 @@
 
 /* A pool job: `piperun pool` with these options; its items (JSON in the
  * spec) become its stdin, one JSON array per line. */
-void spec_parse_pool(struct ctx *c, const cJSON *v, const char *path, struct tmpl *t)
+void spec_parse_pool(struct ctx *c, const struct cJSON *v, const char *path, struct tmpl *t)
 {
-	if (!cJSON_IsObject(v)) {
+	if (!jv_is_object(v)) {
 		spec_expected(c, path, "an object like {\"task\": \"gcd\", \"items\": [[12, 18]]}", v);
 		return;
 	}
@@ -34,10 +33,10 @@ void spec_parse_pool(struct ctx *c, const cJSON *v, const char *path, struct tmp
 #define ARG(s) (argbuf[argc++] = xstrdup(s))
 	ARG("piperun");
 	ARG("pool");
-	const cJSON *e;
+	const struct cJSON *e;
 	char *p = NULL;
-	const cJSON *task = cJSON_GetObjectItemCaseSensitive(v, "task");
-	const cJSON *plugin = cJSON_GetObjectItemCaseSensitive(v, "plugin");
+	const struct cJSON *task = jv_get(v, "task");
+	const struct cJSON *plugin = jv_get(v, "plugin");
 	if (!task == !plugin) {
 		spec_err(c, path, "expected \"task\" (gcd, factorize, sleep) or \"plugin\" (\"LIB.so:NAME\")");
 	} else if (task) {
@@ -61,9 +60,9 @@ void spec_parse_pool(struct ctx *c, const cJSON *v, const char *path, struct tmp
 		}
 		free(p);
 	}
-	if ((e = cJSON_GetObjectItemCaseSensitive(v, "mode"))) {
+	if ((e = jv_get(v, "mode"))) {
 		p = spec_path_key(path, "mode");
-		const char *s = cJSON_IsString(e) ? e->valuestring : "";
+		const char *s = jv_is_string(e) ? jv_str(e) : "";
 		if (strcmp(s, "serial") && strcmp(s, "thread") && strcmp(s, "process") && strcmp(s, "async"))
 			spec_expected(c, p, "serial, thread, process or async", e);
 		else {
@@ -72,7 +71,7 @@ void spec_parse_pool(struct ctx *c, const cJSON *v, const char *path, struct tmp
 		}
 		free(p);
 	}
-	if ((e = cJSON_GetObjectItemCaseSensitive(v, "workers"))) {
+	if ((e = jv_get(v, "workers"))) {
 		long n;
 		p = spec_path_key(path, "workers");
 		if (spec_get_long(c, e, p, 1, 4096, &n)) {
@@ -83,7 +82,7 @@ void spec_parse_pool(struct ctx *c, const cJSON *v, const char *path, struct tmp
 		}
 		free(p);
 	}
-	if ((e = cJSON_GetObjectItemCaseSensitive(v, "timeout"))) {
+	if ((e = jv_get(v, "timeout"))) {
 		double d;
 		p = spec_path_key(path, "timeout");
 		if (spec_get_duration(c, e, p, &d) && d > 0) {
@@ -94,14 +93,14 @@ void spec_parse_pool(struct ctx *c, const cJSON *v, const char *path, struct tmp
 		}
 		free(p);
 	}
-	if ((e = cJSON_GetObjectItemCaseSensitive(v, "fail_fast"))) {
+	if ((e = jv_get(v, "fail_fast"))) {
 		bool ff = false;
 		p = spec_path_key(path, "fail_fast");
 		if (spec_get_bool(c, e, p, &ff) && ff)
 			ARG("--fail-fast");
 		free(p);
 	}
-	if ((e = cJSON_GetObjectItemCaseSensitive(v, "max_inflight"))) {
+	if ((e = jv_get(v, "max_inflight"))) {
 		long n;
 		p = spec_path_key(path, "max_inflight");
 		if (spec_get_long(c, e, p, 1, LONG_MAX, &n)) {
@@ -112,8 +111,8 @@ void spec_parse_pool(struct ctx *c, const cJSON *v, const char *path, struct tmp
 		}
 		free(p);
 	}
-	const cJSON *items = cJSON_GetObjectItemCaseSensitive(v, "items");
-	const cJSON *file = cJSON_GetObjectItemCaseSensitive(v, "items_file");
+	const struct cJSON *items = jv_get(v, "items");
+	const struct cJSON *file = jv_get(v, "items_file");
 	if (items && file)
 		spec_err(c, path, "expected \"items\" or \"items_file\", not both");
 	if (file) {
@@ -127,16 +126,16 @@ void spec_parse_pool(struct ctx *c, const cJSON *v, const char *path, struct tmp
 	}
 	if (items) {
 		p = spec_path_key(path, "items");
-		if (!cJSON_IsArray(items)) {
+		if (!jv_is_array(items)) {
 			spec_expected(c, p, "an array of items (each an array of arguments)", items);
 		} else {
 			/* one JSON array per line: what `piperun pool` reads */
 			struct buf lines = { 0 };
-			for (const cJSON *it = items->child; it; it = it->next) {
-				if (!cJSON_IsArray(it))
+			for (const struct cJSON *it = jv_child(items); it; it = jv_next(it)) {
+				if (!jv_is_array(it))
 					buf_addch(&lines, '[');
 				spec_json_print(&lines, it);
-				if (!cJSON_IsArray(it))
+				if (!jv_is_array(it))
 					buf_addch(&lines, ']');
 				buf_addch(&lines, '\n');
 			}

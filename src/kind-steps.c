@@ -9,7 +9,6 @@
 #include "util.h"
 #include "jsonw.h"
 
-#include <cJSON.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -75,16 +74,16 @@ struct steps_spec *steps_spec_dup(const struct steps_spec *s)
 }
 
 /* An argv of plain strings ({} is the item: no spec placeholders here). */
-static char **get_plain_argv(struct ctx *c, const cJSON *v, const char *path, size_t *n)
+static char **get_plain_argv(struct ctx *c, const struct cJSON *v, const char *path, size_t *n)
 {
-	if (!cJSON_IsArray(v) || !cJSON_GetArraySize(v)) {
+	if (!jv_is_array(v) || !jv_size(v)) {
 		spec_expected(c, path, "a non-empty argv array of strings", v);
 		return NULL;
 	}
 	return spec_get_str_array(c, v, path, false, false, n);
 }
 
-static void parse_step(struct ctx *c, const cJSON *v, const char *path, size_t index,
+static void parse_step(struct ctx *c, const struct cJSON *v, const char *path, size_t index,
 		       struct step_spec *st)
 {
 	static const char *const keys[] = { "name", "workers", "queue", "run", "coprocess",
@@ -94,15 +93,15 @@ static void parse_step(struct ctx *c, const cJSON *v, const char *path, size_t i
 	st->window = 16;
 	st->item_timeout = -1;
 	st->stall_warning = STALL_WARNING_DEFAULT;
-	if (!cJSON_IsObject(v)) {
+	if (!jv_is_object(v)) {
 		spec_expected(c, path, "a step object like {\"name\": \"resize\", \"workers\": 4, \"run\": [\"cmd\", \"{}\"]}", v);
 		st->name = xasprintf("step%zu", index + 1);
 		return;
 	}
 	spec_check_keys(c, v, path, keys, "a step has name, workers, queue, run, coprocess, task, plugin, args, stdin, pty, window, item_timeout, stall_warning");
-	const cJSON *e;
+	const struct cJSON *e;
 	char *p = NULL;
-#define STEPKEY(k) (free(p), p = spec_path_key(path, k), e = cJSON_GetObjectItemCaseSensitive(v, k))
+#define STEPKEY(k) (free(p), p = spec_path_key(path, k), e = jv_get(v, k))
 	if (STEPKEY("name")) {
 		const char *s = spec_get_str(c, e, p);
 		if (s && (!*s || strpbrk(s, " \t\n")))
@@ -120,7 +119,7 @@ static void parse_step(struct ctx *c, const cJSON *v, const char *path, size_t i
 	const char *kinds[] = { "run", "coprocess", "task", "plugin" };
 	int nk = 0, kind = -1;
 	for (int k = 0; k < 4; k++)
-		if (cJSON_GetObjectItemCaseSensitive(v, kinds[k])) {
+		if (jv_get(v, kinds[k])) {
 			if (nk++)
 				spec_err(c, path, "expected exactly one of run, coprocess, task, plugin; found both \"%s\" and \"%s\"",
 				    kinds[kind], kinds[k]);
@@ -161,7 +160,7 @@ static void parse_step(struct ctx *c, const cJSON *v, const char *path, size_t i
 	if (STEPKEY("args")) {
 		if (st->kind != STEP_TASK)
 			spec_err(c, p, "\"args\" belongs to task steps (a run or coprocess step's argv has its arguments)");
-		else if (!cJSON_IsArray(e))
+		else if (!jv_is_array(e))
 			spec_expected(c, p, "an array of task arguments", e);
 		else {
 			struct buf b = { 0 };
@@ -172,7 +171,7 @@ static void parse_step(struct ctx *c, const cJSON *v, const char *path, size_t i
 	if (STEPKEY("stdin")) {
 		if (st->kind != STEP_RUN)
 			spec_err(c, p, "\"stdin\" belongs to run steps");
-		else if (!cJSON_IsNull(e))
+		else if (!jv_is_null(e))
 			spec_expected(c, p, "null (the item is written to a run step's stdin unless \"stdin\": null)", e);
 		else
 			st->stdin_null = true;
@@ -207,16 +206,16 @@ static void parse_step(struct ctx *c, const cJSON *v, const char *path, size_t i
 
 /* The items of a steps job: where they come from.  All but a count reach
  * the host on its stdin, so the runner's stdin machinery carries them. */
-static void parse_items(struct ctx *c, const cJSON *v, const char *path, struct job_spec *j)
+static void parse_items(struct ctx *c, const struct cJSON *v, const char *path, struct job_spec *j)
 {
 	struct steps_spec *s = j->steps;
-	if (cJSON_IsArray(v)) {
+	if (jv_is_array(v)) {
 		struct buf lines = { 0 };
 		size_t i = 0;
-		for (const cJSON *it = v->child; it; it = it->next, i++) {
+		for (const struct cJSON *it = jv_child(v); it; it = jv_next(it), i++) {
 			char *ip = spec_path_idx(path, i);
-			char *num = cJSON_IsNumber(it) ? spec_num_text(it->valuedouble) : NULL;
-			const char *str = num ? num : cJSON_IsString(it) ? it->valuestring : NULL;
+			char *num = jv_is_number(it) ? spec_num_text(jv_num(it)) : NULL;
+			const char *str = num ? num : jv_is_string(it) ? jv_str(it) : NULL;
 			if (!str)
 				spec_expected(c, ip, "a string or a number", it);
 			else if (strchr(str, '\n'))
@@ -234,19 +233,19 @@ static void parse_items(struct ctx *c, const cJSON *v, const char *path, struct 
 		j->in.data = lines.p ? buf_detach(&lines) : xstrdup("");
 		return;
 	}
-	if (!cJSON_IsObject(v) || cJSON_GetArraySize(v) != 1) {
+	if (!jv_is_object(v) || jv_size(v) != 1) {
 		spec_expected(c, path, "{\"count\": N}, {\"lines\": FILE or \"-\"}, {\"from\": JOB} or an array of strings", v);
 		return;
 	}
-	const cJSON *e = v->child;
-	char *p = spec_path_key(path, e->string);
-	if (!strcmp(e->string, "count")) {
+	const struct cJSON *e = jv_child(v);
+	char *p = spec_path_key(path, jv_key(e));
+	if (!strcmp(jv_key(e), "count")) {
 		long n;
 		if (spec_get_long(c, e, p, 0, (long)MAX_ITEMS, &n)) {
 			s->items = ITEMS_COUNT;
 			s->count = (uint64_t)n;
 		}
-	} else if (!strcmp(e->string, "lines")) {
+	} else if (!strcmp(jv_key(e), "lines")) {
 		const char *f = spec_get_str(c, e, p);
 		if (f && !*f)
 			spec_expected(c, p, "a file name or \"-\" (stdin)", e);
@@ -258,7 +257,7 @@ static void parse_items(struct ctx *c, const cJSON *v, const char *path, struct 
 			j->in.kind = IN_FILE;
 			j->in.path = xstrdup(f);
 		}
-	} else if (!strcmp(e->string, "from")) {
+	} else if (!strcmp(jv_key(e), "from")) {
 		const char *f = spec_get_str(c, e, p);
 		if (f && !*f)
 			spec_expected(c, p, "a job name", e);
@@ -274,22 +273,22 @@ static void parse_items(struct ctx *c, const cJSON *v, const char *path, struct 
 }
 
 /* host: a description (steps_describe), whose items may be "stdin". */
-void spec_parse_steps(struct ctx *c, const cJSON *job, const cJSON *v, const char *jpath,
+void spec_parse_steps(struct ctx *c, const struct cJSON *job, const struct cJSON *v, const char *jpath,
 			struct job_spec *j, bool host)
 {
 	struct steps_spec *s = j->steps = xcalloc(1, sizeof *s);
 	s->queue = 100;
 	s->mode = -1;
 	char *p = spec_path_key(jpath, "steps");
-	if (!cJSON_IsArray(v) || !cJSON_GetArraySize(v)) {
+	if (!jv_is_array(v) || !jv_size(v)) {
 		spec_expected(c, p, "a non-empty array of steps", v);
-	} else if (cJSON_GetArraySize(v) > MAX_STEPS) {
-		spec_err(c, p, "a steps job has at most %d steps, got %d", MAX_STEPS, cJSON_GetArraySize(v));
+	} else if (jv_size(v) > MAX_STEPS) {
+		spec_err(c, p, "a steps job has at most %d steps, got %d", MAX_STEPS, jv_size(v));
 	} else {
-		s->nsteps = (size_t)cJSON_GetArraySize(v);
+		s->nsteps = (size_t)jv_size(v);
 		s->steps = xcalloc(s->nsteps, sizeof *s->steps);
 		size_t i = 0;
-		for (const cJSON *e = v->child; e; e = e->next, i++) {
+		for (const struct cJSON *e = jv_child(v); e; e = jv_next(e), i++) {
 			char *sp = spec_path_idx(p, i);
 			parse_step(c, e, sp, i, &s->steps[i]);
 			free(sp);
@@ -304,9 +303,9 @@ void spec_parse_steps(struct ctx *c, const cJSON *job, const cJSON *v, const cha
 					break;
 				}
 	}
-	const cJSON *e;
-#define JOBKEY(k) (free(p), p = spec_path_key(jpath, k), e = cJSON_GetObjectItemCaseSensitive(job, k))
-	if (JOBKEY("items") && host && cJSON_IsString(e) && !strcmp(e->valuestring, "stdin"))
+	const struct cJSON *e;
+#define JOBKEY(k) (free(p), p = spec_path_key(jpath, k), e = jv_get(job, k))
+	if (JOBKEY("items") && host && jv_is_string(e) && !strcmp(jv_str(e), "stdin"))
 		s->items = ITEMS_STDIN;
 	else if (e)
 		parse_items(c, e, p, j);
@@ -318,7 +317,7 @@ void spec_parse_steps(struct ctx *c, const cJSON *job, const cJSON *v, const cha
 	if (JOBKEY("ordered"))
 		spec_get_bool(c, e, p, &s->ordered);
 	if (JOBKEY("on_error")) {
-		const char *str = cJSON_IsString(e) ? e->valuestring : "";
+		const char *str = jv_is_string(e) ? jv_str(e) : "";
 		if (!strcmp(str, "stop"))
 			s->stop_on_error = true;
 		else if (strcmp(str, "drop"))
@@ -397,30 +396,30 @@ struct steps_spec *steps_desc_parse(const char *text, size_t len, char **why)
 	struct errlist errs = { 0 };
 	struct ctx c = { .file = "steps description", .errs = &errs };
 	struct job_spec j = { 0 };
-	cJSON *root = spec_parse_json(&c, text, len);
-	if (root && !cJSON_IsObject(root))
+	struct cJSON *root = spec_parse_json(&c, text, len);
+	if (root && !jv_is_object(root))
 		spec_expected(&c, NULL, "an object", root);
-	if (root && cJSON_IsObject(root)) {
+	if (root && jv_is_object(root)) {
 		static const char *const keys[] = { "items", "queue", "ordered", "on_error",
 						    "item_timeout", "mode", "signal",
 						    "kill_after", "steps", NULL };
 		spec_check_keys(&c, root, "", keys, "not a description field");
-		spec_parse_steps(&c, root, cJSON_GetObjectItemCaseSensitive(root, "steps"), "", &j, true);
-		const cJSON *e;
+		spec_parse_steps(&c, root, jv_get(root, "steps"), "", &j, true);
+		const struct cJSON *e;
 		/* programs were resolved by the runner */
 		for (size_t i = 0; i < j.steps->nsteps; i++)
 			if (j.steps->steps[i].argv)
 				j.steps->steps[i].exe = xstrdup(j.steps->steps[i].argv[0]);
-		if ((e = cJSON_GetObjectItemCaseSensitive(root, "mode"))) {
-			const char *m = cJSON_IsString(e) ? e->valuestring : "";
+		if ((e = jv_get(root, "mode"))) {
+			const char *m = jv_is_string(e) ? jv_str(e) : "";
 			j.steps->mode = !strcmp(m, "thread") ? MODE_THREAD : MODE_ASYNC;
 		}
-		if ((e = cJSON_GetObjectItemCaseSensitive(root, "signal")))
+		if ((e = jv_get(root, "signal")))
 			spec_get_signal(&c, e, "signal", &j.steps->signal);
-		if ((e = cJSON_GetObjectItemCaseSensitive(root, "kill_after")))
+		if ((e = jv_get(root, "kill_after")))
 			spec_get_duration(&c, e, "kill_after", &j.steps->kill_after);
 	}
-	cJSON_Delete(root);
+	jv_free(root);
 	free(j.in.data);
 	free(j.in.path);
 	free(j.in.from);

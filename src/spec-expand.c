@@ -8,7 +8,6 @@
 #include "util.h"
 #include "shell.h"
 
-#include <cJSON.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -189,13 +188,11 @@ static void check_shell_value(struct ctx *c, const struct tmpl *t, size_t v,
 		return;
 	spec_collect_secrets(j);
 	char *shown = spec_redact(j, t->foreach[v]);
-	cJSON *tmp = cJSON_CreateString(shown);
-	char *d = spec_describe(tmp);
+	char *d = spec_describe_str(shown);
 	char *p = spec_path_idx(t->foreach_path, v);
 	spec_err(c, p, "%s: %s", d, why);
 	free(p);
 	free(d);
-	cJSON_Delete(tmp);
 	free(shown);
 	free(why);
 }

@@ -1,36 +1,20 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* spec-int.h - what the files of the spec loader share (spec.c,
  * spec-json.c, spec-expand.c, spec-resolve.c, spec-warn.c, kind-*.c);
- * not for the rest of piperun, which sees spec.h.  JSON values are
- * struct cJSON, opaque outside spec-json.c. */
+ * not for the rest of piperun, which sees spec.h.  JSON comes through
+ * spec-json.h. */
 #ifndef PIPERUN_SPEC_INT_H
 #define PIPERUN_SPEC_INT_H
 
 #include "spec.h"
+#include "spec-json.h"
 #include "util.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-struct cJSON;
-
 #define MAX_JOBS 1000000
-
-/* A string value cJSON cut short at a \u0000 but whose bytes are data
- * (stdin.text): its token, for parse_stdin to decode whole. */
-struct nul_text {
-	const struct cJSON *v;
-	const char *tok;
-	size_t len;
-};
-
-struct ctx {
-	const char *file;
-	struct errlist *errs;
-	struct nul_text *nul_texts;
-	size_t nnul_texts, nul_texts_cap;
-};
 
 /* ------------------------------------------------------- job templates */
 
@@ -68,49 +52,6 @@ struct tmpl {
 /* The keys that say what a job runs, and those only steps jobs have. */
 extern const char *const spec_what_keys[];
 extern const char *const spec_steps_job_keys[];
-
-/* ----------------------------------------------- messages (spec-json.c) */
-
-/* Add "piperun: FILE: PATH: what" (path NULL or "": no PATH) to c->errs. */
-void spec_err(struct ctx *c, const char *path, const char *fmt, ...) PRINTF(3, 4);
-/* "expected WHAT, got (a description of v)". */
-void spec_expected(struct ctx *c, const char *path, const char *what,
-		   const struct cJSON *v);
-/* What a value is, for messages (malloc'd). */
-char *spec_describe(const struct cJSON *v);
-/* path.key (or path["k y"]) and path[i], malloc'd. */
-char *spec_path_key(const char *path, const char *key);
-char *spec_path_idx(const char *path, size_t i);
-/* A spec number as text: integers as digits, else the shortest text that
- * reads back as the same double (malloc'd). */
-char *spec_num_text(double d);
-
-/* ------------------------------------------------- parsing (spec-json.c) */
-
-/* Parse text; NULL after adding an error with line and column. */
-struct cJSON *spec_parse_json(struct ctx *c, const char *text, size_t len);
-/* The second read of text beside root: false after adding errors. */
-bool spec_check_raw(struct ctx *c, const struct cJSON *root, const char *text, size_t len);
-/* A string token's bytes, escapes decoded, NULs kept (malloc'd, *n). */
-char *spec_raw_string(const char *tok, size_t len, size_t *n);
-/* A value as compact JSON text, its numbers as spec_num_text writes them. */
-void spec_json_print(struct buf *b, const struct cJSON *v);
-void spec_check_dups(struct ctx *c, const struct cJSON *v, const char *path);
-/* An error for each key of obj not in allowed (NULL-terminated). */
-void spec_check_keys(struct ctx *c, const struct cJSON *obj, const char *path,
-		     const char *const *allowed, const char *what);
-
-/* Typed getters: false (NULL) after adding an "expected ..." error. */
-bool spec_get_bool(struct ctx *c, const struct cJSON *v, const char *path, bool *out);
-bool spec_get_long(struct ctx *c, const struct cJSON *v, const char *path,
-		   long min, long max, long *out);
-const char *spec_get_str(struct ctx *c, const struct cJSON *v, const char *path);
-bool spec_get_duration(struct ctx *c, const struct cJSON *v, const char *path, double *out);
-bool spec_get_signal(struct ctx *c, const struct cJSON *v, const char *path, int *out);
-bool spec_get_size(struct ctx *c, const struct cJSON *v, const char *path, uint64_t *out);
-/* An array of strings, malloc'd and NULL-terminated (*n of them). */
-char **spec_get_str_array(struct ctx *c, const struct cJSON *v, const char *path,
-			  bool allow_single, bool allow_numbers, size_t *n);
 
 /* --------------------------------------------------- structure (spec.c) */
 

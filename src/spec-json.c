@@ -8,6 +8,7 @@
 #include "config.h"
 #include "spec.h"
 #include "spec-int.h"
+#include "spec-json.h"
 #include "util.h"
 #include "jsonw.h"
 #include "piperun-task.h"
@@ -35,30 +36,108 @@ void spec_err(struct ctx *c, const char *path, const char *fmt, ...)
 	free(m);
 }
 
+/* ------------------------------------------------------------- values */
+
+bool jv_is_string(const cJSON *v) { return cJSON_IsString(v); }
+bool jv_is_number(const cJSON *v) { return cJSON_IsNumber(v); }
+bool jv_is_bool(const cJSON *v) { return cJSON_IsBool(v); }
+bool jv_is_true(const cJSON *v) { return cJSON_IsTrue(v); }
+bool jv_is_false(const cJSON *v) { return cJSON_IsFalse(v); }
+bool jv_is_null(const cJSON *v) { return cJSON_IsNull(v); }
+bool jv_is_array(const cJSON *v) { return cJSON_IsArray(v); }
+bool jv_is_object(const cJSON *v) { return cJSON_IsObject(v); }
+
+const char *jv_str(const cJSON *v)
+{
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+double jv_num(const cJSON *v)
+{
+	return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+const cJSON *jv_get(const cJSON *obj, const char *key)
+{
+	return cJSON_GetObjectItemCaseSensitive(obj, key);
+}
+
+int jv_size(const cJSON *v)
+{
+	return cJSON_GetArraySize(v);
+}
+
+const cJSON *jv_at(const cJSON *v, int i)
+{
+	return cJSON_GetArrayItem(v, i);
+}
+
+const cJSON *jv_child(const cJSON *v)
+{
+	return v && (cJSON_IsArray(v) || cJSON_IsObject(v)) ? v->child : NULL;
+}
+
+const cJSON *jv_next(const cJSON *e)
+{
+	return e ? e->next : NULL;
+}
+
+const char *jv_key(const cJSON *member)
+{
+	return member ? member->string : NULL;
+}
+
+cJSON *jv_parse(const char *text, size_t len)
+{
+	return cJSON_ParseWithLength(text, len);
+}
+
+void jv_free(cJSON *root)
+{
+	cJSON_Delete(root);
+}
+
+char *jv_strv_text(const char *const *v, size_t n)
+{
+	cJSON *a = cJSON_CreateArray();
+	for (size_t i = 0; i < n; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(v[i]));
+	char *p = cJSON_PrintUnformatted(a);
+	char *r = p ? xstrdup(p) : NULL;
+	cJSON_free(p);
+	cJSON_Delete(a);
+	return r;
+}
+
+/* ----------------------------------------------------------- messages */
+
+char *spec_describe_str(const char *s)
+{
+	size_t n = strlen(s);
+	struct buf b = { 0 };
+	buf_addch(&b, '"');
+	for (size_t i = 0; i < n && i < 40; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch == '"' || ch == '\\')
+			buf_printf(&b, "\\%c", ch);
+		else if (ch < 0x20)
+			buf_printf(&b, "\\x%02x", ch);
+		else
+			buf_addch(&b, (char)ch);
+	}
+	if (n > 40)
+		buf_addstr(&b, "...");
+	buf_addch(&b, '"');
+	return buf_detach(&b);
+}
+
 /* What a value is, for "expected X, got Y". */
 char *spec_describe(const cJSON *v)
 {
 	if (!v)
 		return xstrdup("nothing");
-	if (cJSON_IsString(v)) {
-		const char *s = v->valuestring;
-		size_t n = strlen(s);
-		struct buf b = { 0 };
-		buf_addch(&b, '"');
-		for (size_t i = 0; i < n && i < 40; i++) {
-			unsigned char ch = (unsigned char)s[i];
-			if (ch == '"' || ch == '\\')
-				buf_printf(&b, "\\%c", ch);
-			else if (ch < 0x20)
-				buf_printf(&b, "\\x%02x", ch);
-			else
-				buf_addch(&b, (char)ch);
-		}
-		if (n > 40)
-			buf_addstr(&b, "...");
-		buf_addch(&b, '"');
-		return buf_detach(&b);
-	}
+	if (cJSON_IsString(v))
+		return spec_describe_str(v->valuestring);
 	if (cJSON_IsNumber(v))
 		return spec_num_text(v->valuedouble);
 	if (cJSON_IsBool(v))

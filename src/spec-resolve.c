@@ -10,7 +10,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cJSON.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>

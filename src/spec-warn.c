@@ -7,7 +7,6 @@
 #include "util.h"
 #include "shell.h"
 
-#include <cJSON.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -22,29 +21,29 @@
 /* Where the script of a shell's -c is in argv (a JSON array), or -1: sh,
  * bash, dash, ksh, zsh, mksh (by basename) and busybox sh, their
  * options first, -c perhaps among others (-ec). */
-static int shell_script_index(const cJSON *argv)
+static int shell_script_index(const struct cJSON *argv)
 {
 	static const char *const shells[] = { "sh", "bash", "dash", "ksh", "zsh", "mksh", "ash",
 					      NULL };
-	const cJSON *a = argv->child;
-	if (!cJSON_IsString(a))
+	const struct cJSON *a = jv_child(argv);
+	if (!jv_is_string(a))
 		return -1;
-	const char *b = strrchr(a->valuestring, '/');
-	b = b ? b + 1 : a->valuestring;
+	const char *b = strrchr(jv_str(a), '/');
+	b = b ? b + 1 : jv_str(a);
 	int i = 1;
-	a = a->next;
+	a = jv_next(a);
 	if (!strcmp(b, "busybox")) {
-		b = cJSON_IsString(a) ? a->valuestring : "";
-		a = a ? a->next : NULL;
+		b = jv_is_string(a) ? jv_str(a) : "";
+		a = a ? jv_next(a) : NULL;
 		i = 2;
 	}
 	bool known = false, dash_c = false;
 	for (size_t k = 0; shells[k]; k++)
 		known = known || !strcmp(b, shells[k]);
-	for (; known && cJSON_IsString(a); a = a->next, i++) {
-		const char *s = a->valuestring;
+	for (; known && jv_is_string(a); a = jv_next(a), i++) {
+		const char *s = jv_str(a);
 		if (!strcmp(s, "--") || !strcmp(s, "-")) {
-			a = a->next;
+			a = jv_next(a);
 			i++;
 			break;
 		}
@@ -54,13 +53,13 @@ static int shell_script_index(const cJSON *argv)
 			continue;               /* --posix, --norc ... */
 		for (const char *o = s + 1; *o; o++) {
 			dash_c = dash_c || (*s == '-' && *o == 'c');
-			if ((*o == 'o' || *o == 'O') && a->next) {  /* -o NAME */
-				a = a->next;
+			if ((*o == 'o' || *o == 'O') && jv_next(a)) {  /* -o NAME */
+				a = jv_next(a);
 				i++;
 			}
 		}
 	}
-	return known && dash_c && cJSON_IsString(a) ? i : -1;
+	return known && dash_c && jv_is_string(a) ? i : -1;
 }
 
 /* Does s hold a {} that substitution would replace? */
@@ -76,31 +75,31 @@ static bool has_value_placeholder(const char *s)
 }
 
 /* argv with its script (at i, the last item) taking {} as "$1". */
-static char *positional_form(const cJSON *argv, int i)
+static char *positional_form(const struct cJSON *argv, int i)
 {
-	const cJSON *script = cJSON_GetArrayItem(argv, i);
-	char *s = script->next ? NULL : shell_subst_positional(script->valuestring);
+	const struct cJSON *script = jv_at(argv, i);
+	char *s = jv_next(script) ? NULL : shell_subst_positional(jv_str(script));
 	if (!s)
 		return xstrdup("[\"sh\", \"-c\", \"... \\\"$1\\\" ...\", \"sh\", \"{}\"]");
-	cJSON *a = cJSON_CreateArray();
+	/* argv[0..i-1] are strings (shell_script_index saw them) */
+	const char **v = xcalloc((size_t)i + 3, sizeof *v);
 	int k = 0;
-	for (const cJSON *e = argv->child; e && k < i; e = e->next, k++)
-		cJSON_AddItemToArray(a, cJSON_CreateString(e->valuestring));
-	cJSON_AddItemToArray(a, cJSON_CreateString(s));
-	cJSON_AddItemToArray(a, cJSON_CreateString("sh"));
-	cJSON_AddItemToArray(a, cJSON_CreateString("{}"));
-	char *p = cJSON_PrintUnformatted(a);
-	char *r = xstrdup(p ? p : "[...]");
-	cJSON_free(p);
-	cJSON_Delete(a);
+	for (const struct cJSON *e = jv_child(argv); e && k < i; e = jv_next(e), k++)
+		v[k] = jv_str(e);
+	v[k++] = s;
+	v[k++] = "sh";
+	v[k++] = "{}";
+	char *p = jv_strv_text(v, (size_t)k);
+	char *r = p ? p : xstrdup("[...]");
+	free(v);
 	free(s);
 	return r;
 }
 
-static void warn_shell_argv(struct ctx *c, const cJSON *argv, const char *path, bool coprocess)
+static void warn_shell_argv(struct ctx *c, const struct cJSON *argv, const char *path, bool coprocess)
 {
-	int i = cJSON_IsArray(argv) ? shell_script_index(argv) : -1;
-	if (i < 0 || !has_value_placeholder(cJSON_GetArrayItem(argv, i)->valuestring))
+	int i = jv_is_array(argv) ? shell_script_index(argv) : -1;
+	if (i < 0 || !has_value_placeholder(jv_str(jv_at(argv, i))))
 		return;
 	char *p = spec_path_idx(path, (size_t)i);
 	if (coprocess) {
@@ -118,18 +117,18 @@ static void warn_shell_argv(struct ctx *c, const cJSON *argv, const char *path, 
 }
 
 /* A job's run or pipeline (from the job or the defaults) at path. */
-static void warn_job_argvs(struct ctx *c, const cJSON *src, const char *path)
+static void warn_job_argvs(struct ctx *c, const struct cJSON *src, const char *path)
 {
 	char *p = spec_path_key(path, "run");
-	warn_shell_argv(c, cJSON_GetObjectItemCaseSensitive(src, "run"), p, false);
+	warn_shell_argv(c, jv_get(src, "run"), p, false);
 	free(p);
-	const cJSON *pl = cJSON_GetObjectItemCaseSensitive(src, "pipeline");
+	const struct cJSON *pl = jv_get(src, "pipeline");
 	size_t k = 0;
-	for (const cJSON *st = cJSON_IsArray(pl) ? pl->child : NULL; st; st = st->next, k++) {
+	for (const struct cJSON *st = jv_is_array(pl) ? jv_child(pl) : NULL; st; st = jv_next(st), k++) {
 		char *pk = spec_path_key(path, "pipeline"), *sp = spec_path_idx(pk, k);
-		if (cJSON_IsObject(st)) {
+		if (jv_is_object(st)) {
 			char *r = spec_path_key(sp, "run");
-			warn_shell_argv(c, cJSON_GetObjectItemCaseSensitive(st, "run"), r, false);
+			warn_shell_argv(c, jv_get(st, "run"), r, false);
 			free(r);
 		} else {
 			warn_shell_argv(c, st, sp, false);
@@ -142,32 +141,32 @@ static void warn_job_argvs(struct ctx *c, const cJSON *src, const char *path)
 void spec_warnings(const char *name, const char *text, size_t len, struct errlist *warns)
 {
 	struct ctx c = { .file = name, .errs = warns };
-	cJSON *root = cJSON_ParseWithLength(text, len);
-	if (!cJSON_IsObject(root)) {
-		cJSON_Delete(root);
+	struct cJSON *root = jv_parse(text, len);
+	if (!jv_is_object(root)) {
+		jv_free(root);
 		return;
 	}
-	const cJSON *defaults = cJSON_GetObjectItemCaseSensitive(root, "defaults");
-	if (!cJSON_IsObject(defaults))
+	const struct cJSON *defaults = jv_get(root, "defaults");
+	if (!jv_is_object(defaults))
 		defaults = NULL;
-	const cJSON *jobs = cJSON_GetObjectItemCaseSensitive(root, "jobs");
+	const struct cJSON *jobs = jv_get(root, "jobs");
 	bool defaults_seen = false;
 	size_t i = 0;
-	for (const cJSON *j = cJSON_IsArray(jobs) ? jobs->child : NULL; j; j = j->next, i++) {
-		if (!cJSON_IsObject(j))
+	for (const struct cJSON *j = jv_is_array(jobs) ? jv_child(jobs) : NULL; j; j = jv_next(j), i++) {
+		if (!jv_is_object(j))
 			continue;
 		char *jp = spec_path_idx("jobs", i);
 		/* a step's {} is the item */
-		const cJSON *steps = cJSON_GetObjectItemCaseSensitive(j, "steps");
+		const struct cJSON *steps = jv_get(j, "steps");
 		char *sp = spec_path_key(jp, "steps");
 		size_t k = 0;
-		for (const cJSON *st = cJSON_IsArray(steps) ? steps->child : NULL; st;
-		     st = st->next, k++) {
+		for (const struct cJSON *st = jv_is_array(steps) ? jv_child(steps) : NULL; st;
+		     st = jv_next(st), k++) {
 			char *stp = spec_path_idx(sp, k), *p = spec_path_key(stp, "run");
-			warn_shell_argv(&c, cJSON_GetObjectItemCaseSensitive(st, "run"), p, false);
+			warn_shell_argv(&c, jv_get(st, "run"), p, false);
 			free(p);
 			p = spec_path_key(stp, "coprocess");
-			warn_shell_argv(&c, cJSON_GetObjectItemCaseSensitive(st, "coprocess"), p, true);
+			warn_shell_argv(&c, jv_get(st, "coprocess"), p, true);
 			free(p);
 			free(stp);
 		}
@@ -175,9 +174,9 @@ void spec_warnings(const char *name, const char *text, size_t len, struct errlis
 		/* a run or pipeline argv's {} is a foreach value */
 		bool own = false;
 		for (size_t w = 0; spec_what_keys[w]; w++)
-			own = own || cJSON_GetObjectItemCaseSensitive(j, spec_what_keys[w]);
-		bool foreach = cJSON_GetObjectItemCaseSensitive(j, "foreach") ||
-			       (defaults && cJSON_GetObjectItemCaseSensitive(defaults, "foreach"));
+			own = own || jv_get(j, spec_what_keys[w]);
+		bool foreach = jv_get(j, "foreach") ||
+			       (defaults && jv_get(defaults, "foreach"));
 		if (foreach && own)
 			warn_job_argvs(&c, j, jp);
 		else if (foreach && defaults && !defaults_seen) {
@@ -186,5 +185,5 @@ void spec_warnings(const char *name, const char *text, size_t len, struct errlis
 		}
 		free(jp);
 	}
-	cJSON_Delete(root);
+	jv_free(root);
 }

@@ -26,7 +26,6 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <cJSON.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -77,15 +76,15 @@ const char *const spec_what_keys[] = { "run", "shell", "pipeline", "pool", "step
 
 /* The value of a job field: the job's own, else the default.  *path is
  * set to where it came from (callers free it). */
-static const cJSON *spec_field(const cJSON *job, const cJSON *defaults,
+static const struct cJSON *spec_field(const struct cJSON *job, const struct cJSON *defaults,
 			  const char *jpath, const char *key, char **path)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(job, key);
+	const struct cJSON *v = jv_get(job, key);
 	if (v) {
 		*path = spec_path_key(jpath, key);
 		return v;
 	}
-	if (defaults && (v = cJSON_GetObjectItemCaseSensitive(defaults, key))) {
+	if (defaults && (v = jv_get(defaults, key))) {
 		*path = spec_path_key("defaults", key);
 		return v;
 	}
@@ -93,31 +92,31 @@ static const cJSON *spec_field(const cJSON *job, const cJSON *defaults,
 	return NULL;
 }
 
-bool spec_parse_argv(struct ctx *c, const cJSON *v, const char *path,
+bool spec_parse_argv(struct ctx *c, const struct cJSON *v, const char *path,
 		       struct targ **out, size_t *n)
 {
-	if (!cJSON_IsArray(v) || !cJSON_GetArraySize(v)) {
+	if (!jv_is_array(v) || !jv_size(v)) {
 		spec_expected(c, path, "a non-empty argv array", v);
 		return false;
 	}
-	size_t cnt = (size_t)cJSON_GetArraySize(v), i = 0;
+	size_t cnt = (size_t)jv_size(v), i = 0;
 	struct targ *a = xcalloc(cnt, sizeof *a);
 	bool ok = true;
-	for (const cJSON *it = v->child; it; it = it->next, i++) {
+	for (const struct cJSON *it = jv_child(v); it; it = jv_next(it), i++) {
 		char *p = spec_path_idx(path, i);
-		if (cJSON_IsString(it)) {
-			a[i].s = xstrdup(it->valuestring);
-		} else if (cJSON_IsObject(it)) {
+		if (jv_is_string(it)) {
+			a[i].s = xstrdup(jv_str(it));
+		} else if (jv_is_object(it)) {
 			static const char *const keys[] = { "base64", NULL };
 			spec_check_keys(c, it, p, keys, "an argv item object has only \"base64\"");
-			const cJSON *b = cJSON_GetObjectItemCaseSensitive(it, "base64");
+			const struct cJSON *b = jv_get(it, "base64");
 			unsigned char *bytes;
 			size_t blen;
 			char *bp = spec_path_key(p, "base64");
-			if (!cJSON_IsString(b)) {
+			if (!jv_is_string(b)) {
 				spec_expected(c, bp, "a base64 string", b);
 				ok = false;
-			} else if (b64_decode(b->valuestring, strlen(b->valuestring),
+			} else if (b64_decode(jv_str(b), strlen(jv_str(b)),
 					      &bytes, &blen) < 0) {
 				spec_expected(c, bp, "valid base64", b);
 				ok = false;
@@ -144,51 +143,51 @@ bool spec_parse_argv(struct ctx *c, const cJSON *v, const char *path,
 	return ok;
 }
 
-bool spec_parse_env(struct ctx *c, const cJSON *v, const char *path,
+bool spec_parse_env(struct ctx *c, const struct cJSON *v, const char *path,
 		      struct kv **env, size_t *n, size_t *cap)
 {
-	if (!cJSON_IsObject(v)) {
+	if (!jv_is_object(v)) {
 		spec_expected(c, path, "an object of NAME: \"value\"", v);
 		return false;
 	}
 	bool ok = true;
-	for (const cJSON *e = v->child; e; e = e->next) {
-		char *p = spec_path_key(path, e->string);
-		if (!*e->string || strchr(e->string, '=')) {
+	for (const struct cJSON *e = jv_child(v); e; e = jv_next(e)) {
+		char *p = spec_path_key(path, jv_key(e));
+		if (!*jv_key(e) || strchr(jv_key(e), '=')) {
 			spec_err(c, p, "an environment variable name cannot be empty or contain '='");
 			ok = false;
-		} else if (!cJSON_IsString(e)) {
+		} else if (!jv_is_string(e)) {
 			/* the value may be a secret (secret_env): name its type,
 			 * never echo it */
 			spec_err(c, p, "expected a string, got %s",
-			    cJSON_IsNumber(e) ? "a number" : cJSON_IsBool(e) ? "a boolean" :
-			    cJSON_IsNull(e) ? "null" : cJSON_IsArray(e) ? "an array" : "an object");
+			    jv_is_number(e) ? "a number" : jv_is_bool(e) ? "a boolean" :
+			    jv_is_null(e) ? "null" : jv_is_array(e) ? "an array" : "an object");
 			ok = false;
 		} else {
 			size_t i;
 			for (i = 0; i < *n; i++)
-				if (!strcmp((*env)[i].name, e->string))
+				if (!strcmp((*env)[i].name, jv_key(e)))
 					break;
 			if (i == *n) {
 				xgrow(env, cap, *n + 1, sizeof **env);
-				(*env)[i].name = xstrdup(e->string);
+				(*env)[i].name = xstrdup(jv_key(e));
 				(*env)[i].value = NULL;
 				(*n)++;
 			}
 			free((*env)[i].value);
-			(*env)[i].value = xstrdup(e->valuestring);
+			(*env)[i].value = xstrdup(jv_str(e));
 		}
 		free(p);
 	}
 	return ok;
 }
 
-bool spec_parse_output(struct ctx *c, const cJSON *v, const char *path,
+bool spec_parse_output(struct ctx *c, const struct cJSON *v, const char *path,
 			 bool is_stderr, struct io_spec *out)
 {
 	memset(out, 0, sizeof *out);
-	if (cJSON_IsString(v)) {
-		const char *s = v->valuestring;
+	if (jv_is_string(v)) {
+		const char *s = jv_str(v);
 		if (!strcmp(s, "capture"))
 			out->mode = IO_CAPTURE;
 		else if (!strcmp(s, "tee"))
@@ -203,15 +202,15 @@ bool spec_parse_output(struct ctx *c, const cJSON *v, const char *path,
 			goto bad;
 		return true;
 	}
-	if (cJSON_IsNull(v)) {
+	if (jv_is_null(v)) {
 		out->mode = IO_NULL;
 		return true;
 	}
-	if (cJSON_IsObject(v)) {
+	if (jv_is_object(v)) {
 		static const char *const keys[] = { "file", "append", NULL };
 		spec_check_keys(c, v, path, keys, "expected \"file\" and \"append\"");
 		char *fp = spec_path_key(path, "file");
-		const char *f = spec_get_str(c, cJSON_GetObjectItemCaseSensitive(v, "file"), fp);
+		const char *f = spec_get_str(c, jv_get(v, "file"), fp);
 		free(fp);
 		if (!f)
 			return false;
@@ -223,7 +222,7 @@ bool spec_parse_output(struct ctx *c, const cJSON *v, const char *path,
 		}
 		out->mode = IO_FILE;
 		out->path = xstrdup(f);
-		const cJSON *a = cJSON_GetObjectItemCaseSensitive(v, "append");
+		const struct cJSON *a = jv_get(v, "append");
 		if (a) {
 			char *ap = spec_path_key(path, "append");
 			bool ok = spec_get_bool(c, a, ap, &out->append);
@@ -240,19 +239,19 @@ bad:
 	return false;
 }
 
-static bool parse_stdin(struct ctx *c, const cJSON *v, const char *path,
+static bool parse_stdin(struct ctx *c, const struct cJSON *v, const char *path,
 			struct in_spec *in)
 {
 	memset(in, 0, sizeof *in);
-	if (cJSON_IsNull(v) || (cJSON_IsString(v) && !strcmp(v->valuestring, "null"))) {
+	if (jv_is_null(v) || (jv_is_string(v) && !strcmp(jv_str(v), "null"))) {
 		in->kind = IN_NULL;
 		return true;
 	}
-	if (cJSON_IsString(v) && !strcmp(v->valuestring, "inherit")) {
+	if (jv_is_string(v) && !strcmp(jv_str(v), "inherit")) {
 		in->kind = IN_INHERIT;
 		return true;
 	}
-	if (!cJSON_IsObject(v) || cJSON_GetArraySize(v) == 0) {
+	if (!jv_is_object(v) || jv_size(v) == 0) {
 		spec_expected(c, path, "null, \"inherit\" or an object with one of text, base64, file, random, from", v);
 		return false;
 	}
@@ -262,17 +261,17 @@ static bool parse_stdin(struct ctx *c, const cJSON *v, const char *path,
 	if (c->errs->n != before)
 		return false;
 	int kinds = 0;
-	for (const cJSON *e = v->child; e; e = e->next)
-		if (strcmp(e->string, "seed"))
+	for (const struct cJSON *e = jv_child(v); e; e = jv_next(e))
+		if (strcmp(jv_key(e), "seed"))
 			kinds++;
 	if (kinds != 1) {
 		spec_err(c, path, "expected exactly one of text, base64, file, random, from");
 		return false;
 	}
-	const cJSON *e;
+	const struct cJSON *e;
 	char *p = NULL;
 	bool ok = true;
-	if ((e = cJSON_GetObjectItemCaseSensitive(v, "text"))) {
+	if ((e = jv_get(v, "text"))) {
 		p = spec_path_key(path, "text");
 		const char *s = spec_get_str(c, e, p);
 		if ((ok = s != NULL)) {
@@ -289,12 +288,12 @@ static bool parse_stdin(struct ctx *c, const cJSON *v, const char *path,
 				in->len = strlen(s);
 			}
 		}
-	} else if ((e = cJSON_GetObjectItemCaseSensitive(v, "base64"))) {
+	} else if ((e = jv_get(v, "base64"))) {
 		p = spec_path_key(path, "base64");
 		unsigned char *bytes;
 		size_t n;
-		if (!cJSON_IsString(e) ||
-		    b64_decode(e->valuestring, strlen(e->valuestring), &bytes, &n) < 0) {
+		if (!jv_is_string(e) ||
+		    b64_decode(jv_str(e), strlen(jv_str(e)), &bytes, &n) < 0) {
 			spec_expected(c, p, "valid base64", e);
 			ok = false;
 		} else {
@@ -302,7 +301,7 @@ static bool parse_stdin(struct ctx *c, const cJSON *v, const char *path,
 			in->data = (char *)bytes;
 			in->len = n;
 		}
-	} else if ((e = cJSON_GetObjectItemCaseSensitive(v, "file"))) {
+	} else if ((e = jv_get(v, "file"))) {
 		p = spec_path_key(path, "file");
 		const char *s = spec_get_str(c, e, p);
 		if ((ok = s && *s)) {
@@ -311,14 +310,14 @@ static bool parse_stdin(struct ctx *c, const cJSON *v, const char *path,
 		} else if (s) {
 			spec_expected(c, p, "a file name", e);
 		}
-	} else if ((e = cJSON_GetObjectItemCaseSensitive(v, "random"))) {
+	} else if ((e = jv_get(v, "random"))) {
 		p = spec_path_key(path, "random");
 		uint64_t n;
 		if ((ok = spec_get_size(c, e, p, &n))) {
 			in->kind = IN_RANDOM;
 			in->nrandom = n;
 		}
-	} else if ((e = cJSON_GetObjectItemCaseSensitive(v, "from"))) {
+	} else if ((e = jv_get(v, "from"))) {
 		p = spec_path_key(path, "from");
 		const char *s = spec_get_str(c, e, p);
 		if ((ok = s != NULL)) {
@@ -327,20 +326,20 @@ static bool parse_stdin(struct ctx *c, const cJSON *v, const char *path,
 		}
 	}
 	free(p);
-	const cJSON *seed = cJSON_GetObjectItemCaseSensitive(v, "seed");
+	const struct cJSON *seed = jv_get(v, "seed");
 	if (seed) {
 		p = spec_path_key(path, "seed");
 		if (in->kind != IN_RANDOM && ok) {
 			spec_err(c, p, "\"seed\" goes with \"random\" only");
 			ok = false;
-		} else if (!cJSON_IsNumber(seed) || seed->valuedouble < 0 ||
-			   seed->valuedouble != floor(seed->valuedouble) ||
-			   seed->valuedouble > 9007199254740992.0) {
+		} else if (!jv_is_number(seed) || jv_num(seed) < 0 ||
+			   jv_num(seed) != floor(jv_num(seed)) ||
+			   jv_num(seed) > 9007199254740992.0) {
 			spec_expected(c, p, "an integer from 0 to 2^53", seed);
 			ok = false;
 		} else {
 			in->seeded = true;
-			in->seed = (uint64_t)seed->valuedouble;
+			in->seed = (uint64_t)jv_num(seed);
 		}
 		free(p);
 	}
@@ -361,26 +360,26 @@ static const struct {
 	{ "sigpending", RLIMIT_SIGPENDING }, { "stack", RLIMIT_STACK },
 };
 
-static bool parse_rlimits(struct ctx *c, const cJSON *v, const char *path,
+static bool parse_rlimits(struct ctx *c, const struct cJSON *v, const char *path,
 			  struct job_spec *j)
 {
-	if (!cJSON_IsObject(v)) {
+	if (!jv_is_object(v)) {
 		spec_expected(c, path, "an object like {\"nofile\": 1024}", v);
 		return false;
 	}
 	bool ok = true;
 	size_t cap = 0;
-	for (const cJSON *e = v->child; e; e = e->next) {
-		char *p = spec_path_key(path, e->string);
+	for (const struct cJSON *e = jv_child(v); e; e = jv_next(e)) {
+		char *p = spec_path_key(path, jv_key(e));
 		size_t k;
 		for (k = 0; k < ARRAY_SIZE(rlimit_names); k++)
-			if (!strcmp(rlimit_names[k].name, e->string))
+			if (!strcmp(rlimit_names[k].name, jv_key(e)))
 				break;
 		uint64_t val = 0;
 		if (k == ARRAY_SIZE(rlimit_names)) {
 			spec_err(c, p, "unknown resource limit (as, core, cpu, data, fsize, locks, memlock, msgqueue, nice, nofile, nproc, rss, rtprio, rttime, sigpending, stack)");
 			ok = false;
-		} else if (cJSON_IsString(e) && !strcmp(e->valuestring, "unlimited")) {
+		} else if (jv_is_string(e) && !strcmp(jv_str(e), "unlimited")) {
 			val = RLIM_INFINITY;
 		} else if (!spec_get_size(c, e, p, &val)) {
 			ok = false;
@@ -411,7 +410,7 @@ static void spec_tstage_free(struct tstage *s)
 }
 
 /* Parse one job object (with defaults) into a template. */
-static void parse_job(struct ctx *c, const cJSON *job, const cJSON *defaults,
+static void parse_job(struct ctx *c, const struct cJSON *job, const struct cJSON *defaults,
 		      size_t index, struct tmpl *t)
 {
 	struct job_spec *j = &t->j;
@@ -430,17 +429,17 @@ static void parse_job(struct ctx *c, const cJSON *job, const cJSON *defaults,
 	j->pipefail = true;
 	t->repeat = 1;
 
-	if (!cJSON_IsObject(job)) {
+	if (!jv_is_object(job)) {
 		spec_expected(c, t->path, "a job object", job);
 		return;
 	}
 	spec_check_keys(c, job, t->path, job_keys, "not a job field");
 
-	const cJSON *v;
+	const struct cJSON *v;
 	char *p = NULL;
 #define FIELD(key) (free(p), p = NULL, v = spec_field(job, defaults, t->path, key, &p))
 
-	if ((v = cJSON_GetObjectItemCaseSensitive(job, "name"))) {
+	if ((v = jv_get(job, "name"))) {
 		p = spec_path_key(t->path, "name");
 		const char *s = spec_get_str(c, v, p);
 		if (s && !*s)
@@ -452,17 +451,17 @@ static void parse_job(struct ctx *c, const cJSON *job, const cJSON *defaults,
 		j->name = xasprintf("job-%zu", index + 1);
 
 	/* What the job runs: the job's own choice wins over a default one. */
-	const cJSON *src = job;
+	const struct cJSON *src = job;
 	bool any = false;
 	for (size_t i = 0; spec_what_keys[i]; i++)
-		if (cJSON_GetObjectItemCaseSensitive(job, spec_what_keys[i]))
+		if (jv_get(job, spec_what_keys[i]))
 			any = true;
 	if (!any)
 		src = defaults;
 	const char *what = NULL;
 	int nwhat = 0;
 	for (size_t i = 0; src && spec_what_keys[i]; i++)
-		if (cJSON_GetObjectItemCaseSensitive(src, spec_what_keys[i])) {
+		if (jv_get(src, spec_what_keys[i])) {
 			if (nwhat++)
 				spec_err(c, t->path, "expected exactly one of run, shell, pipeline, pool, steps; found both \"%s\" and \"%s\"",
 				    what, spec_what_keys[i]);
@@ -475,7 +474,7 @@ static void parse_job(struct ctx *c, const cJSON *job, const cJSON *defaults,
 		const char *jp = src == job ? t->path : "defaults";
 		free(p);
 		p = spec_path_key(jp, what);
-		v = cJSON_GetObjectItemCaseSensitive(src, what);
+		v = jv_get(src, what);
 		if (!strcmp(what, "run")) {
 			j->kind = KIND_RUN;
 			t->stages = xcalloc(1, sizeof *t->stages);
@@ -489,16 +488,16 @@ static void parse_job(struct ctx *c, const cJSON *job, const cJSON *defaults,
 			t->shell_path = xstrdup(p);
 		} else if (!strcmp(what, "pipeline")) {
 			j->kind = KIND_PIPELINE;
-			if (!cJSON_IsArray(v) || !cJSON_GetArraySize(v)) {
+			if (!jv_is_array(v) || !jv_size(v)) {
 				spec_expected(c, p, "a non-empty array of stages", v);
-			} else if (cJSON_GetArraySize(v) > SPAWN_STAGES_MAX) {
+			} else if (jv_size(v) > SPAWN_STAGES_MAX) {
 				spec_err(c, p, "a pipeline has at most %d stages, got %d",
-				    SPAWN_STAGES_MAX, cJSON_GetArraySize(v));
+				    SPAWN_STAGES_MAX, jv_size(v));
 			} else {
-				size_t n = (size_t)cJSON_GetArraySize(v), i = 0;
+				size_t n = (size_t)jv_size(v), i = 0;
 				t->stages = xcalloc(n, sizeof *t->stages);
 				t->nstages = n;
-				for (const cJSON *s = v->child; s; s = s->next, i++) {
+				for (const struct cJSON *s = jv_child(v); s; s = jv_next(s), i++) {
 					char *sp = spec_path_idx(p, i);
 					spec_parse_stage(c, s, sp, &t->stages[i]);
 					free(sp);
@@ -522,7 +521,7 @@ static void parse_job(struct ctx *c, const cJSON *job, const cJSON *defaults,
 	}
 	if (j->kind != KIND_STEPS) {
 		for (size_t k = 0; spec_steps_job_keys[k]; k++)
-			if (cJSON_GetObjectItemCaseSensitive(job, spec_steps_job_keys[k])) {
+			if (jv_get(job, spec_steps_job_keys[k])) {
 				free(p);
 				p = spec_path_key(t->path, spec_steps_job_keys[k]);
 				spec_err(c, p, "\"%s\" belongs to steps jobs", spec_steps_job_keys[k]);
@@ -530,9 +529,9 @@ static void parse_job(struct ctx *c, const cJSON *job, const cJSON *defaults,
 	}
 
 	size_t envcap = 0;
-	if (defaults && (v = cJSON_GetObjectItemCaseSensitive(defaults, "env")))
+	if (defaults && (v = jv_get(defaults, "env")))
 		spec_parse_env(c, v, "defaults.env", &j->env, &j->nenv, &envcap);
-	if ((v = cJSON_GetObjectItemCaseSensitive(job, "env"))) {
+	if ((v = jv_get(job, "env"))) {
 		free(p);
 		p = spec_path_key(t->path, "env");
 		spec_parse_env(c, v, p, &j->env, &j->nenv, &envcap);
@@ -550,7 +549,7 @@ static void parse_job(struct ctx *c, const cJSON *job, const cJSON *defaults,
 		else if (s)
 			j->cwd = xstrdup(s);
 	}
-	if (FIELD("stdin") && j->kind == KIND_STEPS && cJSON_GetObjectItemCaseSensitive(job, "stdin"))
+	if (FIELD("stdin") && j->kind == KIND_STEPS && jv_get(job, "stdin"))
 		spec_err(c, p, "a steps job reads its items from \"items\" (e.g. {\"lines\": \"-\"} for stdin)");
 	else if (FIELD("stdin") && !j->pool_items_given && j->kind != KIND_STEPS)
 		parse_stdin(c, v, p, &j->in);
@@ -560,7 +559,7 @@ static void parse_job(struct ctx *c, const cJSON *job, const cJSON *defaults,
 	if (FIELD("stderr"))
 		spec_parse_output(c, v, p, true, &j->err);
 	if (FIELD("encoding")) {
-		const char *s = cJSON_IsString(v) ? v->valuestring : "";
+		const char *s = jv_is_string(v) ? jv_str(v) : "";
 		if (!strcmp(s, "auto"))
 			j->encoding = ENC_AUTO;
 		else if (!strcmp(s, "utf-8"))
@@ -581,19 +580,19 @@ static void parse_job(struct ctx *c, const cJSON *job, const cJSON *defaults,
 	if (FIELD("kill_after"))
 		spec_get_duration(c, v, p, &j->kill_after);
 	if (FIELD("expect")) {
-		if (cJSON_IsNumber(v)) {
+		if (jv_is_number(v)) {
 			long x;
 			if (spec_get_long(c, v, p, -64, 255, &x)) {
 				j->expect = xmalloc(sizeof *j->expect);
 				j->expect[0] = (int)x;
 				j->nexpect = 1;
 			}
-		} else if (!cJSON_IsArray(v) || !cJSON_GetArraySize(v)) {
+		} else if (!jv_is_array(v) || !jv_size(v)) {
 			spec_expected(c, p, "a non-empty array of exit codes", v);
 		} else {
-			size_t n = (size_t)cJSON_GetArraySize(v), i = 0;
+			size_t n = (size_t)jv_size(v), i = 0;
 			j->expect = xcalloc(n, sizeof *j->expect);
-			for (const cJSON *e = v->child; e; e = e->next, i++) {
+			for (const struct cJSON *e = jv_child(v); e; e = jv_next(e), i++) {
 				char *ep = spec_path_idx(p, i);
 				long x;
 				if (spec_get_long(c, e, ep, -64, 255, &x))
@@ -611,10 +610,10 @@ static void parse_job(struct ctx *c, const cJSON *job, const cJSON *defaults,
 	if (FIELD("retry_delay"))
 		spec_get_duration(c, v, p, &j->retry_delay);
 	if (FIELD("retry_backoff")) {
-		if (!cJSON_IsNumber(v) || !(v->valuedouble >= 1.0) || v->valuedouble > 1000)
+		if (!jv_is_number(v) || !(jv_num(v) >= 1.0) || jv_num(v) > 1000)
 			spec_expected(c, p, "a number from 1 to 1000", v);
 		else
-			j->retry_backoff = v->valuedouble;
+			j->retry_backoff = jv_num(v);
 	}
 	if (FIELD("repeat")) {
 		if (spec_get_long(c, v, p, 1, MAX_JOBS, &t->repeat))
@@ -644,13 +643,13 @@ static void parse_job(struct ctx *c, const cJSON *job, const cJSON *defaults,
 	if (FIELD("umask")) {
 		uint64_t m = 0;
 		bool ok = false;
-		if (cJSON_IsString(v) && *v->valuestring &&
-		    strspn(v->valuestring, "01234567") == strlen(v->valuestring)) {
-			m = strtoull(v->valuestring, NULL, 8);
+		if (jv_is_string(v) && *jv_str(v) &&
+		    strspn(jv_str(v), "01234567") == strlen(jv_str(v))) {
+			m = strtoull(jv_str(v), NULL, 8);
 			ok = m <= 0777;
-		} else if (cJSON_IsNumber(v) && v->valuedouble >= 0 &&
-			   v->valuedouble <= 0777 && v->valuedouble == floor(v->valuedouble)) {
-			m = (uint64_t)v->valuedouble;
+		} else if (jv_is_number(v) && jv_num(v) >= 0 &&
+			   jv_num(v) <= 0777 && jv_num(v) == floor(jv_num(v))) {
+			m = (uint64_t)jv_num(v);
 			ok = true;
 		}
 		if (ok) {
@@ -663,12 +662,12 @@ static void parse_job(struct ctx *c, const cJSON *job, const cJSON *defaults,
 	if (FIELD("rlimits"))
 		parse_rlimits(c, v, p, j);
 	if (FIELD("pass_fds")) {
-		if (!cJSON_IsArray(v)) {
+		if (!jv_is_array(v)) {
 			spec_expected(c, p, "an array of file descriptor numbers", v);
 		} else {
-			size_t n = (size_t)cJSON_GetArraySize(v), i = 0;
+			size_t n = (size_t)jv_size(v), i = 0;
 			j->pass_fds = xcalloc(n ? n : 1, sizeof *j->pass_fds);
-			for (const cJSON *e = v->child; e; e = e->next, i++) {
+			for (const struct cJSON *e = jv_child(v); e; e = jv_next(e), i++) {
 				char *ep = spec_path_idx(p, i);
 				long x;
 				if (spec_get_long(c, e, ep, 3, 65535, &x))
@@ -679,7 +678,7 @@ static void parse_job(struct ctx *c, const cJSON *job, const cJSON *defaults,
 		}
 	}
 	if (j->kind == KIND_POOL) {
-		if (j->pool_items_given && cJSON_GetObjectItemCaseSensitive(job, "stdin")) {
+		if (j->pool_items_given && jv_get(job, "stdin")) {
 			free(p);
 			p = spec_path_key(t->path, "stdin");
 			spec_err(c, p, "a pool job with \"items\" takes its items as stdin");
@@ -781,16 +780,16 @@ static void tmpl_free(struct tmpl *t)
 }
 /* ------------------------------------------------------------ top level */
 
-static void parse_top(struct ctx *c, const cJSON *root, struct spec *s)
+static void parse_top(struct ctx *c, const struct cJSON *root, struct spec *s)
 {
-	const cJSON *v;
+	const struct cJSON *v;
 	s->mode = MODE_ASYNC;
-	if ((v = cJSON_GetObjectItemCaseSensitive(root, "name"))) {
+	if ((v = jv_get(root, "name"))) {
 		const char *n = spec_get_str(c, v, "name");
 		s->name = n ? xstrdup(n) : NULL;
 	}
-	if ((v = cJSON_GetObjectItemCaseSensitive(root, "mode"))) {
-		const char *m = cJSON_IsString(v) ? v->valuestring : "";
+	if ((v = jv_get(root, "mode"))) {
+		const char *m = jv_is_string(v) ? jv_str(v) : "";
 		if (!strcmp(m, "async"))
 			s->mode = MODE_ASYNC;
 		else if (!strcmp(m, "serial"))
@@ -800,20 +799,20 @@ static void parse_top(struct ctx *c, const cJSON *root, struct spec *s)
 		else
 			spec_expected(c, "mode", "\"async\", \"thread\" or \"serial\"", v);
 	}
-	if ((v = cJSON_GetObjectItemCaseSensitive(root, "max_parallel")))
+	if ((v = jv_get(root, "max_parallel")))
 		spec_get_long(c, v, "max_parallel", 0, 1000000, &s->max_parallel);
-	if ((v = cJSON_GetObjectItemCaseSensitive(root, "timeout")))
+	if ((v = jv_get(root, "timeout")))
 		spec_get_duration(c, v, "timeout", &s->timeout);
-	if ((v = cJSON_GetObjectItemCaseSensitive(root, "fail_fast"))) {
-		if (cJSON_IsBool(v))
-			s->fail_fast = cJSON_IsTrue(v) ? 1 : 0;
-		else if (!cJSON_IsNumber(v) || v->valuedouble < 1 ||
-			 v->valuedouble != floor(v->valuedouble) || v->valuedouble > 1e9)
+	if ((v = jv_get(root, "fail_fast"))) {
+		if (jv_is_bool(v))
+			s->fail_fast = jv_is_true(v) ? 1 : 0;
+		else if (!jv_is_number(v) || jv_num(v) < 1 ||
+			 jv_num(v) != floor(jv_num(v)) || jv_num(v) > 1e9)
 			spec_expected(c, "fail_fast", "true, false or a number of jobs >= 1", v);
 		else
-			s->fail_fast = (long)v->valuedouble;
+			s->fail_fast = (long)jv_num(v);
 	}
-	if ((v = cJSON_GetObjectItemCaseSensitive(root, "tag")))
+	if ((v = jv_get(root, "tag")))
 		spec_get_bool(c, v, "tag", &s->tag);
 }
 
@@ -822,17 +821,17 @@ struct spec *spec_load_mem(const char *name, const char *text, size_t len,
 {
 	struct ctx c = { .file = name, .errs = errs };
 	size_t errs_before = errs->n;
-	cJSON *root = spec_parse_json(&c, text, len);
+	struct cJSON *root = spec_parse_json(&c, text, len);
 	if (!root)
 		return NULL;
 	if (!spec_check_raw(&c, root, text, len)) {
-		cJSON_Delete(root);
+		jv_free(root);
 		free(c.nul_texts);
 		return NULL;
 	}
 	struct spec *s = xcalloc(1, sizeof *s);
 	s->file = xstrdup(name);
-	if (!cJSON_IsObject(root)) {
+	if (!jv_is_object(root)) {
 		spec_expected(&c, NULL, "a JSON object with \"jobs\" at the top", root);
 		goto fail;
 	}
@@ -840,28 +839,28 @@ struct spec *spec_load_mem(const char *name, const char *text, size_t len,
 	spec_check_keys(&c, root, "", top_keys, "not a top-level field");
 	parse_top(&c, root, s);
 
-	const cJSON *defaults = cJSON_GetObjectItemCaseSensitive(root, "defaults");
-	if (defaults && !cJSON_IsObject(defaults)) {
+	const struct cJSON *defaults = jv_get(root, "defaults");
+	if (defaults && !jv_is_object(defaults)) {
 		spec_expected(&c, "defaults", "an object of job fields", defaults);
 		defaults = NULL;
 	}
 	if (defaults)
 		spec_check_keys(&c, defaults, "defaults", default_keys,
-			   cJSON_GetObjectItemCaseSensitive(defaults, "name")
+			   jv_get(defaults, "name")
 			   ? "names are per job" : "not a job field");
 
-	const cJSON *jobs = cJSON_GetObjectItemCaseSensitive(root, "jobs");
+	const struct cJSON *jobs = jv_get(root, "jobs");
 	if (!jobs) {
 		spec_err(&c, NULL, "\"jobs\" is missing (expected a non-empty array of jobs)");
 		goto fail;
 	}
-	if (!cJSON_IsArray(jobs) || !cJSON_GetArraySize(jobs)) {
+	if (!jv_is_array(jobs) || !jv_size(jobs)) {
 		spec_expected(&c, "jobs", "a non-empty array of jobs", jobs);
 		goto fail;
 	}
-	size_t nt = (size_t)cJSON_GetArraySize(jobs), i = 0;
+	size_t nt = (size_t)jv_size(jobs), i = 0;
 	struct tmpl *t = xcalloc(nt, sizeof *t);
-	for (const cJSON *j = jobs->child; j; j = j->next, i++)
+	for (const struct cJSON *j = jv_child(jobs); j; j = jv_next(j), i++)
 		parse_job(&c, j, defaults, i, &t[i]);
 	if (errs->n == errs_before)
 		spec_expand(&c, t, nt, s);
@@ -877,11 +876,11 @@ struct spec *spec_load_mem(const char *name, const char *text, size_t len,
 	if (errs->n != errs_before)
 		goto fail;
 	spec_resolve_jobs(s);
-	cJSON_Delete(root);
+	jv_free(root);
 	free(c.nul_texts);
 	return s;
 fail:
-	cJSON_Delete(root);
+	jv_free(root);
 	free(c.nul_texts);
 	spec_free(s);
 	return NULL;
