@@ -289,7 +289,7 @@ static int cmd_exec(int argc, char **argv)
 
 	/* resolve like execvp, with the exit statuses of timeout(1) */
 	int st;
-	char *path = path_resolve(cmd[0], getenv("PATH"), NULL, &st);
+	char *path = spec_path_resolve(cmd[0], getenv("PATH"), NULL, &st);
 	if (!path) {
 		err_line("piperun: exec: failed to run command '%s': %s", cmd[0],
 			 st == 127 ? "No such file or directory" : "Permission denied");

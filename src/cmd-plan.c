@@ -61,7 +61,7 @@ static void plan_output(struct jw *w, const struct job_spec *j, const struct io_
 		jw_kbool(w, "append", io->append);
 		jw_obj_end(w);
 	} else {
-		jw_str(w, io_mode_name(io->mode));
+		jw_str(w, spec_io_mode_name(io->mode));
 	}
 }
 
@@ -159,7 +159,7 @@ static void plan_steps(struct jw *w, const struct spec *s, const struct job_spec
 		const struct step_spec *st = &ss->steps[i];
 		jw_obj(w, false);
 		str_r(w, j, NULL, "name", st->name);
-		jw_kstr(w, "kind", step_kind_name(st->kind));
+		jw_kstr(w, "kind", steps_step_kind_name(st->kind));
 		jw_kint(w, "workers", st->workers);
 		jw_kint(w, "queue", st->queue ? st->queue : ss->queue);
 		if (st->kind == STEP_TASK) {
@@ -199,7 +199,7 @@ static void plan_job(struct jw *w, const struct spec *s, const struct job_spec *
 	else
 		jw_null(w);
 	str_r(w, j, NULL, "value", j->value);
-	jw_kstr(w, "kind", job_kind_name(j->kind));
+	jw_kstr(w, "kind", kind_name(j->kind));
 	if (j->kind == KIND_SHELL)
 		str_r(w, j, NULL, "shell", j->shell);
 	if (j->kind == KIND_PIPELINE) {
@@ -334,7 +334,7 @@ static int cmd_plan(int argc, char **argv)
 	jw_kstr(&w, "piperun", PACKAGE_VERSION);
 	jw_kstr(&w, "file", s->file);
 	jw_kstr(&w, "name", s->name);
-	jw_kstr(&w, "mode", run_mode_name(s->mode));
+	jw_kstr(&w, "mode", spec_run_mode_name(s->mode));
 	jw_kint(&w, "max_parallel", s->max_parallel);
 	jw_kint(&w, "effective_max_parallel", s->mode == MODE_SERIAL ? 1
 		: s->max_parallel ? s->max_parallel : runner_auto_parallel());

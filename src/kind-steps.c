@@ -23,7 +23,7 @@
 
 /* ------------------------------------------------------------ steps jobs */
 
-const char *step_kind_name(enum step_kind k)
+const char *steps_step_kind_name(enum step_kind k)
 {
 	static const char *const n[] = { "run", "coprocess", "task" };
 	return n[k];
@@ -350,7 +350,7 @@ char *steps_describe(const struct job_spec *j, enum run_mode mode)
 	jw_kbool(&w, "ordered", s->ordered);
 	jw_kstr(&w, "on_error", s->stop_on_error ? "stop" : "drop");
 	jw_knum(&w, "item_timeout", s->item_timeout);
-	jw_kstr(&w, "mode", s->mode >= 0 ? run_mode_name((enum run_mode)s->mode)
+	jw_kstr(&w, "mode", s->mode >= 0 ? spec_run_mode_name((enum run_mode)s->mode)
 		: mode == MODE_THREAD ? "thread" : "async");
 	jw_kint(&w, "signal", j->signal);
 	jw_knum(&w, "kill_after", j->kill_after);
@@ -369,7 +369,7 @@ char *steps_describe(const struct job_spec *j, enum run_mode mode)
 				jw_raw(&w, st->args);
 			}
 		} else {
-			jw_key(&w, step_kind_name(st->kind));
+			jw_key(&w, steps_step_kind_name(st->kind));
 			jw_arr(&w, true);
 			for (size_t a = 0; a < st->argc; a++)
 				jw_str(&w, a == 0 && st->exe ? st->exe : st->argv[a]);

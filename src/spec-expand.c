@@ -19,7 +19,7 @@
 
 /* ------------------------------------------------------------ expansion */
 
-/* placeholder_subst over stdin.text, which may hold NUL bytes: piece by
+/* spec_placeholder_subst over stdin.text, which may hold NUL bytes: piece by
  * piece between them (s[len] is a NUL too). */
 struct subst_ctx {
 	const char *value;
@@ -29,7 +29,7 @@ struct subst_ctx {
 static char *subst_piece(const char *piece, void *ctx)
 {
 	const struct subst_ctx *c = ctx;
-	return placeholder_subst(piece, c->value, c->index);
+	return spec_placeholder_subst(piece, c->value, c->index);
 }
 
 static char *subst_bytes(const char *s, size_t len, const char *value, size_t index,
@@ -42,7 +42,7 @@ static char *subst_bytes(const char *s, size_t len, const char *value, size_t in
 /* {} / {#} / {{}} in argv items, env values, cwd and stdin.text (and a
  * step's argv): the value as it is.  `shell` scripts go through
  * shell_subst() instead. */
-char *placeholder_subst(const char *s, const char *value, size_t index)
+char *spec_placeholder_subst(const char *s, const char *value, size_t index)
 {
 	struct buf b = { 0 };
 	buf_reserve(&b, strlen(s));
@@ -71,7 +71,7 @@ static struct kv *dup_env(const struct kv *env, size_t n, const char *value,
 	struct kv *r = xcalloc(n, sizeof *r);
 	for (size_t i = 0; i < n; i++) {
 		r[i].name = xstrdup(env[i].name);
-		r[i].value = subst ? placeholder_subst(env[i].value, value, index)
+		r[i].value = subst ? spec_placeholder_subst(env[i].value, value, index)
 				   : xstrdup(env[i].value);
 	}
 	return r;
@@ -114,7 +114,7 @@ static void spec_instantiate(const struct tmpl *t, struct job_spec *j, char *nam
 	j->secret = spec_strv_dup(s->secret, s->nsecret);
 	j->secret_values = NULL;
 	j->nsecret_values = 0;
-	j->cwd = s->cwd ? (subst ? placeholder_subst(s->cwd, value, index)
+	j->cwd = s->cwd ? (subst ? spec_placeholder_subst(s->cwd, value, index)
 				 : xstrdup(s->cwd)) : NULL;
 	j->in = s->in;
 	if (s->in.data) {
@@ -168,7 +168,7 @@ static void spec_instantiate(const struct tmpl *t, struct job_spec *j, char *nam
 			st->argv = xcalloc(ts->argc + 1, sizeof(char *));
 			for (size_t a = 0; a < ts->argc; a++)
 				st->argv[a] = subst && !ts->argv[a].raw
-					? placeholder_subst(ts->argv[a].s, value, index)
+					? spec_placeholder_subst(ts->argv[a].s, value, index)
 					: xstrdup(ts->argv[a].s);
 			st->env = dup_env(ts->env, ts->nenv, value, index, subst);
 			st->nenv = ts->nenv;

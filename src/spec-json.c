@@ -1081,7 +1081,7 @@ fail:
 	return -1;
 }
 
-bool json_text_valid(const char *text)
+bool spec_json_text_valid(const char *text)
 {
 	const char *end = NULL;
 	size_t len = strlen(text);
@@ -1186,7 +1186,7 @@ static void splice_value(struct jw *w, const cJSON *v, const struct job_spec *j,
 	}
 }
 
-int json_splice_members(struct jw *w, const char *text, size_t len, const char *const *skip,
+int spec_json_splice_members(struct jw *w, const char *text, size_t len, const char *const *skip,
 			const struct job_spec *redact)
 {
 	cJSON *v = cJSON_ParseWithLength(text, len);

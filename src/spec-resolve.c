@@ -132,7 +132,7 @@ void spec_resolve_deps(struct ctx *c, struct spec *s)
 				const struct job_spec *f = &s->jobs[idx[0]];
 				if (f->out.mode != IO_CAPTURE && f->out.mode != IO_TEE)
 					spec_err(c, p, "job \"%s\" does not capture its stdout (its stdout is \"%s\")",
-					    f->name, io_mode_name(f->out.mode));
+					    f->name, spec_io_mode_name(f->out.mode));
 			}
 			free(p);
 			free(idx);
@@ -186,7 +186,7 @@ void spec_check_cycles(struct ctx *c, struct spec *s)
 
 /* ----------------------------------------------------------- resolution */
 
-char *path_resolve(const char *prog, const char *path_env, const char *cwd,
+char *spec_path_resolve(const char *prog, const char *path_env, const char *cwd,
 		   int *status)
 {
 	struct stat st;
@@ -344,7 +344,7 @@ static char *resolve_cached(struct resolve_cache *rc, const char *prog, const ch
 		*status = sl->status;
 		return sl->exe ? xstrdup(sl->exe) : NULL;
 	}
-	char *exe = path_resolve(prog, path, cwd, status);
+	char *exe = spec_path_resolve(prog, path, cwd, status);
 	free(sl->prog), free(sl->path), free(sl->cwd), free(sl->exe);
 	sl->prog = xstrdup(prog);
 	sl->path = path ? xstrdup(path) : NULL;

@@ -693,7 +693,7 @@ static void parse_job(struct ctx *c, const struct cJSON *job, const struct cJSON
 		free(p);
 		p = spec_path_key(t->path, "pass_fds");
 		spec_err(c, p, "pass_fds is not supported for %s jobs (their host uses fds 3 and up)",
-		    job_kind_name(j->kind));
+		    kind_name(j->kind));
 	}
 	free(p);
 #undef FIELD
@@ -947,19 +947,19 @@ void spec_free(struct spec *s)
 	free(s);
 }
 
-const char *job_kind_name(enum job_kind k)
+const char *kind_name(enum job_kind k)
 {
 	static const char *const names[] = { "run", "shell", "pipeline", "pool", "steps" };
 	return names[k];
 }
 
-const char *run_mode_name(enum run_mode m)
+const char *spec_run_mode_name(enum run_mode m)
 {
 	static const char *const names[] = { "async", "serial", "thread" };
 	return names[m];
 }
 
-const char *io_mode_name(enum io_mode m)
+const char *spec_io_mode_name(enum io_mode m)
 {
 	static const char *const names[] = { "capture", "tee", "inherit", "null", "stdout", "file" };
 	return names[m];

@@ -217,9 +217,9 @@ char *spec_redact(const struct job_spec *j, const char *s);
 /* The same with the secrets of several jobs at once. */
 char *spec_redact_jobs(const struct job_spec *const *jobs, size_t njobs, const char *s);
 
-const char *job_kind_name(enum job_kind k);
-const char *run_mode_name(enum run_mode m);
-const char *io_mode_name(enum io_mode m);
+const char *kind_name(enum job_kind k);
+const char *spec_run_mode_name(enum run_mode m);
+const char *spec_io_mode_name(enum io_mode m);
 
 /* For `piperun pool`: one JSON array of arguments (a line of --items),
  * as a malloc'd array of *nargs arguments (scalars: INT, NUMBER, STRING;
@@ -233,10 +233,10 @@ int spec_parse_item_array(const char *text, size_t len, struct piperun_arg **arg
  * with redact's secrets when it is set.  Returns -1 if text is not a JSON
  * object. */
 struct jw;
-int json_splice_members(struct jw *w, const char *text, size_t len, const char *const *skip,
+int spec_json_splice_members(struct jw *w, const char *text, size_t len, const char *const *skip,
 			const struct job_spec *redact);
 /* Is text one valid JSON value? */
-bool json_text_valid(const char *text);
+bool spec_json_text_valid(const char *text);
 
 /* A steps job's description for its host (`piperun __steps`), as JSON
  * text; mode is the run's mode unless the job names its own. */
@@ -244,18 +244,18 @@ char *steps_describe(const struct job_spec *j, enum run_mode mode);
 /* Read a description back (the host).  Returns NULL with *why. */
 struct steps_spec *steps_desc_parse(const char *text, size_t len, char **why);
 void steps_spec_free(struct steps_spec *s);
-const char *step_kind_name(enum step_kind k);
+const char *steps_step_kind_name(enum step_kind k);
 
 /* Substitute {} / {#} / {{}} in s, the value as it is (argv, env, cwd,
  * stdin.text, a step's argv; `shell` scripts: shell_subst in shell.h). */
-char *placeholder_subst(const char *s, const char *value, size_t index);
+char *spec_placeholder_subst(const char *s, const char *value, size_t index);
 /* Warnings about a spec that may well be valid (`piperun validate`), each
  * "piperun: FILE: PATH: warning: what", added to warns: a {} spliced
  * into the script of an `sh -c` argv.  Nothing when text is no JSON. */
 void spec_warnings(const char *name, const char *text, size_t len, struct errlist *warns);
 /* Look up a program like execvp would: returns a malloc'd path, or NULL
  * with *status 127 (not found) or 126 (not executable). */
-char *path_resolve(const char *prog, const char *path_env, const char *cwd,
+char *spec_path_resolve(const char *prog, const char *path_env, const char *cwd,
 		   int *status);
 
 #endif

@@ -199,13 +199,13 @@ static void test_resolution(void)
 		is_int(s->jobs[4].stages[0].exe_status, 127, "the same from cwd /tmp: not found");
 		spec_free(s);
 	}
-	char *p = placeholder_subst("a{}b{#}c{{}}", "V", 7);
-	is_str(p, "aVb7c{}", "placeholder_subst");
+	char *p = spec_placeholder_subst("a{}b{#}c{{}}", "V", 7);
+	is_str(p, "aVb7c{}", "spec_placeholder_subst");
 	free(p);
-	p = placeholder_subst("a\\{}b", "V", 1);
+	p = spec_placeholder_subst("a\\{}b", "V", 1);
 	is_str(p, "a\\Vb", "verbatim: a backslash does not hide {} (found by fuzz-subst)");
 	free(p);
-	p = placeholder_subst("", "V", 1);
+	p = spec_placeholder_subst("", "V", 1);
 	is_str(p, "", "an empty template gives \"\" (found by fuzz-subst)");
 	free(p);
 }
