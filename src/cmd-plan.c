@@ -247,8 +247,7 @@ static void plan_job(struct jw *w, const struct spec *s, const struct job_spec *
 	plan_output(w, j, &j->out);
 	jw_key(w, "stderr");
 	plan_output(w, j, &j->err);
-	jw_kstr(w, "encoding", j->encoding == ENC_AUTO ? "auto" :
-		j->encoding == ENC_UTF8 ? "utf-8" : "base64");
+	jw_kstr(w, "encoding", spec_encoding_name(j->encoding));
 	jw_kint(w, "max_output", (int64_t)j->max_output);
 	jw_kbool(w, "digest", j->digest);
 	plan_duration(w, "timeout", j->timeout);

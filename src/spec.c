@@ -19,6 +19,7 @@
 #include "spec.h"
 #include "spec-int.h"
 #include "util.h"
+#include "enum-name.h"
 #include "chain.h"
 #include "codec.h"
 #include "spawn.h"
@@ -36,6 +37,17 @@
 #include <string.h>
 
 #define DEFAULT_MAX_OUTPUT (16u << 20)
+
+static const struct enum_name run_modes[] = {
+	{ MODE_ASYNC, "async" }, { MODE_SERIAL, "serial" }, { MODE_THREAD, "thread" },
+};
+static const struct enum_name io_modes[] = {
+	{ IO_CAPTURE, "capture" }, { IO_TEE, "tee" }, { IO_INHERIT, "inherit" },
+	{ IO_NULL, "null" }, { IO_STDOUT, "stdout" }, { IO_FILE, "file" },
+};
+static const struct enum_name encodings[] = {
+	{ ENC_AUTO, "auto" }, { ENC_UTF8, "utf-8" }, { ENC_BASE64, "base64" },
+};
 
 void spec_strv_free(char **v, size_t n)
 {
@@ -187,19 +199,12 @@ bool spec_parse_output(struct ctx *c, const struct cJSON *v, const char *path,
 {
 	memset(out, 0, sizeof *out);
 	if (jv_is_string(v)) {
-		const char *s = jv_str(v);
-		if (!strcmp(s, "capture"))
-			out->mode = IO_CAPTURE;
-		else if (!strcmp(s, "tee"))
-			out->mode = IO_TEE;
-		else if (!strcmp(s, "inherit"))
-			out->mode = IO_INHERIT;
-		else if (!strcmp(s, "null"))
-			out->mode = IO_NULL;
-		else if (is_stderr && !strcmp(s, "stdout"))
-			out->mode = IO_STDOUT;
-		else
+		int m;
+		/* a file is an object; "stdout" is for stderr only */
+		if (ENUM_PARSE(io_modes, jv_str(v), &m) < 0 || m == IO_FILE ||
+		    (m == IO_STDOUT && !is_stderr))
 			goto bad;
+		out->mode = (enum io_mode)m;
 		return true;
 	}
 	if (jv_is_null(v)) {
@@ -559,13 +564,9 @@ static void parse_job(struct ctx *c, const struct cJSON *job, const struct cJSON
 	if (FIELD("stderr"))
 		spec_parse_output(c, v, p, true, &j->err);
 	if (FIELD("encoding")) {
-		const char *s = jv_is_string(v) ? jv_str(v) : "";
-		if (!strcmp(s, "auto"))
-			j->encoding = ENC_AUTO;
-		else if (!strcmp(s, "utf-8"))
-			j->encoding = ENC_UTF8;
-		else if (!strcmp(s, "base64"))
-			j->encoding = ENC_BASE64;
+		int e;
+		if (ENUM_PARSE(encodings, jv_str(v), &e) == 0)
+			j->encoding = (enum encoding)e;
 		else
 			spec_expected(c, p, "\"auto\", \"utf-8\" or \"base64\"", v);
 	}
@@ -789,13 +790,9 @@ static void parse_top(struct ctx *c, const struct cJSON *root, struct spec *s)
 		s->name = n ? xstrdup(n) : NULL;
 	}
 	if ((v = jv_get(root, "mode"))) {
-		const char *m = jv_is_string(v) ? jv_str(v) : "";
-		if (!strcmp(m, "async"))
-			s->mode = MODE_ASYNC;
-		else if (!strcmp(m, "serial"))
-			s->mode = MODE_SERIAL;
-		else if (!strcmp(m, "thread"))
-			s->mode = MODE_THREAD;
+		int m;
+		if (ENUM_PARSE(run_modes, jv_str(v), &m) == 0)
+			s->mode = (enum run_mode)m;
 		else
 			spec_expected(c, "mode", "\"async\", \"thread\" or \"serial\"", v);
 	}
@@ -955,12 +952,24 @@ const char *kind_name(enum job_kind k)
 
 const char *spec_run_mode_name(enum run_mode m)
 {
-	static const char *const names[] = { "async", "serial", "thread" };
-	return names[m];
+	return ENUM_NAME(run_modes, m);
+}
+
+int spec_run_mode_parse(const char *name, enum run_mode *m)
+{
+	int v;
+	if (ENUM_PARSE(run_modes, name, &v) < 0)
+		return -1;
+	*m = (enum run_mode)v;
+	return 0;
 }
 
 const char *spec_io_mode_name(enum io_mode m)
 {
-	static const char *const names[] = { "capture", "tee", "inherit", "null", "stdout", "file" };
-	return names[m];
+	return ENUM_NAME(io_modes, m);
+}
+
+const char *spec_encoding_name(enum encoding e)
+{
+	return ENUM_NAME(encodings, e);
 }

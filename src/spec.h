@@ -220,6 +220,9 @@ char *spec_redact_jobs(const struct job_spec *const *jobs, size_t njobs, const c
 const char *kind_name(enum job_kind k);
 const char *spec_run_mode_name(enum run_mode m);
 const char *spec_io_mode_name(enum io_mode m);
+const char *spec_encoding_name(enum encoding e);
+/* The mode named name ("async", "serial", "thread"): 0, or -1. */
+int spec_run_mode_parse(const char *name, enum run_mode *m);
 
 /* For `piperun pool`: one JSON array of arguments (a line of --items),
  * as a malloc'd array of *nargs arguments (scalars: INT, NUMBER, STRING;
