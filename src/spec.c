@@ -944,7 +944,7 @@ void spec_free(struct spec *s)
 	free(s);
 }
 
-const char *kind_name(enum job_kind k)
+const char *kind_name(enum job_kind_id k)
 {
 	static const char *const names[] = { "run", "shell", "pipeline", "pool", "steps" };
 	return names[k];

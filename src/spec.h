@@ -13,7 +13,7 @@
 
 #include "errlist.h"
 
-enum job_kind { KIND_RUN, KIND_SHELL, KIND_PIPELINE, KIND_POOL, KIND_STEPS };
+enum job_kind_id { KIND_RUN, KIND_SHELL, KIND_PIPELINE, KIND_POOL, KIND_STEPS };
 enum run_mode { MODE_ASYNC, MODE_SERIAL, MODE_THREAD };
 
 /* Where a child's stdout/stderr goes. */
@@ -122,7 +122,7 @@ struct job_spec {
 	char *name;      /* unique, after expansion */
 	char *base;      /* the name as written (before #k / [value]) */
 	size_t spec_index; /* position of the job object in the spec's jobs[] */
-	enum job_kind kind;
+	enum job_kind_id kind;
 	char *shell;     /* KIND_SHELL: the command string */
 	struct stage_spec *stages; /* run/shell: 1; pipeline: >= 1 */
 	size_t nstages;
@@ -217,7 +217,7 @@ char *spec_redact(const struct job_spec *j, const char *s);
 /* The same with the secrets of several jobs at once. */
 char *spec_redact_jobs(const struct job_spec *const *jobs, size_t njobs, const char *s);
 
-const char *kind_name(enum job_kind k);
+const char *kind_name(enum job_kind_id k);
 const char *spec_run_mode_name(enum run_mode m);
 const char *spec_io_mode_name(enum io_mode m);
 const char *spec_encoding_name(enum encoding e);
