@@ -4,7 +4,10 @@
  * (`piperun __steps`): steps_describe writes it, steps_desc_parse reads
  * it back. */
 #include "config.h"
+#include "kind.h"
 #include "spec.h"
+#include "spec-plan.h"
+#include "task.h"
 #include "spec-int.h"
 #include "util.h"
 #include "jsonw.h"
@@ -29,7 +32,8 @@ const char *steps_step_kind_name(enum step_kind k)
 	return n[k];
 }
 
-const char *const spec_steps_job_keys[] = { "items", "queue", "ordered", "on_error",
+/* A steps job's own keys (besides "steps"). */
+static const char *const steps_job_keys[] = { "items", "queue", "ordered", "on_error",
 					      "item_timeout", NULL };
 
 static void step_free(struct step_spec *st)
@@ -52,7 +56,7 @@ void steps_spec_free(struct steps_spec *s)
 	free(s);
 }
 
-struct steps_spec *steps_spec_dup(const struct steps_spec *s)
+static struct steps_spec *steps_spec_dup(const struct steps_spec *s)
 {
 	if (!s)
 		return NULL;
@@ -81,6 +85,96 @@ static char **get_plain_argv(struct ctx *c, const struct cJSON *v, const char *p
 		return NULL;
 	}
 	return spec_get_str_array(c, v, path, false, false, n);
+}
+
+/* Which of run, coprocess, task, plugin the step is (exactly one), and
+ * its argv or task. */
+static void parse_step_kind(struct ctx *c, const struct cJSON *v, const char *path,
+			    struct step_spec *st)
+{
+	static const char *const kinds[] = { "run", "coprocess", "task", "plugin" };
+	int nk = 0, kind = -1;
+	for (int k = 0; k < 4; k++)
+		if (jv_get(v, kinds[k])) {
+			if (nk++)
+				spec_err(c, path, "expected exactly one of run, coprocess, task, plugin; found both \"%s\" and \"%s\"",
+					 kinds[kind], kinds[k]);
+			else
+				kind = k;
+		}
+	if (!nk)
+		spec_err(c, path, "expected one of run, coprocess, task, plugin; found none");
+	if (nk != 1)
+		return;
+	char *p = spec_path_key(path, kinds[kind]);
+	const struct cJSON *e = jv_get(v, kinds[kind]);
+	if (kind < 2) {
+		st->kind = kind ? STEP_COPROCESS : STEP_RUN;
+		st->argv = get_plain_argv(c, e, p, &st->argc);
+	} else {
+		st->kind = STEP_TASK;
+		st->plugin = kind == 3;
+		const char *s = spec_get_str(c, e, p);
+		if (s && !st->plugin && !task_builtin(s))
+			spec_expected(c, p, "gcd, factorize or sleep (or \"plugin\": \"LIB.so:NAME\")", e);
+		else if (s && st->plugin && !strchr(s, ':'))
+			spec_expected(c, p, "\"LIB.so:NAME\"", e);
+		else if (s)
+			st->task = xstrdup(s);
+	}
+	free(p);
+}
+
+/* The keys that belong to some kinds of step only. */
+static void parse_step_options(struct ctx *c, const struct cJSON *v, const char *path,
+			       struct step_spec *st)
+{
+	const struct cJSON *e;
+	char *p = NULL;
+	long n;
+	double d;
+#define STEPKEY(k) (free(p), p = spec_path_key(path, k), e = jv_get(v, k))
+	if (STEPKEY("args")) {
+		if (st->kind != STEP_TASK)
+			spec_err(c, p, "\"args\" belongs to task steps (a run or coprocess step's argv has its arguments)");
+		else if (!jv_is_array(e))
+			spec_expected(c, p, "an array of task arguments", e);
+		else {
+			struct buf b = { 0 };
+			spec_json_print(&b, e);
+			st->args = buf_detach(&b);
+		}
+	}
+	if (STEPKEY("stdin")) {
+		if (st->kind != STEP_RUN)
+			spec_err(c, p, "\"stdin\" belongs to run steps");
+		else if (!jv_is_null(e))
+			spec_expected(c, p, "null (the item is written to a run step's stdin unless \"stdin\": null)", e);
+		else
+			st->stdin_null = true;
+	}
+	if (STEPKEY("pty")) {
+		if (st->kind != STEP_COPROCESS)
+			spec_err(c, p, "\"pty\" belongs to coprocess steps");
+		else
+			spec_get_bool(c, e, p, &st->pty);
+	}
+	if (STEPKEY("window")) {
+		if (st->kind != STEP_COPROCESS)
+			spec_err(c, p, "\"window\" belongs to coprocess steps");
+		else if (spec_get_long(c, e, p, 1, 4096, &n))
+			st->window = n;
+	}
+	if (STEPKEY("item_timeout") && spec_get_duration(c, e, p, &d))
+		st->item_timeout = d;
+	if (STEPKEY("stall_warning")) {
+		if (st->kind != STEP_COPROCESS)
+			spec_err(c, p, "\"stall_warning\" belongs to coprocess steps");
+		else if (spec_get_duration(c, e, p, &d))
+			st->stall_warning = d;
+	}
+#undef STEPKEY
+	free(p);
 }
 
 static void parse_step(struct ctx *c, const struct cJSON *v, const char *path, size_t index,
@@ -116,92 +210,10 @@ static void parse_step(struct ctx *c, const struct cJSON *v, const char *path, s
 		st->workers = (int)n;
 	if (STEPKEY("queue") && spec_get_long(c, e, p, 1, 1000000, &n))
 		st->queue = n;
-	const char *kinds[] = { "run", "coprocess", "task", "plugin" };
-	int nk = 0, kind = -1;
-	for (int k = 0; k < 4; k++)
-		if (jv_get(v, kinds[k])) {
-			if (nk++)
-				spec_err(c, path, "expected exactly one of run, coprocess, task, plugin; found both \"%s\" and \"%s\"",
-				    kinds[kind], kinds[k]);
-			else
-				kind = k;
-		}
-	if (!nk)
-		spec_err(c, path, "expected one of run, coprocess, task, plugin; found none");
-	if (nk == 1) {
-		STEPKEY(kinds[kind]);
-		switch (kind) {
-		case 0:
-		case 1:
-			st->kind = kind ? STEP_COPROCESS : STEP_RUN;
-			st->argv = get_plain_argv(c, e, p, &st->argc);
-			break;
-		case 2: {
-			st->kind = STEP_TASK;
-			const char *s = spec_get_str(c, e, p);
-			if (s && strcmp(s, "gcd") && strcmp(s, "factorize") && strcmp(s, "sleep"))
-				spec_expected(c, p, "gcd, factorize or sleep (or \"plugin\": \"LIB.so:NAME\")", e);
-			else if (s)
-				st->task = xstrdup(s);
-			break;
-		}
-		default: {
-			st->kind = STEP_TASK;
-			st->plugin = true;
-			const char *s = spec_get_str(c, e, p);
-			if (s && !strchr(s, ':'))
-				spec_expected(c, p, "\"LIB.so:NAME\"", e);
-			else if (s)
-				st->task = xstrdup(s);
-			break;
-		}
-		}
-	}
-	if (STEPKEY("args")) {
-		if (st->kind != STEP_TASK)
-			spec_err(c, p, "\"args\" belongs to task steps (a run or coprocess step's argv has its arguments)");
-		else if (!jv_is_array(e))
-			spec_expected(c, p, "an array of task arguments", e);
-		else {
-			struct buf b = { 0 };
-			spec_json_print(&b, e);
-			st->args = buf_detach(&b);
-		}
-	}
-	if (STEPKEY("stdin")) {
-		if (st->kind != STEP_RUN)
-			spec_err(c, p, "\"stdin\" belongs to run steps");
-		else if (!jv_is_null(e))
-			spec_expected(c, p, "null (the item is written to a run step's stdin unless \"stdin\": null)", e);
-		else
-			st->stdin_null = true;
-	}
-	if (STEPKEY("pty")) {
-		if (st->kind != STEP_COPROCESS)
-			spec_err(c, p, "\"pty\" belongs to coprocess steps");
-		else
-			spec_get_bool(c, e, p, &st->pty);
-	}
-	if (STEPKEY("window")) {
-		if (st->kind != STEP_COPROCESS)
-			spec_err(c, p, "\"window\" belongs to coprocess steps");
-		else if (spec_get_long(c, e, p, 1, 4096, &n))
-			st->window = n;
-	}
-	if (STEPKEY("item_timeout")) {
-		double d;
-		if (spec_get_duration(c, e, p, &d))
-			st->item_timeout = d;
-	}
-	if (STEPKEY("stall_warning")) {
-		double d;
-		if (st->kind != STEP_COPROCESS)
-			spec_err(c, p, "\"stall_warning\" belongs to coprocess steps");
-		else if (spec_get_duration(c, e, p, &d))
-			st->stall_warning = d;
-	}
 #undef STEPKEY
 	free(p);
+	parse_step_kind(c, v, path, st);
+	parse_step_options(c, v, path, st);
 }
 
 /* The items of a steps job: where they come from.  All but a count reach
@@ -273,8 +285,8 @@ static void parse_items(struct ctx *c, const struct cJSON *v, const char *path, 
 }
 
 /* host: a description (steps_describe), whose items may be "stdin". */
-void spec_parse_steps(struct ctx *c, const struct cJSON *job, const struct cJSON *v, const char *jpath,
-			struct job_spec *j, bool host)
+static void parse_steps(struct ctx *c, const struct cJSON *job, const struct cJSON *v,
+			const char *jpath, struct job_spec *j, bool host)
 {
 	struct steps_spec *s = j->steps = xcalloc(1, sizeof *s);
 	s->queue = 100;
@@ -404,7 +416,7 @@ struct steps_spec *steps_desc_parse(const char *text, size_t len, char **why)
 						    "item_timeout", "mode", "signal",
 						    "kill_after", "steps", NULL };
 		spec_check_keys(&c, root, "", keys, "not a description field");
-		spec_parse_steps(&c, root, jv_get(root, "steps"), "", &j, true);
+		parse_steps(&c, root, jv_get(root, "steps"), "", &j, true);
 		const struct cJSON *e;
 		/* programs were resolved by the runner */
 		for (size_t i = 0; i < j.steps->nsteps; i++)
@@ -431,3 +443,98 @@ struct steps_spec *steps_desc_parse(const char *text, size_t len, char **why)
 	}
 	return j.steps;
 }
+
+/* ------------------------------------------------------- the kind's row */
+
+/* A steps job runs as `piperun __steps`, its host (stages[0]). */
+static void steps_parse(struct ctx *c, const struct cJSON *job, const struct cJSON *v,
+			const char *path, bool in_defaults, struct tmpl *t)
+{
+	if (in_defaults) {
+		spec_err(c, path, "a steps job names its steps itself (not in defaults)");
+		return;
+	}
+	t->j.kind = KIND_STEPS;
+	parse_steps(c, job, v, t->path, &t->j, false);
+	t->stages = xcalloc(1, sizeof *t->stages);
+	t->nstages = 1;
+	t->stages[0].argc = 2;
+	t->stages[0].argv = xcalloc(2, sizeof *t->stages[0].argv);
+	t->stages[0].argv[0].s = xstrdup("piperun");
+	t->stages[0].argv[1].s = xstrdup("__steps");
+}
+
+static void steps_plan(struct jw *w, const struct spec *s, const struct job_spec *j)
+{
+	const struct steps_spec *ss = j->steps;
+	static const char *const items[] = { "count", "array", "lines", "stdin", "from" };
+	jw_key(w, "items");
+	jw_obj(w, true);
+	jw_kstr(w, "kind", items[ss->items]);
+	if (ss->items == ITEMS_COUNT)
+		jw_kint(w, "count", (int64_t)ss->count);
+	jw_obj_end(w);
+	jw_kint(w, "queue", ss->queue);
+	jw_kbool(w, "ordered", ss->ordered);
+	jw_kstr(w, "on_error", ss->stop_on_error ? "stop" : "drop");
+	spec_plan_duration(w, "item_timeout", ss->item_timeout);
+	jw_kstr(w, "steps_mode", s->mode == MODE_THREAD ? "thread" : "async");
+	jw_key(w, "steps");
+	jw_arr(w, false);
+	for (size_t i = 0; i < ss->nsteps; i++) {
+		const struct step_spec *st = &ss->steps[i];
+		jw_obj(w, false);
+		spec_plan_str(w, j, NULL, "name", st->name);
+		jw_kstr(w, "kind", steps_step_kind_name(st->kind));
+		jw_kint(w, "workers", st->workers);
+		jw_kint(w, "queue", st->queue ? st->queue : ss->queue);
+		if (st->kind == STEP_TASK) {
+			spec_plan_str(w, j, NULL, st->plugin ? "plugin" : "task", st->task);
+			jw_key(w, "args");
+			if (st->args)
+				jw_raw(w, st->args);
+			else
+				jw_null(w);
+		} else {
+			struct stage_spec tmp = { .argv = st->argv, .argc = st->argc,
+						  .exe = st->exe, .exe_error = st->exe_error };
+			spec_plan_argv(w, j, &tmp);
+		}
+		if (st->kind == STEP_RUN)
+			jw_kbool(w, "stdin", !st->stdin_null);
+		if (st->kind == STEP_COPROCESS) {
+			jw_kbool(w, "pty", st->pty);
+			jw_kint(w, "window", st->window);
+			spec_plan_duration(w, "stall_warning", st->stall_warning);
+		}
+		spec_plan_duration(w, "item_timeout", st->item_timeout >= 0 ? st->item_timeout
+			      : ss->item_timeout);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+}
+
+static void steps_dup_data(struct job_spec *to, const struct job_spec *from)
+{
+	to->steps = steps_spec_dup(from->steps);
+}
+
+static void steps_free_data(struct job_spec *j)
+{
+	steps_spec_free(j->steps);
+	j->steps = NULL;
+}
+
+const struct job_kind kind_steps = {
+	.name = "steps",
+	.id = KIND_STEPS,
+	.parse = steps_parse,
+	.plan = steps_plan,
+	.dup_data = steps_dup_data,
+	.free_data = steps_free_data,
+	.own_keys = steps_job_keys,
+	.stdin_error = "a steps job reads its items from \"items\" (e.g. {\"lines\": \"-\"} for stdin)",
+	.from_key = "items",
+	.runs_self = true,
+	.host_fds = true,
+};

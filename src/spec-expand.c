@@ -5,6 +5,7 @@
 #include "config.h"
 #include "spec.h"
 #include "spec-int.h"
+#include "kind.h"
 #include "util.h"
 #include "shell.h"
 
@@ -128,7 +129,8 @@ static void spec_instantiate(const struct tmpl *t, struct job_spec *j, char *nam
 	}
 	j->in.path = s->in.path ? xstrdup(s->in.path) : NULL;
 	j->in.from = s->in.from ? xstrdup(s->in.from) : NULL;
-	j->steps = steps_spec_dup(s->steps);
+	if (kind_get(s->kind)->dup_data)
+		kind_get(s->kind)->dup_data(j, s);
 	io_copy(&j->out, &s->out);
 	io_copy(&j->err, &s->err);
 	if (s->nexpect) {
@@ -146,7 +148,7 @@ static void spec_instantiate(const struct tmpl *t, struct job_spec *j, char *nam
 		j->pass_fds = xmalloc(s->npass_fds * sizeof *j->pass_fds);
 		memcpy(j->pass_fds, s->pass_fds, s->npass_fds * sizeof *j->pass_fds);
 	}
-	if (s->kind == KIND_SHELL) {
+	if (s->shell) {         /* a shell job: /bin/sh -c SCRIPT */
 		j->nstages = 1;
 		j->stages = xcalloc(1, sizeof *j->stages);
 		j->stages[0].argc = pass_value ? 5 : 3;

@@ -49,10 +49,6 @@ struct tmpl {
 	bool ok;
 };
 
-/* The keys that say what a job runs, and those only steps jobs have. */
-extern const char *const spec_what_keys[];
-extern const char *const spec_steps_job_keys[];
-
 /* --------------------------------------------------- structure (spec.c) */
 
 void spec_strv_free(char **v, size_t n);
@@ -67,13 +63,7 @@ void spec_job_free(struct job_spec *j);
 
 /* -------------------------------------------------- kinds (kind-*.c) */
 
-bool spec_parse_stage(struct ctx *c, const struct cJSON *v, const char *path,
-		      struct tstage *st);
-void spec_parse_pool(struct ctx *c, const struct cJSON *v, const char *path, struct tmpl *t);
-/* host: a description (steps_describe), whose items may be "stdin". */
-void spec_parse_steps(struct ctx *c, const struct cJSON *job, const struct cJSON *v,
-		      const char *jpath, struct job_spec *j, bool host);
-struct steps_spec *steps_spec_dup(const struct steps_spec *s);
+/* Each kind's parsing is its row's parse hook (kind.h). */
 
 /* ------------------------------------------- expansion (spec-expand.c) */
 

@@ -4,6 +4,7 @@
  * comes from its row of the kind table (kind.h). */
 #include "config.h"
 #include "spec-plan.h"
+#include "kind.h"
 #include "jsonw.h"
 #include "spec.h"
 #include "util.h"
@@ -133,56 +134,6 @@ static void plan_stdin(struct jw *w, const struct spec *s, const struct job_spec
 	jw_obj_end(w);
 }
 
-static void plan_steps(struct jw *w, const struct spec *s, const struct job_spec *j)
-{
-	const struct steps_spec *ss = j->steps;
-	static const char *const items[] = { "count", "array", "lines", "stdin", "from" };
-	jw_key(w, "items");
-	jw_obj(w, true);
-	jw_kstr(w, "kind", items[ss->items]);
-	if (ss->items == ITEMS_COUNT)
-		jw_kint(w, "count", (int64_t)ss->count);
-	jw_obj_end(w);
-	jw_kint(w, "queue", ss->queue);
-	jw_kbool(w, "ordered", ss->ordered);
-	jw_kstr(w, "on_error", ss->stop_on_error ? "stop" : "drop");
-	spec_plan_duration(w, "item_timeout", ss->item_timeout);
-	jw_kstr(w, "steps_mode", s->mode == MODE_THREAD ? "thread" : "async");
-	jw_key(w, "steps");
-	jw_arr(w, false);
-	for (size_t i = 0; i < ss->nsteps; i++) {
-		const struct step_spec *st = &ss->steps[i];
-		jw_obj(w, false);
-		spec_plan_str(w, j, NULL, "name", st->name);
-		jw_kstr(w, "kind", steps_step_kind_name(st->kind));
-		jw_kint(w, "workers", st->workers);
-		jw_kint(w, "queue", st->queue ? st->queue : ss->queue);
-		if (st->kind == STEP_TASK) {
-			spec_plan_str(w, j, NULL, st->plugin ? "plugin" : "task", st->task);
-			jw_key(w, "args");
-			if (st->args)
-				jw_raw(w, st->args);
-			else
-				jw_null(w);
-		} else {
-			struct stage_spec tmp = { .argv = st->argv, .argc = st->argc,
-						  .exe = st->exe, .exe_error = st->exe_error };
-			spec_plan_argv(w, j, &tmp);
-		}
-		if (st->kind == STEP_RUN)
-			jw_kbool(w, "stdin", !st->stdin_null);
-		if (st->kind == STEP_COPROCESS) {
-			jw_kbool(w, "pty", st->pty);
-			jw_kint(w, "window", st->window);
-			spec_plan_duration(w, "stall_warning", st->stall_warning);
-		}
-		spec_plan_duration(w, "item_timeout", st->item_timeout >= 0 ? st->item_timeout
-			      : ss->item_timeout);
-		jw_obj_end(w);
-	}
-	jw_arr_end(w);
-}
-
 void spec_plan_job(struct jw *w, const struct spec *s, const struct job_spec *j)
 {
 	jw_obj(w, false);
@@ -195,31 +146,7 @@ void spec_plan_job(struct jw *w, const struct spec *s, const struct job_spec *j)
 		jw_null(w);
 	spec_plan_str(w, j, NULL, "value", j->value);
 	jw_kstr(w, "kind", kind_name(j->kind));
-	if (j->kind == KIND_SHELL)
-		spec_plan_str(w, j, NULL, "shell", j->shell);
-	if (j->kind == KIND_PIPELINE) {
-		jw_key(w, "stages");
-		jw_arr(w, false);
-		for (size_t i = 0; i < j->nstages; i++) {
-			const struct stage_spec *st = &j->stages[i];
-			jw_obj(w, false);
-			spec_plan_argv(w, j, st);
-			jw_key(w, "env");
-			spec_plan_env(w, j, st->env, st->nenv);
-			jw_key(w, "stderr");
-			if (st->has_err)
-				spec_plan_output(w, j, &st->err);
-			else
-				jw_str(w, "job");
-			jw_obj_end(w);
-		}
-		jw_arr_end(w);
-		jw_kbool(w, "pipefail", j->pipefail);
-	} else if (j->kind == KIND_STEPS) {
-		plan_steps(w, s, j);
-	} else {
-		spec_plan_argv(w, j, &j->stages[0]);
-	}
+	kind_get(j->kind)->plan(w, s, j);
 	jw_key(w, "env");
 	jw_obj(w, false);
 	jw_kbool(w, "clear", j->env_clear);

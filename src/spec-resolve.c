@@ -6,6 +6,7 @@
 #include "config.h"
 #include "spec.h"
 #include "spec-int.h"
+#include "kind.h"
 #include "util.h"
 #include <sys/stat.h>
 #include <unistd.h>
@@ -117,8 +118,8 @@ void spec_resolve_deps(struct ctx *c, struct spec *s)
 		}
 		if (j->in.kind == IN_FROM) {
 			size_t n, *idx = spec_lookup_jobs(s, j->in.from, &n);
-			char *p = xasprintf(j->kind == KIND_STEPS ? "jobs[%zu].items.from"
-					    : "jobs[%zu].stdin.from", j->spec_index);
+			char *p = xasprintf("jobs[%zu].%s.from", j->spec_index,
+					    kind_get(j->kind)->from_key);
 			if (!n)
 				spec_err(c, p, "no job named \"%s\"", j->in.from);
 			else if (n > 1)
@@ -393,7 +394,7 @@ static void resolve_job(struct job_spec *j, struct resolve_cache *rc)
 	for (size_t i = 0; i < j->nstages; i++) {
 		struct stage_spec *st = &j->stages[i];
 		build_envp(j, st);
-		if (j->kind == KIND_POOL || j->kind == KIND_STEPS) {
+		if (kind_get(j->kind)->runs_self) {
 			/* this very program, whatever became of its file */
 			st->exe = xstrdup("/proc/self/exe");
 			continue;

@@ -4,6 +4,7 @@
 #include "config.h"
 #include "spec.h"
 #include "spec-int.h"
+#include "kind.h"
 #include "util.h"
 #include "shell.h"
 
@@ -173,8 +174,9 @@ void spec_warnings(const char *name, const char *text, size_t len, struct errlis
 		free(sp);
 		/* a run or pipeline argv's {} is a foreach value */
 		bool own = false;
-		for (size_t w = 0; spec_what_keys[w]; w++)
-			own = own || jv_get(j, spec_what_keys[w]);
+		const struct job_kind *kd;
+		for (size_t w = 0; (kd = kind_at(w)); w++)
+			own = own || jv_get(j, kd->name);
 		bool foreach = jv_get(j, "foreach") ||
 			       (defaults && jv_get(defaults, "foreach"));
 		if (foreach && own)

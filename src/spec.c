@@ -20,6 +20,7 @@
 #include "spec-int.h"
 #include "util.h"
 #include "enum-name.h"
+#include "kind.h"
 #include "chain.h"
 #include "codec.h"
 #include "spawn.h"
@@ -84,7 +85,6 @@ static const char *const top_keys[] = {
 static const char *const job_keys[] = { "name", COMMON_JOB_KEYS, "items", "queue",
 					"ordered", "on_error", "item_timeout", NULL };
 static const char *const default_keys[] = { COMMON_JOB_KEYS, NULL };
-const char *const spec_what_keys[] = { "run", "shell", "pipeline", "pool", "steps", NULL };
 
 /* The value of a job field: the job's own, else the default.  *path is
  * set to where it came from (callers free it). */
@@ -414,12 +414,33 @@ static void spec_tstage_free(struct tstage *s)
 	free(s->err.path);
 }
 
-/* Parse one job object (with defaults) into a template. */
-static void parse_job(struct ctx *c, const struct cJSON *job, const struct cJSON *defaults,
-		      size_t index, struct tmpl *t)
+/* The fields of a job object are read with FIELD(key): v is the job's
+ * own value, else the default, and p where it came from.  The parse_job_*
+ * functions each take a group of fields, in the order messages come. */
+#define FIELD(key) (free(p), p = NULL, v = spec_field(job, defaults, t->path, key, &p))
+
+/* An array of integers from min to max (each element's error its own). */
+static int *get_int_array(struct ctx *c, const struct cJSON *v, const char *path,
+			  long min, long max, size_t *n)
+{
+	size_t i = 0;
+	*n = (size_t)jv_size(v);
+	int *r = xcalloc(*n ? *n : 1, sizeof *r);
+	const struct cJSON *e;
+	JV_EACH(e, v) {
+		char *ep = spec_path_idx(path, i);
+		long x;
+		if (spec_get_long(c, e, ep, min, max, &x))
+			r[i] = (int)x;
+		free(ep);
+		i++;
+	}
+	return r;
+}
+
+static void job_defaults(struct tmpl *t, size_t index)
 {
 	struct job_spec *j = &t->j;
-	size_t errs_before = c->errs->n;
 	t->path = xasprintf("jobs[%zu]", index);
 	j->spec_index = index;
 	j->kind = KIND_RUN;
@@ -433,111 +454,65 @@ static void parse_job(struct ctx *c, const struct cJSON *job, const struct cJSON
 	j->retry_backoff = 1.0;
 	j->pipefail = true;
 	t->repeat = 1;
+}
 
-	if (!jv_is_object(job)) {
-		spec_expected(c, t->path, "a job object", job);
-		return;
-	}
-	spec_check_keys(c, job, t->path, job_keys, "not a job field");
-
-	const struct cJSON *v;
-	char *p = NULL;
-#define FIELD(key) (free(p), p = NULL, v = spec_field(job, defaults, t->path, key, &p))
-
-	if ((v = jv_get(job, "name"))) {
-		p = spec_path_key(t->path, "name");
-		const char *s = spec_get_str(c, v, p);
-		if (s && !*s)
-			spec_err(c, p, "expected a non-empty name, got \"\"");
-		else if (s)
-			j->name = xstrdup(s);
-	}
-	if (!j->name)
-		j->name = xasprintf("job-%zu", index + 1);
-
-	/* What the job runs: the job's own choice wins over a default one. */
+/* What the job runs (one key of the kind table: the job's own choice
+ * wins over a default one), parsed by its kind. */
+static void parse_job_what(struct ctx *c, const struct cJSON *job, const struct cJSON *defaults,
+			   struct tmpl *t)
+{
 	const struct cJSON *src = job;
 	bool any = false;
-	for (size_t i = 0; spec_what_keys[i]; i++)
-		if (jv_get(job, spec_what_keys[i]))
+	const struct job_kind *k, *what = NULL;
+	for (size_t i = 0; (k = kind_at(i)); i++)
+		if (jv_get(job, k->name))
 			any = true;
 	if (!any)
 		src = defaults;
-	const char *what = NULL;
 	int nwhat = 0;
-	for (size_t i = 0; src && spec_what_keys[i]; i++)
-		if (jv_get(src, spec_what_keys[i])) {
+	for (size_t i = 0; src && (k = kind_at(i)); i++)
+		if (jv_get(src, k->name)) {
 			if (nwhat++)
 				spec_err(c, t->path, "expected exactly one of run, shell, pipeline, pool, steps; found both \"%s\" and \"%s\"",
-				    what, spec_what_keys[i]);
+					 what->name, k->name);
 			else
-				what = spec_what_keys[i];
+				what = k;
 		}
 	if (!nwhat)
 		spec_err(c, t->path, "expected one of run, shell, pipeline, pool, steps; found none");
-	if (nwhat == 1) {
-		const char *jp = src == job ? t->path : "defaults";
-		free(p);
-		p = spec_path_key(jp, what);
-		v = jv_get(src, what);
-		if (!strcmp(what, "run")) {
-			j->kind = KIND_RUN;
-			t->stages = xcalloc(1, sizeof *t->stages);
-			t->nstages = 1;
-			spec_parse_argv(c, v, p, &t->stages[0].argv, &t->stages[0].argc);
-		} else if (!strcmp(what, "shell")) {
-			j->kind = KIND_SHELL;
-			const char *s = spec_get_str(c, v, p);
-			if (s)
-				j->shell = xstrdup(s);
-			t->shell_path = xstrdup(p);
-		} else if (!strcmp(what, "pipeline")) {
-			j->kind = KIND_PIPELINE;
-			if (!jv_is_array(v) || !jv_size(v)) {
-				spec_expected(c, p, "a non-empty array of stages", v);
-			} else if (jv_size(v) > SPAWN_STAGES_MAX) {
-				spec_err(c, p, "a pipeline has at most %d stages, got %d",
-				    SPAWN_STAGES_MAX, jv_size(v));
-			} else {
-				size_t n = (size_t)jv_size(v), i = 0;
-				t->stages = xcalloc(n, sizeof *t->stages);
-				t->nstages = n;
-				for (const struct cJSON *s = jv_child(v); s; s = jv_next(s), i++) {
-					char *sp = spec_path_idx(p, i);
-					spec_parse_stage(c, s, sp, &t->stages[i]);
-					free(sp);
-				}
-			}
-		} else if (!strcmp(what, "pool")) {
-			j->kind = KIND_POOL;
-			spec_parse_pool(c, v, p, t);
-		} else if (src != job) {
-			spec_err(c, p, "a steps job names its steps itself (not in defaults)");
-		} else {
-			j->kind = KIND_STEPS;
-			spec_parse_steps(c, job, v, t->path, j, false);
-			t->stages = xcalloc(1, sizeof *t->stages);
-			t->nstages = 1;
-			t->stages[0].argc = 2;
-			t->stages[0].argv = xcalloc(2, sizeof *t->stages[0].argv);
-			t->stages[0].argv[0].s = xstrdup("piperun");
-			t->stages[0].argv[1].s = xstrdup("__steps");
-		}
-	}
-	if (j->kind != KIND_STEPS) {
-		for (size_t k = 0; spec_steps_job_keys[k]; k++)
-			if (jv_get(job, spec_steps_job_keys[k])) {
-				free(p);
-				p = spec_path_key(t->path, spec_steps_job_keys[k]);
-				spec_err(c, p, "\"%s\" belongs to steps jobs", spec_steps_job_keys[k]);
-			}
-	}
+	if (nwhat != 1)
+		return;
+	char *p = spec_path_key(src == job ? t->path : "defaults", what->name);
+	what->parse(c, job, jv_get(src, what->name), p, src != job, t);
+	free(p);
+}
 
+/* Keys that belong to another kind of job. */
+static void check_kind_keys(struct ctx *c, const struct cJSON *job, struct tmpl *t)
+{
+	const struct job_kind *k;
+	for (size_t i = 0; (k = kind_at(i)); i++)
+		for (size_t n = 0; k->id != t->j.kind && k->own_keys && k->own_keys[n]; n++)
+			if (jv_get(job, k->own_keys[n])) {
+				char *p = spec_path_key(t->path, k->own_keys[n]);
+				spec_err(c, p, "\"%s\" belongs to %s jobs", k->own_keys[n], k->name);
+				free(p);
+			}
+}
+
+/* env, env_clear, unset, secret_env, cwd, stdin, stdout, stderr,
+ * encoding, max_output, digest. */
+static void parse_job_io(struct ctx *c, const struct cJSON *job, const struct cJSON *defaults,
+			 struct tmpl *t)
+{
+	struct job_spec *j = &t->j;
+	const struct job_kind *k = kind_get(j->kind);
+	const struct cJSON *v;
+	char *p = NULL;
 	size_t envcap = 0;
 	if (defaults && (v = jv_get(defaults, "env")))
 		spec_parse_env(c, v, "defaults.env", &j->env, &j->nenv, &envcap);
 	if ((v = jv_get(job, "env"))) {
-		free(p);
 		p = spec_path_key(t->path, "env");
 		spec_parse_env(c, v, p, &j->env, &j->nenv, &envcap);
 	}
@@ -554,13 +529,12 @@ static void parse_job(struct ctx *c, const struct cJSON *job, const struct cJSON
 		else if (s)
 			j->cwd = xstrdup(s);
 	}
-	if (FIELD("stdin") && j->kind == KIND_STEPS && jv_get(job, "stdin"))
-		spec_err(c, p, "a steps job reads its items from \"items\" (e.g. {\"lines\": \"-\"} for stdin)");
-	else if (FIELD("stdin") && !j->pool_items_given && j->kind != KIND_STEPS)
+	if (FIELD("stdin") && k->stdin_error && jv_get(job, "stdin"))
+		spec_err(c, p, "%s", k->stdin_error);
+	else if (FIELD("stdin") && !j->pool_items_given && !k->stdin_error)
 		parse_stdin(c, v, p, &j->in);
-	if (FIELD("stdout")) {
+	if (FIELD("stdout"))
 		spec_parse_output(c, v, p, false, &j->out);
-	}
 	if (FIELD("stderr"))
 		spec_parse_output(c, v, p, true, &j->err);
 	if (FIELD("encoding")) {
@@ -574,6 +548,18 @@ static void parse_job(struct ctx *c, const struct cJSON *job, const struct cJSON
 		spec_get_size(c, v, p, &j->max_output);
 	if (FIELD("digest"))
 		spec_get_bool(c, v, p, &j->digest);
+	free(p);
+}
+
+/* timeout, signal, kill_after, expect, retries, retry_delay,
+ * retry_backoff. */
+static void parse_job_ending(struct ctx *c, const struct cJSON *job, const struct cJSON *defaults,
+			     struct tmpl *t)
+{
+	struct job_spec *j = &t->j;
+	const struct cJSON *v;
+	char *p = NULL;
+	long x;
 	if (FIELD("timeout"))
 		spec_get_duration(c, v, p, &j->timeout);
 	if (FIELD("signal"))
@@ -582,7 +568,6 @@ static void parse_job(struct ctx *c, const struct cJSON *job, const struct cJSON
 		spec_get_duration(c, v, p, &j->kill_after);
 	if (FIELD("expect")) {
 		if (jv_is_number(v)) {
-			long x;
 			if (spec_get_long(c, v, p, -64, 255, &x)) {
 				j->expect = xmalloc(sizeof *j->expect);
 				j->expect[0] = (int)x;
@@ -591,23 +576,11 @@ static void parse_job(struct ctx *c, const struct cJSON *job, const struct cJSON
 		} else if (!jv_is_array(v) || !jv_size(v)) {
 			spec_expected(c, p, "a non-empty array of exit codes", v);
 		} else {
-			size_t n = (size_t)jv_size(v), i = 0;
-			j->expect = xcalloc(n, sizeof *j->expect);
-			for (const struct cJSON *e = jv_child(v); e; e = jv_next(e), i++) {
-				char *ep = spec_path_idx(p, i);
-				long x;
-				if (spec_get_long(c, e, ep, -64, 255, &x))
-					j->expect[i] = (int)x;
-				free(ep);
-			}
-			j->nexpect = n;
+			j->expect = get_int_array(c, v, p, -64, 255, &j->nexpect);
 		}
 	}
-	if (FIELD("retries")) {
-		long x;
-		if (spec_get_long(c, v, p, 0, 1000000, &x))
-			j->retries = (int)x;
-	}
+	if (FIELD("retries") && spec_get_long(c, v, p, 0, 1000000, &x))
+		j->retries = (int)x;
 	if (FIELD("retry_delay"))
 		spec_get_duration(c, v, p, &j->retry_delay);
 	if (FIELD("retry_backoff")) {
@@ -616,10 +589,18 @@ static void parse_job(struct ctx *c, const struct cJSON *job, const struct cJSON
 		else
 			j->retry_backoff = jv_num(v);
 	}
-	if (FIELD("repeat")) {
-		if (spec_get_long(c, v, p, 1, MAX_JOBS, &t->repeat))
-			t->has_repeat = true;
-	}
+	free(p);
+}
+
+/* repeat, foreach, after, always, pipefail. */
+static void parse_job_flow(struct ctx *c, const struct cJSON *job, const struct cJSON *defaults,
+			   struct tmpl *t)
+{
+	struct job_spec *j = &t->j;
+	const struct cJSON *v;
+	char *p = NULL;
+	if (FIELD("repeat") && spec_get_long(c, v, p, 1, MAX_JOBS, &t->repeat))
+		t->has_repeat = true;
 	if (FIELD("foreach")) {
 		t->foreach = spec_get_str_array(c, v, p, false, true, &t->nforeach);
 		if (t->foreach && !t->nforeach)
@@ -634,70 +615,97 @@ static void parse_job(struct ctx *c, const struct cJSON *job, const struct cJSON
 		spec_get_bool(c, v, p, &j->always);
 	if (FIELD("pipefail"))
 		spec_get_bool(c, v, p, &j->pipefail);
-	if (FIELD("nice")) {
-		long x;
-		if (spec_get_long(c, v, p, -20, 19, &x)) {
-			j->has_nice = true;
-			j->nice = (int)x;
-		}
+	free(p);
+}
+
+static bool get_umask(const struct cJSON *v, mode_t *out)
+{
+	const char *s = jv_str(v);
+	uint64_t m;
+	if (s && *s && strspn(s, "01234567") == strlen(s)) {
+		m = strtoull(s, NULL, 8);
+		if (m > 0777)
+			return false;
+	} else if (jv_is_number(v) && jv_num(v) >= 0 && jv_num(v) <= 0777 &&
+		   jv_num(v) == floor(jv_num(v))) {
+		m = (uint64_t)jv_num(v);
+	} else {
+		return false;
+	}
+	*out = (mode_t)m;
+	return true;
+}
+
+/* nice, umask, rlimits, pass_fds. */
+static void parse_job_process(struct ctx *c, const struct cJSON *job,
+			      const struct cJSON *defaults, struct tmpl *t)
+{
+	struct job_spec *j = &t->j;
+	const struct cJSON *v;
+	char *p = NULL;
+	long x;
+	if (FIELD("nice") && spec_get_long(c, v, p, -20, 19, &x)) {
+		j->has_nice = true;
+		j->nice = (int)x;
 	}
 	if (FIELD("umask")) {
-		uint64_t m = 0;
-		bool ok = false;
-		if (jv_is_string(v) && *jv_str(v) &&
-		    strspn(jv_str(v), "01234567") == strlen(jv_str(v))) {
-			m = strtoull(jv_str(v), NULL, 8);
-			ok = m <= 0777;
-		} else if (jv_is_number(v) && jv_num(v) >= 0 &&
-			   jv_num(v) <= 0777 && jv_num(v) == floor(jv_num(v))) {
-			m = (uint64_t)jv_num(v);
-			ok = true;
-		}
-		if (ok) {
+		if (get_umask(v, &j->umask))
 			j->has_umask = true;
-			j->umask = (mode_t)m;
-		} else {
+		else
 			spec_expected(c, p, "an octal string like \"022\"", v);
-		}
 	}
 	if (FIELD("rlimits"))
 		parse_rlimits(c, v, p, j);
 	if (FIELD("pass_fds")) {
-		if (!jv_is_array(v)) {
+		if (!jv_is_array(v))
 			spec_expected(c, p, "an array of file descriptor numbers", v);
-		} else {
-			size_t n = (size_t)jv_size(v), i = 0;
-			j->pass_fds = xcalloc(n ? n : 1, sizeof *j->pass_fds);
-			for (const struct cJSON *e = jv_child(v); e; e = jv_next(e), i++) {
-				char *ep = spec_path_idx(p, i);
-				long x;
-				if (spec_get_long(c, e, ep, 3, 65535, &x))
-					j->pass_fds[i] = (int)x;
-				free(ep);
-			}
-			j->npass_fds = n;
-		}
-	}
-	if (j->kind == KIND_POOL) {
-		if (j->pool_items_given && jv_get(job, "stdin")) {
-			free(p);
-			p = spec_path_key(t->path, "stdin");
-			spec_err(c, p, "a pool job with \"items\" takes its items as stdin");
-		}
-		if (j->out.mode != IO_CAPTURE) {
-			free(p);
-			p = spec_path_key(t->path, "stdout");
-			spec_err(c, p, "a pool job's stdout is its results; it is always captured");
-		}
-	}
-	if ((j->kind == KIND_PIPELINE || j->kind == KIND_STEPS) && j->npass_fds) {
-		free(p);
-		p = spec_path_key(t->path, "pass_fds");
-		spec_err(c, p, "pass_fds is not supported for %s jobs (their host uses fds 3 and up)",
-		    kind_name(j->kind));
+		else
+			j->pass_fds = get_int_array(c, v, p, 3, 65535, &j->npass_fds);
 	}
 	free(p);
+}
+
 #undef FIELD
+
+/* Parse one job object (with defaults) into a template. */
+static void parse_job(struct ctx *c, const struct cJSON *job, const struct cJSON *defaults,
+		      size_t index, struct tmpl *t)
+{
+	struct job_spec *j = &t->j;
+	size_t errs_before = c->errs->n;
+	job_defaults(t, index);
+	if (!jv_is_object(job)) {
+		spec_expected(c, t->path, "a job object", job);
+		return;
+	}
+	spec_check_keys(c, job, t->path, job_keys, "not a job field");
+	const struct cJSON *v;
+	if ((v = jv_get(job, "name"))) {
+		char *p = spec_path_key(t->path, "name");
+		const char *s = spec_get_str(c, v, p);
+		if (s && !*s)
+			spec_err(c, p, "expected a non-empty name, got \"\"");
+		else if (s)
+			j->name = xstrdup(s);
+		free(p);
+	}
+	if (!j->name)
+		j->name = xasprintf("job-%zu", index + 1);
+	parse_job_what(c, job, defaults, t);
+	check_kind_keys(c, job, t);
+	parse_job_io(c, job, defaults, t);
+	parse_job_ending(c, job, defaults, t);
+	parse_job_flow(c, job, defaults, t);
+	parse_job_process(c, job, defaults, t);
+	const struct job_kind *k = kind_get(j->kind);
+	if (k->check)
+		k->check(c, job, t);
+	if (k->host_fds && j->npass_fds) {
+		char *p = spec_path_key(t->path, "pass_fds");
+		spec_err(c, p, "pass_fds is not supported for %s jobs (their host uses fds 3 and up)",
+			 k->name);
+		free(p);
+	}
 	t->ok = c->errs->n == errs_before;
 }
 
@@ -745,7 +753,8 @@ void spec_job_free(struct job_spec *j)
 	free(j->rlimits);
 	free(j->pass_fds);
 	free(j->value);
-	steps_spec_free(j->steps);
+	if (kind_get(j->kind)->free_data)
+		kind_get(j->kind)->free_data(j);
 }
 
 static void tmpl_free(struct tmpl *t)
@@ -770,7 +779,8 @@ static void tmpl_free(struct tmpl *t)
 	spec_strv_free(j->after, j->nafter);
 	free(j->rlimits);
 	free(j->pass_fds);
-	steps_spec_free(j->steps);
+	if (kind_get(j->kind)->free_data)
+		kind_get(j->kind)->free_data(j);
 	for (size_t i = 0; i < t->nstages; i++)
 		spec_tstage_free(&t->stages[i]);
 	free(t->stages);
@@ -942,12 +952,6 @@ void spec_free(struct spec *s)
 	free(s->file);
 	free(s->name);
 	free(s);
-}
-
-const char *kind_name(enum job_kind_id k)
-{
-	static const char *const names[] = { "run", "shell", "pipeline", "pool", "steps" };
-	return names[k];
 }
 
 const char *spec_run_mode_name(enum run_mode m)
