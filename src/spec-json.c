@@ -136,6 +136,98 @@ static const char *json_too_deep(const char *text, size_t len)
 	return NULL;
 }
 
+/* Unbalanced brackets or a string left open: true after reporting. */
+static bool bracket_error(struct ctx *c, const char *text, size_t len)
+{
+	/* cJSON points at the value it could not parse, which for a
+	 * truncated document is the opening bracket.  A bracket scan tells
+	 * truncation and mismatches apart and finds the exact spot. */
+	const char *open[64];
+	size_t depth = 0, line, col, l2, c2;
+	const char *str = NULL;
+	for (const char *p = text; p < text + len; p++) {
+		if (str) {
+			if (*p == '\\')
+				p++;
+			else if (*p == '"')
+				str = NULL;
+			continue;
+		}
+		if (*p == '"') {
+			str = p;
+		} else if (*p == '[' || *p == '{') {
+			if (depth < ARRAY_SIZE(open))
+				open[depth] = p;
+			depth++;
+		} else if (*p == ']' || *p == '}') {
+			char want = depth && depth <= ARRAY_SIZE(open) ? (*open[depth - 1] == '[' ? ']' : '}') : 0;
+			if (!depth || (want && *p != want)) {
+				line_col(text, p, &line, &col);
+				spec_err(c, NULL, "line %zu, column %zu: malformed JSON: unexpected '%c'", line, col, *p);
+				return true;
+			}
+			depth--;
+		}
+	}
+	line_col(text, text + len, &line, &col);
+	if (str) {
+		line_col(text, str, &l2, &c2);
+		spec_err(c, NULL, "line %zu, column %zu: malformed JSON: unexpected end of input in the string that starts at line %zu, column %zu",
+		    line, col, l2, c2);
+		return true;
+	}
+	if (depth && depth <= ARRAY_SIZE(open)) {
+		const char *p = cJSON_GetErrorPtr();
+		/* the document is cut short only if cJSON failed at (or
+		 * before the end of) the last opened bracket's content */
+		line_col(text, open[depth - 1], &l2, &c2);
+		if (!p || p >= open[depth - 1]) {
+			spec_err(c, NULL, "line %zu, column %zu: malformed JSON: unexpected end of input ('%c' at line %zu, column %zu is never closed)",
+			    line, col, *open[depth - 1], l2, c2);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Where cJSON stopped, with the text near it (or an empty document). */
+static void near_error(struct ctx *c, const char *text, size_t len)
+{
+	size_t line, col;
+	const char *at = cJSON_GetErrorPtr();
+	if (!at || at < text || at > text + len)
+		at = text + len;
+	line_col(text, at, &line, &col);
+	const char *p = at;
+	while (p < text + len && isspace((unsigned char)*p))
+		p++;
+	size_t blank = 0;    /* text need not be NUL-terminated: no strspn */
+	while (blank < len && strchr(" \t\r\n", text[blank]) && text[blank])
+		blank++;
+	if (p >= text + len && blank == len) {
+		spec_err(c, NULL, "line %zu, column %zu: malformed JSON: empty document", line, col);
+	} else {
+		if (p >= text + len) {
+			/* brackets balance, so the fault is the last token */
+			p = at;
+			while (p > text && (p >= text + len || isspace((unsigned char)*p)))
+				p--;
+			line_col(text, p, &line, &col);
+		}
+		char near[24];
+		size_t k = 0;
+		while (p + k < text + len && k < 16 && p[k] != '\n')
+			k++;
+		memcpy(near, p, k);
+		near[k] = 0;
+		for (size_t i = 0; i < k; i++)
+			if ((unsigned char)near[i] < 0x20)
+				near[i] = ' ';
+		spec_err(c, NULL, "line %zu, column %zu: malformed JSON near \"%s\"", line, col, near);
+	}
+}
+
+
 cJSON *spec_parse_json(struct ctx *c, const char *text, size_t len)
 {
 	if (memchr(text, 0, len)) {
@@ -170,85 +262,8 @@ cJSON *spec_parse_json(struct ctx *c, const char *text, size_t len)
 		    line, col, CJSON_NESTING_LIMIT);
 		return NULL;
 	}
-	/* cJSON points at the value it could not parse, which for a
-	 * truncated document is the opening bracket.  A bracket scan tells
-	 * truncation and mismatches apart and finds the exact spot. */
-	const char *open[64];
-	size_t depth = 0, line, col, l2, c2;
-	const char *str = NULL;
-	for (const char *p = text; p < text + len; p++) {
-		if (str) {
-			if (*p == '\\')
-				p++;
-			else if (*p == '"')
-				str = NULL;
-			continue;
-		}
-		if (*p == '"') {
-			str = p;
-		} else if (*p == '[' || *p == '{') {
-			if (depth < ARRAY_SIZE(open))
-				open[depth] = p;
-			depth++;
-		} else if (*p == ']' || *p == '}') {
-			char want = depth && depth <= ARRAY_SIZE(open) ? (*open[depth - 1] == '[' ? ']' : '}') : 0;
-			if (!depth || (want && *p != want)) {
-				line_col(text, p, &line, &col);
-				spec_err(c, NULL, "line %zu, column %zu: malformed JSON: unexpected '%c'", line, col, *p);
-				return NULL;
-			}
-			depth--;
-		}
-	}
-	line_col(text, text + len, &line, &col);
-	if (str) {
-		line_col(text, str, &l2, &c2);
-		spec_err(c, NULL, "line %zu, column %zu: malformed JSON: unexpected end of input in the string that starts at line %zu, column %zu",
-		    line, col, l2, c2);
-		return NULL;
-	}
-	if (depth && depth <= ARRAY_SIZE(open)) {
-		const char *p = cJSON_GetErrorPtr();
-		/* the document is cut short only if cJSON failed at (or
-		 * before the end of) the last opened bracket's content */
-		line_col(text, open[depth - 1], &l2, &c2);
-		if (!p || p >= open[depth - 1]) {
-			spec_err(c, NULL, "line %zu, column %zu: malformed JSON: unexpected end of input ('%c' at line %zu, column %zu is never closed)",
-			    line, col, *open[depth - 1], l2, c2);
-			return NULL;
-		}
-	}
-	const char *at = cJSON_GetErrorPtr();
-	if (!at || at < text || at > text + len)
-		at = text + len;
-	line_col(text, at, &line, &col);
-	const char *p = at;
-	while (p < text + len && isspace((unsigned char)*p))
-		p++;
-	size_t blank = 0;    /* text need not be NUL-terminated: no strspn */
-	while (blank < len && strchr(" \t\r\n", text[blank]) && text[blank])
-		blank++;
-	if (p >= text + len && blank == len) {
-		spec_err(c, NULL, "line %zu, column %zu: malformed JSON: empty document", line, col);
-	} else {
-		if (p >= text + len) {
-			/* brackets balance, so the fault is the last token */
-			p = at;
-			while (p > text && (p >= text + len || isspace((unsigned char)*p)))
-				p--;
-			line_col(text, p, &line, &col);
-		}
-		char near[24];
-		size_t k = 0;
-		while (p + k < text + len && k < 16 && p[k] != '\n')
-			k++;
-		memcpy(near, p, k);
-		near[k] = 0;
-		for (size_t i = 0; i < k; i++)
-			if ((unsigned char)near[i] < 0x20)
-				near[i] = ' ';
-		spec_err(c, NULL, "line %zu, column %zu: malformed JSON near \"%s\"", line, col, near);
-	}
+	if (!bracket_error(c, text, len))
+		near_error(c, text, len);
 	return NULL;
 }
 

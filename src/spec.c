@@ -244,6 +244,50 @@ bad:
 	return false;
 }
 
+/* stdin.text: its bytes, NULs too (cJSON stopped at a \u0000: the
+ * token noted by the second read has it all). */
+static bool stdin_text(struct ctx *c, const struct cJSON *e, const char *p, struct in_spec *in)
+{
+	const char *s = spec_get_str(c, e, p);
+	if (!s)
+		return false;
+	in->kind = IN_TEXT;
+	for (size_t i = 0; i < c->nnul_texts; i++)
+		if (c->nul_texts[i].v == e) {
+			in->data = spec_raw_string(c->nul_texts[i].tok, c->nul_texts[i].len,
+						   &in->len);
+			return true;
+		}
+	in->data = xstrdup(s);
+	in->len = strlen(s);
+	return true;
+}
+
+/* stdin.seed, which goes with random; ok: what came before is. */
+static bool stdin_seed(struct ctx *c, const struct cJSON *v, const char *path,
+		       struct in_spec *in, bool ok)
+{
+	char *p;
+	const struct cJSON *seed = jv_get(v, "seed");
+	if (seed) {
+		p = spec_path_key(path, "seed");
+		if (in->kind != IN_RANDOM && ok) {
+			spec_err(c, p, "\"seed\" goes with \"random\" only");
+			ok = false;
+		} else if (!jv_is_number(seed) || jv_num(seed) < 0 ||
+			   jv_num(seed) != floor(jv_num(seed)) ||
+			   jv_num(seed) > 9007199254740992.0) {
+			spec_expected(c, p, "an integer from 0 to 2^53", seed);
+			ok = false;
+		} else {
+			in->seeded = true;
+			in->seed = (uint64_t)jv_num(seed);
+		}
+		free(p);
+	}
+	return ok;
+}
+
 static bool parse_stdin(struct ctx *c, const struct cJSON *v, const char *path,
 			struct in_spec *in)
 {
@@ -278,21 +322,7 @@ static bool parse_stdin(struct ctx *c, const struct cJSON *v, const char *path,
 	bool ok = true;
 	if ((e = jv_get(v, "text"))) {
 		p = spec_path_key(path, "text");
-		const char *s = spec_get_str(c, e, p);
-		if ((ok = s != NULL)) {
-			in->kind = IN_TEXT;
-			/* cJSON stopped at a \u0000: the token has it all */
-			for (size_t i = 0; i < c->nnul_texts && s; i++)
-				if (c->nul_texts[i].v == e) {
-					in->data = spec_raw_string(c->nul_texts[i].tok, c->nul_texts[i].len,
-							      &in->len);
-					s = NULL;
-				}
-			if (s) {
-				in->data = xstrdup(s);
-				in->len = strlen(s);
-			}
-		}
+		ok = stdin_text(c, e, p, in);
 	} else if ((e = jv_get(v, "base64"))) {
 		p = spec_path_key(path, "base64");
 		unsigned char *bytes;
@@ -331,24 +361,7 @@ static bool parse_stdin(struct ctx *c, const struct cJSON *v, const char *path,
 		}
 	}
 	free(p);
-	const struct cJSON *seed = jv_get(v, "seed");
-	if (seed) {
-		p = spec_path_key(path, "seed");
-		if (in->kind != IN_RANDOM && ok) {
-			spec_err(c, p, "\"seed\" goes with \"random\" only");
-			ok = false;
-		} else if (!jv_is_number(seed) || jv_num(seed) < 0 ||
-			   jv_num(seed) != floor(jv_num(seed)) ||
-			   jv_num(seed) > 9007199254740992.0) {
-			spec_expected(c, p, "an integer from 0 to 2^53", seed);
-			ok = false;
-		} else {
-			in->seeded = true;
-			in->seed = (uint64_t)jv_num(seed);
-		}
-		free(p);
-	}
-	return ok;
+	return stdin_seed(c, v, path, in, ok);
 }
 
 static const struct {
@@ -759,28 +772,8 @@ void spec_job_free(struct job_spec *j)
 
 static void tmpl_free(struct tmpl *t)
 {
-	struct job_spec *j = &t->j;
-	free(j->name);
-	free(j->shell);
-	for (size_t i = 0; i < j->nenv; i++) {
-		free(j->env[i].name);
-		free(j->env[i].value);
-	}
-	free(j->env);
-	spec_strv_free(j->unset, j->nunset);
-	spec_strv_free(j->secret, j->nsecret);
-	free(j->cwd);
-	free(j->in.data);
-	free(j->in.path);
-	free(j->in.from);
-	free(j->out.path);
-	free(j->err.path);
-	free(j->expect);
-	spec_strv_free(j->after, j->nafter);
-	free(j->rlimits);
-	free(j->pass_fds);
-	if (kind_get(j->kind)->free_data)
-		kind_get(j->kind)->free_data(j);
+	/* what a template's job has not (stages, deps, ...) is NULL */
+	spec_job_free(&t->j);
 	for (size_t i = 0; i < t->nstages; i++)
 		spec_tstage_free(&t->stages[i]);
 	free(t->stages);
