@@ -80,4 +80,10 @@ void spec_collect_secrets(struct job_spec *j);
 /* Resolve every job's programs and environments. */
 void spec_resolve_jobs(struct spec *s);
 
+/* ------------------------------------------------ warnings (spec-warn.c) */
+
+/* spec_load_mem_warns's warnings about the document root (any JSON
+ * value, or NULL: none). */
+void spec_warnings_tree(const char *name, const struct cJSON *root, struct errlist *warns);
+
 #endif

@@ -139,14 +139,11 @@ static void warn_job_argvs(struct ctx *c, const struct cJSON *src, const char *p
 	}
 }
 
-void spec_warnings(const char *name, const char *text, size_t len, struct errlist *warns)
+void spec_warnings_tree(const char *name, const struct cJSON *root, struct errlist *warns)
 {
 	struct ctx c = { .file = name, .errs = warns };
-	struct cJSON *root = jv_parse(text, len);
-	if (!jv_is_object(root)) {
-		jv_free(root);
+	if (!jv_is_object(root))
 		return;
-	}
 	const struct cJSON *defaults = jv_get(root, "defaults");
 	if (!jv_is_object(defaults))
 		defaults = NULL;
@@ -187,5 +184,4 @@ void spec_warnings(const char *name, const char *text, size_t len, struct errlis
 		}
 		free(jp);
 	}
-	jv_free(root);
 }

@@ -816,74 +816,92 @@ static void parse_top(struct ctx *c, const struct cJSON *root, struct spec *s)
 		spec_get_bool(c, v, "tag", &s->tag);
 }
 
-struct spec *spec_load_mem(const char *name, const char *text, size_t len,
-			   struct errlist *errs)
+/* Steps 2 to 5 on the tree of a document that parsed. */
+static struct spec *load_tree(struct ctx *c, const struct cJSON *root, const char *name)
 {
-	struct ctx c = { .file = name, .errs = errs };
+	struct errlist *errs = c->errs;
 	size_t errs_before = errs->n;
-	struct cJSON *root = spec_parse_json(&c, text, len);
-	if (!root)
-		return NULL;
-	if (!spec_check_raw(&c, root, text, len)) {
-		jv_free(root);
-		free(c.nul_texts);
-		return NULL;
-	}
 	struct spec *s = xcalloc(1, sizeof *s);
 	s->file = xstrdup(name);
 	if (!jv_is_object(root)) {
-		spec_expected(&c, NULL, "a JSON object with \"jobs\" at the top", root);
+		spec_expected(c, NULL, "a JSON object with \"jobs\" at the top", root);
 		goto fail;
 	}
-	spec_check_dups(&c, root, "");
-	spec_check_keys(&c, root, "", top_keys, "not a top-level field");
-	parse_top(&c, root, s);
+	spec_check_dups(c, root, "");
+	spec_check_keys(c, root, "", top_keys, "not a top-level field");
+	parse_top(c, root, s);
 
 	const struct cJSON *defaults = jv_get(root, "defaults");
 	if (defaults && !jv_is_object(defaults)) {
-		spec_expected(&c, "defaults", "an object of job fields", defaults);
+		spec_expected(c, "defaults", "an object of job fields", defaults);
 		defaults = NULL;
 	}
 	if (defaults)
-		spec_check_keys(&c, defaults, "defaults", default_keys,
-			   jv_get(defaults, "name")
-			   ? "names are per job" : "not a job field");
+		spec_check_keys(c, defaults, "defaults", default_keys,
+				jv_get(defaults, "name") ? "names are per job" : "not a job field");
 
 	const struct cJSON *jobs = jv_get(root, "jobs");
 	if (!jobs) {
-		spec_err(&c, NULL, "\"jobs\" is missing (expected a non-empty array of jobs)");
+		spec_err(c, NULL, "\"jobs\" is missing (expected a non-empty array of jobs)");
 		goto fail;
 	}
 	if (!jv_is_array(jobs) || !jv_size(jobs)) {
-		spec_expected(&c, "jobs", "a non-empty array of jobs", jobs);
+		spec_expected(c, "jobs", "a non-empty array of jobs", jobs);
 		goto fail;
 	}
 	size_t nt = (size_t)jv_size(jobs), i = 0;
 	struct tmpl *t = xcalloc(nt, sizeof *t);
-	for (const struct cJSON *j = jv_child(jobs); j; j = jv_next(j), i++)
-		parse_job(&c, j, defaults, i, &t[i]);
+	const struct cJSON *j;
+	JV_EACH(j, jobs) {
+		parse_job(c, j, defaults, i, &t[i]);
+		i++;
+	}
 	if (errs->n == errs_before)
-		spec_expand(&c, t, nt, s);
+		spec_expand(c, t, nt, s);
 	for (i = 0; i < nt; i++)
 		tmpl_free(&t[i]);
 	free(t);
 	if (errs->n != errs_before)
 		goto fail;
-	spec_check_names(&c, s);
-	spec_resolve_deps(&c, s);
+	spec_check_names(c, s);
+	spec_resolve_deps(c, s);
 	if (errs->n == errs_before)
-		spec_check_cycles(&c, s);
+		spec_check_cycles(c, s);
 	if (errs->n != errs_before)
 		goto fail;
 	spec_resolve_jobs(s);
+	return s;
+fail:
+	spec_free(s);
+	return NULL;
+}
+
+struct spec *spec_load_mem_warns(const char *name, const char *text, size_t len,
+				 struct errlist *errs, struct errlist *warns)
+{
+	struct ctx c = { .file = name, .errs = errs };
+	struct cJSON *root = spec_parse_json(&c, text, len);
+	struct spec *s = NULL;
+	if (root && spec_check_raw(&c, root, text, len))
+		s = load_tree(&c, root, name);
+	if (warns && root) {
+		spec_warnings_tree(name, root, warns);
+	} else if (warns) {
+		/* JSON that is no spec may still be read leniently (trailing
+		 * content, a NUL byte): warn about what it holds */
+		struct cJSON *lenient = jv_parse(text, len);
+		spec_warnings_tree(name, lenient, warns);
+		jv_free(lenient);
+	}
 	jv_free(root);
 	free(c.nul_texts);
 	return s;
-fail:
-	jv_free(root);
-	free(c.nul_texts);
-	spec_free(s);
-	return NULL;
+}
+
+struct spec *spec_load_mem(const char *name, const char *text, size_t len,
+			   struct errlist *errs)
+{
+	return spec_load_mem_warns(name, text, len, errs, NULL);
 }
 
 char *spec_read(const char *file, size_t *len, struct errlist *errs)

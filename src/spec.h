@@ -205,6 +205,13 @@ char *spec_read(const char *file, size_t *len, struct errlist *errs);
 /* Load from memory (tests, fuzzing); name is used in messages. */
 struct spec *spec_load_mem(const char *name, const char *text, size_t len,
 			   struct errlist *errs);
+/* spec_load_mem, and from the same parse (valid spec or not) the
+ * warnings about a spec that may well be valid (`piperun validate`),
+ * each "piperun: FILE: PATH: warning: what", added to warns: a {}
+ * spliced into the script of an `sh -c` argv.  No warnings when text is
+ * no JSON. */
+struct spec *spec_load_mem_warns(const char *name, const char *text, size_t len,
+				 struct errlist *errs, struct errlist *warns);
 void spec_free(struct spec *s);
 
 /* Keep only the named jobs and what they depend on (--only).  Returns -1
@@ -253,10 +260,6 @@ const char *steps_step_kind_name(enum step_kind k);
 /* Substitute {} / {#} / {{}} in s, the value as it is (argv, env, cwd,
  * stdin.text, a step's argv; `shell` scripts: shell_subst in shell.h). */
 char *spec_placeholder_subst(const char *s, const char *value, size_t index);
-/* Warnings about a spec that may well be valid (`piperun validate`), each
- * "piperun: FILE: PATH: warning: what", added to warns: a {} spliced
- * into the script of an `sh -c` argv.  Nothing when text is no JSON. */
-void spec_warnings(const char *name, const char *text, size_t len, struct errlist *warns);
 /* Look up a program like execvp would: returns a malloc'd path, or NULL
  * with *status 127 (not found) or 126 (not executable). */
 char *spec_path_resolve(const char *prog, const char *path_env, const char *cwd,
