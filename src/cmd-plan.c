@@ -12,7 +12,6 @@
 #include "util.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,21 +19,10 @@
 
 static int cmd_plan(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const struct cmd_entry *self = &cmd_plan_entry;
-	int c;
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'h') {
-			cmd_help(self);
-			return EXIT_OK;
-		}
-		return cmd_bad_usage(self, "unknown option '%s'", argv[optind - 1]);
-	}
+	int st = cmd_help_only_opts(self, argc, argv);
+	if (st >= 0)
+		return st;
 	if (argc - optind != 1)
 		return cmd_bad_usage(self, "expected one spec file (or - for stdin)");
 	struct errlist errs = { 0 };

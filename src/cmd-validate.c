@@ -8,13 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int cmd_validate(int argc, char **argv)
+int cmd_help_only_opts(const struct cmd_entry *self, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const struct cmd_entry *self = &cmd_validate_entry;
 	int c;
 	optind = 1;
 	opterr = 0;
@@ -25,6 +24,15 @@ static int cmd_validate(int argc, char **argv)
 		}
 		return cmd_bad_usage(self, "unknown option '%s'", argv[optind - 1]);
 	}
+	return -1;
+}
+
+static int cmd_validate(int argc, char **argv)
+{
+	const struct cmd_entry *self = &cmd_validate_entry;
+	int st = cmd_help_only_opts(self, argc, argv);
+	if (st >= 0)
+		return st;
 	if (optind >= argc)
 		return cmd_bad_usage(self, "expected at least one spec file (or - for stdin)");
 	int rc = EXIT_OK;

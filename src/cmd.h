@@ -37,5 +37,9 @@ int cmd_bad_usage(const struct cmd_entry *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Print help for c on stdout. */
 void cmd_help(const struct cmd_entry *c);
+/* The options of a command that has only -h/--help (validate, plan;
+ * cmd-validate.c): -1 when operands start at optind, else the exit
+ * status to return (help printed, or a usage error). */
+int cmd_help_only_opts(const struct cmd_entry *c, int argc, char **argv);
 
 #endif

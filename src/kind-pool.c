@@ -194,18 +194,12 @@ static void pool_check(struct ctx *c, const struct cJSON *job, struct tmpl *t)
 	}
 }
 
-static void pool_plan(struct jw *w, const struct spec *s, const struct job_spec *j)
-{
-	(void)s;
-	spec_plan_argv(w, j, &j->stages[0]);
-}
-
 const struct job_kind kind_pool = {
 	.name = "pool",
 	.id = KIND_POOL,
 	.parse = pool_parse,
 	.check = pool_check,
-	.plan = pool_plan,
+	.plan = spec_plan_first_stage,
 	.from_key = "stdin",
 	.runs_self = true,
 };

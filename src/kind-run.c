@@ -23,17 +23,11 @@ static void run_parse(struct ctx *c, const struct cJSON *job, const struct cJSON
 	spec_parse_argv(c, v, path, &t->stages[0].argv, &t->stages[0].argc);
 }
 
-static void run_plan(struct jw *w, const struct spec *s, const struct job_spec *j)
-{
-	(void)s;
-	spec_plan_argv(w, j, &j->stages[0]);
-}
-
 const struct job_kind kind_run = {
 	.name = "run",
 	.id = KIND_RUN,
 	.parse = run_parse,
-	.plan = run_plan,
+	.plan = spec_plan_first_stage,
 	.from_key = "stdin",
 };
 
@@ -52,7 +46,7 @@ static void shell_parse(struct ctx *c, const struct cJSON *job, const struct cJS
 static void shell_plan(struct jw *w, const struct spec *s, const struct job_spec *j)
 {
 	spec_plan_str(w, j, NULL, "shell", j->shell);
-	run_plan(w, s, j);
+	spec_plan_first_stage(w, s, j);
 }
 
 const struct job_kind kind_shell = {

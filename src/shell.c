@@ -361,16 +361,10 @@ static const char *sh_wordchar(struct sh_scan *S, const char *p, bool sq, bool d
 		}
 		break;
 	case '\'':
-		if (sq) {
-			put(S, p, 1);
-			sh_push(S, SK_SQ, SE_NONE, NULL);
-			return p + 1;
-		}
-		break;
 	case '"':
-		if (dq) {
+		if (*p == '\'' ? sq : dq) {
 			put(S, p, 1);
-			sh_push(S, SK_DQ, SE_NONE, NULL);
+			sh_push(S, *p == '\'' ? SK_SQ : SK_DQ, SE_NONE, NULL);
 			return p + 1;
 		}
 		break;

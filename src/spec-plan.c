@@ -70,6 +70,12 @@ void spec_plan_duration(struct jw *w, const char *k, double secs)
 		jw_null(w);
 }
 
+void spec_plan_first_stage(struct jw *w, const struct spec *s, const struct job_spec *j)
+{
+	(void)s;
+	spec_plan_argv(w, j, &j->stages[0]);
+}
+
 void spec_plan_argv(struct jw *w, const struct job_spec *j, const struct stage_spec *st)
 {
 	jw_key(w, "argv");
