@@ -501,9 +501,6 @@ static bool sh_subscript_assign(const struct sh_scan *S, const char *q)
 	return false;
 }
 
-/* A word starts at p in a command frame: a comment, a reserved word that
- * changes the context, an assignment; else NULL, and the word is read
- * by the caller. */
 /* A word inside [[ ... ]]: its end, or an operator that makes a {}
  * beside it arithmetic. */
 static const char *sh_cond_word(struct sh_scan *S, const char *p)
@@ -574,6 +571,9 @@ static const char *sh_keyword(struct sh_scan *S, const char *p)
 	return NULL;
 }
 
+/* A word starts at p in a command frame: a comment, a reserved word that
+ * changes the context, an assignment; else NULL, and the word is read
+ * by the caller. */
 static const char *sh_word_start(struct sh_scan *S, const char *p)
 {
 	struct sh_frame *f = sh_top(S);
@@ -847,6 +847,18 @@ static const char *sh_arith(struct sh_scan *S, const char *p)
 	return sh_wordchar(S, p, true, true, true);
 }
 
+/* Inside quotes: the closing quote (the frame ends), or a {} within;
+ * NULL when p is neither. */
+static const char *sh_quote_step(struct sh_scan *S, const char *p, char close)
+{
+	if (*p == close) {
+		put(S, p, 1);
+		sh_pop(S);
+		return p + 1;
+	}
+	return sh_placeholder(S, p);
+}
+
 static const char *sh_step(struct sh_scan *S, const char *p)
 {
 	struct sh_frame *f = sh_top(S);
@@ -856,22 +868,12 @@ static const char *sh_step(struct sh_scan *S, const char *p)
 	case SK_CASE:
 		return sh_cmd(S, p);
 	case SK_SQ:
-		if (*p == '\'') {
-			put(S, p, 1);
-			sh_pop(S);
-			return p + 1;
-		}
-		if ((r = sh_placeholder(S, p)))
+		if ((r = sh_quote_step(S, p, '\'')))
 			return r;
 		put(S, p, 1);
 		return p + 1;
 	case SK_DSQ:
-		if (*p == '\'') {
-			put(S, p, 1);
-			sh_pop(S);
-			return p + 1;
-		}
-		if ((r = sh_placeholder(S, p)))
+		if ((r = sh_quote_step(S, p, '\'')))
 			return r;
 		if (*p == '\\' && p + 1 < sh_lim(S)) {
 			put(S, p, 2);
@@ -880,12 +882,7 @@ static const char *sh_step(struct sh_scan *S, const char *p)
 		put(S, p, 1);
 		return p + 1;
 	case SK_DQ:
-		if (*p == '"') {
-			put(S, p, 1);
-			sh_pop(S);
-			return p + 1;
-		}
-		if ((r = sh_placeholder(S, p)))
+		if ((r = sh_quote_step(S, p, '"')))
 			return r;
 		return sh_wordchar(S, p, false, false, true);
 	case SK_PARAM:
