@@ -4,6 +4,7 @@
  * (`piperun __steps`): steps_describe writes it, steps_desc_parse reads
  * it back. */
 #include "config.h"
+#include "enum-name.h"
 #include "kind.h"
 #include "spec.h"
 #include "spec-plan.h"
@@ -26,10 +27,17 @@
 
 /* ------------------------------------------------------------ steps jobs */
 
+static const struct enum_name step_kinds[] = {
+	{ STEP_RUN, "run" }, { STEP_COPROCESS, "coprocess" }, { STEP_TASK, "task" },
+};
+static const struct enum_name items_kinds[] = {
+	{ ITEMS_COUNT, "count" }, { ITEMS_ARRAY, "array" }, { ITEMS_LINES, "lines" },
+	{ ITEMS_STDIN, "stdin" }, { ITEMS_FROM, "from" },
+};
+
 const char *steps_step_kind_name(enum step_kind k)
 {
-	static const char *const n[] = { "run", "coprocess", "task" };
-	return n[k];
+	return ENUM_NAME(step_kinds, k);
 }
 
 /* A steps job's own keys (besides "steps"). */
@@ -467,10 +475,9 @@ static void steps_parse(struct ctx *c, const struct cJSON *job, const struct cJS
 static void steps_plan(struct jw *w, const struct spec *s, const struct job_spec *j)
 {
 	const struct steps_spec *ss = j->steps;
-	static const char *const items[] = { "count", "array", "lines", "stdin", "from" };
 	jw_key(w, "items");
 	jw_obj(w, true);
-	jw_kstr(w, "kind", items[ss->items]);
+	jw_kstr(w, "kind", ENUM_NAME(items_kinds, ss->items));
 	if (ss->items == ITEMS_COUNT)
 		jw_kint(w, "count", (int64_t)ss->count);
 	jw_obj_end(w);
