@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* spec-json.c - JSON access for the spec loader: parsing with line:column
  * errors, the second read of the text beside cJSON's tree (what cJSON
- * loses: \u0000 in strings, digits beyond 2^53), paths for messages,
- * typed getters that report what they expected, the items of a pool
- * line, and splicing a child's JSON output into a record.  The only file
- * that includes cJSON.h (see spec-int.h). */
+ * loses: \u0000 in strings, digits beyond 2^53), the value accessors of
+ * spec-json.h, duplicate and unknown keys, the items of a pool line, and
+ * splicing a child's JSON output into a record.  The only file that
+ * includes cJSON.h. */
 #include "config.h"
 #include "spec.h"
 #include "spec-int.h"

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* spec.h - the job spec as the rest of piperun sees it: parsed, validated,
  * defaults applied, repeat/foreach expanded, placeholders substituted,
- * dependencies resolved to indices, programs resolved on PATH.  spec.c is
- * the only file that reads JSON input (through cJSON). */
+ * dependencies resolved to indices, programs resolved on PATH.  The
+ * loader is spec.c (structure) with spec-json.c (the only file that
+ * includes cJSON.h), spec-get.c, spec-expand.c, spec-resolve.c,
+ * spec-warn.c and each kind's kind-*.c (kind.h); spec-int.h is what
+ * they share. */
 #ifndef PIPERUN_SPEC_H
 #define PIPERUN_SPEC_H
 
