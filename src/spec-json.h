@@ -67,7 +67,7 @@ struct ctx {
 	size_t nnul_texts, nul_texts_cap;
 };
 
-/* ----------------------------------------------- messages (spec-json.c) */
+/* ------------------------------------------------ messages (spec-get.c) */
 
 /* Add "piperun: FILE: PATH: what" (path NULL or "": no PATH) to c->errs. */
 void spec_err(struct ctx *c, const char *path, const char *fmt, ...) PRINTF(3, 4);
@@ -79,11 +79,15 @@ char *spec_describe(const struct cJSON *v);
 /* path.key (or path["k y"]) and path[i], malloc'd. */
 char *spec_path_key(const char *path, const char *key);
 char *spec_path_idx(const char *path, size_t i);
+/* What a string is, as spec_describe shows one: "..." with escapes,
+ * cut after 40 characters (malloc'd). */
+char *spec_describe_str(const char *s);
+
+/* ------------------------------------------------- parsing (spec-json.c) */
+
 /* A spec number as text: integers as digits, else the shortest text that
  * reads back as the same double (malloc'd). */
 char *spec_num_text(double d);
-
-/* ------------------------------------------------- parsing (spec-json.c) */
 
 /* Parse text; NULL after adding an error with line and column. */
 struct cJSON *spec_parse_json(struct ctx *c, const char *text, size_t len);
@@ -93,11 +97,14 @@ bool spec_check_raw(struct ctx *c, const struct cJSON *root, const char *text, s
 char *spec_raw_string(const char *tok, size_t len, size_t *n);
 /* A value as compact JSON text, its numbers as spec_num_text writes them. */
 void spec_json_print(struct buf *b, const struct cJSON *v);
+/* An error for each key that comes twice in an object, anywhere in v. */
 void spec_check_dups(struct ctx *c, const struct cJSON *v, const char *path);
+
+/* ------------------------------------------- typed getters (spec-get.c) */
+
 /* An error for each key of obj not in allowed (NULL-terminated). */
 void spec_check_keys(struct ctx *c, const struct cJSON *obj, const char *path,
 		     const char *const *allowed, const char *what);
-
 /* Typed getters: false (NULL) after adding an "expected ..." error. */
 bool spec_get_bool(struct ctx *c, const struct cJSON *v, const char *path, bool *out);
 bool spec_get_long(struct ctx *c, const struct cJSON *v, const char *path,
@@ -109,9 +116,5 @@ bool spec_get_size(struct ctx *c, const struct cJSON *v, const char *path, uint6
 /* An array of strings, malloc'd and NULL-terminated (*n of them). */
 char **spec_get_str_array(struct ctx *c, const struct cJSON *v, const char *path,
 			  bool allow_single, bool allow_numbers, size_t *n);
-
-/* What a string is, as spec_describe shows one: "..." with escapes,
- * cut after 40 characters (malloc'd). */
-char *spec_describe_str(const char *s);
 
 #endif
