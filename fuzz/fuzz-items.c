@@ -34,7 +34,7 @@ static void same_arg(const struct pool_items *it, size_t k, const struct piperun
 		CHECK(it->vals[k] >= 0 && (size_t)it->vals[k] < it->nstrings);
 		CHECK(!strcmp(it->strings[it->vals[k]], a->s));
 		if (a->type == PIPERUN_ARG_OTHER)
-			CHECK(json_text_valid(a->s));
+			CHECK(spec_json_text_valid(a->s));
 	}
 }
 

@@ -3,7 +3,7 @@
  * and in `shell` scripts.
  * Input: TEMPLATE NUL VALUE (NUL INDEX-BYTE...).
  * Properties:
- *  - verbatim (argv, env, cwd), placeholder_subst equals a reference
+ *  - verbatim (argv, env, cwd), spec_placeholder_subst equals a reference
  *    substitution, for any template;
  *  - shell_subst takes any template without a crash, changes nothing in
  *    it but placeholders, and a script that takes the value begins with
@@ -378,11 +378,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		index = (unsigned char)value[strlen(value) + 1];
 
 	/* any template: verbatim substitution is exact */
-	char *got = placeholder_subst(tmpl, value, index);
+	char *got = spec_placeholder_subst(tmpl, value, index);
 	struct buf want = { 0 };
 	ref_subst(&want, tmpl, value, index);
 	if (strcmp(got, want.p)) {
-		fprintf(stderr, "placeholder_subst(<%s>, <%s>, %zu) = <%s>, want <%s>\n",
+		fprintf(stderr, "spec_placeholder_subst(<%s>, <%s>, %zu) = <%s>, want <%s>\n",
 			tmpl, value, index, got, want.p);
 		abort();
 	}

@@ -372,7 +372,7 @@ static int cmd_exec(int argc, char **argv)
 	}
 	/* resolve like execvp, with the exit statuses of timeout(1) */
 	int st;
-	char *path = path_resolve(o.cmd[0], getenv("PATH"), NULL, &st);
+	char *path = spec_path_resolve(o.cmd[0], getenv("PATH"), NULL, &st);
 	if (!path) {
 		err_line("piperun: exec: failed to run command '%s': %s", o.cmd[0],
 			 st == 127 ? "No such file or directory" : "Permission denied");

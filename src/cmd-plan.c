@@ -8,297 +8,14 @@
 #include "jsonw.h"
 #include "runner.h"
 #include "spec.h"
+#include "spec-plan.h"
 #include "util.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static bool is_secret(const struct job_spec *j, const char *name)
-{
-	for (size_t i = 0; i < j->nsecret; i++)
-		if (!strcmp(j->secret[i], name))
-			return true;
-	return false;
-}
-
-/* A string of job j, secrets shown as "***" (key NULL: an array item);
- * other, if set, is a second job whose secrets it may also hold. */
-static void str_r(struct jw *w, const struct job_spec *j, const struct job_spec *other,
-		  const char *key, const char *v)
-{
-	const struct job_spec *both[] = { j, other };
-	char *r = spec_redact_jobs(both, other ? 2 : 1, v);
-	if (key)
-		jw_kstr(w, key, r);
-	else
-		jw_str(w, r);
-	free(r);
-}
-
-static void plan_env(struct jw *w, const struct job_spec *j, const struct kv *env,
-		     size_t n)
-{
-	jw_obj(w, false);
-	for (size_t i = 0; i < n; i++) {
-		if (is_secret(j, env[i].name)) {
-			jw_kstr(w, env[i].name, "***");
-		} else {
-			str_r(w, j, NULL, env[i].name, env[i].value);
-		}
-	}
-	jw_obj_end(w);
-}
-
-static void plan_output(struct jw *w, const struct job_spec *j, const struct io_spec *io)
-{
-	if (io->mode == IO_FILE) {
-		jw_obj(w, true);
-		str_r(w, j, NULL, "file", io->path);
-		jw_kbool(w, "append", io->append);
-		jw_obj_end(w);
-	} else {
-		jw_str(w, io_mode_name(io->mode));
-	}
-}
-
-static void plan_duration(struct jw *w, const char *k, double secs)
-{
-	jw_key(w, k);
-	if (secs > 0)
-		jw_num(w, secs);
-	else
-		jw_null(w);
-}
-
-static void plan_argv(struct jw *w, const struct job_spec *j, const struct stage_spec *st)
-{
-	jw_key(w, "argv");
-	jw_arr(w, true);
-	for (size_t i = 0; i < st->argc; i++)
-		str_r(w, j, NULL, NULL, st->argv[i]);
-	jw_arr_end(w);
-	str_r(w, j, NULL, "path", st->exe);
-	str_r(w, j, NULL, "error", st->exe_error);
-}
-
-static char *redact_piece(const char *piece, void *ctx)
-{
-	return spec_redact(ctx, piece);
-}
-
-static void plan_stdin(struct jw *w, const struct spec *s, const struct job_spec *j)
-{
-	const struct in_spec *in = &j->in;
-	jw_key(w, "stdin");
-	switch (in->kind) {
-	case IN_NULL:
-		jw_null(w);
-		return;
-	case IN_INHERIT:
-		jw_str(w, "inherit");
-		return;
-	default:
-		break;
-	}
-	jw_obj(w, true);
-	switch (in->kind) {
-	case IN_TEXT: {
-		/* it may hold NUL bytes (\u0000): redact the pieces between */
-		size_t n;
-		char *t = map_pieces(in->data, in->len, redact_piece, (void *)j, &n);
-		jw_key(w, "text");
-		jw_strn(w, t, n);
-		free(t);
-		break;
-	}
-	case IN_BASE64:
-		jw_key(w, "base64");
-		jw_b64_open(w);
-		jw_b64_feed(w, in->data, in->len);
-		jw_b64_close(w);
-		break;
-	case IN_FILE:
-		str_r(w, j, NULL, "file", in->path);
-		break;
-	case IN_RANDOM:
-		jw_kint(w, "random", (int64_t)in->nrandom);
-		if (in->seeded)
-			jw_kint(w, "seed", (int64_t)in->seed);
-		break;
-	case IN_FROM:
-		str_r(w, j, &s->jobs[in->from_idx], "from", s->jobs[in->from_idx].name);
-		break;
-	default:
-		break;
-	}
-	jw_obj_end(w);
-}
-
-static void plan_steps(struct jw *w, const struct spec *s, const struct job_spec *j)
-{
-	const struct steps_spec *ss = j->steps;
-	static const char *const items[] = { "count", "array", "lines", "stdin", "from" };
-	jw_key(w, "items");
-	jw_obj(w, true);
-	jw_kstr(w, "kind", items[ss->items]);
-	if (ss->items == ITEMS_COUNT)
-		jw_kint(w, "count", (int64_t)ss->count);
-	jw_obj_end(w);
-	jw_kint(w, "queue", ss->queue);
-	jw_kbool(w, "ordered", ss->ordered);
-	jw_kstr(w, "on_error", ss->stop_on_error ? "stop" : "drop");
-	plan_duration(w, "item_timeout", ss->item_timeout);
-	jw_kstr(w, "steps_mode", s->mode == MODE_THREAD ? "thread" : "async");
-	jw_key(w, "steps");
-	jw_arr(w, false);
-	for (size_t i = 0; i < ss->nsteps; i++) {
-		const struct step_spec *st = &ss->steps[i];
-		jw_obj(w, false);
-		str_r(w, j, NULL, "name", st->name);
-		jw_kstr(w, "kind", step_kind_name(st->kind));
-		jw_kint(w, "workers", st->workers);
-		jw_kint(w, "queue", st->queue ? st->queue : ss->queue);
-		if (st->kind == STEP_TASK) {
-			str_r(w, j, NULL, st->plugin ? "plugin" : "task", st->task);
-			jw_key(w, "args");
-			if (st->args)
-				jw_raw(w, st->args);
-			else
-				jw_null(w);
-		} else {
-			struct stage_spec tmp = { .argv = st->argv, .argc = st->argc,
-						  .exe = st->exe, .exe_error = st->exe_error };
-			plan_argv(w, j, &tmp);
-		}
-		if (st->kind == STEP_RUN)
-			jw_kbool(w, "stdin", !st->stdin_null);
-		if (st->kind == STEP_COPROCESS) {
-			jw_kbool(w, "pty", st->pty);
-			jw_kint(w, "window", st->window);
-			plan_duration(w, "stall_warning", st->stall_warning);
-		}
-		plan_duration(w, "item_timeout", st->item_timeout >= 0 ? st->item_timeout
-			      : ss->item_timeout);
-		jw_obj_end(w);
-	}
-	jw_arr_end(w);
-}
-
-static void plan_job(struct jw *w, const struct spec *s, const struct job_spec *j)
-{
-	jw_obj(w, false);
-	str_r(w, j, NULL, "name", j->name);
-	str_r(w, j, NULL, "base", j->base);
-	jw_key(w, "copy");
-	if (j->copy)
-		jw_int(w, (int64_t)j->copy);
-	else
-		jw_null(w);
-	str_r(w, j, NULL, "value", j->value);
-	jw_kstr(w, "kind", job_kind_name(j->kind));
-	if (j->kind == KIND_SHELL)
-		str_r(w, j, NULL, "shell", j->shell);
-	if (j->kind == KIND_PIPELINE) {
-		jw_key(w, "stages");
-		jw_arr(w, false);
-		for (size_t i = 0; i < j->nstages; i++) {
-			const struct stage_spec *st = &j->stages[i];
-			jw_obj(w, false);
-			plan_argv(w, j, st);
-			jw_key(w, "env");
-			plan_env(w, j, st->env, st->nenv);
-			jw_key(w, "stderr");
-			if (st->has_err)
-				plan_output(w, j, &st->err);
-			else
-				jw_str(w, "job");
-			jw_obj_end(w);
-		}
-		jw_arr_end(w);
-		jw_kbool(w, "pipefail", j->pipefail);
-	} else if (j->kind == KIND_STEPS) {
-		plan_steps(w, s, j);
-	} else {
-		plan_argv(w, j, &j->stages[0]);
-	}
-	jw_key(w, "env");
-	jw_obj(w, false);
-	jw_kbool(w, "clear", j->env_clear);
-	jw_key(w, "set");
-	plan_env(w, j, j->env, j->nenv);
-	jw_key(w, "unset");
-	jw_arr(w, true);
-	for (size_t i = 0; i < j->nunset; i++)
-		jw_str(w, j->unset[i]);
-	jw_arr_end(w);
-	jw_key(w, "secret");
-	jw_arr(w, true);
-	for (size_t i = 0; i < j->nsecret; i++)
-		jw_str(w, j->secret[i]);
-	jw_arr_end(w);
-	jw_obj_end(w);
-	str_r(w, j, NULL, "cwd", j->cwd);
-	plan_stdin(w, s, j);
-	jw_key(w, "stdout");
-	plan_output(w, j, &j->out);
-	jw_key(w, "stderr");
-	plan_output(w, j, &j->err);
-	jw_kstr(w, "encoding", j->encoding == ENC_AUTO ? "auto" :
-		j->encoding == ENC_UTF8 ? "utf-8" : "base64");
-	jw_kint(w, "max_output", (int64_t)j->max_output);
-	jw_kbool(w, "digest", j->digest);
-	plan_duration(w, "timeout", j->timeout);
-	jw_kstr(w, "signal", sig_name(j->signal));
-	plan_duration(w, "kill_after", j->kill_after);
-	jw_key(w, "expect");
-	jw_arr(w, true);
-	if (!j->nexpect)
-		jw_int(w, 0);
-	for (size_t i = 0; i < j->nexpect; i++)
-		jw_int(w, j->expect[i]);
-	jw_arr_end(w);
-	jw_kint(w, "retries", j->retries);
-	plan_duration(w, "retry_delay", j->retry_delay);
-	jw_knum(w, "retry_backoff", j->retry_backoff);
-	jw_key(w, "after");
-	jw_arr(w, true);
-	for (size_t i = 0; i < j->ndeps; i++)
-		str_r(w, j, &s->jobs[j->deps[i]], NULL, s->jobs[j->deps[i]].name);
-	jw_arr_end(w);
-	jw_kbool(w, "always", j->always);
-	jw_key(w, "nice");
-	if (j->has_nice)
-		jw_int(w, j->nice);
-	else
-		jw_null(w);
-	jw_key(w, "umask");
-	if (j->has_umask) {
-		char m[8];
-		snprintf(m, sizeof m, "%03o", (unsigned)j->umask);
-		jw_str(w, m);
-	} else {
-		jw_null(w);
-	}
-	jw_key(w, "rlimits");
-	jw_obj(w, true);
-	for (size_t i = 0; i < j->nrlimits; i++) {
-		if (j->rlimits[i].value == (uint64_t)-1)
-			jw_kstr(w, j->rlimits[i].name, "unlimited");
-		else
-			jw_kint(w, j->rlimits[i].name, (int64_t)j->rlimits[i].value);
-	}
-	jw_obj_end(w);
-	jw_key(w, "pass_fds");
-	jw_arr(w, true);
-	for (size_t i = 0; i < j->npass_fds; i++)
-		jw_int(w, j->pass_fds[i]);
-	jw_arr_end(w);
-	jw_obj_end(w);
-}
 
 static int cmd_plan(int argc, char **argv)
 {
@@ -319,11 +36,11 @@ static int cmd_plan(int argc, char **argv)
 	jw_kstr(&w, "piperun", PACKAGE_VERSION);
 	jw_kstr(&w, "file", s->file);
 	jw_kstr(&w, "name", s->name);
-	jw_kstr(&w, "mode", run_mode_name(s->mode));
+	jw_kstr(&w, "mode", spec_run_mode_name(s->mode));
 	jw_kint(&w, "max_parallel", s->max_parallel);
 	jw_kint(&w, "effective_max_parallel", s->mode == MODE_SERIAL ? 1
 		: s->max_parallel ? s->max_parallel : runner_auto_parallel());
-	plan_duration(&w, "timeout", s->timeout);
+	spec_plan_duration(&w, "timeout", s->timeout);
 	jw_key(&w, "fail_fast");
 	if (s->fail_fast)
 		jw_int(&w, s->fail_fast);
@@ -333,7 +50,7 @@ static int cmd_plan(int argc, char **argv)
 	jw_key(&w, "jobs");
 	jw_arr(&w, false);
 	for (size_t i = 0; i < s->njobs; i++)
-		plan_job(&w, s, &s->jobs[i]);
+		spec_plan_job(&w, s, &s->jobs[i]);
 	jw_arr_end(&w);
 	jw_obj_end(&w);
 	jw_newline(&w);

@@ -22,14 +22,12 @@ static int cmd_validate(int argc, char **argv)
 		const char *name = strcmp(argv[i], "-") ? argv[i] : "<stdin>";
 		size_t len;
 		char *text = spec_read(argv[i], &len, &errs);
-		struct spec *s = text ? spec_load_mem(name, text, len, &errs) : NULL;
+		/* valid or not: a spec's warnings do not change the status */
+		struct spec *s = text ? spec_load_mem_warns(name, text, len, &errs, &warns) : NULL;
 		if (!s) {
 			errlist_print(&errs);
 			rc = EXIT_USAGE;
 		}
-		/* valid or not: a spec's warnings do not change the status */
-		if (text)
-			spec_warnings(name, text, len, &warns);
 		errlist_print(&warns);
 		spec_free(s);
 		free(text);

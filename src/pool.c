@@ -341,7 +341,7 @@ int pool_result_text(const struct piperun_task *t, struct piperun_result *res,
 		*text = xstrndup(b, *len);
 		break;
 	case PIPERUN_RESULT_JSON:
-		if (res->text && json_text_valid(res->text) && !strchr(res->text, '\n')) {
+		if (res->text && spec_json_text_valid(res->text) && !strchr(res->text, '\n')) {
 			*text = xstrdup(res->text);
 			*len = strlen(*text);
 		} else {
@@ -392,7 +392,7 @@ static void set_result(struct pool_result *r, const struct piperun_task *t,
 		}
 		break;
 	case PIPERUN_RESULT_JSON:
-		if (res->text && json_text_valid(res->text)) {
+		if (res->text && spec_json_text_valid(res->text)) {
 			r->status = POOL_OK;
 			r->text = xstrdup(res->text);
 		} else {

@@ -200,7 +200,7 @@ static bool splice_pool(struct jw *w, const struct job *j)
 		return false;
 	struct membuf m = { { 0 } };
 	capture_each(&j->out, to_buf, &m);
-	bool ok = m.b.p && json_splice_members(w, m.b.p, m.b.len, skip, j->spec) == 0;
+	bool ok = m.b.p && spec_json_splice_members(w, m.b.p, m.b.len, skip, j->spec) == 0;
 	buf_free(&m.b);
 	return ok;
 }
@@ -210,7 +210,7 @@ static bool splice_pool(struct jw *w, const struct job *j)
 static void splice_steps(struct jw *w, const struct job *j)
 {
 	static const char *const skip[] = { "wall_ms", NULL };
-	if (!j->steps_info || json_splice_members(w, j->steps_info, strlen(j->steps_info), skip, j->spec) < 0) {
+	if (!j->steps_info || spec_json_splice_members(w, j->steps_info, strlen(j->steps_info), skip, j->spec) < 0) {
 		jw_knull(w, "items_in");
 		jw_knull(w, "items_out");
 		jw_key(w, "steps");
@@ -245,7 +245,7 @@ void report_job(struct jw *w, const struct job *j)
 	bool started = j->attempts > 0;
 	jw_obj(w, false);
 	kstr_redacted(w, s, "name", s->name);
-	jw_kstr(w, "kind", job_kind_name(s->kind));
+	jw_kstr(w, "kind", kind_name(s->kind));
 	jw_kstr(w, "status", job_status_name(j->status));
 	report_rc(w, j->has_rc, j->returncode);
 	jw_kbool(w, "timed_out", j->status == ST_TIMEOUT);
@@ -314,7 +314,7 @@ void report_command(struct jw *w, const struct command_record *r)
 	const struct stage_result *st = &r->proc->status;
 	jw_obj(w, false);
 	jw_kstr(w, "name", r->name);
-	jw_kstr(w, "kind", job_kind_name(KIND_RUN));
+	jw_kstr(w, "kind", kind_name(KIND_RUN));
 	jw_kstr(w, "status", job_status_name(r->status));
 	report_rc(w, st->has_status, stage_returncode(st));
 	jw_kbool(w, "timed_out", r->status == ST_TIMEOUT);
@@ -383,7 +383,7 @@ static void report_head(struct jw *w, const struct spec *s, const char *started_
 {
 	jw_kstr(w, "piperun", PACKAGE_VERSION);
 	jw_kstr(w, "name", s->name);
-	jw_kstr(w, "mode", run_mode_name(s->mode));
+	jw_kstr(w, "mode", spec_run_mode_name(s->mode));
 	jw_kstr(w, "started_at", started_at);
 	jw_kint(w, "max_parallel", limit);
 	jw_kstr(w, "containment", contain_mode_name(containment));

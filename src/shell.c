@@ -361,16 +361,10 @@ static const char *sh_wordchar(struct sh_scan *S, const char *p, bool sq, bool d
 		}
 		break;
 	case '\'':
-		if (sq) {
-			put(S, p, 1);
-			sh_push(S, SK_SQ, SE_NONE, NULL);
-			return p + 1;
-		}
-		break;
 	case '"':
-		if (dq) {
+		if (*p == '\'' ? sq : dq) {
 			put(S, p, 1);
-			sh_push(S, SK_DQ, SE_NONE, NULL);
+			sh_push(S, *p == '\'' ? SK_SQ : SK_DQ, SE_NONE, NULL);
 			return p + 1;
 		}
 		break;
@@ -507,6 +501,76 @@ static bool sh_subscript_assign(const struct sh_scan *S, const char *q)
 	return false;
 }
 
+/* A word inside [[ ... ]]: its end, or an operator that makes a {}
+ * beside it arithmetic. */
+static const char *sh_cond_word(struct sh_scan *S, const char *p)
+{
+	struct sh_frame *f = sh_top(S);
+	size_t n;
+	static const char *const ops[] = { "-eq", "-ne", "-lt", "-le", "-gt", "-ge", NULL };
+	if ((n = sh_kw(S, p, "]]"))) {
+		put(S, p, n);
+		f->cond = false;
+		f->cmdpos = false;
+		return p + n;
+	}
+	for (size_t i = 0; ops[i]; i++)
+		if ((n = sh_kw(S, p, ops[i]))) {
+			put(S, p, n);
+			if (f->last_ph)
+				sh_mark_arith(S, "[[ ... -eq ... ]]");
+			f->after_op = true;
+			f->last_ph = false;
+			return p + n;
+		}
+	f->in_word = true;
+	return NULL;
+}
+
+/* A reserved word (or let, [[, case, for) in command position: the
+ * position after it, or NULL when p starts none. */
+static const char *sh_keyword(struct sh_scan *S, const char *p)
+{
+	struct sh_frame *f = sh_top(S);
+	size_t n;
+	static const char *const keep[] = { "if", "then", "else", "elif", "fi", "do", "done",
+					    "while", "until", "!", "{", "}", "time", NULL };
+	if ((n = sh_kw(S, p, "case"))) {
+		put(S, p, n);
+		f->cmdpos = false;
+		struct sh_frame *c = sh_push(S, SK_CASE, SE_NONE, NULL);
+		c->cs = CS_WORD;
+		return p + n;
+	}
+	if (f->kind == SK_CASE && (n = sh_kw(S, p, "esac")))
+		return sh_esac(S, p, n);
+	if ((n = sh_kw(S, p, "let"))) {
+		put(S, p, n);
+		f->let = true;
+		f->cmdpos = false;
+		return p + n;
+	}
+	if ((n = sh_kw(S, p, "[["))) {
+		put(S, p, n);
+		f->cond = true;
+		f->cmdpos = false;
+		f->last_ph = f->after_op = false;
+		return p + n;
+	}
+	if ((n = sh_kw(S, p, "for")) || (n = sh_kw(S, p, "select"))) {
+		put(S, p, n);
+		f->after_for = true;
+		f->cmdpos = false;
+		return p + n;
+	}
+	for (size_t i = 0; keep[i]; i++)
+		if ((n = sh_kw(S, p, keep[i]))) {
+			put(S, p, n);
+			return p + n;
+		}
+	return NULL;
+}
+
 /* A word starts at p in a command frame: a comment, a reserved word that
  * changes the context, an assignment; else NULL, and the word is read
  * by the caller. */
@@ -537,64 +601,12 @@ static const char *sh_word_start(struct sh_scan *S, const char *p)
 		f->in_word = true;
 		return NULL;
 	}
-	if (f->cond) {
-		static const char *const ops[] = { "-eq", "-ne", "-lt", "-le", "-gt", "-ge", NULL };
-		if ((n = sh_kw(S, p, "]]"))) {
-			put(S, p, n);
-			f->cond = false;
-			f->cmdpos = false;
-			return p + n;
-		}
-		for (size_t i = 0; ops[i]; i++)
-			if ((n = sh_kw(S, p, ops[i]))) {
-				put(S, p, n);
-				if (f->last_ph)
-					sh_mark_arith(S, "[[ ... -eq ... ]]");
-				f->after_op = true;
-				f->last_ph = false;
-				return p + n;
-			}
-		f->in_word = true;
-		return NULL;
-	}
+	if (f->cond)
+		return sh_cond_word(S, p);
 	f->after_for = false;
-	if (f->cmdpos) {
-		static const char *const keep[] = { "if", "then", "else", "elif", "fi", "do", "done",
-						    "while", "until", "!", "{", "}", "time", NULL };
-		if ((n = sh_kw(S, p, "case"))) {
-			put(S, p, n);
-			f->cmdpos = false;
-			struct sh_frame *c = sh_push(S, SK_CASE, SE_NONE, NULL);
-			c->cs = CS_WORD;
-			return p + n;
-		}
-		if (f->kind == SK_CASE && (n = sh_kw(S, p, "esac")))
-			return sh_esac(S, p, n);
-		if ((n = sh_kw(S, p, "let"))) {
-			put(S, p, n);
-			f->let = true;
-			f->cmdpos = false;
-			return p + n;
-		}
-		if ((n = sh_kw(S, p, "[["))) {
-			put(S, p, n);
-			f->cond = true;
-			f->cmdpos = false;
-			f->last_ph = f->after_op = false;
-			return p + n;
-		}
-		if ((n = sh_kw(S, p, "for")) || (n = sh_kw(S, p, "select"))) {
-			put(S, p, n);
-			f->after_for = true;
-			f->cmdpos = false;
-			return p + n;
-		}
-		for (size_t i = 0; keep[i]; i++)
-			if ((n = sh_kw(S, p, keep[i]))) {
-				put(S, p, n);
-				return p + n;
-			}
-	}
+	const char *r;
+	if (f->cmdpos && (r = sh_keyword(S, p)))
+		return r;
 	/* an assignment (NAME=, NAME+=, NAME[SUBSCRIPT]=): the command word
 	 * is still to come, and a subscript is arithmetic */
 	n = sh_name_len(S, p);
@@ -611,6 +623,55 @@ static const char *sh_word_start(struct sh_scan *S, const char *p)
 	f->cmdpos = false;
 	f->in_word = true;
 	return NULL;
+}
+
+/* A '(' in a command: a case pattern's, ((...)), or a subshell's. */
+static const char *sh_cmd_open(struct sh_scan *S, const char *p)
+{
+	struct sh_frame *f = sh_top(S);
+	if (f->kind == SK_CASE && f->cs == CS_PAT) {
+		put(S, p, 1);
+		return p + 1;
+	}
+	if (!f->in_word && !f->cond && (f->cmdpos || f->after_for) && sh_at(S, p, "((")) {
+		put(S, p, 2);
+		f->cmdpos = f->after_for = false;
+		sh_push(S, SK_ARITH, SE_DPAREN, "((...))");
+		return p + 2;
+	}
+	f->depth++;
+	if (!f->in_word)
+		f->cmdpos = true;       /* a subshell */
+	put(S, p, 1);
+	return p + 1;
+}
+
+/* A ')' in a command: a case pattern's end, a subshell's, or the end
+ * of the $(...) the command is in. */
+static const char *sh_cmd_close(struct sh_scan *S, const char *p)
+{
+	struct sh_frame *f = sh_top(S);
+	sh_word_end(f);
+	if (f->kind == SK_CASE && (f->cs == CS_PAT || f->cs == CS_PATW)) {
+		put(S, p, 1);
+		f->cs = CS_BODY;
+		sh_cmd_end(f);
+		return p + 1;
+	}
+	if (f->depth > 0) {
+		f->depth--;
+		f->cmdpos = false;
+		put(S, p, 1);
+		return p + 1;
+	}
+	if (f->kind == SK_CASE) {       /* a case without esac in $(...) */
+		sh_pop(S);
+		return p;
+	}
+	put(S, p, 1);
+	if (f->end == SE_PAREN)
+		sh_pop(S);
+	return p + 1;
 }
 
 static const char *sh_cmd(struct sh_scan *S, const char *p)
@@ -652,43 +713,9 @@ static const char *sh_cmd(struct sh_scan *S, const char *p)
 			sh_cmd_end(f);
 		return p + 1;
 	case '(':
-		if (f->kind == SK_CASE && f->cs == CS_PAT) {
-			put(S, p, 1);
-			return p + 1;
-		}
-		if (!f->in_word && !f->cond && (f->cmdpos || f->after_for) && sh_at(S, p, "((")) {
-			put(S, p, 2);
-			f->cmdpos = f->after_for = false;
-			sh_push(S, SK_ARITH, SE_DPAREN, "((...))");
-			return p + 2;
-		}
-		f->depth++;
-		if (!f->in_word)
-			f->cmdpos = true;       /* a subshell */
-		put(S, p, 1);
-		return p + 1;
+		return sh_cmd_open(S, p);
 	case ')':
-		sh_word_end(f);
-		if (f->kind == SK_CASE && (f->cs == CS_PAT || f->cs == CS_PATW)) {
-			put(S, p, 1);
-			f->cs = CS_BODY;
-			sh_cmd_end(f);
-			return p + 1;
-		}
-		if (f->depth > 0) {
-			f->depth--;
-			f->cmdpos = false;
-			put(S, p, 1);
-			return p + 1;
-		}
-		if (f->kind == SK_CASE) {       /* a case without esac in $(...) */
-			sh_pop(S);
-			return p;
-		}
-		put(S, p, 1);
-		if (f->end == SE_PAREN)
-			sh_pop(S);
-		return p + 1;
+		return sh_cmd_close(S, p);
 	case '<':
 	case '>':
 		sh_word_end(f);
@@ -820,6 +847,18 @@ static const char *sh_arith(struct sh_scan *S, const char *p)
 	return sh_wordchar(S, p, true, true, true);
 }
 
+/* Inside quotes: the closing quote (the frame ends), or a {} within;
+ * NULL when p is neither. */
+static const char *sh_quote_step(struct sh_scan *S, const char *p, char close)
+{
+	if (*p == close) {
+		put(S, p, 1);
+		sh_pop(S);
+		return p + 1;
+	}
+	return sh_placeholder(S, p);
+}
+
 static const char *sh_step(struct sh_scan *S, const char *p)
 {
 	struct sh_frame *f = sh_top(S);
@@ -829,22 +868,12 @@ static const char *sh_step(struct sh_scan *S, const char *p)
 	case SK_CASE:
 		return sh_cmd(S, p);
 	case SK_SQ:
-		if (*p == '\'') {
-			put(S, p, 1);
-			sh_pop(S);
-			return p + 1;
-		}
-		if ((r = sh_placeholder(S, p)))
+		if ((r = sh_quote_step(S, p, '\'')))
 			return r;
 		put(S, p, 1);
 		return p + 1;
 	case SK_DSQ:
-		if (*p == '\'') {
-			put(S, p, 1);
-			sh_pop(S);
-			return p + 1;
-		}
-		if ((r = sh_placeholder(S, p)))
+		if ((r = sh_quote_step(S, p, '\'')))
 			return r;
 		if (*p == '\\' && p + 1 < sh_lim(S)) {
 			put(S, p, 2);
@@ -853,12 +882,7 @@ static const char *sh_step(struct sh_scan *S, const char *p)
 		put(S, p, 1);
 		return p + 1;
 	case SK_DQ:
-		if (*p == '"') {
-			put(S, p, 1);
-			sh_pop(S);
-			return p + 1;
-		}
-		if ((r = sh_placeholder(S, p)))
+		if ((r = sh_quote_step(S, p, '"')))
 			return r;
 		return sh_wordchar(S, p, false, false, true);
 	case SK_PARAM:

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* spec.h - the job spec as the rest of piperun sees it: parsed, validated,
  * defaults applied, repeat/foreach expanded, placeholders substituted,
- * dependencies resolved to indices, programs resolved on PATH.  spec.c is
- * the only file that reads JSON input (through cJSON). */
+ * dependencies resolved to indices, programs resolved on PATH.  The
+ * loader is spec.c (structure) with spec-json.c (the only file that
+ * includes cJSON.h), spec-get.c, spec-expand.c, spec-resolve.c,
+ * spec-warn.c and each kind's kind-*.c (kind.h); spec-int.h is what
+ * they share. */
 #ifndef PIPERUN_SPEC_H
 #define PIPERUN_SPEC_H
 
@@ -11,9 +14,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "errlist.h"
 #include "rlimit.h"
 
-enum job_kind { KIND_RUN, KIND_SHELL, KIND_PIPELINE, KIND_POOL, KIND_STEPS };
+enum job_kind_id { KIND_RUN, KIND_SHELL, KIND_PIPELINE, KIND_POOL, KIND_STEPS };
 enum run_mode { MODE_ASYNC, MODE_SERIAL, MODE_THREAD };
 
 /* Where a child's stdout/stderr goes. */
@@ -116,7 +120,7 @@ struct job_spec {
 	char *name;      /* unique, after expansion */
 	char *base;      /* the name as written (before #k / [value]) */
 	size_t spec_index; /* position of the job object in the spec's jobs[] */
-	enum job_kind kind;
+	enum job_kind_id kind;
 	char *shell;     /* KIND_SHELL: the command string */
 	struct stage_spec *stages; /* run/shell: 1; pipeline: >= 1 */
 	size_t nstages;
@@ -189,16 +193,6 @@ struct spec {
 	size_t njobs;
 };
 
-/* Errors collected while loading, each already formatted as
- * "piperun: FILE: PATH: what" (without newline). */
-struct errlist {
-	char **msg;
-	size_t n, cap;
-};
-void errlist_add(struct errlist *e, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-void errlist_print(const struct errlist *e);
-void errlist_free(struct errlist *e);
 
 /* Read and load a spec file ("-" = stdin).  Returns NULL and fills errs
  * with every problem found. */
@@ -209,6 +203,13 @@ char *spec_read(const char *file, size_t *len, struct errlist *errs);
 /* Load from memory (tests, fuzzing); name is used in messages. */
 struct spec *spec_load_mem(const char *name, const char *text, size_t len,
 			   struct errlist *errs);
+/* spec_load_mem, and from the same parse (valid spec or not) the
+ * warnings about a spec that may well be valid (`piperun validate`),
+ * each "piperun: FILE: PATH: warning: what", added to warns: a {}
+ * spliced into the script of an `sh -c` argv.  No warnings when text is
+ * no JSON. */
+struct spec *spec_load_mem_warns(const char *name, const char *text, size_t len,
+				 struct errlist *errs, struct errlist *warns);
 void spec_free(struct spec *s);
 
 /* Keep only the named jobs and what they depend on (--only).  Returns -1
@@ -221,9 +222,13 @@ char *spec_redact(const struct job_spec *j, const char *s);
 /* The same with the secrets of several jobs at once. */
 char *spec_redact_jobs(const struct job_spec *const *jobs, size_t njobs, const char *s);
 
-const char *job_kind_name(enum job_kind k);
-const char *run_mode_name(enum run_mode m);
-const char *io_mode_name(enum io_mode m);
+/* A kind's name, from the kind table (kind.c, kind.h). */
+const char *kind_name(enum job_kind_id k);
+const char *spec_run_mode_name(enum run_mode m);
+const char *spec_io_mode_name(enum io_mode m);
+const char *spec_encoding_name(enum encoding e);
+/* The mode named name ("async", "serial", "thread"): 0, or -1. */
+int spec_run_mode_parse(const char *name, enum run_mode *m);
 
 /* For `piperun pool`: one JSON array of arguments (a line of --items),
  * as a malloc'd array of *nargs arguments (scalars: INT, NUMBER, STRING;
@@ -237,10 +242,10 @@ int spec_parse_item_array(const char *text, size_t len, struct piperun_arg **arg
  * with redact's secrets when it is set.  Returns -1 if text is not a JSON
  * object. */
 struct jw;
-int json_splice_members(struct jw *w, const char *text, size_t len, const char *const *skip,
+int spec_json_splice_members(struct jw *w, const char *text, size_t len, const char *const *skip,
 			const struct job_spec *redact);
 /* Is text one valid JSON value? */
-bool json_text_valid(const char *text);
+bool spec_json_text_valid(const char *text);
 
 /* A steps job's description for its host (`piperun __steps`), as JSON
  * text; mode is the run's mode unless the job names its own. */
@@ -248,18 +253,14 @@ char *steps_describe(const struct job_spec *j, enum run_mode mode);
 /* Read a description back (the host).  Returns NULL with *why. */
 struct steps_spec *steps_desc_parse(const char *text, size_t len, char **why);
 void steps_spec_free(struct steps_spec *s);
-const char *step_kind_name(enum step_kind k);
+const char *steps_step_kind_name(enum step_kind k);
 
 /* Substitute {} / {#} / {{}} in s, the value as it is (argv, env, cwd,
  * stdin.text, a step's argv; `shell` scripts: shell_subst in shell.h). */
-char *placeholder_subst(const char *s, const char *value, size_t index);
-/* Warnings about a spec that may well be valid (`piperun validate`), each
- * "piperun: FILE: PATH: warning: what", added to warns: a {} spliced
- * into the script of an `sh -c` argv.  Nothing when text is no JSON. */
-void spec_warnings(const char *name, const char *text, size_t len, struct errlist *warns);
+char *spec_placeholder_subst(const char *s, const char *value, size_t index);
 /* Look up a program like execvp would: returns a malloc'd path, or NULL
  * with *status 127 (not found) or 126 (not executable). */
-char *path_resolve(const char *prog, const char *path_env, const char *cwd,
+char *spec_path_resolve(const char *prog, const char *path_env, const char *cwd,
 		   int *status);
 
 #endif

@@ -721,7 +721,7 @@ static char **subst_argv(const struct step_spec *sp, const struct item *it)
 	char **argv = xcalloc(sp->argc + 1, sizeof *argv);
 	argv[0] = sp->argv[0];
 	for (size_t a = 1; a < sp->argc; a++)
-		argv[a] = placeholder_subst(sp->argv[a], it->text, (size_t)it->seq + 1);
+		argv[a] = spec_placeholder_subst(sp->argv[a], it->text, (size_t)it->seq + 1);
 	return argv;
 }
 
@@ -1457,7 +1457,7 @@ static void write_stats(struct engine *e, double wall_ms)
 		q_depth(st->in, &maxd);
 		jw_obj(&w, true);
 		jw_kstr(&w, "name", st->sp->name);
-		jw_kstr(&w, "kind", step_kind_name(st->sp->kind));
+		jw_kstr(&w, "kind", steps_step_kind_name(st->sp->kind));
 		jw_kint(&w, "workers", st->nw);
 		jw_kint(&w, "received", (int64_t)t.received);
 		jw_kint(&w, "processed", (int64_t)t.processed);

@@ -3,7 +3,10 @@
  * naming of copies, placeholders, dependencies, cycles. */
 #include "config.h"
 #include "piperun-task.h"
+#include "enum-name.h"
+#include "kind.h"
 #include "spec.h"
+#include "spec-json.h"
 #include "shell.h"
 #include "tap.h"
 #include "util.h"
@@ -199,13 +202,13 @@ static void test_resolution(void)
 		is_int(s->jobs[4].stages[0].exe_status, 127, "the same from cwd /tmp: not found");
 		spec_free(s);
 	}
-	char *p = placeholder_subst("a{}b{#}c{{}}", "V", 7);
-	is_str(p, "aVb7c{}", "placeholder_subst");
+	char *p = spec_placeholder_subst("a{}b{#}c{{}}", "V", 7);
+	is_str(p, "aVb7c{}", "spec_placeholder_subst");
 	free(p);
-	p = placeholder_subst("a\\{}b", "V", 1);
+	p = spec_placeholder_subst("a\\{}b", "V", 1);
 	is_str(p, "a\\Vb", "verbatim: a backslash does not hide {} (found by fuzz-subst)");
 	free(p);
-	p = placeholder_subst("", "V", 1);
+	p = spec_placeholder_subst("", "V", 1);
 	is_str(p, "", "an empty template gives \"\" (found by fuzz-subst)");
 	free(p);
 }
@@ -500,6 +503,79 @@ static void test_raw(void)
 	free(why);
 }
 
+/* The JSON access API of spec-json.h: what the loader's other files see. */
+static void test_json_access(void)
+{
+	const char *text = "{\"a\": \"x\", \"n\": 1.5, \"t\": true, \"f\": false, \"z\": null,"
+			   " \"l\": [1, \"two\", [3]], \"o\": {}}";
+	struct cJSON *root = jv_parse(text, strlen(text));
+	ok(root && jv_is_object(root), "jv_parse: an object");
+	is_str(jv_str(jv_get(root, "a")), "x", "jv_get + jv_str");
+	ok(jv_num(jv_get(root, "n")) == 1.5, "jv_num");
+	ok(jv_is_true(jv_get(root, "t")) && jv_is_bool(jv_get(root, "t")), "jv_is_true");
+	ok(jv_is_false(jv_get(root, "f")) && !jv_is_true(jv_get(root, "f")), "jv_is_false");
+	ok(jv_is_null(jv_get(root, "z")), "jv_is_null");
+	ok(!jv_get(root, "A") && !jv_get(root, "missing"), "jv_get: case-sensitive, NULL if absent");
+	ok(!jv_str(jv_get(root, "n")) && jv_num(jv_get(root, "a")) == 0,
+	   "jv_str / jv_num of the wrong type: NULL / 0");
+	const struct cJSON *l = jv_get(root, "l");
+	is_int(jv_size(l), 3, "jv_size");
+	is_str(jv_str(jv_at(l, 1)), "two", "jv_at");
+	ok(!jv_at(l, 3), "jv_at past the end: NULL");
+	ok(jv_is_array(jv_at(l, 2)) && jv_is_number(jv_at(l, 0)), "element types");
+	size_t n = 0;
+	const struct cJSON *e;
+	JV_EACH(e, root)
+		n++;
+	is_int(n, 7, "JV_EACH: every member");
+	is_str(jv_key(jv_child(root)), "a", "jv_key of the first member");
+	is_str(jv_key(jv_next(jv_child(root))), "n", "jv_next: document order");
+	ok(!jv_child(jv_get(root, "o")) && !jv_child(jv_get(root, "a")),
+	   "jv_child: NULL for an empty object and for a scalar");
+	ok(!jv_get(NULL, "a") && !jv_next(NULL) && !jv_is_string(NULL) && !jv_key(NULL),
+	   "NULL in: no value out");
+	jv_free(root);
+	jv_free(NULL);
+	ok(!jv_parse("{", 1), "jv_parse: NULL for malformed JSON");
+	const char *strs[] = { "sh", "a\"b\n", "{}" };
+	char *a = jv_strv_text(strs, 3);
+	is_str(a, "[\"sh\",\"a\\\"b\\n\",\"{}\"]", "jv_strv_text: a compact array");
+	free(a);
+	char *d = spec_describe_str("q\"\\\x01");
+	is_str(d, "\"q\\\"\\\\\\x01\"", "spec_describe_str escapes");
+	free(d);
+	ok(spec_json_text_valid("[1, {\"a\": 2}] ") && !spec_json_text_valid("[1,]") &&
+	   !spec_json_text_valid("1 2"), "spec_json_text_valid");
+}
+
+/* The enum <-> name tables, and the spec's own. */
+static void test_enum_names(void)
+{
+	enum { RED = 3, GREEN = 7 };
+	static const struct enum_name colors[] = { { RED, "red" }, { GREEN, "green" } };
+	int v = -1;
+	is_str(ENUM_NAME(colors, GREEN), "green", "ENUM_NAME");
+	ok(!ENUM_NAME(colors, 5), "ENUM_NAME: NULL for a value without a row");
+	ok(ENUM_PARSE(colors, "red", &v) == 0 && v == RED, "ENUM_PARSE");
+	ok(ENUM_PARSE(colors, "Red", &v) < 0 && v == RED, "ENUM_PARSE: exact names, v untouched");
+	ok(ENUM_PARSE(colors, NULL, &v) < 0, "ENUM_PARSE: NULL is no name");
+	is_str(spec_run_mode_name(MODE_THREAD), "thread", "spec_run_mode_name");
+	enum run_mode m = MODE_ASYNC;
+	ok(spec_run_mode_parse("serial", &m) == 0 && m == MODE_SERIAL, "spec_run_mode_parse");
+	ok(spec_run_mode_parse("process", &m) < 0, "spec_run_mode_parse: no such mode");
+	is_str(spec_io_mode_name(IO_STDOUT), "stdout", "spec_io_mode_name");
+	is_str(spec_encoding_name(ENC_UTF8), "utf-8", "spec_encoding_name");
+	/* the kind table: a row per kind, found by name and by id */
+	const struct job_kind *k;
+	size_t rows = 0;
+	for (size_t i = 0; (k = kind_at(i)); i++, rows++)
+		ok(kind_get(k->id) == k && kind_find(k->name) == k && k->parse && k->plan,
+		   "kind %s: found by id and name, parse and plan hooks", k->name);
+	is_int(rows, 5, "five kinds");
+	is_str(kind_name(KIND_PIPELINE), "pipeline", "kind_name");
+	ok(!kind_find("bogus"), "kind_find: NULL for no kind");
+}
+
 int main(void)
 {
 	test_errors();
@@ -508,5 +584,7 @@ int main(void)
 	test_resolution();
 	test_raw();
 	test_shell();
+	test_json_access();
+	test_enum_names();
 	return done_testing();
 }

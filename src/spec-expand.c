@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* spec-expand.c - expansion: repeat/foreach templates into named copies,
+ * placeholders ({} {#} {{}}) substituted in argv, env, cwd and stdin.text;
+ * `shell` scripts through shell.c, which quotes the value's reference. */
+#include "config.h"
+#include "spec.h"
+#include "spec-int.h"
+#include "kind.h"
+#include "util.h"
+#include "shell.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------ expansion */
+
+/* spec_placeholder_subst over stdin.text, which may hold NUL bytes: piece by
+ * piece between them (s[len] is a NUL too). */
+struct subst_ctx {
+	const char *value;
+	size_t index;
+};
+
+static char *subst_piece(const char *piece, void *ctx)
+{
+	const struct subst_ctx *c = ctx;
+	return spec_placeholder_subst(piece, c->value, c->index);
+}
+
+static char *subst_bytes(const char *s, size_t len, const char *value, size_t index,
+			 size_t *outlen)
+{
+	struct subst_ctx c = { value, index };
+	return map_pieces(s, len, subst_piece, &c, outlen);
+}
+
+/* {} / {#} / {{}} in argv items, env values, cwd and stdin.text (and a
+ * step's argv): the value as it is.  `shell` scripts go through
+ * shell_subst() instead. */
+char *spec_placeholder_subst(const char *s, const char *value, size_t index)
+{
+	struct buf b = { 0 };
+	buf_reserve(&b, strlen(s));
+	for (const char *p = s; *p;) {
+		if (!strncmp(p, "{{}}", 4)) {
+			buf_addstr(&b, "{}");
+			p += 4;
+		} else if (!strncmp(p, "{}", 2)) {
+			buf_addstr(&b, value);
+			p += 2;
+		} else if (!strncmp(p, "{#}", 3)) {
+			buf_printf(&b, "%zu", index);
+			p += 3;
+		} else {
+			buf_addch(&b, *p++);
+		}
+	}
+	return buf_detach(&b);
+}
+
+static struct kv *dup_env(const struct kv *env, size_t n, const char *value,
+			  size_t index, bool subst)
+{
+	if (!n)
+		return NULL;
+	struct kv *r = xcalloc(n, sizeof *r);
+	for (size_t i = 0; i < n; i++) {
+		r[i].name = xstrdup(env[i].name);
+		r[i].value = subst ? spec_placeholder_subst(env[i].value, value, index)
+				   : xstrdup(env[i].value);
+	}
+	return r;
+}
+
+static void io_copy(struct io_spec *d, const struct io_spec *s)
+{
+	*d = *s;
+	d->path = s->path ? xstrdup(s->path) : NULL;
+}
+
+/* One concrete job from a template. */
+static void spec_instantiate(const struct tmpl *t, struct job_spec *j, char *name,
+			const char *value, size_t index)
+{
+	const struct job_spec *s = &t->j;
+	bool subst = t->has_foreach || t->has_repeat;
+	*j = *s;
+	j->name = name;
+	j->base = xstrdup(s->name);
+	j->value = value && t->has_foreach ? xstrdup(value) : NULL;
+	j->copy = subst ? index : 0;
+	bool pass_value = false;
+	j->shell = s->shell && !subst ? xstrdup(s->shell) : NULL;
+	if (s->shell && subst) {
+		/* a foreach value never becomes script text: sh gets it as
+		 * $1; repeat's {} is the copy index, an integer, as text */
+		struct shell_script sc;
+		char *why;
+		if (shell_subst(s->shell, t->has_foreach ? NULL : value, index, &sc, &why) == 0) {
+			j->shell = sc.script;
+			pass_value = sc.takes_value;
+		} else {        /* spec_expand() reported it and made no copies */
+			free(why);
+			j->shell = xstrdup(s->shell);
+		}
+	}
+	j->env = dup_env(s->env, s->nenv, value, index, subst);
+	j->unset = spec_strv_dup(s->unset, s->nunset);
+	j->secret = spec_strv_dup(s->secret, s->nsecret);
+	j->secret_values = NULL;
+	j->nsecret_values = 0;
+	j->cwd = s->cwd ? (subst ? spec_placeholder_subst(s->cwd, value, index)
+				 : xstrdup(s->cwd)) : NULL;
+	j->in = s->in;
+	if (s->in.data) {
+		if (s->in.kind == IN_TEXT && subst) {
+			j->in.data = subst_bytes(s->in.data, s->in.len, value, index, &j->in.len);
+		} else {
+			j->in.data = xmalloc(s->in.len + 1);
+			memcpy(j->in.data, s->in.data, s->in.len);
+			j->in.data[s->in.len] = 0;
+		}
+	}
+	j->in.path = s->in.path ? xstrdup(s->in.path) : NULL;
+	j->in.from = s->in.from ? xstrdup(s->in.from) : NULL;
+	if (kind_get(s->kind)->dup_data)
+		kind_get(s->kind)->dup_data(j, s);
+	io_copy(&j->out, &s->out);
+	io_copy(&j->err, &s->err);
+	if (s->nexpect) {
+		j->expect = xmalloc(s->nexpect * sizeof *j->expect);
+		memcpy(j->expect, s->expect, s->nexpect * sizeof *j->expect);
+	}
+	j->after = spec_strv_dup(s->after, s->nafter);
+	j->deps = NULL;
+	j->ndeps = 0;
+	if (s->nrlimits) {
+		j->rlimits = xmalloc(s->nrlimits * sizeof *j->rlimits);
+		memcpy(j->rlimits, s->rlimits, s->nrlimits * sizeof *j->rlimits);
+	}
+	if (s->npass_fds) {
+		j->pass_fds = xmalloc(s->npass_fds * sizeof *j->pass_fds);
+		memcpy(j->pass_fds, s->pass_fds, s->npass_fds * sizeof *j->pass_fds);
+	}
+	if (s->shell) {         /* a shell job: /bin/sh -c SCRIPT */
+		j->nstages = 1;
+		j->stages = xcalloc(1, sizeof *j->stages);
+		j->stages[0].argc = pass_value ? 5 : 3;
+		j->stages[0].argv = xcalloc(6, sizeof(char *));
+		j->stages[0].argv[0] = xstrdup("/bin/sh");
+		j->stages[0].argv[1] = xstrdup("-c");
+		j->stages[0].argv[2] = xstrdup(j->shell);
+		if (pass_value) {       /* $0 as without a value, $1 the value */
+			j->stages[0].argv[3] = xstrdup("/bin/sh");
+			j->stages[0].argv[4] = xstrdup(value);
+		}
+	} else {
+		j->nstages = t->nstages;
+		j->stages = t->nstages ? xcalloc(t->nstages, sizeof *j->stages) : NULL;
+		for (size_t k = 0; k < t->nstages; k++) {
+			const struct tstage *ts = &t->stages[k];
+			struct stage_spec *st = &j->stages[k];
+			st->argc = ts->argc;
+			st->argv = xcalloc(ts->argc + 1, sizeof(char *));
+			for (size_t a = 0; a < ts->argc; a++)
+				st->argv[a] = subst && !ts->argv[a].raw
+					? spec_placeholder_subst(ts->argv[a].s, value, index)
+					: xstrdup(ts->argv[a].s);
+			st->env = dup_env(ts->env, ts->nenv, value, index, subst);
+			st->nenv = ts->nenv;
+			io_copy(&st->err, &ts->err);
+			st->has_err = ts->has_err;
+		}
+	}
+}
+
+/* Is foreach[v] data as the {} of t's shell script (copy j)?  If not, an
+ * error naming the value, with j's secrets hidden. */
+static void check_shell_value(struct ctx *c, const struct tmpl *t, size_t v,
+			      struct job_spec *j, const char *arith)
+{
+	char *why = shell_value_check(t->foreach[v], arith);
+	if (!why)
+		return;
+	spec_collect_secrets(j);
+	char *shown = spec_redact(j, t->foreach[v]);
+	char *d = spec_describe_str(shown);
+	char *p = spec_path_idx(t->foreach_path, v);
+	spec_err(c, p, "%s: %s", d, why);
+	free(p);
+	free(d);
+	free(shown);
+	free(why);
+}
+
+/* Expand every template into concrete jobs, in spec order. */
+void spec_expand(struct ctx *c, struct tmpl *t, size_t nt, struct spec *s)
+{
+	size_t total = 0;
+	for (size_t i = 0; i < nt; i++) {
+		size_t n = (size_t)t[i].repeat * (t[i].has_foreach ? t[i].nforeach : 1);
+		total += n;
+		if (total > MAX_JOBS) {
+			spec_err(c, t[i].path, "the spec expands to more than %d jobs", MAX_JOBS);
+			return;
+		}
+	}
+	s->jobs = xcalloc(total ? total : 1, sizeof *s->jobs);
+	for (size_t i = 0; i < nt; i++) {
+		struct tmpl *tp = &t[i];
+		const char *base = tp->j.name;
+		/* a shell script's {} is a reference to the value, passed
+		 * as $1: the script must have a place for it (checked once),
+		 * and each value must be data there (once per value) */
+		const char *arith = NULL;
+		bool shell_value = false;
+		if (tp->j.shell && tp->has_foreach) {
+			struct shell_script sc;
+			char *why;
+			if (shell_subst(tp->j.shell, NULL, 1, &sc, &why) < 0) {
+				spec_err(c, tp->shell_path, "%s", why);
+				free(why);
+				continue;
+			}
+			arith = sc.arith;
+			shell_value = sc.takes_value;
+			free(sc.script);
+		}
+		if (!tp->has_foreach && !tp->has_repeat) {
+			spec_instantiate(tp, &s->jobs[s->njobs++], xstrdup(base), NULL, 0);
+			continue;
+		}
+		size_t index = 0;
+		size_t nv = tp->has_foreach ? tp->nforeach : 1;
+		for (size_t v = 0; v < nv; v++) {
+			const char *value = tp->has_foreach ? tp->foreach[v] : NULL;
+			size_t occ = 1;
+			for (size_t w = 0; w < v && value; w++)
+				if (!strcmp(tp->foreach[w], value))
+					occ++;
+			for (long r = 1; r <= tp->repeat; r++) {
+				index++;
+				char *name;
+				char idx[32];
+				snprintf(idx, sizeof idx, "%zu", index);
+				const char *vs = value ? value : "";
+				if (value && tp->has_repeat)
+					name = xasprintf("%s[%s]#%zu", base, vs,
+							 (occ - 1) * (size_t)tp->repeat + (size_t)r);
+				else if (value && occ > 1)
+					name = xasprintf("%s[%s]#%zu", base, vs, occ);
+				else if (value)
+					name = xasprintf("%s[%s]", base, vs);
+				else
+					name = xasprintf("%s#%ld", base, r);
+				spec_instantiate(tp, &s->jobs[s->njobs++], name,
+					    value ? value : idx, index);
+				if (shell_value && r == 1)
+					check_shell_value(c, tp, v, &s->jobs[s->njobs - 1], arith);
+			}
+		}
+	}
+}

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* spec-int.h - what the files of the spec loader share (spec.c,
+ * spec-json.c, spec-expand.c, spec-resolve.c, spec-warn.c, kind-*.c);
+ * not for the rest of piperun, which sees spec.h.  JSON comes through
+ * spec-json.h. */
+#ifndef PIPERUN_SPEC_INT_H
+#define PIPERUN_SPEC_INT_H
+
+#include "spec.h"
+#include "spec-json.h"
+#include "util.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MAX_JOBS 1000000
+
+/* ------------------------------------------------------- job templates */
+
+/* An argv item before expansion; raw items came from base64 and are
+ * never touched by placeholder substitution. */
+struct targ {
+	char *s;
+	bool raw;
+};
+
+struct tstage {
+	struct targ *argv;
+	size_t argc;
+	struct kv *env;
+	size_t nenv;
+	struct io_spec err;
+	bool has_err;
+};
+
+struct tmpl {
+	struct job_spec j;   /* fields that expansion copies as they are */
+	char *path;          /* "jobs[i]" */
+	char *shell_path;    /* where shell and foreach came from (the job */
+	char *foreach_path;  /* or defaults), for expansion's errors */
+	struct tstage *stages;
+	size_t nstages;
+	char **foreach;
+	size_t nforeach;
+	bool has_foreach;
+	long repeat;
+	bool has_repeat;
+	bool ok;
+};
+
+/* --------------------------------------------------- structure (spec.c) */
+
+void spec_strv_free(char **v, size_t n);
+char **spec_strv_dup(char *const *v, size_t n);
+bool spec_parse_argv(struct ctx *c, const struct cJSON *v, const char *path,
+		     struct targ **out, size_t *n);
+bool spec_parse_env(struct ctx *c, const struct cJSON *v, const char *path,
+		    struct kv **env, size_t *n, size_t *cap);
+bool spec_parse_output(struct ctx *c, const struct cJSON *v, const char *path,
+		       bool is_stderr, struct io_spec *out);
+void spec_job_free(struct job_spec *j);
+
+/* -------------------------------------------------- kinds (kind-*.c) */
+
+/* Each kind's parsing is its row's parse hook (kind.h). */
+
+/* ------------------------------------------- expansion (spec-expand.c) */
+
+/* Expand every template into concrete jobs, in spec order. */
+void spec_expand(struct ctx *c, struct tmpl *t, size_t nt, struct spec *s);
+
+/* ----------------------------------------- resolution (spec-resolve.c) */
+
+void spec_check_names(struct ctx *c, struct spec *s);
+void spec_resolve_deps(struct ctx *c, struct spec *s);
+void spec_check_cycles(struct ctx *c, struct spec *s);
+/* Every value j's secret names have, longest first (for spec_redact). */
+void spec_collect_secrets(struct job_spec *j);
+/* Resolve every job's programs and environments. */
+void spec_resolve_jobs(struct spec *s);
+
+/* ------------------------------------------------ warnings (spec-warn.c) */
+
+/* spec_load_mem_warns's warnings about the document root (any JSON
+ * value, or NULL: none). */
+void spec_warnings_tree(const char *name, const struct cJSON *root, struct errlist *warns);
+
+#endif
