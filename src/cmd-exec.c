@@ -301,6 +301,8 @@ static int exec_run(struct exec_state *x, const char *path)
 		.stdio = io, .nstdio = 3,
 		.group = o->foreground ? PROC_GROUP_NONE : PROC_GROUP_OWN,
 		.contain = x->contained ? &x->contain : NULL,
+		/* one command: a cgroup short of fds is no reason to fail it */
+		.short_in_group = true,
 		.loop = x->loop, .t0 = x->t_start,
 		.on_exit = on_command_exit, .on_look = on_look, .on_empty = on_empty,
 		.ctx = x,

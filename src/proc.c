@@ -250,14 +250,15 @@ static void close_caller_ends(const struct proc_opts *o, int n)
 
 /* spawn_start in the attempt's cgroup, or its process group when the
  * cgroup cannot take it. */
-static int start(struct proc *p, struct spawn_opts *so, struct proc_error *e)
+static int start(struct proc *p, struct spawn_opts *so, bool short_in_group,
+		 struct proc_error *e)
 {
 	struct spawn_error se;
 	so->cgroup_procs_fd = -1;
 	if (p->contain) {
 		so->cgroup_procs_fd = contain_job_prepare(p->contain, &p->cj);
 		if (so->cgroup_procs_fd < 0 && contain_mode_now(p->contain) == CONTAIN_CGROUP &&
-		    short_of_resources(errno)) {
+		    short_of_resources(errno) && !short_in_group) {
 			e->step = SPAWN_CLONE;
 			e->err = errno;
 			contain_job_end(p->contain, &p->cj);
@@ -338,7 +339,7 @@ int proc_spawn(struct proc *p, const struct proc_opts *o, struct proc_error *e)
 	so.extra_fds = n > 3 ? child + 3 : NULL;
 	so.nextra = n - 3;
 	so.pgid = o->group == PROC_GROUP_NONE ? -1 : 0;
-	int rc = start(p, &so, e);
+	int rc = start(p, &so, o->short_in_group, e);
 	close_child_ends(n, child, owned);
 	if (rc < 0) {
 		close_caller_ends(o, n);

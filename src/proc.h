@@ -118,6 +118,11 @@ struct proc_opts {
 	struct contain *contain;   /* PROC_GROUP_OWN: the run's containment
 				      (a cgroup in cgroup mode); NULL: a
 				      process group only */
+	bool short_in_group;       /* a cgroup that cannot be made for lack
+				      of fds or memory: go on in the process
+				      group (exec) instead of failing with
+				      SPAWN_CLONE so the caller can wait (a
+				      run's job) */
 	struct loop *loop;         /* the pidfd is watched here */
 	double t0;                 /* term times are since this (now_ms()) */
 	/* The process exited (p->status says how); the pidfd is closed. */
