@@ -236,13 +236,11 @@ static int exec_parse(int argc, char **argv, struct exec_opts *o)
 		case 'J':
 			o->json = optarg;
 			break;
-		case 'h':
-			cmd_help(self);
-			return EXIT_OK;
-		case ':':
-			return cmd_bad_usage(self, "option '%s' needs a value", argv[optind - 1]), EXIT_CANCELED;
-		default:
-			return cmd_bad_usage(self, "unknown option '%s'", argv[optind - 1]), EXIT_CANCELED;
+		default: {
+			/* help, or a usage error: timeout(1)'s 125 */
+			int r = cmd_opt_common(self, c, argv);
+			return r == EXIT_OK ? r : EXIT_CANCELED;
+		}
 		}
 	}
 	if (optind >= argc)
