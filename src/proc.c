@@ -39,9 +39,25 @@ double proc_poll_backoff(double prev_ms)
 	return prev_ms ? fmin(prev_ms * 2, 50.0) : 1.0;
 }
 
-static bool short_of_resources(int err)
+/* ----------------------------------------------------------- executors */
+
+/* The executor table: where a proc's process runs.  Adding one is a
+ * proc-NAME.c file with its struct proc_executor and a row here. */
+static const struct proc_executor *const executors[] = {
+	&proc_local,
+};
+
+const struct proc_executor *proc_executor_find(const char *name)
 {
-	return err == EMFILE || err == ENFILE || err == EAGAIN || err == ENOMEM;
+	for (size_t i = 0; i < sizeof executors / sizeof *executors; i++)
+		if (!strcmp(executors[i]->name, name))
+			return executors[i];
+	return NULL;
+}
+
+const struct proc_executor *proc_executor_at(size_t i)
+{
+	return i < sizeof executors / sizeof *executors ? executors[i] : NULL;
 }
 
 void proc_init(struct proc *p)
@@ -53,14 +69,6 @@ void proc_init(struct proc *p)
 }
 
 /* ------------------------------------------------------------- signals */
-
-/* Everything of its tree: its group and, in cgroup mode, its cgroup. */
-static bool tree_signal(struct proc *p, int sig)
-{
-	if (p->contain)
-		return contain_job_signal(p->contain, &p->cj, p->pid, sig);
-	return kill_group(p->pid, sig) == 0;
-}
 
 /* The ladder's send(): the tree, or the process alone when it shares
  * our group.  The SIGCONT that follows a signal is not listed. */
@@ -76,7 +84,7 @@ static bool ladder_send(void *ctx, int sig, bool follow_up)
 		if (!follow_up && p->contain)
 			contain_job_escaped(&p->cj, p->pid, &p->escaped, &p->nescaped,
 					    &p->escaped_cap);
-		any = tree_signal(p, sig);
+		any = p->exec->signal(p, sig);
 	}
 	if (any && !follow_up) {
 		xgrow(&p->term, &p->term_cap, p->nterm + 1, sizeof *p->term);
@@ -109,7 +117,7 @@ bool proc_signal(struct proc *p, int sig)
 		return false;
 	if (p->group == PROC_GROUP_NONE)
 		return !p->exited && kill_pid(p->pid, sig) == 0;
-	return tree_signal(p, sig);
+	return p->exec->signal(p, sig);
 }
 
 /* ---------------------------------------------------------------- exit */
@@ -136,9 +144,7 @@ bool proc_alive(struct proc *p)
 {
 	if (p->pid <= 0 || p->group == PROC_GROUP_NONE)
 		return p->pid > 0 && !p->exited;
-	if (p->contain)
-		return contain_job_alive(p->contain, &p->cj, p->pid);
-	return kill_group(p->pid, 0) == 0 || errno == EPERM;
+	return p->exec->alive(p);
 }
 
 static void look(struct proc *p);
@@ -248,47 +254,6 @@ static void close_caller_ends(const struct proc_opts *o, int n)
 	}
 }
 
-/* spawn_start in the attempt's cgroup, or its process group when the
- * cgroup cannot take it. */
-static int start(struct proc *p, struct spawn_opts *so, bool short_in_group,
-		 struct proc_error *e)
-{
-	struct spawn_error se;
-	so->cgroup_procs_fd = -1;
-	if (p->contain) {
-		so->cgroup_procs_fd = contain_job_prepare(p->contain, &p->cj);
-		if (so->cgroup_procs_fd < 0 && contain_mode_now(p->contain) == CONTAIN_CGROUP &&
-		    short_of_resources(errno) && !short_in_group) {
-			e->step = SPAWN_CLONE;
-			e->err = errno;
-			contain_job_end(p->contain, &p->cj);
-			return -1;
-		}
-	}
-	int rc = spawn_start(so, &p->pid, &p->pidfd, &se);
-	if (rc < 0 && se.step == SPAWN_CGROUP && p->contain) {
-		/* cgroups exist but cannot take our processes (odd
-		 * delegation): the rest of the run uses process groups */
-		contain_job_end(p->contain, &p->cj);
-		contain_fallback(p->contain);
-		so->cgroup_procs_fd = -1;
-		rc = spawn_start(so, &p->pid, &p->pidfd, &se);
-	}
-	if (rc < 0) {
-		if (p->contain)
-			contain_job_end(p->contain, &p->cj);
-		p->pid = 0;
-		p->pidfd = -1;
-		e->step = se.step;
-		e->err = se.err;
-		return -1;
-	}
-	p->in_cgroup = so->cgroup_procs_fd >= 0;
-	if (p->contain)
-		contain_job_started(p->contain, &p->cj, p->pid);
-	return 0;
-}
-
 void proc_clear(struct proc *p)
 {
 	p->pid = 0;
@@ -307,6 +272,7 @@ static void reset(struct proc *p, const struct proc_opts *o)
 	proc_clear(p);
 	p->group = o->group;
 	p->contain = o->group == PROC_GROUP_OWN ? o->contain : NULL;
+	p->exec = o->executor ? o->executor : &proc_local;
 	p->loop = o->loop;
 	p->t0 = o->t0;
 	p->poll_ms = 0;
@@ -339,7 +305,7 @@ int proc_spawn(struct proc *p, const struct proc_opts *o, struct proc_error *e)
 	so.extra_fds = n > 3 ? child + 3 : NULL;
 	so.nextra = n - 3;
 	so.pgid = o->group == PROC_GROUP_NONE ? -1 : 0;
-	int rc = start(p, &so, o->short_in_group, e);
+	int rc = p->exec->start(p, &so, o->short_in_group, e);
 	close_child_ends(n, child, owned);
 	if (rc < 0) {
 		close_caller_ends(o, n);
@@ -373,8 +339,8 @@ void proc_end(struct proc *p)
 		close(p->pidfd);
 		p->pidfd = -1;
 	}
-	if (p->contain)
-		contain_job_end(p->contain, &p->cj);
+	if (p->exec)
+		p->exec->end(p);
 }
 
 void proc_free(struct proc *p)

@@ -107,6 +107,36 @@ enum proc_group {
 };
 
 struct proc;
+struct proc_error;
+
+/* Where a proc's process runs: the executor seam.  proc.c does what is
+ * the same everywhere (stdio, the pidfd watch, the exit decode, the
+ * ladder, the term and escaped lists, waiting for the tree to go); an
+ * executor does what depends on where the process runs.  The local one
+ * (proc-local.c) spawns here, in a process group and cgroup of its own;
+ * another (a cluster's: its job step's launcher is the local process
+ * that proc watches) is one proc-NAME.c file and one row in proc.c's
+ * table.  Its hooks see the proc's public fields and p->contain, p->cj. */
+struct proc_executor {
+	const char *name;
+	/* Start so (fds, pgid filled by proc_spawn) for p: set p->pid,
+	 * p->pidfd (CLOEXEC) and p->in_cgroup; or -1 with *e (nothing left
+	 * running).  short_in_group: see proc_opts. */
+	int (*start)(struct proc *p, struct spawn_opts *so, bool short_in_group,
+		     struct proc_error *e);
+	/* sig to the whole tree (PROC_GROUP_OWN); whether it reached
+	 * anything. */
+	bool (*signal)(struct proc *p, int sig);
+	/* Is anything of the tree alive (after the process was reaped)? */
+	bool (*alive)(struct proc *p);
+	/* The attempt is over: release what start took (the cgroup). */
+	void (*end)(struct proc *p);
+};
+extern const struct proc_executor proc_local;
+/* An executor by name ("local"), or NULL. */
+const struct proc_executor *proc_executor_find(const char *name);
+/* Each executor in turn: i from 0 until it returns NULL. */
+const struct proc_executor *proc_executor_at(size_t i);
 struct proc_opts {
 	/* what to run: path, argv, envp, cwd, nice, umask, rlimits,
 	 * pass_fds, block_signals, default_tty_signals (fd, extra_fds,
@@ -118,6 +148,7 @@ struct proc_opts {
 	struct contain *contain;   /* PROC_GROUP_OWN: the run's containment
 				      (a cgroup in cgroup mode); NULL: a
 				      process group only */
+	const struct proc_executor *executor;  /* NULL: proc_local */
 	bool short_in_group;       /* a cgroup that cannot be made for lack
 				      of fds or memory: go on in the process
 				      group (exec) instead of failing with
@@ -160,6 +191,7 @@ struct proc {
 	/* private */
 	struct loop *loop;
 	struct watch w_pid;
+	const struct proc_executor *exec;
 	struct contain *contain;
 	struct contain_job cj;
 	struct ladder ladder;

@@ -235,6 +235,17 @@ static void test_group(void)
 	proc_free(&p);
 }
 
+/* The executor table: the local row by name and by index, nothing
+ * else; a proc spawned without one runs on the local executor. */
+static void test_executors(void)
+{
+	ok(proc_executor_find("local") == &proc_local, "executor: local by name");
+	ok(proc_executor_find("nowhere") == NULL, "executor: unknown name");
+	ok(proc_executor_at(0) == &proc_local, "executor: row 0 is local");
+	ok(proc_executor_at(1) == NULL, "executor: one row");
+	is_str(proc_local.name, "local", "executor: its name");
+}
+
 int main(void)
 {
 	spawn_init();
@@ -245,6 +256,7 @@ int main(void)
 	test_signal_decode();
 	test_ladder();
 	test_group();
+	test_executors();
 	loop_free(L);
 	return done_testing();
 }

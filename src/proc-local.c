@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* proc-local.c - the local executor: a proc's process runs on this
+ * machine, started by spawn.c (clone + pidfd) in a process group of its
+ * own and, in cgroup mode, a cgroup of its own joined before exec
+ * (contain.h).  Its tree is the group and the cgroup. */
+#include "config.h"
+#include "proc.h"
+#include "util.h"
+
+#include <errno.h>
+#include <signal.h>
+
+static bool short_of_resources(int err)
+{
+	return err == EMFILE || err == ENFILE || err == EAGAIN || err == ENOMEM;
+}
+
+/* spawn_start in the attempt's cgroup, or its process group when the
+ * cgroup cannot take it. */
+static int local_start(struct proc *p, struct spawn_opts *so, bool short_in_group,
+		       struct proc_error *e)
+{
+	struct spawn_error se;
+	so->cgroup_procs_fd = -1;
+	if (p->contain) {
+		so->cgroup_procs_fd = contain_job_prepare(p->contain, &p->cj);
+		if (so->cgroup_procs_fd < 0 && contain_mode_now(p->contain) == CONTAIN_CGROUP &&
+		    short_of_resources(errno) && !short_in_group) {
+			e->step = SPAWN_CLONE;
+			e->err = errno;
+			contain_job_end(p->contain, &p->cj);
+			return -1;
+		}
+	}
+	int rc = spawn_start(so, &p->pid, &p->pidfd, &se);
+	if (rc < 0 && se.step == SPAWN_CGROUP && p->contain) {
+		/* cgroups exist but cannot take our processes (odd
+		 * delegation): the rest of the run uses process groups */
+		contain_job_end(p->contain, &p->cj);
+		contain_fallback(p->contain);
+		so->cgroup_procs_fd = -1;
+		rc = spawn_start(so, &p->pid, &p->pidfd, &se);
+	}
+	if (rc < 0) {
+		if (p->contain)
+			contain_job_end(p->contain, &p->cj);
+		p->pid = 0;
+		p->pidfd = -1;
+		e->step = se.step;
+		e->err = se.err;
+		return -1;
+	}
+	p->in_cgroup = so->cgroup_procs_fd >= 0;
+	if (p->contain)
+		contain_job_started(p->contain, &p->cj, p->pid);
+	return 0;
+}
+
+/* Everything of its tree: its group and, in cgroup mode, its cgroup. */
+static bool local_signal(struct proc *p, int sig)
+{
+	if (p->contain)
+		return contain_job_signal(p->contain, &p->cj, p->pid, sig);
+	return kill_group(p->pid, sig) == 0;
+}
+
+static bool local_alive(struct proc *p)
+{
+	if (p->contain)
+		return contain_job_alive(p->contain, &p->cj, p->pid);
+	return kill_group(p->pid, 0) == 0 || errno == EPERM;
+}
+
+static void local_end(struct proc *p)
+{
+	if (p->contain)
+		contain_job_end(p->contain, &p->cj);
+}
+
+const struct proc_executor proc_local = {
+	.name = "local",
+	.start = local_start,
+	.signal = local_signal,
+	.alive = local_alive,
+	.end = local_end,
+};
