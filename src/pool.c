@@ -6,6 +6,7 @@
 #include "spec.h"
 #include "task.h"
 #include "util.h"
+#include "workq.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -470,12 +471,17 @@ static void run_serial(const struct pool_opts *o, const struct pool_items *it,
 
 /* --------------------------------------------------------------- thread */
 
+/* The items go out in batches of consecutive indices, through one
+ * work queue filled before the workers start. */
+struct tbatch {
+	size_t start, end;
+};
+
 struct tpool {
 	const struct pool_opts *o;
 	const struct pool_items *it;
 	struct pool_result *res;
-	size_t next;            /* atomic */
-	size_t batch;
+	struct workq q;         /* struct tbatch */
 	int stop;               /* atomic */
 	pthread_mutex_t mtx;    /* on_result */
 };
@@ -495,13 +501,10 @@ static void *tworker_main(void *arg)
 	bool ok = !o->task->init || o->task->init(&state) == 0;
 	double clock = 0;
 	for (;;) {
-		if (__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE))
+		struct tbatch b;
+		if (__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE) || workq_pop(&p->q, &b, 1, 1, true) < 0)
 			break;
-		size_t start = __atomic_fetch_add(&p->next, p->batch, __ATOMIC_RELAXED);
-		if (start >= p->it->n)
-			break;
-		size_t end = start + p->batch < p->it->n ? start + p->batch : p->it->n;
-		for (size_t i = start; i < end; i++) {
+		for (size_t i = b.start; i < b.end; i++) {
 			if (__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE))
 				break;
 			if (ok) {
@@ -516,8 +519,10 @@ static void *tworker_main(void *arg)
 				o->on_result(i, &p->res[i], o->ctx);
 				pthread_mutex_unlock(&p->mtx);
 			}
-			if (o->fail_fast && p->res[i].status == POOL_ERROR)
+			if (o->fail_fast && p->res[i].status == POOL_ERROR) {
 				__atomic_store_n(&p->stop, 1, __ATOMIC_RELEASE);
+				workq_close(&p->q, true);
+			}
 		}
 	}
 	if (ok && o->task->fini)
@@ -534,7 +539,15 @@ static size_t batch_size(size_t n, int workers)
 static int run_threads(const struct pool_opts *o, const struct pool_items *it,
 		       struct pool_result *res)
 {
-	struct tpool p = { .o = o, .it = it, .res = res, .batch = batch_size(it->n, o->workers) };
+	struct tpool p = { .o = o, .it = it, .res = res };
+	size_t bs = batch_size(it->n, o->workers);
+	workq_init(&p.q, sizeof(struct tbatch), (it->n + bs - 1) / bs, 0, 0);
+	for (size_t start = 0; start < it->n; start += bs) {
+		struct tbatch b = { start, start + bs < it->n ? start + bs : it->n };
+		bool aborted;
+		workq_push(&p.q, &b, 1, false, &aborted);
+	}
+	workq_close(&p.q, false);
 	pthread_mutex_init(&p.mtx, NULL);
 	struct tworker *w = xcalloc((size_t)o->workers, sizeof *w);
 	int started = 0;
@@ -549,6 +562,7 @@ static int run_threads(const struct pool_opts *o, const struct pool_items *it,
 		pthread_join(w[i].th, NULL);
 	free(w);
 	pthread_mutex_destroy(&p.mtx);
+	workq_destroy(&p.q, NULL);
 	if (!started) {
 		fprintf(stderr, "piperun: pool: cannot start threads: %s\n", strerror(errno));
 		return -1;

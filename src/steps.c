@@ -10,6 +10,7 @@
 #include "spawn.h"
 #include "task.h"
 #include "util.h"
+#include "workq.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -49,175 +50,6 @@ struct item {
  * another thread in thread mode). */
 #define STAT_ADD(f, v) __atomic_store_n(&(f), (f) + (v), __ATOMIC_RELAXED)
 #define STAT_GET(f) __atomic_load_n(&(f), __ATOMIC_RELAXED)
-
-/* --------------------------------------------------------------- queues */
-
-/* A bounded FIFO of items.  Producers block (thread mode) or hold their
- * results (async) while it is full; consumers block while it is empty. */
-struct queue {
-	pthread_mutex_t mu;
-	pthread_cond_t can_pop, can_push;
-	struct item *ring;
-	size_t cap;          /* what producers may fill */
-	size_t ring_cap;     /* cap + room for tombstones (the last queue) */
-	size_t head, n;
-	size_t max_depth;
-	int pop_waiters, push_waiters;
-	bool closed;         /* no more items will come */
-	bool aborted;        /* the job stops: nothing more moves */
-};
-
-static void q_init(struct queue *q, size_t cap, size_t extra)
-{
-	memset(q, 0, sizeof *q);
-	pthread_mutex_init(&q->mu, NULL);
-	pthread_cond_init(&q->can_pop, NULL);
-	pthread_cond_init(&q->can_push, NULL);
-	q->cap = cap;
-	q->ring_cap = cap + extra;
-	q->ring = xcalloc(q->ring_cap, sizeof *q->ring);
-}
-
-static void q_destroy(struct queue *q)
-{
-	for (size_t i = 0; i < q->n; i++)
-		free(q->ring[(q->head + i) % q->ring_cap].text);
-	free(q->ring);
-	pthread_mutex_destroy(&q->mu);
-	pthread_cond_destroy(&q->can_pop);
-	pthread_cond_destroy(&q->can_push);
-}
-
-/* Take up to max items, about a share-th of what is there (so that one
- * worker does not take everything from its fellows).  Returns how many,
- * 0 when none is there and block is false, -1 when none will come. */
-static int q_pop(struct queue *q, struct item *out, size_t max, size_t share, bool block)
-{
-	pthread_mutex_lock(&q->mu);
-	while (block && !q->n && !q->closed && !q->aborted) {
-		q->pop_waiters++;
-		pthread_cond_wait(&q->can_pop, &q->mu);
-		q->pop_waiters--;
-	}
-	if (q->aborted || (!q->n && q->closed)) {
-		pthread_mutex_unlock(&q->mu);
-		return -1;
-	}
-	size_t take = q->n / (share ? share : 1);
-	if (take < 1)
-		take = 1;
-	if (take > max)
-		take = max;
-	if (take > q->n)
-		take = q->n;
-	for (size_t i = 0; i < take; i++) {
-		out[i] = q->ring[q->head];
-		q->head = (q->head + 1) % q->ring_cap;
-	}
-	q->n -= take;
-	/* wake one producer, and pass the baton to another consumer if items
-	 * remain: no herd wakes up for one slot */
-	if (take && q->push_waiters)
-		pthread_cond_signal(&q->can_push);
-	if (q->n && q->pop_waiters)
-		pthread_cond_signal(&q->can_pop);
-	pthread_mutex_unlock(&q->mu);
-	return (int)take;
-}
-
-static void q_put_locked(struct queue *q, const struct item *it)
-{
-	q->ring[(q->head + q->n) % q->ring_cap] = *it;
-	q->n++;
-}
-
-/* Push n items, waiting for room if block.  Returns how many went in:
- * fewer than n when !block and the queue filled up, or when it was
- * aborted (*aborted set; the rest are the caller's to free). */
-static size_t q_push(struct queue *q, const struct item *it, size_t n, bool block,
-		     bool *aborted)
-{
-	size_t done = 0;
-	*aborted = false;
-	pthread_mutex_lock(&q->mu);
-	for (;;) {
-		if (q->aborted) {
-			*aborted = true;
-			break;
-		}
-		size_t before = done;
-		while (done < n && q->n < q->cap)
-			q_put_locked(q, &it[done++]);
-		if (q->n > q->max_depth)
-			q->max_depth = q->n;
-		if (done > before && q->pop_waiters)
-			pthread_cond_signal(&q->can_pop);
-		if (done == n || !block) {
-			if (q->n < q->cap && q->push_waiters)
-				pthread_cond_signal(&q->can_push);
-			break;
-		}
-		q->push_waiters++;
-		pthread_cond_wait(&q->can_push, &q->mu);
-		q->push_waiters--;
-	}
-	pthread_mutex_unlock(&q->mu);
-	return done;
-}
-
-/* A tombstone into the last queue: beyond its capacity (the ordered
- * window bounds how many there can be). */
-static void q_push_tombstone(struct queue *q, uint64_t seq)
-{
-	struct item t = { NULL, 0, seq };
-	pthread_mutex_lock(&q->mu);
-	while (q->n >= q->ring_cap && !q->aborted)
-		pthread_cond_wait(&q->can_push, &q->mu);
-	if (!q->aborted) {
-		q_put_locked(q, &t);
-		if (q->pop_waiters)
-			pthread_cond_signal(&q->can_pop);
-	}
-	pthread_mutex_unlock(&q->mu);
-}
-
-static void q_close(struct queue *q, bool abort)
-{
-	pthread_mutex_lock(&q->mu);
-	q->closed = true;
-	if (abort)
-		q->aborted = true;
-	pthread_cond_broadcast(&q->can_pop);
-	pthread_cond_broadcast(&q->can_push);
-	pthread_mutex_unlock(&q->mu);
-}
-
-/* Nothing more will come out of it. */
-static bool q_done(struct queue *q)
-{
-	pthread_mutex_lock(&q->mu);
-	bool d = q->aborted || (q->closed && !q->n);
-	pthread_mutex_unlock(&q->mu);
-	return d;
-}
-
-static bool q_full(struct queue *q)
-{
-	pthread_mutex_lock(&q->mu);
-	bool f = q->n >= q->cap;
-	pthread_mutex_unlock(&q->mu);
-	return f;
-}
-
-static size_t q_depth(struct queue *q, size_t *max_depth)
-{
-	pthread_mutex_lock(&q->mu);
-	size_t n = q->n;
-	if (max_depth)
-		*max_depth = q->max_depth;
-	pthread_mutex_unlock(&q->mu);
-	return n;
-}
 
 /* -------------------------------------------------------------- workers */
 
@@ -284,7 +116,7 @@ struct step {
 	struct engine *e;
 	const struct step_spec *sp;
 	size_t index;
-	struct queue *in, *out;
+	struct workq *in, *out;
 	struct worker *w;
 	int nw;
 	int alive;                   /* workers still running (thread mode) */
@@ -316,7 +148,7 @@ struct engine {
 	bool threaded;
 	struct step *st;
 	size_t n;
-	struct queue *q;             /* n + 1: q[k] feeds step k, q[n] the sink */
+	struct workq *q;             /* n + 1: q[k] feeds step k, q[n] the sink */
 	int in_fd, out_fd, info_fd, devnull;
 	double t0;
 	pthread_mutex_t mu;          /* alive counts */
@@ -389,7 +221,7 @@ static void engine_stop(struct engine *e, int sig, const char *reason, char *fat
 	if (!first)
 		return;
 	for (size_t k = 0; k <= e->n; k++)
-		q_close(&e->q[k], true);
+		workq_close(&e->q[k], true);
 	pthread_mutex_lock(&e->omu);
 	pthread_cond_broadcast(&e->ocond);
 	pthread_mutex_unlock(&e->omu);
@@ -417,6 +249,12 @@ static void item_free(struct item *it)
 {
 	free(it->text);
 	it->text = NULL;
+}
+
+/* An item left in a queue at the end. */
+static void drop_item(void *it)
+{
+	item_free(it);
 }
 
 /* The item made it through this step: it goes on as res. */
@@ -462,7 +300,7 @@ static void record_failure(struct engine *e, size_t step, struct item *it, int r
 	uint64_t seq = it->seq;
 	item_free(it);
 	if (e->s->ordered)
-		q_push_tombstone(&e->q[e->n], seq);
+		workq_push_extra(&e->q[e->n], &(struct item){ NULL, 0, seq });
 	if (e->s->stop_on_error)
 		engine_stop(e, 0, "on_error", NULL);
 }
@@ -493,7 +331,7 @@ static bool push_held(struct worker *w, bool block)
 		return !stopping(w->e);
 	double t0 = block ? now_ms() : 0;
 	bool aborted;
-	size_t r = q_push(w->st->out, w->held, w->nheld, block, &aborted);
+	size_t r = workq_push(w->st->out, w->held, w->nheld, block, &aborted);
 	if (block)
 		STAT_ADD(w->s.blocked_us, (uint64_t)((now_ms() - t0) * 1000));
 	memmove(w->held, w->held + r, (w->nheld - r) * sizeof *w->held);
@@ -1411,7 +1249,7 @@ static void progress_line(struct engine *e)
 		struct wstats t;
 		worker_totals(&e->st[k], &t);
 		buf_printf(&b, "%s%s %" PRIu64 " q%zu", k ? " | " : "", e->st[k].sp->name,
-			   t.processed + t.failed, q_depth(e->st[k].in, NULL));
+			   t.processed + t.failed, workq_depth(e->st[k].in, NULL));
 	}
 	if (strcmp(b.p, e->progress)) {
 		snprintf(e->progress, sizeof e->progress, "%s", b.p);
@@ -1454,7 +1292,7 @@ static void write_stats(struct engine *e, double wall_ms)
 		double busy = (double)t.busy_us / 1000, blocked = (double)t.blocked_us / 1000;
 		double idle = life - busy - blocked;
 		size_t maxd;
-		q_depth(st->in, &maxd);
+		workq_depth(st->in, &maxd);
 		jw_obj(&w, true);
 		jw_kstr(&w, "name", st->sp->name);
 		jw_kstr(&w, "kind", step_kind_name(st->sp->kind));
@@ -1553,9 +1391,9 @@ static int setup(struct engine *e, const struct steps_spec *s, int in_fd, int ou
 	e->window = win;
 	for (size_t k = 0; k < e->n; k++) {
 		const struct step_spec *sp = &s->steps[k];
-		q_init(&e->q[k], (size_t)(sp->queue ? sp->queue : s->queue), 0);
+		workq_init(&e->q[k], sizeof(struct item), (size_t)(sp->queue ? sp->queue : s->queue), 0, 0);
 	}
-	q_init(&e->q[e->n], (size_t)s->queue, s->ordered ? (size_t)win : 0);
+	workq_init(&e->q[e->n], sizeof(struct item), (size_t)s->queue, s->ordered ? (size_t)win : 0, 0);
 	if (s->ordered) {
 		e->reorder = xcalloc(win, sizeof *e->reorder);
 		e->present = xcalloc(win, sizeof *e->present);
@@ -1638,7 +1476,7 @@ static void teardown(struct engine *e)
 		}
 	}
 	for (size_t k = 0; e->q && k <= e->n; k++)
-		q_destroy(&e->q[k]);
+		workq_destroy(&e->q[k], drop_item);
 	if (e->reorder) {
 		for (uint64_t i = 0; i < e->window; i++)
 			if (e->present[i])
@@ -1707,7 +1545,7 @@ static void worker_ended(struct worker *w)
 	bool last = --st->alive == 0;
 	pthread_mutex_unlock(&w->e->mu);
 	if (last)
-		q_close(st->out, false);
+		workq_close(st->out, false);
 }
 
 static void *thread_worker(void *arg)
@@ -1730,7 +1568,7 @@ static void *thread_worker(void *arg)
 		int n;
 		switch (st->sp->kind) {
 		case STEP_RUN:
-			n = q_pop(st->in, batch, 1, 1, true);
+			n = workq_pop(st->in, batch, 1, 1, true);
 			if (n < 0)
 				goto out;
 			STAT_ADD(w->s.received, 1);
@@ -1741,7 +1579,7 @@ static void *thread_worker(void *arg)
 		case STEP_COPROCESS:
 			if (!w->in_eof && (size_t)w->nin < (size_t)st->sp->window) {
 				size_t room = (size_t)st->sp->window - w->nin;
-				n = q_pop(st->in, batch, room < TASK_BATCH ? room : TASK_BATCH,
+				n = workq_pop(st->in, batch, room < TASK_BATCH ? room : TASK_BATCH,
 					  (size_t)st->nw, w->nin == 0);
 				if (n < 0) {
 					w->in_eof = true;
@@ -1763,7 +1601,7 @@ static void *thread_worker(void *arg)
 			/* quick items: whole batches (less waking up); slow
 			 * ones: a fair share, so the step's workers all work */
 			uint64_t us = __atomic_load_n(&st->item_us, __ATOMIC_RELAXED);
-			n = q_pop(st->in, batch, TASK_BATCH, us < 20 ? 1 : (size_t)st->nw, true);
+			n = workq_pop(st->in, batch, TASK_BATCH, us < 20 ? 1 : (size_t)st->nw, true);
 			if (n < 0)
 				goto out;
 			STAT_ADD(w->s.received, (uint64_t)n);
@@ -1803,13 +1641,13 @@ out:
 static void *thread_sink(void *arg)
 {
 	struct engine *e = arg;
-	struct queue *q = &e->q[e->n];
+	struct workq *q = &e->q[e->n];
 	struct item items[SINK_BATCH];
 	for (;;) {
-		int n = q_pop(q, items, SINK_BATCH, 1, false);
+		int n = workq_pop(q, items, SINK_BATCH, 1, false);
 		if (n == 0) {
 			sink_flush(e);
-			n = q_pop(q, items, SINK_BATCH, 1, true);
+			n = workq_pop(q, items, SINK_BATCH, 1, true);
 		}
 		if (n < 0)
 			break;
@@ -1848,7 +1686,7 @@ static void *thread_ticker(void *arg)
 static void source_push(struct engine *e, struct item *batch, size_t *n)
 {
 	bool aborted;
-	size_t r = *n ? q_push(&e->q[0], batch, *n, true, &aborted) : 0;
+	size_t r = *n ? workq_push(&e->q[0], batch, *n, true, &aborted) : 0;
 	for (size_t i = r; i < *n; i++)
 		item_free(&batch[i]);
 	*n = 0;
@@ -1919,14 +1757,14 @@ static int run_threads(struct engine *e)
 		for (size_t i = 0; i < nb; i++)
 			item_free(&batch[i]);
 		e->src_done = true;
-		q_close(&e->q[0], false);
+		workq_close(&e->q[0], false);
 	}
 	size_t joined = 0;
 	for (size_t k = 0; k < e->n; k++)
 		for (int i = 0; i < e->st[k].nw && joined < started; i++, joined++)
 			pthread_join(e->st[k].w[i].thr, NULL);
 	if (started < total) /* some never ran: the sink must not wait for them */
-		q_close(&e->q[e->n], true);
+		workq_close(&e->q[e->n], true);
 	if (sink_up)
 		pthread_join(sink, NULL);
 	if (tick_up) {
@@ -1961,7 +1799,7 @@ static bool async_step(struct step *st)
 		int n;
 		switch (st->sp->kind) {
 		case STEP_RUN:
-			if (w->busy || (n = q_pop(st->in, batch, 1, 1, false)) <= 0)
+			if (w->busy || (n = workq_pop(st->in, batch, 1, 1, false)) <= 0)
 				break;
 			STAT_ADD(w->s.received, 1);
 			run_begin(w, batch[0]);
@@ -1970,7 +1808,7 @@ static bool async_step(struct step *st)
 		case STEP_COPROCESS:
 			if (!w->closing && (size_t)w->nin < (size_t)st->sp->window) {
 				size_t room = (size_t)st->sp->window - w->nin;
-				n = q_pop(st->in, batch, room < TASK_BATCH ? room : TASK_BATCH,
+				n = workq_pop(st->in, batch, room < TASK_BATCH ? room : TASK_BATCH,
 					  (size_t)st->nw, false);
 				if (n > 0) {
 					STAT_ADD(w->s.received, (uint64_t)n);
@@ -1984,7 +1822,7 @@ static bool async_step(struct step *st)
 			break;
 		case STEP_TASK:
 			if (st->sleep) {
-				if (w->busy || (n = q_pop(st->in, batch, 1, 1, false)) <= 0)
+				if (w->busy || (n = workq_pop(st->in, batch, 1, 1, false)) <= 0)
 					break;
 				STAT_ADD(w->s.received, 1);
 				sleep_begin(w, batch[0]);
@@ -1994,8 +1832,8 @@ static bool async_step(struct step *st)
 			/* in line: as long as the next queue has room */
 			if (i)
 				break;
-			while (!stopping(e) && !w->nheld && !q_full(st->out) &&
-			       (n = q_pop(st->in, batch, TASK_BATCH, 1, false)) > 0) {
+			while (!stopping(e) && !w->nheld && !workq_full(st->out) &&
+			       (n = workq_pop(st->in, batch, TASK_BATCH, 1, false)) > 0) {
 				STAT_ADD(w->s.received, (uint64_t)n);
 				busy_begin(w);
 				for (int k = 0; k < n; k++)
@@ -2006,12 +1844,12 @@ static bool async_step(struct step *st)
 			}
 			/* items waiting, no room after: back-pressure */
 			if (!w->nheld)
-				note_blocked(w, !stopping(e) && q_full(st->out) &&
-					     q_depth(st->in, NULL) > 0);
+				note_blocked(w, !stopping(e) && workq_full(st->out) &&
+					     workq_depth(st->in, NULL) > 0);
 			break;
 		}
 	}
-	if (!st->out_closed && q_done(st->in)) {
+	if (!st->out_closed && workq_done(st->in)) {
 		bool quiet = true;
 		for (int i = 0; i < st->nw && quiet; i++)
 			quiet = worker_quiet(&st->w[i]);
@@ -2021,7 +1859,7 @@ static bool async_step(struct step *st)
 				st->w[i].t_end = now_ms();
 				busy_end(&st->w[i]);
 			}
-			q_close(st->out, false);
+			workq_close(st->out, false);
 			moved = true;
 		}
 	}
@@ -2052,7 +1890,7 @@ static void want_input(struct engine *e, bool on)
 static bool async_source(struct engine *e)
 {
 	bool moved = false;
-	while (!e->src_done && !stopping(e) && !window_full(e) && !q_full(&e->q[0])) {
+	while (!e->src_done && !stopping(e) && !window_full(e) && !workq_full(&e->q[0])) {
 		struct item it;
 		int r = source_next(e, &it);
 		if (r == 2) {
@@ -2061,14 +1899,14 @@ static bool async_source(struct engine *e)
 		}
 		if (r > 0) {
 			bool aborted;
-			if (!q_push(&e->q[0], &it, 1, false, &aborted))
+			if (!workq_push(&e->q[0], &it, 1, false, &aborted))
 				item_free(&it); /* cannot be full: only aborted */
 			moved = true;
 			continue;
 		}
 		if (r < 0) {
 			e->src_done = true;
-			q_close(&e->q[0], false);
+			workq_close(&e->q[0], false);
 			moved = true;
 			break;
 		}
@@ -2090,7 +1928,7 @@ static bool async_sink(struct engine *e)
 	struct item items[SINK_BATCH];
 	bool moved = false;
 	int n;
-	while ((n = q_pop(&e->q[e->n], items, SINK_BATCH, 1, false)) > 0) {
+	while ((n = workq_pop(&e->q[e->n], items, SINK_BATCH, 1, false)) > 0) {
 		sink_take(e, items, (size_t)n);
 		moved = true;
 	}
