@@ -27,9 +27,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-int task_sleep_seconds(const struct piperun_arg *args, size_t nargs, double *secs,
-		       struct piperun_result *res);
-
 const char *pool_mode_name(enum pool_mode m)
 {
 	static const char *const names[] = { "serial", "thread", "process", "async" };
@@ -410,26 +407,43 @@ static void set_result(struct pool_result *r, const struct piperun_task *t,
 		t->free_result(res);
 }
 
+/* Item i's arguments, in local (16 of them) or malloc'd. */
+static struct piperun_arg *item_args(const struct pool_items *it, size_t i,
+				     struct piperun_arg local[16], size_t *na)
+{
+	size_t a0 = it->arg0[i];
+	*na = it->arg0[i + 1] - a0;
+	struct piperun_arg *args = *na <= 16 ? local : xmalloc(*na * sizeof *args);
+	for (size_t k = 0; k < *na; k++)
+		get_arg(it, a0 + k, &args[k]);
+	return args;
+}
+
+/* The seconds item i waits (the task's timer()), or -1 with *err. */
+static int item_wait(const struct pool_opts *o, const struct pool_items *it, size_t i,
+		     double *secs, struct piperun_result *err)
+{
+	struct piperun_arg local[16];
+	size_t na;
+	struct piperun_arg *args = item_args(it, i, local, &na);
+	int rc = o->task->timer(args, na, secs, err);
+	if (args != local)
+		free(args);
+	return rc;
+}
+
 /* *clock: when the previous item ended (0: read the clock), updated to
  * when this one ended, so a run of items reads the clock once each. */
 static void run_one(const struct pool_opts *o, void *state, const struct pool_items *it,
 		    size_t i, struct pool_result *r, int worker, double *clock)
 {
-	size_t a0 = it->arg0[i], na = it->arg0[i + 1] - a0;
-	struct piperun_arg local[16], *args = na <= 16 ? local : xmalloc(na * sizeof *args);
-	for (size_t k = 0; k < na; k++)
-		get_arg(it, a0 + k, &args[k]);
-	struct piperun_task_ctx ctx = {
-		.abi = PIPERUN_TASK_ABI,
-		.state = state,
-		.expired = task_expired,
-	};
+	struct piperun_arg local[16];
+	size_t na;
+	struct piperun_arg *args = item_args(it, i, local, &na);
+	struct piperun_task_ctx ctx = { .state = state, .expired = task_expired };
 	double t0 = *clock ? *clock : now_ms();
-	if (o->timeout > 0)
-		ctx.deadline_ms = t0 + o->timeout * 1000;
-	struct piperun_result res = { .kind = PIPERUN_RESULT_ERROR };
-	if (o->task->run(&ctx, args, na, &res) != 0 && res.kind != PIPERUN_RESULT_ERROR)
-		res.kind = PIPERUN_RESULT_ERROR;
+	struct piperun_result res;
+	task_call(o->task, &ctx, args, na, t0, o->timeout * 1000, &res);
 	if (args != local)
 		free(args);
 	*clock = now_ms();
@@ -591,9 +605,9 @@ static void async_fire(struct timer *t)
 	struct apool *a = t->data;
 	size_t i = (size_t)(t - a->timers);
 	struct pool_result *r = &a->res[i];
-	struct piperun_arg arg;
-	get_arg(a->it, a->it->arg0[i], &arg);
-	double secs = arg.d;
+	double secs = 0;
+	struct piperun_result err = { 0 };
+	item_wait(a->o, a->it, i, &secs, &err); /* as when it started: fine */
 	r->worker = 1;
 	r->duration_ms = (float)(now_ms() - a->started[i]);
 	if (a->o->timeout > 0 && secs > a->o->timeout) {
@@ -619,13 +633,9 @@ static void async_more(struct apool *a)
 	while (!a->stop && a->next < a->it->n &&
 	       (!o->max_inflight || a->inflight < (size_t)o->max_inflight)) {
 		size_t i = a->next++;
-		size_t a0 = a->it->arg0[i], na = a->it->arg0[i + 1] - a0;
-		struct piperun_arg arg;
-		if (na)
-			get_arg(a->it, a0, &arg);
 		double secs;
 		struct piperun_result err = { 0 };
-		if (task_sleep_seconds(&arg, na, &secs, &err) < 0) {
+		if (item_wait(o, a->it, i, &secs, &err) < 0) {
 			set_result(&a->res[i], o->task, &err, 0, 1);
 			a->done++;
 			if (o->on_result)
@@ -647,9 +657,10 @@ static void async_more(struct apool *a)
 static int run_async(const struct pool_opts *o, const struct pool_items *it,
 		     struct pool_result *res)
 {
-	if (o->task != &task_sleep) {
+	if (!o->task->timer) {
 		/* CPU work cannot overlap in one thread: it runs inline, one
-		 * item after another, as the seed's coroutines would */
+		 * item after another, as the seed's coroutines would; a wait
+		 * (a task with a timer) is a timer on the loop */
 		run_serial(o, it, res);
 		return 0;
 	}

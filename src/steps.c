@@ -35,9 +35,6 @@
 #define MAX_FAILURES_LISTED 1000
 #define PROGRESS_MS 200.0
 
-int task_sleep_seconds(const struct piperun_arg *args, size_t nargs, double *secs,
-		       struct piperun_result *res);
-
 /* An item: a line without its newline.  text == NULL is a tombstone: the
  * item failed, and an ordered sink must not wait for it. */
 struct item {
@@ -124,7 +121,7 @@ struct step {
 	const struct piperun_task *task;
 	struct piperun_arg *args;    /* fixed task arguments, or NULL */
 	size_t nargs;
-	bool sleep;                  /* the built-in sleep: a timer in async mode */
+	bool timer;                  /* the task is a wait: a timer in async mode */
 	double timeout_ms;           /* per item, 0 = none */
 	double stall_ms;             /* coprocess: warn after, 0 = never */
 	bool stall_warned;           /* said once (atomic: any worker may) */
@@ -1034,14 +1031,12 @@ static void task_one(struct worker *w, struct item *it)
 	if (task_args(w, it, &args, &nargs) < 0)
 		return;
 	struct step_ctx ctx = {
-		.c = { .abi = PIPERUN_TASK_ABI, .state = w->tstate, .expired = step_expired },
+		.c = { .state = w->tstate, .expired = step_expired },
 		.e = w->e,
 	};
-	if (st->timeout_ms > 0)
-		ctx.c.deadline_ms = now_ms() + st->timeout_ms;
-	struct piperun_result res = { .kind = PIPERUN_RESULT_ERROR };
-	if (st->task->run(&ctx.c, args, nargs, &res) != 0 && res.kind != PIPERUN_RESULT_ERROR)
-		res.kind = PIPERUN_RESULT_ERROR;
+	struct piperun_result res;
+	task_call(st->task, &ctx.c, args, nargs, st->timeout_ms > 0 ? now_ms() : 0,
+		  st->timeout_ms, &res);
 	if (res.kind == PIPERUN_RESULT_ERROR && stopping(w->e)) {
 		if (st->task->free_result)
 			st->task->free_result(&res);
@@ -1051,7 +1046,8 @@ static void task_one(struct worker *w, struct item *it)
 	task_done(w, it, &res);
 }
 
-/* async: sleep is a timer, so the step's workers sleep side by side. */
+/* async: a task that is a wait (sleep) is a timer, so the step's
+ * workers wait side by side. */
 static void sleep_fire(struct timer *t)
 {
 	struct worker *w = t->data;
@@ -1080,7 +1076,7 @@ static void sleep_begin(struct worker *w, struct item it)
 		return;
 	struct piperun_result res = { .kind = PIPERUN_RESULT_ERROR };
 	double secs;
-	if (task_sleep_seconds(args, nargs, &secs, &res) < 0) {
+	if (w->st->task->timer(args, nargs, &secs, &res) < 0) {
 		fail_item(w, &w->cur, -1, 0, res.text);
 		return;
 	}
@@ -1420,7 +1416,7 @@ static int setup(struct engine *e, const struct steps_spec *s, int in_fd, int ou
 				free(why);
 				return -1;
 			}
-			st->sleep = !sp->plugin && !strcmp(sp->task, "sleep");
+			st->timer = st->task->timer != NULL;
 			if (sp->args && spec_parse_item_array(sp->args, strlen(sp->args), &st->args,
 							      &st->nargs, &why) < 0) {
 				fprintf(stderr, "piperun: step %s: args: %s\n", sp->name, why);
@@ -1821,7 +1817,7 @@ static bool async_step(struct step *st)
 			}
 			break;
 		case STEP_TASK:
-			if (st->sleep) {
+			if (st->timer) {
 				if (w->busy || (n = workq_pop(st->in, batch, 1, 1, false)) <= 0)
 					break;
 				STAT_ADD(w->s.received, 1);

@@ -6,6 +6,7 @@
 
 #include <dlfcn.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,10 +44,15 @@ const struct piperun_task *task_plugin(const char *spec, char **why)
 	const struct piperun_task *t = dlsym(h, sym);
 	if (!t) {
 		*why = xasprintf("%s has no task \"%s\" (symbol %s)", lib, colon + 1, sym);
-	} else if (t->abi != PIPERUN_TASK_ABI || !t->run) {
+	} else if (t->abi < 1 || t->abi > PIPERUN_TASK_ABI || !t->run) {
 		*why = xasprintf("%s: task \"%s\" is for task ABI %d, this piperun speaks %d",
 				 lib, colon + 1, t->abi, PIPERUN_TASK_ABI);
 		t = NULL;
+	} else if (t->abi == 1) {
+		/* its struct ends before timer: read no further */
+		struct piperun_task *v1 = xcalloc(1, sizeof *v1);
+		memcpy(v1, t, offsetof(struct piperun_task, timer));
+		t = v1; /* lives as long as the handle */
 	}
 	free(sym);
 	free(lib);
@@ -67,4 +73,17 @@ int task_error(struct piperun_result *res, const char *fmt, ...)
 int task_expired(const struct piperun_task_ctx *ctx)
 {
 	return ctx->deadline_ms > 0 && now_ms() >= ctx->deadline_ms;
+}
+
+void task_call(const struct piperun_task *t, struct piperun_task_ctx *ctx,
+	       const struct piperun_arg *args, size_t nargs, double start_ms,
+	       double timeout_ms, struct piperun_result *res)
+{
+	ctx->abi = t->abi; /* what the task was built for */
+	if (!ctx->expired)
+		ctx->expired = task_expired;
+	ctx->deadline_ms = timeout_ms > 0 ? start_ms + timeout_ms : 0;
+	*res = (struct piperun_result){ .kind = PIPERUN_RESULT_ERROR };
+	if (t->run(ctx, args, nargs, res) != 0 && res->kind != PIPERUN_RESULT_ERROR)
+		res->kind = PIPERUN_RESULT_ERROR;
 }
