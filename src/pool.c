@@ -551,7 +551,7 @@ static size_t batch_size(size_t n, int workers)
 }
 
 static int run_threads(const struct pool_opts *o, const struct pool_items *it,
-		       struct pool_result *res)
+		       struct pool_result *res, char **why)
 {
 	struct tpool p = { .o = o, .it = it, .res = res };
 	size_t bs = batch_size(it->n, o->workers);
@@ -578,7 +578,7 @@ static int run_threads(const struct pool_opts *o, const struct pool_items *it,
 	pthread_mutex_destroy(&p.mtx);
 	workq_destroy(&p.q, NULL);
 	if (!started) {
-		fprintf(stderr, "piperun: pool: cannot start threads: %s\n", strerror(errno));
+		*why = xasprintf("pool: cannot start threads: %s", strerror(errno));
 		return -1;
 	}
 	skip_rest(res, it->n);
@@ -655,7 +655,7 @@ static void async_more(struct apool *a)
 }
 
 static int run_async(const struct pool_opts *o, const struct pool_items *it,
-		     struct pool_result *res)
+		     struct pool_result *res, char **why)
 {
 	if (!o->task->timer) {
 		/* CPU work cannot overlap in one thread: it runs inline, one
@@ -667,7 +667,7 @@ static int run_async(const struct pool_opts *o, const struct pool_items *it,
 	struct apool a = { .o = o, .it = it, .res = res };
 	a.loop = loop_new();
 	if (!a.loop) {
-		fprintf(stderr, "piperun: pool: cannot create the event loop: %s\n", strerror(errno));
+		*why = xasprintf("pool: cannot create the event loop: %s", strerror(errno));
 		return -1;
 	}
 	a.timers = xcalloc(it->n ? it->n : 1, sizeof *a.timers);
@@ -1035,7 +1035,7 @@ static bool pw_any_alive(struct ppool *p)
 }
 
 static int run_processes(const struct pool_opts *o, const struct pool_items *it,
-			 struct pool_result *res)
+			 struct pool_result *res, char **why)
 {
 	struct ppool p = { .o = o, .it = it, .res = res, .nw = o->workers };
 	if ((size_t)p.nw > it->n)
@@ -1044,7 +1044,7 @@ static int run_processes(const struct pool_opts *o, const struct pool_items *it,
 	p.slots = mmap(NULL, (size_t)p.nw * sizeof *p.slots, PROT_READ | PROT_WRITE,
 		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (!p.loop || p.slots == MAP_FAILED) {
-		fprintf(stderr, "piperun: pool: cannot set up process mode: %s\n", strerror(errno));
+		*why = xasprintf("pool: cannot set up process mode: %s", strerror(errno));
 		loop_free(p.loop);
 		return -1;
 	}
@@ -1061,7 +1061,7 @@ static int run_processes(const struct pool_opts *o, const struct pool_items *it,
 			started++;
 	}
 	if (it->n && !started) {
-		fprintf(stderr, "piperun: pool: cannot start worker processes: %s\n", strerror(errno));
+		*why = xasprintf("pool: cannot start worker processes: %s", strerror(errno));
 		loop_free(p.loop);
 		munmap(p.slots, (size_t)p.nw * sizeof *p.slots);
 		free(p.w);
@@ -1134,7 +1134,7 @@ static double cpu_ms(void)
 }
 
 int pool_run(const struct pool_opts *o, const struct pool_items *it,
-	     struct pool_result *results, struct pool_stats *st)
+	     struct pool_result *results, struct pool_stats *st, char **why)
 {
 	memset(st, 0, sizeof *st);
 	double t0 = now_ms(), c0 = cpu_ms();
@@ -1145,13 +1145,13 @@ int pool_run(const struct pool_opts *o, const struct pool_items *it,
 		run_serial(o, it, results);
 		break;
 	case POOL_THREAD:
-		rc = run_threads(o, it, results);
+		rc = run_threads(o, it, results, why);
 		break;
 	case POOL_PROCESS:
-		rc = run_processes(o, it, results);
+		rc = run_processes(o, it, results, why);
 		break;
 	case POOL_ASYNC:
-		rc = run_async(o, it, results);
+		rc = run_async(o, it, results, why);
 		break;
 	}
 	st->wall_ms = now_ms() - t0;

@@ -1351,8 +1351,9 @@ static void write_stats(struct engine *e, double wall_ms)
 
 /* ------------------------------------------------------------ set-up */
 
+/* -1 with a message in *err ("step NAME: ...", for a "piperun: " prefix) */
 static int setup(struct engine *e, const struct steps_spec *s, int in_fd, int out_fd,
-		 int info_fd)
+		 int info_fd, char **err)
 {
 	memset(e, 0, sizeof *e);
 	e->s = s;
@@ -1370,7 +1371,7 @@ static int setup(struct engine *e, const struct steps_spec *s, int in_fd, int ou
 	e->devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	e->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (e->devnull < 0 || e->stop_fd < 0) {
-		fprintf(stderr, "piperun: steps: %s\n", strerror(errno));
+		*err = xasprintf("steps: %s", strerror(errno));
 		return -1;
 	}
 	e->st = xcalloc(e->n, sizeof *e->st);
@@ -1411,22 +1412,21 @@ static int setup(struct engine *e, const struct steps_spec *s, int in_fd, int ou
 			char *why = NULL;
 			st->task = sp->plugin ? task_plugin(sp->task, &why) : task_builtin(sp->task);
 			if (!st->task) {
-				fprintf(stderr, "piperun: step %s: %s\n", sp->name,
-					why ? why : "no such task");
+				*err = xasprintf("step %s: %s", sp->name, why ? why : "no such task");
 				free(why);
 				return -1;
 			}
 			st->timer = st->task->timer != NULL;
 			if (sp->args && spec_parse_item_array(sp->args, strlen(sp->args), &st->args,
 							      &st->nargs, &why) < 0) {
-				fprintf(stderr, "piperun: step %s: args: %s\n", sp->name, why);
+				*err = xasprintf("step %s: args: %s", sp->name, why);
 				free(why);
 				return -1;
 			}
 			if (sp->args && !st->args)
 				st->args = xcalloc(1, sizeof *st->args);
 		} else if (!sp->exe) {
-			fprintf(stderr, "piperun: step %s: no program\n", sp->name);
+			*err = xasprintf("step %s: no program", sp->name);
 			return -1;
 		}
 		st->w = xcalloc((size_t)st->nw, sizeof *st->w);
@@ -2041,10 +2041,10 @@ static void info_line(struct engine *e, const char *text)
 	free(line);
 }
 
-int steps_run(const struct steps_spec *s, int in_fd, int out_fd, int info_fd)
+int steps_run(const struct steps_spec *s, int in_fd, int out_fd, int info_fd, char **why)
 {
 	struct engine e;
-	if (setup(&e, s, in_fd, out_fd, info_fd) < 0) {
+	if (setup(&e, s, in_fd, out_fd, info_fd, why) < 0) {
 		teardown(&e);
 		return 2;
 	}
@@ -2056,7 +2056,7 @@ int steps_run(const struct steps_spec *s, int in_fd, int out_fd, int info_fd)
 	pthread_sigmask(SIG_BLOCK, &sigs, &old);
 	e.sigfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (e.sigfd < 0) {
-		fprintf(stderr, "piperun: steps: signalfd: %s\n", strerror(errno));
+		*why = xasprintf("steps: signalfd: %s", strerror(errno));
 		teardown(&e);
 		return 2;
 	}
@@ -2067,7 +2067,7 @@ int steps_run(const struct steps_spec *s, int in_fd, int out_fd, int info_fd)
 		run_async(&e);
 	progress_line(&e);
 	if (e.fatal) {
-		fprintf(stderr, "piperun: %s\n", e.fatal);
+		*why = xstrdup(e.fatal);
 		char *line = xasprintf("E %s", e.fatal);
 		info_line(&e, line);
 		free(line);
