@@ -192,7 +192,7 @@ struct engine {
 	char progress[512];
 };
 
-static bool stopping(struct engine *e)
+static bool engine_stopping(struct engine *e)
 {
 	return __atomic_load_n(&e->stopping, __ATOMIC_ACQUIRE);
 }
@@ -255,7 +255,7 @@ static void drop_item(void *it)
 }
 
 /* The item made it through this step: it goes on as res. */
-static void emit(struct worker *w, struct item res)
+static void worker_emit(struct worker *w, struct item res)
 {
 	xgrow(&w->held, &w->held_cap, w->nheld + 1, sizeof *w->held);
 	w->held[w->nheld++] = res;
@@ -325,7 +325,7 @@ static void note_blocked(struct worker *w, bool blocked)
 static bool push_held(struct worker *w, bool block)
 {
 	if (!w->nheld)
-		return !stopping(w->e);
+		return !engine_stopping(w->e);
 	double t0 = block ? now_ms() : 0;
 	bool aborted;
 	size_t r = workq_push(w->st->out, w->held, w->nheld, block, &aborted);
@@ -617,7 +617,7 @@ static void run_begin(struct worker *w, struct item it)
 	}
 	if (w->st->timeout_ms > 0)
 		timer_start(w->loop, &w->t_deadline, now_ms() + w->st->timeout_ms, on_deadline, w);
-	if (stopping(e))
+	if (engine_stopping(e))
 		worker_kill(w, e->s->signal);
 }
 
@@ -652,7 +652,7 @@ static void run_on_pid(struct watch *wt, uint32_t ev)
 		} else {
 			struct item res = { xstrndup(len ? w->rbuf.p : "", len), len, it->seq };
 			item_free(it);
-			emit(w, res);
+			worker_emit(w, res);
 		}
 	}
 	w->rbuf.len = 0;
@@ -815,7 +815,7 @@ static void cop_answer(struct worker *w, const char *line, size_t len)
 	} else {
 		struct item res = { xstrndup(line, len), len, it.seq };
 		item_free(&it);
-		emit(w, res);
+		worker_emit(w, res);
 	}
 	if (!w->nin)
 		busy_end(w);
@@ -871,7 +871,7 @@ static void on_stall(struct timer *t)
 	if (w->w_r.active)
 		cop_on_io(&w->w_r, EPOLLIN);
 	if (!w->nin || w->pid <= 0 || w->fd_r < 0 || timer_armed(&w->t_stall) || w->timed_out ||
-	    w->killed_for_stop || stopping(w->e))
+	    w->killed_for_stop || engine_stopping(w->e))
 		return;
 	if (__atomic_exchange_n(&st->stall_warned, true, __ATOMIC_ACQ_REL))
 		return;
@@ -904,7 +904,7 @@ static void cop_on_pid(struct watch *wt, uint32_t ev)
 	struct item it = *infl_at(w, 0);
 	w->in_head = (w->in_head + 1) % w->in_cap;
 	w->nin--;
-	if (w->killed_for_stop || stopping(w->e)) {
+	if (w->killed_for_stop || engine_stopping(w->e)) {
 		fail_item(w, &it, w->rc, w->sig, xstrdup("cancelled: the job stopped"));
 		cop_fail_all(w, "cancelled: the job stopped");
 		return;
@@ -918,7 +918,7 @@ static void cop_on_pid(struct watch *wt, uint32_t ev)
 		fail_item(w, &it, w->rc, w->sig, xasprintf("the coprocess ended (%s)", st));
 		free(st);
 	}
-	if (stopping(w->e)) {
+	if (engine_stopping(w->e)) {
 		/* that failure stopped the job (on_error: stop) */
 		cop_fail_all(w, "cancelled: the job stopped");
 		return;
@@ -930,7 +930,7 @@ static void cop_on_pid(struct watch *wt, uint32_t ev)
 	/* the rest of the line goes to a new one */
 	char *why = NULL;
 	STAT_ADD(w->s.restarts, 1);
-	if (!stopping(w->e) && cop_spawn(w, &why) < 0) {
+	if (!engine_stopping(w->e) && cop_spawn(w, &why) < 0) {
 		cop_fail_all(w, why);
 		free(why);
 	}
@@ -995,11 +995,11 @@ static void task_done(struct worker *w, struct item *it, struct piperun_result *
 	}
 	if (st->args) {
 		free(text);
-		emit(w, *it);
+		worker_emit(w, *it);
 	} else {
 		struct item r = { text, len, it->seq };
 		item_free(it);
-		emit(w, r);
+		worker_emit(w, r);
 	}
 }
 
@@ -1014,10 +1014,10 @@ struct step_ctx {
 static int step_expired(const struct piperun_task_ctx *ctx)
 {
 	const struct step_ctx *sc = (const struct step_ctx *)ctx;
-	return stopping(sc->e) || task_expired(ctx);
+	return engine_stopping(sc->e) || task_expired(ctx);
 }
 
-static void task_one(struct worker *w, struct item *it)
+static void step_task_one(struct worker *w, struct item *it)
 {
 	struct step *st = w->st;
 	if (!w->tinit)
@@ -1037,7 +1037,7 @@ static void task_one(struct worker *w, struct item *it)
 	struct piperun_result res;
 	task_call(st->task, &ctx.c, args, nargs, st->timeout_ms > 0 ? now_ms() : 0,
 		  st->timeout_ms, &res);
-	if (res.kind == PIPERUN_RESULT_ERROR && stopping(w->e)) {
+	if (res.kind == PIPERUN_RESULT_ERROR && engine_stopping(w->e)) {
 		if (st->task->free_result)
 			st->task->free_result(&res);
 		fail_item(w, it, -1, 0, xstrdup("cancelled: the job stopped"));
@@ -1048,7 +1048,7 @@ static void task_one(struct worker *w, struct item *it)
 
 /* async: a task that is a wait (sleep) is a timer, so the step's
  * workers wait side by side. */
-static void sleep_fire(struct timer *t)
+static void step_timer_fire(struct timer *t)
 {
 	struct worker *w = t->data;
 	w->busy = false;
@@ -1067,7 +1067,7 @@ static void sleep_fire(struct timer *t)
 	task_done(w, &it, &res);
 }
 
-static void sleep_begin(struct worker *w, struct item it)
+static void step_timer_begin(struct worker *w, struct item it)
 {
 	const struct piperun_arg *args;
 	size_t nargs;
@@ -1085,7 +1085,7 @@ static void sleep_begin(struct worker *w, struct item it)
 	w->timed_out = w->st->timeout_ms > 0 && w->st->timeout_ms < secs * 1000;
 	double ms = w->timed_out ? w->st->timeout_ms : secs * 1000;
 	w->sleep_secs = secs;
-	timer_start(w->loop, &w->t_sleep, now_ms() + ms, sleep_fire, w);
+	timer_start(w->loop, &w->t_sleep, now_ms() + ms, step_timer_fire, w);
 }
 
 /* --------------------------------------------------------------- source */
@@ -1590,7 +1590,7 @@ static void *thread_worker(void *arg)
 			}
 			if (w->nin)
 				loop_run_once(w->loop, -1);
-			else if (w->in_eof || stopping(e))
+			else if (w->in_eof || engine_stopping(e))
 				goto out;
 			break;
 		case STEP_TASK: {
@@ -1604,11 +1604,11 @@ static void *thread_worker(void *arg)
 			double t0 = now_ms();
 			w->busy_since = t0;
 			for (int i = 0; i < n; i++) {
-				if (stopping(e)) {
+				if (engine_stopping(e)) {
 					fail_item(w, &batch[i], -1, 0, xstrdup("cancelled: the job stopped"));
 					continue;
 				}
-				task_one(w, &batch[i]);
+				step_task_one(w, &batch[i]);
 			}
 			__atomic_store_n(&st->item_us, (uint64_t)((now_ms() - t0) * 1000 / n), __ATOMIC_RELAXED);
 			busy_end(w);
@@ -1688,7 +1688,7 @@ static void source_push(struct engine *e, struct item *batch, size_t *n)
 	*n = 0;
 }
 
-static int run_threads(struct engine *e)
+static int steps_run_threads(struct engine *e)
 {
 	size_t total = 0;
 	for (size_t k = 0; k < e->n; k++)
@@ -1719,12 +1719,12 @@ static int run_threads(struct engine *e)
 		struct item batch[TASK_BATCH];
 		size_t nb = 0;
 		for (;;) {
-			if (stopping(e))
+			if (engine_stopping(e))
 				break;
 			if (window_full(e)) {
 				source_push(e, batch, &nb);
 				pthread_mutex_lock(&e->omu);
-				while (window_full(e) && !stopping(e))
+				while (window_full(e) && !engine_stopping(e))
 					pthread_cond_wait(&e->ocond, &e->omu);
 				pthread_mutex_unlock(&e->omu);
 				continue;
@@ -1790,7 +1790,7 @@ static bool async_step(struct step *st)
 			if (w->nheld)
 				continue;
 		}
-		if (stopping(e))
+		if (engine_stopping(e))
 			continue;
 		int n;
 		switch (st->sp->kind) {
@@ -1821,26 +1821,26 @@ static bool async_step(struct step *st)
 				if (w->busy || (n = workq_pop(st->in, batch, 1, 1, false)) <= 0)
 					break;
 				STAT_ADD(w->s.received, 1);
-				sleep_begin(w, batch[0]);
+				step_timer_begin(w, batch[0]);
 				moved = true;
 				break;
 			}
 			/* in line: as long as the next queue has room */
 			if (i)
 				break;
-			while (!stopping(e) && !w->nheld && !workq_full(st->out) &&
+			while (!engine_stopping(e) && !w->nheld && !workq_full(st->out) &&
 			       (n = workq_pop(st->in, batch, TASK_BATCH, 1, false)) > 0) {
 				STAT_ADD(w->s.received, (uint64_t)n);
 				busy_begin(w);
 				for (int k = 0; k < n; k++)
-					task_one(w, &batch[k]);
+					step_task_one(w, &batch[k]);
 				busy_end(w);
 				push_held(w, false);
 				moved = true;
 			}
 			/* items waiting, no room after: back-pressure */
 			if (!w->nheld)
-				note_blocked(w, !stopping(e) && workq_full(st->out) &&
+				note_blocked(w, !engine_stopping(e) && workq_full(st->out) &&
 					     workq_depth(st->in, NULL) > 0);
 			break;
 		}
@@ -1886,7 +1886,7 @@ static void want_input(struct engine *e, bool on)
 static bool async_source(struct engine *e)
 {
 	bool moved = false;
-	while (!e->src_done && !stopping(e) && !window_full(e) && !workq_full(&e->q[0])) {
+	while (!e->src_done && !engine_stopping(e) && !window_full(e) && !workq_full(&e->q[0])) {
 		struct item it;
 		int r = source_next(e, &it);
 		if (r == 2) {
@@ -1986,7 +1986,7 @@ static bool async_busy(struct engine *e)
 	return false;
 }
 
-static int run_async(struct engine *e)
+static int steps_run_async(struct engine *e)
 {
 	if (!(e->loop = loop_new())) {
 		engine_stop(e, 0, "error", xasprintf("steps: epoll: %s", strerror(errno)));
@@ -2062,9 +2062,9 @@ int steps_run(const struct steps_spec *s, int in_fd, int out_fd, int info_fd, ch
 	}
 	double t0 = now_ms();
 	if (e.threaded)
-		run_threads(&e);
+		steps_run_threads(&e);
 	else
-		run_async(&e);
+		steps_run_async(&e);
 	progress_line(&e);
 	if (e.fatal) {
 		*why = xstrdup(e.fatal);
