@@ -77,7 +77,7 @@ static void put_arg(struct pool_items *it, const struct piperun_arg *a)
 }
 
 /* Argument k as the task ABI has it. */
-static void get_arg(const struct pool_items *it, size_t k, struct piperun_arg *a)
+static void pool_get_arg(const struct pool_items *it, size_t k, struct piperun_arg *a)
 {
 	memset(a, 0, sizeof *a);
 	a->type = (enum piperun_arg_type)it->types[k];
@@ -315,7 +315,7 @@ int pool_parse_one(struct pool_items *it, const char *p, size_t len,
 	*nargs = it->n ? it->arg0[1] - it->arg0[0] : 0;
 	xgrow(args, &it->scratch_cap, *nargs ? *nargs : 1, sizeof **args);
 	for (size_t k = 0; k < *nargs; k++)
-		get_arg(it, k, &(*args)[k]);
+		pool_get_arg(it, k, &(*args)[k]);
 	return 0;
 }
 
@@ -369,7 +369,7 @@ void pool_items_free(struct pool_items *it)
 
 /* -------------------------------------------------------------- one item */
 
-static void set_result(struct pool_result *r, const struct piperun_task *t,
+static void pool_set_result(struct pool_result *r, const struct piperun_task *t,
 		       struct piperun_result *res, double dur, int worker)
 {
 	r->duration_ms = (float)dur;
@@ -408,14 +408,14 @@ static void set_result(struct pool_result *r, const struct piperun_task *t,
 }
 
 /* Item i's arguments, in local (16 of them) or malloc'd. */
-static struct piperun_arg *item_args(const struct pool_items *it, size_t i,
+static struct piperun_arg *pool_item_args(const struct pool_items *it, size_t i,
 				     struct piperun_arg local[16], size_t *na)
 {
 	size_t a0 = it->arg0[i];
 	*na = it->arg0[i + 1] - a0;
 	struct piperun_arg *args = *na <= 16 ? local : xmalloc(*na * sizeof *args);
 	for (size_t k = 0; k < *na; k++)
-		get_arg(it, a0 + k, &args[k]);
+		pool_get_arg(it, a0 + k, &args[k]);
 	return args;
 }
 
@@ -425,7 +425,7 @@ static int item_wait(const struct pool_opts *o, const struct pool_items *it, siz
 {
 	struct piperun_arg local[16];
 	size_t na;
-	struct piperun_arg *args = item_args(it, i, local, &na);
+	struct piperun_arg *args = pool_item_args(it, i, local, &na);
 	int rc = o->task->timer(args, na, secs, err);
 	if (args != local)
 		free(args);
@@ -434,12 +434,12 @@ static int item_wait(const struct pool_opts *o, const struct pool_items *it, siz
 
 /* *clock: when the previous item ended (0: read the clock), updated to
  * when this one ended, so a run of items reads the clock once each. */
-static void run_one(const struct pool_opts *o, void *state, const struct pool_items *it,
+static void pool_run_one(const struct pool_opts *o, void *state, const struct pool_items *it,
 		    size_t i, struct pool_result *r, int worker, double *clock)
 {
 	struct piperun_arg local[16];
 	size_t na;
-	struct piperun_arg *args = item_args(it, i, local, &na);
+	struct piperun_arg *args = pool_item_args(it, i, local, &na);
 	struct piperun_task_ctx ctx = { .state = state, .expired = task_expired };
 	double t0 = *clock ? *clock : now_ms();
 	struct piperun_result res;
@@ -447,19 +447,19 @@ static void run_one(const struct pool_opts *o, void *state, const struct pool_it
 	if (args != local)
 		free(args);
 	*clock = now_ms();
-	set_result(r, o->task, &res, *clock - t0, worker);
+	pool_set_result(r, o->task, &res, *clock - t0, worker);
 }
 
 /* --------------------------------------------------------------- serial */
 
-static void skip_rest(struct pool_result *res, size_t n)
+static void pool_skip_rest(struct pool_result *res, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		if (res[i].status == POOL_PENDING)
 			res[i].status = POOL_SKIPPED;
 }
 
-static void run_serial(const struct pool_opts *o, const struct pool_items *it,
+static void pool_run_serial(const struct pool_opts *o, const struct pool_items *it,
 		       struct pool_result *res)
 {
 	void *state = NULL;
@@ -467,7 +467,7 @@ static void run_serial(const struct pool_opts *o, const struct pool_items *it,
 	double clock = 0;
 	for (size_t i = 0; i < it->n; i++) {
 		if (ok) {
-			run_one(o, state, it, i, &res[i], 1, &clock);
+			pool_run_one(o, state, it, i, &res[i], 1, &clock);
 		} else {
 			res[i].status = POOL_ERROR;
 			res[i].text = xstrdup("the task's init failed");
@@ -480,7 +480,7 @@ static void run_serial(const struct pool_opts *o, const struct pool_items *it,
 	}
 	if (ok && o->task->fini)
 		o->task->fini(state);
-	skip_rest(res, it->n);
+	pool_skip_rest(res, it->n);
 }
 
 /* --------------------------------------------------------------- thread */
@@ -522,7 +522,7 @@ static void *tworker_main(void *arg)
 			if (__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE))
 				break;
 			if (ok) {
-				run_one(o, state, p->it, i, &p->res[i], w->index, &clock);
+				pool_run_one(o, state, p->it, i, &p->res[i], w->index, &clock);
 			} else {
 				p->res[i].status = POOL_ERROR;
 				p->res[i].text = xstrdup("the task's init failed");
@@ -581,7 +581,7 @@ static int run_threads(const struct pool_opts *o, const struct pool_items *it,
 		*why = xasprintf("pool: cannot start threads: %s", strerror(errno));
 		return -1;
 	}
-	skip_rest(res, it->n);
+	pool_skip_rest(res, it->n);
 	return 0;
 }
 
@@ -636,7 +636,7 @@ static void async_more(struct apool *a)
 		double secs;
 		struct piperun_result err = { 0 };
 		if (item_wait(o, a->it, i, &secs, &err) < 0) {
-			set_result(&a->res[i], o->task, &err, 0, 1);
+			pool_set_result(&a->res[i], o->task, &err, 0, 1);
 			a->done++;
 			if (o->on_result)
 				o->on_result(i, &a->res[i], o->ctx);
@@ -654,14 +654,14 @@ static void async_more(struct apool *a)
 	}
 }
 
-static int run_async(const struct pool_opts *o, const struct pool_items *it,
+static int pool_run_async(const struct pool_opts *o, const struct pool_items *it,
 		     struct pool_result *res, char **why)
 {
 	if (!o->task->timer) {
 		/* CPU work cannot overlap in one thread: it runs inline, one
 		 * item after another, as the seed's coroutines would; a wait
 		 * (a task with a timer) is a timer on the loop */
-		run_serial(o, it, res);
+		pool_run_serial(o, it, res);
 		return 0;
 	}
 	struct apool a = { .o = o, .it = it, .res = res };
@@ -679,7 +679,7 @@ static int run_async(const struct pool_opts *o, const struct pool_items *it,
 	loop_free(a.loop);
 	free(a.timers);
 	free(a.started);
-	skip_rest(res, it->n);
+	pool_skip_rest(res, it->n);
 	return 0;
 }
 
@@ -777,7 +777,7 @@ static void pworker_main(int sock, struct pslot *slot, const struct pool_opts *o
 			slot->started_ms = clock ? clock : now_ms();
 			slot->cur = idx[k];
 			if (ok) {
-				run_one(o, state, it, idx[k], &r, index, &clock);
+				pool_run_one(o, state, it, idx[k], &r, index, &clock);
 			} else {
 				r.status = POOL_ERROR;
 				r.text = xstrdup("the task's init failed");
@@ -1034,7 +1034,7 @@ static bool pw_any_alive(struct ppool *p)
 	return false;
 }
 
-static int run_processes(const struct pool_opts *o, const struct pool_items *it,
+static int pool_run_processes(const struct pool_opts *o, const struct pool_items *it,
 			 struct pool_result *res, char **why)
 {
 	struct ppool p = { .o = o, .it = it, .res = res, .nw = o->workers };
@@ -1118,7 +1118,7 @@ static int run_processes(const struct pool_opts *o, const struct pool_items *it,
 			res[i].status = POOL_ERROR;
 			res[i].text = xstrdup("no worker process could be started for it");
 		}
-	skip_rest(res, it->n);
+	pool_skip_rest(res, it->n);
 	return 0;
 }
 
@@ -1142,16 +1142,16 @@ int pool_run(const struct pool_opts *o, const struct pool_items *it,
 	st->workers = o->mode == POOL_SERIAL || o->mode == POOL_ASYNC ? 1 : o->workers;
 	switch (o->mode) {
 	case POOL_SERIAL:
-		run_serial(o, it, results);
+		pool_run_serial(o, it, results);
 		break;
 	case POOL_THREAD:
 		rc = run_threads(o, it, results, why);
 		break;
 	case POOL_PROCESS:
-		rc = run_processes(o, it, results, why);
+		rc = pool_run_processes(o, it, results, why);
 		break;
 	case POOL_ASYNC:
-		rc = run_async(o, it, results, why);
+		rc = pool_run_async(o, it, results, why);
 		break;
 	}
 	st->wall_ms = now_ms() - t0;
@@ -1195,7 +1195,7 @@ void pool_write_input(struct jw *w, const struct pool_items *it, size_t i)
 	jw_arr(w, true);
 	for (size_t k = it->arg0[i]; k < it->arg0[i + 1]; k++) {
 		struct piperun_arg arg;
-		get_arg(it, k, &arg);
+		pool_get_arg(it, k, &arg);
 		const struct piperun_arg *a = &arg;
 		switch (a->type) {
 		case PIPERUN_ARG_INT:
