@@ -111,7 +111,7 @@ static char *failed_item_text(const struct item *it)
 /* The item failed at step (STEP_INPUT: before the first, as it was
  * read): recorded, dropped (or the job stops). */
 void record_failure(struct engine *e, size_t step, struct item *it, int rc, int sig,
-			   char *why)
+		    char *why)
 {
 	pthread_mutex_lock(&e->fmu);
 	e->failed_total++;
