@@ -6,26 +6,17 @@
 #include "config.h"
 #include "pool-int.h"
 #include "loop.h"
-#include "spec.h"
-#include "task.h"
 #include "util.h"
-#include "workq.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <fcntl.h>
-#include <math.h>
-#include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>

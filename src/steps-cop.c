@@ -3,31 +3,13 @@
  * in, one line out (see steps.h). */
 #include "config.h"
 #include "steps-int.h"
-#include "jsonw.h"
-#include "loop.h"
-#include "pool.h"
-#include "ladder.h"
-#include "signals.h"
-#include "spawn.h"
-#include "task.h"
-#include "util.h"
-#include "workq.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <inttypes.h>
-#include <math.h>
-#include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <sys/signalfd.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
-#include <termios.h>
 #include <unistd.h>
 
 /* ------------------------------------------------------ coprocess steps */
