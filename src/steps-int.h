@@ -203,19 +203,8 @@ bool push_held(struct worker *w, bool block);
 void worker_stop(struct worker *w);
 bool worker_quiet(const struct worker *w);
 
-/* steps-child.c: a step's child */
-char *status_text(int rc, int sig);
-void close_watched(struct worker *w, int *fd, struct watch *wt);
-void child_close_fds(struct worker *w);
-void on_kill_timer(struct timer *t);
-void worker_kill(struct worker *w, int sig);
-void child_reap(struct worker *w);
-bool read_some(struct worker *w, bool all);
-void write_some(struct worker *w);
-int pipe_cloexec(int p[2]);
-void set_nonblock(int fd);
-int open_pty(int *master, int *slave);
-int child_spawn(struct worker *w, char *const *argv, int in, int out, char **why);
+/* steps-child.c: a step's child (its interface: steps-child.h) */
+#include "steps-child.h"
 
 /* steps-run.c */
 void on_deadline(struct timer *t);
