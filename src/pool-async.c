@@ -11,8 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---------------------------------------------------------------- async */
-
 /* The seconds item i waits (the task's timer()), or -1 with *err. */
 static int item_wait(const struct pool_opts *o, const struct pool_items *it, size_t i,
 		     double *secs, struct piperun_result *err)
@@ -25,7 +23,6 @@ static int item_wait(const struct pool_opts *o, const struct pool_items *it, siz
 		free(args);
 	return rc;
 }
-
 
 struct apool {
 	const struct pool_opts *o;
@@ -47,7 +44,7 @@ static void async_fire(struct timer *t)
 	struct pool_result *r = &a->res[i];
 	double secs = 0;
 	struct piperun_result err = { 0 };
-	item_wait(a->o, a->it, i, &secs, &err); /* as when it started: fine */
+	item_wait(a->o, a->it, i, &secs, &err); /* it gave these when the timer started */
 	r->worker = 1;
 	r->duration_ms = (float)(now_ms() - a->started[i]);
 	if (a->o->timeout > 0 && secs > a->o->timeout) {

@@ -15,8 +15,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* ------------------------------------------------------------- parsing */
-
 static void grow_args(struct pool_items *it, size_t need)
 {
 	if (need <= it->args_cap)

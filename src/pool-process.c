@@ -21,8 +21,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* -------------------------------------------------------------- process */
-
 /* What each worker shows the parent: the item it is on, since when. */
 struct pslot {
 	volatile int64_t cur;       /* -1: between items */

@@ -10,8 +10,6 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-/* -------------------------------------------------------- async engine */
-
 static bool async_step(struct step *st)
 {
 	struct engine *e = st->e;

@@ -15,8 +15,6 @@
 #include <termios.h>
 #include <unistd.h>
 
-/* ------------------------------------------------------- child plumbing */
-
 void close_watched(struct worker *w, int *fd, struct watch *wt)
 {
 	if (*fd < 0)

@@ -12,8 +12,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* ------------------------------------------------------ coprocess steps */
-
 static void cop_on_pid(struct watch *wt, uint32_t ev);
 static void cop_on_io(struct watch *wt, uint32_t ev);
 

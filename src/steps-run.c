@@ -8,8 +8,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* ------------------------------------------------------------ run steps */
-
 static void run_on_pid(struct watch *wt, uint32_t ev);
 
 static void run_on_out(struct watch *wt, uint32_t ev)

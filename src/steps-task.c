@@ -7,8 +7,6 @@
 
 #include <stdlib.h>
 
-/* ----------------------------------------------------------- task steps */
-
 static void task_init(struct worker *w)
 {
 	w->tinit = true;

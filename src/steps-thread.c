@@ -13,8 +13,6 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-/* ------------------------------------------------------- thread engine */
-
 static void on_stop_fd(struct watch *wt, uint32_t ev)
 {
 	struct worker *w = wt->data;

@@ -20,9 +20,9 @@
  *
  * Two engines run the same workers, with the same results:
  *
- *   thread  worker threads, queues with a mutex and two condition
- *           variables (no busy waiting); a run/coprocess worker waits on
- *           its child through an event loop of its own;
+ *   thread  worker threads, bounded work queues (workq.h: a mutex and
+ *           two condition variables, no busy waiting); a run/coprocess
+ *           worker waits on its child through an event loop of its own;
  *   async   one thread, one event loop: every worker is a state machine
  *           and a scheduler moves items whenever something happened.
  *
