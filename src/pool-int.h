@@ -7,8 +7,26 @@
 
 #include "pool.h"
 
-/* pool-items.c */
-void pool_get_arg(const struct pool_items *it, size_t k, struct piperun_arg *a);
+#include <string.h>
+
+/* Argument k as the task ABI has it (inline: it runs once per argument
+ * of every item). */
+static inline void pool_get_arg(const struct pool_items *it, size_t k, struct piperun_arg *a)
+{
+	memset(a, 0, sizeof *a);
+	a->type = (enum piperun_arg_type)it->types[k];
+	switch (a->type) {
+	case PIPERUN_ARG_INT:
+		a->i = it->vals[k];
+		a->d = (double)a->i;
+		break;
+	case PIPERUN_ARG_NUMBER:
+		memcpy(&a->d, &it->vals[k], sizeof a->d);
+		break;
+	default:
+		a->s = it->strings[it->vals[k]];
+	}
+}
 
 /* pool.c: one item, serial and thread modes */
 void pool_set_result(struct pool_result *r, const struct piperun_task *t,

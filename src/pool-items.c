@@ -46,24 +46,6 @@ static void put_arg(struct pool_items *it, const struct piperun_arg *a)
 	}
 }
 
-/* Argument k as the task ABI has it. */
-void pool_get_arg(const struct pool_items *it, size_t k, struct piperun_arg *a)
-{
-	memset(a, 0, sizeof *a);
-	a->type = (enum piperun_arg_type)it->types[k];
-	switch (a->type) {
-	case PIPERUN_ARG_INT:
-		a->i = it->vals[k];
-		a->d = (double)a->i;
-		break;
-	case PIPERUN_ARG_NUMBER:
-		memcpy(&a->d, &it->vals[k], sizeof a->d);
-		break;
-	default:
-		a->s = it->strings[it->vals[k]];
-	}
-}
-
 /* One number token: an int64 when it is one, else a double (an integer
  * too big for int64 stays a NUMBER: tasks say "overflow"). */
 static int parse_number(const char *p, size_t len, struct piperun_arg *a)
