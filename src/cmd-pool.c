@@ -215,8 +215,10 @@ static int parse_args(int argc, char **argv, struct pool_cmd *pc)
 	if (pc->task_name) {
 		pc->o.task = task_builtin(pc->task_name);
 		if (!pc->o.task) {
-			err_line("piperun: pool: unknown task \"%s\" (built in: gcd, factorize, sleep)",
-				 pc->task_name);
+			char *names = task_builtin_names(", ");
+			err_line("piperun: pool: unknown task \"%s\" (built in: %s)", pc->task_name,
+				 names);
+			free(names);
 			return EXIT_USAGE;
 		}
 	} else {

@@ -11,11 +11,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The registry of built-in tasks: one row per task-*.c. */
+static const struct piperun_task *const builtins[] = {
+	&task_gcd, &task_factorize, &task_sleep,
+};
+
+char *task_builtin_names(const char *last_sep)
+{
+	struct buf b = { 0 };
+	for (size_t i = 0; i < ARRAY_SIZE(builtins); i++) {
+		if (i)
+			buf_addstr(&b, i + 1 == ARRAY_SIZE(builtins) ? last_sep : ", ");
+		buf_addstr(&b, builtins[i]->name);
+	}
+	return buf_detach(&b);
+}
+
 const struct piperun_task *task_builtin(const char *name)
 {
-	static const struct piperun_task *const builtins[] = {
-		&task_gcd, &task_factorize, &task_sleep,
-	};
 	for (size_t i = 0; i < ARRAY_SIZE(builtins); i++)
 		if (!strcmp(builtins[i]->name, name))
 			return builtins[i];

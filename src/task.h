@@ -12,6 +12,9 @@ extern const struct piperun_task task_sleep;
 
 /* A built-in task by name, or NULL. */
 const struct piperun_task *task_builtin(const char *name);
+/* The built-ins' names for a message, in registry order: "gcd,
+ * factorize" then last_sep (", " or " or ") and "sleep".  Malloc'd. */
+char *task_builtin_names(const char *last_sep);
 /* "LIB.so:NAME": dlopen LIB.so, find piperun_task_NAME, check its ABI.
  * Returns NULL and a message in *why. */
 const struct piperun_task *task_plugin(const char *spec, char **why);
