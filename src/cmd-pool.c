@@ -72,7 +72,10 @@ static int compare(struct pool_opts *o, const struct pool_items *it, struct fd_s
 		struct pool_result *res = pool_results_alloc(it->n);
 		struct pool_stats st;
 		o->mode = (enum pool_mode)m;
-		if (pool_run(o, it, res, &st) < 0) {
+		char *why = NULL;
+		if (pool_run(o, it, res, &st, &why) < 0) {
+			fprintf(stderr, "piperun: %s\n", why);
+			free(why);
 			pool_results_free(res, it->n);
 			rc = EXIT_RUNNER;
 			continue;
@@ -95,215 +98,284 @@ static int compare(struct pool_opts *o, const struct pool_items *it, struct fd_s
 	return rc;
 }
 
-static int cmd_pool(int argc, char **argv)
+/* ------------------------------------------------------------- parse */
+
+/* What the command line asked for. */
+struct pool_cmd {
+	const char *task_name, *plugin, *items_file;
+	struct pool_opts o;
+	long workers;
+	bool compare;
+	enum pool_output output;
+};
+
+static const struct option pool_long_opts[] = {
+	{ "task", required_argument, NULL, 'T' },
+	{ "task-plugin", required_argument, NULL, 'P' },
+	{ "mode", required_argument, NULL, 'm' },
+	{ "workers", required_argument, NULL, 'j' },
+	{ "items", required_argument, NULL, 'i' },
+	{ "timeout", required_argument, NULL, 't' },
+	{ "fail-fast", no_argument, NULL, 'F' },
+	{ "max-inflight", required_argument, NULL, 'I' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "compare", no_argument, NULL, 'C' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int parse_output(const char *s, enum pool_output *out)
 {
-	static const struct option opts[] = {
-		{ "task", required_argument, NULL, 'T' },
-		{ "task-plugin", required_argument, NULL, 'P' },
-		{ "mode", required_argument, NULL, 'm' },
-		{ "workers", required_argument, NULL, 'j' },
-		{ "items", required_argument, NULL, 'i' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "fail-fast", no_argument, NULL, 'F' },
-		{ "max-inflight", required_argument, NULL, 'I' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "compare", no_argument, NULL, 'C' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	static const struct { const char *name; enum pool_output v; } names[] = {
+		{ "json", POUT_JSON }, { "jsonl", POUT_JSONL }, { "text", POUT_TEXT },
+		{ "none", POUT_NONE }, { "summary", POUT_SUMMARY },
 	};
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (!strcmp(s, names[i].name)) {
+			*out = names[i].v;
+			return 0;
+		}
+	return -1;
+}
+
+/* One option c (its value in optarg).  Returns -1 to go on, else the
+ * exit status. */
+static int parse_option(int c, char **argv, struct pool_cmd *pc)
+{
 	const struct cmd_entry *self = &cmd_pool_entry;
-	const char *task_name = NULL, *plugin = NULL, *items_file = NULL;
-	struct pool_opts o = { .mode = POOL_SERIAL };
-	long workers = sysconf(_SC_NPROCESSORS_ONLN);
-	bool cmp = false;
-	struct pool_cli cli = { .output = POUT_JSON };
-	int c;
+	int64_t v;
+	switch (c) {
+	case 'T':
+		pc->task_name = optarg;
+		return -1;
+	case 'P':
+		pc->plugin = optarg;
+		return -1;
+	case 'm':
+		if (pool_mode_parse(optarg, &pc->o.mode) < 0)
+			return cmd_bad_usage(self, "--mode: expected serial, thread, process or async, got \"%s\"", optarg);
+		return -1;
+	case 'j':
+		if (!parse_i64(optarg, &v) || v < 1 || v > 4096)
+			return cmd_bad_usage(self, "-j/--workers: expected an integer from 1 to 4096, got \"%s\"", optarg);
+		pc->workers = (long)v;
+		return -1;
+	case 'i':
+		pc->items_file = optarg;
+		return -1;
+	case 't':
+		if (dur_parse(optarg, &pc->o.timeout) < 0)
+			return cmd_bad_usage(self, "--timeout: expected %s, got \"%s\"", dur_expected(optarg), optarg);
+		return -1;
+	case 'F':
+		pc->o.fail_fast = true;
+		return -1;
+	case 'I':
+		if (!parse_i64(optarg, &v) || v < 1)
+			return cmd_bad_usage(self, "--max-inflight: expected an integer from 1 to 9223372036854775807, got \"%s\"", optarg);
+		pc->o.max_inflight = (long)v;
+		return -1;
+	case 'o':
+		if (parse_output(optarg, &pc->output) < 0)
+			return cmd_bad_usage(self, "--output: expected json, jsonl, text, summary or none, got \"%s\"", optarg);
+		return -1;
+	case 'C':
+		pc->compare = true;
+		return -1;
+	case 'h':
+		cmd_help(self);
+		return EXIT_OK;
+	case ':':
+		return cmd_bad_usage(self, "option '%s' needs a value", argv[optind - 1]);
+	default:
+		return cmd_bad_usage(self, "unknown option '%s'", argv[optind - 1]);
+	}
+}
+
+/* The command line into *pc, the task found.  Returns -1 to go on, else
+ * the exit status. */
+static int parse_args(int argc, char **argv, struct pool_cmd *pc)
+{
+	const struct cmd_entry *self = &cmd_pool_entry;
+	*pc = (struct pool_cmd){
+		.o = { .mode = POOL_SERIAL },
+		.workers = sysconf(_SC_NPROCESSORS_ONLN),
+		.output = POUT_JSON,
+	};
+	int c, rc;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":j:o:h", opts, NULL)) != -1) {
-		int64_t v;
-		switch (c) {
-		case 'T':
-			task_name = optarg;
-			break;
-		case 'P':
-			plugin = optarg;
-			break;
-		case 'm':
-			if (pool_mode_parse(optarg, &o.mode) < 0)
-				return cmd_bad_usage(self, "--mode: expected serial, thread, process or async, got \"%s\"", optarg);
-			break;
-		case 'j':
-			if (!parse_i64(optarg, &v) || v < 1 || v > 4096)
-				return cmd_bad_usage(self, "-j/--workers: expected an integer from 1 to 4096, got \"%s\"", optarg);
-			workers = (long)v;
-			break;
-		case 'i':
-			items_file = optarg;
-			break;
-		case 't':
-			if (dur_parse(optarg, &o.timeout) < 0)
-				return cmd_bad_usage(self, "--timeout: expected %s, got \"%s\"", dur_expected(optarg), optarg);
-			break;
-		case 'F':
-			o.fail_fast = true;
-			break;
-		case 'I':
-			if (!parse_i64(optarg, &v) || v < 1)
-				return cmd_bad_usage(self, "--max-inflight: expected an integer from 1 to 9223372036854775807, got \"%s\"", optarg);
-			o.max_inflight = (long)v;
-			break;
-		case 'o':
-			if (!strcmp(optarg, "json"))
-				cli.output = POUT_JSON;
-			else if (!strcmp(optarg, "jsonl"))
-				cli.output = POUT_JSONL;
-			else if (!strcmp(optarg, "text"))
-				cli.output = POUT_TEXT;
-			else if (!strcmp(optarg, "none"))
-				cli.output = POUT_NONE;
-			else if (!strcmp(optarg, "summary"))
-				cli.output = POUT_SUMMARY;
-			else
-				return cmd_bad_usage(self, "--output: expected json, jsonl, text, summary or none, got \"%s\"", optarg);
-			break;
-		case 'C':
-			cmp = true;
-			break;
-		case 'h':
-			cmd_help(self);
-			return EXIT_OK;
-		case ':':
-			return cmd_bad_usage(self, "option '%s' needs a value", argv[optind - 1]);
-		default:
-			return cmd_bad_usage(self, "unknown option '%s'", argv[optind - 1]);
-		}
-	}
+	while ((c = getopt_long(argc, argv, ":j:o:h", pool_long_opts, NULL)) != -1)
+		if ((rc = parse_option(c, argv, pc)) >= 0)
+			return rc;
 	if (optind < argc)
 		return cmd_bad_usage(self, "unexpected argument '%s' (items come from --items FILE or stdin)", argv[optind]);
-	if (!task_name == !plugin)
+	if (!pc->task_name == !pc->plugin)
 		return cmd_bad_usage(self, "expected --task NAME or --task-plugin LIB.so:NAME");
-	if (task_name) {
-		o.task = task_builtin(task_name);
-		if (!o.task) {
-			err_line("piperun: pool: unknown task \"%s\" (built in: gcd, factorize, sleep)",
-				 task_name);
+	if (pc->task_name) {
+		pc->o.task = task_builtin(pc->task_name);
+		if (!pc->o.task) {
+			char *names = task_builtin_names(", ");
+			err_line("piperun: pool: unknown task \"%s\" (built in: %s)", pc->task_name,
+				 names);
+			free(names);
 			return EXIT_USAGE;
 		}
 	} else {
 		char *why = NULL;
-		o.task = task_plugin(plugin, &why);
-		if (!o.task) {
+		pc->o.task = task_plugin(pc->plugin, &why);
+		if (!pc->o.task) {
 			err_line("piperun: pool: --task-plugin %s", why);
 			free(why);
 			return EXIT_USAGE;
 		}
 	}
-	o.workers = workers < 1 ? 1 : (int)workers;
+	pc->o.workers = pc->workers < 1 ? 1 : (int)pc->workers;
+	return -1;
+}
 
+/* The items, from --items FILE or stdin.  Returns -1, else the exit
+ * status (a message said). */
+static int load_items(const struct pool_cmd *pc, struct pool_items *it)
+{
+	const char *file = pc->items_file;
 	int fd = 0;
-	if (items_file && strcmp(items_file, "-")) {
-		fd = open(items_file, O_RDONLY | O_CLOEXEC);
+	if (file && strcmp(file, "-")) {
+		fd = open(file, O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {
-			err_line("piperun: pool: %s: %s", items_file, strerror(errno));
+			err_line("piperun: pool: %s: %s", file, strerror(errno));
 			return EXIT_USAGE;
 		}
 	}
-	struct pool_items it = { 0 };
 	char *err = NULL;
-	int prc = pool_parse_fd(fd, &it, &err);
+	int prc = pool_parse_fd(fd, it, &err);
 	if (fd)
 		close(fd);
 	if (prc < 0) {
-		err_line("piperun: pool: %s: %s", items_file ? items_file : "<stdin>", err);
+		err_line("piperun: pool: %s: %s", file ? file : "<stdin>", err);
 		free(err);
-		pool_items_free(&it);
+		pool_items_free(it);
 		return EXIT_USAGE;
 	}
+	return -1;
+}
 
+/* -------------------------------------------------------------- emit */
+
+/* The run's header fields (json: before the summary, jsonl: after). */
+static void emit_head(struct jw *w, const struct pool_opts *o, const struct pool_stats *st)
+{
+	jw_kstr(w, "task", o->task->name);
+	jw_kstr(w, "mode", pool_mode_name(o->mode));
+	jw_kint(w, "workers", st->workers);
+	jw_knum(w, "duration_ms", st->wall_ms);
+	jw_knum(w, "cpu_ms", st->cpu_ms);
+}
+
+/* One item, one line, whatever an error says. */
+static void emit_text_item(struct fd_sink *out, size_t i, const struct pool_result *r)
+{
+	char line[512];
+	char *etext = r->status != POOL_OK && r->text ? ctl_escape(r->text, false) : NULL;
+	struct buf b = { 0 };
+	struct jw tw;
+	jw_init(&tw, buf_sink_write, &b, false);
+	if (r->status == POOL_OK && r->kind == PIPERUN_RESULT_INT)
+		jw_int(&tw, r->v.i);
+	else if (r->status == POOL_OK && r->kind == PIPERUN_RESULT_NUMBER)
+		jw_num(&tw, r->v.d);
+	else if (r->status == POOL_OK)
+		jw_raw(&tw, r->text);
+	snprintf(line, sizeof line, "%6zu  %-7s  %.400s\n", i,
+		 r->status == POOL_OK ? "ok" : r->status == POOL_ERROR ? "error" : "skipped",
+		 r->status == POOL_OK ? (b.p ? b.p : "") : etext ? etext : "");
+	fd_sink_write(out, line, strlen(line));
+	buf_free(&b);
+	free(etext);
+}
+
+static void emit(struct pool_cli *cli, const struct pool_opts *o, const struct pool_items *it,
+		 const struct pool_result *res, const struct pool_stats *st)
+{
+	struct jw *w = &cli->jw;
+	switch (cli->output) {
+	case POUT_JSON:
+		jw_obj(w, false);
+		emit_head(w, o, st);
+		pool_write_summary(w, st, it->n);
+		jw_key(w, "items");
+		jw_arr(w, false);
+		for (size_t i = 0; i < it->n; i++)
+			pool_write_item(w, it, i, &res[i]);
+		jw_arr_end(w);
+		jw_obj_end(w);
+		jw_newline(w);
+		break;
+	case POUT_JSONL:
+	case POUT_SUMMARY:
+		jw_obj(w, false);
+		pool_write_summary(w, st, it->n);
+		emit_head(w, o, st);
+		jw_obj_end(w);
+		jw_newline(w);
+		break;
+	case POUT_TEXT: {
+		for (size_t i = 0; i < it->n; i++)
+			emit_text_item(cli->out, i, &res[i]);
+		char line[512];
+		snprintf(line, sizeof line, "%zu items: %zu ok, %zu error, %zu skipped; %s, %d workers, %.1fms\n",
+			 it->n, st->ok, st->error, st->skipped, pool_mode_name(o->mode), st->workers,
+			 st->wall_ms);
+		fd_sink_write(cli->out, line, strlen(line));
+		break;
+	}
+	case POUT_NONE:
+		break;
+	}
+}
+
+/* --------------------------------------------------------------- run */
+
+/* One run, its results emitted.  Returns the exit status. */
+static int run_once(struct pool_cli *cli, struct pool_opts *o, const struct pool_items *it)
+{
+	if (cli->output == POUT_JSONL) {
+		o->on_result = on_result_jsonl;
+		o->ctx = cli;
+	}
+	struct pool_result *res = pool_results_alloc(it->n);
+	struct pool_stats st;
+	char *why = NULL;
+	if (pool_run(o, it, res, &st, &why) < 0) {
+		fprintf(stderr, "piperun: %s\n", why);
+		free(why);
+		pool_results_free(res, it->n);
+		return EXIT_RUNNER;
+	}
+	emit(cli, o, it, res, &st);
+	pool_results_free(res, it->n);
+	return st.error || st.skipped ? EXIT_JOBS_FAILED : EXIT_OK;
+}
+
+static int cmd_pool(int argc, char **argv)
+{
+	struct pool_cmd pc;
+	struct pool_items it = { 0 };
+	int rc = parse_args(argc, argv, &pc);
+	if (rc < 0)
+		rc = load_items(&pc, &it);
+	if (rc >= 0)
+		return rc;
 	struct fd_sink *out = xcalloc(1, sizeof *out);
 	out->fd = 1;
-	cli.out = out;
-	cli.items = &it;
+	struct pool_cli cli = { .output = pc.output, .out = out, .items = &it };
 	jw_init(&cli.jw, fd_sink_write, out, cli.output == POUT_JSON);
-	int rc;
-	if (cmp) {
-		rc = compare(&o, &it, out);
-	} else {
-		if (cli.output == POUT_JSONL) {
-			o.on_result = on_result_jsonl;
-			o.ctx = &cli;
-		}
-		struct pool_result *res = pool_results_alloc(it.n);
-		struct pool_stats st;
-		if (pool_run(&o, &it, res, &st) < 0) {
-			pool_results_free(res, it.n);
-			pool_items_free(&it);
-			free(out);
-			return EXIT_RUNNER;
-		}
-		struct jw *w = &cli.jw;
-		switch (cli.output) {
-		case POUT_JSON:
-			jw_obj(w, false);
-			jw_kstr(w, "task", o.task->name);
-			jw_kstr(w, "mode", pool_mode_name(o.mode));
-			jw_kint(w, "workers", st.workers);
-			jw_knum(w, "duration_ms", st.wall_ms);
-			jw_knum(w, "cpu_ms", st.cpu_ms);
-			pool_write_summary(w, &st, it.n);
-			jw_key(w, "items");
-			jw_arr(w, false);
-			for (size_t i = 0; i < it.n; i++)
-				pool_write_item(w, &it, i, &res[i]);
-			jw_arr_end(w);
-			jw_obj_end(w);
-			jw_newline(w);
-			break;
-		case POUT_JSONL:
-		case POUT_SUMMARY:
-			jw_obj(w, false);
-			pool_write_summary(w, &st, it.n);
-			jw_kstr(w, "task", o.task->name);
-			jw_kstr(w, "mode", pool_mode_name(o.mode));
-			jw_kint(w, "workers", st.workers);
-			jw_knum(w, "duration_ms", st.wall_ms);
-			jw_knum(w, "cpu_ms", st.cpu_ms);
-			jw_obj_end(w);
-			jw_newline(w);
-			break;
-		case POUT_TEXT: {
-			char line[512];
-			for (size_t i = 0; i < it.n; i++) {
-				/* one item, one line, whatever an error says */
-				char *etext = res[i].status != POOL_OK && res[i].text
-					      ? ctl_escape(res[i].text, false) : NULL;
-				struct buf b = { 0 };
-				struct jw tw;
-				jw_init(&tw, buf_sink_write, &b, false);
-				if (res[i].status == POOL_OK && res[i].kind == PIPERUN_RESULT_INT)
-					jw_int(&tw, res[i].v.i);
-				else if (res[i].status == POOL_OK && res[i].kind == PIPERUN_RESULT_NUMBER)
-					jw_num(&tw, res[i].v.d);
-				else if (res[i].status == POOL_OK)
-					jw_raw(&tw, res[i].text);
-				snprintf(line, sizeof line, "%6zu  %-7s  %.400s\n", i,
-					 res[i].status == POOL_OK ? "ok" : res[i].status == POOL_ERROR ? "error" : "skipped",
-					 res[i].status == POOL_OK ? (b.p ? b.p : "") : etext ? etext : "");
-				fd_sink_write(out, line, strlen(line));
-				buf_free(&b);
-				free(etext);
-			}
-			snprintf(line, sizeof line, "%zu items: %zu ok, %zu error, %zu skipped; %s, %d workers, %.1fms\n",
-				 it.n, st.ok, st.error, st.skipped, pool_mode_name(o.mode), st.workers, st.wall_ms);
-			fd_sink_write(out, line, strlen(line));
-			break;
-		}
-		case POUT_NONE:
-			break;
-		}
-		rc = st.error || st.skipped ? EXIT_JOBS_FAILED : EXIT_OK;
-		pool_results_free(res, it.n);
+	rc = pc.compare ? compare(&pc.o, &it, out) : run_once(&cli, &pc.o, &it);
+	if (rc == EXIT_RUNNER && !pc.compare) {
+		/* the pool could not run: nothing was written */
+		free(out);
+		pool_items_free(&it);
+		return rc;
 	}
 	if (fd_sink_flush(out) < 0) {
 		/* a reader that went away ends us as it would any filter */

@@ -51,7 +51,12 @@ static int steps_host_main(int argc, char **argv)
 		free(why);
 		return EXIT_USAGE;
 	}
-	int rc = steps_run(s, 0, 1, 4);
+	why = NULL;
+	int rc = steps_run(s, 0, 1, 4, &why);
+	if (why) {
+		fprintf(stderr, "piperun: %s\n", why);
+		free(why);
+	}
 	steps_spec_free(s);
 	return rc;
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* piperun-task.h - the task ABI of `piperun pool` (version 1).
+/* piperun-task.h - the task ABI of `piperun pool` (version 2; plugins
+ * built for version 1 still load).
  *
  * A task maps one item (an array of arguments) to one result.  A plugin
  * is a shared object exporting, for a task NAME, the symbol
@@ -20,7 +21,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PIPERUN_TASK_ABI 1
+/* 2 added struct piperun_task's timer (at its end); a version 1 task is
+ * read as one whose timer is NULL. */
+#define PIPERUN_TASK_ABI 2
 
 /* One argument of an item. */
 enum piperun_arg_type { PIPERUN_ARG_INT, PIPERUN_ARG_NUMBER, PIPERUN_ARG_STRING,
@@ -75,6 +78,17 @@ struct piperun_task {
 	void (*free_result)(struct piperun_result *res);
 	/* Once per worker after its last item; may be NULL. */
 	void (*fini)(void *state);
+
+	/* ABI 2, may be NULL: the task is a wait, so an event loop (pool's
+	 * async mode, a steps job's async engine) does not call run() but
+	 * sets a timer, and many items wait side by side.  timer() checks
+	 * an item's arguments and gives the seconds to wait (at most the
+	 * item's timeout is waited: beyond it the item times out); the item's
+	 * result is then that number.  Returns 0, or -1 with an ERROR result
+	 * in *res (the item fails).  Must be thread-safe, and agree with
+	 * run(), which the other modes call. */
+	int (*timer)(const struct piperun_arg *args, size_t nargs, double *secs,
+		     struct piperun_result *res);
 };
 
 #endif

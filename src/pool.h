@@ -92,9 +92,10 @@ int pool_result_text(const struct piperun_task *t, struct piperun_result *res,
 		     char **text, size_t *len);
 
 /* Run the task over every item; results[i] for item i.  Returns 0, or -1
- * when the pool itself could not run (message on stderr). */
+ * when the pool itself could not run, with why (malloc'd, the caller's;
+ * "pool: ..." for a "piperun: " prefix).  Prints nothing. */
 int pool_run(const struct pool_opts *o, const struct pool_items *it,
-	     struct pool_result *results, struct pool_stats *st);
+	     struct pool_result *results, struct pool_stats *st, char **why);
 /* Results for n items, zeroed (POOL_PENDING), in prefaulted memory. */
 struct pool_result *pool_results_alloc(size_t n);
 void pool_results_free(struct pool_result *r, size_t n);

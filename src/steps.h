@@ -20,9 +20,9 @@
  *
  * Two engines run the same workers, with the same results:
  *
- *   thread  worker threads, queues with a mutex and two condition
- *           variables (no busy waiting); a run/coprocess worker waits on
- *           its child through an event loop of its own;
+ *   thread  worker threads, bounded work queues (workq.h: a mutex and
+ *           two condition variables, no busy waiting); a run/coprocess
+ *           worker waits on its child through an event loop of its own;
  *   async   one thread, one event loop: every worker is a state machine
  *           and a scheduler moves items whenever something happened.
  *
@@ -44,7 +44,10 @@
 /* Run the items (a count, or lines read from in_fd) through the steps,
  * final items to out_fd.  Returns the host's exit status: 0 every item
  * came through, 1 some failed (or on_error stopped the job), 2 the steps
- * could not run (message on stderr), 128+N stopped by signal N. */
-int steps_run(const struct steps_spec *s, int in_fd, int out_fd, int info_fd);
+ * could not run (*why: the message, malloc'd, the caller's to print
+ * after "piperun: " and free), 128+N stopped by signal N (it dies of
+ * it first: see die_of_signal).  Prints nothing of its own but the
+ * warnings of coprocess steps (the job's stderr, as they happen). */
+int steps_run(const struct steps_spec *s, int in_fd, int out_fd, int info_fd, char **why);
 
 #endif

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* task-sleep.c - wait the given seconds: the I/O stand-in of the seed
- * (Items 68, 75).  In async mode piperun does not call run(): a sleep
- * item becomes a timer on the event loop (pool.c). */
+ * (Items 68, 75).  It declares a timer (piperun-task.h), so in an event
+ * loop (pool's async mode, a steps job's async engine) piperun does not
+ * call run(): a sleep item becomes a timer and the items wait side by
+ * side. */
 #include "config.h"
 #include "task.h"
 #include "util.h"
@@ -11,12 +13,9 @@
 #include <stdlib.h>
 #include <time.h>
 
-int task_sleep_seconds(const struct piperun_arg *args, size_t nargs, double *secs,
-		       struct piperun_result *res);
-
-/* The one argument, in seconds; shared with the async path. */
-int task_sleep_seconds(const struct piperun_arg *args, size_t nargs, double *secs,
-		       struct piperun_result *res)
+/* The one argument, in seconds: run()'s and the timer's. */
+static int sleep_seconds(const struct piperun_arg *args, size_t nargs, double *secs,
+			 struct piperun_result *res)
 {
 	if (nargs != 1 || (args[0].type != PIPERUN_ARG_INT && args[0].type != PIPERUN_ARG_NUMBER))
 		return task_error(res, "sleep takes 1 number of seconds"), -1;
@@ -30,7 +29,7 @@ static int sleep_run(const struct piperun_task_ctx *ctx, const struct piperun_ar
 		     size_t nargs, struct piperun_result *res)
 {
 	double secs;
-	if (task_sleep_seconds(args, nargs, &secs, res) < 0)
+	if (sleep_seconds(args, nargs, &secs, res) < 0)
 		return 0;
 	/* in slices, asking expired() between them: a per-item timeout or a
 	 * stopping job ends the wait within SLICE_MS */
@@ -66,4 +65,5 @@ const struct piperun_task task_sleep = {
 	.name = "sleep",
 	.run = sleep_run,
 	.free_result = free_text,
+	.timer = sleep_seconds,
 };

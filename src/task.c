@@ -6,15 +6,29 @@
 
 #include <dlfcn.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* The registry of built-in tasks: one row per task-*.c. */
+static const struct piperun_task *const builtins[] = {
+	&task_gcd, &task_factorize, &task_sleep,
+};
+
+char *task_builtin_names(const char *last_sep)
+{
+	struct buf b = { 0 };
+	for (size_t i = 0; i < ARRAY_SIZE(builtins); i++) {
+		if (i)
+			buf_addstr(&b, i + 1 == ARRAY_SIZE(builtins) ? last_sep : ", ");
+		buf_addstr(&b, builtins[i]->name);
+	}
+	return buf_detach(&b);
+}
+
 const struct piperun_task *task_builtin(const char *name)
 {
-	static const struct piperun_task *const builtins[] = {
-		&task_gcd, &task_factorize, &task_sleep,
-	};
 	for (size_t i = 0; i < ARRAY_SIZE(builtins); i++)
 		if (!strcmp(builtins[i]->name, name))
 			return builtins[i];
@@ -43,10 +57,15 @@ const struct piperun_task *task_plugin(const char *spec, char **why)
 	const struct piperun_task *t = dlsym(h, sym);
 	if (!t) {
 		*why = xasprintf("%s has no task \"%s\" (symbol %s)", lib, colon + 1, sym);
-	} else if (t->abi != PIPERUN_TASK_ABI || !t->run) {
+	} else if (t->abi < 1 || t->abi > PIPERUN_TASK_ABI || !t->run) {
 		*why = xasprintf("%s: task \"%s\" is for task ABI %d, this piperun speaks %d",
 				 lib, colon + 1, t->abi, PIPERUN_TASK_ABI);
 		t = NULL;
+	} else if (t->abi == 1) {
+		/* its struct ends before timer: read no further */
+		struct piperun_task *v1 = xcalloc(1, sizeof *v1);
+		memcpy(v1, t, offsetof(struct piperun_task, timer));
+		t = v1; /* lives as long as the handle */
 	}
 	free(sym);
 	free(lib);
@@ -67,4 +86,17 @@ int task_error(struct piperun_result *res, const char *fmt, ...)
 int task_expired(const struct piperun_task_ctx *ctx)
 {
 	return ctx->deadline_ms > 0 && now_ms() >= ctx->deadline_ms;
+}
+
+void task_call(const struct piperun_task *t, struct piperun_task_ctx *ctx,
+	       const struct piperun_arg *args, size_t nargs, double start_ms,
+	       double timeout_ms, struct piperun_result *res)
+{
+	ctx->abi = t->abi; /* what the task was built for */
+	if (!ctx->expired)
+		ctx->expired = task_expired;
+	ctx->deadline_ms = timeout_ms > 0 ? start_ms + timeout_ms : 0;
+	*res = (struct piperun_result){ .kind = PIPERUN_RESULT_ERROR };
+	if (t->run(ctx, args, nargs, res) != 0 && res->kind != PIPERUN_RESULT_ERROR)
+		res->kind = PIPERUN_RESULT_ERROR;
 }

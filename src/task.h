@@ -12,6 +12,9 @@ extern const struct piperun_task task_sleep;
 
 /* A built-in task by name, or NULL. */
 const struct piperun_task *task_builtin(const char *name);
+/* The built-ins' names for a message, in registry order: "gcd,
+ * factorize" then last_sep (", " or " or ") and "sleep".  Malloc'd. */
+char *task_builtin_names(const char *last_sep);
 /* "LIB.so:NAME": dlopen LIB.so, find piperun_task_NAME, check its ABI.
  * Returns NULL and a message in *why. */
 const struct piperun_task *task_plugin(const char *spec, char **why);
@@ -20,5 +23,15 @@ int task_error(struct piperun_result *res, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* The common expired() (monotonic clock against ctx->deadline_ms). */
 int task_expired(const struct piperun_task_ctx *ctx);
+/* Call t->run() for one item: ctx is the caller's (it may sit first in
+ * a larger struct its expired() reads) with state and expired (NULL:
+ * task_expired) filled in; task_call sets its abi (the task's) and its
+ * deadline,
+ * timeout_ms after start_ms (none if timeout_ms <= 0).  *res is the
+ * result, an ERROR one when run() failed; its text is the caller's to
+ * release through t->free_result. */
+void task_call(const struct piperun_task *t, struct piperun_task_ctx *ctx,
+	       const struct piperun_arg *args, size_t nargs, double start_ms,
+	       double timeout_ms, struct piperun_result *res);
 
 #endif

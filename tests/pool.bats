@@ -64,6 +64,18 @@ for l in open(sys.argv[1]):
 	[ "$(jqo '.items[0].result | @json')" = '{"steps":111,"peak":9232}' ]
 }
 
+@test "a plugin built for task ABI 1 still loads, in every mode, and its context says ABI 1" {
+	seq 1 200 > "$BATS_TEST_TMPDIR/n"
+	pr pool --task-plugin "$ABI1_PLUGIN:abi1" --compare -j 2 --items "$BATS_TEST_TMPDIR/n"
+	assert_success
+	for m in serial thread process async; do
+		assert_line --regexp "^$m +[0-9]+ +[0-9.]+ +[0-9.]+ +[0-9.]+x +yes$"
+	done
+	pr pool --task-plugin "$ABI1_PLUGIN:abi1" --mode async <<<'41'
+	assert_success
+	[ "$(jqo '.items[0].result')" = 42 ]
+}
+
 @test "task errors are reported with their item index; the others complete; exit 1" {
 	printf '12 18\n0 5\n100 75\n1.5 3\n99999999999999999999 4\n[12, "x"]\n' > "$BATS_TEST_TMPDIR/i"
 	for m in serial thread process async; do

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* pool-int.h - what the files of the task pool share (pool.h is its
+ * interface): one item's arguments and result, running one item, and
+ * the engines pool_run() chooses from.  Not for other modules. */
+#ifndef PIPERUN_POOL_INT_H
+#define PIPERUN_POOL_INT_H
+
+#include "pool.h"
+
+#include <string.h>
+
+/* Argument k as the task ABI has it (inline: it runs once per argument
+ * of every item). */
+static inline void pool_get_arg(const struct pool_items *it, size_t k, struct piperun_arg *a)
+{
+	memset(a, 0, sizeof *a);
+	a->type = (enum piperun_arg_type)it->types[k];
+	switch (a->type) {
+	case PIPERUN_ARG_INT:
+		a->i = it->vals[k];
+		a->d = (double)a->i;
+		break;
+	case PIPERUN_ARG_NUMBER:
+		memcpy(&a->d, &it->vals[k], sizeof a->d);
+		break;
+	default:
+		a->s = it->strings[it->vals[k]];
+	}
+}
+
+/* pool.c: one item, serial and thread modes */
+void pool_set_result(struct pool_result *r, const struct piperun_task *t,
+		     struct piperun_result *res, double dur, int worker);
+struct piperun_arg *pool_item_args(const struct pool_items *it, size_t i,
+				   struct piperun_arg local[16], size_t *na);
+void pool_run_one(const struct pool_opts *o, void *state, const struct pool_items *it,
+		  size_t i, struct pool_result *r, int worker, double *clock);
+void pool_skip_rest(struct pool_result *res, size_t n);
+void pool_run_serial(const struct pool_opts *o, const struct pool_items *it,
+		     struct pool_result *res);
+
+/* pool-async.c */
+int pool_run_async(const struct pool_opts *o, const struct pool_items *it,
+		   struct pool_result *res, char **why);
+
+/* pool-process.c */
+int pool_run_processes(const struct pool_opts *o, const struct pool_items *it,
+		       struct pool_result *res, char **why);
+
+#endif

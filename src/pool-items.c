@@ -1,0 +1,320 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* pool-items.c - a pool's items: parsed compactly from lines, one
+ * item's arguments as the task ABI has them, a result as an item's text. */
+#include "config.h"
+#include "pool-int.h"
+#include "spec.h"
+#include "util.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void grow_args(struct pool_items *it, size_t need)
+{
+	if (need <= it->args_cap)
+		return;
+	size_t cap = it->args_cap ? it->args_cap : 64;
+	while (cap < need)
+		cap *= 2;
+	it->vals = xrealloc(it->vals, cap * sizeof *it->vals);
+	it->types = xrealloc(it->types, cap);
+	it->args_cap = cap;
+}
+
+static void put_arg(struct pool_items *it, const struct piperun_arg *a)
+{
+	grow_args(it, it->nargs + 1);
+	size_t k = it->nargs++;
+	it->types[k] = (uint8_t)a->type;
+	switch (a->type) {
+	case PIPERUN_ARG_INT:
+		it->vals[k] = a->i;
+		break;
+	case PIPERUN_ARG_NUMBER:
+		memcpy(&it->vals[k], &a->d, sizeof a->d);
+		break;
+	default:
+		xgrow(&it->strings, &it->strings_cap, it->nstrings + 1, sizeof *it->strings);
+		it->strings[it->nstrings] = (char *)a->s; /* ownership passes */
+		it->vals[k] = (int64_t)it->nstrings++;
+	}
+}
+
+/* One number token: an int64 when it is one, else a double (an integer
+ * too big for int64 stays a NUMBER: tasks say "overflow"). */
+static int parse_number(const char *p, size_t len, struct piperun_arg *a)
+{
+	/* the common case, plain decimal integers, without strtoll */
+	{
+		size_t k = 0;
+		bool neg = false;
+		if (k < len && (p[k] == '-' || p[k] == '+'))
+			neg = p[k++] == '-';
+		if (k < len && len - k <= 18) {
+			uint64_t v = 0;
+			size_t d = k;
+			while (k < len && p[k] >= '0' && p[k] <= '9')
+				v = v * 10 + (uint64_t)(p[k++] - '0');
+			if (k == len && k > d) {
+				a->type = PIPERUN_ARG_INT;
+				a->i = neg ? -(int64_t)v : (int64_t)v;
+				a->d = (double)a->i;
+				return 0;
+			}
+		}
+	}
+	char tok[64];
+	if (!len || len >= sizeof tok)
+		return -1;
+	memcpy(tok, p, len);
+	tok[len] = 0;
+	const char *q = tok;
+	if (*q == '-' || *q == '+')
+		q++;
+	if (!*q)
+		return -1;
+	bool integral = strspn(q, "0123456789") == strlen(q);
+	char *end;
+	if (integral) {
+		errno = 0;
+		long long v = strtoll(tok, &end, 10);
+		if (!errno && !*end) {
+			a->type = PIPERUN_ARG_INT;
+			a->i = v;
+			a->d = (double)v;
+			return 0;
+		}
+	}
+	/* decimal only: strtod would also take hex, inf and nan */
+	if (strspn(q, "0123456789.eE+-") != strlen(q))
+		return -1;
+	errno = 0;
+	double d = strtod(tok, &end);
+	if (*end || !isfinite(d))
+		return -1;
+	a->type = PIPERUN_ARG_NUMBER;
+	a->d = d;
+	return 0;
+}
+
+/* "[1, 2, 3]" with numbers only; returns -1 to let the full JSON parser
+ * decide anything else. */
+static int parse_number_array(const char *p, size_t len, struct pool_items *it)
+{
+	size_t start = it->nargs;
+	const char *e = p + len;
+	p++; /* '[' */
+	while (p < e && (*p == ' ' || *p == '\t'))
+		p++;
+	if (p < e && *p == ']')
+		return 0;
+	for (;;) {
+		const char *t = p;
+		while (p < e && !strchr(" \t,]", *p))
+			p++;
+		struct piperun_arg a;
+		if (parse_number(t, (size_t)(p - t), &a) < 0)
+			goto fallback;
+		put_arg(it, &a);
+		while (p < e && (*p == ' ' || *p == '\t'))
+			p++;
+		if (p < e && *p == ',') {
+			p++;
+			while (p < e && (*p == ' ' || *p == '\t'))
+				p++;
+			continue;
+		}
+		if (p < e && *p == ']') {
+			p++;
+			while (p < e && (*p == ' ' || *p == '\t'))
+				p++;
+			if (p == e)
+				return 0;
+		}
+		goto fallback;
+	}
+fallback:
+	it->nargs = start;
+	return -1;
+}
+
+static int add_line(struct pool_items *it, const char *p, size_t len, size_t lineno, char **err)
+{
+	while (len && (*p == ' ' || *p == '\t' || *p == '\r'))
+		p++, len--;
+	while (len && (p[len - 1] == ' ' || p[len - 1] == '\t' || p[len - 1] == '\r'))
+		len--;
+	if (!len)
+		return 0;
+	size_t arg0 = it->nargs;
+	if (*p == '[') {
+		if (parse_number_array(p, len, it) < 0) {
+			char *why = NULL;
+			struct piperun_arg *args = NULL;
+			size_t nargs = 0;
+			if (spec_parse_item_array(p, len, &args, &nargs, &why) < 0) {
+				*err = xasprintf("line %zu: %s", lineno, why);
+				free(why);
+				return -1;
+			}
+			for (size_t k = 0; k < nargs; k++)
+				put_arg(it, &args[k]);
+			free(args);
+		}
+	} else {
+		const char *e = p + len;
+		while (p < e) {
+			const char *t = p;
+			while (p < e && *p != ' ' && *p != '\t')
+				p++;
+			struct piperun_arg a;
+			if (parse_number(t, (size_t)(p - t), &a) == 0) {
+				put_arg(it, &a);
+			} else {
+				it->nargs = arg0;
+				*err = xasprintf("line %zu: expected numbers or a JSON array, got \"%.*s\"",
+						 lineno, (int)((p - t) > 40 ? 40 : (p - t)), t);
+				return -1;
+			}
+			while (p < e && (*p == ' ' || *p == '\t'))
+				p++;
+		}
+	}
+	if (it->nargs > UINT32_MAX) {
+		*err = xasprintf("line %zu: too many arguments in all", lineno);
+		return -1;
+	}
+	xgrow(&it->arg0, &it->cap, it->n + 2, sizeof *it->arg0);
+	it->arg0[it->n++] = (uint32_t)arg0;
+	it->arg0[it->n] = (uint32_t)it->nargs;
+	return 0;
+}
+
+int pool_parse_text(const char *text, size_t len, struct pool_items *it, char **err)
+{
+	/* size the arrays once: growing them a million times costs */
+	size_t lines = 1;
+	for (const char *q = text; (q = memchr(q, '\n', (size_t)(text + len - q))); q++)
+		lines++;
+	xgrow(&it->arg0, &it->cap, it->n + lines + 1, sizeof *it->arg0);
+	grow_args(it, it->nargs + 2 * lines);
+	size_t lineno = 0;
+	const char *p = text, *e = text + len;
+	while (p < e) {
+		const char *nl = memchr(p, '\n', (size_t)(e - p));
+		size_t l = nl ? (size_t)(nl - p) : (size_t)(e - p);
+		lineno++;
+		if (memchr(p, 0, l)) {
+			*err = xasprintf("line %zu: a NUL byte", lineno);
+			return -1;
+		}
+		if (add_line(it, p, l, lineno, err) < 0)
+			return -1;
+		p += l + (nl ? 1 : 0);
+	}
+	return 0;
+}
+
+int pool_parse_fd(int fd, struct pool_items *it, char **err)
+{
+	struct buf b = { 0 };
+	struct stat sb;
+	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0)
+		buf_reserve(&b, (size_t)sb.st_size + 1);
+	for (;;) {
+		buf_reserve(&b, 1 << 16);
+		ssize_t r = read(fd, b.p + b.len, b.cap - b.len - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			*err = xasprintf("cannot read items: %s", strerror(errno));
+			buf_free(&b);
+			return -1;
+		}
+		if (!r)
+			break;
+		b.len += (size_t)r;
+	}
+	int rc = pool_parse_text(b.p ? b.p : "", b.len, it, err);
+	buf_free(&b);
+	return rc;
+}
+
+int pool_parse_one(struct pool_items *it, const char *p, size_t len,
+		   struct piperun_arg **args, size_t *nargs, char **err)
+{
+	for (size_t i = 0; i < it->nstrings; i++)
+		free(it->strings[i]);
+	it->nstrings = 0;
+	it->nargs = 0;
+	it->n = 0;
+	if (memchr(p, 0, len)) {
+		*err = xstrdup("a NUL byte");
+		return -1;
+	}
+	if (add_line(it, p, len, 1, err) < 0) {
+		/* "line 1: " says nothing here */
+		if (!strncmp(*err, "line 1: ", 8))
+			memmove(*err, *err + 8, strlen(*err + 8) + 1);
+		return -1;
+	}
+	*nargs = it->n ? it->arg0[1] - it->arg0[0] : 0;
+	xgrow(args, &it->scratch_cap, *nargs ? *nargs : 1, sizeof **args);
+	for (size_t k = 0; k < *nargs; k++)
+		pool_get_arg(it, k, &(*args)[k]);
+	return 0;
+}
+
+int pool_result_text(const struct piperun_task *t, struct piperun_result *res,
+		     char **text, size_t *len)
+{
+	int rc = 0;
+	char b[40];
+	switch (res->kind) {
+	case PIPERUN_RESULT_INT:
+		*len = (size_t)snprintf(b, sizeof b, "%" PRId64, res->i);
+		*text = xstrndup(b, *len);
+		break;
+	case PIPERUN_RESULT_NUMBER:
+		if (!isfinite(res->d)) {
+			*text = xstrdup("the task returned a number that is not finite");
+			rc = -1;
+			break;
+		}
+		*len = (size_t)snprintf(b, sizeof b, "%.17g", res->d);
+		*text = xstrndup(b, *len);
+		break;
+	case PIPERUN_RESULT_JSON:
+		if (res->text && spec_json_text_valid(res->text) && !strchr(res->text, '\n')) {
+			*text = xstrdup(res->text);
+			*len = strlen(*text);
+		} else {
+			*text = xstrdup("the task returned a result that is not one line of JSON");
+			rc = -1;
+		}
+		break;
+	default:
+		*text = xstrdup(res->text ? res->text : "failed");
+		rc = -1;
+	}
+	if (res->text && t->free_result)
+		t->free_result(res);
+	return rc;
+}
+
+void pool_items_free(struct pool_items *it)
+{
+	for (size_t i = 0; i < it->nstrings; i++)
+		free(it->strings[i]);
+	free(it->strings);
+	free(it->vals);
+	free(it->types);
+	free(it->arg0);
+	memset(it, 0, sizeof *it);
+}

@@ -1,0 +1,306 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* steps-cop.c - coprocess steps: one long-running child per worker, one line
+ * in, one line out (see steps.h). */
+#include "config.h"
+#include "steps-int.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void cop_on_pid(struct watch *wt, uint32_t ev);
+static void cop_on_io(struct watch *wt, uint32_t ev);
+
+struct item *infl_at(struct worker *w, size_t i)
+{
+	return &w->infl[(w->in_head + i) % w->in_cap];
+}
+
+static void cop_events(struct worker *w)
+{
+	if (w->fd_w < 0)
+		return;
+	bool out = w->wbuf.len > w->woff;
+	if (w->fd_w == w->fd_r) {
+		if (w->w_r.active)
+			loop_mod(w->loop, &w->w_r, EPOLLIN | (out ? EPOLLOUT : 0));
+	} else if (out && !w->w_w.active) {
+		loop_add(w->loop, &w->w_w, w->fd_w, EPOLLOUT, cop_on_io, w);
+	} else if (!out && w->w_w.active) {
+		loop_del(w->loop, &w->w_w);
+	}
+}
+
+static void on_stall(struct timer *t);
+
+/* The head item's clocks (its timeout, the stall warning) start now: it
+ * was sent to an idle coprocess, or the item before it was answered. */
+static void head_clock(struct worker *w)
+{
+	struct step *st = w->st;
+	timer_stop(w->loop, &w->t_deadline);
+	timer_stop(w->loop, &w->t_stall);
+	if (w->nin && st->timeout_ms > 0)
+		timer_start(w->loop, &w->t_deadline, now_ms() + st->timeout_ms, on_deadline, w);
+	if (w->nin && st->stall_ms > 0 && !__atomic_load_n(&st->stall_warned, __ATOMIC_RELAXED))
+		timer_start(w->loop, &w->t_stall, now_ms() + st->stall_ms, on_stall, w);
+}
+
+static int cop_spawn(struct worker *w, char **why)
+{
+	const struct step_spec *sp = w->st->sp;
+	if (sp->pty) {
+		int m, s;
+		if (open_pty(&m, &s) < 0) {
+			*why = xasprintf("cannot start %s: pseudo-terminal: %s", sp->argv[0], strerror(errno));
+			return -1;
+		}
+		int rc = child_spawn(w, sp->argv, s, s, why);
+		close(s);
+		if (rc < 0) {
+			close(m);
+			return -1;
+		}
+		w->fd_r = w->fd_w = m;
+	} else {
+		if (spawn_piped(w, sp->argv, -1, why) < 0)
+			return -1;
+		set_nonblock(w->fd_w);
+	}
+	set_nonblock(w->fd_r);
+	loop_add(w->loop, &w->w_pid, w->pidfd, EPOLLIN, cop_on_pid, w);
+	loop_add(w->loop, &w->w_r, w->fd_r, EPOLLIN, cop_on_io, w);
+	w->closing = false;
+	w->spawned = true;
+	/* everything not answered yet goes to the new process */
+	w->wbuf.len = w->woff = 0;
+	for (size_t i = 0; i < w->nin; i++) {
+		buf_add(&w->wbuf, infl_at(w, i)->text, infl_at(w, i)->len);
+		buf_addch(&w->wbuf, '\n');
+	}
+	write_some(w);
+	cop_events(w);
+	head_clock(w);
+	return 0;
+}
+
+/* Every item in flight fails with why (a coprocess that cannot start). */
+void cop_fail_all(struct worker *w, const char *why)
+{
+	while (w->nin) {
+		struct item it = *infl_at(w, 0);
+		w->in_head = (w->in_head + 1) % w->in_cap;
+		w->nin--;
+		fail_item(w, &it, -1, 0, xstrdup(why));
+	}
+	timer_stop(w->loop, &w->t_stall);
+	busy_end(w);
+}
+
+void cop_send(struct worker *w, const struct item *items, size_t n)
+{
+	if (w->nin + n > w->in_cap) {
+		size_t cap = w->in_cap ? w->in_cap * 2 : 16;
+		while (cap < w->nin + n)
+			cap *= 2;
+		struct item *r = xmalloc(cap * sizeof *r);
+		for (size_t i = 0; i < w->nin; i++)
+			r[i] = *infl_at(w, i);
+		free(w->infl);
+		w->infl = r;
+		w->in_head = 0;
+		w->in_cap = cap;
+	}
+	bool was_empty = !w->nin;
+	for (size_t i = 0; i < n; i++) {
+		w->infl[(w->in_head + w->nin++) % w->in_cap] = items[i];
+		if (w->pid > 0) {
+			buf_add(&w->wbuf, items[i].text, items[i].len);
+			buf_addch(&w->wbuf, '\n');
+		}
+	}
+	busy_begin(w);
+	if (w->pid <= 0) {
+		char *why = NULL;
+		if (w->spawned)
+			STAT_ADD(w->s.restarts, 1);
+		if (cop_spawn(w, &why) < 0) {
+			cop_fail_all(w, why);
+			free(why);
+		}
+		return;
+	}
+	write_some(w);
+	cop_events(w);
+	if (was_empty)
+		head_clock(w);
+}
+
+static void cop_answer(struct worker *w, const char *line, size_t len)
+{
+	/* a child already signalled (item timeout, stop) may still answer:
+	 * its head item fails with it, whatever it wrote */
+	if (w->timed_out || w->killed_for_stop)
+		return;
+	if (!w->nin) {
+		/* more lines than items: say so once, count them all */
+		struct step *st = w->st;
+		pthread_mutex_lock(&w->e->fmu);
+		bool first = !st->stray_lines++;
+		pthread_mutex_unlock(&w->e->fmu);
+		if (first)
+			fprintf(stderr, "piperun: step %s: the coprocess wrote a line no item was waiting for (one line in, one line out)\n",
+				st->sp->name);
+		return;
+	}
+	struct item it = *infl_at(w, 0);
+	w->in_head = (w->in_head + 1) % w->in_cap;
+	w->nin--;
+	if (len && line[len - 1] == '\r' && w->st->sp->pty)
+		len--;
+	if (memchr(line, 0, len)) {
+		fail_item(w, &it, 0, 0, xstrdup("its answer holds a NUL byte (an item is a line of text)"));
+	} else {
+		struct item res = { xstrndup(line, len), len, it.seq };
+		item_free(&it);
+		worker_emit(w, res);
+	}
+	if (!w->nin)
+		busy_end(w);
+	head_clock(w);
+}
+
+static void cop_take_lines(struct worker *w)
+{
+	size_t off = 0;
+	char *nl;
+	if (!w->rbuf.len)
+		return;
+	while ((nl = memchr(w->rbuf.p + off, '\n', w->rbuf.len - off))) {
+		cop_answer(w, w->rbuf.p + off, (size_t)(nl - (w->rbuf.p + off)));
+		off = (size_t)(nl - w->rbuf.p) + 1;
+	}
+	memmove(w->rbuf.p, w->rbuf.p + off, w->rbuf.len - off);
+	w->rbuf.len -= off;
+}
+
+static void cop_on_io(struct watch *wt, uint32_t ev)
+{
+	struct worker *w = wt->data;
+	if (wt == &w->w_w || (ev & EPOLLOUT)) {
+		write_some(w);
+		cop_events(w);
+	}
+	if (wt == &w->w_r && (ev & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
+		bool open = read_some(w, false);
+		cop_take_lines(w);
+		if (!open || w->overflow) {
+			/* it closed its output: it is ending (the pidfd says how) */
+			if (w->fd_r == w->fd_w)
+				w->fd_w = -1;
+			close_watched(w, &w->fd_r, &w->w_r);
+			if (w->overflow)
+				worker_kill(w, SIGKILL);
+		}
+	}
+}
+
+/* The coprocess has held its oldest item for stall_warning without an
+ * answer: most likely it buffers its output (stdio does on a pipe) and
+ * waits for more input, which waits for its answers, until the item or
+ * job timeout.  Say so once per step, in the job's stderr (this host's)
+ * and, through the counts, in its record. */
+static void on_stall(struct timer *t)
+{
+	struct worker *w = t->data;
+	struct step *st = w->st;
+	/* answers may be there unread (thread mode: this worker waited for
+	 * room downstream); an answer restarts the clock */
+	if (w->w_r.active)
+		cop_on_io(&w->w_r, EPOLLIN);
+	if (!w->nin || w->pid <= 0 || w->fd_r < 0 || timer_armed(&w->t_stall) || w->timed_out ||
+	    w->killed_for_stop || engine_stopping(w->e))
+		return;
+	if (__atomic_exchange_n(&st->stall_warned, true, __ATOMIC_ACQ_REL))
+		return;
+	const struct step_spec *sp = st->sp;
+	st->stall_seq = infl_at(w, 0)->seq;
+	st->stall_msg = xasprintf(
+		"coprocess %s has had an item for %gs without an answer; %s"
+		"make it write each answer at once (sed -u, python3 -u, stdbuf -oL CMD, "
+		"awk: fflush() after print); if it is only slow, raise the step's stall_warning",
+		sp->argv[0], st->stall_ms / 1000,
+		sp->pty ? "if it buffers its output, "
+			: "a program that buffers its output on a pipe answers only when its "
+			  "input ends: set \"pty\": true on the step, or ");
+	fprintf(stderr, "piperun: step %s: %s\n", sp->name, st->stall_msg);
+}
+
+static void cop_on_pid(struct watch *wt, uint32_t ev)
+{
+	struct worker *w = wt->data;
+	child_reap(w);
+	if (w->fd_r >= 0) {
+		read_some(w, true);
+		cop_take_lines(w);
+	}
+	child_close_fds(w);
+	w->wbuf.len = w->woff = 0;
+	w->rbuf.len = 0;
+	if (!w->nin)
+		return; /* ended with nothing in flight: a new one when needed */
+	struct item it = *infl_at(w, 0);
+	w->in_head = (w->in_head + 1) % w->in_cap;
+	w->nin--;
+	if (w->killed_for_stop || engine_stopping(w->e)) {
+		fail_item(w, &it, w->rc, w->sig, xstrdup("cancelled: the job stopped"));
+		cop_fail_all(w, "cancelled: the job stopped");
+		return;
+	}
+	if (w->timed_out)
+		fail_item(w, &it, w->rc, w->sig, xasprintf("timed out after %gs", w->st->timeout_ms / 1000));
+	else if (w->overflow)
+		fail_item(w, &it, w->rc, w->sig, xasprintf("its answer is over %u bytes", MAX_ITEM_BYTES));
+	else {
+		char *st = status_text(w->rc, w->sig);
+		fail_item(w, &it, w->rc, w->sig, xasprintf("the coprocess ended (%s)", st));
+		free(st);
+	}
+	if (engine_stopping(w->e)) {
+		/* that failure stopped the job (on_error: stop) */
+		cop_fail_all(w, "cancelled: the job stopped");
+		return;
+	}
+	if (!w->nin) {
+		busy_end(w);
+		return;
+	}
+	/* the rest of the line goes to a new one */
+	char *why = NULL;
+	STAT_ADD(w->s.restarts, 1);
+	if (!engine_stopping(w->e) && cop_spawn(w, &why) < 0) {
+		cop_fail_all(w, why);
+		free(why);
+	}
+}
+
+/* No more items: EOF on its stdin (a pty: the terminal goes away). */
+void cop_close(struct worker *w)
+{
+	w->closing = true;
+	if (w->pid <= 0)
+		return;
+	if (w->fd_w == w->fd_r) {
+		w->fd_w = -1;
+		close_watched(w, &w->fd_r, &w->w_r);
+	} else {
+		close_watched(w, &w->fd_w, &w->w_w);
+	}
+	if (!timer_armed(&w->t_kill))
+		timer_start(w->loop, &w->t_kill, now_ms() + w->e->s->kill_after * 1000 + 1000,
+			    on_kill_timer, w);
+}
