@@ -2,8 +2,7 @@
 /* job.c - the lifecycle of one command job (see job.h). */
 #include "config.h"
 #include "job.h"
-#include "job-pipeline.h"
-#include "job-steps.h"
+#include "kind.h"
 #include "job-feed.h"
 #include "chain.h"
 #include "opener.h"

@@ -14,7 +14,9 @@
 
 struct cJSON;
 struct ctx;
+struct job;
 struct jw;
+struct proc_stdio;
 struct tmpl;
 
 struct job_kind {
@@ -61,5 +63,39 @@ const struct job_kind *kind_get(enum job_kind_id id);
 const struct job_kind *kind_find(const char *name);
 /* Each row in turn: i from 0 until it returns NULL. */
 const struct job_kind *kind_at(size_t i);
+
+/* ---- job side of the pipeline kind (kind-pipeline.c), for job.c.  Its
+ * host (chain.c) runs the stages; the job gives it its fds, reads its
+ * records (results pipe) and diagnostics, and makes the job's outcome
+ * of them. */
+/* The host's fds beyond 0-2, declared in io (3 the description, 4 the
+ * results pipe, 5 the job's stderr, then one slot per stage with a
+ * stderr of its own: stage_slot[i], else -1) and its fd 2 (the
+ * diagnostics pipe); io[0..2] hold the job's stdin, stdout and stderr on
+ * entry.  Returns the number of slots, or -1 with errno.  *desc (-1 or
+ * the description's memfd) is the caller's to close after the spawn,
+ * also on error. */
+int job_pipeline_stdio(struct job *j, struct proc_stdio *io, int *stage_slot, int *desc);
+/* Take the whole records in j->resbuf into the stage results. */
+void job_pipeline_records(struct job *j);
+/* The attempt's returncode (pipefail rule), or its error. */
+void job_pipeline_outcome(struct job *j);
+/* Did the host fail for lack of processes or files (the job waits and
+ * starts again)? */
+bool job_pipeline_came_short(const struct job *j);
+
+/* ---- job side of the steps kind (kind-steps.c), for job.c.  Its host
+ * (`piperun __steps`, steps.c) gets its description and an info pipe,
+ * and writes there "P progress", "E error" and last the JSON counts. */
+/* The host's fds beyond 0-2: io[3] its description, io[4] its info
+ * pipe.  Returns 5, or -1 with errno.  *desc (-1 or the description's
+ * memfd) is the caller's to close after the spawn, also on error. */
+int job_steps_stdio(struct job *j, struct proc_stdio *io, int *desc);
+/* Take the whole info lines in j->resbuf. */
+void job_steps_info(struct job *j);
+/* The host's exit statuses 1 and 2: the job's error. */
+void job_steps_outcome(struct job *j);
+/* Off the progress line (ended, or a new attempt). */
+void job_steps_progress_clear(struct job *j);
 
 #endif
