@@ -406,19 +406,6 @@ static void attempt_close(struct job *j)
 	j->duration_ms = since_start(j);
 }
 
-/* The pool could not run its items (its exit status 2 or 3): say why,
- * from its stderr. */
-static void pool_outcome(struct job *j)
-{
-	if (!j->has_rc || (j->returncode != 2 && j->returncode != 3) || j->timed_out ||
-	    j->cancelled)
-		return;
-	char *line = job_stderr_first_line(j);
-	j->status = ST_ERROR;
-	free(j->error);
-	j->error = line ? line : xstrdup("the pool could not run");
-}
-
 /* The attempt's status, from how its process (or pipeline) ended. */
 static void attempt_outcome(struct job *j)
 {

@@ -624,3 +624,20 @@ int job_steps_stdio(struct job *j, struct proc_stdio *io, int *desc)
 	io[4] = JOB_PIPE_TO_RUNNER;
 	return *desc < 0 ? -1 : 5;
 }
+
+/* A steps job's record carries its host's counts: steps[], failed_items
+ * and the totals (steps.h). */
+void splice_steps(struct jw *w, const struct job *j)
+{
+	static const char *const skip[] = { "wall_ms", NULL };
+	if (!j->steps_info || spec_json_splice_members(w, j->steps_info, strlen(j->steps_info), skip, j->spec) < 0) {
+		jw_knull(w, "items_in");
+		jw_knull(w, "items_out");
+		jw_key(w, "steps");
+		jw_arr(w, false);
+		jw_arr_end(w);
+		jw_key(w, "failed_items");
+		jw_arr(w, false);
+		jw_arr_end(w);
+	}
+}

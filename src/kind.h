@@ -97,5 +97,12 @@ void job_steps_info(struct job *j);
 void job_steps_outcome(struct job *j);
 /* Off the progress line (ended, or a new attempt). */
 void job_steps_progress_clear(struct job *j);
+/* A steps job's record: its host's counts (from report.c). */
+void splice_steps(struct jw *w, const struct job *j);
+
+/* ---- job side of the pool kind (kind-pool.c): its outcome (from
+ * job.c) and its record's results (from report.c). */
+void pool_outcome(struct job *j);
+bool splice_pool(struct jw *w, const struct job *j);
 
 #endif

@@ -2,6 +2,7 @@
 /* report.c - job records and result documents (see report.h). */
 #include "config.h"
 #include "report.h"
+#include "kind.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -180,46 +181,6 @@ static void report_stage(struct jw *w, const struct job *j, size_t i)
 		report_stream(w, j, "stderr", &st->err, j->stage_err ? &j->stage_err[i] : &none);
 	}
 	jw_obj_end(w);
-}
-
-struct membuf {
-	struct buf b;
-};
-
-static void to_buf(void *ctx, const void *p, size_t n)
-{
-	buf_add(&((struct membuf *)ctx)->b, p, n);
-}
-
-/* A pool job's record carries what `piperun pool` printed: task, mode,
- * workers, summary, items (CONTRACT §5). */
-static bool splice_pool(struct jw *w, const struct job *j)
-{
-	static const char *const skip[] = { "duration_ms", "cpu_ms", NULL };
-	if (!j->out.active || !j->out.total || capture_truncated(&j->out))
-		return false;
-	struct membuf m = { { 0 } };
-	capture_each(&j->out, to_buf, &m);
-	bool ok = m.b.p && spec_json_splice_members(w, m.b.p, m.b.len, skip, j->spec) == 0;
-	buf_free(&m.b);
-	return ok;
-}
-
-/* A steps job's record carries its host's counts: steps[], failed_items
- * and the totals (steps.h). */
-static void splice_steps(struct jw *w, const struct job *j)
-{
-	static const char *const skip[] = { "wall_ms", NULL };
-	if (!j->steps_info || spec_json_splice_members(w, j->steps_info, strlen(j->steps_info), skip, j->spec) < 0) {
-		jw_knull(w, "items_in");
-		jw_knull(w, "items_out");
-		jw_key(w, "steps");
-		jw_arr(w, false);
-		jw_arr_end(w);
-		jw_key(w, "failed_items");
-		jw_arr(w, false);
-		jw_arr_end(w);
-	}
 }
 
 /* Processes left behind, their argv redacted with the secrets of the
