@@ -109,19 +109,10 @@ static void pipeline_plan(struct jw *w, const struct spec *s, const struct job_s
 	jw_kbool(w, "pipefail", j->pipefail);
 }
 
-const struct job_kind kind_pipeline = {
-	.name = "pipeline",
-	.id = KIND_PIPELINE,
-	.parse = pipeline_parse,
-	.plan = pipeline_plan,
-	.from_key = "stdin",
-	.host_fds = true,
-};
-
 /* ------------------------------------------------------------ job side */
 
 /* The pipeline host's records: whole struct chain_record units. */
-void job_pipeline_records(struct job *j)
+static void pipeline_records(struct job *j)
 {
 	size_t n = j->resbuf.len / sizeof(struct chain_record);
 	for (size_t k = 0; k < n; k++) {
@@ -155,7 +146,7 @@ void job_pipeline_records(struct job *j)
  * the pipefail rule.  Otherwise the host failed (a fatal libpipeline
  * error: the job's error) or was killed with its stages (timeout,
  * cancel: the host's own signal is the best we know). */
-void job_pipeline_outcome(struct job *j)
+static void pipeline_outcome(struct job *j)
 {
 	if ((size_t)j->stages_ended == j->nstages) {
 		int *rc = xmalloc(j->nstages * sizeof *rc);
@@ -192,10 +183,11 @@ void job_pipeline_outcome(struct job *j)
  * like a spawn that found no headroom, the job waits for running ones and
  * starts again.  EMFILE is not here: the host's fd limit is its own and
  * other jobs ending would not raise it. */
-bool job_pipeline_came_short(const struct job *j)
+static bool pipeline_came_short(const struct job *j, int *err)
 {
 	int herr = j->host_fatal_err;
-	return j->spec->kind == KIND_PIPELINE && j->status != ST_ERROR && j->host_fatal &&
+	*err = herr;
+	return j->status != ST_ERROR && j->host_fatal &&
 	       (size_t)j->stages_ended < j->nstages && !j->timed_out && !j->cancelled &&
 	       (herr == EAGAIN || herr == ENFILE || herr == ENOMEM);
 }
@@ -220,7 +212,7 @@ static void stage_arrays(struct job *j)
  * routes its stderr somewhere of its own (stage_slot[i], else -1); its
  * own fd 2 is the diagnostics pipe.  Returns the number of slots, or -1
  * with errno (*desc the description's memfd, the caller's to close). */
-int job_pipeline_stdio(struct job *j, struct proc_stdio *io, int *stage_slot, int *desc)
+static int pipeline_stdio(struct job *j, struct proc_stdio *io, int *stage_slot, int *desc)
 {
 	const struct job_spec *s = j->spec;
 	enum chain_err *route = xcalloc(s->nstages, sizeof *route);
@@ -243,3 +235,32 @@ int job_pipeline_stdio(struct job *j, struct proc_stdio *io, int *stage_slot, in
 	io[3] = (struct proc_stdio){ PROC_STDIO_FD, *desc };
 	return *desc < 0 ? -1 : n;
 }
+
+static char *const pipeline_host_argv[] = { "piperun", "__pipeline-host", NULL };
+
+static const struct kind_host pipeline_host = {
+	.argv = pipeline_host_argv,
+	.own_env = true,
+	.block_signals = true,
+	.prog = "pipeline host",
+	.setup = "pipeline",
+	.err_slot = CHAIN_FD_JOBERR,
+	.side_slot = CHAIN_FD_RESULTS,
+	.fds_steady = 2,        /* the results and diagnostics pipes */
+	.fds_transient = 3,     /* and the description, a pipe's other end */
+	.stdio = pipeline_stdio,
+	.take_side = pipeline_records,
+	.came_short = pipeline_came_short,
+};
+
+const struct job_kind kind_pipeline = {
+	.name = "pipeline",
+	.id = KIND_PIPELINE,
+	.parse = pipeline_parse,
+	.plan = pipeline_plan,
+	.from_key = "stdin",
+	.host_fds = true,
+	.host = &pipeline_host,
+	.many_stages = true,
+	.outcome = pipeline_outcome,
+};

@@ -196,22 +196,13 @@ static void pool_check(struct ctx *c, const struct cJSON *job, struct tmpl *t)
 	}
 }
 
-const struct job_kind kind_pool = {
-	.name = "pool",
-	.id = KIND_POOL,
-	.parse = pool_parse,
-	.check = pool_check,
-	.plan = spec_plan_first_stage,
-	.from_key = "stdin",
-	.runs_self = true,
-};
-
 /* ------------------------------------------------------------ job side */
 
 /* The pool could not run its items (its exit status 2 or 3): say why,
  * from its stderr. */
-void pool_outcome(struct job *j)
+static void pool_outcome(struct job *j)
 {
+	job_proc_outcome(j);
 	if (!j->has_rc || (j->returncode != 2 && j->returncode != 3) || j->timed_out ||
 	    j->cancelled)
 		return;
@@ -232,7 +223,7 @@ static void to_buf(void *ctx, const void *p, size_t n)
 
 /* A pool job's record carries what `piperun pool` printed: task, mode,
  * workers, summary, items (CONTRACT §5). */
-bool splice_pool(struct jw *w, const struct job *j)
+static bool pool_splice(struct jw *w, const struct job *j)
 {
 	static const char *const skip[] = { "duration_ms", "cpu_ms", NULL };
 	if (!j->out.active || !j->out.total || capture_truncated(&j->out))
@@ -243,3 +234,15 @@ bool splice_pool(struct jw *w, const struct job *j)
 	buf_free(&m.b);
 	return ok;
 }
+
+const struct job_kind kind_pool = {
+	.name = "pool",
+	.id = KIND_POOL,
+	.parse = pool_parse,
+	.check = pool_check,
+	.plan = spec_plan_first_stage,
+	.from_key = "stdin",
+	.runs_self = true,
+	.outcome = pool_outcome,
+	.splice_stdout = pool_splice,
+};

@@ -534,20 +534,6 @@ static void steps_free_data(struct job_spec *j)
 	j->steps = NULL;
 }
 
-const struct job_kind kind_steps = {
-	.name = "steps",
-	.id = KIND_STEPS,
-	.parse = steps_parse,
-	.plan = steps_plan,
-	.dup_data = steps_dup_data,
-	.free_data = steps_free_data,
-	.own_keys = steps_job_keys,
-	.stdin_error = "a steps job reads its items from \"items\" (e.g. {\"lines\": \"-\"} for stdin)",
-	.from_key = "items",
-	.runs_self = true,
-	.host_fds = true,
-};
-
 /* ------------------------------------------------------------ job side */
 
 /* A steps host's info lines (steps.h): "P progress", "E error", and last
@@ -570,7 +556,7 @@ void job_steps_progress_clear(struct job *j)
 	pthread_mutex_unlock(&steps_progress_mu);
 }
 
-void job_steps_info(struct job *j)
+static void steps_info(struct job *j)
 {
 	size_t off = 0;
 	char *nl;
@@ -596,8 +582,9 @@ void job_steps_info(struct job *j)
 
 /* A steps host's status 2: the steps could not run (its "E" line or
  * stderr says why); 1 with an "E" line: that is the job's error. */
-void job_steps_outcome(struct job *j)
+static void steps_outcome(struct job *j)
 {
+	job_proc_outcome(j);
 	if (!j->has_rc || j->timed_out || j->cancelled)
 		return;
 	if (j->returncode == 2) {
@@ -615,8 +602,9 @@ void job_steps_outcome(struct job *j)
 
 /* A steps host's fds beyond 0-2 (cmd-steps.c): 3 its description, 4 the
  * write end of its info pipe (read into resbuf). */
-int job_steps_stdio(struct job *j, struct proc_stdio *io, int *desc)
+static int steps_stdio(struct job *j, struct proc_stdio *io, int *stage_slot, int *desc)
 {
+	(void)stage_slot;
 	char *text = steps_describe(j->spec, j->env->spec->mode);
 	*desc = memfd_from("piperun-steps", text, strlen(text));
 	free(text);
@@ -627,7 +615,7 @@ int job_steps_stdio(struct job *j, struct proc_stdio *io, int *desc)
 
 /* A steps job's record carries its host's counts: steps[], failed_items
  * and the totals (steps.h). */
-void splice_steps(struct jw *w, const struct job *j)
+static void steps_report(struct jw *w, const struct job *j)
 {
 	static const char *const skip[] = { "wall_ms", NULL };
 	if (!j->steps_info || spec_json_splice_members(w, j->steps_info, strlen(j->steps_info), skip, j->spec) < 0) {
@@ -641,3 +629,34 @@ void splice_steps(struct jw *w, const struct job *j)
 		jw_arr_end(w);
 	}
 }
+
+static char *const steps_host_argv[] = { "piperun", "__steps", NULL };
+
+static const struct kind_host steps_host = {
+	.argv = steps_host_argv,
+	.setup = "steps",
+	.err_slot = 2,
+	.side_slot = 4,
+	.fds_steady = 1,        /* the info pipe */
+	.fds_transient = 2,     /* and the description */
+	.stdio = steps_stdio,
+	.take_side = steps_info,
+};
+
+const struct job_kind kind_steps = {
+	.name = "steps",
+	.id = KIND_STEPS,
+	.parse = steps_parse,
+	.plan = steps_plan,
+	.dup_data = steps_dup_data,
+	.free_data = steps_free_data,
+	.own_keys = steps_job_keys,
+	.stdin_error = "a steps job reads its items from \"items\" (e.g. {\"lines\": \"-\"} for stdin)",
+	.from_key = "items",
+	.runs_self = true,
+	.host_fds = true,
+	.host = &steps_host,
+	.outcome = steps_outcome,
+	.report_more = steps_report,
+	.progress = true,
+};

@@ -176,7 +176,7 @@ static void report_stage(struct jw *w, const struct job *j, size_t i)
 	}
 	jw_arr_end(w);
 	report_stage_status(w, r);
-	if (s->kind == KIND_PIPELINE && st->has_err && st->err.mode == IO_CAPTURE) {
+	if (kind_get(s->kind)->many_stages && st->has_err && st->err.mode == IO_CAPTURE) {
 		static const struct capture none = { .spill_fd = -1 };
 		report_stream(w, j, "stderr", &st->err, j->stage_err ? &j->stage_err[i] : &none);
 	}
@@ -225,7 +225,8 @@ void report_job(struct jw *w, const struct job *j)
 	} else {
 		jw_null(w);
 	}
-	if (s->kind == KIND_POOL && splice_pool(w, j)) {
+	const struct job_kind *k = kind_get(s->kind);
+	if (k->splice_stdout && k->splice_stdout(w, j)) {
 		/* the pool's results are spliced in; its stdout was them */
 		jw_knull(w, "stdout");
 		jw_knull(w, "stdout_encoding");
@@ -235,8 +236,8 @@ void report_job(struct jw *w, const struct job *j)
 		report_stream(w, j, "stdout", &s->out, &j->out);
 	}
 	report_stream(w, j, "stderr", &s->err, &j->err);
-	if (s->kind == KIND_STEPS && started)
-		splice_steps(w, j);
+	if (k->report_more && started)
+		k->report_more(w, j);
 	jw_key(w, "stages");
 	jw_arr(w, false);
 	if (started && j->stages)
@@ -275,7 +276,7 @@ void report_command(struct jw *w, const struct command_record *r)
 	const struct stage_result *st = &r->proc->status;
 	jw_obj(w, false);
 	jw_kstr(w, "name", r->name);
-	jw_kstr(w, "kind", kind_name(KIND_RUN));
+	jw_kstr(w, "kind", kind_run.name);
 	jw_kstr(w, "status", job_status_name(r->status));
 	report_rc(w, st->has_status, stage_returncode(st));
 	jw_kbool(w, "timed_out", r->status == ST_TIMEOUT);
