@@ -31,6 +31,15 @@ struct jw;
 struct proc_stdio;
 struct tmpl;
 
+/* What a kind's expand_prepare asks of each foreach value of a
+ * template (shell: that it is data where the script reads it). */
+struct kind_expand {
+	/* Set: NULL if value may be the {} of the copies, else why
+	 * (malloc'd), with arg. */
+	char *(*check_value)(const char *value, const char *arg);
+	const char *arg;        /* static */
+};
+
 /* A kind whose process is piperun itself in a hidden role (`piperun
  * __pipeline-host`, `piperun __steps`): it gets the job's description on
  * an fd and reports back on pipes the job reads.  job.c spawns it and
@@ -85,6 +94,17 @@ struct job_kind {
 	void (*check)(struct ctx *c, const struct cJSON *job, struct tmpl *t);
 	/* Write what plan shows of this kind: after "kind", before "env". */
 	void (*plan)(struct jw *w, const struct spec *s, const struct job_spec *j);
+	/* Expansion (spec-expand.c), before template t's copies are made:
+	 * check what the kind needs of t (errors to c; false: t makes no
+	 * copies) and say in x what each foreach value must be.  NULL:
+	 * nothing to check. */
+	bool (*expand_prepare)(struct ctx *c, const struct tmpl *t, struct kind_expand *x);
+	/* Make copy j's command (its stages, and its kind's text such as
+	 * j->shell) from t, for value and index (subst: j is one of t's
+	 * copies, its {} and {#} replaced).  NULL: t's stages, {} and {#}
+	 * substituted in argv and env. */
+	void (*expand)(const struct tmpl *t, struct job_spec *j, const char *value,
+		       size_t index, bool subst);
 	/* Copy from's kind-specific data into to (a copy of the whole
 	 * struct, pointers still shared); free it (NULL: none). */
 	void (*dup_data)(struct job_spec *to, const struct job_spec *from);

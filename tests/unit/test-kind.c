@@ -73,6 +73,9 @@ static void test_starts(void)
 	ok(!kind_run.outcome && !kind_shell.outcome && !kind_run.many_stages &&
 	   !kind_run.progress, "run: the process's outcome, one stage, no progress");
 	is_str(kind_run.from_key, "stdin", "run: its stdin file is \"stdin\"");
+	ok(kind_shell.expand && kind_shell.expand_prepare && !kind_run.expand &&
+	   !kind_pipeline.expand && !kind_pool.expand && !kind_steps.expand,
+	   "only shell makes its copies' command itself (/bin/sh -c SCRIPT)");
 }
 
 int main(void)
