@@ -229,7 +229,7 @@ enum job_status job_outcome(bool timed_out, bool cancelled, int rc, const int *e
  * *spills to what j will be promised once it runs. */
 bool job_fds_short(const struct job *j, int *spills);
 
-/* For the kinds' files (job-*.c), from job.c: */
+/* For the kinds' job side (kind-*.c), from job.c: */
 /* A pipe the runner reads, made by proc_spawn. */
 extern const struct proc_stdio JOB_PIPE_TO_RUNNER;
 /* The child's fd for an output stream io (inherit: inherit_fd; a file:
