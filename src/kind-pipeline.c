@@ -259,7 +259,6 @@ const struct job_kind kind_pipeline = {
 	.parse = pipeline_parse,
 	.plan = pipeline_plan,
 	.from_key = "stdin",
-	.host_fds = true,
 	.host = &pipeline_host,
 	.many_stages = true,
 	.outcome = pipeline_outcome,

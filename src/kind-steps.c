@@ -654,7 +654,6 @@ const struct job_kind kind_steps = {
 	.stdin_error = "a steps job reads its items from \"items\" (e.g. {\"lines\": \"-\"} for stdin)",
 	.from_key = "items",
 	.runs_self = true,
-	.host_fds = true,
 	.host = &steps_host,
 	.outcome = steps_outcome,
 	.report_more = steps_report,

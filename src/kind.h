@@ -119,13 +119,12 @@ struct job_kind {
 	const char *from_key;
 	/* stages[0] is piperun itself (a subcommand): /proc/self/exe. */
 	bool runs_self;
-	/* Its host uses fds 3 and up: pass_fds is an error. */
-	bool host_fds;
 
 	/* ---- job side (job.c, job-fds.c, report.c, runner.c) */
 
 	/* How its process starts: NULL, the job's own command (stages[0]:
-	 * exe, argv, envp); else piperun itself as that host. */
+	 * exe, argv, envp); else piperun itself as that host (which uses
+	 * fds 3 and up: pass_fds is an error, spec.c). */
 	const struct kind_host *host;
 	/* Its stages are a pipeline's many: a missing program is "stage N:
 	 * ...", each stage may route its stderr its own way (a file slot

@@ -24,8 +24,6 @@ static void test_rows(void)
 		   "kind %s: from_key is stdin or items", k->name);
 		ok(!k->many_stages || k->host, "kind %s: many stages only through a host", k->name);
 		ok(!k->progress || k->host, "kind %s: progress only from a host", k->name);
-		ok(!k->host || k->host_fds, "kind %s: a host's fds 3 and up: no pass_fds",
-		   k->name);
 		ok(!k->dup_data == !k->free_data, "kind %s: dup_data and free_data together",
 		   k->name);
 		const struct kind_host *h = k->host;
