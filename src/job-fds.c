@@ -4,6 +4,7 @@
  * job_fds_short in job.h). */
 #include "config.h"
 #include "job.h"
+#include "kind.h"
 #include "util.h"
 
 #include <limits.h>
@@ -70,25 +71,22 @@ static int fd_need(const struct job *j, int *spills)
 		}
 		*spills += may_spill(s, io);
 	}
-	if (s->kind == KIND_PIPELINE) {
-		steady += 2;
-		transient += 3;
-		for (size_t i = 0; i < s->nstages; i++) {
-			const struct stage_spec *st = &s->stages[i];
-			if (!st->has_err)
-				continue;
-			if (piped(j, &st->err)) {
-				steady++;
-				transient++;
-			} else if (st->err.mode == IO_FILE) {
-				transient += !file_held(j, 3 + i);
-			}
-			*spills += may_spill(s, &st->err);
-		}
+	const struct job_kind *k = kind_get(s->kind);
+	if (k->host) {
+		steady += k->host->fds_steady;
+		transient += k->host->fds_transient;
 	}
-	if (s->kind == KIND_STEPS) {
-		steady += 1;
-		transient += 2;
+	for (size_t i = 0; k->many_stages && i < s->nstages; i++) {
+		const struct stage_spec *st = &s->stages[i];
+		if (!st->has_err)
+			continue;
+		if (piped(j, &st->err)) {
+			steady++;
+			transient++;
+		} else if (st->err.mode == IO_FILE) {
+			transient += !file_held(j, 3 + i);
+		}
+		*spills += may_spill(s, &st->err);
 	}
 	return steady + (transient > *spills ? transient : *spills);
 }

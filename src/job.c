@@ -2,8 +2,7 @@
 /* job.c - the lifecycle of one command job (see job.h). */
 #include "config.h"
 #include "job.h"
-#include "job-pipeline.h"
-#include "job-steps.h"
+#include "kind.h"
 #include "job-feed.h"
 #include "chain.h"
 #include "opener.h"
@@ -256,12 +255,10 @@ static bool pump(struct job *j, int *fd, struct watch *w, struct capture *c,
 	return true;
 }
 
+/* The host's side pipe, read into resbuf: its kind takes it. */
 static void take_side(struct job *j)
 {
-	if (j->spec->kind == KIND_STEPS)
-		job_steps_info(j);
-	else
-		job_pipeline_records(j);
+	kind_get(j->spec->kind)->host->take_side(j);
 }
 
 /* Read a small side channel (records, diagnostics) into a buffer. */
@@ -407,17 +404,11 @@ static void attempt_close(struct job *j)
 	j->duration_ms = since_start(j);
 }
 
-/* The pool could not run its items (its exit status 2 or 3): say why,
- * from its stderr. */
-static void pool_outcome(struct job *j)
+void job_proc_outcome(struct job *j)
 {
-	if (!j->has_rc || (j->returncode != 2 && j->returncode != 3) || j->timed_out ||
-	    j->cancelled)
-		return;
-	char *line = job_stderr_first_line(j);
-	j->status = ST_ERROR;
-	free(j->error);
-	j->error = line ? line : xstrdup("the pool could not run");
+	j->stages[0] = j->proc.status;
+	j->has_rc = j->proc.status.has_status;
+	j->returncode = stage_returncode(&j->proc.status);
 }
 
 /* The attempt's status, from how its process (or pipeline) ended. */
@@ -425,17 +416,11 @@ static void attempt_outcome(struct job *j)
 {
 	if (j->status == ST_ERROR)
 		return;
-	if (j->spec->kind == KIND_PIPELINE) {
-		job_pipeline_outcome(j);
-	} else {
-		j->stages[0] = j->proc.status;
-		j->has_rc = j->proc.status.has_status;
-		j->returncode = stage_returncode(&j->proc.status);
-	}
-	if (j->status != ST_ERROR && j->spec->kind == KIND_POOL)
-		pool_outcome(j);
-	if (j->status != ST_ERROR && j->spec->kind == KIND_STEPS)
-		job_steps_outcome(j);
+	const struct job_kind *k = kind_get(j->spec->kind);
+	if (k->outcome)
+		k->outcome(j);
+	else
+		job_proc_outcome(j);
 	if (j->status != ST_ERROR)
 		j->status = job_outcome(j->timed_out, j->cancelled, j->returncode,
 					j->spec->expect, j->spec->nexpect);
@@ -445,8 +430,10 @@ static void attempt_end(struct job *j)
 {
 	attempt_close(j);
 	job_steps_progress_clear(j); /* ended: off the progress line */
-	if (job_pipeline_came_short(j)) {
-		came_short(j, j->host_fatal_err);
+	const struct kind_host *h = kind_get(j->spec->kind)->host;
+	int err;
+	if (h && h->came_short && h->came_short(j, &err)) {
+		came_short(j, err);
 		return;
 	}
 	attempt_outcome(j);
@@ -505,7 +492,8 @@ bool job_stream_live(const struct job_spec *s, const struct io_spec *io, bool ta
 {
 	return io->mode == IO_TEE ||
 	       (tag && (io->mode == IO_INHERIT ||
-			(io->mode == IO_CAPTURE && !(s->kind == KIND_POOL && io == &s->out))));
+			(io->mode == IO_CAPTURE &&
+			 !(kind_get(s->kind)->splice_stdout && io == &s->out))));
 }
 
 static void on_timeout(struct timer *t)
@@ -600,7 +588,7 @@ static const char *file_path(const struct job_spec *s, size_t k, int *flags)
 	}
 	if (k <= 2)
 		io = k == 1 ? &s->out : &s->err;
-	else if (s->kind == KIND_PIPELINE && s->stages[k - 3].has_err)
+	else if (kind_get(s->kind)->many_stages && s->stages[k - 3].has_err)
 		io = &s->stages[k - 3].err;
 	if (!io || io->mode != IO_FILE)
 		return NULL;
@@ -615,8 +603,7 @@ static char *file_error(const struct job *j, size_t k, const char *why)
 	int flags;
 	const char *path = file_path(s, k, &flags);
 	if (k == 0)
-		return xasprintf("%s file %s: %s", s->kind == KIND_STEPS ? "items" : "stdin",
-				 path, why);
+		return xasprintf("%s file %s: %s", kind_get(s->kind)->from_key, path, why);
 	if (k <= 2)
 		return xasprintf("%s file %s: %s", k == 1 ? "stdout" : "stderr", path, why);
 	return xasprintf("stage %zu stderr file %s: %s", k - 2, path, why);
@@ -738,7 +725,7 @@ static int files_open(struct job *j, size_t *failed)
 	const struct job_spec *s = j->spec;
 	if (!j->files) {
 		/* (only jobs that name a file carry the slots) */
-		size_t n = 3 + (s->kind == KIND_PIPELINE ? s->nstages : 0), k;
+		size_t n = 3 + (kind_get(s->kind)->many_stages ? s->nstages : 0), k;
 		int flags;
 		for (k = 0; k < n && !file_path(s, k, &flags); k++)
 			;
@@ -824,11 +811,8 @@ static int declare_stdio(struct job *j, struct proc_stdio *io, int *stage_slot, 
 	io[1] = job_out_slot(j, &s->out, 1, 1);
 	io[2] = job_out_slot(j, &s->err, 2, 2);
 	*desc = -1;
-	if (s->kind == KIND_PIPELINE)
-		return job_pipeline_stdio(j, io, stage_slot, desc);
-	if (s->kind == KIND_STEPS)
-		return job_steps_stdio(j, io, desc);
-	return 3;
+	const struct kind_host *h = kind_get(s->kind)->host;
+	return h ? h->stdio(j, io, stage_slot, desc) : 3;
 }
 
 static int piped_fd(const struct proc_stdio *io)
@@ -841,11 +825,13 @@ static void started(struct job *j, const struct proc_stdio *io, const int *stage
 {
 	const struct job_spec *s = j->spec;
 	struct loop *l = j->env->loop;
-	bool pipeline = s->kind == KIND_PIPELINE;
+	const struct job_kind *k = kind_get(s->kind);
+	const struct kind_host *h = k->host;
+	int err_slot = h ? h->err_slot : 2;
 	j->fd_in = piped_fd(&io[0]);
 	j->fd_out = piped_fd(&io[1]);
-	j->fd_err = piped_fd(&io[pipeline ? 5 : 2]);
-	if (!pipeline)
+	j->fd_err = piped_fd(&io[err_slot]);
+	if (!k->many_stages)
 		j->stages[0].pid = j->proc.pid;
 	if (j->fd_out >= 0) {
 		start_stream(j, &s->out, 1, &j->out, &j->live_out);
@@ -855,20 +841,20 @@ static void started(struct job *j, const struct proc_stdio *io, const int *stage
 		start_stream(j, &s->err, 2, &j->err, &j->live_err);
 		loop_add(l, &j->w_err, j->fd_err, EPOLLIN, on_err, j);
 	}
-	if (s->kind == KIND_STEPS || pipeline) {
-		j->fd_res = io[4].fd;
+	if (h) {
+		j->fd_res = io[h->side_slot].fd;
 		loop_add(l, &j->w_res, j->fd_res, EPOLLIN, on_res, j);
 	}
-	if (pipeline) {
+	if (err_slot != 2) {
 		j->fd_diag = io[2].fd;
 		loop_add(l, &j->w_diag, j->fd_diag, EPOLLIN, on_diag, j);
-		for (size_t i = 0; i < s->nstages; i++) {
-			j->fd_stage[i] = stage_slot[i] < 0 ? -1 : piped_fd(&io[stage_slot[i]]);
-			if (j->fd_stage[i] < 0)
-				continue;
-			start_stream(j, &s->stages[i].err, 2, &j->stage_err[i], &j->stage_live[i]);
-			loop_add(l, &j->w_stage[i], j->fd_stage[i], EPOLLIN, on_stage_err, j);
-		}
+	}
+	for (size_t i = 0; k->many_stages && i < s->nstages; i++) {
+		j->fd_stage[i] = stage_slot[i] < 0 ? -1 : piped_fd(&io[stage_slot[i]]);
+		if (j->fd_stage[i] < 0)
+			continue;
+		start_stream(j, &s->stages[i].err, 2, &j->stage_err[i], &j->stage_live[i]);
+		loop_add(l, &j->w_stage[i], j->fd_stage[i], EPOLLIN, on_stage_err, j);
 	}
 	if (j->fd_in >= 0) {
 		job_feed_start(j);
@@ -903,12 +889,14 @@ static int spawn_failed(struct job *j, const struct proc_error *e, int errslot)
 		return unstart(j);
 	if (e->slot > 0) {
 		/* files are open already: what failed is a pipe */
+		const struct kind_host *h = kind_get(s->kind)->host;
 		const char *what = e->slot == 1 ? "stdout" : e->slot == errslot ? "stderr"
-				 : s->kind == KIND_STEPS ? "steps" : "pipeline";
+				 : h ? h->setup : "stdio";
 		fail_now(j, false, 0, xasprintf("%s set-up: %s", what, strerror(e->err)));
 		return 0;
 	}
-	char *prog = spec_redact(s, s->kind == KIND_PIPELINE ? "pipeline host" : s->stages[0].argv[0]);
+	const struct kind_host *h = kind_get(s->kind)->host;
+	char *prog = spec_redact(s, h && h->prog ? h->prog : s->stages[0].argv[0]);
 	if (e->unwatched) {
 		fail_now(j, false, 0, xasprintf("%s: cannot watch it: %s", prog, strerror(e->err)));
 	} else if (e->step == SPAWN_EXEC) {
@@ -933,32 +921,28 @@ static int spawn_attempt(struct job *j, int spills)
 	const struct job_spec *s = j->spec;
 	struct job_env *env = j->env;
 	const struct stage_spec *st = &s->stages[0];
+	const struct kind_host *h = kind_get(s->kind)->host;
 	struct proc_stdio io[6 + SPAWN_STAGES_MAX];
 	int stage_slot[SPAWN_STAGES_MAX], desc;
 	int n = declare_stdio(j, io, stage_slot, &desc);
-	if (n < 0) {
+	if (n < 0) {    /* (only a host's own fds fail here) */
 		if (short_of_resources(errno))
 			return unstart(j);
-		fail_now(j, false, 0, xasprintf("%s set-up: %s", s->kind == KIND_STEPS
-						 ? "steps" : "pipeline", strerror(errno)));
+		fail_now(j, false, 0, xasprintf("%s set-up: %s", h->setup, strerror(errno)));
 		return 0;
 	}
-	static char *const host_argv[] = { "piperun", "__pipeline-host", NULL };
-	static char *const steps_argv[] = { "piperun", "__steps", NULL };
-	bool host = s->kind == KIND_PIPELINE || s->kind == KIND_STEPS;
 	struct proc_opts o = {
 		.spawn = {
 			/* a host is this very program, whatever became of its file */
-			.path = host ? "/proc/self/exe" : st->exe,
-			.argv = s->kind == KIND_PIPELINE ? host_argv
-				: s->kind == KIND_STEPS ? steps_argv : st->argv,
-			.envp = s->kind == KIND_PIPELINE ? NULL : st->envp,
+			.path = h ? "/proc/self/exe" : st->exe,
+			.argv = h ? h->argv : st->argv,
+			.envp = h && h->own_env ? NULL : st->envp,
 			.cwd = s->cwd,
 			.has_nice = s->has_nice, .nice = s->nice,
 			.has_umask = s->has_umask, .umask = s->umask,
 			.rlimits = s->rlimits, .nrlimits = s->nrlimits,
 			.pass_fds = s->pass_fds, .npass_fds = s->npass_fds,
-			.block_signals = s->kind == KIND_PIPELINE,
+			.block_signals = h && h->block_signals,
 		},
 		.stdio = io, .nstdio = n,
 		.group = PROC_GROUP_OWN, .contain = env->contain,
@@ -971,7 +955,7 @@ static int spawn_attempt(struct job *j, int spills)
 	if (desc >= 0)
 		close(desc);
 	if (rc < 0)
-		return spawn_failed(j, &e, s->kind == KIND_PIPELINE ? 5 : 2);
+		return spawn_failed(j, &e, h ? h->err_slot : 2);
 	/* the child has its own copies of the files */
 	files_close(j, false);
 	j->fds_promised = spills;
@@ -991,7 +975,7 @@ static bool program_missing(struct job *j)
 		if (!s->stages[i].exe_status)
 			continue;
 		char *msg;
-		if (s->kind == KIND_PIPELINE)
+		if (kind_get(s->kind)->many_stages)
 			msg = xasprintf("stage %zu: %s", i + 1, s->stages[i].exe_error);
 		else
 			msg = xstrdup(s->stages[i].exe_error);

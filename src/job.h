@@ -229,7 +229,7 @@ enum job_status job_outcome(bool timed_out, bool cancelled, int rc, const int *e
  * *spills to what j will be promised once it runs. */
 bool job_fds_short(const struct job *j, int *spills);
 
-/* For the kinds' files (job-*.c), from job.c: */
+/* For the kinds' job side (kind-*.c), from job.c: */
 /* A pipe the runner reads, made by proc_spawn. */
 extern const struct proc_stdio JOB_PIPE_TO_RUNNER;
 /* The child's fd for an output stream io (inherit: inherit_fd; a file:
@@ -238,6 +238,9 @@ struct proc_stdio job_out_slot(const struct job *j, const struct io_spec *io,
 			       int inherit_fd, size_t file);
 /* The first line of the job's captured stderr, or NULL. */
 char *job_stderr_first_line(const struct job *j);
+/* The attempt's stages[0], has_rc and returncode: its process's (the
+ * outcome of a kind whose process is its one stage). */
+void job_proc_outcome(struct job *j);
 
 void job_init(struct job *j, const struct job_spec *spec, size_t index,
 	      struct job_env *env);
@@ -292,7 +295,9 @@ void job_release(struct job *j);
 void job_free(struct job *j);
 bool job_ok(const struct job *j);
 /* A running steps job's last progress line ("" if none); safe from any
- * thread. */
+ * thread.  Off the progress line (ended, or a new attempt): clear.
+ * (kind-steps.c) */
 void job_steps_progress(const struct job *j, char *out, size_t n);
+void job_steps_progress_clear(struct job *j);
 
 #endif

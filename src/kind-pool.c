@@ -5,6 +5,8 @@
  * per line. */
 #include "config.h"
 #include "kind.h"
+#include "job.h"
+#include "jsonw.h"
 #include "spec.h"
 #include "spec-int.h"
 #include "spec-plan.h"
@@ -194,6 +196,45 @@ static void pool_check(struct ctx *c, const struct cJSON *job, struct tmpl *t)
 	}
 }
 
+/* ------------------------------------------------------------ job side */
+
+/* The pool could not run its items (its exit status 2 or 3): say why,
+ * from its stderr. */
+static void pool_outcome(struct job *j)
+{
+	job_proc_outcome(j);
+	if (!j->has_rc || (j->returncode != 2 && j->returncode != 3) || j->timed_out ||
+	    j->cancelled)
+		return;
+	char *line = job_stderr_first_line(j);
+	j->status = ST_ERROR;
+	free(j->error);
+	j->error = line ? line : xstrdup("the pool could not run");
+}
+
+struct membuf {
+	struct buf b;
+};
+
+static void to_buf(void *ctx, const void *p, size_t n)
+{
+	buf_add(&((struct membuf *)ctx)->b, p, n);
+}
+
+/* A pool job's record carries what `piperun pool` printed: task, mode,
+ * workers, summary, items (CONTRACT §5). */
+static bool pool_splice(struct jw *w, const struct job *j)
+{
+	static const char *const skip[] = { "duration_ms", "cpu_ms", NULL };
+	if (!j->out.active || !j->out.total || capture_truncated(&j->out))
+		return false;
+	struct membuf m = { { 0 } };
+	capture_each(&j->out, to_buf, &m);
+	bool ok = m.b.p && spec_json_splice_members(w, m.b.p, m.b.len, skip, j->spec) == 0;
+	buf_free(&m.b);
+	return ok;
+}
+
 const struct job_kind kind_pool = {
 	.name = "pool",
 	.id = KIND_POOL,
@@ -202,4 +243,6 @@ const struct job_kind kind_pool = {
 	.plan = spec_plan_first_stage,
 	.from_key = "stdin",
 	.runs_self = true,
+	.outcome = pool_outcome,
+	.splice_stdout = pool_splice,
 };

@@ -6,6 +6,7 @@
 #include "config.h"
 #include "enum-name.h"
 #include "kind.h"
+#include "job.h"
 #include "spec.h"
 #include "spec-plan.h"
 #include "task.h"
@@ -17,6 +18,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -532,6 +534,115 @@ static void steps_free_data(struct job_spec *j)
 	j->steps = NULL;
 }
 
+/* ------------------------------------------------------------ job side */
+
+/* A steps host's info lines (steps.h): "P progress", "E error", and last
+ * the JSON counts. */
+static pthread_mutex_t steps_progress_mu = PTHREAD_MUTEX_INITIALIZER;
+
+void job_steps_progress(const struct job *j, char *out, size_t n)
+{
+	pthread_mutex_lock(&steps_progress_mu);
+	snprintf(out, n, "%s", j->steps_progress);
+	pthread_mutex_unlock(&steps_progress_mu);
+}
+
+void job_steps_progress_clear(struct job *j)
+{
+	if (!j->steps_progress[0])
+		return;
+	pthread_mutex_lock(&steps_progress_mu);
+	j->steps_progress[0] = 0;
+	pthread_mutex_unlock(&steps_progress_mu);
+}
+
+static void steps_info(struct job *j)
+{
+	size_t off = 0;
+	char *nl;
+	while ((nl = memchr(j->resbuf.p + off, '\n', j->resbuf.len - off))) {
+		char *line = j->resbuf.p + off;
+		*nl = 0;
+		if (!strncmp(line, "P ", 2)) {
+			pthread_mutex_lock(&steps_progress_mu);
+			snprintf(j->steps_progress, sizeof j->steps_progress, "%s", line + 2);
+			pthread_mutex_unlock(&steps_progress_mu);
+		} else if (!strncmp(line, "E ", 2)) {
+			free(j->steps_error);
+			j->steps_error = xstrdup(line + 2);
+		} else if (*line == '{') {
+			free(j->steps_info);
+			j->steps_info = xstrdup(line);
+		}
+		off = (size_t)(nl - j->resbuf.p) + 1;
+	}
+	memmove(j->resbuf.p, j->resbuf.p + off, j->resbuf.len - off);
+	j->resbuf.len -= off;
+}
+
+/* A steps host's status 2: the steps could not run (its "E" line or
+ * stderr says why); 1 with an "E" line: that is the job's error. */
+static void steps_outcome(struct job *j)
+{
+	job_proc_outcome(j);
+	if (!j->has_rc || j->timed_out || j->cancelled)
+		return;
+	if (j->returncode == 2) {
+		char *line = j->steps_error ? NULL : job_stderr_first_line(j);
+		j->status = ST_ERROR;
+		free(j->error);
+		j->error = xstrdup(j->steps_error ? j->steps_error
+				   : line ? line : "the steps could not run");
+		free(line);
+	} else if (j->returncode == 1 && j->steps_error) {
+		free(j->error);
+		j->error = xstrdup(j->steps_error);
+	}
+}
+
+/* A steps host's fds beyond 0-2 (cmd-steps.c): 3 its description, 4 the
+ * write end of its info pipe (read into resbuf). */
+static int steps_stdio(struct job *j, struct proc_stdio *io, int *stage_slot, int *desc)
+{
+	(void)stage_slot;
+	char *text = steps_describe(j->spec, j->env->spec->mode);
+	*desc = memfd_from("piperun-steps", text, strlen(text));
+	free(text);
+	io[3] = (struct proc_stdio){ PROC_STDIO_FD, *desc };
+	io[4] = JOB_PIPE_TO_RUNNER;
+	return *desc < 0 ? -1 : 5;
+}
+
+/* A steps job's record carries its host's counts: steps[], failed_items
+ * and the totals (steps.h). */
+static void steps_report(struct jw *w, const struct job *j)
+{
+	static const char *const skip[] = { "wall_ms", NULL };
+	if (!j->steps_info || spec_json_splice_members(w, j->steps_info, strlen(j->steps_info), skip, j->spec) < 0) {
+		jw_knull(w, "items_in");
+		jw_knull(w, "items_out");
+		jw_key(w, "steps");
+		jw_arr(w, false);
+		jw_arr_end(w);
+		jw_key(w, "failed_items");
+		jw_arr(w, false);
+		jw_arr_end(w);
+	}
+}
+
+static char *const steps_host_argv[] = { "piperun", "__steps", NULL };
+
+static const struct kind_host steps_host = {
+	.argv = steps_host_argv,
+	.setup = "steps",
+	.err_slot = 2,
+	.side_slot = 4,
+	.fds_steady = 1,        /* the info pipe */
+	.fds_transient = 2,     /* and the description */
+	.stdio = steps_stdio,
+	.take_side = steps_info,
+};
+
 const struct job_kind kind_steps = {
 	.name = "steps",
 	.id = KIND_STEPS,
@@ -543,5 +654,8 @@ const struct job_kind kind_steps = {
 	.stdin_error = "a steps job reads its items from \"items\" (e.g. {\"lines\": \"-\"} for stdin)",
 	.from_key = "items",
 	.runs_self = true,
-	.host_fds = true,
+	.host = &steps_host,
+	.outcome = steps_outcome,
+	.report_more = steps_report,
+	.progress = true,
 };

@@ -2,6 +2,7 @@
 /* report.c - job records and result documents (see report.h). */
 #include "config.h"
 #include "report.h"
+#include "kind.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -175,51 +176,11 @@ static void report_stage(struct jw *w, const struct job *j, size_t i)
 	}
 	jw_arr_end(w);
 	report_stage_status(w, r);
-	if (s->kind == KIND_PIPELINE && st->has_err && st->err.mode == IO_CAPTURE) {
+	if (kind_get(s->kind)->many_stages && st->has_err && st->err.mode == IO_CAPTURE) {
 		static const struct capture none = { .spill_fd = -1 };
 		report_stream(w, j, "stderr", &st->err, j->stage_err ? &j->stage_err[i] : &none);
 	}
 	jw_obj_end(w);
-}
-
-struct membuf {
-	struct buf b;
-};
-
-static void to_buf(void *ctx, const void *p, size_t n)
-{
-	buf_add(&((struct membuf *)ctx)->b, p, n);
-}
-
-/* A pool job's record carries what `piperun pool` printed: task, mode,
- * workers, summary, items (CONTRACT §5). */
-static bool splice_pool(struct jw *w, const struct job *j)
-{
-	static const char *const skip[] = { "duration_ms", "cpu_ms", NULL };
-	if (!j->out.active || !j->out.total || capture_truncated(&j->out))
-		return false;
-	struct membuf m = { { 0 } };
-	capture_each(&j->out, to_buf, &m);
-	bool ok = m.b.p && spec_json_splice_members(w, m.b.p, m.b.len, skip, j->spec) == 0;
-	buf_free(&m.b);
-	return ok;
-}
-
-/* A steps job's record carries its host's counts: steps[], failed_items
- * and the totals (steps.h). */
-static void splice_steps(struct jw *w, const struct job *j)
-{
-	static const char *const skip[] = { "wall_ms", NULL };
-	if (!j->steps_info || spec_json_splice_members(w, j->steps_info, strlen(j->steps_info), skip, j->spec) < 0) {
-		jw_knull(w, "items_in");
-		jw_knull(w, "items_out");
-		jw_key(w, "steps");
-		jw_arr(w, false);
-		jw_arr_end(w);
-		jw_key(w, "failed_items");
-		jw_arr(w, false);
-		jw_arr_end(w);
-	}
 }
 
 /* Processes left behind, their argv redacted with the secrets of the
@@ -264,7 +225,8 @@ void report_job(struct jw *w, const struct job *j)
 	} else {
 		jw_null(w);
 	}
-	if (s->kind == KIND_POOL && splice_pool(w, j)) {
+	const struct job_kind *k = kind_get(s->kind);
+	if (k->splice_stdout && k->splice_stdout(w, j)) {
 		/* the pool's results are spliced in; its stdout was them */
 		jw_knull(w, "stdout");
 		jw_knull(w, "stdout_encoding");
@@ -274,8 +236,8 @@ void report_job(struct jw *w, const struct job *j)
 		report_stream(w, j, "stdout", &s->out, &j->out);
 	}
 	report_stream(w, j, "stderr", &s->err, &j->err);
-	if (s->kind == KIND_STEPS && started)
-		splice_steps(w, j);
+	if (k->report_more && started)
+		k->report_more(w, j);
 	jw_key(w, "stages");
 	jw_arr(w, false);
 	if (started && j->stages)
@@ -314,7 +276,7 @@ void report_command(struct jw *w, const struct command_record *r)
 	const struct stage_result *st = &r->proc->status;
 	jw_obj(w, false);
 	jw_kstr(w, "name", r->name);
-	jw_kstr(w, "kind", kind_name(KIND_RUN));
+	jw_kstr(w, "kind", kind_run.name);
 	jw_kstr(w, "status", job_status_name(r->status));
 	report_rc(w, st->has_status, stage_returncode(st));
 	jw_kbool(w, "timed_out", r->status == ST_TIMEOUT);

@@ -2,6 +2,7 @@
 /* runner.c - scheduling of the jobs of a run (see runner.h). */
 #include "config.h"
 #include "runner.h"
+#include "kind.h"
 #include "signals.h"
 #include "util.h"
 
@@ -955,7 +956,7 @@ static void jobs_setup(struct runner *r)
 		job_init(&r->jobs[i], &s->jobs[i], i, &r->env);
 	for (size_t i = 0; i < r->n; i++) {
 		const struct job_spec *js = &s->jobs[i];
-		if (js->kind == KIND_STEPS) {
+		if (kind_get(js->kind)->progress) {
 			xgrow(&r->steps_jobs, &steps_cap, r->nsteps_jobs + 1, sizeof *r->steps_jobs);
 			r->steps_jobs[r->nsteps_jobs++] = i;
 		}

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* spec-expand.c - expansion: repeat/foreach templates into named copies,
  * placeholders ({} {#} {{}}) substituted in argv, env, cwd and stdin.text;
- * `shell` scripts through shell.c, which quotes the value's reference. */
+ * a kind with a command of its own makes it through its row's expand
+ * (`shell`: kind-run.c, through shell.c, which quotes the value's
+ * reference). */
 #include "config.h"
 #include "spec.h"
 #include "spec-int.h"
 #include "kind.h"
 #include "util.h"
-#include "shell.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -84,6 +85,28 @@ static void io_copy(struct io_spec *d, const struct io_spec *s)
 	d->path = s->path ? xstrdup(s->path) : NULL;
 }
 
+/* Copy j's stages from t's, {} and {#} substituted in a copy (subst). */
+static void expand_stages(const struct tmpl *t, struct job_spec *j, const char *value,
+			  size_t index, bool subst)
+{
+	j->nstages = t->nstages;
+	j->stages = t->nstages ? xcalloc(t->nstages, sizeof *j->stages) : NULL;
+	for (size_t k = 0; k < t->nstages; k++) {
+		const struct tstage *ts = &t->stages[k];
+		struct stage_spec *st = &j->stages[k];
+		st->argc = ts->argc;
+		st->argv = xcalloc(ts->argc + 1, sizeof(char *));
+		for (size_t a = 0; a < ts->argc; a++)
+			st->argv[a] = subst && !ts->argv[a].raw
+				? spec_placeholder_subst(ts->argv[a].s, value, index)
+				: xstrdup(ts->argv[a].s);
+		st->env = dup_env(ts->env, ts->nenv, value, index, subst);
+		st->nenv = ts->nenv;
+		io_copy(&st->err, &ts->err);
+		st->has_err = ts->has_err;
+	}
+}
+
 /* One concrete job from a template. */
 static void spec_instantiate(const struct tmpl *t, struct job_spec *j, char *name,
 			const char *value, size_t index)
@@ -95,21 +118,7 @@ static void spec_instantiate(const struct tmpl *t, struct job_spec *j, char *nam
 	j->base = xstrdup(s->name);
 	j->value = value && t->has_foreach ? xstrdup(value) : NULL;
 	j->copy = subst ? index : 0;
-	bool pass_value = false;
-	j->shell = s->shell && !subst ? xstrdup(s->shell) : NULL;
-	if (s->shell && subst) {
-		/* a foreach value never becomes script text: sh gets it as
-		 * $1; repeat's {} is the copy index, an integer, as text */
-		struct shell_script sc;
-		char *why;
-		if (shell_subst(s->shell, t->has_foreach ? NULL : value, index, &sc, &why) == 0) {
-			j->shell = sc.script;
-			pass_value = sc.takes_value;
-		} else {        /* spec_expand() reported it and made no copies */
-			free(why);
-			j->shell = xstrdup(s->shell);
-		}
-	}
+	j->shell = NULL;        /* the kind's expand makes its own */
 	j->env = dup_env(s->env, s->nenv, value, index, subst);
 	j->unset = spec_strv_dup(s->unset, s->nunset);
 	j->secret = spec_strv_dup(s->secret, s->nsecret);
@@ -148,44 +157,19 @@ static void spec_instantiate(const struct tmpl *t, struct job_spec *j, char *nam
 		j->pass_fds = xmalloc(s->npass_fds * sizeof *j->pass_fds);
 		memcpy(j->pass_fds, s->pass_fds, s->npass_fds * sizeof *j->pass_fds);
 	}
-	if (s->shell) {         /* a shell job: /bin/sh -c SCRIPT */
-		j->nstages = 1;
-		j->stages = xcalloc(1, sizeof *j->stages);
-		j->stages[0].argc = pass_value ? 5 : 3;
-		j->stages[0].argv = xcalloc(6, sizeof(char *));
-		j->stages[0].argv[0] = xstrdup("/bin/sh");
-		j->stages[0].argv[1] = xstrdup("-c");
-		j->stages[0].argv[2] = xstrdup(j->shell);
-		if (pass_value) {       /* $0 as without a value, $1 the value */
-			j->stages[0].argv[3] = xstrdup("/bin/sh");
-			j->stages[0].argv[4] = xstrdup(value);
-		}
-	} else {
-		j->nstages = t->nstages;
-		j->stages = t->nstages ? xcalloc(t->nstages, sizeof *j->stages) : NULL;
-		for (size_t k = 0; k < t->nstages; k++) {
-			const struct tstage *ts = &t->stages[k];
-			struct stage_spec *st = &j->stages[k];
-			st->argc = ts->argc;
-			st->argv = xcalloc(ts->argc + 1, sizeof(char *));
-			for (size_t a = 0; a < ts->argc; a++)
-				st->argv[a] = subst && !ts->argv[a].raw
-					? spec_placeholder_subst(ts->argv[a].s, value, index)
-					: xstrdup(ts->argv[a].s);
-			st->env = dup_env(ts->env, ts->nenv, value, index, subst);
-			st->nenv = ts->nenv;
-			io_copy(&st->err, &ts->err);
-			st->has_err = ts->has_err;
-		}
-	}
+	const struct job_kind *k = kind_get(s->kind);
+	if (k->expand)
+		k->expand(t, j, value, index, subst);
+	else
+		expand_stages(t, j, value, index, subst);
 }
 
-/* Is foreach[v] data as the {} of t's shell script (copy j)?  If not, an
- * error naming the value, with j's secrets hidden. */
-static void check_shell_value(struct ctx *c, const struct tmpl *t, size_t v,
-			      struct job_spec *j, const char *arith)
+/* Is foreach[v] a value copies of t may take (the kind's check, x;
+ * copy j)?  If not, an error naming the value, with j's secrets hidden. */
+static void check_value(struct ctx *c, const struct tmpl *t, size_t v,
+			struct job_spec *j, const struct kind_expand *x)
 {
-	char *why = shell_value_check(t->foreach[v], arith);
+	char *why = x->check_value(t->foreach[v], x->arg);
 	if (!why)
 		return;
 	spec_collect_secrets(j);
@@ -215,23 +199,12 @@ void spec_expand(struct ctx *c, struct tmpl *t, size_t nt, struct spec *s)
 	for (size_t i = 0; i < nt; i++) {
 		struct tmpl *tp = &t[i];
 		const char *base = tp->j.name;
-		/* a shell script's {} is a reference to the value, passed
-		 * as $1: the script must have a place for it (checked once),
-		 * and each value must be data there (once per value) */
-		const char *arith = NULL;
-		bool shell_value = false;
-		if (tp->j.shell && tp->has_foreach) {
-			struct shell_script sc;
-			char *why;
-			if (shell_subst(tp->j.shell, NULL, 1, &sc, &why) < 0) {
-				spec_err(c, tp->shell_path, "%s", why);
-				free(why);
-				continue;
-			}
-			arith = sc.arith;
-			shell_value = sc.takes_value;
-			free(sc.script);
-		}
+		/* what the kind asks of the template (checked once) and of
+		 * each value (at its first copy) */
+		const struct job_kind *k = kind_get(tp->j.kind);
+		struct kind_expand x = { 0 };
+		if (k->expand_prepare && !k->expand_prepare(c, tp, &x))
+			continue;
 		if (!tp->has_foreach && !tp->has_repeat) {
 			spec_instantiate(tp, &s->jobs[s->njobs++], xstrdup(base), NULL, 0);
 			continue;
@@ -261,8 +234,8 @@ void spec_expand(struct ctx *c, struct tmpl *t, size_t nt, struct spec *s)
 					name = xasprintf("%s#%ld", base, r);
 				spec_instantiate(tp, &s->jobs[s->njobs++], name,
 					    value ? value : idx, index);
-				if (shell_value && r == 1)
-					check_shell_value(c, tp, v, &s->jobs[s->njobs - 1], arith);
+				if (x.check_value && r == 1)
+					check_value(c, tp, v, &s->jobs[s->njobs - 1], &x);
 			}
 		}
 	}

@@ -713,7 +713,7 @@ static void parse_job(struct ctx *c, const struct cJSON *job, const struct cJSON
 	const struct job_kind *k = kind_get(j->kind);
 	if (k->check)
 		k->check(c, job, t);
-	if (k->host_fds && j->npass_fds) {
+	if (k->host && j->npass_fds) {
 		char *p = spec_path_key(t->path, "pass_fds");
 		spec_err(c, p, "pass_fds is not supported for %s jobs (their host uses fds 3 and up)",
 			 k->name);
