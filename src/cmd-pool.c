@@ -156,9 +156,7 @@ static int parse_option(int c, char **argv, struct pool_cmd *pc)
 		pc->items_file = optarg;
 		return -1;
 	case 't':
-		if (dur_parse(optarg, &pc->o.timeout) < 0)
-			return cmd_bad_usage(self, "--timeout: expected %s, got \"%s\"", dur_expected(optarg), optarg);
-		return -1;
+		return cmd_duration(self, "--timeout", optarg, &pc->o.timeout) < 0 ? EXIT_USAGE : -1;
 	case 'F':
 		pc->o.fail_fast = true;
 		return -1;

@@ -160,9 +160,7 @@ static int run_option(int c, char **argv, struct run_opts *o, struct run_cli *cl
 	case 'm':
 		return cmd_choose(self, "--mode", mode_choices, optarg, &o->mode) < 0 ? EXIT_USAGE : -1;
 	case 't':
-		if (dur_parse(optarg, &o->timeout) < 0)
-			return cmd_bad_usage(self, "--timeout: expected %s, got \"%s\"", dur_expected(optarg), optarg);
-		return -1;
+		return cmd_duration(self, "--timeout", optarg, &o->timeout) < 0 ? EXIT_USAGE : -1;
 	case 'F':
 		o->fail_fast = 1;
 		return -1;

@@ -98,6 +98,14 @@ int cmd_int_range(const struct cmd_entry *c, const char *opt, const char *arg, i
 	return -1;
 }
 
+int cmd_duration(const struct cmd_entry *c, const char *opt, const char *arg, double *secs)
+{
+	if (dur_parse(arg, secs) == 0)
+		return 0;
+	cmd_bad_usage(c, "%s: expected %s, got \"%s\"", opt, dur_expected(arg), arg);
+	return -1;
+}
+
 struct fd_sink *cmd_stdout_sink(void)
 {
 	struct fd_sink *out = xcalloc(1, sizeof *out);

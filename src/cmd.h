@@ -80,6 +80,11 @@ int cmd_choose(const struct cmd_entry *c, const char *opt, const struct cmd_choi
 int cmd_int_range(const struct cmd_entry *c, const char *opt, const char *arg, int64_t lo,
 		  int64_t hi, const char *note, int64_t *value);
 
+/* arg a duration (util.h's dur_parse)?  Sets *secs, returns 0.  Else
+ * says "piperun: CMD: OPT: expected a duration like 1.5s, got "arg"" (or
+ * the limit it passed) and the usage on stderr and returns -1. */
+int cmd_duration(const struct cmd_entry *c, const char *opt, const char *arg, double *secs);
+
 struct fd_sink;
 struct errlist;
 /* A jsonw sink on stdout (fd 1) for a command's results; the caller
