@@ -187,12 +187,6 @@ static int write_json(int fd, const struct exec_state *x)
 
 /* ------------------------------------------------------------- parse */
 
-static int bad_usage_value(const char *opt, const char *arg)
-{
-	return cmd_bad_usage(&cmd_exec_entry, "%s: expected %s, got \"%s\"", opt,
-			     dur_expected(arg), arg), EXIT_CANCELED;
-}
-
 /* Returns -1 to go on, or the exit status (help, usage errors). */
 static int exec_parse(int argc, char **argv, struct exec_opts *o)
 {
@@ -215,12 +209,12 @@ static int exec_parse(int argc, char **argv, struct exec_opts *o)
 	while ((c = getopt_long(argc, argv, "+:t:k:s:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
-			if (dur_parse(optarg, &o->timeout) < 0)
-				return bad_usage_value("-t/--timeout", optarg);
+			if (cmd_duration(self, "-t/--timeout", optarg, &o->timeout) < 0)
+				return EXIT_CANCELED;
 			break;
 		case 'k':
-			if (dur_parse(optarg, &o->kill_after) < 0)
-				return bad_usage_value("-k/--kill-after", optarg);
+			if (cmd_duration(self, "-k/--kill-after", optarg, &o->kill_after) < 0)
+				return EXIT_CANCELED;
 			break;
 		case 's':
 			o->sig = sig_parse(optarg);

@@ -124,19 +124,10 @@ static const struct option pool_long_opts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-static int parse_output(const char *s, enum pool_output *out)
-{
-	static const struct { const char *name; enum pool_output v; } names[] = {
-		{ "json", POUT_JSON }, { "jsonl", POUT_JSONL }, { "text", POUT_TEXT },
-		{ "none", POUT_NONE }, { "summary", POUT_SUMMARY },
-	};
-	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
-		if (!strcmp(s, names[i].name)) {
-			*out = names[i].v;
-			return 0;
-		}
-	return -1;
-}
+static const struct cmd_choice output_choices[] = {
+	{ "json", POUT_JSON }, { "jsonl", POUT_JSONL }, { "text", POUT_TEXT },
+	{ "summary", POUT_SUMMARY }, { "none", POUT_NONE }, { NULL, 0 },
+};
 
 /* One option c (its value in optarg).  Returns -1 to go on, else the
  * exit status. */
@@ -144,6 +135,7 @@ static int parse_option(int c, char **argv, struct pool_cmd *pc)
 {
 	const struct cmd_entry *self = &cmd_pool_entry;
 	int64_t v;
+	int pick;
 	switch (c) {
 	case 'T':
 		pc->task_name = optarg;
@@ -156,39 +148,33 @@ static int parse_option(int c, char **argv, struct pool_cmd *pc)
 			return cmd_bad_usage(self, "--mode: expected serial, thread, process or async, got \"%s\"", optarg);
 		return -1;
 	case 'j':
-		if (!parse_i64(optarg, &v) || v < 1 || v > 4096)
-			return cmd_bad_usage(self, "-j/--workers: expected an integer from 1 to 4096, got \"%s\"", optarg);
+		if (cmd_int_range(self, "-j/--workers", optarg, 1, 4096, "", &v) < 0)
+			return EXIT_USAGE;
 		pc->workers = (long)v;
 		return -1;
 	case 'i':
 		pc->items_file = optarg;
 		return -1;
 	case 't':
-		if (dur_parse(optarg, &pc->o.timeout) < 0)
-			return cmd_bad_usage(self, "--timeout: expected %s, got \"%s\"", dur_expected(optarg), optarg);
-		return -1;
+		return cmd_duration(self, "--timeout", optarg, &pc->o.timeout) < 0 ? EXIT_USAGE : -1;
 	case 'F':
 		pc->o.fail_fast = true;
 		return -1;
 	case 'I':
-		if (!parse_i64(optarg, &v) || v < 1)
-			return cmd_bad_usage(self, "--max-inflight: expected an integer from 1 to 9223372036854775807, got \"%s\"", optarg);
+		if (cmd_int_range(self, "--max-inflight", optarg, 1, INT64_MAX, "", &v) < 0)
+			return EXIT_USAGE;
 		pc->o.max_inflight = (long)v;
 		return -1;
 	case 'o':
-		if (parse_output(optarg, &pc->output) < 0)
-			return cmd_bad_usage(self, "--output: expected json, jsonl, text, summary or none, got \"%s\"", optarg);
+		if (cmd_choose(self, "--output", output_choices, optarg, &pick) < 0)
+			return EXIT_USAGE;
+		pc->output = (enum pool_output)pick;
 		return -1;
 	case 'C':
 		pc->compare = true;
 		return -1;
-	case 'h':
-		cmd_help(self);
-		return EXIT_OK;
-	case ':':
-		return cmd_bad_usage(self, "option '%s' needs a value", argv[optind - 1]);
 	default:
-		return cmd_bad_usage(self, "unknown option '%s'", argv[optind - 1]);
+		return cmd_opt_common(self, c, argv);
 	}
 }
 
@@ -366,8 +352,7 @@ static int cmd_pool(int argc, char **argv)
 		rc = load_items(&pc, &it);
 	if (rc >= 0)
 		return rc;
-	struct fd_sink *out = xcalloc(1, sizeof *out);
-	out->fd = 1;
+	struct fd_sink *out = cmd_stdout_sink();
 	struct pool_cli cli = { .output = pc.output, .out = out, .items = &it };
 	jw_init(&cli.jw, fd_sink_write, out, cli.output == POUT_JSON);
 	rc = pc.compare ? compare(&pc.o, &it, out) : run_once(&cli, &pc.o, &it);
@@ -377,13 +362,7 @@ static int cmd_pool(int argc, char **argv)
 		pool_items_free(&it);
 		return rc;
 	}
-	if (fd_sink_flush(out) < 0) {
-		/* a reader that went away ends us as it would any filter */
-		if (out->err == EPIPE)
-			die_of_signal(SIGPIPE);
-		fprintf(stderr, "piperun: pool: writing to stdout: %s\n", strerror(out->err));
-		rc = EXIT_RUNNER;
-	}
+	rc = cmd_flush_stdout(&cmd_pool_entry, out, rc);
 	free(out);
 	pool_items_free(&it);
 	return rc;

@@ -152,16 +152,15 @@ static int run_option(int c, char **argv, struct run_opts *o, struct run_cli *cl
 	int pick;
 	switch (c) {
 	case 'j':
-		if (!parse_i64(optarg, &v) || v < 0 || v > 1000000)
-			return cmd_bad_usage(self, "-j/--max-parallel: expected an integer from 0 to 1000000 (0: as many as the limits allow), got \"%s\"", optarg);
+		if (cmd_int_range(self, "-j/--max-parallel", optarg, 0, 1000000,
+				  " (0: as many as the limits allow)", &v) < 0)
+			return EXIT_USAGE;
 		o->max_parallel = (long)v;
 		return -1;
 	case 'm':
 		return cmd_choose(self, "--mode", mode_choices, optarg, &o->mode) < 0 ? EXIT_USAGE : -1;
 	case 't':
-		if (dur_parse(optarg, &o->timeout) < 0)
-			return cmd_bad_usage(self, "--timeout: expected %s, got \"%s\"", dur_expected(optarg), optarg);
-		return -1;
+		return cmd_duration(self, "--timeout", optarg, &o->timeout) < 0 ? EXIT_USAGE : -1;
 	case 'F':
 		o->fail_fast = 1;
 		return -1;

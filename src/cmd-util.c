@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -81,6 +82,27 @@ int cmd_choose(const struct cmd_entry *c, const char *opt, const struct cmd_choi
 	}
 	cmd_bad_usage(c, "%s: expected %s, got \"%s\"", opt, b.p, arg);
 	buf_free(&b);
+	return -1;
+}
+
+int cmd_int_range(const struct cmd_entry *c, const char *opt, const char *arg, int64_t lo,
+		  int64_t hi, const char *note, int64_t *value)
+{
+	int64_t v;
+	if (parse_i64(arg, &v) && v >= lo && v <= hi) {
+		*value = v;
+		return 0;
+	}
+	cmd_bad_usage(c, "%s: expected an integer from %" PRId64 " to %" PRId64 "%s, got \"%s\"", opt,
+		      lo, hi, note, arg);
+	return -1;
+}
+
+int cmd_duration(const struct cmd_entry *c, const char *opt, const char *arg, double *secs)
+{
+	if (dur_parse(arg, secs) == 0)
+		return 0;
+	cmd_bad_usage(c, "%s: expected %s, got \"%s\"", opt, dur_expected(arg), arg);
 	return -1;
 }
 

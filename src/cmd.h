@@ -4,6 +4,7 @@
 #ifndef PIPERUN_CMD_H
 #define PIPERUN_CMD_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 /* cmd_entry.flags */
@@ -72,6 +73,17 @@ struct cmd_choice {
  * usage on stderr and returns -1 (the command returns EXIT_USAGE). */
 int cmd_choose(const struct cmd_entry *c, const char *opt, const struct cmd_choice *choices,
 	       const char *arg, int *value);
+/* arg an integer from lo to hi?  Sets *value, returns 0.  Else says
+ * "piperun: CMD: OPT: expected an integer from LO to HI[NOTE], got "arg""
+ * and the usage on stderr and returns -1 (the command returns
+ * EXIT_USAGE).  note is "" or a remark such as " (0: no limit)". */
+int cmd_int_range(const struct cmd_entry *c, const char *opt, const char *arg, int64_t lo,
+		  int64_t hi, const char *note, int64_t *value);
+
+/* arg a duration (util.h's dur_parse)?  Sets *secs, returns 0.  Else
+ * says "piperun: CMD: OPT: expected a duration like 1.5s, got "arg"" (or
+ * the limit it passed) and the usage on stderr and returns -1. */
+int cmd_duration(const struct cmd_entry *c, const char *opt, const char *arg, double *secs);
 
 struct fd_sink;
 struct errlist;

@@ -42,7 +42,9 @@ static void pool_task(struct ctx *c, const struct cJSON *v, const char *path,
 	char *p = spec_path_key(path, task ? "task" : "plugin");
 	const char *s = spec_get_str(c, task ? task : plugin, p);
 	if (s && task && !task_builtin(s)) {
-		spec_expected(c, p, "gcd, factorize or sleep", task);
+		char *names = task_builtin_names(" or ");
+		spec_expected(c, p, names, task);
+		free(names);
 	} else if (s && !task && !strchr(s, ':')) {
 		spec_expected(c, p, "\"LIB.so:NAME\"", plugin);
 	} else if (s) {

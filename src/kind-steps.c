@@ -125,9 +125,13 @@ static void parse_step_kind(struct ctx *c, const struct cJSON *v, const char *pa
 		st->kind = STEP_TASK;
 		st->plugin = kind == 3;
 		const char *s = spec_get_str(c, e, p);
-		if (s && !st->plugin && !task_builtin(s))
-			spec_expected(c, p, "gcd, factorize or sleep (or \"plugin\": \"LIB.so:NAME\")", e);
-		else if (s && st->plugin && !strchr(s, ':'))
+		if (s && !st->plugin && !task_builtin(s)) {
+			char *names = task_builtin_names(" or ");
+			char *what = xasprintf("%s (or \"plugin\": \"LIB.so:NAME\")", names);
+			spec_expected(c, p, what, e);
+			free(what);
+			free(names);
+		} else if (s && st->plugin && !strchr(s, ':'))
 			spec_expected(c, p, "\"LIB.so:NAME\"", e);
 		else if (s)
 			st->task = xstrdup(s);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* pool.c - the task pool (see pool.h). */
 #include "config.h"
+#include "enum-name.h"
 #include "pool-int.h"
 #include "spec.h"
 #include "task.h"
@@ -16,20 +17,23 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 
+static const struct enum_name pool_modes[] = {
+	{ POOL_SERIAL, "serial" }, { POOL_THREAD, "thread" }, { POOL_PROCESS, "process" },
+	{ POOL_ASYNC, "async" },
+};
+
 const char *pool_mode_name(enum pool_mode m)
 {
-	static const char *const names[] = { "serial", "thread", "process", "async" };
-	return names[m];
+	return ENUM_NAME(pool_modes, m);
 }
 
 int pool_mode_parse(const char *s, enum pool_mode *m)
 {
-	for (int i = POOL_SERIAL; i <= POOL_ASYNC; i++)
-		if (!strcmp(s, pool_mode_name(i))) {
-			*m = (enum pool_mode)i;
-			return 0;
-		}
-	return -1;
+	int v;
+	if (ENUM_PARSE(pool_modes, s, &v) < 0)
+		return -1;
+	*m = (enum pool_mode)v;
+	return 0;
 }
 
 /* -------------------------------------------------------------- one item */

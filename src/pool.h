@@ -21,7 +21,10 @@
 #include "piperun-task.h"
 
 enum pool_mode { POOL_SERIAL, POOL_THREAD, POOL_PROCESS, POOL_ASYNC };
+/* The mode's name ("serial", "thread", "process", "async"), from
+ * pool.c's one table; NULL for a value not in it. */
 const char *pool_mode_name(enum pool_mode m);
+/* s one of those names: *m set, returns 0; else -1 (*m untouched). */
 int pool_mode_parse(const char *s, enum pool_mode *m);
 
 /* Items, compactly (a million two-number items take 22 MB): argument k

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* test-cmd.c - what the command layer's static text says against the
+ * registries it names: `piperun help pool` lists the built-in tasks as
+ * task.c's registry has them (the help is a literal, so it cannot ask),
+ * and the pool modes' names go both ways through pool.c's table. */
+#include "config.h"
+#include "cmd.h"
+#include "pool.h"
+#include "tap.h"
+#include "task.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void test_pool_help_tasks(void)
+{
+	char *names = task_builtin_names(" or ");
+	char *line = xasprintf("\n      --task NAME            %s (built in)\n", names);
+	ok(strstr(cmd_pool_entry.help, line) != NULL,
+	   "pool help: --task lists \"%s\" as the registry names them", names);
+	free(line);
+	free(names);
+}
+
+static void test_pool_mode_names(void)
+{
+	static const char *const names[] = { "serial", "thread", "process", "async" };
+	for (int m = POOL_SERIAL; m <= POOL_ASYNC; m++) {
+		enum pool_mode back = POOL_ASYNC + 1;
+		is_str(pool_mode_name((enum pool_mode)m), names[m], "pool mode %d is %s", m, names[m]);
+		ok(pool_mode_parse(names[m], &back) == 0 && (int)back == m, "\"%s\" parses back", names[m]);
+	}
+	enum pool_mode untouched = POOL_THREAD;
+	ok(pool_mode_parse("Thread", &untouched) < 0 && untouched == POOL_THREAD,
+	   "mode names are exact; a miss leaves the mode alone");
+	ok(pool_mode_name((enum pool_mode)99) == NULL, "no name for a mode not in the table");
+}
+
+int main(void)
+{
+	test_pool_help_tasks();
+	test_pool_mode_names();
+	return done_testing();
+}
