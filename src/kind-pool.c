@@ -36,7 +36,9 @@ static void pool_task(struct ctx *c, const struct cJSON *v, const char *path,
 	const struct cJSON *task = jv_get(v, "task");
 	const struct cJSON *plugin = jv_get(v, "plugin");
 	if (!task == !plugin) {
-		spec_err(c, path, "expected \"task\" (gcd, factorize, sleep) or \"plugin\" (\"LIB.so:NAME\")");
+		char *names = task_builtin_names(", ");
+		spec_err(c, path, "expected \"task\" (%s) or \"plugin\" (\"LIB.so:NAME\")", names);
+		free(names);
 		return;
 	}
 	char *p = spec_path_key(path, task ? "task" : "plugin");
