@@ -252,27 +252,35 @@ static double cpu_ms(void)
 	       (a.ru_utime.tv_usec + b.ru_utime.tv_usec + a.ru_stime.tv_usec + b.ru_stime.tv_usec) / 1e3;
 }
 
+static int run_serial(const struct pool_opts *o, const struct pool_items *it,
+		      struct pool_result *res, char **why)
+{
+	(void)why;
+	pool_run_serial(o, it, res);
+	return 0;
+}
+
+/* The engine of each mode (its name: pool_modes).  A mode is an engine
+ * function (its own file, pool-int.h) and a row here and there. */
+static const struct pool_engine {
+	int (*run)(const struct pool_opts *o, const struct pool_items *it,
+		   struct pool_result *res, char **why);
+	bool one_worker;             /* runs on the calling thread alone */
+} engines[] = {
+	[POOL_SERIAL] = { run_serial, true },
+	[POOL_THREAD] = { run_threads, false },
+	[POOL_PROCESS] = { pool_run_processes, false },
+	[POOL_ASYNC] = { pool_run_async, true },
+};
+
 int pool_run(const struct pool_opts *o, const struct pool_items *it,
 	     struct pool_result *results, struct pool_stats *st, char **why)
 {
 	memset(st, 0, sizeof *st);
 	double t0 = now_ms(), c0 = cpu_ms();
-	int rc = 0;
-	st->workers = o->mode == POOL_SERIAL || o->mode == POOL_ASYNC ? 1 : o->workers;
-	switch (o->mode) {
-	case POOL_SERIAL:
-		pool_run_serial(o, it, results);
-		break;
-	case POOL_THREAD:
-		rc = run_threads(o, it, results, why);
-		break;
-	case POOL_PROCESS:
-		rc = pool_run_processes(o, it, results, why);
-		break;
-	case POOL_ASYNC:
-		rc = pool_run_async(o, it, results, why);
-		break;
-	}
+	const struct pool_engine *e = &engines[o->mode];
+	st->workers = e->one_worker ? 1 : o->workers;
+	int rc = e->run(o, it, results, why);
 	st->wall_ms = now_ms() - t0;
 	st->cpu_ms = cpu_ms() - c0;
 	for (size_t i = 0; i < it->n; i++) {
