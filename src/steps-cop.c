@@ -199,7 +199,7 @@ static void cop_on_io(struct watch *wt, uint32_t ev)
 		bool open = read_some(w, false);
 		cop_take_lines(w);
 		if (!open || w->overflow) {
-			/* it closed its output: it is ending (the pidfd says how) */
+			/* it closed its output: it is ending (its on_exit says how) */
 			if (w->fd_r == w->fd_w)
 				w->fd_w = -1;
 			close_watched(w, &w->fd_r, &w->w_r);
