@@ -3,7 +3,7 @@
  *
  * A proc is one child that piperun started and watches to its end: a run
  * job's command, a pipeline or steps host, the command of `piperun exec`,
- * and (wave 2 of the redesign) a steps worker's child.  What it does, once
+ * and a steps worker's child (steps-child.c).  What it does, once
  * for all of them:
  *
  *   - declared stdio (struct proc_stdio, after libuv's
@@ -31,7 +31,9 @@
  * its stdio as PROC_STDIO_PIPE_IN / PROC_STDIO_PIPE_OUT (or, for a pty,
  * PROC_STDIO_FD twice with the slave end, which the worker closes after
  * proc_spawn), proc_terminate(sig, kill_after) for its deadline and
- * stops, and on_exit for its reaping.
+ * stops, and on_exit for its reaping.  Its loop is the worker's: the
+ * thread engine's workers each run a loop of their own, and each spawns,
+ * signals and reaps its proc only there.
  *
  * Ownership of fds, also on error:
  *   PROC_STDIO_NULL      /dev/null, opened and closed by proc_spawn.

@@ -214,7 +214,7 @@ static bool async_busy(struct engine *e)
 	for (size_t k = 0; k < e->n; k++)
 		for (int i = 0; i < e->st[k].nw; i++) {
 			const struct worker *w = &e->st[k].w[i];
-			if (w->pid > 0 || w->busy)
+			if (child_alive(w) || w->busy)
 				return true;
 		}
 	return false;

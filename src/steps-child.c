@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* steps-child.c - the child of a run or coprocess step: spawned, signalled
- * (signal, SIGCONT, KILL after kill_after), reaped, its exit told; its
- * pipes read and written.  One small file behind steps-int.h: the
- * supervised process (proc) replaces it. */
+/* steps-child.c - the child of a run or coprocess step: a struct proc
+ * (proc.h) per worker, which spawns, watches, signals (signal, SIGCONT,
+ * KILL after kill_after) and reaps it; here what is the step's own: its
+ * stdio and pty, its pipes read and written, its clocks, the item's
+ * text for how it ended. */
 #include "config.h"
 #include "steps-int.h"
-#include "spawn.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,48 +33,36 @@ void child_close_fds(struct worker *w)
 	close_watched(w, &w->fd_r, &w->w_r);
 }
 
+/* A closing coprocess that lingers: KILL it (t_kill). */
 void on_kill_timer(struct timer *t)
 {
 	struct worker *w = t->data;
-	if (w->pid > 0)
-		kill_pid(w->pid, SIGKILL);
+	if (child_alive(w))
+		proc_kill(&w->child);
 }
 
-/* The ladder's send(): the child itself (it shares the host's group). */
-static bool child_signal(void *ctx, int sig, bool follow_up)
+bool child_alive(const struct worker *w)
 {
-	struct worker *w = ctx;
-	return w->pid > 0 && kill_pid(w->pid, sig) == 0;
+	return w->child.pid > 0 && !w->child.exited;
 }
 
 /* Signal the child (then SIGCONT); KILL after kill_after if it is still
  * there.  SIGKILL: at once. */
 void worker_kill(struct worker *w, int sig)
 {
-	if (w->pid <= 0)
+	if (!child_alive(w))
 		return;
 	if (sig == SIGKILL)
-		ladder_kill(&w->ladder);
+		proc_kill(&w->child);
 	else
-		ladder_signal(&w->ladder, sig, w->e->s->kill_after);
+		proc_terminate(&w->child, sig, w->e->s->kill_after);
 }
 
-/* Reap the child (its pidfd is readable). */
-void child_reap(struct worker *w)
+/* The child is reaped (proc's on_exit): its clocks stop. */
+void child_ended(struct worker *w)
 {
-	struct spawn_exit x;
-	w->rc = -1;
-	w->sig = 0;
-	if (spawn_reap(w->pidfd, true, &x) > 0) {
-		w->rc = x.exit_code;
-		w->sig = x.signal;
-	}
-	loop_del(w->loop, &w->w_pid);
-	close(w->pidfd);
-	w->pidfd = -1;
-	w->pid = 0;
+	proc_end(&w->child);
 	timer_stop(w->loop, &w->t_kill);
-	ladder_reset(&w->ladder);
 	timer_stop(w->loop, &w->t_deadline);
 	timer_stop(w->loop, &w->t_stall);
 }
@@ -125,11 +113,6 @@ void write_some(struct worker *w)
 	w->wbuf.len = w->woff = 0;
 }
 
-int pipe_cloexec(int p[2])
-{
-	return pipe2(p, O_CLOEXEC);
-}
-
 void set_nonblock(int fd)
 {
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
@@ -163,34 +146,35 @@ fail:;
 	return -1;
 }
 
-/* Start the step's program; fds are the child's 0 and 1. */
-int child_spawn(struct worker *w, char *const *argv, int in, int out, char **why)
+/* Start the step's program with io as its fds 0, 1 and 2. */
+int child_spawn(struct worker *w, char *const *argv, struct proc_stdio *io,
+		void (*on_exit)(struct proc *p), char **why)
 {
 	const struct step_spec *sp = w->st->sp;
-	struct spawn_opts o = {
-		.path = sp->exe,
-		.argv = argv,
-		.fd = { in, out, 2 },
-		.pgid = -1,              /* the host's group: job signals reach it */
-		.cgroup_procs_fd = -1,
+	struct proc_opts o = {
+		.spawn = { .path = sp->exe, .argv = argv },
+		.stdio = io,
+		.nstdio = 3,
+		.group = PROC_GROUP_NONE,  /* the host's group: job signals reach it */
+		.loop = w->loop,
+		.t0 = w->e->t0,
+		.on_exit = on_exit,
+		.ctx = w,
 	};
-	struct spawn_error se;
-	if (spawn_start(&o, &w->pid, &w->pidfd, &se) < 0) {
-		w->pid = 0;
-		*why = xasprintf("cannot start %s: %s: %s", argv[0], spawn_step_name(se.step),
-				 strerror(se.err));
+	struct proc_error pe;
+	if (proc_spawn(&w->child, &o, &pe) < 0) {
+		const char *step = pe.slot >= 0 ? "pipe" : pe.unwatched ? "watch" : spawn_step_name(pe.step);
+		*why = xasprintf("cannot start %s: %s: %s", argv[0], step, strerror(pe.err));
 		return -1;
 	}
 	w->timed_out = w->killed_for_stop = w->overflow = false;
 	w->rbuf.len = 0;
-	ladder_init(&w->ladder, w->loop, child_signal, w);
 	return 0;
 }
 
-
-char *status_text(int rc, int sig)
+char *status_text(const struct stage_result *s)
 {
-	if (sig)
-		return xasprintf("killed by %s", sig_name(sig));
-	return xasprintf("exit status %d", rc);
+	if (s->signal)
+		return xasprintf("killed by %s", sig_name(s->signal));
+	return xasprintf("exit status %d", s->exit_code);
 }

@@ -12,7 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static void cop_on_pid(struct watch *wt, uint32_t ev);
+static void cop_on_exit(struct proc *p);
 static void cop_on_io(struct watch *wt, uint32_t ev);
 
 struct item *infl_at(struct worker *w, size_t i)
@@ -59,20 +59,20 @@ static int cop_spawn(struct worker *w, char **why)
 			*why = xasprintf("cannot start %s: pseudo-terminal: %s", sp->argv[0], strerror(errno));
 			return -1;
 		}
-		int rc = child_spawn(w, sp->argv, s, s, why);
+		struct proc_stdio io[3] = {
+			{ PROC_STDIO_FD, s }, { PROC_STDIO_FD, s }, { PROC_STDIO_INHERIT, 2 },
+		};
+		int rc = child_spawn(w, sp->argv, io, cop_on_exit, why);
 		close(s);
 		if (rc < 0) {
 			close(m);
 			return -1;
 		}
+		set_nonblock(m);
 		w->fd_r = w->fd_w = m;
-	} else {
-		if (spawn_piped(w, sp->argv, -1, why) < 0)
-			return -1;
-		set_nonblock(w->fd_w);
+	} else if (spawn_piped(w, sp->argv, -1, cop_on_exit, why) < 0) {
+		return -1;
 	}
-	set_nonblock(w->fd_r);
-	loop_add(w->loop, &w->w_pid, w->pidfd, EPOLLIN, cop_on_pid, w);
 	loop_add(w->loop, &w->w_r, w->fd_r, EPOLLIN, cop_on_io, w);
 	w->closing = false;
 	w->spawned = true;
@@ -118,13 +118,13 @@ void cop_send(struct worker *w, const struct item *items, size_t n)
 	bool was_empty = !w->nin;
 	for (size_t i = 0; i < n; i++) {
 		w->infl[(w->in_head + w->nin++) % w->in_cap] = items[i];
-		if (w->pid > 0) {
+		if (child_alive(w)) {
 			buf_add(&w->wbuf, items[i].text, items[i].len);
 			buf_addch(&w->wbuf, '\n');
 		}
 	}
 	busy_begin(w);
-	if (w->pid <= 0) {
+	if (!child_alive(w)) {
 		char *why = NULL;
 		if (w->spawned)
 			STAT_ADD(w->s.restarts, 1);
@@ -199,7 +199,7 @@ static void cop_on_io(struct watch *wt, uint32_t ev)
 		bool open = read_some(w, false);
 		cop_take_lines(w);
 		if (!open || w->overflow) {
-			/* it closed its output: it is ending (the pidfd says how) */
+			/* it closed its output: it is ending (its on_exit says how) */
 			if (w->fd_r == w->fd_w)
 				w->fd_w = -1;
 			close_watched(w, &w->fd_r, &w->w_r);
@@ -222,7 +222,7 @@ static void on_stall(struct timer *t)
 	 * room downstream); an answer restarts the clock */
 	if (w->w_r.active)
 		cop_on_io(&w->w_r, EPOLLIN);
-	if (!w->nin || w->pid <= 0 || w->fd_r < 0 || timer_armed(&w->t_stall) || w->timed_out ||
+	if (!w->nin || !child_alive(w) || w->fd_r < 0 || timer_armed(&w->t_stall) || w->timed_out ||
 	    w->killed_for_stop || engine_stopping(w->e))
 		return;
 	if (__atomic_exchange_n(&st->stall_warned, true, __ATOMIC_ACQ_REL))
@@ -240,10 +240,11 @@ static void on_stall(struct timer *t)
 	fprintf(stderr, "piperun: step %s: %s\n", sp->name, st->stall_msg);
 }
 
-static void cop_on_pid(struct watch *wt, uint32_t ev)
+static void cop_on_exit(struct proc *p)
 {
-	struct worker *w = wt->data;
-	child_reap(w);
+	struct worker *w = p->ctx;
+	const struct stage_result *x = &p->status;
+	child_ended(w);
 	if (w->fd_r >= 0) {
 		read_some(w, true);
 		cop_take_lines(w);
@@ -256,18 +257,19 @@ static void cop_on_pid(struct watch *wt, uint32_t ev)
 	struct item it = *infl_at(w, 0);
 	w->in_head = (w->in_head + 1) % w->in_cap;
 	w->nin--;
+	int rc = x->exit_code, sig = x->signal;
 	if (w->killed_for_stop || engine_stopping(w->e)) {
-		fail_item(w, &it, w->rc, w->sig, xstrdup("cancelled: the job stopped"));
+		fail_item(w, &it, rc, sig, xstrdup("cancelled: the job stopped"));
 		cop_fail_all(w, "cancelled: the job stopped");
 		return;
 	}
 	if (w->timed_out)
-		fail_item(w, &it, w->rc, w->sig, xasprintf("timed out after %gs", w->st->timeout_ms / 1000));
+		fail_item(w, &it, rc, sig, xasprintf("timed out after %gs", w->st->timeout_ms / 1000));
 	else if (w->overflow)
-		fail_item(w, &it, w->rc, w->sig, xasprintf("its answer is over %u bytes", MAX_ITEM_BYTES));
+		fail_item(w, &it, rc, sig, xasprintf("its answer is over %u bytes", MAX_ITEM_BYTES));
 	else {
-		char *st = status_text(w->rc, w->sig);
-		fail_item(w, &it, w->rc, w->sig, xasprintf("the coprocess ended (%s)", st));
+		char *st = status_text(x);
+		fail_item(w, &it, rc, sig, xasprintf("the coprocess ended (%s)", st));
 		free(st);
 	}
 	if (engine_stopping(w->e)) {
@@ -292,7 +294,7 @@ static void cop_on_pid(struct watch *wt, uint32_t ev)
 void cop_close(struct worker *w)
 {
 	w->closing = true;
-	if (w->pid <= 0)
+	if (!child_alive(w))
 		return;
 	if (w->fd_w == w->fd_r) {
 		w->fd_w = -1;

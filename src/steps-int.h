@@ -6,9 +6,9 @@
 #define PIPERUN_STEPS_INT_H
 
 #include "steps.h"
-#include "ladder.h"
 #include "loop.h"
 #include "pool.h"
+#include "proc.h"
 #include "util.h"
 #include "workq.h"
 
@@ -64,16 +64,14 @@ struct worker {
 	struct item cur;
 	bool busy;
 
-	/* the child of a run or coprocess step */
-	pid_t pid;
-	int pidfd, fd_w, fd_r;       /* a pty: fd_w == fd_r, one watch (w_r) */
-	struct watch w_pid, w_w, w_r;
+	/* the child of a run or coprocess step (steps-child.h) */
+	struct proc child;           /* its status: how it ended */
+	int fd_w, fd_r;              /* a pty: fd_w == fd_r, one watch (w_r) */
+	struct watch w_w, w_r;
 	struct timer t_deadline;
 	struct timer t_kill;         /* a closing coprocess: KILL if it lingers */
-	struct ladder ladder;        /* the child: signal, CONT, KILL */
 	struct timer t_stall;        /* coprocess: its head item waits too long */
 	bool timed_out, killed_for_stop, overflow;
-	int rc, sig;                 /* how it ended (rc -1: by a signal) */
 	struct buf rbuf;             /* its output (run), a partial answer (coprocess) */
 	struct buf wbuf;             /* bytes still to write */
 	size_t woff;
@@ -208,7 +206,8 @@ bool worker_quiet(const struct worker *w);
 
 /* steps-run.c */
 void on_deadline(struct timer *t);
-int spawn_piped(struct worker *w, char **argv, int stdin_fd, char **why);
+int spawn_piped(struct worker *w, char **argv, int stdin_fd, void (*on_exit)(struct proc *p),
+		char **why);
 void run_begin(struct worker *w, struct item it);
 
 /* steps-cop.c */

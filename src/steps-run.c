@@ -3,12 +3,11 @@
 #include "config.h"
 #include "steps-int.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-static void run_on_pid(struct watch *wt, uint32_t ev);
+static void run_on_exit(struct proc *p);
 
 static void run_on_out(struct watch *wt, uint32_t ev)
 {
@@ -42,26 +41,23 @@ static char **subst_argv(const struct step_spec *sp, const struct item *it)
 }
 
 /* Start argv with its stdout on a new pipe (w->fd_r) and its stdin on
- * another (w->fd_w), or on stdin_fd when that is >= 0 (w->fd_w stays -1).
- * 0, or -1 with *why set. */
-int spawn_piped(struct worker *w, char **argv, int stdin_fd, char **why)
+ * another (w->fd_w), or on stdin_fd when that is >= 0 (w->fd_w stays -1;
+ * stdin_fd stays the caller's).  Both pipe ends O_NONBLOCK.  0, or -1
+ * with *why set. */
+int spawn_piped(struct worker *w, char **argv, int stdin_fd, void (*on_exit)(struct proc *p),
+		char **why)
 {
-	int in[2] = { -1, -1 }, out[2] = { -1, -1 };
-	int rc = -1;
-	if ((stdin_fd < 0 && pipe_cloexec(in) < 0) || pipe_cloexec(out) < 0)
-		*why = xasprintf("cannot start %s: pipe: %s", argv[0], strerror(errno));
-	else if ((rc = child_spawn(w, argv, stdin_fd >= 0 ? stdin_fd : in[0], out[1], why)) == 0) {
-		w->fd_r = out[0];
-		w->fd_w = in[1];
-		out[0] = in[1] = -1;
-	}
-	for (int k = 0; k < 2; k++) {
-		if (in[k] >= 0)
-			close(in[k]);
-		if (out[k] >= 0)
-			close(out[k]);
-	}
-	return rc;
+	struct proc_stdio io[3] = {
+		stdin_fd >= 0 ? (struct proc_stdio){ PROC_STDIO_FD, stdin_fd }
+			      : (struct proc_stdio){ PROC_STDIO_PIPE_IN, -1 },
+		{ PROC_STDIO_PIPE_OUT, -1 },
+		{ PROC_STDIO_INHERIT, 2 },
+	};
+	if (child_spawn(w, argv, io, on_exit, why) < 0)
+		return -1;
+	w->fd_r = io[1].fd;
+	w->fd_w = stdin_fd >= 0 ? -1 : io[0].fd;
+	return 0;
 }
 
 void run_begin(struct worker *w, struct item it)
@@ -73,7 +69,7 @@ void run_begin(struct worker *w, struct item it)
 	w->busy = true;
 	busy_begin(w);
 	char **argv = subst_argv(sp, &it);
-	spawn_piped(w, argv, sp->stdin_null ? e->devnull : -1, &why);
+	spawn_piped(w, argv, sp->stdin_null ? e->devnull : -1, run_on_exit, &why);
 	for (size_t a = 1; a < sp->argc; a++)
 		free(argv[a]);
 	free(argv);
@@ -83,11 +79,8 @@ void run_begin(struct worker *w, struct item it)
 		fail_item(w, &w->cur, -1, 0, why);
 		return;
 	}
-	set_nonblock(w->fd_r);
-	loop_add(w->loop, &w->w_pid, w->pidfd, EPOLLIN, run_on_pid, w);
 	loop_add(w->loop, &w->w_r, w->fd_r, EPOLLIN, run_on_out, w);
 	if (w->fd_w >= 0) {
-		set_nonblock(w->fd_w);
 		buf_add(&w->wbuf, it.text, it.len);
 		buf_addch(&w->wbuf, '\n');
 		write_some(w);
@@ -102,10 +95,11 @@ void run_begin(struct worker *w, struct item it)
 		worker_kill(w, e->s->signal);
 }
 
-static void run_on_pid(struct watch *wt, uint32_t ev)
+static void run_on_exit(struct proc *p)
 {
-	struct worker *w = wt->data;
-	child_reap(w);
+	struct worker *w = p->ctx;
+	const struct stage_result *x = &p->status;
+	child_ended(w);
 	if (w->fd_r >= 0)
 		read_some(w, true);
 	child_close_fds(w);
@@ -114,11 +108,12 @@ static void run_on_pid(struct watch *wt, uint32_t ev)
 	busy_end(w);
 	struct item *it = &w->cur;
 	if (w->timed_out)
-		fail_item(w, it, w->rc, w->sig, xasprintf("timed out after %gs", w->st->timeout_ms / 1000));
+		fail_item(w, it, x->exit_code, x->signal,
+			  xasprintf("timed out after %gs", w->st->timeout_ms / 1000));
 	else if (w->killed_for_stop)
-		fail_item(w, it, w->rc, w->sig, xstrdup("cancelled: the job stopped"));
-	else if (w->sig || w->rc != 0)
-		fail_item(w, it, w->rc, w->sig, status_text(w->rc, w->sig));
+		fail_item(w, it, x->exit_code, x->signal, xstrdup("cancelled: the job stopped"));
+	else if (x->signal || x->exit_code != 0)
+		fail_item(w, it, x->exit_code, x->signal, status_text(x));
 	else if (w->overflow)
 		fail_item(w, it, 0, 0, xasprintf("its output is over %u bytes", MAX_ITEM_BYTES));
 	else {

@@ -72,7 +72,7 @@ static void *thread_worker(void *arg)
 					STAT_ADD(w->s.received, (uint64_t)n);
 					/* a coprocess that ended while we waited
 					 * is not the fault of these items */
-					if (w->pid > 0)
+					if (child_alive(w))
 						loop_run_once(w->loop, 0);
 					cop_send(w, batch, (size_t)n);
 				}
@@ -109,7 +109,7 @@ out:
 	push_held(w, true);
 	if (st->sp->kind == STEP_COPROCESS) {
 		cop_close(w);
-		while (w->pid > 0)
+		while (child_alive(w))
 			loop_run_once(w->loop, -1);
 		cop_fail_all(w, "cancelled: the job stopped");
 	}

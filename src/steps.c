@@ -248,7 +248,8 @@ static int setup(struct engine *e, const struct steps_spec *s, int in_fd, int ou
 			w->e = e;
 			w->st = st;
 			w->id = i + 1;
-			w->pidfd = w->fd_r = w->fd_w = -1;
+			proc_init(&w->child);
+			w->fd_r = w->fd_w = -1;
 		}
 	}
 	return 0;
@@ -273,6 +274,7 @@ static void teardown(struct engine *e)
 				st->task->fini(w->tstate);
 			pool_items_free(&w->scratch);
 			free(w->args);
+			proc_free(&w->child);
 		}
 		free(st->w);
 		free(st->stall_msg);
@@ -317,7 +319,7 @@ static void teardown(struct engine *e)
 /* A worker's reaction to the job stopping: its child goes. */
 void worker_stop(struct worker *w)
 {
-	if (w->pid > 0) {
+	if (child_alive(w)) {
 		w->killed_for_stop = true;
 		worker_kill(w, w->e->s->signal ? w->e->s->signal : SIGTERM);
 	}
@@ -331,7 +333,7 @@ void worker_stop(struct worker *w)
 
 bool worker_quiet(const struct worker *w)
 {
-	return !w->busy && !w->nin && !w->nheld && w->pid <= 0;
+	return !w->busy && !w->nin && !w->nheld && !child_alive(w);
 }
 
 /* ---------------------------------------------------------------- entry */

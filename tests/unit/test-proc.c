@@ -3,7 +3,9 @@
  * children (sh and tests/helpers/probe): each kind of declared stdio, the
  * exit decode (code, signal), the terminate ladder (TERM ignored: KILL
  * after the grace; a stopped process is continued and acts on TERM) and
- * process-group containment reaching a grandchild. */
+ * process-group containment reaching a grandchild, and a steps worker's
+ * child: PROC_GROUP_NONE with pipes on a thread's own loop, two threads
+ * at once. */
 #include "config.h"
 #include "proc.h"
 #include "tap.h"
@@ -11,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -235,6 +238,94 @@ static void test_group(void)
 	proc_free(&p);
 }
 
+/* A steps worker's child: in our group, stdio pipes, on a loop of the
+ * worker's own thread; TERM ignored, so the ladder's KILL ends it. */
+struct worker_run {
+	struct loop *loop;
+	int exits;
+	bool spawned, same_group, echoed, terminated, ended;
+	int signal;
+	char line[64];
+};
+
+static void worker_on_exit(struct proc *p)
+{
+	struct worker_run *r = p->ctx;
+	r->exits++;
+}
+
+static bool worker_read_line(struct worker_run *r, int fd)
+{
+	size_t got = 0;
+	double end = now_ms() + 5000;
+	while (got < sizeof r->line - 1 && now_ms() < end) {
+		ssize_t n = read(fd, r->line + got, sizeof r->line - 1 - got);
+		if (n > 0) {
+			got += (size_t)n;
+			r->line[got] = 0;
+			if (strchr(r->line, '\n'))
+				return true;
+		} else if (n == 0 || errno != EAGAIN)
+			break;
+		else
+			loop_run_once(r->loop, 5);
+	}
+	return false;
+}
+
+static void *worker_thread(void *arg)
+{
+	struct worker_run *r = arg;
+	struct proc p;
+	proc_init(&p);
+	r->loop = loop_new();
+	char *const a[] = { "/bin/sh", "-c", "trap '' TERM; read l; echo got-$l; exec sleep 30",
+			    NULL };
+	struct proc_stdio io[3] = { { PROC_STDIO_PIPE_IN, -1 }, { PROC_STDIO_PIPE_OUT, -1 },
+				    { PROC_STDIO_INHERIT, 2 } };
+	struct proc_opts o = {
+		.spawn = { .path = a[0], .argv = a },
+		.stdio = io, .nstdio = 3, .group = PROC_GROUP_NONE,
+		.loop = r->loop, .t0 = now_ms(), .on_exit = worker_on_exit, .ctx = r,
+	};
+	struct proc_error e;
+	r->spawned = proc_spawn(&p, &o, &e) == 0;
+	if (r->spawned) {
+		r->same_group = getpgid(p.pid) == getpgrp();
+		r->echoed = write(io[0].fd, "x\n", 2) == 2 && worker_read_line(r, io[1].fd);
+		usleep(50 * 1000); /* the sleep it became ignores TERM */
+		r->terminated = proc_terminate(&p, SIGTERM, 0.2);
+		double end = now_ms() + 5000;
+		while (!r->exits && now_ms() < end)
+			loop_run_once(r->loop, 20);
+		r->ended = r->exits == 1;
+		r->signal = p.status.signal;
+		close(io[0].fd);
+		close(io[1].fd);
+	}
+	proc_end(&p);
+	proc_free(&p);
+	loop_free(r->loop);
+	return NULL;
+}
+
+static void test_worker_threads(void)
+{
+	struct worker_run r[2] = { { 0 }, { 0 } };
+	pthread_t t[2];
+	for (int i = 0; i < 2; i++)
+		pthread_create(&t[i], NULL, worker_thread, &r[i]);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	for (int i = 0; i < 2; i++) {
+		ok(r[i].spawned && r[i].same_group, "worker %d: spawned in our group", i);
+		ok(r[i].echoed && !strcmp(r[i].line, "got-x\n"), "worker %d: its pipes carry a line", i);
+		ok(r[i].terminated, "worker %d: TERM reached it", i);
+		ok(r[i].ended && r[i].signal == SIGKILL,
+		   "worker %d: reaped on its thread's loop, by the KILL", i);
+	}
+}
+
 /* The executor table: the local row by name and by index, nothing
  * else; a proc spawned without one runs on the local executor. */
 static void test_executors(void)
@@ -256,6 +347,7 @@ int main(void)
 	test_signal_decode();
 	test_ladder();
 	test_group();
+	test_worker_threads();
 	test_executors();
 	loop_free(L);
 	return done_testing();
