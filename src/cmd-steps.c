@@ -53,6 +53,10 @@ static int steps_host_main(int argc, char **argv)
 	}
 	why = NULL;
 	int rc = steps_run(s, 0, 1, 4, &why);
+	if (rc > 128)
+		/* stopped by a signal: die of it, as the runner expects of a
+		 * job it signalled (nothing more to say) */
+		die_of_signal(rc - 128);
 	if (why) {
 		fprintf(stderr, "piperun: %s\n", why);
 		free(why);

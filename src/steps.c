@@ -401,12 +401,8 @@ int steps_run(const struct steps_spec *s, int in_fd, int out_fd, int info_fd, ch
 	int rc = e.fatal ? 2 : e.failed_total ? 1 : 0;
 	int sig = e.stop_sig;
 	teardown(&e);
-	if (sig) {
-		/* die of it, as the runner expects of a job it signalled */
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		die_of_signal(sig);
+	if (sig)
 		rc = 128 + sig;
-	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return rc;
 }

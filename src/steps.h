@@ -45,8 +45,8 @@
  * final items to out_fd.  Returns the host's exit status: 0 every item
  * came through, 1 some failed (or on_error stopped the job), 2 the steps
  * could not run (*why: the message, malloc'd, the caller's to print
- * after "piperun: " and free), 128+N stopped by signal N (it dies of
- * it first: see die_of_signal).  Prints nothing of its own but the
+ * after "piperun: " and free), 128+N stopped by signal N (the host
+ * then dies of it: die_of_signal).  Prints nothing of its own but the
  * warnings of coprocess steps (the job's stderr, as they happen). */
 int steps_run(const struct steps_spec *s, int in_fd, int out_fd, int info_fd, char **why);
 
