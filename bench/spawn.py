@@ -45,19 +45,29 @@ def main():
             return {"jobs_per_s": (n / dt, "jobs/s")}
         return f
 
-    def piperun_echo():
-        dt, r = timed([pr, "run", "-j", "2", "-o", "jsonl", e_spec])
-        last = json.loads(r.stdout.splitlines()[-1])
-        assert last["summary"]["ok"] == N, last
-        return {"jobs_per_s": (N / dt, "jobs/s")}
+    def piperun_echo(binary):
+        def f():
+            dt, r = timed([binary, "run", "-j", "2", "-o", "jsonl", e_spec])
+            last = json.loads(r.stdout.splitlines()[-1])
+            assert last["summary"]["ok"] == N, last
+            return {"jobs_per_s": (N / dt, "jobs/s")}
+        return f
 
     configs = [
         ("c_spawn_P2_true", per(N, [sb, "-n", str(N), "-P", "2", "--", true_bin])),
         ("xargs_P2_true", per(N, f"seq {N} | xargs -P 2 -I{{}} true")),
         ("piperun_P2_true", per(N, [pr, "run", "-j", "2", "-o", "none", t_spec])),
         ("c_spawn_P2_echo_captured", per(N, [sb, "-c", "-n", str(N), "-P", "2", "--", echo_bin, "x"])),
-        ("piperun_P2_echo_captured", piperun_echo),
+        ("piperun_P2_echo_captured", piperun_echo(pr)),
     ]
+    # PIPERUN_BASE: an earlier build, in the same interleaved rounds (a
+    # refactor's before and after)
+    base = os.environ.get("PIPERUN_BASE")
+    if base:
+        configs += [
+            ("base_P2_true", per(N, [base, "run", "-j", "2", "-o", "none", t_spec])),
+            ("base_P2_echo_captured", piperun_echo(base)),
+        ]
     if have("parallel"):
         configs.append(("parallel_P2_true",
                         per(N_PAR, f"seq {N_PAR} | parallel --will-cite -j 2 -N0 true")))
@@ -72,6 +82,17 @@ def main():
     ratio("piperun_vs_c_spawn_echo_captured", m["piperun_P2_echo_captured_jobs_per_s"],
           m["c_spawn_P2_echo_captured_jobs_per_s"], "piperun / bare C loop with capture",
           ">= 0.85")
+    if base:
+        ratio("base_vs_c_spawn_true", m["base_P2_true_jobs_per_s"],
+              m["c_spawn_P2_true_jobs_per_s"], "PIPERUN_BASE / bare C loop, jobs/s", ">= 0.9")
+        ratio("base_vs_c_spawn_echo_captured", m["base_P2_echo_captured_jobs_per_s"],
+              m["c_spawn_P2_echo_captured_jobs_per_s"], "PIPERUN_BASE / bare C loop with capture",
+              ">= 0.85")
+        ratio("piperun_vs_base_true", m["piperun_P2_true_jobs_per_s"],
+              m["base_P2_true_jobs_per_s"], "piperun / PIPERUN_BASE, jobs/s", ">= 1.0")
+        ratio("piperun_vs_base_echo_captured", m["piperun_P2_echo_captured_jobs_per_s"],
+              m["base_P2_echo_captured_jobs_per_s"], "piperun / PIPERUN_BASE with capture",
+              ">= 1.0")
 
     # one-job overhead: many short runs, alternating.  The difference
     # includes one more exec (piperun's own); --version isolates that.
