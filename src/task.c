@@ -35,6 +35,23 @@ const struct piperun_task *task_builtin(const char *name)
 	return NULL;
 }
 
+/* ABI 1 tasks as this ABI's struct: kept, like their handles, for the
+ * life of the process (set-up runs on one thread: no lock). */
+static struct adapted {
+	struct piperun_task t;
+	struct adapted *next;
+} *adapted;
+
+/* An ABI 1 task's struct ends before timer: read no further. */
+static const struct piperun_task *adapt_abi1(const struct piperun_task *t)
+{
+	struct adapted *a = xcalloc(1, sizeof *a);
+	memcpy(&a->t, t, offsetof(struct piperun_task, timer));
+	a->next = adapted;
+	adapted = a;
+	return &a->t;
+}
+
 const struct piperun_task *task_plugin(const char *spec, char **why)
 {
 	const char *colon = strrchr(spec, ':');
@@ -62,10 +79,7 @@ const struct piperun_task *task_plugin(const char *spec, char **why)
 				 lib, colon + 1, t->abi, PIPERUN_TASK_ABI);
 		t = NULL;
 	} else if (t->abi == 1) {
-		/* its struct ends before timer: read no further */
-		struct piperun_task *v1 = xcalloc(1, sizeof *v1);
-		memcpy(v1, t, offsetof(struct piperun_task, timer));
-		t = v1; /* lives as long as the handle */
+		t = adapt_abi1(t);
 	}
 	free(sym);
 	free(lib);

@@ -15,8 +15,10 @@ const struct piperun_task *task_builtin(const char *name);
 /* The built-ins' names for a message, in registry order: "gcd,
  * factorize" then last_sep (", " or " or ") and "sleep".  Malloc'd. */
 char *task_builtin_names(const char *last_sep);
-/* "LIB.so:NAME": dlopen LIB.so, find piperun_task_NAME, check its ABI.
- * Returns NULL and a message in *why. */
+/* "LIB.so:NAME": dlopen LIB.so, find piperun_task_NAME, check its ABI
+ * (an ABI 1 task comes back as a copy with no timer).  The task lives
+ * as long as the process.  Returns NULL and a message in *why.  For
+ * set-up, on one thread (not thread-safe). */
 const struct piperun_task *task_plugin(const char *spec, char **why);
 /* For tasks: an error result with a formatted message. */
 int task_error(struct piperun_result *res, const char *fmt, ...)
