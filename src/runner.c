@@ -5,6 +5,7 @@
 #include "kind.h"
 #include "signals.h"
 #include "util.h"
+#include "workq.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -78,9 +79,8 @@ struct runner {
 	size_t nworkers;
 	size_t *idle;                /* idle workers (a stack) */
 	size_t nidle;
-	size_t *doneq;               /* jobs finished by workers, for main */
-	size_t ndoneq, doneq_cap;
-	int donefd;                  /* eventfd: the done queue has entries */
+	struct workq doneq;          /* indices of jobs workers finished, for
+					main (its eventfd is in main's loop) */
 	struct watch w_done;
 	bool shutdown;
 	int spawning;                /* workers between clone and tracked_add */
@@ -676,13 +676,11 @@ static void *worker_main(void *arg)
 		job_assign(j, -1);
 		r->running--;
 		r->idle[r->nidle++] = w->index;
-		xgrow(&r->doneq, &r->doneq_cap, r->ndoneq + 1, sizeof *r->doneq);
-		r->doneq[r->ndoneq++] = j->index;
+		/* never waits: room for every job (done_queue_init) */
+		bool aborted;
+		workq_push(&r->doneq, &j->index, 1, false, &aborted);
 		pthread_cond_broadcast(&r->ended_cv);
 		unlock(r);
-		uint64_t one = 1;
-		ssize_t n = write(r->donefd, &one, sizeof one);
-		(void)n;
 	}
 	return NULL;
 }
@@ -705,18 +703,16 @@ static void dispatch_threads(struct runner *r)
 static void on_done_queue(struct watch *wt, uint32_t ev)
 {
 	struct runner *r = wt->data;
-	uint64_t v;
-	ssize_t n = read(r->donefd, &v, sizeof v);
-	(void)n;
+	size_t idx;
+	/* cleared before the queue is read: a push after this wakes us */
+	workq_clear_fd(&r->doneq);
 	lock(r);
-	for (size_t k = 0; k < r->ndoneq; k++) {
-		struct job *j = &r->jobs[r->doneq[k]];
-		finished(r, j);
+	while (workq_pop(&r->doneq, &idx, 1, 1, false) > 0) {
+		finished(r, &r->jobs[idx]);
 		if (r->cfg->fail_fast && r->not_ok >= (size_t)r->cfg->fail_fast &&
 		    r->stop == STOP_NONE)
 			stop_run(r, STOP_FAIL_FAST);
 	}
-	r->ndoneq = 0;
 	dispatch_threads(r);
 	unlock(r);
 }
@@ -803,6 +799,25 @@ static void workers_stop(struct runner *r)
 	r->nworkers = r->nidle = 0;
 }
 
+/* Thread mode's done queue, in the main loop, and its workers; on
+ * failure (-1, errno) nothing of them is left. */
+static int threads_setup(struct runner *r)
+{
+	/* every job passes the done queue once: with room for all, a
+	 * worker never waits to push */
+	if (workq_init(&r->doneq, sizeof(size_t), r->n ? r->n : 1, 0, WORKQ_EVENTFD) < 0)
+		return -1;
+	if (loop_add(r->env.loop, &r->w_done, workq_fd(&r->doneq), EPOLLIN,
+		     on_done_queue, r) < 0 || workers_start(r) < 0) {
+		int e = errno;
+		loop_del(r->env.loop, &r->w_done);
+		workq_destroy(&r->doneq, NULL);
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
 /* Nothing runs and nothing is ready: only jobs waiting out a retry delay
  * may legitimately keep the run going. */
 static bool stalled_ok(struct runner *r)
@@ -847,10 +862,7 @@ static void sample(void *ctx, struct progress_counts *c)
 static void setup_undo(struct runner *r)
 {
 	if (r->threaded) {
-		if (r->donefd >= 0) {
-			loop_del(r->env.loop, &r->w_done);
-			close(r->donefd);
-		}
+		/* (threads_setup undid its part) */
 		pthread_cond_destroy(&r->ended_cv);
 		pthread_mutex_destroy(&r->mtx);
 		free(r->workers); /* (workers_start started none) */
@@ -929,10 +941,7 @@ static int runner_setup(struct runner *r, char **why)
 	}
 	env_setup(r);
 	if (r->threaded) {
-		r->donefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (r->donefd < 0 ||
-		    loop_add(r->env.loop, &r->w_done, r->donefd, EPOLLIN, on_done_queue, r) < 0 ||
-		    workers_start(r) < 0) {
+		if (threads_setup(r) < 0) {
 			what = "cannot start thread mode";
 			goto fail;
 		}
@@ -987,7 +996,7 @@ static void run_loop(struct runner *r)
 	if (r->threaded) {
 		workers_stop(r);
 		loop_del(r->env.loop, &r->w_done);
-		close(r->donefd);
+		workq_destroy(&r->doneq, NULL);
 		pthread_cond_destroy(&r->ended_cv);
 		pthread_mutex_destroy(&r->mtx);
 		r->threaded = false;
@@ -1036,7 +1045,6 @@ static void runner_finish(struct runner *r)
 	free(r->ready);
 	free(r->work);
 	free(r->tracked);
-	free(r->doneq);
 	free(r->steps_jobs);
 	res->fds_end = count_open_fds();
 	res->children_left = count_children();
@@ -1066,7 +1074,6 @@ int runner_run(const struct spec *s, const struct run_config *cfg,
 	/* a thread per slot: "as many as the limits allow" stops at 1024 */
 	if (r.threaded && cfg->max_parallel == 0 && r.limit > 1024)
 		r.limit = 1024;
-	r.donefd = -1;
 	res->limit = r.limit;
 	*why = NULL;
 	if (runner_setup(&r, why) < 0)
