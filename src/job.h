@@ -157,7 +157,8 @@ struct job {
 	int from_refs;               /* jobs still to read this one's stdout */
 	bool written;                /* its record is out: only counts needed */
 	int owner;                   /* thread mode: the worker running it, or -1
-					(only the runner's lock protects it) */
+					(-2: handed out, no worker took it yet;
+					only the runner's lock protects it) */
 
 	/* the running attempt */
 	struct proc proc;            /* the spawned process: the command, or

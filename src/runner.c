@@ -5,6 +5,7 @@
 #include "kind.h"
 #include "signals.h"
 #include "util.h"
+#include "workq.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -68,33 +69,43 @@ struct runner {
 
 	/* thread mode: the main thread schedules exactly as in async mode
 	 * (signals, dependencies, fail-fast, results) and hands each job to
-	 * an idle worker, which supervises it to its end.  mtx guards the
-	 * done queue, running, assignments and owner fields, the tracked set
-	 * and spawning. */
+	 * an idle worker, which supervises it to its end.  Two work queues
+	 * of job indices: assignq from main to the workers (an idle worker
+	 * waits in workq_pop), doneq back (main's loop watches its eventfd).
+	 * running counts the jobs handed out and not yet drained from
+	 * doneq, and main hands out one only while running < nworkers: so
+	 * a job is only handed out when a worker is idle (or is about to
+	 * be: it has pushed its last job to doneq), and neither queue ever
+	 * holds more than nworkers, their capacity: no push waits.
+	 *
+	 * mtx guards running, the owner fields, the tracked set, spawning
+	 * and live (and the run's state main shares with progress).  Lock
+	 * order: mtx before a workq's own lock, never the reverse (pushing
+	 * or popping under mtx is fine; nothing waits for mtx while it
+	 * holds a queue's lock, and a worker waits in workq_pop without
+	 * mtx). */
 	bool threaded;
 	pthread_mutex_t mtx;
 	pthread_cond_t ended_cv;     /* a job ended: headroom may be back */
 	struct worker *workers;
 	size_t nworkers;
-	size_t *idle;                /* idle workers (a stack) */
-	size_t nidle;
-	size_t *doneq;               /* jobs finished by workers, for main */
-	size_t ndoneq, doneq_cap;
-	int donefd;                  /* eventfd: the done queue has entries */
+	struct workq assignq;        /* jobs handed out, for any idle worker */
+	struct workq doneq;          /* jobs workers finished, for main */
 	struct watch w_done;
-	bool shutdown;
 	int spawning;                /* workers between clone and tracked_add */
 	size_t live;                 /* thread mode: jobs with a process now */
 };
 
 enum worker_req { REQ_NONE, REQ_STOP, REQ_KILL };
 
+/* a job's owner besides a worker's index: main's, or handed out and not
+ * taken by a worker yet (that worker sees a stop when it takes it) */
+enum { OWNER_NONE = -1, OWNER_QUEUED = -2 };
+
 struct worker {
 	struct runner *r;
 	size_t index;
 	pthread_t th;
-	pthread_cond_t cv;           /* a job was assigned, or shutdown */
-	struct job *assigned;
 	struct job_env env;
 	struct job_ops ops;
 	int wakefd;
@@ -400,7 +411,7 @@ static void stop_run(struct runner *r, enum stop_reason why)
 	 * right now, e.g. one that was still opening its files) */
 	for (size_t i = 0; i < r->n; i++) {
 		struct job *j = &r->jobs[i];
-		if (j->owner < 0 && j->state == JOB_PENDING && !may_start(r, j)) {
+		if (j->owner == OWNER_NONE && j->state == JOB_PENDING && !may_start(r, j)) {
 			job_skip(j, stop_why(r));
 			finished(r, j);
 		}
@@ -656,48 +667,40 @@ static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct runner *r = w->r;
-	for (;;) {
+	size_t idx;
+	/* -1: closed and drained (workers_stop) */
+	while (workq_pop(&r->assignq, &idx, 1, 1, true) > 0) {
+		struct job *j = &r->jobs[idx];
 		lock(r);
-		while (!w->assigned && !r->shutdown)
-			pthread_cond_wait(&w->cv, &r->mtx);
-		struct job *j = w->assigned;
-		if (!j) {
-			unlock(r);
-			break;
-		}
-		/* a stop that came before this job was handed over applies */
+		/* from here main sends stop/kill requests to this worker; a
+		 * stop that came before applies */
+		job_assign(j, (int)w->index);
 		w->env.stopping = r->stop != STOP_NONE;
 		unlock(r);
 
 		worker_run(w, j);
 
 		lock(r);
-		w->assigned = NULL;
-		job_assign(j, -1);
-		r->running--;
-		r->idle[r->nidle++] = w->index;
-		xgrow(&r->doneq, &r->doneq_cap, r->ndoneq + 1, sizeof *r->doneq);
-		r->doneq[r->ndoneq++] = j->index;
+		job_assign(j, OWNER_NONE);
+		bool aborted; /* (never closed) */
+		workq_push(&r->doneq, &idx, 1, false, &aborted);
 		pthread_cond_broadcast(&r->ended_cv);
 		unlock(r);
-		uint64_t one = 1;
-		ssize_t n = write(r->donefd, &one, sizeof one);
-		(void)n;
 	}
 	return NULL;
 }
 
 /* Main thread (lock held): hand ready jobs to idle workers, in spec
- * order, as dispatch() does in async mode. */
+ * order, as dispatch() does in async mode.  Until a worker takes it the
+ * job is OWNER_QUEUED: stop_run leaves it to that worker. */
 static void dispatch_threads(struct runner *r)
 {
 	struct job *j;
-	while (r->nidle && (j = ready_next(r))) {
-		struct worker *w = &r->workers[r->idle[--r->nidle]];
-		job_assign(j, (int)w->index);
-		w->assigned = j;
+	while (r->running < r->nworkers && (j = ready_next(r))) {
+		bool aborted;
+		job_assign(j, OWNER_QUEUED);
 		r->running++;
-		pthread_cond_signal(&w->cv);
+		workq_push(&r->assignq, &j->index, 1, false, &aborted);
 	}
 }
 
@@ -705,23 +708,23 @@ static void dispatch_threads(struct runner *r)
 static void on_done_queue(struct watch *wt, uint32_t ev)
 {
 	struct runner *r = wt->data;
-	uint64_t v;
-	ssize_t n = read(r->donefd, &v, sizeof v);
-	(void)n;
+	size_t idx;
+	/* cleared before the queue is read: a push after this wakes us */
+	workq_clear_fd(&r->doneq);
 	lock(r);
-	for (size_t k = 0; k < r->ndoneq; k++) {
-		struct job *j = &r->jobs[r->doneq[k]];
-		finished(r, j);
+	while (workq_pop(&r->doneq, &idx, 1, 1, false) > 0) {
+		r->running--;
+		finished(r, &r->jobs[idx]);
 		if (r->cfg->fail_fast && r->not_ok >= (size_t)r->cfg->fail_fast &&
 		    r->stop == STOP_NONE)
 			stop_run(r, STOP_FAIL_FAST);
 	}
-	r->ndoneq = 0;
 	dispatch_threads(r);
 	unlock(r);
 }
 
-static int workers_start(struct runner *r)
+/* How many workers to start: a thread per slot. */
+static size_t workers_wanted(const struct runner *r)
 {
 	size_t n = (size_t)r->limit;
 	if (n > r->n)
@@ -736,10 +739,13 @@ static int workers_start(struct runner *r)
 		if (n > cap)
 			n = cap;
 	}
-	if (!n)
-		n = 1;
+	return n ? n : 1;
+}
+
+/* Up to n workers; -1 when not even one started. */
+static int workers_start(struct runner *r, size_t n)
+{
 	r->workers = xcalloc(n, sizeof *r->workers);
-	r->idle = xcalloc(n, sizeof *r->idle);
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 256 * 1024);
@@ -756,7 +762,6 @@ static int workers_start(struct runner *r)
 		w->ops.ctx = w;
 		w->env.ops = &w->ops;
 		w->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		pthread_cond_init(&w->cv, NULL);
 		if (!w->env.loop || w->wakefd < 0 ||
 		    loop_add(w->env.loop, &w->w_wake, w->wakefd, EPOLLIN, on_wake, w) < 0 ||
 		    pthread_create(&w->th, &attr, worker_main, w) != 0) {
@@ -766,10 +771,8 @@ static int workers_start(struct runner *r)
 			free(w->env.scratch);
 			if (w->wakefd >= 0)
 				close(w->wakefd);
-			pthread_cond_destroy(&w->cv);
 			break;
 		}
-		r->idle[r->nidle++] = i;
 		r->nworkers++;
 	}
 	pthread_attr_destroy(&attr);
@@ -782,25 +785,46 @@ static int workers_start(struct runner *r)
 
 static void workers_stop(struct runner *r)
 {
-	lock(r);
-	r->shutdown = true;
-	for (size_t i = 0; i < r->nworkers; i++)
-		pthread_cond_signal(&r->workers[i].cv);
-	unlock(r);
+	/* a job handed out still runs (its worker takes it first) */
+	workq_close(&r->assignq, false);
 	for (size_t i = 0; i < r->nworkers; i++) {
 		struct worker *w = &r->workers[i];
 		pthread_join(w->th, NULL);
-		pthread_cond_destroy(&w->cv);
 		loop_del(w->env.loop, &w->w_wake);
 		close(w->wakefd);
 		loop_free(w->env.loop);
 		free(w->env.scratch);
 	}
 	free(r->workers);
-	free(r->idle);
 	r->workers = NULL;
-	r->idle = NULL;
-	r->nworkers = r->nidle = 0;
+	r->nworkers = 0;
+}
+
+/* Thread mode's queues (doneq in the main loop) and its workers; on
+ * failure (-1, errno) nothing of them is left but r->workers (empty). */
+static int threads_setup(struct runner *r)
+{
+	size_t n = workers_wanted(r);
+	/* room for n: as many as can be handed out at once (running <
+	 * nworkers <= n, see struct runner), so no push ever waits */
+	if (workq_init(&r->assignq, sizeof(size_t), n, 0, 0) < 0)
+		return -1;
+	if (workq_init(&r->doneq, sizeof(size_t), n, 0, WORKQ_EVENTFD) < 0) {
+		int e = errno;
+		workq_destroy(&r->assignq, NULL);
+		errno = e;
+		return -1;
+	}
+	if (loop_add(r->env.loop, &r->w_done, workq_fd(&r->doneq), EPOLLIN,
+		     on_done_queue, r) < 0 || workers_start(r, n) < 0) {
+		int e = errno;
+		loop_del(r->env.loop, &r->w_done);
+		workq_destroy(&r->doneq, NULL);
+		workq_destroy(&r->assignq, NULL);
+		errno = e;
+		return -1;
+	}
+	return 0;
 }
 
 /* Nothing runs and nothing is ready: only jobs waiting out a retry delay
@@ -847,14 +871,10 @@ static void sample(void *ctx, struct progress_counts *c)
 static void setup_undo(struct runner *r)
 {
 	if (r->threaded) {
-		if (r->donefd >= 0) {
-			loop_del(r->env.loop, &r->w_done);
-			close(r->donefd);
-		}
+		/* (threads_setup undid its part) */
 		pthread_cond_destroy(&r->ended_cv);
 		pthread_mutex_destroy(&r->mtx);
 		free(r->workers); /* (workers_start started none) */
-		free(r->idle);
 	}
 	free(r->env.scratch);
 	if (r->sigfd >= 0) {
@@ -929,10 +949,7 @@ static int runner_setup(struct runner *r, char **why)
 	}
 	env_setup(r);
 	if (r->threaded) {
-		r->donefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (r->donefd < 0 ||
-		    loop_add(r->env.loop, &r->w_done, r->donefd, EPOLLIN, on_done_queue, r) < 0 ||
-		    workers_start(r) < 0) {
+		if (threads_setup(r) < 0) {
 			what = "cannot start thread mode";
 			goto fail;
 		}
@@ -970,6 +987,23 @@ static void jobs_setup(struct runner *r)
 			ready_push(r, i);
 }
 
+/* Thread mode is over: its workers, queues and lock.  Jobs the workers
+ * finished that main did not settle (the loop failed) are no longer
+ * running, as when a worker counted itself out. */
+static void threads_finish(struct runner *r)
+{
+	size_t idx;
+	workers_stop(r);
+	while (workq_pop(&r->doneq, &idx, 1, 1, false) > 0)
+		r->running--;
+	loop_del(r->env.loop, &r->w_done);
+	workq_destroy(&r->doneq, NULL);
+	workq_destroy(&r->assignq, NULL);
+	pthread_cond_destroy(&r->ended_cv);
+	pthread_mutex_destroy(&r->mtx);
+	r->threaded = false;
+}
+
 /* Run until every job is done (or the loop fails: res->error). */
 static void run_loop(struct runner *r)
 {
@@ -984,14 +1018,8 @@ static void run_loop(struct runner *r)
 			break;
 		}
 	}
-	if (r->threaded) {
-		workers_stop(r);
-		loop_del(r->env.loop, &r->w_done);
-		close(r->donefd);
-		pthread_cond_destroy(&r->ended_cv);
-		pthread_mutex_destroy(&r->mtx);
-		r->threaded = false;
-	}
+	if (r->threaded)
+		threads_finish(r);
 	while (r->done < r->n) {
 		dispatch(r);
 		if (r->done == r->n)
@@ -1036,7 +1064,6 @@ static void runner_finish(struct runner *r)
 	free(r->ready);
 	free(r->work);
 	free(r->tracked);
-	free(r->doneq);
 	free(r->steps_jobs);
 	res->fds_end = count_open_fds();
 	res->children_left = count_children();
@@ -1066,7 +1093,6 @@ int runner_run(const struct spec *s, const struct run_config *cfg,
 	/* a thread per slot: "as many as the limits allow" stops at 1024 */
 	if (r.threaded && cfg->max_parallel == 0 && r.limit > 1024)
 		r.limit = 1024;
-	r.donefd = -1;
 	res->limit = r.limit;
 	*why = NULL;
 	if (runner_setup(&r, why) < 0)
