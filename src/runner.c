@@ -988,14 +988,17 @@ static void jobs_setup(struct runner *r)
 }
 
 /* Thread mode is over: its workers, queues and lock.  Jobs the workers
- * finished that main did not settle (the loop failed) are no longer
- * running, as when a worker counted itself out. */
+ * finished that main did not settle (the loop failed) are settled here,
+ * as on_done_queue does: their records kept, their dependents released
+ * (the workers are joined: no lock needed). */
 static void threads_finish(struct runner *r)
 {
 	size_t idx;
 	workers_stop(r);
-	while (workq_pop(&r->doneq, &idx, 1, 1, false) > 0)
+	while (workq_pop(&r->doneq, &idx, 1, 1, false) > 0) {
 		r->running--;
+		finished(r, &r->jobs[idx]);
+	}
 	loop_del(r->env.loop, &r->w_done);
 	workq_destroy(&r->doneq, NULL);
 	workq_destroy(&r->assignq, NULL);
@@ -1026,15 +1029,16 @@ static void run_loop(struct runner *r)
 			break;
 		if (!r->running && !r->nready && !stalled_ok(r)) {
 			/* cannot happen: every pending job waits on a job that
-			 * will end; say so rather than hang */
-			free(r->res->error);
-			r->res->error = xasprintf("internal error: %zu jobs can never start",
-						  r->n - r->done);
+			 * will end; say so rather than hang (unless the loop
+			 * already failed: that error is the cause) */
+			if (!r->res->error)
+				r->res->error = xasprintf("internal error: %zu jobs can never start",
+							  r->n - r->done);
 			break;
 		}
 		if (loop_run_once(r->env.loop, -1) < 0 && errno != EINTR) {
-			free(r->res->error);
-			r->res->error = xasprintf("event loop: %s", strerror(errno));
+			if (!r->res->error)
+				r->res->error = xasprintf("event loop: %s", strerror(errno));
 			break;
 		}
 	}
