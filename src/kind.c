@@ -5,8 +5,6 @@
 #include "config.h"
 #include "kind.h"
 
-#include <string.h>
-
 static const struct job_kind *const kinds[] = {
 	&kind_run, &kind_shell, &kind_pipeline, &kind_pool, &kind_steps,
 };
@@ -20,14 +18,6 @@ const struct job_kind *kind_get(enum job_kind_id id)
 {
 	for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
 		if (kinds[i]->id == id)
-			return kinds[i];
-	return NULL;
-}
-
-const struct job_kind *kind_find(const char *name)
-{
-	for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
-		if (!strcmp(kinds[i]->name, name))
 			return kinds[i];
 	return NULL;
 }
