@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* kind-pool.c - pool jobs, spec side: a "pool" object becomes the
+/* kind-pool.c - pool jobs.  Spec side: a "pool" object becomes the
  * command line of `piperun pool` (the only place outside cmd-pool.c that
  * knows its flags) and its items that command's stdin, one JSON array
- * per line. */
+ * per line.  Job side: the pool's outcome (why it could not run, from
+ * its stderr) and what it printed, spliced into the job's record. */
 #include "config.h"
 #include "kind.h"
 #include "job.h"

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* kind-steps.c - steps jobs, spec side: the steps and items of a job
+/* kind-steps.c - steps jobs.  Spec side: the steps and items of a job
  * object, and the wire format between the runner and the steps host
  * (`piperun __steps`): steps_describe writes it, steps_desc_parse reads
- * it back. */
+ * it back.  Job side: the host's stdio (its description on fd 3), its
+ * progress and counts, the job's outcome and its record. */
 #include "config.h"
 #include "enum-name.h"
 #include "kind.h"
