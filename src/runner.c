@@ -194,6 +194,19 @@ void runner_block_signals(void)
 	sigprocmask(SIG_BLOCK, &set, NULL);
 }
 
+long runner_limit(enum run_mode mode, long max_parallel)
+{
+	if (mode == MODE_SERIAL)
+		return 1;
+	if (max_parallel > 0)
+		return max_parallel;
+	long lim = runner_auto_parallel();
+	/* a thread per slot: "as many as the limits allow" stops at 1024 */
+	if (mode == MODE_THREAD && lim > 1024)
+		lim = 1024;
+	return lim;
+}
+
 long runner_auto_parallel(void)
 {
 	/* A running job of the usual kind holds six fds (pidfd, cgroup,
@@ -1092,11 +1105,7 @@ int runner_run(const struct spec *s, const struct run_config *cfg,
 		pthread_mutex_init(&r.mtx, NULL);
 		pthread_cond_init(&r.ended_cv, NULL);
 	}
-	r.limit = cfg->mode == MODE_SERIAL ? 1
-		: cfg->max_parallel > 0 ? cfg->max_parallel : runner_auto_parallel();
-	/* a thread per slot: "as many as the limits allow" stops at 1024 */
-	if (r.threaded && cfg->max_parallel == 0 && r.limit > 1024)
-		r.limit = 1024;
+	r.limit = runner_limit(cfg->mode, cfg->max_parallel);
 	res->limit = r.limit;
 	*why = NULL;
 	if (runner_setup(&r, why) < 0)
