@@ -38,8 +38,7 @@ static int cmd_plan(int argc, char **argv)
 	jw_kstr(&w, "name", s->name);
 	jw_kstr(&w, "mode", spec_run_mode_name(s->mode));
 	jw_kint(&w, "max_parallel", s->max_parallel);
-	jw_kint(&w, "effective_max_parallel", s->mode == MODE_SERIAL ? 1
-		: s->max_parallel ? s->max_parallel : runner_auto_parallel());
+	jw_kint(&w, "effective_max_parallel", runner_limit(s->mode, s->max_parallel));
 	spec_plan_duration(&w, "timeout", s->timeout);
 	jw_key(&w, "fail_fast");
 	if (s->fail_fast)

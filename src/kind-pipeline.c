@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* kind-pipeline.c - pipeline jobs, spec side: the stages (each an argv,
- * or an object with its argv, env and stderr), and their plan. */
+/* kind-pipeline.c - pipeline jobs.  Spec side: the stages (each an argv,
+ * or an object with its argv, env and stderr), and their plan.  Job side:
+ * the host (`piperun __pipeline-host`) and its stdio, the stage records it
+ * sends back, and the job's outcome from them (pipefail). */
 #include "config.h"
 #include "kind.h"
 #include "jsonw.h"

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* kind-pool.c - pool jobs, spec side: a "pool" object becomes the
+/* kind-pool.c - pool jobs.  Spec side: a "pool" object becomes the
  * command line of `piperun pool` (the only place outside cmd-pool.c that
  * knows its flags) and its items that command's stdin, one JSON array
- * per line. */
+ * per line.  Job side: the pool's outcome (why it could not run, from
+ * its stderr) and what it printed, spliced into the job's record. */
 #include "config.h"
 #include "kind.h"
 #include "job.h"
@@ -216,13 +217,9 @@ static void pool_outcome(struct job *j)
 	j->error = line ? line : xstrdup("the pool could not run");
 }
 
-struct membuf {
-	struct buf b;
-};
-
 static void to_buf(void *ctx, const void *p, size_t n)
 {
-	buf_add(&((struct membuf *)ctx)->b, p, n);
+	buf_add(ctx, p, n);
 }
 
 /* A pool job's record carries what `piperun pool` printed: task, mode,
@@ -232,10 +229,10 @@ static bool pool_splice(struct jw *w, const struct job *j)
 	static const char *const skip[] = { "duration_ms", "cpu_ms", NULL };
 	if (!j->out.active || !j->out.total || capture_truncated(&j->out))
 		return false;
-	struct membuf m = { { 0 } };
-	capture_each(&j->out, to_buf, &m);
-	bool ok = m.b.p && spec_json_splice_members(w, m.b.p, m.b.len, skip, j->spec) == 0;
-	buf_free(&m.b);
+	struct buf b = { 0 };
+	capture_each(&j->out, to_buf, &b);
+	bool ok = b.p && spec_json_splice_members(w, b.p, b.len, skip, j->spec) == 0;
+	buf_free(&b);
 	return ok;
 }
 

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* kind-steps.c - steps jobs, spec side: the steps and items of a job
+/* kind-steps.c - steps jobs.  Spec side: the steps and items of a job
  * object, and the wire format between the runner and the steps host
  * (`piperun __steps`): steps_describe writes it, steps_desc_parse reads
- * it back. */
+ * it back.  Job side: the host's stdio (its description on fd 3), its
+ * progress and counts, the job's outcome and its record. */
 #include "config.h"
 #include "enum-name.h"
 #include "kind.h"
@@ -376,8 +377,8 @@ char *steps_describe(const struct job_spec *j, enum run_mode mode)
 	jw_kbool(&w, "ordered", s->ordered);
 	jw_kstr(&w, "on_error", s->stop_on_error ? "stop" : "drop");
 	jw_knum(&w, "item_timeout", s->item_timeout);
-	jw_kstr(&w, "mode", s->mode >= 0 ? spec_run_mode_name((enum run_mode)s->mode)
-		: mode == MODE_THREAD ? "thread" : "async");
+	/* s->mode is -1 here: only steps_desc_parse (host side) sets it */
+	jw_kstr(&w, "mode", mode == MODE_THREAD ? "thread" : "async");
 	jw_kint(&w, "signal", j->signal);
 	jw_knum(&w, "kill_after", j->kill_after);
 	jw_key(&w, "steps");

@@ -5,11 +5,15 @@
 #include "config.h"
 #include "kind.h"
 
-#include <string.h>
-
+/* Indexed by id: row i is the kind whose id is i (test-kind checks each
+ * row's id). */
 static const struct job_kind *const kinds[] = {
-	&kind_run, &kind_shell, &kind_pipeline, &kind_pool, &kind_steps,
+	[KIND_RUN] = &kind_run, [KIND_SHELL] = &kind_shell,
+	[KIND_PIPELINE] = &kind_pipeline, [KIND_POOL] = &kind_pool,
+	[KIND_STEPS] = &kind_steps,
 };
+_Static_assert(sizeof kinds / sizeof *kinds == KIND_STEPS + 1,
+	       "a row per kind, the last one KIND_STEPS");
 
 const struct job_kind *kind_at(size_t i)
 {
@@ -18,18 +22,7 @@ const struct job_kind *kind_at(size_t i)
 
 const struct job_kind *kind_get(enum job_kind_id id)
 {
-	for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
-		if (kinds[i]->id == id)
-			return kinds[i];
-	return NULL;
-}
-
-const struct job_kind *kind_find(const char *name)
-{
-	for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
-		if (!strcmp(kinds[i]->name, name))
-			return kinds[i];
-	return NULL;
+	return (size_t)id < sizeof kinds / sizeof *kinds ? kinds[id] : NULL;
 }
 
 const char *kind_name(enum job_kind_id id)

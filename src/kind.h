@@ -151,9 +151,10 @@ struct job_kind {
 
 extern const struct job_kind kind_run, kind_shell, kind_pipeline, kind_pool, kind_steps;
 
-/* The row of a kind; the row a job object's key names, or NULL. */
+/* The row of a kind, or NULL. */
 const struct job_kind *kind_get(enum job_kind_id id);
-const struct job_kind *kind_find(const char *name);
+/* A kind's name. */
+const char *kind_name(enum job_kind_id id);
 /* Each row in turn: i from 0 until it returns NULL. */
 const struct job_kind *kind_at(size_t i);
 

@@ -194,6 +194,19 @@ void runner_block_signals(void)
 	sigprocmask(SIG_BLOCK, &set, NULL);
 }
 
+long runner_limit(enum run_mode mode, long max_parallel)
+{
+	if (mode == MODE_SERIAL)
+		return 1;
+	if (max_parallel > 0)
+		return max_parallel;
+	long lim = runner_auto_parallel();
+	/* a thread per slot: "as many as the limits allow" stops at 1024 */
+	if (mode == MODE_THREAD && lim > 1024)
+		lim = 1024;
+	return lim;
+}
+
 long runner_auto_parallel(void)
 {
 	/* A running job of the usual kind holds six fds (pidfd, cgroup,
@@ -988,14 +1001,17 @@ static void jobs_setup(struct runner *r)
 }
 
 /* Thread mode is over: its workers, queues and lock.  Jobs the workers
- * finished that main did not settle (the loop failed) are no longer
- * running, as when a worker counted itself out. */
+ * finished that main did not settle (the loop failed) are settled here,
+ * as on_done_queue does: their records kept, their dependents released
+ * (the workers are joined: no lock needed). */
 static void threads_finish(struct runner *r)
 {
 	size_t idx;
 	workers_stop(r);
-	while (workq_pop(&r->doneq, &idx, 1, 1, false) > 0)
+	while (workq_pop(&r->doneq, &idx, 1, 1, false) > 0) {
 		r->running--;
+		finished(r, &r->jobs[idx]);
+	}
 	loop_del(r->env.loop, &r->w_done);
 	workq_destroy(&r->doneq, NULL);
 	workq_destroy(&r->assignq, NULL);
@@ -1026,15 +1042,16 @@ static void run_loop(struct runner *r)
 			break;
 		if (!r->running && !r->nready && !stalled_ok(r)) {
 			/* cannot happen: every pending job waits on a job that
-			 * will end; say so rather than hang */
-			free(r->res->error);
-			r->res->error = xasprintf("internal error: %zu jobs can never start",
-						  r->n - r->done);
+			 * will end; say so rather than hang (unless the loop
+			 * already failed: that error is the cause) */
+			if (!r->res->error)
+				r->res->error = xasprintf("internal error: %zu jobs can never start",
+							  r->n - r->done);
 			break;
 		}
 		if (loop_run_once(r->env.loop, -1) < 0 && errno != EINTR) {
-			free(r->res->error);
-			r->res->error = xasprintf("event loop: %s", strerror(errno));
+			if (!r->res->error)
+				r->res->error = xasprintf("event loop: %s", strerror(errno));
 			break;
 		}
 	}
@@ -1088,11 +1105,7 @@ int runner_run(const struct spec *s, const struct run_config *cfg,
 		pthread_mutex_init(&r.mtx, NULL);
 		pthread_cond_init(&r.ended_cv, NULL);
 	}
-	r.limit = cfg->mode == MODE_SERIAL ? 1
-		: cfg->max_parallel > 0 ? cfg->max_parallel : runner_auto_parallel();
-	/* a thread per slot: "as many as the limits allow" stops at 1024 */
-	if (r.threaded && cfg->max_parallel == 0 && r.limit > 1024)
-		r.limit = 1024;
+	r.limit = runner_limit(cfg->mode, cfg->max_parallel);
 	res->limit = r.limit;
 	*why = NULL;
 	if (runner_setup(&r, why) < 0)

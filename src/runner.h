@@ -83,5 +83,9 @@ void run_result_free(struct run_result *res);
 void runner_block_signals(void);
 /* The default for max_parallel 0: what the fd and process limits allow. */
 long runner_auto_parallel(void);
+/* How many jobs a run in mode with max_parallel (0: as many as the limits
+ * allow) runs at once: 1 in serial mode; thread mode's default stops at
+ * 1024 (a thread per slot).  What runner_run uses and plan shows. */
+long runner_limit(enum run_mode mode, long max_parallel);
 
 #endif

@@ -222,8 +222,6 @@ char *spec_redact(const struct job_spec *j, const char *s);
 /* The same with the secrets of several jobs at once. */
 char *spec_redact_jobs(const struct job_spec *const *jobs, size_t njobs, const char *s);
 
-/* A kind's name, from the kind table (kind.c, kind.h). */
-const char *kind_name(enum job_kind_id k);
 const char *spec_run_mode_name(enum run_mode m);
 const char *spec_io_mode_name(enum io_mode m);
 const char *spec_encoding_name(enum encoding e);

@@ -66,3 +66,28 @@ EOF
 	assert_output ''
 	[[ $stderr == *"jobs[0].timeout: expected a duration"* ]]
 }
+
+@test "plan's effective_max_parallel is what run uses, thread mode too" {
+	for m in async serial; do
+		f=$(spec "$m.json" <<<"{\"mode\": \"$m\", \"jobs\": [{\"run\": [\"true\"]}]}")
+		pr plan "$f"
+		assert_success
+		planned=$(jqo '.effective_max_parallel')
+		pr run "$f"
+		assert_success
+		[ "$planned" = "$(jqo '.max_parallel')" ]
+		[ "$m" = serial ] || auto=$planned
+	done
+	# thread mode's "as many as the limits allow" stops at 1024 (a thread
+	# per slot); plan said the unbounded figure.  Run shows its workers,
+	# at most one per job and what the fds feed (9 a worker, 6 a job):
+	# beyond 1536 from the limits, 1100 jobs get 1024 workers
+	[ "$auto" -gt 1536 ] || skip "the limits allow $auto jobs at once"
+	f=$(spec thread.json <<<'{"mode": "thread", "jobs": [{"name": "t", "run": ["true"], "repeat": 1100}]}')
+	pr plan "$f"
+	assert_success
+	planned=$(jqo '.effective_max_parallel')
+	pr run "$f"
+	assert_success
+	[ "$planned" = "$(jqo '.max_parallel')" ]
+}

@@ -14,7 +14,7 @@ static void test_rows(void)
 	const struct job_kind *k;
 	size_t rows = 0;
 	for (size_t i = 0; (k = kind_at(i)); i++, rows++) {
-		ok(k->name && kind_find(k->name) == k && kind_get(k->id) == k &&
+		ok(k->name && kind_get(k->id) == k &&
 		   !strcmp(kind_name(k->id), k->name),
 		   "kind %s: name and id round-trip", k->name);
 		ok((size_t)k->id == i, "kind %s: row %zu is its id (the order of "
@@ -40,8 +40,7 @@ static void test_rows(void)
 		   "kind %s: host's fds counted", k->name);
 	}
 	is_int(rows, 5, "five kinds");
-	ok(!kind_find("bogus") && !kind_get((enum job_kind_id)99),
-	   "kind_find, kind_get: NULL for no kind");
+	ok(!kind_get((enum job_kind_id)99), "kind_get: NULL for no kind");
 }
 
 /* How each kind's process starts, and what the job side makes of it. */

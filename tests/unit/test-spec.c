@@ -565,15 +565,14 @@ static void test_enum_names(void)
 	ok(spec_run_mode_parse("process", &m) < 0, "spec_run_mode_parse: no such mode");
 	is_str(spec_io_mode_name(IO_STDOUT), "stdout", "spec_io_mode_name");
 	is_str(spec_encoding_name(ENC_UTF8), "utf-8", "spec_encoding_name");
-	/* the kind table: a row per kind, found by name and by id */
+	/* the kind table: a row per kind, found by id */
 	const struct job_kind *k;
 	size_t rows = 0;
 	for (size_t i = 0; (k = kind_at(i)); i++, rows++)
-		ok(kind_get(k->id) == k && kind_find(k->name) == k && k->parse && k->plan,
-		   "kind %s: found by id and name, parse and plan hooks", k->name);
+		ok(kind_get(k->id) == k && k->parse && k->plan,
+		   "kind %s: found by id, parse and plan hooks", k->name);
 	is_int(rows, 5, "five kinds");
 	is_str(kind_name(KIND_PIPELINE), "pipeline", "kind_name");
-	ok(!kind_find("bogus"), "kind_find: NULL for no kind");
 }
 
 int main(void)
