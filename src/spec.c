@@ -685,7 +685,6 @@ static void parse_job(struct ctx *c, const struct cJSON *job, const struct cJSON
 		      size_t index, struct tmpl *t)
 {
 	struct job_spec *j = &t->j;
-	size_t errs_before = c->errs->n;
 	job_defaults(t, index);
 	if (!jv_is_object(job)) {
 		spec_expected(c, t->path, "a job object", job);
@@ -719,7 +718,6 @@ static void parse_job(struct ctx *c, const struct cJSON *job, const struct cJSON
 			 k->name);
 		free(p);
 	}
-	t->ok = c->errs->n == errs_before;
 }
 
 static void stage_free(struct stage_spec *st)
