@@ -401,9 +401,16 @@ static int run_emit(struct run_cli *c, const struct spec *s, struct run_result *
 		if (!c->begun)
 			report_doc_begin(&c->jw_res, s, res->started_at, res->limit, res->containment);
 		report_doc_end(&c->jw_res, res);
-		if (fd_sink_flush(c->res_sink) < 0 || close(results_fd) < 0) {
+		/* close even when the flush failed; the flush's error first */
+		bool failed = fd_sink_flush(c->res_sink) < 0;
+		int err = errno;
+		if (close(results_fd) < 0 && !failed) {
+			failed = true;
+			err = errno;
+		}
+		if (failed) {
 			err_line("piperun: writing results to %s: %s", c->results,
-				 strerror(c->res_sink->err ? c->res_sink->err : errno));
+				 strerror(c->res_sink->err ? c->res_sink->err : err));
 			rc = EXIT_RUNNER;
 		}
 	}
