@@ -940,15 +940,21 @@ char *spec_read(const char *file, size_t *len, struct errlist *errs)
 	return b.p ? buf_detach(&b) : xstrdup("");
 }
 
-struct spec *spec_load(const char *file, struct errlist *errs)
+struct spec *spec_load_warns(const char *file, struct errlist *errs, struct errlist *warns)
 {
 	size_t len;
 	char *text = spec_read(file, &len, errs);
 	if (!text)
 		return NULL;
-	struct spec *s = spec_load_mem(strcmp(file, "-") ? file : "<stdin>", text, len, errs);
+	struct spec *s = spec_load_mem_warns(strcmp(file, "-") ? file : "<stdin>", text, len,
+					     errs, warns);
 	free(text);
 	return s;
+}
+
+struct spec *spec_load(const char *file, struct errlist *errs)
+{
+	return spec_load_warns(file, errs, NULL);
 }
 
 void spec_free(struct spec *s)

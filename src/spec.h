@@ -197,6 +197,9 @@ struct spec {
 /* Read and load a spec file ("-" = stdin).  Returns NULL and fills errs
  * with every problem found. */
 struct spec *spec_load(const char *file, struct errlist *errs);
+/* spec_load, and the warnings spec_load_mem_warns finds added to warns
+ * (NULL: none collected; spec_load is this with NULL). */
+struct spec *spec_load_warns(const char *file, struct errlist *errs, struct errlist *warns);
 /* Just read a spec file ("-" = stdin): its bytes (malloc'd, *len of
  * them), or NULL with the error in errs.  spec_load = this + load_mem. */
 char *spec_read(const char *file, size_t *len, struct errlist *errs);
