@@ -131,16 +131,15 @@ struct run_opts {
 	size_t nonly, only_cap;
 };
 
-static const struct cmd_choice mode_choices[] = {
-	{ "async", MODE_ASYNC }, { "thread", MODE_THREAD }, { "serial", MODE_SERIAL }, { NULL, 0 },
+/* Row order is the order of the names in the usage messages. */
+static const struct enum_name mode_choices[] = {
+	{ MODE_ASYNC, "async" }, { MODE_THREAD, "thread" }, { MODE_SERIAL, "serial" },
 };
-static const struct cmd_choice output_choices[] = {
-	{ "json", OUT_JSON }, { "jsonl", OUT_JSONL }, { "text", OUT_TEXT }, { "none", OUT_NONE },
-	{ NULL, 0 },
+static const struct enum_name output_choices[] = {
+	{ OUT_JSON, "json" }, { OUT_JSONL, "jsonl" }, { OUT_TEXT, "text" }, { OUT_NONE, "none" },
 };
-static const struct cmd_choice progress_choices[] = {
-	{ "auto", PROGRESS_AUTO }, { "always", PROGRESS_ALWAYS }, { "never", PROGRESS_NEVER },
-	{ NULL, 0 },
+static const struct enum_name progress_choices[] = {
+	{ PROGRESS_AUTO, "auto" }, { PROGRESS_ALWAYS, "always" }, { PROGRESS_NEVER, "never" },
 };
 
 /* One option of `piperun run`: returns -1 to go on, else the exit
@@ -158,14 +157,14 @@ static int run_option(int c, char **argv, struct run_opts *o, struct run_cli *cl
 		o->max_parallel = (long)v;
 		return -1;
 	case 'm':
-		return cmd_choose(self, "--mode", mode_choices, optarg, &o->mode) < 0 ? EXIT_USAGE : -1;
+		return CMD_CHOOSE(self, "--mode", mode_choices, optarg, &o->mode) < 0 ? EXIT_USAGE : -1;
 	case 't':
 		return cmd_duration(self, "--timeout", optarg, &o->timeout) < 0 ? EXIT_USAGE : -1;
 	case 'F':
 		o->fail_fast = 1;
 		return -1;
 	case 'o':
-		if (cmd_choose(self, "--output", output_choices, optarg, &pick) < 0)
+		if (CMD_CHOOSE(self, "--output", output_choices, optarg, &pick) < 0)
 			return EXIT_USAGE;
 		cli->output = (enum output)pick;
 		return -1;
@@ -186,7 +185,7 @@ static int run_option(int c, char **argv, struct run_opts *o, struct run_cli *cl
 		o->timestamps = true;
 		return -1;
 	case 'P':
-		if (cmd_choose(self, "--progress", progress_choices, optarg, &pick) < 0)
+		if (CMD_CHOOSE(self, "--progress", progress_choices, optarg, &pick) < 0)
 			return EXIT_USAGE;
 		o->progress = (enum progress_when)pick;
 		return -1;
