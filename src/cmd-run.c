@@ -132,9 +132,6 @@ struct run_opts {
 };
 
 /* Row order is the order of the names in the usage messages. */
-static const struct enum_name mode_choices[] = {
-	{ MODE_ASYNC, "async" }, { MODE_THREAD, "thread" }, { MODE_SERIAL, "serial" },
-};
 static const struct enum_name output_choices[] = {
 	{ OUT_JSON, "json" }, { OUT_JSONL, "jsonl" }, { OUT_TEXT, "text" }, { OUT_NONE, "none" },
 };
@@ -156,8 +153,11 @@ static int run_option(int c, char **argv, struct run_opts *o, struct run_cli *cl
 			return EXIT_USAGE;
 		o->max_parallel = (long)v;
 		return -1;
-	case 'm':
-		return CMD_CHOOSE(self, "--mode", mode_choices, optarg, &o->mode) < 0 ? EXIT_USAGE : -1;
+	case 'm': {
+		size_t n;
+		const struct enum_name *t = spec_run_mode_table(&n);
+		return cmd_choose(self, "--mode", t, n, optarg, &o->mode) < 0 ? EXIT_USAGE : -1;
+	}
 	case 't':
 		return cmd_duration(self, "--timeout", optarg, &o->timeout) < 0 ? EXIT_USAGE : -1;
 	case 'F':

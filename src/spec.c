@@ -39,8 +39,9 @@
 
 #define DEFAULT_MAX_OUTPUT (16u << 20)
 
+/* in the order `run --mode`'s and the spec's messages name them */
 static const struct enum_name run_modes[] = {
-	{ MODE_ASYNC, "async" }, { MODE_SERIAL, "serial" }, { MODE_THREAD, "thread" },
+	{ MODE_ASYNC, "async" }, { MODE_THREAD, "thread" }, { MODE_SERIAL, "serial" },
 };
 static const struct enum_name io_modes[] = {
 	{ IO_CAPTURE, "capture" }, { IO_TEE, "tee" }, { IO_INHERIT, "inherit" },
@@ -974,13 +975,10 @@ const char *spec_run_mode_name(enum run_mode m)
 	return ENUM_NAME(run_modes, m);
 }
 
-int spec_run_mode_parse(const char *name, enum run_mode *m)
+const struct enum_name *spec_run_mode_table(size_t *n)
 {
-	int v;
-	if (ENUM_PARSE(run_modes, name, &v) < 0)
-		return -1;
-	*m = (enum run_mode)v;
-	return 0;
+	*n = sizeof run_modes / sizeof run_modes[0];
+	return run_modes;
 }
 
 const char *spec_io_mode_name(enum io_mode m)

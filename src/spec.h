@@ -230,8 +230,10 @@ const char *kind_name(enum job_kind_id k);
 const char *spec_run_mode_name(enum run_mode m);
 const char *spec_io_mode_name(enum io_mode m);
 const char *spec_encoding_name(enum encoding e);
-/* The mode named name ("async", "serial", "thread"): 0, or -1. */
-int spec_run_mode_parse(const char *name, enum run_mode *m);
+/* The run modes' names (enum-name.h): *n rows, "async", "thread",
+ * "serial" in that order (the order messages name them in); static. */
+struct enum_name;
+const struct enum_name *spec_run_mode_table(size_t *n);
 
 /* For `piperun pool`: one JSON array of arguments (a line of --items),
  * as a malloc'd array of *nargs arguments (scalars: INT, NUMBER, STRING;
