@@ -144,10 +144,14 @@ static int parse_option(int c, char **argv, struct pool_cmd *pc)
 	case 'P':
 		pc->plugin = optarg;
 		return -1;
-	case 'm':
-		if (pool_mode_parse(optarg, &pc->o.mode) < 0)
-			return cmd_bad_usage(self, "--mode: expected serial, thread, process or async, got \"%s\"", optarg);
+	case 'm': {
+		size_t n;
+		const struct enum_name *t = pool_mode_table(&n);
+		if (cmd_choose(self, "--mode", t, n, optarg, &pick) < 0)
+			return EXIT_USAGE;
+		pc->o.mode = (enum pool_mode)pick;
 		return -1;
+	}
 	case 'j':
 		if (cmd_int_range(self, "-j/--workers", optarg, 1, 4096, "", &v) < 0)
 			return EXIT_USAGE;
