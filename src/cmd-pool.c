@@ -124,9 +124,10 @@ static const struct option pool_long_opts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-static const struct cmd_choice output_choices[] = {
-	{ "json", POUT_JSON }, { "jsonl", POUT_JSONL }, { "text", POUT_TEXT },
-	{ "summary", POUT_SUMMARY }, { "none", POUT_NONE }, { NULL, 0 },
+/* Row order is the order of the names in the usage message. */
+static const struct enum_name output_choices[] = {
+	{ POUT_JSON, "json" }, { POUT_JSONL, "jsonl" }, { POUT_TEXT, "text" },
+	{ POUT_SUMMARY, "summary" }, { POUT_NONE, "none" },
 };
 
 /* One option c (its value in optarg).  Returns -1 to go on, else the
@@ -143,10 +144,14 @@ static int parse_option(int c, char **argv, struct pool_cmd *pc)
 	case 'P':
 		pc->plugin = optarg;
 		return -1;
-	case 'm':
-		if (pool_mode_parse(optarg, &pc->o.mode) < 0)
-			return cmd_bad_usage(self, "--mode: expected serial, thread, process or async, got \"%s\"", optarg);
+	case 'm': {
+		size_t n;
+		const struct enum_name *t = pool_mode_table(&n);
+		if (cmd_choose(self, "--mode", t, n, optarg, &pick) < 0)
+			return EXIT_USAGE;
+		pc->o.mode = (enum pool_mode)pick;
 		return -1;
+	}
 	case 'j':
 		if (cmd_int_range(self, "-j/--workers", optarg, 1, 4096, "", &v) < 0)
 			return EXIT_USAGE;
@@ -166,7 +171,7 @@ static int parse_option(int c, char **argv, struct pool_cmd *pc)
 		pc->o.max_inflight = (long)v;
 		return -1;
 	case 'o':
-		if (cmd_choose(self, "--output", output_choices, optarg, &pick) < 0)
+		if (CMD_CHOOSE(self, "--output", output_choices, optarg, &pick) < 0)
 			return EXIT_USAGE;
 		pc->output = (enum pool_output)pick;
 		return -1;

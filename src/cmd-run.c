@@ -131,16 +131,12 @@ struct run_opts {
 	size_t nonly, only_cap;
 };
 
-static const struct cmd_choice mode_choices[] = {
-	{ "async", MODE_ASYNC }, { "thread", MODE_THREAD }, { "serial", MODE_SERIAL }, { NULL, 0 },
+/* Row order is the order of the names in the usage messages. */
+static const struct enum_name output_choices[] = {
+	{ OUT_JSON, "json" }, { OUT_JSONL, "jsonl" }, { OUT_TEXT, "text" }, { OUT_NONE, "none" },
 };
-static const struct cmd_choice output_choices[] = {
-	{ "json", OUT_JSON }, { "jsonl", OUT_JSONL }, { "text", OUT_TEXT }, { "none", OUT_NONE },
-	{ NULL, 0 },
-};
-static const struct cmd_choice progress_choices[] = {
-	{ "auto", PROGRESS_AUTO }, { "always", PROGRESS_ALWAYS }, { "never", PROGRESS_NEVER },
-	{ NULL, 0 },
+static const struct enum_name progress_choices[] = {
+	{ PROGRESS_AUTO, "auto" }, { PROGRESS_ALWAYS, "always" }, { PROGRESS_NEVER, "never" },
 };
 
 /* One option of `piperun run`: returns -1 to go on, else the exit
@@ -157,15 +153,18 @@ static int run_option(int c, char **argv, struct run_opts *o, struct run_cli *cl
 			return EXIT_USAGE;
 		o->max_parallel = (long)v;
 		return -1;
-	case 'm':
-		return cmd_choose(self, "--mode", mode_choices, optarg, &o->mode) < 0 ? EXIT_USAGE : -1;
+	case 'm': {
+		size_t n;
+		const struct enum_name *t = spec_run_mode_table(&n);
+		return cmd_choose(self, "--mode", t, n, optarg, &o->mode) < 0 ? EXIT_USAGE : -1;
+	}
 	case 't':
 		return cmd_duration(self, "--timeout", optarg, &o->timeout) < 0 ? EXIT_USAGE : -1;
 	case 'F':
 		o->fail_fast = 1;
 		return -1;
 	case 'o':
-		if (cmd_choose(self, "--output", output_choices, optarg, &pick) < 0)
+		if (CMD_CHOOSE(self, "--output", output_choices, optarg, &pick) < 0)
 			return EXIT_USAGE;
 		cli->output = (enum output)pick;
 		return -1;
@@ -186,7 +185,7 @@ static int run_option(int c, char **argv, struct run_opts *o, struct run_cli *cl
 		o->timestamps = true;
 		return -1;
 	case 'P':
-		if (cmd_choose(self, "--progress", progress_choices, optarg, &pick) < 0)
+		if (CMD_CHOOSE(self, "--progress", progress_choices, optarg, &pick) < 0)
 			return EXIT_USAGE;
 		o->progress = (enum progress_when)pick;
 		return -1;
@@ -401,9 +400,16 @@ static int run_emit(struct run_cli *c, const struct spec *s, struct run_result *
 		if (!c->begun)
 			report_doc_begin(&c->jw_res, s, res->started_at, res->limit, res->containment);
 		report_doc_end(&c->jw_res, res);
-		if (fd_sink_flush(c->res_sink) < 0 || close(results_fd) < 0) {
+		/* close even when the flush failed; the flush's error first */
+		bool failed = fd_sink_flush(c->res_sink) < 0;
+		int err = errno;
+		if (close(results_fd) < 0 && !failed) {
+			failed = true;
+			err = errno;
+		}
+		if (failed) {
 			err_line("piperun: writing results to %s: %s", c->results,
-				 strerror(c->res_sink->err ? c->res_sink->err : errno));
+				 strerror(c->res_sink->err ? c->res_sink->err : err));
 			rc = EXIT_RUNNER;
 		}
 	}

@@ -64,21 +64,17 @@ int cmd_opts_help_only(const struct cmd_entry *c, int argc, char **argv)
 	return -1;
 }
 
-int cmd_choose(const struct cmd_entry *c, const char *opt, const struct cmd_choice *choices,
+int cmd_choose(const struct cmd_entry *c, const char *opt, const struct enum_name *t, size_t n,
 	       const char *arg, int *value)
 {
-	size_t n = 0;
-	for (; choices[n].name; n++)
-		if (!strcmp(arg, choices[n].name)) {
-			*value = choices[n].value;
-			return 0;
-		}
+	if (enum_parse(t, n, arg, value) == 0)
+		return 0;
 	/* "expected a, b or c" */
 	struct buf b = { 0 };
 	for (size_t i = 0; i < n; i++) {
 		const char *sep = i == 0 ? "" : i + 1 < n ? ", " : " or ";
 		buf_addstr(&b, sep);
-		buf_addstr(&b, choices[i].name);
+		buf_addstr(&b, t[i].name);
 	}
 	cmd_bad_usage(c, "%s: expected %s, got \"%s\"", opt, b.p, arg);
 	buf_free(&b);

@@ -5,8 +5,6 @@
 #include "spec.h"
 
 #include <getopt.h> /* optind */
-#include <stdlib.h>
-#include <string.h>
 
 static int cmd_validate(int argc, char **argv)
 {
@@ -19,18 +17,14 @@ static int cmd_validate(int argc, char **argv)
 	int rc = EXIT_OK;
 	for (int i = optind; i < argc; i++) {
 		struct errlist errs = { 0 }, warns = { 0 };
-		const char *name = strcmp(argv[i], "-") ? argv[i] : "<stdin>";
-		size_t len;
-		char *text = spec_read(argv[i], &len, &errs);
 		/* valid or not: a spec's warnings do not change the status */
-		struct spec *s = text ? spec_load_mem_warns(name, text, len, &errs, &warns) : NULL;
+		struct spec *s = spec_load_warns(argv[i], &errs, &warns);
 		if (!s) {
 			errlist_print(&errs);
 			rc = EXIT_USAGE;
 		}
 		errlist_print(&warns);
 		spec_free(s);
-		free(text);
 		errlist_free(&errs);
 		errlist_free(&warns);
 	}

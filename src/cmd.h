@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "enum-name.h"
+
 /* cmd_entry.flags */
 enum {
 	/* A host that piperun starts itself (`piperun __steps`): not listed
@@ -63,16 +65,15 @@ int cmd_opt_common(const struct cmd_entry *c, int opt, char **argv);
  * status (help printed, or an option error said). */
 int cmd_opts_help_only(const struct cmd_entry *c, int argc, char **argv);
 
-/* One value of an option that takes a word from a fixed list. */
-struct cmd_choice {
-	const char *name;
-	int value;
-};
-/* arg one of choices (ended by a NULL name)?  Sets *value, returns 0.
- * Else says "piperun: CMD: OPT: expected a, b or c, got "arg"" and the
+/* arg named in the n rows of t (an option that takes a word from a
+ * fixed list)?  Sets *value, returns 0.  Else says "piperun: CMD: OPT:
+ * expected a, b or c, got "arg"" (the names in t's row order) and the
  * usage on stderr and returns -1 (the command returns EXIT_USAGE). */
-int cmd_choose(const struct cmd_entry *c, const char *opt, const struct cmd_choice *choices,
+int cmd_choose(const struct cmd_entry *c, const char *opt, const struct enum_name *t, size_t n,
 	       const char *arg, int *value);
+/* cmd_choose over a whole static table t. */
+#define CMD_CHOOSE(c, opt, t, arg, vp) \
+	cmd_choose((c), (opt), (t), sizeof(t) / sizeof((t)[0]), (arg), (vp))
 /* arg an integer from lo to hi?  Sets *value, returns 0.  Else says
  * "piperun: CMD: OPT: expected an integer from LO to HI[NOTE], got "arg""
  * and the usage on stderr and returns -1 (the command returns

@@ -27,6 +27,12 @@ const char *pool_mode_name(enum pool_mode m)
 	return ENUM_NAME(pool_modes, m);
 }
 
+const struct enum_name *pool_mode_table(size_t *n)
+{
+	*n = sizeof pool_modes / sizeof pool_modes[0];
+	return pool_modes;
+}
+
 int pool_mode_parse(const char *s, enum pool_mode *m)
 {
 	int v;

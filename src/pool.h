@@ -26,6 +26,10 @@ enum pool_mode { POOL_SERIAL, POOL_THREAD, POOL_PROCESS, POOL_ASYNC };
 const char *pool_mode_name(enum pool_mode m);
 /* s one of those names: *m set, returns 0; else -1 (*m untouched). */
 int pool_mode_parse(const char *s, enum pool_mode *m);
+/* That table itself (enum-name.h): *n rows in the order above (the
+ * order `pool --mode`'s message names them in); static. */
+struct enum_name;
+const struct enum_name *pool_mode_table(size_t *n);
 
 /* Items, compactly (a million two-number items take 22 MB): argument k
  * is vals[k] (an int64, a double's bits, or for strings and other JSON an

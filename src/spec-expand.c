@@ -184,6 +184,37 @@ static void check_value(struct ctx *c, const struct tmpl *t, size_t v,
 }
 
 /* Expand every template into concrete jobs, in spec order. */
+/* occ[v] = 1 + how many of foreach values 0..v-1 equal value v: one sort of
+ * (value, index) pairs, then one pass (a foreach over 100,000 values must
+ * not compare each with all before it). Caller frees. */
+struct value_at {
+	const char *value;
+	size_t index;
+};
+
+static int value_at_cmp(const void *a, const void *b)
+{
+	const struct value_at *x = a, *y = b;
+	int r = strcmp(x->value, y->value);
+	if (r)
+		return r;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+static size_t *foreach_occurrences(char *const *values, size_t n)
+{
+	size_t *occ = xmalloc((n ? n : 1) * sizeof *occ);
+	struct value_at *ord = xmalloc((n ? n : 1) * sizeof *ord);
+	for (size_t v = 0; v < n; v++)
+		ord[v] = (struct value_at){ values[v], v };
+	qsort(ord, n, sizeof *ord, value_at_cmp);
+	for (size_t k = 0; k < n; k++)
+		occ[ord[k].index] = k && !strcmp(ord[k - 1].value, ord[k].value)
+			? occ[ord[k - 1].index] + 1 : 1;
+	free(ord);
+	return occ;
+}
+
 void spec_expand(struct ctx *c, struct tmpl *t, size_t nt, struct spec *s)
 {
 	size_t total = 0;
@@ -211,12 +242,11 @@ void spec_expand(struct ctx *c, struct tmpl *t, size_t nt, struct spec *s)
 		}
 		size_t index = 0;
 		size_t nv = tp->has_foreach ? tp->nforeach : 1;
+		size_t *occs = tp->has_foreach
+			? foreach_occurrences(tp->foreach, tp->nforeach) : NULL;
 		for (size_t v = 0; v < nv; v++) {
 			const char *value = tp->has_foreach ? tp->foreach[v] : NULL;
-			size_t occ = 1;
-			for (size_t w = 0; w < v && value; w++)
-				if (!strcmp(tp->foreach[w], value))
-					occ++;
+			size_t occ = occs ? occs[v] : 1;
 			for (long r = 1; r <= tp->repeat; r++) {
 				index++;
 				char *name;
@@ -238,5 +268,6 @@ void spec_expand(struct ctx *c, struct tmpl *t, size_t nt, struct spec *s)
 					check_value(c, tp, v, &s->jobs[s->njobs - 1], &x);
 			}
 		}
+		free(occs);
 	}
 }

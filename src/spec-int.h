@@ -46,7 +46,6 @@ struct tmpl {
 	bool has_foreach;
 	long repeat;
 	bool has_repeat;
-	bool ok;
 };
 
 /* --------------------------------------------------- structure (spec.c) */

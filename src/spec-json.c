@@ -29,7 +29,6 @@ bool jv_is_string(const cJSON *v) { return cJSON_IsString(v); }
 bool jv_is_number(const cJSON *v) { return cJSON_IsNumber(v); }
 bool jv_is_bool(const cJSON *v) { return cJSON_IsBool(v); }
 bool jv_is_true(const cJSON *v) { return cJSON_IsTrue(v); }
-bool jv_is_false(const cJSON *v) { return cJSON_IsFalse(v); }
 bool jv_is_null(const cJSON *v) { return cJSON_IsNull(v); }
 bool jv_is_array(const cJSON *v) { return cJSON_IsArray(v); }
 bool jv_is_object(const cJSON *v) { return cJSON_IsObject(v); }

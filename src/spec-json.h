@@ -23,7 +23,6 @@ bool jv_is_string(const struct cJSON *v);
 bool jv_is_number(const struct cJSON *v);
 bool jv_is_bool(const struct cJSON *v);
 bool jv_is_true(const struct cJSON *v);
-bool jv_is_false(const struct cJSON *v);
 bool jv_is_null(const struct cJSON *v);
 bool jv_is_array(const struct cJSON *v);
 bool jv_is_object(const struct cJSON *v);

@@ -47,11 +47,15 @@ static size_t *spec_lookup_jobs(const struct spec *s, const char *name, size_t *
 	return r;
 }
 
-static void add_dep(struct job_spec *j, size_t d, size_t *cap)
+/* Adds job d to job i's deps unless it is there already: seen[d] == i + 1
+ * marks d as a dep of i, so each add is O(1) ("after" on a job with
+ * 100,000 copies stays linear). */
+static void add_dep(struct job_spec *j, size_t i, size_t d, size_t *seen,
+		    size_t *cap)
 {
-	for (size_t k = 0; k < j->ndeps; k++)
-		if (j->deps[k] == d)
-			return;
+	if (seen[d] == i + 1)
+		return;
+	seen[d] = i + 1;
 	xgrow(&j->deps, cap, j->ndeps + 1, sizeof *j->deps);
 	j->deps[j->ndeps++] = d;
 }
@@ -99,6 +103,7 @@ void spec_check_names(struct ctx *c, struct spec *s)
 
 void spec_resolve_deps(struct ctx *c, struct spec *s)
 {
+	size_t *seen = xcalloc(s->njobs ? s->njobs : 1, sizeof *seen);
 	for (size_t i = 0; i < s->njobs; i++) {
 		struct job_spec *j = &s->jobs[i];
 		size_t cap = 0;
@@ -111,7 +116,7 @@ void spec_resolve_deps(struct ctx *c, struct spec *s)
 				if (idx[m] == i)
 					spec_err(c, p, "a job cannot wait for itself");
 				else
-					add_dep(j, idx[m], &cap);
+					add_dep(j, i, idx[m], seen, &cap);
 			}
 			free(p);
 			free(idx);
@@ -129,7 +134,7 @@ void spec_resolve_deps(struct ctx *c, struct spec *s)
 				spec_err(c, p, "a job cannot read its own output");
 			else {
 				j->in.from_idx = idx[0];
-				add_dep(j, idx[0], &cap);
+				add_dep(j, i, idx[0], seen, &cap);
 				const struct job_spec *f = &s->jobs[idx[0]];
 				if (f->out.mode != IO_CAPTURE && f->out.mode != IO_TEE)
 					spec_err(c, p, "job \"%s\" does not capture its stdout (its stdout is \"%s\")",
@@ -139,6 +144,7 @@ void spec_resolve_deps(struct ctx *c, struct spec *s)
 			free(idx);
 		}
 	}
+	free(seen);
 }
 
 /* Depth-first search for a cycle; reports one per strongly tied group. */

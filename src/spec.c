@@ -39,8 +39,9 @@
 
 #define DEFAULT_MAX_OUTPUT (16u << 20)
 
+/* in the order `run --mode`'s and the spec's messages name them */
 static const struct enum_name run_modes[] = {
-	{ MODE_ASYNC, "async" }, { MODE_SERIAL, "serial" }, { MODE_THREAD, "thread" },
+	{ MODE_ASYNC, "async" }, { MODE_THREAD, "thread" }, { MODE_SERIAL, "serial" },
 };
 static const struct enum_name io_modes[] = {
 	{ IO_CAPTURE, "capture" }, { IO_TEE, "tee" }, { IO_INHERIT, "inherit" },
@@ -685,7 +686,6 @@ static void parse_job(struct ctx *c, const struct cJSON *job, const struct cJSON
 		      size_t index, struct tmpl *t)
 {
 	struct job_spec *j = &t->j;
-	size_t errs_before = c->errs->n;
 	job_defaults(t, index);
 	if (!jv_is_object(job)) {
 		spec_expected(c, t->path, "a job object", job);
@@ -719,7 +719,6 @@ static void parse_job(struct ctx *c, const struct cJSON *job, const struct cJSON
 			 k->name);
 		free(p);
 	}
-	t->ok = c->errs->n == errs_before;
 }
 
 static void stage_free(struct stage_spec *st)
@@ -942,15 +941,21 @@ char *spec_read(const char *file, size_t *len, struct errlist *errs)
 	return b.p ? buf_detach(&b) : xstrdup("");
 }
 
-struct spec *spec_load(const char *file, struct errlist *errs)
+struct spec *spec_load_warns(const char *file, struct errlist *errs, struct errlist *warns)
 {
 	size_t len;
 	char *text = spec_read(file, &len, errs);
 	if (!text)
 		return NULL;
-	struct spec *s = spec_load_mem(strcmp(file, "-") ? file : "<stdin>", text, len, errs);
+	struct spec *s = spec_load_mem_warns(strcmp(file, "-") ? file : "<stdin>", text, len,
+					     errs, warns);
 	free(text);
 	return s;
+}
+
+struct spec *spec_load(const char *file, struct errlist *errs)
+{
+	return spec_load_warns(file, errs, NULL);
 }
 
 void spec_free(struct spec *s)
@@ -970,13 +975,10 @@ const char *spec_run_mode_name(enum run_mode m)
 	return ENUM_NAME(run_modes, m);
 }
 
-int spec_run_mode_parse(const char *name, enum run_mode *m)
+const struct enum_name *spec_run_mode_table(size_t *n)
 {
-	int v;
-	if (ENUM_PARSE(run_modes, name, &v) < 0)
-		return -1;
-	*m = (enum run_mode)v;
-	return 0;
+	*n = sizeof run_modes / sizeof run_modes[0];
+	return run_modes;
 }
 
 const char *spec_io_mode_name(enum io_mode m)

@@ -197,6 +197,9 @@ struct spec {
 /* Read and load a spec file ("-" = stdin).  Returns NULL and fills errs
  * with every problem found. */
 struct spec *spec_load(const char *file, struct errlist *errs);
+/* spec_load, and the warnings spec_load_mem_warns finds added to warns
+ * (NULL: none collected; spec_load is this with NULL). */
+struct spec *spec_load_warns(const char *file, struct errlist *errs, struct errlist *warns);
 /* Just read a spec file ("-" = stdin): its bytes (malloc'd, *len of
  * them), or NULL with the error in errs.  spec_load = this + load_mem. */
 char *spec_read(const char *file, size_t *len, struct errlist *errs);
@@ -225,8 +228,10 @@ char *spec_redact_jobs(const struct job_spec *const *jobs, size_t njobs, const c
 const char *spec_run_mode_name(enum run_mode m);
 const char *spec_io_mode_name(enum io_mode m);
 const char *spec_encoding_name(enum encoding e);
-/* The mode named name ("async", "serial", "thread"): 0, or -1. */
-int spec_run_mode_parse(const char *name, enum run_mode *m);
+/* The run modes' names (enum-name.h): *n rows, "async", "thread",
+ * "serial" in that order (the order messages name them in); static. */
+struct enum_name;
+const struct enum_name *spec_run_mode_table(size_t *n);
 
 /* For `piperun pool`: one JSON array of arguments (a line of --items),
  * as a malloc'd array of *nargs arguments (scalars: INT, NUMBER, STRING;

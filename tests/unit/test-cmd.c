@@ -35,6 +35,12 @@ static void test_pool_mode_names(void)
 	ok(pool_mode_parse("Thread", &untouched) < 0 && untouched == POOL_THREAD,
 	   "mode names are exact; a miss leaves the mode alone");
 	ok(pool_mode_name((enum pool_mode)99) == NULL, "no name for a mode not in the table");
+	size_t n;
+	const struct enum_name *t = pool_mode_table(&n);
+	bool in_order = n == 4;
+	for (size_t i = 0; in_order && i < n; i++)
+		in_order = t[i].value == (int)i && !strcmp(t[i].name, names[i]);
+	ok(in_order, "pool_mode_table: the four modes in --mode's message order");
 }
 
 int main(void)

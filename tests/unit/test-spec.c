@@ -513,7 +513,6 @@ static void test_json_access(void)
 	is_str(jv_str(jv_get(root, "a")), "x", "jv_get + jv_str");
 	ok(jv_num(jv_get(root, "n")) == 1.5, "jv_num");
 	ok(jv_is_true(jv_get(root, "t")) && jv_is_bool(jv_get(root, "t")), "jv_is_true");
-	ok(jv_is_false(jv_get(root, "f")) && !jv_is_true(jv_get(root, "f")), "jv_is_false");
 	ok(jv_is_null(jv_get(root, "z")), "jv_is_null");
 	ok(!jv_get(root, "A") && !jv_get(root, "missing"), "jv_get: case-sensitive, NULL if absent");
 	ok(!jv_str(jv_get(root, "n")) && jv_num(jv_get(root, "a")) == 0,
@@ -560,9 +559,11 @@ static void test_enum_names(void)
 	ok(ENUM_PARSE(colors, "Red", &v) < 0 && v == RED, "ENUM_PARSE: exact names, v untouched");
 	ok(ENUM_PARSE(colors, NULL, &v) < 0, "ENUM_PARSE: NULL is no name");
 	is_str(spec_run_mode_name(MODE_THREAD), "thread", "spec_run_mode_name");
-	enum run_mode m = MODE_ASYNC;
-	ok(spec_run_mode_parse("serial", &m) == 0 && m == MODE_SERIAL, "spec_run_mode_parse");
-	ok(spec_run_mode_parse("process", &m) < 0, "spec_run_mode_parse: no such mode");
+	size_t nmodes;
+	const struct enum_name *modes = spec_run_mode_table(&nmodes);
+	int m = MODE_ASYNC;
+	ok(enum_parse(modes, nmodes, "serial", &m) == 0 && m == MODE_SERIAL, "spec_run_mode_table");
+	ok(enum_parse(modes, nmodes, "process", &m) < 0, "spec_run_mode_table: no such mode");
 	is_str(spec_io_mode_name(IO_STDOUT), "stdout", "spec_io_mode_name");
 	is_str(spec_encoding_name(ENC_UTF8), "utf-8", "spec_encoding_name");
 	/* the kind table: a row per kind, found by id */
