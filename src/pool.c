@@ -33,15 +33,6 @@ const struct enum_name *pool_mode_table(size_t *n)
 	return pool_modes;
 }
 
-int pool_mode_parse(const char *s, enum pool_mode *m)
-{
-	int v;
-	if (ENUM_PARSE(pool_modes, s, &v) < 0)
-		return -1;
-	*m = (enum pool_mode)v;
-	return 0;
-}
-
 /* -------------------------------------------------------------- one item */
 
 void pool_set_result(struct pool_result *r, const struct piperun_task *t,

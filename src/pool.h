@@ -24,10 +24,9 @@ enum pool_mode { POOL_SERIAL, POOL_THREAD, POOL_PROCESS, POOL_ASYNC };
 /* The mode's name ("serial", "thread", "process", "async"), from
  * pool.c's one table; NULL for a value not in it. */
 const char *pool_mode_name(enum pool_mode m);
-/* s one of those names: *m set, returns 0; else -1 (*m untouched). */
-int pool_mode_parse(const char *s, enum pool_mode *m);
-/* That table itself (enum-name.h): *n rows in the order above (the
- * order `pool --mode`'s message names them in); static. */
+/* That table itself (enum-name.h; parse with enum_parse): *n rows in
+ * the order above (the order `pool --mode`'s message names them in);
+ * static. */
 struct enum_name;
 const struct enum_name *pool_mode_table(size_t *n);
 

@@ -26,17 +26,17 @@ static void test_pool_help_tasks(void)
 static void test_pool_mode_names(void)
 {
 	static const char *const names[] = { "serial", "thread", "process", "async" };
-	for (int m = POOL_SERIAL; m <= POOL_ASYNC; m++) {
-		enum pool_mode back = POOL_ASYNC + 1;
-		is_str(pool_mode_name((enum pool_mode)m), names[m], "pool mode %d is %s", m, names[m]);
-		ok(pool_mode_parse(names[m], &back) == 0 && (int)back == m, "\"%s\" parses back", names[m]);
-	}
-	enum pool_mode untouched = POOL_THREAD;
-	ok(pool_mode_parse("Thread", &untouched) < 0 && untouched == POOL_THREAD,
-	   "mode names are exact; a miss leaves the mode alone");
-	ok(pool_mode_name((enum pool_mode)99) == NULL, "no name for a mode not in the table");
 	size_t n;
 	const struct enum_name *t = pool_mode_table(&n);
+	for (int m = POOL_SERIAL; m <= POOL_ASYNC; m++) {
+		int back = POOL_ASYNC + 1;
+		is_str(pool_mode_name((enum pool_mode)m), names[m], "pool mode %d is %s", m, names[m]);
+		ok(enum_parse(t, n, names[m], &back) == 0 && back == m, "\"%s\" parses back", names[m]);
+	}
+	int untouched = POOL_THREAD;
+	ok(enum_parse(t, n, "Thread", &untouched) < 0 && untouched == POOL_THREAD,
+	   "mode names are exact; a miss leaves the mode alone");
+	ok(pool_mode_name((enum pool_mode)99) == NULL, "no name for a mode not in the table");
 	bool in_order = n == 4;
 	for (size_t i = 0; in_order && i < n; i++)
 		in_order = t[i].value == (int)i && !strcmp(t[i].name, names[i]);
