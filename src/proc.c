@@ -78,14 +78,9 @@ static bool ladder_send(void *ctx, int sig, bool follow_up)
 	bool any;
 	if (p->pid <= 0)
 		return false;
-	if (p->group == PROC_GROUP_NONE) {
-		any = !p->exited && kill_pid(p->pid, sig) == 0;
-	} else {
-		if (!follow_up && p->contain)
-			contain_job_escaped(&p->cj, p->pid, &p->escaped, &p->nescaped,
-					    &p->escaped_cap);
-		any = p->exec->signal(p, sig);
-	}
+	if (p->group == PROC_GROUP_OWN && !follow_up && p->contain)
+		contain_job_escaped(&p->cj, p->pid, &p->escaped, &p->nescaped, &p->escaped_cap);
+	any = proc_signal(p, sig);
 	if (any && !follow_up) {
 		xgrow(&p->term, &p->term_cap, p->nterm + 1, sizeof *p->term);
 		p->term[p->nterm].signal = sig;
