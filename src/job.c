@@ -342,8 +342,6 @@ static void on_err(struct watch *w, uint32_t ev)
 static void on_retry(struct timer *t);
 static void files_close(struct job *j, bool keep_waited);
 
-static bool short_of_resources(int err);
-
 static void errline(void *ctx, const void *p, size_t n)
 {
 	struct buf *b = ctx;
@@ -515,11 +513,6 @@ static void fail_now(struct job *j, bool has_rc, int rc, char *msg)
 	free(j->error);
 	j->error = msg;
 	attempt_end(j);
-}
-
-static bool short_of_resources(int err)
-{
-	return err == EMFILE || err == ENFILE || err == EAGAIN || err == ENOMEM;
 }
 
 static void reset_attempt(struct job *j)
@@ -694,7 +687,7 @@ static void on_file_open(struct watch *w, uint32_t ev)
 	if (fd < 0) {
 		int e = errno;
 		files_close(j, false);
-		if (short_of_resources(e)) {
+		if (proc_err_short(e)) {
 			/* as a start short of fds: nothing ran, the job waits
 			 * for a running one to end (the runner's ended()) */
 			timer_stop(j->env->loop, &j->t_timeout);
@@ -884,8 +877,8 @@ static int spawn_failed(struct job *j, const struct proc_error *e, int errslot)
 {
 	const struct job_spec *s = j->spec;
 	errno = e->err;
-	if (e->slot == 0 || (e->step == SPAWN_CLONE && short_of_resources(e->err)) ||
-	    (e->slot > 0 && short_of_resources(e->err)))
+	if (e->slot == 0 || (e->step == SPAWN_CLONE && proc_err_short(e->err)) ||
+	    (e->slot > 0 && proc_err_short(e->err)))
 		return unstart(j);
 	if (e->slot > 0) {
 		/* files are open already: what failed is a pipe */
@@ -926,7 +919,7 @@ static int spawn_attempt(struct job *j, int spills)
 	int stage_slot[SPAWN_STAGES_MAX], desc;
 	int n = declare_stdio(j, io, stage_slot, &desc);
 	if (n < 0) {    /* (only a host's own fds fail here) */
-		if (short_of_resources(errno))
+		if (proc_err_short(errno))
 			return unstart(j);
 		fail_now(j, false, 0, xasprintf("%s set-up: %s", h->setup, strerror(errno)));
 		return 0;
@@ -1026,7 +1019,7 @@ int job_start(struct job *j)
 	 * end that; nothing else waits with it. */
 	switch (files_open(j, &bad)) {
 	case -1:
-		if (short_of_resources(errno))
+		if (proc_err_short(errno))
 			return unstart(j);
 		fail_now(j, false, 0, file_error(j, bad, strerror(errno)));
 		return 0;

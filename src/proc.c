@@ -68,6 +68,11 @@ void proc_init(struct proc *p)
 	p->status.exit_code = -1;
 }
 
+bool proc_err_short(int err)
+{
+	return err == EMFILE || err == ENFILE || err == EAGAIN || err == ENOMEM;
+}
+
 /* ------------------------------------------------------------- signals */
 
 /* The ladder's send(): the tree, or the process alone when it shares
