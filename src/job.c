@@ -373,8 +373,7 @@ static void came_short(struct job *j, int err)
 	j->attempts--;
 	j->throttled++;
 	job_event(j, JOB_EV_SHORT);
-	free(j->error);
-	j->error = xasprintf("cannot start: %s", strerror(err));
+	job_start_short(j, err);
 	j->env->ops->ended(j);
 }
 
