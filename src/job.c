@@ -479,7 +479,6 @@ static void job_proc_empty(struct proc *p)
 static void job_proc_exit(struct proc *p)
 {
 	struct job *j = p->ctx;
-	j->exited = true;
 	job_event(j, JOB_EV_EXITED);
 	job_feed_stop(j);
 	proc_wait_empty(p, j->spec->signal, j->spec->kill_after);
@@ -496,7 +495,7 @@ bool job_stream_live(const struct job_spec *s, const struct io_spec *io, bool ta
 static void on_timeout(struct timer *t)
 {
 	struct job *j = t->data;
-	if (j->exited || !job_event(j, JOB_EV_TIMEOUT))
+	if (j->proc.exited || !job_event(j, JOB_EV_TIMEOUT))
 		return;
 	j->timed_out = true;
 	proc_deadline(&j->proc, j->spec->signal, j->spec->kill_after);
@@ -522,7 +521,7 @@ static void reset_attempt(struct job *j)
 	j->has_rc = false;
 	free(j->error);
 	j->error = NULL;
-	j->exited = j->timed_out = j->cancelled = false;
+	j->timed_out = j->cancelled = false;
 	proc_clear(&j->proc);
 	j->host_fatal = false;
 	j->stages_ended = 0;
@@ -1052,7 +1051,7 @@ void job_cancel(struct job *j, bool now)
 	case JOB_RUNNING:
 	case JOB_ENDING:
 		job_event(j, JOB_EV_CANCEL);
-		if (!j->exited && !j->timed_out)
+		if (!j->proc.exited && !j->timed_out)
 			j->cancelled = true;
 		if (now)
 			proc_kill(&j->proc);

@@ -176,7 +176,6 @@ struct job {
 	int opening;                 /* of them, still opening: the job is
 					RUNNING with no process yet */
 	int fds_promised;            /* its share of fd_reserve.spills */
-	bool exited;
 	bool timed_out;
 	bool cancelled;
 	struct timer t_timeout, t_retry;
