@@ -74,8 +74,6 @@ struct attempt_rec {
 /* Where stdin bytes come from while the runner feeds a pipe. */
 struct feeder {
 	enum in_kind kind;
-	const char *data;            /* text / base64 */
-	size_t len;
 	uint64_t off;
 	struct splitmix_stream rng;  /* seeded random */
 	uint64_t left;               /* random bytes still to send */
