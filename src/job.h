@@ -101,7 +101,7 @@ struct job_ops {
 };
 
 /* fds a run keeps free beyond those open now, shared by every loop of
- * the run (job_start waits for them; see fd_need in job.c). */
+ * the run (job_start waits for them; see fd_need in job-fds.c). */
 struct fd_reserve {
 	int runner;                  /* the runner's own passing needs: cgroup
 					files read while handling events, /proc */
