@@ -289,6 +289,13 @@ int proc_spawn(struct proc *p, const struct proc_opts *o, struct proc_error *e)
 	bool owned[PROC_MAX_STDIO];
 	*e = (struct proc_error){ .step = SPAWN_OK, .slot = -1 };
 	reset(p, o);
+	/* every pipe slot says -1 until its pipe is made, whichever way
+	 * this returns (proc.h) */
+	for (int k = 0; k < o->nstdio; k++) {
+		struct proc_stdio *io = &o->stdio[k];
+		if (io->kind == PROC_STDIO_PIPE_IN || io->kind == PROC_STDIO_PIPE_OUT)
+			io->fd = -1;
+	}
 	if (o->nstdio < 3 || o->nstdio > PROC_MAX_STDIO) {
 		e->step = SPAWN_DUP;
 		e->err = EINVAL;
