@@ -269,6 +269,8 @@ void proc_clear(struct proc *p)
 
 static void reset(struct proc *p, const struct proc_opts *o)
 {
+	if (p->loop)	/* used before: its KILL may still be armed */
+		ladder_reset(&p->ladder);
 	proc_clear(p);
 	p->group = o->group;
 	p->contain = o->group == PROC_GROUP_OWN ? o->contain : NULL;
