@@ -33,10 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/signalfd.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 enum { EXIT_TIMEDOUT = 124, EXIT_CANCELED = 125, EXIT_CANNOT_INVOKE = 126,
@@ -245,9 +242,10 @@ static int exec_parse(int argc, char **argv, struct exec_opts *o)
 
 /* --------------------------------------------------------------- run */
 
-/* The loop, the signalfd and containment.  Every terminating signal not
- * ignored at start is passed on (see on_signal), and SIGCONT and
- * SIGWINCH; SIGCHLD reaps orphans.  Returns 0 or EXIT_CANCELED (said). */
+/* The loop, the signalfd (watched) and containment.  Every terminating
+ * signal not ignored at start is passed on (see on_signal), and SIGCONT
+ * and SIGWINCH; SIGCHLD reaps orphans.  Returns 0 or EXIT_CANCELED
+ * (said); the caller closes the signalfd and frees the loop either way. */
 static int exec_setup(struct exec_state *x)
 {
 	sigset_t set;
@@ -261,6 +259,11 @@ static int exec_setup(struct exec_state *x)
 	x->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (!x->loop || x->sigfd < 0)
 		return exec_fail("cannot set up: %s", strerror(errno));
+	/* watched before the command starts, so it can never be left
+	 * unsupervised; the loop only runs once it has started, and signals
+	 * wait in the signalfd until then */
+	if (loop_add(x->loop, &x->w_sig, x->sigfd, EPOLLIN, on_signal, x) < 0)
+		return exec_fail("cannot watch the command: %s", strerror(errno));
 	/* The command's tree is contained like a run job's: a cgroup where
 	 * one can be made, the guardian either way.  --foreground keeps the
 	 * command in our group and leaves its children alone (coreutils). */
@@ -307,14 +310,6 @@ static int exec_run(struct exec_state *x, const char *path)
 			 strerror(e.err));
 		return e.step == SPAWN_EXEC ? (e.err == ENOENT ? EXIT_ENOENT : EXIT_CANNOT_INVOKE)
 					    : EXIT_CANCELED;
-	}
-	if (loop_add(x->loop, &x->w_sig, x->sigfd, EPOLLIN, on_signal, x) < 0) {
-		/* it could never be supervised: end it rather than hang */
-		exec_fail("cannot watch the command: %s", strerror(errno));
-		proc_kill(&x->proc);
-		struct spawn_exit ex;
-		spawn_reap(x->proc.pidfd, true, &ex);
-		return EXIT_CANCELED;
 	}
 	if (o->timeout > 0)
 		timer_start(x->loop, &x->t_timeout, x->t_start + o->timeout * 1000, on_timeout, x);

@@ -517,7 +517,7 @@ int contain_job_prepare(struct contain *c, struct contain_job *cj)
 	cj->dirfd = -1;
 	cj->procs_fd = -1;
 	cj->slot = 0;
-	if (__atomic_load_n(&c->mode, __ATOMIC_ACQUIRE) != CONTAIN_CGROUP)
+	if (contain_mode_now(c) != CONTAIN_CGROUP)
 		return -1;
 	snprintf(cj->name, sizeof cj->name, "job%lu", __atomic_add_fetch(&c->seq, 1, __ATOMIC_RELAXED));
 	if (mkdirat(c->run_dirfd, cj->name, 0755) < 0)

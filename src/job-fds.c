@@ -46,7 +46,7 @@ static bool file_held(const struct job *j, size_t k)
 static int fd_need(const struct job *j, int *spills)
 {
 	const struct job_spec *s = j->spec;
-	int cg = __atomic_load_n(&j->env->contain->mode, __ATOMIC_ACQUIRE) == CONTAIN_CGROUP;
+	int cg = contain_mode_now(j->env->contain) == CONTAIN_CGROUP;
 	int steady = 1 + cg, transient = cg;
 	*spills = 0;
 	switch (s->in.kind) {

@@ -12,15 +12,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 /* Reads per wake-up per stream, so one chatty job cannot starve others. */
@@ -342,8 +337,6 @@ static void on_err(struct watch *w, uint32_t ev)
 static void on_retry(struct timer *t);
 static void files_close(struct job *j, bool keep_waited);
 
-static bool short_of_resources(int err);
-
 static void errline(void *ctx, const void *p, size_t n)
 {
 	struct buf *b = ctx;
@@ -375,8 +368,7 @@ static void came_short(struct job *j, int err)
 	j->attempts--;
 	j->throttled++;
 	job_event(j, JOB_EV_SHORT);
-	free(j->error);
-	j->error = xasprintf("cannot start: %s", strerror(err));
+	job_start_short(j, err);
 	j->env->ops->ended(j);
 }
 
@@ -482,7 +474,6 @@ static void job_proc_empty(struct proc *p)
 static void job_proc_exit(struct proc *p)
 {
 	struct job *j = p->ctx;
-	j->exited = true;
 	job_event(j, JOB_EV_EXITED);
 	job_feed_stop(j);
 	proc_wait_empty(p, j->spec->signal, j->spec->kill_after);
@@ -499,7 +490,7 @@ bool job_stream_live(const struct job_spec *s, const struct io_spec *io, bool ta
 static void on_timeout(struct timer *t)
 {
 	struct job *j = t->data;
-	if (j->exited || !job_event(j, JOB_EV_TIMEOUT))
+	if (j->proc.exited || !job_event(j, JOB_EV_TIMEOUT))
 		return;
 	j->timed_out = true;
 	proc_deadline(&j->proc, j->spec->signal, j->spec->kill_after);
@@ -517,11 +508,6 @@ static void fail_now(struct job *j, bool has_rc, int rc, char *msg)
 	attempt_end(j);
 }
 
-static bool short_of_resources(int err)
-{
-	return err == EMFILE || err == ENFILE || err == EAGAIN || err == ENOMEM;
-}
-
 static void reset_attempt(struct job *j)
 {
 	const struct job_spec *s = j->spec;
@@ -530,7 +516,7 @@ static void reset_attempt(struct job *j)
 	j->has_rc = false;
 	free(j->error);
 	j->error = NULL;
-	j->exited = j->timed_out = j->cancelled = false;
+	j->timed_out = j->cancelled = false;
 	proc_clear(&j->proc);
 	j->host_fatal = false;
 	j->stages_ended = 0;
@@ -694,7 +680,7 @@ static void on_file_open(struct watch *w, uint32_t ev)
 	if (fd < 0) {
 		int e = errno;
 		files_close(j, false);
-		if (short_of_resources(e)) {
+		if (proc_err_short(e)) {
 			/* as a start short of fds: nothing ran, the job waits
 			 * for a running one to end (the runner's ended()) */
 			timer_stop(j->env->loop, &j->t_timeout);
@@ -884,8 +870,8 @@ static int spawn_failed(struct job *j, const struct proc_error *e, int errslot)
 {
 	const struct job_spec *s = j->spec;
 	errno = e->err;
-	if (e->slot == 0 || (e->step == SPAWN_CLONE && short_of_resources(e->err)) ||
-	    (e->slot > 0 && short_of_resources(e->err)))
+	if (e->slot == 0 || (e->step == SPAWN_CLONE && proc_err_short(e->err)) ||
+	    (e->slot > 0 && proc_err_short(e->err)))
 		return unstart(j);
 	if (e->slot > 0) {
 		/* files are open already: what failed is a pipe */
@@ -926,7 +912,7 @@ static int spawn_attempt(struct job *j, int spills)
 	int stage_slot[SPAWN_STAGES_MAX], desc;
 	int n = declare_stdio(j, io, stage_slot, &desc);
 	if (n < 0) {    /* (only a host's own fds fail here) */
-		if (short_of_resources(errno))
+		if (proc_err_short(errno))
 			return unstart(j);
 		fail_now(j, false, 0, xasprintf("%s set-up: %s", h->setup, strerror(errno)));
 		return 0;
@@ -1026,7 +1012,7 @@ int job_start(struct job *j)
 	 * end that; nothing else waits with it. */
 	switch (files_open(j, &bad)) {
 	case -1:
-		if (short_of_resources(errno))
+		if (proc_err_short(errno))
 			return unstart(j);
 		fail_now(j, false, 0, file_error(j, bad, strerror(errno)));
 		return 0;
@@ -1060,7 +1046,7 @@ void job_cancel(struct job *j, bool now)
 	case JOB_RUNNING:
 	case JOB_ENDING:
 		job_event(j, JOB_EV_CANCEL);
-		if (!j->exited && !j->timed_out)
+		if (!j->proc.exited && !j->timed_out)
 			j->cancelled = true;
 		if (now)
 			proc_kill(&j->proc);

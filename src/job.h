@@ -74,8 +74,6 @@ struct attempt_rec {
 /* Where stdin bytes come from while the runner feeds a pipe. */
 struct feeder {
 	enum in_kind kind;
-	const char *data;            /* text / base64 */
-	size_t len;
 	uint64_t off;
 	struct splitmix_stream rng;  /* seeded random */
 	uint64_t left;               /* random bytes still to send */
@@ -103,7 +101,7 @@ struct job_ops {
 };
 
 /* fds a run keeps free beyond those open now, shared by every loop of
- * the run (job_start waits for them; see fd_need in job.c). */
+ * the run (job_start waits for them; see fd_need in job-fds.c). */
 struct fd_reserve {
 	int runner;                  /* the runner's own passing needs: cgroup
 					files read while handling events, /proc */
@@ -176,7 +174,6 @@ struct job {
 	int opening;                 /* of them, still opening: the job is
 					RUNNING with no process yet */
 	int fds_promised;            /* its share of fd_reserve.spills */
-	bool exited;
 	bool timed_out;
 	bool cancelled;
 	struct timer t_timeout, t_retry;

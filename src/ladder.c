@@ -12,7 +12,6 @@ void ladder_init(struct ladder *l, struct loop *loop,
 	l->loop = loop;
 	l->send = send;
 	l->ctx = ctx;
-	l->t_kill.slot = 0;
 	l->climbing = l->kill_due = false;
 }
 

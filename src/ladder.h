@@ -29,6 +29,8 @@ struct ladder {
 	bool kill_due;       /* the KILL is armed, or went out */
 };
 
+/* l is zeroed memory, or was disarmed (ladder_reset): its timer is not
+ * armed. */
 void ladder_init(struct ladder *l, struct loop *loop,
 		 bool (*send)(void *ctx, int sig, bool follow_up), void *ctx);
 /* The first rung: sig (then SIGCONT), and SIGKILL after grace_s seconds

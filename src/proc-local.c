@@ -10,11 +10,6 @@
 #include <errno.h>
 #include <signal.h>
 
-static bool short_of_resources(int err)
-{
-	return err == EMFILE || err == ENFILE || err == EAGAIN || err == ENOMEM;
-}
-
 /* spawn_start in the attempt's cgroup, or its process group when the
  * cgroup cannot take it. */
 static int local_start(struct proc *p, struct spawn_opts *so, bool short_in_group,
@@ -25,7 +20,7 @@ static int local_start(struct proc *p, struct spawn_opts *so, bool short_in_grou
 	if (p->contain) {
 		so->cgroup_procs_fd = contain_job_prepare(p->contain, &p->cj);
 		if (so->cgroup_procs_fd < 0 && contain_mode_now(p->contain) == CONTAIN_CGROUP &&
-		    short_of_resources(errno) && !short_in_group) {
+		    proc_err_short(errno) && !short_in_group) {
 			e->step = SPAWN_CLONE;
 			e->err = errno;
 			contain_job_end(p->contain, &p->cj);

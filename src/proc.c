@@ -68,6 +68,11 @@ void proc_init(struct proc *p)
 	p->status.exit_code = -1;
 }
 
+bool proc_err_short(int err)
+{
+	return err == EMFILE || err == ENFILE || err == EAGAIN || err == ENOMEM;
+}
+
 /* ------------------------------------------------------------- signals */
 
 /* The ladder's send(): the tree, or the process alone when it shares
@@ -78,14 +83,9 @@ static bool ladder_send(void *ctx, int sig, bool follow_up)
 	bool any;
 	if (p->pid <= 0)
 		return false;
-	if (p->group == PROC_GROUP_NONE) {
-		any = !p->exited && kill_pid(p->pid, sig) == 0;
-	} else {
-		if (!follow_up && p->contain)
-			contain_job_escaped(&p->cj, p->pid, &p->escaped, &p->nescaped,
-					    &p->escaped_cap);
-		any = p->exec->signal(p, sig);
-	}
+	if (p->group == PROC_GROUP_OWN && !follow_up && p->contain)
+		contain_job_escaped(&p->cj, p->pid, &p->escaped, &p->nescaped, &p->escaped_cap);
+	any = proc_signal(p, sig);
 	if (any && !follow_up) {
 		xgrow(&p->term, &p->term_cap, p->nterm + 1, sizeof *p->term);
 		p->term[p->nterm].signal = sig;
@@ -269,6 +269,8 @@ void proc_clear(struct proc *p)
 
 static void reset(struct proc *p, const struct proc_opts *o)
 {
+	if (p->loop)	/* used before: its KILL may still be armed */
+		ladder_reset(&p->ladder);
 	proc_clear(p);
 	p->group = o->group;
 	p->contain = o->group == PROC_GROUP_OWN ? o->contain : NULL;
@@ -289,6 +291,13 @@ int proc_spawn(struct proc *p, const struct proc_opts *o, struct proc_error *e)
 	bool owned[PROC_MAX_STDIO];
 	*e = (struct proc_error){ .step = SPAWN_OK, .slot = -1 };
 	reset(p, o);
+	/* every pipe slot says -1 until its pipe is made, whichever way
+	 * this returns (proc.h) */
+	for (int k = 0; k < o->nstdio; k++) {
+		struct proc_stdio *io = &o->stdio[k];
+		if (io->kind == PROC_STDIO_PIPE_IN || io->kind == PROC_STDIO_PIPE_OUT)
+			io->fd = -1;
+	}
 	if (o->nstdio < 3 || o->nstdio > PROC_MAX_STDIO) {
 		e->step = SPAWN_DUP;
 		e->err = EINVAL;

@@ -177,6 +177,10 @@ struct proc_error {
 				  was killed and reaped */
 };
 
+/* Does err say the machine is short of fds, processes or memory
+ * (EMFILE, ENFILE, EAGAIN, ENOMEM)? */
+bool proc_err_short(int err);
+
 struct proc {
 	pid_t pid;                 /* 0: not started; also its group */
 	int pidfd;                 /* -1 once reaped */

@@ -150,6 +150,21 @@ static void test_stdio(void)
 	ok(proc_spawn(&p, &o, &e) < 0 && e.slot == 2, "a slot that cannot be set up: -1, its slot");
 	is_int(count_open_fds(), before, "no fd left open on error");
 	ok(io3[0].fd == -1 && io3[1].fd == -1, "pipe slots say -1");
+
+	/* pipe slots say -1 also when nothing was tried: too few slots,
+	 * or a slot after the one that failed */
+	struct proc_stdio io4[2] = { { PROC_STDIO_PIPE_IN, 1234 }, { PROC_STDIO_PIPE_OUT, 1234 } };
+	o.stdio = io4;
+	o.nstdio = 2;
+	ok(proc_spawn(&p, &o, &e) < 0 && e.err == EINVAL, "too few slots: -1, EINVAL");
+	ok(io4[0].fd == -1 && io4[1].fd == -1, "pipe slots say -1 (too few slots)");
+	struct proc_stdio io5[3] = { { PROC_STDIO_DUP, 2 }, { PROC_STDIO_PIPE_OUT, 1234 },
+				     { PROC_STDIO_INHERIT, 2 } };
+	o.stdio = io5;
+	o.nstdio = 3;
+	ok(proc_spawn(&p, &o, &e) < 0 && e.slot == 0, "a bad first slot: -1, slot 0");
+	ok(io5[1].fd == -1, "a later pipe slot says -1");
+	is_int(count_open_fds(), before, "still no fd left open");
 	proc_free(&p);
 }
 
