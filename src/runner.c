@@ -24,7 +24,7 @@
  * /proc/self/exe, the run's cgroup, the guardian's pipe, epoll,
  * /dev/null, the signalfd, --results, and room to spare), and what a
  * running job of the usual kind holds (pidfd, cgroup, stdout and stderr
- * pipes and their spill files).  job.c fd_need counts each job exactly;
+ * pipes and their spill files).  job-fds.c fd_need counts each job exactly;
  * these only size -j 0 and thread mode's workers. */
 #define RUNNER_FDS 16
 #define JOB_FDS 6
@@ -210,7 +210,7 @@ long runner_limit(enum run_mode mode, long max_parallel)
 long runner_auto_parallel(void)
 {
 	/* A running job of the usual kind holds six fds (pidfd, cgroup,
-	 * stdout and stderr pipes and their two spill files; job.c fd_need
+	 * stdout and stderr pipes and their two spill files; job-fds.c fd_need
 	 * counts each kind exactly and makes jobs wait when they run
 	 * short); the runner keeps RUNNER_FDS for itself. */
 	struct rlimit r;
