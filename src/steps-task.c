@@ -129,7 +129,8 @@ void step_timer_begin(struct worker *w, struct item it)
 	struct piperun_result res = { .kind = PIPERUN_RESULT_ERROR };
 	double secs;
 	if (w->st->task->timer(args, nargs, &secs, &res) < 0) {
-		fail_item(w, &w->cur, -1, 0, res.text);
+		/* its text is the task's: copied, then given back */
+		task_done(w, &w->cur, &res);
 		return;
 	}
 	w->busy = true;
