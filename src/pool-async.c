@@ -32,7 +32,7 @@ struct apool {
 	struct timer *timers;
 	double *started;
 	double *secs;                /* what each item waits (its timer()) */
-	size_t next, inflight, done;
+	size_t next, inflight;
 	bool stop;
 };
 
@@ -55,7 +55,6 @@ static void async_fire(struct timer *t)
 		r->v.d = secs;
 	}
 	a->inflight--;
-	a->done++;
 	if (a->o->on_result)
 		a->o->on_result(i, r, a->o->ctx);
 	if (a->o->fail_fast && r->status == POOL_ERROR)
@@ -73,7 +72,6 @@ static void async_more(struct apool *a)
 		struct piperun_result err = { 0 };
 		if (item_wait(o, a->it, i, &secs, &err) < 0) {
 			pool_set_result(&a->res[i], o->task, &err, 0, 1);
-			a->done++;
 			if (o->on_result)
 				o->on_result(i, &a->res[i], o->ctx);
 			if (o->fail_fast)

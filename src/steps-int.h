@@ -92,7 +92,6 @@ struct worker {
 	double sleep_secs;
 
 	struct watch w_stop;         /* thread mode: the engine's stop fd */
-	bool stop_seen;
 };
 
 struct step {

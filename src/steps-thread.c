@@ -17,7 +17,6 @@ static void on_stop_fd(struct watch *wt, uint32_t ev)
 {
 	struct worker *w = wt->data;
 	loop_del(w->loop, wt);
-	w->stop_seen = true;
 	worker_stop(w);
 }
 
