@@ -228,7 +228,6 @@ static int setup(struct engine *e, const struct steps_spec *s, int in_fd, int ou
 				free(why);
 				return -1;
 			}
-			st->timer = st->task->timer != NULL;
 			if (sp->args && spec_parse_item_array(sp->args, strlen(sp->args), &st->args,
 							      &st->nargs, &why) < 0) {
 				*err = xasprintf("step %s: args: %s", sp->name, why);
