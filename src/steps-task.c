@@ -105,17 +105,13 @@ static void step_timer_fire(struct timer *t)
 	struct worker *w = t->data;
 	w->busy = false;
 	busy_end(w);
-	struct piperun_result res = { .kind = PIPERUN_RESULT_NUMBER, .d = w->sleep_secs };
-	if (w->timed_out) {
-		res.kind = PIPERUN_RESULT_ERROR;
-		res.text = xstrdup("timed out");
-	}
 	struct item it = w->cur;
 	w->cur.text = NULL;
-	if (res.kind == PIPERUN_RESULT_ERROR) {
-		fail_item(w, &it, -1, 0, res.text);
+	if (w->timed_out) {
+		fail_item(w, &it, -1, 0, xstrdup("timed out"));
 		return;
 	}
+	struct piperun_result res = { .kind = PIPERUN_RESULT_NUMBER, .d = w->sleep_secs };
 	task_done(w, &it, &res);
 }
 
