@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* task-crashy.c - a test plugin that crashes (SIGSEGV) on the item 13 and
- * spins on 99 (for timeouts); every other item n gives n * 2. */
+ * spins on 99 (for timeouts); every other item n gives n * 2.  Its task
+ * norun has no run(), which piperun refuses to load. */
 #define _POSIX_C_SOURCE 200809L
 #include <piperun-task.h>
 
@@ -41,4 +42,9 @@ const struct piperun_task piperun_task_crashy = {
 	.name = "crashy",
 	.run = crashy_run,
 	.free_result = crashy_free,
+};
+
+const struct piperun_task piperun_task_norun = {
+	.abi = PIPERUN_TASK_ABI,
+	.name = "norun",
 };
