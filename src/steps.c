@@ -320,7 +320,7 @@ void worker_stop(struct worker *w)
 {
 	if (child_alive(w)) {
 		w->killed_for_stop = true;
-		worker_kill(w, w->e->s->signal ? w->e->s->signal : SIGTERM);
+		worker_kill(w, w->e->s->signal);
 	}
 	if (timer_armed(&w->t_sleep)) {
 		timer_stop(w->loop, &w->t_sleep);
