@@ -367,6 +367,7 @@ int steps_run(const struct steps_spec *s, int in_fd, int out_fd, int info_fd, ch
 	if (e.sigfd < 0) {
 		*why = xasprintf("steps: signalfd: %s", strerror(errno));
 		teardown(&e);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		return 2;
 	}
 	double t0 = now_ms();
