@@ -31,7 +31,8 @@ struct apool {
 	struct loop *loop;
 	struct timer *timers;
 	double *started;
-	size_t next, inflight, done;
+	double *secs;                /* what each item waits (its timer()) */
+	size_t next, inflight;
 	bool stop;
 };
 
@@ -42,9 +43,7 @@ static void async_fire(struct timer *t)
 	struct apool *a = t->data;
 	size_t i = (size_t)(t - a->timers);
 	struct pool_result *r = &a->res[i];
-	double secs = 0;
-	struct piperun_result err = { 0 };
-	item_wait(a->o, a->it, i, &secs, &err); /* it gave these when the timer started */
+	double secs = a->secs[i];
 	r->worker = 1;
 	r->duration_ms = (float)(now_ms() - a->started[i]);
 	if (a->o->timeout > 0 && secs > a->o->timeout) {
@@ -56,7 +55,6 @@ static void async_fire(struct timer *t)
 		r->v.d = secs;
 	}
 	a->inflight--;
-	a->done++;
 	if (a->o->on_result)
 		a->o->on_result(i, r, a->o->ctx);
 	if (a->o->fail_fast && r->status == POOL_ERROR)
@@ -74,7 +72,6 @@ static void async_more(struct apool *a)
 		struct piperun_result err = { 0 };
 		if (item_wait(o, a->it, i, &secs, &err) < 0) {
 			pool_set_result(&a->res[i], o->task, &err, 0, 1);
-			a->done++;
 			if (o->on_result)
 				o->on_result(i, &a->res[i], o->ctx);
 			if (o->fail_fast)
@@ -85,6 +82,7 @@ static void async_more(struct apool *a)
 		double wait = secs;
 		if (o->timeout > 0 && o->timeout < wait)
 			wait = o->timeout;
+		a->secs[i] = secs;
 		a->started[i] = now_ms();
 		timer_start(a->loop, &a->timers[i], a->started[i] + wait * 1000, async_fire, a);
 		a->inflight++;
@@ -109,6 +107,7 @@ int pool_run_async(const struct pool_opts *o, const struct pool_items *it,
 	}
 	a.timers = xcalloc(it->n ? it->n : 1, sizeof *a.timers);
 	a.started = xcalloc(it->n ? it->n : 1, sizeof *a.started);
+	a.secs = xcalloc(it->n ? it->n : 1, sizeof *a.secs);
 	async_more(&a);
 	while (a.inflight)
 		if (loop_run_once(a.loop, -1) < 0 && errno != EINTR)
@@ -116,6 +115,7 @@ int pool_run_async(const struct pool_opts *o, const struct pool_items *it,
 	loop_free(a.loop);
 	free(a.timers);
 	free(a.started);
+	free(a.secs);
 	pool_skip_rest(res, it->n);
 	return 0;
 }

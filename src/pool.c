@@ -8,7 +8,6 @@
 #include "util.h"
 #include "workq.h"
 
-#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -217,11 +216,12 @@ static int run_threads(const struct pool_opts *o, const struct pool_items *it,
 	workq_close(&p.q, false);
 	pthread_mutex_init(&p.mtx, NULL);
 	struct tworker *w = xcalloc((size_t)o->workers, sizeof *w);
-	int started = 0;
+	int started = 0, err = 0;
 	for (int i = 0; i < o->workers; i++) {
 		w[i].p = &p;
 		w[i].index = i + 1;
-		if (pthread_create(&w[i].th, NULL, tworker_main, &w[i]) != 0)
+		/* pthread_create returns its error; errno is not set */
+		if ((err = pthread_create(&w[i].th, NULL, tworker_main, &w[i])) != 0)
 			break;
 		started++;
 	}
@@ -231,7 +231,7 @@ static int run_threads(const struct pool_opts *o, const struct pool_items *it,
 	pthread_mutex_destroy(&p.mtx);
 	workq_destroy(&p.q, NULL);
 	if (!started) {
-		*why = xasprintf("pool: cannot start threads: %s", strerror(errno));
+		*why = xasprintf("pool: cannot start threads: %s", strerror(err));
 		return -1;
 	}
 	pool_skip_rest(res, it->n);

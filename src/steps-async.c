@@ -51,7 +51,7 @@ static bool async_step(struct step *st)
 			}
 			break;
 		case STEP_TASK:
-			if (st->timer) {
+			if (st->task->timer) { /* a wait: a timer */
 				if (w->busy || (n = workq_pop(st->in, batch, 1, 1, false)) <= 0)
 					break;
 				STAT_ADD(w->s.received, 1);

@@ -47,11 +47,13 @@ bool child_alive(const struct worker *w)
 }
 
 /* Signal the child (then SIGCONT); KILL after kill_after if it is still
- * there.  SIGKILL: at once. */
+ * there.  SIGKILL: at once; 0: SIGTERM. */
 void worker_kill(struct worker *w, int sig)
 {
 	if (!child_alive(w))
 		return;
+	if (!sig)
+		sig = SIGTERM;
 	if (sig == SIGKILL)
 		proc_kill(&w->child);
 	else

@@ -34,8 +34,8 @@ int child_spawn(struct worker *w, char *const *argv, struct proc_stdio *io,
 /* Is there a child that has not been reaped? */
 bool child_alive(const struct worker *w);
 /* Signal the child, then SIGCONT, KILL after the job's kill_after if it
- * is still there (proc_terminate); SIGKILL at once.  Nothing if there is
- * no child. */
+ * is still there (proc_terminate); SIGKILL at once; sig 0 is SIGTERM.
+ * Nothing if there is no child. */
 void worker_kill(struct worker *w, int sig);
 /* A closing coprocess that lingers: its t_kill timer's callback. */
 void on_kill_timer(struct timer *t);

@@ -92,7 +92,6 @@ struct worker {
 	double sleep_secs;
 
 	struct watch w_stop;         /* thread mode: the engine's stop fd */
-	bool stop_seen;
 };
 
 struct step {
@@ -107,7 +106,6 @@ struct step {
 	const struct piperun_task *task;
 	struct piperun_arg *args;    /* fixed task arguments, or NULL */
 	size_t nargs;
-	bool timer;                  /* the task is a wait: a timer in async mode */
 	double timeout_ms;           /* per item, 0 = none */
 	double stall_ms;             /* coprocess: warn after, 0 = never */
 	bool stall_warned;           /* said once (atomic: any worker may) */

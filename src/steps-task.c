@@ -105,17 +105,13 @@ static void step_timer_fire(struct timer *t)
 	struct worker *w = t->data;
 	w->busy = false;
 	busy_end(w);
-	struct piperun_result res = { .kind = PIPERUN_RESULT_NUMBER, .d = w->sleep_secs };
-	if (w->timed_out) {
-		res.kind = PIPERUN_RESULT_ERROR;
-		res.text = xstrdup("timed out");
-	}
 	struct item it = w->cur;
 	w->cur.text = NULL;
-	if (res.kind == PIPERUN_RESULT_ERROR) {
-		fail_item(w, &it, -1, 0, res.text);
+	if (w->timed_out) {
+		fail_item(w, &it, -1, 0, xstrdup("timed out"));
 		return;
 	}
+	struct piperun_result res = { .kind = PIPERUN_RESULT_NUMBER, .d = w->sleep_secs };
 	task_done(w, &it, &res);
 }
 
@@ -129,7 +125,8 @@ void step_timer_begin(struct worker *w, struct item it)
 	struct piperun_result res = { .kind = PIPERUN_RESULT_ERROR };
 	double secs;
 	if (w->st->task->timer(args, nargs, &secs, &res) < 0) {
-		fail_item(w, &w->cur, -1, 0, res.text);
+		/* its text is the task's: copied, then given back */
+		task_done(w, &w->cur, &res);
 		return;
 	}
 	w->busy = true;

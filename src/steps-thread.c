@@ -17,7 +17,6 @@ static void on_stop_fd(struct watch *wt, uint32_t ev)
 {
 	struct worker *w = wt->data;
 	loop_del(w->loop, wt);
-	w->stop_seen = true;
 	worker_stop(w);
 }
 
@@ -179,9 +178,6 @@ static void source_push(struct engine *e, struct item *batch, size_t *n)
 
 int steps_run_threads(struct engine *e)
 {
-	size_t total = 0;
-	for (size_t k = 0; k < e->n; k++)
-		total += (size_t)e->st[k].nw;
 	pthread_t sink, tick;
 	struct ticker tk = { e, eventfd(0, EFD_CLOEXEC) };
 	if (tk.end_fd < 0) {
@@ -248,8 +244,6 @@ int steps_run_threads(struct engine *e)
 	for (size_t k = 0; k < e->n; k++)
 		for (int i = 0; i < e->st[k].nw && joined < started; i++, joined++)
 			pthread_join(e->st[k].w[i].thr, NULL);
-	if (started < total) /* some never ran: the sink must not wait for them */
-		workq_close(&e->q[e->n], true);
 	if (sink_up)
 		pthread_join(sink, NULL);
 	if (tick_up) {

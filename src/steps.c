@@ -228,7 +228,6 @@ static int setup(struct engine *e, const struct steps_spec *s, int in_fd, int ou
 				free(why);
 				return -1;
 			}
-			st->timer = st->task->timer != NULL;
 			if (sp->args && spec_parse_item_array(sp->args, strlen(sp->args), &st->args,
 							      &st->nargs, &why) < 0) {
 				*err = xasprintf("step %s: args: %s", sp->name, why);
@@ -321,7 +320,7 @@ void worker_stop(struct worker *w)
 {
 	if (child_alive(w)) {
 		w->killed_for_stop = true;
-		worker_kill(w, w->e->s->signal ? w->e->s->signal : SIGTERM);
+		worker_kill(w, w->e->s->signal);
 	}
 	if (timer_armed(&w->t_sleep)) {
 		timer_stop(w->loop, &w->t_sleep);
@@ -368,6 +367,7 @@ int steps_run(const struct steps_spec *s, int in_fd, int out_fd, int info_fd, ch
 	if (e.sigfd < 0) {
 		*why = xasprintf("steps: signalfd: %s", strerror(errno));
 		teardown(&e);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		return 2;
 	}
 	double t0 = now_ms();

@@ -74,9 +74,12 @@ const struct piperun_task *task_plugin(const char *spec, char **why)
 	const struct piperun_task *t = dlsym(h, sym);
 	if (!t) {
 		*why = xasprintf("%s has no task \"%s\" (symbol %s)", lib, colon + 1, sym);
-	} else if (t->abi < 1 || t->abi > PIPERUN_TASK_ABI || !t->run) {
+	} else if (t->abi < 1 || t->abi > PIPERUN_TASK_ABI) {
 		*why = xasprintf("%s: task \"%s\" is for task ABI %d, this piperun speaks %d",
 				 lib, colon + 1, t->abi, PIPERUN_TASK_ABI);
+		t = NULL;
+	} else if (!t->run) {
+		*why = xasprintf("%s: task \"%s\" has no run()", lib, colon + 1);
 		t = NULL;
 	} else if (t->abi == 1) {
 		t = adapt_abi1(t);

@@ -76,6 +76,12 @@ for l in open(sys.argv[1]):
 	[ "$(jqo '.items[0].result')" = 42 ]
 }
 
+@test "a plugin task without run() is refused for that, not for its ABI" {
+	pr pool --task-plugin "$CRASHY_PLUGIN:norun" </dev/null
+	assert_failure 2
+	[[ $stderr == *'task "norun" has no run()' ]]
+}
+
 @test "task errors are reported with their item index; the others complete; exit 1" {
 	printf '12 18\n0 5\n100 75\n1.5 3\n99999999999999999999 4\n[12, "x"]\n' > "$BATS_TEST_TMPDIR/i"
 	for m in serial thread process async; do

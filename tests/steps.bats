@@ -344,6 +344,19 @@ EOF
 	[ "$(jqo '.jobs[0].stdout')" = "$(printf '111\n0')" ]
 }
 
+@test "a plugin timer that refuses an item: its text goes back to the task's free_result" {
+	f=$(spec <<EOF
+{"jobs":[{"name":"p","items":["1","2"],"steps":[{"name":"w","plugin":"$CRASHY_PLUGIN:badwait"}]}]}
+EOF
+)
+	for m in async thread; do
+		pr run --mode "$m" "$f"
+		assert_failure 1
+		[ "$(jqo '.jobs[0] | [.signal, .stderr] | @json')" = '[null,""]' ]
+		[ "$(jqo '.jobs[0].failed_items | map([.step, .error]) | @json')" = '[["w","no waiting here"],["w","no waiting here"]]' ]
+	done
+}
+
 @test "items from a file, from stdin (-), from another job; a missing file is the job's error" {
 	printf 'a\nb\n\nc' > "$BATS_TEST_TMPDIR/lines"
 	f=$(spec <<EOF
