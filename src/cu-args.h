@@ -20,8 +20,10 @@
  * (the multiplication also goes through dtimespec_bound). Rejects an empty
  * string, no number, a negative value, NaN, two or more trailing chars,
  * an unknown suffix. Returns 0 with *secs (possibly huge or +inf: the
- * caller saturates), -1 when coreutils would say "invalid time interval".
- * errno is left as it was. */
+ * caller saturates; -0.0 for "-0", which == 0), -1 when coreutils would
+ * say "invalid time interval".  Accepted values lie a little above the
+ * text (1 gives 1 + 2^-51) so that coreutils' round-up to nanoseconds
+ * (dtotimespec) makes "1" 1.000000001 s.  errno is left as it was. */
 int cu_duration(const char *s, double *secs);
 
 /* operand2sig: digits -> strtol with coreutils' folding (n &= n >= 0xFF ?

@@ -222,8 +222,9 @@ static void quote_is(const char *s, const char *want, const char *why)
 	free(q);
 }
 
-/* what gnulib's quote() prints under LC_ALL=C, derived from
- * quotearg_buffer_restyled (locale_quoting_style, unibyte, isprint) */
+/* What gnulib's quote() prints under LC_ALL=C, derived from
+ * quotearg_buffer_restyled (locale_quoting_style, unibyte, isprint);
+ * Debian's timeout 9.1 prints the same in "'X': invalid signal". */
 static void test_quote(void)
 {
 	quote_is("sleep", "'sleep'", "a plain word");
@@ -241,6 +242,7 @@ static void test_quote(void)
 	quote_is("a b\"$`!*?", "'a b\"$`!*?'", "shell specials and double quotes as is");
 	quote_is("?\?(", "'?\?('", "no trigraph splitting (?\\?( kept)");
 	quote_is("@~#{}", "'@~#{}'", "the rest of printable ASCII as is");
+	quote_is("{", "'{'", "a lone brace too");
 }
 
 int main(void)
