@@ -24,6 +24,9 @@
 #define GUARD_SLOTS (1u << 20)
 
 struct guard_table {
+	volatile int death_set;    /* contain_on_death was called */
+	volatile int death_sig;
+	volatile double death_grace;
 	volatile size_t hwm;
 	volatile pid_t pg[GUARD_SLOTS];
 };
@@ -221,6 +224,105 @@ static void guardian_rmdir(const char *run_path)
 	rmdir(run_path);
 }
 
+/* Every job cgroup under the run's: for each, fn(its dirfd).  Only
+ * plain system calls and stack buffers. */
+static void guardian_each_job(const char *run_path, void (*fn)(int dirfd, int sig), int sig)
+{
+	int dfd = open(run_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return;
+	char dents[8192];
+	for (;;) {
+		long n = syscall(SYS_getdents64, dfd, dents, sizeof dents);
+		if (n <= 0)
+			break;
+		for (long off = 0; off < n;) {
+			struct { uint64_t ino; int64_t off; unsigned short reclen;
+				 unsigned char type; char name[]; } *d = (void *)(dents + off);
+			if (d->type == DT_DIR && d->name[0] != '.') {
+				int jfd = openat(dfd, d->name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+				if (jfd >= 0) {
+					fn(jfd, sig);
+					close(jfd);
+				}
+			}
+			off += d->reclen;
+		}
+	}
+	close(dfd);
+}
+
+/* sig to every pid in the cgroup.procs of dirfd (stack buffer only) */
+static void guardian_signal_procs(int dirfd, int sig)
+{
+	int fd = openat(dirfd, "cgroup.procs", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	char b[4096];
+	long v = 0;
+	bool in = false;
+	ssize_t r;
+	while ((r = read(fd, b, sizeof b)) > 0)
+		for (ssize_t i = 0; i < r; i++) {
+			if (b[i] >= '0' && b[i] <= '9') {
+				v = v * 10 + (b[i] - '0');
+				in = true;
+			} else {
+				if (in && v > 1)
+					kill((pid_t)v, sig);
+				v = 0;
+				in = false;
+			}
+		}
+	if (in && v > 1)
+		kill((pid_t)v, sig);
+	close(fd);
+}
+
+/* Anything left of the run: a group of the table, or a populated run
+ * cgroup. */
+static bool guardian_any_alive(struct guard_table *t, const char *run_path)
+{
+	size_t hwm = t->hwm;
+	for (size_t i = 0; i < hwm && i < GUARD_SLOTS; i++)
+		if (t->pg[i] > 0 && kill_group(t->pg[i], 0) == 0)
+			return true;
+	if (!run_path)
+		return false;
+	char ev[4096], b[256];
+	snprintf(ev, sizeof ev, "%s/cgroup.events", run_path);
+	int fd = open(ev, O_RDONLY | O_CLOEXEC);
+	ssize_t r = fd >= 0 ? read(fd, b, sizeof b - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	b[r > 0 ? r : 0] = 0;
+	return r > 0 && strstr(b, "populated 1");
+}
+
+/* The runner died and contain_on_death asked for a signal first: the
+ * signal and SIGCONT to everything, then wait up to the grace for it to
+ * go (the caller KILLs what is left). */
+static void guardian_signal_first(struct guard_table *t, const char *run_path)
+{
+	int sig = t->death_sig;
+	size_t hwm = t->hwm;
+	for (int k = 0; k < 2; k++) {
+		int s = k ? SIGCONT : sig;
+		if (!s)
+			continue;
+		for (size_t i = 0; i < hwm && i < GUARD_SLOTS; i++)
+			if (t->pg[i] > 0)
+				kill_group(t->pg[i], s);
+		if (run_path)
+			guardian_each_job(run_path, guardian_signal_procs, s);
+	}
+	double ms = t->death_grace * 1000;
+	for (double waited = 0; waited < ms && guardian_any_alive(t, run_path); waited += 10) {
+		struct timespec ts = { 0, 10000000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
 static void guardian_main(int rfd, int killfd, struct guard_table *t, const char *run_path)
 {
 	/* A session (and process group) of its own: whatever is sent to
@@ -249,6 +351,8 @@ static void guardian_main(int rfd, int killfd, struct guard_table *t, const char
 	}
 	/* The runner is gone: normally after every job ended (nothing
 	 * left), or killed (SIGKILL, OOM) with jobs running. */
+	if (t->death_set)
+		guardian_signal_first(t, run_path);
 	if (killfd >= 0) {
 		ssize_t w = write(killfd, "1", 1);
 		(void)w;
@@ -433,7 +537,7 @@ static void sleep_ms(double ms)
 
 void contain_fini(struct contain *c)
 {
-	{
+	if (!c->leave_orphans) {
 		/* Orphans still alive (adopted by us as subreaper): stop
 		 * them, then reap.  Nothing of the run may outlive it. */
 		for (int round = 0; round < 2; round++) {
@@ -512,6 +616,54 @@ void contain_fini(struct contain *c)
 
 /* ------------------------------------------------------------------ job */
 
+/* Is a live process other than piperun in group pgid?  (For piperun's
+ * own group, where kill(-pgid, 0) would always find piperun.)  Zombies
+ * do not count: they are reaped as orphans. */
+static bool group_has_others(pid_t pgid)
+{
+	DIR *d = opendir("/proc");
+	if (!d)
+		return false;
+	pid_t self = getpid();
+	bool found = false;
+	struct dirent *e;
+	while (!found && (e = readdir(d))) {
+		char *end;
+		long pid = strtol(e->d_name, &end, 10);
+		if (*end || pid <= 0 || pid == self)
+			continue;
+		char path[64], b[512];
+		snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ssize_t r = read(fd, b, sizeof b - 1);
+		close(fd);
+		b[r > 0 ? r : 0] = 0;
+		/* pid (comm) state ppid pgrp ...; comm may hold anything */
+		char *rp = strrchr(b, ')'), state;
+		int ppid, pgrp;
+		if (rp && sscanf(rp + 1, " %c %d %d", &state, &ppid, &pgrp) == 3)
+			found = pgrp == pgid && state != 'Z' && state != 'X';
+	}
+	closedir(d);
+	return found;
+}
+
+bool contain_own_group_alive(pid_t pgid)
+{
+	return group_has_others(pgid);
+}
+
+bool contain_signal_own_group(pid_t pgid, int sig)
+{
+	bool others = group_has_others(pgid);
+	/* kill(0): our own group even when its id is 1 (piperun as a PID
+	 * namespace's init); piperun has sig blocked and takes it back as
+	 * its own (PROC_GROUP_SHARED) */
+	return kill(0, sig) == 0 && others;
+}
+
 int contain_job_prepare(struct contain *c, struct contain_job *cj)
 {
 	cj->dirfd = -1;
@@ -560,6 +712,8 @@ void contain_job_started(struct contain *c, struct contain_job *cj, pid_t pgid)
 
 bool contain_job_alive(struct contain *c, struct contain_job *cj, pid_t pgid)
 {
+	if (cj->shared && cj->dirfd < 0)
+		return contain_own_group_alive(pgid);
 	if (cj->dirfd >= 0) {
 		char b[256];
 		if (cg_read(cj->dirfd, "cgroup.events", b, sizeof b) > 0) {
@@ -567,7 +721,7 @@ bool contain_job_alive(struct contain *c, struct contain_job *cj, pid_t pgid)
 			if (p && p[10] == '0')
 				/* the cgroup is empty; a process that left it (root
 				 * can) would still be in the group */
-				return kill_group(pgid, 0) == 0;
+				return cj->shared ? group_has_others(pgid) : kill_group(pgid, 0) == 0;
 			if (p)
 				return true;
 		}
@@ -577,7 +731,8 @@ bool contain_job_alive(struct contain *c, struct contain_job *cj, pid_t pgid)
 
 bool contain_job_signal(struct contain *c, struct contain_job *cj, pid_t pgid, int sig)
 {
-	bool any = kill_group(pgid, sig) == 0;
+	bool any = cj->shared ? contain_signal_own_group(pgid, sig)
+			      : kill_group(pgid, sig) == 0;
 	if (cj->dirfd >= 0) {
 		if (sig == SIGKILL) {
 			int fd = cg_open(cj->dirfd, "cgroup.kill", O_WRONLY);
@@ -617,6 +772,52 @@ void contain_job_escaped(struct contain_job *cj, pid_t pgid, struct escaped **li
 		(*n)++;
 	}
 	free(pids);
+}
+
+void contain_on_death(struct contain *c, int sig, double grace_s)
+{
+	if (!c->table)
+		return;
+	c->table->death_sig = sig;
+	c->table->death_grace = grace_s;
+	__atomic_store_n(&c->table->death_set, 1, __ATOMIC_RELEASE);
+}
+
+void contain_job_release(struct contain *c, struct contain_job *cj)
+{
+	pthread_mutex_lock(&c->mtx);
+	slot_free(c, cj->slot);
+	pthread_mutex_unlock(&c->mtx);
+	cj->slot = 0;
+	if (cj->dirfd >= 0 && c->run_path) {
+		/* the cgroup piperun started in: the run's parent */
+		char *up = xstrdup(c->run_path);
+		char *slash = strrchr(up, '/');
+		if (slash)
+			*slash = 0;
+		int dfd = pathfd_openat(AT_FDCWD, up, O_DIRECTORY);
+		int to = dfd >= 0 ? cg_open(dfd, "cgroup.procs", O_WRONLY) : -1;
+		/* they may fork meanwhile: again until none is left (bounded) */
+		for (int round = 0; to >= 0 && round < 100; round++) {
+			size_t n;
+			pid_t *pids = cg_procs(cj->dirfd, &n);
+			for (size_t i = 0; i < n; i++) {
+				char num[24];
+				int len = snprintf(num, sizeof num, "%d", (int)pids[i]);
+				ssize_t w = write(to, num, (size_t)len);
+				(void)w;
+			}
+			free(pids);
+			if (!n)
+				break;
+		}
+		if (to >= 0)
+			close(to);
+		if (dfd >= 0)
+			pathfd_close(dfd);
+		free(up);
+	}
+	contain_job_end(c, cj);
 }
 
 void contain_job_end(struct contain *c, struct contain_job *cj)
