@@ -388,22 +388,24 @@ static int guardian_start(struct contain *c)
 		return -1;
 	}
 	if (pid == 0) {
-		/* keep only the pipe and cgroup.kill, as fds 3 and 4 */
-		int a = fcntl(p[0], F_DUPFD, 10);
-		int k = killfd >= 0 ? fcntl(killfd, F_DUPFD, 10) : -1;
-		dup2(a, 3);
-		if (k >= 0)
-			dup2(k, 4);
-		close_range(k >= 0 ? 5 : 4, ~0U, 0);
+		/* keep only the pipe and cgroup.kill where they are (both
+		 * above 2: main's ensure_std_fds), stdio on /dev/null;
+		 * moving them could need an fd the limit does not allow */
+		int lo = p[0] < killfd ? p[0] : killfd, hi = p[0] < killfd ? killfd : p[0];
+		if (lo < 0)
+			lo = hi;
+		close_range(0, 2, 0);
 		int dn = open("/dev/null", O_RDWR);
-		if (dn >= 0) {
-			dup2(dn, 0);
+		if (dn == 0) {
 			dup2(dn, 1);
 			dup2(dn, 2);
-			if (dn > 2)
-				close(dn);
 		}
-		guardian_main(3, k >= 0 ? 4 : -1, c->table, c->run_path);
+		if (lo > 3)
+			close_range(3, (unsigned)lo - 1, 0);
+		if (hi > lo + 1)
+			close_range((unsigned)lo + 1, (unsigned)hi - 1, 0);
+		close_range((unsigned)hi + 1, ~0U, 0);
+		guardian_main(p[0], killfd, c->table, c->run_path);
 	}
 	close(p[0]);
 	if (killfd >= 0)

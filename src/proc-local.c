@@ -30,6 +30,14 @@ static int local_start(struct proc *p, struct spawn_opts *so, bool short_in_grou
 		}
 	}
 	int rc = spawn_start(so, &p->pid, &p->pidfd, &se);
+	if (rc < 0 && se.step == SPAWN_CLONE && proc_err_short(se.err) && short_in_group &&
+	    so->cgroup_procs_fd >= 0) {
+		/* no fd left for the pidfd: the cgroup's two give it one;
+		 * the command goes on in its process group alone */
+		contain_job_end(p->contain, &p->cj);
+		so->cgroup_procs_fd = -1;
+		rc = spawn_start(so, &p->pid, &p->pidfd, &se);
+	}
 	if (rc < 0 && se.step == SPAWN_CGROUP && p->contain) {
 		/* cgroups exist but cannot take our processes (odd
 		 * delegation): the rest of the run uses process groups */
