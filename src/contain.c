@@ -618,10 +618,11 @@ void contain_fini(struct contain *c)
 
 /* ------------------------------------------------------------------ job */
 
-/* Is a live process other than piperun in group pgid?  (For piperun's
- * own group, where kill(-pgid, 0) would always find piperun.)  Zombies
- * do not count: they are reaped as orphans. */
-static bool group_has_others(pid_t pgid)
+/* Each live process other than piperun in group pgid gets sig (0: none
+ * is sent); whether there was one.  (For piperun's own group, where
+ * kill(-pgid, 0) would always find piperun.)  Zombies do not count:
+ * they are reaped as orphans. */
+static bool group_others(pid_t pgid, int sig)
 {
 	DIR *d = opendir("/proc");
 	if (!d)
@@ -629,7 +630,7 @@ static bool group_has_others(pid_t pgid)
 	pid_t self = getpid();
 	bool found = false;
 	struct dirent *e;
-	while (!found && (e = readdir(d))) {
+	while ((e = readdir(d)) && (sig || !found)) {
 		char *end;
 		long pid = strtol(e->d_name, &end, 10);
 		if (*end || pid <= 0 || pid == self)
@@ -645,8 +646,12 @@ static bool group_has_others(pid_t pgid)
 		/* pid (comm) state ppid pgrp ...; comm may hold anything */
 		char *rp = strrchr(b, ')'), state;
 		int ppid, pgrp;
-		if (rp && sscanf(rp + 1, " %c %d %d", &state, &ppid, &pgrp) == 3)
-			found = pgrp == pgid && state != 'Z' && state != 'X';
+		if (!rp || sscanf(rp + 1, " %c %d %d", &state, &ppid, &pgrp) != 3 ||
+		    pgrp != pgid || state == 'Z' || state == 'X')
+			continue;
+		found = true;
+		if (sig)
+			kill_pid((pid_t)pid, sig);
 	}
 	closedir(d);
 	return found;
@@ -654,12 +659,17 @@ static bool group_has_others(pid_t pgid)
 
 bool contain_own_group_alive(pid_t pgid)
 {
-	return group_has_others(pgid);
+	return group_others(pgid, 0);
 }
 
 bool contain_signal_own_group(pid_t pgid, int sig)
 {
-	bool others = group_has_others(pgid);
+	/* what piperun cannot block would end or stop piperun itself: one
+	 * by one to the others (a process forked meanwhile is found by the
+	 * next look of the ladder) */
+	if (sig == SIGKILL || sig == SIGSTOP)
+		return group_others(pgid, sig);
+	bool others = group_others(pgid, 0);
 	/* kill(0): our own group even when its id is 1 (piperun as a PID
 	 * namespace's init); piperun has sig blocked and takes it back as
 	 * its own (PROC_GROUP_SHARED) */
@@ -723,7 +733,7 @@ bool contain_job_alive(struct contain *c, struct contain_job *cj, pid_t pgid)
 			if (p && p[10] == '0')
 				/* the cgroup is empty; a process that left it (root
 				 * can) would still be in the group */
-				return cj->shared ? group_has_others(pgid) : kill_group(pgid, 0) == 0;
+				return cj->shared ? contain_own_group_alive(pgid) : kill_group(pgid, 0) == 0;
 			if (p)
 				return true;
 		}
