@@ -733,7 +733,7 @@ bool contain_job_alive(struct contain *c, struct contain_job *cj, pid_t pgid)
 			if (p && p[10] == '0')
 				/* the cgroup is empty; a process that left it (root
 				 * can) would still be in the group */
-				return cj->shared ? contain_own_group_alive(pgid) : kill_group(pgid, 0) == 0;
+				return !cj->shared && kill_group(pgid, 0) == 0;
 			if (p)
 				return true;
 		}
@@ -743,8 +743,20 @@ bool contain_job_alive(struct contain *c, struct contain_job *cj, pid_t pgid)
 
 bool contain_job_signal(struct contain *c, struct contain_job *cj, pid_t pgid, int sig)
 {
-	bool any = cj->shared ? contain_signal_own_group(pgid, sig)
-			      : kill_group(pgid, sig) == 0;
+	bool any;
+	if (!cj->shared)
+		any = kill_group(pgid, sig) == 0;
+	else if (cj->dirfd < 0)
+		any = contain_signal_own_group(pgid, sig);
+	else {
+		/* the cgroup holds the tree (and says below whether anything
+		 * was there): all of the group but piperun is in it, the
+		 * group needs no look of its own; what piperun cannot block
+		 * goes by the cgroup alone */
+		if (sig != SIGKILL && sig != SIGSTOP)
+			kill(0, sig);
+		any = false;
+	}
 	if (cj->dirfd >= 0) {
 		if (sig == SIGKILL) {
 			int fd = cg_open(cj->dirfd, "cgroup.kill", O_WRONLY);
