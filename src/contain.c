@@ -618,25 +618,49 @@ void contain_fini(struct contain *c)
 
 /* ------------------------------------------------------------------ job */
 
+/* Push the children of every thread of pid (/proc/PID/task/TID/children)
+ * onto *stack. */
+static void push_children(pid_t pid, pid_t **stack, size_t *n, size_t *cap)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char cpath[320];
+		snprintf(cpath, sizeof cpath, "/proc/%d/task/%s/children", (int)pid, e->d_name);
+		FILE *f = fopen(cpath, "re");
+		int c;
+		while (f && fscanf(f, "%d", &c) == 1) {
+			xgrow(stack, cap, *n + 1, sizeof **stack);
+			(*stack)[(*n)++] = (pid_t)c;
+		}
+		if (f)
+			fclose(f);
+	}
+	closedir(d);
+}
+
 /* Each live process other than piperun in group pgid gets sig (0: none
  * is sent); whether there was one.  (For piperun's own group, where
- * kill(-pgid, 0) would always find piperun.)  Zombies do not count:
- * they are reaped as orphans. */
+ * kill(-pgid, 0) would always find piperun.)  The members of a group
+ * piperun made are its descendants, and stay in its subtree when
+ * orphaned (it is their subreaper): the walk is of that subtree, not
+ * of every process.  Zombies do not count: they are reaped as orphans. */
 static bool group_others(pid_t pgid, int sig)
 {
-	DIR *d = opendir("/proc");
-	if (!d)
-		return false;
-	pid_t self = getpid();
+	pid_t *stack = NULL;
+	size_t n = 0, cap = 0;
 	bool found = false;
-	struct dirent *e;
-	while ((e = readdir(d)) && (sig || !found)) {
-		char *end;
-		long pid = strtol(e->d_name, &end, 10);
-		if (*end || pid <= 0 || pid == self)
-			continue;
+	push_children(getpid(), &stack, &n, &cap);
+	while (n && (sig || !found)) {
+		pid_t pid = stack[--n];
 		char path[64], b[512];
-		snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+		snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
 		int fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			continue;
@@ -646,14 +670,16 @@ static bool group_others(pid_t pgid, int sig)
 		/* pid (comm) state ppid pgrp ...; comm may hold anything */
 		char *rp = strrchr(b, ')'), state;
 		int ppid, pgrp;
-		if (!rp || sscanf(rp + 1, " %c %d %d", &state, &ppid, &pgrp) != 3 ||
-		    pgrp != pgid || state == 'Z' || state == 'X')
+		if (!rp || sscanf(rp + 1, " %c %d %d", &state, &ppid, &pgrp) != 3)
+			continue;
+		push_children(pid, &stack, &n, &cap);
+		if (pgrp != pgid || state == 'Z' || state == 'X')
 			continue;
 		found = true;
 		if (sig)
-			kill_pid((pid_t)pid, sig);
+			kill_pid(pid, sig);
 	}
-	closedir(d);
+	free(stack);
 	return found;
 }
 
