@@ -279,13 +279,56 @@ static void guardian_signal_procs(int dirfd, int sig)
 	close(fd);
 }
 
+/* Is a live process (not a zombie: the runner is gone, and whoever
+ * adopted its children may be slow to reap them) in group pg?  Plain
+ * system calls and stack buffers only. */
+static bool guardian_group_live(pid_t pg)
+{
+	if (kill_group(pg, 0) < 0)
+		return false;
+	int dfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return true;
+	char dents[8192];
+	bool live = false;
+	long n;
+	while (!live && (n = syscall(SYS_getdents64, dfd, dents, sizeof dents)) > 0)
+		for (long off = 0; off < n && !live;) {
+			struct { uint64_t ino; int64_t off; unsigned short reclen;
+				 unsigned char type; char name[]; } *d = (void *)(dents + off);
+			off += d->reclen;
+			if (d->name[0] < '1' || d->name[0] > '9')
+				continue;
+			char path[300], b[512];
+			snprintf(path, sizeof path, "%s/stat", d->name);
+			int fd = openat(dfd, path, O_RDONLY | O_CLOEXEC);
+			ssize_t r = fd >= 0 ? read(fd, b, sizeof b - 1) : -1;
+			if (fd >= 0)
+				close(fd);
+			b[r > 0 ? r : 0] = 0;
+			/* pid (comm) state ppid pgrp */
+			char *p = strrchr(b, ')');
+			if (!p || p[1] != ' ' || !p[2] || p[2] == 'Z' || p[2] == 'X')
+				continue;
+			p += 3;
+			for (int field = 0; field < 2 && p; field++) {
+				p = strchr(p, ' ');
+				if (p)
+					p++;
+			}
+			live = p && strtol(p, NULL, 10) == pg;
+		}
+	close(dfd);
+	return live;
+}
+
 /* Anything left of the run: a group of the table, or a populated run
  * cgroup. */
 static bool guardian_any_alive(struct guard_table *t, const char *run_path)
 {
 	size_t hwm = t->hwm;
 	for (size_t i = 0; i < hwm && i < GUARD_SLOTS; i++)
-		if (t->pg[i] > 0 && kill_group(t->pg[i], 0) == 0)
+		if (t->pg[i] > 0 && guardian_group_live(t->pg[i]))
 			return true;
 	if (!run_path)
 		return false;
