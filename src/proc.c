@@ -19,6 +19,7 @@ void stage_result_exited(struct stage_result *s, const struct spawn_exit *x)
 	s->has_status = true;
 	s->exit_code = x->exit_code;
 	s->signal = x->signal;
+	s->core_dumped = x->core_dumped;
 	s->user_ms = x->ru.ru_utime.tv_sec * 1e3 + x->ru.ru_utime.tv_usec / 1e3;
 	s->sys_ms = x->ru.ru_stime.tv_sec * 1e3 + x->ru.ru_stime.tv_usec / 1e3;
 	s->maxrss_kb = x->ru.ru_maxrss;

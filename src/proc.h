@@ -72,6 +72,7 @@ struct stage_result {
 	bool has_status;
 	int exit_code;       /* -1: none (killed) */
 	int signal;          /* 0: none */
+	bool core_dumped;
 	double user_ms, sys_ms;
 	long maxrss_kb;
 };

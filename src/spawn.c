@@ -404,6 +404,7 @@ int spawn_reap(int pidfd, bool block, struct spawn_exit *x)
 	} else {
 		x->exit_code = -1;
 		x->signal = si.si_status;
+		x->core_dumped = si.si_code == CLD_DUMPED;
 	}
 	return 1;
 }

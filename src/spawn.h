@@ -99,6 +99,7 @@ const char *spawn_step_name(enum spawn_step s);
 struct spawn_exit {
 	int exit_code;       /* -1: killed by a signal */
 	int signal;          /* 0: exited */
+	bool core_dumped;    /* killed, and it dumped core */
 	struct rusage ru;    /* the child's (glibc's waitid has no rusage: the system call does) */
 };
 

@@ -420,6 +420,8 @@ static int sup_emit(const struct sup_state *x, int json_fd, int *die_sig)
 	bool killed = x->timed_out && st->signal == SIGKILL && x->r->kill_is_137;
 	if (x->timed_out && !preserve && !killed)
 		rc = SUP_TIMEDOUT;
+	if (st->core_dumped && x->r->alrm_times_out)
+		sup_say(x, "the monitored command dumped core");
 	/* the command ran: a record that cannot be written is said on
 	 * stderr, and the command's own status stands */
 	if (json_fd >= 0 && write_json(json_fd, x) < 0)
