@@ -187,101 +187,126 @@ static pid_t *cg_procs(int dirfd, size_t *n)
 
 /* -------------------------------------------------------------- guardian */
 
-/* After cgroup.kill: wait (a little) for the run's cgroups to empty,
- * then remove them.  Only plain system calls and stack buffers. */
-static void guardian_rmdir(const char *run_path)
+/* The guardian uses plain system calls and stack buffers only. */
+
+/* fn(dfd, name, type, arg) for each entry of the directory dfd (but
+ * . and ..) until fn returns true; whether one did. */
+static bool guardian_each_entry(int dfd, bool (*fn)(int dfd, const char *name,
+						    unsigned char type, void *arg),
+				void *arg)
+{
+	char dents[8192];
+	long n;
+	while ((n = syscall(SYS_getdents64, dfd, dents, sizeof dents)) > 0)
+		for (long off = 0; off < n;) {
+			struct { uint64_t ino; int64_t off; unsigned short reclen;
+				 unsigned char type; char name[]; } *d = (void *)(dents + off);
+			off += d->reclen;
+			if (strcmp(d->name, ".") && strcmp(d->name, "..") &&
+			    fn(dfd, d->name, d->type, arg))
+				return true;
+		}
+	return false;
+}
+
+/* Is the cgroup at path populated (no: it is gone, or says 0)? */
+static bool guardian_populated(const char *path)
 {
 	char ev[4096], b[256];
-	snprintf(ev, sizeof ev, "%s/cgroup.events", run_path);
-	for (int i = 0; i < 200; i++) {
-		int fd = open(ev, O_RDONLY | O_CLOEXEC);
-		ssize_t r = fd >= 0 ? read(fd, b, sizeof b - 1) : -1;
-		if (fd >= 0)
-			close(fd);
-		b[r > 0 ? r : 0] = 0;
-		if (r <= 0 || strstr(b, "populated 0"))
-			break;
+	snprintf(ev, sizeof ev, "%s/cgroup.events", path);
+	int fd = open(ev, O_RDONLY | O_CLOEXEC);
+	ssize_t r = fd >= 0 ? read(fd, b, sizeof b - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	b[r > 0 ? r : 0] = 0;
+	return r > 0 && !strstr(b, "populated 0");
+}
+
+static bool rmdir_job(int dfd, const char *name, unsigned char type, void *arg)
+{
+	(void)arg;
+	if (type == DT_DIR)
+		unlinkat(dfd, name, AT_REMOVEDIR);
+	return false;
+}
+
+/* After cgroup.kill: wait (a little) for the run's cgroups to empty,
+ * then remove them. */
+static void guardian_rmdir(const char *run_path)
+{
+	for (int i = 0; i < 200 && guardian_populated(run_path); i++) {
 		struct timespec ts = { 0, 5000000 };
 		nanosleep(&ts, NULL);
 	}
 	int dfd = open(run_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd >= 0) {
-		char dents[8192];
-		for (;;) {
-			long n = syscall(SYS_getdents64, dfd, dents, sizeof dents);
-			if (n <= 0)
-				break;
-			for (long off = 0; off < n;) {
-				struct { uint64_t ino; int64_t off; unsigned short reclen;
-					 unsigned char type; char name[]; } *d = (void *)(dents + off);
-				if (d->type == DT_DIR && d->name[0] != '.')
-					unlinkat(dfd, d->name, AT_REMOVEDIR);
-				off += d->reclen;
-			}
-		}
+		guardian_each_entry(dfd, rmdir_job, NULL);
 		close(dfd);
 	}
 	rmdir(run_path);
 }
 
-/* Every job cgroup under the run's: for each, fn(its dirfd).  Only
- * plain system calls and stack buffers. */
-static void guardian_each_job(const char *run_path, void (*fn)(int dirfd, int sig), int sig)
+/* sig to every pid in the cgroup.procs of the job cgroup name */
+static bool signal_job(int dfd, const char *name, unsigned char type, void *arg)
 {
-	int dfd = open(run_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return;
-	char dents[8192];
-	for (;;) {
-		long n = syscall(SYS_getdents64, dfd, dents, sizeof dents);
-		if (n <= 0)
-			break;
-		for (long off = 0; off < n;) {
-			struct { uint64_t ino; int64_t off; unsigned short reclen;
-				 unsigned char type; char name[]; } *d = (void *)(dents + off);
-			if (d->type == DT_DIR && d->name[0] != '.') {
-				int jfd = openat(dfd, d->name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-				if (jfd >= 0) {
-					fn(jfd, sig);
-					close(jfd);
-				}
-			}
-			off += d->reclen;
-		}
-	}
-	close(dfd);
-}
-
-/* sig to every pid in the cgroup.procs of dirfd (stack buffer only) */
-static void guardian_signal_procs(int dirfd, int sig)
-{
-	int fd = openat(dirfd, "cgroup.procs", O_RDONLY | O_CLOEXEC);
+	int sig = *(const int *)arg;
+	char path[300];
+	snprintf(path, sizeof path, "%s/cgroup.procs", name);
+	int fd = type == DT_DIR ? openat(dfd, path, O_RDONLY | O_CLOEXEC) : -1;
 	if (fd < 0)
-		return;
+		return false;
 	char b[4096];
 	long v = 0;
 	bool in = false;
 	ssize_t r;
 	while ((r = read(fd, b, sizeof b)) > 0)
 		for (ssize_t i = 0; i < r; i++) {
+			/* (a number cut by the buffer's end goes on in the next) */
 			if (b[i] >= '0' && b[i] <= '9') {
 				v = v * 10 + (b[i] - '0');
 				in = true;
-			} else {
-				if (in && v > 1)
-					kill((pid_t)v, sig);
-				v = 0;
-				in = false;
+				continue;
 			}
+			if (in && v > 1)
+				kill((pid_t)v, sig);
+			v = 0;
+			in = false;
 		}
 	if (in && v > 1)
 		kill((pid_t)v, sig);
 	close(fd);
+	return false;
+}
+
+/* Is /proc/NAME a live (not zombie) process of group *arg? */
+static bool live_in_group(int dfd, const char *name, unsigned char type, void *arg)
+{
+	pid_t pg = *(const pid_t *)arg;
+	(void)type;
+	if (name[0] < '1' || name[0] > '9')
+		return false;
+	char path[300], b[512];
+	snprintf(path, sizeof path, "%s/stat", name);
+	int fd = openat(dfd, path, O_RDONLY | O_CLOEXEC);
+	ssize_t r = fd >= 0 ? read(fd, b, sizeof b - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	b[r > 0 ? r : 0] = 0;
+	/* pid (comm) state ppid pgrp */
+	char *p = strrchr(b, ')');
+	if (!p || p[1] != ' ' || !p[2] || p[2] == 'Z' || p[2] == 'X')
+		return false;
+	p += 3;
+	for (int field = 0; field < 2 && p; field++) {
+		p = strchr(p, ' ');
+		if (p)
+			p++;
+	}
+	return p && strtol(p, NULL, 10) == pg;
 }
 
 /* Is a live process (not a zombie: the runner is gone, and whoever
- * adopted its children may be slow to reap them) in group pg?  Plain
- * system calls and stack buffers only. */
+ * adopted its children may be slow to reap them) in group pg? */
 static bool guardian_group_live(pid_t pg)
 {
 	if (kill_group(pg, 0) < 0)
@@ -289,35 +314,7 @@ static bool guardian_group_live(pid_t pg)
 	int dfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return true;
-	char dents[8192];
-	bool live = false;
-	long n;
-	while (!live && (n = syscall(SYS_getdents64, dfd, dents, sizeof dents)) > 0)
-		for (long off = 0; off < n && !live;) {
-			struct { uint64_t ino; int64_t off; unsigned short reclen;
-				 unsigned char type; char name[]; } *d = (void *)(dents + off);
-			off += d->reclen;
-			if (d->name[0] < '1' || d->name[0] > '9')
-				continue;
-			char path[300], b[512];
-			snprintf(path, sizeof path, "%s/stat", d->name);
-			int fd = openat(dfd, path, O_RDONLY | O_CLOEXEC);
-			ssize_t r = fd >= 0 ? read(fd, b, sizeof b - 1) : -1;
-			if (fd >= 0)
-				close(fd);
-			b[r > 0 ? r : 0] = 0;
-			/* pid (comm) state ppid pgrp */
-			char *p = strrchr(b, ')');
-			if (!p || p[1] != ' ' || !p[2] || p[2] == 'Z' || p[2] == 'X')
-				continue;
-			p += 3;
-			for (int field = 0; field < 2 && p; field++) {
-				p = strchr(p, ' ');
-				if (p)
-					p++;
-			}
-			live = p && strtol(p, NULL, 10) == pg;
-		}
+	bool live = guardian_each_entry(dfd, live_in_group, &pg);
 	close(dfd);
 	return live;
 }
@@ -330,16 +327,7 @@ static bool guardian_any_alive(struct guard_table *t, const char *run_path)
 	for (size_t i = 0; i < hwm && i < GUARD_SLOTS; i++)
 		if (t->pg[i] > 0 && guardian_group_live(t->pg[i]))
 			return true;
-	if (!run_path)
-		return false;
-	char ev[4096], b[256];
-	snprintf(ev, sizeof ev, "%s/cgroup.events", run_path);
-	int fd = open(ev, O_RDONLY | O_CLOEXEC);
-	ssize_t r = fd >= 0 ? read(fd, b, sizeof b - 1) : -1;
-	if (fd >= 0)
-		close(fd);
-	b[r > 0 ? r : 0] = 0;
-	return r > 0 && strstr(b, "populated 1");
+	return run_path && guardian_populated(run_path);
 }
 
 /* The runner died and contain_on_death asked for a signal first: the
@@ -356,8 +344,11 @@ static void guardian_signal_first(struct guard_table *t, const char *run_path)
 		for (size_t i = 0; i < hwm && i < GUARD_SLOTS; i++)
 			if (t->pg[i] > 0)
 				kill_group(t->pg[i], s);
-		if (run_path)
-			guardian_each_job(run_path, guardian_signal_procs, s);
+		int dfd = run_path ? open(run_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+		if (dfd >= 0) {
+			guardian_each_entry(dfd, signal_job, &s);
+			close(dfd);
+		}
 	}
 	double ms = t->death_grace * 1000;
 	for (double waited = 0; waited < ms && guardian_any_alive(t, run_path); waited += 10) {
