@@ -9,6 +9,11 @@
     the seed does.
   - 1000 `true` jobs at -j 2, each with its own timeout, against the same
     run without timeouts: the timers must cost nothing measurable.
+  - the drop-in (issue 15): `piperun timeout` against coreutils `timeout`,
+    whole commands: its overshoot on a 0.1 s timeout, and the cost of one
+    `timeout 10 true` (start-up, containment and clean-up), also in
+    process-group mode (PIPERUN_CONTAINMENT=pgroup), where it does what
+    coreutils does plus the guardian.
 
     python3 bench/timeout.py         (RUNS=20 for precision by default)
 """
@@ -72,6 +77,7 @@ def main():
         ("c_pidfd_poll", c_anchor),
         ("coreutils_timeout", wall_over(["timeout", "0.1", "sleep", "10"])),
         ("piperun_exec", wall_over([pr, "exec", "-t", "0.1", "--", "sleep", "10"])),
+        ("piperun_timeout", wall_over([pr, "timeout", "0.1", "sleep", "10"])),
         ("python_subprocess", py_seed),
         ("piperun_run_record", piperun_run),
     ], runs=PREC_RUNS)
@@ -82,6 +88,26 @@ def main():
     print(f"ratio piperun_run_overshoot: {m['piperun_run_record_overshoot']:.3f} ms  # from the "
           f"job record: deadline to reaped (target < 1 ms)"
           f"{'  MET' if m['piperun_run_record_overshoot'] < 1 else '  NOT MET'}")
+
+    ratio("piperun_timeout_vs_coreutils_overshoot", m["piperun_timeout_overshoot"],
+          m["coreutils_timeout_overshoot"], "overshoot, whole commands (lower is better)")
+
+    pgroup = dict(os.environ, PIPERUN_CONTAINMENT="pgroup")
+
+    def one(cmd, env=None):
+        def f():
+            dt, _ = timed(cmd, env=env)
+            return {"wall": (dt * 1e3, "ms")}
+        return f
+    m = round_robin([
+        ("coreutils_timeout_true", one(["timeout", "10", "true"])),
+        ("piperun_timeout_true", one([pr, "timeout", "10", "true"])),
+        ("piperun_timeout_true_pgroup", one([pr, "timeout", "10", "true"], pgroup)),
+    ], runs=PREC_RUNS)
+    ratio("piperun_timeout_vs_coreutils_one", m["piperun_timeout_true_wall"],
+          m["coreutils_timeout_true_wall"], "`timeout 10 true` wall (lower is better)")
+    ratio("piperun_timeout_pgroup_vs_coreutils_one", m["piperun_timeout_true_pgroup_wall"],
+          m["coreutils_timeout_true_wall"], "same, process-group mode (lower is better)")
 
     def per(cmd):
         def f():

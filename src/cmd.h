@@ -4,6 +4,7 @@
 #ifndef PIPERUN_CMD_H
 #define PIPERUN_CMD_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -27,6 +28,9 @@ struct cmd_entry {
 	const char *help;       /* options, for `piperun help CMD` */
 	int (*exec)(int argc, char **argv);
 	unsigned flags;         /* CMD_* */
+	int stdout_fail;        /* the status when what went to stdout
+				   (help, version) did not get there; 0:
+				   EXIT_USAGE (exec and timeout: 125) */
 };
 
 extern const struct cmd_entry cmd_run_entry;
@@ -34,6 +38,11 @@ extern const struct cmd_entry cmd_validate_entry;
 extern const struct cmd_entry cmd_plan_entry;
 extern const struct cmd_entry cmd_exec_entry;
 extern const struct cmd_entry cmd_pool_entry;
+extern const struct cmd_entry cmd_timeout_entry;
+/* `piperun timeout ARGS` (as_timeout false), or piperun run under the
+ * name `timeout` (true, argv[0] that name): the messages' prefix and
+ * hints differ. */
+int cmd_timeout_main(int argc, char **argv, bool as_timeout);
 /* Hidden hosts: of a steps job (cmd-steps.c), of a pipeline job
  * (cmd-pipeline-host.c, around chain.h's chain_host_main). */
 extern const struct cmd_entry cmd_steps_host_entry;

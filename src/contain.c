@@ -24,6 +24,9 @@
 #define GUARD_SLOTS (1u << 20)
 
 struct guard_table {
+	volatile int death_set;    /* contain_on_death was called */
+	volatile int death_sig;
+	volatile double death_grace;
 	volatile size_t hwm;
 	volatile pid_t pg[GUARD_SLOTS];
 };
@@ -184,41 +187,174 @@ static pid_t *cg_procs(int dirfd, size_t *n)
 
 /* -------------------------------------------------------------- guardian */
 
-/* After cgroup.kill: wait (a little) for the run's cgroups to empty,
- * then remove them.  Only plain system calls and stack buffers. */
-static void guardian_rmdir(const char *run_path)
+/* The guardian uses plain system calls and stack buffers only. */
+
+/* fn(dfd, name, type, arg) for each entry of the directory dfd (but
+ * . and ..) until fn returns true; whether one did. */
+static bool guardian_each_entry(int dfd, bool (*fn)(int dfd, const char *name,
+						    unsigned char type, void *arg),
+				void *arg)
+{
+	char dents[8192];
+	long n;
+	while ((n = syscall(SYS_getdents64, dfd, dents, sizeof dents)) > 0)
+		for (long off = 0; off < n;) {
+			struct { uint64_t ino; int64_t off; unsigned short reclen;
+				 unsigned char type; char name[]; } *d = (void *)(dents + off);
+			off += d->reclen;
+			if (strcmp(d->name, ".") && strcmp(d->name, "..") &&
+			    fn(dfd, d->name, d->type, arg))
+				return true;
+		}
+	return false;
+}
+
+/* Is the cgroup at path populated (no: it is gone, or says 0)? */
+static bool guardian_populated(const char *path)
 {
 	char ev[4096], b[256];
-	snprintf(ev, sizeof ev, "%s/cgroup.events", run_path);
-	for (int i = 0; i < 200; i++) {
-		int fd = open(ev, O_RDONLY | O_CLOEXEC);
-		ssize_t r = fd >= 0 ? read(fd, b, sizeof b - 1) : -1;
-		if (fd >= 0)
-			close(fd);
-		b[r > 0 ? r : 0] = 0;
-		if (r <= 0 || strstr(b, "populated 0"))
-			break;
+	snprintf(ev, sizeof ev, "%s/cgroup.events", path);
+	int fd = open(ev, O_RDONLY | O_CLOEXEC);
+	ssize_t r = fd >= 0 ? read(fd, b, sizeof b - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	b[r > 0 ? r : 0] = 0;
+	return r > 0 && !strstr(b, "populated 0");
+}
+
+static bool rmdir_job(int dfd, const char *name, unsigned char type, void *arg)
+{
+	(void)arg;
+	if (type == DT_DIR)
+		unlinkat(dfd, name, AT_REMOVEDIR);
+	return false;
+}
+
+/* After cgroup.kill: wait (a little) for the run's cgroups to empty,
+ * then remove them. */
+static void guardian_rmdir(const char *run_path)
+{
+	for (int i = 0; i < 200 && guardian_populated(run_path); i++) {
 		struct timespec ts = { 0, 5000000 };
 		nanosleep(&ts, NULL);
 	}
 	int dfd = open(run_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd >= 0) {
-		char dents[8192];
-		for (;;) {
-			long n = syscall(SYS_getdents64, dfd, dents, sizeof dents);
-			if (n <= 0)
-				break;
-			for (long off = 0; off < n;) {
-				struct { uint64_t ino; int64_t off; unsigned short reclen;
-					 unsigned char type; char name[]; } *d = (void *)(dents + off);
-				if (d->type == DT_DIR && d->name[0] != '.')
-					unlinkat(dfd, d->name, AT_REMOVEDIR);
-				off += d->reclen;
-			}
-		}
+		guardian_each_entry(dfd, rmdir_job, NULL);
 		close(dfd);
 	}
 	rmdir(run_path);
+}
+
+/* sig to every pid in the cgroup.procs of the job cgroup name */
+static bool signal_job(int dfd, const char *name, unsigned char type, void *arg)
+{
+	int sig = *(const int *)arg;
+	char path[300];
+	snprintf(path, sizeof path, "%s/cgroup.procs", name);
+	int fd = type == DT_DIR ? openat(dfd, path, O_RDONLY | O_CLOEXEC) : -1;
+	if (fd < 0)
+		return false;
+	char b[4096];
+	long v = 0;
+	bool in = false;
+	ssize_t r;
+	while ((r = read(fd, b, sizeof b)) > 0)
+		for (ssize_t i = 0; i < r; i++) {
+			/* (a number cut by the buffer's end goes on in the next) */
+			if (b[i] >= '0' && b[i] <= '9') {
+				v = v * 10 + (b[i] - '0');
+				in = true;
+				continue;
+			}
+			if (in && v > 1)
+				kill((pid_t)v, sig);
+			v = 0;
+			in = false;
+		}
+	if (in && v > 1)
+		kill((pid_t)v, sig);
+	close(fd);
+	return false;
+}
+
+/* Is /proc/NAME a live (not zombie) process of group *arg? */
+static bool live_in_group(int dfd, const char *name, unsigned char type, void *arg)
+{
+	pid_t pg = *(const pid_t *)arg;
+	(void)type;
+	if (name[0] < '1' || name[0] > '9')
+		return false;
+	char path[300], b[512];
+	snprintf(path, sizeof path, "%s/stat", name);
+	int fd = openat(dfd, path, O_RDONLY | O_CLOEXEC);
+	ssize_t r = fd >= 0 ? read(fd, b, sizeof b - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	b[r > 0 ? r : 0] = 0;
+	/* pid (comm) state ppid pgrp */
+	char *p = strrchr(b, ')');
+	if (!p || p[1] != ' ' || !p[2] || p[2] == 'Z' || p[2] == 'X')
+		return false;
+	p += 3;
+	for (int field = 0; field < 2 && p; field++) {
+		p = strchr(p, ' ');
+		if (p)
+			p++;
+	}
+	return p && strtol(p, NULL, 10) == pg;
+}
+
+/* Is a live process (not a zombie: the runner is gone, and whoever
+ * adopted its children may be slow to reap them) in group pg? */
+static bool guardian_group_live(pid_t pg)
+{
+	if (kill_group(pg, 0) < 0)
+		return false;
+	int dfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return true;
+	bool live = guardian_each_entry(dfd, live_in_group, &pg);
+	close(dfd);
+	return live;
+}
+
+/* Anything left of the run: a group of the table, or a populated run
+ * cgroup. */
+static bool guardian_any_alive(struct guard_table *t, const char *run_path)
+{
+	size_t hwm = t->hwm;
+	for (size_t i = 0; i < hwm && i < GUARD_SLOTS; i++)
+		if (t->pg[i] > 0 && guardian_group_live(t->pg[i]))
+			return true;
+	return run_path && guardian_populated(run_path);
+}
+
+/* The runner died and contain_on_death asked for a signal first: the
+ * signal and SIGCONT to everything, then wait up to the grace for it to
+ * go (the caller KILLs what is left). */
+static void guardian_signal_first(struct guard_table *t, const char *run_path)
+{
+	int sig = t->death_sig;
+	size_t hwm = t->hwm;
+	for (int k = 0; k < 2; k++) {
+		int s = k ? SIGCONT : sig;
+		if (!s)
+			continue;
+		for (size_t i = 0; i < hwm && i < GUARD_SLOTS; i++)
+			if (t->pg[i] > 0)
+				kill_group(t->pg[i], s);
+		int dfd = run_path ? open(run_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+		if (dfd >= 0) {
+			guardian_each_entry(dfd, signal_job, &s);
+			close(dfd);
+		}
+	}
+	double ms = t->death_grace * 1000;
+	for (double waited = 0; waited < ms && guardian_any_alive(t, run_path); waited += 10) {
+		struct timespec ts = { 0, 10000000 };
+		nanosleep(&ts, NULL);
+	}
 }
 
 static void guardian_main(int rfd, int killfd, struct guard_table *t, const char *run_path)
@@ -249,6 +385,8 @@ static void guardian_main(int rfd, int killfd, struct guard_table *t, const char
 	}
 	/* The runner is gone: normally after every job ended (nothing
 	 * left), or killed (SIGKILL, OOM) with jobs running. */
+	if (t->death_set)
+		guardian_signal_first(t, run_path);
 	if (killfd >= 0) {
 		ssize_t w = write(killfd, "1", 1);
 		(void)w;
@@ -284,22 +422,24 @@ static int guardian_start(struct contain *c)
 		return -1;
 	}
 	if (pid == 0) {
-		/* keep only the pipe and cgroup.kill, as fds 3 and 4 */
-		int a = fcntl(p[0], F_DUPFD, 10);
-		int k = killfd >= 0 ? fcntl(killfd, F_DUPFD, 10) : -1;
-		dup2(a, 3);
-		if (k >= 0)
-			dup2(k, 4);
-		close_range(k >= 0 ? 5 : 4, ~0U, 0);
+		/* keep only the pipe and cgroup.kill where they are (both
+		 * above 2: main's ensure_std_fds), stdio on /dev/null;
+		 * moving them could need an fd the limit does not allow */
+		int lo = p[0] < killfd ? p[0] : killfd, hi = p[0] < killfd ? killfd : p[0];
+		if (lo < 0)
+			lo = hi;
+		close_range(0, 2, 0);
 		int dn = open("/dev/null", O_RDWR);
-		if (dn >= 0) {
-			dup2(dn, 0);
+		if (dn == 0) {
 			dup2(dn, 1);
 			dup2(dn, 2);
-			if (dn > 2)
-				close(dn);
 		}
-		guardian_main(3, k >= 0 ? 4 : -1, c->table, c->run_path);
+		if (lo > 3)
+			close_range(3, (unsigned)lo - 1, 0);
+		if (hi > lo + 1)
+			close_range((unsigned)lo + 1, (unsigned)hi - 1, 0);
+		close_range((unsigned)hi + 1, ~0U, 0);
+		guardian_main(p[0], killfd, c->table, c->run_path);
 	}
 	close(p[0]);
 	if (killfd >= 0)
@@ -433,7 +573,7 @@ static void sleep_ms(double ms)
 
 void contain_fini(struct contain *c)
 {
-	{
+	if (!c->leave_orphans) {
 		/* Orphans still alive (adopted by us as subreaper): stop
 		 * them, then reap.  Nothing of the run may outlive it. */
 		for (int round = 0; round < 2; round++) {
@@ -512,6 +652,90 @@ void contain_fini(struct contain *c)
 
 /* ------------------------------------------------------------------ job */
 
+/* Push the children of every thread of pid (/proc/PID/task/TID/children)
+ * onto *stack. */
+static void push_children(pid_t pid, pid_t **stack, size_t *n, size_t *cap)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char cpath[320];
+		snprintf(cpath, sizeof cpath, "/proc/%d/task/%s/children", (int)pid, e->d_name);
+		FILE *f = fopen(cpath, "re");
+		int c;
+		while (f && fscanf(f, "%d", &c) == 1) {
+			xgrow(stack, cap, *n + 1, sizeof **stack);
+			(*stack)[(*n)++] = (pid_t)c;
+		}
+		if (f)
+			fclose(f);
+	}
+	closedir(d);
+}
+
+/* Each live process other than piperun in group pgid gets sig (0: none
+ * is sent); whether there was one.  (For piperun's own group, where
+ * kill(-pgid, 0) would always find piperun.)  The members of a group
+ * piperun made are its descendants, and stay in its subtree when
+ * orphaned (it is their subreaper): the walk is of that subtree, not
+ * of every process.  Zombies do not count: they are reaped as orphans. */
+static bool group_others(pid_t pgid, int sig)
+{
+	pid_t *stack = NULL;
+	size_t n = 0, cap = 0;
+	bool found = false;
+	push_children(getpid(), &stack, &n, &cap);
+	while (n && (sig || !found)) {
+		pid_t pid = stack[--n];
+		char path[64], b[512];
+		snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ssize_t r = read(fd, b, sizeof b - 1);
+		close(fd);
+		b[r > 0 ? r : 0] = 0;
+		/* pid (comm) state ppid pgrp ...; comm may hold anything */
+		char *rp = strrchr(b, ')'), state;
+		int ppid, pgrp;
+		if (!rp || sscanf(rp + 1, " %c %d %d", &state, &ppid, &pgrp) != 3)
+			continue;
+		push_children(pid, &stack, &n, &cap);
+		if (pgrp != pgid || state == 'Z' || state == 'X')
+			continue;
+		found = true;
+		if (sig)
+			kill_pid(pid, sig);
+	}
+	free(stack);
+	return found;
+}
+
+bool contain_own_group_alive(pid_t pgid)
+{
+	return group_others(pgid, 0);
+}
+
+bool contain_signal_own_group(pid_t pgid, int sig)
+{
+	/* what piperun cannot block would end or stop piperun itself: one
+	 * by one to the others (a process forked meanwhile is found by the
+	 * next look of the ladder) */
+	if (sig == SIGKILL || sig == SIGSTOP)
+		return group_others(pgid, sig);
+	bool others = group_others(pgid, 0);
+	/* kill(0): our own group even when its id is 1 (piperun as a PID
+	 * namespace's init); piperun has sig blocked and takes it back as
+	 * its own (PROC_GROUP_SHARED) */
+	return kill(0, sig) == 0 && others;
+}
+
 int contain_job_prepare(struct contain *c, struct contain_job *cj)
 {
 	cj->dirfd = -1;
@@ -560,6 +784,8 @@ void contain_job_started(struct contain *c, struct contain_job *cj, pid_t pgid)
 
 bool contain_job_alive(struct contain *c, struct contain_job *cj, pid_t pgid)
 {
+	if (cj->shared && cj->dirfd < 0)
+		return contain_own_group_alive(pgid);
 	if (cj->dirfd >= 0) {
 		char b[256];
 		if (cg_read(cj->dirfd, "cgroup.events", b, sizeof b) > 0) {
@@ -567,7 +793,7 @@ bool contain_job_alive(struct contain *c, struct contain_job *cj, pid_t pgid)
 			if (p && p[10] == '0')
 				/* the cgroup is empty; a process that left it (root
 				 * can) would still be in the group */
-				return kill_group(pgid, 0) == 0;
+				return !cj->shared && kill_group(pgid, 0) == 0;
 			if (p)
 				return true;
 		}
@@ -577,7 +803,20 @@ bool contain_job_alive(struct contain *c, struct contain_job *cj, pid_t pgid)
 
 bool contain_job_signal(struct contain *c, struct contain_job *cj, pid_t pgid, int sig)
 {
-	bool any = kill_group(pgid, sig) == 0;
+	bool any;
+	if (!cj->shared)
+		any = kill_group(pgid, sig) == 0;
+	else if (cj->dirfd < 0)
+		any = contain_signal_own_group(pgid, sig);
+	else {
+		/* the cgroup holds the tree (and says below whether anything
+		 * was there): all of the group but piperun is in it, the
+		 * group needs no look of its own; what piperun cannot block
+		 * goes by the cgroup alone */
+		if (sig != SIGKILL && sig != SIGSTOP)
+			kill(0, sig);
+		any = false;
+	}
 	if (cj->dirfd >= 0) {
 		if (sig == SIGKILL) {
 			int fd = cg_open(cj->dirfd, "cgroup.kill", O_WRONLY);
@@ -617,6 +856,52 @@ void contain_job_escaped(struct contain_job *cj, pid_t pgid, struct escaped **li
 		(*n)++;
 	}
 	free(pids);
+}
+
+void contain_on_death(struct contain *c, int sig, double grace_s)
+{
+	if (!c->table)
+		return;
+	c->table->death_sig = sig;
+	c->table->death_grace = grace_s;
+	__atomic_store_n(&c->table->death_set, 1, __ATOMIC_RELEASE);
+}
+
+void contain_job_release(struct contain *c, struct contain_job *cj)
+{
+	pthread_mutex_lock(&c->mtx);
+	slot_free(c, cj->slot);
+	pthread_mutex_unlock(&c->mtx);
+	cj->slot = 0;
+	if (cj->dirfd >= 0 && c->run_path) {
+		/* the cgroup piperun started in: the run's parent */
+		char *up = xstrdup(c->run_path);
+		char *slash = strrchr(up, '/');
+		if (slash)
+			*slash = 0;
+		int dfd = pathfd_openat(AT_FDCWD, up, O_DIRECTORY);
+		int to = dfd >= 0 ? cg_open(dfd, "cgroup.procs", O_WRONLY) : -1;
+		/* they may fork meanwhile: again until none is left (bounded) */
+		for (int round = 0; to >= 0 && round < 100; round++) {
+			size_t n;
+			pid_t *pids = cg_procs(cj->dirfd, &n);
+			for (size_t i = 0; i < n; i++) {
+				char num[24];
+				int len = snprintf(num, sizeof num, "%d", (int)pids[i]);
+				ssize_t w = write(to, num, (size_t)len);
+				(void)w;
+			}
+			free(pids);
+			if (!n)
+				break;
+		}
+		if (to >= 0)
+			close(to);
+		if (dfd >= 0)
+			pathfd_close(dfd);
+		free(up);
+	}
+	contain_job_end(c, cj);
 }
 
 void contain_job_end(struct contain *c, struct contain_job *cj)

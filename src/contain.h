@@ -54,12 +54,18 @@ struct contain {
 	pid_t guard_pid;
 	int guard_fd;              /* write end: closing it wakes the guardian */
 	struct guard_table *table; /* shared with the guardian */
+	bool leave_orphans;        /* contain_fini leaves orphans alone
+				      (timeout(1): a command that ended on
+				      its own keeps what it started) */
 	struct escaped *orphans;   /* process-group mode: run-level list */
 	size_t norphans, orphans_cap;
 	pthread_mutex_t mtx;       /* seq, the guard table's free slots (thread mode) */
 };
 
 struct contain_job {
+	bool shared;               /* its process group is piperun's own
+				      (PROC_GROUP_SHARED): set after
+				      contain_job_prepare */
 	int dirfd;                 /* the attempt's cgroup, -1 if none */
 	char name[48];
 	int procs_fd;              /* cgroup.procs, until the child joined */
@@ -75,6 +81,12 @@ int contain_init(struct contain *c, char **why);
  * guardian go and reap it. */
 void contain_fini(struct contain *c);
 const char *contain_mode_name(enum contain_mode m);
+/* What the guardian does when the runner dies: by default SIGKILL to
+ * everything at once; after this, sig (unless 0) and SIGCONT to every
+ * group in its table and every process in the run's cgroups, then
+ * SIGKILL after grace_s to what is left (timeout(1)'s parent-death
+ * signal, for the whole tree). */
+void contain_on_death(struct contain *c, int sig, double grace_s);
 
 /* Before spawning an attempt: its cgroup (cgroup mode).  Returns the fd
  * of its cgroup.procs for spawn_opts.cgroup_procs_fd, or -1 (no cgroup;
@@ -90,6 +102,11 @@ enum contain_mode contain_mode_now(const struct contain *c);
 void contain_job_started(struct contain *c, struct contain_job *cj, pid_t pgid);
 /* Is anything of the attempt still alive (the leader already reaped)? */
 bool contain_job_alive(struct contain *c, struct contain_job *cj, pid_t pgid);
+/* sig to piperun's own process group (kill(0)), piperun included;
+ * whether anything else was in it. */
+bool contain_signal_own_group(pid_t pgid, int sig);
+/* Is a live process other than piperun in its own group pgid? */
+bool contain_own_group_alive(pid_t pgid);
 /* Signal everything of the attempt; returns true if anything was there. */
 bool contain_job_signal(struct contain *c, struct contain_job *cj, pid_t pgid, int sig);
 /* Processes in the attempt's cgroup that left its process group; appends
@@ -98,6 +115,10 @@ void contain_job_escaped(struct contain_job *cj, pid_t pgid, struct escaped **li
 			 size_t *n, size_t *cap);
 /* The attempt is over: forget it, remove its cgroup. */
 void contain_job_end(struct contain *c, struct contain_job *cj);
+/* The attempt is over but what it left running stays, no longer the
+ * run's: moved out of its cgroup (to the cgroup piperun started in),
+ * dropped from the guardian's table, the cgroup removed. */
+void contain_job_release(struct contain *c, struct contain_job *cj);
 
 /* Reap children that are orphans (not in the tracked set), noting them;
  * called when SIGCHLD arrives.  is_tracked says

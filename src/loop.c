@@ -173,6 +173,8 @@ static int epoll_wait_ns(int epfd, struct epoll_event *ev, int max,
 	return epoll_wait(epfd, ev, max, ms);
 }
 
+#define LOOP_MAX_WAIT_MS 86400e3
+
 int loop_run_once(struct loop *l, double max_ms)
 {
 	double wait = max_ms;
@@ -183,6 +185,10 @@ int loop_run_once(struct loop *l, double max_ms)
 		if (wait < 0 || until < wait)
 			wait = until;
 	}
+	/* a deadline years away (timeout 1e300): wake up once a day and
+	 * look again, rather than overflow a timespec */
+	if (wait > LOOP_MAX_WAIT_MS)
+		wait = LOOP_MAX_WAIT_MS;
 	struct timespec ts, *tsp = NULL;
 	if (wait >= 0) {
 		ts.tv_sec = (time_t)(wait / 1000);

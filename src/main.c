@@ -24,7 +24,10 @@
  *   Output that cannot be written to stdout (a full disk) is an error,
  *   checked when the command ends (as gnulib's close_stdout): 3 for run
  *   and pool results and for plan's plan, 2 for help, usage and the
- *   version (125 in exec, whose own failures are all 125).
+ *   version (125 in exec and timeout, whose own failures are all 125).
+ *
+ *   Under the name `timeout` (a symlink), piperun is `piperun timeout`:
+ *   coreutils timeout(1)'s statuses (cmd-timeout.c).
  */
 #include "config.h"
 #include "cmd.h"
@@ -47,6 +50,7 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_validate_entry,
 	&cmd_plan_entry,
 	&cmd_exec_entry,
+	&cmd_timeout_entry,
 	&cmd_pool_entry,
 	&cmd_steps_host_entry,
 	&cmd_pipeline_host_entry,
@@ -92,7 +96,7 @@ static void ensure_std_fds(void)
  * version) must have got there; results go through their own checked
  * writes.  Returns rc, or fail after saying why; a reader that went
  * away ends us as it would any filter (SIGPIPE). */
-static int close_stdout(int rc, int fail)
+static int close_stdout(int rc, int fail, const char *who)
 {
 	bool pending = __fpending(stdout) != 0;
 	bool prev = ferror(stdout) != 0;
@@ -104,9 +108,9 @@ static int close_stdout(int rc, int fail)
 	if (e == EPIPE)
 		die_of_signal(SIGPIPE);
 	if (e)
-		err_line("piperun: write error: %s", strerror(e));
+		err_line("%s: write error: %s", who, strerror(e));
 	else
-		err_line("piperun: write error");
+		err_line("%s: write error", who);
 	return fail;
 }
 
@@ -115,12 +119,18 @@ int main(int argc, char **argv)
 	/* A hidden host (its name the one argument) that must run before
 	 * the set-up below goes first: the pipeline host, before anything
 	 * changes a signal disposition its stages would inherit. */
-	const struct cmd_entry *host = argc == 2 ? find_cmd(argv[1], true) : NULL;
+	const char *base = argv[0] ? strrchr(argv[0], '/') : NULL;
+	bool as_timeout = argv[0] && !strcmp(base ? base + 1 : argv[0], "timeout");
+	const struct cmd_entry *host = argc == 2 && !as_timeout ? find_cmd(argv[1], true) : NULL;
 	if (host && (host->flags & CMD_BEFORE_SETUP))
 		return host->exec(argc - 1, argv + 1);
 	ensure_std_fds();
 	spawn_init();
 	sha256_use_hw(1); /* decided once, before any thread hashes */
+	/* under the name timeout (ln -s piperun timeout): coreutils'
+	 * timeout(1), all of it */
+	if (as_timeout)
+		return close_stdout(cmd_timeout_main(argc, argv, true), 125, "timeout");
 	if (argc < 2) {
 		main_usage(stderr);
 		return EXIT_USAGE;
@@ -130,7 +140,7 @@ int main(int argc, char **argv)
 	const char *name = argv[1];
 	if (!strcmp(name, "--help") || !strcmp(name, "-h")) {
 		main_usage(stdout);
-		return close_stdout(EXIT_OK, EXIT_USAGE);
+		return close_stdout(EXIT_OK, EXIT_USAGE, "piperun");
 	}
 	if (!strcmp(name, "--version") || !strcmp(name, "-V")) {
 		printf("piperun %s\n"
@@ -138,12 +148,12 @@ int main(int argc, char **argv)
 		       "License GPLv3+: GNU GPL version 3 or later <https://gnu.org/licenses/gpl.html>.\n"
 		       "This is free software: you are free to change and redistribute it.\n"
 		       "There is NO WARRANTY, to the extent permitted by law.\n", PACKAGE_VERSION);
-		return close_stdout(EXIT_OK, EXIT_USAGE);
+		return close_stdout(EXIT_OK, EXIT_USAGE, "piperun");
 	}
 	if (!strcmp(name, "help")) {
 		if (argc < 3) {
 			main_usage(stdout);
-			return close_stdout(EXIT_OK, EXIT_USAGE);
+			return close_stdout(EXIT_OK, EXIT_USAGE, "piperun");
 		}
 		const struct cmd_entry *c = find_cmd(argv[2], false);
 		if (!c) {
@@ -152,7 +162,7 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 		cmd_help(c);
-		return close_stdout(EXIT_OK, EXIT_USAGE);
+		return close_stdout(EXIT_OK, EXIT_USAGE, "piperun");
 	}
 	const struct cmd_entry *c = find_cmd(name, false);
 	if (!c) {
@@ -163,6 +173,7 @@ int main(int argc, char **argv)
 		main_usage(stderr);
 		return EXIT_USAGE;
 	}
-	/* exec's own failures are all 125, as timeout(1)'s */
-	return close_stdout(c->exec(argc - 1, argv + 1), c == &cmd_exec_entry ? 125 : EXIT_USAGE);
+	/* exec's and timeout's own failures are all 125, as timeout(1)'s */
+	return close_stdout(c->exec(argc - 1, argv + 1), c->stdout_fail ? c->stdout_fail : EXIT_USAGE,
+			    "piperun");
 }

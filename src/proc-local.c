@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <unistd.h>
 
 /* spawn_start in the attempt's cgroup, or its process group when the
  * cgroup cannot take it. */
@@ -19,6 +20,7 @@ static int local_start(struct proc *p, struct spawn_opts *so, bool short_in_grou
 	so->cgroup_procs_fd = -1;
 	if (p->contain) {
 		so->cgroup_procs_fd = contain_job_prepare(p->contain, &p->cj);
+		p->cj.shared = p->group == PROC_GROUP_SHARED;
 		if (so->cgroup_procs_fd < 0 && contain_mode_now(p->contain) == CONTAIN_CGROUP &&
 		    proc_err_short(errno) && !short_in_group) {
 			e->step = SPAWN_CLONE;
@@ -28,6 +30,14 @@ static int local_start(struct proc *p, struct spawn_opts *so, bool short_in_grou
 		}
 	}
 	int rc = spawn_start(so, &p->pid, &p->pidfd, &se);
+	if (rc < 0 && se.step == SPAWN_CLONE && proc_err_short(se.err) && short_in_group &&
+	    so->cgroup_procs_fd >= 0) {
+		/* no fd left for the pidfd: the cgroup's two give it one;
+		 * the command goes on in its process group alone */
+		contain_job_end(p->contain, &p->cj);
+		so->cgroup_procs_fd = -1;
+		rc = spawn_start(so, &p->pid, &p->pidfd, &se);
+	}
 	if (rc < 0 && se.step == SPAWN_CGROUP && p->contain) {
 		/* cgroups exist but cannot take our processes (odd
 		 * delegation): the rest of the run uses process groups */
@@ -46,8 +56,10 @@ static int local_start(struct proc *p, struct spawn_opts *so, bool short_in_grou
 		return -1;
 	}
 	p->in_cgroup = so->cgroup_procs_fd >= 0;
+	p->pgid = p->group == PROC_GROUP_OWN ? p->pid
+		: p->group == PROC_GROUP_SHARED ? getpgrp() : 0;
 	if (p->contain)
-		contain_job_started(p->contain, &p->cj, p->pid);
+		contain_job_started(p->contain, &p->cj, p->pgid);
 	return 0;
 }
 
@@ -55,15 +67,19 @@ static int local_start(struct proc *p, struct spawn_opts *so, bool short_in_grou
 static bool local_signal(struct proc *p, int sig)
 {
 	if (p->contain)
-		return contain_job_signal(p->contain, &p->cj, p->pid, sig);
-	return kill_group(p->pid, sig) == 0;
+		return contain_job_signal(p->contain, &p->cj, p->pgid, sig);
+	if (p->group == PROC_GROUP_SHARED)
+		return contain_signal_own_group(p->pgid, sig);
+	return kill_group(p->pgid, sig) == 0;
 }
 
 static bool local_alive(struct proc *p)
 {
 	if (p->contain)
-		return contain_job_alive(p->contain, &p->cj, p->pid);
-	return kill_group(p->pid, 0) == 0 || errno == EPERM;
+		return contain_job_alive(p->contain, &p->cj, p->pgid);
+	if (p->group == PROC_GROUP_SHARED)
+		return contain_own_group_alive(p->pgid);
+	return kill_group(p->pgid, 0) == 0 || errno == EPERM;
 }
 
 static void local_end(struct proc *p)

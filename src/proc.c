@@ -19,6 +19,7 @@ void stage_result_exited(struct stage_result *s, const struct spawn_exit *x)
 	s->has_status = true;
 	s->exit_code = x->exit_code;
 	s->signal = x->signal;
+	s->core_dumped = x->core_dumped;
 	s->user_ms = x->ru.ru_utime.tv_sec * 1e3 + x->ru.ru_utime.tv_usec / 1e3;
 	s->sys_ms = x->ru.ru_stime.tv_sec * 1e3 + x->ru.ru_stime.tv_usec / 1e3;
 	s->maxrss_kb = x->ru.ru_maxrss;
@@ -83,8 +84,10 @@ static bool ladder_send(void *ctx, int sig, bool follow_up)
 	bool any;
 	if (p->pid <= 0)
 		return false;
-	if (p->group == PROC_GROUP_OWN && !follow_up && p->contain)
-		contain_job_escaped(&p->cj, p->pid, &p->escaped, &p->nescaped, &p->escaped_cap);
+	if (!follow_up && p->on_send)
+		p->on_send(p, sig);
+	if (p->group != PROC_GROUP_NONE && !follow_up && p->contain)
+		contain_job_escaped(&p->cj, p->pgid, &p->escaped, &p->nescaped, &p->escaped_cap);
 	any = proc_signal(p, sig);
 	if (any && !follow_up) {
 		xgrow(&p->term, &p->term_cap, p->nterm + 1, sizeof *p->term);
@@ -256,7 +259,7 @@ static void close_caller_ends(const struct proc_opts *o, int n)
 
 void proc_clear(struct proc *p)
 {
-	p->pid = 0;
+	p->pid = p->pgid = 0;
 	p->pidfd = -1;
 	p->exited = p->in_cgroup = false;
 	memset(&p->status, 0, sizeof p->status);
@@ -273,7 +276,7 @@ static void reset(struct proc *p, const struct proc_opts *o)
 		ladder_reset(&p->ladder);
 	proc_clear(p);
 	p->group = o->group;
-	p->contain = o->group == PROC_GROUP_OWN ? o->contain : NULL;
+	p->contain = o->group != PROC_GROUP_NONE ? o->contain : NULL;
 	p->exec = o->executor ? o->executor : &proc_local;
 	p->loop = o->loop;
 	p->t0 = o->t0;
@@ -281,6 +284,7 @@ static void reset(struct proc *p, const struct proc_opts *o)
 	p->on_exit = o->on_exit;
 	p->on_look = o->on_look;
 	p->on_empty = o->on_empty;
+	p->on_send = o->on_send;
 	p->ctx = o->ctx;
 	ladder_init(&p->ladder, o->loop, ladder_send, p);
 }
@@ -313,7 +317,7 @@ int proc_spawn(struct proc *p, const struct proc_opts *o, struct proc_error *e)
 	memcpy(so.fd, child, sizeof so.fd);
 	so.extra_fds = n > 3 ? child + 3 : NULL;
 	so.nextra = n - 3;
-	so.pgid = o->group == PROC_GROUP_NONE ? -1 : 0;
+	so.pgid = o->group == PROC_GROUP_OWN ? 0 : -1;
 	int rc = p->exec->start(p, &so, o->short_in_group, e);
 	close_child_ends(n, child, owned);
 	if (rc < 0) {

@@ -72,6 +72,7 @@ struct stage_result {
 	bool has_status;
 	int exit_code;       /* -1: none (killed) */
 	int signal;          /* 0: none */
+	bool core_dumped;
 	double user_ms, sys_ms;
 	long maxrss_kb;
 };
@@ -106,6 +107,13 @@ struct proc_stdio {
 enum proc_group {
 	PROC_GROUP_OWN,      /* a process group (and cgroup) of its own */
 	PROC_GROUP_NONE,     /* the caller's group; signalled alone */
+	PROC_GROUP_SHARED,   /* the caller's group, which the caller leads
+				(timeout(1)'s layout: the command keeps the
+				terminal its caller has), and a cgroup of its
+				own; its tree is the group but the caller,
+				and the cgroup.  The caller keeps the signals
+				it sends blocked, and takes those that come
+				back to it from itself as its own. */
 };
 
 struct proc;
@@ -165,6 +173,9 @@ struct proc_opts {
 	void (*on_look)(struct proc *p);
 	/* proc_wait_empty: nothing of it is left. */
 	void (*on_empty)(struct proc *p);
+	/* The ladder is about to send sig (not its follow-up SIGCONT): for
+	 * timeout -v.  May be NULL. */
+	void (*on_send)(struct proc *p, int sig);
 	void *ctx;
 };
 
@@ -182,7 +193,9 @@ struct proc_error {
 bool proc_err_short(int err);
 
 struct proc {
-	pid_t pid;                 /* 0: not started; also its group */
+	pid_t pid;                 /* 0: not started */
+	pid_t pgid;                /* its group: pid (OWN), the caller's
+				      (SHARED), 0 (NONE) */
 	int pidfd;                 /* -1 once reaped */
 	bool exited;
 	bool in_cgroup;            /* it joined a cgroup of its own */
@@ -208,6 +221,7 @@ struct proc {
 	void (*on_exit)(struct proc *p);
 	void (*on_look)(struct proc *p);
 	void (*on_empty)(struct proc *p);
+	void (*on_send)(struct proc *p, int sig);
 };
 
 /* Once, before anything else (no process, no lists). */

@@ -83,6 +83,17 @@ size_t spawn_orig_nofile(void)
 	return orig_nofile.rlim_cur == RLIM_INFINITY ? (size_t)-1 : orig_nofile.rlim_cur;
 }
 
+void spawn_child_default(int sig)
+{
+	sigdelset(&orig_mask, sig);
+	for (int i = 0; i < nchanged; i++)
+		if (changed_sigs[i] == sig) {
+			changed_ign[i] = false;
+			return;
+		}
+	signal(sig, SIG_DFL);
+}
+
 const char *spawn_step_name(enum spawn_step s)
 {
 	static const char *const names[] = {
@@ -193,7 +204,8 @@ static int child_main(void *arg)
 	if (o->pgid >= 0)
 		SYS(SYS_setpgid, 0, o->pgid);
 	step = SPAWN_PDEATHSIG;
-	SYS(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (o->pdeath_sig != SPAWN_PDEATH_NONE)
+		SYS(SYS_prctl, PR_SET_PDEATHSIG, o->pdeath_sig ? o->pdeath_sig : SIGKILL, 0, 0, 0);
 	/* the parent may have died before PDEATHSIG was armed */
 	if (syscall(SYS_getppid) != a->parent) {
 		errno = ESRCH;
@@ -392,6 +404,7 @@ int spawn_reap(int pidfd, bool block, struct spawn_exit *x)
 	} else {
 		x->exit_code = -1;
 		x->signal = si.si_status;
+		x->core_dumped = si.si_code == CLD_DUMPED;
 	}
 	return 1;
 }

@@ -37,6 +37,11 @@ void spawn_init(void);
 size_t spawn_orig_nofile(void);
 /* The signal mask piperun was started with (children's). */
 const sigset_t *spawn_orig_mask(void);
+/* From now on children start with sig unblocked and at its default
+ * disposition, whatever piperun was started with: what timeout(1)'s
+ * children get for the signals it installs handlers for.  Only for a
+ * signal the caller keeps blocked (it is set to SIG_DFL here too). */
+void spawn_child_default(int sig);
 
 /* Most fds beyond 0-2 a child can be given (a pipeline host needs one per
  * stage with its own stderr, plus four of its own). */
@@ -66,7 +71,11 @@ struct spawn_opts {
 	bool default_tty_signals;  /* SIGTTIN/SIGTTOU to SIG_DFL (exec, like
 				      timeout(1): a background command that
 				      touches the terminal stops) */
+	int pdeath_sig;            /* sent to the child when the runner dies
+				      (PR_SET_PDEATHSIG): 0 means SIGKILL,
+				      SPAWN_PDEATH_NONE none */
 };
+#define SPAWN_PDEATH_NONE (-1)
 
 /* Which step failed in the child. */
 enum spawn_step {
@@ -90,6 +99,7 @@ const char *spawn_step_name(enum spawn_step s);
 struct spawn_exit {
 	int exit_code;       /* -1: killed by a signal */
 	int signal;          /* 0: exited */
+	bool core_dumped;    /* killed, and it dumped core */
 	struct rusage ru;    /* the child's (glibc's waitid has no rusage: the system call does) */
 };
 

@@ -253,3 +253,18 @@ print(\"finished\")" & p=$!; sleep 0.3; kill -USR1 $p; wait $p' sh "$PIPERUN"
 	[ -e "$c" ]
 	[[ $stderr == "piperun: exec: --json /dev/full: No space left on device" ]]
 }
+
+@test "a tight fd limit (8 to 16) still runs the command, exec and timeout alike" {
+	# the guardian used to lose its pipe below 11 fds and act as if
+	# piperun had died; the pidfd used to find no fd left below 12
+	# (bats's own fds closed first: only 0-2 are inherited)
+	local closefds='for f in /proc/$$/fd/*; do f=${f##*/}; [ "$f" -gt 2 ] && eval "exec $f>&-"; done 2>/dev/null'
+	for n in 8 9 10 11 12 13 16; do
+		run bash -c "$closefds; ulimit -n $n; \"\$PIPERUN\" timeout 5 echo hi-$n"
+		[ "$status" -eq 0 ] || { echo "timeout, ulimit -n $n: status $status: $output"; false; }
+		[ "$output" = "hi-$n" ]
+		run bash -c "$closefds; ulimit -n $n; \"\$PIPERUN\" exec -t 5 -- echo hi-$n"
+		[ "$status" -eq 0 ] || { echo "exec, ulimit -n $n: status $status: $output"; false; }
+		[ "$output" = "hi-$n" ]
+	done
+}

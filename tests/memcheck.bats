@@ -149,6 +149,19 @@ EOF
 	clean
 }
 
+@test "memcheck: timeout: a timeout, --json, a bad operand, a command that ends with a child left" {
+	vg timeout -v --json "$BATS_TEST_TMPDIR/t.json" 0.2 sleep 5
+	[ "$status" -eq 124 ]
+	clean
+	vg timeout 2.5x sleep 0
+	[ "$status" -eq 125 ]
+	clean
+	vg timeout -s HUP 5 sh -c 'sleep 30 & echo $! > "$1"' sh "$BATS_TEST_TMPDIR/left"
+	[ "$status" -eq 0 ]
+	kill "$(cat "$BATS_TEST_TMPDIR/left")"
+	clean
+}
+
 @test "memcheck: files by path: a FIFO that times out, one whose writer comes, a cancelled open" {
 	local F="$BATS_TEST_TMPDIR/fifo" f
 	mkfifo "$F" "$F.2"

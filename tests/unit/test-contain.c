@@ -2,7 +2,9 @@
 /* test-contain.c - containment in process-group mode
  * (PIPERUN_CONTAINMENT=pgroup): set-up with its guardian, a job's
  * process joining its group, a signal to the group reaching a
- * grandchild, empty detection, orphans reaped, and the fallback API. */
+ * grandchild, empty detection, orphans reaped, the fallback API,
+ * letting a job go (contain_job_release) and the death signal the
+ * guardian sends first (contain_on_death). */
 #include "config.h"
 #include "contain.h"
 #include "spawn.h"
@@ -12,6 +14,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -70,10 +73,57 @@ int main(void)
 	contain_job_end(&c, &cj);
 	is_int(cj.slot, 0, "out of the guardian's table");
 
+	/* let go: out of the guardian's table, still running */
+	char *const keep[] = { "/bin/sleep", "30", NULL };
+	o.argv = keep;
+	o.path = keep[0];
+	pid_t kept;
+	ok(spawn_start(&o, &kept, &pidfd, &se) == 0, "spawn one to let go");
+	contain_job_prepare(&c, &cj);
+	contain_job_started(&c, &cj, kept);
+	contain_job_release(&c, &cj);
+	is_int(cj.slot, 0, "released: out of the guardian's table");
+	ok(kill(kept, 0) == 0, "released: still running");
+	kill(kept, SIGKILL);
+	spawn_reap(pidfd, true, &x);
+	close(pidfd);
+
 	contain_fallback(&c);
 	is_int(contain_mode_now(&c), CONTAIN_PGROUP, "fallback: process groups from now");
 	contain_fini(&c);
 	ok(c.guard_pid == 0, "the guardian was let go and reaped");
+
+	/* The death signal: when the runner goes (its pipe closes) the
+	 * guardian sends USR1 to the table's groups first, then KILL after
+	 * the grace to what is left. */
+	ok(contain_init(&c, &why) == 0 && c.guard_pid > 0, "a second run, its guardian");
+	contain_on_death(&c, SIGUSR1, 5);
+	char mark[] = "/tmp/test-contain-XXXXXX";
+	int mfd = mkstemp(mark);
+	close(mfd);
+	unlink(mark);
+	char *script = xasprintf("trap 'echo usr1 > %s; exit 0' USR1; sleep 30 & wait", mark);
+	char *const usr[] = { "/bin/sh", "-c", script, NULL };
+	o.argv = usr;
+	o.path = usr[0];
+	o.pdeath_sig = SPAWN_PDEATH_NONE;
+	pid_t victim;
+	ok(spawn_start(&o, &victim, &pidfd, &se) == 0, "spawn one that traps USR1");
+	contain_job_prepare(&c, &cj);
+	contain_job_started(&c, &cj, victim);
+	usleep(200 * 1000);
+	close(c.guard_fd);     /* as if the runner had died */
+	c.guard_fd = -1;
+	ok(spawn_reap(pidfd, true, &x) == 1 && x.exit_code == 0, "its USR1 trap ran: it exited 0");
+	close(pidfd);
+	ok(access(mark, F_OK) == 0, "the trap wrote its mark");
+	int gst;
+	ok(waitpid(c.guard_pid, &gst, 0) == c.guard_pid, "the guardian ended after its grace");
+	c.guard_pid = 0;
+	unlink(mark);
+	free(script);
+	contain_job_end(&c, &cj);
+	contain_fini(&c);
 	escaped_free(c.orphans, c.norphans);
 	free(why);
 	return done_testing();

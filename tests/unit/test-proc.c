@@ -253,6 +253,52 @@ static void test_group(void)
 	proc_free(&p);
 }
 
+/* timeout(1)'s layout: we lead a group, the child stays in it; its tree
+ * is the group but us.  TERM comes back to us (blocked here, as
+ * supervise.c keeps it); KILL, which cannot be blocked, must spare us. */
+static void test_shared_group(void)
+{
+	pid_t saved = getpgrp();
+	ok(setpgid(0, 0) == 0, "we lead a process group");
+	sigset_t term;
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigprocmask(SIG_BLOCK, &term, NULL);
+	struct proc p;
+	proc_init(&p);
+	struct proc_stdio io[3] = { { PROC_STDIO_NULL, -1 }, { PROC_STDIO_NULL, -1 },
+				    { PROC_STDIO_INHERIT, 2 } };
+	char *const a[] = { "/bin/sleep", "30", NULL };
+	exits = empties = 0;
+	ok(spawn(&p, a, io, 3, PROC_GROUP_SHARED) == 0, "spawn in a group we lead");
+	is_int(getpgid(p.pid), getpid(), "it stays in our group");
+	is_int(p.pgid, getpid(), "its tree's group is ours");
+	ok(proc_alive(&p), "alive: another member of our group");
+	ok(proc_terminate(&p, SIGTERM, 5), "TERM reached it");
+	ok(run_until(&exits, 1, 3000) && p.status.signal == SIGTERM, "it died of TERM");
+	struct timespec zero = { 0, 0 };
+	is_int(sigtimedwait(&term, NULL, &zero), SIGTERM, "the TERM came back to us, blocked");
+	proc_wait_empty(&p, SIGTERM, 1);
+	ok(run_until(&empties, 1, 3000), "empty: nothing but us in the group");
+	proc_end(&p);
+
+	/* a grandchild left behind: the ladder's KILL ends it, not us */
+	char *const b[] = { (char *)probe(), "spawn-tree", "1", "30", "proc-test-shared", NULL };
+	exits = empties = 0;
+	ok(spawn(&p, b, io, 3, PROC_GROUP_SHARED) == 0, "spawn a tree in our group");
+	ok(run_until(&exits, 1, 5000), "the child exited at once");
+	ok(proc_alive(&p), "its grandchild is still in our group");
+	proc_kill(&p);
+	proc_wait_empty(&p, SIGKILL, 1);
+	ok(run_until(&empties, 1, 5000), "KILL emptied the group, and we are still here");
+	proc_end(&p);
+	proc_free(&p);
+	while (sigtimedwait(&term, NULL, &zero) > 0)
+		;
+	sigprocmask(SIG_UNBLOCK, &term, NULL);
+	setpgid(0, saved);
+}
+
 /* A steps worker's child: in our group, stdio pipes, on a loop of the
  * worker's own thread; TERM ignored, so the ladder's KILL ends it. */
 struct worker_run {
@@ -362,6 +408,7 @@ int main(void)
 	test_signal_decode();
 	test_ladder();
 	test_group();
+	test_shared_group();
 	test_worker_threads();
 	test_executors();
 	loop_free(L);
