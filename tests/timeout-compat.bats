@@ -65,17 +65,6 @@ piperun_version() {
 	"$PIPERUN" --version | sed -n '1s/.* //p;q'
 }
 
-# Wait (up to 10 s) until at least $2 processes have $1 in their argv.
-wait_procs() {
-	local i
-	for i in $(seq 200); do
-		[ "$(procs_with "$1" | wc -l)" -ge "$2" ] && return 0
-		sleep 0.05
-	done
-	echo "fewer than $2 processes with $1"
-	return 1
-}
-
 # ------------------------------------------------------------ timeout.sh
 
 c_no_timeout() {
@@ -179,7 +168,8 @@ c_verbose() {
 	printf '%s\n' "${PFX}sending signal 0 to command 'sleep'" \
 		"${PFX}sending signal KILL to command 'sleep'" > exp
 	for opt in -v --verbose; do
-		tmo $opt -s0 -k .1 .1 sleep 10 2> errt || true
+		# (not through tmo: the shell's "Killed" would land in errt)
+		"${TMO[@]}" $opt -s0 -k .1 .1 sleep 10 2> errt || true
 		sed '/^Killed/d' < errt > err
 		diff -u exp err
 	done
@@ -190,7 +180,11 @@ c_verbose() {
 # timeout -v writes to a closed pipe: it must handle the SIGPIPE (not die
 # of it, leaving the sleep running).  No control: 9.1 dies (141).
 c_sigpipe_handled() {
-	{ tmo -v .1 sleep 10 2>&1; echo $? > timeout.status; } | :
+	{
+		rc=0
+		tmo -v .1 sleep 10 2>&1 || rc=$?
+		echo $rc > timeout.status
+	} | :
 	[ "$(cat timeout.status)" = 124 ]
 }
 @test "timeout.sh: SIGPIPE is handled and passed on [piperun]" { impl piperun; c_sigpipe_handled; }
@@ -695,8 +689,8 @@ c_exit_137() {
 c_timeout_killed_137() {
 	local m rc=0
 	m=$(marker)
-	"${TMO[@]}" -s USR1 600 sh -c "trap 'exit 0' USR1; sleep 300 & wait; : $m" 3>&- & pid=$!
-	wait_procs "$m" 1
+	"${TMO[@]}" -s USR1 600 sh -c "trap 'exit 0' USR1; : > ready; sleep 300 & wait; : $m" 3>&- & pid=$!
+	wait_file ready
 	kill -KILL "$pid"
 	wait "$pid" || rc=$?
 	pkill -f -- "$m" || true
@@ -897,8 +891,8 @@ c_duration_locale() {
 c_foreground_children() {
 	local m rc=0 kid
 	m=$(marker)
-	"${TMO[@]}" --foreground 600 sh -c "sh -c 'sleep 300; :' $m-kid > /dev/null 2>&1 & wait; : $m" 3>&- & pid=$!
-	wait_procs "$m-kid" 1
+	"${TMO[@]}" --foreground 600 sh -c "sh -c ': > ready; sleep 300; :' $m-kid > /dev/null 2>&1 & wait; : $m" 3>&- & pid=$!
+	wait_file ready
 	kill -ALRM "$pid"
 	wait "$pid" || rc=$?
 	[ "$rc" = 124 ]
@@ -908,8 +902,8 @@ c_foreground_children() {
 	[ -n "$kid" ]
 	# without --foreground
 	rc=0
-	"${TMO[@]}" 600 sh -c "sh -c 'sleep 300; :' $m-kid2 > /dev/null 2>&1 & wait; : $m" 3>&- & pid=$!
-	wait_procs "$m-kid2" 1
+	"${TMO[@]}" 600 sh -c "sh -c ': > ready2; sleep 300; :' $m-kid2 > /dev/null 2>&1 & wait; : $m" 3>&- & pid=$!
+	wait_file ready2
 	kill -ALRM "$pid"
 	wait "$pid" || rc=$?
 	[ "$rc" = 124 ]
@@ -1068,16 +1062,21 @@ c_outside_alrm() {
 @test "signals: an outside SIGALRM times out now [/usr/bin/timeout]" { impl coreutils; c_outside_alrm; }
 
 # send each signal to timeout: it reaches the command and its group (all
-# die of it), and timeout then dies of it too (128+N).  (The command's
-# background child would start with INT and QUIT ignored: env puts them
-# back.)
+# die of it), and timeout then dies of it too (128+N).  The command and
+# its child are sleeps under a marked name (timeout's own argv has the
+# marker too: -x matches theirs only); the child, a background job,
+# would start with INT and QUIT ignored: env puts them back.
 forwarded() {
-	local sig m rc
+	local sig m rc i
 	ulimit -c 0
 	for sig in "$@"; do
 		m=$(marker)-$sig
-		"${INTERRUPTIBLE[@]}" "${TMO[@]}" 600 sh -c "${INTERRUPTIBLE[*]} sh -c 'sleep 300; :' $m & sleep 301; : $m" 3>&- & pid=$!
-		wait_procs "$m" 2
+		ln -s "$(command -v sleep)" "$m"
+		"${INTERRUPTIBLE[@]}" "${TMO[@]}" 600 sh -c "${INTERRUPTIBLE[*]} ./$m 300 & exec ./$m 301" 3>&- & pid=$!
+		for i in $(seq 200); do
+			pgrep -f -x "./$m 300" > /dev/null && pgrep -f -x "./$m 301" > /dev/null && break
+			sleep 0.05
+		done
 		kill -s "$sig" "$pid"
 		rc=0
 		wait "$pid" || rc=$?

@@ -62,7 +62,7 @@ setsid $L setsid-live "$m" "$@" < /dev/null > /dev/null 2>&1 3>&- &
 for n in kid orphan setsid-live setsid-orphan; do
 	until [ -e $n.ready ]; do sleep .01; done
 done
-: > main.ready
+echo $$ > main.tmp && mv main.tmp main.ready
 case $how in
 idle) while :; do sleep .1 & wait $!; done ;;
 sig:*) kill -s "${how#sig:}" $$ ;;
@@ -109,11 +109,32 @@ left_alone() {
 	done
 }
 
-# The exit status of the background piperun.
-status_of() {
-	local rc=0
-	wait "$1" || rc=$?
-	echo "$rc"
+# RC: the exit status of the background piperun $1.
+wait_rc() {
+	RC=0
+	wait "$1" || RC=$?
+}
+
+# True while the process $1 is alive (a zombie is not).
+alive() {
+	[ -n "$(tr -d '\0' < "/proc/$1/cmdline" 2> /dev/null)" ]
+}
+
+# The processes of the tree named in $2... (main, the leaves) are gone
+# within $1 seconds.
+dead_within() {
+	local secs=$1 n i left
+	shift
+	for i in $(seq $((secs * 20))); do
+		left=
+		for n in "$@"; do
+			alive "$(cat "$n.ready")" && left="$left $n"
+		done
+		[ -z "$left" ] && return 0
+		sleep 0.05
+	done
+	echo "still running:$left"
+	return 1
 }
 
 # --------------------------------------- (a) a timeout takes the whole tree
@@ -125,8 +146,9 @@ t_timeout_tree() {
 	SIGS="TERM CONT USR1" SIG=TERM
 	start_tree "$@"
 	kill -ALRM "$PID"
-	[ "$(status_of "$PID")" = 124 ]
-	gone "$M"
+	wait_rc "$PID"
+	[ "$RC" = 124 ]
+	dead_within 1 main $LEAVES
 	got main $LEAVES
 	cgroup_gone "$PID"
 }
@@ -149,16 +171,18 @@ t_timeout_tree() {
 	MODE=cgroup SIGS=USR1
 	start_tree -s KILL
 	kill -ALRM "$PID"
-	[ "$(status_of "$PID")" = 137 ]
-	gone "$M"
+	wait_rc "$PID"
+	[ "$RC" = 137 ]
+	dead_within 1 main $ALL_LEAVES
 	cgroup_gone "$PID"
 }
 @test "(a) -s KILL: the whole tree goes, piperun dies of SIGKILL as coreutils does [pgroup]" {
 	MODE=pgroup SIGS=USR1
 	start_tree -s KILL
 	kill -ALRM "$PID"
-	[ "$(status_of "$PID")" = 137 ]
-	gone "$M"
+	wait_rc "$PID"
+	[ "$RC" = 137 ]
+	dead_within 1 main kid orphan setsid-orphan
 }
 
 # --foreground, as coreutils: only the command gets the signal
@@ -166,7 +190,8 @@ t_timeout_foreground() {
 	SIGS="TERM CONT USR1" SIG=TERM
 	start_tree --foreground "$@"
 	kill -ALRM "$PID"
-	[ "$(status_of "$PID")" = 124 ]
+	wait_rc "$PID"
+	[ "$RC" = 124 ]
 	got main
 	left_alone $ALL_LEAVES
 }
@@ -188,10 +213,10 @@ t_killed() {
 	SIGS="USR1 CONT" SIG=USR1
 	start_tree -s USR1 "$@"
 	kill -KILL "$PID"
-	status_of "$PID" > /dev/null
+	wait_rc "$PID"
 	got main $LEAVES
 	SIG=CONT got $LEAVES
-	gone_within "$M" 10
+	dead_within 10 main $LEAVES
 	cgroup_gone "$PID"
 }
 @test "(b) piperun SIGKILLed, -k: the guardian signals the whole tree, then KILL [cgroup]" {
@@ -213,7 +238,7 @@ t_killed_foreground() {
 	SIGS="USR1 CONT" SIG=USR1
 	start_tree --foreground -s USR1 "$@"
 	kill -KILL "$PID"
-	status_of "$PID" > /dev/null
+	wait_rc "$PID"
 	got main
 	left_alone $ALL_LEAVES
 }
@@ -236,7 +261,8 @@ t_left_alone() {
 	write_tree
 	PIPERUN_CONTAINMENT=$MODE "$PIPERUN" timeout "$@" 600 sh main.sh "$M" "$how" TERM CONT USR1 3>&- &
 	PID=$!
-	[ "$(status_of "$PID")" = "$want" ]
+	wait_rc "$PID"
+	[ "$RC" = "$want" ]
 	[ -e main.ready ]
 	left_alone $ALL_LEAVES
 	cgroup_gone "$PID"
