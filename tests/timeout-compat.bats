@@ -1121,19 +1121,21 @@ c_ignored_stay_ignored() {
 c_ignored_not_forwarded() {
 	local rc=0
 	cat > cmd.py <<'EOF'
-import signal, sys, time
+import signal, time
+got = []
 signal.signal(signal.SIGUSR1, signal.SIG_DFL)
-signal.signal(signal.SIGUSR2, lambda n, f: sys.exit(print("usr2")))
+signal.signal(signal.SIGUSR2, lambda n, f: got.append(n))
 open("ready", "w").close()
-while True:
+while not got:
     time.sleep(0.05)
+print("usr2")
 EOF
 	env --ignore-signal=USR1 "${TMO[@]}" 600 python3 cmd.py > out 3>&- & pid=$!
 	wait_file ready
 	kill -USR1 "$pid"
 	kill -USR2 "$pid"
 	wait "$pid" || rc=$?
-	[ "$rc" = 0 ]
+	[ "$rc" = 0 ] || { echo "exit $rc, output: $(cat out)"; return 1; }
 	[ "$(cat out)" = usr2 ]
 }
 @test "signals: a signal ignored at start is not passed on [piperun]" { impl piperun; c_ignored_not_forwarded; }
