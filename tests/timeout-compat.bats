@@ -1011,6 +1011,18 @@ c_tty_foreground_ctrl_c() {
 @test "manual: --foreground lets a terminal's Ctrl-C reach the command [symlink]" { impl symlink; c_tty_foreground_ctrl_c; }
 @test "manual: --foreground lets a terminal's Ctrl-C reach the command [/usr/bin/timeout]" { impl coreutils; c_tty_foreground_ctrl_c; }
 
+# The name counts, not the path: a `timeout` named by its full path is
+# timeout too (the name a script's PATH lookup or `env` gives may be a
+# path)
+c_invoked_by_path() {
+	run "$BATS_TEST_TMPDIR/bin/timeout" .1 sleep 10
+	[ "$status" = 124 ]
+	run env "$BATS_TEST_TMPDIR/bin/timeout" 10 sh -c 'exit 3'
+	[ "$status" = 3 ]
+}
+@test "invocation: a timeout symlink called by its path [symlink]" { impl symlink; c_invoked_by_path; }
+@test "invocation: a timeout symlink called by its path [/usr/bin/timeout]" { impl coreutils; c_invoked_by_path; }
+
 # ------------------------------ signals, groups and stdin, as coreutils
 
 # Without --foreground timeout leads a process group of its own and the
