@@ -14,11 +14,11 @@
 #   [/usr/bin/timeout]  the system's coreutils (Debian 12: 9.1) through a
 #                       `timeout` symlink on PATH, as a control that the
 #                       case itself is right: only where 9.1 agrees.
-# Cases without a control say why 9.1 differs.  Durations upstream gives
-# in whole seconds for commands that end on their own are kept; the
-# manual's examples are scaled down (20 s -> 1 s) and nothing asserts on
-# wall time: where a timeout must happen at a chosen moment, the case
-# sends the outside SIGALRM that means "time out now".
+# Cases without a control say why 9.1 differs.  Upstream's durations are
+# kept (but for one 3 s sleep, 1 s here); the manual's examples are scaled
+# down (seconds to tenths).  Nothing asserts on wall time: where a timeout
+# must happen at a chosen moment, the case sends the outside SIGALRM that
+# means "time out now" once the command is ready.
 load helper
 
 setup() {
