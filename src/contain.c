@@ -738,6 +738,7 @@ bool contain_signal_own_group(pid_t pgid, int sig)
 
 int contain_job_prepare(struct contain *c, struct contain_job *cj)
 {
+	cj->shared = false;
 	cj->dirfd = -1;
 	cj->procs_fd = -1;
 	cj->slot = 0;

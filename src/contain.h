@@ -24,7 +24,8 @@
  * end of a pipe from the runner and a shared table of live process
  * groups; when the runner dies (even by SIGKILL) the pipe reaches EOF and
  * the guardian SIGKILLs every group in the table and the run's cgroup,
- * then removes the cgroups.  It runs in a session (and process group) of
+ * then removes the cgroups (`piperun timeout`: first its -s signal, and
+ * the KILL only after a grace, contain_on_death).  It runs in a session (and process group) of
  * its own, so that nothing sent to the runner's group or session (a group
  * KILL from timeout(1) or a CI runner, a terminal's hang-up or Ctrl-C)
  * reaches it, and ignores every signal it can: stopping jobs cleanly is
