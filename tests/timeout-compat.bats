@@ -689,7 +689,7 @@ c_exit_137() {
 c_timeout_killed_137() {
 	local m rc=0
 	m=$(marker)
-	"${TMO[@]}" -s USR1 600 sh -c "trap 'exit 0' USR1; : > ready; sleep 300 & wait; : $m" 3>&- & pid=$!
+	"${TMO[@]}" -s USR1 600 sh -c "trap 'exit 0' USR1; : > ready; while :; do sleep .1 & wait \$!; done; : $m" 3>&- & pid=$!
 	wait_file ready
 	kill -KILL "$pid"
 	wait "$pid" || rc=$?
