@@ -102,3 +102,32 @@ rss_budget_kb() {
 asan_small_quarantine() {
 	export ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}quarantine_size_mb=1"
 }
+
+# Wait up to $2 seconds (default 10) for the file $1 to appear.
+wait_file() {
+	local i
+	for i in $(seq $(( ${2:-10} * 20 ))); do
+		[ -e "$1" ] && return 0
+		sleep 0.05
+	done
+	echo "no $1 after ${2:-10}s"
+	return 1
+}
+
+# Like gone, but waiting up to $2 seconds: for a KILL that only comes
+# after a grace period.
+gone_within() {
+	local i
+	for i in $(seq $(( $2 * 20 ))); do
+		[ -z "$(procs_with "$1")" ] && return 0
+		sleep 0.05
+	done
+	echo "left: $(procs_with "$1")"
+	return 1
+}
+
+# The status of "$@" as a parent's waitpid sees it: N for exit(N), -N
+# when it died of signal N (a shell's $? says 128+N for both).
+raw_status() {
+	python3 -c 'import subprocess, sys; print(subprocess.run(sys.argv[1:]).returncode)' "$@"
+}
