@@ -14,7 +14,7 @@ PIPERUN_PACKAGES=(
 	gcc make autoconf automake libtool pkg-config
 	libpipeline-dev libcjson-dev
 	bats bats-assert bats-support
-	jq openssl procps util-linux tmux python3 bc
+	jq openssl procps util-linux tmux python3 bc locales
 	clang libclang-rt-14-dev valgrind
 )
 

@@ -101,12 +101,42 @@ static int bad_usage(const struct timeout_name *n, const char *fmt, ...)
 	return SUP_CANCELED;
 }
 
+/* "--v": the long options it abbreviates ("'--verbose' '--version'"),
+ * or NULL when it is not ambiguous. */
+static char *ambiguous(const char *arg, const struct option *opts)
+{
+	size_t len = strcspn(arg + 2, "=");
+	struct buf b = { 0 };
+	int n = 0;
+	for (const struct option *o = opts; o->name; o++)
+		if (!strncmp(o->name, arg + 2, len)) {
+			if (o->name[len] == 0) {
+				buf_free(&b);
+				return NULL;
+			}
+			buf_printf(&b, "%s'--%s'", n++ ? " " : "", o->name);
+		}
+	if (n < 2) {
+		buf_free(&b);
+		return NULL;
+	}
+	return buf_detach(&b);
+}
+
 /* getopt's complaint, in getopt's words (opterr is off: the prefix is
  * ours). */
-static int option_error(const struct timeout_name *n, int c, char **argv)
+static int option_error(const struct timeout_name *n, int c, char **argv,
+			const struct option *opts)
 {
 	const char *arg = argv[optind - 1];
 	bool is_long = !strncmp(arg, "--", 2);
+	char *poss = is_long && c == '?' ? ambiguous(arg, opts) : NULL;
+	if (poss) {
+		int rc = bad_usage(n, "option '%.*s' is ambiguous; possibilities: %s",
+				   (int)strcspn(arg, "="), arg, poss);
+		free(poss);
+		return rc;
+	}
 	if (c == ':')
 		return is_long ? bad_usage(n, "option '%s' requires an argument", arg)
 			       : bad_usage(n, "option requires an argument -- '%c'", optopt);
@@ -174,13 +204,12 @@ static int timeout_parse(const struct timeout_name *n, int argc, char **argv,
 			version_text();
 			return 0;
 		default:
-			return option_error(n, c, argv);
+			return option_error(n, c, argv, opts);
 		}
 	}
-	if (argc - optind < 1)
-		return bad_usage(n, "missing operand");
+	/* coreutils says only the hint here */
 	if (argc - optind < 2)
-		return bad_usage(n, "missing operand after '%s'", argv[optind]);
+		return bad_usage(n, NULL);
 	if (duration_arg(n, argv[optind], &o->timeout) < 0)
 		return SUP_CANCELED;
 	o->cmd = argv + optind + 1;

@@ -10,6 +10,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <locale.h>
 #include <float.h>
 #include <limits.h>
 #include <math.h>
@@ -51,14 +52,37 @@ static int suffix_multiplier(char c)
 	}
 }
 
+/* gnulib's cl_strtod: strtod in the user's locale (LC_ALL, LC_NUMERIC,
+ * LANG: what coreutils' setlocale(LC_ALL, "") would give it; piperun
+ * itself stays in the C locale, so the number is read with strtod_l),
+ * and in the C locale when that reads no further: the longer parse
+ * wins, a tie goes to the user's locale.  errno as strtod leaves it. */
+static double cl_strtod(const char *s, char **end)
+{
+	locale_t user = newlocale(LC_NUMERIC_MASK, "", (locale_t)0);
+	double d = user ? strtod_l(s, end, user) : strtod(s, end);
+	if (user)
+		freelocale(user);
+	if (**end) {
+		int e = errno;
+		char *c_end;
+		double c = strtod(s, &c_end);
+		if (*end < c_end) {
+			d = c;
+			*end = c_end;
+		} else {
+			errno = e;
+		}
+	}
+	return d;
+}
+
 int cu_duration(const char *s, double *secs)
 {
 	int saved = errno;
 	char *ep;
 	errno = 0;
-	/* cl_strtod: strtod in the current locale, which for piperun is
-	 * always C, so its C-locale fallback never parses further. */
-	double d = strtod(s, &ep);
+	double d = cl_strtod(s, &ep);
 	double v = timespec_bound(d, errno);
 	errno = saved;
 	if (ep == s || !(0 <= v) || (*ep && ep[1]))

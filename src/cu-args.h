@@ -3,7 +3,9 @@
  * current coreutils (after 9.11, with gnulib of Aug 2026) has them on
  * GNU/Linux in the C locale: its DURATION, its -s SIGNAL, the signal name
  * -v prints and gnulib's quote() around the command name.  piperun never
- * calls setlocale, so the C locale is the only one these follow.  Nothing
+ * calls setlocale, so the C locale is the one these follow, but for the
+ * number of a DURATION, which is read in the user's locale too (as
+ * coreutils does: "0,5" where the decimal point is a comma).  Nothing
  * here prints or exits: the callers word the messages. */
 #ifndef PIPERUN_CU_ARGS_H
 #define PIPERUN_CU_ARGS_H
@@ -12,7 +14,8 @@
  * with its NUL. */
 #define CU_SIGNAME_MAX 16
 
-/* coreutils timeout's parse_duration: strtod (leading blanks, hex floats,
+/* coreutils timeout's parse_duration: cl_strtod (strtod in the user's
+ * locale or the C one, the longer parse; leading blanks, hex floats,
  * "inf" accepted as strtod accepts them), dtimespec_bound() rounding (an
  * underflow to 0 with ERANGE becomes the smallest positive double, so
  * "1e-10000" is a tiny positive duration; "-0" is 0; " -1e-10000" is

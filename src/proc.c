@@ -82,7 +82,7 @@ static bool ladder_send(void *ctx, int sig, bool follow_up)
 {
 	struct proc *p = ctx;
 	bool any;
-	if (p->pid <= 0)
+	if (p->pid <= 0 || (follow_up && p->no_cont))
 		return false;
 	if (!follow_up && p->on_send)
 		p->on_send(p, sig);
@@ -285,6 +285,7 @@ static void reset(struct proc *p, const struct proc_opts *o)
 	p->on_look = o->on_look;
 	p->on_empty = o->on_empty;
 	p->on_send = o->on_send;
+	p->no_cont = o->no_cont;
 	p->ctx = o->ctx;
 	ladder_init(&p->ladder, o->loop, ladder_send, p);
 }

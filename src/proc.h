@@ -173,6 +173,10 @@ struct proc_opts {
 	void (*on_look)(struct proc *p);
 	/* proc_wait_empty: nothing of it is left. */
 	void (*on_empty)(struct proc *p);
+	bool no_cont;              /* the ladder sends no SIGCONT after its
+				      signal (timeout --foreground, as
+				      coreutils: a debugger's stopped child
+				      stays stopped) */
 	/* The ladder is about to send sig (not its follow-up SIGCONT): for
 	 * timeout -v.  May be NULL. */
 	void (*on_send)(struct proc *p, int sig);
@@ -222,6 +226,7 @@ struct proc {
 	void (*on_look)(struct proc *p);
 	void (*on_empty)(struct proc *p);
 	void (*on_send)(struct proc *p, int sig);
+	bool no_cont;
 };
 
 /* Once, before anything else (no process, no lists). */

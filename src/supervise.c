@@ -370,6 +370,8 @@ static int sup_run(struct sup_state *x, const char *path)
 		.loop = x->loop, .t0 = x->t_start,
 		.on_exit = on_command_exit, .on_look = on_look, .on_empty = on_empty,
 		.on_send = on_send,
+		/* coreutils sends no SIGCONT with --foreground */
+		.no_cont = o->foreground && x->r->alrm_times_out,
 		.ctx = x,
 	};
 	struct proc_error e;

@@ -871,16 +871,29 @@ c_duration_minus_zero() {
 @test "manual: a duration of -0 is 0 [symlink]" { impl symlink; c_duration_minus_zero; }
 @test "manual: a duration of -0 is 0 [/usr/bin/timeout]" { impl coreutils; c_duration_minus_zero; }
 
-# "in either the current or the C locale": needs a locale whose decimal
-# point is a comma (none is installed on a minimal system: skipped)
+# "in either the current or the C locale": a locale whose decimal point
+# is a comma, compiled once for this file (none is installed on a
+# minimal system; localedef and the sources come with libc-bin and the
+# locales package)
+comma_locale() {
+	local dir=$BATS_FILE_TMPDIR/locale
+	mkdir -p "$dir"
+	[ -d "$dir/de_DE.UTF-8" ] ||
+		localedef -i de_DE -f UTF-8 "$dir/de_DE.UTF-8" 2> /dev/null ||
+		[ -d "$dir/de_DE.UTF-8" ] ||
+		fail "cannot compile the de_DE.UTF-8 locale (package locales)"
+	echo "$dir"
+}
 c_duration_locale() {
-	local l
-	l=$(locale -a 2>/dev/null | grep -m1 -E '^(de_DE|fr_FR|nl_NL|ru_RU)\.(utf8|UTF-8)$') ||
-		skip "no locale with a decimal comma"
-	run env LC_ALL="$l" "${TMO[@]}" 0,1 sleep 10
+	local dir
+	dir=$(comma_locale)
+	run env LOCPATH="$dir" LC_ALL=de_DE.UTF-8 "${TMO[@]}" 0,1 sleep 10
 	[ "$status" = 124 ]
-	run env LC_ALL="$l" "${TMO[@]}" 0.1 sleep 10
+	run env LOCPATH="$dir" LC_ALL=de_DE.UTF-8 "${TMO[@]}" 0.1 sleep 10
 	[ "$status" = 124 ]
+	# and the C locale has no comma
+	run env LC_ALL=C "${TMO[@]}" 0,1 sleep 0
+	[ "$status" = 125 ]
 }
 @test "manual: a duration in the current or the C locale [piperun]" { impl piperun; c_duration_locale; }
 @test "manual: a duration in the current or the C locale [symlink]" { impl symlink; c_duration_locale; }
