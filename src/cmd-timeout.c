@@ -101,48 +101,60 @@ static int bad_usage(const struct timeout_name *n, const char *fmt, ...)
 	return SUP_CANCELED;
 }
 
-/* "--v": the long options it abbreviates ("'--verbose' '--version'"),
- * or NULL when it is not ambiguous. */
-static char *ambiguous(const char *arg, const struct option *opts)
+/* The long option "--NAME[=...]" stands for: the one it spells or
+ * abbreviates, or NULL; *n is how many it abbreviates (0: none, 2 or
+ * more: ambiguous, with their names in *poss, malloc'd). */
+static const struct option *long_named(const char *arg, const struct option *opts, int *n,
+				       char **poss)
 {
 	size_t len = strcspn(arg + 2, "=");
+	const struct option *found = NULL;
 	struct buf b = { 0 };
-	int n = 0;
+	*n = 0;
 	for (const struct option *o = opts; o->name; o++)
 		if (!strncmp(o->name, arg + 2, len)) {
 			if (o->name[len] == 0) {
-				buf_free(&b);
-				return NULL;
+				*n = 1;
+				found = o;
+				break;
 			}
-			buf_printf(&b, "%s'--%s'", n++ ? " " : "", o->name);
+			buf_printf(&b, "%s'--%s'", (*n)++ ? " " : "", o->name);
+			found = o;
 		}
-	if (n < 2) {
-		buf_free(&b);
+	if (*n > 1) {
+		*poss = buf_detach(&b);
 		return NULL;
 	}
-	return buf_detach(&b);
+	*poss = NULL;
+	buf_free(&b);
+	return *n == 1 ? found : NULL;
 }
 
-/* getopt's complaint, in getopt's words (opterr is off: the prefix is
- * ours). */
+/* getopt's complaint, in glibc getopt's words (opterr is off: the
+ * prefix is ours). */
 static int option_error(const struct timeout_name *n, int c, char **argv,
 			const struct option *opts)
 {
 	const char *arg = argv[optind - 1];
-	bool is_long = !strncmp(arg, "--", 2);
-	char *poss = is_long && c == '?' ? ambiguous(arg, opts) : NULL;
+	if (strncmp(arg, "--", 2)) {
+		if (c == ':')
+			return bad_usage(n, "option requires an argument -- '%c'", optopt);
+		return bad_usage(n, "invalid option -- '%c'", optopt);
+	}
+	int many;
+	char *poss;
+	const struct option *o = long_named(arg, opts, &many, &poss);
 	if (poss) {
 		int rc = bad_usage(n, "option '%.*s' is ambiguous; possibilities: %s",
 				   (int)strcspn(arg, "="), arg, poss);
 		free(poss);
 		return rc;
 	}
-	if (c == ':')
-		return is_long ? bad_usage(n, "option '%s' requires an argument", arg)
-			       : bad_usage(n, "option requires an argument -- '%c'", optopt);
-	if (is_long || !optopt)
-		return bad_usage(n, "unrecognized option '%s'", arg);
-	return bad_usage(n, "invalid option -- '%c'", optopt);
+	if (o && c == ':')
+		return bad_usage(n, "option '--%s' requires an argument", o->name);
+	if (o && o->has_arg == no_argument && strchr(arg, '='))
+		return bad_usage(n, "option '--%s' doesn't allow an argument", o->name);
+	return bad_usage(n, "unrecognized option '%s'", arg);
 }
 
 static int duration_arg(const struct timeout_name *n, const char *arg, double *secs)
@@ -198,10 +210,17 @@ static int timeout_parse(const struct timeout_name *n, int argc, char **argv,
 			break;
 		}
 		case OPT_HELP:
-			usage_text(n);
-			return 0;
 		case OPT_VERSION:
-			version_text();
+			/* piperun parked /dev/null on a closed stdout; coreutils
+			 * would fail to write there */
+			if (cmd_std_closed[1]) {
+				err_line("%s: write error: Bad file descriptor", n->who);
+				return SUP_CANCELED;
+			}
+			if (c == OPT_HELP)
+				usage_text(n);
+			else
+				version_text();
 			return 0;
 		default:
 			return option_error(n, c, argv, opts);
@@ -218,15 +237,15 @@ static int timeout_parse(const struct timeout_name *n, int argc, char **argv,
 
 int cmd_timeout_main(int argc, char **argv, bool as_timeout)
 {
-	static const struct timeout_name names[] = {
-		{ "piperun: timeout", "piperun timeout" },
-		{ "timeout", "timeout" },
-	};
-	const struct timeout_name *n = &names[as_timeout];
+	/* coreutils' program_name is argv[0] as typed */
+	const struct timeout_name as_piperun = { "piperun: timeout", "piperun timeout" };
+	const struct timeout_name as_name = { argv[0], argv[0] };
+	const struct timeout_name *n = as_timeout ? &as_name : &as_piperun;
 	struct sup_opts o;
 	int rc = timeout_parse(n, argc, argv, &o);
 	if (rc >= 0)
 		return rc;
+	memcpy(o.closed_std, cmd_std_closed, sizeof o.closed_std);
 	return supervise(&o);
 }
 

@@ -40,9 +40,12 @@ extern const struct cmd_entry cmd_exec_entry;
 extern const struct cmd_entry cmd_pool_entry;
 extern const struct cmd_entry cmd_timeout_entry;
 /* `piperun timeout ARGS` (as_timeout false), or piperun run under the
- * name `timeout` (true, argv[0] that name): the messages' prefix and
- * hints differ. */
+ * name `timeout` (true, argv[0] that name, as typed, is the messages'
+ * prefix as coreutils' program_name). */
 int cmd_timeout_main(int argc, char **argv, bool as_timeout);
+/* piperun was started with fd 0, 1 or 2 closed (main.c parks /dev/null
+ * there for its own sake). */
+extern bool cmd_std_closed[3];
 /* Hidden hosts: of a steps job (cmd-steps.c), of a pipeline job
  * (cmd-pipeline-host.c, around chain.h's chain_host_main). */
 extern const struct cmd_entry cmd_steps_host_entry;

@@ -11,6 +11,10 @@
 
 #include <errno.h>
 #include <locale.h>
+#include <stdbool.h>
+#include <wctype.h>
+#include <wchar.h>
+#include <langinfo.h>
 #include <float.h>
 #include <limits.h>
 #include <math.h>
@@ -261,20 +265,48 @@ const char *cu_signame(int sig, char buf[CU_SIGNAME_MAX])
  * backslash get a backslash, the seven C escapes their letter, and any
  * other unprintable byte three octal digits.  No trigraph splitting:
  * quotearg does that for c_quoting_style with QA_SPLIT_TRIGRAPHS only. */
+/* In a UTF-8 locale (the user's LC_CTYPE), a valid multibyte character
+ * that is printable: its length, else 0. */
+static size_t printable_mb(const char *p, locale_t u)
+{
+	locale_t old = uselocale(u);
+	mbstate_t st;
+	memset(&st, 0, sizeof st);
+	wchar_t wc;
+	size_t k = mbrtowc(&wc, p, MB_CUR_MAX, &st);
+	bool ok = k != (size_t)-1 && k != (size_t)-2 && k > 0 && iswprint((wint_t)wc);
+	uselocale(old);
+	return ok ? k : 0;
+}
+
 char *cu_quote(const char *s)
 {
 	static const char cesc[] = "\a\b\f\n\r\t\v", cletter[] = "abfnrtv";
+	/* gettext_quote: in a UTF-8 locale the quotes are U+2018 and U+2019
+	 * and printable characters stay as they are; else ASCII ' both */
+	locale_t u = newlocale(LC_CTYPE_MASK, "", (locale_t)0);
+	if (u && strcmp(nl_langinfo_l(CODESET, u), "UTF-8")) {
+		freelocale(u);
+		u = (locale_t)0;
+	}
+	const char *lq = u ? "\xe2\x80\x98" : "'", *rq = u ? "\xe2\x80\x99" : "'";
 	struct buf b = { 0 };
-	buf_addch(&b, '\'');
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		unsigned char c = *p;
+	buf_addstr(&b, lq);
+	for (const char *p = s; *p; p++) {
+		unsigned char c = (unsigned char)*p;
 		const char *e = strchr(cesc, c);
-		if (c == '\'' || c == '\\') {
+		size_t mb;
+		if (!strncmp(p, rq, strlen(rq)) || c == '\\') {
+			/* the closing quote and backslash get a backslash */
 			buf_addch(&b, '\\');
-			buf_addch(&b, (char)c);
+			buf_add(&b, p, c == '\\' ? 1 : strlen(rq));
+			p += c == '\\' ? 0 : strlen(rq) - 1;
 		} else if (e) {
 			buf_addch(&b, '\\');
 			buf_addch(&b, cletter[e - cesc]);
+		} else if (u && c > 0x7e && (mb = printable_mb(p, u))) {
+			buf_add(&b, p, mb);
+			p += mb - 1;
 		} else if (c < 0x20 || c > 0x7e) {
 			buf_printf(&b, "\\%c%c%c", '0' + (c >> 6), '0' + ((c >> 3) & 7),
 				   '0' + (c & 7));
@@ -282,6 +314,8 @@ char *cu_quote(const char *s)
 			buf_addch(&b, (char)c);
 		}
 	}
-	buf_addch(&b, '\'');
+	buf_addstr(&b, rq);
+	if (u)
+		freelocale(u);
 	return buf_detach(&b);
 }

@@ -32,6 +32,7 @@
 #include "config.h"
 #include "cmd.h"
 #include "sha256.h"
+#include "signals.h"
 #include "spawn.h"
 #include "util.h"
 
@@ -77,13 +78,16 @@ static const struct cmd_entry *find_cmd(const char *name, bool hidden)
 	return NULL;
 }
 
+bool cmd_std_closed[3];
+
 /* Children must never get one of our pipes as their 0, 1 or 2 by
  * accident: if piperun was started with any of them closed, park
- * /dev/null there first. */
+ * /dev/null there first (and say so in cmd_std_closed). */
 static void ensure_std_fds(void)
 {
 	for (int fd = 0; fd < 3; fd++)
 		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+			cmd_std_closed[fd] = true;
 			int n = open("/dev/null", O_RDWR);
 			if (n >= 0 && n != fd) {
 				dup2(n, fd);
@@ -105,7 +109,8 @@ static int close_stdout(int rc, int fail, const char *who)
 	int e = bad ? errno : 0;
 	if (!prev && (!bad || (!pending && e == EBADF)))
 		return rc;
-	if (e == EPIPE)
+	/* (with SIGPIPE ignored from the start, EPIPE is an error like any) */
+	if (e == EPIPE && !signals_ignored_at_start(SIGPIPE))
 		die_of_signal(SIGPIPE);
 	if (e)
 		err_line("%s: write error: %s", who, strerror(e));
@@ -130,7 +135,7 @@ int main(int argc, char **argv)
 	/* under the name timeout (ln -s piperun timeout): coreutils'
 	 * timeout(1), all of it */
 	if (as_timeout)
-		return close_stdout(cmd_timeout_main(argc, argv, true), 125, "timeout");
+		return close_stdout(cmd_timeout_main(argc, argv, true), 125, argv[0]);
 	if (argc < 2) {
 		main_usage(stderr);
 		return EXIT_USAGE;

@@ -211,6 +211,11 @@ static int stdio_open(const struct proc_opts *o, int *child, bool *owned,
 		case PROC_STDIO_INHERIT:
 			child[k] = k;
 			break;
+		case PROC_STDIO_CLOSED:
+			if (k < 3)
+				continue;   /* child[k] stays -1: closed */
+			errno = EINVAL;
+			break;
 		case PROC_STDIO_PIPE_IN:
 		case PROC_STDIO_PIPE_OUT:
 			io->fd = -1;

@@ -49,6 +49,7 @@
  *                        returns, whatever it returned).
  *   PROC_STDIO_DUP       the child's fd of slot .fd (a lower slot) again,
  *                        e.g. stderr to stdout.
+ *   PROC_STDIO_CLOSED    slots 0-2 only: the child has no such fd.
  * The pidfd and the attempt's cgroup are the proc's: proc_end() closes
  * and removes them.
  *
@@ -93,6 +94,8 @@ struct term_rec {
 enum proc_stdio_kind {
 	PROC_STDIO_NULL, PROC_STDIO_INHERIT, PROC_STDIO_PIPE_IN, PROC_STDIO_PIPE_OUT,
 	PROC_STDIO_FD, PROC_STDIO_DUP,
+	PROC_STDIO_CLOSED,   /* slots 0-2: closed in the child (timeout,
+				when piperun itself was started so) */
 };
 
 struct proc_stdio {

@@ -83,9 +83,10 @@ size_t spawn_orig_nofile(void)
 	return orig_nofile.rlim_cur == RLIM_INFINITY ? (size_t)-1 : orig_nofile.rlim_cur;
 }
 
-void spawn_child_default(int sig)
+void spawn_child_default(int sig, bool unblock)
 {
-	sigdelset(&orig_mask, sig);
+	if (unblock)
+		sigdelset(&orig_mask, sig);
 	for (int i = 0; i < nchanged; i++)
 		if (changed_sigs[i] == sig) {
 			changed_ign[i] = false;
@@ -266,7 +267,7 @@ static int child_main(void *arg)
 		for (int i = 0; i < nfds; i++)
 			src[i] = i < 3 ? o->fd[i] : o->extra_fds[i - 3];
 		for (int i = 0; i < nfds; i++)
-			if (src[i] < nfds && src[i] != i) {
+			if (src[i] >= 0 && src[i] < nfds && src[i] != i) {
 				long moved = syscall(SYS_fcntl, src[i], F_DUPFD_CLOEXEC, nfds);
 				if (moved < 0)
 					goto fail;
@@ -276,7 +277,9 @@ static int child_main(void *arg)
 				src[i] = (int)moved;
 			}
 		for (int i = 0; i < nfds; i++) {
-			if (src[i] == i)
+			if (src[i] < 0)
+				syscall(SYS_close, i);   /* closed, as it was given */
+			else if (src[i] == i)
 				SYS(SYS_fcntl, i, F_SETFD, 0);
 			else
 				SYS(SYS_dup3, src[i], i, 0);
@@ -307,6 +310,8 @@ static int child_main(void *arg)
 	char selfpath[32];
 	syscall(SYS_execve, self >= 0 ? fd_path(selfpath, self) : o->path, o->argv,
 		o->envp ? o->envp : environ);
+	if (errno == ENOEXEC && o->enoexec_argv)
+		syscall(SYS_execve, "/bin/sh", o->enoexec_argv, o->envp ? o->envp : environ);
 #undef SYS
 fail:
 	e->err = errno;

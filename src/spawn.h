@@ -37,11 +37,12 @@ void spawn_init(void);
 size_t spawn_orig_nofile(void);
 /* The signal mask piperun was started with (children's). */
 const sigset_t *spawn_orig_mask(void);
-/* From now on children start with sig unblocked and at its default
- * disposition, whatever piperun was started with: what timeout(1)'s
- * children get for the signals it installs handlers for.  Only for a
- * signal the caller keeps blocked (it is set to SIG_DFL here too). */
-void spawn_child_default(int sig);
+/* From now on children start with sig at its default disposition (and
+ * unblocked, if unblock), whatever piperun was started with: what
+ * timeout(1)'s children get for the signals it installs handlers for
+ * (and unblocks).  Only for a signal the caller keeps blocked (it is set
+ * to SIG_DFL here too). */
+void spawn_child_default(int sig, bool unblock);
 
 /* Most fds beyond 0-2 a child can be given (a pipeline host needs one per
  * stage with its own stderr, plus four of its own). */
@@ -51,7 +52,7 @@ struct spawn_opts {
 	const char *path;          /* what to execve (resolved beforehand) */
 	char *const *argv;
 	char *const *envp;         /* NULL: the runner's environ */
-	int fd[3];                 /* become the child's 0, 1, 2 */
+	int fd[3];                 /* become the child's 0, 1, 2 (-1: closed) */
 	const int *extra_fds;      /* become the child's 3, 4, ... */
 	int nextra;
 	const char *cwd;           /* NULL: the runner's */
@@ -71,6 +72,9 @@ struct spawn_opts {
 	bool default_tty_signals;  /* SIGTTIN/SIGTTOU to SIG_DFL (exec, like
 				      timeout(1): a background command that
 				      touches the terminal stops) */
+	char *const *enoexec_argv; /* execve fails with ENOEXEC (a script
+				      without #!): run /bin/sh with this
+				      argv, as execvp does; NULL: fail */
 	int pdeath_sig;            /* sent to the child when the runner dies
 				      (PR_SET_PDEATHSIG): 0 means SIGKILL,
 				      SPAWN_PDEATH_NONE none */

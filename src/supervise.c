@@ -15,6 +15,7 @@
 #include "spec.h"
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -34,6 +35,10 @@ struct sup_rule {
 	bool death_signal;         /* piperun's death: -s, then KILL */
 	bool pass_cont_winch;      /* SIGCONT and SIGWINCH are passed on */
 	bool may_die_of_kill;      /* die of SIGKILL like the command */
+	bool as_execvp;            /* a path is exec'd as given, a script
+				      without #! runs in /bin/sh, the fds
+				      piperun inherited open are passed on
+				      and closed std fds stay closed */
 };
 
 static const struct sup_rule rules[] = {
@@ -43,6 +48,7 @@ static const struct sup_rule rules[] = {
 	[SUP_TIMEOUT] = {
 		.group = PROC_GROUP_SHARED, .alrm_times_out = true, .kill_is_137 = true,
 		.leave_leftovers = true, .death_signal = true, .may_die_of_kill = true,
+		.as_execvp = true,
 	},
 };
 
@@ -56,10 +62,16 @@ static const int timeout_term_sigs[] = {
 
 struct sup_state {
 	const struct sup_opts *o;
+	int *pass_fds;            /* as_execvp: inherited fds, for the command */
+	size_t npass_fds;
+	char **sh_argv;           /* as_execvp: /bin/sh's, for a script */
 	const struct sup_rule *r;
 	struct proc proc;         /* the command */
 	bool timed_out;
-	bool forwarded;           /* a signal was passed on (its KILL armed) */
+	bool forwarded;           /* a signal was passed on */
+	bool kill_next;           /* a signal went out with -k: the next
+				     deadline (timer or SIGALRM) is the KILL,
+				     as coreutils' term_signal becomes */
 	bool done;                /* it and everything it left behind */
 	bool released;            /* what it left was let go (SUP_TIMEOUT) */
 	struct loop *loop;
@@ -104,7 +116,12 @@ static void time_out(struct sup_state *x)
 	if (x->proc.exited)
 		return;
 	x->timed_out = true;
+	if (x->kill_next) {
+		proc_kill(&x->proc);
+		return;
+	}
 	proc_deadline(&x->proc, x->o->sig, x->o->kill_after);
+	x->kill_next = x->r->alrm_times_out && x->o->kill_after > 0;
 }
 
 static void on_timeout(struct timer *t)
@@ -138,6 +155,11 @@ static void on_empty(struct proc *p)
 static void on_command_exit(struct proc *p)
 {
 	struct sup_state *x = p->ctx;
+	/* The deadline passed before the exit was seen (both came in one
+	 * wake-up, the exit read first: a timeout of 1e-9): timed out, as
+	 * coreutils, whose SIGALRM is taken before it reaps. */
+	if (!x->timed_out && timer_armed(&x->t_timeout) && x->t_timeout.at <= now_ms())
+		x->timed_out = true;
 	if (x->r->leave_leftovers && !x->timed_out) {
 		if (x->contained) {
 			contain_job_release(&x->contain, &p->cj);
@@ -155,12 +177,12 @@ static void on_command_exit(struct proc *p)
  * SIGCONT; the first one arms the KILL after -k. */
 static void pass_on(struct sup_state *x, int sig)
 {
-	say_sending(x, sig);
 	if (!x->forwarded && x->o->kill_after > 0) {
-		x->forwarded = true;
-		proc_terminate(&x->proc, sig, x->o->kill_after);
+		x->forwarded = x->kill_next = true;
+		proc_terminate(&x->proc, sig, x->o->kill_after);  /* says it (on_send) */
 		return;
 	}
+	say_sending(x, sig);
 	x->forwarded = true;
 	proc_signal(&x->proc, sig);
 	if (!x->o->foreground && sig != SIGKILL && sig != SIGCONT)
@@ -195,8 +217,6 @@ static void on_one_signal(struct sup_state *x, const struct signalfd_siginfo *si
 	}
 	if (sig != SIGALRM)
 		pass_on(x, sig);
-	else if (x->timed_out && x->o->kill_after > 0)
-		proc_kill(&x->proc);  /* coreutils: an ALRM after the first is the KILL */
 	else
 		time_out(x);
 }
@@ -289,10 +309,10 @@ static void timeout_layout(const struct sup_state *x)
 		setpgid(0, 0);
 	signal(SIGTTIN, SIG_IGN);
 	signal(SIGTTOU, SIG_IGN);
-	spawn_child_default(SIGALRM);
-	spawn_child_default(SIGCHLD);
+	spawn_child_default(SIGALRM, true);
+	spawn_child_default(SIGCHLD, true);
 	if (x->o->sig > 0 && x->o->sig != SIGKILL && x->o->sig != SIGSTOP)
-		spawn_child_default(x->o->sig);
+		spawn_child_default(x->o->sig, false);
 }
 
 /* The loop, the signalfd (watched) and containment.  Returns 0 or
@@ -346,6 +366,45 @@ static int pdeath_sig(const struct sup_state *x)
 
 /* --------------------------------------------------------------- run */
 
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+/* timeout(1) runs its command with execvp and closes nothing: the fds
+ * piperun was started with open (make's jobserver, a flock) go on to
+ * the command, sorted; and a script without #! runs in /bin/sh (argv
+ * as glibc's execvp builds it). */
+static void as_execvp(struct sup_state *x, const char *path)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	size_t cap = 0;
+	while (d && (e = readdir(d))) {
+		char *end;
+		long fd = strtol(e->d_name, &end, 10);
+		if (*end || fd <= 2 || fd == dirfd(d))
+			continue;
+		int flags = fcntl((int)fd, F_GETFD);
+		if (flags < 0 || (flags & FD_CLOEXEC))
+			continue;
+		xgrow(&x->pass_fds, &cap, x->npass_fds + 1, sizeof *x->pass_fds);
+		x->pass_fds[x->npass_fds++] = (int)fd;
+	}
+	if (d)
+		closedir(d);
+	if (x->npass_fds)
+		qsort(x->pass_fds, x->npass_fds, sizeof *x->pass_fds, cmp_int);
+	size_t n = 0;
+	while (x->o->cmd[n])
+		n++;
+	x->sh_argv = xcalloc(n + 2, sizeof *x->sh_argv);
+	x->sh_argv[0] = "/bin/sh";
+	x->sh_argv[1] = (char *)path;
+	for (size_t i = 1; i < n; i++)
+		x->sh_argv[i + 1] = x->o->cmd[i];
+}
+
 /* Start the command and supervise it to its end (and that of what it
  * left).  Returns 0, or the exit status of a failure (said). */
 static int sup_run(struct sup_state *x, const char *path)
@@ -354,14 +413,19 @@ static int sup_run(struct sup_state *x, const char *path)
 	int rc = sup_setup(x);
 	if (rc)
 		return rc;
-	struct proc_stdio io[3] = {
-		{ PROC_STDIO_INHERIT, 0 }, { PROC_STDIO_INHERIT, 1 }, { PROC_STDIO_INHERIT, 2 },
-	};
+	struct proc_stdio io[3];
+	for (int k = 0; k < 3; k++)
+		io[k] = (struct proc_stdio){ o->closed_std[k] && x->r->as_execvp
+					     ? PROC_STDIO_CLOSED : PROC_STDIO_INHERIT, k };
+	if (x->r->as_execvp)
+		as_execvp(x, path);
 	x->t_start = now_ms();
 	struct proc_opts po = {
 		.spawn = { .path = path, .argv = o->cmd,
 			   .default_tty_signals = !o->foreground || x->r->alrm_times_out,
-			   .pdeath_sig = pdeath_sig(x) },
+			   .pdeath_sig = pdeath_sig(x),
+			   .pass_fds = x->pass_fds, .npass_fds = x->npass_fds,
+			   .enoexec_argv = x->sh_argv },
 		.stdio = io, .nstdio = 3,
 		.group = o->foreground ? PROC_GROUP_NONE : x->r->group,
 		.contain = x->contained ? &x->contain : NULL,
@@ -451,9 +515,12 @@ int supervise(const struct sup_opts *o)
 		if (json_fd < 0)
 			return sup_fail(&x, "--json %s: %s", o->json, strerror(errno));
 	}
-	/* resolve like execvp, with the exit statuses of timeout(1) */
-	int st;
-	char *path = spec_path_resolve(o->cmd[0], getenv("PATH"), NULL, &st);
+	/* resolve like execvp, with the exit statuses of timeout(1); under
+	 * its rules a path goes to execve as it is, whose error says what
+	 * is wrong with it (ENOTDIR, ELOOP: 126, as coreutils) */
+	int st = 0;
+	char *path = x.r->as_execvp && strchr(o->cmd[0], '/')
+		? xstrdup(o->cmd[0]) : spec_path_resolve(o->cmd[0], getenv("PATH"), NULL, &st);
 	if (!path) {
 		char *q = cu_quote(o->cmd[0]);
 		sup_say(&x, "failed to run command %s: %s", q,
@@ -479,6 +546,8 @@ int supervise(const struct sup_opts *o)
 	if (json_fd >= 0)
 		close(json_fd);
 	proc_free(&x.proc);
+	free(x.pass_fds);
+	free(x.sh_argv);
 	free(path);
 	if (die_sig)
 		die_of_signal(die_sig);

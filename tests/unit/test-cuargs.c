@@ -245,12 +245,32 @@ static void test_quote(void)
 	quote_is("{", "'{'", "a lone brace too");
 }
 
+/* In a UTF-8 locale: quote() as coreutils prints it under C.UTF-8 (the
+ * same as Debian's timeout 9.1 with LC_ALL=C.UTF-8). */
+static void test_quote_utf8(void)
+{
+	setenv("LC_ALL", "C.UTF-8", 1);
+	quote_is("sleep", "\xe2\x80\x98sleep\xe2\x80\x99", "curly quotes");
+	quote_is("it's", "\xe2\x80\x98it's\xe2\x80\x99", "an ASCII quote as is");
+	quote_is("a\xe2\x80\x99" "b", "\xe2\x80\x98" "a\\\xe2\x80\x99" "b\xe2\x80\x99",
+		 "the closing quote gets a backslash");
+	quote_is("caf\xc3\xa9", "\xe2\x80\x98" "caf\xc3\xa9\xe2\x80\x99",
+		 "a printable character as is");
+	quote_is("\xff", "\xe2\x80\x98\\377\xe2\x80\x99", "an invalid byte in octal");
+	quote_is("a\tb", "\xe2\x80\x98" "a\\tb\xe2\x80\x99", "tab as \\t");
+	setenv("LC_ALL", "C", 1);
+}
+
 int main(void)
 {
+	/* quote() and DURATION follow the user's locale: C unless a test
+	 * says otherwise */
+	setenv("LC_ALL", "C", 1);
 	test_coreutils_durations();
 	test_more_durations();
 	test_signals();
 	test_names();
 	test_quote();
+	test_quote_utf8();
 	return done_testing();
 }
