@@ -180,5 +180,5 @@ int main(int argc, char **argv)
 	}
 	/* exec's and timeout's own failures are all 125, as timeout(1)'s */
 	return close_stdout(c->exec(argc - 1, argv + 1), c->stdout_fail ? c->stdout_fail : EXIT_USAGE,
-			    "piperun");
+			    c == &cmd_timeout_entry ? "piperun: timeout" : "piperun");
 }

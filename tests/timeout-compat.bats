@@ -1165,3 +1165,142 @@ EOF
 }
 @test "signals: a signal ignored at start is not passed on [piperun]" { impl piperun; c_ignored_not_forwarded; }
 @test "signals: a signal ignored at start is not passed on [symlink]" { impl symlink; c_ignored_not_forwarded; }
+
+# ------------------------- what an outside red team found (issue 15)
+# Each case: current coreutils does this, from its source (timeout.c);
+# Debian's 9.1 agrees in every one, so it runs as the control.
+
+# execvp and nothing closed: fds timeout was started with reach the
+# command (make's jobserver, a flock held on fd 9)
+c_inherited_fds() {
+	run "${TMO[@]}" 5 sh -c 'echo via-fd3 >&3' 3> fd3.out
+	[ "$status" = 0 ]
+	[ "$(cat fd3.out)" = via-fd3 ]
+	run "${TMO[@]}" 5 sh -c 'ls /proc/self/fd' 7< /dev/null 9> lock
+	[[ " $(echo $output) " == *" 7 "* ]]
+	[[ " $(echo $output) " == *" 9 "* ]]
+}
+@test "red team: fds timeout inherited reach the command [piperun]" { impl piperun; c_inherited_fds; }
+@test "red team: fds timeout inherited reach the command [symlink]" { impl symlink; c_inherited_fds; }
+@test "red team: fds timeout inherited reach the command [/usr/bin/timeout]" { impl coreutils; c_inherited_fds; }
+
+# closed stdio stays closed for the command; help to a closed stdout
+# is a write error (close_stdout)
+c_closed_stdio() {
+	# (run's own capture would replace a closed stdout: close it inside)
+	run --separate-stderr bash -c '"$@" >&-' sh "${TMO[@]}" 5 ls /
+	[ "$status" = 2 ]
+	[[ $stderr == *"write error"* ]]
+	run --separate-stderr bash -c '"$@" >&-' sh "${TMO[@]}" --help
+	[ "$status" = 125 ]
+	[ "$stderr" = "${PFX}write error: Bad file descriptor" ]
+}
+@test "red team: closed stdio stays closed; --help to it fails with 125 [piperun]" { impl piperun; c_closed_stdio; }
+@test "red team: closed stdio stays closed; --help to it fails with 125 [symlink]" { impl symlink; c_closed_stdio; }
+@test "red team: closed stdio stays closed; --help to it fails with 125 [/usr/bin/timeout]" { impl coreutils; c_closed_stdio; }
+
+# help to a pipe whose reader left, SIGPIPE ignored from the start: a
+# write error, 125
+c_help_epipe_ignored() {
+	run bash -c 'trap "" PIPE; "$@" --help | (exec 0<&-; sleep .3); echo "rc=${PIPESTATUS[0]}"' sh "${TMO[@]}"
+	[[ $output == *"${PFX}write error: Broken pipe"* ]]
+	[[ $output == *"rc=125"* ]]
+}
+@test "red team: --help to a closed pipe with SIGPIPE ignored: 125 [piperun]" { impl piperun; c_help_epipe_ignored; }
+@test "red team: --help to a closed pipe with SIGPIPE ignored: 125 [symlink]" { impl symlink; c_help_epipe_ignored; }
+@test "red team: --help to a closed pipe with SIGPIPE ignored: 125 [/usr/bin/timeout]" { impl coreutils; c_help_epipe_ignored; }
+
+# execvp: a script without #! runs in /bin/sh; a path's own error is
+# 126 with what it is
+c_execvp() {
+	printf 'echo hi-from-sh "$1"\n' > nosh
+	chmod +x nosh
+	run "${TMO[@]}" 5 ./nosh arg
+	[ "$status" = 0 ]
+	[ "$output" = "hi-from-sh arg" ]
+	run --separate-stderr "${TMO[@]}" 5 /etc/passwd/x
+	[ "$status" = 126 ]
+	[ "$stderr" = "${PFX}failed to run command '/etc/passwd/x': Not a directory" ]
+	ln -s loop loop
+	run --separate-stderr "${TMO[@]}" 5 ./loop
+	[ "$status" = 126 ]
+	[[ $stderr == *"Too many levels of symbolic links" ]]
+}
+@test "red team: execvp: a script without #! runs in sh, a path's error is 126 [piperun]" { impl piperun; c_execvp; }
+@test "red team: execvp: a script without #! runs in sh, a path's error is 126 [symlink]" { impl symlink; c_execvp; }
+@test "red team: execvp: a script without #! runs in sh, a path's error is 126 [/usr/bin/timeout]" { impl coreutils; c_execvp; }
+
+# after a signal went out with -k (here a forwarded TERM), the timeout
+# itself is the KILL (term_signal = SIGKILL in cleanup()), said once each
+c_kill_after_forwarded() {
+	local rc=0
+	"${TMO[@]}" -v -k 20 600 sh -c 'trap "" TERM; : > ready; while :; do sleep 0.05; done' 2> err 3>&- & pid=$!
+	wait_file ready
+	kill -TERM "$pid"
+	sleep 0.2
+	kill -ALRM "$pid"
+	wait "$pid" || rc=$?
+	[ "$rc" = 137 ]
+	[ "$(cat err)" = "${PFX}sending signal TERM to command 'sh'
+${PFX}sending signal KILL to command 'sh'" ]
+}
+@test "red team: -k after a forwarded signal: the timeout is the KILL [piperun]" { impl piperun; c_kill_after_forwarded; }
+@test "red team: -k after a forwarded signal: the timeout is the KILL [symlink]" { impl symlink; c_kill_after_forwarded; }
+@test "red team: -k after a forwarded signal: the timeout is the KILL [/usr/bin/timeout]" { impl coreutils; c_kill_after_forwarded; }
+
+# a deadline smaller than a start-up always times out
+c_tiny_durations() {
+	local i d
+	for d in 1e-9 1e-320 1e-10000; do
+		[ "$IMPL" = coreutils ] && [ "$d" = 1e-10000 ] && continue  # 9.1: 0
+		for i in $(seq 10); do
+			run "${TMO[@]}" "$d" true
+			[ "$status" = 124 ] || { echo "$d: run $i: $status"; return 1; }
+		done
+	done
+}
+@test "red team: tiny durations always time out [piperun]" { impl piperun; c_tiny_durations; }
+@test "red team: tiny durations always time out [symlink]" { impl symlink; c_tiny_durations; }
+@test "red team: tiny durations always time out [/usr/bin/timeout]" { impl coreutils; c_tiny_durations; }
+
+# glibc getopt's words, the option named in full
+c_long_option_words() {
+	run --separate-stderr "${TMO[@]}" --verbose=x 1 true
+	[ "$status" = 125 ]
+	[ "${stderr%%$'\n'*}" = "${PFX}option '--verbose' doesn't allow an argument" ]
+	run --separate-stderr "${TMO[@]}" --kill
+	[ "$status" = 125 ]
+	[ "${stderr%%$'\n'*}" = "${PFX}option '--kill-after' requires an argument" ]
+	run --separate-stderr "${TMO[@]}" --ver
+	[ "${stderr%%$'\n'*}" = "${PFX}option '--ver' is ambiguous; possibilities: '--verbose' '--version'" ]
+}
+@test "red team: long options named in full in getopt's messages [piperun]" { impl piperun; c_long_option_words; }
+@test "red team: long options named in full in getopt's messages [symlink]" { impl symlink; c_long_option_words; }
+@test "red team: long options named in full in getopt's messages [/usr/bin/timeout]" { impl coreutils; c_long_option_words; }
+
+# program_name is argv[0] as typed; quote() follows the locale
+c_name_and_quotes() {
+	run --separate-stderr "$BATS_TEST_TMPDIR/bin/timeout" -x 1 true
+	[ "$status" = 125 ]
+	[ "$stderr" = "$BATS_TEST_TMPDIR/bin/timeout: invalid option -- 'x'
+Try '$BATS_TEST_TMPDIR/bin/timeout --help' for more information." ]
+	run --separate-stderr env LC_ALL=C.UTF-8 timeout -s "it's" 1 true
+	[ "$stderr" = "timeout: ‘it's’: invalid signal
+Try 'timeout --help' for more information." ]
+	run -127 --separate-stderr env LC_ALL=C.UTF-8 timeout 1 ./no-such-été
+	[ "$stderr" = "timeout: failed to run command ‘./no-such-été’: No such file or directory" ]
+}
+@test "red team: the program name as typed, quotes as the locale has them [symlink]" { impl symlink; c_name_and_quotes; }
+@test "red team: the program name as typed, quotes as the locale has them [/usr/bin/timeout]" { impl coreutils; c_name_and_quotes; }
+
+# a -s signal blocked at start stays blocked in the command (the mask is
+# restored but for ALRM and CHLD)
+c_blocked_sig_stays() {
+	run perl -e 'use POSIX qw(:signal_h); sigprocmask(SIG_BLOCK, POSIX::SigSet->new(SIGUSR1)); exec @ARGV' \
+		"${TMO[@]}" -s USR1 5 grep SigBlk /proc/self/status
+	[ "$status" = 0 ]
+	[ "$output" = "SigBlk:	0000000000000200" ]
+}
+@test "red team: a blocked -s signal stays blocked in the command [piperun]" { impl piperun; c_blocked_sig_stays; }
+@test "red team: a blocked -s signal stays blocked in the command [symlink]" { impl symlink; c_blocked_sig_stays; }
+@test "red team: a blocked -s signal stays blocked in the command [/usr/bin/timeout]" { impl coreutils; c_blocked_sig_stays; }
