@@ -822,8 +822,9 @@ static void push_children(pid_t pid, pid_t **stack, size_t *n, size_t *cap)
  * kill(-pgid, 0) would always find piperun.)  The members of a group
  * piperun made are its descendants, and stay in its subtree when
  * orphaned (it is their subreaper): the walk is of that subtree, not
- * of every process.  Zombies do not count: they are reaped as orphans. */
-static bool group_others(pid_t pgid, int sig)
+ * of every process.  Zombies do not count: they are reaped as orphans;
+ * with running_only, stopped members do not either. */
+static bool group_walk(pid_t pgid, int sig, bool running_only)
 {
 	pid_t *stack = NULL;
 	size_t n = 0, cap = 0;
@@ -845,7 +846,8 @@ static bool group_others(pid_t pgid, int sig)
 		if (!rp || sscanf(rp + 1, " %c %d %d", &state, &ppid, &pgrp) != 3)
 			continue;
 		push_children(pid, &stack, &n, &cap);
-		if (pgrp != pgid || state == 'Z' || state == 'X')
+		if (pgrp != pgid || state == 'Z' || state == 'X' ||
+		    (running_only && (state == 'T' || state == 't')))
 			continue;
 		found = true;
 		if (sig)
@@ -853,6 +855,11 @@ static bool group_others(pid_t pgid, int sig)
 	}
 	free(stack);
 	return found;
+}
+
+static bool group_others(pid_t pgid, int sig)
+{
+	return group_walk(pgid, sig, false);
 }
 
 bool contain_own_group_alive(pid_t pgid)
@@ -865,6 +872,15 @@ bool contain_signal_own_group(pid_t pgid, int sig)
 	/* what piperun cannot block would end or stop piperun itself: one
 	 * by one to the others (a process forked meanwhile is found by the
 	 * next look of the ladder) */
+	if (sig == SIGKILL) {
+		/* A walk races with fork: a child forked after its parent's
+		 * children were read is missed.  A stopped process cannot
+		 * fork, so the members are stopped first, again until a walk
+		 * finds none running (bounded: the ladder's later looks KILL
+		 * again what is still there), then KILLed. */
+		for (int round = 0; round < 10 && group_walk(pgid, SIGSTOP, true); round++)
+			;
+	}
 	if (sig == SIGKILL || sig == SIGSTOP)
 		return group_others(pgid, sig);
 	bool others = group_others(pgid, 0);
