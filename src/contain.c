@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -27,6 +28,9 @@ struct guard_table {
 	volatile int death_set;    /* contain_on_death was called */
 	volatile int death_sig;
 	volatile double death_grace;
+	volatile int released;     /* contain_job_release ran: the guardian
+				      signals and kills nothing, and removes
+				      the run's cgroups once they are empty */
 	volatile size_t hwm;
 	volatile pid_t pg[GUARD_SLOTS];
 };
@@ -222,12 +226,33 @@ static bool guardian_populated(const char *path)
 	return r > 0 && !strstr(b, "populated 0");
 }
 
-static bool rmdir_job(int dfd, const char *name, unsigned char type, void *arg)
+/* Remove the cgroup dfd/name and every cgroup below it, depth first
+ * (a job's cgroup may hold a nested piperun's); *arg is the depth. */
+static bool rmdir_tree(int dfd, const char *name, unsigned char type, void *arg)
 {
-	(void)arg;
-	if (type == DT_DIR)
-		unlinkat(dfd, name, AT_REMOVEDIR);
+	int *depth = arg;
+	if (type != DT_DIR)
+		return false;
+	int sub = *depth < 32 ? openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	if (sub >= 0) {
+		(*depth)++;
+		guardian_each_entry(sub, rmdir_tree, depth);
+		(*depth)--;
+		close(sub);
+	}
+	unlinkat(dfd, name, AT_REMOVEDIR);
 	return false;
+}
+
+static void guardian_rmdir_all(const char *run_path)
+{
+	int dfd = open(run_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		int depth = 0;
+		guardian_each_entry(dfd, rmdir_tree, &depth);
+		close(dfd);
+	}
+	rmdir(run_path);
 }
 
 /* After cgroup.kill: wait (a little) for the run's cgroups to empty,
@@ -238,18 +263,105 @@ static void guardian_rmdir(const char *run_path)
 		struct timespec ts = { 0, 5000000 };
 		nanosleep(&ts, NULL);
 	}
-	int dfd = open(run_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		guardian_each_entry(dfd, rmdir_job, NULL);
-		close(dfd);
-	}
-	rmdir(run_path);
+	guardian_rmdir_all(run_path);
 }
 
-/* sig to every pid in the cgroup.procs of the job cgroup name */
+/* What was let go (contain_job_release) may still hold cgroups of the
+ * run: a nested piperun's, below the job's.  Nothing is signalled; once
+ * the whole run cgroup is empty (cgroup.events says populated 0: a
+ * change wakes poll with POLLPRI, and a look each second besides) it is
+ * removed, depth first. */
+/* Is name a directory with a directory in it (a cgroup below a job's)? */
+static bool has_subdir(int dfd, const char *name, unsigned char type, void *arg);
+static bool is_dir(int dfd, const char *name, unsigned char type, void *arg)
+{
+	(void)dfd;
+	(void)name;
+	(void)arg;
+	return type == DT_DIR;
+}
+
+static bool has_subdir(int dfd, const char *name, unsigned char type, void *arg)
+{
+	(void)arg;
+	int sub = type == DT_DIR ? openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	if (sub < 0)
+		return false;
+	bool any = guardian_each_entry(sub, is_dir, NULL);
+	close(sub);
+	return any;
+}
+
+/* Cgroups below the run's job cgroups: a nested piperun's, which it
+ * removes itself when it ends. */
+static bool guardian_nested(const char *run_path)
+{
+	int dfd = open(run_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return false;
+	bool any = guardian_each_entry(dfd, has_subdir, NULL);
+	close(dfd);
+	return any;
+}
+
+static void guardian_linger(const char *run_path)
+{
+	char ev[4096];
+	snprintf(ev, sizeof ev, "%s/cgroup.events", run_path);
+	int fd = open(ev, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	for (;;) {
+		char b[256];
+		ssize_t r = pread(fd, b, sizeof b - 1, 0);
+		if (r <= 0)
+			break;   /* removed meanwhile */
+		b[r] = 0;
+		/* empty: a nested piperun whose command ended is about to
+		 * remove its cgroups itself; a moment for it (up to 2 s) */
+		for (int i = 0; i < 200 && strstr(b, "populated 0") && guardian_nested(run_path); i++) {
+			struct timespec ts = { 0, 10000000 };
+			nanosleep(&ts, NULL);
+			r = pread(fd, b, sizeof b - 1, 0);
+			b[r > 0 ? r : 0] = 0;
+		}
+		if (strstr(b, "populated 0") || r <= 0)
+			break;
+		struct pollfd pfd = { .fd = fd, .events = POLLPRI };
+		poll(&pfd, 1, 1000);
+	}
+	close(fd);
+	guardian_rmdir_all(run_path);
+}
+
+struct death_send {
+	int sig;
+	struct guard_table *t;     /* the groups that got sig already */
+};
+
+/* Is pg one of the groups of the table? */
+static bool in_table(struct guard_table *t, pid_t pg)
+{
+	size_t hwm = t->hwm;
+	for (size_t i = 0; pg > 0 && i < hwm && i < GUARD_SLOTS; i++)
+		if (t->pg[i] == pg)
+			return true;
+	return false;
+}
+
+/* sig to the process v, unless its group got it already: each process
+ * gets the death signal once, as from timeout(1)'s parent-death signal */
+static void death_kill(const struct death_send *d, long v)
+{
+	if (v > 1 && !in_table(d->t, getpgid((pid_t)v)))
+		kill((pid_t)v, d->sig);
+}
+
+/* the signal to every pid in the cgroup.procs of the job cgroup name
+ * (arg: a struct death_send) */
 static bool signal_job(int dfd, const char *name, unsigned char type, void *arg)
 {
-	int sig = *(const int *)arg;
+	const struct death_send *d = arg;
 	char path[300];
 	snprintf(path, sizeof path, "%s/cgroup.procs", name);
 	int fd = type == DT_DIR ? openat(dfd, path, O_RDONLY | O_CLOEXEC) : -1;
@@ -267,13 +379,13 @@ static bool signal_job(int dfd, const char *name, unsigned char type, void *arg)
 				in = true;
 				continue;
 			}
-			if (in && v > 1)
-				kill((pid_t)v, sig);
+			if (in)
+				death_kill(d, v);
 			v = 0;
 			in = false;
 		}
-	if (in && v > 1)
-		kill((pid_t)v, sig);
+	if (in)
+		death_kill(d, v);
 	close(fd);
 	return false;
 }
@@ -344,9 +456,12 @@ static void guardian_signal_first(struct guard_table *t, const char *run_path)
 		for (size_t i = 0; i < hwm && i < GUARD_SLOTS; i++)
 			if (t->pg[i] > 0)
 				kill_group(t->pg[i], s);
+		/* the processes of the run's cgroups that are not in one of
+		 * those groups (setsid'd, double-forked out of them) */
+		struct death_send d = { s, t };
 		int dfd = run_path ? open(run_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
 		if (dfd >= 0) {
-			guardian_each_entry(dfd, signal_job, &s);
+			guardian_each_entry(dfd, signal_job, &d);
 			close(dfd);
 		}
 	}
@@ -384,7 +499,13 @@ static void guardian_main(int rfd, int killfd, struct guard_table *t, const char
 			break;
 	}
 	/* The runner is gone: normally after every job ended (nothing
-	 * left), or killed (SIGKILL, OOM) with jobs running. */
+	 * left), or killed (SIGKILL, OOM) with jobs running.  What was let
+	 * go stays alone: only the run's cgroups are removed once empty. */
+	if (__atomic_load_n(&t->released, __ATOMIC_ACQUIRE)) {
+		if (run_path)
+			guardian_linger(run_path);
+		_exit(0);
+	}
 	if (t->death_set)
 		guardian_signal_first(t, run_path);
 	if (killfd >= 0) {
@@ -571,9 +692,26 @@ static void sleep_ms(double ms)
 	nanosleep(&ts, NULL);
 }
 
+static void write_kill(const char *run_path)
+{
+	char *k = xasprintf("%s/cgroup.kill", run_path);
+	int fd = open(k, O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t w = write(fd, "1", 1);
+		(void)w;
+		close(fd);
+	}
+	free(k);
+}
+
 void contain_fini(struct contain *c)
 {
-	if (!c->leave_orphans) {
+	/* after a release nothing is ever killed, here or by the guardian */
+	bool released = c->leave_orphans || (c->table && c->table->released);
+	bool linger = false;
+	if (released && c->table)
+		__atomic_store_n(&c->table->released, 1, __ATOMIC_RELEASE);
+	if (!released) {
 		/* Orphans still alive (adopted by us as subreaper): stop
 		 * them, then reap.  Nothing of the run may outlive it. */
 		for (int round = 0; round < 2; round++) {
@@ -617,27 +755,27 @@ void contain_fini(struct contain *c)
 		pathfd_close(c->run_dirfd);
 		c->run_dirfd = -1;
 		if (rmdir(c->run_path) < 0 && errno == EBUSY) {
-			/* job cgroups still populated should not happen; try once
-			 * more after a kill */
-			char *k = xasprintf("%s/cgroup.kill", c->run_path);
-			int fd = open(k, O_WRONLY | O_CLOEXEC);
-			if (fd >= 0) {
-				ssize_t w = write(fd, "1", 1);
-				(void)w;
-				close(fd);
-			}
-			free(k);
+			if (released)
+				/* cgroups below a job's that was let go (a nested
+				 * piperun's), still in use: the guardian removes
+				 * the run's once they are empty, and is not waited
+				 * for */
+				linger = c->guard_pid > 0;
+			else
+				/* job cgroups still populated should not happen;
+				 * the guardian removes them after the kill */
+				write_kill(c->run_path);
 		}
 	}
 	if (c->guard_fd >= 0) {
 		close(c->guard_fd);
 		c->guard_fd = -1;
 	}
-	if (c->guard_pid > 0) {
+	if (c->guard_pid > 0 && !linger) {
 		while (waitpid(c->guard_pid, NULL, 0) < 0 && errno == EINTR)
 			;
-		c->guard_pid = 0;
 	}
+	c->guard_pid = 0;
 	free(c->run_path);
 	c->run_path = NULL;
 	if (c->table) {
@@ -684,8 +822,9 @@ static void push_children(pid_t pid, pid_t **stack, size_t *n, size_t *cap)
  * kill(-pgid, 0) would always find piperun.)  The members of a group
  * piperun made are its descendants, and stay in its subtree when
  * orphaned (it is their subreaper): the walk is of that subtree, not
- * of every process.  Zombies do not count: they are reaped as orphans. */
-static bool group_others(pid_t pgid, int sig)
+ * of every process.  Zombies do not count: they are reaped as orphans;
+ * with running_only, stopped members do not either. */
+static bool group_walk(pid_t pgid, int sig, bool running_only)
 {
 	pid_t *stack = NULL;
 	size_t n = 0, cap = 0;
@@ -707,7 +846,8 @@ static bool group_others(pid_t pgid, int sig)
 		if (!rp || sscanf(rp + 1, " %c %d %d", &state, &ppid, &pgrp) != 3)
 			continue;
 		push_children(pid, &stack, &n, &cap);
-		if (pgrp != pgid || state == 'Z' || state == 'X')
+		if (pgrp != pgid || state == 'Z' || state == 'X' ||
+		    (running_only && (state == 'T' || state == 't')))
 			continue;
 		found = true;
 		if (sig)
@@ -715,6 +855,11 @@ static bool group_others(pid_t pgid, int sig)
 	}
 	free(stack);
 	return found;
+}
+
+static bool group_others(pid_t pgid, int sig)
+{
+	return group_walk(pgid, sig, false);
 }
 
 bool contain_own_group_alive(pid_t pgid)
@@ -727,6 +872,15 @@ bool contain_signal_own_group(pid_t pgid, int sig)
 	/* what piperun cannot block would end or stop piperun itself: one
 	 * by one to the others (a process forked meanwhile is found by the
 	 * next look of the ladder) */
+	if (sig == SIGKILL) {
+		/* A walk races with fork: a child forked after its parent's
+		 * children were read is missed.  A stopped process cannot
+		 * fork, so the members are stopped first, again until a walk
+		 * finds none running (bounded: the ladder's later looks KILL
+		 * again what is still there), then KILLed. */
+		for (int round = 0; round < 10 && group_walk(pgid, SIGSTOP, true); round++)
+			;
+	}
 	if (sig == SIGKILL || sig == SIGSTOP)
 		return group_others(pgid, sig);
 	bool others = group_others(pgid, 0);
@@ -798,7 +952,12 @@ bool contain_job_alive(struct contain *c, struct contain_job *cj, pid_t pgid)
 			if (p)
 				return true;
 		}
+		/* unreadable: the cgroup was removed under us (by the
+		 * guardian of an outer piperun that let us go, once it was
+		 * empty) */
 	}
+	if (cj->shared)
+		return contain_own_group_alive(pgid);
 	return kill_group(pgid, 0) == 0 || errno == EPERM;
 }
 
@@ -870,6 +1029,10 @@ void contain_on_death(struct contain *c, int sig, double grace_s)
 
 void contain_job_release(struct contain *c, struct contain_job *cj)
 {
+	/* from now on the guardian leaves everything alone, even if the
+	 * runner dies before contain_fini */
+	if (c->table)
+		__atomic_store_n(&c->table->released, 1, __ATOMIC_RELEASE);
 	pthread_mutex_lock(&c->mtx);
 	slot_free(c, cj->slot);
 	pthread_mutex_unlock(&c->mtx);

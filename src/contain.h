@@ -24,12 +24,17 @@
  * end of a pipe from the runner and a shared table of live process
  * groups; when the runner dies (even by SIGKILL) the pipe reaches EOF and
  * the guardian SIGKILLs every group in the table and the run's cgroup,
- * then removes the cgroups (`piperun timeout`: first its -s signal, and
- * the KILL only after a grace, contain_on_death).  It runs in a session (and process group) of
- * its own, so that nothing sent to the runner's group or session (a group
- * KILL from timeout(1) or a CI runner, a terminal's hang-up or Ctrl-C)
- * reaches it, and ignores every signal it can: stopping jobs cleanly is
- * the runner's business, cleaning up after a runner that died its own. */
+ * then removes the cgroups (`piperun timeout`: first its -s signal, once
+ * to each process, and the KILL only after a grace, contain_on_death).
+ * In process-group mode it knows only the groups: a process that left
+ * one (setsid) escapes it.  After contain_job_release it signals nothing
+ * at all and removes the run's cgroups once they are empty (nested
+ * piperuns' cgroups may outlive the run).  It runs in a session (and
+ * process group) of its own, so that nothing sent to the runner's group
+ * or session (a group KILL from timeout(1) or a CI runner, a terminal's
+ * hang-up or Ctrl-C) reaches it, and ignores every signal it can:
+ * stopping jobs cleanly is the runner's business, cleaning up after a
+ * runner that died its own. */
 #ifndef PIPERUN_CONTAIN_H
 #define PIPERUN_CONTAIN_H
 
@@ -79,7 +84,10 @@ struct contain_job {
 int contain_init(struct contain *c, char **why);
 /* End of run: kill and reap orphans still alive (they are listed in
  * c->orphans); remove the run cgroup; let the
- * guardian go and reap it. */
+ * guardian go and reap it.  After a release (leave_orphans,
+ * contain_job_release) nothing is killed: a run cgroup that cannot be
+ * removed yet (a nested piperun's cgroups below a job's) is left to the
+ * guardian, which removes it once empty and is then not waited for. */
 void contain_fini(struct contain *c);
 const char *contain_mode_name(enum contain_mode m);
 /* What the guardian does when the runner dies: by default SIGKILL to
@@ -118,7 +126,10 @@ void contain_job_escaped(struct contain_job *cj, pid_t pgid, struct escaped **li
 void contain_job_end(struct contain *c, struct contain_job *cj);
 /* The attempt is over but what it left running stays, no longer the
  * run's: moved out of its cgroup (to the cgroup piperun started in),
- * dropped from the guardian's table, the cgroup removed. */
+ * dropped from the guardian's table, the cgroup removed (cgroups below
+ * it, a nested piperun's, stay where they are).  From then on the
+ * guardian signals nothing, even if the runner dies (the run's last
+ * job: timeout(1)'s rules). */
 void contain_job_release(struct contain *c, struct contain_job *cj);
 
 /* Reap children that are orphans (not in the tracked set), noting them;

@@ -12,12 +12,13 @@ void ladder_init(struct ladder *l, struct loop *loop,
 	l->loop = loop;
 	l->send = send;
 	l->ctx = ctx;
-	l->climbing = l->kill_due = false;
+	l->climbing = l->kill_due = l->killed = false;
 }
 
 static void on_grace_over(struct timer *t)
 {
 	struct ladder *l = t->data;
+	l->killed = true;
 	l->send(l->ctx, SIGKILL, false);
 }
 
@@ -38,6 +39,8 @@ static bool climb(struct ladder *l, int sig, double grace_s, bool rearm)
 	bool any = false;
 	if (!l->climbing || rearm) {
 		l->climbing = true;
+		if (sig == SIGKILL)
+			l->killed = true;
 		any = l->send(l->ctx, sig, false);
 		if (wants_cont(sig))
 			l->send(l->ctx, SIGCONT, true);
@@ -65,14 +68,19 @@ bool ladder_signal_again(struct ladder *l, int sig, double grace_s)
 
 void ladder_kill(struct ladder *l)
 {
-	l->climbing = l->kill_due = true;
+	l->climbing = l->kill_due = l->killed = true;
 	timer_stop(l->loop, &l->t_kill);
 	l->send(l->ctx, SIGKILL, false);
+}
+
+bool ladder_killed(const struct ladder *l)
+{
+	return l->killed;
 }
 
 void ladder_reset(struct ladder *l)
 {
 	if (l->loop)
 		timer_stop(l->loop, &l->t_kill);
-	l->climbing = l->kill_due = false;
+	l->climbing = l->kill_due = l->killed = false;
 }

@@ -27,6 +27,8 @@ struct ladder {
 	struct timer t_kill;
 	bool climbing;       /* the first signal went out */
 	bool kill_due;       /* the KILL is armed, or went out */
+	bool killed;         /* a KILL went out (the grace's, ladder_kill's,
+				or the climb's own signal) */
 };
 
 /* l is zeroed memory, or was disarmed (ladder_reset): its timer is not
@@ -45,6 +47,10 @@ bool ladder_signal(struct ladder *l, int sig, double grace_s);
 bool ladder_signal_again(struct ladder *l, int sig, double grace_s);
 /* The last rung, now. */
 void ladder_kill(struct ladder *l);
+/* Has a KILL gone out?  Then what is still there (forked while a KILL
+ * went one by one) gets KILL again at each look (proc_wait_empty), not
+ * the first rung: the ladder has nothing left to climb. */
+bool ladder_killed(const struct ladder *l);
 /* The tree is gone, or the owner starts over (a retry): disarm. */
 void ladder_reset(struct ladder *l);
 

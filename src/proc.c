@@ -169,7 +169,14 @@ static void look(struct proc *p)
 		p->on_empty(p);
 		return;
 	}
-	ladder_signal(&p->ladder, p->wait_sig, p->wait_kill_after);
+	/* Once a KILL went out, KILL again what is still there: a KILL that
+	 * goes one by one (piperun's own group) misses what was forked
+	 * meanwhile, and the ladder has no rung left to send it.  Not
+	 * listed again in term. */
+	if (ladder_killed(&p->ladder))
+		proc_signal(p, SIGKILL);
+	else
+		ladder_signal(&p->ladder, p->wait_sig, p->wait_kill_after);
 	p->poll_ms = proc_poll_backoff(p->poll_ms);
 	timer_start(p->loop, &p->t_poll, now_ms() + p->poll_ms, on_poll, p);
 }

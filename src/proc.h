@@ -256,8 +256,10 @@ void proc_kill(struct proc *p);
 bool proc_signal(struct proc *p, int sig);
 /* Once exited: wait for the rest of its group (cgroup) to go, climbing
  * the ladder with sig and kill_after, looking again with a backoff (1 ms
- * doubling to 50 ms); on_empty when nothing is left (at once for
- * PROC_GROUP_NONE). */
+ * doubling to 50 ms); once a KILL went out (the ladder's, proc_kill's,
+ * or sig itself), each look sends KILL again to what is still there
+ * (what a one-by-one KILL missed); on_empty when nothing is left (at
+ * once for PROC_GROUP_NONE). */
 void proc_wait_empty(struct proc *p, int sig, double kill_after);
 /* Is anything of its tree alive (after the process was reaped)? */
 bool proc_alive(struct proc *p);

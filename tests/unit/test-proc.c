@@ -253,6 +253,59 @@ static void test_group(void)
 	proc_free(&p);
 }
 
+/* An executor whose first KILL misses (as a KILL that goes one by one
+ * misses a process forked during its walk): the looks that follow must
+ * send KILL again until nothing is left, not poll forever. */
+static int missed_kills;
+
+static bool flaky_signal(struct proc *p, int sig)
+{
+	if (sig == SIGKILL && !missed_kills++)
+		return true;
+	return proc_local.signal(p, sig);
+}
+
+static void test_kill_again(void)
+{
+	static const struct proc_executor flaky = {
+		.name = "flaky", .signal = flaky_signal,
+	};
+	struct proc_executor ex = flaky;
+	ex.start = proc_local.start;
+	ex.alive = proc_local.alive;
+	ex.end = proc_local.end;
+	for (int k = 0; k < 2; k++) {
+		struct proc p;
+		proc_init(&p);
+		/* what is left ignores TERM: only a KILL ends it */
+		char *const a[] = { "/bin/sh", "-c", "trap '' TERM; sleep 30 & exit 0", NULL };
+		struct proc_stdio io[3] = { { PROC_STDIO_NULL, -1 }, { PROC_STDIO_NULL, -1 },
+					    { PROC_STDIO_INHERIT, 2 } };
+		struct proc_opts o = {
+			.spawn = { .path = a[0], .argv = a },
+			.stdio = io, .nstdio = 3, .group = PROC_GROUP_OWN, .executor = &ex,
+			.loop = L, .t0 = now_ms(),
+			.on_exit = on_exit_cb, .on_look = on_look_cb, .on_empty = on_empty_cb,
+		};
+		struct proc_error e;
+		exits = empties = missed_kills = 0;
+		ok(proc_spawn(&p, &o, &e) == 0, "spawn a tree through an executor whose first KILL misses");
+		ok(run_until(&exits, 1, 5000), "the child exited at once");
+		/* k 0: the climb's own signal is KILL; k 1: the grace's KILL */
+		proc_wait_empty(&p, k ? SIGTERM : SIGKILL, k ? 0.05 : 0);
+		if (k)
+			ok(run_until(&missed_kills, 1, 3000), "the grace's KILL went out (and missed)");
+		ok(run_until(&empties, 1, 3000), "KILL again at a later look: the group emptied (%s)",
+		   k ? "after the grace" : "-s KILL");
+		ok(missed_kills >= 2, "KILL was sent again (%d)", missed_kills);
+		ok(p.nterm >= 1 && p.term[p.nterm - 1].signal == SIGKILL &&
+		   (p.nterm < 2 || p.term[p.nterm - 2].signal != SIGKILL),
+		   "the term list names the KILL once");
+		proc_end(&p);
+		proc_free(&p);
+	}
+}
+
 /* timeout(1)'s layout: we lead a group, the child stays in it; its tree
  * is the group but us.  TERM comes back to us (blocked here, as
  * supervise.c keeps it); KILL, which cannot be blocked, must spare us. */
@@ -408,6 +461,7 @@ int main(void)
 	test_signal_decode();
 	test_ladder();
 	test_group();
+	test_kill_again();
 	test_shared_group();
 	test_worker_threads();
 	test_executors();
