@@ -538,8 +538,11 @@ int supervise(const struct sup_opts *o)
 		json_fd = -1;
 	}
 	proc_end(&x.proc);
-	if (x.contained)
+	if (x.contained) {
 		contain_fini(&x.contain);
+		/* orphans it had to stop: not part of a command's record */
+		escaped_free(x.contain.orphans, x.contain.norphans);
+	}
 	if (x.sigfd >= 0)
 		close(x.sigfd);
 	loop_free(x.loop);
