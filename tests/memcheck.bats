@@ -156,7 +156,8 @@ EOF
 	vg timeout 2.5x sleep 0
 	[ "$status" -eq 125 ]
 	clean
-	vg timeout -s HUP 5 sh -c 'sleep 30 & echo $! > "$1"' sh "$BATS_TEST_TMPDIR/left"
+	# (the child off run's pipes, or run would wait for it)
+	vg timeout -s HUP 5 sh -c 'sleep 30 > /dev/null 2>&1 & echo $! > "$1"' sh "$BATS_TEST_TMPDIR/left"
 	[ "$status" -eq 0 ]
 	kill "$(cat "$BATS_TEST_TMPDIR/left")"
 	clean
