@@ -963,34 +963,33 @@ bool contain_job_alive(struct contain *c, struct contain_job *cj, pid_t pgid)
 
 bool contain_job_signal(struct contain *c, struct contain_job *cj, pid_t pgid, int sig)
 {
+	/* who is there, read before anything is sent: one that dies of the
+	 * signal at once is gone from cgroup.procs when it is read after */
+	size_t n = 0;
+	pid_t *pids = cj->dirfd >= 0 ? cg_procs(cj->dirfd, &n) : NULL;
 	bool any;
-	if (!cj->shared)
+	if (!cj->shared) {
 		any = kill_group(pgid, sig) == 0;
-	else if (cj->dirfd < 0)
+	} else if (cj->dirfd < 0) {
 		any = contain_signal_own_group(pgid, sig);
-	else {
-		/* the cgroup holds the tree (and says below whether anything
-		 * was there): all of the group but piperun is in it, the
-		 * group needs no look of its own; what piperun cannot block
-		 * goes by the cgroup alone */
+	} else {
+		/* the cgroup holds the tree: all of the group but piperun is
+		 * in it, the group needs no look of its own; what piperun
+		 * cannot block goes by the cgroup alone */
 		if (sig != SIGKILL && sig != SIGSTOP)
 			kill(0, sig);
-		any = false;
+		any = n > 0;
 	}
-	if (cj->dirfd >= 0) {
-		if (sig == SIGKILL) {
-			int fd = cg_open(cj->dirfd, "cgroup.kill", O_WRONLY);
-			if (fd >= 0) {
-				any |= write(fd, "1", 1) == 1;
-				close(fd);
-			}
+	if (cj->dirfd >= 0 && sig == SIGKILL) {
+		int fd = cg_open(cj->dirfd, "cgroup.kill", O_WRONLY);
+		if (fd >= 0) {
+			any |= write(fd, "1", 1) == 1;
+			close(fd);
 		}
-		size_t n;
-		pid_t *pids = cg_procs(cj->dirfd, &n);
-		for (size_t i = 0; i < n; i++)
-			any |= kill_pid(pids[i], sig) == 0;
-		free(pids);
 	}
+	for (size_t i = 0; i < n; i++)
+		any |= kill_pid(pids[i], sig) == 0;
+	free(pids);
 	return any;
 }
 

@@ -1202,7 +1202,16 @@ c_closed_stdio() {
 # help to a pipe whose reader left, SIGPIPE ignored from the start: a
 # write error, 125
 c_help_epipe_ignored() {
-	run bash -c 'trap "" PIPE; "$@" --help | (exec 0<&-; sleep .3); echo "rc=${PIPESTATUS[0]}"' sh "${TMO[@]}"
+	# stdout a pipe whose read end is closed before timeout starts, and
+	# SIGPIPE ignored (restore_signals=False keeps it so in the child)
+	run python3 -c '
+import os, signal, subprocess, sys
+r, w = os.pipe()
+os.close(r)
+signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+p = subprocess.run(sys.argv[1:], stdout=w, stderr=subprocess.PIPE, restore_signals=False)
+print("rc=%d" % p.returncode)
+sys.stdout.write(p.stderr.decode())' "${TMO[@]}" --help
 	[[ $output == *"${PFX}write error: Broken pipe"* ]]
 	[[ $output == *"rc=125"* ]]
 }
