@@ -13,6 +13,7 @@ and every comparison as
 Configurations run in interleaved rounds (A B C A B C ...) so that a slow
 phase of the machine hits every configuration alike.  Knobs: BENCH_RUNS.
 """
+import json
 import os
 import shutil
 import statistics
@@ -100,9 +101,23 @@ def ratio(name, num, den, what, target=None):
     r = num / den if den else float("inf")
     t = f" (target {target})" if target else ""
     ok = ""
+    good = None
     if target:
         op, val = target.split()
         good = r >= float(val) if op == ">=" else r <= float(val)
         ok = "  MET" if good else "  NOT MET"
     print(f"ratio {name}: {r:.2f} x  # {what}{t}{ok}", flush=True)
+    table_row(name, num, den, r, what, target, good)
     return r
+
+
+def table_row(name, num, den, r, what, target, good):
+    """For bench/run's one table: each ratio as a JSON line appended to
+    $BENCH_TABLE (when set), with the bench it came from."""
+    path = os.environ.get("BENCH_TABLE")
+    if not path:
+        return
+    row = {"bench": os.path.basename(sys.argv[0]).removesuffix(".py"), "name": name,
+           "num": num, "den": den, "ratio": r, "what": what, "target": target, "met": good}
+    with open(path, "a") as f:
+        f.write(json.dumps(row) + "\n")
