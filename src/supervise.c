@@ -69,6 +69,9 @@ struct sup_state {
 	struct proc proc;         /* the command */
 	bool timed_out;
 	bool forwarded;           /* a signal was passed on */
+	bool sent_kill;           /* piperun sent the KILL (-k, -s KILL) */
+	sigset_t sent_own;        /* signals piperun sent to its own group:
+				     their copies come back to it */
 	bool kill_next;           /* a signal went out with -k: the next
 				     deadline (timer or SIGALRM) is the KILL,
 				     as coreutils' term_signal becomes */
@@ -106,8 +109,19 @@ static void say_sending(const struct sup_state *x, int sig)
 	free(q);
 }
 
+/* Note what piperun sends to its own group (PROC_GROUP_SHARED), whose
+ * copies come back to it. */
+static void sending(struct sup_state *x, int sig)
+{
+	if (sig == SIGKILL)
+		x->sent_kill = true;
+	if (sig > 0)
+		sigaddset(&x->sent_own, sig);
+}
+
 static void on_send(struct proc *p, int sig)
 {
+	sending(p->ctx, sig);
 	say_sending(p->ctx, sig);
 }
 
@@ -183,6 +197,7 @@ static void pass_on(struct sup_state *x, int sig)
 		return;
 	}
 	say_sending(x, sig);
+	sending(x, sig);
 	x->forwarded = true;
 	proc_signal(&x->proc, sig);
 	if (!x->o->foreground && sig != SIGKILL && sig != SIGCONT)
@@ -197,19 +212,23 @@ static void on_one_signal(struct sup_state *x, const struct signalfd_siginfo *si
 			contain_reap_orphans(&x->contain, is_command, x);
 		return;
 	}
-	/* our own: the kernel's SIGPIPE/SIGXFSZ, or a signal to our own
-	 * group (PROC_GROUP_SHARED) coming back */
+	/* our own: the kernel's SIGPIPE/SIGXFSZ, or a signal we sent to our
+	 * own group (PROC_GROUP_SHARED) coming back (one sent by this pid
+	 * before it exec'd piperun is not: it was left pending for us) */
 	if (signals_self_raised(si) ||
-	    (si->ssi_code == SI_USER && (pid_t)si->ssi_pid == getpid()))
+	    (si->ssi_code == SI_USER && (pid_t)si->ssi_pid == getpid() &&
+	     sigismember(&x->sent_own, sig)))
 		return;
 	if (x->proc.exited) {
 		if (sig != SIGCONT && sig != SIGWINCH && !x->o->foreground && !x->released)
 			proc_kill(&x->proc);
 		return;
 	}
-	/* In --foreground mode the command shares our group: the
-	 * terminal's own signals (from the kernel) reached it already. */
-	if (x->o->foreground && si->ssi_code == SI_KERNEL)
+	/* exec --foreground: the command shares our group, the terminal's
+	 * own signals (from the kernel) reached it already.  timeout(1)
+	 * passes every one on (a command that left the group gets it; -k
+	 * starts; -v says it). */
+	if (x->o->foreground && si->ssi_code == SI_KERNEL && !x->r->alrm_times_out)
 		return;
 	if (!x->r->alrm_times_out) {
 		proc_signal(&x->proc, sig);
@@ -495,8 +514,9 @@ static int sup_emit(const struct sup_state *x, int json_fd, int *die_sig)
 	*die_sig = 0;
 	if (st->signal && !x->timed_out && may_raise(x, st->signal))
 		*die_sig = st->signal;
-	/* coreutils sends KILL to its own group, and so dies of it */
-	if (killed && !x->o->foreground)
+	/* coreutils sends KILL to its own group, and so dies of it - when it
+	 * sent one (a command that KILLed itself: 137, an exit) */
+	if (killed && x->sent_kill && !x->o->foreground)
 		*die_sig = SIGKILL;
 	return rc;
 }
@@ -504,6 +524,7 @@ static int sup_emit(const struct sup_state *x, int json_fd, int *die_sig)
 int supervise(const struct sup_opts *o)
 {
 	struct sup_state x = { .o = o, .r = &rules[o->rules], .sigfd = -1 };
+	sigemptyset(&x.sent_own);
 	/* The record's file is opened before anything runs: a bad path is
 	 * piperun's failure (125) with nothing started, never a command that
 	 * ran and then "failed" (a script retrying on 125 would run it

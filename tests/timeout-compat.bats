@@ -1313,3 +1313,50 @@ c_blocked_sig_stays() {
 @test "red team: a blocked -s signal stays blocked in the command [piperun]" { impl piperun; c_blocked_sig_stays; }
 @test "red team: a blocked -s signal stays blocked in the command [symlink]" { impl symlink; c_blocked_sig_stays; }
 @test "red team: a blocked -s signal stays blocked in the command [/usr/bin/timeout]" { impl coreutils; c_blocked_sig_stays; }
+
+# ------------------------------------------ a second red team (issue 15)
+
+# --foreground: a terminal's Ctrl-C is passed on like any signal
+# (cleanup() does not ask who sent it): -v says it, the -k clock starts
+# (so a command that left the group gets it too)
+c_tty_foreground_ctrl_c_k() {
+	local t
+	t=$(printf '%q ' "${TMO[@]}")
+	tty_run "$t -v --foreground -k 1 600 sh -c 'trap \"\" INT; : > ready; while :; do sleep .1; done' 2> err; echo \$? > st; sleep 5"
+	wait_file ready
+	tmux -L "$TMUX_SOCK" send-keys C-c
+	wait_file st 20
+	tty_end
+	[ "$(cat st)" = 137 ]
+	grep -q "sending signal INT to command 'sh'" err
+	grep -q "sending signal KILL to command 'sh'" err
+}
+@test "red team 2: --foreground passes a terminal's Ctrl-C on, -k and -v too [piperun]" { impl piperun; c_tty_foreground_ctrl_c_k; }
+@test "red team 2: --foreground passes a terminal's Ctrl-C on, -k and -v too [symlink]" { impl symlink; c_tty_foreground_ctrl_c_k; }
+@test "red team 2: --foreground passes a terminal's Ctrl-C on, -k and -v too [/usr/bin/timeout]" { impl coreutils; c_tty_foreground_ctrl_c_k; }
+
+# a command that KILLs itself after the timeout's TERM: 137, an exit
+# (timeout dies of KILL only when it sent one to its group)
+c_self_kill_after_timeout() {
+	run raw_status "${TMO[@]}" 0.2 sh -c 'trap "kill -9 \$\$" TERM; sleep 30 & wait'
+	[ "$output" = 137 ]
+}
+@test "red team 2: a command that KILLs itself on the timeout: exit 137 [piperun]" { impl piperun; c_self_kill_after_timeout; }
+@test "red team 2: a command that KILLs itself on the timeout: exit 137 [symlink]" { impl symlink; c_self_kill_after_timeout; }
+@test "red team 2: a command that KILLs itself on the timeout: exit 137 [/usr/bin/timeout]" { impl coreutils; c_self_kill_after_timeout; }
+
+# a SIGALRM left pending by the process that exec'd timeout still means
+# "time out now" (current coreutils: 143 before the command runs; 9.1
+# and piperun: the command gets the signal, 124)
+c_pending_alrm() {
+	run python3 -c '
+import os, signal, sys
+signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGALRM])
+os.kill(os.getpid(), signal.SIGALRM)
+os.execvp(sys.argv[1], sys.argv[1:] + ["30", "sh", "-c", "sleep 1; echo ran"])' "${TMO[@]}"
+	[ "$status" = 124 ] || [ "$status" = 143 ]
+	[[ $output != *ran* ]]
+}
+@test "red team 2: a SIGALRM pending at start times out [piperun]" { impl piperun; c_pending_alrm; }
+@test "red team 2: a SIGALRM pending at start times out [symlink]" { impl symlink; c_pending_alrm; }
+@test "red team 2: a SIGALRM pending at start times out [/usr/bin/timeout]" { impl coreutils; c_pending_alrm; }
