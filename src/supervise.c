@@ -86,15 +86,28 @@ struct sup_state {
 	double t_start, duration_ms;
 };
 
+static void sup_vsay(const struct sup_state *x, const char *fmt, va_list ap)
+{
+	char *m = xvasprintf(fmt, ap);
+	err_line("%s: %s", x->o->who, m);
+	free(m);
+}
+
 static void sup_say(const struct sup_state *x, const char *fmt, ...) PRINTF(2, 3);
 static void sup_say(const struct sup_state *x, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	char *m = xvasprintf(fmt, ap);
+	sup_vsay(x, fmt, ap);
 	va_end(ap);
-	err_line("%s: %s", x->o->who, m);
-	free(m);
+}
+
+/* "failed to run command 'cmd': why", with coreutils' quoting */
+static void say_cannot_run(const struct sup_state *x, const char *why)
+{
+	char *q = cu_quote(x->o->cmd[0]);
+	sup_say(x, "failed to run command %s: %s", q, why);
+	free(q);
 }
 
 /* timeout -v: "sending signal TERM to command 'sleep'", said while the
@@ -254,10 +267,8 @@ static int sup_fail(const struct sup_state *x, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	char *m = xvasprintf(fmt, ap);
+	sup_vsay(x, fmt, ap);
 	va_end(ap);
-	sup_say(x, "%s", m);
-	free(m);
 	return SUP_CANCELED;
 }
 
@@ -461,9 +472,7 @@ static int sup_run(struct sup_state *x, const char *path)
 	if (proc_spawn(&x->proc, &po, &e) < 0) {
 		if (e.unwatched)
 			return sup_fail(x, "cannot watch the command: %s", strerror(e.err));
-		char *q = cu_quote(o->cmd[0]);
-		sup_say(x, "failed to run command %s: %s", q, strerror(e.err));
-		free(q);
+		say_cannot_run(x, strerror(e.err));
 		return e.step == SPAWN_EXEC ? (e.err == ENOENT ? SUP_ENOENT : SUP_CANNOT_INVOKE)
 					    : SUP_CANCELED;
 	}
@@ -543,10 +552,7 @@ int supervise(const struct sup_opts *o)
 	char *path = x.r->as_execvp && strchr(o->cmd[0], '/')
 		? xstrdup(o->cmd[0]) : spec_path_resolve(o->cmd[0], getenv("PATH"), NULL, &st);
 	if (!path) {
-		char *q = cu_quote(o->cmd[0]);
-		sup_say(&x, "failed to run command %s: %s", q,
-			st == SUP_ENOENT ? "No such file or directory" : "Permission denied");
-		free(q);
+		say_cannot_run(&x, strerror(st == SUP_ENOENT ? ENOENT : EACCES));
 		if (json_fd >= 0)
 			close(json_fd);
 		return st;
