@@ -751,6 +751,14 @@ void contain_fini(struct contain *c)
 			waitid(P_PID, (id_t)si.si_pid, &si, WEXITED);
 		}
 	}
+	for (size_t i = 0; i < c->nspare; i++) {
+		pathfd_close(c->spare[i].dirfd);
+		if (c->run_dirfd >= 0)
+			unlinkat(c->run_dirfd, c->spare[i].name, AT_REMOVEDIR);
+	}
+	free(c->spare);
+	c->spare = NULL;
+	c->nspare = c->spare_cap = 0;
 	if (c->run_dirfd >= 0) {
 		pathfd_close(c->run_dirfd);
 		c->run_dirfd = -1;
@@ -890,30 +898,40 @@ bool contain_signal_own_group(pid_t pgid, int sig)
 	return kill(0, sig) == 0 && others;
 }
 
-int contain_job_prepare(struct contain *c, struct contain_job *cj)
+/* Most empty job cgroups kept for reuse (each holds an O_PATH fd). */
+#define SPARES_MAX 256
+
+int contain_job_prepare(struct contain *c, struct contain_job *cj, bool fresh)
 {
 	cj->shared = false;
 	cj->dirfd = -1;
-	cj->procs_fd = -1;
+	cj->reused = cj->empty = cj->killed = false;
 	cj->slot = 0;
 	if (contain_mode_now(c) != CONTAIN_CGROUP)
 		return -1;
+	pthread_mutex_lock(&c->mtx);
+	if (c->nspare && !fresh) {
+		struct cg_spare *sp = &c->spare[--c->nspare];
+		cj->dirfd = sp->dirfd;
+		memcpy(cj->name, sp->name, sizeof cj->name);
+		cj->reused = true;
+		c->cg_reused++;
+	}
+	pthread_mutex_unlock(&c->mtx);
+	if (cj->reused)
+		return cj->dirfd;
 	snprintf(cj->name, sizeof cj->name, "job%lu", __atomic_add_fetch(&c->seq, 1, __ATOMIC_RELAXED));
 	if (mkdirat(c->run_dirfd, cj->name, 0755) < 0)
 		return -1;
 	cj->dirfd = pathfd_openat(c->run_dirfd, cj->name, O_DIRECTORY);
-	if (cj->dirfd >= 0)
-		cj->procs_fd = cg_open(cj->dirfd, "cgroup.procs", O_WRONLY);
-	if (cj->procs_fd < 0) {
+	if (cj->dirfd < 0) {
 		int e = errno;
-		if (cj->dirfd >= 0)
-			pathfd_close(cj->dirfd);
-		cj->dirfd = -1;
 		unlinkat(c->run_dirfd, cj->name, AT_REMOVEDIR);
 		errno = e;
 		return -1;
 	}
-	return cj->procs_fd;
+	__atomic_add_fetch(&c->cg_created, 1, __ATOMIC_RELAXED);
+	return cj->dirfd;
 }
 
 void contain_fallback(struct contain *c)
@@ -928,10 +946,6 @@ enum contain_mode contain_mode_now(const struct contain *c)
 
 void contain_job_started(struct contain *c, struct contain_job *cj, pid_t pgid)
 {
-	if (cj->procs_fd >= 0) {
-		close(cj->procs_fd);
-		cj->procs_fd = -1;
-	}
 	pthread_mutex_lock(&c->mtx);
 	cj->slot = slot_take(c, pgid);
 	pthread_mutex_unlock(&c->mtx);
@@ -945,10 +959,13 @@ bool contain_job_alive(struct contain *c, struct contain_job *cj, pid_t pgid)
 		char b[256];
 		if (cg_read(cj->dirfd, "cgroup.events", b, sizeof b) > 0) {
 			char *p = strstr(b, "populated ");
-			if (p && p[10] == '0')
+			if (p && p[10] == '0') {
 				/* the cgroup is empty; a process that left it (root
 				 * can) would still be in the group */
-				return !cj->shared && kill_group(pgid, 0) == 0;
+				bool left = !cj->shared && kill_group(pgid, 0) == 0;
+				cj->empty = !left;
+				return left;
+			}
 			if (p)
 				return true;
 		}
@@ -981,6 +998,7 @@ bool contain_job_signal(struct contain *c, struct contain_job *cj, pid_t pgid, i
 		any = n > 0;
 	}
 	if (cj->dirfd >= 0 && sig == SIGKILL) {
+		cj->killed = true;
 		int fd = cg_open(cj->dirfd, "cgroup.kill", O_WRONLY);
 		if (fd >= 0) {
 			any |= write(fd, "1", 1) == 1;
@@ -1026,6 +1044,74 @@ void contain_on_death(struct contain *c, int sig, double grace_s)
 	__atomic_store_n(&c->table->death_set, 1, __ATOMIC_RELEASE);
 }
 
+/* Forget the attempt's guardian slot. */
+static void job_unslot(struct contain *c, struct contain_job *cj)
+{
+	pthread_mutex_lock(&c->mtx);
+	slot_free(c, cj->slot);
+	pthread_mutex_unlock(&c->mtx);
+	cj->slot = 0;
+}
+
+/* Remove the attempt's cgroup; with kill, KILL what is still in it
+ * first (the removal then fails until they are gone: the run's end or
+ * the guardian removes it). */
+static void job_cgroup_drop(struct contain *c, struct contain_job *cj, bool kill)
+{
+	job_unslot(c, cj);
+	if (cj->dirfd < 0)
+		return;
+	if (kill) {
+		int fd = cg_open(cj->dirfd, "cgroup.kill", O_WRONLY);
+		if (fd >= 0) {
+			ssize_t w = write(fd, "1", 1);
+			(void)w;
+			close(fd);
+		}
+	}
+	pathfd_close(cj->dirfd);
+	cj->dirfd = -1;
+	unlinkat(c->run_dirfd, cj->name, AT_REMOVEDIR);
+}
+
+static bool cgroup_unpopulated(int dirfd)
+{
+	char b[256];
+	if (cg_read(dirfd, "cgroup.events", b, sizeof b) <= 0)
+		return false;
+	char *p = strstr(b, "populated ");
+	return p && p[10] == '0';
+}
+
+void contain_job_end(struct contain *c, struct contain_job *cj)
+{
+	if (cj->dirfd < 0 || cj->killed || !(cj->empty || cgroup_unpopulated(cj->dirfd))) {
+		/* something is still in it, or was killed: never reused */
+		job_cgroup_drop(c, cj, true);
+		return;
+	}
+	job_unslot(c, cj);
+	bool kept = false;
+	pthread_mutex_lock(&c->mtx);
+	if (c->nspare < SPARES_MAX) {
+		xgrow(&c->spare, &c->spare_cap, c->nspare + 1, sizeof *c->spare);
+		c->spare[c->nspare].dirfd = cj->dirfd;
+		memcpy(c->spare[c->nspare].name, cj->name, sizeof cj->name);
+		c->nspare++;
+		kept = true;
+	}
+	pthread_mutex_unlock(&c->mtx);
+	if (kept)
+		cj->dirfd = -1;
+	else
+		job_cgroup_drop(c, cj, false);
+}
+
+void contain_job_discard(struct contain *c, struct contain_job *cj)
+{
+	job_cgroup_drop(c, cj, false);
+}
+
 void contain_job_release(struct contain *c, struct contain_job *cj)
 {
 	/* from now on the guardian leaves everything alone, even if the
@@ -1064,24 +1150,9 @@ void contain_job_release(struct contain *c, struct contain_job *cj)
 			pathfd_close(dfd);
 		free(up);
 	}
-	contain_job_end(c, cj);
-}
-
-void contain_job_end(struct contain *c, struct contain_job *cj)
-{
-	pthread_mutex_lock(&c->mtx);
-	slot_free(c, cj->slot);
-	pthread_mutex_unlock(&c->mtx);
-	cj->slot = 0;
-	if (cj->procs_fd >= 0) {
-		close(cj->procs_fd);
-		cj->procs_fd = -1;
-	}
-	if (cj->dirfd >= 0) {
-		pathfd_close(cj->dirfd);
-		cj->dirfd = -1;
-		unlinkat(c->run_dirfd, cj->name, AT_REMOVEDIR);
-	}
+	/* cgroups below it (a nested piperun's) stay: removed if it can
+	 * be, never killed, never reused */
+	job_cgroup_drop(c, cj, false);
 }
 
 void escaped_free(struct escaped *list, size_t n)

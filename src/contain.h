@@ -52,6 +52,12 @@ struct escaped {
 
 struct guard_table;
 
+/* An empty job cgroup kept for the next attempt (contain_job_end). */
+struct cg_spare {
+	int dirfd;
+	char name[24];
+};
+
 struct contain {
 	enum contain_mode mode;
 	int run_dirfd;             /* the run's cgroup directory */
@@ -65,16 +71,26 @@ struct contain {
 				      its own keeps what it started) */
 	struct escaped *orphans;   /* process-group mode: run-level list */
 	size_t norphans, orphans_cap;
-	pthread_mutex_t mtx;       /* seq, the guard table's free slots (thread mode) */
+	struct cg_spare *spare;    /* empty job cgroups, to reuse */
+	size_t nspare, spare_cap;
+	unsigned long cg_created;  /* job cgroups made (mkdir) */
+	unsigned long cg_reused;   /* attempts started in a spare one */
+	pthread_mutex_t mtx;       /* seq, the guard table's free slots, the
+				      spares and counts (thread mode) */
 };
 
 struct contain_job {
 	bool shared;               /* its process group is piperun's own
 				      (PROC_GROUP_SHARED): set after
 				      contain_job_prepare */
-	int dirfd;                 /* the attempt's cgroup, -1 if none */
-	char name[48];
-	int procs_fd;              /* cgroup.procs, until the child joined */
+	int dirfd;                 /* the attempt's cgroup (O_PATH), -1 if none */
+	char name[24];
+	bool reused;               /* dirfd came from the spares */
+	bool empty;                /* seen unpopulated, its group gone: it
+				      may go back to the spares */
+	bool killed;               /* it had a cgroup.kill: never reused
+				      (some kernels SIGKILL every child
+				      cloned into such a cgroup, spawn.c) */
 	size_t slot;               /* guardian table slot + 1, 0 if none */
 };
 
@@ -97,10 +113,12 @@ const char *contain_mode_name(enum contain_mode m);
  * signal, for the whole tree). */
 void contain_on_death(struct contain *c, int sig, double grace_s);
 
-/* Before spawning an attempt: its cgroup (cgroup mode).  Returns the fd
- * of its cgroup.procs for spawn_opts.cgroup_procs_fd, or -1 (no cgroup;
- * errno set if one could not be made: EMFILE etc.). */
-int contain_job_prepare(struct contain *c, struct contain_job *cj);
+/* Before spawning an attempt: its cgroup (cgroup mode), an empty one
+ * that an earlier attempt left (counted reused) or a new one (counted
+ * created).  Returns its directory fd for spawn_opts.cgroup_fd, or -1
+ * (no cgroup; errno set if one could not be made: EMFILE etc.).  With
+ * fresh, never a reused one. */
+int contain_job_prepare(struct contain *c, struct contain_job *cj, bool fresh);
 /* cgroups exist but cannot take our processes (odd delegation,
  * spawn's SPAWN_CGROUP): the rest of the run uses process groups.  Safe
  * from any thread. */
@@ -122,8 +140,13 @@ bool contain_job_signal(struct contain *c, struct contain_job *cj, pid_t pgid, i
  * new ones to *list (pids already there are skipped). */
 void contain_job_escaped(struct contain_job *cj, pid_t pgid, struct escaped **list,
 			 size_t *n, size_t *cap);
-/* The attempt is over: forget it, remove its cgroup. */
+/* The attempt is over: forget it.  Its cgroup goes back to the spares
+ * when it was seen empty (contain_job_alive) or is empty now; one that
+ * still holds a process is killed (cgroup.kill) and removed, never
+ * reused.  With discard, removed even when empty (it could not take a
+ * process). */
 void contain_job_end(struct contain *c, struct contain_job *cj);
+void contain_job_discard(struct contain *c, struct contain_job *cj);
 /* The attempt is over but what it left running stays, no longer the
  * run's: moved out of its cgroup (to the cgroup piperun started in),
  * dropped from the guardian's table, the cgroup removed (cgroups below

@@ -11,39 +11,55 @@
 #include <signal.h>
 #include <unistd.h>
 
+/* The attempt's cgroup (cgroup mode; fresh: never a reused one) into
+ * so->cgroup_fd, or -1 with errno. */
+static int local_cgroup(struct proc *p, struct spawn_opts *so, bool fresh)
+{
+	so->cgroup_fd = contain_job_prepare(p->contain, &p->cj, fresh);
+	p->cj.shared = p->group == PROC_GROUP_SHARED;
+	return so->cgroup_fd;
+}
+
 /* spawn_start in the attempt's cgroup, or its process group when the
  * cgroup cannot take it. */
 static int local_start(struct proc *p, struct spawn_opts *so, bool short_in_group,
 		       struct proc_error *e)
 {
 	struct spawn_error se;
-	so->cgroup_procs_fd = -1;
-	if (p->contain) {
-		so->cgroup_procs_fd = contain_job_prepare(p->contain, &p->cj);
-		p->cj.shared = p->group == PROC_GROUP_SHARED;
-		if (so->cgroup_procs_fd < 0 && contain_mode_now(p->contain) == CONTAIN_CGROUP &&
-		    proc_err_short(errno) && !short_in_group) {
-			e->step = SPAWN_CLONE;
-			e->err = errno;
-			contain_job_end(p->contain, &p->cj);
-			return -1;
-		}
+	so->cgroup_fd = -1;
+	if (p->contain && local_cgroup(p, so, false) < 0 &&
+	    contain_mode_now(p->contain) == CONTAIN_CGROUP &&
+	    proc_err_short(errno) && !short_in_group) {
+		e->step = SPAWN_CLONE;
+		e->err = errno;
+		contain_job_end(p->contain, &p->cj);
+		return -1;
 	}
 	int rc = spawn_start(so, &p->pid, &p->pidfd, &se);
+	if (rc < 0 && se.step == SPAWN_CGROUP && p->cj.reused) {
+		/* a reused cgroup that cannot take a process (what its last
+		 * job left below it, say): dropped, and a new one tried */
+		contain_job_discard(p->contain, &p->cj);
+		if (local_cgroup(p, so, true) >= 0)
+			rc = spawn_start(so, &p->pid, &p->pidfd, &se);
+		else
+			se = (struct spawn_error){ proc_err_short(errno) ? SPAWN_CLONE : SPAWN_CGROUP,
+						   errno };
+	}
 	if (rc < 0 && se.step == SPAWN_CLONE && proc_err_short(se.err) && short_in_group &&
-	    so->cgroup_procs_fd >= 0) {
-		/* no fd left for the pidfd: the cgroup's two give it one;
-		 * the command goes on in its process group alone */
-		contain_job_end(p->contain, &p->cj);
-		so->cgroup_procs_fd = -1;
+	    so->cgroup_fd >= 0) {
+		/* no fd left for the pidfd: the cgroup's gives it one; the
+		 * command goes on in its process group alone */
+		contain_job_discard(p->contain, &p->cj);
+		so->cgroup_fd = -1;
 		rc = spawn_start(so, &p->pid, &p->pidfd, &se);
 	}
 	if (rc < 0 && se.step == SPAWN_CGROUP && p->contain) {
 		/* cgroups exist but cannot take our processes (odd
 		 * delegation): the rest of the run uses process groups */
-		contain_job_end(p->contain, &p->cj);
+		contain_job_discard(p->contain, &p->cj);
 		contain_fallback(p->contain);
-		so->cgroup_procs_fd = -1;
+		so->cgroup_fd = -1;
 		rc = spawn_start(so, &p->pid, &p->pidfd, &se);
 	}
 	if (rc < 0) {
@@ -55,7 +71,7 @@ static int local_start(struct proc *p, struct spawn_opts *so, bool short_in_grou
 		e->err = se.err;
 		return -1;
 	}
-	p->in_cgroup = so->cgroup_procs_fd >= 0;
+	p->in_cgroup = so->cgroup_fd >= 0;
 	p->pgid = p->group == PROC_GROUP_OWN ? p->pid
 		: p->group == PROC_GROUP_SHARED ? getpgrp() : 0;
 	if (p->contain)

@@ -65,7 +65,7 @@ void proc_init(struct proc *p)
 {
 	memset(p, 0, sizeof *p);
 	p->pidfd = -1;
-	p->cj.dirfd = p->cj.procs_fd = -1;
+	p->cj.dirfd = -1;
 	p->status.exit_code = -1;
 }
 

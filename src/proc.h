@@ -153,7 +153,7 @@ const struct proc_executor *proc_executor_at(size_t i);
 struct proc_opts {
 	/* what to run: path, argv, envp, cwd, nice, umask, rlimits,
 	 * pass_fds, block_signals, default_tty_signals (fd, extra_fds,
-	 * pgid and cgroup_procs_fd are proc_spawn's) */
+	 * pgid and cgroup_fd are proc_spawn's) */
 	struct spawn_opts spawn;
 	struct proc_stdio *stdio;  /* nstdio slots, updated (PIPE_*) */
 	int nstdio;

@@ -372,6 +372,11 @@ static void report_tail(struct jw *w, const struct run_result *res, bool counts)
 		all[k] = res->jobs[k].spec;
 	report_escaped(w, res->orphans, res->norphans, all, res->njobs);
 	free(all);
+	jw_key(w, "job_cgroups");
+	jw_obj(w, true);
+	jw_kint(w, "created", (long)res->cgroups_created);
+	jw_kint(w, "reused", (long)res->cgroups_reused);
+	jw_obj_end(w);
 	report_runner(w, res);
 }
 

@@ -1074,6 +1074,8 @@ static void runner_finish(struct runner *r)
 	loop_del(r->env.loop, &r->w_out);
 	close(r->env.devnull);
 	loop_free(r->env.loop);
+	res->cgroups_created = r->contain.cg_created;
+	res->cgroups_reused = r->contain.cg_reused;
 	contain_fini(&r->contain);
 	res->orphans = r->contain.orphans;
 	res->norphans = r->contain.norphans;

@@ -63,6 +63,8 @@ struct run_result {
 	size_t counts[ST__COUNT];
 	int fds_start, fds_end;  /* the runner's open fds before and after */
 	enum contain_mode containment;
+	unsigned long cgroups_created;   /* job cgroups made, and attempts */
+	unsigned long cgroups_reused;    /* started in a reused one */
 	bool output_failed;  /* on_done or out_fd said results cannot be written */
 	struct escaped *orphans; /* process-group mode: adopted and stopped */
 	size_t norphans;

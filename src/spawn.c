@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* spawn.c - clone(CLONE_VM|CLONE_VFORK|CLONE_PIDFD) + execve; see spawn.h. */
+/* spawn.c - clone3/clone(CLONE_VM|CLONE_VFORK|CLONE_PIDFD) + execve; see
+ * spawn.h. */
 #include "config.h"
 #include "spawn.h"
 #include "signals.h"
@@ -156,8 +157,11 @@ static long close_but(unsigned int lo, unsigned int hi, int keep)
 struct child_args {
 	const struct spawn_opts *o;
 	int self;                    /* exec this fd (see self_exe_fd), or -1 */
+	int procs_fd;                /* cgroup.procs to join, or -1 (none, or
+					CLONE_INTO_CGROUP put us there) */
 	pid_t parent;
 	volatile struct spawn_error *e;
+	volatile int reached;        /* the child got as far as execve */
 };
 
 /* The kernel's struct sigaction, for rt_sigaction without libc (only
@@ -191,10 +195,10 @@ static int child_main(void *arg)
 	long r = 0;
 
 #define SYS(...) do { r = syscall(__VA_ARGS__); if (r < 0) goto fail; } while (0)
-	if (o->cgroup_procs_fd >= 0) {
+	if (a->procs_fd >= 0) {
 		/* "0" moves the writing process itself */
 		step = SPAWN_CGROUP;
-		r = syscall(SYS_write, o->cgroup_procs_fd, "0", 1);
+		r = syscall(SYS_write, a->procs_fd, "0", 1);
 		if (r != 1) {
 			if (r >= 0)
 				errno = EIO;
@@ -307,6 +311,7 @@ static int child_main(void *arg)
 	if (!o->block_signals)
 		syscall(SYS_rt_sigprocmask, SIG_SETMASK, &orig_mask, NULL, 8);
 	step = SPAWN_EXEC;
+	a->reached = 1;
 	char selfpath[32];
 	syscall(SYS_execve, self >= 0 ? fd_path(selfpath, self) : o->path, o->argv,
 		o->envp ? o->envp : environ);
@@ -346,6 +351,144 @@ static clone_fn libc_clone(void)
  * child execs, so a thread never has two children on its stack at once. */
 static _Thread_local char *child_stack;
 
+#if defined(__x86_64__) && defined(SYS_clone3)
+/* The kernel's struct clone_args (linux/sched.h, v2: with cgroup). */
+struct clone3_args {
+	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal;
+	uint64_t stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+#define CLONE3_INTO_CGROUP 0x200000000ULL
+
+/* clone3 starting fn(arg) on the args' stack, as glibc's clone3.S does:
+ * the child comes back from the system call on its new stack with every
+ * register but rax, rcx and r11 as the parent's, so fn and arg travel in
+ * r12/r13; it calls fn and exits with its value (fn execs or exits
+ * itself).  The libc wrapper is internal to glibc, and a raw syscall()
+ * cannot be used: the child would return into the parent's frames on a
+ * stack of its own.  Returns the child's pid or -errno. */
+__attribute__((no_sanitize("address", "undefined", "thread")))
+static long clone3_start(struct clone3_args *ca, int (*fn)(void *), void *arg)
+{
+	long ret;
+	register int (*r12)(void *) __asm__("r12") = fn;
+	register void *r13 __asm__("r13") = arg;
+	__asm__ volatile(
+		"syscall\n\t"
+		"test %%rax, %%rax\n\t"
+		"jnz 1f\n\t"
+		"xor %%ebp, %%ebp\n\t"
+		"mov %%r13, %%rdi\n\t"
+		"call *%%r12\n\t"
+		"mov %%eax, %%edi\n\t"
+		"mov $231, %%eax\n\t"          /* exit_group */
+		"syscall\n\t"
+		"hlt\n"
+		"1:"
+		: "=a"(ret)
+		: "0"((long)SYS_clone3), "D"(ca), "S"(sizeof *ca), "r"(r12), "r"(r13)
+		: "rcx", "r11", "memory", "cc");
+	return ret;
+}
+
+/* 1 usable, 0 not yet known, -1 not in this kernel (before 5.7). */
+static int clone3_ok;
+
+/* The child starts in the cgroup behind cgfd: no migration, no
+ * cgroup.procs.  Returns the pid, or -1 with errno; ENOSYS when the
+ * kernel cannot (the caller falls back to clone + cgroup.procs). */
+static pid_t clone_into(int cgfd, struct child_args *a, int *pidfd)
+{
+	if (__atomic_load_n(&clone3_ok, __ATOMIC_RELAXED) < 0) {
+		errno = ENOSYS;
+		return -1;
+	}
+	struct clone3_args ca = {
+		.flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | CLONE3_INTO_CGROUP,
+		.pidfd = (uint64_t)(uintptr_t)pidfd,
+		.exit_signal = SIGCHLD,
+		.stack = (uint64_t)(uintptr_t)child_stack,
+		.stack_size = CHILD_STACK,
+		.cgroup = (uint64_t)cgfd,
+	};
+	long r = clone3_start(&ca, child_main, a);
+	if (r >= 0 && !a->reached && a->e->step == SPAWN_OK) {
+		/* killed before it ran a single instruction: kernels that
+		 * take the kill_seq of the parent's cgroup and compare it
+		 * with the target's (Linux 6.14 to at least 6.18) SIGKILL
+		 * every child cloned into a cgroup when either of them was
+		 * ever cgroup.kill'ed.  From now on: clone + cgroup.procs */
+		siginfo_t si;
+		while (waitid(P_PIDFD, (id_t)*pidfd, &si, WEXITED) < 0 && errno == EINTR)
+			;
+		close(*pidfd);
+		*pidfd = -1;
+		r = -ENOSYS;
+	}
+	if (r >= 0) {
+		__atomic_store_n(&clone3_ok, 1, __ATOMIC_RELAXED);
+		return (pid_t)r;
+	}
+	/* ENOSYS: no clone3 (< 5.3), or killed at birth (above); E2BIG:
+	 * args without cgroup (< 5.7); EINVAL before the first success:
+	 * the flag unknown */
+	if (r == -ENOSYS || r == -E2BIG ||
+	    (r == -EINVAL && !__atomic_load_n(&clone3_ok, __ATOMIC_RELAXED))) {
+		__atomic_store_n(&clone3_ok, -1, __ATOMIC_RELAXED);
+		r = -ENOSYS;
+	}
+	errno = (int)-r;
+	return -1;
+}
+#else
+static pid_t clone_into(int cgfd, struct child_args *a, int *pidfd)
+{
+	(void)cgfd, (void)a, (void)pidfd;
+	errno = ENOSYS;
+	return -1;
+}
+#endif
+
+static bool short_of(int err)
+{
+	return err == EMFILE || err == ENFILE || err == ENOMEM || err == EAGAIN;
+}
+
+/* Clone the child: straight into o->cgroup_fd where the kernel can,
+ * else with clone and the child's own write to cgroup.procs. */
+static pid_t clone_child(const struct spawn_opts *o, struct child_args *a, int *fd,
+			 struct spawn_error *err)
+{
+	pid_t p = -1;
+	if (o->cgroup_fd >= 0) {
+		p = clone_into(o->cgroup_fd, a, fd);
+		if (p >= 0 || errno != ENOSYS) {
+			if (p < 0) {
+				/* the cgroup cannot take it (EBUSY, EOPNOTSUPP,
+				 * EACCES, ENODEV: removed), or we are short */
+				err->err = errno;
+				err->step = short_of(errno) ? SPAWN_CLONE : SPAWN_CGROUP;
+			}
+			return p;
+		}
+		a->procs_fd = openat(o->cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+		if (a->procs_fd < 0) {
+			err->err = errno;
+			err->step = short_of(errno) ? SPAWN_CLONE : SPAWN_CGROUP;
+			return -1;
+		}
+	}
+	p = libc_clone()(child_main, child_stack + CHILD_STACK,
+			 CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, a, (pid_t *)fd);
+	int e = errno;
+	if (a->procs_fd >= 0)
+		close(a->procs_fd);
+	if (p < 0) {
+		err->step = SPAWN_CLONE;
+		err->err = e;
+	}
+	return p;
+}
+
 int spawn_start(const struct spawn_opts *o, pid_t *pid, int *pidfd,
 		struct spawn_error *err)
 {
@@ -361,22 +504,16 @@ int spawn_start(const struct spawn_opts *o, pid_t *pid, int *pidfd,
 		child_stack = s;
 	}
 	struct child_args a = { .o = o, .parent = getpid(), .e = &e,
-				.self = self_exe_fd(o->path) };
+				.self = self_exe_fd(o->path), .procs_fd = -1 };
 	sigset_t all, old;
 	sigfillset(&all);
 	/* No signal may run in the child while it shares our memory. */
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	int fd = -1;
-	pid_t p = libc_clone()(child_main, child_stack + CHILD_STACK,
-			CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &a,
-			(pid_t *)&fd);
-	int clone_errno = errno;
+	pid_t p = clone_child(o, &a, &fd, err);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (p < 0) {
-		err->step = SPAWN_CLONE;
-		err->err = clone_errno;
+	if (p < 0)
 		return -1;
-	}
 	if (e.step != SPAWN_OK) {
 		/* The child has _exit'ed already (vfork semantics): reap it. */
 		siginfo_t si;

@@ -4,7 +4,11 @@
  * A child is started with clone(CLONE_VM | CLONE_VFORK | CLONE_PIDFD), the
  * technique glibc's posix_spawn uses: no page tables are copied (cheap even
  * when the runner is large), the parent sleeps until the child has exec'd
- * or failed, and the kernel hands back a pidfd.  posix_spawn itself cannot
+ * or failed, and the kernel hands back a pidfd.  A child that goes into a
+ * cgroup is started with clone3 and CLONE_INTO_CGROUP (Linux 5.7): born
+ * there, it never migrates (a migration takes the cgroup threadgroup lock,
+ * and was a third of a short job's cost); older kernels get clone and the
+ * child's own write to cgroup.procs.  posix_spawn itself cannot
  * set PDEATHSIG, close inherited fds, restore rlimits or join a cgroup,
  * which is why this module exists.  Between clone and exec the child makes
  * only async-signal-safe system calls.
@@ -66,7 +70,11 @@ struct spawn_opts {
 	size_t npass_fds;
 	pid_t pgid;                /* 0: the child leads a new process group;
 				      -1: it stays in the runner's */
-	int cgroup_procs_fd;       /* -1, or cgroup.procs to join before exec */
+	int cgroup_fd;             /* -1, or the cgroup (a directory; O_PATH
+				      will do) the child starts in: clone3's
+				      CLONE_INTO_CGROUP, or where the kernel
+				      lacks it, a write of the child to its
+				      cgroup.procs before exec */
 	bool block_signals;        /* the child starts with every signal blocked
 				      (a pipeline host, until it is ready) */
 	bool default_tty_signals;  /* SIGTTIN/SIGTTOU to SIG_DFL (exec, like

@@ -224,3 +224,63 @@ EOF
 	gone "$m" || { echo "left: $(procs_with "$m")"; return 1; }
 	cgroup_gone "$pid"
 }
+
+# Each short job prints its cgroup and the command line of every other
+# process in it: a job started in a reused cgroup that still held the
+# previous job's leftover would list it.
+@test "cgroup mode: a reused job cgroup never holds a process of an earlier job; reuse is counted" {
+	m=$(marker)
+	cat > "$BATS_TEST_TMPDIR/look.sh" <<'EOS'
+mnt=$(awk '$0 ~ / - cgroup2 / {print $5; exit}' /proc/self/mountinfo)
+cg=$(sed -n 's/^0:://p' /proc/self/cgroup)
+echo "cgroup ${cg##*/}"
+for p in $(cat "$mnt$cg/cgroup.procs"); do
+	[ "$p" = $$ ] && continue
+	a=$(tr '\0' ' ' < /proc/$p/cmdline 2>/dev/null) || continue
+	echo "other $a"
+done
+EOS
+	f=$(spec <<EOF
+{"jobs": [
+ {"name": "left", "kill_after": 1,
+  "shell": "setsid sh -c 'trap \"\" TERM; sleep 300; : $m' & sleep 0.2; echo bye"},
+ {"name": "a", "run": ["sh", "$BATS_TEST_TMPDIR/look.sh"], "repeat": 60},
+ {"name": "b", "run": ["sh", "$BATS_TEST_TMPDIR/look.sh"], "repeat": 30, "after": ["left"]}
+]}
+EOF
+)
+	PIPERUN_CONTAINMENT=cgroup pr run -j 4 "$f"
+	assert_success
+	[ "$(jqo '.containment')" = cgroup ]
+	# the leftover ignored TERM: it took the KILL, and was listed
+	[ "$(jqo '.jobs[0].termination | map(.signal) | join(",")')" = SIGTERM,SIGKILL ]
+	[ "$(jqo '[.jobs[0].escaped[] | select(.argv == "sleep 300")] | length')" = 1 ]
+	# every other job saw only itself (and what it ran) in its cgroup
+	[ "$(jqo '[.jobs[1:][] | .stdout | split("\n")[] | select(startswith("other ")) |
+		select(test("^other (sh .*look.sh|tr|cat|awk|sed) ") | not)] | length')" = 0 ] ||
+		{ jqo '[.jobs[1:][] | .stdout]'; return 1; }
+	[ "$(jqo '[.jobs[1:][] | select(.stdout | startswith("cgroup job"))] | length')" = 90 ]
+	# cgroups were reused; every attempt is counted once
+	[ "$(jqo '.job_cgroups.reused')" -gt 0 ]
+	[ "$(jqo '.job_cgroups.created + .job_cgroups.reused')" = 91 ]
+	[ -z "$(procs_with "$m")" ]
+}
+
+# Linux 6.14-6.18 compare the kill_seq of the parent's cgroup with the
+# target's on clone3(CLONE_INTO_CGROUP) and SIGKILL the child when they
+# differ: under a runner whose cgroup once had a cgroup.kill, every job
+# would die at birth.  spawn.c notices and falls back to cgroup.procs.
+@test "cgroup mode: jobs run when piperun's own cgroup once had a cgroup.kill" {
+	d=$(cgroup_parent)
+	[ -n "$d" ]
+	d="$d/piperun-test-killed-$$-$BATS_TEST_NUMBER"
+	mkdir "$d"
+	echo 1 > "$d/cgroup.kill"
+	f=$(spec <<<'{"jobs": [{"run": ["echo", "hi"], "repeat": 5}]}')
+	PIPERUN_CONTAINMENT=cgroup run --separate-stderr sh -c 'echo $$ > "$1/cgroup.procs" && exec "$2" run "$3"' sh "$d" "$PIPERUN" "$f"
+	for i in $(seq 40); do rmdir "$d" 2>/dev/null && break; sleep 0.05; done
+	[ ! -e "$d" ]
+	assert_success
+	[ "$(jqo '.containment')" = cgroup ]
+	[ "$(jqo '[.jobs[] | select(.status == "ok" and .stdout == "hi\n" and .containment == "cgroup")] | length')" = 5 ]
+}

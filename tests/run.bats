@@ -188,7 +188,7 @@ load helper
 ]}
 EOF
 )
-	strip='del(.started_at, .duration_ms, .mode, .max_parallel, .runner) | .jobs[] |= (del(.started_ms, .duration_ms) | .stages[] |= del(.pid, .user_ms, .sys_ms, .maxrss_kb))'
+	strip='del(.started_at, .duration_ms, .mode, .max_parallel, .job_cgroups, .runner) | .jobs[] |= (del(.started_ms, .duration_ms) | .stages[] |= del(.pid, .user_ms, .sys_ms, .maxrss_kb))'
 	pr run --mode serial "$f"
 	assert_failure 1
 	serial=$(jq -S "$strip" <<<"$output")
