@@ -155,7 +155,8 @@ def fig(config, metric, label=None, claim=None):
     return {"label": label or config, "value": MEDIANS[key], "unit": UNITS[key],
             "rss_mb": None if "rss" in metric else MEDIANS.get(f"{config}_peak_rss"),
             "containment": MEDIANS.get(f"{config}_containment"), "claim": claim,
-            "cgroups": MEDIANS.get(f"{config}_cgroups")}
+            "cgroups": MEDIANS.get(f"{config}_cgroups"),
+            "wall": None if metric == "wall" else MEDIANS.get(f"{config}_wall")}
 
 
 def rss_metric(r):
