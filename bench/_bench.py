@@ -156,7 +156,7 @@ def fig(config, metric, label=None, claim=None):
             "rss_mb": None if "rss" in metric else MEDIANS.get(f"{config}_peak_rss"),
             "containment": MEDIANS.get(f"{config}_containment"), "claim": claim,
             "cgroups": MEDIANS.get(f"{config}_cgroups"),
-            "wall": None if metric == "wall" else MEDIANS.get(f"{config}_wall")}
+            "wall": None if metric == "wall" or "rss" in metric else MEDIANS.get(f"{config}_wall")}
 
 
 def rss_metric(r):

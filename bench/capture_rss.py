@@ -52,13 +52,13 @@ def main():
     emit("piperun_containment", modes, "mode")
     b = emit("python_communicate_peak_rss", py_rss, "MiB")
     emit("python_communicate_wall", py_walls, "s")
-    print(f"# streams: {2 * SIZE / 2**20:.0f} MiB in all; piperun keeps beyond 64 KiB in a temp file")
+    print(f"# streams: {2 * SIZE / 2**20:.0f} MiB in all; piperun keeps beyond 64 KiB "
+          f"in a temp file")
+    mib = f"{SIZE / 2**20:g} MiB"
     ratio("python_rss_over_piperun_rss", b, a, "Python communicate() peak RSS / piperun's "
-          "(higher is better)", workload=f"{SIZE / 2**20:g} MiB on stdout + {SIZE / 2**20:g} MiB on "
-          "stderr, captured: peak RSS", piperun=fig("piperun", "peak_rss", "runner VmHWM",
-                                                  claim="cgroup"),
+          "(higher is better)", workload=f"{mib} on stdout + {mib} on stderr, captured: peak RSS",
+          piperun=fig("piperun", "peak_rss", "runner VmHWM", claim="cgroup"),
           peers=[("python", fig("python_communicate", "peak_rss", "run(capture_output=True)"))])
-
 
 if __name__ == "__main__":
     main()

@@ -137,7 +137,8 @@ def main():
         dt, r = timed(["python3", "-c", PY_SLEEP])
         return {"wall": (dt, "s"), **rss_metric(r)}
 
-    m = round_robin([("piperun_async_10k_sleep", piperun_sleep), ("python_asyncio_10k_sleep", py_sleep)])
+    m = round_robin([("piperun_async_10k_sleep", piperun_sleep),
+                     ("python_asyncio_10k_sleep", py_sleep)])
     work = "10,000 async sleeps of 0.1 s"
     py = [("python", fig("python_asyncio_10k_sleep", "wall", "asyncio.gather"))]
     goal("piperun_async_10k_sleep_wall", m["piperun_async_10k_sleep_wall"], "s",
