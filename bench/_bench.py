@@ -170,7 +170,8 @@ def record_metrics(run):
     reused), as string metrics for round_robin (the table's notes)."""
     m = {"containment": (run["containment"], "mode"),
          "max_parallel": (str(run["max_parallel"]), "jobs")}
-    cg = {k: v for k, v in run.items() if "cgroup" in k}
+    cg = {k: v for part in (run, run.get("runner") or {}) for k, v in part.items()
+          if "cgroup" in k}
     if cg:
         m["cgroups"] = (json.dumps(cg, sort_keys=True), "record")
     return m
