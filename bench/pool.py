@@ -18,7 +18,7 @@ import subprocess
 import tempfile
 import time
 
-from _bench import RUNS, anchor_tool, piperun_bin, ratio, round_robin, timed
+from _bench import RUNS, anchor_tool, fig, goal, piperun_bin, ratio, round_robin, rss_metric, timed
 
 PAIRS = [(19633090, 22659730), (20306770, 38141720), (15516450, 22296200),
          (20390450, 20208020), (18237120, 19249280), (22931290, 10204910),
@@ -66,8 +66,6 @@ import asyncio
 async def main():
     await asyncio.gather(*(asyncio.sleep(0.1) for _ in range(10000)))
 asyncio.run(main())
-for l in open("/proc/self/status"):
-    if l.startswith("VmHWM:"): print(int(l.split()[1]))
 '''
 
 
@@ -91,8 +89,8 @@ def main():
 
     def wall(cmd):
         def f():
-            dt, _ = timed(cmd)
-            return {"wall": (dt, "s")}
+            dt, r = timed(cmd)
+            return {"wall": (dt, "s"), **rss_metric(r)}
         return f
 
     def pool(mode, items, extra=()):
@@ -108,41 +106,60 @@ def main():
         ("python_serial", wall(["python3", "-c", PY_GCD, "serial"])),
         ("python_ppe2", wall(["python3", "-c", PY_GCD, "ppe"])),
     ])
+    w = "wall"
+    gcd = "gcd of the 10 seed pairs"
+    serial = fig("piperun_serial", w, "pool serial")
     ratio("piperun_serial_vs_c", m["piperun_serial_wall"], m["c_serial_wall"],
-          "gcd 10 pairs serial, wall (whole command)", "<= 1.1")
+          "piperun wall / C wall, whole commands (lower is better)", "<= 1.1",
+          workload=f"{gcd}, serial", piperun=serial,
+          peers=[("C", fig("c_serial", w, "cpu_naive serial"))])
     ratio("python_serial_vs_piperun_serial", m["python_serial_wall"], m["piperun_serial_wall"],
-          "how many times faster than Python serial", ">= 10")
+          "Python wall / piperun wall: times faster than Python serial", ">= 10",
+          workload=f"{gcd}, serial", piperun=serial,
+          peers=[("python", fig("python_serial", w, "serial"))])
     for mode in ("thread2", "process2"):
+        pf = fig(f"piperun_{mode}", w, f"pool {mode[:-1]} -j 2")
         ratio(f"speedup_{mode}", m["piperun_serial_wall"], m[f"piperun_{mode}_wall"],
-              f"{mode} over serial", ">= 1.8")
+              f"serial wall / {mode} wall", ">= 1.8", workload=f"{gcd}, 2 workers",
+              piperun=pf, peers=[("C", fig("c_pthreads2", w, "cpu_naive 2 pthreads")),
+                                 ("other", serial)])
         ratio(f"python_ppe2_vs_piperun_{mode}", m["python_ppe2_wall"], m[f"piperun_{mode}_wall"],
-              "how many times faster than Python ProcessPoolExecutor(2)", ">= 10")
+              "Python wall / piperun wall: times faster than ProcessPoolExecutor(2)", ">= 10",
+              workload=f"{gcd}, 2 workers", piperun=pf,
+              peers=[("python", fig("python_ppe2", w, "ProcessPoolExecutor(2)"))])
 
     def piperun_sleep():
-        dt, r = timed(["/usr/bin/time", "-f", "%M", pr, "pool", "--task", "sleep", "--mode", "async",
-                       "-o", "none", "--items", sleeps])
-        return {"wall": (dt, "s"), "peak_rss": (int(r.stderr.split()[-1]) / 1024, "MiB")}
+        dt, r = timed([pr, "pool", "--task", "sleep", "--mode", "async", "-o", "none",
+                       "--items", sleeps])
+        return {"wall": (dt, "s"), **rss_metric(r)}
 
     def py_sleep():
         dt, r = timed(["python3", "-c", PY_SLEEP])
-        return {"wall": (dt, "s"), "peak_rss": (int(r.stdout) / 1024, "MiB")}
+        return {"wall": (dt, "s"), **rss_metric(r)}
 
-    m = round_robin([("piperun_async_10k_sleep", piperun_sleep), ("python_asyncio_10k_sleep", py_sleep)])
-    print(f"ratio piperun_async_10k_sleep: {m['piperun_async_10k_sleep_wall']:.3f} s, "
-          f"{m['piperun_async_10k_sleep_peak_rss']:.1f} MiB  # targets <= 0.2 s, <= 10 MB; "
-          f"Python asyncio here {m['python_asyncio_10k_sleep_wall']:.3f} s, "
-          f"{m['python_asyncio_10k_sleep_peak_rss']:.1f} MiB")
+    m = round_robin([("piperun_async_10k_sleep", piperun_sleep),
+                     ("python_asyncio_10k_sleep", py_sleep)])
+    work = "10,000 async sleeps of 0.1 s"
+    py = [("python", fig("python_asyncio_10k_sleep", "wall", "asyncio.gather"))]
+    goal("piperun_async_10k_sleep_wall", m["piperun_async_10k_sleep_wall"], "s",
+         "pool --mode async wall", "<= 0.2", workload=work, peers=py,
+         piperun=fig("piperun_async_10k_sleep", "wall", "pool async"))
+    goal("piperun_async_10k_sleep_rss", m["piperun_async_10k_sleep_peak_rss"], "MiB",
+         "pool --mode async peak RSS (goal 10 MB)", f"<= {10 / 1.048576:.2f}", workload=work,
+         piperun=fig("piperun_async_10k_sleep", "peak_rss", "pool async"),
+         peers=[("python", fig("python_asyncio_10k_sleep", "peak_rss", "asyncio.gather"))])
 
     def tiny_rate(mode):
         def f():
             dt, r = timed([pr, "pool", "--task", "gcd", "--mode", mode, "-j", "2", "-o", "summary",
                            "--items", tiny])
+            rss = rss_metric(r)
             s = json.loads(r.stdout)
             assert s["summary"]["ok"] == N_TINY
             # map: the pool's own time (as Python's figure is its map's);
             # whole: the command, start-up and parsing 1M lines included
             return {"map_items_per_s": (N_TINY / s["duration_ms"] * 1000, "items/s"),
-                    "whole_items_per_s": (N_TINY / dt, "items/s")}
+                    "whole_items_per_s": (N_TINY / dt, "items/s"), **rss}
         return f
 
     def py_tiny(kind):
@@ -160,17 +177,25 @@ def main():
         ("python_tiny_serial", py_tiny("serial")),
         ("python_tiny_ppe2_chunk100", py_tiny("ppe")),
     ], runs=max(1, RUNS // 2))
+    ips = "items_per_s"
+    work = f"{N_TINY} tiny gcd items"
+    proc = fig("piperun_tiny_process2", "map_" + ips, "pool process -j 2, map")
+    pys = [("python", fig("python_tiny_serial", ips, "serial map"))]
     ratio("tiny_process_map_vs_python_serial", m["piperun_tiny_process2_map_items_per_s"],
-          m["python_tiny_serial_items_per_s"], "1M tiny items, process mode map vs Python serial "
-          "map, both without start-up and parsing", ">= 10")
+          m["python_tiny_serial_items_per_s"], "process mode map vs Python serial map, both "
+          "without start-up and parsing", ">= 10", workload=work, piperun=proc, peers=pys)
     ratio("tiny_process_whole_vs_python_serial", m["piperun_tiny_process2_whole_items_per_s"],
-          m["python_tiny_serial_items_per_s"], "piperun timed whole (start, parse 1M lines) vs "
-          "Python's map alone")
+          m["python_tiny_serial_items_per_s"], "piperun timed whole (start, parse the lines) vs "
+          "Python's map alone", workload=work, peers=pys,
+          piperun=fig("piperun_tiny_process2", "whole_" + ips, "pool process -j 2, whole"))
     ratio("tiny_process_vs_python_ppe2", m["piperun_tiny_process2_map_items_per_s"],
-          m["python_tiny_ppe2_chunk100_items_per_s"], "vs ProcessPoolExecutor(2).map(chunksize=100)")
-    print(f"# absolute target: >= 4.8M items/s in process mode (10x the anchor day's Python); "
-          f"map here {m['piperun_tiny_process2_map_items_per_s'] / 1e6:.2f}M items/s"
-          f"{'  MET' if m['piperun_tiny_process2_map_items_per_s'] >= 4.8e6 else '  NOT MET'}")
+          m["python_tiny_ppe2_chunk100_items_per_s"], "process map vs "
+          "ProcessPoolExecutor(2).map(chunksize=100)", workload=work, piperun=proc,
+          peers=[("python", fig("python_tiny_ppe2_chunk100", ips, "PPE(2) chunksize 100"))])
+    goal("tiny_process_map_rate", m["piperun_tiny_process2_map_items_per_s"], "items/s",
+         "process mode map (10x the anchor day's Python)", ">= 4.8e6", workload=work,
+         piperun=proc, peers=[("other", fig(f"piperun_tiny_{md}", "map_" + ips, f"{md} map"))
+                              for md in ("serial", "thread2", "async")])
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 """Issue 6 benchmarks, side by side in one run (interleaved rounds, medians):
 
   - 1000 x `sleep 1` all at once: wall time and the runner's peak RSS
-    (VmHWM) for piperun (async and thread modes), the bare C anchor
+    (VmHWM, from its record; every peer's the peak RSS of its process tree,
+    from bench/treerss) for piperun (async and thread modes), the bare C anchor
     (shared/anchors/spawnbench.c -n 1000 -P 1000), xargs -P 1000 and
     Python asyncio (create_subprocess_exec, the pidfd child watcher)
   - 2000 `echo x` captured at -j 2, per mode: piperun async/thread vs the
@@ -13,11 +14,10 @@
 """
 import json
 import os
-import subprocess
 import tempfile
-import time
 
-from _bench import RUNS, anchor_tool, piperun_bin, ratio, round_robin, timed
+from _bench import (RUNS, anchor_tool, fig, goal, piperun_bin, piperun_record, ratio,
+                    record_metrics, round_robin, rss_metric, timed)
 
 N_SLEEP = int(os.environ.get("N_SLEEP", "1000"))
 N_ECHO = int(os.environ.get("N_ECHO", "2000"))
@@ -34,8 +34,6 @@ async def main():
         w.attach_loop(asyncio.get_running_loop())
     await asyncio.gather(*(one() for _ in range(n)))
 asyncio.run(main())
-for l in open("/proc/self/status"):
-    if l.startswith("VmHWM:"): print(int(l.split()[1]))
 '''
 
 PY_TPE = r'''
@@ -58,29 +56,31 @@ def main():
     json.dump({"max_parallel": N_SLEEP, "jobs": [{"run": ["sleep", "1"], "repeat": N_SLEEP,
                "stdout": "null", "stderr": "null"}]}, open(sl, "w"))
     json.dump({"jobs": [{"run": ["echo", "x"], "repeat": N_ECHO}]}, open(ec, "w"))
+    seq = os.path.join(tmp, "seq.txt")
+    with open(seq, "w") as f:
+        f.write("1\n" * N_SLEEP)
     print(f"# bench/scale: N_SLEEP={N_SLEEP} N_ECHO={N_ECHO} runs={RUNS} cores={os.cpu_count()}")
 
     def piperun_sleep(mode):
         def f():
             dt, r = timed([pr, "run", "--mode", mode, "-o", "jsonl", sl])
-            last = json.loads(r.stdout.splitlines()[-1])
-            assert last["summary"]["ok"] == N_SLEEP, last["summary"]
-            return {"wall": (dt, "s"), "peak_rss": (last["run"]["runner"]["peak_rss_kb"] / 1024, "MiB")}
+            run = piperun_record(r, N_SLEEP)
+            return {"wall": (dt, "s"), **rss_metric(r),
+                    "runner_rss": (run["runner"]["peak_rss_kb"] / 1024, "MiB"),
+                    **record_metrics(run)}
         return f
 
     def c_sleep():
         dt, r = timed([sb, "-n", str(N_SLEEP), "-P", str(N_SLEEP), "--", "/bin/sleep", "1"])
-        rss = [l for l in r.stdout.decode().splitlines() if l.startswith("parent_peak_rss")]
-        return {"wall": (dt, "s"), "peak_rss": (int(rss[0].split()[1]) / 1024, "MiB")}
+        return {"wall": (dt, "s"), **rss_metric(r)}
 
     def xargs_sleep():
-        dt, r = timed(["/usr/bin/time", "-f", "%M", "bash", "-c",
-                       f"seq {N_SLEEP} | xargs -P {N_SLEEP} -n 1 sh -c 'exec sleep 1'"])
-        return {"wall": (dt, "s"), "peak_rss": (int(r.stderr.split()[-1]) / 1024, "MiB")}
+        dt, r = timed(["xargs", "-a", seq, "-P", str(N_SLEEP), "-n", "1", "sleep"])
+        return {"wall": (dt, "s"), **rss_metric(r)}
 
     def py_sleep():
         dt, r = timed(["python3", "-c", PY_ASYNCIO, str(N_SLEEP)])
-        return {"wall": (dt, "s"), "peak_rss": (int(r.stdout) / 1024, "MiB")}
+        return {"wall": (dt, "s"), **rss_metric(r)}
 
     m = round_robin([
         ("c_anchor_sleep", c_sleep),
@@ -89,27 +89,43 @@ def main():
         ("xargs_sleep", xargs_sleep),
         ("python_asyncio_sleep", py_sleep),
     ])
+    work = f"{N_SLEEP} x sleep 1, all at once"
+    async_fig = fig("piperun_async_sleep", "wall", "async, default -j", claim="cgroup")
+    peers = [("C", fig("c_anchor_sleep", "wall", f"posix_spawn -P{N_SLEEP}")),
+             ("xargs", fig("xargs_sleep", "wall", f"-P{N_SLEEP}")),
+             ("python", fig("python_asyncio_sleep", "wall", "asyncio, pidfd watcher"))]
     ratio("piperun_async_vs_c_anchor_wall", m["piperun_async_sleep_wall"], m["c_anchor_sleep_wall"],
-          "1000 x sleep 1, wall", "<= 1.05")
+          "piperun wall / bare C wall (lower is better)", "<= 1.05", row=4, workload=work,
+          piperun=async_fig, peers=peers)
     ratio("piperun_async_vs_xargs_wall", m["piperun_async_sleep_wall"], m["xargs_sleep_wall"],
-          "wall (below 1 = faster than xargs -P 1000)", "<= 1.0")
+          "piperun wall / xargs wall (below 1 = faster)", "<= 1.0", row=4.1, workload=work,
+          piperun=async_fig, peers=peers[1:2])
     ratio("piperun_async_vs_asyncio_wall", m["piperun_async_sleep_wall"],
-          m["python_asyncio_sleep_wall"], "wall (below 1 = faster than asyncio)", "<= 1.0")
-    print(f"ratio piperun_async_peak_rss: {m['piperun_async_sleep_peak_rss']:.2f} MiB  # the runner's "
-          f"VmHWM with 1000 jobs at once (target <= 8 MB)"
-          f"{'  MET' if m['piperun_async_sleep_peak_rss'] * 1.048576 <= 8 else '  NOT MET'}")
+          m["python_asyncio_sleep_wall"], "piperun wall / asyncio wall (below 1 = faster)",
+          "<= 1.0", row=4.2, workload=work, piperun=async_fig, peers=peers[2:])
+    ratio("piperun_thread_vs_c_anchor_wall", m["piperun_thread_sleep_wall"],
+          m["c_anchor_sleep_wall"], "piperun (thread mode) wall / bare C wall", workload=work,
+          piperun=fig("piperun_thread_sleep", "wall", "thread mode", claim="cgroup"),
+          peers=peers[:1])
+    goal("piperun_async_peak_rss", m["piperun_async_sleep_runner_rss"], "MiB",
+         "the runner's own VmHWM (its record) with all jobs at once (goal 8 MB)",
+         f"<= {8 / 1.048576:.2f}", row=4.3, workload=work + ": runner RSS",
+         piperun=fig("piperun_async_sleep", "runner_rss", "runner VmHWM", claim="cgroup"),
+         peers=[("C", fig("c_anchor_sleep", "peak_rss", "posix_spawn, tree")),
+                ("xargs", fig("xargs_sleep", "peak_rss", "tree")),
+                ("python", fig("python_asyncio_sleep", "peak_rss", "asyncio, tree"))])
 
     def piperun_echo(mode):
         def f():
             dt, r = timed([pr, "run", "--mode", mode, "-j", "2", "-o", "jsonl", ec])
-            assert json.loads(r.stdout.splitlines()[-1])["summary"]["ok"] == N_ECHO
-            return {"jobs_per_s": (N_ECHO / dt, "jobs/s")}
+            run = piperun_record(r, N_ECHO)
+            return {"jobs_per_s": (N_ECHO / dt, "jobs/s"), **rss_metric(r), **record_metrics(run)}
         return f
 
     def per(cmd):
         def f():
-            dt, _ = timed(cmd)
-            return {"jobs_per_s": (N_ECHO / dt, "jobs/s")}
+            dt, r = timed(cmd)
+            return {"jobs_per_s": (N_ECHO / dt, "jobs/s"), **rss_metric(r)}
         return f
 
     m = round_robin([
@@ -118,11 +134,17 @@ def main():
         ("piperun_thread_echo", piperun_echo("thread")),
         ("python_tpe2_echo", per(["python3", "-c", PY_TPE, str(N_ECHO)])),
     ])
+    work = f"{N_ECHO} x echo x, captured, -j 2, per mode"
     for mode in ("async", "thread"):
+        pf = fig(f"piperun_{mode}_echo", "jobs_per_s", f"{mode} mode", claim="cgroup")
         ratio(f"piperun_{mode}_vs_c_capture", m[f"piperun_{mode}_echo_jobs_per_s"],
-              m["c_capture_jobs_per_s"], "2000 echo x captured at -j 2, jobs/s", ">= 0.85")
+              m["c_capture_jobs_per_s"], "piperun / bare C loop with capture, jobs/s", ">= 0.85",
+              workload=work, piperun=pf,
+              peers=[("C", fig("c_capture", "jobs_per_s", "posix_spawn -P2 -c"))])
         ratio(f"piperun_{mode}_vs_python_tpe2", m[f"piperun_{mode}_echo_jobs_per_s"],
-              m["python_tpe2_echo_jobs_per_s"], "jobs/s", ">= 1.0")
+              m["python_tpe2_echo_jobs_per_s"], "piperun / Python TPE(2), jobs/s", ">= 1.0",
+              workload=work, piperun=pf,
+              peers=[("python", fig("python_tpe2_echo", "jobs_per_s", "TPE(2)+run"))])
 
 
 if __name__ == "__main__":

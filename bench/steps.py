@@ -26,7 +26,8 @@ import subprocess
 import sys
 import tempfile
 
-from _bench import ANCHORS, RUNS, anchor_tool, piperun_bin, ratio, round_robin, timed
+from _bench import (ANCHORS, RUNS, anchor_tool, fig, piperun_bin, ratio, round_robin, rss_metric,
+                    timed)
 
 N_COP = int(os.environ.get("N_COP", "200000"))
 N_TASK = int(os.environ.get("N_TASK", "1000000"))
@@ -69,16 +70,16 @@ def main():
 
     def piperun(path, n, mode):
         def fn():
-            dt, _ = timed([pr, "run", path, "--mode", mode, "-o", "none"])
-            return {"items_per_s": (n / dt, "items/s")}
+            dt, r = timed([pr, "run", path, "--mode", mode, "-o", "none"])
+            return {"items_per_s": (n / dt, "items/s"), **rss_metric(r)}
         return fn
 
     def py(script, n):
         return lambda: {"items_per_s": (python_rate(script, n), "items/s")}
 
     def ceiling():
-        dt, _ = timed([sb, "-n", str(3 * N_RUN), "-P", "12", "-c", "--", "/bin/echo", "x"])
-        return {"items_per_s": (N_RUN / dt, "items/s")}
+        dt, r = timed([sb, "-n", str(3 * N_RUN), "-P", "12", "-c", "--", "/bin/echo", "x"])
+        return {"items_per_s": (N_RUN / dt, "items/s"), **rss_metric(r)}
 
     print(f"# coprocess: {N_COP} items; task: {N_TASK} items; run: {N_RUN} items; "
           f"3 steps, {'/'.join(map(str, WORKERS))} workers, queues of 100", flush=True)
@@ -93,21 +94,38 @@ def main():
         ("run_thread", piperun(run, N_RUN, "thread")),
         ("c_spawn_ceiling", ceiling),
     ], RUNS)
+    ips = "items_per_s"
     py_t = m["py_threads_items_per_s"]
-    best_cop = max(m["cop_async_items_per_s"], m["cop_thread_items_per_s"])
-    best_task = max(m["task_async_items_per_s"], m["task_thread_items_per_s"])
-    best_run = max(m["run_async_items_per_s"], m["run_thread_items_per_s"])
+
+    def best(kind):
+        mode = max(("async", "thread"), key=lambda md: m[f"{kind}_{md}_{ips}"])
+        return m[f"{kind}_{mode}_{ips}"], fig(f"{kind}_{mode}", ips, f"best: {mode} mode")
+    best_cop, cop_fig = best("cop")
+    best_task, task_fig = best("task")
+    best_run, run_fig = best("run")
+    py_threads = ("python", fig("py_threads", ips, "threads+Queue(100), best round"))
+    py_proc = ("python", fig("py_proc", ips, "subprocess per item, best round"))
+    ceil = ("C", fig("c_spawn_ceiling", ips, "spawnbench -c -P12, 3 spawns an item"))
+    shape = "3 steps, 3/4/5 workers"
     ratio("coprocess_vs_python", best_cop, py_t,
-          "best piperun coprocess steps / Python threads+Queue", ">= 1")
+          "best piperun coprocess steps / Python threads+Queue", ">= 1",
+          workload=f"{N_COP} items, {shape}: coprocess cat", piperun=cop_fig, peers=[py_threads])
     ratio("task_vs_python", best_task, py_t,
-          "best piperun task steps / Python threads+Queue", ">= 10")
+          "best piperun task steps / Python threads+Queue", ">= 10",
+          workload=f"{N_TASK} items, {shape}: built-in task", piperun=task_fig,
+          peers=[py_threads])
     ratio("run_vs_python", best_run, m["py_proc_items_per_s"],
-          "best piperun run steps / Python subprocess per item", ">= 3")
+          "best piperun run steps / Python subprocess per item", ">= 3",
+          workload=f"{N_RUN} items, {shape}: a child per item per step", piperun=run_fig,
+          peers=[py_proc, ceil])
     ratio("run_vs_spawn_ceiling", best_run, m["c_spawn_ceiling_items_per_s"],
-          "best piperun run steps / bare C spawner, same spawns (context)")
+          "best piperun run steps / bare C spawner, same spawns (context)",
+          workload=f"{N_RUN} items, {shape}: a child per item per step", piperun=run_fig,
+          peers=[ceil])
     ratio("python_proc_vs_spawn_ceiling", m["py_proc_items_per_s"],
           m["c_spawn_ceiling_items_per_s"],
-          "Python subprocess per item / bare C spawner (context)")
+          "Python subprocess per item / bare C spawner (context)",
+          workload=f"{N_RUN} items, {shape}: Python against the ceiling", peers=[py_proc, ceil])
 
 
 if __name__ == "__main__":

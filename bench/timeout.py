@@ -23,7 +23,8 @@ import subprocess
 import tempfile
 import time
 
-from _bench import RUNS, anchor_tool, piperun_bin, ratio, round_robin, timed
+from _bench import (RUNS, anchor_tool, fig, goal, piperun_bin, piperun_record, ratio,
+                    record_metrics, round_robin, rss_metric, timed)
 
 PREC_RUNS = int(os.environ.get("PREC_RUNS", "20"))
 N = int(os.environ.get("N", "1000"))
@@ -44,11 +45,9 @@ def main():
 
     def wall_over(cmd, ok=(124,)):
         def f():
-            t0 = time.perf_counter()
-            r = subprocess.run(cmd)
-            dt = time.perf_counter() - t0
+            dt, r = timed(cmd, check=False)
             assert r.returncode in ok, (cmd, r.returncode)
-            return {"overshoot": ((dt - 0.1) * 1e3, "ms")}
+            return {"overshoot": ((dt - 0.1) * 1e3, "ms"), **rss_metric(r)}
         return f
 
     def py_seed():
@@ -60,10 +59,11 @@ def main():
         return {"overshoot": ((time.perf_counter() - t0 - 0.1) * 1e3, "ms")}
 
     def piperun_run():
-        r = subprocess.run([pr, "run", spec], stdout=subprocess.PIPE)
-        job = json.loads(r.stdout)["jobs"][0]
-        assert job["status"] == "timeout"
-        return {"overshoot": (job["duration_ms"] - 100, "ms")}
+        _, r = timed([pr, "run", "-o", "jsonl", spec], check=False)
+        job = json.loads(r.stdout.splitlines()[0])
+        assert job["status"] == "timeout", job
+        return {"overshoot": (job["duration_ms"] - 100, "ms"), **rss_metric(r),
+                **record_metrics(piperun_record(r))}
 
     tb = anchor_tool("timeoutbench")
 
@@ -81,45 +81,65 @@ def main():
         ("python_subprocess", py_seed),
         ("piperun_run_record", piperun_run),
     ], runs=PREC_RUNS)
+    work = "0.1 s timeout on sleep 10: overshoot"
+    ov = "overshoot"
+    cu = ("other", fig("coreutils_timeout", ov, "coreutils timeout"))
+    py = ("python", fig("python_subprocess", ov, "subprocess.run(timeout=), in-process"))
+    c = ("C", fig("c_pidfd_poll", ov, "pidfd+poll"))
     ratio("piperun_exec_vs_coreutils_overshoot", m["piperun_exec_overshoot"],
-          m["coreutils_timeout_overshoot"], "overshoot, whole commands (lower is better)")
+          m["coreutils_timeout_overshoot"], "piperun exec / coreutils, overshoot of whole "
+          "commands (lower is better)", workload=work, peers=[cu, py],
+          piperun=fig("piperun_exec", ov, "piperun exec -t 0.1"))
     ratio("piperun_run_vs_c_anchor_overshoot", m["piperun_run_record_overshoot"],
-          m["c_pidfd_poll_overshoot"], "piperun run (record) / bare C pidfd+poll, overshoot")
-    print(f"ratio piperun_run_overshoot: {m['piperun_run_record_overshoot']:.3f} ms  # from the "
-          f"job record: deadline to reaped (target < 1 ms)"
-          f"{'  MET' if m['piperun_run_record_overshoot'] < 1 else '  NOT MET'}")
-
+          m["c_pidfd_poll_overshoot"], "piperun run (record) / bare C pidfd+poll, overshoot",
+          workload=work, peers=[c],
+          piperun=fig("piperun_run_record", ov, "run, job record", claim="cgroup"))
+    goal("piperun_run_overshoot", m["piperun_run_record_overshoot"], "ms", "from the job "
+         "record: deadline to reaped", "<= 1", workload=work, peers=[c, py],
+         piperun=fig("piperun_run_record", ov, "run, job record", claim="cgroup"))
     ratio("piperun_timeout_vs_coreutils_overshoot", m["piperun_timeout_overshoot"],
-          m["coreutils_timeout_overshoot"], "overshoot, whole commands (lower is better)")
+          m["coreutils_timeout_overshoot"], "piperun timeout / coreutils, overshoot of whole "
+          "commands (lower is better)", workload=work, peers=[cu],
+          piperun=fig("piperun_timeout", ov, "piperun timeout 0.1"))
 
     pgroup = dict(os.environ, PIPERUN_CONTAINMENT="pgroup")
 
     def one(cmd, env=None):
         def f():
-            dt, _ = timed(cmd, env=env)
-            return {"wall": (dt * 1e3, "ms")}
+            dt, r = timed(cmd, env=env)
+            return {"wall": (dt * 1e3, "ms"), **rss_metric(r)}
         return f
     m = round_robin([
         ("coreutils_timeout_true", one(["timeout", "10", "true"])),
         ("piperun_timeout_true", one([pr, "timeout", "10", "true"])),
         ("piperun_timeout_true_pgroup", one([pr, "timeout", "10", "true"], pgroup)),
     ], runs=PREC_RUNS)
+    cu = [("other", fig("coreutils_timeout_true", "wall", "coreutils timeout"))]
     ratio("piperun_timeout_vs_coreutils_one", m["piperun_timeout_true_wall"],
-          m["coreutils_timeout_true_wall"], "`timeout 10 true` wall (lower is better)")
+          m["coreutils_timeout_true_wall"], "piperun / coreutils wall (lower is better)",
+          workload="one `timeout 10 true`", peers=cu,
+          piperun=fig("piperun_timeout_true", "wall", "piperun timeout"))
     ratio("piperun_timeout_pgroup_vs_coreutils_one", m["piperun_timeout_true_pgroup_wall"],
-          m["coreutils_timeout_true_wall"], "same, process-group mode (lower is better)")
+          m["coreutils_timeout_true_wall"], "piperun (pgroup) / coreutils wall (lower is better)",
+          workload="one `timeout 10 true`, PIPERUN_CONTAINMENT=pgroup", peers=cu,
+          piperun=fig("piperun_timeout_true_pgroup", "wall", "piperun timeout, pgroup"))
 
-    def per(cmd):
+    def per(spec):
         def f():
-            dt, _ = timed(cmd)
-            return {"jobs_per_s": (N / dt, "jobs/s")}
+            dt, r = timed([pr, "run", "-j", "2", "-o", "jsonl", spec])
+            return {"jobs_per_s": (N / dt, "jobs/s"), **rss_metric(r),
+                    **record_metrics(piperun_record(r, N))}
         return f
     m = round_robin([
-        ("no_timeouts", per([pr, "run", "-j", "2", "-o", "none", without_t])),
-        ("each_with_timeout", per([pr, "run", "-j", "2", "-o", "none", with_t])),
+        ("no_timeouts", per(without_t)),
+        ("each_with_timeout", per(with_t)),
     ])
     ratio("timeouts_vs_none", m["each_with_timeout_jobs_per_s"], m["no_timeouts_jobs_per_s"],
-          "1000 jobs with a timeout each / without, jobs/s", ">= 0.97")
+          f"{N} jobs with a timeout each / without, jobs/s", ">= 0.97",
+          workload=f"{N} x true, -j 2, a timeout each",
+          piperun=fig("each_with_timeout", "jobs_per_s", "timeout 10 each", claim="cgroup"),
+          peers=[("other", fig("no_timeouts", "jobs_per_s", "piperun, no timeouts",
+                               claim="cgroup"))])
 
 
 if __name__ == "__main__":
