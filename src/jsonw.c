@@ -5,6 +5,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -243,23 +244,74 @@ static void scalar(struct jw *w, const char *s)
 	puts_(w, s);
 }
 
+/* Decimal digits of v, right-aligned ending just before end; returns
+ * where they start.  (snprintf's "%llu" costs several times as much, and
+ * a record holds a dozen numbers.) */
+static char *udigits(char *end, uint64_t v)
+{
+	do {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return end;
+}
+
 void jw_int(struct jw *w, int64_t v)
 {
-	char b[32];
-	snprintf(b, sizeof b, "%lld", (long long)v);
-	scalar(w, b);
+	char b[24], *e = b + sizeof b;
+	/* (the magnitude as unsigned: INT64_MIN has no positive int64) */
+	char *s = udigits(e, v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
+	if (v < 0)
+		*--s = '-';
+	before_value(w);
+	put(w, s, (size_t)(e - s));
 }
 
 void jw_uint(struct jw *w, uint64_t v)
 {
-	char b[32];
-	snprintf(b, sizeof b, "%llu", (unsigned long long)v);
-	scalar(w, b);
+	char b[24], *e = b + sizeof b;
+	char *s = udigits(e, v);
+	before_value(w);
+	put(w, s, (size_t)(e - s));
+}
+
+/* v in thousandths, rounded as printf's "%.3f" rounds it (to nearest, the
+ * exact binary value): true when that is certain from v * 1000.  The
+ * product's rounding error is at most half an ulp, under 2^-8 below
+ * 2^45, so only a value within 1/100 of a half-thousandth (a tie, or as
+ * good as one) could round the other way: those, negative ones (-0.0
+ * included), huge ones, NaN and infinities are left to snprintf. */
+static bool thousandths(double v, uint64_t *out)
+{
+	if (signbit(v) || !(v < 0x1p45 / 1000))
+		return false;
+	double t = v * 1000, q = floor(t), f = t - q;
+	if (fabs(f - 0.5) < 0.01)
+		return false;
+	*out = (uint64_t)q + (f > 0.5);
+	return true;
 }
 
 void jw_num(struct jw *w, double v)
 {
 	char b[64];
+	uint64_t m;
+	if (thousandths(v, &m)) {
+		/* the same text: whole part, '.', up to three decimals */
+		char *e = b + sizeof b, *s;
+		unsigned frac = (unsigned)(m % 1000);
+		int nd = frac % 100 == 0 ? 1 : frac % 10 == 0 ? 2 : 3;
+		for (int i = 0; i < 3 - nd; i++)
+			frac /= 10;
+		s = e;
+		for (int i = 0; i < nd; i++, frac /= 10)
+			*--s = (char)('0' + frac % 10);
+		*--s = '.';
+		s = udigits(s, m / 1000);
+		before_value(w);
+		put(w, s, (size_t)(e - s));
+		return;
+	}
 	snprintf(b, sizeof b, "%.3f", v);
 	/* trim trailing zeros but keep one decimal: 1.500 -> 1.5, 2.000 -> 2.0 */
 	char *dot = strchr(b, '.');
