@@ -231,6 +231,25 @@ void jw_b64_close(struct jw *w)
 void jw_key(struct jw *w, const char *k)
 {
 	before_value(w);
+	/* a plain key (our own field names) is one put: "key": */
+	char b[64];
+	size_t n = 0;
+	b[n++] = '"';
+	for (const unsigned char *p = (const unsigned char *)k; n < sizeof b - 4; p++) {
+		if (!*p) {
+			b[n++] = '"';
+			b[n++] = ':';
+			if (w->pretty)
+				b[n++] = ' ';
+			put(w, b, n);
+			w->ncarry = 0;
+			w->after_key = true;
+			return;
+		}
+		if (*p < 0x20 || *p >= 0x80 || *p == '"' || *p == '\\')
+			break;
+		b[n++] = (char)*p;
+	}
 	put(w, "\"", 1);
 	w->ncarry = 0;
 	str_bytes(w, (const unsigned char *)k, strlen(k), true);

@@ -1072,6 +1072,9 @@ static void run_loop(struct runner *r)
 			break;
 		}
 	}
+	/* the records still waiting, out (and their jobs' output let go)
+	 * before the run's figures are taken */
+	results_idle(r);
 }
 
 /* The run is over: its figures, and everything of it let go. */
