@@ -40,7 +40,17 @@ struct run_cli {
 	bool begun;
 	bool *done;
 	size_t next;
+	/* Records of jobs that ended wait for the loop to go idle (every job
+	 * that could start has: a record is not in the way of the next
+	 * spawn), and the sinks are flushed at most RUN_FLUSH_MS after the
+	 * first record in them; unless some job's output reaches our
+	 * stdout or stderr, where a record must come right after its job. */
+	bool deferred;
+	size_t *pending;           /* ended, in completion order */
+	size_t npending, pending_cap;
+	double unflushed_since;    /* now_ms() of the oldest unflushed record; 0 */
 };
+#define RUN_FLUSH_MS 10.0
 
 static void on_start(struct run_result *res, void *ctx)
 {
@@ -72,32 +82,79 @@ static void emit_ready(struct run_cli *c)
 	}
 }
 
-/* Records go out as jobs end.  Once stdout's reader is gone (`| head -1`)
- * the run stops as if by SIGPIPE; once stdout or --results cannot take
- * them otherwise (a full disk), it stops with exit 3. */
-static enum results_state on_done(const struct job *jc, void *ctx)
+/* What the sinks say so far: a reader gone, or an error for good. */
+static enum results_state sinks_state(const struct run_cli *c)
 {
-	struct run_cli *c = ctx;
-	struct job *j = &c->res->jobs[jc->index];
-	if (c->output == OUT_JSONL) {
-		report_job(&c->jw_out, j);
-		jw_newline(&c->jw_out);
-		/* one record per line as jobs end: `| jq` sees them live */
-		fd_sink_flush(c->out);
-	}
-	c->done[j->index] = true;
-	if (c->stream_out || c->res_sink) {
-		emit_ready(c);
-		if (c->stream_out)
-			fd_sink_flush(c->out);
-		if (c->res_sink)
-			fd_sink_flush(c->res_sink);
-	} else if (c->release) {
-		job_release(j);
-	}
 	if (c->out->err == EPIPE)
 		return RESULTS_CLOSED;
 	return c->out->err || (c->res_sink && c->res_sink->err) ? RESULTS_FAILED : RESULTS_OK;
+}
+
+static void sinks_flush(struct run_cli *c)
+{
+	if (c->output != OUT_NONE)
+		fd_sink_flush(c->out);
+	if (c->res_sink)
+		fd_sink_flush(c->res_sink);
+	c->unflushed_since = 0;
+}
+
+/* The records of jobs that ended, into the sinks (not flushed). */
+static void write_ended(struct run_cli *c, const size_t *idx, size_t n)
+{
+	for (size_t i = 0; c->output == OUT_JSONL && i < n; i++) {
+		report_job(&c->jw_out, &c->res->jobs[idx[i]]);
+		jw_newline(&c->jw_out);
+	}
+	if (c->stream_out || c->res_sink)
+		emit_ready(c);
+	else
+		for (size_t i = 0; c->release && i < n; i++)
+			job_release(&c->res->jobs[idx[i]]);
+}
+
+/* Records go out as jobs end: one record per line, `| jq` sees them live.
+ * Once stdout's reader is gone (`| head -1`) the run stops as if by
+ * SIGPIPE; once stdout or --results cannot take them otherwise (a full
+ * disk), it stops with exit 3. */
+static enum results_state on_done(const struct job *jc, void *ctx)
+{
+	struct run_cli *c = ctx;
+	size_t idx = jc->index;
+	c->done[idx] = true;
+	if (c->deferred) {
+		xgrow(&c->pending, &c->pending_cap, c->npending + 1, sizeof *c->pending);
+		c->pending[c->npending++] = idx;
+		return sinks_state(c);
+	}
+	write_ended(c, &idx, 1);
+	sinks_flush(c);
+	return sinks_state(c);
+}
+
+/* The loop goes idle: the records that waited go into the sinks, which
+ * are flushed once their oldest record is RUN_FLUSH_MS old (one write
+ * for a burst of short jobs, not one each).  Returns how long the loop
+ * may wait before that. */
+static double on_idle(void *ctx, enum results_state *rs)
+{
+	struct run_cli *c = ctx;
+	double wait = -1;
+	if (c->npending) {
+		write_ended(c, c->pending, c->npending);
+		c->npending = 0;
+		if (!c->unflushed_since)
+			c->unflushed_since = now_ms();
+	}
+	if (c->unflushed_since) {
+		wait = c->unflushed_since + RUN_FLUSH_MS - now_ms();
+		if (wait <= 0) {
+			sinks_flush(c);
+			wait = -1;
+		}
+	}
+	*rs = sinks_state(c);
+	return wait;
 }
 
 /* Does some job hold piperun's own stdout (inherit, untagged)?  Its
@@ -117,6 +174,26 @@ static bool copies_to_stdout(const struct spec *s, bool tag)
 	for (size_t i = 0; i < s->njobs; i++)
 		if (job_stream_live(&s->jobs[i], &s->jobs[i].out, tag))
 			return true;
+	return false;
+}
+
+/* Does some job's output reach piperun's stdout or stderr (inherit, tee,
+ * --tag lines)?  Then each record comes out as its job ends, before the
+ * next job's output can. */
+static bool output_shared(const struct spec *s, bool tag)
+{
+	if (tag)
+		return true;
+	for (size_t i = 0; i < s->njobs; i++) {
+		const struct job_spec *j = &s->jobs[i];
+		if (j->out.mode == IO_INHERIT || j->out.mode == IO_TEE ||
+		    j->err.mode == IO_INHERIT || j->err.mode == IO_TEE)
+			return true;
+		for (size_t k = 0; k < j->nstages; k++)
+			if (j->stages[k].has_err && (j->stages[k].err.mode == IO_INHERIT ||
+						     j->stages[k].err.mode == IO_TEE))
+				return true;
+	}
 	return false;
 }
 
@@ -329,6 +406,7 @@ static int run_jobs(struct run_cli *cli, struct spec *s, const struct run_opts *
 	bool results_stdout = cli->output != OUT_NONE;
 	cli->stream_out = cli->output == OUT_JSON && !inherits_stdout(s, tag);
 	cli->release = !(cli->output == OUT_JSON && !cli->stream_out);
+	cli->deferred = !output_shared(s, tag);
 	struct run_config cfg = {
 		.mode = s->mode,
 		.max_parallel = s->max_parallel,
@@ -340,6 +418,7 @@ static int run_jobs(struct run_cli *cli, struct spec *s, const struct run_opts *
 		.live_to_stderr = results_stdout,
 		.on_start = on_start,
 		.on_done = on_done,
+		.on_idle = on_idle,
 		/* watched, so that a reader gone stops the run at once */
 		.out_fd = results_stdout || copies_to_stdout(s, tag) ? 1 : -1,
 		.ctx = cli,
@@ -352,6 +431,8 @@ static int run_jobs(struct run_cli *cli, struct spec *s, const struct run_opts *
  * output to end), then the document's end or the summary. */
 static void emit_stdout(struct run_cli *c, const struct spec *s, const struct run_result *res)
 {
+	write_ended(c, c->pending, c->npending);
+	c->npending = 0;
 	emit_ready(c);
 	switch (c->output) {
 	case OUT_JSON:
@@ -458,6 +539,7 @@ static int cmd_run(int argc, char **argv)
 	free(cli.out);
 	free(cli.res_sink);
 	free(cli.done);
+	free(cli.pending);
 	if (sig) {
 		/* Die of the same signal, as coreutils timeout does: the shell
 		 * sees 128+N and a parent sees "killed by signal". */

@@ -241,6 +241,11 @@ static bool pump(struct job *j, int *fd, struct watch *w, struct capture *c,
 			capture_add(c, j->env->scratch, (size_t)r);
 			if (!spilled && c->spill_fd >= 0)
 				unpromise(j, 1); /* the promised fd is open now */
+			/* a short read emptied the pipe: the (level-triggered)
+			 * loop says when there is more, so no read is spent on
+			 * EAGAIN (drain, max_reads < 0, reads to the end) */
+			if (max_reads >= 0 && (size_t)r < JOB_SCRATCH)
+				return true;
 			continue;
 		}
 		int k = read_stop(j, r, fd, w);

@@ -5,6 +5,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -230,6 +231,25 @@ void jw_b64_close(struct jw *w)
 void jw_key(struct jw *w, const char *k)
 {
 	before_value(w);
+	/* a plain key (our own field names) is one put: "key": */
+	char b[64];
+	size_t n = 0;
+	b[n++] = '"';
+	for (const unsigned char *p = (const unsigned char *)k; n < sizeof b - 4; p++) {
+		if (!*p) {
+			b[n++] = '"';
+			b[n++] = ':';
+			if (w->pretty)
+				b[n++] = ' ';
+			put(w, b, n);
+			w->ncarry = 0;
+			w->after_key = true;
+			return;
+		}
+		if (*p < 0x20 || *p >= 0x80 || *p == '"' || *p == '\\')
+			break;
+		b[n++] = (char)*p;
+	}
 	put(w, "\"", 1);
 	w->ncarry = 0;
 	str_bytes(w, (const unsigned char *)k, strlen(k), true);
@@ -243,23 +263,74 @@ static void scalar(struct jw *w, const char *s)
 	puts_(w, s);
 }
 
+/* Decimal digits of v, right-aligned ending just before end; returns
+ * where they start.  (snprintf's "%llu" costs several times as much, and
+ * a record holds a dozen numbers.) */
+static char *udigits(char *end, uint64_t v)
+{
+	do {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return end;
+}
+
 void jw_int(struct jw *w, int64_t v)
 {
-	char b[32];
-	snprintf(b, sizeof b, "%lld", (long long)v);
-	scalar(w, b);
+	char b[24], *e = b + sizeof b;
+	/* (the magnitude as unsigned: INT64_MIN has no positive int64) */
+	char *s = udigits(e, v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
+	if (v < 0)
+		*--s = '-';
+	before_value(w);
+	put(w, s, (size_t)(e - s));
 }
 
 void jw_uint(struct jw *w, uint64_t v)
 {
-	char b[32];
-	snprintf(b, sizeof b, "%llu", (unsigned long long)v);
-	scalar(w, b);
+	char b[24], *e = b + sizeof b;
+	char *s = udigits(e, v);
+	before_value(w);
+	put(w, s, (size_t)(e - s));
+}
+
+/* v in thousandths, rounded as printf's "%.3f" rounds it (to nearest, the
+ * exact binary value): true when that is certain from v * 1000.  The
+ * product's rounding error is at most half an ulp, under 2^-8 below
+ * 2^45, so only a value within 1/100 of a half-thousandth (a tie, or as
+ * good as one) could round the other way: those, negative ones (-0.0
+ * included), huge ones, NaN and infinities are left to snprintf. */
+static bool thousandths(double v, uint64_t *out)
+{
+	if (signbit(v) || !(v < 0x1p45 / 1000))
+		return false;
+	double t = v * 1000, q = floor(t), f = t - q;
+	if (fabs(f - 0.5) < 0.01)
+		return false;
+	*out = (uint64_t)q + (f > 0.5);
+	return true;
 }
 
 void jw_num(struct jw *w, double v)
 {
 	char b[64];
+	uint64_t m;
+	if (thousandths(v, &m)) {
+		/* the same text: whole part, '.', up to three decimals */
+		char *e = b + sizeof b, *s;
+		unsigned frac = (unsigned)(m % 1000);
+		int nd = frac % 100 == 0 ? 1 : frac % 10 == 0 ? 2 : 3;
+		for (int i = 0; i < 3 - nd; i++)
+			frac /= 10;
+		s = e;
+		for (int i = 0; i < nd; i++, frac /= 10)
+			*--s = (char)('0' + frac % 10);
+		*--s = '.';
+		s = udigits(s, m / 1000);
+		before_value(w);
+		put(w, s, (size_t)(e - s));
+		return;
+	}
 	snprintf(b, sizeof b, "%.3f", v);
 	/* trim trailing zeros but keep one decimal: 1.500 -> 1.5, 2.000 -> 2.0 */
 	char *dot = strchr(b, '.');

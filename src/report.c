@@ -22,12 +22,35 @@ const char *report_run_status(const struct run_result *res)
 	return "ok";
 }
 
+/* v with the job's secrets redacted; a job without any (the common
+ * case) has nothing to copy. */
+static void str_redacted(struct jw *w, const struct job_spec *s, const char *v)
+{
+	if (!s->nsecret_values) {
+		jw_str(w, v);
+		return;
+	}
+	char *r = spec_redact(s, v);
+	jw_str(w, r);
+	free(r);
+}
+
 static void kstr_redacted(struct jw *w, const struct job_spec *s, const char *k,
 			  const char *v)
 {
-	char *r = spec_redact(s, v);
-	jw_kstr(w, k, r);
-	free(r);
+	jw_key(w, k);
+	str_redacted(w, s, v);
+}
+
+/* key = name + suffix ("stdout" "_bytes"): a stream's companion field. */
+static const char *stream_key(char key[32], const char *name, const char *suffix)
+{
+	size_t n = strlen(name), m = strlen(suffix);
+	if (n + m >= 32)
+		n = 31 - m;
+	memcpy(key, name, n);
+	memcpy(key + n, suffix, m + 1);
+	return key;
 }
 
 static void feed_str(void *ctx, const void *p, size_t n)
@@ -45,12 +68,9 @@ static void report_no_stream(struct jw *w, const char *name)
 {
 	char key[32];
 	jw_knull(w, name);
-	snprintf(key, sizeof key, "%s_encoding", name);
-	jw_knull(w, key);
-	snprintf(key, sizeof key, "%s_bytes", name);
-	jw_knull(w, key);
-	snprintf(key, sizeof key, "%s_truncated", name);
-	jw_kbool(w, key, false);
+	jw_knull(w, stream_key(key, name, "_encoding"));
+	jw_knull(w, stream_key(key, name, "_bytes"));
+	jw_kbool(w, stream_key(key, name, "_truncated"), false);
 }
 
 /* stdout / stderr and their companion fields. */
@@ -79,20 +99,15 @@ static void report_stream(struct jw *w, const struct job *j, const char *name,
 			capture_each(c, feed_str, w);
 		lossy = jw_str_close(w);
 	}
-	snprintf(key, sizeof key, "%s_encoding", name);
-	jw_kstr(w, key, b64 ? "base64" : "utf-8");
-	snprintf(key, sizeof key, "%s_bytes", name);
-	jw_kint(w, key, (int64_t)c->total);
-	snprintf(key, sizeof key, "%s_truncated", name);
-	jw_kbool(w, key, capture_truncated(c));
-	if (enc == ENC_UTF8) {
-		snprintf(key, sizeof key, "%s_lossy", name);
-		jw_kbool(w, key, lossy);
-	}
+	jw_kstr(w, stream_key(key, name, "_encoding"), b64 ? "base64" : "utf-8");
+	jw_kint(w, stream_key(key, name, "_bytes"), (int64_t)c->total);
+	jw_kbool(w, stream_key(key, name, "_truncated"), capture_truncated(c));
+	if (enc == ENC_UTF8)
+		jw_kbool(w, stream_key(key, name, "_lossy"), lossy);
 	if (j->spec->digest) {
 		char hex[65];
 		capture_hex(c, hex);
-		snprintf(key, sizeof key, "%s_sha256", name);
+		stream_key(key, name, "_sha256");
 		if (c->has_digest)
 			jw_kstr(w, key, hex);
 		else if (j->attempts == 0 || !c->active) {
@@ -169,11 +184,8 @@ static void report_stage(struct jw *w, const struct job *j, size_t i)
 	jw_obj(w, false);
 	jw_key(w, "argv");
 	jw_arr(w, true);
-	for (size_t k = 0; k < st->argc; k++) {
-		char *a = spec_redact(s, st->argv[k]);
-		jw_str(w, a);
-		free(a);
-	}
+	for (size_t k = 0; k < st->argc; k++)
+		str_redacted(w, s, st->argv[k]);
 	jw_arr_end(w);
 	report_stage_status(w, r);
 	if (kind_get(s->kind)->many_stages && st->has_err && st->err.mode == IO_CAPTURE) {
@@ -218,13 +230,10 @@ void report_job(struct jw *w, const struct job *j)
 	jw_knum(w, "duration_ms", started ? j->duration_ms : 0.0);
 	jw_kint(w, "attempts", j->attempts);
 	jw_key(w, "error");
-	if (j->error) {
-		char *e = spec_redact(s, j->error);
-		jw_str(w, e);
-		free(e);
-	} else {
+	if (j->error)
+		str_redacted(w, s, j->error);
+	else
 		jw_null(w);
-	}
 	const struct job_kind *k = kind_get(s->kind);
 	if (k->splice_stdout && k->splice_stdout(w, j)) {
 		/* the pool's results are spliced in; its stdout was them */

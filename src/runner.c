@@ -334,6 +334,19 @@ static void finished(struct runner *r, struct job *j)
 	}
 }
 
+/* The loop is about to wait: on_idle writes the records on_done left
+ * for then.  Returns how long the loop may wait. */
+static double results_idle(struct runner *r)
+{
+	enum results_state rs = RESULTS_OK;
+	double wait = r->cfg->on_idle ? r->cfg->on_idle(r->cfg->ctx, &rs) : -1;
+	if (rs == RESULTS_CLOSED)
+		output_closed(r);
+	else if (rs == RESULTS_FAILED)
+		output_failed(r);
+	return wait;
+}
+
 /* A job whose start came short after all (its pipeline host could not
  * fork, an opener thread could not open for lack of fds): like a start
  * that found no headroom it waits for a running job to end, and is an
@@ -1029,7 +1042,10 @@ static void run_loop(struct runner *r)
 		unlock(r);
 	}
 	while (r->threaded && r->done < r->n) {
-		if (loop_run_once(r->env.loop, -1) < 0 && errno != EINTR) {
+		lock(r);
+		double wait = results_idle(r);
+		unlock(r);
+		if (loop_run_once(r->env.loop, wait) < 0 && errno != EINTR) {
 			r->res->error = xasprintf("event loop: %s", strerror(errno));
 			break;
 		}
@@ -1038,6 +1054,7 @@ static void run_loop(struct runner *r)
 		threads_finish(r);
 	while (r->done < r->n) {
 		dispatch(r);
+		double wait = r->done == r->n ? 0 : results_idle(r);
 		if (r->done == r->n)
 			break;
 		if (!r->running && !r->nready && !stalled_ok(r)) {
@@ -1049,12 +1066,15 @@ static void run_loop(struct runner *r)
 							  r->n - r->done);
 			break;
 		}
-		if (loop_run_once(r->env.loop, -1) < 0 && errno != EINTR) {
+		if (loop_run_once(r->env.loop, wait) < 0 && errno != EINTR) {
 			if (!r->res->error)
 				r->res->error = xasprintf("event loop: %s", strerror(errno));
 			break;
 		}
 	}
+	/* the records still waiting, out (and their jobs' output let go)
+	 * before the run's figures are taken */
+	results_idle(r);
 }
 
 /* The run is over: its figures, and everything of it let go. */

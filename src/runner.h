@@ -44,6 +44,11 @@ struct run_config {
 	/* each job's end, in the runner's thread; anything but RESULTS_OK
 	 * stops the run: its results have nowhere to go */
 	enum results_state (*on_done)(const struct job *j, void *ctx);
+	/* the loop is about to wait (every job that could start has): the
+	 * time to write what on_done left for later.  Sets *rs as on_done
+	 * answers; returns how long (ms) the loop may wait before asking
+	 * again, -1 for as long as it likes.  NULL: on_done writes all. */
+	double (*on_idle)(void *ctx, enum results_state *rs);
 	/* what piperun writes to (results, live output), when it can tell us
 	 * its reader is gone (a pipe or socket: the run then stops as
 	 * RESULTS_CLOSED does); 0 or -1: none (stdin is never watched) */

@@ -98,6 +98,36 @@ load helper
 	[ "$(jq -c .summary <<<"${lines[2]}")" = '{"total":2,"ok":2,"failed":0,"timeout":0,"error":0,"skipped":0,"cancelled":0}' ]
 }
 
+@test "--output jsonl: a record is out while later jobs still run, not held back to the end" {
+	f=$(spec <<<'{"jobs": [{"name": "quick", "run": ["echo", "x"]}, {"name": "slow", "run": ["sleep", "30"]}]}')
+	out=$BATS_TEST_TMPDIR/out.jsonl
+	"$PIPERUN" run -o jsonl "$f" > "$out" &
+	pid=$!
+	for _ in $(seq 200); do
+		grep -q '"name":"quick"' "$out" && break
+		sleep 0.1
+	done
+	seen=$(grep -c '"name":"quick"' "$out" || true)
+	running=$(kill -0 "$pid" 2>/dev/null && echo yes || echo no)
+	kill -TERM "$pid"
+	wait "$pid" || true
+	[ "$seen" = 1 ]
+	[ "$running" = yes ]
+}
+
+@test "--output jsonl with a job's output on our stdout: each record comes right after its job" {
+	f=$(spec <<'EOF'
+{"max_parallel": 1, "jobs": [{"name": "a", "run": ["echo", "out-a"], "stdout": "inherit"},
+                             {"name": "b", "run": ["echo", "out-b"], "stdout": "inherit"},
+                             {"name": "c", "run": ["echo", "out-c"], "stdout": "inherit"}]}
+EOF
+)
+	pr run -o jsonl "$f"
+	assert_success
+	order=$(sed -E 's/^\{"name":"([a-z])".*/rec-\1/; s/^\{"summary".*/summary/' <<<"$output" | paste -sd' ')
+	[ "$order" = "out-a rec-a out-b rec-b out-c rec-c summary" ]
+}
+
 @test "--output jsonl: select(.name) gives exactly the job records, select(.summary) the trailer with the run's fields" {
 	f=$(spec <<<'{"name": "the-run", "jobs": [{"name": "a", "run": ["true"]}, {"name": "b", "shell": "exit 1"}]}')
 	pr run -o jsonl --results "$BATS_TEST_TMPDIR/r.json" "$f"

@@ -8,6 +8,9 @@
 #include "util.h"
 
 #include <cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 
 static char *doc_str(const void *bytes, size_t n, size_t chunk, bool *lossy)
@@ -105,10 +108,75 @@ static void test_numbers(void)
 	buf_free(&b);
 }
 
+/* What jw_num wrote before it formatted numbers itself: "%.3f", trailing
+ * zeros trimmed to one decimal. */
+static void num_reference(double v, char *b, size_t n)
+{
+	snprintf(b, n, "%.3f", v);
+	char *dot = strchr(b, '.');
+	if (dot) {
+		char *e = b + strlen(b) - 1;
+		while (e > dot + 1 && *e == '0')
+			*e-- = 0;
+	}
+}
+
+static bool num_same(struct jw *w, struct buf *b, double v)
+{
+	char ref[64];
+	num_reference(v, ref, sizeof ref);
+	b->len = 0;
+	jw_num(w, v);
+	if (strcmp(b->p, ref) == 0)
+		return true;
+	printf("#   jw_num(%.17g) wrote %s, %%.3f %s\n", v, b->p, ref);
+	return false;
+}
+
+static void test_numbers_exact(void)
+{
+	struct buf b = { 0 };
+	struct jw w;
+	jw_init(&w, buf_sink_write, &b, false);
+	buf_reserve(&b, 64);
+	static const double edge[] = {
+		0.0, -0.0, 0.0004, 0.0005, 0.0015, 0.0625, 0.1875, 1.0005, 2.5, 999.9995,
+		0.001, 0.01, 0.1, 1e-300, 123456.789, 1e9 + 0.0005, 3.4e10, 3.6e10, 1e300,
+		-1.5, -0.0004, 4294967296.0, 18446744073709551616.0,
+		INFINITY, -INFINITY, NAN,
+	};
+	bool all = true;
+	for (size_t i = 0; i < ARRAY_SIZE(edge); i++)
+		all &= num_same(&w, &b, edge[i]);
+	ok(all, "edge values (ties, -0.0, huge, NaN) as %%.3f writes them");
+	/* ties and near-ties in thousandths, and random durations */
+	all = true;
+	for (int k = 0; k < 200000; k++)
+		all &= num_same(&w, &b, (k + 0.5) / 1000) && num_same(&w, &b, k / 7.0);
+	uint64_t x = 0x9e3779b97f4a7c15u;
+	for (int k = 0; k < 200000; k++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		double v = (double)(x >> 11) / (double)(1ull << 53) * 1e7;
+		all &= num_same(&w, &b, v);
+	}
+	ok(all, "600,000 values as %%.3f writes them");
+	b.len = 0;
+	jw_int(&w, INT64_MIN);
+	is_str(b.p, "-9223372036854775808", "the smallest int64");
+	b.len = 0;
+	jw_int(&w, 0);
+	is_str(b.p, "0", "zero");
+	b.len = 0;
+	jw_uint(&w, UINT64_MAX);
+	is_str(b.p, "18446744073709551615", "the largest uint64");
+	buf_free(&b);
+}
+
 int main(void)
 {
 	test_escape();
 	test_roundtrip();
 	test_numbers();
+	test_numbers_exact();
 	return done_testing();
 }
