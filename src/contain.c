@@ -3,6 +3,7 @@
  * (see contain.h). */
 #include "config.h"
 #include "contain.h"
+#include "contain-int.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -15,6 +16,7 @@
 #include <poll.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <dirent.h>
@@ -134,12 +136,12 @@ out:
 	return rc;
 }
 
-static int cg_open(int dirfd, const char *file, int flags)
+int cg_open(int dirfd, const char *file, int flags)
 {
 	return openat(dirfd, file, flags | O_CLOEXEC);
 }
 
-static ssize_t cg_read(int dirfd, const char *file, char *buf, size_t n)
+ssize_t cg_read(int dirfd, const char *file, char *buf, size_t n)
 {
 	int fd = cg_open(dirfd, file, O_RDONLY);
 	if (fd < 0)
@@ -148,6 +150,20 @@ static ssize_t cg_read(int dirfd, const char *file, char *buf, size_t n)
 	close(fd);
 	buf[r > 0 ? r : 0] = 0;
 	return r;
+}
+
+int cg_state(int dirfd, bool *populated, bool *frozen)
+{
+	char b[256];
+	if (cg_read(dirfd, "cgroup.events", b, sizeof b) <= 0)
+		return -1;
+	char *p = strstr(b, "populated ");
+	char *f = strstr(b, "frozen ");
+	if (!p)
+		return -1;
+	*populated = p[10] != '0';
+	*frozen = f && f[7] != '0';
+	return 0;
 }
 
 /* pids in cgroup.procs (malloc'd), count in *n */
@@ -624,6 +640,13 @@ int contain_init(struct contain *c, char **why)
 			free(reason);
 		}
 	}
+	/* Spares hold an fd each: at most one per 64 of the fd limit, and
+	 * never more than 256 (more than -j's worth is never used). */
+	struct rlimit rl;
+	c->spares_max = 256;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur / 64 < c->spares_max)
+		c->spares_max = rl.rlim_cur / 64;
 	/* In both modes orphans come to us: in process-group mode to be
 	 * found at all, in cgroup mode so that killed ones are reaped at once
 	 * (a zombie keeps its cgroup populated, and PID 1 may be slow). */
@@ -751,14 +774,10 @@ void contain_fini(struct contain *c)
 			waitid(P_PID, (id_t)si.si_pid, &si, WEXITED);
 		}
 	}
-	for (size_t i = 0; i < c->nspare; i++) {
-		pathfd_close(c->spare[i].dirfd);
-		if (c->run_dirfd >= 0)
-			unlinkat(c->run_dirfd, c->spare[i].name, AT_REMOVEDIR);
-	}
+	contain_spares_drop(c);
 	free(c->spare);
 	c->spare = NULL;
-	c->nspare = c->spare_cap = 0;
+	c->spare_cap = 0;
 	if (c->run_dirfd >= 0) {
 		pathfd_close(c->run_dirfd);
 		c->run_dirfd = -1;
@@ -898,42 +917,6 @@ bool contain_signal_own_group(pid_t pgid, int sig)
 	return kill(0, sig) == 0 && others;
 }
 
-/* Most empty job cgroups kept for reuse (each holds an O_PATH fd). */
-#define SPARES_MAX 256
-
-int contain_job_prepare(struct contain *c, struct contain_job *cj, bool fresh)
-{
-	cj->shared = false;
-	cj->dirfd = -1;
-	cj->reused = cj->empty = cj->killed = false;
-	cj->slot = 0;
-	if (contain_mode_now(c) != CONTAIN_CGROUP)
-		return -1;
-	pthread_mutex_lock(&c->mtx);
-	if (c->nspare && !fresh) {
-		struct cg_spare *sp = &c->spare[--c->nspare];
-		cj->dirfd = sp->dirfd;
-		memcpy(cj->name, sp->name, sizeof cj->name);
-		cj->reused = true;
-		c->cg_reused++;
-	}
-	pthread_mutex_unlock(&c->mtx);
-	if (cj->reused)
-		return cj->dirfd;
-	snprintf(cj->name, sizeof cj->name, "job%lu", __atomic_add_fetch(&c->seq, 1, __ATOMIC_RELAXED));
-	if (mkdirat(c->run_dirfd, cj->name, 0755) < 0)
-		return -1;
-	cj->dirfd = pathfd_openat(c->run_dirfd, cj->name, O_DIRECTORY);
-	if (cj->dirfd < 0) {
-		int e = errno;
-		unlinkat(c->run_dirfd, cj->name, AT_REMOVEDIR);
-		errno = e;
-		return -1;
-	}
-	__atomic_add_fetch(&c->cg_created, 1, __ATOMIC_RELAXED);
-	return cj->dirfd;
-}
-
 void contain_fallback(struct contain *c)
 {
 	__atomic_store_n(&c->mode, CONTAIN_PGROUP, __ATOMIC_RELEASE);
@@ -948,6 +931,8 @@ void contain_job_started(struct contain *c, struct contain_job *cj, pid_t pgid)
 {
 	pthread_mutex_lock(&c->mtx);
 	cj->slot = slot_take(c, pgid);
+	if (cj->reused)
+		c->cg_reused++;
 	pthread_mutex_unlock(&c->mtx);
 }
 
@@ -956,18 +941,16 @@ bool contain_job_alive(struct contain *c, struct contain_job *cj, pid_t pgid)
 	if (cj->shared && cj->dirfd < 0)
 		return contain_own_group_alive(pgid);
 	if (cj->dirfd >= 0) {
-		char b[256];
-		if (cg_read(cj->dirfd, "cgroup.events", b, sizeof b) > 0) {
-			char *p = strstr(b, "populated ");
-			if (p && p[10] == '0') {
+		bool populated, frozen;
+		if (cg_state(cj->dirfd, &populated, &frozen) == 0) {
+			if (!populated) {
 				/* the cgroup is empty; a process that left it (root
 				 * can) would still be in the group */
 				bool left = !cj->shared && kill_group(pgid, 0) == 0;
 				cj->empty = !left;
 				return left;
 			}
-			if (p)
-				return true;
+			return true;
 		}
 		/* unreadable: the cgroup was removed under us (by the
 		 * guardian of an outer piperun that let us go, once it was
@@ -1044,72 +1027,12 @@ void contain_on_death(struct contain *c, int sig, double grace_s)
 	__atomic_store_n(&c->table->death_set, 1, __ATOMIC_RELEASE);
 }
 
-/* Forget the attempt's guardian slot. */
-static void job_unslot(struct contain *c, struct contain_job *cj)
+void contain_unslot(struct contain *c, struct contain_job *cj)
 {
 	pthread_mutex_lock(&c->mtx);
 	slot_free(c, cj->slot);
 	pthread_mutex_unlock(&c->mtx);
 	cj->slot = 0;
-}
-
-/* Remove the attempt's cgroup; with kill, KILL what is still in it
- * first (the removal then fails until they are gone: the run's end or
- * the guardian removes it). */
-static void job_cgroup_drop(struct contain *c, struct contain_job *cj, bool kill)
-{
-	job_unslot(c, cj);
-	if (cj->dirfd < 0)
-		return;
-	if (kill) {
-		int fd = cg_open(cj->dirfd, "cgroup.kill", O_WRONLY);
-		if (fd >= 0) {
-			ssize_t w = write(fd, "1", 1);
-			(void)w;
-			close(fd);
-		}
-	}
-	pathfd_close(cj->dirfd);
-	cj->dirfd = -1;
-	unlinkat(c->run_dirfd, cj->name, AT_REMOVEDIR);
-}
-
-static bool cgroup_unpopulated(int dirfd)
-{
-	char b[256];
-	if (cg_read(dirfd, "cgroup.events", b, sizeof b) <= 0)
-		return false;
-	char *p = strstr(b, "populated ");
-	return p && p[10] == '0';
-}
-
-void contain_job_end(struct contain *c, struct contain_job *cj)
-{
-	if (cj->dirfd < 0 || cj->killed || !(cj->empty || cgroup_unpopulated(cj->dirfd))) {
-		/* something is still in it, or was killed: never reused */
-		job_cgroup_drop(c, cj, true);
-		return;
-	}
-	job_unslot(c, cj);
-	bool kept = false;
-	pthread_mutex_lock(&c->mtx);
-	if (c->nspare < SPARES_MAX) {
-		xgrow(&c->spare, &c->spare_cap, c->nspare + 1, sizeof *c->spare);
-		c->spare[c->nspare].dirfd = cj->dirfd;
-		memcpy(c->spare[c->nspare].name, cj->name, sizeof cj->name);
-		c->nspare++;
-		kept = true;
-	}
-	pthread_mutex_unlock(&c->mtx);
-	if (kept)
-		cj->dirfd = -1;
-	else
-		job_cgroup_drop(c, cj, false);
-}
-
-void contain_job_discard(struct contain *c, struct contain_job *cj)
-{
-	job_cgroup_drop(c, cj, false);
 }
 
 void contain_job_release(struct contain *c, struct contain_job *cj)
@@ -1152,7 +1075,7 @@ void contain_job_release(struct contain *c, struct contain_job *cj)
 	}
 	/* cgroups below it (a nested piperun's) stay: removed if it can
 	 * be, never killed, never reused */
-	job_cgroup_drop(c, cj, false);
+	contain_job_drop(c, cj, false);
 }
 
 void escaped_free(struct escaped *list, size_t n)

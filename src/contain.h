@@ -52,10 +52,15 @@ struct escaped {
 
 struct guard_table;
 
+/* The ctimes of a job cgroup's directory and control files when it was
+ * made (contain-spare.c). */
+struct cg_made;
+
 /* An empty job cgroup kept for the next attempt (contain_job_end). */
 struct cg_spare {
 	int dirfd;
 	char name[24];
+	struct cg_made *made;
 };
 
 struct contain {
@@ -73,6 +78,7 @@ struct contain {
 	size_t norphans, orphans_cap;
 	struct cg_spare *spare;    /* empty job cgroups, to reuse */
 	size_t nspare, spare_cap;
+	size_t spares_max;         /* kept at most (from the fd limit) */
 	unsigned long cg_created;  /* job cgroups made (mkdir) */
 	unsigned long cg_reused;   /* attempts started in a spare one */
 	pthread_mutex_t mtx;       /* seq, the guard table's free slots, the
@@ -85,6 +91,7 @@ struct contain_job {
 				      contain_job_prepare */
 	int dirfd;                 /* the attempt's cgroup (O_PATH), -1 if none */
 	char name[24];
+	struct cg_made *made;      /* as the cgroup was made, NULL if none */
 	bool reused;               /* dirfd came from the spares */
 	bool empty;                /* seen unpopulated, its group gone: it
 				      may go back to the spares */
@@ -114,11 +121,19 @@ const char *contain_mode_name(enum contain_mode m);
 void contain_on_death(struct contain *c, int sig, double grace_s);
 
 /* Before spawning an attempt: its cgroup (cgroup mode), an empty one
- * that an earlier attempt left (counted reused) or a new one (counted
- * created).  Returns its directory fd for spawn_opts.cgroup_fd, or -1
- * (no cgroup; errno set if one could not be made: EMFILE etc.).  With
- * fresh, never a reused one. */
+ * that an earlier attempt left (a spare: still unpopulated and not
+ * frozen when taken) or a new one (counted created).  Returns its
+ * directory fd for spawn_opts.cgroup_fd, or -1 (no cgroup; errno set if
+ * one could not be made: EMFILE etc.).  With fresh, never a spare. */
 int contain_job_prepare(struct contain *c, struct contain_job *cj, bool fresh);
+/* The fds a job attempt's cgroup adds in the runner: *steady while it
+ * runs (its directory, unless a spare's, already open, is there to
+ * take) and *transient while it starts (cgroup.procs, where the kernel
+ * cannot clone into a cgroup). */
+void contain_job_fds(struct contain *c, int *steady, int *transient);
+/* Remove the spares (their fds are wanted elsewhere, or the run ends);
+ * whether there were any. */
+bool contain_spares_drop(struct contain *c);
 /* cgroups exist but cannot take our processes (odd delegation,
  * spawn's SPAWN_CGROUP): the rest of the run uses process groups.  Safe
  * from any thread. */
@@ -141,10 +156,13 @@ bool contain_job_signal(struct contain *c, struct contain_job *cj, pid_t pgid, i
 void contain_job_escaped(struct contain_job *cj, pid_t pgid, struct escaped **list,
 			 size_t *n, size_t *cap);
 /* The attempt is over: forget it.  Its cgroup goes back to the spares
- * when it was seen empty (contain_job_alive) or is empty now; one that
- * still holds a process is killed (cgroup.kill) and removed, never
- * reused.  With discard, removed even when empty (it could not take a
- * process). */
+ * only as it was made: seen unpopulated with its process group gone
+ * (contain_job_alive) or unpopulated now, never cgroup.kill'ed, no
+ * cgroup below it, its directory and control files neither written
+ * nor chowned nor chmodded (their ctimes as when it was made), and
+ * spares_max not reached.  One that still holds a process is killed
+ * (cgroup.kill) and removed; any other is removed.  _discard: removed
+ * even when empty (it could not take a process). */
 void contain_job_end(struct contain *c, struct contain_job *cj);
 void contain_job_discard(struct contain *c, struct contain_job *cj);
 /* The attempt is over but what it left running stays, no longer the

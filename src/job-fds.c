@@ -35,9 +35,11 @@ static bool file_held(const struct job *j, size_t k)
  *   steady     while it runs: the runner's ends of its pipes (stdin,
  *              stdout, stderr as configured; a pipeline's results and
  *              diagnostics and each captured stage stderr; a steps
- *              host's info pipe), its pidfd, its cgroup directory;
+ *              host's info pipe), its pidfd, its cgroup directory
+ *              (none when a spare one is open already);
  *   transient  on top, during job_start only: the child's ends of those
- *              pipes, its files (unless already open), cgroup.procs, a
+ *              pipes, its files (unless already open), cgroup.procs
+ *              (only where the kernel cannot clone into a cgroup), a
  *              pipeline's or steps host's description and the write ends
  *              of its side pipes;
  *   spills     later, one per captured stream whose capture may spill
@@ -46,8 +48,9 @@ static bool file_held(const struct job *j, size_t k)
 static int fd_need(const struct job *j, int *spills)
 {
 	const struct job_spec *s = j->spec;
-	int cg = contain_mode_now(j->env->contain) == CONTAIN_CGROUP;
-	int steady = 1 + cg, transient = cg;
+	int cg_steady, cg_transient;
+	contain_job_fds(j->env->contain, &cg_steady, &cg_transient);
+	int steady = 1 + cg_steady, transient = cg_transient;
 	*spills = 0;
 	switch (s->in.kind) {
 	case IN_NULL:
@@ -135,9 +138,15 @@ static bool fds_free(long n, long opath)
  * j will be promised once it runs. */
 bool job_fds_short(const struct job *j, int *spills)
 {
-	long n = fd_need(j, spills);
 	const struct fd_reserve *r = j->env->fds;
-	if (r)
-		n += r->runner + __atomic_load_n(&r->spills, __ATOMIC_RELAXED);
-	return !fds_free(n, pathfds_open());
+	for (int round = 0;; round++) {
+		long n = fd_need(j, spills);
+		if (r)
+			n += r->runner + __atomic_load_n(&r->spills, __ATOMIC_RELAXED);
+		if (fds_free(n, pathfds_open()))
+			return false;
+		/* the spare cgroups' fds go first */
+		if (round || !contain_spares_drop(j->env->contain))
+			return true;
+	}
 }

@@ -439,7 +439,16 @@ static pid_t clone_into(int cgfd, struct child_args *a, int *pidfd)
 	errno = (int)-r;
 	return -1;
 }
+bool spawn_into_cgroup_ok(void)
+{
+	return __atomic_load_n(&clone3_ok, __ATOMIC_RELAXED) >= 0;
+}
 #else
+bool spawn_into_cgroup_ok(void)
+{
+	return false;
+}
+
 static pid_t clone_into(int cgfd, struct child_args *a, int *pidfd)
 {
 	(void)cgfd, (void)a, (void)pidfd;

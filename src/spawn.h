@@ -106,6 +106,10 @@ struct spawn_error {
 int spawn_start(const struct spawn_opts *o, pid_t *pid, int *pidfd,
 		struct spawn_error *e);
 const char *spawn_step_name(enum spawn_step s);
+/* May a child still be cloned straight into its cgroup (clone3 with
+ * CLONE_INTO_CGROUP, not found missing or broken in this kernel)?  If
+ * not, spawn_start joins it through cgroup.procs. */
+bool spawn_into_cgroup_ok(void);
 
 /* How a child ended, as waitid on its pidfd says. */
 struct spawn_exit {

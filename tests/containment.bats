@@ -284,3 +284,74 @@ EOF
 	[ "$(jqo '.containment')" = cgroup ]
 	[ "$(jqo '[.jobs[] | select(.status == "ok" and .stdout == "hi\n" and .containment == "cgroup")] | length')" = 5 ]
 }
+
+# What a job does to its own cgroup stays with it: a reused cgroup is
+# one left exactly as it was made.  Each tampering job changes one thing;
+# the checkers after them (one at a time, so that they take whatever
+# cgroups are kept) report their cgroup as they find it.
+@test "cgroup mode: a job's changes to its cgroup (limits, sub-cgroups, owner, freezing) never reach a later job" {
+	cat > "$BATS_TEST_TMPDIR/check.sh" <<'EOS'
+mnt=$(awk '$0 ~ / - cgroup2 / {print $5; exit}' /proc/self/mountinfo)
+d=$mnt$(sed -n 's/^0:://p' /proc/self/cgroup)
+mkdir "$d/mine" && rmdir "$d/mine" && echo sub-ok
+echo "depth $(cat "$d/cgroup.max.depth") desc $(cat "$d/cgroup.max.descendants")"
+echo "subdirs $(find "$d" -mindepth 1 -type d | wc -l)"
+echo "owner $(stat -c %U "$d/cgroup.freeze") $(stat -c %U "$d")"
+grep frozen "$d/cgroup.events"
+EOS
+	cat > "$BATS_TEST_TMPDIR/cg.sh" <<'EOS'
+printf '%s' "$(awk '$0 ~ / - cgroup2 / {print $5; exit}' /proc/self/mountinfo)$(sed -n 's/^0:://p' /proc/self/cgroup)"
+EOS
+	cg="d=\$(sh $BATS_TEST_TMPDIR/cg.sh)"
+	f=$(spec <<EOF
+{"jobs": [
+ {"name": "desc", "shell": "$cg; echo 0 > \$d/cgroup.max.descendants"},
+ {"name": "depth", "shell": "$cg; echo 0 > \$d/cgroup.max.depth", "after": ["desc"]},
+ {"name": "sub", "shell": "$cg; mkdir \$d/left", "after": ["depth"]},
+ {"name": "chown", "shell": "$cg; chown nobody \$d/cgroup.freeze \$d", "after": ["sub"]},
+ {"name": "freeze", "shell": "$cg; echo 1 > \$d/cgroup.freeze; echo unreachable",
+  "timeout": 0.5, "after": ["chown"]},
+ {"name": "check", "run": ["sh", "$BATS_TEST_TMPDIR/check.sh"], "repeat": 6,
+  "after": ["freeze"], "always": true}
+]}
+EOF
+)
+	# bounded: a job born into a frozen cgroup would hang the runner
+	PIPERUN_CONTAINMENT=cgroup run --separate-stderr timeout -s KILL 60 "$PIPERUN" run -j 1 "$f"
+	[ "$status" -eq 1 ]
+	[ "$(jqo '.jobs[4].status')" = timeout ]
+	[ "$(jqo '[.jobs[5:][] | select(.status == "ok")] | length')" = 6 ]
+	[ "$(jqo '[.jobs[5:][] | .stdout] | unique | length')" = 1 ] || { jqo '[.jobs[5:][] | .stdout]'; return 1; }
+	[ "$(jqo '.jobs[5].stdout')" = "$(printf '%s\n' sub-ok 'depth max desc max' 'subdirs 0' 'owner root root' 'frozen 0')" ]
+	[ "$(jqo '.job_cgroups.reused')" -gt 0 ]
+}
+
+# A root job can move a process into an idle kept cgroup of the run; the
+# job that gets that cgroup next must not inherit (and be blamed for) it.
+@test "cgroup mode: a process parked in a kept cgroup is not handed to the next job" {
+	m=$(marker)
+	cat > "$BATS_TEST_TMPDIR/park.sh" <<EOS
+me=\$(sed -n 's/^0:://p' /proc/self/cgroup)
+run=\$(awk '\$0 ~ / - cgroup2 / {print \$5; exit}' /proc/self/mountinfo)\${me%/*}
+for d in \$run/job*/; do
+	[ "\$(grep populated \$d/cgroup.events)" = 'populated 0' ] && tgt=\$d && break
+done
+[ -n "\$tgt" ] || exit 3
+setsid bash -c "echo \\\$\\\$ > \$tgt/cgroup.procs; exec -a '$m' sleep 300" &
+sleep 0.2
+EOS
+	f=$(spec <<EOF
+{"jobs": [
+ {"name": "x", "run": ["sleep", "0.2"], "repeat": 2},
+ {"name": "park", "run": ["bash", "$BATS_TEST_TMPDIR/park.sh"], "after": ["x"]},
+ {"name": "b", "run": ["sleep", "0.3"], "after": ["park"]},
+ {"name": "c", "run": ["sleep", "0.3"], "after": ["park"]}
+]}
+EOF
+)
+	PIPERUN_CONTAINMENT=cgroup pr run -j 2 "$f"
+	assert_success
+	[ "$(jqo '[.jobs[3:][] | .escaped[], .termination[]] | length')" = 0 ] ||
+		{ jqo '[.jobs[3:][] | {escaped, termination}]'; return 1; }
+	gone "$m"
+}

@@ -158,3 +158,14 @@ EOF
 		gone "$m"
 	done
 }
+
+# Kept job cgroups hold an fd each: under a tight limit they are given
+# back before a job is refused, and a job that takes one needs no new fd
+# for its cgroup (nor cgroup.procs, with clone3).
+@test "cgroup mode, ulimit -n 18: kept job cgroups never cost a job its start" {
+	f=$(spec <<<'{"jobs": [{"run": ["sh", "-c", "cat; echo err >&2"], "stdin": {"text": "x"}, "repeat": 100}]}')
+	PIPERUN_CONTAINMENT=cgroup run_limited 18 run "$f"
+	[ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+	[ "$(jqo '.containment')" = cgroup ]
+	[ "$(jqo '[.jobs[] | select(.status == "ok" and .stdout == "x" and .stderr == "err\n")] | length')" = 100 ]
+}

@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* contain-spare.c - job cgroups: made for an attempt, kept empty as
+ * spares and handed to the next attempt, dropped (see contain.h).
+ *
+ * A mkdir and an rmdir of a cgroup per job cost more than the job's
+ * clone; a cgroup that its job left exactly as it was made is as good
+ * as a new one.  "Exactly as made" is checked, not assumed: a job (as
+ * root, or one its cgroup was delegated to) can freeze its cgroup, make
+ * cgroups below it, limit their number or depth, make it threaded,
+ * chown it to someone who could freeze the next job, or park a process
+ * in it after its end.  The checks: at the end, no cgroup.kill (some
+ * kernels kill every child cloned into such a cgroup, spawn.c), no
+ * subdirectory (the directory's link count) and the ctime of the
+ * directory and of each control file as it was when the cgroup was made
+ * (a write, even of the same value, a chown or a chmod moves it; the
+ * files' inodes are made by a stat at once, since kernfs gives an inode
+ * the time it is first looked up); when taken, cgroup.events says it is
+ * unpopulated and not frozen.  The checks are fstatat calls, a fraction
+ * of a mkdir and an rmdir. */
+#include "config.h"
+#include "contain-int.h"
+#include "spawn.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* What a job may change in its cgroup and leave to the next. */
+static const char *const control_files[] = {
+	"cgroup.freeze", "cgroup.kill", "cgroup.max.depth", "cgroup.max.descendants",
+	"cgroup.pressure", "cgroup.subtree_control", "cgroup.threads", "cgroup.type",
+	"cgroup.procs",
+};
+
+#define NCONTROL (sizeof control_files / sizeof *control_files)
+
+struct cg_made {
+	struct timespec dir;
+	struct timespec file[NCONTROL];   /* tv_nsec -1: none (no PSI, say) */
+};
+
+/* The ctime of dirfd's file (NULL: dirfd itself); tv_nsec -1 if none. */
+static struct timespec ctime_of(int dirfd, const char *file, nlink_t *nlink)
+{
+	struct stat st;
+	if (fstatat(dirfd, file ? file : "", &st, file ? 0 : AT_EMPTY_PATH) < 0)
+		return (struct timespec){ 0, -1 };
+	if (nlink)
+		*nlink = st.st_nlink;
+	return st.st_ctim;
+}
+
+static bool same_time(struct timespec a, struct timespec b)
+{
+	return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+}
+
+static struct cg_made *made_now(int dirfd)
+{
+	struct cg_made *m = xmalloc(sizeof *m);
+	m->dir = ctime_of(dirfd, NULL, NULL);
+	for (size_t i = 0; i < NCONTROL; i++)
+		m->file[i] = ctime_of(dirfd, control_files[i], NULL);
+	return m;
+}
+
+/* Is the cgroup as it was made? */
+static bool as_made(const struct contain_job *cj)
+{
+	nlink_t nlink = 0;
+	if (!cj->made || !same_time(ctime_of(cj->dirfd, NULL, &nlink), cj->made->dir) ||
+	    nlink != 2)
+		return false;
+	size_t n = NCONTROL;
+	/* without clone3 into a cgroup, spawn.c itself writes cgroup.procs */
+	if (!spawn_into_cgroup_ok())
+		n--;
+	for (size_t i = 0; i < n; i++)
+		if (!same_time(ctime_of(cj->dirfd, control_files[i], NULL), cj->made->file[i]))
+			return false;
+	return true;
+}
+
+void contain_job_drop(struct contain *c, struct contain_job *cj, bool kill)
+{
+	contain_unslot(c, cj);
+	if (cj->dirfd < 0)
+		return;
+	if (kill) {
+		int fd = cg_open(cj->dirfd, "cgroup.kill", O_WRONLY);
+		if (fd >= 0) {
+			ssize_t w = write(fd, "1", 1);
+			(void)w;
+			close(fd);
+		}
+	}
+	pathfd_close(cj->dirfd);
+	cj->dirfd = -1;
+	free(cj->made);
+	cj->made = NULL;
+	unlinkat(c->run_dirfd, cj->name, AT_REMOVEDIR);
+}
+
+/* A spare into cj, still unpopulated and not frozen; those that are
+ * not are dropped (killed).  False when none is left. */
+static bool take_spare(struct contain *c, struct contain_job *cj)
+{
+	for (;;) {
+		pthread_mutex_lock(&c->mtx);
+		bool any = c->nspare > 0;
+		if (any) {
+			struct cg_spare *sp = &c->spare[--c->nspare];
+			cj->dirfd = sp->dirfd;
+			memcpy(cj->name, sp->name, sizeof cj->name);
+			cj->made = sp->made;
+		}
+		pthread_mutex_unlock(&c->mtx);
+		if (!any)
+			return false;
+		bool populated, frozen;
+		if (cg_state(cj->dirfd, &populated, &frozen) == 0 && !populated && !frozen) {
+			cj->reused = true;
+			return true;
+		}
+		cj->killed = true;
+		contain_job_drop(c, cj, true);
+	}
+}
+
+int contain_job_prepare(struct contain *c, struct contain_job *cj, bool fresh)
+{
+	cj->shared = false;
+	cj->dirfd = -1;
+	cj->made = NULL;
+	cj->reused = cj->empty = cj->killed = false;
+	cj->slot = 0;
+	if (contain_mode_now(c) != CONTAIN_CGROUP)
+		return -1;
+	if (!fresh && take_spare(c, cj))
+		return cj->dirfd;
+	snprintf(cj->name, sizeof cj->name, "job%lu", __atomic_add_fetch(&c->seq, 1, __ATOMIC_RELAXED));
+	if (mkdirat(c->run_dirfd, cj->name, 0755) < 0)
+		return -1;
+	cj->dirfd = pathfd_openat(c->run_dirfd, cj->name, O_DIRECTORY);
+	if (cj->dirfd < 0) {
+		int e = errno;
+		unlinkat(c->run_dirfd, cj->name, AT_REMOVEDIR);
+		errno = e;
+		return -1;
+	}
+	cj->made = made_now(cj->dirfd);
+	__atomic_add_fetch(&c->cg_created, 1, __ATOMIC_RELAXED);
+	return cj->dirfd;
+}
+
+void contain_job_fds(struct contain *c, int *steady, int *transient)
+{
+	*steady = *transient = 0;
+	if (contain_mode_now(c) != CONTAIN_CGROUP)
+		return;
+	pthread_mutex_lock(&c->mtx);
+	*steady = c->nspare == 0;
+	pthread_mutex_unlock(&c->mtx);
+	*transient = !spawn_into_cgroup_ok();
+}
+
+bool contain_spares_drop(struct contain *c)
+{
+	pthread_mutex_lock(&c->mtx);
+	size_t n = c->nspare;
+	for (size_t i = 0; i < n; i++) {
+		pathfd_close(c->spare[i].dirfd);
+		free(c->spare[i].made);
+		if (c->run_dirfd >= 0)
+			unlinkat(c->run_dirfd, c->spare[i].name, AT_REMOVEDIR);
+	}
+	c->nspare = 0;
+	pthread_mutex_unlock(&c->mtx);
+	return n > 0;
+}
+
+void contain_job_end(struct contain *c, struct contain_job *cj)
+{
+	if (cj->dirfd < 0) {
+		contain_unslot(c, cj);
+		return;
+	}
+	bool populated = true, frozen = true;
+	if (!cj->empty && cg_state(cj->dirfd, &populated, &frozen) == 0 && populated) {
+		/* something is still in it: killed, never reused */
+		contain_job_drop(c, cj, true);
+		return;
+	}
+	if (cj->killed || !as_made(cj)) {
+		contain_job_drop(c, cj, false);
+		return;
+	}
+	contain_unslot(c, cj);
+	bool kept = false;
+	pthread_mutex_lock(&c->mtx);
+	if (c->nspare < c->spares_max) {
+		xgrow(&c->spare, &c->spare_cap, c->nspare + 1, sizeof *c->spare);
+		struct cg_spare *sp = &c->spare[c->nspare++];
+		sp->dirfd = cj->dirfd;
+		memcpy(sp->name, cj->name, sizeof cj->name);
+		sp->made = cj->made;
+		kept = true;
+	}
+	pthread_mutex_unlock(&c->mtx);
+	if (kept) {
+		cj->dirfd = -1;
+		cj->made = NULL;
+	} else {
+		contain_job_drop(c, cj, false);
+	}
+}
+
+void contain_job_discard(struct contain *c, struct contain_job *cj)
+{
+	contain_job_drop(c, cj, false);
+}
