@@ -21,8 +21,9 @@
  *     guardian's whole work with libc (contain_guardian_main); if that
  *     exec fails it still KILLs the run's cgroup and every group of the
  *     table before going.
- * Where this cannot work (another architecture, or a clone that
- * valgrind refuses) guard_clone fails and the caller forks as before. */
+ * Where this cannot work (another architecture, valgrind, which ends a
+ * program that makes such a clone, or a ThreadSanitizer build) guard_clone
+ * fails and the caller forks as before. */
 #include "config.h"
 #include "guard-start.h"
 
@@ -36,9 +37,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#if defined(__x86_64__) || defined(__aarch64__)
+#if (defined(__x86_64__) || defined(__aarch64__)) && !defined(__SANITIZE_THREAD__)
 #define GUARD_RAW 1
 #include <sched.h>
+#include <stdlib.h>
 #endif
 
 #define GUARD_STACK (64 * 1024)
@@ -160,8 +162,20 @@ NOSAN static int guard_child(void *arg)
 	return 0;
 }
 
+/* Under valgrind (its preload library is there) a clone that is
+ * neither a thread nor a fork ends the program. */
+static bool under_valgrind(void)
+{
+	const char *p = getenv("LD_PRELOAD");
+	return p && strstr(p, "vgpreload");
+}
+
 pid_t guard_clone(const struct guard_clone_args *a, const char *env)
 {
+	if (under_valgrind()) {
+		errno = ENOSYS;
+		return -1;
+	}
 	if (strlen(env) >= GUARD_ENV_MAX) {
 		errno = ENAMETOOLONG;
 		return -1;
