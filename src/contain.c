@@ -581,27 +581,6 @@ int contain_guardian_main(void)
 	return 0;
 }
 
-/* The guard table, shared with the guardian: through a memfd that the
- * clone-started guardian can map again after its exec (*memfd), else
- * (*memfd -1) anonymous, for a forked one.  NULL if neither. */
-static struct guard_table *table_map(int *memfd)
-{
-	size_t len = sizeof(struct guard_table);
-	*memfd = memfd_create("piperun-guard", MFD_CLOEXEC);
-	if (*memfd >= 0 && ftruncate(*memfd, (off_t)len) == 0) {
-		void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
-			       *memfd, 0);
-		if (m != MAP_FAILED)
-			return m;
-	}
-	if (*memfd >= 0)
-		close(*memfd);
-	*memfd = -1;
-	void *m = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	return m == MAP_FAILED ? NULL : m;
-}
-
 /* The guardian as a clone(CLONE_VM) child (guard-start.c): its pid, or
  * -1 when it cannot be (then it is forked). */
 static pid_t guardian_clone(struct contain *c, int rfd, int killfd, int memfd)
@@ -611,18 +590,12 @@ static pid_t guardian_clone(struct contain *c, int rfd, int killfd, int memfd)
 	int exefd = pathfd_openat(AT_FDCWD, "/proc/self/exe", 0);
 	if (exefd < 0)
 		return -1;
-	char env[GUARD_ENV_MAX];
-	int n = snprintf(env, sizeof env, "PIPERUN_GUARDIAN=%d:%d:%s", killfd, memfd,
-			 c->run_path ? c->run_path : "");
-	pid_t pid = -1;
-	if (n > 0 && (size_t)n < sizeof env) {
-		struct guard_clone_args a = {
-			.rfd = rfd, .killfd = killfd, .memfd = memfd, .exefd = exefd,
-			.done = &c->table->done, .hwm = &c->table->hwm,
-			.pg = &c->table->pg[0], .nslots = GUARD_SLOTS,
-		};
-		pid = guard_clone(&a, env);
-	}
+	struct guard_clone_args a = {
+		.rfd = rfd, .killfd = killfd, .memfd = memfd, .exefd = exefd,
+		.done = &c->table->done, .hwm = &c->table->hwm,
+		.pg = &c->table->pg[0], .nslots = GUARD_SLOTS,
+	};
+	pid_t pid = guard_clone(&a, c->run_path);
 	pathfd_close(exefd);
 	return pid;
 }
@@ -630,7 +603,7 @@ static pid_t guardian_clone(struct contain *c, int rfd, int killfd, int memfd)
 static int guardian_start(struct contain *c)
 {
 	int memfd;
-	c->table = table_map(&memfd);
+	c->table = guard_shared_map(sizeof(struct guard_table), &memfd);
 	if (!c->table)
 		return -1;
 	int p[2];

@@ -170,14 +170,13 @@ static bool under_valgrind(void)
 	return p && strstr(p, "vgpreload");
 }
 
-pid_t guard_clone(const struct guard_clone_args *a, const char *env)
+pid_t guard_clone(const struct guard_clone_args *a, const char *run_path)
 {
-	if (under_valgrind()) {
+	char env[GUARD_ENV_MAX];
+	int n = snprintf(env, sizeof env, "PIPERUN_GUARDIAN=%d:%d:%s", a->killfd, a->memfd,
+			 run_path ? run_path : "");
+	if (under_valgrind() || n < 0 || (size_t)n >= sizeof env) {
 		errno = ENOSYS;
-		return -1;
-	}
-	if (strlen(env) >= GUARD_ENV_MAX) {
-		errno = ENAMETOOLONG;
 		return -1;
 	}
 	void *m = mmap(NULL, GUARD_STACK, PROT_READ | PROT_WRITE,
@@ -208,14 +207,31 @@ pid_t guard_clone(const struct guard_clone_args *a, const char *env)
 	return pid;
 }
 #else
-pid_t guard_clone(const struct guard_clone_args *a, const char *env)
+pid_t guard_clone(const struct guard_clone_args *a, const char *run_path)
 {
 	(void)a;
-	(void)env;
+	(void)run_path;
 	errno = ENOSYS;
 	return -1;
 }
 #endif
+
+void *guard_shared_map(size_t len, int *memfd)
+{
+	*memfd = memfd_create("piperun-guard", MFD_CLOEXEC);
+	if (*memfd >= 0 && ftruncate(*memfd, (off_t)len) == 0) {
+		void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
+			       *memfd, 0);
+		if (m != MAP_FAILED)
+			return m;
+	}
+	if (*memfd >= 0)
+		close(*memfd);
+	*memfd = -1;
+	void *m = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	return m == MAP_FAILED ? NULL : m;
+}
 
 void guard_clone_done(bool gone)
 {

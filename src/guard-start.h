@@ -9,7 +9,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* the environment the exec'd guardian gets: PIPERUN_GUARDIAN=... */
+/* the environment the exec'd guardian gets:
+ * PIPERUN_GUARDIAN=KILLFD:MEMFD:RUN_PATH (contain_guardian_main) */
 #define GUARD_ENV_MAX 4200
 
 struct guard_clone_args {
@@ -23,9 +24,15 @@ struct guard_clone_args {
 	size_t nslots;
 };
 
-/* Start the guardian (the fds are the caller's; the child has copies).
- * Returns its pid, or -1 with errno: then fork one. */
-pid_t guard_clone(const struct guard_clone_args *a, const char *env);
+/* len bytes of memory shared with the guardian: through a memfd (in
+ * *memfd, the caller's to close), which the clone-started guardian maps
+ * again after its exec; else (*memfd -1) anonymous, for a forked one.
+ * NULL if neither. */
+void *guard_shared_map(size_t len, int *memfd);
+/* Start the guardian (the fds are the caller's; the child has copies;
+ * run_path the run's cgroup or NULL).  Returns its pid, or -1 with
+ * errno: then fork one. */
+pid_t guard_clone(const struct guard_clone_args *a, const char *run_path);
 /* The guardian is gone (reaped: its stack is freed) or may still run
  * (left lingering: the stack stays). */
 void guard_clone_done(bool gone);
