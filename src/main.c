@@ -55,6 +55,7 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_pool_entry,
 	&cmd_steps_host_entry,
 	&cmd_pipeline_host_entry,
+	&cmd_guardian_entry,
 };
 
 static void main_usage(FILE *f)
