@@ -2,6 +2,7 @@
 /* runner.c - scheduling of the jobs of a run (see runner.h). */
 #include "config.h"
 #include "runner.h"
+#include "adapt.h"
 #include "kind.h"
 #include "signals.h"
 #include "util.h"
@@ -47,9 +48,12 @@ struct runner {
 	size_t *ready;
 	size_t nready, ready_cap;
 	size_t running;
+	size_t peak;         /* most jobs running at once */
 	size_t done;
 	size_t not_ok;
-	long limit;
+	long limit;          /* the ceiling when adaptive */
+	bool adaptive;       /* async mode, max_parallel 0: adapt.h's window */
+	struct adapt adapt;
 	bool throttled;      /* a start failed for lack of fds/processes */
 	enum stop_reason stop;
 	double signal_ms;    /* when the run was stopped by a signal */
@@ -207,6 +211,12 @@ long runner_limit(enum run_mode mode, long max_parallel)
 	return lim;
 }
 
+long runner_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n;
+}
+
 long runner_auto_parallel(void)
 {
 	/* A running job of the usual kind holds six fds (pidfd, cgroup,
@@ -352,6 +362,12 @@ static void on_ended(struct job *j)
 	struct runner *r = j->env->ops->ctx;
 	tracked_del(r, j->proc.pid);
 	r->running--;
+	if (r->adaptive) {
+		if (j->state == JOB_PENDING)
+			adapt_forget(&r->adapt, j->index); /* its start came short */
+		else
+			adapt_ended(&r->adapt, j->index, now_ms());
+	}
 	r->throttled = false;
 	if (j->state == JOB_PENDING && !job_resumes(j) && start_came_short(j, r->running > 0)) {
 		ready_push(r, j->index);
@@ -537,12 +553,50 @@ static struct job *ready_next(struct runner *r)
 	return NULL;
 }
 
-static void dispatch(struct runner *r)
+/* Adaptive mode starts at most this many jobs before it looks at the
+ * loop again: ends are seen (and reaped) while a burst starts, so that
+ * runtimes are measured, and the window applied, as they happen. */
+#define DISPATCH_BATCH 16
+
+/* Start j, timing it for the adaptive window: 0, or -1 with errno. */
+static int start_one(struct runner *r, struct job *j)
+{
+	if (!r->adaptive)
+		return job_start(j);
+	double t0 = now_ms();
+	adapt_started(&r->adapt, j->index, t0);
+	int rc = job_start(j);
+	int e = errno;
+	if (rc == 0 && j->proc.pid > 0 && (j->state == JOB_RUNNING || j->state == JOB_ENDING))
+		adapt_spawned(&r->adapt, now_ms() - t0);
+	else if (rc < 0 || j->state == JOB_PENDING)
+		adapt_forget(&r->adapt, j->index);
+	/* (a job that ended inside its start was counted by on_ended) */
+	errno = e;
+	return rc;
+}
+
+/* Start what may start.  Returns how long the loop may wait for events
+ * before dispatch() has more to do on its own: 0 after a full batch,
+ * until a young job leaves a full adaptive window, or -1 (an event). */
+static double dispatch(struct runner *r)
 {
 	struct job *j;
-	while (!r->throttled && r->running < (size_t)r->limit && (j = ready_next(r))) {
-		r->running++;
-		if (job_start(j) == 0) {
+	int batch = 0;
+	while (!r->throttled && r->running < (size_t)r->limit) {
+		if (r->adaptive && r->nready) {
+			if (batch == DISPATCH_BATCH)
+				return 0;
+			double now = now_ms();
+			if (!adapt_may_start(&r->adapt, now))
+				return adapt_wait_ms(&r->adapt, now);
+		}
+		if (!(j = ready_next(r)))
+			break;
+		batch++;
+		if (++r->running > r->peak)
+			r->peak = r->running;
+		if (start_one(r, j) == 0) {
 			if (j->proc.pid > 0 && (j->state == JOB_RUNNING || j->state == JOB_ENDING))
 				tracked_add(r, j->proc.pid);
 			continue;
@@ -558,6 +612,7 @@ static void dispatch(struct runner *r)
 		ready_push(r, j->index);
 		r->throttled = true;
 	}
+	return -1;
 }
 
 /* ---------------------------------------------------------- thread mode */
@@ -712,7 +767,8 @@ static void dispatch_threads(struct runner *r)
 	while (r->running < r->nworkers && (j = ready_next(r))) {
 		bool aborted;
 		job_assign(j, OWNER_QUEUED);
-		r->running++;
+		if (++r->running > r->peak)
+			r->peak = r->running;
 		workq_push(&r->assignq, &j->index, 1, false, &aborted);
 	}
 }
@@ -1037,7 +1093,7 @@ static void run_loop(struct runner *r)
 	if (r->threaded)
 		threads_finish(r);
 	while (r->done < r->n) {
-		dispatch(r);
+		double wait = dispatch(r);
 		if (r->done == r->n)
 			break;
 		if (!r->running && !r->nready && !stalled_ok(r)) {
@@ -1049,7 +1105,7 @@ static void run_loop(struct runner *r)
 							  r->n - r->done);
 			break;
 		}
-		if (loop_run_once(r->env.loop, -1) < 0 && errno != EINTR) {
+		if (loop_run_once(r->env.loop, wait) < 0 && errno != EINTR) {
 			if (!r->res->error)
 				r->res->error = xasprintf("event loop: %s", strerror(errno));
 			break;
@@ -1065,6 +1121,9 @@ static void runner_finish(struct runner *r)
 	progress_finish(&r->progress, r->stop == STOP_SIGNAL ? "interrupted"
 			: res->counts[ST_OK] == r->n ? "ok" : "failed");
 	res->duration_ms = now_ms() - r->env.run_t0;
+	res->peak_parallel = (long)r->peak;
+	if (r->adaptive)
+		adapt_fini(&r->adapt);
 	res->jobs = r->jobs;
 	res->njobs = r->n;
 	if (r->sigfd >= 0) {
@@ -1107,9 +1166,14 @@ int runner_run(const struct spec *s, const struct run_config *cfg,
 	}
 	r.limit = runner_limit(cfg->mode, cfg->max_parallel);
 	res->limit = r.limit;
+	/* thread mode keeps a worker per slot, up to 1024: a fixed pool */
+	r.adaptive = cfg->mode == MODE_ASYNC && cfg->max_parallel == 0;
+	res->adaptive = r.adaptive;
 	*why = NULL;
 	if (runner_setup(&r, why) < 0)
 		return -1;
+	if (r.adaptive)
+		adapt_init(&r.adapt, r.n, r.limit, runner_cpus());
 	res->containment = r.contain.mode;
 	res->jobs = r.jobs;
 	res->njobs = r.n;
