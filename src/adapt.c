@@ -8,6 +8,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum { AGE_IDLE, AGE_YOUNG, AGE_OLD };
 
@@ -36,6 +37,12 @@ void adapt_fini(struct adapt *a)
 size_t adapt_running(const struct adapt *a)
 {
 	return a->young + a->old;
+}
+
+long adapt_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n;
 }
 
 static double tau_ms(const struct adapt *a)
@@ -108,8 +115,12 @@ static double ewma(double avg, double sample, bool first)
 	return first ? sample : avg + ADAPT_EWMA * (sample - avg);
 }
 
-void adapt_spawned(struct adapt *a, double spawn_ms)
+void adapt_spawned(struct adapt *a, size_t id, double spawn_ms, bool made, bool failed)
 {
+	if (failed)
+		adapt_forget(a, id);
+	if (!made)
+		return;
 	if (spawn_ms < 0)
 		spawn_ms = 0;
 	a->spawn_ms = ewma(a->spawn_ms, spawn_ms, a->spawn_ms <= 0);
@@ -128,12 +139,14 @@ void adapt_forget(struct adapt *a, size_t id)
 	a->age[id] = AGE_IDLE;
 }
 
-void adapt_ended(struct adapt *a, size_t id, double now)
+void adapt_ended(struct adapt *a, size_t id, double now, bool sample)
 {
 	if (id >= a->njobs || a->age[id] == AGE_IDLE)
 		return;
 	double ran = now - a->t_start[id];
 	adapt_forget(a, id);
+	if (!sample)
+		return;
 	a->run_ms = ewma(a->run_ms, ran < 0 ? 0 : ran, a->ended == 0);
 	a->ended++;
 	recompute(a);

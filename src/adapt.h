@@ -43,6 +43,10 @@
 #define ADAPT_TAU_MIN_MS 20.0
 #define ADAPT_TAU_MAX_MS 1000.0
 #define ADAPT_EWMA 0.0625        /* weight of a new sample (1/16) */
+/* The runner starts at most this many jobs before it looks at its loop
+ * again: ends are seen (and reaped) while a burst starts, so runtimes
+ * are measured, and the window applied, as they happen. */
+#define ADAPT_BATCH 16
 
 struct adapt_start {
 	size_t id;
@@ -70,12 +74,14 @@ void adapt_fini(struct adapt *a);
 /* Job id starts now (call before spawning it: an end reported while it
  * spawns is then seen). */
 void adapt_started(struct adapt *a, size_t id, double now);
-/* Its spawn took spawn_ms (a start that made a process). */
-void adapt_spawned(struct adapt *a, double spawn_ms);
-/* Job id's attempt ended at now: a runtime sample. */
-void adapt_ended(struct adapt *a, size_t id, double now);
-/* Job id's start did not happen after all (no process, came short):
- * no sample. */
+/* Job id's start returned after spawn_ms: a sample if it made a process
+ * (made), forgotten if it did not happen after all (failed: no process,
+ * came short; an end reported meanwhile was counted already). */
+void adapt_spawned(struct adapt *a, size_t id, double spawn_ms, bool made, bool failed);
+/* Job id's attempt ended at now: a runtime sample if sample (not when
+ * its start came short after all). */
+void adapt_ended(struct adapt *a, size_t id, double now, bool sample);
+/* Job id is not running (no sample). */
 void adapt_forget(struct adapt *a, size_t id);
 /* May one more job start now?  (The caller checks the ceiling, fds and
  * the rest as for a fixed limit.) */
@@ -85,5 +91,7 @@ bool adapt_may_start(struct adapt *a, double now);
 double adapt_wait_ms(const struct adapt *a, double now);
 /* Jobs running now (young + old). */
 size_t adapt_running(const struct adapt *a);
+/* The CPUs online (at least 1): the runner's floor. */
+long adapt_cpus(void);
 
 #endif

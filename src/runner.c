@@ -211,12 +211,6 @@ long runner_limit(enum run_mode mode, long max_parallel)
 	return lim;
 }
 
-long runner_cpus(void)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n < 1 ? 1 : n;
-}
-
 long runner_auto_parallel(void)
 {
 	/* A running job of the usual kind holds six fds (pidfd, cgroup,
@@ -362,12 +356,8 @@ static void on_ended(struct job *j)
 	struct runner *r = j->env->ops->ctx;
 	tracked_del(r, j->proc.pid);
 	r->running--;
-	if (r->adaptive) {
-		if (j->state == JOB_PENDING)
-			adapt_forget(&r->adapt, j->index); /* its start came short */
-		else
-			adapt_ended(&r->adapt, j->index, now_ms());
-	}
+	if (r->adaptive) /* (no sample when its start came short) */
+		adapt_ended(&r->adapt, j->index, now_ms(), j->state != JOB_PENDING);
 	r->throttled = false;
 	if (j->state == JOB_PENDING && !job_resumes(j) && start_came_short(j, r->running > 0)) {
 		ready_push(r, j->index);
@@ -553,25 +543,18 @@ static struct job *ready_next(struct runner *r)
 	return NULL;
 }
 
-/* Adaptive mode starts at most this many jobs before it looks at the
- * loop again: ends are seen (and reaped) while a burst starts, so that
- * runtimes are measured, and the window applied, as they happen. */
-#define DISPATCH_BATCH 16
-
-/* Start j, timing it for the adaptive window: 0, or -1 with errno. */
+/* Start j, timed for the adaptive window: 0, or -1 with errno.  (A job
+ * that ended inside its start was counted by on_ended.) */
 static int start_one(struct runner *r, struct job *j)
 {
 	if (!r->adaptive)
 		return job_start(j);
 	double t0 = now_ms();
 	adapt_started(&r->adapt, j->index, t0);
-	int rc = job_start(j);
-	int e = errno;
-	if (rc == 0 && j->proc.pid > 0 && (j->state == JOB_RUNNING || j->state == JOB_ENDING))
-		adapt_spawned(&r->adapt, now_ms() - t0);
-	else if (rc < 0 || j->state == JOB_PENDING)
-		adapt_forget(&r->adapt, j->index);
-	/* (a job that ended inside its start was counted by on_ended) */
+	int rc = job_start(j), e = errno;
+	bool live = j->proc.pid > 0 && (j->state == JOB_RUNNING || j->state == JOB_ENDING);
+	adapt_spawned(&r->adapt, j->index, now_ms() - t0, rc == 0 && live,
+		      rc < 0 || j->state == JOB_PENDING);
 	errno = e;
 	return rc;
 }
@@ -585,7 +568,7 @@ static double dispatch(struct runner *r)
 	int batch = 0;
 	while (!r->throttled && r->running < (size_t)r->limit) {
 		if (r->adaptive && r->nready) {
-			if (batch == DISPATCH_BATCH)
+			if (batch == ADAPT_BATCH)
 				return 0;
 			double now = now_ms();
 			if (!adapt_may_start(&r->adapt, now))
@@ -1173,7 +1156,7 @@ int runner_run(const struct spec *s, const struct run_config *cfg,
 	if (runner_setup(&r, why) < 0)
 		return -1;
 	if (r.adaptive)
-		adapt_init(&r.adapt, r.n, r.limit, runner_cpus());
+		adapt_init(&r.adapt, r.n, r.limit, adapt_cpus());
 	res->containment = r.contain.mode;
 	res->jobs = r.jobs;
 	res->njobs = r.n;

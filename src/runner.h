@@ -84,8 +84,6 @@ int runner_run(const struct spec *s, const struct run_config *cfg,
 void run_result_free(struct run_result *res);
 /* Block the signals the runner takes through its signalfd. */
 void runner_block_signals(void);
-/* The CPUs online (at least 1): the adaptive window's floor. */
-long runner_cpus(void);
 /* The default for max_parallel 0: what the fd and process limits allow
  * (in async mode, the ceiling of the adaptive window, adapt.h). */
 long runner_auto_parallel(void);

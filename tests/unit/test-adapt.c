@@ -15,7 +15,7 @@ static size_t start_many(struct adapt *a, size_t from, size_t n, double t, doubl
 	size_t k = 0;
 	for (; k < n && adapt_may_start(a, t); k++) {
 		adapt_started(a, from + k, t);
-		adapt_spawned(a, spawn_ms);
+		adapt_spawned(a, from + k, spawn_ms, true, false);
 		t += spawn_ms;
 	}
 	return k;
@@ -32,7 +32,7 @@ static void test_ceiling_first(void)
 	/* they end after a second: R = 1000 ms, s = 0.3 ms: K R / s is far
 	 * above the ceiling */
 	for (size_t i = 0; i < 1000; i++)
-		adapt_ended(&a, i, 1000 + 0.3 * (double)i);
+		adapt_ended(&a, i, 1000 + 0.3 * (double)i, true);
 	is_int(a.window, 1000, "1 s jobs started in 0.3 ms: the window stays at the ceiling");
 	is_int(adapt_running(&a), 0, "none running");
 	adapt_fini(&a);
@@ -47,8 +47,8 @@ static void test_short_jobs_shrink(void)
 	size_t id = 0;
 	for (int round = 0; round < 200; round++) {
 		adapt_started(&a, id, t);
-		adapt_spawned(&a, 0.5);
-		adapt_ended(&a, id, t + 1);
+		adapt_spawned(&a, 0, 0.5, true, false);
+		adapt_ended(&a, id, t + 1, true);
 		id++;
 		t += 0.5;
 	}
@@ -57,14 +57,14 @@ static void test_short_jobs_shrink(void)
 	is_int(start_many(&a, id, 100, t, 0.5), 6, "only 6 short jobs start at once");
 	/* starts getting dearer (a big fd table): the window shrinks */
 	for (int i = 0; i < 100; i++)
-		adapt_spawned(&a, 2.0);
+		adapt_spawned(&a, 0, 2.0, true, false);
 	ok(a.window <= 3, "starts at 2 ms each: the window shrinks to about the floor (%ld)", a.window);
 	ok(a.window >= 2, "never below the floor (%ld)", a.window);
 	/* cheap again, and jobs running 50 ms: it grows back */
 	for (int i = 0; i < 200; i++) {
-		adapt_spawned(&a, 0.2);
+		adapt_spawned(&a, 0, 0.2, true, false);
 		adapt_started(&a, 50000 + (size_t)i, t);
-		adapt_ended(&a, 50000 + (size_t)i, t + 50);
+		adapt_ended(&a, 50000 + (size_t)i, t + 50, true);
 	}
 	ok(a.window >= 400, "cheap starts, 50 ms jobs: it grows back (%ld)", a.window);
 	adapt_fini(&a);
@@ -78,8 +78,8 @@ static void test_idle_jobs_age_out(void)
 	/* learn short jobs: R 1 ms, s 0.5 ms -> window 6 */
 	for (size_t i = 0; i < 100; i++) {
 		adapt_started(&a, i, t);
-		adapt_spawned(&a, 0.5);
-		adapt_ended(&a, i, t + 1);
+		adapt_spawned(&a, 0, 0.5, true, false);
+		adapt_ended(&a, i, t + 1, true);
 		t += 0.5;
 	}
 	/* then 200 jobs that wait for each other: none ends until all ran */
@@ -111,12 +111,20 @@ static void test_forget_and_restart(void)
 	adapt_started(&a, 3, 0);
 	adapt_forget(&a, 3);
 	is_int(adapt_running(&a), 0, "a start that did not happen leaves nothing running");
-	adapt_ended(&a, 3, 5);
+	adapt_ended(&a, 3, 5, true);
 	is_int(a.ended, 0, "and its end is no sample");
+	adapt_started(&a, 5, 0);
+	adapt_spawned(&a, 5, 0.5, false, true);
+	is_int(adapt_running(&a), 0, "a spawn that failed leaves nothing running");
+	is_int(a.spawn_ms == 0, 1, "and is no spawn-time sample");
+	adapt_started(&a, 6, 0);
+	adapt_ended(&a, 6, 3, false);
+	is_int(adapt_running(&a), 0, "a start that came short later leaves nothing running");
+	is_int(a.ended, 0, "and is no runtime sample");
 	adapt_started(&a, 4, 0);
 	adapt_started(&a, 4, 1); /* a retry */
 	is_int(adapt_running(&a), 1, "a job started again counts once");
-	adapt_ended(&a, 4, 11);
+	adapt_ended(&a, 4, 11, true);
 	ok(a.run_ms > 9.9 && a.run_ms < 10.1, "its runtime is from its latest start (%.1f)", a.run_ms);
 	is_int(adapt_running(&a), 0, "ended: none running");
 	ok(adapt_may_start(&a, 12), "a start is allowed");
