@@ -104,6 +104,7 @@ void adapt_started(struct adapt *a, size_t id, double now)
 	if (id >= a->njobs)
 		return;
 	adapt_forget(a, id); /* (a start again without an end: not counted twice) */
+	age_out(a, now);     /* (keeps the ring to the starts of one tau) */
 	a->age[id] = AGE_YOUNG;
 	a->t_start[id] = now;
 	a->young++;

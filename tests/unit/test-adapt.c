@@ -29,6 +29,7 @@ static void test_ceiling_first(void)
 	 * 1000 `sleep 1` need */
 	is_int(start_many(&a, 0, 1000, 0, 0.3), 1000, "before any end: the ceiling (1000 at once)");
 	is_int(adapt_running(&a), 1000, "1000 running");
+	ok(a.rcap <= 1024, "the ring holds the starts of one tau, not all (%zu)", a.rcap);
 	/* they end after a second: R = 1000 ms, s = 0.3 ms: K R / s is far
 	 * above the ceiling */
 	for (size_t i = 0; i < 1000; i++)
@@ -67,6 +68,13 @@ static void test_short_jobs_shrink(void)
 		adapt_ended(&a, 50000 + (size_t)i, t + 50, true);
 	}
 	ok(a.window >= 400, "cheap starts, 50 ms jobs: it grows back (%ld)", a.window);
+	/* many more short jobs, the window never full: the ring stays small */
+	for (size_t i = 0; i < 20000; i++) {
+		adapt_started(&a, 60000 + i, t);
+		adapt_ended(&a, 60000 + i, t + 1, true);
+		t += 1;
+	}
+	ok(a.rlen < 100, "20,000 starts later the ring holds only recent ones (%zu)", a.rlen);
 	adapt_fini(&a);
 }
 
