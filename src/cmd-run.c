@@ -554,8 +554,8 @@ const struct cmd_entry cmd_run_entry = {
 	.summary = "run every job of a spec and print the results",
 	.help =
 	"options:\n"
-	"  -j, --max-parallel N   run at most N jobs at once (0: as many as the\n"
-	"                         fd and process limits allow)\n"
+	"  -j, --max-parallel N   run at most N jobs at once (0: adaptive, up to\n"
+	"                         what the fd and process limits allow)\n"
 	"      --mode MODE        async (default: one event loop), thread (a pool of\n"
 	"                         -j worker threads) or serial\n"
 	"      --timeout DUR      limit for the whole run (\"90s\", \"5m\")\n"

@@ -345,6 +345,9 @@ static void report_runner(struct jw *w, const struct run_result *res)
 	jw_kint(w, "fds_start", res->fds_start);
 	jw_kint(w, "fds_end", res->fds_end);
 	jw_kint(w, "children_left", res->children_left);
+	/* max_parallel is the ceiling; adaptive moves a window under it */
+	jw_kstr(w, "parallelism", res->adaptive ? "adaptive" : "fixed");
+	jw_kint(w, "peak_parallel", res->peak_parallel);
 	jw_obj_end(w);
 }
 

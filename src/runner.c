@@ -2,6 +2,7 @@
 /* runner.c - scheduling of the jobs of a run (see runner.h). */
 #include "config.h"
 #include "runner.h"
+#include "adapt.h"
 #include "kind.h"
 #include "signals.h"
 #include "util.h"
@@ -47,9 +48,12 @@ struct runner {
 	size_t *ready;
 	size_t nready, ready_cap;
 	size_t running;
+	size_t peak;         /* most jobs running at once */
 	size_t done;
 	size_t not_ok;
-	long limit;
+	long limit;          /* the ceiling when adaptive */
+	bool adaptive;       /* async mode, max_parallel 0: adapt.h's window */
+	struct adapt adapt;
 	bool throttled;      /* a start failed for lack of fds/processes */
 	enum stop_reason stop;
 	double signal_ms;    /* when the run was stopped by a signal */
@@ -202,34 +206,15 @@ long runner_limit(enum run_mode mode, long max_parallel)
 		return max_parallel;
 	long lim = runner_auto_parallel();
 	/* a thread per slot: "as many as the limits allow" stops at 1024 */
-	if (mode == MODE_THREAD && lim > 1024)
-		lim = 1024;
-	return lim;
+	return mode == MODE_THREAD && lim > 1024 ? 1024 : lim;
 }
 
+/* A running job of the usual kind holds JOB_FDS (pidfd, cgroup, stdout
+ * and stderr pipes and their spill files; job-fds.c counts each kind
+ * exactly and makes jobs wait when they run short). */
 long runner_auto_parallel(void)
 {
-	/* A running job of the usual kind holds six fds (pidfd, cgroup,
-	 * stdout and stderr pipes and their two spill files; job-fds.c fd_need
-	 * counts each kind exactly and makes jobs wait when they run
-	 * short); the runner keeps RUNNER_FDS for itself. */
-	struct rlimit r;
-	long fds = 1024;
-	if (getrlimit(RLIMIT_NOFILE, &r) == 0)
-		fds = r.rlim_cur == RLIM_INFINITY ? 1L << 20 : (long)r.rlim_cur;
-	long lim = (fds - RUNNER_FDS) / JOB_FDS;
-	/* Leave half of the process limit and of pid_max to everyone else. */
-	if (getrlimit(RLIMIT_NPROC, &r) == 0 && r.rlim_cur != RLIM_INFINITY &&
-	    (long)r.rlim_cur / 2 < lim)
-		lim = (long)r.rlim_cur / 2;
-	FILE *f = fopen("/proc/sys/kernel/pid_max", "re");
-	if (f) {
-		long pm;
-		if (fscanf(f, "%ld", &pm) == 1 && pm / 2 < lim)
-			lim = pm / 2;
-		fclose(f);
-	}
-	return lim < 1 ? 1 : lim;
+	return adapt_ceiling(RUNNER_FDS, JOB_FDS);
 }
 
 /* ------------------------------------------------------------ ready heap */
@@ -365,6 +350,8 @@ static void on_ended(struct job *j)
 	struct runner *r = j->env->ops->ctx;
 	tracked_del(r, j->proc.pid);
 	r->running--;
+	if (r->adaptive) /* (no sample when its start came short) */
+		adapt_ended(&r->adapt, j->index, now_ms(), j->state != JOB_PENDING);
 	r->throttled = false;
 	if (j->state == JOB_PENDING && !job_resumes(j) && start_came_short(j, r->running > 0)) {
 		ready_push(r, j->index);
@@ -550,12 +537,43 @@ static struct job *ready_next(struct runner *r)
 	return NULL;
 }
 
-static void dispatch(struct runner *r)
+/* Start j, timed for the adaptive window: 0, or -1 with errno.  (A job
+ * that ended inside its start was counted by on_ended.) */
+static int start_one(struct runner *r, struct job *j)
+{
+	if (!r->adaptive)
+		return job_start(j);
+	double t0 = now_ms();
+	adapt_started(&r->adapt, j->index, t0);
+	int rc = job_start(j), e = errno;
+	bool live = j->proc.pid > 0 && (j->state == JOB_RUNNING || j->state == JOB_ENDING);
+	adapt_spawned(&r->adapt, j->index, now_ms() - t0, rc == 0 && live,
+		      rc < 0 || j->state == JOB_PENDING);
+	errno = e;
+	return rc;
+}
+
+/* Start what may start.  Returns how long the loop may wait for events
+ * before dispatch() has more to do on its own: 0 after a full batch,
+ * until a young job leaves a full adaptive window, or -1 (an event). */
+static double dispatch(struct runner *r)
 {
 	struct job *j;
-	while (!r->throttled && r->running < (size_t)r->limit && (j = ready_next(r))) {
-		r->running++;
-		if (job_start(j) == 0) {
+	int batch = 0;
+	while (!r->throttled && r->running < (size_t)r->limit) {
+		if (r->adaptive && r->nready) {
+			if (batch == ADAPT_BATCH)
+				return 0;
+			double now = now_ms();
+			if (!adapt_may_start(&r->adapt, now))
+				return adapt_wait_ms(&r->adapt, now);
+		}
+		if (!(j = ready_next(r)))
+			break;
+		batch++;
+		if (++r->running > r->peak)
+			r->peak = r->running;
+		if (start_one(r, j) == 0) {
 			if (j->proc.pid > 0 && (j->state == JOB_RUNNING || j->state == JOB_ENDING))
 				tracked_add(r, j->proc.pid);
 			continue;
@@ -571,6 +589,7 @@ static void dispatch(struct runner *r)
 		ready_push(r, j->index);
 		r->throttled = true;
 	}
+	return -1;
 }
 
 /* ---------------------------------------------------------- thread mode */
@@ -725,7 +744,8 @@ static void dispatch_threads(struct runner *r)
 	while (r->running < r->nworkers && (j = ready_next(r))) {
 		bool aborted;
 		job_assign(j, OWNER_QUEUED);
-		r->running++;
+		if (++r->running > r->peak)
+			r->peak = r->running;
 		workq_push(&r->assignq, &j->index, 1, false, &aborted);
 	}
 }
@@ -1053,10 +1073,13 @@ static void run_loop(struct runner *r)
 	if (r->threaded)
 		threads_finish(r);
 	while (r->done < r->n) {
-		dispatch(r);
-		double wait = r->done == r->n ? 0 : results_idle(r);
+		double wait = dispatch(r);
 		if (r->done == r->n)
 			break;
+		/* the sooner of the adaptive limit's and the results' */
+		double idle = results_idle(r);
+		if (idle >= 0 && (wait < 0 || idle < wait))
+			wait = idle;
 		if (!r->running && !r->nready && !stalled_ok(r)) {
 			/* cannot happen: every pending job waits on a job that
 			 * will end; say so rather than hang (unless the loop
@@ -1085,6 +1108,9 @@ static void runner_finish(struct runner *r)
 	progress_finish(&r->progress, r->stop == STOP_SIGNAL ? "interrupted"
 			: res->counts[ST_OK] == r->n ? "ok" : "failed");
 	res->duration_ms = now_ms() - r->env.run_t0;
+	res->peak_parallel = (long)r->peak;
+	if (r->adaptive)
+		adapt_fini(&r->adapt);
 	res->jobs = r->jobs;
 	res->njobs = r->n;
 	if (r->sigfd >= 0) {
@@ -1129,9 +1155,14 @@ int runner_run(const struct spec *s, const struct run_config *cfg,
 	}
 	r.limit = runner_limit(cfg->mode, cfg->max_parallel);
 	res->limit = r.limit;
+	/* thread mode keeps a worker per slot, up to 1024: a fixed pool */
+	r.adaptive = cfg->mode == MODE_ASYNC && cfg->max_parallel == 0;
+	res->adaptive = r.adaptive;
 	*why = NULL;
 	if (runner_setup(&r, why) < 0)
 		return -1;
+	if (r.adaptive)
+		adapt_init(&r.adapt, r.n, r.limit, adapt_cpus());
 	res->containment = r.contain.mode;
 	res->jobs = r.jobs;
 	res->njobs = r.n;

@@ -64,7 +64,10 @@ struct run_result {
 	enum stop_reason stop;
 	int signal;          /* the signal that interrupted the run (SIGPIPE:
 				also stdout's reader going away) */
-	long limit;          /* the parallelism actually used */
+	long limit;          /* the parallelism allowed: with adaptive, the
+				ceiling the window moves under */
+	bool adaptive;       /* max_parallel 0 in async mode: adapt.h's rule */
+	long peak_parallel;  /* most jobs running at once */
 	size_t counts[ST__COUNT];
 	int fds_start, fds_end;  /* the runner's open fds before and after */
 	enum contain_mode containment;
@@ -88,7 +91,8 @@ int runner_run(const struct spec *s, const struct run_config *cfg,
 void run_result_free(struct run_result *res);
 /* Block the signals the runner takes through its signalfd. */
 void runner_block_signals(void);
-/* The default for max_parallel 0: what the fd and process limits allow. */
+/* The default for max_parallel 0: what the fd and process limits allow
+ * (in async mode, the ceiling of the adaptive window, adapt.h). */
 long runner_auto_parallel(void);
 /* How many jobs a run in mode with max_parallel (0: as many as the limits
  * allow) runs at once: 1 in serial mode; thread mode's default stops at

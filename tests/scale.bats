@@ -47,3 +47,47 @@ EOF
 	[ "${#lines[@]}" = 10000 ]
 	[ "$(grep -cvE '^w#([0-9]+)\| \1:([0-9]+):abcdefghijklmnopqrstuvwxyz0123456789$' <<<"$output")" = 0 ]
 }
+
+# The adaptive default (CONTRACT §8.4) backs off on short jobs but must
+# never serialise jobs that sit idle: here 100 short jobs teach it that
+# jobs are short, then 200 jobs each write a file and wait (a bounded
+# loop, no fork) until all 200 files exist, which happens only if all
+# 200 run at once.
+@test "default -j: 200 jobs that wait for each other all run at once after short jobs" {
+	d="$BATS_TEST_TMPDIR/meet"
+	mkdir "$d" && mkfifo "$d/.tick"
+	wait_all=': > "$D/f$1"; exec 3<>"$D/.tick"
+for ((i = 0; i < 1200; i++)); do
+	set -- "$D"/f*; [ $# -ge 200 ] && exit 0
+	read -t 0.05 -u 3 _
+done; exit 1'
+	f=$(spec <<EOF
+{"defaults": {"stdout": "null", "stderr": "null", "env": {"D": "$d"}},
+ "jobs": [{"name": "q", "run": ["$QUICK"], "repeat": 100},
+	  {"name": "w", "after": "q", "run": ["bash", "-c", $(jq -Rs . <<<"$wait_all"), "_", "{#}"],
+	   "repeat": 200}]}
+EOF
+)
+	pr run -o jsonl "$f"
+	assert_success
+	last=$(tail -1 <<<"$output")
+	[ "$(jq -c '.summary | [.total, .ok]' <<<"$last")" = '[300,300]' ]
+	[ "$(jq -r '.run.runner.parallelism' <<<"$last")" = adaptive ]
+	[ "$(jq '.run.runner.peak_parallel >= 200' <<<"$last")" = true ]
+}
+
+@test "-j 3 and thread mode are fixed limits: the results say so and the peak never exceeds -j" {
+	f=$(spec <<<'{"jobs": [{"name": "s", "run": ["'"$QUICK"'", "-s", "0.1"], "repeat": 12}]}')
+	for m in async thread; do
+		pr run --mode "$m" -j 3 -o jsonl "$f"
+		assert_success
+		last=$(tail -1 <<<"$output")
+		[ "$(jq -c '.run | [.max_parallel, .runner.parallelism, .runner.peak_parallel]' <<<"$last")" = '[3,"fixed",3]' ]
+	done
+	pr run --mode thread -o jsonl "$f"
+	assert_success
+	[ "$(tail -1 <<<"$output" | jq -r '.run.runner.parallelism')" = fixed ]
+	pr run -o jsonl "$f"
+	assert_success
+	[ "$(tail -1 <<<"$output" | jq -r '.run.runner.parallelism')" = adaptive ]
+}
