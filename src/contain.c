@@ -597,11 +597,19 @@ int contain_guardian_main(void)
 	return 0;
 }
 
+static bool guardian_exec;
+
+void contain_guardian_exec(void)
+{
+	guardian_exec = true;
+}
+
 /* The guardian as a clone(CLONE_VM) child (guard-start.c): its pid, or
- * -1 when it cannot be (then it is forked). */
+ * -1 when it cannot be (then it is forked): not piperun (a unit test's
+ * /proc/self/exe would run itself again), or no memfd. */
 static pid_t guardian_clone(struct contain *c, int rfd, int killfd, int memfd)
 {
-	if (memfd < 0)
+	if (memfd < 0 || !guardian_exec)
 		return -1;
 	int exefd = pathfd_openat(AT_FDCWD, "/proc/self/exe", 0);
 	if (exefd < 0)

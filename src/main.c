@@ -31,6 +31,7 @@
  */
 #include "config.h"
 #include "cmd.h"
+#include "contain.h"
 #include "sha256.h"
 #include "signals.h"
 #include "spawn.h"
@@ -132,6 +133,7 @@ int main(int argc, char **argv)
 		return host->exec(argc - 1, argv + 1);
 	ensure_std_fds();
 	spawn_init();
+	contain_guardian_exec();
 	sha256_use_hw(1); /* decided once, before any thread hashes */
 	/* under the name timeout (ln -s piperun timeout): coreutils'
 	 * timeout(1), all of it */
