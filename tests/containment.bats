@@ -309,7 +309,7 @@ EOS
  {"name": "depth", "shell": "$cg; echo 0 > \$d/cgroup.max.depth", "after": ["desc"]},
  {"name": "sub", "shell": "$cg; mkdir \$d/left", "after": ["depth"]},
  {"name": "chown", "shell": "$cg; chown nobody \$d/cgroup.freeze \$d", "after": ["sub"]},
- {"name": "freeze", "shell": "$cg; echo 1 > \$d/cgroup.freeze; echo unreachable",
+ {"name": "freeze", "shell": "$cg; echo 1 > \$d/cgroup.freeze; while :; do sleep 0.05; done",
   "timeout": 0.5, "after": ["chown"]},
  {"name": "check", "run": ["sh", "$BATS_TEST_TMPDIR/check.sh"], "repeat": 6,
   "after": ["freeze"], "always": true}

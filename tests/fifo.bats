@@ -57,9 +57,11 @@ EOF
 		f=$(spec <<EOF
 {"mode": "$m", "max_parallel": 2, "jobs": [
   {"name": "fifo", "run": ["cat"], "stdin": {"file": "$F"}, "timeout": 15},
-  {"name": "other", "run": ["sh", "-c", "echo other ran > \$0", "$BATS_TEST_TMPDIR/other"]}]}
+  {"name": "other", "run": ["sh", "-c", "echo other ran > \$0.tmp && mv \$0.tmp \$0", "$BATS_TEST_TMPDIR/other"]}]}
 EOF
 )
+		# (the other job's file appears whole: the writer below starts
+		# once it exists and copies it)
 		# the writer comes once the other job has run (or gives up on
 		# it after 10 s and says so), writes in two goes and closes
 		# (every other end is bounded too: a runner that never opens
