@@ -50,8 +50,6 @@ extern bool cmd_std_closed[3];
  * (cmd-pipeline-host.c, around chain.h's chain_host_main). */
 extern const struct cmd_entry cmd_steps_host_entry;
 extern const struct cmd_entry cmd_pipeline_host_entry;
-/* The guardian's second life (cmd-guardian.c, contain.h). */
-extern const struct cmd_entry cmd_guardian_entry;
 
 /* Exit statuses (CONTRACT §2); see the table at the top of main.c. */
 enum {

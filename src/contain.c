@@ -4,7 +4,6 @@
 #include "config.h"
 #include "contain.h"
 #include "contain-int.h"
-#include "guard-start.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -19,8 +18,6 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
-#include <linux/magic.h>
 #include <sys/syscall.h>
 #include <dirent.h>
 #include <sys/wait.h>
@@ -36,10 +33,6 @@ struct guard_table {
 	volatile int released;     /* contain_job_release ran: the guardian
 				      signals and kills nothing, and removes
 				      the run's cgroups once they are empty */
-	volatile int done;         /* contain_fini cleaned up everything
-				      (orphans reaped, cgroups removed, no
-				      group left in the table): the
-				      guardian has nothing to do */
 	volatile size_t hwm;
 	volatile pid_t pg[GUARD_SLOTS];
 };
@@ -71,17 +64,9 @@ static void unescape(char *s)
 	*o = 0;
 }
 
-/* The cgroup v2 mount point: where systemd and most systems put it
- * (unified, or hybrid's unified) if statfs says it is one; else from
- * mountinfo, which the kernel makes up line by line on each read. */
+/* The cgroup v2 mount point, from mountinfo (never a fixed path). */
 static char *cgroup2_mount(void)
 {
-	static const char *const usual[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
-	for (size_t i = 0; i < ARRAY_SIZE(usual); i++) {
-		struct statfs sf;
-		if (statfs(usual[i], &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC)
-			return xstrdup(usual[i]);
-	}
 	FILE *f = fopen("/proc/self/mountinfo", "re");
 	if (!f)
 		return NULL;
@@ -103,29 +88,20 @@ static char *cgroup2_mount(void)
 	return found;
 }
 
-/* Our own cgroup v2 path ("0::/path"), in one read (no stdio). */
+/* Our own cgroup v2 path ("0::/path"). */
 static char *own_cgroup(void)
 {
-	int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	FILE *f = fopen("/proc/self/cgroup", "re");
+	if (!f)
 		return NULL;
-	char b[8192];
-	size_t n = 0;
-	ssize_t r;
-	while (n < sizeof b - 1 && ((r = read(fd, b + n, sizeof b - 1 - n)) > 0 ||
-				    (r < 0 && errno == EINTR)))
-		n += r > 0 ? (size_t)r : 0;
-	close(fd);
-	b[n] = 0;
-	for (char *line = b; line && *line;) {
-		char *nl = strchr(line, '\n');
-		if (nl)
-			*nl = 0;
-		if (!strncmp(line, "0::", 3))
-			return xstrdup(line + 3);
-		line = nl ? nl + 1 : NULL;
-	}
-	return NULL;
+	char line[4096], *found = NULL;
+	while (!found && fgets(line, sizeof line, f))
+		if (!strncmp(line, "0::", 3)) {
+			line[strcspn(line, "\n")] = 0;
+			found = xstrdup(line + 3);
+		}
+	fclose(f);
+	return found;
 }
 
 static int cgroup_setup(struct contain *c, char **why)
@@ -512,37 +488,6 @@ static void guardian_signal_first(struct guard_table *t, const char *run_path)
 	}
 }
 
-/* The runner is gone: what the guardian does about it, then _exit. */
-static void guardian_act(int killfd, struct guard_table *t, const char *run_path)
-{
-	if (__atomic_load_n(&t->done, __ATOMIC_ACQUIRE))
-		_exit(0);
-	/* The runner is gone: normally after every job ended (nothing
-	 * left), or killed (SIGKILL, OOM) with jobs running.  What was let
-	 * go stays alone: only the run's cgroups are removed once empty. */
-	if (__atomic_load_n(&t->released, __ATOMIC_ACQUIRE)) {
-		if (run_path)
-			guardian_linger(run_path);
-		_exit(0);
-	}
-	if (t->death_set)
-		guardian_signal_first(t, run_path);
-	if (killfd >= 0) {
-		ssize_t w = write(killfd, "1", 1);
-		(void)w;
-	}
-	size_t hwm = t->hwm;
-	for (size_t i = 0; i < hwm && i < GUARD_SLOTS; i++)
-		if (t->pg[i] > 0)
-			kill_group(t->pg[i], SIGKILL);
-	/* a runner that ended normally removed its cgroup itself */
-	if (run_path && access(run_path, F_OK) == 0)
-		guardian_rmdir(run_path);
-	_exit(0);
-}
-
-/* The forked guardian (guard-start.c's clone child does the same with
- * raw system calls). */
 static void guardian_main(int rfd, int killfd, struct guard_table *t, const char *run_path)
 {
 	/* A session (and process group) of its own: whatever is sent to
@@ -569,78 +514,50 @@ static void guardian_main(int rfd, int killfd, struct guard_table *t, const char
 		if (r < 0 && errno != EINTR)
 			break;
 	}
-	guardian_act(killfd, t, run_path);
-}
-
-/* `piperun __guardian`: the clone-started guardian, exec'd once the
- * runner is gone and there is work to do.  PIPERUN_GUARDIAN is
- * "KILLFD:MEMFD:RUN_PATH" (KILLFD -1 and RUN_PATH empty in
- * process-group mode); the signal dispositions, mask and session are
- * the clone child's. */
-int contain_guardian_main(void)
-{
-	prctl(PR_SET_NAME, "piperun-guard");
-	const char *e = getenv("PIPERUN_GUARDIAN");
-	int killfd = -1, memfd = -1, n = 0;
-	if (!e || sscanf(e, "%d:%d:%n", &killfd, &memfd, &n) < 2 || !n)
-		return 2;
-	void *m = mmap(NULL, sizeof(struct guard_table), PROT_READ | PROT_WRITE, MAP_SHARED,
-		       memfd, 0);
-	if (m == MAP_FAILED) {
-		/* the least that must happen: everything in the run's cgroup */
-		if (killfd >= 0 && write(killfd, "1", 1) < 0)
-			return 2;
-		return 2;
+	/* The runner is gone: normally after every job ended (nothing
+	 * left), or killed (SIGKILL, OOM) with jobs running.  What was let
+	 * go stays alone: only the run's cgroups are removed once empty. */
+	if (__atomic_load_n(&t->released, __ATOMIC_ACQUIRE)) {
+		if (run_path)
+			guardian_linger(run_path);
+		_exit(0);
 	}
-	close(memfd);
-	guardian_act(killfd, m, e[n] ? e + n : NULL);
-	return 0;
-}
-
-static bool guardian_exec;
-
-void contain_guardian_exec(void)
-{
-	guardian_exec = true;
-}
-
-/* The guardian as a clone(CLONE_VM) child (guard-start.c): its pid, or
- * -1 when it cannot be (then it is forked): not piperun (a unit test's
- * /proc/self/exe would run itself again), or no memfd. */
-static pid_t guardian_clone(struct contain *c, int rfd, int killfd, int memfd)
-{
-	if (memfd < 0 || !guardian_exec)
-		return -1;
-	int exefd = pathfd_openat(AT_FDCWD, "/proc/self/exe", 0);
-	if (exefd < 0)
-		return -1;
-	struct guard_clone_args a = {
-		.rfd = rfd, .killfd = killfd, .memfd = memfd, .exefd = exefd,
-		.done = &c->table->done, .hwm = &c->table->hwm,
-		.pg = &c->table->pg[0], .nslots = GUARD_SLOTS,
-	};
-	pid_t pid = guard_clone(&a, c->run_path);
-	pathfd_close(exefd);
-	return pid;
+	if (t->death_set)
+		guardian_signal_first(t, run_path);
+	if (killfd >= 0) {
+		ssize_t w = write(killfd, "1", 1);
+		(void)w;
+	}
+	size_t hwm = t->hwm;
+	for (size_t i = 0; i < hwm && i < GUARD_SLOTS; i++)
+		if (t->pg[i] > 0)
+			kill_group(t->pg[i], SIGKILL);
+	/* a runner that ended normally removed its cgroup itself */
+	if (run_path && access(run_path, F_OK) == 0)
+		guardian_rmdir(run_path);
+	_exit(0);
 }
 
 static int guardian_start(struct contain *c)
 {
-	int memfd;
-	c->table = guard_shared_map(sizeof(struct guard_table), &memfd);
-	if (!c->table)
+	void *m = mmap(NULL, sizeof(struct guard_table), PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (m == MAP_FAILED)
 		return -1;
+	c->table = m;
 	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0) {
-		if (memfd >= 0)
-			close(memfd);
+	if (pipe2(p, O_CLOEXEC) < 0)
 		return -1;
-	}
 	int killfd = c->mode == CONTAIN_CGROUP
 		? cg_open(c->run_dirfd, "cgroup.kill", O_WRONLY) : -1;
-	pid_t pid = guardian_clone(c, p[0], killfd, memfd);
-	if (pid < 0)
-		pid = fork();
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		if (killfd >= 0)
+			close(killfd);
+		return -1;
+	}
 	if (pid == 0) {
 		/* keep only the pipe and cgroup.kill where they are (both
 		 * above 2: main's ensure_std_fds), stdio on /dev/null;
@@ -661,15 +578,9 @@ static int guardian_start(struct contain *c)
 		close_range((unsigned)hi + 1, ~0U, 0);
 		guardian_main(p[0], killfd, c->table, c->run_path);
 	}
-	if (memfd >= 0)
-		close(memfd);
 	close(p[0]);
 	if (killfd >= 0)
 		close(killfd);
-	if (pid < 0) {
-		close(p[1]);
-		return -1;
-	}
 	c->guard_pid = pid;
 	c->guard_fd = p[1];
 	return 0;
@@ -804,16 +715,6 @@ static void sleep_ms(double ms)
 	nanosleep(&ts, NULL);
 }
 
-/* Is a group still listed in the table? */
-static bool table_live(const struct guard_table *t)
-{
-	size_t hwm = t->hwm;
-	for (size_t i = 0; i < hwm && i < GUARD_SLOTS; i++)
-		if (t->pg[i] > 0)
-			return true;
-	return false;
-}
-
 static void write_kill(const char *run_path)
 {
 	char *k = xasprintf("%s/cgroup.kill", run_path);
@@ -877,12 +778,10 @@ void contain_fini(struct contain *c)
 	free(c->spare);
 	c->spare = NULL;
 	c->spare_cap = 0;
-	bool cg_left = false;
 	if (c->run_dirfd >= 0) {
 		pathfd_close(c->run_dirfd);
 		c->run_dirfd = -1;
 		if (rmdir(c->run_path) < 0 && errno == EBUSY) {
-			cg_left = true;
 			if (released)
 				/* cgroups below a job's that was let go (a nested
 				 * piperun's), still in use: the guardian removes
@@ -895,10 +794,6 @@ void contain_fini(struct contain *c)
 				write_kill(c->run_path);
 		}
 	}
-	/* Nothing left for the guardian (no cgroup, no group it would
-	 * signal): it just goes (the clone-started one without an exec). */
-	if (c->table && !cg_left && (released || !table_live(c->table)))
-		__atomic_store_n(&c->table->done, 1, __ATOMIC_RELEASE);
 	if (c->guard_fd >= 0) {
 		close(c->guard_fd);
 		c->guard_fd = -1;
@@ -907,15 +802,13 @@ void contain_fini(struct contain *c)
 		while (waitpid(c->guard_pid, NULL, 0) < 0 && errno == EINTR)
 			;
 	}
-	/* a lingering guardian may still read the table (and run on its
-	 * clone stack) until it execs or goes: both stay mapped */
-	guard_clone_done(!linger);
 	c->guard_pid = 0;
 	free(c->run_path);
 	c->run_path = NULL;
-	if (c->table && !linger)
+	if (c->table) {
 		munmap(c->table, sizeof *c->table);
-	c->table = NULL;
+		c->table = NULL;
+	}
 	free(free_slots);
 	free_slots = NULL;
 	nfree = free_cap = 0;

@@ -113,14 +113,6 @@ int contain_init(struct contain *c, char **why);
  * guardian, which removes it once empty and is then not waited for. */
 void contain_fini(struct contain *c);
 const char *contain_mode_name(enum contain_mode m);
-/* `piperun __guardian` (cmd-guardian.c): the guardian started by
- * guard-start.c, exec'd to clean up after a runner that is gone.
- * Never returns but on a broken start (status 2). */
-int contain_guardian_main(void);
-/* This program is piperun (main.c): its guardian may start as a clone
- * child that execs /proc/self/exe as `piperun __guardian` when there is
- * work.  Without it (any other program) the guardian is a fork. */
-void contain_guardian_exec(void);
 /* What the guardian does when the runner dies: by default SIGKILL to
  * everything at once; after this, sig (unless 0) and SIGCONT to every
  * group in its table and every process in the run's cgroups, then

@@ -31,7 +31,6 @@
  */
 #include "config.h"
 #include "cmd.h"
-#include "contain.h"
 #include "sha256.h"
 #include "signals.h"
 #include "spawn.h"
@@ -56,7 +55,6 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_pool_entry,
 	&cmd_steps_host_entry,
 	&cmd_pipeline_host_entry,
-	&cmd_guardian_entry,
 };
 
 static void main_usage(FILE *f)
@@ -133,7 +131,6 @@ int main(int argc, char **argv)
 		return host->exec(argc - 1, argv + 1);
 	ensure_std_fds();
 	spawn_init();
-	contain_guardian_exec();
 	sha256_use_hw(1); /* decided once, before any thread hashes */
 	/* under the name timeout (ln -s piperun timeout): coreutils'
 	 * timeout(1), all of it */
