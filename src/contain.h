@@ -158,8 +158,8 @@ void contain_job_escaped(struct contain_job *cj, pid_t pgid, struct escaped **li
 /* The attempt is over: forget it.  Its cgroup goes back to the spares
  * only as it was made: seen unpopulated with its process group gone
  * (contain_job_alive) or unpopulated now, never cgroup.kill'ed, no
- * cgroup below it, its directory and control files neither written
- * nor chowned nor chmodded (their ctimes as when it was made), and
+ * cgroup below it, the owner and mode of its directory and control
+ * files and the values of its settings as when it was made, and
  * spares_max not reached.  One that still holds a process is killed
  * (cgroup.kill) and removed; any other is removed.  _discard: removed
  * even when empty (it could not take a process). */

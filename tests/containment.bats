@@ -286,10 +286,11 @@ EOF
 }
 
 # What a job does to its own cgroup stays with it: a reused cgroup is
-# one left exactly as it was made.  Each tampering job changes one thing;
-# the checkers after them (one at a time, so that they take whatever
-# cgroups are kept) report their cgroup as they find it.
-@test "cgroup mode: a job's changes to its cgroup (limits, sub-cgroups, owner, freezing) never reach a later job" {
+# one left exactly as it was made.  Each tampering job changes one thing
+# (a limit or the pressure switch written without truncating: no file
+# time moves); the check after it, one job at a time, takes whatever
+# cgroup was kept and reports it as it finds it.
+@test "cgroup mode: a job's changes to its cgroup (limits, pressure, sub-cgroups, owner, freezing) never reach a later job" {
 	cat > "$BATS_TEST_TMPDIR/check.sh" <<'EOS'
 mnt=$(awk '$0 ~ / - cgroup2 / {print $5; exit}' /proc/self/mountinfo)
 d=$mnt$(sed -n 's/^0:://p' /proc/self/cgroup)
@@ -297,32 +298,37 @@ mkdir "$d/mine" && rmdir "$d/mine" && echo sub-ok
 echo "depth $(cat "$d/cgroup.max.depth") desc $(cat "$d/cgroup.max.descendants")"
 echo "subdirs $(find "$d" -mindepth 1 -type d | wc -l)"
 echo "owner $(stat -c %U "$d/cgroup.freeze") $(stat -c %U "$d")"
+echo "pressure $(cat "$d/cgroup.pressure")"
 grep frozen "$d/cgroup.events"
 EOS
 	cat > "$BATS_TEST_TMPDIR/cg.sh" <<'EOS'
 printf '%s' "$(awk '$0 ~ / - cgroup2 / {print $5; exit}' /proc/self/mountinfo)$(sed -n 's/^0:://p' /proc/self/cgroup)"
 EOS
 	cg="d=\$(sh $BATS_TEST_TMPDIR/cg.sh)"
+	chk() { printf '{"name": "check%s", "run": ["sh", "%s"]}' "$1" "$BATS_TEST_TMPDIR/check.sh"; }
 	f=$(spec <<EOF
 {"jobs": [
- {"name": "desc", "shell": "$cg; echo 0 > \$d/cgroup.max.descendants"},
- {"name": "depth", "shell": "$cg; echo 0 > \$d/cgroup.max.depth", "after": ["desc"]},
- {"name": "sub", "shell": "$cg; mkdir \$d/left", "after": ["depth"]},
- {"name": "chown", "shell": "$cg; chown nobody \$d/cgroup.freeze \$d", "after": ["sub"]},
+ {"name": "desc", "shell": "$cg; printf 0 1<> \$d/cgroup.max.descendants"}, $(chk 1),
+ {"name": "psi", "shell": "$cg; printf 0 1<> \$d/cgroup.pressure"}, $(chk 2),
+ {"name": "depth", "shell": "$cg; echo 0 > \$d/cgroup.max.depth"}, $(chk 3),
+ {"name": "sub", "shell": "$cg; mkdir \$d/left"}, $(chk 4),
+ {"name": "chown", "shell": "$cg; chown nobody \$d/cgroup.freeze \$d"}, $(chk 5),
  {"name": "freeze", "shell": "$cg; echo 1 > \$d/cgroup.freeze; while :; do sleep 0.05; done",
-  "timeout": 0.5, "after": ["chown"]},
- {"name": "check", "run": ["sh", "$BATS_TEST_TMPDIR/check.sh"], "repeat": 6,
-  "after": ["freeze"], "always": true}
+  "timeout": 0.5}, $(chk 6)
 ]}
 EOF
 )
-	# bounded: a job born into a frozen cgroup would hang the runner
+	# one at a time, in spec order: each check gets what the job before
+	# it left, if it was kept (bounded: a job born into a frozen cgroup
+	# would hang the runner)
 	PIPERUN_CONTAINMENT=cgroup run --separate-stderr timeout -s KILL 60 "$PIPERUN" run -j 1 "$f"
 	[ "$status" -eq 1 ]
-	[ "$(jqo '.jobs[4].status')" = timeout ]
-	[ "$(jqo '[.jobs[5:][] | select(.status == "ok")] | length')" = 6 ]
-	[ "$(jqo '[.jobs[5:][] | .stdout] | unique | length')" = 1 ] || { jqo '[.jobs[5:][] | .stdout]'; return 1; }
-	[ "$(jqo '.jobs[5].stdout')" = "$(printf '%s\n' sub-ok 'depth max desc max' 'subdirs 0' 'owner root root' 'frozen 0')" ]
+	[ "$(jqo '.jobs[10].status')" = timeout ]
+	[ "$(jqo '[.jobs[] | select(.name | startswith("check")) | select(.status == "ok")] | length')" = 6 ]
+	[ "$(jqo '[.jobs[] | select(.name | startswith("check")) | .stdout] | unique | length')" = 1 ] ||
+		{ jqo '[.jobs[] | select(.name | startswith("check")) | .stdout]'; return 1; }
+	[ "$(jqo '.jobs[1].stdout')" = "$(printf '%s\n' sub-ok 'depth max desc max' 'subdirs 0' 'owner root root' 'pressure 1' 'frozen 0')" ]
+	# the checks' own cgroups, left as made, were kept and reused
 	[ "$(jqo '.job_cgroups.reused')" -gt 0 ]
 }
 
