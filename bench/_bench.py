@@ -20,6 +20,18 @@ import statistics
 import subprocess
 import sys
 
+# Python's usual answer to "run 2 at a time, capture": a thread pool of
+# subprocess.run (argv[1] jobs of `echo x`), shared by spawn.py and scale.py.
+PY_TPE = r'''
+import subprocess, sys
+from concurrent.futures import ThreadPoolExecutor
+n = int(sys.argv[1])
+def one(_):
+    return len(subprocess.run(["echo", "x"], capture_output=True).stdout)
+with ThreadPoolExecutor(2) as ex:
+    assert sum(ex.map(one, range(n))) == 2 * n
+'''
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))

@@ -16,7 +16,7 @@ import json
 import os
 import tempfile
 
-from _bench import (RUNS, anchor_tool, fig, goal, piperun_bin, piperun_record, ratio,
+from _bench import (PY_TPE, RUNS, anchor_tool, fig, goal, piperun_bin, piperun_record, ratio,
                     record_metrics, round_robin, rss_metric, timed)
 
 N_SLEEP = int(os.environ.get("N_SLEEP", "1000"))
@@ -34,16 +34,6 @@ async def main():
         w.attach_loop(asyncio.get_running_loop())
     await asyncio.gather(*(one() for _ in range(n)))
 asyncio.run(main())
-'''
-
-PY_TPE = r'''
-import subprocess, sys
-from concurrent.futures import ThreadPoolExecutor
-n = int(sys.argv[1])
-def one(_):
-    return len(subprocess.run(["echo", "x"], capture_output=True).stdout)
-with ThreadPoolExecutor(2) as ex:
-    assert sum(ex.map(one, range(n))) == 2 * n
 '''
 
 

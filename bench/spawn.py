@@ -23,23 +23,13 @@ import json
 import os
 import tempfile
 
-from _bench import (RUNS, anchor_tool, fig, goal, have, piperun_bin, piperun_record, ratio,
+from _bench import (PY_TPE, RUNS, anchor_tool, fig, goal, have, piperun_bin, piperun_record, ratio,
                     record_metrics, round_robin, rss_metric, timed)
 
 N = int(os.environ.get("N", "2000"))
 N_PAR = int(os.environ.get("N_PARALLEL", "500"))
 N_MANY = int(os.environ.get("N_MANY", "10000"))
 REPS = int(os.environ.get("N_ONE", "100"))
-
-PY_TPE = r'''
-import subprocess, sys
-from concurrent.futures import ThreadPoolExecutor
-n = int(sys.argv[1])
-def one(_):
-    return len(subprocess.run(["echo", "x"], capture_output=True).stdout)
-with ThreadPoolExecutor(2) as ex:
-    assert sum(ex.map(one, range(n))) == 2 * n
-'''
 
 
 def write(path, obj):
