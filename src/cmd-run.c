@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* cmd-run.c - `piperun run`: load a spec, run its jobs, print results. */
 #include "config.h"
+#include "afile.h"
 #include "cmd.h"
 #include "jsonw.h"
 #include "report.h"
@@ -317,7 +318,7 @@ static int run_parse(int argc, char **argv, struct run_opts *o, struct run_cli *
  * it while a SIGINT still ends piperun (nothing started yet).  Returns
  * the fd, -1 when it is not one of those (or not asked for), -2 after
  * saying why it failed. */
-static int results_open_early(const char *path)
+static int results_open_early(const char *path, struct afile *res)
 {
 	struct stat st;
 	if (!path || stat(path, &st) < 0 || !(S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)))
@@ -327,28 +328,30 @@ static int results_open_early(const char *path)
 		err_line("piperun: --results %s: %s", path, strerror(errno));
 		return -2;
 	}
+	afile_in_place(res, path, fd);
 	return fd;
 }
 
 /* A regular --results file, opened once the spec is known good (so that
- * a spec error leaves it untouched).  O_NONBLOCK: should a FIFO have
- * appeared there meanwhile, it fails (no reader) rather than wait with
- * signals blocked.  Returns the fd, or -1 after saying why. */
-static int results_open(const char *path)
+ * a spec error leaves it untouched), and replaced only at the end
+ * (afile.h: a killed run leaves the previous one).  O_NONBLOCK: should a
+ * FIFO have appeared there meanwhile, it fails (no reader) rather than
+ * wait with signals blocked.  Returns the fd, or -1 after saying why. */
+static int results_open(const char *path, struct afile *res)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK, 0666);
-	if (fd >= 0)
-		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-	else
+	if (afile_open(res, path, O_NONBLOCK) < 0) {
 		err_line("piperun: --results %s: %s", path, strerror(errno));
-	return fd;
+		return -1;
+	}
+	fcntl(res->fd, F_SETFL, fcntl(res->fd, F_GETFL) & ~O_NONBLOCK);
+	return res->fd;
 }
 
 /* Read and load the spec named arg (with the command line's overrides)
- * and open --results.  Returns the spec (*results_fd its fd, or -1), or
+ * and open --results.  Returns the spec (res->fd its fd, or -1), or
  * NULL after saying why (nothing left open).  Frees o->only. */
 static struct spec *run_load(const char *arg, struct run_opts *o, const char *results,
-			     int *results_fd)
+			     struct afile *res)
 {
 	struct errlist errs = { 0 };
 	/* Read the spec (a SIGINT while reading a pipe or a FIFO still
@@ -358,8 +361,9 @@ static struct spec *run_load(const char *arg, struct run_opts *o, const char *re
 	 * record (all skipped) and piperun dies of the signal. */
 	size_t text_len = 0;
 	char *text = spec_read(arg, &text_len, &errs);
-	*results_fd = text ? results_open_early(results) : -1;
-	if (*results_fd == -2) {
+	memset(res, 0, sizeof *res);
+	res->fd = -1;
+	if (text && results_open_early(results, res) == -2) {
 		free(text);
 		free(o->only);
 		errlist_free(&errs);
@@ -376,8 +380,8 @@ static struct spec *run_load(const char *arg, struct run_opts *o, const char *re
 	free(o->only);
 	if (!s) {
 		cmd_spec_errors(&errs);
-		if (*results_fd >= 0)
-			close(*results_fd);
+		if (res->fd >= 0)
+			afile_abort(res);
 		return NULL;
 	}
 	errlist_free(&errs);
@@ -389,7 +393,7 @@ static struct spec *run_load(const char *arg, struct run_opts *o, const char *re
 		s->timeout = o->timeout;
 	if (o->fail_fast >= 0)
 		s->fail_fast = o->fail_fast;
-	if (results && *results_fd < 0 && (*results_fd = results_open(results)) < 0) {
+	if (results && res->fd < 0 && results_open(results, res) < 0) {
 		spec_free(s);
 		return NULL;
 	}
@@ -460,7 +464,7 @@ static void emit_stdout(struct run_cli *c, const struct spec *s, const struct ru
  * exit status; res->stop/signal say SIGPIPE when stdout's reader went
  * away. */
 static int run_emit(struct run_cli *c, const struct spec *s, struct run_result *res,
-		    int results_fd)
+		    struct afile *res_file)
 {
 	emit_stdout(c, s, res);
 	int rc = EXIT_OK;
@@ -484,7 +488,9 @@ static int run_emit(struct run_cli *c, const struct spec *s, struct run_result *
 		/* close even when the flush failed; the flush's error first */
 		bool failed = fd_sink_flush(c->res_sink) < 0;
 		int err = errno;
-		if (close(results_fd) < 0 && !failed) {
+		if (failed) {
+			afile_abort(res_file);
+		} else if (afile_commit(res_file) < 0) {
 			failed = true;
 			err = errno;
 		}
@@ -506,8 +512,9 @@ static int cmd_run(int argc, char **argv)
 	int rc = run_parse(argc, argv, &o, &cli);
 	if (rc >= 0)
 		return rc;
-	int results_fd;
-	struct spec *s = run_load(argv[optind], &o, cli.results, &results_fd);
+	struct afile res_file;
+	struct spec *s = run_load(argv[optind], &o, cli.results, &res_file);
+	int results_fd = res_file.fd;
 	if (!s)
 		return EXIT_USAGE;
 	cli.out = cmd_stdout_sink();
@@ -526,13 +533,13 @@ static int cmd_run(int argc, char **argv)
 		free(cli.out);
 		free(cli.res_sink);
 		if (results_fd >= 0)
-			close(results_fd);
+			afile_abort(&res_file);
 		spec_free(s);
 		return EXIT_RUNNER;
 	}
 	if (res.error)
 		fprintf(stderr, "piperun: %s\n", res.error);
-	rc = run_emit(&cli, s, &res, results_fd);
+	rc = run_emit(&cli, s, &res, &res_file);
 	int sig = res.stop == STOP_SIGNAL ? res.signal : 0;
 	run_result_free(&res);
 	spec_free(s);

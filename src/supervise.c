@@ -4,6 +4,7 @@
  * in one table. */
 #include "config.h"
 #include "supervise.h"
+#include "afile.h"
 #include "cu-args.h"
 #include "jsonw.h"
 #include "job.h"
@@ -274,8 +275,9 @@ static int sup_fail(const struct sup_state *x, const char *fmt, ...)
 
 /* The record (the same as a `run` job's), to an fd opened before the
  * command started. */
-static int write_json(int fd, const struct sup_state *x)
+static int write_json(struct afile *f, const struct sup_state *x)
 {
+	int fd = f->fd;
 	const struct stage_result *st = &x->proc.status;
 	struct command_record rec = {
 		.name = x->o->rules == SUP_TIMEOUT ? "timeout" : "exec",
@@ -293,7 +295,9 @@ static int write_json(int fd, const struct sup_state *x)
 	int rc = fd_sink_flush(s);
 	int e = s->err;
 	free(s);
-	if (close(fd) < 0 && !rc) {
+	if (rc < 0) {
+		afile_abort(f);
+	} else if (afile_commit(f) < 0) {
 		e = errno;
 		rc = -1;
 	}
@@ -506,7 +510,7 @@ static bool may_raise(const struct sup_state *x, int sig)
 /* The command's record, and our exit status: the command's, or 124 on
  * a timeout (timeout: 137 when it had to be KILLed).  *die_sig: the
  * signal to die of once everything is cleaned up. */
-static int sup_emit(const struct sup_state *x, int json_fd, int *die_sig)
+static int sup_emit(const struct sup_state *x, struct afile *json, int *die_sig)
 {
 	const struct stage_result *st = &x->proc.status;
 	int rc = stage_shell_status(st);
@@ -518,7 +522,7 @@ static int sup_emit(const struct sup_state *x, int json_fd, int *die_sig)
 		sup_say(x, "the monitored command dumped core");
 	/* the command ran: a record that cannot be written is said on
 	 * stderr, and the command's own status stands */
-	if (json_fd >= 0 && write_json(json_fd, x) < 0)
+	if (json->fd >= 0 && write_json(json, x) < 0)
 		sup_say(x, "--json %s: %s", x->o->json, strerror(errno));
 	*die_sig = 0;
 	if (st->signal && !x->timed_out && may_raise(x, st->signal))
@@ -538,13 +542,11 @@ int supervise(const struct sup_opts *o)
 	 * piperun's failure (125) with nothing started, never a command that
 	 * ran and then "failed" (a script retrying on 125 would run it
 	 * twice).  A FIFO waits for its reader here, like a shell redirection
-	 * (signals still work: nothing is blocked yet). */
-	int json_fd = -1;
-	if (o->json) {
-		json_fd = open(o->json, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-		if (json_fd < 0)
-			return sup_fail(&x, "--json %s: %s", o->json, strerror(errno));
-	}
+	 * (signals still work: nothing is blocked yet).  A regular file is
+	 * replaced only once the record is whole (afile.h). */
+	struct afile json = { .fd = -1 };
+	if (o->json && afile_open(&json, o->json, 0) < 0)
+		return sup_fail(&x, "--json %s: %s", o->json, strerror(errno));
 	/* resolve like execvp, with the exit statuses of timeout(1); under
 	 * its rules a path goes to execve as it is, whose error says what
 	 * is wrong with it (ENOTDIR, ELOOP: 126, as coreutils) */
@@ -553,16 +555,16 @@ int supervise(const struct sup_opts *o)
 		? xstrdup(o->cmd[0]) : spec_path_resolve(o->cmd[0], getenv("PATH"), NULL, &st);
 	if (!path) {
 		say_cannot_run(&x, strerror(st == SUP_ENOENT ? ENOENT : EACCES));
-		if (json_fd >= 0)
-			close(json_fd);
+		if (json.fd >= 0)
+			afile_abort(&json);
 		return st;
 	}
 	proc_init(&x.proc);
 	int die_sig = 0;
 	int rc = sup_run(&x, path);
 	if (!rc) {
-		rc = sup_emit(&x, json_fd, &die_sig);
-		json_fd = -1;
+		rc = sup_emit(&x, &json, &die_sig);
+		json.fd = -1;
 	}
 	proc_end(&x.proc);
 	if (x.contained) {
@@ -573,8 +575,8 @@ int supervise(const struct sup_opts *o)
 	if (x.sigfd >= 0)
 		close(x.sigfd);
 	loop_free(x.loop);
-	if (json_fd >= 0)
-		close(json_fd);
+	if (json.fd >= 0)
+		afile_abort(&json);
 	proc_free(&x.proc);
 	free(x.pass_fds);
 	free(x.sh_argv);

@@ -379,3 +379,36 @@ EOF
 	wait $pid && st=0 || st=$?
 	[ "$st" -eq 143 ]
 }
+
+# The results file is replaced whole at the end, never truncated at the
+# start (afile.h): a runner killed halfway leaves the previous results.
+@test "SIGKILL of the runner mid-run: an existing --results file (and exec --json) stays byte-identical, nothing is left beside it" {
+	d="$BATS_TEST_TMPDIR/out"
+	mkdir "$d"
+	printf '{"earlier": "results"}\n' > "$d/r.json"
+	printf '{"earlier": "record"}\n' > "$d/e.json"
+	cp "$d/r.json" "$d/r.before"
+	cp "$d/e.json" "$d/e.before"
+	chmod 640 "$d/r.json"
+	f=$(spec <<<'{"jobs": [{"run": ["sleep", "30"]}, {"run": ["echo", "hi"]}]}')
+	"$PIPERUN" run -o none --results "$d/r.json" "$f" & p=$!
+	"$PIPERUN" exec --json "$d/e.json" -- sleep 30 & q=$!
+	sleep 0.5
+	kill -KILL $p $q
+	wait $p $q || true
+	cmp "$d/r.json" "$d/r.before"
+	cmp "$d/e.json" "$d/e.before"
+	[ "$(ls -A "$d" | sort | tr '\n' ' ')" = "e.before e.json r.before r.json " ]
+	# a run that ends replaces it whole, with the old file's mode
+	"$PIPERUN" run -o none --results "$d/r.json" "$(spec <<<'{"jobs": [{"run": ["true"]}]}')"
+	[ "$(jq -r '.status' "$d/r.json")" = ok ]
+	[ "$(stat -c %a "$d/r.json")" = 640 ]
+	"$PIPERUN" exec --json "$d/e.json" -- true
+	[ "$(jq -r '.status' "$d/e.json")" = ok ]
+	[ "$(ls -A "$d" | sort | tr '\n' ' ')" = "e.before e.json r.before r.json " ]
+	# a target that cannot be written is still an error at the start,
+	# with nothing run
+	run --separate-stderr "$PIPERUN" run -o none --results "$d" "$f"
+	[ "$status" -eq 2 ]
+	[ "$stderr" = "piperun: --results $d: Is a directory" ]
+}

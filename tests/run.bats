@@ -340,3 +340,16 @@ EOF
 	# the pool gets the integer as an integer (not 1.73346e+15, a number gcd refuses)
 	[ "$(jqo '.jobs[] | select(.name == "p") | .items[0] | [.status, .result, (.input | @json)] | @json')" = '["ok",4,"[1733460000000000,4]"]' ]
 }
+
+@test "--results through a symbolic link or /dev/stdout writes where it points; the link stays" {
+	f=$(spec <<<'{"jobs": [{"run": ["true"]}]}')
+	d="$BATS_TEST_TMPDIR"
+	echo old > "$d/real.json"
+	ln -s real.json "$d/link.json"
+	run --separate-stderr "$PIPERUN" run -o none --results "$d/link.json" "$f"
+	assert_success
+	[ -L "$d/link.json" ]
+	[ "$(jq -r .status "$d/real.json")" = ok ]
+	"$PIPERUN" run -o none --results /dev/stdout "$f" > "$d/out.json"
+	[ "$(jq -r .status "$d/out.json")" = ok ]
+}
