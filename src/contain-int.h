@@ -13,6 +13,8 @@ int cg_open(int dirfd, const char *file, int flags);
 /* The file's text (NUL-terminated, at most n - 1 bytes); its length or
  * -1. */
 ssize_t cg_read(int dirfd, const char *file, char *buf, size_t n);
+/* Write cgroup.kill: whether it went in. */
+bool cg_kill(int dirfd);
 /* cgroup.events: 0 with *populated and *frozen set, -1 if unreadable
  * (the cgroup is gone). */
 int cg_state(int dirfd, bool *populated, bool *frozen);

@@ -119,14 +119,8 @@ void contain_job_drop(struct contain *c, struct contain_job *cj, bool kill)
 	contain_unslot(c, cj);
 	if (cj->dirfd < 0)
 		return;
-	if (kill) {
-		int fd = cg_open(cj->dirfd, "cgroup.kill", O_WRONLY);
-		if (fd >= 0) {
-			ssize_t w = write(fd, "1", 1);
-			(void)w;
-			close(fd);
-		}
-	}
+	if (kill)
+		cg_kill(cj->dirfd);
 	pathfd_close(cj->dirfd);
 	cj->dirfd = -1;
 	free(cj->made);
@@ -155,7 +149,6 @@ static bool take_spare(struct contain *c, struct contain_job *cj)
 			cj->reused = true;
 			return true;
 		}
-		cj->killed = true;
 		contain_job_drop(c, cj, true);
 	}
 }
@@ -191,9 +184,8 @@ void contain_job_fds(struct contain *c, int *steady, int *transient)
 	*steady = *transient = 0;
 	if (contain_mode_now(c) != CONTAIN_CGROUP)
 		return;
-	pthread_mutex_lock(&c->mtx);
-	*steady = c->nspare == 0;
-	pthread_mutex_unlock(&c->mtx);
+	/* an estimate either way (another thread may take the last one) */
+	*steady = __atomic_load_n(&c->nspare, __ATOMIC_RELAXED) == 0;
 	*transient = !spawn_into_cgroup_ok();
 }
 

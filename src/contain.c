@@ -152,6 +152,16 @@ ssize_t cg_read(int dirfd, const char *file, char *buf, size_t n)
 	return r;
 }
 
+bool cg_kill(int dirfd)
+{
+	int fd = cg_open(dirfd, "cgroup.kill", O_WRONLY);
+	if (fd < 0)
+		return false;
+	bool sent = write(fd, "1", 1) == 1;
+	close(fd);
+	return sent;
+}
+
 int cg_state(int dirfd, bool *populated, bool *frozen)
 {
 	char b[256];
@@ -982,11 +992,7 @@ bool contain_job_signal(struct contain *c, struct contain_job *cj, pid_t pgid, i
 	}
 	if (cj->dirfd >= 0 && sig == SIGKILL) {
 		cj->killed = true;
-		int fd = cg_open(cj->dirfd, "cgroup.kill", O_WRONLY);
-		if (fd >= 0) {
-			any |= write(fd, "1", 1) == 1;
-			close(fd);
-		}
+		any |= cg_kill(cj->dirfd);
 	}
 	for (size_t i = 0; i < n; i++)
 		any |= kill_pid(pids[i], sig) == 0;

@@ -52,8 +52,8 @@ struct escaped {
 
 struct guard_table;
 
-/* The ctimes of a job cgroup's directory and control files when it was
- * made (contain-spare.c). */
+/* A job cgroup as it was made: the owner and mode of its directory and
+ * control files, the values of its settings (contain-spare.c). */
 struct cg_made;
 
 /* An empty job cgroup kept for the next attempt (contain_job_end). */

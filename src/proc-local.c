@@ -43,8 +43,7 @@ static int local_start(struct proc *p, struct spawn_opts *so, bool short_in_grou
 		if (local_cgroup(p, so, true) >= 0)
 			rc = spawn_start(so, &p->pid, &p->pidfd, &se);
 		else
-			se = (struct spawn_error){ proc_err_short(errno) ? SPAWN_CLONE : SPAWN_CGROUP,
-						   errno };
+			se = spawn_cgroup_error(errno);
 	}
 	if (rc < 0 && se.step == SPAWN_CLONE && proc_err_short(se.err) && short_in_group &&
 	    so->cgroup_fd >= 0) {

@@ -71,7 +71,7 @@ void proc_init(struct proc *p)
 
 bool proc_err_short(int err)
 {
-	return err == EMFILE || err == ENFILE || err == EAGAIN || err == ENOMEM;
+	return spawn_err_short(err);
 }
 
 /* ------------------------------------------------------------- signals */

@@ -457,9 +457,14 @@ static pid_t clone_into(int cgfd, struct child_args *a, int *pidfd)
 }
 #endif
 
-static bool short_of(int err)
+bool spawn_err_short(int err)
 {
 	return err == EMFILE || err == ENFILE || err == ENOMEM || err == EAGAIN;
+}
+
+struct spawn_error spawn_cgroup_error(int err)
+{
+	return (struct spawn_error){ spawn_err_short(err) ? SPAWN_CLONE : SPAWN_CGROUP, err };
 }
 
 /* Clone the child: straight into o->cgroup_fd where the kernel can,
@@ -474,15 +479,13 @@ static pid_t clone_child(const struct spawn_opts *o, struct child_args *a, int *
 			if (p < 0) {
 				/* the cgroup cannot take it (EBUSY, EOPNOTSUPP,
 				 * EACCES, ENODEV: removed), or we are short */
-				err->err = errno;
-				err->step = short_of(errno) ? SPAWN_CLONE : SPAWN_CGROUP;
+				*err = spawn_cgroup_error(errno);
 			}
 			return p;
 		}
 		a->procs_fd = openat(o->cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
 		if (a->procs_fd < 0) {
-			err->err = errno;
-			err->step = short_of(errno) ? SPAWN_CLONE : SPAWN_CGROUP;
+			*err = spawn_cgroup_error(errno);
 			return -1;
 		}
 	}

@@ -106,6 +106,12 @@ struct spawn_error {
 int spawn_start(const struct spawn_opts *o, pid_t *pid, int *pidfd,
 		struct spawn_error *e);
 const char *spawn_step_name(enum spawn_step s);
+/* Is err a shortage (fds, memory, processes) that may pass, rather than
+ * a failure of this child? */
+bool spawn_err_short(int err);
+/* A child that could not be put in its cgroup: SPAWN_CLONE when short
+ * (spawn_err_short), else SPAWN_CGROUP. */
+struct spawn_error spawn_cgroup_error(int err);
 /* May a child still be cloned straight into its cgroup (clone3 with
  * CLONE_INTO_CGROUP, not found missing or broken in this kernel)?  If
  * not, spawn_start joins it through cgroup.procs. */
