@@ -184,8 +184,9 @@ void contain_job_fds(struct contain *c, int *steady, int *transient)
 	*steady = *transient = 0;
 	if (contain_mode_now(c) != CONTAIN_CGROUP)
 		return;
-	/* an estimate either way (another thread may take the last one) */
-	*steady = __atomic_load_n(&c->nspare, __ATOMIC_RELAXED) == 0;
+	pthread_mutex_lock(&c->mtx);
+	*steady = c->nspare == 0;
+	pthread_mutex_unlock(&c->mtx);
 	*transient = !spawn_into_cgroup_ok();
 }
 
