@@ -13,8 +13,9 @@
  * cgroup, spawn.c), no subdirectory (the directory's link count), the
  * owner and mode of the directory and of each control file and the
  * values of its settings (depth and descendant limits, subtree_control,
- * type, pressure) as read when it was made; when taken, cgroup.events
- * says it is unpopulated and not frozen.  (File times cannot tell: a
+ * type, pressure) as mkdir makes them (read once per run, from its
+ * first job cgroup); when taken, cgroup.events says it is unpopulated
+ * and not frozen.  (File times cannot tell: a
  * write that does not truncate leaves them, and kernfs stamps them to
  * the tick.)  About 15 system calls, half the cost of an mkdir and an
  * rmdir. */
@@ -95,11 +96,24 @@ static struct cg_made *made_now(int dirfd)
 	return m;
 }
 
-/* Is the cgroup as it was made? */
-static bool as_made(const struct contain_job *cj)
+/* The run's first job cgroup, just made: how mkdir makes them.  (Read
+ * from one that a process of ours could already have changed, it makes
+ * every later check fail: nothing is then reused.) */
+static void note_made(struct contain *c, int dirfd)
+{
+	if (__atomic_load_n(&c->made, __ATOMIC_ACQUIRE))
+		return;
+	struct cg_made *m = made_now(dirfd), *none = NULL;
+	if (!__atomic_compare_exchange_n(&c->made, &none, m, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE))
+		free(m);
+}
+
+/* Is the cgroup as mkdir made it? */
+static bool as_made(const struct contain *c, const struct contain_job *cj)
 {
 	nlink_t nlink = 0;
-	const struct cg_made *m = cj->made;
+	const struct cg_made *m = __atomic_load_n(&c->made, __ATOMIC_ACQUIRE);
 	if (!m || !same_owner(owner_of(cj->dirfd, NULL, &nlink), m->dir) || nlink != 2)
 		return false;
 	for (size_t i = 0; i < NCONTROL; i++)
@@ -114,17 +128,27 @@ static bool as_made(const struct contain_job *cj)
 	return true;
 }
 
+/* Is there room for one more spare? */
+static bool spare_room(struct contain *c)
+{
+	pthread_mutex_lock(&c->mtx);
+	bool room = c->nspare < c->spares_max;
+	pthread_mutex_unlock(&c->mtx);
+	return room;
+}
+
 void contain_job_drop(struct contain *c, struct contain_job *cj, bool kill)
 {
 	contain_unslot(c, cj);
-	if (cj->dirfd < 0)
+	if (!cj->has_cg)
 		return;
-	if (kill)
-		cg_kill(cj->dirfd);
-	pathfd_close(cj->dirfd);
+	int dfd = contain_job_dir(c, cj);
+	if (kill && dfd >= 0)
+		cg_kill(dfd);
+	if (dfd >= 0)
+		pathfd_close(dfd);
 	cj->dirfd = -1;
-	free(cj->made);
-	cj->made = NULL;
+	cj->has_cg = false;
 	unlinkat(c->run_dirfd, cj->name, AT_REMOVEDIR);
 }
 
@@ -138,8 +162,8 @@ static bool take_spare(struct contain *c, struct contain_job *cj)
 		if (any) {
 			struct cg_spare *sp = &c->spare[--c->nspare];
 			cj->dirfd = sp->dirfd;
+			cj->has_cg = true;
 			memcpy(cj->name, sp->name, sizeof cj->name);
-			cj->made = sp->made;
 		}
 		pthread_mutex_unlock(&c->mtx);
 		if (!any)
@@ -157,7 +181,7 @@ int contain_job_prepare(struct contain *c, struct contain_job *cj, bool fresh)
 {
 	cj->shared = false;
 	cj->dirfd = -1;
-	cj->made = NULL;
+	cj->has_cg = false;
 	cj->reused = cj->empty = cj->killed = false;
 	cj->slot = 0;
 	if (contain_mode_now(c) != CONTAIN_CGROUP)
@@ -168,13 +192,14 @@ int contain_job_prepare(struct contain *c, struct contain_job *cj, bool fresh)
 	if (mkdirat(c->run_dirfd, cj->name, 0755) < 0)
 		return -1;
 	cj->dirfd = pathfd_openat(c->run_dirfd, cj->name, O_DIRECTORY);
+	cj->has_cg = cj->dirfd >= 0;
 	if (cj->dirfd < 0) {
 		int e = errno;
 		unlinkat(c->run_dirfd, cj->name, AT_REMOVEDIR);
 		errno = e;
 		return -1;
 	}
-	cj->made = made_now(cj->dirfd);
+	note_made(c, cj->dirfd);
 	__atomic_add_fetch(&c->cg_created, 1, __ATOMIC_RELAXED);
 	return cj->dirfd;
 }
@@ -196,7 +221,6 @@ bool contain_spares_drop(struct contain *c)
 	size_t n = c->nspare;
 	for (size_t i = 0; i < n; i++) {
 		pathfd_close(c->spare[i].dirfd);
-		free(c->spare[i].made);
 		if (c->run_dirfd >= 0)
 			unlinkat(c->run_dirfd, c->spare[i].name, AT_REMOVEDIR);
 	}
@@ -207,8 +231,9 @@ bool contain_spares_drop(struct contain *c)
 
 void contain_job_end(struct contain *c, struct contain_job *cj)
 {
-	if (cj->dirfd < 0) {
-		contain_unslot(c, cj);
+	if (contain_job_dir(c, cj) < 0) {
+		/* none, or not to be opened: removed if it can be */
+		contain_job_drop(c, cj, false);
 		return;
 	}
 	bool populated = true, frozen = true;
@@ -217,7 +242,8 @@ void contain_job_end(struct contain *c, struct contain_job *cj)
 		contain_job_drop(c, cj, true);
 		return;
 	}
-	if (cj->killed || !as_made(cj)) {
+	/* no room: not worth the checks */
+	if (cj->killed || !spare_room(c) || !as_made(c, cj)) {
 		contain_job_drop(c, cj, false);
 		return;
 	}
@@ -229,13 +255,12 @@ void contain_job_end(struct contain *c, struct contain_job *cj)
 		struct cg_spare *sp = &c->spare[c->nspare++];
 		sp->dirfd = cj->dirfd;
 		memcpy(sp->name, cj->name, sizeof cj->name);
-		sp->made = cj->made;
 		kept = true;
 	}
 	pthread_mutex_unlock(&c->mtx);
 	if (kept) {
 		cj->dirfd = -1;
-		cj->made = NULL;
+		cj->has_cg = false;
 	} else {
 		contain_job_drop(c, cj, false);
 	}

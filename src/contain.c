@@ -787,6 +787,8 @@ void contain_fini(struct contain *c)
 	contain_spares_drop(c);
 	free(c->spare);
 	c->spare = NULL;
+	free(c->made);
+	c->made = NULL;
 	c->spare_cap = 0;
 	if (c->run_dirfd >= 0) {
 		pathfd_close(c->run_dirfd);
@@ -944,15 +946,27 @@ void contain_job_started(struct contain *c, struct contain_job *cj, pid_t pgid)
 	if (cj->reused)
 		c->cg_reused++;
 	pthread_mutex_unlock(&c->mtx);
+	if (cj->dirfd >= 0) {
+		pathfd_close(cj->dirfd);
+		cj->dirfd = -1;
+	}
+}
+
+int contain_job_dir(struct contain *c, struct contain_job *cj)
+{
+	if (cj->dirfd < 0 && cj->has_cg && c->run_dirfd >= 0)
+		cj->dirfd = pathfd_openat(c->run_dirfd, cj->name, O_DIRECTORY);
+	return cj->dirfd;
 }
 
 bool contain_job_alive(struct contain *c, struct contain_job *cj, pid_t pgid)
 {
-	if (cj->shared && cj->dirfd < 0)
+	int dfd = contain_job_dir(c, cj);
+	if (cj->shared && dfd < 0)
 		return contain_own_group_alive(pgid);
-	if (cj->dirfd >= 0) {
+	if (dfd >= 0) {
 		bool populated, frozen;
-		if (cg_state(cj->dirfd, &populated, &frozen) == 0) {
+		if (cg_state(dfd, &populated, &frozen) == 0) {
 			if (!populated) {
 				/* the cgroup is empty; a process that left it (root
 				 * can) would still be in the group */
@@ -976,11 +990,12 @@ bool contain_job_signal(struct contain *c, struct contain_job *cj, pid_t pgid, i
 	/* who is there, read before anything is sent: one that dies of the
 	 * signal at once is gone from cgroup.procs when it is read after */
 	size_t n = 0;
-	pid_t *pids = cj->dirfd >= 0 ? cg_procs(cj->dirfd, &n) : NULL;
+	int dfd = contain_job_dir(c, cj);
+	pid_t *pids = dfd >= 0 ? cg_procs(dfd, &n) : NULL;
 	bool any;
 	if (!cj->shared) {
 		any = kill_group(pgid, sig) == 0;
-	} else if (cj->dirfd < 0) {
+	} else if (dfd < 0) {
 		any = contain_signal_own_group(pgid, sig);
 	} else {
 		/* the cgroup holds the tree: all of the group but piperun is
@@ -990,9 +1005,9 @@ bool contain_job_signal(struct contain *c, struct contain_job *cj, pid_t pgid, i
 			kill(0, sig);
 		any = n > 0;
 	}
-	if (cj->dirfd >= 0 && sig == SIGKILL) {
+	if (dfd >= 0 && sig == SIGKILL) {
 		cj->killed = true;
-		any |= cg_kill(cj->dirfd);
+		any |= cg_kill(dfd);
 	}
 	for (size_t i = 0; i < n; i++)
 		any |= kill_pid(pids[i], sig) == 0;
@@ -1000,13 +1015,14 @@ bool contain_job_signal(struct contain *c, struct contain_job *cj, pid_t pgid, i
 	return any;
 }
 
-void contain_job_escaped(struct contain_job *cj, pid_t pgid, struct escaped **list,
-			 size_t *n, size_t *cap)
+void contain_job_escaped(struct contain *c, struct contain_job *cj, pid_t pgid,
+			 struct escaped **list, size_t *n, size_t *cap)
 {
-	if (cj->dirfd < 0)
+	int dfd = contain_job_dir(c, cj);
+	if (dfd < 0)
 		return;
 	size_t np;
-	pid_t *pids = cg_procs(cj->dirfd, &np);
+	pid_t *pids = cg_procs(dfd, &np);
 	for (size_t i = 0; i < np; i++) {
 		pid_t g = getpgid(pids[i]);
 		if (g < 0 || g == pgid)
@@ -1051,7 +1067,7 @@ void contain_job_release(struct contain *c, struct contain_job *cj)
 	slot_free(c, cj->slot);
 	pthread_mutex_unlock(&c->mtx);
 	cj->slot = 0;
-	if (cj->dirfd >= 0 && c->run_path) {
+	if (contain_job_dir(c, cj) >= 0 && c->run_path) {
 		/* the cgroup piperun started in: the run's parent */
 		char *up = xstrdup(c->run_path);
 		char *slash = strrchr(up, '/');

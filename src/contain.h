@@ -52,15 +52,16 @@ struct escaped {
 
 struct guard_table;
 
-/* A job cgroup as it was made: the owner and mode of its directory and
- * control files, the values of its settings (contain-spare.c). */
+/* A job cgroup as mkdir makes it: the owner and mode of its directory
+ * and control files, the values of its settings (contain-spare.c).
+ * Read once per run, from its first job cgroup: they are all made
+ * alike. */
 struct cg_made;
 
 /* An empty job cgroup kept for the next attempt (contain_job_end). */
 struct cg_spare {
 	int dirfd;
 	char name[24];
-	struct cg_made *made;
 };
 
 struct contain {
@@ -79,6 +80,8 @@ struct contain {
 	struct cg_spare *spare;    /* empty job cgroups, to reuse */
 	size_t nspare, spare_cap;
 	size_t spares_max;         /* kept at most (from the fd limit) */
+	struct cg_made *made;      /* how job cgroups are made, NULL until
+				      the first is */
 	unsigned long cg_created;  /* job cgroups made (mkdir) */
 	unsigned long cg_reused;   /* attempts started in a spare one */
 	pthread_mutex_t mtx;       /* seq, the guard table's free slots, the
@@ -89,9 +92,14 @@ struct contain_job {
 	bool shared;               /* its process group is piperun's own
 				      (PROC_GROUP_SHARED): set after
 				      contain_job_prepare */
-	int dirfd;                 /* the attempt's cgroup (O_PATH), -1 if none */
+	int dirfd;                 /* the attempt's cgroup (O_PATH), -1 if none
+				      or closed once its process started */
+	bool has_cg;               /* it has one (run_dirfd/name), dirfd open
+				      or not: a runner's fd table doubled by
+				      a directory per running job makes every
+				      clone and exec copy and close twice as
+				      many fds */
 	char name[24];
-	struct cg_made *made;      /* as the cgroup was made, NULL if none */
 	bool reused;               /* dirfd came from the spares */
 	bool empty;                /* seen unpopulated, its group gone: it
 				      may go back to the spares */
@@ -126,9 +134,10 @@ void contain_on_death(struct contain *c, int sig, double grace_s);
  * directory fd for spawn_opts.cgroup_fd, or -1 (no cgroup; errno set if
  * one could not be made: EMFILE etc.).  With fresh, never a spare. */
 int contain_job_prepare(struct contain *c, struct contain_job *cj, bool fresh);
-/* The fds a job attempt's cgroup adds in the runner: *steady while it
- * runs (its directory, unless a spare's, already open, is there to
- * take) and *transient while it starts (cgroup.procs, where the kernel
+/* The fds a job attempt's cgroup adds in the runner: *steady, its
+ * directory (open while it starts, closed while it runs, opened again
+ * at its end; none to count when a spare's, already open, is there to
+ * take), and *transient while it starts (cgroup.procs, where the kernel
  * cannot clone into a cgroup). */
 void contain_job_fds(struct contain *c, int *steady, int *transient);
 /* Remove the spares (their fds are wanted elsewhere, or the run ends);
@@ -140,7 +149,8 @@ bool contain_spares_drop(struct contain *c);
 void contain_fallback(struct contain *c);
 /* The mode now (it may fall back while a run goes on); any thread. */
 enum contain_mode contain_mode_now(const struct contain *c);
-/* The attempt's process (and group leader) is running. */
+/* The attempt's process (and group leader) is running: its cgroup's
+ * directory is closed (opened again, by name, when needed). */
 void contain_job_started(struct contain *c, struct contain_job *cj, pid_t pgid);
 /* Is anything of the attempt still alive (the leader already reaped)? */
 bool contain_job_alive(struct contain *c, struct contain_job *cj, pid_t pgid);
@@ -153,7 +163,7 @@ bool contain_own_group_alive(pid_t pgid);
 bool contain_job_signal(struct contain *c, struct contain_job *cj, pid_t pgid, int sig);
 /* Processes in the attempt's cgroup that left its process group; appends
  * new ones to *list (pids already there are skipped). */
-void contain_job_escaped(struct contain_job *cj, pid_t pgid, struct escaped **list,
+void contain_job_escaped(struct contain *c, struct contain_job *cj, pid_t pgid, struct escaped **list,
 			 size_t *n, size_t *cap);
 /* The attempt is over: forget it.  Its cgroup goes back to the spares
  * only as it was made: seen unpopulated with its process group gone
