@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* adapt.c - the adaptive default parallelism: the window rule of
- * adapt.h, fed by the runner (Little's law over the runner's own spawn
- * time and the jobs' runtimes, young jobs only). */
+ * adapt.h, fed by the runner (the CPUs over the share of its runtime a
+ * job keeps one busy, or Little's law where that is not known; young
+ * jobs only). */
 #include "config.h"
 #include "adapt.h"
 #include "util.h"
@@ -70,21 +71,26 @@ long adapt_cpus(void)
 
 static double tau_ms(const struct adapt *a)
 {
-	double t = ADAPT_TAU_K * a->run_ms;
+	double t = ADAPT_TAU_K * (a->cpu_n ? a->run_min_ms : a->run_ms);
 	return t < ADAPT_TAU_MIN_MS ? ADAPT_TAU_MIN_MS : t > ADAPT_TAU_MAX_MS ? ADAPT_TAU_MAX_MS : t;
 }
 
-/* floor + K R/s within [floor, ceiling]; the ceiling until a job ended
- * and a start was timed */
+/* CPUs / u, or floor + K R/s, within [floor, ceiling]; the ceiling
+ * until a job ended (and, for Little's rule, a start was timed) */
 static void recompute(struct adapt *a)
 {
-	if (!a->ended || a->spawn_ms <= 0) {
-		a->window = a->ceiling;
-		return;
+	double w;
+	if (a->cpu_n) {
+		double rmin = a->run_min_ms < 0.001 ? 0.001 : a->run_min_ms;
+		double u = a->cpu_ms / rmin;
+		w = u < 1e-6 ? (double)a->ceiling : (double)a->floor / u;
+	} else if (a->ended && a->spawn_ms > 0) {
+		double s = a->spawn_ms < 0.001 ? 0.001 : a->spawn_ms;
+		w = (double)a->floor + ADAPT_K * a->run_ms / s;
+	} else {
+		w = (double)a->ceiling;
 	}
-	double s = a->spawn_ms < 0.001 ? 0.001 : a->spawn_ms;
-	double w = (double)a->floor + ADAPT_K * a->run_ms / s;
-	a->window = w >= (double)a->ceiling ? a->ceiling : (long)w;
+	a->window = w >= (double)a->ceiling ? a->ceiling : w < (double)a->floor ? a->floor : (long)w;
 }
 
 static void ring_push(struct adapt *a, size_t id, double t)
@@ -163,7 +169,7 @@ void adapt_forget(struct adapt *a, size_t id)
 	a->age[id] = AGE_IDLE;
 }
 
-void adapt_ended(struct adapt *a, size_t id, double now, bool sample)
+void adapt_ended(struct adapt *a, size_t id, double now, double cpu_ms, bool sample)
 {
 	if (id >= a->njobs || a->age[id] == AGE_IDLE)
 		return;
@@ -171,8 +177,20 @@ void adapt_ended(struct adapt *a, size_t id, double now, bool sample)
 	adapt_forget(a, id);
 	if (!sample)
 		return;
-	a->run_ms = ewma(a->run_ms, ran < 0 ? 0 : ran, a->ended == 0);
+	if (ran < 0)
+		ran = 0;
+	a->run_ms = ewma(a->run_ms, ran, a->ended == 0);
+	a->recent[a->ended % ADAPT_RECENT] = ran;
 	a->ended++;
+	size_t n = a->ended < ADAPT_RECENT ? a->ended : ADAPT_RECENT;
+	a->run_min_ms = ran;
+	for (size_t i = 0; i < n; i++)
+		if (a->recent[i] < a->run_min_ms)
+			a->run_min_ms = a->recent[i];
+	if (cpu_ms >= 0) {
+		a->cpu_ms = ewma(a->cpu_ms, cpu_ms, a->cpu_n == 0);
+		a->cpu_n++;
+	}
 	recompute(a);
 }
 

@@ -4,32 +4,33 @@
  * (now_ms() around each start and at each end; no syscall of its own).
  *
  * The rule.  A run starts at the machine's limits (the ceiling: what the
- * fd and process limits allow) and backs off only on measured starvation
- * of the one thing every start needs: the runner's own time to spawn.
- * Measured on a 2-core VM, 10,000 x `true` with 3987 at once spends its
- * time copying and closing the runner's fd table in every child between
- * clone and exec (the table grows with every running job), and finished
- * jobs wait to be reaped while the runner spawns; the run queue is
- * short.  So:
+ * fd and process limits allow): before any job has ended nothing says
+ * jobs are short or busy, and 1000 `sleep 1` must all start at once, as
+ * fast as the runner can spawn.  Then it keeps the CPUs busy, no more:
  *
- *  - s = the mean time one start takes (EWMA), R = the mean time a job
- *    runs from its start to its end being seen (EWMA over completed
- *    jobs).  By Little's law a runner that can start 1/s jobs a
- *    millisecond keeps itself busy with R/s jobs running; more only
- *    makes each start dearer and each end later.
- *  - The window is  floor + ADAPT_K * R / s, within [floor, ceiling]
- *    (floor: the number of CPUs); before any job has ended it is the
- *    ceiling: 1000 `sleep 1` all start at once, as fast as the runner
- *    can spawn, and a window of K*R/s never slows a spawner that starts
- *    one job every s ms.  When starts get dear (s grows) or jobs are
- *    short (R small), the window shrinks; when they get cheap again or
- *    jobs run longer, it grows back, sample by sample.
+ *  - u = the share of its runtime a job keeps a CPU busy: c / R_min,
+ *    c the mean CPU time of ended jobs (user + system, their waited-for
+ *    children included; EWMA) and R_min the least runtime (start to end
+ *    seen) of the last ADAPT_RECENT jobs, so a change of jobs is
+ *    followed.  The least runtime, not the mean: jobs that wait
+ *    for a CPU take longer, and a rule fed with contended runtimes
+ *    raises the window that made them long (measured on 10,000 x
+ *    `true`: with the mean it settled at 4 to 16 at once, each slower
+ *    than 2).
+ *  - The window is  CPUs / u  within [floor, ceiling] (floor: the CPUs):
+ *    `true`, all exec and exit (u near 1), runs 2 at once on 2 CPUs;
+ *    jobs that sleep or wait on I/O (u near 0) run as many at once as
+ *    the limits allow; a job using 8 CPUs makes it the floor.
+ *  - Jobs whose CPU time is not known (no process of their own) count
+ *    by Little's law instead: floor + ADAPT_K * R / s, s the mean time
+ *    one start takes: a runner that starts a job every s ms keeps
+ *    itself busy with R/s of them.
  *  - The window counts only young jobs: those started less than tau =
- *    clamp(ADAPT_TAU_K * R, ADAPT_TAU_MIN_MS, ADAPT_TAU_MAX_MS) ago.  A
- *    job running longer than that is not part of the churn (an idle
- *    sleeper, a long build): it leaves the window, so the backoff can
- *    slow the start of many idle jobs but never serialise them, and
- *    jobs that wait for each other all get to run.
+ *    clamp(ADAPT_TAU_K * R_min, ADAPT_TAU_MIN_MS, ADAPT_TAU_MAX_MS) ago
+ *    (R, the mean runtime, for Little's rule).  A job running longer than that is not part of
+ *    the churn (an idle sleeper, a long build): it leaves the window,
+ *    so the backoff can slow the start of many idle jobs but never
+ *    serialise them, and jobs that wait for each other all get to run.
  *
  * -j N / max_parallel N never come here: they fix the limit exactly. */
 #ifndef PIPERUN_ADAPT_H
@@ -42,10 +43,12 @@
  * (spawn, reap, records) is longer than s, so R/s already over-provisions;
  * measured on 10,000 x `true`, K = 2 ran ~3% slower than K = 1. */
 #define ADAPT_K 1.0
-#define ADAPT_TAU_K 4.0          /* young: started less than 4 R ago */
-#define ADAPT_TAU_MIN_MS 20.0
+#define ADAPT_TAU_K 4.0          /* young: started less than 4 R_min ago */
+#define ADAPT_TAU_MIN_MS 5.0      /* (300 `sleep 1` after 2000 `true`: all
+				     started in 0.76 s; with 20 ms, 1.8 s) */
 #define ADAPT_TAU_MAX_MS 1000.0
 #define ADAPT_EWMA 0.0625        /* weight of a new sample (1/16) */
+#define ADAPT_RECENT 64          /* R_min: the least of this many runtimes */
 /* The runner starts at most this many jobs before it looks at its loop
  * again: ends are seen (and reaped) while a burst starts, so runtimes
  * are measured, and the window applied, as they happen. */
@@ -61,6 +64,10 @@ struct adapt {
 	long window;             /* young jobs allowed now */
 	double spawn_ms;         /* s: EWMA of one start's time; 0: none yet */
 	double run_ms;           /* R: EWMA of completed jobs' runtimes */
+	double run_min_ms;       /* R_min: the least of the last runtimes */
+	double recent[ADAPT_RECENT]; /* the last runtimes (a ring) */
+	double cpu_ms;           /* c: EWMA of their CPU time */
+	size_t cpu_n;            /* CPU-time samples */
 	size_t ended;            /* completed jobs (runtime samples) */
 	size_t young, old;       /* running jobs by age */
 	size_t njobs;
@@ -81,9 +88,10 @@ void adapt_started(struct adapt *a, size_t id, double now);
  * (made), forgotten if it did not happen after all (failed: no process,
  * came short; an end reported meanwhile was counted already). */
 void adapt_spawned(struct adapt *a, size_t id, double spawn_ms, bool made, bool failed);
-/* Job id's attempt ended at now: a runtime sample if sample (not when
- * its start came short after all). */
-void adapt_ended(struct adapt *a, size_t id, double now, bool sample);
+/* Job id's attempt ended at now, having used cpu_ms of CPU time (< 0:
+ * not known): a sample if sample (not when its start came short after
+ * all). */
+void adapt_ended(struct adapt *a, size_t id, double now, double cpu_ms, bool sample);
 /* Job id is not running (no sample). */
 void adapt_forget(struct adapt *a, size_t id);
 /* May one more job start now?  (The caller checks the ceiling, fds and

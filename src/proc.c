@@ -25,6 +25,11 @@ void stage_result_exited(struct stage_result *s, const struct spawn_exit *x)
 	s->maxrss_kb = x->ru.ru_maxrss;
 }
 
+double stage_cpu_ms(const struct stage_result *s)
+{
+	return s->has_status ? s->user_ms + s->sys_ms : -1;
+}
+
 int stage_returncode(const struct stage_result *s)
 {
 	return s->signal ? -s->signal : s->exit_code;

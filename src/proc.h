@@ -80,6 +80,9 @@ struct stage_result {
 
 /* Fill s from a reaped child: status, CPU times, peak RSS. */
 void stage_result_exited(struct stage_result *s, const struct spawn_exit *x);
+/* Its CPU time (user + system, waited-for children included), -1 if
+ * it has not exited. */
+double stage_cpu_ms(const struct stage_result *s);
 /* The results' returncode: the exit code, or minus the signal. */
 int stage_returncode(const struct stage_result *s);
 /* A shell's status: the exit code, or 128 + the signal. */

@@ -351,7 +351,8 @@ static void on_ended(struct job *j)
 	tracked_del(r, j->proc.pid);
 	r->running--;
 	if (r->adaptive) /* (no sample when its start came short) */
-		adapt_ended(&r->adapt, j->index, now_ms(), j->state != JOB_PENDING);
+		adapt_ended(&r->adapt, j->index, now_ms(), stage_cpu_ms(&j->proc.status),
+			    j->state != JOB_PENDING);
 	r->throttled = false;
 	if (j->state == JOB_PENDING && !job_resumes(j) && start_came_short(j, r->running > 0)) {
 		ready_push(r, j->index);

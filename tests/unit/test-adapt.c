@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* test-adapt.c - the adaptive window's rule (adapt.h) on made-up
- * timings: the machine's limits until a job ends, Little's law after
- * (short jobs and dear starts shrink it, long jobs grow it back), young
+ * timings: the machine's limits until a job ends, then the CPUs over
+ * the share of its runtime a job keeps a CPU busy (contended runtimes
+ * do not grow it; jobs that wait on I/O or sleep keep it at the
+ * ceiling), Little's law where CPU times are not known (short jobs and
+ * dear starts shrink it, long jobs grow it back), young
  * jobs only (idle ones age out, so waiting jobs are never serialised),
  * starts that did not happen leave nothing behind. */
 #include "config.h"
@@ -33,7 +36,7 @@ static void test_ceiling_first(void)
 	/* they end after a second: R = 1000 ms, s = 0.3 ms: K R / s is far
 	 * above the ceiling */
 	for (size_t i = 0; i < 1000; i++)
-		adapt_ended(&a, i, 1000 + 0.3 * (double)i, true);
+		adapt_ended(&a, i, 1000 + 0.3 * (double)i, -1, true);
 	is_int(a.window, 1000, "1 s jobs started in 0.3 ms: the window stays at the ceiling");
 	is_int(adapt_running(&a), 0, "none running");
 	adapt_fini(&a);
@@ -49,7 +52,7 @@ static void test_short_jobs_shrink(void)
 	for (int round = 0; round < 200; round++) {
 		adapt_started(&a, id, t);
 		adapt_spawned(&a, 0, 0.5, true, false);
-		adapt_ended(&a, id, t + 1, true);
+		adapt_ended(&a, id, t + 1, -1, true);
 		id++;
 		t += 0.5;
 	}
@@ -66,13 +69,13 @@ static void test_short_jobs_shrink(void)
 	for (int i = 0; i < 200; i++) {
 		adapt_spawned(&a, 0, 0.2, true, false);
 		adapt_started(&a, 50000 + (size_t)i, t);
-		adapt_ended(&a, 50000 + (size_t)i, t + 50, true);
+		adapt_ended(&a, 50000 + (size_t)i, t + 50, -1, true);
 	}
 	ok(a.window >= 200, "cheap starts, 50 ms jobs: it grows back (%ld)", a.window);
 	/* many more short jobs, the window never full: the ring stays small */
 	for (size_t i = 0; i < 20000; i++) {
 		adapt_started(&a, 60000 + i, t);
-		adapt_ended(&a, 60000 + i, t + 1, true);
+		adapt_ended(&a, 60000 + i, t + 1, -1, true);
 		t += 1;
 	}
 	ok(a.rlen < 100, "20,000 starts later the ring holds only recent ones (%zu)", a.rlen);
@@ -88,7 +91,7 @@ static void test_idle_jobs_age_out(void)
 	for (size_t i = 0; i < 100; i++) {
 		adapt_started(&a, i, t);
 		adapt_spawned(&a, 0, 0.5, true, false);
-		adapt_ended(&a, i, t + 1, true);
+		adapt_ended(&a, i, t + 1, -1, true);
 		t += 0.5;
 	}
 	/* then 200 jobs that wait for each other: none ends until all ran */
@@ -120,20 +123,20 @@ static void test_forget_and_restart(void)
 	adapt_started(&a, 3, 0);
 	adapt_forget(&a, 3);
 	is_int(adapt_running(&a), 0, "a start that did not happen leaves nothing running");
-	adapt_ended(&a, 3, 5, true);
+	adapt_ended(&a, 3, 5, -1, true);
 	is_int(a.ended, 0, "and its end is no sample");
 	adapt_started(&a, 5, 0);
 	adapt_spawned(&a, 5, 0.5, false, true);
 	is_int(adapt_running(&a), 0, "a spawn that failed leaves nothing running");
 	is_int(a.spawn_ms == 0, 1, "and is no spawn-time sample");
 	adapt_started(&a, 6, 0);
-	adapt_ended(&a, 6, 3, false);
+	adapt_ended(&a, 6, 3, -1, false);
 	is_int(adapt_running(&a), 0, "a start that came short later leaves nothing running");
 	is_int(a.ended, 0, "and is no runtime sample");
 	adapt_started(&a, 4, 0);
 	adapt_started(&a, 4, 1); /* a retry */
 	is_int(adapt_running(&a), 1, "a job started again counts once");
-	adapt_ended(&a, 4, 11, true);
+	adapt_ended(&a, 4, 11, -1, true);
 	ok(a.run_ms > 9.9 && a.run_ms < 10.1, "its runtime is from its latest start (%.1f)", a.run_ms);
 	is_int(adapt_running(&a), 0, "ended: none running");
 	ok(adapt_may_start(&a, 12), "a start is allowed");
@@ -141,9 +144,52 @@ static void test_forget_and_restart(void)
 	adapt_fini(&a);
 }
 
+static void test_cpu_share(void)
+{
+	struct adapt a;
+	adapt_init(&a, 100000, 3987, 2);
+	/* `true` at 2 at once: 0.45 ms from start to end, 0.35 ms of CPU */
+	double t = 0;
+	size_t id = 0;
+	for (int i = 0; i < 100; i++, id++, t += 0.25) {
+		adapt_started(&a, id, t);
+		adapt_spawned(&a, id, 0.25, true, false);
+		adapt_ended(&a, id, t + 0.45, 0.35, true);
+	}
+	is_int(a.window, 2, "CPU-bound short jobs (u 0.78) on 2 CPUs: 2 at once");
+	/* the same jobs, some contended: most take 4 ms, their CPU time
+	 * barely grows; the window must not grow with their runtime */
+	for (int i = 0; i < 400; i++, id++, t += 0.25) {
+		adapt_started(&a, id, t);
+		adapt_ended(&a, id, t + (i % 32 ? 4 : 0.45), 0.4, true);
+	}
+	is_int(a.window, 2, "contended runtimes (4 ms) do not raise it");
+	/* but a lasting change of jobs is followed: R_min is the least of
+	 * the last ADAPT_RECENT; jobs of 50 ms using 0.4 ms of CPU open it */
+	for (int i = 0; i < ADAPT_RECENT; i++, id++, t += 0.25) {
+		adapt_started(&a, id, t);
+		adapt_ended(&a, id, t + 50, 0.4, true);
+	}
+	ok(a.window >= 200, "jobs waiting 50 ms on I/O: it opens (%ld)", a.window);
+	/* sleepers: no CPU to speak of: the ceiling */
+	for (int i = 0; i < 100; i++, id++, t += 0.25) {
+		adapt_started(&a, id, t);
+		adapt_ended(&a, id, t + 1000, 0.3, true);
+	}
+	is_int(a.window, 3987, "1 s sleepers: the ceiling");
+	/* a job busy on 8 CPUs (CPU time 8 x its runtime): the floor */
+	for (int i = 0; i < 100; i++, id++, t += 0.25) {
+		adapt_started(&a, id, t);
+		adapt_ended(&a, id, t + 10, 80, true);
+	}
+	is_int(a.window, 2, "jobs using 8 CPUs each: the floor");
+	adapt_fini(&a);
+}
+
 int main(void)
 {
 	test_ceiling_first();
+	test_cpu_share();
 	test_short_jobs_shrink();
 	test_idle_jobs_age_out();
 	test_forget_and_restart();
