@@ -128,9 +128,16 @@ static bool as_made(const struct contain *c, const struct contain_job *cj)
 	return true;
 }
 
-/* Is there room for one more spare? */
+void contain_no_more(struct contain *c)
+{
+	__atomic_store_n(&c->no_more, true, __ATOMIC_RELAXED);
+}
+
+/* Is one more spare wanted, and is there room for it? */
 static bool spare_room(struct contain *c)
 {
+	if (__atomic_load_n(&c->no_more, __ATOMIC_RELAXED))
+		return false;
 	pthread_mutex_lock(&c->mtx);
 	bool room = c->nspare < c->spares_max;
 	pthread_mutex_unlock(&c->mtx);
@@ -242,7 +249,7 @@ void contain_job_end(struct contain *c, struct contain_job *cj)
 		contain_job_drop(c, cj, true);
 		return;
 	}
-	/* no room: not worth the checks */
+	/* not wanted or no room: not worth the checks */
 	if (cj->killed || !spare_room(c) || !as_made(c, cj)) {
 		contain_job_drop(c, cj, false);
 		return;

@@ -82,6 +82,8 @@ struct contain {
 	size_t spares_max;         /* kept at most (from the fd limit) */
 	struct cg_made *made;      /* how job cgroups are made, NULL until
 				      the first is */
+	bool no_more;              /* no attempt is to start but retries:
+				      no spare is wanted */
 	unsigned long cg_created;  /* job cgroups made (mkdir) */
 	unsigned long cg_reused;   /* attempts started in a spare one */
 	pthread_mutex_t mtx;       /* seq, the guard table's free slots, the
@@ -140,6 +142,9 @@ int contain_job_prepare(struct contain *c, struct contain_job *cj, bool fresh);
  * take), and *transient while it starts (cgroup.procs, where the kernel
  * cannot clone into a cgroup). */
 void contain_job_fds(struct contain *c, int *steady, int *transient);
+/* No attempt is to start from now on but retries: an ending job's
+ * cgroup is removed, not checked and kept (any thread). */
+void contain_no_more(struct contain *c);
 /* Remove the spares (their fds are wanted elsewhere, or the run ends);
  * whether there were any. */
 bool contain_spares_drop(struct contain *c);

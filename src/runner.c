@@ -433,7 +433,6 @@ static void stop_run(struct runner *r, enum stop_reason why)
 }
 
 /* --------------------------------------------------------------- signals */
-
 static bool is_tracked(pid_t pid, void *ctx)
 {
 	struct runner *r = ctx;
@@ -519,7 +518,6 @@ static void on_run_timeout(struct timer *t)
 }
 
 /* ------------------------------------------------------------- dispatch */
-
 /* The next ready job that may start, in spec order; those that may no
  * longer (the run is stopping) are skipped on the way.  NULL: none. */
 static struct job *ready_next(struct runner *r)
@@ -590,6 +588,8 @@ static double dispatch(struct runner *r)
 		ready_push(r, j->index);
 		r->throttled = true;
 	}
+	if (r->done + r->running == r->n) /* none left to start (but retries) */
+		contain_no_more(&r->contain);
 	return -1;
 }
 
