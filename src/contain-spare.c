@@ -17,19 +17,21 @@
  * first job cgroup); when taken, cgroup.events says it is unpopulated
  * and not frozen.  (File times cannot tell: a
  * write that does not truncate leaves them, and kernfs stamps them to
- * the tick.)  About 15 system calls, half the cost of an mkdir and an
- * rmdir. */
+ * the tick.)  About 25 system calls, and only for a cgroup touched since
+ * its last checks (inotify, below). */
 #include "config.h"
 #include "contain-int.h"
 #include "spawn.h"
 #include "util.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -128,6 +130,115 @@ static bool as_made(const struct contain *c, const struct contain_job *cj)
 	return true;
 }
 
+/* ------------------------------------------------ changes, as they come
+ *
+ * The checks above cost some 25 system calls a job.  Every way a job can
+ * change its cgroup is a write to one of its files, a chmod or chown, or
+ * a directory made below it, and each of those raises an inotify event
+ * on the cgroup's directory as it happens (IN_MODIFY, IN_ATTRIB,
+ * IN_CREATE).  So each job cgroup is watched from when it is made, and
+ * one not touched since its checks passed needs no checks again; one
+ * touched (or never checked yet: a write between mkdir and the watch
+ * would not be seen) is checked in full.  The kernel's own notices
+ * (cgroup.events and other read-only *.events files when a cgroup
+ * empties or fills) are no change; a lost event (queue overflow) makes
+ * every cgroup touched.  c->mtx held. */
+
+#define WATCH_MASK (IN_MODIFY | IN_ATTRIB | IN_CREATE | IN_DELETE | IN_MOVE | \
+		    IN_DELETE_SELF | IN_MOVE_SELF)
+
+static void touch(struct contain *c, int wd, unsigned char v)
+{
+	if (wd < 0)
+		return;
+	if ((size_t)wd >= c->touched_cap) {
+		size_t old = c->touched_cap;
+		xgrow(&c->touched, &c->touched_cap, (size_t)wd + 1, 1);
+		memset(c->touched + old, 1, c->touched_cap - old);
+	}
+	c->touched[wd] = v;
+}
+
+static bool kernel_notice(const struct inotify_event *e)
+{
+	if (!(e->mask & IN_MODIFY) || !e->len)
+		return false;
+	size_t n = strlen(e->name);
+	return (n >= 7 && !strcmp(e->name + n - 7, ".events")) ||
+	       (n >= 13 && !strcmp(e->name + n - 13, ".events.local"));
+}
+
+/* The events so far, into c->touched. */
+static void read_changes(struct contain *c)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	ssize_t n;
+	while (c->ino_fd >= 0 && (n = read(c->ino_fd, buf, sizeof buf)) > 0) {
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *e = (const struct inotify_event *)p;
+			if (e->mask & IN_Q_OVERFLOW)
+				memset(c->touched, 1, c->touched_cap);
+			else if (!(e->mask & IN_IGNORED) && !kernel_notice(e))
+				touch(c, e->wd, 1);
+			p += sizeof *e + e->len;
+		}
+		/* room left for the longest event: the queue was empty */
+		if ((size_t)n <= sizeof buf - sizeof(struct inotify_event) - NAME_MAX - 1)
+			break;
+	}
+}
+
+/* Watch the new cgroup cj (touched: not checked yet). */
+static void watch(struct contain *c, struct contain_job *cj)
+{
+	cj->wd = -1;
+	if (!c->run_path)
+		return;
+	char *path = xasprintf("%s/%s", c->run_path, cj->name);
+	pthread_mutex_lock(&c->mtx);
+	if (c->ino_fd < 0 && !c->no_watch)
+		c->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	c->no_watch = c->ino_fd < 0;
+	if (c->ino_fd >= 0)
+		cj->wd = inotify_add_watch(c->ino_fd, path, WATCH_MASK | IN_ONLYDIR);
+	touch(c, cj->wd, 1);
+	pthread_mutex_unlock(&c->mtx);
+	free(path);
+}
+
+/* Has cgroup cj not been touched since its checks passed? */
+static bool untouched(struct contain *c, const struct contain_job *cj)
+{
+	if (cj->wd < 0)
+		return false;
+	pthread_mutex_lock(&c->mtx);
+	read_changes(c);
+	bool u = c->ino_fd >= 0 && (size_t)cj->wd < c->touched_cap && !c->touched[cj->wd];
+	pthread_mutex_unlock(&c->mtx);
+	return u;
+}
+
+/* Its checks passed: untouched from now.  (The events read before the
+ * checks are theirs; one read after them, even if it came before, only
+ * makes the next look a full check.) */
+static void checked(struct contain *c, const struct contain_job *cj)
+{
+	pthread_mutex_lock(&c->mtx);
+	touch(c, cj->wd, 0);
+	pthread_mutex_unlock(&c->mtx);
+}
+
+/* As made: untouched since checked, or checked now. */
+static bool still_as_made(struct contain *c, const struct contain_job *cj)
+{
+	if (untouched(c, cj)) /* (which read the events so far) */
+		return true;
+	if (!as_made(c, cj))
+		return false;
+	checked(c, cj);
+	return true;
+}
+
 void contain_no_more(struct contain *c)
 {
 	__atomic_store_n(&c->no_more, true, __ATOMIC_RELAXED);
@@ -155,11 +266,13 @@ void contain_job_drop(struct contain *c, struct contain_job *cj, bool kill)
 	if (dfd >= 0)
 		pathfd_close(dfd);
 	cj->dirfd = -1;
+	cj->wd = -1;
 	cj->has_cg = false;
 	unlinkat(c->run_dirfd, cj->name, AT_REMOVEDIR);
 }
 
-/* A spare into cj, still unpopulated and not frozen; those that are
+/* A spare into cj, still unpopulated, not frozen and as made (a job of
+ * the run could have written to it while it was kept); those that are
  * not are dropped (killed).  False when none is left. */
 static bool take_spare(struct contain *c, struct contain_job *cj)
 {
@@ -169,6 +282,7 @@ static bool take_spare(struct contain *c, struct contain_job *cj)
 		if (any) {
 			struct cg_spare *sp = &c->spare[--c->nspare];
 			cj->dirfd = sp->dirfd;
+			cj->wd = sp->wd;
 			cj->has_cg = true;
 			memcpy(cj->name, sp->name, sizeof cj->name);
 		}
@@ -176,7 +290,8 @@ static bool take_spare(struct contain *c, struct contain_job *cj)
 		if (!any)
 			return false;
 		bool populated, frozen;
-		if (cg_state(cj->dirfd, &populated, &frozen) == 0 && !populated && !frozen) {
+		if (cg_state(cj->dirfd, &populated, &frozen) == 0 && !populated && !frozen &&
+		    still_as_made(c, cj)) {
 			cj->reused = true;
 			return true;
 		}
@@ -188,6 +303,7 @@ int contain_job_prepare(struct contain *c, struct contain_job *cj, bool fresh)
 {
 	cj->shared = false;
 	cj->dirfd = -1;
+	cj->wd = -1;
 	cj->has_cg = false;
 	cj->reused = cj->empty = cj->killed = false;
 	cj->slot = 0;
@@ -207,6 +323,7 @@ int contain_job_prepare(struct contain *c, struct contain_job *cj, bool fresh)
 		return -1;
 	}
 	note_made(c, cj->dirfd);
+	watch(c, cj);
 	__atomic_add_fetch(&c->cg_created, 1, __ATOMIC_RELAXED);
 	return cj->dirfd;
 }
@@ -232,8 +349,14 @@ bool contain_spares_drop(struct contain *c)
 			unlinkat(c->run_dirfd, c->spare[i].name, AT_REMOVEDIR);
 	}
 	c->nspare = 0;
+	/* the watches' fd too: from now on every check is a full one */
+	bool watched = c->ino_fd >= 0;
+	if (watched)
+		close(c->ino_fd);
+	c->ino_fd = -1;
+	c->no_watch = true;
 	pthread_mutex_unlock(&c->mtx);
-	return n > 0;
+	return n > 0 || watched;
 }
 
 void contain_job_end(struct contain *c, struct contain_job *cj)
@@ -250,7 +373,7 @@ void contain_job_end(struct contain *c, struct contain_job *cj)
 		return;
 	}
 	/* not wanted or no room: not worth the checks */
-	if (cj->killed || !spare_room(c) || !as_made(c, cj)) {
+	if (cj->killed || !spare_room(c) || !still_as_made(c, cj)) {
 		contain_job_drop(c, cj, false);
 		return;
 	}
@@ -261,6 +384,7 @@ void contain_job_end(struct contain *c, struct contain_job *cj)
 		xgrow(&c->spare, &c->spare_cap, c->nspare + 1, sizeof *c->spare);
 		struct cg_spare *sp = &c->spare[c->nspare++];
 		sp->dirfd = cj->dirfd;
+		sp->wd = cj->wd;
 		memcpy(sp->name, cj->name, sizeof cj->name);
 		kept = true;
 	}

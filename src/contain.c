@@ -634,6 +634,7 @@ int contain_init(struct contain *c, char **why)
 	pthread_mutex_init(&c->mtx, NULL);
 	c->run_dirfd = -1;
 	c->guard_fd = -1;
+	c->ino_fd = -1;
 	c->mode = CONTAIN_PGROUP;
 	*why = NULL;
 	const char *want = getenv("PIPERUN_CONTAINMENT");
@@ -789,6 +790,12 @@ void contain_fini(struct contain *c)
 	c->spare = NULL;
 	free(c->made);
 	c->made = NULL;
+	if (c->ino_fd >= 0)
+		close(c->ino_fd);
+	c->ino_fd = -1;
+	free(c->touched);
+	c->touched = NULL;
+	c->touched_cap = 0;
 	c->spare_cap = 0;
 	if (c->run_dirfd >= 0) {
 		pathfd_close(c->run_dirfd);

@@ -61,6 +61,7 @@ struct cg_made;
 /* An empty job cgroup kept for the next attempt (contain_job_end). */
 struct cg_spare {
 	int dirfd;
+	int wd;                    /* its inotify watch, -1 if none */
 	char name[24];
 };
 
@@ -84,6 +85,11 @@ struct contain {
 				      the first is */
 	bool no_more;              /* no attempt is to start but retries:
 				      no spare is wanted */
+	int ino_fd;                /* inotify on the job cgroups, -1 if none */
+	bool no_watch;             /* inotify_init1 failed: not tried again */
+	unsigned char *touched;    /* by watch: written to, chmod'ed or
+				      changed below since last checked */
+	size_t touched_cap;
 	unsigned long cg_created;  /* job cgroups made (mkdir) */
 	unsigned long cg_reused;   /* attempts started in a spare one */
 	pthread_mutex_t mtx;       /* seq, the guard table's free slots, the
@@ -96,6 +102,7 @@ struct contain_job {
 				      contain_job_prepare */
 	int dirfd;                 /* the attempt's cgroup (O_PATH), -1 if none
 				      or closed once its process started */
+	int wd;                    /* its cgroup's inotify watch, -1 if none */
 	bool has_cg;               /* it has one (run_dirfd/name), dirfd open
 				      or not: a runner's fd table doubled by
 				      a directory per running job makes every
@@ -145,8 +152,8 @@ void contain_job_fds(struct contain *c, int *steady, int *transient);
 /* No attempt is to start from now on but retries: an ending job's
  * cgroup is removed, not checked and kept (any thread). */
 void contain_no_more(struct contain *c);
-/* Remove the spares (their fds are wanted elsewhere, or the run ends);
- * whether there were any. */
+/* Remove the spares and close the watch on job cgroups (their fds are
+ * wanted elsewhere, or the run ends); whether there were any. */
 bool contain_spares_drop(struct contain *c);
 /* cgroups exist but cannot take our processes (odd delegation,
  * spawn's SPAWN_CGROUP): the rest of the run uses process groups.  Safe

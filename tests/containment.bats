@@ -332,6 +332,40 @@ EOF
 	[ "$(jqo '.job_cgroups.reused')" -gt 0 ]
 }
 
+# A root job can also change an idle kept cgroup of the run, not its
+# own: the job that takes that cgroup next must find it as made (a kept
+# cgroup written to, chmod'ed or given a sub-cgroup since its checks is
+# checked again when taken).
+@test "cgroup mode: a kept cgroup another job changed is not handed on as it was left" {
+	cat > "$BATS_TEST_TMPDIR/spoil.sh" <<'EOS'
+me=$(sed -n 's/^0:://p' /proc/self/cgroup)
+run=$(awk '$0 ~ / - cgroup2 / {print $5; exit}' /proc/self/mountinfo)${me%/*}
+n=0
+for d in "$run"/job*/; do
+	[ "$d" = "$run${me#${me%/*}}/" ] && continue
+	[ "$(grep populated "$d/cgroup.events")" = 'populated 0' ] || continue
+	printf 0 1<> "$d/cgroup.max.depth" && chown nobody "$d/cgroup.freeze" && n=$((n + 1))
+done
+[ "$n" -gt 0 ] || exit 3
+EOS
+	cat > "$BATS_TEST_TMPDIR/look.sh" <<'EOS'
+d=$(awk '$0 ~ / - cgroup2 / {print $5; exit}' /proc/self/mountinfo)$(sed -n 's/^0:://p' /proc/self/cgroup)
+echo "depth $(cat "$d/cgroup.max.depth") owner $(stat -c %U "$d/cgroup.freeze")"
+EOS
+	f=$(spec <<EOF
+{"jobs": [
+ {"name": "x", "run": ["true"], "repeat": 4},
+ {"name": "spoil", "run": ["bash", "$BATS_TEST_TMPDIR/spoil.sh"], "after": ["x"]},
+ {"name": "look", "run": ["bash", "$BATS_TEST_TMPDIR/look.sh"], "after": ["spoil"], "repeat": 6}
+]}
+EOF
+)
+	PIPERUN_CONTAINMENT=cgroup pr run -j 2 "$f"
+	assert_success
+	[ "$(jqo '[.jobs[] | select(.name | startswith("look")) | select(.stdout == "depth max owner root\n")] | length')" = 6 ] ||
+		{ jqo '[.jobs[] | select(.name | startswith("look")) | .stdout]'; return 1; }
+}
+
 # A root job can move a process into an idle kept cgroup of the run; the
 # job that gets that cgroup next must not inherit (and be blamed for) it.
 @test "cgroup mode: a process parked in a kept cgroup is not handed to the next job" {
