@@ -322,8 +322,10 @@ int contain_job_prepare(struct contain *c, struct contain_job *cj, bool fresh)
 		errno = e;
 		return -1;
 	}
-	note_made(c, cj->dirfd);
-	watch(c, cj);
+	if (!__atomic_load_n(&c->no_more, __ATOMIC_RELAXED)) { /* (else never kept) */
+		note_made(c, cj->dirfd);
+		watch(c, cj);
+	}
 	__atomic_add_fetch(&c->cg_created, 1, __ATOMIC_RELAXED);
 	return cj->dirfd;
 }

@@ -149,8 +149,9 @@ int contain_job_prepare(struct contain *c, struct contain_job *cj, bool fresh);
  * take), and *transient while it starts (cgroup.procs, where the kernel
  * cannot clone into a cgroup). */
 void contain_job_fds(struct contain *c, int *steady, int *transient);
-/* No attempt is to start from now on but retries: an ending job's
- * cgroup is removed, not checked and kept (any thread). */
+/* No attempt is to start after the next but retries: an ending job's
+ * cgroup is removed, not checked and kept, and one made from now on is
+ * neither watched nor read as a template (any thread). */
 void contain_no_more(struct contain *c);
 /* Remove the spares and close the watch on job cgroups (their fds are
  * wanted elsewhere, or the run ends); whether there were any. */

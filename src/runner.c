@@ -572,6 +572,8 @@ static double dispatch(struct runner *r)
 		batch++;
 		if (++r->running > r->peak)
 			r->peak = r->running;
+		if (r->done + r->running == r->n) /* the last to start (but retries) */
+			contain_no_more(&r->contain);
 		if (start_one(r, j) == 0) {
 			if (j->proc.pid > 0 && (j->state == JOB_RUNNING || j->state == JOB_ENDING))
 				tracked_add(r, j->proc.pid);
@@ -588,8 +590,6 @@ static double dispatch(struct runner *r)
 		ready_push(r, j->index);
 		r->throttled = true;
 	}
-	if (r->done + r->running == r->n) /* none left to start (but retries) */
-		contain_no_more(&r->contain);
 	return -1;
 }
 
