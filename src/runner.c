@@ -4,6 +4,7 @@
 #include "runner.h"
 #include "adapt.h"
 #include "kind.h"
+#include "pidset.h"
 #include "signals.h"
 #include "util.h"
 #include "workq.h"
@@ -65,10 +66,7 @@ struct runner {
 	size_t nwork, work_cap;
 	struct contain contain;
 	struct fd_reserve fds;
-	/* pids of running jobs' processes: an open-addressing set, so that
-	 * SIGCHLD can tell a job's process from an orphan in O(1) */
-	pid_t *tracked;
-	size_t tracked_cap, ntracked;
+	struct pidset tracked;   /* pids of running jobs' processes */
 	struct progress progress;
 
 	/* thread mode: the main thread schedules exactly as in async mode
@@ -96,7 +94,7 @@ struct runner {
 	struct workq assignq;        /* jobs handed out, for any idle worker */
 	struct workq doneq;          /* jobs workers finished, for main */
 	struct watch w_done;
-	int spawning;                /* workers between clone and tracked_add */
+	int spawning;                /* workers between clone and pidset_add */
 	size_t live;                 /* thread mode: jobs with a process now */
 };
 
@@ -128,57 +126,6 @@ static void unlock(struct runner *r)
 {
 	if (r->threaded)
 		pthread_mutex_unlock(&r->mtx);
-}
-
-static size_t pid_hash(pid_t p, size_t cap)
-{
-	return ((size_t)p * 2654435761u) & (cap - 1);
-}
-
-static void tracked_add(struct runner *r, pid_t p);
-
-static void tracked_rehash(struct runner *r, size_t cap)
-{
-	pid_t *old = r->tracked;
-	size_t oldcap = r->tracked_cap;
-	r->tracked = xcalloc(cap, sizeof *r->tracked);
-	r->tracked_cap = cap;
-	r->ntracked = 0;
-	for (size_t i = 0; i < oldcap; i++)
-		if (old[i] > 0)
-			tracked_add(r, old[i]);
-	free(old);
-}
-
-static void tracked_add(struct runner *r, pid_t p)
-{
-	if ((r->ntracked + 1) * 2 > r->tracked_cap)
-		tracked_rehash(r, r->tracked_cap ? r->tracked_cap * 2 : 64);
-	size_t i = pid_hash(p, r->tracked_cap);
-	while (r->tracked[i] > 0)
-		i = (i + 1) & (r->tracked_cap - 1);
-	r->tracked[i] = p;
-	r->ntracked++;
-}
-
-static void tracked_del(struct runner *r, pid_t p)
-{
-	if (!r->tracked_cap || p <= 0)
-		return;
-	size_t i = pid_hash(p, r->tracked_cap);
-	while (r->tracked[i] && r->tracked[i] != p)
-		i = (i + 1) & (r->tracked_cap - 1);
-	if (r->tracked[i] != p)
-		return;
-	r->tracked[i] = 0;
-	r->ntracked--;
-	/* re-insert the rest of the cluster (no tombstones) */
-	for (i = (i + 1) & (r->tracked_cap - 1); r->tracked[i]; i = (i + 1) & (r->tracked_cap - 1)) {
-		pid_t q = r->tracked[i];
-		r->tracked[i] = 0;
-		r->ntracked--;
-		tracked_add(r, q);
-	}
 }
 
 /* The runner's signals: every terminating signal not ignored at start
@@ -348,7 +295,7 @@ static bool start_came_short(struct job *j, bool others)
 static void on_ended(struct job *j)
 {
 	struct runner *r = j->env->ops->ctx;
-	tracked_del(r, j->proc.pid);
+	pidset_del(&r->tracked, j->proc.pid);
 	r->running--;
 	if (r->adaptive) /* (no sample when its start came short) */
 		adapt_ended(&r->adapt, j->index, now_ms(), stage_cpu_ms(&j->proc.status),
@@ -435,13 +382,7 @@ static void stop_run(struct runner *r, enum stop_reason why)
 /* --------------------------------------------------------------- signals */
 static bool is_tracked(pid_t pid, void *ctx)
 {
-	struct runner *r = ctx;
-	if (!r->tracked_cap)
-		return false;
-	size_t i = pid_hash(pid, r->tracked_cap);
-	while (r->tracked[i] && r->tracked[i] != pid)
-		i = (i + 1) & (r->tracked_cap - 1);
-	return r->tracked[i] == pid;
+	return pidset_has(&((struct runner *)ctx)->tracked, pid);
 }
 
 /* Reap orphans, unless a worker is between clone and registering its
@@ -576,7 +517,7 @@ static double dispatch(struct runner *r)
 			contain_no_more(&r->contain);
 		if (start_one(r, j) == 0) {
 			if (j->proc.pid > 0 && (j->state == JOB_RUNNING || j->state == JOB_ENDING))
-				tracked_add(r, j->proc.pid);
+				pidset_add(&r->tracked, j->proc.pid);
 			continue;
 		}
 		/* out of fds or processes: wait for a running job to end */
@@ -625,7 +566,7 @@ static void worker_ended(struct job *j)
 {
 	struct worker *w = j->env->ops->ctx;
 	lock(w->r);
-	tracked_del(w->r, j->proc.pid);
+	pidset_del(&w->r->tracked, j->proc.pid);
 	if (j->proc.pid > 0 && w->r->live)
 		w->r->live--;
 	pthread_cond_broadcast(&w->r->ended_cv);
@@ -674,7 +615,7 @@ static void worker_start(struct worker *w, struct job *j)
 		int e = errno;
 		lock(r);
 		if (rc == 0 && j->proc.pid > 0 && (j->state == JOB_RUNNING || j->state == JOB_ENDING)) {
-			tracked_add(r, j->proc.pid);
+			pidset_add(&r->tracked, j->proc.pid);
 			r->live++;
 		}
 		r->spawning--;
@@ -1129,7 +1070,7 @@ static void runner_finish(struct runner *r)
 	free(r->env.scratch);
 	free(r->ready);
 	free(r->work);
-	free(r->tracked);
+	pidset_free(&r->tracked);
 	free(r->steps_jobs);
 	res->fds_end = count_open_fds();
 	res->children_left = count_children();
