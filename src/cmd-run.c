@@ -400,6 +400,12 @@ static struct spec *run_load(const char *arg, struct run_opts *o, const char *re
 	return s;
 }
 
+static bool pipe_fd(int fd)
+{
+	struct stat st;
+	return fstat(fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
+}
+
 /* Run the spec's jobs, results streaming to cli's sinks as they end.
  * Returns runner_run's answer (res filled on 0; *why on -1). */
 static int run_jobs(struct run_cli *cli, struct spec *s, const struct run_opts *o,
@@ -411,6 +417,11 @@ static int run_jobs(struct run_cli *cli, struct spec *s, const struct run_opts *
 	cli->stream_out = cli->output == OUT_JSON && !inherits_stdout(s, tag);
 	cli->release = !(cli->output == OUT_JSON && !cli->stream_out);
 	cli->deferred = !output_shared(s, tag);
+	/* records that wait for the loop to go idle need not wait for the
+	 * reader either: a pipe or socket whose reader stops reading must
+	 * not stop the timers and starts (one whose reader goes away is
+	 * watched: out_fd) */
+	cli->out->async = cli->deferred && pipe_fd(cli->out->fd);
 	struct run_config cfg = {
 		.mode = s->mode,
 		.max_parallel = s->max_parallel,
@@ -468,7 +479,7 @@ static int run_emit(struct run_cli *c, const struct spec *s, struct run_result *
 {
 	emit_stdout(c, s, res);
 	int rc = EXIT_OK;
-	if (fd_sink_flush(c->out) < 0 && c->out->err == EPIPE) {
+	if (fd_sink_finish(c->out) < 0 && c->out->err == EPIPE) {
 		/* stdout's reader went away, as a filter does when it has
 		 * seen enough: no message; --results tells, and we die of
 		 * SIGPIPE (CONTRACT §8.2) */
@@ -486,7 +497,7 @@ static int run_emit(struct run_cli *c, const struct spec *s, struct run_result *
 			report_doc_begin(&c->jw_res, s, res->started_at, res->limit, res->containment);
 		report_doc_end(&c->jw_res, res);
 		/* close even when the flush failed; the flush's error first */
-		bool failed = fd_sink_flush(c->res_sink) < 0;
+		bool failed = fd_sink_finish(c->res_sink) < 0;
 		int err = errno;
 		if (failed) {
 			afile_abort(res_file);
@@ -530,6 +541,9 @@ static int cmd_run(int argc, char **argv)
 	if (run_jobs(&cli, s, &o, &res, &why) < 0) {
 		fprintf(stderr, "piperun: %s\n", why);
 		free(why);
+		fd_sink_finish(cli.out);
+		if (cli.res_sink)
+			fd_sink_finish(cli.res_sink);
 		free(cli.out);
 		free(cli.res_sink);
 		if (results_fd >= 0)

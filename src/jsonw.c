@@ -2,6 +2,7 @@
 /* jsonw.c - streaming JSON writer (see jsonw.h). */
 #include "config.h"
 #include "jsonw.h"
+#include "bgwrite.h"
 #include "util.h"
 
 #include <errno.h>
@@ -355,6 +356,16 @@ void jw_knull(struct jw *w, const char *k) { jw_key(w, k); jw_null(w); }
 
 int fd_sink_flush(struct fd_sink *s)
 {
+	if (s->async && !s->bg && !s->err && s->len)
+		s->bg = bgwrite_new(s->fd, FD_SINK_QUEUE_MAX); /* (NULL: as before) */
+	if (s->bg) {
+		if (!s->err && s->len && bgwrite_put(s->bg, s->buf, s->len) < 0)
+			s->err = bgwrite_error(s->bg);
+		if (!s->err)
+			s->err = bgwrite_error(s->bg);
+		s->len = 0;
+		return s->err ? -1 : 0;
+	}
 	size_t off = 0;
 	while (off < s->len && !s->err) {
 		ssize_t r = write(s->fd, s->buf + off, s->len - off);
@@ -367,6 +378,19 @@ int fd_sink_flush(struct fd_sink *s)
 		off += (size_t)r;
 	}
 	s->len = 0;
+	return s->err ? -1 : 0;
+}
+
+int fd_sink_finish(struct fd_sink *s)
+{
+	s->async = false;
+	if (!s->bg)
+		return fd_sink_flush(s);
+	fd_sink_flush(s);
+	int e = bgwrite_finish(s->bg);
+	s->bg = NULL;
+	if (e && !s->err)
+		s->err = e;
 	return s->err ? -1 : 0;
 }
 

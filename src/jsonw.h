@@ -66,15 +66,28 @@ void jw_knum(struct jw *w, const char *k, double v);
 void jw_kbool(struct jw *w, const char *k, bool v);
 void jw_knull(struct jw *w, const char *k);
 
-/* A buffered fd sink.  Errors are sticky in err (an errno value). */
+struct bgwrite;
+
+/* A buffered fd sink.  Errors are sticky in err (an errno value).  With
+ * async, a flush hands the bytes to a writer thread (bgwrite.h, started
+ * at the first flush), so that a reader that stops reading never stalls
+ * the flusher; err then says a failed write at a later flush. */
 struct fd_sink {
 	int fd;
 	int err;
+	bool async;
+	struct bgwrite *bg;
 	size_t len;
 	char buf[1 << 16];
 };
+/* What a stalled reader of an async sink may cost in memory before a
+ * flush waits for it. */
+#define FD_SINK_QUEUE_MAX ((size_t)64 << 20)
 void fd_sink_write(void *ctx, const char *p, size_t n);
 int fd_sink_flush(struct fd_sink *s);
+/* Everything written, the writer thread's queue too (then stopped: later
+ * flushes write themselves).  0, or -1 with err set. */
+int fd_sink_finish(struct fd_sink *s);
 /* A sink into a struct buf (util.h). */
 void buf_sink_write(void *ctx, const char *p, size_t n);
 

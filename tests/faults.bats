@@ -177,6 +177,32 @@ EOF
 	gone "$m"
 }
 
+# A reader that stays but stops reading must not stop the run: with
+# stdout's pipe full, jobs still start and timers still fire.  The
+# reader reads nothing until the last job has shown (a file) that it
+# started and was stopped at its timeout; before, the loop waited in a
+# write for the reader, which waited for that job: deadlock, ended here
+# by the outer timeout.
+@test "-o jsonl to a reader that stops reading: jobs still start and time out, every record arrives" {
+	d=$BATS_TEST_TMPDIR
+	line=$(printf 'x%.0s' $(seq 200))
+	f=$(spec <<EOF
+{"jobs": [
+  {"name": "x", "run": ["echo", "$line"], "repeat": 2000},
+  {"name": "t", "run": ["sh", "-c", ": > $d/started; exec sleep 30"], "timeout": 0.3,
+   "after": ["x"]},
+  {"name": "z", "run": ["sh", "-c", ": > $d/after"], "after": ["t"], "always": true}
+]}
+EOF
+)
+	run timeout -s KILL 60 bash -c '"$0" run -o jsonl "$1" |
+		{ until [ -e "$2/after" ]; do sleep 0.05; done; cat; }; exit "${PIPESTATUS[0]}"' \
+		"$PIPERUN" "$f" "$d"
+	[ "$status" -eq 1 ]
+	[ "${#lines[@]}" = 2003 ]
+	[ "$(jq -sc '[map(select(.name == "t"))[0].status, map(select(.name == "z"))[0].status, (map(select((.name // "") | startswith("x#"))) | length)]' <<<"$output")" = '["timeout","ok",2000]' ]
+}
+
 @test "live output to a stdout whose reader went away stops the run too (-o none, tee)" {
 	local m
 	m=$(marker)
