@@ -10,15 +10,19 @@
  * its pressure accounting off, chown it to someone who could freeze the
  * next job, or park a process in it after its end.  The checks: at the
  * end, no cgroup.kill (some kernels kill every child cloned into such a
- * cgroup, spawn.c), no subdirectory (the directory's link count), the
- * owner and mode of the directory and of each control file and the
- * values of its settings (depth and descendant limits, subtree_control,
- * type, pressure) as mkdir makes them (read once per run, from its
- * first job cgroup); when taken, cgroup.events says it is unpopulated
- * and not frozen.  (File times cannot tell: a
- * write that does not truncate leaves them, and kernfs stamps them to
- * the tick.)  About 25 system calls, and only for a cgroup touched since
- * its last checks (inotify, below). */
+ * cgroup, spawn.c) and unpopulated; when taken, unpopulated and not
+ * frozen (cgroup.events), no subdirectory (the directory's link count),
+ * no extended attribute added, the owner and mode of the directory and of
+ * each control file and the values of its settings (depth and
+ * descendant limits, subtree_control, type, pressure, controllers) as
+ * mkdir makes them (read once per run, from its first job cgroup).
+ * Checked when taken, not at the end: a job of the run can change an
+ * idle kept cgroup that is not its own.  Checked by reading, not by
+ * watching: some writes raise no inotify event (aio, an fd handed out
+ * by fanotify).  Through the fd held since the mkdir, never by name: a
+ * job can mount another cgroup over its own's name.  (File times
+ * cannot tell either: a write that does not truncate leaves them, and
+ * kernfs stamps them to the tick.)  About 30 system calls. */
 #include "config.h"
 #include "contain-int.h"
 #include "spawn.h"
@@ -31,8 +35,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 /* Whose a job cgroup is: the directory's and these files' owner and
@@ -44,10 +48,11 @@ static const char *const control_files[] = {
 };
 #define NCONTROL (sizeof control_files / sizeof *control_files)
 
-/* What a job may set in its cgroup and leave to the next. */
+/* What a job may set in its cgroup and leave to the next (controllers:
+ * a root job can enable them above, and their limits come with them). */
 static const char *const settings[] = {
 	"cgroup.max.depth", "cgroup.max.descendants", "cgroup.subtree_control",
-	"cgroup.type", "cgroup.pressure",
+	"cgroup.type", "cgroup.pressure", "cgroup.controllers",
 };
 #define NSETTINGS (sizeof settings / sizeof *settings)
 
@@ -59,6 +64,7 @@ struct owner {
 
 struct cg_made {
 	struct owner dir, file[NCONTROL];
+	ssize_t xattrs;              /* the length of its xattr names, -1: none */
 	char value[NSETTINGS][24];   /* "" and absent[i]: no such file */
 	bool absent[NSETTINGS];
 };
@@ -87,10 +93,20 @@ static bool setting(int dirfd, const char *file, char *v, size_t n)
 	return false;
 }
 
+/* The length of the list of its extended attributes' names (through
+ * the fd: not by name), -1 where there are none to have. */
+static ssize_t xattr_names(int dirfd)
+{
+	char path[40];
+	snprintf(path, sizeof path, "/proc/self/fd/%d", dirfd);
+	return listxattr(path, NULL, 0);
+}
+
 static struct cg_made *made_now(int dirfd)
 {
 	struct cg_made *m = xcalloc(1, sizeof *m);
 	m->dir = owner_of(dirfd, NULL, NULL);
+	m->xattrs = xattr_names(dirfd);
 	for (size_t i = 0; i < NCONTROL; i++)
 		m->file[i] = owner_of(dirfd, control_files[i], NULL);
 	for (size_t i = 0; i < NSETTINGS; i++)
@@ -118,6 +134,9 @@ static bool as_made(const struct contain *c, const struct contain_job *cj)
 	const struct cg_made *m = __atomic_load_n(&c->made, __ATOMIC_ACQUIRE);
 	if (!m || !same_owner(owner_of(cj->dirfd, NULL, &nlink), m->dir) || nlink != 2)
 		return false;
+	/* no extended attribute added (a note for the next job's tools) */
+	if (xattr_names(cj->dirfd) != m->xattrs)
+		return false;
 	for (size_t i = 0; i < NCONTROL; i++)
 		if (!same_owner(owner_of(cj->dirfd, control_files[i], NULL), m->file[i]))
 			return false;
@@ -127,115 +146,6 @@ static bool as_made(const struct contain *c, const struct contain_job *cj)
 		    strcmp(v, m->value[i]))
 			return false;
 	}
-	return true;
-}
-
-/* ------------------------------------------------ changes, as they come
- *
- * The checks above cost some 25 system calls a job.  Every way a job can
- * change its cgroup is a write to one of its files, a chmod or chown, or
- * a directory made below it, and each of those raises an inotify event
- * on the cgroup's directory as it happens (IN_MODIFY, IN_ATTRIB,
- * IN_CREATE).  So each job cgroup is watched from when it is made, and
- * one not touched since its checks passed needs no checks again; one
- * touched (or never checked yet: a write between mkdir and the watch
- * would not be seen) is checked in full.  The kernel's own notices
- * (cgroup.events and other read-only *.events files when a cgroup
- * empties or fills) are no change; a lost event (queue overflow) makes
- * every cgroup touched.  c->mtx held. */
-
-#define WATCH_MASK (IN_MODIFY | IN_ATTRIB | IN_CREATE | IN_DELETE | IN_MOVE | \
-		    IN_DELETE_SELF | IN_MOVE_SELF)
-
-static void touch(struct contain *c, int wd, unsigned char v)
-{
-	if (wd < 0)
-		return;
-	if ((size_t)wd >= c->touched_cap) {
-		size_t old = c->touched_cap;
-		xgrow(&c->touched, &c->touched_cap, (size_t)wd + 1, 1);
-		memset(c->touched + old, 1, c->touched_cap - old);
-	}
-	c->touched[wd] = v;
-}
-
-static bool kernel_notice(const struct inotify_event *e)
-{
-	if (!(e->mask & IN_MODIFY) || !e->len)
-		return false;
-	size_t n = strlen(e->name);
-	return (n >= 7 && !strcmp(e->name + n - 7, ".events")) ||
-	       (n >= 13 && !strcmp(e->name + n - 13, ".events.local"));
-}
-
-/* The events so far, into c->touched. */
-static void read_changes(struct contain *c)
-{
-	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-	ssize_t n;
-	while (c->ino_fd >= 0 && (n = read(c->ino_fd, buf, sizeof buf)) > 0) {
-		for (char *p = buf; p < buf + n;) {
-			const struct inotify_event *e = (const struct inotify_event *)p;
-			if (e->mask & IN_Q_OVERFLOW)
-				memset(c->touched, 1, c->touched_cap);
-			else if (!(e->mask & IN_IGNORED) && !kernel_notice(e))
-				touch(c, e->wd, 1);
-			p += sizeof *e + e->len;
-		}
-		/* room left for the longest event: the queue was empty */
-		if ((size_t)n <= sizeof buf - sizeof(struct inotify_event) - NAME_MAX - 1)
-			break;
-	}
-}
-
-/* Watch the new cgroup cj (touched: not checked yet). */
-static void watch(struct contain *c, struct contain_job *cj)
-{
-	cj->wd = -1;
-	if (!c->run_path)
-		return;
-	char *path = xasprintf("%s/%s", c->run_path, cj->name);
-	pthread_mutex_lock(&c->mtx);
-	if (c->ino_fd < 0 && !c->no_watch)
-		c->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	c->no_watch = c->ino_fd < 0;
-	if (c->ino_fd >= 0)
-		cj->wd = inotify_add_watch(c->ino_fd, path, WATCH_MASK | IN_ONLYDIR);
-	touch(c, cj->wd, 1);
-	pthread_mutex_unlock(&c->mtx);
-	free(path);
-}
-
-/* Has cgroup cj not been touched since its checks passed? */
-static bool untouched(struct contain *c, const struct contain_job *cj)
-{
-	if (cj->wd < 0)
-		return false;
-	pthread_mutex_lock(&c->mtx);
-	read_changes(c);
-	bool u = c->ino_fd >= 0 && (size_t)cj->wd < c->touched_cap && !c->touched[cj->wd];
-	pthread_mutex_unlock(&c->mtx);
-	return u;
-}
-
-/* Its checks passed: untouched from now.  (The events read before the
- * checks are theirs; one read after them, even if it came before, only
- * makes the next look a full check.) */
-static void checked(struct contain *c, const struct contain_job *cj)
-{
-	pthread_mutex_lock(&c->mtx);
-	touch(c, cj->wd, 0);
-	pthread_mutex_unlock(&c->mtx);
-}
-
-/* As made: untouched since checked, or checked now. */
-static bool still_as_made(struct contain *c, const struct contain_job *cj)
-{
-	if (untouched(c, cj)) /* (which read the events so far) */
-		return true;
-	if (!as_made(c, cj))
-		return false;
-	checked(c, cj);
 	return true;
 }
 
@@ -266,14 +176,14 @@ void contain_job_drop(struct contain *c, struct contain_job *cj, bool kill)
 	if (dfd >= 0)
 		pathfd_close(dfd);
 	cj->dirfd = -1;
-	cj->wd = -1;
 	cj->has_cg = false;
 	unlinkat(c->run_dirfd, cj->name, AT_REMOVEDIR);
 }
 
-/* A spare into cj, still unpopulated, not frozen and as made (a job of
- * the run could have written to it while it was kept); those that are
- * not are dropped (killed).  False when none is left. */
+/* A spare into cj, still unpopulated, not frozen and as made, checked
+ * now (its own job or another of the run could have changed it, even
+ * while it was kept); those that are not are dropped (killed).  False
+ * when none is left. */
 static bool take_spare(struct contain *c, struct contain_job *cj)
 {
 	for (;;) {
@@ -282,7 +192,6 @@ static bool take_spare(struct contain *c, struct contain_job *cj)
 		if (any) {
 			struct cg_spare *sp = &c->spare[--c->nspare];
 			cj->dirfd = sp->dirfd;
-			cj->wd = sp->wd;
 			cj->has_cg = true;
 			memcpy(cj->name, sp->name, sizeof cj->name);
 		}
@@ -291,7 +200,7 @@ static bool take_spare(struct contain *c, struct contain_job *cj)
 			return false;
 		bool populated, frozen;
 		if (cg_state(cj->dirfd, &populated, &frozen) == 0 && !populated && !frozen &&
-		    still_as_made(c, cj)) {
+		    as_made(c, cj)) {
 			cj->reused = true;
 			return true;
 		}
@@ -303,7 +212,6 @@ int contain_job_prepare(struct contain *c, struct contain_job *cj, bool fresh)
 {
 	cj->shared = false;
 	cj->dirfd = -1;
-	cj->wd = -1;
 	cj->has_cg = false;
 	cj->reused = cj->empty = cj->killed = false;
 	cj->slot = 0;
@@ -322,10 +230,8 @@ int contain_job_prepare(struct contain *c, struct contain_job *cj, bool fresh)
 		errno = e;
 		return -1;
 	}
-	if (!__atomic_load_n(&c->no_more, __ATOMIC_RELAXED)) { /* (else never kept) */
+	if (!__atomic_load_n(&c->no_more, __ATOMIC_RELAXED)) /* (else never kept) */
 		note_made(c, cj->dirfd);
-		watch(c, cj);
-	}
 	__atomic_add_fetch(&c->cg_created, 1, __ATOMIC_RELAXED);
 	return cj->dirfd;
 }
@@ -351,14 +257,8 @@ bool contain_spares_drop(struct contain *c)
 			unlinkat(c->run_dirfd, c->spare[i].name, AT_REMOVEDIR);
 	}
 	c->nspare = 0;
-	/* the watches' fd too: from now on every check is a full one */
-	bool watched = c->ino_fd >= 0;
-	if (watched)
-		close(c->ino_fd);
-	c->ino_fd = -1;
-	c->no_watch = true;
 	pthread_mutex_unlock(&c->mtx);
-	return n > 0 || watched;
+	return n > 0;
 }
 
 void contain_job_end(struct contain *c, struct contain_job *cj)
@@ -374,8 +274,9 @@ void contain_job_end(struct contain *c, struct contain_job *cj)
 		contain_job_drop(c, cj, true);
 		return;
 	}
-	/* not wanted or no room: not worth the checks */
-	if (cj->killed || !spare_room(c) || !still_as_made(c, cj)) {
+	/* not wanted, no room, or never to be reused: removed (the checks
+	 * come when it is taken) */
+	if (cj->killed || !spare_room(c)) {
 		contain_job_drop(c, cj, false);
 		return;
 	}
@@ -386,7 +287,6 @@ void contain_job_end(struct contain *c, struct contain_job *cj)
 		xgrow(&c->spare, &c->spare_cap, c->nspare + 1, sizeof *c->spare);
 		struct cg_spare *sp = &c->spare[c->nspare++];
 		sp->dirfd = cj->dirfd;
-		sp->wd = cj->wd;
 		memcpy(sp->name, cj->name, sizeof cj->name);
 		kept = true;
 	}

@@ -634,7 +634,6 @@ int contain_init(struct contain *c, char **why)
 	pthread_mutex_init(&c->mtx, NULL);
 	c->run_dirfd = -1;
 	c->guard_fd = -1;
-	c->ino_fd = -1;
 	c->mode = CONTAIN_PGROUP;
 	*why = NULL;
 	const char *want = getenv("PIPERUN_CONTAINMENT");
@@ -790,12 +789,6 @@ void contain_fini(struct contain *c)
 	c->spare = NULL;
 	free(c->made);
 	c->made = NULL;
-	if (c->ino_fd >= 0)
-		close(c->ino_fd);
-	c->ino_fd = -1;
-	free(c->touched);
-	c->touched = NULL;
-	c->touched_cap = 0;
 	c->spare_cap = 0;
 	if (c->run_dirfd >= 0) {
 		pathfd_close(c->run_dirfd);
@@ -953,16 +946,11 @@ void contain_job_started(struct contain *c, struct contain_job *cj, pid_t pgid)
 	if (cj->reused)
 		c->cg_reused++;
 	pthread_mutex_unlock(&c->mtx);
-	if (cj->dirfd >= 0) {
-		pathfd_close(cj->dirfd);
-		cj->dirfd = -1;
-	}
 }
 
 int contain_job_dir(struct contain *c, struct contain_job *cj)
 {
-	if (cj->dirfd < 0 && cj->has_cg && c->run_dirfd >= 0)
-		cj->dirfd = pathfd_openat(c->run_dirfd, cj->name, O_DIRECTORY);
+	(void)c;
 	return cj->dirfd;
 }
 

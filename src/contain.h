@@ -61,7 +61,6 @@ struct cg_made;
 /* An empty job cgroup kept for the next attempt (contain_job_end). */
 struct cg_spare {
 	int dirfd;
-	int wd;                    /* its inotify watch, -1 if none */
 	char name[24];
 };
 
@@ -85,11 +84,6 @@ struct contain {
 				      the first is */
 	bool no_more;              /* no attempt is to start but retries:
 				      no spare is wanted */
-	int ino_fd;                /* inotify on the job cgroups, -1 if none */
-	bool no_watch;             /* inotify_init1 failed: not tried again */
-	unsigned char *touched;    /* by watch: written to, chmod'ed or
-				      changed below since last checked */
-	size_t touched_cap;
 	unsigned long cg_created;  /* job cgroups made (mkdir) */
 	unsigned long cg_reused;   /* attempts started in a spare one */
 	pthread_mutex_t mtx;       /* seq, the guard table's free slots, the
@@ -100,14 +94,11 @@ struct contain_job {
 	bool shared;               /* its process group is piperun's own
 				      (PROC_GROUP_SHARED): set after
 				      contain_job_prepare */
-	int dirfd;                 /* the attempt's cgroup (O_PATH), -1 if none
-				      or closed once its process started */
-	int wd;                    /* its cgroup's inotify watch, -1 if none */
-	bool has_cg;               /* it has one (run_dirfd/name), dirfd open
-				      or not: a runner's fd table doubled by
-				      a directory per running job makes every
-				      clone and exec copy and close twice as
-				      many fds */
+	int dirfd;                 /* the attempt's cgroup (O_PATH), -1 if none:
+				      held from its making to its end, never
+				      opened again by name (a job can mount
+				      over its name) */
+	bool has_cg;               /* it has one */
 	char name[24];
 	bool reused;               /* dirfd came from the spares */
 	bool empty;                /* seen unpopulated, its group gone: it
@@ -143,18 +134,17 @@ void contain_on_death(struct contain *c, int sig, double grace_s);
  * directory fd for spawn_opts.cgroup_fd, or -1 (no cgroup; errno set if
  * one could not be made: EMFILE etc.).  With fresh, never a spare. */
 int contain_job_prepare(struct contain *c, struct contain_job *cj, bool fresh);
-/* The fds a job attempt's cgroup adds in the runner: *steady, its
- * directory (open while it starts, closed while it runs, opened again
- * at its end; none to count when a spare's, already open, is there to
- * take), and *transient while it starts (cgroup.procs, where the kernel
+/* The fds a job attempt's cgroup adds in the runner: *steady while it
+ * runs (its directory, unless a spare's, already open, is there to
+ * take) and *transient while it starts (cgroup.procs, where the kernel
  * cannot clone into a cgroup). */
 void contain_job_fds(struct contain *c, int *steady, int *transient);
 /* No attempt is to start after the next but retries: an ending job's
- * cgroup is removed, not checked and kept, and one made from now on is
- * neither watched nor read as a template (any thread). */
+ * cgroup is removed, not kept, and one made from now on is not read as
+ * the template (any thread). */
 void contain_no_more(struct contain *c);
-/* Remove the spares and close the watch on job cgroups (their fds are
- * wanted elsewhere, or the run ends); whether there were any. */
+/* Remove the spares (their fds are wanted elsewhere, or the run ends);
+ * whether there were any. */
 bool contain_spares_drop(struct contain *c);
 /* cgroups exist but cannot take our processes (odd delegation,
  * spawn's SPAWN_CGROUP): the rest of the run uses process groups.  Safe
@@ -162,8 +152,7 @@ bool contain_spares_drop(struct contain *c);
 void contain_fallback(struct contain *c);
 /* The mode now (it may fall back while a run goes on); any thread. */
 enum contain_mode contain_mode_now(const struct contain *c);
-/* The attempt's process (and group leader) is running: its cgroup's
- * directory is closed (opened again, by name, when needed). */
+/* The attempt's process (and group leader) is running. */
 void contain_job_started(struct contain *c, struct contain_job *cj, pid_t pgid);
 /* Is anything of the attempt still alive (the leader already reaped)? */
 bool contain_job_alive(struct contain *c, struct contain_job *cj, pid_t pgid);

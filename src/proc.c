@@ -71,7 +71,6 @@ void proc_init(struct proc *p)
 	memset(p, 0, sizeof *p);
 	p->pidfd = -1;
 	p->cj.dirfd = -1;
-	p->cj.wd = -1;
 	p->status.exit_code = -1;
 }
 

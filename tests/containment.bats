@@ -290,7 +290,7 @@ EOF
 # (a limit or the pressure switch written without truncating: no file
 # time moves); the check after it, one job at a time, takes whatever
 # cgroup was kept and reports it as it finds it.
-@test "cgroup mode: a job's changes to its cgroup (limits, pressure, sub-cgroups, owner, freezing) never reach a later job" {
+@test "cgroup mode: a job's changes to its cgroup (limits, pressure, sub-cgroups, owner, freezing, xattrs) never reach a later job" {
 	cat > "$BATS_TEST_TMPDIR/check.sh" <<'EOS'
 mnt=$(awk '$0 ~ / - cgroup2 / {print $5; exit}' /proc/self/mountinfo)
 d=$mnt$(sed -n 's/^0:://p' /proc/self/cgroup)
@@ -300,6 +300,7 @@ echo "subdirs $(find "$d" -mindepth 1 -type d | wc -l)"
 echo "owner $(stat -c %U "$d/cgroup.freeze") $(stat -c %U "$d")"
 echo "pressure $(cat "$d/cgroup.pressure")"
 grep frozen "$d/cgroup.events"
+echo "xattrs $(python3 -c 'import os, sys; print(len(os.listxattr(sys.argv[1])))' "$d")"
 EOS
 	cat > "$BATS_TEST_TMPDIR/cg.sh" <<'EOS'
 printf '%s' "$(awk '$0 ~ / - cgroup2 / {print $5; exit}' /proc/self/mountinfo)$(sed -n 's/^0:://p' /proc/self/cgroup)"
@@ -314,7 +315,9 @@ EOS
  {"name": "sub", "shell": "$cg; mkdir \$d/left"}, $(chk 4),
  {"name": "chown", "shell": "$cg; chown nobody \$d/cgroup.freeze \$d"}, $(chk 5),
  {"name": "freeze", "shell": "$cg; echo 1 > \$d/cgroup.freeze; while :; do sleep 0.05; done",
-  "timeout": 0.5}, $(chk 6)
+  "timeout": 0.5}, $(chk 6),
+ {"name": "xattr", "shell": "$cg; python3 -c 'import os, sys; os.setxattr(sys.argv[1], \"user.note\", b\"x\")' \$d"},
+ $(chk 7)
 ]}
 EOF
 )
@@ -324,10 +327,10 @@ EOF
 	PIPERUN_CONTAINMENT=cgroup run --separate-stderr timeout -s KILL 60 "$PIPERUN" run -j 1 "$f"
 	[ "$status" -eq 1 ]
 	[ "$(jqo '.jobs[10].status')" = timeout ]
-	[ "$(jqo '[.jobs[] | select(.name | startswith("check")) | select(.status == "ok")] | length')" = 6 ]
+	[ "$(jqo '[.jobs[] | select(.name | startswith("check")) | select(.status == "ok")] | length')" = 7 ]
 	[ "$(jqo '[.jobs[] | select(.name | startswith("check")) | .stdout] | unique | length')" = 1 ] ||
 		{ jqo '[.jobs[] | select(.name | startswith("check")) | .stdout]'; return 1; }
-	[ "$(jqo '.jobs[1].stdout')" = "$(printf '%s\n' sub-ok 'depth max desc max' 'subdirs 0' 'owner root root' 'pressure 1' 'frozen 0')" ]
+	[ "$(jqo '.jobs[1].stdout')" = "$(printf '%s\n' sub-ok 'depth max desc max' 'subdirs 0' 'owner root root' 'pressure 1' 'frozen 0' 'xattrs 0')" ]
 	# the checks' own cgroups, left as made, were kept and reused
 	[ "$(jqo '.job_cgroups.reused')" -gt 0 ]
 }
@@ -364,6 +367,43 @@ EOF
 	assert_success
 	[ "$(jqo '[.jobs[] | select(.name | startswith("look")) | select(.stdout == "depth max owner root\n")] | length')" = 6 ] ||
 		{ jqo '[.jobs[] | select(.name | startswith("look")) | .stdout]'; return 1; }
+}
+
+# A root job can mount another cgroup over its own cgroup's name.
+# piperun works on the cgroup it made through the fd it has held since
+# the mkdir, never by name: what the job left in its real cgroup is
+# still stopped and listed, and no later job is started in the other.
+@test "cgroup mode: a job that mounts another cgroup over its own's name changes nothing for piperun" {
+	m=$(marker)
+	mnt=$(awk '$0 ~ / - cgroup2 / {print $5; exit}' /proc/self/mountinfo)
+	decoy="$mnt/piperun-decoy.$$"
+	mkdir "$decoy"
+	cat > "$BATS_TEST_TMPDIR/cover.sh" <<EOS
+d=$mnt\$(sed -n 's/^0:://p' /proc/self/cgroup)
+echo "\$d" > "$BATS_TEST_TMPDIR/covered"
+setsid bash -c "exec -a '$m' sleep 300" &
+mount --bind "$decoy" "\$d"
+EOS
+	f=$(spec <<EOF
+{"jobs": [
+ {"name": "a", "run": ["true"]},
+ {"name": "cover", "run": ["sh", "$BATS_TEST_TMPDIR/cover.sh"], "after": ["a"]},
+ {"name": "later", "run": ["sh", "-c", "sed -n 's/^0:://p' /proc/self/cgroup"], "after": ["cover"],
+  "repeat": 3}
+]}
+EOF
+)
+	PIPERUN_CONTAINMENT=cgroup pr run -j 1 "$f"
+	covered=$(cat "$BATS_TEST_TMPDIR/covered")
+	umount "$covered" 2>/dev/null || true
+	rmdir "$covered" "${covered%/*}" 2>/dev/null || true
+	rmdir "$decoy"
+	assert_success
+	[ "$(jqo '[.jobs[1].escaped[].argv] | join(" ")')" = "$m 300" ] ||
+		{ jqo '.jobs[1] | {escaped, termination}'; return 1; }
+	[ "$(jqo '[.jobs[2:][] | .stdout | test("^/piperun\\.[0-9]+/job[0-9]+\n$")] | all')" = true ] ||
+		{ jqo '[.jobs[2:][] | .stdout]'; return 1; }
+	gone "$m"
 }
 
 # A root job can move a process into an idle kept cgroup of the run; the
