@@ -1028,9 +1028,20 @@ static void jobs_setup(struct runner *r)
 		for (size_t k = 0; k < js->ndeps; k++)
 			job_add_dependent(&r->jobs[js->deps[k]], i);
 	}
+	const struct run_config *cfg = r->cfg;
 	for (size_t i = 0; i < r->n; i++)
-		if (!r->jobs[i].deps_left)
+		if (!r->jobs[i].deps_left && !(cfg->restored && cfg->restored[i]))
 			ready_push(r, i);
+	/* restored jobs are done before anything starts: their dependents
+	 * that wait for nothing else become ready (pushed once: by finished,
+	 * never by the loop above) */
+	lock(r);
+	for (size_t i = 0; cfg->restored && i < r->n; i++)
+		if (cfg->restored[i]) {
+			job_restore(&r->jobs[i], cfg->restored[i]);
+			finished(r, &r->jobs[i]);
+		}
+	unlock(r);
 }
 
 /* Thread mode is over: its workers, queues and lock.  Jobs the workers

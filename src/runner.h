@@ -53,6 +53,11 @@ struct run_config {
 	 * its reader is gone (a pipe or socket: the run then stops as
 	 * RESULTS_CLOSED does); 0 or -1: none (stdin is never watched) */
 	int out_fd;
+	/* --resume: restored[i] non-NULL for the jobs that ended ok in an
+	 * earlier run; they reach DONE at once (job_restore takes their
+	 * records), their on_done first, before anything starts.  NULL:
+	 * none */
+	struct job_restored **restored;
 	void *ctx;
 };
 
