@@ -158,6 +158,15 @@ static enum results_state on_done(const struct job *jc, void *ctx)
 	return sinks_state(c);
 }
 
+/* An attempt ended and the job will retry: journaled too (a line per
+ * attempt; the job's last is its end's, on_done). */
+static void on_attempt(const struct job *j, void *ctx)
+{
+	struct run_cli *c = ctx;
+	if (c->journal)
+		journal_write_job(c->journal, j, c->ids[j->index]);
+}
+
 /* The loop goes idle: the records that waited go into the sinks, which
  * are flushed once their oldest record is RUN_FLUSH_MS old (one write
  * for a burst of short jobs, not one each).  Returns how long the loop
@@ -545,6 +554,7 @@ static int run_jobs(struct run_cli *cli, struct spec *s, const struct run_opts *
 		.live_to_stderr = results_stdout,
 		.on_start = on_start,
 		.on_done = on_done,
+		.on_attempt = on_attempt,
 		.on_idle = on_idle,
 		/* watched, so that a reader gone stops the run at once */
 		.out_fd = results_stdout || copies_to_stdout(s, tag) ? 1 : -1,

@@ -6,7 +6,8 @@
  * and the reader (a torn last line is ignored, never misread).
  *
  * A journal is one or more sessions, each a header line then a line per
- * job that ended:
+ * job attempt that ended (a retried job: one per attempt, the last its
+ * end):
  *   {"journal":"piperun","format":1,"piperun":VER,"spec":PATH,
  *    "spec_sha256":HEX,"plan_sha256":HEX,"started_at":ISO,"key":HEX,
  *    "resume":BOOL,"run":{"name","mode","max_parallel","containment"},

@@ -353,6 +353,8 @@ static void on_ended(struct job *j)
 	if (r->adaptive) /* (no sample when its start came short) */
 		adapt_ended(&r->adapt, j->index, now_ms(), j->state != JOB_PENDING);
 	r->throttled = false;
+	if (j->state == JOB_RETRY_WAIT && r->cfg->on_attempt)
+		r->cfg->on_attempt(j, r->cfg->ctx);
 	if (j->state == JOB_PENDING && !job_resumes(j) && start_came_short(j, r->running > 0)) {
 		ready_push(r, j->index);
 		r->throttled = true;
@@ -628,6 +630,8 @@ static void worker_ended(struct job *j)
 	if (j->proc.pid > 0 && w->r->live)
 		w->r->live--;
 	pthread_cond_broadcast(&w->r->ended_cv);
+	if (j->state == JOB_RETRY_WAIT && w->r->cfg->on_attempt)
+		w->r->cfg->on_attempt(j, w->r->cfg->ctx);
 	/* a start that came short (start_came_short) waits here for a job
 	 * to end, then starts again */
 	if (j->state == JOB_PENDING && !job_resumes(j) &&

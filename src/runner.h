@@ -44,6 +44,10 @@ struct run_config {
 	/* each job's end, in the runner's thread; anything but RESULTS_OK
 	 * stops the run: its results have nowhere to go */
 	enum results_state (*on_done)(const struct job *j, void *ctx);
+	/* an attempt of j ended and another will follow (j waits for its
+	 * retry): in the runner's thread, or in thread mode in a worker's
+	 * under the run's lock (as on_done and on_idle are); NULL: none */
+	void (*on_attempt)(const struct job *j, void *ctx);
 	/* the loop is about to wait (every job that could start has): the
 	 * time to write what on_done left for later.  Sets *rs as on_done
 	 * answers; returns how long (ms) the loop may wait before asking

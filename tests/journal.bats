@@ -53,6 +53,30 @@ EOF
 	[ "$(stat -c %a "$J")" = 600 ]
 }
 
+@test "--journal: a line per attempt (retries), in every mode; --resume in every mode" {
+	f=$(spec <<<'{"jobs": [{"name": "t", "retries": 2, "retry_delay": 0, "run": ["sh", "-c", "echo try; exit 1"]}]}')
+	for m in async thread serial; do
+		rm -f "$J"
+		pr run -q "$f" --mode "$m" --journal "$J"
+		assert_failure 1
+		[ "$(jq -r 'select(.job) | "\(.job.status) \(.job.attempts)"' "$J" | tr '\n' ,)" = \
+		  "failed 1,failed 2,failed 3," ]
+		pr journal "$J"
+		[ "$(jqo '.jobs[0].attempt_history | length')" -eq 3 ]
+	done
+	g=$(small_spec)
+	for m in async thread serial; do
+		rm -rf "$J" "$D/m" "$D/fix"
+		mkdir "$D/m"
+		pr run -q "$g" --mode "$m" --journal "$J"
+		touch "$D/fix"
+		pr run "$g" --mode "$m" --resume "$J"
+		assert_success
+		[ "$(jqo '[.jobs[] | select(.resumed)] | length')" -eq 6 ]
+		[ "$(runs a) $(runs b) $(runs c)" = "1 2 1" ]
+	done
+}
+
 @test "\"journal\" in the spec journals like --journal; a bad value is a spec error" {
 	f=$(spec <<EOF
 {"journal": "$J", "jobs": [{"name": "a", "run": ["true"]}]}
