@@ -37,11 +37,12 @@ static void plan_resume(struct jw *w, const struct spec *s, const char *path,
 	jw_arr(w, false);
 	for (size_t i = 0; i < s->njobs; i++) {
 		char buf[64];
-		const char *why = ok[i] ? NULL : journal_why_run(jr, s->jobs[i].name, ids[i], buf);
+		/* as the journal's headers have it */
+		char *name = spec_redact(&s->jobs[i], s->jobs[i].name);
+		const char *why = ok[i] ? NULL : journal_why_run(jr, name, ids[i], buf);
 		if (!ok[i] && !why)
 			why = "feeds a job that runs again";
 		jw_obj(w, true);
-		char *name = spec_redact(&s->jobs[i], s->jobs[i].name);
 		jw_kstr(w, "name", name);
 		free(name);
 		jw_kstr(w, "action", ok[i] ? "restore" : "run");
