@@ -20,8 +20,10 @@ static const struct enum_name jout_choices[] = {
 	{ JOUT_JSON, "json" }, { JOUT_JSONL, "jsonl" }, { JOUT_TEXT, "text" },
 };
 
-/* The last session's jobs, each with the record --resume would go by:
- * its latest ok one, else its latest one, else none (missing). */
+/* The last session's jobs, each with its record: its latest line in
+ * that session (a resume writes one for each job it restores), else its
+ * latest ok line of an earlier session (it would be restored), else
+ * none: the run ended before the job did (missing). */
 struct rebuilt {
 	const struct journal_session *s;
 	const struct journal_entry **e;   /* per job, or NULL */
@@ -39,10 +41,13 @@ static void rebuild(const struct journal *jr, struct rebuilt *r)
 	memset(r, 0, sizeof *r);
 	r->s = &jr->sessions[jr->nsessions - 1];
 	r->e = xcalloc(r->s->njobs ? r->s->njobs : 1, sizeof *r->e);
+	for (size_t k = r->s->first; k < r->s->first + r->s->nentries; k++) {
+		const struct journal_entry *e = &jr->entries[k];
+		if (e->index < r->s->njobs && !strcmp(e->identity, r->s->ids[e->index]))
+			r->e[e->index] = e;   /* the latest wins */
+	}
 	for (size_t i = 0; i < r->s->njobs; i++) {
-		const struct journal_entry *e = journal_find_ok(jr, r->s->ids[i]);
-		if (!e)
-			e = journal_find(jr, r->s->ids[i]);
+		const struct journal_entry *e = r->e[i] ? r->e[i] : journal_find_ok(jr, r->s->ids[i]);
 		r->e[i] = e;
 		if (!e) {
 			r->missing++;
@@ -230,9 +235,10 @@ const struct cmd_entry cmd_journal_entry = {
 	.summary = "print the results of the last run a journal holds",
 	.help =
 	"The results document of the last run written to JOURNAL (--journal,\n"
-	"--resume), rebuilt from its lines: each job's record as --resume would\n"
-	"go by (its latest ok record, else its latest), \"journal\" naming the jobs\n"
-	"without any (the run ended before they did: status \"interrupted\").\n"
+	"--resume), rebuilt from its lines: each job's latest record of that run\n"
+	"(else an ok one of an earlier run, which a resume would restore);\n"
+	"\"journal\" names the jobs without one (the run ended before they did:\n"
+	"status \"interrupted\").\n"
 	"A torn last line is ignored.\n"
 	"\n"
 	"options:\n"

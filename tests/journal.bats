@@ -218,6 +218,29 @@ EOF
 	  "interrupted fast slow" ]
 }
 
+@test "piperun journal after a resume killed halfway: restored jobs from their lines, the unfinished one missing, not its old failure" {
+	f=$(spec <<EOF
+{"jobs": [{"name": "a", "run": ["echo", "A"]},
+          {"name": "b", "run": ["sh", "-c", "test -e $D/fix || exit 1; exec sleep 30"]}]}
+EOF
+)
+	pr run -q "$f" --journal "$J"
+	assert_failure 1
+	touch "$D/fix"
+	"$PIPERUN" run -q "$f" --resume "$J" & p=$!
+	for i in $(seq 100); do
+		[ "$(jq -r 'select(.job.resumed) | .job.name' "$J" 2>/dev/null)" = a ] && break
+		sleep 0.05
+	done
+	sleep 0.2
+	kill -KILL $p
+	wait $p || true
+	pr journal "$J"
+	assert_success
+	[ "$(jqo '"\(.status) \([.jobs[] | "\(.name):\(.status):\(.resumed)"] | join(",")) \(.journal.missing | join(",")) \(.journal.sessions)"')" = \
+	  "interrupted a:ok:true b 2" ]
+}
+
 @test "a torn last line is ignored, and cut before the next run appends" {
 	f=$(small_spec)
 	pr run -q "$f" --journal "$J"
