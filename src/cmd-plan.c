@@ -116,6 +116,8 @@ static int cmd_plan(int argc, char **argv)
 	else
 		jw_bool(&w, false);
 	jw_kbool(&w, "tag", s->tag);
+	if (s->journal)
+		jw_kstr(&w, "journal", s->journal);
 	jw_key(&w, "jobs");
 	jw_arr(&w, false);
 	for (size_t i = 0; i < s->njobs; i++)

@@ -85,6 +85,8 @@ EOF
 	pr run -q "$f"
 	assert_success
 	[ "$(jq -r 'select(.job) | .job.name' "$J")" = a ]
+	pr plan "$f"
+	[ "$(jqo .journal)" = "$J" ]
 	f=$(spec <<<'{"journal": 3, "jobs": [{"run": ["true"]}]}')
 	pr run -q "$f"
 	[ "$status" -eq 2 ]
