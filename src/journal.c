@@ -121,11 +121,16 @@ static int read_head(struct journal *jr, const struct cJSON *v, char **why)
 static bool read_entry(struct journal *jr, const struct cJSON *v, const char *text, size_t n,
 		       size_t *cap)
 {
-	const char *id = jv_str(jv_get(v, "identity"));
-	const struct cJSON *job = jv_get(v, "job");
-	const char *at = strstr(text, JOB_KEY);
-	if (!jr->nsessions || !is_hex_id(id) || !jv_is_object(job) || !at ||
-	    !jv_is_number(jv_get(v, "index")) || text[n - 1] != '}')
+	/* exactly "identity" (hex), "index" (a number), "job" (an object),
+	 * in that order: then the first JOB_KEY is the job's, and the rest
+	 * of the line but its last } is the record's own bytes */
+	const struct cJSON *m1 = jv_child(v), *m2 = jv_next(m1), *m3 = jv_next(m2);
+	const char *id = jv_str(m1);
+	const struct cJSON *job = m3;
+	const char *at = memmem(text, n, JOB_KEY, strlen(JOB_KEY));
+	if (!jr->nsessions || !m3 || jv_next(m3) || strcmp(jv_key(m1), "identity") ||
+	    strcmp(jv_key(m2), "index") || strcmp(jv_key(m3), "job") || !is_hex_id(id) ||
+	    !jv_is_object(job) || !jv_is_number(m2) || !at || text[n - 1] != '}')
 		return false;
 	const char *name = jv_str(jv_get(job, "name"));
 	const char *status = jv_str(jv_get(job, "status"));
@@ -135,7 +140,7 @@ static bool read_entry(struct journal *jr, const struct cJSON *v, const char *te
 	struct journal_entry *e = &jr->entries[jr->nentries++];
 	memset(e, 0, sizeof *e);
 	memcpy(e->identity, id, 65);
-	e->index = (size_t)jv_num(jv_get(v, "index"));
+	e->index = jv_num(m2) >= 0 && jv_num(m2) < 1e15 ? (size_t)jv_num(m2) : (size_t)-1;
 	e->session = jr->nsessions - 1;
 	e->name = xstrdup(name);
 	e->status = xstrdup(status);
@@ -163,7 +168,7 @@ static int read_line(struct journal *jr, const char *text, size_t n, size_t *cap
 		*why = xstrdup("not a piperun journal (its first line is no journal header)");
 		return -1;
 	}
-	struct cJSON *v = jv_parse(text, n);
+	struct cJSON *v = jv_parse_whole(text, n);
 	int rc = 0;
 	if (jv_is_object(v)) {
 		if (jv_get(v, "journal"))
