@@ -214,6 +214,23 @@ static void damaged(const char *text, size_t n)
 	ok(jr.ignored > 0, "a damaged line: what follows is counted as ignored");
 	journal_free(&jr);
 	buf_free(&b);
+	/* a job line with bytes after its object, or its keys in another
+	 * order: damaged too, never read */
+	const char *l2 = strchr(text, '\n') + 1, *e2 = strchr(l2, '\n');
+	buf_add(&b, text, (size_t)(e2 - text));
+	buf_addstr(&b, "xyz\n");
+	ok(journal_parse(b.p, b.len, &jr, &why) == 0 && jr.nentries == 0 && jr.ignored == 4 + (e2 - l2),
+	   "bytes after a line's object: the line is not read");
+	journal_free(&jr);
+	b.len = 0;
+	buf_add(&b, text, (size_t)(l2 - text));
+	buf_addstr(&b, "{\"index\":0,\"identity\":\"");
+	buf_add(&b, l2 + strlen("{\"identity\":\""), 64);
+	buf_addstr(&b, "\",\"job\":{\"name\":\"a\",\"status\":\"ok\"}}\n");
+	ok(journal_parse(b.p, b.len, &jr, &why) == 0 && jr.nentries == 0,
+	   "a job line with its keys in another order is not read");
+	journal_free(&jr);
+	buf_free(&b);
 	int rc = journal_parse("hello\n", 6, &jr, &why);
 	ok(rc < 0 && strstr(why, "not a piperun journal"), "a text file is no journal: %s", why);
 	free(why);
