@@ -41,6 +41,15 @@ static bool is_hex_id(const char *s)
 	return true;
 }
 
+/* A number of the file as an integer in [lo, hi]; what is out of it
+ * (or no number), dflt: a damaged file never makes a conversion
+ * undefined. */
+static long long num_in(const struct cJSON *v, double lo, double hi, long long dflt)
+{
+	double d = jv_num(v);
+	return jv_is_number(v) && d >= lo && d <= hi ? (long long)d : dflt;
+}
+
 static int hexval(char c)
 {
 	return c <= '9' ? c - '0' : c - 'a' + 10;
@@ -107,7 +116,7 @@ static int read_head(struct journal *jr, const struct cJSON *v, char **why)
 	s.run_name = dup_str(jv_get(run, "name"));
 	s.mode = dup_str(jv_get(run, "mode"));
 	s.containment = dup_str(jv_get(run, "containment"));
-	s.max_parallel = (long)jv_num(jv_get(run, "max_parallel"));
+	s.max_parallel = (long)num_in(jv_get(run, "max_parallel"), 0, 1e9, 0);
 	s.first = jr->nentries;
 	if (!jr->nsessions)   /* every session uses the first one's key */
 		for (int i = 0; i < JOURNAL_KEY_BYTES; i++)
@@ -130,7 +139,8 @@ static bool read_entry(struct journal *jr, const struct cJSON *v, const char *te
 	const char *at = memmem(text, n, JOB_KEY, strlen(JOB_KEY));
 	if (!jr->nsessions || !m3 || jv_next(m3) || strcmp(jv_key(m1), "identity") ||
 	    strcmp(jv_key(m2), "index") || strcmp(jv_key(m3), "job") || !is_hex_id(id) ||
-	    !jv_is_object(job) || !jv_is_number(m2) || !at || text[n - 1] != '}')
+	    !jv_is_object(job) || !jv_is_number(m2) || !at || at[strlen(JOB_KEY)] != '{' ||
+	    n < 2 || text[n - 1] != '}' || text[n - 2] != '}')
 		return false;
 	const char *name = jv_str(jv_get(job, "name"));
 	const char *status = jv_str(jv_get(job, "status"));
@@ -140,14 +150,14 @@ static bool read_entry(struct journal *jr, const struct cJSON *v, const char *te
 	struct journal_entry *e = &jr->entries[jr->nentries++];
 	memset(e, 0, sizeof *e);
 	memcpy(e->identity, id, 65);
-	e->index = jv_num(m2) >= 0 && jv_num(m2) < 1e15 ? (size_t)jv_num(m2) : (size_t)-1;
+	e->index = (size_t)num_in(m2, 0, 1e15, -1);
 	e->session = jr->nsessions - 1;
 	e->name = xstrdup(name);
 	e->status = xstrdup(status);
 	const struct cJSON *rc = jv_get(job, "returncode");
 	e->has_rc = jv_is_number(rc);
-	e->returncode = (int)jv_num(rc);
-	e->attempts = (int)jv_num(jv_get(job, "attempts"));
+	e->returncode = (int)num_in(rc, -1e9, 1e9, 0);
+	e->attempts = (int)num_in(jv_get(job, "attempts"), 0, 1e9, 0);
 	e->started_ms = jv_num(jv_get(job, "started_ms"));
 	e->duration_ms = jv_num(jv_get(job, "duration_ms"));
 	e->error = dup_str(jv_get(job, "error"));
@@ -168,6 +178,12 @@ static int read_line(struct journal *jr, const char *text, size_t n, size_t *cap
 		*why = xstrdup("not a piperun journal (its first line is no journal header)");
 		return -1;
 	}
+	/* the writer escapes every control character and writes no white
+	 * space but in strings: a raw one is damage (a power loss leaves
+	 * blocks of NULs), and cJSON would take it for white space */
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)text[i] < 0x20)
+			return 0;
 	struct cJSON *v = jv_parse_whole(text, n);
 	int rc = 0;
 	if (jv_is_object(v)) {
