@@ -27,7 +27,7 @@ static void plan_resume(struct jw *w, const struct spec *s, const char *path,
 	journal_id plan;
 	journal_identities(s, jr->key, ids, plan);
 	const struct journal_entry **ok = xcalloc(s->njobs ? s->njobs : 1, sizeof *ok);
-	size_t n = journal_restorable(s, jr, (const journal_id *)ids, ok);
+	size_t n = journal_restorable(s, jr, (const journal_id *)ids, ok, NULL);
 	jw_key(w, "resume");
 	jw_obj(w, false);
 	jw_kstr(w, "journal", path);
@@ -41,7 +41,7 @@ static void plan_resume(struct jw *w, const struct spec *s, const char *path,
 		char *name = spec_redact(&s->jobs[i], s->jobs[i].name);
 		const char *why = ok[i] ? NULL : journal_why_run(jr, name, ids[i], buf);
 		if (!ok[i] && !why)
-			why = "feeds a job that runs again";
+			why = "feeds a job that runs again (its output is not in the journal whole)";
 		jw_obj(w, true);
 		jw_kstr(w, "name", name);
 		free(name);

@@ -454,7 +454,8 @@ static struct spec *run_load(const char *arg, struct run_opts *o, const char *re
 static void journal_restore_set(struct run_cli *c, const struct spec *s, const struct journal *jr)
 {
 	const struct journal_entry **ok = xcalloc(s->njobs ? s->njobs : 1, sizeof *ok);
-	journal_restorable(s, jr, (const journal_id *)c->ids, ok);
+	bool *feeds = xcalloc(s->njobs ? s->njobs : 1, sizeof *feeds);
+	journal_restorable(s, jr, (const journal_id *)c->ids, ok, feeds);
 	c->restored = xcalloc(s->njobs ? s->njobs : 1, sizeof *c->restored);
 	for (size_t i = 0; i < s->njobs; i++) {
 		if (!ok[i])
@@ -465,8 +466,11 @@ static void journal_restore_set(struct run_cli *c, const struct spec *s, const s
 		r->has_rc = ok[i]->has_rc;
 		r->returncode = ok[i]->returncode;
 		r->duration_ms = ok[i]->duration_ms;
+		/* a job that runs reads its output (stdin.from, items.from) */
+		r->has_out = feeds[i] && journal_entry_stdout(ok[i], &r->out, &r->out_len) == 0;
 		c->restored[i] = r;
 	}
+	free(feeds);
 	free(ok);
 }
 
@@ -525,6 +529,7 @@ static int journal_finish(struct run_cli *c, const struct spec *s, int rc)
 	for (size_t i = 0; c->restored && i < s->njobs; i++)
 		if (c->restored[i]) {
 			free(c->restored[i]->record);
+			free(c->restored[i]->out);
 			free(c->restored[i]);
 		}
 	free(c->restored);

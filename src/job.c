@@ -1050,6 +1050,11 @@ void job_restore(struct job *j, struct job_restored *r)
 	free(j->restored);
 	j->restored = r->record;
 	r->record = NULL;
+	if (r->has_out) {
+		capture_init(&j->out, UINT64_MAX, false, NULL);
+		capture_add(&j->out, r->out, r->out_len);
+		capture_finish(&j->out);
+	}
 }
 
 void job_cancel(struct job *j, bool now)

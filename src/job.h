@@ -222,6 +222,9 @@ struct job_restored {
 	bool has_rc;
 	int returncode;
 	double duration_ms;
+	bool has_out;                /* its stdout, for the jobs that read it */
+	char *out;                   /* (malloc'd) */
+	size_t out_len;
 };
 
 /* Does piperun relay this stream of the job live: tee, and with --tag
@@ -295,7 +298,8 @@ int job_start(struct job *j);
  * timeout, interrupt). */
 void job_skip(struct job *j, const char *why);
 /* End a job that will not run because it ended ok before (--resume):
- * DONE, ok, its figures and record from r (j takes r->record). */
+ * DONE, ok, its figures and record from r (j takes r->record), and its
+ * captured stdout from r->out when r->has_out (stdin.from readers). */
 void job_restore(struct job *j, struct job_restored *r);
 /* Stop a running job: its signal to the group, then KILL after kill_after
  * (now = KILL at once).  status becomes cancelled. */

@@ -2,6 +2,7 @@
 /* journal.c - the journal's reader and writer; see journal.h (the
  * identity is journal-id.c). */
 #include "config.h"
+#include "codec.h"
 #include "journal.h"
 #include "jsonw.h"
 #include "report.h"
@@ -548,26 +549,77 @@ int journal_close(struct journal_writer *w)
 
 /* ------------------------------------------------------------- resuming */
 
-size_t journal_restorable(const struct spec *s, const struct journal *jr, const journal_id *ids,
-			  const struct journal_entry **ok)
+int journal_entry_stdout(const struct journal_entry *e, char **out, size_t *len)
 {
+	struct cJSON *v = jv_parse(e->record, e->record_len);
+	const char *text = jv_str(jv_get(v, "stdout"));
+	const char *enc = jv_str(jv_get(v, "stdout_encoding"));
+	long long bytes = num_in(jv_get(v, "stdout_bytes"), 0, 1e15, -1);
+	int rc = -1;
+	*out = NULL;
+	*len = 0;
+	if (text && enc && bytes >= 0 && !jv_is_true(jv_get(v, "stdout_truncated")) &&
+	    !jv_is_true(jv_get(v, "stdout_lossy"))) {
+		unsigned char *b = NULL;
+		size_t n = 0;
+		if (!strcmp(enc, "base64") && b64_decode(text, strlen(text), &b, &n) == 0) {
+			*out = (char *)b;
+		} else if (!strcmp(enc, "utf-8")) {
+			n = strlen(text);   /* cut at a \u0000: then n < bytes */
+			*out = xstrndup(text, n);
+		}
+		*len = n;
+		rc = *out && (long long)n == bytes ? 0 : -1;
+		if (rc < 0) {
+			free(*out);
+			*out = NULL;
+			*len = 0;
+		}
+	}
+	jv_free(v);
+	return rc;
+}
+
+/* Does a restored source's record hold its output whole?  (memo: 0 not
+ * known yet, 1 yes, 2 no) */
+static bool output_kept(const struct journal_entry *e, unsigned char *memo)
+{
+	if (!*memo) {
+		char *out;
+		size_t len;
+		*memo = journal_entry_stdout(e, &out, &len) == 0 ? 1 : 2;
+		free(out);
+	}
+	return *memo == 1;
+}
+
+size_t journal_restorable(const struct spec *s, const struct journal *jr, const journal_id *ids,
+			  const struct journal_entry **ok, bool *feeds)
+{
+	unsigned char *memo = xcalloc(s->njobs ? s->njobs : 1, 1);
 	for (size_t i = 0; i < s->njobs; i++)
 		ok[i] = journal_find_ok(jr, ids[i]);
 	/* a job that runs again reads its stdin.from / items.from source's
-	 * output, which the journal keeps only as a record: the source runs
-	 * again too (and so on up the chain) */
+	 * output: from the source's record when it holds it whole, else the
+	 * source runs again too (and so on up the chain) */
 	for (bool changed = true; changed;) {
 		changed = false;
 		for (size_t i = 0; i < s->njobs; i++) {
 			const struct job_spec *j = &s->jobs[i];
-			if (!ok[i] && j->in.kind == IN_FROM && ok[j->in.from_idx]) {
-				ok[j->in.from_idx] = NULL;
+			size_t f = j->in.from_idx;
+			if (!ok[i] && j->in.kind == IN_FROM && ok[f] && !output_kept(ok[f], &memo[f])) {
+				ok[f] = NULL;
 				changed = true;
 			}
 		}
 	}
 	size_t n = 0;
-	for (size_t i = 0; i < s->njobs; i++)
+	for (size_t i = 0; i < s->njobs; i++) {
+		const struct job_spec *j = &s->jobs[i];
+		if (feeds && !ok[i] && j->in.kind == IN_FROM && ok[j->in.from_idx])
+			feeds[j->in.from_idx] = true;
 		n += ok[i] != NULL;
+	}
+	free(memo);
 	return n;
 }

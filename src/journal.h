@@ -113,10 +113,16 @@ const char *journal_why_run(const struct journal *jr, const char *name, const ch
 
 /* What --resume restores: ok[i], the entry job i is restored from, or
  * NULL when it runs again (no ok record; or it feeds, through
- * stdin.from / items.from, a job that runs again: the journal keeps its
- * output only as a record).  Returns how many are restored. */
+ * stdin.from / items.from, a job that runs again and its record does
+ * not hold its output whole: journal_entry_stdout).  feeds (NULL, or
+ * false-filled): set for the restored jobs whose output a job that runs
+ * needs.  Returns how many are restored. */
 size_t journal_restorable(const struct spec *s, const struct journal *jr, const journal_id *ids,
-			  const struct journal_entry **ok);
+			  const struct journal_entry **ok, bool *feeds);
+/* The stdout bytes an entry's record holds, when it holds them whole
+ * (captured, not truncated, not lossy, decoded to stdout_bytes bytes):
+ * 0 and *out (malloc'd, *len bytes), else -1. */
+int journal_entry_stdout(const struct journal_entry *e, char **out, size_t *len);
 
 /* -------------------------------------------------------------- writing */
 

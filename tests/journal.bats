@@ -145,13 +145,41 @@ EOF
 	[ "$(jqo '.resume.run')" -eq 0 ]
 }
 
-@test "--resume: failed, timeout and skipped jobs run again; a source of stdin.from that feeds one runs again too" {
+@test "--resume: failed, timeout and skipped jobs run again; a restored stdin.from source feeds its reader from its record, text or binary" {
 	f=$(spec <<EOF
 {"jobs": [
  $(mjob ok 'echo fine'),
  $(mjob slow 'sleep 5' | sed 's/}$/, "timeout": 0.2}/'),
- $(mjob src 'echo data'),
- {"name": "sink", "run": ["sh", "-c", "echo x >> $D/m/sink; test -e $D/fix && cat"],
+ {"name": "src", "run": ["sh", "-c", "echo x >> \"\$0\"; echo data; printf '\\\\303\\\\000\\\\377'", "$D/m/src"]},
+ {"name": "sink", "run": ["sh", "-c", "echo x >> $D/m/sink; test -e $D/fix && od -An -c"],
+  "stdin": {"from": "src"}},
+ $(mjob txt 'echo text'),
+ {"name": "sink2", "run": ["sh", "-c", "echo x >> $D/m/sink2; test -e $D/fix && cat"],
+  "stdin": {"from": "txt"}}
+]}
+EOF
+)
+	pr run -q "$f" --journal "$J" --results "$D/r1.json"
+	assert_failure 1
+	[ "$(jq -r '.jobs[2].stdout_encoding' "$D/r1.json")" = base64 ]
+	touch "$D/fix"
+	pr plan "$f" --resume "$J"
+	[ "$(jqo '[.resume.jobs[] | .action] | join(",")')" = "restore,run,restore,run,restore,run" ]
+	pr run "$f" --resume "$J"
+	assert_failure 1
+	[ "$(jqo '.jobs[] | "\(.name) \(.status) \(.resumed // false)"' | tr '\n' ,)" = \
+	  "ok ok true,slow timeout false,src ok true,sink ok false,txt ok true,sink2 ok false," ]
+	# the readers got the sources' bytes exactly, from the journal
+	[ "$(jqo '.jobs[3].stdout' | tr -s ' \n' ' ')" = " d a t a \\n 303 \\0 377 " ]
+	[ "$(jqo '.jobs[5].stdout')" = text ]
+	[ "$(runs ok) $(runs slow) $(runs src) $(runs sink) $(runs txt) $(runs sink2)" = "1 2 1 2 1 2" ]
+}
+
+@test "--resume: a stdin.from source whose record does not hold its output whole (max_output) runs again for its reader" {
+	f=$(spec <<EOF
+{"jobs": [
+ $(mjob src 'seq 1000' | sed 's/}$/, "max_output": 100}/'),
+ {"name": "sink", "run": ["sh", "-c", "echo x >> $D/m/sink; test -e $D/fix && wc -l"],
   "stdin": {"from": "src"}}
 ]}
 EOF
@@ -159,12 +187,12 @@ EOF
 	pr run -q "$f" --journal "$J"
 	assert_failure 1
 	touch "$D/fix"
+	pr plan "$f" --resume "$J"
+	[ "$(jqo '.resume.jobs[0].why')" = "feeds a job that runs again (its output is not in the journal whole)" ]
 	pr run "$f" --resume "$J"
-	assert_failure 1
-	[ "$(jqo '.jobs[] | "\(.name) \(.status) \(.resumed // false)"' | tr '\n' ,)" = \
-	  "ok ok true,slow timeout false,src ok false,sink ok false," ]
-	[ "$(jqo '.jobs[3].stdout')" = data ]
-	[ "$(runs ok) $(runs slow) $(runs src) $(runs sink)" = "1 2 2 2" ]
+	assert_success
+	[ "$(jqo '.jobs[1].stdout')" = 36 ]   # what it read: the 100 bytes kept
+	[ "$(runs src) $(runs sink)" = "2 2" ]
 }
 
 @test "--resume: pool and steps jobs are journaled and restored as a whole" {
