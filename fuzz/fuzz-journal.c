@@ -41,6 +41,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(f && !strcmp(f->identity, e->identity));
 		f = journal_find_ok(&jr, e->identity);
 		CHECK(!f || (!strcmp(f->identity, e->identity) && !strcmp(f->status, "ok")));
+		char *out = NULL;
+		size_t len = 99;
+		if (journal_entry_stdout(e, &out, &len) == 0)
+			CHECK(out != NULL);
+		else
+			CHECK(out == NULL && len == 0);
+		free(out);
 	}
 	CHECK(journal_parse(text, (size_t)jr.valid, &again, &why) == 0);
 	CHECK(again.nentries == jr.nentries && again.nsessions == jr.nsessions);

@@ -423,8 +423,11 @@ norm() {
 		      jq -r 'select(.name and .status == "ok") | .name' | sort)
 		for j in $okn; do echo "$j $(runs "$j")"; done > "$D/before"
 		echo "# trial $t ($mode): killed at ${kill_ms} of ${span} ms, $(wc -w <<<"$okn") ok lines" >&3
+		# killed before it made the journal (--resume of a missing
+		# journal is an error): resume from an empty one
+		[ -e "$J" ] || : > "$J"
 		run "$PIPERUN" run "$f" --mode "$mode" --resume "$J" --results "$D/res.json" -o none
-		[ "$status" -eq 1 ] || { echo "trial $t: resume exit $status"; return 1; }
+		[ "$status" -eq 1 ] || { echo "trial $t: resume exit $status: $output"; return 1; }
 		# every job exactly once
 		[ "$(jq -r '.jobs[].name' "$D/res.json" | sort | uniq -u | wc -l)" -eq 300 ] ||
 			{ echo "trial $t: jobs not once each"; return 1; }
