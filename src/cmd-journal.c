@@ -216,6 +216,9 @@ static int cmd_journal(int argc, char **argv)
 		free(why);
 		return EXIT_USAGE;
 	}
+	if (jr.damaged_line)
+		err_line("piperun: %s: warning: line %zu is no journal line (damaged): it and what "
+			 "follows are ignored", path, jr.damaged_line);
 	if (!jr.nsessions) {
 		err_line("piperun: %s: an empty journal (no whole header line)", path);
 		journal_free(&jr);

@@ -496,6 +496,10 @@ static int journal_setup(struct run_cli *c, const struct spec *s)
 		free(why);
 		return -1;
 	}
+	if (jr.damaged_line)
+		err_line("piperun: %s %s: warning: line %zu is no journal line (damaged): it and "
+			 "the %lld bytes from it on are ignored and cut before this run appends",
+			 what, path, jr.damaged_line, (long long)jr.ignored);
 	if (jr.nsessions)
 		memcpy(c->key, jr.key, sizeof c->key);
 	else

@@ -211,7 +211,7 @@ int journal_parse(const char *text, size_t len, struct journal *jr, char **why)
 {
 	memset(jr, 0, sizeof *jr);
 	*why = NULL;
-	size_t off = 0, cap = 0;
+	size_t off = 0, cap = 0, line = 0;
 	/* a torn first line that does not even start as a header */
 	size_t pre = strlen(HEAD_PREFIX);
 	if (len && !memchr(text, '\n', len) && memcmp(text, HEAD_PREFIX, len < pre ? len : pre)) {
@@ -224,12 +224,15 @@ int journal_parse(const char *text, size_t len, struct journal *jr, char **why)
 			break;   /* torn: never read */
 		size_t n = (size_t)(nl - (text + off));
 		int rc = n ? read_line(jr, text + off, n, &cap, why) : 0;
+		line++;
 		if (rc < 0) {
 			journal_free(jr);
 			return -1;
 		}
-		if (rc == 0)
-			break;   /* damaged from here on */
+		if (rc == 0) {
+			jr->damaged_line = line;   /* damaged from here on */
+			break;
+		}
 		off += n + 1;
 	}
 	jr->valid = (off_t)off;

@@ -86,6 +86,9 @@ struct journal {
 	size_t *by_id;         /* entries sorted by identity, then file order */
 	off_t valid;           /* bytes up to the end of the last line read */
 	off_t ignored;         /* bytes after it: a torn or damaged tail */
+	size_t damaged_line;   /* the whole line (1-based) the journal ends
+				  before, not a journal line; 0: none (at
+				  most a torn last line was ignored) */
 };
 
 /* Parse a journal's text.  A last line without its newline (a torn

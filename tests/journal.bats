@@ -286,6 +286,29 @@ EOF
 	[ "$(grep -c '"st$' "$J" || true)" -eq 0 ]
 }
 
+@test "a damaged line (a power loss's NULs) ends the journal: records before it read, a warning, cut before the next run appends" {
+	f=$(small_spec)
+	touch "$D/fix"
+	pr run -q "$f" --journal "$J"
+	assert_success
+	# line 4 of 9 becomes NULs
+	{ head -n 3 "$J"; printf '\0\0\0\0\n'; tail -n +5 "$J"; } > "$D/dam"
+	pr journal -o jsonl "$D/dam"
+	assert_success
+	[ "$stderr" = "piperun: $D/dam: warning: line 4 is no journal line (damaged): it and what follows are ignored" ]
+	[ "$(jq -r 'select(.name) | .name' <<<"$output" | tr '\n' ,)" = "a,b," ]
+	pr run -q "$f" --resume "$D/dam"
+	assert_success
+	[[ $stderr == "piperun: --resume $D/dam: warning: line 4 is no journal line (damaged)"* ]]
+	# a and b were restored; the rest ran again; the damage is gone
+	[ "$(runs a) $(runs b) $(runs c) $(runs w-x)" = "1 1 2 2" ]
+	jq -c . "$D/dam" > /dev/null
+	pr journal "$D/dam"
+	assert_success
+	[ -z "$stderr" ]
+	[ "$(jqo .status)" = ok ]
+}
+
 @test "a real journal cut at every byte offset of its last line: piperun journal reads it without error and without a record made up" {
 	f=$(spec <<<'{"jobs": [{"name": "a", "run": ["echo", "first"]}, {"name": "b", "run": ["printf", "l\u00e9\\n\\001\\n"], "after": ["a"]}]}')
 	pr run -q -j 1 "$f" --journal "$J"

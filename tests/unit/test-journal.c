@@ -172,7 +172,8 @@ static void torn(const char *text, size_t n, size_t lines)
 			continue;
 		}
 		size_t want = whole ? whole - 1 : 0;   /* the header is no record */
-		if (jr.nentries != want || (size_t)jr.valid + (size_t)jr.ignored != cut)
+		if (jr.nentries != want || (size_t)jr.valid + (size_t)jr.ignored != cut ||
+		    jr.damaged_line)
 			made_up++;
 		for (size_t i = 0; i < jr.nentries; i++)
 			if (strcmp(jr.entries[i].status, "ok") || jr.entries[i].index != i)
@@ -211,6 +212,7 @@ static void damaged(const char *text, size_t n)
 	char *why = NULL;
 	ok(journal_parse(b.p, b.len, &jr, &why) == 0, "a damaged line: no error");
 	is_int(jr.nentries, 1, "a damaged line: the records before it, none after");
+	is_int(jr.damaged_line, 3, "a damaged line: its number is said");
 	ok(jr.ignored > 0, "a damaged line: what follows is counted as ignored");
 	journal_free(&jr);
 	buf_free(&b);
