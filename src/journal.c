@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -448,6 +449,7 @@ static int put_line(struct journal_writer *w)
 	}
 	w->size += (off_t)w->line.len;
 	w->line.len = 0;
+	w->wrote = true;
 	if (!w->unsynced++)
 		w->first_unsynced = now_ms();
 	journal_sync_due(w, false);
@@ -520,6 +522,66 @@ int journal_write_job(struct journal_writer *w, const struct job *j, const char 
 	return put_line(w);
 }
 
+/* The syncer: fdatasync whenever asked, off the run's loop, so that a
+ * slow disk never holds up the starts of jobs. */
+static void *syncer_main(void *arg)
+{
+	struct journal_writer *w = arg;
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (!w->sync_asked && !w->stopping)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (!w->sync_asked)
+			break;   /* stopping, nothing asked */
+		w->sync_asked = false;
+		pthread_mutex_unlock(&w->mu);
+		int rc = fdatasync(w->fd);
+		int err = errno;
+		pthread_mutex_lock(&w->mu);
+		if (rc < 0 && !w->sync_err)
+			w->sync_err = err;
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* Ask the syncer for a sync (started the first time); false when no
+ * thread could be had (the caller syncs itself). */
+static bool syncer_ask(struct journal_writer *w)
+{
+	if (!w->syncer_on) {
+		pthread_mutex_init(&w->mu, NULL);
+		pthread_cond_init(&w->cv, NULL);
+		if (pthread_create(&w->syncer, NULL, syncer_main, w) != 0) {
+			pthread_cond_destroy(&w->cv);
+			pthread_mutex_destroy(&w->mu);
+			return false;
+		}
+		w->syncer_on = true;
+	}
+	pthread_mutex_lock(&w->mu);
+	w->sync_asked = true;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	return true;
+}
+
+static void syncer_stop(struct journal_writer *w)
+{
+	if (!w->syncer_on)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->stopping = true;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->syncer, NULL);
+	if (w->sync_err && !w->err)
+		w->err = w->sync_err;
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
+	w->syncer_on = false;
+}
+
 double journal_sync_due(struct journal_writer *w, bool force)
 {
 	if (!w->unsynced || w->fd < 0)
@@ -527,16 +589,22 @@ double journal_sync_due(struct journal_writer *w, bool force)
 	double t = now_ms();
 	if (!force && t - w->first_unsynced < JOURNAL_SYNC_MS)
 		return w->first_unsynced + JOURNAL_SYNC_MS - t;
-	if (fdatasync(w->fd) < 0 && !w->err)
-		w->err = errno;
 	w->unsynced = 0;
+	if (force || !syncer_ask(w)) {
+		if (fdatasync(w->fd) < 0 && !w->err)
+			w->err = errno;
+	}
 	return -1;
 }
 
 int journal_close(struct journal_writer *w)
 {
 	if (w->fd >= 0) {
-		journal_sync_due(w, true);
+		/* the syncer's last sync may have begun before the last lines:
+		 * one more, here, covers them all */
+		syncer_stop(w);
+		if (w->wrote && fdatasync(w->fd) < 0 && !w->err)
+			w->err = errno;
 		close(w->fd);
 		w->fd = -1;
 	}

@@ -17,6 +17,7 @@
 #ifndef PIPERUN_JOURNAL_H
 #define PIPERUN_JOURNAL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -26,9 +27,10 @@
 
 #define JOURNAL_FORMAT 1
 #define JOURNAL_KEY_BYTES 32
-/* the longest a line written stays only in the page cache: a power loss
- * can cost the lines of the jobs that ended in the last this many ms (a
- * crash of piperun itself costs nothing written) */
+/* how long a line written may stay only in the page cache before a sync
+ * is asked: a power loss can cost the lines of the jobs that ended in the
+ * last this many ms, plus a sync's time (a crash of piperun itself costs
+ * nothing written) */
 #define JOURNAL_SYNC_MS 100.0
 
 typedef char journal_id[65];   /* an identity: 64 hex digits */
@@ -134,9 +136,18 @@ struct journal_writer {
 	int fd;                /* -1: none */
 	int err;               /* sticky errno */
 	off_t size;            /* bytes written whole */
-	size_t unsynced;       /* lines since the last fdatasync */
+	size_t unsynced;       /* lines since the last sync was asked */
 	double first_unsynced; /* now_ms() of the oldest of them */
+	bool wrote;            /* a line since journal_open */
 	struct buf line;
+	/* the syncer thread, started at the first sync due: fdatasync off
+	 * the run's loop (a slow disk never holds up job starts) */
+	pthread_t syncer;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool syncer_on;
+	bool sync_asked, stopping;   /* under mu */
+	int sync_err;                /* under mu: the first failed sync */
 };
 
 /* What a session's header says. */
@@ -164,11 +175,14 @@ void journal_new_key(unsigned char key[JOURNAL_KEY_BYTES]);
 int journal_write_head(struct journal_writer *w, const struct journal_head *h,
 		       const unsigned char key[JOURNAL_KEY_BYTES]);
 int journal_write_job(struct journal_writer *w, const struct job *j, const char *id);
-/* fdatasync when the oldest unsynced line is JOURNAL_SYNC_MS old (or
- * now, force).  Returns how long (ms) until it must be called again, -1
+/* A sync when the oldest line not yet synced is JOURNAL_SYNC_MS old:
+ * asked of the syncer thread (which runs fdatasync while the caller
+ * goes on; it syncs itself when no thread can be had), or, force, done
+ * now.  Returns how long (ms) until it must be called again, -1
  * for never (nothing unsynced). */
 double journal_sync_due(struct journal_writer *w, bool force);
-/* Sync and close; -1 with errno (w->err) when something was lost. */
+/* Stop the syncer, sync and close; -1 with errno (w->err) when a write
+ * or a sync failed. */
 int journal_close(struct journal_writer *w);
 
 #endif
