@@ -5,6 +5,7 @@
  * the runner's, secrets shown as "***". */
 #include "config.h"
 #include "cmd.h"
+#include "journal.h"
 #include "jsonw.h"
 #include "runner.h"
 #include "spec.h"
@@ -12,23 +13,92 @@
 #include "util.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* "resume": what --resume FILE would restore, and why the rest runs. */
+static void plan_resume(struct jw *w, const struct spec *s, const char *path,
+			const struct journal *jr)
+{
+	journal_id *ids = xcalloc(s->njobs ? s->njobs : 1, sizeof *ids);
+	journal_id plan;
+	journal_identities(s, jr->key, ids, plan);
+	const struct journal_entry **ok = xcalloc(s->njobs ? s->njobs : 1, sizeof *ok);
+	size_t n = journal_restorable(s, jr, (const journal_id *)ids, ok, NULL);
+	jw_key(w, "resume");
+	jw_obj(w, false);
+	jw_kstr(w, "journal", path);
+	jw_kint(w, "restored", (int64_t)n);
+	jw_kint(w, "run", (int64_t)(s->njobs - n));
+	jw_key(w, "jobs");
+	jw_arr(w, false);
+	for (size_t i = 0; i < s->njobs; i++) {
+		char buf[64];
+		/* as the journal's headers have it */
+		char *name = spec_redact(&s->jobs[i], s->jobs[i].name);
+		const char *why = ok[i] ? NULL : journal_why_run(jr, name, ids[i], buf);
+		if (!ok[i] && !why)
+			why = "feeds a job that runs again (its output is not in the journal whole)";
+		jw_obj(w, true);
+		jw_kstr(w, "name", name);
+		free(name);
+		jw_kstr(w, "action", ok[i] ? "restore" : "run");
+		jw_kstr(w, "why", ok[i] ? "ok in the journal" : why);
+		jw_kstr(w, "identity", ids[i]);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+	jw_obj_end(w);
+	free(ok);
+	free(ids);
+}
+
+/* The options: -1 to go on (*resume set or NULL), else the exit status. */
+static int plan_parse(int argc, char **argv, const char **resume)
+{
+	static const struct option opts[] = {
+		{ "resume", required_argument, NULL, 'R' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	*resume = NULL;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		if (c == 'R')
+			*resume = optarg;
+		else
+			return cmd_opt_common(&cmd_plan_entry, c, argv);
+	}
+	if (argc - optind != 1)
+		return cmd_bad_usage(&cmd_plan_entry, "expected one spec file (or - for stdin)");
+	return -1;
+}
+
 static int cmd_plan(int argc, char **argv)
 {
-	const struct cmd_entry *self = &cmd_plan_entry;
-	int orc = cmd_opts_help_only(self, argc, argv);
+	const char *resume;
+	int orc = plan_parse(argc, argv, &resume);
 	if (orc >= 0)
 		return orc;
-	if (argc - optind != 1)
-		return cmd_bad_usage(self, "expected one spec file (or - for stdin)");
+	const struct cmd_entry *self = &cmd_plan_entry;
 	struct errlist errs = { 0 };
 	struct spec *s = spec_load(argv[optind], &errs);
 	if (!s)
 		return cmd_spec_errors(&errs);
+	struct journal jr = { 0 };
+	char *why = NULL;
+	if (resume && journal_read(resume, &jr, &why) < 0) {
+		err_line("piperun: --resume %s", why);
+		free(why);
+		spec_free(s);
+		errlist_free(&errs);
+		return EXIT_USAGE;
+	}
 	struct fd_sink *out = cmd_stdout_sink();
 	struct jw w;
 	jw_init(&w, fd_sink_write, out, true);
@@ -46,11 +116,16 @@ static int cmd_plan(int argc, char **argv)
 	else
 		jw_bool(&w, false);
 	jw_kbool(&w, "tag", s->tag);
+	if (s->journal)
+		jw_kstr(&w, "journal", s->journal);
 	jw_key(&w, "jobs");
 	jw_arr(&w, false);
 	for (size_t i = 0; i < s->njobs; i++)
 		spec_plan_job(&w, s, &s->jobs[i]);
 	jw_arr_end(&w);
+	if (resume)
+		plan_resume(&w, s, resume, &jr);
+	journal_free(&jr);
 	jw_obj_end(&w);
 	jw_newline(&w);
 	int rc = cmd_flush_stdout(self, out, EXIT_OK);
@@ -62,13 +137,19 @@ static int cmd_plan(int argc, char **argv)
 
 const struct cmd_entry cmd_plan_entry = {
 	.name = "plan",
-	.synopsis = "plan SPEC.json|-",
+	.synopsis = "plan [--resume JOURNAL] SPEC.json|-",
 	.summary = "print the fully resolved plan as JSON; run nothing",
 	.help =
 	"The plan shows every job after defaults, repeat/foreach expansion and\n"
 	"placeholder substitution, with programs resolved on PATH (\"path\", or\n"
 	"\"error\" when not found), environments as a diff against piperun's own\n"
 	"(secret_env values as \"***\"), and durations in seconds.\n"
+	"\n"
+	"options:\n"
+	"      --resume FILE  also say, under \"resume\", which jobs `run --resume\n"
+	"                     FILE` would restore from the journal FILE and why\n"
+	"                     each other one would run (no record, its last\n"
+	"                     record not ok, changed since the journal)\n"
 	"\n"
 	"exit status: 0 printed, 2 spec error (or help not written), 3 the plan\n"
 	"could not be written to stdout.\n",

@@ -3,9 +3,11 @@
 #include "config.h"
 #include "afile.h"
 #include "cmd.h"
+#include "journal.h"
 #include "jsonw.h"
 #include "report.h"
 #include "runner.h"
+#include "sha256.h"
 #include "spec.h"
 #include "util.h"
 
@@ -50,6 +52,14 @@ struct run_cli {
 	size_t *pending;           /* ended, in completion order */
 	size_t npending, pending_cap;
 	double unflushed_since;    /* now_ms() of the oldest unflushed record; 0 */
+	/* --journal FILE (or the spec's "journal"), --resume FILE */
+	const char *journal_opt, *resume;
+	struct journal_writer *journal;  /* NULL: none */
+	journal_id *ids;                 /* every job's identity */
+	journal_id plan;
+	unsigned char key[JOURNAL_KEY_BYTES];
+	unsigned char spec_sha[32];
+	struct job_restored **restored;  /* --resume: per job, or NULL */
 };
 #define RUN_FLUSH_MS 10.0
 
@@ -58,6 +68,16 @@ static void on_start(struct run_result *res, void *ctx)
 	struct run_cli *c = ctx;
 	c->res = res;
 	c->done = xcalloc(res->njobs ? res->njobs : 1, sizeof *c->done);
+	if (c->journal) {
+		struct journal_head h = {
+			.spec = c->spec, .spec_path = c->spec->file, .spec_sha256 = c->spec_sha,
+			.ids = (const journal_id *)c->ids, .plan = c->plan,
+			.started_at = res->started_at, .max_parallel = res->limit,
+			.containment = contain_mode_name(res->containment),
+			.resume = c->resume != NULL,
+		};
+		journal_write_head(c->journal, &h, c->key);
+	}
 }
 
 /* Write the records that are next in spec order. */
@@ -88,7 +108,8 @@ static enum results_state sinks_state(const struct run_cli *c)
 {
 	if (c->out->err == EPIPE)
 		return RESULTS_CLOSED;
-	return c->out->err || (c->res_sink && c->res_sink->err) ? RESULTS_FAILED : RESULTS_OK;
+	return c->out->err || (c->res_sink && c->res_sink->err) ||
+	       (c->journal && c->journal->err) ? RESULTS_FAILED : RESULTS_OK;
 }
 
 static void sinks_flush(struct run_cli *c)
@@ -123,6 +144,10 @@ static enum results_state on_done(const struct job *jc, void *ctx)
 	struct run_cli *c = ctx;
 	size_t idx = jc->index;
 	c->done[idx] = true;
+	/* journaled first: as soon as it is written whole, a crash cannot
+	 * cost it (journal.h) */
+	if (c->journal)
+		journal_write_job(c->journal, jc, c->ids[idx]);
 	if (c->deferred) {
 		xgrow(&c->pending, &c->pending_cap, c->npending + 1, sizeof *c->pending);
 		c->pending[c->npending++] = idx;
@@ -131,6 +156,15 @@ static enum results_state on_done(const struct job *jc, void *ctx)
 	write_ended(c, &idx, 1);
 	sinks_flush(c);
 	return sinks_state(c);
+}
+
+/* An attempt ended and the job will retry: journaled too (a line per
+ * attempt; the job's last is its end's, on_done). */
+static void on_attempt(const struct job *j, void *ctx)
+{
+	struct run_cli *c = ctx;
+	if (c->journal)
+		journal_write_job(c->journal, j, c->ids[j->index]);
 }
 
 /* The loop goes idle: the records that waited go into the sinks, which
@@ -153,6 +187,11 @@ static double on_idle(void *ctx, enum results_state *rs)
 			sinks_flush(c);
 			wait = -1;
 		}
+	}
+	if (c->journal) {
+		double jwait = journal_sync_due(c->journal, false);
+		if (jwait >= 0 && (wait < 0 || jwait < wait))
+			wait = jwait;
 	}
 	*rs = sinks_state(c);
 	return wait;
@@ -249,6 +288,12 @@ static int run_option(int c, char **argv, struct run_opts *o, struct run_cli *cl
 	case 'r':
 		cli->results = optarg;
 		return -1;
+	case 'J':
+		cli->journal_opt = optarg;
+		return -1;
+	case 'R':
+		cli->resume = optarg;
+		return -1;
 	case 'O':
 		xgrow(&o->only, &o->only_cap, o->nonly + 1, sizeof *o->only);
 		o->only[o->nonly++] = optarg;
@@ -283,6 +328,8 @@ static int run_parse(int argc, char **argv, struct run_opts *o, struct run_cli *
 		{ "fail-fast", no_argument, NULL, 'F' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "results", required_argument, NULL, 'r' },
+		{ "journal", required_argument, NULL, 'J' },
+		{ "resume", required_argument, NULL, 'R' },
 		{ "only", required_argument, NULL, 'O' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "progress", required_argument, NULL, 'P' },
@@ -351,7 +398,7 @@ static int results_open(const char *path, struct afile *res)
  * and open --results.  Returns the spec (res->fd its fd, or -1), or
  * NULL after saying why (nothing left open).  Frees o->only. */
 static struct spec *run_load(const char *arg, struct run_opts *o, const char *results,
-			     struct afile *res)
+			     struct afile *res, unsigned char spec_sha[32])
 {
 	struct errlist errs = { 0 };
 	/* Read the spec (a SIGINT while reading a pipe or a FIFO still
@@ -361,6 +408,8 @@ static struct spec *run_load(const char *arg, struct run_opts *o, const char *re
 	 * record (all skipped) and piperun dies of the signal. */
 	size_t text_len = 0;
 	char *text = spec_read(arg, &text_len, &errs);
+	if (text)
+		sha256(text, text_len, spec_sha);
 	memset(res, 0, sizeof *res);
 	res->fd = -1;
 	if (text && results_open_early(results, res) == -2) {
@@ -406,6 +455,98 @@ static bool pipe_fd(int fd)
 	return fstat(fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
 }
 
+/* What --resume restores: a job_restored per job with an ok record
+ * (journal_restorable). */
+static void journal_restore_set(struct run_cli *c, const struct spec *s, const struct journal *jr)
+{
+	const struct journal_entry **ok = xcalloc(s->njobs ? s->njobs : 1, sizeof *ok);
+	bool *feeds = xcalloc(s->njobs ? s->njobs : 1, sizeof *feeds);
+	journal_restorable(s, jr, (const journal_id *)c->ids, ok, feeds);
+	c->restored = xcalloc(s->njobs ? s->njobs : 1, sizeof *c->restored);
+	for (size_t i = 0; i < s->njobs; i++) {
+		if (!ok[i])
+			continue;
+		struct job_restored *r = xcalloc(1, sizeof *r);
+		r->record = xstrndup(ok[i]->record, ok[i]->record_len);
+		r->attempts = ok[i]->attempts;
+		r->has_rc = ok[i]->has_rc;
+		r->returncode = ok[i]->returncode;
+		r->duration_ms = ok[i]->duration_ms;
+		/* a job that runs reads its output (stdin.from, items.from) */
+		r->has_out = feeds[i] && journal_entry_stdout(ok[i], &r->out, &r->out_len) == 0;
+		c->restored[i] = r;
+	}
+	free(feeds);
+	free(ok);
+}
+
+/* The journal: read (--resume; or an existing --journal, whose key is
+ * kept and which must be a journal), the identities, what is restored,
+ * and the file opened to append to.  Returns -1 after saying why. */
+static int journal_setup(struct run_cli *c, const struct spec *s)
+{
+	const char *path = c->resume ? c->resume : c->journal_opt ? c->journal_opt : s->journal;
+	if (!path)
+		return 0;
+	const char *what = c->resume ? "--resume" : c->journal_opt ? "--journal" : "journal";
+	if (c->resume && c->journal_opt && strcmp(c->resume, c->journal_opt)) {
+		err_line("piperun: --resume %s: the run appends to the journal it resumes; "
+			 "--journal %s names another file", c->resume, c->journal_opt);
+		return -1;
+	}
+	struct journal jr = { 0 };
+	char *why = NULL;
+	struct stat st;
+	if ((c->resume || stat(path, &st) == 0) && journal_read(path, &jr, &why) < 0) {
+		err_line("piperun: %s %s", what, why);
+		free(why);
+		return -1;
+	}
+	if (jr.damaged_line)
+		err_line("piperun: %s %s: warning: line %zu is no journal line (damaged): it and "
+			 "the %lld bytes from it on are ignored and cut before this run appends",
+			 what, path, jr.damaged_line, (long long)jr.ignored);
+	if (jr.nsessions)
+		memcpy(c->key, jr.key, sizeof c->key);
+	else
+		journal_new_key(c->key);
+	c->ids = xcalloc(s->njobs ? s->njobs : 1, sizeof *c->ids);
+	journal_identities(s, c->key, c->ids, c->plan);
+	if (c->resume)
+		journal_restore_set(c, s, &jr);
+	c->journal = xcalloc(1, sizeof *c->journal);
+	int rc = journal_open(c->journal, path, &jr, &why);
+	journal_free(&jr);
+	if (rc < 0) {
+		err_line("piperun: %s %s", what, why);
+		free(why);
+		return -1;
+	}
+	return 0;
+}
+
+/* Close the journal (synced).  Returns the exit status so far, or
+ * EXIT_RUNNER after saying what was lost. */
+static int journal_finish(struct run_cli *c, const struct spec *s, int rc)
+{
+	if (c->journal && journal_close(c->journal) < 0) {
+		err_line("piperun: writing journal %s: %s", c->resume ? c->resume : c->journal_opt
+			 ? c->journal_opt : s->journal, strerror(errno));
+		rc = EXIT_RUNNER;
+	}
+	free(c->journal);
+	c->journal = NULL;
+	for (size_t i = 0; c->restored && i < s->njobs; i++)
+		if (c->restored[i]) {
+			free(c->restored[i]->record);
+			free(c->restored[i]->out);
+			free(c->restored[i]);
+		}
+	free(c->restored);
+	free(c->ids);
+	return rc;
+}
+
 /* Run the spec's jobs, results streaming to cli's sinks as they end.
  * Returns runner_run's answer (res filled on 0; *why on -1). */
 static int run_jobs(struct run_cli *cli, struct spec *s, const struct run_opts *o,
@@ -433,9 +574,11 @@ static int run_jobs(struct run_cli *cli, struct spec *s, const struct run_opts *
 		.live_to_stderr = results_stdout,
 		.on_start = on_start,
 		.on_done = on_done,
+		.on_attempt = on_attempt,
 		.on_idle = on_idle,
 		/* watched, so that a reader gone stops the run at once */
 		.out_fd = results_stdout || copies_to_stdout(s, tag) ? 1 : -1,
+		.restored = cli->restored,
 		.ctx = cli,
 	};
 	return runner_run(s, &cfg, res, why);
@@ -524,10 +667,17 @@ static int cmd_run(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	struct afile res_file;
-	struct spec *s = run_load(argv[optind], &o, cli.results, &res_file);
+	struct spec *s = run_load(argv[optind], &o, cli.results, &res_file, cli.spec_sha);
 	int results_fd = res_file.fd;
 	if (!s)
 		return EXIT_USAGE;
+	if (journal_setup(&cli, s) < 0) {
+		journal_finish(&cli, s, EXIT_USAGE);
+		if (results_fd >= 0)
+			afile_abort(&res_file);
+		spec_free(s);
+		return EXIT_USAGE;
+	}
 	cli.out = cmd_stdout_sink();
 	cli.spec = s;
 	jw_init(&cli.jw_out, fd_sink_write, cli.out, cli.output == OUT_JSON);
@@ -548,12 +698,18 @@ static int cmd_run(int argc, char **argv)
 		free(cli.res_sink);
 		if (results_fd >= 0)
 			afile_abort(&res_file);
+		journal_finish(&cli, s, EXIT_RUNNER);
 		spec_free(s);
 		return EXIT_RUNNER;
 	}
 	if (res.error)
 		fprintf(stderr, "piperun: %s\n", res.error);
 	rc = run_emit(&cli, s, &res, &res_file);
+	int jrc = journal_finish(&cli, s, rc);
+	if (jrc == EXIT_RUNNER && rc != EXIT_RUNNER) {
+		rc = EXIT_RUNNER;
+		res.output_failed = true;
+	}
 	int sig = res.stop == STOP_SIGNAL ? res.signal : 0;
 	run_result_free(&res);
 	spec_free(s);
@@ -583,6 +739,12 @@ const struct cmd_entry cmd_run_entry = {
 	"      --fail-fast        stop at the first job that is not ok\n"
 	"  -o, --output FMT       json (default), jsonl, text or none\n"
 	"      --results FILE     also write the JSON document to FILE\n"
+	"      --journal FILE     append a line to FILE as each job attempt ends\n"
+	"                         (crash-safe; JOURNAL in piperun(1))\n"
+	"      --resume FILE      run only the jobs without an ok record in the\n"
+	"                         journal FILE (GNU parallel's --resume-failed);\n"
+	"                         the others keep their record, \"resumed\": true;\n"
+	"                         appends to FILE\n"
 	"      --only NAME        run only NAME and what it depends on (repeatable)\n"
 	"      --tag              show every job's output live, each line whole\n"
 	"                         and prefixed \"name| \" (captured output is kept\n"

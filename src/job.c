@@ -1039,6 +1039,24 @@ void job_skip(struct job *j, const char *why)
 	j->error = why ? xstrdup(why) : NULL;
 }
 
+void job_restore(struct job *j, struct job_restored *r)
+{
+	job_event(j, JOB_EV_SKIP);   /* it will never run: pending -> done */
+	j->status = ST_OK;
+	j->attempts = r->attempts;
+	j->has_rc = r->has_rc;
+	j->returncode = r->returncode;
+	j->duration_ms = r->duration_ms;
+	free(j->restored);
+	j->restored = r->record;
+	r->record = NULL;
+	if (r->has_out) {
+		capture_init(&j->out, UINT64_MAX, false, NULL);
+		capture_add(&j->out, r->out, r->out_len);
+		capture_finish(&j->out);
+	}
+}
+
 void job_cancel(struct job *j, bool now)
 {
 	if (j->opening) {
@@ -1112,6 +1130,8 @@ void job_free(struct job *j)
 	free(j->hist);
 	free(j->error);
 	free(j->rdeps);
+	free(j->restored);
+	j->restored = NULL;
 	proc_free(&j->proc);
 	j->stages = NULL;
 	j->hist = NULL;

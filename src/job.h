@@ -210,6 +210,21 @@ struct job {
 	int attempts;
 	struct attempt_rec *hist;
 	size_t nhist, hist_cap;
+	/* restored from a journal (--resume): its record there, as JSON
+	 * text; the job never ran in this run */
+	char *restored;
+};
+
+/* A job that ended ok in an earlier run, as its journal tells. */
+struct job_restored {
+	char *record;                /* its record, JSON text (malloc'd) */
+	int attempts;
+	bool has_rc;
+	int returncode;
+	double duration_ms;
+	bool has_out;                /* its stdout, for the jobs that read it */
+	char *out;                   /* (malloc'd) */
+	size_t out_len;
 };
 
 /* Does piperun relay this stream of the job live: tee, and with --tag
@@ -282,6 +297,10 @@ int job_start(struct job *j);
 /* End a job that will never run (dependency not ok, fail-fast, run
  * timeout, interrupt). */
 void job_skip(struct job *j, const char *why);
+/* End a job that will not run because it ended ok before (--resume):
+ * DONE, ok, its figures and record from r (j takes r->record), and its
+ * captured stdout from r->out when r->has_out (stdin.from readers). */
+void job_restore(struct job *j, struct job_restored *r);
 /* Stop a running job: its signal to the group, then KILL after kill_after
  * (now = KILL at once).  status becomes cancelled. */
 void job_cancel(struct job *j, bool now);

@@ -212,10 +212,24 @@ static void report_escaped(struct jw *w, const struct escaped *e, size_t n,
 	jw_arr_end(w);
 }
 
+/* A job restored from a journal: its record there, marked resumed. */
+static void report_restored(struct jw *w, const struct job *j)
+{
+	static const char *const skip[] = { "resumed", NULL };
+	jw_obj(w, false);
+	spec_json_splice_members(w, j->restored, strlen(j->restored), skip, NULL);
+	jw_kbool(w, "resumed", true);
+	jw_obj_end(w);
+}
+
 void report_job(struct jw *w, const struct job *j)
 {
 	const struct job_spec *s = j->spec;
 	bool started = j->attempts > 0;
+	if (j->restored) {
+		report_restored(w, j);
+		return;
+	}
 	jw_obj(w, false);
 	kstr_redacted(w, s, "name", s->name);
 	jw_kstr(w, "kind", kind_name(s->kind));

@@ -301,6 +301,8 @@ static void on_ended(struct job *j)
 		adapt_ended(&r->adapt, j->index, now_ms(), stage_cpu_ms(&j->proc.status),
 			    j->state != JOB_PENDING);
 	r->throttled = false;
+	if (j->state == JOB_RETRY_WAIT && r->cfg->on_attempt)
+		r->cfg->on_attempt(j, r->cfg->ctx);
 	if (j->state == JOB_PENDING && !job_resumes(j) && start_came_short(j, r->running > 0)) {
 		ready_push(r, j->index);
 		r->throttled = true;
@@ -570,6 +572,8 @@ static void worker_ended(struct job *j)
 	if (j->proc.pid > 0 && w->r->live)
 		w->r->live--;
 	pthread_cond_broadcast(&w->r->ended_cv);
+	if (j->state == JOB_RETRY_WAIT && w->r->cfg->on_attempt)
+		w->r->cfg->on_attempt(j, w->r->cfg->ctx);
 	/* a start that came short (start_came_short) waits here for a job
 	 * to end, then starts again */
 	if (j->state == JOB_PENDING && !job_resumes(j) &&
@@ -970,9 +974,20 @@ static void jobs_setup(struct runner *r)
 		for (size_t k = 0; k < js->ndeps; k++)
 			job_add_dependent(&r->jobs[js->deps[k]], i);
 	}
+	const struct run_config *cfg = r->cfg;
 	for (size_t i = 0; i < r->n; i++)
-		if (!r->jobs[i].deps_left)
+		if (!r->jobs[i].deps_left && !(cfg->restored && cfg->restored[i]))
 			ready_push(r, i);
+	/* restored jobs are done before anything starts: their dependents
+	 * that wait for nothing else become ready (pushed once: by finished,
+	 * never by the loop above) */
+	lock(r);
+	for (size_t i = 0; cfg->restored && i < r->n; i++)
+		if (cfg->restored[i]) {
+			job_restore(&r->jobs[i], cfg->restored[i]);
+			finished(r, &r->jobs[i]);
+		}
+	unlock(r);
 }
 
 /* Thread mode is over: its workers, queues and lock.  Jobs the workers

@@ -44,6 +44,10 @@ struct run_config {
 	/* each job's end, in the runner's thread; anything but RESULTS_OK
 	 * stops the run: its results have nowhere to go */
 	enum results_state (*on_done)(const struct job *j, void *ctx);
+	/* an attempt of j ended and another will follow (j waits for its
+	 * retry): in the runner's thread, or in thread mode in a worker's
+	 * under the run's lock (as on_done and on_idle are); NULL: none */
+	void (*on_attempt)(const struct job *j, void *ctx);
 	/* the loop is about to wait (every job that could start has): the
 	 * time to write what on_done left for later.  Sets *rs as on_done
 	 * answers; returns how long (ms) the loop may wait before asking
@@ -53,6 +57,11 @@ struct run_config {
 	 * its reader is gone (a pipe or socket: the run then stops as
 	 * RESULTS_CLOSED does); 0 or -1: none (stdin is never watched) */
 	int out_fd;
+	/* --resume: restored[i] non-NULL for the jobs that ended ok in an
+	 * earlier run; they reach DONE at once (job_restore takes their
+	 * records), their on_done first, before anything starts.  NULL:
+	 * none */
+	struct job_restored **restored;
 	void *ctx;
 };
 

@@ -78,6 +78,19 @@ cJSON *jv_parse(const char *text, size_t len)
 	return cJSON_ParseWithLength(text, len);
 }
 
+cJSON *jv_parse_whole(const char *text, size_t len)
+{
+	const char *end = NULL;
+	cJSON *v = cJSON_ParseWithLengthOpts(text, len, &end, false);
+	while (v && end && end < text + len && isspace((unsigned char)*end))
+		end++;
+	if (v && end != text + len) {
+		cJSON_Delete(v);
+		return NULL;
+	}
+	return v;
+}
+
 void jv_free(cJSON *root)
 {
 	cJSON_Delete(root);

@@ -45,6 +45,9 @@ const char *jv_key(const struct cJSON *member);
 /* Parse text leniently (no messages): the root, or NULL.  Free with
  * jv_free, which takes NULL. */
 struct cJSON *jv_parse(const char *text, size_t len);
+/* The same, but NULL unless the whole of text (trailing white space
+ * aside) is that one value. */
+struct cJSON *jv_parse_whole(const char *text, size_t len);
 void jv_free(struct cJSON *root);
 /* strings as the text of a compact JSON array of them (malloc'd). */
 char *jv_strv_text(const char *const *v, size_t n);

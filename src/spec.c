@@ -72,7 +72,7 @@ char **spec_strv_dup(char *const *v, size_t n)
 
 static const char *const top_keys[] = {
 	"name", "mode", "max_parallel", "timeout", "fail_fast", "tag",
-	"defaults", "jobs", NULL
+	"journal", "defaults", "jobs", NULL
 };
 
 #define COMMON_JOB_KEYS                                                      \
@@ -813,6 +813,13 @@ static void parse_top(struct ctx *c, const struct cJSON *root, struct spec *s)
 	}
 	if ((v = jv_get(root, "tag")))
 		spec_get_bool(c, v, "tag", &s->tag);
+	if ((v = jv_get(root, "journal"))) {
+		const char *f = jv_str(v);
+		if (f && *f)
+			s->journal = xstrdup(f);
+		else
+			spec_expected(c, "journal", "a file name (a non-empty string)", v);
+	}
 }
 
 /* Steps 2 to 5 on the tree of a document that parsed. */
@@ -967,6 +974,7 @@ void spec_free(struct spec *s)
 	free(s->jobs);
 	free(s->file);
 	free(s->name);
+	free(s->journal);
 	free(s);
 }
 

@@ -189,6 +189,7 @@ struct spec {
 	double timeout;
 	long fail_fast;      /* 0 = off, N = stop after N jobs not ok */
 	bool tag;
+	char *journal;       /* "journal": FILE (--journal), or NULL */
 	struct job_spec *jobs;
 	size_t njobs;
 };

@@ -94,7 +94,8 @@ secret_spec() {
 # "peek" prints its environment (its business) and must see the secret.
 check_run_channels() {
 	local f=$1 recs   # $2: all-formats to run jsonl and text as well
-	pr run "$f" --results "$T/results.json"
+	rm -f "$T/journal.jsonl"
+	pr run "$f" --results "$T/results.json" --journal "$T/journal.jsonl"
 	assert_failure 1
 	recs=$(jqo '.jobs[] | "\(.name) \(.status) \([.stages[].argv] | @json) \(.error)"')
 	[ "$recs" = "$(cat <<EOF
@@ -115,6 +116,17 @@ EOF
 )" ]
 	[ "$(jq -j '.jobs[0].stdout' <(printf '%s' "$output") "$T/results.json")" = "$S"$'\n'"$S" ]
 	no_secret "$(jq -c 'del(.jobs[0].stdout)' <(printf '%s' "$output") "$T/results.json")" "$stderr"
+	# the journal (its header, every line; peek's stdout is its own), what
+	# piperun journal and plan --resume make of it, and a resume's
+	[ "$(jq -r 'select(.job.name == "peek") | .job.stdout' "$T/journal.jsonl")" = "$S" ]
+	no_secret "$(jq -c 'del(.job.stdout | select(. == "'"$S"'\n"))' "$T/journal.jsonl")"
+	pr journal "$T/journal.jsonl"
+	no_secret "$(jq -c 'del(.jobs[0].stdout)' <<<"$output")" "$stderr"
+	pr plan "$f" --resume "$T/journal.jsonl"
+	no_secret "$output" "$stderr"
+	pr run "$f" --resume "$T/journal.jsonl"
+	no_secret "$(jq -c 'del(.jobs[0].stdout)' <<<"$output")" "$stderr"
+	no_secret "$(jq -c 'del(.job.stdout | select(. == "'"$S"'\n"))' "$T/journal.jsonl")"
 	[ "${2:-}" = all-formats ] || return 0
 
 	pr run "$f" -o jsonl --results "$T/results2.json"
