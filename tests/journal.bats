@@ -289,7 +289,8 @@ EOF
 @test "a damaged line (a power loss's NULs) ends the journal: records before it read, a warning, cut before the next run appends" {
 	f=$(small_spec)
 	touch "$D/fix"
-	pr run -q "$f" --journal "$J"
+	# one at a time: the journal's lines in spec order
+	pr run -q -j 1 "$f" --journal "$J"
 	assert_success
 	# line 4 of 9 becomes NULs
 	{ head -n 3 "$J"; printf '\0\0\0\0\n'; tail -n +5 "$J"; } > "$D/dam"
@@ -297,7 +298,7 @@ EOF
 	assert_success
 	[ "$stderr" = "piperun: $D/dam: warning: line 4 is no journal line (damaged): it and what follows are ignored" ]
 	[ "$(jq -r 'select(.name) | .name' <<<"$output" | tr '\n' ,)" = "a,b," ]
-	pr run -q "$f" --resume "$D/dam"
+	pr run -q -j 1 "$f" --resume "$D/dam"
 	assert_success
 	[[ $stderr == "piperun: --resume $D/dam: warning: line 4 is no journal line (damaged)"* ]]
 	# a and b were restored; the rest ran again; the damage is gone
