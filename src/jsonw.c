@@ -37,6 +37,12 @@ static void indent(struct jw *w)
 		put(w, spaces, (size_t)(d > 16 ? 16 : d) * 2);
 }
 
+/* The nesting level's slot in nonempty and inl. */
+static int lv(const struct jw *w)
+{
+	return w->depth < JW_LEVELS ? w->depth : JW_LEVELS;
+}
+
 /* Separator and indentation before a value or a key. */
 static void before_value(struct jw *w)
 {
@@ -46,11 +52,11 @@ static void before_value(struct jw *w)
 	}
 	if (w->depth == 0)
 		return;
-	if (w->nonempty[w->depth])
-		put(w, w->pretty && w->inl[w->depth] ? ", " : ",",
-		    w->pretty && w->inl[w->depth] ? 2 : 1);
-	w->nonempty[w->depth] = true;
-	if (w->pretty && !w->inl[w->depth])
+	int l = lv(w);
+	if (w->nonempty[l])
+		put(w, w->pretty && w->inl[l] ? ", " : ",", w->pretty && w->inl[l] ? 2 : 1);
+	w->nonempty[l] = true;
+	if (w->pretty && !w->inl[l])
 		indent(w);
 }
 
@@ -58,16 +64,18 @@ static void open_container(struct jw *w, char c, bool inl)
 {
 	before_value(w);
 	put(w, &c, 1);
-	if (w->depth + 1 < (int)ARRAY_SIZE(w->nonempty))
-		w->depth++;
-	w->nonempty[w->depth] = false;
+	bool parent_inl = w->depth > 0 && w->inl[lv(w)];
+	w->depth++;
+	w->nonempty[lv(w)] = false;
 	/* an inline parent makes every child inline */
-	w->inl[w->depth] = inl || (w->depth > 1 && w->inl[w->depth - 1]);
+	w->inl[lv(w)] = inl || (w->depth > 1 && parent_inl);
 }
 
 static void close_container(struct jw *w, char c)
 {
-	bool had = w->nonempty[w->depth], inl = w->inl[w->depth];
+	if (w->depth == 0)
+		return; /* (no container open: a caller's bug, never memory's) */
+	bool had = w->nonempty[lv(w)], inl = w->inl[lv(w)];
 	w->depth--;
 	if (had && w->pretty && !inl)
 		indent(w);

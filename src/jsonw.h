@@ -16,14 +16,18 @@
 
 typedef void (*jw_sink_fn)(void *ctx, const char *p, size_t n);
 
+#define JW_LEVELS 1024
+
 struct jw {
 	jw_sink_fn sink;
 	void *ctx;
 	bool pretty;
 	int depth;
-	/* per nesting level: has an element been written; is it inline */
-	bool nonempty[64];
-	bool inl[64];
+	/* per nesting level: has an element been written; is it inline
+	 * (levels past JW_LEVELS share the last: what cJSON parses, at most
+	 * 1000 deep, always fits) */
+	bool nonempty[JW_LEVELS + 1];
+	bool inl[JW_LEVELS + 1];
 	bool after_key;
 	/* open string state */
 	unsigned char carry[4];

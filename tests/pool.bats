@@ -291,3 +291,21 @@ EOF
 		[ -z "$stderr" ]
 	done
 }
+
+# A pool job's results quote each item's arguments: an array nested
+# deeper than the JSON writer's old 63 levels wrote outside its arrays
+# (a crash, or invalid JSON that a journal reader then took for damage).
+@test "a pool item nested 70 and 900 deep: valid results and journal, no crash" {
+	for n in 70 900; do
+		d=$(printf '%.0s[' $(seq "$n"))1$(printf '%.0s]' $(seq "$n"))
+		f=$(spec <<EOF
+{"jobs": [{"name": "p", "pool": {"task": "sleep"}, "stdin": {"text": "$d\n"}}]}
+EOF
+)
+		pr run "$f" --journal "$BATS_TEST_TMPDIR/j$n" --results "$BATS_TEST_TMPDIR/r$n"
+		[ "$status" -eq 1 ]
+		python3 -c 'import json, sys; sys.setrecursionlimit(10000); [json.load(open(f)) for f in sys.argv[1:2]]; [json.loads(l) for l in open(sys.argv[2])]' \
+			"$BATS_TEST_TMPDIR/r$n" "$BATS_TEST_TMPDIR/j$n"
+		"$PIPERUN" journal "$BATS_TEST_TMPDIR/j$n" > /dev/null
+	done
+}

@@ -172,8 +172,47 @@ static void test_numbers_exact(void)
 	buf_free(&b);
 }
 
+/* Deep nesting (a pool item's JSON array can be 1000 deep): the text
+ * stays valid JSON, and past the levels it tracks the writer corrupts
+ * nothing (it once wrote nonempty[-1] from depth 64 on). */
+static void test_deep(void)
+{
+	for (int pretty = 0; pretty < 2; pretty++) {
+		struct buf b = { 0 };
+		struct jw w;
+		jw_init(&w, buf_sink_write, &b, pretty);
+		jw_obj(&w, false);
+		jw_key(&w, "deep");
+		for (int i = 0; i < 900; i++)
+			jw_arr(&w, false);
+		jw_int(&w, 1);
+		jw_int(&w, 2);
+		for (int i = 0; i < 900; i++)
+			jw_arr_end(&w);
+		jw_kint(&w, "after", 3);
+		jw_obj_end(&w);
+		buf_add(&b, "", 1);
+		cJSON *j = cJSON_Parse(b.p);
+		ok(j != NULL, "900 levels (%s): valid JSON", pretty ? "pretty" : "compact");
+		cJSON *a = cJSON_GetObjectItem(j, "after");
+		ok(a && a->valueint == 3 && w.depth == 0, "and the key after them is there");
+		cJSON_Delete(j);
+		free(b.p);
+	}
+	struct buf b = { 0 };
+	struct jw w;
+	jw_init(&w, buf_sink_write, &b, false);
+	for (int i = 0; i < 3000; i++)
+		jw_arr(&w, false);
+	for (int i = 0; i < 3001; i++)
+		jw_arr_end(&w);
+	is_int(w.depth, 0, "3000 levels and one close too many: depth back to 0, nothing corrupted");
+	free(b.p);
+}
+
 int main(void)
 {
+	test_deep();
 	test_escape();
 	test_roundtrip();
 	test_numbers();
