@@ -163,11 +163,16 @@ struct journal_head {
 	bool resume;
 };
 
-/* Open path to append to (made, mode 0600, when missing); an existing
- * file is cut to its last complete line (jr->valid when jr is the
- * journal read from it, else found here).  -1 with *why. */
-int journal_open(struct journal_writer *w, const char *path, const struct journal *jr,
-		 char **why);
+/* Open path to append to (made, mode 0600, when missing and create)
+ * and lock it (flock LOCK_EX, not waiting) as long as it is open, so
+ * that one run at a time appends; -1 with *why ("PATH: in use by
+ * another run" when another holds it). */
+int journal_open(struct journal_writer *w, const char *path, bool create, char **why);
+/* Read the journal open in w (journal_read). */
+int journal_read_open(const struct journal_writer *w, struct journal *jr, char **why);
+/* Before appending to the journal read (jr): cut to its last complete
+ * line (jr->valid).  -1 with *why. */
+int journal_cut(struct journal_writer *w, const struct journal *jr, char **why);
 /* A fresh random key (getrandom). */
 void journal_new_key(unsigned char key[JOURNAL_KEY_BYTES]);
 /* The lines: one write each; -1 once the journal cannot be written

@@ -385,6 +385,39 @@ EOF
 	[ "$(runs a)" -le 1 ]
 }
 
+@test "one run at a time per journal: a second --journal or --resume is refused (exit 2, nothing run); readers are not" {
+	# a: done at once; h: holds the run until $D/go exists (bounded)
+	hold='touch '"$D"'/held; i=0; while [ ! -e '"$D"'/go ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done'
+	f=$(printf '{"jobs": [%s, %s]}' "$(mjob a true)" "$(mjob h "$hold")" | spec)
+	"$PIPERUN" run -q "$f" --journal "$J" 3>&- &
+	pid=$!
+	wait_file "$D/held"
+	# a's line is there once it is journaled (the run goes on with h)
+	for i in $(seq 100); do grep -q '"name":"a"' "$J" && break; sleep 0.05; done
+	cp "$J" "$D/before"
+	pr run -q "$f" --journal "$J"
+	[ "$status" -eq 2 ]
+	[ "$stderr" = "piperun: --journal $J: in use by another run" ]
+	pr run -q "$f" --resume "$J"
+	[ "$status" -eq 2 ]
+	[ "$stderr" = "piperun: --resume $J: in use by another run" ]
+	cmp "$J" "$D/before"
+	[ "$(runs a) $(runs h)" = "1 1" ]
+	# reading a journal being written is allowed
+	pr journal "$J"
+	[ "$(jqo '.jobs[0].status')" = ok ]
+	pr plan "$f" --resume "$J"
+	assert_success
+	[ "$(jqo '.resume.restored')" -eq 1 ]
+	touch "$D/go"
+	wait "$pid"
+	# nothing lost: the first run's every line
+	[ "$(jq -r 'select(.job) | .job.name' "$J" | tr '\n' ' ')" = "a h " ]
+	pr run -q "$f" --resume "$J"
+	assert_success
+	[ "$(runs a) $(runs h)" = "1 1" ]
+}
+
 # ------------------------------------------------------------ the fault test
 
 # 300 jobs, mixed: run and shell jobs, pipelines, retries (failing the
