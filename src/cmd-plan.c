@@ -46,7 +46,7 @@ static void plan_resume(struct jw *w, const struct spec *s, const char *path,
 		jw_kstr(w, "name", name);
 		free(name);
 		jw_kstr(w, "action", ok[i] ? "restore" : "run");
-		jw_kstr(w, "why", ok[i] ? "ok in the journal" : why);
+		jw_kstr(w, "why", ok[i] ? "last record: ok" : why);
 		jw_kstr(w, "identity", ids[i]);
 		jw_obj_end(w);
 	}

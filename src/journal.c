@@ -335,14 +335,10 @@ static void id_range(const struct journal *jr, const char *id, size_t *lo, size_
 
 const struct journal_entry *journal_find_ok(const struct journal *jr, const char *id)
 {
-	size_t lo, hi;
-	id_range(jr, id, &lo, &hi);
-	for (size_t k = hi; k > lo; k--) {
-		const struct journal_entry *e = &jr->entries[jr->by_id[k - 1]];
-		if (!strcmp(e->status, "ok"))
-			return e;
-	}
-	return NULL;
+	/* the latest line only: a later attempt or session that failed
+	 * means the job runs again (an ok one of before does not count) */
+	const struct journal_entry *e = journal_find(jr, id);
+	return e && !strcmp(e->status, "ok") ? e : NULL;
 }
 
 const struct journal_entry *journal_find(const struct journal *jr, const char *id)

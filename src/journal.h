@@ -105,12 +105,13 @@ int journal_parse(const char *text, size_t len, struct journal *jr, char **why);
  * "PATH: reason". */
 int journal_read(const char *path, struct journal *jr, char **why);
 void journal_free(struct journal *jr);
-/* The latest entry of identity id whose status is ok, or NULL. */
+/* The latest entry of identity id when its status is ok (what --resume
+ * restores), else NULL. */
 const struct journal_entry *journal_find_ok(const struct journal *jr, const char *id);
 /* The latest entry of identity id, or NULL. */
 const struct journal_entry *journal_find(const struct journal *jr, const char *id);
 /* Why a job (name, id) runs again on resume, or NULL when it is
- * restored (it has an ok entry): "no record", "last record: failed",
+ * restored (its latest entry is ok): "no record", "last record: failed",
  * "changed since the journal" (a job of that name under another
  * identity in a session's header); buf may hold the answer. */
 const char *journal_why_run(const struct journal *jr, const char *name, const char *id,

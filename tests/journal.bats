@@ -130,7 +130,7 @@ EOF
 	assert_success
 	run jq -r '.resume | "\(.restored) \(.run)", (.jobs[] | "\(.name) \(.action) \(.why)")' <<<"$output"
 	[ "${lines[0]}" = "7 1" ]
-	[ "${lines[1]}" = "a restore ok in the journal" ]
+	[ "${lines[1]}" = "a restore last record: ok" ]
 	[ "${lines[4]}" = "d run changed since the journal" ]
 	pr run -q "$f" --resume "$J"
 	assert_success
@@ -416,6 +416,33 @@ EOF
 	pr run -q "$f" --resume "$J"
 	assert_success
 	[ "$(runs a) $(runs h)" = "1 1" ]
+}
+
+@test "--resume restores a job only when its latest line says ok: a later failed session runs it again; failed, failed, ok attempts restore" {
+	# a: ok while $D/fix exists; t: fails its first two attempts ever
+	t=$(mjob t 'test $(wc -l < $0) -ge 3' | sed 's/}$/, "retries": 2, "retry_delay": 0}/')
+	f=$(printf '{"jobs": [%s, %s]}' "$(mjob a 'test -e '"$D"'/fix')" "$t" | spec)
+	touch "$D/fix"
+	pr run -q "$f" --journal "$J"
+	assert_success
+	[ "$(jq -r 'select(.job.name == "t") | .job.status' "$J" | tr '\n' ' ')" = "failed failed ok " ]
+	# a second run (not a resume) on the same journal: a fails now
+	rm "$D/fix"
+	pr run -q "$f" --journal "$J"
+	assert_failure 1
+	[ "$(runs a) $(runs t)" = "2 4" ]
+	pr plan "$f" --resume "$J"
+	run jq -r '.resume.jobs[] | "\(.name) \(.action) \(.why)"' <<<"$output"
+	[ "${lines[0]}" = "a run last record: failed" ]
+	[ "${lines[1]}" = "t restore last record: ok" ]
+	touch "$D/fix"
+	pr run "$f" --resume "$J"
+	assert_success
+	[ "$(runs a) $(runs t)" = "3 4" ]
+	[ "$(jqo '[.jobs[] | "\(.name):\(.resumed // false)"] | join(" ")')" = "a:false t:true" ]
+	# the journal's reader agrees: a's last session line is ok now
+	pr journal "$J"
+	[ "$(jqo '.status')" = ok ]
 }
 
 # ------------------------------------------------------------ the fault test
