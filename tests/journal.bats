@@ -445,6 +445,27 @@ EOF
 	[ "$(jqo '.status')" = ok ]
 }
 
+@test "--resume whose first restored record stops the run (stdout's reader gone): every job once in --results, none restored twice" {
+	# 20 jobs: the even ones ok, the odd ones fail until $D/fix exists
+	f=$(jq -n --arg d "$D" '{jobs: [range(0; 20) | {name: "j\(.)",
+		run: ["sh", "-c", (if . % 2 == 0 then "true" else "test -e \($d)/fix" end)]}]}' | spec)
+	pr run -q "$f" --journal "$J"
+	assert_failure 1
+	touch "$D/fix"
+	# stdout is a pipe whose reader is gone (it closed it, then said so
+	# with $D/gone) before piperun starts
+	run bash -c '(i=0; while [ ! -e "$3.gone" ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done
+		exec "$0" run "$1" --resume "$2" --tag -o jsonl --results "$3") |
+		sh -c '\''exec 0<&-; touch "$0"'\'' "$3.gone"' "$PIPERUN" "$f" "$J" "$D/res.json"
+	[ -e "$D/res.json.gone" ]
+	[ -s "$D/res.json" ]
+	[ "$(jq '.jobs | length' "$D/res.json")" -eq 20 ]
+	[ "$(jq '[.jobs[].name] | unique | length' "$D/res.json")" -eq 20 ]
+	[ "$(jq '[.summary | .ok, .failed, .skipped, .timeout, .error, .cancelled] | add' "$D/res.json")" -eq 20 ]
+	# the restored ones are there as restored, all ten
+	[ "$(jq '[.jobs[] | select(.resumed)] | length' "$D/res.json")" -eq 10 ]
+}
+
 # ------------------------------------------------------------ the fault test
 
 # 300 jobs, mixed: run and shell jobs, pipelines, retries (failing the
