@@ -466,6 +466,27 @@ EOF
 	[ "$(jq '[.jobs[] | select(.resumed)] | length' "$D/res.json")" -eq 10 ]
 }
 
+@test "a restored record is the journaled one byte for byte, a \\u0000 in its strings and all (--resume, piperun journal)" {
+	f=$(spec <<<'{"name": "nul", "jobs": [{"name": "a", "run": ["printf", "a\\000b\\n"], "encoding": "utf-8"}, {"name": "b", "run": ["false"]}]}')
+	pr run -q "$f" --journal "$J"
+	assert_failure 1
+	[ "$(jq -r 'select(.job.name == "a") | .job.stdout == "a\u0000b\n"' "$J")" = true ]
+	jq -c 'select(.job.name == "a") | .job' "$J" > "$D/line"
+	grep -m1 '"job":{"name":"a"' "$J" | sed 's/^.*,"job"://; s/}$//' > "$D/raw"
+	pr run "$f" --resume "$J" -o jsonl
+	assert_failure 1
+	# the very bytes: the journal's record, then "resumed"
+	[ "$(grep '"name":"a"' <<<"$output")" = "$(sed 's/}$/,"resumed":true}/' "$D/raw")" ]
+	run jq -c 'select(.name == "a") | del(.resumed)' <<<"$output"
+	[ "$output" = "$(cat "$D/line")" ]
+	[ "$(jq -r '.stdout_bytes' "$D/line")" -eq 4 ]
+	pr journal "$J" -o jsonl
+	run jq -c 'select(.name == "a") | del(.resumed)' <<<"$output"
+	[ "$output" = "$(cat "$D/line")" ]
+	# the restored line the resume journaled too
+	[ "$(jq -r 'select(.job.name == "a") | .job.stdout == "a\u0000b\n"' "$J" | sort -u)" = true ]
+}
+
 # ------------------------------------------------------------ the fault test
 
 # 300 jobs, mixed: run and shell jobs, pipelines, retries (failing the
