@@ -448,6 +448,11 @@ int journal_cut(struct journal_writer *w, const struct journal *jr, char **why)
 		*why = xasprintf("%s: %s", w->path, strerror(errno));
 		return -1;
 	}
+	/* its header holds the key of the identities of secret jobs */
+	if ((st.st_mode & 077) && fchmod(w->fd, st.st_mode & 0700) < 0) {
+		*why = xasprintf("%s: making it private (mode 0600): %s", w->path, strerror(errno));
+		return -1;
+	}
 	/* a torn or damaged tail goes, so that it never ends up between
 	 * whole lines */
 	if (st.st_size > jr->valid && ftruncate(w->fd, jr->valid) < 0) {

@@ -171,8 +171,9 @@ struct journal_head {
 int journal_open(struct journal_writer *w, const char *path, bool create, char **why);
 /* Read the journal open in w (journal_read). */
 int journal_read_open(const struct journal_writer *w, struct journal *jr, char **why);
-/* Before appending to the journal read (jr): cut to its last complete
- * line (jr->valid).  -1 with *why. */
+/* Before appending to the journal read (jr): made private (mode 0600,
+ * when group or others had some permission: its header holds the key)
+ * and cut to its last complete line (jr->valid).  -1 with *why. */
 int journal_cut(struct journal_writer *w, const struct journal *jr, char **why);
 /* A fresh random key (getrandom). */
 void journal_new_key(unsigned char key[JOURNAL_KEY_BYTES]);

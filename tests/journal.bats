@@ -487,6 +487,33 @@ EOF
 	[ "$(jq -r 'select(.job.name == "a") | .job.stdout == "a\u0000b\n"' "$J" | sort -u)" = true ]
 }
 
+@test "plan --resume on a journal with no header keys secret jobs' identities with a fresh key; an existing journal is made 0600 before a run appends" {
+	f=$(spec <<<'{"jobs": [{"name": "s", "run": ["true"], "env": {"PW": "hunter2"}, "secret_env": ["PW"]}, {"name": "p", "run": ["true"]}]}')
+	: > "$D/empty"
+	printf '{"journal":"piperun","format":' > "$D/torn"
+	for j in "$D/empty" "$D/torn"; do
+		pr plan "$f" --resume "$j"
+		assert_success
+		a=$(jqo '.resume.jobs | map(.identity) | join(" ")')
+		pr plan "$f" --resume "$j"
+		b=$(jqo '.resume.jobs | map(.identity) | join(" ")')
+		# s: keyed anew each time (never one fixed key); p: no secret, the same
+		[ "${a%% *}" != "${b%% *}" ]
+		[ "${a#* }" = "${b#* }" ]
+	done
+	# a journal with group or other permissions is made private
+	pr run -q "$f" --journal "$J"
+	assert_success
+	chmod 0644 "$J"
+	pr run -q "$f" --journal "$J"
+	assert_success
+	[ "$(stat -c %a "$J")" = 600 ]
+	chmod 0640 "$J"
+	pr run -q "$f" --resume "$J"
+	assert_success
+	[ "$(stat -c %a "$J")" = 600 ]
+}
+
 # ------------------------------------------------------------ the fault test
 
 # 300 jobs, mixed: run and shell jobs, pipelines, retries (failing the

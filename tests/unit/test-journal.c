@@ -252,6 +252,7 @@ static void cut_before_append(const char *path, size_t n)
 	int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
 	write_full(fd, "{\"identity\":\"ab", 15);
 	close(fd);
+	chmod(path, 0644);
 	struct journal jr;
 	char *why = NULL;
 	struct journal_writer w, w2;
@@ -273,7 +274,7 @@ static void cut_before_append(const char *path, size_t n)
 	struct stat st;
 	stat(path, &st);
 	is_int(st.st_size, n, "the torn tail was cut before anything was appended");
-	ok((st.st_mode & 077) == 0, "the journal is private to its owner (0600)");
+	ok((st.st_mode & 077) == 0, "the journal is made private to its owner (0600)");
 	ok(journal_open(&w2, path, false, &why) == 0, "once closed, another writer opens it");
 	journal_close(&w2);
 }
