@@ -514,6 +514,18 @@ EOF
 	[ "$(stat -c %a "$J")" = 600 ]
 }
 
+@test "identities of a long stdin.from chain are computed without recursion (plan --resume, a 1 MiB stack)" {
+	# j0 reads j1, which reads j2, ...: 8,000 deep (a recursive identity
+	# needed more than 1 MiB of stack for 5,000)
+	f=$(jq -n '8000 as $n | {jobs: [range(0; $n) | if . == $n - 1 then {name: "j\(.)", run: ["true"]}
+		else {name: "j\(.)", run: ["cat"], stdin: {from: "j\(. + 1)"}} end]}' | spec)
+	: > "$D/empty"
+	run --separate-stderr bash -c 'ulimit -s 1024; exec "$0" plan "$1" --resume "$2"' "$PIPERUN" "$f" "$D/empty"
+	assert_success
+	[ "$(jqo '.resume.run')" -eq 8000 ]
+	[ "$(jqo '[.resume.jobs[].identity] | unique | length')" -eq 8000 ]
+}
+
 # ------------------------------------------------------------ the fault test
 
 # 300 jobs, mixed: run and shell jobs, pipelines, retries (failing the
