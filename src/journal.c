@@ -333,27 +333,36 @@ static void id_range(const struct journal *jr, const char *id, size_t *lo, size_
 	*hi = b < a ? a : b;
 }
 
-const struct journal_entry *journal_find_ok(const struct journal *jr, const char *id)
+const struct journal_entry *journal_find_ok(const struct journal *jr, const char *id,
+					    const char *name)
 {
 	/* the latest line only: a later attempt or session that failed
 	 * means the job runs again (an ok one of before does not count) */
-	const struct journal_entry *e = journal_find(jr, id);
+	const struct journal_entry *e = journal_find(jr, id, name);
 	return e && !strcmp(e->status, "ok") ? e : NULL;
 }
 
-const struct journal_entry *journal_find(const struct journal *jr, const char *id)
+const struct journal_entry *journal_find(const struct journal *jr, const char *id,
+					 const char *name)
 {
 	size_t lo, hi;
 	id_range(jr, id, &lo, &hi);
-	return hi > lo ? &jr->entries[jr->by_id[hi - 1]] : NULL;
+	/* a line of another name is not this job's, whatever its identity
+	 * says (a damaged or made-up line) */
+	for (size_t k = hi; k > lo; k--) {
+		const struct journal_entry *e = &jr->entries[jr->by_id[k - 1]];
+		if (!strcmp(e->name, name))
+			return e;
+	}
+	return NULL;
 }
 
 const char *journal_why_run(const struct journal *jr, const char *name, const char *id,
 			    char buf[64])
 {
-	if (journal_find_ok(jr, id))
+	if (journal_find_ok(jr, id, name))
 		return NULL;
-	const struct journal_entry *e = journal_find(jr, id);
+	const struct journal_entry *e = journal_find(jr, id, name);
 	if (e) {
 		snprintf(buf, 64, "last record: %.40s", e->status);
 		return buf;
@@ -711,8 +720,12 @@ size_t journal_restorable(const struct spec *s, const struct journal *jr, const 
 			  const struct journal_entry **ok, bool *feeds)
 {
 	unsigned char *memo = xcalloc(s->njobs ? s->njobs : 1, 1);
-	for (size_t i = 0; i < s->njobs; i++)
-		ok[i] = journal_find_ok(jr, ids[i]);
+	for (size_t i = 0; i < s->njobs; i++) {
+		/* named as the journal names it (secrets redacted) */
+		char *name = spec_redact(&s->jobs[i], s->jobs[i].name);
+		ok[i] = journal_find_ok(jr, ids[i], name);
+		free(name);
+	}
 	/* a job that runs again reads its stdin.from / items.from source's
 	 * output: from the source's record when it holds it whole, else the
 	 * source runs again too (and so on up the chain) */

@@ -105,11 +105,14 @@ int journal_parse(const char *text, size_t len, struct journal *jr, char **why);
  * "PATH: reason". */
 int journal_read(const char *path, struct journal *jr, char **why);
 void journal_free(struct journal *jr);
-/* The latest entry of identity id when its status is ok (what --resume
- * restores), else NULL. */
-const struct journal_entry *journal_find_ok(const struct journal *jr, const char *id);
-/* The latest entry of identity id, or NULL. */
-const struct journal_entry *journal_find(const struct journal *jr, const char *id);
+/* The latest entry of identity id and job name name (as the journal
+ * has it: secrets redacted; a line of another name is no record of the
+ * job) when its status is ok (what --resume restores), else NULL. */
+const struct journal_entry *journal_find_ok(const struct journal *jr, const char *id,
+					    const char *name);
+/* The latest entry of identity id and job name name, or NULL. */
+const struct journal_entry *journal_find(const struct journal *jr, const char *id,
+					 const char *name);
 /* Why a job (name, id) runs again on resume, or NULL when it is
  * restored (its latest entry is ok): "no record", "last record: failed",
  * "changed since the journal" (a job of that name under another

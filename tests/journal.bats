@@ -526,6 +526,26 @@ EOF
 	[ "$(jqo '[.resume.jobs[].identity] | unique | length')" -eq 8000 ]
 }
 
+@test "a line whose job name is not the job's is no record of it, whatever its identity (--resume, plan --resume, piperun journal)" {
+	f=$(printf '{"jobs": [%s, %s]}' "$(mjob a 'echo A')" "$(mjob b 'echo B')" | spec)
+	pr run -q "$f" --journal "$J"
+	assert_success
+	# a's line made to say another name, its identity kept
+	sed -i 's/"job":{"name":"a"/"job":{"name":"zzz"/' "$J"
+	[ "$(jq -r 'select(.job) | .job.name' "$J" | sort | tr '\n' ' ')" = "b zzz " ]
+	pr plan "$f" --resume "$J"
+	run jq -r '.resume.jobs[] | "\(.name) \(.action) \(.why)"' <<<"$output"
+	[ "${lines[0]}" = "a run no record" ]
+	[ "${lines[1]}" = "b restore last record: ok" ]
+	pr journal "$J"
+	[ "$(jqo '.journal.missing | join(" ")')" = a ]
+	[ "$(jqo '[.jobs[].name] | join(" ")')" = b ]
+	pr run "$f" --resume "$J"
+	assert_success
+	[ "$(runs a) $(runs b)" = "2 1" ]
+	[ "$(jqo '[.jobs[] | "\(.name):\(.resumed // false)"] | join(" ")')" = "a:false b:true" ]
+}
+
 # ------------------------------------------------------------ the fault test
 
 # 300 jobs, mixed: run and shell jobs, pipelines, retries (failing the
