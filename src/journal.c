@@ -688,8 +688,8 @@ int journal_entry_stdout(const struct journal_entry *e, char **out, size_t *len)
 		if (!strcmp(enc, "base64") && b64_decode(text, strlen(text), &b, &n) == 0) {
 			*out = (char *)b;
 		} else if (!strcmp(enc, "utf-8")) {
-			n = strlen(text);   /* cut at a \u0000: then n < bytes */
-			*out = xstrndup(text, n);
+			/* from the token: text, a C string, ends at a \u0000 */
+			*out = spec_json_member_bytes(e->record, e->record_len, "stdout", &n);
 		}
 		*len = n;
 		rc = *out && (long long)n == bytes ? 0 : -1;

@@ -722,6 +722,36 @@ static bool raw_tokens(struct raw_toks *r, const cJSON *root, const char *text, 
 	return raw_walk(&w, root, text, len);
 }
 
+/* The root member of spec_json_member_bytes: its string token. */
+struct member_find {
+	const char *key;
+	const char *tok;
+	size_t len;
+};
+
+static void member_visit(struct raw_walk *w, const cJSON *v, const struct raw_at *at,
+			 const char *tok, size_t len, bool key)
+{
+	struct member_find *m = w->arg;
+	if (!key && at && !at->up && at->member && cJSON_IsString(v) && !m->tok &&
+	    !strcmp(at->member->string, m->key)) {
+		m->tok = tok;
+		m->len = len;
+	}
+}
+
+char *spec_json_member_bytes(const char *text, size_t len, const char *key, size_t *n)
+{
+	cJSON *v = cJSON_ParseWithLength(text, len);
+	struct member_find m = { .key = key };
+	struct raw_walk w = { .visit = member_visit, .arg = &m };
+	char *out = NULL;
+	if (cJSON_IsObject(v) && raw_walk(&w, v, text, len) && m.tok)
+		out = spec_raw_string(m.tok, m.len, n);
+	cJSON_Delete(v);
+	return out;
+}
+
 /* Duplicate keys anywhere in the document are errors: cJSON keeps both,
  * and a later lookup would silently pick one. */
 void spec_check_dups(struct ctx *c, const cJSON *v, const char *path)

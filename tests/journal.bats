@@ -546,6 +546,23 @@ EOF
 	[ "$(jqo '[.jobs[] | "\(.name):\(.resumed // false)"] | join(" ")')" = "a:false b:true" ]
 }
 
+@test "--resume: a restored stdin.from source whose text stdout holds a \\u0000 feeds its reader from its record, every byte" {
+	f=$(jq -n --arg d "$D" '{jobs: [
+		{name: "a", encoding: "utf-8", run: ["sh", "-c", "echo x >> $0; printf \"a\\000b\\n\"", "\($d)/m/a"]},
+		{name: "b", stdin: {from: "a"}, run: ["sh", "-c", "echo x >> $0; cat > \($d)/b.out; test -e \($d)/fix", "\($d)/m/b"]}]}' | spec)
+	pr run -q "$f" --journal "$J"
+	assert_failure 1
+	[ "$(jq -r 'select(.job.name == "a") | .job.stdout == "a\u0000b\n"' "$J")" = true ]
+	touch "$D/fix"
+	rm "$D/b.out"
+	pr plan "$f" --resume "$J"
+	[ "$(jqo '.resume.jobs[0].action')" = restore ]
+	pr run -q "$f" --resume "$J"
+	assert_success
+	[ "$(runs a) $(runs b)" = "1 2" ]
+	cmp "$D/b.out" <(printf 'a\000b\n')
+}
+
 # ------------------------------------------------------------ the fault test
 
 # 300 jobs, mixed: run and shell jobs, pipelines, retries (failing the
