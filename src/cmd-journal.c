@@ -43,11 +43,14 @@ static void rebuild(const struct journal *jr, struct rebuilt *r)
 	r->e = xcalloc(r->s->njobs ? r->s->njobs : 1, sizeof *r->e);
 	for (size_t k = r->s->first; k < r->s->first + r->s->nentries; k++) {
 		const struct journal_entry *e = &jr->entries[k];
-		if (e->index < r->s->njobs && !strcmp(e->identity, r->s->ids[e->index]))
+		if (e->index < r->s->njobs && !strcmp(e->identity, r->s->ids[e->index]) &&
+		    !strcmp(e->name, r->s->names[e->index]))
 			r->e[e->index] = e;   /* the latest wins */
 	}
 	for (size_t i = 0; i < r->s->njobs; i++) {
-		const struct journal_entry *e = r->e[i] ? r->e[i] : journal_find_ok(jr, r->s->ids[i]);
+		const struct journal_entry *e = r->e[i];
+		if (!e)
+			e = journal_find_ok(jr, r->s->ids[i], r->s->names[i]);
 		r->e[i] = e;
 		if (!e) {
 			r->missing++;

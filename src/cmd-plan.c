@@ -25,7 +25,15 @@ static void plan_resume(struct jw *w, const struct spec *s, const char *path,
 {
 	journal_id *ids = xcalloc(s->njobs ? s->njobs : 1, sizeof *ids);
 	journal_id plan;
-	journal_identities(s, jr->key, ids, plan);
+	/* no header (an empty or torn journal): a run would make a key of
+	 * its own; so does this, never an all-zero one, so that a secret
+	 * job's identity shown is never an unkeyed hash */
+	unsigned char key[JOURNAL_KEY_BYTES];
+	if (jr->nsessions)
+		memcpy(key, jr->key, sizeof key);
+	else
+		journal_new_key(key);
+	journal_identities(s, key, ids, plan);
 	const struct journal_entry **ok = xcalloc(s->njobs ? s->njobs : 1, sizeof *ok);
 	size_t n = journal_restorable(s, jr, (const journal_id *)ids, ok, NULL);
 	jw_key(w, "resume");
@@ -46,7 +54,7 @@ static void plan_resume(struct jw *w, const struct spec *s, const char *path,
 		jw_kstr(w, "name", name);
 		free(name);
 		jw_kstr(w, "action", ok[i] ? "restore" : "run");
-		jw_kstr(w, "why", ok[i] ? "ok in the journal" : why);
+		jw_kstr(w, "why", ok[i] ? "last record: ok" : why);
 		jw_kstr(w, "identity", ids[i]);
 		jw_obj_end(w);
 	}

@@ -496,8 +496,11 @@ static int journal_setup(struct run_cli *c, const struct spec *s)
 	}
 	struct journal jr = { 0 };
 	char *why = NULL;
-	struct stat st;
-	if ((c->resume || stat(path, &st) == 0) && journal_read(path, &jr, &why) < 0) {
+	/* opened and locked first, then read through that fd and cut: no
+	 * other run appends between the read and the cut (journal_open) */
+	c->journal = xcalloc(1, sizeof *c->journal);
+	if (journal_open(c->journal, path, !c->resume, &why) < 0 ||
+	    journal_read_open(c->journal, &jr, &why) < 0) {
 		err_line("piperun: %s %s", what, why);
 		free(why);
 		return -1;
@@ -514,8 +517,7 @@ static int journal_setup(struct run_cli *c, const struct spec *s)
 	journal_identities(s, c->key, c->ids, c->plan);
 	if (c->resume)
 		journal_restore_set(c, s, &jr);
-	c->journal = xcalloc(1, sizeof *c->journal);
-	int rc = journal_open(c->journal, path, &jr, &why);
+	int rc = journal_cut(c->journal, &jr, &why);
 	journal_free(&jr);
 	if (rc < 0) {
 		err_line("piperun: %s %s", what, why);

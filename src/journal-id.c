@@ -211,19 +211,11 @@ void journal_hmac(const unsigned char *key, size_t keylen, const void *msg, size
 	hmac_finish(key, keylen, &inner, out);
 }
 
-/* ids[i], its source's first (state: 0 not yet, 1 under way, 2 done). */
-static void identity(const struct spec *s, const unsigned char *key, journal_id *ids,
-		     unsigned char *state, size_t i)
+/* ids[i], once its source's is known (src: its identity, "" for none). */
+static void identity(const struct spec *s, const unsigned char *key, journal_id *ids, size_t i,
+		     const char *src)
 {
 	const struct job_spec *j = &s->jobs[i];
-	const char *src = NULL;
-	state[i] = 1;
-	if (j->in.kind == IN_FROM && j->in.from_idx < s->njobs) {
-		size_t f = j->in.from_idx;
-		if (!state[f])
-			identity(s, key, ids, state, f);
-		src = state[f] == 2 ? ids[f] : "";   /* a cycle: spec.c refuses them */
-	}
 	struct idhash h;
 	bool keyed = j->nsecret > 0;
 	if (keyed)
@@ -237,22 +229,52 @@ static void identity(const struct spec *s, const unsigned char *key, journal_id 
 	else
 		sha256_final(&h.s, d);
 	to_hex(d, 32, ids[i]);
-	state[i] = 2;
+}
+
+/* The source job i reads (stdin.from, items.from), or SIZE_MAX. */
+static size_t source_of(const struct spec *s, size_t i)
+{
+	const struct job_spec *j = &s->jobs[i];
+	return j->in.kind == IN_FROM && j->in.from_idx < s->njobs ? j->in.from_idx : SIZE_MAX;
+}
+
+/* ids[i] and those of the chain of sources it reads from, sources
+ * first: up the chain on an explicit stack (a chain of any length: no
+ * recursion), then down it.  state: 0 not yet, 1 under way, 2 done. */
+static void identity_chain(const struct spec *s, const unsigned char *key, journal_id *ids,
+			   unsigned char *state, size_t *stack, size_t i)
+{
+	size_t n = 0, f;
+	stack[n++] = i;
+	state[i] = 1;
+	while ((f = source_of(s, stack[n - 1])) != SIZE_MAX && !state[f]) {
+		state[f] = 1;
+		stack[n++] = f;
+	}
+	while (n) {
+		size_t k = stack[--n];
+		f = source_of(s, k);
+		/* a source under way: a cycle (spec.c refuses them) */
+		identity(s, key, ids, k, f == SIZE_MAX ? NULL : state[f] == 2 ? ids[f] : "");
+		state[k] = 2;
+	}
 }
 
 void journal_identities(const struct spec *s, const unsigned char key[JOURNAL_KEY_BYTES],
 			journal_id *ids, journal_id plan)
 {
 	unsigned char *state = xcalloc(s->njobs ? s->njobs : 1, 1);
+	size_t *stack = xcalloc(s->njobs ? s->njobs : 1, sizeof *stack);
 	struct sha256 p;
 	sha256_init(&p);
 	for (size_t i = 0; i < s->njobs; i++) {
 		if (!state[i])
-			identity(s, key, ids, state, i);
+			identity_chain(s, key, ids, state, stack, i);
 		sha256_update(&p, ids[i], 64);
 	}
 	unsigned char d[32];
 	sha256_final(&p, d);
 	to_hex(d, 32, plan);
+	free(stack);
 	free(state);
 }

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -247,38 +248,57 @@ int journal_parse(const char *text, size_t len, struct journal *jr, char **why)
 	return 0;
 }
 
-int journal_read(const char *path, struct journal *jr, char **why)
+/* Read the journal open at fd (from its start), named path. */
+static int read_fd(int fd, const char *path, struct journal *jr, char **why)
 {
-	memset(jr, 0, sizeof *jr);
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0) {
+	memset(jr, 0, sizeof *jr);
+	if (fstat(fd, &st) < 0) {
 		*why = xasprintf("%s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
 		return -1;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		close(fd);
 		*why = xasprintf("%s: not a regular file", path);
 		return -1;
 	}
+	/* pread: the fd may be another run's to append to (O_APPEND does
+	 * not move reads) */
 	char *text = xmalloc((size_t)st.st_size + 1);
-	int n = read_full(fd, text, (size_t)st.st_size);
-	int err = errno;
-	close(fd);
-	if (n < 0) {
-		free(text);
-		*why = xasprintf("%s: %s", path, strerror(err));
-		return -1;
+	size_t got = 0;
+	while (got < (size_t)st.st_size) {
+		ssize_t n = pread(fd, text + got, (size_t)st.st_size - got, (off_t)got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int err = errno;
+			free(text);
+			*why = xasprintf("%s: %s", path, strerror(err));
+			return -1;
+		}
+		if (n == 0)
+			break;   /* cut meanwhile: what there is */
+		got += (size_t)n;
 	}
-	int rc = journal_parse(text, (size_t)st.st_size, jr, why);
+	int rc = journal_parse(text, got, jr, why);
 	free(text);
 	if (rc < 0) {
 		char *w = xasprintf("%s: %s", path, *why);
 		free(*why);
 		*why = w;
 	}
+	return rc;
+}
+
+int journal_read(const char *path, struct journal *jr, char **why)
+{
+	memset(jr, 0, sizeof *jr);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		*why = xasprintf("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	int rc = read_fd(fd, path, jr, why);
+	close(fd);
 	return rc;
 }
 
@@ -313,31 +333,36 @@ static void id_range(const struct journal *jr, const char *id, size_t *lo, size_
 	*hi = b < a ? a : b;
 }
 
-const struct journal_entry *journal_find_ok(const struct journal *jr, const char *id)
+const struct journal_entry *journal_find_ok(const struct journal *jr, const char *id,
+					    const char *name)
+{
+	/* the latest line only: a later attempt or session that failed
+	 * means the job runs again (an ok one of before does not count) */
+	const struct journal_entry *e = journal_find(jr, id, name);
+	return e && !strcmp(e->status, "ok") ? e : NULL;
+}
+
+const struct journal_entry *journal_find(const struct journal *jr, const char *id,
+					 const char *name)
 {
 	size_t lo, hi;
 	id_range(jr, id, &lo, &hi);
+	/* a line of another name is not this job's, whatever its identity
+	 * says (a damaged or made-up line) */
 	for (size_t k = hi; k > lo; k--) {
 		const struct journal_entry *e = &jr->entries[jr->by_id[k - 1]];
-		if (!strcmp(e->status, "ok"))
+		if (!strcmp(e->name, name))
 			return e;
 	}
 	return NULL;
 }
 
-const struct journal_entry *journal_find(const struct journal *jr, const char *id)
-{
-	size_t lo, hi;
-	id_range(jr, id, &lo, &hi);
-	return hi > lo ? &jr->entries[jr->by_id[hi - 1]] : NULL;
-}
-
 const char *journal_why_run(const struct journal *jr, const char *name, const char *id,
 			    char buf[64])
 {
-	if (journal_find_ok(jr, id))
+	if (journal_find_ok(jr, id, name))
 		return NULL;
-	const struct journal_entry *e = journal_find(jr, id);
+	const struct journal_entry *e = journal_find(jr, id, name);
 	if (e) {
 		snprintf(buf, 64, "last record: %.40s", e->status);
 		return buf;
@@ -387,36 +412,63 @@ static void fsync_dir_of(const char *path)
 	free(dir);
 }
 
-int journal_open(struct journal_writer *w, const char *path, const struct journal *jr,
-		 char **why)
+int journal_open(struct journal_writer *w, const char *path, bool create, char **why)
 {
 	memset(w, 0, sizeof *w);
 	w->fd = -1;
 	struct stat st;
 	bool existed = stat(path, &st) == 0;
-	w->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NONBLOCK, 0600);
-	if (w->fd < 0 || fstat(w->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		*why = xasprintf("%s: %s", path, w->fd < 0 || errno ? strerror(errno)
+	/* O_RDWR: the journal is read through the fd it is locked by, so
+	 * that what is read is what is appended to */
+	int fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC | O_NONBLOCK | (create ? O_CREAT : 0),
+		      0600);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		*why = xasprintf("%s: %s", path, fd < 0 || errno ? strerror(errno)
 				 : "not a regular file");
-		if (w->fd >= 0)
-			close(w->fd);
-		w->fd = -1;
+		if (fd >= 0)
+			close(fd);
 		return -1;
 	}
-	fcntl(w->fd, F_SETFL, O_APPEND);
-	off_t valid = jr ? jr->valid : 0;
+	/* one run at a time: a second one appending (and cutting the file
+	 * to what it read at its start) would lose the first one's lines */
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		*why = errno == EWOULDBLOCK ? xasprintf("%s: in use by another run", path)
+		       : xasprintf("%s: locking: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	fcntl(fd, F_SETFL, O_APPEND);
+	if (create && !existed)
+		fsync_dir_of(path);
+	w->fd = fd;
+	w->path = xstrdup(path);
+	return 0;
+}
+
+int journal_read_open(const struct journal_writer *w, struct journal *jr, char **why)
+{
+	return read_fd(w->fd, w->path, jr, why);
+}
+
+int journal_cut(struct journal_writer *w, const struct journal *jr, char **why)
+{
+	struct stat st;
+	if (fstat(w->fd, &st) < 0) {
+		*why = xasprintf("%s: %s", w->path, strerror(errno));
+		return -1;
+	}
+	/* its header holds the key of the identities of secret jobs */
+	if ((st.st_mode & 077) && fchmod(w->fd, st.st_mode & 0700) < 0) {
+		*why = xasprintf("%s: making it private (mode 0600): %s", w->path, strerror(errno));
+		return -1;
+	}
 	/* a torn or damaged tail goes, so that it never ends up between
 	 * whole lines */
-	if (st.st_size > valid && ftruncate(w->fd, valid) < 0) {
-		*why = xasprintf("%s: cutting a torn last line: %s", path, strerror(errno));
-		close(w->fd);
-		w->fd = -1;
+	if (st.st_size > jr->valid && ftruncate(w->fd, jr->valid) < 0) {
+		*why = xasprintf("%s: cutting a torn last line: %s", w->path, strerror(errno));
 		return -1;
 	}
-	if (!existed)
-		fsync_dir_of(path);
-	w->size = valid;
-	w->path = xstrdup(path);
+	w->size = jr->valid;
 	return 0;
 }
 
@@ -636,8 +688,8 @@ int journal_entry_stdout(const struct journal_entry *e, char **out, size_t *len)
 		if (!strcmp(enc, "base64") && b64_decode(text, strlen(text), &b, &n) == 0) {
 			*out = (char *)b;
 		} else if (!strcmp(enc, "utf-8")) {
-			n = strlen(text);   /* cut at a \u0000: then n < bytes */
-			*out = xstrndup(text, n);
+			/* from the token: text, a C string, ends at a \u0000 */
+			*out = spec_json_member_bytes(e->record, e->record_len, "stdout", &n);
 		}
 		*len = n;
 		rc = *out && (long long)n == bytes ? 0 : -1;
@@ -668,8 +720,12 @@ size_t journal_restorable(const struct spec *s, const struct journal *jr, const 
 			  const struct journal_entry **ok, bool *feeds)
 {
 	unsigned char *memo = xcalloc(s->njobs ? s->njobs : 1, 1);
-	for (size_t i = 0; i < s->njobs; i++)
-		ok[i] = journal_find_ok(jr, ids[i]);
+	for (size_t i = 0; i < s->njobs; i++) {
+		/* named as the journal names it (secrets redacted) */
+		char *name = spec_redact(&s->jobs[i], s->jobs[i].name);
+		ok[i] = journal_find_ok(jr, ids[i], name);
+		free(name);
+	}
 	/* a job that runs again reads its stdin.from / items.from source's
 	 * output: from the source's record when it holds it whole, else the
 	 * source runs again too (and so on up the chain) */

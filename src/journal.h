@@ -105,12 +105,16 @@ int journal_parse(const char *text, size_t len, struct journal *jr, char **why);
  * "PATH: reason". */
 int journal_read(const char *path, struct journal *jr, char **why);
 void journal_free(struct journal *jr);
-/* The latest entry of identity id whose status is ok, or NULL. */
-const struct journal_entry *journal_find_ok(const struct journal *jr, const char *id);
-/* The latest entry of identity id, or NULL. */
-const struct journal_entry *journal_find(const struct journal *jr, const char *id);
+/* The latest entry of identity id and job name name (as the journal
+ * has it: secrets redacted; a line of another name is no record of the
+ * job) when its status is ok (what --resume restores), else NULL. */
+const struct journal_entry *journal_find_ok(const struct journal *jr, const char *id,
+					    const char *name);
+/* The latest entry of identity id and job name name, or NULL. */
+const struct journal_entry *journal_find(const struct journal *jr, const char *id,
+					 const char *name);
 /* Why a job (name, id) runs again on resume, or NULL when it is
- * restored (it has an ok entry): "no record", "last record: failed",
+ * restored (its latest entry is ok): "no record", "last record: failed",
  * "changed since the journal" (a job of that name under another
  * identity in a session's header); buf may hold the answer. */
 const char *journal_why_run(const struct journal *jr, const char *name, const char *id,
@@ -163,11 +167,17 @@ struct journal_head {
 	bool resume;
 };
 
-/* Open path to append to (made, mode 0600, when missing); an existing
- * file is cut to its last complete line (jr->valid when jr is the
- * journal read from it, else found here).  -1 with *why. */
-int journal_open(struct journal_writer *w, const char *path, const struct journal *jr,
-		 char **why);
+/* Open path to append to (made, mode 0600, when missing and create)
+ * and lock it (flock LOCK_EX, not waiting) as long as it is open, so
+ * that one run at a time appends; -1 with *why ("PATH: in use by
+ * another run" when another holds it). */
+int journal_open(struct journal_writer *w, const char *path, bool create, char **why);
+/* Read the journal open in w (journal_read). */
+int journal_read_open(const struct journal_writer *w, struct journal *jr, char **why);
+/* Before appending to the journal read (jr): made private (mode 0600,
+ * when group or others had some permission: its header holds the key)
+ * and cut to its last complete line (jr->valid).  -1 with *why. */
+int journal_cut(struct journal_writer *w, const struct journal *jr, char **why);
 /* A fresh random key (getrandom). */
 void journal_new_key(unsigned char key[JOURNAL_KEY_BYTES]);
 /* The lines: one write each; -1 once the journal cannot be written

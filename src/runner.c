@@ -980,13 +980,17 @@ static void jobs_setup(struct runner *r)
 			ready_push(r, i);
 	/* restored jobs are done before anything starts: their dependents
 	 * that wait for nothing else become ready (pushed once: by finished,
-	 * never by the loop above) */
+	 * never by the loop above).  All are DONE before the first finished:
+	 * its record may stop the run (results that cannot be written),
+	 * which skips the jobs still pending, and a restored one must not
+	 * be among them (it would be counted twice) */
 	lock(r);
 	for (size_t i = 0; cfg->restored && i < r->n; i++)
-		if (cfg->restored[i]) {
+		if (cfg->restored[i])
 			job_restore(&r->jobs[i], cfg->restored[i]);
+	for (size_t i = 0; cfg->restored && i < r->n; i++)
+		if (cfg->restored[i])
 			finished(r, &r->jobs[i]);
-		}
 	unlock(r);
 }
 

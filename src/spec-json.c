@@ -692,7 +692,7 @@ void spec_json_print(struct buf *b, const cJSON *v)
 }
 
 /* Values' tokens in document order: the root's elements (top), or every
- * number. */
+ * number and string. */
 struct raw_tok {
 	const cJSON *v;
 	const char *tok;
@@ -709,7 +709,8 @@ static void raw_toks_visit(struct raw_walk *w, const cJSON *v, const struct raw_
 			   const char *tok, size_t len, bool key)
 {
 	struct raw_toks *r = w->arg;
-	if (key || !(r->top ? at && !at->up && !at->member : cJSON_IsNumber(v)))
+	if (key || !(r->top ? at && !at->up && !at->member
+		     : cJSON_IsNumber(v) || cJSON_IsString(v)))
 		return;
 	xgrow(&r->t, &r->cap, r->n + 1, sizeof *r->t);
 	r->t[r->n++] = (struct raw_tok){ v, tok, len };
@@ -719,6 +720,36 @@ static bool raw_tokens(struct raw_toks *r, const cJSON *root, const char *text, 
 {
 	struct raw_walk w = { .visit = raw_toks_visit, .arg = r };
 	return raw_walk(&w, root, text, len);
+}
+
+/* The root member of spec_json_member_bytes: its string token. */
+struct member_find {
+	const char *key;
+	const char *tok;
+	size_t len;
+};
+
+static void member_visit(struct raw_walk *w, const cJSON *v, const struct raw_at *at,
+			 const char *tok, size_t len, bool key)
+{
+	struct member_find *m = w->arg;
+	if (!key && at && !at->up && at->member && cJSON_IsString(v) && !m->tok &&
+	    !strcmp(at->member->string, m->key)) {
+		m->tok = tok;
+		m->len = len;
+	}
+}
+
+char *spec_json_member_bytes(const char *text, size_t len, const char *key, size_t *n)
+{
+	cJSON *v = cJSON_ParseWithLength(text, len);
+	struct member_find m = { .key = key };
+	struct raw_walk w = { .visit = member_visit, .arg = &m };
+	char *out = NULL;
+	if (cJSON_IsObject(v) && raw_walk(&w, v, text, len) && m.tok)
+		out = spec_raw_string(m.tok, m.len, n);
+	cJSON_Delete(v);
+	return out;
 }
 
 /* Duplicate keys anywhere in the document are errors: cJSON keeps both,
@@ -878,11 +909,20 @@ static bool json_number_strict(const char *tok, size_t len)
 	return i == len;
 }
 
-/* nums: the document's number tokens in order, cur the next to match */
+/* nums: the document's number and string tokens in order, cur the
+ * next to match */
 struct splice_nums {
 	struct raw_toks t;
 	size_t cur;
 };
+
+/* v's token (the tokens are matched in document order), or NULL. */
+static const struct raw_tok *splice_tok(struct splice_nums *nums, const cJSON *v)
+{
+	while (nums->cur < nums->t.n && nums->t.t[nums->cur].v != v)
+		nums->cur++;
+	return nums->cur < nums->t.n ? &nums->t.t[nums->cur] : NULL;
+}
 
 static void splice_value(struct jw *w, const cJSON *v, const struct job_spec *j,
 			 struct splice_nums *nums)
@@ -910,14 +950,22 @@ static void splice_value(struct jw *w, const cJSON *v, const struct job_spec *j,
 		jw_arr_end(w);
 	} else if (cJSON_IsString(v)) {
 		char *r = j && j->nsecret_values ? spec_redact(j, v->valuestring) : NULL;
-		jw_str(w, r ? r : v->valuestring);
+		const struct raw_tok *t = r ? NULL : splice_tok(nums, v);
+		if (t && raw_has_nul(t->tok, t->len)) {
+			/* cJSON's C string ends at the first \u0000: the bytes
+			 * from the token, all of them */
+			size_t n;
+			char *b = spec_raw_string(t->tok, t->len, &n);
+			jw_strn(w, b, n);
+			free(b);
+		} else {
+			jw_str(w, r ? r : v->valuestring);
+		}
 		free(r);
 	} else if (cJSON_IsNumber(v)) {
 		/* as written: the double may have lost digits (an int64
 		 * beyond 2^53) or gained some (16.2 as %.17g) */
-		while (nums->cur < nums->t.n && nums->t.t[nums->cur].v != v)
-			nums->cur++;
-		const struct raw_tok *t = nums->cur < nums->t.n ? &nums->t.t[nums->cur] : NULL;
+		const struct raw_tok *t = splice_tok(nums, v);
 		double d = v->valuedouble;
 		if (t && json_number_strict(t->tok, t->len)) {
 			char *num = xstrndup(t->tok, t->len);

@@ -241,6 +241,9 @@ const struct enum_name *spec_run_mode_table(size_t *n);
 struct piperun_arg;
 int spec_parse_item_array(const char *text, size_t len, struct piperun_arg **args,
 			  size_t *nargs, char **why);
+/* The bytes of the string that is text's (a JSON object's) member key,
+ * escapes decoded, a \u0000 kept (malloc'd, *n of them), or NULL. */
+char *spec_json_member_bytes(const char *text, size_t len, const char *key, size_t *n);
 /* Write the members of the JSON object in text (but those named in
  * skip, NULL-terminated) into the object w is writing, strings redacted
  * with redact's secrets when it is set.  Returns -1 if text is not a JSON

@@ -130,7 +130,7 @@ EOF
 	assert_success
 	run jq -r '.resume | "\(.restored) \(.run)", (.jobs[] | "\(.name) \(.action) \(.why)")' <<<"$output"
 	[ "${lines[0]}" = "7 1" ]
-	[ "${lines[1]}" = "a restore ok in the journal" ]
+	[ "${lines[1]}" = "a restore last record: ok" ]
 	[ "${lines[4]}" = "d run changed since the journal" ]
 	pr run -q "$f" --resume "$J"
 	assert_success
@@ -383,6 +383,184 @@ EOF
 		[ "$stderr" = "piperun: --resume $J: Permission denied" ]
 	fi
 	[ "$(runs a)" -le 1 ]
+}
+
+@test "one run at a time per journal: a second --journal or --resume is refused (exit 2, nothing run); readers are not" {
+	# a: done at once; h: holds the run until $D/go exists (bounded)
+	hold='touch '"$D"'/held; i=0; while [ ! -e '"$D"'/go ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done'
+	f=$(printf '{"jobs": [%s, %s]}' "$(mjob a true)" "$(mjob h "$hold")" | spec)
+	"$PIPERUN" run -q "$f" --journal "$J" 3>&- &
+	pid=$!
+	wait_file "$D/held"
+	# a's line is there once it is journaled (the run goes on with h)
+	for i in $(seq 100); do grep -q '"name":"a"' "$J" && break; sleep 0.05; done
+	cp "$J" "$D/before"
+	pr run -q "$f" --journal "$J"
+	[ "$status" -eq 2 ]
+	[ "$stderr" = "piperun: --journal $J: in use by another run" ]
+	pr run -q "$f" --resume "$J"
+	[ "$status" -eq 2 ]
+	[ "$stderr" = "piperun: --resume $J: in use by another run" ]
+	cmp "$J" "$D/before"
+	[ "$(runs a) $(runs h)" = "1 1" ]
+	# reading a journal being written is allowed
+	pr journal "$J"
+	[ "$(jqo '.jobs[0].status')" = ok ]
+	pr plan "$f" --resume "$J"
+	assert_success
+	[ "$(jqo '.resume.restored')" -eq 1 ]
+	touch "$D/go"
+	wait "$pid"
+	# nothing lost: the first run's every line
+	[ "$(jq -r 'select(.job) | .job.name' "$J" | tr '\n' ' ')" = "a h " ]
+	pr run -q "$f" --resume "$J"
+	assert_success
+	[ "$(runs a) $(runs h)" = "1 1" ]
+}
+
+@test "--resume restores a job only when its latest line says ok: a later failed session runs it again; failed, failed, ok attempts restore" {
+	# a: ok while $D/fix exists; t: fails its first two attempts ever
+	t=$(mjob t 'test $(wc -l < $0) -ge 3' | sed 's/}$/, "retries": 2, "retry_delay": 0}/')
+	f=$(printf '{"jobs": [%s, %s]}' "$(mjob a 'test -e '"$D"'/fix')" "$t" | spec)
+	touch "$D/fix"
+	pr run -q "$f" --journal "$J"
+	assert_success
+	[ "$(jq -r 'select(.job.name == "t") | .job.status' "$J" | tr '\n' ' ')" = "failed failed ok " ]
+	# a second run (not a resume) on the same journal: a fails now
+	rm "$D/fix"
+	pr run -q "$f" --journal "$J"
+	assert_failure 1
+	[ "$(runs a) $(runs t)" = "2 4" ]
+	pr plan "$f" --resume "$J"
+	run jq -r '.resume.jobs[] | "\(.name) \(.action) \(.why)"' <<<"$output"
+	[ "${lines[0]}" = "a run last record: failed" ]
+	[ "${lines[1]}" = "t restore last record: ok" ]
+	touch "$D/fix"
+	pr run "$f" --resume "$J"
+	assert_success
+	[ "$(runs a) $(runs t)" = "3 4" ]
+	[ "$(jqo '[.jobs[] | "\(.name):\(.resumed // false)"] | join(" ")')" = "a:false t:true" ]
+	# the journal's reader agrees: a's last session line is ok now
+	pr journal "$J"
+	[ "$(jqo '.status')" = ok ]
+}
+
+@test "--resume whose first restored record stops the run (stdout's reader gone): every job once in --results, none restored twice" {
+	# 20 jobs: the even ones ok, the odd ones fail until $D/fix exists
+	f=$(jq -n --arg d "$D" '{jobs: [range(0; 20) | {name: "j\(.)",
+		run: ["sh", "-c", (if . % 2 == 0 then "true" else "test -e \($d)/fix" end)]}]}' | spec)
+	pr run -q "$f" --journal "$J"
+	assert_failure 1
+	touch "$D/fix"
+	# stdout is a pipe whose reader is gone (it closed it, then said so
+	# with $D/gone) before piperun starts
+	run bash -c '(i=0; while [ ! -e "$3.gone" ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done
+		exec "$0" run "$1" --resume "$2" --tag -o jsonl --results "$3") |
+		sh -c '\''exec 0<&-; touch "$0"'\'' "$3.gone"' "$PIPERUN" "$f" "$J" "$D/res.json"
+	[ -e "$D/res.json.gone" ]
+	[ -s "$D/res.json" ]
+	[ "$(jq '.jobs | length' "$D/res.json")" -eq 20 ]
+	[ "$(jq '[.jobs[].name] | unique | length' "$D/res.json")" -eq 20 ]
+	[ "$(jq '[.summary | .ok, .failed, .skipped, .timeout, .error, .cancelled] | add' "$D/res.json")" -eq 20 ]
+	# the restored ones are there as restored, all ten
+	[ "$(jq '[.jobs[] | select(.resumed)] | length' "$D/res.json")" -eq 10 ]
+}
+
+@test "a restored record is the journaled one byte for byte, a \\u0000 in its strings and all (--resume, piperun journal)" {
+	f=$(spec <<<'{"name": "nul", "jobs": [{"name": "a", "run": ["printf", "a\\000b\\n"], "encoding": "utf-8"}, {"name": "b", "run": ["false"]}]}')
+	pr run -q "$f" --journal "$J"
+	assert_failure 1
+	[ "$(jq -r 'select(.job.name == "a") | .job.stdout == "a\u0000b\n"' "$J")" = true ]
+	jq -c 'select(.job.name == "a") | .job' "$J" > "$D/line"
+	grep -m1 '"job":{"name":"a"' "$J" | sed 's/^.*,"job"://; s/}$//' > "$D/raw"
+	pr run "$f" --resume "$J" -o jsonl
+	assert_failure 1
+	# the very bytes: the journal's record, then "resumed"
+	[ "$(grep '"name":"a"' <<<"$output")" = "$(sed 's/}$/,"resumed":true}/' "$D/raw")" ]
+	run jq -c 'select(.name == "a") | del(.resumed)' <<<"$output"
+	[ "$output" = "$(cat "$D/line")" ]
+	[ "$(jq -r '.stdout_bytes' "$D/line")" -eq 4 ]
+	pr journal "$J" -o jsonl
+	run jq -c 'select(.name == "a") | del(.resumed)' <<<"$output"
+	[ "$output" = "$(cat "$D/line")" ]
+	# the restored line the resume journaled too
+	[ "$(jq -r 'select(.job.name == "a") | .job.stdout == "a\u0000b\n"' "$J" | sort -u)" = true ]
+}
+
+@test "plan --resume on a journal with no header keys secret jobs' identities with a fresh key; an existing journal is made 0600 before a run appends" {
+	f=$(spec <<<'{"jobs": [{"name": "s", "run": ["true"], "env": {"PW": "hunter2"}, "secret_env": ["PW"]}, {"name": "p", "run": ["true"]}]}')
+	: > "$D/empty"
+	printf '{"journal":"piperun","format":' > "$D/torn"
+	for j in "$D/empty" "$D/torn"; do
+		pr plan "$f" --resume "$j"
+		assert_success
+		a=$(jqo '.resume.jobs | map(.identity) | join(" ")')
+		pr plan "$f" --resume "$j"
+		b=$(jqo '.resume.jobs | map(.identity) | join(" ")')
+		# s: keyed anew each time (never one fixed key); p: no secret, the same
+		[ "${a%% *}" != "${b%% *}" ]
+		[ "${a#* }" = "${b#* }" ]
+	done
+	# a journal with group or other permissions is made private
+	pr run -q "$f" --journal "$J"
+	assert_success
+	chmod 0644 "$J"
+	pr run -q "$f" --journal "$J"
+	assert_success
+	[ "$(stat -c %a "$J")" = 600 ]
+	chmod 0640 "$J"
+	pr run -q "$f" --resume "$J"
+	assert_success
+	[ "$(stat -c %a "$J")" = 600 ]
+}
+
+@test "identities of a long stdin.from chain are computed without recursion (plan --resume, a 1 MiB stack)" {
+	# j0 reads j1, which reads j2, ...: 8,000 deep (a recursive identity
+	# needed more than 1 MiB of stack for 5,000)
+	f=$(jq -n '8000 as $n | {jobs: [range(0; $n) | if . == $n - 1 then {name: "j\(.)", run: ["true"]}
+		else {name: "j\(.)", run: ["cat"], stdin: {from: "j\(. + 1)"}} end]}' | spec)
+	: > "$D/empty"
+	run --separate-stderr bash -c 'ulimit -s 1024; exec "$0" plan "$1" --resume "$2"' "$PIPERUN" "$f" "$D/empty"
+	assert_success
+	[ "$(jqo '.resume.run')" -eq 8000 ]
+	[ "$(jqo '[.resume.jobs[].identity] | unique | length')" -eq 8000 ]
+}
+
+@test "a line whose job name is not the job's is no record of it, whatever its identity (--resume, plan --resume, piperun journal)" {
+	f=$(printf '{"jobs": [%s, %s]}' "$(mjob a 'echo A')" "$(mjob b 'echo B')" | spec)
+	pr run -q "$f" --journal "$J"
+	assert_success
+	# a's line made to say another name, its identity kept
+	sed -i 's/"job":{"name":"a"/"job":{"name":"zzz"/' "$J"
+	[ "$(jq -r 'select(.job) | .job.name' "$J" | sort | tr '\n' ' ')" = "b zzz " ]
+	pr plan "$f" --resume "$J"
+	run jq -r '.resume.jobs[] | "\(.name) \(.action) \(.why)"' <<<"$output"
+	[ "${lines[0]}" = "a run no record" ]
+	[ "${lines[1]}" = "b restore last record: ok" ]
+	pr journal "$J"
+	[ "$(jqo '.journal.missing | join(" ")')" = a ]
+	[ "$(jqo '[.jobs[].name] | join(" ")')" = b ]
+	pr run "$f" --resume "$J"
+	assert_success
+	[ "$(runs a) $(runs b)" = "2 1" ]
+	[ "$(jqo '[.jobs[] | "\(.name):\(.resumed // false)"] | join(" ")')" = "a:false b:true" ]
+}
+
+@test "--resume: a restored stdin.from source whose text stdout holds a \\u0000 feeds its reader from its record, every byte" {
+	f=$(jq -n --arg d "$D" '{jobs: [
+		{name: "a", encoding: "utf-8", run: ["sh", "-c", "echo x >> $0; printf \"a\\000b\\n\"", "\($d)/m/a"]},
+		{name: "b", stdin: {from: "a"}, run: ["sh", "-c", "echo x >> $0; cat > \($d)/b.out; test -e \($d)/fix", "\($d)/m/b"]}]}' | spec)
+	pr run -q "$f" --journal "$J"
+	assert_failure 1
+	[ "$(jq -r 'select(.job.name == "a") | .job.stdout == "a\u0000b\n"' "$J")" = true ]
+	touch "$D/fix"
+	rm "$D/b.out"
+	pr plan "$f" --resume "$J"
+	[ "$(jqo '.resume.jobs[0].action')" = restore ]
+	pr run -q "$f" --resume "$J"
+	assert_success
+	[ "$(runs a) $(runs b)" = "1 2" ]
+	cmp "$D/b.out" <(printf 'a\000b\n')
 }
 
 # ------------------------------------------------------------ the fault test

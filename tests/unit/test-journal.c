@@ -131,10 +131,9 @@ static char *write_journal(const char *path, size_t *n, size_t *lines)
 	journal_id *ids = xcalloc(s->njobs, sizeof *ids);
 	journal_id plan;
 	journal_identities(s, key, ids, plan);
-	struct journal empty = { 0 };
 	struct journal_writer w;
 	char *why = NULL;
-	ok(journal_open(&w, path, &empty, &why) == 0, "the writer opens %s", path);
+	ok(journal_open(&w, path, true, &why) == 0, "the writer opens %s", path);
 	struct journal_head h = { .spec = s, .spec_path = "t.json", .spec_sha256 = sha,
 				  .ids = (const journal_id *)ids, .plan = plan,
 				  .started_at = "2026-01-01T00:00:00.000Z", .containment = "none" };
@@ -253,17 +252,31 @@ static void cut_before_append(const char *path, size_t n)
 	int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
 	write_full(fd, "{\"identity\":\"ab", 15);
 	close(fd);
+	chmod(path, 0644);
 	struct journal jr;
 	char *why = NULL;
-	ok(journal_read(path, &jr, &why) == 0, "a torn tail reads");
-	struct journal_writer w;
-	ok(journal_open(&w, path, &jr, &why) == 0, "and opens to append");
+	struct journal_writer w, w2;
+	ok(journal_open(&w, path, false, &why) == 0, "it opens to append");
+	ok(journal_read_open(&w, &jr, &why) == 0, "a torn tail reads");
+	/* a second writer (another run) while the first holds it */
+	ok(journal_open(&w2, path, false, &why) < 0 && why &&
+	   !strcmp(why + strlen(path), ": in use by another run"),
+	   "a second writer is refused: %s", why ? why : "(none)");
+	free(why);
+	why = NULL;
+	struct journal rd;
+	ok(journal_read(path, &rd, &why) == 0 && rd.nentries == jr.nentries,
+	   "a reader reads it while a writer holds it");
+	journal_free(&rd);
+	ok(journal_cut(&w, &jr, &why) == 0, "and cuts it");
 	journal_close(&w);
 	journal_free(&jr);
 	struct stat st;
 	stat(path, &st);
 	is_int(st.st_size, n, "the torn tail was cut before anything was appended");
-	ok((st.st_mode & 077) == 0, "the journal is private to its owner (0600)");
+	ok((st.st_mode & 077) == 0, "the journal is made private to its owner (0600)");
+	ok(journal_open(&w2, path, false, &why) == 0, "once closed, another writer opens it");
+	journal_close(&w2);
 }
 
 int main(void)
