@@ -97,9 +97,7 @@ static bool setting(int dirfd, const char *file, char *v, size_t n)
  * the fd: not by name), -1 where there are none to have. */
 static ssize_t xattr_names(int dirfd)
 {
-	char path[40];
-	snprintf(path, sizeof path, "/proc/self/fd/%d", dirfd);
-	return listxattr(path, NULL, 0);
+	return flistxattr(dirfd, NULL, 0);
 }
 
 static struct cg_made *made_now(int dirfd)
@@ -174,7 +172,7 @@ void contain_job_drop(struct contain *c, struct contain_job *cj, bool kill)
 	if (kill && dfd >= 0)
 		cg_kill(dfd);
 	if (dfd >= 0)
-		pathfd_close(dfd);
+		close(dfd);
 	cj->dirfd = -1;
 	cj->has_cg = false;
 	unlinkat(c->run_dirfd, cj->name, AT_REMOVEDIR);
@@ -222,7 +220,9 @@ int contain_job_prepare(struct contain *c, struct contain_job *cj, bool fresh)
 	snprintf(cj->name, sizeof cj->name, "job%lu", __atomic_add_fetch(&c->seq, 1, __ATOMIC_RELAXED));
 	if (mkdirat(c->run_dirfd, cj->name, 0755) < 0)
 		return -1;
-	cj->dirfd = pathfd_openat(c->run_dirfd, cj->name, O_DIRECTORY);
+	/* a plain directory fd, not O_PATH: flistxattr takes it (and poll
+	 * sees it: no pathfd count) */
+	cj->dirfd = openat(c->run_dirfd, cj->name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	cj->has_cg = cj->dirfd >= 0;
 	if (cj->dirfd < 0) {
 		int e = errno;
@@ -252,7 +252,7 @@ bool contain_spares_drop(struct contain *c)
 	pthread_mutex_lock(&c->mtx);
 	size_t n = c->nspare;
 	for (size_t i = 0; i < n; i++) {
-		pathfd_close(c->spare[i].dirfd);
+		close(c->spare[i].dirfd);
 		if (c->run_dirfd >= 0)
 			unlinkat(c->run_dirfd, c->spare[i].name, AT_REMOVEDIR);
 	}

@@ -94,7 +94,7 @@ struct contain_job {
 	bool shared;               /* its process group is piperun's own
 				      (PROC_GROUP_SHARED): set after
 				      contain_job_prepare */
-	int dirfd;                 /* the attempt's cgroup (O_PATH), -1 if none:
+	int dirfd;                 /* the attempt's cgroup directory, -1 if none:
 				      held from its making to its end, never
 				      opened again by name (a job can mount
 				      over its name) */
