@@ -3,6 +3,7 @@
 #include "config.h"
 #include "capture.h"
 #include "sha256.h"
+#include "codec.h"
 #include "util.h"
 
 #include <errno.h>
@@ -219,16 +220,11 @@ bool capture_truncated(const struct capture *c)
 
 void capture_hex(const struct capture *c, char out[65])
 {
-	static const char hex[] = "0123456789abcdef";
 	if (!c->has_digest) {
 		out[0] = 0;
 		return;
 	}
-	for (int i = 0; i < 32; i++) {
-		out[2 * i] = hex[c->digest[i] >> 4];
-		out[2 * i + 1] = hex[c->digest[i] & 15];
-	}
-	out[64] = 0;
+	hex_encode(c->digest, 32, out);
 }
 
 void capture_free(struct capture *c)

@@ -17,6 +17,8 @@
 int b64_decode(const char *in, size_t n, unsigned char **out, size_t *outlen);
 /* Encode n bytes into out (which holds 4*((n+2)/3) bytes); returns length. */
 size_t b64_encode(const unsigned char *in, size_t n, char *out);
+/* n bytes as lowercase hex into out (2n + 1 bytes, NUL-terminated). */
+void hex_encode(const unsigned char *in, size_t n, char *out);
 
 /* Streaming encoder: feed arbitrary chunks; output comes in whole groups. */
 struct b64_stream {

@@ -12,6 +12,7 @@
  * encoding, digest, after). */
 #include "config.h"
 #include "journal.h"
+#include "codec.h"
 #include "sha256.h"
 #include "util.h"
 
@@ -155,16 +156,6 @@ static void put_job(struct idhash *h, const struct job_spec *j, const char *src_
 		put_steps(h, j->steps);
 }
 
-static void to_hex(const unsigned char *d, size_t n, char *out)
-{
-	static const char hexd[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = hexd[d[i] >> 4];
-		out[2 * i + 1] = hexd[d[i] & 15];
-	}
-	out[2 * n] = 0;
-}
-
 /* key padded to a block and xored with pad (RFC 2104). */
 static void hmac_pad(const unsigned char *key, size_t keylen, unsigned char pad,
 		     unsigned char block[64])
@@ -228,7 +219,7 @@ static void identity(const struct spec *s, const unsigned char *key, journal_id 
 		hmac_finish(key, JOURNAL_KEY_BYTES, &h.s, d);
 	else
 		sha256_final(&h.s, d);
-	to_hex(d, 32, ids[i]);
+	hex_encode(d, 32, ids[i]);
 }
 
 /* The source job i reads (stdin.from, items.from), or SIZE_MAX. */
@@ -274,7 +265,7 @@ void journal_identities(const struct spec *s, const unsigned char key[JOURNAL_KE
 	}
 	unsigned char d[32];
 	sha256_final(&p, d);
-	to_hex(d, 32, plan);
+	hex_encode(d, 32, plan);
 	free(stack);
 	free(state);
 }

@@ -508,16 +508,6 @@ static int put_line(struct journal_writer *w)
 	return 0;
 }
 
-static void hex(const unsigned char *d, size_t n, char *out)
-{
-	static const char hexd[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = hexd[d[i] >> 4];
-		out[2 * i + 1] = hexd[d[i] & 15];
-	}
-	out[2 * n] = 0;
-}
-
 int journal_write_head(struct journal_writer *w, const struct journal_head *h,
 		       const unsigned char key[JOURNAL_KEY_BYTES])
 {
@@ -530,11 +520,11 @@ int journal_write_head(struct journal_writer *w, const struct journal_head *h,
 	jw_kint(&jw, "format", JOURNAL_FORMAT);
 	jw_kstr(&jw, "piperun", PACKAGE_VERSION);
 	jw_kstr(&jw, "spec", h->spec_path);
-	hex(h->spec_sha256, 32, x);
+	hex_encode(h->spec_sha256, 32, x);
 	jw_kstr(&jw, "spec_sha256", x);
 	jw_kstr(&jw, "plan_sha256", h->plan);
 	jw_kstr(&jw, "started_at", h->started_at);
-	hex(key, JOURNAL_KEY_BYTES, x);
+	hex_encode(key, JOURNAL_KEY_BYTES, x);
 	jw_kstr(&jw, "key", x);
 	jw_kbool(&jw, "resume", h->resume);
 	jw_key(&jw, "run");
