@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 void jw_init(struct jw *w, jw_sink_fn sink, void *ctx, bool pretty)
@@ -362,10 +363,43 @@ void jw_knum(struct jw *w, const char *k, double v) { jw_key(w, k); jw_num(w, v)
 void jw_kbool(struct jw *w, const char *k, bool v) { jw_key(w, k); jw_bool(w, v); }
 void jw_knull(struct jw *w, const char *k) { jw_key(w, k); jw_null(w); }
 
+/* An async sink's flush while its reader keeps up: what the pipe takes
+ * without waiting (RWF_NOWAIT), no thread.  0 when all went, 1 when the
+ * rest must wait (a full pipe, or a kernel without RWF_NOWAIT there),
+ * -1 on an error (err set). */
+static int flush_nowait(struct fd_sink *s)
+{
+	size_t off = 0;
+	while (off < s->len) {
+		struct iovec v = { s->buf + off, s->len - off };
+		ssize_t r = pwritev2(s->fd, &v, 1, -1, RWF_NOWAIT);
+		if (r > 0) {
+			off += (size_t)r;
+		} else if (r < 0 && errno == EINTR) {
+			continue;
+		} else if (r < 0 && errno != EAGAIN && errno != EOPNOTSUPP && errno != EINVAL) {
+			s->err = errno;
+			s->len = 0;
+			return -1;
+		} else {
+			break;
+		}
+	}
+	memmove(s->buf, s->buf + off, s->len - off);
+	s->len -= off;
+	return s->len ? 1 : 0;
+}
+
 int fd_sink_flush(struct fd_sink *s)
 {
-	if (s->async && !s->bg && !s->err && s->len)
-		s->bg = bgwrite_new(s->fd, FD_SINK_QUEUE_MAX); /* (NULL: as before) */
+	if (s->async && !s->bg && !s->err && s->len) {
+		int rc = flush_nowait(s);
+		if (rc <= 0)
+			return rc;
+		/* the reader is behind: a writer thread from now on (NULL:
+		 * this flush waits, as before) */
+		s->bg = bgwrite_new(s->fd, FD_SINK_QUEUE_MAX);
+	}
 	if (s->bg) {
 		if (!s->err && s->len && bgwrite_put(s->bg, s->buf, s->len) < 0)
 			s->err = bgwrite_error(s->bg);

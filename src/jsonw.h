@@ -73,9 +73,10 @@ void jw_knull(struct jw *w, const char *k);
 struct bgwrite;
 
 /* A buffered fd sink.  Errors are sticky in err (an errno value).  With
- * async, a flush hands the bytes to a writer thread (bgwrite.h, started
- * at the first flush), so that a reader that stops reading never stalls
- * the flusher; err then says a failed write at a later flush. */
+ * async, a flush writes what the fd takes without waiting; once the
+ * reader falls behind, a writer thread takes every flush (bgwrite.h),
+ * so that a reader that stops reading never stalls the flusher; err
+ * then says a failed write at a later flush. */
 struct fd_sink {
 	int fd;
 	int err;
