@@ -37,9 +37,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(e->name && e->status && e->record);
 		CHECK(e->record_len == strlen(e->record));
 		CHECK(spec_json_text_valid(e->record) && e->record[0] == '{');
-		const struct journal_entry *f = journal_find(&jr, e->identity);
-		CHECK(f && !strcmp(f->identity, e->identity));
-		f = journal_find_ok(&jr, e->identity);
+		const struct journal_entry *f = journal_find(&jr, e->identity, e->name);
+		CHECK(f && !strcmp(f->identity, e->identity) && !strcmp(f->name, e->name));
+		f = journal_find_ok(&jr, e->identity, e->name);
 		CHECK(!f || (!strcmp(f->identity, e->identity) && !strcmp(f->status, "ok")));
 		char *out = NULL;
 		size_t len = 99;
