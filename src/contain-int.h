@@ -18,8 +18,6 @@ bool cg_kill(int dirfd);
 /* cgroup.events: 0 with *populated and *frozen set, -1 if unreadable
  * (the cgroup is gone). */
 int cg_state(int dirfd, bool *populated, bool *frozen);
-/* The attempt's cgroup directory, -1 if it has none. */
-int contain_job_dir(struct contain *c, struct contain_job *cj);
 /* Remove the attempt's cgroup; with kill, KILL what is still in it
  * first (the removal then fails until they are gone: the run's end or
  * the guardian removes it). */

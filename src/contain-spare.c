@@ -166,15 +166,12 @@ static bool spare_room(struct contain *c)
 void contain_job_drop(struct contain *c, struct contain_job *cj, bool kill)
 {
 	contain_unslot(c, cj);
-	if (!cj->has_cg)
+	if (cj->dirfd < 0)
 		return;
-	int dfd = contain_job_dir(c, cj);
-	if (kill && dfd >= 0)
-		cg_kill(dfd);
-	if (dfd >= 0)
-		close(dfd);
+	if (kill)
+		cg_kill(cj->dirfd);
+	close(cj->dirfd);
 	cj->dirfd = -1;
-	cj->has_cg = false;
 	unlinkat(c->run_dirfd, cj->name, AT_REMOVEDIR);
 }
 
@@ -190,7 +187,6 @@ static bool take_spare(struct contain *c, struct contain_job *cj)
 		if (any) {
 			struct cg_spare *sp = &c->spare[--c->nspare];
 			cj->dirfd = sp->dirfd;
-			cj->has_cg = true;
 			memcpy(cj->name, sp->name, sizeof cj->name);
 		}
 		pthread_mutex_unlock(&c->mtx);
@@ -210,7 +206,6 @@ int contain_job_prepare(struct contain *c, struct contain_job *cj, bool fresh)
 {
 	cj->shared = false;
 	cj->dirfd = -1;
-	cj->has_cg = false;
 	cj->reused = cj->empty = cj->killed = false;
 	cj->slot = 0;
 	if (contain_mode_now(c) != CONTAIN_CGROUP)
@@ -223,7 +218,6 @@ int contain_job_prepare(struct contain *c, struct contain_job *cj, bool fresh)
 	/* a plain directory fd, not O_PATH: flistxattr takes it (and poll
 	 * sees it: no pathfd count) */
 	cj->dirfd = openat(c->run_dirfd, cj->name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	cj->has_cg = cj->dirfd >= 0;
 	if (cj->dirfd < 0) {
 		int e = errno;
 		unlinkat(c->run_dirfd, cj->name, AT_REMOVEDIR);
@@ -263,9 +257,8 @@ bool contain_spares_drop(struct contain *c)
 
 void contain_job_end(struct contain *c, struct contain_job *cj)
 {
-	if (contain_job_dir(c, cj) < 0) {
-		/* none, or not to be opened: removed if it can be */
-		contain_job_drop(c, cj, false);
+	if (cj->dirfd < 0) {
+		contain_unslot(c, cj);
 		return;
 	}
 	bool populated = true, frozen = true;
@@ -293,8 +286,7 @@ void contain_job_end(struct contain *c, struct contain_job *cj)
 	pthread_mutex_unlock(&c->mtx);
 	if (kept) {
 		cj->dirfd = -1;
-		cj->has_cg = false;
-	} else {
+		} else {
 		contain_job_drop(c, cj, false);
 	}
 }

@@ -948,15 +948,9 @@ void contain_job_started(struct contain *c, struct contain_job *cj, pid_t pgid)
 	pthread_mutex_unlock(&c->mtx);
 }
 
-int contain_job_dir(struct contain *c, struct contain_job *cj)
-{
-	(void)c;
-	return cj->dirfd;
-}
-
 bool contain_job_alive(struct contain *c, struct contain_job *cj, pid_t pgid)
 {
-	int dfd = contain_job_dir(c, cj);
+	int dfd = cj->dirfd;
 	if (cj->shared && dfd < 0)
 		return contain_own_group_alive(pgid);
 	if (dfd >= 0) {
@@ -985,7 +979,7 @@ bool contain_job_signal(struct contain *c, struct contain_job *cj, pid_t pgid, i
 	/* who is there, read before anything is sent: one that dies of the
 	 * signal at once is gone from cgroup.procs when it is read after */
 	size_t n = 0;
-	int dfd = contain_job_dir(c, cj);
+	int dfd = cj->dirfd;
 	pid_t *pids = dfd >= 0 ? cg_procs(dfd, &n) : NULL;
 	bool any;
 	if (!cj->shared) {
@@ -1010,10 +1004,10 @@ bool contain_job_signal(struct contain *c, struct contain_job *cj, pid_t pgid, i
 	return any;
 }
 
-void contain_job_escaped(struct contain *c, struct contain_job *cj, pid_t pgid,
-			 struct escaped **list, size_t *n, size_t *cap)
+void contain_job_escaped(struct contain_job *cj, pid_t pgid, struct escaped **list,
+			 size_t *n, size_t *cap)
 {
-	int dfd = contain_job_dir(c, cj);
+	int dfd = cj->dirfd;
 	if (dfd < 0)
 		return;
 	size_t np;
@@ -1062,7 +1056,7 @@ void contain_job_release(struct contain *c, struct contain_job *cj)
 	slot_free(c, cj->slot);
 	pthread_mutex_unlock(&c->mtx);
 	cj->slot = 0;
-	if (contain_job_dir(c, cj) >= 0 && c->run_path) {
+	if (cj->dirfd >= 0 && c->run_path) {
 		/* the cgroup piperun started in: the run's parent */
 		char *up = xstrdup(c->run_path);
 		char *slash = strrchr(up, '/');

@@ -98,7 +98,6 @@ struct contain_job {
 				      held from its making to its end, never
 				      opened again by name (a job can mount
 				      over its name) */
-	bool has_cg;               /* it has one */
 	char name[24];
 	bool reused;               /* dirfd came from the spares */
 	bool empty;                /* seen unpopulated, its group gone: it
@@ -165,7 +164,7 @@ bool contain_own_group_alive(pid_t pgid);
 bool contain_job_signal(struct contain *c, struct contain_job *cj, pid_t pgid, int sig);
 /* Processes in the attempt's cgroup that left its process group; appends
  * new ones to *list (pids already there are skipped). */
-void contain_job_escaped(struct contain *c, struct contain_job *cj, pid_t pgid, struct escaped **list,
+void contain_job_escaped(struct contain_job *cj, pid_t pgid, struct escaped **list,
 			 size_t *n, size_t *cap);
 /* The attempt is over: forget it.  Its cgroup goes back to the spares
  * only as it was made: seen unpopulated with its process group gone

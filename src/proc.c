@@ -92,7 +92,7 @@ static bool ladder_send(void *ctx, int sig, bool follow_up)
 	if (!follow_up && p->on_send)
 		p->on_send(p, sig);
 	if (p->group != PROC_GROUP_NONE && !follow_up && p->contain)
-		contain_job_escaped(p->contain, &p->cj, p->pgid, &p->escaped, &p->nescaped, &p->escaped_cap);
+		contain_job_escaped(&p->cj, p->pgid, &p->escaped, &p->nescaped, &p->escaped_cap);
 	any = proc_signal(p, sig);
 	if (any && !follow_up) {
 		xgrow(&p->term, &p->term_cap, p->nterm + 1, sizeof *p->term);

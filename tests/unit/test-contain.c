@@ -156,7 +156,7 @@ int main(void)
 
 	size_t escaped_n = 0, cap = 0;
 	struct escaped *list = NULL;
-	contain_job_escaped(&c, &cj, leader, &list, &escaped_n, &cap);
+	contain_job_escaped(&cj, leader, &list, &escaped_n, &cap);
 	is_int(escaped_n, 0, "no escaped list without a cgroup");
 	contain_job_end(&c, &cj);
 	is_int(cj.slot, 0, "out of the guardian's table");
