@@ -6,7 +6,9 @@
  * has a 64-hex identity, a session, a status and a record that is one
  * JSON object; reading back only what was read (what the writer keeps
  * before it appends) gives the same entries and ignores nothing; and
- * lookups by identity find entries of that identity. */
+ * lookups by identity find entries of that identity; a steps job's
+ * items (journal_sunk) come out one per index, in order, as many as
+ * there are distinct ones, in the "SEQ IH B64" form its host parses. */
 #include "config.h"
 #include "fuzz.h"
 #include "journal.h"
@@ -49,8 +51,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			CHECK(out == NULL && len == 0);
 		free(out);
 	}
+	for (size_t i = 0; i < jr.nsunk_lines; i++) {
+		struct buf b = { 0 };
+		const struct journal_sunk_line *l = &jr.sunk_lines[i];
+		size_t n = journal_sunk(&jr, l->identity, l->name, &b), lines = 0;
+		CHECK(n >= 1 && n <= jr.nsunk);
+		unsigned long long prev = 0;
+		for (char *p = b.p, *nl; p && (nl = strchr(p, '\n')); p = nl + 1, lines++) {
+			char *end;
+			unsigned long long seq = strtoull(p, &end, 10);
+			CHECK(end > p && *end == ' ' && strspn(end + 1, "0123456789abcdef") == 16 &&
+			      end[17] == ' ');
+			CHECK(!lines || seq > prev);
+			prev = seq;
+		}
+		CHECK(lines == n);
+		buf_free(&b);
+	}
 	CHECK(journal_parse(text, (size_t)jr.valid, &again, &why) == 0);
 	CHECK(again.nentries == jr.nentries && again.nsessions == jr.nsessions);
+	CHECK(again.nsunk == jr.nsunk && again.nsunk_lines == jr.nsunk_lines);
 	CHECK(again.ignored == 0 && again.valid == jr.valid);
 	for (size_t i = 0; i < jr.nentries; i++)
 		CHECK(!strcmp(again.entries[i].record, jr.entries[i].record));

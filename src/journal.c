@@ -96,8 +96,8 @@ static int read_head(struct journal *jr, const struct cJSON *v, char **why)
 	const struct cJSON *fmt = jv_get(v, "format");
 	if (!jv_is_number(fmt))
 		return 0;
-	if (jv_num(fmt) != JOURNAL_FORMAT) {
-		*why = xasprintf("journal format %g; this piperun reads format %d",
+	if (jv_num(fmt) != 1 && jv_num(fmt) != JOURNAL_FORMAT) {
+		*why = xasprintf("journal format %g; this piperun reads formats 1 to %d",
 				 jv_num(fmt), JOURNAL_FORMAT);
 		return -1;
 	}
@@ -193,6 +193,8 @@ static int read_line(struct journal *jr, const char *text, size_t n, size_t *cap
 		if (jv_get(v, "journal"))
 			rc = !strcmp(jv_str(jv_get(v, "journal")) ? jv_str(jv_get(v, "journal")) : "",
 				     "piperun") ? read_head(jr, v, why) : 0;
+		else if (jv_get(v, "sunk"))
+			rc = journal_read_items(jr, v);
 		else
 			rc = read_entry(jr, v, text, n, cap);
 	}
@@ -313,6 +315,7 @@ void journal_free(struct journal *jr)
 	free(jr->sessions);
 	free(jr->entries);
 	free(jr->by_id);
+	journal_items_free(jr);
 	memset(jr, 0, sizeof *jr);
 }
 
@@ -474,7 +477,7 @@ int journal_cut(struct journal_writer *w, const struct journal *jr, char **why)
 
 /* The line in w->line, with one write(2); on failure the file is cut
  * back to its last whole line and the journal stops. */
-static int put_line(struct journal_writer *w)
+int journal_put_line(struct journal_writer *w)
 {
 	if (w->fd < 0 || w->err) {
 		w->line.len = 0;
@@ -547,7 +550,7 @@ int journal_write_head(struct journal_writer *w, const struct journal_head *h,
 	}
 	jw_arr_end(&jw);
 	jw_obj_end(&jw);
-	return put_line(w);
+	return journal_put_line(w);
 }
 
 int journal_write_job(struct journal_writer *w, const struct job *j, const char *id)
@@ -561,7 +564,7 @@ int journal_write_job(struct journal_writer *w, const struct job *j, const char 
 	jw_key(&jw, "job");   /* JOB_KEY: the record is the rest of the line */
 	report_job(&jw, j);
 	jw_obj_end(&jw);
-	return put_line(w);
+	return journal_put_line(w);
 }
 
 /* The syncer: fdatasync whenever asked, off the run's loop, so that a

@@ -8,11 +8,14 @@
  * A journal is one or more sessions, each a header line then a line per
  * job attempt that ended (a retried job: one per attempt, the last its
  * end):
- *   {"journal":"piperun","format":1,"piperun":VER,"spec":PATH,
+ *   {"journal":"piperun","format":2,"piperun":VER,"spec":PATH,
  *    "spec_sha256":HEX,"plan_sha256":HEX,"started_at":ISO,"key":HEX,
  *    "resume":BOOL,"run":{"name","mode","max_parallel","containment"},
  *    "jobs":[{"name":NAME,"identity":HEX},...]}
  *   {"identity":HEX,"index":I,"job":{the job's record, as in results}}
+ * and, from format 2 on, a line per batch of items a steps job sank
+ * (journal-items.c):
+ *   {"identity":HEX,"index":I,"name":NAME,"sunk":[[SEQ,"IH","B64"],...]}
  * Every session of one file shares the first session's key. */
 #ifndef PIPERUN_JOURNAL_H
 #define PIPERUN_JOURNAL_H
@@ -20,12 +23,15 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "job.h"
 #include "spec.h"
 
-#define JOURNAL_FORMAT 1
+struct cJSON;
+
+#define JOURNAL_FORMAT 2    /* reads 1 too (no item lines) */
 #define JOURNAL_KEY_BYTES 32
 /* how long a line written may stay only in the page cache before a sync
  * is asked: a power loss can cost the lines of the jobs that ended in the
@@ -79,8 +85,23 @@ struct journal_session {
 	size_t first, nentries; /* its entries */
 };
 
+/* An item a steps job sank: its index, its input's hash, its output. */
+struct journal_item {
+	uint64_t seq, ih;
+	char *b64;
+	size_t line;           /* its journal_sunk_line */
+};
+struct journal_sunk_line {
+	journal_id identity;
+	char *name;
+};
+
 struct journal {
 	unsigned char key[JOURNAL_KEY_BYTES];
+	struct journal_item *sunk;       /* file order */
+	size_t nsunk, sunk_cap;
+	struct journal_sunk_line *sunk_lines;
+	size_t nsunk_lines, sunk_lines_cap;
 	struct journal_session *sessions;
 	size_t nsessions;
 	struct journal_entry *entries;   /* file order */
@@ -128,6 +149,16 @@ const char *journal_why_run(const struct journal *jr, const char *name, const ch
  * needs.  Returns how many are restored. */
 size_t journal_restorable(const struct spec *s, const struct journal *jr, const journal_id *ids,
 			  const struct journal_entry **ok, bool *feeds);
+/* The items the steps job (name, id) sank, in every session: "SEQ IH
+ * B64" lines by SEQ (the latest line's where one was sunk twice),
+ * appended to out, as its host takes them on resume (steps.h).  Returns
+ * how many. */
+size_t journal_sunk(const struct journal *jr, const char *id, const char *name, struct buf *out);
+/* journal.c's reader: an items line (v, parsed), 1, or 0 when it is not
+ * one; journal_free's part. */
+int journal_read_items(struct journal *jr, const struct cJSON *v);
+void journal_items_free(struct journal *jr);
+
 /* The stdout bytes an entry's record holds, when it holds them whole
  * (captured, not truncated, not lossy, decoded to stdout_bytes bytes):
  * 0 and *out (malloc'd, *len bytes), else -1. */
@@ -185,6 +216,12 @@ void journal_new_key(unsigned char key[JOURNAL_KEY_BYTES]);
 int journal_write_head(struct journal_writer *w, const struct journal_head *h,
 		       const unsigned char key[JOURNAL_KEY_BYTES]);
 int journal_write_job(struct journal_writer *w, const struct job *j, const char *id);
+/* A batch of items the steps job j sank: its host's "S SEQ IH B64" lines
+ * (steps.h), one journal line. */
+int journal_write_items(struct journal_writer *w, const struct job *j, const char *id,
+			const char *lines, size_t n);
+/* w->line, with its newline, in one write (the writers' common end). */
+int journal_put_line(struct journal_writer *w);
 /* A sync when the oldest line not yet synced is JOURNAL_SYNC_MS old:
  * asked of the syncer thread (which runs fdatasync while the caller
  * goes on; it syncs itself when no thread can be had), or, force, done

@@ -43,7 +43,7 @@ EOF
 	assert_failure 1
 	[ "$(wc -l < "$J")" -eq 9 ]
 	run jq -r 'select(.journal) | [.journal, .format, .spec, (.jobs | length), (.key | length)] | @tsv' "$J"
-	[ "$output" = "piperun	1	$f	8	64" ]
+	[ "$output" = "piperun	2	$f	8	64" ]
 	# each job line's record is the results document's record
 	diff <(jq -S -c 'select(.job) | .job' "$J" | sort) <(jq -S -c '.jobs[]' "$D/r.json" | sort)
 	# identities: 64 hex digits, one per job, as in the header
@@ -361,7 +361,7 @@ EOF
 	printf '{"journal":"piperun","format":99,"key":"00"}\n' > "$D/v99"
 	pr run -q "$f" --resume "$D/v99"
 	[ "$status" -eq 2 ]
-	[ "$stderr" = "piperun: --resume $D/v99: journal format 99; this piperun reads format 1" ]
+	[ "$stderr" = "piperun: --resume $D/v99: journal format 99; this piperun reads formats 1 to 2" ]
 	pr journal "$D/v99"
 	[ "$status" -eq 2 ]
 	: > "$D/empty"

@@ -3,8 +3,8 @@
  * changes an identity and what does not, a journal written by the
  * writer read back, cut at every byte offset (a torn last line reads
  * back without error and without a record made up), a damaged tail,
- * files that are no journal, another format, and the writer cutting a
- * torn tail before it appends. */
+ * files that are no journal, another format, the writer cutting a torn
+ * tail before it appends, and the items lines of steps jobs. */
 #include "config.h"
 #include "journal.h"
 #include "tap.h"
@@ -240,9 +240,9 @@ static void damaged(const char *text, size_t n)
 	ok(journal_parse("{\"journ", 7, &jr, &why) == 0 && jr.nsessions == 0,
 	   "a torn first header: an empty journal");
 	journal_free(&jr);
-	const char *v2 = "{\"journal\":\"piperun\",\"format\":2,\"key\":\"x\"}\n";
-	rc = journal_parse(v2, strlen(v2), &jr, &why);
-	ok(rc < 0 && strstr(why, "format 2"), "another format is refused: %s", why);
+	const char *v3 = "{\"journal\":\"piperun\",\"format\":3,\"key\":\"x\"}\n";
+	rc = journal_parse(v3, strlen(v3), &jr, &why);
+	ok(rc < 0 && strstr(why, "format 3"), "another format is refused: %s", why);
 	free(why);
 }
 
@@ -279,6 +279,89 @@ static void cut_before_append(const char *path, size_t n)
 	journal_close(&w2);
 }
 
+/* Items a steps job sank (journal-items.c): written from the host's "S"
+ * lines, read back for --resume (the latest line's output where an item
+ * was sunk twice, a line of another name not the job's), a torn items
+ * line never read in part, a damaged one ending the journal. */
+static void sunk_items(const char *path)
+{
+	struct spec *s = load("{\"jobs\":[{\"name\":\"a\",\"items\":{\"count\":9},"
+			      "\"steps\":[{\"run\":[\"echo\",\"{}\"]}]}]}");
+	unsigned char key[JOURNAL_KEY_BYTES], sha[32] = { 0 };
+	journal_new_key(key);
+	journal_id ids[1], plan;
+	journal_identities(s, key, ids, plan);
+	struct journal_writer w;
+	char *why = NULL;
+	unlink(path);
+	ok(journal_open(&w, path, true, &why) == 0, "items: the writer opens");
+	struct journal_head h = { .spec = s, .spec_path = "t.json", .spec_sha256 = sha,
+				  .ids = (const journal_id *)ids, .plan = plan,
+				  .started_at = "2026-01-01T00:00:00.000Z", .containment = "none" };
+	journal_write_head(&w, &h, key);
+	struct job j;
+	job_init(&j, &s->jobs[0], 0, NULL);
+	const char *l1 = "S 0 00000000000000aa b25l\nS 2 00000000000000bb dHdv\n";
+	const char *l2 = "P progress is no item\nS 2 00000000000000bb VFdP\nS x 00 bad\nS 5 00000000000000cc \n";
+	ok(journal_write_items(&w, &j, ids[0], l1, strlen(l1)) == 0, "items: a batch is written");
+	ok(journal_write_items(&w, &j, ids[0], l2, strlen(l2)) == 0, "items: another, lines not items skipped");
+	size_t before = (size_t)w.size;
+	ok(journal_write_items(&w, &j, ids[0], "S y\n", 4) == 0 && (size_t)w.size == before,
+	   "items: a batch of no item writes no line");
+	ok(journal_close(&w) == 0, "items: the writer closes");
+	job_free(&j);
+	size_t n;
+	char *text = slurp(path, &n);
+	struct journal jr;
+	ok(journal_parse(text, n, &jr, &why) == 0 && jr.nsunk == 4 && !jr.damaged_line,
+	   "items: read back, 4 items in 2 lines");
+	struct buf out = { 0 };
+	is_int(journal_sunk(&jr, ids[0], "a", &out), 3, "items: 3 distinct items sunk");
+	is_str(out.p, "0 00000000000000aa b25l\n2 00000000000000bb VFdP\n5 00000000000000cc \n",
+	       "items: by index, the latest line's output where one was sunk twice");
+	out.len = 0;
+	is_int(journal_sunk(&jr, ids[0], "b", &out), 0, "items: another name's are not the job's");
+	buf_free(&out);
+	journal_free(&jr);
+	/* the last (items) line cut at each of its offsets: its items never
+	 * read in part */
+	const char *last = text + n - 1;
+	while (last > text && last[-1] != '\n')
+		last--;
+	size_t from = (size_t)(last - text), fine = 0;
+	for (size_t cut = from; cut < n; cut++)
+		if (journal_parse(text, cut, &jr, &why) == 0 && jr.nsunk == 2 && !jr.damaged_line)
+			fine++, journal_free(&jr);
+		else
+			free(why), journal_free(&jr);
+	is_int(fine, n - from, "items: the last line torn at each of its %zu offsets: none of it read",
+	       n - from);
+	/* damaged items lines end the journal, none of their items read */
+	static const char *const bad[] = {
+		"\"sunk\":[[1,\"00aa\",\"b25l\"]]}",            /* a short hash */
+		"\"sunk\":[[-1,\"00000000000000aa\",\"b25l\"]]}", /* a negative index */
+		"\"sunk\":[[1.5,\"00000000000000aa\",\"b25l\"]]}",
+		"\"sunk\":[[1,\"00000000000000aa\",\"b2*l\"]]}",  /* not base64 */
+		"\"sunk\":[[1,\"00000000000000aa\"]]}",
+		"\"sunk\":[]}",
+		"\"sunk\":[[1,\"00000000000000aa\",\"b25l\"]],\"x\":1}",
+	};
+	size_t refused = 0;
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		struct buf b = { 0 };
+		buf_add(&b, text, from);
+		buf_printf(&b, "{\"identity\":\"%s\",\"index\":0,\"name\":\"a\",%s\n", ids[0], bad[i]);
+		if (journal_parse(b.p, b.len, &jr, &why) == 0 && jr.nsunk == 2 && jr.damaged_line)
+			refused++;
+		journal_free(&jr);
+		buf_free(&b);
+	}
+	is_int(refused, sizeof bad / sizeof *bad, "items: damaged items lines are not read");
+	free(text);
+	spec_free(s);
+	unlink(path);
+}
+
 int main(void)
 {
 	hmac_vectors();
@@ -291,6 +374,7 @@ int main(void)
 	torn(text, n, lines);
 	damaged(text, n);
 	cut_before_append(path, n);
+	sunk_items(path);
 	free(text);
 	unlink(path);
 	rmdir(tmpdir);
