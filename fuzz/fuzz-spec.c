@@ -51,7 +51,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(r);
 		if (j->kind != KIND_STEPS)
 			continue;
-		char *d = steps_describe(j, s->mode == MODE_THREAD ? MODE_THREAD : MODE_ASYNC);
+		char *d = steps_describe(j, s->mode == MODE_THREAD ? MODE_THREAD : MODE_ASYNC,
+					 i % 2, i % 3 == 0);
 		char *why = NULL;
 		struct steps_spec *st = steps_desc_parse(d, strlen(d), &why);
 		if (!st) {

@@ -52,10 +52,16 @@ static void plan_resume(struct jw *w, const struct spec *s, const char *path,
 			why = "feeds a job that runs again (its output is not in the journal whole)";
 		jw_obj(w, true);
 		jw_kstr(w, "name", name);
-		free(name);
 		jw_kstr(w, "action", ok[i] ? "restore" : "run");
 		jw_kstr(w, "why", ok[i] ? "last record: ok" : why);
 		jw_kstr(w, "identity", ids[i]);
+		if (!ok[i] && s->jobs[i].kind == KIND_STEPS) {
+			/* items it sank before: not sent again */
+			struct buf sunk = { 0 };
+			jw_kint(w, "items_sunk_before", (int64_t)journal_sunk(jr, ids[i], name, &sunk));
+			buf_free(&sunk);
+		}
+		free(name);
 		jw_obj_end(w);
 	}
 	jw_arr_end(w);

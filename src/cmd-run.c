@@ -60,6 +60,8 @@ struct run_cli {
 	unsigned char key[JOURNAL_KEY_BYTES];
 	unsigned char spec_sha[32];
 	struct job_restored **restored;  /* --resume: per job, or NULL */
+	struct buf *sunk_before;         /* --resume: per job, a steps job's
+					    items sunk before (journal_sunk) */
 };
 #define RUN_FLUSH_MS 10.0
 
@@ -165,6 +167,13 @@ static void on_attempt(const struct job *j, void *ctx)
 	struct run_cli *c = ctx;
 	if (c->journal)
 		journal_write_job(c->journal, j, c->ids[j->index]);
+}
+
+/* A steps job sank items: journaled at once, as job lines are. */
+static void on_items(const struct job *j, const char *lines, size_t n, void *ctx)
+{
+	struct run_cli *c = ctx;
+	journal_write_items(c->journal, j, c->ids[j->index], lines, n);
 }
 
 /* The loop goes idle: the records that waited go into the sinks, which
@@ -476,6 +485,14 @@ static void journal_restore_set(struct run_cli *c, const struct spec *s, const s
 		r->has_out = feeds[i] && journal_entry_stdout(ok[i], &r->out, &r->out_len) == 0;
 		c->restored[i] = r;
 	}
+	/* a steps job that runs again: what it sank is not sent again */
+	c->sunk_before = xcalloc(s->njobs ? s->njobs : 1, sizeof *c->sunk_before);
+	for (size_t i = 0; i < s->njobs; i++)
+		if (!ok[i] && s->jobs[i].kind == KIND_STEPS) {
+			char *name = spec_redact(&s->jobs[i], s->jobs[i].name);
+			journal_sunk(jr, c->ids[i], name, &c->sunk_before[i]);
+			free(name);
+		}
 	free(feeds);
 	free(ok);
 }
@@ -545,6 +562,10 @@ static int journal_finish(struct run_cli *c, const struct spec *s, int rc)
 			free(c->restored[i]);
 		}
 	free(c->restored);
+	for (size_t i = 0; c->sunk_before && i < s->njobs; i++)
+		buf_free(&c->sunk_before[i]);
+	free(c->sunk_before);
+	c->sunk_before = NULL;
 	free(c->ids);
 	return rc;
 }
@@ -581,6 +602,8 @@ static int run_jobs(struct run_cli *cli, struct spec *s, const struct run_opts *
 		/* watched, so that a reader gone stops the run at once */
 		.out_fd = results_stdout || copies_to_stdout(s, tag) ? 1 : -1,
 		.restored = cli->restored,
+		.on_items = cli->journal ? on_items : NULL,
+		.sunk_before = cli->sunk_before,
 		.ctx = cli,
 	};
 	return runner_run(s, &cfg, res, why);

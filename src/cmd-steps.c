@@ -5,7 +5,9 @@
  *   fd 0  the items (unless they are a count)
  *   fd 1  the final items, one per line
  *   fd 2  the job's stderr (steps' children write there too)
- *   fd 3  the description (spec.h steps_describe), read to its end
+ *   fd 3  the description (spec.h steps_describe), one line, read to its
+ *         end: with "resume" in it, the items sunk in an earlier session
+ *         follow it (steps.h)
  *   fd 4  progress lines and the final counts, for the runner */
 #include "config.h"
 #include "cmd.h"
@@ -44,15 +46,19 @@ static int steps_host_main(int argc, char **argv)
 	}
 	close(3);
 	char *why = NULL;
-	struct steps_spec *s = steps_desc_parse(b.p ? b.p : "", b.len, &why);
-	buf_free(&b);
+	char *nl = b.p ? memchr(b.p, '\n', b.len) : NULL;
+	size_t dlen = nl ? (size_t)(nl - b.p) : b.len;
+	struct steps_spec *s = steps_desc_parse(b.p ? b.p : "", dlen, &why);
 	if (!s) {
+		buf_free(&b);
 		fprintf(stderr, "%s\n", why);
 		free(why);
 		return EXIT_USAGE;
 	}
 	why = NULL;
-	int rc = steps_run(s, 0, 1, 4, &why);
+	int rc = steps_run(s, 0, 1, 4, nl && s->resume ? nl + 1 : NULL,
+			   nl && s->resume ? b.len - dlen - 1 : 0, &why);
+	buf_free(&b);
 	if (rc > 128)
 		/* stopped by a signal: die of it, as the runner expects of a
 		 * job it signalled (nothing more to say) */

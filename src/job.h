@@ -97,6 +97,10 @@ struct job_ops {
 	 * that a not-yet-reaped job process may have hidden from the last
 	 * SIGCHLD (waitid's peek shows one zombie at a time). */
 	void (*reap_orphans)(struct job *j);
+	/* A steps job sank items: its host's "S" lines (steps.h), whole,
+	 * for the journal.  NULL: nobody journals them (env.journal_items
+	 * is false and the host does not send them). */
+	void (*items_sunk)(struct job *j, const char *lines, size_t n);
 	void *ctx;
 };
 
@@ -135,6 +139,8 @@ struct job_env {
 	bool tag, timestamps;        /* --tag, --timestamps: live lines prefixed */
 	bool live_out_to_stderr;     /* the results use stdout: live stdout
 					goes to stderr (CONTRACT §8.1) */
+	bool journal_items;          /* steps jobs report the items they sink
+					(ops->items_sunk) */
 	bool stopping;               /* fail-fast, run timeout or interrupt (each
 					thread-mode worker has its own copy) */
 };
@@ -195,6 +201,8 @@ struct job {
 	char *steps_info;            /* the final counts: a JSON object */
 	char *steps_error;           /* its "E" line: the job's error */
 	char steps_progress[200];    /* its last "P" line (job_steps_progress) */
+	const struct buf *sunk_before; /* --resume: its items sunk in an earlier
+					  session (steps.h, fd 5), or NULL */
 
 	/* result of the last attempt */
 	enum job_status status;

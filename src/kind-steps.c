@@ -358,7 +358,8 @@ static void parse_steps(struct ctx *c, const struct cJSON *job, const struct cJS
 
 /* The host's description: the steps as the user wrote them, programs
  * resolved, the job's signal rules and the mode settled. */
-char *steps_describe(const struct job_spec *j, enum run_mode mode)
+char *steps_describe(const struct job_spec *j, enum run_mode mode, bool journal_items,
+		     bool resume)
 {
 	const struct steps_spec *s = j->steps;
 	struct buf b = { 0 };
@@ -381,6 +382,10 @@ char *steps_describe(const struct job_spec *j, enum run_mode mode)
 	jw_kstr(&w, "mode", mode == MODE_THREAD ? "thread" : "async");
 	jw_kint(&w, "signal", j->signal);
 	jw_knum(&w, "kill_after", j->kill_after);
+	if (journal_items)
+		jw_kbool(&w, "journal_items", true);
+	if (resume)
+		jw_kbool(&w, "resume", true);
 	jw_key(&w, "steps");
 	jw_arr(&w, false);
 	for (size_t i = 0; i < s->nsteps; i++) {
@@ -429,7 +434,8 @@ struct steps_spec *steps_desc_parse(const char *text, size_t len, char **why)
 	if (root && jv_is_object(root)) {
 		static const char *const keys[] = { "items", "queue", "ordered", "on_error",
 						    "item_timeout", "mode", "signal",
-						    "kill_after", "steps", NULL };
+						    "kill_after", "journal_items", "resume",
+						    "steps", NULL };
 		spec_check_keys(&c, root, "", keys, "not a description field");
 		parse_steps(&c, root, jv_get(root, "steps"), "", &j, true);
 		const struct cJSON *e;
@@ -445,6 +451,10 @@ struct steps_spec *steps_desc_parse(const char *text, size_t len, char **why)
 			spec_get_signal(&c, e, "signal", &j.steps->signal);
 		if ((e = jv_get(root, "kill_after")))
 			spec_get_duration(&c, e, "kill_after", &j.steps->kill_after);
+		if ((e = jv_get(root, "journal_items")))
+			spec_get_bool(&c, e, "journal_items", &j.steps->journal_items);
+		if ((e = jv_get(root, "resume")))
+			spec_get_bool(&c, e, "resume", &j.steps->resume);
 	}
 	jv_free(root);
 	free(j.in.data);
@@ -563,10 +573,20 @@ void job_steps_progress_clear(struct job *j)
 
 static void steps_info(struct job *j)
 {
-	size_t off = 0;
+	size_t off = 0, s_from = 0, s_to = 0;
 	char *nl;
 	while ((nl = memchr(j->resbuf.p + off, '\n', j->resbuf.len - off))) {
 		char *line = j->resbuf.p + off;
+		if (!strncmp(line, "S ", 2) && j->env->ops->items_sunk) {
+			/* items sunk, for the journal: a run of them at once */
+			if (s_to != off) {
+				if (s_to > s_from)
+					j->env->ops->items_sunk(j, j->resbuf.p + s_from, s_to - s_from);
+				s_from = off;
+			}
+			off = s_to = (size_t)(nl - j->resbuf.p) + 1;
+			continue;
+		}
 		*nl = 0;
 		if (!strncmp(line, "P ", 2)) {
 			pthread_mutex_lock(&steps_progress_mu);
@@ -581,6 +601,8 @@ static void steps_info(struct job *j)
 		}
 		off = (size_t)(nl - j->resbuf.p) + 1;
 	}
+	if (s_to > s_from)
+		j->env->ops->items_sunk(j, j->resbuf.p + s_from, s_to - s_from);
 	memmove(j->resbuf.p, j->resbuf.p + off, j->resbuf.len - off);
 	j->resbuf.len -= off;
 }
@@ -605,14 +627,26 @@ static void steps_outcome(struct job *j)
 	}
 }
 
-/* A steps host's fds beyond 0-2 (cmd-steps.c): 3 its description, 4 the
- * write end of its info pipe (read into resbuf). */
+/* A steps host's fds beyond 0-2 (cmd-steps.c): 3 its description (one
+ * line; with --resume the items it sank in an earlier session follow
+ * it), 4 the write end of its info pipe (read into resbuf). */
 static int steps_stdio(struct job *j, struct proc_stdio *io, int *stage_slot, int *desc)
 {
 	(void)stage_slot;
-	char *text = steps_describe(j->spec, j->env->spec->mode);
-	*desc = memfd_from("piperun-steps", text, strlen(text));
+	struct buf b = { 0 };
+	/* a job with secrets is journaled whole: its items' outputs could
+	 * hold them */
+	bool journal_items = j->env->ops->items_sunk && !j->spec->nsecret;
+	char *text = steps_describe(j->spec, j->env->spec->mode, journal_items,
+				    j->sunk_before != NULL);
+	buf_addstr(&b, text);
 	free(text);
+	if (j->sunk_before) {
+		buf_addch(&b, '\n');
+		buf_add(&b, j->sunk_before->p, j->sunk_before->len);
+	}
+	*desc = memfd_from("piperun-steps", b.p, b.len);
+	buf_free(&b);
 	io[3] = (struct proc_stdio){ PROC_STDIO_FD, *desc };
 	io[4] = JOB_PIPE_TO_RUNNER;
 	return *desc < 0 ? -1 : 5;

@@ -323,6 +323,12 @@ static void on_ready(struct job *j)
 	ready_push(r, j->index);
 }
 
+static void on_items_sunk(struct job *j, const char *lines, size_t n)
+{
+	struct runner *r = j->env->ops->ctx;
+	r->cfg->on_items(j, lines, n, r->cfg->ctx);
+}
+
 static const char *stop_why(struct runner *r)
 {
 	switch (r->stop) {
@@ -584,6 +590,14 @@ static void worker_ended(struct job *j)
 	 * again there */
 }
 
+static void worker_items_sunk(struct job *j, const char *lines, size_t n)
+{
+	struct worker *w = j->env->ops->ctx;
+	lock(w->r);
+	w->r->cfg->on_items(j, lines, n, w->r->cfg->ctx);
+	unlock(w->r);
+}
+
 static void worker_ready(struct job *j)
 {
 	job_retry_due(j);
@@ -751,6 +765,7 @@ static int workers_start(struct runner *r, size_t n)
 		w->ops.ended = worker_ended;
 		w->ops.ready = worker_ready;
 		w->ops.reap_orphans = worker_reap;
+		w->ops.items_sunk = r->ops.items_sunk ? worker_items_sunk : NULL;
 		w->ops.ctx = w;
 		w->env.ops = &w->ops;
 		w->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -897,6 +912,8 @@ static void env_setup(struct runner *r)
 	r->ops.ended = on_ended;
 	r->ops.ready = on_ready;
 	r->ops.reap_orphans = reap_orphans;
+	r->ops.items_sunk = cfg->on_items ? on_items_sunk : NULL;
+	r->env.journal_items = cfg->on_items != NULL;
 	r->ops.ctx = r;
 	r->env.ops = &r->ops;
 	r->env.run_t0 = now_ms(); /* before the workers copy env */
@@ -975,9 +992,12 @@ static void jobs_setup(struct runner *r)
 			job_add_dependent(&r->jobs[js->deps[k]], i);
 	}
 	const struct run_config *cfg = r->cfg;
-	for (size_t i = 0; i < r->n; i++)
+	for (size_t i = 0; i < r->n; i++) {
 		if (!r->jobs[i].deps_left && !(cfg->restored && cfg->restored[i]))
 			ready_push(r, i);
+		if (cfg->sunk_before && cfg->sunk_before[i].len)
+			r->jobs[i].sunk_before = &cfg->sunk_before[i];
+	}
 	/* restored jobs are done before anything starts: their dependents
 	 * that wait for nothing else become ready (pushed once: by finished,
 	 * never by the loop above).  All are DONE before the first finished:

@@ -62,6 +62,14 @@ struct run_config {
 	 * records), their on_done first, before anything starts.  NULL:
 	 * none */
 	struct job_restored **restored;
+	/* --journal: the items a steps job sinks ("S SEQ IH B64" lines,
+	 * steps.h), whole lines, as they come: in the runner's thread, or
+	 * in thread mode in a worker's under the run's lock.  NULL: steps
+	 * jobs do not report them. */
+	void (*on_items)(const struct job *j, const char *lines, size_t n, void *ctx);
+	/* --resume: sunk_before[i], job i's items sunk in an earlier session
+	 * ("SEQ IH B64" lines by SEQ), empty when none.  NULL: none. */
+	const struct buf *sunk_before;
 	void *ctx;
 };
 

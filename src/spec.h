@@ -97,6 +97,10 @@ struct steps_spec {
 	double kill_after;
 	struct step_spec *steps;
 	size_t nsteps;
+	/* host only (the description): report each item sunk ("S" lines,
+	 * for the journal); items sunk in an earlier session come on fd 5
+	 * (steps.h) */
+	bool journal_items, resume;
 };
 
 /* One program to run: a run/shell job has one, a pipeline one per stage. */
@@ -255,8 +259,11 @@ int spec_json_splice_members(struct jw *w, const char *text, size_t len, const c
 bool spec_json_text_valid(const char *text);
 
 /* A steps job's description for its host (`piperun __steps`), as JSON
- * text; mode is the run's mode unless the job names its own. */
-char *steps_describe(const struct job_spec *j, enum run_mode mode);
+ * text; mode is the run's mode unless the job names its own;
+ * journal_items: the host reports the items it sinks; resume: it reads
+ * those of an earlier session on fd 5 (steps.h). */
+char *steps_describe(const struct job_spec *j, enum run_mode mode, bool journal_items,
+		     bool resume);
 /* Read a description back (the host).  Returns NULL with *why. */
 struct steps_spec *steps_desc_parse(const char *text, size_t len, char **why);
 void steps_spec_free(struct steps_spec *s);

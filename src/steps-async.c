@@ -127,6 +127,12 @@ static bool async_source(struct engine *e)
 			moved = true;
 			continue;
 		}
+		if (r == 3) {
+			/* sunk before: straight to the sink (this thread's) */
+			sink_take(e, &it, 1);
+			moved = true;
+			continue;
+		}
 		if (r > 0) {
 			bool aborted;
 			if (!workq_push(&e->q[0], &it, 1, false, &aborted))

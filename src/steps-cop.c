@@ -165,7 +165,7 @@ static void cop_answer(struct worker *w, const char *line, size_t len)
 	if (memchr(line, 0, len)) {
 		fail_item(w, &it, 0, 0, xstrdup("its answer holds a NUL byte (an item is a line of text)"));
 	} else {
-		struct item res = { xstrndup(line, len), len, it.seq };
+		struct item res = { xstrndup(line, len), len, it.seq, it.ih, false };
 		item_free(&it);
 		worker_emit(w, res);
 	}

@@ -30,6 +30,8 @@ struct item {
 	char *text;
 	size_t len;
 	uint64_t seq;        /* 0-based, in input order */
+	uint64_t ih;         /* the input item's hash (journal_items, resume) */
+	bool restored;       /* sunk in an earlier session: text is its output */
 };
 
 /* Counters a worker writes (relaxed atomics: the progress reader is
@@ -155,6 +157,16 @@ struct engine {
 	uint64_t items_out;
 	bool sink_done;
 
+	/* the journal (steps-resume.c): the items sunk in an earlier
+	 * session (sorted by seq; the source passes them by in order), and
+	 * the "S" lines of the items sunk now, not yet written */
+	struct resumed *resumed;
+	size_t nresumed, at_resumed;
+	uint64_t items_resumed;
+	bool want_ih;
+	struct buf sbuf;
+	pthread_mutex_t imu;         /* info_fd: whole lines from any thread */
+
 	/* stopping */
 	int stopping;
 	int stop_sig;
@@ -174,6 +186,13 @@ struct engine {
 	struct timer t_progress;
 	int sigfd;
 	char progress[512];
+};
+
+/* An item sunk in an earlier session: its input's hash, its output. */
+struct resumed {
+	uint64_t seq, ih;
+	char *out;
+	size_t len;
 };
 
 /* The step of a failure that happened before the first (the input). */
@@ -218,7 +237,23 @@ void cop_close(struct worker *w);
 void step_task_one(struct worker *w, struct item *it);
 void step_timer_begin(struct worker *w, struct item it);
 
+/* steps-resume.c: the journal's side of the host */
+/* Take the items sunk in an earlier session (text: lines "SEQ IH
+ * B64OUT", by seq; its newlines are overwritten); -1 with *err. */
+int resume_load(struct engine *e, char *text, size_t len, char **err);
+void resume_free(struct engine *e);
+/* The item just read was sunk in an earlier session, from the same
+ * input: it becomes that output (restored) and goes to the sink. */
+bool resume_take(struct engine *e, struct item *it);
+uint64_t item_hash(const char *text, size_t len);
+/* The sink: an item sunk now (its "S" line waits for sunk_flush). */
+void sunk_note(struct engine *e, const struct item *it);
+void sunk_flush(struct engine *e);
+
 /* steps-io.c: source, sink, progress, stats */
+/* The next item: 1 (in *it), 3 (in *it, restored: it goes to the sink,
+ * not the first step), 2 (a line that failed as an item: nothing to pass
+ * on), 0 (more input needed), -1 (no more). */
 int source_next(struct engine *e, struct item *it);
 int source_read(struct engine *e);
 bool window_full(struct engine *e);

@@ -12,8 +12,15 @@
 
 /* --------------------------------------------------------------- source */
 
-/* The next item: 1 (in *it), 2 (a line that failed as an item: nothing
- * to pass on), 0 (more input needed), -1 (no more). */
+/* An item read: 1, or 3 when it was sunk in an earlier session. */
+static int source_item(struct engine *e, struct item *it)
+{
+	if (!e->want_ih)
+		return 1;
+	it->ih = item_hash(it->text, it->len);
+	return resume_take(e, it) ? 3 : 1;
+}
+
 int source_next(struct engine *e, struct item *it)
 {
 	const struct steps_spec *s = e->s;
@@ -22,8 +29,8 @@ int source_next(struct engine *e, struct item *it)
 			return -1;
 		char b[24];
 		int n = snprintf(b, sizeof b, "%" PRIu64, e->next_seq + 1);
-		*it = (struct item){ xstrndup(b, (size_t)n), (size_t)n, e->next_seq++ };
-		return 1;
+		*it = (struct item){ xstrndup(b, (size_t)n), (size_t)n, e->next_seq++, 0, false };
+		return source_item(e, it);
 	}
 	size_t avail = e->ibuf.len - e->ioff;
 	char *p = avail ? e->ibuf.p + e->ioff : NULL;
@@ -37,7 +44,7 @@ int source_next(struct engine *e, struct item *it)
 		return -1;
 	else
 		return 0;
-	*it = (struct item){ xstrndup(p, len), len, e->next_seq++ };
+	*it = (struct item){ xstrndup(p, len), len, e->next_seq++, 0, false };
 	e->ioff += len + (nl ? 1 : 0);
 	if (memchr(it->text, 0, len)) {
 		/* a step's argv would end it there: it fails, the rest go on */
@@ -46,7 +53,7 @@ int source_next(struct engine *e, struct item *it)
 					 it->seq + 1));
 		return 2;
 	}
-	return 1;
+	return source_item(e, it);
 }
 
 /* Read more input (once).  Returns -1 on a read error (fatal). */
@@ -94,11 +101,13 @@ void sink_flush(struct engine *e)
 	if (write_full(e->out_fd, e->obuf.p, e->obuf.len) < 0)
 		engine_stop(e, 0, "error", xasprintf("writing items: %s", strerror(errno)));
 	e->obuf.len = 0;
+	sunk_flush(e);
 }
 
 static void sink_out(struct engine *e, struct item *it)
 {
 	if (it->text) {
+		sunk_note(e, it);
 		buf_add(&e->obuf, it->text, it->len);
 		buf_addch(&e->obuf, '\n');
 		e->items_out++;
@@ -151,15 +160,20 @@ static void worker_totals(const struct step *st, struct wstats *t)
 	}
 }
 
+/* Whole lines: the sink's "S" lines and the ticker's progress (thread
+ * mode) come from two threads, and a line may be longer than PIPE_BUF. */
 void info_write(struct engine *e, const char *s, size_t n)
 {
+	pthread_mutex_lock(&e->imu);
 	if (e->info_fd >= 0 && write_full(e->info_fd, s, n) < 0)
-		e->info_fd = -1; /* the runner went away: carry on */
+		/* the runner went away: carry on */
+		__atomic_store_n(&e->info_fd, -1, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&e->imu);
 }
 
 void progress_line(struct engine *e)
 {
-	if (e->info_fd < 0)
+	if (__atomic_load_n(&e->info_fd, __ATOMIC_RELAXED) < 0)
 		return;
 	struct buf b = { 0 };
 	buf_addstr(&b, "P ");
@@ -186,6 +200,7 @@ void write_stats(struct engine *e, double wall_ms)
 	jw_kint(&w, "items_in", (int64_t)e->next_seq);
 	jw_kint(&w, "items_out", (int64_t)e->items_out);
 	jw_kint(&w, "items_failed", (int64_t)e->failed_total);
+	jw_kint(&w, "items_resumed", (int64_t)e->items_resumed);
 	/* read but neither out nor failed: they were between steps (in a
 	 * queue, a full worker's hands, the reorder window) when the job
 	 * stopped; 0 whenever the job ran to the end */

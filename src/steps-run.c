@@ -126,7 +126,7 @@ static void run_on_exit(struct proc *p)
 		} else if (len && memchr(w->rbuf.p, 0, len)) {
 			fail_item(w, it, 0, 0, xstrdup("its output holds a NUL byte (an item is a line of text)"));
 		} else {
-			struct item res = { xstrndup(len ? w->rbuf.p : "", len), len, it->seq };
+			struct item res = { xstrndup(len ? w->rbuf.p : "", len), len, it->seq, it->ih, false };
 			item_free(it);
 			worker_emit(w, res);
 		}

@@ -49,7 +49,7 @@ static void task_done(struct worker *w, struct item *it, struct piperun_result *
 		free(text);
 		worker_emit(w, *it);
 	} else {
-		struct item r = { text, len, it->seq };
+		struct item r = { text, len, it->seq, it->ih, false };
 		item_free(it);
 		worker_emit(w, r);
 	}

@@ -218,6 +218,15 @@ int steps_run_threads(struct engine *e)
 			int r = source_next(e, &it);
 			if (r == 2)
 				continue;
+			if (r == 3) {
+				/* sunk before: to the sink's queue, behind the
+				 * items read before it (their batch first) */
+				bool aborted;
+				source_push(e, batch, &nb);
+				if (!workq_push(&e->q[e->n], &it, 1, true, &aborted))
+					item_free(&it);
+				continue;
+			}
 			if (r > 0) {
 				batch[nb++] = it;
 				if (nb == TASK_BATCH)

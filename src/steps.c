@@ -114,7 +114,7 @@ void record_failure(struct engine *e, size_t step, struct item *it, int rc, int 
 	uint64_t seq = it->seq;
 	item_free(it);
 	if (e->s->ordered)
-		workq_push_extra(&e->q[e->n], &(struct item){ NULL, 0, seq });
+		workq_push_extra(&e->q[e->n], &(struct item){ NULL, 0, seq, 0, false });
 	if (e->s->stop_on_error)
 		engine_stop(e, 0, "on_error", NULL);
 }
@@ -180,6 +180,8 @@ static int setup(struct engine *e, const struct steps_spec *s, int in_fd, int ou
 	pthread_mutex_init(&e->omu, NULL);
 	pthread_cond_init(&e->ocond, NULL);
 	pthread_mutex_init(&e->fmu, NULL);
+	pthread_mutex_init(&e->imu, NULL);
+	e->want_ih = s->journal_items || s->resume;
 	e->devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	e->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (e->devnull < 0 || e->stop_fd < 0) {
@@ -313,6 +315,8 @@ static void teardown(struct engine *e)
 	pthread_mutex_destroy(&e->omu);
 	pthread_cond_destroy(&e->ocond);
 	pthread_mutex_destroy(&e->fmu);
+	pthread_mutex_destroy(&e->imu);
+	resume_free(e);
 }
 
 /* A worker's reaction to the job stopping: its child goes. */
@@ -350,10 +354,12 @@ static void info_line(struct engine *e, const char *text)
 	free(line);
 }
 
-int steps_run(const struct steps_spec *s, int in_fd, int out_fd, int info_fd, char **why)
+int steps_run(const struct steps_spec *s, int in_fd, int out_fd, int info_fd, char *sunk,
+	      size_t sunk_len, char **why)
 {
 	struct engine e;
-	if (setup(&e, s, in_fd, out_fd, info_fd, why) < 0) {
+	if (setup(&e, s, in_fd, out_fd, info_fd, why) < 0 ||
+	    (sunk && resume_load(&e, sunk, sunk_len, why) < 0)) {
 		teardown(&e);
 		return 2;
 	}

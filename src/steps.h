@@ -35,7 +35,11 @@
  *
  * The host reports on info_fd: "P <text>" progress lines, an optional
  * "E <message>" line (the job's error) and, last, one JSON object with
- * the counts (items_in, items_out, steps[], failed_items, warnings). */
+ * the counts (items_in, items_out, items_resumed, steps[], failed_items,
+ * warnings).  With the description's journal_items, also "S SEQ IH B64"
+ * for each item sunk (steps-resume.c): the run journals them, and a
+ * resumed run hands them back (sunk), so that an item sunk before is
+ * not processed again (its output comes from there). */
 #ifndef PIPERUN_STEPS_H
 #define PIPERUN_STEPS_H
 
@@ -47,7 +51,10 @@
  * could not run (*why: the message, malloc'd, the caller's to print
  * after "piperun: " and free), 128+N stopped by signal N (the host
  * then dies of it: die_of_signal).  Prints nothing of its own but the
- * warnings of coprocess steps (the job's stderr, as they happen). */
-int steps_run(const struct steps_spec *s, int in_fd, int out_fd, int info_fd, char **why);
+ * warnings of coprocess steps (the job's stderr, as they happen).
+ * sunk (sunk_len bytes; NULL: none): the items sunk in an earlier
+ * session, "SEQ IH B64" lines by SEQ (steps-resume.c). */
+int steps_run(const struct steps_spec *s, int in_fd, int out_fd, int info_fd, char *sunk,
+	      size_t sunk_len, char **why);
 
 #endif
