@@ -69,6 +69,21 @@ void spec_job_free(struct job_spec *j);
 /* Expand every template into concrete jobs, in spec order. */
 void spec_expand(struct ctx *c, struct tmpl *t, size_t nt, struct spec *s);
 
+/* ---------------------------------------------- names (spec-names.c) */
+
+/* s's jobs by name, built once in O(n) and looked up in O(1): what every
+ * lookup of a job by name while a spec loads goes through.  It reads
+ * s->jobs as they are when it is made: make a new one after jobs change. */
+struct spec_names;
+struct spec_names *spec_names_new(const struct spec *s);
+void spec_names_free(struct spec_names *x);
+/* The index of the (first) job of that exact name, or SIZE_MAX. */
+size_t spec_names_find(const struct spec_names *x, const char *name);
+/* Indices of the jobs `name` refers to (malloc'd, *n of them, NULL when
+ * none): the job of that exact name, else every copy of a base name, in
+ * spec order. */
+size_t *spec_names_lookup(const struct spec_names *x, const char *name, size_t *n);
+
 /* ----------------------------------------- resolution (spec-resolve.c) */
 
 void spec_check_names(struct ctx *c, struct spec *s);

@@ -11,6 +11,7 @@
 #include "spec-json.h"
 #include "util.h"
 #include "jsonw.h"
+#include "strmap.h"
 #include "piperun-task.h"
 
 #include <cJSON.h>
@@ -753,20 +754,24 @@ char *spec_json_member_bytes(const char *text, size_t len, const char *key, size
 }
 
 /* Duplicate keys anywhere in the document are errors: cJSON keeps both,
- * and a later lookup would silently pick one. */
+ * and a later lookup would silently pick one.  The keys seen go in a map:
+ * an object of n keys (an env of 40,000 names) costs O(n), not n^2/2
+ * compares. */
 void spec_check_dups(struct ctx *c, const cJSON *v, const char *path)
 {
 	if (cJSON_IsObject(v)) {
+		struct strmap seen;
+		strmap_init(&seen, (size_t)cJSON_GetArraySize(v));
 		for (const cJSON *a = v->child; a; a = a->next) {
 			char *p = spec_path_key(path, a->string);
-			for (const cJSON *b = v->child; b != a; b = b->next)
-				if (!strcmp(a->string, b->string)) {
-					spec_err(c, p, "duplicate key \"%s\"", a->string);
-					break;
-				}
+			bool added;
+			strmap_put(&seen, a->string, 0, &added);
+			if (!added)
+				spec_err(c, p, "duplicate key \"%s\"", a->string);
 			spec_check_dups(c, a, p);
 			free(p);
 		}
+		strmap_free(&seen);
 	} else if (cJSON_IsArray(v)) {
 		size_t i = 0;
 		for (const cJSON *a = v->child; a; a = a->next, i++) {

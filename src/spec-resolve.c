@@ -26,27 +26,6 @@ extern char **environ;
 
 /* ------------------------------------------------ names and dependencies */
 
-/* Indices of the jobs `name` refers to: the job of that exact name, else
- * every copy of a base name. */
-static size_t *spec_lookup_jobs(const struct spec *s, const char *name, size_t *n)
-{
-	*n = 0;
-	for (size_t i = 0; i < s->njobs; i++)
-		if (!strcmp(s->jobs[i].name, name)) {
-			size_t *r = xmalloc(sizeof *r);
-			r[0] = i;
-			*n = 1;
-			return r;
-		}
-	size_t *r = NULL, cap = 0;
-	for (size_t i = 0; i < s->njobs; i++)
-		if (!strcmp(s->jobs[i].base, name)) {
-			xgrow(&r, &cap, *n + 1, sizeof *r);
-			r[(*n)++] = i;
-		}
-	return r;
-}
-
 /* Adds job d to job i's deps unless it is there already: seen[d] == i + 1
  * marks d as a dep of i, so each add is O(1) ("after" on a job with
  * 100,000 copies stays linear). */
@@ -104,11 +83,12 @@ void spec_check_names(struct ctx *c, struct spec *s)
 void spec_resolve_deps(struct ctx *c, struct spec *s)
 {
 	size_t *seen = xcalloc(s->njobs ? s->njobs : 1, sizeof *seen);
+	struct spec_names *names = spec_names_new(s);
 	for (size_t i = 0; i < s->njobs; i++) {
 		struct job_spec *j = &s->jobs[i];
 		size_t cap = 0;
 		for (size_t k = 0; k < j->nafter; k++) {
-			size_t n, *idx = spec_lookup_jobs(s, j->after[k], &n);
+			size_t n, *idx = spec_names_lookup(names, j->after[k], &n);
 			char *p = xasprintf("jobs[%zu].after[%zu]", j->spec_index, k);
 			if (!n)
 				spec_err(c, p, "no job named \"%s\"", j->after[k]);
@@ -122,7 +102,7 @@ void spec_resolve_deps(struct ctx *c, struct spec *s)
 			free(idx);
 		}
 		if (j->in.kind == IN_FROM) {
-			size_t n, *idx = spec_lookup_jobs(s, j->in.from, &n);
+			size_t n, *idx = spec_names_lookup(names, j->in.from, &n);
 			char *p = xasprintf("jobs[%zu].%s.from", j->spec_index,
 					    kind_get(j->kind)->from_key);
 			if (!n)
@@ -144,6 +124,7 @@ void spec_resolve_deps(struct ctx *c, struct spec *s)
 			free(idx);
 		}
 	}
+	spec_names_free(names);
 	free(seen);
 }
 
@@ -485,8 +466,9 @@ int spec_select(struct spec *s, char **names, size_t n, struct errlist *errs)
 	bool *keep = xcalloc(s->njobs ? s->njobs : 1, sizeof *keep);
 	size_t *stack = xmalloc((s->njobs ? s->njobs : 1) * sizeof *stack), sp = 0;
 	int rc = 0;
+	struct spec_names *ix = spec_names_new(s);
 	for (size_t k = 0; k < n; k++) {
-		size_t m, *idx = spec_lookup_jobs(s, names[k], &m);
+		size_t m, *idx = spec_names_lookup(ix, names[k], &m);
 		if (!m) {
 			errlist_add(errs, "piperun: --only: no job named \"%s\" in %s",
 				    names[k], s->file);
@@ -499,6 +481,7 @@ int spec_select(struct spec *s, char **names, size_t n, struct errlist *errs)
 			}
 		free(idx);
 	}
+	spec_names_free(ix);
 	while (sp) {
 		size_t u = stack[--sp];
 		for (size_t d = 0; d < s->jobs[u].ndeps; d++) {

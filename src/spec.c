@@ -24,6 +24,7 @@
 #include "chain.h"
 #include "codec.h"
 #include "spawn.h"
+#include "strmap.h"
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -164,6 +165,12 @@ bool spec_parse_env(struct ctx *c, const struct cJSON *v, const char *path,
 		return false;
 	}
 	bool ok = true;
+	/* the names there already (defaults.env's) and those added: one
+	 * lookup each, not a scan of the env per name */
+	struct strmap names;
+	strmap_init(&names, *n + (size_t)jv_size(v));
+	for (size_t i = 0; i < *n; i++)
+		strmap_put(&names, (*env)[i].name, i, NULL);
 	for (const struct cJSON *e = jv_child(v); e; e = jv_next(e)) {
 		char *p = spec_path_key(path, jv_key(e));
 		if (!*jv_key(e) || strchr(jv_key(e), '=')) {
@@ -177,10 +184,7 @@ bool spec_parse_env(struct ctx *c, const struct cJSON *v, const char *path,
 			    jv_is_null(e) ? "null" : jv_is_array(e) ? "an array" : "an object");
 			ok = false;
 		} else {
-			size_t i;
-			for (i = 0; i < *n; i++)
-				if (!strcmp((*env)[i].name, jv_key(e)))
-					break;
+			size_t i = *strmap_put(&names, jv_key(e), *n, NULL);
 			if (i == *n) {
 				xgrow(env, cap, *n + 1, sizeof **env);
 				(*env)[i].name = xstrdup(jv_key(e));
@@ -192,6 +196,7 @@ bool spec_parse_env(struct ctx *c, const struct cJSON *v, const char *path,
 		}
 		free(p);
 	}
+	strmap_free(&names);
 	return ok;
 }
 

@@ -109,3 +109,60 @@ EOF
 	assert_failure 1
 	[ "$(tail -1 <<<"$output" | jq -c '.summary | [.failed, .skipped]')" = '[1,4999]' ]
 }
+
+@test "every name in after and stdin.from finds its own job among thousands, in any order" {
+	# names shuffled through the file, each job naming the next one in
+	# the chain by after or by stdin.from: every skip must name exactly
+	# the job its spec names
+	python3 - "$BATS_TEST_TMPDIR/names.json" <<'EOF'
+import json, random, sys
+n = 3000
+rng = random.Random(17)
+names = [f"n{rng.getrandbits(40):x}-{i}" for i in range(n)]
+jobs = [{"name": names[0], "shell": "exit 1"}]
+for i in range(1, n):
+    if i % 2:
+        jobs.append({"name": names[i], "run": ["true"], "after": [names[i - 1]]})
+    else:
+        jobs.append({"name": names[i], "run": ["cat"], "stdin": {"from": names[i - 1]}})
+rng.shuffle(jobs)
+json.dump({"jobs": jobs}, open(sys.argv[1], "w"))
+EOF
+	pr run --output jsonl "$BATS_TEST_TMPDIR/names.json"
+	assert_failure 1
+	[ "$(tail -1 <<<"$output" | jq -c '.summary | [.failed, .skipped]')" = '[1,2999]' ]
+	# each skipped job's reason names its own dependency
+	bad=$(python3 -c '
+import json, sys
+spec = {j["name"]: j for j in json.load(open(sys.argv[1]))["jobs"]}
+bad = 0
+for line in sys.stdin:
+    r = json.loads(line)
+    if r.get("status") != "skipped":
+        continue
+    j = spec[r["name"]]
+    dep = j["after"][0] if "after" in j else j["stdin"]["from"]
+    bad += not r["error"].startswith(f"dependency \"{dep}\" ")
+print(bad)
+' "$BATS_TEST_TMPDIR/names.json" <<<"$output")
+	[ "$bad" = 0 ]
+}
+
+@test "a job's own name wins over a base name, and a base means its copies in spec order" {
+	f=$(spec <<'EOF'
+{"jobs": [
+  {"name": "x", "shell": "exit 1", "repeat": 2},
+  {"name": "x", "run": ["echo", "hi"]},
+  {"name": "y", "run": ["true"], "after": ["x"]},
+  {"name": "z", "run": ["cat"], "stdin": {"from": "x"}}
+]}
+EOF
+)
+	pr run "$f"
+	assert_failure 1
+	[ "$(jqo -c '[.jobs[] | [.name, .status]]')" = '[["x#1","failed"],["x#2","failed"],["x","ok"],["y","ok"],["z","ok"]]' ]
+	f=$(spec <<<'{"jobs": [{"name": "x", "run": ["true"], "repeat": 3}, {"run": ["cat"], "stdin": {"from": "x"}}]}')
+	pr validate "$f"
+	assert_failure 2
+	[[ $stderr == *'jobs[1].stdin.from: "x" names 3 jobs; stdin.from needs exactly one (e.g. "x#1")'* ]]
+}
