@@ -211,6 +211,28 @@ static int by_id_cmp(const void *a, const void *b)
 	return c ? c : (x > y) - (x < y);
 }
 
+static void index_head_names(struct journal *jr)
+{
+	size_t n = 0;
+	for (size_t s = 0; s < jr->nsessions; s++)
+		n += jr->sessions[s].njobs;
+	strmap_init(&jr->head_names, n);
+	jr->name_id = xcalloc(n ? n : 1, sizeof *jr->name_id);
+	jr->name_ids_differ = xcalloc(n ? n : 1, sizeof *jr->name_ids_differ);
+	size_t slots = 0;
+	for (size_t s = 0; s < jr->nsessions; s++) {
+		const struct journal_session *se = &jr->sessions[s];
+		for (size_t i = 0; i < se->njobs; i++) {
+			bool added;
+			size_t *k = strmap_put(&jr->head_names, se->names[i], slots, &added);
+			if (added)
+				jr->name_id[slots++] = se->ids[i];
+			else if (strcmp(jr->name_id[*k], se->ids[i]))
+				jr->name_ids_differ[*k] = true;
+		}
+	}
+}
+
 int journal_parse(const char *text, size_t len, struct journal *jr, char **why)
 {
 	memset(jr, 0, sizeof *jr);
@@ -241,6 +263,7 @@ int journal_parse(const char *text, size_t len, struct journal *jr, char **why)
 	}
 	jr->valid = (off_t)off;
 	jr->ignored = (off_t)(len - off);
+	index_head_names(jr);
 	jr->by_id = xcalloc(jr->nentries ? jr->nentries : 1, sizeof *jr->by_id);
 	for (size_t i = 0; i < jr->nentries; i++)
 		jr->by_id[i] = i;
@@ -315,6 +338,9 @@ void journal_free(struct journal *jr)
 	free(jr->sessions);
 	free(jr->entries);
 	free(jr->by_id);
+	strmap_free(&jr->head_names);
+	free(jr->name_id);
+	free(jr->name_ids_differ);
 	journal_items_free(jr);
 	memset(jr, 0, sizeof *jr);
 }
@@ -371,12 +397,9 @@ const char *journal_why_run(const struct journal *jr, const char *name, const ch
 		return buf;
 	}
 	/* a job of that name, known under another identity */
-	for (size_t s = jr->nsessions; s > 0; s--) {
-		const struct journal_session *se = &jr->sessions[s - 1];
-		for (size_t i = 0; i < se->njobs; i++)
-			if (!strcmp(se->names[i], name) && strcmp(se->ids[i], id))
-				return "changed since the journal";
-	}
+	const size_t *k = strmap_get(&jr->head_names, name);
+	if (k && (jr->name_ids_differ[*k] || strcmp(jr->name_id[*k], id)))
+		return "changed since the journal";
 	return "no record";
 }
 

@@ -28,6 +28,7 @@
 
 #include "job.h"
 #include "spec.h"
+#include "strmap.h"
 
 struct cJSON;
 
@@ -109,6 +110,12 @@ struct journal {
 	size_t *by_id;         /* entries sorted by identity, then file order */
 	off_t valid;           /* bytes up to the end of the last line read */
 	off_t ignored;         /* bytes after it: a torn or damaged tail */
+	/* the names in the sessions' headers: head_names maps one to its
+	 * slot in name_id (the identity it first had) and name_ids_differ
+	 * (it had another one too): journal_why_run, without a scan */
+	struct strmap head_names;
+	const char **name_id;
+	bool *name_ids_differ;
 	size_t damaged_line;   /* the whole line (1-based) the journal ends
 				  before, not a journal line; 0: none (at
 				  most a torn last line was ignored) */

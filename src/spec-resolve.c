@@ -319,12 +319,11 @@ static bool same_str(const char *a, const char *b)
 static char *resolve_cached(struct resolve_cache *rc, const char *prog, const char *path,
 			    const char *cwd, int *status)
 {
-	uint64_t h = 1469598103934665603ull;
+	uint64_t h = FNV1A_INIT;
 	for (const char *const *k = (const char *const[]){ prog, path, cwd }, *const *e = k + 3;
 	     k < e; k++) {
-		for (const char *p = *k ? *k : ""; *p; p++)
-			h = (h ^ (unsigned char)*p) * 1099511628211ull;
-		h = (h ^ 0xff) * 1099511628211ull;
+		h = fnv1a_add(h, *k ? *k : "", *k ? strlen(*k) : 0);
+		h = fnv1a_add(h, "\xff", 1);
 	}
 	__typeof__(rc->slot[0]) *sl = &rc->slot[h % RESOLVE_SLOTS];
 	if (sl->prog && !strcmp(sl->prog, prog) && same_str(sl->path, path) &&

@@ -19,16 +19,11 @@
 #include <string.h>
 #include <unistd.h>
 
-/* FNV-1a, 64 bits: not a defence against a chosen collision (the input
- * is the user's own), a check that the item at SEQ is the one sunk. */
+/* FNV-1a: not a defence against a chosen collision (the input is the
+ * user's own), a check that the item at SEQ is the one sunk. */
 uint64_t item_hash(const char *text, size_t len)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)text[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
+	return fnv1a_add(FNV1A_INIT, text, len);
 }
 
 /* "SEQ IH B64" (the line without its newline, NUL-terminated). */

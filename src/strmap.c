@@ -12,9 +12,7 @@
 
 static size_t str_hash(const char *p)
 {
-	uint64_t h = 1469598103934665603ull;
-	for (; *p; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	uint64_t h = fnv1a_add(FNV1A_INIT, p, strlen(p));
 	return (size_t)(h ^ h >> 32);
 }
 

@@ -480,6 +480,14 @@ long pathfds_open(void)
 	return __atomic_load_n(&npathfds, __ATOMIC_RELAXED);
 }
 
+uint64_t fnv1a_add(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ULL;
+	return h;
+}
+
 int memfd_from(const char *name, const void *p, size_t n)
 {
 	int fd = memfd_create(name, MFD_CLOEXEC);

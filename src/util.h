@@ -49,6 +49,11 @@ char *ctl_escape(const char *s, bool backslash);
 /* One message line on stderr, in one write: formatted, control
  * characters escaped (ctl_escape, backslashes kept), a newline added. */
 void err_line(const char *fmt, ...) PRINTF(1, 2);
+/* FNV-1a, 64 bits (Fowler, Noll, Vo): h (FNV1A_INIT to start) carried
+ * over n more bytes.  For tables and checks, not against a chosen
+ * collision. */
+#define FNV1A_INIT 0xcbf29ce484222325ULL
+uint64_t fnv1a_add(uint64_t h, const void *p, size_t n);
 /* A sealed-off copy of p for a child to read: a memfd (CLOEXEC) holding
  * the n bytes, positioned at 0.  -1 with errno. */
 int memfd_from(const char *name, const void *p, size_t n);
