@@ -56,9 +56,14 @@ static int steps_host_main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	why = NULL;
-	int rc = steps_run(s, 0, 1, 4, nl && s->resume ? nl + 1 : NULL,
-			   nl && s->resume ? b.len - dlen - 1 : 0, &why);
+	struct steps_sunk sunk = { 0 };
+	if (nl && s->resume) {   /* the engine keeps (and frees) the buffer */
+		sunk.text = nl + 1;
+		sunk.len = b.len - dlen - 1;
+		sunk.mem = buf_detach(&b);
+	}
 	buf_free(&b);
+	int rc = steps_run(s, 0, 1, 4, sunk.mem ? &sunk : NULL, &why);
 	if (rc > 128)
 		/* stopped by a signal: die of it, as the runner expects of a
 		 * job it signalled (nothing more to say) */

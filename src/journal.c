@@ -129,6 +129,21 @@ static int read_head(struct journal *jr, const struct cJSON *v, char **why)
 	return 1;
 }
 
+bool journal_raw_member(const char *raw, size_t n, bool at_start, const char *before,
+			const char *s, const char *after)
+{
+	struct buf b = { 0 };
+	struct jw w;
+	buf_addstr(&b, before);
+	jw_init(&w, buf_sink_write, &b, false);
+	jw_str(&w, s);
+	buf_addstr(&b, after);
+	bool found = at_start ? n >= b.len && !memcmp(raw, b.p, b.len)
+		     : memmem(raw, n, b.p, b.len) != NULL;
+	buf_free(&b);
+	return found;
+}
+
 /* A job line (text, n bytes, no newline): false when it is not one. */
 static bool read_entry(struct journal *jr, const struct cJSON *v, const char *text, size_t n,
 		       size_t *cap)
@@ -147,7 +162,11 @@ static bool read_entry(struct journal *jr, const struct cJSON *v, const char *te
 		return false;
 	const char *name = jv_str(jv_get(job, "name"));
 	const char *status = jv_str(jv_get(job, "status"));
-	if (!name || !status)
+	/* the record's name, as the writer wrote it, first: a \u0000 in it
+	 * would make it read as the name before that */
+	size_t reclen = (size_t)(text + n - 1 - (at + strlen(JOB_KEY)));
+	if (!name || !status ||
+	    !journal_raw_member(at + strlen(JOB_KEY), reclen, true, "{\"name\":", name, ","))
 		return false;
 	xgrow(&jr->entries, cap, jr->nentries + 1, sizeof *jr->entries);
 	struct journal_entry *e = &jr->entries[jr->nentries++];
@@ -194,7 +213,7 @@ static int read_line(struct journal *jr, const char *text, size_t n, size_t *cap
 			rc = !strcmp(jv_str(jv_get(v, "journal")) ? jv_str(jv_get(v, "journal")) : "",
 				     "piperun") ? read_head(jr, v, why) : 0;
 		else if (jv_get(v, "sunk"))
-			rc = journal_read_items(jr, v);
+			rc = journal_read_items(jr, v, text, n);
 		else
 			rc = read_entry(jr, v, text, n, cap);
 	}
@@ -237,6 +256,7 @@ int journal_parse(const char *text, size_t len, struct journal *jr, char **why)
 {
 	memset(jr, 0, sizeof *jr);
 	*why = NULL;
+	jr->text = text;
 	size_t off = 0, cap = 0, line = 0;
 	/* a torn first line that does not even start as a header */
 	size_t pre = strlen(HEAD_PREFIX);
@@ -264,6 +284,7 @@ int journal_parse(const char *text, size_t len, struct journal *jr, char **why)
 	jr->valid = (off_t)off;
 	jr->ignored = (off_t)(len - off);
 	index_head_names(jr);
+	journal_items_index(jr);
 	jr->by_id = xcalloc(jr->nentries ? jr->nentries : 1, sizeof *jr->by_id);
 	for (size_t i = 0; i < jr->nentries; i++)
 		jr->by_id[i] = i;
@@ -305,7 +326,10 @@ static int read_fd(int fd, const char *path, struct journal *jr, char **why)
 		got += (size_t)n;
 	}
 	int rc = journal_parse(text, got, jr, why);
-	free(text);
+	if (rc == 0)
+		jr->owned_text = text;   /* the items point into it */
+	else
+		free(text);
 	if (rc < 0) {
 		char *w = xasprintf("%s: %s", path, *why);
 		free(*why);
@@ -342,6 +366,7 @@ void journal_free(struct journal *jr)
 	free(jr->name_id);
 	free(jr->name_ids_differ);
 	journal_items_free(jr);
+	free(jr->owned_text);
 	memset(jr, 0, sizeof *jr);
 }
 
@@ -448,9 +473,10 @@ int journal_open(struct journal_writer *w, const char *path, bool create, char *
 	 * that what is read is what is appended to */
 	int fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC | O_NONBLOCK | (create ? O_CREAT : 0),
 		      0600);
-	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		*why = xasprintf("%s: %s", path, fd < 0 || errno ? strerror(errno)
-				 : "not a regular file");
+	int err = fd < 0 ? errno : fstat(fd, &st) < 0 ? errno : 0;
+	if (err || !S_ISREG(st.st_mode)) {
+		/* (errno is stale when both calls worked: the stat above) */
+		*why = xasprintf("%s: %s", path, err ? strerror(err) : "not a regular file");
 		if (fd >= 0)
 			close(fd);
 		return -1;

@@ -86,10 +86,12 @@ struct journal_session {
 	size_t first, nentries; /* its entries */
 };
 
-/* An item a steps job sank: its index, its input's hash, its output. */
+/* An item a steps job sank: its index, its input's hash, its output
+ * (base64, in the journal's text). */
 struct journal_item {
 	uint64_t seq, ih;
-	char *b64;
+	const char *b64;
+	size_t b64_len;
 	size_t line;           /* its journal_sunk_line */
 };
 struct journal_sunk_line {
@@ -99,8 +101,13 @@ struct journal_sunk_line {
 
 struct journal {
 	unsigned char key[JOURNAL_KEY_BYTES];
+	const char *text;                /* what was parsed: the items point
+					    into it */
+	char *owned_text;                /* journal_read's copy, or NULL */
 	struct journal_item *sunk;       /* file order */
 	size_t nsunk, sunk_cap;
+	size_t *sunk_order;              /* by job (identity, name), index,
+					    latest first */
 	struct journal_sunk_line *sunk_lines;
 	size_t nsunk_lines, sunk_lines_cap;
 	struct journal_session *sessions;
@@ -121,7 +128,8 @@ struct journal {
 				  most a torn last line was ignored) */
 };
 
-/* Parse a journal's text.  A last line without its newline (a torn
+/* Parse a journal's text (jr points into it: keep it until
+ * journal_free).  A last line without its newline (a torn
  * write) is ignored, and so is everything from the first line that is
  * not a journal line on (a tail damaged by a power loss), counted in
  * ignored; no record is ever made up from it.  Empty text (or a torn
@@ -161,9 +169,16 @@ size_t journal_restorable(const struct spec *s, const struct journal *jr, const 
  * appended to out, as its host takes them on resume (steps.h).  Returns
  * how many. */
 size_t journal_sunk(const struct journal *jr, const char *id, const char *name, struct buf *out);
-/* journal.c's reader: an items line (v, parsed), 1, or 0 when it is not
- * one; journal_free's part. */
-int journal_read_items(struct journal *jr, const struct cJSON *v);
+/* journal.c's reader: an items line (v, parsed from text, n bytes), 1,
+ * or 0 when it is not one; the index journal_sunk uses, made once all is
+ * read; journal_free's part. */
+int journal_read_items(struct journal *jr, const struct cJSON *v, const char *text, size_t n);
+/* Does raw (n bytes; at_start: at its start) hold before, s as the
+ * writer writes a JSON string, after?  (A string read back through
+ * cJSON ends at a \u0000: the line's own bytes say what it was.) */
+bool journal_raw_member(const char *raw, size_t n, bool at_start, const char *before,
+			const char *s, const char *after);
+void journal_items_index(struct journal *jr);
 void journal_items_free(struct journal *jr);
 
 /* The stdout bytes an entry's record holds, when it holds them whole

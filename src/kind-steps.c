@@ -634,10 +634,7 @@ static int steps_stdio(struct job *j, struct proc_stdio *io, int *stage_slot, in
 {
 	(void)stage_slot;
 	struct buf b = { 0 };
-	/* a job with secrets is journaled whole: its items' outputs could
-	 * hold them */
-	bool journal_items = j->env->ops->items_sunk && !j->spec->nsecret;
-	char *text = steps_describe(j->spec, j->env->spec->mode, journal_items,
+	char *text = steps_describe(j->spec, j->env->spec->mode, j->env->ops->items_sunk != NULL,
 				    j->sunk_before != NULL);
 	buf_addstr(&b, text);
 	free(text);

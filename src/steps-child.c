@@ -77,7 +77,8 @@ bool read_some(struct worker *w, bool all)
 		char tmp[65536];
 		ssize_t r = read(w->fd_r, tmp, sizeof tmp);
 		if (r > 0) {
-			if (w->overflow || w->rbuf.len + (size_t)r > MAX_ITEM_BYTES) {
+			/* an item of MAX_ITEM_BYTES and its newline fit */
+			if (w->overflow || w->rbuf.len + (size_t)r > MAX_ITEM_BYTES + 1) {
 				/* the answer is dropped whole: its head item fails
 				 * when the child is gone, nothing of it is emitted */
 				w->overflow = true;

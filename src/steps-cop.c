@@ -162,7 +162,9 @@ static void cop_answer(struct worker *w, const char *line, size_t len)
 	w->nin--;
 	if (len && line[len - 1] == '\r' && w->st->sp->pty)
 		len--;
-	if (memchr(line, 0, len)) {
+	if (len > MAX_ITEM_BYTES) {
+		fail_item(w, &it, 0, 0, xasprintf("its answer is over %u bytes", MAX_ITEM_BYTES));
+	} else if (memchr(line, 0, len)) {
 		fail_item(w, &it, 0, 0, xstrdup("its answer holds a NUL byte (an item is a line of text)"));
 	} else {
 		struct item res = { xstrndup(line, len), len, it.seq, it.ih, false };

@@ -162,6 +162,7 @@ struct engine {
 	 * the "S" lines of the items sunk now, not yet written */
 	struct resumed *resumed;
 	size_t nresumed, at_resumed;
+	char *sunk_mem;              /* the text they are in (freed at the end) */
 	uint64_t items_resumed;
 	bool want_ih;
 	struct buf sbuf;
@@ -188,11 +189,12 @@ struct engine {
 	char progress[512];
 };
 
-/* An item sunk in an earlier session: its input's hash, its output. */
+/* An item sunk in an earlier session: its input's hash, its output
+ * (base64, in the text the host was given: decoded when it is used). */
 struct resumed {
 	uint64_t seq, ih;
-	char *out;
-	size_t len;
+	const char *b64;
+	size_t b64_len;
 };
 
 /* The step of a failure that happened before the first (the input). */
@@ -238,9 +240,9 @@ void step_task_one(struct worker *w, struct item *it);
 void step_timer_begin(struct worker *w, struct item it);
 
 /* steps-resume.c: the journal's side of the host */
-/* Take the items sunk in an earlier session (text: lines "SEQ IH
- * B64OUT", by seq; its newlines are overwritten); -1 with *err. */
-int resume_load(struct engine *e, char *text, size_t len, char **err);
+/* Take the items sunk in an earlier session (sunk: lines "SEQ IH
+ * B64OUT", by seq, in sunk->mem, which the engine frees); -1 with *err. */
+int resume_load(struct engine *e, struct steps_sunk *sunk, char **err);
 void resume_free(struct engine *e);
 /* The item just read was sunk in an earlier session, from the same
  * input: it becomes that output (restored) and goes to the sink. */

@@ -26,7 +26,8 @@ uint64_t item_hash(const char *text, size_t len)
 	return fnv1a_add(FNV1A_INIT, text, len);
 }
 
-/* "SEQ IH B64" (the line without its newline, NUL-terminated). */
+/* "SEQ IH B64" (the line without its newline, NUL-terminated); the
+ * output stays in the text, decoded when its item comes. */
 static int parse_line(char *line, struct resumed *r)
 {
 	char *end;
@@ -42,19 +43,16 @@ static int parse_line(char *line, struct resumed *r)
 	r->ih = strtoull(ih, &end, 16);
 	if (errno || end != ih + 16 || *end != ' ')
 		return -1;
-	char *b64 = end + 1;
-	unsigned char *out = NULL;
-	size_t n = 0;
-	if (b64_decode(b64, strlen(b64), &out, &n) < 0)
-		return -1;
-	r->out = (char *)out;
-	r->len = n;
+	r->b64 = end + 1;
+	r->b64_len = strlen(r->b64);
 	return 0;
 }
 
-int resume_load(struct engine *e, char *text, size_t len, char **err)
+int resume_load(struct engine *e, struct steps_sunk *sunk, char **err)
 {
-	size_t cap = 0, off = 0;
+	size_t cap = 0, off = 0, len = sunk->len;
+	char *text = sunk->text;
+	e->sunk_mem = sunk->mem;
 	while (off < len) {
 		char *line = text + off, *nl = memchr(line, '\n', len - off);
 		if (!nl) {
@@ -64,12 +62,8 @@ int resume_load(struct engine *e, char *text, size_t len, char **err)
 		*nl = 0;
 		off = (size_t)(nl - text) + 1;
 		struct resumed r = { 0 };
-		bool ok = parse_line(line, &r) == 0;
-		if (ok && e->nresumed && r.seq <= e->resumed[e->nresumed - 1].seq) {
-			free(r.out);
-			ok = false;
-		}
-		if (!ok) {
+		if (parse_line(line, &r) < 0 ||
+		    (e->nresumed && r.seq <= e->resumed[e->nresumed - 1].seq)) {
 			*err = xasprintf("steps: the items sunk before: line %zu is not \"SEQ IH B64\" in order",
 					 e->nresumed + 1);
 			return -1;
@@ -82,38 +76,42 @@ int resume_load(struct engine *e, char *text, size_t len, char **err)
 
 void resume_free(struct engine *e)
 {
-	for (size_t i = 0; i < e->nresumed; i++)
-		free(e->resumed[i].out);
 	free(e->resumed);
+	free(e->sunk_mem);
 	e->resumed = NULL;
+	e->sunk_mem = NULL;
 	e->nresumed = 0;
 	buf_free(&e->sbuf);
 }
 
 bool resume_take(struct engine *e, struct item *it)
 {
-	while (e->at_resumed < e->nresumed && e->resumed[e->at_resumed].seq < it->seq) {
-		/* passed by: its item is no more (a shorter input); free early */
-		free(e->resumed[e->at_resumed].out);
-		e->resumed[e->at_resumed++].out = NULL;
-	}
+	while (e->at_resumed < e->nresumed && e->resumed[e->at_resumed].seq < it->seq)
+		e->at_resumed++;   /* passed by: its item is no more */
 	if (e->at_resumed == e->nresumed)
 		return false;
-	struct resumed *r = &e->resumed[e->at_resumed];
+	const struct resumed *r = &e->resumed[e->at_resumed];
+	unsigned char *out = NULL;
+	size_t n = 0;
 	if (r->seq != it->seq || r->ih != it->ih)
 		return false;
+	if (b64_decode(r->b64, r->b64_len, &out, &n) < 0 || memchr(out, 0, n) ||
+	    memchr(out, '\n', n)) {
+		free(out);   /* an output no step gives: the item runs */
+		return false;
+	}
 	e->at_resumed++;
 	free(it->text);
-	it->text = r->out ? r->out : xstrdup("");
-	it->len = r->len;
+	it->text = (char *)out;
+	it->len = n;
 	it->restored = true;
-	r->out = NULL;
-	e->items_resumed++;
 	return true;
 }
 
 void sunk_note(struct engine *e, const struct item *it)
 {
+	if (it->restored)
+		e->items_resumed++;   /* out now: counted among items_out */
 	if (!e->s->journal_items || it->restored)
 		return;
 	buf_printf(&e->sbuf, "S %" PRIu64 " %016" PRIx64 " ", it->seq, it->ih);

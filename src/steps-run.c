@@ -121,7 +121,9 @@ static void run_on_exit(struct proc *p)
 		if (len && w->rbuf.p[len - 1] == '\n')
 			len--;
 		const char *nl = len ? memchr(w->rbuf.p, '\n', len) : NULL;
-		if (nl) {
+		if (len > MAX_ITEM_BYTES) {
+			fail_item(w, it, 0, 0, xasprintf("its output is over %u bytes", MAX_ITEM_BYTES));
+		} else if (nl) {
 			fail_item(w, it, 0, 0, xstrdup("its output is more than one line (an item is one line)"));
 		} else if (len && memchr(w->rbuf.p, 0, len)) {
 			fail_item(w, it, 0, 0, xstrdup("its output holds a NUL byte (an item is a line of text)"));

@@ -354,12 +354,16 @@ static void info_line(struct engine *e, const char *text)
 	free(line);
 }
 
-int steps_run(const struct steps_spec *s, int in_fd, int out_fd, int info_fd, char *sunk,
-	      size_t sunk_len, char **why)
+int steps_run(const struct steps_spec *s, int in_fd, int out_fd, int info_fd,
+	      struct steps_sunk *sunk, char **why)
 {
 	struct engine e;
-	if (setup(&e, s, in_fd, out_fd, info_fd, why) < 0 ||
-	    (sunk && resume_load(&e, sunk, sunk_len, why) < 0)) {
+	int set = setup(&e, s, in_fd, out_fd, info_fd, why);
+	if (sunk && set == 0)
+		set = resume_load(&e, sunk, why);   /* the engine frees sunk->mem */
+	else if (sunk)
+		free(sunk->mem);
+	if (set < 0) {
 		teardown(&e);
 		return 2;
 	}

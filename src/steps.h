@@ -52,9 +52,14 @@
  * after "piperun: " and free), 128+N stopped by signal N (the host
  * then dies of it: die_of_signal).  Prints nothing of its own but the
  * warnings of coprocess steps (the job's stderr, as they happen).
- * sunk (sunk_len bytes; NULL: none): the items sunk in an earlier
- * session, "SEQ IH B64" lines by SEQ (steps-resume.c). */
-int steps_run(const struct steps_spec *s, int in_fd, int out_fd, int info_fd, char *sunk,
-	      size_t sunk_len, char **why);
+ * sunk (NULL: none): the items sunk in an earlier session, "SEQ IH
+ * B64" lines by SEQ (steps-resume.c); steps_run frees sunk->mem. */
+struct steps_sunk {
+	char *mem;            /* malloc'd: holds text */
+	char *text;
+	size_t len;
+};
+int steps_run(const struct steps_spec *s, int in_fd, int out_fd, int info_fd,
+	      struct steps_sunk *sunk, char **why);
 
 #endif

@@ -375,6 +375,15 @@ EOF
 	[[ $stderr == *"names another file"* ]]
 	pr plan "$f" --resume "$D/none.jsonl"
 	[ "$status" -eq 2 ]
+	# a device or a FIFO is no journal (said so, not a stale errno)
+	mkfifo "$D/fifo"
+	for x in /dev/null "$D/fifo"; do
+		pr run -q "$f" --journal "$x"
+		[ "$status" -eq 2 ]
+		[ "$stderr" = "piperun: --journal $x: not a regular file" ]
+	done
+	pr run -q "$f" --resume /dev/null
+	[ "$stderr" = "piperun: --resume /dev/null: not a regular file" ]
 	if [ "$(id -u)" -ne 0 ]; then
 		pr run -q "$f" --journal "$J"
 		chmod 000 "$J"

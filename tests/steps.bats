@@ -501,3 +501,23 @@ EOF
 	assert_success
 	grep -E 'download [0-9]+ q[0-9]+ \| resize [0-9]+ q[0-9]+ \| upload [0-9]+ q[0-9]+' <<<"$stderr"
 }
+
+@test "an item of exactly 16 MiB, the item limit, goes through run and coprocess steps whole; an output one byte longer fails its item" {
+	local d=$BATS_TEST_TMPDIR
+	head -c 16777216 /dev/zero | tr '\0' a > "$d/big"
+	echo >> "$d/big"
+	f=$(spec <<EOF
+{"jobs": [
+ {"name": "r", "items": {"lines": "$d/big"}, "steps": [{"run": ["cat"]}], "stdout": {"file": "$d/r.out"}},
+ {"name": "c", "items": {"lines": "$d/big"}, "steps": [{"coprocess": ["cat"]}], "stdout": {"file": "$d/c.out"}},
+ {"name": "over", "items": {"count": 1}, "steps": [{"run": ["sh", "-c", "head -c 16777217 /dev/zero | tr '\\\\0' a"], "stdin": null}]}
+]}
+EOF
+)
+	pr run "$f"
+	assert_failure 1
+	[ "$(jqo -c '[.jobs[] | [.name, .status, .items_out, .items_failed]]')" = '[["r","ok",1,0],["c","ok",1,0],["over","failed",0,1]]' ]
+	cmp "$d/big" "$d/r.out"
+	cmp "$d/big" "$d/c.out"
+	[ "$(jqo -r '.jobs[2].failed_items[0].error')" = "its output is over 16777216 bytes" ]
+}

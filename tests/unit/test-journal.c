@@ -231,6 +231,15 @@ static void damaged(const char *text, size_t n)
 	ok(journal_parse(b.p, b.len, &jr, &why) == 0 && jr.nentries == 0,
 	   "a job line with its keys in another order is not read");
 	journal_free(&jr);
+	/* a record named "a\u0000x" is not a's */
+	b.len = 0;
+	buf_add(&b, text, (size_t)(l2 - text));
+	buf_addstr(&b, "{\"identity\":\"");
+	buf_add(&b, l2 + strlen("{\"identity\":\""), 64);
+	buf_addstr(&b, "\",\"index\":0,\"job\":{\"name\":\"a\\u0000x\",\"status\":\"ok\"}}\n");
+	ok(journal_parse(b.p, b.len, &jr, &why) == 0 && jr.nentries == 0 && jr.damaged_line == 2,
+	   "a job line whose name a \\u0000 cuts short is not read");
+	journal_free(&jr);
 	buf_free(&b);
 	int rc = journal_parse("hello\n", 6, &jr, &why);
 	ok(rc < 0 && strstr(why, "not a piperun journal"), "a text file is no journal: %s", why);
@@ -345,6 +354,9 @@ static void sunk_items(const char *path)
 		"\"sunk\":[[1,\"00000000000000aa\"]]}",
 		"\"sunk\":[]}",
 		"\"sunk\":[[1,\"00000000000000aa\",\"b25l\"]],\"x\":1}",
+		"\"sunk\":[[1,\"00000000000000aa\",\"YQBi\"]]}",     /* an output with a NUL */
+		"\"sunk\":[[1,\"00000000000000aa\",\"YQpi\"]]}",     /* with a newline */
+		"\"sunk\":[[1,\"00000000000000aa\",\"b25l\\u0000x\"]]}",
 	};
 	size_t refused = 0;
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
@@ -357,6 +369,27 @@ static void sunk_items(const char *path)
 		buf_free(&b);
 	}
 	is_int(refused, sizeof bad / sizeof *bad, "items: damaged items lines are not read");
+	/* a name with a \u0000: not the name before it */
+	struct buf b = { 0 };
+	buf_add(&b, text, from);
+	buf_printf(&b, "{\"identity\":\"%s\",\"index\":0,\"name\":\"a\\u0000x\","
+		   "\"sunk\":[[7,\"00000000000000aa\",\"b25l\"]]}\n", ids[0]);
+	ok(journal_parse(b.p, b.len, &jr, &why) == 0 && jr.nsunk == 2 && jr.damaged_line,
+	   "items: a name cut short by a \\u0000 is no name of the job's");
+	journal_free(&jr);
+	/* one index twice in one line: the later counts */
+	b.len = 0;
+	buf_add(&b, text, from);
+	buf_printf(&b, "{\"identity\":\"%s\",\"index\":0,\"name\":\"a\",\"sunk\":"
+		   "[[2,\"00000000000000bb\",\"Zmlyc3Q=\"],[2,\"00000000000000bb\",\"c2Vjb25k\"]]}\n",
+		   ids[0]);
+	struct buf o2 = { 0 };
+	ok(journal_parse(b.p, b.len, &jr, &why) == 0 && journal_sunk(&jr, ids[0], "a", &o2) == 2 &&
+	   o2.p && strstr(o2.p, "2 00000000000000bb c2Vjb25k\n"),
+	   "items: an index twice in one line: the later one's output");
+	journal_free(&jr);
+	buf_free(&o2);
+	buf_free(&b);
 	free(text);
 	spec_free(s);
 	unlink(path);
