@@ -47,11 +47,7 @@ int journal_write_items(struct journal_writer *w, const struct job *j, const cha
 			const char *lines, size_t n)
 {
 	struct jw jw;
-	w->line.len = 0;
-	jw_init(&jw, buf_sink_write, &w->line, false);
-	jw_obj(&jw, false);
-	jw_kstr(&jw, "identity", id);
-	jw_kint(&jw, "index", (int64_t)j->index);
+	journal_line_begin(w, &jw, id, j->index);
 	char *name = spec_redact(j->spec, j->spec->name);
 	jw_kstr(&jw, "name", name);
 	free(name);

@@ -602,14 +602,19 @@ int journal_write_head(struct journal_writer *w, const struct journal_head *h,
 	return journal_put_line(w);
 }
 
+void journal_line_begin(struct journal_writer *w, struct jw *jw, const char *id, size_t index)
+{
+	w->line.len = 0;
+	jw_init(jw, buf_sink_write, &w->line, false);
+	jw_obj(jw, false);
+	jw_kstr(jw, "identity", id);
+	jw_kint(jw, "index", (int64_t)index);
+}
+
 int journal_write_job(struct journal_writer *w, const struct job *j, const char *id)
 {
 	struct jw jw;
-	w->line.len = 0;
-	jw_init(&jw, buf_sink_write, &w->line, false);
-	jw_obj(&jw, false);
-	jw_kstr(&jw, "identity", id);
-	jw_kint(&jw, "index", (int64_t)j->index);
+	journal_line_begin(w, &jw, id, j->index);
 	jw_key(&jw, "job");   /* JOB_KEY: the record is the rest of the line */
 	report_job(&jw, j);
 	jw_obj_end(&jw);

@@ -242,6 +242,10 @@ int journal_write_job(struct journal_writer *w, const struct job *j, const char 
  * (steps.h), one journal line. */
 int journal_write_items(struct journal_writer *w, const struct job *j, const char *id,
 			const char *lines, size_t n);
+/* A job or items line begun in w->line: {"identity":ID,"index":I (the
+ * writers' common start). */
+struct jw;
+void journal_line_begin(struct journal_writer *w, struct jw *jw, const char *id, size_t index);
 /* w->line, with its newline, in one write (the writers' common end). */
 int journal_put_line(struct journal_writer *w);
 /* A sync when the oldest line not yet synced is JOURNAL_SYNC_MS old:
