@@ -1,26 +1,31 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* cmd-step-host.c - the hidden `piperun __step-host STATUSFILE ARGV...`:
- * the task of a job's Slurm step (--executor slurm, proc-slurm.c), on
- * the node.  srun's own exit status cannot tell a job's `exit 2` from
- * "not found", nor `exit 143` from SIGTERM; so this host runs the
- * command and writes what happened to STATUSFILE, a line at a time:
+/* cmd-step-host.c - the hidden `piperun __step-host [-s SIG] [-k SECS]
+ * STATUSFILE ARGV...`: the task of a job's Slurm step (--executor
+ * slurm, proc-slurm.c), on the node.  srun's own exit status cannot tell
+ * a job's `exit 2` from "not found", nor `exit 143` from SIGTERM; so
+ * this host runs the command and writes what happened to STATUSFILE, a
+ * line at a time:
  *
  *   start JOBID STEPID NODE            before anything else
  *   exit CODE USER_MS SYS_MS MAXRSS_KB    the command exited
  *   signal SIG CORE USER_MS SYS_MS MAXRSS_KB   it was killed by SIG
  *   error exec ERRNO                   it could not be executed
+ *   term SIG REALTIME_MS               sent to what it left behind
  *
- * The runner takes the job's status from there, never from srun's; and
- * once it is told, the host exits 0 (see below).
- * The command stays in the host's process group (the step's: Slurm's
- * proctrack/pgid signals and kills that group), so a signal Slurm sends
- * to the step (scancel --signal) reaches it and all it started, as a
- * local job's group signal does; the host only notes such signals and
- * waits for the command.  Should the status file not take the outcome,
- * the host ends as the command did (its exit code, or dies of its
- * signal).  It
- * runs before piperun's process-wide set-up: the command inherits the
- * process as srun started it. */
+ * The runner takes the job's status from there, never from srun's.
+ * The command runs in a process group of its own, as a local job does;
+ * the host passes the signals it gets on to that group (see struct
+ * watch for which and how), and what the command leaves in its group
+ * when it exits gets the job's signal SIG (-s), then KILL after SECS
+ * (-k), as a local job's leftovers do (proc_wait_empty); the host, a
+ * subreaper, reaps the orphans, and exits once the group is empty, so
+ * that nothing of the job outlives its step.  Once the status file has
+ * the outcome the host exits 0: srun prints "srun: error: NODE: task 0:
+ * Exited with exit code N" (or "Terminated") on the job's own stderr
+ * for any other end of its task, --quiet or not.  Should the status
+ * file not take it, the host ends as the command did (its exit code, or
+ * it dies of its signal).  It runs before piperun's process-wide set-up:
+ * the command inherits the process as srun started it. */
 #include "config.h"
 #include "cmd.h"
 
@@ -32,22 +37,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 extern char **environ;
 
-/* The signals a step gets from Slurm (scancel --signal, srun passing
- * its own on): noted, not acted on (the command gets them too). */
+/* The signals the host takes and passes on (struct watch). */
 static const int passed[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2,
 			      SIGALRM, SIGCONT, SIGPIPE, SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF };
 
-static void noted(int sig)
-{
-	(void)sig;
-}
 
 /* One line to the status file; whether it got there whole. */
 static bool say(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -103,8 +105,10 @@ static pid_t launch(char **argv, const sigset_t *mask, int *err)
 	}
 	pid_t pid = fork();
 	if (pid == 0) {
-		/* async-signal-safe calls only */
+		/* async-signal-safe calls only; a process group of its own,
+		 * as a local job has */
 		close(p[0]);
+		setpgid(0, 0);
 		sigprocmask(SIG_SETMASK, mask, NULL);
 		execve(exe, argv, environ);
 		int e = errno;
@@ -118,6 +122,7 @@ static pid_t launch(char **argv, const sigset_t *mask, int *err)
 		close(p[0]);
 		return -1;
 	}
+	setpgid(pid, pid);   /* before any signal is passed on to it */
 	int e;
 	ssize_t r;
 	while ((r = read(p[0], &e, sizeof e)) < 0 && errno == EINTR)
@@ -136,17 +141,177 @@ static double ms(struct timeval t)
 	return t.tv_sec * 1e3 + t.tv_usec / 1e3;
 }
 
-static int step_host_main(int argc, char **argv)
+static double now(clockid_t c)
 {
-	if (argc < 3) {
-		fprintf(stderr, "piperun: __step-host: usage: __step-host STATUSFILE ARGV...\n");
-		return 2;
+	struct timespec ts;
+	clock_gettime(c, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* The host's watch over the command and what it leaves in its process
+ * group, as the runner watches a local job's (proc.c).  Signals stay
+ * blocked in the host and are taken with sigtimedwait:
+ *   - CARRIER: the runner's ladder (scancel --signal=CARRIER to the
+ *     step): the signals it asks for are the lines of STATUSFILE.ctl not
+ *     read yet, each passed on to the group (SIGCONT after it, as the
+ *     ladder does).  The runner never sends the signal itself to the
+ *     step: slurmstepd writes "*** STEP ... CANCELLED ***" on the job's
+ *     stderr for a TERM or KILL, and a KILL would end the host too.
+ *   - any other (Slurm's own: the allocation cancelled, its time limit):
+ *     passed on, and KILL to the group at most 2 s later, before Slurm's
+ *     KillWait ends the host and the group would be left.
+ * Once the command exited, what is left in its group gets the job's
+ * signal, then KILL after kill_after, each written "term SIG
+ * REALTIME_MS"; orphans (ours: a subreaper) are reaped as they end. */
+#define CARRIER SIGUSR2
+
+struct watch {
+	int fd, sig;
+	const char *ctl;
+	off_t ctl_off;
+	double kill_after, kill_at;   /* kill_at < 0: no KILL armed */
+	bool killed, done, ladder;
+	pid_t pid, pg;
+	int status;
+	struct rusage ru;
+};
+
+static void outcome(struct watch *w)
+{
+	int st = w->status;
+	const struct rusage *ru = &w->ru;
+	if (WIFSIGNALED(st))
+		w->done = say(w->fd, "signal %d %d %.3f %.3f %ld\n", WTERMSIG(st),
+			      WCOREDUMP(st) ? 1 : 0, ms(ru->ru_utime), ms(ru->ru_stime),
+			      ru->ru_maxrss);
+	else
+		w->done = say(w->fd, "exit %d %.3f %.3f %ld\n", WEXITSTATUS(st),
+			      ms(ru->ru_utime), ms(ru->ru_stime), ru->ru_maxrss);
+}
+
+/* Reap what ended; true once the command has. */
+static bool reap(struct watch *w)
+{
+	int st;
+	struct rusage ru;
+	pid_t r;
+	while ((r = wait4(-1, &st, WNOHANG, &ru)) > 0)
+		if (r == w->pid) {
+			w->pid = 0;
+			w->status = st;
+			w->ru = ru;
+			outcome(w);
+		}
+	return w->pid == 0;
+}
+
+static bool group_alive(const struct watch *w)
+{
+	return kill(-w->pg, 0) == 0 || errno == EPERM;
+}
+
+static void pass_on(struct watch *w, int sig, bool cont)
+{
+	if (sig == SIGKILL)
+		w->killed = true;
+	kill(-w->pg, sig);
+	if (cont && sig != SIGKILL && sig != SIGCONT)
+		kill(-w->pg, SIGCONT);
+}
+
+/* The runner's signals: the new lines of the control file. */
+static bool take_ctl(struct watch *w)
+{
+	int fd = open(w->ctl, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	char b[256];
+	ssize_t n = pread(fd, b, sizeof b - 1, w->ctl_off);
+	close(fd);
+	if (n <= 0)
+		return false;
+	b[n] = '\0';
+	for (char *l = b, *e; (e = strchr(l, '\n')); l = e + 1) {
+		w->ctl_off += e - l + 1;
+		int sig = atoi(l);
+		if (sig <= 0 || sig >= NSIG)
+			continue;
+		w->ladder = true;   /* its KILL is the runner's to send */
+		pass_on(w, sig, true);
 	}
-	int fd = open(argv[1], O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		fprintf(stderr, "piperun: __step-host: %s: %s\n", argv[1], strerror(errno));
-		return 125;
+	return true;
+}
+
+static void on_signal(struct watch *w, int sig)
+{
+	if (sig == SIGCHLD || (sig == CARRIER && take_ctl(w)))
+		return;
+	pass_on(w, sig, false);
+	double t = now(CLOCK_MONOTONIC) + 2000;
+	if (!w->killed && (w->kill_at < 0 || w->kill_at > t))
+		w->kill_at = t;
+}
+
+/* One look; returns how long to wait (ms) before the next, -1: done. */
+static double watch_step(struct watch *w, double *backoff)
+{
+	bool exited = reap(w);
+	double t = now(CLOCK_MONOTONIC);
+	if (w->kill_at >= 0 && t >= w->kill_at && !w->killed) {
+		if (exited)
+			say(w->fd, "term %d %.3f\n", SIGKILL, now(CLOCK_REALTIME));
+		pass_on(w, SIGKILL, false);
 	}
+	if (!exited)
+		return w->kill_at >= 0 && !w->killed ? w->kill_at - t : 1000;
+	if (!group_alive(w))
+		return -1;
+	if (w->killed) {
+		pass_on(w, SIGKILL, false);   /* what a KILL missed (forked since) */
+	} else if (w->kill_at < 0 && !w->ladder) {
+		say(w->fd, "term %d %.3f\n", w->sig, now(CLOCK_REALTIME));
+		pass_on(w, w->sig, true);
+		w->kill_at = w->kill_after > 0 ? t + w->kill_after * 1e3 : 1e300;
+	}
+	*backoff = *backoff ? (*backoff * 2 > 50 ? 50 : *backoff * 2) : 1;
+	return w->kill_at >= 0 && !w->killed && w->kill_at - t < *backoff ? w->kill_at - t
+									 : *backoff;
+}
+
+static void supervise(struct watch *w, const sigset_t *set)
+{
+	double backoff = 0, wait;
+	while ((wait = watch_step(w, &backoff)) >= 0) {
+		if (wait < 0.1)
+			wait = 0.1;
+		struct timespec ts = { (time_t)(wait / 1000),
+				       (long)((wait - (time_t)(wait / 1000) * 1000) * 1e6) };
+		int sig = sigtimedwait(set, NULL, &ts);
+		if (sig > 0)
+			on_signal(w, sig);
+	}
+}
+
+/* -s SIG -k SECS before STATUSFILE: the job's signal and kill_after
+ * for what the command leaves behind.  Returns the index of STATUSFILE,
+ * or -1. */
+static int parse(int argc, char **argv, int *sig, double *kill_after)
+{
+	int i = 1;
+	for (; i + 1 < argc && argv[i][0] == '-'; i += 2) {
+		if (!strcmp(argv[i], "-s"))
+			*sig = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "-k"))
+			*kill_after = atof(argv[i + 1]);
+		else
+			return -1;
+	}
+	return argc - i >= 2 && *sig > 0 && *sig < NSIG ? i : -1;
+}
+
+/* "start JOB STEP NODE". */
+static void say_start(int fd)
+{
 	char node[256] = "";
 	const char *nn = getenv("SLURMD_NODENAME");
 	if (nn)
@@ -155,60 +320,68 @@ static int step_host_main(int argc, char **argv)
 		strcpy(node, "?");
 	const char *job = getenv("SLURM_JOB_ID"), *step = getenv("SLURM_STEP_ID");
 	say(fd, "start %s %s %s\n", job ? job : "?", step ? step : "?", node);
+}
 
-	sigset_t orig;
-	sigprocmask(SIG_SETMASK, NULL, &orig);
-	struct sigaction sa = { .sa_handler = noted };
-	sigemptyset(&sa.sa_mask);
+/* Not told (the status file failed us): end as the command did, its
+ * exit code, or its signal (no core of our own). */
+static int end_as(int st)
+{
+	if (!WIFSIGNALED(st))
+		return WEXITSTATUS(st);
+	int sig = WTERMSIG(st);
+	struct rlimit no = { 0, 0 };
+	setrlimit(RLIMIT_CORE, &no);
+	signal(sig, SIG_DFL);
+	sigset_t one;
+	sigemptyset(&one);
+	sigaddset(&one, sig);
+	sigprocmask(SIG_UNBLOCK, &one, NULL);
+	raise(sig);
+	return 128 + sig;
+}
+
+static int step_host_main(int argc, char **argv)
+{
+	int sig = SIGTERM;
+	double kill_after = 2;
+	int a = parse(argc, argv, &sig, &kill_after);
+	if (a < 0) {
+		fprintf(stderr, "piperun: __step-host: usage: __step-host [-s SIG] [-k SECS] "
+			"STATUSFILE ARGV...\n");
+		return 2;
+	}
+	int fd = open(argv[a], O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		fprintf(stderr, "piperun: __step-host: %s: %s\n", argv[a], strerror(errno));
+		return 125;
+	}
+	say_start(fd);
+	sigset_t orig, set;
+	sigemptyset(&set);
 	for (size_t i = 0; i < sizeof passed / sizeof *passed; i++)
-		sigaction(passed[i], &sa, NULL);
+		sigaddset(&set, passed[i]);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, CARRIER);
+	sigprocmask(SIG_BLOCK, &set, &orig);
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	int err;
-	pid_t pid = launch(argv + 2, &orig, &err);
-	if (pid < 0) {
+	char ctl[4096];
+	snprintf(ctl, sizeof ctl, "%s.ctl", argv[a]);
+	struct watch w = { .fd = fd, .sig = sig, .kill_after = kill_after, .kill_at = -1,
+			   .ctl = ctl };
+	w.pid = w.pg = launch(argv + a + 1, &orig, &err);
+	if (w.pid < 0) {
 		bool told = say(fd, "error exec %d\n", err);
 		return close(fd) == 0 && told ? 0 : err == ENOENT ? 127 : 126;
 	}
-	int st;
-	struct rusage ru;
-	while (wait4(pid, &st, 0, &ru) < 0)
-		if (errno != EINTR)
-			return 125;
-	/* Told: exit 0.  srun prints "srun: error: NODE: task 0: Exited
-	 * with exit code N" (or "Terminated") on the job's own stderr for
-	 * any other end of its task, --quiet or not, which would make the
-	 * job's stderr differ from a local run's. */
-	bool told;
-	if (WIFSIGNALED(st))
-		told = say(fd, "signal %d %d %.3f %.3f %ld\n", WTERMSIG(st), WCOREDUMP(st) ? 1 : 0,
-			   ms(ru.ru_utime), ms(ru.ru_stime), ru.ru_maxrss);
-	else
-		told = say(fd, "exit %d %.3f %.3f %ld\n", WEXITSTATUS(st), ms(ru.ru_utime),
-			   ms(ru.ru_stime), ru.ru_maxrss);
-	told = close(fd) == 0 && told;
-	if (told)
-		return 0;
-	if (WIFSIGNALED(st)) {
-		/* not told: die of the same signal (no core of our own), as
-		 * the command did */
-		int sig = WTERMSIG(st);
-		/* die of it too (no core of our own), as a local job's
-		 * process would have */
-		struct rlimit no = { 0, 0 };
-		setrlimit(RLIMIT_CORE, &no);
-		signal(sig, SIG_DFL);
-		sigset_t one;
-		sigemptyset(&one);
-		sigaddset(&one, sig);
-		sigprocmask(SIG_UNBLOCK, &one, NULL);
-		raise(sig);
-		return 128 + sig;
-	}
-	return WEXITSTATUS(st);
+	supervise(&w, &set);
+	bool told = close(fd) == 0 && w.done;
+	return told ? 0 : end_as(w.status);
 }
 
 const struct cmd_entry cmd_step_host_entry = {
 	.name = "__step-host",
-	.synopsis = "__step-host STATUSFILE ARGV...",
+	.synopsis = "__step-host [-s SIG] [-k SECS] STATUSFILE ARGV...",
 	.summary = "the task of one job's Slurm step (started by `piperun run "
 		   "--executor slurm` through srun)",
 	.help = "",

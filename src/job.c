@@ -960,6 +960,7 @@ static int spawn_attempt(struct job *j, int spills)
 		.stdio = io, .nstdio = n,
 		.group = PROC_GROUP_OWN, .contain = env->contain,
 		.executor = env->executor, .exec_ctx = env->exec_ctx,
+		.leftover_sig = s->signal, .leftover_kill_after = s->kill_after,
 		.loop = env->loop, .t0 = j->t_start,
 		.on_exit = job_proc_exit, .on_look = job_proc_look, .on_empty = job_proc_empty,
 		.ctx = j,

@@ -10,9 +10,10 @@
  * through the step byte for byte), so proc.c's watch, pipes and ladder
  * apply unchanged.  The job's status comes from STATUSFILE, which the
  * step host (cmd-step-host.c) writes on the node, never from srun's
- * exit status.  Its signals go to the step with scancel --signal (a
- * signal to srun itself makes it SIGKILL the step at once, with no
- * grace); before the step is known (its host not started yet), to srun.
+ * exit status.  Its signals go to the host with scancel (CARRIER,
+ * below; a signal to srun itself makes it SIGKILL the step at once,
+ * with no grace); before the step is known (its host not started yet),
+ * to srun.
  * The job's cwd, umask and rlimits are srun's, which it passes on to the
  * step; its environment is srun's too (with SLURM_CONF kept), plus what
  * Slurm adds (SLURM_*). */
@@ -23,16 +24,31 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
 
+/* The ladder's signals reach the command through its host
+ * (cmd-step-host.c): a line "SIG" appended to STATUSFILE.ctl, then
+ * scancel --signal=CARRIER to the step, which only the host gets (the
+ * command has a process group of its own).  A TERM or KILL sent to the
+ * step itself would have slurmstepd write "*** STEP ... CANCELLED ***"
+ * on the job's stderr, and a KILL would end the host.  Should srun still
+ * be there this long after the KILL went so, the step gets a real one. */
+#define CARRIER SIGUSR2
+#define KILL_BACKSTOP_MS 3000.0
+
 struct step {
 	char *status;         /* the status file */
+	char *ctl;            /* the ladder's signals for the host */
+	struct timer t_kill;  /* the KILL's backstop */
+	struct proc *p;
 	char target[64];      /* "JOB.STEP" once known, else "" */
 	char node[128];
 };
@@ -70,13 +86,14 @@ static void step_env_free(char **e, char *const *envp)
 }
 
 /* srun's argv for command argv (malloc'd, with its strings). */
-static char **srun_argv(struct slurm_alloc *a, const char *status, char *const *argv)
+static char **srun_argv(struct slurm_alloc *a, const struct proc *p, const char *status,
+			char *const *argv)
 {
 	const struct slurm_spec *x = a->spec;
 	size_t n = 0;
 	while (argv[n])
 		n++;
-	char **v = xcalloc(16 + x->nextra_args + n, sizeof *v);
+	char **v = xcalloc(20 + x->nextra_args + n, sizeof *v);
 	size_t k = 0;
 	v[k++] = xstrdup(a->srun);
 	v[k++] = xasprintf("--jobid=%s", a->jobid);
@@ -93,6 +110,10 @@ static char **srun_argv(struct slurm_alloc *a, const char *status, char *const *
 	v[k++] = xstrdup("--");
 	v[k++] = xstrdup(a->self);
 	v[k++] = xstrdup("__step-host");
+	v[k++] = xstrdup("-s");
+	v[k++] = xasprintf("%d", p->leftover_sig);
+	v[k++] = xstrdup("-k");
+	v[k++] = xasprintf("%.3f", p->leftover_kill_after);
 	v[k++] = xstrdup(status);
 	for (size_t i = 0; i < n; i++)
 		v[k++] = xstrdup(argv[i]);
@@ -112,7 +133,8 @@ static int slurm_start(struct proc *p, struct spawn_opts *so, bool short_in_grou
 	struct slurm_alloc *a = p->exec_ctx;
 	struct step *st = xcalloc(1, sizeof *st);
 	st->status = slurm_status_path(a);
-	char **argv = srun_argv(a, st->status, so->argv);
+	st->ctl = xasprintf("%s.ctl", st->status);
+	char **argv = srun_argv(a, p, st->status, so->argv);
 	char **envp = step_env(so->envp);
 	char *const *job_env = so->envp;
 	so->path = a->srun;
@@ -124,23 +146,43 @@ static int slurm_start(struct proc *p, struct spawn_opts *so, bool short_in_grou
 	step_env_free(envp, job_env);
 	if (rc < 0) {
 		free(st->status);
+		free(st->ctl);
 		free(st);
 		return -1;
 	}
+	st->p = p;
 	p->exec_data = st;
 	return 0;
 }
 
+/* A signal the host sent to what the command left (at: its
+ * CLOCK_REALTIME ms), listed as the ladder lists its own. */
+static void add_term(struct proc *p, int sig, double at)
+{
+	struct timespec rt;
+	clock_gettime(CLOCK_REALTIME, &rt);
+	double mono_at = now_ms() - (rt.tv_sec * 1e3 + rt.tv_nsec / 1e6 - at);
+	xgrow(&p->term, &p->term_cap, p->nterm + 1, sizeof *p->term);
+	p->term[p->nterm].signal = sig;
+	p->term[p->nterm].at_ms = mono_at - p->t0;
+	p->nterm++;
+}
+
 /* The status file's lines: start, then the outcome (cmd-step-host.c).
  * Returns whether it has an outcome line (in *last). */
-static bool read_status(struct step *st, char *last, size_t nlast)
+static bool read_status(struct proc *p, struct step *st, char *last, size_t nlast)
 {
 	FILE *f = fopen(st->status, "re");
 	char line[512];
 	bool outcome = false;
 	while (f && fgets(line, sizeof line, f)) {
 		char job[32], stepid[32], node[128];
-		if (sscanf(line, "start %31s %31s %127s", job, stepid, node) == 3) {
+		int sig;
+		double at;
+		if (sscanf(line, "term %d %lf", &sig, &at) == 2) {
+			if (p)
+				add_term(p, sig, at);
+		} else if (sscanf(line, "start %31s %31s %127s", job, stepid, node) == 3) {
 			snprintf(st->target, sizeof st->target, "%s.%s", job, stepid);
 			snprintf(st->node, sizeof st->node, "%s", node);
 		} else {
@@ -153,6 +195,13 @@ static bool read_status(struct step *st, char *last, size_t nlast)
 	return outcome;
 }
 
+static void on_backstop(struct timer *t)
+{
+	struct step *st = t->data;
+	if (!st->p->exited && *st->target)
+		slurm_signal_step(st->p->exec_ctx, st->target, SIGKILL);
+}
+
 static bool slurm_signal(struct proc *p, int sig)
 {
 	struct step *st = p->exec_data;
@@ -160,11 +209,20 @@ static bool slurm_signal(struct proc *p, int sig)
 		return false;
 	char last[512];
 	if (!*st->target)
-		read_status(st, last, sizeof last);
+		read_status(NULL, st, last, sizeof last);
 	if (*st->target && sig == SIGCONT)
-		return true;   /* the ladder's follow-up: a step is not stopped */
-	if (*st->target)
-		return slurm_signal_step(p->exec_ctx, st->target, sig);
+		return true;   /* the host sends the ladder's CONT itself */
+	if (*st->target) {
+		if (sig == SIGKILL && !timer_armed(&st->t_kill))
+			timer_start(p->loop, &st->t_kill, now_ms() + KILL_BACKSTOP_MS, on_backstop, st);
+		char line[16];
+		int n = snprintf(line, sizeof line, "%d\n", sig);
+		int fd = open(st->ctl, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		bool ok = fd >= 0 && write(fd, line, (size_t)n) == n;
+		if (fd >= 0)
+			close(fd);
+		return ok && slurm_signal_step(p->exec_ctx, st->target, CARRIER);
+	}
 	/* no step yet: srun cancels what it started */
 	return kill(p->pid, sig) == 0;
 }
@@ -208,7 +266,7 @@ static void slurm_exited(struct proc *p)
 	if (!st)
 		return;
 	char last[512];
-	bool outcome = read_status(st, last, sizeof last);
+	bool outcome = read_status(p, st, last, sizeof last);
 	report(p, st);
 	struct stage_result *s = &p->status;
 	int code, sig, core, err;
@@ -244,8 +302,11 @@ static void slurm_end(struct proc *p)
 	proc_local.end(p);
 	if (!st)
 		return;
+	timer_stop(p->loop, &st->t_kill);
 	unlink(st->status);
+	unlink(st->ctl);
 	free(st->status);
+	free(st->ctl);
 	free(st);
 	p->exec_data = NULL;
 }

@@ -305,6 +305,8 @@ static void reset(struct proc *p, const struct proc_opts *o)
 	p->contain = o->group != PROC_GROUP_NONE ? o->contain : NULL;
 	p->exec = o->executor ? o->executor : &proc_local;
 	p->exec_ctx = o->exec_ctx;
+	p->leftover_sig = o->leftover_sig ? o->leftover_sig : SIGTERM;
+	p->leftover_kill_after = o->leftover_sig ? o->leftover_kill_after : 2;
 	p->loop = o->loop;
 	p->t0 = o->t0;
 	p->poll_ms = 0;

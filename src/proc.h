@@ -175,6 +175,9 @@ struct proc_opts {
 				      process group only */
 	const struct proc_executor *executor;  /* NULL: proc_local */
 	void *exec_ctx;            /* the executor's (slurm: its allocation) */
+	int leftover_sig;          /* what proc_wait_empty will be given, for */
+	double leftover_kill_after;  /* an executor whose host waits out the
+				      leftovers itself (slurm); 0: SIGTERM, 2 s */
 	bool short_in_group;       /* a cgroup that cannot be made for lack
 				      of fds or memory: go on in the process
 				      group (exec) instead of failing with
@@ -243,6 +246,8 @@ struct proc {
 	const struct proc_executor *exec;
 	void *exec_ctx;
 	void *exec_data;           /* the executor's, per attempt */
+	int leftover_sig;
+	double leftover_kill_after;
 	struct contain *contain;
 	struct contain_job cj;
 	struct ladder ladder;
