@@ -173,9 +173,11 @@ static int job_info(const char *scontrol, const char *id, char *state, size_t ns
 	return 0;
 }
 
-/* The idle CPUs of the partition (the default one: all), 0 if unknown. */
-static long idle_cpus(const char *partition)
+/* The idle CPUs of the partition (the default one: all), 0 if unknown;
+ * *total all of its CPUs. */
+static long idle_cpus(const char *partition, long *total)
 {
+	*total = 0;
 	char *sinfo = which("sinfo");
 	if (!sinfo)
 		return 0;
@@ -186,8 +188,10 @@ static long idle_cpus(const char *partition)
 	if (run_cmd(argv, 30, &out) == 0)
 		for (const char *l = out.p; l && *l; ) {
 			long a, i, o, t;
-			if (sscanf(l, "%ld/%ld/%ld/%ld", &a, &i, &o, &t) == 4)
+			if (sscanf(l, "%ld/%ld/%ld/%ld", &a, &i, &o, &t) == 4) {
 				idle += i;
+				*total += t;
+			}
 			const char *e = strchr(l, '\n');
 			l = e ? e + 1 : "";
 		}
@@ -201,11 +205,16 @@ static long idle_cpus(const char *partition)
 static int allocate(struct slurm_alloc *a, const struct slurm_want *w, char **why)
 {
 	const struct slurm_spec *x = a->spec;
-	long par = w->max_parallel > 0 ? w->max_parallel : idle_cpus(x->partition) / x->cpus_per_job;
-	if (par < 1)
-		par = 1;
+	/* -j, else the idle CPUs; never more than the partition has (steps
+	 * share the allocation's CPUs: --overlap) nor than there are jobs */
+	long total, idle = idle_cpus(x->partition, &total);
+	long par = w->max_parallel > 0 ? w->max_parallel : idle / x->cpus_per_job;
+	if (total > 0 && par > total / x->cpus_per_job)
+		par = total / x->cpus_per_job;
 	if (w->jobs > 0 && par > w->jobs)
 		par = w->jobs;
+	if (par < 1)
+		par = 1;
 	char *salloc = which("salloc");
 	char *opt[8] = { 0 };
 	int no = 0;
