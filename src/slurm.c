@@ -151,7 +151,7 @@ static char *last_error(const struct buf *out)
 /* scontrol show job -o ID: its state and CPUs.  Returns 0, or -1 with
  * *why. */
 static int job_info(const char *scontrol, const char *id, char *state, size_t nstate,
-		    long *cpus, char **why)
+		    long *cpus, long *nodes, char **why)
 {
 	char *argv[] = { (char *)scontrol, "show", "job", "-o", (char *)id, NULL };
 	struct buf out = { 0 };
@@ -169,6 +169,8 @@ static int job_info(const char *scontrol, const char *id, char *state, size_t ns
 	size_t n = strcspn(js, " \n");
 	snprintf(state, nstate, "%.*s", (int)n, js);
 	*cpus = strtol(nc + 8, NULL, 10);
+	const char *nn = strstr(s, "NumNodes=");
+	*nodes = nn ? strtol(nn + 9, NULL, 10) : 1;
 	buf_free(&out);
 	return 0;
 }
@@ -256,6 +258,29 @@ static int allocate(struct slurm_alloc *a, const struct slurm_want *w, char **wh
 	return *why ? -1 : 0;
 }
 
+/* piperun at the same path on every node of the allocation (the task
+ * of each step is piperun itself): `piperun --version` as a step, once
+ * per node.  Returns 0, or -1 with *why. */
+static int check_nodes(struct slurm_alloc *a, long nodes, char **why)
+{
+	char jobid[64], n[32];
+	snprintf(jobid, sizeof jobid, "--jobid=%s", a->jobid);
+	snprintf(n, sizeof n, "--nodes=%ld", nodes < 1 ? 1 : nodes);
+	char *argv[] = { a->srun, jobid, "--overlap", n, "--ntasks-per-node=1", "--quiet",
+			 a->self, "--version", NULL };
+	struct buf out = { 0 };
+	int rc = run_cmd(argv, 60, &out);
+	if (rc != 0) {
+		char *m = last_error(&out);
+		*why = xasprintf("--executor slurm: %s does not run on every node of allocation %s "
+				 "(piperun must be installed at the same path there): %s",
+				 a->self, a->jobid, m);
+		free(m);
+	}
+	buf_free(&out);
+	return rc == 0 ? 0 : -1;
+}
+
 /* The Slurm commands and piperun's own path. */
 static int find_commands(struct slurm_alloc *a, char **why)
 {
@@ -302,8 +327,9 @@ int slurm_alloc_get(struct slurm_alloc *a, const struct slurm_spec *x,
 	else if (allocate(a, w, why) < 0)
 		goto fail;
 	char state[32];
+	long nodes;
 	char *scontrol = which("scontrol");
-	int rc = job_info(scontrol, a->jobid, state, sizeof state, &a->cpus, why);
+	int rc = job_info(scontrol, a->jobid, state, sizeof state, &a->cpus, &nodes, why);
 	free(scontrol);
 	if (rc < 0)
 		goto fail;
@@ -311,6 +337,8 @@ int slurm_alloc_get(struct slurm_alloc *a, const struct slurm_spec *x,
 		*why = xasprintf("allocation %s is %s, not RUNNING", a->jobid, state);
 		goto fail;
 	}
+	if (check_nodes(a, nodes, why) < 0)
+		goto fail;
 	const char *tmp = getenv("PIPERUN_SLURM_DIR");
 	char *tmpl = xasprintf("%s/piperun-slurm.XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(tmpl)) {
