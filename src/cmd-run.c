@@ -626,6 +626,7 @@ static int run_jobs(struct run_cli *cli, struct spec *s, const struct run_opts *
 		.executor = cli->alloc ? &proc_slurm : NULL,
 		.exec_ctx = cli->alloc,
 		.cancel_on_death = cli->alloc && cli->alloc->ours ? cli->alloc->jobid : NULL,
+		.cancel_with = cli->alloc ? cli->alloc->scancel : NULL,
 		.ctx = cli,
 	};
 	return runner_run(s, &cfg, res, why);

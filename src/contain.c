@@ -24,6 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
+extern char **environ;
+
 #define GUARD_SLOTS (1u << 20)
 
 struct guard_table {
@@ -35,6 +37,7 @@ struct guard_table {
 				      the run's cgroups once they are empty */
 	volatile size_t hwm;
 	char slurm_job[32];        /* a Slurm allocation to cancel, or "" */
+	char slurm_scancel[512];   /* with scancel there */
 	volatile pid_t pg[GUARD_SLOTS];
 };
 
@@ -501,18 +504,19 @@ static void guardian_signal_first(struct guard_table *t, const char *run_path)
 
 /* The runner died holding a Slurm allocation it made: scancel it (its
  * steps with it), waiting at most 30 s for scancel. */
-static void guardian_scancel(const char *job)
+static void guardian_scancel(const struct guard_table *t)
 {
-	char id[32];
-	memcpy(id, job, sizeof id);
-	id[sizeof id - 1] = '\0';
+	char id[32], path[512];
+	memcpy(id, t->slurm_job, sizeof id);
+	memcpy(path, t->slurm_scancel, sizeof path);
+	id[sizeof id - 1] = path[sizeof path - 1] = '\0';
 	pid_t pid = fork();
 	if (pid == 0) {
-		char *argv[] = { "scancel", "--quiet", id, NULL };
+		char *argv[] = { path, "--quiet", id, NULL };
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		execvp(argv[0], argv);
+		execve(path, argv, environ);
 		_exit(127);
 	}
 	for (int i = 0; pid > 0 && i < 3000; i++) {
@@ -572,7 +576,7 @@ static void guardian_main(int rfd, int killfd, struct guard_table *t, const char
 		if (t->pg[i] > 0)
 			kill_group(t->pg[i], SIGKILL);
 	if (__atomic_load_n(&t->slurm_job[0], __ATOMIC_ACQUIRE))
-		guardian_scancel(t->slurm_job);
+		guardian_scancel(t);
 	/* a runner that ended normally removed its cgroup itself */
 	if (run_path && access(run_path, F_OK) == 0)
 		guardian_rmdir(run_path);
@@ -768,10 +772,11 @@ static void write_kill(const char *run_path)
 	free(k);
 }
 
-void contain_slurm_job(struct contain *c, const char *job)
+void contain_slurm_job(struct contain *c, const char *job, const char *scancel)
 {
-	if (!c->table)
+	if (!c->table || strlen(scancel) >= sizeof c->table->slurm_scancel)
 		return;
+	snprintf(c->table->slurm_scancel, sizeof c->table->slurm_scancel, "%s", scancel);
 	char *d = c->table->slurm_job;
 	snprintf(d + 1, sizeof c->table->slurm_job - 1, "%s", job + (*job != 0));
 	__atomic_store_n(&d[0], job[0], __ATOMIC_RELEASE);

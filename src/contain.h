@@ -128,9 +128,10 @@ const char *contain_mode_name(enum contain_mode m);
 void contain_on_death(struct contain *c, int sig, double grace_s);
 
 /* Should the runner die, the guardian also cancels Slurm allocation job
- * (scancel JOB): one the run made (--executor slurm).  contain_fini
- * forgets it (a runner that ends releases it itself). */
-void contain_slurm_job(struct contain *c, const char *job);
+ * (the scancel at path scancel, resolved beforehand): one the run made
+ * (--executor slurm).  contain_fini forgets it (a runner that ends
+ * releases it itself). */
+void contain_slurm_job(struct contain *c, const char *job, const char *scancel);
 
 /* Before spawning an attempt: its cgroup (cgroup mode), an empty one
  * that an earlier attempt left (a spare: still unpopulated and not

@@ -74,9 +74,10 @@ struct run_config {
 	 * the allocation, slurm.h) */
 	const struct proc_executor *executor;
 	void *exec_ctx;
-	/* a Slurm allocation the guardian cancels should the runner die
-	 * (one piperun made); NULL: none */
-	const char *cancel_on_death;
+	/* a Slurm allocation the guardian cancels (with scancel at
+	 * cancel_with) should the runner die (one piperun made); NULL:
+	 * none */
+	const char *cancel_on_death, *cancel_with;
 	void *ctx;
 };
 
