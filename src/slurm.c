@@ -222,7 +222,9 @@ static int allocate(struct slurm_alloc *a, const struct slurm_want *w, char **wh
 	int no = 0;
 	opt[no++] = xasprintf("--ntasks=%ld", par);
 	opt[no++] = xasprintf("--cpus-per-task=%ld", x->cpus_per_job);
-	opt[no++] = xasprintf("--immediate=%ld", w->wait_s < 1 ? 1L : (long)ceil(w->wait_s));
+	/* salloc takes whole seconds, and 1 as "at once, or not" */
+	long wait = w->wait_s < 0.5 ? 1 : (long)ceil(w->wait_s) < 2 ? 2 : (long)ceil(w->wait_s);
+	opt[no++] = xasprintf("--immediate=%ld", wait);
 	if (x->partition)
 		opt[no++] = xasprintf("--partition=%s", x->partition);
 	if (x->account)

@@ -23,9 +23,14 @@ setup_file() {
 }
 
 setup() {
-	[ -z "${SLURM_SKIP:-}" ] || skip "$SLURM_SKIP"
+	[ -z "${SLURM_SKIP:-}" ] || return 0
 	. "$SLURM_DIR/env"
 	export SLURM_CONF
+}
+
+# First thing in a test that needs the cluster (the spec's checks do not).
+needs_cluster() {
+	[ -z "${SLURM_SKIP:-}" ] || skip "$SLURM_SKIP"
 }
 
 # Jobs of this cluster still in squeue (none: empty).
@@ -34,6 +39,7 @@ squeue_ids() {
 }
 
 @test "the cluster is up: a step runs in an allocation" {
+	needs_cluster
 	local name; name=$(marker)
 	run timeout 30 salloc --no-shell -n1 -Q -J "$name"
 	[ "$status" = 0 ]
@@ -67,6 +73,7 @@ allocations_gone() {
 }
 
 @test "the mixed spec: the same records with --executor slurm and local (but pids, times, slurm)" {
+	needs_cluster
 	printf 'a\0b\377\376binary\n' > "$BATS_TEST_TMPDIR/bin"
 	printf 'from a file\n' > "$BATS_TEST_TMPDIR/in"
 	f=$(spec <<EOF
@@ -106,6 +113,7 @@ EOF
 }
 
 @test "a job's exec error on the node: 126 and the local message, not srun's status" {
+	needs_cluster
 	# executable, but no format the kernel knows (and no #!): the exec
 	# itself fails, on the node, after the program was found
 	printf 'garbage\n' > "$BATS_TEST_TMPDIR/noexec"
@@ -129,6 +137,7 @@ EOF
 }
 
 @test "-j defaults to the allocation's CPUs / cpus_per_job; the allocation is sized for -j" {
+	needs_cluster
 	f=$(spec <<'EOF'
 {"executor": {"slurm": {"cpus_per_job": 2}},
  "jobs": [{"run": ["true"], "repeat": 5}]}
@@ -148,6 +157,7 @@ EOF
 }
 
 @test "an existing allocation (a job id, or SLURM_JOB_ID) is used and left alone" {
+	needs_cluster
 	local name; name=$(marker)
 	run timeout 30 salloc --no-shell -n2 -J "$name"
 	[ "$status" = 0 ]
@@ -170,7 +180,28 @@ EOF
 	scancel "$jobid"
 }
 
+@test "no allocation within --slurm-wait: exit 3, nothing ran, nothing left queued" {
+	needs_cluster
+	local name; name=$(marker)
+	# every CPU of the node taken (and the node exclusively)
+	run timeout 30 salloc --no-shell --exclusive -N1 -J "$name"
+	[ "$status" = 0 ]
+	jobid=$(timeout 10 squeue -h -o %i -n "$name")
+	m=$(marker)
+	f=$(spec <<EOF
+{"jobs": [{"shell": "touch $BATS_TEST_TMPDIR/ran-$m"}]}
+EOF
+)
+	pr run --executor slurm --slurm-wait 2 "$f"
+	scancel "$jobid"
+	[ "$status" = 3 ]
+	[[ "$stderr" == *"no Slurm allocation within 2s"*"timed out"* ]]
+	[ ! -e "$BATS_TEST_TMPDIR/ran-$m" ]
+	allocations_gone
+}
+
 @test "where Slurm is absent or refuses: exit 3 before any job starts" {
+	needs_cluster
 	m=$(marker)
 	f=$(spec <<EOF
 {"executor": {"slurm": {"partition": "no-such-partition"}},
@@ -243,6 +274,7 @@ EOF
 }
 
 @test "a runner SIGKILLed: the guardian cancels its allocation; no step, no process is left" {
+	needs_cluster
 	long_run
 	kill -9 "$pid"
 	wait "$pid" || true
@@ -251,6 +283,7 @@ EOF
 }
 
 @test "Ctrl-C (SIGINT to the runner) mid-run: every step and the allocation end" {
+	needs_cluster
 	long_run
 	kill -INT "$pid"
 	st=0
@@ -258,4 +291,15 @@ EOF
 	[ "$st" = 130 ]
 	allocations_gone
 	gone_within "$m" 20
+}
+
+@test "plan shows the executor block, defaults filled in" {
+	f=$(spec <<'EOF'
+{"executor": {"slurm": {"partition": "debug", "mem_per_job": "1G", "allocation": 42}},
+ "jobs": [{"run": ["true"]}]}
+EOF
+)
+	run "$PIPERUN" plan "$f"
+	[ "$status" = 0 ]
+	[ "$(jqo -c '.executor.slurm')" = '{"partition":"debug","account":null,"cpus_per_job":1,"mem_per_job":"1024M","time_limit":null,"allocation":"42","extra_args":[]}' ]
 }
