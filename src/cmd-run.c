@@ -707,7 +707,7 @@ static int run_emit(struct run_cli *c, const struct spec *s, struct run_result *
 	return rc;
 }
 
-/* --executor slurm: only run and shell jobs go (this release), then
+/* --executor slurm: only run, shell and pool jobs go (this release), then
  * the allocation; -j defaults to its CPUs / cpus_per_job.  Returns -1
  * to go on (c->alloc set), else the exit status after saying why. */
 static int slurm_setup(struct run_cli *c, struct spec *s, const struct run_opts *o)
@@ -715,9 +715,9 @@ static int slurm_setup(struct run_cli *c, struct spec *s, const struct run_opts 
 	for (size_t i = 0; i < s->njobs; i++) {
 		const struct job_spec *j = &s->jobs[i];
 		const struct job_kind *k = kind_get(j->kind);
-		if (k->host || k->runs_self || j->npass_fds) {
+		if (k->host || j->npass_fds) {
 			err_line("piperun: %s: job %s: %s: not yet with --executor slurm "
-				 "(run and shell jobs only)", s->file, j->name,
+				 "(run, shell and pool jobs only)", s->file, j->name,
 				 j->npass_fds ? "pass_fds" : k->name);
 			return EXIT_USAGE;
 		}

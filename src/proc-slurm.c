@@ -87,7 +87,7 @@ static void step_env_free(char **e, char *const *envp)
 
 /* srun's argv for command argv (malloc'd, with its strings). */
 static char **srun_argv(struct slurm_alloc *a, const struct proc *p, const char *status,
-			char *const *argv)
+			char *const *argv, bool self)
 {
 	const struct slurm_spec *x = a->spec;
 	size_t n = 0;
@@ -116,7 +116,7 @@ static char **srun_argv(struct slurm_alloc *a, const struct proc *p, const char 
 	v[k++] = xasprintf("%.3f", p->leftover_kill_after);
 	v[k++] = xstrdup(status);
 	for (size_t i = 0; i < n; i++)
-		v[k++] = xstrdup(argv[i]);
+		v[k++] = xstrdup(i == 0 && self ? a->self : argv[i]);
 	return v;
 }
 
@@ -134,7 +134,9 @@ static int slurm_start(struct proc *p, struct spawn_opts *so, bool short_in_grou
 	struct step *st = xcalloc(1, sizeof *st);
 	st->status = slurm_status_path(a);
 	st->ctl = xasprintf("%s.ctl", st->status);
-	char **argv = srun_argv(a, p, st->status, so->argv);
+	/* piperun itself (a pool job): the same program on the node */
+	bool self = so->path && !strcmp(so->path, "/proc/self/exe");
+	char **argv = srun_argv(a, p, st->status, so->argv, self);
 	char **envp = step_env(so->envp);
 	char *const *job_env = so->envp;
 	so->path = a->srun;
