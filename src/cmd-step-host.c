@@ -13,9 +13,9 @@
  *   term SIG REALTIME_MS               sent to what it left behind
  *
  * The runner takes the job's status from there, never from srun's.
- * The command runs in a process group of its own, as a local job does;
- * the host passes the signals it gets on to that group (see struct
- * watch for which and how), and what the command leaves in its group
+ * The command runs in the host's process group, the step's; the host
+ * passes the runner's signals on to the rest of it (see struct watch
+ * for which and how), and what the command leaves in the group
  * when it exits gets the job's signal SIG (-s), then KILL after SECS
  * (-k), as a local job's leftovers do (proc_wait_empty); the host, a
  * subreaper, reaps the orphans, and exits once the group is empty, so
@@ -30,6 +30,7 @@
 #include "cmd.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -105,10 +106,8 @@ static pid_t launch(char **argv, const sigset_t *mask, int *err)
 	}
 	pid_t pid = fork();
 	if (pid == 0) {
-		/* async-signal-safe calls only; a process group of its own,
-		 * as a local job has */
+		/* async-signal-safe calls only */
 		close(p[0]);
-		setpgid(0, 0);
 		sigprocmask(SIG_SETMASK, mask, NULL);
 		execve(exe, argv, environ);
 		int e = errno;
@@ -122,7 +121,6 @@ static pid_t launch(char **argv, const sigset_t *mask, int *err)
 		close(p[0]);
 		return -1;
 	}
-	setpgid(pid, pid);   /* before any signal is passed on to it */
 	int e;
 	ssize_t r;
 	while ((r = read(p[0], &e, sizeof e)) < 0 && errno == EINTR)
@@ -148,22 +146,25 @@ static double now(clockid_t c)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-/* The host's watch over the command and what it leaves in its process
- * group, as the runner watches a local job's (proc.c).  Signals stay
- * blocked in the host and are taken with sigtimedwait:
- *   - CARRIER: the runner's ladder (scancel --signal=CARRIER to the
- *     step): the signals it asks for are the lines of STATUSFILE.ctl not
- *     read yet, each passed on to the group (SIGCONT after it, as the
- *     ladder does).  The runner never sends the signal itself to the
- *     step: slurmstepd writes "*** STEP ... CANCELLED ***" on the job's
- *     stderr for a TERM or KILL, and a KILL would end the host too.
- *   - any other (Slurm's own: the allocation cancelled, its time limit):
- *     passed on, and KILL to the group at most 2 s later, before Slurm's
- *     KillWait ends the host and the group would be left.
- * Once the command exited, what is left in its group gets the job's
+/* The host's watch over the command and what it leaves in the group.
+ * The command stays in the host's process group, the step's: Slurm's
+ * proctrack/pgid signals and kills that group, so nothing of the job
+ * escapes when Slurm ends the step (srun SIGKILLed, the allocation
+ * cancelled).  Signals stay blocked in the host and are taken with
+ * sigtimedwait:
+ *   - CARRIER, SIGCONT: the runner's ladder (scancel --signal=CONT to the
+ *     step; harmless to the rest of the group): the signals it asks for
+ *     are the lines of STATUSFILE.ctl not read yet, each sent to every
+ *     other process of the group (then SIGCONT), one by one (a group
+ *     signal would reach the host: a KILL would end it).  The runner
+ *     never sends the job's signal itself to the step: slurmstepd writes
+ *     "*** STEP ... CANCELLED ***" on the job's stderr for a TERM or KILL.
+ *   - any other: Slurm's own (or the job's `kill 0`), which reached the
+ *     whole group already: nothing to pass on.
+ * Once the command exited, what is left in the group gets the job's
  * signal, then KILL after kill_after, each written "term SIG
  * REALTIME_MS"; orphans (ours: a subreaper) are reaped as they end. */
-#define CARRIER SIGUSR2
+#define CARRIER SIGCONT
 
 struct watch {
 	int fd, sig;
@@ -171,10 +172,46 @@ struct watch {
 	off_t ctl_off;
 	double kill_after, kill_at;   /* kill_at < 0: no KILL armed */
 	bool killed, done, ladder;
-	pid_t pid, pg;
+	pid_t pid;
 	int status;
 	struct rusage ru;
 };
+
+/* sig to every other process of our group (found in /proc; as a
+ * subreaper, orphans are ours), zombies included: one left behind
+ * would keep the step (proctrack/pgid looks at the group) from ending.
+ * Returns how many there were. */
+static int group_signal(int sig)
+{
+	pid_t self = getpid(), pg = getpgrp();
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	int n = 0;
+	while (d && (e = readdir(d))) {
+		pid_t pid = (pid_t)atoi(e->d_name);
+		if (pid <= 0 || pid == self)
+			continue;
+		char path[64], b[512];
+		snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t r = fd >= 0 ? read(fd, b, sizeof b - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		if (r <= 0)
+			continue;
+		b[r] = '\0';
+		char *rp = strrchr(b, ')'), state;
+		int ppid, pgrp;
+		if (!rp || sscanf(rp + 1, " %c %d %d", &state, &ppid, &pgrp) != 3 || pgrp != pg)
+			continue;
+		n++;
+		if (sig)
+			kill(pid, sig);
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
 
 static void outcome(struct watch *w)
 {
@@ -205,31 +242,26 @@ static bool reap(struct watch *w)
 	return w->pid == 0;
 }
 
-static bool group_alive(const struct watch *w)
-{
-	return kill(-w->pg, 0) == 0 || errno == EPERM;
-}
-
 static void pass_on(struct watch *w, int sig, bool cont)
 {
 	if (sig == SIGKILL)
 		w->killed = true;
-	kill(-w->pg, sig);
+	group_signal(sig);
 	if (cont && sig != SIGKILL && sig != SIGCONT)
-		kill(-w->pg, SIGCONT);
+		group_signal(SIGCONT);
 }
 
 /* The runner's signals: the new lines of the control file. */
-static bool take_ctl(struct watch *w)
+static void take_ctl(struct watch *w)
 {
 	int fd = open(w->ctl, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return false;
+		return;
 	char b[256];
 	ssize_t n = pread(fd, b, sizeof b - 1, w->ctl_off);
 	close(fd);
 	if (n <= 0)
-		return false;
+		return;
 	b[n] = '\0';
 	for (char *l = b, *e; (e = strchr(l, '\n')); l = e + 1) {
 		w->ctl_off += e - l + 1;
@@ -239,17 +271,6 @@ static bool take_ctl(struct watch *w)
 		w->ladder = true;   /* its KILL is the runner's to send */
 		pass_on(w, sig, true);
 	}
-	return true;
-}
-
-static void on_signal(struct watch *w, int sig)
-{
-	if (sig == SIGCHLD || (sig == CARRIER && take_ctl(w)))
-		return;
-	pass_on(w, sig, false);
-	double t = now(CLOCK_MONOTONIC) + 2000;
-	if (!w->killed && (w->kill_at < 0 || w->kill_at > t))
-		w->kill_at = t;
 }
 
 /* One look; returns how long to wait (ms) before the next, -1: done. */
@@ -258,13 +279,12 @@ static double watch_step(struct watch *w, double *backoff)
 	bool exited = reap(w);
 	double t = now(CLOCK_MONOTONIC);
 	if (w->kill_at >= 0 && t >= w->kill_at && !w->killed) {
-		if (exited)
-			say(w->fd, "term %d %.3f\n", SIGKILL, now(CLOCK_REALTIME));
+		say(w->fd, "term %d %.3f\n", SIGKILL, now(CLOCK_REALTIME));
 		pass_on(w, SIGKILL, false);
 	}
 	if (!exited)
 		return w->kill_at >= 0 && !w->killed ? w->kill_at - t : 1000;
-	if (!group_alive(w))
+	if (!group_signal(0))
 		return -1;
 	if (w->killed) {
 		pass_on(w, SIGKILL, false);   /* what a KILL missed (forked since) */
@@ -286,9 +306,8 @@ static void supervise(struct watch *w, const sigset_t *set)
 			wait = 0.1;
 		struct timespec ts = { (time_t)(wait / 1000),
 				       (long)((wait - (time_t)(wait / 1000) * 1000) * 1e6) };
-		int sig = sigtimedwait(set, NULL, &ts);
-		if (sig > 0)
-			on_signal(w, sig);
+		if (sigtimedwait(set, NULL, &ts) == CARRIER)
+			take_ctl(w);
 	}
 }
 
@@ -361,7 +380,6 @@ static int step_host_main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof passed / sizeof *passed; i++)
 		sigaddset(&set, passed[i]);
 	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, CARRIER);
 	sigprocmask(SIG_BLOCK, &set, &orig);
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	int err;
@@ -369,7 +387,7 @@ static int step_host_main(int argc, char **argv)
 	snprintf(ctl, sizeof ctl, "%s.ctl", argv[a]);
 	struct watch w = { .fd = fd, .sig = sig, .kill_after = kill_after, .kill_at = -1,
 			   .ctl = ctl };
-	w.pid = w.pg = launch(argv + a + 1, &orig, &err);
+	w.pid = launch(argv + a + 1, &orig, &err);
 	if (w.pid < 0) {
 		bool told = say(fd, "error exec %d\n", err);
 		return close(fd) == 0 && told ? 0 : err == ENOENT ? 127 : 126;

@@ -36,12 +36,14 @@ extern char **environ;
 
 /* The ladder's signals reach the command through its host
  * (cmd-step-host.c): a line "SIG" appended to STATUSFILE.ctl, then
- * scancel --signal=CARRIER to the step, which only the host gets (the
- * command has a process group of its own).  A TERM or KILL sent to the
- * step itself would have slurmstepd write "*** STEP ... CANCELLED ***"
- * on the job's stderr, and a KILL would end the host.  Should srun still
- * be there this long after the KILL went so, the step gets a real one. */
-#define CARRIER SIGUSR2
+ * scancel --signal=CONT to the step (a wake-up that is harmless to the
+ * job's processes, which share the host's process group so that Slurm
+ * ends them all with the step); the host sends each signal to the others
+ * of its group.  A TERM or KILL sent to the step itself would have
+ * slurmstepd write "*** STEP ... CANCELLED ***" on the job's stderr, and
+ * a KILL would end the host.  Should srun still be there this long after
+ * the KILL went so, the step gets a real one. */
+#define CARRIER SIGCONT
 #define KILL_BACKSTOP_MS 3000.0
 
 struct step {
