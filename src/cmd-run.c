@@ -627,6 +627,7 @@ static int run_jobs(struct run_cli *cli, struct spec *s, const struct run_opts *
 		.exec_ctx = cli->alloc,
 		.cancel_on_death = cli->alloc && cli->alloc->ours ? cli->alloc->jobid : NULL,
 		.cancel_with = cli->alloc ? cli->alloc->scancel : NULL,
+		.cancel_dir = cli->alloc ? cli->alloc->rundir : NULL,
 		.ctx = cli,
 	};
 	return runner_run(s, &cfg, res, why);

@@ -38,6 +38,7 @@ struct guard_table {
 	volatile size_t hwm;
 	char slurm_job[32];        /* a Slurm allocation to cancel, or "" */
 	char slurm_scancel[512];   /* with scancel there */
+	char slurm_dir[512];       /* and its steps' status files: removed */
 	volatile pid_t pg[GUARD_SLOTS];
 };
 
@@ -531,6 +532,28 @@ static void guardian_scancel(const struct guard_table *t)
 	}
 }
 
+static bool unlink_entry(int dfd, const char *name, unsigned char type, void *arg)
+{
+	(void)type;
+	(void)arg;
+	unlinkat(dfd, name, 0);
+	return false;
+}
+
+/* The run's directory of step status files (flat), and the directory. */
+static void guardian_rm_slurm_dir(const struct guard_table *t)
+{
+	char dir[512];
+	memcpy(dir, t->slurm_dir, sizeof dir);
+	dir[sizeof dir - 1] = '\0';
+	int dfd = *dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	if (dfd < 0)
+		return;
+	guardian_each_entry(dfd, unlink_entry, NULL);
+	close(dfd);
+	rmdir(dir);
+}
+
 static void guardian_main(int rfd, int killfd, struct guard_table *t, const char *run_path)
 {
 	/* A session (and process group) of its own: whatever is sent to
@@ -575,8 +598,10 @@ static void guardian_main(int rfd, int killfd, struct guard_table *t, const char
 	for (size_t i = 0; i < hwm && i < GUARD_SLOTS; i++)
 		if (t->pg[i] > 0)
 			kill_group(t->pg[i], SIGKILL);
-	if (__atomic_load_n(&t->slurm_job[0], __ATOMIC_ACQUIRE))
+	if (__atomic_load_n(&t->slurm_job[0], __ATOMIC_ACQUIRE)) {
 		guardian_scancel(t);
+		guardian_rm_slurm_dir(t);
+	}
 	/* a runner that ended normally removed its cgroup itself */
 	if (run_path && access(run_path, F_OK) == 0)
 		guardian_rmdir(run_path);
@@ -772,11 +797,14 @@ static void write_kill(const char *run_path)
 	free(k);
 }
 
-void contain_slurm_job(struct contain *c, const char *job, const char *scancel)
+void contain_slurm_job(struct contain *c, const char *job, const char *scancel,
+		       const char *dir)
 {
 	if (!c->table || strlen(scancel) >= sizeof c->table->slurm_scancel)
 		return;
 	snprintf(c->table->slurm_scancel, sizeof c->table->slurm_scancel, "%s", scancel);
+	if (dir && strlen(dir) < sizeof c->table->slurm_dir)
+		snprintf(c->table->slurm_dir, sizeof c->table->slurm_dir, "%s", dir);
 	char *d = c->table->slurm_job;
 	snprintf(d + 1, sizeof c->table->slurm_job - 1, "%s", job + (*job != 0));
 	__atomic_store_n(&d[0], job[0], __ATOMIC_RELEASE);

@@ -941,7 +941,8 @@ static int runner_setup(struct runner *r, char **why)
 	/* from here on, every way out goes through contain_fini: nothing
 	 * of the run (its cgroup, the guardian) may outlive it */
 	if (r->cfg->cancel_on_death)
-		contain_slurm_job(&r->contain, r->cfg->cancel_on_death, r->cfg->cancel_with);
+		contain_slurm_job(&r->contain, r->cfg->cancel_on_death, r->cfg->cancel_with,
+				  r->cfg->cancel_dir);
 	const char *what = NULL;
 	r->env.devnull = -1;
 	r->env.loop = loop_new();

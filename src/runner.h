@@ -75,9 +75,9 @@ struct run_config {
 	const struct proc_executor *executor;
 	void *exec_ctx;
 	/* a Slurm allocation the guardian cancels (with scancel at
-	 * cancel_with) should the runner die (one piperun made); NULL:
-	 * none */
-	const char *cancel_on_death, *cancel_with;
+	 * cancel_with) should the runner die (one piperun made), and the
+	 * directory of its status files it removes; NULL: none */
+	const char *cancel_on_death, *cancel_with, *cancel_dir;
 	void *ctx;
 };
 

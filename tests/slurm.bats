@@ -277,17 +277,24 @@ EOF
 	[ "$(pgrep -f -x "/bin/sh -c sleep 300 & wait; : $m" | wc -l)" -ge 4 ]
 }
 
-@test "a runner SIGKILLed: the guardian cancels its allocation; no step, no process is left" {
+@test "a runner SIGKILLed: the guardian cancels its allocation; no step, no process, no file is left" {
 	needs_cluster
+	export PIPERUN_SLURM_DIR="$BATS_TEST_TMPDIR/rundirs"
+	mkdir "$PIPERUN_SLURM_DIR"
 	long_run
+	[ -n "$(ls "$PIPERUN_SLURM_DIR")" ]
 	kill -9 "$pid"
 	wait "$pid" || true
 	allocations_gone
 	gone_within "$m" 20
+	for i in $(seq 100); do [ -z "$(ls "$PIPERUN_SLURM_DIR")" ] && break; sleep 0.1; done
+	[ -z "$(ls "$PIPERUN_SLURM_DIR")" ]
 }
 
 @test "Ctrl-C (SIGINT to the runner) mid-run: every step and the allocation end" {
 	needs_cluster
+	export PIPERUN_SLURM_DIR="$BATS_TEST_TMPDIR/rundirs"
+	mkdir "$PIPERUN_SLURM_DIR"
 	long_run
 	kill -INT "$pid"
 	st=0
@@ -295,6 +302,8 @@ EOF
 	[ "$st" = 130 ]
 	allocations_gone
 	gone_within "$m" 20
+	for i in $(seq 100); do [ -z "$(ls "$PIPERUN_SLURM_DIR")" ] && break; sleep 0.1; done
+	[ -z "$(ls "$PIPERUN_SLURM_DIR")" ]
 }
 
 @test "plan shows the executor block, defaults filled in" {
