@@ -132,6 +132,7 @@ static int cmd_plan(int argc, char **argv)
 	jw_kbool(&w, "tag", s->tag);
 	if (s->journal)
 		jw_kstr(&w, "journal", s->journal);
+	spec_plan_executor(&w, s);
 	jw_key(&w, "jobs");
 	jw_arr(&w, false);
 	for (size_t i = 0; i < s->njobs; i++)

@@ -8,6 +8,9 @@
 #include "report.h"
 #include "runner.h"
 #include "sha256.h"
+#include "slurm.h"
+#include "kind.h"
+#include "proc.h"
 #include "spec.h"
 #include "util.h"
 
@@ -62,6 +65,7 @@ struct run_cli {
 	struct job_restored **restored;  /* --resume: per job, or NULL */
 	struct buf *sunk_before;         /* --resume: per job, a steps job's
 					    items sunk before (journal_sunk) */
+	struct slurm_alloc *alloc;       /* --executor slurm: the allocation */
 };
 #define RUN_FLUSH_MS 10.0
 
@@ -253,11 +257,18 @@ struct run_opts {
 	double timeout;                 /* -1: the spec's */
 	enum progress_when progress;
 	bool tag, timestamps, quiet;
+	int executor;                   /* EXEC_LOCAL, EXEC_SLURM */
+	double slurm_wait;              /* --slurm-wait; -1: the default */
 	char **only;                    /* --only NAME..., argv's strings */
 	size_t nonly, only_cap;
 };
 
+enum { EXEC_LOCAL, EXEC_SLURM };
+
 /* Row order is the order of the names in the usage messages. */
+static const struct enum_name executor_choices[] = {
+	{ EXEC_LOCAL, "local" }, { EXEC_SLURM, "slurm" },
+};
 static const struct enum_name output_choices[] = {
 	{ OUT_JSON, "json" }, { OUT_JSONL, "jsonl" }, { OUT_TEXT, "text" }, { OUT_NONE, "none" },
 };
@@ -289,6 +300,12 @@ static int run_option(int c, char **argv, struct run_opts *o, struct run_cli *cl
 	case 'F':
 		o->fail_fast = 1;
 		return -1;
+	case 'E':
+		return CMD_CHOOSE(self, "--executor", executor_choices, optarg, &o->executor) < 0
+		       ? EXIT_USAGE : -1;
+	case 'W':
+		return cmd_duration(self, "--slurm-wait", optarg, &o->slurm_wait) < 0 ? EXIT_USAGE
+		       : -1;
 	case 'o':
 		if (CMD_CHOOSE(self, "--output", output_choices, optarg, &pick) < 0)
 			return EXIT_USAGE;
@@ -335,6 +352,8 @@ static int run_parse(int argc, char **argv, struct run_opts *o, struct run_cli *
 		{ "mode", required_argument, NULL, 'm' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "fail-fast", no_argument, NULL, 'F' },
+		{ "executor", required_argument, NULL, 'E' },
+		{ "slurm-wait", required_argument, NULL, 'W' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "results", required_argument, NULL, 'r' },
 		{ "journal", required_argument, NULL, 'J' },
@@ -348,7 +367,7 @@ static int run_parse(int argc, char **argv, struct run_opts *o, struct run_cli *
 		{ NULL, 0, NULL, 0 },
 	};
 	*o = (struct run_opts){ .max_parallel = -1, .fail_fast = -1, .mode = -1,
-				.timeout = -1, .progress = PROGRESS_AUTO };
+				.timeout = -1, .progress = PROGRESS_AUTO, .slurm_wait = -1 };
 	int c, rc;
 	optind = 1;
 	opterr = 0;
@@ -604,6 +623,11 @@ static int run_jobs(struct run_cli *cli, struct spec *s, const struct run_opts *
 		.restored = cli->restored,
 		.on_items = cli->journal ? on_items : NULL,
 		.sunk_before = cli->sunk_before,
+		.executor = cli->alloc ? &proc_slurm : NULL,
+		.exec_ctx = cli->alloc,
+		.cancel_on_death = cli->alloc && cli->alloc->ours ? cli->alloc->jobid : NULL,
+		.cancel_with = cli->alloc ? cli->alloc->scancel : NULL,
+		.cancel_dir = cli->alloc ? cli->alloc->rundir : NULL,
 		.ctx = cli,
 	};
 	return runner_run(s, &cfg, res, why);
@@ -684,6 +708,48 @@ static int run_emit(struct run_cli *c, const struct spec *s, struct run_result *
 	return rc;
 }
 
+/* --executor slurm: only run, shell and pool jobs go (this release), then
+ * the allocation; -j defaults to its CPUs / cpus_per_job.  Returns -1
+ * to go on (c->alloc set), else the exit status after saying why. */
+static int slurm_setup(struct run_cli *c, struct spec *s, const struct run_opts *o)
+{
+	for (size_t i = 0; i < s->njobs; i++) {
+		const struct job_spec *j = &s->jobs[i];
+		const struct job_kind *k = kind_get(j->kind);
+		if (k->host || j->npass_fds) {
+			err_line("piperun: %s: job %s: %s: not yet with --executor slurm "
+				 "(run, shell and pool jobs only)", s->file, j->name,
+				 j->npass_fds ? "pass_fds" : k->name);
+			return EXIT_USAGE;
+		}
+	}
+	if (!s->slurm)
+		s->slurm = spec_slurm_default();
+	struct slurm_want w = { .jobs = (long)s->njobs, .max_parallel = s->max_parallel,
+				.wait_s = o->slurm_wait >= 0 ? o->slurm_wait : 60 };
+	char *why;
+	c->alloc = xcalloc(1, sizeof *c->alloc);
+	if (slurm_alloc_get(c->alloc, s->slurm, &w, &why) < 0) {
+		err_line("piperun: %s", why);
+		free(why);
+		free(c->alloc);
+		c->alloc = NULL;
+		return EXIT_RUNNER;
+	}
+	if (!s->max_parallel)
+		s->max_parallel = slurm_alloc_parallel(c->alloc);
+	return -1;
+}
+
+static void slurm_finish(struct run_cli *c)
+{
+	if (!c->alloc)
+		return;
+	slurm_alloc_release(c->alloc);
+	free(c->alloc);
+	c->alloc = NULL;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	struct run_cli cli = { .output = OUT_JSON };
@@ -703,6 +769,13 @@ static int cmd_run(int argc, char **argv)
 		spec_free(s);
 		return EXIT_USAGE;
 	}
+	if (o.executor == EXEC_SLURM && (rc = slurm_setup(&cli, s, &o)) >= 0) {
+		journal_finish(&cli, s, rc);
+		if (results_fd >= 0)
+			afile_abort(&res_file);
+		spec_free(s);
+		return rc;
+	}
 	cli.out = cmd_stdout_sink();
 	cli.spec = s;
 	jw_init(&cli.jw_out, fd_sink_write, cli.out, cli.output == OUT_JSON);
@@ -713,7 +786,9 @@ static int cmd_run(int argc, char **argv)
 	}
 	struct run_result res;
 	char *why = NULL;
-	if (run_jobs(&cli, s, &o, &res, &why) < 0) {
+	int run_rc = run_jobs(&cli, s, &o, &res, &why);
+	slurm_finish(&cli);
+	if (run_rc < 0) {
 		fprintf(stderr, "piperun: %s\n", why);
 		free(why);
 		fd_sink_finish(cli.out);
@@ -762,6 +837,9 @@ const struct cmd_entry cmd_run_entry = {
 	"                         -j worker threads) or serial\n"
 	"      --timeout DUR      limit for the whole run (\"90s\", \"5m\")\n"
 	"      --fail-fast        stop at the first job that is not ok\n"
+	"      --executor NAME    local (default) or slurm: each job a step of one\n"
+	"                         Slurm allocation (EXECUTORS in piperun(1))\n"
+	"      --slurm-wait DUR   how long to wait for the allocation (default 60s)\n"
 	"  -o, --output FMT       json (default), jsonl, text or none\n"
 	"      --results FILE     also write the JSON document to FILE\n"
 	"      --journal FILE     append a line to FILE as each job attempt ends\n"

@@ -19,6 +19,9 @@ enum {
 	/* Runs before piperun's process-wide set-up (std fds, spawn_init,
 	 * the SHA-256 choice): its children inherit the process as started. */
 	CMD_BEFORE_SETUP = 1 << 1,
+	/* A hidden host that takes arguments after its name (the others run
+	 * only as the one argument). */
+	CMD_ARGS = 1 << 2,
 };
 
 struct cmd_entry {
@@ -51,6 +54,7 @@ extern bool cmd_std_closed[3];
  * (cmd-pipeline-host.c, around chain.h's chain_host_main). */
 extern const struct cmd_entry cmd_steps_host_entry;
 extern const struct cmd_entry cmd_pipeline_host_entry;
+extern const struct cmd_entry cmd_step_host_entry;
 
 /* Exit statuses (CONTRACT §2); see the table at the top of main.c. */
 enum {

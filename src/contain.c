@@ -24,6 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
+extern char **environ;
+
 #define GUARD_SLOTS (1u << 20)
 
 struct guard_table {
@@ -34,6 +36,9 @@ struct guard_table {
 				      signals and kills nothing, and removes
 				      the run's cgroups once they are empty */
 	volatile size_t hwm;
+	char slurm_job[32];        /* a Slurm allocation to cancel, or "" */
+	char slurm_scancel[512];   /* with scancel there */
+	char slurm_dir[512];       /* and its steps' status files: removed */
 	volatile pid_t pg[GUARD_SLOTS];
 };
 
@@ -498,6 +503,57 @@ static void guardian_signal_first(struct guard_table *t, const char *run_path)
 	}
 }
 
+/* The runner died holding a Slurm allocation it made: scancel it (its
+ * steps with it), waiting at most 30 s for scancel. */
+static void guardian_scancel(const struct guard_table *t)
+{
+	char id[32], path[512];
+	memcpy(id, t->slurm_job, sizeof id);
+	memcpy(path, t->slurm_scancel, sizeof path);
+	id[sizeof id - 1] = path[sizeof path - 1] = '\0';
+	pid_t pid = fork();
+	if (pid == 0) {
+		char *argv[] = { path, "--quiet", id, NULL };
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		execve(path, argv, environ);
+		_exit(127);
+	}
+	for (int i = 0; pid > 0 && i < 3000; i++) {
+		if (waitpid(pid, NULL, WNOHANG) != 0)
+			return;
+		struct timespec ts = { 0, 10000000 };
+		nanosleep(&ts, NULL);
+	}
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+}
+
+static bool unlink_entry(int dfd, const char *name, unsigned char type, void *arg)
+{
+	(void)type;
+	(void)arg;
+	unlinkat(dfd, name, 0);
+	return false;
+}
+
+/* The run's directory of step status files (flat), and the directory. */
+static void guardian_rm_slurm_dir(const struct guard_table *t)
+{
+	char dir[512];
+	memcpy(dir, t->slurm_dir, sizeof dir);
+	dir[sizeof dir - 1] = '\0';
+	int dfd = *dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	if (dfd < 0)
+		return;
+	guardian_each_entry(dfd, unlink_entry, NULL);
+	close(dfd);
+	rmdir(dir);
+}
+
 static void guardian_main(int rfd, int killfd, struct guard_table *t, const char *run_path)
 {
 	/* A session (and process group) of its own: whatever is sent to
@@ -542,6 +598,10 @@ static void guardian_main(int rfd, int killfd, struct guard_table *t, const char
 	for (size_t i = 0; i < hwm && i < GUARD_SLOTS; i++)
 		if (t->pg[i] > 0)
 			kill_group(t->pg[i], SIGKILL);
+	if (__atomic_load_n(&t->slurm_job[0], __ATOMIC_ACQUIRE)) {
+		guardian_scancel(t);
+		guardian_rm_slurm_dir(t);
+	}
 	/* a runner that ended normally removed its cgroup itself */
 	if (run_path && access(run_path, F_OK) == 0)
 		guardian_rmdir(run_path);
@@ -737,8 +797,26 @@ static void write_kill(const char *run_path)
 	free(k);
 }
 
+void contain_slurm_job(struct contain *c, const char *job, const char *scancel,
+		       const char *dir)
+{
+	if (!c->table || strlen(scancel) >= sizeof c->table->slurm_scancel)
+		return;
+	snprintf(c->table->slurm_scancel, sizeof c->table->slurm_scancel, "%s", scancel);
+	if (dir && strlen(dir) < sizeof c->table->slurm_dir)
+		snprintf(c->table->slurm_dir, sizeof c->table->slurm_dir, "%s", dir);
+	char *d = c->table->slurm_job;
+	snprintf(d + 1, sizeof c->table->slurm_job - 1, "%s", job + (*job != 0));
+	__atomic_store_n(&d[0], job[0], __ATOMIC_RELEASE);
+}
+
 void contain_fini(struct contain *c)
 {
+	/* a runner that ends so leaves its Slurm allocation to its caller
+	 * (slurm_alloc_release): the guardian cancels it only for a
+	 * runner that died */
+	if (c->table)
+		__atomic_store_n(&c->table->slurm_job[0], 0, __ATOMIC_RELEASE);
 	/* after a release nothing is ever killed, here or by the guardian */
 	bool released = c->leave_orphans || (c->table && c->table->released);
 	bool linger = false;

@@ -127,6 +127,14 @@ const char *contain_mode_name(enum contain_mode m);
  * signal, for the whole tree). */
 void contain_on_death(struct contain *c, int sig, double grace_s);
 
+/* Should the runner die, the guardian also cancels Slurm allocation job
+ * (the scancel at path scancel, resolved beforehand): one the run made
+ * (--executor slurm); and removes dir (NULL: none), the flat directory
+ * of its steps' status files.  contain_fini forgets them (a runner that
+ * ends releases them itself). */
+void contain_slurm_job(struct contain *c, const char *job, const char *scancel,
+		       const char *dir);
+
 /* Before spawning an attempt: its cgroup (cgroup mode), an empty one
  * that an earlier attempt left (a spare: still unpopulated and not
  * frozen when taken) or a new one (counted created).  Returns its

@@ -408,10 +408,32 @@ void job_proc_outcome(struct job *j)
 	j->returncode = stage_returncode(&j->proc.status);
 }
 
+/* The executor says the command never ran (an exec error on a node, as
+ * a local spawn would have: spawn_failed), or the attempt failed for a
+ * reason of its own.  Returns whether it did. */
+static bool executor_failed(struct job *j)
+{
+	const struct proc *p = &j->proc;
+	if (p->fail_step == SPAWN_OK && !p->fail_msg)
+		return false;
+	j->status = ST_ERROR;
+	j->has_rc = p->fail_step == SPAWN_EXEC;
+	j->returncode = p->fail_err == ENOENT ? 127 : 126;
+	free(j->error);
+	if (p->fail_msg) {
+		j->error = xstrdup(p->fail_msg);
+	} else {
+		char *prog = spec_redact(j->spec, j->spec->stages[0].argv[0]);
+		j->error = xasprintf("%s: %s", prog, strerror(p->fail_err));
+		free(prog);
+	}
+	return true;
+}
+
 /* The attempt's status, from how its process (or pipeline) ended. */
 static void attempt_outcome(struct job *j)
 {
-	if (j->status == ST_ERROR)
+	if (j->status == ST_ERROR || executor_failed(j))
 		return;
 	const struct job_kind *k = kind_get(j->spec->kind);
 	if (k->outcome)
@@ -937,6 +959,8 @@ static int spawn_attempt(struct job *j, int spills)
 		},
 		.stdio = io, .nstdio = n,
 		.group = PROC_GROUP_OWN, .contain = env->contain,
+		.executor = env->executor, .exec_ctx = env->exec_ctx,
+		.leftover_sig = s->signal, .leftover_kill_after = s->kill_after,
 		.loop = env->loop, .t0 = j->t_start,
 		.on_exit = job_proc_exit, .on_look = job_proc_look, .on_empty = job_proc_empty,
 		.ctx = j,

@@ -135,6 +135,8 @@ struct job_env {
 	const struct spec *spec;
 	struct job *all;             /* every job (for stdin.from) */
 	struct contain *contain;
+	const struct proc_executor *executor;  /* where jobs run; NULL: here */
+	void *exec_ctx;              /* the executor's (slurm: the allocation) */
 	struct fd_reserve *fds;      /* NULL: no reserve */
 	bool tag, timestamps;        /* --tag, --timestamps: live lines prefixed */
 	bool live_out_to_stderr;     /* the results use stdout: live stdout

@@ -56,6 +56,7 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_pool_entry,
 	&cmd_steps_host_entry,
 	&cmd_pipeline_host_entry,
+	&cmd_step_host_entry,
 };
 
 static void main_usage(FILE *f)
@@ -127,7 +128,9 @@ int main(int argc, char **argv)
 	 * changes a signal disposition its stages would inherit. */
 	const char *base = argv[0] ? strrchr(argv[0], '/') : NULL;
 	bool as_timeout = argv[0] && !strcmp(base ? base + 1 : argv[0], "timeout");
-	const struct cmd_entry *host = argc == 2 && !as_timeout ? find_cmd(argv[1], true) : NULL;
+	const struct cmd_entry *host = argc >= 2 && !as_timeout ? find_cmd(argv[1], true) : NULL;
+	if (host && argc > 2 && !(host->flags & CMD_ARGS))
+		host = NULL;
 	if (host && (host->flags & CMD_BEFORE_SETUP))
 		return host->exec(argc - 1, argv + 1);
 	ensure_std_fds();

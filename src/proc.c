@@ -51,6 +51,7 @@ double proc_poll_backoff(double prev_ms)
  * proc-NAME.c file with its struct proc_executor and a row here. */
 static const struct proc_executor *const executors[] = {
 	&proc_local,
+	&proc_slurm,
 };
 
 const struct proc_executor *proc_executor_find(const char *name)
@@ -140,6 +141,8 @@ static void on_pid(struct watch *w, uint32_t ev)
 	p->status.pid = p->pid;
 	if (r > 0)
 		stage_result_exited(&p->status, &x);
+	if (p->exec->exited)
+		p->exec->exited(p);
 	loop_del(p->loop, &p->w_pid);
 	close(p->pidfd);
 	p->pidfd = -1;
@@ -285,6 +288,12 @@ void proc_clear(struct proc *p)
 	escaped_free(p->escaped, p->nescaped);
 	p->escaped = NULL;
 	p->nescaped = p->escaped_cap = 0;
+	p->fail_step = SPAWN_OK;
+	p->fail_err = 0;
+	free(p->fail_msg);
+	free(p->report_json);
+	p->fail_msg = p->report_json = NULL;
+	p->report_key = NULL;
 }
 
 static void reset(struct proc *p, const struct proc_opts *o)
@@ -295,6 +304,9 @@ static void reset(struct proc *p, const struct proc_opts *o)
 	p->group = o->group;
 	p->contain = o->group != PROC_GROUP_NONE ? o->contain : NULL;
 	p->exec = o->executor ? o->executor : &proc_local;
+	p->exec_ctx = o->exec_ctx;
+	p->leftover_sig = o->leftover_sig ? o->leftover_sig : SIGTERM;
+	p->leftover_kill_after = o->leftover_sig ? o->leftover_kill_after : 2;
 	p->loop = o->loop;
 	p->t0 = o->t0;
 	p->poll_ms = 0;
@@ -382,4 +394,7 @@ void proc_free(struct proc *p)
 	escaped_free(p->escaped, p->nescaped);
 	p->escaped = NULL;
 	p->nescaped = p->escaped_cap = 0;
+	free(p->fail_msg);
+	free(p->report_json);
+	p->fail_msg = p->report_json = NULL;
 }

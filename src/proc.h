@@ -147,8 +147,17 @@ struct proc_executor {
 	bool (*alive)(struct proc *p);
 	/* The attempt is over: release what start took (the cgroup). */
 	void (*end)(struct proc *p);
+	/* The local process was reaped (p->status is its decode): say how
+	 * the job itself ended (p->status, or p->fail_*), and what its
+	 * record adds (p->report_*).  NULL: the local decode is the job's. */
+	void (*exited)(struct proc *p);
+	/* The run is about to end (before contain_fini, which would take
+	 * what it still runs for orphans): wait for its own helpers.
+	 * NULL: none. */
+	void (*run_end)(void *exec_ctx);
 };
 extern const struct proc_executor proc_local;
+extern const struct proc_executor proc_slurm;
 /* An executor by name ("local"), or NULL. */
 const struct proc_executor *proc_executor_find(const char *name);
 /* Each executor in turn: i from 0 until it returns NULL. */
@@ -165,6 +174,10 @@ struct proc_opts {
 				      (a cgroup in cgroup mode); NULL: a
 				      process group only */
 	const struct proc_executor *executor;  /* NULL: proc_local */
+	void *exec_ctx;            /* the executor's (slurm: its allocation) */
+	int leftover_sig;          /* what proc_wait_empty will be given, for */
+	double leftover_kill_after;  /* an executor whose host waits out the
+				      leftovers itself (slurm); 0: SIGTERM, 2 s */
 	bool short_in_group;       /* a cgroup that cannot be made for lack
 				      of fds or memory: go on in the process
 				      group (exec) instead of failing with
@@ -215,12 +228,26 @@ struct proc {
 	size_t nterm, term_cap;
 	struct escaped *escaped;   /* left its group, seen in its cgroup */
 	size_t nescaped, escaped_cap;
+	/* Set by an executor's exited hook (once exited): the command never
+	 * ran (fail_step: SPAWN_EXEC or SPAWN_CHDIR with fail_err, as a
+	 * local spawn says it), or fail_msg, an error of the executor's
+	 * (malloc'd); and a member the record adds, report_key with the
+	 * JSON object report_json (malloc'd). */
+	enum spawn_step fail_step;
+	int fail_err;
+	char *fail_msg;
+	const char *report_key;
+	char *report_json;
 	void *ctx;
 
 	/* private */
 	struct loop *loop;
 	struct watch w_pid;
 	const struct proc_executor *exec;
+	void *exec_ctx;
+	void *exec_data;           /* the executor's, per attempt */
+	int leftover_sig;
+	double leftover_kill_after;
 	struct contain *contain;
 	struct contain_job cj;
 	struct ladder ladder;

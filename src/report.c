@@ -291,6 +291,11 @@ void report_job(struct jw *w, const struct job *j)
 	report_escaped(w, j->proc.escaped, j->proc.nescaped, &j->spec, 1);
 	if (j->throttled)
 		jw_kint(w, "throttled", j->throttled);
+	if (j->proc.report_key && j->proc.report_json) {
+		/* where the executor ran it (slurm: its job, step and node) */
+		jw_key(w, j->proc.report_key);
+		jw_raw(w, j->proc.report_json);
+	}
 	jw_obj_end(w);
 }
 

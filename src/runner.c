@@ -891,6 +891,8 @@ static void setup_undo(struct runner *r)
 	if (r->env.devnull >= 0)
 		close(r->env.devnull);
 	loop_free(r->env.loop);
+	if (r->env.executor && r->env.executor->run_end)
+		r->env.executor->run_end(r->env.exec_ctx);
 	contain_fini(&r->contain);
 	escaped_free(r->contain.orphans, r->contain.norphans);
 	free(r->jobs);
@@ -901,6 +903,8 @@ static void env_setup(struct runner *r)
 {
 	const struct run_config *cfg = r->cfg;
 	r->env.contain = &r->contain;
+	r->env.executor = cfg->executor;
+	r->env.exec_ctx = cfg->exec_ctx;
 	r->fds.runner = RUNNER_PASSING_FDS;
 	r->env.fds = &r->fds;
 	r->env.scratch = xmalloc(JOB_SCRATCH);
@@ -936,6 +940,9 @@ static int runner_setup(struct runner *r, char **why)
 	}
 	/* from here on, every way out goes through contain_fini: nothing
 	 * of the run (its cgroup, the guardian) may outlive it */
+	if (r->cfg->cancel_on_death)
+		contain_slurm_job(&r->contain, r->cfg->cancel_on_death, r->cfg->cancel_with,
+				  r->cfg->cancel_dir);
 	const char *what = NULL;
 	r->env.devnull = -1;
 	r->env.loop = loop_new();
@@ -1103,6 +1110,8 @@ static void runner_finish(struct runner *r)
 	loop_free(r->env.loop);
 	res->cgroups_created = r->contain.cg_created;
 	res->cgroups_reused = r->contain.cg_reused;
+	if (r->env.executor && r->env.executor->run_end)
+		r->env.executor->run_end(r->env.exec_ctx);
 	contain_fini(&r->contain);
 	res->orphans = r->contain.orphans;
 	res->norphans = r->contain.norphans;

@@ -70,6 +70,14 @@ struct run_config {
 	/* --resume: sunk_before[i], job i's items sunk in an earlier session
 	 * ("SEQ IH B64" lines by SEQ), empty when none.  NULL: none. */
 	const struct buf *sunk_before;
+	/* where the jobs run (proc.h; NULL: here) and its context (slurm:
+	 * the allocation, slurm.h) */
+	const struct proc_executor *executor;
+	void *exec_ctx;
+	/* a Slurm allocation the guardian cancels (with scancel at
+	 * cancel_with) should the runner die (one piperun made), and the
+	 * directory of its status files it removes; NULL: none */
+	const char *cancel_on_death, *cancel_with, *cancel_dir;
 	void *ctx;
 };
 

@@ -94,6 +94,11 @@ void spec_collect_secrets(struct job_spec *j);
 /* Resolve every job's programs and environments. */
 void spec_resolve_jobs(struct spec *s);
 
+/* ---------------------------------------- executor (spec-executor.c) */
+
+/* The top-level "executor" object v into s->slurm. */
+void spec_parse_executor(struct ctx *c, const struct cJSON *v, struct spec *s);
+
 /* ------------------------------------------------ warnings (spec-warn.c) */
 
 /* spec_load_mem_warns's warnings about the document root (any JSON

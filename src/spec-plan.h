@@ -24,6 +24,10 @@ void spec_plan_duration(struct jw *w, const char *key, double secs);
 /* "argv", "path" and "error" of a stage. */
 void spec_plan_argv(struct jw *w, const struct job_spec *j, const struct stage_spec *st);
 
+/* The "executor" block, when the spec has one ("allocation": null
+ * when the default: SLURM_JOB_ID's, else a new one). */
+void spec_plan_executor(struct jw *w, const struct spec *s);
+
 /* A kind's plan that is its first stage's argv (run, pool). */
 void spec_plan_first_stage(struct jw *w, const struct spec *s, const struct job_spec *j);
 

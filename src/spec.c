@@ -73,7 +73,7 @@ char **spec_strv_dup(char *const *v, size_t n)
 
 static const char *const top_keys[] = {
 	"name", "mode", "max_parallel", "timeout", "fail_fast", "tag",
-	"journal", "defaults", "jobs", NULL
+	"journal", "executor", "defaults", "jobs", NULL
 };
 
 #define COMMON_JOB_KEYS                                                      \
@@ -825,6 +825,8 @@ static void parse_top(struct ctx *c, const struct cJSON *root, struct spec *s)
 		else
 			spec_expected(c, "journal", "a file name (a non-empty string)", v);
 	}
+	if ((v = jv_get(root, "executor")))
+		spec_parse_executor(c, v, s);
 }
 
 /* Steps 2 to 5 on the tree of a document that parsed. */
@@ -980,6 +982,7 @@ void spec_free(struct spec *s)
 	free(s->file);
 	free(s->name);
 	free(s->journal);
+	spec_slurm_free(s->slurm);
 	free(s);
 }
 

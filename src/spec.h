@@ -185,6 +185,20 @@ struct job_spec {
  * command leaves behind, without -k. */
 #define SPEC_KILL_AFTER_DEFAULT 2.0
 
+/* "executor": {"slurm": {...}}: how --executor slurm runs the jobs
+ * (spec-executor.c; slurm.h does it). */
+struct slurm_spec {
+	char *partition;     /* NULL: the cluster's default */
+	char *account;       /* NULL: the user's default */
+	long cpus_per_job;   /* --cpus-per-task of each step (default 1) */
+	long mem_mb;         /* "mem_per_job" in MiB; 0: none asked */
+	char *time_limit;    /* the allocation's --time, Slurm's syntax; NULL */
+	enum { SLURM_ALLOC_DEFAULT, SLURM_ALLOC_NEW, SLURM_ALLOC_JOB } alloc;
+	char *alloc_job;     /* SLURM_ALLOC_JOB: the allocation's job id */
+	char **extra_args;   /* given to every srun, before "--" */
+	size_t nextra_args;
+};
+
 struct spec {
 	char *file;          /* as given on the command line ("-" = stdin) */
 	char *name;
@@ -194,6 +208,7 @@ struct spec {
 	long fail_fast;      /* 0 = off, N = stop after N jobs not ok */
 	bool tag;
 	char *journal;       /* "journal": FILE (--journal), or NULL */
+	struct slurm_spec *slurm;  /* "executor": {"slurm"}, or NULL */
 	struct job_spec *jobs;
 	size_t njobs;
 };
@@ -219,6 +234,9 @@ struct spec *spec_load_mem(const char *name, const char *text, size_t len,
 struct spec *spec_load_mem_warns(const char *name, const char *text, size_t len,
 				 struct errlist *errs, struct errlist *warns);
 void spec_free(struct spec *s);
+/* The slurm block's defaults (for --executor slurm without one). */
+struct slurm_spec *spec_slurm_default(void);
+void spec_slurm_free(struct slurm_spec *x);
 
 /* Keep only the named jobs and what they depend on (--only).  Returns -1
  * and adds an error when a name matches nothing. */

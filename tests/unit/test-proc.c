@@ -440,14 +440,18 @@ static void test_worker_threads(void)
 	}
 }
 
-/* The executor table: the local row by name and by index, nothing
+/* The executor table: local and slurm by name and by index, nothing
  * else; a proc spawned without one runs on the local executor. */
 static void test_executors(void)
 {
 	ok(proc_executor_find("local") == &proc_local, "executor: local by name");
 	ok(proc_executor_find("nowhere") == NULL, "executor: unknown name");
 	ok(proc_executor_at(0) == &proc_local, "executor: row 0 is local");
-	ok(proc_executor_at(1) == NULL, "executor: one row");
+	ok(proc_executor_find("slurm") == &proc_slurm, "executor: slurm by name");
+	ok(proc_executor_at(1) == &proc_slurm, "executor: row 1 is slurm");
+	ok(proc_executor_at(2) == NULL, "executor: two rows");
+	ok(proc_slurm.exited && proc_slurm.run_end && !proc_local.exited,
+	   "executor: slurm decodes its step's status itself, local does not");
 	is_str(proc_local.name, "local", "executor: its name");
 }
 

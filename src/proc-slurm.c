@@ -1,0 +1,331 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* proc-slurm.c - the Slurm executor: a proc's process is a step of the
+ * run's allocation (slurm.h).  The local process is
+ *
+ *   srun --jobid=J --overlap -n1 -N1 --cpus-per-task=C [--mem=M]
+ *        --kill-on-bad-exit --quiet [extra_args] --
+ *        PIPERUN __step-host STATUSFILE ARGV...
+ *
+ * with the job's stdio as its own (srun passes stdin, stdout and stderr
+ * through the step byte for byte), so proc.c's watch, pipes and ladder
+ * apply unchanged.  The job's status comes from STATUSFILE, which the
+ * step host (cmd-step-host.c) writes on the node, never from srun's
+ * exit status.  Its signals go to the host with scancel (CARRIER,
+ * below; a signal to srun itself makes it SIGKILL the step at once,
+ * with no grace); before the step is known (its host not started yet),
+ * to srun.
+ * The job's cwd, umask and rlimits are srun's, which it passes on to the
+ * step; its environment is srun's too (with SLURM_CONF kept), plus what
+ * Slurm adds (SLURM_*). */
+#include "config.h"
+#include "jsonw.h"
+#include "proc.h"
+#include "slurm.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+/* The ladder's signals reach the command through its host
+ * (cmd-step-host.c): a line "SIG" appended to STATUSFILE.ctl, then
+ * scancel --signal=CONT to the step (a wake-up that is harmless to the
+ * job's processes, which share the host's process group so that Slurm
+ * ends them all with the step); the host sends each signal to the others
+ * of its group.  A TERM or KILL sent to the step itself would have
+ * slurmstepd write "*** STEP ... CANCELLED ***" on the job's stderr, and
+ * a KILL would end the host.  Should srun still be there this long after
+ * the KILL went so, the step gets a real one. */
+#define CARRIER SIGCONT
+#define KILL_BACKSTOP_MS 3000.0
+
+struct step {
+	char *status;         /* the status file */
+	char *ctl;            /* the ladder's signals for the host */
+	struct timer t_kill;  /* the KILL's backstop */
+	struct proc *p;
+	char target[64];      /* "JOB.STEP" once known, else "" */
+	char node[128];
+};
+
+/* The job's environment and what srun itself needs of piperun's. */
+static char **step_env(char *const *envp)
+{
+	static const char *const keep[] = { "SLURM_CONF", NULL };
+	char *const *base = envp ? envp : environ;
+	size_t n = 0;
+	while (base[n])
+		n++;
+	char **e = xcalloc(n + 2, sizeof *e);
+	memcpy(e, base, n * sizeof *e);
+	for (size_t k = 0; envp && keep[k]; k++) {
+		const char *v = getenv(keep[k]);
+		size_t kl = strlen(keep[k]);
+		bool has = false;
+		for (size_t i = 0; i < n && !has; i++)
+			has = !strncmp(e[i], keep[k], kl) && e[i][kl] == '=';
+		if (v && !has)
+			e[n++] = xasprintf("%s=%s", keep[k], v);   /* step_env_free's */
+	}
+	return e;
+}
+
+static void step_env_free(char **e, char *const *envp)
+{
+	size_t n = 0;
+	while (envp && envp[n])
+		n++;
+	for (size_t i = n; envp && e[i]; i++)
+		free(e[i]);
+	free(e);
+}
+
+/* srun's argv for command argv (malloc'd, with its strings). */
+static char **srun_argv(struct slurm_alloc *a, const struct proc *p, const char *status,
+			char *const *argv, bool self)
+{
+	const struct slurm_spec *x = a->spec;
+	size_t n = 0;
+	while (argv[n])
+		n++;
+	char **v = xcalloc(20 + x->nextra_args + n, sizeof *v);
+	size_t k = 0;
+	v[k++] = xstrdup(a->srun);
+	v[k++] = xasprintf("--jobid=%s", a->jobid);
+	v[k++] = xstrdup("--overlap");
+	v[k++] = xstrdup("-n1");
+	v[k++] = xstrdup("-N1");
+	v[k++] = xasprintf("--cpus-per-task=%ld", x->cpus_per_job);
+	if (x->mem_mb)
+		v[k++] = xasprintf("--mem=%ldM", x->mem_mb);
+	v[k++] = xstrdup("--kill-on-bad-exit");
+	v[k++] = xstrdup("--quiet");
+	for (size_t i = 0; i < x->nextra_args; i++)
+		v[k++] = xstrdup(x->extra_args[i]);
+	v[k++] = xstrdup("--");
+	v[k++] = xstrdup(a->self);
+	v[k++] = xstrdup("__step-host");
+	v[k++] = xstrdup("-s");
+	v[k++] = xasprintf("%d", p->leftover_sig);
+	v[k++] = xstrdup("-k");
+	v[k++] = xasprintf("%.3f", p->leftover_kill_after);
+	v[k++] = xstrdup(status);
+	for (size_t i = 0; i < n; i++)
+		v[k++] = xstrdup(i == 0 && self ? a->self : argv[i]);
+	return v;
+}
+
+static void strv_free(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+static int slurm_start(struct proc *p, struct spawn_opts *so, bool short_in_group,
+		       struct proc_error *e)
+{
+	struct slurm_alloc *a = p->exec_ctx;
+	struct step *st = xcalloc(1, sizeof *st);
+	st->status = slurm_status_path(a);
+	st->ctl = xasprintf("%s.ctl", st->status);
+	/* piperun itself (a pool job): the same program on the node */
+	bool self = so->path && !strcmp(so->path, "/proc/self/exe");
+	char **argv = srun_argv(a, p, st->status, so->argv, self);
+	char **envp = step_env(so->envp);
+	char *const *job_env = so->envp;
+	so->path = a->srun;
+	so->argv = argv;
+	so->envp = envp;
+	so->enoexec_argv = NULL;
+	int rc = proc_local.start(p, so, short_in_group, e);
+	strv_free(argv);
+	step_env_free(envp, job_env);
+	if (rc < 0) {
+		free(st->status);
+		free(st->ctl);
+		free(st);
+		return -1;
+	}
+	st->p = p;
+	p->exec_data = st;
+	return 0;
+}
+
+/* A signal the host sent to what the command left (at: its
+ * CLOCK_REALTIME ms), listed as the ladder lists its own. */
+static void add_term(struct proc *p, int sig, double at)
+{
+	struct timespec rt;
+	clock_gettime(CLOCK_REALTIME, &rt);
+	double mono_at = now_ms() - (rt.tv_sec * 1e3 + rt.tv_nsec / 1e6 - at);
+	xgrow(&p->term, &p->term_cap, p->nterm + 1, sizeof *p->term);
+	p->term[p->nterm].signal = sig;
+	p->term[p->nterm].at_ms = mono_at - p->t0;
+	p->nterm++;
+}
+
+/* The status file's lines: start, then the outcome (cmd-step-host.c).
+ * Returns whether it has an outcome line (in *last). */
+static bool read_status(struct proc *p, struct step *st, char *last, size_t nlast)
+{
+	FILE *f = fopen(st->status, "re");
+	char line[512];
+	bool outcome = false;
+	while (f && fgets(line, sizeof line, f)) {
+		char job[32], stepid[32], node[128];
+		int sig;
+		double at;
+		if (sscanf(line, "term %d %lf", &sig, &at) == 2) {
+			if (p)
+				add_term(p, sig, at);
+		} else if (sscanf(line, "start %31s %31s %127s", job, stepid, node) == 3) {
+			snprintf(st->target, sizeof st->target, "%s.%s", job, stepid);
+			snprintf(st->node, sizeof st->node, "%s", node);
+		} else {
+			snprintf(last, nlast, "%s", line);
+			outcome = true;
+		}
+	}
+	if (f)
+		fclose(f);
+	return outcome;
+}
+
+static void on_backstop(struct timer *t)
+{
+	struct step *st = t->data;
+	if (!st->p->exited && *st->target)
+		slurm_signal_step(st->p->exec_ctx, st->target, SIGKILL);
+}
+
+static bool slurm_signal(struct proc *p, int sig)
+{
+	struct step *st = p->exec_data;
+	if (p->exited || !st)
+		return false;
+	char last[512];
+	if (!*st->target)
+		read_status(NULL, st, last, sizeof last);
+	if (*st->target && sig == SIGCONT)
+		return true;   /* the host sends the ladder's CONT itself */
+	if (*st->target) {
+		if (sig == SIGKILL && !timer_armed(&st->t_kill))
+			timer_start(p->loop, &st->t_kill, now_ms() + KILL_BACKSTOP_MS, on_backstop, st);
+		char line[16];
+		int n = snprintf(line, sizeof line, "%d\n", sig);
+		int fd = open(st->ctl, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		bool ok = fd >= 0 && write(fd, line, (size_t)n) == n;
+		if (fd >= 0)
+			close(fd);
+		return ok && slurm_signal_step(p->exec_ctx, st->target, CARRIER);
+	}
+	/* no step yet: srun cancels what it started */
+	return kill(p->pid, sig) == 0;
+}
+
+static bool slurm_alive(struct proc *p)
+{
+	/* srun ended with its step; what the step left Slurm ends */
+	return !p->exited;
+}
+
+/* The record's "slurm": {"jobid", "stepid", "node"}. */
+static void report(struct proc *p, const struct step *st)
+{
+	char *dot = strchr(st->target, '.');
+	if (!dot)
+		return;
+	struct buf b = { 0 };
+	struct jw w;
+	char *job = xstrndup(st->target, (size_t)(dot - st->target));
+	jw_init(&w, buf_sink_write, &b, false);
+	jw_obj(&w, true);
+	jw_kstr(&w, "jobid", job);
+	char *end;
+	long step = strtol(dot + 1, &end, 10);
+	if (*end)
+		jw_kstr(&w, "stepid", dot + 1);
+	else
+		jw_kint(&w, "stepid", step);
+	jw_kstr(&w, "node", st->node);
+	jw_obj_end(&w);
+	free(job);
+	p->report_key = "slurm";
+	p->report_json = buf_detach(&b);
+}
+
+/* The job's outcome from the status file: exit, signal, exec error; the
+ * whole step killed (SIGKILL: no outcome line) as the KILL it was. */
+static void slurm_exited(struct proc *p)
+{
+	struct step *st = p->exec_data;
+	if (!st)
+		return;
+	char last[512];
+	bool outcome = read_status(p, st, last, sizeof last);
+	report(p, st);
+	struct stage_result *s = &p->status;
+	int code, sig, core, err;
+	double u, sy;
+	long rss;
+	if (outcome && sscanf(last, "exit %d %lf %lf %ld", &code, &u, &sy, &rss) == 4) {
+		*s = (struct stage_result){ .pid = s->pid, .has_status = true, .exit_code = code,
+					    .user_ms = u, .sys_ms = sy, .maxrss_kb = rss };
+	} else if (outcome && sscanf(last, "signal %d %d %lf %lf %ld", &sig, &core, &u, &sy,
+				     &rss) == 5) {
+		*s = (struct stage_result){ .pid = s->pid, .has_status = true, .exit_code = -1,
+					    .signal = sig, .core_dumped = core, .user_ms = u,
+					    .sys_ms = sy, .maxrss_kb = rss };
+	} else if (outcome && sscanf(last, "error exec %d", &err) == 1) {
+		p->fail_step = SPAWN_EXEC;
+		p->fail_err = err;
+	} else if (*st->target && s->has_status && (s->signal || s->exit_code == 128 + SIGKILL)) {
+		/* the step was killed whole (scancel --signal=KILL): host and
+		 * command alike, as a local KILL to the group */
+		*s = (struct stage_result){ .pid = s->pid, .has_status = true, .exit_code = -1,
+					    .signal = SIGKILL };
+	} else {
+		p->fail_msg = xasprintf("slurm step %s: no status from the step (srun %s %d)",
+					*st->target ? st->target : "(not started)",
+					s->signal ? "killed by signal" : "exited", s->signal
+					? s->signal : s->exit_code);
+	}
+}
+
+static void slurm_end(struct proc *p)
+{
+	struct step *st = p->exec_data;
+	proc_local.end(p);
+	if (!st)
+		return;
+	timer_stop(p->loop, &st->t_kill);
+	unlink(st->status);
+	unlink(st->ctl);
+	free(st->status);
+	free(st->ctl);
+	free(st);
+	p->exec_data = NULL;
+}
+
+static void slurm_run_end(void *ctx)
+{
+	slurm_reap_helpers(ctx, true);
+}
+
+const struct proc_executor proc_slurm = {
+	.run_end = slurm_run_end,
+	.name = "slurm",
+	.start = slurm_start,
+	.signal = slurm_signal,
+	.alive = slurm_alive,
+	.end = slurm_end,
+	.exited = slurm_exited,
+};

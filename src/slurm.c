@@ -1,0 +1,449 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* slurm.c - one Slurm allocation for a run (slurm.h): the Slurm client
+ * commands run to a bounded end (salloc, scontrol, sinfo, scancel), the
+ * allocation sized for the run's parallelism, and the scancel helpers
+ * that signal steps while the run goes on, reaped without waiting. */
+#include "config.h"
+#include "slurm.h"
+#include "spawn.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct slurm_helper {
+	int pidfd;
+	struct slurm_helper *next;
+};
+
+/* name's path on PATH (malloc'd), or NULL. */
+static char *which(const char *name)
+{
+	const char *path = getenv("PATH");
+	if (!path || !*path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	for (const char *p = path; ; ) {
+		const char *e = strchr(p, ':');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		char *f = xasprintf("%.*s/%s", (int)n, n ? p : ".", name);
+		struct stat st;
+		if (stat(f, &st) == 0 && S_ISREG(st.st_mode) && access(f, X_OK) == 0)
+			return f;
+		free(f);
+		if (!e)
+			return NULL;
+		p = e + 1;
+	}
+}
+
+/* Start argv with stdin on /dev/null, stdout and stderr on out_fd (or
+ * /dev/null: -1), in the runner's process group, signals unblocked (the
+ * runner keeps its own blocked); pdeath: what it gets if the runner
+ * dies (spawn_opts).  Returns the pid (*pidfd its pidfd), or -1 with
+ * errno. */
+static pid_t start(char *const argv[], int out_fd, int pdeath, int *pidfd)
+{
+	int dn = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (dn < 0)
+		return -1;
+	struct spawn_opts so = {
+		.path = argv[0], .argv = argv,
+		.fd = { dn, out_fd >= 0 ? out_fd : dn, out_fd >= 0 ? out_fd : dn },
+		.pgid = -1, .cgroup_fd = -1, .pdeath_sig = pdeath,
+	};
+	struct spawn_error se;
+	pid_t pid;
+	int rc = spawn_start(&so, &pid, pidfd, &se);
+	close(dn);
+	if (rc < 0) {
+		errno = se.err;
+		return -1;
+	}
+	return pid;
+}
+
+static int wait_status(int pidfd)
+{
+	struct spawn_exit x;
+	int r = spawn_reap(pidfd, true, &x);
+	close(pidfd);
+	if (r <= 0)
+		return -1;
+	return x.signal ? 128 + x.signal : x.exit_code;
+}
+
+/* Run argv to its end, its stdout and stderr into out; after timeout_s
+ * it gets SIGTERM, 3 s later SIGKILL.  Returns its exit status (128 + a
+ * signal), or -1 with errno when it could not start. */
+static int run_cmd(char *const argv[], double timeout_s, struct buf *out)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	int pidfd;
+	pid_t pid = start(argv, p[1], SIGTERM, &pidfd);
+	int err = errno;
+	close(p[1]);
+	if (pid < 0) {
+		close(p[0]);
+		errno = err;
+		return -1;
+	}
+	double deadline = now_ms() + timeout_s * 1000, kill_at = 0;
+	for (;;) {
+		double left = (kill_at ? kill_at : deadline) - now_ms();
+		struct pollfd pf = { p[0], POLLIN, 0 };
+		int r = poll(&pf, 1, left > 0 ? (int)ceil(left) : 0);
+		if (r > 0) {
+			char b[4096];
+			ssize_t n = read(p[0], b, sizeof b);
+			if (n > 0) {
+				buf_add(out, b, (size_t)n);
+				continue;
+			}
+			if (n == 0 || errno != EINTR)
+				break;
+		} else if (r == 0) {
+			kill(pid, kill_at ? SIGKILL : SIGTERM);
+			if (kill_at)
+				break;
+			kill_at = now_ms() + 3000;
+		}
+	}
+	close(p[0]);
+	buf_addch(out, '\0');
+	out->len--;
+	return wait_status(pidfd);
+}
+
+/* The last line of out that says "error", or its last line; trimmed. */
+static char *last_error(const struct buf *out)
+{
+	const char *s = out->p ? out->p : "", *best = NULL, *last = NULL;
+	for (const char *l = s; *l; ) {
+		const char *e = strchr(l, '\n');
+		size_t n = e ? (size_t)(e - l) : strlen(l);
+		if (n) {
+			last = l;
+			if (memmem(l, n, "error", 5))
+				best = l;
+		}
+		l += n + (e != NULL);
+	}
+	const char *l = best ? best : last;
+	if (!l)
+		return xstrdup("no message");
+	const char *e = strchr(l, '\n');
+	return xstrndup(l, e ? (size_t)(e - l) : strlen(l));
+}
+
+/* scontrol show job -o ID: its state and CPUs.  Returns 0, or -1 with
+ * *why. */
+static int job_info(const char *scontrol, const char *id, char *state, size_t nstate,
+		    long *cpus, long *nodes, char **why)
+{
+	char *argv[] = { (char *)scontrol, "show", "job", "-o", (char *)id, NULL };
+	struct buf out = { 0 };
+	int rc = run_cmd(argv, 30, &out);
+	const char *s = out.p ? out.p : "";
+	const char *js = strstr(s, "JobState="), *nc = strstr(s, "NumCPUs=");
+	if (rc != 0 || !js || !nc) {
+		char *m = last_error(&out);
+		*why = xasprintf("allocation %s: scontrol show job: %s", id, m);
+		free(m);
+		buf_free(&out);
+		return -1;
+	}
+	js += 9;
+	size_t n = strcspn(js, " \n");
+	snprintf(state, nstate, "%.*s", (int)n, js);
+	*cpus = strtol(nc + 8, NULL, 10);
+	const char *nn = strstr(s, "NumNodes=");
+	*nodes = nn ? strtol(nn + 9, NULL, 10) : 1;
+	buf_free(&out);
+	return 0;
+}
+
+/* The idle CPUs of the partition (the default one: all), 0 if unknown;
+ * *total all of its CPUs. */
+static long idle_cpus(const char *partition, long *total)
+{
+	*total = 0;
+	char *sinfo = which("sinfo");
+	if (!sinfo)
+		return 0;
+	char *argv[] = { sinfo, "-h", "-o", "%C", partition ? "-p" : NULL,
+			 (char *)partition, NULL };
+	struct buf out = { 0 };
+	long idle = 0;
+	if (run_cmd(argv, 30, &out) == 0)
+		for (const char *l = out.p; l && *l; ) {
+			long a, i, o, t;
+			if (sscanf(l, "%ld/%ld/%ld/%ld", &a, &i, &o, &t) == 4) {
+				idle += i;
+				*total += t;
+			}
+			const char *e = strchr(l, '\n');
+			l = e ? e + 1 : "";
+		}
+	buf_free(&out);
+	free(sinfo);
+	return idle;
+}
+
+/* salloc --no-shell for w's parallelism: a->jobid.  Returns 0, or -1
+ * with *why. */
+static int allocate(struct slurm_alloc *a, const struct slurm_want *w, char **why)
+{
+	const struct slurm_spec *x = a->spec;
+	/* -j, else the idle CPUs; never more than the partition has (steps
+	 * share the allocation's CPUs: --overlap) nor than there are jobs */
+	long total, idle = idle_cpus(x->partition, &total);
+	long par = w->max_parallel > 0 ? w->max_parallel : idle / x->cpus_per_job;
+	if (total > 0 && par > total / x->cpus_per_job)
+		par = total / x->cpus_per_job;
+	if (w->jobs > 0 && par > w->jobs)
+		par = w->jobs;
+	if (par < 1)
+		par = 1;
+	char *salloc = which("salloc");
+	char *opt[8] = { 0 };
+	int no = 0;
+	opt[no++] = xasprintf("--ntasks=%ld", par);
+	opt[no++] = xasprintf("--cpus-per-task=%ld", x->cpus_per_job);
+	/* salloc takes whole seconds, and 1 as "at once, or not" */
+	long wait = w->wait_s < 0.5 ? 1 : (long)ceil(w->wait_s) < 2 ? 2 : (long)ceil(w->wait_s);
+	opt[no++] = xasprintf("--immediate=%ld", wait);
+	if (x->partition)
+		opt[no++] = xasprintf("--partition=%s", x->partition);
+	if (x->account)
+		opt[no++] = xasprintf("--account=%s", x->account);
+	if (x->time_limit)
+		opt[no++] = xasprintf("--time=%s", x->time_limit);
+	if (x->mem_mb)
+		opt[no++] = xasprintf("--mem-per-cpu=%ldM",
+				      (x->mem_mb + x->cpus_per_job - 1) / x->cpus_per_job);
+	char *argv[16] = { salloc, "--no-shell", "--job-name=piperun" };
+	int n = 3;
+	for (int i = 0; i < no; i++)
+		argv[n++] = opt[i];
+	argv[n] = NULL;
+	struct buf out = { 0 };
+	int rc = run_cmd(argv, w->wait_s + 30, &out);
+	const char *g = out.p ? strstr(out.p, "Granted job allocation ") : NULL;
+	if (g) {
+		g += strlen("Granted job allocation ");
+		a->jobid = xstrndup(g, strspn(g, "0123456789"));
+		a->ours = true;
+	}
+	if (rc != 0 || !g || !*a->jobid) {
+		char *m = last_error(&out);
+		*why = rc < 0 ? xasprintf("salloc: %s", strerror(errno))
+		     : xasprintf("no Slurm allocation within %gs: %s", w->wait_s, m);
+		free(m);
+	}
+	for (int i = 0; i < no; i++)
+		free(opt[i]);
+	free(salloc);
+	buf_free(&out);
+	return *why ? -1 : 0;
+}
+
+/* piperun at the same path on every node of the allocation (the task
+ * of each step is piperun itself): `piperun --version` as a step, once
+ * per node.  Returns 0, or -1 with *why. */
+static int check_nodes(struct slurm_alloc *a, long nodes, char **why)
+{
+	char jobid[64], n[32];
+	snprintf(jobid, sizeof jobid, "--jobid=%s", a->jobid);
+	snprintf(n, sizeof n, "--nodes=%ld", nodes < 1 ? 1 : nodes);
+	char *argv[] = { a->srun, jobid, "--overlap", n, "--ntasks-per-node=1", "--quiet",
+			 a->self, "--version", NULL };
+	struct buf out = { 0 };
+	int rc = run_cmd(argv, 60, &out);
+	if (rc != 0) {
+		char *m = last_error(&out);
+		*why = xasprintf("--executor slurm: %s does not run on every node of allocation %s "
+				 "(piperun must be installed at the same path there): %s",
+				 a->self, a->jobid, m);
+		free(m);
+	}
+	buf_free(&out);
+	return rc == 0 ? 0 : -1;
+}
+
+/* The Slurm commands and piperun's own path. */
+static int find_commands(struct slurm_alloc *a, char **why)
+{
+	static const char *const need[] = { "srun", "salloc", "scancel", "scontrol" };
+	for (size_t i = 0; i < sizeof need / sizeof *need; i++) {
+		char *p = which(need[i]);
+		if (!p) {
+			*why = xasprintf("--executor slurm: %s not found on PATH (is Slurm's client "
+					 "installed?)", need[i]);
+			return -1;
+		}
+		if (i == 0)
+			a->srun = p;
+		else if (i == 2)
+			a->scancel = p;
+		else
+			free(p);
+	}
+	char self[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n <= 0) {
+		*why = xasprintf("--executor slurm: /proc/self/exe: %s", strerror(errno));
+		return -1;
+	}
+	self[n] = '\0';
+	a->self = xstrdup(self);
+	return 0;
+}
+
+int slurm_alloc_get(struct slurm_alloc *a, const struct slurm_spec *x,
+		    const struct slurm_want *w, char **why)
+{
+	memset(a, 0, sizeof *a);
+	pthread_mutex_init(&a->mtx, NULL);
+	a->spec = x;
+	*why = NULL;
+	if (find_commands(a, why) < 0)
+		goto fail;
+	const char *env = getenv("SLURM_JOB_ID");
+	if (x->alloc == SLURM_ALLOC_JOB)
+		a->jobid = xstrdup(x->alloc_job);
+	else if (x->alloc == SLURM_ALLOC_DEFAULT && env && *env)
+		a->jobid = xstrdup(env);
+	else if (allocate(a, w, why) < 0)
+		goto fail;
+	char state[32];
+	long nodes;
+	char *scontrol = which("scontrol");
+	int rc = job_info(scontrol, a->jobid, state, sizeof state, &a->cpus, &nodes, why);
+	free(scontrol);
+	if (rc < 0)
+		goto fail;
+	if (strcmp(state, "RUNNING")) {
+		*why = xasprintf("allocation %s is %s, not RUNNING", a->jobid, state);
+		goto fail;
+	}
+	if (check_nodes(a, nodes, why) < 0)
+		goto fail;
+	const char *tmp = getenv("PIPERUN_SLURM_DIR");
+	char *tmpl = xasprintf("%s/piperun-slurm.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(tmpl)) {
+		*why = xasprintf("--executor slurm: run directory %s: %s", tmpl, strerror(errno));
+		free(tmpl);
+		goto fail;
+	}
+	a->rundir = tmpl;
+	return 0;
+fail:
+	slurm_alloc_release(a);
+	return -1;
+}
+
+long slurm_alloc_parallel(const struct slurm_alloc *a)
+{
+	long n = a->cpus / a->spec->cpus_per_job;
+	return n < 1 ? 1 : n;
+}
+
+char *slurm_status_path(struct slurm_alloc *a)
+{
+	pthread_mutex_lock(&a->mtx);
+	unsigned long n = ++a->seq;
+	pthread_mutex_unlock(&a->mtx);
+	return xasprintf("%s/%lu.status", a->rundir, n);
+}
+
+/* ------------------------------------------------------------- helpers */
+
+static void reap(struct slurm_alloc *a, bool block)
+{
+	pthread_mutex_lock(&a->mtx);
+	for (struct slurm_helper **h = &a->helpers; *h; ) {
+		struct spawn_exit x;
+		int r = spawn_reap((*h)->pidfd, block, &x);
+		if (r == 0 || (r < 0 && errno == EINTR)) {
+			h = &(*h)->next;
+			continue;
+		}
+		/* reaped (or by the runner's orphan reaper: ECHILD) */
+		struct slurm_helper *d = *h;
+		*h = d->next;
+		close(d->pidfd);
+		free(d);
+	}
+	pthread_mutex_unlock(&a->mtx);
+}
+
+void slurm_reap_helpers(struct slurm_alloc *a, bool block)
+{
+	reap(a, block);
+}
+
+bool slurm_signal_step(struct slurm_alloc *a, const char *target, int sig)
+{
+	reap(a, false);
+	char opt[32];
+	snprintf(opt, sizeof opt, "--signal=%d", sig);
+	char *argv[] = { a->scancel, "--quiet", opt, (char *)target, NULL };
+	int pidfd;
+	if (start(argv, -1, SPAWN_PDEATH_NONE, &pidfd) < 0)
+		return false;
+	struct slurm_helper *h = xcalloc(1, sizeof *h);
+	h->pidfd = pidfd;
+	pthread_mutex_lock(&a->mtx);
+	h->next = a->helpers;
+	a->helpers = h;
+	pthread_mutex_unlock(&a->mtx);
+	return true;
+}
+
+static void rundir_remove(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	while (d && (e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+			char *f = xasprintf("%s/%s", dir, e->d_name);
+			unlink(f);
+			free(f);
+		}
+	if (d)
+		closedir(d);
+	rmdir(dir);
+}
+
+void slurm_alloc_release(struct slurm_alloc *a)
+{
+	reap(a, true);
+	if (a->ours && a->jobid && a->scancel) {
+		char *argv[] = { a->scancel, "--quiet", a->jobid, NULL };
+		struct buf out = { 0 };
+		run_cmd(argv, 30, &out);
+		buf_free(&out);
+	}
+	a->ours = false;
+	if (a->rundir)
+		rundir_remove(a->rundir);
+	free(a->rundir);
+	free(a->jobid);
+	free(a->srun);
+	free(a->scancel);
+	free(a->self);
+	a->rundir = a->jobid = a->srun = a->scancel = a->self = NULL;
+}

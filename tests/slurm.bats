@@ -1,0 +1,318 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
+# --executor slurm against the private single-node cluster of
+# scripts/slurm-up (issue 18).  As root the suite brings the cluster up
+# itself (idempotent; scripts/check starts it before and stops it after)
+# and a cluster that cannot start fails every test; as another user it
+# is skipped, saying so.
+load helper
+
+SLURM_UP="$TESTS_DIR/../scripts/slurm-up"
+SLURM_DIR=${SLURM_CI_DIR:-/tmp/slurm-ci}
+
+setup_file() {
+	if [ "$(id -u)" != 0 ]; then
+		export SLURM_SKIP="not root: the single-node Slurm cluster needs root (scripts/slurm-up)"
+		return 0
+	fi
+	"$SLURM_UP" >"$BATS_FILE_TMPDIR/slurm-up.log" 2>&1 || {
+		cat "$BATS_FILE_TMPDIR/slurm-up.log" >&2
+		echo "scripts/slurm-up failed: the Slurm suite cannot run" >&2
+		return 1
+	}
+}
+
+setup() {
+	[ -z "${SLURM_SKIP:-}" ] || return 0
+	. "$SLURM_DIR/env"
+	export SLURM_CONF
+}
+
+# First thing in a test that needs the cluster (the spec's checks do not).
+needs_cluster() {
+	[ -z "${SLURM_SKIP:-}" ] || skip "$SLURM_SKIP"
+}
+
+# Jobs of this cluster still in squeue (none: empty).
+squeue_ids() {
+	timeout 10 squeue -h -o %i 2>/dev/null || true
+}
+
+@test "the cluster is up: a step runs in an allocation" {
+	needs_cluster
+	local name; name=$(marker)
+	run timeout 30 salloc --no-shell -n1 -Q -J "$name"
+	[ "$status" = 0 ]
+	jobid=$(timeout 10 squeue -h -o %i -n "$name")
+	[ -n "$jobid" ]
+	run timeout 30 srun --jobid="$jobid" --overlap -n1 --quiet echo hi
+	scancel "$jobid"
+	[ "$status" = 0 ]
+	[ "$output" = hi ]
+}
+
+# The record fields that differ between executors by nature: pids, times,
+# containment, and the "slurm" block (and a pool's item times, and so the
+# length of its output).
+MASK='del(.jobs[].slurm) | del(.jobs[].stages[].pid, .jobs[].stages[].user_ms,
+  .jobs[].stages[].sys_ms, .jobs[].stages[].maxrss_kb, .jobs[].started_ms,
+  .jobs[].duration_ms, .jobs[].attempt_history[]?.duration_ms,
+  .jobs[].termination[]?.at_ms, .jobs[].containment, .duration_ms, .started_at,
+  .runner, .job_cgroups, .max_parallel, .containment)
+  | del(.jobs[].items[]?.duration_ms)
+  | del(.jobs[] | select(.kind == "pool") | .stdout_bytes)'
+
+# The allocations named piperun that are still in squeue, within 30 s
+# (a cancelled one lingers a moment as COMPLETING).
+allocations_gone() {
+	local i left
+	for i in $(seq 150); do
+		left=$(timeout 10 squeue -h -n piperun -o '%i %T' 2>/dev/null)
+		[ -z "$left" ] && return 0
+		sleep 0.2
+	done
+	echo "still in squeue: $left"
+	return 1
+}
+
+@test "the mixed spec: the same records with --executor slurm and local (but pids, times, slurm)" {
+	needs_cluster
+	printf 'a\0b\377\376binary\n' > "$BATS_TEST_TMPDIR/bin"
+	printf 'from a file\n' > "$BATS_TEST_TMPDIR/in"
+	f=$(spec <<EOF
+{"jobs": [
+ {"name": "run", "run": ["echo", "hello"]},
+ {"name": "shell", "shell": "echo to-err >&2; echo out; exit 3"},
+ {"name": "text", "run": ["cat"], "stdin": {"text": "some text"}},
+ {"name": "file", "run": ["wc", "-c"], "stdin": {"file": "$BATS_TEST_TMPDIR/in"}},
+ {"name": "binary", "run": ["cat", "$BATS_TEST_TMPDIR/bin"]},
+ {"name": "notfound", "run": ["no-such-program-here"]},
+ {"name": "signal", "shell": "kill -TERM \$\$"},
+ {"name": "timeout", "shell": "$PROBE ignore-term 30", "timeout": 0.5, "kill_after": 0.5},
+ {"name": "trap", "shell": "trap 'echo got; exit 7' TERM; sleep 30 & wait", "timeout": 0.5},
+ {"name": "leftover", "shell": "sleep 30 & echo started"},
+ {"name": "retries", "shell": "exit 1", "retries": 2, "retry_delay": 0.05},
+ {"name": "dep", "run": ["echo", "after"], "after": ["run"]},
+ {"name": "dep-failed", "run": ["echo", "never"], "after": ["shell"]},
+ {"name": "always", "run": ["echo", "always"], "after": ["shell"], "always": true},
+ {"name": "pool", "pool": {"task": "gcd", "mode": "serial", "items": [[12, 18], [7, 5]]}}
+]}
+EOF
+)
+	run "$PIPERUN" run --executor slurm --results "$BATS_TEST_TMPDIR/slurm.json" -o none "$f"
+	[ "$status" = 1 ]
+	run "$PIPERUN" run --executor local --results "$BATS_TEST_TMPDIR/local.json" -o none "$f"
+	[ "$status" = 1 ]
+	diff <(jq -S "$MASK" "$BATS_TEST_TMPDIR/slurm.json") <(jq -S "$MASK" "$BATS_TEST_TMPDIR/local.json")
+	# each job that ran did so as a step of one allocation, now gone
+	run jq -r '[.jobs[] | select(.slurm) | .slurm.jobid] | unique | length' "$BATS_TEST_TMPDIR/slurm.json"
+	[ "$output" = 1 ]
+	run jq -r '.jobs[] | select(.name == "run") | .slurm | "\(.stepid|type) \(.node)"' \
+		"$BATS_TEST_TMPDIR/slurm.json"
+	[ "$output" = "number localhost" ]
+	# the binary bytes came through srun unchanged
+	jq -r '.jobs[] | select(.name == "binary") | .stdout' "$BATS_TEST_TMPDIR/slurm.json" |
+		base64 -d | cmp - "$BATS_TEST_TMPDIR/bin"
+	allocations_gone
+}
+
+@test "a job's exec error on the node: 126 and the local message, not srun's status" {
+	needs_cluster
+	# executable, but no format the kernel knows (and no #!): the exec
+	# itself fails, on the node, after the program was found
+	printf 'garbage\n' > "$BATS_TEST_TMPDIR/noexec"
+	chmod 755 "$BATS_TEST_TMPDIR/noexec"
+	f=$(spec <<EOF
+{"jobs": [{"name": "x", "run": ["$BATS_TEST_TMPDIR/noexec"]},
+          {"name": "y", "run": ["sh", "-c", "exit 2"]}]}
+EOF
+)
+	run "$PIPERUN" run --executor slurm "$f"
+	[ "$status" = 1 ]
+	[ "$(jqo '.jobs[0].status')" = error ]
+	[ "$(jqo '.jobs[0].returncode')" = 126 ]
+	[ "$(jqo '.jobs[0].error')" = "$BATS_TEST_TMPDIR/noexec: Exec format error" ]
+	[ "$(jqo '.jobs[0].slurm.node')" = localhost ]
+	[ "$(jqo '.jobs[1].returncode')" = 2 ]
+	[ "$(jqo '.jobs[1].status')" = failed ]
+	[ "$(jqo '.jobs[1].error')" = null ]
+	local_out=$("$PIPERUN" run "$f" | jq -c '.jobs[] | [.status, .returncode, .error]')
+	[ "$(jqo -c '.jobs[] | [.status, .returncode, .error]')" = "$local_out" ]
+}
+
+@test "-j defaults to the allocation's CPUs / cpus_per_job; the allocation is sized for -j" {
+	needs_cluster
+	f=$(spec <<'EOF'
+{"executor": {"slurm": {"cpus_per_job": 2}},
+ "jobs": [{"run": ["true"], "repeat": 5}]}
+EOF
+)
+	run "$PIPERUN" run --executor slurm -j 2 "$f"
+	[ "$status" = 0 ]
+	[ "$(jqo '.max_parallel')" = 2 ]
+	f=$(spec g.json <<'EOF'
+{"executor": {"slurm": {"cpus_per_job": 2}}, "jobs": [{"run": ["true"], "repeat": 3}]}
+EOF
+)
+	run "$PIPERUN" run --executor slurm "$f"
+	[ "$status" = 0 ]
+	[ "$(jqo '.max_parallel')" = 3 ]
+	allocations_gone
+}
+
+@test "an existing allocation (a job id, or SLURM_JOB_ID) is used and left alone" {
+	needs_cluster
+	local name; name=$(marker)
+	run timeout 30 salloc --no-shell -n2 -J "$name"
+	[ "$status" = 0 ]
+	jobid=$(timeout 10 squeue -h -o %i -n "$name")
+	[ -n "$jobid" ]
+	f=$(spec <<EOF
+{"executor": {"slurm": {"allocation": "$jobid"}}, "jobs": [{"run": ["true"]}]}
+EOF
+)
+	run "$PIPERUN" run --executor slurm "$f"
+	[ "$status" = 0 ]
+	[ "$(jqo '.jobs[0].slurm.jobid')" = "$jobid" ]
+	g=$(spec g.json <<<'{"jobs": [{"run": ["true"]}, {"run": ["true"]}]}')
+	run env SLURM_JOB_ID="$jobid" "$PIPERUN" run --executor slurm "$g"
+	[ "$status" = 0 ]
+	[ "$(jqo '.jobs[1].slurm.jobid')" = "$jobid" ]
+	[ "$(jqo '.max_parallel')" = 2 ]
+	# still there, running
+	[ "$(timeout 10 squeue -h -j "$jobid" -o %T)" = RUNNING ]
+	scancel "$jobid"
+}
+
+@test "no allocation within --slurm-wait: exit 3, nothing ran, nothing left queued" {
+	needs_cluster
+	local name; name=$(marker)
+	# every CPU of the node taken (and the node exclusively)
+	run timeout 30 salloc --no-shell --exclusive -N1 -J "$name"
+	[ "$status" = 0 ]
+	jobid=$(timeout 10 squeue -h -o %i -n "$name")
+	m=$(marker)
+	f=$(spec <<EOF
+{"jobs": [{"shell": "touch $BATS_TEST_TMPDIR/ran-$m"}]}
+EOF
+)
+	pr run --executor slurm --slurm-wait 2 "$f"
+	scancel "$jobid"
+	[ "$status" = 3 ]
+	[[ "$stderr" == *"no Slurm allocation within 2s"*"timed out"* ]]
+	[ ! -e "$BATS_TEST_TMPDIR/ran-$m" ]
+	allocations_gone
+}
+
+@test "where Slurm is absent or refuses: exit 3 before any job starts" {
+	needs_cluster
+	m=$(marker)
+	f=$(spec <<EOF
+{"executor": {"slurm": {"partition": "no-such-partition"}},
+ "jobs": [{"shell": "touch $BATS_TEST_TMPDIR/ran-$m"}]}
+EOF
+)
+	pr run --executor slurm "$f"
+	[ "$status" = 3 ]
+	[[ "$stderr" == *"no Slurm allocation"*"artition"* ]]
+	[ ! -e "$BATS_TEST_TMPDIR/ran-$m" ]
+	mkdir "$BATS_TEST_TMPDIR/empty"
+	g=$(spec g.json <<<'{"jobs": [{"run": ["/bin/true"]}]}')
+	run --separate-stderr env PATH="$BATS_TEST_TMPDIR/empty" "$PIPERUN" run --executor slurm "$g"
+	[ "$status" = 3 ]
+	[[ "$stderr" == *"srun not found on PATH"* ]]
+	allocations_gone
+}
+
+@test "pipeline and steps jobs: not yet with --executor slurm (exit 2)" {
+	f=$(spec <<'EOF'
+{"jobs": [{"name": "p", "pipeline": [["echo", "a"], ["cat"]]}]}
+EOF
+)
+	pr run --executor slurm "$f"
+	[ "$status" = 2 ]
+	[[ "$stderr" == *"job p: pipeline: not yet with --executor slurm"* ]]
+}
+
+@test "bad executor blocks are spec errors" {
+	f=$(spec <<'EOF'
+{"executor": {"slurm": {"partition": "", "cpus_per_job": 0, "mem_per_job": "lots",
+   "time_limit": "soon", "allocation": "old", "extra_args": "--x", "nodes": 2},
+  "kubernetes": {}},
+ "jobs": [{"run": ["true"]}]}
+EOF
+)
+	pr validate "$f"
+	[ "$status" = 2 ]
+	for want in "executor.kubernetes: unknown key" "executor.slurm.nodes: unknown key" \
+		"executor.slurm.partition: expected a name" \
+		"executor.slurm.cpus_per_job: expected an integer from 1" \
+		"executor.slurm.mem_per_job: expected a memory size" \
+		"executor.slurm.time_limit: expected a Slurm time limit" \
+		"executor.slurm.allocation: expected \"new\" or the job id" \
+		"executor.slurm.extra_args: expected an array of strings"; do
+		[[ "$stderr" == *"$f: $want"* ]] || { echo "missing: $want"; return 1; }
+	done
+	g=$(spec g.json <<<'{"executor": [], "jobs": [{"run": ["true"]}]}')
+	pr validate "$g"
+	[ "$status" = 2 ]
+	[[ "$stderr" == *"executor: expected an object"* ]]
+	pr run --executor cloud "$g"
+	[ "$status" = 2 ]
+}
+
+# A run of 4 long jobs, each a step once its shell shows.
+long_run() {
+	m=$(marker)
+	f=$(spec <<EOF
+{"jobs": [{"shell": "sleep 300 & wait; : $m", "repeat": 4}]}
+EOF
+)
+	"${INTERRUPTIBLE[@]}" "$PIPERUN" run --executor slurm -o none "$f" 2>"$BATS_TEST_TMPDIR/err" &
+	pid=$!
+	for i in $(seq 200); do
+		[ "$(pgrep -f -x "/bin/sh -c sleep 300 & wait; : $m" | wc -l)" -ge 4 ] && break
+		sleep 0.05
+	done
+	[ "$(pgrep -f -x "/bin/sh -c sleep 300 & wait; : $m" | wc -l)" -ge 4 ]
+}
+
+@test "a runner SIGKILLed: the guardian cancels its allocation; no step, no process, no file is left" {
+	needs_cluster
+	export PIPERUN_SLURM_DIR="$BATS_TEST_TMPDIR/rundirs"
+	mkdir "$PIPERUN_SLURM_DIR"
+	long_run
+	[ -n "$(ls "$PIPERUN_SLURM_DIR")" ]
+	kill -9 "$pid"
+	wait "$pid" || true
+	allocations_gone
+	gone_within "$m" 20
+	for i in $(seq 100); do [ -z "$(ls "$PIPERUN_SLURM_DIR")" ] && break; sleep 0.1; done
+	[ -z "$(ls "$PIPERUN_SLURM_DIR")" ]
+}
+
+@test "Ctrl-C (SIGINT to the runner) mid-run: every step and the allocation end" {
+	needs_cluster
+	export PIPERUN_SLURM_DIR="$BATS_TEST_TMPDIR/rundirs"
+	mkdir "$PIPERUN_SLURM_DIR"
+	long_run
+	kill -INT "$pid"
+	st=0
+	wait "$pid" || st=$?
+	[ "$st" = 130 ]
+	allocations_gone
+	gone_within "$m" 20
+	for i in $(seq 100); do [ -z "$(ls "$PIPERUN_SLURM_DIR")" ] && break; sleep 0.1; done
+	[ -z "$(ls "$PIPERUN_SLURM_DIR")" ]
+}
+
+@test "plan shows the executor block, defaults filled in" {
+	f=$(spec <<'EOF'
+{"executor": {"slurm": {"partition": "debug", "mem_per_job": "1G", "allocation": 42}},
+ "jobs": [{"run": ["true"]}]}
+EOF
+)
+	run "$PIPERUN" plan "$f"
+	[ "$status" = 0 ]
+	[ "$(jqo -c '.executor.slurm')" = '{"partition":"debug","account":null,"cpus_per_job":1,"mem_per_job":"1024M","time_limit":null,"allocation":"42","extra_args":[]}' ]
+}
