@@ -12,6 +12,15 @@
  *   error exec ERRNO                   it could not be executed
  *   term SIG REALTIME_MS               sent to what it left behind
  *
+ * Its fds beyond 0-2 (-i N, -o N): only fds 0-2 cross srun, so a host
+ * of piperun's own (__pipeline-host, __steps: their description on fd
+ * 3, their records or info lines on fd 4 and up) gets each as a file
+ * next to STATUSFILE: -i N opens STATUSFILE.N (the runner wrote it
+ * before srun) for reading as the command's fd N, -o N opens
+ * STATUSFILE.N for appending as its fd N, and the runner copies what
+ * the command appends there to where that fd goes locally, as it comes
+ * (proc-slurm.c).
+ *
  * The runner takes the job's status from there, never from srun's.
  * The command runs in the host's process group, the step's; the host
  * passes the runner's signals on to the rest of it (see struct watch
@@ -28,6 +37,7 @@
  * the command inherits the process as srun started it. */
 #include "config.h"
 #include "cmd.h"
+#include "spawn.h"
 
 #include <errno.h>
 #include <dirent.h>
@@ -51,6 +61,13 @@ extern char **environ;
 static const int passed[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2,
 			      SIGALRM, SIGCONT, SIGPIPE, SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF };
 
+
+/* The command's fds beyond 0-2: fd[i] becomes its fd num[i]. */
+struct extra {
+	int num[SPAWN_MAX_EXTRA], fd[SPAWN_MAX_EXTRA], out[SPAWN_MAX_EXTRA];
+	int n;
+	int top;     /* above every num (and so every fd the child sets) */
+};
 
 /* One line to the status file; whether it got there whole. */
 static bool say(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -93,7 +110,7 @@ static const char *lookup(const char *prog, char *buf, size_t n, int *err)
 
 /* Fork and exec argv; the child's exec errno comes back on a CLOEXEC
  * pipe.  Returns the pid, or -1 with *err. */
-static pid_t launch(char **argv, const sigset_t *mask, int *err)
+static pid_t launch(char **argv, const sigset_t *mask, const struct extra *x, int *err)
 {
 	char buf[4096];
 	const char *exe = lookup(argv[0], buf, sizeof buf, err);
@@ -104,11 +121,22 @@ static pid_t launch(char **argv, const sigset_t *mask, int *err)
 		*err = errno;
 		return -1;
 	}
+	for (int k = 0; k < 2 && p[k] < x->top; k++) {
+		/* out of the way of the fds the child sets */
+		int moved = fcntl(p[k], F_DUPFD_CLOEXEC, x->top);
+		if (moved >= 0) {
+			close(p[k]);
+			p[k] = moved;
+		}
+	}
 	pid_t pid = fork();
 	if (pid == 0) {
 		/* async-signal-safe calls only */
 		close(p[0]);
 		sigprocmask(SIG_SETMASK, mask, NULL);
+		for (int k = 0; k < x->n; k++)   /* above every num: no clash */
+			if (dup2(x->fd[k], x->num[k]) < 0)
+				_exit(126);
 		execve(exe, argv, environ);
 		int e = errno;
 		ssize_t w = write(p[1], &e, sizeof e);
@@ -311,21 +339,57 @@ static void supervise(struct watch *w, const sigset_t *set)
 	}
 }
 
-/* -s SIG -k SECS before STATUSFILE: the job's signal and kill_after
- * for what the command leaves behind.  Returns the index of STATUSFILE,
- * or -1. */
-static int parse(int argc, char **argv, int *sig, double *kill_after)
+
+/* -s SIG -k SECS -i N -o N before STATUSFILE: the job's signal and
+ * kill_after for what the command leaves behind, its fds beyond 0-2.
+ * Returns the index of STATUSFILE, or -1. */
+static int parse(int argc, char **argv, int *sig, double *kill_after, struct extra *x)
 {
 	int i = 1;
 	for (; i + 1 < argc && argv[i][0] == '-'; i += 2) {
-		if (!strcmp(argv[i], "-s"))
+		if (!strcmp(argv[i], "-s")) {
 			*sig = atoi(argv[i + 1]);
-		else if (!strcmp(argv[i], "-k"))
+		} else if (!strcmp(argv[i], "-k")) {
 			*kill_after = atof(argv[i + 1]);
-		else
+		} else if ((!strcmp(argv[i], "-i") || !strcmp(argv[i], "-o")) &&
+			   x->n < SPAWN_MAX_EXTRA) {
+			x->num[x->n] = atoi(argv[i + 1]);
+			x->out[x->n] = argv[i][1] == 'o';
+			if (x->num[x->n] < 3 || x->num[x->n] >= 3 + SPAWN_MAX_EXTRA)
+				return -1;
+			x->n++;
+		} else {
 			return -1;
+		}
 	}
 	return argc - i >= 2 && *sig > 0 && *sig < NSIG ? i : -1;
+}
+
+/* Open the files of the command's fds, each moved above every fd
+ * number it is to become (the child dup2s them into place).  Returns
+ * 0, or -1 after saying why. */
+static int open_extra(struct extra *x, const char *status)
+{
+	int top = 3;
+	for (int k = 0; k < x->n; k++)
+		if (x->num[k] + 1 > top)
+			top = x->num[k] + 1;
+	for (int k = 0; k < x->n; k++) {
+		char path[4096];
+		snprintf(path, sizeof path, "%s.%d", status, x->num[k]);
+		int fd = open(path, x->out[k] ? O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC
+			      : O_RDONLY | O_CLOEXEC, 0600);
+		int moved = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, top) : -1;
+		if (fd >= 0)
+			close(fd);
+		if (moved < 0) {
+			fprintf(stderr, "piperun: __step-host: %s: %s\n", path, strerror(errno));
+			return -1;
+		}
+		x->fd[k] = moved;
+	}
+	x->top = top;
+	return 0;
 }
 
 /* "start JOB STEP NODE". */
@@ -363,15 +427,20 @@ static int step_host_main(int argc, char **argv)
 {
 	int sig = SIGTERM;
 	double kill_after = 2;
-	int a = parse(argc, argv, &sig, &kill_after);
+	struct extra x = { .n = 0, .top = 3 };
+	int a = parse(argc, argv, &sig, &kill_after, &x);
 	if (a < 0) {
 		fprintf(stderr, "piperun: __step-host: usage: __step-host [-s SIG] [-k SECS] "
-			"STATUSFILE ARGV...\n");
+			"[-i FD] [-o FD]... STATUSFILE ARGV...\n");
 		return 2;
 	}
 	int fd = open(argv[a], O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		fprintf(stderr, "piperun: __step-host: %s: %s\n", argv[a], strerror(errno));
+		return 125;
+	}
+	if (open_extra(&x, argv[a]) < 0) {
+		close(fd);
 		return 125;
 	}
 	say_start(fd);
@@ -387,7 +456,9 @@ static int step_host_main(int argc, char **argv)
 	snprintf(ctl, sizeof ctl, "%s.ctl", argv[a]);
 	struct watch w = { .fd = fd, .sig = sig, .kill_after = kill_after, .kill_at = -1,
 			   .ctl = ctl };
-	w.pid = launch(argv + a + 1, &orig, &err);
+	w.pid = launch(argv + a + 1, &orig, &x, &err);
+	for (int k = 0; k < x.n; k++)
+		close(x.fd[k]);
 	if (w.pid < 0) {
 		bool told = say(fd, "error exec %d\n", err);
 		return close(fd) == 0 && told ? 0 : err == ENOENT ? 127 : 126;
@@ -399,7 +470,7 @@ static int step_host_main(int argc, char **argv)
 
 const struct cmd_entry cmd_step_host_entry = {
 	.name = "__step-host",
-	.synopsis = "__step-host [-s SIG] [-k SECS] STATUSFILE ARGV...",
+	.synopsis = "__step-host [-s SIG] [-k SECS] [-i FD] [-o FD]... STATUSFILE ARGV...",
 	.summary = "the task of one job's Slurm step (started by `piperun run "
 		   "--executor slurm` through srun)",
 	.help = "",
