@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* cmd-step-host.c - the hidden `piperun __step-host [-s SIG] [-k SECS]
- * STATUSFILE ARGV...`: the task of a job's Slurm step (--executor
+ * [-b 1] [-i N] [-o N]... STATUSFILE ARGV...`: the task of a job's Slurm step (--executor
  * slurm, proc-slurm.c), on the node.  srun's own exit status cannot tell
  * a job's `exit 2` from "not found", nor `exit 143` from SIGTERM; so
  * this host runs the command and writes what happened to STATUSFILE, a
@@ -19,7 +19,8 @@
  * before srun) for reading as the command's fd N, -o N opens
  * STATUSFILE.N for appending as its fd N, and the runner copies what
  * the command appends there to where that fd goes locally, as it comes
- * (proc-slurm.c).
+ * (proc-slurm.c).  -b 1: the command starts with every signal blocked
+ * (the pipeline host, as the runner starts it locally).
  *
  * The runner takes the job's status from there, never from srun's.
  * The command runs in the host's process group, the step's; the host
@@ -66,6 +67,8 @@ static const int passed[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2
 struct extra {
 	int num[SPAWN_MAX_EXTRA], fd[SPAWN_MAX_EXTRA], out[SPAWN_MAX_EXTRA];
 	int n;
+	bool block;  /* -b 1: the command starts with every signal blocked
+			(a pipeline host, as the runner starts it locally) */
 	int top;     /* above every num (and so every fd the child sets) */
 };
 
@@ -129,16 +132,21 @@ static pid_t launch(char **argv, const sigset_t *mask, const struct extra *x, in
 			p[k] = moved;
 		}
 	}
+	sigset_t all;
+	sigfillset(&all);
 	pid_t pid = fork();
 	if (pid == 0) {
 		/* async-signal-safe calls only */
 		close(p[0]);
-		sigprocmask(SIG_SETMASK, mask, NULL);
-		for (int k = 0; k < x->n; k++)   /* above every num: no clash */
+		sigprocmask(SIG_SETMASK, x->block ? &all : mask, NULL);
+		int e = 0;
+		for (int k = 0; k < x->n && !e; k++)   /* above every num: no clash */
 			if (dup2(x->fd[k], x->num[k]) < 0)
-				_exit(126);
-		execve(exe, argv, environ);
-		int e = errno;
+				e = errno;
+		if (!e) {
+			execve(exe, argv, environ);
+			e = errno;
+		}
 		ssize_t w = write(p[1], &e, sizeof e);
 		(void)w;
 		_exit(127);
@@ -340,7 +348,7 @@ static void supervise(struct watch *w, const sigset_t *set)
 }
 
 
-/* -s SIG -k SECS -i N -o N before STATUSFILE: the job's signal and
+/* -s SIG -k SECS -b 1 -i N -o N before STATUSFILE: the job's signal and
  * kill_after for what the command leaves behind, its fds beyond 0-2.
  * Returns the index of STATUSFILE, or -1. */
 static int parse(int argc, char **argv, int *sig, double *kill_after, struct extra *x)
@@ -351,6 +359,8 @@ static int parse(int argc, char **argv, int *sig, double *kill_after, struct ext
 			*sig = atoi(argv[i + 1]);
 		} else if (!strcmp(argv[i], "-k")) {
 			*kill_after = atof(argv[i + 1]);
+		} else if (!strcmp(argv[i], "-b")) {
+			x->block = atoi(argv[i + 1]) != 0;
 		} else if ((!strcmp(argv[i], "-i") || !strcmp(argv[i], "-o")) &&
 			   x->n < SPAWN_MAX_EXTRA) {
 			x->num[x->n] = atoi(argv[i + 1]);
@@ -431,7 +441,7 @@ static int step_host_main(int argc, char **argv)
 	int a = parse(argc, argv, &sig, &kill_after, &x);
 	if (a < 0) {
 		fprintf(stderr, "piperun: __step-host: usage: __step-host [-s SIG] [-k SECS] "
-			"[-i FD] [-o FD]... STATUSFILE ARGV...\n");
+			"[-b 1] [-i FD] [-o FD]... STATUSFILE ARGV...\n");
 		return 2;
 	}
 	int fd = open(argv[a], O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
@@ -470,7 +480,7 @@ static int step_host_main(int argc, char **argv)
 
 const struct cmd_entry cmd_step_host_entry = {
 	.name = "__step-host",
-	.synopsis = "__step-host [-s SIG] [-k SECS] [-i FD] [-o FD]... STATUSFILE ARGV...",
+	.synopsis = "__step-host [-s SIG] [-k SECS] [-b 1] [-i FD] [-o FD]... STATUSFILE ARGV...",
 	.summary = "the task of one job's Slurm step (started by `piperun run "
 		   "--executor slurm` through srun)",
 	.help = "",

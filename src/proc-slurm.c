@@ -111,13 +111,13 @@ static void step_env_free(char **e, char *const *envp)
 
 /* srun's argv for command argv (malloc'd, with its strings). */
 static char **srun_argv(struct slurm_alloc *a, const struct proc *p, const char *status,
-			char *const *argv, bool self, int nextra)
+			char *const *argv, bool self, int nextra, bool block)
 {
 	const struct slurm_spec *x = a->spec;
 	size_t n = 0;
 	while (argv[n])
 		n++;
-	char **v = xcalloc(20 + x->nextra_args + n + 2 * (size_t)nextra, sizeof *v);
+	char **v = xcalloc(24 + x->nextra_args + n + 2 * (size_t)nextra, sizeof *v);
 	size_t k = 0;
 	v[k++] = xstrdup(a->srun);
 	v[k++] = xasprintf("--jobid=%s", a->jobid);
@@ -138,6 +138,10 @@ static char **srun_argv(struct slurm_alloc *a, const struct proc *p, const char 
 	v[k++] = xasprintf("%d", p->leftover_sig);
 	v[k++] = xstrdup("-k");
 	v[k++] = xasprintf("%.3f", p->leftover_kill_after);
+	if (block) {
+		v[k++] = xstrdup("-b");
+		v[k++] = xstrdup("1");
+	}
 	for (int i = 0; i < nextra; i++) {
 		v[k++] = xstrdup(i == 0 ? "-i" : "-o");
 		v[k++] = xasprintf("%d", 3 + i);
@@ -294,7 +298,8 @@ static int slurm_start(struct proc *p, struct spawn_opts *so, bool short_in_grou
 	if (rc == 0) {
 		/* piperun itself (a pool job, a host): the same program on the node */
 		bool self = so->path && !strcmp(so->path, "/proc/self/exe");
-		char **argv = srun_argv(a, p, st->status, so->argv, self, nextra);
+		char **argv = srun_argv(a, p, st->status, so->argv, self, nextra,
+					so->block_signals);
 		char **envp = step_env(so->envp);
 		char *const *job_env = so->envp;
 		so->path = a->srun;
@@ -303,7 +308,7 @@ static int slurm_start(struct proc *p, struct spawn_opts *so, bool short_in_grou
 		so->enoexec_argv = NULL;
 		so->extra_fds = NULL;     /* the host's own, as files */
 		so->nextra = 0;
-		so->block_signals = false;   /* srun's, not the host's */
+		so->block_signals = false;   /* the host's command's (-b), not srun's */
 		rc = proc_local.start(p, so, short_in_group, e);
 		strv_free(argv);
 		step_env_free(envp, job_env);
