@@ -101,6 +101,9 @@ allocations_gone() {
  {"name": "pipeline", "pipefail": true, "pipeline": [["cat", "$BATS_TEST_TMPDIR/bin"],
    ["sh", "-c", "cat; echo middle >&2; exit 4"],
    {"run": ["sh", "-c", "cat; echo own >&2"], "stderr": "capture"}]},
+ {"name": "pipeline-timeout", "pipeline": [["sleep", "30"], ["cat"]], "timeout": 0.5},
+ {"name": "pipeline-big-stderr", "pipeline": [["true"],
+   {"run": ["sh", "-c", "head -c 300000 /dev/zero | tr '\\\\0' x >&2"], "stderr": "capture"}]},
  {"name": "steps", "items": {"count": 5}, "ordered": true, "steps": [
    {"name": "a", "workers": 2, "run": ["sh", "-c", "echo \$((\$1 * 4)) \$((\$1 * 6))", "sh", "{}"]},
    {"name": "b", "task": "gcd"}]}
@@ -131,6 +134,10 @@ EOF
 	run jq -c '.jobs[] | select(.name == "steps") | [.stdout, .items_out,
 	  [.steps[] | .processed], (.slurm.stepid | type)]' "$BATS_TEST_TMPDIR/slurm.json"
 	[ "$output" = '["2\n4\n6\n8\n10\n",5,[5,5],"number"]' ]
+	# a stage's own stderr larger than a pipe holds came whole
+	run jq -r '.jobs[] | select(.name == "pipeline-big-stderr") | .stages[1].stderr_bytes' \
+		"$BATS_TEST_TMPDIR/slurm.json"
+	[ "$output" = 300000 ]
 	allocations_gone
 }
 
