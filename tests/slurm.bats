@@ -101,7 +101,7 @@ allocations_gone() {
  {"name": "pipeline", "pipefail": true, "pipeline": [["cat", "$BATS_TEST_TMPDIR/bin"],
    ["sh", "-c", "cat; echo middle >&2; exit 4"],
    {"run": ["sh", "-c", "cat; echo own >&2"], "stderr": "capture"}]},
- {"name": "pipeline-timeout", "pipeline": [["sleep", "30"], ["cat"]], "timeout": 0.5},
+ {"name": "pipeline-timeout", "pipeline": [["sleep", "30"], ["sleep", "30"]], "timeout": 0.5},
  {"name": "pipeline-big-stderr", "pipeline": [["true"],
    {"run": ["sh", "-c", "head -c 300000 /dev/zero | tr '\\\\0' x >&2"], "stderr": "capture"}]},
  {"name": "steps", "items": {"count": 5}, "ordered": true, "steps": [
