@@ -708,18 +708,17 @@ static int run_emit(struct run_cli *c, const struct spec *s, struct run_result *
 	return rc;
 }
 
-/* --executor slurm: only run, shell and pool jobs go (this release), then
- * the allocation; -j defaults to its CPUs / cpus_per_job.  Returns -1
- * to go on (c->alloc set), else the exit status after saying why. */
+/* --executor slurm: every kind of job goes, pass_fds does not (only
+ * fds 0-2 cross srun), then the allocation; -j defaults to its CPUs /
+ * cpus_per_job.  Returns -1 to go on (c->alloc set), else the exit
+ * status after saying why. */
 static int slurm_setup(struct run_cli *c, struct spec *s, const struct run_opts *o)
 {
 	for (size_t i = 0; i < s->njobs; i++) {
 		const struct job_spec *j = &s->jobs[i];
-		const struct job_kind *k = kind_get(j->kind);
-		if (k->host || j->npass_fds) {
-			err_line("piperun: %s: job %s: %s: not yet with --executor slurm "
-				 "(run, shell and pool jobs only)", s->file, j->name,
-				 j->npass_fds ? "pass_fds" : k->name);
+		if (j->npass_fds) {
+			err_line("piperun: %s: job %s: pass_fds: not with --executor slurm "
+				 "(only fds 0-2 cross srun)", s->file, j->name);
 			return EXIT_USAGE;
 		}
 	}

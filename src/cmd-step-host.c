@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* cmd-step-host.c - the hidden `piperun __step-host [-s SIG] [-k SECS]
- * STATUSFILE ARGV...`: the task of a job's Slurm step (--executor
+ * [-b 1] [-i N] [-o N]... STATUSFILE ARGV...`: the task of a job's Slurm step (--executor
  * slurm, proc-slurm.c), on the node.  srun's own exit status cannot tell
  * a job's `exit 2` from "not found", nor `exit 143` from SIGTERM; so
  * this host runs the command and writes what happened to STATUSFILE, a
@@ -11,6 +11,16 @@
  *   signal SIG CORE USER_MS SYS_MS MAXRSS_KB   it was killed by SIG
  *   error exec ERRNO                   it could not be executed
  *   term SIG REALTIME_MS               sent to what it left behind
+ *
+ * Its fds beyond 0-2 (-i N, -o N): only fds 0-2 cross srun, so a host
+ * of piperun's own (__pipeline-host, __steps: their description on fd
+ * 3, their records or info lines on fd 4 and up) gets each as a file
+ * next to STATUSFILE: -i N opens STATUSFILE.N (the runner wrote it
+ * before srun) for reading as the command's fd N, -o N opens
+ * STATUSFILE.N for appending as its fd N, and the runner copies what
+ * the command appends there to where that fd goes locally, as it comes
+ * (proc-slurm.c).  -b 1: the command starts with every signal blocked
+ * (the pipeline host, as the runner starts it locally).
  *
  * The runner takes the job's status from there, never from srun's.
  * The command runs in the host's process group, the step's; the host
@@ -28,6 +38,7 @@
  * the command inherits the process as srun started it. */
 #include "config.h"
 #include "cmd.h"
+#include "spawn.h"
 
 #include <errno.h>
 #include <dirent.h>
@@ -51,6 +62,15 @@ extern char **environ;
 static const int passed[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2,
 			      SIGALRM, SIGCONT, SIGPIPE, SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF };
 
+
+/* The command's fds beyond 0-2: fd[i] becomes its fd num[i]. */
+struct extra {
+	int num[SPAWN_MAX_EXTRA], fd[SPAWN_MAX_EXTRA], out[SPAWN_MAX_EXTRA];
+	int n;
+	bool block;  /* -b 1: the command starts with every signal blocked
+			(a pipeline host, as the runner starts it locally) */
+	int top;     /* above every num (and so every fd the child sets) */
+};
 
 /* One line to the status file; whether it got there whole. */
 static bool say(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -93,7 +113,7 @@ static const char *lookup(const char *prog, char *buf, size_t n, int *err)
 
 /* Fork and exec argv; the child's exec errno comes back on a CLOEXEC
  * pipe.  Returns the pid, or -1 with *err. */
-static pid_t launch(char **argv, const sigset_t *mask, int *err)
+static pid_t launch(char **argv, const sigset_t *mask, const struct extra *x, int *err)
 {
 	char buf[4096];
 	const char *exe = lookup(argv[0], buf, sizeof buf, err);
@@ -104,13 +124,29 @@ static pid_t launch(char **argv, const sigset_t *mask, int *err)
 		*err = errno;
 		return -1;
 	}
+	for (int k = 0; k < 2 && p[k] < x->top; k++) {
+		/* out of the way of the fds the child sets */
+		int moved = fcntl(p[k], F_DUPFD_CLOEXEC, x->top);
+		if (moved >= 0) {
+			close(p[k]);
+			p[k] = moved;
+		}
+	}
+	sigset_t all;
+	sigfillset(&all);
 	pid_t pid = fork();
 	if (pid == 0) {
 		/* async-signal-safe calls only */
 		close(p[0]);
-		sigprocmask(SIG_SETMASK, mask, NULL);
-		execve(exe, argv, environ);
-		int e = errno;
+		sigprocmask(SIG_SETMASK, x->block ? &all : mask, NULL);
+		int e = 0;
+		for (int k = 0; k < x->n && !e; k++)   /* above every num: no clash */
+			if (dup2(x->fd[k], x->num[k]) < 0)
+				e = errno;
+		if (!e) {
+			execve(exe, argv, environ);
+			e = errno;
+		}
 		ssize_t w = write(p[1], &e, sizeof e);
 		(void)w;
 		_exit(127);
@@ -311,21 +347,59 @@ static void supervise(struct watch *w, const sigset_t *set)
 	}
 }
 
-/* -s SIG -k SECS before STATUSFILE: the job's signal and kill_after
- * for what the command leaves behind.  Returns the index of STATUSFILE,
- * or -1. */
-static int parse(int argc, char **argv, int *sig, double *kill_after)
+
+/* -s SIG -k SECS -b 1 -i N -o N before STATUSFILE: the job's signal and
+ * kill_after for what the command leaves behind, its fds beyond 0-2.
+ * Returns the index of STATUSFILE, or -1. */
+static int parse(int argc, char **argv, int *sig, double *kill_after, struct extra *x)
 {
 	int i = 1;
 	for (; i + 1 < argc && argv[i][0] == '-'; i += 2) {
-		if (!strcmp(argv[i], "-s"))
+		if (!strcmp(argv[i], "-s")) {
 			*sig = atoi(argv[i + 1]);
-		else if (!strcmp(argv[i], "-k"))
+		} else if (!strcmp(argv[i], "-k")) {
 			*kill_after = atof(argv[i + 1]);
-		else
+		} else if (!strcmp(argv[i], "-b")) {
+			x->block = atoi(argv[i + 1]) != 0;
+		} else if ((!strcmp(argv[i], "-i") || !strcmp(argv[i], "-o")) &&
+			   x->n < SPAWN_MAX_EXTRA) {
+			x->num[x->n] = atoi(argv[i + 1]);
+			x->out[x->n] = argv[i][1] == 'o';
+			if (x->num[x->n] < 3 || x->num[x->n] >= 3 + SPAWN_MAX_EXTRA)
+				return -1;
+			x->n++;
+		} else {
 			return -1;
+		}
 	}
 	return argc - i >= 2 && *sig > 0 && *sig < NSIG ? i : -1;
+}
+
+/* Open the files of the command's fds, each moved above every fd
+ * number it is to become (the child dup2s them into place).  Returns
+ * 0, or -1 after saying why. */
+static int open_extra(struct extra *x, const char *status)
+{
+	int top = 3;
+	for (int k = 0; k < x->n; k++)
+		if (x->num[k] + 1 > top)
+			top = x->num[k] + 1;
+	for (int k = 0; k < x->n; k++) {
+		char path[4096];
+		snprintf(path, sizeof path, "%s.%d", status, x->num[k]);
+		int fd = open(path, x->out[k] ? O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC
+			      : O_RDONLY | O_CLOEXEC, 0600);
+		int moved = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, top) : -1;
+		if (fd >= 0)
+			close(fd);
+		if (moved < 0) {
+			fprintf(stderr, "piperun: __step-host: %s: %s\n", path, strerror(errno));
+			return -1;
+		}
+		x->fd[k] = moved;
+	}
+	x->top = top;
+	return 0;
 }
 
 /* "start JOB STEP NODE". */
@@ -363,15 +437,20 @@ static int step_host_main(int argc, char **argv)
 {
 	int sig = SIGTERM;
 	double kill_after = 2;
-	int a = parse(argc, argv, &sig, &kill_after);
+	struct extra x = { .n = 0, .top = 3 };
+	int a = parse(argc, argv, &sig, &kill_after, &x);
 	if (a < 0) {
 		fprintf(stderr, "piperun: __step-host: usage: __step-host [-s SIG] [-k SECS] "
-			"STATUSFILE ARGV...\n");
+			"[-b 1] [-i FD] [-o FD]... STATUSFILE ARGV...\n");
 		return 2;
 	}
 	int fd = open(argv[a], O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		fprintf(stderr, "piperun: __step-host: %s: %s\n", argv[a], strerror(errno));
+		return 125;
+	}
+	if (open_extra(&x, argv[a]) < 0) {
+		close(fd);
 		return 125;
 	}
 	say_start(fd);
@@ -387,7 +466,9 @@ static int step_host_main(int argc, char **argv)
 	snprintf(ctl, sizeof ctl, "%s.ctl", argv[a]);
 	struct watch w = { .fd = fd, .sig = sig, .kill_after = kill_after, .kill_at = -1,
 			   .ctl = ctl };
-	w.pid = launch(argv + a + 1, &orig, &err);
+	w.pid = launch(argv + a + 1, &orig, &x, &err);
+	for (int k = 0; k < x.n; k++)
+		close(x.fd[k]);
 	if (w.pid < 0) {
 		bool told = say(fd, "error exec %d\n", err);
 		return close(fd) == 0 && told ? 0 : err == ENOENT ? 127 : 126;
@@ -399,7 +480,7 @@ static int step_host_main(int argc, char **argv)
 
 const struct cmd_entry cmd_step_host_entry = {
 	.name = "__step-host",
-	.synopsis = "__step-host [-s SIG] [-k SECS] STATUSFILE ARGV...",
+	.synopsis = "__step-host [-s SIG] [-k SECS] [-b 1] [-i FD] [-o FD]... STATUSFILE ARGV...",
 	.summary = "the task of one job's Slurm step (started by `piperun run "
 		   "--executor slurm` through srun)",
 	.help = "",

@@ -14,6 +14,16 @@
  * below; a signal to srun itself makes it SIGKILL the step at once,
  * with no grace); before the step is known (its host not started yet),
  * to srun.
+ * A host of piperun's own (a pipeline or steps job: fds 3 and up,
+ * chain.h, kind-steps.c) has its fds beyond 0-2 as files next to
+ * STATUSFILE, since only 0-2 cross srun (__step-host -i/-o): its fd 3,
+ * its input (the description), is copied to STATUSFILE.3 before srun
+ * starts; each of its fds 4 and up, an output (records, info lines, a
+ * stderr of its own), is STATUSFILE.N, which the runner copies to
+ * where that fd goes locally (the pipe the job reads, a file) as it
+ * grows: polled, 1 ms doubling to 50 ms while nothing comes, and to
+ * the end once srun exited (the step is over; until the copy is done
+ * the proc counts as alive, so the job reads it all before it ends).
  * The job's cwd, umask and rlimits are srun's, which it passes on to the
  * step; its environment is srun's too (with SLURM_CONF kept), plus what
  * Slurm adds (SLURM_*). */
@@ -29,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -46,8 +57,19 @@ extern char **environ;
 #define CARRIER SIGCONT
 #define KILL_BACKSTOP_MS 3000.0
 
+/* One of a host's outputs: a file the runner copies to sink. */
+struct tail {
+	int sink;             /* where the fd goes locally (ours, CLOEXEC) */
+	char *path;
+	off_t off;            /* copied so far */
+};
+
 struct step {
 	char *status;         /* the status file */
+	struct tail *tails;   /* the host's fds 4 and up */
+	int ntails;
+	struct timer t_tail;
+	double tail_ms;
 	char *ctl;            /* the ladder's signals for the host */
 	struct timer t_kill;  /* the KILL's backstop */
 	struct proc *p;
@@ -89,13 +111,13 @@ static void step_env_free(char **e, char *const *envp)
 
 /* srun's argv for command argv (malloc'd, with its strings). */
 static char **srun_argv(struct slurm_alloc *a, const struct proc *p, const char *status,
-			char *const *argv, bool self)
+			char *const *argv, bool self, int nextra, bool block)
 {
 	const struct slurm_spec *x = a->spec;
 	size_t n = 0;
 	while (argv[n])
 		n++;
-	char **v = xcalloc(20 + x->nextra_args + n, sizeof *v);
+	char **v = xcalloc(24 + x->nextra_args + n + 2 * (size_t)nextra, sizeof *v);
 	size_t k = 0;
 	v[k++] = xstrdup(a->srun);
 	v[k++] = xasprintf("--jobid=%s", a->jobid);
@@ -116,6 +138,14 @@ static char **srun_argv(struct slurm_alloc *a, const struct proc *p, const char 
 	v[k++] = xasprintf("%d", p->leftover_sig);
 	v[k++] = xstrdup("-k");
 	v[k++] = xasprintf("%.3f", p->leftover_kill_after);
+	if (block) {
+		v[k++] = xstrdup("-b");
+		v[k++] = xstrdup("1");
+	}
+	for (int i = 0; i < nextra; i++) {
+		v[k++] = xstrdup(i == 0 ? "-i" : "-o");
+		v[k++] = xasprintf("%d", 3 + i);
+	}
 	v[k++] = xstrdup(status);
 	for (size_t i = 0; i < n; i++)
 		v[k++] = xstrdup(i == 0 && self ? a->self : argv[i]);
@@ -129,6 +159,132 @@ static void strv_free(char **v)
 	free(v);
 }
 
+/* The host's input, fd 3 (its description, a memfd): its bytes to
+ * path.  Returns 0, or -1 with errno. */
+static int copy_in(int fd, const char *path)
+{
+	int out = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (out < 0)
+		return -1;
+	char b[65536];
+	off_t off = 0;
+	ssize_t r, w = 0;
+	while ((r = pread(fd, b, sizeof b, off)) > 0) {
+		for (ssize_t done = 0; done < r; done += w)
+			if ((w = write(out, b + done, (size_t)(r - done))) < 0)
+				break;
+		if (w < 0)
+			break;
+		off += r;
+	}
+	int err = r < 0 || w < 0 ? errno : 0;
+	if (close(out) < 0 && !err)
+		err = errno;
+	errno = err;
+	return err ? -1 : 0;
+}
+
+/* Where one of the host's outputs goes locally, as an fd of our own: a
+ * pipe opened anew, non-blocking (the runner reads it on this very
+ * loop; the child's end, which srun may share, stays as it is), or
+ * else fd itself again. */
+static int sink_of(int fd)
+{
+	struct stat sb;
+	if (fstat(fd, &sb) == 0 && S_ISFIFO(sb.st_mode)) {
+		char path[64];
+		snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+		int s = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+		if (s >= 0)
+			return s;
+	}
+	return fcntl(fd, F_DUPFD_CLOEXEC, 3);
+}
+
+/* Copy what the host appended to its outputs since the last time.
+ * Returns whether some is left for later (a sink full); *moved: whether
+ * anything went. */
+static bool tail_pump(struct step *st, bool *moved)
+{
+	bool pending = false;
+	char b[65536];
+	for (int i = 0; i < st->ntails; i++) {
+		struct tail *t = &st->tails[i];
+		int fd = t->sink >= 0 ? open(t->path, O_RDONLY | O_CLOEXEC) : -1;
+		ssize_t r;
+		while (fd >= 0 && (r = pread(fd, b, sizeof b, t->off)) > 0) {
+			ssize_t w = write(t->sink, b, (size_t)r);
+			if (w > 0) {
+				t->off += w;
+				*moved = true;
+			}
+			if (w == r)
+				continue;
+			if (w < 0 && errno != EAGAIN && errno != EINTR) {
+				close(t->sink);   /* its reader is gone */
+				t->sink = -1;
+			} else {
+				pending = true;
+			}
+			break;
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+	return pending;
+}
+
+static void on_tail(struct timer *t)
+{
+	struct step *st = t->data;
+	bool moved = false;
+	tail_pump(st, &moved);
+	st->tail_ms = moved ? 1 : proc_poll_backoff(st->tail_ms);
+	timer_start(st->p->loop, &st->t_tail, now_ms() + st->tail_ms, on_tail, st);
+}
+
+static void tails_free(struct step *st)
+{
+	for (int i = 0; i < st->ntails; i++) {
+		if (st->tails[i].sink >= 0)
+			close(st->tails[i].sink);
+		unlink(st->tails[i].path);
+		free(st->tails[i].path);
+	}
+	free(st->tails);
+	st->tails = NULL;
+	st->ntails = 0;
+}
+
+/* The host's fds beyond 0-2 as files (see the top): fd 3 copied in,
+ * the others made empty with their sinks.  Returns 0, or -1 with *e. */
+static int extra_files(struct step *st, const struct spawn_opts *so, struct proc_error *e)
+{
+	if (so->nextra <= 0)
+		return 0;
+	st->tails = xcalloc((size_t)so->nextra, sizeof *st->tails);
+	char *in = xasprintf("%s.3", st->status);
+	int rc = copy_in(so->extra_fds[0], in);
+	free(in);
+	for (int i = 1; rc == 0 && i < so->nextra; i++) {
+		struct tail *t = &st->tails[st->ntails];
+		t->path = xasprintf("%s.%d", st->status, 3 + i);
+		t->sink = -1;
+		st->ntails++;
+		int fd = open(t->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			close(fd);
+		t->sink = fd >= 0 ? sink_of(so->extra_fds[i]) : -1;
+		rc = t->sink < 0 ? -1 : 0;
+	}
+	if (rc < 0) {
+		*e = (struct proc_error){ .step = SPAWN_DUP, .err = errno,
+					  .slot = 3 + (st->ntails ? st->ntails : 0) };
+		return -1;
+	}
+	return 0;
+}
+
 static int slurm_start(struct proc *p, struct spawn_opts *so, bool short_in_group,
 		       struct proc_error *e)
 {
@@ -136,31 +292,44 @@ static int slurm_start(struct proc *p, struct spawn_opts *so, bool short_in_grou
 	struct step *st = xcalloc(1, sizeof *st);
 	st->status = slurm_status_path(a);
 	st->ctl = xasprintf("%s.ctl", st->status);
-	/* piperun itself (a pool job): the same program on the node */
-	bool self = so->path && !strcmp(so->path, "/proc/self/exe");
-	char **argv = srun_argv(a, p, st->status, so->argv, self);
-	char **envp = step_env(so->envp);
-	char *const *job_env = so->envp;
-	so->path = a->srun;
-	so->argv = argv;
-	so->envp = envp;
-	so->enoexec_argv = NULL;
-	int rc = proc_local.start(p, so, short_in_group, e);
-	strv_free(argv);
-	step_env_free(envp, job_env);
+	int nextra = so->nextra;
+	int rc = extra_files(st, so, e);
+	char *in = xasprintf("%s.3", st->status);
+	if (rc == 0) {
+		/* piperun itself (a pool job, a host): the same program on the node */
+		bool self = so->path && !strcmp(so->path, "/proc/self/exe");
+		char **argv = srun_argv(a, p, st->status, so->argv, self, nextra,
+					so->block_signals);
+		char **envp = step_env(so->envp);
+		char *const *job_env = so->envp;
+		so->path = a->srun;
+		so->argv = argv;
+		so->envp = envp;
+		so->enoexec_argv = NULL;
+		so->extra_fds = NULL;     /* the host's own, as files */
+		so->nextra = 0;
+		so->block_signals = false;   /* the host's command's (-b), not srun's */
+		rc = proc_local.start(p, so, short_in_group, e);
+		strv_free(argv);
+		step_env_free(envp, job_env);
+	}
 	if (rc < 0) {
+		tails_free(st);
+		unlink(in);
+		free(in);
 		free(st->status);
 		free(st->ctl);
 		free(st);
 		return -1;
 	}
+	free(in);
 	st->p = p;
 	p->exec_data = st;
+	if (st->ntails)
+		timer_start(p->loop, &st->t_tail, now_ms() + 1, on_tail, st);
 	return 0;
 }
 
-/* A signal the host sent to what the command left (at: its
- * CLOCK_REALTIME ms), listed as the ladder lists its own. */
 static void add_term(struct proc *p, int sig, double at)
 {
 	struct timespec rt;
@@ -233,8 +402,14 @@ static bool slurm_signal(struct proc *p, int sig)
 
 static bool slurm_alive(struct proc *p)
 {
-	/* srun ended with its step; what the step left Slurm ends */
-	return !p->exited;
+	/* srun ended with its step; what the step left Slurm ends.  What
+	 * the host's outputs still hold goes first (the job reads it before
+	 * each look). */
+	struct step *st = p->exec_data;
+	if (!p->exited)
+		return true;
+	bool moved = false;
+	return st && st->ntails && (tail_pump(st, &moved) || moved);
 }
 
 /* The record's "slurm": {"jobid", "stepid", "node"}. */
@@ -272,6 +447,12 @@ static void slurm_exited(struct proc *p)
 	char last[512];
 	bool outcome = read_status(p, st, last, sizeof last);
 	report(p, st);
+	if (st->ntails) {
+		/* the step is over: the rest of its outputs */
+		bool moved = false;
+		timer_stop(p->loop, &st->t_tail);
+		tail_pump(st, &moved);
+	}
 	struct stage_result *s = &p->status;
 	int code, sig, core, err;
 	double u, sy;
@@ -307,6 +488,11 @@ static void slurm_end(struct proc *p)
 	if (!st)
 		return;
 	timer_stop(p->loop, &st->t_kill);
+	timer_stop(p->loop, &st->t_tail);
+	tails_free(st);
+	char *in = xasprintf("%s.3", st->status);
+	unlink(in);
+	free(in);
 	unlink(st->status);
 	unlink(st->ctl);
 	free(st->status);

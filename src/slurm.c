@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 struct slurm_helper {
@@ -390,9 +391,46 @@ static void reap(struct slurm_alloc *a, bool block)
 	pthread_mutex_unlock(&a->mtx);
 }
 
+/* srun forks a process of its own (an srun too), which now and then
+ * outlives it by a moment; we, a subreaper, adopt it then.  At the
+ * run's end, wait for those (up to 2 s) and reap them, so that they are
+ * not taken for orphans the run left behind. */
+static void wait_srun_children(void)
+{
+	for (int round = 0; round < 200; round++) {
+		char path[64];
+		snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)gettid());
+		FILE *f = fopen(path, "re");
+		int pid;
+		bool any = false;
+		while (f && fscanf(f, "%d", &pid) == 1) {
+			char comm[32] = "";
+			snprintf(path, sizeof path, "/proc/%d/comm", pid);
+			int fd = open(path, O_RDONLY | O_CLOEXEC);
+			ssize_t r = fd >= 0 ? read(fd, comm, sizeof comm - 1) : -1;
+			if (fd >= 0)
+				close(fd);
+			if (r <= 0 || strcmp(comm, "srun\n"))
+				continue;
+			siginfo_t si;
+			memset(&si, 0, sizeof si);
+			if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG) < 0 || si.si_pid != pid)
+				any = true;   /* still running (or another's to reap) */
+		}
+		if (f)
+			fclose(f);
+		if (!any)
+			return;
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
 void slurm_reap_helpers(struct slurm_alloc *a, bool block)
 {
 	reap(a, block);
+	if (block)
+		wait_srun_children();
 }
 
 bool slurm_signal_step(struct slurm_alloc *a, const char *target, int sig)

@@ -60,6 +60,8 @@ MASK='del(.jobs[].slurm) | del(.jobs[].stages[].pid, .jobs[].stages[].user_ms,
   .jobs[].termination[]?.at_ms, .jobs[].containment, .duration_ms, .started_at,
   .runner, .job_cgroups, .max_parallel, .containment)
   | del(.jobs[].items[]?.duration_ms)
+  | del(.jobs[].steps[]?.busy_ms, .jobs[].steps[]?.idle_ms, .jobs[].steps[]?.blocked_ms,
+    .jobs[].steps[]?.max_queue_depth)
   | del(.jobs[] | select(.kind == "pool") | .stdout_bytes)'
 
 # The allocations named piperun that are still in squeue, within 30 s
@@ -95,7 +97,16 @@ allocations_gone() {
  {"name": "dep", "run": ["echo", "after"], "after": ["run"]},
  {"name": "dep-failed", "run": ["echo", "never"], "after": ["shell"]},
  {"name": "always", "run": ["echo", "always"], "after": ["shell"], "always": true},
- {"name": "pool", "pool": {"task": "gcd", "mode": "serial", "items": [[12, 18], [7, 5]]}}
+ {"name": "pool", "pool": {"task": "gcd", "mode": "serial", "items": [[12, 18], [7, 5]]}},
+ {"name": "pipeline", "pipefail": true, "pipeline": [["cat", "$BATS_TEST_TMPDIR/bin"],
+   ["sh", "-c", "cat; echo middle >&2; exit 4"],
+   {"run": ["sh", "-c", "cat; echo own >&2"], "stderr": "capture"}]},
+ {"name": "pipeline-timeout", "pipeline": [["sleep", "30"], ["sleep", "30"]], "timeout": 0.5},
+ {"name": "pipeline-big-stderr", "pipeline": [["true"],
+   {"run": ["sh", "-c", "head -c 300000 /dev/zero | tr '\\\\0' x >&2"], "stderr": "capture"}]},
+ {"name": "steps", "items": {"count": 5}, "ordered": true, "steps": [
+   {"name": "a", "workers": 2, "run": ["sh", "-c", "echo \$((\$1 * 4)) \$((\$1 * 6))", "sh", "{}"]},
+   {"name": "b", "task": "gcd"}]}
 ]}
 EOF
 )
@@ -113,6 +124,74 @@ EOF
 	# the binary bytes came through srun unchanged
 	jq -r '.jobs[] | select(.name == "binary") | .stdout' "$BATS_TEST_TMPDIR/slurm.json" |
 		base64 -d | cmp - "$BATS_TEST_TMPDIR/bin"
+	# the pipeline: pipefail's status of the failing middle stage, the
+	# binary bytes, each stage's record and own stderr, through one step
+	run jq -c '.jobs[] | select(.name == "pipeline") | [.returncode, .stdout, .stderr,
+	  [.stages[] | .exit_code], .stages[2].stderr, (.slurm.stepid | type)]' \
+		"$BATS_TEST_TMPDIR/slurm.json"
+	[ "$output" = '[4,"YQBi//5iaW5hcnkK","middle\n",[0,4,0],"own\n","number"]' ]
+	# the steps job: its output in order and its counts
+	run jq -c '.jobs[] | select(.name == "steps") | [.stdout, .items_out,
+	  [.steps[] | .processed], (.slurm.stepid | type)]' "$BATS_TEST_TMPDIR/slurm.json"
+	[ "$output" = '["2\n4\n6\n8\n10\n",5,[5,5],"number"]' ]
+	# a stage's own stderr larger than a pipe holds came whole
+	run jq -r '.jobs[] | select(.name == "pipeline-big-stderr") | .stages[1].stderr_bytes' \
+		"$BATS_TEST_TMPDIR/slurm.json"
+	[ "$output" = 300000 ]
+	allocations_gone
+}
+
+@test "a steps job with --journal on slurm: the same items lines as locally" {
+	needs_cluster
+	f=$(spec <<'EOF'
+{"jobs": [{"name": "s", "items": {"count": 6}, "ordered": true, "steps": [
+  {"name": "a", "workers": 2, "run": ["sh", "-c", "echo $(($1 * 4)) $(($1 * 6))", "sh", "{}"]},
+  {"name": "b", "task": "gcd"}]}]}
+EOF
+)
+	run "$PIPERUN" run --executor slurm --journal "$BATS_TEST_TMPDIR/slurm.jsonl" -o none "$f"
+	[ "$status" = 0 ]
+	run "$PIPERUN" run --journal "$BATS_TEST_TMPDIR/local.jsonl" -o none "$f"
+	[ "$status" = 0 ]
+	run jq -c 'select(.sunk) | .sunk[]' "$BATS_TEST_TMPDIR/slurm.jsonl"
+	[ "${#lines[@]}" = 6 ]
+	diff <(jq -c 'select(.sunk) | .sunk[]' "$BATS_TEST_TMPDIR/slurm.jsonl" | sort) \
+	     <(jq -c 'select(.sunk) | .sunk[]' "$BATS_TEST_TMPDIR/local.jsonl" | sort)
+	allocations_gone
+}
+
+@test "a steps job on slurm killed halfway: its items lines came as it ran; --resume runs only the rest" {
+	needs_cluster
+	local D=$BATS_TEST_TMPDIR J=$BATS_TEST_TMPDIR/j.jsonl i n
+	mkdir "$D/m"
+	touch "$D/block"
+	f=$(spec <<EOF
+{"jobs": [{"name": "s", "items": {"count": 10}, "steps": [{"name": "a", "workers": 2,
+ "run": ["sh", "-c", "echo x >> $D/m/\$1; if [ \$1 = 6 ] && [ -e $D/block ]; then sleep 300; fi; echo out-\$1", "sh", "{}"]}]}]}
+EOF
+)
+	"$PIPERUN" run --executor slurm --journal "$J" -o none "$f" > /dev/null 2>&1 & pid=$!
+	# the 9 items but 6 are sunk while the step still runs
+	for i in $(seq 300); do
+		n=0
+		[ -e "$J" ] && n=$(jq -r 'select(.sunk) | .sunk[][0]' "$J" | sort -u | wc -l)
+		[ "$n" -ge 9 ] && break
+		sleep 0.1
+	done
+	[ "$n" = 9 ]
+	kill -KILL "$pid"
+	wait "$pid" || true
+	allocations_gone
+	rm "$D/block"
+	run "$PIPERUN" run --executor slurm --resume "$J" -o none --results "$D/r.json" "$f"
+	[ "$status" = 0 ]
+	# item 6 ran twice (killed, then again), every other once
+	for i in $(seq 10); do
+		n=$(wc -l < "$D/m/$i")
+		if [ "$i" = 6 ]; then [ "$n" = 2 ]; else [ "$n" = 1 ]; fi
+	done
+	run jq -r '.jobs[0].stdout' "$D/r.json"
+	[ "$(printf '%s\n' "$output" | sort | tr '\n' ' ')" = "out-1 out-10 out-2 out-3 out-4 out-5 out-6 out-7 out-8 out-9 " ]
 	allocations_gone
 }
 
@@ -224,14 +303,14 @@ EOF
 	allocations_gone
 }
 
-@test "pipeline and steps jobs: not yet with --executor slurm (exit 2)" {
+@test "pass_fds: refused with --executor slurm (exit 2): only fds 0-2 cross srun" {
 	f=$(spec <<'EOF'
-{"jobs": [{"name": "p", "pipeline": [["echo", "a"], ["cat"]]}]}
+{"jobs": [{"name": "p", "run": ["true"], "pass_fds": [3]}]}
 EOF
 )
-	pr run --executor slurm "$f"
+	pr run --executor slurm "$f" 3</dev/null
 	[ "$status" = 2 ]
-	[[ "$stderr" == *"job p: pipeline: not yet with --executor slurm"* ]]
+	[[ "$stderr" == *"job p: pass_fds: not with --executor slurm"* ]]
 }
 
 @test "bad executor blocks are spec errors" {
