@@ -38,6 +38,7 @@
  * the command inherits the process as srun started it. */
 #include "config.h"
 #include "cmd.h"
+#include "util.h"
 #include "spawn.h"
 
 #include <errno.h>
@@ -421,16 +422,8 @@ static int end_as(int st)
 {
 	if (!WIFSIGNALED(st))
 		return WEXITSTATUS(st);
-	int sig = WTERMSIG(st);
-	struct rlimit no = { 0, 0 };
-	setrlimit(RLIMIT_CORE, &no);
-	signal(sig, SIG_DFL);
-	sigset_t one;
-	sigemptyset(&one);
-	sigaddset(&one, sig);
-	sigprocmask(SIG_UNBLOCK, &one, NULL);
-	raise(sig);
-	return 128 + sig;
+	die_of_signal(WTERMSIG(st));
+	return 128 + WTERMSIG(st);
 }
 
 static int step_host_main(int argc, char **argv)
