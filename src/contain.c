@@ -26,22 +26,6 @@
 
 extern char **environ;
 
-#define GUARD_SLOTS (1u << 20)
-
-struct guard_table {
-	volatile int death_set;    /* contain_on_death was called */
-	volatile int death_sig;
-	volatile double death_grace;
-	volatile int released;     /* contain_job_release ran: the guardian
-				      signals and kills nothing, and removes
-				      the run's cgroups once they are empty */
-	volatile size_t hwm;
-	char slurm_job[32];        /* a Slurm allocation to cancel, or "" */
-	char slurm_scancel[512];   /* with scancel there */
-	char slurm_dir[512];       /* and its steps' status files: removed */
-	volatile pid_t pg[GUARD_SLOTS];
-};
-
 /* free slots of the guard table, kept in runner memory only */
 static size_t *free_slots;
 static size_t nfree, free_cap;
@@ -220,445 +204,9 @@ static pid_t *cg_procs(int dirfd, size_t *n)
 	return pids;
 }
 
-/* -------------------------------------------------------------- guardian */
-
-/* The guardian uses plain system calls and stack buffers only. */
-
-/* fn(dfd, name, type, arg) for each entry of the directory dfd (but
- * . and ..) until fn returns true; whether one did. */
-static bool guardian_each_entry(int dfd, bool (*fn)(int dfd, const char *name,
-						    unsigned char type, void *arg),
-				void *arg)
-{
-	char dents[8192];
-	long n;
-	while ((n = syscall(SYS_getdents64, dfd, dents, sizeof dents)) > 0)
-		for (long off = 0; off < n;) {
-			struct { uint64_t ino; int64_t off; unsigned short reclen;
-				 unsigned char type; char name[]; } *d = (void *)(dents + off);
-			off += d->reclen;
-			if (strcmp(d->name, ".") && strcmp(d->name, "..") &&
-			    fn(dfd, d->name, d->type, arg))
-				return true;
-		}
-	return false;
-}
-
-/* Is the cgroup at path populated (no: it is gone, or says 0)? */
-static bool guardian_populated(const char *path)
-{
-	char ev[4096], b[256];
-	snprintf(ev, sizeof ev, "%s/cgroup.events", path);
-	int fd = open(ev, O_RDONLY | O_CLOEXEC);
-	ssize_t r = fd >= 0 ? read(fd, b, sizeof b - 1) : -1;
-	if (fd >= 0)
-		close(fd);
-	b[r > 0 ? r : 0] = 0;
-	return r > 0 && !strstr(b, "populated 0");
-}
-
-/* Remove the cgroup dfd/name and every cgroup below it, depth first
- * (a job's cgroup may hold a nested piperun's); *arg is the depth. */
-static bool rmdir_tree(int dfd, const char *name, unsigned char type, void *arg)
-{
-	int *depth = arg;
-	if (type != DT_DIR)
-		return false;
-	int sub = *depth < 32 ? openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-	if (sub >= 0) {
-		(*depth)++;
-		guardian_each_entry(sub, rmdir_tree, depth);
-		(*depth)--;
-		close(sub);
-	}
-	unlinkat(dfd, name, AT_REMOVEDIR);
-	return false;
-}
-
-static void guardian_rmdir_all(const char *run_path)
-{
-	int dfd = open(run_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		int depth = 0;
-		guardian_each_entry(dfd, rmdir_tree, &depth);
-		close(dfd);
-	}
-	rmdir(run_path);
-}
-
-/* After cgroup.kill: wait (a little) for the run's cgroups to empty,
- * then remove them. */
-static void guardian_rmdir(const char *run_path)
-{
-	for (int i = 0; i < 200 && guardian_populated(run_path); i++) {
-		struct timespec ts = { 0, 5000000 };
-		nanosleep(&ts, NULL);
-	}
-	guardian_rmdir_all(run_path);
-}
-
-/* What was let go (contain_job_release) may still hold cgroups of the
- * run: a nested piperun's, below the job's.  Nothing is signalled; once
- * the whole run cgroup is empty (cgroup.events says populated 0: a
- * change wakes poll with POLLPRI, and a look each second besides) it is
- * removed, depth first. */
-/* Is name a directory with a directory in it (a cgroup below a job's)? */
-static bool has_subdir(int dfd, const char *name, unsigned char type, void *arg);
-static bool is_dir(int dfd, const char *name, unsigned char type, void *arg)
-{
-	(void)dfd;
-	(void)name;
-	(void)arg;
-	return type == DT_DIR;
-}
-
-static bool has_subdir(int dfd, const char *name, unsigned char type, void *arg)
-{
-	(void)arg;
-	int sub = type == DT_DIR ? openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-	if (sub < 0)
-		return false;
-	bool any = guardian_each_entry(sub, is_dir, NULL);
-	close(sub);
-	return any;
-}
-
-/* Cgroups below the run's job cgroups: a nested piperun's, which it
- * removes itself when it ends. */
-static bool guardian_nested(const char *run_path)
-{
-	int dfd = open(run_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return false;
-	bool any = guardian_each_entry(dfd, has_subdir, NULL);
-	close(dfd);
-	return any;
-}
-
-static void guardian_linger(const char *run_path)
-{
-	char ev[4096];
-	snprintf(ev, sizeof ev, "%s/cgroup.events", run_path);
-	int fd = open(ev, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	for (;;) {
-		char b[256];
-		ssize_t r = pread(fd, b, sizeof b - 1, 0);
-		if (r <= 0)
-			break;   /* removed meanwhile */
-		b[r] = 0;
-		/* empty: a nested piperun whose command ended is about to
-		 * remove its cgroups itself; a moment for it (up to 2 s) */
-		for (int i = 0; i < 200 && strstr(b, "populated 0") && guardian_nested(run_path); i++) {
-			struct timespec ts = { 0, 10000000 };
-			nanosleep(&ts, NULL);
-			r = pread(fd, b, sizeof b - 1, 0);
-			b[r > 0 ? r : 0] = 0;
-		}
-		if (strstr(b, "populated 0") || r <= 0)
-			break;
-		struct pollfd pfd = { .fd = fd, .events = POLLPRI };
-		poll(&pfd, 1, 1000);
-	}
-	close(fd);
-	guardian_rmdir_all(run_path);
-}
-
-struct death_send {
-	int sig;
-	struct guard_table *t;     /* the groups that got sig already */
-};
-
-/* Is pg one of the groups of the table? */
-static bool in_table(struct guard_table *t, pid_t pg)
-{
-	size_t hwm = t->hwm;
-	for (size_t i = 0; pg > 0 && i < hwm && i < GUARD_SLOTS; i++)
-		if (t->pg[i] == pg)
-			return true;
-	return false;
-}
-
-/* sig to the process v, unless its group got it already: each process
- * gets the death signal once, as from timeout(1)'s parent-death signal */
-static void death_kill(const struct death_send *d, long v)
-{
-	if (v > 1 && !in_table(d->t, getpgid((pid_t)v)))
-		kill((pid_t)v, d->sig);
-}
-
-/* the signal to every pid in the cgroup.procs of the job cgroup name
- * (arg: a struct death_send) */
-static bool signal_job(int dfd, const char *name, unsigned char type, void *arg)
-{
-	const struct death_send *d = arg;
-	char path[300];
-	snprintf(path, sizeof path, "%s/cgroup.procs", name);
-	int fd = type == DT_DIR ? openat(dfd, path, O_RDONLY | O_CLOEXEC) : -1;
-	if (fd < 0)
-		return false;
-	char b[4096];
-	long v = 0;
-	bool in = false;
-	ssize_t r;
-	while ((r = read(fd, b, sizeof b)) > 0)
-		for (ssize_t i = 0; i < r; i++) {
-			/* (a number cut by the buffer's end goes on in the next) */
-			if (b[i] >= '0' && b[i] <= '9') {
-				v = v * 10 + (b[i] - '0');
-				in = true;
-				continue;
-			}
-			if (in)
-				death_kill(d, v);
-			v = 0;
-			in = false;
-		}
-	if (in)
-		death_kill(d, v);
-	close(fd);
-	return false;
-}
-
-/* Is /proc/NAME a live (not zombie) process of group *arg? */
-static bool live_in_group(int dfd, const char *name, unsigned char type, void *arg)
-{
-	pid_t pg = *(const pid_t *)arg;
-	(void)type;
-	if (name[0] < '1' || name[0] > '9')
-		return false;
-	char path[300], b[512];
-	snprintf(path, sizeof path, "%s/stat", name);
-	int fd = openat(dfd, path, O_RDONLY | O_CLOEXEC);
-	ssize_t r = fd >= 0 ? read(fd, b, sizeof b - 1) : -1;
-	if (fd >= 0)
-		close(fd);
-	b[r > 0 ? r : 0] = 0;
-	/* pid (comm) state ppid pgrp */
-	char *p = strrchr(b, ')');
-	if (!p || p[1] != ' ' || !p[2] || p[2] == 'Z' || p[2] == 'X')
-		return false;
-	p += 3;
-	for (int field = 0; field < 2 && p; field++) {
-		p = strchr(p, ' ');
-		if (p)
-			p++;
-	}
-	return p && strtol(p, NULL, 10) == pg;
-}
-
-/* Is a live process (not a zombie: the runner is gone, and whoever
- * adopted its children may be slow to reap them) in group pg? */
-static bool guardian_group_live(pid_t pg)
-{
-	if (kill_group(pg, 0) < 0)
-		return false;
-	int dfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return true;
-	bool live = guardian_each_entry(dfd, live_in_group, &pg);
-	close(dfd);
-	return live;
-}
-
-/* Anything left of the run: a group of the table, or a populated run
- * cgroup. */
-static bool guardian_any_alive(struct guard_table *t, const char *run_path)
-{
-	size_t hwm = t->hwm;
-	for (size_t i = 0; i < hwm && i < GUARD_SLOTS; i++)
-		if (t->pg[i] > 0 && guardian_group_live(t->pg[i]))
-			return true;
-	return run_path && guardian_populated(run_path);
-}
-
-/* The runner died and contain_on_death asked for a signal first: the
- * signal and SIGCONT to everything, then wait up to the grace for it to
- * go (the caller KILLs what is left). */
-static void guardian_signal_first(struct guard_table *t, const char *run_path)
-{
-	int sig = t->death_sig;
-	size_t hwm = t->hwm;
-	for (int k = 0; k < 2; k++) {
-		int s = k ? SIGCONT : sig;
-		if (!s)
-			continue;
-		for (size_t i = 0; i < hwm && i < GUARD_SLOTS; i++)
-			if (t->pg[i] > 0)
-				kill_group(t->pg[i], s);
-		/* the processes of the run's cgroups that are not in one of
-		 * those groups (setsid'd, double-forked out of them) */
-		struct death_send d = { s, t };
-		int dfd = run_path ? open(run_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-		if (dfd >= 0) {
-			guardian_each_entry(dfd, signal_job, &d);
-			close(dfd);
-		}
-	}
-	double ms = t->death_grace * 1000;
-	for (double waited = 0; waited < ms && guardian_any_alive(t, run_path); waited += 10) {
-		struct timespec ts = { 0, 10000000 };
-		nanosleep(&ts, NULL);
-	}
-}
-
-/* The runner died holding a Slurm allocation it made: scancel it (its
- * steps with it), waiting at most 30 s for scancel. */
-static void guardian_scancel(const struct guard_table *t)
-{
-	char id[32], path[512];
-	memcpy(id, t->slurm_job, sizeof id);
-	memcpy(path, t->slurm_scancel, sizeof path);
-	id[sizeof id - 1] = path[sizeof path - 1] = '\0';
-	pid_t pid = fork();
-	if (pid == 0) {
-		char *argv[] = { path, "--quiet", id, NULL };
-		sigset_t none;
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		execve(path, argv, environ);
-		_exit(127);
-	}
-	for (int i = 0; pid > 0 && i < 3000; i++) {
-		if (waitpid(pid, NULL, WNOHANG) != 0)
-			return;
-		struct timespec ts = { 0, 10000000 };
-		nanosleep(&ts, NULL);
-	}
-	if (pid > 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-	}
-}
-
-static bool unlink_entry(int dfd, const char *name, unsigned char type, void *arg)
-{
-	(void)type;
-	(void)arg;
-	unlinkat(dfd, name, 0);
-	return false;
-}
-
-/* The run's directory of step status files (flat), and the directory. */
-static void guardian_rm_slurm_dir(const struct guard_table *t)
-{
-	char dir[512];
-	memcpy(dir, t->slurm_dir, sizeof dir);
-	dir[sizeof dir - 1] = '\0';
-	int dfd = *dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-	if (dfd < 0)
-		return;
-	guardian_each_entry(dfd, unlink_entry, NULL);
-	close(dfd);
-	rmdir(dir);
-}
-
-static void guardian_main(int rfd, int killfd, struct guard_table *t, const char *run_path)
-{
-	/* A session (and process group) of its own: whatever is sent to
-	 * piperun's group or session (a group KILL from timeout(1) or a CI
-	 * runner, a terminal's hang-up or Ctrl-C) does not reach the
-	 * guardian, which must outlive piperun to clean up after it.  Every
-	 * signal that can be ignored is, in case one is sent to it alone. */
-	setsid();
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = SIG_IGN;
-	for (int sig = 1; sig < NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP && sig != SIGCHLD)
-			sigaction(sig, &sa, NULL);
-	sigset_t none;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	prctl(PR_SET_NAME, "piperun-guard");
-	char b[64];
-	for (;;) {
-		ssize_t r = read(rfd, b, sizeof b);
-		if (r == 0)
-			break;
-		if (r < 0 && errno != EINTR)
-			break;
-	}
-	/* The runner is gone: normally after every job ended (nothing
-	 * left), or killed (SIGKILL, OOM) with jobs running.  What was let
-	 * go stays alone: only the run's cgroups are removed once empty. */
-	if (__atomic_load_n(&t->released, __ATOMIC_ACQUIRE)) {
-		if (run_path)
-			guardian_linger(run_path);
-		_exit(0);
-	}
-	if (t->death_set)
-		guardian_signal_first(t, run_path);
-	if (killfd >= 0) {
-		ssize_t w = write(killfd, "1", 1);
-		(void)w;
-	}
-	size_t hwm = t->hwm;
-	for (size_t i = 0; i < hwm && i < GUARD_SLOTS; i++)
-		if (t->pg[i] > 0)
-			kill_group(t->pg[i], SIGKILL);
-	if (__atomic_load_n(&t->slurm_job[0], __ATOMIC_ACQUIRE)) {
-		guardian_scancel(t);
-		guardian_rm_slurm_dir(t);
-	}
-	/* a runner that ended normally removed its cgroup itself */
-	if (run_path && access(run_path, F_OK) == 0)
-		guardian_rmdir(run_path);
-	_exit(0);
-}
-
-static int guardian_start(struct contain *c)
-{
-	void *m = mmap(NULL, sizeof(struct guard_table), PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (m == MAP_FAILED)
-		return -1;
-	c->table = m;
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -1;
-	int killfd = c->mode == CONTAIN_CGROUP
-		? cg_open(c->run_dirfd, "cgroup.kill", O_WRONLY) : -1;
-	pid_t pid = fork();
-	if (pid < 0) {
-		close(p[0]);
-		close(p[1]);
-		if (killfd >= 0)
-			close(killfd);
-		return -1;
-	}
-	if (pid == 0) {
-		/* keep only the pipe and cgroup.kill where they are (both
-		 * above 2: main's ensure_std_fds), stdio on /dev/null;
-		 * moving them could need an fd the limit does not allow */
-		int lo = p[0] < killfd ? p[0] : killfd, hi = p[0] < killfd ? killfd : p[0];
-		if (lo < 0)
-			lo = hi;
-		close_range(0, 2, 0);
-		int dn = open("/dev/null", O_RDWR);
-		if (dn == 0) {
-			dup2(dn, 1);
-			dup2(dn, 2);
-		}
-		if (lo > 3)
-			close_range(3, (unsigned)lo - 1, 0);
-		if (hi > lo + 1)
-			close_range((unsigned)lo + 1, (unsigned)hi - 1, 0);
-		close_range((unsigned)hi + 1, ~0U, 0);
-		guardian_main(p[0], killfd, c->table, c->run_path);
-	}
-	close(p[0]);
-	if (killfd >= 0)
-		close(killfd);
-	c->guard_pid = pid;
-	c->guard_fd = p[1];
-	return 0;
-}
-
 static size_t slot_take(struct contain *c, pid_t pgid)
 {
-	struct guard_table *t = c->table;
+	struct guard_table *t = c->guard.table;
 	if (!t)
 		return 0;
 	size_t i;
@@ -679,9 +227,9 @@ static size_t slot_take(struct contain *c, pid_t pgid)
 
 static void slot_free(struct contain *c, size_t slot)
 {
-	if (!slot || !c->table)
+	if (!slot || !c->guard.table)
 		return;
-	c->table->pg[slot - 1] = 0;
+	c->guard.table->pg[slot - 1] = 0;
 	xgrow(&free_slots, &free_cap, nfree + 1, sizeof *free_slots);
 	free_slots[nfree++] = slot - 1;
 }
@@ -693,7 +241,7 @@ int contain_init(struct contain *c, char **why)
 	memset(c, 0, sizeof *c);
 	pthread_mutex_init(&c->mtx, NULL);
 	c->run_dirfd = -1;
-	c->guard_fd = -1;
+	c->guard.fd = -1;
 	c->mode = CONTAIN_PGROUP;
 	*why = NULL;
 	const char *want = getenv("PIPERUN_CONTAINMENT");
@@ -721,11 +269,10 @@ int contain_init(struct contain *c, char **why)
 	 * found at all, in cgroup mode so that killed ones are reaped at once
 	 * (a zombie keeps its cgroup populated, and PID 1 may be slow). */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
-	if (guardian_start(c) < 0) {
-		/* without a guardian the run still works; only runner death
-		 * loses grandchildren.  No reason to refuse the run. */
-		c->guard_pid = 0;
-	}
+	/* without a guardian the run still works; only runner death loses
+	 * grandchildren.  No reason to refuse the run. */
+	guardian_start(&c->guard, c->run_path, c->mode == CONTAIN_CGROUP
+		       ? cg_open(c->run_dirfd, "cgroup.kill", O_WRONLY) : -1);
 	return 0;
 }
 
@@ -771,7 +318,7 @@ void contain_reap_orphans(struct contain *c, bool (*is_tracked)(pid_t, void *), 
 			return;
 		/* a job's own process: its pidfd handler reaps it (and any
 		 * orphan queued behind it waits for the next SIGCHLD) */
-		if (si.si_pid == c->guard_pid || is_tracked(si.si_pid, ctx))
+		if (si.si_pid == c->guard.pid || is_tracked(si.si_pid, ctx))
 			return;
 		/* it ended: nothing to stop, nothing to list (the run-level
 		 * list is of orphans piperun had to kill at the end) */
@@ -800,13 +347,13 @@ static void write_kill(const char *run_path)
 void contain_slurm_job(struct contain *c, const char *job, const char *scancel,
 		       const char *dir)
 {
-	if (!c->table || strlen(scancel) >= sizeof c->table->slurm_scancel)
+	if (!c->guard.table || strlen(scancel) >= sizeof c->guard.table->slurm_scancel)
 		return;
-	snprintf(c->table->slurm_scancel, sizeof c->table->slurm_scancel, "%s", scancel);
-	if (dir && strlen(dir) < sizeof c->table->slurm_dir)
-		snprintf(c->table->slurm_dir, sizeof c->table->slurm_dir, "%s", dir);
-	char *d = c->table->slurm_job;
-	snprintf(d + 1, sizeof c->table->slurm_job - 1, "%s", job + (*job != 0));
+	snprintf(c->guard.table->slurm_scancel, sizeof c->guard.table->slurm_scancel, "%s", scancel);
+	if (dir && strlen(dir) < sizeof c->guard.table->slurm_dir)
+		snprintf(c->guard.table->slurm_dir, sizeof c->guard.table->slurm_dir, "%s", dir);
+	char *d = c->guard.table->slurm_job;
+	snprintf(d + 1, sizeof c->guard.table->slurm_job - 1, "%s", job + (*job != 0));
 	__atomic_store_n(&d[0], job[0], __ATOMIC_RELEASE);
 }
 
@@ -815,13 +362,13 @@ void contain_fini(struct contain *c)
 	/* a runner that ends so leaves its Slurm allocation to its caller
 	 * (slurm_alloc_release): the guardian cancels it only for a
 	 * runner that died */
-	if (c->table)
-		__atomic_store_n(&c->table->slurm_job[0], 0, __ATOMIC_RELEASE);
+	if (c->guard.table)
+		__atomic_store_n(&c->guard.table->slurm_job[0], 0, __ATOMIC_RELEASE);
 	/* after a release nothing is ever killed, here or by the guardian */
-	bool released = c->leave_orphans || (c->table && c->table->released);
-	bool linger = false;
-	if (released && c->table)
-		__atomic_store_n(&c->table->released, 1, __ATOMIC_RELEASE);
+	bool released = c->leave_orphans || (c->guard.table && c->guard.table->released);
+	bool linger = false, left = false;
+	if (released && c->guard.table)
+		__atomic_store_n(&c->guard.table->released, 1, __ATOMIC_RELEASE);
 	if (!released) {
 		/* Orphans still alive (adopted by us as subreaper): stop
 		 * them, then reap.  Nothing of the run may outlive it. */
@@ -831,7 +378,7 @@ void contain_fini(struct contain *c)
 			FILE *f = fopen(path, "re");
 			int pid, n = 0;
 			while (f && fscanf(f, "%d", &pid) == 1) {
-				if (pid == c->guard_pid)
+				if (pid == c->guard.pid)
 					continue;
 				note_orphan(c, pid, proc_cmdline(pid));
 				kill_pid(pid, round ? SIGKILL : SIGTERM);
@@ -846,7 +393,7 @@ void contain_fini(struct contain *c)
 				siginfo_t si;
 				memset(&si, 0, sizeof si);
 				while (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-				       si.si_pid && si.si_pid != c->guard_pid) {
+				       si.si_pid && si.si_pid != c->guard.pid) {
 					waitid(P_PID, (id_t)si.si_pid, &si, WEXITED);
 					memset(&si, 0, sizeof si);
 				}
@@ -857,7 +404,7 @@ void contain_fini(struct contain *c)
 		for (;;) {
 			memset(&si, 0, sizeof si);
 			if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || !si.si_pid ||
-			    si.si_pid == c->guard_pid)
+			    si.si_pid == c->guard.pid)
 				break;
 			waitid(P_PID, (id_t)si.si_pid, &si, WEXITED);
 		}
@@ -872,37 +419,35 @@ void contain_fini(struct contain *c)
 		pathfd_close(c->run_dirfd);
 		c->run_dirfd = -1;
 		if (rmdir(c->run_path) < 0 && errno == EBUSY) {
+			left = true;
 			if (released)
 				/* cgroups below a job's that was let go (a nested
 				 * piperun's), still in use: the guardian removes
 				 * the run's once they are empty, and is not waited
 				 * for */
-				linger = c->guard_pid > 0;
+				linger = c->guard.pid > 0;
 			else
 				/* job cgroups still populated should not happen;
 				 * the guardian removes them after the kill */
 				write_kill(c->run_path);
 		}
 	}
-	if (c->guard_fd >= 0) {
-		close(c->guard_fd);
-		c->guard_fd = -1;
-	}
-	if (c->guard_pid > 0 && !linger) {
-		while (waitpid(c->guard_pid, NULL, 0) < 0 && errno == EINTR)
-			;
-	}
-	c->guard_pid = 0;
+	/* a group still in the table is the guardian's to kill, as ever */
+	if (c->guard.table && c->guard.table->hwm > nfree)
+		left = true;
+	guardian_release(&c->guard, !left);
+	c->guard_linger = linger;
 	free(c->run_path);
 	c->run_path = NULL;
-	if (c->table) {
-		munmap(c->table, sizeof *c->table);
-		c->table = NULL;
-	}
 	free(free_slots);
 	free_slots = NULL;
 	nfree = free_cap = 0;
 	pthread_mutex_destroy(&c->mtx);
+}
+
+void contain_guardian_wait(struct contain *c)
+{
+	guardian_stop(&c->guard, !c->guard_linger);
 }
 
 /* ------------------------------------------------------------------ job */
@@ -1109,11 +654,11 @@ void contain_job_escaped(struct contain_job *cj, pid_t pgid, struct escaped **li
 
 void contain_on_death(struct contain *c, int sig, double grace_s)
 {
-	if (!c->table)
+	if (!c->guard.table)
 		return;
-	c->table->death_sig = sig;
-	c->table->death_grace = grace_s;
-	__atomic_store_n(&c->table->death_set, 1, __ATOMIC_RELEASE);
+	c->guard.table->death_sig = sig;
+	c->guard.table->death_grace = grace_s;
+	__atomic_store_n(&c->guard.table->death_set, 1, __ATOMIC_RELEASE);
 }
 
 void contain_unslot(struct contain *c, struct contain_job *cj)
@@ -1128,8 +673,8 @@ void contain_job_release(struct contain *c, struct contain_job *cj)
 {
 	/* from now on the guardian leaves everything alone, even if the
 	 * runner dies before contain_fini */
-	if (c->table)
-		__atomic_store_n(&c->table->released, 1, __ATOMIC_RELEASE);
+	if (c->guard.table)
+		__atomic_store_n(&c->guard.table->released, 1, __ATOMIC_RELEASE);
 	pthread_mutex_lock(&c->mtx);
 	slot_free(c, cj->slot);
 	pthread_mutex_unlock(&c->mtx);

@@ -20,7 +20,7 @@
  * process that left the group (setsid/setpgid) while its parent is still
  * alive is neither in the group nor an orphan yet.
  *
- * Either way a guardian process, started before any job, holds the read
+ * Either way a guardian process (guardian.h), started before any job, holds the read
  * end of a pipe from the runner and a shared table of live process
  * groups; when the runner dies (even by SIGKILL) the pipe reaches EOF and
  * the guardian SIGKILLs every group in the table and the run's cgroup,
@@ -50,7 +50,7 @@ struct escaped {
 	char *argv;        /* /proc/PID/cmdline, NULs as spaces; NULL if gone */
 };
 
-struct guard_table;
+#include "guardian.h"
 
 /* A job cgroup as mkdir makes it: the owner and mode of its directory
  * and control files, the values of its settings (contain-spare.c).
@@ -69,9 +69,8 @@ struct contain {
 	int run_dirfd;             /* the run's cgroup directory */
 	char *run_path;
 	unsigned long seq;         /* job cgroup names */
-	pid_t guard_pid;
-	int guard_fd;              /* write end: closing it wakes the guardian */
-	struct guard_table *table; /* shared with the guardian */
+	struct guardian guard;
+	bool guard_linger;         /* contain_fini: not to be waited for */
 	bool leave_orphans;        /* contain_fini leaves orphans alone
 				      (timeout(1): a command that ended on
 				      its own keeps what it started) */
@@ -119,6 +118,9 @@ int contain_init(struct contain *c, char **why);
  * removed yet (a nested piperun's cgroups below a job's) is left to the
  * guardian, which removes it once empty and is then not waited for. */
 void contain_fini(struct contain *c);
+/* After contain_fini, as late as the caller can (the guardian, told to
+ * go by contain_fini, exits meanwhile): wait for the guardian. */
+void contain_guardian_wait(struct contain *c);
 const char *contain_mode_name(enum contain_mode m);
 /* What the guardian does when the runner dies: by default SIGKILL to
  * everything at once; after this, sig (unless 0) and SIGCONT to every

@@ -894,6 +894,7 @@ static void setup_undo(struct runner *r)
 	if (r->env.executor && r->env.executor->run_end)
 		r->env.executor->run_end(r->env.exec_ctx);
 	contain_fini(&r->contain);
+	contain_guardian_wait(&r->contain);
 	escaped_free(r->contain.orphans, r->contain.norphans);
 	free(r->jobs);
 }
@@ -1121,6 +1122,7 @@ static void runner_finish(struct runner *r)
 	pidset_free(&r->tracked);
 	free(r->steps_jobs);
 	res->fds_end = count_open_fds();
+	contain_guardian_wait(&r->contain);
 	res->children_left = count_children();
 }
 

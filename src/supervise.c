@@ -393,7 +393,7 @@ static int pdeath_sig(const struct sup_state *x)
 {
 	if (!x->r->death_signal)
 		return 0;
-	if (x->contained && x->contain.guard_pid > 0)
+	if (x->contained && x->contain.guard.pid > 0)
 		return SPAWN_PDEATH_NONE;
 	return x->o->sig > 0 ? x->o->sig : SPAWN_PDEATH_NONE;
 }
@@ -569,6 +569,7 @@ int supervise(const struct sup_opts *o)
 	proc_end(&x.proc);
 	if (x.contained) {
 		contain_fini(&x.contain);
+		contain_guardian_wait(&x.contain);
 		/* orphans it had to stop: not part of a command's record */
 		escaped_free(x.contain.orphans, x.contain.norphans);
 	}

@@ -106,6 +106,7 @@ static void cgroup_spares(void)
 	is_int(c.nspare, 1, "an unused one is kept");
 	is_int(c.cg_created, 3, "created: 3");
 	contain_fini(&c);
+	contain_guardian_wait(&c);
 	ok(access(run, F_OK) < 0 && errno == ENOENT, "the run's cgroup and its spares are gone");
 	free(run);
 	free(why);
@@ -122,7 +123,7 @@ int main(void)
 	ok(contain_init(&c, &why) == 0, "init in process-group mode (%s)", why ? why : "ok");
 	is_int(c.mode, CONTAIN_PGROUP, "mode: process group");
 	is_str(contain_mode_name(c.mode), "process-group", "its name");
-	ok(c.guard_pid > 0 && kill(c.guard_pid, 0) == 0, "the guardian runs");
+	ok(c.guard.pid > 0 && kill(c.guard.pid, 0) == 0, "the guardian runs");
 
 	struct contain_job cj;
 	is_int(contain_job_prepare(&c, &cj, false), -1, "no cgroup to start in, in this mode");
@@ -179,12 +180,13 @@ int main(void)
 	contain_fallback(&c);
 	is_int(contain_mode_now(&c), CONTAIN_PGROUP, "fallback: process groups from now");
 	contain_fini(&c);
-	ok(c.guard_pid == 0, "the guardian was let go and reaped");
+	contain_guardian_wait(&c);
+	ok(c.guard.pid == 0, "the guardian was let go and reaped");
 
 	/* The death signal: when the runner goes (its pipe closes) the
 	 * guardian sends USR1 to the table's groups first, then KILL after
 	 * the grace to what is left. */
-	ok(contain_init(&c, &why) == 0 && c.guard_pid > 0, "a second run, its guardian");
+	ok(contain_init(&c, &why) == 0 && c.guard.pid > 0, "a second run, its guardian");
 	contain_on_death(&c, SIGUSR1, 5);
 	char mark[] = "/tmp/test-contain-XXXXXX";
 	int mfd = mkstemp(mark);
@@ -200,18 +202,19 @@ int main(void)
 	contain_job_prepare(&c, &cj, false);
 	contain_job_started(&c, &cj, victim);
 	usleep(200 * 1000);
-	close(c.guard_fd);     /* as if the runner had died */
-	c.guard_fd = -1;
+	close(c.guard.fd);     /* as if the runner had died */
+	c.guard.fd = -1;
 	ok(spawn_reap(pidfd, true, &x) == 1 && x.exit_code == 0, "its USR1 trap ran: it exited 0");
 	close(pidfd);
 	ok(access(mark, F_OK) == 0, "the trap wrote its mark");
 	int gst;
-	ok(waitpid(c.guard_pid, &gst, 0) == c.guard_pid, "the guardian ended after its grace");
-	c.guard_pid = 0;
+	ok(waitpid(c.guard.pid, &gst, 0) == c.guard.pid, "the guardian ended after its grace");
+	c.guard.pid = 0;
 	unlink(mark);
 	free(script);
 	contain_job_end(&c, &cj);
 	contain_fini(&c);
+	contain_guardian_wait(&c);
 	escaped_free(c.orphans, c.norphans);
 	free(why);
 	cgroup_spares();

@@ -1,0 +1,732 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* guardian.c - the guardian (guardian.h): its start, the waiter that
+ * shares the runner's memory, and the clean-up after a runner that
+ * died. */
+#include "config.h"
+#include "guardian.h"
+#include "spawn.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <poll.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <dirent.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+/* The guardian uses plain system calls and stack buffers only. */
+
+/* fn(dfd, name, type, arg) for each entry of the directory dfd (but
+ * . and ..) until fn returns true; whether one did. */
+static bool guardian_each_entry(int dfd, bool (*fn)(int dfd, const char *name,
+						    unsigned char type, void *arg),
+				void *arg)
+{
+	char dents[8192];
+	long n;
+	while ((n = syscall(SYS_getdents64, dfd, dents, sizeof dents)) > 0)
+		for (long off = 0; off < n;) {
+			struct { uint64_t ino; int64_t off; unsigned short reclen;
+				 unsigned char type; char name[]; } *d = (void *)(dents + off);
+			off += d->reclen;
+			if (strcmp(d->name, ".") && strcmp(d->name, "..") &&
+			    fn(dfd, d->name, d->type, arg))
+				return true;
+		}
+	return false;
+}
+
+/* Is the cgroup at path populated (no: it is gone, or says 0)? */
+static bool guardian_populated(const char *path)
+{
+	char ev[4096], b[256];
+	snprintf(ev, sizeof ev, "%s/cgroup.events", path);
+	int fd = open(ev, O_RDONLY | O_CLOEXEC);
+	ssize_t r = fd >= 0 ? read(fd, b, sizeof b - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	b[r > 0 ? r : 0] = 0;
+	return r > 0 && !strstr(b, "populated 0");
+}
+
+/* Remove the cgroup dfd/name and every cgroup below it, depth first
+ * (a job's cgroup may hold a nested piperun's); *arg is the depth. */
+static bool rmdir_tree(int dfd, const char *name, unsigned char type, void *arg)
+{
+	int *depth = arg;
+	if (type != DT_DIR)
+		return false;
+	int sub = *depth < 32 ? openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	if (sub >= 0) {
+		(*depth)++;
+		guardian_each_entry(sub, rmdir_tree, depth);
+		(*depth)--;
+		close(sub);
+	}
+	unlinkat(dfd, name, AT_REMOVEDIR);
+	return false;
+}
+
+static void guardian_rmdir_all(const char *run_path)
+{
+	int dfd = open(run_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		int depth = 0;
+		guardian_each_entry(dfd, rmdir_tree, &depth);
+		close(dfd);
+	}
+	rmdir(run_path);
+}
+
+/* After cgroup.kill: wait (a little) for the run's cgroups to empty,
+ * then remove them. */
+static void guardian_rmdir(const char *run_path)
+{
+	for (int i = 0; i < 200 && guardian_populated(run_path); i++) {
+		struct timespec ts = { 0, 5000000 };
+		nanosleep(&ts, NULL);
+	}
+	guardian_rmdir_all(run_path);
+}
+
+/* What was let go (contain_job_release) may still hold cgroups of the
+ * run: a nested piperun's, below the job's.  Nothing is signalled; once
+ * the whole run cgroup is empty (cgroup.events says populated 0: a
+ * change wakes poll with POLLPRI, and a look each second besides) it is
+ * removed, depth first. */
+/* Is name a directory with a directory in it (a cgroup below a job's)? */
+static bool has_subdir(int dfd, const char *name, unsigned char type, void *arg);
+static bool is_dir(int dfd, const char *name, unsigned char type, void *arg)
+{
+	(void)dfd;
+	(void)name;
+	(void)arg;
+	return type == DT_DIR;
+}
+
+static bool has_subdir(int dfd, const char *name, unsigned char type, void *arg)
+{
+	(void)arg;
+	int sub = type == DT_DIR ? openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	if (sub < 0)
+		return false;
+	bool any = guardian_each_entry(sub, is_dir, NULL);
+	close(sub);
+	return any;
+}
+
+/* Cgroups below the run's job cgroups: a nested piperun's, which it
+ * removes itself when it ends. */
+static bool guardian_nested(const char *run_path)
+{
+	int dfd = open(run_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return false;
+	bool any = guardian_each_entry(dfd, has_subdir, NULL);
+	close(dfd);
+	return any;
+}
+
+static void guardian_linger(const char *run_path)
+{
+	char ev[4096];
+	snprintf(ev, sizeof ev, "%s/cgroup.events", run_path);
+	int fd = open(ev, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	for (;;) {
+		char b[256];
+		ssize_t r = pread(fd, b, sizeof b - 1, 0);
+		if (r <= 0)
+			break;   /* removed meanwhile */
+		b[r] = 0;
+		/* empty: a nested piperun whose command ended is about to
+		 * remove its cgroups itself; a moment for it (up to 2 s) */
+		for (int i = 0; i < 200 && strstr(b, "populated 0") && guardian_nested(run_path); i++) {
+			struct timespec ts = { 0, 10000000 };
+			nanosleep(&ts, NULL);
+			r = pread(fd, b, sizeof b - 1, 0);
+			b[r > 0 ? r : 0] = 0;
+		}
+		if (strstr(b, "populated 0") || r <= 0)
+			break;
+		struct pollfd pfd = { .fd = fd, .events = POLLPRI };
+		poll(&pfd, 1, 1000);
+	}
+	close(fd);
+	guardian_rmdir_all(run_path);
+}
+
+struct death_send {
+	int sig;
+	struct guard_table *t;     /* the groups that got sig already */
+};
+
+/* Is pg one of the groups of the table? */
+static bool in_table(struct guard_table *t, pid_t pg)
+{
+	size_t hwm = t->hwm;
+	for (size_t i = 0; pg > 0 && i < hwm && i < GUARD_SLOTS; i++)
+		if (t->pg[i] == pg)
+			return true;
+	return false;
+}
+
+/* sig to the process v, unless its group got it already: each process
+ * gets the death signal once, as from timeout(1)'s parent-death signal */
+static void death_kill(const struct death_send *d, long v)
+{
+	if (v > 1 && !in_table(d->t, getpgid((pid_t)v)))
+		kill((pid_t)v, d->sig);
+}
+
+/* the signal to every pid in the cgroup.procs of the job cgroup name
+ * (arg: a struct death_send) */
+static bool signal_job(int dfd, const char *name, unsigned char type, void *arg)
+{
+	const struct death_send *d = arg;
+	char path[300];
+	snprintf(path, sizeof path, "%s/cgroup.procs", name);
+	int fd = type == DT_DIR ? openat(dfd, path, O_RDONLY | O_CLOEXEC) : -1;
+	if (fd < 0)
+		return false;
+	char b[4096];
+	long v = 0;
+	bool in = false;
+	ssize_t r;
+	while ((r = read(fd, b, sizeof b)) > 0)
+		for (ssize_t i = 0; i < r; i++) {
+			/* (a number cut by the buffer's end goes on in the next) */
+			if (b[i] >= '0' && b[i] <= '9') {
+				v = v * 10 + (b[i] - '0');
+				in = true;
+				continue;
+			}
+			if (in)
+				death_kill(d, v);
+			v = 0;
+			in = false;
+		}
+	if (in)
+		death_kill(d, v);
+	close(fd);
+	return false;
+}
+
+/* Is /proc/NAME a live (not zombie) process of group *arg? */
+static bool live_in_group(int dfd, const char *name, unsigned char type, void *arg)
+{
+	pid_t pg = *(const pid_t *)arg;
+	(void)type;
+	if (name[0] < '1' || name[0] > '9')
+		return false;
+	char path[300], b[512];
+	snprintf(path, sizeof path, "%s/stat", name);
+	int fd = openat(dfd, path, O_RDONLY | O_CLOEXEC);
+	ssize_t r = fd >= 0 ? read(fd, b, sizeof b - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	b[r > 0 ? r : 0] = 0;
+	/* pid (comm) state ppid pgrp */
+	char *p = strrchr(b, ')');
+	if (!p || p[1] != ' ' || !p[2] || p[2] == 'Z' || p[2] == 'X')
+		return false;
+	p += 3;
+	for (int field = 0; field < 2 && p; field++) {
+		p = strchr(p, ' ');
+		if (p)
+			p++;
+	}
+	return p && strtol(p, NULL, 10) == pg;
+}
+
+/* Is a live process (not a zombie: the runner is gone, and whoever
+ * adopted its children may be slow to reap them) in group pg? */
+static bool guardian_group_live(pid_t pg)
+{
+	if (kill_group(pg, 0) < 0)
+		return false;
+	int dfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return true;
+	bool live = guardian_each_entry(dfd, live_in_group, &pg);
+	close(dfd);
+	return live;
+}
+
+/* Anything left of the run: a group of the table, or a populated run
+ * cgroup. */
+static bool guardian_any_alive(struct guard_table *t, const char *run_path)
+{
+	size_t hwm = t->hwm;
+	for (size_t i = 0; i < hwm && i < GUARD_SLOTS; i++)
+		if (t->pg[i] > 0 && guardian_group_live(t->pg[i]))
+			return true;
+	return run_path && guardian_populated(run_path);
+}
+
+/* The runner died and contain_on_death asked for a signal first: the
+ * signal and SIGCONT to everything, then wait up to the grace for it to
+ * go (the caller KILLs what is left). */
+static void guardian_signal_first(struct guard_table *t, const char *run_path)
+{
+	int sig = t->death_sig;
+	size_t hwm = t->hwm;
+	for (int k = 0; k < 2; k++) {
+		int s = k ? SIGCONT : sig;
+		if (!s)
+			continue;
+		for (size_t i = 0; i < hwm && i < GUARD_SLOTS; i++)
+			if (t->pg[i] > 0)
+				kill_group(t->pg[i], s);
+		/* the processes of the run's cgroups that are not in one of
+		 * those groups (setsid'd, double-forked out of them) */
+		struct death_send d = { s, t };
+		int dfd = run_path ? open(run_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+		if (dfd >= 0) {
+			guardian_each_entry(dfd, signal_job, &d);
+			close(dfd);
+		}
+	}
+	double ms = t->death_grace * 1000;
+	for (double waited = 0; waited < ms && guardian_any_alive(t, run_path); waited += 10) {
+		struct timespec ts = { 0, 10000000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* The runner died holding a Slurm allocation it made: scancel it (its
+ * steps with it), waiting at most 30 s for scancel. */
+static void guardian_scancel(const struct guard_table *t)
+{
+	char id[32], path[512];
+	memcpy(id, t->slurm_job, sizeof id);
+	memcpy(path, t->slurm_scancel, sizeof path);
+	id[sizeof id - 1] = path[sizeof path - 1] = '\0';
+	pid_t pid = fork();
+	if (pid == 0) {
+		char *argv[] = { path, "--quiet", id, NULL };
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		execve(path, argv, environ);
+		_exit(127);
+	}
+	for (int i = 0; pid > 0 && i < 3000; i++) {
+		if (waitpid(pid, NULL, WNOHANG) != 0)
+			return;
+		struct timespec ts = { 0, 10000000 };
+		nanosleep(&ts, NULL);
+	}
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+}
+
+static bool unlink_entry(int dfd, const char *name, unsigned char type, void *arg)
+{
+	(void)type;
+	(void)arg;
+	unlinkat(dfd, name, 0);
+	return false;
+}
+
+/* The run's directory of step status files (flat), and the directory. */
+static void guardian_rm_slurm_dir(const struct guard_table *t)
+{
+	char dir[512];
+	memcpy(dir, t->slurm_dir, sizeof dir);
+	dir[sizeof dir - 1] = '\0';
+	int dfd = *dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	if (dfd < 0)
+		return;
+	guardian_each_entry(dfd, unlink_entry, NULL);
+	close(dfd);
+	rmdir(dir);
+}
+
+static void guardian_main(int rfd, int killfd, struct guard_table *t, const char *run_path)
+{
+	/* A session (and process group) of its own: whatever is sent to
+	 * piperun's group or session (a group KILL from timeout(1) or a CI
+	 * runner, a terminal's hang-up or Ctrl-C) does not reach the
+	 * guardian, which must outlive piperun to clean up after it.  Every
+	 * signal that can be ignored is, in case one is sent to it alone. */
+	setsid();
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_IGN;
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP && sig != SIGCHLD)
+			sigaction(sig, &sa, NULL);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	prctl(PR_SET_NAME, "piperun-guard");
+	char b[64];
+	for (;;) {
+		ssize_t r = read(rfd, b, sizeof b);
+		if (r == 0)
+			break;
+		if (r < 0 && errno != EINTR)
+			break;
+	}
+	if (__atomic_load_n(&t->clean, __ATOMIC_ACQUIRE))
+		_exit(0);
+	/* The runner is gone: normally after every job ended (nothing
+	 * left), or killed (SIGKILL, OOM) with jobs running.  What was let
+	 * go stays alone: only the run's cgroups are removed once empty. */
+	if (__atomic_load_n(&t->released, __ATOMIC_ACQUIRE)) {
+		if (run_path)
+			guardian_linger(run_path);
+		_exit(0);
+	}
+	if (t->death_set)
+		guardian_signal_first(t, run_path);
+	if (killfd >= 0) {
+		ssize_t w = write(killfd, "1", 1);
+		(void)w;
+	}
+	size_t hwm = t->hwm;
+	for (size_t i = 0; i < hwm && i < GUARD_SLOTS; i++)
+		if (t->pg[i] > 0)
+			kill_group(t->pg[i], SIGKILL);
+	if (__atomic_load_n(&t->slurm_job[0], __ATOMIC_ACQUIRE)) {
+		guardian_scancel(t);
+		guardian_rm_slurm_dir(t);
+	}
+	/* a runner that ended normally removed its cgroup itself */
+	if (run_path && access(run_path, F_OK) == 0)
+		guardian_rmdir(run_path);
+	_exit(0);
+}
+
+
+/* ------------------------------------------------------------ the table */
+
+/* The table in a memfd (so that an exec'd guardian can map it), else
+ * anonymous shared memory (*memfd -1: a forked guardian only). */
+static struct guard_table *table_new(int *memfd)
+{
+	*memfd = memfd_create("piperun-guard", MFD_CLOEXEC);
+	if (*memfd >= 0 && ftruncate(*memfd, sizeof(struct guard_table)) < 0) {
+		close(*memfd);
+		*memfd = -1;
+	}
+	void *m = mmap(NULL, sizeof(struct guard_table), PROT_READ | PROT_WRITE,
+		       *memfd >= 0 ? MAP_SHARED | MAP_NORESERVE
+				   : MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE,
+		       *memfd, 0);
+	if (m == MAP_FAILED) {
+		if (*memfd >= 0)
+			close(*memfd);
+		*memfd = -1;
+		return NULL;
+	}
+	return m;
+}
+
+/* ----------------------------------------------------------- the waiter */
+
+/* Sanitizers keep per-thread state in TLS, which a process that shares
+ * the runner's memory (and its thread pointer) would share too. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define GUARD_NO_WAITER 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define GUARD_NO_WAITER 1
+#endif
+#if (defined(__x86_64__) || defined(__aarch64__)) && !defined(GUARD_NO_WAITER) && \
+	defined(SYS_close_range) && defined(SYS_execve)
+#define GUARD_WAITER 1
+#endif
+
+#ifdef GUARD_WAITER
+/* A system call with no libc in between: the waiter shares the
+ * runner's thread pointer, so it must not touch errno (or anything else
+ * in TLS). */
+static inline __attribute__((always_inline)) long rsys(long n, long a, long b, long c, long d)
+{
+#if defined(__x86_64__)
+	long ret;
+	register long r10 __asm__("r10") = d;
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10)
+			 : "rcx", "r11", "memory");
+	return ret;
+#else
+	register long x8 __asm__("x8") = n;
+	register long x0 __asm__("x0") = a;
+	register long x1 __asm__("x1") = b;
+	register long x2 __asm__("x2") = c;
+	register long x3 __asm__("x3") = d;
+	__asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3) : "memory", "cc");
+	return x0;
+#endif
+}
+
+/* What the waiter needs, set before it starts and never changed after
+ * (the runner frees none of it while the waiter may run). */
+static struct waiter {
+	int rfd, killfd;
+	int keep[4];               /* fds it keeps, ascending */
+	int nkeep;
+	struct guard_table *t;
+	char exe[32];              /* /proc/self/fd/N: piperun */
+	char argv_text[3][16];
+	char *argv[6];
+	char **envp;
+	void *stack;
+} w;
+
+#define WAITER_STACK (64 * 1024)
+
+/* The guardian while the runner lives: a session of its own, every
+ * signal that can be ignored ignored (they stay so across exec), stdio
+ * on /dev/null, only its fds kept; it blocks on the pipe.  At its EOF:
+ * nothing to do (the runner ended cleanly), or the work, done by
+ * `piperun __guard` (guardian_exec_main).  Bare system calls only. */
+static int waiter_main(void *arg)
+{
+	struct waiter *v = arg;
+	rsys(SYS_setsid, 0, 0, 0, 0);
+	struct { void *handler; unsigned long flags; void *restorer; unsigned long mask; }
+		ign = { SIG_IGN, 0, NULL, 0 };
+	for (long sig = 1; sig <= 64; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP && sig != SIGCHLD)
+			rsys(SYS_rt_sigaction, sig, (long)&ign, 0, 8);
+	unsigned long none = 0;
+	rsys(SYS_rt_sigprocmask, SIG_SETMASK, (long)&none, 0, 8);
+	rsys(SYS_prctl, PR_SET_NAME, (long)"piperun-guard", 0, 0);
+	rsys(SYS_close_range, 0, 2, 0, 0);
+	if (rsys(SYS_openat, AT_FDCWD, (long)"/dev/null", O_RDWR, 0) == 0) {
+		rsys(SYS_dup3, 0, 1, 0, 0);
+		rsys(SYS_dup3, 0, 2, 0, 0);
+	}
+	long lo = 3;
+	for (int i = 0; i < v->nkeep; i++) {
+		if (v->keep[i] > lo)
+			rsys(SYS_close_range, lo, v->keep[i] - 1, 0, 0);
+		lo = v->keep[i] + 1;
+	}
+	rsys(SYS_close_range, lo, ~0U, 0, 0);
+	char b[64];
+	for (;;) {
+		long r = rsys(SYS_read, v->rfd, (long)b, sizeof b, 0);
+		if (r == 0 || (r < 0 && r != -EINTR))
+			break;
+	}
+	if (__atomic_load_n(&v->t->clean, __ATOMIC_ACQUIRE))
+		rsys(SYS_exit_group, 0, 0, 0, 0);
+	for (int i = 0; i < v->nkeep; i++)
+		rsys(SYS_fcntl, v->keep[i], F_SETFD, 0, 0);
+	rsys(SYS_execve, (long)v->exe, (long)v->argv, (long)v->envp, 0);
+	/* no exec: what system calls alone can do */
+	if (!__atomic_load_n(&v->t->released, __ATOMIC_ACQUIRE)) {
+		if (v->killfd >= 0)
+			rsys(SYS_write, v->killfd, (long)"1", 1, 0);
+		size_t hwm = v->t->hwm;
+		for (size_t i = 0; i < hwm && i < GUARD_SLOTS; i++)
+			if (v->t->pg[i] > 1)
+				rsys(SYS_kill, -(long)v->t->pg[i], SIGKILL, 0, 0);
+	}
+	rsys(SYS_exit_group, 0, 0, 0, 0);
+	return 0;
+}
+
+static int cmp_fd(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+static bool exec_self;
+
+void guardian_exec_self(void)
+{
+	exec_self = true;
+}
+
+/* The waiter, sharing the runner's memory: its pid, or -1. */
+static pid_t waiter_start(int rfd, int killfd, int memfd, struct guard_table *t)
+{
+	/* valgrind stops a program that clones so: under it, and when
+	 * PIPERUN_GUARDIAN=fork asks, the guardian is a fork */
+	const char *want = getenv("PIPERUN_GUARDIAN"), *pre = getenv("LD_PRELOAD");
+	int self = spawn_self_exe_fd();
+	if (!exec_self || self < 0 || memfd < 0 || (want && !strcmp(want, "fork")) ||
+	    (pre && strstr(pre, "vgpreload")))
+		return -1;
+	if (!w.stack) {
+		void *s = mmap(NULL, WAITER_STACK, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+		if (s == MAP_FAILED)
+			return -1;
+		w.stack = s;
+	}
+	w.rfd = rfd;
+	w.killfd = killfd;
+	w.t = t;
+	w.nkeep = 0;
+	int fds[] = { rfd, killfd, memfd, self };
+	for (size_t i = 0; i < sizeof fds / sizeof *fds; i++)
+		if (fds[i] >= 0)
+			w.keep[w.nkeep++] = fds[i];
+	qsort(w.keep, (size_t)w.nkeep, sizeof *w.keep, cmp_fd);
+	snprintf(w.exe, sizeof w.exe, "/proc/self/fd/%d", self);
+	snprintf(w.argv_text[0], sizeof w.argv_text[0], "%d", rfd);
+	snprintf(w.argv_text[1], sizeof w.argv_text[1], "%d", killfd);
+	snprintf(w.argv_text[2], sizeof w.argv_text[2], "%d", memfd);
+	w.argv[0] = "piperun";
+	w.argv[1] = "__guard";
+	for (int i = 0; i < 3; i++)
+		w.argv[2 + i] = w.argv_text[i];
+	w.argv[5] = NULL;
+	w.envp = environ;
+	/* (no CLONE_FILES: it has its own copy of the fd table, and closes
+	 * all of it but its own) */
+	return clone(waiter_main, (char *)w.stack + WAITER_STACK, CLONE_VM | SIGCHLD, &w);
+}
+#else
+void guardian_exec_self(void)
+{
+}
+
+static pid_t waiter_start(int rfd, int killfd, int memfd, struct guard_table *t)
+{
+	(void)rfd;
+	(void)killfd;
+	(void)memfd;
+	(void)t;
+	return -1;
+}
+#endif
+
+/* ------------------------------------------------------- start and stop */
+
+/* The guardian as a fork of the runner (where there is no waiter). */
+static pid_t forked_start(int rfd, int killfd, struct guard_table *t)
+{
+	pid_t pid = fork();
+	if (pid != 0)
+		return pid;
+	/* keep only the pipe and cgroup.kill where they are (both above 2:
+	 * main's ensure_std_fds), stdio on /dev/null; moving them could need
+	 * an fd the limit does not allow */
+	int lo = rfd < killfd ? rfd : killfd, hi = rfd < killfd ? killfd : rfd;
+	if (lo < 0)
+		lo = hi;
+	close_range(0, 2, 0);
+	int dn = open("/dev/null", O_RDWR);
+	if (dn == 0) {
+		dup2(dn, 1);
+		dup2(dn, 2);
+	}
+	if (lo > 3)
+		close_range(3, (unsigned)lo - 1, 0);
+	if (hi > lo + 1)
+		close_range((unsigned)lo + 1, (unsigned)hi - 1, 0);
+	close_range((unsigned)hi + 1, ~0U, 0);
+	guardian_main(rfd, killfd, t, t->run_path[0] ? t->run_path : NULL);
+	_exit(0);
+}
+
+int guardian_start(struct guardian *g, const char *run_path, int killfd)
+{
+	memset(g, 0, sizeof *g);
+	g->fd = -1;
+	int memfd, p[2] = { -1, -1 };
+	struct guard_table *t = table_new(&memfd);
+	if (!t || pipe2(p, O_CLOEXEC) < 0) {
+		if (t)
+			munmap(t, sizeof *t);
+		if (memfd >= 0)
+			close(memfd);
+		if (killfd >= 0)
+			close(killfd);
+		return -1;
+	}
+	if (run_path && strlen(run_path) < sizeof t->run_path)
+		strcpy(t->run_path, run_path);
+	pid_t pid = waiter_start(p[0], killfd, memfd, t);
+	g->shares_memory = pid > 0;
+	if (pid < 0)
+		pid = forked_start(p[0], killfd, t);
+	close(p[0]);
+	if (killfd >= 0)
+		close(killfd);
+	if (memfd >= 0)
+		close(memfd);
+	if (pid < 0) {
+		close(p[1]);
+		munmap(t, sizeof *t);
+		return -1;
+	}
+	g->pid = pid;
+	g->fd = p[1];
+	g->table = t;
+	return 0;
+}
+
+void guardian_release(struct guardian *g, bool clean)
+{
+	if (g->table && clean)
+		__atomic_store_n(&g->table->clean, 1, __ATOMIC_RELEASE);
+	if (g->fd >= 0)
+		close(g->fd);
+	g->fd = -1;
+}
+
+void guardian_stop(struct guardian *g, bool wait)
+{
+	guardian_release(g, false);
+	if (g->pid > 0 && wait)
+		while (waitpid(g->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	/* a waiter not waited for still reads the table: it stays mapped
+	 * (the process is about to end) */
+	if (g->table && (wait || !g->shares_memory))
+		munmap(g->table, sizeof *g->table);
+	memset(g, 0, sizeof *g);
+	g->fd = -1;
+}
+
+/* ------------------------------------------------------ `piperun __guard` */
+
+int guardian_exec_main(int argc, char **argv)
+{
+	int64_t fd[3];
+	bool ok = argc == 4;
+	for (int i = 0; ok && i < 3; i++)
+		ok = parse_i64(argv[1 + i], &fd[i]) && fd[i] >= (i == 2 ? 0 : -1) && fd[i] <= INT32_MAX;
+	if (!ok) {
+		fprintf(stderr, "piperun: __guard: usage: __guard RFD KILLFD TABLEFD "
+			"(started by the guardian, not by hand)\n");
+		return 2;
+	}
+	void *m = mmap(NULL, sizeof(struct guard_table), PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_NORESERVE, (int)fd[2], 0);
+	if (m == MAP_FAILED) {
+		fprintf(stderr, "piperun: __guard: fd %d: %s\n", (int)fd[2], strerror(errno));
+		return 1;
+	}
+	close((int)fd[2]);
+	struct guard_table *t = m;
+	guardian_main((int)fd[0], (int)fd[1], t, t->run_path[0] ? t->run_path : NULL);
+	return 0;
+}

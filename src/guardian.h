@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* guardian.h - the process that cleans up after a runner that died
+ * outright (SIGKILL, the OOM killer): see contain.h for what it does.
+ *
+ * Its cost is paid by every run, so it is started cheaply: a process
+ * that shares the runner's memory (clone with CLONE_VM, no copy of the
+ * address space) waits on the pipe with bare system calls.  When the
+ * runner ends normally it has nothing to do and exits at once; when the
+ * runner died it execs `piperun __guard` (a process of its own, the
+ * table mapped from the memfd it shares) to do the work.  Where that
+ * cannot be (sanitizer builds, valgrind, another architecture, no
+ * memfd) the guardian is a fork of the runner, as before. */
+#ifndef PIPERUN_GUARDIAN_H
+#define PIPERUN_GUARDIAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define GUARD_SLOTS (1u << 20)
+
+/* Shared between the runner and its guardian (a MAP_SHARED mapping of a
+ * memfd): what the guardian needs once the runner is gone. */
+struct guard_table {
+	volatile int death_set;    /* contain_on_death was called */
+	volatile int death_sig;
+	volatile double death_grace;
+	volatile int released;     /* contain_job_release ran: the guardian
+				      signals and kills nothing, and removes
+				      the run's cgroups once they are empty */
+	volatile int clean;        /* the runner ended and left nothing: the
+				      guardian just exits */
+	volatile size_t hwm;
+	char run_path[4096];       /* the run's cgroup, or "" */
+	char slurm_job[32];        /* a Slurm allocation to cancel, or "" */
+	char slurm_scancel[512];   /* with scancel there */
+	char slurm_dir[512];       /* and its steps' status files: removed */
+	volatile pid_t pg[GUARD_SLOTS];
+};
+
+struct guardian {
+	pid_t pid;                 /* 0: none */
+	int fd;                    /* write end: closing it wakes the guardian */
+	struct guard_table *table;
+	bool shares_memory;        /* the CLONE_VM waiter (see above) */
+};
+
+/* This program is piperun (main): a guardian may exec `piperun
+ * __guard` through spawn's descriptor of it.  Until this is called (a
+ * unit test's program) the guardian is a fork. */
+void guardian_exec_self(void);
+
+/* Start the guardian of a run whose cgroup is run_path (NULL in
+ * process-group mode), killfd its cgroup.kill (or -1; closed here).
+ * 0, or -1 when there is none (the run goes on without: only runner
+ * death then loses grandchildren). */
+int guardian_start(struct guardian *g, const char *run_path, int killfd);
+
+/* The runner ends: clean says nothing of the run is left for the
+ * guardian (which then just exits).  Closes the pipe that wakes it. */
+void guardian_release(struct guardian *g, bool clean);
+/* Then, with wait, wait for it to exit; without (it lingers over
+ * cgroups still in use), leave it.  g is then empty. */
+void guardian_stop(struct guardian *g, bool wait);
+
+/* `piperun __guard RFD KILLFD TABLEFD`: the guardian's work after the
+ * runner died (exec'd by the waiter). */
+int guardian_exec_main(int argc, char **argv);
+
+#endif
