@@ -462,8 +462,9 @@ static void attempt_end(struct job *j)
 
 	if ((j->status == ST_FAILED || j->status == ST_TIMEOUT) &&
 	    j->attempts <= j->spec->retries && !j->env->stopping) {
-		double delay = j->spec->retry_delay * 1000.0 *
-			       pow(j->spec->retry_backoff, j->attempts - 1);
+		double delay = j->spec->retry_delay * 1000.0;
+		for (int k = 1; k < j->attempts; k++)   /* backoff^(attempts-1) */
+			delay *= j->spec->retry_backoff;
 		job_event(j, JOB_EV_RETRY);
 		timer_start(j->env->loop, &j->t_retry, now_ms() + delay, on_retry, j);
 	} else {

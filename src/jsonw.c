@@ -314,7 +314,7 @@ static bool thousandths(double v, uint64_t *out)
 {
 	if (signbit(v) || !(v < 0x1p45 / 1000))
 		return false;
-	double t = v * 1000, q = floor(t), f = t - q;
+	double t = v * 1000, q = u_floor(t), f = t - q;
 	if (fabs(f - 0.5) < 0.01)
 		return false;
 	*out = (uint64_t)q + (f > 0.5);

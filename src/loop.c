@@ -169,7 +169,7 @@ static int epoll_wait_ns(int epfd, struct epoll_event *ev, int max,
 			return n;
 		atomic_store_explicit(&no_pwait2, true, memory_order_relaxed);
 	}
-	int ms = wait_ms < 0 ? -1 : wait_ms > INT_MAX ? INT_MAX : (int)ceil(wait_ms);
+	int ms = wait_ms < 0 ? -1 : wait_ms > INT_MAX ? INT_MAX : (int)u_ceil(wait_ms);
 	return epoll_wait(epfd, ev, max, ms);
 }
 
@@ -191,8 +191,9 @@ int loop_run_once(struct loop *l, double max_ms)
 		wait = LOOP_MAX_WAIT_MS;
 	struct timespec ts, *tsp = NULL;
 	if (wait >= 0) {
-		ts.tv_sec = (time_t)(wait / 1000);
-		ts.tv_nsec = (long)fmod(wait * 1e6, 1e9);
+		long long ns = (long long)(wait * 1e6);
+		ts.tv_sec = (time_t)(ns / 1000000000);
+		ts.tv_nsec = (long)(ns % 1000000000);
 		tsp = &ts;
 	}
 	struct epoll_event ev[MAX_EVENTS];

@@ -42,7 +42,7 @@ int stage_shell_status(const struct stage_result *s)
 
 double proc_poll_backoff(double prev_ms)
 {
-	return prev_ms ? fmin(prev_ms * 2, 50.0) : 1.0;
+	return prev_ms ? (prev_ms * 2 < 50.0 ? prev_ms * 2 : 50.0) : 1.0;
 }
 
 /* ----------------------------------------------------------- executors */

@@ -105,7 +105,7 @@ static int run_cmd(char *const argv[], double timeout_s, struct buf *out)
 	for (;;) {
 		double left = (kill_at ? kill_at : deadline) - now_ms();
 		struct pollfd pf = { p[0], POLLIN, 0 };
-		int r = poll(&pf, 1, left > 0 ? (int)ceil(left) : 0);
+		int r = poll(&pf, 1, left > 0 ? (int)u_ceil(left) : 0);
 		if (r > 0) {
 			char b[4096];
 			ssize_t n = read(p[0], b, sizeof b);
@@ -224,7 +224,7 @@ static int allocate(struct slurm_alloc *a, const struct slurm_want *w, char **wh
 	opt[no++] = xasprintf("--ntasks=%ld", par);
 	opt[no++] = xasprintf("--cpus-per-task=%ld", x->cpus_per_job);
 	/* salloc takes whole seconds, and 1 as "at once, or not" */
-	long wait = w->wait_s < 0.5 ? 1 : (long)ceil(w->wait_s) < 2 ? 2 : (long)ceil(w->wait_s);
+	long wait = w->wait_s < 0.5 ? 1 : (long)u_ceil(w->wait_s) < 2 ? 2 : (long)u_ceil(w->wait_s);
 	opt[no++] = xasprintf("--immediate=%ld", wait);
 	if (x->partition)
 		opt[no++] = xasprintf("--partition=%s", x->partition);

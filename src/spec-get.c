@@ -139,7 +139,7 @@ bool spec_get_bool(struct ctx *c, const struct cJSON *v, const char *path, bool 
 bool spec_get_long(struct ctx *c, const struct cJSON *v, const char *path,
 		     long min, long max, long *out)
 {
-	if (!jv_is_number(v) || jv_num(v) != floor(jv_num(v)) ||
+	if (!jv_is_number(v) || jv_num(v) != u_floor(jv_num(v)) ||
 	    jv_num(v) < (double)min || jv_num(v) > (double)max) {
 		char *what;
 		if (max == LONG_MAX)
@@ -189,7 +189,7 @@ bool spec_get_signal(struct ctx *c, const struct cJSON *v, const char *path, int
 	int s = -1;
 	if (jv_is_string(v))
 		s = sig_parse(jv_str(v));
-	else if (jv_is_number(v) && jv_num(v) == floor(jv_num(v)) &&
+	else if (jv_is_number(v) && jv_num(v) == u_floor(jv_num(v)) &&
 		 jv_num(v) >= 1 && jv_num(v) < NSIG)
 		s = (int)jv_num(v);
 	if (s <= 0) {
@@ -240,7 +240,7 @@ static bool parse_size(const char *s, uint64_t *out)
 bool spec_get_size(struct ctx *c, const struct cJSON *v, const char *path, uint64_t *out)
 {
 	if (jv_is_number(v) && jv_num(v) >= 0 && jv_num(v) <= 9e18 &&
-	    jv_num(v) == floor(jv_num(v))) {
+	    jv_num(v) == u_floor(jv_num(v))) {
 		*out = (uint64_t)jv_num(v);
 		return true;
 	}

@@ -634,7 +634,7 @@ bool spec_check_raw(struct ctx *c, const cJSON *root, const char *text, size_t l
  * back as the same double. */
 char *spec_num_text(double d)
 {
-	if (d == floor(d) && fabs(d) <= 9007199254740992.0)
+	if (d == u_floor(d) && fabs(d) <= 9007199254740992.0)
 		return xasprintf("%lld", (long long)d);
 	char b[40];
 	for (int prec = 1; prec <= 17; prec++) {
@@ -976,7 +976,7 @@ static void splice_value(struct jw *w, const cJSON *v, const struct job_spec *j,
 			char *num = xstrndup(t->tok, t->len);
 			jw_raw(w, num);
 			free(num);
-		} else if (d == floor(d) && fabs(d) < 9007199254740992.0) {
+		} else if (d == u_floor(d) && fabs(d) < 9007199254740992.0) {
 			jw_int(w, (int64_t)d);
 		} else {
 			char b[40];

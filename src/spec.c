@@ -281,7 +281,7 @@ static bool stdin_seed(struct ctx *c, const struct cJSON *v, const char *path,
 			spec_err(c, p, "\"seed\" goes with \"random\" only");
 			ok = false;
 		} else if (!jv_is_number(seed) || jv_num(seed) < 0 ||
-			   jv_num(seed) != floor(jv_num(seed)) ||
+			   jv_num(seed) != u_floor(jv_num(seed)) ||
 			   jv_num(seed) > 9007199254740992.0) {
 			spec_expected(c, p, "an integer from 0 to 2^53", seed);
 			ok = false;
@@ -646,7 +646,7 @@ static bool get_umask(const struct cJSON *v, mode_t *out)
 		if (m > 0777)
 			return false;
 	} else if (jv_is_number(v) && jv_num(v) >= 0 && jv_num(v) <= 0777 &&
-		   jv_num(v) == floor(jv_num(v))) {
+		   jv_num(v) == u_floor(jv_num(v))) {
 		m = (uint64_t)jv_num(v);
 	} else {
 		return false;
@@ -811,7 +811,7 @@ static void parse_top(struct ctx *c, const struct cJSON *root, struct spec *s)
 		if (jv_is_bool(v))
 			s->fail_fast = jv_is_true(v) ? 1 : 0;
 		else if (!jv_is_number(v) || jv_num(v) < 1 ||
-			 jv_num(v) != floor(jv_num(v)) || jv_num(v) > 1e9)
+			 jv_num(v) != u_floor(jv_num(v)) || jv_num(v) > 1e9)
 			spec_expected(c, "fail_fast", "true, false or a number of jobs >= 1", v);
 		else
 			s->fail_fast = (long)jv_num(v);

@@ -45,7 +45,8 @@ static int sleep_run(const struct piperun_task_ctx *ctx, const struct piperun_ar
 			left = SLICE_MS;
 		if (ctx->deadline_ms > 0 && ctx->deadline_ms - now_ms() < left)
 			left = ctx->deadline_ms - now_ms() + 0.05;
-		struct timespec ts = { (time_t)(left / 1000), (long)(fmod(left, 1000) * 1e6) };
+		long long ns = (long long)(left * 1e6);
+		struct timespec ts = { (time_t)(ns / 1000000000), (long)(ns % 1000000000) };
 		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 			;
 	}

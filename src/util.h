@@ -126,4 +126,19 @@ int count_children(void);
 bool parse_u64(const char *s, uint64_t *out);
 bool parse_i64(const char *s, int64_t *out);
 
+/* floor and ceil without libm (piperun does not link it: one library
+ * less to load at every start); exact for every double, -0.0 kept. */
+static inline double u_floor(double x)
+{
+	if (!(x > -0x1p52 && x < 0x1p52))   /* integral already, or NaN */
+		return x;
+	double t = (double)(long long)x;
+	return t > x ? t - 1 : t == x ? x : t;
+}
+
+static inline double u_ceil(double x)
+{
+	return -u_floor(-x);
+}
+
 #endif
