@@ -7,6 +7,7 @@
 #include "adapt.h"
 #include "util.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,13 +49,15 @@ long adapt_ceiling(long keep_fds, long job_fds)
 	if (getrlimit(RLIMIT_NPROC, &r) == 0 && r.rlim_cur != RLIM_INFINITY &&
 	    (long)r.rlim_cur / 2 < lim)
 		lim = (long)r.rlim_cur / 2;
-	FILE *f = fopen("/proc/sys/kernel/pid_max", "re");
-	if (f) {
-		long pm;
-		if (fscanf(f, "%ld", &pm) == 1 && pm / 2 < lim)
-			lim = pm / 2;
-		fclose(f);
-	}
+	int fd = open("/proc/sys/kernel/pid_max", O_RDONLY | O_CLOEXEC);
+	char b[32];
+	ssize_t n = fd >= 0 ? read(fd, b, sizeof b - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	b[n > 0 ? n : 0] = 0;
+	long pm = strtol(b, NULL, 10);
+	if (pm > 0 && pm / 2 < lim)
+		lim = pm / 2;
 	return lim < 1 ? 1 : lim;
 }
 
