@@ -18,10 +18,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+extern char **environ;
 
 struct slurm_helper {
 	int pidfd;
@@ -235,7 +239,8 @@ static int allocate(struct slurm_alloc *a, const struct slurm_want *w, char **wh
 	if (x->mem_mb)
 		opt[no++] = xasprintf("--mem-per-cpu=%ldM",
 				      (x->mem_mb + x->cpus_per_job - 1) / x->cpus_per_job);
-	char *argv[16] = { salloc, "--no-shell", "--job-name=piperun" };
+	char *name = xasprintf("--job-name=%s", a->name);
+	char *argv[16] = { salloc, "--no-shell", name };
 	int n = 3;
 	for (int i = 0; i < no; i++)
 		argv[n++] = opt[i];
@@ -257,6 +262,7 @@ static int allocate(struct slurm_alloc *a, const struct slurm_want *w, char **wh
 	for (int i = 0; i < no; i++)
 		free(opt[i]);
 	free(salloc);
+	free(name);
 	buf_free(&out);
 	return *why ? -1 : 0;
 }
@@ -313,19 +319,214 @@ static int find_commands(struct slurm_alloc *a, char **why)
 	return 0;
 }
 
+static void rundir_remove(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	while (d && (e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+			char *f = xasprintf("%s/%s", dir, e->d_name);
+			unlink(f);
+			free(f);
+		}
+	if (d)
+		closedir(d);
+	rmdir(dir);
+}
+
+/* ------------------------------------------------------------ sentinel */
+
+/* What a run makes on Slurm's side must not outlive a runner that dies,
+ * whenever it dies.  The guardian (contain.c) cancels the allocation by
+ * its id, but it starts with the run's containment, after the
+ * allocation (the run is sized by it), and contain_fini forgets the id
+ * before slurm_alloc_release cancels it: a runner SIGKILLed while salloc
+ * ran, after it returned, or at the run's end leaked the allocation.
+ * So before salloc starts, a sentinel is forked (twice: a child of the
+ * runner would be taken for an orphan of the run at its end) that knows
+ * the allocation by the unique name salloc is given, and the run
+ * directory.  It waits on a pipe from the runner: "d" (the release is
+ * done) and it exits; EOF without it (the runner died) and it runs
+ * `scancel --name=NAME --user=UID`, which finds the job pending,
+ * granted, or granted with its id never read, and again 1 s later (a
+ * salloc killed with its request in flight: the job shows once
+ * slurmctld took it), then removes the run directory.  As the guardian
+ * it runs in a session of its own and ignores every signal it can.
+ * Its other pipe, whose write end only it holds, tells the runner when
+ * it is gone. */
+
+static void make_name(struct slurm_alloc *a)
+{
+	unsigned char r[8];
+	if (getrandom(r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r) {
+		/* no entropy yet: unique enough with the pid and the time */
+		unsigned long long v = (unsigned long long)getpid() << 40 ^
+				       (unsigned long long)(now_ms() * 1000);
+		memcpy(r, &v, sizeof r);
+	}
+	int n = snprintf(a->name, sizeof a->name, "piperun-");
+	for (size_t i = 0; i < sizeof r; i++)
+		n += snprintf(a->name + n, sizeof a->name - (size_t)n, "%02x", r[i]);
+}
+
+/* Close every fd but a and b (both above 2), stdio on /dev/null. */
+static void keep_only(int a, int b)
+{
+	int lo = a < b ? a : b, hi = a < b ? b : a;
+	close_range(0, 2, 0);
+	int dn = open("/dev/null", O_RDWR);
+	if (dn == 0) {
+		dup2(dn, 1);
+		dup2(dn, 2);
+	}
+	if (lo > 3)
+		close_range(3, (unsigned)lo - 1, 0);
+	if (hi > lo + 1)
+		close_range((unsigned)lo + 1, (unsigned)hi - 1, 0);
+	close_range((unsigned)hi + 1, ~0U, 0);
+}
+
+/* scancel every job of ours named name, waiting at most 30 s. */
+static void sentinel_cancel(const char *scancel, const char *name)
+{
+	char n[80], u[32];
+	snprintf(n, sizeof n, "--name=%s", name);
+	snprintf(u, sizeof u, "--user=%u", (unsigned)getuid());
+	char *argv[] = { (char *)scancel, "--quiet", u, n, NULL };
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct sigaction sa = { .sa_handler = SIG_DFL };
+		for (int sig = 1; sig < NSIG; sig++)
+			sigaction(sig, &sa, NULL);
+		execve(scancel, argv, environ);
+		_exit(127);
+	}
+	for (int i = 0; pid > 0 && i < 3000; i++) {
+		if (waitpid(pid, NULL, WNOHANG) != 0)
+			return;
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+}
+
+static _Noreturn void sentinel_main(int rfd, int wfd, const struct slurm_alloc *a)
+{
+	keep_only(rfd, wfd);
+	setsid();
+	struct sigaction sa = { .sa_handler = SIG_IGN };
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP && sig != SIGCHLD)
+			sigaction(sig, &sa, NULL);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	prctl(PR_SET_NAME, "piperun-sentry");
+	char c = 0;
+	ssize_t r;
+	while ((r = read(rfd, &c, 1)) < 0 && errno == EINTR)
+		;
+	if (r == 1 && c == 'd')
+		_exit(0);
+	if (*a->name) {
+		sentinel_cancel(a->scancel, a->name);
+		struct timespec ts = { 1, 0 };
+		nanosleep(&ts, NULL);
+		sentinel_cancel(a->scancel, a->name);
+	}
+	if (a->rundir)
+		rundir_remove(a->rundir);
+	_exit(0);
+}
+
+/* Start a's sentinel.  Returns 0, or -1 with *why. */
+static int sentinel_start(struct slurm_alloc *a, char **why)
+{
+	int to[2], back[2];
+	if (pipe2(to, O_CLOEXEC) < 0)
+		goto fail;
+	if (pipe2(back, O_CLOEXEC) < 0) {
+		close(to[0]);
+		close(to[1]);
+		goto fail;
+	}
+	pid_t mid = fork();
+	if (mid == 0) {
+		pid_t pid = fork();
+		if (pid == 0)
+			sentinel_main(to[0], back[1], a);
+		_exit(pid < 0 ? 1 : 0);
+	}
+	int err = errno, st = 0;
+	close(to[0]);
+	close(back[1]);
+	while (mid > 0 && waitpid(mid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (mid < 0 || !WIFEXITED(st) || WEXITSTATUS(st)) {
+		close(to[1]);
+		close(back[0]);
+		errno = mid < 0 ? err : EAGAIN;
+		goto fail;
+	}
+	a->sentinel = to[1];
+	a->sentinel_gone = back[0];
+	return 0;
+fail:
+	*why = xasprintf("--executor slurm: cannot start the process that cancels the "
+			 "allocation should piperun die: %s", strerror(errno));
+	return -1;
+}
+
+/* The release is done: the sentinel exits; wait for it (up to 5 s). */
+static void sentinel_stop(struct slurm_alloc *a)
+{
+	if (a->sentinel >= 0) {
+		ssize_t w = write(a->sentinel, "d", 1);
+		(void)w;
+		close(a->sentinel);
+		a->sentinel = -1;
+	}
+	if (a->sentinel_gone >= 0) {
+		struct pollfd pf = { a->sentinel_gone, POLLIN, 0 };
+		while (poll(&pf, 1, 5000) < 0 && errno == EINTR)
+			;
+		close(a->sentinel_gone);
+		a->sentinel_gone = -1;
+	}
+}
+
 int slurm_alloc_get(struct slurm_alloc *a, const struct slurm_spec *x,
 		    const struct slurm_want *w, char **why)
 {
 	memset(a, 0, sizeof *a);
+	a->sentinel = a->sentinel_gone = -1;
 	pthread_mutex_init(&a->mtx, NULL);
 	a->spec = x;
 	*why = NULL;
 	if (find_commands(a, why) < 0)
 		goto fail;
+	const char *tmp = getenv("PIPERUN_SLURM_DIR");
+	char *tmpl = xasprintf("%s/piperun-slurm.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(tmpl)) {
+		*why = xasprintf("--executor slurm: run directory %s: %s", tmpl, strerror(errno));
+		free(tmpl);
+		goto fail;
+	}
+	a->rundir = tmpl;
 	const char *env = getenv("SLURM_JOB_ID");
+	bool fresh = x->alloc == SLURM_ALLOC_NEW || (x->alloc == SLURM_ALLOC_DEFAULT &&
+						      (!env || !*env));
+	if (fresh)
+		make_name(a);
+	/* from here on, a runner that dies leaves nothing behind */
+	if (sentinel_start(a, why) < 0)
+		goto fail;
 	if (x->alloc == SLURM_ALLOC_JOB)
 		a->jobid = xstrdup(x->alloc_job);
-	else if (x->alloc == SLURM_ALLOC_DEFAULT && env && *env)
+	else if (!fresh)
 		a->jobid = xstrdup(env);
 	else if (allocate(a, w, why) < 0)
 		goto fail;
@@ -342,14 +543,6 @@ int slurm_alloc_get(struct slurm_alloc *a, const struct slurm_spec *x,
 	}
 	if (check_nodes(a, nodes, why) < 0)
 		goto fail;
-	const char *tmp = getenv("PIPERUN_SLURM_DIR");
-	char *tmpl = xasprintf("%s/piperun-slurm.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(tmpl)) {
-		*why = xasprintf("--executor slurm: run directory %s: %s", tmpl, strerror(errno));
-		free(tmpl);
-		goto fail;
-	}
-	a->rundir = tmpl;
 	return 0;
 fail:
 	slurm_alloc_release(a);
@@ -451,33 +644,24 @@ bool slurm_signal_step(struct slurm_alloc *a, const char *target, int sig)
 	return true;
 }
 
-static void rundir_remove(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	while (d && (e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-			char *f = xasprintf("%s/%s", dir, e->d_name);
-			unlink(f);
-			free(f);
-		}
-	if (d)
-		closedir(d);
-	rmdir(dir);
-}
-
 void slurm_alloc_release(struct slurm_alloc *a)
 {
 	reap(a, true);
-	if (a->ours && a->jobid && a->scancel) {
-		char *argv[] = { a->scancel, "--quiet", a->jobid, NULL };
+	/* an allocation asked for by name: cancelled so, granted or not */
+	if (*a->name && a->scancel) {
+		char n[80], u[32];
+		snprintf(n, sizeof n, "--name=%s", a->name);
+		snprintf(u, sizeof u, "--user=%u", (unsigned)getuid());
+		char *argv[] = { a->scancel, "--quiet", u, n, NULL };
 		struct buf out = { 0 };
 		run_cmd(argv, 30, &out);
 		buf_free(&out);
 	}
 	a->ours = false;
+	*a->name = '\0';
 	if (a->rundir)
 		rundir_remove(a->rundir);
+	sentinel_stop(a);
 	free(a->rundir);
 	free(a->jobid);
 	free(a->srun);

@@ -64,12 +64,16 @@ MASK='del(.jobs[].slurm) | del(.jobs[].stages[].pid, .jobs[].stages[].user_ms,
     .jobs[].steps[]?.max_queue_depth)
   | del(.jobs[] | select(.kind == "pool") | .stdout_bytes)'
 
-# The allocations named piperun that are still in squeue, within 30 s
-# (a cancelled one lingers a moment as COMPLETING).
+# The allocations piperun made (named piperun-<16 hex digits>) that are
+# still in squeue, within 30 s (a cancelled one lingers a moment as
+# COMPLETING).
+ours_in_squeue() {
+	timeout 10 squeue -h -o '%j %i %T' 2>/dev/null | grep -E '^piperun-[0-9a-f]{16} ' || true
+}
 allocations_gone() {
 	local i left
 	for i in $(seq 150); do
-		left=$(timeout 10 squeue -h -n piperun -o '%i %T' 2>/dev/null)
+		left=$(ours_in_squeue)
 		[ -z "$left" ] && return 0
 		sleep 0.2
 	done
@@ -368,6 +372,81 @@ EOF
 	gone_within "$m" 20
 	for i in $(seq 100); do [ -z "$(ls "$PIPERUN_SLURM_DIR")" ] && break; sleep 0.1; done
 	[ -z "$(ls "$PIPERUN_SLURM_DIR")" ]
+}
+
+# A salloc on PATH that runs the real one (its output: piperun's only
+# source of the job id), writes its status to $1, and then holds on to
+# that output for 60 s: the runner has the allocation but not its id,
+# for as long as the test likes.
+slow_salloc() {
+	local real; real=$(command -v salloc)
+	mkdir -p "$BATS_TEST_TMPDIR/bin"
+	cat > "$BATS_TEST_TMPDIR/bin/salloc" <<EOF
+#!/bin/sh
+"$real" "\$@"
+echo \$? > "$1"
+exec sleep 60
+EOF
+	chmod +x "$BATS_TEST_TMPDIR/bin/salloc"
+}
+
+@test "a runner SIGKILLed after salloc granted, before it read the job id: nothing is left" {
+	needs_cluster
+	export PIPERUN_SLURM_DIR="$BATS_TEST_TMPDIR/rundirs"
+	mkdir "$PIPERUN_SLURM_DIR"
+	slow_salloc "$BATS_TEST_TMPDIR/granted"
+	f=$(spec <<<'{"jobs": [{"run": ["sleep", "300"]}]}')
+	PATH="$BATS_TEST_TMPDIR/bin:$PATH" "$PIPERUN" run --executor slurm -o none "$f" \
+		2>/dev/null & pid=$!
+	for i in $(seq 300); do [ -s "$BATS_TEST_TMPDIR/granted" ] && break; sleep 0.1; done
+	[ "$(cat "$BATS_TEST_TMPDIR/granted")" = 0 ]
+	# granted and running, and piperun still waits for salloc's output
+	[[ "$(ours_in_squeue)" == *RUNNING* ]]
+	kill -9 "$pid"
+	wait "$pid" || true
+	allocations_gone
+	for i in $(seq 100); do [ -z "$(ls "$PIPERUN_SLURM_DIR")" ] && break; sleep 0.1; done
+	[ -z "$(ls "$PIPERUN_SLURM_DIR")" ]
+}
+
+@test "a runner SIGKILLed while its allocation is pending (salloc itself left waiting): nothing is left" {
+	needs_cluster
+	local name; name=$(marker)
+	# the node taken, so that piperun's request waits
+	run timeout 30 salloc --no-shell --exclusive -N1 -J "$name"
+	[ "$status" = 0 ]
+	blocker=$(timeout 10 squeue -h -o %i -n "$name")
+	[ -n "$blocker" ]
+	# the real salloc a child of the wrapper: the runner's death (the
+	# parent-death TERM) reaches only the wrapper, and salloc stays
+	# pending, as one SIGKILLed with its request made would leave it
+	local real; real=$(command -v salloc)
+	mkdir "$BATS_TEST_TMPDIR/bin"
+	cat > "$BATS_TEST_TMPDIR/bin/salloc" <<EOF
+#!/bin/sh
+"$real" "\$@" < /dev/null > /dev/null 2>&1 &
+echo \$! > "$BATS_TEST_TMPDIR/salloc.pid"
+wait
+EOF
+	chmod +x "$BATS_TEST_TMPDIR/bin/salloc"
+	f=$(spec <<<'{"jobs": [{"run": ["true"]}]}')
+	PATH="$BATS_TEST_TMPDIR/bin:$PATH" "$PIPERUN" run --executor slurm -o none \
+		--slurm-wait 120 "$f" 2>/dev/null & pid=$!
+	for i in $(seq 300); do [[ "$(ours_in_squeue)" == *PENDING* ]] && break; sleep 0.1; done
+	[[ "$(ours_in_squeue)" == *PENDING* ]]
+	kill -9 "$pid"
+	wait "$pid" || true
+	allocations_gone
+	# the node free again: piperun's request is not granted after all,
+	# and its salloc, told that it was revoked, ends
+	scancel "$blocker"
+	gone=
+	for i in $(seq 150); do
+		kill -0 "$(cat "$BATS_TEST_TMPDIR/salloc.pid")" 2>/dev/null || { gone=1; break; }
+		sleep 0.2
+	done
+	[ -n "$gone" ]
+	allocations_gone
 }
 
 @test "Ctrl-C (SIGINT to the runner) mid-run: every step and the allocation end" {
