@@ -243,6 +243,28 @@ EOF
 	allocations_gone
 }
 
+@test "nice on the node as locally: the job's processes at piperun's niceness plus the job's" {
+	needs_cluster
+	f=$(spec <<'EOF'
+{"jobs": [{"name": "run", "run": ["awk", "{print $19}", "/proc/self/stat"], "nice": 7},
+ {"name": "shell", "shell": "sh -c 'awk \"{print \\$19}\" /proc/self/stat'", "nice": 2},
+ {"name": "pipeline", "pipeline": [["awk", "{print $19}", "/proc/self/stat"], ["cat"]],
+  "nice": 5},
+ {"name": "none", "run": ["awk", "{print $19}", "/proc/self/stat"]}]}
+EOF
+)
+	run nice -n 3 "$PIPERUN" run --executor slurm "$f"
+	[ "$status" = 0 ]
+	[ "$(jqo -c '[.jobs[] | .stdout]')" = '["10\n","5\n","8\n","3\n"]' ]
+	[ "$(jqo -c '[.jobs[] | .slurm.stepid | type] | unique')" = '["number"]' ]
+	slurm=$output
+	run nice -n 3 "$PIPERUN" run --executor local "$f"
+	[ "$(jqo -c '[.jobs[] | .stdout]')" = "$(jq -c '[.jobs[] | .stdout]' <<<"$slurm")" ]
+	run "$PIPERUN" run --executor slurm "$f"
+	[ "$(jqo -c '[.jobs[] | .stdout]')" = '["7\n","2\n","5\n","0\n"]' ]
+	allocations_gone
+}
+
 @test "an existing allocation (a job id, or SLURM_JOB_ID) is used and left alone" {
 	needs_cluster
 	local name; name=$(marker)
