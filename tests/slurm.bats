@@ -329,14 +329,19 @@ EOF
 	allocations_gone
 }
 
-@test "pass_fds: refused with --executor slurm (exit 2): only fds 0-2 cross srun" {
-	f=$(spec <<'EOF'
-{"jobs": [{"name": "p", "run": ["true"], "pass_fds": [3]}]}
+@test "pass_fds: refused with --executor slurm (exit 2, before any allocation), saying why" {
+	m=$(marker)
+	f=$(spec <<EOF
+{"jobs": [{"name": "first", "shell": "touch $BATS_TEST_TMPDIR/ran-$m"},
+          {"name": "p", "run": ["true"], "pass_fds": [3]}]}
 EOF
 )
 	pr run --executor slurm "$f" 3</dev/null
 	[ "$status" = 2 ]
-	[[ "$stderr" == *"job p: pass_fds: not with --executor slurm"* ]]
+	[ "$stderr" = "piperun: $f: job p: pass_fds (fd 3): not with --executor slurm: the job runs on a Slurm node, where piperun's open files do not exist, and srun carries only stdin, stdout and stderr; run it with --executor local" ]
+	[ -z "$output" ]
+	[ ! -e "$BATS_TEST_TMPDIR/ran-$m" ]
+	[ -z "$(ours_in_squeue)" ]
 }
 
 @test "bad executor blocks are spec errors" {
