@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* slurm.c - one Slurm allocation for a run (slurm.h): the Slurm client
  * commands run to a bounded end (salloc, scontrol, sinfo, scancel), the
- * allocation sized for the run's parallelism, and the scancel helpers
+ * allocation sized for the run's parallelism, the sentinel that cancels
+ * it should the runner die before releasing it, and the scancel helpers
  * that signal steps while the run goes on, reaped without waiting. */
 #include "config.h"
 #include "slurm.h"
