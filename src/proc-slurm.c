@@ -3,7 +3,7 @@
  * run's allocation (slurm.h).  The local process is
  *
  *   srun --jobid=J --overlap -n1 -N1 --cpus-per-task=C [--mem=M]
- *        --kill-on-bad-exit --quiet [extra_args] --
+ *        --job-name=NAME --kill-on-bad-exit --quiet [extra_args] --
  *        PIPERUN __step-host STATUSFILE ARGV...
  *
  * with the job's stdio as its own (srun passes stdin, stdout and stderr
@@ -118,7 +118,7 @@ static char **srun_argv(struct slurm_alloc *a, const struct proc *p, const char 
 	size_t n = 0;
 	while (argv[n])
 		n++;
-	char **v = xcalloc(24 + x->nextra_args + n + 2 * (size_t)nextra, sizeof *v);
+	char **v = xcalloc(26 + x->nextra_args + n + 2 * (size_t)nextra, sizeof *v);
 	size_t k = 0;
 	v[k++] = xstrdup(a->srun);
 	v[k++] = xasprintf("--jobid=%s", a->jobid);
@@ -128,6 +128,7 @@ static char **srun_argv(struct slurm_alloc *a, const struct proc *p, const char 
 	v[k++] = xasprintf("--cpus-per-task=%ld", x->cpus_per_job);
 	if (x->mem_mb)
 		v[k++] = xasprintf("--mem=%ldM", x->mem_mb);
+	v[k++] = xasprintf("--job-name=%s", a->name);   /* the sentinel's (slurm.c) */
 	v[k++] = xstrdup("--kill-on-bad-exit");
 	v[k++] = xstrdup("--quiet");
 	for (size_t i = 0; i < x->nextra_args; i++)

@@ -309,6 +309,7 @@ static int find_commands(struct slurm_alloc *a, char **why)
 		else
 			free(p);
 	}
+	a->squeue = which("squeue");   /* the sentinel's, for steps */
 	char self[4096];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
 	if (n <= 0) {
@@ -351,7 +352,12 @@ static void rundir_remove(const char *dir)
  * `scancel --name=NAME --user=UID`, which finds the job pending,
  * granted, or granted with its id never read, and again 1 s later (a
  * salloc killed with its request in flight: the job shows once
- * slurmctld took it), then removes the run directory.  As the guardian
+ * slurmctld took it), then removes the run directory.  In an
+ * allocation piperun did not make (a job id, SLURM_JOB_ID's), which
+ * stays, the run's steps would go on after the runner died (the
+ * guardian kills the local sruns, which does not end their steps): the
+ * steps bear the same name (srun --job-name), and the sentinel cancels
+ * each step of the allocation that squeue -s lists with it.  As the guardian
  * it runs in a session of its own and ignores every signal it can.
  * Its other pipe, whose write end only it holds, tells the runner when
  * it is gone. */
@@ -387,30 +393,84 @@ static void keep_only(int a, int b)
 	close_range((unsigned)hi + 1, ~0U, 0);
 }
 
-/* scancel every job of ours named name, waiting at most 30 s. */
-static void sentinel_cancel(const char *scancel, const char *name)
+/* Run argv to its end, at most 30 s (then SIGKILL); its stdout into out
+ * (size bytes, NUL-ended: what does not fit is dropped) when out. */
+static void sentinel_exec(char *const argv[], char *out, size_t size)
 {
-	char n[80], u[32];
-	snprintf(n, sizeof n, "--name=%s", name);
-	snprintf(u, sizeof u, "--user=%u", (unsigned)getuid());
-	char *argv[] = { (char *)scancel, "--quiet", u, n, NULL };
+	int p[2] = { -1, -1 };
+	if (out && (size == 0 || pipe2(p, O_CLOEXEC) < 0))
+		return;
 	pid_t pid = fork();
 	if (pid == 0) {
 		struct sigaction sa = { .sa_handler = SIG_DFL };
 		for (int sig = 1; sig < NSIG; sig++)
 			sigaction(sig, &sa, NULL);
-		execve(scancel, argv, environ);
+		if (p[1] >= 0)
+			dup2(p[1], 1);
+		execve(argv[0], argv, environ);
 		_exit(127);
 	}
-	for (int i = 0; pid > 0 && i < 3000; i++) {
-		if (waitpid(pid, NULL, WNOHANG) != 0)
-			return;
-		struct timespec ts = { 0, 10 * 1000 * 1000 };
-		nanosleep(&ts, NULL);
+	if (p[1] >= 0)
+		close(p[1]);
+	size_t len = 0;
+	bool reaped = pid < 0;
+	for (int i = 0; i < 3000 && (!reaped || p[0] >= 0); i++) {
+		struct pollfd pf = { p[0], POLLIN, 0 };   /* -1: a 10 ms sleep */
+		char b[4096];
+		ssize_t r;
+		if (poll(&pf, 1, 10) > 0 && p[0] >= 0) {
+			if ((r = read(p[0], b, sizeof b)) <= 0) {
+				close(p[0]);
+				p[0] = -1;
+			} else {
+				size_t k = (size_t)r < size - 1 - len ? (size_t)r : size - 1 - len;
+				memcpy(out + len, b, k);
+				len += k;
+			}
+		}
+		if (!reaped && waitpid(pid, NULL, WNOHANG) != 0)
+			reaped = true;
 	}
-	if (pid > 0) {
+	if (p[0] >= 0)
+		close(p[0]);
+	if (!reaped) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
+	}
+	if (out)
+		out[len] = '\0';
+}
+
+/* The allocation piperun asked for: every job of the user by its name
+ * (pending or granted), waiting at most 30 s. */
+static void sentinel_cancel_alloc(const struct slurm_alloc *a)
+{
+	char n[80], u[32];
+	snprintf(n, sizeof n, "--name=%s", a->name);
+	snprintf(u, sizeof u, "--user=%u", (unsigned)getuid());
+	char *argv[] = { a->scancel, "--quiet", u, n, NULL };
+	sentinel_exec(argv, NULL, 0);
+}
+
+/* An allocation piperun did not make: the run's steps in it, found by
+ * their name (squeue -s; scancel --name knows jobs only). */
+static void sentinel_cancel_steps(const struct slurm_alloc *a)
+{
+	static char out[1 << 16];
+	char *q[] = { a->squeue, "-h", "-s", "-j", a->jobid, "-o", "%i %j", NULL };
+	sentinel_exec(q, out, sizeof out);
+	for (char *l = out; *l; ) {
+		char *e = strchr(l, '\n');
+		if (e)
+			*e = '\0';
+		char id[64], nm[64];
+		if (sscanf(l, "%63s %63s", id, nm) == 2 && !strcmp(nm, a->name)) {
+			char *c[] = { a->scancel, "--quiet", id, NULL };
+			sentinel_exec(c, NULL, 0);
+		}
+		if (!e)
+			break;
+		l = e + 1;
 	}
 }
 
@@ -432,11 +492,16 @@ static _Noreturn void sentinel_main(int rfd, int wfd, const struct slurm_alloc *
 		;
 	if (r == 1 && c == 'd')
 		_exit(0);
-	if (*a->name) {
-		sentinel_cancel(a->scancel, a->name);
-		struct timespec ts = { 1, 0 };
-		nanosleep(&ts, NULL);
-		sentinel_cancel(a->scancel, a->name);
+	/* twice: a request or step in flight shows once slurmctld took it */
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass) {
+			struct timespec ts = { 1, 0 };
+			nanosleep(&ts, NULL);
+		}
+		if (a->asked)
+			sentinel_cancel_alloc(a);
+		else if (a->jobid && a->squeue)
+			sentinel_cancel_steps(a);
 	}
 	if (a->rundir)
 		rundir_remove(a->rundir);
@@ -485,8 +550,19 @@ fail:
 static void sentinel_stop(struct slurm_alloc *a)
 {
 	if (a->sentinel >= 0) {
-		ssize_t w = write(a->sentinel, "d", 1);
-		(void)w;
+		/* a sentinel killed by someone: EPIPE, and not the SIGPIPE
+		 * that would end piperun (taken back if it came) */
+		sigset_t pipe, old, pending;
+		sigemptyset(&pipe);
+		sigaddset(&pipe, SIGPIPE);
+		pthread_sigmask(SIG_BLOCK, &pipe, &old);
+		sigpending(&pending);
+		if (write(a->sentinel, "d", 1) < 0 && errno == EPIPE &&
+		    !sigismember(&pending, SIGPIPE)) {
+			struct timespec zero = { 0, 0 };
+			sigtimedwait(&pipe, NULL, &zero);
+		}
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		close(a->sentinel);
 		a->sentinel = -1;
 	}
@@ -518,18 +594,17 @@ int slurm_alloc_get(struct slurm_alloc *a, const struct slurm_spec *x,
 	}
 	a->rundir = tmpl;
 	const char *env = getenv("SLURM_JOB_ID");
-	bool fresh = x->alloc == SLURM_ALLOC_NEW || (x->alloc == SLURM_ALLOC_DEFAULT &&
-						      (!env || !*env));
-	if (fresh)
-		make_name(a);
+	a->asked = x->alloc == SLURM_ALLOC_NEW || (x->alloc == SLURM_ALLOC_DEFAULT &&
+						    (!env || !*env));
+	make_name(a);
+	if (x->alloc == SLURM_ALLOC_JOB)
+		a->jobid = xstrdup(x->alloc_job);
+	else if (!a->asked)
+		a->jobid = xstrdup(env);
 	/* from here on, a runner that dies leaves nothing behind */
 	if (sentinel_start(a, why) < 0)
 		goto fail;
-	if (x->alloc == SLURM_ALLOC_JOB)
-		a->jobid = xstrdup(x->alloc_job);
-	else if (!fresh)
-		a->jobid = xstrdup(env);
-	else if (allocate(a, w, why) < 0)
+	if (a->asked && allocate(a, w, why) < 0)
 		goto fail;
 	char state[32];
 	long nodes;
@@ -649,7 +724,7 @@ void slurm_alloc_release(struct slurm_alloc *a)
 {
 	reap(a, true);
 	/* an allocation asked for by name: cancelled so, granted or not */
-	if (*a->name && a->scancel) {
+	if (a->asked && a->scancel) {
 		char n[80], u[32];
 		snprintf(n, sizeof n, "--name=%s", a->name);
 		snprintf(u, sizeof u, "--user=%u", (unsigned)getuid());
@@ -658,8 +733,7 @@ void slurm_alloc_release(struct slurm_alloc *a)
 		run_cmd(argv, 30, &out);
 		buf_free(&out);
 	}
-	a->ours = false;
-	*a->name = '\0';
+	a->ours = a->asked = false;
 	if (a->rundir)
 		rundir_remove(a->rundir);
 	sentinel_stop(a);
@@ -667,6 +741,7 @@ void slurm_alloc_release(struct slurm_alloc *a)
 	free(a->jobid);
 	free(a->srun);
 	free(a->scancel);
+	free(a->squeue);
 	free(a->self);
-	a->rundir = a->jobid = a->srun = a->scancel = a->self = NULL;
+	a->rundir = a->jobid = a->srun = a->scancel = a->squeue = a->self = NULL;
 }

@@ -22,8 +22,11 @@ struct slurm_alloc {
 	char *srun, *scancel; /* resolved on PATH */
 	char *self;           /* piperun's own path (the nodes must have it too) */
 	char *rundir;         /* the steps' status files */
-	char name[48];        /* the name salloc gave a new allocation
-				 ("piperun-" and 16 random hex digits), or "" */
+	char name[48];        /* unique to the run: "piperun-" and 16 random
+				 hex digits, its steps' name, and that of an
+				 allocation it asks for */
+	bool asked;           /* the allocation was asked for (salloc) */
+	char *squeue;         /* resolved on PATH, or NULL */
 	int sentinel;         /* write end of the sentinel's pipe, or -1 */
 	int sentinel_gone;    /* EOF once the sentinel exited, or -1 */
 	unsigned long seq;    /* status file names */
@@ -40,8 +43,9 @@ struct slurm_want {
 
 /* Set a up for spec x: the Slurm commands found, the run directory
  * made, the sentinel started (slurm.c: should the runner die before
- * slurm_alloc_release ends, it cancels the allocation made here by its
- * name and removes the directory), the allocation obtained ("new",
+ * slurm_alloc_release ends, it cancels the allocation made here, or the
+ * run's steps in one it did not make, by name, and removes the
+ * directory), the allocation obtained ("new",
  * SLURM_JOB_ID's or x's job id), its CPUs read back.  Returns 0, or -1
  * with *why (nothing left behind: an allocation made here is cancelled
  * again).  Forks: call it before any thread starts. */

@@ -476,6 +476,68 @@ EOF
 	allocations_gone
 }
 
+@test "a runner SIGKILLed in an allocation it did not make: its steps are cancelled, the allocation stays" {
+	needs_cluster
+	local name; name=$(marker)
+	run timeout 30 salloc --no-shell -n4 -J "$name"
+	[ "$status" = 0 ]
+	jobid=$(timeout 10 squeue -h -o %i -n "$name")
+	[ -n "$jobid" ]
+	export PIPERUN_SLURM_DIR="$BATS_TEST_TMPDIR/rundirs"
+	mkdir "$PIPERUN_SLURM_DIR"
+	m=$(marker)
+	f=$(spec <<EOF
+{"jobs": [{"shell": "sleep 300 & wait; : $m", "repeat": 3}]}
+EOF
+)
+	SLURM_JOB_ID=$jobid "$PIPERUN" run --executor slurm -o none "$f" 2>/dev/null & pid=$!
+	for i in $(seq 200); do
+		[ "$(pgrep -f -x "/bin/sh -c sleep 300 & wait; : $m" | wc -l)" -ge 3 ] && break
+		sleep 0.05
+	done
+	[ "$(timeout 10 squeue -h -s -j "$jobid" -o %j | grep -c '^piperun-')" = 3 ]
+	kill -9 "$pid"
+	wait "$pid" || true
+	gone_within "$m" 20
+	for i in $(seq 150); do
+		[ -z "$(timeout 10 squeue -h -s -j "$jobid" -o %i)" ] && break
+		sleep 0.2
+	done
+	left=$(timeout 10 squeue -h -s -j "$jobid" -o '%i %j')
+	state=$(timeout 10 squeue -h -j "$jobid" -o %T)
+	scancel "$jobid"
+	[ -z "$left" ]
+	[ "$state" = RUNNING ]
+	for i in $(seq 100); do [ -z "$(ls "$PIPERUN_SLURM_DIR")" ] && break; sleep 0.1; done
+	[ -z "$(ls "$PIPERUN_SLURM_DIR")" ]
+}
+
+@test "the sentinel killed by someone mid-run: the run ends as usual and releases its allocation" {
+	needs_cluster
+	# a spec path of its own: the runner's command line, and the sentinel's
+	local d; d="$BATS_TEST_TMPDIR/$(marker)"
+	mkdir "$d"
+	f="$d/spec.json"
+	echo '{"jobs": [{"shell": "sleep 2"}]}' > "$f"
+	"$PIPERUN" run --executor slurm -o none "$f" & pid=$!
+	# the sentinel: a fork of the runner, by its own name
+	sentry=
+	for i in $(seq 100); do
+		for p in $(pgrep -f -- "$f"); do
+			[ "$(cat /proc/$p/comm 2>/dev/null)" = piperun-sentry ] &&
+				[ "$(awk '{print $3}' /proc/$p/stat)" != Z ] && sentry=$p
+		done
+		[ -n "$sentry" ] && break
+		sleep 0.05
+	done
+	[ -n "$sentry" ]
+	kill -9 "$sentry"
+	st=0
+	wait "$pid" || st=$?
+	[ "$st" = 0 ]
+	allocations_gone
+}
+
 @test "Ctrl-C (SIGINT to the runner) mid-run: every step and the allocation end" {
 	needs_cluster
 	export PIPERUN_SLURM_DIR="$BATS_TEST_TMPDIR/rundirs"
