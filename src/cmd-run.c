@@ -708,17 +708,26 @@ static int run_emit(struct run_cli *c, const struct spec *s, struct run_result *
 	return rc;
 }
 
-/* --executor slurm: every kind of job goes, pass_fds does not (only
- * fds 0-2 cross srun), then the allocation; -j defaults to its CPUs /
- * cpus_per_job.  Returns -1 to go on (c->alloc set), else the exit
- * status after saying why. */
+/* --executor slurm: every kind of job goes, pass_fds does not, then the
+ * allocation; -j defaults to its CPUs / cpus_per_job.  Returns -1 to go
+ * on (c->alloc set), else the exit status after saying why.
+ *
+ * pass_fds cannot be made to behave as locally: the job runs on a node,
+ * where the descriptors piperun holds do not exist, and srun carries
+ * only stdin, stdout and stderr.  Copying one through a file (as a
+ * host's own fds go, proc-slurm.c) would serve a read-only regular file
+ * at best, never a pipe, socket or terminal, nor an offset shared with
+ * piperun: a usage error before anything starts, rather than a job that
+ * behaves otherwise. */
 static int slurm_setup(struct run_cli *c, struct spec *s, const struct run_opts *o)
 {
 	for (size_t i = 0; i < s->njobs; i++) {
 		const struct job_spec *j = &s->jobs[i];
 		if (j->npass_fds) {
-			err_line("piperun: %s: job %s: pass_fds: not with --executor slurm "
-				 "(only fds 0-2 cross srun)", s->file, j->name);
+			err_line("piperun: %s: job %s: pass_fds (fd %d): not with --executor slurm: "
+				 "the job runs on a Slurm node, where piperun's open files do not "
+				 "exist, and srun carries only stdin, stdout and stderr; run it with "
+				 "--executor local", s->file, j->name, j->pass_fds[0]);
 			return EXIT_USAGE;
 		}
 	}

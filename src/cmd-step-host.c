@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* cmd-step-host.c - the hidden `piperun __step-host [-s SIG] [-k SECS]
- * [-b 1] [-i N] [-o N]... STATUSFILE ARGV...`: the task of a job's Slurm step (--executor
+ * [-b 1] [-n NICE] [-i N] [-o N]... STATUSFILE ARGV...`: the task of a job's Slurm step (--executor
  * slurm, proc-slurm.c), on the node.  srun's own exit status cannot tell
  * a job's `exit 2` from "not found", nor `exit 143` from SIGTERM; so
  * this host runs the command and writes what happened to STATUSFILE, a
@@ -10,6 +10,7 @@
  *   exit CODE USER_MS SYS_MS MAXRSS_KB    the command exited
  *   signal SIG CORE USER_MS SYS_MS MAXRSS_KB   it was killed by SIG
  *   error exec ERRNO                   it could not be executed
+ *   error nice ERRNO                   or not given its niceness
  *   term SIG REALTIME_MS               sent to what it left behind
  *
  * Its fds beyond 0-2 (-i N, -o N): only fds 0-2 cross srun, so a host
@@ -20,7 +21,9 @@
  * STATUSFILE.N for appending as its fd N, and the runner copies what
  * the command appends there to where that fd goes locally, as it comes
  * (proc-slurm.c).  -b 1: the command starts with every signal blocked
- * (the pipeline host, as the runner starts it locally).
+ * (the pipeline host, as the runner starts it locally).  -n NICE: the
+ * command runs at niceness NICE (setpriority before exec; the runner
+ * adds the job's nice to its own, the niceness a local child gets).
  *
  * The runner takes the job's status from there, never from srun's.
  * The command runs in the host's process group, the step's; the host
@@ -70,6 +73,9 @@ struct extra {
 	int n;
 	bool block;  /* -b 1: the command starts with every signal blocked
 			(a pipeline host, as the runner starts it locally) */
+	bool has_nice;  /* -n N: the command runs at niceness N (the job's
+			   nice added to the runner's, as a local child's) */
+	int nice;
 	int top;     /* above every num (and so every fd the child sets) */
 };
 
@@ -112,10 +118,13 @@ static const char *lookup(const char *prog, char *buf, size_t n, int *err)
 	}
 }
 
-/* Fork and exec argv; the child's exec errno comes back on a CLOEXEC
- * pipe.  Returns the pid, or -1 with *err. */
-static pid_t launch(char **argv, const sigset_t *mask, const struct extra *x, int *err)
+/* Fork and exec argv; the child's errno comes back on a CLOEXEC pipe,
+ * with what failed (*nice: its setpriority, else the exec).  Returns
+ * the pid, or -1 with *err. */
+static pid_t launch(char **argv, const sigset_t *mask, const struct extra *x, int *err,
+		    bool *nice)
 {
+	*nice = false;
 	char buf[4096];
 	const char *exe = lookup(argv[0], buf, sizeof buf, err);
 	if (!exe)
@@ -140,15 +149,19 @@ static pid_t launch(char **argv, const sigset_t *mask, const struct extra *x, in
 		/* async-signal-safe calls only */
 		close(p[0]);
 		sigprocmask(SIG_SETMASK, x->block ? &all : mask, NULL);
-		int e = 0;
-		for (int k = 0; k < x->n && !e; k++)   /* above every num: no clash */
-			if (dup2(x->fd[k], x->num[k]) < 0)
-				e = errno;
-		if (!e) {
-			execve(exe, argv, environ);
-			e = errno;
+		int e[2] = { 0, 0 };   /* errno, and 1 for the nice */
+		if (x->has_nice && setpriority(PRIO_PROCESS, 0, x->nice) < 0) {
+			e[0] = errno;
+			e[1] = 1;
 		}
-		ssize_t w = write(p[1], &e, sizeof e);
+		for (int k = 0; k < x->n && !e[0]; k++)   /* above every num: no clash */
+			if (dup2(x->fd[k], x->num[k]) < 0)
+				e[0] = errno;
+		if (!e[0]) {
+			execve(exe, argv, environ);
+			e[0] = errno;
+		}
+		ssize_t w = write(p[1], e, sizeof e);
 		(void)w;
 		_exit(127);
 	}
@@ -158,14 +171,15 @@ static pid_t launch(char **argv, const sigset_t *mask, const struct extra *x, in
 		close(p[0]);
 		return -1;
 	}
-	int e;
+	int e[2];
 	ssize_t r;
-	while ((r = read(p[0], &e, sizeof e)) < 0 && errno == EINTR)
+	while ((r = read(p[0], e, sizeof e)) < 0 && errno == EINTR)
 		;
 	close(p[0]);
 	if (r == sizeof e) {
 		waitpid(pid, NULL, 0);
-		*err = e;
+		*err = e[0];
+		*nice = e[1];
 		return -1;
 	}
 	return pid;
@@ -362,6 +376,9 @@ static int parse(int argc, char **argv, int *sig, double *kill_after, struct ext
 			*kill_after = atof(argv[i + 1]);
 		} else if (!strcmp(argv[i], "-b")) {
 			x->block = atoi(argv[i + 1]) != 0;
+		} else if (!strcmp(argv[i], "-n")) {
+			x->has_nice = true;
+			x->nice = atoi(argv[i + 1]);
 		} else if ((!strcmp(argv[i], "-i") || !strcmp(argv[i], "-o")) &&
 			   x->n < SPAWN_MAX_EXTRA) {
 			x->num[x->n] = atoi(argv[i + 1]);
@@ -434,7 +451,7 @@ static int step_host_main(int argc, char **argv)
 	int a = parse(argc, argv, &sig, &kill_after, &x);
 	if (a < 0) {
 		fprintf(stderr, "piperun: __step-host: usage: __step-host [-s SIG] [-k SECS] "
-			"[-b 1] [-i FD] [-o FD]... STATUSFILE ARGV...\n");
+			"[-b 1] [-n NICE] [-i FD] [-o FD]... STATUSFILE ARGV...\n");
 		return 2;
 	}
 	int fd = open(argv[a], O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
@@ -459,11 +476,12 @@ static int step_host_main(int argc, char **argv)
 	snprintf(ctl, sizeof ctl, "%s.ctl", argv[a]);
 	struct watch w = { .fd = fd, .sig = sig, .kill_after = kill_after, .kill_at = -1,
 			   .ctl = ctl };
-	w.pid = launch(argv + a + 1, &orig, &x, &err);
+	bool nice;
+	w.pid = launch(argv + a + 1, &orig, &x, &err, &nice);
 	for (int k = 0; k < x.n; k++)
 		close(x.fd[k]);
 	if (w.pid < 0) {
-		bool told = say(fd, "error exec %d\n", err);
+		bool told = say(fd, "error %s %d\n", nice ? "nice" : "exec", err);
 		return close(fd) == 0 && told ? 0 : err == ENOENT ? 127 : 126;
 	}
 	supervise(&w, &set);
@@ -473,7 +491,7 @@ static int step_host_main(int argc, char **argv)
 
 const struct cmd_entry cmd_step_host_entry = {
 	.name = "__step-host",
-	.synopsis = "__step-host [-s SIG] [-k SECS] [-b 1] [-i FD] [-o FD]... STATUSFILE ARGV...",
+	.synopsis = "__step-host [-s SIG] [-k SECS] [-b 1] [-n NICE] [-i FD] [-o FD]... STATUSFILE ARGV...",
 	.summary = "the task of one job's Slurm step (started by `piperun run "
 		   "--executor slurm` through srun)",
 	.help = "",

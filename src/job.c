@@ -423,8 +423,12 @@ static bool executor_failed(struct job *j)
 	if (p->fail_msg) {
 		j->error = xstrdup(p->fail_msg);
 	} else {
+		/* as spawn_failed says it */
 		char *prog = spec_redact(j->spec, j->spec->stages[0].argv[0]);
-		j->error = xasprintf("%s: %s", prog, strerror(p->fail_err));
+		j->error = p->fail_step == SPAWN_EXEC
+			 ? xasprintf("%s: %s", prog, strerror(p->fail_err))
+			 : xasprintf("%s: %s: %s", prog, spawn_step_name(p->fail_step),
+				     strerror(p->fail_err));
 		free(prog);
 	}
 	return true;

@@ -3,7 +3,7 @@
  * run's allocation (slurm.h).  The local process is
  *
  *   srun --jobid=J --overlap -n1 -N1 --cpus-per-task=C [--mem=M]
- *        --kill-on-bad-exit --quiet [extra_args] --
+ *        --job-name=NAME --kill-on-bad-exit --quiet [extra_args] --
  *        PIPERUN __step-host STATUSFILE ARGV...
  *
  * with the job's stdio as its own (srun passes stdin, stdout and stderr
@@ -25,7 +25,7 @@
  * the end once srun exited (the step is over; until the copy is done
  * the proc counts as alive, so the job reads it all before it ends).
  * The job's cwd, umask and rlimits are srun's, which it passes on to the
- * step; its environment is srun's too (with SLURM_CONF kept), plus what
+ * step; its nice the host's -n (srun passes on none); its environment is srun's too (with SLURM_CONF kept), plus what
  * Slurm adds (SLURM_*). */
 #include "config.h"
 #include "jsonw.h"
@@ -39,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -111,13 +112,13 @@ static void step_env_free(char **e, char *const *envp)
 
 /* srun's argv for command argv (malloc'd, with its strings). */
 static char **srun_argv(struct slurm_alloc *a, const struct proc *p, const char *status,
-			char *const *argv, bool self, int nextra, bool block)
+			char *const *argv, bool self, int nextra, bool block, const int *nice)
 {
 	const struct slurm_spec *x = a->spec;
 	size_t n = 0;
 	while (argv[n])
 		n++;
-	char **v = xcalloc(24 + x->nextra_args + n + 2 * (size_t)nextra, sizeof *v);
+	char **v = xcalloc(26 + x->nextra_args + n + 2 * (size_t)nextra, sizeof *v);
 	size_t k = 0;
 	v[k++] = xstrdup(a->srun);
 	v[k++] = xasprintf("--jobid=%s", a->jobid);
@@ -127,6 +128,7 @@ static char **srun_argv(struct slurm_alloc *a, const struct proc *p, const char 
 	v[k++] = xasprintf("--cpus-per-task=%ld", x->cpus_per_job);
 	if (x->mem_mb)
 		v[k++] = xasprintf("--mem=%ldM", x->mem_mb);
+	v[k++] = xasprintf("--job-name=%s", a->name);   /* the sentinel's (slurm.c) */
 	v[k++] = xstrdup("--kill-on-bad-exit");
 	v[k++] = xstrdup("--quiet");
 	for (size_t i = 0; i < x->nextra_args; i++)
@@ -141,6 +143,10 @@ static char **srun_argv(struct slurm_alloc *a, const struct proc *p, const char 
 	if (block) {
 		v[k++] = xstrdup("-b");
 		v[k++] = xstrdup("1");
+	}
+	if (nice) {
+		v[k++] = xstrdup("-n");
+		v[k++] = xasprintf("%d", *nice);
 	}
 	for (int i = 0; i < nextra; i++) {
 		v[k++] = xstrdup(i == 0 ? "-i" : "-o");
@@ -298,8 +304,16 @@ static int slurm_start(struct proc *p, struct spawn_opts *so, bool short_in_grou
 	if (rc == 0) {
 		/* piperun itself (a pool job, a host): the same program on the node */
 		bool self = so->path && !strcmp(so->path, "/proc/self/exe");
+		/* the job's niceness on the node, set by the host: ours plus
+		 * its nice, as a local child's (spawn.c); srun runs at ours */
+		errno = 0;
+		int cur = getpriority(PRIO_PROCESS, 0);
+		cur = errno ? 0 : cur;
+		int nice = cur + (so->has_nice ? so->nice : 0);
+		nice = nice > 19 ? 19 : nice < -20 ? -20 : nice;
 		char **argv = srun_argv(a, p, st->status, so->argv, self, nextra,
-					so->block_signals);
+					so->block_signals, so->has_nice || cur ? &nice : NULL);
+		so->has_nice = false;
 		char **envp = step_env(so->envp);
 		char *const *job_env = so->envp;
 		so->path = a->srun;
@@ -467,6 +481,9 @@ static void slurm_exited(struct proc *p)
 					    .sys_ms = sy, .maxrss_kb = rss };
 	} else if (outcome && sscanf(last, "error exec %d", &err) == 1) {
 		p->fail_step = SPAWN_EXEC;
+		p->fail_err = err;
+	} else if (outcome && sscanf(last, "error nice %d", &err) == 1) {
+		p->fail_step = SPAWN_NICE;
 		p->fail_err = err;
 	} else if (*st->target && s->has_status && (s->signal || s->exit_code == 128 + SIGKILL)) {
 		/* the step was killed whole (scancel --signal=KILL): host and

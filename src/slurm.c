@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* slurm.c - one Slurm allocation for a run (slurm.h): the Slurm client
  * commands run to a bounded end (salloc, scontrol, sinfo, scancel), the
- * allocation sized for the run's parallelism, and the scancel helpers
+ * allocation sized for the run's parallelism, the sentinel that cancels
+ * it should the runner die before releasing it, and the scancel helpers
  * that signal steps while the run goes on, reaped without waiting. */
 #include "config.h"
 #include "slurm.h"
@@ -18,10 +19,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+extern char **environ;
 
 struct slurm_helper {
 	int pidfd;
@@ -235,7 +240,8 @@ static int allocate(struct slurm_alloc *a, const struct slurm_want *w, char **wh
 	if (x->mem_mb)
 		opt[no++] = xasprintf("--mem-per-cpu=%ldM",
 				      (x->mem_mb + x->cpus_per_job - 1) / x->cpus_per_job);
-	char *argv[16] = { salloc, "--no-shell", "--job-name=piperun" };
+	char *name = xasprintf("--job-name=%s", a->name);
+	char *argv[16] = { salloc, "--no-shell", name };
 	int n = 3;
 	for (int i = 0; i < no; i++)
 		argv[n++] = opt[i];
@@ -257,6 +263,7 @@ static int allocate(struct slurm_alloc *a, const struct slurm_want *w, char **wh
 	for (int i = 0; i < no; i++)
 		free(opt[i]);
 	free(salloc);
+	free(name);
 	buf_free(&out);
 	return *why ? -1 : 0;
 }
@@ -302,6 +309,7 @@ static int find_commands(struct slurm_alloc *a, char **why)
 		else
 			free(p);
 	}
+	a->squeue = which("squeue");   /* the sentinel's, for steps */
 	char self[4096];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
 	if (n <= 0) {
@@ -313,21 +321,290 @@ static int find_commands(struct slurm_alloc *a, char **why)
 	return 0;
 }
 
+static void rundir_remove(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	while (d && (e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+			char *f = xasprintf("%s/%s", dir, e->d_name);
+			unlink(f);
+			free(f);
+		}
+	if (d)
+		closedir(d);
+	rmdir(dir);
+}
+
+/* ------------------------------------------------------------ sentinel */
+
+/* What a run makes on Slurm's side must not outlive a runner that dies,
+ * whenever it dies.  The guardian (contain.c) cancels the allocation by
+ * its id, but it starts with the run's containment, after the
+ * allocation (the run is sized by it), and contain_fini forgets the id
+ * before slurm_alloc_release cancels it: a runner SIGKILLed while salloc
+ * ran, after it returned, or at the run's end leaked the allocation.
+ * So before salloc starts, a sentinel is forked (twice: a child of the
+ * runner would be taken for an orphan of the run at its end) that knows
+ * the allocation by the unique name salloc is given, and the run
+ * directory.  It waits on a pipe from the runner: "d" (the release is
+ * done) and it exits; EOF without it (the runner died) and it runs
+ * `scancel --name=NAME --user=UID`, which finds the job pending,
+ * granted, or granted with its id never read, and again 1 s later (a
+ * salloc killed with its request in flight: the job shows once
+ * slurmctld took it), then removes the run directory.  In an
+ * allocation piperun did not make (a job id, SLURM_JOB_ID's), which
+ * stays, the run's steps would go on after the runner died (the
+ * guardian kills the local sruns, which does not end their steps): the
+ * steps bear the same name (srun --job-name), and the sentinel cancels
+ * each step of the allocation that squeue -s lists with it.  As the guardian
+ * it runs in a session of its own and ignores every signal it can.
+ * Its other pipe, whose write end only it holds, tells the runner when
+ * it is gone. */
+
+static void make_name(struct slurm_alloc *a)
+{
+	unsigned char r[8];
+	if (getrandom(r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r) {
+		/* no entropy yet: unique enough with the pid and the time */
+		unsigned long long v = (unsigned long long)getpid() << 40 ^
+				       (unsigned long long)(now_ms() * 1000);
+		memcpy(r, &v, sizeof r);
+	}
+	int n = snprintf(a->name, sizeof a->name, "piperun-");
+	for (size_t i = 0; i < sizeof r; i++)
+		n += snprintf(a->name + n, sizeof a->name - (size_t)n, "%02x", r[i]);
+}
+
+/* Close every fd but a and b (both above 2), stdio on /dev/null. */
+static void keep_only(int a, int b)
+{
+	int lo = a < b ? a : b, hi = a < b ? b : a;
+	close_range(0, 2, 0);
+	int dn = open("/dev/null", O_RDWR);
+	if (dn == 0) {
+		dup2(dn, 1);
+		dup2(dn, 2);
+	}
+	if (lo > 3)
+		close_range(3, (unsigned)lo - 1, 0);
+	if (hi > lo + 1)
+		close_range((unsigned)lo + 1, (unsigned)hi - 1, 0);
+	close_range((unsigned)hi + 1, ~0U, 0);
+}
+
+/* Run argv to its end, at most 30 s (then SIGKILL); its stdout into out
+ * (size bytes, NUL-ended: what does not fit is dropped) when out. */
+static void sentinel_exec(char *const argv[], char *out, size_t size)
+{
+	int p[2] = { -1, -1 };
+	if (out && (size == 0 || pipe2(p, O_CLOEXEC) < 0))
+		return;
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct sigaction sa = { .sa_handler = SIG_DFL };
+		for (int sig = 1; sig < NSIG; sig++)
+			sigaction(sig, &sa, NULL);
+		if (p[1] >= 0)
+			dup2(p[1], 1);
+		execve(argv[0], argv, environ);
+		_exit(127);
+	}
+	if (p[1] >= 0)
+		close(p[1]);
+	size_t len = 0;
+	bool reaped = pid < 0;
+	for (int i = 0; i < 3000 && (!reaped || p[0] >= 0); i++) {
+		struct pollfd pf = { p[0], POLLIN, 0 };   /* -1: a 10 ms sleep */
+		char b[4096];
+		ssize_t r;
+		if (poll(&pf, 1, 10) > 0 && p[0] >= 0) {
+			if ((r = read(p[0], b, sizeof b)) <= 0) {
+				close(p[0]);
+				p[0] = -1;
+			} else {
+				size_t k = (size_t)r < size - 1 - len ? (size_t)r : size - 1 - len;
+				memcpy(out + len, b, k);
+				len += k;
+			}
+		}
+		if (!reaped && waitpid(pid, NULL, WNOHANG) != 0)
+			reaped = true;
+	}
+	if (p[0] >= 0)
+		close(p[0]);
+	if (!reaped) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	if (out)
+		out[len] = '\0';
+}
+
+/* The allocation piperun asked for: every job of the user by its name
+ * (pending or granted), waiting at most 30 s. */
+static void sentinel_cancel_alloc(const struct slurm_alloc *a)
+{
+	char n[80], u[32];
+	snprintf(n, sizeof n, "--name=%s", a->name);
+	snprintf(u, sizeof u, "--user=%u", (unsigned)getuid());
+	char *argv[] = { a->scancel, "--quiet", u, n, NULL };
+	sentinel_exec(argv, NULL, 0);
+}
+
+/* An allocation piperun did not make: the run's steps in it, found by
+ * their name (squeue -s; scancel --name knows jobs only). */
+static void sentinel_cancel_steps(const struct slurm_alloc *a)
+{
+	static char out[1 << 16];
+	char *q[] = { a->squeue, "-h", "-s", "-j", a->jobid, "-o", "%i %j", NULL };
+	sentinel_exec(q, out, sizeof out);
+	for (char *l = out; *l; ) {
+		char *e = strchr(l, '\n');
+		if (e)
+			*e = '\0';
+		char id[64], nm[64];
+		if (sscanf(l, "%63s %63s", id, nm) == 2 && !strcmp(nm, a->name)) {
+			char *c[] = { a->scancel, "--quiet", id, NULL };
+			sentinel_exec(c, NULL, 0);
+		}
+		if (!e)
+			break;
+		l = e + 1;
+	}
+}
+
+static _Noreturn void sentinel_main(int rfd, int wfd, const struct slurm_alloc *a)
+{
+	keep_only(rfd, wfd);
+	setsid();
+	struct sigaction sa = { .sa_handler = SIG_IGN };
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP && sig != SIGCHLD)
+			sigaction(sig, &sa, NULL);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	prctl(PR_SET_NAME, "piperun-sentry");
+	char c = 0;
+	ssize_t r;
+	while ((r = read(rfd, &c, 1)) < 0 && errno == EINTR)
+		;
+	if (r == 1 && c == 'd')
+		_exit(0);
+	/* twice: a request or step in flight shows once slurmctld took it */
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass) {
+			struct timespec ts = { 1, 0 };
+			nanosleep(&ts, NULL);
+		}
+		if (a->asked)
+			sentinel_cancel_alloc(a);
+		else if (a->jobid && a->squeue)
+			sentinel_cancel_steps(a);
+	}
+	if (a->rundir)
+		rundir_remove(a->rundir);
+	_exit(0);
+}
+
+/* Start a's sentinel.  Returns 0, or -1 with *why. */
+static int sentinel_start(struct slurm_alloc *a, char **why)
+{
+	int to[2], back[2];
+	if (pipe2(to, O_CLOEXEC) < 0)
+		goto fail;
+	if (pipe2(back, O_CLOEXEC) < 0) {
+		close(to[0]);
+		close(to[1]);
+		goto fail;
+	}
+	pid_t mid = fork();
+	if (mid == 0) {
+		pid_t pid = fork();
+		if (pid == 0)
+			sentinel_main(to[0], back[1], a);
+		_exit(pid < 0 ? 1 : 0);
+	}
+	int err = errno, st = 0;
+	close(to[0]);
+	close(back[1]);
+	while (mid > 0 && waitpid(mid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (mid < 0 || !WIFEXITED(st) || WEXITSTATUS(st)) {
+		close(to[1]);
+		close(back[0]);
+		errno = mid < 0 ? err : EAGAIN;
+		goto fail;
+	}
+	a->sentinel = to[1];
+	a->sentinel_gone = back[0];
+	return 0;
+fail:
+	*why = xasprintf("--executor slurm: cannot start the process that cancels the "
+			 "allocation should piperun die: %s", strerror(errno));
+	return -1;
+}
+
+/* The release is done: the sentinel exits; wait for it (up to 5 s). */
+static void sentinel_stop(struct slurm_alloc *a)
+{
+	if (a->sentinel >= 0) {
+		/* a sentinel killed by someone: EPIPE, and not the SIGPIPE
+		 * that would end piperun (taken back if it came) */
+		sigset_t pipe, old, pending;
+		sigemptyset(&pipe);
+		sigaddset(&pipe, SIGPIPE);
+		pthread_sigmask(SIG_BLOCK, &pipe, &old);
+		sigpending(&pending);
+		if (write(a->sentinel, "d", 1) < 0 && errno == EPIPE &&
+		    !sigismember(&pending, SIGPIPE)) {
+			struct timespec zero = { 0, 0 };
+			sigtimedwait(&pipe, NULL, &zero);
+		}
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		close(a->sentinel);
+		a->sentinel = -1;
+	}
+	if (a->sentinel_gone >= 0) {
+		struct pollfd pf = { a->sentinel_gone, POLLIN, 0 };
+		while (poll(&pf, 1, 5000) < 0 && errno == EINTR)
+			;
+		close(a->sentinel_gone);
+		a->sentinel_gone = -1;
+	}
+}
+
 int slurm_alloc_get(struct slurm_alloc *a, const struct slurm_spec *x,
 		    const struct slurm_want *w, char **why)
 {
 	memset(a, 0, sizeof *a);
+	a->sentinel = a->sentinel_gone = -1;
 	pthread_mutex_init(&a->mtx, NULL);
 	a->spec = x;
 	*why = NULL;
 	if (find_commands(a, why) < 0)
 		goto fail;
+	const char *tmp = getenv("PIPERUN_SLURM_DIR");
+	char *tmpl = xasprintf("%s/piperun-slurm.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(tmpl)) {
+		*why = xasprintf("--executor slurm: run directory %s: %s", tmpl, strerror(errno));
+		free(tmpl);
+		goto fail;
+	}
+	a->rundir = tmpl;
 	const char *env = getenv("SLURM_JOB_ID");
+	a->asked = x->alloc == SLURM_ALLOC_NEW || (x->alloc == SLURM_ALLOC_DEFAULT &&
+						    (!env || !*env));
+	make_name(a);
 	if (x->alloc == SLURM_ALLOC_JOB)
 		a->jobid = xstrdup(x->alloc_job);
-	else if (x->alloc == SLURM_ALLOC_DEFAULT && env && *env)
+	else if (!a->asked)
 		a->jobid = xstrdup(env);
-	else if (allocate(a, w, why) < 0)
+	/* from here on, a runner that dies leaves nothing behind */
+	if (sentinel_start(a, why) < 0)
+		goto fail;
+	if (a->asked && allocate(a, w, why) < 0)
 		goto fail;
 	char state[32];
 	long nodes;
@@ -342,14 +619,6 @@ int slurm_alloc_get(struct slurm_alloc *a, const struct slurm_spec *x,
 	}
 	if (check_nodes(a, nodes, why) < 0)
 		goto fail;
-	const char *tmp = getenv("PIPERUN_SLURM_DIR");
-	char *tmpl = xasprintf("%s/piperun-slurm.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(tmpl)) {
-		*why = xasprintf("--executor slurm: run directory %s: %s", tmpl, strerror(errno));
-		free(tmpl);
-		goto fail;
-	}
-	a->rundir = tmpl;
 	return 0;
 fail:
 	slurm_alloc_release(a);
@@ -451,37 +720,28 @@ bool slurm_signal_step(struct slurm_alloc *a, const char *target, int sig)
 	return true;
 }
 
-static void rundir_remove(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	while (d && (e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-			char *f = xasprintf("%s/%s", dir, e->d_name);
-			unlink(f);
-			free(f);
-		}
-	if (d)
-		closedir(d);
-	rmdir(dir);
-}
-
 void slurm_alloc_release(struct slurm_alloc *a)
 {
 	reap(a, true);
-	if (a->ours && a->jobid && a->scancel) {
-		char *argv[] = { a->scancel, "--quiet", a->jobid, NULL };
+	/* an allocation asked for by name: cancelled so, granted or not */
+	if (a->asked && a->scancel) {
+		char n[80], u[32];
+		snprintf(n, sizeof n, "--name=%s", a->name);
+		snprintf(u, sizeof u, "--user=%u", (unsigned)getuid());
+		char *argv[] = { a->scancel, "--quiet", u, n, NULL };
 		struct buf out = { 0 };
 		run_cmd(argv, 30, &out);
 		buf_free(&out);
 	}
-	a->ours = false;
+	a->ours = a->asked = false;
 	if (a->rundir)
 		rundir_remove(a->rundir);
+	sentinel_stop(a);
 	free(a->rundir);
 	free(a->jobid);
 	free(a->srun);
 	free(a->scancel);
+	free(a->squeue);
 	free(a->self);
-	a->rundir = a->jobid = a->srun = a->scancel = a->self = NULL;
+	a->rundir = a->jobid = a->srun = a->scancel = a->squeue = a->self = NULL;
 }

@@ -22,6 +22,13 @@ struct slurm_alloc {
 	char *srun, *scancel; /* resolved on PATH */
 	char *self;           /* piperun's own path (the nodes must have it too) */
 	char *rundir;         /* the steps' status files */
+	char name[48];        /* unique to the run: "piperun-" and 16 random
+				 hex digits, its steps' name, and that of an
+				 allocation it asks for */
+	bool asked;           /* the allocation was asked for (salloc) */
+	char *squeue;         /* resolved on PATH, or NULL */
+	int sentinel;         /* write end of the sentinel's pipe, or -1 */
+	int sentinel_gone;    /* EOF once the sentinel exited, or -1 */
 	unsigned long seq;    /* status file names */
 	pthread_mutex_t mtx;  /* seq, helpers (thread mode) */
 	struct slurm_helper *helpers;  /* scancel processes not reaped yet */
@@ -34,14 +41,19 @@ struct slurm_want {
 	double wait_s;        /* --slurm-wait */
 };
 
-/* Set a up for spec x: the Slurm commands found, the allocation obtained
- * ("new", SLURM_JOB_ID's or x's job id), its CPUs read back, the run
- * directory made.  Returns 0, or -1 with *why (nothing left behind: an
- * allocation made here is cancelled again). */
+/* Set a up for spec x: the Slurm commands found, the run directory
+ * made, the sentinel started (slurm.c: should the runner die before
+ * slurm_alloc_release ends, it cancels the allocation made here, or the
+ * run's steps in one it did not make, by name, and removes the
+ * directory), the allocation obtained ("new",
+ * SLURM_JOB_ID's or x's job id), its CPUs read back.  Returns 0, or -1
+ * with *why (nothing left behind: an allocation made here is cancelled
+ * again).  Forks: call it before any thread starts. */
 int slurm_alloc_get(struct slurm_alloc *a, const struct slurm_spec *x,
 		    const struct slurm_want *w, char **why);
 /* End of run: the allocation cancelled when it is ours (its steps with
- * it), helpers reaped, the run directory removed.  Idempotent. */
+ * it), helpers reaped, the run directory removed, then the sentinel
+ * stood down and waited for.  Idempotent. */
 void slurm_alloc_release(struct slurm_alloc *a);
 /* The parallelism it gives: its CPUs / cpus_per_job, at least 1. */
 long slurm_alloc_parallel(const struct slurm_alloc *a);

@@ -64,12 +64,16 @@ MASK='del(.jobs[].slurm) | del(.jobs[].stages[].pid, .jobs[].stages[].user_ms,
     .jobs[].steps[]?.max_queue_depth)
   | del(.jobs[] | select(.kind == "pool") | .stdout_bytes)'
 
-# The allocations named piperun that are still in squeue, within 30 s
-# (a cancelled one lingers a moment as COMPLETING).
+# The allocations piperun made (named piperun-<16 hex digits>) that are
+# still in squeue, within 30 s (a cancelled one lingers a moment as
+# COMPLETING).
+ours_in_squeue() {
+	timeout 10 squeue -h -o '%j %i %T' 2>/dev/null | grep -E '^piperun-[0-9a-f]{16} ' || true
+}
 allocations_gone() {
 	local i left
 	for i in $(seq 150); do
-		left=$(timeout 10 squeue -h -n piperun -o '%i %T' 2>/dev/null)
+		left=$(ours_in_squeue)
 		[ -z "$left" ] && return 0
 		sleep 0.2
 	done
@@ -239,6 +243,28 @@ EOF
 	allocations_gone
 }
 
+@test "nice on the node as locally: the job's processes at piperun's niceness plus the job's" {
+	needs_cluster
+	f=$(spec <<'EOF'
+{"jobs": [{"name": "run", "run": ["awk", "{print $19}", "/proc/self/stat"], "nice": 7},
+ {"name": "shell", "shell": "sh -c 'awk \"{print \\$19}\" /proc/self/stat'", "nice": 2},
+ {"name": "pipeline", "pipeline": [["awk", "{print $19}", "/proc/self/stat"], ["cat"]],
+  "nice": 5},
+ {"name": "none", "run": ["awk", "{print $19}", "/proc/self/stat"]}]}
+EOF
+)
+	run nice -n 3 "$PIPERUN" run --executor slurm "$f"
+	[ "$status" = 0 ]
+	[ "$(jqo -c '[.jobs[] | .stdout]')" = '["10\n","5\n","8\n","3\n"]' ]
+	[ "$(jqo -c '[.jobs[] | .slurm.stepid | type] | unique')" = '["number"]' ]
+	slurm=$output
+	run nice -n 3 "$PIPERUN" run --executor local "$f"
+	[ "$(jqo -c '[.jobs[] | .stdout]')" = "$(jq -c '[.jobs[] | .stdout]' <<<"$slurm")" ]
+	run "$PIPERUN" run --executor slurm "$f"
+	[ "$(jqo -c '[.jobs[] | .stdout]')" = '["7\n","2\n","5\n","0\n"]' ]
+	allocations_gone
+}
+
 @test "an existing allocation (a job id, or SLURM_JOB_ID) is used and left alone" {
 	needs_cluster
 	local name; name=$(marker)
@@ -303,14 +329,19 @@ EOF
 	allocations_gone
 }
 
-@test "pass_fds: refused with --executor slurm (exit 2): only fds 0-2 cross srun" {
-	f=$(spec <<'EOF'
-{"jobs": [{"name": "p", "run": ["true"], "pass_fds": [3]}]}
+@test "pass_fds: refused with --executor slurm (exit 2, before any allocation), saying why" {
+	m=$(marker)
+	f=$(spec <<EOF
+{"jobs": [{"name": "first", "shell": "touch $BATS_TEST_TMPDIR/ran-$m"},
+          {"name": "p", "run": ["true"], "pass_fds": [3]}]}
 EOF
 )
 	pr run --executor slurm "$f" 3</dev/null
 	[ "$status" = 2 ]
-	[[ "$stderr" == *"job p: pass_fds: not with --executor slurm"* ]]
+	[ "$stderr" = "piperun: $f: job p: pass_fds (fd 3): not with --executor slurm: the job runs on a Slurm node, where piperun's open files do not exist, and srun carries only stdin, stdout and stderr; run it with --executor local" ]
+	[ -z "$output" ]
+	[ ! -e "$BATS_TEST_TMPDIR/ran-$m" ]
+	[ -z "$(ours_in_squeue)" ]
 }
 
 @test "bad executor blocks are spec errors" {
@@ -368,6 +399,143 @@ EOF
 	gone_within "$m" 20
 	for i in $(seq 100); do [ -z "$(ls "$PIPERUN_SLURM_DIR")" ] && break; sleep 0.1; done
 	[ -z "$(ls "$PIPERUN_SLURM_DIR")" ]
+}
+
+# A salloc on PATH that runs the real one (its output: piperun's only
+# source of the job id), writes its status to $1, and then holds on to
+# that output for 60 s: the runner has the allocation but not its id,
+# for as long as the test likes.
+slow_salloc() {
+	local real; real=$(command -v salloc)
+	mkdir -p "$BATS_TEST_TMPDIR/bin"
+	cat > "$BATS_TEST_TMPDIR/bin/salloc" <<EOF
+#!/bin/sh
+"$real" "\$@"
+echo \$? > "$1"
+exec sleep 60
+EOF
+	chmod +x "$BATS_TEST_TMPDIR/bin/salloc"
+}
+
+@test "a runner SIGKILLed after salloc granted, before it read the job id: nothing is left" {
+	needs_cluster
+	export PIPERUN_SLURM_DIR="$BATS_TEST_TMPDIR/rundirs"
+	mkdir "$PIPERUN_SLURM_DIR"
+	slow_salloc "$BATS_TEST_TMPDIR/granted"
+	f=$(spec <<<'{"jobs": [{"run": ["sleep", "300"]}]}')
+	PATH="$BATS_TEST_TMPDIR/bin:$PATH" "$PIPERUN" run --executor slurm -o none "$f" \
+		2>/dev/null & pid=$!
+	for i in $(seq 300); do [ -s "$BATS_TEST_TMPDIR/granted" ] && break; sleep 0.1; done
+	[ "$(cat "$BATS_TEST_TMPDIR/granted")" = 0 ]
+	# granted and running, and piperun still waits for salloc's output
+	[[ "$(ours_in_squeue)" == *RUNNING* ]]
+	kill -9 "$pid"
+	wait "$pid" || true
+	allocations_gone
+	for i in $(seq 100); do [ -z "$(ls "$PIPERUN_SLURM_DIR")" ] && break; sleep 0.1; done
+	[ -z "$(ls "$PIPERUN_SLURM_DIR")" ]
+}
+
+@test "a runner SIGKILLed while its allocation is pending (salloc itself left waiting): nothing is left" {
+	needs_cluster
+	local name; name=$(marker)
+	# the node taken, so that piperun's request waits
+	run timeout 30 salloc --no-shell --exclusive -N1 -J "$name"
+	[ "$status" = 0 ]
+	blocker=$(timeout 10 squeue -h -o %i -n "$name")
+	[ -n "$blocker" ]
+	# the real salloc a child of the wrapper: the runner's death (the
+	# parent-death TERM) reaches only the wrapper, and salloc stays
+	# pending, as one SIGKILLed with its request made would leave it
+	local real; real=$(command -v salloc)
+	mkdir "$BATS_TEST_TMPDIR/bin"
+	cat > "$BATS_TEST_TMPDIR/bin/salloc" <<EOF
+#!/bin/sh
+"$real" "\$@" < /dev/null > /dev/null 2>&1 &
+echo \$! > "$BATS_TEST_TMPDIR/salloc.pid"
+wait
+EOF
+	chmod +x "$BATS_TEST_TMPDIR/bin/salloc"
+	f=$(spec <<<'{"jobs": [{"run": ["true"]}]}')
+	PATH="$BATS_TEST_TMPDIR/bin:$PATH" "$PIPERUN" run --executor slurm -o none \
+		--slurm-wait 120 "$f" 2>/dev/null & pid=$!
+	for i in $(seq 300); do [[ "$(ours_in_squeue)" == *PENDING* ]] && break; sleep 0.1; done
+	[[ "$(ours_in_squeue)" == *PENDING* ]]
+	kill -9 "$pid"
+	wait "$pid" || true
+	allocations_gone
+	# the node free again: piperun's request is not granted after all,
+	# and its salloc, told that it was revoked, ends
+	scancel "$blocker"
+	gone=
+	for i in $(seq 150); do
+		kill -0 "$(cat "$BATS_TEST_TMPDIR/salloc.pid")" 2>/dev/null || { gone=1; break; }
+		sleep 0.2
+	done
+	[ -n "$gone" ]
+	allocations_gone
+}
+
+@test "a runner SIGKILLed in an allocation it did not make: its steps are cancelled, the allocation stays" {
+	needs_cluster
+	local name; name=$(marker)
+	run timeout 30 salloc --no-shell -n4 -J "$name"
+	[ "$status" = 0 ]
+	jobid=$(timeout 10 squeue -h -o %i -n "$name")
+	[ -n "$jobid" ]
+	export PIPERUN_SLURM_DIR="$BATS_TEST_TMPDIR/rundirs"
+	mkdir "$PIPERUN_SLURM_DIR"
+	m=$(marker)
+	f=$(spec <<EOF
+{"jobs": [{"shell": "sleep 300 & wait; : $m", "repeat": 3}]}
+EOF
+)
+	SLURM_JOB_ID=$jobid "$PIPERUN" run --executor slurm -o none "$f" 2>/dev/null & pid=$!
+	for i in $(seq 200); do
+		[ "$(pgrep -f -x "/bin/sh -c sleep 300 & wait; : $m" | wc -l)" -ge 3 ] && break
+		sleep 0.05
+	done
+	[ "$(timeout 10 squeue -h -s -j "$jobid" -o %j | grep -c '^piperun-')" = 3 ]
+	kill -9 "$pid"
+	wait "$pid" || true
+	gone_within "$m" 20
+	for i in $(seq 150); do
+		[ -z "$(timeout 10 squeue -h -s -j "$jobid" -o %i)" ] && break
+		sleep 0.2
+	done
+	left=$(timeout 10 squeue -h -s -j "$jobid" -o '%i %j')
+	state=$(timeout 10 squeue -h -j "$jobid" -o %T)
+	scancel "$jobid"
+	[ -z "$left" ]
+	[ "$state" = RUNNING ]
+	for i in $(seq 100); do [ -z "$(ls "$PIPERUN_SLURM_DIR")" ] && break; sleep 0.1; done
+	[ -z "$(ls "$PIPERUN_SLURM_DIR")" ]
+}
+
+@test "the sentinel killed by someone mid-run: the run ends as usual and releases its allocation" {
+	needs_cluster
+	# a spec path of its own: the runner's command line, and the sentinel's
+	local d; d="$BATS_TEST_TMPDIR/$(marker)"
+	mkdir "$d"
+	f="$d/spec.json"
+	echo '{"jobs": [{"shell": "sleep 2"}]}' > "$f"
+	"$PIPERUN" run --executor slurm -o none "$f" & pid=$!
+	# the sentinel: a fork of the runner, by its own name
+	sentry=
+	for i in $(seq 100); do
+		for p in $(pgrep -f -- "$f"); do
+			[ "$(cat /proc/$p/comm 2>/dev/null)" = piperun-sentry ] &&
+				[ "$(awk '{print $3}' /proc/$p/stat)" != Z ] && sentry=$p
+		done
+		[ -n "$sentry" ] && break
+		sleep 0.05
+	done
+	[ -n "$sentry" ]
+	kill -9 "$sentry"
+	st=0
+	wait "$pid" || st=$?
+	[ "$st" = 0 ]
+	allocations_gone
 }
 
 @test "Ctrl-C (SIGINT to the runner) mid-run: every step and the allocation end" {
