@@ -55,8 +55,6 @@ extern bool cmd_std_closed[3];
 extern const struct cmd_entry cmd_steps_host_entry;
 extern const struct cmd_entry cmd_pipeline_host_entry;
 extern const struct cmd_entry cmd_step_host_entry;
-/* The guardian's clean-up (cmd-guard.c, around guardian.h). */
-extern const struct cmd_entry cmd_guard_entry;
 
 /* Exit statuses (CONTRACT §2); see the table at the top of main.c. */
 enum {

@@ -1,10 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* guardian.c - the guardian (guardian.h): its start, the waiter that
- * shares the runner's memory, and the clean-up after a runner that
- * died. */
+/* guardian.c - the guardian (guardian.h): its start, its table, and its
+ * clean-up after a runner that died. */
 #include "config.h"
 #include "guardian.h"
-#include "spawn.h"
 #include "util.h"
 
 #include <errno.h>
@@ -415,211 +413,9 @@ static void guardian_main(int rfd, int killfd, struct guard_table *t, const char
 }
 
 
-/* ------------------------------------------------------------ the table */
-
-/* The table in a memfd (so that an exec'd guardian can map it), else
- * anonymous shared memory (*memfd -1: a forked guardian only). */
-static struct guard_table *table_new(int *memfd)
-{
-	*memfd = memfd_create("piperun-guard", MFD_CLOEXEC);
-	if (*memfd >= 0 && ftruncate(*memfd, sizeof(struct guard_table)) < 0) {
-		close(*memfd);
-		*memfd = -1;
-	}
-	void *m = mmap(NULL, sizeof(struct guard_table), PROT_READ | PROT_WRITE,
-		       *memfd >= 0 ? MAP_SHARED | MAP_NORESERVE
-				   : MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE,
-		       *memfd, 0);
-	if (m == MAP_FAILED) {
-		if (*memfd >= 0)
-			close(*memfd);
-		*memfd = -1;
-		return NULL;
-	}
-	return m;
-}
-
-/* ----------------------------------------------------------- the waiter */
-
-/* Sanitizers keep per-thread state in TLS, which a process that shares
- * the runner's memory (and its thread pointer) would share too. */
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define GUARD_NO_WAITER 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define GUARD_NO_WAITER 1
-#endif
-#if (defined(__x86_64__) || defined(__aarch64__)) && !defined(GUARD_NO_WAITER) && \
-	defined(SYS_close_range) && defined(SYS_execve)
-#define GUARD_WAITER 1
-#endif
-
-#ifdef GUARD_WAITER
-/* A system call with no libc in between: the waiter shares the
- * runner's thread pointer, so it must not touch errno (or anything else
- * in TLS). */
-static inline __attribute__((always_inline)) long rsys(long n, long a, long b, long c, long d)
-{
-#if defined(__x86_64__)
-	long ret;
-	register long r10 __asm__("r10") = d;
-	__asm__ volatile("syscall"
-			 : "=a"(ret)
-			 : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10)
-			 : "rcx", "r11", "memory");
-	return ret;
-#else
-	register long x8 __asm__("x8") = n;
-	register long x0 __asm__("x0") = a;
-	register long x1 __asm__("x1") = b;
-	register long x2 __asm__("x2") = c;
-	register long x3 __asm__("x3") = d;
-	__asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3) : "memory", "cc");
-	return x0;
-#endif
-}
-
-/* What the waiter needs, set before it starts and never changed after
- * (the runner frees none of it while the waiter may run). */
-static struct waiter {
-	int rfd, killfd;
-	int keep[4];               /* fds it keeps, ascending */
-	int nkeep;
-	struct guard_table *t;
-	char exe[32];              /* /proc/self/fd/N: piperun */
-	char argv_text[3][16];
-	char *argv[6];
-	char **envp;
-	void *stack;
-} w;
-
-#define WAITER_STACK (64 * 1024)
-
-/* The guardian while the runner lives: a session of its own, every
- * signal that can be ignored ignored (they stay so across exec), stdio
- * on /dev/null, only its fds kept; it blocks on the pipe.  At its EOF:
- * nothing to do (the runner ended cleanly), or the work, done by
- * `piperun __guard` (guardian_exec_main).  Bare system calls only. */
-static int waiter_main(void *arg)
-{
-	struct waiter *v = arg;
-	rsys(SYS_setsid, 0, 0, 0, 0);
-	struct { void *handler; unsigned long flags; void *restorer; unsigned long mask; }
-		ign = { SIG_IGN, 0, NULL, 0 };
-	for (long sig = 1; sig <= 64; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP && sig != SIGCHLD)
-			rsys(SYS_rt_sigaction, sig, (long)&ign, 0, 8);
-	unsigned long none = 0;
-	rsys(SYS_rt_sigprocmask, SIG_SETMASK, (long)&none, 0, 8);
-	rsys(SYS_prctl, PR_SET_NAME, (long)"piperun-guard", 0, 0);
-	rsys(SYS_close_range, 0, 2, 0, 0);
-	if (rsys(SYS_openat, AT_FDCWD, (long)"/dev/null", O_RDWR, 0) == 0) {
-		rsys(SYS_dup3, 0, 1, 0, 0);
-		rsys(SYS_dup3, 0, 2, 0, 0);
-	}
-	long lo = 3;
-	for (int i = 0; i < v->nkeep; i++) {
-		if (v->keep[i] > lo)
-			rsys(SYS_close_range, lo, v->keep[i] - 1, 0, 0);
-		lo = v->keep[i] + 1;
-	}
-	rsys(SYS_close_range, lo, ~0U, 0, 0);
-	char b[64];
-	for (;;) {
-		long r = rsys(SYS_read, v->rfd, (long)b, sizeof b, 0);
-		if (r == 0 || (r < 0 && r != -EINTR))
-			break;
-	}
-	if (__atomic_load_n(&v->t->clean, __ATOMIC_ACQUIRE))
-		rsys(SYS_exit_group, 0, 0, 0, 0);
-	for (int i = 0; i < v->nkeep; i++)
-		rsys(SYS_fcntl, v->keep[i], F_SETFD, 0, 0);
-	rsys(SYS_execve, (long)v->exe, (long)v->argv, (long)v->envp, 0);
-	/* no exec: what system calls alone can do */
-	if (!__atomic_load_n(&v->t->released, __ATOMIC_ACQUIRE)) {
-		if (v->killfd >= 0)
-			rsys(SYS_write, v->killfd, (long)"1", 1, 0);
-		size_t hwm = v->t->hwm;
-		for (size_t i = 0; i < hwm && i < GUARD_SLOTS; i++)
-			if (v->t->pg[i] > 1)
-				rsys(SYS_kill, -(long)v->t->pg[i], SIGKILL, 0, 0);
-	}
-	rsys(SYS_exit_group, 0, 0, 0, 0);
-	return 0;
-}
-
-static int cmp_fd(const void *a, const void *b)
-{
-	return *(const int *)a - *(const int *)b;
-}
-
-static bool exec_self;
-
-void guardian_exec_self(void)
-{
-	exec_self = true;
-}
-
-/* The waiter, sharing the runner's memory: its pid, or -1. */
-static pid_t waiter_start(int rfd, int killfd, int memfd, struct guard_table *t)
-{
-	/* valgrind stops a program that clones so: under it, and when
-	 * PIPERUN_GUARDIAN=fork asks, the guardian is a fork */
-	const char *want = getenv("PIPERUN_GUARDIAN"), *pre = getenv("LD_PRELOAD");
-	int self = spawn_self_exe_fd();
-	if (!exec_self || self < 0 || memfd < 0 || (want && !strcmp(want, "fork")) ||
-	    (pre && strstr(pre, "vgpreload")))
-		return -1;
-	if (!w.stack) {
-		void *s = mmap(NULL, WAITER_STACK, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-		if (s == MAP_FAILED)
-			return -1;
-		w.stack = s;
-	}
-	w.rfd = rfd;
-	w.killfd = killfd;
-	w.t = t;
-	w.nkeep = 0;
-	int fds[] = { rfd, killfd, memfd, self };
-	for (size_t i = 0; i < sizeof fds / sizeof *fds; i++)
-		if (fds[i] >= 0)
-			w.keep[w.nkeep++] = fds[i];
-	qsort(w.keep, (size_t)w.nkeep, sizeof *w.keep, cmp_fd);
-	snprintf(w.exe, sizeof w.exe, "/proc/self/fd/%d", self);
-	snprintf(w.argv_text[0], sizeof w.argv_text[0], "%d", rfd);
-	snprintf(w.argv_text[1], sizeof w.argv_text[1], "%d", killfd);
-	snprintf(w.argv_text[2], sizeof w.argv_text[2], "%d", memfd);
-	w.argv[0] = "piperun";
-	w.argv[1] = "__guard";
-	for (int i = 0; i < 3; i++)
-		w.argv[2 + i] = w.argv_text[i];
-	w.argv[5] = NULL;
-	w.envp = environ;
-	/* (no CLONE_FILES: it has its own copy of the fd table, and closes
-	 * all of it but its own) */
-	return clone(waiter_main, (char *)w.stack + WAITER_STACK, CLONE_VM | SIGCHLD, &w);
-}
-#else
-void guardian_exec_self(void)
-{
-}
-
-static pid_t waiter_start(int rfd, int killfd, int memfd, struct guard_table *t)
-{
-	(void)rfd;
-	(void)killfd;
-	(void)memfd;
-	(void)t;
-	return -1;
-}
-#endif
-
 /* ------------------------------------------------------- start and stop */
 
-/* The guardian as a fork of the runner (where there is no waiter). */
+/* The guardian: a fork of the runner. */
 static pid_t forked_start(int rfd, int killfd, struct guard_table *t)
 {
 	pid_t pid = fork();
@@ -650,28 +446,22 @@ int guardian_start(struct guardian *g, const char *run_path, int killfd)
 {
 	memset(g, 0, sizeof *g);
 	g->fd = -1;
-	int memfd, p[2] = { -1, -1 };
-	struct guard_table *t = table_new(&memfd);
-	if (!t || pipe2(p, O_CLOEXEC) < 0) {
-		if (t)
+	int p[2] = { -1, -1 };
+	struct guard_table *t = mmap(NULL, sizeof *t, PROT_READ | PROT_WRITE,
+				     MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (t == MAP_FAILED || pipe2(p, O_CLOEXEC) < 0) {
+		if (t != MAP_FAILED)
 			munmap(t, sizeof *t);
-		if (memfd >= 0)
-			close(memfd);
 		if (killfd >= 0)
 			close(killfd);
 		return -1;
 	}
 	if (run_path && strlen(run_path) < sizeof t->run_path)
 		strcpy(t->run_path, run_path);
-	pid_t pid = waiter_start(p[0], killfd, memfd, t);
-	g->shares_memory = pid > 0;
-	if (pid < 0)
-		pid = forked_start(p[0], killfd, t);
+	pid_t pid = forked_start(p[0], killfd, t);
 	close(p[0]);
 	if (killfd >= 0)
 		close(killfd);
-	if (memfd >= 0)
-		close(memfd);
 	if (pid < 0) {
 		close(p[1]);
 		munmap(t, sizeof *t);
@@ -698,35 +488,8 @@ void guardian_stop(struct guardian *g, bool wait)
 	if (g->pid > 0 && wait)
 		while (waitpid(g->pid, NULL, 0) < 0 && errno == EINTR)
 			;
-	/* a waiter not waited for still reads the table: it stays mapped
-	 * (the process is about to end) */
-	if (g->table && (wait || !g->shares_memory))
+	if (g->table)
 		munmap(g->table, sizeof *g->table);
 	memset(g, 0, sizeof *g);
 	g->fd = -1;
-}
-
-/* ------------------------------------------------------ `piperun __guard` */
-
-int guardian_exec_main(int argc, char **argv)
-{
-	int64_t fd[3];
-	bool ok = argc == 4;
-	for (int i = 0; ok && i < 3; i++)
-		ok = parse_i64(argv[1 + i], &fd[i]) && fd[i] >= (i == 2 ? 0 : -1) && fd[i] <= INT32_MAX;
-	if (!ok) {
-		fprintf(stderr, "piperun: __guard: usage: __guard RFD KILLFD TABLEFD "
-			"(started by the guardian, not by hand)\n");
-		return 2;
-	}
-	void *m = mmap(NULL, sizeof(struct guard_table), PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_NORESERVE, (int)fd[2], 0);
-	if (m == MAP_FAILED) {
-		fprintf(stderr, "piperun: __guard: fd %d: %s\n", (int)fd[2], strerror(errno));
-		return 1;
-	}
-	close((int)fd[2]);
-	struct guard_table *t = m;
-	guardian_main((int)fd[0], (int)fd[1], t, t->run_path[0] ? t->run_path : NULL);
-	return 0;
 }

@@ -2,14 +2,11 @@
 /* guardian.h - the process that cleans up after a runner that died
  * outright (SIGKILL, the OOM killer): see contain.h for what it does.
  *
- * Its cost is paid by every run, so it is started cheaply: a process
- * that shares the runner's memory (clone with CLONE_VM, no copy of the
- * address space) waits on the pipe with bare system calls.  When the
- * runner ends normally it has nothing to do and exits at once; when the
- * runner died it execs `piperun __guard` (a process of its own, the
- * table mapped from the memfd it shares) to do the work.  Where that
- * cannot be (sanitizer builds, valgrind, another architecture, no
- * memfd) the guardian is a fork of the runner, as before. */
+ * It is a fork of the runner, started before any job, in a session of
+ * its own.  Tried and taken back (RELIABILITY.md, issue 16): sharing the
+ * runner's memory instead (the OOM killer kills every process of an mm
+ * together, guardian included), and an exec of piperun (cheaper for the
+ * runner to start, dearer in CPU: a dynamic start-up on every run). */
 #ifndef PIPERUN_GUARDIAN_H
 #define PIPERUN_GUARDIAN_H
 
@@ -19,8 +16,8 @@
 
 #define GUARD_SLOTS (1u << 20)
 
-/* Shared between the runner and its guardian (a MAP_SHARED mapping of a
- * memfd): what the guardian needs once the runner is gone. */
+/* Shared between the runner and its guardian (MAP_SHARED): what the
+ * guardian needs once the runner is gone. */
 struct guard_table {
 	volatile int death_set;    /* contain_on_death was called */
 	volatile int death_sig;
@@ -42,13 +39,7 @@ struct guardian {
 	pid_t pid;                 /* 0: none */
 	int fd;                    /* write end: closing it wakes the guardian */
 	struct guard_table *table;
-	bool shares_memory;        /* the CLONE_VM waiter (see above) */
 };
-
-/* This program is piperun (main): a guardian may exec `piperun
- * __guard` through spawn's descriptor of it.  Until this is called (a
- * unit test's program) the guardian is a fork. */
-void guardian_exec_self(void);
 
 /* Start the guardian of a run whose cgroup is run_path (NULL in
  * process-group mode), killfd its cgroup.kill (or -1; closed here).
@@ -62,9 +53,5 @@ void guardian_release(struct guardian *g, bool clean);
 /* Then, with wait, wait for it to exit; without (it lingers over
  * cgroups still in use), leave it.  g is then empty. */
 void guardian_stop(struct guardian *g, bool wait);
-
-/* `piperun __guard RFD KILLFD TABLEFD`: the guardian's work after the
- * runner died (exec'd by the waiter). */
-int guardian_exec_main(int argc, char **argv);
 
 #endif

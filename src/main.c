@@ -31,7 +31,6 @@
  */
 #include "config.h"
 #include "cmd.h"
-#include "guardian.h"
 #include "sha256.h"
 #include "signals.h"
 #include "spawn.h"
@@ -58,7 +57,6 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_steps_host_entry,
 	&cmd_pipeline_host_entry,
 	&cmd_step_host_entry,
-	&cmd_guard_entry,
 };
 
 static void main_usage(FILE *f)
@@ -137,7 +135,6 @@ int main(int argc, char **argv)
 		return host->exec(argc - 1, argv + 1);
 	ensure_std_fds();
 	spawn_init();
-	guardian_exec_self();
 	sha256_use_hw(1); /* decided once, before any thread hashes */
 	/* under the name timeout (ln -s piperun timeout): coreutils'
 	 * timeout(1), all of it */

@@ -112,11 +112,6 @@ const char *spawn_step_name(enum spawn_step s)
  * loader).  The child keeps the descriptor (CLOEXEC) out of its fd map
  * and execs /proc/self/fd/N; children still see only their fds. */
 
-int spawn_self_exe_fd(void)
-{
-	return self_fd;
-}
-
 /* opened by spawn_init(); without it, /proc/self/exe is exec'd as is */
 static int self_exe_fd(const char *path)
 {

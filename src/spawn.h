@@ -101,10 +101,6 @@ struct spawn_error {
 	int err;
 };
 
-/* The O_PATH descriptor of piperun's own program that spawn_init
- * opened (CLOEXEC), or -1. */
-int spawn_self_exe_fd(void);
-
 /* Start a child.  Returns 0 with *pid and *pidfd (CLOEXEC) set, or -1 with
  * *e saying why; a child that failed before exec has already been reaped. */
 int spawn_start(const struct spawn_opts *o, pid_t *pid, int *pidfd,
