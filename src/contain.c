@@ -383,19 +383,17 @@ void contain_fini(struct contain *c)
 		/* Orphans still alive (adopted by us as subreaper): stop
 		 * them, then reap.  Nothing of the run may outlive it. */
 		for (int round = 0; round < 2; round++) {
-			char path[64];
-			snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)gettid());
-			FILE *f = fopen(path, "re");
-			int pid, n = 0;
-			while (f && fscanf(f, "%d", &pid) == 1) {
-				if (pid == c->guard.pid)
+			size_t nk;
+			pid_t *kids = own_children(&nk);
+			int n = 0;
+			for (size_t i = 0; i < nk; i++) {
+				if (kids[i] == c->guard.pid)
 					continue;
-				note_orphan(c, pid, proc_cmdline(pid));
-				kill_pid(pid, round ? SIGKILL : SIGTERM);
+				note_orphan(c, kids[i], proc_cmdline(kids[i]));
+				kill_pid(kids[i], round ? SIGKILL : SIGTERM);
 				n++;
 			}
-			if (f)
-				fclose(f);
+			free(kids);
 			if (!n)
 				break;
 			/* give TERM a moment, then KILL what is left */

@@ -668,11 +668,11 @@ static void wait_srun_children(void)
 {
 	for (int round = 0; round < 200; round++) {
 		char path[64];
-		snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)gettid());
-		FILE *f = fopen(path, "re");
-		int pid;
+		size_t nk;
+		pid_t *kids = own_children(&nk);
 		bool any = false;
-		while (f && fscanf(f, "%d", &pid) == 1) {
+		for (size_t i = 0; i < nk; i++) {
+			pid_t pid = kids[i];
 			char comm[32] = "";
 			snprintf(path, sizeof path, "/proc/%d/comm", pid);
 			int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -686,8 +686,7 @@ static void wait_srun_children(void)
 			if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG) < 0 || si.si_pid != pid)
 				any = true;   /* still running (or another's to reap) */
 		}
-		if (f)
-			fclose(f);
+		free(kids);
 		if (!any)
 			return;
 		struct timespec ts = { 0, 10 * 1000 * 1000 };

@@ -388,18 +388,46 @@ int count_open_fds(void)
 	return n - 1; /* the directory's own fd */
 }
 
-int count_children(void)
+pid_t *own_children(size_t *n)
 {
+	*n = 0;
 	char path[64];
 	snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)gettid());
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return -1;
-	int n = 0, pid;
-	while (fscanf(f, "%d", &pid) == 1)
-		n++;
-	fclose(f);
-	return n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	struct buf b = { 0 };
+	for (;;) {
+		buf_reserve(&b, 4096);
+		ssize_t r = read(fd, b.p + b.len, b.cap - b.len - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		b.len += (size_t)r;
+	}
+	close(fd);
+	b.p[b.len] = 0;
+	pid_t *pids = xmalloc(sizeof *pids * (b.len / 2 + 1));
+	for (char *p = b.p, *end = b.p + b.len; p < end;) {
+		char *e;
+		long v = strtol(p, &e, 10);
+		if (e == p)
+			break;
+		if (v > 0)
+			pids[(*n)++] = (pid_t)v;
+		p = e;
+	}
+	buf_free(&b);
+	return pids;
+}
+
+int count_children(void)
+{
+	size_t n;
+	pid_t *pids = own_children(&n);
+	free(pids);
+	return pids ? (int)n : -1;
 }
 
 int kill_group(pid_t pgid, int sig)

@@ -121,6 +121,9 @@ long pathfds_open(void);
 int count_open_fds(void);
 /* How many children (live or zombie) the calling thread has. */
 int count_children(void);
+/* The calling thread's children (/proc/self/task/TID/children), *n of
+ * them (malloc'd; NULL if unreadable). */
+pid_t *own_children(size_t *n);
 
 /* Strict decimal parsing of a whole string. */
 bool parse_u64(const char *s, uint64_t *out);
