@@ -36,6 +36,7 @@ static int nchanged;
 static struct rlimit orig_nofile;
 static bool nofile_raised;
 static int self_fd = -1;     /* O_PATH of /proc/self/exe, see self_exe_fd */
+static bool unshare_ok;      /* close_range has CLOSE_RANGE_UNSHARE (5.9) */
 
 void spawn_init(void)
 {
@@ -63,6 +64,8 @@ void spawn_init(void)
 		if (setrlimit(RLIMIT_NOFILE, &r) == 0)
 			nofile_raised = true;
 	}
+	/* (a table not shared is left as it is: nothing happens) */
+	unshare_ok = syscall(SYS_close_range, ~0U, ~0U, CLOSE_RANGE_UNSHARE) == 0;
 	if (self_fd < 0) {
 		/* high, out of the way of any child's fd map */
 		int fd = pathfd_openat(AT_FDCWD, "/proc/self/exe", 0);
@@ -160,6 +163,8 @@ struct child_args {
 	int procs_fd;                /* cgroup.procs to join, or -1 (none, or
 					CLONE_INTO_CGROUP put us there) */
 	pid_t parent;
+	unsigned int keep_below;     /* with CLONE_FILES: the child's fd table
+					is made its own, of fds below this */
 	volatile struct spawn_error *e;
 	volatile int reached;        /* the child got as far as execve */
 };
@@ -195,6 +200,14 @@ static int child_main(void *arg)
 	long r = 0;
 
 #define SYS(...) do { r = syscall(__VA_ARGS__); if (r < 0) goto fail; } while (0)
+	if (a->keep_below) {
+		/* cloned with CLONE_FILES (clone_into): an fd table of its own
+		 * before anything else, copied only below keep_below (every
+		 * fd the child needs) rather than whole: the runner may hold
+		 * thousands (a pidfd and a cgroup per running job) */
+		step = SPAWN_CLOSE;
+		SYS(SYS_close_range, a->keep_below, ~0U, CLOSE_RANGE_UNSHARE);
+	}
 	if (a->procs_fd >= 0) {
 		/* "0" moves the writing process itself */
 		step = SPAWN_CGROUP;
@@ -403,7 +416,8 @@ static pid_t clone_into(int cgfd, struct child_args *a, int *pidfd)
 		return -1;
 	}
 	struct clone3_args ca = {
-		.flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | CLONE3_INTO_CGROUP,
+		.flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | CLONE3_INTO_CGROUP |
+			 (a->keep_below ? CLONE_FILES : 0),
 		.pidfd = (uint64_t)(uintptr_t)pidfd,
 		.exit_signal = SIGCHLD,
 		.stack = (uint64_t)(uintptr_t)child_stack,
@@ -467,6 +481,20 @@ struct spawn_error spawn_cgroup_error(int err)
 	return (struct spawn_error){ spawn_err_short(err) ? SPAWN_CLONE : SPAWN_CGROUP, err };
 }
 
+/* One above the highest fd the child needs (at least 3). */
+static unsigned int fds_needed_below(const struct spawn_opts *o, int self)
+{
+	int hi = 2;
+	for (int i = 0; i < 3; i++)
+		hi = o->fd[i] > hi ? o->fd[i] : hi;
+	for (int i = 0; i < o->nextra; i++)
+		hi = o->extra_fds[i] > hi ? o->extra_fds[i] : hi;
+	for (size_t i = 0; i < o->npass_fds; i++)
+		hi = o->pass_fds[i] > hi ? o->pass_fds[i] : hi;
+	hi = self > hi ? self : hi;
+	return (unsigned int)hi + 1;
+}
+
 /* Clone the child: straight into o->cgroup_fd where the kernel can,
  * else with clone and the child's own write to cgroup.procs. */
 static pid_t clone_child(const struct spawn_opts *o, struct child_args *a, int *fd,
@@ -474,7 +502,9 @@ static pid_t clone_child(const struct spawn_opts *o, struct child_args *a, int *
 {
 	pid_t p = -1;
 	if (o->cgroup_fd >= 0) {
+		a->keep_below = unshare_ok ? fds_needed_below(o, a->self) : 0;
 		p = clone_into(o->cgroup_fd, a, fd);
+		a->keep_below = 0;   /* (the fallback below copies the table) */
 		if (p >= 0 || errno != ENOSYS) {
 			if (p < 0) {
 				/* the cgroup cannot take it (EBUSY, EOPNOTSUPP,
