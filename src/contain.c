@@ -178,40 +178,7 @@ int cg_state(int dirfd, bool *populated, bool *frozen)
 /* pids in cgroup.procs (malloc'd), count in *n */
 static pid_t *cg_procs(int dirfd, size_t *n)
 {
-	*n = 0;
-	int fd = cg_open(dirfd, "cgroup.procs", O_RDONLY);
-	if (fd < 0)
-		return NULL;
-	struct buf b = { 0 };
-	for (;;) {
-		buf_reserve(&b, 4096);
-		ssize_t r = read(fd, b.p + b.len, b.cap - b.len - 1);
-		if (r <= 0)
-			break;
-		b.len += (size_t)r;
-		b.p[b.len] = 0;
-	}
-	close(fd);
-	pid_t *pids = NULL;
-	size_t cap = 0;
-	for (char *p = b.p; p && *p;) {
-		char *end;
-		long v = strtol(p, &end, 10);
-		if (end == p)
-			break;
-		/* A task that is exiting is listed as 0 once its pid is
-		 * detached.  kill(0, sig) would signal piperun's own process
-		 * group (and whoever shares it): never pass such an entry on. */
-		if (v > 0) {
-			xgrow(&pids, &cap, *n + 1, sizeof *pids);
-			pids[(*n)++] = (pid_t)v;
-		}
-		p = end;
-		while (*p == '\n')
-			p++;
-	}
-	buf_free(&b);
-	return pids;
+	return pids_read(cg_open(dirfd, "cgroup.procs", O_RDONLY), n);
 }
 
 static size_t slot_take(struct contain *c, pid_t pgid)

@@ -421,23 +421,9 @@ static pid_t forked_start(int rfd, int killfd, struct guard_table *t)
 	pid_t pid = fork();
 	if (pid != 0)
 		return pid;
-	/* keep only the pipe and cgroup.kill where they are (both above 2:
-	 * main's ensure_std_fds), stdio on /dev/null; moving them could need
-	 * an fd the limit does not allow */
-	int lo = rfd < killfd ? rfd : killfd, hi = rfd < killfd ? killfd : rfd;
-	if (lo < 0)
-		lo = hi;
-	close_range(0, 2, 0);
-	int dn = open("/dev/null", O_RDWR);
-	if (dn == 0) {
-		dup2(dn, 1);
-		dup2(dn, 2);
-	}
-	if (lo > 3)
-		close_range(3, (unsigned)lo - 1, 0);
-	if (hi > lo + 1)
-		close_range((unsigned)lo + 1, (unsigned)hi - 1, 0);
-	close_range((unsigned)hi + 1, ~0U, 0);
+	/* only the pipe and cgroup.kill (both above 2: main's
+	 * ensure_std_fds) */
+	keep_only_fds(rfd, killfd);
 	guardian_main(rfd, killfd, t, t->run_path[0] ? t->run_path : NULL);
 	_exit(0);
 }

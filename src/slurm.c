@@ -376,23 +376,6 @@ static void make_name(struct slurm_alloc *a)
 		n += snprintf(a->name + n, sizeof a->name - (size_t)n, "%02x", r[i]);
 }
 
-/* Close every fd but a and b (both above 2), stdio on /dev/null. */
-static void keep_only(int a, int b)
-{
-	int lo = a < b ? a : b, hi = a < b ? b : a;
-	close_range(0, 2, 0);
-	int dn = open("/dev/null", O_RDWR);
-	if (dn == 0) {
-		dup2(dn, 1);
-		dup2(dn, 2);
-	}
-	if (lo > 3)
-		close_range(3, (unsigned)lo - 1, 0);
-	if (hi > lo + 1)
-		close_range((unsigned)lo + 1, (unsigned)hi - 1, 0);
-	close_range((unsigned)hi + 1, ~0U, 0);
-}
-
 /* Run argv to its end, at most 30 s (then SIGKILL); its stdout into out
  * (size bytes, NUL-ended: what does not fit is dropped) when out. */
 static void sentinel_exec(char *const argv[], char *out, size_t size)
@@ -476,7 +459,7 @@ static void sentinel_cancel_steps(const struct slurm_alloc *a)
 
 static _Noreturn void sentinel_main(int rfd, int wfd, const struct slurm_alloc *a)
 {
-	keep_only(rfd, wfd);
+	keep_only_fds(rfd, wfd);
 	setsid();
 	struct sigaction sa = { .sa_handler = SIG_IGN };
 	for (int sig = 1; sig < NSIG; sig++)

@@ -388,12 +388,9 @@ int count_open_fds(void)
 	return n - 1; /* the directory's own fd */
 }
 
-pid_t *own_children(size_t *n)
+pid_t *pids_read(int fd, size_t *n)
 {
 	*n = 0;
-	char path[64];
-	snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)gettid());
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return NULL;
 	struct buf b = { 0 };
@@ -414,12 +411,47 @@ pid_t *own_children(size_t *n)
 		long v = strtol(p, &e, 10);
 		if (e == p)
 			break;
+		/* A task that is exiting is listed as 0 once its pid is
+		 * detached (cgroup.procs).  kill(0, sig) would signal
+		 * piperun's own process group (and whoever shares it):
+		 * never pass such an entry on. */
 		if (v > 0)
 			pids[(*n)++] = (pid_t)v;
 		p = e;
 	}
 	buf_free(&b);
 	return pids;
+}
+
+pid_t *own_children(size_t *n)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)gettid());
+	return pids_read(open(path, O_RDONLY | O_CLOEXEC), n);
+}
+
+void keep_only_fds(int a, int b)
+{
+	if (a < 0)
+		a = b;
+	if (b < 0)
+		b = a;
+	int lo = a < b ? a : b, hi = a < b ? b : a;
+	close_range(0, 2, 0);
+	int dn = open("/dev/null", O_RDWR);
+	if (dn == 0) {
+		dup2(dn, 1);
+		dup2(dn, 2);
+	}
+	if (hi < 0) {
+		close_range(3, ~0U, 0);
+		return;
+	}
+	if (lo > 3)
+		close_range(3, (unsigned)lo - 1, 0);
+	if (hi > lo + 1)
+		close_range((unsigned)lo + 1, (unsigned)hi - 1, 0);
+	close_range((unsigned)hi + 1, ~0U, 0);
 }
 
 int count_children(void)

@@ -124,6 +124,14 @@ int count_children(void);
 /* The calling thread's children (/proc/self/task/TID/children), *n of
  * them (malloc'd; NULL if unreadable). */
 pid_t *own_children(size_t *n);
+/* The positive numbers of a list of pids read to its end from fd
+ * (closed; -1: none): *n of them, malloc'd, NULL for fd -1. */
+pid_t *pids_read(int fd, size_t *n);
+/* In a child that goes on without exec (the guardian, the Slurm
+ * sentinel): close every fd but a and b (above 2; -1: none), stdio on
+ * /dev/null.  Nothing is moved: that could need an fd the limit does
+ * not allow. */
+void keep_only_fds(int a, int b);
 
 /* Strict decimal parsing of a whole string. */
 bool parse_u64(const char *s, uint64_t *out);
