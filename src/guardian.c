@@ -363,17 +363,7 @@ static void guardian_main(int rfd, int killfd, struct guard_table *t, const char
 	 * runner, a terminal's hang-up or Ctrl-C) does not reach the
 	 * guardian, which must outlive piperun to clean up after it.  Every
 	 * signal that can be ignored is, in case one is sent to it alone. */
-	setsid();
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = SIG_IGN;
-	for (int sig = 1; sig < NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP && sig != SIGCHLD)
-			sigaction(sig, &sa, NULL);
-	sigset_t none;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	prctl(PR_SET_NAME, "piperun-guard");
+	keeper_detach("piperun-guard");
 	char b[64];
 	for (;;) {
 		ssize_t r = read(rfd, b, sizeof b);

@@ -460,15 +460,7 @@ static void sentinel_cancel_steps(const struct slurm_alloc *a)
 static _Noreturn void sentinel_main(int rfd, int wfd, const struct slurm_alloc *a)
 {
 	keep_only_fds(rfd, wfd);
-	setsid();
-	struct sigaction sa = { .sa_handler = SIG_IGN };
-	for (int sig = 1; sig < NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP && sig != SIGCHLD)
-			sigaction(sig, &sa, NULL);
-	sigset_t none;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	prctl(PR_SET_NAME, "piperun-sentry");
+	keeper_detach("piperun-sentry");
 	char c = 0;
 	ssize_t r;
 	while ((r = read(rfd, &c, 1)) < 0 && errno == EINTR)

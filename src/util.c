@@ -430,6 +430,21 @@ pid_t *own_children(size_t *n)
 	return pids_read(open(path, O_RDONLY | O_CLOEXEC), n);
 }
 
+void keeper_detach(const char *name)
+{
+	setsid();
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_IGN;
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP && sig != SIGCHLD)
+			sigaction(sig, &sa, NULL);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	prctl(PR_SET_NAME, name);
+}
+
 void keep_only_fds(int a, int b)
 {
 	if (a < 0)

@@ -132,6 +132,11 @@ pid_t *pids_read(int fd, size_t *n);
  * /dev/null.  Nothing is moved: that could need an fd the limit does
  * not allow. */
 void keep_only_fds(int a, int b);
+/* Such a child that must outlive piperun: a session (and process group)
+ * of its own, so that nothing sent to piperun's group or session
+ * reaches it; every signal that can be ignored ignored, none blocked;
+ * named name. */
+void keeper_detach(const char *name);
 
 /* Strict decimal parsing of a whole string. */
 bool parse_u64(const char *s, uint64_t *out);
