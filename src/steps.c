@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* steps.c - item pipelines (see steps.h). */
 #include "config.h"
+#include "json-strict.h"
 #include "steps-int.h"
 #include "signals.h"
 #include "task.h"
@@ -230,8 +231,8 @@ static int setup(struct engine *e, const struct steps_spec *s, int in_fd, int ou
 				free(why);
 				return -1;
 			}
-			if (sp->args && spec_parse_item_array(sp->args, strlen(sp->args), &st->args,
-							      &st->nargs, &why) < 0) {
+			if (sp->args && jstrict_item_array(sp->args, strlen(sp->args), &st->args,
+							   &st->nargs, &why) < 0) {
 				*err = xasprintf("step %s: args: %s", sp->name, why);
 				free(why);
 				return -1;
