@@ -195,7 +195,7 @@ static int string(struct rd *r, struct buf *dec)
 			if (unicode_escape(r, p, &cp, &n) < 0)
 				return -1;
 			if (dec && !cp)
-				return fail(r, p, "a NUL byte (\\u0000) in a string");
+				return fail(r, NULL, "a NUL byte (\\u0000) in a string");
 			if (dec)
 				put_utf8(dec, cp);
 			p += n;
@@ -294,9 +294,13 @@ static int value(struct rd *r)
 	}
 }
 
-static char *why_at(const struct rd *r)
+/* The fault and its column (none for a value that is well-formed but
+ * not allowed, at == NULL); prefix for what was being read. */
+static char *why_at(const struct rd *r, const char *prefix)
 {
-	return xasprintf("%s at column %zu", r->err, (size_t)(r->at - r->s) + 1);
+	if (!r->at)
+		return xstrdup(r->err);
+	return xasprintf("%s%s at column %zu", prefix, r->err, (size_t)(r->at - r->s) + 1);
 }
 
 char *jstrict_compact(const char *text, size_t len, size_t *outlen, char **why)
@@ -310,7 +314,7 @@ char *jstrict_compact(const char *text, size_t len, size_t *outlen, char **why)
 			fail(&r, r.p, "text after the JSON value");
 	}
 	if (r.err) {
-		*why = why_at(&r);
+		*why = why_at(&r, "");
 		buf_free(&out);
 		return NULL;
 	}
@@ -432,7 +436,7 @@ int jstrict_item_array(const char *text, size_t len, struct piperun_arg **args,
 	return 0;
 bad:
 	if (!*why)
-		*why = why_at(&r);
+		*why = why_at(&r, "malformed JSON array: ");
 	free_args(v, n);
 	return -1;
 }

@@ -237,6 +237,9 @@ void cop_close(struct worker *w);
 
 /* steps-task.c */
 void step_task_one(struct worker *w, struct item *it);
+/* Once, before any task runs: a task that crashes the host leaves the
+ * job's error and the item in its record (the info pipe). */
+void steps_task_guard(struct engine *e);
 void step_timer_begin(struct worker *w, struct item it);
 
 /* steps-resume.c: the journal's side of the host */

@@ -239,6 +239,7 @@ static int setup(struct engine *e, const struct steps_spec *s, int in_fd, int ou
 			}
 			if (sp->args && !st->args)
 				st->args = xcalloc(1, sizeof *st->args);
+			steps_task_guard(e);
 		} else if (!sp->exe) {
 			*err = xasprintf("step %s: no program", sp->name);
 			return -1;

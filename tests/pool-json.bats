@@ -28,7 +28,7 @@ setup() {
 	# the message says what and where
 	printf '[01]\n' > "$BATS_TEST_TMPDIR/items"
 	pr pool --task gcd --items "$BATS_TEST_TMPDIR/items"
-	[[ "$stderr" == *"line 1: a number with a leading zero at column 2"* ]]
+	[[ "$stderr" == *"line 1: malformed JSON array: a number with a leading zero at column 2"* ]]
 	printf '[1e400, 4]\n' > "$BATS_TEST_TMPDIR/items"
 	pr pool --task gcd --items "$BATS_TEST_TMPDIR/items"
 	[[ "$stderr" == *"line 1: argument 1: 1e400 is out of range"* ]]

@@ -327,7 +327,8 @@ EOF
 	for m in async thread; do
 		pr run --mode "$m" "$f"
 		assert_failure 1
-		[ "$(jqo '.jobs[0].stdout')" = "$(printf '[1, 2, 3, 6]\n[1, 5, 25]\n[1, 3]')" ]
+		# a JSON result goes on compact (one line, as RFC 8259 allows no other)
+		[ "$(jqo '.jobs[0].stdout')" = "$(printf '[1,2,3,6]\n[1,5,25]\n[1,3]')" ]
 		[ "$(jqo '.jobs[0].failed_items | map([.step, .item, .error]) | @json')" = \
 		  '[["gcd","oops","not arguments for gcd: expected numbers or a JSON array, got \"oops\""]]' ]
 	done

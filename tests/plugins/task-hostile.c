@@ -8,7 +8,9 @@
  *            (which may not be JSON at all); "hex:HH..." returns those
  *            bytes (for invalid UTF-8);
  *   chatty   prints to stdout (through stdio and write(2)) and returns
- *            its one integer argument times 2. */
+ *            its one integer argument times 2;
+ *   segv     faults (SIGSEGV, no handler reset) on 13, else doubles;
+ *   initsegv faults in init(). */
 #define _POSIX_C_SOURCE 200809L
 #include <piperun-task.h>
 
@@ -135,5 +137,46 @@ const struct piperun_task piperun_task_chatty = {
 	.abi = PIPERUN_TASK_ABI,
 	.name = "chatty",
 	.run = chatty_run,
+	.free_result = hostile_free,
+};
+
+/* segv: a real fault (a store through NULL, no signal() first) on the
+ * item 13, its argument doubled otherwise; initsegv faults in init(). */
+static int segv_run(const struct piperun_task_ctx *ctx, const struct piperun_arg *args,
+		    size_t nargs, struct piperun_result *res)
+{
+	(void)ctx;
+	if (nargs != 1 || args[0].type != PIPERUN_ARG_INT)
+		return fail(res, "one integer");
+	if (args[0].i == 13)
+	{
+		volatile int *volatile p = NULL;
+		*p = 1;
+	}
+	res->kind = PIPERUN_RESULT_INT;
+	res->i = args[0].i * 2;
+	return 0;
+}
+
+const struct piperun_task piperun_task_segv = {
+	.abi = PIPERUN_TASK_ABI,
+	.name = "segv",
+	.run = segv_run,
+	.free_result = hostile_free,
+};
+
+static int initsegv_init(void **state)
+{
+	(void)state;
+	volatile int *volatile p = NULL;
+	*p = 1;
+	return 0;
+}
+
+const struct piperun_task piperun_task_initsegv = {
+	.abi = PIPERUN_TASK_ABI,
+	.name = "initsegv",
+	.init = initsegv_init,
+	.run = segv_run,
 	.free_result = hostile_free,
 };

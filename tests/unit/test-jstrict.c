@@ -125,16 +125,16 @@ static void test_items(void)
 	free(args);
 	static const char *const bad[][2] = {
 		{ "[1, 1e400, \"x\"]", "argument 2: 1e400 is out of range" },
-		{ "[] garbage", "text after the array at column 4" },
-		{ "[]]", "text after the array at column 3" },
-		{ "[ ]x", "text after the array at column 4" },
-		{ "[01]", "a number with a leading zero at column 2" },
-		{ "[+1]", "expected a JSON value at column 2" },
-		{ "[1.]", "a number without digits after its '.' at column 4" },
-		{ "[.5]", "expected a JSON value at column 2" },
-		{ "[\"\\u0000\"]", "a NUL byte (\\u0000) in a string at column 3" },
-		{ "{}", "expected a JSON array at column 1" },
-		{ "[1, [2, ]]", "expected a JSON value at column 9" },
+		{ "[] garbage", "malformed JSON array: text after the array at column 4" },
+		{ "[]]", "malformed JSON array: text after the array at column 3" },
+		{ "[ ]x", "malformed JSON array: text after the array at column 4" },
+		{ "[01]", "malformed JSON array: a number with a leading zero at column 2" },
+		{ "[+1]", "malformed JSON array: expected a JSON value at column 2" },
+		{ "[1.]", "malformed JSON array: a number without digits after its '.' at column 4" },
+		{ "[.5]", "malformed JSON array: expected a JSON value at column 2" },
+		{ "[\"\\u0000\"]", "a NUL byte (\\u0000) in a string" },
+		{ "{}", "malformed JSON array: expected a JSON array at column 1" },
+		{ "[1, [2, ]]", "malformed JSON array: expected a JSON value at column 9" },
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		why = NULL;
