@@ -39,3 +39,27 @@ EOF
 		[ "$(jqo -r '.jobs[1].error')" = "the steps host died of SIGSEGV" ]
 	done
 }
+
+@test "fail-fast: a job that ran is never reported skipped, even while its retry waits for a slot (every mode, -j 1 and 2)" {
+	# a fails and its retry comes due while b holds the only slot; b's
+	# failure stops the run: a ran once, and says how
+	f=$(spec <<'EOF'
+{"jobs":[{"name":"a","run":["sh","-c","exit 3"],"retries":3,"retry_delay":0.05},
+ {"name":"b","run":["sh","-c","sleep 0.5; exit 1"]}]}
+EOF
+)
+	for m in serial thread async; do
+		for j in 1 2; do
+			pr run --mode "$m" -j "$j" --fail-fast "$f"
+			assert_failure 1
+			# ran (attempts > 0) => not skipped; skipped => no attempt, no returncode
+			[ "$(jqo '[.jobs[] | select(.attempts > 0 and .status == "skipped")] | length')" = 0 ]
+			[ "$(jqo '[.jobs[] | select(.status == "skipped" and (.returncode != null or (.stages | length) > 0))] | length')" = 0 ]
+			[ "$(jqo '.jobs[0] | .attempts > 0 and (.status == "failed" or .status == "cancelled")')" = true ]
+		done
+	done
+	# serial, -j 1: a's one attempt failed with 3, and it is counted failed
+	pr run --mode serial -j 1 --fail-fast "$f"
+	[ "$(jqo -c '.jobs[0] | [.status, .attempts, .returncode]')" = '["failed",1,3]' ]
+	[ "$(jqo -c '.summary | [.failed, .skipped]')" = '[2,0]' ]
+}
