@@ -44,10 +44,13 @@ static bool async_step(struct step *st)
 					STAT_ADD(w->s.received, (uint64_t)n);
 					cop_send(w, batch, (size_t)n);
 					moved = true;
-				} else if (n < 0 && !w->nin) {
-					cop_close(w);
-					moved = true;
 				}
+			}
+			/* its input ended: EOF now, items in flight or not,
+			 * a full window too (cop_close) */
+			if (!w->closing && workq_done(st->in)) {
+				cop_close(w);
+				moved |= w->closing;
 			}
 			break;
 		case STEP_TASK:

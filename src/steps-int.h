@@ -83,6 +83,7 @@ struct worker {
 	size_t nin, in_head, in_cap;
 	bool in_eof;                 /* its input queue is done */
 	bool closing;                /* shutting its coprocess down */
+	size_t cop_given;            /* items its coprocess was given */
 	bool spawned;                /* its coprocess has been started before */
 
 	/* task */

@@ -63,3 +63,47 @@ EOF
 	[ "$(jqo -c '.jobs[0] | [.status, .attempts, .returncode]')" = '["failed",1,3]' ]
 	[ "$(jqo -c '.summary | [.failed, .skipped]')" = '[2,0]' ]
 }
+
+@test "a buffering coprocess (sed, awk on a pipe) gets EOF when the input ends and answers every item" {
+	f=$(spec <<'EOF'
+{"jobs":[
+ {"name":"sed","items":{"count":10},"ordered":true,"timeout":30,"steps":[{"name":"s","coprocess":["sed","s/$/x/"]}]},
+ {"name":"awk","items":{"count":20},"timeout":30,"steps":[{"name":"a","workers":3,"window":8,"coprocess":["awk","{print $0 \"y\"}"]}]},
+ {"name":"two","items":{"count":5},"ordered":true,"timeout":30,"steps":[
+  {"name":"s1","coprocess":["sed","s/$/a/"]},{"name":"s2","coprocess":["sed","s/$/b/"]}]}]}
+EOF
+)
+	for m in async thread; do
+		pr run --mode "$m" "$f"
+		assert_success
+		[ "$(jqo -c '[.jobs[] | .status] | unique')" = '["ok"]' ]
+		[ "$(jqo -r '.jobs[0].stdout')" = "$(seq 10 | sed 's/$/x/')" ]
+		[ "$(jqo -r '.jobs[1].stdout' | sed '/^$/d' | sort -n)" = "$(seq 20 | sed 's/$/y/')" ]
+		[ "$(jqo -r '.jobs[2].stdout')" = "$(seq 5 | sed 's/$/ab/')" ]
+		[ "$(jqo -c '[.jobs[].steps[].restarts] | unique')" = '[0]' ]
+	done
+}
+
+@test "a coprocess that answers short or long never shifts attribution silently" {
+	f=$(spec <<'EOF'
+{"jobs":[
+ {"name":"short","items":{"count":12},"ordered":true,"timeout":30,"steps":[{"name":"g","coprocess":["grep","--line-buffered","5"]}]},
+ {"name":"long","items":{"count":3},"ordered":true,"timeout":30,"steps":[{"name":"l","coprocess":["sed","p"]}]},
+ {"name":"exact","items":{"count":3},"ordered":true,"timeout":30,"steps":[{"name":"c","coprocess":["cat"]}]}]}
+EOF
+)
+	for m in async thread; do
+		pr run --mode "$m" "$f"
+		assert_failure 1
+		# short: 1 answer for 12 items; the 11 left fail, saying why
+		[ "$(jqo -c '.jobs[0] | [.status, .items_out, .items_failed]')" = '["failed",1,11]' ]
+		[ "$(jqo -c '[.jobs[0].failed_items[].index]')" = "$(seq 1 11 | jq -sc .)" ]
+		[ "$(jqo -r '.jobs[0].failed_items[0].error')" = \
+		  'no answer: the coprocess ended (exit status 0) after its input with 11 of the 12 items it was given unanswered (one line in, one line out: the answers it gave may belong to other items)' ]
+		# long: every item out, but the job fails, naming the step and the count
+		[ "$(jqo -c '.jobs[1] | [.status, .items_out, .items_failed, .steps[0].stray_lines]')" = '["failed",3,0,3]' ]
+		[ "$(jqo -r '.jobs[1].error')" = \
+		  'step l: the coprocess wrote 3 more lines than the items it was given (one line in, one line out: an answer may have gone to another item)' ]
+		[ "$(jqo -c '.jobs[2] | [.status, .error, .stdout]')" = '["ok",null,"1\n2\n3\n"]' ]
+	done
+}
