@@ -107,3 +107,23 @@ EOF
 		[ "$(jqo -c '.jobs[2] | [.status, .error, .stdout]')" = '["ok",null,"1\n2\n3\n"]' ]
 	done
 }
+
+@test "async and thread agree on the bottleneck: a step waiting on a slow task step is blocked, not busy" {
+	# a coprocess feeds a CPU-bound task step (the naive gcd) through a
+	# queue of 2: the coprocess waits on the task, in async mode while
+	# the loop's one thread runs the task inline
+	seq 40 | awk '{print 20000003 + $1 * 2, 20000001 + $1 * 2}' > "$BATS_TEST_TMPDIR/items"
+	f=$(spec <<EOF
+{"jobs":[{"name":"b","items":{"lines":"$BATS_TEST_TMPDIR/items"},"queue":2,"steps":[
+ {"name":"feed","coprocess":["cat"],"window":1},
+ {"name":"cpu","task":"gcd"}]}]}
+EOF
+)
+	for m in async thread; do
+		pr run --mode "$m" "$f"
+		assert_success
+		# the task is the bottleneck; the feeder's time is mostly blocked
+		[ "$(jqo '.jobs[0].steps | .[0].blocked_ms > .[0].busy_ms and .[0].blocked_ms > 0.5 * .[1].busy_ms and .[1].busy_ms > .[0].busy_ms')" = true ] ||
+			{ jqo -c '.jobs[0].steps'; false; }
+	done
+}
