@@ -134,6 +134,7 @@ struct engine {
 	size_t n;
 	struct workq *q;             /* n + 1: q[k] feeds step k, q[n] the sink */
 	int in_fd, out_fd, info_fd, devnull;
+	bool out_aside;              /* out_fd a dup of fd 1, which is fd 2 now */
 	double t0;
 	pthread_mutex_t mu;          /* alive counts */
 

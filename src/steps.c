@@ -240,6 +240,15 @@ static int setup(struct engine *e, const struct steps_spec *s, int in_fd, int ou
 			if (sp->args && !st->args)
 				st->args = xcalloc(1, sizeof *st->args);
 			steps_task_guard(e);
+			/* what a task prints goes to stderr, never among the
+			 * items out (as in pool) */
+			if (e->out_fd == STDOUT_FILENO && !e->out_aside) {
+				int fd = task_stdout_aside();
+				if (fd >= 0) {
+					e->out_fd = fd;
+					e->out_aside = true;
+				}
+			}
 		} else if (!sp->exe) {
 			*err = xasprintf("step %s: no program", sp->name);
 			return -1;
@@ -260,6 +269,10 @@ static int setup(struct engine *e, const struct steps_spec *s, int in_fd, int ou
 
 static void teardown(struct engine *e)
 {
+	if (e->out_aside) {
+		close(e->out_fd);
+		e->out_aside = false;
+	}
 	for (size_t k = 0; e->st && k < e->n; k++) {
 		struct step *st = &e->st[k];
 		for (int i = 0; st->w && i < st->nw; i++) {

@@ -127,3 +127,16 @@ EOF
 			{ jqo -c '.jobs[0].steps'; false; }
 	done
 }
+
+@test "a task step that prints to stdout never mixes into the items out" {
+	f=$(spec <<EOF
+{"jobs":[{"name":"p","items":["1","2","3"],"ordered":true,"steps":[{"name":"w","plugin":"$HOSTILE_PLUGIN:chatty"}]}]}
+EOF
+)
+	for m in thread async; do
+		pr run --mode "$m" "$f"
+		assert_success
+		[ "$(jqo -c '.jobs[0] | [.status, .stdout]')" = '["ok","2\n4\n6\n"]' ]
+		[[ "$(jqo -r '.jobs[0].stderr')" == *"chatty write 2"* ]]
+	done
+}
