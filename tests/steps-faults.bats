@@ -140,3 +140,18 @@ EOF
 		[[ "$(jqo -r '.jobs[0].stderr')" == *"chatty write 2"* ]]
 	done
 }
+
+@test "a coprocess killed by a signal after its input ended: that item fails, the rest go to a new one" {
+	f=$(spec <<'EOF'
+{"jobs":[{"name":"c","items":["1","2","3"],"ordered":true,"timeout":30,"steps":[
+ {"name":"co","coprocess":["sh","-c","while read -r l; do [ \"$l\" = 2 ] && [ ! -e \"$0\" ] && : > \"$0\" && kill -SEGV $$; echo \"$l\"; done","MARK"]}]}]}
+EOF
+)
+	for m in async thread; do
+		cd "$BATS_TEST_TMPDIR" && rm -f MARK
+		pr run --mode "$m" "$f"
+		assert_failure 1
+		[ "$(jqo -c '.jobs[0] | [.status, .stdout, .items_failed, .steps[0].restarts]')" = '["failed","1\n3\n",1,1]' ]
+		[ "$(jqo -c '.jobs[0].failed_items | map([.item, .signal, .error])')" = '[["2","SIGSEGV","the coprocess ended (killed by SIGSEGV)"]]' ]
+	done
+}
