@@ -330,11 +330,12 @@ static void cop_on_exit(struct proc *p)
 	}
 }
 
-/* A closing coprocess with every item answered has kill_after (and a
- * second) to end before its KILL. */
+/* A closing coprocess with every item answered (or the job stopping)
+ * has kill_after (and a second) to end before its KILL. */
 static void linger_clock(struct worker *w)
 {
-	if (w->closing && !w->nin && child_alive(w) && !timer_armed(&w->t_kill))
+	if (w->closing && (!w->nin || engine_stopping(w->e)) && child_alive(w) &&
+	    !timer_armed(&w->t_kill))
 		timer_start(w->loop, &w->t_kill, now_ms() + w->e->s->kill_after * 1000 + 1000,
 			    on_kill_timer, w);
 }
