@@ -107,3 +107,42 @@ setup() {
 	assert_success
 	[[ "$output" != *"chatty "* ]]
 }
+
+@test "property: random item arrays reach the task as Python reads them, the same in all four modes" {
+	python3 - "$BATS_TEST_TMPDIR" <<'PY'
+import json, random, sys
+random.seed(22)
+d = sys.argv[1]
+def arg():
+    r = random.random()
+    if r < 0.3: return random.choice([0, -1, 2**53 + 1, -2**63, 2**63 - 1, random.randint(-10**18, 10**18)])
+    if r < 0.5: return random.choice([0.5, -1e-7, 1e300, 123.25])
+    if r < 0.8: return ''.join(random.choice('ab é😀"\\/\t') for _ in range(random.randint(0, 6)))
+    return random.choice([None, True, False, [1, [2]], {"k": "v"}])
+want = []
+with open(d + '/items', 'w') as f:
+    for _ in range(300):
+        a = [arg() for _ in range(random.randint(0, 4))]
+        f.write(json.dumps(a, ensure_ascii=random.random() < 0.5) + '\n')
+        def t(x):
+            if isinstance(x, bool) or x is None or isinstance(x, (list, dict)):
+                return 'other:' + json.dumps(x, separators=(',', ':'), ensure_ascii=False)
+            if isinstance(x, int): return 'int:%d' % x
+            if isinstance(x, float): return 'number:%s' % ('%.17g' % x)
+            return 'string:' + x
+        want.append([t(x) for x in a])
+with open(d + '/want', 'w') as f:
+    json.dump(want, f, ensure_ascii=False)
+PY
+	for m in serial thread process async; do
+		pr pool --task-plugin "$HOSTILE_PLUGIN:types" --mode "$m" -j 3 -o jsonl --items "$BATS_TEST_TMPDIR/items"
+		assert_success
+		python3 -c 'import json, sys
+got = sorted((json.loads(l) for l in sys.stdin if "\"index\"" in l), key=lambda r: r["index"])
+want = json.load(open(sys.argv[1]))
+assert [r["result"] for r in got] == want, [(r["index"], r["result"], w) for r, w in zip(got, want) if r["result"] != w][:3]
+' "$BATS_TEST_TMPDIR/want" <<<"$output"
+	done
+	pr pool --task-plugin "$HOSTILE_PLUGIN:types" --compare -j 3 --items "$BATS_TEST_TMPDIR/items"
+	assert_success
+}

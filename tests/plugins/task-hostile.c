@@ -32,11 +32,14 @@ static int fail(struct piperun_result *res, const char *msg)
 	return 0;
 }
 
-/* s as a JSON string's body (only what the tests give: no escapes
- * needed beyond quote and backslash). */
+/* s as a JSON string's body. */
 static void add_escaped(FILE *f, const char *s)
 {
 	for (; *s; s++) {
+		if ((unsigned char)*s < 0x20) {
+			fprintf(f, "\\u%04x", (unsigned)(unsigned char)*s);
+			continue;
+		}
 		if (*s == '"' || *s == '\\')
 			fputc('\\', f);
 		fputc(*s, f);
