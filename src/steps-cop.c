@@ -287,8 +287,10 @@ static void cop_on_exit(struct proc *p)
 	w->rbuf.len = 0;
 	if (!w->nin)
 		return; /* ended with nothing in flight: a new one when needed */
-	/* ended by a signal: a crash, as mid-stream (the head item fails,
-	 * the rest go to a new one, which gets its EOF in turn) */
+	/* it exited after its input ended with items unanswered: a short
+	 * count (cop_short).  Killed by a signal it crashed, as mid-stream:
+	 * the head item fails, the rest go to a new one, which gets its EOF
+	 * in turn. */
 	if (w->closing && !x->signal && !w->timed_out && !w->killed_for_stop && !w->overflow &&
 	    !engine_stopping(w->e)) {
 		cop_short(w, x);
