@@ -4,10 +4,12 @@
  * separated numbers, or one JSON array per line.
  * Properties: a parse that fails says which line; one that succeeds has
  * consistent arrays (arg0 ascending, ending at nargs; string indices in
- * range; OTHER arguments valid JSON), and parsing each line alone
+ * range; OTHER arguments valid JSON, and compact: json-strict.c gives
+ * them back unchanged), and parsing each line alone
  * (pool_parse_one, as steps do) gives the same arguments. */
 #include "config.h"
 #include "fuzz.h"
+#include "json-strict.h"
 #include "pool.h"
 #include "spec.h"
 #include "util.h"
@@ -33,8 +35,15 @@ static void same_arg(const struct pool_items *it, size_t k, const struct piperun
 	default:
 		CHECK(it->vals[k] >= 0 && (size_t)it->vals[k] < it->nstrings);
 		CHECK(!strcmp(it->strings[it->vals[k]], a->s));
-		if (a->type == PIPERUN_ARG_OTHER)
+		if (a->type == PIPERUN_ARG_OTHER) {
 			CHECK(spec_json_text_valid(a->s));
+			char *why = NULL;
+			size_t n = 0;
+			char *c = jstrict_compact(a->s, strlen(a->s), &n, &why);
+			CHECK(c && n == strlen(a->s) && !memcmp(c, a->s, n));
+			free(c);
+			free(why);
+		}
 	}
 }
 

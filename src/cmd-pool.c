@@ -358,6 +358,10 @@ static int cmd_pool(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	struct fd_sink *out = cmd_stdout_sink();
+	/* what a task prints goes to stderr, never into the results */
+	int rfd = task_stdout_aside();
+	if (rfd >= 0)
+		out->fd = rfd;
 	struct pool_cli cli = { .output = pc.output, .out = out, .items = &it };
 	jw_init(&cli.jw, fd_sink_write, out, cli.output == POUT_JSON);
 	rc = pc.compare ? compare(&pc.o, &it, out) : run_once(&cli, &pc.o, &it);

@@ -1063,6 +1063,12 @@ void job_skip(struct job *j, const char *why)
 {
 	files_close(j, false); /* a FIFO kept while waiting for headroom */
 	job_event(j, JOB_EV_SKIP);
+	/* a retry that no longer starts: the job ran, and its last
+	 * attempt's outcome stands; a job that ran is never "skipped" */
+	if (j->attempts > 0 && j->nhist > 0) {
+		j->status = j->hist[j->nhist - 1].status;
+		return;
+	}
 	j->status = ST_SKIPPED;
 	free(j->error);
 	j->error = why ? xstrdup(why) : NULL;

@@ -607,6 +607,13 @@ static void steps_info(struct job *j)
 	j->resbuf.len -= off;
 }
 
+/* A signal only a fault sends (the host's own, or a task's in it). */
+static bool host_crashed(int sig)
+{
+	return sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL ||
+	       sig == SIGABRT || sig == SIGSYS || sig == SIGTRAP;
+}
+
 /* A steps host's status 2: the steps could not run (its "E" line or
  * stderr says why); 1 with an "E" line: that is the job's error. */
 static void steps_outcome(struct job *j)
@@ -621,9 +628,13 @@ static void steps_outcome(struct job *j)
 		j->error = xstrdup(j->steps_error ? j->steps_error
 				   : line ? line : "the steps could not run");
 		free(line);
-	} else if (j->returncode == 1 && j->steps_error) {
+	} else if ((j->returncode == 1 || j->returncode < 0) && j->steps_error) {
+		/* < 0: a task crashed the host, and its note says where */
 		free(j->error);
 		j->error = xstrdup(j->steps_error);
+	} else if (j->returncode < 0 && !j->error && host_crashed(-j->returncode)) {
+		free(j->error);
+		j->error = xasprintf("the steps host died of %s", sig_name(-j->returncode));
 	}
 }
 

@@ -28,6 +28,11 @@ static inline void pool_get_arg(const struct pool_items *it, size_t k, struct pi
 	}
 }
 
+/* pool-items.c: a task's JSON result checked strictly (RFC 8259) and
+ * made compact, so that it is one line (malloc'd, its length in *len);
+ * else the item's error message (malloc'd) with *len 0. */
+char *pool_json_result(const char *text, size_t *len);
+
 /* pool.c: one item, serial and thread modes */
 void pool_set_result(struct pool_result *r, const struct piperun_task *t,
 		     struct piperun_result *res, double dur, int worker);

@@ -2,8 +2,8 @@
 /* pool-items.c - a pool's items: parsed compactly from lines, one
  * item's arguments as the task ABI has them, a result as an item's text. */
 #include "config.h"
+#include "json-strict.h"
 #include "pool-int.h"
-#include "spec.h"
 #include "util.h"
 
 #include <errno.h>
@@ -103,47 +103,6 @@ static int parse_number(const char *p, size_t len, struct piperun_arg *a)
 	return 0;
 }
 
-/* "[1, 2, 3]" with numbers only; returns -1 to let the full JSON parser
- * decide anything else. */
-static int parse_number_array(const char *p, size_t len, struct pool_items *it)
-{
-	size_t start = it->nargs;
-	const char *e = p + len;
-	p++; /* '[' */
-	while (p < e && (*p == ' ' || *p == '\t'))
-		p++;
-	if (p < e && *p == ']')
-		return 0;
-	for (;;) {
-		const char *t = p;
-		while (p < e && !strchr(" \t,]", *p))
-			p++;
-		struct piperun_arg a;
-		if (parse_number(t, (size_t)(p - t), &a) < 0)
-			goto fallback;
-		put_arg(it, &a);
-		while (p < e && (*p == ' ' || *p == '\t'))
-			p++;
-		if (p < e && *p == ',') {
-			p++;
-			while (p < e && (*p == ' ' || *p == '\t'))
-				p++;
-			continue;
-		}
-		if (p < e && *p == ']') {
-			p++;
-			while (p < e && (*p == ' ' || *p == '\t'))
-				p++;
-			if (p == e)
-				return 0;
-		}
-		goto fallback;
-	}
-fallback:
-	it->nargs = start;
-	return -1;
-}
-
 static int add_line(struct pool_items *it, const char *p, size_t len, size_t lineno, char **err)
 {
 	while (len && (*p == ' ' || *p == '\t' || *p == '\r'))
@@ -154,19 +113,18 @@ static int add_line(struct pool_items *it, const char *p, size_t len, size_t lin
 		return 0;
 	size_t arg0 = it->nargs;
 	if (*p == '[') {
-		if (parse_number_array(p, len, it) < 0) {
-			char *why = NULL;
-			struct piperun_arg *args = NULL;
-			size_t nargs = 0;
-			if (spec_parse_item_array(p, len, &args, &nargs, &why) < 0) {
-				*err = xasprintf("line %zu: %s", lineno, why);
-				free(why);
-				return -1;
-			}
-			for (size_t k = 0; k < nargs; k++)
-				put_arg(it, &args[k]);
-			free(args);
+		/* strict JSON (json-strict.c): the one reader of item arrays */
+		char *why = NULL;
+		struct piperun_arg *args = NULL;
+		size_t nargs = 0;
+		if (jstrict_item_array(p, len, &args, &nargs, &why) < 0) {
+			*err = xasprintf("line %zu: %s", lineno, why);
+			free(why);
+			return -1;
 		}
+		for (size_t k = 0; k < nargs; k++)
+			put_arg(it, &args[k]);
+		free(args);
 	} else {
 		const char *e = p + len;
 		while (p < e) {
@@ -271,6 +229,19 @@ int pool_parse_one(struct pool_items *it, const char *p, size_t len,
 	return 0;
 }
 
+char *pool_json_result(const char *text, size_t *len)
+{
+	char *why = NULL;
+	char *c = text ? jstrict_compact(text, strlen(text), len, &why) : NULL;
+	if (c)
+		return c;
+	*len = 0;
+	c = why ? xasprintf("the task returned a result that is not JSON: %s", why)
+		: xstrdup("the task returned a JSON result without its text");
+	free(why);
+	return c;
+}
+
 int pool_result_text(const struct piperun_task *t, struct piperun_result *res,
 		     char **text, size_t *len)
 {
@@ -291,13 +262,8 @@ int pool_result_text(const struct piperun_task *t, struct piperun_result *res,
 		*text = xstrndup(b, *len);
 		break;
 	case PIPERUN_RESULT_JSON:
-		if (res->text && spec_json_text_valid(res->text) && !strchr(res->text, '\n')) {
-			*text = xstrdup(res->text);
-			*len = strlen(*text);
-		} else {
-			*text = xstrdup("the task returned a result that is not one line of JSON");
-			rc = -1;
-		}
+		*text = pool_json_result(res->text, len);
+		rc = *len ? 0 : -1;
 		break;
 	default:
 		*text = xstrdup(res->text ? res->text : "failed");

@@ -55,14 +55,12 @@ void pool_set_result(struct pool_result *r, const struct piperun_task *t,
 		}
 		break;
 	case PIPERUN_RESULT_JSON:
-		if (res->text && spec_json_text_valid(res->text)) {
-			r->status = POOL_OK;
-			r->text = xstrdup(res->text);
-		} else {
-			r->status = POOL_ERROR;
-			r->text = xstrdup("the task returned a result that is not JSON");
-		}
+	{
+		size_t len;
+		r->text = pool_json_result(res->text, &len);
+		r->status = len ? POOL_OK : POOL_ERROR;
 		break;
+	}
 	default:
 		r->status = POOL_ERROR;
 		r->text = xstrdup(res->text ? res->text : "failed");

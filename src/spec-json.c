@@ -692,8 +692,7 @@ void spec_json_print(struct buf *b, const cJSON *v)
 	}
 }
 
-/* Values' tokens in document order: the root's elements (top), or every
- * number and string. */
+/* The number and string tokens in document order. */
 struct raw_tok {
 	const cJSON *v;
 	const char *tok;
@@ -701,7 +700,6 @@ struct raw_tok {
 };
 
 struct raw_toks {
-	bool top;
 	struct raw_tok *t;
 	size_t n, cap;
 };
@@ -710,8 +708,8 @@ static void raw_toks_visit(struct raw_walk *w, const cJSON *v, const struct raw_
 			   const char *tok, size_t len, bool key)
 {
 	struct raw_toks *r = w->arg;
-	if (key || !(r->top ? at && !at->up && !at->member
-		     : cJSON_IsNumber(v) || cJSON_IsString(v)))
+	(void)at;
+	if (key || !(cJSON_IsNumber(v) || cJSON_IsString(v)))
 		return;
 	xgrow(&r->t, &r->cap, r->n + 1, sizeof *r->t);
 	r->t[r->n++] = (struct raw_tok){ v, tok, len };
@@ -784,89 +782,7 @@ void spec_check_dups(struct ctx *c, const cJSON *v, const char *path)
 	}
 }
 
-/* ------------------------------------------------------------ pool items */
-
-int spec_parse_item_array(const char *text, size_t len, struct piperun_arg **args,
-			  size_t *nargs, char **why)
-{
-	const char *end = NULL;
-	cJSON *v = cJSON_ParseWithLengthOpts(text, len, &end, false);
-	if (!v) {
-		const char *deep = json_too_deep(text, len);
-		*why = deep && deep == cJSON_GetErrorPtr()
-			? xasprintf("JSON nested more than %d levels deep (the limit)", CJSON_NESTING_LIMIT)
-			: xstrdup("malformed JSON array");
-		return -1;
-	}
-	while (end && end < text + len && isspace((unsigned char)*end))
-		end++;
-	if (!cJSON_IsArray(v) || (end && end != text + len)) {
-		cJSON_Delete(v);
-		*why = xstrdup("expected one JSON array of arguments");
-		return -1;
-	}
-	/* numbers from their digits, as on a line of plain numbers: an
-	 * integer token is an int64 when it fits (the double cJSON made
-	 * of it may not be exact); any other value as written */
-	struct raw_toks rt = { .top = true };
-	size_t n = (size_t)cJSON_GetArraySize(v), k = 0;
-	if (!raw_tokens(&rt, v, text, len) || rt.n != n) {
-		*why = xstrdup("internal error: the array reads differently the second time");
-		goto fail;
-	}
-	for (const cJSON *e = v->child; e; e = e->next, k++) {
-		if (cJSON_IsNumber(e) && !isfinite(e->valuedouble)) {
-			*why = xasprintf("argument %zu: %.*s is out of range", k + 1,
-					 (int)rt.t[k].len, rt.t[k].tok);
-			goto fail;
-		}
-		/* a task's string argument is a C string: it would end there
-		 * (a nested value is passed on as its JSON text, escapes and
-		 * all) */
-		if (cJSON_IsString(e) && raw_has_nul(rt.t[k].tok, rt.t[k].len)) {
-			*why = xstrdup("a NUL byte (\\u0000) in a string");
-			goto fail;
-		}
-	}
-	*args = xcalloc(n ? n : 1, sizeof **args);
-	k = 0;
-	for (const cJSON *e = v->child; e; e = e->next, k++) {
-		struct piperun_arg *a = &(*args)[k];
-		const char *tok = rt.t[k].tok;
-		size_t tl = rt.t[k].len;
-		if (cJSON_IsNumber(e)) {
-			a->type = PIPERUN_ARG_NUMBER;
-			a->d = e->valuedouble;
-			size_t sign = tok[0] == '-';
-			if (tl > sign && tl < 64 && strspn(tok + sign, "0123456789") == tl - sign) {
-				char num[64];
-				memcpy(num, tok, tl);
-				num[tl] = 0;
-				errno = 0;
-				long long i = strtoll(num, NULL, 10);
-				if (!errno) {
-					a->type = PIPERUN_ARG_INT;
-					a->i = i;
-					a->d = (double)i;
-				}
-			}
-		} else if (cJSON_IsString(e)) {
-			a->type = PIPERUN_ARG_STRING;
-			a->s = xstrdup(e->valuestring);
-		} else {
-			a->type = PIPERUN_ARG_OTHER;
-			a->s = xstrndup(tok, tl);
-		}
-	}
-	*nargs = n;
-	free(rt.t);
-	cJSON_Delete(v);
-	return 0;
-fail:
-	free(rt.t);
-	cJSON_Delete(v);
-	return -1;
-}
+/* ----------------------------------------------------------- JSON texts */
 
 bool spec_json_text_valid(const char *text)
 {

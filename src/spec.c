@@ -519,6 +519,44 @@ static void check_kind_keys(struct ctx *c, const struct cJSON *job, struct tmpl 
 			}
 }
 
+/* unset against env, one rule (piperun-spec(5), ENVIRONMENT): piperun's
+ * environment, then defaults.env, then unset, then the job's own env (a
+ * job's own fields win over defaults), then a stage's.  So a name in
+ * unset leaves j->env when only defaults.env set it, and leaves j->unset
+ * when the job's own env sets it after a defaults.unset; both on the job
+ * itself contradict each other.  j->env and j->unset end disjoint, as
+ * `plan` shows them and the run applies them. */
+static void resolve_unset(struct ctx *c, const struct cJSON *job, const char *path,
+			  struct job_spec *j)
+{
+	const struct cJSON *own_env = jv_get(job, "env");
+	bool own_unset = jv_get(job, "unset") != NULL;
+	size_t keep = 0;
+	for (size_t i = 0; i < j->nunset; i++) {
+		const char *u = j->unset[i];
+		if (own_env && jv_get(own_env, u)) {
+			if (own_unset) {
+				char *p = spec_path_idx(path, i);
+				spec_err(c, p, "\"%s\" is both set in this job's env and unset", u);
+				free(p);
+			}
+			free(j->unset[i]);
+			continue;
+		}
+		for (size_t k = 0; k < j->nenv; k++) {
+			if (strcmp(j->env[k].name, u))
+				continue;
+			free(j->env[k].name);
+			free(j->env[k].value);
+			memmove(&j->env[k], &j->env[k + 1], (j->nenv - k - 1) * sizeof *j->env);
+			j->nenv--;
+			break;
+		}
+		j->unset[keep++] = j->unset[i];
+	}
+	j->nunset = keep;
+}
+
 /* env, env_clear, unset, secret_env, cwd, stdin, stdout, stderr,
  * encoding, max_output, digest. */
 static void parse_job_io(struct ctx *c, const struct cJSON *job, const struct cJSON *defaults,
@@ -537,8 +575,10 @@ static void parse_job_io(struct ctx *c, const struct cJSON *job, const struct cJ
 	}
 	if (FIELD("env_clear"))
 		spec_get_bool(c, v, p, &j->env_clear);
-	if (FIELD("unset"))
+	if (FIELD("unset")) {
 		j->unset = spec_get_str_array(c, v, p, false, false, &j->nunset);
+		resolve_unset(c, job, p, j);
+	}
 	if (FIELD("secret_env"))
 		j->secret = spec_get_str_array(c, v, p, false, false, &j->nsecret);
 	if (FIELD("cwd")) {

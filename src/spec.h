@@ -256,13 +256,6 @@ const char *spec_encoding_name(enum encoding e);
 struct enum_name;
 const struct enum_name *spec_run_mode_table(size_t *n);
 
-/* For `piperun pool`: one JSON array of arguments (a line of --items),
- * as a malloc'd array of *nargs arguments (scalars: INT, NUMBER, STRING;
- * anything else OTHER as JSON text; strings malloc'd, for the caller).
- * Returns -1 and a message in *why. */
-struct piperun_arg;
-int spec_parse_item_array(const char *text, size_t len, struct piperun_arg **args,
-			  size_t *nargs, char **why);
 /* The bytes of the string that is text's (a JSON object's) member key,
  * escapes decoded, a \u0000 kept (malloc'd, *n of them), or NULL. */
 char *spec_json_member_bytes(const char *text, size_t len, const char *key, size_t *n);

@@ -10,6 +10,27 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+/* The loop's one thread ran st's task inline from t0 to t1: no other
+ * worker was served meanwhile.  A worker of a step before st waiting on
+ * its child (busy) was in fact waiting on st, as thread mode shows it:
+ * blocked, not busy; one after st was neither. */
+static void inline_time(struct engine *e, const struct step *st, double t0, double t1)
+{
+	for (size_t k = 0; k < e->n; k++) {
+		if (k == st->index)
+			continue;
+		for (int i = 0; i < e->st[k].nw; i++) {
+			struct worker *w = &e->st[k].w[i];
+			if (!w->busy_since || w->busy_since >= t1)
+				continue;
+			double dt = t1 - (w->busy_since > t0 ? w->busy_since : t0);
+			w->busy_since += dt; /* busy_end counts without it */
+			if (k < st->index && !w->blocked_since)
+				STAT_ADD(w->s.blocked_us, (uint64_t)(dt * 1000));
+		}
+	}
+}
+
 static bool async_step(struct step *st)
 {
 	struct engine *e = st->e;
@@ -44,10 +65,13 @@ static bool async_step(struct step *st)
 					STAT_ADD(w->s.received, (uint64_t)n);
 					cop_send(w, batch, (size_t)n);
 					moved = true;
-				} else if (n < 0 && !w->nin) {
-					cop_close(w);
-					moved = true;
 				}
+			}
+			/* its input ended: EOF now, items in flight or not,
+			 * a full window too (cop_close) */
+			if (!w->closing && workq_done(st->in)) {
+				cop_close(w);
+				moved |= w->closing;
 			}
 			break;
 		case STEP_TASK:
@@ -66,9 +90,11 @@ static bool async_step(struct step *st)
 			       (n = workq_pop(st->in, batch, TASK_BATCH, 1, false)) > 0) {
 				STAT_ADD(w->s.received, (uint64_t)n);
 				busy_begin(w);
+				double t0 = w->busy_since;
 				for (int k = 0; k < n; k++)
 					step_task_one(w, &batch[k]);
 				busy_end(w);
+				inline_time(e, st, t0, now_ms());
 				push_held(w, false);
 				moved = true;
 			}

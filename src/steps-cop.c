@@ -36,6 +36,7 @@ static void cop_events(struct worker *w)
 }
 
 static void on_stall(struct timer *t);
+static void linger_clock(struct worker *w);
 
 /* The head item's clocks (its timeout, the stall warning) start now: it
  * was sent to an idle coprocess, or the item before it was answered. */
@@ -76,6 +77,7 @@ static int cop_spawn(struct worker *w, char **why)
 	loop_add(w->loop, &w->w_r, w->fd_r, EPOLLIN, cop_on_io, w);
 	w->closing = false;
 	w->spawned = true;
+	w->cop_given = w->nin;
 	/* everything not answered yet goes to the new process */
 	w->wbuf.len = w->woff = 0;
 	for (size_t i = 0; i < w->nin; i++) {
@@ -119,6 +121,7 @@ void cop_send(struct worker *w, const struct item *items, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		w->infl[(w->in_head + w->nin++) % w->in_cap] = items[i];
 		if (child_alive(w)) {
+			w->cop_given++;
 			buf_add(&w->wbuf, items[i].text, items[i].len);
 			buf_addch(&w->wbuf, '\n');
 		}
@@ -174,6 +177,7 @@ static void cop_answer(struct worker *w, const char *line, size_t len)
 	if (!w->nin)
 		busy_end(w);
 	head_clock(w);
+	linger_clock(w);
 }
 
 static void cop_take_lines(struct worker *w)
@@ -196,6 +200,9 @@ static void cop_on_io(struct watch *wt, uint32_t ev)
 	if (wt == &w->w_w || (ev & EPOLLOUT)) {
 		write_some(w);
 		cop_events(w);
+		/* closing: its EOF follows the last line written */
+		if (w->closing && w->fd_w >= 0 && w->fd_w != w->fd_r && w->wbuf.len <= w->woff)
+			close_watched(w, &w->fd_w, &w->w_w);
 	}
 	if (wt == &w->w_r && (ev & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
 		bool open = read_some(w, false);
@@ -242,6 +249,30 @@ static void on_stall(struct timer *t)
 	fprintf(stderr, "piperun: step %s: %s\n", sp->name, st->stall_msg);
 }
 
+/* Its input ended and it ended too, its answers short of its items:
+ * which item's answer is missing cannot be known (one line in, one line
+ * out), so every item still waiting fails, saying so; the answers that
+ * came went on in order. */
+static void cop_short(struct worker *w, const struct stage_result *x)
+{
+	size_t missing = w->nin, given = w->cop_given;
+	char *st = status_text(x);
+	while (w->nin) {
+		struct item it = *infl_at(w, 0);
+		w->in_head = (w->in_head + 1) % w->in_cap;
+		w->nin--;
+		fail_item(w, &it, x->exit_code, x->signal,
+			  xasprintf("no answer: the coprocess ended (%s) after its input with %zu of "
+				    "the %zu items it was given unanswered (one line in, one line "
+				    "out: the answers it gave may belong to other items)",
+				    st, missing, given));
+	}
+	free(st);
+	timer_stop(w->loop, &w->t_stall);
+	timer_stop(w->loop, &w->t_deadline);
+	busy_end(w);
+}
+
 static void cop_on_exit(struct proc *p)
 {
 	struct worker *w = p->ctx;
@@ -256,6 +287,15 @@ static void cop_on_exit(struct proc *p)
 	w->rbuf.len = 0;
 	if (!w->nin)
 		return; /* ended with nothing in flight: a new one when needed */
+	/* it exited after its input ended with items unanswered: a short
+	 * count (cop_short).  Killed by a signal it crashed, as mid-stream:
+	 * the head item fails, the rest go to a new one, which gets its EOF
+	 * in turn. */
+	if (w->closing && !x->signal && !w->timed_out && !w->killed_for_stop && !w->overflow &&
+	    !engine_stopping(w->e)) {
+		cop_short(w, x);
+		return;
+	}
 	struct item it = *infl_at(w, 0);
 	w->in_head = (w->in_head + 1) % w->in_cap;
 	w->nin--;
@@ -292,19 +332,35 @@ static void cop_on_exit(struct proc *p)
 	}
 }
 
-/* No more items: EOF on its stdin (a pty: the terminal goes away). */
+/* A closing coprocess with every item answered (or the job stopping)
+ * has kill_after (and a second) to end before its KILL. */
+static void linger_clock(struct worker *w)
+{
+	if (w->closing && (!w->nin || engine_stopping(w->e)) && child_alive(w) &&
+	    !timer_armed(&w->t_kill))
+		timer_start(w->loop, &w->t_kill, now_ms() + w->e->s->kill_after * 1000 + 1000,
+			    on_kill_timer, w);
+}
+
+/* No more items: EOF on its stdin, also while items are in flight, so a
+ * program that buffers its output (sed, mawk on a pipe) writes its
+ * answers now and ends.  A pty is closed only once every item has its
+ * answer (the terminal goes away; a program on a terminal answers line
+ * by line): the caller calls again then. */
 void cop_close(struct worker *w)
 {
+	if (w->st->sp->pty && w->nin && child_alive(w))
+		return;
 	w->closing = true;
 	if (!child_alive(w))
 		return;
 	if (w->fd_w == w->fd_r) {
 		w->fd_w = -1;
 		close_watched(w, &w->fd_r, &w->w_r);
+	} else if (w->wbuf.len > w->woff) {
+		/* lines still to write: EOF after them (write_some) */
 	} else {
 		close_watched(w, &w->fd_w, &w->w_w);
 	}
-	if (!timer_armed(&w->t_kill))
-		timer_start(w->loop, &w->t_kill, now_ms() + w->e->s->kill_after * 1000 + 1000,
-			    on_kill_timer, w);
+	linger_clock(w);
 }

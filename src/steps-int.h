@@ -83,6 +83,7 @@ struct worker {
 	size_t nin, in_head, in_cap;
 	bool in_eof;                 /* its input queue is done */
 	bool closing;                /* shutting its coprocess down */
+	size_t cop_given;            /* items its coprocess was given */
 	bool spawned;                /* its coprocess has been started before */
 
 	/* task */
@@ -133,6 +134,7 @@ struct engine {
 	size_t n;
 	struct workq *q;             /* n + 1: q[k] feeds step k, q[n] the sink */
 	int in_fd, out_fd, info_fd, devnull;
+	bool out_aside;              /* out_fd a dup of fd 1, which is fd 2 now */
 	double t0;
 	pthread_mutex_t mu;          /* alive counts */
 
@@ -237,6 +239,9 @@ void cop_close(struct worker *w);
 
 /* steps-task.c */
 void step_task_one(struct worker *w, struct item *it);
+/* Once, before any task runs: a task that crashes the host leaves the
+ * job's error and the item in its record (the info pipe). */
+void steps_task_guard(struct engine *e);
 void step_timer_begin(struct worker *w, struct item it);
 
 /* steps-resume.c: the journal's side of the host */

@@ -1,18 +1,153 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* steps-task.c - task steps: a pool task called in process, or a timer for a
- * task that is a wait (see steps.h). */
+ * task that is a wait (see steps.h); and the note a task that crashes the
+ * host leaves behind. */
 #include "config.h"
 #include "steps-int.h"
 #include "task.h"
 
+#include <signal.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------ a crashing task */
+
+/* A task runs in the host's own process: one that faults takes the host
+ * with it.  Its record must still say what happened, so while a task
+ * runs its thread notes the item, and a handler for the crash signals
+ * writes the job's error (an "E" line) and a record naming the item (a
+ * "{" line, as write_stats would) to the info pipe with write(2) only,
+ * then dies of the signal. */
+static _Thread_local struct worker *crash_w;
+static _Thread_local const struct item *crash_it;
+static int crash_fd = -1;
+static const int crash_sigs[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGSYS };
+
+struct sbuf {
+	char b[3072];
+	size_t n;
+};
+
+static void sb_add(struct sbuf *s, const char *p, size_t n)
+{
+	for (size_t i = 0; i < n && s->n < sizeof s->b; i++)
+		s->b[s->n++] = p[i];
+}
+
+static void sb_str(struct sbuf *s, const char *p)
+{
+	sb_add(s, p, strlen(p));
+}
+
+static void sb_u64(struct sbuf *s, uint64_t v)
+{
+	char d[24];
+	size_t k = sizeof d;
+	do
+		d[--k] = (char)('0' + v % 10);
+	while ((v /= 10) && k);
+	sb_add(s, d + k, sizeof d - k);
+}
+
+/* p[0..n) as a JSON string's body, at most max bytes of it. */
+static void sb_json(struct sbuf *s, const char *p, size_t n, size_t max)
+{
+	static const char hex[] = "0123456789abcdef";
+	for (size_t i = 0; i < n && i < max; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if (c == '"' || c == '\\') {
+			char e[2] = { '\\', (char)c };
+			sb_add(s, e, 2);
+		} else if (c < 0x20 || c == 0x7f) {
+			char e[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+			sb_add(s, e, 6);
+		} else {
+			sb_add(s, (const char *)&c, 1);
+		}
+	}
+}
+
+/* p[0..n) on one line of text, at most max bytes of it. */
+static void sb_line(struct sbuf *s, const char *p, size_t n, size_t max)
+{
+	for (size_t i = 0; i < n && i < max; i++)
+		sb_add(s, p[i] == '\n' || p[i] == '\r' ? " " : &p[i], 1);
+}
+
+static void on_crash(int sig)
+{
+	struct worker *w = crash_w;
+	const struct item *it = crash_it;
+	if (w && !it && crash_fd >= 0) {
+		const char *name = w->st->sp->name;
+		struct sbuf s = { .n = 0 };
+		sb_str(&s, "E step ");
+		sb_line(&s, name, strlen(name), 200);
+		sb_str(&s, ": the task's init() crashed the steps host (");
+		sb_str(&s, sig_name(sig));
+		sb_str(&s, ")\n");
+		ssize_t r = write(crash_fd, s.b, s.n);
+		(void)r;
+	} else if (w && it && crash_fd >= 0) {
+		const char *name = w->st->sp->name, *sn = sig_name(sig);
+		struct sbuf s = { .n = 0 };
+		sb_str(&s, "E step ");
+		sb_line(&s, name, strlen(name), 200);
+		sb_str(&s, ": the task crashed the steps host (");
+		sb_str(&s, sn);
+		sb_str(&s, ") on item \"");
+		sb_line(&s, it->text ? it->text : "", it->text ? it->len : 0, 200);
+		sb_str(&s, "\"\n");
+		/* the E line, then the record: each one write, under PIPE_BUF */
+		ssize_t r = write(crash_fd, s.b, s.n);
+		s.n = 0;
+		sb_str(&s, "{\"items_in\":");
+		sb_u64(&s, __atomic_load_n(&w->e->next_seq, __ATOMIC_RELAXED));
+		sb_str(&s, ",\"items_out\":null,\"steps\":[],\"failed_items\":[{\"step\":\"");
+		sb_json(&s, name, strlen(name), 200);
+		sb_str(&s, "\",\"index\":");
+		sb_u64(&s, it->seq);
+		sb_str(&s, ",\"item\":\"");
+		sb_json(&s, it->text ? it->text : "", it->text ? it->len : 0, 1000);
+		sb_str(&s, "\",\"returncode\":-");
+		sb_u64(&s, (uint64_t)sig);
+		sb_str(&s, ",\"signal\":\"");
+		sb_str(&s, sn);
+		sb_str(&s, "\",\"error\":\"the task crashed the steps host (");
+		sb_str(&s, sn);
+		sb_str(&s, ")\"}]}\n");
+		r = write(crash_fd, s.b, s.n);
+		(void)r;
+	}
+	/* SA_RESETHAND made it the default action: a fault re-runs its
+	 * instruction and a raised signal comes again as the handler returns */
+	raise(sig);
+}
+
+void steps_task_guard(struct engine *e)
+{
+	crash_fd = e->info_fd;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_crash;
+	sa.sa_flags = SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof crash_sigs / sizeof crash_sigs[0]; i++)
+		sigaction(crash_sigs[i], &sa, NULL);
+}
+
+/* ----------------------------------------------------------- task steps */
 
 static void task_init(struct worker *w)
 {
 	w->tinit = true;
 	const struct piperun_task *t = w->st->task;
+	crash_w = w;
+	crash_it = NULL;
 	if (t->init && t->init(&w->tstate) != 0)
 		w->tinit_failed = true;
+	crash_w = NULL;
 }
 
 /* The arguments for this item: the step's own, or the item parsed. */
@@ -87,8 +222,12 @@ void step_task_one(struct worker *w, struct item *it)
 		.e = w->e,
 	};
 	struct piperun_result res;
+	crash_w = w;
+	crash_it = it;
 	task_call(st->task, &ctx.c, args, nargs, st->timeout_ms > 0 ? now_ms() : 0,
 		  st->timeout_ms, &res);
+	crash_w = NULL;
+	crash_it = NULL;
 	if (res.kind == PIPERUN_RESULT_ERROR && engine_stopping(w->e)) {
 		if (st->task->free_result)
 			st->task->free_result(&res);

@@ -13,6 +13,8 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#define QUEUE_LOOK_MS 50.0
+
 static void on_stop_fd(struct watch *wt, uint32_t ev)
 {
 	struct worker *w = wt->data;
@@ -76,8 +78,18 @@ static void *thread_worker(void *arg)
 					cop_send(w, batch, (size_t)n);
 				}
 			}
+			/* its input ended (seen here also with a full
+			 * window): EOF now, so a program that buffers its
+			 * output answers (cop_close) */
+			if (!w->in_eof && workq_done(st->in))
+				w->in_eof = true;
+			if (w->in_eof && w->nin && !w->closing)
+				cop_close(w);
+			/* waiting for answers: look at the queue again now
+			 * and then, as its end is what a buffering program
+			 * waits for (nothing else wakes this loop for it) */
 			if (w->nin)
-				loop_run_once(w->loop, -1);
+				loop_run_once(w->loop, w->in_eof ? -1 : QUEUE_LOOK_MS);
 			else if (w->in_eof || engine_stopping(e))
 				goto out;
 			break;

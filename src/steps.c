@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* steps.c - item pipelines (see steps.h). */
 #include "config.h"
+#include "json-strict.h"
 #include "steps-int.h"
 #include "signals.h"
 #include "task.h"
@@ -230,14 +231,24 @@ static int setup(struct engine *e, const struct steps_spec *s, int in_fd, int ou
 				free(why);
 				return -1;
 			}
-			if (sp->args && spec_parse_item_array(sp->args, strlen(sp->args), &st->args,
-							      &st->nargs, &why) < 0) {
+			if (sp->args && jstrict_item_array(sp->args, strlen(sp->args), &st->args,
+							   &st->nargs, &why) < 0) {
 				*err = xasprintf("step %s: args: %s", sp->name, why);
 				free(why);
 				return -1;
 			}
 			if (sp->args && !st->args)
 				st->args = xcalloc(1, sizeof *st->args);
+			steps_task_guard(e);
+			/* what a task prints goes to stderr, never among the
+			 * items out (as in pool) */
+			if (e->out_fd == STDOUT_FILENO && !e->out_aside) {
+				int fd = task_stdout_aside();
+				if (fd >= 0) {
+					e->out_fd = fd;
+					e->out_aside = true;
+				}
+			}
 		} else if (!sp->exe) {
 			*err = xasprintf("step %s: no program", sp->name);
 			return -1;
@@ -258,6 +269,10 @@ static int setup(struct engine *e, const struct steps_spec *s, int in_fd, int ou
 
 static void teardown(struct engine *e)
 {
+	if (e->out_aside) {
+		close(e->out_fd);
+		e->out_aside = false;
+	}
 	for (size_t k = 0; e->st && k < e->n; k++) {
 		struct step *st = &e->st[k];
 		for (int i = 0; st->w && i < st->nw; i++) {
@@ -354,6 +369,30 @@ static void info_line(struct engine *e, const char *text)
 	free(line);
 }
 
+/* Lines coprocesses wrote that no item was waiting for: more answers
+ * than items, so some answer went to the wrong item.  That fails the job
+ * (its items were passed on before the count was known). */
+static uint64_t stray_total(const struct engine *e)
+{
+	uint64_t n = 0;
+	for (size_t k = 0; k < e->n; k++)
+		n += e->st[k].stray_lines;
+	return n;
+}
+
+static void stray_note(const struct engine *e, struct buf *b)
+{
+	for (size_t k = 0; k < e->n; k++) {
+		const struct step *st = &e->st[k];
+		if (!st->stray_lines)
+			continue;
+		buf_printf(b, "%sstep %s: the coprocess wrote %" PRIu64 " more line%s than the items "
+			   "it was given (one line in, one line out: an answer may have gone to "
+			   "another item)", b->len > 2 ? "; " : "", st->sp->name,
+			   (uint64_t)st->stray_lines, st->stray_lines == 1 ? "" : "s");
+	}
+}
+
 int steps_run(const struct steps_spec *s, int in_fd, int out_fd, int info_fd,
 	      struct steps_sunk *sunk, char **why)
 {
@@ -391,11 +430,13 @@ int steps_run(const struct steps_spec *s, int in_fd, int out_fd, int info_fd,
 		char *line = xasprintf("E %s", e.fatal);
 		info_line(&e, line);
 		free(line);
-	} else if (e.failed_total && !e.stop_sig) {
+	} else if ((e.failed_total || stray_total(&e)) && !e.stop_sig) {
 		struct buf b = { 0 };
-		buf_printf(&b, "E %s%" PRIu64 " of %" PRIu64 " items failed",
-			   e.stop_reason ? "stopped (on_error: stop): " : "", e.failed_total,
-			   e.next_seq);
+		buf_addstr(&b, "E ");
+		if (e.failed_total)
+			buf_printf(&b, "%s%" PRIu64 " of %" PRIu64 " items failed",
+				   e.stop_reason ? "stopped (on_error: stop): " : "", e.failed_total,
+				   e.next_seq);
 		if (e.nfails) {
 			const struct failure *f = &e.fails[0];
 			if (f->step == STEP_INPUT)
@@ -404,11 +445,12 @@ int steps_run(const struct steps_spec *s, int in_fd, int out_fd, int info_fd,
 				buf_printf(&b, " (first: step %s, item \"%.200s\": %s)",
 					   e.st[f->step].sp->name, f->item, f->error);
 		}
+		stray_note(&e, &b);
 		info_line(&e, b.p);
 		buf_free(&b);
 	}
 	write_stats(&e, now_ms() - t0);
-	int rc = e.fatal ? 2 : e.failed_total ? 1 : 0;
+	int rc = e.fatal ? 2 : e.failed_total || stray_total(&e) ? 1 : 0;
 	int sig = e.stop_sig;
 	teardown(&e);
 	if (sig)

@@ -5,11 +5,14 @@
 #include "util.h"
 
 #include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* The registry of built-in tasks: one row per task-*.c. */
 static const struct piperun_task *const builtins[] = {
@@ -88,6 +91,21 @@ const struct piperun_task *task_plugin(const char *spec, char **why)
 	free(lib);
 	/* the handle stays open for the life of the process */
 	return t;
+}
+
+int task_stdout_aside(void)
+{
+	fflush(stdout); /* whatever stdio holds goes where it was meant */
+	int fd = fcntl(1, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0)
+		return -1;
+	if (dup2(2, 1) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
 }
 
 int task_error(struct piperun_result *res, const char *fmt, ...)

@@ -20,6 +20,11 @@ char *task_builtin_names(const char *last_sep);
  * as long as the process.  Returns NULL and a message in *why.  For
  * set-up, on one thread (not thread-safe). */
 const struct piperun_task *task_plugin(const char *spec, char **why);
+/* Keep what tasks print away from results: returns a new descriptor
+ * (close-on-exec) on what fd 1 was, for the results, and points fd 1 at
+ * fd 2, so a task's printf() or write(1, ...) lands on stderr, as in a
+ * pool worker process.  Returns -1 with errno (nothing changed). */
+int task_stdout_aside(void);
 /* For tasks: an error result with a formatted message. */
 int task_error(struct piperun_result *res, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

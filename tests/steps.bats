@@ -99,30 +99,36 @@ EOF
  {"name":"tty","items":["1","2","3"],"ordered":true,"item_timeout":5,"steps":[
   {"name":"sed","coprocess":["sed","s/^/tty-/"],"pty":true},
   {"name":"isatty","coprocess":["sh","-c","while read -r l; do if [ -t 0 ]; then echo \"$l yes\"; else echo \"$l no\"; fi; done"],"pty":true}]},
- {"name":"pipes","items":["1","2"],"item_timeout":0.3,"steps":[
-  {"name":"sed","coprocess":["sed","s/^/x/"]}]}]}
+ {"name":"pipes","items":["1","2","3"],"steps":[
+  {"name":"hold","coprocess":["sh","-c","while read -r l; do [ \"$l\" = 3 ] && sleep 1; echo \"$l\"; done"]},
+  {"name":"sed","coprocess":["sed","s/^/x/"],"item_timeout":0.3}]}]}
 EOF
 )
 	for m in async thread; do
 		pr run --mode "$m" "$f"
 		assert_failure 1
 		[ "$(jqo '.jobs[0] | [.status, .stdout] | @json')" = '["ok","tty-1 yes\ntty-2 yes\ntty-3 yes\n"]' ]
-		[ "$(jqo '.jobs[1] | [.status, .items_out, .items_failed] | @json')" = '["failed",0,2]' ]
+		# over pipes sed answers only when its input ends: 1 and 2 time
+		# out while 3 is held upstream; 3 comes with the end of input
+		[ "$(jqo '.jobs[1] | [.status, .items_out, .items_failed, .stdout] | @json')" = '["failed",1,2,"x3\n"]' ]
 		[ "$(jqo '[.jobs[1].failed_items[] | .error] | unique | @json')" = '["timed out after 0.3s"]' ]
 		assert_accounted pipes
 	done
 }
 
 @test "a coprocess that buffers its answers (awk) is said once, in the job's record and stderr; sed -u and a slow answerer are not" {
+	# the input stays open (item 4 held upstream): awk's answers wait
 	f=$(spec <<'EOF'
 {"jobs":[
- {"name":"awk","items":["1","2","3"],"timeout":1.5,"steps":[
+ {"name":"awk","items":["1","2","3","4"],"timeout":1.5,"steps":[
+  {"name":"hold","coprocess":["sh","-c","while read -r l; do [ \"$l\" = 4 ] && sleep 5; echo \"$l\"; done"],"stall_warning":0},
   {"name":"buffered","workers":2,"coprocess":["awk","{print}"],"stall_warning":0.3}]},
  {"name":"sed","items":["1","2","3"],"steps":[
   {"name":"unbuffered","coprocess":["sed","-u","s/^/x/"],"stall_warning":0.3}]},
  {"name":"slow","items":["1","2","3","4","5","6","7","8"],"steps":[
   {"name":"slow","coprocess":["sh","-c","while read -r l; do sleep 0.2; echo $l; done"],"stall_warning":1}]},
- {"name":"off","items":["1"],"timeout":1,"steps":[
+ {"name":"off","items":["1","2"],"timeout":1,"steps":[
+  {"name":"hold","coprocess":["sh","-c","while read -r l; do [ \"$l\" = 2 ] && sleep 5; echo \"$l\"; done"],"stall_warning":0},
   {"name":"buffered","coprocess":["awk","{print}"],"stall_warning":0}]}]}
 EOF
 )
@@ -327,7 +333,8 @@ EOF
 	for m in async thread; do
 		pr run --mode "$m" "$f"
 		assert_failure 1
-		[ "$(jqo '.jobs[0].stdout')" = "$(printf '[1, 2, 3, 6]\n[1, 5, 25]\n[1, 3]')" ]
+		# a JSON result goes on compact (one line, as RFC 8259 allows no other)
+		[ "$(jqo '.jobs[0].stdout')" = "$(printf '[1,2,3,6]\n[1,5,25]\n[1,3]')" ]
 		[ "$(jqo '.jobs[0].failed_items | map([.step, .item, .error]) | @json')" = \
 		  '[["gcd","oops","not arguments for gcd: expected numbers or a JSON array, got \"oops\""]]' ]
 	done

@@ -476,31 +476,6 @@ static void test_raw(void)
 	buf_addstr(&b, "}]}");
 	rejects(b.p, "line 1, column 1028: JSON nested more than 1000 levels deep (the limit)");
 	buf_free(&b);
-
-	/* `pool` item lines through the JSON parser: integers from their digits */
-	struct piperun_arg *args = NULL;
-	size_t n = 0;
-	char *why = NULL;
-	const char *line = "[9007199254740993, -9223372036854775808, 99999999999999999999, 1e3, 0.5,"
-		" [1, 2.50], \"s\"]";
-	if (ok(spec_parse_item_array(line, strlen(line), &args, &n, &why) == 0 && n == 7,
-	       "an item array parses")) {
-		ok(args[0].type == PIPERUN_ARG_INT && args[0].i == 9007199254740993LL, "2^53+1 is exact");
-		ok(args[1].type == PIPERUN_ARG_INT && args[1].i == INT64_MIN, "INT64_MIN is exact");
-		ok(args[2].type == PIPERUN_ARG_NUMBER, "beyond int64: a number, as on a plain line");
-		ok(args[3].type == PIPERUN_ARG_NUMBER && args[3].d == 1000, "1e3: a number, as on a plain line");
-		ok(args[4].type == PIPERUN_ARG_NUMBER && args[4].d == 0.5, "0.5 a number");
-		ok(args[5].type == PIPERUN_ARG_OTHER && !strcmp(args[5].s, "[1, 2.50]"), "an array as written");
-		ok(args[6].type == PIPERUN_ARG_STRING && !strcmp(args[6].s, "s"), "a string");
-		for (size_t i = 0; i < n; i++)
-			if (args[i].type == PIPERUN_ARG_STRING || args[i].type == PIPERUN_ARG_OTHER)
-				free((char *)args[i].s);
-		free(args);
-	}
-	line = "[1, 1e400, \"x\"]";
-	ok(spec_parse_item_array(line, strlen(line), &args, &n, &why) < 0 &&
-	   !strcmp(why, "argument 2: 1e400 is out of range"), "1e400 in an item is out of range");
-	free(why);
 }
 
 /* The JSON access API of spec-json.h: what the loader's other files see. */

@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* task-hostile.c - test plugin for the pool's honesty under hostile
+ * tasks (issue 22).  Tasks:
+ *   types    returns a JSON array naming each argument's type and value
+ *            as the task received it ("int:9007199254740993", "number:1",
+ *            "string:x", "other:{...}"), so a test sees what arrived;
+ *   rawjson  returns its one string argument verbatim as a JSON result
+ *            (which may not be JSON at all); "hex:HH..." returns those
+ *            bytes (for invalid UTF-8);
+ *   chatty   prints to stdout (through stdio and write(2)) and returns
+ *            its one integer argument times 2;
+ *   segv     faults (SIGSEGV, no handler reset) on 13, else doubles;
+ *   initsegv faults in init(). */
+#define _POSIX_C_SOURCE 200809L
+#include <piperun-task.h>
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void hostile_free(struct piperun_result *res)
+{
+	free(res->text);
+}
+
+static int fail(struct piperun_result *res, const char *msg)
+{
+	res->kind = PIPERUN_RESULT_ERROR;
+	res->text = strdup(msg);
+	return 0;
+}
+
+/* s as a JSON string's body. */
+static void add_escaped(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		if ((unsigned char)*s < 0x20) {
+			fprintf(f, "\\u%04x", (unsigned)(unsigned char)*s);
+			continue;
+		}
+		if (*s == '"' || *s == '\\')
+			fputc('\\', f);
+		fputc(*s, f);
+	}
+}
+
+static int types_run(const struct piperun_task_ctx *ctx, const struct piperun_arg *args,
+		     size_t nargs, struct piperun_result *res)
+{
+	(void)ctx;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	if (!f)
+		return fail(res, "open_memstream");
+	fputc('[', f);
+	for (size_t k = 0; k < nargs; k++) {
+		const struct piperun_arg *a = &args[k];
+		fputs(k ? ",\"" : "\"", f);
+		switch (a->type) {
+		case PIPERUN_ARG_INT:
+			fprintf(f, "int:%" PRId64, a->i);
+			break;
+		case PIPERUN_ARG_NUMBER:
+			fprintf(f, "number:%.17g", a->d);
+			break;
+		case PIPERUN_ARG_STRING:
+			fputs("string:", f);
+			add_escaped(f, a->s);
+			break;
+		default:
+			fputs("other:", f);
+			add_escaped(f, a->s);
+		}
+		fputc('"', f);
+	}
+	fputc(']', f);
+	fclose(f);
+	res->kind = PIPERUN_RESULT_JSON;
+	res->text = text;
+	return 0;
+}
+
+const struct piperun_task piperun_task_types = {
+	.abi = PIPERUN_TASK_ABI,
+	.name = "types",
+	.run = types_run,
+	.free_result = hostile_free,
+};
+
+static int rawjson_run(const struct piperun_task_ctx *ctx, const struct piperun_arg *args,
+		       size_t nargs, struct piperun_result *res)
+{
+	(void)ctx;
+	if (nargs != 1 || args[0].type != PIPERUN_ARG_STRING)
+		return fail(res, "one string");
+	res->kind = PIPERUN_RESULT_JSON;
+	const char *s = args[0].s;
+	if (strncmp(s, "hex:", 4)) {
+		res->text = strdup(s);
+		return 0;
+	}
+	size_t n = (strlen(s) - 4) / 2;
+	res->text = calloc(n + 1, 1);
+	for (size_t k = 0; k < n; k++) {
+		unsigned v;
+		if (sscanf(s + 4 + 2 * k, "%2x", &v) != 1)
+			return free(res->text), fail(res, "bad hex");
+		res->text[k] = (char)v;
+	}
+	return 0;
+}
+
+const struct piperun_task piperun_task_rawjson = {
+	.abi = PIPERUN_TASK_ABI,
+	.name = "rawjson",
+	.run = rawjson_run,
+	.free_result = hostile_free,
+};
+
+static int chatty_run(const struct piperun_task_ctx *ctx, const struct piperun_arg *args,
+		      size_t nargs, struct piperun_result *res)
+{
+	(void)ctx;
+	if (nargs != 1 || args[0].type != PIPERUN_ARG_INT)
+		return fail(res, "one integer");
+	printf("chatty stdio %" PRId64 "\n", args[0].i);
+	char b[64];
+	int n = snprintf(b, sizeof b, "chatty write %" PRId64 "\n", args[0].i);
+	if (write(1, b, (size_t)n) < 0)
+		return fail(res, "write");
+	res->kind = PIPERUN_RESULT_INT;
+	res->i = args[0].i * 2;
+	return 0;
+}
+
+const struct piperun_task piperun_task_chatty = {
+	.abi = PIPERUN_TASK_ABI,
+	.name = "chatty",
+	.run = chatty_run,
+	.free_result = hostile_free,
+};
+
+/* segv: a real fault (a store through NULL, no signal() first) on the
+ * item 13, its argument doubled otherwise; initsegv faults in init(). */
+static int segv_run(const struct piperun_task_ctx *ctx, const struct piperun_arg *args,
+		    size_t nargs, struct piperun_result *res)
+{
+	(void)ctx;
+	if (nargs != 1 || args[0].type != PIPERUN_ARG_INT)
+		return fail(res, "one integer");
+	if (args[0].i == 13)
+	{
+		volatile int *volatile p = NULL;
+		*p = 1;
+	}
+	res->kind = PIPERUN_RESULT_INT;
+	res->i = args[0].i * 2;
+	return 0;
+}
+
+const struct piperun_task piperun_task_segv = {
+	.abi = PIPERUN_TASK_ABI,
+	.name = "segv",
+	.run = segv_run,
+	.free_result = hostile_free,
+};
+
+static int initsegv_init(void **state)
+{
+	(void)state;
+	volatile int *volatile p = NULL;
+	*p = 1;
+	return 0;
+}
+
+const struct piperun_task piperun_task_initsegv = {
+	.abi = PIPERUN_TASK_ABI,
+	.name = "initsegv",
+	.init = initsegv_init,
+	.run = segv_run,
+	.free_result = hostile_free,
+};

@@ -1,0 +1,157 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Steps jobs under faults (issue 22): a task that crashes the host, a
+# coprocess that buffers or answers short or long, fail-fast's records,
+# where a blocked step's time goes, unset against env.
+load helper
+
+setup() {
+	[ -n "${HOSTILE_PLUGIN:-}" ] || HOSTILE_PLUGIN=$(dirname "$PIPERUN")/tests/plugins/.libs/task-hostile.so
+	[ -n "${CRASHY_PLUGIN:-}" ] || CRASHY_PLUGIN=$(dirname "$PIPERUN")/tests/plugins/.libs/task-crashy.so
+}
+
+@test "a task that segfaults in a task step: the record says which step and item, every mode" {
+	f=$(spec <<EOF
+{"jobs":[{"name":"p","items":["1","13","2"],"steps":[{"name":"w","plugin":"$HOSTILE_PLUGIN:segv"}]}]}
+EOF
+)
+	for m in serial thread async; do
+		pr run --mode "$m" "$f"
+		assert_failure 1
+		[ "$(jqo '.jobs[0] | [.status, .signal] | @json')" = '["failed","SIGSEGV"]' ]
+		[ "$(jqo -r '.jobs[0].error')" = 'step w: the task crashed the steps host (SIGSEGV) on item "13"' ]
+		[ "$(jqo -c '.jobs[0].failed_items | map([.step, .index, .item, .signal, .error])')" = \
+		  '[["w",1,"13","SIGSEGV","the task crashed the steps host (SIGSEGV)"]]' ]
+	done
+}
+
+@test "a task whose init() segfaults, or that resets SIGSEGV first: the error is never null" {
+	f=$(spec <<EOF
+{"jobs":[{"name":"i","items":["1"],"steps":[{"name":"w","plugin":"$HOSTILE_PLUGIN:initsegv"}]},
+ {"name":"c","items":["1","13"],"steps":[{"name":"w","plugin":"$CRASHY_PLUGIN:crashy"}]}]}
+EOF
+)
+	for m in thread async; do
+		pr run --mode "$m" "$f"
+		assert_failure 1
+		[ "$(jqo -r '.jobs[0].error')" = "step w: the task's init() crashed the steps host (SIGSEGV)" ]
+		# crashy puts back SIG_DFL before it raises: no note, but the host's end
+		[ "$(jqo -r '.jobs[1].error')" = "the steps host died of SIGSEGV" ]
+	done
+}
+
+@test "fail-fast: a job that ran is never reported skipped, even while its retry waits for a slot (every mode, -j 1 and 2)" {
+	# a fails and its retry comes due while b holds the only slot; b's
+	# failure stops the run: a ran once, and says how
+	f=$(spec <<'EOF'
+{"jobs":[{"name":"a","run":["sh","-c","exit 3"],"retries":3,"retry_delay":0.05},
+ {"name":"b","run":["sh","-c","sleep 0.5; exit 1"]}]}
+EOF
+)
+	for m in serial thread async; do
+		for j in 1 2; do
+			pr run --mode "$m" -j "$j" --fail-fast "$f"
+			assert_failure 1
+			# ran (attempts > 0) => not skipped; skipped => no attempt, no returncode
+			[ "$(jqo '[.jobs[] | select(.attempts > 0 and .status == "skipped")] | length')" = 0 ]
+			[ "$(jqo '[.jobs[] | select(.status == "skipped" and (.returncode != null or (.stages | length) > 0))] | length')" = 0 ]
+			[ "$(jqo '.jobs[0] | .attempts > 0 and (.status == "failed" or .status == "cancelled")')" = true ]
+		done
+	done
+	# serial, -j 1: a's one attempt failed with 3, and it is counted failed
+	pr run --mode serial -j 1 --fail-fast "$f"
+	[ "$(jqo -c '.jobs[0] | [.status, .attempts, .returncode]')" = '["failed",1,3]' ]
+	[ "$(jqo -c '.summary | [.failed, .skipped]')" = '[2,0]' ]
+}
+
+@test "a buffering coprocess (sed, awk on a pipe) gets EOF when the input ends and answers every item" {
+	f=$(spec <<'EOF'
+{"jobs":[
+ {"name":"sed","items":{"count":10},"ordered":true,"timeout":30,"steps":[{"name":"s","coprocess":["sed","s/$/x/"]}]},
+ {"name":"awk","items":{"count":20},"timeout":30,"steps":[{"name":"a","workers":3,"window":8,"coprocess":["awk","{print $0 \"y\"}"]}]},
+ {"name":"two","items":{"count":5},"ordered":true,"timeout":30,"steps":[
+  {"name":"s1","coprocess":["sed","s/$/a/"]},{"name":"s2","coprocess":["sed","s/$/b/"]}]}]}
+EOF
+)
+	for m in async thread; do
+		pr run --mode "$m" "$f"
+		assert_success
+		[ "$(jqo -c '[.jobs[] | .status] | unique')" = '["ok"]' ]
+		[ "$(jqo -r '.jobs[0].stdout')" = "$(seq 10 | sed 's/$/x/')" ]
+		[ "$(jqo -r '.jobs[1].stdout' | sed '/^$/d' | sort -n)" = "$(seq 20 | sed 's/$/y/')" ]
+		[ "$(jqo -r '.jobs[2].stdout')" = "$(seq 5 | sed 's/$/ab/')" ]
+		[ "$(jqo -c '[.jobs[].steps[].restarts] | unique')" = '[0]' ]
+	done
+}
+
+@test "a coprocess that answers short or long never shifts attribution silently" {
+	f=$(spec <<'EOF'
+{"jobs":[
+ {"name":"short","items":{"count":12},"ordered":true,"timeout":30,"steps":[{"name":"g","coprocess":["grep","--line-buffered","5"]}]},
+ {"name":"long","items":{"count":3},"ordered":true,"timeout":30,"steps":[{"name":"l","coprocess":["sed","p"]}]},
+ {"name":"exact","items":{"count":3},"ordered":true,"timeout":30,"steps":[{"name":"c","coprocess":["cat"]}]}]}
+EOF
+)
+	for m in async thread; do
+		pr run --mode "$m" "$f"
+		assert_failure 1
+		# short: 1 answer for 12 items; the 11 left fail, saying why
+		[ "$(jqo -c '.jobs[0] | [.status, .items_out, .items_failed]')" = '["failed",1,11]' ]
+		[ "$(jqo -c '[.jobs[0].failed_items[].index]')" = "$(seq 1 11 | jq -sc .)" ]
+		[ "$(jqo -r '.jobs[0].failed_items[0].error')" = \
+		  'no answer: the coprocess ended (exit status 0) after its input with 11 of the 12 items it was given unanswered (one line in, one line out: the answers it gave may belong to other items)' ]
+		# long: every item out, but the job fails, naming the step and the count
+		[ "$(jqo -c '.jobs[1] | [.status, .items_out, .items_failed, .steps[0].stray_lines]')" = '["failed",3,0,3]' ]
+		[ "$(jqo -r '.jobs[1].error')" = \
+		  'step l: the coprocess wrote 3 more lines than the items it was given (one line in, one line out: an answer may have gone to another item)' ]
+		[ "$(jqo -c '.jobs[2] | [.status, .error, .stdout]')" = '["ok",null,"1\n2\n3\n"]' ]
+	done
+}
+
+@test "async and thread agree on the bottleneck: a step waiting on a slow task step is blocked, not busy" {
+	# a coprocess feeds a CPU-bound task step (the naive gcd) through a
+	# queue of 2: the coprocess waits on the task, in async mode while
+	# the loop's one thread runs the task inline
+	seq 40 | awk '{print 20000003 + $1 * 2, 20000001 + $1 * 2}' > "$BATS_TEST_TMPDIR/items"
+	f=$(spec <<EOF
+{"jobs":[{"name":"b","items":{"lines":"$BATS_TEST_TMPDIR/items"},"queue":2,"steps":[
+ {"name":"feed","coprocess":["cat"],"window":1},
+ {"name":"cpu","task":"gcd"}]}]}
+EOF
+)
+	for m in async thread; do
+		pr run --mode "$m" "$f"
+		assert_success
+		# the task is the bottleneck; the feeder's time is mostly blocked
+		[ "$(jqo '.jobs[0].steps | .[0].blocked_ms > .[0].busy_ms and .[0].blocked_ms > 0.5 * .[1].busy_ms and .[1].busy_ms > .[0].busy_ms')" = true ] ||
+			{ jqo -c '.jobs[0].steps'; false; }
+	done
+}
+
+@test "a task step that prints to stdout never mixes into the items out" {
+	f=$(spec <<EOF
+{"jobs":[{"name":"p","items":["1","2","3"],"ordered":true,"steps":[{"name":"w","plugin":"$HOSTILE_PLUGIN:chatty"}]}]}
+EOF
+)
+	for m in thread async; do
+		pr run --mode "$m" "$f"
+		assert_success
+		[ "$(jqo -c '.jobs[0] | [.status, .stdout]')" = '["ok","2\n4\n6\n"]' ]
+		[[ "$(jqo -r '.jobs[0].stderr')" == *"chatty write 2"* ]]
+	done
+}
+
+@test "a coprocess killed by a signal after its input ended: that item fails, the rest go to a new one" {
+	f=$(spec <<'EOF'
+{"jobs":[{"name":"c","items":["1","2","3"],"ordered":true,"timeout":30,"steps":[
+ {"name":"co","coprocess":["sh","-c","while read -r l; do [ \"$l\" = 2 ] && [ ! -e \"$0\" ] && : > \"$0\" && kill -SEGV $$; echo \"$l\"; done","MARK"]}]}]}
+EOF
+)
+	for m in async thread; do
+		cd "$BATS_TEST_TMPDIR" && rm -f MARK
+		pr run --mode "$m" "$f"
+		assert_failure 1
+		[ "$(jqo -c '.jobs[0] | [.status, .stdout, .items_failed, .steps[0].restarts]')" = '["failed","1\n3\n",1,1]' ]
+		[ "$(jqo -c '.jobs[0].failed_items | map([.item, .signal, .error])')" = '[["2","SIGSEGV","the coprocess ended (killed by SIGSEGV)"]]' ]
+	done
+}
