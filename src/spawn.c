@@ -157,6 +157,78 @@ static long close_but(unsigned int lo, unsigned int hi, int keep)
 	return r;
 }
 
+/* In the child: the fd limit piperun was started with, and the job's
+ * limits.  -1 with errno on failure. */
+__attribute__((no_sanitize("address", "undefined", "thread")))
+static long child_rlimits(const struct spawn_opts *o)
+{
+	if (nofile_raised && syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, &orig_nofile, NULL) < 0)
+		return -1;
+	for (size_t i = 0; i < o->nrlimits; i++) {
+		struct rlimit rl, cur;
+		rl.rlim_cur = rl.rlim_max = o->rlimits[i].value;
+		if (syscall(SYS_prlimit64, 0, o->rlimits[i].resource, &rl, NULL) == 0)
+			continue;
+		/* lowering the soft limit alone is allowed without privilege
+		 * when the hard limit is below the value */
+		if (syscall(SYS_prlimit64, 0, o->rlimits[i].resource, NULL, &cur) < 0)
+			return -1;
+		rl.rlim_max = cur.rlim_max;
+		if (rl.rlim_cur > rl.rlim_max ||
+		    syscall(SYS_prlimit64, 0, o->rlimits[i].resource, &rl, NULL) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* In the child: its fd map (fd i from o's sources, pass_fds kept open),
+ * everything else closed.  -1 with errno and *step set on failure. */
+__attribute__((no_sanitize("address", "undefined", "thread")))
+static long child_fds(const struct spawn_opts *o, int self, enum spawn_step *step)
+{
+	/* Child fd i comes from src[i].  A source below nfds that is not
+	 * already in place could be overwritten by an earlier dup2: move
+	 * those above nfds first. */
+	int nfds = 3 + o->nextra;
+	int src[3 + SPAWN_MAX_EXTRA];
+	*step = SPAWN_DUP;
+	for (int i = 0; i < nfds; i++)
+		src[i] = i < 3 ? o->fd[i] : o->extra_fds[i - 3];
+	for (int i = 0; i < nfds; i++)
+		if (src[i] >= 0 && src[i] < nfds && src[i] != i) {
+			long moved = syscall(SYS_fcntl, src[i], F_DUPFD_CLOEXEC, nfds);
+			if (moved < 0)
+				return -1;
+			for (int k = i + 1; k < nfds; k++)
+				if (src[k] == src[i])
+					src[k] = (int)moved;
+			src[i] = (int)moved;
+		}
+	for (int i = 0; i < nfds; i++) {
+		if (src[i] < 0)
+			syscall(SYS_close, i);   /* closed, as it was given */
+		else if ((src[i] == i ? syscall(SYS_fcntl, i, F_SETFD, 0)
+				      : syscall(SYS_dup3, src[i], i, 0)) < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < o->npass_fds; i++)
+		if (syscall(SYS_fcntl, o->pass_fds[i], F_SETFD, 0) < 0)
+			return -1;
+	/* Children see exactly their mapped fds and pass_fds: close
+	 * everything else, including fds piperun itself inherited without
+	 * CLOEXEC. */
+	*step = SPAWN_CLOSE;
+	unsigned int lo = (unsigned int)nfds;
+	for (size_t i = 0; i < o->npass_fds; i++) {
+		unsigned int p = (unsigned int)o->pass_fds[i];
+		if (p > lo && close_but(lo, p - 1, self) < 0)
+			return -1;
+		if (p >= lo)
+			lo = p + 1;
+	}
+	return close_but(lo, ~0U, self) < 0 ? -1 : 0;
+}
+
 struct child_args {
 	const struct spawn_opts *o;
 	int self;                    /* exec this fd (see self_exe_fd), or -1 */
@@ -245,22 +317,8 @@ static int child_main(void *arg)
 		self = (int)moved;
 	}
 	step = SPAWN_RLIMIT;
-	if (nofile_raised)
-		SYS(SYS_prlimit64, 0, RLIMIT_NOFILE, &orig_nofile, NULL);
-	for (size_t i = 0; i < o->nrlimits; i++) {
-		struct rlimit rl;
-		rl.rlim_cur = rl.rlim_max = o->rlimits[i].value;
-		if (syscall(SYS_prlimit64, 0, o->rlimits[i].resource, &rl, NULL) < 0) {
-			/* lowering the soft limit alone is allowed without
-			 * privilege when the hard limit is below the value */
-			struct rlimit cur;
-			SYS(SYS_prlimit64, 0, o->rlimits[i].resource, NULL, &cur);
-			rl.rlim_max = cur.rlim_max;
-			if (rl.rlim_cur > rl.rlim_max)
-				goto fail;
-			SYS(SYS_prlimit64, 0, o->rlimits[i].resource, &rl, NULL);
-		}
-	}
+	if (child_rlimits(o) < 0)
+		goto fail;
 	step = SPAWN_NICE;
 	if (o->has_nice) {
 		long cur = syscall(SYS_getpriority, PRIO_PROCESS, 0);
@@ -275,49 +333,8 @@ static int child_main(void *arg)
 	if (o->has_umask)
 		syscall(SYS_umask, o->umask);
 	step = SPAWN_DUP;
-	{
-		/* Child fd i comes from src[i].  A source below nfds that is
-		 * not already in place could be overwritten by an earlier
-		 * dup2: move those above nfds first. */
-		int nfds = 3 + o->nextra;
-		int src[3 + SPAWN_MAX_EXTRA];
-		for (int i = 0; i < nfds; i++)
-			src[i] = i < 3 ? o->fd[i] : o->extra_fds[i - 3];
-		for (int i = 0; i < nfds; i++)
-			if (src[i] >= 0 && src[i] < nfds && src[i] != i) {
-				long moved = syscall(SYS_fcntl, src[i], F_DUPFD_CLOEXEC, nfds);
-				if (moved < 0)
-					goto fail;
-				for (int k = i + 1; k < nfds; k++)
-					if (src[k] == src[i])
-						src[k] = (int)moved;
-				src[i] = (int)moved;
-			}
-		for (int i = 0; i < nfds; i++) {
-			if (src[i] < 0)
-				syscall(SYS_close, i);   /* closed, as it was given */
-			else if (src[i] == i)
-				SYS(SYS_fcntl, i, F_SETFD, 0);
-			else
-				SYS(SYS_dup3, src[i], i, 0);
-		}
-		for (size_t i = 0; i < o->npass_fds; i++)
-			SYS(SYS_fcntl, o->pass_fds[i], F_SETFD, 0);
-		/* Children see exactly their mapped fds and pass_fds: close
-		 * everything else, including fds piperun itself inherited
-		 * without CLOEXEC. */
-		step = SPAWN_CLOSE;
-		unsigned int lo = (unsigned int)nfds;
-		for (size_t i = 0; i < o->npass_fds; i++) {
-			unsigned int p = (unsigned int)o->pass_fds[i];
-			if (p > lo && (r = close_but(lo, p - 1, self)) < 0)
-				goto fail;
-			if (p >= lo)
-				lo = p + 1;
-		}
-		if ((r = close_but(lo, ~0U, self)) < 0)
-			goto fail;
-	}
+	if (child_fds(o, self, &step) < 0)
+		goto fail;
 	step = SPAWN_CHDIR;
 	if (o->cwd)
 		SYS(SYS_chdir, o->cwd);
