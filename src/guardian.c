@@ -461,9 +461,13 @@ void guardian_release(struct guardian *g, bool clean)
 void guardian_stop(struct guardian *g, bool wait)
 {
 	guardian_release(g, false);
-	if (g->pid > 0 && wait)
+	if (g->pid > 0 && wait) {
+		/* a guardian someone stopped would hold the runner here for
+		 * good: it is woken (it exits at once, or cleans up) */
+		kill(g->pid, SIGCONT);
 		while (waitpid(g->pid, NULL, 0) < 0 && errno == EINTR)
 			;
+	}
 	if (g->table)
 		munmap(g->table, sizeof *g->table);
 	memset(g, 0, sizeof *g);

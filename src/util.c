@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
@@ -433,16 +434,36 @@ pid_t *own_children(size_t *n)
 void keeper_detach(const char *name)
 {
 	setsid();
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = SIG_IGN;
-	for (int sig = 1; sig < NSIG; sig++)
+	/* the kernel's call: glibc's sigaction refuses the two signals it
+	 * keeps for itself (32, 33), which would still kill us; a process
+	 * with no threads that changes no ids has no use for them */
+	struct { void *handler; unsigned long flags; void *restorer; uint64_t mask; }
+		ign = { SIG_IGN, 0, NULL, 0 };
+	for (int sig = 1; sig <= 64; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP && sig != SIGCHLD)
-			sigaction(sig, &sa, NULL);
+			syscall(SYS_rt_sigaction, sig, &ign, NULL, sizeof ign.mask);
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	prctl(PR_SET_NAME, name);
+}
+
+/* close_range(lo, hi), or where the kernel has none (before 5.9) each
+ * fd of the range /proc/self/fd lists */
+static void close_from(unsigned int lo, unsigned int hi)
+{
+	if (syscall(SYS_close_range, lo, hi, 0) == 0 || errno != ENOSYS)
+		return;
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		char *end;
+		long fd = strtol(e->d_name, &end, 10);
+		if (!*end && fd != dirfd(d) && fd >= (long)lo && fd <= (long)hi)
+			close((int)fd);
+	}
+	if (d)
+		closedir(d);
 }
 
 void keep_only_fds(int a, int b)
@@ -452,21 +473,21 @@ void keep_only_fds(int a, int b)
 	if (b < 0)
 		b = a;
 	int lo = a < b ? a : b, hi = a < b ? b : a;
-	close_range(0, 2, 0);
+	close_from(0, 2);
 	int dn = open("/dev/null", O_RDWR);
 	if (dn == 0) {
 		dup2(dn, 1);
 		dup2(dn, 2);
 	}
 	if (hi < 0) {
-		close_range(3, ~0U, 0);
+		close_from(3, ~0U);
 		return;
 	}
 	if (lo > 3)
-		close_range(3, (unsigned)lo - 1, 0);
+		close_from(3, (unsigned)lo - 1);
 	if (hi > lo + 1)
-		close_range((unsigned)lo + 1, (unsigned)hi - 1, 0);
-	close_range((unsigned)hi + 1, ~0U, 0);
+		close_from((unsigned)lo + 1, (unsigned)hi - 1);
+	close_from((unsigned)hi + 1, ~0U);
 }
 
 int count_children(void)

@@ -163,6 +163,42 @@ EOF
 	! kill -0 "$g" 2>/dev/null
 }
 
+@test "the guardian survives the signals glibc keeps for itself (32, 33); kill -9 of the runner still cleans up" {
+	m=$(marker)
+	f=$(spec <<EOF
+{"jobs": [{"shell": "setsid sh -c 'sleep 300; : $m' & sleep 301; : $m"}]}
+EOF
+)
+	"$PIPERUN" run "$f" > /dev/null &
+	pid=$!
+	for i in $(seq 100); do [ "$(procs_with "$m" | wc -l)" -ge 2 ] && break; sleep 0.05; done
+	g=$(pgrep -P "$pid" -x piperun-guard)
+	[ -n "$g" ]
+	kill -s 32 "$g"
+	kill -s 33 "$g"
+	sleep 0.2
+	kill -0 "$g"                         # alive
+	kill -9 "$pid"
+	wait "$pid" || true
+	for i in $(seq 40); do [ -z "$(procs_with "$m")" ] && break; sleep 0.05; done
+	[ -z "$(procs_with "$m")" ]
+}
+
+@test "a stopped guardian does not hold the run's end" {
+	f=$(spec <<<'{"jobs": [{"run": ["sleep", "0.5"]}]}')
+	"$PIPERUN" run -o none "$f" &
+	pid=$!
+	g=
+	for i in $(seq 100); do g=$(pgrep -P "$pid" -x piperun-guard) && break; sleep 0.02; done
+	[ -n "$g" ]
+	kill -STOP "$g"
+	# the run ends (bounded: a hang would be killed and fail the test)
+	for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	if kill -0 "$pid" 2>/dev/null; then kill -CONT "$g"; kill -9 "$pid"; false; fi
+	wait "$pid"
+	! kill -0 "$g" 2>/dev/null
+}
+
 @test "the guardian ignores a terminal's Ctrl-C; the runner handles it" {
 	f=$(spec <<<'{"jobs": [{"run": ["sleep", "30"]}]}')
 	"${INTERRUPTIBLE[@]}" "$PIPERUN" run "$f" > "$BATS_TEST_TMPDIR/o.json" &
