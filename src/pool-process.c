@@ -21,14 +21,27 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* What each worker shows the parent: the item it is on, since when. */
+/* What each worker shows the parent: the item it is on, since when, and
+ * how many items it has begun (the parent reads them when the worker
+ * died: that is how it knows which items ran). */
 struct pslot {
 	volatile int64_t cur;       /* -1: between items */
 	volatile double started_ms;
+	uint64_t pos;               /* items begun of the current batch */
+	uint64_t total;             /* items begun by this process */
+};
+
+/* The shared page: a stop flag (fail-fast, a broken pool) that every
+ * worker reads before it begins an item, then a slot per worker. */
+struct pshared {
+	int stop;                   /* atomic */
+	struct pslot slots[];
 };
 
 /* A result on the wire: this header, then an int64 / double / u32 length
- * and text, as kind says. */
+ * and text, as kind says.  WIRE_BATCH_END (kind INT, 8 bytes) says the
+ * worker is done with its batch: the items of it that sent no result
+ * never began. */
 struct wire {
 	uint32_t index;
 	uint8_t status;             /* POOL_OK or POOL_ERROR */
@@ -36,6 +49,7 @@ struct wire {
 	uint16_t pad;
 	double duration_ms;
 };
+#define WIRE_BATCH_END UINT32_MAX
 
 struct pworker {
 	int index;                  /* 1-based, as in results */
@@ -44,8 +58,10 @@ struct pworker {
 	struct watch w_sock, w_pid;
 	uint32_t *batch;
 	size_t nbatch, batch_cap;
+	long assigned;              /* items sent to this process */
 	struct buf in;
 	bool busy, timed_out;
+	bool retiring;              /* its socket closed: it ends, by our will */
 };
 
 struct ppool {
@@ -55,11 +71,12 @@ struct ppool {
 	struct loop *loop;
 	struct pworker *w;
 	int nw;
-	struct pslot *slots;
+	struct pshared *sh;
 	size_t *queue;              /* items to run again (a worker died) */
 	size_t nqueue, qcap;
 	size_t next, done;
 	bool stop;
+	char *broken;               /* why process mode broke for this run */
 	struct timer tick;
 	int failed;                 /* could not fork at all */
 };
@@ -84,9 +101,50 @@ static void wire_put(struct buf *b, uint32_t index, const struct pool_result *r)
 	}
 }
 
-/* The worker process: batches of indices in, results out. */
-static void pworker_main(int sock, struct pslot *slot, const struct pool_opts *o,
-			 const struct pool_items *it, int index, pid_t parent)
+/* The worker's side of one batch: each item's result goes out as it ends,
+ * before the next begins, so a death costs only the item it was on.  It
+ * stops early at a stop (its own failure under fail-fast, or the flag). */
+static void pworker_batch(int sock, struct pshared *sh, struct pslot *slot,
+			  const struct pool_opts *o, const struct pool_items *it, int index,
+			  void *state, bool ok, const uint32_t *idx, uint32_t n, struct buf *out)
+{
+	for (uint32_t k = 0; k < n; k++) {
+		if (__atomic_load_n(&sh->stop, __ATOMIC_ACQUIRE))
+			break;
+		struct pool_result r = { 0 };
+		slot->started_ms = now_ms();
+		slot->cur = idx[k];
+		/* begun, before it runs: the parent will never run it again */
+		__atomic_add_fetch(&slot->pos, 1, __ATOMIC_RELEASE);
+		__atomic_add_fetch(&slot->total, 1, __ATOMIC_RELEASE);
+		if (ok)
+			pool_run_one(o, state, it, idx[k], &r, index);
+		else
+			pool_fail(&r, "the task's init failed", index);
+		slot->cur = -1;
+		out->len = 0;
+		wire_put(out, idx[k], &r);
+		free(r.text);
+		if (write_full(sock, out->p, out->len) < 0)
+			_exit(1);
+		if (o->fail_fast && r.status == POOL_ERROR) {
+			__atomic_store_n(&sh->stop, 1, __ATOMIC_RELEASE);
+			break;
+		}
+	}
+	/* the batch is over: the rest of it never began */
+	__atomic_store_n(&slot->pos, 0, __ATOMIC_RELEASE);
+	struct pool_result end = { .status = POOL_OK, .kind = PIPERUN_RESULT_INT };
+	out->len = 0;
+	wire_put(out, WIRE_BATCH_END, &end);
+	if (write_full(sock, out->p, out->len) < 0)
+		_exit(1);
+}
+
+/* The worker process: batches of indices in, results out, until EOF. */
+static void pworker_main(int sock, struct pshared *sh, struct pslot *slot,
+			 const struct pool_opts *o, const struct pool_items *it, int index,
+			 pid_t parent)
 {
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent)
@@ -107,31 +165,7 @@ static void pworker_main(int sock, struct pslot *slot, const struct pool_opts *o
 		xgrow(&idx, &cap, n ? n : 1, sizeof *idx);
 		if (read_full(sock, idx, n * sizeof *idx) < 0)
 			break;
-		double clock = 0;
-		for (uint32_t k = 0; k < n; k++) {
-			struct pool_result r = { 0 };
-			slot->started_ms = clock ? clock : now_ms();
-			slot->cur = idx[k];
-			if (ok) {
-				pool_run_one(o, state, it, idx[k], &r, index, &clock);
-			} else {
-				r.status = POOL_ERROR;
-				r.text = xstrdup("the task's init failed");
-			}
-			slot->cur = -1;
-			wire_put(&out, idx[k], &r);
-			free(r.text);
-			if (out.len >= 32768) {
-				if (write_full(sock, out.p, out.len) < 0)
-					_exit(1);
-				out.len = 0;
-			}
-		}
-		if (out.len) {
-			if (write_full(sock, out.p, out.len) < 0)
-				_exit(1);
-			out.len = 0;
-		}
+		pworker_batch(sock, sh, slot, o, it, index, state, ok, idx, n, &out);
 	}
 	if (ok && o->task->fini)
 		o->task->fini(state);
@@ -146,7 +180,9 @@ static int pw_spawn(struct ppool *p, struct pworker *w)
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return -1;
-	p->slots[w->index - 1].cur = -1;
+	struct pslot *slot = &p->sh->slots[w->index - 1];
+	slot->cur = -1;
+	slot->pos = slot->total = 0;
 	pid_t parent = getpid();
 	fflush(NULL);
 	pid_t pid = fork();
@@ -168,16 +204,16 @@ static int pw_spawn(struct ppool *p, struct pworker *w)
 		}
 		dup2(2, 1);
 		/* sanitizers: this copy of the pool never frees what it holds */
-		pworker_main(3, &p->slots[w->index - 1], p->o, p->it, w->index, parent);
+		pworker_main(3, p->sh, slot, p->o, p->it, w->index, parent);
 	}
 	close(sv[1]);
 	fcntl(sv[0], F_SETFL, O_NONBLOCK);
 	w->pid = pid;
 	w->sock = sv[0];
 	w->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	w->busy = false;
-	w->timed_out = false;
+	w->busy = w->timed_out = w->retiring = false;
 	w->nbatch = 0;
+	w->assigned = 0;
 	w->in.len = 0;
 	loop_add(p->loop, &w->w_sock, w->sock, EPOLLIN, pw_on_sock, p);
 	if (w->pidfd >= 0)
@@ -185,84 +221,149 @@ static int pw_spawn(struct ppool *p, struct pworker *w)
 	return 0;
 }
 
+static bool pw_work_left(const struct ppool *p)
+{
+	return p->nqueue || p->next < p->it->n;
+}
+
+/* The pool stops handing out items (fail-fast, or broken): the workers
+ * see the flag before they begin their next item. */
+static void pw_stop(struct ppool *p)
+{
+	p->stop = true;
+	__atomic_store_n(&p->sh->stop, 1, __ATOMIC_RELEASE);
+}
+
+/* The worker ends (EOF on its socket: it runs fini() and exits 0); its
+ * death, seen on its pidfd, brings a replacement if work is left. */
+static void pw_retire(struct ppool *p, struct pworker *w)
+{
+	loop_del(p->loop, &w->w_sock);
+	close(w->sock);
+	w->sock = -1;
+	w->retiring = true;
+}
+
 static void pw_assign(struct ppool *p, struct pworker *w)
 {
-	if (p->stop || w->busy || w->sock < 0)
+	if (p->stop || w->busy || w->sock < 0 || !pw_work_left(p))
 		return;
+	long max = p->o->max_per_worker;
+	if (max > 0 && w->assigned >= max) {
+		pw_retire(p, w);
+		return;
+	}
 	size_t remaining = p->nqueue + (p->it->n - p->next);
-	if (!remaining)
-		return;
 	size_t bs = remaining / ((size_t)p->nw * 4);
 	bs = bs < 1 ? 1 : bs > 4096 ? 4096 : bs;
+	if (max > 0 && bs > (size_t)(max - w->assigned))
+		bs = (size_t)(max - w->assigned);
 	w->nbatch = 0;
-	while (w->nbatch < bs && (p->nqueue || p->next < p->it->n)) {
+	while (w->nbatch < bs && pw_work_left(p)) {
 		size_t i = p->nqueue ? p->queue[--p->nqueue] : p->next++;
 		xgrow(&w->batch, &w->batch_cap, w->nbatch + 1, sizeof *w->batch);
 		w->batch[w->nbatch++] = (uint32_t)i;
 	}
 	uint32_t n = (uint32_t)w->nbatch;
 	w->busy = true;
+	w->assigned += (long)n;
 	if (write_full(w->sock, &n, sizeof n) < 0 ||
 	    write_full(w->sock, w->batch, n * sizeof *w->batch) < 0) {
 		/* the worker is gone: its pidfd will say so and requeue */
 	}
 }
 
+/* Item i is done: counted, reported, and under fail-fast an error stops
+ * the pool. */
+static void pw_done(struct ppool *p, size_t i)
+{
+	p->done++;
+	if (p->o->on_result)
+		p->o->on_result(i, &p->res[i], p->o->ctx);
+	if (p->o->fail_fast && p->res[i].status == POOL_ERROR)
+		pw_stop(p);
+}
+
+/* The items of w's batch that sent no result: those that began (the
+ * worker counted them) fail with why, the others never began and go
+ * back to the queue. */
+static void pw_settle(struct ppool *p, struct pworker *w, uint64_t begun, const char *why)
+{
+	struct pslot *s = &p->sh->slots[w->index - 1];
+	for (size_t k = 0; w->busy && k < w->nbatch; k++) {
+		size_t i = w->batch[k];
+		if (p->res[i].status != POOL_PENDING)
+			continue;
+		if (k < begun && why) {
+			pool_fail(&p->res[i], why, w->index);
+			p->res[i].duration_ms = (float)(now_ms() - s->started_ms);
+			pw_done(p, i);
+		} else {
+			xgrow(&p->queue, &p->qcap, p->nqueue + 1, sizeof *p->queue);
+			p->queue[p->nqueue++] = i;
+		}
+	}
+	w->busy = false;
+}
+
+/* One frame at off: its total size, 0 while it is incomplete. */
+static size_t pw_frame(const struct pworker *w, size_t off, struct wire *h, uint32_t *tlen)
+{
+	if (w->in.len - off < sizeof *h)
+		return 0;
+	memcpy(h, w->in.p + off, sizeof *h);
+	size_t need = sizeof *h;
+	*tlen = 0;
+	if (h->kind == PIPERUN_RESULT_INT || h->kind == PIPERUN_RESULT_NUMBER) {
+		need += 8;
+	} else {
+		if (w->in.len - off < sizeof *h + 4)
+			return 0;
+		memcpy(tlen, w->in.p + off + sizeof *h, 4);
+		need += 4 + *tlen;
+	}
+	return w->in.len - off < need ? 0 : need;
+}
+
 static void pw_take(struct ppool *p, struct pworker *w)
 {
-	size_t off = 0;
-	for (;;) {
-		if (w->in.len - off < sizeof(struct wire))
-			break;
-		struct wire h;
-		memcpy(&h, w->in.p + off, sizeof h);
-		size_t need = sizeof h;
-		uint32_t tlen = 0;
-		if (h.kind == PIPERUN_RESULT_INT || h.kind == PIPERUN_RESULT_NUMBER) {
-			need += 8;
-		} else {
-			if (w->in.len - off < sizeof h + 4)
-				break;
-			memcpy(&tlen, w->in.p + off + sizeof h, 4);
-			need += 4 + tlen;
-		}
-		if (w->in.len - off < need)
-			break;
-		if (h.index < p->it->n && p->res[h.index].status == POOL_PENDING) {
-			struct pool_result *r = &p->res[h.index];
-			r->status = h.status;
-			r->kind = h.kind;
-			r->duration_ms = (float)h.duration_ms;
-			r->worker = (uint16_t)w->index;
-			const char *payload = w->in.p + off + sizeof h;
-			if (h.kind == PIPERUN_RESULT_INT || h.kind == PIPERUN_RESULT_NUMBER)
-				memcpy(&r->v, payload, 8);
-			else
-				r->text = xstrndup(payload + 4, tlen);
-			p->done++;
-			if (p->o->on_result)
-				p->o->on_result(h.index, r, p->o->ctx);
-			if (p->o->fail_fast && r->status == POOL_ERROR)
-				p->stop = true;
-		}
+	size_t off = 0, need;
+	struct wire h;
+	uint32_t tlen;
+	bool batch_end = false;
+	while ((need = pw_frame(w, off, &h, &tlen)) != 0) {
+		const char *payload = w->in.p + off + sizeof h;
 		off += need;
+		if (h.index == WIRE_BATCH_END) {
+			batch_end = true;
+			continue;
+		}
+		if (h.index >= p->it->n || p->res[h.index].status != POOL_PENDING)
+			continue;
+		struct pool_result *r = &p->res[h.index];
+		r->status = h.status;
+		r->kind = h.kind;
+		r->duration_ms = (float)h.duration_ms;
+		r->worker = (uint16_t)w->index;
+		if (h.kind == PIPERUN_RESULT_INT || h.kind == PIPERUN_RESULT_NUMBER)
+			memcpy(&r->v, payload, 8);
+		else
+			r->text = xstrndup(payload + 4, tlen);
+		pw_done(p, h.index);
 	}
 	memmove(w->in.p, w->in.p + off, w->in.len - off);
 	w->in.len -= off;
-	/* the batch is complete when every item of it has a result */
-	if (w->busy) {
-		bool complete = true;
-		for (size_t k = 0; k < w->nbatch && complete; k++)
-			complete = p->res[w->batch[k]].status != POOL_PENDING;
-		if (complete) {
-			w->busy = false;
-			pw_assign(p, w);
-		}
+	if (batch_end && w->busy) {
+		/* what it did not begin (it stopped) goes back to the queue */
+		pw_settle(p, w, 0, NULL);
+		pw_assign(p, w);
 	}
 }
 
 static void pw_drain(struct ppool *p, struct pworker *w)
 {
+	if (w->sock < 0)
+		return;
 	for (;;) {
 		buf_reserve(&w->in, 65536);
 		ssize_t r = read(w->sock, w->in.p + w->in.len, w->in.cap - w->in.len - 1);
@@ -281,6 +382,7 @@ static void pw_on_sock(struct watch *wt, uint32_t ev)
 {
 	struct ppool *p = wt->data;
 	struct pworker *w = (struct pworker *)((char *)wt - offsetof(struct pworker, w_sock));
+	(void)ev;
 	pw_drain(p, w);
 }
 
@@ -298,50 +400,39 @@ static void pw_close(struct ppool *p, struct pworker *w)
 	}
 }
 
-/* A worker died: what it had started costs exactly its current item; the
- * rest of its batch goes to a replacement. */
+/* A worker died.  The items it began and did not report cost exactly
+ * that (an error, the reason); those it never began go to a replacement.
+ * One that died before it began any item broke the pool: forking more
+ * would only repeat it. */
 static void pw_on_pid(struct watch *wt, uint32_t ev)
 {
 	struct ppool *p = wt->data;
 	struct pworker *w = (struct pworker *)((char *)wt - offsetof(struct pworker, w_pid));
+	(void)ev;
 	siginfo_t si;
 	memset(&si, 0, sizeof si);
 	if (waitid(P_PIDFD, (id_t)w->pidfd, &si, WEXITED | WNOHANG) < 0 || !si.si_pid)
 		return;
 	pw_drain(p, w);
-	int64_t cur = p->slots[w->index - 1].cur;
+	struct pslot *s = &p->sh->slots[w->index - 1];
+	uint64_t begun = __atomic_load_n(&s->pos, __ATOMIC_ACQUIRE);
 	char *why = w->timed_out ? xstrdup("timed out (the worker was killed)")
 		: si.si_code == CLD_EXITED ? xasprintf("the worker exited with status %d", si.si_status)
 		: xasprintf("the worker was killed by %s", sig_name(si.si_status));
-	for (size_t k = 0; w->busy && k < w->nbatch; k++) {
-		size_t i = w->batch[k];
-		if (p->res[i].status != POOL_PENDING)
-			continue;
-		if ((int64_t)i == cur) {
-			struct pool_result *r = &p->res[i];
-			r->status = POOL_ERROR;
-			r->text = xstrdup(why);
-			r->worker = (uint16_t)w->index;
-			r->duration_ms = (float)(now_ms() - p->slots[w->index - 1].started_ms);
-			p->done++;
-			if (p->o->on_result)
-				p->o->on_result(i, r, p->o->ctx);
-			if (p->o->fail_fast)
-				p->stop = true;
-		} else {
-			xgrow(&p->queue, &p->qcap, p->nqueue + 1, sizeof *p->queue);
-			p->queue[p->nqueue++] = i;
-		}
+	if (!w->retiring && !__atomic_load_n(&s->total, __ATOMIC_ACQUIRE) && !p->broken) {
+		p->broken = xasprintf("not run: a worker process died before its first item (%s; "
+				      "the task's init()?), so process mode stopped for this run", why);
+		pw_stop(p);
 	}
+	pw_settle(p, w, begun, why);
 	free(why);
-	w->busy = false;
 	pw_close(p, w);
-	if (!p->stop && (p->nqueue || p->next < p->it->n)) {
-		if (pw_spawn(p, w) == 0)
-			pw_assign(p, w);
-		else
-			p->failed++;
-	}
+	if (!p->stop && pw_work_left(p) && pw_spawn(p, w) < 0)
+		p->failed++;
+	/* what went back to the queue: for the replacement, or for any
+	 * worker that is idle (no replacement could be forked) */
+	for (int k = 0; k < p->nw; k++)
+		pw_assign(p, &p->w[k]);
 }
 
 static void pw_tick(struct timer *t)
@@ -350,9 +441,9 @@ static void pw_tick(struct timer *t)
 	double now = now_ms();
 	for (int k = 0; k < p->nw; k++) {
 		struct pworker *w = &p->w[k];
-		struct pslot *s = &p->slots[k];
-		if (w->sock >= 0 && w->busy && !w->timed_out && s->cur >= 0 &&
-		    now - s->started_ms > p->o->timeout * 1000) {
+		struct pslot *s = &p->sh->slots[k];
+		if (w->pidfd >= 0 && w->busy && !w->timed_out && s->cur >= 0 &&
+		    pool_timed_out(p->o, now - s->started_ms)) {
 			w->timed_out = true;
 			kill_pid(w->pid, SIGKILL);
 		}
@@ -362,12 +453,90 @@ static void pw_tick(struct timer *t)
 		    pw_tick, p);
 }
 
-static bool pw_any_alive(struct ppool *p)
+/* Is any worker still there (a retiring one too: its replacement comes
+ * when it is gone)?  Under a stop: is any still on an item? */
+static bool pw_wait_more(struct ppool *p)
 {
-	for (int k = 0; k < p->nw; k++)
-		if (p->w[k].sock >= 0)
+	for (int k = 0; k < p->nw; k++) {
+		const struct pworker *w = &p->w[k];
+		if (w->pidfd >= 0 && (!p->stop || (w->busy && w->sock >= 0)))
 			return true;
+	}
 	return false;
+}
+
+/* EOF tells every worker to finish; then reap them all: no worker
+ * outlives the pool. */
+static void pw_end_all(struct ppool *p)
+{
+	for (int k = 0; k < p->nw; k++) {
+		struct pworker *w = &p->w[k];
+		if (w->sock >= 0) {
+			loop_del(p->loop, &w->w_sock);
+			close(w->sock);
+			w->sock = -1;
+		}
+	}
+	for (int k = 0; k < p->nw; k++) {
+		struct pworker *w = &p->w[k];
+		if (w->pidfd >= 0) {
+			siginfo_t si;
+			while (waitid(P_PIDFD, (id_t)w->pidfd, &si, WEXITED) < 0 && errno == EINTR)
+				;
+			loop_del(p->loop, &w->w_pid);
+			close(w->pidfd);
+			w->pidfd = -1;
+		}
+		buf_free(&w->in);
+		free(w->batch);
+	}
+}
+
+/* The items that did not run: failed when the pool broke or could not
+ * fork, skipped (pool_skip_rest) after a fail-fast stop. */
+static void pw_fail_rest(struct ppool *p)
+{
+	const char *why = p->broken ? p->broken
+		: p->failed && !p->stop ? "no worker process could be started for it" : NULL;
+	for (size_t i = 0; why && i < p->it->n; i++) {
+		if (p->res[i].status != POOL_PENDING)
+			continue;
+		pool_fail(&p->res[i], why, 0);
+		if (p->o->on_result)
+			p->o->on_result(i, &p->res[i], p->o->ctx);
+	}
+}
+
+static int pw_setup(struct ppool *p, char **why)
+{
+	size_t shsize = sizeof *p->sh + (size_t)p->nw * sizeof p->sh->slots[0];
+	p->loop = loop_new();
+	p->sh = mmap(NULL, shsize, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (!p->loop || p->sh == MAP_FAILED) {
+		*why = xasprintf("pool: cannot set up process mode: %s", strerror(errno));
+		loop_free(p->loop);
+		return -1;
+	}
+	/* Workers never touch the results array (theirs go over the socket):
+	 * leave it out of their address space, or every page the parent
+	 * writes after a fork is a copy-on-write fault. */
+	madvise(p->res, (p->it->n ? p->it->n : 1) * sizeof *p->res, MADV_DONTFORK);
+	p->w = xcalloc((size_t)p->nw, sizeof *p->w);
+	int started = 0;
+	for (int k = 0; k < p->nw; k++) {
+		p->w[k].index = k + 1;
+		p->w[k].sock = p->w[k].pidfd = -1;
+		if (p->it->n && pw_spawn(p, &p->w[k]) == 0)
+			started++;
+	}
+	if (p->it->n && !started) {
+		*why = xasprintf("pool: cannot start worker processes: %s", strerror(errno));
+		loop_free(p->loop);
+		munmap(p->sh, shsize);
+		free(p->w);
+		return -1;
+	}
+	return 0;
 }
 
 int pool_run_processes(const struct pool_opts *o, const struct pool_items *it,
@@ -376,84 +545,25 @@ int pool_run_processes(const struct pool_opts *o, const struct pool_items *it,
 	struct ppool p = { .o = o, .it = it, .res = res, .nw = o->workers };
 	if ((size_t)p.nw > it->n)
 		p.nw = it->n ? (int)it->n : 1;
-	p.loop = loop_new();
-	p.slots = mmap(NULL, (size_t)p.nw * sizeof *p.slots, PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (!p.loop || p.slots == MAP_FAILED) {
-		*why = xasprintf("pool: cannot set up process mode: %s", strerror(errno));
-		loop_free(p.loop);
+	if (pw_setup(&p, why) < 0)
 		return -1;
-	}
-	/* Workers never touch the results array (theirs go over the socket):
-	 * leave it out of their address space, or every page the parent
-	 * writes after a fork is a copy-on-write fault. */
-	madvise(res, (it->n ? it->n : 1) * sizeof *res, MADV_DONTFORK);
-	p.w = xcalloc((size_t)p.nw, sizeof *p.w);
-	int started = 0;
-	for (int k = 0; k < p.nw; k++) {
-		p.w[k].index = k + 1;
-		p.w[k].sock = p.w[k].pidfd = -1;
-		if (it->n && pw_spawn(&p, &p.w[k]) == 0)
-			started++;
-	}
-	if (it->n && !started) {
-		*why = xasprintf("pool: cannot start worker processes: %s", strerror(errno));
-		loop_free(p.loop);
-		munmap(p.slots, (size_t)p.nw * sizeof *p.slots);
-		free(p.w);
-		return -1;
-	}
 	for (int k = 0; k < p.nw; k++)
 		pw_assign(&p, &p.w[k]);
 	if (o->timeout > 0) {
 		p.tick.data = &p;
 		pw_tick(&p.tick);
 	}
-	while (p.done < it->n && pw_any_alive(&p)) {
-		/* fail-fast: stop once nothing is in flight */
-		if (p.stop) {
-			bool busy = false;
-			for (int k = 0; k < p.nw; k++)
-				busy |= p.w[k].busy && p.w[k].sock >= 0;
-			if (!busy)
-				break;
-		}
+	while (p.done < it->n && pw_wait_more(&p))
 		if (loop_run_once(p.loop, -1) < 0 && errno != EINTR)
 			break;
-	}
 	timer_stop(p.loop, &p.tick);
-	/* EOF tells every worker to finish; then reap them all: no worker
-	 * outlives the pool */
-	for (int k = 0; k < p.nw; k++) {
-		struct pworker *w = &p.w[k];
-		if (w->sock >= 0) {
-			loop_del(p.loop, &w->w_sock);
-			close(w->sock);
-			w->sock = -1;
-		}
-	}
-	for (int k = 0; k < p.nw; k++) {
-		struct pworker *w = &p.w[k];
-		if (w->pidfd >= 0) {
-			siginfo_t si;
-			while (waitid(P_PIDFD, (id_t)w->pidfd, &si, WEXITED) < 0 && errno == EINTR)
-				;
-			loop_del(p.loop, &w->w_pid);
-			close(w->pidfd);
-			w->pidfd = -1;
-		}
-		buf_free(&w->in);
-		free(w->batch);
-	}
+	pw_end_all(&p);
 	loop_free(p.loop);
-	munmap(p.slots, (size_t)p.nw * sizeof *p.slots);
+	munmap(p.sh, sizeof *p.sh + (size_t)p.nw * sizeof p.sh->slots[0]);
 	free(p.w);
 	free(p.queue);
-	for (size_t i = 0; i < it->n; i++)
-		if (res[i].status == POOL_PENDING && !p.stop && p.failed) {
-			res[i].status = POOL_ERROR;
-			res[i].text = xstrdup("no worker process could be started for it");
-		}
+	pw_fail_rest(&p);
+	free(p.broken);
 	pool_skip_rest(res, it->n);
 	return 0;
 }
