@@ -38,8 +38,12 @@ void pool_fail(struct pool_result *r, const char *why, int worker);
 bool pool_timed_out(const struct pool_opts *o, double dur_ms);
 struct piperun_arg *pool_item_args(const struct pool_items *it, size_t i,
 				   struct piperun_arg local[16], size_t *na);
+/* *clock: when the previous item ended, if nothing since then was
+ * anyone's time but this item's (0: read the clock; a caller that wrote
+ * a record or waited in between sets it to 0), updated to when this one
+ * ended, so a run of items reads the clock once each. */
 void pool_run_one(const struct pool_opts *o, void *state, const struct pool_items *it,
-		  size_t i, struct pool_result *r, int worker);
+		  size_t i, struct pool_result *r, int worker, double *clock);
 void pool_skip_rest(struct pool_result *res, size_t n);
 void pool_run_serial(const struct pool_opts *o, const struct pool_items *it,
 		     struct pool_result *res);

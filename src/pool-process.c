@@ -18,6 +18,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <linux/futex.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,11 +26,28 @@
  * how many items it has begun (the parent reads them when the worker
  * died: that is how it knows which items ran). */
 struct pslot {
+	/* written by the worker, on every item */
 	volatile int64_t cur;       /* -1: between items */
 	volatile double started_ms;
 	uint64_t pos;               /* items begun of the current batch */
 	uint64_t total;             /* items begun by this process */
+	/* the results ring (RING bytes at ring_off in the shared page): a
+	 * byte stream of wire frames, written up to wpos by the worker, read
+	 * up to rpos by the parent (both only grow) */
+	uint64_t wpos;
+	size_t ring_off;
+	/* written by the parent, and by the worker only around a wait: a
+	 * cache line of their own, or every item would bounce it */
+	_Alignas(64) uint64_t rpos;
+	uint32_t rseq;              /* futex: bumped when the parent read */
+	int space_waiter;           /* the worker waits for room */
+	int want_wake;              /* the parent sleeps: a byte on the socket */
 };
+
+/* Results go through shared memory, not the socket: an item's result is
+ * there (and survives the worker) before the worker begins the next
+ * item, at the cost of a memcpy instead of a write(2) per item. */
+enum { RING = 128 << 10 };
 
 /* The shared page: a stop flag (fail-fast, a broken pool) that every
  * worker reads before it begins an item, then a slot per worker. */
@@ -101,6 +119,65 @@ static void wire_put(struct buf *b, uint32_t index, const struct pool_result *r)
 	}
 }
 
+static long futex(uint32_t *uaddr, int op, uint32_t val, const struct timespec *ts)
+{
+	return syscall(SYS_futex, uaddr, op, val, ts, NULL, 0);
+}
+
+/* The worker: wake the parent if it sleeps (it asked, want_wake), with a
+ * byte on the socket. */
+static void ring_wake_parent(struct pslot *slot, int sock)
+{
+	/* wpos was stored SEQ_CST: this load cannot pass it (the parent
+	 * stores want_wake before it looks at wpos) */
+	if (__atomic_load_n(&slot->want_wake, __ATOMIC_SEQ_CST) &&
+	    __atomic_exchange_n(&slot->want_wake, 0, __ATOMIC_SEQ_CST) &&
+	    write(sock, "", 1) < 0 && errno == EPIPE)
+		_exit(1);
+}
+
+/* The worker: wait until the parent has read (rpos moved from r). */
+static void ring_wait_room(struct pslot *slot, int sock, uint64_t r)
+{
+	uint32_t seq = __atomic_load_n(&slot->rseq, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&slot->space_waiter, 1, __ATOMIC_SEQ_CST);
+	ring_wake_parent(slot, sock);
+	if (__atomic_load_n(&slot->rpos, __ATOMIC_SEQ_CST) == r) {
+		/* bounded: a lost wake costs 100 ms, never a hang */
+		struct timespec ts = { 0, 100 * 1000 * 1000 };
+		futex(&slot->rseq, FUTEX_WAIT, seq, &ts);
+	}
+	__atomic_store_n(&slot->space_waiter, 0, __ATOMIC_SEQ_CST);
+}
+
+/* The worker: p[0..n) into its ring, waiting for room as needed; the
+ * bytes are the parent's once wpos says so. */
+static bool ring_put(struct pshared *sh, struct pslot *slot, int sock, const char *p, size_t n)
+{
+	bool waited = false;
+	char *ring = (char *)sh + slot->ring_off;
+	while (n) {
+		uint64_t w = slot->wpos, r = __atomic_load_n(&slot->rpos, __ATOMIC_ACQUIRE);
+		size_t room = RING - (size_t)(w - r);
+		if (!room) {
+			ring_wait_room(slot, sock, r);
+			waited = true;
+			continue;
+		}
+		size_t at = (size_t)(w % RING), k = n;
+		if (k > room)
+			k = room;
+		if (k > RING - at)
+			k = RING - at;
+		memcpy(ring + at, p, k);
+		__atomic_store_n(&slot->wpos, w + k, __ATOMIC_SEQ_CST);
+		p += k;
+		n -= k;
+	}
+	ring_wake_parent(slot, sock);
+	return waited;
+}
+
 /* The worker's side of one batch: each item's result goes out as it ends,
  * before the next begins, so a death costs only the item it was on.  It
  * stops early at a stop (its own failure under fail-fast, or the flag). */
@@ -108,25 +185,26 @@ static void pworker_batch(int sock, struct pshared *sh, struct pslot *slot,
 			  const struct pool_opts *o, const struct pool_items *it, int index,
 			  void *state, bool ok, const uint32_t *idx, uint32_t n, struct buf *out)
 {
+	double clock = 0;
 	for (uint32_t k = 0; k < n; k++) {
 		if (__atomic_load_n(&sh->stop, __ATOMIC_ACQUIRE))
 			break;
 		struct pool_result r = { 0 };
-		slot->started_ms = now_ms();
+		slot->started_ms = clock = clock ? clock : now_ms();
 		slot->cur = idx[k];
 		/* begun, before it runs: the parent will never run it again */
-		__atomic_add_fetch(&slot->pos, 1, __ATOMIC_RELEASE);
-		__atomic_add_fetch(&slot->total, 1, __ATOMIC_RELEASE);
+		__atomic_store_n(&slot->pos, slot->pos + 1, __ATOMIC_RELEASE);
+		__atomic_store_n(&slot->total, slot->total + 1, __ATOMIC_RELEASE);
 		if (ok)
-			pool_run_one(o, state, it, idx[k], &r, index);
+			pool_run_one(o, state, it, idx[k], &r, index, &clock);
 		else
 			pool_fail(&r, "the task's init failed", index);
 		slot->cur = -1;
 		out->len = 0;
 		wire_put(out, idx[k], &r);
 		free(r.text);
-		if (write_full(sock, out->p, out->len) < 0)
-			_exit(1);
+		if (ring_put(sh, slot, sock, out->p, out->len))
+			clock = 0; /* waiting for the parent is not the next item's time */
 		if (o->fail_fast && r.status == POOL_ERROR) {
 			__atomic_store_n(&sh->stop, 1, __ATOMIC_RELEASE);
 			break;
@@ -137,8 +215,7 @@ static void pworker_batch(int sock, struct pshared *sh, struct pslot *slot,
 	struct pool_result end = { .status = POOL_OK, .kind = PIPERUN_RESULT_INT };
 	out->len = 0;
 	wire_put(out, WIRE_BATCH_END, &end);
-	if (write_full(sock, out->p, out->len) < 0)
-		_exit(1);
+	ring_put(sh, slot, sock, out->p, out->len);
 }
 
 /* The worker process: batches of indices in, results out, until EOF. */
@@ -183,6 +260,8 @@ static int pw_spawn(struct ppool *p, struct pworker *w)
 	struct pslot *slot = &p->sh->slots[w->index - 1];
 	slot->cur = -1;
 	slot->pos = slot->total = 0;
+	slot->wpos = slot->rpos = 0;
+	slot->space_waiter = slot->want_wake = 0;
 	pid_t parent = getpid();
 	fflush(NULL);
 	pid_t pid = fork();
@@ -360,22 +439,56 @@ static void pw_take(struct ppool *p, struct pworker *w)
 	}
 }
 
+/* The parent: what w's ring holds, into w->in and on to pw_take.
+ * Returns whether there was any. */
+static bool pw_collect(struct ppool *p, struct pworker *w)
+{
+	struct pslot *slot = &p->sh->slots[w->index - 1];
+	const char *ring = (const char *)p->sh + slot->ring_off;
+	uint64_t wp = __atomic_load_n(&slot->wpos, __ATOMIC_ACQUIRE), r = slot->rpos;
+	if (wp == r)
+		return false;
+	size_t n = (size_t)(wp - r), at = (size_t)(r % RING);
+	size_t k = n < RING - at ? n : RING - at;
+	buf_add(&w->in, ring + at, k);
+	buf_add(&w->in, ring, n - k);
+	__atomic_store_n(&slot->rpos, wp, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&slot->rseq, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&slot->space_waiter, __ATOMIC_SEQ_CST))
+		futex(&slot->rseq, FUTEX_WAKE, 1, NULL);
+	pw_take(p, w);
+	return true;
+}
+
+/* The socket only wakes the parent (a byte per wake): empty it, then
+ * read the ring. */
 static void pw_drain(struct ppool *p, struct pworker *w)
 {
-	if (w->sock < 0)
-		return;
-	for (;;) {
-		buf_reserve(&w->in, 65536);
-		ssize_t r = read(w->sock, w->in.p + w->in.len, w->in.cap - w->in.len - 1);
-		if (r > 0) {
-			w->in.len += (size_t)r;
+	char scratch[256];
+	while (w->sock >= 0) {
+		ssize_t r = read(w->sock, scratch, sizeof scratch);
+		if (r > 0)
 			continue;
-		}
 		if (r < 0 && errno == EINTR)
 			continue;
 		break;
 	}
-	pw_take(p, w);
+	pw_collect(p, w);
+}
+
+/* Before the parent sleeps: each worker is asked to wake it, then the
+ * rings are looked at once more (a result that came in between would
+ * otherwise wait for the next wake).  Returns whether any had results. */
+static bool pw_before_sleep(struct ppool *p)
+{
+	bool any = false;
+	for (int k = 0; k < p->nw; k++)
+		if (p->w[k].pidfd >= 0)
+			__atomic_store_n(&p->sh->slots[k].want_wake, 1, __ATOMIC_SEQ_CST);
+	for (int k = 0; k < p->nw; k++)
+		if (p->w[k].pidfd >= 0)
+			any |= pw_collect(p, &p->w[k]);
+	return any;
 }
 
 static void pw_on_sock(struct watch *wt, uint32_t ev)
@@ -507,9 +620,21 @@ static void pw_fail_rest(struct ppool *p)
 	}
 }
 
+/* The shared page: the header, a slot per worker, a ring per worker. */
+static size_t pw_shsize(int nw)
+{
+	return sizeof(struct pshared) + (size_t)nw * (sizeof(struct pslot) + RING);
+}
+
+/* Worker k's ring: after all the slots, k rings in. */
+static size_t pw_ring_off(int nw, int k)
+{
+	return sizeof(struct pshared) + (size_t)nw * sizeof(struct pslot) + (size_t)k * RING;
+}
+
 static int pw_setup(struct ppool *p, char **why)
 {
-	size_t shsize = sizeof *p->sh + (size_t)p->nw * sizeof p->sh->slots[0];
+	size_t shsize = pw_shsize(p->nw);
 	p->loop = loop_new();
 	p->sh = mmap(NULL, shsize, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (!p->loop || p->sh == MAP_FAILED) {
@@ -521,6 +646,8 @@ static int pw_setup(struct ppool *p, char **why)
 	 * leave it out of their address space, or every page the parent
 	 * writes after a fork is a copy-on-write fault. */
 	madvise(p->res, (p->it->n ? p->it->n : 1) * sizeof *p->res, MADV_DONTFORK);
+	for (int k = 0; k < p->nw; k++)
+		p->sh->slots[k].ring_off = pw_ring_off(p->nw, k);
 	p->w = xcalloc((size_t)p->nw, sizeof *p->w);
 	int started = 0;
 	for (int k = 0; k < p->nw; k++) {
@@ -553,13 +680,16 @@ int pool_run_processes(const struct pool_opts *o, const struct pool_items *it,
 		p.tick.data = &p;
 		pw_tick(&p.tick);
 	}
-	while (p.done < it->n && pw_wait_more(&p))
+	while (p.done < it->n && pw_wait_more(&p)) {
+		if (pw_before_sleep(&p))
+			continue;
 		if (loop_run_once(p.loop, -1) < 0 && errno != EINTR)
 			break;
+	}
 	timer_stop(p.loop, &p.tick);
 	pw_end_all(&p);
 	loop_free(p.loop);
-	munmap(p.sh, sizeof *p.sh + (size_t)p.nw * sizeof p.sh->slots[0]);
+	munmap(p.sh, pw_shsize(p.nw));
 	free(p.w);
 	free(p.queue);
 	pw_fail_rest(&p);

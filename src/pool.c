@@ -102,22 +102,20 @@ struct piperun_arg *pool_item_args(const struct pool_items *it, size_t i,
 	return args;
 }
 
-/* The item's clock starts here, not when the previous item ended: what
- * happened in between (its record written to a slow reader, its result
- * sent) is not this item's time. */
 void pool_run_one(const struct pool_opts *o, void *state, const struct pool_items *it,
-		  size_t i, struct pool_result *r, int worker)
+		  size_t i, struct pool_result *r, int worker, double *clock)
 {
 	struct piperun_arg local[16];
 	size_t na;
 	struct piperun_arg *args = pool_item_args(it, i, local, &na);
 	struct piperun_task_ctx ctx = { .state = state, .expired = task_expired };
-	double t0 = now_ms();
+	double t0 = *clock ? *clock : now_ms();
 	struct piperun_result res;
 	task_call(o->task, &ctx, args, na, t0, o->timeout * 1000, &res);
 	if (args != local)
 		free(args);
-	double dur = now_ms() - t0;
+	*clock = now_ms();
+	double dur = *clock - t0;
 	if (pool_timed_out(o, dur) && res.kind != PIPERUN_RESULT_ERROR) {
 		/* it ended too late: the one rule of every mode (pool.h) */
 		if (res.text && o->task->free_result)
@@ -144,14 +142,17 @@ void pool_run_serial(const struct pool_opts *o, const struct pool_items *it,
 {
 	void *state = NULL;
 	bool ok = !o->task->init || o->task->init(&state) == 0;
+	double clock = 0;
 	for (size_t i = 0; i < it->n; i++) {
 		if (ok) {
-			pool_run_one(o, state, it, i, &res[i], 1);
+			pool_run_one(o, state, it, i, &res[i], 1, &clock);
 		} else {
 			pool_fail(&res[i], "the task's init failed", 1);
 		}
-		if (o->on_result)
+		if (o->on_result) {
 			o->on_result(i, &res[i], o->ctx);
+			clock = 0; /* writing it out is not the next item's time */
+		}
 		if (o->fail_fast && res[i].status == POOL_ERROR)
 			break;
 	}
@@ -190,6 +191,7 @@ static void *tworker_main(void *arg)
 	const struct pool_opts *o = p->o;
 	void *state = NULL;
 	bool ok = !o->task->init || o->task->init(&state) == 0;
+	double clock = 0;
 	for (;;) {
 		struct tbatch b;
 		if (__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE) || workq_pop(&p->q, &b, 1, 1, true) < 0)
@@ -198,7 +200,7 @@ static void *tworker_main(void *arg)
 			if (__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE))
 				break;
 			if (ok) {
-				pool_run_one(o, state, p->it, i, &p->res[i], w->index);
+				pool_run_one(o, state, p->it, i, &p->res[i], w->index, &clock);
 			} else {
 				pool_fail(&p->res[i], "the task's init failed", w->index);
 			}
@@ -206,6 +208,7 @@ static void *tworker_main(void *arg)
 				pthread_mutex_lock(&p->mtx);
 				o->on_result(i, &p->res[i], o->ctx);
 				pthread_mutex_unlock(&p->mtx);
+				clock = 0;
 			}
 			if (o->fail_fast && p->res[i].status == POOL_ERROR) {
 				__atomic_store_n(&p->stop, 1, __ATOMIC_RELEASE);
