@@ -250,6 +250,8 @@ static void pworker_main(int sock, struct pshared *sh, struct pslot *slot,
 }
 
 static void pw_on_sock(struct watch *w, uint32_t ev);
+static void pw_died(struct ppool *p, struct pworker *w, const siginfo_t *si);
+static void pw_reap_nopidfd(struct ppool *p, struct pworker *w);
 static void pw_on_pid(struct watch *w, uint32_t ev);
 
 static int pw_spawn(struct ppool *p, struct pworker *w)
@@ -321,6 +323,8 @@ static void pw_retire(struct ppool *p, struct pworker *w)
 	close(w->sock);
 	w->sock = -1;
 	w->retiring = true;
+	if (w->pidfd < 0)
+		pw_reap_nopidfd(p, w);
 }
 
 static void pw_assign(struct ppool *p, struct pworker *w)
@@ -465,15 +469,19 @@ static bool pw_collect(struct ppool *p, struct pworker *w)
 static void pw_drain(struct ppool *p, struct pworker *w)
 {
 	char scratch[256];
+	bool eof = false;
 	while (w->sock >= 0) {
 		ssize_t r = read(w->sock, scratch, sizeof scratch);
 		if (r > 0)
 			continue;
 		if (r < 0 && errno == EINTR)
 			continue;
+		eof = r == 0;
 		break;
 	}
 	pw_collect(p, w);
+	if (eof && w->pidfd < 0 && w->pid > 0)
+		pw_reap_nopidfd(p, w);
 }
 
 /* Before the parent sleeps: each worker is asked to wake it, then the
@@ -483,10 +491,10 @@ static bool pw_before_sleep(struct ppool *p)
 {
 	bool any = false;
 	for (int k = 0; k < p->nw; k++)
-		if (p->w[k].pidfd >= 0)
+		if (p->w[k].pid > 0)
 			__atomic_store_n(&p->sh->slots[k].want_wake, 1, __ATOMIC_SEQ_CST);
 	for (int k = 0; k < p->nw; k++)
-		if (p->w[k].pidfd >= 0)
+		if (p->w[k].pid > 0)
 			any |= pw_collect(p, &p->w[k]);
 	return any;
 }
@@ -517,16 +525,10 @@ static void pw_close(struct ppool *p, struct pworker *w)
  * that (an error, the reason); those it never began go to a replacement.
  * One that died before it began any item broke the pool: forking more
  * would only repeat it. */
-static void pw_on_pid(struct watch *wt, uint32_t ev)
+static void pw_died(struct ppool *p, struct pworker *w, const siginfo_t *sip)
 {
-	struct ppool *p = wt->data;
-	struct pworker *w = (struct pworker *)((char *)wt - offsetof(struct pworker, w_pid));
-	(void)ev;
-	siginfo_t si;
-	memset(&si, 0, sizeof si);
-	if (waitid(P_PIDFD, (id_t)w->pidfd, &si, WEXITED | WNOHANG) < 0 || !si.si_pid)
-		return;
-	pw_drain(p, w);
+	siginfo_t si = *sip;
+	pw_collect(p, w);
 	struct pslot *s = &p->sh->slots[w->index - 1];
 	uint64_t begun = __atomic_load_n(&s->pos, __ATOMIC_ACQUIRE);
 	char *why = w->timed_out ? xstrdup("timed out (the worker was killed)")
@@ -540,12 +542,36 @@ static void pw_on_pid(struct watch *wt, uint32_t ev)
 	pw_settle(p, w, begun, why);
 	free(why);
 	pw_close(p, w);
+	w->pid = 0;
 	if (!p->stop && pw_work_left(p) && pw_spawn(p, w) < 0)
 		p->failed++;
 	/* what went back to the queue: for the replacement, or for any
 	 * worker that is idle (no replacement could be forked) */
 	for (int k = 0; k < p->nw; k++)
 		pw_assign(p, &p->w[k]);
+}
+
+static void pw_on_pid(struct watch *wt, uint32_t ev)
+{
+	struct ppool *p = wt->data;
+	struct pworker *w = (struct pworker *)((char *)wt - offsetof(struct pworker, w_pid));
+	(void)ev;
+	siginfo_t si;
+	memset(&si, 0, sizeof si);
+	if (waitid(P_PIDFD, (id_t)w->pidfd, &si, WEXITED | WNOHANG) < 0 || !si.si_pid)
+		return;
+	pw_died(p, w, &si);
+}
+
+/* Without a pidfd (valgrind has no pidfd_open): a worker that closed its
+ * end is gone or going; wait for it here. */
+static void pw_reap_nopidfd(struct ppool *p, struct pworker *w)
+{
+	siginfo_t si;
+	memset(&si, 0, sizeof si);
+	while (waitid(P_PID, (id_t)w->pid, &si, WEXITED) < 0 && errno == EINTR)
+		;
+	pw_died(p, w, &si);
 }
 
 static void pw_tick(struct timer *t)
@@ -555,7 +581,7 @@ static void pw_tick(struct timer *t)
 	for (int k = 0; k < p->nw; k++) {
 		struct pworker *w = &p->w[k];
 		struct pslot *s = &p->sh->slots[k];
-		if (w->pidfd >= 0 && w->busy && !w->timed_out && s->cur >= 0 &&
+		if (w->pid > 0 && w->busy && !w->timed_out && s->cur >= 0 &&
 		    pool_timed_out(p->o, now - s->started_ms)) {
 			w->timed_out = true;
 			kill_pid(w->pid, SIGKILL);
@@ -572,7 +598,7 @@ static bool pw_wait_more(struct ppool *p)
 {
 	for (int k = 0; k < p->nw; k++) {
 		const struct pworker *w = &p->w[k];
-		if (w->pidfd >= 0 && (!p->stop || (w->busy && w->sock >= 0)))
+		if (w->pid > 0 && (!p->stop || (w->busy && w->sock >= 0)))
 			return true;
 	}
 	return false;
@@ -592,10 +618,13 @@ static void pw_end_all(struct ppool *p)
 	}
 	for (int k = 0; k < p->nw; k++) {
 		struct pworker *w = &p->w[k];
-		if (w->pidfd >= 0) {
+		if (w->pid > 0) {
 			siginfo_t si;
-			while (waitid(P_PIDFD, (id_t)w->pidfd, &si, WEXITED) < 0 && errno == EINTR)
+			while (waitid(P_PID, (id_t)w->pid, &si, WEXITED) < 0 && errno == EINTR)
 				;
+			w->pid = 0;
+		}
+		if (w->pidfd >= 0) {
 			loop_del(p->loop, &w->w_pid);
 			close(w->pidfd);
 			w->pidfd = -1;
