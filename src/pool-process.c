@@ -528,6 +528,13 @@ static void pw_close(struct ppool *p, struct pworker *w)
 static void pw_died(struct ppool *p, struct pworker *w, const siginfo_t *sip)
 {
 	siginfo_t si = *sip;
+	/* its socket first: what pw_collect reports must not hand the dead
+	 * worker a batch (pw_assign skips a worker without one) */
+	if (w->sock >= 0) {
+		loop_del(p->loop, &w->w_sock);
+		close(w->sock);
+		w->sock = -1;
+	}
 	pw_collect(p, w);
 	struct pslot *s = &p->sh->slots[w->index - 1];
 	uint64_t begun = __atomic_load_n(&s->pos, __ATOMIC_ACQUIRE);
