@@ -145,7 +145,7 @@ ran_once() {
 	# not wait for it, and no item may be charged the wait
 	for _ in $(seq 3000); do echo 0; done > "$BATS_TEST_TMPDIR/items"
 	for m in serial thread process async; do
-		"$PIPERUN" pool --task sleep --mode "$m" -j 2 --timeout 0.5 -o jsonl \
+		"$PIPERUN" pool --task sleep --mode "$m" -j 2 --timeout 1 -o jsonl \
 			--items "$BATS_TEST_TMPDIR/items" | { sleep 2; cat; } > "$BATS_TEST_TMPDIR/out"
 		run jq -r 'select(.index != null) | .status' "$BATS_TEST_TMPDIR/out"
 		[ "$(sort <<<"$output" | uniq -c | awk '{print $1, $2}')" = "3000 ok" ] || {
@@ -193,7 +193,7 @@ ran_once() {
 			# crash and hang do so only in a worker process (task-faulty.c)
 			run --separate-stderr bash -c 'export FAULTY_MAIN_PID=$$; exec "$@"' - \
 				"$PIPERUN" pool --task-plugin "$FAULTY_PLUGIN:faulty" --mode "$m" -j 3 \
-				--timeout 0.3 --items "$BATS_TEST_TMPDIR/items"
+				--timeout 0.5 --items "$BATS_TEST_TMPDIR/items"
 			[ "$status" -le 1 ]
 			ran_once "$n" || { echo "seed $seed, $m"; false; }
 			jqo '[.items[].status] | @json' > "$BATS_TEST_TMPDIR/status.$m"
@@ -206,7 +206,7 @@ ran_once() {
 		: > "$FAULTY_LOG"
 		run --separate-stderr bash -c 'export FAULTY_MAIN_PID=$$; exec "$@"' - \
 			"$PIPERUN" pool --task-plugin "$FAULTY_PLUGIN:faulty" --compare -j 3 \
-			--timeout 0.3 --items "$BATS_TEST_TMPDIR/items"
+			--timeout 0.5 --items "$BATS_TEST_TMPDIR/items"
 		assert_success
 		[ "$(grep -c ' yes$' <<<"$output")" = 4 ]
 		[ "$(cut -d' ' -f1 "$FAULTY_LOG" | sort -n | uniq -c | awk '$1 != 4' | wc -l)" -eq 0 ]
