@@ -484,19 +484,26 @@ static void pw_drain(struct ppool *p, struct pworker *w)
 		pw_reap_nopidfd(p, w);
 }
 
-/* Before the parent sleeps: each worker is asked to wake it, then the
- * rings are looked at once more (a result that came in between would
- * otherwise wait for the next wake).  Returns whether any had results. */
-static bool pw_before_sleep(struct ppool *p)
+/* Every ring's results.  Returns whether there were any. */
+static bool pw_collect_all(struct ppool *p)
 {
 	bool any = false;
 	for (int k = 0; k < p->nw; k++)
 		if (p->w[k].pid > 0)
-			__atomic_store_n(&p->sh->slots[k].want_wake, 1, __ATOMIC_SEQ_CST);
-	for (int k = 0; k < p->nw; k++)
-		if (p->w[k].pid > 0)
 			any |= pw_collect(p, &p->w[k]);
 	return any;
+}
+
+/* Before the parent sleeps: each worker is asked to wake it, then the
+ * rings are looked at once more (a result that came in between would
+ * otherwise wait for the next wake).  Returns whether any had results:
+ * then it must not sleep. */
+static bool pw_before_sleep(struct ppool *p)
+{
+	for (int k = 0; k < p->nw; k++)
+		if (p->w[k].pid > 0)
+			__atomic_store_n(&p->sh->slots[k].want_wake, 1, __ATOMIC_SEQ_CST);
+	return pw_collect_all(p);
 }
 
 static void pw_on_sock(struct watch *wt, uint32_t ev)
@@ -717,9 +724,11 @@ int pool_run_processes(const struct pool_opts *o, const struct pool_items *it,
 		pw_tick(&p.tick);
 	}
 	while (p.done < it->n && pw_wait_more(&p)) {
-		if (pw_before_sleep(&p))
-			continue;
-		if (loop_run_once(p.loop, -1) < 0 && errno != EINTR)
+		/* while results flow, the loop still turns (without waiting):
+		 * the timeout tick and the deaths of workers are not put off
+		 * until the others are done */
+		bool busy = pw_collect_all(&p) || pw_before_sleep(&p);
+		if (loop_run_once(p.loop, busy ? 0 : -1) < 0 && errno != EINTR)
 			break;
 	}
 	timer_stop(p.loop, &p.tick);
