@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* pool-process.c - the pool's process mode (see pool.h): forked
- * workers, batches of indices out and results back over a socketpair
- * each (the wire protocol), a shared page saying which item each
- * worker is on, replacements for workers that die. */
+ * workers, batches of indices out over a socketpair each, results back
+ * in wire frames through a ring per worker in a shared page (which also
+ * says which item each worker is on and how many it has begun), the
+ * socket waking a sleeping parent; replacements for workers that die,
+ * none for one that dies before its first item. */
 #include "config.h"
 #include "pool-int.h"
 #include "loop.h"
