@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 enum pool_output { POUT_JSON, POUT_JSONL, POUT_TEXT, POUT_NONE, POUT_SUMMARY };
@@ -23,7 +24,6 @@ struct pool_cli {
 	struct fd_sink *out;
 	struct jw jw;
 	const struct pool_items *items;
-	double last_flush;
 };
 
 static void on_result_jsonl(size_t i, const struct pool_result *r, void *ctx)
@@ -31,16 +31,22 @@ static void on_result_jsonl(size_t i, const struct pool_result *r, void *ctx)
 	struct pool_cli *c = ctx;
 	pool_write_item(&c->jw, c->items, i, r);
 	jw_newline(&c->jw);
-	/* live for `| jq`, without a write per item of a million */
-	double now = now_ms();
-	if (now - c->last_flush >= 20) {
-		/* a reader that went away (`| head -1`) is how a filter is told
-		 * to stop: now, not after the last item.  Nothing outlives us:
-		 * process-mode workers die with us (PDEATHSIG). */
-		if (fd_sink_flush(c->out) < 0 && c->out->err == EPIPE)
-			die_of_signal(SIGPIPE);
-		c->last_flush = now;
-	}
+	/* each record as its item ends: the sink is async (run_once), so a
+	 * flush writes what the pipe takes now and hands the rest to a
+	 * writer thread once the reader falls behind; the pool never waits
+	 * for a slow reader (up to FD_SINK_QUEUE_MAX), and no item's time is
+	 * spent writing.  A reader that went away (`| head -1`) is how a
+	 * filter is told to stop: now, not after the last item.  Nothing
+	 * outlives us: process-mode workers die with us (PDEATHSIG). */
+	if (fd_sink_flush(c->out) < 0 && c->out->err == EPIPE)
+		die_of_signal(SIGPIPE);
+}
+
+/* A pipe or socket: where a reader can fall behind (a file cannot). */
+static bool pipe_fd(int fd)
+{
+	struct stat st;
+	return fstat(fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
 }
 
 /* Do two runs agree on every item? */
@@ -68,10 +74,13 @@ static int compare(struct pool_opts *o, const struct pool_items *it, struct fd_s
 		 "CPU s", "SPEEDUP", "IDENTICAL");
 	fd_sink_write(out, line, strlen(line));
 	int rc = EXIT_OK;
+	long max_per_worker = o->max_per_worker;
 	for (int m = POOL_SERIAL; m <= POOL_ASYNC; m++) {
 		struct pool_result *res = pool_results_alloc(it->n);
 		struct pool_stats st;
 		o->mode = (enum pool_mode)m;
+		/* --max-items-per-worker: the process row's */
+		o->max_per_worker = m == POOL_PROCESS ? max_per_worker : 0;
 		char *why = NULL;
 		if (pool_run(o, it, res, &st, &why) < 0) {
 			fprintf(stderr, "piperun: %s\n", why);
@@ -89,7 +98,9 @@ static int compare(struct pool_opts *o, const struct pool_items *it, struct fd_s
 			 st.workers, st.wall_ms / 1000, st.cpu_ms / 1000,
 			 st.wall_ms > 0 ? base_wall / st.wall_ms : 0, same ? "yes" : "no");
 		fd_sink_write(out, line, strlen(line));
-		if (!same || st.error || st.skipped)
+		/* the modes agree (their failures too: a timeout at the boundary,
+		 * a crash of the task) or they do not */
+		if (!same)
 			rc = rc == EXIT_OK ? EXIT_JOBS_FAILED : rc;
 		if (res != base)
 			pool_results_free(res, it->n);
@@ -118,6 +129,7 @@ static const struct option pool_long_opts[] = {
 	{ "timeout", required_argument, NULL, 't' },
 	{ "fail-fast", no_argument, NULL, 'F' },
 	{ "max-inflight", required_argument, NULL, 'I' },
+	{ "max-items-per-worker", required_argument, NULL, 'W' },
 	{ "output", required_argument, NULL, 'o' },
 	{ "compare", no_argument, NULL, 'C' },
 	{ "help", no_argument, NULL, 'h' },
@@ -169,6 +181,11 @@ static int parse_option(int c, char **argv, struct pool_cmd *pc)
 		if (cmd_int_range(self, "--max-inflight", optarg, 1, INT64_MAX, "", &v) < 0)
 			return EXIT_USAGE;
 		pc->o.max_inflight = (long)v;
+		return -1;
+	case 'W':
+		if (cmd_int_range(self, "--max-items-per-worker", optarg, 1, INT64_MAX, "", &v) < 0)
+			return EXIT_USAGE;
+		pc->o.max_per_worker = (long)v;
 		return -1;
 	case 'o':
 		if (CMD_CHOOSE(self, "--output", output_choices, optarg, &pick) < 0)
@@ -222,6 +239,10 @@ static int parse_args(int argc, char **argv, struct pool_cmd *pc)
 		}
 	}
 	pc->o.workers = pc->workers < 1 ? 1 : (int)pc->workers;
+	/* only a worker process can be replaced: a thread's leaks stay in
+	 * the process, and serial and async have no worker to replace */
+	if (pc->o.max_per_worker && pc->o.mode != POOL_PROCESS && !pc->compare)
+		return cmd_bad_usage(self, "--max-items-per-worker is for --mode process (or --compare)");
 	return -1;
 }
 
@@ -333,6 +354,7 @@ static int run_once(struct pool_cli *cli, struct pool_opts *o, const struct pool
 	if (cli->output == POUT_JSONL) {
 		o->on_result = on_result_jsonl;
 		o->ctx = cli;
+		cli->out->async = pipe_fd(cli->out->fd);
 	}
 	struct pool_result *res = pool_results_alloc(it->n);
 	struct pool_stats st;
@@ -371,6 +393,8 @@ static int cmd_pool(int argc, char **argv)
 		pool_items_free(&it);
 		return rc;
 	}
+	/* the writer thread's queue too (an async sink, -o jsonl) */
+	fd_sink_finish(out);
 	rc = cmd_flush_stdout(&cmd_pool_entry, out, rc);
 	free(out);
 	pool_items_free(&it);
@@ -392,14 +416,17 @@ const struct cmd_entry cmd_pool_entry = {
 	"      --timeout DUR          limit for each item\n"
 	"      --fail-fast            stop at the first item that fails\n"
 	"      --max-inflight N       async: at most N items at once (default: all)\n"
+	"      --max-items-per-worker N  process: a worker process ends after N\n"
+	"                             items and a fresh one goes on (default: never)\n"
 	"  -o, --output FMT           json (default), jsonl, text, summary (the last\n"
 	"                             jsonl line only) or none\n"
 	"      --compare              run every mode on the same items and print a\n"
 	"                             table: wall and CPU time, speedup, identical\n"
 	"  -h, --help                 show this help\n"
 	"\n"
-	"exit status: 0 every item ok, 1 some item failed (or, with --compare,\n"
-	"some mode disagreed), 2 usage error or unreadable input (\"line N\"), 3 the\n"
-	"pool could not run or its results could not be written.\n",
+	"exit status: 0 every item ok (with --compare: every mode gave the same\n"
+	"results), 1 some item failed (with --compare: some mode disagreed), 2\n"
+	"usage error or unreadable input (\"line N\"), 3 the pool could not run\n"
+	"or its results could not be written.\n",
 	.exec = cmd_pool,
 };

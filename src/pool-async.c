@@ -46,9 +46,10 @@ static void async_fire(struct timer *t)
 	double secs = a->secs[i];
 	r->worker = 1;
 	r->duration_ms = (float)(now_ms() - a->started[i]);
-	if (a->o->timeout > 0 && secs > a->o->timeout) {
-		r->status = POOL_ERROR;
-		r->text = xstrdup("timed out");
+	/* the rule of every mode (pool_timed_out): a wait as long as the
+	 * timeout is timed out, also when the timer fired a hair early */
+	if (pool_timed_out(a->o, secs * 1000) || pool_timed_out(a->o, r->duration_ms)) {
+		pool_fail(r, "timed out", 1);
 	} else {
 		r->status = POOL_OK;
 		r->kind = PIPERUN_RESULT_NUMBER;

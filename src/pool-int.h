@@ -36,8 +36,17 @@ char *pool_json_result(const char *text, size_t *len);
 /* pool.c: one item, serial and thread modes */
 void pool_set_result(struct pool_result *r, const struct piperun_task *t,
 		     struct piperun_result *res, double dur, int worker);
+/* r failed (status and kind ERROR) with a copy of why. */
+void pool_fail(struct pool_result *r, const char *why, int worker);
+/* The one timeout rule of every mode: an item that has run for its
+ * timeout (or longer) is timed out, whatever it returns then. */
+bool pool_timed_out(const struct pool_opts *o, double dur_ms);
 struct piperun_arg *pool_item_args(const struct pool_items *it, size_t i,
 				   struct piperun_arg local[16], size_t *na);
+/* *clock: when the previous item ended, if nothing since then was
+ * anyone's time but this item's (0: read the clock; a caller that wrote
+ * a record or waited in between sets it to 0), updated to when this one
+ * ended, so a run of items reads the clock once each. */
 void pool_run_one(const struct pool_opts *o, void *state, const struct pool_items *it,
 		  size_t i, struct pool_result *r, int worker, double *clock);
 void pool_skip_rest(struct pool_result *res, size_t n);

@@ -66,8 +66,26 @@ void pool_set_result(struct pool_result *r, const struct piperun_task *t,
 		r->text = xstrdup(res->text ? res->text : "failed");
 		break;
 	}
+	/* a failed item is an error whatever the task meant to return: one
+	 * kind in every mode (process mode sends it so), so --compare sees
+	 * a NaN or a bad JSON result as the same error everywhere */
+	if (r->status == POOL_ERROR)
+		r->kind = PIPERUN_RESULT_ERROR;
 	if (res->text && t->free_result)
 		t->free_result(res);
+}
+
+void pool_fail(struct pool_result *r, const char *why, int worker)
+{
+	r->status = POOL_ERROR;
+	r->kind = PIPERUN_RESULT_ERROR;
+	r->text = xstrdup(why);
+	r->worker = (uint16_t)worker;
+}
+
+bool pool_timed_out(const struct pool_opts *o, double dur_ms)
+{
+	return o->timeout > 0 && dur_ms >= o->timeout * 1000;
 }
 
 /* Item i's arguments, in local (16 of them) or malloc'd. */
@@ -82,8 +100,6 @@ struct piperun_arg *pool_item_args(const struct pool_items *it, size_t i,
 	return args;
 }
 
-/* *clock: when the previous item ended (0: read the clock), updated to
- * when this one ended, so a run of items reads the clock once each. */
 void pool_run_one(const struct pool_opts *o, void *state, const struct pool_items *it,
 		  size_t i, struct pool_result *r, int worker, double *clock)
 {
@@ -97,7 +113,17 @@ void pool_run_one(const struct pool_opts *o, void *state, const struct pool_item
 	if (args != local)
 		free(args);
 	*clock = now_ms();
-	pool_set_result(r, o->task, &res, *clock - t0, worker);
+	double dur = *clock - t0;
+	if (pool_timed_out(o, dur) && res.kind != PIPERUN_RESULT_ERROR) {
+		/* it ended too late: the one rule of every mode (pool.h) */
+		if (res.text && o->task->free_result)
+			o->task->free_result(&res);
+		*r = (struct pool_result){ .status = POOL_ERROR, .kind = PIPERUN_RESULT_ERROR,
+					   .text = xstrdup("timed out"), .duration_ms = (float)dur,
+					   .worker = (uint16_t)worker };
+		return;
+	}
+	pool_set_result(r, o->task, &res, dur, worker);
 }
 
 /* --------------------------------------------------------------- serial */
@@ -119,12 +145,12 @@ void pool_run_serial(const struct pool_opts *o, const struct pool_items *it,
 		if (ok) {
 			pool_run_one(o, state, it, i, &res[i], 1, &clock);
 		} else {
-			res[i].status = POOL_ERROR;
-			res[i].text = xstrdup("the task's init failed");
-			res[i].worker = 1;
+			pool_fail(&res[i], "the task's init failed", 1);
 		}
-		if (o->on_result)
+		if (o->on_result) {
 			o->on_result(i, &res[i], o->ctx);
+			clock = 0; /* writing it out is not the next item's time */
+		}
 		if (o->fail_fast && res[i].status == POOL_ERROR)
 			break;
 	}
@@ -174,14 +200,13 @@ static void *tworker_main(void *arg)
 			if (ok) {
 				pool_run_one(o, state, p->it, i, &p->res[i], w->index, &clock);
 			} else {
-				p->res[i].status = POOL_ERROR;
-				p->res[i].text = xstrdup("the task's init failed");
-				p->res[i].worker = (uint16_t)w->index;
+				pool_fail(&p->res[i], "the task's init failed", w->index);
 			}
 			if (o->on_result) {
 				pthread_mutex_lock(&p->mtx);
 				o->on_result(i, &p->res[i], o->ctx);
 				pthread_mutex_unlock(&p->mtx);
+				clock = 0;
 			}
 			if (o->fail_fast && p->res[i].status == POOL_ERROR) {
 				__atomic_store_n(&p->stop, 1, __ATOMIC_RELEASE);

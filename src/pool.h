@@ -5,11 +5,15 @@
  *
  * Process mode forks its workers from this (single-threaded) process, so
  * they share the parsed items copy-on-write; batches of item indices go
- * out over a socketpair per worker in compact binary frames, results come
- * back the same way as each item ends.  Each worker also notes in a
- * shared page which item it is on, so a worker that crashes or is killed
- * costs exactly that item (error, with the signal): the rest of its batch
- * is handed to a replacement. */
+ * out over a socketpair per worker in compact binary frames, and each
+ * result comes back the moment its item ends, before the worker begins
+ * the next.  Each worker also counts in a shared page the items it has
+ * begun, so the pool knows, when a worker dies, which items ran: an item
+ * that began is never run again (it costs exactly that item: an error,
+ * with the signal), and only items that never began go to a replacement.
+ * A worker that dies before it begins any item (its task's init()
+ * crashed) breaks process mode for the run: no replacement is forked,
+ * and every item not run fails with the reason. */
 #ifndef PIPERUN_POOL_H
 #define PIPERUN_POOL_H
 
@@ -68,6 +72,10 @@ struct pool_opts {
 	double timeout;              /* per item, seconds; 0 = none */
 	bool fail_fast;
 	long max_inflight;           /* async: 0 = every item at once */
+	/* process: a worker process ends after this many items and a fresh
+	 * one takes over (a leaking task gives its memory back); 0 = never.
+	 * The other modes ignore it. */
+	long max_per_worker;
 	/* called as each item ends (in the thread that owns the run; under
 	 * a lock in thread mode) */
 	void (*on_result)(size_t index, const struct pool_result *r, void *ctx);

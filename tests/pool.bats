@@ -252,7 +252,9 @@ EOF
 ]}
 EOF
 )
-	pr run "$f"
+	# (a mark in the environment: other suites run pool workers too)
+	mark=$(marker)
+	PIPERUN_TEST_MARK=$mark pr run "$f"
 	assert_failure 1
 	[ "$(jqo '[.jobs[] | [.name, .status, .returncode]] | @json')" = '[["good","ok",0],["bad-item","failed",1],["slow","timeout",-15],["from-stdin","ok",0],["garbage","error",2]]' ]
 	[ "$(jqo '.jobs[0] | [.task, .summary.ok, [.items[].result]] | @json')" = '["gcd",2,[6,25]]' ]
@@ -260,7 +262,9 @@ EOF
 	[ "$(jqo '.jobs[3].items[0].result')" = 4 ]
 	[[ "$(jqo '.jobs[4].error')" == *"line 1: expected numbers"* ]]
 	# no pool worker outlived its job
-	[ -z "$(pgrep -f 'pool --task sleep --mode process' || true)" ]
+	for p in $(pgrep -f 'pool --task sleep --mode process' || true); do
+		! grep -qz "^PIPERUN_TEST_MARK=$mark\$" "/proc/$p/environ" 2>/dev/null
+	done
 }
 
 @test "pool job specs are validated" {

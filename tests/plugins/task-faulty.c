@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* task-faulty.c - a test plugin for the pool's fault behaviour (issue
+ * 22): an item [N] or [N, "WHAT"] is logged, then does WHAT, and gives
+ * N * 2 when it ends well.
+ *
+ *   FAULTY_LOG       a file: every call appends "N PID\n" (O_APPEND, one
+ *                    write), so a test can prove each item ran once and
+ *                    see which process ran it;
+ *   FAULTY_MAIN_PID  the pid of piperun itself: "crash" and "hang" only
+ *                    crash or hang in another process (a process-mode
+ *                    worker); in piperun itself they fail as the other
+ *                    modes can (an error, a timeout), so every mode can
+ *                    agree on the item's status.
+ *
+ * WHAT: "crash" (SIGSEGV), "hang" (pause() for ever; polling expired()
+ * in piperun itself), "fail" (an error result), "nan" (a NaN number),
+ * "badjson" (a JSON result that is not JSON), "leak" (1 MiB never freed).
+ * The task initcrash crashes in init() in a worker, and is faulty
+ * otherwise. */
+#define _POSIX_C_SOURCE 200809L
+#include <piperun-task.h>
+
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static void log_call(int64_t n)
+{
+	const char *path = getenv("FAULTY_LOG");
+	if (!path)
+		return;
+	char line[64];
+	int len = snprintf(line, sizeof line, "%lld %ld\n", (long long)n, (long)getpid());
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return;
+	if (write(fd, line, (size_t)len) < 0) {
+		/* the test will see the item missing */
+	}
+	close(fd);
+}
+
+/* In a process of its own (a worker), not in piperun itself? */
+static int in_worker(void)
+{
+	const char *main_pid = getenv("FAULTY_MAIN_PID");
+	return !main_pid || atol(main_pid) != (long)getpid();
+}
+
+static int fail(struct piperun_result *res, const char *why)
+{
+	res->kind = PIPERUN_RESULT_ERROR;
+	res->text = strdup(why);
+	return 0;
+}
+
+static int hang(const struct piperun_task_ctx *ctx, struct piperun_result *res)
+{
+	if (in_worker())
+		for (;;)
+			pause(); /* only a kill ends it */
+	struct timespec ms = { 0, 1000 * 1000 };
+	while (!ctx->expired(ctx))
+		nanosleep(&ms, NULL);
+	return fail(res, "timed out");
+}
+
+static int faulty_run(const struct piperun_task_ctx *ctx, const struct piperun_arg *args,
+		      size_t nargs, struct piperun_result *res)
+{
+	if (nargs < 1 || nargs > 2 || args[0].type != PIPERUN_ARG_INT ||
+	    (nargs == 2 && args[1].type != PIPERUN_ARG_STRING))
+		return fail(res, "[N] or [N, \"WHAT\"]");
+	log_call(args[0].i);
+	const char *what = nargs == 2 ? args[1].s : "";
+	if (!strcmp(what, "crash")) {
+		if (!in_worker())
+			return fail(res, "crashed");
+		signal(SIGSEGV, SIG_DFL); /* not a sanitizer's handler */
+		raise(SIGSEGV);
+	}
+	if (!strcmp(what, "hang"))
+		return hang(ctx, res);
+	if (!strcmp(what, "fail"))
+		return fail(res, "failed on purpose");
+	if (!strcmp(what, "nan")) {
+		res->kind = PIPERUN_RESULT_NUMBER;
+		res->d = NAN;
+		return 0;
+	}
+	if (!strcmp(what, "badjson")) {
+		res->kind = PIPERUN_RESULT_JSON;
+		res->text = strdup("{\"a\":");
+		return 0;
+	}
+	if (!strcmp(what, "leak")) {
+		char *p = malloc(1 << 20);
+		if (p)
+			memset(p, 1, 1 << 20);
+	}
+	res->kind = PIPERUN_RESULT_INT;
+	res->i = args[0].i * 2;
+	return 0;
+}
+
+static void faulty_free(struct piperun_result *res)
+{
+	free(res->text);
+	res->text = NULL;
+}
+
+const struct piperun_task piperun_task_faulty = {
+	.abi = PIPERUN_TASK_ABI,
+	.name = "faulty",
+	.run = faulty_run,
+	.free_result = faulty_free,
+};
+
+static int initcrash_init(void **state)
+{
+	*state = NULL;
+	if (in_worker()) {
+		signal(SIGSEGV, SIG_DFL);
+		raise(SIGSEGV);
+	}
+	return 0;
+}
+
+const struct piperun_task piperun_task_initcrash = {
+	.abi = PIPERUN_TASK_ABI,
+	.name = "initcrash",
+	.init = initcrash_init,
+	.run = faulty_run,
+	.free_result = faulty_free,
+};
