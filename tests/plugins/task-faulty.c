@@ -14,7 +14,8 @@
  *
  * WHAT: "crash" (SIGSEGV), "hang" (pause() for ever; polling expired()
  * in piperun itself), "fail" (an error result), "nan" (a NaN number),
- * "badjson" (a JSON result that is not JSON), "leak" (1 MiB never freed).
+ * "badjson" (a JSON result that is not JSON), "leak" (1 MiB never freed),
+ * "print" (a line on stdout, then an ok result).
  * The task initcrash crashes in init() in a worker, and is faulty
  * otherwise. */
 #define _POSIX_C_SOURCE 200809L
@@ -97,6 +98,12 @@ static int faulty_run(const struct piperun_task_ctx *ctx, const struct piperun_a
 		res->kind = PIPERUN_RESULT_JSON;
 		res->text = strdup("{\"a\":");
 		return 0;
+	}
+	if (!strcmp(what, "print")) {
+		/* a task that prints: never part of the results (issue 22,
+		 * item 14); an ok result otherwise */
+		printf("{\"noise\": %" PRId64 "}\n", args[0].i);
+		fflush(stdout);
 	}
 	if (!strcmp(what, "leak")) {
 		char *p = malloc(1 << 20);
