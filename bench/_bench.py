@@ -14,6 +14,7 @@ Configurations run in interleaved rounds (A B C A B C ...) so that a slow
 phase of the machine hits every configuration alike.  Knobs: BENCH_RUNS.
 """
 import json
+import platform
 import os
 import shutil
 import statistics
@@ -93,6 +94,21 @@ def emit(name, samples, unit):
               f"max={fmt(max(samples))} n={len(samples)}", flush=True)
     MEDIANS[name], UNITS[name] = med, unit
     return med
+
+
+def cgspawn_tool():
+    """bench/cgspawn.c compiled into bench/build, or None where it
+    cannot run (not x86_64, not root, no writable cgroup v2)."""
+    if platform.machine() != "x86_64" or os.geteuid() != 0:
+        return None
+    src = os.path.join(HERE, "cgspawn.c")
+    out = os.path.join(BUILD, "cgspawn")
+    if not os.path.exists(out) or os.path.getmtime(src) > os.path.getmtime(out):
+        os.makedirs(BUILD, exist_ok=True)
+        subprocess.run(["gcc", "-O2", "-Wall", "-o", out, src], check=True)
+    if subprocess.run([out, "1", "1", "/bin/true"], stderr=subprocess.DEVNULL).returncode:
+        return None
+    return out
 
 
 def launcher():

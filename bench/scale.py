@@ -16,7 +16,7 @@ import json
 import os
 import tempfile
 
-from _bench import (PY_TPE, RUNS, anchor_tool, fig, goal, piperun_bin, piperun_record, ratio,
+from _bench import (PY_TPE, RUNS, anchor_tool, cgspawn_tool, fig, goal, piperun_bin, piperun_record, ratio,
                     record_metrics, round_robin, rss_metric, timed)
 
 N_SLEEP = int(os.environ.get("N_SLEEP", "1000"))
@@ -64,6 +64,17 @@ def main():
         dt, r = timed([sb, "-n", str(N_SLEEP), "-P", str(N_SLEEP), "--", "/bin/sleep", "1"])
         return {"wall": (dt, "s"), **rss_metric(r)}
 
+    # the kernel's floor for a cgroup per job: the same bare loop, each
+    # job cloned straight into a cgroup of its own (bench/cgspawn.c), and
+    # without (its own control); no piperun code in either
+    cgs = cgspawn_tool()
+
+    def cg_sleep(cg):
+        def f():
+            dt, r = timed([cgs, str(N_SLEEP), str(cg), "/bin/sleep", "1"])
+            return {"wall": (dt, "s"), **rss_metric(r)}
+        return f
+
     def xargs_sleep():
         dt, r = timed(["xargs", "-a", seq, "-P", str(N_SLEEP), "-n", "1", "sleep"])
         return {"wall": (dt, "s"), **rss_metric(r)}
@@ -74,6 +85,7 @@ def main():
 
     m = round_robin([
         ("c_anchor_sleep", c_sleep),
+        *([("c_cgroup_sleep", cg_sleep(1)), ("c_nocgroup_sleep", cg_sleep(0))] if cgs else []),
         ("piperun_async_sleep", piperun_sleep("async")),
         ("piperun_thread_sleep", piperun_sleep("thread")),
         ("xargs_sleep", xargs_sleep),
@@ -93,6 +105,18 @@ def main():
     ratio("piperun_async_vs_asyncio_wall", m["piperun_async_sleep_wall"],
           m["python_asyncio_sleep_wall"], "piperun wall / asyncio wall (below 1 = faster)",
           "<= 1.0", row=4.2, workload=work, piperun=async_fig, peers=peers[2:])
+    if cgs:
+        cgfig = fig("c_cgroup_sleep", "wall", "clone3 into a cgroup per job")
+        ratio("c_cgroup_floor_wall", m["c_cgroup_sleep_wall"], m["c_nocgroup_sleep_wall"],
+              "bare C with a cgroup per job / the same loop without: the kernel's share, "
+              "the floor for containment cgroup (informational)", row=4.4,
+              workload=work + ": the floor of a cgroup per job",
+              peers=[("C", cgfig),
+                     ("other", fig("c_nocgroup_sleep", "wall", "same loop, no cgroup"))])
+        ratio("piperun_async_vs_c_cgroup_wall", m["piperun_async_sleep_wall"],
+              m["c_cgroup_sleep_wall"], "piperun wall / bare C with a cgroup per job "
+              "(piperun's own share; informational)", row=4.5, workload=work,
+              piperun=async_fig, peers=[("C", cgfig)])
     ratio("piperun_thread_vs_c_anchor_wall", m["piperun_thread_sleep_wall"],
           m["c_anchor_sleep_wall"], "piperun (thread mode) wall / bare C wall", workload=work,
           piperun=fig("piperun_thread_sleep", "wall", "thread mode", claim="cgroup"),
