@@ -22,6 +22,7 @@
 #include <piperun-task.h>
 
 #include <fcntl.h>
+#include <inttypes.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
