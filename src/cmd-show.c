@@ -153,9 +153,15 @@ static int read_jsonl(struct show_in *in)
 			have_trailer = true;
 			trailer = in->nparts;
 		} else {
+			bool journal = lineno == 0 && jv_is_string(jv_get(v, "journal"));
 			jv_free(v);
-			err_line("piperun: show: %s: line %zu: %s", in->file, lineno + 1,
-				 "neither a results document nor JSONL job records (run -o json or -o jsonl)");
+			if (journal)
+				err_line("piperun: show: %s: a journal: its results are "
+					 "`piperun journal %s | piperun show -`", in->file, in->file);
+			else
+				err_line("piperun: show: %s: line %zu: %s", in->file, lineno + 1,
+					 "neither a results document nor JSONL job records "
+					 "(run -o json or -o jsonl)");
 			return -1;
 		}
 		add_part(in, v, line, n);

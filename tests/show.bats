@@ -162,6 +162,13 @@ EOF
 	head -c 100 "$D/r.jsonl" > "$D/torn"
 	pr show "$D/torn" --failed
 	assert_failure 2
+	# a journal: said, with the way to its results
+	ok=$(spec ok.json <<<'{"jobs": [{"name": "a", "run": ["echo", "A"]}]}')
+	"$PIPERUN" run "$ok" --journal "$D/j.jsonl" -o none
+	pr show "$D/j.jsonl" --job a --field stdout
+	assert_failure 2
+	[ "$stderr" = "piperun: show: $D/j.jsonl: a journal: its results are \`piperun journal $D/j.jsonl | piperun show -\`" ]
+	[ "$("$PIPERUN" journal "$D/j.jsonl" | "$PIPERUN" show - --job a --field stdout)" = A ]
 	pr show
 	assert_failure 2
 	pr show "$D/r.json" "$D/r.json"
