@@ -27,10 +27,15 @@ struct show_part {
 	size_t len;
 };
 
+/* A job record and the part it is in (an index: parts move as they
+ * grow). */
+struct show_job {
+	const struct cJSON *rec;
+	size_t part;
+};
+
 /* The input, read whole: its parts, its job records and its run-level
  * object (the document; in JSONL, the trailer). */
-struct show_job;
-
 struct show_in {
 	const char *file;           /* for messages: the path, or "-" */
 	char *data;
@@ -84,20 +89,11 @@ static int slurp(struct show_in *in)
 	return rc;
 }
 
-static struct show_part *add_part(struct show_in *in, struct cJSON *root, const char *text,
-				  size_t len)
+static void add_part(struct show_in *in, struct cJSON *root, const char *text, size_t len)
 {
 	xgrow(&in->parts, &in->cap, in->nparts + 1, sizeof *in->parts);
-	struct show_part *p = &in->parts[in->nparts++];
-	*p = (struct show_part){ root, text, len };
-	return p;
+	in->parts[in->nparts++] = (struct show_part){ root, text, len };
 }
-
-/* Jobs and the part each is in (an index: parts move as they grow). */
-struct show_job {
-	const struct cJSON *rec;
-	size_t part;
-};
 
 static void add_job(struct show_in *in, const struct cJSON *rec, size_t part)
 {
