@@ -403,6 +403,38 @@ static bool raw_walk(struct raw_walk *w, const cJSON *root, const char *text, si
 	return !w->broken;
 }
 
+/* jv_token: stop the walk at the value sought. */
+struct raw_find {
+	const cJSON *v;
+	const char *tok;
+	size_t len;
+};
+
+static void raw_find_visit(struct raw_walk *w, const cJSON *v, const struct raw_at *at,
+			   const char *tok, size_t len, bool key)
+{
+	(void)at;
+	struct raw_find *f = w->arg;
+	if (key || v != f->v)
+		return;
+	f->tok = tok;
+	f->len = len;
+	w->broken = true; /* found: no need to read further */
+}
+
+int jv_token(const cJSON *root, const char *text, size_t len, const cJSON *v,
+	     const char **tok, size_t *toklen)
+{
+	struct raw_find f = { .v = v };
+	struct raw_walk w = { .visit = raw_find_visit, .arg = &f };
+	raw_walk(&w, root, text, len);
+	if (!f.tok)
+		return -1;
+	*tok = f.tok;
+	*toklen = f.len;
+	return 0;
+}
+
 /* Does a string token hold a \u0000? */
 static bool raw_has_nul(const char *tok, size_t len)
 {

@@ -49,6 +49,12 @@ struct cJSON *jv_parse(const char *text, size_t len);
  * aside) is that one value. */
 struct cJSON *jv_parse_whole(const char *text, size_t len);
 void jv_free(struct cJSON *root);
+/* The bytes v spans in text, which jv_parse or jv_parse_whole read into
+ * root (a string's quotes included; spec_raw_string decodes one with its
+ * NULs, which jv_str cuts at): 0 and *tok, *toklen; -1 when v is not in
+ * root. */
+int jv_token(const struct cJSON *root, const char *text, size_t len, const struct cJSON *v,
+	     const char **tok, size_t *toklen);
 /* strings as the text of a compact JSON array of them (malloc'd). */
 char *jv_strv_text(const char *const *v, size_t n);
 

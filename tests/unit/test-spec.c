@@ -522,6 +522,32 @@ static void test_json_access(void)
 	   !spec_json_text_valid("1 2"), "spec_json_text_valid");
 }
 
+/* jv_token: a value's bytes in the text it was parsed from (piperun
+ * show prints numbers as written and strings with their NULs). */
+static void test_json_token(void)
+{
+	const char *text = "{\"a\": [1, 2.50e1 ], \"s\": \"x\\u0000y\", \"o\": { \"k\": null }}";
+	struct cJSON *root = jv_parse_whole(text, strlen(text));
+	const char *tok = NULL;
+	size_t len = 0;
+	ok(jv_token(root, text, strlen(text), jv_at(jv_get(root, "a"), 1), &tok, &len) == 0 &&
+	   len == 6 && !memcmp(tok, "2.50e1", 6), "jv_token: a number as written");
+	ok(jv_token(root, text, strlen(text), jv_get(root, "s"), &tok, &len) == 0, "jv_token: a string");
+	size_t n = 0;
+	char *b = spec_raw_string(tok, len, &n);
+	ok(n == 3 && !memcmp(b, "x\0y", 3), "... decoded with its NUL (jv_str stops at it)");
+	free(b);
+	ok(jv_token(root, text, strlen(text), jv_get(jv_get(root, "o"), "k"), &tok, &len) == 0 &&
+	   len == 4 && !memcmp(tok, "null", 4), "jv_token: null in a nested object");
+	ok(jv_token(root, text, strlen(text), jv_get(root, "o"), &tok, &len) == 0 && len == 13,
+	   "jv_token: an object, braces included");
+	struct cJSON *other = jv_parse("[1]", 3);
+	ok(jv_token(root, text, strlen(text), jv_child(other), &tok, &len) < 0,
+	   "jv_token: -1 for a value of another tree");
+	jv_free(other);
+	jv_free(root);
+}
+
 /* The enum <-> name tables, and the spec's own. */
 static void test_enum_names(void)
 {
@@ -560,6 +586,7 @@ int main(void)
 	test_raw();
 	test_shell();
 	test_json_access();
+	test_json_token();
 	test_enum_names();
 	return done_testing();
 }

@@ -1,0 +1,157 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
+# The bats helper library lib/bats/piperun (issue 19, piperun-bats(7)):
+# piperun_run keeps the results and sets $status like `run`; each
+# assertion passes on what is true and fails, in bats-assert's style,
+# with expected / actual and the job's stderr; and a failing assertion
+# in a real suite shows the same.
+load helper
+bats_load_library piperun
+
+setup() {
+	D="$BATS_TEST_TMPDIR"
+	S=$(spec <<'EOF'
+{"name": "lib", "jobs": [
+ {"name": "hello", "run": ["echo", "Hello from the child!"]},
+ {"name": "bad", "run": ["sh", "-c", "echo out; echo 'it went wrong' >&2; exit 3"]},
+ {"name": "bin", "run": ["printf", "\\001\\000\\377\\n"]},
+ {"name": "r", "run": ["sh", "-c", "printf 'copy %s' {#}"], "repeat": 2},
+ {"name": "each", "run": ["echo", "{}"], "foreach": ["a b"]}
+]}
+EOF
+)
+}
+
+@test "piperun_run: \$status, \$output (stderr), and the results kept in \$PIPERUN_RESULTS" {
+	piperun_run "$S"
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	[ "$(jq -r .name "$PIPERUN_RESULTS")" = lib ]
+	first=$PIPERUN_RESULTS
+	piperun_run "$S" -j 1
+	[ "$PIPERUN_RESULTS" != "$first" ]
+	[ -s "$first" ]
+	piperun_run "$D/missing.json"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"missing.json"* ]]
+	[ "${#lines[@]}" -ge 1 ]
+}
+
+@test "the assertions pass on what is true" {
+	piperun_run "$S"
+	assert_job_ok hello
+	assert_job_status bad failed
+	assert_job_returncode bad 3
+	assert_job_returncode hello 0
+	assert_job_stdout hello $'Hello from the child!\n'
+	assert_job_stdout 'r#2' 'copy 2'
+	assert_job_stdout 'each[a b]' $'a b\n'
+	assert_job_stdout_matches hello '^Hello .* child!$'
+	assert_job_stdout_matches bin $'\001'
+	refute_job nope
+	refute_job 'r#3'
+	ok=$(spec ok.json <<<'{"jobs": [{"name": "a", "run": ["true"]}]}')
+	piperun_run "$ok"
+	assert_all_ok
+}
+
+@test "assert_job_stdout compares exact bytes: a NUL, a trailing newline" {
+	piperun_run "$S"
+	# bash cannot hold a NUL: bin's stdout never equals a string
+	run assert_job_stdout bin $'\001\377\n'
+	[ "$status" -eq 1 ]
+	run assert_job_stdout hello 'Hello from the child!'
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"-- job stdout differs (in its trailing newlines) --"* ]]
+	[[ "$output" == *'expected : Hello from the child!'$'\n'* ]]
+	[[ "$output" == *'actual   : Hello from the child!\n'$'\n'* ]]
+}
+
+@test "a failing assertion says expected and actual, and shows the job's stderr" {
+	piperun_run "$S"
+	run assert_job_stdout bad $'all fine\n'
+	[ "$status" -eq 1 ]
+	[ "${lines[0]}" = '-- job stdout differs --' ]
+	[ "${lines[1]}" = 'job      : bad' ]
+	[ "${lines[2]}" = 'expected : all fine' ]
+	[ "${lines[3]}" = 'actual   : out' ]
+	[ "${lines[4]}" = 'stderr   : it went wrong' ]
+	[ "${lines[5]}" = '--' ]
+	run assert_job_ok bad
+	[ "$status" -eq 1 ]
+	[ "${lines[0]}" = '-- job status differs --' ]
+	[[ "$output" == *'expected   : ok'* ]]
+	[[ "$output" == *'actual     : failed'* ]]
+	[[ "$output" == *'returncode : 3'* ]]
+	[[ "$output" == *'stderr     : it went wrong'* ]]
+	run assert_job_status hello failed
+	[ "$status" -eq 1 ]
+	[[ "$output" == *'actual     : ok'* ]]
+	run assert_job_returncode bad 0
+	[ "$status" -eq 1 ]
+	[ "${lines[0]}" = '-- job returncode differs --' ]
+	[[ "$output" == *'expected : 0'* ]]
+	[[ "$output" == *'actual   : 3'* ]]
+	[[ "$output" == *'stderr   : it went wrong'* ]]
+	run assert_job_stdout_matches hello '^Bye'
+	[ "$status" -eq 1 ]
+	[ "${lines[0]}" = '-- job stdout does not match --' ]
+	[[ "$output" == *'regexp (1 lines):'* || "$output" == *'regexp : ^Bye'* ]]
+	run assert_all_ok
+	[ "$status" -eq 1 ]
+	[ "${lines[0]}" = '-- 1 job(s) not ok --' ]
+	[[ "$output" == *'bad        : failed'* ]]
+	[[ "$output" == *'bad stderr : it went wrong'* ]]
+	run refute_job hello
+	[ "$status" -eq 1 ]
+	[ "${lines[0]}" = '-- job exists, but it should not --' ]
+}
+
+@test "a multi-line value switches the message to the \"KEY (N lines):\" form" {
+	m=$(spec m.json <<<'{"jobs": [{"name": "m", "run": ["sh", "-c", "printf \"one\\ntwo\\n\"; printf \"e1\\ne2\\n\" >&2"]}]}')
+	piperun_run "$m"
+	run assert_job_stdout m $'one\nthree\n'
+	[ "$status" -eq 1 ]
+	[ "${lines[0]}" = '-- job stdout differs --' ]
+	[[ "$output" == *$'expected (2 lines):\n  one\n  three\n'* ]]
+	[[ "$output" == *$'actual (2 lines):\n  one\n  two\n'* ]]
+	[[ "$output" == *$'stderr (2 lines):\n  e1\n  e2\n'* ]]
+}
+
+@test "an assertion on a job that does not exist, or before any run, fails and says so" {
+	piperun_run "$S"
+	run assert_job_ok nope
+	[ "$status" -eq 1 ]
+	[ "${lines[0]}" = '-- no such job --' ]
+	[[ "$output" == *'job     : nope'* ]]
+	[[ "$output" == *'jobs    : hello bad bin r#1 r#2 each[a b]'* ]]
+	run assert_job_stdout nope x
+	[ "$status" -eq 1 ]
+	unset PIPERUN_RESULTS
+	run assert_all_ok
+	[ "$status" -eq 1 ]
+	[ "${lines[0]}" = '-- no piperun results --' ]
+}
+
+@test "in a suite: a failing assertion fails its test with expected vs actual and the job's stderr" {
+	# (TEST, not the keyword: bats would take it for a test of this file)
+	sed 's/^TEST/@test/' > "$D/user.bats" <<EOF
+bats_load_library piperun
+TEST "greets" {
+	piperun_run "$S"
+	assert_job_ok hello
+	assert_job_stdout bad \$'fine\\n'
+}
+EOF
+	# a bats of its own, not one that believes it is inside this test
+	# (PATH without the libexec directory bats put first)
+	path=$(tr : '\n' <<<"$PATH" | grep -v 'libexec/bats' | paste -sd :)
+	run env -i PATH="$path" HOME="$HOME" PIPERUN="$PIPERUN" BATS_LIB_PATH="$BATS_LIB_PATH" \
+		bats --tap "$D/user.bats" 3>&-
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"not ok 1 greets"* ]] || { echo "$output"; false; }
+	[[ "$output" == *"-- job stdout differs --"* ]]
+	[[ "$output" == *"expected : fine"* ]]
+	[[ "$output" == *"actual   : out"* ]]
+	[[ "$output" == *"stderr   : it went wrong"* ]]
+}
