@@ -75,13 +75,15 @@ static void pool_long(struct ctx *c, const struct cJSON *v, const char *path, co
 	free(p);
 }
 
-/* mode, workers, timeout, fail_fast, max_inflight: the flags they are. */
+/* mode, workers, timeout, fail_fast, max_inflight, max_items_per_worker:
+ * the flags they are. */
 static void pool_options(struct ctx *c, const struct cJSON *v, const char *path,
 			 struct pool_argv *a)
 {
 	static const char *const modes[] = { "serial", "thread", "process", "async", NULL };
 	const struct cJSON *e;
 	char *p = NULL;
+	bool process = false;
 #define POOLKEY(k) (free(p), p = spec_path_key(path, k), e = jv_get(v, k))
 	if (POOLKEY("mode")) {
 		const char *s = jv_is_string(e) ? jv_str(e) : "";
@@ -93,6 +95,7 @@ static void pool_options(struct ctx *c, const struct cJSON *v, const char *path,
 		} else {
 			arg(a, "--mode");
 			arg(a, s);
+			process = !strcmp(s, "process");
 		}
 	}
 	pool_long(c, v, path, "workers", 4096, "-j", a);
@@ -109,6 +112,11 @@ static void pool_options(struct ctx *c, const struct cJSON *v, const char *path,
 #undef POOLKEY
 	free(p);
 	pool_long(c, v, path, "max_inflight", LONG_MAX, "--max-inflight", a);
+	if (jv_get(v, "max_items_per_worker") && !process)
+		spec_err(c, path, "max_items_per_worker is for \"mode\": \"process\" "
+			 "(a worker process that ends after so many items)");
+	else
+		pool_long(c, v, path, "max_items_per_worker", LONG_MAX, "--max-items-per-worker", a);
 }
 
 /* "items" (they become the job's stdin) or "items_file" (--items). */
@@ -168,8 +176,8 @@ static void pool_parse(struct ctx *c, const struct cJSON *job, const struct cJSO
 	}
 	static const char *const keys[] = { "task", "plugin", "mode", "workers", "items",
 					    "items_file", "timeout", "fail_fast",
-					    "max_inflight", NULL };
-	spec_check_keys(c, v, path, keys, "a pool has task, plugin, mode, workers, items, items_file, timeout, fail_fast, max_inflight");
+					    "max_inflight", "max_items_per_worker", NULL };
+	spec_check_keys(c, v, path, keys, "a pool has task, plugin, mode, workers, items, items_file, timeout, fail_fast, max_inflight, max_items_per_worker");
 	struct pool_argv a = { .n = 0 };
 	arg(&a, "piperun");
 	arg(&a, "pool");

@@ -83,7 +83,8 @@ struct piperun_task {
 	 * async mode, a steps job's async engine) does not call run() but
 	 * sets a timer, and many items wait side by side.  timer() checks
 	 * an item's arguments and gives the seconds to wait (at most the
-	 * item's timeout is waited: beyond it the item times out); the item's
+	 * item's timeout is waited: a wait as long as the timeout or longer
+	 * times out, as a run() that takes that long does); the item's
 	 * result is then that number.  Returns 0, or -1 with an ERROR result
 	 * in *res (the item fails).  Must be thread-safe, and agree with
 	 * run(), which the other modes call. */

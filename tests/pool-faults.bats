@@ -101,6 +101,24 @@ ran_once() {
 	[ "$(cut -d' ' -f2 "$FAULTY_LOG" | sort -u | wc -l)" -le 2 ]
 }
 
+@test "22.4: a pool job's max_items_per_worker: the same, from the spec; refused without mode process" {
+	items 20 > "$BATS_TEST_TMPDIR/items"
+	f=$(spec <<EOF
+{"jobs": [{"name": "p", "pool": {"plugin": "$FAULTY_PLUGIN:faulty", "mode": "process", "workers": 2,
+           "max_items_per_worker": 4, "items_file": "$BATS_TEST_TMPDIR/items"}}]}
+EOF
+)
+	pr run "$f"
+	assert_success
+	ran_once 20
+	[ "$(cut -d' ' -f2 "$FAULTY_LOG" | sort | uniq -c | awk '$1 > 4' | wc -l)" -eq 0 ]
+	[ "$(cut -d' ' -f2 "$FAULTY_LOG" | sort -u | wc -l)" -ge 5 ]
+	g=$(spec <<<'{"jobs": [{"pool": {"task": "gcd", "mode": "thread", "max_items_per_worker": 4}}]}')
+	pr validate "$g"
+	assert_failure 2
+	[[ "$stderr" == *'max_items_per_worker is for "mode": "process"'* ]]
+}
+
 @test "22.4: --max-items-per-worker is refused outside process mode, allowed with --compare" {
 	for m in serial thread async; do
 		pr pool --task gcd --mode "$m" --max-items-per-worker 3 <<<'4 6'
