@@ -224,10 +224,19 @@ void step_task_one(struct worker *w, struct item *it)
 	struct piperun_result res;
 	crash_w = w;
 	crash_it = it;
-	task_call(st->task, &ctx.c, args, nargs, st->timeout_ms > 0 ? now_ms() : 0,
-		  st->timeout_ms, &res);
+	double t0 = st->timeout_ms > 0 ? now_ms() : 0;
+	task_call(st->task, &ctx.c, args, nargs, t0, st->timeout_ms, &res);
 	crash_w = NULL;
 	crash_it = NULL;
+	if (st->timeout_ms > 0 && now_ms() - t0 >= st->timeout_ms &&
+	    res.kind != PIPERUN_RESULT_ERROR) {
+		/* the pool's one rule: an item that ran for its timeout or
+		 * longer timed out, whatever it returned then */
+		if (st->task->free_result)
+			st->task->free_result(&res);
+		fail_item(w, it, -1, 0, xstrdup("timed out"));
+		return;
+	}
 	if (res.kind == PIPERUN_RESULT_ERROR && engine_stopping(w->e)) {
 		if (st->task->free_result)
 			st->task->free_result(&res);
@@ -270,7 +279,7 @@ void step_timer_begin(struct worker *w, struct item it)
 	}
 	w->busy = true;
 	busy_begin(w);
-	w->timed_out = w->st->timeout_ms > 0 && w->st->timeout_ms < secs * 1000;
+	w->timed_out = w->st->timeout_ms > 0 && secs * 1000 >= w->st->timeout_ms;
 	double ms = w->timed_out ? w->st->timeout_ms : secs * 1000;
 	w->sleep_secs = secs;
 	timer_start(w->loop, &w->t_sleep, now_ms() + ms, step_timer_fire, w);

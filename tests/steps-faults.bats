@@ -159,3 +159,12 @@ EOF
 		[ "$(jqo -c '.jobs[0].failed_items | map([.item, .signal, .error])')" = '[["2","SIGSEGV","the coprocess ended (killed by SIGSEGV)"]]' ]
 	done
 }
+
+@test "one timeout rule in task steps: an item that waits as long as item_timeout timed out, in every mode" {
+	f=$(spec <<<'{"jobs":[{"name":"b","items":["0.2","0.05"],"steps":[{"name":"z","task":"sleep","item_timeout":0.2}]}]}')
+	for m in serial thread async; do
+		pr run --mode "$m" "$f"
+		assert_failure 1
+		[ "$(jqo -c '.jobs[0] | [.items_out, [.failed_items[] | [.item, .error]]]')" = '[1,[["0.2","timed out"]]]' ]
+	done
+}
