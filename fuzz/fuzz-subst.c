@@ -90,7 +90,9 @@ static const struct context arith[] = {
 	{ "(x=$(( ({}) )); printf '<%s>' \"$x\")", "<N>" },
 	{ "(printf '<%s>' $[{}])", NULL },
 	{ "(( x = {} )); :", NULL },
-	{ "for (( i = {}; i < 0; i++ )); do :; done", NULL },
+	/* (once at most: counting up from a huge negative value took the
+	 * fuzzer's 20 s) */
+	{ "for (( i = {}; i < 0; i = 0 )); do :; done", NULL },
 	{ "let x={}", NULL },
 	{ "[[ {} -eq 0 ]]; :", NULL },
 	{ "(a[{}]=1)", NULL },
