@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Reads per wake-up per stream, so one chatty job cannot starve others. */
@@ -160,13 +161,29 @@ void job_start_short(struct job *j, int err)
 	j->error = xasprintf("cannot start: %s", strerror(err));
 }
 
-void job_unstartable(struct job *j)
+static void job_unstartable(struct job *j)
 {
 	char *msg = xasprintf("%s (and no other job is running)",
 			      j->error ? j->error : "cannot start");
 	job_skip(j, NULL);
 	j->status = ST_ERROR;
 	j->error = msg;
+}
+
+enum short_verdict job_start_came_short(struct job *j, bool others)
+{
+	if (others)
+		return SHORT_WAIT;
+	if (j->short_tries < SHORT_TRIES) {
+		int k = j->short_tries++;
+		long ms = 2L << (k < 7 ? k : 7);   /* 2, 4, ... 256 ms */
+		struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+		return SHORT_RETRY;
+	}
+	job_unstartable(j);
+	return SHORT_FAIL;
 }
 
 void job_retry_due(struct job *j)

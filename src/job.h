@@ -218,6 +218,8 @@ struct job {
 	struct stage_result *stages;
 	size_t nstages;
 	int attempts;
+	int short_tries;             /* starts that came short with nothing
+					else running (runner.c) */
 	struct attempt_rec *hist;
 	size_t nhist, hist_cap;
 	/* restored from a journal (--resume): its record there, as JSON
@@ -283,8 +285,17 @@ enum job_dep job_dep_done(struct job *j, const struct job *dep);
 /* A start that found no headroom (err): the error it will carry if it
  * never gets any. */
 void job_start_short(struct job *j, int err);
-/* It never will: nothing else is running to free any.  DONE, error. */
-void job_unstartable(struct job *j);
+/* A start that came short (no fds or processes; its pipeline host could
+ * not fork, an opener thread could not open): SHORT_WAIT for a running
+ * job to end (others: one is running or starting); with nothing else
+ * running, SHORT_RETRY after a pause (what ended last may count against
+ * the limits a moment longer: a process until it is reaped, an orphan
+ * until the runner reaps it, which the caller does now), up to
+ * SHORT_TRIES times (about 1 s in all); then SHORT_FAIL: the job is
+ * DONE, an error. */
+enum short_verdict { SHORT_WAIT, SHORT_RETRY, SHORT_FAIL };
+#define SHORT_TRIES 10
+enum short_verdict job_start_came_short(struct job *j, bool others);
 /* Its retry delay is over (or its files opened): PENDING again. */
 void job_retry_due(struct job *j);
 /* PENDING with its attempt's files opened in the background (a FIFO

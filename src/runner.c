@@ -279,18 +279,7 @@ static double results_idle(struct runner *r)
 	return wait;
 }
 
-/* A job whose start came short after all (its pipeline host could not
- * fork, an opener thread could not open for lack of fds): like a start
- * that found no headroom it waits for a running job to end, and is an
- * error if nothing else is running (then DONE).  Returns whether it
- * waits. */
-static bool start_came_short(struct job *j, bool others)
-{
-	if (others)
-		return true;
-	job_unstartable(j);
-	return false;
-}
+static void reap_orphans_locked(struct runner *r);
 
 static void on_ended(struct job *j)
 {
@@ -303,9 +292,13 @@ static void on_ended(struct job *j)
 	r->throttled = false;
 	if (j->state == JOB_RETRY_WAIT && r->cfg->on_attempt)
 		r->cfg->on_attempt(j, r->cfg->ctx);
-	if (j->state == JOB_PENDING && !job_resumes(j) && start_came_short(j, r->running > 0)) {
-		ready_push(r, j->index);
-		r->throttled = true;
+	if (j->state == JOB_PENDING && !job_resumes(j)) {
+		enum short_verdict v = job_start_came_short(j, r->running > 0);
+		if (v == SHORT_RETRY)
+			reap_orphans_locked(r);
+		if (v != SHORT_FAIL)
+			ready_push(r, j->index);
+		r->throttled = v == SHORT_WAIT;
 	}
 	if (j->state == JOB_DONE) {
 		finished(r, j);
@@ -532,12 +525,15 @@ static double dispatch(struct runner *r)
 		int e = errno;
 		r->running--;
 		job_start_short(j, e);
-		if (!start_came_short(j, r->running > 0)) {
+		enum short_verdict v = job_start_came_short(j, r->running > 0);
+		if (v == SHORT_FAIL) {
 			finished(r, j);
 			continue;
 		}
+		if (v == SHORT_RETRY)
+			reap_orphans_locked(r);
 		ready_push(r, j->index);
-		r->throttled = true;
+		r->throttled = v == SHORT_WAIT;
 	}
 	return -1;
 }
@@ -582,9 +578,13 @@ static void worker_ended(struct job *j)
 		w->r->cfg->on_attempt(j, w->r->cfg->ctx);
 	/* a start that came short (start_came_short) waits here for a job
 	 * to end, then starts again */
-	if (j->state == JOB_PENDING && !job_resumes(j) &&
-	    start_came_short(j, w->r->live || w->r->spawning))
-		pthread_cond_wait(&w->r->ended_cv, &w->r->mtx);
+	if (j->state == JOB_PENDING && !job_resumes(j)) {
+		enum short_verdict v = job_start_came_short(j, w->r->live || w->r->spawning);
+		if (v == SHORT_WAIT)
+			pthread_cond_wait(&w->r->ended_cv, &w->r->mtx);
+		else if (v == SHORT_RETRY)
+			reap_orphans_locked(w->r);
+	}
 	unlock(w->r);
 	/* DONE and RETRY_WAIT are seen by worker_run; PENDING is started
 	 * again there */
@@ -645,11 +645,15 @@ static void worker_start(struct worker *w, struct job *j)
 		 * end (workers waiting like us hold none; one that is starting
 		 * a job right now may be what took them) */
 		job_start_short(j, e);
-		if (!start_came_short(j, r->live || r->spawning)) {
+		enum short_verdict v = job_start_came_short(j, r->live || r->spawning);
+		if (v == SHORT_FAIL) {
 			unlock(r);
 			return;
 		}
-		pthread_cond_wait(&r->ended_cv, &r->mtx);
+		if (v == SHORT_WAIT)
+			pthread_cond_wait(&r->ended_cv, &r->mtx);
+		else
+			reap_orphans_locked(r);
 		unlock(r);
 	}
 }
