@@ -7,7 +7,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -406,7 +405,7 @@ static void guardian_main(int rfd, int killfd, struct guard_table *t, const char
 /* ------------------------------------------------------- start and stop */
 
 /* The guardian: a fork of the runner. */
-static pid_t forked_start(int rfd, int killfd, struct guard_table *t)
+static pid_t forked_start(int rfd, int killfd, struct guard_table *t, const char *run_path)
 {
 	pid_t pid = fork();
 	if (pid != 0)
@@ -414,7 +413,7 @@ static pid_t forked_start(int rfd, int killfd, struct guard_table *t)
 	/* only the pipe and cgroup.kill (both above 2: main's
 	 * ensure_std_fds) */
 	keep_only_fds(rfd, killfd);
-	guardian_main(rfd, killfd, t, t->run_path[0] ? t->run_path : NULL);
+	guardian_main(rfd, killfd, t, run_path);
 	_exit(0);
 }
 
@@ -432,9 +431,7 @@ int guardian_start(struct guardian *g, const char *run_path, int killfd)
 			close(killfd);
 		return -1;
 	}
-	if (run_path && strlen(run_path) < sizeof t->run_path)
-		strcpy(t->run_path, run_path);
-	pid_t pid = forked_start(p[0], killfd, t);
+	pid_t pid = forked_start(p[0], killfd, t, run_path);
 	close(p[0]);
 	if (killfd >= 0)
 		close(killfd);

@@ -28,7 +28,6 @@ struct guard_table {
 	volatile int clean;        /* the runner ended and left nothing: the
 				      guardian just exits */
 	volatile size_t hwm;
-	char run_path[4096];       /* the run's cgroup, or "" */
 	char slurm_job[32];        /* a Slurm allocation to cancel, or "" */
 	char slurm_scancel[512];   /* with scancel there */
 	char slurm_dir[512];       /* and its steps' status files: removed */
