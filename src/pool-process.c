@@ -547,7 +547,9 @@ static void pw_died(struct ppool *p, struct pworker *w, const siginfo_t *sip)
 	pw_collect(p, w);
 	struct pslot *s = &p->sh->slots[w->index - 1];
 	uint64_t begun = __atomic_load_n(&s->pos, __ATOMIC_ACQUIRE);
-	char *why = w->timed_out ? xstrdup("timed out (the worker was killed)")
+	/* a timeout reads the same in every mode, whoever saw it first: the
+	 * worker reporting its item late, or the runner killing it stuck */
+	char *why = w->timed_out ? xstrdup("timed out")
 		: si.si_code == CLD_EXITED ? xasprintf("the worker exited with status %d", si.si_status)
 		: xasprintf("the worker was killed by %s", sig_name(si.si_status));
 	if (!w->retiring && !__atomic_load_n(&s->total, __ATOMIC_ACQUIRE) && !p->broken) {
