@@ -447,8 +447,10 @@ static struct spec *run_load(const char *arg, struct run_opts *o, const char *re
 		return NULL;
 	}
 	runner_block_signals();
-	struct spec *s = text ? spec_load_mem(strcmp(arg, "-") ? arg : "<stdin>",
-					      text, text_len, &errs) : NULL;
+	/* foreach sources are read (and their commands run) here */
+	struct spec *s = text ? spec_load_mem_flags(strcmp(arg, "-") ? arg : "<stdin>",
+						    text, text_len, SPEC_LOAD_SOURCES,
+						    &errs, NULL) : NULL;
 	free(text);
 	if (s && o->nonly && spec_select(s, o->only, o->nonly, &errs) < 0) {
 		spec_free(s);
