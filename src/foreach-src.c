@@ -8,6 +8,7 @@
 #include "codec.h"
 #include "loop.h"
 #include "proc.h"
+#include "signals.h"
 #include "util.h"
 
 #include <errno.h>
@@ -227,9 +228,11 @@ struct cmd_run {
 	struct proc p;
 	struct watch w_out;
 	struct timer t_dead;
+	struct timer t_sig;
 	int out;            /* its stdout, ours to read; -1 once closed */
 	bool empty;         /* nothing of its group is left */
 	bool timed_out;
+	int interrupted;    /* the signal that stopped it */
 	struct splitter *sp;
 	char *why;          /* the first error while reading */
 };
@@ -281,6 +284,36 @@ static void on_deadline(struct timer *t)
 		proc_deadline(&r->p, SIGTERM, FSRC_COMMAND_KILL_AFTER);
 }
 
+/* A terminating signal that came while piperun keeps it blocked (run
+ * blocks them before the spec loads, for the runner's signalfd): it
+ * stays pending, for the caller to act on once the load has failed. */
+static int pending_stop(void)
+{
+	sigset_t term, pend;
+	sigemptyset(&term);
+	signals_terminating(&term);
+	if (sigpending(&pend) < 0)
+		return 0;
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sigismember(&term, sig) && sigismember(&pend, sig))
+			return sig;
+	return 0;
+}
+
+static void on_signal_poll(struct timer *t)
+{
+	struct cmd_run *r = t->data;
+	int sig = pending_stop();
+	if (!sig) {
+		timer_start(r->loop, t, now_ms() + 50, on_signal_poll, r);
+		return;
+	}
+	r->interrupted = sig;
+	out_close(r);
+	if (!r->p.exited)
+		proc_terminate(&r->p, SIGTERM, FSRC_COMMAND_KILL_AFTER);
+}
+
 static int cmd_start(struct cmd_run *r, const struct fsrc *s, char **why)
 {
 	struct proc_stdio io[3] = {
@@ -314,6 +347,8 @@ static int cmd_start(struct cmd_run *r, const struct fsrc *s, char **why)
 static char *cmd_status(const struct cmd_run *r)
 {
 	const struct stage_result *st = &r->p.status;
+	if (r->interrupted)
+		return xasprintf("interrupted by %s (stopped)", sig_name(r->interrupted));
 	if (r->timed_out)
 		return xasprintf("timed out after %g s (killed)", FSRC_COMMAND_TIMEOUT);
 	if (!st->has_status)
@@ -336,14 +371,17 @@ static int do_command(const struct fsrc *s, struct splitter *sp, char **why)
 	if (rc == 0) {
 		timer_start(r.loop, &r.t_dead, now_ms() + FSRC_COMMAND_TIMEOUT * 1000,
 			    on_deadline, &r);
+		r.t_sig.data = &r;
+		on_signal_poll(&r.t_sig);
 		while ((r.out >= 0 || !r.empty) && loop_pending(r.loop))
 			if (loop_run_once(r.loop, -1) < 0 && errno != EINTR)
 				break;
 		timer_stop(r.loop, &r.t_dead);
+		timer_stop(r.loop, &r.t_sig);
 		char *st = cmd_status(&r);
 		if (r.why || st) {
 			/* why it ended first: what it wrote can wait */
-			*why = st && (r.timed_out || !r.why) ? xstrdup(st) : xstrdup(r.why);
+			*why = st && (r.timed_out || r.interrupted || !r.why) ? xstrdup(st) : xstrdup(r.why);
 			rc = -1;
 		}
 		free(st);

@@ -255,3 +255,21 @@ EOF
 	assert_success
 	[ "$(names)" = '["r[7]#1","r[7]#2","r[8]#1","r[8]#2"]' ]
 }
+
+@test "run: an interrupt while a command source runs stops it, and piperun dies of the signal" {
+	m=$(marker)
+	f=$(spec <<EOF
+{"jobs": [{"run": ["true"], "foreach": {"command": ["sh", "-c", "touch $D/started; sleep 300; : $m"]}}]}
+EOF
+)
+	"${INTERRUPTIBLE[@]}" "$PIPERUN" run "$f" > out 2> err &
+	pid=$!
+	for i in $(seq 200); do [ -e started ] && break; sleep 0.05; done
+	[ -e started ]
+	kill -INT "$pid"
+	rc=0
+	wait "$pid" || rc=$?
+	[ "$rc" = 130 ]
+	grep -q 'jobs\[0\].foreach.command: sh: interrupted by SIGINT' err
+	gone "$m"
+}
