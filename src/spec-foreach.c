@@ -131,8 +131,10 @@ static bool read_values(struct ctx *c, const struct fsrc *s, const char *path,
 			why = xasprintf("cannot run %s: %s", s->argv[0],
 					st == 126 ? "not executable" : "not found");
 		src.exe = exe;
-		c->ran = xrealloc(c->ran, (c->nran + 1) * sizeof *c->ran);
-		c->ran[c->nran++] = xstrdup(p);
+		if (exe) {
+			c->ran = xrealloc(c->ran, (c->nran + 1) * sizeof *c->ran);
+			c->ran[c->nran++] = xstrdup(p);
+		}
 	}
 	if (!why)
 		*v = fsrc_values(&src, n, &why);
