@@ -232,6 +232,7 @@ struct cmd_run {
 	int out;            /* its stdout, ours to read; -1 once closed */
 	bool empty;         /* nothing of its group is left */
 	bool timed_out;
+	double timeout;     /* seconds */
 	int interrupted;    /* the signal that stopped it */
 	struct splitter *sp;
 	char *why;          /* the first error while reading */
@@ -350,7 +351,7 @@ static char *cmd_status(const struct cmd_run *r)
 	if (r->interrupted)
 		return xasprintf("interrupted by %s (stopped)", sig_name(r->interrupted));
 	if (r->timed_out)
-		return xasprintf("timed out after %g s (killed)", FSRC_COMMAND_TIMEOUT);
+		return xasprintf("timed out after %g s (stopped)", r->timeout);
 	if (!st->has_status)
 		return xstrdup("its end could not be read");
 	if (st->signal)
@@ -364,12 +365,13 @@ static char *cmd_status(const struct cmd_run *r)
  * stderr piperun's own; the environment and directory piperun's. */
 static int do_command(const struct fsrc *s, struct splitter *sp, char **why)
 {
-	struct cmd_run r = { .out = -1, .sp = sp };
+	struct cmd_run r = { .out = -1, .sp = sp,
+			     .timeout = s->timeout > 0 ? s->timeout : FSRC_COMMAND_TIMEOUT };
 	r.loop = loop_new();
 	proc_init(&r.p);
 	int rc = cmd_start(&r, s, why);
 	if (rc == 0) {
-		timer_start(r.loop, &r.t_dead, now_ms() + FSRC_COMMAND_TIMEOUT * 1000,
+		timer_start(r.loop, &r.t_dead, now_ms() + r.timeout * 1000,
 			    on_deadline, &r);
 		r.t_sig.data = &r;
 		on_signal_poll(&r.t_sig);

@@ -35,6 +35,8 @@ struct fsrc {
 	char **argv;                 /* command: NULL-terminated, argc >= 1 */
 	size_t argc;
 	const char *exe;             /* command: argv[0] resolved (the caller's) */
+	double timeout;              /* command: seconds; 0: FSRC_COMMAND_TIMEOUT
+					(the spec has no key for it; tests) */
 };
 
 /* The key of kind k in the spec ("glob", "lines", ...). */

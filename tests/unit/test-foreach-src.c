@@ -134,6 +134,24 @@ static void test_command(void)
 	free(why);
 	why = NULL;
 
+	/* the deadline: its whole group is stopped (the marker file is
+	 * written only if the sleep outlives it) */
+	char *mark = xasprintf("%s/outlived", dir);
+	char *script = xasprintf("echo early; (sleep 3; touch %s) & sleep 30", mark);
+	char *slow[] = { "sh", "-c", script, NULL };
+	s.argv = slow;
+	s.timeout = 0.3;
+	v = fsrc_values(&s, &n, &why);
+	ok(!v && why && !strcmp(why, "timed out after 0.3 s (stopped)"),
+	   "a command past its deadline is an error: %s", why ? why : "(none)");
+	free(why);
+	why = NULL;
+	sleep(4);
+	ok(access(mark, F_OK) != 0, "what it started in its group was stopped with it");
+	free(mark);
+	free(script);
+	s.timeout = 0;
+
 	char *none[] = { "/nonexistent/prog", NULL };
 	s.argv = none;
 	s.exe = "/nonexistent/prog";
