@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* spec-int.h - what the files of the spec loader share (spec.c,
- * spec-json.c, spec-expand.c, spec-resolve.c, spec-warn.c, kind-*.c);
+ * spec-json.c, spec-foreach.c, spec-expand.c, spec-resolve.c,
+ * spec-warn.c, kind-*.c);
  * not for the rest of piperun, which sees spec.h.  JSON comes through
  * spec-json.h. */
 #ifndef PIPERUN_SPEC_INT_H

@@ -9,12 +9,14 @@
  *   2. structure (here, and the kind-*.c files for each kind's own
  *      fields): duplicate keys anywhere, unknown keys, types and ranges,
  *      each error naming the JSON path it is about;
- *   3. expansion of repeat/foreach into named copies with placeholders
- *      substituted (spec-expand.c);
+ *   3. the values of foreach sources (spec-foreach.c: read only with
+ *      SPEC_LOAD_SOURCES), then expansion of repeat/foreach into named
+ *      copies with placeholders substituted (spec-expand.c);
  *   4. names, dependencies (after, stdin.from) and cycles, then
  *   5. resolution of programs on PATH and of each job's environment
  *      (spec-resolve.c).
- * Nothing here starts a process. */
+ * Nothing here starts a process but a foreach command source, and that
+ * only with SPEC_LOAD_SOURCES. */
 #include "config.h"
 #include "spec.h"
 #include "spec-int.h"

@@ -3,7 +3,8 @@
  * defaults applied, repeat/foreach expanded, placeholders substituted,
  * dependencies resolved to indices, programs resolved on PATH.  The
  * loader is spec.c (structure) with spec-json.c (the only file that
- * includes cJSON.h), spec-get.c, spec-expand.c, spec-resolve.c,
+ * includes cJSON.h), spec-get.c, spec-foreach.c (foreach sources, their
+ * values from foreach-src.c), spec-expand.c, spec-resolve.c,
  * spec-warn.c and each kind's kind-*.c (kind.h); spec-int.h is what
  * they share. */
 #ifndef PIPERUN_SPEC_H
