@@ -101,9 +101,14 @@ static int cmd_plan(int argc, char **argv)
 		return orc;
 	const struct cmd_entry *self = &cmd_plan_entry;
 	struct errlist errs = { 0 };
-	struct spec *s = spec_load(argv[optind], &errs);
+	/* foreach sources give their values: a command source runs (and
+	 * nothing else does), which stderr says */
+	struct spec *s = spec_load_flags(argv[optind], SPEC_LOAD_SOURCES, &errs, NULL);
 	if (!s)
 		return cmd_spec_errors(&errs);
+	for (size_t i = 0; i < s->nran; i++)
+		err_line("piperun: %s: %s: note: ran for the foreach values (plan runs nothing else)",
+			 s->file, s->ran[i]);
 	struct journal jr = { 0 };
 	char *why = NULL;
 	if (resume && journal_read(resume, &jr, &why) < 0) {
@@ -158,7 +163,9 @@ const struct cmd_entry cmd_plan_entry = {
 	"The plan shows every job after defaults, repeat/foreach expansion and\n"
 	"placeholder substitution, with programs resolved on PATH (\"path\", or\n"
 	"\"error\" when not found), environments as a diff against piperun's own\n"
-	"(secret_env values as \"***\"), and durations in seconds.\n"
+	"(secret_env values as \"***\"), and durations in seconds.  Foreach sources\n"
+	"give their values: files are read and a {\"command\": ARGV} source is run\n"
+	"(the only thing plan runs; a note on stderr says so).\n"
 	"\n"
 	"options:\n"
 	"      --resume FILE  also say, under \"resume\", which jobs `run --resume\n"

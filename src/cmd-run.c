@@ -8,6 +8,7 @@
 #include "report.h"
 #include "runner.h"
 #include "sha256.h"
+#include "signals.h"
 #include "slurm.h"
 #include "kind.h"
 #include "proc.h"
@@ -422,6 +423,20 @@ static int results_open(const char *path, struct afile *res)
 	return res->fd;
 }
 
+/* An interrupt that stopped a foreach command source while the spec
+ * loaded (blocked, so still pending): die of it, as a run does. */
+static void die_if_interrupted(void)
+{
+	sigset_t term, pend;
+	sigemptyset(&term);
+	signals_terminating(&term);
+	if (sigpending(&pend) < 0)
+		return;
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sigismember(&term, sig) && sigismember(&pend, sig))
+			die_of_signal(sig);
+}
+
 /* Read and load the spec named arg (with the command line's overrides)
  * and open --results.  Returns the spec (res->fd its fd, or -1), or
  * NULL after saying why (nothing left open).  Frees o->only. */
@@ -447,8 +462,10 @@ static struct spec *run_load(const char *arg, struct run_opts *o, const char *re
 		return NULL;
 	}
 	runner_block_signals();
-	struct spec *s = text ? spec_load_mem(strcmp(arg, "-") ? arg : "<stdin>",
-					      text, text_len, &errs) : NULL;
+	/* foreach sources are read (and their commands run) here */
+	struct spec *s = text ? spec_load_mem_flags(strcmp(arg, "-") ? arg : "<stdin>",
+						    text, text_len, SPEC_LOAD_SOURCES,
+						    &errs, NULL) : NULL;
 	free(text);
 	if (s && o->nonly && spec_select(s, o->only, o->nonly, &errs) < 0) {
 		spec_free(s);
@@ -459,6 +476,7 @@ static struct spec *run_load(const char *arg, struct run_opts *o, const char *re
 		cmd_spec_errors(&errs);
 		if (res->fd >= 0)
 			afile_abort(res);
+		die_if_interrupted();
 		return NULL;
 	}
 	errlist_free(&errs);

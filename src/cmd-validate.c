@@ -41,7 +41,8 @@ const struct cmd_entry cmd_validate_entry = {
 	"Malformed JSON is reported with its line and column.  Unknown keys and\n"
 	"duplicate keys are errors.  Warnings, which leave the status alone, say\n"
 	"  piperun: FILE: JSON.PATH: warning: what\n"
-	"(a {} spliced into an sh -c script of an argv).\n"
+	"(a {} spliced into an sh -c script of an argv).  A foreach source's shape is\n"
+	"checked, but no file is read and no command run: plan and run do that.\n"
 	"\n"
 	"exit status: 0 all specs valid, 2 some spec has errors.\n",
 	.exec = cmd_validate,

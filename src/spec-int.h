@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* spec-int.h - what the files of the spec loader share (spec.c,
- * spec-json.c, spec-expand.c, spec-resolve.c, spec-warn.c, kind-*.c);
+ * spec-json.c, spec-foreach.c, spec-expand.c, spec-resolve.c,
+ * spec-warn.c, kind-*.c);
  * not for the rest of piperun, which sees spec.h.  JSON comes through
  * spec-json.h. */
 #ifndef PIPERUN_SPEC_INT_H
@@ -43,6 +44,8 @@ struct tmpl {
 	size_t nstages;
 	char **foreach;
 	size_t nforeach;
+	struct fsrc *src;    /* foreach is a source (its values read into
+				foreach by spec_foreach_fill), or NULL */
 	bool has_foreach;
 	long repeat;
 	bool has_repeat;
@@ -63,6 +66,21 @@ void spec_job_free(struct job_spec *j);
 /* -------------------------------------------------- kinds (kind-*.c) */
 
 /* Each kind's parsing is its row's parse hook (kind.h). */
+
+/* -------------------------------------- foreach sources (spec-foreach.c) */
+
+struct fsrc;
+/* The foreach object v at path: a source (foreach-src.h), or NULL after
+ * errors about its shape (nothing is read or run). */
+struct fsrc *spec_foreach_parse(struct ctx *c, const struct cJSON *v, const char *path);
+void spec_foreach_free(struct fsrc *s);
+/* Read the values of every template's source into its foreach (errors
+ * at the source's path); with c->sources unset only a range's, the
+ * others' templates noted in c->deferred (they make no copies). */
+void spec_foreach_fill(struct ctx *c, struct tmpl *t, size_t nt);
+/* Is name that of a copy of a template whose values were not read (its
+ * base, or base[...])? */
+bool spec_foreach_deferred(const struct ctx *c, const char *name);
 
 /* ------------------------------------------- expansion (spec-expand.c) */
 

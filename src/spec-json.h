@@ -73,6 +73,14 @@ struct ctx {
 	struct errlist *errs;
 	struct nul_text *nul_texts;
 	size_t nnul_texts, nul_texts_cap;
+	/* foreach sources (spec-foreach.c): read files and run commands
+	 * (SPEC_LOAD_SOURCES); the bases of templates whose source was
+	 * left unread; the paths of the commands run */
+	bool sources;
+	char **deferred;
+	size_t ndeferred;
+	char **ran;
+	size_t nran;
 };
 
 /* ------------------------------------------------ messages (spec-get.c) */

@@ -90,7 +90,7 @@ void spec_resolve_deps(struct ctx *c, struct spec *s)
 		for (size_t k = 0; k < j->nafter; k++) {
 			size_t n, *idx = spec_names_lookup(names, j->after[k], &n);
 			char *p = xasprintf("jobs[%zu].after[%zu]", j->spec_index, k);
-			if (!n)
+			if (!n && !spec_foreach_deferred(c, j->after[k]))
 				spec_err(c, p, "no job named \"%s\"", j->after[k]);
 			for (size_t m = 0; m < n; m++) {
 				if (idx[m] == i)
@@ -105,8 +105,11 @@ void spec_resolve_deps(struct ctx *c, struct spec *s)
 			size_t n, *idx = spec_names_lookup(names, j->in.from, &n);
 			char *p = xasprintf("jobs[%zu].%s.from", j->spec_index,
 					    kind_get(j->kind)->from_key);
-			if (!n)
-				spec_err(c, p, "no job named \"%s\"", j->in.from);
+			if (!n) {
+				/* unless its copies are not known (validate) */
+				if (!spec_foreach_deferred(c, j->in.from))
+					spec_err(c, p, "no job named \"%s\"", j->in.from);
+			}
 			else if (n > 1)
 				spec_err(c, p, "\"%s\" names %zu jobs; stdin.from needs exactly one (e.g. \"%s\")",
 				    j->in.from, n, s->jobs[idx[0]].name);

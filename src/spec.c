@@ -9,12 +9,14 @@
  *   2. structure (here, and the kind-*.c files for each kind's own
  *      fields): duplicate keys anywhere, unknown keys, types and ranges,
  *      each error naming the JSON path it is about;
- *   3. expansion of repeat/foreach into named copies with placeholders
- *      substituted (spec-expand.c);
+ *   3. the values of foreach sources (spec-foreach.c: read only with
+ *      SPEC_LOAD_SOURCES), then expansion of repeat/foreach into named
+ *      copies with placeholders substituted (spec-expand.c);
  *   4. names, dependencies (after, stdin.from) and cycles, then
  *   5. resolution of programs on PATH and of each job's environment
  *      (spec-resolve.c).
- * Nothing here starts a process. */
+ * Nothing here starts a process but a foreach command source, and that
+ * only with SPEC_LOAD_SOURCES. */
 #include "config.h"
 #include "spec.h"
 #include "spec-int.h"
@@ -661,11 +663,18 @@ static void parse_job_flow(struct ctx *c, const struct cJSON *job, const struct 
 	if (FIELD("repeat") && spec_get_long(c, v, p, 1, MAX_JOBS, &t->repeat))
 		t->has_repeat = true;
 	if (FIELD("foreach")) {
-		t->foreach = spec_get_str_array(c, v, p, false, true, &t->nforeach);
-		if (t->foreach && !t->nforeach)
-			spec_expected(c, p, "a non-empty array", v);
-		else if (t->foreach)
-			t->has_foreach = true;
+		if (jv_is_object(v)) {
+			/* a source: its values are read before expansion
+			 * (spec_foreach_fill) */
+			t->src = spec_foreach_parse(c, v, p);
+			t->has_foreach = t->src != NULL;
+		} else {
+			t->foreach = spec_get_str_array(c, v, p, false, true, &t->nforeach);
+			if (t->foreach && !t->nforeach)
+				spec_expected(c, p, "a non-empty array or a source object", v);
+			else if (t->foreach)
+				t->has_foreach = true;
+		}
 		t->foreach_path = xstrdup(p);
 	}
 	if (FIELD("after"))
@@ -822,6 +831,7 @@ static void tmpl_free(struct tmpl *t)
 		spec_tstage_free(&t->stages[i]);
 	free(t->stages);
 	spec_strv_free(t->foreach, t->nforeach);
+	spec_foreach_free(t->src);
 	free(t->path);
 	free(t->shell_path);
 	free(t->foreach_path);
@@ -910,6 +920,12 @@ static struct spec *load_tree(struct ctx *c, const struct cJSON *root, const cha
 		i++;
 	}
 	if (errs->n == errs_before)
+		spec_foreach_fill(c, t, nt);
+	s->ran = c->ran;
+	s->nran = c->nran;
+	c->ran = NULL;
+	c->nran = 0;
+	if (errs->n == errs_before)
 		spec_expand(c, t, nt, s);
 	for (i = 0; i < nt; i++)
 		tmpl_free(&t[i]);
@@ -929,10 +945,10 @@ fail:
 	return NULL;
 }
 
-struct spec *spec_load_mem_warns(const char *name, const char *text, size_t len,
-				 struct errlist *errs, struct errlist *warns)
+struct spec *spec_load_mem_flags(const char *name, const char *text, size_t len,
+				 unsigned flags, struct errlist *errs, struct errlist *warns)
 {
-	struct ctx c = { .file = name, .errs = errs };
+	struct ctx c = { .file = name, .errs = errs, .sources = flags & SPEC_LOAD_SOURCES };
 	struct cJSON *root = spec_parse_json(&c, text, len);
 	struct spec *s = NULL;
 	if (root && spec_check_raw(&c, root, text, len))
@@ -948,7 +964,15 @@ struct spec *spec_load_mem_warns(const char *name, const char *text, size_t len,
 	}
 	jv_free(root);
 	free(c.nul_texts);
+	spec_strv_free(c.deferred, c.ndeferred);
+	spec_strv_free(c.ran, c.nran);
 	return s;
+}
+
+struct spec *spec_load_mem_warns(const char *name, const char *text, size_t len,
+				 struct errlist *errs, struct errlist *warns)
+{
+	return spec_load_mem_flags(name, text, len, 0, errs, warns);
 }
 
 struct spec *spec_load_mem(const char *name, const char *text, size_t len,
@@ -995,16 +1019,22 @@ char *spec_read(const char *file, size_t *len, struct errlist *errs)
 	return b.p ? buf_detach(&b) : xstrdup("");
 }
 
-struct spec *spec_load_warns(const char *file, struct errlist *errs, struct errlist *warns)
+struct spec *spec_load_flags(const char *file, unsigned flags, struct errlist *errs,
+			     struct errlist *warns)
 {
 	size_t len;
 	char *text = spec_read(file, &len, errs);
 	if (!text)
 		return NULL;
-	struct spec *s = spec_load_mem_warns(strcmp(file, "-") ? file : "<stdin>", text, len,
-					     errs, warns);
+	struct spec *s = spec_load_mem_flags(strcmp(file, "-") ? file : "<stdin>", text, len,
+					     flags, errs, warns);
 	free(text);
 	return s;
+}
+
+struct spec *spec_load_warns(const char *file, struct errlist *errs, struct errlist *warns)
+{
+	return spec_load_flags(file, 0, errs, warns);
 }
 
 struct spec *spec_load(const char *file, struct errlist *errs)
@@ -1022,6 +1052,7 @@ void spec_free(struct spec *s)
 	free(s->file);
 	free(s->name);
 	free(s->journal);
+	spec_strv_free(s->ran, s->nran);
 	spec_slurm_free(s->slurm);
 	free(s);
 }

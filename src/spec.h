@@ -3,7 +3,8 @@
  * defaults applied, repeat/foreach expanded, placeholders substituted,
  * dependencies resolved to indices, programs resolved on PATH.  The
  * loader is spec.c (structure) with spec-json.c (the only file that
- * includes cJSON.h), spec-get.c, spec-expand.c, spec-resolve.c,
+ * includes cJSON.h), spec-get.c, spec-foreach.c (foreach sources, their
+ * values from foreach-src.c), spec-expand.c, spec-resolve.c,
  * spec-warn.c and each kind's kind-*.c (kind.h); spec-int.h is what
  * they share. */
 #ifndef PIPERUN_SPEC_H
@@ -211,6 +212,9 @@ struct spec {
 	struct slurm_spec *slurm;  /* "executor": {"slurm"}, or NULL */
 	struct job_spec *jobs;
 	size_t njobs;
+	char **ran;          /* the foreach command sources run while it
+				loaded, by JSON path ("jobs[2].foreach.command") */
+	size_t nran;
 };
 
 
@@ -233,6 +237,18 @@ struct spec *spec_load_mem(const char *name, const char *text, size_t len,
  * no JSON. */
 struct spec *spec_load_mem_warns(const char *name, const char *text, size_t len,
 				 struct errlist *errs, struct errlist *warns);
+/* What loading may do beyond reading the spec.  SPEC_LOAD_SOURCES: read
+ * the files and run the commands of foreach sources for their values
+ * (run, plan).  Without it (every spec_load* above; validate, tests,
+ * fuzzing) a source is checked for its shape only, nothing is read or
+ * run, and its job makes no copies (but a range, which reads nothing:
+ * its copies are made); names of such copies (after, stdin.from) are
+ * taken on trust. */
+#define SPEC_LOAD_SOURCES 1u
+struct spec *spec_load_flags(const char *file, unsigned flags, struct errlist *errs,
+			     struct errlist *warns);
+struct spec *spec_load_mem_flags(const char *name, const char *text, size_t len,
+				 unsigned flags, struct errlist *errs, struct errlist *warns);
 void spec_free(struct spec *s);
 /* The slurm block's defaults (for --executor slurm without one). */
 struct slurm_spec *spec_slurm_default(void);
