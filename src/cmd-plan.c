@@ -8,6 +8,7 @@
 #include "journal.h"
 #include "jsonw.h"
 #include "runner.h"
+#include "signals.h"
 #include "spec.h"
 #include "spec-plan.h"
 #include "util.h"
@@ -103,9 +104,22 @@ static int cmd_plan(int argc, char **argv)
 	struct errlist errs = { 0 };
 	/* foreach sources give their values: a command source runs (and
 	 * nothing else does), which stderr says */
+	/* blocked meanwhile, so that an interrupt stops the command's whole
+	 * group (the source polls for it) rather than kill piperun alone and
+	 * leave the group running; then piperun dies of it */
+	sigset_t term, old;
+	sigemptyset(&term);
+	signals_terminating(&term);
+	sigprocmask(SIG_BLOCK, &term, &old);
 	struct spec *s = spec_load_flags(argv[optind], SPEC_LOAD_SOURCES, &errs, NULL);
-	if (!s)
-		return cmd_spec_errors(&errs);
+	if (!s) {
+		int rc = cmd_spec_errors(&errs);
+		cmd_die_if_interrupted();
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		return rc;
+	}
+	cmd_die_if_interrupted();
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	for (size_t i = 0; i < s->nran; i++)
 		err_line("piperun: %s: %s: note: ran for the foreach values (plan runs nothing else)",
 			 s->file, s->ran[i]);

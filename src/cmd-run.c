@@ -423,20 +423,6 @@ static int results_open(const char *path, struct afile *res)
 	return res->fd;
 }
 
-/* An interrupt that stopped a foreach command source while the spec
- * loaded (blocked, so still pending): die of it, as a run does. */
-static void die_if_interrupted(void)
-{
-	sigset_t term, pend;
-	sigemptyset(&term);
-	signals_terminating(&term);
-	if (sigpending(&pend) < 0)
-		return;
-	for (int sig = 1; sig < NSIG; sig++)
-		if (sigismember(&term, sig) && sigismember(&pend, sig))
-			die_of_signal(sig);
-}
-
 /* Read and load the spec named arg (with the command line's overrides)
  * and open --results.  Returns the spec (res->fd its fd, or -1), or
  * NULL after saying why (nothing left open).  Frees o->only. */
@@ -476,7 +462,7 @@ static struct spec *run_load(const char *arg, struct run_opts *o, const char *re
 		cmd_spec_errors(&errs);
 		if (res->fd >= 0)
 			afile_abort(res);
-		die_if_interrupted();
+		cmd_die_if_interrupted();
 		return NULL;
 	}
 	errlist_free(&errs);

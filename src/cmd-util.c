@@ -4,6 +4,7 @@
 #include "config.h"
 #include "cmd.h"
 #include "jsonw.h"
+#include "signals.h"
 #include "spec.h"
 #include "util.h"
 
@@ -125,4 +126,16 @@ int cmd_spec_errors(struct errlist *errs)
 	errlist_print(errs);
 	errlist_free(errs);
 	return EXIT_USAGE;
+}
+
+void cmd_die_if_interrupted(void)
+{
+	sigset_t term, pend;
+	sigemptyset(&term);
+	signals_terminating(&term);
+	if (sigpending(&pend) < 0)
+		return;
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sigismember(&term, sig) && sigismember(&pend, sig))
+			die_of_signal(sig);
 }

@@ -117,5 +117,9 @@ int cmd_flush_stdout(const struct cmd_entry *c, struct fd_sink *out, int rc);
 /* A spec that did not load: print its errors (stderr), free them,
  * return EXIT_USAGE. */
 int cmd_spec_errors(struct errlist *errs);
+/* A terminating signal pending while the caller kept it blocked (a
+ * foreach command source stopped by it while the spec loaded): die of
+ * it, as the run would.  Returns when none is pending. */
+void cmd_die_if_interrupted(void);
 
 #endif

@@ -273,3 +273,22 @@ EOF
 	grep -q 'jobs\[0\].foreach.command: sh: interrupted by SIGINT' err
 	gone "$m"
 }
+
+@test "plan: an interrupt while a command source runs stops it, and piperun dies of the signal" {
+	# the command's whole group is stopped, not left running as piperun dies
+	m=$(marker)
+	f=$(spec <<EOF
+{"jobs": [{"run": ["true"], "foreach": {"command": ["sh", "-c", "touch $D/started; sleep 300; : $m"]}}]}
+EOF
+)
+	"${INTERRUPTIBLE[@]}" "$PIPERUN" plan "$f" > out 2> err &
+	pid=$!
+	for i in $(seq 200); do [ -e started ] && break; sleep 0.05; done
+	[ -e started ]
+	kill -TERM "$pid"
+	rc=0
+	wait "$pid" || rc=$?
+	[ "$rc" = 143 ]
+	grep -q 'jobs\[0\].foreach.command: sh: interrupted by SIGTERM' err
+	gone "$m"
+}
