@@ -51,6 +51,9 @@ SEMANTIC = [
     r'is out of range: a spec keeps numbers exactly up to 2\^53', r'too close to 0 to be kept',
     r'\{\} is in a here-document whose delimiter is quoted', r'\{\} is read as arithmetic in',
     r"cannot be a shell script's \{\}",
+    # magnitudes written in strings, bytes in base64: past a pattern
+    r'expected a duration of at most', r'expected a size like .*, got "[0-9]',
+    r'at least 1M, got "[0-9]', r'an argv item cannot contain a NUL byte',
 ]
 # keys a foreach source object has once foreach sources land (issue 19);
 # the parser of this tree may not know them yet
