@@ -102,6 +102,11 @@ check() {
 	assert_output --regexp ' 0 disagreements$'
 }
 
+@test "2,000 specs with random changes, 1 to 3 each (fixed seed): validate and the schema agree" {
+	check random --work "$BATS_TEST_TMPDIR/random" --count 2000 --seed 19 "$CORPUS"/*.json
+	assert_output --regexp ' 0 disagreements$'
+}
+
 @test "\"pass_fds\": [] copied to every job validates (each copy its own array)" {
 	f=$(spec <<-'EOF'
 	{"defaults": {"pass_fds": []}, "jobs": [{"run": ["true"]}, {"run": ["true"], "repeat": 3}]}

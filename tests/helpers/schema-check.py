@@ -26,6 +26,11 @@
 #       the specs the suites write in here-documents (each expansion of
 #       an unquoted one made 1): validate and the schema agree on each
 #       (but SEMANTIC errors)
+#   schema-check.py --piperun P --schema S random --work DIR [--count N]
+#           [--seed S] SPEC...
+#       N specs made of the given ones with 1 to 3 random changes each
+#       (a key added, a member removed, a value replaced; a fixed seed):
+#       validate and the schema agree on each, as for mutate
 #   schema-check.py --piperun P --schema S keys --src DIR SPEC...
 #       every key the parser's key lists name (src/spec*.c, src/kind-*.c)
 #       is in the schema, and the specs use every key of the schema
@@ -196,6 +201,62 @@ def mutations(doc):
             yield 'value replaced by %s' % json.dumps(r), path, m
 
 
+# values the random changes draw from: each type, enum values, and
+# the shapes of the spec's objects, so that a change can make a spec
+# valid again as well as break it
+FUZZ_VALUES = [True, False, 0, 1, 3, -1, 7, 64, 255, 256, 0.5, 1e9, '', 'x', '1s', '16M', 'TERM',
+               'capture', 'null', 'inherit', 'stdout', 'tee', 'process', 'gcd', 'a:b', '-', [], [1],
+               ['x'], ['true'], [['true']], {}, None, {'text': 'x'}, {'count': 1}, {'file': 'f'},
+               {'run': ['cat']}, [{'run': ['cat']}], {'task': 'gcd'}, {'random': 1, 'seed': 1}]
+
+
+def random_changes(docs, n, seed):
+    """n specs, each one of docs with 1 to 3 random changes: a key (any
+    key the docs use) added, a member removed, a value replaced."""
+    import random
+    rnd = random.Random(seed)
+    keys = sorted({k for d in docs for _, v in walk(d) if isinstance(v, dict) for k in v})
+    for _ in range(n):
+        d = copy.deepcopy(rnd.choice(docs))
+        for _ in range(rnd.choice([1, 2, 2, 3])):
+            path, v = rnd.choice(list(walk(d)))
+            r = rnd.random()
+            if isinstance(v, dict) and r < 0.35:
+                v[rnd.choice(keys)] = copy.deepcopy(rnd.choice(FUZZ_VALUES))
+            elif isinstance(v, dict) and r < 0.5 and v:
+                del v[rnd.choice(list(v))]
+            elif path:
+                get(d, path[:-1])[path[-1]] = copy.deepcopy(rnd.choice(FUZZ_VALUES))
+        yield d
+
+
+def cmd_random(c, args):
+    os.makedirs(args.work, exist_ok=True)
+    cases = []
+    for d in random_changes([load(f) for f in args.specs], args.count, args.seed):
+        f = os.path.join(args.work, 'r%05d.json' % len(cases))
+        with open(f, 'w') as out:
+            json.dump(d, out)
+        cases.append((d, f))
+    verdicts = c.validate([f for _, f in cases])
+    valid = 0
+    for d, f in cases:
+        v_errs = verdicts.get(f, ['(no verdict)'])
+        if (not v_errs) == c.validator.is_valid(d):
+            valid += not v_errs
+            if any(e.startswith('CRASH') for e in v_errs):
+                c.fail('CRASH %s: %s' % (f, v_errs[0]))
+            continue
+        s_errs = c.schema_errors(d)
+        if semantic(v_errs) or (not v_errs and any(
+                defaults_unread(d, p) for p, _ in walk(d) if p[:1] == ('defaults',))):
+            continue
+        c.fail('DISAGREE %s: %s\n  validate: %s\n  schema:   %s' % (
+            f, json.dumps(d)[:600], '; '.join(v_errs) or 'accepts', '; '.join(s_errs) or 'accepts'))
+    print('%d specs with random changes (seed %d): %d valid, %d disagreements'
+          % (len(cases), args.seed, valid, c.failures))
+
+
 def defaults_unread(doc, path):
     """Is path inside a default that no job reads (each overrides it)?"""
     if len(path) < 2 or path[0] != 'defaults' or not isinstance(doc.get('jobs'), list):
@@ -207,8 +268,13 @@ def defaults_unread(doc, path):
     if key in KIND_KEYS:
         return all(any(k in j for k in KIND_KEYS) for j in jobs)
     if key == 'stdin':   # a steps job, or a pool job with items, ignores it
-        return all('stdin' in j or 'steps' in j or
-                   (isinstance(j.get('pool'), dict) and 'items' in j['pool']) for j in jobs)
+        d = doc['defaults']
+
+        def pool_items(j):
+            own = any(k in j for k in KIND_KEYS)
+            pool = j.get('pool') if own else d.get('pool')
+            return isinstance(pool, dict) and 'items' in pool
+        return all('stdin' in j or 'steps' in j or pool_items(j) for j in jobs)
     return all(key in j for j in jobs)
 
 
@@ -394,6 +460,11 @@ def main():
     m.add_argument('--work', required=True)
     m.add_argument('--verbose', action='store_true', help='show what is beyond a schema too')
     m.add_argument('specs', nargs='+')
+    r = sub.add_parser('random')
+    r.add_argument('--work', required=True)
+    r.add_argument('--count', type=int, default=2000)
+    r.add_argument('--seed', type=int, default=19)
+    r.add_argument('specs', nargs='+')
     b = sub.add_parser('suites')
     b.add_argument('--work', required=True)
     b.add_argument('bats', nargs='+')
@@ -410,6 +481,8 @@ def main():
         cmd_valid(c, args, False)
     elif args.cmd == 'beyond':
         cmd_beyond(c, args)
+    elif args.cmd == 'random':
+        cmd_random(c, args)
     elif args.cmd == 'suites':
         cmd_suites(c, args)
     elif args.cmd == 'mutate':
