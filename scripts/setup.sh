@@ -16,6 +16,8 @@ PIPERUN_PACKAGES=(
 	bats bats-assert bats-support
 	jq openssl procps util-linux tmux python3 bc locales
 	clang libclang-rt-14-dev valgrind
+	# tests/schema.bats: a draft 2020-12 JSON Schema validator
+	python3-jsonschema
 )
 
 piperun_log() { printf '==> [%4ds] %s\n' "$SECONDS" "$*" >&2; }

@@ -41,6 +41,7 @@ extern const struct cmd_entry cmd_validate_entry;
 extern const struct cmd_entry cmd_plan_entry;
 extern const struct cmd_entry cmd_journal_entry;
 extern const struct cmd_entry cmd_show_entry;
+extern const struct cmd_entry cmd_schema_entry;
 extern const struct cmd_entry cmd_exec_entry;
 extern const struct cmd_entry cmd_pool_entry;
 extern const struct cmd_entry cmd_timeout_entry;

@@ -142,6 +142,11 @@ static void spec_instantiate(const struct tmpl *t, struct job_spec *j, char *nam
 		kind_get(s->kind)->dup_data(j, s);
 	io_copy(&j->out, &s->out);
 	io_copy(&j->err, &s->err);
+	/* arrays of no elements may still have been allocated (pass_fds:
+	 * []): a copy never shares the template's */
+	j->expect = NULL;
+	j->rlimits = NULL;
+	j->pass_fds = NULL;
 	if (s->nexpect) {
 		j->expect = xmalloc(s->nexpect * sizeof *j->expect);
 		memcpy(j->expect, s->expect, s->nexpect * sizeof *j->expect);

@@ -73,8 +73,10 @@ char **spec_strv_dup(char *const *v, size_t n)
 	return r;
 }
 
+/* "$schema": the JSON Schema an editor checks the spec against
+ * (CONTRACT §8.5); piperun only checks it is a string. */
 static const char *const top_keys[] = {
-	"name", "mode", "max_parallel", "timeout", "fail_fast", "tag",
+	"$schema", "name", "mode", "max_parallel", "timeout", "fail_fast", "tag",
 	"journal", "executor", "defaults", "jobs", NULL
 };
 
@@ -842,6 +844,11 @@ static void parse_top(struct ctx *c, const struct cJSON *root, struct spec *s)
 {
 	const struct cJSON *v;
 	s->mode = MODE_ASYNC;
+	if ((v = jv_get(root, "$schema"))) {
+		char *p = spec_path_key("", "$schema");
+		spec_get_str(c, v, p);
+		free(p);
+	}
 	if ((v = jv_get(root, "name"))) {
 		const char *n = spec_get_str(c, v, "name");
 		s->name = n ? xstrdup(n) : NULL;
