@@ -146,6 +146,13 @@ EOF
 	run assert_job_field p error ''
 	[ "$status" -eq 1 ]
 	[[ "$output" == *'actual   : null'* ]]
+	# null is null, not the string "null" (a job's name here)
+	n=$(spec n.json <<<'{"jobs": [{"name": "null", "run": ["true"]}]}')
+	piperun_run "$n"
+	assert_job_field null signal null
+	run assert_job_field null name null
+	[ "$status" -eq 1 ]
+	[ "${lines[0]}" = '-- job field differs (the string "null", not null) --' ]
 	run assert_job_field nope status ok
 	[ "${lines[0]}" = '-- no such job --' ]
 }

@@ -203,7 +203,8 @@ assert_job_stderr() {
 # F.N reach into objects and arrays, as in piperun show --field) is
 # VALUE as piperun show prints it, its newline off: a string's text, a
 # number as written, true or false, compact JSON for an object or an
-# array, null for null.  stdout and stderr: exact bytes, as
+# array, null for null (not for the string "null").  stdout and
+# stderr: exact bytes, as
 # assert_job_stdout.
 assert_job_field() {
 	case $2 in
@@ -218,15 +219,19 @@ assert_job_field() {
 		_piperun_fail 'job has no such field' job "$1" field "$2" expected "$3"
 		return 1
 	fi
-	# show prints nothing at all for null, a newline after anything else
+	# show prints nothing at all for null, a newline after anything
+	# else: null is null, never the string "null"
+	local title='job field differs'
 	if [ -z "$raw" ]; then
 		actual=null
+		[ "$3" = null ] && return 0
 	else
 		actual=${raw%$'\n'}
+		[ "$actual" = "$3" ] && [ "$3" != null ] && return 0
+		[ "$actual" = null ] && title='job field differs (the string "null", not null)'
 	fi
-	[ "$actual" = "$3" ] && return 0
 	_piperun_value "$1" status st
-	_piperun_fail 'job field differs' job "$1" field "$2" expected "$3" actual "$actual" \
+	_piperun_fail "$title" job "$1" field "$2" expected "$3" actual "$actual" \
 		status "$st" stderr "$(_piperun_stderr "$1")"
 }
 
