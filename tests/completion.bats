@@ -232,3 +232,45 @@ EOF
 	assert_success
 	assert_output "$(printf '%s\n' hello sleep enc)"
 }
+
+# Type $2 (a line ending in tabs) into an interactive zsh with _piperun
+# and $PIPERUN first on PATH, and wait (at most 30 s) until the screen
+# has shown each word of $1; else print what it showed and fail.
+zsh_shows() {
+	python3 - "$1" "$2" "$COMPLETION" "${PIPERUN%/*}" "$BATS_TEST_TMPDIR" <<'PY'
+import os, pty, select, sys, time
+want, keys, comp, bindir, tmp = sys.argv[1].split(), *sys.argv[2:]
+pid, fd = pty.fork()
+if pid == 0:
+    os.environ.update(TERM="dumb", HOME=tmp)
+    os.execvp("zsh", ["zsh", "-f", "-i"])
+os.write(fd, (f"path=('{bindir}' $path); fpath=('{comp}' $fpath); "
+              f"autoload -U compinit; compinit -u -d '{tmp}/zcompdump'; "
+              "print READY\n").encode())
+seen, typed, end = b"", False, time.time() + 30
+while time.time() < end:
+    if select.select([fd], [], [], 0.2)[0]:
+        try:
+            seen += os.read(fd, 65536)
+        except OSError:
+            break
+    if not typed and seen.count(b"READY") >= 2:
+        seen, typed = b"", True
+        os.write(fd, keys.encode())
+    if typed and all(w.encode() in seen for w in want):
+        break
+os.kill(pid, 9)
+os.waitpid(pid, 0)
+if not (typed and all(w.encode() in seen for w in want)):
+    sys.exit("zsh showed: %r" % seen.decode(errors="replace"))
+PY
+}
+
+@test "completion: zsh completes --mode values, --only job names and signals in a terminal" {
+	command -v zsh
+	s=$(spec <<<'{"jobs": [{"name": "alpha-job", "run": ["true"]}, {"name": "beta-job", "run": ["true"]}]}')
+	zsh_shows 'async serial thread' $'piperun run --mode=\t\t'
+	zsh_shows 'alpha-job beta-job' "piperun run $s --only "$'\t\t'
+	zsh_shows 'KILL' $'piperun exec -s KI\t\t'
+	zsh_shows 'tour.json' "piperun run $PIPELINES/to"$'\t\t'
+}
