@@ -18,6 +18,7 @@ PIPERUN_PACKAGES=(
 	clang libclang-rt-14-dev valgrind
 	# tests/schema.bats: a draft 2020-12 JSON Schema validator
 	python3-jsonschema
+	zsh # tests/completion.bats loads completion/_piperun in zsh
 )
 
 piperun_log() { printf '==> [%4ds] %s\n' "$SECONDS" "$*" >&2; }

@@ -107,6 +107,56 @@ EOF
 	[ "${lines[0]}" = '-- job exists, but it should not --' ]
 }
 
+@test "assert_job_stderr compares exact bytes; assert_job_field a record's field as show prints it" {
+	piperun_run "$S"
+	assert_job_stderr bad $'it went wrong\n'
+	assert_job_stderr hello ''
+	run assert_job_stderr bad 'it went wrong'
+	[ "$status" -eq 1 ]
+	[ "${lines[0]}" = '-- job stderr differs (in its trailing newlines) --' ]
+	[[ "$output" == *'actual   : it went wrong\n'* ]]
+	run assert_job_stderr bad $'fine\n'
+	[ "$status" -eq 1 ]
+	[ "${lines[0]}" = '-- job stderr differs --' ]
+	[ "${lines[2]}" = 'expected : fine' ]
+	[ "${lines[3]}" = 'actual   : it went wrong' ]
+	# a number, a string, a boolean, null, an array, a path into them
+	assert_job_field bad returncode 3
+	assert_job_field bad status failed
+	assert_job_field bad timed_out false
+	assert_job_field hello signal null
+	assert_job_field 'r#2' stdout 'copy 2'
+	assert_job_field bin stdout_encoding base64
+	assert_job_field hello error null
+	assert_job_field hello stages.0.argv '["echo","Hello from the child!"]'
+	p=$(spec p.json <<<'{"jobs": [{"name": "p", "pipeline": [["echo", "x"], ["sh", "-c", "cat; exit 4"]]}]}')
+	piperun_run "$p"
+	assert_job_field p stages.1.returncode 4
+	assert_job_field p stages.0.argv '["echo","x"]'
+	run assert_job_field p stages.1.returncode 0
+	[ "$status" -eq 1 ]
+	[ "${lines[0]}" = '-- job field differs --' ]
+	[[ "$output" == *'field    : stages.1.returncode'* ]]
+	[[ "$output" == *'expected : 0'* ]]
+	[[ "$output" == *'actual   : 4'* ]]
+	[[ "$output" == *'status   : failed'* ]]
+	run assert_job_field p no_such_field x
+	[ "$status" -eq 1 ]
+	[ "${lines[0]}" = '-- job has no such field --' ]
+	run assert_job_field p error ''
+	[ "$status" -eq 1 ]
+	[[ "$output" == *'actual   : null'* ]]
+	# null is null, not the string "null" (a job's name here)
+	n=$(spec n.json <<<'{"jobs": [{"name": "null", "run": ["true"]}]}')
+	piperun_run "$n"
+	assert_job_field null signal null
+	run assert_job_field null name null
+	[ "$status" -eq 1 ]
+	[ "${lines[0]}" = '-- job field differs (the string "null", not null) --' ]
+	run assert_job_field nope status ok
+	[ "${lines[0]}" = '-- no such job --' ]
+}
+
 @test "a multi-line value switches the message to the \"KEY (N lines):\" form" {
 	m=$(spec m.json <<<'{"jobs": [{"name": "m", "run": ["sh", "-c", "printf \"one\\ntwo\\n\"; printf \"e1\\ne2\\n\" >&2"]}]}')
 	piperun_run "$m"

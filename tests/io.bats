@@ -2,7 +2,16 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # What a job reads and writes: stdin sources, stdout/stderr modes,
 # encodings, limits, digests, environment, argv bytes, child settings.
+# What a job wrote is checked by job name with the bats helper library
+# (piperun-bats(7)): exact bytes; jq where the record's form is the point.
+# An unnamed job is job-N (its position).
 load helper
+bats_load_library piperun
+
+# A field of job $1 of the last piperun_run, raw (stdout as its bytes).
+field() {
+	"$PIPERUN" show "$PIPERUN_RESULTS" --job "$1" --field "$2"
+}
 
 @test "stdin text, base64 and null" {
 	f=$(spec <<'EOF'
@@ -14,12 +23,12 @@ load helper
 ]}
 EOF
 )
-	pr run "$f"
+	piperun_run "$f"
 	assert_success
-	[ "$(jq '.jobs[0].stdout' <<<"$output")" = '"line one\nline two\n"' ]
-	[ "$(jqo '.jobs[1].stdout' | tr -d ' \n')" = 000102ff ]
-	[ "$(jqo '.jobs[2].stdout_bytes')" = 0 ]
-	[ "$(jqo '.jobs[3].stdout_bytes')" = 0 ]
+	assert_job_stdout job-1 $'line one\nline two\n'
+	[ "$(field job-2 stdout | tr -d ' \n')" = 000102ff ]
+	assert_job_field job-3 stdout_bytes 0
+	assert_job_field job-4 stdout_bytes 0
 }
 
 @test "stdin text with \\u0000 is fed exactly, NUL bytes included, in copies and in plan too" {
@@ -32,11 +41,11 @@ EOF
 ]}
 EOF
 )
-	pr run "$f"
+	piperun_run "$f"
 	assert_success
-	[ "$(jqo '.jobs[0].stdout' | tr -s ' \n' ' ')" = ' 61 62 00 63 64 00 ' ]
-	[ "$(jqo '.jobs[1].stdout' | tr -s ' \n' ' ')" = ' 78 00 31 ' ]
-	[ "$(jqo '.jobs[2].stdout' | tr -s ' \n' ' ')" = ' 00 ' ]
+	[ "$(field t stdout | tr -s ' \n' ' ')" = ' 61 62 00 63 64 00 ' ]
+	[ "$(field 'c[x]' stdout | tr -s ' \n' ' ')" = ' 78 00 31 ' ]
+	[ "$(field d stdout | tr -s ' \n' ' ')" = ' 00 ' ]
 	pr plan "$f"
 	assert_success
 	[ "$(jqo '[.jobs[].stdin.text] | @json')" = '["ab\u0000cd\u0000","x\u00001","\u0000"]' ]
@@ -45,23 +54,23 @@ EOF
 @test "stdin from a file is the child's stdin itself" {
 	printf 'from the file\n' > "$BATS_TEST_TMPDIR/in.txt"
 	f=$(spec <<<"{\"jobs\": [{\"run\": [\"cat\"], \"stdin\": {\"file\": \"$BATS_TEST_TMPDIR/in.txt\"}}]}")
-	pr run "$f"
+	piperun_run "$f"
 	assert_success
-	[ "$(jqo '.jobs[0].stdout')" = 'from the file' ]
+	assert_job_stdout job-1 $'from the file\n'
 }
 
 @test "seeded random stdin is the contract's splitmix64 stream" {
 	f=$(spec <<<'{"jobs": [{"run": ["sha256sum"], "stdin": {"random": 100, "seed": 7}}]}')
-	pr run "$f"
+	piperun_run "$f"
 	assert_success
-	[[ "$(jqo '.jobs[0].stdout')" == 30fcbf47*92af4\ \ -* ]]
+	assert_job_stdout_matches job-1 '^30fcbf47[0-9a-f]*92af4  -'
 }
 
 @test "unseeded random stdin gives N bytes" {
 	f=$(spec <<<'{"jobs": [{"run": ["wc", "-c"], "stdin": {"random": "1M"}}]}')
-	pr run "$f"
+	piperun_run "$f"
 	assert_success
-	[ "$(jqo '.jobs[0].stdout' | tr -d ' ')" = 1048576 ]
+	[ "$(field job-1 stdout | tr -d ' ')" = 1048576 ]
 }
 
 @test "stdin larger than a pipe is fed without blocking the runner" {
@@ -78,24 +87,26 @@ EOF
 ]}
 EOF
 )
-	pr run "$f"
+	piperun_run "$f"
 	assert_success
-	[ "$(jqo '.jobs[0].stdout' | tr -d ' ')" = 8388608 ]
-	[ "$(jqo '[.jobs[].status] | join(" ")')" = "ok ok ok" ]
+	[ "$(field big stdout | tr -d ' ')" = 8388608 ]
+	assert_job_ok big
+	assert_job_ok other
+	assert_job_ok third
 }
 
 @test "a child that does not read its stdin costs nothing (EPIPE is normal)" {
 	f=$(spec <<<'{"jobs": [{"run": ["true"], "stdin": {"random": "16M"}}, {"run": ["head", "-c", "10"], "stdin": {"random": "16M"}}]}')
-	pr run "$f"
+	piperun_run "$f"
 	assert_success
-	[ "$(jqo '.jobs[1].stdout_bytes')" = 10 ]
+	assert_job_field job-2 stdout_bytes 10
 }
 
 @test "stdin.inherit gives the child piperun's own stdin" {
 	f=$(spec <<<'{"jobs": [{"run": ["cat"], "stdin": "inherit"}]}')
-	run --separate-stderr "$PIPERUN" run "$f" <<<"typed in"
+	piperun_run "$f" <<<"typed in"
 	assert_success
-	[ "$(jqo '.jobs[0].stdout')" = 'typed in' ]
+	assert_job_stdout job-1 $'typed in\n'
 }
 
 @test "stdin.from feeds another job's captured stdout" {
@@ -107,10 +118,9 @@ EOF
 EOF
 )
 	sed -i "s|\\\$PROBE|$PROBE|" "$f"
-	pr run "$f"
+	piperun_run "$f"
 	assert_success
-	want=$("$PROBE" gen 300000 5 | sha256sum)
-	[ "$(jqo '.jobs[1].stdout')" = "$want" ]
+	assert_job_stdout sum "$("$PROBE" gen 300000 5 | sha256sum)"$'\n'
 }
 
 @test "stdout/stderr null, file, append and merge" {
@@ -125,13 +135,14 @@ EOF
 ]}
 EOF
 )
-	pr run "$f"
+	piperun_run "$f"
 	assert_success
-	[ "$(jqo '.jobs[0] | [.stdout, .stdout_bytes, .stderr] | @json')" = '[null,null,null]' ]
+	# not captured: null in the record, not ""
+	[ "$(jq -c '.jobs[0] | [.stdout, .stdout_bytes, .stderr]' "$PIPERUN_RESULTS")" = '[null,null,null]' ]
 	[ "$(cat "$out")" = to-file ]
 	[ "$(cat "$BATS_TEST_TMPDIR/app.txt")" = "$(printf 'old\nmore')" ]
-	[ "$(jq '.jobs[3].stdout' <<<"$output")" = '"1\n2\n3\n"' ]
-	[ "$(jqo '.jobs[3].stderr')" = null ]
+	assert_job_stdout merge $'1\n2\n3\n'
+	[ "$(jq -c '.jobs[3].stderr' "$PIPERUN_RESULTS")" = null ]
 }
 
 @test "stdout inherit is piperun's own stdout, before the results; tee goes to stderr then" {
@@ -187,11 +198,11 @@ EOF
 
 @test "binary output comes back base64 and decodes to the identical bytes" {
 	f=$(spec <<<"{\"jobs\": [{\"run\": [\"$PROBE\", \"gen\", \"100000\", \"9\"]}]}")
-	pr run "$f"
+	piperun_run "$f"
 	assert_success
-	[ "$(jqo '.jobs[0].stdout_encoding')" = base64 ]
-	[ "$(jqo '.jobs[0].stdout_bytes')" = 100000 ]
-	[ "$(jqo '.jobs[0].stdout' | base64 -d | sha256sum)" = "$("$PROBE" gen 100000 9 | sha256sum)" ]
+	assert_job_field job-1 stdout_encoding base64
+	assert_job_field job-1 stdout_bytes 100000
+	[ "$(field job-1 stdout | sha256sum)" = "$("$PROBE" gen 100000 9 | sha256sum)" ]
 }
 
 @test "encoding: auto picks base64 for NUL bytes; utf-8 replaces invalid bytes; base64 always" {
@@ -216,26 +227,31 @@ EOF
 
 @test "max_output keeps the first bytes, counts them all, never blocks the child" {
 	f=$(spec <<<"{\"jobs\": [{\"run\": [\"$PROBE\", \"gen\", \"3000000\", \"3\"], \"max_output\": \"1K\", \"encoding\": \"base64\", \"digest\": true}]}")
-	pr run "$f"
+	piperun_run "$f"
 	assert_success
-	[ "$(jqo '.jobs[0] | [.stdout_bytes, .stdout_truncated] | @json')" = '[3000000,true]' ]
-	[ "$(jqo '.jobs[0].stdout' | base64 -d | wc -c)" = 1024 ]
-	[ "$(jqo '.jobs[0].stdout' | base64 -d | sha256sum)" = "$("$PROBE" gen 3000000 3 | head -c 1024 | sha256sum)" ]
+	assert_job_field job-1 stdout_bytes 3000000
+	assert_job_field job-1 stdout_truncated true
+	[ "$(field job-1 stdout | wc -c)" = 1024 ]
+	[ "$(field job-1 stdout | sha256sum)" = "$("$PROBE" gen 3000000 3 | head -c 1024 | sha256sum)" ]
 	# the digest covers every byte, kept or not
-	[ "$(jqo '.jobs[0].stdout_sha256')  -" = "$("$PROBE" gen 3000000 3 | sha256sum)" ]
+	[ "$(field job-1 stdout_sha256)  -" = "$("$PROBE" gen 3000000 3 | sha256sum)" ]
 }
 
 @test "50 MB on stdout and 50 MB on stderr, interleaved: complete, digests exact" {
 	# the digests cover every byte; the first MiB is kept (spilled to a
 	# temporary file beyond 64 KiB) and must be those very bytes
 	f=$(spec <<<"{\"jobs\": [{\"run\": [\"$PROBE\", \"both\", \"52428800\", \"11\"], \"digest\": true, \"max_output\": \"1M\", \"encoding\": \"base64\"}]}")
-	"$PIPERUN" run --output none --results "$BATS_TEST_TMPDIR/r.json" "$f"
-	r=$BATS_TEST_TMPDIR/r.json
-	[ "$(jq -c '.jobs[0] | [.status, .stdout_bytes, .stderr_bytes, .stdout_truncated]' "$r")" = '["ok",52428800,52428800,true]' ]
-	[ "$(jq -r '.jobs[0].stdout_sha256' "$r")" = "$("$PROBE" gen 52428800 11 | sha256sum | cut -d' ' -f1)" ]
-	[ "$(jq -r '.jobs[0].stderr_sha256' "$r")" = "$("$PROBE" gen 52428800 12 | sha256sum | cut -d' ' -f1)" ]
-	[ "$(jq -r '.jobs[0].stdout' "$r" | base64 -d | sha256sum)" = "$("$PROBE" gen 52428800 11 | head -c 1048576 | sha256sum)" ]
-	[ "$(jq -r '.jobs[0].stderr' "$r" | base64 -d | sha256sum)" = "$("$PROBE" gen 52428800 12 | head -c 1048576 | sha256sum)" ]
+	# (the assertions read the --results file)
+	PIPERUN_RESULTS=$BATS_TEST_TMPDIR/r.json
+	"$PIPERUN" run --output none --results "$PIPERUN_RESULTS" "$f"
+	assert_job_ok job-1
+	assert_job_field job-1 stdout_bytes 52428800
+	assert_job_field job-1 stderr_bytes 52428800
+	assert_job_field job-1 stdout_truncated true
+	assert_job_field job-1 stdout_sha256 "$("$PROBE" gen 52428800 11 | sha256sum | cut -d' ' -f1)"
+	assert_job_field job-1 stderr_sha256 "$("$PROBE" gen 52428800 12 | sha256sum | cut -d' ' -f1)"
+	[ "$(field job-1 stdout | sha256sum)" = "$("$PROBE" gen 52428800 11 | head -c 1048576 | sha256sum)" ]
+	[ "$(field job-1 stderr | sha256sum)" = "$("$PROBE" gen 52428800 12 | head -c 1048576 | sha256sum)" ]
 }
 
 @test "env merges over the runner's; env_clear and unset remove" {
@@ -262,9 +278,9 @@ EOF
 {"jobs": [{"run": ["$PROBE", "argv-hex", "a b", "it's \"q\"", "\$(id)", "l1\nl2", {"base64": "/v9h"}]}]}
 EOF
 )
-	pr run "$f"
+	piperun_run "$f"
 	assert_success
-	[ "$(jqo '.jobs[0].stdout')" = "$(printf '%s\n' 612062 6974277320227122 2428696429 6c310a6c32 feff61)" ]
+	assert_job_stdout job-1 $'612062\n6974277320227122\n2428696429\n6c310a6c32\nfeff61\n'
 }
 
 @test "an argv item with a NUL byte is a spec error" {
@@ -299,7 +315,7 @@ EOF
 	printf '#!/bin/sh\necho local\n' > "$BATS_TEST_TMPDIR/d/tool"
 	chmod +x "$BATS_TEST_TMPDIR/d/tool"
 	f=$(spec <<<"{\"jobs\": [{\"run\": [\"./tool\"], \"cwd\": \"$BATS_TEST_TMPDIR/d\"}]}")
-	pr run "$f"
+	piperun_run "$f"
 	assert_success
-	[ "$(jqo '.jobs[0].stdout')" = local ]
+	assert_job_stdout job-1 $'local\n'
 }

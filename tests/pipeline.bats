@@ -1,8 +1,15 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: GPL-3.0-or-later
 # pipeline jobs: stages joined by kernel pipes, built by libpipeline in a
-# per-job pipeline host, with per-stage accounting.
+# per-job pipeline host, with per-stage accounting.  Per-job checks by
+# name with the bats helper library (piperun-bats(7)).
 load helper
+bats_load_library piperun
+
+# jq over the last piperun_run's results.
+jqr() {
+	jq -r "$@" "$PIPERUN_RESULTS"
+}
 
 @test "67e: three openssl enc | dgst -whirlpool pipelines: 64-byte digests, both stages 0, password nowhere" {
 	pr run "$PIPELINES/openssl-pipeline.json"
@@ -28,19 +35,24 @@ load helper
 }
 
 @test "yes | head -n 1: ok, stage 1 shown as killed by SIGPIPE" {
-	pr run "$PIPELINES/yes-head.json"
+	piperun_run "$PIPELINES/yes-head.json"
 	assert_success
-	[ "$(jqo '.jobs[0] | [.status, .returncode, .stdout] | @json')" = '["ok",0,"y\n"]' ]
-	[ "$(jqo '.jobs[0].stages[0] | [.returncode, .exit_code, .signal] | @json')" = '[-13,null,"SIGPIPE"]' ]
-	[ "$(jqo '.jobs[0].stages[1] | [.returncode, .signal] | @json')" = '[0,null]' ]
-	[ "$(jqo '.jobs[0].stages[] | [.user_ms, .sys_ms, .maxrss_kb] | map(. != null) | all' | sort -u)" = true ]
+	assert_job_ok yes-head
+	assert_job_returncode yes-head 0
+	assert_job_stdout yes-head $'y\n'
+	assert_job_field yes-head stages.0.returncode -13
+	assert_job_field yes-head stages.0.exit_code null
+	assert_job_field yes-head stages.0.signal SIGPIPE
+	assert_job_field yes-head stages.1.returncode 0
+	assert_job_field yes-head stages.1.signal null
+	[ "$(jqr '.jobs[0].stages[] | [.user_ms, .sys_ms, .maxrss_kb] | map(. != null) | all' | sort -u)" = true ]
 }
 
 @test "1 GiB through head | cat | wc -c: the count is exact" {
-	pr run "$PIPELINES/gigabyte.json"
+	piperun_run "$PIPELINES/gigabyte.json"
 	assert_success
-	[ "$(jqo '.jobs[0].stdout')" = 1073741824 ]
-	[ "$(jqo '[.jobs[0].stages[].returncode] | @json')" = '[0,0,0]' ]
+	assert_job_stdout count $'1073741824\n'
+	[ "$(jqr '[.jobs[0].stages[].returncode] | @json')" = '[0,0,0]' ]
 }
 
 @test "pipefail: the rightmost failing stage; without it, the last stage" {
@@ -53,43 +65,55 @@ load helper
 ]}
 EOF
 )
-	pr run "$f"
+	piperun_run "$f"
 	assert_failure 1
-	[ "$(jqo '[.jobs[] | [.status, .returncode]] | @json')" = '[["failed",3],["ok",0],["failed",5],["ok",1]]' ]
-	[ "$(jqo '[.jobs[0].stages[].returncode] | @json')" = '[0,3,0]' ]
+	assert_job_status mid failed
+	assert_job_returncode mid 3
+	assert_job_ok mid-nopf
+	assert_job_returncode mid-nopf 0
+	assert_job_status last failed
+	assert_job_returncode last 5
+	assert_job_ok expected
+	assert_job_returncode expected 1
+	[ "$(jqr '[.jobs[0].stages[].returncode] | @json')" = '[0,3,0]' ]
 }
 
 @test "openssl-style: a writer that exits 1 on a broken pipe is reported faithfully" {
 	f=$(spec <<'EOF'
-{"jobs": [{"pipeline": [["openssl", "enc", "-des3", "-pbkdf2", "-pass", "pass:x"], ["head", "-c", "1"]],
+{"jobs": [{"name": "enc", "pipeline": [["openssl", "enc", "-des3", "-pbkdf2", "-pass", "pass:x"], ["head", "-c", "1"]],
            "stdin": {"random": "4M"}}]}
 EOF
 )
-	pr run "$f"
+	piperun_run "$f"
 	assert_failure 1
-	[ "$(jqo '.jobs[0].status')" = failed ]
-	[ "$(jqo '.jobs[0].stages[0] | [.exit_code, .signal] | @json')" = '[1,null]' ]
-	[ "$(jqo '.jobs[0].stages[1].returncode')" = 0 ]
+	assert_job_status enc failed
+	assert_job_field enc stages.0.exit_code 1
+	assert_job_field enc stages.0.signal null
+	assert_job_field enc stages.1.returncode 0
 	# openssl says so on its stderr ("error writing output file" here)
-	[[ -n "$(jqo ".jobs[0].stderr")" ]]
+	[ -n "$("$PIPERUN" show "$PIPERUN_RESULTS" --job enc --field stderr)" ]
 }
 
 @test "a stage that is not found: job error 127 naming the stage; nothing started" {
 	m=$(marker)
 	f=$(spec <<EOF
 {"jobs": [
-  {"pipeline": [["sh", "-c", "sleep 30; : $m"], ["no-such-stage-prog"]]},
-  {"pipeline": [["sh", "-c", "sleep 30; : $m"], ["/etc/passwd"]]},
-  {"run": ["true"]}
+  {"name": "missing", "pipeline": [["sh", "-c", "sleep 30; : $m"], ["no-such-stage-prog"]]},
+  {"name": "noexec", "pipeline": [["sh", "-c", "sleep 30; : $m"], ["/etc/passwd"]]},
+  {"name": "fine", "run": ["true"]}
 ]}
 EOF
 )
-	pr run "$f"
+	piperun_run "$f"
 	assert_failure 1
-	[ "$(jqo '.jobs[0] | [.status, .returncode, .error] | @json')" = '["error",127,"stage 2: no-such-stage-prog: not found"]' ]
-	[ "$(jqo '.jobs[1] | [.status, .returncode, .error] | @json')" = '["error",126,"stage 2: /etc/passwd: not executable"]' ]
-	[ "$(jqo '[.jobs[0].stages[].pid] | @json')" = '[null,null]' ]
-	[ "$(jqo '.jobs[2].status')" = ok ]
+	assert_job_status missing error
+	assert_job_returncode missing 127
+	assert_job_field missing error 'stage 2: no-such-stage-prog: not found'
+	assert_job_status noexec error
+	assert_job_returncode noexec 126
+	assert_job_field noexec error 'stage 2: /etc/passwd: not executable'
+	[ "$(jqr '[.jobs[0].stages[].pid] | @json')" = '[null,null]' ]
+	assert_job_ok fine
 	[ -z "$(procs_with "$m")" ]
 }
 
@@ -103,12 +127,12 @@ EOF
   ], "env": {"WHO": "job"}}]}
 EOF
 )
-	pr run "$f"
+	piperun_run "$f"
 	assert_success
-	[ "$(jq '.jobs[0].stdout' <<<"$output")" = '"stage1\ns2-err\njob\n"' ]
-	[ "$(jq '.jobs[0].stderr' <<<"$output")" = '"s4-err\n"' ]
-	[ "$(jq -c '.jobs[0].stages[0] | [.stderr, .stderr_bytes]' <<<"$output")" = '["s1-err\n",7]' ]
-	[ "$(jqo '.jobs[0].stages[1] | has("stderr")')" = false ]
+	assert_job_stdout job-1 $'stage1\ns2-err\njob\n'
+	assert_job_stderr job-1 $'s4-err\n'
+	[ "$(jq -c '.jobs[0].stages[0] | [.stderr, .stderr_bytes]' "$PIPERUN_RESULTS")" = '["s1-err\n",7]' ]
+	[ "$(jqr '.jobs[0].stages[1] | has("stderr")')" = false ]
 }
 
 @test "a stage's stderr to a file" {
@@ -143,13 +167,13 @@ EOF
 @test "no process keeps an inter-stage pipe end: a dead reader gives its writer EPIPE at once" {
 	# if anyone else held the read end, the writer would block forever
 	f=$(spec <<'EOF'
-{"jobs": [{"pipeline": [["sh", "-c", "trap '' PIPE; while echo x; do :; done; echo writer-saw-EPIPE >&2"], ["head", "-n", "1"]]}]}
+{"jobs": [{"name": "w", "pipeline": [["sh", "-c", "trap '' PIPE; while echo x; do :; done; echo writer-saw-EPIPE >&2"], ["head", "-n", "1"]]}]}
 EOF
 )
-	pr run "$f"
+	piperun_run "$f"
 	assert_success
-	[ "$(jqo '.jobs[0].stdout')" = x ]
-	[[ "$(jqo '.jobs[0].stderr')" == *writer-saw-EPIPE* ]]
+	assert_job_stdout w $'x\n'
+	[[ "$("$PIPERUN" show "$PIPERUN_RESULTS" --job w --field stderr)" == *writer-saw-EPIPE* ]]
 }
 
 @test "a dead first stage closes the job's stdin: the runner's writes stop at once" {
@@ -171,9 +195,9 @@ EOF
 ]}
 EOF
 )
-	pr run "$f"
+	piperun_run "$f"
 	assert_success
-	[ "$(jqo '.jobs[2].stdout' | tr -s ' ')" = " 2 a" ]
+	assert_job_stdout_matches top '^ +2 a$'
 }
 
 @test "a fatal error in the pipeline host is that job's error, never the runner's exit" {
@@ -185,12 +209,14 @@ EOF
 ]}
 EOF
 )
-	pr run "$f"
+	piperun_run "$f"
 	assert_failure 1
-	[ -z "$stderr" ]
-	[ "$(jqo '.jobs[0].status')" = error ]
-	[[ "$(jqo '.jobs[0].error')" == "pipeline host failed with exit status 2: "*"Too many open files"* ]]
-	[ "$(jqo '.jobs[1] | [.status, .stdout] | @json')" = '["ok","y\n"]' ]
+	# (piperun_run's $output is piperun's stderr)
+	[ -z "$output" ]
+	assert_job_status starved error
+	[[ "$("$PIPERUN" show "$PIPERUN_RESULTS" --job starved --field error)" == "pipeline host failed with exit status 2: "*"Too many open files"* ]]
+	assert_job_ok fine
+	assert_job_stdout fine $'y\n'
 }
 
 @test "pass_fds is rejected for pipeline jobs" {

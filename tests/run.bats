@@ -1,8 +1,19 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: GPL-3.0-or-later
 # `piperun run`: statuses, return codes, errors in records, output
-# formats, exit statuses, modes.
+# formats, exit statuses, modes.  A job's record is checked by name with
+# the bats helper library (piperun-bats(7)) where that reads better; an
+# unnamed job is job-N (its position).
 load helper
+bats_load_library piperun
+
+# The run's status, and job $1's error, in the last piperun_run's results.
+run_status() {
+	"$PIPERUN" show "$PIPERUN_RESULTS" --field status
+}
+job_error() {
+	"$PIPERUN" show "$PIPERUN_RESULTS" --job "$1" --field error
+}
 
 @test "a job's stdout is captured exactly; status ok; exit 0" {
 	f=$(spec <<<'{"jobs": [{"name": "hello", "run": ["echo", "Hello from the child!"]}]}')
@@ -19,65 +30,80 @@ load helper
 
 @test "a failing job: status failed, its exit code, run exits 1, stderr silent" {
 	f=$(spec <<<'{"jobs": [{"shell": "echo oops >&2; exit 3"}, {"run": ["true"]}]}')
-	pr run "$f"
+	piperun_run "$f"
 	assert_failure 1
-	[ -z "$stderr" ]
-	[ "$(jqo '.status')" = failed ]
-	[ "$(jqo '.jobs[0] | [.status, .returncode, .exit_code, .stderr] | @json')" = '["failed",3,3,"oops\n"]' ]
-	[ "$(jqo '.jobs[1].status')" = ok ]
+	# (piperun_run's $output is piperun's stderr)
+	[ -z "$output" ]
+	[ "$(run_status)" = failed ]
+	assert_job_status job-1 failed
+	assert_job_returncode job-1 3
+	assert_job_field job-1 exit_code 3
+	assert_job_stderr job-1 $'oops\n'
+	assert_job_ok job-2
 }
 
 @test "a job killed by a signal: returncode -N, signal name" {
 	f=$(spec <<<'{"jobs": [{"shell": "kill -9 $$"}]}')
-	pr run "$f"
+	piperun_run "$f"
 	assert_failure 1
-	[ "$(jqo '.jobs[0] | [.status, .returncode, .exit_code, .signal] | @json')" = '["failed",-9,null,"SIGKILL"]' ]
-	[ "$(jqo '.jobs[0].stages[0].signal')" = SIGKILL ]
+	assert_job_status job-1 failed
+	assert_job_returncode job-1 -9
+	assert_job_field job-1 exit_code null
+	assert_job_field job-1 signal SIGKILL
+	assert_job_field job-1 stages.0.signal SIGKILL
 }
 
 @test "expect lists the exit codes that count as ok" {
 	f=$(spec <<<'{"jobs": [{"shell": "exit 1", "expect": [0, 1]}, {"shell": "exit 0", "expect": [1]}]}')
-	pr run "$f"
+	piperun_run "$f"
 	assert_failure 1
-	[ "$(jqo '[.jobs[].status] | @json')" = '["ok","failed"]' ]
+	assert_job_ok job-1
+	assert_job_status job-2 failed
+	refute_job job-3
 }
 
 @test "not found: error 127 naming the program; the other jobs still run" {
 	f=$(spec <<<'{"jobs": [{"run": ["no-such-program-4711", "x"]}, {"run": ["echo", "still here"]}]}')
-	pr run "$f"
+	piperun_run "$f"
 	assert_failure 1
-	[ -z "$stderr" ]
-	[ "$(jqo '.jobs[0] | [.status, .returncode] | @json')" = '["error",127]' ]
-	[[ "$(jqo '.jobs[0].error')" == *"no-such-program-4711"*"not found"* ]]
-	[ "$(jqo '.jobs[1] | [.status, .stdout] | @json')" = '["ok","still here\n"]' ]
+	[ -z "$output" ]
+	assert_job_status job-1 error
+	assert_job_returncode job-1 127
+	[[ "$(job_error job-1)" == *"no-such-program-4711"*"not found"* ]]
+	assert_job_ok job-2
+	assert_job_stdout job-2 $'still here\n'
 }
 
 @test "not executable: error 126" {
 	printf '#!/bin/sh\necho hi\n' > "$BATS_TEST_TMPDIR/script"
 	chmod 644 "$BATS_TEST_TMPDIR/script"
 	f=$(spec <<<"{\"jobs\": [{\"run\": [\"$BATS_TEST_TMPDIR/script\"]}]}")
-	pr run "$f"
+	piperun_run "$f"
 	assert_failure 1
-	[ "$(jqo '.jobs[0] | [.status, .returncode] | @json')" = '["error",126]' ]
-	[[ "$(jqo '.jobs[0].error')" == *"script: not executable"* ]]
+	assert_job_status job-1 error
+	assert_job_returncode job-1 126
+	[[ "$(job_error job-1)" == *"script: not executable"* ]]
 }
 
 @test "a bad cwd: error with the path, returncode null; others run" {
 	f=$(spec <<<'{"jobs": [{"run": ["pwd"], "cwd": "/nonexistent/dir"}, {"run": ["true"]}]}')
-	pr run "$f"
+	piperun_run "$f"
 	assert_failure 1
-	[ "$(jqo '.jobs[0] | [.status, .returncode, .exit_code] | @json')" = '["error",null,null]' ]
-	[[ "$(jqo '.jobs[0].error')" == *"/nonexistent/dir"*"No such file or directory"* ]]
-	[ "$(jqo '.jobs[1].status')" = ok ]
+	assert_job_status job-1 error
+	assert_job_field job-1 returncode null
+	assert_job_field job-1 exit_code null
+	[[ "$(job_error job-1)" == *"/nonexistent/dir"*"No such file or directory"* ]]
+	assert_job_ok job-2
 }
 
 @test "an unreadable stdin file: error with the path, returncode null" {
 	f=$(spec <<<'{"jobs": [{"run": ["cat"], "stdin": {"file": "/nonexistent/input"}}, {"run": ["true"]}]}')
-	pr run "$f"
+	piperun_run "$f"
 	assert_failure 1
-	[ "$(jqo '.jobs[0] | [.status, .returncode] | @json')" = '["error",null]' ]
-	[[ "$(jqo '.jobs[0].error')" == *"/nonexistent/input"* ]]
-	[ "$(jqo '.jobs[1].status')" = ok ]
+	assert_job_status job-1 error
+	assert_job_field job-1 returncode null
+	[[ "$(job_error job-1)" == *"/nonexistent/input"* ]]
+	assert_job_ok job-2
 }
 
 @test "jobs appear in spec order whatever order they ran in" {
@@ -189,7 +215,8 @@ EOF
 	pr run --output none --results "$BATS_TEST_TMPDIR/r.json" "$f"
 	assert_success
 	assert_output ''
-	[ "$(jq -r '.jobs[0].stdout' "$BATS_TEST_TMPDIR/r.json")" = hi ]
+	PIPERUN_RESULTS=$BATS_TEST_TMPDIR/r.json
+	assert_job_stdout job-1 $'hi\n'
 }
 
 @test "--results to a place that cannot be written: exit 2, nothing started" {
@@ -265,9 +292,12 @@ EOF
 
 @test "repeat and foreach copies run with their placeholders" {
 	f=$(spec <<<'{"jobs": [{"name": "g", "run": ["echo", "{}-{#}"], "foreach": ["x", "y"]}, {"name": "s", "shell": "echo {}", "foreach": ["$(echo pwned)"]}]}')
-	pr run "$f"
+	piperun_run "$f"
 	assert_success
-	[ "$(jqo '[.jobs[] | [.name, .stdout]] | @json')" = '[["g[x]","x-1\n"],["g[y]","y-2\n"],["s[$(echo pwned)]","$(echo pwned)\n"]]' ]
+	[ "$("$PIPERUN" show "$PIPERUN_RESULTS" | paste -sd,)" = 'g[x],g[y],s[$(echo pwned)]' ]
+	assert_job_stdout 'g[x]' $'x-1\n'
+	assert_job_stdout 'g[y]' $'y-2\n'
+	assert_job_stdout 's[$(echo pwned)]' $'$(echo pwned)\n'
 }
 
 @test "control characters in names are escaped in tags and the text table; JSON keeps them exact" {

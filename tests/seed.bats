@@ -1,14 +1,22 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: GPL-3.0-or-later
 # The seed workloads (../shared/SEED-EXAMPLES.md), one spec each in
-# pipelines/.
+# pipelines/.  Asserts by job name with the bats helper library
+# (piperun-bats(7)).
 load helper
+bats_load_library piperun
+
+# The names of the jobs of the last piperun_run, comma-separated.
+job_names() {
+	"$PIPERUN" show "$PIPERUN_RESULTS" | paste -sd,
+}
 
 @test "67a hello: stdout \"Hello from the child!\\n\", status ok" {
-	pr run "$PIPELINES/hello.json"
+	piperun_run "$PIPELINES/hello.json"
 	assert_success
-	[ "$(jq '.jobs[0].stdout' <<<"$output")" = '"Hello from the child!\n"' ]
-	[ "$(jqo '.jobs[0].status')" = ok ]
+	[ "$(job_names)" = hello ]
+	assert_job_stdout hello $'Hello from the child!\n'
+	assert_job_ok hello
 }
 
 @test "67c ten sleep 1 jobs run together, not one after another" {
@@ -21,34 +29,39 @@ load helper
 }
 
 @test "67d three openssl enc jobs: binary stdout, password nowhere" {
-	pr run "$PIPELINES/openssl-enc.json"
+	piperun_run "$PIPELINES/openssl-enc.json"
 	assert_success
-	[ "$(jqo '[.jobs[].status] | @json')" = '["ok","ok","ok"]' ]
-	for i in 0 1 2; do
+	[ "$(job_names)" = 'enc#1,enc#2,enc#3' ]
+	assert_all_ok
+	for j in 'enc#1' 'enc#2' 'enc#3'; do
 		# "Salted__" + 8 salt bytes + 16 bytes of DES3 ciphertext for 10 bytes
-		[ "$(jqo ".jobs[$i].stdout_encoding")" = base64 ]
-		[ "$(jqo ".jobs[$i].stdout_bytes")" = 32 ]
-		[ "$(jqo ".jobs[$i].stdout" | base64 -d | head -c 8)" = Salted__ ]
+		assert_job_field "$j" stdout_encoding base64
+		assert_job_field "$j" stdout_bytes 32
+		[ "$("$PIPERUN" show "$PIPERUN_RESULTS" --job "$j" --field stdout | head -c 8)" = Salted__ ]
 	done
+	# neither in the results nor on stderr
+	[[ $(< "$PIPERUN_RESULTS") != *zf7ShyBhZOraQDdE* ]]
 	[[ $output != *zf7ShyBhZOraQDdE* ]]
-	[[ $stderr != *zf7ShyBhZOraQDdE* ]]
 	pr plan "$PIPELINES/openssl-enc.json"
 	[[ $output != *zf7ShyBhZOraQDdE* ]]
 	[ "$(jqo '.jobs[0].env.set.password')" = '***' ]
 }
 
 @test "the seed demo spec runs: every job ok" {
-	pr run --output jsonl "$PIPELINES/seed-demo.json"
+	# (show reads JSONL too: the run's status from the trailer line)
+	piperun_run "$PIPELINES/seed-demo.json" --output jsonl
 	assert_success
-	[ "$(tail -1 <<<"$output" | jq -r '.run.status')" = ok ]
+	assert_all_ok
+	[ "$("$PIPERUN" show "$PIPERUN_RESULTS" --field status)" = ok ]
 }
 
 @test "the README's tour spec runs as the README says" {
-	pr run "$PIPELINES/tour.json"
+	piperun_run "$PIPELINES/tour.json"
 	assert_success
-	[ "$(jqo '[.jobs[].name] | @json')" = '["hello","sleep#1","sleep#2","sleep#3","enc","count"]' ]
-	[ "$(jqo '.jobs[4].stdout_encoding')" = base64 ]
-	[ "$(jqo '.jobs[5].stdout')" = 32 ]
+	[ "$(job_names)" = 'hello,sleep#1,sleep#2,sleep#3,enc,count' ]
+	assert_job_field enc stdout_encoding base64
+	assert_job_stdout count $'32\n'
+	[[ $(< "$PIPERUN_RESULTS") != *s3cret* ]]
 	[[ $output != *s3cret* ]]
 }
 

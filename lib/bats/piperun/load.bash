@@ -163,27 +163,76 @@ assert_job_returncode() {
 		status "$st" stderr "$(_piperun_stderr "$1")"
 }
 
-# assert_job_stdout NAME TEXT: the job's stdout is exactly the bytes of
-# TEXT (a trailing newline included: $'hi\n').
-assert_job_stdout() {
+# Stream $2 (stdout or stderr) of job $1 is exactly the bytes of $3.
+_piperun_assert_stream() {
 	_piperun_need_job "$1" || return 1
 	local tmp=${BATS_TEST_TMPDIR:-${TMPDIR:-/tmp}}/piperun-expected.$$.$RANDOM
-	printf '%s' "$2" > "$tmp"
-	if "$(_piperun_bin)" show "$PIPERUN_RESULTS" --job "$1" --field stdout | cmp -s - "$tmp"; then
+	printf '%s' "$3" > "$tmp"
+	if "$(_piperun_bin)" show "$PIPERUN_RESULTS" --job "$1" --field "$2" | cmp -s - "$tmp"; then
 		rm -f "$tmp"
 		return 0
 	fi
 	rm -f "$tmp"
 	local actual
-	_piperun_get "$1" stdout actual
-	if [ "${actual%%$'\n'}" = "${2%%$'\n'}" ] || [ "${actual%$'\n'}" = "${2%$'\n'}" ]; then
-		_piperun_fail 'job stdout differs (in its trailing newlines)' job "$1" \
-			expected "$(_piperun_show_nl "$2")" actual "$(_piperun_show_nl "$actual")" \
-			stderr "$(_piperun_stderr "$1")"
+	local -a more=()
+	_piperun_get "$1" "$2" actual
+	# a stdout's failure shows the job's stderr; a stderr's is its actual
+	[ "$2" = stdout ] && more=(stderr "$(_piperun_stderr "$1")")
+	if [ "${actual%%$'\n'}" = "${3%%$'\n'}" ] || [ "${actual%$'\n'}" = "${3%$'\n'}" ]; then
+		_piperun_fail "job $2 differs (in its trailing newlines)" job "$1" \
+			expected "$(_piperun_show_nl "$3")" actual "$(_piperun_show_nl "$actual")" \
+			"${more[@]}"
 		return 1
 	fi
-	_piperun_fail 'job stdout differs' job "$1" expected "$2" actual "$actual" \
-		stderr "$(_piperun_stderr "$1")"
+	_piperun_fail "job $2 differs" job "$1" expected "$3" actual "$actual" "${more[@]}"
+}
+
+# assert_job_stdout NAME TEXT: the job's stdout is exactly the bytes of
+# TEXT (a trailing newline included: $'hi\n').
+assert_job_stdout() {
+	_piperun_assert_stream "$1" stdout "$2"
+}
+
+# assert_job_stderr NAME TEXT: the job's stderr is exactly the bytes of
+# TEXT.
+assert_job_stderr() {
+	_piperun_assert_stream "$1" stderr "$2"
+}
+
+# assert_job_field NAME FIELD VALUE: FIELD of the job's record (F.KEY and
+# F.N reach into objects and arrays, as in piperun show --field) is
+# VALUE as piperun show prints it, its newline off: a string's text, a
+# number as written, true or false, compact JSON for an object or an
+# array, null for null (not for the string "null").  stdout and
+# stderr: exact bytes, as
+# assert_job_stdout.
+assert_job_field() {
+	case $2 in
+	stdout | stderr)
+		_piperun_assert_stream "$1" "$2" "$3"
+		return
+		;;
+	esac
+	_piperun_need_job "$1" || return 1
+	local raw actual st
+	if ! _piperun_get "$1" "$2" raw; then
+		_piperun_fail 'job has no such field' job "$1" field "$2" expected "$3"
+		return 1
+	fi
+	# show prints nothing at all for null, a newline after anything
+	# else: null is null, never the string "null"
+	local title='job field differs'
+	if [ -z "$raw" ]; then
+		actual=null
+		[ "$3" = null ] && return 0
+	else
+		actual=${raw%$'\n'}
+		[ "$actual" = "$3" ] && [ "$3" != null ] && return 0
+		[ "$actual" = null ] && title='job field differs (the string "null", not null)'
+	fi
+	_piperun_value "$1" status st
+	_piperun_fail "$title" job "$1" field "$2" expected "$3" actual "$actual" \
+		status "$st" stderr "$(_piperun_stderr "$1")"
 }
 
 # assert_job_stdout_matches NAME REGEX: the job's stdout (as text, its
