@@ -2,7 +2,8 @@
 # piperun.bash - bash completion for piperun(1): its commands, each
 # command's options (as src/cmd-*.c parse them), the values an option
 # takes (modes, output formats, signals, tasks), spec files (*.json) as
-# operands, and job names for `run --only` (from `piperun plan SPEC`) and
+# operands, and job names for `run --only` (from `piperun plan
+# --no-commands SPEC`: a TAB never runs a foreach command source) and
 # `show --job` (from `piperun show RESULTS`).  Plain bash: it needs
 # neither the bash-completion package nor jq (it uses bash-completion's
 # _command_offset for exec's and timeout's COMMAND when that is loaded).
@@ -13,7 +14,7 @@
 
 # ------------------------------------------------------------ tables
 
-__piperun_commands='run validate plan journal show exec timeout pool help'
+__piperun_commands='run validate plan journal show exec timeout pool schema help'
 
 # The options of each command: every spelling getopt_long accepts, and
 # (the second list) those that take a value, which the operand scan
@@ -24,7 +25,8 @@ __piperun_opts() {
 		--executor --slurm-wait -o --output --results --journal --resume \
 		--only -q --quiet --progress --tag --timestamps -h --help ;;
 	validate) printf '%s\n' -h --help ;;
-	plan) printf '%s\n' --resume -h --help ;;
+	plan) printf '%s\n' --resume --no-commands -h --help ;;
+	schema) printf '%s\n' -h --help ;;
 	journal) printf '%s\n' -o --output -h --help ;;
 	show) printf '%s\n' -j --job -f --field --failed -h --help ;;
 	exec) printf '%s\n' -t --timeout -k --kill-after -s --signal \
@@ -188,7 +190,9 @@ __piperun_files() {
 	return 0
 }
 
-# The job names of spec $1 for --only, from `piperun plan` (its pretty
+# The job names of spec $1 for --only, from `piperun plan --no-commands`
+# (a TAB must never run the spec's foreach command sources; their jobs
+# are left out) (its pretty
 # JSON has one key per line, a job's keys indented by six spaces): each
 # base name once, or, once $2 has a "#" or a "[", every copy's name
 # (sleep#3, conv[a.csv]).  Nothing when the spec does not load.
@@ -196,7 +200,7 @@ __piperun_spec_jobs() {
 	local key=base line
 	[[ $2 == *[#[]* ]] && key=name
 	[[ -n $1 && $1 != - && -r $1 ]] || return 0
-	"$(__piperun_prog)" plan -- "$1" 2> /dev/null |
+	"$(__piperun_prog)" plan --no-commands -- "$1" 2> /dev/null |
 		sed -n "s/^      \"$key\": \"\\(.*\\)\",\\{0,1\\}\$/\\1/p" |
 		while IFS= read -r line; do
 			line=${line//\\\\/$'\001'} line=${line//\\\"/\"}

@@ -72,10 +72,11 @@ static void plan_resume(struct jw *w, const struct spec *s, const char *path,
 }
 
 /* The options: -1 to go on (*resume set or NULL), else the exit status. */
-static int plan_parse(int argc, char **argv, const char **resume)
+static int plan_parse(int argc, char **argv, const char **resume, bool *no_commands)
 {
 	static const struct option opts[] = {
 		{ "resume", required_argument, NULL, 'R' },
+		{ "no-commands", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -86,6 +87,8 @@ static int plan_parse(int argc, char **argv, const char **resume)
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		if (c == 'R')
 			*resume = optarg;
+		else if (c == 'N')
+			*no_commands = true;
 		else
 			return cmd_opt_common(&cmd_plan_entry, c, argv);
 	}
@@ -97,7 +100,8 @@ static int plan_parse(int argc, char **argv, const char **resume)
 static int cmd_plan(int argc, char **argv)
 {
 	const char *resume;
-	int orc = plan_parse(argc, argv, &resume);
+	bool no_commands = false;
+	int orc = plan_parse(argc, argv, &resume, &no_commands);
 	if (orc >= 0)
 		return orc;
 	const struct cmd_entry *self = &cmd_plan_entry;
@@ -111,7 +115,8 @@ static int cmd_plan(int argc, char **argv)
 	sigemptyset(&term);
 	signals_terminating(&term);
 	sigprocmask(SIG_BLOCK, &term, &old);
-	struct spec *s = spec_load_flags(argv[optind], SPEC_LOAD_SOURCES, &errs, NULL);
+	struct spec *s = spec_load_flags(argv[optind],
+					 no_commands ? SPEC_LOAD_FILES : SPEC_LOAD_SOURCES, &errs, NULL);
 	if (!s) {
 		int rc = cmd_spec_errors(&errs);
 		cmd_die_if_interrupted();
@@ -123,6 +128,9 @@ static int cmd_plan(int argc, char **argv)
 	for (size_t i = 0; i < s->nran; i++)
 		err_line("piperun: %s: %s: note: ran for the foreach values (plan runs nothing else)",
 			 s->file, s->ran[i]);
+	for (size_t i = 0; i < s->nunrun; i++)
+		err_line("piperun: %s: %s: note: not run (--no-commands): the copies of its "
+			 "job are left out", s->file, s->unrun[i]);
 	struct journal jr = { 0 };
 	char *why = NULL;
 	if (resume && journal_read(resume, &jr, &why) < 0) {
@@ -171,7 +179,7 @@ static int cmd_plan(int argc, char **argv)
 
 const struct cmd_entry cmd_plan_entry = {
 	.name = "plan",
-	.synopsis = "plan [--resume JOURNAL] SPEC.json|-",
+	.synopsis = "plan [--resume JOURNAL] [--no-commands] SPEC.json|-",
 	.summary = "print the fully resolved plan as JSON; run nothing",
 	.help =
 	"The plan shows every job after defaults, repeat/foreach expansion and\n"
@@ -186,6 +194,9 @@ const struct cmd_entry cmd_plan_entry = {
 	"                     FILE` would restore from the journal FILE and why\n"
 	"                     each other one would run (no record, its last\n"
 	"                     record not ok, changed since the journal)\n"
+	"      --no-commands  run no foreach command source: the copies of its job\n"
+	"                     are left out (a note on stderr says so); files are\n"
+	"                     still read (shell completion uses this)\n"
 	"\n"
 	"exit status: 0 printed, 2 spec error (or help not written), 3 the plan\n"
 	"could not be written to stdout.\n",

@@ -166,9 +166,19 @@ void spec_foreach_fill(struct ctx *c, struct tmpl *t, size_t nt)
 		struct tmpl *tp = &t[i];
 		if (!tp->src)
 			continue;
-		if (!c->sources && fsrc_reads(tp->src)) {
+		bool unrun = c->sources && !c->commands && tp->src->kind == FSRC_COMMAND;
+		if ((!c->sources && fsrc_reads(tp->src)) || unrun) {
 			c->deferred = xrealloc(c->deferred, (c->ndeferred + 1) * sizeof *c->deferred);
 			c->deferred[c->ndeferred++] = xstrdup(tp->j.name);
+			char *p = unrun ? spec_path_key(tp->foreach_path, fsrc_key(FSRC_COMMAND))
+					: NULL;
+			/* (defaults.foreach once, for all the jobs it serves) */
+			if (p && c->nunrun && !strcmp(c->unrun[c->nunrun - 1], p))
+				free(p);
+			else if (p) {
+				c->unrun = xrealloc(c->unrun, (c->nunrun + 1) * sizeof *c->unrun);
+				c->unrun[c->nunrun++] = p;
+			}
 			continue;
 		}
 		bool shared = !strcmp(tp->foreach_path, "defaults.foreach");

@@ -76,11 +76,11 @@ struct ctx {
 	/* foreach sources (spec-foreach.c): read files and run commands
 	 * (SPEC_LOAD_SOURCES); the bases of templates whose source was
 	 * left unread; the paths of the commands run */
-	bool sources;
+	bool sources, commands;
 	char **deferred;
 	size_t ndeferred;
-	char **ran;
-	size_t nran;
+	char **ran, **unrun;
+	size_t nran, nunrun;
 };
 
 /* ------------------------------------------------ messages (spec-get.c) */

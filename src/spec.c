@@ -932,6 +932,10 @@ static struct spec *load_tree(struct ctx *c, const struct cJSON *root, const cha
 	s->nran = c->nran;
 	c->ran = NULL;
 	c->nran = 0;
+	s->unrun = c->unrun;
+	s->nunrun = c->nunrun;
+	c->unrun = NULL;
+	c->nunrun = 0;
 	if (errs->n == errs_before)
 		spec_expand(c, t, nt, s);
 	for (i = 0; i < nt; i++)
@@ -955,7 +959,9 @@ fail:
 struct spec *spec_load_mem_flags(const char *name, const char *text, size_t len,
 				 unsigned flags, struct errlist *errs, struct errlist *warns)
 {
-	struct ctx c = { .file = name, .errs = errs, .sources = flags & SPEC_LOAD_SOURCES };
+	struct ctx c = { .file = name, .errs = errs, 
+			 .sources = flags & (SPEC_LOAD_SOURCES | SPEC_LOAD_FILES),
+			 .commands = flags & SPEC_LOAD_SOURCES };
 	struct cJSON *root = spec_parse_json(&c, text, len);
 	struct spec *s = NULL;
 	if (root && spec_check_raw(&c, root, text, len))
@@ -973,6 +979,7 @@ struct spec *spec_load_mem_flags(const char *name, const char *text, size_t len,
 	free(c.nul_texts);
 	spec_strv_free(c.deferred, c.ndeferred);
 	spec_strv_free(c.ran, c.nran);
+	spec_strv_free(c.unrun, c.nunrun);
 	return s;
 }
 
@@ -1060,6 +1067,7 @@ void spec_free(struct spec *s)
 	free(s->name);
 	free(s->journal);
 	spec_strv_free(s->ran, s->nran);
+	spec_strv_free(s->unrun, s->nunrun);
 	spec_slurm_free(s->slurm);
 	free(s);
 }

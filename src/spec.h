@@ -215,6 +215,8 @@ struct spec {
 	char **ran;          /* the foreach command sources run while it
 				loaded, by JSON path ("jobs[2].foreach.command") */
 	size_t nran;
+	char **unrun;        /* those SPEC_LOAD_FILES left alone, likewise */
+	size_t nunrun;
 };
 
 
@@ -245,6 +247,10 @@ struct spec *spec_load_mem_warns(const char *name, const char *text, size_t len,
  * its copies are made); names of such copies (after, stdin.from) are
  * taken on trust. */
 #define SPEC_LOAD_SOURCES 1u
+/* SPEC_LOAD_FILES: read the files of foreach sources but run no command
+ * source: its job is left as without SPEC_LOAD_SOURCES, and its path
+ * goes to unrun (plan --no-commands, shell completion). */
+#define SPEC_LOAD_FILES 2u
 struct spec *spec_load_flags(const char *file, unsigned flags, struct errlist *errs,
 			     struct errlist *warns);
 struct spec *spec_load_mem_flags(const char *name, const char *text, size_t len,

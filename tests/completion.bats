@@ -80,8 +80,12 @@ sorted() {
 }
 
 @test "completion: each command's options are the ones its help lists" {
-	# (-h/--help, which some helps leave out, aside)
-	for cmd in run validate plan journal show exec timeout pool; do
+	# (-h/--help, which some helps leave out, aside); every command
+	# piperun --help lists, so a new one cannot be forgotten
+	local cmds
+	cmds=$("$PIPERUN" --help | sed -n 's/^  \([a-z][a-z]*\) .*/\1/p' | grep -vx help)
+	[ -n "$cmds" ]
+	for cmd in $cmds; do
 		comp "piperun $cmd -"
 		[[ $reply == *--help* ]]
 		reply=$(grep -vxE -e '-h|--help' <<< "$reply" || :)
@@ -273,4 +277,22 @@ PY
 	zsh_shows 'alpha-job beta-job' "piperun run $s --only "$'\t\t'
 	zsh_shows 'KILL' $'piperun exec -s KI\t\t'
 	zsh_shows 'tour.json' "piperun run $PIPELINES/to"$'\t\t'
+}
+
+@test "completion: a TAB never runs a spec's foreach command source; its job is left out" {
+	spec=$BATS_TEST_TMPDIR/src.json
+	cat > "$spec" <<EOF
+{"jobs": [{"name": "fromcmd", "run": ["true"],
+           "foreach": {"command": ["sh", "-c", "touch $BATS_TEST_TMPDIR/ran; echo a"]}},
+          {"name": "plain", "run": ["true"]}]}
+EOF
+	comp "piperun run $spec --only "
+	[ "$reply" = plain ]
+	comp "piperun run $spec --only fromcmd["
+	[ -z "$reply" ]
+	[ ! -e "$BATS_TEST_TMPDIR/ran" ]
+	# plan itself does run it, and says so
+	run "$PIPERUN" plan "$spec"
+	[ "$status" -eq 0 ]
+	[ -e "$BATS_TEST_TMPDIR/ran" ]
 }

@@ -292,3 +292,23 @@ EOF
 	grep -q 'jobs\[0\].foreach.command: sh: interrupted by SIGTERM' err
 	gone "$m"
 }
+
+@test "plan --no-commands: a command source is not run, its copies are left out and stderr says so; files are still read" {
+	m=$(marker)
+	printf 'x\ny\n' > "$D/vals"
+	f=$(spec <<EOF2
+{"jobs": [{"name": "c", "run": ["true"], "foreach": {"command": ["sh", "-c", "touch $D/ran; echo a; : $m"]}},
+          {"name": "l", "run": ["true"], "foreach": {"lines": "$D/vals"}},
+          {"name": "after_c", "run": ["true"], "after": ["c"]}]}
+EOF2
+)
+	run --separate-stderr "$PIPERUN" plan --no-commands "$f"
+	assert_success
+	[ ! -e "$D/ran" ]
+	[ "$(jq -c '[.jobs[].name]' <<<"$output")" = '["l[x]","l[y]","after_c"]' ]
+	[[ $stderr == *"jobs[0].foreach.command: note: not run (--no-commands)"* ]]
+	run --separate-stderr "$PIPERUN" plan "$f"
+	assert_success
+	[ -e "$D/ran" ]
+	[ "$(jq -c '[.jobs[].name]' <<<"$output")" = '["c[a]","l[x]","l[y]","after_c"]' ]
+}
