@@ -130,12 +130,7 @@ int cmd_spec_errors(struct errlist *errs)
 
 void cmd_die_if_interrupted(void)
 {
-	sigset_t term, pend;
-	sigemptyset(&term);
-	signals_terminating(&term);
-	if (sigpending(&pend) < 0)
-		return;
-	for (int sig = 1; sig < NSIG; sig++)
-		if (sigismember(&term, sig) && sigismember(&pend, sig))
-			die_of_signal(sig);
+	int sig = signals_pending_terminating();
+	if (sig)
+		die_of_signal(sig);
 }

@@ -285,26 +285,12 @@ static void on_deadline(struct timer *t)
 		proc_deadline(&r->p, SIGTERM, FSRC_COMMAND_KILL_AFTER);
 }
 
-/* A terminating signal that came while piperun keeps it blocked (run
- * blocks them before the spec loads, for the runner's signalfd): it
- * stays pending, for the caller to act on once the load has failed. */
-static int pending_stop(void)
-{
-	sigset_t term, pend;
-	sigemptyset(&term);
-	signals_terminating(&term);
-	if (sigpending(&pend) < 0)
-		return 0;
-	for (int sig = 1; sig < NSIG; sig++)
-		if (sigismember(&term, sig) && sigismember(&pend, sig))
-			return sig;
-	return 0;
-}
-
 static void on_signal_poll(struct timer *t)
 {
 	struct cmd_run *r = t->data;
-	int sig = pending_stop();
+	/* (run blocks them before the spec loads, for its signalfd: one that
+	 * came stays pending, for the caller to act on once the load failed) */
+	int sig = signals_pending_terminating();
 	if (!sig) {
 		timer_start(r->loop, t, now_ms() + 50, on_signal_poll, r);
 		return;

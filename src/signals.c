@@ -46,3 +46,16 @@ bool signals_self_raised(const struct signalfd_siginfo *si)
 	return (si->ssi_signo == SIGPIPE || si->ssi_signo == SIGXFSZ) &&
 	       si->ssi_code == SI_USER && (pid_t)si->ssi_pid == getpid();
 }
+
+int signals_pending_terminating(void)
+{
+	sigset_t term, pend;
+	sigemptyset(&term);
+	signals_terminating(&term);
+	if (sigpending(&pend) < 0)
+		return 0;
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sigismember(&term, sig) && sigismember(&pend, sig))
+			return sig;
+	return 0;
+}

@@ -28,6 +28,9 @@ bool signals_ignored_at_start(int sig);
  * USR2 PIPE ALRM TERM STKFLT XCPU XFSZ VTALRM PROF IO PWR and the
  * real-time signals, but those ignored at start. */
 void signals_terminating(sigset_t *set);
+/* One of those, pending while the caller keeps them blocked (the lowest
+ * number), or 0. */
+int signals_pending_terminating(void);
 /* Did piperun's own system call raise it (the SIGPIPE of a write to a
  * closed pipe, the SIGXFSZ of a write past RLIMIT_FSIZE)?  The call's
  * errno (EPIPE, EFBIG) already says so: not an event. */
