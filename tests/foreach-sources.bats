@@ -256,41 +256,34 @@ EOF
 	[ "$(names)" = '["r[7]#1","r[7]#2","r[8]#1","r[8]#2"]' ]
 }
 
-@test "run: an interrupt while a command source runs stops it, and piperun dies of the signal" {
+# interrupted CMD SIG RC: piperun CMD gets SIG while a foreach command
+# source runs: the command's whole group is stopped (not left running as
+# piperun dies), stderr says so, and piperun dies of SIG (status RC)
+interrupted() {
+	local cmd=$1 sig=$2 want=$3 m
 	m=$(marker)
 	f=$(spec <<EOF
 {"jobs": [{"run": ["true"], "foreach": {"command": ["sh", "-c", "touch $D/started; sleep 300; : $m"]}}]}
 EOF
 )
-	"${INTERRUPTIBLE[@]}" "$PIPERUN" run "$f" > out 2> err &
+	"${INTERRUPTIBLE[@]}" "$PIPERUN" "$cmd" "$f" > out 2> err &
 	pid=$!
 	for i in $(seq 200); do [ -e started ] && break; sleep 0.05; done
 	[ -e started ]
-	kill -INT "$pid"
+	kill -"$sig" "$pid"
 	rc=0
 	wait "$pid" || rc=$?
-	[ "$rc" = 130 ]
-	grep -q 'jobs\[0\].foreach.command: sh: interrupted by SIGINT' err
+	[ "$rc" = "$want" ]
+	grep -q "jobs\[0\].foreach.command: sh: interrupted by SIG$sig" err
 	gone "$m"
 }
 
+@test "run: an interrupt while a command source runs stops it, and piperun dies of the signal" {
+	interrupted run INT 130
+}
+
 @test "plan: an interrupt while a command source runs stops it, and piperun dies of the signal" {
-	# the command's whole group is stopped, not left running as piperun dies
-	m=$(marker)
-	f=$(spec <<EOF
-{"jobs": [{"run": ["true"], "foreach": {"command": ["sh", "-c", "touch $D/started; sleep 300; : $m"]}}]}
-EOF
-)
-	"${INTERRUPTIBLE[@]}" "$PIPERUN" plan "$f" > out 2> err &
-	pid=$!
-	for i in $(seq 200); do [ -e started ] && break; sleep 0.05; done
-	[ -e started ]
-	kill -TERM "$pid"
-	rc=0
-	wait "$pid" || rc=$?
-	[ "$rc" = 143 ]
-	grep -q 'jobs\[0\].foreach.command: sh: interrupted by SIGTERM' err
-	gone "$m"
+	interrupted plan TERM 143
 }
 
 @test "plan --no-commands: a command source is not run, its copies are left out and stderr says so; files are still read" {
