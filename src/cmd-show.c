@@ -9,6 +9,7 @@
 #include "codec.h"
 #include "jsonw.h"
 #include "spec-json.h"
+#include "strmap.h"
 #include "util.h"
 
 #include <errno.h>
@@ -126,13 +127,41 @@ static bool read_document(struct show_in *in)
 	return true;
 }
 
+/* A JSONL line that cannot follow what came before: one run is its job
+ * records, each job once, then the trailer line.  Two runs appended to
+ * one file (`run -o jsonl >> log`) would otherwise answer from either. */
+static bool jsonl_misplaced(const struct show_in *in, struct strmap *seen, const struct cJSON *v,
+			    size_t lineno, size_t trailer_line)
+{
+	if (trailer_line) {
+		err_line("piperun: show: %s: line %zu: a line after the trailer line (line %zu): "
+			 "JSONL holds one run (two runs appended to one file?)", in->file,
+			 lineno, trailer_line);
+		return true;
+	}
+	if (!is_job(v))
+		return false;
+	bool added;
+	size_t *first = strmap_put(seen, jv_str(jv_get(v, "name")), lineno, &added);
+	if (added)
+		return false;
+	char *e = ctl_escape(jv_str(jv_get(v, "name")), false);
+	err_line("piperun: show: %s: line %zu: a second record of job \"%s\" (line %zu): "
+		 "JSONL holds one run (two runs appended to one file?)", in->file, lineno, e,
+		 *first);
+	free(e);
+	return true;
+}
+
 /* The input as JSONL: each non-blank line a job record or the trailer.
- * -1 after saying which line is neither. */
+ * -1 after saying which line is neither, or is out of place. */
 static int read_jsonl(struct show_in *in)
 {
-	size_t lineno = 0, trailer = 0;
-	bool have_trailer = false;
-	for (char *p = in->data, *end = in->data + in->len; p < end; lineno++) {
+	size_t lineno = 0, trailer = 0, trailer_line = 0;
+	struct strmap seen;
+	strmap_init(&seen, 64);
+	int rc = 0;
+	for (char *p = in->data, *end = in->data + in->len; p < end && !rc; lineno++) {
 		char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
 		char *line = p;
@@ -143,14 +172,9 @@ static int read_jsonl(struct show_in *in)
 		if (k == n)
 			continue;
 		struct cJSON *v = jv_parse_whole(line, n);
-		if (is_job(v)) {
-			add_job(in, v, in->nparts);
-		} else if (jv_is_object(v) && jv_is_object(jv_get(v, "summary"))) {
-			have_trailer = true;
-			trailer = in->nparts;
-		} else {
+		bool job = is_job(v);
+		if (!job && !(jv_is_object(v) && jv_is_object(jv_get(v, "summary")))) {
 			bool journal = lineno == 0 && jv_is_string(jv_get(v, "journal"));
-			jv_free(v);
 			if (journal)
 				err_line("piperun: show: %s: a journal: its results are "
 					 "`piperun journal %s | piperun show -`", in->file, in->file);
@@ -158,16 +182,27 @@ static int read_jsonl(struct show_in *in)
 				err_line("piperun: show: %s: line %zu: %s", in->file, lineno + 1,
 					 "neither a results document nor JSONL job records "
 					 "(run -o json or -o jsonl)");
-			return -1;
+			rc = -1;
+		} else if (jsonl_misplaced(in, &seen, v, lineno + 1, trailer_line)) {
+			rc = -1;
+		} else if (job) {
+			add_job(in, v, in->nparts);
+		} else {
+			trailer_line = lineno + 1;
+			trailer = in->nparts;
 		}
-		add_part(in, v, line, n);
+		if (rc)
+			jv_free(v);
+		else
+			add_part(in, v, line, n);
 	}
-	if (have_trailer) {
+	strmap_free(&seen);
+	if (!rc && trailer_line) {
 		in->run_part = (ssize_t)trailer;
 		in->trailer = in->parts[trailer].root;
 		in->run = jv_get(in->trailer, "run");
 	}
-	return 0;
+	return rc;
 }
 
 static void show_in_free(struct show_in *in)
@@ -404,7 +439,7 @@ const struct cmd_entry cmd_show_entry = {
 	.summary = "print a job's field of a run's results, raw, for scripts",
 	.help =
 	"RESULTS is a results document (run -o json, journal) or JSONL (run -o\n"
-	"jsonl: job records, then the trailer line); - reads stdin.\n"
+	"jsonl: one run's job records, then its trailer line); - reads stdin.\n"
 	"\n"
 	"options:\n"
 	"  -j, --job NAME     the job named NAME (a copy as piperun names it:\n"

@@ -183,6 +183,32 @@ EOF
 	assert_failure 2
 }
 
+# red1 finding 5: `run -o jsonl >> log.jsonl` twice made one file that
+# show answered from either run
+@test "show: JSONL with two runs appended (a line after the trailer, a job twice) is exit 2, said" {
+	one=$(spec one.json <<<'{"jobs": [{"name": "x", "run": ["sh", "-c", "echo run1"]}]}')
+	two=$(spec two.json <<<'{"jobs": [{"name": "x", "run": ["sh", "-c", "echo run2; exit 1"]}]}')
+	"$PIPERUN" run "$one" -o jsonl >> "$D/log.jsonl"
+	"$PIPERUN" run "$two" -o jsonl >> "$D/log.jsonl" || true
+	local a
+	for a in "--job x --field stdout" "--failed" "--field summary.failed" ""; do
+		# shellcheck disable=SC2086
+		pr show "$D/log.jsonl" $a
+		assert_failure 2
+		assert_output ''
+		[ "$stderr" = "piperun: show: $D/log.jsonl: line 3: a line after the trailer line (line 2): JSONL holds one run (two runs appended to one file?)" ]
+	done
+	# the first run cut short (no trailer): the job's second record says it
+	head -1 "$D/log.jsonl" > "$D/cut.jsonl"
+	tail -2 "$D/log.jsonl" >> "$D/cut.jsonl"
+	pr show "$D/cut.jsonl" --job x --field stdout
+	assert_failure 2
+	[ "$stderr" = "piperun: show: $D/cut.jsonl: line 2: a second record of job \"x\" (line 1): JSONL holds one run (two runs appended to one file?)" ]
+	# one run still reads, its trailer last
+	"$PIPERUN" run "$one" -o jsonl > "$D/one.jsonl"
+	[ "$("$PIPERUN" show "$D/one.jsonl" --job x --field stdout)" = run1 ]
+}
+
 @test "show --help and piperun help show describe the options" {
 	pr help show
 	assert_success
