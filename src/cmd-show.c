@@ -399,6 +399,11 @@ static int cmd_show(int argc, char **argv)
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":j:f:h", opts, NULL)) != -1) {
+		/* one job, one field: a second one would silently win */
+		if ((c == 'j' && job) || (c == 'f' && field))
+			return cmd_bad_usage(self, "%s given twice: one %s at a time",
+					     c == 'j' ? "--job" : "--field",
+					     c == 'j' ? "job" : "field");
 		if (c == 'j')
 			job = optarg;
 		else if (c == 'f')

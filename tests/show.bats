@@ -181,6 +181,14 @@ EOF
 	assert_failure 2
 	pr show --job
 	assert_failure 2
+	# red1 finding 14: a second --job or --field silently won
+	pr show --job bad --job hello "$D/r.json"
+	assert_failure 2
+	[[ $stderr == "piperun: show: --job given twice: one job at a time"* ]]
+	pr show -j bad --field status -f returncode "$D/r.json"
+	assert_failure 2
+	[[ $stderr == "piperun: show: --field given twice: one field at a time"* ]]
+	assert_output ''
 }
 
 # red1 finding 5: `run -o jsonl >> log.jsonl` twice made one file that
