@@ -321,12 +321,28 @@ static void put_value(struct fd_sink *out, const struct show_part *part, const s
 	fd_sink_write(out, "\n", 1);
 }
 
+/* The job --job NAME names: its exact name, or the escaped spelling the
+ * name list, the text table and --tag show (ctl_escape with backslashes:
+ * f[new\nline]), so that a name read from any of them works.  The
+ * escaping can be undone, so at most one job has NAME as its spelling;
+ * -1: no job; -2: NAME is one job's exact name and another's spelling. */
 static ssize_t find_job(const struct show_in *in, const char *name)
 {
-	for (size_t i = 0; i < in->njobs; i++)
-		if (!strcmp(jv_str(jv_get(in->jobs[i].rec, "name")), name))
-			return (ssize_t)i;
-	return -1;
+	ssize_t exact = -1, escaped = -1;
+	for (size_t i = 0; i < in->njobs; i++) {
+		const char *n = jv_str(jv_get(in->jobs[i].rec, "name"));
+		if (!strcmp(n, name)) {
+			exact = (ssize_t)i;
+			continue;
+		}
+		char *e = ctl_escape(n, true);
+		if (!strcmp(e, name))
+			escaped = (ssize_t)i;
+		free(e);
+	}
+	if (exact >= 0 && escaped >= 0)
+		return -2;
+	return exact >= 0 ? exact : escaped;
 }
 
 /* --job NAME [--field F]: the record (compact JSON) or the field. */
@@ -334,6 +350,13 @@ static int show_job(struct fd_sink *out, const struct show_in *in, const char *n
 		    const char *field)
 {
 	ssize_t j = find_job(in, name);
+	if (j == -2) {
+		char *e = ctl_escape(name, false);
+		err_line("piperun: show: %s: \"%s\" is one job's name and another's escaped "
+			 "name: take exact names from show --null", in->file, e);
+		free(e);
+		return EXIT_USAGE;
+	}
 	if (j < 0) {
 		char *e = ctl_escape(name, false);
 		err_line("piperun: show: %s: no job named \"%s\"", in->file, e);
@@ -370,16 +393,25 @@ static int show_run_field(struct fd_sink *out, const struct show_in *in, const c
 	return EXIT_OK;
 }
 
-/* Every job's name, or those not ok, one per line. */
-static void show_names(struct fd_sink *out, const struct show_in *in, bool failed)
+/* Every job's name, or those not ok: one per line, control characters
+ * and backslashes escaped as in the text table (so that a name is one
+ * line, and --job takes it back); with nul, each exact name ended by a
+ * NUL byte (a name cannot hold one: it is a string of the spec). */
+static void show_names(struct fd_sink *out, const struct show_in *in, bool failed, bool nul)
 {
 	for (size_t i = 0; i < in->njobs; i++) {
 		const char *st = jv_str(jv_get(in->jobs[i].rec, "status"));
 		if (failed && st && !strcmp(st, "ok"))
 			continue;
 		const char *name = jv_str(jv_get(in->jobs[i].rec, "name"));
-		fd_sink_write(out, name, strlen(name));
+		if (nul) {
+			fd_sink_write(out, name, strlen(name) + 1);
+			continue;
+		}
+		char *e = ctl_escape(name, true);
+		fd_sink_write(out, e, strlen(e));
 		fd_sink_write(out, "\n", 1);
+		free(e);
 	}
 }
 
@@ -389,16 +421,17 @@ static int cmd_show(int argc, char **argv)
 		{ "job", required_argument, NULL, 'j' },
 		{ "field", required_argument, NULL, 'f' },
 		{ "failed", no_argument, NULL, 'F' },
+		{ "null", no_argument, NULL, 'z' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct cmd_entry *self = &cmd_show_entry;
 	const char *job = NULL, *field = NULL;
-	bool failed = false;
+	bool failed = false, nul = false;
 	int c;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":j:f:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":j:f:zh", opts, NULL)) != -1) {
 		/* one job, one field: a second one would silently win */
 		if ((c == 'j' && job) || (c == 'f' && field))
 			return cmd_bad_usage(self, "%s given twice: one %s at a time",
@@ -410,6 +443,8 @@ static int cmd_show(int argc, char **argv)
 			field = optarg;
 		else if (c == 'F')
 			failed = true;
+		else if (c == 'z')
+			nul = true;
 		else
 			return cmd_opt_common(self, c, argv);
 	}
@@ -417,6 +452,9 @@ static int cmd_show(int argc, char **argv)
 		return cmd_bad_usage(self, "expected one results file (or - for stdin)");
 	if (failed && (job || field))
 		return cmd_bad_usage(self, "--failed goes with neither --job nor --field");
+	if (nul && (job || field))
+		return cmd_bad_usage(self, "-z/--null goes with the name list (no option or "
+				     "--failed), not with --job or --field");
 	if (field && (!*field || field[0] == '.' || field[strlen(field) - 1] == '.' ||
 		      strstr(field, "..")))
 		return cmd_bad_usage(self, "--field: expected a field name like stdout or "
@@ -430,7 +468,7 @@ static int cmd_show(int argc, char **argv)
 		else if (field)
 			rc = show_run_field(out, &in, field);
 		else
-			show_names(out, &in, failed);
+			show_names(out, &in, failed, nul);
 	}
 	show_in_free(&in);
 	rc = cmd_flush_stdout(self, out, rc);
@@ -440,7 +478,7 @@ static int cmd_show(int argc, char **argv)
 
 const struct cmd_entry cmd_show_entry = {
 	.name = "show",
-	.synopsis = "show [--job NAME [--field F] | --field F | --failed] RESULTS|-",
+	.synopsis = "show [--job NAME [--field F] | --field F | [--failed] [-z]] RESULTS|-",
 	.summary = "print a job's field of a run's results, raw, for scripts",
 	.help =
 	"RESULTS is a results document (run -o json, journal) or JSONL (run -o\n"
@@ -454,8 +492,12 @@ const struct cmd_entry cmd_show_entry = {
 	"                     F.KEY and F.N reach into objects and arrays\n"
 	"                     (stages.0.pid)\n"
 	"      --failed       the names of the jobs not ok, one per line\n"
+	"  -z, --null         names (no option, --failed) exact, each ended by a\n"
+	"                     NUL byte instead of a newline (xargs -0)\n"
 	"  -h, --help         show this help\n"
 	"With no option: every job's name, one per line, in the input's order.\n"
+	"In lines, control characters and backslashes are escaped as in the text\n"
+	"table (f[new\\nline], a\\\\b); --job takes a name so spelt too.\n"
 	"\n"
 	"stdout and stderr are printed as the exact bytes the job wrote, decoded\n"
 	"from their encoding (utf-8 text or base64), nothing added; null (not\n"

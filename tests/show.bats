@@ -113,6 +113,60 @@ EOF
 	[ ! -s "$D/o" ]
 }
 
+# red1 finding 8: a name holding a newline came out as two "names",
+# neither of them a job
+@test "show names: control characters and backslashes escaped one per line, -z/--null exact, --job takes either spelling" {
+	f=$(spec nlspec.json <<'EOF'
+{"jobs": [
+ {"name": "f", "foreach": ["new\nline", "t\tab\u001b[2J", "a\\b"], "run": ["false"]},
+ {"name": "plain", "run": ["true"]}
+]}
+EOF
+)
+	rc=0; "$PIPERUN" run "$f" > "$D/nl.json" || rc=$?
+	[ "$rc" = 1 ]
+	"$PIPERUN" run "$f" -o jsonl > "$D/nl.jsonl" || true
+	local r n
+	for r in nl.json nl.jsonl; do
+		pr show "$D/$r" --failed
+		assert_success
+		[ "${#lines[@]}" = 3 ]
+		assert_line 'f[new\nline]'
+		assert_line 'f[t\tab\x1b[2J]'
+		assert_line 'f[a\\b]'
+		[ "$(grep -c $'\e' <<<"$output")" = 0 ]
+		# every line read back names its job
+		while IFS= read -r n; do
+			[ "$("$PIPERUN" show "$D/$r" --job "$n" --field status)" = failed ]
+		done <<<"$output"
+		# -z: the exact names, NUL-terminated
+		"$PIPERUN" show "$D/$r" --null > "$D/names"
+		mapfile -d '' got < "$D/names"
+		[ "${#got[@]}" = 4 ]
+		[[ " ${got[*]} " == *" plain "* ]]
+		[[ " ${got[*]} " == *$' f[new\nline] '* ]]
+		[[ " ${got[*]} " == *$' f[t\tab\e[2J] '* ]]
+		"$PIPERUN" show "$D/$r" -z --failed | xargs -0 -n1 "$PIPERUN" show "$D/$r" --field status --job > "$D/st"
+		[ "$(cat "$D/st")" = $'failed\nfailed\nfailed' ]
+		# the exact name works as before
+		[ "$("$PIPERUN" show "$D/$r" --job $'f[new\nline]' --field status)" = failed ]
+		[ "$("$PIPERUN" show "$D/$r" --job 'f[a\b]' --field status)" = failed ]
+	done
+	pr show "$D/nl.json" -z --job plain
+	assert_failure 2
+	# one job's exact name that is another's escaped one: said, exit 2
+	g=$(spec ambspec.json <<'EOF'
+{"jobs": [{"name": "a\nb", "run": ["true"]}, {"name": "a\\nb", "run": ["true"]}]}
+EOF
+)
+	"$PIPERUN" run "$g" > "$D/amb.json"
+	pr show "$D/amb.json" --job 'a\nb'
+	assert_failure 2
+	[ "$stderr" = "piperun: show: $D/amb.json: \"a\\nb\" is one job's name and another's escaped name: take exact names from show --null" ]
+	[ "$("$PIPERUN" show "$D/amb.json" --job $'a\nb' --field name)" = $'a\nb' ]
+	[ "$("$PIPERUN" show "$D/amb.json" --job 'a\\nb' --field name)" = 'a\nb' ]
+}
+
 @test "show --field alone: a field of the run (document or JSONL trailer)" {
 	mixed_run
 	[ "$("$PIPERUN" show "$D/r.json" --field status)" = failed ]
