@@ -28,7 +28,7 @@ __piperun_opts() {
 	plan) printf '%s\n' --resume --no-commands -h --help ;;
 	schema) printf '%s\n' -h --help ;;
 	journal) printf '%s\n' -o --output -h --help ;;
-	show) printf '%s\n' -j --job -f --field --failed -h --help ;;
+	show) printf '%s\n' -j --job -f --field --failed -z --null -h --help ;;
 	exec) printf '%s\n' -t --timeout -k --kill-after -s --signal \
 		--preserve-status --foreground -v --verbose --json -h --help ;;
 	timeout) printf '%s\n' -f --foreground -k --kill-after -p \

@@ -18,10 +18,12 @@
 #include "supervise.h"
 #include "util.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* timeout(1)'s duration grammar (1.5, 2m, 1d, 1e-3, 0x1p-3; huge
  * values saturate), and piperun's own ms and us suffixes. */
@@ -103,6 +105,15 @@ static int cmd_exec(int argc, char **argv)
 	int rc = exec_parse(argc, argv, &o);
 	if (rc >= 0)
 		return rc;
+	/* a closed stdout is parked read-only (main.c), but opening it by
+	 * name would open /dev/null anew for writing: the record would go
+	 * nowhere without a word */
+	if (o.json && cmd_std_closed[1] &&
+	    (!strcmp(o.json, "/dev/stdout") || !strcmp(o.json, "/dev/fd/1") ||
+	     !strcmp(o.json, "/proc/self/fd/1"))) {
+		err_line("piperun: exec: --json %s: %s", o.json, strerror(EBADF));
+		return SUP_CANCELED;
+	}
 	return supervise(&o);
 }
 

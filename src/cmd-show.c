@@ -9,6 +9,7 @@
 #include "codec.h"
 #include "jsonw.h"
 #include "spec-json.h"
+#include "strmap.h"
 #include "util.h"
 
 #include <errno.h>
@@ -126,13 +127,41 @@ static bool read_document(struct show_in *in)
 	return true;
 }
 
+/* A JSONL line that cannot follow what came before: one run is its job
+ * records, each job once, then the trailer line.  Two runs appended to
+ * one file (`run -o jsonl >> log`) would otherwise answer from either. */
+static bool jsonl_misplaced(const struct show_in *in, struct strmap *seen, const struct cJSON *v,
+			    size_t lineno, size_t trailer_line)
+{
+	if (trailer_line) {
+		err_line("piperun: show: %s: line %zu: a line after the trailer line (line %zu): "
+			 "JSONL holds one run (two runs appended to one file?)", in->file,
+			 lineno, trailer_line);
+		return true;
+	}
+	if (!is_job(v))
+		return false;
+	bool added;
+	size_t *first = strmap_put(seen, jv_str(jv_get(v, "name")), lineno, &added);
+	if (added)
+		return false;
+	char *e = ctl_escape(jv_str(jv_get(v, "name")), false);
+	err_line("piperun: show: %s: line %zu: a second record of job \"%s\" (line %zu): "
+		 "JSONL holds one run (two runs appended to one file?)", in->file, lineno, e,
+		 *first);
+	free(e);
+	return true;
+}
+
 /* The input as JSONL: each non-blank line a job record or the trailer.
- * -1 after saying which line is neither. */
+ * -1 after saying which line is neither, or is out of place. */
 static int read_jsonl(struct show_in *in)
 {
-	size_t lineno = 0, trailer = 0;
-	bool have_trailer = false;
-	for (char *p = in->data, *end = in->data + in->len; p < end; lineno++) {
+	size_t lineno = 0, trailer = 0, trailer_line = 0;
+	struct strmap seen;
+	strmap_init(&seen, 64);
+	int rc = 0;
+	for (char *p = in->data, *end = in->data + in->len; p < end && !rc; lineno++) {
 		char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
 		char *line = p;
@@ -143,14 +172,9 @@ static int read_jsonl(struct show_in *in)
 		if (k == n)
 			continue;
 		struct cJSON *v = jv_parse_whole(line, n);
-		if (is_job(v)) {
-			add_job(in, v, in->nparts);
-		} else if (jv_is_object(v) && jv_is_object(jv_get(v, "summary"))) {
-			have_trailer = true;
-			trailer = in->nparts;
-		} else {
+		bool job = is_job(v);
+		if (!job && !(jv_is_object(v) && jv_is_object(jv_get(v, "summary")))) {
 			bool journal = lineno == 0 && jv_is_string(jv_get(v, "journal"));
-			jv_free(v);
 			if (journal)
 				err_line("piperun: show: %s: a journal: its results are "
 					 "`piperun journal %s | piperun show -`", in->file, in->file);
@@ -158,16 +182,27 @@ static int read_jsonl(struct show_in *in)
 				err_line("piperun: show: %s: line %zu: %s", in->file, lineno + 1,
 					 "neither a results document nor JSONL job records "
 					 "(run -o json or -o jsonl)");
-			return -1;
+			rc = -1;
+		} else if (jsonl_misplaced(in, &seen, v, lineno + 1, trailer_line)) {
+			rc = -1;
+		} else if (job) {
+			add_job(in, v, in->nparts);
+		} else {
+			trailer_line = lineno + 1;
+			trailer = in->nparts;
 		}
-		add_part(in, v, line, n);
+		if (rc)
+			jv_free(v);
+		else
+			add_part(in, v, line, n);
 	}
-	if (have_trailer) {
+	strmap_free(&seen);
+	if (!rc && trailer_line) {
 		in->run_part = (ssize_t)trailer;
 		in->trailer = in->parts[trailer].root;
 		in->run = jv_get(in->trailer, "run");
 	}
-	return 0;
+	return rc;
 }
 
 static void show_in_free(struct show_in *in)
@@ -286,12 +321,28 @@ static void put_value(struct fd_sink *out, const struct show_part *part, const s
 	fd_sink_write(out, "\n", 1);
 }
 
+/* The job --job NAME names: its exact name, or the escaped spelling the
+ * name list, the text table and --tag show (ctl_escape with backslashes:
+ * f[new\nline]), so that a name read from any of them works.  The
+ * escaping can be undone, so at most one job has NAME as its spelling;
+ * -1: no job; -2: NAME is one job's exact name and another's spelling. */
 static ssize_t find_job(const struct show_in *in, const char *name)
 {
-	for (size_t i = 0; i < in->njobs; i++)
-		if (!strcmp(jv_str(jv_get(in->jobs[i].rec, "name")), name))
-			return (ssize_t)i;
-	return -1;
+	ssize_t exact = -1, escaped = -1;
+	for (size_t i = 0; i < in->njobs; i++) {
+		const char *n = jv_str(jv_get(in->jobs[i].rec, "name"));
+		if (!strcmp(n, name)) {
+			exact = (ssize_t)i;
+			continue;
+		}
+		char *e = ctl_escape(n, true);
+		if (!strcmp(e, name))
+			escaped = (ssize_t)i;
+		free(e);
+	}
+	if (exact >= 0 && escaped >= 0)
+		return -2;
+	return exact >= 0 ? exact : escaped;
 }
 
 /* --job NAME [--field F]: the record (compact JSON) or the field. */
@@ -299,6 +350,13 @@ static int show_job(struct fd_sink *out, const struct show_in *in, const char *n
 		    const char *field)
 {
 	ssize_t j = find_job(in, name);
+	if (j == -2) {
+		char *e = ctl_escape(name, false);
+		err_line("piperun: show: %s: \"%s\" is one job's name and another's escaped "
+			 "name: take exact names from show --null", in->file, e);
+		free(e);
+		return EXIT_USAGE;
+	}
 	if (j < 0) {
 		char *e = ctl_escape(name, false);
 		err_line("piperun: show: %s: no job named \"%s\"", in->file, e);
@@ -335,16 +393,25 @@ static int show_run_field(struct fd_sink *out, const struct show_in *in, const c
 	return EXIT_OK;
 }
 
-/* Every job's name, or those not ok, one per line. */
-static void show_names(struct fd_sink *out, const struct show_in *in, bool failed)
+/* Every job's name, or those not ok: one per line, control characters
+ * and backslashes escaped as in the text table (so that a name is one
+ * line, and --job takes it back); with nul, each exact name ended by a
+ * NUL byte (a name cannot hold one: it is a string of the spec). */
+static void show_names(struct fd_sink *out, const struct show_in *in, bool failed, bool nul)
 {
 	for (size_t i = 0; i < in->njobs; i++) {
 		const char *st = jv_str(jv_get(in->jobs[i].rec, "status"));
 		if (failed && st && !strcmp(st, "ok"))
 			continue;
 		const char *name = jv_str(jv_get(in->jobs[i].rec, "name"));
-		fd_sink_write(out, name, strlen(name));
+		if (nul) {
+			fd_sink_write(out, name, strlen(name) + 1);
+			continue;
+		}
+		char *e = ctl_escape(name, true);
+		fd_sink_write(out, e, strlen(e));
 		fd_sink_write(out, "\n", 1);
+		free(e);
 	}
 }
 
@@ -354,22 +421,30 @@ static int cmd_show(int argc, char **argv)
 		{ "job", required_argument, NULL, 'j' },
 		{ "field", required_argument, NULL, 'f' },
 		{ "failed", no_argument, NULL, 'F' },
+		{ "null", no_argument, NULL, 'z' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct cmd_entry *self = &cmd_show_entry;
 	const char *job = NULL, *field = NULL;
-	bool failed = false;
+	bool failed = false, nul = false;
 	int c;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":j:f:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":j:f:zh", opts, NULL)) != -1) {
+		/* one job, one field: a second one would silently win */
+		if ((c == 'j' && job) || (c == 'f' && field))
+			return cmd_bad_usage(self, "%s given twice: one %s at a time",
+					     c == 'j' ? "--job" : "--field",
+					     c == 'j' ? "job" : "field");
 		if (c == 'j')
 			job = optarg;
 		else if (c == 'f')
 			field = optarg;
 		else if (c == 'F')
 			failed = true;
+		else if (c == 'z')
+			nul = true;
 		else
 			return cmd_opt_common(self, c, argv);
 	}
@@ -377,6 +452,9 @@ static int cmd_show(int argc, char **argv)
 		return cmd_bad_usage(self, "expected one results file (or - for stdin)");
 	if (failed && (job || field))
 		return cmd_bad_usage(self, "--failed goes with neither --job nor --field");
+	if (nul && (job || field))
+		return cmd_bad_usage(self, "-z/--null goes with the name list (no option or "
+				     "--failed), not with --job or --field");
 	if (field && (!*field || field[0] == '.' || field[strlen(field) - 1] == '.' ||
 		      strstr(field, "..")))
 		return cmd_bad_usage(self, "--field: expected a field name like stdout or "
@@ -390,7 +468,7 @@ static int cmd_show(int argc, char **argv)
 		else if (field)
 			rc = show_run_field(out, &in, field);
 		else
-			show_names(out, &in, failed);
+			show_names(out, &in, failed, nul);
 	}
 	show_in_free(&in);
 	rc = cmd_flush_stdout(self, out, rc);
@@ -400,11 +478,11 @@ static int cmd_show(int argc, char **argv)
 
 const struct cmd_entry cmd_show_entry = {
 	.name = "show",
-	.synopsis = "show [--job NAME [--field F] | --field F | --failed] RESULTS|-",
+	.synopsis = "show [--job NAME [--field F] | --field F | [--failed] [-z]] RESULTS|-",
 	.summary = "print a job's field of a run's results, raw, for scripts",
 	.help =
 	"RESULTS is a results document (run -o json, journal) or JSONL (run -o\n"
-	"jsonl: job records, then the trailer line); - reads stdin.\n"
+	"jsonl: one run's job records, then its trailer line); - reads stdin.\n"
 	"\n"
 	"options:\n"
 	"  -j, --job NAME     the job named NAME (a copy as piperun names it:\n"
@@ -414,8 +492,12 @@ const struct cmd_entry cmd_show_entry = {
 	"                     F.KEY and F.N reach into objects and arrays\n"
 	"                     (stages.0.pid)\n"
 	"      --failed       the names of the jobs not ok, one per line\n"
+	"  -z, --null         names (no option, --failed) exact, each ended by a\n"
+	"                     NUL byte instead of a newline (xargs -0)\n"
 	"  -h, --help         show this help\n"
 	"With no option: every job's name, one per line, in the input's order.\n"
+	"In lines, control characters and backslashes are escaped as in the text\n"
+	"table (f[new\\nline], a\\\\b); --job takes a name so spelt too.\n"
 	"\n"
 	"stdout and stderr are printed as the exact bytes the job wrote, decoded\n"
 	"from their encoding (utf-8 text or base64), nothing added; null (not\n"

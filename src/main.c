@@ -21,7 +21,8 @@
  *                plan, pool and help output die of it quietly too
  *   Precedence: 2 > interrupted > 3 > 1 > 0.
  *
- *   Output that cannot be written to stdout (a full disk) is an error,
+ *   Output that cannot be written to stdout (a full disk, a closed
+ *   stdout: see ensure_std_fds) is an error,
  *   checked when the command ends (as gnulib's close_stdout): 3 for run
  *   and pool results and for plan's plan, 2 for help, usage and the
  *   version (125 in exec and timeout, whose own failures are all 125).
@@ -86,13 +87,20 @@ bool cmd_std_closed[3];
 
 /* Children must never get one of our pipes as their 0, 1 or 2 by
  * accident: if piperun was started with any of them closed, park
- * /dev/null there first (and say so in cmd_std_closed). */
+ * /dev/null there first (and say so in cmd_std_closed).
+ *
+ * A closed stdout is parked read-only: every write to fd 1 then fails
+ * with EBADF as it would on the closed fd, so results, the plan, show's
+ * output, help (close_stdout) and a job that inherits stdout all fail
+ * as `ls >&-` does, and a command that writes nothing there (-o none)
+ * does not.  A closed stderr is parked writable: piperun's messages and
+ * its jobs' stderr vanish quietly there, nothing fails for it. */
 static void ensure_std_fds(void)
 {
 	for (int fd = 0; fd < 3; fd++)
 		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
 			cmd_std_closed[fd] = true;
-			int n = open("/dev/null", O_RDWR);
+			int n = open("/dev/null", fd == 1 ? O_RDONLY : O_RDWR);
 			if (n >= 0 && n != fd) {
 				dup2(n, fd);
 				close(n);

@@ -205,3 +205,78 @@ EOF
 	[[ "$output" == *"actual   : out"* ]]
 	[[ "$output" == *"stderr   : it went wrong"* ]]
 }
+
+# red1 finding 9: odd outputs and names (each test failed on the library
+# before)
+odd_spec() {
+	spec odd.json <<'EOF'
+{"jobs": [
+ {"name": "nl3", "run": ["printf", "hi\n\n\n"]},
+ {"name": "nul", "run": ["printf", "a\\0b"]},
+ {"name": "f", "foreach": ["new\nline", "a.b", "(x|y)"], "run": ["sh", "-c", "echo \"err $1\" >&2; exit 3", "sh", "{}"]},
+ {"name": "filed", "run": ["echo", "to a file"], "stdout": {"file": "/dev/null"}},
+ {"name": "empty", "run": ["true"]}
+]}
+EOF
+}
+
+@test "assert_job_stdout: only trailing newlines differ (several): said, and shown as \\n" {
+	piperun_run "$(odd_spec)"
+	run assert_job_stdout nl3 'hi'
+	[ "$status" -eq 1 ]
+	[ "${lines[0]}" = '-- job stdout differs (in its trailing newlines) --' ]
+	[[ "$output" == *'expected : hi'$'\n'* ]]
+	[[ "$output" == *'actual   : hi\n\n\n'$'\n'* ]]
+	run assert_job_stdout nl3 $'hi\n\n\n\n'
+	[ "${lines[0]}" = '-- job stdout differs (in its trailing newlines) --' ]
+	assert_job_stdout nl3 $'hi\n\n\n'
+}
+
+@test "assert_job_stdout: a NUL byte is said as such, never as a trailing-newline difference" {
+	piperun_run "$(odd_spec)"
+	run assert_job_stdout nul 'ab'
+	[ "$status" -eq 1 ]
+	[ "${lines[0]}" = '-- job stdout differs (it holds 1 NUL byte(s), which no shell string can) --' ]
+	[[ "$output" == *'actual   : a\0b'* ]]
+	[[ "$output" != *"trailing newlines"* ]]
+}
+
+@test "assert_all_ok: a name with a newline is one job, looked up exactly; nothing leaks to stderr" {
+	piperun_run "$(odd_spec)"
+	run --separate-stderr assert_all_ok
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	echo "$stderr"
+	[ "${stderr%%$'\n'*}" = '-- 3 job(s) not ok --' ]
+	[[ "$stderr" == *'f[new\nline] (1 lines):'$'\n''  failed'* ]]
+	[[ "$stderr" == *'f[new\nline] stderr (2 lines):'$'\n''  err new'$'\n''  line'* ]]
+	[[ "$stderr" == *'f[(x|y)] stderr (1 lines):'$'\n''  err (x|y)'* ]]
+	[[ "$stderr" != *"no job named"* ]]
+}
+
+@test "refute_job and the assertions on results that cannot be read fail, saying so" {
+	bad=$(spec bad.json <<<'{"jobs": [{"name": "x", "run": 1}]}')
+	piperun_run "$bad"
+	[ "$status" -eq 2 ]
+	for a in "refute_job x" "assert_job_ok x" "assert_all_ok"; do
+		# shellcheck disable=SC2086
+		run $a
+		echo "$a: $output"
+		[ "$status" -eq 1 ]
+		[ "${lines[0]}" = '-- piperun results cannot be read --' ]
+		[[ "$output" == *"empty: no results"* ]]
+	done
+	piperun_run "$(odd_spec)"
+	refute_job nope
+}
+
+@test "assert_job_stdout NAME '': a stdout not captured (null) is not empty" {
+	piperun_run "$(odd_spec)"
+	run assert_job_stdout filed ''
+	[ "$status" -eq 1 ]
+	[ "${lines[0]}" = '-- job stdout not captured (null) --' ]
+	[[ "$output" == *'actual   : (null: not captured)'* ]]
+	assert_job_stdout empty ''
+	assert_job_stderr filed ''
+	assert_job_field filed stdout_bytes null
+}

@@ -182,3 +182,60 @@ load helper
 	[ "$status" = 0 ]
 	[ -z "$stderr" ]
 }
+
+# red1 finding 3: piperun parks /dev/null on a closed fd 1 (its own opens
+# never land on 0-2), but output meant for it must fail as `ls >&-` does
+@test "a closed stdout (>&-): results, plans, show and journal output fail with exit 3 and EBADF; nothing to write, no failure" {
+	f=$(spec <<<'{"jobs": [{"name": "x", "run": ["echo", "hi"]}]}')
+	"$PIPERUN" run "$f" --journal "$BATS_TEST_TMPDIR/j" > "$BATS_TEST_TMPDIR/r.json"
+	local c
+	for c in "run $f" "run -o jsonl $f" "run -o text $f" "plan $f" \
+		 "show $BATS_TEST_TMPDIR/r.json --job x --field stdout" "show $BATS_TEST_TMPDIR/r.json" \
+		 "journal $BATS_TEST_TMPDIR/j"; do
+		# shellcheck disable=SC2086
+		run --separate-stderr bash -c '"$0" $1 >&-' "$PIPERUN" "$c"
+		echo "$c: $status $stderr"
+		[ "$status" = 3 ]
+		[[ $stderr == *"writing "*"to stdout: Bad file descriptor"* ]]
+	done
+	run --separate-stderr bash -c 'echo 4 6 | "$0" pool --task gcd >&-' "$PIPERUN"
+	[ "$status" = 3 ]
+	[ "$stderr" = "piperun: pool: writing to stdout: Bad file descriptor" ]
+	run --separate-stderr bash -c '"$0" --version >&-' "$PIPERUN"
+	[ "$status" = 2 ]
+	[ "$stderr" = "piperun: write error: Bad file descriptor" ]
+	# the record named by the closed stdout's name is refused before the
+	# command runs (open would find /dev/null there)
+	run --separate-stderr bash -c '"$0" exec --json /dev/stdout -- touch "$1" >&-' "$PIPERUN" "$BATS_TEST_TMPDIR/ran"
+	[ "$status" = 125 ]
+	[ "$stderr" = "piperun: exec: --json /dev/stdout: Bad file descriptor" ]
+	[ ! -e "$BATS_TEST_TMPDIR/ran" ]
+	# a job that inherits the closed stdout meets it closed, as it would alone
+	g=$(spec inh.json <<<'{"jobs": [{"name": "x", "run": ["echo", "hi"], "stdout": "inherit"}]}')
+	run --separate-stderr bash -c '"$0" run -o none "$1" >&-' "$PIPERUN" "$g"
+	[ "$status" = 1 ]
+	# nothing meant for stdout: -o none, --results FILE, pool -o none, validate
+	run --separate-stderr bash -c '"$0" run -o none --results "$2" "$1" >&-' "$PIPERUN" "$f" "$BATS_TEST_TMPDIR/res.json"
+	[ "$status" = 0 ]
+	[ -z "$stderr" ]
+	[ "$("$PIPERUN" show "$BATS_TEST_TMPDIR/res.json" --job x --field stdout)" = hi ]
+	run --separate-stderr bash -c 'echo 4 6 | "$0" pool --task gcd -o none >&-' "$PIPERUN"
+	[ "$status" = 0 ]
+	run --separate-stderr bash -c '"$0" validate "$1" >&-' "$PIPERUN" "$f"
+	[ "$status" = 0 ]
+	[ -z "$stderr" ]
+}
+
+@test "a closed stderr (2>&-): piperun's messages vanish, nothing fails or crashes for it" {
+	f=$(spec <<<'{"jobs": [{"name": "x", "run": ["sh", "-c", "echo out; echo err >&2"]}]}')
+	run bash -c '"$0" run -o jsonl "$1" 2>&-' "$PIPERUN" "$f"
+	[ "$status" = 0 ]
+	[[ $output == *'"stderr": "err\n"'* || $output == *'"stderr":"err\n"'* ]]
+	# an error said to nowhere keeps its exit status
+	run bash -c '"$0" run /nonexistent.json 2>&-' "$PIPERUN"
+	[ "$status" = 2 ]
+	[ -z "$output" ]
+	# both closed: the failure is still the exit status
+	run bash -c '"$0" run "$1" >&- 2>&-' "$PIPERUN" "$f"
+	[ "$status" = 3 ]
+}

@@ -113,6 +113,60 @@ EOF
 	[ ! -s "$D/o" ]
 }
 
+# red1 finding 8: a name holding a newline came out as two "names",
+# neither of them a job
+@test "show names: control characters and backslashes escaped one per line, -z/--null exact, --job takes either spelling" {
+	f=$(spec nlspec.json <<'EOF'
+{"jobs": [
+ {"name": "f", "foreach": ["new\nline", "t\tab\u001b[2J", "a\\b"], "run": ["false"]},
+ {"name": "plain", "run": ["true"]}
+]}
+EOF
+)
+	rc=0; "$PIPERUN" run "$f" > "$D/nl.json" || rc=$?
+	[ "$rc" = 1 ]
+	"$PIPERUN" run "$f" -o jsonl > "$D/nl.jsonl" || true
+	local r n
+	for r in nl.json nl.jsonl; do
+		pr show "$D/$r" --failed
+		assert_success
+		[ "${#lines[@]}" = 3 ]
+		assert_line 'f[new\nline]'
+		assert_line 'f[t\tab\x1b[2J]'
+		assert_line 'f[a\\b]'
+		[ "$(grep -c $'\e' <<<"$output")" = 0 ]
+		# every line read back names its job
+		while IFS= read -r n; do
+			[ "$("$PIPERUN" show "$D/$r" --job "$n" --field status)" = failed ]
+		done <<<"$output"
+		# -z: the exact names, NUL-terminated
+		"$PIPERUN" show "$D/$r" --null > "$D/names"
+		mapfile -d '' got < "$D/names"
+		[ "${#got[@]}" = 4 ]
+		[[ " ${got[*]} " == *" plain "* ]]
+		[[ " ${got[*]} " == *$' f[new\nline] '* ]]
+		[[ " ${got[*]} " == *$' f[t\tab\e[2J] '* ]]
+		"$PIPERUN" show "$D/$r" -z --failed | xargs -0 -n1 "$PIPERUN" show "$D/$r" --field status --job > "$D/st"
+		[ "$(cat "$D/st")" = $'failed\nfailed\nfailed' ]
+		# the exact name works as before
+		[ "$("$PIPERUN" show "$D/$r" --job $'f[new\nline]' --field status)" = failed ]
+		[ "$("$PIPERUN" show "$D/$r" --job 'f[a\b]' --field status)" = failed ]
+	done
+	pr show "$D/nl.json" -z --job plain
+	assert_failure 2
+	# one job's exact name that is another's escaped one: said, exit 2
+	g=$(spec ambspec.json <<'EOF'
+{"jobs": [{"name": "a\nb", "run": ["true"]}, {"name": "a\\nb", "run": ["true"]}]}
+EOF
+)
+	"$PIPERUN" run "$g" > "$D/amb.json"
+	pr show "$D/amb.json" --job 'a\nb'
+	assert_failure 2
+	[ "$stderr" = "piperun: show: $D/amb.json: \"a\\nb\" is one job's name and another's escaped name: take exact names from show --null" ]
+	[ "$("$PIPERUN" show "$D/amb.json" --job $'a\nb' --field name)" = $'a\nb' ]
+	[ "$("$PIPERUN" show "$D/amb.json" --job 'a\\nb' --field name)" = 'a\nb' ]
+}
+
 @test "show --field alone: a field of the run (document or JSONL trailer)" {
 	mixed_run
 	[ "$("$PIPERUN" show "$D/r.json" --field status)" = failed ]
@@ -181,6 +235,40 @@ EOF
 	assert_failure 2
 	pr show --job
 	assert_failure 2
+	# red1 finding 14: a second --job or --field silently won
+	pr show --job bad --job hello "$D/r.json"
+	assert_failure 2
+	[[ $stderr == "piperun: show: --job given twice: one job at a time"* ]]
+	pr show -j bad --field status -f returncode "$D/r.json"
+	assert_failure 2
+	[[ $stderr == "piperun: show: --field given twice: one field at a time"* ]]
+	assert_output ''
+}
+
+# red1 finding 5: `run -o jsonl >> log.jsonl` twice made one file that
+# show answered from either run
+@test "show: JSONL with two runs appended (a line after the trailer, a job twice) is exit 2, said" {
+	one=$(spec one.json <<<'{"jobs": [{"name": "x", "run": ["sh", "-c", "echo run1"]}]}')
+	two=$(spec two.json <<<'{"jobs": [{"name": "x", "run": ["sh", "-c", "echo run2; exit 1"]}]}')
+	"$PIPERUN" run "$one" -o jsonl >> "$D/log.jsonl"
+	"$PIPERUN" run "$two" -o jsonl >> "$D/log.jsonl" || true
+	local a
+	for a in "--job x --field stdout" "--failed" "--field summary.failed" ""; do
+		# shellcheck disable=SC2086
+		pr show "$D/log.jsonl" $a
+		assert_failure 2
+		assert_output ''
+		[ "$stderr" = "piperun: show: $D/log.jsonl: line 3: a line after the trailer line (line 2): JSONL holds one run (two runs appended to one file?)" ]
+	done
+	# the first run cut short (no trailer): the job's second record says it
+	head -1 "$D/log.jsonl" > "$D/cut.jsonl"
+	tail -2 "$D/log.jsonl" >> "$D/cut.jsonl"
+	pr show "$D/cut.jsonl" --job x --field stdout
+	assert_failure 2
+	[ "$stderr" = "piperun: show: $D/cut.jsonl: line 2: a second record of job \"x\" (line 1): JSONL holds one run (two runs appended to one file?)" ]
+	# one run still reads, its trailer last
+	"$PIPERUN" run "$one" -o jsonl > "$D/one.jsonl"
+	[ "$("$PIPERUN" show "$D/one.jsonl" --job x --field stdout)" = run1 ]
 }
 
 @test "show --help and piperun help show describe the options" {

@@ -80,23 +80,58 @@ _piperun_value() {
 	printf -v "$3" '%s' "${_t%$'\n'}"
 }
 
-# Fail with "no such job" unless job $1 is in the results.
+# Fail with "no such job" unless job $1 is in the results ("piperun
+# results cannot be read" when show cannot read them at all).
 _piperun_need_job() {
 	_piperun_results || return 1
-	"$(_piperun_bin)" show "$PIPERUN_RESULTS" --job "$1" > /dev/null 2>&1 && return 0
-	_piperun_fail 'no such job' job "$1" results "$PIPERUN_RESULTS" \
-		jobs "$("$(_piperun_bin)" show "$PIPERUN_RESULTS" 2>&1 | paste -sd ' ')"
+	local err rc=0
+	err=$("$(_piperun_bin)" show "$PIPERUN_RESULTS" --job "$1" 2>&1 > /dev/null) || rc=$?
+	case $rc in
+	0) return 0 ;;
+	1) _piperun_fail 'no such job' job "$1" results "$PIPERUN_RESULTS" \
+		jobs "$("$(_piperun_bin)" show "$PIPERUN_RESULTS" 2>&1 | paste -sd ' ')" ;;
+	*) _piperun_fail 'piperun results cannot be read' job "$1" \
+		results "$PIPERUN_RESULTS" error "$err" ;;
+	esac
 }
 
-# The job's stderr as text, for messages (a non-captured one: "(null)").
+# Is field $2 of job $1 null?  show prints nothing at all for a null
+# field and a newline after any other; stdout and stderr, printed bare
+# (an empty one prints nothing too), are null when their _encoding is.
+_piperun_is_null() {
+	local f=$2 v
+	case $f in stdout | stderr) f=${f}_encoding ;; esac
+	v=$("$(_piperun_bin)" show "$PIPERUN_RESULTS" --job "$1" --field "$f" 2> /dev/null
+		printf x)
+	[ "$v" = x ]
+}
+
+# The job's stderr as text, for messages (a non-captured one: "(not
+# captured)").
 _piperun_stderr() {
 	local t
-	_piperun_get "$1" stderr t
-	if [ "$("$(_piperun_bin)" show "$PIPERUN_RESULTS" --job "$1" --field stderr_encoding)" = "" ]; then
+	if _piperun_is_null "$1" stderr; then
 		printf '(not captured)'
-	else
-		printf '%s' "${t%$'\n'}"
+		return
 	fi
+	_piperun_get "$1" stderr t
+	printf '%s' "${t%$'\n'}"
+}
+
+# $1 without any of its trailing newlines, into the variable named $2.
+_piperun_chomp() {
+	local _s=$1
+	while [[ $_s == *$'\n' ]]; do
+		_s=${_s%$'\n'}
+	done
+	printf -v "$2" '%s' "$_s"
+}
+
+# How many NUL bytes stream $2 of job $1 holds (a shell string drops
+# them: _piperun_get's text cannot tell).
+_piperun_nuls() {
+	"$(_piperun_bin)" show "$PIPERUN_RESULTS" --job "$1" --field "$2" 2> /dev/null |
+		tr -dc '\000' | wc -c
 }
 
 # A string shown with its trailing newlines visible, for messages where
@@ -166,6 +201,15 @@ assert_job_returncode() {
 # Stream $2 (stdout or stderr) of job $1 is exactly the bytes of $3.
 _piperun_assert_stream() {
 	_piperun_need_job "$1" || return 1
+	local -a more=()
+	# a stdout's failure shows the job's stderr; a stderr's is its actual
+	[ "$2" = stdout ] && more=(stderr "$(_piperun_stderr "$1")")
+	# not captured (null) is not empty (""): no TEXT equals it
+	if _piperun_is_null "$1" "$2"; then
+		_piperun_fail "job $2 not captured (null)" job "$1" expected "$3" \
+			actual '(null: not captured)' "${more[@]}"
+		return 1
+	fi
 	local tmp=${BATS_TEST_TMPDIR:-${TMPDIR:-/tmp}}/piperun-expected.$$.$RANDOM
 	printf '%s' "$3" > "$tmp"
 	if "$(_piperun_bin)" show "$PIPERUN_RESULTS" --job "$1" --field "$2" | cmp -s - "$tmp"; then
@@ -173,12 +217,20 @@ _piperun_assert_stream() {
 		return 0
 	fi
 	rm -f "$tmp"
-	local actual
-	local -a more=()
+	local actual nuls a e
 	_piperun_get "$1" "$2" actual
-	# a stdout's failure shows the job's stderr; a stderr's is its actual
-	[ "$2" = stdout ] && more=(stderr "$(_piperun_stderr "$1")")
-	if [ "${actual%%$'\n'}" = "${3%%$'\n'}" ] || [ "${actual%$'\n'}" = "${3%$'\n'}" ]; then
+	nuls=$(_piperun_nuls "$1" "$2")
+	if ((nuls > 0)); then
+		# shown with each NUL as \0; no shell string can equal it
+		_piperun_fail "job $2 differs (it holds $nuls NUL byte(s), which no shell string can)" \
+			job "$1" expected "$3" \
+			actual "$("$(_piperun_bin)" show "$PIPERUN_RESULTS" --job "$1" --field "$2" |
+				sed 's/\x00/\\0/g')" "${more[@]}"
+		return 1
+	fi
+	_piperun_chomp "$actual" a
+	_piperun_chomp "$3" e
+	if [ "$a" = "$e" ]; then
 		_piperun_fail "job $2 differs (in its trailing newlines)" job "$1" \
 			expected "$(_piperun_show_nl "$3")" actual "$(_piperun_show_nl "$actual")" \
 			"${more[@]}"
@@ -253,27 +305,51 @@ assert_job_stdout_matches() {
 # assert_all_ok: every job of the run is ok.
 assert_all_ok() {
 	_piperun_results || return 1
-	local failed
-	failed=$("$(_piperun_bin)" show "$PIPERUN_RESULTS" --failed) || {
-		_piperun_fail 'no piperun results' results "$PIPERUN_RESULTS"
+	# the exact names (NUL-terminated: a name may hold a newline) to look
+	# jobs up, and the escaped ones (one line each) to show them
+	local tmp=${BATS_TEST_TMPDIR:-${TMPDIR:-/tmp}}/piperun-failed.$$.$RANDOM
+	local rc=0
+	"$(_piperun_bin)" show "$PIPERUN_RESULTS" --failed --null > "$tmp" 2> "$tmp.err" || rc=$?
+	((rc)) ||
+		"$(_piperun_bin)" show "$PIPERUN_RESULTS" --failed > "$tmp.shown" 2>> "$tmp.err" ||
+		rc=$?
+	local -a names=() shown=()
+	local err
+	err=$(< "$tmp.err")
+	if ((rc == 0)); then
+		mapfile -d '' names < "$tmp"
+		mapfile -t shown < "$tmp.shown"
+	fi
+	rm -f "$tmp" "$tmp.err" "$tmp.shown"
+	if ((rc)); then
+		_piperun_fail 'piperun results cannot be read' results "$PIPERUN_RESULTS" \
+			error "$err"
 		return 1
-	}
-	[ -z "$failed" ] && return 0
-	local -a kv=() names
-	local n st
-	mapfile -t names <<<"$failed"
-	for n in "${names[@]}"; do
-		_piperun_value "$n" status st
-		kv+=("$n" "$st" "$n stderr" "$(_piperun_stderr "$n")")
+	fi
+	((${#names[@]} == 0)) && return 0
+	local -a kv=()
+	local i st
+	for i in "${!names[@]}"; do
+		_piperun_value "${names[i]}" status st
+		kv+=("${shown[i]}" "$st" "${shown[i]} stderr" "$(_piperun_stderr "${names[i]}")")
 	done
 	_piperun_fail "${#names[@]} job(s) not ok" "${kv[@]}"
 }
 
-# refute_job NAME: the run has no job named NAME.
+# refute_job NAME: the run has no job named NAME (results that cannot be
+# read are a failure, not a pass).
 refute_job() {
 	_piperun_results || return 1
-	"$(_piperun_bin)" show "$PIPERUN_RESULTS" --job "$1" > /dev/null 2>&1 || return 0
-	local st
-	_piperun_value "$1" status st
-	_piperun_fail 'job exists, but it should not' job "$1" status "$st"
+	local err rc=0
+	err=$("$(_piperun_bin)" show "$PIPERUN_RESULTS" --job "$1" 2>&1 > /dev/null) || rc=$?
+	case $rc in
+	1) return 0 ;;
+	0)
+		local st
+		_piperun_value "$1" status st
+		_piperun_fail 'job exists, but it should not' job "$1" status "$st"
+		;;
+	*) _piperun_fail 'piperun results cannot be read' job "$1" \
+		results "$PIPERUN_RESULTS" error "$err" ;;
+	esac
 }
