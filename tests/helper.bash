@@ -114,6 +114,19 @@ wait_file() {
 	return 1
 }
 
+# wait_line FILE [SECS]: like wait_file, for a file a shell writes with
+# `echo ... > FILE`: the file exists from the open on, before the write,
+# so wait until it holds a whole line (its last byte a newline).
+wait_line() {
+	local i
+	for i in $(seq $(( ${2:-10} * 20 ))); do
+		[ -s "$1" ] && [ -z "$(tail -c 1 "$1")" ] && return 0
+		sleep 0.05
+	done
+	echo "no whole line in $1 after ${2:-10}s"
+	return 1
+}
+
 # Like gone, but waiting up to $2 seconds: for a KILL that only comes
 # after a grace period.
 gone_within() {

@@ -1010,7 +1010,7 @@ c_tty_foreground_reads() {
 	tty_run "$t --foreground 20 sh -c ': > ready; read x; echo got:\$x > got'; echo \$? > st; sleep 5"
 	wait_file ready
 	tmux -L "$TMUX_SOCK" send-keys hello Enter
-	wait_file st
+	wait_line st
 	tty_end
 	[ "$(cat got)" = got:hello ]
 	[ "$(cat st)" = 0 ]
@@ -1027,7 +1027,7 @@ c_tty_background_stopped() {
 	tty_run "$t 3 sh -c ': > ready; read x; echo got:\$x > got'; echo \$? > st; sleep 5"
 	wait_file ready
 	tmux -L "$TMUX_SOCK" send-keys hello Enter
-	wait_file st
+	wait_line st
 	tty_end
 	[ "$(cat st)" = 124 ]
 	[ ! -e got ]
@@ -1044,7 +1044,7 @@ c_tty_foreground_ctrl_c() {
 	tty_run "$t --foreground 20 sh -c 'trap \"echo int > got; exit 5\" INT; : > ready; while :; do sleep .1 & wait \$!; done'; sleep 5"
 	wait_file ready
 	tmux -L "$TMUX_SOCK" send-keys C-c
-	wait_file got
+	wait_line got
 	tty_end
 	[ "$(cat got)" = int ]
 }
@@ -1357,7 +1357,7 @@ c_tty_foreground_ctrl_c_k() {
 	tty_run "$t -v --foreground -k 1 600 sh -c 'trap \"\" INT; : > ready; while :; do sleep .1; done' 2> err; echo \$? > st; sleep 5"
 	wait_file ready
 	tmux -L "$TMUX_SOCK" send-keys C-c
-	wait_file st 20
+	wait_line st 20
 	tty_end
 	[ "$(cat st)" = 137 ]
 	grep -q "sending signal INT to command 'sh'" err

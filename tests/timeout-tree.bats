@@ -363,7 +363,7 @@ t_nested() {
 	sleep .5
 	alive "$inner" && alive "$(cat sleep.pid)"
 	[ ! -e inner.rc ]
-	wait_file inner.rc 20
+	wait_line inner.rc 20
 	[ "$(cat inner.rc)" = 124 ]
 	gone_within "sleep $s" 5
 	d=$(cgroup_parent)
