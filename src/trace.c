@@ -1,0 +1,563 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* trace.c - a run as a Chrome Trace Event Format document (see
+ * trace.h).  While the run goes on only a few numbers per attempt are
+ * kept (no I/O but an RSS sample now and then); the JSON is written at
+ * the end with jsonw, into an afile (replaced whole, as --results). */
+#include "config.h"
+#include "trace.h"
+#include "afile.h"
+#include "job.h"
+#include "jsonw.h"
+#include "kind.h"
+#include "runner.h"
+#include "spec.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* One attempt of a job, as its record tells it (times: ms since the
+ * run's start). */
+struct tr_att {
+	uint32_t job, attempt;
+	int32_t slot, pid;
+	int32_t rc;
+	uint8_t status;
+	bool has_rc, retry;
+	double start, dur;
+};
+
+/* A pipeline stage of an attempt. */
+struct tr_stage {
+	uint32_t att;        /* index into atts */
+	uint32_t index;
+	int32_t pid, rc;
+	bool has_rc;
+	double start, end;
+};
+
+enum tr_inst_kind { TI_TIMEOUT, TI_SIGNAL, TI_RETRY };
+
+/* An instant on an attempt's slot track. */
+struct tr_inst {
+	uint32_t att;
+	uint8_t kind;
+	int32_t sig;
+	double ts;
+};
+
+struct tr_sample {
+	double ts;
+	long kb;
+};
+
+struct trace {
+	struct afile file;
+	const struct spec *spec;
+	double t0;           /* now_ms() at the run's start: the jobs'
+				run_t0, which samples are taken against
+				at the end */
+	char started_at[32];
+	long limit;
+	int statm;           /* /proc/self/statm, read with pread; -1 */
+	long page_kb;
+	uint16_t *traced;    /* per job: attempts traced so far */
+	size_t njobs;
+	struct tr_att *atts;
+	size_t natts, atts_cap;
+	struct tr_stage *stages;
+	size_t nstages, stages_cap;
+	struct tr_inst *insts;
+	size_t ninsts, insts_cap;
+	struct tr_sample *rss;
+	size_t nrss, rss_cap;
+	double last_sample;
+};
+
+struct trace *trace_open(const char *path, const struct spec *s)
+{
+	struct trace *t = xcalloc(1, sizeof *t);
+	if (afile_open(&t->file, path, O_NONBLOCK) < 0) {
+		int e = errno;
+		free(t);
+		errno = e;
+		return NULL;
+	}
+	fcntl(t->file.fd, F_SETFL, fcntl(t->file.fd, F_GETFL) & ~O_NONBLOCK);
+	t->spec = s;
+	/* opened before the run, so that the run's fd figures count it */
+	t->statm = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	long ps = sysconf(_SC_PAGESIZE);
+	t->page_kb = ps > 0 ? ps / 1024 : 4;
+	return t;
+}
+
+static void sample_rss(struct trace *t, double now)
+{
+	char b[128];
+	ssize_t n = t->statm >= 0 ? pread(t->statm, b, sizeof b - 1, 0) : -1;
+	if (n <= 0)
+		return;
+	b[n] = 0;
+	long size, res;
+	if (sscanf(b, "%ld %ld", &size, &res) != 2)
+		return;
+	xgrow(&t->rss, &t->rss_cap, t->nrss + 1, sizeof *t->rss);
+	t->rss[t->nrss++] = (struct tr_sample){ now, res * t->page_kb };
+	t->last_sample = now;
+}
+
+void trace_started(struct trace *t, const struct run_result *res)
+{
+	t->njobs = res->njobs;
+	t->traced = xcalloc(res->njobs ? res->njobs : 1, sizeof *t->traced);
+	t->limit = res->limit;
+	snprintf(t->started_at, sizeof t->started_at, "%s", res->started_at);
+	t->t0 = now_ms(); /* the jobs' clock (run_t0) once they have one */
+	sample_rss(t, t->t0);
+}
+
+void trace_idle(struct trace *t)
+{
+	double now = now_ms();
+	if (now - t->last_sample >= TRACE_SAMPLE_MS)
+		sample_rss(t, now);
+}
+
+static void add_inst(struct trace *t, uint32_t att, enum tr_inst_kind k, int sig, double ts)
+{
+	xgrow(&t->insts, &t->insts_cap, t->ninsts + 1, sizeof *t->insts);
+	t->insts[t->ninsts++] = (struct tr_inst){ att, (uint8_t)k, sig, ts };
+}
+
+/* The stages of a pipeline's attempt that just ended. */
+static void add_stages(struct trace *t, const struct job *j, uint32_t att)
+{
+	const struct tr_att *a = &t->atts[att];
+	for (size_t i = 0; j->stages && i < j->nstages; i++) {
+		const struct stage_result *r = &j->stages[i];
+		if (!r->pid)
+			continue;
+		/* one that was never reaped lasted as long as we know of */
+		double end = r->has_status ? r->ended_ms : a->start + a->dur;
+		xgrow(&t->stages, &t->stages_cap, t->nstages + 1, sizeof *t->stages);
+		t->stages[t->nstages++] = (struct tr_stage){
+			att, (uint32_t)i, r->pid, stage_returncode(r), r->has_status,
+			r->started_ms, end < r->started_ms ? r->started_ms : end };
+	}
+}
+
+/* Attempt k (0-based) of j, from its history; the pid, signals and
+ * stages only for the attempt that just ended (the job's current). */
+static void add_attempt(struct trace *t, const struct job *j, size_t k, bool current,
+			bool retry)
+{
+	const struct attempt_rec *h = &j->hist[k];
+	xgrow(&t->atts, &t->atts_cap, t->natts + 1, sizeof *t->atts);
+	uint32_t att = (uint32_t)t->natts++;
+	t->atts[att] = (struct tr_att){
+		.job = (uint32_t)j->index, .attempt = (uint32_t)k + 1, .slot = h->slot,
+		.pid = current ? j->proc.pid : 0, .rc = h->returncode,
+		.status = (uint8_t)h->status, .has_rc = h->has_rc, .retry = retry,
+		.start = h->started_ms, .dur = h->duration_ms };
+	if (!current)
+		return;
+	if (h->status == ST_TIMEOUT && j->spec->timeout > 0)
+		add_inst(t, att, TI_TIMEOUT, 0, h->started_ms + j->spec->timeout * 1000);
+	for (size_t i = 0; i < j->proc.nterm; i++)
+		add_inst(t, att, TI_SIGNAL, j->proc.term[i].signal,
+			 h->started_ms + j->proc.term[i].at_ms);
+	if (retry)
+		add_inst(t, att, TI_RETRY, 0, h->started_ms + h->duration_ms);
+	if (kind_get(j->spec->kind)->many_stages)
+		add_stages(t, j, att);
+}
+
+void trace_attempt(struct trace *t, const struct job *j, bool retry)
+{
+	if (j->restored || j->index >= t->njobs)
+		return;
+	size_t from = t->traced[j->index];
+	for (size_t k = from; k < j->nhist; k++)
+		add_attempt(t, j, k, k + 1 == j->nhist, retry && k + 1 == j->nhist);
+	t->traced[j->index] = (uint16_t)(j->nhist > UINT16_MAX ? UINT16_MAX : j->nhist);
+}
+
+static void trace_free(struct trace *t)
+{
+	if (t->statm >= 0)
+		close(t->statm);
+	free(t->traced);
+	free(t->atts);
+	free(t->stages);
+	free(t->insts);
+	free(t->rss);
+	free(t);
+}
+
+void trace_abort(struct trace *t)
+{
+	if (!t)
+		return;
+	afile_abort(&t->file);
+	trace_free(t);
+}
+
+/* ---------------------------------------------------------- the file */
+
+/* Trace times are µs.  Every boundary is rounded alike (to the ns), so
+ * two events that touch in ms never overlap once rounded. */
+static double us(double ms)
+{
+	double ns = ms * 1e6;
+	return (double)(long long)(ns >= 0 ? ns + 0.5 : ns - 0.5) / 1e3;
+}
+
+/* The start of an event: name, ph, pid, tid (< 0: none) and ts (< 0:
+ * none); the caller adds what else it has and closes it. */
+static void ev(struct jw *w, const char *name, const char *ph, int pid, long tid, double ts_ms)
+{
+	jw_obj(w, true);
+	jw_kstr(w, "name", name);
+	jw_kstr(w, "ph", ph);
+	jw_kint(w, "pid", pid);
+	if (tid >= 0)
+		jw_kint(w, "tid", tid);
+	if (ts_ms >= 0)
+		jw_knum(w, "ts", us(ts_ms));
+}
+
+static void meta(struct jw *w, const char *what, int pid, long tid, const char *name, long sort)
+{
+	ev(w, what, "M", pid, tid, -1);
+	jw_key(w, "args");
+	jw_obj(w, true);
+	if (name)
+		jw_kstr(w, "name", name);
+	else
+		jw_kint(w, "sort_index", sort);
+	jw_obj_end(w);
+	jw_obj_end(w);
+}
+
+struct tw {
+	struct jw w;
+	const struct trace *t;
+	const struct run_result *res;
+	int pid;
+	char **names;        /* per job, redacted (lazily) */
+	long stage_tid0;     /* the first stage track's tid */
+};
+
+static const char *job_name(struct tw *x, uint32_t job)
+{
+	if (!x->names[job]) {
+		const struct job_spec *s = x->res->jobs[job].spec;
+		x->names[job] = spec_redact(s, s->name);
+	}
+	return x->names[job];
+}
+
+static long slot_tid(int32_t slot)
+{
+	return slot >= 0 ? (long)slot + 1 : 0;
+}
+
+static void write_attempts(struct tw *x)
+{
+	const struct trace *t = x->t;
+	for (size_t i = 0; i < t->natts; i++) {
+		const struct tr_att *a = &t->atts[i];
+		const char *name = job_name(x, a->job);
+		ev(&x->w, name, "X", x->pid, slot_tid(a->slot), a->start);
+		jw_kstr(&x->w, "cat", kind_name(x->res->jobs[a->job].spec->kind));
+		jw_knum(&x->w, "dur", us(a->start + a->dur) - us(a->start));
+		jw_key(&x->w, "args");
+		jw_obj(&x->w, true);
+		jw_kstr(&x->w, "status", job_status_name(a->status));
+		jw_key(&x->w, "returncode");
+		if (a->has_rc)
+			jw_int(&x->w, a->rc);
+		else
+			jw_null(&x->w);
+		jw_kint(&x->w, "attempt", a->attempt);
+		jw_key(&x->w, "pid");
+		if (a->pid > 0)
+			jw_int(&x->w, a->pid);
+		else
+			jw_null(&x->w);
+		jw_kint(&x->w, "slot", a->slot);
+		jw_obj_end(&x->w);
+		jw_obj_end(&x->w);
+	}
+}
+
+static void write_insts(struct tw *x)
+{
+	const struct trace *t = x->t;
+	for (size_t i = 0; i < t->ninsts; i++) {
+		const struct tr_inst *in = &t->insts[i];
+		const struct tr_att *a = &t->atts[in->att];
+		char what[48];
+		if (in->kind == TI_SIGNAL)
+			snprintf(what, sizeof what, "%s sent", sig_name(in->sig));
+		else
+			snprintf(what, sizeof what, "%s", in->kind == TI_TIMEOUT ? "timeout" : "retry");
+		ev(&x->w, what, "i", x->pid, slot_tid(a->slot), in->ts);
+		jw_kstr(&x->w, "s", "t");
+		jw_key(&x->w, "args");
+		jw_obj(&x->w, true);
+		jw_kstr(&x->w, "job", job_name(x, a->job));
+		jw_kint(&x->w, "attempt", a->attempt);
+		jw_obj_end(&x->w);
+		jw_obj_end(&x->w);
+	}
+}
+
+static int cmp_stage_start(const void *a, const void *b)
+{
+	const struct tr_stage *x = *(struct tr_stage *const *)a, *y = *(struct tr_stage *const *)b;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Stages on tracks of their own, packed: each on the lowest track free
+ * at its start.  Returns how many tracks. */
+static size_t write_stages(struct tw *x)
+{
+	const struct trace *t = x->t;
+	const struct tr_stage **by = xmalloc((t->nstages ? t->nstages : 1) * sizeof *by);
+	for (size_t i = 0; i < t->nstages; i++)
+		by[i] = &t->stages[i];
+	qsort(by, t->nstages, sizeof *by, cmp_stage_start);
+	double *free_at = NULL;
+	size_t nlanes = 0, cap = 0;
+	for (size_t i = 0; i < t->nstages; i++) {
+		const struct tr_stage *s = by[i];
+		size_t lane = 0;
+		while (lane < nlanes && us(free_at[lane]) > us(s->start))
+			lane++;
+		if (lane == nlanes) {
+			xgrow(&free_at, &cap, nlanes + 1, sizeof *free_at);
+			nlanes++;
+		}
+		free_at[lane] = s->end;
+		const struct tr_att *a = &t->atts[s->att];
+		const struct job_spec *js = x->res->jobs[a->job].spec;
+		char *argv0 = spec_redact(js, js->stages[s->index].argv[0]);
+		char *name = xasprintf("%s[%u] %s", job_name(x, a->job), s->index, argv0);
+		ev(&x->w, name, "X", x->pid, x->stage_tid0 + (long)lane, s->start);
+		jw_kstr(&x->w, "cat", "stage");
+		jw_knum(&x->w, "dur", us(s->end) - us(s->start));
+		jw_key(&x->w, "args");
+		jw_obj(&x->w, true);
+		jw_kstr(&x->w, "job", job_name(x, a->job));
+		jw_kint(&x->w, "stage", s->index);
+		jw_kint(&x->w, "attempt", a->attempt);
+		jw_kint(&x->w, "pid", s->pid);
+		jw_key(&x->w, "returncode");
+		if (s->has_rc)
+			jw_int(&x->w, s->rc);
+		else
+			jw_null(&x->w);
+		jw_obj_end(&x->w);
+		jw_obj_end(&x->w);
+		free(name);
+		free(argv0);
+	}
+	free(free_at);
+	free(by);
+	return nlanes;
+}
+
+/* A change of the running or waiting count. */
+struct tr_delta {
+	double ts;
+	int running, waiting;
+};
+
+static int cmp_delta(const void *a, const void *b)
+{
+	const struct tr_delta *x = a, *y = b;
+	if (us(x->ts) != us(y->ts))
+		return us(x->ts) < us(y->ts) ? -1 : 1;
+	/* at one instant, ends before starts: a slot handed on is no peak */
+	return (x->running + x->waiting) - (y->running + y->waiting);
+}
+
+static void delta(struct tr_delta **d, size_t *n, size_t *cap, double ts, int run, int wait)
+{
+	xgrow(d, cap, *n + 1, sizeof **d);
+	(*d)[(*n)++] = (struct tr_delta){ ts, run, wait };
+}
+
+/* When attempt a (of a job with attempts before it: prev) was ready to
+ * start: its dependencies' ends, or its retry delay's (job.c's rule);
+ * -1: not known. */
+static double ready_at(const struct trace *t, const struct job_spec *js, const double *end,
+		       const struct tr_att *a, const struct tr_att *prev)
+{
+	if (a->attempt > 1) {
+		if (!prev)
+			return -1;
+		double delay = js->retry_delay * 1000.0;
+		for (uint32_t k = 1; k < prev->attempt; k++)
+			delay *= js->retry_backoff;
+		return prev->start + prev->dur + delay;
+	}
+	double r = 0;
+	for (size_t k = 0; k < js->ndeps; k++)
+		if (js->deps[k] < t->njobs && end[js->deps[k]] > r)
+			r = end[js->deps[k]];
+	return r;
+}
+
+/* The counters: jobs running (from the attempts) and jobs waiting
+ * (ready, not started: from each attempt's ready time), one "C" event
+ * per instant either changes. */
+static void write_counts(struct tw *x)
+{
+	const struct trace *t = x->t;
+	double *end = xcalloc(t->njobs ? t->njobs : 1, sizeof *end);
+	size_t *last = xmalloc((t->njobs ? t->njobs : 1) * sizeof *last);
+	for (size_t i = 0; i < t->njobs; i++)
+		last[i] = SIZE_MAX;
+	for (size_t i = 0; i < t->natts; i++) {
+		const struct tr_att *a = &t->atts[i];
+		if (a->start + a->dur > end[a->job])
+			end[a->job] = a->start + a->dur;
+	}
+	struct tr_delta *d = NULL;
+	size_t n = 0, cap = 0;
+	for (size_t i = 0; i < t->natts; i++) {
+		const struct tr_att *a = &t->atts[i];
+		delta(&d, &n, &cap, a->start, 1, 0);
+		delta(&d, &n, &cap, a->start + a->dur, -1, 0);
+		const struct tr_att *prev = last[a->job] == SIZE_MAX ? NULL : &t->atts[last[a->job]];
+		double r = ready_at(t, x->res->jobs[a->job].spec, end, a, prev);
+		if (r >= 0 && us(r) < us(a->start)) {
+			delta(&d, &n, &cap, r, 0, 1);
+			delta(&d, &n, &cap, a->start, 0, -1);
+		}
+		last[a->job] = i;
+	}
+	qsort(d, n, sizeof *d, cmp_delta);
+	int running = 0, waiting = 0;
+	for (size_t i = 0; i < n; i++) {
+		running += d[i].running;
+		waiting += d[i].waiting;
+		if (i + 1 < n && us(d[i + 1].ts) == us(d[i].ts))
+			continue;
+		ev(&x->w, "jobs", "C", x->pid, x->pid, d[i].ts);
+		jw_key(&x->w, "args");
+		jw_obj(&x->w, true);
+		jw_kint(&x->w, "running", running);
+		jw_kint(&x->w, "waiting", waiting);
+		jw_obj_end(&x->w);
+		jw_obj_end(&x->w);
+	}
+	free(d);
+	free(last);
+	free(end);
+}
+
+static void write_rss(struct tw *x)
+{
+	for (size_t i = 0; i < x->t->nrss; i++) {
+		double ts = x->t->rss[i].ts - x->t->t0;
+		ev(&x->w, "runner RSS", "C", x->pid, x->pid, ts < 0 ? 0 : ts);
+		jw_key(&x->w, "args");
+		jw_obj(&x->w, true);
+		jw_kint(&x->w, "kB", x->t->rss[i].kb);
+		jw_obj_end(&x->w);
+		jw_obj_end(&x->w);
+	}
+}
+
+/* Names and order of the tracks: the runner's first, then the slots,
+ * then the stage tracks. */
+static void write_tracks(struct tw *x, long nslots, size_t nlanes)
+{
+	char *pname = xasprintf("piperun run %s", x->t->spec->name ? x->t->spec->name : "");
+	meta(&x->w, "process_name", x->pid, -1, pname, 0);
+	free(pname);
+	meta(&x->w, "thread_name", x->pid, x->pid, "runner", 0);
+	meta(&x->w, "thread_sort_index", x->pid, x->pid, NULL, -1);
+	for (long s = 0; s < nslots; s++) {
+		char name[40];
+		snprintf(name, sizeof name, "slot %ld", s);
+		meta(&x->w, "thread_name", x->pid, slot_tid((int32_t)s), name, 0);
+		meta(&x->w, "thread_sort_index", x->pid, slot_tid((int32_t)s), NULL, s);
+	}
+	for (size_t l = 0; l < nlanes; l++) {
+		char name[40];
+		snprintf(name, sizeof name, "stages %zu", l);
+		meta(&x->w, "thread_name", x->pid, x->stage_tid0 + (long)l, name, 0);
+		meta(&x->w, "thread_sort_index", x->pid, x->stage_tid0 + (long)l, NULL,
+		     nslots + (long)l);
+	}
+}
+
+static void write_doc(struct tw *x)
+{
+	const struct trace *t = x->t;
+	long nslots = 0;
+	for (size_t i = 0; i < t->natts; i++)
+		if (t->atts[i].slot + 1 > nslots)
+			nslots = t->atts[i].slot + 1;
+	x->stage_tid0 = nslots + 1;
+	jw_obj(&x->w, false);
+	jw_kstr(&x->w, "displayTimeUnit", "ms");
+	jw_key(&x->w, "otherData");
+	jw_obj(&x->w, true);
+	jw_kstr(&x->w, "piperun", PACKAGE_VERSION);
+	jw_kstr(&x->w, "name", t->spec->name);
+	jw_kstr(&x->w, "started_at", t->started_at);
+	jw_knum(&x->w, "duration_ms", x->res->duration_ms);
+	jw_kint(&x->w, "max_parallel", t->limit);
+	jw_obj_end(&x->w);
+	jw_key(&x->w, "traceEvents");
+	jw_arr(&x->w, false);
+	write_attempts(x);
+	write_insts(x);
+	size_t nlanes = write_stages(x);
+	write_counts(x);
+	write_rss(x);
+	write_tracks(x, nslots, nlanes);
+	jw_arr_end(&x->w);
+	jw_obj_end(&x->w);
+	jw_newline(&x->w);
+}
+
+int trace_finish(struct trace *t, const struct run_result *res)
+{
+	sample_rss(t, now_ms());
+	if (res->njobs && res->jobs[0].env) /* (set up after trace_started) */
+		t->t0 = res->jobs[0].env->run_t0;
+	struct fd_sink *sink = xcalloc(1, sizeof *sink);
+	sink->fd = t->file.fd;
+	struct tw x = { .t = t, .res = res, .pid = (int)getpid() };
+	x.names = xcalloc(t->njobs ? t->njobs : 1, sizeof *x.names);
+	jw_init(&x.w, fd_sink_write, sink, true);
+	write_doc(&x);
+	int rc = fd_sink_finish(sink);
+	int e = sink->err ? sink->err : EIO;
+	for (size_t i = 0; i < t->njobs; i++)
+		free(x.names[i]);
+	free(x.names);
+	free(sink);
+	if (rc < 0) {
+		trace_abort(t);
+		errno = e;
+		return -1;
+	}
+	rc = afile_commit(&t->file); /* (closed and let go either way) */
+	e = errno;
+	trace_free(t);
+	errno = e;
+	return rc;
+}
