@@ -1,0 +1,118 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
+# `piperun run --trace FILE`: a Chrome Trace Event Format document that
+# follows the format's rules and tells what the records tell.
+load helper
+
+CHECK="$TESTS_DIR/helpers/trace-check.py"
+
+# run jobs, a pipeline (a secret in its env and argv), a timeout, a
+# retry and a dependency
+mixed_spec() {
+	spec <<-'EOF'
+	{ "name": "mixed",
+	  "jobs": [
+	    { "name": "quick", "run": ["true"], "repeat": 6 },
+	    { "name": "pipe",
+	      "pipeline": [["sh", "-c", "sleep 0.2; echo $0", "hunter2-secret"], ["cat"], ["sleep", "0.05"]],
+	      "env": { "TOKEN": "hunter2-secret" }, "secret_env": ["TOKEN"] },
+	    { "name": "slow", "run": ["sleep", "5"], "timeout": 0.3 },
+	    { "name": "flaky", "run": ["sh", "-c", "exit 3"], "retries": 2, "retry_delay": 0.05 },
+	    { "name": "after", "run": ["sleep", "0.05"], "after": ["pipe"] }
+	  ] }
+	EOF
+}
+
+@test "--trace: a mixed run's trace follows the Trace Event Format and matches its records, in every mode" {
+	s=$(mixed_spec)
+	for m in async thread serial; do
+		t="$BATS_TEST_TMPDIR/$m.trace.json" r="$BATS_TEST_TMPDIR/$m.results.json"
+		run "$PIPERUN" run "$s" -j 3 --mode "$m" --trace "$t" --results "$r" -o none
+		[ "$status" = 1 ] # slow timed out, flaky failed
+		run python3 "$CHECK" "$t" --results "$r" --absent hunter2-secret
+		echo "$m: $output"
+		[ "$status" = 0 ]
+		# what the format asks for beyond the checker's rules: a track per
+		# slot, the stages on their own, the instants and the counters
+		jq -e '[.traceEvents[] | select(.ph == "X" and .cat == "stage")] | length == 3' "$t"
+		jq -e '[.traceEvents[] | select(.ph == "i") | .name] | index("timeout") and index("retry") and index("SIGTERM sent")' "$t"
+		jq -e '[.traceEvents[] | select(.ph == "i" and .name == "retry")] | length == 2' "$t"
+		jq -e '[.traceEvents[] | select(.ph == "C") | .name] | index("jobs") and index("runner RSS")' "$t"
+		jq -e '[.traceEvents[] | select(.ph == "M" and .name == "thread_name") | .args.name] | index("slot 0") and index("stages 0") and index("runner")' "$t"
+		jq -e '[.traceEvents[] | select(.ph == "M" and .name == "process_name")] | length == 1' "$t"
+	done
+	# serial: one slot; -j 3: at most three
+	jq -e '[.traceEvents[] | select(.ph == "X" and .cat != "stage") | .tid] | unique == [1]' "$BATS_TEST_TMPDIR/serial.trace.json"
+	jq -e '[.traceEvents[] | select(.ph == "X" and .cat != "stage") | .tid] | max <= 3' "$BATS_TEST_TMPDIR/async.trace.json"
+}
+
+@test "--trace: the checker refuses what the format forbids" {
+	t="$BATS_TEST_TMPDIR/t.json"
+	bad() {
+		printf '%s' "$1" > "$t"
+		run python3 "$CHECK" "$t"
+		echo "$1 -> $output"
+		[ "$status" = 1 ]
+	}
+	name='{"name":"thread_name","ph":"M","pid":1,"tid":1,"args":{"name":"slot 0"}}'
+	printf '{"traceEvents":[%s,{"name":"a","ph":"X","pid":1,"tid":1,"ts":0,"dur":5}]}' "$name" > "$t"
+	run python3 "$CHECK" "$t"
+	[ "$output" = ok ]
+	bad "{\"traceEvents\":[$name,{\"name\":\"a\",\"ph\":\"X\",\"pid\":1,\"tid\":1,\"ts\":0,\"dur\":5},{\"name\":\"b\",\"ph\":\"X\",\"pid\":1,\"tid\":1,\"ts\":3,\"dur\":5}]}"
+	bad "{\"traceEvents\":[$name,{\"name\":\"a\",\"ph\":\"X\",\"pid\":1,\"tid\":1,\"ts\":0}]}"
+	bad "{\"traceEvents\":[$name,{\"name\":\"a\",\"pid\":1,\"tid\":1,\"ts\":0,\"dur\":1}]}"
+	bad "{\"traceEvents\":[$name,{\"name\":\"a\",\"ph\":\"X\",\"tid\":1,\"ts\":0,\"dur\":1}]}"
+	bad "{\"traceEvents\":[$name,{\"name\":\"a\",\"ph\":\"X\",\"pid\":1,\"ts\":0,\"dur\":1}]}"
+	bad "{\"traceEvents\":[$name,{\"name\":\"a\",\"ph\":\"B\",\"pid\":1,\"tid\":1,\"ts\":0}]}"
+	bad "{\"traceEvents\":[{\"name\":\"a\",\"ph\":\"X\",\"pid\":1,\"tid\":2,\"ts\":0,\"dur\":1}]}"
+}
+
+@test "--trace: a pipeline's stages overlap in time, each on a track of its own" {
+	s=$(spec <<-'EOF'
+	{ "jobs": [ { "name": "p", "pipeline": [["sleep", "0.3"], ["sleep", "0.1"], ["true"]] } ] }
+	EOF
+	)
+	t="$BATS_TEST_TMPDIR/t.json" r="$BATS_TEST_TMPDIR/r.json"
+	run "$PIPERUN" run "$s" --trace "$t" --results "$r" -o none
+	[ "$status" = 0 ]
+	run python3 "$CHECK" "$t" --results "$r"
+	[ "$output" = ok ]
+	# the stages end as they end (the host reaps them in that order)
+	jq -e '.jobs[0].stages | (.[2].ended_ms < .[1].ended_ms) and (.[1].ended_ms < .[0].ended_ms)' "$r"
+	jq -e '[.traceEvents[] | select(.cat == "stage") | .tid] | unique | length == 3' "$t"
+}
+
+@test "--trace: an unwritable FILE is a usage error and nothing runs; a run that goes on replaces FILE whole" {
+	s=$(spec <<-EOF
+	{ "jobs": [ { "name": "a", "run": ["touch", "$BATS_TEST_TMPDIR/ran"] } ] }
+	EOF
+	)
+	pr run "$s" --trace "$BATS_TEST_TMPDIR/no/such/dir/t.json"
+	[ "$status" = 2 ]
+	[[ "$stderr" == *"--trace"* ]]
+	[ ! -e "$BATS_TEST_TMPDIR/ran" ]
+	echo old > "$BATS_TEST_TMPDIR/t.json"
+	run "$PIPERUN" run "$s" --trace "$BATS_TEST_TMPDIR/t.json" -o none
+	[ "$status" = 0 ]
+	jq -e '.traceEvents | length > 0' "$BATS_TEST_TMPDIR/t.json"
+}
+
+@test "--trace: a run interrupted by SIGINT still writes its trace" {
+	s=$(spec <<-'EOF'
+	{ "jobs": [ { "name": "long", "run": ["sleep", "30"], "repeat": 2 } ] }
+	EOF
+	)
+	t="$BATS_TEST_TMPDIR/t.json"
+	"${INTERRUPTIBLE[@]}" "$PIPERUN" run "$s" --trace "$t" --results "$BATS_TEST_TMPDIR/r.json" -o none &
+	pid=$!
+	for i in $(seq 100); do
+		[ "$(pgrep -c -P "$pid" 2>/dev/null || echo 0)" -ge 1 ] && break
+		sleep 0.05
+	done
+	sleep 0.2
+	kill -INT "$pid"
+	wait "$pid" || true
+	run python3 "$CHECK" "$t" --results "$BATS_TEST_TMPDIR/r.json"
+	[ "$output" = ok ]
+	jq -e '[.traceEvents[] | select(.ph == "X") | .args.status] | unique == ["cancelled"]' "$t"
+}
