@@ -16,6 +16,7 @@ PIPERUN_PACKAGES=(
 	bats bats-assert bats-support
 	jq openssl procps util-linux tmux python3 bc locales
 	clang libclang-rt-14-dev valgrind
+	librsvg2-bin libxml2-utils  # piperun timeline: rsvg-convert renders, xmllint checks (tests/timeline.bats)
 )
 
 piperun_log() { printf '==> [%4ds] %s\n' "$SECONDS" "$*" >&2; }

@@ -70,12 +70,12 @@ void svg_end(struct buf *b)
 }
 
 void svg_rect(struct buf *b, double x, double y, double w, double h, const char *fill,
-	      const char *title)
+	      const char *stroke, const char *title)
 {
 	buf_printf(b, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"%s\"",
 		   x, y, w, h, fill ? fill : "none");
-	if (!fill)
-		buf_addstr(b, " stroke=\"#999999\"");
+	if (!fill || stroke)
+		buf_printf(b, " stroke=\"%s\" stroke-width=\"0.5\"", stroke ? stroke : "#999999");
 	if (!title) {
 		buf_addstr(b, "/>\n");
 		return;

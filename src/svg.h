@@ -16,9 +16,10 @@ void svg_escape(struct buf *b, const char *s);
  * HTML), its <title> (title), and a white background. */
 void svg_begin(struct buf *b, double w, double h, const char *title, bool standalone);
 void svg_end(struct buf *b);
-/* A rectangle; fill NULL: none; title NULL: no tooltip. */
+/* A rectangle; fill NULL: none (a grey outline); stroke NULL: no
+ * outline; title NULL: no tooltip. */
 void svg_rect(struct buf *b, double x, double y, double w, double h, const char *fill,
-	      const char *title);
+	      const char *stroke, const char *title);
 void svg_line(struct buf *b, double x1, double y1, double x2, double y2, const char *stroke);
 /* Text at (x, y): anchor "start", "middle" or "end". */
 void svg_text(struct buf *b, double x, double y, double size, const char *anchor,
