@@ -116,3 +116,37 @@ mixed_spec() {
 	[ "$output" = ok ]
 	jq -e '[.traceEvents[] | select(.ph == "X") | .args.status] | unique == ["cancelled"]' "$t"
 }
+
+@test "records: each attempt's slot is below -j and no two attempts in one slot overlap, in every mode" {
+	s=$(spec <<-'EOF'
+	{ "jobs": [ { "name": "s", "run": ["sh", "-c", "sleep 0.0$(($1 % 5))", "sh", "{}"],
+	              "foreach": ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12",
+	                          "13", "14", "15", "16", "17", "18", "19", "20"] },
+	            { "name": "r", "run": ["false"], "retries": 2, "retry_delay": 0.01, "repeat": 3 } ] }
+	EOF
+	)
+	for m in async thread serial; do
+		r="$BATS_TEST_TMPDIR/$m.json"
+		run "$PIPERUN" run "$s" -j 4 --mode "$m" --results "$r" -o none
+		[ "$status" = 1 ]
+		run python3 - "$r" "$m" <<-'PY'
+		import json, sys
+		doc = json.load(open(sys.argv[1]))
+		lim = 1 if sys.argv[2] == "serial" else 4
+		per = {}
+		for j in doc["jobs"]:
+		    atts = j.get("attempt_history") or [j]
+		    assert len(atts) == j["attempts"], j["name"]
+		    for a in atts:
+		        assert isinstance(a["slot"], int) and 0 <= a["slot"] < lim, (j["name"], a)
+		        per.setdefault(a["slot"], []).append((a["started_ms"], a["started_ms"] + a["duration_ms"]))
+		for slot, iv in per.items():
+		    iv.sort()
+		    for (s0, e0), (s1, e1) in zip(iv, iv[1:]):
+		        assert s1 >= e0 - 0.002, (slot, (s0, e0), (s1, e1))
+		print("ok", sorted(per))
+		PY
+		echo "$m: $output"
+		[ "$status" = 0 ]
+	done
+}
