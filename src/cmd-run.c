@@ -785,7 +785,7 @@ static int cmd_run(int argc, char **argv)
 	int results_fd = res_file.fd;
 	if (!s)
 		return EXIT_USAGE;
-	if (cli.trace_path && !(cli.trace = trace_open(cli.trace_path, s))) {
+	if (cli.trace_path && !(cli.trace = trace_open(cli.trace_path, "run", s->name))) {
 		err_line("piperun: --trace %s: %s", cli.trace_path, strerror(errno));
 		if (results_fd >= 0)
 			afile_abort(&res_file);

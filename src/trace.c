@@ -9,6 +9,7 @@
 #include "job.h"
 #include "jsonw.h"
 #include "kind.h"
+#include "pool.h"
 #include "runner.h"
 #include "spec.h"
 #include "util.h"
@@ -56,9 +57,32 @@ struct tr_sample {
 	long kb;
 };
 
+/* A pool item (times: ms since trace_pool_begin). */
+struct tr_item {
+	size_t index;
+	double start, end;
+	uint8_t status;              /* enum pool_status */
+};
+
+/* A pool worker's items kept: its first TRACE_ITEMS_FIRST, and its
+ * slowest TRACE_ITEMS_SLOWEST of the rest (a min-heap on duration). */
+struct tr_worker {
+	struct tr_item first[TRACE_ITEMS_FIRST];
+	struct tr_item slow[TRACE_ITEMS_SLOWEST];
+	size_t nfirst, nslow;
+	size_t items;                /* all it ran */
+};
+
+/* The pool's counters at one moment. */
+struct tr_count {
+	double ts;
+	size_t done, ok, error;
+	long kb;
+};
+
 struct trace {
 	struct afile file;
-	const struct spec *spec;
+	char *what, *name;   /* "run" and the spec's name; "pool" and the task's */
 	double t0;           /* now_ms() at the run's start: the jobs'
 				run_t0, which samples are taken against
 				at the end */
@@ -77,9 +101,18 @@ struct trace {
 	struct tr_sample *rss;
 	size_t nrss, rss_cap;
 	double last_sample;
+	/* piperun pool */
+	struct tr_worker **workers;  /* by worker (1-based; [0] async's) */
+	size_t nworkers;
+	struct tr_count *counts;     /* at most TRACE_MAX_COUNTS */
+	size_t ncounts;
+	double count_every;          /* ms between them (doubles when full) */
+	size_t done, ok, error;
+	char *mode;
+	int nworkers_run;
 };
 
-struct trace *trace_open(const char *path, const struct spec *s)
+struct trace *trace_open(const char *path, const char *what, const char *name)
 {
 	struct trace *t = xcalloc(1, sizeof *t);
 	if (afile_open(&t->file, path, O_NONBLOCK) < 0) {
@@ -89,7 +122,8 @@ struct trace *trace_open(const char *path, const struct spec *s)
 		return NULL;
 	}
 	fcntl(t->file.fd, F_SETFL, fcntl(t->file.fd, F_GETFL) & ~O_NONBLOCK);
-	t->spec = s;
+	t->what = xstrdup(what);
+	t->name = xstrdup(name ? name : "");
 	/* opened before the run, so that the run's fd figures count it */
 	t->statm = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
 	long ps = sysconf(_SC_PAGESIZE);
@@ -190,6 +224,13 @@ void trace_attempt(struct trace *t, const struct job *j, bool retry)
 
 static void trace_free(struct trace *t)
 {
+	free(t->what);
+	free(t->name);
+	for (size_t i = 0; i < t->nworkers; i++)
+		free(t->workers[i]);
+	free(t->workers);
+	free(t->counts);
+	free(t->mode);
 	if (t->statm >= 0)
 		close(t->statm);
 	free(t->traced);
@@ -482,7 +523,7 @@ static void write_rss(struct tw *x)
  * then the stage tracks. */
 static void write_tracks(struct tw *x, long nslots, size_t nlanes)
 {
-	char *pname = xasprintf("piperun run %s", x->t->spec->name ? x->t->spec->name : "");
+	char *pname = xasprintf("piperun %s %s", x->t->what, x->t->name);
 	meta(&x->w, "process_name", x->pid, -1, pname, 0);
 	free(pname);
 	meta(&x->w, "thread_name", x->pid, x->pid, "runner", 0);
@@ -515,7 +556,7 @@ static void write_doc(struct tw *x)
 	jw_key(&x->w, "otherData");
 	jw_obj(&x->w, true);
 	jw_kstr(&x->w, "piperun", PACKAGE_VERSION);
-	jw_kstr(&x->w, "name", t->spec->name);
+	jw_kstr(&x->w, "name", t->name);
 	jw_kstr(&x->w, "started_at", t->started_at);
 	jw_knum(&x->w, "duration_ms", x->res->duration_ms);
 	jw_kint(&x->w, "max_parallel", t->limit);
@@ -533,22 +574,26 @@ static void write_doc(struct tw *x)
 	jw_newline(&x->w);
 }
 
-int trace_finish(struct trace *t, const struct run_result *res)
+static void write_pool_doc(struct tw *x, const struct pool_stats *st, size_t total);
+
+/* The document into the afile, committed; t freed.  A run's (x->res)
+ * or a pool's. */
+static int trace_write(struct trace *t, struct tw *x, const struct pool_stats *st,
+		       size_t total)
 {
-	sample_rss(t, now_ms());
-	if (res->njobs && res->jobs[0].env) /* (set up after trace_started) */
-		t->t0 = res->jobs[0].env->run_t0;
 	struct fd_sink *sink = xcalloc(1, sizeof *sink);
 	sink->fd = t->file.fd;
-	struct tw x = { .t = t, .res = res, .pid = (int)getpid() };
-	x.names = xcalloc(t->njobs ? t->njobs : 1, sizeof *x.names);
-	jw_init(&x.w, fd_sink_write, sink, true);
-	write_doc(&x);
+	x->names = xcalloc(t->njobs ? t->njobs : 1, sizeof *x->names);
+	jw_init(&x->w, fd_sink_write, sink, true);
+	if (x->res)
+		write_doc(x);
+	else
+		write_pool_doc(x, st, total);
 	int rc = fd_sink_finish(sink);
 	int e = sink->err ? sink->err : EIO;
 	for (size_t i = 0; i < t->njobs; i++)
-		free(x.names[i]);
-	free(x.names);
+		free(x->names[i]);
+	free(x->names);
 	free(sink);
 	if (rc < 0) {
 		trace_abort(t);
@@ -560,4 +605,237 @@ int trace_finish(struct trace *t, const struct run_result *res)
 	trace_free(t);
 	errno = e;
 	return rc;
+}
+
+int trace_finish(struct trace *t, const struct run_result *res)
+{
+	sample_rss(t, now_ms());
+	if (res->njobs && res->jobs[0].env) /* (set up after trace_started) */
+		t->t0 = res->jobs[0].env->run_t0;
+	struct tw x = { .t = t, .res = res, .pid = (int)getpid() };
+	return trace_write(t, &x, NULL, 0);
+}
+
+/* ------------------------------------------------------------- pool */
+
+void trace_pool_begin(struct trace *t, const char *mode, int workers)
+{
+	t->mode = xstrdup(mode);
+	t->nworkers_run = workers;
+	t->t0 = now_ms();
+	t->count_every = TRACE_SAMPLE_MS;
+	t->counts = xmalloc(TRACE_MAX_COUNTS * sizeof *t->counts);
+	sample_rss(t, t->t0);
+}
+
+static void count_now(struct trace *t, double now)
+{
+	if (t->ncounts == TRACE_MAX_COUNTS) {
+		/* full: keep every other one, and take half as many from now */
+		for (size_t i = 0; i < TRACE_MAX_COUNTS / 2; i++)
+			t->counts[i] = t->counts[2 * i + 1];
+		t->ncounts = TRACE_MAX_COUNTS / 2;
+		t->count_every *= 2;
+	}
+	long kb = t->nrss ? t->rss[t->nrss - 1].kb : 0;
+	t->counts[t->ncounts++] = (struct tr_count){ now - t->t0, t->done, t->ok, t->error, kb };
+}
+
+/* Keep it if it is among the worker's first or slowest. */
+static void keep_item(struct tr_worker *w, const struct tr_item *it)
+{
+	if (w->nfirst < TRACE_ITEMS_FIRST) {
+		w->first[w->nfirst++] = *it;
+		return;
+	}
+	double d = it->end - it->start;
+	struct tr_item *h = w->slow;
+	size_t n = w->nslow, i;
+	if (n == TRACE_ITEMS_SLOWEST) {
+		if (d <= h[0].end - h[0].start)
+			return;
+		/* replace the fastest kept: sift the new one down from the top */
+		for (i = 0;;) {
+			size_t c = 2 * i + 1;
+			if (c >= n)
+				break;
+			if (c + 1 < n && h[c + 1].end - h[c + 1].start < h[c].end - h[c].start)
+				c++;
+			if (h[c].end - h[c].start >= d)
+				break;
+			h[i] = h[c];
+			i = c;
+		}
+		h[i] = *it;
+		return;
+	}
+	for (i = w->nslow++; i > 0 && h[(i - 1) / 2].end - h[(i - 1) / 2].start > d;
+	     i = (i - 1) / 2)
+		h[i] = h[(i - 1) / 2];
+	h[i] = *it;
+}
+
+void trace_pool_item(struct trace *t, size_t index, const struct pool_result *r)
+{
+	if (r->status == POOL_SKIPPED || r->status == POOL_PENDING)
+		return;
+	double now = now_ms();
+	t->done++;
+	t->ok += r->status == POOL_OK;
+	t->error += r->status == POOL_ERROR;
+	size_t wk = r->worker;
+	if (wk >= t->nworkers) {
+		size_t cap = t->nworkers;
+		xgrow(&t->workers, &cap, wk + 1, sizeof *t->workers);
+		memset(t->workers + t->nworkers, 0, (cap - t->nworkers) * sizeof *t->workers);
+		t->nworkers = cap;
+	}
+	if (!t->workers[wk])
+		t->workers[wk] = xcalloc(1, sizeof *t->workers[wk]);
+	struct tr_worker *w = t->workers[wk];
+	w->items++;
+	/* it ended now, as far as the pool can tell: it began its duration
+	 * before */
+	double end = now - t->t0, start = end - r->duration_ms;
+	struct tr_item it = { index, start < 0 ? 0 : start, end, r->status };
+	keep_item(w, &it);
+	if (now - t->last_sample >= t->count_every) {
+		sample_rss(t, now);
+		t->last_sample = now;
+		count_now(t, now);
+	}
+}
+
+static int cmp_item_start(const void *a, const void *b)
+{
+	const struct tr_item *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start ? 1
+	       : (x->index > y->index) - (x->index < y->index);
+}
+
+/* A worker's items kept, by start.  A worker of the serial, thread and
+ * process modes runs one item after another: where the times the pool
+ * saw overlap (it hears of an end a moment late), an item starts when
+ * the one before ended.  Async mode runs many at once: those that
+ * overlap go on the worker's next track.  Returns the next free tid. */
+static long write_worker(struct tw *x, size_t wk, const struct tr_worker *w, long tid)
+{
+	bool one_by_one = !x->t->mode || strcmp(x->t->mode, "async");
+	size_t n = 0;
+	struct tr_item *all = xmalloc((w->nfirst + w->nslow + 1) * sizeof *all);
+	for (size_t i = 0; i < w->nfirst; i++)
+		all[n++] = w->first[i];
+	for (size_t i = 0; i < w->nslow; i++)
+		all[n++] = w->slow[i];
+	qsort(all, n, sizeof *all, cmp_item_start);
+	double *free_at = NULL;
+	size_t nl = 0, cap = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t l = 0;
+		if (one_by_one && nl && all[i].start < free_at[0]) {
+			all[i].start = free_at[0];
+			if (all[i].end < all[i].start)
+				all[i].end = all[i].start;
+		}
+		while (l < nl && us(free_at[l]) > us(all[i].start))
+			l++;
+		if (l == nl) {
+			xgrow(&free_at, &cap, nl + 1, sizeof *free_at);
+			nl++;
+		}
+		free_at[l] = all[i].end;
+		char name[48];
+		snprintf(name, sizeof name, "item %zu", all[i].index);
+		ev(&x->w, name, "X", x->pid, tid + (long)l, all[i].start);
+		jw_kstr(&x->w, "cat", "item");
+		jw_knum(&x->w, "dur", us(all[i].end) - us(all[i].start));
+		jw_key(&x->w, "args");
+		jw_obj(&x->w, true);
+		jw_kint(&x->w, "index", (int64_t)all[i].index);
+		jw_kstr(&x->w, "status", all[i].status == POOL_OK ? "ok" : "error");
+		jw_kint(&x->w, "worker", (int64_t)wk);
+		jw_obj_end(&x->w);
+		jw_obj_end(&x->w);
+	}
+	for (size_t l = 0; l < nl; l++) {
+		char name[64];
+		if (l)
+			snprintf(name, sizeof name, "worker %zu (%zu)", wk, l + 1);
+		else
+			snprintf(name, sizeof name, "worker %zu", wk);
+		meta(&x->w, "thread_name", x->pid, tid + (long)l, name, 0);
+		meta(&x->w, "thread_sort_index", x->pid, tid + (long)l, NULL, tid + (long)l);
+	}
+	free(free_at);
+	free(all);
+	return tid + (long)(nl ? nl : 0);
+}
+
+static void write_pool_counts(struct tw *x)
+{
+	const struct trace *t = x->t;
+	for (size_t i = 0; i < t->ncounts; i++) {
+		const struct tr_count *c = &t->counts[i];
+		ev(&x->w, "items", "C", x->pid, x->pid, c->ts);
+		jw_key(&x->w, "args");
+		jw_obj(&x->w, true);
+		jw_kint(&x->w, "done", (int64_t)c->done);
+		jw_kint(&x->w, "ok", (int64_t)c->ok);
+		jw_kint(&x->w, "error", (int64_t)c->error);
+		jw_obj_end(&x->w);
+		jw_obj_end(&x->w);
+		ev(&x->w, "runner RSS", "C", x->pid, x->pid, c->ts);
+		jw_key(&x->w, "args");
+		jw_obj(&x->w, true);
+		jw_kint(&x->w, "kB", c->kb);
+		jw_obj_end(&x->w);
+		jw_obj_end(&x->w);
+	}
+}
+
+static void write_pool_doc(struct tw *x, const struct pool_stats *st, size_t total)
+{
+	const struct trace *t = x->t;
+	size_t kept = 0;
+	for (size_t i = 0; i < t->nworkers; i++)
+		if (t->workers[i])
+			kept += t->workers[i]->nfirst + t->workers[i]->nslow;
+	jw_obj(&x->w, false);
+	jw_kstr(&x->w, "displayTimeUnit", "ms");
+	jw_key(&x->w, "otherData");
+	jw_obj(&x->w, true);
+	jw_kstr(&x->w, "piperun", PACKAGE_VERSION);
+	jw_kstr(&x->w, "task", t->name);
+	jw_kstr(&x->w, "mode", t->mode ? t->mode : "");
+	jw_kint(&x->w, "workers", st->workers);
+	jw_knum(&x->w, "duration_ms", st->wall_ms);
+	jw_kint(&x->w, "items", (int64_t)total);
+	jw_kint(&x->w, "items_traced", (int64_t)kept);
+	jw_kint(&x->w, "items_first_per_worker", TRACE_ITEMS_FIRST);
+	jw_kint(&x->w, "items_slowest_per_worker", TRACE_ITEMS_SLOWEST);
+	jw_obj_end(&x->w);
+	jw_key(&x->w, "traceEvents");
+	jw_arr(&x->w, false);
+	long tid = 1;
+	for (size_t i = 0; i < t->nworkers; i++)
+		if (t->workers[i])
+			tid = write_worker(x, i, t->workers[i], tid);
+	write_pool_counts(x);
+	char *pname = xasprintf("piperun pool %s", t->name);
+	meta(&x->w, "process_name", x->pid, -1, pname, 0);
+	free(pname);
+	meta(&x->w, "thread_name", x->pid, x->pid, "pool", 0);
+	meta(&x->w, "thread_sort_index", x->pid, x->pid, NULL, -1);
+	jw_arr_end(&x->w);
+	jw_obj_end(&x->w);
+	jw_newline(&x->w);
+}
+
+int trace_pool_finish(struct trace *t, const struct pool_stats *st, size_t total)
+{
+	double now = now_ms();
+	sample_rss(t, now);
+	count_now(t, now);
+	struct tw x = { .t = t, .pid = (int)getpid() };
+	return trace_write(t, &x, st, total);
 }

@@ -24,6 +24,7 @@
 #define PIPERUN_TRACE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct job;
 struct run_result;
@@ -31,9 +32,11 @@ struct spec;
 
 struct trace;
 
-/* A trace of a run of s to be written to path: the target is checked
- * now (afile.h) and written at trace_finish.  NULL with errno. */
-struct trace *trace_open(const char *path, const struct spec *s);
+/* A trace to be written to path: the target is checked now (afile.h)
+ * and written at trace_finish (or trace_pool_finish).  what and name
+ * name the process: "run" and the spec's name, "pool" and the task's.
+ * NULL with errno. */
+struct trace *trace_open(const char *path, const char *what, const char *name);
 /* The run is set up (its jobs are res->jobs). */
 void trace_started(struct trace *t, const struct run_result *res);
 /* An attempt of j ended (on_attempt: a retry follows), or j is done
@@ -49,5 +52,27 @@ void trace_idle(struct trace *t);
 int trace_finish(struct trace *t, const struct run_result *res);
 /* Free t; the target is left as it was. */
 void trace_abort(struct trace *t);
+
+/* `piperun pool --trace FILE`: a track per worker (more when its items
+ * overlap: async mode) with a complete event per item ("item N"; args
+ * index, status, worker), but per worker only its first
+ * TRACE_ITEMS_FIRST items and its slowest TRACE_ITEMS_SLOWEST of the
+ * rest, so that a million items make a trace a person can open; and
+ * counters on the pool's own track: items done, ok and error and the
+ * process's RSS, sampled as items end, at most TRACE_MAX_COUNTS of them
+ * (every TRACE_SAMPLE_MS, then twice as far apart each time they fill
+ * up).  An item's times are as the pool saw it end, minus its
+ * duration. */
+#define TRACE_ITEMS_FIRST 100
+#define TRACE_ITEMS_SLOWEST 100
+#define TRACE_MAX_COUNTS 2000
+struct pool_result;
+struct pool_stats;
+/* Before pool_run: its mode's name and workers. */
+void trace_pool_begin(struct trace *t, const char *mode, int workers);
+/* Item index ended (pool_opts.on_result). */
+void trace_pool_item(struct trace *t, size_t index, const struct pool_result *r);
+/* Write the file and free t, as trace_finish. */
+int trace_pool_finish(struct trace *t, const struct pool_stats *st, size_t total);
 
 #endif

@@ -150,3 +150,32 @@ mixed_spec() {
 		[ "$status" = 0 ]
 	done
 }
+
+@test "pool --trace: per worker its first 100 and slowest 100 items, counters, in every mode" {
+	items="$BATS_TEST_TMPDIR/items.txt"
+	# 1500 quick items; three slow ones well after the first hundred
+	for i in $(seq 0 1499); do
+		case $i in 700 | 900 | 1400) echo 0.05 ;; *) echo 0 ;; esac
+	done > "$items"
+	for m in serial thread process async; do
+		t="$BATS_TEST_TMPDIR/$m.json" r="$BATS_TEST_TMPDIR/$m.results.json"
+		run "$PIPERUN" pool --task sleep --mode "$m" -j 2 --items "$items" --trace "$t"
+		[ "$status" = 0 ]
+		printf '%s\n' "$output" > "$r"
+		run python3 "$CHECK" "$t"
+		echo "$m: $output"
+		[ "$output" = ok ]
+		# the cap: at most 200 items a worker, all of them counted
+		jq -e '[.traceEvents[] | select(.ph == "X")] | group_by(.args.worker) | map(length) | max <= 200' "$t"
+		jq -e '.otherData.items == 1500 and .otherData.items_traced == ([.traceEvents[] | select(.ph == "X")] | length)' "$t"
+		# the slow ones are there, on their worker's track, as long as the results say
+		for i in 700 900 1400; do
+			jq -e --argjson i $i --slurpfile r "$r" '[.traceEvents[] | select(.ph == "X" and .args.index == $i)] as $e
+				| ($e | length) == 1 and $e[0].args.worker == $r[0].items[$i].worker
+				  and ($e[0].dur / 1000 - $r[0].items[$i].duration_ms | fabs) < 1' "$t"
+		done
+		jq -e '[.traceEvents[] | select(.ph == "C" and .name == "items")] | last | .args.done == 1500' "$t"
+	done
+	run "$PIPERUN" pool --task sleep --compare --items "$items" --trace "$BATS_TEST_TMPDIR/c.json"
+	[ "$status" = 2 ]
+}

@@ -96,7 +96,10 @@ def slices(events, errs):
             errs.append("%d B events never closed on %r" % (len(st), k))
     for e in events:
         if e["ph"] == "X":
-            per[(e["pid"], e["tid"])].append((e["ts"], e["ts"] + e["dur"], e.get("name")))
+            # in integer ns: µs with 3 decimals add up exactly there
+            start = round(e["ts"] * 1000)
+            per[(e["pid"], e["tid"])].append((start / 1000, (start + round(e["dur"] * 1000)) / 1000,
+                                               e.get("name")))
     return per
 
 
@@ -105,10 +108,11 @@ def check_nesting(per, errs):
         sl.sort(key=lambda s: (s[0], -(s[1] - s[0])))
         stack = []
         for s in sl:
+            s = (round(s[0] * 1000), round(s[1] * 1000), s[2])
             while stack and stack[-1][1] <= s[0]:
                 stack.pop()
             if stack and s[1] > stack[-1][1]:
-                errs.append("partial overlap on %r: %r [%s, %s] and %r [%s, %s]" % (
+                errs.append("partial overlap on %r: %r [%s, %s] and %r [%s, %s] (ns)" % (
                     k, stack[-1][2], stack[-1][0], stack[-1][1], s[2], s[0], s[1]))
             stack.append(s)
 
