@@ -10,6 +10,7 @@
 #include "jsonw.h"
 #include "kind.h"
 #include "pool.h"
+#include "report.h"
 #include "runner.h"
 #include "spec.h"
 #include "util.h"
@@ -112,6 +113,21 @@ struct trace {
 	int nworkers_run;
 };
 
+static void sample_rss(struct trace *t, double now)
+{
+	char b[128];
+	ssize_t n = t->statm >= 0 ? pread(t->statm, b, sizeof b - 1, 0) : -1;
+	if (n <= 0)
+		return;
+	b[n] = 0;
+	long size, res;
+	if (sscanf(b, "%ld %ld", &size, &res) != 2)
+		return;
+	xgrow(&t->rss, &t->rss_cap, t->nrss + 1, sizeof *t->rss);
+	t->rss[t->nrss++] = (struct tr_sample){ now, res * t->page_kb };
+	t->last_sample = now;
+}
+
 struct trace *trace_open(const char *path, const char *what, const char *name)
 {
 	struct trace *t = xcalloc(1, sizeof *t);
@@ -128,23 +144,10 @@ struct trace *trace_open(const char *path, const char *what, const char *name)
 	t->statm = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
 	long ps = sysconf(_SC_PAGESIZE);
 	t->page_kb = ps > 0 ? ps / 1024 : 4;
+	sample_rss(t, now_ms()); /* (before the start: drawn at 0) */
 	return t;
 }
 
-static void sample_rss(struct trace *t, double now)
-{
-	char b[128];
-	ssize_t n = t->statm >= 0 ? pread(t->statm, b, sizeof b - 1, 0) : -1;
-	if (n <= 0)
-		return;
-	b[n] = 0;
-	long size, res;
-	if (sscanf(b, "%ld %ld", &size, &res) != 2)
-		return;
-	xgrow(&t->rss, &t->rss_cap, t->nrss + 1, sizeof *t->rss);
-	t->rss[t->nrss++] = (struct tr_sample){ now, res * t->page_kb };
-	t->last_sample = now;
-}
 
 void trace_started(struct trace *t, const struct run_result *res)
 {
@@ -576,6 +579,25 @@ static void write_doc(struct tw *x)
 
 static void write_pool_doc(struct tw *x, const struct pool_stats *st, size_t total);
 
+/* What went into sink, out; the afile committed and t freed.  0, or -1
+ * with errno (the target left as it was). */
+static int trace_commit(struct trace *t, struct fd_sink *sink)
+{
+	int rc = fd_sink_finish(sink);
+	int e = sink->err ? sink->err : EIO;
+	free(sink);
+	if (rc < 0) {
+		trace_abort(t);
+		errno = e;
+		return -1;
+	}
+	rc = afile_commit(&t->file); /* (closed and let go either way) */
+	e = errno;
+	trace_free(t);
+	errno = e;
+	return rc;
+}
+
 /* The document into the afile, committed; t freed.  A run's (x->res)
  * or a pool's. */
 static int trace_write(struct trace *t, struct tw *x, const struct pool_stats *st,
@@ -589,22 +611,10 @@ static int trace_write(struct trace *t, struct tw *x, const struct pool_stats *s
 		write_doc(x);
 	else
 		write_pool_doc(x, st, total);
-	int rc = fd_sink_finish(sink);
-	int e = sink->err ? sink->err : EIO;
 	for (size_t i = 0; i < t->njobs; i++)
 		free(x->names[i]);
 	free(x->names);
-	free(sink);
-	if (rc < 0) {
-		trace_abort(t);
-		errno = e;
-		return -1;
-	}
-	rc = afile_commit(&t->file); /* (closed and let go either way) */
-	e = errno;
-	trace_free(t);
-	errno = e;
-	return rc;
+	return trace_commit(t, sink);
 }
 
 int trace_finish(struct trace *t, const struct run_result *res)
@@ -838,4 +848,84 @@ int trace_pool_finish(struct trace *t, const struct pool_stats *st, size_t total
 	count_now(t, now);
 	struct tw x = { .t = t, .pid = (int)getpid() };
 	return trace_write(t, &x, st, total);
+}
+
+/* ------------------------------------------------------- exec, timeout */
+
+/* The one command on slot 0: its event, the timeout and the signals
+ * sent as instants, the counters at its start and end. */
+static void write_command(struct tw *x, const struct command_record *r, double timeout_s)
+{
+	const struct stage_result *st = &r->proc->status;
+	char *name = xasprintf("%s %s", r->name, r->argv[0]);
+	ev(&x->w, name, "X", x->pid, 1, 0);
+	jw_kstr(&x->w, "cat", r->name);
+	jw_knum(&x->w, "dur", us(r->duration_ms));
+	jw_key(&x->w, "args");
+	jw_obj(&x->w, true);
+	jw_kstr(&x->w, "status", job_status_name(r->status));
+	jw_key(&x->w, "returncode");
+	if (st->has_status)
+		jw_int(&x->w, stage_returncode(st));
+	else
+		jw_null(&x->w);
+	jw_kint(&x->w, "attempt", 1);
+	jw_kint(&x->w, "pid", r->proc->pid);
+	jw_kint(&x->w, "slot", 0);
+	jw_obj_end(&x->w);
+	jw_obj_end(&x->w);
+	if (r->status == ST_TIMEOUT && timeout_s > 0 && timeout_s * 1000 <= r->duration_ms) {
+		ev(&x->w, "timeout", "i", x->pid, 1, timeout_s * 1000);
+		jw_kstr(&x->w, "s", "t");
+		jw_obj_end(&x->w);
+	}
+	for (size_t i = 0; i < r->proc->nterm; i++) {
+		char what[48];
+		snprintf(what, sizeof what, "%s sent", sig_name(r->proc->term[i].signal));
+		ev(&x->w, what, "i", x->pid, 1, r->proc->term[i].at_ms);
+		jw_kstr(&x->w, "s", "t");
+		jw_obj_end(&x->w);
+	}
+	for (int k = 0; k < 2; k++) {
+		ev(&x->w, "jobs", "C", x->pid, x->pid, k ? r->duration_ms : 0);
+		jw_key(&x->w, "args");
+		jw_obj(&x->w, true);
+		jw_kint(&x->w, "running", !k);
+		jw_kint(&x->w, "waiting", 0);
+		jw_obj_end(&x->w);
+		jw_obj_end(&x->w);
+	}
+	free(name);
+}
+
+int trace_command_finish(struct trace *t, const struct command_record *r, double timeout_s)
+{
+	double now = now_ms();
+	sample_rss(t, now);
+	t->t0 = now - r->duration_ms; /* (the command's start, near enough) */
+	struct fd_sink *sink = xcalloc(1, sizeof *sink);
+	sink->fd = t->file.fd;
+	struct tw x = { .t = t, .pid = (int)getpid() };
+	jw_init(&x.w, fd_sink_write, sink, true);
+	jw_obj(&x.w, false);
+	jw_kstr(&x.w, "displayTimeUnit", "ms");
+	jw_key(&x.w, "otherData");
+	jw_obj(&x.w, true);
+	jw_kstr(&x.w, "piperun", PACKAGE_VERSION);
+	jw_kstr(&x.w, "name", r->name);
+	jw_knum(&x.w, "duration_ms", r->duration_ms);
+	jw_obj_end(&x.w);
+	jw_key(&x.w, "traceEvents");
+	jw_arr(&x.w, false);
+	write_command(&x, r, timeout_s);
+	write_rss(&x);
+	char *pname = xasprintf("piperun %s", r->name);
+	meta(&x.w, "process_name", x.pid, -1, pname, 0);
+	free(pname);
+	meta(&x.w, "thread_name", x.pid, x.pid, "runner", 0);
+	meta(&x.w, "thread_name", x.pid, 1, "slot 0", 0);
+	jw_arr_end(&x.w);
+	jw_obj_end(&x.w);
+	jw_newline(&x.w);
+	return trace_commit(t, sink);
 }

@@ -75,4 +75,10 @@ void trace_pool_item(struct trace *t, size_t index, const struct pool_result *r)
 /* Write the file and free t, as trace_finish. */
 int trace_pool_finish(struct trace *t, const struct pool_stats *st, size_t total);
 
+/* `piperun exec` / `timeout --trace FILE`: the command's record r (its
+ * one event on slot 0, the timeout, after timeout_s seconds, and the
+ * signals sent as instants); written and t freed as trace_finish. */
+struct command_record;
+int trace_command_finish(struct trace *t, const struct command_record *r, double timeout_s);
+
 #endif

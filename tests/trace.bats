@@ -179,3 +179,24 @@ mixed_spec() {
 	run "$PIPERUN" pool --task sleep --compare --items "$items" --trace "$BATS_TEST_TMPDIR/c.json"
 	[ "$status" = 2 ]
 }
+
+@test "exec and timeout --trace: the command's slice, its timeout and the signals sent, as its record says" {
+	cd "$BATS_TEST_TMPDIR"
+	run "$PIPERUN" exec -t 0.3 --trace e.json --json e.r.json -- sleep 5
+	[ "$status" = 124 ]
+	run python3 "$CHECK" e.json
+	[ "$output" = ok ]
+	jq -e --slurpfile r e.r.json '[.traceEvents[] | select(.ph == "X")] as $x
+		| ($x | length) == 1 and $x[0].args.status == "timeout" and $x[0].args.returncode == $r[0].returncode
+		  and $x[0].args.pid == $r[0].stages[0].pid and ($x[0].dur / 1000 - $r[0].duration_ms | fabs) < 0.002' e.json
+	jq -e '[.traceEvents[] | select(.ph == "i") | .name] == ["timeout", "SIGTERM sent"]' e.json
+	run "$PIPERUN" timeout --trace=t.json 0.2 sleep 5
+	[ "$status" = 124 ]
+	run python3 "$CHECK" t.json
+	[ "$output" = ok ]
+	jq -e '.traceEvents[] | select(.ph == "M" and .name == "process_name") | .args.name == "piperun timeout"' t.json
+	# a path that cannot be written: piperun's own failure, nothing runs
+	run "$PIPERUN" exec --trace "$BATS_TEST_TMPDIR/no/dir/t.json" -- touch ran
+	[ "$status" = 125 ]
+	[ ! -e ran ]
+}
