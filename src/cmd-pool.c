@@ -373,7 +373,7 @@ static int run_once(struct pool_cli *cli, struct pool_opts *o, const struct pool
 	struct pool_stats st;
 	char *why = NULL;
 	if (cli->trace)
-		trace_pool_begin(cli->trace, pool_mode_name(o->mode), o->workers);
+		trace_pool_begin(cli->trace, pool_mode_name(o->mode));
 	if (pool_run(o, it, res, &st, &why) < 0) {
 		fprintf(stderr, "piperun: %s\n", why);
 		free(why);

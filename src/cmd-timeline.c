@@ -636,7 +636,7 @@ static int timeline_read(const char *file, struct tl *t, char **text, struct cJS
 	const struct cJSON *jobs = jv_get(*root, "jobs");
 	if (!jv_is_object(*root) || !jv_is_array(jobs)) {
 		err_line("piperun: timeline: %s: not a results document (run -o json, "
-			 "--results, journal)", file);
+			 "run --results, piperun journal)", file);
 		return EXIT_USAGE;
 	}
 	t->root = *root;
@@ -707,12 +707,12 @@ const struct cmd_entry cmd_timeline_entry = {
 	.synopsis = "timeline RESULTS|- [--svg FILE] [--html FILE] [-w PX]",
 	.summary = "draw a run's results as a Gantt chart (SVG, HTML)",
 	.help =
-	"RESULTS is a results document (run -o json, --results, journal); -\n"
-	"reads stdin.  One lane per slot, a bar per job attempt coloured by\n"
-	"its status (hover for name, status, duration and returncode), a\n"
-	"pipeline's stages as sub-bars, a time axis and a legend; the run's\n"
-	"summary is the title.  Above 120 lanes or 3000 bars, bars less than a\n"
-	"pixel apart merge (the chart says so).\n"
+	"RESULTS is a results document (run -o json, run --results, piperun\n"
+	"journal); - reads stdin.  One lane per slot, a bar per job attempt\n"
+	"coloured by its status (hover for name, status, duration and\n"
+	"returncode), a pipeline's stages as sub-bars, a time axis and a\n"
+	"legend; the run's summary is the title.  Above 120 lanes or 3000\n"
+	"bars, bars less than a pixel apart merge (the chart says so).\n"
 	"\n"
 	"options:\n"
 	"      --svg FILE     write the chart to FILE (- : stdout; the default\n"

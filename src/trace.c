@@ -110,7 +110,6 @@ struct trace {
 	double count_every;          /* ms between them (doubles when full) */
 	size_t done, ok, error;
 	char *mode;
-	int nworkers_run;
 };
 
 static void sample_rss(struct trace *t, double now)
@@ -147,7 +146,6 @@ struct trace *trace_open(const char *path, const char *what, const char *name)
 	sample_rss(t, now_ms()); /* (before the start: drawn at 0) */
 	return t;
 }
-
 
 void trace_started(struct trace *t, const struct run_result *res)
 {
@@ -628,10 +626,9 @@ int trace_finish(struct trace *t, const struct run_result *res)
 
 /* ------------------------------------------------------------- pool */
 
-void trace_pool_begin(struct trace *t, const char *mode, int workers)
+void trace_pool_begin(struct trace *t, const char *mode)
 {
 	t->mode = xstrdup(mode);
-	t->nworkers_run = workers;
 	t->t0 = now_ms();
 	t->count_every = TRACE_SAMPLE_MS;
 	t->counts = xmalloc(TRACE_MAX_COUNTS * sizeof *t->counts);

@@ -68,8 +68,8 @@ void trace_abort(struct trace *t);
 #define TRACE_MAX_COUNTS 2000
 struct pool_result;
 struct pool_stats;
-/* Before pool_run: its mode's name and workers. */
-void trace_pool_begin(struct trace *t, const char *mode, int workers);
+/* Before pool_run: its mode's name. */
+void trace_pool_begin(struct trace *t, const char *mode);
 /* Item index ended (pool_opts.on_result). */
 void trace_pool_item(struct trace *t, size_t index, const struct pool_result *r);
 /* Write the file and free t, as trace_finish. */
