@@ -19,6 +19,7 @@ PIPERUN_PACKAGES=(
 	# tests/schema.bats: a draft 2020-12 JSON Schema validator
 	python3-jsonschema
 	zsh # tests/completion.bats loads completion/_piperun in zsh
+	librsvg2-bin libxml2-utils  # piperun timeline: rsvg-convert renders, xmllint checks (tests/timeline.bats)
 )
 
 piperun_log() { printf '==> [%4ds] %s\n' "$SECONDS" "$*" >&2; }

@@ -241,7 +241,9 @@ static int host_read_desc(void)
 	return 0;
 }
 
-/* Report every stage started, then reap exactly our stages, in order;
+/* Report every stage started, then reap our stages as they end (the
+ * host's only children: it is no subreaper), so that the runner hears
+ * of each end when it happens (the records' times, and a trace's);
  * their statuses and rusage go back to the runner.  Never pipeline_wait
  * or pipeline_free: those would wait again for what wait4 already
  * collected. */
@@ -254,13 +256,23 @@ static void host_reap(pipeline *p)
 					    .pid = pids[i] };
 		record(&rec);
 	}
-	for (uint32_t i = 0; i < nstages; i++) {
+	for (uint32_t left = nstages; left > 0; left--) {
 		int st;
 		struct rusage ru;
 		pid_t w;
 		do
-			w = wait4(pids[i], &st, 0, &ru);
+			w = wait4(-1, &st, 0, &ru);
 		while (w < 0 && errno == EINTR);
+		uint32_t i = 0;
+		while (i < nstages && (w <= 0 || pids[i] != w))
+			i++;
+		if (i == nstages) {
+			/* none left to reap (ECHILD): the rest never report */
+			if (w < 0)
+				break;
+			left++; /* not ours after all */
+			continue;
+		}
 		struct chain_record rec = { .type = CHAIN_REC_ENDED, .index = (int32_t)i,
 					    .pid = pids[i], .exit_code = -1 };
 		if (w == pids[i]) {

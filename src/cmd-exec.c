@@ -48,6 +48,7 @@ static int exec_parse(int argc, char **argv, struct sup_opts *o)
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "json", required_argument, NULL, 'J' },
+		{ "trace", required_argument, NULL, 'X' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -83,6 +84,9 @@ static int exec_parse(int argc, char **argv, struct sup_opts *o)
 			break;
 		case 'J':
 			o->json = optarg;
+			break;
+		case 'X':
+			o->trace = optarg;
 			break;
 		default: {
 			/* help, or a usage error: timeout(1)'s 125 */
@@ -134,6 +138,7 @@ const struct cmd_entry cmd_exec_entry = {
 	"                         can use the terminal; its children are not\n"
 	"                         signalled on timeout)\n"
 	"      --json FILE        write the command's record (as in run results)\n"
+	"      --trace FILE       write a trace (Chrome Trace Event Format)\n"
 	"  -h, --help             show this help\n"
 	"\n"
 	"The command runs in a process group (and a cgroup, where possible) of its\n"

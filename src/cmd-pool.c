@@ -5,6 +5,7 @@
 #include "jsonw.h"
 #include "pool.h"
 #include "task.h"
+#include "trace.h"
 #include "util.h"
 
 #include <errno.h>
@@ -24,11 +25,16 @@ struct pool_cli {
 	struct fd_sink *out;
 	struct jw jw;
 	const struct pool_items *items;
+	struct trace *trace;       /* --trace FILE, or NULL */
 };
 
-static void on_result_jsonl(size_t i, const struct pool_result *r, void *ctx)
+static void on_result(size_t i, const struct pool_result *r, void *ctx)
 {
 	struct pool_cli *c = ctx;
+	if (c->trace)
+		trace_pool_item(c->trace, i, r);
+	if (c->output != POUT_JSONL)
+		return;
 	pool_write_item(&c->jw, c->items, i, r);
 	jw_newline(&c->jw);
 	/* each record as its item ends: the sink is async (run_once), so a
@@ -113,7 +119,7 @@ static int compare(struct pool_opts *o, const struct pool_items *it, struct fd_s
 
 /* What the command line asked for. */
 struct pool_cmd {
-	const char *task_name, *plugin, *items_file;
+	const char *task_name, *plugin, *items_file, *trace;
 	struct pool_opts o;
 	long workers;
 	bool compare;
@@ -132,6 +138,7 @@ static const struct option pool_long_opts[] = {
 	{ "max-items-per-worker", required_argument, NULL, 'W' },
 	{ "output", required_argument, NULL, 'o' },
 	{ "compare", no_argument, NULL, 'C' },
+	{ "trace", required_argument, NULL, 'X' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -195,6 +202,9 @@ static int parse_option(int c, char **argv, struct pool_cmd *pc)
 	case 'C':
 		pc->compare = true;
 		return -1;
+	case 'X':
+		pc->trace = optarg;
+		return -1;
 	default:
 		return cmd_opt_common(self, c, argv);
 	}
@@ -241,6 +251,8 @@ static int parse_args(int argc, char **argv, struct pool_cmd *pc)
 	pc->o.workers = pc->workers < 1 ? 1 : (int)pc->workers;
 	/* only a worker process can be replaced: a thread's leaks stay in
 	 * the process, and serial and async have no worker to replace */
+	if (pc->trace && pc->compare)
+		return cmd_bad_usage(self, "--trace traces one run: not with --compare");
 	if (pc->o.max_per_worker && pc->o.mode != POOL_PROCESS && !pc->compare)
 		return cmd_bad_usage(self, "--max-items-per-worker is for --mode process (or --compare)");
 	return -1;
@@ -351,23 +363,32 @@ static void emit(struct pool_cli *cli, const struct pool_opts *o, const struct p
 /* One run, its results emitted.  Returns the exit status. */
 static int run_once(struct pool_cli *cli, struct pool_opts *o, const struct pool_items *it)
 {
-	if (cli->output == POUT_JSONL) {
-		o->on_result = on_result_jsonl;
+	if (cli->output == POUT_JSONL || cli->trace) {
+		o->on_result = on_result;
 		o->ctx = cli;
-		cli->out->async = pipe_fd(cli->out->fd);
 	}
+	if (cli->output == POUT_JSONL)
+		cli->out->async = pipe_fd(cli->out->fd);
 	struct pool_result *res = pool_results_alloc(it->n);
 	struct pool_stats st;
 	char *why = NULL;
+	if (cli->trace)
+		trace_pool_begin(cli->trace, pool_mode_name(o->mode));
 	if (pool_run(o, it, res, &st, &why) < 0) {
 		fprintf(stderr, "piperun: %s\n", why);
 		free(why);
 		pool_results_free(res, it->n);
+		trace_abort(cli->trace);
 		return EXIT_RUNNER;
 	}
 	emit(cli, o, it, res, &st);
 	pool_results_free(res, it->n);
-	return st.error || st.skipped ? EXIT_JOBS_FAILED : EXIT_OK;
+	int rc = st.error || st.skipped ? EXIT_JOBS_FAILED : EXIT_OK;
+	if (cli->trace && trace_pool_finish(cli->trace, &st, it->n) < 0) {
+		err_line("piperun: pool: writing the trace: %s", strerror(errno));
+		rc = EXIT_RUNNER;
+	}
+	return rc;
 }
 
 static int cmd_pool(int argc, char **argv)
@@ -385,6 +406,12 @@ static int cmd_pool(int argc, char **argv)
 	if (rfd >= 0)
 		out->fd = rfd;
 	struct pool_cli cli = { .output = pc.output, .out = out, .items = &it };
+	if (pc.trace && !(cli.trace = trace_open(pc.trace, "pool", pc.o.task->name))) {
+		err_line("piperun: pool: --trace %s: %s", pc.trace, strerror(errno));
+		free(out);
+		pool_items_free(&it);
+		return EXIT_USAGE;
+	}
 	jw_init(&cli.jw, fd_sink_write, out, cli.output == POUT_JSON);
 	rc = pc.compare ? compare(&pc.o, &it, out) : run_once(&cli, &pc.o, &it);
 	if (rc == EXIT_RUNNER && !pc.compare) {
@@ -422,6 +449,9 @@ const struct cmd_entry cmd_pool_entry = {
 	"                             jsonl line only) or none\n"
 	"      --compare              run every mode on the same items and print a\n"
 	"                             table: wall and CPU time, speedup, identical\n"
+	"      --trace FILE           write a trace to FILE (Chrome Trace Event\n"
+	"                             Format): per worker its first 100 and slowest\n"
+	"                             100 items, and counters\n"
 	"  -h, --help                 show this help\n"
 	"\n"
 	"exit status: 0 every item ok (with --compare: every mode gave the same\n"

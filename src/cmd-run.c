@@ -13,6 +13,7 @@
 #include "kind.h"
 #include "proc.h"
 #include "spec.h"
+#include "trace.h"
 #include "util.h"
 
 #include <errno.h>
@@ -67,6 +68,8 @@ struct run_cli {
 	struct buf *sunk_before;         /* --resume: per job, a steps job's
 					    items sunk before (journal_sunk) */
 	struct slurm_alloc *alloc;       /* --executor slurm: the allocation */
+	const char *trace_path;          /* --trace FILE */
+	struct trace *trace;             /* NULL: none */
 };
 #define RUN_FLUSH_MS 10.0
 
@@ -75,6 +78,8 @@ static void on_start(struct run_result *res, void *ctx)
 	struct run_cli *c = ctx;
 	c->res = res;
 	c->done = xcalloc(res->njobs ? res->njobs : 1, sizeof *c->done);
+	if (c->trace)
+		trace_started(c->trace, res);
 	if (c->journal) {
 		struct journal_head h = {
 			.spec = c->spec, .spec_path = c->spec->file, .spec_sha256 = c->spec_sha,
@@ -151,6 +156,8 @@ static enum results_state on_done(const struct job *jc, void *ctx)
 	struct run_cli *c = ctx;
 	size_t idx = jc->index;
 	c->done[idx] = true;
+	if (c->trace) /* before its record lets go of its stages */
+		trace_attempt(c->trace, jc, false);
 	/* journaled first: as soon as it is written whole, a crash cannot
 	 * cost it (journal.h) */
 	if (c->journal)
@@ -172,6 +179,8 @@ static void on_attempt(const struct job *j, void *ctx)
 	struct run_cli *c = ctx;
 	if (c->journal)
 		journal_write_job(c->journal, j, c->ids[j->index]);
+	if (c->trace)
+		trace_attempt(c->trace, j, true);
 }
 
 /* A steps job sank items: journaled at once, as job lines are. */
@@ -189,6 +198,8 @@ static double on_idle(void *ctx, enum results_state *rs)
 {
 	struct run_cli *c = ctx;
 	double wait = -1;
+	if (c->trace)
+		trace_idle(c->trace);
 	if (c->npending) {
 		write_ended(c, c->pending, c->npending);
 		c->npending = 0;
@@ -318,6 +329,9 @@ static int run_option(int c, char **argv, struct run_opts *o, struct run_cli *cl
 	case 'J':
 		cli->journal_opt = optarg;
 		return -1;
+	case 'X':
+		cli->trace_path = optarg;
+		return -1;
 	case 'R':
 		cli->resume = optarg;
 		return -1;
@@ -358,6 +372,7 @@ static int run_parse(int argc, char **argv, struct run_opts *o, struct run_cli *
 		{ "output", required_argument, NULL, 'o' },
 		{ "results", required_argument, NULL, 'r' },
 		{ "journal", required_argument, NULL, 'J' },
+		{ "trace", required_argument, NULL, 'X' },
 		{ "resume", required_argument, NULL, 'R' },
 		{ "only", required_argument, NULL, 'O' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -774,7 +789,15 @@ static int cmd_run(int argc, char **argv)
 	int results_fd = res_file.fd;
 	if (!s)
 		return EXIT_USAGE;
+	if (cli.trace_path && !(cli.trace = trace_open(cli.trace_path, "run", s->name))) {
+		err_line("piperun: --trace %s: %s", cli.trace_path, strerror(errno));
+		if (results_fd >= 0)
+			afile_abort(&res_file);
+		spec_free(s);
+		return EXIT_USAGE;
+	}
 	if (journal_setup(&cli, s) < 0) {
+		trace_abort(cli.trace);
 		journal_finish(&cli, s, EXIT_USAGE);
 		if (results_fd >= 0)
 			afile_abort(&res_file);
@@ -782,6 +805,7 @@ static int cmd_run(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (o.executor == EXEC_SLURM && (rc = slurm_setup(&cli, s, &o)) >= 0) {
+		trace_abort(cli.trace);
 		journal_finish(&cli, s, rc);
 		if (results_fd >= 0)
 			afile_abort(&res_file);
@@ -810,6 +834,7 @@ static int cmd_run(int argc, char **argv)
 		free(cli.res_sink);
 		if (results_fd >= 0)
 			afile_abort(&res_file);
+		trace_abort(cli.trace);
 		journal_finish(&cli, s, EXIT_RUNNER);
 		spec_free(s);
 		return EXIT_RUNNER;
@@ -817,6 +842,10 @@ static int cmd_run(int argc, char **argv)
 	if (res.error)
 		fprintf(stderr, "piperun: %s\n", res.error);
 	rc = run_emit(&cli, s, &res, &res_file);
+	if (cli.trace && trace_finish(cli.trace, &res) < 0) {
+		err_line("piperun: writing the trace to %s: %s", cli.trace_path, strerror(errno));
+		rc = EXIT_RUNNER;
+	}
 	int jrc = journal_finish(&cli, s, rc);
 	if (jrc == EXIT_RUNNER && rc != EXIT_RUNNER) {
 		rc = EXIT_RUNNER;
@@ -856,6 +885,8 @@ const struct cmd_entry cmd_run_entry = {
 	"      --results FILE     also write the JSON document to FILE\n"
 	"      --journal FILE     append a line to FILE as each job attempt ends\n"
 	"                         (crash-safe; JOURNAL in piperun(1))\n"
+	"      --trace FILE       write a trace of the run to FILE (Chrome Trace\n"
+	"                         Event Format: Perfetto UI, chrome://tracing)\n"
 	"      --resume FILE      run only the jobs without an ok record in the\n"
 	"                         journal FILE (GNU parallel's --resume-failed);\n"
 	"                         the others keep their record, \"resumed\": true;\n"

@@ -49,6 +49,8 @@ static void usage_text(const struct timeout_name *n)
 	       "         diagnose to standard error any signal sent upon timeout\n"
 	       "      --json=FILE\n"
 	       "         write the command's record (as piperun run's results) to FILE\n"
+	       "      --trace=FILE\n"
+	       "         write a trace of the command (Chrome Trace Event Format) to FILE\n"
 	       "      --help        display this help and exit\n"
 	       "      --version     output version information and exit\n"
 	       "\n"
@@ -167,7 +169,7 @@ static int duration_arg(const struct timeout_name *n, const char *arg, double *s
 	return -1;
 }
 
-enum { OPT_HELP = 256, OPT_VERSION, OPT_JSON };
+enum { OPT_HELP = 256, OPT_VERSION, OPT_JSON, OPT_TRACE };
 
 /* Returns -1 to go on, or the exit status (help, version, usage). */
 static int timeout_parse(const struct timeout_name *n, int argc, char **argv,
@@ -180,6 +182,7 @@ static int timeout_parse(const struct timeout_name *n, int argc, char **argv,
 		{ "signal", required_argument, NULL, 's' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "json", required_argument, NULL, OPT_JSON },
+		{ "trace", required_argument, NULL, OPT_TRACE },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 },
@@ -195,6 +198,7 @@ static int timeout_parse(const struct timeout_name *n, int argc, char **argv,
 		case 'p': o->preserve = true; break;
 		case 'v': o->verbose = true; break;
 		case OPT_JSON: o->json = optarg; break;
+		case OPT_TRACE: o->trace = optarg; break;
 		case 'k':
 			if (duration_arg(n, optarg, &o->kill_after) < 0)
 				return SUP_CANCELED;
@@ -268,6 +272,7 @@ const struct cmd_entry cmd_timeout_entry = {
 	"                          0 for none; default TERM)\n"
 	"  -v, --verbose           say on stderr each signal sent\n"
 	"      --json=FILE         write the command's record (as piperun exec's)\n"
+	"      --trace=FILE        write a trace (Chrome Trace Event Format)\n"
 	"      --help, --version\n"
 	"\n"
 	"DURATION: a floating point number with an optional suffix s, m, h or d;\n"

@@ -45,6 +45,7 @@ extern const struct cmd_entry cmd_schema_entry;
 extern const struct cmd_entry cmd_exec_entry;
 extern const struct cmd_entry cmd_pool_entry;
 extern const struct cmd_entry cmd_timeout_entry;
+extern const struct cmd_entry cmd_timeline_entry;
 /* `piperun timeout ARGS` (as_timeout false), or piperun run under the
  * name `timeout` (true, argv[0] that name, as typed, is the messages'
  * prefix as coreutils' program_name). */

@@ -101,7 +101,7 @@ void job_init(struct job *j, const struct job_spec *spec, size_t index,
 	j->fd_in = j->fd_out = j->fd_err = -1;
 	j->fd_res = j->fd_diag = -1;
 	proc_init(&j->proc);
-	j->owner = -1;
+	j->owner = j->slot = -1;
 	j->deps_left = spec->ndeps;
 	j->out.spill_fd = j->err.spill_fd = -1;
 
@@ -194,6 +194,8 @@ void job_retry_due(struct job *j)
 void job_assign(struct job *j, int owner)
 {
 	j->owner = owner;
+	if (owner >= 0) /* a worker per slot */
+		j->slot = owner;
 }
 
 void job_move(struct job *j, struct job_env *env)
@@ -478,8 +480,8 @@ static void attempt_end(struct job *j)
 	}
 	attempt_outcome(j);
 	xgrow(&j->hist, &j->hist_cap, j->nhist + 1, sizeof *j->hist);
-	j->hist[j->nhist++] = (struct attempt_rec){ j->status, j->has_rc,
-						    j->returncode, j->duration_ms };
+	j->hist[j->nhist++] = (struct attempt_rec){ j->status, j->has_rc, j->returncode,
+		j->duration_ms, j->t_start - j->env->run_t0, j->slot };
 
 	if ((j->status == ST_FAILED || j->status == ST_TIMEOUT) &&
 	    j->attempts <= j->spec->retries && !j->env->stopping) {

@@ -69,6 +69,8 @@ struct attempt_rec {
 	bool has_rc;
 	int returncode;
 	double duration_ms;
+	double started_ms;           /* since run start */
+	int slot;                    /* the slot it ran in (job.slot) */
 };
 
 /* Where stdin bytes come from while the runner feeds a pipe. */
@@ -162,6 +164,10 @@ struct job {
 	int throttled;               /* starts deferred for lack of fds/processes */
 	int from_refs;               /* jobs still to read this one's stdout */
 	bool written;                /* its record is out: only counts needed */
+	int slot;                    /* the concurrency slot its running (or
+					last) attempt holds, 0..limit-1, or -1:
+					the worker's index in thread mode
+					(job_assign), else job_set_slot's */
 	int owner;                   /* thread mode: the worker running it, or -1
 					(-2: handed out, no worker took it yet;
 					only the runner's lock protects it) */
@@ -302,10 +308,15 @@ void job_retry_due(struct job *j);
  * whose other end came): the next job_start goes on with that attempt
  * (derived: no process yet, nothing still opening, files kept). */
 bool job_resumes(const struct job *j);
-/* Thread mode: the worker that runs it (-1: none), and the env (loop)
- * it runs on from now. */
+/* Thread mode: the worker that runs it (-1: none; a worker's index is
+ * also the job's slot), and the env (loop) it runs on from now. */
 void job_assign(struct job *j, int owner);
 void job_move(struct job *j, struct job_env *env);
+/* Async and serial mode: the slot its attempt starts in (minheap.h). */
+static inline void job_set_slot(struct job *j, int slot)
+{
+	j->slot = slot;
+}
 
 /* Start an attempt.  Returns 0 (running, or ended at once with an error
  * status), or -1 when fds or processes ran short (errno EMFILE, ENFILE,

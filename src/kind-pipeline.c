@@ -117,6 +117,7 @@ static void pipeline_plan(struct jw *w, const struct spec *s, const struct job_s
 static void pipeline_records(struct job *j)
 {
 	size_t n = j->resbuf.len / sizeof(struct chain_record);
+	double now = now_ms(); /* the host reports each as it happens */
 	for (size_t k = 0; k < n; k++) {
 		struct chain_record rec;
 		memcpy(&rec, j->resbuf.p + k * sizeof rec, sizeof rec);
@@ -128,9 +129,12 @@ static void pipeline_records(struct job *j)
 		if (rec.index < 0 || (size_t)rec.index >= j->nstages)
 			continue;
 		struct stage_result *s = &j->stages[rec.index];
+		if (!s->pid)
+			s->started_ms = now - j->env->run_t0;
 		s->pid = rec.pid;
 		if (rec.type == CHAIN_REC_ENDED && (rec.exit_code >= 0 || rec.signal)) {
 			s->has_status = true;
+			s->ended_ms = now - j->env->run_t0;
 			s->exit_code = rec.exit_code;
 			s->signal = rec.signal;
 			s->user_ms = rec.utime_us / 1e3;

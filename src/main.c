@@ -54,6 +54,7 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_journal_entry,
 	&cmd_show_entry,
 	&cmd_schema_entry,
+	&cmd_timeline_entry,
 	&cmd_exec_entry,
 	&cmd_timeout_entry,
 	&cmd_pool_entry,

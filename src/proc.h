@@ -76,6 +76,10 @@ struct stage_result {
 	bool core_dumped;
 	double user_ms, sys_ms;
 	long maxrss_kb;
+	/* a pipeline's stages: when the runner heard its host report the
+	 * stage started (pid set) and reaped (has_status), ms since the
+	 * run's start */
+	double started_ms, ended_ms;
 };
 
 /* Fill s from a reaped child: status, CPU times, peak RSS. */

@@ -188,6 +188,18 @@ static void report_stage(struct jw *w, const struct job *j, size_t i)
 		str_redacted(w, s, st->argv[k]);
 	jw_arr_end(w);
 	report_stage_status(w, r);
+	if (kind_get(s->kind)->many_stages) {
+		jw_key(w, "started_ms");
+		if (r->pid)
+			jw_num(w, r->started_ms);
+		else
+			jw_null(w);
+		jw_key(w, "ended_ms");
+		if (r->has_status)
+			jw_num(w, r->ended_ms);
+		else
+			jw_null(w);
+	}
 	if (kind_get(s->kind)->many_stages && st->has_err && st->err.mode == IO_CAPTURE) {
 		static const struct capture none = { .spill_fd = -1 };
 		report_stream(w, j, "stderr", &st->err, j->stage_err ? &j->stage_err[i] : &none);
@@ -243,6 +255,11 @@ void report_job(struct jw *w, const struct job *j)
 		jw_null(w);
 	jw_knum(w, "duration_ms", started ? j->duration_ms : 0.0);
 	jw_kint(w, "attempts", j->attempts);
+	jw_key(w, "slot");
+	if (started && j->slot >= 0)
+		jw_int(w, j->slot);
+	else
+		jw_null(w);
 	jw_key(w, "error");
 	if (j->error)
 		str_redacted(w, s, j->error);
@@ -280,7 +297,13 @@ void report_job(struct jw *w, const struct job *j)
 				jw_int(w, a->returncode);
 			else
 				jw_null(w);
+			jw_knum(w, "started_ms", a->started_ms);
 			jw_knum(w, "duration_ms", a->duration_ms);
+			jw_key(w, "slot");
+			if (a->slot >= 0)
+				jw_int(w, a->slot);
+			else
+				jw_null(w);
 			jw_obj_end(w);
 		}
 		jw_arr_end(w);
@@ -311,6 +334,7 @@ void report_command(struct jw *w, const struct command_record *r)
 	jw_knum(w, "started_ms", 0.0);
 	jw_knum(w, "duration_ms", r->duration_ms);
 	jw_kint(w, "attempts", 1);
+	jw_kint(w, "slot", 0);
 	jw_knull(w, "error");
 	report_no_stream(w, "stdout");
 	report_no_stream(w, "stderr");

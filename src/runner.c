@@ -4,6 +4,7 @@
 #include "runner.h"
 #include "adapt.h"
 #include "kind.h"
+#include "minheap.h"
 #include "pidset.h"
 #include "signals.h"
 #include "util.h"
@@ -45,9 +46,8 @@ struct runner {
 	size_t nsteps_jobs;
 	struct job_env env;
 	struct job_ops ops;
-	/* ready jobs, a min-heap on spec index so starts follow spec order */
-	size_t *ready;
-	size_t nready, ready_cap;
+	struct minheap ready;        /* ready jobs by spec index: starts follow spec order */
+	struct slots slots;          /* async mode: each running job's slot */
 	size_t running;
 	size_t peak;         /* most jobs running at once */
 	size_t done;
@@ -164,38 +164,6 @@ long runner_auto_parallel(void)
 	return adapt_ceiling(RUNNER_FDS, JOB_FDS);
 }
 
-/* ------------------------------------------------------------ ready heap */
-
-static void ready_push(struct runner *r, size_t idx)
-{
-	xgrow(&r->ready, &r->ready_cap, r->nready + 1, sizeof *r->ready);
-	size_t i = r->nready++;
-	while (i > 0 && r->ready[(i - 1) / 2] > idx) {
-		r->ready[i] = r->ready[(i - 1) / 2];
-		i = (i - 1) / 2;
-	}
-	r->ready[i] = idx;
-}
-
-static size_t ready_pop(struct runner *r)
-{
-	size_t top = r->ready[0], last = r->ready[--r->nready], i = 0;
-	for (;;) {
-		size_t c = 2 * i + 1;
-		if (c >= r->nready)
-			break;
-		if (c + 1 < r->nready && r->ready[c + 1] < r->ready[c])
-			c++;
-		if (r->ready[c] >= last)
-			break;
-		r->ready[i] = r->ready[c];
-		i = c;
-	}
-	if (r->nready)
-		r->ready[i] = last;
-	return top;
-}
-
 /* -------------------------------------------------------- job completion */
 
 /* A job reached DONE: count it, tell the caller, and settle its
@@ -257,7 +225,7 @@ static void finished(struct runner *r, struct job *j)
 				r->work[r->nwork++] = d->index;
 				break;
 			case JOB_DEP_READY:
-				ready_push(r, d->index);
+				minheap_push(&r->ready, d->index);
 				break;
 			case JOB_DEP_WAIT:
 				break;
@@ -286,6 +254,7 @@ static void on_ended(struct job *j)
 	struct runner *r = j->env->ops->ctx;
 	pidset_del(&r->tracked, j->proc.pid);
 	r->running--;
+	slots_give(&r->slots, j->slot);
 	if (r->adaptive) /* (no sample when its start came short) */
 		adapt_ended(&r->adapt, j->index, now_ms(), stage_cpu_ms(&j->proc.status),
 			    j->state != JOB_PENDING);
@@ -297,7 +266,7 @@ static void on_ended(struct job *j)
 		if (v == SHORT_RETRY)
 			reap_orphans_locked(r);
 		if (v != SHORT_FAIL)
-			ready_push(r, j->index);
+			minheap_push(&r->ready, j->index);
 		r->throttled = v == SHORT_WAIT;
 	}
 	if (j->state == JOB_DONE) {
@@ -313,7 +282,7 @@ static void on_ready(struct job *j)
 	struct runner *r = j->env->ops->ctx;
 	/* a retry: back in line, in spec order like every other start */
 	job_retry_due(j);
-	ready_push(r, j->index);
+	minheap_push(&r->ready, j->index);
 }
 
 static void on_items_sunk(struct job *j, const char *lines, size_t n)
@@ -464,8 +433,8 @@ static void on_run_timeout(struct timer *t)
  * longer (the run is stopping) are skipped on the way.  NULL: none. */
 static struct job *ready_next(struct runner *r)
 {
-	while (r->nready) {
-		struct job *j = &r->jobs[ready_pop(r)];
+	while (r->ready.n) {
+		struct job *j = &r->jobs[minheap_pop(&r->ready)];
 		if (j->state != JOB_PENDING)
 			continue;
 		if (!may_start(r, j)) {
@@ -502,7 +471,7 @@ static double dispatch(struct runner *r)
 	struct job *j;
 	int batch = 0;
 	while (!r->throttled && r->running < (size_t)r->limit) {
-		if (r->adaptive && r->nready) {
+		if (r->adaptive && r->ready.n) {
 			if (batch == ADAPT_BATCH)
 				return 0;
 			double now = now_ms();
@@ -514,6 +483,7 @@ static double dispatch(struct runner *r)
 		batch++;
 		if (++r->running > r->peak)
 			r->peak = r->running;
+		job_set_slot(j, (int)slots_take(&r->slots));
 		if (r->done + r->running == r->n) /* the last to start (but retries) */
 			contain_no_more(&r->contain);
 		if (start_one(r, j) == 0) {
@@ -524,6 +494,7 @@ static double dispatch(struct runner *r)
 		/* out of fds or processes: wait for a running job to end */
 		int e = errno;
 		r->running--;
+		slots_give(&r->slots, j->slot);
 		job_start_short(j, e);
 		enum short_verdict v = job_start_came_short(j, r->running > 0);
 		if (v == SHORT_FAIL) {
@@ -532,7 +503,7 @@ static double dispatch(struct runner *r)
 		}
 		if (v == SHORT_RETRY)
 			reap_orphans_locked(r);
-		ready_push(r, j->index);
+		minheap_push(&r->ready, j->index);
 		r->throttled = v == SHORT_WAIT;
 	}
 	return -1;
@@ -1006,7 +977,7 @@ static void jobs_setup(struct runner *r)
 	const struct run_config *cfg = r->cfg;
 	for (size_t i = 0; i < r->n; i++) {
 		if (!r->jobs[i].deps_left && !(cfg->restored && cfg->restored[i]))
-			ready_push(r, i);
+			minheap_push(&r->ready, i);
 		if (cfg->sunk_before && cfg->sunk_before[i].len)
 			r->jobs[i].sunk_before = &cfg->sunk_before[i];
 	}
@@ -1073,7 +1044,7 @@ static void run_loop(struct runner *r)
 		double idle = results_idle(r);
 		if (idle >= 0 && (wait < 0 || idle < wait))
 			wait = idle;
-		if (!r->running && !r->nready && !stalled_ok(r)) {
+		if (!r->running && !r->ready.n && !stalled_ok(r)) {
 			/* cannot happen: every pending job waits on a job that
 			 * will end; say so rather than hang (unless the loop
 			 * already failed: that error is the cause) */
@@ -1121,7 +1092,8 @@ static void runner_finish(struct runner *r)
 	res->orphans = r->contain.orphans;
 	res->norphans = r->contain.norphans;
 	free(r->env.scratch);
-	free(r->ready);
+	minheap_free(&r->ready);
+	slots_free(&r->slots);
 	free(r->work);
 	pidset_free(&r->tracked);
 	free(r->steps_jobs);

@@ -14,6 +14,7 @@
 #include "signals.h"
 #include "spawn.h"
 #include "spec.h"
+#include "trace.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -273,19 +274,24 @@ static int sup_fail(const struct sup_state *x, const char *fmt, ...)
 	return SUP_CANCELED;
 }
 
-/* The record (the same as a `run` job's), to an fd opened before the
- * command started. */
-static int write_json(struct afile *f, const struct sup_state *x)
+/* The command's record (the same as a `run` job's). */
+static struct command_record sup_record(const struct sup_state *x)
 {
-	int fd = f->fd;
 	const struct stage_result *st = &x->proc.status;
-	struct command_record rec = {
+	return (struct command_record){
 		.name = x->o->rules == SUP_TIMEOUT ? "timeout" : "exec",
 		.status = job_outcome(x->timed_out, false, stage_returncode(st), NULL, 0),
 		.duration_ms = x->duration_ms,
 		.argv = x->o->cmd,
 		.proc = &x->proc,
 	};
+}
+
+/* The record to an fd opened before the command started. */
+static int write_json(struct afile *f, const struct sup_state *x)
+{
+	int fd = f->fd;
+	struct command_record rec = sup_record(x);
 	struct fd_sink *s = xcalloc(1, sizeof *s);
 	s->fd = fd;
 	struct jw w;
@@ -510,7 +516,8 @@ static bool may_raise(const struct sup_state *x, int sig)
 /* The command's record, and our exit status: the command's, or 124 on
  * a timeout (timeout: 137 when it had to be KILLed).  *die_sig: the
  * signal to die of once everything is cleaned up. */
-static int sup_emit(const struct sup_state *x, struct afile *json, int *die_sig)
+static int sup_emit(const struct sup_state *x, struct afile *json, struct trace *trace,
+		    int *die_sig)
 {
 	const struct stage_result *st = &x->proc.status;
 	int rc = stage_shell_status(st);
@@ -524,6 +531,9 @@ static int sup_emit(const struct sup_state *x, struct afile *json, int *die_sig)
 	 * stderr, and the command's own status stands */
 	if (json->fd >= 0 && write_json(json, x) < 0)
 		sup_say(x, "--json %s: %s", x->o->json, strerror(errno));
+	struct command_record rec = sup_record(x);
+	if (trace && trace_command_finish(trace, &rec, x->o->timeout) < 0)
+		sup_say(x, "--trace %s: %s", x->o->trace, strerror(errno));
 	*die_sig = 0;
 	if (st->signal && !x->timed_out && may_raise(x, st->signal))
 		*die_sig = st->signal;
@@ -547,6 +557,14 @@ int supervise(const struct sup_opts *o)
 	struct afile json = { .fd = -1 };
 	if (o->json && afile_open(&json, o->json, 0) < 0)
 		return sup_fail(&x, "--json %s: %s", o->json, strerror(errno));
+	struct trace *trace = NULL;
+	if (o->trace && !(trace = trace_open(o->trace, o->rules == SUP_TIMEOUT ? "timeout"
+					     : "exec", o->cmd[0]))) {
+		int e = errno;
+		if (json.fd >= 0)
+			afile_abort(&json);
+		return sup_fail(&x, "--trace %s: %s", o->trace, strerror(e));
+	}
 	/* resolve like execvp, with the exit statuses of timeout(1); under
 	 * its rules a path goes to execve as it is, whose error says what
 	 * is wrong with it (ENOTDIR, ELOOP: 126, as coreutils) */
@@ -557,14 +575,17 @@ int supervise(const struct sup_opts *o)
 		say_cannot_run(&x, strerror(st == SUP_ENOENT ? ENOENT : EACCES));
 		if (json.fd >= 0)
 			afile_abort(&json);
+		trace_abort(trace);
 		return st;
 	}
 	proc_init(&x.proc);
 	int die_sig = 0;
 	int rc = sup_run(&x, path);
 	if (!rc) {
-		rc = sup_emit(&x, &json, &die_sig);
+		rc = sup_emit(&x, &json, trace, &die_sig);
 		json.fd = -1;
+	} else {
+		trace_abort(trace);
 	}
 	proc_end(&x.proc);
 	if (x.contained) {

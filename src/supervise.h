@@ -50,6 +50,7 @@ struct sup_opts {
 	bool foreground;
 	bool verbose;             /* say each signal sent, as timeout -v */
 	const char *json;         /* --json FILE */
+	const char *trace;        /* --trace FILE */
 	bool closed_std[3];       /* piperun was started with fd 0, 1 or 2
 				     closed (SUP_TIMEOUT: so is the
 				     command's) */

@@ -4,7 +4,7 @@
 # output; streamed results; progress on a terminal.
 load helper
 
-strip='del(.started_at, .duration_ms, .mode, .max_parallel, .job_cgroups, .runner) | .jobs[] |= (del(.started_ms, .duration_ms, .escaped, .throttled) | .stages[] |= del(.pid, .user_ms, .sys_ms, .maxrss_kb) | .termination[] |= del(.at_ms))'
+strip='del(.started_at, .duration_ms, .mode, .max_parallel, .job_cgroups, .runner) | .jobs[] |= (del(.started_ms, .duration_ms, .slot, .escaped, .throttled) | .stages[] |= del(.pid, .user_ms, .sys_ms, .maxrss_kb, .started_ms, .ended_ms) | .termination[] |= del(.at_ms))'
 
 @test "a mixed spec gives the same statuses, return codes and outputs in every mode" {
 	f=$(spec <<EOF

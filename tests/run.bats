@@ -245,7 +245,7 @@ EOF
 ]}
 EOF
 )
-	strip='del(.started_at, .duration_ms, .mode, .max_parallel, .job_cgroups, .runner) | .jobs[] |= (del(.started_ms, .duration_ms) | .stages[] |= del(.pid, .user_ms, .sys_ms, .maxrss_kb))'
+	strip='del(.started_at, .duration_ms, .mode, .max_parallel, .job_cgroups, .runner) | .jobs[] |= (del(.started_ms, .duration_ms, .slot) | .stages[] |= del(.pid, .user_ms, .sys_ms, .maxrss_kb, .started_ms, .ended_ms))'
 	pr run --mode serial "$f"
 	assert_failure 1
 	serial=$(jq -S "$strip" <<<"$output")

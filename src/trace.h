@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* trace.h - `--trace FILE`: a run as a Chrome Trace Event Format JSON
+ * document, the format Perfetto UI and chrome://tracing open.
+ *
+ * Fed by the run's callbacks (run_config: on_start, on_attempt,
+ * on_done, on_idle), it keeps a few compact figures per job attempt
+ * while the run goes on and writes the whole file at the end:
+ *   - a track (tid) per concurrency slot (the record's "slot"; tid is
+ *     slot + 1, as trace viewers take tid 0 for the idle task), with a
+ *     complete event ("X") per job attempt: its name, kind, status,
+ *     returncode, attempt, pid and slot in args;
+ *   - a pipeline's stages on tracks of their own ("stages N", packed:
+ *     stages run at once and a track never holds partly overlapping
+ *     slices);
+ *   - instant events ("i") on the slot's track for a job's timeout,
+ *     each signal sent to it and a retry;
+ *   - counter tracks ("C") on the runner's own track (tid = its pid):
+ *     jobs running, jobs waiting (ready to start: dependencies done,
+ *     retry delay over, but not started) and the runner's RSS;
+ *   - metadata ("M") naming the process and every track.
+ * Names and statuses only: job names and argv[0] redacted as in the
+ * results (spec_redact), never an environment or an argument list. */
+#ifndef PIPERUN_TRACE_H
+#define PIPERUN_TRACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct job;
+struct run_result;
+struct spec;
+
+struct trace;
+
+/* A trace to be written to path: the target is checked now (afile.h)
+ * and written at trace_finish (or trace_pool_finish).  what and name
+ * name the process: "run" and the spec's name, "pool" and the task's.
+ * NULL with errno. */
+struct trace *trace_open(const char *path, const char *what, const char *name);
+/* The run is set up (its jobs are res->jobs). */
+void trace_started(struct trace *t, const struct run_result *res);
+/* An attempt of j ended (on_attempt: a retry follows), or j is done
+ * (on_done: its last attempt, if not traced yet).  Call before its
+ * record is written and its stages let go. */
+void trace_attempt(struct trace *t, const struct job *j, bool retry);
+/* The loop goes idle: a sample of the runner's RSS, at most every
+ * TRACE_SAMPLE_MS. */
+void trace_idle(struct trace *t);
+#define TRACE_SAMPLE_MS 10.0
+/* Write the file (jobs of res still there) and free t.  0, or -1 with
+ * errno (the target is left as it was). */
+int trace_finish(struct trace *t, const struct run_result *res);
+/* Free t; the target is left as it was. */
+void trace_abort(struct trace *t);
+
+/* `piperun pool --trace FILE`: a track per worker (more when its items
+ * overlap: async mode) with a complete event per item ("item N"; args
+ * index, status, worker), but per worker only its first
+ * TRACE_ITEMS_FIRST items and its slowest TRACE_ITEMS_SLOWEST of the
+ * rest, so that a million items make a trace a person can open; and
+ * counters on the pool's own track: items done, ok and error and the
+ * process's RSS, sampled as items end, at most TRACE_MAX_COUNTS of them
+ * (every TRACE_SAMPLE_MS, then twice as far apart each time they fill
+ * up).  An item's times are as the pool saw it end, minus its
+ * duration. */
+#define TRACE_ITEMS_FIRST 100
+#define TRACE_ITEMS_SLOWEST 100
+#define TRACE_MAX_COUNTS 2000
+struct pool_result;
+struct pool_stats;
+/* Before pool_run: its mode's name. */
+void trace_pool_begin(struct trace *t, const char *mode);
+/* Item index ended (pool_opts.on_result). */
+void trace_pool_item(struct trace *t, size_t index, const struct pool_result *r);
+/* Write the file and free t, as trace_finish. */
+int trace_pool_finish(struct trace *t, const struct pool_stats *st, size_t total);
+
+/* `piperun exec` / `timeout --trace FILE`: the command's record r (its
+ * one event on slot 0, the timeout, after timeout_s seconds, and the
+ * signals sent as instants); written and t freed as trace_finish. */
+struct command_record;
+int trace_command_finish(struct trace *t, const struct command_record *r, double timeout_s);
+
+#endif
