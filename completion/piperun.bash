@@ -14,7 +14,7 @@
 
 # ------------------------------------------------------------ tables
 
-__piperun_commands='run validate plan journal show exec timeout pool schema help'
+__piperun_commands='run validate plan journal show schema timeline exec timeout pool help'
 
 # The options of each command: every spelling getopt_long accepts, and
 # (the second list) those that take a value, which the operand scan
@@ -23,20 +23,21 @@ __piperun_opts() {
 	case $1 in
 	run) printf '%s\n' -j --max-parallel --mode --timeout --fail-fast \
 		--executor --slurm-wait -o --output --results --journal --resume \
-		--only -q --quiet --progress --tag --timestamps -h --help ;;
+		--only -q --quiet --progress --tag --timestamps --trace -h --help ;;
 	validate) printf '%s\n' -h --help ;;
 	plan) printf '%s\n' --resume --no-commands -h --help ;;
 	schema) printf '%s\n' -h --help ;;
+	timeline) printf '%s\n' --svg --html -w --width -h --help ;;
 	journal) printf '%s\n' -o --output -h --help ;;
 	show) printf '%s\n' -j --job -f --field --failed -z --null -h --help ;;
 	exec) printf '%s\n' -t --timeout -k --kill-after -s --signal \
-		--preserve-status --foreground -v --verbose --json -h --help ;;
+		--preserve-status --foreground -v --verbose --json --trace -h --help ;;
 	timeout) printf '%s\n' -f --foreground -k --kill-after -p \
-		--preserve-status -s --signal -v --verbose --json --help \
+		--preserve-status -s --signal -v --verbose --json --trace --help \
 		--version ;;
 	pool) printf '%s\n' --task --task-plugin --mode -j --workers --items \
 		--timeout --fail-fast --max-inflight --max-items-per-worker \
-		-o --output --compare -h --help ;;
+		-o --output --compare --trace -h --help ;;
 	esac
 }
 
@@ -44,14 +45,15 @@ __piperun_opts_with_value() {
 	case $1 in
 	run) printf '%s\n' -j --max-parallel --mode --timeout --executor \
 		--slurm-wait -o --output --results --journal --resume --only \
-		--progress ;;
+		--progress --trace ;;
 	plan) printf '%s\n' --resume ;;
+	timeline) printf '%s\n' --svg --html -w --width ;;
 	journal) printf '%s\n' -o --output ;;
 	show) printf '%s\n' -j --job -f --field ;;
-	exec) printf '%s\n' -t --timeout -k --kill-after -s --signal --json ;;
-	timeout) printf '%s\n' -k --kill-after -s --signal --json ;;
+	exec) printf '%s\n' -t --timeout -k --kill-after -s --signal --json --trace ;;
+	timeout) printf '%s\n' -k --kill-after -s --signal --json --trace ;;
 	pool) printf '%s\n' --task --task-plugin --mode -j --workers --items \
-		--timeout --max-inflight --max-items-per-worker -o --output ;;
+		--timeout --max-inflight --max-items-per-worker -o --output --trace ;;
 	esac
 }
 
@@ -262,7 +264,9 @@ __piperun_value() {
 		done
 		__piperun_add "${fields//[[:space:]]/$'\n'}" "$cur" "$pre" ;;
 	run:--results | run:--journal | run:--resume | plan:--resume | \
-	exec:--json | timeout:--json | pool:--items)
+	exec:--json | timeout:--json | pool:--items | \
+	run:--trace | pool:--trace | exec:--trace | timeout:--trace | \
+	timeline:--svg | timeline:--html)
 		[[ -z $pre ]] && __piperun_files "$cur" '' ;;
 	pool:--task-plugin)
 		[[ -z $pre ]] && __piperun_files "$cur" '*.so' ;;
@@ -321,7 +325,7 @@ _piperun() {
 	run | plan) ((__pr_nbefore == 0)) && __piperun_files "$cur" '*.json' ;;
 	validate) __piperun_files "$cur" '*.json' ;;
 	journal) ((__pr_nbefore == 0)) && __piperun_files "$cur" '' ;;
-	show) ((__pr_nbefore == 0)) && __piperun_files "$cur" '*.json*' ;;
+	show | timeline) ((__pr_nbefore == 0)) && __piperun_files "$cur" '*.json*' ;;
 	exec | timeout)
 		((__pr_cmdat >= 0 && __pr_cmdat <= __pr_cword)) &&
 			__piperun_command "$__pr_cmdat" "$cur" ;;
