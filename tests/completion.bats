@@ -250,7 +250,7 @@ if pid == 0:
     os.execvp("zsh", ["zsh", "-f", "-i"])
 os.write(fd, (f"path=('{bindir}' $path); fpath=('{comp}' $fpath); "
               f"autoload -U compinit; compinit -u -d '{tmp}/zcompdump'; "
-              "print READY\n").encode())
+              "print RE''ADY\n").encode())
 seen, typed, end = b"", False, time.time() + 30
 while time.time() < end:
     if select.select([fd], [], [], 0.2)[0]:
@@ -258,7 +258,10 @@ while time.time() < end:
             seen += os.read(fd, 65536)
         except OSError:
             break
-    if not typed and seen.count(b"READY") >= 2:
+    # READY as output only (the echo of the line says RE''ADY), and
+    # the next prompt after it: zle is reading the terminal again
+    # (keys typed earlier, while compinit runs, may be lost)
+    if not typed and b"READY" in seen and seen.split(b"READY", 1)[1].rstrip(b"\r\n"):
         seen, typed = b"", True
         os.write(fd, keys.encode())
     if typed and all(w.encode() in seen for w in want):
