@@ -386,7 +386,10 @@ static int cmd_pool(int argc, char **argv)
 		out->fd = rfd;
 	struct pool_cli cli = { .output = pc.output, .out = out, .items = &it };
 	jw_init(&cli.jw, fd_sink_write, out, cli.output == POUT_JSON);
+	/* a task that exit()s in this process: status 3, never 0 */
+	task_exit_guard("pool", EXIT_RUNNER, -1);
 	rc = pc.compare ? compare(&pc.o, &it, out) : run_once(&cli, &pc.o, &it);
+	task_exit_guard(NULL, 0, -1);
 	if (rc == EXIT_RUNNER && !pc.compare) {
 		/* the pool could not run: nothing was written */
 		free(out);

@@ -211,23 +211,46 @@ static void pool_check(struct ctx *c, const struct cJSON *job, struct tmpl *t)
 
 /* ------------------------------------------------------------ job side */
 
+static void to_buf(void *ctx, const void *p, size_t n)
+{
+	buf_add(ctx, p, n);
+}
+
+/* Did the pool's document arrive whole, its summary agreeing with its
+ * exit status (0: every item ok; 1: some item not)? */
+static bool pool_document_whole(const struct job *j)
+{
+	if (!j->out.active || !j->out.total || capture_truncated(&j->out))
+		return false;
+	struct buf b = { 0 };
+	capture_each(&j->out, to_buf, &b);
+	struct cJSON *doc = b.p ? jv_parse_whole(b.p, b.len) : NULL;
+	buf_free(&b);
+	const struct cJSON *sum = jv_get(doc, "summary");
+	double total = jv_num(jv_get(sum, "total")), ok = jv_num(jv_get(sum, "ok"));
+	bool whole = jv_is_number(jv_get(sum, "total")) && jv_is_number(jv_get(sum, "ok")) &&
+		     jv_is_array(jv_get(doc, "items")) &&
+		     (double)jv_size(jv_get(doc, "items")) == total &&
+		     (j->returncode == 0) == (ok == total);
+	jv_free(doc);
+	return whole;
+}
+
 /* The pool could not run its items (its exit status 2 or 3): say why,
- * from its stderr. */
+ * from its stderr.  Status 0 or 1 only with its document whole. */
 static void pool_outcome(struct job *j)
 {
 	job_proc_outcome(j);
-	if (!j->has_rc || (j->returncode != 2 && j->returncode != 3) || j->timed_out ||
-	    j->cancelled)
+	if (!j->has_rc || j->timed_out || j->cancelled)
 		return;
+	if (j->returncode != 2 && j->returncode != 3) {
+		kind_require_results(j, pool_document_whole(j), "the pool", "its results document");
+		return;
+	}
 	char *line = job_stderr_first_line(j);
 	j->status = ST_ERROR;
 	free(j->error);
 	j->error = line ? line : xstrdup("the pool could not run");
-}
-
-static void to_buf(void *ctx, const void *p, size_t n)
-{
-	buf_add(ctx, p, n);
 }
 
 /* A pool job's record carries what `piperun pool` printed: task, mode,

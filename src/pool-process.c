@@ -8,6 +8,7 @@
 #include "config.h"
 #include "pool-int.h"
 #include "loop.h"
+#include "task.h"
 #include "util.h"
 
 #include <errno.h>
@@ -275,6 +276,9 @@ static int pw_spawn(struct ppool *p, struct pworker *w)
 		return -1;
 	}
 	if (pid == 0) {
+		/* a task's exit() here costs its item (the worker ended),
+		 * not the pool's results: no guard (task.h) */
+		task_exit_guard(NULL, 0, -1);
 		/* only its socket, as fd 3; stdout goes to stderr so that a
 		 * chatty plugin cannot corrupt the results */
 		int s = fcntl(sv[1], F_DUPFD, 10);

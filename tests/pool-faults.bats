@@ -235,3 +235,32 @@ EOF
 		[ "$(wc -l < "$FAULTY_LOG")" -eq $((4 * n)) ]
 	done
 }
+
+@test "red1 #1: a task that calls exit(0) in serial, thread or async mode: exit status 3, never ok" {
+	items 5 2:exit > "$BATS_TEST_TMPDIR/items"
+	for m in serial thread async; do
+		for o in json jsonl; do
+			pr pool --task-plugin "$FAULTY_PLUGIN:faulty" --mode "$m" -j 2 -o "$o" \
+				--items "$BATS_TEST_TMPDIR/items"
+			assert_failure 3
+			[ "$stderr" = "piperun: pool: a task called exit(); the results are lost" ]
+			# no summary: nothing says the run was whole
+			[ -z "$(jqo -c 'select(.summary)' 2>/dev/null)" ]
+		done
+	done
+}
+
+@test "red1 #1: a pool job whose task exit()s or _exit()s is an error, never ok (the runner wants the document)" {
+	f=$(spec <<EOF
+{"jobs":[{"name":"e","pool":{"plugin":"$FAULTY_PLUGIN:faulty","mode":"serial","items":[[1],[2,"exit"],[3]]}},
+ {"name":"u","pool":{"plugin":"$FAULTY_PLUGIN:faulty","mode":"thread","items":[[1],[2,"_exit"],[3]]}},
+ {"name":"ok","pool":{"plugin":"$FAULTY_PLUGIN:faulty","mode":"async","items":[[1],[3]]}}]}
+EOF
+)
+	pr run "$f"
+	assert_failure 1
+	[ "$(jqo -c '[.jobs[] | .status] | @json')" = '["error","error","ok"]' ]
+	[ "$(jqo '.jobs[0].error')" = "piperun: pool: a task called exit(); the results are lost" ]
+	[ "$(jqo '.jobs[1].error')" = "the pool ended with exit status 0 but without its results document (did a task call exit()?)" ]
+	[ "$(jqo '.jobs[2].summary.ok')" = 2 ]
+}

@@ -15,7 +15,9 @@
  * WHAT: "crash" (SIGSEGV), "hang" (pause() for ever; polling expired()
  * in piperun itself), "fail" (an error result), "nan" (a NaN number),
  * "badjson" (a JSON result that is not JSON), "leak" (1 MiB never freed),
- * "print" (a line on stdout, then an ok result).
+ * "print" (a line on stdout, then an ok result), "exit" (exit(0): the
+ * process ends as if all went well, atexit handlers run), "_exit"
+ * (_exit(0): the same, no handler runs).
  * The task initcrash crashes in init() in a worker, and is faulty
  * otherwise. */
 #define _POSIX_C_SOURCE 200809L
@@ -88,6 +90,10 @@ static int faulty_run(const struct piperun_task_ctx *ctx, const struct piperun_a
 	}
 	if (!strcmp(what, "hang"))
 		return hang(ctx, res);
+	if (!strcmp(what, "exit"))
+		exit(0);
+	if (!strcmp(what, "_exit"))
+		_exit(0);
 	if (!strcmp(what, "fail"))
 		return fail(res, "failed on purpose");
 	if (!strcmp(what, "nan")) {
