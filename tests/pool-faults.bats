@@ -264,3 +264,17 @@ EOF
 	[ "$(jqo '.jobs[1].error')" = "the pool ended with exit status 0 but without its results document (did a task call exit()?)" ]
 	[ "$(jqo '.jobs[2].summary.ok')" = 2 ]
 }
+
+@test "red1 #12: a task's children see exactly fds 0-2 in every mode (the worker's socket is close-on-exec)" {
+	: "${HOSTILE_PLUGIN:=$(dirname "$PIPERUN")/tests/plugins/.libs/task-hostile.so}"
+	echo 1 > "$BATS_TEST_TMPDIR/items"
+	for m in serial thread process async; do
+		# piperun started with fds 0-2 only (bats holds more): what
+		# the task's process holds beyond them is piperun's
+		run --separate-stderr python3 -c 'import os, sys; os.closerange(3, 65536); os.execv(sys.argv[1], sys.argv[1:])' \
+			"$PIPERUN" pool --task-plugin "$HOSTILE_PLUGIN:inherit" --mode "$m" \
+			--items "$BATS_TEST_TMPDIR/items"
+		assert_success
+		[ "$(jqo -c '.items[0].result')" = '[]' ]
+	done
+}
