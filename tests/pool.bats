@@ -313,3 +313,14 @@ EOF
 		"$PIPERUN" journal "$BATS_TEST_TMPDIR/j$n" > /dev/null
 	done
 }
+
+@test "red1 #2: a pool job's document larger than max_output is kept whole in its record" {
+	python3 -c "
+import json; print(json.dumps({'jobs':[{'name':'q','max_output':'1K','pool':{'task':'gcd','items':[[4,6]]*50+[[0,1]]}},
+ {'name':'r','max_output':'1K','pool':{'task':'gcd','items':[[4,6]]*60}}]}))" > "$BATS_TEST_TMPDIR/spec.json"
+	pr run "$BATS_TEST_TMPDIR/spec.json"
+	assert_failure 1
+	[ "$(jqo -c '.jobs[0] | [.status, .summary.total, .summary.error, (.items | length), .items[50].error, .stdout_truncated] | @json')" = \
+	  '["failed",51,1,51,"gcd of 0 is undefined here (the naive algorithm counts down from min(a, b) > 0)",false]' ]
+	[ "$(jqo -c '.jobs[1] | [.status, .summary.ok, (.items | length), .items[59].result] | @json')" = '["ok",60,60,2]' ]
+}
