@@ -324,3 +324,27 @@ import json; print(json.dumps({'jobs':[{'name':'q','max_output':'1K','pool':{'ta
 	  '["failed",51,1,51,"gcd of 0 is undefined here (the naive algorithm counts down from min(a, b) > 0)",false]' ]
 	[ "$(jqo -c '.jobs[1] | [.status, .summary.ok, (.items | length), .items[59].result] | @json')" = '["ok",60,60,2]' ]
 }
+
+@test "red1 #4: a NUL byte ends the items at once (/dev/zero); a line over 16 MiB is an input error" {
+	# without the limit /dev/zero grows memory until timeout(1) kills it (124)
+	run --separate-stderr timeout 60 "$PIPERUN" pool --task gcd --items /dev/zero -o summary
+	assert_failure 2
+	[ "$stderr" = "piperun: pool: /dev/zero: line 1: a NUL byte" ]
+	{ printf '1 2\n'; head -c $((16 * 1024 * 1024 + 1)) /dev/zero | tr '\0' 7; printf '\n3 4\n'; } \
+		> "$BATS_TEST_TMPDIR/long"
+	pr pool --task gcd --items "$BATS_TEST_TMPDIR/long"
+	assert_failure 2
+	[ "$stderr" = "piperun: pool: $BATS_TEST_TMPDIR/long: line 2: a line of more than 16777216 bytes" ]
+	# 16 MiB itself is allowed (it is one number too big for an int64: a number)
+	head -c $((16 * 1024 * 1024)) /dev/zero | tr '\0' ' ' > "$BATS_TEST_TMPDIR/fits"
+	printf '\n' >> "$BATS_TEST_TMPDIR/fits"
+	pr pool --task gcd --items "$BATS_TEST_TMPDIR/fits" -o summary
+	assert_success
+	f=$(spec <<'EOF'
+{"jobs":[{"name":"z","pool":{"task":"gcd","items_file":"/dev/zero"},"timeout":60}]}
+EOF
+)
+	pr run "$f"
+	assert_failure 1
+	[ "$(jqo -c '.jobs[0] | [.status, .error] | @json')" = '["error","piperun: pool: /dev/zero: line 1: a NUL byte"]' ]
+}
