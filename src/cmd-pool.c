@@ -295,7 +295,7 @@ static void emit_text_item(struct fd_sink *out, size_t i, const struct pool_resu
 	if (r->status == POOL_OK && r->kind == PIPERUN_RESULT_INT)
 		jw_int(&tw, r->v.i);
 	else if (r->status == POOL_OK && r->kind == PIPERUN_RESULT_NUMBER)
-		jw_num(&tw, r->v.d);
+		jw_double(&tw, r->v.d);
 	else if (r->status == POOL_OK)
 		jw_raw(&tw, r->text);
 	snprintf(line, sizeof line, "%6zu  %-7s  %.400s\n", i,

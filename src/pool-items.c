@@ -300,7 +300,7 @@ int pool_result_text(const struct piperun_task *t, struct piperun_result *res,
 			rc = -1;
 			break;
 		}
-		*len = (size_t)snprintf(b, sizeof b, "%.17g", res->d);
+		*len = jw_double_text(b, res->d);
 		*text = xstrndup(b, *len);
 		break;
 	case PIPERUN_RESULT_JSON:

@@ -348,3 +348,26 @@ EOF
 	assert_failure 1
 	[ "$(jqo -c '.jobs[0] | [.status, .error] | @json')" = '["error","piperun: pool: /dev/zero: line 1: a NUL byte"]' ]
 }
+
+@test "red1 #14: numbers are written as the shortest text that reads back (0.1, not 0.10000000000000001)" {
+	printf '0.1\n[0.03]\n' > "$BATS_TEST_TMPDIR/items"
+	for m in serial thread process; do
+		pr pool --task sleep --mode "$m" -j 1 --items "$BATS_TEST_TMPDIR/items" -o jsonl
+		assert_success
+		assert_line --index 0 --regexp '^\{"index":0,"input":\[0\.1\],"status":"ok","result":0\.1,'
+		assert_line --index 1 --regexp '^\{"index":1,"input":\[0\.03\],"status":"ok","result":0\.03,'
+	done
+	pr pool --task sleep --items "$BATS_TEST_TMPDIR/items" -o text
+	assert_line --regexp '^ +1  ok +0\.03$'
+	f=$(spec <<'EOF'
+{"jobs":[{"name":"s","items":["0.1"],"steps":[{"name":"t","task":"sleep"}]},
+ {"name":"p","pool":{"task":"sleep","items":[[0.1]]}}]}
+EOF
+)
+	pr run "$f"
+	assert_success
+	[ "$(jqo -c '.jobs[0].stdout')" = '0.1' ]
+	# the record as written (jq would reformat the numbers)
+	assert_line --regexp '^ *"input": \[0\.1\],$'
+	assert_line --regexp '^ *"result": 0\.1,$'
+}
