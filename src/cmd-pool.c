@@ -118,6 +118,7 @@ struct pool_cmd {
 	long workers;
 	bool compare;
 	enum pool_output output;
+	bool seen[256];              /* options given (cmd_once) */
 };
 
 static const struct option pool_long_opts[] = {
@@ -146,9 +147,18 @@ static const struct enum_name output_choices[] = {
  * exit status. */
 static int parse_option(int c, char **argv, struct pool_cmd *pc)
 {
+	/* the options that take one value: given twice is an error */
+	static const char *const once[128] = {
+		['T'] = "--task", ['P'] = "--task-plugin", ['m'] = "--mode",
+		['j'] = "-j/--workers", ['i'] = "--items", ['t'] = "--timeout",
+		['I'] = "--max-inflight", ['W'] = "--max-items-per-worker",
+		['o'] = "-o/--output",
+	};
 	const struct cmd_entry *self = &cmd_pool_entry;
 	int64_t v;
 	int pick;
+	if (c > 0 && c < 128 && once[c] && cmd_once(self, pc->seen, c, once[c]) < 0)
+		return EXIT_USAGE;
 	switch (c) {
 	case 'T':
 		pc->task_name = optarg;
@@ -200,6 +210,26 @@ static int parse_option(int c, char **argv, struct pool_cmd *pc)
 	}
 }
 
+/* Options that mean nothing together are refused, not ignored.
+ * Returns -1 to go on, else the exit status. */
+static int check_combinations(const struct pool_cmd *pc)
+{
+	const struct cmd_entry *self = &cmd_pool_entry;
+	/* only a worker process can be replaced: a thread's leaks stay in
+	 * the process, and serial and async have no worker to replace */
+	if (pc->o.max_per_worker && pc->o.mode != POOL_PROCESS && !pc->compare)
+		return cmd_bad_usage(self, "--max-items-per-worker is for --mode process (or --compare)");
+	/* only the event loop holds items in flight */
+	if (pc->o.max_inflight && pc->o.mode != POOL_ASYNC && !pc->compare)
+		return cmd_bad_usage(self, "--max-inflight is for --mode async (or --compare)");
+	/* --compare runs every mode and prints its own table */
+	if (pc->compare && pc->seen['m'])
+		return cmd_bad_usage(self, "--compare runs every mode: it takes no --mode");
+	if (pc->compare && pc->seen['o'])
+		return cmd_bad_usage(self, "--compare prints its own table: it takes no -o/--output");
+	return -1;
+}
+
 /* The command line into *pc, the task found.  Returns -1 to go on, else
  * the exit status. */
 static int parse_args(int argc, char **argv, struct pool_cmd *pc)
@@ -239,11 +269,7 @@ static int parse_args(int argc, char **argv, struct pool_cmd *pc)
 		}
 	}
 	pc->o.workers = pc->workers < 1 ? 1 : (int)pc->workers;
-	/* only a worker process can be replaced: a thread's leaks stay in
-	 * the process, and serial and async have no worker to replace */
-	if (pc->o.max_per_worker && pc->o.mode != POOL_PROCESS && !pc->compare)
-		return cmd_bad_usage(self, "--max-items-per-worker is for --mode process (or --compare)");
-	return -1;
+	return check_combinations(pc);
 }
 
 /* The items, from --items FILE or stdin.  Returns -1, else the exit

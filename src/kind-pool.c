@@ -83,7 +83,7 @@ static void pool_options(struct ctx *c, const struct cJSON *v, const char *path,
 	static const char *const modes[] = { "serial", "thread", "process", "async", NULL };
 	const struct cJSON *e;
 	char *p = NULL;
-	bool process = false;
+	bool process = false, async = false;
 #define POOLKEY(k) (free(p), p = spec_path_key(path, k), e = jv_get(v, k))
 	if (POOLKEY("mode")) {
 		const char *s = jv_is_string(e) ? jv_str(e) : "";
@@ -96,6 +96,7 @@ static void pool_options(struct ctx *c, const struct cJSON *v, const char *path,
 			arg(a, "--mode");
 			arg(a, s);
 			process = !strcmp(s, "process");
+			async = !strcmp(s, "async");
 		}
 	}
 	pool_long(c, v, path, "workers", 4096, "-j", a);
@@ -111,7 +112,12 @@ static void pool_options(struct ctx *c, const struct cJSON *v, const char *path,
 		arg(a, "--fail-fast");
 #undef POOLKEY
 	free(p);
-	pool_long(c, v, path, "max_inflight", LONG_MAX, "--max-inflight", a);
+	/* as `piperun pool` refuses them: each has a meaning in one mode */
+	if (jv_get(v, "max_inflight") && !async)
+		spec_err(c, path, "max_inflight is for \"mode\": \"async\" "
+			 "(items in flight in the one event loop)");
+	else
+		pool_long(c, v, path, "max_inflight", LONG_MAX, "--max-inflight", a);
 	if (jv_get(v, "max_items_per_worker") && !process)
 		spec_err(c, path, "max_items_per_worker is for \"mode\": \"process\" "
 			 "(a worker process that ends after so many items)");

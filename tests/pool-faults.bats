@@ -278,3 +278,61 @@ EOF
 		[ "$(jqo -c '.items[0].result')" = '[]' ]
 	done
 }
+
+@test "red1 #14: --max-inflight is refused outside async mode, as --max-items-per-worker outside process" {
+	for m in serial thread process; do
+		pr pool --task gcd --mode "$m" --max-inflight 3 <<<'4 6'
+		assert_failure 2
+		[[ "$stderr" == *"piperun: pool: --max-inflight is for --mode async (or --compare)"* ]]
+	done
+	pr pool --task gcd --max-inflight 3 <<<'4 6'   # serial, the default
+	assert_failure 2
+	pr pool --task gcd --mode async --max-inflight 3 <<<'4 6'
+	assert_success
+	pr pool --task gcd --compare --max-inflight 1 -j 2 < "$PIPELINES/gcd-items.txt"
+	assert_success
+	f=$(spec <<'EOF'
+{"jobs":[{"name":"s","pool":{"task":"gcd","mode":"serial","max_inflight":2,"items":[[4,6]]}},
+ {"name":"d","pool":{"task":"gcd","max_inflight":2,"items":[[4,6]]}},
+ {"name":"a","pool":{"task":"gcd","mode":"async","max_inflight":2,"items":[[4,6]]}}]}
+EOF
+)
+	pr validate "$f"
+	assert_failure 2
+	[ "$stderr" = "piperun: $f: jobs[0].pool: max_inflight is for \"mode\": \"async\" (items in flight in the one event loop)
+piperun: $f: jobs[1].pool: max_inflight is for \"mode\": \"async\" (items in flight in the one event loop)" ]
+}
+
+@test "red1 #14: an option that takes one value, given twice, is a usage error, not the last one kept" {
+	local twice
+	while IFS= read -r twice; do
+		# shellcheck disable=SC2086 # the options are words
+		pr pool $twice <<<'4 6'
+		assert_failure 2
+		[[ "$stderr" == *" given twice (it takes one value)"* ]] || { echo "$twice: $stderr"; return 1; }
+	done <<-'EOF'
+	--task gcd --task factorize
+	--task-plugin a.so:x --task-plugin b.so:y
+	--task gcd --mode serial --mode thread
+	--task gcd -j 2 --workers 3
+	--task gcd --items - --items -
+	--task gcd --timeout 1 --timeout 2
+	--task gcd --mode async --max-inflight 1 --max-inflight 2
+	--task gcd --mode process --max-items-per-worker 1 --max-items-per-worker 2
+	--task gcd -o json --output text
+	EOF
+	pr pool --task gcd --task factorize <<<'4 6'
+	[[ "$stderr" == "piperun: pool: --task given twice (it takes one value)"* ]]
+}
+
+@test "red1 #14: --compare refuses -o and --mode, which it would ignore" {
+	pr pool --task gcd --compare -o none <<<'4 6'
+	assert_failure 2
+	[[ "$stderr" == "piperun: pool: --compare prints its own table: it takes no -o/--output"* ]]
+	pr pool --task gcd --compare --output jsonl <<<'4 6'
+	assert_failure 2
+	pr pool --task gcd --compare --mode thread <<<'4 6'
+	assert_failure 2
+	[[ "$stderr" == "piperun: pool: --compare runs every mode: it takes no --mode"* ]]
+	[ -z "$output" ]
+}

@@ -289,8 +289,9 @@ EOF
 	# 2000 items of 0.05 s: 100 s one by one, if a closed stdout did not stop it
 	for i in $(seq 2000); do echo 0.05; done > "$BATS_TEST_TMPDIR/items"
 	for m in serial thread async; do
-		run --separate-stderr bash -c 'timeout 20 "$1" pool --task sleep --mode "$2" -j 1 --max-inflight 1 -o jsonl --items "$3" | head -1 > /dev/null; echo "${PIPESTATUS[0]}"' \
-			sh "$PIPERUN" "$m" "$BATS_TEST_TMPDIR/items"
+		# one item in flight in async mode too (--max-inflight is for it alone)
+		run --separate-stderr bash -c 'timeout 20 "$1" pool --task sleep --mode "$2" -j 1 ${4:+--max-inflight "$4"} -o jsonl --items "$3" | head -1 > /dev/null; echo "${PIPESTATUS[0]}"' \
+			sh "$PIPERUN" "$m" "$BATS_TEST_TMPDIR/items" "$([ "$m" = async ] && echo 1)"
 		[ "$output" = 141 ] || { echo "$m: $output"; return 1; }
 		[ -z "$stderr" ]
 	done
