@@ -150,16 +150,21 @@ static void pool_items(struct ctx *c, const struct cJSON *v, const char *path,
 		free(p);
 		return;
 	}
-	/* one JSON array per line: what `piperun pool` reads */
+	/* one JSON array per line: what `piperun pool` reads; an item is
+	 * an array (a bare 4 is refused, not taken as [4]: plan, validate
+	 * and the run say the same) */
 	struct buf lines = { 0 };
 	const struct cJSON *it;
+	size_t i = 0;
 	JV_EACH(it, items) {
-		if (!jv_is_array(it))
-			buf_addch(&lines, '[');
+		if (!jv_is_array(it)) {
+			char *ip = spec_path_idx(p, i);
+			spec_expected(c, ip, "an array of arguments (a one-argument item is [4])", it);
+			free(ip);
+		}
 		spec_json_print(&lines, it);
-		if (!jv_is_array(it))
-			buf_addch(&lines, ']');
 		buf_addch(&lines, '\n');
+		i++;
 	}
 	t->j.in.kind = IN_TEXT;
 	free(t->j.in.data);

@@ -372,3 +372,17 @@ EOF
 	assert_line --regexp '^ *"input": \[0\.1\],$'
 	assert_line --regexp '^ *"result": 0\.1,$'
 }
+
+@test "red1 #14: a pool item that is no array is refused at its path by validate, plan and run alike" {
+	f=$(spec <<'EOF'
+{"jobs":[{"name":"p","pool":{"task":"gcd","items":[4,[6,8],"x"]}}]}
+EOF
+)
+	want="piperun: $f: jobs[0].pool.items[0]: expected an array of arguments (a one-argument item is [4]), got 4
+piperun: $f: jobs[0].pool.items[2]: expected an array of arguments (a one-argument item is [4]), got \"x\""
+	for cmd in validate plan run; do
+		pr "$cmd" "$f"
+		assert_failure 2
+		[ "$stderr" = "$want" ] || { echo "$cmd: $stderr"; return 1; }
+	done
+}
