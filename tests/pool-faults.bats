@@ -336,3 +336,26 @@ piperun: $f: jobs[1].pool: max_inflight is for \"mode\": \"async\" (items in fli
 	[[ "$stderr" == "piperun: pool: --compare runs every mode: it takes no --mode"* ]]
 	[ -z "$output" ]
 }
+
+@test "red1 #11: --compare with a task that crashes or exit()s: every row survives, exit 3, the reason said" {
+	: "${HOSTILE_PLUGIN:=$(dirname "$PIPERUN")/tests/plugins/.libs/task-hostile.so}"
+	# piperun's own fault handling is under test, not a sanitizer's
+	export ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}handle_segv=0"
+	printf '1\n13\n2\n' > "$BATS_TEST_TMPDIR/items"
+	pr pool --task-plugin "$HOSTILE_PLUGIN:segv" --compare -j 2 --items "$BATS_TEST_TMPDIR/items"
+	assert_failure 3
+	assert_line --regexp '^MODE +WORKERS +WALL s +CPU s +SPEEDUP +IDENTICAL$'
+	for m in serial thread async; do
+		assert_line --regexp "^$m +- +- +- +- +could not run$"
+		[[ "$stderr" == *"piperun: pool: --compare: $m could not run: its process was killed by SIGSEGV (a task crashed it)"* ]]
+	done
+	# the process row ran: its worker's crash cost the item alone
+	assert_line --regexp '^process +2 +[0-9.]+ +[0-9.]+ +[0-9.]+x +yes$'
+	[ "${#lines[@]}" -eq 5 ]
+	items 3 1:exit > "$BATS_TEST_TMPDIR/items"
+	pr pool --task-plugin "$FAULTY_PLUGIN:faulty" --compare -j 2 --items "$BATS_TEST_TMPDIR/items"
+	assert_failure 3
+	assert_line --regexp '^serial +- +- +- +- +could not run$'
+	[[ "$stderr" == *"piperun: pool: --compare: serial could not run: its process exited with status 3 without its results (did a task call exit()?)"* ]]
+	[ "${#lines[@]}" -eq 5 ]
+}

@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,11 +50,19 @@ static void log_call(int64_t n)
 	close(fd);
 }
 
-/* In a process of its own (a worker), not in piperun itself? */
+/* In a process of its own (a worker), not in piperun itself?  A
+ * --compare row of serial, thread or async mode runs in a child of
+ * piperun too, but as piperun itself would: a pool worker is the child
+ * whose parent-death signal is SIGKILL (pool-process.c), a row's is
+ * SIGTERM (cmd-pool.c). */
 static int in_worker(void)
 {
 	const char *main_pid = getenv("FAULTY_MAIN_PID");
-	return !main_pid || atol(main_pid) != (long)getpid();
+	if (!main_pid)
+		return 1;
+	int sig = 0;
+	return atol(main_pid) != (long)getpid() &&
+	       (prctl(PR_GET_PDEATHSIG, &sig) < 0 || sig == SIGKILL);
 }
 
 static int fail(struct piperun_result *res, const char *why)
