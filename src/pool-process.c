@@ -287,6 +287,8 @@ static int pw_spawn(struct ppool *p, struct pworker *w)
 		int s = fcntl(sv[1], F_DUPFD, 10);
 		dup3(s, 3, O_CLOEXEC);
 		close_range(4, ~0U, 0);
+		/* no O_CLOEXEC: it becomes fd 0, which a task's children
+		 * are meant to inherit */
 		int dn = open("/dev/null", O_RDONLY);
 		if (dn >= 0 && dn != 0) {
 			dup2(dn, 0);
