@@ -201,11 +201,14 @@ static int cmd_journal(int argc, char **argv)
 	};
 	const struct cmd_entry *self = &cmd_journal_entry;
 	int c, fmt = JOUT_JSON;
+	bool seen[256] = { false };
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":o:h", opts, NULL)) != -1) {
 		if (c != 'o')
 			return cmd_opt_common(self, c, argv);
+		if (cmd_once(self, seen, c, "-o/--output") < 0)
+			return EXIT_USAGE;
 		if (CMD_CHOOSE(self, "--output", jout_choices, optarg, &fmt) < 0)
 			return EXIT_USAGE;
 	}

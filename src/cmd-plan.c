@@ -81,10 +81,13 @@ static int plan_parse(int argc, char **argv, const char **resume, bool *no_comma
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
+	bool seen[256] = { false };
 	*resume = NULL;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		if (c == 'R' && cmd_once(&cmd_plan_entry, seen, c, "--resume") < 0)
+			return EXIT_USAGE;
 		if (c == 'R')
 			*resume = optarg;
 		else if (c == 'N')

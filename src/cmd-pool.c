@@ -4,6 +4,7 @@
 #include "cmd.h"
 #include "jsonw.h"
 #include "pool.h"
+#include "sha256.h"
 #include "task.h"
 #include "trace.h"
 #include "util.h"
@@ -15,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 enum pool_output { POUT_JSON, POUT_JSONL, POUT_TEXT, POUT_NONE, POUT_SUMMARY };
@@ -55,63 +58,146 @@ static bool pipe_fd(int fd)
 	return fstat(fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
 }
 
-/* Do two runs agree on every item? */
-static bool identical(const struct pool_result *a, const struct pool_result *b, size_t n)
+/* --compare: the rows agree when their digests do.  A digest covers
+ * what two runs must agree on: every item's status and kind, and an ok
+ * item's value (a failed item is the same error in every mode, whatever
+ * its message). */
+static void results_digest(const struct pool_result *r, size_t n, unsigned char out[32])
 {
+	struct sha256 h;
+	sha256_init(&h);
 	for (size_t i = 0; i < n; i++) {
-		if (a[i].status != b[i].status || a[i].kind != b[i].kind)
-			return false;
-		if (a[i].status != POOL_OK)
+		unsigned char sk[2] = { r[i].status, r[i].kind };
+		sha256_update(&h, sk, 2);
+		if (r[i].status != POOL_OK)
 			continue;
-		if ((a[i].kind == PIPERUN_RESULT_INT && a[i].v.i != b[i].v.i) ||
-		    (a[i].kind == PIPERUN_RESULT_NUMBER && a[i].v.d != b[i].v.d) ||
-		    (a[i].text && b[i].text && strcmp(a[i].text, b[i].text)))
-			return false;
+		if (r[i].kind == PIPERUN_RESULT_INT) {
+			sha256_update(&h, &r[i].v.i, sizeof r[i].v.i);
+		} else if (r[i].kind == PIPERUN_RESULT_NUMBER) {
+			double d = r[i].v.d == 0 ? 0 : r[i].v.d; /* -0 == 0 */
+			sha256_update(&h, &d, sizeof d);
+		} else if (r[i].text) {
+			uint64_t len = strlen(r[i].text);
+			sha256_update(&h, &len, sizeof len);
+			sha256_update(&h, r[i].text, len);
+		}
 	}
-	return true;
+	sha256_final(&h, out);
+}
+
+/* What one row of --compare gives. */
+struct row {
+	int ran;                     /* 0: could not run (why says) */
+	struct pool_stats st;
+	unsigned char digest[32];
+	char why[256];
+};
+
+/* One mode's run, in this process (o->mode). */
+static void row_here(const struct pool_opts *o, const struct pool_items *it, struct row *row)
+{
+	struct pool_result *res = pool_results_alloc(it->n);
+	char *why = NULL;
+	memset(row, 0, sizeof *row);
+	if (pool_run(o, it, res, &row->st, &why) < 0) {
+		snprintf(row->why, sizeof row->why, "%s", why);
+		free(why);
+	} else {
+		row->ran = 1;
+		results_digest(res, it->n, row->digest);
+	}
+	pool_results_free(res, it->n);
+}
+
+/* A mode that runs the task in this process (serial, thread, async) runs
+ * in a child of its own: a task that crashes, or calls exit(), costs its
+ * row ("could not run"), not the table.  The child dies with us. */
+static void row_forked(const struct pool_opts *o, const struct pool_items *it, struct row *row)
+{
+	int p[2];
+	memset(row, 0, sizeof *row);
+	fflush(NULL);
+	pid_t parent = getpid(), pid = -1;
+	if (pipe2(p, O_CLOEXEC) == 0 && (pid = fork()) == 0) {
+		/* SIGTERM, not a pool worker's SIGKILL: a test plugin tells
+		 * the two apart (tests/plugins/task-faulty.c) */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != parent)
+			_exit(1);
+		close(p[0]);
+		row_here(o, it, row);
+		_exit(write_full(p[1], row, sizeof *row) < 0);
+	}
+	if (pid < 0) {
+		snprintf(row->why, sizeof row->why, "pool: cannot fork: %s", strerror(errno));
+		return;
+	}
+	close(p[1]);
+	int got = read_full(p[0], row, sizeof *row);
+	close(p[0]);
+	int ws;
+	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+		;
+	if (got == 0)
+		return;
+	memset(row, 0, sizeof *row);
+	if (WIFSIGNALED(ws))
+		snprintf(row->why, sizeof row->why, "pool: --compare: %s could not run: its "
+			 "process was killed by %s (a task crashed it)", pool_mode_name(o->mode),
+			 sig_name(WTERMSIG(ws)));
+	else
+		snprintf(row->why, sizeof row->why, "pool: --compare: %s could not run: its "
+			 "process exited with status %d without its results (did a task call "
+			 "exit()?)", pool_mode_name(o->mode), WIFEXITED(ws) ? WEXITSTATUS(ws) : -1);
 }
 
 static int compare(struct pool_opts *o, const struct pool_items *it, struct fd_sink *out)
 {
-	struct pool_result *base = NULL;
+	unsigned char base[32];
+	bool have_base = false;
 	double base_wall = 0;
-	char line[256];
+	char line[384];
 	snprintf(line, sizeof line, "%-8s %7s %9s %9s %8s  %s\n", "MODE", "WORKERS", "WALL s",
 		 "CPU s", "SPEEDUP", "IDENTICAL");
 	fd_sink_write(out, line, strlen(line));
 	int rc = EXIT_OK;
-	long max_per_worker = o->max_per_worker;
+	long max_per_worker = o->max_per_worker, max_inflight = o->max_inflight;
 	for (int m = POOL_SERIAL; m <= POOL_ASYNC; m++) {
-		struct pool_result *res = pool_results_alloc(it->n);
-		struct pool_stats st;
+		struct row row;
 		o->mode = (enum pool_mode)m;
-		/* --max-items-per-worker: the process row's */
+		/* --max-items-per-worker: the process row's; --max-inflight:
+		 * the async row's */
 		o->max_per_worker = m == POOL_PROCESS ? max_per_worker : 0;
-		char *why = NULL;
-		if (pool_run(o, it, res, &st, &why) < 0) {
-			fprintf(stderr, "piperun: %s\n", why);
-			free(why);
-			pool_results_free(res, it->n);
+		o->max_inflight = m == POOL_ASYNC ? max_inflight : 0;
+		if (m == POOL_PROCESS)
+			row_here(o, it, &row);   /* its workers crash alone */
+		else
+			row_forked(o, it, &row);
+		if (!row.ran) {
+			/* some mode could not run: the table says so, and why */
+			fprintf(stderr, "piperun: %s\n", row.why);
+			snprintf(line, sizeof line, "%-8s %7s %9s %9s %8s  %s\n",
+				 pool_mode_name(o->mode), "-", "-", "-", "-", "could not run");
+			fd_sink_write(out, line, strlen(line));
 			rc = EXIT_RUNNER;
 			continue;
 		}
-		if (!base) {
-			base = res;
-			base_wall = st.wall_ms;
+		if (!have_base) {
+			memcpy(base, row.digest, sizeof base);
+			have_base = true;
+			base_wall = row.st.wall_ms;
 		}
-		bool same = identical(base, res, it->n);
-		snprintf(line, sizeof line, "%-8s %7d %9.3f %9.3f %7.2fx  %s\n", pool_mode_name(o->mode),
-			 st.workers, st.wall_ms / 1000, st.cpu_ms / 1000,
-			 st.wall_ms > 0 ? base_wall / st.wall_ms : 0, same ? "yes" : "no");
+		bool same = !memcmp(base, row.digest, sizeof base);
+		snprintf(line, sizeof line, "%-8s %7d %9.3f %9.3f %7.2fx  %s\n",
+			 pool_mode_name(o->mode), row.st.workers, row.st.wall_ms / 1000,
+			 row.st.cpu_ms / 1000, row.st.wall_ms > 0 ? base_wall / row.st.wall_ms : 0,
+			 same ? "yes" : "no");
 		fd_sink_write(out, line, strlen(line));
 		/* the modes agree (their failures too: a timeout at the boundary,
-		 * a crash of the task) or they do not */
+		 * a crash of the task in a worker) or they do not */
 		if (!same)
 			rc = rc == EXIT_OK ? EXIT_JOBS_FAILED : rc;
-		if (res != base)
-			pool_results_free(res, it->n);
 	}
-	pool_results_free(base, it->n);
 	return rc;
 }
 
@@ -124,6 +210,7 @@ struct pool_cmd {
 	long workers;
 	bool compare;
 	enum pool_output output;
+	bool seen[256];              /* options given (cmd_once) */
 };
 
 static const struct option pool_long_opts[] = {
@@ -153,9 +240,18 @@ static const struct enum_name output_choices[] = {
  * exit status. */
 static int parse_option(int c, char **argv, struct pool_cmd *pc)
 {
+	/* the options that take one value: given twice is an error */
+	static const char *const once[128] = {
+		['T'] = "--task", ['P'] = "--task-plugin", ['m'] = "--mode",
+		['j'] = "-j/--workers", ['i'] = "--items", ['t'] = "--timeout",
+		['I'] = "--max-inflight", ['W'] = "--max-items-per-worker",
+		['o'] = "-o/--output", ['X'] = "--trace",
+	};
 	const struct cmd_entry *self = &cmd_pool_entry;
 	int64_t v;
 	int pick;
+	if (c > 0 && c < 128 && once[c] && cmd_once(self, pc->seen, c, once[c]) < 0)
+		return EXIT_USAGE;
 	switch (c) {
 	case 'T':
 		pc->task_name = optarg;
@@ -210,6 +306,28 @@ static int parse_option(int c, char **argv, struct pool_cmd *pc)
 	}
 }
 
+/* Options that mean nothing together are refused, not ignored.
+ * Returns -1 to go on, else the exit status. */
+static int check_combinations(const struct pool_cmd *pc)
+{
+	const struct cmd_entry *self = &cmd_pool_entry;
+	if (pc->trace && pc->compare)
+		return cmd_bad_usage(self, "--trace traces one run: not with --compare");
+	/* only a worker process can be replaced: a thread's leaks stay in
+	 * the process, and serial and async have no worker to replace */
+	if (pc->o.max_per_worker && pc->o.mode != POOL_PROCESS && !pc->compare)
+		return cmd_bad_usage(self, "--max-items-per-worker is for --mode process (or --compare)");
+	/* only the event loop holds items in flight */
+	if (pc->o.max_inflight && pc->o.mode != POOL_ASYNC && !pc->compare)
+		return cmd_bad_usage(self, "--max-inflight is for --mode async (or --compare)");
+	/* --compare runs every mode and prints its own table */
+	if (pc->compare && pc->seen['m'])
+		return cmd_bad_usage(self, "--compare runs every mode: it takes no --mode");
+	if (pc->compare && pc->seen['o'])
+		return cmd_bad_usage(self, "--compare prints its own table: it takes no -o/--output");
+	return -1;
+}
+
 /* The command line into *pc, the task found.  Returns -1 to go on, else
  * the exit status. */
 static int parse_args(int argc, char **argv, struct pool_cmd *pc)
@@ -249,13 +367,7 @@ static int parse_args(int argc, char **argv, struct pool_cmd *pc)
 		}
 	}
 	pc->o.workers = pc->workers < 1 ? 1 : (int)pc->workers;
-	/* only a worker process can be replaced: a thread's leaks stay in
-	 * the process, and serial and async have no worker to replace */
-	if (pc->trace && pc->compare)
-		return cmd_bad_usage(self, "--trace traces one run: not with --compare");
-	if (pc->o.max_per_worker && pc->o.mode != POOL_PROCESS && !pc->compare)
-		return cmd_bad_usage(self, "--max-items-per-worker is for --mode process (or --compare)");
-	return -1;
+	return check_combinations(pc);
 }
 
 /* The items, from --items FILE or stdin.  Returns -1, else the exit
@@ -307,7 +419,7 @@ static void emit_text_item(struct fd_sink *out, size_t i, const struct pool_resu
 	if (r->status == POOL_OK && r->kind == PIPERUN_RESULT_INT)
 		jw_int(&tw, r->v.i);
 	else if (r->status == POOL_OK && r->kind == PIPERUN_RESULT_NUMBER)
-		jw_num(&tw, r->v.d);
+		jw_double(&tw, r->v.d);
 	else if (r->status == POOL_OK)
 		jw_raw(&tw, r->text);
 	snprintf(line, sizeof line, "%6zu  %-7s  %.400s\n", i,
@@ -413,7 +525,10 @@ static int cmd_pool(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	jw_init(&cli.jw, fd_sink_write, out, cli.output == POUT_JSON);
+	/* a task that exit()s in this process: status 3, never 0 */
+	task_exit_guard("pool", EXIT_RUNNER, -1);
 	rc = pc.compare ? compare(&pc.o, &it, out) : run_once(&cli, &pc.o, &it);
+	task_exit_guard(NULL, 0, -1);
 	if (rc == EXIT_RUNNER && !pc.compare) {
 		/* the pool could not run: nothing was written */
 		free(out);

@@ -35,6 +35,7 @@ enum output { OUT_JSON, OUT_JSONL, OUT_TEXT, OUT_NONE };
  * it waits for the end and keeps every record.  While the results use
  * stdout, tee and --tag lines go to stderr (CONTRACT §8.1). */
 struct run_cli {
+	bool seen[256];            /* options given (cmd_once) */
 	enum output output;
 	const char *results;
 	struct fd_sink *out;       /* stdout */
@@ -292,9 +293,19 @@ static const struct enum_name progress_choices[] = {
  * status. */
 static int run_option(int c, char **argv, struct run_opts *o, struct run_cli *cli)
 {
+	/* the options that take one value: given twice is an error
+	 * (--only adds up) */
+	static const char *const once[128] = {
+		['j'] = "-j/--max-parallel", ['m'] = "--mode", ['t'] = "--timeout",
+		['E'] = "--executor", ['W'] = "--slurm-wait", ['o'] = "-o/--output",
+		['r'] = "--results", ['J'] = "--journal", ['R'] = "--resume",
+		['P'] = "--progress", ['X'] = "--trace",
+	};
 	const struct cmd_entry *self = &cmd_run_entry;
 	int64_t v;
 	int pick;
+	if (c > 0 && c < 128 && once[c] && cmd_once(self, cli->seen, c, once[c]) < 0)
+		return EXIT_USAGE;
 	switch (c) {
 	case 'j':
 		if (cmd_int_range(self, "-j/--max-parallel", optarg, 0, 1000000,

@@ -13,6 +13,7 @@
 #include "cmd.h"
 #include "spec.h"
 #include "steps.h"
+#include "task.h"
 #include "util.h"
 
 #include <errno.h>
@@ -63,7 +64,10 @@ static int steps_host_main(int argc, char **argv)
 		sunk.mem = buf_detach(&b);
 	}
 	buf_free(&b);
+	/* a task step that exit()s: the steps could not run (status 2) */
+	task_exit_guard("steps", EXIT_USAGE, 4);
 	int rc = steps_run(s, 0, 1, 4, sunk.mem ? &sunk : NULL, &why);
+	task_exit_guard(NULL, 0, -1);
 	if (rc > 128)
 		/* stopped by a signal: die of it, as the runner expects of a
 		 * job it signalled (nothing more to say) */

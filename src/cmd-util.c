@@ -82,6 +82,17 @@ int cmd_choose(const struct cmd_entry *c, const char *opt, const struct enum_nam
 	return -1;
 }
 
+int cmd_once(const struct cmd_entry *c, bool seen[256], int opt, const char *name)
+{
+	unsigned char k = (unsigned char)opt;
+	if (!seen[k]) {
+		seen[k] = true;
+		return 0;
+	}
+	cmd_bad_usage(c, "%s given twice (it takes one value)", name);
+	return -1;
+}
+
 int cmd_int_range(const struct cmd_entry *c, const char *opt, const char *arg, int64_t lo,
 		  int64_t hi, const char *note, int64_t *value)
 {

@@ -101,6 +101,14 @@ int cmd_choose(const struct cmd_entry *c, const char *opt, const struct enum_nam
 int cmd_int_range(const struct cmd_entry *c, const char *opt, const char *arg, int64_t lo,
 		  int64_t hi, const char *note, int64_t *value);
 
+/* Options that take one value may be given once: the getopt answer
+ * opt (a byte) seen before?  The first time marks it in seen (zeroed by
+ * the caller, one flag per byte) and returns 0; again, says "piperun:
+ * CMD: NAME given twice (it takes one value)" and the usage on stderr
+ * and returns -1 (the command returns EXIT_USAGE), rather than keep the
+ * last silently. */
+int cmd_once(const struct cmd_entry *c, bool seen[256], int opt, const char *name);
+
 /* arg a duration (util.h's dur_parse)?  Sets *secs, returns 0.  Else
  * says "piperun: CMD: OPT: expected a duration like 1.5s, got "arg"" (or
  * the limit it passed) and the usage on stderr and returns -1. */

@@ -23,7 +23,8 @@ static bool piped(const struct job *j, const struct io_spec *io)
 static bool may_spill(const struct job_spec *s, const struct io_spec *io)
 {
 	return (io->mode == IO_CAPTURE || io->mode == IO_TEE) &&
-	       s->max_output > CAPTURE_MEM_MAX;
+	       (s->max_output > CAPTURE_MEM_MAX ||
+		(io == &s->out && kind_get(s->kind)->splice_stdout)); /* kept whole */
 }
 
 static bool file_held(const struct job *j, size_t k)

@@ -608,7 +608,10 @@ static void start_stream(struct job *j, const struct io_spec *io, int fd,
 		free(shown);
 		free(name);
 	}
-	capture_init(c, io->mode == IO_INHERIT ? 0 : s->max_output,
+	/* stdout that is results (a pool's document) is kept whole: the
+	 * record holds it, and max_output bounds only what is stdout */
+	bool whole = c == &j->out && kind_get(s->kind)->splice_stdout;
+	capture_init(c, io->mode == IO_INHERIT ? 0 : whole ? UINT64_MAX : s->max_output,
 		     s->digest && io->mode != IO_INHERIT, live ? lv : NULL);
 }
 

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -349,6 +350,28 @@ void jw_num(struct jw *w, double v)
 		while (e > dot + 1 && *e == '0')
 			*e-- = 0;
 	}
+	scalar(w, b);
+}
+
+/* The first of 15, 16, 17 significant digits that reads back exactly:
+ * 15 or fewer digits always read back as the double nearest them, and
+ * %g drops trailing zeros, so a number that has a shorter exact text
+ * gets it at 15; 17 always reads back. */
+size_t jw_double_text(char b[JW_DOUBLE_MAX], double v)
+{
+	int n = 0;
+	for (int prec = 15; prec <= 17; prec++) {
+		n = snprintf(b, JW_DOUBLE_MAX, "%.*g", prec, v);
+		if (strtod(b, NULL) == v)
+			break;
+	}
+	return (size_t)n;
+}
+
+void jw_double(struct jw *w, double v)
+{
+	char b[JW_DOUBLE_MAX];
+	jw_double_text(b, v);
 	scalar(w, b);
 }
 

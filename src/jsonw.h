@@ -48,6 +48,14 @@ bool jw_strn(struct jw *w, const void *s, size_t n); /* true if lossy */
 void jw_int(struct jw *w, int64_t v);
 void jw_uint(struct jw *w, uint64_t v);
 void jw_num(struct jw *w, double v);               /* 3 decimals, trimmed */
+/* A value's own double (an item's number, a task's result), finite:
+ * the shortest text that reads back (strtod) as the same double, as
+ * piperun-spec(5) VALUES promises: 0.1 stays 0.1, not
+ * 0.10000000000000001.  jw_double_text writes it into b (NUL-ended)
+ * and returns its length. */
+void jw_double(struct jw *w, double v);
+#define JW_DOUBLE_MAX 32
+size_t jw_double_text(char b[JW_DOUBLE_MAX], double v);
 void jw_bool(struct jw *w, bool v);
 void jw_null(struct jw *w);
 /* Write pre-serialized JSON as one value. */

@@ -83,7 +83,7 @@ static void pool_options(struct ctx *c, const struct cJSON *v, const char *path,
 	static const char *const modes[] = { "serial", "thread", "process", "async", NULL };
 	const struct cJSON *e;
 	char *p = NULL;
-	bool process = false;
+	bool process = false, async = false;
 #define POOLKEY(k) (free(p), p = spec_path_key(path, k), e = jv_get(v, k))
 	if (POOLKEY("mode")) {
 		const char *s = jv_is_string(e) ? jv_str(e) : "";
@@ -96,6 +96,7 @@ static void pool_options(struct ctx *c, const struct cJSON *v, const char *path,
 			arg(a, "--mode");
 			arg(a, s);
 			process = !strcmp(s, "process");
+			async = !strcmp(s, "async");
 		}
 	}
 	pool_long(c, v, path, "workers", 4096, "-j", a);
@@ -111,7 +112,12 @@ static void pool_options(struct ctx *c, const struct cJSON *v, const char *path,
 		arg(a, "--fail-fast");
 #undef POOLKEY
 	free(p);
-	pool_long(c, v, path, "max_inflight", LONG_MAX, "--max-inflight", a);
+	/* as `piperun pool` refuses them: each has a meaning in one mode */
+	if (jv_get(v, "max_inflight") && !async)
+		spec_err(c, path, "max_inflight is for \"mode\": \"async\" "
+			 "(items in flight in the one event loop)");
+	else
+		pool_long(c, v, path, "max_inflight", LONG_MAX, "--max-inflight", a);
 	if (jv_get(v, "max_items_per_worker") && !process)
 		spec_err(c, path, "max_items_per_worker is for \"mode\": \"process\" "
 			 "(a worker process that ends after so many items)");
@@ -144,16 +150,21 @@ static void pool_items(struct ctx *c, const struct cJSON *v, const char *path,
 		free(p);
 		return;
 	}
-	/* one JSON array per line: what `piperun pool` reads */
+	/* one JSON array per line: what `piperun pool` reads; an item is
+	 * an array (a bare 4 is refused, not taken as [4]: plan, validate
+	 * and the run say the same) */
 	struct buf lines = { 0 };
 	const struct cJSON *it;
+	size_t i = 0;
 	JV_EACH(it, items) {
-		if (!jv_is_array(it))
-			buf_addch(&lines, '[');
+		if (!jv_is_array(it)) {
+			char *ip = spec_path_idx(p, i);
+			spec_expected(c, ip, "an array of arguments (a one-argument item is [4])", it);
+			free(ip);
+		}
 		spec_json_print(&lines, it);
-		if (!jv_is_array(it))
-			buf_addch(&lines, ']');
 		buf_addch(&lines, '\n');
+		i++;
 	}
 	t->j.in.kind = IN_TEXT;
 	free(t->j.in.data);
@@ -211,23 +222,46 @@ static void pool_check(struct ctx *c, const struct cJSON *job, struct tmpl *t)
 
 /* ------------------------------------------------------------ job side */
 
+static void to_buf(void *ctx, const void *p, size_t n)
+{
+	buf_add(ctx, p, n);
+}
+
+/* Did the pool's document arrive whole, its summary agreeing with its
+ * exit status (0: every item ok; 1: some item not)? */
+static bool pool_document_whole(const struct job *j)
+{
+	if (!j->out.active || !j->out.total || capture_truncated(&j->out))
+		return false;
+	struct buf b = { 0 };
+	capture_each(&j->out, to_buf, &b);
+	struct cJSON *doc = b.p ? jv_parse_whole(b.p, b.len) : NULL;
+	buf_free(&b);
+	const struct cJSON *sum = jv_get(doc, "summary");
+	double total = jv_num(jv_get(sum, "total")), ok = jv_num(jv_get(sum, "ok"));
+	bool whole = jv_is_number(jv_get(sum, "total")) && jv_is_number(jv_get(sum, "ok")) &&
+		     jv_is_array(jv_get(doc, "items")) &&
+		     (double)jv_size(jv_get(doc, "items")) == total &&
+		     (j->returncode == 0) == (ok == total);
+	jv_free(doc);
+	return whole;
+}
+
 /* The pool could not run its items (its exit status 2 or 3): say why,
- * from its stderr. */
+ * from its stderr.  Status 0 or 1 only with its document whole. */
 static void pool_outcome(struct job *j)
 {
 	job_proc_outcome(j);
-	if (!j->has_rc || (j->returncode != 2 && j->returncode != 3) || j->timed_out ||
-	    j->cancelled)
+	if (!j->has_rc || j->timed_out || j->cancelled)
 		return;
+	if (j->returncode != 2 && j->returncode != 3) {
+		kind_require_results(j, pool_document_whole(j), "the pool", "its results document");
+		return;
+	}
 	char *line = job_stderr_first_line(j);
 	j->status = ST_ERROR;
 	free(j->error);
 	j->error = line ? line : xstrdup("the pool could not run");
-}
-
-static void to_buf(void *ctx, const void *p, size_t n)
-{
-	buf_add(ctx, p, n);
 }
 
 /* A pool job's record carries what `piperun pool` printed: task, mode,

@@ -615,11 +615,14 @@ static bool host_crashed(int sig)
 }
 
 /* A steps host's status 2: the steps could not run (its "E" line or
- * stderr says why); 1 with an "E" line: that is the job's error. */
+ * stderr says why); 1 with an "E" line: that is the job's error; 0 or 1
+ * only with its counts (the last info line it sends). */
 static void steps_outcome(struct job *j)
 {
 	job_proc_outcome(j);
 	if (!j->has_rc || j->timed_out || j->cancelled)
+		return;
+	if (kind_require_results(j, j->steps_info != NULL, "the steps host", "its counts"))
 		return;
 	if (j->returncode == 2) {
 		char *line = j->steps_error ? NULL : job_stderr_first_line(j);

@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* kind.c - the job-kind table (see kind.h): one row per kind, in the
  * order of enum job_kind_id and of a spec's "expected one of run,
- * shell, pipeline, pool, steps". */
+ * shell, pipeline, pool, steps"; and the rule the host kinds' outcomes
+ * share (kind_require_results). */
 #include "config.h"
 #include "kind.h"
+#include "job.h"
+#include "util.h"
+
+#include <stdlib.h>
 
 /* Indexed by id: row i is the kind whose id is i (test-kind checks each
  * row's id). */
@@ -28,4 +33,16 @@ const struct job_kind *kind_get(enum job_kind_id id)
 const char *kind_name(enum job_kind_id id)
 {
 	return kind_get(id)->name;
+}
+
+bool kind_require_results(struct job *j, bool arrived, const char *who, const char *what)
+{
+	if (arrived || !j->has_rc || j->timed_out || j->cancelled ||
+	    (j->returncode != 0 && j->returncode != 1))
+		return false;
+	j->status = ST_ERROR;
+	free(j->error);
+	j->error = xasprintf("%s ended with exit status %d but without %s "
+			     "(did a task call exit()?)", who, j->returncode, what);
+	return true;
 }

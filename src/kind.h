@@ -151,6 +151,15 @@ struct job_kind {
 
 extern const struct job_kind kind_run, kind_shell, kind_pipeline, kind_pool, kind_steps;
 
+/* For a host kind's outcome hook (pool, steps): exit status 0 or 1
+ * says every item ran, but only with what must come with it (what: the
+ * pool's results document, the steps host's counts).  A task running in
+ * the host's own process can end it with exit(0) before either is sent:
+ * when the attempt ended by exit status 0 or 1 (not timed out, not
+ * cancelled) and !arrived, the attempt is ST_ERROR with an error that
+ * says so.  Returns whether it was. */
+bool kind_require_results(struct job *j, bool arrived, const char *who, const char *what);
+
 /* The row of a kind, or NULL. */
 const struct job_kind *kind_get(enum job_kind_id id);
 /* A kind's name. */

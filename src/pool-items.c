@@ -172,10 +172,47 @@ int pool_parse_text(const char *text, size_t len, struct pool_items *it, char **
 			*err = xasprintf("line %zu: a NUL byte", lineno);
 			return -1;
 		}
+		if (l > POOL_LINE_MAX) {
+			*err = xasprintf("line %zu: a line of more than %u bytes", lineno,
+					 POOL_LINE_MAX);
+			return -1;
+		}
 		if (add_line(it, p, l, lineno, err) < 0)
 			return -1;
 		p += l + (nl ? 1 : 0);
 	}
+	return 0;
+}
+
+/* Lines as they are read: the bytes [*scan, len) of b are new.  A NUL
+ * byte is an error as soon as it is read, and so is a line that grows
+ * past POOL_LINE_MAX (a file of NULs, /dev/zero, ends at once, not when
+ * memory does).  *start is where the line being read began, *lineno the
+ * lines before it. */
+static int scan_lines(const struct buf *b, size_t *scan, size_t *start, size_t *lineno,
+		      char **err)
+{
+	const char *p = b->p;
+	size_t pos = *scan;
+	while (pos < b->len) {
+		const char *nl = memchr(p + pos, '\n', b->len - pos);
+		size_t end = nl ? (size_t)(nl - p) : b->len;
+		if (memchr(p + pos, 0, end - pos)) {
+			*err = xasprintf("line %zu: a NUL byte", *lineno + 1);
+			return -1;
+		}
+		if (end - *start > POOL_LINE_MAX) {
+			*err = xasprintf("line %zu: a line of more than %u bytes", *lineno + 1,
+					 POOL_LINE_MAX);
+			return -1;
+		}
+		pos = end;
+		if (nl) {
+			++*lineno;
+			*start = ++pos;
+		}
+	}
+	*scan = pos;
 	return 0;
 }
 
@@ -185,6 +222,7 @@ int pool_parse_fd(int fd, struct pool_items *it, char **err)
 	struct stat sb;
 	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0)
 		buf_reserve(&b, (size_t)sb.st_size + 1);
+	size_t scan = 0, start = 0, lineno = 0;
 	for (;;) {
 		buf_reserve(&b, 1 << 16);
 		ssize_t r = read(fd, b.p + b.len, b.cap - b.len - 1);
@@ -198,6 +236,10 @@ int pool_parse_fd(int fd, struct pool_items *it, char **err)
 		if (!r)
 			break;
 		b.len += (size_t)r;
+		if (scan_lines(&b, &scan, &start, &lineno, err) < 0) {
+			buf_free(&b);
+			return -1;
+		}
 	}
 	int rc = pool_parse_text(b.p ? b.p : "", b.len, it, err);
 	buf_free(&b);
@@ -258,7 +300,7 @@ int pool_result_text(const struct piperun_task *t, struct piperun_result *res,
 			rc = -1;
 			break;
 		}
-		*len = (size_t)snprintf(b, sizeof b, "%.17g", res->d);
+		*len = jw_double_text(b, res->d);
 		*text = xstrndup(b, *len);
 		break;
 	case PIPERUN_RESULT_JSON:

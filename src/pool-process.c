@@ -8,6 +8,7 @@
 #include "config.h"
 #include "pool-int.h"
 #include "loop.h"
+#include "task.h"
 #include "util.h"
 
 #include <errno.h>
@@ -275,11 +276,19 @@ static int pw_spawn(struct ppool *p, struct pworker *w)
 		return -1;
 	}
 	if (pid == 0) {
-		/* only its socket, as fd 3; stdout goes to stderr so that a
-		 * chatty plugin cannot corrupt the results */
+		/* a task's exit() here costs its item (the worker ended),
+		 * not the pool's results: no guard (task.h) */
+		task_exit_guard(NULL, 0, -1);
+		/* only its socket, as fd 3, close-on-exec (the rest are
+		 * closed; fd 0 is /dev/null), so a program a task starts
+		 * sees exactly fds 0-2, as in the other modes; stdout goes
+		 * to stderr so that a chatty plugin cannot corrupt the
+		 * results */
 		int s = fcntl(sv[1], F_DUPFD, 10);
-		dup2(s, 3);
+		dup3(s, 3, O_CLOEXEC);
 		close_range(4, ~0U, 0);
+		/* no O_CLOEXEC: it becomes fd 0, which a task's children
+		 * are meant to inherit */
 		int dn = open("/dev/null", O_RDONLY);
 		if (dn >= 0 && dn != 0) {
 			dup2(dn, 0);

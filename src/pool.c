@@ -348,12 +348,9 @@ void pool_write_input(struct jw *w, const struct pool_items *it, size_t i)
 		case PIPERUN_ARG_INT:
 			jw_int(w, a->i);
 			break;
-		case PIPERUN_ARG_NUMBER: {
-			char b[40];
-			snprintf(b, sizeof b, "%.17g", a->d);
-			jw_raw(w, b);
+		case PIPERUN_ARG_NUMBER:
+			jw_double(w, a->d);
 			break;
-		}
 		case PIPERUN_ARG_STRING:
 			jw_str(w, a->s);
 			break;
@@ -379,9 +376,7 @@ void pool_write_item(struct jw *w, const struct pool_items *it, size_t i,
 	} else if (r->kind == PIPERUN_RESULT_INT) {
 		jw_int(w, r->v.i);
 	} else if (r->kind == PIPERUN_RESULT_NUMBER) {
-		char b[40];
-		snprintf(b, sizeof b, "%.17g", r->v.d);
-		jw_raw(w, b);
+		jw_double(w, r->v.d);
 	} else {
 		jw_raw(w, r->text);
 	}

@@ -89,9 +89,14 @@ struct pool_stats {
 	int workers;
 };
 
+/* The longest item line (its newline aside), as a steps job's item
+ * (steps-int.h, MAX_ITEM_BYTES): 16 MiB. */
+#define POOL_LINE_MAX (16u << 20)
+
 /* Parse items from lines: whitespace-separated numbers, or one JSON array
  * per line; blank lines are skipped.  Returns -1 with "line N: ..." in
- * *err. */
+ * *err: a NUL byte (from a file descriptor: as soon as it is read) or a
+ * line of more than POOL_LINE_MAX bytes is one. */
 int pool_parse_fd(int fd, struct pool_items *it, char **err);
 int pool_parse_text(const char *text, size_t len, struct pool_items *it, char **err);
 void pool_items_free(struct pool_items *it);

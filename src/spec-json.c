@@ -668,12 +668,8 @@ char *spec_num_text(double d)
 {
 	if (d == u_floor(d) && fabs(d) <= 9007199254740992.0)
 		return xasprintf("%lld", (long long)d);
-	char b[40];
-	for (int prec = 1; prec <= 17; prec++) {
-		snprintf(b, sizeof b, "%.*g", prec, d);
-		if (strtod(b, NULL) == d)
-			break;
-	}
+	char b[JW_DOUBLE_MAX];
+	jw_double_text(b, d);
 	return xstrdup(b);
 }
 
@@ -927,9 +923,7 @@ static void splice_value(struct jw *w, const cJSON *v, const struct job_spec *j,
 		} else if (d == u_floor(d) && fabs(d) < 9007199254740992.0) {
 			jw_int(w, (int64_t)d);
 		} else {
-			char b[40];
-			snprintf(b, sizeof b, "%.17g", d);
-			jw_raw(w, b);
+			jw_double(w, d);
 		}
 	} else if (cJSON_IsBool(v)) {
 		jw_bool(w, cJSON_IsTrue(v));

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* task.c - task lookup: built-ins and dlopen'ed plugins. */
+/* task.c - task lookup: built-ins and dlopen'ed plugins; calling a task,
+ * and the guard against a task that calls exit(). */
 #include "config.h"
 #include "task.h"
 #include "util.h"
@@ -8,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,4 +136,40 @@ void task_call(const struct piperun_task *t, struct piperun_task_ctx *ctx,
 	*res = (struct piperun_result){ .kind = PIPERUN_RESULT_ERROR };
 	if (t->run(ctx, args, nargs, res) != 0 && res->kind != PIPERUN_RESULT_ERROR)
 		res->kind = PIPERUN_RESULT_ERROR;
+}
+
+/* The guard (task.h): set from one thread while no task runs; read by
+ * the atexit handler, in whichever thread called exit(). */
+static const char *volatile guard_who;
+static volatile int guard_status, guard_info_fd = -1;
+
+static void say(int fd, const char *a, const char *who, const char *b)
+{
+	if (write(fd, a, strlen(a)) < 0 || write(fd, who, strlen(who)) < 0 ||
+	    write(fd, b, strlen(b)) < 0) {
+		/* nothing more to say it with */
+	}
+}
+
+static void guard_atexit(void)
+{
+	const char *who = guard_who;
+	if (!who)
+		return;
+	/* exit() is running: no stdio, no allocation; write(2) and _exit */
+	static const char what[] = ": a task called exit(); the results are lost\n";
+	say(2, "piperun: ", who, what);
+	if (guard_info_fd >= 0)
+		say(guard_info_fd, "E ", who, what);
+	_exit(guard_status);
+}
+
+void task_exit_guard(const char *who, int status, int info_fd)
+{
+	static bool registered;
+	if (who && !registered)
+		registered = atexit(guard_atexit) == 0;
+	guard_status = status;
+	guard_info_fd = info_fd;
+	guard_who = who;
 }

@@ -40,5 +40,16 @@ int task_expired(const struct piperun_task_ctx *ctx);
 void task_call(const struct piperun_task *t, struct piperun_task_ctx *ctx,
 	       const struct piperun_arg *args, size_t nargs, double start_ms,
 	       double timeout_ms, struct piperun_result *res);
-
+/* A task runs in this process (pool's serial, thread and async modes;
+ * a steps host): one that calls exit() would end the process with a
+ * status that says all went well, its results never written.  While
+ * task_exit_guard(WHO, status, info_fd) holds, exit() from anywhere
+ * ends the process with status instead, after "piperun: WHO: a task
+ * called exit(); the results are lost" on stderr (and the same after
+ * "E " on info_fd, a steps host's info pipe, unless it is -1);
+ * task_exit_guard(NULL, 0, -1) lifts it.  (A task that calls _exit()
+ * passes any guard: the runner checks a pool's document and a steps
+ * host's counts itself, kind_require_results.)  From one thread, while
+ * no task runs. */
+void task_exit_guard(const char *who, int status, int info_fd);
 #endif

@@ -239,3 +239,27 @@ load helper
 	run bash -c '"$0" run "$1" >&- 2>&-' "$PIPERUN" "$f"
 	[ "$status" = 3 ]
 }
+
+@test "an option that takes one value, given twice, is a usage error in run, plan and journal (--only adds up)" {
+	local twice spec=$PIPELINES/hello.json
+	while IFS= read -r twice; do
+		# shellcheck disable=SC2086 # the options are words
+		run --separate-stderr "$PIPERUN" $twice
+		[ "$status" -eq 2 ] || { echo "$twice: $status"; return 1; }
+		[[ "$stderr" == *" given twice (it takes one value)"* ]] || { echo "$twice: $stderr"; return 1; }
+	done <<-EOF
+	run -j 1 --max-parallel 2 $spec
+	run --mode async --mode thread $spec
+	run --timeout 1 --timeout 2 $spec
+	run -o json --output jsonl $spec
+	run --results a.json --results b.json $spec
+	run --journal a.jnl --journal b.jnl $spec
+	run --progress never --progress auto $spec
+	run --trace a.json --trace b.json $spec
+	run --executor local --executor slurm $spec
+	plan --resume a.jnl --resume b.jnl $spec
+	journal -o json -o text a.jnl
+	EOF
+	run "$PIPERUN" run -q --only hello --only hello $spec
+	[ "$status" -eq 0 ]
+}

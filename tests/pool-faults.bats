@@ -235,3 +235,128 @@ EOF
 		[ "$(wc -l < "$FAULTY_LOG")" -eq $((4 * n)) ]
 	done
 }
+
+@test "red1 #1: a task that calls exit(0) in serial, thread or async mode: exit status 3, never ok" {
+	items 5 2:exit > "$BATS_TEST_TMPDIR/items"
+	for m in serial thread async; do
+		for o in json jsonl; do
+			pr pool --task-plugin "$FAULTY_PLUGIN:faulty" --mode "$m" -j 2 -o "$o" \
+				--items "$BATS_TEST_TMPDIR/items"
+			assert_failure 3
+			[ "$stderr" = "piperun: pool: a task called exit(); the results are lost" ]
+			# no summary: nothing says the run was whole
+			[ -z "$(jqo -c 'select(.summary)' 2>/dev/null)" ]
+		done
+	done
+}
+
+@test "red1 #1: a pool job whose task exit()s or _exit()s is an error, never ok (the runner wants the document)" {
+	f=$(spec <<EOF
+{"jobs":[{"name":"e","pool":{"plugin":"$FAULTY_PLUGIN:faulty","mode":"serial","items":[[1],[2,"exit"],[3]]}},
+ {"name":"u","pool":{"plugin":"$FAULTY_PLUGIN:faulty","mode":"thread","items":[[1],[2,"_exit"],[3]]}},
+ {"name":"ok","pool":{"plugin":"$FAULTY_PLUGIN:faulty","mode":"async","items":[[1],[3]]}}]}
+EOF
+)
+	pr run "$f"
+	assert_failure 1
+	[ "$(jqo -c '[.jobs[] | .status] | @json')" = '["error","error","ok"]' ]
+	[ "$(jqo '.jobs[0].error')" = "piperun: pool: a task called exit(); the results are lost" ]
+	[ "$(jqo '.jobs[1].error')" = "the pool ended with exit status 0 but without its results document (did a task call exit()?)" ]
+	[ "$(jqo '.jobs[2].summary.ok')" = 2 ]
+}
+
+@test "red1 #12: a task's children see exactly fds 0-2 in every mode (the worker's socket is close-on-exec)" {
+	: "${HOSTILE_PLUGIN:=$(dirname "$PIPERUN")/tests/plugins/.libs/task-hostile.so}"
+	echo 1 > "$BATS_TEST_TMPDIR/items"
+	for m in serial thread process async; do
+		# piperun started with fds 0-2 only (bats holds more): what
+		# the task's process holds beyond them is piperun's
+		run --separate-stderr python3 -c 'import os, sys; os.closerange(3, 65536); os.execv(sys.argv[1], sys.argv[1:])' \
+			"$PIPERUN" pool --task-plugin "$HOSTILE_PLUGIN:inherit" --mode "$m" \
+			--items "$BATS_TEST_TMPDIR/items"
+		assert_success
+		[ "$(jqo -c '.items[0].result')" = '[]' ]
+	done
+}
+
+@test "red1 #14: --max-inflight is refused outside async mode, as --max-items-per-worker outside process" {
+	for m in serial thread process; do
+		pr pool --task gcd --mode "$m" --max-inflight 3 <<<'4 6'
+		assert_failure 2
+		[[ "$stderr" == *"piperun: pool: --max-inflight is for --mode async (or --compare)"* ]]
+	done
+	pr pool --task gcd --max-inflight 3 <<<'4 6'   # serial, the default
+	assert_failure 2
+	pr pool --task gcd --mode async --max-inflight 3 <<<'4 6'
+	assert_success
+	pr pool --task gcd --compare --max-inflight 1 -j 2 < "$PIPELINES/gcd-items.txt"
+	assert_success
+	f=$(spec <<'EOF'
+{"jobs":[{"name":"s","pool":{"task":"gcd","mode":"serial","max_inflight":2,"items":[[4,6]]}},
+ {"name":"d","pool":{"task":"gcd","max_inflight":2,"items":[[4,6]]}},
+ {"name":"a","pool":{"task":"gcd","mode":"async","max_inflight":2,"items":[[4,6]]}}]}
+EOF
+)
+	pr validate "$f"
+	assert_failure 2
+	[ "$stderr" = "piperun: $f: jobs[0].pool: max_inflight is for \"mode\": \"async\" (items in flight in the one event loop)
+piperun: $f: jobs[1].pool: max_inflight is for \"mode\": \"async\" (items in flight in the one event loop)" ]
+}
+
+@test "red1 #14: an option that takes one value, given twice, is a usage error, not the last one kept" {
+	local twice
+	while IFS= read -r twice; do
+		# shellcheck disable=SC2086 # the options are words
+		pr pool $twice <<<'4 6'
+		assert_failure 2
+		[[ "$stderr" == *" given twice (it takes one value)"* ]] || { echo "$twice: $stderr"; return 1; }
+	done <<-'EOF'
+	--task gcd --task factorize
+	--task-plugin a.so:x --task-plugin b.so:y
+	--task gcd --mode serial --mode thread
+	--task gcd -j 2 --workers 3
+	--task gcd --items - --items -
+	--task gcd --timeout 1 --timeout 2
+	--task gcd --mode async --max-inflight 1 --max-inflight 2
+	--task gcd --mode process --max-items-per-worker 1 --max-items-per-worker 2
+	--task gcd -o json --output text
+	--task gcd --trace a.json --trace b.json
+	EOF
+	pr pool --task gcd --task factorize <<<'4 6'
+	[[ "$stderr" == "piperun: pool: --task given twice (it takes one value)"* ]]
+}
+
+@test "red1 #14: --compare refuses -o and --mode, which it would ignore" {
+	pr pool --task gcd --compare -o none <<<'4 6'
+	assert_failure 2
+	[[ "$stderr" == "piperun: pool: --compare prints its own table: it takes no -o/--output"* ]]
+	pr pool --task gcd --compare --output jsonl <<<'4 6'
+	assert_failure 2
+	pr pool --task gcd --compare --mode thread <<<'4 6'
+	assert_failure 2
+	[[ "$stderr" == "piperun: pool: --compare runs every mode: it takes no --mode"* ]]
+	[ -z "$output" ]
+}
+
+@test "red1 #11: --compare with a task that crashes or exit()s: every row survives, exit 3, the reason said" {
+	: "${HOSTILE_PLUGIN:=$(dirname "$PIPERUN")/tests/plugins/.libs/task-hostile.so}"
+	# piperun's own fault handling is under test, not a sanitizer's
+	export ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}handle_segv=0"
+	printf '1\n13\n2\n' > "$BATS_TEST_TMPDIR/items"
+	pr pool --task-plugin "$HOSTILE_PLUGIN:segv" --compare -j 2 --items "$BATS_TEST_TMPDIR/items"
+	assert_failure 3
+	assert_line --regexp '^MODE +WORKERS +WALL s +CPU s +SPEEDUP +IDENTICAL$'
+	for m in serial thread async; do
+		assert_line --regexp "^$m +- +- +- +- +could not run$"
+		[[ "$stderr" == *"piperun: pool: --compare: $m could not run: its process was killed by SIGSEGV (a task crashed it)"* ]]
+	done
+	# the process row ran: its worker's crash cost the item alone
+	assert_line --regexp '^process +2 +[0-9.]+ +[0-9.]+ +[0-9.]+x +yes$'
+	[ "${#lines[@]}" -eq 5 ]
+	items 3 1:exit > "$BATS_TEST_TMPDIR/items"
+	pr pool --task-plugin "$FAULTY_PLUGIN:faulty" --compare -j 2 --items "$BATS_TEST_TMPDIR/items"
+	assert_failure 3
+	assert_line --regexp '^serial +- +- +- +- +could not run$'
+	[[ "$stderr" == *"piperun: pool: --compare: serial could not run: its process exited with status 3 without its results (did a task call exit()?)"* ]]
+	[ "${#lines[@]}" -eq 5 ]
+}

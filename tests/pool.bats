@@ -289,8 +289,9 @@ EOF
 	# 2000 items of 0.05 s: 100 s one by one, if a closed stdout did not stop it
 	for i in $(seq 2000); do echo 0.05; done > "$BATS_TEST_TMPDIR/items"
 	for m in serial thread async; do
-		run --separate-stderr bash -c 'timeout 20 "$1" pool --task sleep --mode "$2" -j 1 --max-inflight 1 -o jsonl --items "$3" | head -1 > /dev/null; echo "${PIPESTATUS[0]}"' \
-			sh "$PIPERUN" "$m" "$BATS_TEST_TMPDIR/items"
+		# one item in flight in async mode too (--max-inflight is for it alone)
+		run --separate-stderr bash -c 'timeout 20 "$1" pool --task sleep --mode "$2" -j 1 ${4:+--max-inflight "$4"} -o jsonl --items "$3" | head -1 > /dev/null; echo "${PIPESTATUS[0]}"' \
+			sh "$PIPERUN" "$m" "$BATS_TEST_TMPDIR/items" "$([ "$m" = async ] && echo 1)"
 		[ "$output" = 141 ] || { echo "$m: $output"; return 1; }
 		[ -z "$stderr" ]
 	done
@@ -311,5 +312,77 @@ EOF
 		python3 -c 'import json, sys; sys.setrecursionlimit(10000); [json.load(open(f)) for f in sys.argv[1:2]]; [json.loads(l) for l in open(sys.argv[2])]' \
 			"$BATS_TEST_TMPDIR/r$n" "$BATS_TEST_TMPDIR/j$n"
 		"$PIPERUN" journal "$BATS_TEST_TMPDIR/j$n" > /dev/null
+	done
+}
+
+@test "red1 #2: a pool job's document larger than max_output is kept whole in its record" {
+	python3 -c "
+import json; print(json.dumps({'jobs':[{'name':'q','max_output':'1K','pool':{'task':'gcd','items':[[4,6]]*50+[[0,1]]}},
+ {'name':'r','max_output':'1K','pool':{'task':'gcd','items':[[4,6]]*60}}]}))" > "$BATS_TEST_TMPDIR/spec.json"
+	pr run "$BATS_TEST_TMPDIR/spec.json"
+	assert_failure 1
+	[ "$(jqo -c '.jobs[0] | [.status, .summary.total, .summary.error, (.items | length), .items[50].error, .stdout_truncated] | @json')" = \
+	  '["failed",51,1,51,"gcd of 0 is undefined here (the naive algorithm counts down from min(a, b) > 0)",false]' ]
+	[ "$(jqo -c '.jobs[1] | [.status, .summary.ok, (.items | length), .items[59].result] | @json')" = '["ok",60,60,2]' ]
+}
+
+@test "red1 #4: a NUL byte ends the items at once (/dev/zero); a line over 16 MiB is an input error" {
+	# without the limit /dev/zero grows memory until timeout(1) kills it (124)
+	run --separate-stderr timeout 60 "$PIPERUN" pool --task gcd --items /dev/zero -o summary
+	assert_failure 2
+	[ "$stderr" = "piperun: pool: /dev/zero: line 1: a NUL byte" ]
+	{ printf '1 2\n'; head -c $((16 * 1024 * 1024 + 1)) /dev/zero | tr '\0' 7; printf '\n3 4\n'; } \
+		> "$BATS_TEST_TMPDIR/long"
+	pr pool --task gcd --items "$BATS_TEST_TMPDIR/long"
+	assert_failure 2
+	[ "$stderr" = "piperun: pool: $BATS_TEST_TMPDIR/long: line 2: a line of more than 16777216 bytes" ]
+	# 16 MiB itself is allowed (it is one number too big for an int64: a number)
+	head -c $((16 * 1024 * 1024)) /dev/zero | tr '\0' ' ' > "$BATS_TEST_TMPDIR/fits"
+	printf '\n' >> "$BATS_TEST_TMPDIR/fits"
+	pr pool --task gcd --items "$BATS_TEST_TMPDIR/fits" -o summary
+	assert_success
+	f=$(spec <<'EOF'
+{"jobs":[{"name":"z","pool":{"task":"gcd","items_file":"/dev/zero"},"timeout":60}]}
+EOF
+)
+	pr run "$f"
+	assert_failure 1
+	[ "$(jqo -c '.jobs[0] | [.status, .error] | @json')" = '["error","piperun: pool: /dev/zero: line 1: a NUL byte"]' ]
+}
+
+@test "red1 #14: numbers are written as the shortest text that reads back (0.1, not 0.10000000000000001)" {
+	printf '0.1\n[0.03]\n' > "$BATS_TEST_TMPDIR/items"
+	for m in serial thread process; do
+		pr pool --task sleep --mode "$m" -j 1 --items "$BATS_TEST_TMPDIR/items" -o jsonl
+		assert_success
+		assert_line --index 0 --regexp '^\{"index":0,"input":\[0\.1\],"status":"ok","result":0\.1,'
+		assert_line --index 1 --regexp '^\{"index":1,"input":\[0\.03\],"status":"ok","result":0\.03,'
+	done
+	pr pool --task sleep --items "$BATS_TEST_TMPDIR/items" -o text
+	assert_line --regexp '^ +1  ok +0\.03$'
+	f=$(spec <<'EOF'
+{"jobs":[{"name":"s","items":["0.1"],"steps":[{"name":"t","task":"sleep"}]},
+ {"name":"p","pool":{"task":"sleep","items":[[0.1]]}}]}
+EOF
+)
+	pr run "$f"
+	assert_success
+	[ "$(jqo -c '.jobs[0].stdout')" = '0.1' ]
+	# the record as written (jq would reformat the numbers)
+	assert_line --regexp '^ *"input": \[0\.1\],$'
+	assert_line --regexp '^ *"result": 0\.1,$'
+}
+
+@test "red1 #14: a pool item that is no array is refused at its path by validate, plan and run alike" {
+	f=$(spec <<'EOF'
+{"jobs":[{"name":"p","pool":{"task":"gcd","items":[4,[6,8],"x"]}}]}
+EOF
+)
+	want="piperun: $f: jobs[0].pool.items[0]: expected an array of arguments (a one-argument item is [4]), got 4
+piperun: $f: jobs[0].pool.items[2]: expected an array of arguments (a one-argument item is [4]), got \"x\""
+	for cmd in validate plan run; do
+		pr "$cmd" "$f"
+		assert_failure 2
+		[ "$stderr" = "$want" ] || { echo "$cmd: $stderr"; return 1; }
 	done
 }

@@ -168,3 +168,21 @@ EOF
 		[ "$(jqo -c '.jobs[0] | [.items_out, [.failed_items[] | [.item, .error]]]')" = '[1,[["0.2","timed out"]]]' ]
 	done
 }
+
+@test "red1 #1: a task step that calls exit(0) or _exit(0): the job is an error, never ok, every mode" {
+	: "${FAULTY_PLUGIN:=$(dirname "$PIPERUN")/tests/plugins/.libs/task-faulty.so}"
+	f=$(spec <<EOF
+{"jobs":[{"name":"e","items":["[1]","[2, \"exit\"]","[3]"],"steps":[{"name":"t","plugin":"$FAULTY_PLUGIN:faulty"}]},
+ {"name":"u","items":["[1]","[2, \"_exit\"]","[3]"],"steps":[{"name":"t","plugin":"$FAULTY_PLUGIN:faulty"}]},
+ {"name":"ok","items":["[1]","[3]"],"steps":[{"name":"t","plugin":"$FAULTY_PLUGIN:faulty"}]}]}
+EOF
+)
+	for m in serial thread async; do
+		pr run --mode "$m" "$f"
+		assert_failure 1
+		[ "$(jqo -c '[.jobs[] | .status] | @json')" = '["error","error","ok"]' ]
+		[ "$(jqo '.jobs[0].error')" = "steps: a task called exit(); the results are lost" ]
+		[ "$(jqo '.jobs[1].error')" = "the steps host ended with exit status 0 but without its counts (did a task call exit()?)" ]
+		[ "$(jqo '.jobs[2].items_out')" = 2 ]
+	done
+}

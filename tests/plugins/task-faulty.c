@@ -15,7 +15,9 @@
  * WHAT: "crash" (SIGSEGV), "hang" (pause() for ever; polling expired()
  * in piperun itself), "fail" (an error result), "nan" (a NaN number),
  * "badjson" (a JSON result that is not JSON), "leak" (1 MiB never freed),
- * "print" (a line on stdout, then an ok result).
+ * "print" (a line on stdout, then an ok result), "exit" (exit(0): the
+ * process ends as if all went well, atexit handlers run), "_exit"
+ * (_exit(0): the same, no handler runs).
  * The task initcrash crashes in init() in a worker, and is faulty
  * otherwise. */
 #define _POSIX_C_SOURCE 200809L
@@ -28,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -47,11 +50,19 @@ static void log_call(int64_t n)
 	close(fd);
 }
 
-/* In a process of its own (a worker), not in piperun itself? */
+/* In a process of its own (a worker), not in piperun itself?  A
+ * --compare row of serial, thread or async mode runs in a child of
+ * piperun too, but as piperun itself would: a pool worker is the child
+ * whose parent-death signal is SIGKILL (pool-process.c), a row's is
+ * SIGTERM (cmd-pool.c). */
 static int in_worker(void)
 {
 	const char *main_pid = getenv("FAULTY_MAIN_PID");
-	return !main_pid || atol(main_pid) != (long)getpid();
+	if (!main_pid)
+		return 1;
+	int sig = 0;
+	return atol(main_pid) != (long)getpid() &&
+	       (prctl(PR_GET_PDEATHSIG, &sig) < 0 || sig == SIGKILL);
 }
 
 static int fail(struct piperun_result *res, const char *why)
@@ -88,6 +99,10 @@ static int faulty_run(const struct piperun_task_ctx *ctx, const struct piperun_a
 	}
 	if (!strcmp(what, "hang"))
 		return hang(ctx, res);
+	if (!strcmp(what, "exit"))
+		exit(0);
+	if (!strcmp(what, "_exit"))
+		_exit(0);
 	if (!strcmp(what, "fail"))
 		return fail(res, "failed on purpose");
 	if (!strcmp(what, "nan")) {

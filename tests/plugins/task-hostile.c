@@ -10,13 +10,17 @@
  *   chatty   prints to stdout (through stdio and write(2)) and returns
  *            its one integer argument times 2;
  *   segv     faults (SIGSEGV, no handler reset) on 13, else doubles;
- *   initsegv faults in init(). */
+ *   initsegv faults in init();
+ *   inherit  returns a JSON array of the fds above 2 open in its process
+ *            without close-on-exec: what a program it started would
+ *            inherit. */
 #define _POSIX_C_SOURCE 200809L
 #include <piperun-task.h>
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -188,5 +192,33 @@ const struct piperun_task piperun_task_initsegv = {
 	.name = "initsegv",
 	.init = initsegv_init,
 	.run = segv_run,
+	.free_result = hostile_free,
+};
+
+static int inherit_run(const struct piperun_task_ctx *ctx, const struct piperun_arg *args,
+		       size_t nargs, struct piperun_result *res)
+{
+	(void)ctx;
+	(void)args;
+	(void)nargs;
+	char b[4096];
+	size_t n = 0;
+	b[n++] = '[';
+	for (int fd = 3; fd < 1024 && n < sizeof b - 16; fd++) {
+		int fl = fcntl(fd, F_GETFD);
+		if (fl >= 0 && !(fl & FD_CLOEXEC))
+			n += (size_t)snprintf(b + n, sizeof b - n, "%s%d", n > 1 ? "," : "", fd);
+	}
+	b[n++] = ']';
+	b[n] = 0;
+	res->kind = PIPERUN_RESULT_JSON;
+	res->text = strdup(b);
+	return 0;
+}
+
+const struct piperun_task piperun_task_inherit = {
+	.abi = PIPERUN_TASK_ABI,
+	.name = "inherit",
+	.run = inherit_run,
 	.free_result = hostile_free,
 };

@@ -210,8 +210,43 @@ static void test_deep(void)
 	free(b.p);
 }
 
+/* A value's own double: the shortest text that reads back exactly
+ * (piperun-spec(5) VALUES; red1 #14: 0.1 came out 0.10000000000000001). */
+static void test_double_shortest(void)
+{
+	static const struct { double v; const char *text; } cases[] = {
+		{ 0.1, "0.1" }, { 0.25, "0.25" }, { 1e300, "1e+300" }, { -2.5, "-2.5" },
+		{ 0.30000000000000004, "0.30000000000000004" }, { 1.0 / 3, "0.3333333333333333" },
+		{ 16.2, "16.2" }, { 123456789.123, "123456789.123" },
+	};
+	char b[JW_DOUBLE_MAX];
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		size_t n = jw_double_text(b, cases[i].v);
+		is_str(b, cases[i].text, "shortest exact text of a double");
+		ok(n == strlen(b), "and its length");
+	}
+	/* every text reads back as its double, over a spread of values */
+	bool all = true;
+	double v = 1e-300;
+	for (int i = 0; i < 20000; i++, v *= -1.0371) {
+		jw_double_text(b, v);
+		all = all && strtod(b, NULL) == v;
+	}
+	ok(all, "20,000 doubles read back exactly");
+	struct buf out = { 0 };
+	struct jw w;
+	jw_init(&w, buf_sink_write, &out, false);
+	jw_arr(&w, true);
+	jw_double(&w, 0.1);
+	jw_double(&w, 2.0);
+	jw_arr_end(&w);
+	is_str(out.p, "[0.1,2]", "jw_double writes it as a value");
+	buf_free(&out);
+}
+
 int main(void)
 {
+	test_double_shortest();
 	test_deep();
 	test_escape();
 	test_roundtrip();
