@@ -280,3 +280,14 @@ EOF
 	assert_job_stderr filed ''
 	assert_job_field filed stdout_bytes null
 }
+
+@test "piperun_run: an -o of the test's own replaces -o json (run takes one -o)" {
+	piperun_run "$PIPELINES/hello.json" -o jsonl
+	assert_success
+	assert_all_ok
+	[ "$(head -c 1 "$PIPERUN_RESULTS")" = "{" ]
+	[ "$(wc -l < "$PIPERUN_RESULTS")" -ge 2 ]
+	piperun_run "$PIPELINES/hello.json"
+	assert_success
+	[ "$(jq -r .piperun "$PIPERUN_RESULTS")" != null ]
+}

@@ -57,6 +57,8 @@ squeue_ids() {
 MASK='del(.jobs[].slurm) | del(.jobs[].stages[].pid, .jobs[].stages[].user_ms,
   .jobs[].stages[].sys_ms, .jobs[].stages[].maxrss_kb, .jobs[].started_ms,
   .jobs[].duration_ms, .jobs[].attempt_history[]?.duration_ms,
+  .jobs[].slot, .jobs[].attempt_history[]?.slot, .jobs[].attempt_history[]?.started_ms,
+  .jobs[].stages[]?.started_ms, .jobs[].stages[]?.ended_ms,
   .jobs[].termination[]?.at_ms, .jobs[].containment, .duration_ms, .started_at,
   .runner, .job_cgroups, .max_parallel, .containment)
   | del(.jobs[].items[]?.duration_ms)

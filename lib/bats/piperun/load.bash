@@ -149,7 +149,7 @@ _piperun_show_nl() {
 
 # piperun_run SPEC [ARGS]...: run `piperun run -o json SPEC ARGS` and keep
 # its results document for the test (in $BATS_TEST_TMPDIR, path in
-# $PIPERUN_RESULTS).  Like bats' `run`: always returns 0; sets $status
+# $PIPERUN_RESULTS); an -o/--output among ARGS (jsonl) replaces -o json.  Like bats' `run`: always returns 0; sets $status
 # (piperun's exit status), $output and $lines (piperun's stderr: its
 # messages; the document is in the file).
 piperun_run() {
@@ -158,7 +158,12 @@ piperun_run() {
 	_piperun_runs=$((${_piperun_runs:-0} + 1))
 	PIPERUN_RESULTS="$dir/piperun-results.$_piperun_runs.json"
 	status=0
-	"$(_piperun_bin)" run -o json "$@" > "$PIPERUN_RESULTS" 2> "$PIPERUN_RESULTS.stderr" ||
+	local a fmt=(-o json)
+	for a in "$@"; do
+		[[ $a == -- ]] && break
+		[[ $a == -o* || $a == --output || $a == --output=* ]] && fmt=()
+	done
+	"$(_piperun_bin)" run "${fmt[@]}" "$@" > "$PIPERUN_RESULTS" 2> "$PIPERUN_RESULTS.stderr" ||
 		status=$?
 	output=$(< "$PIPERUN_RESULTS.stderr")
 	lines=()
