@@ -61,7 +61,7 @@ static int cop_spawn(struct worker *w, char **why)
 			return -1;
 		}
 		struct proc_stdio io[3] = {
-			{ PROC_STDIO_FD, s }, { PROC_STDIO_FD, s }, { PROC_STDIO_INHERIT, 2 },
+			{ PROC_STDIO_FD, s }, { PROC_STDIO_FD, s }, { PROC_STDIO_FD, w->e->err_fd },
 		};
 		int rc = child_spawn(w, sp->argv, io, cop_on_exit, why);
 		close(s);
@@ -156,8 +156,8 @@ static void cop_answer(struct worker *w, const char *line, size_t len)
 		bool first = !st->stray_lines++;
 		pthread_mutex_unlock(&w->e->fmu);
 		if (first)
-			fprintf(stderr, "piperun: step %s: the coprocess wrote a line no item was waiting for (one line in, one line out)\n",
-				st->sp->name);
+			host_say(w->e, "step %s: the coprocess wrote a line no item was waiting for (one line in, one line out)",
+				 st->sp->name);
 		return;
 	}
 	struct item it = *infl_at(w, 0);
@@ -246,7 +246,7 @@ static void on_stall(struct timer *t)
 		sp->pty ? "if it buffers its output, "
 			: "a program that buffers its output on a pipe answers only when its "
 			  "input ends: set \"pty\": true on the step, or ");
-	fprintf(stderr, "piperun: step %s: %s\n", sp->name, st->stall_msg);
+	host_say(w->e, "step %s: %s", sp->name, st->stall_msg);
 }
 
 /* Its input ended and it ended too, its answers short of its items:

@@ -134,7 +134,9 @@ struct engine {
 	size_t n;
 	struct workq *q;             /* n + 1: q[k] feeds step k, q[n] the sink */
 	int in_fd, out_fd, info_fd, devnull;
+	int err_fd;                  /* the job's stderr (2, or a dup above 2) */
 	bool out_aside;              /* out_fd a dup of fd 1, which is fd 2 now */
+	bool fds_aside;              /* in_fd, err_fd dups above 2 (task steps) */
 	double t0;
 	pthread_mutex_t mu;          /* alive counts */
 
@@ -243,6 +245,15 @@ void step_task_one(struct worker *w, struct item *it);
  * job's error and the item in its record (the info pipe). */
 void steps_task_guard(struct engine *e);
 void step_timer_begin(struct worker *w, struct item it);
+/* With task steps: the host's own fds above 2, so a task that closes
+ * (or replaces) fds 0-2 cannot touch them; -1 with errno. */
+int task_fds_aside(struct engine *e);
+/* After task calls: fds 0-2 a task closed are open again (fd 0 on
+ * /dev/null, 1 and 2 on the job's stderr), for the tasks after it. */
+void task_fds_mend(struct engine *e);
+/* A line on the job's stderr (the host's own words). */
+void host_say(struct engine *e, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* steps-resume.c: the journal's side of the host */
 /* Take the items sunk in an earlier session (sunk: lines "SEQ IH

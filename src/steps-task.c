@@ -6,6 +6,7 @@
 #include "steps-int.h"
 #include "task.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,6 +136,58 @@ void steps_task_guard(struct engine *e)
 	sigemptyset(&sa.sa_mask);
 	for (size_t i = 0; i < sizeof crash_sigs / sizeof crash_sigs[0]; i++)
 		sigaction(crash_sigs[i], &sa, NULL);
+}
+
+/* --------------------------------------------------- fds 0-2 and tasks */
+
+/* A task runs in the host's process and may close fds 0-2 (a daemon's
+ * habit, a careless plugin): the host reads, writes and hands its
+ * children only fds above 2 (out_fd is set aside as in pool). */
+int task_fds_aside(struct engine *e)
+{
+	int in = fcntl(e->in_fd, F_DUPFD_CLOEXEC, 3);
+	if (in < 0)
+		return -1;
+	int err = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+	if (err < 0) {
+		close(in);
+		return -1;
+	}
+	/* a task that reads stdin reads nothing (the items are the host's) */
+	if (e->in_fd == STDIN_FILENO)
+		dup2(e->devnull, STDIN_FILENO);
+	e->in_fd = in;
+	e->err_fd = err;
+	e->fds_aside = true;
+	return 0;
+}
+
+/* Fill the lowest free fds while they are 0-2: F_DUPFD takes the lowest
+ * free one, so an fd another thread opened meanwhile is never replaced. */
+void task_fds_mend(struct engine *e)
+{
+	if (!e->fds_aside)
+		return;
+	for (;;) {
+		int fd = fcntl(e->devnull, F_DUPFD, 0);
+		if (fd < 0)
+			return;
+		if (fd > STDERR_FILENO) {
+			close(fd);
+			return;
+		}
+		if (fd == STDIN_FILENO)
+			continue;
+		/* 1 and 2: the job's stderr (what a task prints goes there) */
+		close(fd);
+		int again = fcntl(e->err_fd, F_DUPFD, fd);
+		if (again > STDERR_FILENO) {
+			close(again);
+			return;
+		}
+		if (again < 0)
+			return;
+	}
 }
 
 /* ----------------------------------------------------------- task steps */

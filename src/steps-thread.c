@@ -110,6 +110,7 @@ static void *thread_worker(void *arg)
 				}
 				step_task_one(w, &batch[i]);
 			}
+			task_fds_mend(e);
 			__atomic_store_n(&st->item_us, (uint64_t)((now_ms() - t0) * 1000 / n), __ATOMIC_RELAXED);
 			busy_end(w);
 			break;

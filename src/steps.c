@@ -11,6 +11,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -176,6 +177,7 @@ static int setup(struct engine *e, const struct steps_spec *s, int in_fd, int ou
 	e->out_fd = out_fd;
 	e->info_fd = info_fd;
 	e->sigfd = -1;
+	e->err_fd = STDERR_FILENO;
 	e->t0 = now_ms();
 	pthread_mutex_init(&e->mu, NULL);
 	pthread_mutex_init(&e->omu, NULL);
@@ -249,6 +251,10 @@ static int setup(struct engine *e, const struct steps_spec *s, int in_fd, int ou
 					e->out_aside = true;
 				}
 			}
+			if (!e->fds_aside && task_fds_aside(e) < 0) {
+				*err = xasprintf("steps: %s", strerror(errno));
+				return -1;
+			}
 		} else if (!sp->exe) {
 			*err = xasprintf("step %s: no program", sp->name);
 			return -1;
@@ -272,6 +278,11 @@ static void teardown(struct engine *e)
 	if (e->out_aside) {
 		close(e->out_fd);
 		e->out_aside = false;
+	}
+	if (e->fds_aside) {
+		close(e->in_fd);
+		close(e->err_fd);
+		e->fds_aside = false;
 	}
 	for (size_t k = 0; e->st && k < e->n; k++) {
 		struct step *st = &e->st[k];
@@ -352,6 +363,20 @@ void worker_stop(struct worker *w)
 bool worker_quiet(const struct worker *w)
 {
 	return !w->busy && !w->nin && !w->nheld && !child_alive(w);
+}
+
+void host_say(struct engine *e, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	char *line = xasprintf("piperun: %s\n", msg);
+	if (write_full(e->err_fd, line, strlen(line)) < 0) {
+		/* the job's stderr is gone: nothing else to tell */
+	}
+	free(line);
+	free(msg);
 }
 
 /* ---------------------------------------------------------------- entry */

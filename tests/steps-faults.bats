@@ -168,3 +168,24 @@ EOF
 		[ "$(jqo -c '.jobs[0] | [.items_out, [.failed_items[] | [.item, .error]]]')" = '[1,[["0.2","timed out"]]]' ]
 	done
 }
+
+@test "a task step that closes fds 0-2: the job goes on, its items and children's stderr intact, every mode" {
+	# red1 finding 6: async hung until its timeout (epoll lost fd 0),
+	# thread failed "items: cannot read: Bad file descriptor"
+	f=$(spec <<EOF
+{"jobs":[{"name":"c","timeout":60,"items":["1","2","3"],"ordered":true,"steps":[
+ {"name":"t","plugin":"$HOSTILE_PLUGIN:closer"},
+ {"name":"r","run":["sh","-c","read -r x; echo \"child \$x\" >&2; echo \"\$x\""]}]},
+ {"name":"l","timeout":60,"items":{"count":300},"steps":[
+ {"name":"t","plugin":"$HOSTILE_PLUGIN:closer","workers":2},
+ {"name":"r","coprocess":["cat"]}]}]}
+EOF
+)
+	for m in serial thread async; do
+		pr run --mode "$m" "$f"
+		assert_success
+		[ "$(jqo -c '.jobs[0] | [.status, .error, .stdout, .items_out]')" = '["ok",null,"1\n2\n3\n",3]' ]
+		[[ "$(jqo -r '.jobs[0].stderr')" == *"child 3"* ]]
+		[ "$(jqo -c '.jobs[1] | [.status, .error, .items_out]')" = '["ok",null,300]' ]
+	done
+}

@@ -10,11 +10,14 @@
  *   chatty   prints to stdout (through stdio and write(2)) and returns
  *            its one integer argument times 2;
  *   segv     faults (SIGSEGV, no handler reset) on 13, else doubles;
- *   initsegv faults in init(). */
+ *   initsegv faults in init();
+ *   closer   closes fds 0, 1 and 2 on the item 1, and returns its one
+ *            integer argument (every item). */
 #define _POSIX_C_SOURCE 200809L
 #include <piperun-task.h>
 
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,5 +191,28 @@ const struct piperun_task piperun_task_initsegv = {
 	.name = "initsegv",
 	.init = initsegv_init,
 	.run = segv_run,
+	.free_result = hostile_free,
+};
+
+static int closer_run(const struct piperun_task_ctx *ctx, const struct piperun_arg *args,
+		      size_t nargs, struct piperun_result *res)
+{
+	(void)ctx;
+	if (nargs != 1 || args[0].type != PIPERUN_ARG_INT)
+		return fail(res, "one integer");
+	if (args[0].i == 1) {
+		close(0);
+		close(1);
+		close(2);
+	}
+	res->kind = PIPERUN_RESULT_INT;
+	res->i = args[0].i;
+	return 0;
+}
+
+const struct piperun_task piperun_task_closer = {
+	.abi = PIPERUN_TASK_ABI,
+	.name = "closer",
+	.run = closer_run,
 	.free_result = hostile_free,
 };
