@@ -194,6 +194,16 @@ static void cop_take_lines(struct worker *w)
 	w->rbuf.len -= off;
 }
 
+/* The coprocess ended: a last line without its newline is a line all the
+ * same, an answer or a stray one. */
+static void cop_take_rest(struct worker *w)
+{
+	cop_take_lines(w);
+	if (w->rbuf.len && !w->overflow)
+		cop_answer(w, w->rbuf.p, w->rbuf.len);
+	w->rbuf.len = 0;
+}
+
 static void cop_on_io(struct watch *wt, uint32_t ev)
 {
 	struct worker *w = wt->data;
@@ -282,6 +292,10 @@ static void cop_on_exit(struct proc *p)
 		read_some(w, true);
 		cop_take_lines(w);
 	}
+	/* a last line without its newline: from a coprocess that ended on
+	 * its own (one killed mid-line left half an answer) */
+	if (!x->signal && !w->timed_out && !w->killed_for_stop)
+		cop_take_rest(w);
 	child_close_fds(w);
 	w->wbuf.len = w->woff = 0;
 	w->rbuf.len = 0;

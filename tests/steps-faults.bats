@@ -189,3 +189,21 @@ EOF
 		[ "$(jqo -c '.jobs[1] | [.status, .error, .items_out]')" = '["ok",null,300]' ]
 	done
 }
+
+@test "a coprocess's last line without a newline is a line: an answer, or a stray line that fails the job" {
+	# red1 finding 10: it was thrown away (the item failed "no answer",
+	# or the stray line went uncounted and the job was ok)
+	f=$(spec <<'EOF'
+{"jobs":[
+ {"name":"answer","items":{"count":2},"ordered":true,"timeout":30,"steps":[{"name":"c","coprocess":["sh","-c","read a; read b; printf '%s\\n%s' \"$a\" \"$b\""]}]},
+ {"name":"stray","items":{"count":2},"ordered":true,"timeout":30,"steps":[{"name":"c","coprocess":["sh","-c","while read l; do printf '%s\\n' \"$l\"; done; printf tail"]}]}]}
+EOF
+)
+	for m in async thread; do
+		pr run --mode "$m" "$f"
+		assert_failure 1
+		[ "$(jqo -c '.jobs[0] | [.status, .error, .stdout, .items_out]')" = '["ok",null,"1\n2\n",2]' ]
+		[ "$(jqo -c '.jobs[1] | [.status, .stdout, .steps[0].stray_lines]')" = '["failed","1\n2\n",1]' ]
+		[[ "$(jqo -r '.jobs[1].error')" == "step c: the coprocess wrote 1 more line than the items it was given"* ]]
+	done
+}
