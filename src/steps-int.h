@@ -146,6 +146,7 @@ struct engine {
 	struct buf ibuf;
 	size_t ioff;
 	bool in_eof;
+	bool skip_line;              /* the rest of a line over MAX_ITEM_BYTES */
 	struct watch w_in;
 	bool in_pollable, w_in_on;
 

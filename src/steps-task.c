@@ -233,6 +233,12 @@ static void task_done(struct worker *w, struct item *it, struct piperun_result *
 		fail_item(w, it, -1, 0, text);
 		return;
 	}
+	if (len > MAX_ITEM_BYTES) {
+		/* the next step could not take it as a line of input either */
+		free(text);
+		fail_item(w, it, -1, 0, xasprintf("its result is over %u bytes", MAX_ITEM_BYTES));
+		return;
+	}
 	if (st->args) {
 		free(text);
 		worker_emit(w, *it);

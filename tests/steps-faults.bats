@@ -207,3 +207,34 @@ EOF
 		[[ "$(jqo -r '.jobs[1].error')" == "step c: the coprocess wrote 1 more line than the items it was given"* ]]
 	done
 }
+
+@test "a line of input over 16 MiB fails as that item, the others go on; so does a task result over it" {
+	# red1 finding 13: such a line ended the whole job ("items: a line
+	# of more than 16777216 bytes"), and a task's result had no limit
+	x="$BATS_TEST_TMPDIR/long"
+	{
+		echo first
+		head -c $((16777216 + 10)) /dev/zero | tr '\0' x; echo   # newline in the same read
+		echo second
+		head -c 17000000 /dev/zero | tr '\0' y; echo              # no newline for a long while
+		echo third
+		head -c $((16777216 + 5)) /dev/zero | tr '\0' z           # at the end, no newline
+	} > "$x"
+	f=$(spec <<EOF
+{"jobs":[{"name":"l","items":{"lines":"$x"},"ordered":true,"timeout":120,"steps":[{"name":"c","coprocess":["cat"]}]},
+ {"name":"t","items":["16777217","3","16777214"],"ordered":true,"timeout":120,"steps":[{"name":"b","plugin":"$HOSTILE_PLUGIN:bigjson"},
+  {"name":"n","run":["wc","-c"]}]}]}
+EOF
+)
+	for m in async thread; do
+		pr run --mode "$m" "$f"
+		assert_failure 1
+		[ "$(jqo -c '.jobs[0] | [.status, .stdout, .items_in, .items_out, .items_failed]')" = '["failed","first\nsecond\nthird\n",6,3,3]' ]
+		[ "$(jqo -c '[.jobs[0].failed_items[] | [.step, .index, .error, (.item | length)]]')" = \
+		  '[[null,1,"line 2: longer than 16777216 bytes (an item is at most 16 MiB)",4096],[null,3,"line 4: longer than 16777216 bytes (an item is at most 16 MiB)",4096],[null,5,"line 6: longer than 16777216 bytes (an item is at most 16 MiB)",4096]]' ]
+		# a result of 16777219 bytes (quotes too) fails; one of 16 MiB exactly passes
+		[ "$(jqo -c '.jobs[1] | [.status, .stdout, [.failed_items[] | [.step, .index, .error]]]')" = \
+		  '["failed","6\n16777217\n",[["b",0,"its result is over 16777216 bytes"]]]' ] ||
+			{ jqo -c '.jobs[1] | [.stdout, .failed_items]'; false; }
+	done
+}

@@ -12,7 +12,9 @@
  *   segv     faults (SIGSEGV, no handler reset) on 13, else doubles;
  *   initsegv faults in init();
  *   closer   closes fds 0, 1 and 2 on the item 1, and returns its one
- *            integer argument (every item). */
+ *            integer argument (every item);
+ *   bigjson  returns a JSON string of its one integer argument's count
+ *            of "a" (quotes not counted). */
 #define _POSIX_C_SOURCE 200809L
 #include <piperun-task.h>
 
@@ -214,5 +216,31 @@ const struct piperun_task piperun_task_closer = {
 	.abi = PIPERUN_TASK_ABI,
 	.name = "closer",
 	.run = closer_run,
+	.free_result = hostile_free,
+};
+
+static int bigjson_run(const struct piperun_task_ctx *ctx, const struct piperun_arg *args,
+		       size_t nargs, struct piperun_result *res)
+{
+	(void)ctx;
+	if (nargs != 1 || args[0].type != PIPERUN_ARG_INT || args[0].i < 0 || args[0].i > (1 << 30))
+		return fail(res, "one integer, 0 to 2^30");
+	size_t n = (size_t)args[0].i;
+	char *t = malloc(n + 3);
+	if (!t)
+		return fail(res, "out of memory");
+	t[0] = '"';
+	memset(t + 1, 'a', n);
+	t[n + 1] = '"';
+	t[n + 2] = 0;
+	res->kind = PIPERUN_RESULT_JSON;
+	res->text = t;
+	return 0;
+}
+
+const struct piperun_task piperun_task_bigjson = {
+	.abi = PIPERUN_TASK_ABI,
+	.name = "bigjson",
+	.run = bigjson_run,
 	.free_result = hostile_free,
 };
