@@ -88,7 +88,7 @@ struct worker {
 
 	/* task */
 	void *tstate;
-	bool tinit, tinit_failed;
+	bool tinit, tinit_failed, tinit_hung;
 	struct pool_items scratch;
 	struct piperun_arg *args;
 	struct timer t_sleep;
@@ -105,6 +105,7 @@ struct step {
 	struct worker *w;
 	int nw;
 	int alive;                   /* workers still running (thread mode) */
+	int healthy;                 /* workers whose init() did not hang (atomic) */
 	bool out_closed;
 	const struct piperun_task *task;
 	struct piperun_arg *args;    /* fixed task arguments, or NULL */
@@ -246,6 +247,12 @@ void step_task_one(struct worker *w, struct item *it);
  * job's error and the item in its record (the info pipe). */
 void steps_task_guard(struct engine *e);
 void step_timer_begin(struct worker *w, struct item it);
+/* The task's fini() for this worker (within its bound: one that does not
+ * return is left behind, said on the job's stderr). */
+void task_fini(struct worker *w);
+/* The task's init() for this worker, once, within its bound (a worker
+ * whose init() did not return has tinit_hung and fails its items). */
+void task_init(struct worker *w);
 /* With task steps: the host's own fds above 2, so a task that closes
  * (or replaces) fds 0-2 cannot touch them; -1 with errno. */
 int task_fds_aside(struct engine *e);

@@ -192,15 +192,54 @@ void task_fds_mend(struct engine *e)
 
 /* ----------------------------------------------------------- task steps */
 
-static void task_init(struct worker *w)
+/* init() on a thread of its own (pool_call_bounded): the box is that
+ * thread's if it never returns. */
+struct tinit {
+	struct worker *w;
+	void *state;
+	int rc;
+};
+
+static void tinit_call(void *arg)
+{
+	struct tinit *b = arg;
+	crash_w = b->w;          /* this thread's: a crash in init() says so */
+	crash_it = NULL;
+	b->rc = b->w->st->task->init(&b->state);
+	crash_w = NULL;
+}
+
+/* A task's init() and fini() have pool's bound: the step's item timeout,
+ * else POOL_LIFE_DEFAULT_MS. */
+static double life_bound(const struct step *st)
+{
+	return pool_life_bound_ms(st->timeout_ms / 1000);
+}
+
+void task_init(struct worker *w)
 {
 	w->tinit = true;
-	const struct piperun_task *t = w->st->task;
-	crash_w = w;
-	crash_it = NULL;
-	if (t->init && t->init(&w->tstate) != 0)
-		w->tinit_failed = true;
-	crash_w = NULL;
+	if (!w->st->task->init)
+		return;
+	struct tinit *b = xcalloc(1, sizeof *b);
+	b->w = w;
+	if (!pool_call_bounded(tinit_call, b, life_bound(w->st))) {
+		w->tinit_failed = w->tinit_hung = true;
+		return; /* b is the thread's now */
+	}
+	w->tstate = b->state;
+	w->tinit_failed = b->rc != 0;
+	free(b);
+}
+
+void task_fini(struct worker *w)
+{
+	const struct step *st = w->st;
+	if (!w->tinit || w->tinit_failed || !st->task->fini)
+		return;
+	if (!pool_task_fini(st->task, w->tstate, life_bound(st)))
+		host_say(w->e, "step %s: worker %d: the task's fini() did not return within %gs; "
+			 "left behind", st->sp->name, w->id, life_bound(st) / 1000);
 }
 
 /* The arguments for this item: the step's own, or the item parsed. */
@@ -269,7 +308,10 @@ void step_task_one(struct worker *w, struct item *it)
 	if (!w->tinit)
 		task_init(w);
 	if (w->tinit_failed) {
-		fail_item(w, it, -1, 0, xasprintf("task %s: init() refused", st->sp->task));
+		fail_item(w, it, -1, 0, w->tinit_hung
+			  ? xasprintf("task %s: init() did not return within %gs", st->sp->task,
+				      life_bound(st) / 1000)
+			  : xasprintf("task %s: init() refused", st->sp->task));
 		return;
 	}
 	const struct piperun_arg *args;

@@ -12,6 +12,7 @@ setup() {
 	export ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}handle_segv=0"
 	[ -n "${HOSTILE_PLUGIN:-}" ] || HOSTILE_PLUGIN=$(dirname "$PIPERUN")/tests/plugins/.libs/task-hostile.so
 	[ -n "${CRASHY_PLUGIN:-}" ] || CRASHY_PLUGIN=$(dirname "$PIPERUN")/tests/plugins/.libs/task-crashy.so
+	[ -n "${FAULTY_PLUGIN:-}" ] || FAULTY_PLUGIN=$(dirname "$PIPERUN")/tests/plugins/.libs/task-faulty.so
 }
 
 @test "a task that segfaults in a task step: the record says which step and item, every mode" {
@@ -236,5 +237,35 @@ EOF
 		[ "$(jqo -c '.jobs[1] | [.status, .stdout, [.failed_items[] | [.step, .index, .error]]]')" = \
 		  '["failed","6\n16777217\n",[["b",0,"its result is over 16777216 bytes"]]]' ] ||
 			{ jqo -c '.jobs[1] | [.stdout, .failed_items]'; false; }
+	done
+}
+
+@test "a task step whose init() or fini() hangs: bounded by the item timeout, the job ends with every item's result" {
+	# red1 finding 7: a hung init() or fini() hung the job for good
+	f=$(spec <<EOF
+{"jobs":[{"name":"one","items":{"count":40},"timeout":60,"item_timeout":0.5,"env":{"FAULTY_FLAG":"$BATS_TEST_TMPDIR/flag"},"steps":[
+  {"name":"t","plugin":"$FAULTY_PLUGIN:inithang","workers":2}]},
+ {"name":"all","items":{"count":3},"timeout":60,"item_timeout":0.5,"steps":[
+  {"name":"t","plugin":"$FAULTY_PLUGIN:inithang","workers":2}]},
+ {"name":"fini","items":{"count":3},"timeout":60,"item_timeout":0.5,"steps":[
+  {"name":"t","plugin":"$FAULTY_PLUGIN:finihang","workers":2}]}]}
+EOF
+)
+	for m in thread async; do
+		# "one": only the first init() hangs (thread: the other worker
+		# runs every item; async has one worker: its items fail)
+		rm -f "$BATS_TEST_TMPDIR/flag"
+		run --separate-stderr timeout 60 "$PIPERUN" run --mode "$m" -j 1 "$f"
+		assert_failure 1
+		if [ "$m" = thread ]; then
+			[ "$(jqo -c '.jobs[0] | [.status, .items_out, .items_failed]')" = '["ok",40,0]' ]
+		else
+			[ "$(jqo -c '.jobs[0] | [.status, .items_out, .items_failed]')" = '["failed",0,40]' ]
+		fi
+		[ "$(jqo -c '.jobs[1] | [.status, .items_out, .items_failed, ([.failed_items[].error] | unique)]')" = \
+		  '["failed",0,3,["task '"$FAULTY_PLUGIN"':inithang: init() did not return within 0.5s"]]' ] ||
+			{ jqo -c '.jobs[1] | [.status, .error, .failed_items]'; false; }
+		[ "$(jqo -c '.jobs[2] | [.status, .items_out]')" = '["ok",3]' ]
+		[[ "$(jqo -r '.jobs[2].stderr')" == *"step t: worker "?": the task's fini() did not return within 0.5s; left behind"* ]]
 	done
 }
