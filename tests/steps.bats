@@ -532,3 +532,18 @@ EOF
 	cmp "$d/big" "$d/c.out"
 	[ "$(jqo -r '.jobs[2].failed_items[0].error')" = "its output is over 16777216 bytes" ]
 }
+
+@test "items.from a pool job is refused: its stdout is a JSON document, not lines of items" {
+	# red1 finding 14: the document's lines became items, no warning
+	f=$(spec <<'EOF'
+{"jobs":[{"name":"p","pool":{"task":"gcd","items":[[4,6]]}},
+ {"name":"s","items":{"from":"p"},"steps":[{"name":"c","coprocess":["cat"]}]},
+ {"name":"r","stdin":{"from":"p"},"run":["cat"]}]}
+EOF
+)
+	pr validate "$f"
+	assert_failure 2
+	[[ "$stderr" == *'jobs[1].items.from: job "p" is a pool job: its stdout is the pool'"'"'s JSON document, not lines of items'* ]]
+	# stdin.from a pool job (a run job reading the document) stays fine
+	[[ "$stderr" != *"jobs[2]"* ]]
+}
