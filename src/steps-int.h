@@ -115,6 +115,7 @@ struct step {
 	bool stall_warned;           /* said once (atomic: any worker may) */
 	uint64_t stall_seq;          /* the item it was said about */
 	char *stall_msg;             /* what was said (its worker wrote it) */
+	char *fd_msg;                /* fewer workers than asked: the fd limit */
 	uint64_t stray_lines;        /* coprocess lines no item waited for */
 	uint64_t item_us;            /* task: a recent item's time (relaxed) */
 };
@@ -228,6 +229,11 @@ bool worker_quiet(const struct worker *w);
 
 /* steps-child.c: a step's child (its interface: steps-child.h) */
 #include "steps-child.h"
+
+/* Before the workers are made: each step's worker count (st->nw), run
+ * and coprocess steps cut to what the fd limit allows (said on the job's
+ * stderr and in fd_msg). */
+void steps_fd_caps(struct engine *e);
 
 /* steps-run.c */
 void on_deadline(struct timer *t);

@@ -295,6 +295,15 @@ void write_stats(struct engine *e, double wall_ms)
 	jw_arr(&w, false);
 	for (size_t k = 0; k < e->n; k++) {
 		const struct step *st = &e->st[k];
+		if (st->fd_msg) {
+			jw_obj(&w, true);
+			jw_kstr(&w, "step", st->sp->name);
+			jw_kstr(&w, "kind", "fd_limit");
+			jw_key(&w, "index");
+			jw_null(&w);
+			jw_kstr(&w, "message", st->fd_msg);
+			jw_obj_end(&w);
+		}
 		if (!st->stall_msg)
 			continue;
 		jw_obj(&w, true);

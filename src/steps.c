@@ -228,6 +228,7 @@ static int setup(struct engine *e, const struct steps_spec *s, int in_fd, int ou
 		return -1;
 	}
 	e->st = xcalloc(e->n, sizeof *e->st);
+	steps_fd_caps(e);
 	e->q = xcalloc(e->n + 1, sizeof *e->q);
 	/* the ordered window: room for everything that can be on the way */
 	uint64_t win = 0;
@@ -257,7 +258,6 @@ static int setup(struct engine *e, const struct steps_spec *s, int in_fd, int ou
 		st->item_us = UINT64_MAX; /* unknown: fair shares until measured */
 		st->in = &e->q[k];
 		st->out = &e->q[k + 1];
-		st->nw = sp->workers;
 		double to = sp->item_timeout >= 0 ? sp->item_timeout : s->item_timeout;
 		st->timeout_ms = to > 0 ? to * 1000 : 0;
 		st->stall_ms = sp->kind == STEP_COPROCESS ? sp->stall_warning * 1000 : 0;
@@ -309,6 +309,7 @@ static void teardown(struct engine *e)
 		}
 		free(st->w);
 		free(st->stall_msg);
+		free(st->fd_msg);
 		if (st->args) {
 			for (size_t a = 0; a < st->nargs; a++)
 				if (st->args[a].type == PIPERUN_ARG_STRING || st->args[a].type == PIPERUN_ARG_OTHER)
