@@ -217,6 +217,35 @@ void progress_line(struct engine *e)
 	buf_free(&b);
 }
 
+/* warnings[]: the steps that got fewer workers (the fd limit), or
+ * stalled (a coprocess that buffers). */
+static void write_warnings(const struct engine *e, struct jw *w)
+{
+	jw_key(w, "warnings");
+	jw_arr(w, false);
+	for (size_t k = 0; k < e->n; k++) {
+		const struct step *st = &e->st[k];
+		if (st->fd_msg) {
+			jw_obj(w, true);
+			jw_kstr(w, "step", st->sp->name);
+			jw_kstr(w, "kind", "fd_limit");
+			jw_key(w, "index");
+			jw_null(w);
+			jw_kstr(w, "message", st->fd_msg);
+			jw_obj_end(w);
+		}
+		if (!st->stall_msg)
+			continue;
+		jw_obj(w, true);
+		jw_kstr(w, "step", st->sp->name);
+		jw_kstr(w, "kind", "stall");
+		jw_kint(w, "index", (int64_t)st->stall_seq);
+		jw_kstr(w, "message", st->stall_msg);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+}
+
 void write_stats(struct engine *e, double wall_ms)
 {
 	struct buf b = { 0 };
@@ -291,29 +320,7 @@ void write_stats(struct engine *e, double wall_ms)
 	}
 	jw_arr_end(&w);
 	jw_kint(&w, "failed_items_omitted", (int64_t)(e->failed_total - e->nfails));
-	jw_key(&w, "warnings");
-	jw_arr(&w, false);
-	for (size_t k = 0; k < e->n; k++) {
-		const struct step *st = &e->st[k];
-		if (st->fd_msg) {
-			jw_obj(&w, true);
-			jw_kstr(&w, "step", st->sp->name);
-			jw_kstr(&w, "kind", "fd_limit");
-			jw_key(&w, "index");
-			jw_null(&w);
-			jw_kstr(&w, "message", st->fd_msg);
-			jw_obj_end(&w);
-		}
-		if (!st->stall_msg)
-			continue;
-		jw_obj(&w, true);
-		jw_kstr(&w, "step", st->sp->name);
-		jw_kstr(&w, "kind", "stall");
-		jw_kint(&w, "index", (int64_t)st->stall_seq);
-		jw_kstr(&w, "message", st->stall_msg);
-		jw_obj_end(&w);
-	}
-	jw_arr_end(&w);
+	write_warnings(e, &w);
 	jw_knum(&w, "wall_ms", wall_ms);
 	jw_obj_end(&w);
 	buf_addch(&b, '\n');
