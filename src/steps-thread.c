@@ -144,6 +144,12 @@ out:
 		cop_fail_all(w, "cancelled: the job stopped");
 	}
 	worker_ended(w);
+	if (st->sp->kind == STEP_TASK) {
+		/* here, not at the end: the workers' fini() run side by side,
+		 * so hung ones cost one bound, not one each */
+		task_fini(w);
+		w->tinit = false;
+	}
 	if (w->loop) {
 		if (w->w_stop.active)
 			loop_del(w->loop, &w->w_stop);
