@@ -45,6 +45,7 @@ struct pslot {
 	uint32_t rseq;              /* futex: bumped when the parent read */
 	int space_waiter;           /* the worker waits for room */
 	int want_wake;              /* the parent sleeps: a byte on the socket */
+	int init_hung;              /* it gave up on init() and ended */
 };
 
 /* Results go through shared memory, not the socket: an item's result is
@@ -98,6 +99,7 @@ struct ppool {
 	size_t next, done;
 	bool stop;
 	char *broken;               /* why process mode broke for this run */
+	bool init_hung;             /* a worker gave up on init(): no replacement */
 	struct timer tick;
 	int failed;                 /* could not fork at all */
 };
@@ -234,7 +236,15 @@ static void pworker_main(int sock, struct pshared *sh, struct pslot *slot,
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	void *state = NULL;
-	bool ok = !o->task->init || o->task->init(&state) == 0;
+	double bound = pool_life_bound_ms(o->timeout);
+	int init = pool_task_init(o->task, &state, bound);
+	if (init == 2) {
+		/* given up (its thread ends with this process): the parent
+		 * gives its batch to the others */
+		__atomic_store_n(&slot->init_hung, 1, __ATOMIC_RELEASE);
+		_exit(1);
+	}
+	bool ok = init == 0;
 	struct buf out = { 0 };
 	uint32_t *idx = NULL;
 	size_t cap = 0;
@@ -247,8 +257,11 @@ static void pworker_main(int sock, struct pshared *sh, struct pslot *slot,
 			break;
 		pworker_batch(sock, sh, slot, o, it, index, state, ok, idx, n, &out);
 	}
-	if (ok && o->task->fini)
-		o->task->fini(state);
+	if (ok && !pool_task_fini(o->task, state, bound)) {
+		fprintf(stderr, "piperun: pool: worker %d: the task's fini() did not return within "
+			"%gs; left behind\n", index, bound / 1000);
+		fflush(stderr);
+	}
 	_exit(0);
 }
 
@@ -266,7 +279,7 @@ static int pw_spawn(struct ppool *p, struct pworker *w)
 	slot->cur = -1;
 	slot->pos = slot->total = 0;
 	slot->wpos = slot->rpos = 0;
-	slot->space_waiter = slot->want_wake = 0;
+	slot->space_waiter = slot->want_wake = slot->init_hung = 0;
 	pid_t parent = getpid();
 	fflush(NULL);
 	pid_t pid = fork();
@@ -558,10 +571,15 @@ static void pw_died(struct ppool *p, struct pworker *w, const siginfo_t *sip)
 	uint64_t begun = __atomic_load_n(&s->pos, __ATOMIC_ACQUIRE);
 	/* a timeout reads the same in every mode, whoever saw it first: the
 	 * worker reporting its item late, or the runner killing it stuck */
+	bool init_hung = __atomic_load_n(&s->init_hung, __ATOMIC_ACQUIRE);
 	char *why = w->timed_out ? xstrdup("timed out")
 		: si.si_code == CLD_EXITED ? xasprintf("the worker exited with status %d", si.si_status)
 		: xasprintf("the worker was killed by %s", sig_name(si.si_status));
-	if (!w->retiring && !__atomic_load_n(&s->total, __ATOMIC_ACQUIRE) && !p->broken) {
+	if (init_hung) {
+		/* it began nothing: its batch goes to the others, and no
+		 * replacement comes (its init() would likely hang again) */
+		p->init_hung = true;
+	} else if (!w->retiring && !__atomic_load_n(&s->total, __ATOMIC_ACQUIRE) && !p->broken) {
 		p->broken = xasprintf("not run: a worker process died before its first item (%s; "
 				      "the task's init()?), so process mode stopped for this run", why);
 		pw_stop(p);
@@ -570,7 +588,7 @@ static void pw_died(struct ppool *p, struct pworker *w, const siginfo_t *sip)
 	free(why);
 	pw_close(p, w);
 	w->pid = 0;
-	if (!p->stop && pw_work_left(p) && pw_spawn(p, w) < 0)
+	if (!init_hung && !p->stop && pw_work_left(p) && pw_spawn(p, w) < 0)
 		p->failed++;
 	/* what went back to the queue: for the replacement, or for any
 	 * worker that is idle (no replacement could be forked) */
@@ -665,7 +683,10 @@ static void pw_end_all(struct ppool *p)
  * fork, skipped (pool_skip_rest) after a fail-fast stop. */
 static void pw_fail_rest(struct ppool *p)
 {
-	const char *why = p->broken ? p->broken
+	char *hung = p->init_hung && !p->broken && !p->stop
+		? xasprintf("not run: the task's init() did not return within %gs",
+			    pool_life_bound_ms(p->o->timeout) / 1000) : NULL;
+	const char *why = p->broken ? p->broken : hung ? hung
 		: p->failed && !p->stop ? "no worker process could be started for it" : NULL;
 	for (size_t i = 0; why && i < p->it->n; i++) {
 		if (p->res[i].status != POOL_PENDING)
@@ -674,6 +695,7 @@ static void pw_fail_rest(struct ppool *p)
 		if (p->o->on_result)
 			p->o->on_result(i, &p->res[i], p->o->ctx);
 	}
+	free(hung);
 }
 
 /* The shared page: the header, a slot per worker, a ring per worker. */

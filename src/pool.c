@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <time.h>
 
 static const struct enum_name pool_modes[] = {
 	{ POOL_SERIAL, "serial" }, { POOL_THREAD, "thread" }, { POOL_PROCESS, "process" },
@@ -126,6 +127,146 @@ void pool_run_one(const struct pool_opts *o, void *state, const struct pool_item
 	pool_set_result(r, o->task, &res, dur, worker);
 }
 
+/* ------------------------------------------------- init() and fini() */
+
+double pool_life_bound_ms(double timeout_s)
+{
+	return timeout_s > 0 ? timeout_s * 1000 : POOL_LIFE_DEFAULT_MS;
+}
+
+/* A bounded call: the caller and the thread each hold a reference; the
+ * last one out frees it, so a caller that gave up leaves it to the
+ * thread (which may never come out: then it is never freed). */
+struct bcall {
+	void (*fn)(void *);
+	void *arg;
+	bool done;
+	int refs;                    /* atomic */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+};
+
+static void bcall_unref(struct bcall *c)
+{
+	if (__atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL))
+		return;
+	pthread_mutex_destroy(&c->mu);
+	pthread_cond_destroy(&c->cv);
+	free(c);
+}
+
+static void *bcall_main(void *arg)
+{
+	struct bcall *c = arg;
+	c->fn(c->arg);
+	pthread_mutex_lock(&c->mu);
+	c->done = true;
+	pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	bcall_unref(c);
+	return NULL;
+}
+
+bool pool_call_bounded(void (*fn)(void *), void *arg, double bound_ms)
+{
+	if (bound_ms <= 0) {
+		fn(arg);
+		return true;
+	}
+	struct bcall *c = xcalloc(1, sizeof *c);
+	c->fn = fn;
+	c->arg = arg;
+	c->refs = 2;
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&c->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_t th;
+	if (pthread_create(&th, NULL, bcall_main, c) != 0) {
+		/* no thread to spare: unbounded, as before */
+		c->refs = 1;
+		bcall_unref(c);
+		fn(arg);
+		return true;
+	}
+	pthread_detach(th);
+	struct timespec until;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	long long ns = until.tv_nsec + (long long)(bound_ms * 1e6);
+	until.tv_sec += (time_t)(ns / 1000000000);
+	until.tv_nsec = (long)(ns % 1000000000);
+	pthread_mutex_lock(&c->mu);
+	while (!c->done && pthread_cond_timedwait(&c->cv, &c->mu, &until) == 0)
+		;
+	bool done = c->done;
+	pthread_mutex_unlock(&c->mu);
+	bcall_unref(c);
+	return done;
+}
+
+struct lifecall {
+	const struct piperun_task *t;
+	void *state;
+	int rc;
+};
+
+static void life_init(void *arg)
+{
+	struct lifecall *l = arg;
+	l->rc = l->t->init(&l->state);
+}
+
+static void life_fini(void *arg)
+{
+	struct lifecall *l = arg;
+	l->t->fini(l->state);
+}
+
+int pool_task_init(const struct piperun_task *t, void **state, double bound_ms)
+{
+	*state = NULL;
+	if (!t->init)
+		return 0;
+	struct lifecall *l = xcalloc(1, sizeof *l);
+	l->t = t;
+	if (!pool_call_bounded(life_init, l, bound_ms))
+		return 2; /* l is the thread's now, for good */
+	int rc = l->rc;
+	*state = l->state;
+	free(l);
+	return rc == 0 ? 0 : 1;
+}
+
+bool pool_task_fini(const struct piperun_task *t, void *state, double bound_ms)
+{
+	if (!t->fini)
+		return true;
+	struct lifecall *l = xcalloc(1, sizeof *l);
+	l->t = t;
+	l->state = state;
+	if (!pool_call_bounded(life_fini, l, bound_ms))
+		return false;
+	free(l);
+	return true;
+}
+
+/* What a worker says when fini() did not return (on the job's stderr:
+ * every item already has its result). */
+static void fini_hung(const struct pool_opts *o, int worker)
+{
+	fprintf(stderr, "piperun: pool: worker %d: the task's fini() did not return within %gs; "
+		"left behind\n", worker, pool_life_bound_ms(o->timeout) / 1000);
+}
+
+/* The error of the items no worker ran because init() hung. */
+static char *init_hung_text(const struct pool_opts *o)
+{
+	return xasprintf("not run: the task's init() did not return within %gs",
+			 pool_life_bound_ms(o->timeout) / 1000);
+}
+
 /* --------------------------------------------------------------- serial */
 
 void pool_skip_rest(struct pool_result *res, size_t n)
@@ -139,13 +280,15 @@ void pool_run_serial(const struct pool_opts *o, const struct pool_items *it,
 		     struct pool_result *res)
 {
 	void *state = NULL;
-	bool ok = !o->task->init || o->task->init(&state) == 0;
+	int init = pool_task_init(o->task, &state, pool_life_bound_ms(o->timeout));
+	bool ok = init == 0;
+	char *hung = init == 2 ? init_hung_text(o) : NULL;
 	double clock = 0;
 	for (size_t i = 0; i < it->n; i++) {
 		if (ok) {
 			pool_run_one(o, state, it, i, &res[i], 1, &clock);
 		} else {
-			pool_fail(&res[i], "the task's init failed", 1);
+			pool_fail(&res[i], hung ? hung : "the task's init failed", 1);
 		}
 		if (o->on_result) {
 			o->on_result(i, &res[i], o->ctx);
@@ -154,8 +297,9 @@ void pool_run_serial(const struct pool_opts *o, const struct pool_items *it,
 		if (o->fail_fast && res[i].status == POOL_ERROR)
 			break;
 	}
-	if (ok && o->task->fini)
-		o->task->fini(state);
+	free(hung);
+	if (ok && !pool_task_fini(o->task, state, pool_life_bound_ms(o->timeout)))
+		fini_hung(o, 1);
 	pool_skip_rest(res, it->n);
 }
 
@@ -173,6 +317,7 @@ struct tpool {
 	struct pool_result *res;
 	struct workq q;         /* struct tbatch */
 	int stop;               /* atomic */
+	int init_hung;          /* atomic: a worker gave up on init() */
 	pthread_mutex_t mtx;    /* on_result */
 };
 
@@ -188,7 +333,13 @@ static void *tworker_main(void *arg)
 	struct tpool *p = w->p;
 	const struct pool_opts *o = p->o;
 	void *state = NULL;
-	bool ok = !o->task->init || o->task->init(&state) == 0;
+	int init = pool_task_init(o->task, &state, pool_life_bound_ms(o->timeout));
+	bool ok = init == 0;
+	if (init == 2) {
+		/* given up: this worker takes no items, the others run them */
+		__atomic_store_n(&p->init_hung, 1, __ATOMIC_RELEASE);
+		return NULL;
+	}
 	double clock = 0;
 	for (;;) {
 		struct tbatch b;
@@ -214,8 +365,8 @@ static void *tworker_main(void *arg)
 			}
 		}
 	}
-	if (ok && o->task->fini)
-		o->task->fini(state);
+	if (ok && !pool_task_fini(o->task, state, pool_life_bound_ms(o->timeout)))
+		fini_hung(o, w->index);
 	return NULL;
 }
 
@@ -256,6 +407,18 @@ static int run_threads(const struct pool_opts *o, const struct pool_items *it,
 	if (!started) {
 		*why = xasprintf("pool: cannot start threads: %s", strerror(err));
 		return -1;
+	}
+	if (__atomic_load_n(&p.init_hung, __ATOMIC_ACQUIRE) && !p.stop) {
+		/* every worker left gave up on init(): what is left fails */
+		char *hung = init_hung_text(o);
+		for (size_t i = 0; i < it->n; i++) {
+			if (res[i].status != POOL_PENDING)
+				continue;
+			pool_fail(&res[i], hung, 0);
+			if (o->on_result)
+				o->on_result(i, &res[i], o->ctx);
+		}
+		free(hung);
 	}
 	pool_skip_rest(res, it->n);
 	return 0;

@@ -115,6 +115,24 @@ int pool_result_text(const struct piperun_task *t, struct piperun_result *res,
  * "pool: ..." for a "piperun: " prefix).  Prints nothing. */
 int pool_run(const struct pool_opts *o, const struct pool_items *it,
 	     struct pool_result *results, struct pool_stats *st, char **why);
+/* A task's init() and fini() have a bound: the item timeout when there
+ * is one, else POOL_LIFE_DEFAULT_MS.  One that has not returned by then
+ * is given up: its thread is left behind (the process ends it), so that
+ * a worker never waits on it for ever. */
+#define POOL_LIFE_DEFAULT_MS 30000.0
+double pool_life_bound_ms(double timeout_s);
+/* Run fn(arg) on a thread of its own, waiting at most bound_ms (<= 0:
+ * call it here).  false when it has not returned by then: the thread is
+ * left running, detached, and arg must stay valid for it (the caller
+ * leaks it). */
+bool pool_call_bounded(void (*fn)(void *), void *arg, double bound_ms);
+/* init() (none: ok) within the bound: 0 ok (*state set), 1 it failed, 2
+ * it did not return in time (given up). */
+int pool_task_init(const struct piperun_task *t, void **state, double bound_ms);
+/* fini() (if any) within the bound; false when it did not return in
+ * time (given up). */
+bool pool_task_fini(const struct piperun_task *t, void *state, double bound_ms);
+
 /* Results for n items, zeroed (POOL_PENDING), in prefaulted memory. */
 struct pool_result *pool_results_alloc(size_t n);
 void pool_results_free(struct pool_result *r, size_t n);

@@ -122,6 +122,11 @@ void spec_resolve_deps(struct ctx *c, struct spec *s)
 				if (f->out.mode != IO_CAPTURE && f->out.mode != IO_TEE)
 					spec_err(c, p, "job \"%s\" does not capture its stdout (its stdout is \"%s\")",
 					    f->name, spec_io_mode_name(f->out.mode));
+				else if (f->kind == KIND_POOL && j->kind == KIND_STEPS)
+					/* red1: its lines would be items, one per line of JSON */
+					spec_err(c, p, "job \"%s\" is a pool job: its stdout is the pool's JSON "
+						 "document, not lines of items (read it with a run step or job, "
+						 "e.g. jq)", f->name);
 			}
 			free(p);
 			free(idx);

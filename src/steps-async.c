@@ -93,6 +93,7 @@ static bool async_step(struct step *st)
 				double t0 = w->busy_since;
 				for (int k = 0; k < n; k++)
 					step_task_one(w, &batch[k]);
+				task_fds_mend(e);
 				busy_end(w);
 				inline_time(e, st, t0, now_ms());
 				push_held(w, false);

@@ -7,8 +7,10 @@
 #include "config.h"
 #include "steps-int.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,4 +182,61 @@ char *status_text(const struct stage_result *s)
 	if (s->signal)
 		return xasprintf("killed by %s", sig_name(s->signal));
 	return xasprintf("exit status %d", s->exit_code);
+}
+
+/* ------------------------------------------------------ fds and workers */
+
+/* The fds a run or coprocess worker holds at most: its loop (thread
+ * mode), its child's pidfd and pipe ends, and the other ends while the
+ * child is spawned. */
+#define FDS_PER_WORKER_THREAD 7
+#define FDS_PER_WORKER_ASYNC 6
+#define FDS_RESERVED 16    /* the host's own, and a margin */
+
+static long fds_open(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return FDS_RESERVED;
+	long n = -1; /* its own */
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+void steps_fd_caps(struct engine *e)
+{
+	long total = 0;
+	for (size_t k = 0; k < e->n; k++) {
+		e->st[k].nw = e->s->steps[k].workers;
+		if (e->s->steps[k].kind != STEP_TASK)
+			total += e->st[k].nw;
+	}
+	struct rlimit rl;
+	if (!total || getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		return;
+	long per = e->threaded ? FDS_PER_WORKER_THREAD : FDS_PER_WORKER_ASYNC;
+	long room = ((long)rl.rlim_cur - fds_open() - FDS_RESERVED) / per;
+	if (total <= room)
+		return;
+	/* each step its share, at least one worker: fewer workers that all
+	 * work beat many that fail their items with EMFILE */
+	for (size_t k = 0; k < e->n; k++) {
+		struct step *st = &e->st[k];
+		const struct step_spec *sp = &e->s->steps[k];
+		if (sp->kind == STEP_TASK)
+			continue;
+		long nw = room > 0 ? st->nw * room / total : 1;
+		nw = nw < 1 ? 1 : nw;
+		if (nw >= st->nw)
+			continue;
+		st->fd_msg = xasprintf("%d workers asked for, %ld run: the fd limit (%llu) does not "
+				       "allow more (about %ld fds each)", st->nw, nw,
+				       (unsigned long long)rl.rlim_cur, per);
+		host_say(e, "step %s: %s", sp->name, st->fd_msg);
+		st->nw = (int)nw;
+	}
 }

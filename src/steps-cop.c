@@ -61,7 +61,7 @@ static int cop_spawn(struct worker *w, char **why)
 			return -1;
 		}
 		struct proc_stdio io[3] = {
-			{ PROC_STDIO_FD, s }, { PROC_STDIO_FD, s }, { PROC_STDIO_INHERIT, 2 },
+			{ PROC_STDIO_FD, s }, { PROC_STDIO_FD, s }, { PROC_STDIO_FD, w->e->err_fd },
 		};
 		int rc = child_spawn(w, sp->argv, io, cop_on_exit, why);
 		close(s);
@@ -156,8 +156,8 @@ static void cop_answer(struct worker *w, const char *line, size_t len)
 		bool first = !st->stray_lines++;
 		pthread_mutex_unlock(&w->e->fmu);
 		if (first)
-			fprintf(stderr, "piperun: step %s: the coprocess wrote a line no item was waiting for (one line in, one line out)\n",
-				st->sp->name);
+			host_say(w->e, "step %s: the coprocess wrote a line no item was waiting for (one line in, one line out)",
+				 st->sp->name);
 		return;
 	}
 	struct item it = *infl_at(w, 0);
@@ -192,6 +192,16 @@ static void cop_take_lines(struct worker *w)
 	}
 	memmove(w->rbuf.p, w->rbuf.p + off, w->rbuf.len - off);
 	w->rbuf.len -= off;
+}
+
+/* The coprocess ended: a last line without its newline is a line all the
+ * same, an answer or a stray one. */
+static void cop_take_rest(struct worker *w)
+{
+	cop_take_lines(w);
+	if (w->rbuf.len && !w->overflow)
+		cop_answer(w, w->rbuf.p, w->rbuf.len);
+	w->rbuf.len = 0;
 }
 
 static void cop_on_io(struct watch *wt, uint32_t ev)
@@ -246,7 +256,7 @@ static void on_stall(struct timer *t)
 		sp->pty ? "if it buffers its output, "
 			: "a program that buffers its output on a pipe answers only when its "
 			  "input ends: set \"pty\": true on the step, or ");
-	fprintf(stderr, "piperun: step %s: %s\n", sp->name, st->stall_msg);
+	host_say(w->e, "step %s: %s", sp->name, st->stall_msg);
 }
 
 /* Its input ended and it ended too, its answers short of its items:
@@ -282,6 +292,10 @@ static void cop_on_exit(struct proc *p)
 		read_some(w, true);
 		cop_take_lines(w);
 	}
+	/* a last line without its newline: from a coprocess that ended on
+	 * its own (one killed mid-line left half an answer) */
+	if (!x->signal && !w->timed_out && !w->killed_for_stop)
+		cop_take_rest(w);
 	child_close_fds(w);
 	w->wbuf.len = w->woff = 0;
 	w->rbuf.len = 0;

@@ -88,7 +88,7 @@ struct worker {
 
 	/* task */
 	void *tstate;
-	bool tinit, tinit_failed;
+	bool tinit, tinit_failed, tinit_hung;
 	struct pool_items scratch;
 	struct piperun_arg *args;
 	struct timer t_sleep;
@@ -105,6 +105,7 @@ struct step {
 	struct worker *w;
 	int nw;
 	int alive;                   /* workers still running (thread mode) */
+	int healthy;                 /* workers whose init() did not hang (atomic) */
 	bool out_closed;
 	const struct piperun_task *task;
 	struct piperun_arg *args;    /* fixed task arguments, or NULL */
@@ -114,6 +115,7 @@ struct step {
 	bool stall_warned;           /* said once (atomic: any worker may) */
 	uint64_t stall_seq;          /* the item it was said about */
 	char *stall_msg;             /* what was said (its worker wrote it) */
+	char *fd_msg;                /* fewer workers than asked: the fd limit */
 	uint64_t stray_lines;        /* coprocess lines no item waited for */
 	uint64_t item_us;            /* task: a recent item's time (relaxed) */
 };
@@ -134,7 +136,9 @@ struct engine {
 	size_t n;
 	struct workq *q;             /* n + 1: q[k] feeds step k, q[n] the sink */
 	int in_fd, out_fd, info_fd, devnull;
+	int err_fd;                  /* the job's stderr (2, or a dup above 2) */
 	bool out_aside;              /* out_fd a dup of fd 1, which is fd 2 now */
+	bool fds_aside;              /* in_fd, err_fd dups above 2 (task steps) */
 	double t0;
 	pthread_mutex_t mu;          /* alive counts */
 
@@ -144,6 +148,7 @@ struct engine {
 	struct buf ibuf;
 	size_t ioff;
 	bool in_eof;
+	bool skip_line;              /* the rest of a line over MAX_ITEM_BYTES */
 	struct watch w_in;
 	bool in_pollable, w_in_on;
 
@@ -225,6 +230,11 @@ bool worker_quiet(const struct worker *w);
 /* steps-child.c: a step's child (its interface: steps-child.h) */
 #include "steps-child.h"
 
+/* Before the workers are made: each step's worker count (st->nw), run
+ * and coprocess steps cut to what the fd limit allows (said on the job's
+ * stderr and in fd_msg). */
+void steps_fd_caps(struct engine *e);
+
 /* steps-run.c */
 void on_deadline(struct timer *t);
 int spawn_piped(struct worker *w, char **argv, int stdin_fd, void (*on_exit)(struct proc *p),
@@ -243,6 +253,21 @@ void step_task_one(struct worker *w, struct item *it);
  * job's error and the item in its record (the info pipe). */
 void steps_task_guard(struct engine *e);
 void step_timer_begin(struct worker *w, struct item it);
+/* The task's fini() for this worker (within its bound: one that does not
+ * return is left behind, said on the job's stderr). */
+void task_fini(struct worker *w);
+/* The task's init() for this worker, once, within its bound (a worker
+ * whose init() did not return has tinit_hung and fails its items). */
+void task_init(struct worker *w);
+/* With task steps: the host's own fds above 2, so a task that closes
+ * (or replaces) fds 0-2 cannot touch them; -1 with errno. */
+int task_fds_aside(struct engine *e);
+/* After task calls: fds 0-2 a task closed are open again (fd 0 on
+ * /dev/null, 1 and 2 on the job's stderr), for the tasks after it. */
+void task_fds_mend(struct engine *e);
+/* A line on the job's stderr (the host's own words). */
+void host_say(struct engine *e, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* steps-resume.c: the journal's side of the host */
 /* Take the items sunk in an earlier session (sunk: lines "SEQ IH

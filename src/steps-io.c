@@ -21,6 +21,16 @@ static int source_item(struct engine *e, struct item *it)
 	return resume_take(e, it) ? 3 : 1;
 }
 
+/* A line of input over MAX_ITEM_BYTES (starting at p) fails as that
+ * item, recorded with its head; the other lines go on. */
+static void too_long(struct engine *e, const char *p)
+{
+	struct item it = { xstrndup(p, 4096), 4096, e->next_seq++, 0, false };
+	record_failure(e, STEP_INPUT, &it, -1, 0,
+		       xasprintf("line %" PRIu64 ": longer than %u bytes (an item is at most 16 MiB)",
+				 it.seq + 1, MAX_ITEM_BYTES));
+}
+
 int source_next(struct engine *e, struct item *it)
 {
 	const struct steps_spec *s = e->s;
@@ -36,6 +46,14 @@ int source_next(struct engine *e, struct item *it)
 	char *p = avail ? e->ibuf.p + e->ioff : NULL;
 	char *nl = avail ? memchr(p, '\n', avail) : NULL;
 	size_t len;
+	if (e->skip_line) {
+		/* the rest of a line that failed for its length */
+		e->ioff = nl ? (size_t)(nl - e->ibuf.p) + 1 : e->ibuf.len;
+		if (!nl && !e->in_eof)
+			return 0;
+		e->skip_line = false;
+		return nl ? 2 : -1;
+	}
 	if (nl)
 		len = (size_t)(nl - p);
 	else if (e->in_eof && avail)
@@ -44,6 +62,11 @@ int source_next(struct engine *e, struct item *it)
 		return -1;
 	else
 		return 0;
+	if (len > MAX_ITEM_BYTES) {
+		too_long(e, p);
+		e->ioff += len + (nl ? 1 : 0);
+		return 2;
+	}
 	*it = (struct item){ xstrndup(p, len), len, e->next_seq++, 0, false };
 	e->ioff += len + (nl ? 1 : 0);
 	if (memchr(it->text, 0, len)) {
@@ -64,10 +87,13 @@ int source_read(struct engine *e)
 		e->ibuf.len -= e->ioff;
 		e->ioff = 0;
 	}
-	if (e->ibuf.len > MAX_ITEM_BYTES) {
-		engine_stop(e, 0, "error", xasprintf("items: a line of more than %u bytes", MAX_ITEM_BYTES));
-		return -1;
+	if (e->ibuf.len > MAX_ITEM_BYTES && !e->skip_line) {
+		/* no newline in it (source_next took every line): too long */
+		too_long(e, e->ibuf.p);
+		e->skip_line = true;
 	}
+	if (e->skip_line)
+		e->ibuf.len = 0; /* no newline in it: all of it goes */
 	buf_reserve(&e->ibuf, 65536);
 	ssize_t r;
 	do
@@ -191,6 +217,35 @@ void progress_line(struct engine *e)
 	buf_free(&b);
 }
 
+/* warnings[]: the steps that got fewer workers (the fd limit), or
+ * stalled (a coprocess that buffers). */
+static void write_warnings(const struct engine *e, struct jw *w)
+{
+	jw_key(w, "warnings");
+	jw_arr(w, false);
+	for (size_t k = 0; k < e->n; k++) {
+		const struct step *st = &e->st[k];
+		if (st->fd_msg) {
+			jw_obj(w, true);
+			jw_kstr(w, "step", st->sp->name);
+			jw_kstr(w, "kind", "fd_limit");
+			jw_key(w, "index");
+			jw_null(w);
+			jw_kstr(w, "message", st->fd_msg);
+			jw_obj_end(w);
+		}
+		if (!st->stall_msg)
+			continue;
+		jw_obj(w, true);
+		jw_kstr(w, "step", st->sp->name);
+		jw_kstr(w, "kind", "stall");
+		jw_kint(w, "index", (int64_t)st->stall_seq);
+		jw_kstr(w, "message", st->stall_msg);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+}
+
 void write_stats(struct engine *e, double wall_ms)
 {
 	struct buf b = { 0 };
@@ -265,20 +320,7 @@ void write_stats(struct engine *e, double wall_ms)
 	}
 	jw_arr_end(&w);
 	jw_kint(&w, "failed_items_omitted", (int64_t)(e->failed_total - e->nfails));
-	jw_key(&w, "warnings");
-	jw_arr(&w, false);
-	for (size_t k = 0; k < e->n; k++) {
-		const struct step *st = &e->st[k];
-		if (!st->stall_msg)
-			continue;
-		jw_obj(&w, true);
-		jw_kstr(&w, "step", st->sp->name);
-		jw_kstr(&w, "kind", "stall");
-		jw_kint(&w, "index", (int64_t)st->stall_seq);
-		jw_kstr(&w, "message", st->stall_msg);
-		jw_obj_end(&w);
-	}
-	jw_arr_end(&w);
+	write_warnings(e, &w);
 	jw_knum(&w, "wall_ms", wall_ms);
 	jw_obj_end(&w);
 	buf_addch(&b, '\n');

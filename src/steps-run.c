@@ -51,7 +51,7 @@ int spawn_piped(struct worker *w, char **argv, int stdin_fd, void (*on_exit)(str
 		stdin_fd >= 0 ? (struct proc_stdio){ PROC_STDIO_FD, stdin_fd }
 			      : (struct proc_stdio){ PROC_STDIO_PIPE_IN, -1 },
 		{ PROC_STDIO_PIPE_OUT, -1 },
-		{ PROC_STDIO_INHERIT, 2 },
+		{ PROC_STDIO_FD, w->e->err_fd },
 	};
 	if (child_spawn(w, argv, io, on_exit, why) < 0)
 		return -1;

@@ -6,6 +6,7 @@
 #include "steps-int.h"
 #include "task.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,17 +138,108 @@ void steps_task_guard(struct engine *e)
 		sigaction(crash_sigs[i], &sa, NULL);
 }
 
+/* --------------------------------------------------- fds 0-2 and tasks */
+
+/* A task runs in the host's process and may close fds 0-2 (a daemon's
+ * habit, a careless plugin): the host reads, writes and hands its
+ * children only fds above 2 (out_fd is set aside as in pool). */
+int task_fds_aside(struct engine *e)
+{
+	int in = fcntl(e->in_fd, F_DUPFD_CLOEXEC, 3);
+	if (in < 0)
+		return -1;
+	int err = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+	if (err < 0) {
+		close(in);
+		return -1;
+	}
+	/* a task that reads stdin reads nothing (the items are the host's) */
+	if (e->in_fd == STDIN_FILENO)
+		dup2(e->devnull, STDIN_FILENO);
+	e->in_fd = in;
+	e->err_fd = err;
+	e->fds_aside = true;
+	return 0;
+}
+
+/* Fill the lowest free fds while they are 0-2: F_DUPFD takes the lowest
+ * free one, so an fd another thread opened meanwhile is never replaced. */
+void task_fds_mend(struct engine *e)
+{
+	if (!e->fds_aside)
+		return;
+	for (;;) {
+		int fd = fcntl(e->devnull, F_DUPFD, 0);
+		if (fd < 0)
+			return;
+		if (fd > STDERR_FILENO) {
+			close(fd);
+			return;
+		}
+		if (fd == STDIN_FILENO)
+			continue;
+		/* 1 and 2: the job's stderr (what a task prints goes there) */
+		close(fd);
+		int again = fcntl(e->err_fd, F_DUPFD, fd);
+		if (again > STDERR_FILENO) {
+			close(again);
+			return;
+		}
+		if (again < 0)
+			return;
+	}
+}
+
 /* ----------------------------------------------------------- task steps */
 
-static void task_init(struct worker *w)
+/* init() on a thread of its own (pool_call_bounded): the box is that
+ * thread's if it never returns. */
+struct tinit {
+	struct worker *w;
+	void *state;
+	int rc;
+};
+
+static void tinit_call(void *arg)
+{
+	struct tinit *b = arg;
+	crash_w = b->w;          /* this thread's: a crash in init() says so */
+	crash_it = NULL;
+	b->rc = b->w->st->task->init(&b->state);
+	crash_w = NULL;
+}
+
+/* A task's init() and fini() have pool's bound: the step's item timeout,
+ * else POOL_LIFE_DEFAULT_MS. */
+static double life_bound(const struct step *st)
+{
+	return pool_life_bound_ms(st->timeout_ms / 1000);
+}
+
+void task_init(struct worker *w)
 {
 	w->tinit = true;
-	const struct piperun_task *t = w->st->task;
-	crash_w = w;
-	crash_it = NULL;
-	if (t->init && t->init(&w->tstate) != 0)
-		w->tinit_failed = true;
-	crash_w = NULL;
+	if (!w->st->task->init)
+		return;
+	struct tinit *b = xcalloc(1, sizeof *b);
+	b->w = w;
+	if (!pool_call_bounded(tinit_call, b, life_bound(w->st))) {
+		w->tinit_failed = w->tinit_hung = true;
+		return; /* b is the thread's now */
+	}
+	w->tstate = b->state;
+	w->tinit_failed = b->rc != 0;
+	free(b);
+}
+
+void task_fini(struct worker *w)
+{
+	const struct step *st = w->st;
+	if (!w->tinit || w->tinit_failed || !st->task->fini)
+		return;
+	if (!pool_task_fini(st->task, w->tstate, life_bound(st)))
+		host_say(w->e, "step %s: worker %d: the task's fini() did not return within %gs; "
+			 "left behind", st->sp->name, w->id, life_bound(st) / 1000);
 }
 
 /* The arguments for this item: the step's own, or the item parsed. */
@@ -180,6 +272,12 @@ static void task_done(struct worker *w, struct item *it, struct piperun_result *
 		fail_item(w, it, -1, 0, text);
 		return;
 	}
+	if (len > MAX_ITEM_BYTES) {
+		/* the next step could not take it as a line of input either */
+		free(text);
+		fail_item(w, it, -1, 0, xasprintf("its result is over %u bytes", MAX_ITEM_BYTES));
+		return;
+	}
 	if (st->args) {
 		free(text);
 		worker_emit(w, *it);
@@ -210,7 +308,10 @@ void step_task_one(struct worker *w, struct item *it)
 	if (!w->tinit)
 		task_init(w);
 	if (w->tinit_failed) {
-		fail_item(w, it, -1, 0, xasprintf("task %s: init() refused", st->sp->task));
+		fail_item(w, it, -1, 0, w->tinit_hung
+			  ? xasprintf("task %s: init() did not return within %gs", st->sp->task,
+				      life_bound(st) / 1000)
+			  : xasprintf("task %s: init() refused", st->sp->task));
 		return;
 	}
 	const struct piperun_arg *args;

@@ -34,20 +34,38 @@ static void worker_ended(struct worker *w)
 		workq_close(st->out, false);
 }
 
+/* A worker's start: its loop (run, coprocess), or its task's init().
+ * 0 go on, 1 take no items (its init() hung, and another worker of its
+ * step can take them: the last one fails them, saying why), -1 it ended
+ * (the job stops). */
+static int worker_start(struct worker *w)
+{
+	struct step *st = w->st;
+	struct engine *e = w->e;
+	if (st->sp->kind == STEP_TASK) {
+		task_init(w);
+		return w->tinit_hung && __atomic_sub_fetch(&st->healthy, 1, __ATOMIC_ACQ_REL) > 0;
+	}
+	if (!(w->loop = loop_new())) {
+		engine_stop(e, 0, "error", xasprintf("steps: epoll: %s", strerror(errno)));
+		w->t_end = now_ms();
+		return -1;
+	}
+	loop_add(w->loop, &w->w_stop, e->stop_fd, EPOLLIN, on_stop_fd, w);
+	return 0;
+}
+
 static void *thread_worker(void *arg)
 {
 	struct worker *w = arg;
 	struct step *st = w->st;
 	struct engine *e = w->e;
 	struct item batch[TASK_BATCH];
-	if (st->sp->kind != STEP_TASK) {
-		if (!(w->loop = loop_new())) {
-			engine_stop(e, 0, "error", xasprintf("steps: epoll: %s", strerror(errno)));
-			w->t_end = now_ms();
-			return NULL;
-		}
-		loop_add(w->loop, &w->w_stop, e->stop_fd, EPOLLIN, on_stop_fd, w);
-	}
+	int start = worker_start(w);
+	if (start < 0)
+		return NULL;
+	if (start > 0)
+		goto out;
 	for (;;) {
 		if (!push_held(w, true))
 			break;
@@ -110,6 +128,7 @@ static void *thread_worker(void *arg)
 				}
 				step_task_one(w, &batch[i]);
 			}
+			task_fds_mend(e);
 			__atomic_store_n(&st->item_us, (uint64_t)((now_ms() - t0) * 1000 / n), __ATOMIC_RELAXED);
 			busy_end(w);
 			break;
@@ -125,6 +144,12 @@ out:
 		cop_fail_all(w, "cancelled: the job stopped");
 	}
 	worker_ended(w);
+	if (st->sp->kind == STEP_TASK) {
+		/* here, not at the end: the workers' fini() run side by side,
+		 * so hung ones cost one bound, not one each */
+		task_fini(w);
+		w->tinit = false;
+	}
 	if (w->loop) {
 		if (w->w_stop.active)
 			loop_del(w->loop, &w->w_stop);

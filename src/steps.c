@@ -11,6 +11,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -164,6 +165,42 @@ bool push_held(struct worker *w, bool block)
 
 /* ------------------------------------------------------------ set-up */
 
+/* A task step's task, arguments and fds (-1 with *err). */
+static int setup_task(struct engine *e, struct step *st, char **err)
+{
+	const struct step_spec *sp = st->sp;
+	char *why = NULL;
+	st->task = sp->plugin ? task_plugin(sp->task, &why) : task_builtin(sp->task);
+	if (!st->task) {
+		*err = xasprintf("step %s: %s", sp->name, why ? why : "no such task");
+		free(why);
+		return -1;
+	}
+	if (sp->args && jstrict_item_array(sp->args, strlen(sp->args), &st->args,
+					   &st->nargs, &why) < 0) {
+		*err = xasprintf("step %s: args: %s", sp->name, why);
+		free(why);
+		return -1;
+	}
+	if (sp->args && !st->args)
+		st->args = xcalloc(1, sizeof *st->args);
+	steps_task_guard(e);
+	/* what a task prints goes to stderr, never among the
+	 * items out (as in pool) */
+	if (e->out_fd == STDOUT_FILENO && !e->out_aside) {
+		int fd = task_stdout_aside();
+		if (fd >= 0) {
+			e->out_fd = fd;
+			e->out_aside = true;
+		}
+	}
+	if (!e->fds_aside && task_fds_aside(e) < 0) {
+		*err = xasprintf("steps: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /* -1 with a message in *err ("step NAME: ...", for a "piperun: " prefix) */
 static int setup(struct engine *e, const struct steps_spec *s, int in_fd, int out_fd,
 		 int info_fd, char **err)
@@ -176,6 +213,7 @@ static int setup(struct engine *e, const struct steps_spec *s, int in_fd, int ou
 	e->out_fd = out_fd;
 	e->info_fd = info_fd;
 	e->sigfd = -1;
+	e->err_fd = STDERR_FILENO;
 	e->t0 = now_ms();
 	pthread_mutex_init(&e->mu, NULL);
 	pthread_mutex_init(&e->omu, NULL);
@@ -190,6 +228,7 @@ static int setup(struct engine *e, const struct steps_spec *s, int in_fd, int ou
 		return -1;
 	}
 	e->st = xcalloc(e->n, sizeof *e->st);
+	steps_fd_caps(e);
 	e->q = xcalloc(e->n + 1, sizeof *e->q);
 	/* the ordered window: room for everything that can be on the way */
 	uint64_t win = 0;
@@ -219,42 +258,18 @@ static int setup(struct engine *e, const struct steps_spec *s, int in_fd, int ou
 		st->item_us = UINT64_MAX; /* unknown: fair shares until measured */
 		st->in = &e->q[k];
 		st->out = &e->q[k + 1];
-		st->nw = sp->workers;
 		double to = sp->item_timeout >= 0 ? sp->item_timeout : s->item_timeout;
 		st->timeout_ms = to > 0 ? to * 1000 : 0;
 		st->stall_ms = sp->kind == STEP_COPROCESS ? sp->stall_warning * 1000 : 0;
 		if (sp->kind == STEP_TASK) {
-			char *why = NULL;
-			st->task = sp->plugin ? task_plugin(sp->task, &why) : task_builtin(sp->task);
-			if (!st->task) {
-				*err = xasprintf("step %s: %s", sp->name, why ? why : "no such task");
-				free(why);
+			if (setup_task(e, st, err) < 0)
 				return -1;
-			}
-			if (sp->args && jstrict_item_array(sp->args, strlen(sp->args), &st->args,
-							   &st->nargs, &why) < 0) {
-				*err = xasprintf("step %s: args: %s", sp->name, why);
-				free(why);
-				return -1;
-			}
-			if (sp->args && !st->args)
-				st->args = xcalloc(1, sizeof *st->args);
-			steps_task_guard(e);
-			/* what a task prints goes to stderr, never among the
-			 * items out (as in pool) */
-			if (e->out_fd == STDOUT_FILENO && !e->out_aside) {
-				int fd = task_stdout_aside();
-				if (fd >= 0) {
-					e->out_fd = fd;
-					e->out_aside = true;
-				}
-			}
 		} else if (!sp->exe) {
 			*err = xasprintf("step %s: no program", sp->name);
 			return -1;
 		}
 		st->w = xcalloc((size_t)st->nw, sizeof *st->w);
-		st->alive = st->nw;
+		st->alive = st->healthy = st->nw;
 		for (int i = 0; i < st->nw; i++) {
 			struct worker *w = &st->w[i];
 			w->e = e;
@@ -286,14 +301,15 @@ static void teardown(struct engine *e)
 			free(w->infl);
 			buf_free(&w->rbuf);
 			buf_free(&w->wbuf);
-			if (w->tinit && !w->tinit_failed && st->task->fini)
-				st->task->fini(w->tstate);
+			if (st->task)
+				task_fini(w);
 			pool_items_free(&w->scratch);
 			free(w->args);
 			proc_free(&w->child);
 		}
 		free(st->w);
 		free(st->stall_msg);
+		free(st->fd_msg);
 		if (st->args) {
 			for (size_t a = 0; a < st->nargs; a++)
 				if (st->args[a].type == PIPERUN_ARG_STRING || st->args[a].type == PIPERUN_ARG_OTHER)
@@ -332,6 +348,12 @@ static void teardown(struct engine *e)
 	pthread_mutex_destroy(&e->fmu);
 	pthread_mutex_destroy(&e->imu);
 	resume_free(e);
+	/* last: fini() above may still say something on err_fd */
+	if (e->fds_aside) {
+		close(e->in_fd);
+		close(e->err_fd);
+		e->fds_aside = false;
+	}
 }
 
 /* A worker's reaction to the job stopping: its child goes. */
@@ -352,6 +374,20 @@ void worker_stop(struct worker *w)
 bool worker_quiet(const struct worker *w)
 {
 	return !w->busy && !w->nin && !w->nheld && !child_alive(w);
+}
+
+void host_say(struct engine *e, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	char *line = xasprintf("piperun: %s\n", msg);
+	if (write_full(e->err_fd, line, strlen(line)) < 0) {
+		/* the job's stderr is gone: nothing else to tell */
+	}
+	free(line);
+	free(msg);
 }
 
 /* ---------------------------------------------------------------- entry */

@@ -360,3 +360,47 @@ piperun: $f: jobs[1].pool: max_inflight is for \"mode\": \"async\" (items in fli
 	[[ "$stderr" == *"piperun: pool: --compare: serial could not run: its process exited with status 3 without its results (did a task call exit()?)"* ]]
 	[ "${#lines[@]}" -eq 5 ]
 }
+
+@test "red1 7: a task whose init() hangs in one worker: the others run every item and the pool ends (thread, process)" {
+	# process mode handed batches to that worker and never ended; thread
+	# mode ran every item but never exited
+	items 100 > "$BATS_TEST_TMPDIR/items"
+	for m in thread process; do
+		export FAULTY_FLAG="$BATS_TEST_TMPDIR/flag.$m"
+		: > "$FAULTY_LOG"
+		run --separate-stderr timeout 60 "$PIPERUN" pool --task-plugin "$FAULTY_PLUGIN:inithang" \
+			--mode "$m" -j 2 --timeout 1 --items "$BATS_TEST_TMPDIR/items" -o jsonl
+		assert_success
+		[ "$(jqo -s -c '[(map(select(.index != null and .status == "ok")) | length), (last | .summary.ok)]')" = '[100,100]' ] ||
+			{ echo "$m: $(tail -2 <<<"$output")"; false; }
+		ran_once 100
+	done
+}
+
+@test "red1 7: a task whose init() hangs in every worker: each item fails saying so, every mode ends" {
+	items 10 > "$BATS_TEST_TMPDIR/items"
+	unset FAULTY_FLAG
+	for m in serial thread process async; do
+		run --separate-stderr timeout 60 "$PIPERUN" pool --task-plugin "$FAULTY_PLUGIN:inithang" \
+			--mode "$m" -j 2 --timeout 0.5 --items "$BATS_TEST_TMPDIR/items"
+		assert_failure 1 # not 124
+		[ "$(jqo -c '[.summary.error, ([.items[].error] | unique)]')" = \
+		  '[10,["not run: the task'"'"'s init() did not return within 0.5s"]]' ] || { echo "$m: $output"; false; }
+	done
+	[ ! -s "$FAULTY_LOG" ]
+}
+
+@test "red1 7: a task whose fini() hangs: every mode ends with every result and says so; --max-items-per-worker too" {
+	items 20 > "$BATS_TEST_TMPDIR/items"
+	for m in serial thread process async; do
+		run --separate-stderr timeout 60 "$PIPERUN" pool --task-plugin "$FAULTY_PLUGIN:finihang" \
+			--mode "$m" -j 2 --timeout 0.5 --items "$BATS_TEST_TMPDIR/items" -o summary
+		assert_success
+		[ "$(jqo -c '.summary | [.ok, .error]')" = '[20,0]' ]
+		[[ "$stderr" == *"the task's fini() did not return within 0.5s; left behind"* ]]
+	done
+	run --separate-stderr timeout 60 "$PIPERUN" pool --task-plugin "$FAULTY_PLUGIN:finihang" \
+		--mode process -j 2 --max-items-per-worker 5 --timeout 0.5 --items "$BATS_TEST_TMPDIR/items" -o summary
+	assert_success
+	[ "$(jqo -c '.summary | [.ok, .error]')" = '[20,0]' ]
+}

@@ -12,6 +12,7 @@ setup() {
 	export ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}handle_segv=0"
 	[ -n "${HOSTILE_PLUGIN:-}" ] || HOSTILE_PLUGIN=$(dirname "$PIPERUN")/tests/plugins/.libs/task-hostile.so
 	[ -n "${CRASHY_PLUGIN:-}" ] || CRASHY_PLUGIN=$(dirname "$PIPERUN")/tests/plugins/.libs/task-crashy.so
+	[ -n "${FAULTY_PLUGIN:-}" ] || FAULTY_PLUGIN=$(dirname "$PIPERUN")/tests/plugins/.libs/task-faulty.so
 }
 
 @test "a task that segfaults in a task step: the record says which step and item, every mode" {
@@ -184,5 +185,105 @@ EOF
 		[ "$(jqo '.jobs[0].error')" = "steps: a task called exit(); the results are lost" ]
 		[ "$(jqo '.jobs[1].error')" = "the steps host ended with exit status 0 but without its counts (did a task call exit()?)" ]
 		[ "$(jqo '.jobs[2].items_out')" = 2 ]
+	done
+}
+
+@test "a task step that closes fds 0-2: the job goes on, its items and children's stderr intact, every mode" {
+	# red1 finding 6: async hung until its timeout (epoll lost fd 0),
+	# thread failed "items: cannot read: Bad file descriptor"
+	f=$(spec <<EOF
+{"jobs":[{"name":"c","timeout":60,"items":["1","2","3"],"ordered":true,"steps":[
+ {"name":"t","plugin":"$HOSTILE_PLUGIN:closer"},
+ {"name":"r","run":["sh","-c","read -r x; echo \"child \$x\" >&2; echo \"\$x\""]}]},
+ {"name":"l","timeout":60,"items":{"count":300},"steps":[
+ {"name":"t","plugin":"$HOSTILE_PLUGIN:closer","workers":2},
+ {"name":"r","coprocess":["cat"]}]}]}
+EOF
+)
+	for m in serial thread async; do
+		pr run --mode "$m" "$f"
+		assert_success
+		[ "$(jqo -c '.jobs[0] | [.status, .error, .stdout, .items_out]')" = '["ok",null,"1\n2\n3\n",3]' ]
+		[[ "$(jqo -r '.jobs[0].stderr')" == *"child 3"* ]]
+		[ "$(jqo -c '.jobs[1] | [.status, .error, .items_out]')" = '["ok",null,300]' ]
+	done
+}
+
+@test "a coprocess's last line without a newline is a line: an answer, or a stray line that fails the job" {
+	# red1 finding 10: it was thrown away (the item failed "no answer",
+	# or the stray line went uncounted and the job was ok)
+	f=$(spec <<'EOF'
+{"jobs":[
+ {"name":"answer","items":{"count":2},"ordered":true,"timeout":30,"steps":[{"name":"c","coprocess":["sh","-c","read a; read b; printf '%s\\n%s' \"$a\" \"$b\""]}]},
+ {"name":"stray","items":{"count":2},"ordered":true,"timeout":30,"steps":[{"name":"c","coprocess":["sh","-c","while read l; do printf '%s\\n' \"$l\"; done; printf tail"]}]}]}
+EOF
+)
+	for m in async thread; do
+		pr run --mode "$m" "$f"
+		assert_failure 1
+		[ "$(jqo -c '.jobs[0] | [.status, .error, .stdout, .items_out]')" = '["ok",null,"1\n2\n",2]' ]
+		[ "$(jqo -c '.jobs[1] | [.status, .stdout, .steps[0].stray_lines]')" = '["failed","1\n2\n",1]' ]
+		[[ "$(jqo -r '.jobs[1].error')" == "step c: the coprocess wrote 1 more line than the items it was given"* ]]
+	done
+}
+
+@test "a line of input over 16 MiB fails as that item, the others go on; so does a task result over it" {
+	# red1 finding 13: such a line ended the whole job ("items: a line
+	# of more than 16777216 bytes"), and a task's result had no limit
+	x="$BATS_TEST_TMPDIR/long"
+	{
+		echo first
+		head -c $((16777216 + 10)) /dev/zero | tr '\0' x; echo   # newline in the same read
+		echo second
+		head -c 17000000 /dev/zero | tr '\0' y; echo              # no newline for a long while
+		echo third
+		head -c $((16777216 + 5)) /dev/zero | tr '\0' z           # at the end, no newline
+	} > "$x"
+	f=$(spec <<EOF
+{"jobs":[{"name":"l","items":{"lines":"$x"},"ordered":true,"timeout":120,"steps":[{"name":"c","coprocess":["cat"]}]},
+ {"name":"t","items":["16777217","3","16777214"],"ordered":true,"timeout":120,"steps":[{"name":"b","plugin":"$HOSTILE_PLUGIN:bigjson"},
+  {"name":"n","run":["wc","-c"]}]}]}
+EOF
+)
+	for m in async thread; do
+		pr run --mode "$m" "$f"
+		assert_failure 1
+		[ "$(jqo -c '.jobs[0] | [.status, .stdout, .items_in, .items_out, .items_failed]')" = '["failed","first\nsecond\nthird\n",6,3,3]' ]
+		[ "$(jqo -c '[.jobs[0].failed_items[] | [.step, .index, .error, (.item | length)]]')" = \
+		  '[[null,1,"line 2: longer than 16777216 bytes (an item is at most 16 MiB)",4096],[null,3,"line 4: longer than 16777216 bytes (an item is at most 16 MiB)",4096],[null,5,"line 6: longer than 16777216 bytes (an item is at most 16 MiB)",4096]]' ]
+		# a result of 16777219 bytes (quotes too) fails; one of 16 MiB exactly passes
+		[ "$(jqo -c '.jobs[1] | [.status, .stdout, [.failed_items[] | [.step, .index, .error]]]')" = \
+		  '["failed","6\n16777217\n",[["b",0,"its result is over 16777216 bytes"]]]' ] ||
+			{ jqo -c '.jobs[1] | [.stdout, .failed_items]'; false; }
+	done
+}
+
+@test "a task step whose init() or fini() hangs: bounded by the item timeout, the job ends with every item's result" {
+	# red1 finding 7: a hung init() or fini() hung the job for good
+	f=$(spec <<EOF
+{"jobs":[{"name":"one","items":{"count":40},"timeout":60,"item_timeout":0.5,"env":{"FAULTY_FLAG":"$BATS_TEST_TMPDIR/flag"},"steps":[
+  {"name":"t","plugin":"$FAULTY_PLUGIN:inithang","workers":2}]},
+ {"name":"all","items":{"count":3},"timeout":60,"item_timeout":0.5,"steps":[
+  {"name":"t","plugin":"$FAULTY_PLUGIN:inithang","workers":2}]},
+ {"name":"fini","items":{"count":3},"timeout":60,"item_timeout":0.5,"steps":[
+  {"name":"t","plugin":"$FAULTY_PLUGIN:finihang","workers":2}]}]}
+EOF
+)
+	for m in thread async; do
+		# "one": only the first init() hangs (thread: the other worker
+		# runs every item; async has one worker: its items fail)
+		rm -f "$BATS_TEST_TMPDIR/flag"
+		run --separate-stderr timeout 60 "$PIPERUN" run --mode "$m" -j 1 "$f"
+		assert_failure 1
+		if [ "$m" = thread ]; then
+			[ "$(jqo -c '.jobs[0] | [.status, .items_out, .items_failed]')" = '["ok",40,0]' ]
+		else
+			[ "$(jqo -c '.jobs[0] | [.status, .items_out, .items_failed]')" = '["failed",0,40]' ]
+		fi
+		[ "$(jqo -c '.jobs[1] | [.status, .items_out, .items_failed, ([.failed_items[].error] | unique)]')" = \
+		  '["failed",0,3,["task '"$FAULTY_PLUGIN"':inithang: init() did not return within 0.5s"]]' ] ||
+			{ jqo -c '.jobs[1] | [.status, .error, .failed_items]'; false; }
+		[ "$(jqo -c '.jobs[2] | [.status, .items_out]')" = '["ok",3]' ]
+		[[ "$(jqo -r '.jobs[2].stderr')" == *"step t: worker "?": the task's fini() did not return within 0.5s; left behind"* ]]
 	done
 }

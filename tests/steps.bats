@@ -532,3 +532,39 @@ EOF
 	cmp "$d/big" "$d/c.out"
 	[ "$(jqo -r '.jobs[2].failed_items[0].error')" = "its output is over 16777216 bytes" ]
 }
+
+@test "items.from a pool job is refused: its stdout is a JSON document, not lines of items" {
+	# red1 finding 14: the document's lines became items, no warning
+	f=$(spec <<'EOF'
+{"jobs":[{"name":"p","pool":{"task":"gcd","items":[[4,6]]}},
+ {"name":"s","items":{"from":"p"},"steps":[{"name":"c","coprocess":["cat"]}]},
+ {"name":"r","stdin":{"from":"p"},"run":["cat"]}]}
+EOF
+)
+	pr validate "$f"
+	assert_failure 2
+	[[ "$stderr" == *'jobs[1].items.from: job "p" is a pool job: its stdout is the pool'"'"'s JSON document, not lines of items'* ]]
+	# stdin.from a pool job (a run job reading the document) stays fine
+	[[ "$stderr" != *"jobs[2]"* ]]
+}
+
+@test "under a hard fd limit, run and coprocess steps get the workers the limit allows, said in warnings; every item ok" {
+	# red1 finding 14: async failed most items with EMFILE, thread failed
+	# the job ("steps: epoll: Too many open files")
+	f=$(spec <<'EOF'
+{"jobs":[{"name":"w","items":{"count":400},"timeout":120,"steps":[
+ {"name":"r","workers":300,"run":["sh","-c","echo $1","sh","{}"],"stdin":null},
+ {"name":"c","workers":300,"coprocess":["cat"]},
+ {"name":"t","workers":300,"task":"gcd","args":[4,6]}]}]}
+EOF
+)
+	for m in async thread; do
+		run --separate-stderr bash -c 'ulimit -n 64 && exec "$@"' sh "$PIPERUN" run --mode "$m" "$f"
+		assert_success
+		[ "$(jqo -c '.jobs[0] | [.status, .items_out, .items_failed]')" = '["ok",400,0]' ]
+		[ "$(jqo -c '.jobs[0] | [.warnings[] | [.step, .kind]]')" = '[["r","fd_limit"],["c","fd_limit"]]' ]
+		[ "$(jqo -c '.jobs[0].steps | [.[0].workers < 300, .[1].workers < 300, .[2].workers]')" = '[true,true,300]' ]
+		[[ "$(jqo -r '.jobs[0].warnings[0].message')" == "300 workers asked for, "*" run: the fd limit (64) does not allow more"* ]]
+		[[ "$(jqo -r '.jobs[0].stderr')" == *"piperun: step r: 300 workers asked for"* ]]
+	done
+}

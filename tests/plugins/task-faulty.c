@@ -19,7 +19,9 @@
  * process ends as if all went well, atexit handlers run), "_exit"
  * (_exit(0): the same, no handler runs).
  * The task initcrash crashes in init() in a worker, and is faulty
- * otherwise. */
+ * otherwise.  inithang's init() never returns: in every worker, or with
+ * FAULTY_FLAG set only in the first (the one that creates that file);
+ * finihang's fini() never returns.  Both are faulty otherwise. */
 #define _POSIX_C_SOURCE 200809L
 #include <piperun-task.h>
 
@@ -159,5 +161,41 @@ const struct piperun_task piperun_task_initcrash = {
 	.name = "initcrash",
 	.init = initcrash_init,
 	.run = faulty_run,
+	.free_result = faulty_free,
+};
+
+static int inithang_init(void **state)
+{
+	*state = NULL;
+	const char *flag = getenv("FAULTY_FLAG");
+	int fd = flag ? open(flag, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644) : -1;
+	if (flag && fd < 0)
+		return 0; /* not the first: fine */
+	if (fd >= 0)
+		close(fd);
+	for (;;)
+		pause();
+}
+
+const struct piperun_task piperun_task_inithang = {
+	.abi = PIPERUN_TASK_ABI,
+	.name = "inithang",
+	.init = inithang_init,
+	.run = faulty_run,
+	.free_result = faulty_free,
+};
+
+static void finihang_fini(void *state)
+{
+	(void)state;
+	for (;;)
+		pause();
+}
+
+const struct piperun_task piperun_task_finihang = {
+	.abi = PIPERUN_TASK_ABI,
+	.name = "finihang",
+	.run = faulty_run,
+	.fini = finihang_fini,
 	.free_result = faulty_free,
 };

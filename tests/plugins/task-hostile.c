@@ -13,11 +13,16 @@
  *   initsegv faults in init();
  *   inherit  returns a JSON array of the fds above 2 open in its process
  *            without close-on-exec: what a program it started would
- *            inherit. */
+ *            inherit;
+ *   closer   closes fds 0, 1 and 2 on the item 1, and returns its one
+ *            integer argument (every item);
+ *   bigjson  returns a JSON string of its one integer argument's count
+ *            of "a" (quotes not counted). */
 #define _POSIX_C_SOURCE 200809L
 #include <piperun-task.h>
 
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <fcntl.h>
@@ -220,5 +225,54 @@ const struct piperun_task piperun_task_inherit = {
 	.abi = PIPERUN_TASK_ABI,
 	.name = "inherit",
 	.run = inherit_run,
+	.free_result = hostile_free,
+};
+
+static int closer_run(const struct piperun_task_ctx *ctx, const struct piperun_arg *args,
+		      size_t nargs, struct piperun_result *res)
+{
+	(void)ctx;
+	if (nargs != 1 || args[0].type != PIPERUN_ARG_INT)
+		return fail(res, "one integer");
+	if (args[0].i == 1) {
+		close(0);
+		close(1);
+		close(2);
+	}
+	res->kind = PIPERUN_RESULT_INT;
+	res->i = args[0].i;
+	return 0;
+}
+
+const struct piperun_task piperun_task_closer = {
+	.abi = PIPERUN_TASK_ABI,
+	.name = "closer",
+	.run = closer_run,
+	.free_result = hostile_free,
+};
+
+static int bigjson_run(const struct piperun_task_ctx *ctx, const struct piperun_arg *args,
+		       size_t nargs, struct piperun_result *res)
+{
+	(void)ctx;
+	if (nargs != 1 || args[0].type != PIPERUN_ARG_INT || args[0].i < 0 || args[0].i > (1 << 30))
+		return fail(res, "one integer, 0 to 2^30");
+	size_t n = (size_t)args[0].i;
+	char *t = malloc(n + 3);
+	if (!t)
+		return fail(res, "out of memory");
+	t[0] = '"';
+	memset(t + 1, 'a', n);
+	t[n + 1] = '"';
+	t[n + 2] = 0;
+	res->kind = PIPERUN_RESULT_JSON;
+	res->text = t;
+	return 0;
+}
+
+const struct piperun_task piperun_task_bigjson = {
+	.abi = PIPERUN_TASK_ABI,
+	.name = "bigjson",
+	.run = bigjson_run,
 	.free_result = hostile_free,
 };
