@@ -55,6 +55,34 @@ static int worker_start(struct worker *w)
 	return 0;
 }
 
+/* A task step's worker: one batch from its queue; false when the queue
+ * has ended. */
+static bool task_batch(struct worker *w, struct item *batch)
+{
+	struct step *st = w->st;
+	struct engine *e = w->e;
+	/* quick items: whole batches (less waking up); slow ones: a fair
+	 * share, so the step's workers all work */
+	uint64_t us = __atomic_load_n(&st->item_us, __ATOMIC_RELAXED);
+	int n = workq_pop(st->in, batch, TASK_BATCH, us < 20 ? 1 : (size_t)st->nw, true);
+	if (n < 0)
+		return false;
+	STAT_ADD(w->s.received, (uint64_t)n);
+	double t0 = now_ms();
+	w->busy_since = t0;
+	for (int i = 0; i < n; i++) {
+		if (engine_stopping(e)) {
+			fail_item(w, &batch[i], -1, 0, xstrdup("cancelled: the job stopped"));
+			continue;
+		}
+		step_task_one(w, &batch[i]);
+	}
+	task_fds_mend(e);
+	__atomic_store_n(&st->item_us, (uint64_t)((now_ms() - t0) * 1000 / n), __ATOMIC_RELAXED);
+	busy_end(w);
+	return true;
+}
+
 static void *thread_worker(void *arg)
 {
 	struct worker *w = arg;
@@ -111,28 +139,10 @@ static void *thread_worker(void *arg)
 			else if (w->in_eof || engine_stopping(e))
 				goto out;
 			break;
-		case STEP_TASK: {
-			/* quick items: whole batches (less waking up); slow
-			 * ones: a fair share, so the step's workers all work */
-			uint64_t us = __atomic_load_n(&st->item_us, __ATOMIC_RELAXED);
-			n = workq_pop(st->in, batch, TASK_BATCH, us < 20 ? 1 : (size_t)st->nw, true);
-			if (n < 0)
+		case STEP_TASK:
+			if (!task_batch(w, batch))
 				goto out;
-			STAT_ADD(w->s.received, (uint64_t)n);
-			double t0 = now_ms();
-			w->busy_since = t0;
-			for (int i = 0; i < n; i++) {
-				if (engine_stopping(e)) {
-					fail_item(w, &batch[i], -1, 0, xstrdup("cancelled: the job stopped"));
-					continue;
-				}
-				step_task_one(w, &batch[i]);
-			}
-			task_fds_mend(e);
-			__atomic_store_n(&st->item_us, (uint64_t)((now_ms() - t0) * 1000 / n), __ATOMIC_RELAXED);
-			busy_end(w);
 			break;
-		}
 		}
 	}
 out:
