@@ -291,3 +291,13 @@ EOF
 	assert_success
 	[ "$(jq -r .piperun "$PIPERUN_RESULTS")" != null ]
 }
+
+@test "the example suite with the library is shorter than the same five tests with jq" {
+	code() { grep -cvE '^[[:space:]]*(#|$)' "$1"; }
+	lib=$(code "$TESTS_DIR/../examples/bats/seed-demo.bats")
+	jq=$(code "$TESTS_DIR/../examples/bats/seed-demo-jq.bats")
+	[ "$(grep -c '^@test' "$TESTS_DIR/../examples/bats/seed-demo.bats")" = 5 ]
+	[ "$(grep -c '^@test' "$TESTS_DIR/../examples/bats/seed-demo-jq.bats")" = 5 ]
+	echo "code lines: library $lib, jq $jq" >&3
+	[ "$lib" -lt "$jq" ]
+}
