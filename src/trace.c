@@ -13,6 +13,7 @@
 #include "report.h"
 #include "runner.h"
 #include "spec.h"
+#include "spec-json.h"
 #include "util.h"
 
 #include <errno.h>
@@ -22,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+extern char **environ;
 
 /* One attempt of a job, as its record tells it (times: ms since the
  * run's start). */
@@ -110,6 +113,10 @@ struct trace {
 	double count_every;          /* ms between them (doubles when full) */
 	size_t done, ok, error;
 	char *mode;
+	/* run: where its pool and steps jobs write their items' traces
+	   (trace_ask_items; "" none yet) */
+	char *items_dir;
+	size_t nitem_jobs;           /* job-N.json files asked for: N < it */
 };
 
 static void sample_rss(struct trace *t, double now)
@@ -223,8 +230,87 @@ void trace_attempt(struct trace *t, const struct job *j, bool retry)
 	t->traced[j->index] = (uint16_t)(j->nhist > UINT16_MAX ? UINT16_MAX : j->nhist);
 }
 
+/* The items' trace of job index, in the run's directory of them. */
+static char *items_path(const struct trace *t, size_t index)
+{
+	return xasprintf("%s/job-%zu.json", t->items_dir, index);
+}
+
+static void items_dir_remove(struct trace *t)
+{
+	if (!t->items_dir)
+		return;
+	for (size_t i = 0; i < t->nitem_jobs; i++) {
+		char *p = items_path(t, i);
+		unlink(p);
+		free(p);
+	}
+	rmdir(t->items_dir);
+	free(t->items_dir);
+	t->items_dir = NULL;
+}
+
+/* A pool job's stage: PIPERUN_TRACE_ITEMS=path in its environment (the
+ * runner's own when it had none of its own). */
+static void pool_env_add(struct stage_spec *st, const char *path)
+{
+	size_t n = 0;
+	if (st->envp)
+		while (st->envp[n])
+			n++;
+	else
+		while (environ[n])
+			n++;
+	char **envp = xmalloc((n + 2) * sizeof *envp);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		char *e = st->envp ? st->envp[i] : environ[i];
+		if (strncmp(e, TRACE_ITEMS_ENV "=", sizeof TRACE_ITEMS_ENV))
+			envp[k++] = e;
+	}
+	char *mine = xasprintf("%s=%s", TRACE_ITEMS_ENV, path);
+	envp[k++] = mine;
+	envp[k] = NULL;
+	free(st->envp);
+	st->envp = envp;
+	st->envp_owned = xrealloc(st->envp_owned, (st->nenvp_owned + 1) * sizeof *st->envp_owned);
+	st->envp_owned[st->nenvp_owned++] = mine;
+}
+
+int trace_ask_items(struct trace *t, struct spec *s)
+{
+	bool any = false;
+	for (size_t i = 0; i < s->njobs; i++)
+		any |= s->jobs[i].kind == KIND_POOL || s->jobs[i].kind == KIND_STEPS;
+	if (!any)
+		return 0;
+	const char *dir = getenv("TMPDIR");
+	t->items_dir = xasprintf("%s/piperun-trace.XXXXXX", dir && *dir ? dir : "/tmp");
+	if (!mkdtemp(t->items_dir)) {
+		int e = errno;
+		free(t->items_dir);
+		t->items_dir = NULL;
+		errno = e;
+		return -1;
+	}
+	t->nitem_jobs = s->njobs;
+	for (size_t i = 0; i < s->njobs; i++) {
+		struct job_spec *j = &s->jobs[i];
+		char *p = items_path(t, i);
+		if (j->kind == KIND_POOL && j->nstages)
+			pool_env_add(&j->stages[0], p);
+		if (j->kind == KIND_STEPS && j->steps) {
+			free(j->steps->trace_items);
+			j->steps->trace_items = xstrdup(p);
+		}
+		free(p);
+	}
+	return 0;
+}
+
 static void trace_free(struct trace *t)
 {
+	items_dir_remove(t);
 	free(t->what);
 	free(t->name);
 	for (size_t i = 0; i < t->nworkers; i++)
@@ -544,6 +630,131 @@ static void write_tracks(struct tw *x, long nslots, size_t nlanes)
 	}
 }
 
+/* ------------------------------------ the items of pool and steps jobs */
+
+static void copy_json(struct jw *w, const struct cJSON *v)
+{
+	const struct cJSON *e;
+	if (jv_is_object(v)) {
+		jw_obj(w, true);
+		JV_EACH(e, v) {
+			jw_key(w, jv_key(e));
+			copy_json(w, e);
+		}
+		jw_obj_end(w);
+	} else if (jv_is_array(v)) {
+		jw_arr(w, true);
+		JV_EACH(e, v)
+			copy_json(w, e);
+		jw_arr_end(w);
+	} else if (jv_is_string(v)) {
+		jw_str(w, jv_str(v));
+	} else if (jv_is_number(v)) {
+		double d = jv_num(v); /* an integer stays one (tid, index) */
+		if (d > -9e15 && d < 9e15 && d == (double)(int64_t)d)
+			jw_int(w, (int64_t)d);
+		else
+			jw_num(w, d);
+	} else if (jv_is_bool(v)) {
+		jw_bool(w, jv_is_true(v));
+	} else {
+		jw_null(w);
+	}
+}
+
+/* An event of a job's items' trace, on the job's process (pid), its
+ * time moved by off_us (whole µs: what touched still touches). */
+static void copy_event(struct tw *x, const struct cJSON *ev, int pid, double off_us,
+		       const char *pname)
+{
+	const struct cJSON *name = jv_get(ev, "name"), *e;
+	bool pmeta = jv_is_string(name) && !strcmp(jv_str(name), "process_name");
+	jw_obj(&x->w, true);
+	JV_EACH(e, ev) {
+		const char *k = jv_key(e);
+		jw_key(&x->w, k);
+		if (!strcmp(k, "pid")) {
+			jw_int(&x->w, pid);
+		} else if (!strcmp(k, "ts") && jv_is_number(e)) {
+			jw_num(&x->w, jv_num(e) + off_us);
+		} else if (!strcmp(k, "args") && pmeta) {
+			jw_obj(&x->w, true);
+			jw_kstr(&x->w, "name", pname);
+			jw_obj_end(&x->w);
+		} else {
+			copy_json(&x->w, e);
+		}
+	}
+	jw_obj_end(&x->w);
+}
+
+/* The whole file at path (malloc'd, *len), or NULL. */
+static char *slurp(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	struct buf b = { 0 };
+	char chunk[65536];
+	ssize_t n;
+	while ((n = read(fd, chunk, sizeof chunk)) > 0 || (n < 0 && errno == EINTR))
+		if (n > 0)
+			buf_add(&b, chunk, (size_t)n);
+	close(fd);
+	if (n < 0 || !b.p) {
+		buf_free(&b);
+		return NULL;
+	}
+	*len = b.len;
+	return buf_detach(&b);
+}
+
+/* Job i's items' trace, if it wrote one, under a process of its own:
+ * its pid (pids[k], made unique: a pid the kernel gave twice in a run
+ * gets a number above any pid). */
+static void write_job_items(struct tw *x, size_t i, int *pids, size_t *npids)
+{
+	char *path = items_path(x->t, i);
+	size_t len = 0;
+	char *text = slurp(path, &len);
+	free(path);
+	struct cJSON *doc = text ? jv_parse_whole(text, len) : NULL;
+	const struct cJSON *od = jv_get(doc, "otherData"), *evs = jv_get(doc, "traceEvents"), *e;
+	if (jv_is_object(od) && jv_is_number(jv_get(od, "clock_ms")) && jv_is_array(evs)) {
+		int pid = jv_is_number(jv_get(od, "pid")) ? (int)jv_num(jv_get(od, "pid")) : 0;
+		for (size_t k = 0; k < *npids; k++)
+			if (pids[k] == pid)
+				pid = 0;
+		if (pid <= 0)
+			pid = (1 << 22) + 1 + (int)i;
+		pids[(*npids)++] = pid;
+		double off = jv_num(jv_get(od, "clock_ms")) - x->t->t0;
+		double off_us = (double)(long long)(off * 1e3 + (off >= 0 ? 0.5 : -0.5));
+		const struct job_spec *js = x->res->jobs[i].spec;
+		char *pname = xasprintf("%s (%s)", job_name(x, (uint32_t)i), kind_name(js->kind));
+		JV_EACH(e, evs)
+			if (jv_is_object(e))
+				copy_event(x, e, pid, off_us, pname);
+		meta(&x->w, "process_sort_index", pid, -1, NULL, 1 + (long)i);
+		free(pname);
+	}
+	jv_free(doc);
+	free(text);
+}
+
+static void write_items(struct tw *x)
+{
+	size_t n = x->t->nitem_jobs < x->res->njobs ? x->t->nitem_jobs : x->res->njobs;
+	if (!x->t->items_dir || !n)
+		return;
+	int *pids = xcalloc(n + 1, sizeof *pids);
+	size_t npids = 1;
+	pids[0] = x->pid;
+	for (size_t i = 0; i < n; i++)
+		write_job_items(x, i, pids, &npids);
+	free(pids);
+}
+
 static void write_doc(struct tw *x)
 {
 	const struct trace *t = x->t;
@@ -570,6 +781,7 @@ static void write_doc(struct tw *x)
 	write_counts(x);
 	write_rss(x);
 	write_tracks(x, nslots, nlanes);
+	write_items(x);
 	jw_arr_end(&x->w);
 	jw_obj_end(&x->w);
 	jw_newline(&x->w);
@@ -820,6 +1032,8 @@ static void write_pool_doc(struct tw *x, const struct pool_stats *st, size_t tot
 	jw_kint(&x->w, "items_traced", (int64_t)kept);
 	jw_kint(&x->w, "items_first_per_worker", TRACE_ITEMS_FIRST);
 	jw_kint(&x->w, "items_slowest_per_worker", TRACE_ITEMS_SLOWEST);
+	jw_knum(&x->w, "clock_ms", t->t0);
+	jw_kint(&x->w, "pid", x->pid);
 	jw_obj_end(&x->w);
 	jw_key(&x->w, "traceEvents");
 	jw_arr(&x->w, false);

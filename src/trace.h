@@ -53,6 +53,19 @@ int trace_finish(struct trace *t, const struct run_result *res);
 /* Free t; the target is left as it was. */
 void trace_abort(struct trace *t);
 
+/* A run's pool and steps jobs trace their items too: before the run,
+ * trace_ask_items gives each a file of its own in a directory it makes
+ * (a pool job in its environment, TRACE_ITEMS_ENV; a steps job's host in
+ * its description, steps_spec.trace_items), which they write as
+ * `piperun pool --trace` does (a steps job a worker per step's worker,
+ * "STEP worker W", and its queues' counters); trace_finish puts the
+ * events of each under a process of its own (its pid: the pool's or
+ * host's), its times moved onto the run's clock (CLOCK_MONOTONIC: the
+ * document's otherData.clock_ms is its 0), and removes the directory.
+ * 0, or -1 with errno (no directory: the jobs trace nothing). */
+#define TRACE_ITEMS_ENV "PIPERUN_TRACE_ITEMS"
+int trace_ask_items(struct trace *t, struct spec *s);
+
 /* `piperun pool --trace FILE`: a track per worker (more when its items
  * overlap: async mode) with a complete event per item ("item N"; args
  * index, status, worker), but per worker only its first
