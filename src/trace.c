@@ -75,6 +75,8 @@ struct tr_worker {
 	struct tr_item slow[TRACE_ITEMS_SLOWEST];
 	size_t nfirst, nslow;
 	size_t items;                /* all it ran */
+	char *step;                  /* a steps job's: its step's name, */
+	long id;                     /* and its number in the step */
 };
 
 /* The pool's counters at one moment. */
@@ -116,7 +118,12 @@ struct trace {
 	/* run: where its pool and steps jobs write their items' traces
 	   (trace_ask_items; "" none yet) */
 	char *items_dir;
-	size_t nitem_jobs;           /* job-N.json files asked for: N < it */
+	size_t nitem_jobs;
+	/* a steps job's host: per sample, its time and per step its items
+	   done and its queue's depth (at most TRACE_MAX_COUNTS samples) */
+	double *scounts;
+	size_t nsteps, nscounts;
+	char **step_names;           /* job-N.json files asked for: N < it */
 };
 
 static void sample_rss(struct trace *t, double now)
@@ -222,6 +229,10 @@ static void add_attempt(struct trace *t, const struct job *j, size_t k, bool cur
 
 void trace_attempt(struct trace *t, const struct job *j, bool retry)
 {
+	/* the jobs' clock, taken while the run's env is there (its jobs'
+	 * env pointer outlives it) */
+	if (j->env && j->env->run_t0 > 0)
+		t->t0 = j->env->run_t0;
 	if (j->restored || j->index >= t->njobs)
 		return;
 	size_t from = t->traced[j->index];
@@ -314,10 +325,17 @@ static void trace_free(struct trace *t)
 	free(t->what);
 	free(t->name);
 	for (size_t i = 0; i < t->nworkers; i++)
-		free(t->workers[i]);
+		if (t->workers[i]) {
+			free(t->workers[i]->step);
+			free(t->workers[i]);
+		}
 	free(t->workers);
 	free(t->counts);
 	free(t->mode);
+	free(t->scounts);
+	for (size_t i = 0; t->step_names && i < t->nsteps; i++)
+		free(t->step_names[i]);
+	free(t->step_names);
 	if (t->statm >= 0)
 		close(t->statm);
 	free(t->traced);
@@ -830,8 +848,6 @@ static int trace_write(struct trace *t, struct tw *x, const struct pool_stats *s
 int trace_finish(struct trace *t, const struct run_result *res)
 {
 	sample_rss(t, now_ms());
-	if (res->njobs && res->jobs[0].env) /* (set up after trace_started) */
-		t->t0 = res->jobs[0].env->run_t0;
 	struct tw x = { .t = t, .res = res, .pid = (int)getpid() };
 	return trace_write(t, &x, NULL, 0);
 }
@@ -972,17 +988,22 @@ static long write_worker(struct tw *x, size_t wk, const struct tr_worker *w, lon
 		jw_obj(&x->w, true);
 		jw_kint(&x->w, "index", (int64_t)all[i].index);
 		jw_kstr(&x->w, "status", all[i].status == POOL_OK ? "ok" : "error");
-		jw_kint(&x->w, "worker", (int64_t)wk);
+		if (w->step)
+			jw_kstr(&x->w, "step", w->step);
+		jw_kint(&x->w, "worker", w->step ? (int64_t)w->id : (int64_t)wk);
 		jw_obj_end(&x->w);
 		jw_obj_end(&x->w);
 	}
 	for (size_t l = 0; l < nl; l++) {
-		char name[64];
-		if (l)
-			snprintf(name, sizeof name, "worker %zu (%zu)", wk, l + 1);
-		else
-			snprintf(name, sizeof name, "worker %zu", wk);
+		char *name = w->step ? xasprintf("%s worker %ld", w->step, w->id)
+				     : xasprintf("worker %zu", wk);
+		if (l) {
+			char *more = xasprintf("%s (%zu)", name, l + 1);
+			free(name);
+			name = more;
+		}
 		meta(&x->w, "thread_name", x->pid, tid + (long)l, name, 0);
+		free(name);
 		meta(&x->w, "thread_sort_index", x->pid, tid + (long)l, NULL, tid + (long)l);
 	}
 	free(free_at);
@@ -1059,6 +1080,143 @@ int trace_pool_finish(struct trace *t, const struct pool_stats *st, size_t total
 	count_now(t, now);
 	struct tw x = { .t = t, .pid = (int)getpid() };
 	return trace_write(t, &x, st, total);
+}
+
+/* ------------------------------------------------ a steps job's host */
+
+void trace_steps_begin(struct trace *t, const char *const *steps, size_t nsteps,
+		       const int *workers)
+{
+	t->mode = xstrdup("steps");
+	t->t0 = now_ms();
+	t->count_every = TRACE_SAMPLE_MS;
+	t->nsteps = nsteps;
+	t->step_names = xcalloc(nsteps ? nsteps : 1, sizeof *t->step_names);
+	t->scounts = xmalloc(TRACE_MAX_COUNTS * (1 + 2 * nsteps) * sizeof *t->scounts);
+	for (size_t k = 0; k < nsteps; k++) {
+		t->step_names[k] = xstrdup(steps[k]);
+		t->nworkers += (size_t)workers[k];
+	}
+	t->workers = xcalloc(t->nworkers ? t->nworkers : 1, sizeof *t->workers);
+	size_t wk = 0;
+	for (size_t k = 0; k < nsteps; k++)
+		for (int i = 1; i <= workers[k]; i++, wk++) {
+			t->workers[wk] = xcalloc(1, sizeof *t->workers[wk]);
+			t->workers[wk]->step = xstrdup(steps[k]);
+			t->workers[wk]->id = i;
+		}
+	sample_rss(t, t->t0);
+}
+
+void trace_steps_item(struct trace *t, size_t worker, size_t index, double start,
+		      double end, bool ok)
+{
+	if (worker >= t->nworkers)
+		return;
+	struct tr_worker *w = t->workers[worker];
+	w->items++;
+	start -= t->t0;
+	end -= t->t0;
+	struct tr_item it = { index, start < 0 ? 0 : start, end < start ? start : end,
+			      ok ? POOL_OK : POOL_ERROR };
+	keep_item(w, &it);
+}
+
+void trace_steps_count(struct trace *t, const uint64_t *done, const uint64_t *queued,
+		       bool last)
+{
+	double now = now_ms();
+	if (!last && t->nscounts && now - t->last_sample < t->count_every)
+		return;
+	size_t stride = 1 + 2 * t->nsteps;
+	if (t->nscounts == TRACE_MAX_COUNTS) {
+		/* full: keep every other one, and take half as many from now */
+		for (size_t i = 0; i < TRACE_MAX_COUNTS / 2; i++)
+			memcpy(t->scounts + i * stride, t->scounts + (2 * i + 1) * stride,
+			       stride * sizeof *t->scounts);
+		t->nscounts = TRACE_MAX_COUNTS / 2;
+		t->count_every *= 2;
+	}
+	sample_rss(t, now);
+	double *c = t->scounts + t->nscounts++ * stride;
+	c[0] = now - t->t0;
+	for (size_t k = 0; k < t->nsteps; k++) {
+		c[1 + 2 * k] = (double)done[k];
+		c[2 + 2 * k] = (double)queued[k];
+	}
+}
+
+/* Per step a counter: its items done and the items in its queue. */
+static void write_steps_counts(struct tw *x)
+{
+	const struct trace *t = x->t;
+	size_t stride = 1 + 2 * t->nsteps;
+	for (size_t i = 0; i < t->nscounts; i++) {
+		const double *c = t->scounts + i * stride;
+		for (size_t k = 0; k < t->nsteps; k++) {
+			char *name = xasprintf("step %s", t->step_names[k]);
+			ev(&x->w, name, "C", x->pid, x->pid, c[0]);
+			free(name);
+			jw_key(&x->w, "args");
+			jw_obj(&x->w, true);
+			jw_kint(&x->w, "done", (int64_t)c[1 + 2 * k]);
+			jw_kint(&x->w, "queued", (int64_t)c[2 + 2 * k]);
+			jw_obj_end(&x->w);
+			jw_obj_end(&x->w);
+		}
+	}
+	for (size_t i = 0; i < t->nrss; i++) {
+		double ts = t->rss[i].ts - t->t0;
+		ev(&x->w, "host RSS", "C", x->pid, x->pid, ts < 0 ? 0 : ts);
+		jw_key(&x->w, "args");
+		jw_obj(&x->w, true);
+		jw_kint(&x->w, "kB", t->rss[i].kb);
+		jw_obj_end(&x->w);
+		jw_obj_end(&x->w);
+	}
+}
+
+static void write_steps_doc(struct tw *x, double wall_ms, uint64_t items)
+{
+	const struct trace *t = x->t;
+	size_t kept = 0;
+	for (size_t i = 0; i < t->nworkers; i++)
+		kept += t->workers[i]->nfirst + t->workers[i]->nslow;
+	jw_obj(&x->w, false);
+	jw_kstr(&x->w, "displayTimeUnit", "ms");
+	jw_key(&x->w, "otherData");
+	jw_obj(&x->w, true);
+	jw_kstr(&x->w, "piperun", PACKAGE_VERSION);
+	jw_knum(&x->w, "duration_ms", wall_ms);
+	jw_kint(&x->w, "items", (int64_t)items);
+	jw_kint(&x->w, "items_traced", (int64_t)kept);
+	jw_kint(&x->w, "items_first_per_worker", TRACE_ITEMS_FIRST);
+	jw_kint(&x->w, "items_slowest_per_worker", TRACE_ITEMS_SLOWEST);
+	jw_knum(&x->w, "clock_ms", t->t0);
+	jw_kint(&x->w, "pid", x->pid);
+	jw_obj_end(&x->w);
+	jw_key(&x->w, "traceEvents");
+	jw_arr(&x->w, false);
+	long tid = 1;
+	for (size_t i = 0; i < t->nworkers; i++)
+		tid = write_worker(x, i, t->workers[i], tid);
+	write_steps_counts(x);
+	meta(&x->w, "process_name", x->pid, -1, "piperun steps", 0);
+	meta(&x->w, "thread_name", x->pid, x->pid, "steps", 0);
+	meta(&x->w, "thread_sort_index", x->pid, x->pid, NULL, -1);
+	jw_arr_end(&x->w);
+	jw_obj_end(&x->w);
+	jw_newline(&x->w);
+}
+
+int trace_steps_finish(struct trace *t, double wall_ms, uint64_t items)
+{
+	struct fd_sink *sink = xcalloc(1, sizeof *sink);
+	sink->fd = t->file.fd;
+	struct tw x = { .t = t, .pid = (int)getpid() };
+	jw_init(&x.w, fd_sink_write, sink, true);
+	write_steps_doc(&x, wall_ms, items);
+	return trace_commit(t, sink);
 }
 
 /* ------------------------------------------------------- exec, timeout */

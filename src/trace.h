@@ -25,6 +25,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct job;
 struct run_result;
@@ -87,6 +88,24 @@ void trace_pool_begin(struct trace *t, const char *mode);
 void trace_pool_item(struct trace *t, size_t index, const struct pool_result *r);
 /* Write the file and free t, as trace_finish. */
 int trace_pool_finish(struct trace *t, const struct pool_stats *st, size_t total);
+
+/* A steps job's host (trace_ask_items): opened with what "steps", a
+ * worker per worker of each step (steps[k] has workers[k]: worker
+ * numbers run on from step to step), and per step two counters, its
+ * items done and its queue's depth, sampled as pool's are. */
+void trace_steps_begin(struct trace *t, const char *const *steps, size_t nsteps,
+		       const int *workers);
+/* Item index (0-based, in input order) ran on worker from start to end
+ * (now_ms() times).  Only the worker's own thread calls it for it. */
+void trace_steps_item(struct trace *t, size_t worker, size_t index, double start,
+		      double end, bool ok);
+/* A sample of the counters (nsteps each), kept if TRACE_SAMPLE_MS (or
+ * more, once thinned) passed since the last, or last.  One thread at a
+ * time. */
+void trace_steps_count(struct trace *t, const uint64_t *done, const uint64_t *queued,
+		       bool last);
+/* Write the file and free t, as trace_finish. */
+int trace_steps_finish(struct trace *t, double wall_ms, uint64_t items);
 
 /* `piperun exec` / `timeout --trace FILE`: the command's record r (its
  * one event on slot 0, the timeout, after timeout_s seconds, and the
