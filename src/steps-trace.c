@@ -24,14 +24,17 @@ void steps_trace_begin(struct engine *e)
 		return;
 	const char **names = xcalloc(e->n, sizeof *names);
 	int *workers = xcalloc(e->n, sizeof *workers);
+	long *queues = xcalloc(e->n, sizeof *queues);
 	size_t w0 = 0;
 	for (size_t k = 0; k < e->n; k++) {
 		names[k] = e->st[k].sp->name;
 		workers[k] = e->st[k].nw;
+		queues[k] = e->st[k].sp->queue ? e->st[k].sp->queue : e->s->queue;
 		e->st[k].trace_w0 = w0;
 		w0 += (size_t)e->st[k].nw;
 	}
-	trace_steps_begin(e->trace, names, e->n, workers);
+	trace_steps_begin(e->trace, names, e->n, workers, queues);
+	free(queues);
 	free(workers);
 	free(names);
 }

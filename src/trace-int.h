@@ -105,14 +105,15 @@ struct trace {
 	size_t done, ok, error;
 	char *mode;
 	/* run: where its pool and steps jobs write their items' traces
-	   (trace_ask_items; "" none yet) */
+	   (trace_ask_items; NULL: none) */
 	char *items_dir;
-	size_t nitem_jobs;
+	size_t nitem_jobs;           /* job-N.json files asked for: N < it */
 	/* a steps job's host: per sample, its time and per step its items
 	   done and its queue's depth (at most TRACE_MAX_COUNTS samples) */
 	double *scounts;
 	size_t nsteps, nscounts;
-	char **step_names;           /* job-N.json files asked for: N < it */
+	char **step_names;
+	long *step_queues;           /* each step's queue capacity */
 };
 
 struct tw {

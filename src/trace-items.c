@@ -230,16 +230,18 @@ void tr_write_items(struct tw *x)
 /* ------------------------------------------------ a steps job's host */
 
 void trace_steps_begin(struct trace *t, const char *const *steps, size_t nsteps,
-		       const int *workers)
+		       const int *workers, const long *queues)
 {
 	t->mode = xstrdup("steps");
 	t->t0 = now_ms();
 	t->count_every = TRACE_SAMPLE_MS;
 	t->nsteps = nsteps;
 	t->step_names = xcalloc(nsteps ? nsteps : 1, sizeof *t->step_names);
+	t->step_queues = xcalloc(nsteps ? nsteps : 1, sizeof *t->step_queues);
 	t->scounts = xmalloc(TRACE_MAX_COUNTS * (1 + 2 * nsteps) * sizeof *t->scounts);
 	for (size_t k = 0; k < nsteps; k++) {
 		t->step_names[k] = xstrdup(steps[k]);
+		t->step_queues[k] = queues[k];
 		t->nworkers += (size_t)workers[k];
 	}
 	t->workers = xcalloc(t->nworkers ? t->nworkers : 1, sizeof *t->workers);
@@ -291,7 +293,8 @@ void trace_steps_count(struct trace *t, const uint64_t *done, const uint64_t *qu
 	}
 }
 
-/* Per step a counter: its items done and the items in its queue. */
+/* Per step two counters: its items done, and the items in its queue
+ * (its capacity in the name: one at it is full). */
 static void write_steps_counts(struct tw *x)
 {
 	const struct trace *t = x->t;
@@ -299,15 +302,18 @@ static void write_steps_counts(struct tw *x)
 	for (size_t i = 0; i < t->nscounts; i++) {
 		const double *c = t->scounts + i * stride;
 		for (size_t k = 0; k < t->nsteps; k++) {
-			char *name = xasprintf("step %s", t->step_names[k]);
-			tr_ev(&x->w, name, "C", x->pid, x->pid, c[0]);
-			free(name);
-			jw_key(&x->w, "args");
-			jw_obj(&x->w, true);
-			jw_kint(&x->w, "done", (int64_t)c[1 + 2 * k]);
-			jw_kint(&x->w, "queued", (int64_t)c[2 + 2 * k]);
-			jw_obj_end(&x->w);
-			jw_obj_end(&x->w);
+			for (int q = 0; q < 2; q++) {
+				char *name = q ? xasprintf("step %s queue (of %ld)", t->step_names[k],
+							   t->step_queues[k])
+					       : xasprintf("step %s done", t->step_names[k]);
+				tr_ev(&x->w, name, "C", x->pid, x->pid, c[0]);
+				free(name);
+				jw_key(&x->w, "args");
+				jw_obj(&x->w, true);
+				jw_kint(&x->w, "items", (int64_t)c[1 + q + 2 * k]);
+				jw_obj_end(&x->w);
+				jw_obj_end(&x->w);
+			}
 		}
 	}
 	for (size_t i = 0; i < t->nrss; i++) {

@@ -156,6 +156,7 @@ static void trace_free(struct trace *t)
 	for (size_t i = 0; t->step_names && i < t->nsteps; i++)
 		free(t->step_names[i]);
 	free(t->step_names);
+	free(t->step_queues);
 	if (t->statm >= 0)
 		close(t->statm);
 	free(t->traced);

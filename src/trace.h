@@ -92,9 +92,10 @@ int trace_pool_finish(struct trace *t, const struct pool_stats *st, size_t total
 /* A steps job's host (trace_ask_items): opened with what "steps", a
  * worker per worker of each step (steps[k] has workers[k]: worker
  * numbers run on from step to step), and per step two counters, its
- * items done and its queue's depth, sampled as pool's are. */
+ * items done and its queue's depth (its capacity queues[k]), sampled
+ * as pool's are. */
 void trace_steps_begin(struct trace *t, const char *const *steps, size_t nsteps,
-		       const int *workers);
+		       const int *workers, const long *queues);
 /* Item index (0-based, in input order) ran on worker from start to end
  * (now_ms() times).  Only the worker's own thread calls it for it. */
 void trace_steps_item(struct trace *t, size_t worker, size_t index, double start,
