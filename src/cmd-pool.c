@@ -518,9 +518,16 @@ static int cmd_pool(int argc, char **argv)
 	if (rfd >= 0)
 		out->fd = rfd;
 	struct pool_cli cli = { .output = pc.output, .out = out, .items = &it };
+	/* a pool job of a run with --trace: its items' trace (trace.h);
+	 * not for the tasks' children */
+	char *asked = getenv(TRACE_ITEMS_ENV) ? xstrdup(getenv(TRACE_ITEMS_ENV)) : NULL;
+	unsetenv(TRACE_ITEMS_ENV);
+	if (!pc.trace && asked && *asked && !pc.compare)
+		pc.trace = asked;
 	if (pc.trace && !(cli.trace = trace_open(pc.trace, "pool", pc.o.task->name))) {
 		err_line("piperun: pool: --trace %s: %s", pc.trace, strerror(errno));
 		free(out);
+		free(asked);
 		pool_items_free(&it);
 		return EXIT_USAGE;
 	}
@@ -532,6 +539,7 @@ static int cmd_pool(int argc, char **argv)
 	if (rc == EXIT_RUNNER && !pc.compare) {
 		/* the pool could not run: nothing was written */
 		free(out);
+		free(asked);
 		pool_items_free(&it);
 		return rc;
 	}
@@ -539,6 +547,7 @@ static int cmd_pool(int argc, char **argv)
 	fd_sink_finish(out);
 	rc = cmd_flush_stdout(&cmd_pool_entry, out, rc);
 	free(out);
+	free(asked);
 	pool_items_free(&it);
 	return rc;
 }

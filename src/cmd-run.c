@@ -800,8 +800,10 @@ static int cmd_run(int argc, char **argv)
 	int results_fd = res_file.fd;
 	if (!s)
 		return EXIT_USAGE;
-	if (cli.trace_path && !(cli.trace = trace_open(cli.trace_path, "run", s->name))) {
+	if (cli.trace_path && (!(cli.trace = trace_open(cli.trace_path, "run", s->name)) ||
+			       trace_ask_items(cli.trace, s) < 0)) {
 		err_line("piperun: --trace %s: %s", cli.trace_path, strerror(errno));
+		trace_abort(cli.trace);
 		if (results_fd >= 0)
 			afile_abort(&res_file);
 		spec_free(s);

@@ -64,6 +64,7 @@ void steps_spec_free(struct steps_spec *s)
 	for (size_t i = 0; i < s->nsteps; i++)
 		step_free(&s->steps[i]);
 	free(s->steps);
+	free(s->trace_items);
 	free(s);
 }
 
@@ -73,6 +74,7 @@ static struct steps_spec *steps_spec_dup(const struct steps_spec *s)
 		return NULL;
 	struct steps_spec *d = xmalloc(sizeof *d);
 	*d = *s;
+	d->trace_items = s->trace_items ? xstrdup(s->trace_items) : NULL;
 	d->steps = xcalloc(s->nsteps ? s->nsteps : 1, sizeof *d->steps);
 	for (size_t i = 0; i < s->nsteps; i++) {
 		const struct step_spec *a = &s->steps[i];
@@ -386,6 +388,8 @@ char *steps_describe(const struct job_spec *j, enum run_mode mode, bool journal_
 		jw_kbool(&w, "journal_items", true);
 	if (resume)
 		jw_kbool(&w, "resume", true);
+	if (s->trace_items)
+		jw_kstr(&w, "trace_items", s->trace_items);
 	jw_key(&w, "steps");
 	jw_arr(&w, false);
 	for (size_t i = 0; i < s->nsteps; i++) {
@@ -435,7 +439,7 @@ struct steps_spec *steps_desc_parse(const char *text, size_t len, char **why)
 		static const char *const keys[] = { "items", "queue", "ordered", "on_error",
 						    "item_timeout", "mode", "signal",
 						    "kill_after", "journal_items", "resume",
-						    "steps", NULL };
+						    "trace_items", "steps", NULL };
 		spec_check_keys(&c, root, "", keys, "not a description field");
 		parse_steps(&c, root, jv_get(root, "steps"), "", &j, true);
 		const struct cJSON *e;
@@ -455,6 +459,8 @@ struct steps_spec *steps_desc_parse(const char *text, size_t len, char **why)
 			spec_get_bool(&c, e, "journal_items", &j.steps->journal_items);
 		if ((e = jv_get(root, "resume")))
 			spec_get_bool(&c, e, "resume", &j.steps->resume);
+		if ((e = jv_get(root, "trace_items")) && spec_get_str(&c, e, "trace_items"))
+			j.steps->trace_items = xstrdup(jv_str(e));
 	}
 	jv_free(root);
 	free(j.in.data);

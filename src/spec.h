@@ -102,6 +102,8 @@ struct steps_spec {
 	 * for the journal); items sunk in an earlier session come on fd 5
 	 * (steps.h) */
 	bool journal_items, resume;
+	char *trace_items;    /* a run's --trace: where the host traces its
+				 items (trace.h), or NULL */
 };
 
 /* One program to run: a run/shell job has one, a pipeline one per stage. */

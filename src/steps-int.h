@@ -57,6 +57,8 @@ struct worker {
 	struct wstats s;
 	double busy_since, blocked_since;   /* 0: not busy / not blocked */
 	double t_end;                /* when it ended */
+	double item_from, item_last; /* --trace: it took up work, its last
+					item ended (steps-trace.c) */
 
 	/* results waiting for room in the next queue, oldest first */
 	struct item *held;
@@ -118,6 +120,7 @@ struct step {
 	char *fd_msg;                /* fewer workers than asked: the fd limit */
 	uint64_t stray_lines;        /* coprocess lines no item waited for */
 	uint64_t item_us;            /* task: a recent item's time (relaxed) */
+	size_t trace_w0;             /* --trace: its first worker's number */
 };
 
 struct failure {
@@ -187,6 +190,8 @@ struct engine {
 	struct failure *fails;
 	size_t nfails, fails_cap;
 	uint64_t failed_total;
+
+	struct trace *trace;         /* the run's --trace (steps-trace.c), or NULL */
 
 	/* async */
 	struct loop *loop;
@@ -294,6 +299,16 @@ void sink_take(struct engine *e, struct item *items, size_t n);
 void info_write(struct engine *e, const char *s, size_t n);
 void progress_line(struct engine *e);
 void write_stats(struct engine *e, double wall_ms);
+
+/* steps-trace.c: the items' trace a run with --trace asked for
+ * (steps_spec.trace_items; trace.h) */
+void steps_trace_begin(struct engine *e);
+/* w's item ended (ok: it goes on), from when w took up work or its last
+ * item ended. */
+void steps_trace_item(struct worker *w, const struct item *it, bool ok);
+/* A sample of the steps' counters (progress_line's tick). */
+void steps_trace_sample(struct engine *e);
+void steps_trace_finish(struct engine *e, double wall_ms);
 
 /* steps-thread.c */
 int steps_run_threads(struct engine *e);

@@ -199,6 +199,8 @@ void info_write(struct engine *e, const char *s, size_t n)
 
 void progress_line(struct engine *e)
 {
+	if (e->trace)
+		steps_trace_sample(e);
 	if (__atomic_load_n(&e->info_fd, __ATOMIC_RELAXED) < 0)
 		return;
 	struct buf b = { 0 };

@@ -69,7 +69,7 @@ static bool task_batch(struct worker *w, struct item *batch)
 		return false;
 	STAT_ADD(w->s.received, (uint64_t)n);
 	double t0 = now_ms();
-	w->busy_since = t0;
+	w->busy_since = w->item_from = t0; /* (item_from: --trace) */
 	for (int i = 0; i < n; i++) {
 		if (engine_stopping(e)) {
 			fail_item(w, &batch[i], -1, 0, xstrdup("cancelled: the job stopped"));

@@ -51,7 +51,7 @@ void engine_stop(struct engine *e, int sig, const char *reason, char *fatal)
 void busy_begin(struct worker *w)
 {
 	if (!w->busy_since)
-		w->busy_since = now_ms();
+		w->busy_since = w->item_from = now_ms();
 }
 
 void busy_end(struct worker *w)
@@ -80,6 +80,8 @@ void worker_emit(struct worker *w, struct item res)
 	xgrow(&w->held, &w->held_cap, w->nheld + 1, sizeof *w->held);
 	w->held[w->nheld++] = res;
 	STAT_ADD(w->s.processed, 1);
+	if (w->e->trace)
+		steps_trace_item(w, &res, true);
 }
 
 /* A failed item as its record shows it: its head, a NUL byte (which
@@ -125,6 +127,8 @@ void record_failure(struct engine *e, size_t step, struct item *it, int rc, int 
 void fail_item(struct worker *w, struct item *it, int rc, int sig, char *why)
 {
 	STAT_ADD(w->s.failed, 1);
+	if (w->e->trace)
+		steps_trace_item(w, it, false);
 	record_failure(w->e, w->st->index, it, rc, sig, why);
 }
 
@@ -455,6 +459,7 @@ int steps_run(const struct steps_spec *s, int in_fd, int out_fd, int info_fd,
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		return 2;
 	}
+	steps_trace_begin(&e);
 	double t0 = now_ms();
 	if (e.threaded)
 		steps_run_threads(&e);
@@ -486,6 +491,7 @@ int steps_run(const struct steps_spec *s, int in_fd, int out_fd, int info_fd,
 		buf_free(&b);
 	}
 	write_stats(&e, now_ms() - t0);
+	steps_trace_finish(&e, now_ms() - t0);
 	int rc = e.fatal ? 2 : e.failed_total || stray_total(&e) ? 1 : 0;
 	int sig = e.stop_sig;
 	teardown(&e);

@@ -14,6 +14,7 @@
 #include "runner.h"
 #include "spec.h"
 #include "util.h"
+#include "trace-int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,96 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
-/* One attempt of a job, as its record tells it (times: ms since the
- * run's start). */
-struct tr_att {
-	uint32_t job, attempt;
-	int32_t slot, pid;
-	int32_t rc;
-	uint8_t status;
-	bool has_rc, retry;
-	double start, dur;
-};
-
-/* A pipeline stage of an attempt. */
-struct tr_stage {
-	uint32_t att;        /* index into atts */
-	uint32_t index;
-	int32_t pid, rc;
-	bool has_rc;
-	double start, end;
-};
-
-enum tr_inst_kind { TI_TIMEOUT, TI_SIGNAL, TI_RETRY };
-
-/* An instant on an attempt's slot track. */
-struct tr_inst {
-	uint32_t att;
-	uint8_t kind;
-	int32_t sig;
-	double ts;
-};
-
-struct tr_sample {
-	double ts;
-	long kb;
-};
-
-/* A pool item (times: ms since trace_pool_begin). */
-struct tr_item {
-	size_t index;
-	double start, end;
-	uint8_t status;              /* enum pool_status */
-};
-
-/* A pool worker's items kept: its first TRACE_ITEMS_FIRST, and its
- * slowest TRACE_ITEMS_SLOWEST of the rest (a min-heap on duration). */
-struct tr_worker {
-	struct tr_item first[TRACE_ITEMS_FIRST];
-	struct tr_item slow[TRACE_ITEMS_SLOWEST];
-	size_t nfirst, nslow;
-	size_t items;                /* all it ran */
-};
-
-/* The pool's counters at one moment. */
-struct tr_count {
-	double ts;
-	size_t done, ok, error;
-	long kb;
-};
-
-struct trace {
-	struct afile file;
-	char *what, *name;   /* "run" and the spec's name; "pool" and the task's */
-	double t0;           /* now_ms() at the run's start: the jobs'
-				run_t0, which samples are taken against
-				at the end */
-	char started_at[32];
-	long limit;
-	int statm;           /* /proc/self/statm, read with pread; -1 */
-	long page_kb;
-	uint16_t *traced;    /* per job: attempts traced so far */
-	size_t njobs;
-	struct tr_att *atts;
-	size_t natts, atts_cap;
-	struct tr_stage *stages;
-	size_t nstages, stages_cap;
-	struct tr_inst *insts;
-	size_t ninsts, insts_cap;
-	struct tr_sample *rss;
-	size_t nrss, rss_cap;
-	double last_sample;
-	/* piperun pool */
-	struct tr_worker **workers;  /* by worker (1-based; [0] async's) */
-	size_t nworkers;
-	struct tr_count *counts;     /* at most TRACE_MAX_COUNTS */
-	size_t ncounts;
-	double count_every;          /* ms between them (doubles when full) */
-	size_t done, ok, error;
-	char *mode;
-};
-
-static void sample_rss(struct trace *t, double now)
+void tr_sample_rss(struct trace *t, double now)
 {
 	char b[128];
 	ssize_t n = t->statm >= 0 ? pread(t->statm, b, sizeof b - 1, 0) : -1;
@@ -143,7 +55,7 @@ struct trace *trace_open(const char *path, const char *what, const char *name)
 	t->statm = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
 	long ps = sysconf(_SC_PAGESIZE);
 	t->page_kb = ps > 0 ? ps / 1024 : 4;
-	sample_rss(t, now_ms()); /* (before the start: drawn at 0) */
+	tr_sample_rss(t, now_ms()); /* (before the start: drawn at 0) */
 	return t;
 }
 
@@ -154,14 +66,14 @@ void trace_started(struct trace *t, const struct run_result *res)
 	t->limit = res->limit;
 	snprintf(t->started_at, sizeof t->started_at, "%s", res->started_at);
 	t->t0 = now_ms(); /* the jobs' clock (run_t0) once they have one */
-	sample_rss(t, t->t0);
+	tr_sample_rss(t, t->t0);
 }
 
 void trace_idle(struct trace *t)
 {
 	double now = now_ms();
 	if (now - t->last_sample >= TRACE_SAMPLE_MS)
-		sample_rss(t, now);
+		tr_sample_rss(t, now);
 }
 
 static void add_inst(struct trace *t, uint32_t att, enum tr_inst_kind k, int sig, double ts)
@@ -215,6 +127,10 @@ static void add_attempt(struct trace *t, const struct job *j, size_t k, bool cur
 
 void trace_attempt(struct trace *t, const struct job *j, bool retry)
 {
+	/* the jobs' clock, taken while the run's env is there (its jobs'
+	 * env pointer outlives it) */
+	if (j->env && j->env->run_t0 > 0)
+		t->t0 = j->env->run_t0;
 	if (j->restored || j->index >= t->njobs)
 		return;
 	size_t from = t->traced[j->index];
@@ -225,13 +141,22 @@ void trace_attempt(struct trace *t, const struct job *j, bool retry)
 
 static void trace_free(struct trace *t)
 {
+	tr_items_dir_remove(t);
 	free(t->what);
 	free(t->name);
 	for (size_t i = 0; i < t->nworkers; i++)
-		free(t->workers[i]);
+		if (t->workers[i]) {
+			free(t->workers[i]->step);
+			free(t->workers[i]);
+		}
 	free(t->workers);
 	free(t->counts);
 	free(t->mode);
+	free(t->scounts);
+	for (size_t i = 0; t->step_names && i < t->nsteps; i++)
+		free(t->step_names[i]);
+	free(t->step_names);
+	free(t->step_queues);
 	if (t->statm >= 0)
 		close(t->statm);
 	free(t->traced);
@@ -254,7 +179,7 @@ void trace_abort(struct trace *t)
 
 /* Trace times are µs.  Every boundary is rounded alike (to the ns), so
  * two events that touch in ms never overlap once rounded. */
-static double us(double ms)
+double tr_us(double ms)
 {
 	double ns = ms * 1e6;
 	return (double)(long long)(ns >= 0 ? ns + 0.5 : ns - 0.5) / 1e3;
@@ -262,7 +187,7 @@ static double us(double ms)
 
 /* The start of an event: name, ph, pid, tid (< 0: none) and ts (< 0:
  * none); the caller adds what else it has and closes it. */
-static void ev(struct jw *w, const char *name, const char *ph, int pid, long tid, double ts_ms)
+void tr_ev(struct jw *w, const char *name, const char *ph, int pid, long tid, double ts_ms)
 {
 	jw_obj(w, true);
 	jw_kstr(w, "name", name);
@@ -271,12 +196,12 @@ static void ev(struct jw *w, const char *name, const char *ph, int pid, long tid
 	if (tid >= 0)
 		jw_kint(w, "tid", tid);
 	if (ts_ms >= 0)
-		jw_knum(w, "ts", us(ts_ms));
+		jw_knum(w, "ts", tr_us(ts_ms));
 }
 
-static void meta(struct jw *w, const char *what, int pid, long tid, const char *name, long sort)
+void tr_meta(struct jw *w, const char *what, int pid, long tid, const char *name, long sort)
 {
-	ev(w, what, "M", pid, tid, -1);
+	tr_ev(w, what, "M", pid, tid, -1);
 	jw_key(w, "args");
 	jw_obj(w, true);
 	if (name)
@@ -287,16 +212,8 @@ static void meta(struct jw *w, const char *what, int pid, long tid, const char *
 	jw_obj_end(w);
 }
 
-struct tw {
-	struct jw w;
-	const struct trace *t;
-	const struct run_result *res;
-	int pid;
-	char **names;        /* per job, redacted (lazily) */
-	long stage_tid0;     /* the first stage track's tid */
-};
 
-static const char *job_name(struct tw *x, uint32_t job)
+const char *tr_job_name(struct tw *x, uint32_t job)
 {
 	if (!x->names[job]) {
 		const struct job_spec *s = x->res->jobs[job].spec;
@@ -315,10 +232,10 @@ static void write_attempts(struct tw *x)
 	const struct trace *t = x->t;
 	for (size_t i = 0; i < t->natts; i++) {
 		const struct tr_att *a = &t->atts[i];
-		const char *name = job_name(x, a->job);
-		ev(&x->w, name, "X", x->pid, slot_tid(a->slot), a->start);
+		const char *name = tr_job_name(x, a->job);
+		tr_ev(&x->w, name, "X", x->pid, slot_tid(a->slot), a->start);
 		jw_kstr(&x->w, "cat", kind_name(x->res->jobs[a->job].spec->kind));
-		jw_knum(&x->w, "dur", us(a->start + a->dur) - us(a->start));
+		jw_knum(&x->w, "dur", tr_us(a->start + a->dur) - tr_us(a->start));
 		jw_key(&x->w, "args");
 		jw_obj(&x->w, true);
 		jw_kstr(&x->w, "status", job_status_name(a->status));
@@ -350,11 +267,11 @@ static void write_insts(struct tw *x)
 			snprintf(what, sizeof what, "%s sent", sig_name(in->sig));
 		else
 			snprintf(what, sizeof what, "%s", in->kind == TI_TIMEOUT ? "timeout" : "retry");
-		ev(&x->w, what, "i", x->pid, slot_tid(a->slot), in->ts);
+		tr_ev(&x->w, what, "i", x->pid, slot_tid(a->slot), in->ts);
 		jw_kstr(&x->w, "s", "t");
 		jw_key(&x->w, "args");
 		jw_obj(&x->w, true);
-		jw_kstr(&x->w, "job", job_name(x, a->job));
+		jw_kstr(&x->w, "job", tr_job_name(x, a->job));
 		jw_kint(&x->w, "attempt", a->attempt);
 		jw_obj_end(&x->w);
 		jw_obj_end(&x->w);
@@ -381,7 +298,7 @@ static size_t write_stages(struct tw *x)
 	for (size_t i = 0; i < t->nstages; i++) {
 		const struct tr_stage *s = by[i];
 		size_t lane = 0;
-		while (lane < nlanes && us(free_at[lane]) > us(s->start))
+		while (lane < nlanes && tr_us(free_at[lane]) > tr_us(s->start))
 			lane++;
 		if (lane == nlanes) {
 			xgrow(&free_at, &cap, nlanes + 1, sizeof *free_at);
@@ -391,13 +308,13 @@ static size_t write_stages(struct tw *x)
 		const struct tr_att *a = &t->atts[s->att];
 		const struct job_spec *js = x->res->jobs[a->job].spec;
 		char *argv0 = spec_redact(js, js->stages[s->index].argv[0]);
-		char *name = xasprintf("%s[%u] %s", job_name(x, a->job), s->index, argv0);
-		ev(&x->w, name, "X", x->pid, x->stage_tid0 + (long)lane, s->start);
+		char *name = xasprintf("%s[%u] %s", tr_job_name(x, a->job), s->index, argv0);
+		tr_ev(&x->w, name, "X", x->pid, x->stage_tid0 + (long)lane, s->start);
 		jw_kstr(&x->w, "cat", "stage");
-		jw_knum(&x->w, "dur", us(s->end) - us(s->start));
+		jw_knum(&x->w, "dur", tr_us(s->end) - tr_us(s->start));
 		jw_key(&x->w, "args");
 		jw_obj(&x->w, true);
-		jw_kstr(&x->w, "job", job_name(x, a->job));
+		jw_kstr(&x->w, "job", tr_job_name(x, a->job));
 		jw_kint(&x->w, "stage", s->index);
 		jw_kint(&x->w, "attempt", a->attempt);
 		jw_kint(&x->w, "pid", s->pid);
@@ -425,8 +342,8 @@ struct tr_delta {
 static int cmp_delta(const void *a, const void *b)
 {
 	const struct tr_delta *x = a, *y = b;
-	if (us(x->ts) != us(y->ts))
-		return us(x->ts) < us(y->ts) ? -1 : 1;
+	if (tr_us(x->ts) != tr_us(y->ts))
+		return tr_us(x->ts) < tr_us(y->ts) ? -1 : 1;
 	/* at one instant, ends before starts: a slot handed on is no peak */
 	return (x->running + x->waiting) - (y->running + y->waiting);
 }
@@ -481,7 +398,7 @@ static void write_counts(struct tw *x)
 		delta(&d, &n, &cap, a->start + a->dur, -1, 0);
 		const struct tr_att *prev = last[a->job] == SIZE_MAX ? NULL : &t->atts[last[a->job]];
 		double r = ready_at(t, x->res->jobs[a->job].spec, end, a, prev);
-		if (r >= 0 && us(r) < us(a->start)) {
+		if (r >= 0 && tr_us(r) < tr_us(a->start)) {
 			delta(&d, &n, &cap, r, 0, 1);
 			delta(&d, &n, &cap, a->start, 0, -1);
 		}
@@ -492,9 +409,9 @@ static void write_counts(struct tw *x)
 	for (size_t i = 0; i < n; i++) {
 		running += d[i].running;
 		waiting += d[i].waiting;
-		if (i + 1 < n && us(d[i + 1].ts) == us(d[i].ts))
+		if (i + 1 < n && tr_us(d[i + 1].ts) == tr_us(d[i].ts))
 			continue;
-		ev(&x->w, "jobs", "C", x->pid, x->pid, d[i].ts);
+		tr_ev(&x->w, "jobs", "C", x->pid, x->pid, d[i].ts);
 		jw_key(&x->w, "args");
 		jw_obj(&x->w, true);
 		jw_kint(&x->w, "running", running);
@@ -511,7 +428,7 @@ static void write_rss(struct tw *x)
 {
 	for (size_t i = 0; i < x->t->nrss; i++) {
 		double ts = x->t->rss[i].ts - x->t->t0;
-		ev(&x->w, "runner RSS", "C", x->pid, x->pid, ts < 0 ? 0 : ts);
+		tr_ev(&x->w, "runner RSS", "C", x->pid, x->pid, ts < 0 ? 0 : ts);
 		jw_key(&x->w, "args");
 		jw_obj(&x->w, true);
 		jw_kint(&x->w, "kB", x->t->rss[i].kb);
@@ -525,21 +442,21 @@ static void write_rss(struct tw *x)
 static void write_tracks(struct tw *x, long nslots, size_t nlanes)
 {
 	char *pname = xasprintf("piperun %s %s", x->t->what, x->t->name);
-	meta(&x->w, "process_name", x->pid, -1, pname, 0);
+	tr_meta(&x->w, "process_name", x->pid, -1, pname, 0);
 	free(pname);
-	meta(&x->w, "thread_name", x->pid, x->pid, "runner", 0);
-	meta(&x->w, "thread_sort_index", x->pid, x->pid, NULL, -1);
+	tr_meta(&x->w, "thread_name", x->pid, x->pid, "runner", 0);
+	tr_meta(&x->w, "thread_sort_index", x->pid, x->pid, NULL, -1);
 	for (long s = 0; s < nslots; s++) {
 		char name[40];
 		snprintf(name, sizeof name, "slot %ld", s);
-		meta(&x->w, "thread_name", x->pid, slot_tid((int32_t)s), name, 0);
-		meta(&x->w, "thread_sort_index", x->pid, slot_tid((int32_t)s), NULL, s);
+		tr_meta(&x->w, "thread_name", x->pid, slot_tid((int32_t)s), name, 0);
+		tr_meta(&x->w, "thread_sort_index", x->pid, slot_tid((int32_t)s), NULL, s);
 	}
 	for (size_t l = 0; l < nlanes; l++) {
 		char name[40];
 		snprintf(name, sizeof name, "stages %zu", l);
-		meta(&x->w, "thread_name", x->pid, x->stage_tid0 + (long)l, name, 0);
-		meta(&x->w, "thread_sort_index", x->pid, x->stage_tid0 + (long)l, NULL,
+		tr_meta(&x->w, "thread_name", x->pid, x->stage_tid0 + (long)l, name, 0);
+		tr_meta(&x->w, "thread_sort_index", x->pid, x->stage_tid0 + (long)l, NULL,
 		     nslots + (long)l);
 	}
 }
@@ -570,6 +487,7 @@ static void write_doc(struct tw *x)
 	write_counts(x);
 	write_rss(x);
 	write_tracks(x, nslots, nlanes);
+	tr_write_items(x);
 	jw_arr_end(&x->w);
 	jw_obj_end(&x->w);
 	jw_newline(&x->w);
@@ -579,7 +497,7 @@ static void write_pool_doc(struct tw *x, const struct pool_stats *st, size_t tot
 
 /* What went into sink, out; the afile committed and t freed.  0, or -1
  * with errno (the target left as it was). */
-static int trace_commit(struct trace *t, struct fd_sink *sink)
+int tr_commit(struct trace *t, struct fd_sink *sink)
 {
 	int rc = fd_sink_finish(sink);
 	int e = sink->err ? sink->err : EIO;
@@ -612,14 +530,12 @@ static int trace_write(struct trace *t, struct tw *x, const struct pool_stats *s
 	for (size_t i = 0; i < t->njobs; i++)
 		free(x->names[i]);
 	free(x->names);
-	return trace_commit(t, sink);
+	return tr_commit(t, sink);
 }
 
 int trace_finish(struct trace *t, const struct run_result *res)
 {
-	sample_rss(t, now_ms());
-	if (res->njobs && res->jobs[0].env) /* (set up after trace_started) */
-		t->t0 = res->jobs[0].env->run_t0;
+	tr_sample_rss(t, now_ms());
 	struct tw x = { .t = t, .res = res, .pid = (int)getpid() };
 	return trace_write(t, &x, NULL, 0);
 }
@@ -632,7 +548,7 @@ void trace_pool_begin(struct trace *t, const char *mode)
 	t->t0 = now_ms();
 	t->count_every = TRACE_SAMPLE_MS;
 	t->counts = xmalloc(TRACE_MAX_COUNTS * sizeof *t->counts);
-	sample_rss(t, t->t0);
+	tr_sample_rss(t, t->t0);
 }
 
 static void count_now(struct trace *t, double now)
@@ -649,7 +565,7 @@ static void count_now(struct trace *t, double now)
 }
 
 /* Keep it if it is among the worker's first or slowest. */
-static void keep_item(struct tr_worker *w, const struct tr_item *it)
+void tr_keep_item(struct tr_worker *w, const struct tr_item *it)
 {
 	if (w->nfirst < TRACE_ITEMS_FIRST) {
 		w->first[w->nfirst++] = *it;
@@ -705,9 +621,9 @@ void trace_pool_item(struct trace *t, size_t index, const struct pool_result *r)
 	 * before */
 	double end = now - t->t0, start = end - r->duration_ms;
 	struct tr_item it = { index, start < 0 ? 0 : start, end, r->status };
-	keep_item(w, &it);
+	tr_keep_item(w, &it);
 	if (now - t->last_sample >= t->count_every) {
-		sample_rss(t, now);
+		tr_sample_rss(t, now);
 		t->last_sample = now;
 		count_now(t, now);
 	}
@@ -725,7 +641,7 @@ static int cmp_item_start(const void *a, const void *b)
  * saw overlap (it hears of an end a moment late), an item starts when
  * the one before ended.  Async mode runs many at once: those that
  * overlap go on the worker's next track.  Returns the next free tid. */
-static long write_worker(struct tw *x, size_t wk, const struct tr_worker *w, long tid)
+long tr_write_worker(struct tw *x, size_t wk, const struct tr_worker *w, long tid)
 {
 	bool one_by_one = !x->t->mode || strcmp(x->t->mode, "async");
 	size_t n = 0;
@@ -744,7 +660,7 @@ static long write_worker(struct tw *x, size_t wk, const struct tr_worker *w, lon
 			if (all[i].end < all[i].start)
 				all[i].end = all[i].start;
 		}
-		while (l < nl && us(free_at[l]) > us(all[i].start))
+		while (l < nl && tr_us(free_at[l]) > tr_us(all[i].start))
 			l++;
 		if (l == nl) {
 			xgrow(&free_at, &cap, nl + 1, sizeof *free_at);
@@ -753,25 +669,30 @@ static long write_worker(struct tw *x, size_t wk, const struct tr_worker *w, lon
 		free_at[l] = all[i].end;
 		char name[48];
 		snprintf(name, sizeof name, "item %zu", all[i].index);
-		ev(&x->w, name, "X", x->pid, tid + (long)l, all[i].start);
+		tr_ev(&x->w, name, "X", x->pid, tid + (long)l, all[i].start);
 		jw_kstr(&x->w, "cat", "item");
-		jw_knum(&x->w, "dur", us(all[i].end) - us(all[i].start));
+		jw_knum(&x->w, "dur", tr_us(all[i].end) - tr_us(all[i].start));
 		jw_key(&x->w, "args");
 		jw_obj(&x->w, true);
 		jw_kint(&x->w, "index", (int64_t)all[i].index);
 		jw_kstr(&x->w, "status", all[i].status == POOL_OK ? "ok" : "error");
-		jw_kint(&x->w, "worker", (int64_t)wk);
+		if (w->step)
+			jw_kstr(&x->w, "step", w->step);
+		jw_kint(&x->w, "worker", w->step ? (int64_t)w->id : (int64_t)wk);
 		jw_obj_end(&x->w);
 		jw_obj_end(&x->w);
 	}
 	for (size_t l = 0; l < nl; l++) {
-		char name[64];
-		if (l)
-			snprintf(name, sizeof name, "worker %zu (%zu)", wk, l + 1);
-		else
-			snprintf(name, sizeof name, "worker %zu", wk);
-		meta(&x->w, "thread_name", x->pid, tid + (long)l, name, 0);
-		meta(&x->w, "thread_sort_index", x->pid, tid + (long)l, NULL, tid + (long)l);
+		char *name = w->step ? xasprintf("%s worker %ld", w->step, w->id)
+				     : xasprintf("worker %zu", wk);
+		if (l) {
+			char *more = xasprintf("%s (%zu)", name, l + 1);
+			free(name);
+			name = more;
+		}
+		tr_meta(&x->w, "thread_name", x->pid, tid + (long)l, name, 0);
+		free(name);
+		tr_meta(&x->w, "thread_sort_index", x->pid, tid + (long)l, NULL, tid + (long)l);
 	}
 	free(free_at);
 	free(all);
@@ -783,7 +704,7 @@ static void write_pool_counts(struct tw *x)
 	const struct trace *t = x->t;
 	for (size_t i = 0; i < t->ncounts; i++) {
 		const struct tr_count *c = &t->counts[i];
-		ev(&x->w, "items", "C", x->pid, x->pid, c->ts);
+		tr_ev(&x->w, "items", "C", x->pid, x->pid, c->ts);
 		jw_key(&x->w, "args");
 		jw_obj(&x->w, true);
 		jw_kint(&x->w, "done", (int64_t)c->done);
@@ -791,7 +712,7 @@ static void write_pool_counts(struct tw *x)
 		jw_kint(&x->w, "error", (int64_t)c->error);
 		jw_obj_end(&x->w);
 		jw_obj_end(&x->w);
-		ev(&x->w, "runner RSS", "C", x->pid, x->pid, c->ts);
+		tr_ev(&x->w, "runner RSS", "C", x->pid, x->pid, c->ts);
 		jw_key(&x->w, "args");
 		jw_obj(&x->w, true);
 		jw_kint(&x->w, "kB", c->kb);
@@ -820,19 +741,21 @@ static void write_pool_doc(struct tw *x, const struct pool_stats *st, size_t tot
 	jw_kint(&x->w, "items_traced", (int64_t)kept);
 	jw_kint(&x->w, "items_first_per_worker", TRACE_ITEMS_FIRST);
 	jw_kint(&x->w, "items_slowest_per_worker", TRACE_ITEMS_SLOWEST);
+	jw_knum(&x->w, "clock_ms", t->t0);
+	jw_kint(&x->w, "pid", x->pid);
 	jw_obj_end(&x->w);
 	jw_key(&x->w, "traceEvents");
 	jw_arr(&x->w, false);
 	long tid = 1;
 	for (size_t i = 0; i < t->nworkers; i++)
 		if (t->workers[i])
-			tid = write_worker(x, i, t->workers[i], tid);
+			tid = tr_write_worker(x, i, t->workers[i], tid);
 	write_pool_counts(x);
 	char *pname = xasprintf("piperun pool %s", t->name);
-	meta(&x->w, "process_name", x->pid, -1, pname, 0);
+	tr_meta(&x->w, "process_name", x->pid, -1, pname, 0);
 	free(pname);
-	meta(&x->w, "thread_name", x->pid, x->pid, "pool", 0);
-	meta(&x->w, "thread_sort_index", x->pid, x->pid, NULL, -1);
+	tr_meta(&x->w, "thread_name", x->pid, x->pid, "pool", 0);
+	tr_meta(&x->w, "thread_sort_index", x->pid, x->pid, NULL, -1);
 	jw_arr_end(&x->w);
 	jw_obj_end(&x->w);
 	jw_newline(&x->w);
@@ -841,7 +764,7 @@ static void write_pool_doc(struct tw *x, const struct pool_stats *st, size_t tot
 int trace_pool_finish(struct trace *t, const struct pool_stats *st, size_t total)
 {
 	double now = now_ms();
-	sample_rss(t, now);
+	tr_sample_rss(t, now);
 	count_now(t, now);
 	struct tw x = { .t = t, .pid = (int)getpid() };
 	return trace_write(t, &x, st, total);
@@ -855,9 +778,9 @@ static void write_command(struct tw *x, const struct command_record *r, double t
 {
 	const struct stage_result *st = &r->proc->status;
 	char *name = xasprintf("%s %s", r->name, r->argv[0]);
-	ev(&x->w, name, "X", x->pid, 1, 0);
+	tr_ev(&x->w, name, "X", x->pid, 1, 0);
 	jw_kstr(&x->w, "cat", r->name);
-	jw_knum(&x->w, "dur", us(r->duration_ms));
+	jw_knum(&x->w, "dur", tr_us(r->duration_ms));
 	jw_key(&x->w, "args");
 	jw_obj(&x->w, true);
 	jw_kstr(&x->w, "status", job_status_name(r->status));
@@ -872,19 +795,19 @@ static void write_command(struct tw *x, const struct command_record *r, double t
 	jw_obj_end(&x->w);
 	jw_obj_end(&x->w);
 	if (r->status == ST_TIMEOUT && timeout_s > 0 && timeout_s * 1000 <= r->duration_ms) {
-		ev(&x->w, "timeout", "i", x->pid, 1, timeout_s * 1000);
+		tr_ev(&x->w, "timeout", "i", x->pid, 1, timeout_s * 1000);
 		jw_kstr(&x->w, "s", "t");
 		jw_obj_end(&x->w);
 	}
 	for (size_t i = 0; i < r->proc->nterm; i++) {
 		char what[48];
 		snprintf(what, sizeof what, "%s sent", sig_name(r->proc->term[i].signal));
-		ev(&x->w, what, "i", x->pid, 1, r->proc->term[i].at_ms);
+		tr_ev(&x->w, what, "i", x->pid, 1, r->proc->term[i].at_ms);
 		jw_kstr(&x->w, "s", "t");
 		jw_obj_end(&x->w);
 	}
 	for (int k = 0; k < 2; k++) {
-		ev(&x->w, "jobs", "C", x->pid, x->pid, k ? r->duration_ms : 0);
+		tr_ev(&x->w, "jobs", "C", x->pid, x->pid, k ? r->duration_ms : 0);
 		jw_key(&x->w, "args");
 		jw_obj(&x->w, true);
 		jw_kint(&x->w, "running", !k);
@@ -898,7 +821,7 @@ static void write_command(struct tw *x, const struct command_record *r, double t
 int trace_command_finish(struct trace *t, const struct command_record *r, double timeout_s)
 {
 	double now = now_ms();
-	sample_rss(t, now);
+	tr_sample_rss(t, now);
 	t->t0 = now - r->duration_ms; /* (the command's start, near enough) */
 	struct fd_sink *sink = xcalloc(1, sizeof *sink);
 	sink->fd = t->file.fd;
@@ -917,12 +840,12 @@ int trace_command_finish(struct trace *t, const struct command_record *r, double
 	write_command(&x, r, timeout_s);
 	write_rss(&x);
 	char *pname = xasprintf("piperun %s", r->name);
-	meta(&x.w, "process_name", x.pid, -1, pname, 0);
+	tr_meta(&x.w, "process_name", x.pid, -1, pname, 0);
 	free(pname);
-	meta(&x.w, "thread_name", x.pid, x.pid, "runner", 0);
-	meta(&x.w, "thread_name", x.pid, 1, "slot 0", 0);
+	tr_meta(&x.w, "thread_name", x.pid, x.pid, "runner", 0);
+	tr_meta(&x.w, "thread_name", x.pid, 1, "slot 0", 0);
 	jw_arr_end(&x.w);
 	jw_obj_end(&x.w);
 	jw_newline(&x.w);
-	return trace_commit(t, sink);
+	return tr_commit(t, sink);
 }

@@ -25,6 +25,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct job;
 struct run_result;
@@ -53,6 +54,19 @@ int trace_finish(struct trace *t, const struct run_result *res);
 /* Free t; the target is left as it was. */
 void trace_abort(struct trace *t);
 
+/* A run's pool and steps jobs trace their items too: before the run,
+ * trace_ask_items gives each a file of its own in a directory it makes
+ * (a pool job in its environment, TRACE_ITEMS_ENV; a steps job's host in
+ * its description, steps_spec.trace_items), which they write as
+ * `piperun pool --trace` does (a steps job a worker per step's worker,
+ * "STEP worker W", and its queues' counters); trace_finish puts the
+ * events of each under a process of its own (its pid: the pool's or
+ * host's), its times moved onto the run's clock (CLOCK_MONOTONIC: the
+ * document's otherData.clock_ms is its 0), and removes the directory.
+ * 0, or -1 with errno (no directory: the jobs trace nothing). */
+#define TRACE_ITEMS_ENV "PIPERUN_TRACE_ITEMS"
+int trace_ask_items(struct trace *t, struct spec *s);
+
 /* `piperun pool --trace FILE`: a track per worker (more when its items
  * overlap: async mode) with a complete event per item ("item N"; args
  * index, status, worker), but per worker only its first
@@ -74,6 +88,25 @@ void trace_pool_begin(struct trace *t, const char *mode);
 void trace_pool_item(struct trace *t, size_t index, const struct pool_result *r);
 /* Write the file and free t, as trace_finish. */
 int trace_pool_finish(struct trace *t, const struct pool_stats *st, size_t total);
+
+/* A steps job's host (trace_ask_items): opened with what "steps", a
+ * worker per worker of each step (steps[k] has workers[k]: worker
+ * numbers run on from step to step), and per step two counters, its
+ * items done and its queue's depth (its capacity queues[k]), sampled
+ * as pool's are. */
+void trace_steps_begin(struct trace *t, const char *const *steps, size_t nsteps,
+		       const int *workers, const long *queues);
+/* Item index (0-based, in input order) ran on worker from start to end
+ * (now_ms() times).  Only the worker's own thread calls it for it. */
+void trace_steps_item(struct trace *t, size_t worker, size_t index, double start,
+		      double end, bool ok);
+/* A sample of the counters (nsteps each), kept if TRACE_SAMPLE_MS (or
+ * more, once thinned) passed since the last, or last.  One thread at a
+ * time. */
+void trace_steps_count(struct trace *t, const uint64_t *done, const uint64_t *queued,
+		       bool last);
+/* Write the file and free t, as trace_finish. */
+int trace_steps_finish(struct trace *t, double wall_ms, uint64_t items);
 
 /* `piperun exec` / `timeout --trace FILE`: the command's record r (its
  * one event on slot 0, the timeout, after timeout_s seconds, and the

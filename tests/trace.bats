@@ -180,6 +180,73 @@ mixed_spec() {
 	[ "$status" = 2 ]
 }
 
+@test "run --trace: a steps and a pool job add their items (capped per worker) and counters, never an item's text" {
+	cd "$BATS_TEST_TMPDIR"
+	mkdir tmp
+	# 600 secret-looking items; item 450 is slow in step a (past any
+	# worker's first 100: among its slowest)
+	seq 0 599 | sed 's/^/s3cr3t-token-/' > items.txt
+	for i in $(seq 1 1000); do echo "[$((i * 6)), $((i * 4))]"; done > pool-items.txt
+	s=$(spec <<-'EOF'
+	{ "jobs": [
+	    { "name": "s", "items": { "lines": "items.txt" }, "queue": 4,
+	      "steps": [
+	        { "name": "a", "workers": 2,
+	          "run": ["sh", "-c", "read l; case $l in *-450) sleep 0.3 ;; esac; printf '%s\\n' \"$l\""] },
+	        { "name": "b", "coprocess": ["cat"] } ] },
+	    { "name": "p", "pool": { "task": "gcd", "workers": 2, "mode": "thread", "items_file": "pool-items.txt" } },
+	    { "name": "env", "run": ["sh", "-c", "env | grep -c PIPERUN_TRACE_ITEMS || true"] } ] }
+	EOF
+	)
+	for m in async thread; do
+		t="$m.trace.json" r="$m.results.json"
+		TMPDIR="$PWD/tmp" run "$PIPERUN" run "$s" -j 3 --mode "$m" --trace "$t" --results "$r" -o none
+		[ "$status" = 0 ]
+		run python3 "$CHECK" "$t" --results "$r" --absent s3cr3t
+		echo "$m: $output"
+		[ "$output" = ok ]
+		# the directory the jobs wrote their items into is gone, and only
+		# a pool job's environment had its name
+		[ -z "$(ls tmp)" ]
+		jq -e '.jobs[] | select(.name == "env") | .stdout == "0\n"' "$r"
+		run python3 - "$t" <<-'PY'
+		import json, sys
+		from collections import Counter
+		ev = json.load(open(sys.argv[1]))["traceEvents"]
+		procs = {e["args"]["name"]: e["pid"] for e in ev if e["ph"] == "M" and e["name"] == "process_name"}
+		assert "s (steps)" in procs and "p (pool)" in procs, procs
+		runner = procs[next(n for n in procs if n.startswith("piperun run"))]
+		for job, pid, total in (("s", procs["s (steps)"], 600), ("p", procs["p (pool)"], 1000)):
+		    (slot,) = [e for e in ev if e["ph"] == "X" and e["pid"] == runner and e["name"] == job]
+		    items = [e for e in ev if e["pid"] == pid and e["ph"] == "X"]
+		    assert items and all(e["cat"] == "item" for e in items), job
+		    # inside the job's own slice, on the run's clock
+		    for e in items:
+		        assert slot["ts"] - 1000 <= e["ts"] and e["ts"] + e["dur"] <= slot["ts"] + slot["dur"] + 1000, (job, e, slot)
+		    # at most the first and slowest 100 a worker
+		    per = Counter((e["args"].get("step"), e["args"]["worker"]) for e in items)
+		    assert max(per.values()) <= 200 and len(items) < total * (2 if job == "s" else 1), (job, per)
+		    counts = [e for e in ev if e["pid"] == pid and e["ph"] == "C"]
+		    if job == "s":
+		        assert per[("b", 1)] == 200, per
+		        assert any(e["args"]["index"] == 450 and e["args"]["step"] == "a" and e["dur"] >= 250000 for e in items)
+		        for st in ("a", "b"):
+		            done = [e["args"]["items"] for e in counts if e["name"] == "step %s done" % st]
+		            queued = [e["args"]["items"] for e in counts if e["name"] == "step %s queue (of 4)" % st]
+		            assert done[-1] == 600 and queued[-1] == 0 and max(queued) <= 4, (done, queued)
+		        # step a (a process per item) is slower than its input: its queue ran full
+		        assert max(e["args"]["items"] for e in counts if e["name"] == "step a queue (of 4)") == 4
+		        names = {e["args"]["name"] for e in ev if e["pid"] == pid and e["name"] == "thread_name"}
+		        assert {"a worker 1", "a worker 2", "b worker 1"} <= names, names
+		    else:
+		        assert [e for e in counts if e["name"] == "items"][-1]["args"]["done"] == 1000
+		print("ok")
+		PY
+		echo "$output"
+		[ "$output" = ok ]
+	done
+}
+
 @test "exec and timeout --trace: the command's slice, its timeout and the signals sent, as its record says" {
 	cd "$BATS_TEST_TMPDIR"
 	run "$PIPERUN" exec -t 0.3 --trace e.json --json e.r.json -- sleep 5
