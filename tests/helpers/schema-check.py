@@ -51,7 +51,7 @@ from jsonschema import Draft202012Validator
 SEMANTIC = [
     r'duplicate job name', r'no job named', r'a job cannot wait for itself',
     r'names \d+ jobs; stdin\.from needs exactly one', r'a job cannot read its own output',
-    r'does not capture its stdout', r'dependency cycle', r'the spec expands to more than',
+    r'does not capture its stdout', r'is a pool job: its stdout is the pool', r'dependency cycle', r'the spec expands to more than',
     r'comes earlier; step names are unique', r'is both set in this job\'s env and unset',
     r'is out of range: a spec keeps numbers exactly up to 2\^53', r'too close to 0 to be kept',
     r'\{\} is in a here-document whose delimiter is quoted', r'\{\} is read as arithmetic in',
