@@ -139,6 +139,12 @@ int tr_commit(struct trace *t, struct fd_sink *sink);
 void tr_keep_item(struct tr_worker *w, const struct tr_item *it);
 /* A worker's items kept, on tracks from tid; the next free tid. */
 long tr_write_worker(struct tw *x, size_t wk, const struct tr_worker *w, long tid);
+/* An items document in three parts (trace.c): begin (the caller then
+ * adds its own otherData keys), events (the rest of otherData, the
+ * workers' kept items; the caller then writes its counters), end. */
+void tr_items_begin(struct tw *x);
+void tr_items_events(struct tw *x, double wall_ms, uint64_t items);
+void tr_items_end(struct tw *x, const char *process, const char *thread);
 
 /* trace-items.c */
 void tr_items_dir_remove(struct trace *t);

@@ -329,35 +329,10 @@ static void write_steps_counts(struct tw *x)
 
 static void write_steps_doc(struct tw *x, double wall_ms, uint64_t items)
 {
-	const struct trace *t = x->t;
-	size_t kept = 0;
-	for (size_t i = 0; i < t->nworkers; i++)
-		kept += t->workers[i]->nfirst + t->workers[i]->nslow;
-	jw_obj(&x->w, false);
-	jw_kstr(&x->w, "displayTimeUnit", "ms");
-	jw_key(&x->w, "otherData");
-	jw_obj(&x->w, true);
-	jw_kstr(&x->w, "piperun", PACKAGE_VERSION);
-	jw_knum(&x->w, "duration_ms", wall_ms);
-	jw_kint(&x->w, "items", (int64_t)items);
-	jw_kint(&x->w, "items_traced", (int64_t)kept);
-	jw_kint(&x->w, "items_first_per_worker", TRACE_ITEMS_FIRST);
-	jw_kint(&x->w, "items_slowest_per_worker", TRACE_ITEMS_SLOWEST);
-	jw_knum(&x->w, "clock_ms", t->t0);
-	jw_kint(&x->w, "pid", x->pid);
-	jw_obj_end(&x->w);
-	jw_key(&x->w, "traceEvents");
-	jw_arr(&x->w, false);
-	long tid = 1;
-	for (size_t i = 0; i < t->nworkers; i++)
-		tid = tr_write_worker(x, i, t->workers[i], tid);
+	tr_items_begin(x);
+	tr_items_events(x, wall_ms, items);
 	write_steps_counts(x);
-	tr_meta(&x->w, "process_name", x->pid, -1, "piperun steps", 0);
-	tr_meta(&x->w, "thread_name", x->pid, x->pid, "steps", 0);
-	tr_meta(&x->w, "thread_sort_index", x->pid, x->pid, NULL, -1);
-	jw_arr_end(&x->w);
-	jw_obj_end(&x->w);
-	jw_newline(&x->w);
+	tr_items_end(x, "piperun steps", "steps");
 }
 
 int trace_steps_finish(struct trace *t, double wall_ms, uint64_t items)

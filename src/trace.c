@@ -493,6 +493,53 @@ static void write_doc(struct tw *x)
 	jw_newline(&x->w);
 }
 
+/* An items document (pool --trace, a steps or pool job's items): its
+ * head up to otherData's own keys, which the caller adds ... */
+void tr_items_begin(struct tw *x)
+{
+	jw_obj(&x->w, false);
+	jw_kstr(&x->w, "displayTimeUnit", "ms");
+	jw_key(&x->w, "otherData");
+	jw_obj(&x->w, true);
+	jw_kstr(&x->w, "piperun", PACKAGE_VERSION);
+}
+
+/* ... the rest of otherData (counts, the cap, the clock) and each
+ * worker's kept items, the events open for the caller's counters ... */
+void tr_items_events(struct tw *x, double wall_ms, uint64_t items)
+{
+	const struct trace *t = x->t;
+	size_t kept = 0;
+	for (size_t i = 0; i < t->nworkers; i++)
+		if (t->workers[i])
+			kept += t->workers[i]->nfirst + t->workers[i]->nslow;
+	jw_knum(&x->w, "duration_ms", wall_ms);
+	jw_kint(&x->w, "items", (int64_t)items);
+	jw_kint(&x->w, "items_traced", (int64_t)kept);
+	jw_kint(&x->w, "items_first_per_worker", TRACE_ITEMS_FIRST);
+	jw_kint(&x->w, "items_slowest_per_worker", TRACE_ITEMS_SLOWEST);
+	jw_knum(&x->w, "clock_ms", t->t0);
+	jw_kint(&x->w, "pid", x->pid);
+	jw_obj_end(&x->w);
+	jw_key(&x->w, "traceEvents");
+	jw_arr(&x->w, false);
+	long tid = 1;
+	for (size_t i = 0; i < t->nworkers; i++)
+		if (t->workers[i])
+			tid = tr_write_worker(x, i, t->workers[i], tid);
+}
+
+/* ... and its end: the process and its own track named. */
+void tr_items_end(struct tw *x, const char *process, const char *thread)
+{
+	tr_meta(&x->w, "process_name", x->pid, -1, process, 0);
+	tr_meta(&x->w, "thread_name", x->pid, x->pid, thread, 0);
+	tr_meta(&x->w, "thread_sort_index", x->pid, x->pid, NULL, -1);
+	jw_arr_end(&x->w);
+	jw_obj_end(&x->w);
+	jw_newline(&x->w);
+}
+
 static void write_pool_doc(struct tw *x, const struct pool_stats *st, size_t total);
 
 /* What went into sink, out; the afile committed and t freed.  0, or -1
@@ -724,41 +771,15 @@ static void write_pool_counts(struct tw *x)
 static void write_pool_doc(struct tw *x, const struct pool_stats *st, size_t total)
 {
 	const struct trace *t = x->t;
-	size_t kept = 0;
-	for (size_t i = 0; i < t->nworkers; i++)
-		if (t->workers[i])
-			kept += t->workers[i]->nfirst + t->workers[i]->nslow;
-	jw_obj(&x->w, false);
-	jw_kstr(&x->w, "displayTimeUnit", "ms");
-	jw_key(&x->w, "otherData");
-	jw_obj(&x->w, true);
-	jw_kstr(&x->w, "piperun", PACKAGE_VERSION);
+	tr_items_begin(x);
 	jw_kstr(&x->w, "task", t->name);
 	jw_kstr(&x->w, "mode", t->mode ? t->mode : "");
 	jw_kint(&x->w, "workers", st->workers);
-	jw_knum(&x->w, "duration_ms", st->wall_ms);
-	jw_kint(&x->w, "items", (int64_t)total);
-	jw_kint(&x->w, "items_traced", (int64_t)kept);
-	jw_kint(&x->w, "items_first_per_worker", TRACE_ITEMS_FIRST);
-	jw_kint(&x->w, "items_slowest_per_worker", TRACE_ITEMS_SLOWEST);
-	jw_knum(&x->w, "clock_ms", t->t0);
-	jw_kint(&x->w, "pid", x->pid);
-	jw_obj_end(&x->w);
-	jw_key(&x->w, "traceEvents");
-	jw_arr(&x->w, false);
-	long tid = 1;
-	for (size_t i = 0; i < t->nworkers; i++)
-		if (t->workers[i])
-			tid = tr_write_worker(x, i, t->workers[i], tid);
+	tr_items_events(x, st->wall_ms, total);
 	write_pool_counts(x);
 	char *pname = xasprintf("piperun pool %s", t->name);
-	tr_meta(&x->w, "process_name", x->pid, -1, pname, 0);
+	tr_items_end(x, pname, "pool");
 	free(pname);
-	tr_meta(&x->w, "thread_name", x->pid, x->pid, "pool", 0);
-	tr_meta(&x->w, "thread_sort_index", x->pid, x->pid, NULL, -1);
-	jw_arr_end(&x->w);
-	jw_obj_end(&x->w);
-	jw_newline(&x->w);
 }
 
 int trace_pool_finish(struct trace *t, const struct pool_stats *st, size_t total)
