@@ -63,7 +63,7 @@ SEMANTIC = [
     r'the range from -?\d+ to -?\d+ by -?\d+ is empty', r'the range has more than \d+ values',
 ]
 # keys of the steps host's description (kind-steps.c), not of a spec
-HOST_ONLY_KEYS = {'journal_items', 'resume'}
+HOST_ONLY_KEYS = {'journal_items', 'resume', 'trace_items'}
 KIND_KEYS = ('run', 'shell', 'pipeline', 'pool', 'steps')
 
 UNKNOWN_KEY = 'zz_unknown_key'
