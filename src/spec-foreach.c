@@ -9,8 +9,11 @@
 #include "spec.h"
 #include "spec-int.h"
 #include "foreach-src.h"
+#include "signals.h"
 #include "util.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,8 +139,23 @@ static bool read_values(struct ctx *c, const struct fsrc *s, const char *path,
 			c->ran[c->nran++] = xstrdup(p);
 		}
 	}
+	/* a file may be a FIFO whose writer never comes: run and plan keep
+	 * their terminating signals blocked (for the runner's signalfd),
+	 * which would leave Ctrl-C and timeout(1) unheard (and a TAB of the
+	 * completion stuck); while the file is read they do what they would
+	 * do to any program, and piperun dies of them (nothing has started
+	 * yet: no job, no guardian) */
+	bool file = s->kind == FSRC_LINES || s->kind == FSRC_LINES0;
+	sigset_t term, old;
+	if (file) {
+		sigemptyset(&term);
+		signals_terminating(&term);
+		pthread_sigmask(SIG_UNBLOCK, &term, &old);
+	}
 	if (!why)
 		*v = fsrc_values(&src, n, &why);
+	if (file)
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (why) {
 		/* a command's error names it; a file's names the file */
 		if (s->kind == FSRC_COMMAND && strncmp(why, "cannot run ", 11))

@@ -305,3 +305,24 @@ EOF2
 	[ -e "$D/ran" ]
 	[ "$(jq -c '[.jobs[].name]' <<<"$output")" = '["c[a]","l[x]","l[y]","after_c"]' ]
 }
+
+@test "a lines file that is a FIFO with no writer: TERM still ends run, plan and plan --no-commands (completion's TAB)" {
+	# red2 finding 1: the open waited for a writer with the terminating
+	# signals blocked, so only SIGKILL ended it
+	mkfifo "$D/fifo"
+	f=$(spec <<EOF
+{"jobs": [{"name": "w", "run": ["echo", "{}"], "foreach": {"lines": "$D/fifo"}}]}
+EOF
+)
+	for cmd in run plan "plan --no-commands"; do
+		rc=0
+		# shellcheck disable=SC2086 # the command's words
+		timeout -k 10 1 "$PIPERUN" $cmd "$f" > /dev/null 2>&1 || rc=$?
+		[ "$rc" = 124 ] || { echo "$cmd: $rc (137: TERM was not heard)"; return 1; }
+	done
+	# with a writer, the values come as from a file
+	(echo hello > "$D/fifo") &
+	run "$PIPERUN" plan "$f"
+	[ "$status" = 0 ]
+	[ "$(jq -c '[.jobs[].name]' <<<"$output")" = '["w[hello]"]' ]
+}
