@@ -263,3 +263,24 @@ load helper
 	run "$PIPERUN" run -q --only hello --only hello $spec
 	[ "$status" -eq 0 ]
 }
+
+@test "job output piperun copies to its stdout (tee, --tag) that cannot be written: exit 3; a reader gone: SIGPIPE" {
+	f=$(spec <<<'{"jobs": [{"name": "x", "run": ["echo", "hi"]}, {"name": "t", "run": ["echo", "tee"], "stdout": "tee"}]}')
+	# closed stdout: the jobs are ok (not their fault), the run says it
+	run --separate-stderr bash -c '"$0" run --tag -o none --results "$2" "$1" >&-' "$PIPERUN" "$f" "$BATS_TEST_TMPDIR/r.json"
+	[ "$status" = 3 ]
+	[ "$stderr" = "piperun: writing job output to stdout (tee, --tag): Bad file descriptor" ]
+	[ "$(jq -c '[.jobs[].status]' "$BATS_TEST_TMPDIR/r.json")" = '["ok","ok"]' ]
+	run --separate-stderr bash -c '"$0" run -o none "$1" >&-' "$PIPERUN" "$f"
+	[ "$status" = 3 ]
+	# a reader that went away: the run stops as for its results (SIGPIPE
+	# is an event: the job cancelled, --results says why) and piperun
+	# dies of it
+	g=$(spec many.json <<<'{"jobs": [{"name": "y", "run": ["seq", "200000"]}]}')
+	run bash -c '"$0" run --tag -o none --results "$2" "$1" | head -c 1 > /dev/null; echo "${PIPESTATUS[0]}"' "$PIPERUN" "$g" "$BATS_TEST_TMPDIR/r2.json"
+	[ "$output" = 141 ]
+	[ "$(jq -c '[.stopped, .jobs[0].status]' "$BATS_TEST_TMPDIR/r2.json")" = '["SIGPIPE","cancelled"]' ]
+	# and written whole, nothing to say
+	run bash -c '"$0" run --tag -o none "$1" > /dev/null' "$PIPERUN" "$f"
+	[ "$status" = 0 ]
+}
