@@ -5,6 +5,7 @@
 #include "cmd.h"
 #include "journal.h"
 #include "jsonw.h"
+#include "live.h"
 #include "report.h"
 #include "runner.h"
 #include "sha256.h"
@@ -711,6 +712,17 @@ static int run_emit(struct run_cli *c, const struct spec *s, struct run_result *
 		}
 	} else if (c->out->err) {
 		fprintf(stderr, "piperun: writing results to stdout: %s\n", strerror(c->out->err));
+		res->output_failed = true;
+		rc = EXIT_RUNNER;
+	} else if (live_stdout_error() == EPIPE) {
+		/* the jobs' tee or tagged lines: the same reader gone */
+		if (res->stop != STOP_SIGNAL) {
+			res->stop = STOP_SIGNAL;
+			res->signal = SIGPIPE;
+		}
+	} else if (live_stdout_error()) {
+		fprintf(stderr, "piperun: writing job output to stdout (tee, --tag): %s\n",
+			strerror(live_stdout_error()));
 		res->output_failed = true;
 		rc = EXIT_RUNNER;
 	}

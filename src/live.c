@@ -23,10 +23,23 @@ void live_init(struct live *l, int fd, const char *name, bool tag, bool timestam
 	l->prefix = tag ? xasprintf("%s| ", name) : NULL;
 }
 
-/* a closed terminal or pipe is not the job's problem */
+/* The first error writing to piperun's stdout (atomic; 0: none). */
+static int stdout_err;
+
+/* a closed terminal or pipe is not the job's problem: the job goes on,
+ * and the command says it at the end (live_stdout_error) */
 static void write_all(int fd, const char *p, size_t n)
 {
-	(void)write_full(fd, p, n);
+	if (write_full(fd, p, n) < 0 && fd == 1) {
+		int none = 0;
+		__atomic_compare_exchange_n(&stdout_err, &none, errno ? errno : EIO, false,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+	}
+}
+
+int live_stdout_error(void)
+{
+	return __atomic_load_n(&stdout_err, __ATOMIC_RELAXED);
 }
 
 /* One whole line (p..p+n, without its newline), prefixed. */

@@ -32,5 +32,9 @@ void live_write(struct live *l, const char *p, size_t n);
 /* End of stream: flush a partial line. */
 void live_flush(struct live *l);
 void live_free(struct live *l);
+/* The first error (errno) writing a job's output to piperun's stdout,
+ * or 0: the job is not failed for it; the command's exit status says
+ * it (EPIPE: as for its results, a reader that went away). */
+int live_stdout_error(void);
 
 #endif
