@@ -6,6 +6,7 @@
 #include "config.h"
 #include "foreach-src.h"
 #include "codec.h"
+#include "contain.h"
 #include "loop.h"
 #include "proc.h"
 #include "signals.h"
@@ -229,9 +230,12 @@ struct cmd_run {
 	struct watch w_out;
 	struct timer t_dead;
 	struct timer t_sig;
+	struct timer t_held;
+	struct contain c;   /* its cgroup and the guardian, as a run's */
 	int out;            /* its stdout, ours to read; -1 once closed */
 	bool empty;         /* nothing of its group is left */
 	bool timed_out;
+	bool held;          /* its stdout outlived its group (the grace ran out) */
 	double timeout;     /* seconds */
 	int interrupted;    /* the signal that stopped it */
 	struct splitter *sp;
@@ -271,9 +275,36 @@ static void on_exit_cmd(struct proc *p)
 	proc_wait_empty(p, SIGTERM, FSRC_COMMAND_KILL_AFTER);
 }
 
+static bool is_cmd(pid_t pid, void *ctx)
+{
+	const struct cmd_run *r = ctx;
+	return !r->p.exited && pid == r->p.pid;
+}
+
+/* an adopted zombie still counts as a member of its group */
+static void on_look(struct proc *p)
+{
+	struct cmd_run *r = p->ctx;
+	contain_reap_orphans(&r->c, is_cmd, r);
+}
+
+static void on_held(struct timer *t)
+{
+	struct cmd_run *r = t->data;
+	r->held = true;
+	out_close(r);
+}
+
 static void on_empty(struct proc *p)
 {
-	((struct cmd_run *)p->ctx)->empty = true;
+	struct cmd_run *r = p->ctx;
+	r->empty = true;
+	/* its group is gone, its stdout still open: a process that left
+	 * the group (setsid) holds it; what it writes within the grace is
+	 * still read */
+	if (r->out >= 0)
+		timer_start(r->loop, &r->t_held, now_ms() + FSRC_COMMAND_HELD_GRACE * 1000,
+			    on_held, r);
 }
 
 static void on_deadline(struct timer *t)
@@ -308,9 +339,9 @@ static int cmd_start(struct cmd_run *r, const struct fsrc *s, char **why)
 	};
 	struct proc_opts o = {
 		.spawn = { .path = s->exe, .argv = s->argv, .cgroup_fd = -1 },
-		.stdio = io, .nstdio = 3, .group = PROC_GROUP_OWN,
+		.stdio = io, .nstdio = 3, .group = PROC_GROUP_OWN, .contain = &r->c,
 		.loop = r->loop, .t0 = now_ms(),
-		.on_exit = on_exit_cmd, .on_empty = on_empty, .ctx = r,
+		.on_exit = on_exit_cmd, .on_look = on_look, .on_empty = on_empty, .ctx = r,
 	};
 	struct proc_error e;
 	if (proc_spawn(&r->p, &o, &e) < 0) {
@@ -344,6 +375,9 @@ static char *cmd_status(const struct cmd_run *r)
 		return xasprintf("killed by %s", sig_name(st->signal));
 	if (st->exit_code)
 		return xasprintf("exited with status %d", st->exit_code);
+	if (r->held)
+		return xasprintf("exited 0, but its stdout stayed open: a process it "
+				 "started (outside its group) still holds it");
 	return NULL;
 }
 
@@ -353,6 +387,15 @@ static int do_command(const struct fsrc *s, struct splitter *sp, char **why)
 {
 	struct cmd_run r = { .out = -1, .sp = sp,
 			     .timeout = s->timeout > 0 ? s->timeout : FSRC_COMMAND_TIMEOUT };
+	/* contained as a run's jobs are (contain.h): a cgroup of its own
+	 * where there is one, and a guardian that kills its group and cgroup
+	 * should piperun die, even by SIGKILL */
+	char *cwhy = NULL;
+	if (contain_init(&r.c, &cwhy) < 0) {
+		*why = xasprintf("containment: %s", cwhy);
+		free(cwhy);
+		return -1;
+	}
 	r.loop = loop_new();
 	proc_init(&r.p);
 	int rc = cmd_start(&r, s, why);
@@ -366,6 +409,7 @@ static int do_command(const struct fsrc *s, struct splitter *sp, char **why)
 				break;
 		timer_stop(r.loop, &r.t_dead);
 		timer_stop(r.loop, &r.t_sig);
+		timer_stop(r.loop, &r.t_held);
 		char *st = cmd_status(&r);
 		if (r.why || st) {
 			/* why it ended first: what it wrote can wait */
@@ -379,6 +423,11 @@ static int do_command(const struct fsrc *s, struct splitter *sp, char **why)
 	proc_free(&r.p);
 	loop_free(r.loop);
 	free(r.why);
+	/* what it left outside its group that came to us (a daemon whose
+	 * parent ended) is killed here, as a run's orphans are */
+	contain_fini(&r.c);
+	contain_guardian_wait(&r.c);
+	escaped_free(r.c.orphans, r.c.norphans);
 	return rc;
 }
 

@@ -14,7 +14,9 @@
  * Limits, the same for every source: at most FSRC_MAX_VALUES values and
  * FSRC_MAX_BYTES bytes read (a spec file's own bound); a command has
  * FSRC_COMMAND_TIMEOUT seconds, then SIGTERM to its process group and
- * SIGKILL FSRC_COMMAND_KILL_AFTER seconds later. */
+ * SIGKILL FSRC_COMMAND_KILL_AFTER seconds later.  It is contained as a
+ * run's job is (contain.h: its own cgroup where there is one, and a
+ * guardian that kills what is left of it should piperun die). */
 #ifndef PIPERUN_FOREACH_SRC_H
 #define PIPERUN_FOREACH_SRC_H
 
@@ -25,6 +27,9 @@
 #define FSRC_MAX_BYTES (256u << 20)
 #define FSRC_COMMAND_TIMEOUT 60.0
 #define FSRC_COMMAND_KILL_AFTER 2.0
+/* Its group is gone but its stdout still open (a process that left the
+ * group holds it): read on this long, then fail. */
+#define FSRC_COMMAND_HELD_GRACE 2.0
 
 enum fsrc_kind { FSRC_GLOB, FSRC_LINES, FSRC_LINES0, FSRC_RANGE, FSRC_COMMAND };
 

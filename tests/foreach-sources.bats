@@ -286,6 +286,63 @@ EOF
 	interrupted plan TERM 143
 }
 
+# SIGKILL of piperun (run or plan: $1) while a command source runs: the
+# guardian kills what the source started (its group, and its cgroup
+# where there is one)
+killed_runner() {
+	local m
+	m=$(marker)
+	rm -f started
+	f=$(spec <<EOF
+{"jobs": [{"run": ["true"], "foreach": {"command": ["sh", "-c", "sh -c 'sleep 300; :' $m & touch $D/started; wait"]}}]}
+EOF
+)
+	"$PIPERUN" "$1" "$f" > out 2> err &
+	pid=$!
+	for i in $(seq 200); do [ -e started ] && break; sleep 0.05; done
+	[ -e started ]
+	[ -n "$(procs_with "$m")" ]
+	kill -KILL "$pid"
+	wait "$pid" || :
+	gone_within "$m" 10
+}
+
+@test "plan: SIGKILL of piperun while a command source runs leaves nothing of it running" {
+	killed_runner plan
+}
+
+@test "run: SIGKILL of piperun while a command source runs leaves nothing of it running (process-group mode too)" {
+	killed_runner run
+	PIPERUN_CONTAINMENT=pgroup killed_runner run
+}
+
+# A source that starts a daemon (setsid: outside its group) which keeps
+# its stdout open, and ends once the daemon is up.
+held_spec() {
+	spec <<EOF
+{"jobs": [{"run": ["true"], "foreach": {"command": ["sh", "-c", "setsid sh -c 'touch $D/up; sleep 300; :' $1 & until [ -e $D/up ]; do sleep 0.05; done; echo x"]}}]}
+EOF
+}
+
+@test "command: a process outside its group that holds its stdout: an error after the grace, and it is killed" {
+	m=$(marker)
+	f=$(held_spec "$m")
+	PIPERUN_CONTAINMENT=pgroup run --separate-stderr timeout 30 "$PIPERUN" plan "$f"
+	[ "$status" = 2 ]
+	[[ $stderr == *'jobs[0].foreach.command: sh: exited 0, but its stdout stayed open: a process it started (outside its group) still holds it'* ]]
+	[[ $stderr != *'timed out'* ]]
+	gone_within "$m" 10
+}
+
+@test "command: in cgroup mode such a daemon is in the source's cgroup and is stopped with it" {
+	m=$(marker)
+	f=$(held_spec "$m")
+	PIPERUN_CONTAINMENT=cgroup run --separate-stderr timeout 30 "$PIPERUN" plan "$f"
+	[[ $stderr != *'PIPERUN_CONTAINMENT=cgroup'* ]] || skip "no cgroup v2 here"
+	assert_success
+	gone_within "$m" 10
+}
+
 @test "plan --no-commands: a command source is not run, its copies are left out and stderr says so; files are still read" {
 	m=$(marker)
 	printf 'x\ny\n' > "$D/vals"
