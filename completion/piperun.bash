@@ -196,19 +196,91 @@ __piperun_files() {
 # (a TAB must never run the spec's foreach command sources; their jobs
 # are left out) (its pretty
 # JSON has one key per line, a job's keys indented by six spaces): each
-# base name once, or, once $2 has a "#" or a "[", every copy's name
-# (sleep#3, conv[a.csv]).  Nothing when the spec does not load.
+# base name, or, once $2 has a "#" or a "[", every copy's name (sleep#3,
+# conv[a.csv]), one a line still JSON-escaped (a name may hold a
+# newline): __piperun_add_json decodes them.  Nothing when the spec does
+# not load.
 __piperun_spec_jobs() {
-	local key=base line
+	local key=base
 	[[ $2 == *[#[]* ]] && key=name
 	[[ -n $1 && $1 != - && -r $1 ]] || return 0
 	"$(__piperun_prog)" plan --no-commands -- "$1" 2> /dev/null |
 		sed -n "s/^      \"$key\": \"\\(.*\\)\",\\{0,1\\}\$/\\1/p" |
-		while IFS= read -r line; do
-			line=${line//\\\\/$'\001'} line=${line//\\\"/\"}
-			line=${line//\\\//\/} line=${line//$'\001'/\\}
-			printf '%s\n' "$line"
-		done | awk '!seen[$0]++'
+		awk '!seen[$0]++'
+}
+
+# Code point $1 as UTF-8 into __pr_u8.
+__piperun_utf8() {
+	local c=$1 f
+	if ((c < 0x80)); then
+		printf -v f '\\x%02x' "$c"
+	elif ((c < 0x800)); then
+		printf -v f '\\x%02x\\x%02x' $((0xC0 | c >> 6)) $((0x80 | (c & 0x3F)))
+	elif ((c < 0x10000)); then
+		printf -v f '\\x%02x\\x%02x\\x%02x' $((0xE0 | c >> 12)) \
+			$((0x80 | (c >> 6 & 0x3F))) $((0x80 | (c & 0x3F)))
+	else
+		printf -v f '\\x%02x\\x%02x\\x%02x\\x%02x' $((0xF0 | c >> 18)) \
+			$((0x80 | (c >> 12 & 0x3F))) $((0x80 | (c >> 6 & 0x3F))) $((0x80 | (c & 0x3F)))
+	fi
+	printf -v __pr_u8 "$f"
+}
+
+# The body of a JSON string, $1, decoded (every escape of RFC 8259:
+# \" \\ \/ \b \f \n \r \t \uXXXX, surrogate pairs too) into __pr_str;
+# status 1 for one a shell string cannot hold exactly (\u0000, a lone
+# surrogate, a bad escape): such a name is not offered, rather than a
+# wrong one.
+__piperun_json_decode() {
+	local s=$1 out= c h='[0-9A-Fa-f]' cp lo
+	local LC_ALL=C
+	while [[ $s == *\\* ]]; do
+		out+=${s%%\\*} s=${s#*\\}
+		c=${s:0:1} s=${s:1}
+		case $c in
+		'"' | \\ | /) out+=$c ;;
+		b) out+=$'\b' ;;
+		f) out+=$'\f' ;;
+		n) out+=$'\n' ;;
+		r) out+=$'\r' ;;
+		t) out+=$'\t' ;;
+		u)
+			[[ ${s:0:4} == $h$h$h$h ]] || return 1
+			cp=$((16#${s:0:4})) s=${s:4}
+			if ((cp >= 0xD800 && cp < 0xDC00)); then
+				[[ ${s:0:6} == \\u$h$h$h$h ]] || return 1
+				lo=$((16#${s:2:4})) s=${s:6}
+				((lo >= 0xDC00 && lo < 0xE000)) || return 1
+				cp=$((0x10000 + ((cp - 0xD800) << 10) + lo - 0xDC00))
+			elif ((cp == 0 || (cp >= 0xDC00 && cp < 0xE000))); then
+				return 1
+			fi
+			__piperun_utf8 "$cp"
+			out+=$__pr_u8
+			;;
+		*) return 1 ;;
+		esac
+	done
+	__pr_str=$out$s
+}
+
+# Add to COMPREPLY the JSON-escaped names of list $1 (one a line),
+# decoded, that start with $2 (prefix $3), each once, quoted for the
+# shell (a newline or a tab as $'..').
+__piperun_add_json() {
+	local w __pr_str __pr_u8
+	local -A seen=()
+	while IFS= read -r w; do
+		[[ -n $w ]] && __piperun_json_decode "$w" || continue
+		[[ -z ${seen[$__pr_str]+x} && $__pr_str == "$2"* ]] || continue
+		seen[$__pr_str]=1
+		if [[ $__pr_str == *[!A-Za-z0-9_./:+#=,@%-]* ]]; then
+			COMPREPLY+=("$3$(printf '%q' "$__pr_str")")
+		else
+			COMPREPLY+=("$3$__pr_str")
+		fi
+	done <<< "$1"
+	return 0
 }
 
 # The job names of results file $1 (`piperun show RESULTS`).
@@ -251,7 +323,8 @@ __piperun_value() {
 		__piperun_add "${__piperun_signals//[[:space:]]/$'\n'}" "$cur" "$pre" ;;
 	run:--only)
 		__piperun_operands run
-		__piperun_add "$(__piperun_spec_jobs "$(__piperun_dequote "${__pr_operands[0]}")" "$cur")" \
+		__piperun_add_json \
+			"$(__piperun_spec_jobs "$(__piperun_dequote "${__pr_operands[0]}")" "$cur")" \
 			"$cur" "$pre" ;;
 	show:-j | show:--job)
 		__piperun_operands show

@@ -76,7 +76,167 @@ struct tl {
 	size_t drawn;                /* bars drawn (aggregated: merged ones) */
 	double tmax;                 /* ms: the axis' end */
 	double width;
+	double counts[7];            /* by rec_statuses[]: when no summary */
+	double njobs;
 };
+
+/* ------------------------------------------ what the chart reads, checked */
+
+static double num_or(const struct cJSON *v, double dflt)
+{
+	return jv_is_number(v) ? jv_num(v) : dflt;
+}
+
+/* The statuses a results record can hold (job_status_name's). */
+static const char *const rec_statuses[] = { "pending", "ok", "failed", "timeout",
+					    "error", "skipped", "cancelled" };
+
+static bool nonneg(const struct cJSON *v)
+{
+	return jv_is_number(v) && jv_num(v) >= 0;
+}
+
+static bool count_ok(const struct cJSON *v)
+{
+	return nonneg(v) && jv_num(v) == (double)(long long)jv_num(v);
+}
+
+static bool known_status(const struct cJSON *v)
+{
+	for (size_t i = 0; jv_is_string(v) && i < sizeof rec_statuses / sizeof *rec_statuses; i++)
+		if (!strcmp(jv_str(v), rec_statuses[i]))
+			return true;
+	return false;
+}
+
+/* One record's (a job's or an attempt's) fields: NULL, or what is wrong
+ * with which member (*key). */
+static const char *check_times(const struct cJSON *r, const char **key)
+{
+	const struct cJSON *st = jv_get(r, "started_ms"), *du = jv_get(r, "duration_ms");
+	const struct cJSON *sl = jv_get(r, "slot");
+	if (!known_status(jv_get(r, "status")))
+		return *key = "status", "not one of pending, ok, failed, timeout, error, "
+					"skipped, cancelled";
+	if (!nonneg(st) && !jv_is_null(st))
+		return *key = "started_ms", "not a number >= 0 (or null: never started)";
+	if (!nonneg(du) && !(jv_is_null(du) && jv_is_null(st)))
+		return *key = "duration_ms", "not a number >= 0";
+	if (sl && !jv_is_null(sl) && !count_ok(sl))
+		return *key = "slot", "not null or an integer >= 0";
+	return NULL;
+}
+
+static int bad_field(const char *file, const char *path, const char *why)
+{
+	err_line("piperun: timeline: %s: %s: %s", file, path, why);
+	return EXIT_USAGE;
+}
+
+/* A pipeline's stages: times null or >= 0. */
+static int check_stages(const char *file, const struct cJSON *stages, int j)
+{
+	static const char *const keys[] = { "started_ms", "ended_ms" };
+	char path[96];
+	if (stages && !jv_is_array(stages)) {
+		snprintf(path, sizeof path, "jobs[%d].stages", j);
+		return bad_field(file, path, "not an array");
+	}
+	for (int i = 0; i < jv_size(stages); i++) {
+		const struct cJSON *s = jv_at(stages, i);
+		for (size_t k = 0; k < 2; k++) {
+			const struct cJSON *v = jv_get(s, keys[k]);
+			if (!jv_is_object(s) || (v && !jv_is_null(v) && !nonneg(v))) {
+				snprintf(path, sizeof path, "jobs[%d].stages[%d]%s%s", j, i,
+					 jv_is_object(s) ? "." : "", jv_is_object(s) ? keys[k] : "");
+				return bad_field(file, path, jv_is_object(s) ? "not a number >= 0 or null"
+									 : "not an object");
+			}
+		}
+	}
+	return EXIT_OK;
+}
+
+/* One job record: its name, status, times, slot, attempts and stages. */
+static int check_job(const char *file, const struct cJSON *job, int j)
+{
+	char path[96];
+	const char *key = NULL, *why;
+	snprintf(path, sizeof path, "jobs[%d]", j);
+	if (!jv_is_object(job))
+		return bad_field(file, path, "not an object");
+	snprintf(path, sizeof path, "jobs[%d].name", j);
+	if (!jv_is_string(jv_get(job, "name")))
+		return bad_field(file, path, "not a string");
+	snprintf(path, sizeof path, "jobs[%d].attempts", j);
+	if (jv_get(job, "attempts") && !count_ok(jv_get(job, "attempts")))
+		return bad_field(file, path, "not an integer >= 0");
+	if ((why = check_times(job, &key))) {
+		snprintf(path, sizeof path, "jobs[%d].%s", j, key);
+		return bad_field(file, path, why);
+	}
+	const struct cJSON *hist = jv_get(job, "attempt_history");
+	if (hist && !jv_is_array(hist)) {
+		snprintf(path, sizeof path, "jobs[%d].attempt_history", j);
+		return bad_field(file, path, "not an array");
+	}
+	for (int i = 0; i < jv_size(hist); i++) {
+		const struct cJSON *a = jv_at(hist, i);
+		if (!jv_is_object(a))
+			key = "", why = "not an object";
+		else if (!(why = check_times(a, &key)))
+			continue;
+		snprintf(path, sizeof path, "jobs[%d].attempt_history[%d]%s%s", j, i,
+			 *key ? "." : "", key);
+		return bad_field(file, path, why);
+	}
+	return check_stages(file, jv_get(job, "stages"), j);
+}
+
+/* Every field the chart and the page use: a damaged document is an
+ * error naming the field, never a chart drawn from defaults.  A missing
+ * summary (piperun always writes one; a trimmed document may not) is
+ * counted from the jobs (sum_of). */
+static int check_results(const char *file, const struct cJSON *root)
+{
+	const struct cJSON *jobs = jv_get(root, "jobs"), *sum = jv_get(root, "summary"), *m;
+	for (int j = 0; j < jv_size(jobs); j++) {
+		int rc = check_job(file, jv_at(jobs, j), j);
+		if (rc)
+			return rc;
+	}
+	if (sum && !jv_is_object(sum))
+		return bad_field(file, "summary", "not an object");
+	JV_EACH(m, sum) {
+		char path[96];
+		snprintf(path, sizeof path, "summary.%s", jv_key(m));
+		if (!count_ok(m))
+			return bad_field(file, path, "not an integer >= 0");
+	}
+	if (jv_get(root, "duration_ms") && !nonneg(jv_get(root, "duration_ms")))
+		return bad_field(file, "duration_ms", "not a number >= 0");
+	if (jv_get(root, "status") && !jv_is_string(jv_get(root, "status")))
+		return bad_field(file, "status", "not a string");
+	if (jv_get(root, "name") && !jv_is_null(jv_get(root, "name")) &&
+	    !jv_is_string(jv_get(root, "name")))
+		return bad_field(file, "name", "not a string");
+	return EXIT_OK;
+}
+
+/* The summary's count KEY ("total" or a status), or, when the document
+ * has no summary, the jobs' own count. */
+static double sum_of(const struct tl *t, const char *key)
+{
+	const struct cJSON *sum = jv_get(t->root, "summary");
+	if (sum)
+		return num_or(jv_get(sum, key), 0);
+	if (!strcmp(key, "total"))
+		return t->njobs;
+	for (size_t i = 0; i < sizeof rec_statuses / sizeof *rec_statuses; i++)
+		if (!strcmp(key, rec_statuses[i]))
+			return t->counts[i];
+	return 0;
+}
 
 static int status_index(const char *s)
 {
@@ -84,11 +244,6 @@ static int status_index(const char *s)
 		if (!strcmp(s, statuses[i].name))
 			return (int)i;
 	return 2; /* unknown: drawn as failed */
-}
-
-static double num_or(const struct cJSON *v, double dflt)
-{
-	return jv_is_number(v) ? jv_num(v) : dflt;
 }
 
 static void add_bar(struct tl *t, const struct cJSON *job, const struct cJSON *a, int attempt,
@@ -413,11 +568,10 @@ static void draw_merged(struct buf *b, struct tl *t, double top)
 static void draw_legend(struct buf *b, const struct tl *t, double y)
 {
 	double x = TL_LEFT;
-	const struct cJSON *sum = jv_get(t->root, "summary");
 	for (size_t s = 0; s < NSTATUS; s++) {
 		char label[64];
 		snprintf(label, sizeof label, "%s (%.0f)", statuses[s].name,
-			 num_or(jv_get(sum, statuses[s].name), 0));
+			 sum_of(t, statuses[s].name));
 		svg_rect(b, x, y - 10, 12, 12, statuses[s].colour, NULL, NULL);
 		svg_text(b, x + 16, y, 12, "start", "#333333", label);
 		x += 24 + 7.0 * (double)strlen(label);
@@ -429,24 +583,24 @@ static void draw_legend(struct buf *b, const struct tl *t, double y)
 	}
 	char skipped[64];
 	snprintf(skipped, sizeof skipped, "skipped: %.0f (not drawn)",
-		 num_or(jv_get(sum, "skipped"), 0));
+		 sum_of(t, "skipped"));
 	svg_text(b, x, y, 12, "start", "#333333", skipped);
 }
 
 /* "NAME: STATUS, N jobs (a ok, b failed, ...), DURATION, max_parallel M" */
 static char *summary_line(const struct tl *t)
 {
-	const struct cJSON *r = t->root, *sum = jv_get(r, "summary");
+	const struct cJSON *r = t->root;
 	struct buf b = { 0 };
 	const char *name = jv_str(jv_get(r, "name"));
 	buf_printf(&b, "%s: %s, %.0f jobs (", name && *name ? name : "run",
 		   jv_str(jv_get(r, "status")) ? jv_str(jv_get(r, "status")) : "?",
-		   num_or(jv_get(sum, "total"), (double)t->nbars));
+		   sum_of(t, "total"));
 	static const char *const keys[] = { "ok", "failed", "timeout", "error", "skipped",
 					    "cancelled" };
 	bool first = true;
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-		double n = num_or(jv_get(sum, keys[i]), 0);
+		double n = sum_of(t, keys[i]);
 		if (n > 0 || i == 0) {
 			buf_printf(&b, "%s%.0f %s", first ? "" : ", ", n, keys[i]);
 			first = false;
@@ -557,6 +711,25 @@ static void html_not_ok(struct buf *b, const struct cJSON *jobs)
 
 /* One static page: the chart inline, the run's summary table, the jobs
  * not ok; no script, no link, nothing fetched. */
+/* The summary's counts, or (none in the document) the jobs' own. */
+static void html_counts(struct buf *b, const struct tl *t)
+{
+	const struct cJSON *m;
+	char num[32];
+	JV_EACH(m, jv_get(t->root, "summary")) {
+		snprintf(num, sizeof num, "%g", jv_num(m));
+		html_row(b, jv_key(m), num);
+	}
+	if (jv_get(t->root, "summary"))
+		return;
+	snprintf(num, sizeof num, "%g", t->njobs);
+	html_row(b, "total", num);
+	for (size_t i = 1; i < sizeof rec_statuses / sizeof *rec_statuses; i++) {
+		snprintf(num, sizeof num, "%g", t->counts[i]);
+		html_row(b, rec_statuses[i], num);
+	}
+}
+
 static void render_html(struct buf *b, struct tl *t)
 {
 	char *title = summary_line(t);
@@ -576,12 +749,7 @@ static void render_html(struct buf *b, struct tl *t)
 	for (size_t i = 0; i < sizeof run_keys / sizeof run_keys[0]; i++)
 		html_member(b, t->root, run_keys[i]);
 	html_member(b, jv_get(t->root, "runner"), "peak_parallel");
-	const struct cJSON *m;
-	JV_EACH(m, jv_get(t->root, "summary")) {
-		char num[32];
-		snprintf(num, sizeof num, "%g", jv_num(m));
-		html_row(b, jv_key(m), num);
-	}
+	html_counts(b, t);
 	buf_addstr(b, "</table>\n");
 	html_not_ok(b, jv_get(t->root, "jobs"));
 	buf_addstr(b, "</body>\n</html>\n");
@@ -639,7 +807,17 @@ static int timeline_read(const char *file, struct tl *t, char **text, struct cJS
 			 "run --results, piperun journal)", file);
 		return EXIT_USAGE;
 	}
+	int rc = check_results(file, *root);
+	if (rc)
+		return rc;
 	t->root = *root;
+	const struct cJSON *j;
+	JV_EACH(j, jobs) {
+		t->njobs++;
+		for (size_t i = 0; i < sizeof rec_statuses / sizeof *rec_statuses; i++)
+			if (!strcmp(jv_str(jv_get(j, "status")), rec_statuses[i]))
+				t->counts[i]++;
+	}
 	read_bars(t, jobs);
 	double dur = num_or(jv_get(*root, "duration_ms"), 0);
 	if (dur > t->tmax)
@@ -722,7 +900,8 @@ const struct cmd_entry cmd_timeline_entry = {
 	"  -w, --width PX     the chart's width (default 1200)\n"
 	"  -h, --help         show this help\n"
 	"\n"
-	"exit status: 0 written, 2 usage error or RESULTS unreadable or no\n"
-	"results, 3 a FILE could not be written.\n",
+	"exit status: 0 written, 2 usage error or RESULTS unreadable, no\n"
+	"results or a damaged one (the bad field named), 3 a FILE could not\n"
+	"be written.\n",
 	.exec = cmd_timeline,
 };

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* spec-warn.c - warnings about specs that may well be valid (`piperun
- * validate`): a {} spliced into the script of an `sh -c` argv. */
+ * validate`): a {} spliced into the script of an `sh -c` argv; a
+ * placeholder in a foreach command source, which is run as written. */
 #include "config.h"
 #include "spec.h"
 #include "spec-int.h"
@@ -139,6 +140,28 @@ static void warn_job_argvs(struct ctx *c, const struct cJSON *src, const char *p
 	}
 }
 
+/* A foreach command source's items at path (foreach at fe): a {}, {#}
+ * or {{}} there is passed as written (the source runs before there are
+ * values), so say so. */
+static void warn_foreach_command(struct ctx *c, const struct cJSON *fe, const char *path)
+{
+	const struct cJSON *cmd = jv_is_object(fe) ? jv_get(fe, "command") : NULL;
+	size_t k = 0;
+	for (const struct cJSON *a = jv_is_array(cmd) ? jv_child(cmd) : NULL; a; a = jv_next(a), k++) {
+		const char *s = jv_str(a);
+		if (!s || (!strstr(s, "{}") && !strstr(s, "{#}")))
+			continue;
+		char *fp = spec_path_key(path, "foreach"), *cp = spec_path_key(fp, "command"),
+		     *ip = spec_path_idx(cp, k);
+		errlist_add(c->errs, "piperun: %s: %s: warning: placeholders are not replaced in a "
+			    "foreach command source (it runs before there are values): the "
+			    "command gets this item as written", c->file, ip);
+		free(ip);
+		free(cp);
+		free(fp);
+	}
+}
+
 void spec_warnings_tree(const char *name, const struct cJSON *root, struct errlist *warns)
 {
 	struct ctx c = { .file = name, .errs = warns };
@@ -149,11 +172,14 @@ void spec_warnings_tree(const char *name, const struct cJSON *root, struct errli
 		defaults = NULL;
 	const struct cJSON *jobs = jv_get(root, "jobs");
 	bool defaults_seen = false;
+	if (defaults)
+		warn_foreach_command(&c, jv_get(defaults, "foreach"), "defaults");
 	size_t i = 0;
 	for (const struct cJSON *j = jv_is_array(jobs) ? jv_child(jobs) : NULL; j; j = jv_next(j), i++) {
 		if (!jv_is_object(j))
 			continue;
 		char *jp = spec_path_idx("jobs", i);
+		warn_foreach_command(&c, jv_get(j, "foreach"), jp);
 		/* a step's {} is the item */
 		const struct cJSON *steps = jv_get(j, "steps");
 		char *sp = spec_path_key(jp, "steps");

@@ -232,7 +232,7 @@ EOF
 	run zsh -fc "fpath=('$COMPLETION' \$fpath); autoload -U compinit; compinit -u -d '$BATS_TEST_TMPDIR/zcompdump'; print -r -- \$_comps[piperun]"
 	assert_success
 	assert_output _piperun
-	run zsh -fc "source '$COMPLETION/_piperun'; __piperun_zsh_spec_jobs '$PIPERUN' '$PIPELINES/seed-demo.json' ''"
+	run zsh -fc "source '$COMPLETION/_piperun'; __piperun_zsh_spec_jobs '$PIPERUN' '$PIPELINES/seed-demo.json' '' | tr '\\0' '\\n'"
 	assert_success
 	assert_output "$(printf '%s\n' hello sleep enc)"
 }
@@ -298,4 +298,43 @@ EOF
 	run "$PIPERUN" plan "$spec"
 	[ "$status" -eq 0 ]
 	[ -e "$BATS_TEST_TMPDIR/ran" ]
+}
+
+@test "completion: --only decodes every JSON escape of a name and offers it quoted; run finds the job" {
+	s=$BATS_TEST_TMPDIR/esc.json
+	printf '%s\n' '{"jobs": [{"name": "q\nnl", "run": ["true"]}, {"name": "t\tab", "run": ["true"]},
+	  {"name": "u\u00e9\ud83d\ude00\\b\/s\"q", "run": ["true"]}, {"name": "cr\r\b\f", "run": ["true"]}]}' > "$s"
+	"$PIPERUN" validate "$s"
+	comp "piperun run $s --only "
+	[ "${#COMPREPLY[@]}" = 4 ]
+	want=($'q\nnl' $'t\tab' $'u\xc3\xa9\xf0\x9f\x98\x80\\b/s"q' $'cr\r\b\f')
+	got=()
+	for w in "${COMPREPLY[@]}"; do
+		eval "got+=($w)"
+	done
+	[ "$(printf '%s\0' "${got[@]}" | sort -z | od -c)" = "$(printf '%s\0' "${want[@]}" | sort -z | od -c)" ]
+	# each offered word, as the shell passes it, names the job
+	for w in "${COMPREPLY[@]}"; do
+		eval "name=$w"
+		run "$PIPERUN" run -o json "$s" --only "$name"
+		assert_success
+		[ "$(jq -r '.jobs | length' <<< "$output")" = 1 ]
+	done
+	# a prefix typed before the name's newline
+	comp "piperun run $s --only q"
+	[ "$reply" = "\$'q\\nnl'" ]
+	# what a shell argument cannot hold exactly is refused, never offered
+	# wrong (a spec cannot name a job so: this is the decoder's guard)
+	! __piperun_json_decode 'z\u0000'
+	! __piperun_json_decode 'lone\udc00x'
+	! __piperun_json_decode 'half\ud83dx'
+	! __piperun_json_decode 'bad\x'
+	__piperun_json_decode 'a\u0041\/'
+	[ "$__pr_str" = aA/ ]
+	# zsh decodes the same names (NUL-separated, compadd quotes them)
+	command -v zsh
+	printf '%s\n' '{"jobs": [{"name": "q\nnl", "run": ["true"]}, {"name": "t\tab", "run": ["true"]},
+	  {"name": "u\u00e9\ud83d\ude00\\b\/s\"q", "run": ["true"]}, {"name": "cr\r\b\f", "run": ["true"]}]}' > "$s"
+	zsh -fc "source '$COMPLETION/_piperun'; __piperun_zsh_spec_jobs '$PIPERUN' '$s' ''" > "$BATS_TEST_TMPDIR/z"
+	[ "$(sort -z < "$BATS_TEST_TMPDIR/z" | od -c)" = "$(printf '%s\0' "${want[@]}" | sort -z | od -c)" ]
 }

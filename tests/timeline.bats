@@ -114,3 +114,52 @@ render() {
 		"$PIPERUN" timeline - > "$BATS_TEST_TMPDIR/e.svg"
 	render "$BATS_TEST_TMPDIR/e.svg"
 }
+
+@test "timeline: a damaged results document is exit 2 naming the field; skipped jobs and no summary are fine" {
+	s=$(spec <<-'EOF2'
+	{ "jobs": [ { "name": "f", "run": ["false"] },
+	            { "name": "s", "run": ["true"], "after": ["f"] },
+	            { "name": "p", "pipeline": [["true"], ["true"]] } ] }
+	EOF2
+	)
+	run "$PIPERUN" run "$s" --results "$BATS_TEST_TMPDIR/r.json" -o none
+	[ "$status" = 1 ]
+	cd "$BATS_TEST_TMPDIR"
+	# a skipped job never started: started_ms and slot null
+	[ "$(jq -c '.jobs[] | select(.name == "s") | [.status, .started_ms, .slot]' r.json)" = '["skipped",null,null]' ]
+	run "$PIPERUN" timeline r.json --svg t.svg
+	[ "$status" = 0 ]
+	render t.svg
+	# no summary: counted from the jobs
+	jq 'del(.summary)' r.json > nosum.json
+	run "$PIPERUN" timeline nosum.json --svg nosum.svg
+	[ "$status" = 0 ]
+	grep -q '<title>[^<]*, 3 jobs (1 ok, 1 failed, 1 skipped)' nosum.svg
+	# each damage: exit 2, "piperun: timeline: FILE: PATH: WHY", no chart
+	damage() { # $1 jq filter, $2 the path named
+		jq "$1" r.json > bad.json
+		rm -f bad.svg
+		run "$PIPERUN" timeline bad.json --svg bad.svg
+		[ "$status" = 2 ] || { echo "$1: status $status"; return 1; }
+		[[ $output == "piperun: timeline: bad.json: $2: "* ]] || { echo "$1: $output"; return 1; }
+		[ ! -e bad.svg ]
+	}
+	damage '.jobs[0].started_ms = "x"' 'jobs[0].started_ms'
+	damage '.jobs[0].started_ms = -1' 'jobs[0].started_ms'
+	damage '.jobs[0].duration_ms = -5' 'jobs[0].duration_ms'
+	damage '.jobs[0].duration_ms = null' 'jobs[0].duration_ms'
+	damage '.jobs[2].status = "bogus"' 'jobs[2].status'
+	damage 'del(.jobs[1].status)' 'jobs[1].status'
+	damage '.jobs[1].name = 7' 'jobs[1].name'
+	damage '.jobs[0].slot = -1' 'jobs[0].slot'
+	damage '.jobs[0].slot = 0.5' 'jobs[0].slot'
+	damage '.jobs[0].attempts = "1"' 'jobs[0].attempts'
+	damage '.jobs[0].attempt_history = [{"status": "ok", "started_ms": 0, "duration_ms": "y"}]' \
+		'jobs[0].attempt_history[0].duration_ms'
+	damage '(.jobs[] | select(.name == "p") | .stages[1].ended_ms) = -2' 'jobs[2].stages[1].ended_ms'
+	damage '(.jobs[] | select(.name == "p") | .stages[0].started_ms) = "0"' 'jobs[2].stages[0].started_ms'
+	damage '.jobs[0] = 3' 'jobs[0]'
+	damage '.summary = []' 'summary'
+	damage '.summary.ok = -1' 'summary.ok'
+	damage '.duration_ms = "long"' 'duration_ms'
+}

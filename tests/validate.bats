@@ -324,3 +324,21 @@ EOF
 	assert_success
 	[[ $stderr == *"jobs[0].steps[0].run[2]: warning: {} is spliced into this shell script as code"* ]]
 }
+
+@test "validate warns (exit 0) about a placeholder in a foreach command source: it runs as written" {
+	f=$(spec <<'EOF2'
+{"defaults": {"foreach": {"command": ["printf", "%s\\n", "{#}"]}},
+ "jobs": [
+  {"name": "a", "run": ["echo", "{}"], "foreach": {"command": ["echo", "{}", "x{{}}y"]}},
+  {"name": "b", "run": ["echo", "{}"], "foreach": {"command": ["printf", "a\\nb\\n"]}},
+  {"name": "c", "run": ["echo", "{}"]}
+ ]}
+EOF2
+)
+	pr validate "$f"
+	assert_success
+	local w='warning: placeholders are not replaced in a foreach command source (it runs before there are values): the command gets this item as written'
+	[ "$stderr" = "piperun: $f: defaults.foreach.command[2]: $w
+piperun: $f: jobs[0].foreach.command[1]: $w
+piperun: $f: jobs[0].foreach.command[2]: $w" ]
+}
