@@ -13,6 +13,7 @@
 #include "cmd.h"
 #include "errlist.h"
 #include "jsonw.h"
+#include "minheap.h"
 #include "spec.h"
 #include "spec-json.h"
 #include "svg.h"
@@ -338,20 +339,11 @@ static void lay_out(struct tl *t)
 		for (size_t i = 0; i < t->nbars; i++)
 			by[i] = &t->bars[i];
 		qsort(by, t->nbars, sizeof *by, cmp_start);
-		double *free_at = NULL;
-		size_t cap = 0, n = 0;
-		for (size_t i = 0; i < t->nbars; i++) {
-			size_t l = 0;
-			while (l < n && free_at[l] > by[i]->start)
-				l++;
-			if (l == n) {
-				xgrow(&free_at, &cap, n + 1, sizeof *free_at);
-				n++;
-			}
-			free_at[l] = by[i]->end;
-			by[i]->lane = (int)l;
-		}
-		free(free_at);
+		struct lanes lanes = { 0 };
+		for (size_t i = 0; i < t->nbars; i++)
+			by[i]->lane = (int)lanes_take(&lanes, by[i]->start, by[i]->end);
+		size_t n = lanes.n;
+		lanes_free(&lanes);
 		free(by);
 		t->per_lane = n > TL_MAX_LANES ? (long)((n + TL_MAX_LANES - 1) / TL_MAX_LANES) : 1;
 		for (size_t i = 0; i < t->nbars; i++)

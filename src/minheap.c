@@ -6,6 +6,7 @@
 #include "util.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 void minheap_push(struct minheap *h, size_t x)
 {
@@ -59,4 +60,23 @@ void slots_free(struct slots *s)
 {
 	minheap_free(&s->free);
 	s->next = 0;
+}
+
+size_t lanes_take(struct lanes *l, double start, double end)
+{
+	size_t k = 0;
+	while (k < l->n && l->free_at[k] > start)
+		k++;
+	if (k == l->n) {
+		xgrow(&l->free_at, &l->cap, l->n + 1, sizeof *l->free_at);
+		l->n++;
+	}
+	l->free_at[k] = end;
+	return k;
+}
+
+void lanes_free(struct lanes *l)
+{
+	free(l->free_at);
+	memset(l, 0, sizeof *l);
 }

@@ -15,6 +15,7 @@
 #include "spec.h"
 #include "util.h"
 #include "trace-int.h"
+#include "minheap.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -293,18 +294,11 @@ static size_t write_stages(struct tw *x)
 	for (size_t i = 0; i < t->nstages; i++)
 		by[i] = &t->stages[i];
 	qsort(by, t->nstages, sizeof *by, cmp_stage_start);
-	double *free_at = NULL;
-	size_t nlanes = 0, cap = 0;
+	/* (in the trace's µs, as the events carry the times) */
+	struct lanes lanes = { 0 };
 	for (size_t i = 0; i < t->nstages; i++) {
 		const struct tr_stage *s = by[i];
-		size_t lane = 0;
-		while (lane < nlanes && tr_us(free_at[lane]) > tr_us(s->start))
-			lane++;
-		if (lane == nlanes) {
-			xgrow(&free_at, &cap, nlanes + 1, sizeof *free_at);
-			nlanes++;
-		}
-		free_at[lane] = s->end;
+		size_t lane = lanes_take(&lanes, tr_us(s->start), tr_us(s->end));
 		const struct tr_att *a = &t->atts[s->att];
 		const struct job_spec *js = x->res->jobs[a->job].spec;
 		char *argv0 = spec_redact(js, js->stages[s->index].argv[0]);
@@ -328,7 +322,8 @@ static size_t write_stages(struct tw *x)
 		free(name);
 		free(argv0);
 	}
-	free(free_at);
+	size_t nlanes = lanes.n;
+	lanes_free(&lanes);
 	free(by);
 	return nlanes;
 }
@@ -698,22 +693,15 @@ long tr_write_worker(struct tw *x, size_t wk, const struct tr_worker *w, long ti
 	for (size_t i = 0; i < w->nslow; i++)
 		all[n++] = w->slow[i];
 	qsort(all, n, sizeof *all, cmp_item_start);
-	double *free_at = NULL;
-	size_t nl = 0, cap = 0;
+	/* (free_at in the trace's µs, as the events carry the times) */
+	struct lanes lanes = { 0 };
 	for (size_t i = 0; i < n; i++) {
-		size_t l = 0;
-		if (one_by_one && nl && all[i].start < free_at[0]) {
-			all[i].start = free_at[0];
+		if (one_by_one && lanes.n && tr_us(all[i].start) < lanes.free_at[0]) {
+			all[i].start = lanes.free_at[0] / 1000;
 			if (all[i].end < all[i].start)
 				all[i].end = all[i].start;
 		}
-		while (l < nl && tr_us(free_at[l]) > tr_us(all[i].start))
-			l++;
-		if (l == nl) {
-			xgrow(&free_at, &cap, nl + 1, sizeof *free_at);
-			nl++;
-		}
-		free_at[l] = all[i].end;
+		size_t l = lanes_take(&lanes, tr_us(all[i].start), tr_us(all[i].end));
 		char name[48];
 		snprintf(name, sizeof name, "item %zu", all[i].index);
 		tr_ev(&x->w, name, "X", x->pid, tid + (long)l, all[i].start);
@@ -729,6 +717,8 @@ long tr_write_worker(struct tw *x, size_t wk, const struct tr_worker *w, long ti
 		jw_obj_end(&x->w);
 		jw_obj_end(&x->w);
 	}
+	size_t nl = lanes.n;
+	lanes_free(&lanes);
 	for (size_t l = 0; l < nl; l++) {
 		char *name = w->step ? xasprintf("%s worker %ld", w->step, w->id)
 				     : xasprintf("worker %zu", wk);
@@ -741,7 +731,6 @@ long tr_write_worker(struct tw *x, size_t wk, const struct tr_worker *w, long ti
 		free(name);
 		tr_meta(&x->w, "thread_sort_index", x->pid, tid + (long)l, NULL, tid + (long)l);
 	}
-	free(free_at);
 	free(all);
 	return tid + (long)(nl ? nl : 0);
 }

@@ -51,5 +51,15 @@ int main(void)
 	}
 	is_int(top, 7, "8 running at once use slots 0..7 only");
 	slots_free(&s);
+
+	/* lanes: in order of start, each on the lowest lane free then */
+	struct lanes l = { 0 };
+	is_int((int)lanes_take(&l, 0, 10), 0, "the first interval: lane 0");
+	is_int((int)lanes_take(&l, 5, 8), 1, "one that overlaps it: lane 1");
+	is_int((int)lanes_take(&l, 8, 9), 1, "one that starts as lane 1's ends: lane 1 again");
+	is_int((int)lanes_take(&l, 9, 12), 1, "lane 0 still busy: lane 1");
+	is_int((int)lanes_take(&l, 10, 11), 0, "lane 0 free again at 10: lane 0");
+	is_int((int)l.n, 2, "two lanes in all");
+	lanes_free(&l);
 	return done_testing();
 }
