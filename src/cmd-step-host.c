@@ -463,13 +463,15 @@ static int step_host_main(int argc, char **argv)
 		close(fd);
 		return 125;
 	}
-	say_start(fd);
+	/* Signals blocked before "start": the runner's wake-up once it has
+	 * seen it must not be lost */
 	sigset_t orig, set;
 	sigemptyset(&set);
 	for (size_t i = 0; i < sizeof passed / sizeof *passed; i++)
 		sigaddset(&set, passed[i]);
 	sigaddset(&set, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &set, &orig);
+	say_start(fd);
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	int err;
 	char ctl[4096];
@@ -484,6 +486,7 @@ static int step_host_main(int argc, char **argv)
 		bool told = say(fd, "error %s %d\n", nice ? "nice" : "exec", err);
 		return close(fd) == 0 && told ? 0 : err == ENOENT ? 127 : 126;
 	}
+	take_ctl(&w);   /* what the runner sent before we started */
 	supervise(&w, &set);
 	bool told = close(fd) == 0 && w.done;
 	return told ? 0 : end_as(w.status);

@@ -22,64 +22,6 @@
 /* Reads per wake-up per stream, so one chatty job cannot starve others. */
 #define READS_PER_EVENT 16
 
-const char *job_status_name(enum job_status s)
-{
-	static const char *const names[] = {
-		"pending", "ok", "failed", "timeout", "error", "skipped", "cancelled",
-	};
-	return names[s];
-}
-
-/* ------------------------------------------------------- the lifecycle */
-
-#define P JOB_PENDING
-#define R JOB_RUNNING
-#define E JOB_ENDING
-#define W JOB_RETRY_WAIT
-#define D JOB_DONE
-#define NO (-1)
-/* next[state][event]: the job's whole lifecycle.  A timeout, a cancel
- * and an empty group change no state by themselves (the ladder climbs,
- * the attempt ends through RETRY or END). */
-static const signed char next_state[JOB__STATES][JOB_EV__COUNT] = {
-	/*          START FILES SHORT EXIT EMPTY TIME CANCEL RETRY END DUE SKIP */
-	[JOB_PENDING]    = { R, NO, P,  NO, NO, NO, P,  NO, NO, P,  D  },
-	[JOB_RUNNING]    = { NO, P, P,  E,  NO, R,  R,  W,  D,  NO, NO },
-	[JOB_ENDING]     = { NO, NO, P, NO, E,  E,  E,  W,  D,  NO, NO },
-	[JOB_RETRY_WAIT] = { NO, NO, NO, NO, NO, NO, D, NO, NO, P,  NO },
-	[JOB_DONE]       = { NO, NO, NO, NO, NO, NO, D, NO, NO, NO, NO },
-};
-#undef P
-#undef R
-#undef E
-#undef W
-#undef D
-#undef NO
-
-int job_state_next(enum job_state s, enum job_event e)
-{
-	if ((unsigned)s >= JOB__STATES || (unsigned)e >= JOB_EV__COUNT)
-		return -1;
-	return next_state[s][e];
-}
-
-const char *job_state_name(enum job_state s)
-{
-	static const char *const names[] = {
-		"pending", "running", "ending", "retry-wait", "done",
-	};
-	return (unsigned)s < JOB__STATES ? names[s] : "?";
-}
-
-const char *job_event_name(enum job_event e)
-{
-	static const char *const names[] = {
-		"start", "files-open", "short", "exited", "group-empty", "timeout",
-		"cancel", "retry", "end", "retry-due", "skip",
-	};
-	return (unsigned)e < JOB_EV__COUNT ? names[e] : "?";
-}
-
 /* Move j by e; false (and no change) when its state refuses e. */
 static bool job_event(struct job *j, enum job_event e)
 {
@@ -547,6 +489,15 @@ static void on_timeout(struct timer *t)
 	proc_deadline(&j->proc, j->spec->signal, j->spec->kill_after);
 }
 
+/* An executor's step runs now: its timeout counts from here. */
+static void job_proc_running(struct proc *p)
+{
+	struct job *j = p->ctx;
+	if (j->spec->timeout > 0)
+		timer_start(j->env->loop, &j->t_timeout, now_ms() + j->spec->timeout * 1000,
+			    on_timeout, j);
+}
+
 /* ---------------------------------------------------------------- start */
 
 static void fail_now(struct job *j, bool has_rc, int rc, char *msg)
@@ -899,7 +850,7 @@ static void started(struct job *j, const struct proc_stdio *io, const int *stage
 	if (j->fd_in >= 0) {
 		job_feed_start(j);
 	}
-	if (s->timeout > 0)
+	if (s->timeout > 0 && j->proc.running)
 		timer_start(l, &j->t_timeout, j->t_start + s->timeout * 1000, on_timeout, j);
 }
 
@@ -990,7 +941,7 @@ static int spawn_attempt(struct job *j, int spills)
 		.leftover_sig = s->signal, .leftover_kill_after = s->kill_after,
 		.loop = env->loop, .t0 = j->t_start,
 		.on_exit = job_proc_exit, .on_look = job_proc_look, .on_empty = job_proc_empty,
-		.ctx = j,
+		.on_running = job_proc_running, .ctx = j,
 	};
 	struct proc_error e;
 	int rc = proc_spawn(&j->proc, &o, &e);

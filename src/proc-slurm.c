@@ -73,6 +73,8 @@ struct step {
 	double tail_ms;
 	char *ctl;            /* the ladder's signals for the host */
 	struct timer t_kill;  /* the KILL's backstop */
+	struct timer t_run;   /* looks for the host's start line */
+	double run_ms;
 	struct proc *p;
 	char target[64];      /* "JOB.STEP" once known, else "" */
 	char node[128];
@@ -291,6 +293,8 @@ static int extra_files(struct step *st, const struct spawn_opts *so, struct proc
 	return 0;
 }
 
+static void on_run_poll(struct timer *t);
+
 static int slurm_start(struct proc *p, struct spawn_opts *so, bool short_in_group,
 		       struct proc_error *e)
 {
@@ -341,6 +345,7 @@ static int slurm_start(struct proc *p, struct spawn_opts *so, bool short_in_grou
 	p->exec_data = st;
 	if (st->ntails)
 		timer_start(p->loop, &st->t_tail, now_ms() + 1, on_tail, st);
+	timer_start(p->loop, &st->t_run, now_ms() + 1, on_run_poll, st);
 	return 0;
 }
 
@@ -382,6 +387,33 @@ static bool read_status(struct proc *p, struct step *st, char *last, size_t nlas
 	return outcome;
 }
 
+/* Has the host said "start" (the command runs)?  The first time it
+ * has: p->running, and the job hears of it (its timeout counts from
+ * here, not from srun's start, which may wait for the cluster). */
+static bool step_started(struct step *st)
+{
+	struct proc *p = st->p;
+	char last[512];
+	if (!*st->target)
+		read_status(NULL, st, last, sizeof last);
+	if (!*st->target || p->running || p->exited)
+		return *st->target;
+	p->running = true;
+	timer_stop(p->loop, &st->t_run);
+	if (p->on_running)
+		p->on_running(p);
+	return true;
+}
+
+static void on_run_poll(struct timer *t)
+{
+	struct step *st = t->data;
+	if (step_started(st) || st->p->exited)
+		return;
+	st->run_ms = proc_poll_backoff(st->run_ms);
+	timer_start(st->p->loop, &st->t_run, now_ms() + st->run_ms, on_run_poll, st);
+}
+
 static void on_backstop(struct timer *t)
 {
 	struct step *st = t->data;
@@ -394,24 +426,27 @@ static bool slurm_signal(struct proc *p, int sig)
 	struct step *st = p->exec_data;
 	if (p->exited || !st)
 		return false;
-	char last[512];
-	if (!*st->target)
-		read_status(NULL, st, last, sizeof last);
-	if (*st->target && sig == SIGCONT)
+	if (sig == SIGCONT)
 		return true;   /* the host sends the ladder's CONT itself */
-	if (*st->target) {
+	/* The line first, then the look for the host's start: a host that
+	 * started since says so before it reads the control file (which
+	 * it does once its command runs), so either it reads the line or
+	 * we see its start and wake it. */
+	char line[16];
+	int n = snprintf(line, sizeof line, "%d\n", sig);
+	int fd = open(st->ctl, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	bool ok = fd >= 0 && write(fd, line, (size_t)n) == n;
+	if (fd >= 0)
+		close(fd);
+	if (step_started(st)) {
 		if (sig == SIGKILL && !timer_armed(&st->t_kill))
 			timer_start(p->loop, &st->t_kill, now_ms() + KILL_BACKSTOP_MS, on_backstop, st);
-		char line[16];
-		int n = snprintf(line, sizeof line, "%d\n", sig);
-		int fd = open(st->ctl, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-		bool ok = fd >= 0 && write(fd, line, (size_t)n) == n;
-		if (fd >= 0)
-			close(fd);
 		return ok && slurm_signal_step(p->exec_ctx, st->target, CARRIER);
 	}
-	/* no step yet: srun cancels what it started */
-	return kill(p->pid, sig) == 0;
+	/* No step yet: the host passes the signal on as its command starts
+	 * (a signal to srun would SIGKILL the step at once, no grace).  A
+	 * KILL ends srun too: a step that never starts must end. */
+	return sig == SIGKILL ? kill(p->pid, sig) == 0 : ok;
 }
 
 static bool slurm_alive(struct proc *p)
@@ -460,6 +495,7 @@ static void slurm_exited(struct proc *p)
 		return;
 	char last[512];
 	bool outcome = read_status(p, st, last, sizeof last);
+	timer_stop(p->loop, &st->t_run);
 	report(p, st);
 	if (st->ntails) {
 		/* the step is over: the rest of its outputs */
@@ -506,6 +542,7 @@ static void slurm_end(struct proc *p)
 		return;
 	timer_stop(p->loop, &st->t_kill);
 	timer_stop(p->loop, &st->t_tail);
+	timer_stop(p->loop, &st->t_run);
 	tails_free(st);
 	char *in = xasprintf("%s.3", st->status);
 	unlink(in);
@@ -531,4 +568,5 @@ const struct proc_executor proc_slurm = {
 	.alive = slurm_alive,
 	.end = slurm_end,
 	.exited = slurm_exited,
+	.late_start = true,
 };

@@ -281,7 +281,7 @@ void proc_clear(struct proc *p)
 {
 	p->pid = p->pgid = 0;
 	p->pidfd = -1;
-	p->exited = p->in_cgroup = false;
+	p->exited = p->in_cgroup = p->running = false;
 	memset(&p->status, 0, sizeof p->status);
 	p->status.exit_code = -1;
 	p->nterm = 0;
@@ -314,6 +314,7 @@ static void reset(struct proc *p, const struct proc_opts *o)
 	p->on_look = o->on_look;
 	p->on_empty = o->on_empty;
 	p->on_send = o->on_send;
+	p->on_running = o->on_running;
 	p->no_cont = o->no_cont;
 	p->ctx = o->ctx;
 	ladder_init(&p->ladder, o->loop, ladder_send, p);
@@ -349,6 +350,7 @@ int proc_spawn(struct proc *p, const struct proc_opts *o, struct proc_error *e)
 	so.nextra = n - 3;
 	so.pgid = o->group == PROC_GROUP_OWN ? 0 : -1;
 	int rc = p->exec->start(p, &so, o->short_in_group, e);
+	p->running = rc == 0 && !p->exec->late_start;
 	close_child_ends(n, child, owned);
 	if (rc < 0) {
 		close_caller_ends(o, n);

@@ -159,6 +159,11 @@ struct proc_executor {
 	 * what it still runs for orphans): wait for its own helpers.
 	 * NULL: none. */
 	void (*run_end)(void *exec_ctx);
+	/* Its command starts later than start returns (a cluster's step
+	 * waits for the cluster): start leaves p->running false and sets it
+	 * once the command runs, then calls proc_opts' on_running.  A
+	 * signal sent before then waits for it. */
+	bool late_start;
 };
 extern const struct proc_executor proc_local;
 extern const struct proc_executor proc_slurm;
@@ -203,6 +208,10 @@ struct proc_opts {
 	/* The ladder is about to send sig (not its follow-up SIGCONT): for
 	 * timeout -v.  May be NULL. */
 	void (*on_send)(struct proc *p, int sig);
+	/* The command runs now, later than proc_spawn returned (an
+	 * executor's late_start: a job's timeout counts from here).  May
+	 * be NULL. */
+	void (*on_running)(struct proc *p);
 	void *ctx;
 };
 
@@ -225,6 +234,9 @@ struct proc {
 				      (SHARED), 0 (NONE) */
 	int pidfd;                 /* -1 once reaped */
 	bool exited;
+	bool running;              /* its command runs (or ran): at once
+				      after proc_spawn but for an executor's
+				      late_start */
 	bool in_cgroup;            /* it joined a cgroup of its own */
 	enum proc_group group;
 	struct stage_result status;  /* once exited */
@@ -263,6 +275,7 @@ struct proc {
 	void (*on_look)(struct proc *p);
 	void (*on_empty)(struct proc *p);
 	void (*on_send)(struct proc *p, int sig);
+	void (*on_running)(struct proc *p);
 	bool no_cont;
 };
 

@@ -225,6 +225,47 @@ EOF
 	[ "$(jqo -c '.jobs[] | [.status, .returncode, .error]')" = "$local_out" ]
 }
 
+# A srun that waits $1 seconds before it is srun: a step that starts
+# late, as on a busy cluster.
+slow_srun() {
+	mkdir -p "$BATS_TEST_TMPDIR/slow"
+	printf '#!/bin/sh\nsleep %s\nexec %s "$@"\n' "$1" "$(command -v srun)" \
+		> "$BATS_TEST_TMPDIR/slow/srun"
+	chmod 755 "$BATS_TEST_TMPDIR/slow/srun"
+}
+
+@test "a step that starts late: its timeout counts from its start; a signal before it waits for it" {
+	needs_cluster
+	slow_srun 1.5
+	# the timeout (0.5 s) passes before the step starts (1.5 s): the
+	# job still gets its 0.5 s, then TERM, which its trap answers
+	f=$(spec <<'EOF'
+{"jobs": [{"name": "t", "shell": "trap 'echo got-term; exit 7' TERM; echo ran; sleep 5 & wait",
+           "timeout": 0.5}]}
+EOF
+)
+	PATH=$BATS_TEST_TMPDIR/slow:$PATH run "$PIPERUN" run --executor slurm "$f"
+	[ "$status" = 1 ]
+	[ "$(jqo '.jobs[0].status')" = timeout ]
+	[ "$(jqo '.jobs[0].returncode')" = 7 ]
+	[ "$(jqo '.jobs[0].stdout')" = "$(printf 'ran\ngot-term\n')" ]
+	[ "$(jqo '.jobs[0].stderr')" = "" ]
+	[ "$(jqo -c '[.jobs[0].termination[].signal]')" = '["SIGTERM"]' ]
+	# the run's timeout ends the job before its step started: the TERM
+	# waits for the step (not srun's KILL of it, with no grace), and the
+	# job's own TERM handling runs
+	f=$(spec <<'EOF'
+{"jobs": [{"name": "c", "run": ["sh", "-c", "echo ran; exit 0"], "kill_after": 10}]}
+EOF
+)
+	PATH=$BATS_TEST_TMPDIR/slow:$PATH run "$PIPERUN" run --executor slurm --timeout 0.3 "$f"
+	[ "$(jqo '.jobs[0].error')" = null ]
+	[[ "$(jqo '.jobs[0].stderr')" != *CANCELLED* ]]
+	[ "$(jqo '.jobs[0].slurm.node')" = localhost ]
+	[ "$(jqo -c '[.jobs[0].termination[].signal]')" = '["SIGTERM"]' ]
+	allocations_gone
+}
+
 @test "-j defaults to the allocation's CPUs / cpus_per_job; the allocation is sized for -j" {
 	needs_cluster
 	f=$(spec <<'EOF'
