@@ -117,6 +117,16 @@ __piperun_dequote() {
 }
 
 # The program being completed (as typed: ./build/piperun too).
+# Run "$@" for at most 5 s: a TAB must never hang (a spec whose lines
+# source is a FIFO nobody writes, a slow disk).
+__piperun_bounded() {
+	if type -P timeout > /dev/null; then
+		timeout 5 "$@"
+	else
+		"$@"
+	fi
+}
+
 __piperun_prog() {
 	local p
 	p=$(__piperun_dequote "${__pr_words[0]}")
@@ -203,8 +213,8 @@ __piperun_files() {
 __piperun_spec_jobs() {
 	local key=base
 	[[ $2 == *[#[]* ]] && key=name
-	[[ -n $1 && $1 != - && -r $1 ]] || return 0
-	"$(__piperun_prog)" plan --no-commands -- "$1" 2> /dev/null |
+	[[ -n $1 && $1 != - && -f $1 && -r $1 ]] || return 0
+	__piperun_bounded "$(__piperun_prog)" plan --no-commands -- "$1" 2> /dev/null |
 		sed -n "s/^      \"$key\": \"\\(.*\\)\",\\{0,1\\}\$/\\1/p" |
 		awk '!seen[$0]++'
 }
@@ -285,8 +295,8 @@ __piperun_add_json() {
 
 # The job names of results file $1 (`piperun show RESULTS`).
 __piperun_result_jobs() {
-	[[ -n $1 && $1 != - && -r $1 ]] || return 0
-	"$(__piperun_prog)" show -- "$1" 2> /dev/null
+	[[ -n $1 && $1 != - && -f $1 && -r $1 ]] || return 0
+	__piperun_bounded "$(__piperun_prog)" show -- "$1" 2> /dev/null
 }
 
 # The COMMAND of exec or timeout, which starts at word $1: a program

@@ -3,6 +3,7 @@
 #include "config.h"
 #include "signals.h"
 
+#include <pthread.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -38,6 +39,14 @@ void signals_terminating(sigset_t *set)
 	for (int sig = SIGRTMIN; sig <= SIGRTMAX && sig < NSIG_MAX; sig++)
 		if (!ignored[sig])
 			sigaddset(set, sig);
+}
+
+void signals_unblock_terminating(sigset_t *old)
+{
+	sigset_t term;
+	sigemptyset(&term);
+	signals_terminating(&term);
+	pthread_sigmask(SIG_UNBLOCK, &term, old);
 }
 
 bool signals_self_raised(const struct signalfd_siginfo *si)

@@ -31,6 +31,14 @@ void signals_terminating(sigset_t *set);
 /* One of those, pending while the caller keeps them blocked (the lowest
  * number), or 0. */
 int signals_pending_terminating(void);
+/* Unblock the terminating signals in this thread (the mask before into
+ * *old, for pthread_sigmask(SIG_SETMASK, old, NULL)): for reading an
+ * input before anything started (a spec, a foreach file), which may be
+ * a FIFO whose writer never comes.  Commands that keep the signals
+ * blocked for their signalfd would leave Ctrl-C and timeout(1) unheard
+ * meanwhile; so they do what they do to any program, and piperun dies
+ * of them (no job, no guardian yet). */
+void signals_unblock_terminating(sigset_t *old);
 /* Did piperun's own system call raise it (the SIGPIPE of a write to a
  * closed pipe, the SIGXFSZ of a write past RLIMIT_FSIZE)?  The call's
  * errno (EPIPE, EFBIG) already says so: not an event. */

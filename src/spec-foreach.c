@@ -139,19 +139,12 @@ static bool read_values(struct ctx *c, const struct fsrc *s, const char *path,
 			c->ran[c->nran++] = xstrdup(p);
 		}
 	}
-	/* a file may be a FIFO whose writer never comes: run and plan keep
-	 * their terminating signals blocked (for the runner's signalfd),
-	 * which would leave Ctrl-C and timeout(1) unheard (and a TAB of the
-	 * completion stuck); while the file is read they do what they would
-	 * do to any program, and piperun dies of them (nothing has started
-	 * yet: no job, no guardian) */
+	/* a file may be a FIFO whose writer never comes (and a TAB of the
+	 * completion would wait with it): signals_unblock_terminating */
 	bool file = s->kind == FSRC_LINES || s->kind == FSRC_LINES0;
-	sigset_t term, old;
-	if (file) {
-		sigemptyset(&term);
-		signals_terminating(&term);
-		pthread_sigmask(SIG_UNBLOCK, &term, &old);
-	}
+	sigset_t old;
+	if (file)
+		signals_unblock_terminating(&old);
 	if (!why)
 		*v = fsrc_values(&src, n, &why);
 	if (file)

@@ -27,6 +27,7 @@
 #include "codec.h"
 #include "spawn.h"
 #include "strmap.h"
+#include "signals.h"
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -35,6 +36,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -995,7 +997,20 @@ struct spec *spec_load_mem(const char *name, const char *text, size_t len,
 	return spec_load_mem_warns(name, text, len, errs, NULL);
 }
 
+/* The spec's text (spec_read) with the terminating signals unblocked:
+ * a FIFO or a pipe may never be written (signals_unblock_terminating). */
+static char *read_text(const char *file, size_t *len, struct errlist *errs);
+
 char *spec_read(const char *file, size_t *len, struct errlist *errs)
+{
+	sigset_t old;
+	signals_unblock_terminating(&old);
+	char *text = read_text(file, len, errs);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return text;
+}
+
+static char *read_text(const char *file, size_t *len, struct errlist *errs)
 {
 	int fd = strcmp(file, "-") ? open(file, O_RDONLY | O_CLOEXEC) : 0;
 	const char *shown = strcmp(file, "-") ? file : "<stdin>";

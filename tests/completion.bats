@@ -338,3 +338,34 @@ EOF
 	zsh -fc "source '$COMPLETION/_piperun'; __piperun_zsh_spec_jobs '$PIPERUN' '$s' ''" > "$BATS_TEST_TMPDIR/z"
 	[ "$(sort -z < "$BATS_TEST_TMPDIR/z" | od -c)" = "$(printf '%s\0' "${want[@]}" | sort -z | od -c)" ]
 }
+
+# comp $1 in a bash of its own, for at most 20 s; prints $reply.
+comp_bounded() {
+	timeout 20 bash -c "$(declare -f comp); source '$COMPLETION/piperun.bash';
+		PIPERUN='$PIPERUN'; comp \"\$1\"; printf '%s\n' \"\$reply\"" bash "$1"
+}
+
+@test "completion: a TAB never hangs: a spec or results that is a FIFO, a spec reading a FIFO" {
+	mkfifo "$BATS_TEST_TMPDIR/fifo.json" "$BATS_TEST_TMPDIR/lines"
+	run comp_bounded "piperun run $BATS_TEST_TMPDIR/fifo.json --only "
+	assert_success
+	assert_output ""
+	run comp_bounded "piperun show $BATS_TEST_TMPDIR/fifo.json --job "
+	assert_success
+	assert_output ""
+	# a regular spec whose foreach lines source is a FIFO nobody writes:
+	# plan --no-commands waits for it; the TAB gives up after 5 s
+	s=$BATS_TEST_TMPDIR/reads-fifo.json
+	printf '%s\n' "{\"jobs\": [{\"name\": \"w\", \"run\": [\"echo\", \"{}\"],
+	  \"foreach\": {\"lines\": \"$BATS_TEST_TMPDIR/lines\"}}]}" > "$s"
+	run comp_bounded "piperun run $s --only "
+	assert_success
+	assert_output ""
+	command -v zsh
+	run timeout 20 zsh -fc "source '$COMPLETION/_piperun'; __piperun_zsh_spec_jobs '$PIPERUN' '$BATS_TEST_TMPDIR/fifo.json' ''"
+	assert_success
+	assert_output ""
+	run timeout 20 zsh -fc "source '$COMPLETION/_piperun'; __piperun_zsh_spec_jobs '$PIPERUN' '$s' ''"
+	assert_success
+	assert_output ""
+}

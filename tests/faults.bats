@@ -437,6 +437,32 @@ EOF
 	[ "$st" -eq 143 ]
 }
 
+@test "SIGTERM while any command waits for an input FIFO nobody writes: it dies of it (143)" {
+	# every command that reads a spec, results or a journal before it
+	# starts anything; plan keeps its signals blocked for a foreach
+	# command source, which once left it deaf while it waited here
+	mkfifo "$BATS_TEST_TMPDIR/in"
+	local f=$BATS_TEST_TMPDIR/in c pid st i
+	for c in "validate $f" "plan $f" "plan --no-commands $f" "run $f" "show $f" \
+		"timeline $f --svg $BATS_TEST_TMPDIR/t.svg" "pool --task gcd --items $f"; do
+		# shellcheck disable=SC2086
+		"$PIPERUN" $c > /dev/null 2>&1 &
+		pid=$!
+		sleep 0.2
+		kill -TERM $pid
+		for i in $(seq 50); do
+			kill -0 $pid 2>/dev/null || break
+			sleep 0.1
+		done
+		if kill -0 $pid 2>/dev/null; then
+			kill -KILL $pid
+			fail "piperun $c still waits 5 s after SIGTERM"
+		fi
+		wait $pid && st=0 || st=$?
+		[ "$st" -eq 143 ] || fail "piperun $c: exit $st after SIGTERM"
+	done
+}
+
 # The results file is replaced whole at the end, never truncated at the
 # start (afile.h): a runner killed halfway leaves the previous results.
 @test "SIGKILL of the runner mid-run: an existing --results file (and exec --json) stays byte-identical, nothing is left beside it" {
