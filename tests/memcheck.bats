@@ -169,12 +169,13 @@ EOF
 	f=$(spec <<EOF
 {"max_parallel": 3, "jobs": [
   {"name": "waits", "run": ["cat"], "stdin": {"file": "$F"}, "timeout": 0.3, "retries": 1},
-  {"name": "fed", "run": ["cat"], "stdin": {"file": "$F.2"}, "timeout": 20},
+  {"name": "fed", "run": ["cat"], "stdin": {"file": "$F.2"}, "timeout": 60},
   {"name": "file", "run": ["echo", "x"], "stdout": {"file": "$BATS_TEST_TMPDIR/out"}}]}
 EOF
 )
 	for m in async thread; do
-		(sleep 1; timeout 20 sh -c 'echo fed > "$1"' sh "$F.2") 3>&- &
+		# (the writer waits for the reader however slow valgrind is)
+		(sleep 1; timeout 120 sh -c 'echo fed > "$1"' sh "$F.2") 3>&- &
 		vg run "$f" --mode "$m"
 		wait $! || true
 		[ "$status" -eq 1 ]
