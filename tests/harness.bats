@@ -1,0 +1,51 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
+# The check's own harness: tests/helpers/bats-bounded runs each suite
+# with a deadline, so that a hung suite fails with what it still ran
+# listed instead of eating CI's time, and kills what a suite leaves
+# holding its output.
+load helper
+
+BOUNDED="$TESTS_DIR/helpers/bats-bounded"
+
+# Run bats-bounded (deadline 3 s) over a suite of one test, body $1.
+bounded() {
+	printf '@test "t" {\n%s\n}\n' "$1" > "$BATS_TEST_TMPDIR/s.bats"
+	run env PIPERUN_SUITE_DEADLINE=3 bash "$BOUNDED" --tap "$BATS_TEST_TMPDIR/s.bats"
+}
+
+@test "harness: a suite that passes passes, and nothing is said" {
+	bounded true
+	assert_success
+	assert_output "$(printf '1..1\nok 1 t')"
+}
+
+@test "harness: a hung suite ends at its deadline (124), what it ran listed and killed" {
+	m=$(marker)
+	bounded "$QUICK -s 1000 $m"
+	[ "$status" -eq 124 ]
+	assert_output --partial "the suite still ran after 3 s"
+	assert_output --regexp "# left: .*$m"
+	! pgrep -f -- "$m"
+}
+
+@test "harness: an orphan that keeps bats waiting is found outside the suite's tree and killed" {
+	m=$(marker)
+	bounded "($QUICK -s 1000 $m >&3 &)"
+	[ "$status" -eq 124 ]
+	assert_output --regexp "# left: +[0-9]+ +1 .*$m"
+	! pgrep -f -- "$m"
+}
+
+@test "harness: a process left holding the driver's pipe fails the suite (1) and is killed" {
+	m=$(marker)
+	# a "bats" whose suite passes but leaves a process on its stdout
+	printf '#!/bin/sh\necho 1..1\necho ok 1 t\n(exec %s -s 1000 %s &)\n' "$QUICK" "$m" \
+		> "$BATS_TEST_TMPDIR/fake-bats"
+	chmod 755 "$BATS_TEST_TMPDIR/fake-bats"
+	run timeout 60 env BATS="$BATS_TEST_TMPDIR/fake-bats" bash "$BOUNDED"
+	[ "$status" -eq 1 ]
+	assert_output --partial "left processes that hold its output"
+	assert_output --regexp "# left: .*$m"
+	! pgrep -f -- "$m"
+}
