@@ -127,8 +127,10 @@ EOF
 	for m in async thread; do
 		pr run --mode "$m" "$f"
 		assert_success
-		# the task is the bottleneck; the feeder's time is mostly blocked
-		[ "$(jqo '.jobs[0].steps | .[0].blocked_ms > .[0].busy_ms and .[0].blocked_ms > 0.5 * .[1].busy_ms and .[1].busy_ms > .[0].busy_ms')" = true ] ||
+		# the task is the bottleneck; the feeder is blocked more than
+		# busy (how the rest of its time splits between blocked and idle,
+		# waiting for cat, is the scheduler's: under load cat answers late)
+		[ "$(jqo '.jobs[0].steps | .[0].blocked_ms > .[0].busy_ms and .[1].busy_ms > .[0].busy_ms')" = true ] ||
 			{ jqo -c '.jobs[0].steps'; false; }
 	done
 }
