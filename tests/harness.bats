@@ -49,3 +49,12 @@ bounded() {
 	assert_output --regexp "# left: .*$m"
 	! pgrep -f -- "$m"
 }
+
+@test "harness: the suite's tests get the signal dispositions bats-bounded got (INT, QUIT not ignored)" {
+	bounded 'grep SigIgn /proc/self/status >&3'
+	assert_success
+	# SigIgn of the test's grep: none of INT (bit 2) and QUIT (bit 3)
+	mask=$(sed -n 's/^[# ]*SigIgn:[[:space:]]*//p' <<< "$output")
+	[ -n "$mask" ]
+	(((16#$mask & 6) == 0))
+}
