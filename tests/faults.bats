@@ -415,25 +415,32 @@ EOF
 	done
 }
 
-@test "SIGTERM while the spec is still being read from a pipe: piperun stops at once (143)" {
-	# (SIGTERM: a background job of a non-interactive shell ignores SIGINT)
-	local m st i
-	m=$(marker)
-	"$QUICK" -s 30 "$m" | "$PIPERUN" run - >/dev/null 2>&1 &
-	local pid=$!
+# SIGTERM to pid $1 0.2 s after it started, then wait at most 5 s for
+# it to end; then SIGKILL it and fail, saying $2.  Sets $st to its
+# exit status.
+term_ends() {
+	local i
 	sleep 0.2
-	kill -TERM $pid
+	kill -TERM "$1"
 	for i in $(seq 50); do
-		kill -0 $pid 2>/dev/null || break
+		kill -0 "$1" 2>/dev/null || break
 		sleep 0.1
 	done
-	if kill -0 $pid 2>/dev/null; then
-		kill -KILL $pid
-		pkill -f -- "$m" || true
-		fail "piperun still waits for its spec 5 s after SIGTERM"
+	if kill -0 "$1" 2>/dev/null; then
+		kill -KILL "$1"
+		fail "$2 still waits 5 s after SIGTERM"
 	fi
-	pkill -f -- "$m" || true    # bash waits for the whole pipeline
-	wait $pid && st=0 || st=$?
+	wait "$1" && st=0 || st=$?
+}
+
+@test "SIGTERM while the spec is still being read from a pipe: piperun stops at once (143)" {
+	# (SIGTERM: a background job of a non-interactive shell ignores SIGINT)
+	local m st
+	m=$(marker)
+	"$QUICK" -s 30 "$m" | "$PIPERUN" run - >/dev/null 2>&1 &
+	# (bash waits for the whole pipeline)
+	term_ends $! "piperun run -" || { pkill -f -- "$m"; false; }
+	pkill -f -- "$m" || true
 	[ "$st" -eq 143 ]
 }
 
@@ -442,23 +449,12 @@ EOF
 	# starts anything; plan keeps its signals blocked for a foreach
 	# command source, which once left it deaf while it waited here
 	mkfifo "$BATS_TEST_TMPDIR/in"
-	local f=$BATS_TEST_TMPDIR/in c pid st i
+	local f=$BATS_TEST_TMPDIR/in c st
 	for c in "validate $f" "plan $f" "plan --no-commands $f" "run $f" "show $f" \
 		"timeline $f --svg $BATS_TEST_TMPDIR/t.svg" "pool --task gcd --items $f"; do
 		# shellcheck disable=SC2086
 		"$PIPERUN" $c > /dev/null 2>&1 &
-		pid=$!
-		sleep 0.2
-		kill -TERM $pid
-		for i in $(seq 50); do
-			kill -0 $pid 2>/dev/null || break
-			sleep 0.1
-		done
-		if kill -0 $pid 2>/dev/null; then
-			kill -KILL $pid
-			fail "piperun $c still waits 5 s after SIGTERM"
-		fi
-		wait $pid && st=0 || st=$?
+		term_ends $! "piperun $c"
 		[ "$st" -eq 143 ] || fail "piperun $c: exit $st after SIGTERM"
 	done
 }
