@@ -25,6 +25,7 @@ PAIRS = [(19633090, 22659730), (20306770, 38141720), (15516450, 22296200),
          (12812380, 22737820), (38238120, 42372810), (38127410, 47291390),
          (12923910, 21238110)]
 N_TINY = int(os.environ.get("N_TINY", "1000000"))
+N_STREAM = int(os.environ.get("N_STREAM", "10000000"))
 
 PY_GCD = r'''
 import sys, time
@@ -196,6 +197,41 @@ def main():
          "process mode map (10x the anchor day's Python)", ">= 4.8e6", workload=work,
          piperun=proc, peers=[("other", fig(f"piperun_tiny_{md}", "map_" + ips, f"{md} map"))
                               for md in ("serial", "thread2", "async")])
+
+    stream(pr, tmp)
+
+
+def stream(pr, tmp):
+    """Issue 21: the pool holds a chunk of items, not the input: peak
+    RSS over N_STREAM tiny items with -o summary, per mode (goal 64 MB
+    at 10M), beside the same items' file size and the run at N_STREAM/10
+    (flat: the same RSS)."""
+    items = os.path.join(tmp, "stream.txt")
+    subprocess.run(["awk", "-v", f"n={N_STREAM}", "BEGIN { for (i = 0; i < n; i++) "
+                    "print i % 97 + 1, i % 89 + 1 }"], stdout=open(items, "w"), check=True)
+    tenth = os.path.join(tmp, "stream10.txt")
+    subprocess.run(["head", "-n", str(N_STREAM // 10), items], stdout=open(tenth, "w"), check=True)
+
+    def run(mode, path, n):
+        def f():
+            dt, r = timed([pr, "pool", "--task", "gcd", "--mode", mode, "-j", "2", "-o",
+                           "summary", "--items", path])
+            assert json.loads(r.stdout)["summary"]["ok"] == n
+            return {"wall": (dt, "s"), **rss_metric(r)}
+        return f
+    modes = ("serial", "thread", "process", "async")
+    m = round_robin([(f"stream_{md}", run(md, items, N_STREAM)) for md in modes] +
+                    [("stream_serial_tenth", run("serial", tenth, N_STREAM // 10))],
+                    runs=max(1, RUNS // 2))
+    mb = os.path.getsize(items) / (1 << 20)
+    print(f"# the {N_STREAM} items' file: {mb:.1f} MiB")
+    work = f"pool over {N_STREAM} tiny items, -o summary"
+    for md in modes:
+        goal(f"stream_{md}_rss", m[f"stream_{md}_peak_rss"], "MiB",
+             f"pool --mode {md} peak RSS over {N_STREAM} items (issue 21: 64 MB)", "<= 61.04",
+             workload=work, piperun=fig(f"stream_{md}", "peak_rss", f"{md}, peak RSS"),
+             peers=[("other", fig("stream_serial_tenth", "peak_rss",
+                                  f"serial, {N_STREAM // 10} items"))])
 
 
 if __name__ == "__main__":

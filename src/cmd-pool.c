@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* cmd-pool.c - `piperun pool`: one task over many items (CONTRACT §5). */
 #include "config.h"
+#include "capture.h"
 #include "cmd.h"
 #include "jsonw.h"
 #include "pool.h"
@@ -27,15 +28,28 @@ struct pool_cli {
 	enum pool_output output;
 	struct fd_sink *out;
 	struct jw jw;
-	const struct pool_items *items;
+	const struct pool_items *items;  /* the chunk running */
 	struct trace *trace;       /* --trace FILE, or NULL */
+	/* the items come a chunk at a time (POOL_CHUNK): none is held
+	 * beyond its chunk */
+	struct pool_reader *rd;
+	const char *input;         /* the items' name in messages */
+	struct pool_stats sum;     /* the chunks' so far */
+	size_t total;              /* their items */
+	char *gave_up;             /* the later chunks fail with this */
+	bool stopped;              /* --fail-fast: the later chunks are skipped */
+	bool ran;                  /* the first chunk ran: results are coming */
+	/* -o json: the summary comes before the items, so they wait in an
+	 * unlinked file, written from the depth they take in the document */
+	struct fd_sink *spill;
+	struct jw spill_jw;
 };
 
 static void on_result(size_t i, const struct pool_result *r, void *ctx)
 {
 	struct pool_cli *c = ctx;
 	if (c->trace)
-		trace_pool_item(c->trace, i, r);
+		trace_pool_item(c->trace, c->items->base + i, r);
 	if (c->output != POUT_JSONL)
 		return;
 	pool_write_item(&c->jw, c->items, i, r);
@@ -105,6 +119,8 @@ static void row_here(const struct pool_opts *o, const struct pool_items *it, str
 	} else {
 		row->ran = 1;
 		results_digest(res, it->n, row->digest);
+		free(row->st.gave_up);
+		row->st.gave_up = NULL;
 	}
 	pool_results_free(res, it->n);
 }
@@ -370,9 +386,11 @@ static int parse_args(int argc, char **argv, struct pool_cmd *pc)
 	return check_combinations(pc);
 }
 
-/* The items, from --items FILE or stdin.  Returns -1, else the exit
- * status (a message said). */
-static int load_items(const struct pool_cmd *pc, struct pool_items *it)
+/* The items' reader, on --items FILE or stdin, and their first chunk
+ * (with --compare, every item: each mode runs them all) read, so that a
+ * bad line in it is said before anything runs.  Returns -1, else the
+ * exit status (a message said). */
+static int load_items(const struct pool_cmd *pc, struct pool_reader *rd, struct pool_items *it)
 {
 	const char *file = pc->items_file;
 	int fd = 0;
@@ -383,14 +401,15 @@ static int load_items(const struct pool_cmd *pc, struct pool_items *it)
 			return EXIT_USAGE;
 		}
 	}
+	pool_reader_init(rd, fd);
 	char *err = NULL;
-	int prc = pool_parse_fd(fd, it, &err);
-	if (fd)
-		close(fd);
-	if (prc < 0) {
+	if (pool_read_chunk(rd, it, pc->compare ? SIZE_MAX : POOL_CHUNK, &err) < 0) {
 		err_line("piperun: pool: %s: %s", file ? file : "<stdin>", err);
 		free(err);
 		pool_items_free(it);
+		pool_reader_free(rd);
+		if (fd)
+			close(fd);
 		return EXIT_USAGE;
 	}
 	return -1;
@@ -430,19 +449,90 @@ static void emit_text_item(struct fd_sink *out, size_t i, const struct pool_resu
 	free(etext);
 }
 
-static void emit(struct pool_cli *cli, const struct pool_opts *o, const struct pool_items *it,
-		 const struct pool_result *res, const struct pool_stats *st)
+/* A chunk's items: -o json's to the spill file, -o text's out now
+ * (-o jsonl's went out one by one: on_result). */
+static void emit_items(struct pool_cli *cli, const struct pool_items *it,
+		       const struct pool_result *res)
+{
+	if (cli->output == POUT_JSON)
+		for (size_t i = 0; i < it->n; i++)
+			pool_write_item(&cli->spill_jw, it, i, &res[i]);
+	else if (cli->output == POUT_TEXT)
+		for (size_t i = 0; i < it->n; i++)
+			emit_text_item(cli->out, it->base + i, &res[i]);
+}
+
+static void discard_sink(void *ctx, const char *p, size_t n)
+{
+	(void)ctx, (void)p, (void)n;
+}
+
+/* -o json's spill file, its writer standing in the items array. */
+static int spill_open(struct pool_cli *cli)
+{
+	int fd = tmpfile_open();
+	if (fd < 0)
+		return -1;
+	cli->spill = xcalloc(1, sizeof *cli->spill);
+	cli->spill->fd = fd;
+	struct jw *w = &cli->spill_jw;
+	jw_init(w, discard_sink, NULL, true);
+	jw_obj(w, false);
+	jw_key(w, "items");
+	jw_arr(w, false);
+	w->sink = fd_sink_write;
+	w->ctx = cli->spill;
+	return 0;
+}
+
+static void spill_close(struct pool_cli *cli)
+{
+	if (!cli->spill)
+		return;
+	close(cli->spill->fd);
+	free(cli->spill);
+	cli->spill = NULL;
+}
+
+/* The spilled items into the document.  0, or -1 (errno). */
+static int spill_copy(struct pool_cli *cli)
+{
+	if (fd_sink_flush(cli->spill) < 0) {
+		errno = cli->spill->err;
+		return -1;
+	}
+	if (lseek(cli->spill->fd, 0, SEEK_SET) < 0)
+		return -1;
+	char b[1 << 16];
+	ssize_t n;
+	while ((n = read(cli->spill->fd, b, sizeof b)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		fd_sink_write(cli->out, b, (size_t)n);
+	}
+	jw_follow(&cli->jw, &cli->spill_jw);
+	return 0;
+}
+
+/* What comes after the items (json: around them).  0, or -1 when the
+ * spilled items could not be read back (a message said). */
+static int emit_end(struct pool_cli *cli, const struct pool_opts *o)
 {
 	struct jw *w = &cli->jw;
+	const struct pool_stats *st = &cli->sum;
 	switch (cli->output) {
 	case POUT_JSON:
 		jw_obj(w, false);
 		emit_head(w, o, st);
-		pool_write_summary(w, st, it->n);
+		pool_write_summary(w, st, cli->total);
 		jw_key(w, "items");
 		jw_arr(w, false);
-		for (size_t i = 0; i < it->n; i++)
-			pool_write_item(w, it, i, &res[i]);
+		if (spill_copy(cli) < 0) {
+			err_line("piperun: pool: the items' temporary file: %s", strerror(errno));
+			return -1;
+		}
 		jw_arr_end(w);
 		jw_obj_end(w);
 		jw_newline(w);
@@ -450,30 +540,94 @@ static void emit(struct pool_cli *cli, const struct pool_opts *o, const struct p
 	case POUT_JSONL:
 	case POUT_SUMMARY:
 		jw_obj(w, false);
-		pool_write_summary(w, st, it->n);
+		pool_write_summary(w, st, cli->total);
 		emit_head(w, o, st);
 		jw_obj_end(w);
 		jw_newline(w);
 		break;
 	case POUT_TEXT: {
-		for (size_t i = 0; i < it->n; i++)
-			emit_text_item(cli->out, i, &res[i]);
 		char line[512];
 		snprintf(line, sizeof line, "%zu items: %zu ok, %zu error, %zu skipped; %s, %d workers, %.1fms\n",
-			 it->n, st->ok, st->error, st->skipped, pool_mode_name(o->mode), st->workers,
-			 st->wall_ms);
+			 cli->total, st->ok, st->error, st->skipped, pool_mode_name(o->mode),
+			 st->workers, st->wall_ms);
 		fd_sink_write(cli->out, line, strlen(line));
 		break;
 	}
 	case POUT_NONE:
 		break;
 	}
+	return 0;
 }
 
 /* --------------------------------------------------------------- run */
 
-/* One run, its results emitted.  Returns the exit status. */
-static int run_once(struct pool_cli *cli, struct pool_opts *o, const struct pool_items *it)
+/* A chunk that is not run: skipped after a --fail-fast stop, else failed
+ * with the reason the chunks before could not run. */
+static void not_run(struct pool_cli *cli, const struct pool_opts *o, const struct pool_items *it,
+		    struct pool_result *res, struct pool_stats *st)
+{
+	memset(st, 0, sizeof *st);
+	st->workers = cli->sum.workers;
+	for (size_t i = 0; i < it->n; i++) {
+		if (res[i].status != POOL_PENDING)
+			continue;
+		if (cli->stopped) {
+			res[i].status = POOL_SKIPPED;
+			st->skipped++;
+			continue;
+		}
+		pool_fail(&res[i], cli->gave_up, 0);
+		st->error++;
+		if (o->on_result)
+			o->on_result(i, &res[i], o->ctx);
+	}
+}
+
+/* One chunk through the pool, its items emitted and its counts added.
+ * Returns -1 when the first chunk could not run (*why; nothing was
+ * written), else 0: a later chunk that cannot run fails, and so do the
+ * ones after it. */
+static int run_chunk(struct pool_cli *cli, struct pool_opts *o, const struct pool_items *it,
+		     char **why)
+{
+	cli->items = it;
+	struct pool_result *res = pool_results_alloc(it->n);
+	struct pool_stats st = { 0 };
+	bool run = !cli->gave_up && !cli->stopped;
+	if (run && pool_run(o, it, res, &st, why) < 0) {
+		if (!it->base) {
+			pool_results_free(res, it->n);
+			return -1;
+		}
+		cli->gave_up = *why;
+		*why = NULL;
+		run = false;
+	}
+	if (!run)
+		not_run(cli, o, it, res, &st);
+	struct pool_stats *sum = &cli->sum;
+	if (!it->base)
+		sum->workers = st.workers;
+	sum->wall_ms += st.wall_ms;
+	sum->cpu_ms += st.cpu_ms;
+	sum->ok += st.ok;
+	sum->error += st.error;
+	sum->skipped += st.skipped;
+	if (st.gave_up && !cli->gave_up)
+		cli->gave_up = st.gave_up;
+	else
+		free(st.gave_up);
+	if (o->fail_fast && (st.error || st.skipped))
+		cli->stopped = true;
+	cli->total += it->n;
+	cli->ran = true;
+	emit_items(cli, it, res);
+	pool_results_free(res, it->n);
+	return 0;
+}
+
+/* Every chunk, then the results' end.  Returns the exit status. */
+static int run_stream(struct pool_cli *cli, struct pool_opts *o, struct pool_items *it)
 {
 	if (cli->output == POUT_JSONL || cli->trace) {
 		o->on_result = on_result;
@@ -481,24 +635,42 @@ static int run_once(struct pool_cli *cli, struct pool_opts *o, const struct pool
 	}
 	if (cli->output == POUT_JSONL)
 		cli->out->async = pipe_fd(cli->out->fd);
-	struct pool_result *res = pool_results_alloc(it->n);
-	struct pool_stats st;
-	char *why = NULL;
-	if (cli->trace)
-		trace_pool_begin(cli->trace, pool_mode_name(o->mode));
-	if (pool_run(o, it, res, &st, &why) < 0) {
-		fprintf(stderr, "piperun: %s\n", why);
-		free(why);
-		pool_results_free(res, it->n);
-		trace_abort(cli->trace);
+	if (cli->output == POUT_JSON && spill_open(cli) < 0) {
+		err_line("piperun: pool: cannot make a temporary file for the items: %s",
+			 strerror(errno));
 		return EXIT_RUNNER;
 	}
-	emit(cli, o, it, res, &st);
-	pool_results_free(res, it->n);
-	int rc = st.error || st.skipped ? EXIT_JOBS_FAILED : EXIT_OK;
-	if (cli->trace && trace_pool_finish(cli->trace, &st, it->n) < 0) {
+	char *why = NULL, *err = NULL;
+	if (cli->trace)
+		trace_pool_begin(cli->trace, pool_mode_name(o->mode));
+	int got = 1;
+	for (;;) {
+		if (run_chunk(cli, o, it, &why) < 0) {
+			fprintf(stderr, "piperun: %s\n", why);
+			free(why);
+			trace_abort(cli->trace);
+			return EXIT_RUNNER;
+		}
+		if (got < 0)
+			break; /* the items before a bad line ran: no more */
+		got = pool_read_chunk(cli->rd, it, POOL_CHUNK, &err);
+		if (got == 0 || (got < 0 && !it->n))
+			break;
+	}
+	int rc = cli->sum.error || cli->sum.skipped ? EXIT_JOBS_FAILED : EXIT_OK;
+	if (emit_end(cli, o) < 0)
+		rc = EXIT_RUNNER;
+	if (cli->trace && trace_pool_finish(cli->trace, &cli->sum, cli->total) < 0) {
 		err_line("piperun: pool: writing the trace: %s", strerror(errno));
 		rc = EXIT_RUNNER;
+	}
+	if (got < 0) {
+		/* a bad line past the first chunk: the items before it are
+		 * in the results, none after it ran */
+		err_line("piperun: pool: %s: %s (the %zu items before it are in the results; "
+			 "none after it ran)", cli->input, err, cli->total);
+		free(err);
+		rc = EXIT_USAGE;
 	}
 	return rc;
 }
@@ -507,9 +679,10 @@ static int cmd_pool(int argc, char **argv)
 {
 	struct pool_cmd pc;
 	struct pool_items it = { 0 };
+	struct pool_reader rd;
 	int rc = parse_args(argc, argv, &pc);
 	if (rc < 0)
-		rc = load_items(&pc, &it);
+		rc = load_items(&pc, &rd, &it);
 	if (rc >= 0)
 		return rc;
 	struct fd_sink *out = cmd_stdout_sink();
@@ -517,38 +690,43 @@ static int cmd_pool(int argc, char **argv)
 	int rfd = task_stdout_aside();
 	if (rfd >= 0)
 		out->fd = rfd;
-	struct pool_cli cli = { .output = pc.output, .out = out, .items = &it };
+	struct pool_cli cli = {
+		.output = pc.output, .out = out, .items = &it, .rd = &rd,
+		.input = pc.items_file ? pc.items_file : "<stdin>",
+	};
 	/* a pool job of a run with --trace: its items' trace (trace.h);
 	 * not for the tasks' children */
 	char *asked = getenv(TRACE_ITEMS_ENV) ? xstrdup(getenv(TRACE_ITEMS_ENV)) : NULL;
 	unsetenv(TRACE_ITEMS_ENV);
 	if (!pc.trace && asked && *asked && !pc.compare)
 		pc.trace = asked;
+	bool wrote = false;
 	if (pc.trace && !(cli.trace = trace_open(pc.trace, "pool", pc.o.task->name))) {
 		err_line("piperun: pool: --trace %s: %s", pc.trace, strerror(errno));
-		free(out);
-		free(asked);
-		pool_items_free(&it);
-		return EXIT_USAGE;
+		rc = EXIT_USAGE;
+		goto out;
 	}
 	jw_init(&cli.jw, fd_sink_write, out, cli.output == POUT_JSON);
 	/* a task that exit()s in this process: status 3, never 0 */
 	task_exit_guard("pool", EXIT_RUNNER, -1);
-	rc = pc.compare ? compare(&pc.o, &it, out) : run_once(&cli, &pc.o, &it);
+	rc = pc.compare ? compare(&pc.o, &it, out) : run_stream(&cli, &pc.o, &it);
 	task_exit_guard(NULL, 0, -1);
-	if (rc == EXIT_RUNNER && !pc.compare) {
-		/* the pool could not run: nothing was written */
-		free(out);
-		free(asked);
-		pool_items_free(&it);
-		return rc;
+	/* the first chunk could not run: nothing was written */
+	wrote = pc.compare || cli.ran;
+	if (wrote) {
+		/* the writer thread's queue too (an async sink, -o jsonl) */
+		fd_sink_finish(out);
+		rc = cmd_flush_stdout(&cmd_pool_entry, out, rc);
 	}
-	/* the writer thread's queue too (an async sink, -o jsonl) */
-	fd_sink_finish(out);
-	rc = cmd_flush_stdout(&cmd_pool_entry, out, rc);
+out:
+	spill_close(&cli);
+	free(cli.gave_up);
 	free(out);
 	free(asked);
 	pool_items_free(&it);
+	if (rd.fd)
+		close(rd.fd);
+	pool_reader_free(&rd);
 	return rc;
 }
 

@@ -84,6 +84,13 @@ static void close_container(struct jw *w, char c)
 	put(w, &c, 1);
 }
 
+void jw_follow(struct jw *w, const struct jw *part)
+{
+	if (part->nonempty[lv(part)])
+		w->nonempty[lv(w)] = true;
+	w->lossy |= part->lossy;
+}
+
 void jw_obj(struct jw *w, bool inl) { open_container(w, '{', inl); }
 void jw_obj_end(struct jw *w) { close_container(w, '}'); }
 void jw_arr(struct jw *w, bool inl) { open_container(w, '[', inl); }

@@ -68,6 +68,10 @@ bool jw_str_close(struct jw *w);
 void jw_b64_open(struct jw *w);
 void jw_b64_feed(struct jw *w, const void *p, size_t n);
 void jw_b64_close(struct jw *w);
+/* w's sink has just been given what part wrote: a run of elements of
+ * the same container as w's open one, written aside (to a file) from
+ * the same depth.  w goes on after them. */
+void jw_follow(struct jw *w, const struct jw *part);
 /* End of a document: a newline. */
 void jw_newline(struct jw *w);
 

@@ -68,7 +68,8 @@ struct piperun_task {
 	int abi;                /* PIPERUN_TASK_ABI */
 	const char *name;
 	/* Once per worker (thread or process) before its first item; may be
-	 * NULL.  Returns 0, or -1 to refuse (the items fail). */
+	 * NULL.  Returns 0, or -1 to refuse (the items fail).  piperun pool
+	 * starts fresh workers for each chunk of 262,144 items. */
 	int (*init)(void **state);
 	/* One item.  Returns 0 with *res filled in (an ERROR result is a
 	 * failed item, not a failed call). */

@@ -36,8 +36,6 @@ char *pool_json_result(const char *text, size_t *len);
 /* pool.c: one item, serial and thread modes */
 void pool_set_result(struct pool_result *r, const struct piperun_task *t,
 		     struct piperun_result *res, double dur, int worker);
-/* r failed (status and kind ERROR) with a copy of why. */
-void pool_fail(struct pool_result *r, const char *why, int worker);
 /* The one timeout rule of every mode: an item that has run for its
  * timeout (or longer) is timed out, whatever it returns then. */
 bool pool_timed_out(const struct pool_opts *o, double dur_ms);
@@ -49,6 +47,8 @@ struct piperun_arg *pool_item_args(const struct pool_items *it, size_t i,
  * ended, so a run of items reads the clock once each. */
 void pool_run_one(const struct pool_opts *o, void *state, const struct pool_items *it,
 		  size_t i, struct pool_result *r, int worker, double *clock);
+/* The error of the items no worker ran because init() hung (malloc'd). */
+char *pool_init_hung_text(const struct pool_opts *o);
 void pool_skip_rest(struct pool_result *res, size_t n);
 void pool_run_serial(const struct pool_opts *o, const struct pool_items *it,
 		     struct pool_result *res);

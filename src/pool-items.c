@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 static void grow_args(struct pool_items *it, size_t need)
@@ -184,76 +183,121 @@ int pool_parse_text(const char *text, size_t len, struct pool_items *it, char **
 	return 0;
 }
 
-/* Lines as they are read: the bytes [*scan, len) of b are new.  A NUL
- * byte is an error as soon as it is read, and so is a line that grows
- * past POOL_LINE_MAX (a file of NULs, /dev/zero, ends at once, not when
- * memory does).  *start is where the line being read began, *lineno the
- * lines before it. */
-static int scan_lines(const struct buf *b, size_t *scan, size_t *start, size_t *lineno,
-		      char **err)
-{
-	const char *p = b->p;
-	size_t pos = *scan;
-	while (pos < b->len) {
-		const char *nl = memchr(p + pos, '\n', b->len - pos);
-		size_t end = nl ? (size_t)(nl - p) : b->len;
-		if (memchr(p + pos, 0, end - pos)) {
-			*err = xasprintf("line %zu: a NUL byte", *lineno + 1);
-			return -1;
-		}
-		if (end - *start > POOL_LINE_MAX) {
-			*err = xasprintf("line %zu: a line of more than %u bytes", *lineno + 1,
-					 POOL_LINE_MAX);
-			return -1;
-		}
-		pos = end;
-		if (nl) {
-			++*lineno;
-			*start = ++pos;
-		}
-	}
-	*scan = pos;
-	return 0;
-}
-
 int pool_parse_fd(int fd, struct pool_items *it, char **err)
 {
-	struct buf b = { 0 };
-	struct stat sb;
-	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0)
-		buf_reserve(&b, (size_t)sb.st_size + 1);
-	size_t scan = 0, start = 0, lineno = 0;
-	for (;;) {
-		buf_reserve(&b, 1 << 16);
-		ssize_t r = read(fd, b.p + b.len, b.cap - b.len - 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			*err = xasprintf("cannot read items: %s", strerror(errno));
-			buf_free(&b);
-			return -1;
-		}
-		if (!r)
-			break;
-		b.len += (size_t)r;
-		if (scan_lines(&b, &scan, &start, &lineno, err) < 0) {
-			buf_free(&b);
-			return -1;
-		}
-	}
-	int rc = pool_parse_text(b.p ? b.p : "", b.len, it, err);
-	buf_free(&b);
-	return rc;
+	struct pool_reader r;
+	pool_reader_init(&r, fd);
+	int rc = pool_read_chunk(&r, it, SIZE_MAX, err);
+	pool_reader_free(&r);
+	return rc < 0 ? -1 : 0;
 }
 
-int pool_parse_one(struct pool_items *it, const char *p, size_t len,
-		   struct piperun_arg **args, size_t *nargs, char **err)
+void pool_items_clear(struct pool_items *it)
 {
 	for (size_t i = 0; i < it->nstrings; i++)
 		free(it->strings[i]);
 	it->nstrings = 0;
 	it->nargs = 0;
 	it->n = 0;
+	it->base = 0;
+}
+
+void pool_reader_init(struct pool_reader *r, int fd)
+{
+	memset(r, 0, sizeof *r);
+	r->fd = fd;
+}
+
+void pool_reader_free(struct pool_reader *r)
+{
+	free(r->failed);
+	buf_free(&r->b);
+}
+
+/* More bytes after the unparsed rest (a line without its newline yet).
+ * A NUL byte is an error as soon as it is read, and so is a line that
+ * grows past POOL_LINE_MAX (/dev/zero ends at once). */
+static int read_more(struct pool_reader *r, char **err)
+{
+	if (r->pos) {
+		memmove(r->b.p, r->b.p + r->pos, r->b.len - r->pos);
+		r->b.len -= r->pos;
+		r->pos = 0;
+	}
+	if (r->b.len > POOL_LINE_MAX) {
+		*err = xasprintf("line %zu: a line of more than %u bytes", r->lineno + 1,
+				 POOL_LINE_MAX);
+		return -1;
+	}
+	buf_reserve(&r->b, 1 << 18);
+	ssize_t n;
+	do
+		n = read(r->fd, r->b.p + r->b.len, r->b.cap - r->b.len - 1);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		*err = xasprintf("cannot read items: %s", strerror(errno));
+		return -1;
+	}
+	if (!n) {
+		r->eof = true;
+		return 0;
+	}
+	const char *z = memchr(r->b.p + r->b.len, 0, (size_t)n);
+	r->b.len += (size_t)n;
+	if (z) {
+		/* the lines before it are items: only its own is dropped */
+		size_t line = r->lineno + 1, keep = 0;
+		for (const char *q = r->b.p; (q = memchr(q, '\n', (size_t)(z - q))); q++) {
+			line++;
+			keep = (size_t)(q - r->b.p) + 1;
+		}
+		r->b.len = keep;
+		r->failed = xasprintf("line %zu: a NUL byte", line);
+		r->eof = true;
+	}
+	return 0;
+}
+
+int pool_read_chunk(struct pool_reader *r, struct pool_items *it, size_t max, char **err)
+{
+	pool_items_clear(it);
+	it->base = r->nitems;
+	for (;;) {
+		while (it->n < max) {
+			size_t avail = r->b.len - r->pos;
+			const char *p = r->b.p + r->pos;
+			const char *nl = avail ? memchr(p, '\n', avail) : NULL;
+			if (!nl && (!r->eof || !avail))
+				break;
+			size_t l = nl ? (size_t)(nl - p) : avail;
+			if (l > POOL_LINE_MAX) {
+				*err = xasprintf("line %zu: a line of more than %u bytes",
+						 r->lineno + 1, POOL_LINE_MAX);
+				return -1;
+			}
+			r->lineno++;
+			if (add_line(it, p, l, r->lineno, err) < 0)
+				return -1;
+			r->pos += l + (nl != NULL);
+		}
+		if (it->n >= max || r->eof)
+			break;
+		if (read_more(r, err) < 0)
+			return -1;
+	}
+	r->nitems += it->n;
+	if (r->failed && it->n < max) {
+		*err = r->failed;
+		r->failed = NULL;
+		return -1;
+	}
+	return it->n > 0;
+}
+
+int pool_parse_one(struct pool_items *it, const char *p, size_t len,
+		   struct piperun_arg **args, size_t *nargs, char **err)
+{
+	pool_items_clear(it);
 	if (memchr(p, 0, len)) {
 		*err = xstrdup("a NUL byte");
 		return -1;

@@ -684,8 +684,7 @@ static void pw_end_all(struct ppool *p)
 static void pw_fail_rest(struct ppool *p)
 {
 	char *hung = p->init_hung && !p->broken && !p->stop
-		? xasprintf("not run: the task's init() did not return within %gs",
-			    pool_life_bound_ms(p->o->timeout) / 1000) : NULL;
+		? pool_init_hung_text(p->o) : NULL;
 	const char *why = p->broken ? p->broken : hung ? hung
 		: p->failed && !p->stop ? "no worker process could be started for it" : NULL;
 	for (size_t i = 0; why && i < p->it->n; i++) {

@@ -260,8 +260,7 @@ static void fini_hung(const struct pool_opts *o, int worker)
 		"left behind\n", worker, pool_life_bound_ms(o->timeout) / 1000);
 }
 
-/* The error of the items no worker ran because init() hung. */
-static char *init_hung_text(const struct pool_opts *o)
+char *pool_init_hung_text(const struct pool_opts *o)
 {
 	return xasprintf("not run: the task's init() did not return within %gs",
 			 pool_life_bound_ms(o->timeout) / 1000);
@@ -282,7 +281,7 @@ void pool_run_serial(const struct pool_opts *o, const struct pool_items *it,
 	void *state = NULL;
 	int init = pool_task_init(o->task, &state, pool_life_bound_ms(o->timeout));
 	bool ok = init == 0;
-	char *hung = init == 2 ? init_hung_text(o) : NULL;
+	char *hung = init == 2 ? pool_init_hung_text(o) : NULL;
 	double clock = 0;
 	for (size_t i = 0; i < it->n; i++) {
 		if (ok) {
@@ -410,7 +409,7 @@ static int run_threads(const struct pool_opts *o, const struct pool_items *it,
 	}
 	if (__atomic_load_n(&p.init_hung, __ATOMIC_ACQUIRE) && !p.stop) {
 		/* every worker left gave up on init(): what is left fails */
-		char *hung = init_hung_text(o);
+		char *hung = pool_init_hung_text(o);
 		for (size_t i = 0; i < it->n; i++) {
 			if (res[i].status != POOL_PENDING)
 				continue;
@@ -466,14 +465,22 @@ int pool_run(const struct pool_opts *o, const struct pool_items *it,
 	int rc = e->run(o, it, results, why);
 	st->wall_ms = now_ms() - t0;
 	st->cpu_ms = cpu_ms() - c0;
+	char *hung = NULL;
 	for (size_t i = 0; i < it->n; i++) {
-		if (results[i].status == POOL_OK)
+		if (results[i].status == POOL_OK) {
 			st->ok++;
-		else if (results[i].status == POOL_ERROR)
+		} else if (results[i].status == POOL_ERROR) {
 			st->error++;
-		else
+			if (!st->gave_up && results[i].text &&
+			    !strcmp(results[i].text, hung ? hung : (hung = pool_init_hung_text(o)))) {
+				st->gave_up = hung;
+				hung = NULL;
+			}
+		} else {
 			st->skipped++;
+		}
 	}
+	free(hung);
 	return rc;
 }
 
@@ -529,7 +536,7 @@ void pool_write_item(struct jw *w, const struct pool_items *it, size_t i,
 {
 	static const char *const st[] = { "pending", "ok", "error", "skipped" };
 	jw_obj(w, true);
-	jw_kint(w, "index", (int64_t)i);
+	jw_kint(w, "index", (int64_t)(it->base + i));
 	jw_key(w, "input");
 	pool_write_input(w, it, i);
 	jw_kstr(w, "status", st[r->status]);

@@ -23,6 +23,7 @@
 
 #include "jsonw.h"
 #include "piperun-task.h"
+#include "util.h"
 
 enum pool_mode { POOL_SERIAL, POOL_THREAD, POOL_PROCESS, POOL_ASYNC };
 /* The mode's name ("serial", "thread", "process", "async"), from
@@ -48,6 +49,8 @@ struct pool_items {
 	char **strings;
 	size_t nstrings, strings_cap;
 	size_t scratch_cap;          /* pool_parse_one's args array */
+	size_t base;                 /* the index in the whole input of item 0
+					(a chunk of a stream: pool_read_chunk) */
 };
 
 enum pool_status { POOL_PENDING, POOL_OK, POOL_ERROR, POOL_SKIPPED };
@@ -87,6 +90,10 @@ struct pool_stats {
 	double cpu_ms;               /* this process and its children */
 	size_t ok, error, skipped;
 	int workers;
+	/* malloc'd, or NULL: the task's init() did not return within its
+	 * bound in any worker, and the items failed with this text (the
+	 * next chunk of a stream is not worth another wait) */
+	char *gave_up;
 };
 
 /* The longest item line (its newline aside), as a steps job's item
@@ -98,6 +105,33 @@ struct pool_stats {
  * *err: a NUL byte (from a file descriptor: as soon as it is read) or a
  * line of more than POOL_LINE_MAX bytes is one. */
 int pool_parse_fd(int fd, struct pool_items *it, char **err);
+
+/* Items from a file descriptor a chunk at a time, so that no more than a
+ * chunk's items are ever held (piperun pool over millions of items):
+ * pool_read_chunk empties it, then parses lines into it until it holds
+ * max items or the input ends (it->base: how many items came before).
+ * Returns 1, 0 at the end of the input (it holds nothing), or -1 with
+ * "line N: ..." (or a read error) in *err and the items of the lines
+ * before line N in it; the same lines are errors as for pool_parse_fd,
+ * each when its chunk is read. */
+struct pool_reader {
+	int fd;
+	struct buf b;                /* read, not parsed yet from pos on */
+	size_t pos;
+	size_t lineno;               /* lines parsed */
+	size_t nitems;               /* items read */
+	bool eof;
+	char *failed;                /* a NUL byte read ahead: the error once
+					the lines before it are items */
+};
+/* How many items piperun pool holds at once: ~12 MB of items and results
+ * for two-number items. */
+#define POOL_CHUNK ((size_t)1 << 18)
+void pool_reader_init(struct pool_reader *r, int fd);
+int pool_read_chunk(struct pool_reader *r, struct pool_items *it, size_t max, char **err);
+void pool_reader_free(struct pool_reader *r);
+/* No items, no strings; the arrays are kept for the next ones. */
+void pool_items_clear(struct pool_items *it);
 int pool_parse_text(const char *text, size_t len, struct pool_items *it, char **err);
 void pool_items_free(struct pool_items *it);
 /* One item at a time (steps jobs): parse the line into it (cleared
@@ -132,6 +166,10 @@ int pool_task_init(const struct piperun_task *t, void **state, double bound_ms);
 /* fini() (if any) within the bound; false when it did not return in
  * time (given up). */
 bool pool_task_fini(const struct piperun_task *t, void *state, double bound_ms);
+
+/* r failed (status and kind ERROR) with a copy of why; worker 0: no
+ * worker ran it. */
+void pool_fail(struct pool_result *r, const char *why, int worker);
 
 /* Results for n items, zeroed (POOL_PENDING), in prefaulted memory. */
 struct pool_result *pool_results_alloc(size_t n);

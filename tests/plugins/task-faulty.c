@@ -21,6 +21,7 @@
  * The task initcrash crashes in init() in a worker, and is faulty
  * otherwise.  inithang's init() never returns: in every worker, or with
  * FAULTY_FLAG set only in the first (the one that creates that file);
+ * with FAULTY_INIT_LOG set, each call first appends "init\n" to that file;
  * finihang's fini() never returns.  Both are faulty otherwise. */
 #define _POSIX_C_SOURCE 200809L
 #include <piperun-task.h>
@@ -167,6 +168,14 @@ const struct piperun_task piperun_task_initcrash = {
 static int inithang_init(void **state)
 {
 	*state = NULL;
+	const char *calls = getenv("FAULTY_INIT_LOG");
+	int cfd = calls ? open(calls, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644) : -1;
+	if (cfd >= 0) {
+		if (write(cfd, "init\n", 5) < 0) {
+			/* the test will see the call missing */
+		}
+		close(cfd);
+	}
 	const char *flag = getenv("FAULTY_FLAG");
 	int fd = flag ? open(flag, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644) : -1;
 	if (flag && fd < 0)

@@ -244,6 +244,57 @@ static void test_double_shortest(void)
 	buf_free(&out);
 }
 
+/* jw_follow: elements written aside (into another sink, from the same
+ * depth) and spliced in give the bytes one writer gives, pretty or not,
+ * with none, one or many of them (piperun pool's -o json). */
+static void test_follow(void)
+{
+	for (int pretty = 0; pretty < 2; pretty++) {
+		for (int n = 0; n < 3; n++) {
+			struct buf one = { 0 }, aside = { 0 }, spliced = { 0 };
+			struct jw w, a;
+			jw_init(&w, buf_sink_write, &one, pretty);
+			jw_obj(&w, false);
+			jw_kint(&w, "total", n);
+			jw_key(&w, "items");
+			jw_arr(&w, false);
+			for (int i = 0; i < n; i++) {
+				jw_obj(&w, true);
+				jw_kint(&w, "index", i);
+				jw_obj_end(&w);
+			}
+			jw_arr_end(&w);
+			jw_obj_end(&w);
+			jw_init(&a, buf_sink_write, &spliced, pretty);
+			jw_obj(&a, false);
+			jw_key(&a, "items");
+			jw_arr(&a, false);
+			a.ctx = &aside;
+			for (int i = 0; i < n; i++) {
+				jw_obj(&a, true);
+				jw_kint(&a, "index", i);
+				jw_obj_end(&a);
+			}
+			spliced.len = 0;
+			jw_init(&w, buf_sink_write, &spliced, pretty);
+			jw_obj(&w, false);
+			jw_kint(&w, "total", n);
+			jw_key(&w, "items");
+			jw_arr(&w, false);
+			buf_add(&spliced, aside.p ? aside.p : "", aside.len);
+			jw_follow(&w, &a);
+			jw_arr_end(&w);
+			jw_obj_end(&w);
+			ok(spliced.len == one.len && !memcmp(spliced.p, one.p, one.len),
+			   "%d items spliced (%s) are what one writer writes", n,
+			   pretty ? "pretty" : "compact");
+			buf_free(&one);
+			buf_free(&aside);
+			buf_free(&spliced);
+		}
+	}
+}
+
 int main(void)
 {
 	test_double_shortest();
@@ -252,5 +303,6 @@ int main(void)
 	test_roundtrip();
 	test_numbers();
 	test_numbers_exact();
+	test_follow();
 	return done_testing();
 }

@@ -1,0 +1,132 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
+# pool-stream.bats - piperun pool holds a chunk of items at a time
+# (POOL_CHUNK, 262,144), not the whole input (issue 21): every item of an
+# input of several chunks is run and reported exactly once, in order where
+# the output has an order; a bad line past the first chunk ends the pool
+# after the items before it; a fail-fast stop and an init() that hung
+# carry over to the chunks after.  (Memory is measured in bench/pool.py.)
+load helper
+
+N=600000 # three chunks
+
+setup() {
+	cd "$BATS_TEST_TMPDIR"
+}
+
+# items N: item i is [6k, 4k] with k = i % 50 + 1, so its gcd is 2k
+items() {
+	awk -v n="$1" 'BEGIN { for (i = 0; i < n; i++) print (i % 50 + 1) * 6, (i % 50 + 1) * 4 }'
+}
+
+# check FORMAT N FILE: the results of items N in FILE (-o FORMAT) are
+# every item once, each right; json and text in input order
+check() {
+	python3 - "$@" <<'EOF'
+import json, sys
+fmt, n, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+def right(i, inp, res):
+    k = i % 50 + 1
+    assert inp == [6 * k, 4 * k] and res == 2 * k, (i, inp, res)
+if fmt == "json":
+    d = json.load(open(path))
+    assert d["summary"] == {"total": n, "ok": n, "error": 0, "skipped": 0}, d["summary"]
+    assert [x["index"] for x in d["items"]] == list(range(n)), "order"
+    for x in d["items"]:
+        right(x["index"], x["input"], x["result"])
+elif fmt == "jsonl":
+    lines = open(path).read().splitlines()
+    recs, last = [json.loads(l) for l in lines[:-1]], json.loads(lines[-1])
+    assert last["summary"] == {"total": n, "ok": n, "error": 0, "skipped": 0}, last
+    assert sorted(x["index"] for x in recs) == list(range(n)), "each once"
+    for x in recs:
+        right(x["index"], x["input"], x["result"])
+else:
+    lines = open(path).read().splitlines()
+    assert len(lines) == n + 1 and lines[-1].startswith(f"{n} items: {n} ok, 0 error"), lines[-1]
+    for i, l in enumerate(lines[:-1]):
+        f = l.split()
+        assert int(f[0]) == i and f[1] == "ok" and int(f[2]) == 2 * (i % 50 + 1), l
+EOF
+}
+
+@test "two chunks of items: each item once and right, in every mode (-o jsonl)" {
+	items 300000 > items
+	for m in serial thread process async; do
+		timeout 300 "$PIPERUN" pool --task gcd --mode "$m" -j 2 --items items -o jsonl > out
+		check jsonl 300000 out || { echo "mode $m"; false; }
+	done
+}
+
+@test "three chunks of items: -o json is one document in input order, -o text one line each (from a file and from a pipe)" {
+	items $N > items
+	timeout 300 "$PIPERUN" pool --task gcd --mode thread -j 2 --items items > out.json
+	check json "$N" out.json
+	items $N | timeout 300 "$PIPERUN" pool --task gcd --mode process -j 2 -o text > out.txt
+	check text "$N" out.txt
+	# the document is what the one writer of every other document writes:
+	# the pretty form (two-space indent, one item a line)
+	[ "$(sed -n '8p' out.json)" = '  "items": [' ]
+	[ "$(tail -2 out.json)" = "$(printf '  ]\n}')" ]
+	[ "$(grep -c '^    {"index": ' out.json)" -eq "$N" ]
+}
+
+@test "a bad line past the first chunk: the items before it are in the results, none after it ran, status 2" {
+	{ items 300000; echo x; items 10; } > bad
+	{ items 300000; printf '1 2\n3 \0 4\n5 6\n'; } > nul
+	for src in file pipe; do
+		for f in bad nul; do
+			rc=0
+			if [ "$src" = file ]; then
+				timeout 300 "$PIPERUN" pool --task gcd --items "$f" -o jsonl > out 2> err || rc=$?
+				name=$f
+			else
+				timeout 300 "$PIPERUN" pool --task gcd -o jsonl < "$f" > out 2> err || rc=$?
+				name='<stdin>'
+			fi
+			[ "$rc" = 2 ]
+			case $f in
+			bad) want='line 300001: expected numbers or a JSON array, got "x" (the 300000 items' n=300000 ;;
+			nul) want='line 300002: a NUL byte (the 300001 items' n=300001 ;;
+			esac
+			[ "$(cat err)" = "piperun: pool: $name: $want before it are in the results; none after it ran)" ] ||
+				{ echo "$src $f: $(cat err)"; false; }
+			[ "$(tail -1 out | jq -c .summary)" = "{\"total\":$n,\"ok\":$n,\"error\":0,\"skipped\":0}" ]
+			# every item before the bad line, once, in order (serial)
+			[ "$(head -n -1 out | cut -d, -f1 | uniq -c | awk '$1 != 1' | wc -l)" -eq 0 ]
+			[ "$(head -n -1 out | wc -l)" -eq "$n" ]
+			[ "$(head -1 out | cut -d, -f1)" = '{"index":0' ]
+			[ "$(head -n -1 out | tail -1 | cut -d, -f1)" = "{\"index\":$((n - 1))" ]
+		done
+	done
+	# in the first chunk, as ever: nothing runs, nothing is written
+	{ items 10; echo x; } > early
+	run --separate-stderr "$PIPERUN" pool --task gcd --items early
+	assert_failure 2
+	[ -z "$output" ]
+	[ "$stderr" = 'piperun: pool: early: line 11: expected numbers or a JSON array, got "x"' ]
+}
+
+@test "--fail-fast in the second chunk: every item after the failed one is skipped, the chunks after it too" {
+	{ yes '[1]' | head -300000; echo '[2, "fail"]'; yes '[3]' | head -300000; } > items
+	run --separate-stderr timeout 300 "$PIPERUN" pool --task-plugin "$FAULTY_PLUGIN:faulty" --fail-fast \
+		--items items -o summary
+	assert_failure 1
+	[ "$(jq -c .summary <<<"$output")" = '{"total":600001,"ok":300000,"error":1,"skipped":300000}' ]
+}
+
+@test "an init() that hung in the first chunk is not waited for again: the later chunks' items fail with the same error" {
+	items $N > items
+	export FAULTY_INIT_LOG=$BATS_TEST_TMPDIR/inits
+	run --separate-stderr timeout 120 "$PIPERUN" pool --task-plugin "$FAULTY_PLUGIN:inithang" \
+		--timeout 0.2 --items items -o summary
+	assert_failure 1
+	[ "$(jq -c .summary <<<"$output")" = "{\"total\":$N,\"ok\":0,\"error\":$N,\"skipped\":0}" ]
+	# one call, in the first chunk (three would mean each chunk waited)
+	[ "$(cat inits)" = init ]
+	: > inits
+	timeout 120 "$PIPERUN" pool --task-plugin "$FAULTY_PLUGIN:inithang" \
+		--timeout 0.2 --items items -o jsonl > out || true
+	[ "$(cat inits)" = init ]
+	[ "$(head -n -1 out | grep -c "\"error\":\"not run: the task's init() did not return within 0.2s\"")" -eq "$N" ]
+}
