@@ -37,7 +37,7 @@ __piperun_opts() {
 		--version ;;
 	pool) printf '%s\n' --task --task-plugin --mode -j --workers --items \
 		--timeout --fail-fast --max-inflight --max-items-per-worker \
-		-o --output --compare --trace -h --help ;;
+		-o --output --compare --chunk --trace -h --help ;;
 	esac
 }
 
@@ -53,7 +53,8 @@ __piperun_opts_with_value() {
 	exec) printf '%s\n' -t --timeout -k --kill-after -s --signal --json --trace ;;
 	timeout) printf '%s\n' -k --kill-after -s --signal --json --trace ;;
 	pool) printf '%s\n' --task --task-plugin --mode -j --workers --items \
-		--timeout --max-inflight --max-items-per-worker -o --output --trace ;;
+		--timeout --max-inflight --max-items-per-worker -o --output --chunk \
+		--trace ;;
 	esac
 }
 

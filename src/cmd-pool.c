@@ -30,9 +30,10 @@ struct pool_cli {
 	struct jw jw;
 	const struct pool_items *items;  /* the chunk running */
 	struct trace *trace;       /* --trace FILE, or NULL */
-	/* the items come a chunk at a time (POOL_CHUNK): none is held
-	 * beyond its chunk */
+	/* the items come a chunk at a time (--chunk, POOL_CHUNK by
+	 * default): none is held beyond its chunk */
 	struct pool_reader *rd;
+	size_t chunk;
 	const char *input;         /* the items' name in messages */
 	struct pool_stats sum;     /* the chunks' so far */
 	size_t total;              /* their items */
@@ -225,6 +226,7 @@ struct pool_cmd {
 	struct pool_opts o;
 	long workers;
 	bool compare;
+	size_t chunk;                /* --chunk */
 	enum pool_output output;
 	bool seen[256];              /* options given (cmd_once) */
 };
@@ -242,6 +244,7 @@ static const struct option pool_long_opts[] = {
 	{ "output", required_argument, NULL, 'o' },
 	{ "compare", no_argument, NULL, 'C' },
 	{ "trace", required_argument, NULL, 'X' },
+	{ "chunk", required_argument, NULL, 'K' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -261,7 +264,7 @@ static int parse_option(int c, char **argv, struct pool_cmd *pc)
 		['T'] = "--task", ['P'] = "--task-plugin", ['m'] = "--mode",
 		['j'] = "-j/--workers", ['i'] = "--items", ['t'] = "--timeout",
 		['I'] = "--max-inflight", ['W'] = "--max-items-per-worker",
-		['o'] = "-o/--output", ['X'] = "--trace",
+		['o'] = "-o/--output", ['X'] = "--trace", ['K'] = "--chunk",
 	};
 	const struct cmd_entry *self = &cmd_pool_entry;
 	int64_t v;
@@ -317,6 +320,11 @@ static int parse_option(int c, char **argv, struct pool_cmd *pc)
 	case 'X':
 		pc->trace = optarg;
 		return -1;
+	case 'K':
+		if (cmd_int_range(self, "--chunk", optarg, 1, POOL_CHUNK_MAX, "", &v) < 0)
+			return EXIT_USAGE;
+		pc->chunk = (size_t)v;
+		return -1;
 	default:
 		return cmd_opt_common(self, c, argv);
 	}
@@ -341,6 +349,9 @@ static int check_combinations(const struct pool_cmd *pc)
 		return cmd_bad_usage(self, "--compare runs every mode: it takes no --mode");
 	if (pc->compare && pc->seen['o'])
 		return cmd_bad_usage(self, "--compare prints its own table: it takes no -o/--output");
+	/* --compare holds every item: each mode runs them all */
+	if (pc->compare && pc->seen['K'])
+		return cmd_bad_usage(self, "--compare reads every item at once: it takes no --chunk");
 	return -1;
 }
 
@@ -352,6 +363,7 @@ static int parse_args(int argc, char **argv, struct pool_cmd *pc)
 	*pc = (struct pool_cmd){
 		.o = { .mode = POOL_SERIAL },
 		.workers = sysconf(_SC_NPROCESSORS_ONLN),
+		.chunk = POOL_CHUNK,
 		.output = POUT_JSON,
 	};
 	int c, rc;
@@ -403,7 +415,7 @@ static int load_items(const struct pool_cmd *pc, struct pool_reader *rd, struct 
 	}
 	pool_reader_init(rd, fd);
 	char *err = NULL;
-	if (pool_read_chunk(rd, it, pc->compare ? SIZE_MAX : POOL_CHUNK, &err) < 0) {
+	if (pool_read_chunk(rd, it, pc->compare ? SIZE_MAX : pc->chunk, &err) < 0) {
 		err_line("piperun: pool: %s: %s", file ? file : "<stdin>", err);
 		free(err);
 		pool_items_free(it);
@@ -653,7 +665,7 @@ static int run_stream(struct pool_cli *cli, struct pool_opts *o, struct pool_ite
 		}
 		if (got < 0)
 			break; /* the items before a bad line ran: no more */
-		got = pool_read_chunk(cli->rd, it, POOL_CHUNK, &err);
+		got = pool_read_chunk(cli->rd, it, cli->chunk, &err);
 		if (got == 0 || (got < 0 && !it->n))
 			break;
 	}
@@ -692,7 +704,7 @@ static int cmd_pool(int argc, char **argv)
 		out->fd = rfd;
 	struct pool_cli cli = {
 		.output = pc.output, .out = out, .items = &it, .rd = &rd,
-		.input = pc.items_file ? pc.items_file : "<stdin>",
+		.input = pc.items_file ? pc.items_file : "<stdin>", .chunk = pc.chunk,
 	};
 	/* a pool job of a run with --trace: its items' trace (trace.h);
 	 * not for the tasks' children */
@@ -751,6 +763,8 @@ const struct cmd_entry cmd_pool_entry = {
 	"                             jsonl line only) or none\n"
 	"      --compare              run every mode on the same items and print a\n"
 	"                             table: wall and CPU time, speedup, identical\n"
+	"      --chunk N              hold at most N items at once (default 262144):\n"
+	"                             each chunk is one round of workers\n"
 	"      --trace FILE           write a trace to FILE (Chrome Trace Event\n"
 	"                             Format): per worker its first 100 and slowest\n"
 	"                             100 items, and counters\n"

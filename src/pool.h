@@ -127,6 +127,8 @@ struct pool_reader {
 /* How many items piperun pool holds at once: ~12 MB of items and results
  * for two-number items. */
 #define POOL_CHUNK ((size_t)1 << 18)
+/* --chunk's bound: 64M items */
+#define POOL_CHUNK_MAX ((int64_t)1 << 26)
 void pool_reader_init(struct pool_reader *r, int fd);
 int pool_read_chunk(struct pool_reader *r, struct pool_items *it, size_t max, char **err);
 void pool_reader_free(struct pool_reader *r);

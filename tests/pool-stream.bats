@@ -1,14 +1,16 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: GPL-3.0-or-later
 # pool-stream.bats - piperun pool holds a chunk of items at a time
-# (POOL_CHUNK, 262,144), not the whole input (issue 21): every item of an
+# (--chunk N, 262,144 by default), not the whole input (issue 21): every item of an
 # input of several chunks is run and reported exactly once, in order where
 # the output has an order; a bad line past the first chunk ends the pool
 # after the items before it; a fail-fast stop and an init() that hung
 # carry over to the chunks after.  (Memory is measured in bench/pool.py.)
 load helper
 
-N=600000 # three chunks
+# --chunk 1000 and 2500 items: three chunks (one test runs the default)
+C=(--chunk 1000)
+N=2500
 
 setup() {
 	cd "$BATS_TEST_TMPDIR"
@@ -50,19 +52,19 @@ else:
 EOF
 }
 
-@test "two chunks of items: each item once and right, in every mode (-o jsonl)" {
-	items 300000 > items
+@test "three chunks of items: each item once and right, in every mode (-o jsonl)" {
+	items $N > items
 	for m in serial thread process async; do
-		timeout 300 "$PIPERUN" pool --task gcd --mode "$m" -j 2 --items items -o jsonl > out
-		check jsonl 300000 out || { echo "mode $m"; false; }
+		timeout 120 "$PIPERUN" pool --task gcd "${C[@]}" --mode "$m" -j 2 --items items -o jsonl > out
+		check jsonl "$N" out || { echo "mode $m"; false; }
 	done
 }
 
 @test "three chunks of items: -o json is one document in input order, -o text one line each (from a file and from a pipe)" {
 	items $N > items
-	timeout 300 "$PIPERUN" pool --task gcd --mode thread -j 2 --items items > out.json
+	timeout 120 "$PIPERUN" pool --task gcd "${C[@]}" --mode thread -j 2 --items items > out.json
 	check json "$N" out.json
-	items $N | timeout 300 "$PIPERUN" pool --task gcd --mode process -j 2 -o text > out.txt
+	items $N | timeout 120 "$PIPERUN" pool --task gcd "${C[@]}" --mode process -j 2 -o text > out.txt
 	check text "$N" out.txt
 	# the document is what the one writer of every other document writes:
 	# the pretty form (two-space indent, one item a line)
@@ -71,23 +73,46 @@ EOF
 	[ "$(grep -c '^    {"index": ' out.json)" -eq "$N" ]
 }
 
+@test "the default chunk (262,144 items): 300,000 items, each once, in order (-o json)" {
+	items 300000 > items
+	timeout 300 "$PIPERUN" pool --task gcd --mode thread -j 2 --items items > out.json
+	check json 300000 out.json
+}
+
+@test "--chunk: a whole number from 1 to 67108864; not with --compare" {
+	for v in 0 -1 x 1.5 67108865 ''; do
+		run --separate-stderr "$PIPERUN" pool --task gcd --chunk "$v" < /dev/null
+		assert_failure 2
+		[[ "$stderr" == "piperun: pool: --chunk: expected an integer from 1 to 67108864, got \"$v\""* ]] ||
+			{ echo "$v: $stderr"; false; }
+	done
+	run --separate-stderr "$PIPERUN" pool --task gcd --chunk 5 --compare < /dev/null
+	assert_failure 2
+	[[ "$stderr" == "piperun: pool: --compare reads every item at once: it takes no --chunk"* ]]
+	# one item a chunk is a chunk like any other
+	printf '4 6\n6 9\n8 12\n' > three
+	run --separate-stderr "$PIPERUN" pool --task gcd --chunk 1 --items three -o jsonl
+	assert_success
+	[ "$(jq -sc 'map(.result)' <<<"$output")" = '[2,3,4,null]' ]
+}
+
 @test "a bad line past the first chunk: the items before it are in the results, none after it ran, status 2" {
-	{ items 300000; echo x; items 10; } > bad
-	{ items 300000; printf '1 2\n3 \0 4\n5 6\n'; } > nul
+	{ items 1500; echo x; items 10; } > bad
+	{ items 1500; printf '1 2\n3 \0 4\n5 6\n'; } > nul
 	for src in file pipe; do
 		for f in bad nul; do
 			rc=0
 			if [ "$src" = file ]; then
-				timeout 300 "$PIPERUN" pool --task gcd --items "$f" -o jsonl > out 2> err || rc=$?
+				timeout 120 "$PIPERUN" pool --task gcd "${C[@]}" --items "$f" -o jsonl > out 2> err || rc=$?
 				name=$f
 			else
-				timeout 300 "$PIPERUN" pool --task gcd -o jsonl < "$f" > out 2> err || rc=$?
+				timeout 120 "$PIPERUN" pool --task gcd "${C[@]}" -o jsonl < "$f" > out 2> err || rc=$?
 				name='<stdin>'
 			fi
 			[ "$rc" = 2 ]
 			case $f in
-			bad) want='line 300001: expected numbers or a JSON array, got "x" (the 300000 items' n=300000 ;;
-			nul) want='line 300002: a NUL byte (the 300001 items' n=300001 ;;
+			bad) want='line 1501: expected numbers or a JSON array, got "x" (the 1500 items' n=1500 ;;
+			nul) want='line 1502: a NUL byte (the 1501 items' n=1501 ;;
 			esac
 			[ "$(cat err)" = "piperun: pool: $name: $want before it are in the results; none after it ran)" ] ||
 				{ echo "$src $f: $(cat err)"; false; }
@@ -108,24 +133,24 @@ EOF
 }
 
 @test "--fail-fast in the second chunk: every item after the failed one is skipped, the chunks after it too" {
-	{ yes '[1]' | head -300000; echo '[2, "fail"]'; yes '[3]' | head -300000; } > items
-	run --separate-stderr timeout 300 "$PIPERUN" pool --task-plugin "$FAULTY_PLUGIN:faulty" --fail-fast \
+	{ yes '[1]' | head -1500; echo '[2, "fail"]'; yes '[3]' | head -1500; } > items
+	run --separate-stderr timeout 120 "$PIPERUN" pool --task-plugin "$FAULTY_PLUGIN:faulty" "${C[@]}" --fail-fast \
 		--items items -o summary
 	assert_failure 1
-	[ "$(jq -c .summary <<<"$output")" = '{"total":600001,"ok":300000,"error":1,"skipped":300000}' ]
+	[ "$(jq -c .summary <<<"$output")" = '{"total":3001,"ok":1500,"error":1,"skipped":1500}' ]
 }
 
 @test "an init() that hung in the first chunk is not waited for again: the later chunks' items fail with the same error" {
 	items $N > items
 	export FAULTY_INIT_LOG=$BATS_TEST_TMPDIR/inits
-	run --separate-stderr timeout 120 "$PIPERUN" pool --task-plugin "$FAULTY_PLUGIN:inithang" \
+	run --separate-stderr timeout 120 "$PIPERUN" pool --task-plugin "$FAULTY_PLUGIN:inithang" "${C[@]}" \
 		--timeout 0.2 --items items -o summary
 	assert_failure 1
 	[ "$(jq -c .summary <<<"$output")" = "{\"total\":$N,\"ok\":0,\"error\":$N,\"skipped\":0}" ]
 	# one call, in the first chunk (three would mean each chunk waited)
 	[ "$(cat inits)" = init ]
 	: > inits
-	timeout 120 "$PIPERUN" pool --task-plugin "$FAULTY_PLUGIN:inithang" \
+	timeout 120 "$PIPERUN" pool --task-plugin "$FAULTY_PLUGIN:inithang" "${C[@]}" \
 		--timeout 0.2 --items items -o jsonl > out || true
 	[ "$(cat inits)" = init ]
 	[ "$(head -n -1 out | grep -c "\"error\":\"not run: the task's init() did not return within 0.2s\"")" -eq "$N" ]

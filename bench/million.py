@@ -1,0 +1,89 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Issue 21 benchmark: does the runner's memory grow with the number of
+jobs a spec expands to?  For each size in SIZES (default 10k, 100k and
+1M, as the issue asks): the peak RSS of `piperun validate` of a `repeat`
+spec (the expanded spec alone) and of `piperun run -j 2 -o jsonl` of it,
+each per expanded job, beside `seq N | xargs -P2 -n1 true`; then the
+issue's goals at the largest size: run RSS <= 32 MB, wall <= 1.1x xargs.
+A flat figure per job is the goal's shape: the same per-job RSS at every
+size means memory grows with the jobs.
+
+    python3 bench/million.py
+    SIZES=10000,40000 BENCH_RUNS=1 python3 bench/million.py
+
+At this VM's spawn rate a million jobs take tens of minutes per run (as
+they do for xargs), so bench/run's quick mode runs 10k and 40k.
+"""
+import os
+import tempfile
+
+from _bench import RUNS, fig, goal, piperun_bin, ratio, round_robin, rss_metric, timed
+
+SIZES = [int(x) for x in os.environ.get("SIZES", "10000,100000,1000000").split(",")]
+
+
+def main():
+    pr = piperun_bin()
+    tmp = tempfile.mkdtemp(prefix="piperun-bench-")
+    print(f"# bench/million: SIZES={SIZES} runs={RUNS} cores={os.cpu_count()}")
+
+    def spec(n):
+        p = os.path.join(tmp, f"true{n}.json")
+        with open(p, "w") as f:
+            f.write('{"jobs": [{"run": ["true"], "repeat": %d}]}\n' % n)
+        return p
+
+    def validate(n):
+        s = spec(n)
+
+        def f():
+            dt, r = timed([pr, "validate", s])
+            return {"wall": (dt, "s"), **rss_metric(r)}
+        return f
+
+    def run(n):
+        s = spec(n)
+
+        def f():
+            dt, r = timed([pr, "run", "-j", "2", "-o", "jsonl", s])
+            lines = r.stdout.count(b"\n")
+            if lines != n + 1:
+                raise SystemExit(f"bench/million: {lines} lines, not {n + 1}")
+            return {"wall": (dt, "s"), **rss_metric(r)}
+        return f
+
+    def xargs(n):
+        def f():
+            dt, r = timed(f"seq {n} | xargs -P2 -n1 true")
+            return {"wall": (dt, "s"), **rss_metric(r)}
+        return f
+
+    configs = []
+    for n in SIZES:
+        configs += [(f"validate_{n}", validate(n)), (f"run_{n}", run(n)), (f"xargs_{n}", xargs(n))]
+    m = round_robin(configs, runs=max(1, RUNS // 3))
+    for n in SIZES:
+        per = (m[f"run_{n}_peak_rss"] - 1) * 1024 * 1024 / n
+        vper = (m[f"validate_{n}_peak_rss"] - 1) * 1024 * 1024 / n
+        print(f"# {n} jobs: run {m[f'run_{n}_peak_rss']:.1f} MiB ({per:.0f} B a job), "
+              f"validate {m[f'validate_{n}_peak_rss']:.1f} MiB ({vper:.0f} B a job), "
+              f"xargs {m[f'xargs_{n}_peak_rss']:.1f} MiB")
+        goal(f"run_rss_per_job_{n}", per, "B", f"run -o jsonl peak RSS a job at {n} jobs "
+             "(flat across sizes: issue 21)", workload=f"{n} x true (repeat), -j 2, -o jsonl",
+             piperun=fig(f"run_{n}", "peak_rss", "run, peak RSS"),
+             peers=[("xargs", fig(f"xargs_{n}", "peak_rss", "-P2 -n1, peak RSS")),
+                    ("other", fig(f"validate_{n}", "peak_rss", "validate, peak RSS"))])
+    big = SIZES[-1]
+    work = f"{big} x true (repeat), -j 2, -o jsonl"
+    goal("run_peak_rss", m[f"run_{big}_peak_rss"], "MiB", f"run peak RSS at {big} jobs "
+         "(issue 21: 32 MB)", "<= 30.52", workload=work,
+         piperun=fig(f"run_{big}", "peak_rss", "run, peak RSS"),
+         peers=[("xargs", fig(f"xargs_{big}", "peak_rss", "-P2 -n1"))])
+    ratio("run_vs_xargs_wall", m[f"run_{big}_wall"], m[f"xargs_{big}_wall"],
+          "piperun wall / xargs -P2 wall (issue 21: <= 1.1)", "<= 1.1", workload=work,
+          piperun=fig(f"run_{big}", "wall", "run -j 2"),
+          peers=[("xargs", fig(f"xargs_{big}", "wall", "seq | xargs -P2 -n1 true"))])
+
+
+if __name__ == "__main__":
+    main()
