@@ -665,6 +665,9 @@ static int run_stream(struct pool_cli *cli, struct pool_opts *o, struct pool_ite
 		}
 		if (got < 0)
 			break; /* the items before a bad line ran: no more */
+		if (cli->stopped)
+			break; /* --fail-fast: nothing more is read (a pipe's
+				  writer may never end) */
 		got = pool_read_chunk(cli->rd, it, cli->chunk, &err);
 		if (got == 0 || (got < 0 && !it->n))
 			break;

@@ -132,12 +132,17 @@ EOF
 	[ "$stderr" = 'piperun: pool: early: line 11: expected numbers or a JSON array, got "x"' ]
 }
 
-@test "--fail-fast in the second chunk: every item after the failed one is skipped, the chunks after it too" {
+@test "--fail-fast in the second chunk: the rest of it is skipped, nothing after it is read, even from a pipe that never ends" {
 	{ yes '[1]' | head -1500; echo '[2, "fail"]'; yes '[3]' | head -1500; } > items
 	run --separate-stderr timeout 120 "$PIPERUN" pool --task-plugin "$FAULTY_PLUGIN:faulty" "${C[@]}" --fail-fast \
 		--items items -o summary
 	assert_failure 1
-	[ "$(jq -c .summary <<<"$output")" = '{"total":3001,"ok":1500,"error":1,"skipped":1500}' ]
+	[ "$(jq -c .summary <<<"$output")" = '{"total":2000,"ok":1500,"error":1,"skipped":499}' ]
+	# the same from a writer that never stops: the pool ends (and so
+	# does the writer, on SIGPIPE)
+	run --separate-stderr bash -c '{ cat "$1"; yes "[4]"; } | timeout 60 "$PIPERUN" pool --task-plugin "$2" --chunk 1000 --fail-fast -o summary' _ items "$FAULTY_PLUGIN:faulty"
+	assert_failure 1
+	[ "$(jq -c .summary <<<"$output")" = '{"total":2000,"ok":1500,"error":1,"skipped":499}' ]
 }
 
 @test "an init() that hung in the first chunk is not waited for again: the later chunks' items fail with the same error" {
