@@ -414,6 +414,10 @@ static int load_items(const struct pool_cmd *pc, struct pool_reader *rd, struct 
 		}
 	}
 	pool_reader_init(rd, fd);
+	/* a writer that pauses gets the results of what it wrote (not with
+	 * --compare: each mode runs every item) */
+	if (!pc->compare)
+		rd->idle_ms = POOL_IDLE_MS;
 	char *err = NULL;
 	if (pool_read_chunk(rd, it, pc->compare ? SIZE_MAX : pc->chunk, &err) < 0) {
 		err_line("piperun: pool: %s: %s", file ? file : "<stdin>", err);

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -258,6 +259,14 @@ static int read_more(struct pool_reader *r, char **err)
 	return 0;
 }
 
+/* Has fd something to read (or its end) within ms?  A regular file
+ * always has; an error says yes too (the read will tell). */
+static bool input_ready(int fd, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	return poll(&p, 1, ms) != 0;
+}
+
 int pool_read_chunk(struct pool_reader *r, struct pool_items *it, size_t max, char **err)
 {
 	pool_items_clear(it);
@@ -281,6 +290,8 @@ int pool_read_chunk(struct pool_reader *r, struct pool_items *it, size_t max, ch
 			r->pos += l + (nl != NULL);
 		}
 		if (it->n >= max || r->eof)
+			break;
+		if (it->n && r->idle_ms > 0 && !input_ready(r->fd, r->idle_ms))
 			break;
 		if (read_more(r, err) < 0)
 			return -1;

@@ -120,6 +120,10 @@ struct pool_reader {
 	size_t pos;
 	size_t lineno;               /* lines parsed */
 	size_t nitems;               /* items read */
+	int idle_ms;                 /* > 0: a chunk ends early, with what was
+					read, once the input has had nothing
+					more for this long (a pipe's writer
+					that pauses gets its results now) */
 	bool eof;
 	char *failed;                /* a NUL byte read ahead: the error once
 					the lines before it are items */
@@ -127,6 +131,8 @@ struct pool_reader {
 /* How many items piperun pool holds at once: ~12 MB of items and results
  * for two-number items. */
 #define POOL_CHUNK ((size_t)1 << 18)
+/* piperun pool runs what it has read once its input pauses this long */
+#define POOL_IDLE_MS 100
 /* --chunk's bound: 64M items */
 #define POOL_CHUNK_MAX ((int64_t)1 << 26)
 void pool_reader_init(struct pool_reader *r, int fd);

@@ -160,3 +160,25 @@ EOF
 	[ "$(cat inits)" = init ]
 	[ "$(head -n -1 out | grep -c "\"error\":\"not run: the task's init() did not return within 0.2s\"")" -eq "$N" ]
 }
+
+@test "a writer that pauses gets the results of what it wrote while it waits (every mode), then the rest" {
+	mkfifo in
+	for m in serial thread process async; do
+		timeout 60 "$PIPERUN" pool --task gcd --mode "$m" -j 2 -o jsonl < in > out &
+		pid=$!
+		exec 7> in
+		echo '4 6' >&7
+		# the first result comes while the input is still open (the
+		# pool runs what it has once its input pauses: 100 ms)
+		for i in $(seq 200); do
+			grep -q '"index":0' out && break
+			sleep 0.05
+		done
+		grep -q '^{"index":0,"input":\[4,6\],"status":"ok","result":2,' out || { echo "$m: $(cat out)"; false; }
+		echo '6 9' >&7
+		exec 7>&-
+		wait "$pid"
+		[ "$(sed -n 2p out | cut -d, -f1-4)" = '{"index":1,"input":[6,9],"status":"ok"' ]
+		[ "$(tail -1 out | jq -c .summary)" = '{"total":2,"ok":2,"error":0,"skipped":0}' ]
+	done
+}
