@@ -38,7 +38,7 @@ struct pool_cli {
 	struct pool_stats sum;     /* the chunks' so far */
 	size_t total;              /* their items */
 	char *gave_up;             /* the later chunks fail with this */
-	bool stopped;              /* --fail-fast: the later chunks are skipped */
+	bool stopped;              /* --fail-fast: no later chunk is read */
 	bool ran;                  /* the first chunk ran: results are coming */
 	/* -o json: the summary comes before the items, so they wait in an
 	 * unlinked file, written from the depth they take in the document */
@@ -577,28 +577,6 @@ static int emit_end(struct pool_cli *cli, const struct pool_opts *o)
 
 /* --------------------------------------------------------------- run */
 
-/* A chunk that is not run: skipped after a --fail-fast stop, else failed
- * with the reason the chunks before could not run. */
-static void not_run(struct pool_cli *cli, const struct pool_opts *o, const struct pool_items *it,
-		    struct pool_result *res, struct pool_stats *st)
-{
-	memset(st, 0, sizeof *st);
-	st->workers = cli->sum.workers;
-	for (size_t i = 0; i < it->n; i++) {
-		if (res[i].status != POOL_PENDING)
-			continue;
-		if (cli->stopped) {
-			res[i].status = POOL_SKIPPED;
-			st->skipped++;
-			continue;
-		}
-		pool_fail(&res[i], cli->gave_up, 0);
-		st->error++;
-		if (o->on_result)
-			o->on_result(i, &res[i], o->ctx);
-	}
-}
-
 /* One chunk through the pool, its items emitted and its counts added.
  * Returns -1 when the first chunk could not run (*why; nothing was
  * written), else 0: a later chunk that cannot run fails, and so do the
@@ -609,18 +587,19 @@ static int run_chunk(struct pool_cli *cli, struct pool_opts *o, const struct poo
 	cli->items = it;
 	struct pool_result *res = pool_results_alloc(it->n);
 	struct pool_stats st = { 0 };
-	bool run = !cli->gave_up && !cli->stopped;
-	if (run && pool_run(o, it, res, &st, why) < 0) {
+	if (!cli->gave_up && pool_run(o, it, res, &st, why) < 0) {
 		if (!it->base) {
 			pool_results_free(res, it->n);
 			return -1;
 		}
 		cli->gave_up = *why;
 		*why = NULL;
-		run = false;
 	}
-	if (!run)
-		not_run(cli, o, it, res, &st);
+	if (cli->gave_up && !st.gave_up) {
+		/* not run: failed with the reason the chunks before could not */
+		st = (struct pool_stats){ .workers = cli->sum.workers };
+		st.error = pool_fail_pending(o, res, it->n, cli->gave_up);
+	}
 	struct pool_stats *sum = &cli->sum;
 	if (!it->base)
 		sum->workers = st.workers;

@@ -154,45 +154,6 @@ static int add_line(struct pool_items *it, const char *p, size_t len, size_t lin
 	return 0;
 }
 
-int pool_parse_text(const char *text, size_t len, struct pool_items *it, char **err)
-{
-	/* size the arrays once: growing them a million times costs */
-	size_t lines = 1;
-	for (const char *q = text; (q = memchr(q, '\n', (size_t)(text + len - q))); q++)
-		lines++;
-	xgrow(&it->arg0, &it->cap, it->n + lines + 1, sizeof *it->arg0);
-	grow_args(it, it->nargs + 2 * lines);
-	size_t lineno = 0;
-	const char *p = text, *e = text + len;
-	while (p < e) {
-		const char *nl = memchr(p, '\n', (size_t)(e - p));
-		size_t l = nl ? (size_t)(nl - p) : (size_t)(e - p);
-		lineno++;
-		if (memchr(p, 0, l)) {
-			*err = xasprintf("line %zu: a NUL byte", lineno);
-			return -1;
-		}
-		if (l > POOL_LINE_MAX) {
-			*err = xasprintf("line %zu: a line of more than %u bytes", lineno,
-					 POOL_LINE_MAX);
-			return -1;
-		}
-		if (add_line(it, p, l, lineno, err) < 0)
-			return -1;
-		p += l + (nl ? 1 : 0);
-	}
-	return 0;
-}
-
-int pool_parse_fd(int fd, struct pool_items *it, char **err)
-{
-	struct pool_reader r;
-	pool_reader_init(&r, fd);
-	int rc = pool_read_chunk(&r, it, SIZE_MAX, err);
-	pool_reader_free(&r);
-	return rc < 0 ? -1 : 0;
-}
-
 void pool_items_clear(struct pool_items *it)
 {
 	for (size_t i = 0; i < it->nstrings; i++)
@@ -274,7 +235,8 @@ int pool_read_chunk(struct pool_reader *r, struct pool_items *it, size_t max, ch
 	for (;;) {
 		while (it->n < max) {
 			size_t avail = r->b.len - r->pos;
-			const char *p = r->b.p + r->pos;
+			/* (nothing read yet: b.p is NULL, and NULL + 0 is UB) */
+			const char *p = avail ? r->b.p + r->pos : "";
 			const char *nl = avail ? memchr(p, '\n', avail) : NULL;
 			if (!nl && (!r->eof || !avail))
 				break;

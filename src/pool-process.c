@@ -687,13 +687,8 @@ static void pw_fail_rest(struct ppool *p)
 		? pool_init_hung_text(p->o) : NULL;
 	const char *why = p->broken ? p->broken : hung ? hung
 		: p->failed && !p->stop ? "no worker process could be started for it" : NULL;
-	for (size_t i = 0; why && i < p->it->n; i++) {
-		if (p->res[i].status != POOL_PENDING)
-			continue;
-		pool_fail(&p->res[i], why, 0);
-		if (p->o->on_result)
-			p->o->on_result(i, &p->res[i], p->o->ctx);
-	}
+	if (why)
+		pool_fail_pending(p->o, p->res, p->it->n, why);
 	free(hung);
 }
 

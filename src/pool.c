@@ -268,6 +268,21 @@ char *pool_init_hung_text(const struct pool_opts *o)
 
 /* --------------------------------------------------------------- serial */
 
+size_t pool_fail_pending(const struct pool_opts *o, struct pool_result *res, size_t n,
+			 const char *why)
+{
+	size_t failed = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (res[i].status != POOL_PENDING)
+			continue;
+		pool_fail(&res[i], why, 0);
+		failed++;
+		if (o->on_result)
+			o->on_result(i, &res[i], o->ctx);
+	}
+	return failed;
+}
+
 void pool_skip_rest(struct pool_result *res, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -410,13 +425,7 @@ static int run_threads(const struct pool_opts *o, const struct pool_items *it,
 	if (__atomic_load_n(&p.init_hung, __ATOMIC_ACQUIRE) && !p.stop) {
 		/* every worker left gave up on init(): what is left fails */
 		char *hung = pool_init_hung_text(o);
-		for (size_t i = 0; i < it->n; i++) {
-			if (res[i].status != POOL_PENDING)
-				continue;
-			pool_fail(&res[i], hung, 0);
-			if (o->on_result)
-				o->on_result(i, &res[i], o->ctx);
-		}
+		pool_fail_pending(o, res, it->n, hung);
 		free(hung);
 	}
 	pool_skip_rest(res, it->n);

@@ -100,20 +100,16 @@ struct pool_stats {
  * (steps-int.h, MAX_ITEM_BYTES): 16 MiB. */
 #define POOL_LINE_MAX (16u << 20)
 
-/* Parse items from lines: whitespace-separated numbers, or one JSON array
- * per line; blank lines are skipped.  Returns -1 with "line N: ..." in
- * *err: a NUL byte (from a file descriptor: as soon as it is read) or a
- * line of more than POOL_LINE_MAX bytes is one. */
-int pool_parse_fd(int fd, struct pool_items *it, char **err);
-
 /* Items from a file descriptor a chunk at a time, so that no more than a
  * chunk's items are ever held (piperun pool over millions of items):
- * pool_read_chunk empties it, then parses lines into it until it holds
- * max items or the input ends (it->base: how many items came before).
- * Returns 1, 0 at the end of the input (it holds nothing), or -1 with
- * "line N: ..." (or a read error) in *err and the items of the lines
- * before line N in it; the same lines are errors as for pool_parse_fd,
- * each when its chunk is read. */
+ * lines of whitespace-separated numbers, or one JSON array per line;
+ * blank lines are skipped.  pool_read_chunk empties it, then parses
+ * lines into it until it holds max items (SIZE_MAX: all) or the input
+ * ends (it->base: how many items came before).  Returns 1, 0 at the end
+ * of the input (it holds nothing), or -1 with "line N: ..." (or a read
+ * error) in *err and the items of the lines before line N in it: a NUL
+ * byte (as soon as it is read) or a line of more than POOL_LINE_MAX
+ * bytes is one. */
 struct pool_reader {
 	int fd;
 	struct buf b;                /* read, not parsed yet from pos on */
@@ -140,7 +136,6 @@ int pool_read_chunk(struct pool_reader *r, struct pool_items *it, size_t max, ch
 void pool_reader_free(struct pool_reader *r);
 /* No items, no strings; the arrays are kept for the next ones. */
 void pool_items_clear(struct pool_items *it);
-int pool_parse_text(const char *text, size_t len, struct pool_items *it, char **err);
 void pool_items_free(struct pool_items *it);
 /* One item at a time (steps jobs): parse the line into it (cleared
  * first, its memory kept) and point *args (grown as needed, the caller's
@@ -178,6 +173,10 @@ bool pool_task_fini(const struct piperun_task *t, void *state, double bound_ms);
 /* r failed (status and kind ERROR) with a copy of why; worker 0: no
  * worker ran it. */
 void pool_fail(struct pool_result *r, const char *why, int worker);
+/* Every item of res[0..n) still pending fails with why, run by no
+ * worker, and is reported (o->on_result).  Returns how many. */
+size_t pool_fail_pending(const struct pool_opts *o, struct pool_result *res, size_t n,
+			 const char *why);
 
 /* Results for n items, zeroed (POOL_PENDING), in prefaulted memory. */
 struct pool_result *pool_results_alloc(size_t n);
