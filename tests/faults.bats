@@ -350,9 +350,12 @@ EOF
 
 # Wait (up to 5 s) until process $1 blocks SIGINT and SIGTERM.
 signals_blocked() {
-	local i blk
+	local i blk k v
 	for i in $(seq 500); do
-		blk=$(awk '/^SigBlk:/ {print $2}' "/proc/$1/status" 2>/dev/null) || return 0
+		# (read, not awk: a poll every 10 ms with no process)
+		blk=
+		{ while read -r k v; do [ "$k" != SigBlk: ] || blk=$v; done < "/proc/$1/status"; } 2>/dev/null ||
+			return 0
 		[ -n "$blk" ] && [ $(( 0x$blk & 0x4002 )) -eq $(( 0x4002 )) ] && return 0
 		sleep 0.01
 	done

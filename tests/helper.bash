@@ -3,8 +3,36 @@
 bats_require_minimum_version 1.7.0
 # bats-support and bats-assert: found by configure, whose BATS_LIB_PATH
 # make check passes on (bats itself defaults it to /usr/lib/bats).
-bats_load_library bats-support
-bats_load_library bats-assert
+#
+# bats sources this file again for every test, and the libraries'
+# load.bash files source each of their files through a
+# `$(dirname "${BASH_SOURCE[0]}")`: 18 forks and execs of dirname per
+# test, 0.13 s of CPU, a fifth of the check's time.  piperun_load_library
+# sources the files such a line names itself, with no process; a
+# load.bash with any other line is the library's own business
+# (bats_load_library).
+piperun_load_library() {
+	local name=$1 dir line prefix='source "$(dirname "${BASH_SOURCE[0]}")/' files=()
+	local -a path
+	IFS=: read -ra path <<< "$BATS_LIB_PATH"
+	for dir in "${path[@]}"; do
+		[[ -f $dir/$name/load.bash ]] || continue
+		while IFS= read -r line; do
+			case $line in
+			"$prefix"*'"') line=${line#"$prefix"}; files+=("$dir/$name/${line%'"'}") ;;
+			'' | '#'*) ;;
+			*) bats_load_library "$name"; return ;;
+			esac
+		done < "$dir/$name/load.bash"
+		for line in "${files[@]}"; do
+			source "$line" || return
+		done
+		return
+	done
+	bats_load_library "$name"
+}
+piperun_load_library bats-support
+piperun_load_library bats-assert
 
 : "${PIPERUN:?PIPERUN must point at the piperun binary (make check sets it)}"
 : "${PROBE:?PROBE must point at tests/helpers/probe}"
@@ -119,8 +147,10 @@ wait_file() {
 # so wait until it holds a whole line (its last byte a newline).
 wait_line() {
 	local i
+	local text
 	for i in $(seq $(( ${2:-10} * 20 ))); do
-		[ -s "$1" ] && [ -z "$(tail -c 1 "$1")" ] && return 0
+		# (read, not $(tail -c 1): a poll with no process)
+		[ -s "$1" ] && { IFS= read -rd '' text < "$1" || :; } && [[ $text == *$'\n' ]] && return 0
 		sleep 0.05
 	done
 	echo "no whole line in $1 after ${2:-10}s"

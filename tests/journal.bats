@@ -13,7 +13,20 @@ setup() {
 
 # The number of times job $1 ran (one marker line per execution).
 runs() {
-	if [ -e "$D/m/$1" ]; then wc -l < "$D/m/$1"; else echo 0; fi
+	local l=()
+	[ ! -e "$D/m/$1" ] || mapfile -t l < "$D/m/$1"
+	echo "${#l[@]}"
+}
+
+# "NAME N" for each name $@: runs of each, with no process per name (the
+# fault trials count hundreds of jobs each).
+runs_each() {
+	local j l
+	for j in "$@"; do
+		l=()
+		[ ! -e "$D/m/$j" ] || mapfile -t l < "$D/m/$j"
+		echo "$j ${#l[@]}"
+	done
 }
 
 # A job of name $1 that marks each execution, then runs the shell $2.
@@ -632,7 +645,7 @@ norm() {
 		# jobs it names ended: their markers are final)
 		okn=$("$PIPERUN" journal -o jsonl "$J" 2>/dev/null |
 		      jq -r 'select(.name and .status == "ok") | .name' | sort)
-		for j in $okn; do echo "$j $(runs "$j")"; done > "$D/before"
+		runs_each $okn > "$D/before"
 		echo "# trial $t ($mode): killed at ${kill_ms} of ${span} ms, $(wc -w <<<"$okn") ok lines" >&3
 		# killed before it made the journal (--resume of a missing
 		# journal is an error): resume from an empty one
@@ -643,7 +656,7 @@ norm() {
 		[ "$(jq -r '.jobs[].name' "$D/res.json" | sort | uniq -u | wc -l)" -eq 300 ] ||
 			{ echo "trial $t: jobs not once each"; return 1; }
 		# no job with an ok line at the kill started again
-		for j in $okn; do echo "$j $(runs "$j")"; done > "$D/after"
+		runs_each $okn > "$D/after"
 		diff "$D/before" "$D/after" || { echo "trial $t (kill at ${kill_ms} ms): ok jobs ran again"; return 1; }
 		# and those are restored, marked so
 		[ "$(jq -r '.jobs[] | select(.resumed) | .name' "$D/res.json" | sort)" = "$okn" ] ||
