@@ -14,10 +14,15 @@ bounded() {
 	run env PIPERUN_SUITE_DEADLINE=3 bash "$BOUNDED" --tap "$BATS_TEST_TMPDIR/s.bats"
 }
 
-@test "harness: a suite that passes passes, and nothing is said" {
+@test "harness: a suite that passes passes, and says only its time" {
 	bounded true
 	assert_success
-	assert_output "$(printf '1..1\nok 1 t')"
+	assert_equal "${#lines[@]}" 3
+	assert_line -n 0 '1..1'
+	assert_line -n 1 'ok 1 t'
+	# the suite's wall and CPU time (bats's own is more than nothing)
+	assert_line -n 2 --regexp "^# cpu: [0-9]+ s wall, user [0-9]+\.[0-9]{2} s, sys [0-9]+\.[0-9]{2} s: $BATS_TEST_TMPDIR/s.bats\$"
+	[[ ${lines[2]} != *"user 0.00 s, sys 0.00 s"* ]]
 }
 
 @test "harness: a hung suite ends at its deadline (124), what it ran listed and killed" {
