@@ -93,35 +93,21 @@ marker() {
 	printf 'piperun-test-%s-%s-%s' "$$" "$BATS_TEST_NUMBER" "$RANDOM"
 }
 
-# The processes whose command line (its arguments joined by spaces, as
-# pgrep -f sees it) contains the text $1, in the array PROCS, but the
-# shell that looks.  Read here, not by a pgrep: the polls below call it
-# thousands of times a check, and a pgrep costs a fork, an exec and its
-# own scan (~30 ms on the test VM against ~5 ms).
-find_procs() {
-	local f p IFS=' '
-	local -a a
-	PROCS=()
-	for f in /proc/[0-9]*/cmdline; do
-		{ mapfile -d '' a < "$f"; } 2>/dev/null || continue
-		[[ " ${a[*]} " == *"$1"* ]] || continue
-		p=${f#/proc/}
-		p=${p%/cmdline}
-		((p == BASHPID)) || PROCS+=("$p")
-	done
-}
-
-# Processes whose command line contains $1, a pid a line (none: empty).
+# Processes whose command line contains $1 (none: empty).
 procs_with() {
-	find_procs "$1"
-	((${#PROCS[@]} == 0)) || printf '%s\n' "${PROCS[@]}"
+	pgrep -f -- "$1" || true
 }
 
 # True when no process has PATTERN in its argv, within a second: a
 # process sent SIGKILL is gone only once the kernel has torn it down,
 # which a loaded machine takes its time over.
 gone() {
-	gone_within "$1" 1 > /dev/null
+	local i
+	for i in $(seq 20); do
+		[ -z "$(procs_with "$1")" ] && return 0
+		sleep 0.05
+	done
+	[ -z "$(procs_with "$1")" ]
 }
 
 # A peak-RSS budget in KiB for the bounded-memory checks: 32 MiB in a
@@ -175,14 +161,11 @@ wait_line() {
 # after a grace period.
 gone_within() {
 	local i
-	for ((i = 0; i < $2 * 20; i++)); do
-		find_procs "$1"
-		((${#PROCS[@]} == 0)) && return 0
+	for i in $(seq $(( $2 * 20 ))); do
+		[ -z "$(procs_with "$1")" ] && return 0
 		sleep 0.05
 	done
-	find_procs "$1"
-	((${#PROCS[@]} == 0)) && return 0
-	echo "left: ${PROCS[*]}"
+	echo "left: $(procs_with "$1")"
 	return 1
 }
 
