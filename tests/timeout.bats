@@ -36,11 +36,14 @@ EOF
 
 @test "a stopped job acts on its timeout signal: SIGCONT follows it, no KILL needed (every mode, pipelines too)" {
 	# a stopped process keeps TERM pending until continued: without the
-	# SIGCONT it would wait for the KILL, kill_after later
+	# SIGCONT it would wait for the KILL, kill_after later.  The job must
+	# have stopped itself when its timeout comes: a TERM before the STOP
+	# is caught, and the STOP that follows the SIGCONT holds it until the
+	# KILL; 1 s was too little under the ASan phase's load (twice).
 	f=$(spec <<'EOF'
-{"jobs": [{"name": "s", "shell": "trap 'exit 7' TERM; kill -STOP $$", "timeout": 1, "kill_after": 5},
+{"jobs": [{"name": "s", "shell": "trap 'exit 7' TERM; kill -STOP $$", "timeout": 3, "kill_after": 5},
           {"name": "p", "pipeline": [["sh", "-c", "trap 'exit 7' TERM; kill -STOP $$"], ["cat"]],
-           "timeout": 1, "kill_after": 5}]}
+           "timeout": 3, "kill_after": 5}]}
 EOF
 )
 	for mode in async thread serial; do
