@@ -3,6 +3,18 @@
 # What children inherit and what they leave behind (CONTRACT §6).
 load helper
 
+# The guardian of the piperun PID, once it has its name.  It names
+# itself last (after its session and its stdio), in its own process, so
+# under load a job can be seen running before it has.  Polls up to 5 s.
+guardian_of() {
+	local i g
+	for i in $(seq 100); do
+		g=$(pgrep -P "$1" -x piperun-guard) && { echo "$g"; return 0; }
+		sleep 0.05
+	done
+	return 1
+}
+
 @test "a child sees only fds 0, 1, 2 even when piperun inherited more" {
 	f=$(spec <<<"{\"jobs\": [{\"run\": [\"$PROBE\", \"fds\"]}]}")
 	# bats itself hands piperun fd 3 (its TAP stream); add a few more
@@ -149,7 +161,7 @@ EOF
 	"$PIPERUN" timeout -s TERM -k 3 300 sh -c "trap '' TERM; sleep 300; : $m" &
 	pid=$!
 	for i in $(seq 100); do [ -n "$(procs_with "$m")" ] && break; sleep 0.05; done
-	g=$(pgrep -P "$pid" -x piperun-guard)
+	g=$(guardian_of "$pid")
 	[ -n "$g" ]
 	# while the runner lives: a session of its own, stdio on /dev/null
 	[ "$(ps -o sid= -p "$g" | tr -d ' ')" = "$g" ]
@@ -172,7 +184,7 @@ EOF
 	"$PIPERUN" run "$f" > /dev/null &
 	pid=$!
 	for i in $(seq 100); do [ "$(procs_with "$m" | wc -l)" -ge 2 ] && break; sleep 0.05; done
-	g=$(pgrep -P "$pid" -x piperun-guard)
+	g=$(guardian_of "$pid")
 	[ -n "$g" ]
 	kill -s 32 "$g"
 	kill -s 33 "$g"
@@ -189,7 +201,7 @@ EOF
 	"$PIPERUN" run -o none "$f" &
 	pid=$!
 	g=
-	for i in $(seq 100); do g=$(pgrep -P "$pid" -x piperun-guard) && break; sleep 0.02; done
+	g=$(guardian_of "$pid") || true
 	[ -n "$g" ]
 	kill -STOP "$g"
 	# the run ends (bounded: a hang would be killed and fail the test)
@@ -204,7 +216,7 @@ EOF
 	"${INTERRUPTIBLE[@]}" "$PIPERUN" run "$f" > "$BATS_TEST_TMPDIR/o.json" &
 	pid=$!
 	for i in $(seq 100); do pgrep -P "$pid" sleep >/dev/null && break; sleep 0.05; done
-	guard=$(pgrep -P "$pid" -x piperun-guard)
+	guard=$(guardian_of "$pid")
 	[ -n "$guard" ]
 	kill -INT "$guard"
 	sleep 0.1
