@@ -22,6 +22,12 @@ struct loop {
 	size_t nwatch;
 	struct timer **heap;
 	size_t nheap, cap;
+	/* the events of the batch being dispatched, and the next one: a
+	 * watch removed during a batch is struck from its rest, as its
+	 * memory may be gone by then (a job's, freed once its record is
+	 * out) */
+	struct epoll_event *batch;
+	int batch_n, batch_next;
 };
 
 struct loop *loop_new(void)
@@ -70,6 +76,9 @@ void loop_del(struct loop *l, struct watch *w)
 	epoll_ctl(l->epfd, EPOLL_CTL_DEL, w->fd, NULL);
 	w->active = false;
 	l->nwatch--;
+	for (int i = l->batch_next; l->batch && i < l->batch_n; i++)
+		if (l->batch[i].data.ptr == w)
+			l->batch[i].data.ptr = NULL;
 }
 
 static void heap_set(struct loop *l, size_t i, struct timer *t)
@@ -204,13 +213,22 @@ int loop_run_once(struct loop *l, double max_ms)
 		return -1;
 	}
 	int ran = 0;
+	/* (a callback that runs the loop again has a batch of its own) */
+	struct epoll_event *outer = l->batch;
+	int outer_n = l->batch_n, outer_next = l->batch_next;
+	l->batch = ev;
+	l->batch_n = n;
 	for (int i = 0; i < n; i++) {
 		struct watch *w = ev[i].data.ptr;
-		/* a callback earlier in this batch may have removed it */
-		if (!w->active)
+		l->batch_next = i + 1;
+		/* NULL: a callback earlier in this batch removed it */
+		if (!w)
 			continue;
 		w->cb(w, ev[i].events);
 		ran++;
 	}
+	l->batch = outer;
+	l->batch_n = outer_n;
+	l->batch_next = outer_next;
 	return ran + run_timers(l);
 }
