@@ -29,7 +29,7 @@ static bool may_spill(const struct job_spec *s, const struct io_spec *io)
 
 static bool file_held(const struct job *j, size_t k)
 {
-	return j->files && k < j->nfiles && (j->files[k].fd >= 0 || j->files[k].op);
+	return job_run_of(j)->files && k < job_run_of(j)->nfiles && (job_run_of(j)->files[k].fd >= 0 || job_run_of(j)->files[k].op);
 }
 
 /* The fds an attempt of j takes in the runner, counted from its spec:

@@ -23,18 +23,18 @@ static void feeder_free(struct feeder *f)
 
 void job_feed_stop(struct job *j)
 {
-	if (j->fd_in >= 0) {
-		loop_del(j->env->loop, &j->w_in);
-		close(j->fd_in);
-		j->fd_in = -1;
+	if (j->run->fd_in >= 0) {
+		loop_del(j->env->loop, &j->run->w_in);
+		close(j->run->fd_in);
+		j->run->fd_in = -1;
 	}
-	feeder_free(&j->feed);
+	feeder_free(&j->run->feed);
 }
 
 static void feeder_init(struct job *j)
 {
 	const struct in_spec *in = &j->spec->in;
-	struct feeder *f = &j->feed;
+	struct feeder *f = &j->run->feed;
 	memset(f, 0, sizeof *f);
 	f->kind = in->kind;
 	switch (in->kind) {
@@ -49,7 +49,7 @@ static void feeder_init(struct job *j)
 		f->chunk = xmalloc(FEED_CHUNK);
 		break;
 	case IN_FROM:
-		f->src = &j->env->all[in->from_idx].out;
+		f->src = &job_run_of(&j->env->all[in->from_idx])->out;
 		f->chunk = xmalloc(FEED_CHUNK);
 		break;
 	default:
@@ -60,7 +60,7 @@ static void feeder_init(struct job *j)
 /* Stage the next bytes; false when the source is exhausted. */
 static bool feeder_refill(struct job *j)
 {
-	struct feeder *f = &j->feed;
+	struct feeder *f = &j->run->feed;
 	const struct in_spec *in = &j->spec->in;
 	f->chunk_off = f->chunk_len = 0;
 	if (f->kind == IN_RANDOM && f->left) {
@@ -97,13 +97,13 @@ static void on_in(struct watch *w, uint32_t ev);
 
 static void feed(struct job *j)
 {
-	struct feeder *f = &j->feed;
-	while (j->fd_in >= 0) {
+	struct feeder *f = &j->run->feed;
+	while (j->run->fd_in >= 0) {
 		if (f->chunk_off == f->chunk_len && !feeder_refill(j)) {
 			job_feed_stop(j);
 			return;
 		}
-		ssize_t r = write(j->fd_in, f->chunk + f->chunk_off, f->chunk_len - f->chunk_off);
+		ssize_t r = write(j->run->fd_in, f->chunk + f->chunk_off, f->chunk_len - f->chunk_off);
 		if (r > 0) {
 			f->chunk_off += (size_t)r;
 			continue;
@@ -111,8 +111,8 @@ static void feed(struct job *j)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0 && errno == EAGAIN) {
-			if (!j->w_in.active &&
-			    loop_add(j->env->loop, &j->w_in, j->fd_in, EPOLLOUT, on_in, j) < 0)
+			if (!j->run->w_in.active &&
+			    loop_add(j->env->loop, &j->run->w_in, j->run->fd_in, EPOLLOUT, on_in, j) < 0)
 				job_feed_stop(j);
 			return;
 		}

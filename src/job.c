@@ -40,13 +40,32 @@ void job_init(struct job *j, const struct job_spec *spec, size_t index,
 	j->env = env;
 	j->index = index;
 	j->state = JOB_PENDING;
-	j->fd_in = j->fd_out = j->fd_err = -1;
-	j->fd_res = j->fd_diag = -1;
-	proc_init(&j->proc);
 	j->owner = j->slot = -1;
 	j->deps_left = spec->ndeps;
-	j->out.spill_fd = j->err.spill_fd = -1;
+}
 
+static void run_init(struct job_run *rn)
+{
+	memset(rn, 0, sizeof *rn);
+	rn->fd_in = rn->fd_out = rn->fd_err = -1;
+	rn->fd_res = rn->fd_diag = -1;
+	proc_init(&rn->proc);
+	rn->out.spill_fd = rn->err.spill_fd = -1;
+}
+
+const struct job_run job_run_none = {
+	.fd_in = -1, .fd_out = -1, .fd_err = -1, .fd_res = -1, .fd_diag = -1,
+	.proc = { .pidfd = -1, .cj = { .dirfd = -1 }, .status = { .exit_code = -1 } },
+	.out = { .spill_fd = -1 }, .err = { .spill_fd = -1 },
+};
+
+struct job_run *job_run_make(struct job *j)
+{
+	if (!j->run) {
+		j->run = xmalloc(sizeof *j->run);
+		run_init(j->run);
+	}
+	return j->run;
 }
 
 enum job_status job_outcome(bool timed_out, bool cancelled, int rc, const int *expect,
@@ -75,11 +94,6 @@ void job_add_reader(struct job *src)
 	src->from_refs++;
 }
 
-void job_reader_done(struct job *src)
-{
-	if (--src->from_refs == 0 && src->written)
-		capture_free(&src->out);
-}
 
 enum job_dep job_dep_done(struct job *j, const struct job *dep)
 {
@@ -152,7 +166,7 @@ bool job_ok(const struct job *j)
 
 static double since_start(const struct job *j)
 {
-	return now_ms() - j->t_start;
+	return now_ms() - job_run_of(j)->t_start;
 }
 
 static void close_fd(struct job *j, int *fd, struct watch *w)
@@ -169,11 +183,11 @@ static void close_fd(struct job *j, int *fd, struct watch *w)
 /* Give back what is left of the job's promised spill files (fd_need). */
 static void unpromise(struct job *j, int n)
 {
-	if (n > j->fds_promised)
-		n = j->fds_promised;
+	if (n > j->run->fds_promised)
+		n = j->run->fds_promised;
 	if (n <= 0)
 		return;
-	j->fds_promised -= n;
+	j->run->fds_promised -= n;
 	if (j->env->fds)
 		__atomic_sub_fetch(&j->env->fds->spills, n, __ATOMIC_RELAXED);
 }
@@ -230,7 +244,7 @@ static bool pump_buf(struct job *j, int *fd, struct watch *w, struct buf *b)
 		ssize_t r = read(*fd, b->p + b->len, b->cap - b->len - 1);
 		if (r > 0) {
 			b->len += (size_t)r;
-			if (b->len > (1u << 20) && b == &j->diag)
+			if (b->len > (1u << 20) && b == &j->run->diag)
 				b->len = 1u << 20; /* a host this chatty is broken: keep the start */
 			b->p[b->len] = 0;
 			continue;
@@ -244,58 +258,58 @@ static bool pump_buf(struct job *j, int *fd, struct watch *w, struct buf *b)
 static void on_res(struct watch *w, uint32_t ev)
 {
 	struct job *j = w->data;
-	pump_buf(j, &j->fd_res, &j->w_res, &j->resbuf);
+	pump_buf(j, &j->run->fd_res, &j->run->w_res, &j->run->resbuf);
 	take_side(j);
 }
 
 static void on_diag(struct watch *w, uint32_t ev)
 {
 	struct job *j = w->data;
-	pump_buf(j, &j->fd_diag, &j->w_diag, &j->diag);
+	pump_buf(j, &j->run->fd_diag, &j->run->w_diag, &j->run->diag);
 }
 
 static void on_stage_err(struct watch *w, uint32_t ev)
 {
 	struct job *j = w->data;
-	size_t i = (size_t)(w - j->w_stage);
-	pump(j, &j->fd_stage[i], &j->w_stage[i], &j->stage_err[i], READS_PER_EVENT);
+	size_t i = (size_t)(w - j->run->w_stage);
+	pump(j, &j->run->fd_stage[i], &j->run->w_stage[i], &j->run->stage_err[i], READS_PER_EVENT);
 }
 
 static void drain(struct job *j)
 {
-	if (j->fd_out >= 0)
-		pump(j, &j->fd_out, &j->w_out, &j->out, -1);
-	if (j->fd_err >= 0)
-		pump(j, &j->fd_err, &j->w_err, &j->err, -1);
-	if (j->fd_res >= 0) {
-		pump_buf(j, &j->fd_res, &j->w_res, &j->resbuf);
+	if (j->run->fd_out >= 0)
+		pump(j, &j->run->fd_out, &j->run->w_out, &j->run->out, -1);
+	if (j->run->fd_err >= 0)
+		pump(j, &j->run->fd_err, &j->run->w_err, &j->run->err, -1);
+	if (j->run->fd_res >= 0) {
+		pump_buf(j, &j->run->fd_res, &j->run->w_res, &j->run->resbuf);
 		take_side(j);
 	}
-	if (j->fd_diag >= 0)
-		pump_buf(j, &j->fd_diag, &j->w_diag, &j->diag);
-	for (size_t i = 0; j->fd_stage && i < j->nstages; i++)
-		if (j->fd_stage[i] >= 0)
-			pump(j, &j->fd_stage[i], &j->w_stage[i], &j->stage_err[i], -1);
+	if (j->run->fd_diag >= 0)
+		pump_buf(j, &j->run->fd_diag, &j->run->w_diag, &j->run->diag);
+	for (size_t i = 0; j->run->fd_stage && i < j->run->nstages; i++)
+		if (j->run->fd_stage[i] >= 0)
+			pump(j, &j->run->fd_stage[i], &j->run->w_stage[i], &j->run->stage_err[i], -1);
 }
 
 static void close_pipeline_fds(struct job *j)
 {
-	close_fd(j, &j->fd_res, &j->w_res);
-	close_fd(j, &j->fd_diag, &j->w_diag);
-	for (size_t i = 0; j->fd_stage && i < j->nstages; i++)
-		close_fd(j, &j->fd_stage[i], &j->w_stage[i]);
+	close_fd(j, &j->run->fd_res, &j->run->w_res);
+	close_fd(j, &j->run->fd_diag, &j->run->w_diag);
+	for (size_t i = 0; j->run->fd_stage && i < j->run->nstages; i++)
+		close_fd(j, &j->run->fd_stage[i], &j->run->w_stage[i]);
 }
 
 static void on_out(struct watch *w, uint32_t ev)
 {
 	struct job *j = w->data;
-	pump(j, &j->fd_out, &j->w_out, &j->out, READS_PER_EVENT);
+	pump(j, &j->run->fd_out, &j->run->w_out, &j->run->out, READS_PER_EVENT);
 }
 
 static void on_err(struct watch *w, uint32_t ev)
 {
 	struct job *j = w->data;
-	pump(j, &j->fd_err, &j->w_err, &j->err, READS_PER_EVENT);
+	pump(j, &j->run->fd_err, &j->run->w_err, &j->run->err, READS_PER_EVENT);
 }
 
 /* --------------------------------------------------------- attempt end */
@@ -314,8 +328,8 @@ static void errline(void *ctx, const void *p, size_t n)
 char *job_stderr_first_line(const struct job *j)
 {
 	struct buf b = { 0 };
-	if (j->err.active)
-		capture_each(&j->err, errline, &b);
+	if (job_run_of(j)->err.active)
+		capture_each(&j->run->err, errline, &b);
 	char *nl = b.p ? strchr(b.p, '\n') : NULL;
 	if (nl)
 		*nl = 0;
@@ -342,31 +356,31 @@ static void came_short(struct job *j, int err)
  * files, its process's pidfd and cgroup, live relays. */
 static void attempt_close(struct job *j)
 {
-	timer_stop(j->env->loop, &j->t_timeout);
+	timer_stop(j->env->loop, &j->run->t_timeout);
 	drain(j);
-	close_fd(j, &j->fd_out, &j->w_out);
-	close_fd(j, &j->fd_err, &j->w_err);
+	close_fd(j, &j->run->fd_out, &j->run->w_out);
+	close_fd(j, &j->run->fd_err, &j->run->w_err);
 	job_feed_stop(j);
 	close_pipeline_fds(j);
 	files_close(j, false);
-	unpromise(j, j->fds_promised);
-	proc_end(&j->proc);
-	capture_finish(&j->out);
-	capture_finish(&j->err);
-	for (size_t i = 0; j->stage_err && i < j->nstages; i++)
-		capture_finish(&j->stage_err[i]);
-	live_free(&j->live_out);
-	live_free(&j->live_err);
-	for (size_t i = 0; j->stage_live && i < j->nstages; i++)
-		live_free(&j->stage_live[i]);
+	unpromise(j, j->run->fds_promised);
+	proc_end(&j->run->proc);
+	capture_finish(&j->run->out);
+	capture_finish(&j->run->err);
+	for (size_t i = 0; j->run->stage_err && i < j->run->nstages; i++)
+		capture_finish(&j->run->stage_err[i]);
+	live_free(&j->run->live_out);
+	live_free(&j->run->live_err);
+	for (size_t i = 0; j->run->stage_live && i < j->run->nstages; i++)
+		live_free(&j->run->stage_live[i]);
 	j->duration_ms = since_start(j);
 }
 
 void job_proc_outcome(struct job *j)
 {
-	j->stages[0] = j->proc.status;
-	j->has_rc = j->proc.status.has_status;
-	j->returncode = stage_returncode(&j->proc.status);
+	j->run->stages[0] = j->run->proc.status;
+	j->has_rc = j->run->proc.status.has_status;
+	j->returncode = stage_returncode(&j->run->proc.status);
 }
 
 /* The executor says the command never ran (an exec error on a node, as
@@ -374,7 +388,7 @@ void job_proc_outcome(struct job *j)
  * reason of its own.  Returns whether it did. */
 static bool executor_failed(struct job *j)
 {
-	const struct proc *p = &j->proc;
+	const struct proc *p = &j->run->proc;
 	if (p->fail_step == SPAWN_OK && !p->fail_msg)
 		return false;
 	j->status = ST_ERROR;
@@ -421,9 +435,9 @@ static void attempt_end(struct job *j)
 		return;
 	}
 	attempt_outcome(j);
-	xgrow(&j->hist, &j->hist_cap, j->nhist + 1, sizeof *j->hist);
-	j->hist[j->nhist++] = (struct attempt_rec){ j->status, j->has_rc, j->returncode,
-		j->duration_ms, j->t_start - j->env->run_t0, j->slot };
+	xgrow(&j->run->hist, &j->run->hist_cap, j->run->nhist + 1, sizeof *j->run->hist);
+	j->run->hist[j->run->nhist++] = (struct attempt_rec){ j->status, j->has_rc, j->returncode,
+		j->duration_ms, j->run->t_start - j->env->run_t0, j->slot };
 
 	if ((j->status == ST_FAILED || j->status == ST_TIMEOUT) &&
 	    j->attempts <= j->spec->retries && !j->env->stopping) {
@@ -431,7 +445,7 @@ static void attempt_end(struct job *j)
 		for (int k = 1; k < j->attempts; k++)   /* backoff^(attempts-1) */
 			delay *= j->spec->retry_backoff;
 		job_event(j, JOB_EV_RETRY);
-		timer_start(j->env->loop, &j->t_retry, now_ms() + delay, on_retry, j);
+		timer_start(j->env->loop, &j->run->t_retry, now_ms() + delay, on_retry, j);
 	} else {
 		job_event(j, JOB_EV_END);
 	}
@@ -483,10 +497,10 @@ bool job_stream_live(const struct job_spec *s, const struct io_spec *io, bool ta
 static void on_timeout(struct timer *t)
 {
 	struct job *j = t->data;
-	if (j->proc.exited || !job_event(j, JOB_EV_TIMEOUT))
+	if (j->run->proc.exited || !job_event(j, JOB_EV_TIMEOUT))
 		return;
 	j->timed_out = true;
-	proc_deadline(&j->proc, j->spec->signal, j->spec->kill_after);
+	proc_deadline(&j->run->proc, j->spec->signal, j->spec->kill_after);
 }
 
 /* An executor's step runs now: its timeout counts from here. */
@@ -494,7 +508,7 @@ static void job_proc_running(struct proc *p)
 {
 	struct job *j = p->ctx;
 	if (j->spec->timeout > 0)
-		timer_start(j->env->loop, &j->t_timeout, now_ms() + j->spec->timeout * 1000,
+		timer_start(j->env->loop, &j->run->t_timeout, now_ms() + j->spec->timeout * 1000,
 			    on_timeout, j);
 }
 
@@ -519,26 +533,26 @@ static void reset_attempt(struct job *j)
 	free(j->error);
 	j->error = NULL;
 	j->timed_out = j->cancelled = false;
-	proc_clear(&j->proc);
-	j->host_fatal = false;
-	j->stages_ended = 0;
-	capture_free(&j->out);
-	capture_free(&j->err);
-	for (size_t i = 0; j->stage_err && i < j->nstages; i++)
-		capture_free(&j->stage_err[i]);
-	free(j->stages);
-	j->nstages = s->nstages;
-	j->stages = xcalloc(s->nstages, sizeof *j->stages);
+	proc_clear(&j->run->proc);
+	j->run->host_fatal = false;
+	j->run->stages_ended = 0;
+	capture_free(&j->run->out);
+	capture_free(&j->run->err);
+	for (size_t i = 0; j->run->stage_err && i < j->run->nstages; i++)
+		capture_free(&j->run->stage_err[i]);
+	free(j->run->stages);
+	j->run->nstages = s->nstages;
+	j->run->stages = xcalloc(s->nstages, sizeof *j->run->stages);
 	for (size_t i = 0; i < s->nstages; i++)
-		j->stages[i].exit_code = -1;
-	j->resbuf.len = 0;
-	free(j->steps_info);
-	free(j->steps_error);
-	j->steps_info = j->steps_error = NULL;
+		j->run->stages[i].exit_code = -1;
+	j->run->resbuf.len = 0;
+	free(j->run->steps_info);
+	free(j->run->steps_error);
+	j->run->steps_info = j->run->steps_error = NULL;
 	job_steps_progress_clear(j);
-	j->diag.len = 0;
-	if (j->diag.p)
-		j->diag.p[0] = 0;
+	j->run->diag.len = 0;
+	if (j->run->diag.p)
+		j->run->diag.p[0] = 0;
 }
 
 /* A pipe the runner reads: kept (capture, tee) and/or streamed live
@@ -561,7 +575,7 @@ static void start_stream(struct job *j, const struct io_spec *io, int fd,
 	}
 	/* stdout that is results (a pool's document) is kept whole: the
 	 * record holds it, and max_output bounds only what is stdout */
-	bool whole = c == &j->out && kind_get(s->kind)->splice_stdout;
+	bool whole = c == &j->run->out && kind_get(s->kind)->splice_stdout;
 	capture_init(c, io->mode == IO_INHERIT ? 0 : whole ? UINT64_MAX : s->max_output,
 		     s->digest && io->mode != IO_INHERIT, live ? lv : NULL);
 }
@@ -606,8 +620,8 @@ static char *file_error(const struct job *j, size_t k, const char *why)
  * headroom). */
 static void files_close(struct job *j, bool keep_waited)
 {
-	for (size_t k = 0; k < j->nfiles; k++) {
-		struct job_file *f = &j->files[k];
+	for (size_t k = 0; k < j->run->nfiles; k++) {
+		struct job_file *f = &j->run->files[k];
 		if (f->op) {
 			loop_del(j->env->loop, &f->w);
 			opener_cancel(f->op);
@@ -619,29 +633,29 @@ static void files_close(struct job *j, bool keep_waited)
 			f->waited = false;
 		}
 	}
-	j->opening = 0;
+	j->run->opening = 0;
 }
 
 /* Were its files opened in the background (and kept)? */
 static bool files_waited(const struct job *j)
 {
-	for (size_t k = 0; k < j->nfiles; k++)
-		if (j->files[k].fd >= 0 && j->files[k].waited)
+	for (size_t k = 0; k < job_run_of(j)->nfiles; k++)
+		if (job_run_of(j)->files[k].fd >= 0 && job_run_of(j)->files[k].waited)
 			return true;
 	return false;
 }
 
 bool job_resumes(const struct job *j)
 {
-	return !j->opening && files_waited(j);
+	return !job_run_of(j)->opening && files_waited(j);
 }
 
 /* The job gave up on a file that is still opening (its timeout, a
  * cancel): no process ever ran.  The record says which file. */
 static void open_abandon(struct job *j)
 {
-	for (size_t k = 0; k < j->nfiles; k++) {
-		struct job_file *f = &j->files[k];
+	for (size_t k = 0; k < j->run->nfiles; k++) {
+		struct job_file *f = &j->run->files[k];
 		if (!f->op)
 			continue;
 		char why[96];
@@ -681,28 +695,28 @@ static void on_file_open(struct watch *w, uint32_t ev)
 		opener_cancel(f->op);
 	}
 	f->op = NULL;
-	j->opening--;
+	j->run->opening--;
 	if (fd < 0) {
 		int e = errno;
 		files_close(j, false);
 		if (proc_err_short(e)) {
 			/* as a start short of fds: nothing ran, the job waits
 			 * for a running one to end (the runner's ended()) */
-			timer_stop(j->env->loop, &j->t_timeout);
+			timer_stop(j->env->loop, &j->run->t_timeout);
 			came_short(j, e);
 			return;
 		}
-		fail_now(j, false, 0, file_error(j, (size_t)(f - j->files), strerror(e)));
+		fail_now(j, false, 0, file_error(j, (size_t)(f - j->run->files), strerror(e)));
 		return;
 	}
 	f->fd = fd;
 	f->waited = true;
-	if (j->opening)
+	if (j->run->opening)
 		return;
 	/* Every file is open: the process starts through the runner's own
 	 * start path (spec order, headroom, tracking), as the same attempt.
 	 * Its timeout is checked there; until then no timer runs. */
-	timer_stop(j->env->loop, &j->t_timeout);
+	timer_stop(j->env->loop, &j->run->t_timeout);
 	job_event(j, JOB_EV_FILES_OPEN);
 	j->env->ops->ended(j);
 	j->env->ops->ready(j);
@@ -714,7 +728,7 @@ static void on_file_open(struct watch *w, uint32_t ev)
 static int files_open(struct job *j, size_t *failed)
 {
 	const struct job_spec *s = j->spec;
-	if (!j->files) {
+	if (!j->run->files) {
 		/* (only jobs that name a file carry the slots) */
 		size_t n = 3 + (kind_get(s->kind)->many_stages ? s->nstages : 0), k;
 		int flags;
@@ -722,13 +736,13 @@ static int files_open(struct job *j, size_t *failed)
 			;
 		if (k == n)
 			return 0;
-		j->nfiles = n;
-		j->files = xcalloc(j->nfiles, sizeof *j->files);
-		for (k = 0; k < j->nfiles; k++)
-			j->files[k].fd = -1;
+		j->run->nfiles = n;
+		j->run->files = xcalloc(j->run->nfiles, sizeof *j->run->files);
+		for (k = 0; k < j->run->nfiles; k++)
+			j->run->files[k].fd = -1;
 	}
-	for (size_t k = 0; k < j->nfiles; k++) {
-		struct job_file *f = &j->files[k];
+	for (size_t k = 0; k < j->run->nfiles; k++) {
+		struct job_file *f = &j->run->files[k];
 		int flags;
 		const char *path = file_path(s, k, &flags);
 		if (!path || f->fd >= 0 || f->op)
@@ -746,9 +760,9 @@ static int files_open(struct job *j, size_t *failed)
 			*failed = k;
 			return -1;
 		}
-		j->opening += r;
+		j->run->opening += r;
 	}
-	return j->opening ? 1 : 0;
+	return j->run->opening ? 1 : 0;
 }
 
 /* ---------------------------------------------------------------- start */
@@ -773,7 +787,7 @@ struct proc_stdio job_out_slot(const struct job *j, const struct io_spec *io,
 	case IO_NULL:
 		return (struct proc_stdio){ PROC_STDIO_FD, j->env->devnull };
 	case IO_FILE:
-		return (struct proc_stdio){ PROC_STDIO_FD, j->files[file].fd };
+		return (struct proc_stdio){ PROC_STDIO_FD, job_run_of(j)->files[file].fd };
 	case IO_STDOUT:
 		break;
 	}
@@ -793,7 +807,7 @@ static int declare_stdio(struct job *j, struct proc_stdio *io, int *stage_slot, 
 		io[0] = (struct proc_stdio){ PROC_STDIO_INHERIT, 0 };
 		break;
 	case IN_FILE:
-		io[0] = (struct proc_stdio){ PROC_STDIO_FD, j->files[0].fd };
+		io[0] = (struct proc_stdio){ PROC_STDIO_FD, j->run->files[0].fd };
 		break;
 	default:
 		io[0] = (struct proc_stdio){ PROC_STDIO_PIPE_IN, -1 };
@@ -819,39 +833,39 @@ static void started(struct job *j, const struct proc_stdio *io, const int *stage
 	const struct job_kind *k = kind_get(s->kind);
 	const struct kind_host *h = k->host;
 	int err_slot = h ? h->err_slot : 2;
-	j->fd_in = piped_fd(&io[0]);
-	j->fd_out = piped_fd(&io[1]);
-	j->fd_err = piped_fd(&io[err_slot]);
+	j->run->fd_in = piped_fd(&io[0]);
+	j->run->fd_out = piped_fd(&io[1]);
+	j->run->fd_err = piped_fd(&io[err_slot]);
 	if (!k->many_stages)
-		j->stages[0].pid = j->proc.pid;
-	if (j->fd_out >= 0) {
-		start_stream(j, &s->out, 1, &j->out, &j->live_out);
-		loop_add(l, &j->w_out, j->fd_out, EPOLLIN, on_out, j);
+		j->run->stages[0].pid = j->run->proc.pid;
+	if (j->run->fd_out >= 0) {
+		start_stream(j, &s->out, 1, &j->run->out, &j->run->live_out);
+		loop_add(l, &j->run->w_out, j->run->fd_out, EPOLLIN, on_out, j);
 	}
-	if (j->fd_err >= 0) {
-		start_stream(j, &s->err, 2, &j->err, &j->live_err);
-		loop_add(l, &j->w_err, j->fd_err, EPOLLIN, on_err, j);
+	if (j->run->fd_err >= 0) {
+		start_stream(j, &s->err, 2, &j->run->err, &j->run->live_err);
+		loop_add(l, &j->run->w_err, j->run->fd_err, EPOLLIN, on_err, j);
 	}
 	if (h) {
-		j->fd_res = io[h->side_slot].fd;
-		loop_add(l, &j->w_res, j->fd_res, EPOLLIN, on_res, j);
+		j->run->fd_res = io[h->side_slot].fd;
+		loop_add(l, &j->run->w_res, j->run->fd_res, EPOLLIN, on_res, j);
 	}
 	if (err_slot != 2) {
-		j->fd_diag = io[2].fd;
-		loop_add(l, &j->w_diag, j->fd_diag, EPOLLIN, on_diag, j);
+		j->run->fd_diag = io[2].fd;
+		loop_add(l, &j->run->w_diag, j->run->fd_diag, EPOLLIN, on_diag, j);
 	}
 	for (size_t i = 0; k->many_stages && i < s->nstages; i++) {
-		j->fd_stage[i] = stage_slot[i] < 0 ? -1 : piped_fd(&io[stage_slot[i]]);
-		if (j->fd_stage[i] < 0)
+		j->run->fd_stage[i] = stage_slot[i] < 0 ? -1 : piped_fd(&io[stage_slot[i]]);
+		if (j->run->fd_stage[i] < 0)
 			continue;
-		start_stream(j, &s->stages[i].err, 2, &j->stage_err[i], &j->stage_live[i]);
-		loop_add(l, &j->w_stage[i], j->fd_stage[i], EPOLLIN, on_stage_err, j);
+		start_stream(j, &s->stages[i].err, 2, &j->run->stage_err[i], &j->run->stage_live[i]);
+		loop_add(l, &j->run->w_stage[i], j->run->fd_stage[i], EPOLLIN, on_stage_err, j);
 	}
-	if (j->fd_in >= 0) {
+	if (j->run->fd_in >= 0) {
 		job_feed_start(j);
 	}
-	if (s->timeout > 0 && j->proc.running)
-		timer_start(l, &j->t_timeout, j->t_start + s->timeout * 1000, on_timeout, j);
+	if (s->timeout > 0 && j->run->proc.running)
+		timer_start(l, &j->run->t_timeout, j->run->t_start + s->timeout * 1000, on_timeout, j);
 }
 
 /* Nothing started for lack of fds or processes (errno): the job waits
@@ -939,19 +953,19 @@ static int spawn_attempt(struct job *j, int spills)
 		.group = PROC_GROUP_OWN, .contain = env->contain,
 		.executor = env->executor, .exec_ctx = env->exec_ctx,
 		.leftover_sig = s->signal, .leftover_kill_after = s->kill_after,
-		.loop = env->loop, .t0 = j->t_start,
+		.loop = env->loop, .t0 = j->run->t_start,
 		.on_exit = job_proc_exit, .on_look = job_proc_look, .on_empty = job_proc_empty,
 		.on_running = job_proc_running, .ctx = j,
 	};
 	struct proc_error e;
-	int rc = proc_spawn(&j->proc, &o, &e);
+	int rc = proc_spawn(&j->run->proc, &o, &e);
 	if (desc >= 0)
 		close(desc);
 	if (rc < 0)
 		return spawn_failed(j, &e, h ? h->err_slot : 2);
 	/* the child has its own copies of the files */
 	files_close(j, false);
-	j->fds_promised = spills;
+	j->run->fds_promised = spills;
 	if (env->fds)
 		__atomic_add_fetch(&env->fds->spills, spills, __ATOMIC_RELAXED);
 	started(j, io, stage_slot);
@@ -991,6 +1005,7 @@ int job_start(struct job *j)
 	int spills;
 	size_t bad;
 
+	job_run_make(j);
 	if (job_fds_short(j, &spills)) {
 		j->throttled++;
 		errno = EMFILE;
@@ -999,16 +1014,16 @@ int job_start(struct job *j)
 	if (job_resumes(j)) {
 		/* the same attempt, its files open: did that take all its time? */
 		job_event(j, JOB_EV_START);
-		if (s->timeout > 0 && now_ms() >= j->t_start + s->timeout * 1000) {
+		if (s->timeout > 0 && now_ms() >= j->run->t_start + s->timeout * 1000) {
 			j->timed_out = true;
 			attempt_end(j);
 			return 0;
 		}
 	} else {
 		j->attempts++;
-		j->t_start = now_ms();
+		j->run->t_start = now_ms();
 		if (j->attempts == 1)
-			j->started_ms = j->t_start - j->env->run_t0;
+			j->started_ms = j->run->t_start - j->env->run_t0;
 		reset_attempt(j);
 		if (program_missing(j))
 			return 0;
@@ -1025,7 +1040,7 @@ int job_start(struct job *j)
 		return 0;
 	case 1:
 		if (s->timeout > 0)
-			timer_start(j->env->loop, &j->t_timeout, j->t_start + s->timeout * 1000,
+			timer_start(j->env->loop, &j->run->t_timeout, j->run->t_start + s->timeout * 1000,
 				    on_open_timeout, j);
 		return 0;
 	}
@@ -1034,12 +1049,13 @@ int job_start(struct job *j)
 
 void job_skip(struct job *j, const char *why)
 {
-	files_close(j, false); /* a FIFO kept while waiting for headroom */
+	if (j->run)
+		files_close(j, false); /* a FIFO kept while waiting for headroom */
 	job_event(j, JOB_EV_SKIP);
 	/* a retry that no longer starts: the job ran, and its last
 	 * attempt's outcome stands; a job that ran is never "skipped" */
-	if (j->attempts > 0 && j->nhist > 0) {
-		j->status = j->hist[j->nhist - 1].status;
+	if (j->attempts > 0 && j->run->nhist > 0) {
+		j->status = j->run->hist[j->run->nhist - 1].status;
 		return;
 	}
 	j->status = ST_SKIPPED;
@@ -1059,15 +1075,16 @@ void job_restore(struct job *j, struct job_restored *r)
 	j->restored = r->record;
 	r->record = NULL;
 	if (r->has_out) {
-		capture_init(&j->out, UINT64_MAX, false, NULL);
-		capture_add(&j->out, r->out, r->out_len);
-		capture_finish(&j->out);
+		job_run_make(j);
+		capture_init(&j->run->out, UINT64_MAX, false, NULL);
+		capture_add(&j->run->out, r->out, r->out_len);
+		capture_finish(&j->run->out);
 	}
 }
 
 void job_cancel(struct job *j, bool now)
 {
-	if (j->opening) {
+	if (j->run && j->run->opening) {
 		/* still opening its files: there is no process to signal */
 		j->cancelled = true;
 		open_abandon(j);
@@ -1077,15 +1094,15 @@ void job_cancel(struct job *j, bool now)
 	case JOB_RUNNING:
 	case JOB_ENDING:
 		job_event(j, JOB_EV_CANCEL);
-		if (!j->proc.exited && !j->timed_out)
+		if (!j->run->proc.exited && !j->timed_out)
 			j->cancelled = true;
 		if (now)
-			proc_kill(&j->proc);
+			proc_kill(&j->run->proc);
 		else
-			proc_terminate(&j->proc, j->spec->signal, j->spec->kill_after);
+			proc_terminate(&j->run->proc, j->spec->signal, j->spec->kill_after);
 		break;
 	case JOB_RETRY_WAIT:
-		timer_stop(j->env->loop, &j->t_retry);
+		timer_stop(j->env->loop, &j->run->t_retry);
 		job_event(j, JOB_EV_CANCEL);
 		break;
 	default:
@@ -1093,56 +1110,72 @@ void job_cancel(struct job *j, bool now)
 	}
 }
 
+/* Everything of j's attempts, and the struct: j keeps its status and
+ * counts only.  Every attempt closed its files and left the loop. */
+static void run_free(struct job *j)
+{
+	struct job_run *rn = j->run;
+	if (!rn)
+		return;
+	for (size_t k = 0; k < rn->nfiles; k++)
+		if (rn->files[k].fd >= 0)
+			close(rn->files[k].fd);
+	free(rn->files);
+	capture_free(&rn->out);
+	capture_free(&rn->err);
+	for (size_t i = 0; rn->stage_err && i < rn->nstages; i++)
+		capture_free(&rn->stage_err[i]);
+	free(rn->stage_err);
+	free(rn->stage_live);
+	free(rn->fd_stage);
+	free(rn->w_stage);
+	buf_free(&rn->resbuf);
+	buf_free(&rn->diag);
+	free(rn->steps_info);
+	free(rn->steps_error);
+	free(rn->stages);
+	free(rn->hist);
+	proc_free(&rn->proc);
+	free(rn);
+	j->run = NULL;
+}
+
+/* Its stdout stays, for the jobs still to read it; the rest of its
+ * output (and spill files' fds) goes now. */
+static void run_let_go_but_stdout(struct job_run *rn)
+{
+	capture_free(&rn->err);
+	for (size_t i = 0; rn->stage_err && i < rn->nstages; i++)
+		capture_free(&rn->stage_err[i]);
+	proc_free(&rn->proc);
+	buf_free(&rn->resbuf);
+	buf_free(&rn->diag);
+	free(rn->steps_info);
+	rn->steps_info = NULL;
+}
+
+void job_reader_done(struct job *src)
+{
+	if (--src->from_refs == 0 && src->written)
+		run_free(src);
+}
+
 void job_release(struct job *j)
 {
 	j->written = true;
 	if (!j->from_refs)
-		capture_free(&j->out);
-	capture_free(&j->err);
-	for (size_t i = 0; j->stage_err && i < j->nstages; i++)
-		capture_free(&j->stage_err[i]);
-	proc_free(&j->proc);
-	buf_free(&j->resbuf);
-	buf_free(&j->diag);
-	free(j->steps_info);
-	j->steps_info = NULL;
+		run_free(j);   /* its stdout too: no job reads it */
+	else if (j->run)
+		run_let_go_but_stdout(j->run);
 }
 
 void job_free(struct job *j)
 {
-	/* every attempt closed its files (and the runner's loop is gone) */
-	for (size_t k = 0; k < j->nfiles; k++)
-		if (j->files[k].fd >= 0)
-			close(j->files[k].fd);
-	free(j->files);
-	j->files = NULL;
-	j->nfiles = 0;
-	capture_free(&j->out);
-	capture_free(&j->err);
-	for (size_t i = 0; j->stage_err && i < j->nstages; i++)
-		capture_free(&j->stage_err[i]);
-	free(j->stage_err);
-	free(j->stage_live);
-	j->stage_live = NULL;
-	free(j->fd_stage);
-	free(j->w_stage);
-	buf_free(&j->resbuf);
-	buf_free(&j->diag);
-	free(j->steps_info);
-	free(j->steps_error);
-	j->steps_info = j->steps_error = NULL;
-	j->stage_err = NULL;
-	j->fd_stage = NULL;
-	j->w_stage = NULL;
-	free(j->stages);
-	free(j->hist);
+	run_free(j);
 	free(j->error);
 	free(j->rdeps);
 	free(j->restored);
 	j->restored = NULL;
-	proc_free(&j->proc);
-	j->stages = NULL;
-	j->hist = NULL;
 	j->error = NULL;
 	j->rdeps = NULL;
 }

@@ -150,28 +150,12 @@ struct job_env {
 };
 #define JOB_SCRATCH (64 * 1024)
 
-struct job {
-	const struct job_spec *spec;
-	struct job_env *env;
-	size_t index;
-	enum job_state state;
-
-	/* scheduling (runner) */
-	size_t deps_left;
-	bool dep_failed;
-	size_t *rdeps;               /* jobs that depend on this one */
-	size_t nrdeps, rdeps_cap;
-	int throttled;               /* starts deferred for lack of fds/processes */
-	int from_refs;               /* jobs still to read this one's stdout */
-	bool written;                /* its record is out: only counts needed */
-	int slot;                    /* the concurrency slot its running (or
-					last) attempt holds, 0..limit-1, or -1:
-					the worker's index in thread mode
-					(job_assign), else job_set_slot's */
-	int owner;                   /* thread mode: the worker running it, or -1
-					(-2: handed out, no worker took it yet;
-					only the runner's lock protects it) */
-
+/* A job's attempts: what it holds from its first start until its record
+ * is out (job_release) and no job reads its stdout any more.  A job that
+ * never started has none (job->run is NULL); job_run_of() gives such a
+ * job's readers an empty one.  Most of a job's memory is here, so a
+ * run's jobs that wait or are done cost only their struct job. */
+struct job_run {
 	/* the running attempt */
 	struct proc proc;            /* the spawned process: the command, or
 					a pipeline's or steps host; its
@@ -188,8 +172,6 @@ struct job {
 	int opening;                 /* of them, still opening: the job is
 					RUNNING with no process yet */
 	int fds_promised;            /* its share of fd_reserve.spills */
-	bool timed_out;
-	bool cancelled;
 	struct timer t_timeout, t_retry;
 
 	/* pipeline jobs: the host's records and diagnostics, and stage
@@ -209,6 +191,40 @@ struct job {
 	char *steps_info;            /* the final counts: a JSON object */
 	char *steps_error;           /* its "E" line: the job's error */
 	char steps_progress[200];    /* its last "P" line (job_steps_progress) */
+
+	/* result of the last attempt */
+	struct capture out, err;
+	struct live live_out, live_err;
+	struct stage_result *stages;
+	size_t nstages;
+	struct attempt_rec *hist;
+	size_t nhist, hist_cap;
+};
+
+struct job {
+	const struct job_spec *spec;
+	struct job_env *env;
+	struct job_run *run;         /* NULL: never started, or let go */
+	size_t index;
+	enum job_state state;
+
+	/* scheduling (runner) */
+	size_t deps_left;
+	bool dep_failed;
+	size_t *rdeps;               /* jobs that depend on this one */
+	size_t nrdeps, rdeps_cap;
+	int throttled;               /* starts deferred for lack of fds/processes */
+	int from_refs;               /* jobs still to read this one's stdout */
+	bool written;                /* its record is out: only counts needed */
+	int slot;                    /* the concurrency slot its running (or
+					last) attempt holds, 0..limit-1, or -1:
+					the worker's index in thread mode
+					(job_assign), else job_set_slot's */
+	int owner;                   /* thread mode: the worker running it, or -1
+					(-2: handed out, no worker took it yet;
+					only the runner's lock protects it) */
+	bool timed_out;
+	bool cancelled;
 	const struct buf *sunk_before; /* --resume: its items sunk in an earlier
 					  session (steps.h, fd 5), or NULL */
 
@@ -219,19 +235,24 @@ struct job {
 	char *error;
 	double started_ms;           /* first attempt, since run start */
 	double duration_ms;
-	struct capture out, err;
-	struct live live_out, live_err;
-	struct stage_result *stages;
-	size_t nstages;
 	int attempts;
 	int short_tries;             /* starts that came short with nothing
 					else running (runner.c) */
-	struct attempt_rec *hist;
-	size_t nhist, hist_cap;
 	/* restored from a journal (--resume): its record there, as JSON
 	 * text; the job never ran in this run */
 	char *restored;
 };
+
+/* j's attempts, made on its first start (job.c); read-only callers of a
+ * job that may never have started use job_run_of. */
+struct job_run *job_run_make(struct job *j);
+/* j's attempts, or an empty one (no process, no output, no stages) for
+ * a job that has none. */
+extern const struct job_run job_run_none;
+static inline const struct job_run *job_run_of(const struct job *j)
+{
+	return j->run ? j->run : &job_run_none;
+}
 
 /* A job that ended ok in an earlier run, as its journal tells. */
 struct job_restored {

@@ -116,19 +116,19 @@ static void pipeline_plan(struct jw *w, const struct spec *s, const struct job_s
 /* The pipeline host's records: whole struct chain_record units. */
 static void pipeline_records(struct job *j)
 {
-	size_t n = j->resbuf.len / sizeof(struct chain_record);
+	size_t n = j->run->resbuf.len / sizeof(struct chain_record);
 	double now = now_ms(); /* the host reports each as it happens */
 	for (size_t k = 0; k < n; k++) {
 		struct chain_record rec;
-		memcpy(&rec, j->resbuf.p + k * sizeof rec, sizeof rec);
+		memcpy(&rec, j->run->resbuf.p + k * sizeof rec, sizeof rec);
 		if (rec.type == CHAIN_REC_FATAL) {
-			j->host_fatal = true;
-			j->host_fatal_err = rec.err;
+			j->run->host_fatal = true;
+			j->run->host_fatal_err = rec.err;
 			continue;
 		}
-		if (rec.index < 0 || (size_t)rec.index >= j->nstages)
+		if (rec.index < 0 || (size_t)rec.index >= j->run->nstages)
 			continue;
-		struct stage_result *s = &j->stages[rec.index];
+		struct stage_result *s = &j->run->stages[rec.index];
 		if (!s->pid)
 			s->started_ms = now - j->env->run_t0;
 		s->pid = rec.pid;
@@ -140,12 +140,12 @@ static void pipeline_records(struct job *j)
 			s->user_ms = rec.utime_us / 1e3;
 			s->sys_ms = rec.stime_us / 1e3;
 			s->maxrss_kb = (long)rec.maxrss_kb;
-			j->stages_ended++;
+			j->run->stages_ended++;
 		}
 	}
 	size_t used = n * sizeof(struct chain_record);
-	memmove(j->resbuf.p, j->resbuf.p + used, j->resbuf.len - used);
-	j->resbuf.len -= used;
+	memmove(j->run->resbuf.p, j->run->resbuf.p + used, j->run->resbuf.len - used);
+	j->run->resbuf.len -= used;
 }
 
 /* A pipeline's outcome from its host's records.  Every stage reported:
@@ -154,35 +154,35 @@ static void pipeline_records(struct job *j)
  * cancel: the host's own signal is the best we know). */
 static void pipeline_outcome(struct job *j)
 {
-	if ((size_t)j->stages_ended == j->nstages) {
-		int *rc = xmalloc(j->nstages * sizeof *rc);
-		for (size_t i = 0; i < j->nstages; i++)
-			rc[i] = stage_returncode(&j->stages[i]);
+	if ((size_t)j->run->stages_ended == j->run->nstages) {
+		int *rc = xmalloc(j->run->nstages * sizeof *rc);
+		for (size_t i = 0; i < j->run->nstages; i++)
+			rc[i] = stage_returncode(&j->run->stages[i]);
 		j->has_rc = true;
-		j->returncode = chain_returncode(rc, j->nstages, j->spec->pipefail);
+		j->returncode = chain_returncode(rc, j->run->nstages, j->spec->pipefail);
 		free(rc);
 		return;
 	}
 	if (j->timed_out || j->cancelled) {
-		j->has_rc = j->proc.status.has_status;
-		j->returncode = stage_returncode(&j->proc.status);
+		j->has_rc = j->run->proc.status.has_status;
+		j->returncode = stage_returncode(&j->run->proc.status);
 		return;
 	}
 	/* the first line libpipeline (or the host) printed, if any */
-	char *nl = j->diag.p ? strchr(j->diag.p, '\n') : NULL;
+	char *nl = j->run->diag.p ? strchr(j->run->diag.p, '\n') : NULL;
 	if (nl)
 		*nl = 0;
-	const char *what = j->diag.len ? j->diag.p : "no message";
+	const char *what = j->run->diag.len ? j->run->diag.p : "no message";
 	if (!strncmp(what, "piperun: ", 9))
 		what += 9;
 	j->status = ST_ERROR;
 	j->has_rc = false;
 	free(j->error);
-	if (j->proc.status.signal)
-		j->error = xasprintf("pipeline host killed by %s (%s)", sig_name(j->proc.status.signal), what);
+	if (j->run->proc.status.signal)
+		j->error = xasprintf("pipeline host killed by %s (%s)", sig_name(j->run->proc.status.signal), what);
 	else
 		j->error = xasprintf("pipeline host failed with exit status %d: %s",
-				     j->proc.status.exit_code, what);
+				     j->run->proc.status.exit_code, what);
 }
 
 /* A pipeline host that could not fork (or the system ran out of files):
@@ -191,26 +191,26 @@ static void pipeline_outcome(struct job *j)
  * other jobs ending would not raise it. */
 static bool pipeline_came_short(const struct job *j, int *err)
 {
-	int herr = j->host_fatal_err;
+	int herr = job_run_of(j)->host_fatal_err;
 	*err = herr;
-	return j->status != ST_ERROR && j->host_fatal &&
-	       (size_t)j->stages_ended < j->nstages && !j->timed_out && !j->cancelled &&
+	return j->status != ST_ERROR && job_run_of(j)->host_fatal &&
+	       (size_t)job_run_of(j)->stages_ended < job_run_of(j)->nstages && !j->timed_out && !j->cancelled &&
 	       (herr == EAGAIN || herr == ENFILE || herr == ENOMEM);
 }
 
 static void stage_arrays(struct job *j)
 {
 	const struct job_spec *s = j->spec;
-	if (!j->fd_stage) {
-		j->fd_stage = xmalloc(s->nstages * sizeof *j->fd_stage);
-		j->w_stage = xcalloc(s->nstages, sizeof *j->w_stage);
-		j->stage_err = xcalloc(s->nstages, sizeof *j->stage_err);
-		j->stage_live = xcalloc(s->nstages, sizeof *j->stage_live);
+	if (!j->run->fd_stage) {
+		j->run->fd_stage = xmalloc(s->nstages * sizeof *j->run->fd_stage);
+		j->run->w_stage = xcalloc(s->nstages, sizeof *j->run->w_stage);
+		j->run->stage_err = xcalloc(s->nstages, sizeof *j->run->stage_err);
+		j->run->stage_live = xcalloc(s->nstages, sizeof *j->run->stage_live);
 		for (size_t i = 0; i < s->nstages; i++)
-			j->stage_err[i].spill_fd = -1;
+			j->run->stage_err[i].spill_fd = -1;
 	}
 	for (size_t i = 0; i < s->nstages; i++)
-		j->fd_stage[i] = -1;
+		j->run->fd_stage[i] = -1;
 }
 
 /* A pipeline host's fds beyond 0-2 (chain.h): 3 the description, 4 the

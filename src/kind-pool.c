@@ -231,10 +231,10 @@ static void to_buf(void *ctx, const void *p, size_t n)
  * exit status (0: every item ok; 1: some item not)? */
 static bool pool_document_whole(const struct job *j)
 {
-	if (!j->out.active || !j->out.total || capture_truncated(&j->out))
+	if (!job_run_of(j)->out.active || !job_run_of(j)->out.total || capture_truncated(&job_run_of(j)->out))
 		return false;
 	struct buf b = { 0 };
-	capture_each(&j->out, to_buf, &b);
+	capture_each(&job_run_of(j)->out, to_buf, &b);
 	struct cJSON *doc = b.p ? jv_parse_whole(b.p, b.len) : NULL;
 	buf_free(&b);
 	const struct cJSON *sum = jv_get(doc, "summary");
@@ -269,10 +269,10 @@ static void pool_outcome(struct job *j)
 static bool pool_splice(struct jw *w, const struct job *j)
 {
 	static const char *const skip[] = { "duration_ms", "cpu_ms", NULL };
-	if (!j->out.active || !j->out.total || capture_truncated(&j->out))
+	if (!job_run_of(j)->out.active || !job_run_of(j)->out.total || capture_truncated(&job_run_of(j)->out))
 		return false;
 	struct buf b = { 0 };
-	capture_each(&j->out, to_buf, &b);
+	capture_each(&job_run_of(j)->out, to_buf, &b);
 	bool ok = b.p && spec_json_splice_members(w, b.p, b.len, skip, j->spec) == 0;
 	buf_free(&b);
 	return ok;

@@ -564,16 +564,16 @@ static pthread_mutex_t steps_progress_mu = PTHREAD_MUTEX_INITIALIZER;
 void job_steps_progress(const struct job *j, char *out, size_t n)
 {
 	pthread_mutex_lock(&steps_progress_mu);
-	snprintf(out, n, "%s", j->steps_progress);
+	snprintf(out, n, "%s", job_run_of(j)->steps_progress);
 	pthread_mutex_unlock(&steps_progress_mu);
 }
 
 void job_steps_progress_clear(struct job *j)
 {
-	if (!j->steps_progress[0])
+	if (!j->run->steps_progress[0])
 		return;
 	pthread_mutex_lock(&steps_progress_mu);
-	j->steps_progress[0] = 0;
+	j->run->steps_progress[0] = 0;
 	pthread_mutex_unlock(&steps_progress_mu);
 }
 
@@ -581,36 +581,36 @@ static void steps_info(struct job *j)
 {
 	size_t off = 0, s_from = 0, s_to = 0;
 	char *nl;
-	while ((nl = memchr(j->resbuf.p + off, '\n', j->resbuf.len - off))) {
-		char *line = j->resbuf.p + off;
+	while ((nl = memchr(j->run->resbuf.p + off, '\n', j->run->resbuf.len - off))) {
+		char *line = j->run->resbuf.p + off;
 		if (!strncmp(line, "S ", 2) && j->env->ops->items_sunk) {
 			/* items sunk, for the journal: a run of them at once */
 			if (s_to != off) {
 				if (s_to > s_from)
-					j->env->ops->items_sunk(j, j->resbuf.p + s_from, s_to - s_from);
+					j->env->ops->items_sunk(j, j->run->resbuf.p + s_from, s_to - s_from);
 				s_from = off;
 			}
-			off = s_to = (size_t)(nl - j->resbuf.p) + 1;
+			off = s_to = (size_t)(nl - j->run->resbuf.p) + 1;
 			continue;
 		}
 		*nl = 0;
 		if (!strncmp(line, "P ", 2)) {
 			pthread_mutex_lock(&steps_progress_mu);
-			snprintf(j->steps_progress, sizeof j->steps_progress, "%s", line + 2);
+			snprintf(j->run->steps_progress, sizeof j->run->steps_progress, "%s", line + 2);
 			pthread_mutex_unlock(&steps_progress_mu);
 		} else if (!strncmp(line, "E ", 2)) {
-			free(j->steps_error);
-			j->steps_error = xstrdup(line + 2);
+			free(j->run->steps_error);
+			j->run->steps_error = xstrdup(line + 2);
 		} else if (*line == '{') {
-			free(j->steps_info);
-			j->steps_info = xstrdup(line);
+			free(j->run->steps_info);
+			j->run->steps_info = xstrdup(line);
 		}
-		off = (size_t)(nl - j->resbuf.p) + 1;
+		off = (size_t)(nl - j->run->resbuf.p) + 1;
 	}
 	if (s_to > s_from)
-		j->env->ops->items_sunk(j, j->resbuf.p + s_from, s_to - s_from);
-	memmove(j->resbuf.p, j->resbuf.p + off, j->resbuf.len - off);
-	j->resbuf.len -= off;
+		j->env->ops->items_sunk(j, j->run->resbuf.p + s_from, s_to - s_from);
+	memmove(j->run->resbuf.p, j->run->resbuf.p + off, j->run->resbuf.len - off);
+	j->run->resbuf.len -= off;
 }
 
 /* A signal only a fault sends (the host's own, or a task's in it). */
@@ -628,19 +628,19 @@ static void steps_outcome(struct job *j)
 	job_proc_outcome(j);
 	if (!j->has_rc || j->timed_out || j->cancelled)
 		return;
-	if (kind_require_results(j, j->steps_info != NULL, "the steps host", "its counts"))
+	if (kind_require_results(j, j->run->steps_info != NULL, "the steps host", "its counts"))
 		return;
 	if (j->returncode == 2) {
-		char *line = j->steps_error ? NULL : job_stderr_first_line(j);
+		char *line = j->run->steps_error ? NULL : job_stderr_first_line(j);
 		j->status = ST_ERROR;
 		free(j->error);
-		j->error = xstrdup(j->steps_error ? j->steps_error
+		j->error = xstrdup(j->run->steps_error ? j->run->steps_error
 				   : line ? line : "the steps could not run");
 		free(line);
-	} else if ((j->returncode == 1 || j->returncode < 0) && j->steps_error) {
+	} else if ((j->returncode == 1 || j->returncode < 0) && j->run->steps_error) {
 		/* < 0: a task crashed the host, and its note says where */
 		free(j->error);
-		j->error = xstrdup(j->steps_error);
+		j->error = xstrdup(j->run->steps_error);
 	} else if (j->returncode < 0 && !j->error && host_crashed(-j->returncode)) {
 		free(j->error);
 		j->error = xasprintf("the steps host died of %s", sig_name(-j->returncode));
@@ -674,7 +674,7 @@ static int steps_stdio(struct job *j, struct proc_stdio *io, int *stage_slot, in
 static void steps_report(struct jw *w, const struct job *j)
 {
 	static const char *const skip[] = { "wall_ms", NULL };
-	if (!j->steps_info || spec_json_splice_members(w, j->steps_info, strlen(j->steps_info), skip, j->spec) < 0) {
+	if (!job_run_of(j)->steps_info || spec_json_splice_members(w, job_run_of(j)->steps_info, strlen(job_run_of(j)->steps_info), skip, j->spec) < 0) {
 		jw_knull(w, "items_in");
 		jw_knull(w, "items_out");
 		jw_key(w, "steps");

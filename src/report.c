@@ -180,7 +180,7 @@ static void report_stage(struct jw *w, const struct job *j, size_t i)
 {
 	const struct job_spec *s = j->spec;
 	const struct stage_spec *st = &s->stages[i];
-	const struct stage_result *r = &j->stages[i];
+	const struct stage_result *r = &job_run_of(j)->stages[i];
 	jw_obj(w, false);
 	jw_key(w, "argv");
 	jw_arr(w, true);
@@ -202,7 +202,7 @@ static void report_stage(struct jw *w, const struct job *j, size_t i)
 	}
 	if (kind_get(s->kind)->many_stages && st->has_err && st->err.mode == IO_CAPTURE) {
 		static const struct capture none = { .spill_fd = -1 };
-		report_stream(w, j, "stderr", &st->err, j->stage_err ? &j->stage_err[i] : &none);
+		report_stream(w, j, "stderr", &st->err, job_run_of(j)->stage_err ? &job_run_of(j)->stage_err[i] : &none);
 	}
 	jw_obj_end(w);
 }
@@ -270,26 +270,26 @@ void report_job(struct jw *w, const struct job *j)
 		/* the pool's results are spliced in; its stdout was them */
 		jw_knull(w, "stdout");
 		jw_knull(w, "stdout_encoding");
-		jw_kint(w, "stdout_bytes", (int64_t)j->out.total);
+		jw_kint(w, "stdout_bytes", (int64_t)job_run_of(j)->out.total);
 		jw_kbool(w, "stdout_truncated", false);
 	} else {
-		report_stream(w, j, "stdout", &s->out, &j->out);
+		report_stream(w, j, "stdout", &s->out, &job_run_of(j)->out);
 	}
-	report_stream(w, j, "stderr", &s->err, &j->err);
+	report_stream(w, j, "stderr", &s->err, &job_run_of(j)->err);
 	if (k->report_more && started)
 		k->report_more(w, j);
 	jw_key(w, "stages");
 	jw_arr(w, false);
-	if (started && j->stages)
-		for (size_t i = 0; i < j->nstages; i++)
+	if (started && job_run_of(j)->stages)
+		for (size_t i = 0; i < job_run_of(j)->nstages; i++)
 			report_stage(w, j, i);
 	jw_arr_end(w);
-	report_termination(w, &j->proc);
-	if (s->retries || j->nhist > 1) {
+	report_termination(w, &job_run_of(j)->proc);
+	if (s->retries || job_run_of(j)->nhist > 1) {
 		jw_key(w, "attempt_history");
 		jw_arr(w, false);
-		for (size_t i = 0; i < j->nhist; i++) {
-			const struct attempt_rec *a = &j->hist[i];
+		for (size_t i = 0; i < job_run_of(j)->nhist; i++) {
+			const struct attempt_rec *a = &job_run_of(j)->hist[i];
 			jw_obj(w, true);
 			jw_kstr(w, "status", job_status_name(a->status));
 			jw_key(w, "returncode");
@@ -309,15 +309,15 @@ void report_job(struct jw *w, const struct job *j)
 		jw_arr_end(w);
 	}
 	if (started)
-		jw_kstr(w, "containment", containment_name(&j->proc));
+		jw_kstr(w, "containment", containment_name(&job_run_of(j)->proc));
 	jw_key(w, "escaped");
-	report_escaped(w, j->proc.escaped, j->proc.nescaped, &j->spec, 1);
+	report_escaped(w, job_run_of(j)->proc.escaped, job_run_of(j)->proc.nescaped, &j->spec, 1);
 	if (j->throttled)
 		jw_kint(w, "throttled", j->throttled);
-	if (j->proc.report_key && j->proc.report_json) {
+	if (job_run_of(j)->proc.report_key && job_run_of(j)->proc.report_json) {
 		/* where the executor ran it (slurm: its job, step and node) */
-		jw_key(w, j->proc.report_key);
-		jw_raw(w, j->proc.report_json);
+		jw_key(w, job_run_of(j)->proc.report_key);
+		jw_raw(w, job_run_of(j)->proc.report_json);
 	}
 	jw_obj_end(w);
 }

@@ -252,11 +252,11 @@ static void reap_orphans_locked(struct runner *r);
 static void on_ended(struct job *j)
 {
 	struct runner *r = j->env->ops->ctx;
-	pidset_del(&r->tracked, j->proc.pid);
+	pidset_del(&r->tracked, job_run_of(j)->proc.pid);
 	r->running--;
 	slots_give(&r->slots, j->slot);
 	if (r->adaptive) /* (no sample when its start came short) */
-		adapt_ended(&r->adapt, j->index, now_ms(), stage_cpu_ms(&j->proc.status),
+		adapt_ended(&r->adapt, j->index, now_ms(), stage_cpu_ms(&j->run->proc.status),
 			    j->state != JOB_PENDING);
 	r->throttled = false;
 	if (j->state == JOB_RETRY_WAIT && r->cfg->on_attempt)
@@ -456,7 +456,7 @@ static int start_one(struct runner *r, struct job *j)
 	double t0 = now_ms();
 	adapt_started(&r->adapt, j->index, t0);
 	int rc = job_start(j), e = errno;
-	bool live = j->proc.pid > 0 && (j->state == JOB_RUNNING || j->state == JOB_ENDING);
+	bool live = job_run_of(j)->proc.pid > 0 && (j->state == JOB_RUNNING || j->state == JOB_ENDING);
 	adapt_spawned(&r->adapt, j->index, now_ms() - t0, rc == 0 && live,
 		      rc < 0 || j->state == JOB_PENDING);
 	errno = e;
@@ -487,8 +487,8 @@ static double dispatch(struct runner *r)
 		if (r->done + r->running == r->n) /* the last to start (but retries) */
 			contain_no_more(&r->contain);
 		if (start_one(r, j) == 0) {
-			if (j->proc.pid > 0 && (j->state == JOB_RUNNING || j->state == JOB_ENDING))
-				pidset_add(&r->tracked, j->proc.pid);
+			if (job_run_of(j)->proc.pid > 0 && (j->state == JOB_RUNNING || j->state == JOB_ENDING))
+				pidset_add(&r->tracked, job_run_of(j)->proc.pid);
 			continue;
 		}
 		/* out of fds or processes: wait for a running job to end */
@@ -541,8 +541,8 @@ static void worker_ended(struct job *j)
 {
 	struct worker *w = j->env->ops->ctx;
 	lock(w->r);
-	pidset_del(&w->r->tracked, j->proc.pid);
-	if (j->proc.pid > 0 && w->r->live)
+	pidset_del(&w->r->tracked, job_run_of(j)->proc.pid);
+	if (job_run_of(j)->proc.pid > 0 && w->r->live)
 		w->r->live--;
 	pthread_cond_broadcast(&w->r->ended_cv);
 	if (j->state == JOB_RETRY_WAIT && w->r->cfg->on_attempt)
@@ -603,8 +603,8 @@ static void worker_start(struct worker *w, struct job *j)
 		int rc = job_start(j);
 		int e = errno;
 		lock(r);
-		if (rc == 0 && j->proc.pid > 0 && (j->state == JOB_RUNNING || j->state == JOB_ENDING)) {
-			pidset_add(&r->tracked, j->proc.pid);
+		if (rc == 0 && job_run_of(j)->proc.pid > 0 && (j->state == JOB_RUNNING || j->state == JOB_ENDING)) {
+			pidset_add(&r->tracked, job_run_of(j)->proc.pid);
 			r->live++;
 		}
 		r->spawning--;

@@ -87,8 +87,8 @@ static void add_inst(struct trace *t, uint32_t att, enum tr_inst_kind k, int sig
 static void add_stages(struct trace *t, const struct job *j, uint32_t att)
 {
 	const struct tr_att *a = &t->atts[att];
-	for (size_t i = 0; j->stages && i < j->nstages; i++) {
-		const struct stage_result *r = &j->stages[i];
+	for (size_t i = 0; job_run_of(j)->stages && i < job_run_of(j)->nstages; i++) {
+		const struct stage_result *r = &job_run_of(j)->stages[i];
 		if (!r->pid)
 			continue;
 		/* one that was never reaped lasted as long as we know of */
@@ -105,21 +105,21 @@ static void add_stages(struct trace *t, const struct job *j, uint32_t att)
 static void add_attempt(struct trace *t, const struct job *j, size_t k, bool current,
 			bool retry)
 {
-	const struct attempt_rec *h = &j->hist[k];
+	const struct attempt_rec *h = &job_run_of(j)->hist[k];
 	xgrow(&t->atts, &t->atts_cap, t->natts + 1, sizeof *t->atts);
 	uint32_t att = (uint32_t)t->natts++;
 	t->atts[att] = (struct tr_att){
 		.job = (uint32_t)j->index, .attempt = (uint32_t)k + 1, .slot = h->slot,
-		.pid = current ? j->proc.pid : 0, .rc = h->returncode,
+		.pid = current ? job_run_of(j)->proc.pid : 0, .rc = h->returncode,
 		.status = (uint8_t)h->status, .has_rc = h->has_rc, .retry = retry,
 		.start = h->started_ms, .dur = h->duration_ms };
 	if (!current)
 		return;
 	if (h->status == ST_TIMEOUT && j->spec->timeout > 0)
 		add_inst(t, att, TI_TIMEOUT, 0, h->started_ms + j->spec->timeout * 1000);
-	for (size_t i = 0; i < j->proc.nterm; i++)
-		add_inst(t, att, TI_SIGNAL, j->proc.term[i].signal,
-			 h->started_ms + j->proc.term[i].at_ms);
+	for (size_t i = 0; i < job_run_of(j)->proc.nterm; i++)
+		add_inst(t, att, TI_SIGNAL, job_run_of(j)->proc.term[i].signal,
+			 h->started_ms + job_run_of(j)->proc.term[i].at_ms);
 	if (retry)
 		add_inst(t, att, TI_RETRY, 0, h->started_ms + h->duration_ms);
 	if (kind_get(j->spec->kind)->many_stages)
@@ -135,9 +135,9 @@ void trace_attempt(struct trace *t, const struct job *j, bool retry)
 	if (j->restored || j->index >= t->njobs)
 		return;
 	size_t from = t->traced[j->index];
-	for (size_t k = from; k < j->nhist; k++)
-		add_attempt(t, j, k, k + 1 == j->nhist, retry && k + 1 == j->nhist);
-	t->traced[j->index] = (uint16_t)(j->nhist > UINT16_MAX ? UINT16_MAX : j->nhist);
+	for (size_t k = from; k < job_run_of(j)->nhist; k++)
+		add_attempt(t, j, k, k + 1 == job_run_of(j)->nhist, retry && k + 1 == job_run_of(j)->nhist);
+	t->traced[j->index] = (uint16_t)(job_run_of(j)->nhist > UINT16_MAX ? UINT16_MAX : job_run_of(j)->nhist);
 }
 
 static void trace_free(struct trace *t)

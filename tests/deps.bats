@@ -74,6 +74,36 @@ EOF
 	[ "$(jqo '.jobs[0].stdout')" = 'HELLO WORLD' ]
 }
 
+@test "stdin.from: output read after its job's record is out, and from a job that never ran" {
+	# "gen" ends and its record goes out (jsonl) while "sum" still
+	# waits for "slow": its 200 KiB (past the 64 KiB kept in memory)
+	# must still be there for "sum".  "never" is skipped and never
+	# runs: an "always" reader gets empty stdin.
+	f=$(spec <<'EOF'
+{"jobs": [
+  {"name": "gen", "shell": "head -c 204800 /dev/zero | tr '\\0' x"},
+  {"name": "slow", "run": ["sleep", "0.3"]},
+  {"name": "sum", "run": ["sha256sum"], "stdin": {"from": "gen"}, "after": ["slow"]},
+  {"name": "bad", "run": ["false"]},
+  {"name": "never", "run": ["echo", "x"], "after": ["bad"]},
+  {"name": "r", "run": ["wc", "-c"], "stdin": {"from": "never"}, "always": true}
+]}
+EOF
+)
+	want=$(head -c 204800 /dev/zero | tr '\0' x | sha256sum)
+	for mode in async thread serial; do
+		for o in jsonl json; do
+			# (not pr: a failure would print the 200 KiB)
+			rc=0
+			"$PIPERUN" run --mode "$mode" -o "$o" "$f" > "$BATS_TEST_TMPDIR/o" || rc=$?
+			[ "$rc" = 1 ] || { echo "$mode $o: exit $rc"; return 1; }
+			got=$(jq -cs 'map(.jobs[]? // .) | map(select(.name) | {(.name): [.status, .stdout]}) | add' "$BATS_TEST_TMPDIR/o")
+			[ "$(jq -r '.sum[1]' <<<"$got")" = "$want" ] || { echo "$mode $o: sum ${got:0:300}"; return 1; }
+			[ "$(jq -c '[.sum[0], .never, .r]' <<<"$got")" = '["ok",["skipped",""],["ok","0\n"]]' ] || { echo "$mode $o: $(jq -c '[.sum[0], .never, .r]' <<<"$got")"; return 1; }
+		done
+	done
+}
+
 @test "stdin.from a job that does not capture stdout is a spec error" {
 	f=$(spec <<<'{"jobs": [{"name": "a", "run": ["true"], "stdout": "null"}, {"run": ["cat"], "stdin": {"from": "a"}}]}')
 	pr validate "$f"
