@@ -679,6 +679,11 @@ static void dispatch_threads(struct runner *r)
 	while (r->running < r->nworkers && (j = ready_next(r))) {
 		bool aborted;
 		job_assign(j, OWNER_QUEUED);
+		/* its attempts' state is made here, not by the worker: the
+		 * main thread reads the pointer while the job runs (the
+		 * progress line's steps counts) and frees it once the
+		 * record is out */
+		job_run_make(j);
 		if (++r->running > r->peak)
 			r->peak = r->running;
 		workq_push(&r->assignq, &j->index, 1, false, &aborted);
