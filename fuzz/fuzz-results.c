@@ -202,12 +202,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	j.attempts = 1;
 	j.started_ms = 1.5;
 	j.duration_ms = 2.25;
-	j.nstages = js->nstages;
-	j.stages = xcalloc(j.nstages, sizeof *j.stages);
-	capture_init(&j.out, js->max_output, js->digest, NULL);
-	capture_init(&j.err, js->max_output, js->digest, NULL);
-	feed(&j.out, out_p, out_n, cuts);
-	feed(&j.err, err_p, err_n, cuts >> 3);
+	struct job_run *rn = job_run_make(&j);   /* as its first start makes it */
+	rn->nstages = js->nstages;
+	rn->stages = xcalloc(rn->nstages, sizeof *rn->stages);
+	capture_init(&rn->out, js->max_output, js->digest, NULL);
+	capture_init(&rn->err, js->max_output, js->digest, NULL);
+	feed(&rn->out, out_p, out_n, cuts);
+	feed(&rn->err, err_p, err_n, cuts >> 3);
 
 	struct buf b = { 0 };
 	struct jw w;
