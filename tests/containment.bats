@@ -197,13 +197,16 @@ EOF
 }
 
 @test "a stopped guardian does not hold the run's end" {
-	f=$(spec <<<'{"jobs": [{"run": ["sleep", "0.5"]}]}')
+	# the job ends only once the guardian is stopped (a fixed sleep
+	# could end the run before a loaded machine found the guardian)
+	go=$BATS_TEST_TMPDIR/go
+	f=$(spec <<<"{\"jobs\": [{\"shell\": \"while [ ! -e '$go' ]; do sleep 0.05; done\"}]}")
 	"$PIPERUN" run -o none "$f" &
 	pid=$!
-	g=
 	g=$(guardian_of "$pid") || true
-	[ -n "$g" ]
+	[ -n "$g" ] || { kill -9 "$pid"; false; }
 	kill -STOP "$g"
+	touch "$go"
 	# the run ends (bounded: a hang would be killed and fail the test)
 	for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 	if kill -0 "$pid" 2>/dev/null; then kill -CONT "$g"; kill -9 "$pid"; false; fi
