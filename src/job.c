@@ -1110,36 +1110,6 @@ void job_cancel(struct job *j, bool now)
 	}
 }
 
-/* Everything of j's attempts, and the struct: j keeps its status and
- * counts only.  Every attempt closed its files and left the loop. */
-static void run_free(struct job *j)
-{
-	struct job_run *rn = j->run;
-	if (!rn)
-		return;
-	for (size_t k = 0; k < rn->nfiles; k++)
-		if (rn->files[k].fd >= 0)
-			close(rn->files[k].fd);
-	free(rn->files);
-	capture_free(&rn->out);
-	capture_free(&rn->err);
-	for (size_t i = 0; rn->stage_err && i < rn->nstages; i++)
-		capture_free(&rn->stage_err[i]);
-	free(rn->stage_err);
-	free(rn->stage_live);
-	free(rn->fd_stage);
-	free(rn->w_stage);
-	buf_free(&rn->resbuf);
-	buf_free(&rn->diag);
-	free(rn->steps_info);
-	free(rn->steps_error);
-	free(rn->stages);
-	free(rn->hist);
-	proc_free(&rn->proc);
-	free(rn);
-	j->run = NULL;
-}
-
 /* Its stdout stays, for the jobs still to read it; the rest of its
  * output (and spill files' fds) goes now. */
 static void run_let_go_but_stdout(struct job_run *rn)
@@ -1152,6 +1122,30 @@ static void run_let_go_but_stdout(struct job_run *rn)
 	buf_free(&rn->diag);
 	free(rn->steps_info);
 	rn->steps_info = NULL;
+}
+
+/* Everything of j's attempts, and the struct: j keeps its status and
+ * counts only.  Every attempt closed its files and left the loop. */
+static void run_free(struct job *j)
+{
+	struct job_run *rn = j->run;
+	if (!rn)
+		return;
+	run_let_go_but_stdout(rn);
+	for (size_t k = 0; k < rn->nfiles; k++)
+		if (rn->files[k].fd >= 0)
+			close(rn->files[k].fd);
+	free(rn->files);
+	capture_free(&rn->out);
+	free(rn->stage_err);
+	free(rn->stage_live);
+	free(rn->fd_stage);
+	free(rn->w_stage);
+	free(rn->steps_error);
+	free(rn->stages);
+	free(rn->hist);
+	free(rn);
+	j->run = NULL;
 }
 
 void job_reader_done(struct job *src)
