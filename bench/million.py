@@ -4,7 +4,10 @@ jobs a spec expands to?  For each size in SIZES (default 10k, 100k and
 1M, as the issue asks): the peak RSS of `piperun validate` of a `repeat`
 spec (the expanded spec alone) and of `piperun run -j 2 -o jsonl` of it,
 each per expanded job, beside `seq N | xargs -P2 -n1 true`; then the
-issue's goals at the largest size: run RSS <= 32 MB, wall <= 1.1x xargs.
+issue's goals at the largest size: run RSS <= 32 MB, wall <= 1.1x xargs;
+and `-o json` (records that cannot go out yet wait in a temporary file)
+at that size, twice: as is, and with a first job that inherits stdout
+(the document then waits for the end, every record aside): RSS <= 48 MB.
 A flat figure per job is the goal's shape: the same per-job RSS at every
 size means memory grows with the jobs.
 
@@ -52,6 +55,22 @@ def main():
             return {"wall": (dt, "s"), **rss_metric(r)}
         return f
 
+    def run_json(n, inherit):
+        p = os.path.join(tmp, f"json{n}{'i' if inherit else ''}.json")
+        first = '{"name": "first", "run": ["true"], "stdout": "inherit"}, ' if inherit else ""
+        with open(p, "w") as f:
+            f.write('{"jobs": [%s{"run": ["true"], "repeat": %d}]}\n' % (first, n))
+        want = n + (1 if inherit else 0)
+
+        def f():
+            dt, r = timed([pr, "run", "-j", "2", "-o", "json", p])
+            # each record opens at depth 2 of the pretty document
+            got = r.stdout.count(b"\n    {")
+            if got != want or not r.stdout.endswith(b"}\n"):
+                raise SystemExit(f"bench/million: -o json has {got} records, not {want}")
+            return {"wall": (dt, "s"), **rss_metric(r)}
+        return f
+
     def xargs(n):
         def f():
             dt, r = timed(f"seq {n} | xargs -P2 -n1 true")
@@ -61,6 +80,8 @@ def main():
     configs = []
     for n in SIZES:
         configs += [(f"validate_{n}", validate(n)), (f"run_{n}", run(n)), (f"xargs_{n}", xargs(n))]
+    big = SIZES[-1]
+    configs += [(f"json_{big}", run_json(big, False)), (f"json_inherit_{big}", run_json(big, True))]
     m = round_robin(configs, runs=max(1, RUNS // 3))
     for n in SIZES:
         per = (m[f"run_{n}_peak_rss"] - 1) * 1024 * 1024 / n
@@ -73,7 +94,6 @@ def main():
              piperun=fig(f"run_{n}", "peak_rss", "run, peak RSS"),
              peers=[("xargs", fig(f"xargs_{n}", "peak_rss", "-P2 -n1, peak RSS")),
                     ("other", fig(f"validate_{n}", "peak_rss", "validate, peak RSS"))])
-    big = SIZES[-1]
     work = f"{big} x true (repeat), -j 2, -o jsonl"
     goal("run_peak_rss", m[f"run_{big}_peak_rss"], "MiB", f"run peak RSS at {big} jobs "
          "(issue 21: 32 MB)", "<= 30.52", workload=work,
@@ -83,6 +103,12 @@ def main():
           "piperun wall / xargs -P2 wall (issue 21: <= 1.1)", "<= 1.1", workload=work,
           piperun=fig(f"run_{big}", "wall", "run -j 2"),
           peers=[("xargs", fig(f"xargs_{big}", "wall", "seq | xargs -P2 -n1 true"))])
+    for name, what in ((f"json_{big}", "-o json"),
+                       (f"json_inherit_{big}", "-o json, a first job inherits stdout")):
+        goal(f"{name}_peak_rss", m[f"{name}_peak_rss"], "MiB", f"run {what}: peak RSS at {big} "
+             "jobs (issue 21: 48 MB)", "<= 45.78", workload=f"{big} x true (repeat), -j 2, {what}",
+             piperun=fig(name, "peak_rss", f"run {what}, peak RSS"),
+             peers=[("other", fig(f"run_{big}", "peak_rss", "run -o jsonl, peak RSS"))])
 
 
 if __name__ == "__main__":

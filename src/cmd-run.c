@@ -2,6 +2,7 @@
 /* cmd-run.c - `piperun run`: load a spec, run its jobs, print results. */
 #include "config.h"
 #include "afile.h"
+#include "aside.h"
 #include "cmd.h"
 #include "journal.h"
 #include "jsonw.h"
@@ -47,6 +48,11 @@ struct run_cli {
 	struct run_result *res;
 	bool stream_out;           /* the JSON document to stdout, as jobs end */
 	bool release;              /* records can be freed once written */
+	/* A JSON document's records that cannot go out yet (an earlier job
+	 * still runs; the document waits for the end) wait aside, in a
+	 * temporary file, their jobs' memory let go (aside.h). */
+	struct aside aside;
+	int aside_err;             /* a record aside lost: an errno value */
 	bool begun;
 	bool *done;
 	size_t next;
@@ -80,6 +86,7 @@ static void on_start(struct run_result *res, void *ctx)
 	struct run_cli *c = ctx;
 	c->res = res;
 	c->done = xcalloc(res->njobs ? res->njobs : 1, sizeof *c->done);
+	aside_init(&c->aside, res->njobs, 2);
 	if (c->trace)
 		trace_started(c->trace, res);
 	if (c->journal) {
@@ -94,11 +101,42 @@ static void on_start(struct run_result *res, void *ctx)
 	}
 }
 
+/* Job i's record aside, its job's memory let go.  Where there is no
+ * temporary file to be had, the job keeps its record, as it did before
+ * there was one. */
+static void put_aside(struct run_cli *c, size_t i)
+{
+	struct jw *w = aside_writer(&c->aside, i);
+	if (!w)
+		return;
+	report_job(w, &c->res->jobs[i]);
+	if (aside_put(&c->aside, i) < 0)
+		c->aside_err = c->aside.err;
+	else
+		job_release(&c->res->jobs[i]);
+}
+
+/* Record i into the documents being written as jobs end (the
+ * writers to), from where it waits or from its job. */
+static void emit_record(struct run_cli *c, size_t i, struct jw *const *to, size_t n)
+{
+	struct job *j = &c->res->jobs[i];
+	if (aside_has(&c->aside, i)) {
+		if (aside_splice(&c->aside, i, to, n) < 0)
+			c->aside_err = c->aside.err;
+		return;
+	}
+	for (size_t k = 0; k < n; k++)
+		report_job(to[k], j);
+	if (c->release)
+		job_release(j);
+}
+
 /* Write the records that are next in spec order. */
 static void emit_ready(struct run_cli *c)
 {
 	while (c->next < c->res->njobs && c->done[c->next]) {
-		struct job *j = &c->res->jobs[c->next++];
+		size_t i = c->next++;
 		if (!c->begun) {
 			if (c->stream_out)
 				report_doc_begin(&c->jw_out, c->spec, c->res->started_at,
@@ -108,12 +146,13 @@ static void emit_ready(struct run_cli *c)
 						 c->res->limit, c->res->containment);
 			c->begun = true;
 		}
+		struct jw *to[2];
+		size_t n = 0;
 		if (c->stream_out)
-			report_job(&c->jw_out, j);
+			to[n++] = &c->jw_out;
 		if (c->res_sink)
-			report_job(&c->jw_res, j);
-		if (c->release)
-			job_release(j);
+			to[n++] = &c->jw_res;
+		emit_record(c, i, to, n);
 	}
 }
 
@@ -122,7 +161,7 @@ static enum results_state sinks_state(const struct run_cli *c)
 {
 	if (c->out->err == EPIPE)
 		return RESULTS_CLOSED;
-	return c->out->err || (c->res_sink && c->res_sink->err) ||
+	return c->out->err || (c->res_sink && c->res_sink->err) || c->aside_err ||
 	       (c->journal && c->journal->err) ? RESULTS_FAILED : RESULTS_OK;
 }
 
@@ -142,11 +181,19 @@ static void write_ended(struct run_cli *c, const size_t *idx, size_t n)
 		report_job(&c->jw_out, &c->res->jobs[idx[i]]);
 		jw_newline(&c->jw_out);
 	}
-	if (c->stream_out || c->res_sink)
+	/* the document on stdout waits for the end: every record aside */
+	for (size_t i = 0; c->output == OUT_JSON && !c->stream_out && i < n; i++)
+		put_aside(c, idx[i]);
+	if (c->stream_out || c->res_sink) {
 		emit_ready(c);
-	else
+		/* those behind a job that has not ended wait aside */
+		for (size_t i = 0; i < n; i++)
+			if (idx[i] >= c->next && !aside_has(&c->aside, idx[i]))
+				put_aside(c, idx[i]);
+	} else {
 		for (size_t i = 0; c->release && i < n; i++)
 			job_release(&c->res->jobs[idx[i]]);
+	}
 }
 
 /* Records go out as jobs end: one record per line, `| jq` sees them live.
@@ -680,7 +727,13 @@ static void emit_stdout(struct run_cli *c, const struct spec *s, const struct ru
 						 res->containment);
 			report_doc_end(&c->jw_out, res);
 		} else {
-			report_document(&c->jw_out, s, res);
+			/* every record, from aside or from its job */
+			report_doc_begin(&c->jw_out, s, res->started_at, res->limit,
+					 res->containment);
+			struct jw *to = &c->jw_out;
+			for (size_t i = 0; i < res->njobs; i++)
+				emit_record(c, i, &to, 1);
+			report_doc_end(&c->jw_out, res);
 		}
 		break;
 	case OUT_JSONL:
@@ -702,6 +755,12 @@ static int run_emit(struct run_cli *c, const struct spec *s, struct run_result *
 {
 	emit_stdout(c, s, res);
 	int rc = EXIT_OK;
+	if (c->aside_err) {
+		err_line("piperun: the results' temporary file: %s: records lost",
+			 strerror(c->aside_err));
+		res->output_failed = true;
+		rc = EXIT_RUNNER;
+	}
 	if (fd_sink_finish(c->out) < 0 && c->out->err == EPIPE) {
 		/* stdout's reader went away, as a filter does when it has
 		 * seen enough: no message; --results tells, and we die of
@@ -883,6 +942,7 @@ static int cmd_run(int argc, char **argv)
 	free(cli.res_sink);
 	free(cli.done);
 	free(cli.pending);
+	aside_free(&cli.aside);
 	if (sig) {
 		/* Die of the same signal, as coreutils timeout does: the shell
 		 * sees 128+N and a parent sees "killed by signal". */

@@ -91,6 +91,19 @@ void jw_follow(struct jw *w, const struct jw *part)
 	w->lossy |= part->lossy;
 }
 
+void jw_aside(struct jw *w)
+{
+	w->nonempty[lv(w)] = false;
+}
+
+void jw_splice(struct jw *w)
+{
+	int l = lv(w);
+	if (w->nonempty[l])
+		put(w, ",", 1);
+	w->nonempty[l] = true;
+}
+
 void jw_obj(struct jw *w, bool inl) { open_container(w, '{', inl); }
 void jw_obj_end(struct jw *w) { close_container(w, '}'); }
 void jw_arr(struct jw *w, bool inl) { open_container(w, '[', inl); }

@@ -72,6 +72,14 @@ void jw_b64_close(struct jw *w);
  * the same container as w's open one, written aside (to a file) from
  * the same depth.  w goes on after them. */
 void jw_follow(struct jw *w, const struct jw *part);
+/* One element written aside and spliced in later (aside.h): jw_aside
+ * makes the next value of w's open container come out as its first
+ * (no separator); jw_splice writes to w's sink the separator that comes
+ * before the next element of w's open container, whose text (written
+ * by a writer that did jw_aside at the same depth, pretty as w is, in a
+ * container that is not inline) the caller then gives the sink. */
+void jw_aside(struct jw *w);
+void jw_splice(struct jw *w);
 /* End of a document: a newline. */
 void jw_newline(struct jw *w);
 

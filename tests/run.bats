@@ -383,3 +383,109 @@ EOF
 	"$PIPERUN" run -o none --results /dev/stdout "$f" > "$d/out.json"
 	[ "$(jq -r .status "$d/out.json")" = ok ]
 }
+
+# A first job that ends only once every other job has: their records
+# must wait for it, aside, and come out in spec order after it.
+aside_spec() {
+	local d=$1 inherit=${2:-}
+	mkdir -p "$d/m"
+	cat > "$d/spec.json" <<EOF
+{"jobs": [
+ {"name": "first", "run": ["sh", "-c", "while [ \$(ls \"\$1\" | wc -l) -lt 44 ]; do sleep 0.02; done; echo first", "sh", "$d/m"]$inherit},
+ {"name": "v", "foreach": ["a", "b \"q\"", "c\\\\d", "é ü", "tab\tx"], "run": ["sh", "-c", "printf '%s' \"\$1\"; touch \"\$2\"", "sh", "{}", "$d/m/v{#}"]},
+ {"name": "big", "run": ["sh", "-c", "seq 1 30000; touch \"\$1\"", "sh", "$d/m/big"]},
+ {"name": "bin", "run": ["sh", "-c", "printf '\\\\377\\\\000\\\\001'; echo err >&2; touch \"\$1\"; exit 3", "sh", "$d/m/bin"]},
+ {"name": "r", "repeat": 37, "run": ["sh", "-c", "echo \$1; touch \"\$2\"", "sh", "{#}", "$d/m/r{#}"]},
+ {"name": "after", "after": ["r"], "run": ["echo", "after"]}
+]}
+EOF
+	echo "$d/spec.json"
+}
+
+# Every record of the aside spec's document $1, whole and in order.
+check_aside_doc() {
+	jq -e '[.jobs[].name] == ["first", "v[a]", "v[b \"q\"]", "v[c\\d]", "v[é ü]", "v[tab\tx]", "big", "bin"] + [range(1; 38) | "r#\(.)"] + ["after"]' "$1"
+	jq -e '.jobs[0].stdout == "first\n" and ([.jobs[1:6][].stdout] == ["a", "b \"q\"", "c\\d", "é ü", "tab\tx"])' "$1"
+	[ "$(jq -r '.jobs[6].stdout' "$1")" = "$(seq 1 30000)" ]
+	jq -e '.jobs[7] | .status == "failed" and .stdout_encoding == "base64" and .stdout == "/wAB" and .stderr == "err\n"' "$1"
+	jq -e '[.jobs[8:45][].stdout] == [range(1; 38) | "\(.)\n"] and .jobs[45].stdout == "after\n"' "$1"
+	jq -e '.summary == {"total": 46, "ok": 45, "failed": 1, "timeout": 0, "error": 0, "skipped": 0, "cancelled": 0}' "$1"
+}
+
+@test "-o json: records that wait for an earlier job come out whole, once each, in spec order (every mode)" {
+	d=$BATS_TEST_TMPDIR
+	for mode in async thread serial; do
+		rm -rf "$d/m"
+		f=$(aside_spec "$d")
+		# serial: the first job would wait for ever; it runs alone first
+		[ $mode != serial ] || for i in $(seq 44); do touch "$d/m/$i"; done
+		pr run --mode $mode -j 8 --results "$d/r.json" "$f"
+		assert_failure 1
+		printf '%s\n' "$output" > "$d/out.json"
+		check_aside_doc "$d/out.json"
+		diff <(jq -S 'del(.runner)' "$d/out.json") <(jq -S 'del(.runner)' "$d/r.json")
+	done
+}
+
+@test "-o json with a job that inherits stdout: its output, then the document whole and in spec order" {
+	d=$BATS_TEST_TMPDIR
+	f=$(aside_spec "$d" ', "stdout": "inherit"')
+	pr run -j 8 --results "$d/r.json" "$f"
+	assert_failure 1
+	[ "${lines[0]}" = first ]
+	printf '%s\n' "${lines[@]:1}" > "$d/out.json"
+	jq '.jobs[0].stdout = "first\n"' "$d/out.json" > "$d/fixed.json"
+	check_aside_doc "$d/fixed.json"
+	diff <(jq -S 'del(.runner)' "$d/out.json") <(jq -S 'del(.runner)' "$d/r.json")
+}
+
+@test "-o json without a temporary file to be had: the records wait in memory, as before" {
+	d=$BATS_TEST_TMPDIR
+	mkdir -p "$d/m"
+	f=$(spec <<EOF
+{"jobs": [
+ {"name": "first", "run": ["sh", "-c", "while [ \$(ls \"\$1\" | wc -l) -lt 20 ]; do sleep 0.02; done", "sh", "$d/m"]},
+ {"name": "r", "repeat": 20, "run": ["sh", "-c", "echo \$1; touch \"\$2\"", "sh", "{#}", "$d/m/r{#}"]}
+]}
+EOF
+)
+	TMPDIR=$d/none pr run -j 8 "$f"
+	assert_success
+	jq -e '[.jobs[].name] == ["first"] + [range(1; 21) | "r#\(.)"] and [.jobs[1:][].stdout] == [range(1; 21) | "\(.)\n"]' <<<"$output"
+}
+
+@test "-o json: records aside that cannot be written: exit 3, and stderr says they were lost" {
+	d=$BATS_TEST_TMPDIR
+	mkdir -p "$d/m"
+	f=$(spec <<EOF
+{"jobs": [
+ {"name": "first", "run": ["sh", "-c", "while [ \$(ls \"\$1\" | wc -l) -lt 60 ]; do sleep 0.02; done", "sh", "$d/m"]},
+ {"name": "r", "repeat": 60, "run": ["sh", "-c", "echo \$1; touch \"\$2\"", "sh", "{#}", "$d/m/r{#}"]}
+]}
+EOF
+)
+	# RLIMIT_FSIZE with SIGXFSZ ignored: the temporary file takes 8 KiB,
+	# the 60 records waiting for the first job take more
+	run --separate-stderr bash -c 'trap "" XFSZ; ulimit -f 8; exec "$0" run -j 8 "$1"' "$PIPERUN" "$f"
+	[ "$status" -eq 3 ]
+	[[ $stderr == *"piperun: the results' temporary file: File too large: records lost"* ]]
+}
+
+@test "-o json: records that wait for an earlier job wait in a temporary file, not in the runner" {
+	d=$BATS_TEST_TMPDIR
+	mkdir -p "$d/m" "$d/tmp"
+	# the first job, once the others are done, looks for a deleted file
+	# in TMPDIR among its runner's open files (captured output this small
+	# uses none)
+	f=$(spec <<EOF
+{"jobs": [
+ {"name": "first", "run": ["sh", "-c", "while [ \$(ls \"\$1\" | wc -l) -lt 30 ]; do sleep 0.02; done; for i in \$(seq 250); do ls -l /proc/\$PPID/fd | grep -q \"\$2/.*(deleted)\" && break; sleep 0.02; done; ls -l /proc/\$PPID/fd | grep -c \"\$2/.*(deleted)\"", "sh", "$d/m", "$d/tmp"]},
+ {"name": "r", "repeat": 30, "run": ["sh", "-c", "echo \$1; touch \"\$2\"", "sh", "{#}", "$d/m/r{#}"]}
+]}
+EOF
+)
+	TMPDIR=$d/tmp pr run -j 8 "$f"
+	assert_success
+	[ "$(jqo '.jobs[0].stdout')" = 1 ]
+	jq -e '[.jobs[1:][].stdout] == [range(1; 31) | "\(.)\n"]' <<<"$output"
+}
