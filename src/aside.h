@@ -30,11 +30,14 @@ struct aside {
 };
 
 /* n elements of a pretty-printed array at depth in its document (the
- * run's "jobs" is at 2).  Nothing is allocated until the first one. */
+ * run's "jobs" is at 2).  Nothing is allocated, and no file opened,
+ * until the first element goes aside: a run whose records never wait
+ * costs no fd (a run's fds are counted to the last one, job-fds.c). */
 void aside_init(struct aside *a, size_t n, int depth);
 /* The writer of element i (not yet aside): write exactly one value to
  * it, then call aside_put.  NULL when the file cannot be made (err
- * says why): the caller keeps the element itself. */
+ * says why; EMFILE where the fds are all taken): the caller keeps the
+ * element itself. */
 struct jw *aside_writer(struct aside *a, size_t i);
 /* Element i is written.  0, or -1 when the file failed (err): i is
  * then not aside (the caller keeps it), and no element is readable any

@@ -86,7 +86,6 @@ static void on_start(struct run_result *res, void *ctx)
 	struct run_cli *c = ctx;
 	c->res = res;
 	c->done = xcalloc(res->njobs ? res->njobs : 1, sizeof *c->done);
-	aside_init(&c->aside, res->njobs, 2);
 	if (c->trace)
 		trace_started(c->trace, res);
 	if (c->journal) {
@@ -683,6 +682,7 @@ static int run_jobs(struct run_cli *cli, struct spec *s, const struct run_opts *
 	 * not stop the timers and starts (one whose reader goes away is
 	 * watched: out_fd) */
 	cli->out->async = cli->deferred && pipe_fd(cli->out->fd);
+	aside_init(&cli->aside, s->njobs, 2);
 	struct run_config cfg = {
 		.mode = s->mode,
 		.max_parallel = s->max_parallel,
@@ -708,7 +708,13 @@ static int run_jobs(struct run_cli *cli, struct spec *s, const struct run_opts *
 		.cancel_dir = cli->alloc ? cli->alloc->rundir : NULL,
 		.ctx = cli,
 	};
-	return runner_run(s, &cfg, res, why);
+	int rc = runner_run(s, &cfg, res, why);
+	/* fds_end is the runner's: the file where records wait (opened
+	 * when the first had to) is the command's, closed after the
+	 * document */
+	if (rc == 0 && cli->aside.file)
+		res->fds_end--;
+	return rc;
 }
 
 /* The results on stdout, in the format asked for: whatever did not

@@ -439,16 +439,23 @@ check_aside_doc() {
 	diff <(jq -S 'del(.runner)' "$d/out.json") <(jq -S 'del(.runner)' "$d/r.json")
 }
 
-@test "-o json without a temporary file to be had: the records wait in memory, as before" {
-	d=$BATS_TEST_TMPDIR
+# $2 jobs r#1.. that print their number, behind a first job that ends
+# once they all have
+behind_first() {
+	local d=$1 n=$2
 	mkdir -p "$d/m"
-	f=$(spec <<EOF
+	cat > "$d/behind.json" <<EOF
 {"jobs": [
- {"name": "first", "run": ["sh", "-c", "while [ \$(ls \"\$1\" | wc -l) -lt 20 ]; do sleep 0.02; done", "sh", "$d/m"]},
- {"name": "r", "repeat": 20, "run": ["sh", "-c", "echo \$1; touch \"\$2\"", "sh", "{#}", "$d/m/r{#}"]}
+ {"name": "first", "run": ["sh", "-c", "while [ \$(ls \"\$1\" | wc -l) -lt $n ]; do sleep 0.02; done", "sh", "$d/m"]},
+ {"name": "r", "repeat": $n, "run": ["sh", "-c", "echo \$1; touch \"\$2\"", "sh", "{#}", "$d/m/r{#}"]}
 ]}
 EOF
-)
+	echo "$d/behind.json"
+}
+
+@test "-o json without a temporary file to be had: the records wait in memory, as before" {
+	d=$BATS_TEST_TMPDIR
+	f=$(behind_first "$d" 20)
 	TMPDIR=$d/none pr run -j 8 "$f"
 	assert_success
 	jq -e '[.jobs[].name] == ["first"] + [range(1; 21) | "r#\(.)"] and [.jobs[1:][].stdout] == [range(1; 21) | "\(.)\n"]' <<<"$output"
@@ -456,14 +463,7 @@ EOF
 
 @test "-o json: records aside that cannot be written: exit 3, and stderr says they were lost" {
 	d=$BATS_TEST_TMPDIR
-	mkdir -p "$d/m"
-	f=$(spec <<EOF
-{"jobs": [
- {"name": "first", "run": ["sh", "-c", "while [ \$(ls \"\$1\" | wc -l) -lt 60 ]; do sleep 0.02; done", "sh", "$d/m"]},
- {"name": "r", "repeat": 60, "run": ["sh", "-c", "echo \$1; touch \"\$2\"", "sh", "{#}", "$d/m/r{#}"]}
-]}
-EOF
-)
+	f=$(behind_first "$d" 60)
 	# RLIMIT_FSIZE with SIGXFSZ ignored: the temporary file takes 8 KiB,
 	# the 60 records waiting for the first job take more
 	run --separate-stderr bash -c 'trap "" XFSZ; ulimit -f 8; exec "$0" run -j 8 "$1"' "$PIPERUN" "$f"

@@ -88,7 +88,7 @@ static void test_in_order(void)
 		element(w, i);
 		bad += aside_put(&as, i) != 0;
 	}
-	ok(!bad && as.file, "%d elements aside, in a file", N - 1);
+	ok(!bad && as.file, "%d elements aside, in a file opened for the first", N - 1);
 	doc_begin(&wa, &a);
 	doc_begin(&wb, &b);
 	struct jw *both[2] = { &wa, &wb };
