@@ -101,17 +101,16 @@ static void on_start(struct run_result *res, void *ctx)
 }
 
 /* Job i's record aside, its job's memory let go.  Where there is no
- * temporary file to be had, the job keeps its record, as it did before
- * there was one. */
+ * temporary file to be had, or it failed, the job keeps its record, as
+ * it did before there was one (those already aside are lost then: their
+ * splice says so). */
 static void put_aside(struct run_cli *c, size_t i)
 {
 	struct jw *w = aside_writer(&c->aside, i);
 	if (!w)
 		return;
 	report_job(w, &c->res->jobs[i]);
-	if (aside_put(&c->aside, i) < 0)
-		c->aside_err = c->aside.err;
-	else
+	if (aside_put(&c->aside, i) == 0)
 		job_release(&c->res->jobs[i]);
 }
 
