@@ -489,3 +489,21 @@ EOF
 	[ "$(jqo '.jobs[0].stdout')" = 1 ]
 	jq -e '[.jobs[1:][].stdout] == [range(1; 31) | "\(.)\n"]' <<<"$output"
 }
+
+@test "-o json: a records' file that fails under the first record loses nothing: that record stays with its job" {
+	d=$BATS_TEST_TMPDIR
+	mkdir -p "$d/m"
+	# a record past the file's 64 KiB buffer from its argv alone (its
+	# output is small, so no capture file meets the limit)
+	long=$(head -c 70000 /dev/zero | tr '\0' y)
+	cat > "$d/spec.json" <<EOF
+{"jobs": [
+ {"name": "first", "run": ["sh", "-c", "while [ ! -e \"\$1\" ]; do sleep 0.02; done", "sh", "$d/m/long"]},
+ {"name": "long", "run": ["sh", "-c", "echo \${#1}; touch \"\$2\"", "sh", "$long", "$d/m/long"]}
+]}
+EOF
+	run --separate-stderr bash -c 'trap "" XFSZ; ulimit -f 8; exec "$0" run -j 2 "$1"' "$PIPERUN" "$d/spec.json"
+	[ "$status" -eq 0 ] || { echo "$stderr"; return 1; }
+	[ -z "$stderr" ]
+	jq -e --arg long "$long" '[.jobs[].name] == ["first", "long"] and .jobs[1].stdout == "70000\n" and .jobs[1].stages[0].argv[4] == $long' <<<"$output"
+}
