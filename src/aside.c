@@ -18,11 +18,6 @@ void aside_init(struct aside *a, size_t n, int depth)
 	a->depth = depth;
 }
 
-static void discard(void *ctx, const char *p, size_t n)
-{
-	(void)ctx, (void)p, (void)n;
-}
-
 /* Every byte written goes to the file and is counted: an element's
  * offset is what was written before it. */
 static void counted(void *ctx, const char *p, size_t n)
@@ -43,13 +38,7 @@ static int open_file(struct aside *a)
 	a->file->fd = fd;
 	a->off = xcalloc(a->n ? a->n : 1, sizeof *a->off);
 	a->len = xcalloc(a->n ? a->n : 1, sizeof *a->len);
-	/* the writer stands where the document's array is: same
-	 * indentation; what opening it wrote goes nowhere */
-	jw_init(&a->w, discard, NULL, true);
-	for (int d = 0; d < a->depth; d++)
-		jw_arr(&a->w, false);
-	a->w.sink = counted;
-	a->w.ctx = a;
+	jw_init_part(&a->w, counted, a, true, a->depth);
 	return 0;
 }
 

@@ -478,11 +478,6 @@ static void emit_items(struct pool_cli *cli, const struct pool_items *it,
 			emit_text_item(cli->out, it->base + i, &res[i]);
 }
 
-static void discard_sink(void *ctx, const char *p, size_t n)
-{
-	(void)ctx, (void)p, (void)n;
-}
-
 /* -o json's spill file, its writer standing in the items array. */
 static int spill_open(struct pool_cli *cli)
 {
@@ -491,13 +486,8 @@ static int spill_open(struct pool_cli *cli)
 		return -1;
 	cli->spill = xcalloc(1, sizeof *cli->spill);
 	cli->spill->fd = fd;
-	struct jw *w = &cli->spill_jw;
-	jw_init(w, discard_sink, NULL, true);
-	jw_obj(w, false);
-	jw_key(w, "items");
-	jw_arr(w, false);
-	w->sink = fd_sink_write;
-	w->ctx = cli->spill;
+	/* the document's "items" array is at depth 2 */
+	jw_init_part(&cli->spill_jw, fd_sink_write, cli->spill, true, 2);
 	return 0;
 }
 

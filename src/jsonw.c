@@ -21,6 +21,14 @@ void jw_init(struct jw *w, jw_sink_fn sink, void *ctx, bool pretty)
 	w->pretty = pretty;
 }
 
+void jw_init_part(struct jw *w, jw_sink_fn sink, void *ctx, bool pretty, int depth)
+{
+	jw_init(w, sink, ctx, pretty);
+	/* as if depth containers, none inline, had been opened: nothing
+	 * else of a level is set by opening it */
+	w->depth = depth;
+}
+
 static void put(struct jw *w, const char *p, size_t n)
 {
 	w->sink(w->ctx, p, n);

@@ -37,6 +37,10 @@ struct jw {
 };
 
 void jw_init(struct jw *w, jw_sink_fn sink, void *ctx, bool pretty);
+/* A writer of a part written aside from a document (to a file), that
+ * stands where the document has depth containers open, none inline:
+ * the elements it writes are indented as the document's would be. */
+void jw_init_part(struct jw *w, jw_sink_fn sink, void *ctx, bool pretty, int depth);
 /* Inline containers are written on one line even in pretty mode. */
 void jw_obj(struct jw *w, bool inl);
 void jw_obj_end(struct jw *w);
