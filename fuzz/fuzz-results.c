@@ -190,7 +190,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!s)
 		s = make_spec("job", "x", "y", "secret-value", flags, 16);
 	CHECK(s && s->njobs == 1);
-	const struct job_spec *js = &s->jobs[0];
+	const struct job_spec *js = spec_job(s, 0);
 
 	struct job j;
 	job_init(&j, js, 0, NULL);

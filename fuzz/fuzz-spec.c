@@ -45,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	for (size_t i = 0; i < s->njobs; i++) {
-		const struct job_spec *j = &s->jobs[i];
+		const struct job_spec *j = spec_job(s, i);
 		CHECK(j->in.kind != IN_TEXT || (j->in.data && j->in.data[j->in.len] == 0));
 		char *r = spec_redact(j, j->name);
 		free(r);

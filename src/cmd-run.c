@@ -274,7 +274,7 @@ static double on_idle(void *ctx, enum results_state *rs)
 static bool inherits_stdout(const struct spec *s, bool tag)
 {
 	for (size_t i = 0; !tag && i < s->njobs; i++)
-		if (s->jobs[i].out.mode == IO_INHERIT)
+		if (spec_job(s, i)->out.mode == IO_INHERIT)
 			return true;
 	return false;
 }
@@ -284,7 +284,7 @@ static bool inherits_stdout(const struct spec *s, bool tag)
 static bool copies_to_stdout(const struct spec *s, bool tag)
 {
 	for (size_t i = 0; i < s->njobs; i++)
-		if (job_stream_live(&s->jobs[i], &s->jobs[i].out, tag))
+		if (job_stream_live(spec_job(s, i), &spec_job(s, i)->out, tag))
 			return true;
 	return false;
 }
@@ -297,7 +297,7 @@ static bool output_shared(const struct spec *s, bool tag)
 	if (tag)
 		return true;
 	for (size_t i = 0; i < s->njobs; i++) {
-		const struct job_spec *j = &s->jobs[i];
+		const struct job_spec *j = spec_job(s, i);
 		if (j->out.mode == IO_INHERIT || j->out.mode == IO_TEE ||
 		    j->err.mode == IO_INHERIT || j->err.mode == IO_TEE)
 			return true;
@@ -583,8 +583,8 @@ static void journal_restore_set(struct run_cli *c, const struct spec *s, const s
 	/* a steps job that runs again: what it sank is not sent again */
 	c->sunk_before = xcalloc(s->njobs ? s->njobs : 1, sizeof *c->sunk_before);
 	for (size_t i = 0; i < s->njobs; i++)
-		if (!ok[i] && s->jobs[i].kind == KIND_STEPS) {
-			char *name = spec_redact(&s->jobs[i], s->jobs[i].name);
+		if (!ok[i] && spec_job(s, i)->kind == KIND_STEPS) {
+			char *name = spec_redact(spec_job(s, i), spec_job(s, i)->name);
 			journal_sunk(jr, c->ids[i], name, &c->sunk_before[i]);
 			free(name);
 		}
@@ -828,7 +828,7 @@ static int run_emit(struct run_cli *c, const struct spec *s, struct run_result *
 static int slurm_setup(struct run_cli *c, struct spec *s, const struct run_opts *o)
 {
 	for (size_t i = 0; i < s->njobs; i++) {
-		const struct job_spec *j = &s->jobs[i];
+		const struct job_spec *j = spec_job(s, i);
 		if (j->npass_fds) {
 			err_line("piperun: %s: job %s: pass_fds (fd %d): not with --executor slurm: "
 				 "the job runs on a Slurm node, where piperun's open files do not "

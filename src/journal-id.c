@@ -206,7 +206,7 @@ void journal_hmac(const unsigned char *key, size_t keylen, const void *msg, size
 static void identity(const struct spec *s, const unsigned char *key, journal_id *ids, size_t i,
 		     const char *src)
 {
-	const struct job_spec *j = &s->jobs[i];
+	const struct job_spec *j = spec_job(s, i);
 	struct idhash h;
 	bool keyed = j->nsecret > 0;
 	if (keyed)
@@ -225,7 +225,7 @@ static void identity(const struct spec *s, const unsigned char *key, journal_id 
 /* The source job i reads (stdin.from, items.from), or SIZE_MAX. */
 static size_t source_of(const struct spec *s, size_t i)
 {
-	const struct job_spec *j = &s->jobs[i];
+	const struct job_spec *j = spec_job(s, i);
 	return j->in.kind == IN_FROM && j->in.from_idx < s->njobs ? j->in.from_idx : SIZE_MAX;
 }
 

@@ -589,7 +589,7 @@ int journal_write_head(struct journal_writer *w, const struct journal_head *h,
 	jw_key(&jw, "jobs");
 	jw_arr(&jw, false);
 	for (size_t i = 0; i < h->spec->njobs; i++) {
-		const struct job_spec *j = &h->spec->jobs[i];
+		const struct job_spec *j = spec_job(h->spec, i);
 		jw_obj(&jw, true);
 		char *name = spec_redact(j, j->name);
 		jw_kstr(&jw, "name", name);
@@ -769,7 +769,7 @@ size_t journal_restorable(const struct spec *s, const struct journal *jr, const 
 	unsigned char *memo = xcalloc(s->njobs ? s->njobs : 1, 1);
 	for (size_t i = 0; i < s->njobs; i++) {
 		/* named as the journal names it (secrets redacted) */
-		char *name = spec_redact(&s->jobs[i], s->jobs[i].name);
+		char *name = spec_redact(spec_job(s, i), spec_job(s, i)->name);
 		ok[i] = journal_find_ok(jr, ids[i], name);
 		free(name);
 	}
@@ -779,7 +779,7 @@ size_t journal_restorable(const struct spec *s, const struct journal *jr, const 
 	for (bool changed = true; changed;) {
 		changed = false;
 		for (size_t i = 0; i < s->njobs; i++) {
-			const struct job_spec *j = &s->jobs[i];
+			const struct job_spec *j = spec_job(s, i);
 			size_t f = j->in.from_idx;
 			if (!ok[i] && j->in.kind == IN_FROM && ok[f] && !output_kept(ok[f], &memo[f])) {
 				ok[f] = NULL;
@@ -789,7 +789,7 @@ size_t journal_restorable(const struct spec *s, const struct journal *jr, const 
 	}
 	size_t n = 0;
 	for (size_t i = 0; i < s->njobs; i++) {
-		const struct job_spec *j = &s->jobs[i];
+		const struct job_spec *j = spec_job(s, i);
 		if (feeds && !ok[i] && j->in.kind == IN_FROM && ok[j->in.from_idx])
 			feeds[j->in.from_idx] = true;
 		n += ok[i] != NULL;

@@ -967,9 +967,9 @@ static void jobs_setup(struct runner *r)
 	const struct spec *s = r->spec;
 	size_t steps_cap = 0;
 	for (size_t i = 0; i < r->n; i++)
-		job_init(&r->jobs[i], &s->jobs[i], i, &r->env);
+		job_init(&r->jobs[i], spec_job(s, i), i, &r->env);
 	for (size_t i = 0; i < r->n; i++) {
-		const struct job_spec *js = &s->jobs[i];
+		const struct job_spec *js = spec_job(s, i);
 		if (kind_get(js->kind)->progress) {
 			xgrow(&r->steps_jobs, &steps_cap, r->nsteps_jobs + 1, sizeof *r->steps_jobs);
 			r->steps_jobs[r->nsteps_jobs++] = i;

@@ -132,7 +132,7 @@ static void plan_stdin(struct jw *w, const struct spec *s, const struct job_spec
 			jw_kint(w, "seed", (int64_t)in->seed);
 		break;
 	case IN_FROM:
-		spec_plan_str(w, j, &s->jobs[in->from_idx], "from", s->jobs[in->from_idx].name);
+		spec_plan_str(w, j, spec_job(s, in->from_idx), "from", spec_job(s, in->from_idx)->name);
 		break;
 	default:
 		break;
@@ -194,7 +194,7 @@ void spec_plan_job(struct jw *w, const struct spec *s, const struct job_spec *j)
 	jw_key(w, "after");
 	jw_arr(w, true);
 	for (size_t i = 0; i < j->ndeps; i++)
-		spec_plan_str(w, j, &s->jobs[j->deps[i]], NULL, s->jobs[j->deps[i]].name);
+		spec_plan_str(w, j, spec_job(s, j->deps[i]), NULL, spec_job(s, j->deps[i])->name);
 	jw_arr_end(w);
 	jw_kbool(w, "always", j->always);
 	jw_key(w, "nice");

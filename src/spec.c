@@ -1071,6 +1071,11 @@ struct spec *spec_load(const char *file, struct errlist *errs)
 	return spec_load_warns(file, errs, NULL);
 }
 
+const struct job_spec *spec_job(const struct spec *s, size_t i)
+{
+	return &s->jobs[i];
+}
+
 void spec_free(struct spec *s)
 {
 	if (!s)

@@ -262,6 +262,10 @@ void spec_free(struct spec *s);
 struct slurm_spec *spec_slurm_default(void);
 void spec_slurm_free(struct slurm_spec *x);
 
+/* The spec's job i (0 <= i < njobs, spec order after expansion and
+ * --only). */
+const struct job_spec *spec_job(const struct spec *s, size_t i);
+
 /* Keep only the named jobs and what they depend on (--only).  Returns -1
  * and adds an error when a name matches nothing. */
 int spec_select(struct spec *s, char **names, size_t n, struct errlist *errs);

@@ -194,7 +194,7 @@ static void test_loader(void)
 		" {\"name\": \"a\", \"run\": [\"true\"], \"after\": [\"l[x]\", \"l\"]}]}", dir);
 	struct errlist e = { 0 };
 	struct spec *s = spec_load_mem_flags("t.json", text, strlen(text), 0, &e, NULL);
-	ok(s && s->njobs == 3 && !strcmp(s->jobs[0].name, "r[1]") && !s->nran,
+	ok(s && s->njobs == 3 && !strcmp(spec_job(s, 0)->name, "r[1]") && !s->nran,
 	   "shape only: an unread source makes no copies, a range does, names of unread copies pass");
 	spec_free(s);
 	errlist_free(&e);

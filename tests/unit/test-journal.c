@@ -140,7 +140,7 @@ static char *write_journal(const char *path, size_t *n, size_t *lines)
 	journal_write_head(&w, &h, key);
 	for (size_t i = 0; i < s->njobs; i++) {
 		struct job j;
-		job_init(&j, &s->jobs[i], i, NULL);
+		job_init(&j, spec_job(s, i), i, NULL);
 		j.status = ST_OK;
 		j.attempts = 1;
 		j.has_rc = true;
@@ -309,7 +309,7 @@ static void sunk_items(const char *path)
 				  .started_at = "2026-01-01T00:00:00.000Z", .containment = "none" };
 	journal_write_head(&w, &h, key);
 	struct job j;
-	job_init(&j, &s->jobs[0], 0, NULL);
+	job_init(&j, spec_job(s, 0), 0, NULL);
 	const char *l1 = "S 0 00000000000000aa b25l\nS 2 00000000000000bb dHdv\n";
 	const char *l2 = "P progress is no item\nS 2 00000000000000bb VFdP\nS x 00 bad\nS 5 00000000000000cc \n";
 	ok(journal_write_items(&w, &j, ids[0], l1, strlen(l1)) == 0, "items: a batch is written");

@@ -117,21 +117,21 @@ static void test_expansion(void)
 	if (!s)
 		return;
 	is_int(s->njobs, 3 + 3 + 2 + 2 + 1, "11 jobs after expansion");
-	is_str(s->jobs[0].name, "r#1", "repeat copy 1 named r#1");
-	is_str(s->jobs[2].name, "r#3", "repeat copy 3 named r#3");
-	is_str(s->jobs[1].stages[0].argv[1], "2:2", "{#} and {} are the copy index in a repeat");
-	is_str(s->jobs[3].name, "f[a]", "foreach copy named f[a]");
-	is_str(s->jobs[4].name, "f[b c]", "foreach value with a space");
-	is_str(s->jobs[5].name, "f[a]#2", "a repeated value gets #2");
-	is_str(s->jobs[4].stages[0].argv[1], "b c", "{} verbatim in argv");
-	is_str(s->jobs[4].stages[0].argv[2], "{}", "{{}} is a literal {}");
-	is_str(s->jobs[6].name, "fr[x]#1", "foreach + repeat: fr[x]#1");
-	is_str(s->jobs[7].name, "fr[x]#2", "foreach + repeat: fr[x]#2");
-	is_str(s->jobs[8].stages[0].argv[2], SHELL_VALUE_PREFIX "echo \"${" SHELL_VALUE_VAR "}\"",
+	is_str(spec_job(s, 0)->name, "r#1", "repeat copy 1 named r#1");
+	is_str(spec_job(s, 2)->name, "r#3", "repeat copy 3 named r#3");
+	is_str(spec_job(s, 1)->stages[0].argv[1], "2:2", "{#} and {} are the copy index in a repeat");
+	is_str(spec_job(s, 3)->name, "f[a]", "foreach copy named f[a]");
+	is_str(spec_job(s, 4)->name, "f[b c]", "foreach value with a space");
+	is_str(spec_job(s, 5)->name, "f[a]#2", "a repeated value gets #2");
+	is_str(spec_job(s, 4)->stages[0].argv[1], "b c", "{} verbatim in argv");
+	is_str(spec_job(s, 4)->stages[0].argv[2], "{}", "{{}} is a literal {}");
+	is_str(spec_job(s, 6)->name, "fr[x]#1", "foreach + repeat: fr[x]#1");
+	is_str(spec_job(s, 7)->name, "fr[x]#2", "foreach + repeat: fr[x]#2");
+	is_str(spec_job(s, 8)->stages[0].argv[2], SHELL_VALUE_PREFIX "echo \"${" SHELL_VALUE_VAR "}\"",
 	       "{} in shell is a reference to the value");
-	is_str(s->jobs[8].stages[0].argv[4], "$(id)", "the value is an argument of sh");
-	is_str(s->jobs[9].stages[0].argv[4], "it's", "quotes inside values survive");
-	is_str(s->jobs[10].stages[0].argv[1], "{}", "a job without copies is left alone");
+	is_str(spec_job(s, 8)->stages[0].argv[4], "$(id)", "the value is an argument of sh");
+	is_str(spec_job(s, 9)->stages[0].argv[4], "it's", "quotes inside values survive");
+	is_str(spec_job(s, 10)->stages[0].argv[1], "{}", "a job without copies is left alone");
 	spec_free(s);
 }
 
@@ -147,10 +147,10 @@ static void test_deps(void)
 	ok(s != NULL, "dependency spec loads");
 	if (!s)
 		return;
-	is_int(s->jobs[2].ndeps, 2, "a base name means every copy");
-	is_int(s->jobs[3].ndeps, 1, "an exact copy name means that copy");
-	is_int(s->jobs[3].deps[0], 1, "build#2 is job 1");
-	is_int(s->jobs[4].ndeps, 1, "stdin.from implies after");
+	is_int(spec_job(s, 2)->ndeps, 2, "a base name means every copy");
+	is_int(spec_job(s, 3)->ndeps, 1, "an exact copy name means that copy");
+	is_int(spec_job(s, 3)->deps[0], 1, "build#2 is job 1");
+	is_int(spec_job(s, 4)->ndeps, 1, "stdin.from implies after");
 	char *names[] = { "rd" };
 	struct errlist e = { 0 };
 	ok(spec_select(s, names, 1, &e) == 0 && s->njobs == 3,
@@ -171,10 +171,10 @@ static void test_resolution(void)
 	ok(s != NULL, "resolution spec loads");
 	if (!s)
 		return;
-	ok(s->jobs[0].stages[0].exe && s->jobs[0].stages[0].exe[0] == '/', "sh resolved to an absolute path");
-	is_int(s->jobs[1].stages[0].exe_status, 127, "not found is 127");
-	is_int(s->jobs[2].stages[0].exe_status, 126, "not executable is 126");
-	char *r = spec_redact(&s->jobs[3], "pw=hunter22!");
+	ok(spec_job(s, 0)->stages[0].exe && spec_job(s, 0)->stages[0].exe[0] == '/', "sh resolved to an absolute path");
+	is_int(spec_job(s, 1)->stages[0].exe_status, 127, "not found is 127");
+	is_int(spec_job(s, 2)->stages[0].exe_status, 126, "not executable is 126");
+	char *r = spec_redact(spec_job(s, 3), "pw=hunter22!");
 	is_str(r, "pw=***!", "secret values are redacted");
 	free(r);
 	spec_free(s);
@@ -195,11 +195,11 @@ static void test_resolution(void)
 		      " {\"run\": [\"sh\"], \"cwd\": \"/\", \"env\": {\"PATH\": \"bin\"}},"
 		      " {\"run\": [\"sh\"], \"cwd\": \"/tmp\", \"env\": {\"PATH\": \"bin\"}}]}");
 	if (s) {
-		is_int(s->jobs[0].stages[0].exe_status, 127, "copy 1: not on its PATH");
-		is_int(s->jobs[1].stages[0].exe_status, 0, "copy 2: found on its PATH");
-		is_int(s->jobs[2].stages[0].exe_status, 127, "copy 3: not found again");
-		is_int(s->jobs[3].stages[0].exe_status, 0, "relative PATH from cwd /: found");
-		is_int(s->jobs[4].stages[0].exe_status, 127, "the same from cwd /tmp: not found");
+		is_int(spec_job(s, 0)->stages[0].exe_status, 127, "copy 1: not on its PATH");
+		is_int(spec_job(s, 1)->stages[0].exe_status, 0, "copy 2: found on its PATH");
+		is_int(spec_job(s, 2)->stages[0].exe_status, 127, "copy 3: not found again");
+		is_int(spec_job(s, 3)->stages[0].exe_status, 0, "relative PATH from cwd /: found");
+		is_int(spec_job(s, 4)->stages[0].exe_status, 127, "the same from cwd /tmp: not found");
 		spec_free(s);
 	}
 	char *p = spec_placeholder_subst("a{}b{#}c{{}}", "V", 7);
@@ -375,15 +375,15 @@ static void test_shell(void)
 			      " {\"name\": \"r\", \"shell\": \"echo {}\", \"repeat\": 2},"
 			      " {\"name\": \"n\", \"shell\": \"echo {}\"}]}", &e);
 	if (ok(s != NULL, "a shell spec with copies loads")) {
-		struct stage_spec *st = &s->jobs[0].stages[0];
+		const struct stage_spec *st = &spec_job(s, 0)->stages[0];
 		is_int(st->argc, 5, "a foreach copy: sh -c SCRIPT /bin/sh VALUE");
 		is_str(st->argv[2], SHELL_VALUE_PREFIX "echo " BARE " 1", "... its script");
 		is_str(st->argv[3], "/bin/sh", "... $0 as without a value");
 		is_str(st->argv[4], "$(x)", "... the value, as it is");
-		is_str(s->jobs[0].shell, st->argv[2], "... shell is what sh runs");
-		is_int(s->jobs[1].stages[0].argc, 3, "a repeat copy: the index as text");
-		is_str(s->jobs[3].stages[0].argv[2], "echo {}", "no copies: left alone");
-		is_int(s->jobs[3].stages[0].argc, 3, "no copies: no value");
+		is_str(spec_job(s, 0)->shell, st->argv[2], "... shell is what sh runs");
+		is_int(spec_job(s, 1)->stages[0].argc, 3, "a repeat copy: the index as text");
+		is_str(spec_job(s, 3)->stages[0].argv[2], "echo {}", "no copies: left alone");
+		is_int(spec_job(s, 3)->stages[0].argc, 3, "no copies: no value");
 		spec_free(s);
 	}
 	errlist_free(&e);
@@ -417,9 +417,9 @@ static void test_raw(void)
 		" \"stdin\": {\"text\": \"a\\u0000\\ud83d\\ude00\\n\\u0000\"}}]}";
 	struct spec *s = spec_load_mem("t.json", txt, strlen(txt), &e);
 	if (ok(s != NULL, "stdin.text may hold \\u0000")) {
-		is_str(s->jobs[0].stages[0].argv[1], "\\u0000", "\\\\u0000 is a backslash and u0000");
-		is_int(s->jobs[0].in.len, 8, "stdin.text keeps every byte");
-		ok(!memcmp(s->jobs[0].in.data, "a\0\xF0\x9F\x98\x80\n\0", 8),
+		is_str(spec_job(s, 0)->stages[0].argv[1], "\\u0000", "\\\\u0000 is a backslash and u0000");
+		is_int(spec_job(s, 0)->in.len, 8, "stdin.text keeps every byte");
+		ok(!memcmp(spec_job(s, 0)->in.data, "a\0\xF0\x9F\x98\x80\n\0", 8),
 		   "stdin.text bytes: NUL, a surrogate pair as UTF-8, an escape");
 	}
 	spec_free(s);
@@ -452,8 +452,8 @@ static void test_raw(void)
 			"1000000000000000", "9007199254740992", "7", "0", "1.5e-07", "0",
 		};
 		for (size_t i = 0; i < sizeof want / sizeof *want; i++)
-			is_str(s->jobs[i].stages[0].argv[1], want[i], "a number becomes %s", want[i]);
-		is_str(s->jobs[0].name, "n[1733460000000000]", "and names it exactly");
+			is_str(spec_job(s, i)->stages[0].argv[1], want[i], "a number becomes %s", want[i]);
+		is_str(spec_job(s, 0)->name, "n[1733460000000000]", "and names it exactly");
 	}
 	spec_free(s);
 
