@@ -44,13 +44,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		errlist_free(&errs);
 		return 0;
 	}
-	for (size_t i = 0; i < s->njobs; i++) {
-		const struct job_spec *j = spec_job(s, i);
+	/* the first and last 512 jobs (each is made as it is asked for: a
+	 * million of them take seconds) */
+	for (size_t i = 0; i < s->njobs; i = i == 511 && s->njobs > 1024 ? s->njobs - 512 : i + 1) {
+		bool held;
+		const struct job_spec *j = spec_job_peek(s, i, &held);
 		CHECK(j->in.kind != IN_TEXT || (j->in.data && j->in.data[j->in.len] == 0));
 		char *r = spec_redact(j, j->name);
 		free(r);
-		if (j->kind != KIND_STEPS)
+		if (j->kind != KIND_STEPS) {
+			spec_job_unpeek(s, i, held);
 			continue;
+		}
 		char *d = steps_describe(j, s->mode == MODE_THREAD ? MODE_THREAD : MODE_ASYNC,
 					 i % 2, i % 3 == 0);
 		char *why = NULL;
@@ -62,6 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		steps_spec_free(st);
 		free(d);
+		spec_job_unpeek(s, i, held);
 	}
 	spec_free(s);
 	errlist_free(&errs);

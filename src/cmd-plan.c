@@ -47,7 +47,9 @@ static void plan_resume(struct jw *w, const struct spec *s, const char *path,
 	for (size_t i = 0; i < s->njobs; i++) {
 		char buf[64];
 		/* as the journal's headers have it */
-		char *name = spec_redact(spec_job(s, i), spec_job(s, i)->name);
+		bool held;
+		const struct job_spec *j = spec_job_peek(s, i, &held);
+		char *name = spec_redact(j, j->name);
 		const char *why = ok[i] ? NULL : journal_why_run(jr, name, ids[i], buf);
 		if (!ok[i] && !why)
 			why = "feeds a job that runs again (its output is not in the journal whole)";
@@ -56,13 +58,14 @@ static void plan_resume(struct jw *w, const struct spec *s, const char *path,
 		jw_kstr(w, "action", ok[i] ? "restore" : "run");
 		jw_kstr(w, "why", ok[i] ? "last record: ok" : why);
 		jw_kstr(w, "identity", ids[i]);
-		if (!ok[i] && spec_job(s, i)->kind == KIND_STEPS) {
+		if (!ok[i] && j->kind == KIND_STEPS) {
 			/* items it sank before: not sent again */
 			struct buf sunk = { 0 };
 			jw_kint(w, "items_sunk_before", (int64_t)journal_sunk(jr, ids[i], name, &sunk));
 			buf_free(&sunk);
 		}
 		free(name);
+		spec_job_unpeek(s, i, held);
 		jw_obj_end(w);
 	}
 	jw_arr_end(w);
@@ -165,8 +168,11 @@ static int cmd_plan(int argc, char **argv)
 	spec_plan_executor(&w, s);
 	jw_key(&w, "jobs");
 	jw_arr(&w, false);
-	for (size_t i = 0; i < s->njobs; i++)
-		spec_plan_job(&w, s, spec_job(s, i));
+	for (size_t i = 0; i < s->njobs; i++) {
+		bool held;
+		spec_plan_job(&w, s, spec_job_peek(s, i, &held));
+		spec_job_unpeek(s, i, held);
+	}
 	jw_arr_end(&w);
 	if (resume)
 		plan_resume(&w, s, resume, &jr);

@@ -111,7 +111,7 @@ static void put_aside(struct run_cli *c, size_t i)
 		return;
 	report_job(w, &c->res->jobs[i]);
 	if (aside_put(&c->aside, i) == 0)
-		job_release(&c->res->jobs[i]);
+		job_release(&c->res->jobs[i], c->spec);
 }
 
 /* Record i into the documents being written as jobs end (the
@@ -127,7 +127,7 @@ static void emit_record(struct run_cli *c, size_t i, struct jw *const *to, size_
 	for (size_t k = 0; k < n; k++)
 		report_job(to[k], j);
 	if (c->release)
-		job_release(j);
+		job_release(j, c->spec);
 }
 
 /* Write the records that are next in spec order. */
@@ -190,7 +190,7 @@ static void write_ended(struct run_cli *c, const size_t *idx, size_t n)
 				put_aside(c, idx[i]);
 	} else {
 		for (size_t i = 0; c->release && i < n; i++)
-			job_release(&c->res->jobs[idx[i]]);
+			job_release(&c->res->jobs[idx[i]], c->spec);
 	}
 }
 
@@ -273,9 +273,11 @@ static double on_idle(void *ctx, enum results_state *rs)
  * output comes before the JSON document then. */
 static bool inherits_stdout(const struct spec *s, bool tag)
 {
-	for (size_t i = 0; !tag && i < s->njobs; i++)
-		if (spec_job(s, i)->out.mode == IO_INHERIT)
+	for (size_t t = 0; !tag && t < spec_ntemplates(s); t++) {
+		const struct job_spec *j = spec_template_job(s, t);
+		if (j && j->out.mode == IO_INHERIT)
 			return true;
+	}
 	return false;
 }
 
@@ -283,9 +285,11 @@ static bool inherits_stdout(const struct spec *s, bool tag)
  * (tee; with --tag, every stdout it reads but a pool job's results)? */
 static bool copies_to_stdout(const struct spec *s, bool tag)
 {
-	for (size_t i = 0; i < s->njobs; i++)
-		if (job_stream_live(spec_job(s, i), &spec_job(s, i)->out, tag))
+	for (size_t t = 0; t < spec_ntemplates(s); t++) {
+		const struct job_spec *j = spec_template_job(s, t);
+		if (j && job_stream_live(j, &j->out, tag))
 			return true;
+	}
 	return false;
 }
 
@@ -296,8 +300,10 @@ static bool output_shared(const struct spec *s, bool tag)
 {
 	if (tag)
 		return true;
-	for (size_t i = 0; i < s->njobs; i++) {
-		const struct job_spec *j = spec_job(s, i);
+	for (size_t t = 0; t < spec_ntemplates(s); t++) {
+		const struct job_spec *j = spec_template_job(s, t);
+		if (!j)
+			continue;
 		if (j->out.mode == IO_INHERIT || j->out.mode == IO_TEE ||
 		    j->err.mode == IO_INHERIT || j->err.mode == IO_TEE)
 			return true;
@@ -583,9 +589,13 @@ static void journal_restore_set(struct run_cli *c, const struct spec *s, const s
 	/* a steps job that runs again: what it sank is not sent again */
 	c->sunk_before = xcalloc(s->njobs ? s->njobs : 1, sizeof *c->sunk_before);
 	for (size_t i = 0; i < s->njobs; i++)
-		if (!ok[i] && spec_job(s, i)->kind == KIND_STEPS) {
-			char *name = spec_redact(spec_job(s, i), spec_job(s, i)->name);
-			journal_sunk(jr, c->ids[i], name, &c->sunk_before[i]);
+		if (!ok[i]) {
+			bool held;
+			const struct job_spec *j = spec_job_peek(s, i, &held);
+			char *name = j->kind == KIND_STEPS ? spec_redact(j, j->name) : NULL;
+			spec_job_unpeek(s, i, held);
+			if (name)
+				journal_sunk(jr, c->ids[i], name, &c->sunk_before[i]);
 			free(name);
 		}
 	free(feeds);
@@ -827,9 +837,9 @@ static int run_emit(struct run_cli *c, const struct spec *s, struct run_result *
  * behaves otherwise. */
 static int slurm_setup(struct run_cli *c, struct spec *s, const struct run_opts *o)
 {
-	for (size_t i = 0; i < s->njobs; i++) {
-		const struct job_spec *j = spec_job(s, i);
-		if (j->npass_fds) {
+	for (size_t t = 0; t < spec_ntemplates(s); t++) {
+		const struct job_spec *j = spec_template_job(s, t);
+		if (j && j->npass_fds) {
 			err_line("piperun: %s: job %s: pass_fds (fd %d): not with --executor slurm: "
 				 "the job runs on a Slurm node, where piperun's open files do not "
 				 "exist, and srun carries only stdin, stdout and stderr; run it with "
@@ -935,6 +945,7 @@ static int cmd_run(int argc, char **argv)
 		err_line("piperun: writing the trace to %s: %s", cli.trace_path, strerror(errno));
 		rc = EXIT_RUNNER;
 	}
+	spec_on_make(s, NULL, NULL);  /* the trace is gone */
 	int jrc = journal_finish(&cli, s, rc);
 	if (jrc == EXIT_RUNNER && rc != EXIT_RUNNER) {
 		rc = EXIT_RUNNER;

@@ -41,7 +41,20 @@ void job_init(struct job *j, const struct job_spec *spec, size_t index,
 	j->index = index;
 	j->state = JOB_PENDING;
 	j->owner = j->slot = -1;
-	j->deps_left = spec->ndeps;
+	j->deps_left = spec ? spec->ndeps : 0;
+	j->always = spec && spec->always;
+}
+
+void job_set_links(struct job *j, const struct spec_links *l)
+{
+	j->deps_left = l->ndeps;
+	j->always = l->always;
+}
+
+void job_make_spec(struct job *j, const struct spec *s)
+{
+	if (!j->spec)
+		j->spec = spec_job(s, j->index);
 }
 
 static void run_init(struct job_run *rn)
@@ -99,11 +112,17 @@ enum job_dep job_dep_done(struct job *j, const struct job *dep)
 {
 	if (j->state != JOB_PENDING || j->dep_failed)
 		return JOB_DEP_WAIT;
-	if (!job_ok(dep) && !j->spec->always) {
+	if (!job_ok(dep) && !j->always) {
 		j->dep_failed = true;
-		char *why = xasprintf("dependency \"%s\" %s", dep->spec->name,
+		/* dep may have been let go already (its record is out) */
+		bool held = true;
+		const struct job_spec *ds = dep->spec ? dep->spec
+			: spec_job_peek(j->env->spec, dep->index, &held);
+		char *why = xasprintf("dependency \"%s\" %s", ds->name,
 				      dep->status == ST_SKIPPED ? "was skipped"
 				      : job_status_name(dep->status));
+		if (!dep->spec)
+			spec_job_unpeek(j->env->spec, dep->index, held);
 		job_skip(j, why);
 		free(why);
 		return JOB_DEP_SKIPPED;
@@ -1148,17 +1167,27 @@ static void run_free(struct job *j)
 	j->run = NULL;
 }
 
-void job_reader_done(struct job *src)
+/* Nothing of j is needed but its counts: its attempts and its spec go. */
+static void let_go(struct job *j, const struct spec *s)
 {
-	if (--src->from_refs == 0 && src->written)
-		run_free(src);
+	run_free(j);
+	if (s) {
+		spec_job_drop(s, j->index);
+		j->spec = NULL;
+	}
 }
 
-void job_release(struct job *j)
+void job_reader_done(struct job *src, const struct spec *s)
+{
+	if (--src->from_refs == 0 && src->written)
+		let_go(src, s);
+}
+
+void job_release(struct job *j, const struct spec *s)
 {
 	j->written = true;
 	if (!j->from_refs)
-		run_free(j);   /* its stdout too: no job reads it */
+		let_go(j, s);   /* its stdout too: no job reads it */
 	else if (j->run)
 		run_let_go_but_stdout(j->run);
 }

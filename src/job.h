@@ -202,7 +202,10 @@ struct job_run {
 };
 
 struct job {
-	const struct job_spec *spec;
+	const struct job_spec *spec; /* NULL until the runner makes it (it
+					leaves the ready list, or is skipped),
+					and again once the job is let go:
+					run_job_spec() makes it anew */
 	struct job_env *env;
 	struct job_run *run;         /* NULL: never started, or let go */
 	size_t index;
@@ -225,6 +228,7 @@ struct job {
 					only the runner's lock protects it) */
 	bool timed_out;
 	bool cancelled;
+	bool always;                 /* its spec's, known before it is made */
 	const struct buf *sunk_before; /* --resume: its items sunk in an earlier
 					  session (steps.h, fd 5), or NULL */
 
@@ -296,6 +300,12 @@ void job_proc_outcome(struct job *j);
 
 void job_init(struct job *j, const struct job_spec *spec, size_t index,
 	      struct job_env *env);
+/* A job initialised with no spec (its spec's job is not made yet):
+ * what l says of it (spec_job_links); job_make_spec makes it (s's job
+ * j->index) when it is needed. */
+struct spec_links;
+void job_set_links(struct job *j, const struct spec_links *l);
+void job_make_spec(struct job *j, const struct spec *s);
 /* The runner's side of a job, through these only (it never writes a
  * job's fields): */
 /* idx depends on dep (dep's rdeps). */
@@ -303,8 +313,8 @@ void job_add_dependent(struct job *dep, size_t idx);
 /* One more job reads dep's stdout (stdin.from). */
 void job_add_reader(struct job *src);
 /* A reader of src ended: with none left, a written src lets go of its
- * output. */
-void job_reader_done(struct job *src);
+ * output, and of its spec (s's job src->index; s NULL: kept). */
+void job_reader_done(struct job *src, const struct spec *s);
 enum job_dep { JOB_DEP_WAIT, JOB_DEP_READY, JOB_DEP_SKIPPED };
 /* A dependency of j reached DONE: j is skipped (it was not ok and j is
  * not `always`), ready (its last dependency), or still waits. */
@@ -358,9 +368,10 @@ void job_restore(struct job *j, struct job_restored *r);
  * (now = KILL at once).  status becomes cancelled. */
 void job_cancel(struct job *j, bool now);
 /* Its record has been written: free its captured output (kept while a
- * stdin.from reader still needs it) and stage records; status, returncode
+ * stdin.from reader still needs it) and stage records, and then its spec
+ * (s's job j->index: spec_job_drop; s NULL: kept); status, returncode
  * and error stay for the summary and the text table. */
-void job_release(struct job *j);
+void job_release(struct job *j, const struct spec *s);
 /* Release what a finished job holds (captures, records). */
 void job_free(struct job *j);
 bool job_ok(const struct job *j);

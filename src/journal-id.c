@@ -206,7 +206,8 @@ void journal_hmac(const unsigned char *key, size_t keylen, const void *msg, size
 static void identity(const struct spec *s, const unsigned char *key, journal_id *ids, size_t i,
 		     const char *src)
 {
-	const struct job_spec *j = spec_job(s, i);
+	bool held;
+	const struct job_spec *j = spec_job_peek(s, i, &held);
 	struct idhash h;
 	bool keyed = j->nsecret > 0;
 	if (keyed)
@@ -220,13 +221,17 @@ static void identity(const struct spec *s, const unsigned char *key, journal_id 
 	else
 		sha256_final(&h.s, d);
 	hex_encode(d, 32, ids[i]);
+	spec_job_unpeek(s, i, held);
 }
 
 /* The source job i reads (stdin.from, items.from), or SIZE_MAX. */
 static size_t source_of(const struct spec *s, size_t i)
 {
-	const struct job_spec *j = spec_job(s, i);
-	return j->in.kind == IN_FROM && j->in.from_idx < s->njobs ? j->in.from_idx : SIZE_MAX;
+	bool held;
+	const struct job_spec *j = spec_job_peek(s, i, &held);
+	size_t f = j->in.kind == IN_FROM && j->in.from_idx < s->njobs ? j->in.from_idx : SIZE_MAX;
+	spec_job_unpeek(s, i, held);
+	return f;
 }
 
 /* ids[i] and those of the chain of sources it reads from, sources

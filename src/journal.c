@@ -589,9 +589,11 @@ int journal_write_head(struct journal_writer *w, const struct journal_head *h,
 	jw_key(&jw, "jobs");
 	jw_arr(&jw, false);
 	for (size_t i = 0; i < h->spec->njobs; i++) {
-		const struct job_spec *j = spec_job(h->spec, i);
+		bool held;
+		const struct job_spec *j = spec_job_peek(h->spec, i, &held);
 		jw_obj(&jw, true);
 		char *name = spec_redact(j, j->name);
+		spec_job_unpeek(h->spec, i, held);
 		jw_kstr(&jw, "name", name);
 		free(name);
 		jw_kstr(&jw, "identity", h->ids[i]);
@@ -769,7 +771,10 @@ size_t journal_restorable(const struct spec *s, const struct journal *jr, const 
 	unsigned char *memo = xcalloc(s->njobs ? s->njobs : 1, 1);
 	for (size_t i = 0; i < s->njobs; i++) {
 		/* named as the journal names it (secrets redacted) */
-		char *name = spec_redact(spec_job(s, i), spec_job(s, i)->name);
+		bool held;
+		const struct job_spec *j = spec_job_peek(s, i, &held);
+		char *name = spec_redact(j, j->name);
+		spec_job_unpeek(s, i, held);
 		ok[i] = journal_find_ok(jr, ids[i], name);
 		free(name);
 	}
@@ -779,9 +784,12 @@ size_t journal_restorable(const struct spec *s, const struct journal *jr, const 
 	for (bool changed = true; changed;) {
 		changed = false;
 		for (size_t i = 0; i < s->njobs; i++) {
-			const struct job_spec *j = spec_job(s, i);
+			bool held;
+			const struct job_spec *j = spec_job_peek(s, i, &held);
+			bool from = j->in.kind == IN_FROM;
 			size_t f = j->in.from_idx;
-			if (!ok[i] && j->in.kind == IN_FROM && ok[f] && !output_kept(ok[f], &memo[f])) {
+			spec_job_unpeek(s, i, held);
+			if (!ok[i] && from && ok[f] && !output_kept(ok[f], &memo[f])) {
 				ok[f] = NULL;
 				changed = true;
 			}
@@ -789,9 +797,11 @@ size_t journal_restorable(const struct spec *s, const struct journal *jr, const 
 	}
 	size_t n = 0;
 	for (size_t i = 0; i < s->njobs; i++) {
-		const struct job_spec *j = spec_job(s, i);
+		bool held;
+		const struct job_spec *j = spec_job_peek(s, i, &held);
 		if (feeds && !ok[i] && j->in.kind == IN_FROM && ok[j->in.from_idx])
 			feeds[j->in.from_idx] = true;
+		spec_job_unpeek(s, i, held);
 		n += ok[i] != NULL;
 	}
 	free(memo);

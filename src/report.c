@@ -424,7 +424,7 @@ static void report_tail(struct jw *w, const struct run_result *res, bool counts)
 	jw_key(w, "orphans");
 	const struct job_spec **all = xcalloc(res->njobs + 1, sizeof *all);
 	for (size_t k = 0; k < res->njobs; k++)
-		all[k] = res->jobs[k].spec;
+		all[k] = res->norphans ? run_job_spec(res, k) : NULL;
 	report_escaped(w, res->orphans, res->norphans, all, res->njobs);
 	free(all);
 	jw_key(w, "job_cgroups");
@@ -490,9 +490,10 @@ static void put(jw_sink_fn sink, void *ctx, const char *fmt, ...)
 }
 
 /* A name as the table shows it: redacted, control characters escaped. */
-static char *text_name(const struct job *j)
+static char *text_name(const struct run_result *res, size_t i)
 {
-	char *red = spec_redact(j->spec, j->spec->name);
+	const struct job_spec *s = run_job_spec(res, i);
+	char *red = spec_redact(s, s->name);
 	char *shown = ctl_escape(red, true);
 	free(red);
 	return shown;
@@ -503,7 +504,7 @@ void report_text(jw_sink_fn sink, void *ctx, const struct spec *s,
 {
 	size_t wname = 4;
 	for (size_t i = 0; i < res->njobs; i++) {
-		char *name = text_name(&res->jobs[i]);
+		char *name = text_name(res, i);
 		size_t l = strlen(name);
 		free(name);
 		if (l > wname)
@@ -521,13 +522,13 @@ void report_text(jw_sink_fn sink, void *ctx, const struct spec *s,
 		char dur[32] = "-";
 		if (j->attempts)
 			snprintf(dur, sizeof dur, "%.1fms", j->duration_ms);
-		char *red = j->error ? spec_redact(j->spec, j->error) : xstrdup("");
+		char *red = j->error ? spec_redact(run_job_spec(res, i), j->error) : xstrdup("");
 		char *nl = strchr(red, '\n');
 		if (nl)
 			*nl = 0;
 		char *err = ctl_escape(red, false);
 		free(red);
-		char *name = text_name(j);
+		char *name = text_name(res, i);
 		put(sink, ctx, "%-*.*s  %-9s  %4s  %10s  %s\n", (int)wname, (int)wname, name,
 		    job_status_name(j->status), rc, dur, err);
 		free(name);

@@ -193,6 +193,14 @@ static void output_closed(struct runner *r)
 	stop_run(r, STOP_SIGNAL);
 }
 
+/* j's spec is made when j leaves the ready list or ends without
+ * starting (main thread); job_release and job_reader_done let it go
+ * with the job. */
+static void job_made(struct runner *r, struct job *j)
+{
+	job_make_spec(j, r->spec);
+}
+
 static void finished(struct runner *r, struct job *j)
 {
 	xgrow(&r->work, &r->work_cap, r->nwork + 1, sizeof *r->work);
@@ -207,8 +215,9 @@ static void finished(struct runner *r, struct job *j)
 		 * skipped because of them are consequences, not new failures */
 		if (f->status == ST_FAILED || f->status == ST_TIMEOUT || f->status == ST_ERROR)
 			r->not_ok++;
+		job_made(r, f);
 		if (f->spec->in.kind == IN_FROM)
-			job_reader_done(&r->jobs[f->spec->in.from_idx]);
+			job_reader_done(&r->jobs[f->spec->in.from_idx], r->spec);
 		enum results_state rs = r->cfg->on_done ? r->cfg->on_done(f, r->cfg->ctx)
 					: RESULTS_OK;
 		if (rs == RESULTS_CLOSED)
@@ -311,7 +320,7 @@ static const char *stop_why(struct runner *r)
  * (always: true) run after fail-fast, never after a timeout or signal. */
 static bool may_start(struct runner *r, const struct job *j)
 {
-	return r->stop == STOP_NONE || (r->stop == STOP_FAIL_FAST && j->spec->always);
+	return r->stop == STOP_NONE || (r->stop == STOP_FAIL_FAST && j->always);
 }
 
 static void worker_request(struct worker *w, enum worker_req req);
@@ -343,6 +352,7 @@ static void stop_run(struct runner *r, enum stop_reason why)
 	for (size_t i = 0; i < r->n; i++) {
 		struct job *j = &r->jobs[i];
 		if (j->owner == OWNER_NONE && j->state == JOB_PENDING && !may_start(r, j)) {
+			job_made(r, j);
 			job_skip(j, stop_why(r));
 			finished(r, j);
 		}
@@ -437,6 +447,7 @@ static struct job *ready_next(struct runner *r)
 		struct job *j = &r->jobs[minheap_pop(&r->ready)];
 		if (j->state != JOB_PENDING)
 			continue;
+		job_made(r, j);
 		if (!may_start(r, j)) {
 			job_skip(j, stop_why(r));
 			finished(r, j);
@@ -843,7 +854,7 @@ static void sample(void *ctx, struct progress_counts *c)
 		const struct job *j = &r->jobs[r->steps_jobs[k]];
 		char line[sizeof c->detail];
 		job_steps_progress(j, line, sizeof line);
-		if (*line) {
+		if (*line && j->spec) {
 			char *red = spec_redact(j->spec, line);
 			char *shown = ctl_escape(red, true);
 			snprintf(c->detail, sizeof c->detail, "%s", shown);
@@ -967,17 +978,21 @@ static void jobs_setup(struct runner *r)
 	const struct spec *s = r->spec;
 	size_t steps_cap = 0;
 	for (size_t i = 0; i < r->n; i++)
-		job_init(&r->jobs[i], spec_job(s, i), i, &r->env);
+		job_init(&r->jobs[i], NULL, i, &r->env);
+	/* what scheduling needs of each job, without making its spec */
 	for (size_t i = 0; i < r->n; i++) {
-		const struct job_spec *js = spec_job(s, i);
-		if (kind_get(js->kind)->progress) {
+		struct spec_links l;
+		spec_job_links(s, i, &l);
+		job_set_links(&r->jobs[i], &l);
+		if (kind_get(l.kind)->progress) {
 			xgrow(&r->steps_jobs, &steps_cap, r->nsteps_jobs + 1, sizeof *r->steps_jobs);
 			r->steps_jobs[r->nsteps_jobs++] = i;
 		}
-		if (js->in.kind == IN_FROM)
-			job_add_reader(&r->jobs[js->in.from_idx]);
-		for (size_t k = 0; k < js->ndeps; k++)
-			job_add_dependent(&r->jobs[js->deps[k]], i);
+		if (l.from)
+			job_add_reader(&r->jobs[l.from_idx]);
+		for (size_t k = 0; k < l.ndeps; k++)
+			job_add_dependent(&r->jobs[l.deps[k]], i);
+		free(l.deps);
 	}
 	const struct run_config *cfg = r->cfg;
 	for (size_t i = 0; i < r->n; i++) {
@@ -994,8 +1009,10 @@ static void jobs_setup(struct runner *r)
 	 * be among them (it would be counted twice) */
 	lock(r);
 	for (size_t i = 0; cfg->restored && i < r->n; i++)
-		if (cfg->restored[i])
+		if (cfg->restored[i]) {
+			job_made(r, &r->jobs[i]);
 			job_restore(&r->jobs[i], cfg->restored[i]);
+		}
 	for (size_t i = 0; cfg->restored && i < r->n; i++)
 		if (cfg->restored[i])
 			finished(r, &r->jobs[i]);
@@ -1112,6 +1129,7 @@ int runner_run(const struct spec *s, const struct run_config *cfg,
 {
 	struct runner r = { 0 };
 	memset(res, 0, sizeof *res);
+	res->spec = s;
 	r.spec = s;
 	r.cfg = cfg;
 	r.res = res;
@@ -1169,4 +1187,9 @@ void run_result_free(struct run_result *res)
 	free(res->jobs);
 	res->jobs = NULL;
 	res->njobs = 0;
+}
+
+const struct job_spec *run_job_spec(const struct run_result *res, size_t i)
+{
+	return res->jobs[i].spec ? res->jobs[i].spec : spec_job(res->spec, i);
 }

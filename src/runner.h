@@ -84,6 +84,7 @@ struct run_config {
 struct run_result {
 	struct job *jobs;    /* spec order */
 	size_t njobs;
+	const struct spec *spec; /* what they were made from */
 	char started_at[32];
 	double duration_ms;
 	enum stop_reason stop;
@@ -114,6 +115,9 @@ struct run_result {
 int runner_run(const struct spec *s, const struct run_config *cfg,
 	       struct run_result *res, char **why);
 void run_result_free(struct run_result *res);
+/* Job i's spec: its job's, or made again when the job let it go (after
+ * its record; held then until spec_free).  The main thread's. */
+const struct job_spec *run_job_spec(const struct run_result *res, size_t i);
 /* Block the signals the runner takes through its signalfd. */
 void runner_block_signals(void);
 /* The default for max_parallel 0: what the fd and process limits allow

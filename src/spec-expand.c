@@ -108,8 +108,8 @@ static void expand_stages(const struct tmpl *t, struct job_spec *j, const char *
 }
 
 /* One concrete job from a template. */
-static void spec_instantiate(const struct tmpl *t, struct job_spec *j, char *name,
-			const char *value, size_t index)
+void spec_instantiate(const struct tmpl *t, struct job_spec *j, char *name,
+		      const char *value, size_t index)
 {
 	const struct job_spec *s = &t->j;
 	bool subst = t->has_foreach || t->has_repeat;
@@ -167,112 +167,4 @@ static void spec_instantiate(const struct tmpl *t, struct job_spec *j, char *nam
 		k->expand(t, j, value, index, subst);
 	else
 		expand_stages(t, j, value, index, subst);
-}
-
-/* Is foreach[v] a value copies of t may take (the kind's check, x;
- * copy j)?  If not, an error naming the value, with j's secrets hidden. */
-static void check_value(struct ctx *c, const struct tmpl *t, size_t v,
-			struct job_spec *j, const struct kind_expand *x)
-{
-	char *why = x->check_value(t->foreach[v], x->arg);
-	if (!why)
-		return;
-	spec_collect_secrets(j);
-	char *shown = spec_redact(j, t->foreach[v]);
-	char *d = spec_describe_str(shown);
-	char *p = spec_path_idx(t->foreach_path, v);
-	spec_err(c, p, "%s: %s", d, why);
-	free(p);
-	free(d);
-	free(shown);
-	free(why);
-}
-
-/* Expand every template into concrete jobs, in spec order. */
-/* occ[v] = 1 + how many of foreach values 0..v-1 equal value v: one sort of
- * (value, index) pairs, then one pass (a foreach over 100,000 values must
- * not compare each with all before it). Caller frees. */
-struct value_at {
-	const char *value;
-	size_t index;
-};
-
-static int value_at_cmp(const void *a, const void *b)
-{
-	const struct value_at *x = a, *y = b;
-	int r = strcmp(x->value, y->value);
-	if (r)
-		return r;
-	return x->index < y->index ? -1 : x->index > y->index;
-}
-
-static size_t *foreach_occurrences(char *const *values, size_t n)
-{
-	size_t *occ = xmalloc((n ? n : 1) * sizeof *occ);
-	struct value_at *ord = xmalloc((n ? n : 1) * sizeof *ord);
-	for (size_t v = 0; v < n; v++)
-		ord[v] = (struct value_at){ values[v], v };
-	qsort(ord, n, sizeof *ord, value_at_cmp);
-	for (size_t k = 0; k < n; k++)
-		occ[ord[k].index] = k && !strcmp(ord[k - 1].value, ord[k].value)
-			? occ[ord[k - 1].index] + 1 : 1;
-	free(ord);
-	return occ;
-}
-
-void spec_expand(struct ctx *c, struct tmpl *t, size_t nt, struct spec *s)
-{
-	size_t total = 0;
-	for (size_t i = 0; i < nt; i++) {
-		size_t n = (size_t)t[i].repeat * (t[i].has_foreach ? t[i].nforeach : 1);
-		total += n;
-		if (total > MAX_JOBS) {
-			spec_err(c, t[i].path, "the spec expands to more than %d jobs", MAX_JOBS);
-			return;
-		}
-	}
-	s->jobs = xcalloc(total ? total : 1, sizeof *s->jobs);
-	for (size_t i = 0; i < nt; i++) {
-		struct tmpl *tp = &t[i];
-		const char *base = tp->j.name;
-		/* what the kind asks of the template (checked once) and of
-		 * each value (at its first copy) */
-		const struct job_kind *k = kind_get(tp->j.kind);
-		struct kind_expand x = { 0 };
-		if (k->expand_prepare && !k->expand_prepare(c, tp, &x))
-			continue;
-		if (!tp->has_foreach && !tp->has_repeat) {
-			spec_instantiate(tp, &s->jobs[s->njobs++], xstrdup(base), NULL, 0);
-			continue;
-		}
-		size_t index = 0;
-		size_t nv = tp->has_foreach ? tp->nforeach : 1;
-		size_t *occs = tp->has_foreach
-			? foreach_occurrences(tp->foreach, tp->nforeach) : NULL;
-		for (size_t v = 0; v < nv; v++) {
-			const char *value = tp->has_foreach ? tp->foreach[v] : NULL;
-			size_t occ = occs ? occs[v] : 1;
-			for (long r = 1; r <= tp->repeat; r++) {
-				index++;
-				char *name;
-				char idx[32];
-				snprintf(idx, sizeof idx, "%zu", index);
-				const char *vs = value ? value : "";
-				if (value && tp->has_repeat)
-					name = xasprintf("%s[%s]#%zu", base, vs,
-							 (occ - 1) * (size_t)tp->repeat + (size_t)r);
-				else if (value && occ > 1)
-					name = xasprintf("%s[%s]#%zu", base, vs, occ);
-				else if (value)
-					name = xasprintf("%s[%s]", base, vs);
-				else
-					name = xasprintf("%s#%ld", base, r);
-				spec_instantiate(tp, &s->jobs[s->njobs++], name,
-					    value ? value : idx, index);
-				if (x.check_value && r == 1)
-					check_value(c, tp, v, &s->jobs[s->njobs - 1], &x);
-			}
-		}
-		free(occs);
-	}
 }

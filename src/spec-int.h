@@ -84,33 +84,32 @@ bool spec_foreach_deferred(const struct ctx *c, const char *name);
 
 /* ------------------------------------------- expansion (spec-expand.c) */
 
-/* Expand every template into concrete jobs, in spec order. */
-void spec_expand(struct ctx *c, struct tmpl *t, size_t nt, struct spec *s);
+/* One concrete job from a template: copy index (1-based; 0 for a job
+ * that is not expanded) with value (its foreach value, or the index as
+ * text).  j owns all it holds (spec_job_free). */
+void spec_instantiate(const struct tmpl *t, struct job_spec *j, char *name,
+		      const char *value, size_t index);
+void spec_tmpl_free(struct tmpl *t);
 
-/* ---------------------------------------------- names (spec-names.c) */
+/* ----------------------------------------- the copies (spec-copies.c) */
 
-/* s's jobs by name, built once in O(n) and looked up in O(1): what every
- * lookup of a job by name while a spec loads goes through.  It reads
- * s->jobs as they are when it is made: make a new one after jobs change. */
-struct spec_names;
-struct spec_names *spec_names_new(const struct spec *s);
-void spec_names_free(struct spec_names *x);
-/* The index of the (first) job of that exact name, or SIZE_MAX. */
-size_t spec_names_find(const struct spec_names *x, const char *name);
-/* Indices of the jobs `name` refers to (malloc'd, *n of them, NULL when
- * none): the job of that exact name, else every copy of a base name, in
- * spec order. */
-size_t *spec_names_lookup(const struct spec_names *x, const char *name, size_t *n);
+/* Take the templates t[0..nt) (filled, foreach values read) into s:
+ * count their copies, check each foreach value with the kind, names
+ * (no two jobs of one name), resolve after and stdin.from and look for
+ * cycles, all per template.  Errors go to c. */
+void spec_copies_build(struct ctx *c, struct tmpl *t, size_t nt, struct spec *s);
+void spec_copies_free(struct spec_copies *x);
 
 /* ----------------------------------------- resolution (spec-resolve.c) */
 
-void spec_check_names(struct ctx *c, struct spec *s);
-void spec_resolve_deps(struct ctx *c, struct spec *s);
-void spec_check_cycles(struct ctx *c, struct spec *s);
 /* Every value j's secret names have, longest first (for spec_redact). */
 void spec_collect_secrets(struct job_spec *j);
-/* Resolve every job's programs and environments. */
-void spec_resolve_jobs(struct spec *s);
+/* Resolve a job's programs (PATH lookups remembered in rc) and
+ * environments. */
+struct resolve_cache;
+struct resolve_cache *spec_resolve_cache_new(void);
+void spec_resolve_cache_free(struct resolve_cache *rc);
+void spec_resolve_job(struct job_spec *j, struct resolve_cache *rc);
 
 /* ---------------------------------------- executor (spec-executor.c) */
 

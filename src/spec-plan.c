@@ -92,6 +92,16 @@ static char *redact_piece(const char *piece, void *ctx)
 	return spec_redact(ctx, piece);
 }
 
+/* Job i's name where j names it (its secrets and j's hidden). */
+static void plan_job_name(struct jw *w, const struct job_spec *j, const struct spec *s,
+			  size_t i, const char *key)
+{
+	bool held;
+	const struct job_spec *o = spec_job_peek(s, i, &held);
+	spec_plan_str(w, j, o, key, o->name);
+	spec_job_unpeek(s, i, held);
+}
+
 static void plan_stdin(struct jw *w, const struct spec *s, const struct job_spec *j)
 {
 	const struct in_spec *in = &j->in;
@@ -132,7 +142,7 @@ static void plan_stdin(struct jw *w, const struct spec *s, const struct job_spec
 			jw_kint(w, "seed", (int64_t)in->seed);
 		break;
 	case IN_FROM:
-		spec_plan_str(w, j, spec_job(s, in->from_idx), "from", spec_job(s, in->from_idx)->name);
+		plan_job_name(w, j, s, in->from_idx, "from");
 		break;
 	default:
 		break;
@@ -194,7 +204,7 @@ void spec_plan_job(struct jw *w, const struct spec *s, const struct job_spec *j)
 	jw_key(w, "after");
 	jw_arr(w, true);
 	for (size_t i = 0; i < j->ndeps; i++)
-		spec_plan_str(w, j, spec_job(s, j->deps[i]), NULL, spec_job(s, j->deps[i])->name);
+		plan_job_name(w, j, s, j->deps[i], NULL);
 	jw_arr_end(w);
 	jw_kbool(w, "always", j->always);
 	jw_key(w, "nice");

@@ -24,162 +24,6 @@ extern char **environ;
 
 #define DEFAULT_PATH "/bin:/usr/bin"
 
-/* ------------------------------------------------ names and dependencies */
-
-/* Adds job d to job i's deps unless it is there already: seen[d] == i + 1
- * marks d as a dep of i, so each add is O(1) ("after" on a job with
- * 100,000 copies stays linear). */
-static void add_dep(struct job_spec *j, size_t i, size_t d, size_t *seen,
-		    size_t *cap)
-{
-	if (seen[d] == i + 1)
-		return;
-	seen[d] = i + 1;
-	xgrow(&j->deps, cap, j->ndeps + 1, sizeof *j->deps);
-	j->deps[j->ndeps++] = d;
-}
-
-void spec_check_names(struct ctx *c, struct spec *s)
-{
-	/* Sort indices by name to find duplicates in O(n log n): specs with
-	 * 10,000 copies are normal. */
-	size_t n = s->njobs;
-	size_t *ord = xmalloc((n ? n : 1) * sizeof *ord);
-	for (size_t i = 0; i < n; i++)
-		ord[i] = i;
-	/* simple merge sort on names */
-	size_t *tmp = xmalloc((n ? n : 1) * sizeof *tmp);
-	for (size_t width = 1; width < n; width *= 2) {
-		for (size_t lo = 0; lo < n; lo += 2 * width) {
-			size_t mid = lo + width < n ? lo + width : n;
-			size_t hi = lo + 2 * width < n ? lo + 2 * width : n;
-			size_t a = lo, b = mid, k = lo;
-			while (a < mid && b < hi)
-				tmp[k++] = strcmp(s->jobs[ord[a]].name, s->jobs[ord[b]].name) <= 0
-					? ord[a++] : ord[b++];
-			while (a < mid)
-				tmp[k++] = ord[a++];
-			while (b < hi)
-				tmp[k++] = ord[b++];
-		}
-		memcpy(ord, tmp, n * sizeof *ord);
-	}
-	for (size_t i = 1; i < n; i++) {
-		struct job_spec *a = &s->jobs[ord[i - 1]], *b = &s->jobs[ord[i]];
-		if (!strcmp(a->name, b->name)) {
-			size_t first = a->spec_index < b->spec_index ? a->spec_index : b->spec_index;
-			size_t second = a->spec_index < b->spec_index ? b->spec_index : a->spec_index;
-			char *p = xasprintf("jobs[%zu].name", second);
-			char *d = xstrdup(a->name);
-			spec_err(c, p, "duplicate job name \"%s\" (also jobs[%zu])", d, first);
-			free(d);
-			free(p);
-		}
-	}
-	free(tmp);
-	free(ord);
-}
-
-void spec_resolve_deps(struct ctx *c, struct spec *s)
-{
-	size_t *seen = xcalloc(s->njobs ? s->njobs : 1, sizeof *seen);
-	struct spec_names *names = spec_names_new(s);
-	for (size_t i = 0; i < s->njobs; i++) {
-		struct job_spec *j = &s->jobs[i];
-		size_t cap = 0;
-		for (size_t k = 0; k < j->nafter; k++) {
-			size_t n, *idx = spec_names_lookup(names, j->after[k], &n);
-			char *p = xasprintf("jobs[%zu].after[%zu]", j->spec_index, k);
-			if (!n && !spec_foreach_deferred(c, j->after[k]))
-				spec_err(c, p, "no job named \"%s\"", j->after[k]);
-			for (size_t m = 0; m < n; m++) {
-				if (idx[m] == i)
-					spec_err(c, p, "a job cannot wait for itself");
-				else
-					add_dep(j, i, idx[m], seen, &cap);
-			}
-			free(p);
-			free(idx);
-		}
-		if (j->in.kind == IN_FROM) {
-			size_t n, *idx = spec_names_lookup(names, j->in.from, &n);
-			char *p = xasprintf("jobs[%zu].%s.from", j->spec_index,
-					    kind_get(j->kind)->from_key);
-			if (!n) {
-				/* unless its copies are not known (validate) */
-				if (!spec_foreach_deferred(c, j->in.from))
-					spec_err(c, p, "no job named \"%s\"", j->in.from);
-			}
-			else if (n > 1)
-				spec_err(c, p, "\"%s\" names %zu jobs; stdin.from needs exactly one (e.g. \"%s\")",
-				    j->in.from, n, s->jobs[idx[0]].name);
-			else if (idx[0] == i)
-				spec_err(c, p, "a job cannot read its own output");
-			else {
-				j->in.from_idx = idx[0];
-				add_dep(j, i, idx[0], seen, &cap);
-				const struct job_spec *f = &s->jobs[idx[0]];
-				if (f->out.mode != IO_CAPTURE && f->out.mode != IO_TEE)
-					spec_err(c, p, "job \"%s\" does not capture its stdout (its stdout is \"%s\")",
-					    f->name, spec_io_mode_name(f->out.mode));
-				else if (f->kind == KIND_POOL && j->kind == KIND_STEPS)
-					/* red1: its lines would be items, one per line of JSON */
-					spec_err(c, p, "job \"%s\" is a pool job: its stdout is the pool's JSON "
-						 "document, not lines of items (read it with a run step or job, "
-						 "e.g. jq)", f->name);
-			}
-			free(p);
-			free(idx);
-		}
-	}
-	spec_names_free(names);
-	free(seen);
-}
-
-/* Depth-first search for a cycle; reports one per strongly tied group. */
-void spec_check_cycles(struct ctx *c, struct spec *s)
-{
-	size_t n = s->njobs;
-	unsigned char *color = xcalloc(n ? n : 1, 1); /* 0 new, 1 on stack, 2 done */
-	size_t *stack = xmalloc((n ? n : 1) * sizeof *stack);
-	size_t *pos = xcalloc(n ? n : 1, sizeof *pos);
-	for (size_t root = 0; root < n; root++) {
-		if (color[root])
-			continue;
-		size_t sp = 0;
-		stack[sp++] = root;
-		color[root] = 1;
-		while (sp) {
-			size_t u = stack[sp - 1];
-			if (pos[u] < s->jobs[u].ndeps) {
-				size_t v = s->jobs[u].deps[pos[u]++];
-				if (color[v] == 0) {
-					color[v] = 1;
-					stack[sp++] = v;
-				} else if (color[v] == 1) {
-					struct buf b = { 0 };
-					size_t k = sp;
-					while (k > 0 && stack[k - 1] != v)
-						k--;
-					for (size_t m = k - 1; m < sp; m++)
-						buf_printf(&b, "%s -> ", s->jobs[stack[m]].name);
-					buf_addstr(&b, s->jobs[v].name);
-					char *p = xasprintf("jobs[%zu].after", s->jobs[v].spec_index);
-					spec_err(c, p, "dependency cycle: %s", b.p);
-					free(p);
-					buf_free(&b);
-				}
-			} else {
-				color[u] = 2;
-				sp--;
-			}
-		}
-	}
-	free(color);
-	free(stack);
-	free(pos);
-}
-
 /* ----------------------------------------------------------- resolution */
 
 char *spec_path_resolve(const char *prog, const char *path_env, const char *cwd,
@@ -307,9 +151,12 @@ static int longer_first(const void *a, const void *b)
 	return la < lb ? 1 : la > lb ? -1 : 0;
 }
 
-/* PATH lookups while a spec loads, remembered: a million copies of one
- * job look their programs up once (fuzz-spec found a 300-byte spec that
- * took 30 s of stat() calls).  Direct-mapped on (program, PATH, cwd). */
+/* PATH lookups as jobs are made, remembered when they found the
+ * program: a million copies of one job look it up once (fuzz-spec found
+ * a 300-byte spec that took 30 s of stat() calls).  Direct-mapped on
+ * (program, PATH, cwd).  A program not found is looked up again for the
+ * next job: an earlier job may have made it (jobs are made as they
+ * start). */
 #define RESOLVE_SLOTS 64
 struct resolve_cache {
 	struct {
@@ -346,6 +193,11 @@ static char *resolve_cached(struct resolve_cache *rc, const char *prog, const ch
 	sl->cwd = cwd ? xstrdup(cwd) : NULL;
 	sl->exe = exe ? xstrdup(exe) : NULL;
 	sl->status = *status;
+	if (!exe) {
+		/* not found (or not executable): not remembered */
+		free(sl->prog), free(sl->path), free(sl->cwd);
+		sl->prog = sl->path = sl->cwd = NULL;
+	}
 	return exe;
 }
 
@@ -382,7 +234,7 @@ void spec_collect_secrets(struct job_spec *j)
 		qsort(j->secret_values, j->nsecret_values, sizeof(char *), longer_first);
 }
 
-static void resolve_job(struct job_spec *j, struct resolve_cache *rc)
+void spec_resolve_job(struct job_spec *j, struct resolve_cache *rc)
 {
 	spec_collect_secrets(j);
 	for (size_t i = 0; i < j->nstages; i++) {
@@ -418,11 +270,15 @@ static void resolve_job(struct job_spec *j, struct resolve_cache *rc)
 	}
 }
 
-void spec_resolve_jobs(struct spec *s)
+struct resolve_cache *spec_resolve_cache_new(void)
 {
-	struct resolve_cache *rc = xcalloc(1, sizeof *rc);
-	for (size_t i = 0; i < s->njobs; i++)
-		resolve_job(&s->jobs[i], rc);
+	return xcalloc(1, sizeof(struct resolve_cache));
+}
+
+void spec_resolve_cache_free(struct resolve_cache *rc)
+{
+	if (!rc)
+		return;
 	resolve_cache_free(rc);
 	free(rc);
 }
@@ -466,60 +322,4 @@ char *spec_redact_jobs(const struct job_spec *const *jobs, size_t njobs, const c
 char *spec_redact(const struct job_spec *j, const char *s)
 {
 	return spec_redact_jobs(&j, 1, s);
-}
-
-int spec_select(struct spec *s, char **names, size_t n, struct errlist *errs)
-{
-	bool *keep = xcalloc(s->njobs ? s->njobs : 1, sizeof *keep);
-	size_t *stack = xmalloc((s->njobs ? s->njobs : 1) * sizeof *stack), sp = 0;
-	int rc = 0;
-	struct spec_names *ix = spec_names_new(s);
-	for (size_t k = 0; k < n; k++) {
-		size_t m, *idx = spec_names_lookup(ix, names[k], &m);
-		if (!m) {
-			errlist_add(errs, "piperun: --only: no job named \"%s\" in %s",
-				    names[k], s->file);
-			rc = -1;
-		}
-		for (size_t i = 0; i < m; i++)
-			if (!keep[idx[i]]) {
-				keep[idx[i]] = true;
-				stack[sp++] = idx[i];
-			}
-		free(idx);
-	}
-	spec_names_free(ix);
-	while (sp) {
-		size_t u = stack[--sp];
-		for (size_t d = 0; d < s->jobs[u].ndeps; d++) {
-			size_t v = s->jobs[u].deps[d];
-			if (!keep[v]) {
-				keep[v] = true;
-				stack[sp++] = v;
-			}
-		}
-	}
-	if (rc == 0) {
-		size_t *newidx = xmalloc((s->njobs ? s->njobs : 1) * sizeof *newidx), w = 0;
-		for (size_t i = 0; i < s->njobs; i++)
-			newidx[i] = keep[i] ? w++ : (size_t)-1;
-		w = 0;
-		for (size_t i = 0; i < s->njobs; i++) {
-			if (!keep[i]) {
-				spec_job_free(&s->jobs[i]);
-				continue;
-			}
-			struct job_spec *j = &s->jobs[i];
-			for (size_t d = 0; d < j->ndeps; d++)
-				j->deps[d] = newidx[j->deps[d]];
-			if (j->in.kind == IN_FROM)
-				j->in.from_idx = newidx[j->in.from_idx];
-			s->jobs[w++] = *j;
-		}
-		s->njobs = w;
-		free(newidx);
-	}
-	free(keep);
-	free(stack);
-	return rc;
 }

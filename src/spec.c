@@ -827,7 +827,7 @@ void spec_job_free(struct job_spec *j)
 		kind_get(j->kind)->free_data(j);
 }
 
-static void tmpl_free(struct tmpl *t)
+void spec_tmpl_free(struct tmpl *t)
 {
 	/* what a template's job has not (stages, deps, ...) is NULL */
 	spec_job_free(&t->j);
@@ -938,20 +938,15 @@ static struct spec *load_tree(struct ctx *c, const struct cJSON *root, const cha
 	s->nunrun = c->nunrun;
 	c->unrun = NULL;
 	c->nunrun = 0;
-	if (errs->n == errs_before)
-		spec_expand(c, t, nt, s);
-	for (i = 0; i < nt; i++)
-		tmpl_free(&t[i]);
-	free(t);
+	if (errs->n != errs_before) {
+		for (i = 0; i < nt; i++)
+			spec_tmpl_free(&t[i]);
+		free(t);
+		goto fail;
+	}
+	spec_copies_build(c, t, nt, s);
 	if (errs->n != errs_before)
 		goto fail;
-	spec_check_names(c, s);
-	spec_resolve_deps(c, s);
-	if (errs->n == errs_before)
-		spec_check_cycles(c, s);
-	if (errs->n != errs_before)
-		goto fail;
-	spec_resolve_jobs(s);
 	return s;
 fail:
 	spec_free(s);
@@ -1071,18 +1066,11 @@ struct spec *spec_load(const char *file, struct errlist *errs)
 	return spec_load_warns(file, errs, NULL);
 }
 
-const struct job_spec *spec_job(const struct spec *s, size_t i)
-{
-	return &s->jobs[i];
-}
-
 void spec_free(struct spec *s)
 {
 	if (!s)
 		return;
-	for (size_t i = 0; i < s->njobs; i++)
-		spec_job_free(&s->jobs[i]);
-	free(s->jobs);
+	spec_copies_free(s->copies);
 	free(s->file);
 	free(s->name);
 	free(s->journal);

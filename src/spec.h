@@ -212,8 +212,8 @@ struct spec {
 	bool tag;
 	char *journal;       /* "journal": FILE (--journal), or NULL */
 	struct slurm_spec *slurm;  /* "executor": {"slurm"}, or NULL */
-	struct job_spec *jobs;
-	size_t njobs;
+	size_t njobs;        /* jobs, after expansion and --only: spec_job() */
+	struct spec_copies *copies; /* the templates they are made from */
 	char **ran;          /* the foreach command sources run while it
 				loaded, by JSON path ("jobs[2].foreach.command") */
 	size_t nran;
@@ -263,8 +263,41 @@ struct slurm_spec *spec_slurm_default(void);
 void spec_slurm_free(struct slurm_spec *x);
 
 /* The spec's job i (0 <= i < njobs, spec order after expansion and
- * --only). */
+ * --only), made from its template when first asked for and held until
+ * spec_job_drop(s, i) or spec_free: a spec of a million copies holds
+ * only the jobs someone holds.  Not thread-safe: the thread that loaded
+ * the spec makes its jobs. */
 const struct job_spec *spec_job(const struct spec *s, size_t i);
+/* Is job i held (made and not dropped)? */
+bool spec_job_held(const struct spec *s, size_t i);
+/* Let job i go (what spec_job returned for it is freed). */
+void spec_job_drop(const struct spec *s, size_t i);
+/* What the runner needs of job i before it is made: its kind, whether
+ * it always runs, the job whose stdout it reads, the jobs it waits for
+ * (deps malloc'd, the caller frees). */
+struct spec_links {
+	enum job_kind_id kind;
+	bool always;
+	bool from;
+	size_t from_idx;
+	size_t *deps;
+	size_t ndeps;
+};
+void spec_job_links(const struct spec *s, size_t i, struct spec_links *l);
+/* spec_job for a look at job i: *held says whether someone held it
+ * already; spec_job_unpeek then lets it go unless they did. */
+const struct job_spec *spec_job_peek(const struct spec *s, size_t i, bool *held);
+void spec_job_unpeek(const struct spec *s, size_t i, bool held);
+/* Call fn on each job as it is made (and now on those held): what a
+ * command adds to every job of the run (trace_ask_items); NULL: no more. */
+void spec_on_make(const struct spec *s, void (*fn)(struct job_spec *j, size_t i, void *ctx),
+		  void *ctx);
+/* The spec's job objects (templates) and, for template t, a job that
+ * shows what all its copies share (kind, stdio modes, flags, stages):
+ * its first copy, held with the spec; NULL when none of its copies runs
+ * (--only, or a foreach of no values). */
+size_t spec_ntemplates(const struct spec *s);
+const struct job_spec *spec_template_job(const struct spec *s, size_t t);
 
 /* Keep only the named jobs and what they depend on (--only).  Returns -1
  * and adds an error when a name matches nothing. */

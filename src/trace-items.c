@@ -73,11 +73,30 @@ static void pool_env_add(struct stage_spec *st, const char *path)
 	st->envp_owned[st->nenvp_owned++] = mine;
 }
 
+/* Each pool and steps job, as it is made: the file it traces its items
+ * to. */
+static void ask_items(struct job_spec *j, size_t i, void *ctx)
+{
+	struct trace *t = ctx;
+	if (j->kind != KIND_POOL && j->kind != KIND_STEPS)
+		return;
+	char *p = items_path(t, i);
+	if (j->kind == KIND_POOL && j->nstages)
+		pool_env_add(&j->stages[0], p);
+	if (j->kind == KIND_STEPS && j->steps) {
+		free(j->steps->trace_items);
+		j->steps->trace_items = xstrdup(p);
+	}
+	free(p);
+}
+
 int trace_ask_items(struct trace *t, struct spec *s)
 {
 	bool any = false;
-	for (size_t i = 0; i < s->njobs; i++)
-		any |= s->jobs[i].kind == KIND_POOL || s->jobs[i].kind == KIND_STEPS;
+	for (size_t k = 0; k < spec_ntemplates(s); k++) {
+		const struct job_spec *j = spec_template_job(s, k);
+		any |= j && (j->kind == KIND_POOL || j->kind == KIND_STEPS);
+	}
 	if (!any)
 		return 0;
 	const char *dir = getenv("TMPDIR");
@@ -90,17 +109,7 @@ int trace_ask_items(struct trace *t, struct spec *s)
 		return -1;
 	}
 	t->nitem_jobs = s->njobs;
-	for (size_t i = 0; i < s->njobs; i++) {
-		struct job_spec *j = &s->jobs[i];
-		char *p = items_path(t, i);
-		if (j->kind == KIND_POOL && j->nstages)
-			pool_env_add(&j->stages[0], p);
-		if (j->kind == KIND_STEPS && j->steps) {
-			free(j->steps->trace_items);
-			j->steps->trace_items = xstrdup(p);
-		}
-		free(p);
-	}
+	spec_on_make(s, ask_items, t);
 	return 0;
 }
 
@@ -202,7 +211,7 @@ static void write_job_items(struct tw *x, size_t i, int *pids, size_t *npids)
 		pids[(*npids)++] = pid;
 		double off = jv_num(jv_get(od, "clock_ms")) - x->t->t0;
 		double off_us = (double)(long long)(off * 1e3 + (off >= 0 ? 0.5 : -0.5));
-		const struct job_spec *js = x->res->jobs[i].spec;
+		const struct job_spec *js = run_job_spec(x->res, i);
 		char *pname = xasprintf("%s (%s)", tr_job_name(x, (uint32_t)i), kind_name(js->kind));
 		JV_EACH(e, evs)
 			if (jv_is_object(e))

@@ -217,7 +217,7 @@ void tr_meta(struct jw *w, const char *what, int pid, long tid, const char *name
 const char *tr_job_name(struct tw *x, uint32_t job)
 {
 	if (!x->names[job]) {
-		const struct job_spec *s = x->res->jobs[job].spec;
+		const struct job_spec *s = run_job_spec(x->res, job);
 		x->names[job] = spec_redact(s, s->name);
 	}
 	return x->names[job];
@@ -235,7 +235,7 @@ static void write_attempts(struct tw *x)
 		const struct tr_att *a = &t->atts[i];
 		const char *name = tr_job_name(x, a->job);
 		tr_ev(&x->w, name, "X", x->pid, slot_tid(a->slot), a->start);
-		jw_kstr(&x->w, "cat", kind_name(x->res->jobs[a->job].spec->kind));
+		jw_kstr(&x->w, "cat", kind_name(run_job_spec(x->res, a->job)->kind));
 		jw_knum(&x->w, "dur", tr_us(a->start + a->dur) - tr_us(a->start));
 		jw_key(&x->w, "args");
 		jw_obj(&x->w, true);
@@ -300,7 +300,7 @@ static size_t write_stages(struct tw *x)
 		const struct tr_stage *s = by[i];
 		size_t lane = lanes_take(&lanes, tr_us(s->start), tr_us(s->end));
 		const struct tr_att *a = &t->atts[s->att];
-		const struct job_spec *js = x->res->jobs[a->job].spec;
+		const struct job_spec *js = run_job_spec(x->res, a->job);
 		char *argv0 = spec_redact(js, js->stages[s->index].argv[0]);
 		char *name = xasprintf("%s[%u] %s", tr_job_name(x, a->job), s->index, argv0);
 		tr_ev(&x->w, name, "X", x->pid, x->stage_tid0 + (long)lane, s->start);
@@ -392,7 +392,7 @@ static void write_counts(struct tw *x)
 		delta(&d, &n, &cap, a->start, 1, 0);
 		delta(&d, &n, &cap, a->start + a->dur, -1, 0);
 		const struct tr_att *prev = last[a->job] == SIZE_MAX ? NULL : &t->atts[last[a->job]];
-		double r = ready_at(t, x->res->jobs[a->job].spec, end, a, prev);
+		double r = ready_at(t, run_job_spec(x->res, a->job), end, a, prev);
 		if (r >= 0 && tr_us(r) < tr_us(a->start)) {
 			delta(&d, &n, &cap, r, 0, 1);
 			delta(&d, &n, &cap, a->start, 0, -1);

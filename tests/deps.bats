@@ -196,3 +196,21 @@ EOF
 	assert_failure 2
 	[[ $stderr == *'jobs[1].stdin.from: "x" names 3 jobs; stdin.from needs exactly one (e.g. "x#1")'* ]]
 }
+
+@test "a job may wait for jobs after it in the spec, copies or not, and read a later job's stdout" {
+	f=$(spec <<'EOF'
+{"jobs": [
+  {"name": "first", "run": ["cat"], "stdin": {"from": "src"}, "after": ["d", "one#2"]},
+  {"name": "d", "run": ["sleep", "0.1"], "repeat": 3},
+  {"name": "one", "run": ["true"], "repeat": 2},
+  {"name": "src", "run": ["echo", "from later"]}
+]}
+EOF
+)
+	pr run "$f"
+	assert_success
+	[ "$(jqo -c '[.jobs[] | [.name, .status]]')" = '[["first","ok"],["d#1","ok"],["d#2","ok"],["d#3","ok"],["one#1","ok"],["one#2","ok"],["src","ok"]]' ]
+	[ "$(jqo -r '.jobs[0].stdout')" = "from later" ]
+	# it started after every job it waits for ended
+	jqo -e '.jobs[0].started_ms as $s | [.jobs[1:4][], .jobs[5], .jobs[6] | .started_ms + .duration_ms <= $s + 0.001] | all'
+}

@@ -507,3 +507,63 @@ EOF
 	[ -z "$stderr" ]
 	jq -e --arg long "$long" '[.jobs[].name] == ["first", "long"] and .jobs[1].stdout == "70000\n" and .jobs[1].stages[0].argv[4] == $long' <<<"$output"
 }
+
+@test "foreach copies are made as they start: 3,000 values with duplicates and odd bytes, every record once, in spec order, exact (every mode)" {
+	d=$BATS_TEST_TMPDIR
+	python3 - "$d/values" <<'PY'
+import sys
+vals = []
+for i in range(3000):
+    if i % 7 == 6:
+        vals.append(vals[i // 2])          # a duplicate: named VALUE#2, #3, ...
+    elif i % 11 == 0:
+        vals.append('q"b\\s]#%d [x' % i)   # quotes, backslash, brackets, "]#"
+    else:
+        vals.append('v%d é' % i)
+open(sys.argv[1], 'w').write(''.join(v + '\n' for v in vals))
+PY
+	cat > "$d/spec.json" <<EOF
+{"jobs": [{"name": "e", "foreach": {"lines": "$d/values"}, "run": ["printf", "%s|%s", "{}", "{#}"]},
+ {"name": "last", "after": ["e"], "run": ["echo", "done"]}]}
+EOF
+	# what the names and outputs must be, from the values alone
+	python3 - "$d/values" "$d/want.json" <<'PY'
+import json, sys
+vals = open(sys.argv[1]).read().split('\n')[:-1]
+seen, names, outs = {}, [], []
+for i, v in enumerate(vals):
+    seen[v] = seen.get(v, 0) + 1
+    names.append('e[%s]' % v if seen[v] == 1 else 'e[%s]#%d' % (v, seen[v]))
+    outs.append('%s|%d' % (v, i + 1))
+json.dump({"names": names + ["last"], "outs": outs + ["done\n"]}, open(sys.argv[2], 'w'))
+PY
+	for mode in async thread serial; do
+		pr run --mode $mode -j 4 "$d/spec.json"
+		assert_success
+		printf '%s\n' "$output" > "$d/out.json"
+		jq -e --slurpfile w "$d/want.json" '[.jobs[].name] == $w[0].names and [.jobs[].stdout] == $w[0].outs' "$d/out.json"
+		jq -e '.summary.total == 3001 and .summary.ok == 3001' "$d/out.json"
+	done
+	# the jobs are there by name: after, --only and stdin.from find the copies
+	pr run -o jsonl --only 'e[q"b\s]#11 [x]' "$d/spec.json"
+	assert_success
+	[ "$(jq -rs '[.[] | select(.name) | .stdout] | @json' <<<"$output")" = '["q\"b\\s]#11 [x|12"]' ]
+}
+
+@test "a program an earlier job makes is found by the copies that start after it (looked up as each job starts)" {
+	d=$BATS_TEST_TMPDIR
+	cat > "$d/spec.json" <<EOF
+{"jobs": [
+ {"name": "mk", "cwd": "$d", "run": ["sh", "-c", "printf '#!/bin/sh\\\\necho made \$1\\\\n' > tool; chmod +x tool"]},
+ {"name": "w", "cwd": "$d", "repeat": 3, "after": ["mk"], "run": ["./tool", "{}"]}
+]}
+EOF
+	pr run "$d/spec.json"
+	assert_success
+	[ "$(jqo '[.jobs[] | .stdout] | @json')" = '["","made 1\n","made 2\n","made 3\n"]' ]
+	# --only one copy: it and what it waits for
+	rm "$d/tool"
+	pr run -o jsonl --only 'w#2' "$d/spec.json"
+	assert_success
+	[ "$(jq -rs '[.[] | select(.name) | [.name, .status, .stdout]] | @json' <<<"$output")" = '[["mk","ok",""],["w#2","ok","made 2\n"]]' ]
+}

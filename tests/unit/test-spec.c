@@ -159,6 +159,86 @@ static void test_deps(void)
 	spec_free(s);
 }
 
+/* Copies are made when asked for and let go; names are looked up
+ * without them: values holding "]#2" or brackets, foreach with repeat,
+ * duplicates between templates, --only of one copy. */
+static void test_copies(void)
+{
+	struct spec *s = must_load(
+		"{\"jobs\": [{\"name\": \"w\", \"run\": [\"echo\", \"{}\"], \"repeat\": 1000}]}");
+	if (s) {
+		bool none = true;
+		for (size_t i = 0; i < s->njobs; i++)
+			none &= !spec_job_held(s, i);
+		ok(s->njobs == 1000 && none, "1000 copies loaded, none of them made");
+		is_str(spec_job(s, 500)->name, "w#501", "copy 501 made when asked for");
+		is_str(spec_job(s, 500)->stages[0].argv[1], "501", "... with its {}");
+		ok(spec_job_held(s, 500) && !spec_job_held(s, 499), "only that copy is held");
+		spec_job_drop(s, 500);
+		ok(!spec_job_held(s, 500), "dropped, it is not held");
+		is_str(spec_job(s, 500)->name, "w#501", "made again the same");
+		spec_free(s);
+	}
+	s = must_load(
+		"{\"jobs\": ["
+		" {\"name\": \"f\", \"run\": [\"true\"], \"foreach\": [\"x]#2\", \"x\", \"x\", \"[y]\"]},"
+		" {\"name\": \"fr\", \"run\": [\"true\"], \"foreach\": [\"a\", \"a\"], \"repeat\": 2},"
+		" {\"name\": \"b\", \"run\": [\"true\"], \"foreach\": [\"1\", \"2\"]},"
+		" {\"name\": \"b\", \"run\": [\"true\"], \"repeat\": 2},"
+		" {\"name\": \"a1\", \"run\": [\"true\"], \"after\": [\"f[x]#2\"]},"
+		" {\"name\": \"a2\", \"run\": [\"true\"], \"after\": [\"f[x]#2]\", \"f[[y]]\"]},"
+		" {\"name\": \"a3\", \"run\": [\"true\"], \"after\": [\"fr[a]#3\"]},"
+		" {\"name\": \"a4\", \"run\": [\"true\"], \"after\": [\"b\"]},"
+		" {\"name\": \"a5\", \"run\": [\"true\"], \"after\": [\"b#2\", \"b[1]\", \"b\"]}"
+		"]}");
+	ok(s != NULL, "values with ] # [ and two templates of one base load");
+	if (s) {
+		is_str(spec_job(s, 0)->name, "f[x]#2]", "the value x]#2 names f[x]#2]");
+		is_str(spec_job(s, 2)->name, "f[x]#2", "the second x is f[x]#2");
+		is_str(spec_job(s, 7)->name, "fr[a]#4", "foreach a, a with repeat 2: fr[a]#4");
+		const struct job_spec *j = spec_job(s, 12);
+		ok(j->ndeps == 1 && j->deps[0] == 2, "f[x]#2 is the second x, not the value x]#2");
+		j = spec_job(s, 13);
+		ok(j->ndeps == 2 && j->deps[0] == 0 && j->deps[1] == 3, "f[x]#2] and f[[y]] found");
+		j = spec_job(s, 14);
+		ok(j->ndeps == 1 && j->deps[0] == 6, "fr[a]#3 is the second a's first repeat");
+		j = spec_job(s, 15);
+		ok(j->ndeps == 4 && j->deps[0] == 8 && j->deps[3] == 11,
+		   "a base two templates share means the copies of both");
+		j = spec_job(s, 16);
+		ok(j->ndeps == 4, "the same named three ways: each copy once (%zu)", j->ndeps);
+		char *names[] = { "a3" };
+		struct errlist e = { 0 };
+		ok(spec_select(s, names, 1, &e) == 0 && s->njobs == 2 &&
+		   !strcmp(spec_job(s, 0)->name, "fr[a]#3") && spec_job(s, 1)->deps[0] == 0,
+		   "--only a3 keeps a3 and the one copy it waits for");
+		errlist_free(&e);
+		spec_free(s);
+	}
+	rejects("{\"jobs\": [{\"name\": \"a[x]\", \"run\": [\"true\"], \"repeat\": 1},"
+		" {\"name\": \"a\", \"run\": [\"true\"], \"foreach\": [\"x\"], \"repeat\": 1}]}",
+		"jobs[1].name: duplicate job name \"a[x]#1\" (also jobs[0])");
+	rejects("{\"jobs\": [{\"name\": \"f\", \"run\": [\"true\"], \"foreach\": [\"z\"]},"
+		" {\"name\": \"f[z]\", \"run\": [\"true\"]}]}",
+		"jobs[1].name: duplicate job name \"f[z]\" (also jobs[0])");
+	rejects("{\"jobs\": [{\"name\": \"w\", \"run\": [\"true\"], \"repeat\": 2},"
+		" {\"name\": \"w\", \"run\": [\"true\"], \"repeat\": 3}]}",
+		"jobs[1].name: duplicate job name \"w#1\" (also jobs[0])");
+	static const char *const absent[] = { "w#0", "w#01", "w#3", "f[q]", "f[z]#1" };
+	for (size_t k = 0; k < sizeof absent / sizeof *absent; k++) {
+		char *json = xasprintf("{\"jobs\": [{\"name\": \"w\", \"run\": [\"true\"], \"repeat\": 2},"
+				       " {\"name\": \"f\", \"run\": [\"true\"], \"foreach\": [\"z\"]},"
+				       " {\"name\": \"x\", \"run\": [\"true\"], \"after\": \"%s\"}]}",
+				       absent[k]);
+		char *want = xasprintf("jobs[2].after[0]: no job named \"%s\"", absent[k]);
+		rejects(json, want);
+		free(want);
+		free(json);
+	}
+	rejects("{\"jobs\": [{\"name\": \"w\", \"run\": [\"true\"], \"repeat\": 2,"
+		" \"after\": \"w#2\"}]}", "jobs[0].after[0]: a job cannot wait for itself");
+}
+
 static void test_resolution(void)
 {
 	struct spec *s = must_load(
@@ -183,7 +263,7 @@ static void test_resolution(void)
 		struct spec *o = must_load("{\"jobs\": [{\"run\": [\"true\"], \"env\": {\"A\": \"ab\","
 					   " \"B\": \"bcdefgh\"}, \"secret_env\": [\"A\", \"B\"]}]}");
 		if (o) {
-			char *x = spec_redact(&o->jobs[0], "<abcdefgh>");
+			char *x = spec_redact(spec_job(o, 0), "<abcdefgh>");
 			is_str(x, "<***>", "overlapping secrets are hidden whole");
 			free(x);
 			spec_free(o);
@@ -582,6 +662,7 @@ int main(void)
 	test_errors();
 	test_expansion();
 	test_deps();
+	test_copies();
 	test_resolution();
 	test_raw();
 	test_shell();
