@@ -8,6 +8,9 @@ issue's goals at the largest size: run RSS <= 32 MB, wall <= 1.1x xargs;
 and `-o json` (records that cannot go out yet wait in a temporary file)
 at that size, twice: as is, and with a first job that inherits stdout
 (the document then waits for the end, every record aside): RSS <= 48 MB.
+Then FOREACH (default 200,000) x `echo {}` over a foreach of as many
+literal values: run RSS beyond the parsed spec (validate's) <= 32 MB,
+both reported; FOREACH=0 leaves it out.
 A flat figure per job is the goal's shape: the same per-job RSS at every
 size means memory grows with the jobs.
 
@@ -23,6 +26,7 @@ import tempfile
 from _bench import RUNS, fig, goal, piperun_bin, ratio, round_robin, rss_metric, timed
 
 SIZES = [int(x) for x in os.environ.get("SIZES", "10000,100000,1000000").split(",")]
+FOREACH = int(os.environ.get("FOREACH", "200000"))
 
 
 def main():
@@ -36,24 +40,27 @@ def main():
             f.write('{"jobs": [{"run": ["true"], "repeat": %d}]}\n' % n)
         return p
 
-    def validate(n):
-        s = spec(n)
-
+    def validate_of(p):
         def f():
-            dt, r = timed([pr, "validate", s])
+            dt, r = timed([pr, "validate", p])
             return {"wall": (dt, "s"), **rss_metric(r)}
         return f
 
-    def run(n):
-        s = spec(n)
-
+    def jsonl_run(p, n):
+        """run -j 2 -o jsonl of spec p, which makes n jobs."""
         def f():
-            dt, r = timed([pr, "run", "-j", "2", "-o", "jsonl", s])
+            dt, r = timed([pr, "run", "-j", "2", "-o", "jsonl", p])
             lines = r.stdout.count(b"\n")
             if lines != n + 1:
-                raise SystemExit(f"bench/million: {lines} lines, not {n + 1}")
+                raise SystemExit(f"bench/million: {p}: {lines} lines, not {n + 1}")
             return {"wall": (dt, "s"), **rss_metric(r)}
         return f
+
+    def validate(n):
+        return validate_of(spec(n))
+
+    def run(n):
+        return jsonl_run(spec(n), n)
 
     def run_json(n, inherit):
         p = os.path.join(tmp, f"json{n}{'i' if inherit else ''}.json")
@@ -71,6 +78,19 @@ def main():
             return {"wall": (dt, "s"), **rss_metric(r)}
         return f
 
+    def foreach_spec(n):
+        p = os.path.join(tmp, f"foreach{n}.json")
+        with open(p, "w") as f:
+            f.write('{"jobs": [{"name": "e", "run": ["echo", "{}"], "foreach": [%s]}]}\n'
+                    % ", ".join('"value %d"' % i for i in range(n)))
+        return p
+
+    def foreach_run(n):
+        return jsonl_run(foreach_spec(n), n)
+
+    def foreach_validate(n):
+        return validate_of(foreach_spec(n))
+
     def xargs(n):
         def f():
             dt, r = timed(f"seq {n} | xargs -P2 -n1 true")
@@ -82,6 +102,9 @@ def main():
         configs += [(f"validate_{n}", validate(n)), (f"run_{n}", run(n)), (f"xargs_{n}", xargs(n))]
     big = SIZES[-1]
     configs += [(f"json_{big}", run_json(big, False)), (f"json_inherit_{big}", run_json(big, True))]
+    if FOREACH:
+        configs += [(f"foreach_validate_{FOREACH}", foreach_validate(FOREACH)),
+                    (f"foreach_run_{FOREACH}", foreach_run(FOREACH))]
     m = round_robin(configs, runs=max(1, RUNS // 3))
     for n in SIZES:
         per = (m[f"run_{n}_peak_rss"] - 1) * 1024 * 1024 / n
@@ -109,6 +132,18 @@ def main():
              "jobs (issue 21: 48 MB)", "<= 45.78", workload=f"{big} x true (repeat), -j 2, {what}",
              piperun=fig(name, "peak_rss", f"run {what}, peak RSS"),
              peers=[("other", fig(f"run_{big}", "peak_rss", "run -o jsonl, peak RSS"))])
+    if FOREACH:
+        spec_rss = m[f"foreach_validate_{FOREACH}_peak_rss"]
+        run_rss = m[f"foreach_run_{FOREACH}_peak_rss"]
+        print(f"# foreach {FOREACH}: parsed spec (validate) {spec_rss:.1f} MiB, "
+              f"run {run_rss:.1f} MiB, beyond the spec {run_rss - spec_rss:.1f} MiB")
+        goal("foreach_beyond_spec", run_rss - spec_rss, "MiB",
+             f"run -o jsonl of {FOREACH} x echo {{}} over a foreach: peak RSS beyond "
+             "the parsed spec (issue 21: 32 MB)", "<= 30.52",
+             workload=f"{FOREACH} x echo {{}} (foreach of literal values), -j 2, -o jsonl",
+             piperun=fig(f"foreach_run_{FOREACH}", "peak_rss", "run, peak RSS"),
+             peers=[("other", fig(f"foreach_validate_{FOREACH}", "peak_rss",
+                                  "validate (the parsed spec), peak RSS"))])
 
 
 if __name__ == "__main__":
