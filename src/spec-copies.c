@@ -298,6 +298,8 @@ static int tdep_cmp(const void *a, const void *b)
 /* Sorted, each once, and no copy of a template that is there whole. */
 static void deps_tidy(struct tjobs *tj)
 {
+	if (!tj->ndeps)
+		return;
 	qsort(tj->deps, tj->ndeps, sizeof *tj->deps, tdep_cmp);
 	size_t w = 0;
 	for (size_t k = 0; k < tj->ndeps; k++) {
@@ -602,7 +604,8 @@ int spec_select(struct spec *s, char **names, size_t n, struct errlist *errs)
 			tj->n = all[ti] || rc < 0 ? tj->total : 0;
 			continue;
 		}
-		qsort(tj->sel, tj->n, sizeof *tj->sel, size_cmp);
+		if (tj->n)
+			qsort(tj->sel, tj->n, sizeof *tj->sel, size_cmp);
 		size_t w = 0;
 		for (size_t k = 0; k < tj->n; k++)
 			if (!w || tj->sel[w - 1] != tj->sel[k])
