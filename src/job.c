@@ -115,14 +115,12 @@ enum job_dep job_dep_done(struct job *j, const struct job *dep)
 	if (!job_ok(dep) && !j->always) {
 		j->dep_failed = true;
 		/* dep may have been let go already (its record is out) */
-		bool held = true;
-		const struct job_spec *ds = dep->spec ? dep->spec
-			: spec_job_peek(j->env->spec, dep->index, &held);
-		char *why = xasprintf("dependency \"%s\" %s", ds->name,
+		char *name = dep->spec ? xstrdup(dep->spec->name)
+			: spec_job_name(j->env->spec, dep->index);
+		char *why = xasprintf("dependency \"%s\" %s", name,
 				      dep->status == ST_SKIPPED ? "was skipped"
 				      : job_status_name(dep->status));
-		if (!dep->spec)
-			spec_job_unpeek(j->env->spec, dep->index, held);
+		free(name);
 		job_skip(j, why);
 		free(why);
 		return JOB_DEP_SKIPPED;

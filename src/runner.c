@@ -216,6 +216,7 @@ static void finished(struct runner *r, struct job *j)
 		if (f->status == ST_FAILED || f->status == ST_TIMEOUT || f->status == ST_ERROR)
 			r->not_ok++;
 		job_made(r, f);
+		spec_programs_changed(r->spec);
 		if (f->spec->in.kind == IN_FROM)
 			job_reader_done(&r->jobs[f->spec->in.from_idx], r->spec);
 		enum results_state rs = r->cfg->on_done ? r->cfg->on_done(f, r->cfg->ctx)
@@ -1081,6 +1082,11 @@ static void run_loop(struct runner *r)
 			break;
 		}
 	}
+	/* jobs the loop never reached (it failed): their records are
+	 * written too, from their specs */
+	for (size_t i = 0; r->done < r->n && i < r->n; i++)
+		if (r->jobs[i].state != JOB_DONE)
+			job_made(r, &r->jobs[i]);
 	/* the records still waiting, out (and their jobs' output let go)
 	 * before the run's figures are taken */
 	results_idle(r);

@@ -29,10 +29,13 @@ struct tjobs {
 	size_t *sel;         /* --only kept these copies (sorted), or NULL: all */
 	size_t first;        /* index of its first job in the spec */
 	size_t *occ;         /* foreach: value v is its occ[v]-th occurrence */
-	size_t *next_same;   /* foreach: the next value equal to v (index + 1) */
-	struct strmap vals;  /* foreach: a value -> its first index */
+	size_t *by_value;    /* foreach: value indices, those of one value
+				together and in order */
+	struct strmap vals;  /* foreach: a value -> where its indices start
+				in by_value */
 	size_t next_name;    /* the next template (index + 1) of the same name
 				or base, or 0 */
+	size_t last_name;    /* the chain's head: its last template */
 	struct tdep *deps;   /* after (and stdin.from) */
 	size_t ndeps;
 	bool has_from;
@@ -87,19 +90,15 @@ static char *copy_name(const struct spec_copies *x, size_t ti, size_t c)
 	return xasprintf("%s[%s]", base, vs);
 }
 
-/* The k-th (1-based) value of t equal to value, or SIZE_MAX. */
-static size_t nth_value(const struct tjobs *tj, const char *value, size_t k)
+/* The index of the k-th (1-based) value of t equal to value, or
+ * SIZE_MAX: O(1). */
+static size_t nth_value(const struct tjobs *tj, size_t n, const char *value, size_t k)
 {
-	const size_t *v0 = strmap_get(&tj->vals, value);
-	if (!v0 || !k)
+	const size_t *p = strmap_get(&tj->vals, value);
+	if (!p || !k || k > n - *p)
 		return SIZE_MAX;
-	size_t v = *v0;
-	while (--k) {
-		if (!tj->next_same[v])
-			return SIZE_MAX;
-		v = tj->next_same[v] - 1;
-	}
-	return v;
+	size_t v = tj->by_value[*p + k - 1];
+	return tj->occ[v] == k ? v : SIZE_MAX;
 }
 
 struct matches {
@@ -129,11 +128,11 @@ static void match_value(const struct spec_copies *x, const char *base, const cha
 			if (!k)
 				continue;
 			size_t R = (size_t)t->repeat;
-			v = nth_value(tj, value, (k - 1) / R + 1);
+			v = nth_value(tj, t->nforeach, value, (k - 1) / R + 1);
 			if (v != SIZE_MAX)
 				match_add(ms, ti - 1, v * R + (k - 1) % R + 1);
 		} else if (k != 1) {
-			v = nth_value(tj, value, k ? k : 1);
+			v = nth_value(tj, t->nforeach, value, k ? k : 1);
 			if (v != SIZE_MAX)
 				match_add(ms, ti - 1, v + 1);
 		}
@@ -210,13 +209,14 @@ static void chain_name(struct spec_copies *x, struct strmap *m, size_t ti)
 {
 	bool added;
 	size_t *p = strmap_put(m, x->t[ti].j.name, ti, &added);
-	/* templates are chained first to last: walk to the chain's end */
-	if (added)
+	/* templates are chained first to last (the head knows the last) */
+	struct tjobs *head = &x->tj[*p];
+	if (added) {
+		head->last_name = ti;
 		return;
-	size_t k = *p;
-	while (x->tj[k].next_name)
-		k = x->tj[k].next_name - 1;
-	x->tj[k].next_name = ti + 1;
+	}
+	x->tj[head->last_name].next_name = ti + 1;
+	head->last_name = ti;
 }
 
 /* Does some other template's name or base start with t's base, or t's
@@ -287,29 +287,59 @@ static void check_names(struct ctx *c, struct spec_copies *x)
 	free(sorted);
 }
 
-static int tdep_cmp(const void *a, const void *b)
+/* A dependency where it was named (pos), for deps_tidy's sort. */
+struct tdep_at {
+	struct tdep d;
+	size_t pos;
+};
+
+static int tdep_at_cmp(const void *a, const void *b)
 {
-	const struct tdep *x = a, *y = b;
-	if (x->t != y->t)
-		return x->t < y->t ? -1 : 1;
-	return x->c < y->c ? -1 : x->c > y->c;
+	const struct tdep_at *x = a, *y = b;
+	if (x->d.t != y->d.t)
+		return x->d.t < y->d.t ? -1 : 1;
+	if (x->d.c != y->d.c)
+		return x->d.c < y->d.c ? -1 : 1;
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
 }
 
-/* Sorted, each once, and no copy of a template that is there whole. */
+static int tdep_pos_cmp(const void *a, const void *b)
+{
+	const struct tdep_at *x = a, *y = b;
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+/* Each once, in the order they were named (after, then stdin.from):
+ * a template named whole takes the place of its first copy named. */
 static void deps_tidy(struct tjobs *tj)
 {
-	if (!tj->ndeps)
+	size_t n = tj->ndeps;
+	if (!n)
 		return;
-	qsort(tj->deps, tj->ndeps, sizeof *tj->deps, tdep_cmp);
+	struct tdep_at *a = xmalloc(n * sizeof *a);
+	for (size_t k = 0; k < n; k++)
+		a[k] = (struct tdep_at){ tj->deps[k], k };
+	qsort(a, n, sizeof *a, tdep_at_cmp);
 	size_t w = 0;
-	for (size_t k = 0; k < tj->ndeps; k++) {
-		const struct tdep *d = &tj->deps[k];
-		if (w && tj->deps[w - 1].t == d->t && (tj->deps[w - 1].c == 0 ||
-						       tj->deps[w - 1].c == d->c))
-			continue;
-		tj->deps[w++] = *d;
+	for (size_t k = 0; k < n;) {
+		size_t e = k, first = a[k].pos;
+		while (e < n && a[e].d.t == a[k].d.t)
+			first = a[e].pos < first ? a[e].pos : first, e++;
+		if (a[k].d.c == 0) {
+			/* the whole template (sorted first): one entry */
+			a[w++] = (struct tdep_at){ { a[k].d.t, 0 }, first };
+		} else {
+			for (size_t m = k; m < e; m++)
+				if (m == k || a[m].d.c != a[m - 1].d.c)
+					a[w++] = a[m];
+		}
+		k = e;
 	}
+	qsort(a, w, sizeof *a, tdep_pos_cmp);
+	for (size_t k = 0; k < w; k++)
+		tj->deps[k] = a[k].d;
 	tj->ndeps = w;
+	free(a);
 }
 
 static void resolve_from(struct ctx *c, struct spec_copies *x, size_t ti, size_t *cap,
@@ -437,27 +467,36 @@ static void check_cycles(struct ctx *c, struct spec_copies *x)
 	free(pos);
 }
 
-/* occ and the value map of a foreach template. */
+/* occ, by_value and the value map of a foreach template: each value's
+ * occurrences together in by_value (a counting sort by first
+ * occurrence), so the k-th is one look away. */
 static void index_values(struct tjobs *tj, const struct tmpl *t)
 {
 	size_t n = t->nforeach;
 	tj->occ = xmalloc((n ? n : 1) * sizeof *tj->occ);
-	tj->next_same = xcalloc(n ? n : 1, sizeof *tj->next_same);
-	size_t *last = xmalloc((n ? n : 1) * sizeof *last);
+	tj->by_value = xmalloc((n ? n : 1) * sizeof *tj->by_value);
+	size_t *group = xmalloc((n ? n : 1) * sizeof *group);   /* of value v */
+	size_t *start = xcalloc(n + 1, sizeof *start);          /* of group g */
+	size_t ngroups = 0;
 	strmap_init(&tj->vals, n);
 	for (size_t v = 0; v < n; v++) {
 		bool added;
-		size_t *p = strmap_put(&tj->vals, t->foreach[v], v, &added);
-		if (added) {
-			tj->occ[v] = 1;
-		} else {
-			size_t prev = last[*p];
-			tj->occ[v] = tj->occ[prev] + 1;
-			tj->next_same[prev] = v + 1;
-		}
-		last[*p] = v;
+		size_t *g = strmap_put(&tj->vals, t->foreach[v], ngroups, &added);
+		if (added)
+			ngroups++;
+		group[v] = *g;
+		tj->occ[v] = ++start[*g + 1];
 	}
-	free(last);
+	for (size_t g = 0; g < ngroups; g++)
+		start[g + 1] += start[g];
+	for (size_t v = 0; v < n; v++)
+		tj->by_value[start[group[v]] + tj->occ[v] - 1] = v;
+	/* the map now says where each value's indices start */
+	for (size_t v = 0; v < n; v++)
+		if (tj->occ[v] == 1)
+			*strmap_get(&tj->vals, t->foreach[v]) = start[group[v]];
+	free(start);
+	free(group);
 }
 
 static void place(struct spec_copies *x, struct spec *s)
@@ -680,6 +719,21 @@ static size_t *job_deps(const struct spec_copies *x, const struct tjobs *tj, siz
 	return deps;
 }
 
+char *spec_job_name(const struct spec *s, size_t i)
+{
+	const struct spec_copies *x = s->copies;
+	if (x->made && x->made[i])
+		return xstrdup(x->made[i]->name);
+	size_t cp;
+	size_t ti = job_place(x, i, &cp);
+	return copy_name(x, ti, cp);
+}
+
+void spec_programs_changed(const struct spec *s)
+{
+	spec_resolve_cache_forget_missing(s->copies->rc);
+}
+
 void spec_job_links(const struct spec *s, size_t i, struct spec_links *l)
 {
 	const struct spec_copies *x = s->copies;
@@ -821,7 +875,7 @@ void spec_copies_free(struct spec_copies *x)
 		struct tjobs *tj = &x->tj[ti];
 		free(tj->sel);
 		free(tj->occ);
-		free(tj->next_same);
+		free(tj->by_value);
 		if (x->t[ti].has_foreach)
 			strmap_free(&tj->vals);
 		free(tj->deps);

@@ -109,6 +109,8 @@ void spec_collect_secrets(struct job_spec *j);
 struct resolve_cache;
 struct resolve_cache *spec_resolve_cache_new(void);
 void spec_resolve_cache_free(struct resolve_cache *rc);
+/* Lookups that found nothing are forgotten (spec_programs_changed). */
+void spec_resolve_cache_forget_missing(struct resolve_cache *rc);
 void spec_resolve_job(struct job_spec *j, struct resolve_cache *rc);
 
 /* ---------------------------------------- executor (spec-executor.c) */

@@ -151,12 +151,11 @@ static int longer_first(const void *a, const void *b)
 	return la < lb ? 1 : la > lb ? -1 : 0;
 }
 
-/* PATH lookups as jobs are made, remembered when they found the
- * program: a million copies of one job look it up once (fuzz-spec found
- * a 300-byte spec that took 30 s of stat() calls).  Direct-mapped on
- * (program, PATH, cwd).  A program not found is looked up again for the
- * next job: an earlier job may have made it (jobs are made as they
- * start). */
+/* PATH lookups as jobs are made, remembered: a million copies of one
+ * job look it up once (fuzz-spec found a 300-byte spec that took 30 s of
+ * stat() calls).  Direct-mapped on (program, PATH, cwd).  A lookup that
+ * found nothing holds only until a job ends (spec_programs_changed): an
+ * earlier job may make the program (jobs are made as they start). */
 #define RESOLVE_SLOTS 64
 struct resolve_cache {
 	struct {
@@ -193,12 +192,18 @@ static char *resolve_cached(struct resolve_cache *rc, const char *prog, const ch
 	sl->cwd = cwd ? xstrdup(cwd) : NULL;
 	sl->exe = exe ? xstrdup(exe) : NULL;
 	sl->status = *status;
-	if (!exe) {
-		/* not found (or not executable): not remembered */
-		free(sl->prog), free(sl->path), free(sl->cwd);
-		sl->prog = sl->path = sl->cwd = NULL;
-	}
 	return exe;
+}
+
+void spec_resolve_cache_forget_missing(struct resolve_cache *rc)
+{
+	for (size_t i = 0; i < RESOLVE_SLOTS; i++) {
+		__typeof__(rc->slot[0]) *sl = &rc->slot[i];
+		if (sl->prog && !sl->exe) {
+			free(sl->prog), free(sl->path), free(sl->cwd);
+			sl->prog = sl->path = sl->cwd = NULL;
+		}
+	}
 }
 
 static void resolve_cache_free(struct resolve_cache *rc)

@@ -284,6 +284,12 @@ struct spec_links {
 	size_t ndeps;
 };
 void spec_job_links(const struct spec *s, size_t i, struct spec_links *l);
+/* Job i's name (malloc'd), without making the job. */
+char *spec_job_name(const struct spec *s, size_t i);
+/* A job ended: it may have made or removed programs.  Lookups that found
+ * nothing are made again from now on (those that found a program stay
+ * remembered). */
+void spec_programs_changed(const struct spec *s);
 /* spec_job for a look at job i: *held says whether someone held it
  * already; spec_job_unpeek then lets it go unless they did. */
 const struct job_spec *spec_job_peek(const struct spec *s, size_t i, bool *held);

@@ -90,3 +90,16 @@ EOF
 	assert_success
 	[ "$planned" = "$(jqo '.max_parallel')" ]
 }
+
+@test "plan: after lists the jobs in the order they were named, stdin.from's last, each once" {
+	f=$(spec <<'EOF'
+{"jobs": [{"name": "a", "run": ["echo", "a"]}, {"name": "b", "run": ["true"]},
+ {"name": "c", "run": ["cat"], "after": ["b", "a"], "stdin": {"from": "a"}},
+ {"name": "w", "run": ["true"], "repeat": 2},
+ {"name": "d", "run": ["true"], "after": ["b", "w", "a", "w#2"], "stdin": {"from": "w#1"}}]}
+EOF
+)
+	pr plan "$f"
+	assert_success
+	[ "$(jqo -c '[.jobs[] | select(.name == "c" or .name == "d") | .after]')" = '[["b","a"],["b","w#1","w#2","a"]]' ]
+}
